@@ -1,0 +1,34 @@
+namespace Ballast.Configuration;
+
+/// <summary>Settings of a Ballast server process, from command-line options or BALLAST_* environment variables.</summary>
+public sealed record BallastOptions
+{
+    public string DataDir { get; init; } = BallastDefaults.DataDir;
+
+    /// <summary>One or more listen URLs, comma-separated, e.g. <c>http://127.0.0.1:5000</c>.</summary>
+    public string Listen { get; init; } = BallastDefaults.Listen;
+
+    /// <summary><c>sqlite:PATH</c> or <c>postgres://user:pass@host:port/db</c>; null means SQLite in the data dir.</summary>
+    public string? Database { get; init; }
+
+    /// <summary>A folder or <c>s3://bucket/prefix</c>; null means <c>&lt;data-dir&gt;/artifacts</c>.</summary>
+    public string? Artifacts { get; init; }
+
+    /// <summary>Serve without authentication even when listening beyond loopback.</summary>
+    public bool Insecure { get; init; }
+
+    public string? S3Endpoint { get; init; }
+
+    public string? S3Region { get; init; }
+
+    public long MaxRequestBodyBytes { get; init; } = BallastDefaults.MaxRequestBodyBytes;
+
+    /// <summary><c>text</c> (one line per event) or <c>json</c> (one JSON object per line, for log collectors).</summary>
+    public string LogFormat { get; init; } = "text";
+
+    public TimeSpan ShutdownTimeout { get; init; } = BallastDefaults.ShutdownTimeout;
+
+    public string DatabaseOrDefault => Database ?? "sqlite:" + Path.Combine(DataDir, BallastDefaults.SqliteFileName);
+
+    public string ArtifactsOrDefault => Artifacts ?? Path.Combine(DataDir, BallastDefaults.ArtifactsFolder);
+}

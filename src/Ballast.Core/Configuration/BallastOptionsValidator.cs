@@ -1,0 +1,56 @@
+using Ballast.Metadata;
+using Ballast.Storage;
+
+namespace Ballast.Configuration;
+
+/// <summary>Checks every setting up front and reports every problem at once, each naming the option and the reason.</summary>
+public static class BallastOptionsValidator
+{
+    public static IReadOnlyList<string> Validate(BallastOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var errors = new List<string>();
+
+        if (string.IsNullOrWhiteSpace(options.DataDir))
+        {
+            errors.Add("--data-dir must not be empty");
+        }
+        else if (File.Exists(options.DataDir))
+        {
+            errors.Add($"--data-dir '{options.DataDir}' is a file, not a folder");
+        }
+
+        foreach (var problem in ListenAddresses.Validate(options.Listen))
+        {
+            errors.Add($"--listen {problem}");
+        }
+
+        if (!DatabaseLocation.TryParse(options.DatabaseOrDefault, out _, out var databaseError))
+        {
+            errors.Add($"--database {databaseError}");
+        }
+
+        if (!ArtifactLocation.TryParse(options.ArtifactsOrDefault, out var artifactsError))
+        {
+            errors.Add($"--artifacts {artifactsError}");
+        }
+
+        if (options.S3Endpoint is { } endpoint
+            && (!Uri.TryCreate(endpoint, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps)))
+        {
+            errors.Add($"BALLAST_S3_ENDPOINT '{endpoint}' is not an http:// or https:// URL");
+        }
+
+        if (options.MaxRequestBodyBytes <= 0)
+        {
+            errors.Add("--max-request-body must be a positive number of bytes");
+        }
+
+        if (options.LogFormat is not ("text" or "json"))
+        {
+            errors.Add($"--log-format must be 'text' or 'json', not '{options.LogFormat}'");
+        }
+
+        return errors;
+    }
+}

@@ -1,0 +1,7 @@
+namespace Ballast.Metadata;
+
+public enum DatabaseEngine
+{
+    Sqlite,
+    Postgres,
+}

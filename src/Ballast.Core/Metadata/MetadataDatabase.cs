@@ -1,0 +1,102 @@
+using System.Data.Common;
+using System.Net.Sockets;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Ballast.Metadata;
+
+/// <summary>
+/// Opens connections to the metadata database. SQLite connections run in WAL mode with a busy timeout and
+/// foreign keys on, so readers never block the writer and concurrent writers wait instead of failing with
+/// "database is locked". PostgreSQL connections come from one pooled <see cref="NpgsqlDataSource"/>.
+/// </summary>
+public sealed class MetadataDatabase : IAsyncDisposable, IDisposable
+{
+    /// <summary>How long a SQLite writer waits for another writer before giving up.</summary>
+    private const int SqliteBusyTimeoutMs = 15_000;
+
+    private readonly NpgsqlDataSource? _postgres;
+
+    public MetadataDatabase(DatabaseLocation location)
+    {
+        ArgumentNullException.ThrowIfNull(location);
+        Location = location;
+        if (location.Engine == DatabaseEngine.Postgres)
+        {
+            _postgres = NpgsqlDataSource.Create(location.ConnectionString);
+        }
+        else
+        {
+            var folder = Path.GetDirectoryName(new SqliteConnectionStringBuilder(location.ConnectionString).DataSource);
+            if (!string.IsNullOrEmpty(folder))
+            {
+                Directory.CreateDirectory(folder);
+            }
+        }
+    }
+
+    public DatabaseLocation Location { get; }
+
+    public DatabaseEngine Engine => Location.Engine;
+
+    /// <summary>Opens a connection; failures to reach the database become <see cref="MetadataUnavailableException"/> with a readable reason.</summary>
+    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        DbConnection? connection = null;
+        try
+        {
+            if (_postgres is not null)
+            {
+                return await _postgres.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            connection = new SqliteConnection(Location.ConnectionString);
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"PRAGMA busy_timeout = {SqliteBusyTimeoutMs}; PRAGMA synchronous = NORMAL;";
+            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            return connection;
+        }
+        catch (Exception exception) when (exception is DbException or SocketException or TimeoutException or IOException or UnauthorizedAccessException)
+        {
+            if (connection is not null)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
+
+            throw new MetadataUnavailableException(Describe(exception), exception);
+        }
+    }
+
+    /// <summary>One line explaining why the database could not be used.</summary>
+    public string Describe(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        var root = exception;
+        while (root.InnerException is not null && root is not PostgresException)
+        {
+            root = root.InnerException;
+        }
+
+        var reason = root switch
+        {
+            PostgresException { SqlState: "28P01" or "28000" } => "the server rejected the user name or password",
+            PostgresException { SqlState: "3D000" } => "the database does not exist",
+            PostgresException postgres => postgres.MessageText,
+            SocketException socket => socket.SocketErrorCode == SocketError.ConnectionRefused ? "connection refused (is PostgreSQL running there?)" : socket.Message,
+            SqliteException sqlite => sqlite.Message,
+            _ => root.Message,
+        };
+        return $"Cannot use the metadata database {Location.Display}: {reason.TrimEnd('.')}.";
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_postgres is not null)
+        {
+            await _postgres.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    public void Dispose() => _postgres?.Dispose();
+}

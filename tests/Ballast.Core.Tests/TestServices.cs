@@ -1,0 +1,37 @@
+namespace Ballast.Tests;
+
+/// <summary>
+/// Addresses of the real services that scripts/test.sh starts (PostgreSQL, moto's S3 server).
+/// Outside CI a missing service skips the tests that need it; in CI (CI=true) it fails them, loudly.
+/// </summary>
+public static class TestServices
+{
+    /// <summary>A <c>postgres://user@127.0.0.1:port/db</c> URI of a server where tests may create databases.</summary>
+    public static string Postgres => Require("BALLAST_TEST_POSTGRES", "PostgreSQL");
+
+    /// <summary>The <c>http://127.0.0.1:port</c> endpoint of moto_server.</summary>
+    public static string S3Endpoint => Require("BALLAST_TEST_S3_ENDPOINT", "an S3 endpoint (moto_server)");
+
+    /// <summary>A moto_server that checks credentials (started with INITIAL_NO_AUTH_ACTION_COUNT=0): unknown keys are refused.</summary>
+    public static string S3AuthEndpoint => Require("BALLAST_TEST_S3_AUTH_ENDPOINT", "an S3 endpoint that checks credentials (moto_server with authentication)");
+
+    public static bool InCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
+
+    private static string Require(string variable, string what)
+    {
+        var value = Environment.GetEnvironmentVariable(variable);
+        if (!string.IsNullOrWhiteSpace(value))
+        {
+            return value;
+        }
+
+        var message = $"{variable} is not set: these tests need {what}. Run them through ./scripts/test.sh, which starts it.";
+        if (InCi)
+        {
+            Assert.Fail(message);
+        }
+
+        Assert.Skip(message);
+        return "";
+    }
+}
