@@ -1,0 +1,232 @@
+using Ballast.Configuration;
+using Ballast.Leasing;
+using Ballast.Metadata;
+using Ballast.Security;
+using Ballast.Server.Errors;
+using Ballast.Server.Hosting;
+using Ballast.Server.Keys;
+using Ballast.Server.Security;
+using Ballast.Server.Serialization;
+using Ballast.Storage;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+
+namespace Ballast.Server;
+
+/// <summary>
+/// Builds and starts the Ballast web host. Start-up checks everything before listening: the settings (every problem
+/// at once), the metadata database (migrated), the artifact store (reachable and writable) and the authentication
+/// mode (never open to the network without keys unless --insecure). Each failure is one readable line.
+/// </summary>
+public static partial class BallastServer
+{
+    public static async Task<ServerContext> PrepareAsync(BallastOptions options, TimeProvider? time = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        time ??= TimeProvider.System;
+        var problems = BallastOptionsValidator.Validate(options);
+        if (problems.Count > 0)
+        {
+            throw BallastStartupException.InvalidConfiguration(problems);
+        }
+
+        MetadataDatabase database;
+        try
+        {
+            database = await MetadataMigrator.OpenMigratedAsync(DatabaseLocation.Parse(options.DatabaseOrDefault), cancellationToken).ConfigureAwait(false);
+        }
+        catch (MetadataUnavailableException exception)
+        {
+            throw BallastStartupException.Unavailable(exception.Message, exception);
+        }
+
+        IArtifactStore? artifacts = null;
+        try
+        {
+            artifacts = ArtifactStoreFactory.Create(options.ArtifactsOrDefault, options.S3Endpoint, options.S3Region);
+            await artifacts.CheckAsync(cancellationToken).ConfigureAwait(false);
+
+            var keys = new ApiKeyStore(database, time);
+            var mode = options.Insecure ? AuthenticationMode.Disabled
+                : ListenAddresses.AreLoopbackOnly(options.Listen) ? AuthenticationMode.WhenKeysExist
+                : AuthenticationMode.Required;
+            if (mode == AuthenticationMode.Required && !await keys.HasLiveKeysAsync(cancellationToken).ConfigureAwait(false))
+            {
+                throw BallastStartupException.Refused(
+                    $"Refusing to listen on {options.Listen} without API keys: anyone who can reach that address could read and change your models. " +
+                     "Create a key first (`ballast keys create --name admin --role admin` with the same --data-dir or --database), " +
+                     "listen on 127.0.0.1 only, or pass --insecure to serve without authentication.");
+            }
+
+            return new ServerContext(options, database, artifacts, keys, new LeaseStore(database, time), mode, time);
+        }
+        catch (Exception exception)
+        {
+            (artifacts as IDisposable)?.Dispose();
+            await database.DisposeAsync().ConfigureAwait(false);
+            if (exception is ArtifactStoreUnavailableException unavailable)
+            {
+                throw BallastStartupException.Unavailable(unavailable.Message, exception);
+            }
+
+            throw;
+        }
+    }
+
+    /// <summary>Builds the web host; <paramref name="configure"/> lets tests add routes before it starts.</summary>
+    public static WebApplication Build(ServerContext server, Action<WebApplication>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        var options = server.Options;
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseUrls(ListenAddresses.Parse(options.Listen).Select(uri => uri.GetLeftPart(UriPartial.Authority)).ToArray());
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes;
+        });
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
+
+        builder.Logging.ClearProviders();
+        if (options.LogFormat == "json")
+        {
+            builder.Logging.AddJsonConsole(json => json.UseUtcTimestamp = true);
+        }
+        else
+        {
+            builder.Logging.AddSimpleConsole(console =>
+            {
+                console.SingleLine = true;
+                console.UseUtcTimestamp = true;
+                console.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            });
+        }
+
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+
+        // Stores are created by the factories so that the container disposes them on shutdown.
+        builder.Services.AddSingleton(server);
+        builder.Services.AddSingleton(server.Time);
+        builder.Services.AddSingleton(_ => server.Database);
+        builder.Services.AddSingleton(_ => server.Artifacts);
+        builder.Services.AddSingleton(server.Keys);
+        builder.Services.AddSingleton(server.Leases);
+        builder.Services.AddSingleton(new AuthenticationGate(server.AuthenticationMode, server.Keys, server.Time));
+
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, ServerJsonContext.Default);
+        });
+
+        // Binding failures (malformed JSON, body too large) reach the exception handler, which writes the protocol's error format with the reason.
+        builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddOpenApi();
+        builder.Services.AddAuthentication(BallastClaims.Scheme)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(BallastClaims.Scheme, null);
+        builder.Services.AddAuthorization(BallastPolicies.Add);
+        builder.Services.AddSingleton<IAuthorizationHandler, RoleRequirementHandler>();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, BallastAuthorizationResultHandler>();
+
+        var app = builder.Build();
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync, SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException });
+        app.UseStatusCodePages(WriteStatusCodeAsync);
+        app.UseHttpMetrics();
+        app.UseAuthentication();
+        app.UseAuthorization();
+
+        app.MapOpenApi().AllowAnonymous();
+        app.MapSystemApi(server);
+        app.MapKeysApi();
+        configure?.Invoke(app);
+
+        Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);
+        if (server.AuthenticationMode == AuthenticationMode.Disabled)
+        {
+            Log.InsecureMode(app.Logger);
+        }
+
+        return app;
+    }
+
+    /// <summary>Prepares, builds and starts the server; dispose the result to stop it (in-flight requests drain first).</summary>
+    public static async Task<WebApplication> StartAsync(BallastOptions options, TimeProvider? time = null, Action<WebApplication>? configure = null, CancellationToken cancellationToken = default)
+    {
+        var server = await PrepareAsync(options, time, cancellationToken).ConfigureAwait(false);
+        var app = Build(server, configure);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException exception)
+        {
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw BallastStartupException.Unavailable($"Cannot listen on {options.Listen}: {exception.Message.TrimEnd('.')}.", exception);
+        }
+
+        return app;
+    }
+
+    /// <summary>The addresses Kestrel actually bound (port 0 resolved).</summary>
+    public static IReadOnlyList<string> BoundAddresses(this WebApplication app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        return app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
+    }
+
+    private static Task WriteExceptionAsync(HttpContext context)
+    {
+        var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+        return error switch
+        {
+            BadHttpRequestException bad => ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), BadRequestMessage(bad)),
+            MetadataUnavailableException unavailable => ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.TemporarilyUnavailable, unavailable.Message),
+            InvalidArtifactPathException path => ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameterValue, path.Message),
+            _ => ErrorResponses.WriteAsync(context, StatusCodes.Status500InternalServerError, ErrorCodes.Internal,
+                $"An internal error occurred; the server log has the details under trace id {context.TraceIdentifier}."),
+        };
+    }
+
+    private const string BodyTooLargeMessage = "The request body is larger than this server accepts (--max-request-body).";
+
+    private static string BadRequestMessage(BadHttpRequestException exception) => exception.StatusCode switch
+    {
+        StatusCodes.Status413PayloadTooLarge => BodyTooLargeMessage,
+        _ => exception.InnerException is System.Text.Json.JsonException json ? $"{exception.Message.TrimEnd('.')}: {json.Message}" : exception.Message,
+    };
+
+    private static Task WriteStatusCodeAsync(StatusCodeContext status)
+    {
+        var context = status.HttpContext;
+        var code = context.Response.StatusCode;
+        var message = code switch
+        {
+            StatusCodes.Status404NotFound => $"No route matches {context.Request.Method} {context.Request.Path}.",
+            StatusCodes.Status413PayloadTooLarge => BodyTooLargeMessage,
+            StatusCodes.Status405MethodNotAllowed => $"{context.Request.Method} is not allowed on {context.Request.Path}.",
+            _ => ErrorCodes.Title(ErrorCodes.ForStatus(code)) + ".",
+        };
+        return ErrorResponses.WriteAsync(context, code, ErrorCodes.ForStatus(code), message);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(1, LogLevel.Information, "Ballast {Version} listening on {Listen}; metadata {Database}; artifacts {Artifacts}; authentication {Mode}")]
+        public static partial void Starting(ILogger logger, string version, string listen, string database, string artifacts, AuthenticationMode mode);
+
+        [LoggerMessage(2, LogLevel.Warning, "Authentication is disabled (--insecure): anyone who can reach this server can read and change everything")]
+        public static partial void InsecureMode(ILogger logger);
+    }
+}

@@ -1,0 +1,51 @@
+using Ballast.Security;
+
+namespace Ballast.Server.Security;
+
+/// <summary>
+/// Decides whether a request without a key may pass. <see cref="AuthenticationMode.Disabled"/> (--insecure): always.
+/// <see cref="AuthenticationMode.Required"/> (any non-loopback address): never.
+/// <see cref="AuthenticationMode.WhenKeysExist"/> (loopback only): until the first key is created, so a fresh
+/// local install works without set-up and creating a key turns protection on without a restart.
+/// </summary>
+public sealed class AuthenticationGate(AuthenticationMode mode, ApiKeyStore keys, TimeProvider time)
+{
+    /// <summary>How long the "do any keys exist" answer is reused, sparing the database a query per request.</summary>
+    private static readonly TimeSpan KeyPresenceCacheLifetime = TimeSpan.FromSeconds(2);
+
+    private (bool HasKeys, long CheckedAt) _keyPresence = (false, long.MinValue);
+
+    public AuthenticationMode Mode { get; } = mode;
+
+    public async ValueTask<bool> AllowsAnonymousAsync(CancellationToken cancellationToken)
+    {
+        switch (Mode)
+        {
+            case AuthenticationMode.Disabled:
+                return true;
+            case AuthenticationMode.Required:
+                return false;
+        }
+
+        var now = time.GetTimestamp();
+        var cached = _keyPresence;
+        if (cached.CheckedAt != long.MinValue && time.GetElapsedTime(cached.CheckedAt, now) < KeyPresenceCacheLifetime)
+        {
+            return !cached.HasKeys;
+        }
+
+        var hasKeys = await keys.HasLiveKeysAsync(cancellationToken).ConfigureAwait(false);
+        _keyPresence = (hasKeys, now);
+        return !hasKeys;
+    }
+
+    /// <summary>Forgets the cached answer, after keys were created or revoked through this process.</summary>
+    public void KeysChanged() => _keyPresence = (false, long.MinValue);
+}
+
+public enum AuthenticationMode
+{
+    WhenKeysExist,
+    Required,
+    Disabled,
+}

@@ -1,0 +1,17 @@
+using System.Security.Claims;
+using Ballast.Security;
+
+namespace Ballast.Server.Security;
+
+public static class BallastClaims
+{
+    public const string Scheme = "ApiKey";
+    public const string Role = "ballast:role";
+    public const string AnonymousName = "anonymous";
+
+    public static ClaimsPrincipal Principal(string name, ApiKeyRole role) =>
+        new(new ClaimsIdentity([new Claim(ClaimTypes.Name, name), new Claim(Role, role.ToName())], Scheme));
+
+    public static ApiKeyRole? RoleOf(ClaimsPrincipal user) =>
+        ApiKeyRoles.TryParse(user?.FindFirst(Role)?.Value, out var role) ? role : null;
+}

@@ -1,0 +1,56 @@
+using Ballast.Security;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
+
+namespace Ballast.Server.Security;
+
+/// <summary>Authorization policies named after roles; each admits its role and every role above it.</summary>
+public static class BallastPolicies
+{
+    public const string Reader = "reader";
+    public const string Writer = "writer";
+    public const string Admin = "admin";
+
+    public static void Add(AuthorizationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        foreach (var role in new[] { ApiKeyRole.Reader, ApiKeyRole.Writer, ApiKeyRole.Admin })
+        {
+            options.AddPolicy(role.ToName(), policy => policy
+                .AddAuthenticationSchemes(BallastClaims.Scheme)
+                .RequireAuthenticatedUser()
+                .AddRequirements(new RoleRequirement(role)));
+        }
+    }
+
+    /// <summary>Reads need <paramref name="read"/>; anything that changes state (POST, PUT, PATCH, DELETE) needs <paramref name="write"/>.</summary>
+    public static TBuilder RequireRoles<TBuilder>(this TBuilder builder, string read = Reader, string write = Writer)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        builder.Add(endpoint =>
+        {
+            var methods = endpoint.Metadata.OfType<Microsoft.AspNetCore.Routing.HttpMethodMetadata>().FirstOrDefault()?.HttpMethods ?? [];
+            var readOnly = methods.Count > 0 && methods.All(method => method is "GET" or "HEAD" or "OPTIONS");
+            endpoint.Metadata.Add(new AuthorizeAttribute(readOnly ? read : write));
+        });
+        return builder;
+    }
+}
+
+public sealed class RoleRequirement(ApiKeyRole role) : IAuthorizationRequirement
+{
+    public ApiKeyRole Role { get; } = role;
+}
+
+internal sealed class RoleRequirementHandler : AuthorizationHandler<RoleRequirement>
+{
+    protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, RoleRequirement requirement)
+    {
+        if (BallastClaims.RoleOf(context.User) is { } role && role >= requirement.Role)
+        {
+            context.Succeed(requirement);
+        }
+
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,20 @@
+using System.Text.Json.Serialization;
+using Ballast.Server.Errors;
+using Ballast.Server.Hosting;
+using Ballast.Server.Keys;
+using Microsoft.AspNetCore.Mvc;
+
+namespace Ballast.Server.Serialization;
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(MlflowError))]
+[JsonSerializable(typeof(InferenceError))]
+[JsonSerializable(typeof(ProblemDetails))]
+[JsonSerializable(typeof(HttpValidationProblemDetails))]
+[JsonSerializable(typeof(VersionResponse))]
+[JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(ApiKeyResponse))]
+[JsonSerializable(typeof(CreatedApiKeyResponse))]
+[JsonSerializable(typeof(CreateApiKeyRequest))]
+[JsonSerializable(typeof(ApiKeyListResponse))]
+public sealed partial class ServerJsonContext : JsonSerializerContext;

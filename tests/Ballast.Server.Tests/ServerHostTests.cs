@@ -1,0 +1,171 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Ballast.Configuration;
+using Ballast.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace Ballast.Tests;
+
+public sealed class ServerHostTests
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Health_ready_version_and_metrics_answer_on_a_default_server()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+
+        var health = await client.GetFromJsonAsync<JsonElement>("/health", Cancel);
+        health.GetProperty("status").GetString().ShouldBe("ok");
+
+        var ready = await client.GetFromJsonAsync<JsonElement>("/ready", Cancel);
+        ready.GetProperty("status").GetString().ShouldBe("ready");
+
+        var version = await client.GetFromJsonAsync<JsonElement>("/version", Cancel);
+        version.GetProperty("version").GetString().ShouldBe(BallastVersion.Current);
+        version.GetProperty("database").GetString().ShouldBe("sqlite");
+        version.GetProperty("artifacts").GetString().ShouldBe("local");
+
+        var metrics = await client.GetStringAsync("/metrics", Cancel);
+        metrics.ShouldContain("process_cpu_seconds_total");
+        metrics.ShouldContain("http_requests_received_total");
+
+        File.Exists(Path.Combine(server.DataDir, "ballast.db")).ShouldBeTrue();
+        Directory.Exists(Path.Combine(server.DataDir, "artifacts")).ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task The_openapi_document_describes_the_routes()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var document = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Cancel);
+
+        var paths = document.GetProperty("paths");
+        paths.TryGetProperty("/health", out _).ShouldBeTrue();
+        paths.TryGetProperty("/api/v1/keys", out _).ShouldBeTrue();
+    }
+
+    [Theory]
+    [InlineData("/api/v1/nothing-here", "application/problem+json", "detail")]
+    [InlineData("/api/2.0/mlflow/nothing-here", "application/json", "error_code")]
+    [InlineData("/v2/nothing-here", "application/json", "error")]
+    public async Task Unknown_routes_get_404_in_the_error_format_of_their_protocol(string path, string mediaType, string field)
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        using var response = await client.GetAsync(path, Cancel);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe(mediaType);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        body.GetProperty(field).GetString()!.ShouldNotBeNullOrWhiteSpace();
+        if (field == "error_code")
+        {
+            body.GetProperty("error_code").GetString().ShouldBe("RESOURCE_DOES_NOT_EXIST");
+            body.GetProperty("message").GetString()!.ShouldContain(path);
+        }
+    }
+
+    [Fact]
+    public async Task A_body_over_the_limit_gets_413_problem_json()
+    {
+        await using var server = await RunningServer.StartAsync(options => options with { MaxRequestBodyBytes = 1024 });
+        using var client = server.Client();
+        using var content = new StringContent("{\"name\":\"" + new string('x', 4096) + "\",\"role\":\"reader\"}", Encoding.UTF8, "application/json");
+        using var response = await client.PostAsync("/api/v1/keys", content, Cancel);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.RequestEntityTooLarge);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        (await response.Content.ReadAsStringAsync(Cancel)).ShouldContain("--max-request-body");
+    }
+
+    [Fact]
+    public async Task Malformed_json_gets_400_problem_json_that_says_what_is_wrong()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        using var content = new StringContent("{\"name\": ", Encoding.UTF8, "application/json");
+        using var response = await client.PostAsync("/api/v1/keys", content, Cancel);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        problem.GetProperty("status").GetInt32().ShouldBe(400);
+        problem.GetProperty("detail").GetString()!.ShouldContain("JSON");
+    }
+
+    [Fact]
+    public async Task Shutdown_lets_in_flight_requests_finish()
+    {
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var server = await RunningServer.StartAsync(routes: app => app.MapGet("/test/slow", async () =>
+        {
+            entered.SetResult();
+            await release.Task;
+            return "done";
+        }));
+        using var client = server.Client();
+
+        var inFlight = client.GetStringAsync("/test/slow", Cancel);
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30), Cancel);
+        var stopping = server.App.StopAsync(Cancel);
+        stopping.IsCompleted.ShouldBeFalse("the server waits for the request in flight");
+
+        release.SetResult();
+        (await inFlight).ShouldBe("done");
+        await stopping;
+    }
+
+    [Fact]
+    public void Every_invalid_setting_is_reported_at_once()
+    {
+        var problems = BallastOptionsValidator.Validate(new BallastOptions
+        {
+            Listen = "ftp://somewhere",
+            Database = "mysql://root@db/ballast",
+            Artifacts = "s3://",
+            LogFormat = "xml",
+        });
+
+        problems.Count.ShouldBe(4);
+        problems.ShouldContain(problem => problem.StartsWith("--listen", StringComparison.Ordinal));
+        problems.ShouldContain(problem => problem.StartsWith("--database", StringComparison.Ordinal));
+        problems.ShouldContain(problem => problem.StartsWith("--artifacts", StringComparison.Ordinal));
+        problems.ShouldContain(problem => problem.StartsWith("--log-format", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_unreachable_database_stops_start_up_with_one_clear_line()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("ballast-server-").FullName;
+        var error = await Should.ThrowAsync<BallastStartupException>(() => BallastServer.PrepareAsync(
+            new BallastOptions { DataDir = dataDir, Database = "postgres://ballast:pw@127.0.0.1:1/ballast" }, cancellationToken: Cancel));
+
+        error.IsConfigurationError.ShouldBeFalse();
+        error.Message.ShouldStartWith("Cannot use the metadata database postgres://ballast@127.0.0.1:1/ballast");
+        error.Message.ShouldNotContain("pw");
+        error.Message.ShouldNotContain(Environment.NewLine);
+    }
+
+    [Fact]
+    public async Task Serving_on_a_non_loopback_address_without_keys_is_refused_unless_insecure()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("ballast-server-").FullName;
+        var options = new BallastOptions { DataDir = dataDir, Listen = "http://0.0.0.0:5001" };
+
+        var error = await Should.ThrowAsync<BallastStartupException>(() => BallastServer.PrepareAsync(options, cancellationToken: Cancel));
+        error.IsConfigurationError.ShouldBeTrue();
+        error.Message.ShouldContain("Refusing to listen on http://0.0.0.0:5001 without API keys");
+        error.Message.ShouldContain("--insecure");
+
+        var insecure = await BallastServer.PrepareAsync(options with { Insecure = true }, cancellationToken: Cancel);
+        insecure.AuthenticationMode.ShouldBe(Ballast.Server.Security.AuthenticationMode.Disabled);
+        await insecure.Database.DisposeAsync();
+    }
+}
