@@ -1,0 +1,81 @@
+using System.CommandLine;
+using Ballast.Cli.Commands;
+using Ballast.Configuration;
+
+namespace Ballast.Cli;
+
+/// <summary>
+/// The <c>ballast</c> command line. Exit codes: 0 success, 1 failure, 2 usage or configuration error.
+/// Errors go to stderr as one line; <c>--verbose</c> adds the stack trace.
+/// </summary>
+public static class BallastCli
+{
+    public const int Success = 0;
+    public const int Failure = 1;
+    public const int UsageError = 2;
+
+    public static RootCommand CreateRootCommand(TextWriter output)
+    {
+        var root = new RootCommand("Ballast: track, register, serve, monitor and roll out tabular models, in one executable.")
+        {
+            CommonOptions.Verbose,
+        };
+        root.Subcommands.Add(ServerCommand.Create(output));
+        root.Subcommands.Add(VersionCommand.Create(output));
+        root.Subcommands.Add(KeysCommand.Create(output));
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        var root = CreateRootCommand(output);
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var problem in parse.Errors)
+            {
+                await error.WriteLineAsync($"error: {OneLine(problem.Message)} (see 'ballast {string.Join(' ', CommandPath(parse))} --help')").ConfigureAwait(false);
+            }
+
+            return UsageError;
+        }
+
+        var verbose = parse.GetValue(CommonOptions.Verbose);
+        try
+        {
+            // Termination signals are left to the commands (the server drains in-flight requests on SIGTERM).
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null, Output = output, Error = error }).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OutOfMemoryException)
+        {
+            var code = exception is BallastStartupException { IsConfigurationError: true } or CommandUsageException ? UsageError : Failure;
+            await error.WriteLineAsync("error: " + OneLine(exception.Message)).ConfigureAwait(false);
+            if (verbose)
+            {
+                await error.WriteLineAsync(exception.ToString()).ConfigureAwait(false);
+            }
+
+            return code;
+        }
+    }
+
+    private static Stack<string> CommandPath(ParseResult parse)
+    {
+        var names = new Stack<string>();
+        for (var command = parse.CommandResult; command is not null; command = command.Parent as System.CommandLine.Parsing.CommandResult)
+        {
+            if (command.Command is not RootCommand)
+            {
+                names.Push(command.Command.Name);
+            }
+        }
+
+        return names;
+    }
+
+    private static string OneLine(string message) => string.Join(' ', message.Split(["\r\n", "\n", "\t"], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+}
+
+/// <summary>A command was used wrongly in a way the parser cannot see (exit code 2).</summary>
+public sealed class CommandUsageException(string message) : Exception(message);

@@ -1,0 +1,37 @@
+using System.CommandLine;
+using Ballast.Configuration;
+
+namespace Ballast.Cli.Commands;
+
+/// <summary>Options shared by several commands; each falls back to its BALLAST_* environment variable.</summary>
+internal static class CommonOptions
+{
+    public static readonly Option<bool> Verbose = new("--verbose", "-v")
+    {
+        Description = "Print stack traces with errors.",
+        Recursive = true,
+    };
+
+    public static Option<string> DataDir() => new("--data-dir")
+    {
+        Description = "Folder for the SQLite database and local artifacts [env: BALLAST_DATA_DIR].",
+        DefaultValueFactory = _ => Environment("BALLAST_DATA_DIR") ?? BallastDefaults.DataDir,
+    };
+
+    public static Option<string?> Database() => new("--database")
+    {
+        Description = "Metadata database: sqlite:PATH or postgres://user:pass@host:port/db (default: SQLite in the data dir) [env: BALLAST_DATABASE].",
+        DefaultValueFactory = _ => Environment("BALLAST_DATABASE"),
+    };
+
+    public static Option<bool> Json() => new("--json")
+    {
+        Description = "Print exact JSON instead of a table.",
+    };
+
+    public static string? Environment(string name) =>
+        System.Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
+
+    public static bool EnvironmentFlag(string name) =>
+        Environment(name) is { } value && (value == "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase) || value.Equals("yes", StringComparison.OrdinalIgnoreCase));
+}

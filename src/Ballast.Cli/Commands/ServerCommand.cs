@@ -1,0 +1,68 @@
+using System.CommandLine;
+using Ballast.Configuration;
+using Ballast.Server;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
+
+namespace Ballast.Cli.Commands;
+
+/// <summary><c>ballast server</c>: the API, serving and background controllers in one process.</summary>
+internal static class ServerCommand
+{
+    public static Command Create(TextWriter output)
+    {
+        var dataDir = CommonOptions.DataDir();
+        var database = CommonOptions.Database();
+        var listen = new Option<string>("--listen")
+        {
+            Description = "URL(s) to listen on, comma-separated [env: BALLAST_LISTEN].",
+            DefaultValueFactory = _ => CommonOptions.Environment("BALLAST_LISTEN") ?? BallastDefaults.Listen,
+        };
+        var artifacts = new Option<string?>("--artifacts")
+        {
+            Description = "Artifact store: a folder or s3://bucket/prefix (default: <data-dir>/artifacts) [env: BALLAST_ARTIFACTS]. " +
+                          "S3 uses BALLAST_S3_ENDPOINT, AWS_REGION and the usual AWS credential variables.",
+            DefaultValueFactory = _ => CommonOptions.Environment("BALLAST_ARTIFACTS"),
+        };
+        var insecure = new Option<bool>("--insecure")
+        {
+            Description = "Serve without authentication, even on non-loopback addresses [env: BALLAST_INSECURE].",
+            DefaultValueFactory = _ => CommonOptions.EnvironmentFlag("BALLAST_INSECURE"),
+        };
+        var maxBody = new Option<long>("--max-request-body")
+        {
+            Description = "Largest request body accepted, in bytes [env: BALLAST_MAX_REQUEST_BODY].",
+            DefaultValueFactory = _ => long.TryParse(CommonOptions.Environment("BALLAST_MAX_REQUEST_BODY"), out var value) ? value : BallastDefaults.MaxRequestBodyBytes,
+        };
+        var logFormat = new Option<string>("--log-format")
+        {
+            Description = "Log as 'text' or 'json' lines [env: BALLAST_LOG_FORMAT].",
+            DefaultValueFactory = _ => CommonOptions.Environment("BALLAST_LOG_FORMAT") ?? "text",
+        };
+
+        var command = new Command("server", "Run the Ballast server (tracking, registry, serving, monitoring, controllers).")
+        {
+            dataDir, listen, database, artifacts, insecure, maxBody, logFormat,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = new BallastOptions
+            {
+                DataDir = parse.GetValue(dataDir)!,
+                Listen = parse.GetValue(listen)!,
+                Database = parse.GetValue(database),
+                Artifacts = parse.GetValue(artifacts),
+                Insecure = parse.GetValue(insecure),
+                MaxRequestBodyBytes = parse.GetValue(maxBody),
+                LogFormat = parse.GetValue(logFormat)!,
+                S3Endpoint = CommonOptions.Environment("BALLAST_S3_ENDPOINT"),
+                S3Region = CommonOptions.Environment("AWS_REGION") ?? CommonOptions.Environment("AWS_DEFAULT_REGION"),
+            };
+            await using var app = await BallastServer.StartAsync(options, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await output.WriteLineAsync($"Ballast {BallastVersion.Current} listening on {string.Join(", ", app.BoundAddresses())}").ConfigureAwait(false);
+            await app.WaitForShutdownAsync(cancellationToken).ConfigureAwait(false);
+            return BallastCli.Success;
+        });
+        return command;
+    }
+}
