@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Installs (idempotently) and starts the real services Ballast's tests use, on free loopback ports:
+# a throwaway PostgreSQL cluster and moto's S3 server. Source it; it exports their addresses:
+#   BALLAST_TEST_POSTGRES    postgres://ballast@127.0.0.1:PORT/postgres
+#   BALLAST_TEST_S3_ENDPOINT http://127.0.0.1:PORT (with AWS_* test credentials)
+#   BALLAST_TEST_S3_AUTH_ENDPOINT a second moto that authenticates requests (unknown keys get 403)
+# and defines stop_services, which scripts/test.sh calls from its exit trap.
+
+services_log() { echo "[services] $*" >&2; }
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+apt_install() {
+  if [ "$(id -u)" -ne 0 ]; then
+    services_log "missing $*; install it with: sudo apt-get install -y $*"
+    return 1
+  fi
+  services_log "installing $* with apt"
+  if [ ! -f /tmp/.ballast-apt-updated ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq && touch /tmp/.ballast-apt-updated
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+find_pg_bin() {
+  local dir
+  for dir in /usr/lib/postgresql/*/bin; do
+    [ -x "$dir/initdb" ] && { echo "$dir"; return 0; }
+  done
+  return 1
+}
+
+SERVICES_DIR=$(mktemp -d /tmp/ballast-services.XXXXXX)
+chmod 755 "$SERVICES_DIR"
+
+start_postgres() {
+  local bin port as_pg=()
+  bin=$(find_pg_bin) || { apt_install postgresql && bin=$(find_pg_bin); } || return 1
+  # PostgreSQL refuses to run as root: run it as the unprivileged 'postgres' user the package creates.
+  if [ "$(id -u)" -eq 0 ]; then
+    id postgres >/dev/null 2>&1 || useradd --system --no-create-home postgres
+    as_pg=(runuser -u postgres --)
+  fi
+  mkdir -p "$SERVICES_DIR/pg"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$SERVICES_DIR/pg"
+  port=$(free_port)
+  "${as_pg[@]}" "$bin/initdb" -D "$SERVICES_DIR/pg/data" -U ballast --auth=trust -E UTF8 --no-sync >"$SERVICES_DIR/pg-initdb.log" 2>&1 \
+    || { cat "$SERVICES_DIR/pg-initdb.log" >&2; return 1; }
+  # Durability settings off: this cluster lives for one test run.
+  "${as_pg[@]}" "$bin/pg_ctl" -D "$SERVICES_DIR/pg/data" -l "$SERVICES_DIR/pg/server.log" -w -t 60 \
+    -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$SERVICES_DIR/pg -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+    start >/dev/null || { cat "$SERVICES_DIR/pg/server.log" >&2; return 1; }
+  PG_STOP=("${as_pg[@]}" "$bin/pg_ctl" -D "$SERVICES_DIR/pg/data" -m immediate stop)
+  export BALLAST_TEST_POSTGRES="postgres://ballast@127.0.0.1:$port/postgres"
+  services_log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
+}
+
+# Starts one moto_server on a free port and prints the port; extra NAME=VALUE arguments go to its environment.
+launch_moto() {
+  local name=$1 port i pid; shift
+  port=$(free_port)
+  env "$@" moto_server -H 127.0.0.1 -p "$port" >"$SERVICES_DIR/$name.log" 2>&1 &
+  pid=$!
+  MOTO_PIDS+=("$pid")
+  for i in $(seq 1 100); do
+    if curl -s -o /dev/null "http://127.0.0.1:$port/moto-api/"; then
+      echo "$port"
+      return 0
+    fi
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.2
+  done
+  cat "$SERVICES_DIR/$name.log" >&2
+  return 1
+}
+
+start_moto() {
+  local port auth_port
+  MOTO_PIDS=()
+  if ! command -v moto_server >/dev/null 2>&1; then
+    services_log "moto_server is not on PATH: install moto with its server extra (pip install 'moto[server]')"
+    return 1
+  fi
+  port=$(launch_moto moto) || return 1
+  # A second server that authenticates every request, for tests of rejected credentials.
+  auth_port=$(launch_moto moto-auth INITIAL_NO_AUTH_ACTION_COUNT=0) || return 1
+  export BALLAST_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
+  export BALLAST_TEST_S3_AUTH_ENDPOINT="http://127.0.0.1:$auth_port"
+  # No AWS_REGION: tests name their region, and one checks the message for a missing region.
+  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+  services_log "moto S3 on 127.0.0.1:$port (and with authentication on 127.0.0.1:$auth_port)"
+}
+
+stop_services() {
+  if [ -n "${PG_STOP+x}" ]; then "${PG_STOP[@]}" >/dev/null 2>&1 || true; fi
+  local pid
+  for pid in "${MOTO_PIDS[@]:-}"; do
+    [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+  done
+  rm -rf "$SERVICES_DIR"
+}
