@@ -13,7 +13,8 @@ public sealed class AuthenticationGate(AuthenticationMode mode, ApiKeyStore keys
     /// <summary>How long the "do any keys exist" answer is reused, sparing the database a query per request.</summary>
     private static readonly TimeSpan KeyPresenceCacheLifetime = TimeSpan.FromSeconds(2);
 
-    private (bool HasKeys, long CheckedAt) _keyPresence = (false, long.MinValue);
+    // Swapped whole, so a reader never sees one request's answer with another's timestamp.
+    private KeyPresence? _keyPresence;
 
     public AuthenticationMode Mode { get; } = mode;
 
@@ -28,19 +29,21 @@ public sealed class AuthenticationGate(AuthenticationMode mode, ApiKeyStore keys
         }
 
         var now = time.GetTimestamp();
-        var cached = _keyPresence;
-        if (cached.CheckedAt != long.MinValue && time.GetElapsedTime(cached.CheckedAt, now) < KeyPresenceCacheLifetime)
+        var cached = Volatile.Read(ref _keyPresence);
+        if (cached is not null && time.GetElapsedTime(cached.CheckedAt, now) < KeyPresenceCacheLifetime)
         {
             return !cached.HasKeys;
         }
 
         var hasKeys = await keys.HasLiveKeysAsync(cancellationToken).ConfigureAwait(false);
-        _keyPresence = (hasKeys, now);
+        Volatile.Write(ref _keyPresence, new KeyPresence(hasKeys, now));
         return !hasKeys;
     }
 
     /// <summary>Forgets the cached answer, after keys were created or revoked through this process.</summary>
-    public void KeysChanged() => _keyPresence = (false, long.MinValue);
+    public void KeysChanged() => Volatile.Write(ref _keyPresence, null);
+
+    private sealed record KeyPresence(bool HasKeys, long CheckedAt);
 }
 
 public enum AuthenticationMode

@@ -1,6 +1,5 @@
 using Ballast.Security;
 using Microsoft.AspNetCore.Authorization;
-using Microsoft.AspNetCore.Builder;
 
 namespace Ballast.Server.Security;
 
@@ -21,19 +20,6 @@ public static class BallastPolicies
                 .RequireAuthenticatedUser()
                 .AddRequirements(new RoleRequirement(role)));
         }
-    }
-
-    /// <summary>Reads need <paramref name="read"/>; anything that changes state (POST, PUT, PATCH, DELETE) needs <paramref name="write"/>.</summary>
-    public static TBuilder RequireRoles<TBuilder>(this TBuilder builder, string read = Reader, string write = Writer)
-        where TBuilder : IEndpointConventionBuilder
-    {
-        builder.Add(endpoint =>
-        {
-            var methods = endpoint.Metadata.OfType<Microsoft.AspNetCore.Routing.HttpMethodMetadata>().FirstOrDefault()?.HttpMethods ?? [];
-            var readOnly = methods.Count > 0 && methods.All(method => method is "GET" or "HEAD" or "OPTIONS");
-            endpoint.Metadata.Add(new AuthorizeAttribute(readOnly ? read : write));
-        });
-        return builder;
     }
 }
 
