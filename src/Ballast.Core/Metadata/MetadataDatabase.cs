@@ -7,7 +7,7 @@ namespace Ballast.Metadata;
 
 /// <summary>
 /// Opens connections to the metadata database. SQLite connections run in WAL mode with a busy timeout and
-/// foreign keys on, so readers never block the writer and concurrent writers wait instead of failing with
+/// foreign keys on and LIKE case-sensitive (as on PostgreSQL and in MLflow's filter grammar), so readers never block the writer and concurrent writers wait instead of failing with
 /// "database is locked". PostgreSQL connections come from one pooled <see cref="NpgsqlDataSource"/>.
 /// </summary>
 public sealed class MetadataDatabase : IAsyncDisposable, IDisposable
@@ -53,7 +53,7 @@ public sealed class MetadataDatabase : IAsyncDisposable, IDisposable
             connection = new SqliteConnection(Location.ConnectionString);
             await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             await using var command = connection.CreateCommand();
-            command.CommandText = $"PRAGMA busy_timeout = {SqliteBusyTimeoutMs}; PRAGMA synchronous = NORMAL;";
+            command.CommandText = $"PRAGMA busy_timeout = {SqliteBusyTimeoutMs}; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;";
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
             return connection;
         }

@@ -73,7 +73,7 @@ public sealed class ApiKeyStore(MetadataDatabase database, TimeProvider time)
                 transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (System.Data.Common.DbException exception) when (IsUniqueViolation(exception))
+        catch (System.Data.Common.DbException exception) when (MetadataErrors.IsUniqueViolation(exception))
         {
             // Another process created a key of that name between our check and our insert.
             throw new ApiKeyNameTakenException(name);
@@ -156,9 +156,6 @@ public sealed class ApiKeyStore(MetadataDatabase database, TimeProvider time)
         Convert.ToHexStringLower(HMACSHA256.HashData(salt, Encoding.UTF8.GetBytes(secret)));
 
     private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    private static bool IsUniqueViolation(System.Data.Common.DbException exception) =>
-        exception is Npgsql.PostgresException { SqlState: "23505" } or Microsoft.Data.Sqlite.SqliteException { SqliteExtendedErrorCode: 2067 };
 
     private static ApiKey ToKey(KeyRow row) => new(
         row.Id,

@@ -2,7 +2,6 @@ using Ballast.Leasing;
 using Ballast.Metadata;
 using Ballast.Security;
 using Dapper;
-using Microsoft.Extensions.Time.Testing;
 
 namespace Ballast.Tests.Metadata;
 
@@ -10,30 +9,8 @@ namespace Ballast.Tests.Metadata;
 /// The metadata store's contract: every test here runs on SQLite and on a real PostgreSQL
 /// (<see cref="SqliteMetadataTests"/>, <see cref="PostgresMetadataTests"/>).
 /// </summary>
-public abstract class MetadataContractTests(DatabaseEngine engine) : IAsyncLifetime
+public abstract class MetadataContractTests(DatabaseEngine engine) : DatabaseTest(engine)
 {
-    private Func<Task> _drop = () => Task.CompletedTask;
-    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 25, 12, 0, 0, TimeSpan.Zero));
-
-    protected DatabaseLocation Location { get; private set; } = null!;
-
-    protected MetadataDatabase Database { get; private set; } = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        (Location, _drop) = await TestDatabases.CreateAsync(engine);
-        Database = await MetadataMigrator.OpenMigratedAsync(Location, TestContext.Current.CancellationToken);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await Database.DisposeAsync();
-        await _drop();
-        GC.SuppressFinalize(this);
-    }
-
-    protected static CancellationToken Cancel => TestContext.Current.CancellationToken;
-
     [Fact]
     public async Task Migrations_applied_twice_change_nothing()
     {
@@ -48,7 +25,7 @@ public abstract class MetadataContractTests(DatabaseEngine engine) : IAsyncLifet
     [Fact]
     public async Task Migrations_started_at_once_by_many_instances_all_succeed_on_a_fresh_database()
     {
-        var (location, drop) = await TestDatabases.CreateAsync(engine);
+        var (location, drop) = await TestDatabases.CreateAsync(Engine);
         try
         {
             var runs = Enumerable.Range(0, 6).Select(async _ =>
@@ -73,7 +50,7 @@ public abstract class MetadataContractTests(DatabaseEngine engine) : IAsyncLifet
     [Fact]
     public async Task A_lease_has_one_holder_until_it_expires_then_another_takes_it_over()
     {
-        var leases = new LeaseStore(Database, _time);
+        var leases = new LeaseStore(Database, Time);
         var first = await leases.TryAcquireAsync("rollouts", "replica-a", TimeSpan.FromSeconds(30), Cancel);
         first.ShouldNotBeNull();
         first.Epoch.ShouldBe(1);
@@ -82,10 +59,10 @@ public abstract class MetadataContractTests(DatabaseEngine engine) : IAsyncLifet
         (await leases.GetAsync("rollouts", Cancel))!.Holder.ShouldBe("replica-a");
 
         // replica-a dies: it stops renewing. Just before expiry the lease is still its own.
-        _time.Advance(TimeSpan.FromSeconds(29));
+        Time.Advance(TimeSpan.FromSeconds(29));
         (await leases.TryAcquireAsync("rollouts", "replica-b", TimeSpan.FromSeconds(30), Cancel)).ShouldBeNull();
 
-        _time.Advance(TimeSpan.FromSeconds(1));
+        Time.Advance(TimeSpan.FromSeconds(1));
         (await leases.GetAsync("rollouts", Cancel)).ShouldBeNull();
         var takeover = await leases.TryAcquireAsync("rollouts", "replica-b", TimeSpan.FromSeconds(30), Cancel);
         takeover.ShouldNotBeNull();
@@ -99,24 +76,24 @@ public abstract class MetadataContractTests(DatabaseEngine engine) : IAsyncLifet
     [Fact]
     public async Task Renewing_a_lease_extends_it_and_keeps_its_epoch()
     {
-        var leases = new LeaseStore(Database, _time);
+        var leases = new LeaseStore(Database, Time);
         var first = await leases.TryAcquireAsync("monitors", "a", TimeSpan.FromSeconds(10), Cancel);
-        _time.Advance(TimeSpan.FromSeconds(8));
+        Time.Advance(TimeSpan.FromSeconds(8));
         var renewed = await leases.TryAcquireAsync("monitors", "a", TimeSpan.FromSeconds(10), Cancel);
 
         renewed.ShouldNotBeNull();
         renewed.Epoch.ShouldBe(first!.Epoch);
         renewed.AcquiredAt.ShouldBe(first.AcquiredAt);
-        renewed.ExpiresAt.ShouldBe(_time.GetUtcNow().AddSeconds(10));
+        renewed.ExpiresAt.ShouldBe(Time.GetUtcNow().AddSeconds(10));
 
-        _time.Advance(TimeSpan.FromSeconds(8));
+        Time.Advance(TimeSpan.FromSeconds(8));
         (await leases.TryAcquireAsync("monitors", "b", TimeSpan.FromSeconds(10), Cancel)).ShouldBeNull("the renewal moved the expiry");
     }
 
     [Fact]
     public async Task A_released_lease_can_be_taken_at_once_and_only_its_holder_can_release_it()
     {
-        var leases = new LeaseStore(Database, _time);
+        var leases = new LeaseStore(Database, Time);
         await leases.TryAcquireAsync("pipelines", "a", TimeSpan.FromMinutes(1), Cancel);
 
         (await leases.ReleaseAsync("pipelines", "b", Cancel)).ShouldBeFalse();
@@ -134,20 +111,20 @@ public abstract class MetadataContractTests(DatabaseEngine engine) : IAsyncLifet
             {
                 // Separate database objects, as separate replicas would have.
                 await using var replica = new MetadataDatabase(Location);
-                return await new LeaseStore(replica, _time).TryAcquireAsync(name, $"holder-{holder}", TimeSpan.FromSeconds(30), Cancel);
+                return await new LeaseStore(replica, Time).TryAcquireAsync(name, $"holder-{holder}", TimeSpan.FromSeconds(30), Cancel);
             });
             var results = await Task.WhenAll(attempts);
 
             var winners = results.Where(lease => lease is not null).ToList();
             winners.Count.ShouldBe(1);
-            (await new LeaseStore(Database, _time).GetAsync(name, Cancel))!.Holder.ShouldBe(winners[0]!.Holder);
+            (await new LeaseStore(Database, Time).GetAsync(name, Cancel))!.Holder.ShouldBe(winners[0]!.Holder);
         }
     }
 
     [Fact]
     public async Task An_api_key_authenticates_until_revoked_and_its_secret_is_not_stored()
     {
-        var keys = new ApiKeyStore(Database, _time);
+        var keys = new ApiKeyStore(Database, Time);
         var created = await keys.CreateAsync("ci", ApiKeyRole.Writer, Cancel);
 
         created.Token.ShouldStartWith(ApiKeyStore.TokenPrefix);
@@ -177,7 +154,7 @@ public abstract class MetadataContractTests(DatabaseEngine engine) : IAsyncLifet
     [InlineData("not-a-key")]
     public async Task Malformed_or_unknown_tokens_do_not_authenticate(string token)
     {
-        var keys = new ApiKeyStore(Database, _time);
+        var keys = new ApiKeyStore(Database, Time);
         await keys.CreateAsync("someone", ApiKeyRole.Admin, Cancel);
         (await keys.AuthenticateAsync(token, Cancel)).ShouldBeNull();
     }
@@ -185,7 +162,7 @@ public abstract class MetadataContractTests(DatabaseEngine engine) : IAsyncLifet
     [Fact]
     public async Task A_token_with_a_wrong_secret_does_not_authenticate()
     {
-        var keys = new ApiKeyStore(Database, _time);
+        var keys = new ApiKeyStore(Database, Time);
         var created = await keys.CreateAsync("svc", ApiKeyRole.Reader, Cancel);
         var last = created.Token[^1] == 'A' ? 'B' : 'A';
         (await keys.AuthenticateAsync(created.Token[..^1] + last, Cancel)).ShouldBeNull();
@@ -194,7 +171,7 @@ public abstract class MetadataContractTests(DatabaseEngine engine) : IAsyncLifet
     [Fact]
     public async Task Key_names_are_unique_among_live_keys_and_free_again_once_revoked()
     {
-        var keys = new ApiKeyStore(Database, _time);
+        var keys = new ApiKeyStore(Database, Time);
         await keys.CreateAsync("deploy", ApiKeyRole.Writer, Cancel);
         await Should.ThrowAsync<ApiKeyNameTakenException>(() => keys.CreateAsync("deploy", ApiKeyRole.Reader, Cancel));
 
@@ -214,7 +191,7 @@ public abstract class MetadataContractTests(DatabaseEngine engine) : IAsyncLifet
             await using var replica = new MetadataDatabase(Location);
             try
             {
-                await new ApiKeyStore(replica, _time).CreateAsync("race", ApiKeyRole.Reader, Cancel);
+                await new ApiKeyStore(replica, Time).CreateAsync("race", ApiKeyRole.Reader, Cancel);
                 return true;
             }
             catch (ApiKeyNameTakenException)
@@ -232,7 +209,7 @@ public abstract class MetadataContractTests(DatabaseEngine engine) : IAsyncLifet
     [InlineData("slash/name", "may contain only")]
     public async Task Bad_key_names_are_refused_with_the_reason(string name, string reason)
     {
-        var keys = new ApiKeyStore(Database, _time);
+        var keys = new ApiKeyStore(Database, Time);
         var error = await Should.ThrowAsync<ArgumentException>(() => keys.CreateAsync(name, ApiKeyRole.Reader, Cancel));
         error.Message.ShouldContain(reason);
     }

@@ -1,0 +1,22 @@
+namespace Ballast.Tracking;
+
+/// <summary>
+/// A request to the tracking store that cannot be carried out as asked. <see cref="Code"/> is MLflow's error code
+/// (<c>INVALID_PARAMETER_VALUE</c>, <c>RESOURCE_DOES_NOT_EXIST</c>, <c>RESOURCE_ALREADY_EXISTS</c>, <c>INVALID_STATE</c>),
+/// so every API can answer in its own protocol from one mapping.
+/// </summary>
+public sealed class TrackingException(string code, string message) : Exception(message)
+{
+    public const string InvalidParameterValue = "INVALID_PARAMETER_VALUE";
+    public const string ResourceDoesNotExist = "RESOURCE_DOES_NOT_EXIST";
+    public const string ResourceAlreadyExists = "RESOURCE_ALREADY_EXISTS";
+    public const string InvalidState = "INVALID_STATE";
+
+    public string Code { get; } = code;
+
+    public static TrackingException Invalid(string message) => new(InvalidParameterValue, message);
+
+    public static TrackingException NotFound(string message) => new(ResourceDoesNotExist, message);
+
+    public static TrackingException AlreadyExists(string message) => new(ResourceAlreadyExists, message);
+}
