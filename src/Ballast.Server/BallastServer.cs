@@ -7,6 +7,8 @@ using Ballast.Server.Hosting;
 using Ballast.Server.Keys;
 using Ballast.Server.Security;
 using Ballast.Server.Serialization;
+using Ballast.Server.Tracking;
+using Ballast.Tracking;
 using Ballast.Storage;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -121,6 +123,7 @@ public static partial class BallastServer
         builder.Services.AddSingleton(_ => server.Artifacts);
         builder.Services.AddSingleton(server.Keys);
         builder.Services.AddSingleton(server.Leases);
+        builder.Services.AddSingleton(new ExperimentStore(server.Database, server.Time));
         builder.Services.AddSingleton(new AuthenticationGate(server.AuthenticationMode, server.Keys, server.Time));
 
         builder.Services.ConfigureHttpJsonOptions(json =>
@@ -141,7 +144,7 @@ public static partial class BallastServer
         builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, BallastAuthorizationResultHandler>();
 
         var app = builder.Build();
-        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync, SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException });
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync, SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or TrackingException });
         app.UseStatusCodePages(WriteStatusCodeAsync);
         app.UseHttpMetrics();
         app.UseAuthentication();
@@ -150,6 +153,7 @@ public static partial class BallastServer
         app.MapOpenApi().AllowAnonymous();
         app.MapSystemApi(server);
         app.MapKeysApi();
+        app.MapMlflowExperimentsApi();
         configure?.Invoke(app);
 
         Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);
@@ -193,11 +197,16 @@ public static partial class BallastServer
         {
             BadHttpRequestException bad => ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), BadRequestMessage(bad)),
             MetadataUnavailableException unavailable => ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.TemporarilyUnavailable, unavailable.Message),
+            TrackingException tracking => ErrorResponses.WriteAsync(context, TrackingStatus(tracking.Code), tracking.Code, tracking.Message),
             InvalidArtifactPathException path => ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameterValue, path.Message),
             _ => ErrorResponses.WriteAsync(context, StatusCodes.Status500InternalServerError, ErrorCodes.Internal,
                 $"An internal error occurred; the server log has the details under trace id {context.TraceIdentifier}."),
         };
     }
+
+    /// <summary>MLflow's status codes: 404 for a missing resource, 400 for every other refusal.</summary>
+    private static int TrackingStatus(string code) =>
+        code == TrackingException.ResourceDoesNotExist ? StatusCodes.Status404NotFound : StatusCodes.Status400BadRequest;
 
     private const string BodyTooLargeMessage = "The request body is larger than this server accepts (--max-request-body).";
 

@@ -2,6 +2,7 @@ using System.Text.Json.Serialization;
 using Ballast.Server.Errors;
 using Ballast.Server.Hosting;
 using Ballast.Server.Keys;
+using Ballast.Server.Tracking;
 using Microsoft.AspNetCore.Mvc;
 
 namespace Ballast.Server.Serialization;
@@ -17,4 +18,8 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(CreatedApiKeyResponse))]
 [JsonSerializable(typeof(CreateApiKeyRequest))]
 [JsonSerializable(typeof(ApiKeyListResponse))]
+[JsonSerializable(typeof(CreateExperimentResponse))]
+[JsonSerializable(typeof(GetExperimentResponse))]
+[JsonSerializable(typeof(SearchExperimentsResponse))]
+[JsonSerializable(typeof(EmptyResponse))]
 public sealed partial class ServerJsonContext : JsonSerializerContext;

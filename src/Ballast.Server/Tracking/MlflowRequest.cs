@@ -1,0 +1,157 @@
+using System.Globalization;
+using System.Text.Json;
+using Ballast.Tracking;
+using Microsoft.AspNetCore.Http;
+
+namespace Ballast.Server.Tracking;
+
+/// <summary>
+/// The parameters of an MLflow REST call: the JSON body of a POST or the query string of a GET, read with MLflow's
+/// validation messages ("Missing value for required parameter 'name'…"). Malformed JSON is BAD_REQUEST.
+/// </summary>
+internal sealed class MlflowRequest
+{
+    private const string DocsHint = "See the API docs for more information about request parameters.";
+
+    private readonly JsonElement? _body;
+    private readonly IQueryCollection _query;
+
+    private MlflowRequest(JsonElement? body, IQueryCollection query)
+    {
+        _body = body;
+        _query = query;
+    }
+
+    public static async Task<MlflowRequest> ReadAsync(HttpRequest request)
+    {
+        if (HttpMethods.IsGet(request.Method) || request.ContentLength == 0)
+        {
+            return new MlflowRequest(null, request.Query);
+        }
+
+        try
+        {
+            using var document = await JsonDocument.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted).ConfigureAwait(false);
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                throw new TrackingException("BAD_REQUEST", $"The request body must be a JSON object, not {document.RootElement.ValueKind.ToString().ToLowerInvariant()}.");
+            }
+
+            return new MlflowRequest(document.RootElement.Clone(), request.Query);
+        }
+        catch (JsonException exception)
+        {
+            throw new TrackingException("BAD_REQUEST", $"Malformed JSON in the request body: {exception.Message}");
+        }
+    }
+
+    public string RequiredString(string name) =>
+        OptionalString(name) is { Length: > 0 } value ? value : throw Missing(name);
+
+    public string? OptionalString(string name)
+    {
+        if (_body is not { } body)
+        {
+            return _query.TryGetValue(name, out var values) ? values.ToString() : null;
+        }
+
+        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return element.ValueKind == JsonValueKind.String ? element.GetString() : throw WrongType(name, element, "string");
+    }
+
+    public int? OptionalInt(string name)
+    {
+        if (_body is not { } body)
+        {
+            if (!_query.TryGetValue(name, out var values))
+            {
+                return null;
+            }
+
+            return int.TryParse(values.ToString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed)
+                ? parsed
+                : throw TrackingException.Invalid($"Invalid value '{values}' for parameter '{name}' supplied: it must be an integer. {DocsHint}");
+        }
+
+        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        return element.ValueKind == JsonValueKind.Number && element.TryGetInt32(out var number) ? number
+            : element.ValueKind == JsonValueKind.String && int.TryParse(element.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var text) ? text
+            : throw WrongType(name, element, "integer");
+    }
+
+    public IReadOnlyList<string> StringList(string name)
+    {
+        if (_body is not { } body)
+        {
+            return _query.TryGetValue(name, out var values) ? values.Where(value => value is not null).Select(value => value!).ToList() : [];
+        }
+
+        if (!body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return [];
+        }
+
+        if (element.ValueKind != JsonValueKind.Array || element.EnumerateArray().Any(item => item.ValueKind != JsonValueKind.String))
+        {
+            throw WrongType(name, element, "list of strings");
+        }
+
+        return element.EnumerateArray().Select(item => item.GetString()!).ToList();
+    }
+
+    public IReadOnlyList<TrackingTag> Tags(string name)
+    {
+        if (_body is not { } body || !body.TryGetProperty(name, out var element) || element.ValueKind == JsonValueKind.Null)
+        {
+            return [];
+        }
+
+        if (element.ValueKind != JsonValueKind.Array)
+        {
+            throw WrongType(name, element, "list of {\"key\", \"value\"} objects");
+        }
+
+        var tags = new List<TrackingTag>();
+        foreach (var item in element.EnumerateArray())
+        {
+            if (item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("key", out var key) || key.ValueKind != JsonValueKind.String)
+            {
+                throw WrongType(name, element, "list of {\"key\", \"value\"} objects");
+            }
+
+            var value = item.TryGetProperty("value", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+            tags.Add(new TrackingTag(key.GetString()!, value));
+        }
+
+        return tags;
+    }
+
+    public ViewType ViewType(string name)
+    {
+        var value = OptionalString(name) ?? OptionalIntAsString(name);
+        return value?.ToUpperInvariant() switch
+        {
+            null or "" or "ACTIVE_ONLY" or "1" => global::Ballast.Tracking.ViewType.ActiveOnly,
+            "DELETED_ONLY" or "2" => global::Ballast.Tracking.ViewType.DeletedOnly,
+            "ALL" or "3" => global::Ballast.Tracking.ViewType.All,
+            _ => throw TrackingException.Invalid($"Invalid value '{value}' for parameter '{name}' supplied: use ACTIVE_ONLY, DELETED_ONLY or ALL. {DocsHint}"),
+        };
+    }
+
+    private string? OptionalIntAsString(string name) =>
+        _body is { } body && body.TryGetProperty(name, out var element) && element.ValueKind == JsonValueKind.Number ? element.GetRawText() : null;
+
+    private static TrackingException Missing(string name) =>
+        TrackingException.Invalid($"Missing value for required parameter '{name}'. {DocsHint}");
+
+    private static TrackingException WrongType(string name, JsonElement element, string expected) =>
+        TrackingException.Invalid($"Invalid value {element.GetRawText()} for parameter '{name}' supplied: expected a {expected}, got {element.ValueKind.ToString().ToLowerInvariant()}. {DocsHint}");
+}

@@ -1,0 +1,137 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace Ballast.Tests.Tracking;
+
+/// <summary>The MLflow REST experiments API as an MLflow client calls it (request and response shapes from MLflow's REST API reference).</summary>
+public sealed class MlflowExperimentsApiTests
+{
+    private const string Api = "/api/2.0/mlflow/experiments";
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task An_experiment_goes_through_its_whole_life_over_http()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+
+        var created = await PostAsync(client, "create", new { name = "churn", tags = new[] { new { key = "team", value = "growth" } } });
+        var id = created.GetProperty("experiment_id").GetString();
+        id.ShouldBe("1");
+
+        var experiment = (await client.GetFromJsonAsync<JsonElement>($"{Api}/get?experiment_id={id}", Cancel)).GetProperty("experiment");
+        experiment.GetProperty("name").GetString().ShouldBe("churn");
+        experiment.GetProperty("artifact_location").GetString().ShouldBe("mlflow-artifacts:/1");
+        experiment.GetProperty("lifecycle_stage").GetString().ShouldBe("active");
+        experiment.GetProperty("creation_time").GetInt64().ShouldBeGreaterThan(0);
+        experiment.GetProperty("tags")[0].GetProperty("value").GetString().ShouldBe("growth");
+
+        (await client.GetFromJsonAsync<JsonElement>($"{Api}/get-by-name?experiment_name=churn", Cancel)).GetProperty("experiment").GetProperty("experiment_id").GetString().ShouldBe(id);
+
+        await PostAsync(client, "update", new { experiment_id = id, new_name = "churn-v2" });
+        await PostAsync(client, "set-experiment-tag", new { experiment_id = id, key = "owner", value = "ml" });
+        var search = await PostAsync(client, "search", new { filter = "name LIKE 'churn%' AND tags.owner = 'ml'", max_results = 10 });
+        search.GetProperty("experiments").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ShouldBe(["churn-v2"]);
+
+        await PostAsync(client, "delete", new { experiment_id = id });
+        var active = await client.GetFromJsonAsync<JsonElement>($"{Api}/search?max_results=100", Cancel);
+        active.GetProperty("experiments").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ShouldBe(["Default"]);
+        var deleted = await client.GetFromJsonAsync<JsonElement>($"{Api}/list?view_type=DELETED_ONLY", Cancel);
+        deleted.GetProperty("experiments").GetArrayLength().ShouldBe(1);
+
+        await PostAsync(client, "restore", new { experiment_id = id });
+        var all = await PostAsync(client, "search", new { view_type = "ALL", order_by = new[] { "name ASC" } });
+        all.GetProperty("experiments").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ShouldBe(["Default", "churn-v2"]);
+    }
+
+    [Fact]
+    public async Task Search_pages_with_an_opaque_token()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        for (var i = 0; i < 3; i++)
+        {
+            await PostAsync(client, "create", new { name = $"e{i}" });
+        }
+
+        var first = await PostAsync(client, "search", new { max_results = 2, order_by = new[] { "name" } });
+        first.GetProperty("experiments").GetArrayLength().ShouldBe(2);
+        var token = first.GetProperty("next_page_token").GetString();
+        var second = await PostAsync(client, "search", new { max_results = 2, order_by = new[] { "name" }, page_token = token });
+        second.GetProperty("experiments").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ShouldBe(["e1", "e2"], "Default and e0 were on the first page");
+        second.TryGetProperty("next_page_token", out _).ShouldBeFalse();
+    }
+
+    [Theory]
+    [InlineData("create", "{}", 400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'name'. See the API docs for more information about request parameters.")]
+    [InlineData("create", "{\"name\": 42}", 400, "INVALID_PARAMETER_VALUE", "Invalid value 42 for parameter 'name' supplied")]
+    [InlineData("create", "{\"name\": ", 400, "BAD_REQUEST", "Malformed JSON")]
+    [InlineData("create", "[1]", 400, "BAD_REQUEST", "must be a JSON object")]
+    [InlineData("delete", "{\"experiment_id\": \"99\"}", 404, "RESOURCE_DOES_NOT_EXIST", "No Experiment with id=99 exists")]
+    [InlineData("delete", "{\"experiment_id\": \"0\"}", 400, "INVALID_PARAMETER_VALUE", "Cannot delete the default experiment")]
+    [InlineData("search", "{\"filter\": \"name = 'a' OR name = 'b'\"}", 400, "INVALID_PARAMETER_VALUE", "expected AND")]
+    [InlineData("search", "{\"max_results\": 50001}", 400, "INVALID_PARAMETER_VALUE", "max_results")]
+    [InlineData("search", "{\"view_type\": \"SOME\"}", 400, "INVALID_PARAMETER_VALUE", "ACTIVE_ONLY, DELETED_ONLY or ALL")]
+    [InlineData("set-experiment-tag", "{\"experiment_id\": \"0\"}", 400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'key'")]
+    public async Task Bad_requests_get_mlflow_errors_with_an_actionable_message(string route, string body, int status, string code, string message)
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await client.PostAsync($"{Api}/{route}", content, Cancel);
+
+        ((int)response.StatusCode).ShouldBe(status);
+        var error = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        error.GetProperty("error_code").GetString().ShouldBe(code);
+        error.GetProperty("message").GetString()!.ShouldContain(message);
+    }
+
+    [Fact]
+    public async Task A_duplicate_name_is_resource_already_exists_and_an_unknown_name_is_404()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await PostAsync(client, "create", new { name = "twice" });
+
+        using var again = await client.PostAsJsonAsync($"{Api}/create", new { name = "twice" }, Cancel);
+        again.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await again.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error_code").GetString().ShouldBe("RESOURCE_ALREADY_EXISTS");
+
+        using var missing = await client.GetAsync($"{Api}/get-by-name?experiment_name=nope", Cancel);
+        missing.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await missing.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error_code").GetString().ShouldBe("RESOURCE_DOES_NOT_EXIST");
+    }
+
+    [Fact]
+    public async Task A_reader_key_may_search_but_not_create_and_is_told_so_in_mlflow_format()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var anonymous = server.Client();
+        using var adminKey = await anonymous.PostAsJsonAsync("/api/v1/keys", new { name = "root", role = "admin" }, Cancel);
+        using var admin = server.Client((await adminKey.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("token").GetString());
+        using var readerKey = await admin.PostAsJsonAsync("/api/v1/keys", new { name = "viewer", role = "reader" }, Cancel);
+        using var reader = server.Client((await readerKey.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("token").GetString());
+
+        (await reader.PostAsJsonAsync($"{Api}/search", new { }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        using var denied = await reader.PostAsJsonAsync($"{Api}/create", new { name = "x" }, Cancel);
+        denied.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        var error = await denied.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        error.GetProperty("error_code").GetString().ShouldBe("PERMISSION_DENIED");
+        error.GetProperty("message").GetString()!.ShouldContain("needs 'writer'");
+
+        using var unauthenticated = await anonymous.PostAsJsonAsync($"{Api}/search", new { }, Cancel);
+        unauthenticated.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        (await unauthenticated.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error_code").GetString().ShouldBe("UNAUTHENTICATED");
+    }
+
+    private static async Task<JsonElement> PostAsync(HttpClient client, string route, object body)
+    {
+        using var response = await client.PostAsJsonAsync($"{Api}/{route}", body, Cancel);
+        var text = await response.Content.ReadAsStringAsync(Cancel);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, text);
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+}
