@@ -1,0 +1,35 @@
+namespace Ballast.Tracking;
+
+/// <summary>An MLflow run: its info, and its data (latest metrics, params, tags).</summary>
+public sealed record Run(RunInfo Info, RunData Data);
+
+public sealed record RunInfo(
+    string RunId,
+    string ExperimentId,
+    string? RunName,
+    string? UserId,
+    string Status,
+    long StartTime,
+    long? EndTime,
+    string ArtifactUri,
+    string LifecycleStage);
+
+public sealed record RunData(IReadOnlyList<Metric> Metrics, IReadOnlyList<Param> Params, IReadOnlyList<TrackingTag> Tags);
+
+/// <summary>One logged value of a metric. NaN and ±infinity are kept as such.</summary>
+public sealed record Metric(string Key, double Value, long Timestamp, long Step);
+
+public sealed record Param(string Key, string Value);
+
+public static class RunStatuses
+{
+    public const string Running = "RUNNING";
+    public const string Scheduled = "SCHEDULED";
+    public const string Finished = "FINISHED";
+    public const string Failed = "FAILED";
+    public const string Killed = "KILLED";
+
+    public static readonly IReadOnlyList<string> All = [Running, Scheduled, Finished, Failed, Killed];
+}
+
+public sealed record MetricHistoryPage(IReadOnlyList<Metric> Metrics, string? NextPageToken);

@@ -1,0 +1,269 @@
+using System.Data.Common;
+using System.Globalization;
+using Ballast.Metadata;
+using Dapper;
+
+namespace Ballast.Tracking;
+
+/// <summary>
+/// MLflow runs in the metadata database. A batch of metrics, params and tags is one transaction; params are
+/// write-once (re-logging the same value is allowed, a different one is refused); the latest value of each metric
+/// is kept beside the history, chosen as MLflow does by the greatest (step, timestamp, value).
+/// </summary>
+public sealed class RunStore(MetadataDatabase database, ExperimentStore experiments, TimeProvider time)
+{
+    public const string RunNameTag = "mlflow.runName";
+    public const string UserTag = "mlflow.user";
+
+    private const string InfoColumns = "run_uuid AS RunId, experiment_id AS ExperimentId, run_name AS RunName, user_id AS UserId, status AS Status, start_time AS StartTime, end_time AS EndTime, artifact_uri AS ArtifactUri, lifecycle_stage AS LifecycleStage";
+
+    public async Task<Run> CreateAsync(string experimentId, string? userId = null, string? runName = null, long? startTime = null, IReadOnlyList<TrackingTag>? tags = null, CancellationToken cancellationToken = default)
+    {
+        var experiment = await experiments.GetAsync(experimentId, cancellationToken).ConfigureAwait(false);
+        if (experiment.LifecycleStage != LifecycleStages.Active)
+        {
+            throw TrackingException.Invalid($"The experiment {experimentId} must be in the 'active' state. Current state is {experiment.LifecycleStage}.");
+        }
+
+        tags ??= [];
+        foreach (var tag in tags)
+        {
+            ValidateTag(tag);
+        }
+
+        var runId = Guid.NewGuid().ToString("N");
+        // A run name given as the mlflow.runName tag counts as the name, as in MLflow.
+        runName ??= tags.FirstOrDefault(tag => tag.Key == RunNameTag)?.Value ?? $"run-{runId[..8]}";
+        TrackingValidation.Length("Run name", TrackingLimits.MaxEntityKeyLength, runName);
+        var allTags = tags.Where(tag => tag.Key != RunNameTag).Append(new TrackingTag(RunNameTag, runName)).ToList();
+        if (userId is not null && allTags.TrueForAll(tag => tag.Key != UserTag))
+        {
+            allTags.Add(new TrackingTag(UserTag, userId));
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO runs (run_uuid, experiment_id, run_name, user_id, status, start_time, artifact_uri, lifecycle_stage) VALUES (@runId, @experimentId, @runName, @userId, @status, @start, @artifactUri, @stage)",
+            new
+            {
+                runId,
+                experimentId = long.Parse(experiment.ExperimentId, CultureInfo.InvariantCulture),
+                runName,
+                userId,
+                status = RunStatuses.Running,
+                start = startTime ?? time.GetUtcNow().ToUnixTimeMilliseconds(),
+                artifactUri = $"{experiment.ArtifactLocation.TrimEnd('/')}/{runId}/artifacts",
+                stage = LifecycleStages.Active,
+            }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        foreach (var tag in allTags)
+        {
+            await UpsertTagAsync(connection, transaction, runId, tag, cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return await GetAsync(runId, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<Run> GetAsync(string runId, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var info = await ReadInfoAsync(connection, runId, cancellationToken).ConfigureAwait(false);
+        var parameters = new { runId };
+        var metrics = await connection.QueryAsync<MetricRow>(new CommandDefinition(
+            "SELECT key AS Key, value AS Value, timestamp AS Timestamp, step AS Step, is_nan AS IsNan FROM latest_metrics WHERE run_uuid = @runId ORDER BY key", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var runParams = await connection.QueryAsync<Param>(new CommandDefinition(
+            "SELECT key AS Key, value AS Value FROM run_params WHERE run_uuid = @runId ORDER BY key", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var tags = await connection.QueryAsync<TrackingTag>(new CommandDefinition(
+            "SELECT key AS Key, value AS Value FROM run_tags WHERE run_uuid = @runId ORDER BY key", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return new Run(info, new RunData(metrics.Select(row => row.ToMetric()).ToList(), runParams.ToList(), tags.ToList()));
+    }
+
+    public async Task<RunInfo> UpdateAsync(string runId, string? status, long? endTime, string? runName, CancellationToken cancellationToken = default)
+    {
+        if (status is not null && !RunStatuses.All.Contains(status))
+        {
+            throw TrackingException.Invalid($"Invalid value '{status}' for parameter 'status': use one of {string.Join(", ", RunStatuses.All)}.");
+        }
+
+        TrackingValidation.Length("Run name", TrackingLimits.MaxEntityKeyLength, runName);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var info = await ReadInfoAsync(connection, runId, cancellationToken, transaction).ConfigureAwait(false);
+        EnsureActive(info);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE runs SET status = @status, end_time = @endTime, run_name = @runName WHERE run_uuid = @runId",
+            new { runId, status = status ?? info.Status, endTime = endTime ?? info.EndTime, runName = runName ?? info.RunName }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (runName is not null)
+        {
+            await UpsertTagAsync(connection, transaction, runId, new TrackingTag(RunNameTag, runName), cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return info with { Status = status ?? info.Status, EndTime = endTime ?? info.EndTime, RunName = runName ?? info.RunName };
+    }
+
+    public Task DeleteAsync(string runId, CancellationToken cancellationToken = default) =>
+        SetStageAsync(runId, LifecycleStages.Deleted, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken);
+
+    public Task RestoreAsync(string runId, CancellationToken cancellationToken = default) =>
+        SetStageAsync(runId, LifecycleStages.Active, null, cancellationToken);
+
+    /// <summary>Logs metrics, params and tags in one transaction: all of it is stored, or (on any refusal) none of it.</summary>
+    public async Task LogBatchAsync(string runId, IReadOnlyList<Metric> metrics, IReadOnlyList<Param> parameters, IReadOnlyList<TrackingTag> tags, CancellationToken cancellationToken = default)
+    {
+        TrackingValidation.Batch(metrics.Count, parameters.Count, tags.Count);
+        foreach (var metric in metrics)
+        {
+            TrackingValidation.Key("Metric", metric.Key);
+        }
+
+        foreach (var param in parameters)
+        {
+            TrackingValidation.Key("Param", param.Key);
+            TrackingValidation.Length("Param value", TrackingValidation.MaxParamValueLength, param.Value);
+        }
+
+        var duplicate = parameters.GroupBy(param => param.Key).FirstOrDefault(group => group.Select(param => param.Value).Distinct().Count() > 1);
+        if (duplicate is not null)
+        {
+            throw TrackingException.Invalid($"Duplicate parameter keys have been submitted: '{duplicate.Key}' with different values. Please ensure the request contains only one param value per param key.");
+        }
+
+        foreach (var tag in tags)
+        {
+            ValidateTag(tag);
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        EnsureActive(await ReadInfoAsync(connection, runId, cancellationToken, transaction).ConfigureAwait(false));
+
+        foreach (var param in parameters.DistinctBy(param => param.Key))
+        {
+            var existing = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
+                "SELECT value FROM run_params WHERE run_uuid = @runId AND key = @key", new { runId, key = param.Key }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (existing is null)
+            {
+                await connection.ExecuteAsync(new CommandDefinition("INSERT INTO run_params (run_uuid, key, value) VALUES (@runId, @key, @value)",
+                    new { runId, key = param.Key, value = param.Value }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+            else if (existing != param.Value)
+            {
+                throw TrackingException.Invalid(
+                    $"Changing param values is not allowed. Param with key='{param.Key}' was already logged with value='{existing}' for run ID='{runId}'. Attempted logging new value '{param.Value}'.");
+            }
+        }
+
+        foreach (var metric in metrics)
+        {
+            var isNan = double.IsNaN(metric.Value);
+            var row = new { runId, key = metric.Key, value = isNan ? 0d : metric.Value, timestamp = metric.Timestamp, step = metric.Step, isNan };
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (@runId, @key, @value, @timestamp, @step, @isNan) ON CONFLICT DO NOTHING",
+                row, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(
+                """
+                INSERT INTO latest_metrics (run_uuid, key, value, timestamp, step, is_nan) VALUES (@runId, @key, @value, @timestamp, @step, @isNan)
+                ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value, timestamp = excluded.timestamp, step = excluded.step, is_nan = excluded.is_nan
+                WHERE (excluded.step, excluded.timestamp, excluded.value) > (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)
+                """,
+                row, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        foreach (var tag in tags)
+        {
+            await UpsertTagAsync(connection, transaction, runId, tag, cancellationToken).ConfigureAwait(false);
+            if (tag.Key == RunNameTag)
+            {
+                await connection.ExecuteAsync(new CommandDefinition("UPDATE runs SET run_name = @value WHERE run_uuid = @runId",
+                    new { runId, value = tag.Value }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task DeleteTagAsync(string runId, string key, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        EnsureActive(await ReadInfoAsync(connection, runId, cancellationToken).ConfigureAwait(false));
+        var removed = await connection.ExecuteAsync(new CommandDefinition("DELETE FROM run_tags WHERE run_uuid = @runId AND key = @key",
+            new { runId, key }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (removed == 0)
+        {
+            throw TrackingException.NotFound($"No tag with name: {key} in run with id {runId}");
+        }
+    }
+
+    public async Task<MetricHistoryPage> GetMetricHistoryAsync(string runId, string key, int? maxResults = null, string? pageToken = null, CancellationToken cancellationToken = default)
+    {
+        var limit = maxResults ?? 25000;
+        if (limit <= 0 || limit > 25000)
+        {
+            throw TrackingException.Invalid($"Invalid value {limit} for parameter 'max_results' supplied. It must be positive and at most 25000.");
+        }
+
+        var offset = PageToken.ParseOffset(pageToken);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await ReadInfoAsync(connection, runId, cancellationToken).ConfigureAwait(false);
+        var rows = (await connection.QueryAsync<MetricRow>(new CommandDefinition(
+            "SELECT key AS Key, value AS Value, timestamp AS Timestamp, step AS Step, is_nan AS IsNan FROM metrics WHERE run_uuid = @runId AND key = @key ORDER BY step, timestamp, value LIMIT @take OFFSET @offset",
+            new { runId, key, take = limit + 1, offset }, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+        var next = rows.Count > limit ? PageToken.Create(offset + limit) : null;
+        return new MetricHistoryPage(rows.Take(limit).Select(row => row.ToMetric()).ToList(), next);
+    }
+
+    private async Task SetStageAsync(string runId, string stage, long? deletedTime, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await ReadInfoAsync(connection, runId, cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition("UPDATE runs SET lifecycle_stage = @stage, deleted_time = @deletedTime WHERE run_uuid = @runId",
+            new { runId, stage, deletedTime }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    private static async Task<RunInfo> ReadInfoAsync(DbConnection connection, string runId, CancellationToken cancellationToken, DbTransaction? transaction = null)
+    {
+        var row = await connection.QuerySingleOrDefaultAsync<InfoRow>(new CommandDefinition(
+            $"SELECT {InfoColumns} FROM runs WHERE run_uuid = @runId", new { runId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)
+            ?? throw TrackingException.NotFound($"Run with id={runId} not found");
+        return new RunInfo(row.RunId, row.ExperimentId.ToString(CultureInfo.InvariantCulture), row.RunName, row.UserId, row.Status, row.StartTime, row.EndTime, row.ArtifactUri, row.LifecycleStage);
+    }
+
+    private static void EnsureActive(RunInfo info)
+    {
+        if (info.LifecycleStage != LifecycleStages.Active)
+        {
+            throw TrackingException.Invalid($"The run {info.RunId} must be in the 'active' state. Current state is {info.LifecycleStage}.");
+        }
+    }
+
+    private static void ValidateTag(TrackingTag tag)
+    {
+        TrackingValidation.Key("Tag", tag.Key);
+        TrackingValidation.Length("Tag value", TrackingValidation.MaxRunTagValueLength, tag.Value);
+    }
+
+    private static Task<int> UpsertTagAsync(DbConnection connection, DbTransaction transaction, string runId, TrackingTag tag, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO run_tags (run_uuid, key, value) VALUES (@runId, @key, @value) ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value",
+            new { runId, key = tag.Key, value = tag.Value }, transaction, cancellationToken: cancellationToken));
+
+    private sealed record InfoRow(string RunId, long ExperimentId, string? RunName, string? UserId, string Status, long StartTime, long? EndTime, string ArtifactUri, string LifecycleStage);
+
+    // Settable properties, not a positional record: SQLite returns is_nan as an integer, which Dapper converts only for setters.
+    private sealed class MetricRow
+    {
+        public string Key { get; set; } = "";
+
+        public double Value { get; set; }
+
+        public long Timestamp { get; set; }
+
+        public long Step { get; set; }
+
+        public bool IsNan { get; set; }
+
+        public Metric ToMetric() => new(Key, IsNan ? double.NaN : Value, Timestamp, Step);
+    }
+}

@@ -1,0 +1,206 @@
+using Ballast.Metadata;
+using Ballast.Tests.Metadata;
+using Ballast.Tracking;
+
+namespace Ballast.Tests.Tracking;
+
+/// <summary>MLflow run semantics (mlflow/store/tracking/sqlalchemy_store.py behaviour), on SQLite and PostgreSQL alike.</summary>
+public abstract class RunStoreContractTests(DatabaseEngine engine) : DatabaseTest(engine)
+{
+    private ExperimentStore Experiments => new(Database, Time);
+
+    private RunStore Runs => new(Database, Experiments, Time);
+
+    private long Now => Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    [Fact]
+    public async Task A_run_is_created_running_with_its_name_tag_and_artifact_uri()
+    {
+        var run = await Runs.CreateAsync("0", userId: "ana", runName: "baseline", tags: [new TrackingTag("team", "growth")], cancellationToken: Cancel);
+
+        run.Info.RunId.Length.ShouldBe(32);
+        run.Info.ExperimentId.ShouldBe("0");
+        run.Info.RunName.ShouldBe("baseline");
+        run.Info.UserId.ShouldBe("ana");
+        run.Info.Status.ShouldBe("RUNNING");
+        run.Info.StartTime.ShouldBe(Now);
+        run.Info.EndTime.ShouldBeNull();
+        run.Info.LifecycleStage.ShouldBe("active");
+        run.Info.ArtifactUri.ShouldBe($"mlflow-artifacts:/0/{run.Info.RunId}/artifacts");
+        run.Data.Tags.ShouldBe([new TrackingTag("mlflow.runName", "baseline"), new TrackingTag("mlflow.user", "ana"), new TrackingTag("team", "growth")]);
+
+        var unnamed = await Runs.CreateAsync("0", cancellationToken: Cancel);
+        unnamed.Info.RunName.ShouldBe($"run-{unnamed.Info.RunId[..8]}");
+    }
+
+    [Fact]
+    public async Task Runs_need_an_existing_active_experiment()
+    {
+        (await Should.ThrowAsync<TrackingException>(() => Runs.CreateAsync("77", cancellationToken: Cancel))).Code.ShouldBe("RESOURCE_DOES_NOT_EXIST");
+        var id = await Experiments.CreateAsync("gone", cancellationToken: Cancel);
+        await Experiments.DeleteAsync(id, Cancel);
+        (await Should.ThrowAsync<TrackingException>(() => Runs.CreateAsync(id, cancellationToken: Cancel))).Message.ShouldContain("must be in the 'active' state");
+        (await Should.ThrowAsync<TrackingException>(() => Runs.GetAsync("ffffffffffffffffffffffffffffffff", Cancel))).Message.ShouldBe("Run with id=ffffffffffffffffffffffffffffffff not found");
+    }
+
+    [Fact]
+    public async Task The_latest_metric_is_the_one_with_the_greatest_step_then_timestamp_then_value()
+    {
+        var run = await Runs.CreateAsync("0", cancellationToken: Cancel);
+        await Runs.LogBatchAsync(run.Info.RunId, [new Metric("loss", 1.0, 100, 0), new Metric("loss", 0.5, 90, 1), new Metric("loss", 9.0, 200, 0)], [], [], Cancel);
+        await Runs.LogBatchAsync(run.Info.RunId, [new Metric("loss", 0.4, 80, 1)], [], [], Cancel);
+
+        (await Runs.GetAsync(run.Info.RunId, Cancel)).Data.Metrics.ShouldBe([new Metric("loss", 0.5, 90, 1)]);
+        var history = await Runs.GetMetricHistoryAsync(run.Info.RunId, "loss", cancellationToken: Cancel);
+        history.Metrics.Select(metric => (metric.Step, metric.Timestamp)).ShouldBe([(0L, 100L), (0L, 200L), (1L, 80L), (1L, 90L)]);
+    }
+
+    [Fact]
+    public async Task Nan_and_infinite_metric_values_survive_the_round_trip()
+    {
+        var run = await Runs.CreateAsync("0", cancellationToken: Cancel);
+        await Runs.LogBatchAsync(run.Info.RunId, [new Metric("nan", double.NaN, 1, 0), new Metric("inf", double.PositiveInfinity, 1, 0), new Metric("ninf", double.NegativeInfinity, 1, 0)], [], [], Cancel);
+
+        var metrics = (await Runs.GetAsync(run.Info.RunId, Cancel)).Data.Metrics.ToDictionary(metric => metric.Key, metric => metric.Value);
+        double.IsNaN(metrics["nan"]).ShouldBeTrue();
+        metrics["inf"].ShouldBe(double.PositiveInfinity);
+        metrics["ninf"].ShouldBe(double.NegativeInfinity);
+    }
+
+    [Fact]
+    public async Task A_param_is_written_once_and_a_refused_batch_stores_nothing()
+    {
+        var run = await Runs.CreateAsync("0", cancellationToken: Cancel);
+        await Runs.LogBatchAsync(run.Info.RunId, [], [new Param("lr", "0.1")], [], Cancel);
+        await Runs.LogBatchAsync(run.Info.RunId, [], [new Param("lr", "0.1")], [], Cancel);
+
+        var error = await Should.ThrowAsync<TrackingException>(() => Runs.LogBatchAsync(
+            run.Info.RunId, [new Metric("acc", 0.9, 1, 0)], [new Param("depth", "3"), new Param("lr", "0.2")], [new TrackingTag("t", "v")], Cancel));
+        error.Code.ShouldBe("INVALID_PARAMETER_VALUE");
+        error.Message.ShouldBe($"Changing param values is not allowed. Param with key='lr' was already logged with value='0.1' for run ID='{run.Info.RunId}'. Attempted logging new value '0.2'.");
+
+        var data = (await Runs.GetAsync(run.Info.RunId, Cancel)).Data;
+        data.Params.ShouldBe([new Param("lr", "0.1")]);
+        data.Metrics.ShouldBeEmpty();
+        data.Tags.ShouldNotContain(tag => tag.Key == "t");
+    }
+
+    [Fact]
+    public async Task Batch_limits_are_mlflows()
+    {
+        var run = await Runs.CreateAsync("0", cancellationToken: Cancel);
+        var metrics = Enumerable.Range(0, 1001).Select(i => new Metric("m", i, i, i)).ToList();
+        (await Should.ThrowAsync<TrackingException>(() => Runs.LogBatchAsync(run.Info.RunId, metrics, [], [], Cancel)))
+            .Message.ShouldContain("at most 1000 metrics. Got 1001 metrics.");
+        var parameters = Enumerable.Range(0, 101).Select(i => new Param($"p{i}", "v")).ToList();
+        (await Should.ThrowAsync<TrackingException>(() => Runs.LogBatchAsync(run.Info.RunId, [], parameters, [], Cancel)))
+            .Message.ShouldContain("at most 100 params. Got 101 params.");
+
+        await Runs.LogBatchAsync(run.Info.RunId, metrics.Take(1000).ToList(), [], [], Cancel);
+        (await Runs.GetMetricHistoryAsync(run.Info.RunId, "m", cancellationToken: Cancel)).Metrics.Count.ShouldBe(1000);
+    }
+
+    [Theory]
+    [InlineData("a//b")]
+    [InlineData("../x")]
+    [InlineData("/abs")]
+    [InlineData("trailing/")]
+    [InlineData("semi;colon")]
+    public async Task Keys_that_are_not_safe_names_are_refused(string key)
+    {
+        var run = await Runs.CreateAsync("0", cancellationToken: Cancel);
+        var error = await Should.ThrowAsync<TrackingException>(() => Runs.LogBatchAsync(run.Info.RunId, [new Metric(key, 1, 1, 0)], [], [], Cancel));
+        error.Message.ShouldStartWith($"Invalid metric name: '{key}'.");
+    }
+
+    [Fact]
+    public async Task Values_over_mlflows_length_limits_are_refused()
+    {
+        var run = await Runs.CreateAsync("0", cancellationToken: Cancel);
+        (await Should.ThrowAsync<TrackingException>(() => Runs.LogBatchAsync(run.Info.RunId, [], [new Param("p", new string('x', 6001))], [], Cancel)))
+            .Message.ShouldContain("exceeded length limit of 6000");
+        (await Should.ThrowAsync<TrackingException>(() => Runs.LogBatchAsync(run.Info.RunId, [], [], [new TrackingTag("t", new string('x', 8001))], Cancel)))
+            .Message.ShouldContain("exceeded length limit of 8000");
+        (await Should.ThrowAsync<TrackingException>(() => Runs.LogBatchAsync(run.Info.RunId, [new Metric(new string('k', 251), 1, 1, 0)], [], [], Cancel)))
+            .Message.ShouldContain("exceeded length limit of 250");
+    }
+
+    [Fact]
+    public async Task Update_finishes_a_run_and_renames_it()
+    {
+        var run = await Runs.CreateAsync("0", cancellationToken: Cancel);
+        var info = await Runs.UpdateAsync(run.Info.RunId, "FINISHED", Now + 5, "renamed", Cancel);
+
+        info.Status.ShouldBe("FINISHED");
+        info.EndTime.ShouldBe(Now + 5);
+        var read = await Runs.GetAsync(run.Info.RunId, Cancel);
+        read.Info.RunName.ShouldBe("renamed");
+        read.Data.Tags.ShouldContain(new TrackingTag("mlflow.runName", "renamed"));
+        (await Should.ThrowAsync<TrackingException>(() => Runs.UpdateAsync(run.Info.RunId, "DONE", null, null, Cancel))).Message.ShouldContain("RUNNING, SCHEDULED, FINISHED, FAILED, KILLED");
+    }
+
+    [Fact]
+    public async Task A_deleted_run_refuses_logging_until_restored()
+    {
+        var run = await Runs.CreateAsync("0", cancellationToken: Cancel);
+        await Runs.DeleteAsync(run.Info.RunId, Cancel);
+        (await Runs.GetAsync(run.Info.RunId, Cancel)).Info.LifecycleStage.ShouldBe("deleted");
+        (await Should.ThrowAsync<TrackingException>(() => Runs.LogBatchAsync(run.Info.RunId, [new Metric("m", 1, 1, 0)], [], [], Cancel)))
+            .Message.ShouldBe($"The run {run.Info.RunId} must be in the 'active' state. Current state is deleted.");
+
+        await Runs.RestoreAsync(run.Info.RunId, Cancel);
+        await Runs.LogBatchAsync(run.Info.RunId, [new Metric("m", 1, 1, 0)], [], [], Cancel);
+    }
+
+    [Fact]
+    public async Task Tags_are_replaced_and_deleted()
+    {
+        var run = await Runs.CreateAsync("0", cancellationToken: Cancel);
+        await Runs.LogBatchAsync(run.Info.RunId, [], [], [new TrackingTag("stage", "a")], Cancel);
+        await Runs.LogBatchAsync(run.Info.RunId, [], [], [new TrackingTag("stage", "b")], Cancel);
+        (await Runs.GetAsync(run.Info.RunId, Cancel)).Data.Tags.ShouldContain(new TrackingTag("stage", "b"));
+
+        await Runs.DeleteTagAsync(run.Info.RunId, "stage", Cancel);
+        (await Runs.GetAsync(run.Info.RunId, Cancel)).Data.Tags.ShouldNotContain(tag => tag.Key == "stage");
+        (await Should.ThrowAsync<TrackingException>(() => Runs.DeleteTagAsync(run.Info.RunId, "stage", Cancel))).Code.ShouldBe("RESOURCE_DOES_NOT_EXIST");
+    }
+
+    [Fact]
+    public async Task Metric_history_pages_with_a_token()
+    {
+        var run = await Runs.CreateAsync("0", cancellationToken: Cancel);
+        await Runs.LogBatchAsync(run.Info.RunId, Enumerable.Range(0, 5).Select(i => new Metric("m", i, i, i)).ToList(), [], [], Cancel);
+
+        var first = await Runs.GetMetricHistoryAsync(run.Info.RunId, "m", 3, cancellationToken: Cancel);
+        first.Metrics.Select(metric => metric.Step).ShouldBe([0L, 1L, 2L]);
+        var second = await Runs.GetMetricHistoryAsync(run.Info.RunId, "m", 3, first.NextPageToken, Cancel);
+        second.Metrics.Select(metric => metric.Step).ShouldBe([3L, 4L]);
+        second.NextPageToken.ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Concurrent_batches_to_one_run_are_all_stored_without_lock_errors()
+    {
+        var run = await Runs.CreateAsync("0", cancellationToken: Cancel);
+        var writers = Enumerable.Range(0, 8).Select(async writer =>
+        {
+            await using var replica = new MetadataDatabase(Location);
+            var store = new RunStore(replica, new ExperimentStore(replica, Time), Time);
+            for (var batch = 0; batch < 5; batch++)
+            {
+                var metrics = Enumerable.Range(0, 100).Select(i => new Metric($"w{writer}", i, batch, i)).ToList();
+                await store.LogBatchAsync(run.Info.RunId, metrics, [], [], Cancel);
+            }
+        });
+        await Task.WhenAll(writers);
+
+        for (var writer = 0; writer < 8; writer++)
+        {
+            (await Runs.GetMetricHistoryAsync(run.Info.RunId, $"w{writer}", cancellationToken: Cancel)).Metrics.Count.ShouldBe(500);
+        }
+    }
+}
+
+public sealed class SqliteRunStoreTests() : RunStoreContractTests(DatabaseEngine.Sqlite);
+
+public sealed class PostgresRunStoreTests() : RunStoreContractTests(DatabaseEngine.Postgres);
