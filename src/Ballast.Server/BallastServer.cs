@@ -123,13 +123,16 @@ public static partial class BallastServer
         builder.Services.AddSingleton(_ => server.Artifacts);
         builder.Services.AddSingleton(server.Keys);
         builder.Services.AddSingleton(server.Leases);
-        builder.Services.AddSingleton(new ExperimentStore(server.Database, server.Time));
+        var experiments = new ExperimentStore(server.Database, server.Time);
+        builder.Services.AddSingleton(experiments);
+        builder.Services.AddSingleton(new RunStore(server.Database, experiments, server.Time));
         builder.Services.AddSingleton(new AuthenticationGate(server.AuthenticationMode, server.Keys, server.Time));
 
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
+            json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ServerJsonContext.Default);
         });
 
@@ -154,6 +157,7 @@ public static partial class BallastServer
         app.MapSystemApi(server);
         app.MapKeysApi();
         app.MapMlflowExperimentsApi();
+        app.MapMlflowRunsApi();
         configure?.Invoke(app);
 
         Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);

@@ -7,7 +7,8 @@ using Microsoft.AspNetCore.Mvc;
 
 namespace Ballast.Server.Serialization;
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+// Named floating-point literals: a NaN or infinite metric is written as "NaN" / "Infinity" rather than failing the response.
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(MlflowError))]
 [JsonSerializable(typeof(InferenceError))]
 [JsonSerializable(typeof(ProblemDetails))]
@@ -22,4 +23,7 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(GetExperimentResponse))]
 [JsonSerializable(typeof(SearchExperimentsResponse))]
 [JsonSerializable(typeof(EmptyResponse))]
+[JsonSerializable(typeof(RunResponse))]
+[JsonSerializable(typeof(RunInfoResponse))]
+[JsonSerializable(typeof(MetricHistoryResponse))]
 public sealed partial class ServerJsonContext : JsonSerializerContext;

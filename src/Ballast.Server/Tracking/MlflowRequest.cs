@@ -134,6 +134,75 @@ internal sealed class MlflowRequest
         return tags;
     }
 
+    /// <summary>The first of several accepted names that is present (MLflow keeps <c>run_uuid</c> beside <c>run_id</c>).</summary>
+    public string RequiredString(string name, string alias) =>
+        OptionalString(name) is { Length: > 0 } value ? value : OptionalString(alias) is { Length: > 0 } old ? old : throw Missing(name);
+
+    public long? OptionalLong(string name)
+    {
+        var element = Element(name);
+        if (element is null)
+        {
+            return _body is null && _query.TryGetValue(name, out var values)
+                ? long.TryParse(values.ToString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var parsed) ? parsed
+                    : throw TrackingException.Invalid($"Invalid value '{values}' for parameter '{name}' supplied: it must be an integer. {DocsHint}")
+                : null;
+        }
+
+        var value = element.Value;
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var number) ? number
+            : value.ValueKind == JsonValueKind.String && long.TryParse(value.GetString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var text) ? text
+            : throw WrongType(name, value, "integer");
+    }
+
+    public long RequiredLong(string name) => OptionalLong(name) ?? throw Missing(name);
+
+    /// <summary>A number; also the strings "NaN", "Infinity" and "-Infinity", which JSON cannot spell as numbers.</summary>
+    public double RequiredDouble(string name)
+    {
+        var value = Element(name) ?? throw Missing(name);
+        if (value.ValueKind == JsonValueKind.Number)
+        {
+            return value.GetDouble();
+        }
+
+        if (value.ValueKind == JsonValueKind.String)
+        {
+            switch (value.GetString())
+            {
+                case "NaN": return double.NaN;
+                case "Infinity" or "inf": return double.PositiveInfinity;
+                case "-Infinity" or "-inf": return double.NegativeInfinity;
+            }
+
+            if (double.TryParse(value.GetString(), NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed))
+            {
+                return parsed;
+            }
+        }
+
+        throw WrongType(name, value, "number");
+    }
+
+    /// <summary>A list of JSON objects, each read as a request of its own (the entries of log-batch).</summary>
+    public IReadOnlyList<MlflowRequest> Objects(string name)
+    {
+        if (Element(name) is not { } element)
+        {
+            return [];
+        }
+
+        if (element.ValueKind != JsonValueKind.Array || element.EnumerateArray().Any(item => item.ValueKind != JsonValueKind.Object))
+        {
+            throw WrongType(name, element, "list of objects");
+        }
+
+        return element.EnumerateArray().Select(item => new MlflowRequest(item, _query)).ToList();
+    }
+
+    private JsonElement? Element(string name) =>
+        _body is { } body && body.TryGetProperty(name, out var element) && element.ValueKind != JsonValueKind.Null ? element : null;
+
     public ViewType ViewType(string name)
     {
         var value = OptionalString(name) ?? OptionalIntAsString(name);

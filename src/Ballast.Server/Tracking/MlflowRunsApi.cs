@@ -1,0 +1,157 @@
+using Ballast.Server.Security;
+using Ballast.Tracking;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+
+namespace Ballast.Server.Tracking;
+
+public sealed record RunInfoJson(string RunId, string RunUuid, string? RunName, string ExperimentId, string? UserId, string Status, long StartTime, long? EndTime, string ArtifactUri, string LifecycleStage)
+{
+    public static RunInfoJson From(RunInfo info) => new(info.RunId, info.RunId, info.RunName, info.ExperimentId, info.UserId, info.Status, info.StartTime, info.EndTime, info.ArtifactUri, info.LifecycleStage);
+}
+
+public sealed record MetricJson(string Key, double Value, long Timestamp, long Step);
+
+public sealed record KeyValueJson(string Key, string? Value);
+
+public sealed record RunDataJson(IReadOnlyList<MetricJson>? Metrics, IReadOnlyList<KeyValueJson>? Params, IReadOnlyList<KeyValueJson>? Tags);
+
+public sealed record RunInputsJson;
+
+public sealed record RunJson(RunInfoJson Info, RunDataJson Data, RunInputsJson Inputs)
+{
+    public static RunJson From(Run run) => new(
+        RunInfoJson.From(run.Info),
+        new RunDataJson(
+            NullIfEmpty(run.Data.Metrics.Select(metric => new MetricJson(metric.Key, metric.Value, metric.Timestamp, metric.Step)).ToList()),
+            NullIfEmpty(run.Data.Params.Select(param => new KeyValueJson(param.Key, param.Value)).ToList()),
+            NullIfEmpty(run.Data.Tags.Select(tag => new KeyValueJson(tag.Key, tag.Value)).ToList())),
+        new RunInputsJson());
+
+    // MLflow's JSON leaves out empty lists.
+    private static List<T>? NullIfEmpty<T>(List<T> items) => items.Count == 0 ? null : items;
+}
+
+public sealed record RunResponse(RunJson Run);
+
+public sealed record RunInfoResponse(RunInfoJson RunInfo);
+
+public sealed record MetricHistoryResponse(IReadOnlyList<MetricJson> Metrics, string? NextPageToken);
+
+/// <summary>MLflow REST runs and metric history (<c>/api/2.0/mlflow/runs/…</c>, <c>/metrics/get-history</c>).</summary>
+public static class MlflowRunsApi
+{
+    public static IEndpointRouteBuilder MapMlflowRunsApi(this IEndpointRouteBuilder routes)
+    {
+        foreach (var prefix in new[] { "/api/2.0/mlflow", "/ajax-api/2.0/mlflow" })
+        {
+            var group = routes.MapGroup(prefix).WithTags("MLflow runs");
+            group.MapPost("/runs/create", CreateAsync).RequireAuthorization(BallastPolicies.Writer);
+            group.MapGet("/runs/get", GetAsync).RequireAuthorization(BallastPolicies.Reader);
+            group.MapPost("/runs/update", UpdateAsync).RequireAuthorization(BallastPolicies.Writer);
+            group.MapPost("/runs/delete", (HttpRequest http, RunStore runs) => WithRunAsync(http, (id, cancel) => runs.DeleteAsync(id, cancel))).RequireAuthorization(BallastPolicies.Writer);
+            group.MapPost("/runs/restore", (HttpRequest http, RunStore runs) => WithRunAsync(http, (id, cancel) => runs.RestoreAsync(id, cancel))).RequireAuthorization(BallastPolicies.Writer);
+            group.MapPost("/runs/log-metric", LogMetricAsync).RequireAuthorization(BallastPolicies.Writer);
+            group.MapPost("/runs/log-parameter", LogParameterAsync).RequireAuthorization(BallastPolicies.Writer);
+            group.MapPost("/runs/set-tag", SetTagAsync).RequireAuthorization(BallastPolicies.Writer);
+            group.MapPost("/runs/delete-tag", DeleteTagAsync).RequireAuthorization(BallastPolicies.Writer);
+            group.MapPost("/runs/log-batch", LogBatchAsync).RequireAuthorization(BallastPolicies.Writer);
+            group.MapGet("/metrics/get-history", GetHistoryAsync).RequireAuthorization(BallastPolicies.Reader);
+        }
+
+        return routes;
+    }
+
+    private static async Task<Ok<RunResponse>> CreateAsync(HttpRequest http, RunStore runs)
+    {
+        var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        var run = await runs.CreateAsync(
+            request.OptionalString("experiment_id") ?? ExperimentStore.DefaultExperimentId,
+            request.OptionalString("user_id"),
+            request.OptionalString("run_name"),
+            request.OptionalLong("start_time"),
+            request.Tags("tags"),
+            http.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(new RunResponse(RunJson.From(run)));
+    }
+
+    private static async Task<Ok<RunResponse>> GetAsync(HttpRequest http, RunStore runs)
+    {
+        var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        var run = await runs.GetAsync(request.RequiredString("run_id", "run_uuid"), http.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(new RunResponse(RunJson.From(run)));
+    }
+
+    private static async Task<Ok<RunInfoResponse>> UpdateAsync(HttpRequest http, RunStore runs)
+    {
+        var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        var info = await runs.UpdateAsync(
+            request.RequiredString("run_id", "run_uuid"), request.OptionalString("status"), request.OptionalLong("end_time"), request.OptionalString("run_name"),
+            http.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(new RunInfoResponse(RunInfoJson.From(info)));
+    }
+
+    private static async Task<Ok<EmptyResponse>> WithRunAsync(HttpRequest http, Func<string, CancellationToken, Task> action)
+    {
+        var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        await action(request.RequiredString("run_id"), http.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(new EmptyResponse());
+    }
+
+    private static async Task<Ok<EmptyResponse>> LogMetricAsync(HttpRequest http, RunStore runs)
+    {
+        var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        await runs.LogBatchAsync(request.RequiredString("run_id", "run_uuid"), [ReadMetric(request)], [], [], http.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(new EmptyResponse());
+    }
+
+    private static async Task<Ok<EmptyResponse>> LogParameterAsync(HttpRequest http, RunStore runs)
+    {
+        var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        await runs.LogBatchAsync(request.RequiredString("run_id", "run_uuid"), [], [ReadParam(request)], [], http.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(new EmptyResponse());
+    }
+
+    private static async Task<Ok<EmptyResponse>> SetTagAsync(HttpRequest http, RunStore runs)
+    {
+        var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        await runs.LogBatchAsync(request.RequiredString("run_id", "run_uuid"), [], [], [ReadTag(request)], http.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(new EmptyResponse());
+    }
+
+    private static async Task<Ok<EmptyResponse>> DeleteTagAsync(HttpRequest http, RunStore runs)
+    {
+        var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        await runs.DeleteTagAsync(request.RequiredString("run_id"), request.RequiredString("key"), http.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(new EmptyResponse());
+    }
+
+    private static async Task<Ok<EmptyResponse>> LogBatchAsync(HttpRequest http, RunStore runs)
+    {
+        var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        var runId = request.RequiredString("run_id");
+        var metrics = request.Objects("metrics").Select(ReadMetric).ToList();
+        var parameters = request.Objects("params").Select(ReadParam).ToList();
+        var tags = request.Objects("tags").Select(ReadTag).ToList();
+        await runs.LogBatchAsync(runId, metrics, parameters, tags, http.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(new EmptyResponse());
+    }
+
+    private static async Task<Ok<MetricHistoryResponse>> GetHistoryAsync(HttpRequest http, RunStore runs)
+    {
+        var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        var page = await runs.GetMetricHistoryAsync(
+            request.RequiredString("run_id", "run_uuid"), request.RequiredString("metric_key"), request.OptionalInt("max_results"), request.OptionalString("page_token"),
+            http.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(new MetricHistoryResponse(page.Metrics.Select(metric => new MetricJson(metric.Key, metric.Value, metric.Timestamp, metric.Step)).ToList(), page.NextPageToken));
+    }
+
+    private static Metric ReadMetric(MlflowRequest request) =>
+        new(request.RequiredString("key"), request.RequiredDouble("value"), request.RequiredLong("timestamp"), request.OptionalLong("step") ?? 0);
+
+    private static Param ReadParam(MlflowRequest request) => new(request.RequiredString("key"), request.OptionalString("value") ?? "");
+
+    private static TrackingTag ReadTag(MlflowRequest request) => new(request.RequiredString("key"), request.OptionalString("value") ?? "");
+}

@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace Ballast.Tests.Tracking;
+
+/// <summary>MLflow REST runs as the MLflow Python client drives them (request shapes from MLflow's REST API reference).</summary>
+public sealed class MlflowRunsApiTests
+{
+    private const string Api = "/api/2.0/mlflow";
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_training_run_is_logged_and_read_back_as_an_mlflow_client_does()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var experimentId = (await PostAsync(client, "experiments/create", new { name = "churn" })).GetProperty("experiment_id").GetString();
+
+        var run = (await PostAsync(client, "runs/create", new { experiment_id = experimentId, run_name = "lgbm-1", start_time = 1_700_000_000_000, tags = new[] { new { key = "mlflow.user", value = "ana" } } }))
+            .GetProperty("run");
+        var runId = run.GetProperty("info").GetProperty("run_id").GetString()!;
+        run.GetProperty("info").GetProperty("run_uuid").GetString().ShouldBe(runId);
+        run.GetProperty("info").GetProperty("status").GetString().ShouldBe("RUNNING");
+
+        await PostAsync(client, "runs/log-parameter", new { run_id = runId, key = "num_leaves", value = "31" });
+        await PostAsync(client, "runs/log-metric", new { run_id = runId, key = "auc", value = 0.81, timestamp = 1_700_000_001_000, step = 0 });
+        await PostAsync(client, "runs/log-batch", new
+        {
+            run_id = runId,
+            metrics = new object[] { new { key = "auc", value = 0.86, timestamp = 1_700_000_002_000, step = 1 }, new { key = "loss", value = "NaN", timestamp = 1_700_000_002_000, step = 1 } },
+            @params = new[] { new { key = "model", value = "lgbm" } },
+            tags = new[] { new { key = "team", value = "growth" } },
+        });
+        await PostAsync(client, "runs/set-tag", new { run_id = runId, key = "note", value = "first" });
+        var finished = await PostAsync(client, "runs/update", new { run_id = runId, status = "FINISHED", end_time = 1_700_000_003_000 });
+        finished.GetProperty("run_info").GetProperty("status").GetString().ShouldBe("FINISHED");
+
+        var read = (await client.GetFromJsonAsync<JsonElement>($"{Api}/runs/get?run_id={runId}", Cancel)).GetProperty("run");
+        var data = read.GetProperty("data");
+        data.GetProperty("params").EnumerateArray().Select(p => (p.GetProperty("key").GetString(), p.GetProperty("value").GetString())).ShouldBe([("model", "lgbm"), ("num_leaves", "31")]);
+        var metrics = data.GetProperty("metrics").EnumerateArray().ToDictionary(m => m.GetProperty("key").GetString()!, m => m.GetProperty("value"));
+        metrics["auc"].GetDouble().ShouldBe(0.86);
+        metrics["loss"].GetString().ShouldBe("NaN");
+        data.GetProperty("tags").EnumerateArray().Select(t => t.GetProperty("key").GetString()).ShouldBe(["mlflow.runName", "mlflow.user", "note", "team"]);
+        read.GetProperty("info").GetProperty("end_time").GetInt64().ShouldBe(1_700_000_003_000);
+
+        var history = await client.GetFromJsonAsync<JsonElement>($"{Api}/metrics/get-history?run_id={runId}&metric_key=auc", Cancel);
+        history.GetProperty("metrics").EnumerateArray().Select(m => m.GetProperty("value").GetDouble()).ShouldBe([0.81, 0.86]);
+    }
+
+    [Theory]
+    [InlineData("runs/log-metric", "{\"run_id\": \"RUN\", \"key\": \"m\", \"timestamp\": 1}", 400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'value'")]
+    [InlineData("runs/log-metric", "{\"run_id\": \"RUN\", \"key\": \"m\", \"value\": \"high\", \"timestamp\": 1}", 400, "INVALID_PARAMETER_VALUE", "Invalid value \"high\" for parameter 'value'")]
+    [InlineData("runs/log-parameter", "{\"run_id\": \"RUN\", \"key\": \"lr\", \"value\": \"0.2\"}", 400, "INVALID_PARAMETER_VALUE", "Changing param values is not allowed")]
+    [InlineData("runs/log-batch", "{\"run_id\": \"RUN\", \"metrics\": {\"key\": \"m\"}}", 400, "INVALID_PARAMETER_VALUE", "expected a list of objects")]
+    [InlineData("runs/log-metric", "{\"run_id\": \"0123456789abcdef0123456789abcdef\", \"key\": \"m\", \"value\": 1, \"timestamp\": 1}", 404, "RESOURCE_DOES_NOT_EXIST", "Run with id=0123456789abcdef0123456789abcdef not found")]
+    [InlineData("runs/update", "{\"run_id\": \"RUN\", \"status\": \"DONE\"}", 400, "INVALID_PARAMETER_VALUE", "Invalid value 'DONE' for parameter 'status'")]
+    [InlineData("runs/delete-tag", "{\"run_id\": \"RUN\", \"key\": \"absent\"}", 404, "RESOURCE_DOES_NOT_EXIST", "No tag with name: absent")]
+    public async Task Bad_logging_requests_get_mlflow_errors(string route, string body, int status, string code, string message)
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var runId = (await PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
+        await PostAsync(client, "runs/log-parameter", new { run_id = runId, key = "lr", value = "0.1" });
+
+        using var content = new StringContent(body.Replace("RUN", runId, StringComparison.Ordinal), Encoding.UTF8, "application/json");
+        using var response = await client.PostAsync($"{Api}/{route}", content, Cancel);
+
+        ((int)response.StatusCode).ShouldBe(status);
+        var error = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        error.GetProperty("error_code").GetString().ShouldBe(code);
+        error.GetProperty("message").GetString()!.ShouldContain(message);
+    }
+
+    [Fact]
+    public async Task Logged_metrics_survive_a_server_restart()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("ballast-restart-").FullName;
+        string runId;
+        await using (var first = await RunningServer.StartAsync(options => options with { DataDir = dataDir }))
+        {
+            using var client = first.Client();
+            runId = (await PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
+            var batch = Enumerable.Range(0, 1000).Select(i => new { key = "loss", value = 1.0 / (i + 1), timestamp = 1_700_000_000_000L + i, step = i }).ToArray();
+            await PostAsync(client, "runs/log-batch", new { run_id = runId, metrics = batch });
+        }
+
+        await using var second = await RunningServer.StartAsync(options => options with { DataDir = dataDir });
+        using var again = second.Client();
+        var history = await again.GetFromJsonAsync<JsonElement>($"{Api}/metrics/get-history?run_id={runId}&metric_key=loss", Cancel);
+        history.GetProperty("metrics").GetArrayLength().ShouldBe(1000);
+    }
+
+    private static async Task<JsonElement> PostAsync(HttpClient client, string route, object body)
+    {
+        using var response = await client.PostAsJsonAsync($"{Api}/{route}", body, Cancel);
+        var text = await response.Content.ReadAsStringAsync(Cancel);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, text);
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+}
