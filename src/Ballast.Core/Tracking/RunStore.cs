@@ -69,14 +69,40 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var info = await ReadInfoAsync(connection, runId, cancellationToken).ConfigureAwait(false);
-        var parameters = new { runId };
-        var metrics = await connection.QueryAsync<MetricRow>(new CommandDefinition(
-            "SELECT key AS Key, value AS Value, timestamp AS Timestamp, step AS Step, is_nan AS IsNan FROM latest_metrics WHERE run_uuid = @runId ORDER BY key", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        var runParams = await connection.QueryAsync<Param>(new CommandDefinition(
-            "SELECT key AS Key, value AS Value FROM run_params WHERE run_uuid = @runId ORDER BY key", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        var tags = await connection.QueryAsync<TrackingTag>(new CommandDefinition(
-            "SELECT key AS Key, value AS Value FROM run_tags WHERE run_uuid = @runId ORDER BY key", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return new Run(info, new RunData(metrics.Select(row => row.ToMetric()).ToList(), runParams.ToList(), tags.ToList()));
+        return (await WithDataAsync(connection, [info], cancellationToken).ConfigureAwait(false))[0];
+    }
+
+    /// <summary>Runs of the given experiments matching an MLflow filter, in one indexed query, a page at a time.</summary>
+    public async Task<RunPage> SearchAsync(RunSearch search, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(search);
+        if (search.ExperimentIds.Count == 0)
+        {
+            throw TrackingException.Invalid("Missing value for required parameter 'experiment_ids'. See the API docs for more information about request parameters.");
+        }
+
+        var maxResults = PageToken.MaxResults(search.MaxResults);
+        var offset = PageToken.ParseOffset(search.PageToken);
+        var sql = new RunSearchSql(database.Engine, search.Filter ?? "");
+        var experimentIds = search.ExperimentIds.Select(id => long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed)
+            ? "@" + sql.Add(parsed)
+            : throw TrackingException.Invalid($"Invalid value '{id}' for parameter 'experiment_ids': experiment ids are non-negative integers.")).ToList();
+        var stage = search.ViewType switch
+        {
+            ViewType.ActiveOnly => " AND r.lifecycle_stage = 'active'",
+            ViewType.DeletedOnly => " AND r.lifecycle_stage = 'deleted'",
+            _ => "",
+        };
+        var where = sql.Where(Search.SearchFilterParser.Parse(search.Filter));
+        var orderBy = sql.OrderBy(search.OrderBy);
+        var query = $"SELECT {InfoColumns.Replace("run_uuid AS", "r.run_uuid AS", StringComparison.Ordinal)} FROM runs r{sql.Joins} " +
+                    $"WHERE r.experiment_id IN ({string.Join(", ", experimentIds)}){stage}{where} ORDER BY {orderBy} LIMIT @{sql.Add(maxResults + 1)} OFFSET @{sql.Add(offset)}";
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = (await connection.QueryAsync<InfoRow>(new CommandDefinition(query, sql.Parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+        var next = rows.Count > maxResults ? PageToken.Create(offset + maxResults) : null;
+        var infos = rows.Take(maxResults).Select(row => row.ToInfo()).ToList();
+        return new RunPage(await WithDataAsync(connection, infos, cancellationToken).ConfigureAwait(false), next);
     }
 
     public async Task<RunInfo> UpdateAsync(string runId, string? status, long? endTime, string? runName, CancellationToken cancellationToken = default)
@@ -227,7 +253,38 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
         var row = await connection.QuerySingleOrDefaultAsync<InfoRow>(new CommandDefinition(
             $"SELECT {InfoColumns} FROM runs WHERE run_uuid = @runId", new { runId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false)
             ?? throw TrackingException.NotFound($"Run with id={runId} not found");
-        return new RunInfo(row.RunId, row.ExperimentId.ToString(CultureInfo.InvariantCulture), row.RunName, row.UserId, row.Status, row.StartTime, row.EndTime, row.ArtifactUri, row.LifecycleStage);
+        return row.ToInfo();
+    }
+
+    /// <summary>Loads latest metrics, params and tags of many runs in three queries, whatever their number.</summary>
+    private static async Task<List<Run>> WithDataAsync(DbConnection connection, List<RunInfo> infos, CancellationToken cancellationToken)
+    {
+        if (infos.Count == 0)
+        {
+            return [];
+        }
+
+        // One named parameter per id: portable, where Dapper would hand Npgsql an array that IN cannot take.
+        var ids = new DynamicParameters();
+        for (var i = 0; i < infos.Count; i++)
+        {
+            ids.Add($"id{i}", infos[i].RunId);
+        }
+
+        var inList = "(" + string.Join(", ", Enumerable.Range(0, infos.Count).Select(i => $"@id{i}")) + ")";
+        var metrics = (await connection.QueryAsync<MetricRow>(new CommandDefinition(
+            $"SELECT run_uuid AS RunId, key AS Key, value AS Value, timestamp AS Timestamp, step AS Step, is_nan AS IsNan FROM latest_metrics WHERE run_uuid IN {inList} ORDER BY key", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .ToLookup(row => row.RunId);
+        var runParams = (await connection.QueryAsync<KeyValueRow>(new CommandDefinition(
+            $"SELECT run_uuid AS RunId, key AS Key, value AS Value FROM run_params WHERE run_uuid IN {inList} ORDER BY key", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .ToLookup(row => row.RunId);
+        var tags = (await connection.QueryAsync<KeyValueRow>(new CommandDefinition(
+            $"SELECT run_uuid AS RunId, key AS Key, value AS Value FROM run_tags WHERE run_uuid IN {inList} ORDER BY key", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .ToLookup(row => row.RunId);
+        return infos.Select(info => new Run(info, new RunData(
+            metrics[info.RunId].Select(row => row.ToMetric()).ToList(),
+            runParams[info.RunId].Select(row => new Param(row.Key, row.Value ?? "")).ToList(),
+            tags[info.RunId].Select(row => new TrackingTag(row.Key, row.Value)).ToList()))).ToList();
     }
 
     private static void EnsureActive(RunInfo info)
@@ -249,11 +306,18 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
             "INSERT INTO run_tags (run_uuid, key, value) VALUES (@runId, @key, @value) ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value",
             new { runId, key = tag.Key, value = tag.Value }, transaction, cancellationToken: cancellationToken));
 
-    private sealed record InfoRow(string RunId, long ExperimentId, string? RunName, string? UserId, string Status, long StartTime, long? EndTime, string ArtifactUri, string LifecycleStage);
+    private sealed record InfoRow(string RunId, long ExperimentId, string? RunName, string? UserId, string Status, long StartTime, long? EndTime, string ArtifactUri, string LifecycleStage)
+    {
+        public RunInfo ToInfo() => new(RunId, ExperimentId.ToString(CultureInfo.InvariantCulture), RunName, UserId, Status, StartTime, EndTime, ArtifactUri, LifecycleStage);
+    }
+
+    private sealed record KeyValueRow(string RunId, string Key, string? Value);
 
     // Settable properties, not a positional record: SQLite returns is_nan as an integer, which Dapper converts only for setters.
     private sealed class MetricRow
     {
+        public string RunId { get; set; } = "";
+
         public string Key { get; set; } = "";
 
         public double Value { get; set; }

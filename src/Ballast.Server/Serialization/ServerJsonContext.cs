@@ -26,4 +26,5 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(RunResponse))]
 [JsonSerializable(typeof(RunInfoResponse))]
 [JsonSerializable(typeof(MetricHistoryResponse))]
+[JsonSerializable(typeof(SearchRunsResponse))]
 public sealed partial class ServerJsonContext : JsonSerializerContext;

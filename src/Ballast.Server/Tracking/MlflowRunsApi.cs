@@ -38,6 +38,8 @@ public sealed record RunResponse(RunJson Run);
 
 public sealed record RunInfoResponse(RunInfoJson RunInfo);
 
+public sealed record SearchRunsResponse(IReadOnlyList<RunJson>? Runs, string? NextPageToken);
+
 public sealed record MetricHistoryResponse(IReadOnlyList<MetricJson> Metrics, string? NextPageToken);
 
 /// <summary>MLflow REST runs and metric history (<c>/api/2.0/mlflow/runs/…</c>, <c>/metrics/get-history</c>).</summary>
@@ -58,6 +60,7 @@ public static class MlflowRunsApi
             group.MapPost("/runs/set-tag", SetTagAsync).RequireAuthorization(BallastPolicies.Writer);
             group.MapPost("/runs/delete-tag", DeleteTagAsync).RequireAuthorization(BallastPolicies.Writer);
             group.MapPost("/runs/log-batch", LogBatchAsync).RequireAuthorization(BallastPolicies.Writer);
+            group.MapPost("/runs/search", SearchAsync).RequireAuthorization(BallastPolicies.Reader);
             group.MapGet("/metrics/get-history", GetHistoryAsync).RequireAuthorization(BallastPolicies.Reader);
         }
 
@@ -137,6 +140,20 @@ public static class MlflowRunsApi
         var tags = request.Objects("tags").Select(ReadTag).ToList();
         await runs.LogBatchAsync(runId, metrics, parameters, tags, http.HttpContext.RequestAborted).ConfigureAwait(false);
         return TypedResults.Ok(new EmptyResponse());
+    }
+
+    private static async Task<Ok<SearchRunsResponse>> SearchAsync(HttpRequest http, RunStore runs)
+    {
+        var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        var page = await runs.SearchAsync(new RunSearch(
+            request.StringList("experiment_ids"),
+            request.OptionalString("filter"),
+            request.StringList("order_by"),
+            request.OptionalInt("max_results"),
+            request.OptionalString("page_token"),
+            request.ViewType("run_view_type")), http.HttpContext.RequestAborted).ConfigureAwait(false);
+        // MLflow leaves "runs" out when there are none.
+        return TypedResults.Ok(new SearchRunsResponse(page.Runs.Count == 0 ? null : page.Runs.Select(RunJson.From).ToList(), page.NextPageToken));
     }
 
     private static async Task<Ok<MetricHistoryResponse>> GetHistoryAsync(HttpRequest http, RunStore runs)

@@ -179,6 +179,111 @@ public abstract class RunStoreContractTests(DatabaseEngine engine) : DatabaseTes
     }
 
     [Fact]
+    public async Task Search_evaluates_mlflows_filter_grammar_over_metrics_params_tags_and_attributes()
+    {
+        var start = Now;
+        var (a, b) = await SearchFixtureAsync();
+
+        await RunNamesAsync([a], "metrics.acc > 0.9 and params.model = 'lgbm' and tags.team = \"x\" and attributes.status = 'FINISHED'").ShouldBeAsync(["r1"]);
+        await RunNamesAsync([a], "metrics.acc >= 0.7").ShouldBeAsync(["r1", "r2"]);
+        await RunNamesAsync([a, b], "metrics.acc >= 0.7").ShouldBeAsync(["r1", "r2", "r4"]);
+        await RunNamesAsync([a], "params.model IN ('lgbm', 'cat')").ShouldBeAsync(["r1", "r3"]);
+        await RunNamesAsync([a], "params.model NOT IN ('lgbm')").ShouldBeAsync(["r2"]);
+        await RunNamesAsync([a], "tags.team != 'x'").ShouldBeAsync(["r2"], "a run without the tag does not match !=, as in MLflow");
+        await RunNamesAsync([a], "attributes.run_name LIKE 'r%' AND params.model ILIKE 'LGBM'").ShouldBeAsync(["r1", "r3"]);
+        await RunNamesAsync([a], "metrics.`f1 score` < 0.5").ShouldBeAsync(["r2"]);
+        await RunNamesAsync([a], $"attributes.start_time > {start + 1500}").ShouldBeAsync(["r3"]);
+    }
+
+    [Fact]
+    public async Task Search_orders_by_a_metric_with_missing_values_last_and_pages()
+    {
+        var (a, _) = await SearchFixtureAsync();
+
+        await RunNamesAsync([a], null, ["metrics.acc DESC"]).ShouldBeAsync(["r1", "r2", "r3"]);
+        await RunNamesAsync([a], null, ["metrics.acc ASC"]).ShouldBeAsync(["r2", "r1", "r3"]);
+        await RunNamesAsync([a], null, ["params.model", "attributes.run_name DESC"]).ShouldBeAsync(["r3", "r1", "r2"]);
+        await RunNamesAsync([a], null, []).ShouldBeAsync(["r3", "r2", "r1"], "newest first by default");
+
+        var first = await Runs.SearchAsync(new RunSearch([a], MaxResults: 2, OrderBy: ["attributes.run_name"]), Cancel);
+        first.Runs.Select(run => run.Info.RunName).ShouldBe(["r1", "r2"]);
+        first.Runs[0].Data.Metrics.ShouldContain(metric => metric.Key == "acc");
+        first.Runs[0].Data.Params.ShouldBe([new Param("model", "lgbm")]);
+        var second = await Runs.SearchAsync(new RunSearch([a], MaxResults: 2, OrderBy: ["attributes.run_name"], PageToken: first.NextPageToken), Cancel);
+        second.Runs.Select(run => run.Info.RunName).ShouldBe(["r3"]);
+        second.NextPageToken.ShouldBeNull();
+    }
+
+    [Fact]
+    public async Task Search_respects_the_view_type()
+    {
+        var (a, _) = await SearchFixtureAsync();
+        var r2 = (await Runs.SearchAsync(new RunSearch([a], "attributes.run_name = 'r2'"), Cancel)).Runs.Single();
+        await Runs.DeleteAsync(r2.Info.RunId, Cancel);
+
+        await RunNamesAsync([a], null, ["attributes.run_name"]).ShouldBeAsync(["r1", "r3"]);
+        (await Runs.SearchAsync(new RunSearch([a], ViewType: ViewType.DeletedOnly), Cancel)).Runs.Select(run => run.Info.RunName).ShouldBe(["r2"]);
+        (await Runs.SearchAsync(new RunSearch([a], ViewType: ViewType.All), Cancel)).Runs.Count.ShouldBe(3);
+    }
+
+    [Theory]
+    [InlineData("metrics.acc LIKE 'x'", "compared as a number")]
+    [InlineData("params.model > 1", "compared as a string")]
+    [InlineData("attributes.color = 'red'", "Invalid attribute key 'color'")]
+    [InlineData("datasets.name = 'x'", "not supported yet")]
+    public async Task Bad_run_filters_say_what_is_wrong(string filter, string reason)
+    {
+        var error = await Should.ThrowAsync<TrackingException>(() => Runs.SearchAsync(new RunSearch(["0"], filter), Cancel));
+        error.Code.ShouldBe("INVALID_PARAMETER_VALUE");
+        error.Message.ShouldContain(reason);
+    }
+
+    [Fact]
+    public async Task Search_needs_experiment_ids()
+    {
+        (await Should.ThrowAsync<TrackingException>(() => Runs.SearchAsync(new RunSearch([]), Cancel))).Message.ShouldContain("'experiment_ids'");
+        (await Should.ThrowAsync<TrackingException>(() => Runs.SearchAsync(new RunSearch(["x"]), Cancel))).Message.ShouldContain("non-negative integers");
+    }
+
+    private async Task<(string A, string B)> SearchFixtureAsync()
+    {
+        var a = await Experiments.CreateAsync("a", cancellationToken: Cancel);
+        var b = await Experiments.CreateAsync("b", cancellationToken: Cancel);
+        async Task LogAsync(string experiment, string name, double? acc, string? model, string? team, double? f1, bool finish)
+        {
+            var run = await Runs.CreateAsync(experiment, runName: name, cancellationToken: Cancel);
+            Time.Advance(TimeSpan.FromSeconds(1));
+            var metrics = new List<Metric>();
+            if (acc is { } accuracy)
+            {
+                metrics.Add(new Metric("acc", accuracy, Now, 0));
+            }
+
+            if (f1 is { } score)
+            {
+                metrics.Add(new Metric("f1 score", score, Now, 0));
+            }
+
+            await Runs.LogBatchAsync(run.Info.RunId, metrics,
+                model is null ? [] : [new Param("model", model)],
+                team is null ? [] : [new TrackingTag("team", team)], Cancel);
+            if (finish)
+            {
+                await Runs.UpdateAsync(run.Info.RunId, "FINISHED", Now, null, Cancel);
+            }
+        }
+
+        await LogAsync(a, "r1", 0.95, "lgbm", "x", 0.9, finish: true);
+        await LogAsync(a, "r2", 0.7, "xgb", "y", 0.4, finish: false);
+        await LogAsync(a, "r3", null, "lgbm", null, null, finish: false);
+        await LogAsync(b, "r4", 0.99, "lgbm", "x", null, finish: true);
+        return (a, b);
+    }
+
+    private async Task<IReadOnlyList<string>> RunNamesAsync(IReadOnlyList<string> experiments, string? filter, IReadOnlyList<string>? orderBy = null) =>
+        (await Runs.SearchAsync(new RunSearch(experiments, filter, orderBy ?? ["attributes.run_name"]), Cancel)).Runs.Select(run => run.Info.RunName!).ToList();
+
+    [Fact]
     public async Task Concurrent_batches_to_one_run_are_all_stored_without_lock_errors()
     {
         var run = await Runs.CreateAsync("0", cancellationToken: Cancel);

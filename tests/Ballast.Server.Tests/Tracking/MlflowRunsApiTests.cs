@@ -76,6 +76,30 @@ public sealed class MlflowRunsApiTests
     }
 
     [Fact]
+    public async Task Runs_are_searched_with_mlflows_filter_and_order()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        foreach (var (name, auc) in new[] { ("a", 0.7), ("b", 0.9), ("c", 0.8) })
+        {
+            var id = (await PostAsync(client, "runs/create", new { experiment_id = "0", run_name = name })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString();
+            await PostAsync(client, "runs/log-batch", new { run_id = id, metrics = new[] { new { key = "auc", value = auc, timestamp = 1L, step = 0L } }, @params = new[] { new { key = "model", value = "lgbm" } } });
+        }
+
+        var found = await PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, filter = "metrics.auc > 0.75 and params.model = 'lgbm'", order_by = new[] { "metrics.auc DESC" }, max_results = 1 });
+        found.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("info").GetProperty("run_name").GetString()).ShouldBe(["b"]);
+        var next = await PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, filter = "metrics.auc > 0.75", order_by = new[] { "metrics.auc DESC" }, max_results = 1, page_token = found.GetProperty("next_page_token").GetString() });
+        next.GetProperty("runs")[0].GetProperty("info").GetProperty("run_name").GetString().ShouldBe("c");
+
+        var none = await PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, filter = "metrics.auc > 2" });
+        none.TryGetProperty("runs", out _).ShouldBeFalse();
+
+        using var bad = await client.PostAsJsonAsync($"{Api}/runs/search", new { experiment_ids = new[] { "0" }, filter = "metrics.auc ~ 1" }, Cancel);
+        bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await bad.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("message").GetString()!.ShouldContain("expected a comparator");
+    }
+
+    [Fact]
     public async Task Logged_metrics_survive_a_server_restart()
     {
         var dataDir = Directory.CreateTempSubdirectory("ballast-restart-").FullName;

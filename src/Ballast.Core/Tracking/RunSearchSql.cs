@@ -1,0 +1,162 @@
+using System.Globalization;
+using System.Text;
+using Ballast.Metadata;
+using Ballast.Tracking.Search;
+using Dapper;
+
+namespace Ballast.Tracking;
+
+/// <summary>
+/// Turns a run search into one SQL query over <c>runs</c>: metric clauses test <c>latest_metrics</c>, param and tag
+/// clauses test their tables through <c>EXISTS</c> on their primary keys, so nothing is loaded to be filtered in memory.
+/// Ordering by a metric, param or tag joins that one key; runs without it sort last in either direction, as MLflow.
+/// </summary>
+internal sealed class RunSearchSql(DatabaseEngine engine, string filter)
+{
+    private static readonly Dictionary<string, (string Column, bool Numeric)> Attributes = new(StringComparer.Ordinal)
+    {
+        ["run_id"] = ("r.run_uuid", false),
+        ["run_uuid"] = ("r.run_uuid", false),
+        ["run_name"] = ("r.run_name", false),
+        ["status"] = ("r.status", false),
+        ["user_id"] = ("r.user_id", false),
+        ["artifact_uri"] = ("r.artifact_uri", false),
+        ["start_time"] = ("r.start_time", true),
+        ["created"] = ("r.start_time", true),
+        ["Created"] = ("r.start_time", true),
+        ["end_time"] = ("r.end_time", true),
+    };
+
+    private readonly DynamicParameters _parameters = new();
+    private readonly StringBuilder _joins = new();
+    private int _next;
+
+    public DynamicParameters Parameters => _parameters;
+
+    public string Where(IReadOnlyList<SearchClause> clauses)
+    {
+        var parts = clauses.Select(Clause).ToList();
+        return parts.Count == 0 ? "" : " AND " + string.Join(" AND ", parts);
+    }
+
+    public string Joins => _joins.ToString();
+
+    public string OrderBy(IReadOnlyList<string>? orderBy)
+    {
+        var parts = new List<string>();
+        foreach (var item in orderBy ?? [])
+        {
+            var (clauseText, direction) = SplitDirection(item);
+            var key = SearchFilterParser.Parse(clauseText + " = 0");
+            if (key.Count != 1)
+            {
+                throw TrackingException.Invalid($"Invalid order_by clause '{item}'.");
+            }
+
+            var (kind, name) = (key[0].Kind, key[0].Key);
+            string column;
+            if (kind == SearchKeyKind.Attribute)
+            {
+                column = Attributes.TryGetValue(name, out var attribute) ? attribute.Column
+                    : throw TrackingException.Invalid($"Invalid order_by clause '{item}': '{name}' is not an attribute runs can be ordered by.");
+            }
+            else
+            {
+                var (table, valueColumn) = kind switch
+                {
+                    SearchKeyKind.Metric => ("latest_metrics", "value"),
+                    SearchKeyKind.Param => ("run_params", "value"),
+                    SearchKeyKind.Tag => ("run_tags", "value"),
+                    _ => throw TrackingException.Invalid($"Invalid order_by clause '{item}': order by attributes, metrics, params or tags."),
+                };
+                var alias = $"o{_next}";
+                var parameter = Add(name);
+                _joins.Append(CultureInfo.InvariantCulture, $" LEFT JOIN {table} {alias} ON {alias}.run_uuid = r.run_uuid AND {alias}.key = @{parameter}");
+                column = $"{alias}.{valueColumn}";
+            }
+
+            // Missing values last whichever the direction (MLflow sorts None/NaN last).
+            parts.Add($"CASE WHEN {column} IS NULL THEN 1 ELSE 0 END, {column} {direction}");
+        }
+
+        parts.Add("r.start_time DESC");
+        parts.Add("r.run_uuid ASC");
+        return string.Join(", ", parts);
+    }
+
+    public string Add(object? value)
+    {
+        var name = $"s{_next++}";
+        _parameters.Add(name, value);
+        return name;
+    }
+
+    private string Clause(SearchClause clause)
+    {
+        switch (clause.Kind)
+        {
+            case SearchKeyKind.Metric:
+                RequireNumeric(clause);
+                return Exists("latest_metrics", clause.Key, $"x.value {clause.Comparator} @{Add(clause.Value.Number)}");
+            case SearchKeyKind.Param:
+                return Exists("run_params", clause.Key, StringComparison(clause, "x.value"));
+            case SearchKeyKind.Tag:
+                return Exists("run_tags", clause.Key, StringComparison(clause, "x.value"));
+            case SearchKeyKind.Attribute when Attributes.TryGetValue(clause.Key, out var attribute):
+                if (attribute.Numeric)
+                {
+                    RequireNumeric(clause);
+                    return $"{attribute.Column} {clause.Comparator} @{Add((long)clause.Value.Number!.Value)}";
+                }
+
+                return StringComparison(clause, attribute.Column);
+            case SearchKeyKind.Attribute:
+                throw TrackingException.Invalid($"Invalid attribute key '{clause.Key}' in filter '{filter}': use one of {string.Join(", ", Attributes.Keys.Where(key => key != "Created"))}.");
+            default:
+                throw TrackingException.Invalid($"Invalid filter '{filter}': searching runs by dataset is not supported yet.");
+        }
+    }
+
+    private string Exists(string table, string key, string comparison) =>
+        $"EXISTS (SELECT 1 FROM {table} x WHERE x.run_uuid = r.run_uuid AND x.key = @{Add(key)} AND {comparison})";
+
+    private string StringComparison(SearchClause clause, string column)
+    {
+        switch (clause.Comparator)
+        {
+            case "=" or "!=" or "LIKE" when clause.Value.Text is { } text:
+                return $"{column} {clause.Comparator} @{Add(text)}";
+            case "ILIKE" when clause.Value.Text is { } text:
+                var parameter = Add(text);
+                return engine == DatabaseEngine.Postgres ? $"{column} ILIKE @{parameter}" : $"LOWER({column}) LIKE LOWER(@{parameter})";
+            case "IN" or "NOT IN" when clause.Value.List is { } list:
+                var names = list.Select(item => "@" + Add(item));
+                return $"{column} {clause.Comparator} ({string.Join(", ", names)})";
+            default:
+                throw TrackingException.Invalid(
+                    $"Invalid filter '{filter}': '{clause.Key}' is compared as a string; use =, !=, LIKE, ILIKE with a quoted string, or IN / NOT IN with a list.");
+        }
+    }
+
+    private void RequireNumeric(SearchClause clause)
+    {
+        if (clause.Comparator is not ("=" or "!=" or "<" or "<=" or ">" or ">=") || clause.Value.Number is null)
+        {
+            throw TrackingException.Invalid($"Invalid filter '{filter}': '{clause.Key}' is compared as a number; use =, !=, <, <=, > or >= with a number.");
+        }
+    }
+
+    private static (string Key, string Direction) SplitDirection(string item)
+    {
+        var trimmed = item.Trim();
+        foreach (var direction in new[] { "ASC", "DESC" })
+        {
+            if (trimmed.EndsWith(" " + direction, System.StringComparison.OrdinalIgnoreCase))
+            {
+                return (trimmed[..^(direction.Length + 1)].TrimEnd(), direction);
+            }
+        }
+
+        return (trimmed, "ASC");
+    }
+}
