@@ -18,7 +18,7 @@ public sealed class MlflowExperimentsApiTests
         await using var server = await RunningServer.StartAsync();
         using var client = server.Client();
 
-        var created = await PostAsync(client, "create", new { name = "churn", tags = new[] { new { key = "team", value = "growth" } } });
+        var created = await MlflowHttp.PostAsync(client, "experiments/create", new { name = "churn", tags = new[] { new { key = "team", value = "growth" } } });
         var id = created.GetProperty("experiment_id").GetString();
         id.ShouldBe("1");
 
@@ -31,19 +31,19 @@ public sealed class MlflowExperimentsApiTests
 
         (await client.GetFromJsonAsync<JsonElement>($"{Api}/get-by-name?experiment_name=churn", Cancel)).GetProperty("experiment").GetProperty("experiment_id").GetString().ShouldBe(id);
 
-        await PostAsync(client, "update", new { experiment_id = id, new_name = "churn-v2" });
-        await PostAsync(client, "set-experiment-tag", new { experiment_id = id, key = "owner", value = "ml" });
-        var search = await PostAsync(client, "search", new { filter = "name LIKE 'churn%' AND tags.owner = 'ml'", max_results = 10 });
+        await MlflowHttp.PostAsync(client, "experiments/update", new { experiment_id = id, new_name = "churn-v2" });
+        await MlflowHttp.PostAsync(client, "experiments/set-experiment-tag", new { experiment_id = id, key = "owner", value = "ml" });
+        var search = await MlflowHttp.PostAsync(client, "experiments/search", new { filter = "name LIKE 'churn%' AND tags.owner = 'ml'", max_results = 10 });
         search.GetProperty("experiments").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ShouldBe(["churn-v2"]);
 
-        await PostAsync(client, "delete", new { experiment_id = id });
+        await MlflowHttp.PostAsync(client, "experiments/delete", new { experiment_id = id });
         var active = await client.GetFromJsonAsync<JsonElement>($"{Api}/search?max_results=100", Cancel);
         active.GetProperty("experiments").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ShouldBe(["Default"]);
         var deleted = await client.GetFromJsonAsync<JsonElement>($"{Api}/list?view_type=DELETED_ONLY", Cancel);
         deleted.GetProperty("experiments").GetArrayLength().ShouldBe(1);
 
-        await PostAsync(client, "restore", new { experiment_id = id });
-        var all = await PostAsync(client, "search", new { view_type = "ALL", order_by = new[] { "name ASC" } });
+        await MlflowHttp.PostAsync(client, "experiments/restore", new { experiment_id = id });
+        var all = await MlflowHttp.PostAsync(client, "experiments/search", new { view_type = "ALL", order_by = new[] { "name ASC" } });
         all.GetProperty("experiments").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ShouldBe(["Default", "churn-v2"]);
     }
 
@@ -54,13 +54,13 @@ public sealed class MlflowExperimentsApiTests
         using var client = server.Client();
         for (var i = 0; i < 3; i++)
         {
-            await PostAsync(client, "create", new { name = $"e{i}" });
+            await MlflowHttp.PostAsync(client, "experiments/create", new { name = $"e{i}" });
         }
 
-        var first = await PostAsync(client, "search", new { max_results = 2, order_by = new[] { "name" } });
+        var first = await MlflowHttp.PostAsync(client, "experiments/search", new { max_results = 2, order_by = new[] { "name" } });
         first.GetProperty("experiments").GetArrayLength().ShouldBe(2);
         var token = first.GetProperty("next_page_token").GetString();
-        var second = await PostAsync(client, "search", new { max_results = 2, order_by = new[] { "name" }, page_token = token });
+        var second = await MlflowHttp.PostAsync(client, "experiments/search", new { max_results = 2, order_by = new[] { "name" }, page_token = token });
         second.GetProperty("experiments").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ShouldBe(["e1", "e2"], "Default and e0 were on the first page");
         second.TryGetProperty("next_page_token", out _).ShouldBeFalse();
     }
@@ -94,7 +94,7 @@ public sealed class MlflowExperimentsApiTests
     {
         await using var server = await RunningServer.StartAsync();
         using var client = server.Client();
-        await PostAsync(client, "create", new { name = "twice" });
+        await MlflowHttp.PostAsync(client, "experiments/create", new { name = "twice" });
 
         using var again = await client.PostAsJsonAsync($"{Api}/create", new { name = "twice" }, Cancel);
         again.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
@@ -125,13 +125,5 @@ public sealed class MlflowExperimentsApiTests
         using var unauthenticated = await anonymous.PostAsJsonAsync($"{Api}/search", new { }, Cancel);
         unauthenticated.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
         (await unauthenticated.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error_code").GetString().ShouldBe("UNAUTHENTICATED");
-    }
-
-    private static async Task<JsonElement> PostAsync(HttpClient client, string route, object body)
-    {
-        using var response = await client.PostAsJsonAsync($"{Api}/{route}", body, Cancel);
-        var text = await response.Content.ReadAsStringAsync(Cancel);
-        response.StatusCode.ShouldBe(HttpStatusCode.OK, text);
-        return JsonDocument.Parse(text).RootElement.Clone();
     }
 }

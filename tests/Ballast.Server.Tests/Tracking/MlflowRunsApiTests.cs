@@ -17,25 +17,25 @@ public sealed class MlflowRunsApiTests
     {
         await using var server = await RunningServer.StartAsync();
         using var client = server.Client();
-        var experimentId = (await PostAsync(client, "experiments/create", new { name = "churn" })).GetProperty("experiment_id").GetString();
+        var experimentId = (await MlflowHttp.PostAsync(client, "experiments/create", new { name = "churn" })).GetProperty("experiment_id").GetString();
 
-        var run = (await PostAsync(client, "runs/create", new { experiment_id = experimentId, run_name = "lgbm-1", start_time = 1_700_000_000_000, tags = new[] { new { key = "mlflow.user", value = "ana" } } }))
+        var run = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = experimentId, run_name = "lgbm-1", start_time = 1_700_000_000_000, tags = new[] { new { key = "mlflow.user", value = "ana" } } }))
             .GetProperty("run");
         var runId = run.GetProperty("info").GetProperty("run_id").GetString()!;
         run.GetProperty("info").GetProperty("run_uuid").GetString().ShouldBe(runId);
         run.GetProperty("info").GetProperty("status").GetString().ShouldBe("RUNNING");
 
-        await PostAsync(client, "runs/log-parameter", new { run_id = runId, key = "num_leaves", value = "31" });
-        await PostAsync(client, "runs/log-metric", new { run_id = runId, key = "auc", value = 0.81, timestamp = 1_700_000_001_000, step = 0 });
-        await PostAsync(client, "runs/log-batch", new
+        await MlflowHttp.PostAsync(client, "runs/log-parameter", new { run_id = runId, key = "num_leaves", value = "31" });
+        await MlflowHttp.PostAsync(client, "runs/log-metric", new { run_id = runId, key = "auc", value = 0.81, timestamp = 1_700_000_001_000, step = 0 });
+        await MlflowHttp.PostAsync(client, "runs/log-batch", new
         {
             run_id = runId,
             metrics = new object[] { new { key = "auc", value = 0.86, timestamp = 1_700_000_002_000, step = 1 }, new { key = "loss", value = "NaN", timestamp = 1_700_000_002_000, step = 1 } },
             @params = new[] { new { key = "model", value = "lgbm" } },
             tags = new[] { new { key = "team", value = "growth" } },
         });
-        await PostAsync(client, "runs/set-tag", new { run_id = runId, key = "note", value = "first" });
-        var finished = await PostAsync(client, "runs/update", new { run_id = runId, status = "FINISHED", end_time = 1_700_000_003_000 });
+        await MlflowHttp.PostAsync(client, "runs/set-tag", new { run_id = runId, key = "note", value = "first" });
+        var finished = await MlflowHttp.PostAsync(client, "runs/update", new { run_id = runId, status = "FINISHED", end_time = 1_700_000_003_000 });
         finished.GetProperty("run_info").GetProperty("status").GetString().ShouldBe("FINISHED");
 
         var read = (await client.GetFromJsonAsync<JsonElement>($"{Api}/runs/get?run_id={runId}", Cancel)).GetProperty("run");
@@ -63,8 +63,8 @@ public sealed class MlflowRunsApiTests
     {
         await using var server = await RunningServer.StartAsync();
         using var client = server.Client();
-        var runId = (await PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
-        await PostAsync(client, "runs/log-parameter", new { run_id = runId, key = "lr", value = "0.1" });
+        var runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
+        await MlflowHttp.PostAsync(client, "runs/log-parameter", new { run_id = runId, key = "lr", value = "0.1" });
 
         using var content = new StringContent(body.Replace("RUN", runId, StringComparison.Ordinal), Encoding.UTF8, "application/json");
         using var response = await client.PostAsync($"{Api}/{route}", content, Cancel);
@@ -82,16 +82,16 @@ public sealed class MlflowRunsApiTests
         using var client = server.Client();
         foreach (var (name, auc) in new[] { ("a", 0.7), ("b", 0.9), ("c", 0.8) })
         {
-            var id = (await PostAsync(client, "runs/create", new { experiment_id = "0", run_name = name })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString();
-            await PostAsync(client, "runs/log-batch", new { run_id = id, metrics = new[] { new { key = "auc", value = auc, timestamp = 1L, step = 0L } }, @params = new[] { new { key = "model", value = "lgbm" } } });
+            var id = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0", run_name = name })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString();
+            await MlflowHttp.PostAsync(client, "runs/log-batch", new { run_id = id, metrics = new[] { new { key = "auc", value = auc, timestamp = 1L, step = 0L } }, @params = new[] { new { key = "model", value = "lgbm" } } });
         }
 
-        var found = await PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, filter = "metrics.auc > 0.75 and params.model = 'lgbm'", order_by = new[] { "metrics.auc DESC" }, max_results = 1 });
+        var found = await MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, filter = "metrics.auc > 0.75 and params.model = 'lgbm'", order_by = new[] { "metrics.auc DESC" }, max_results = 1 });
         found.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("info").GetProperty("run_name").GetString()).ShouldBe(["b"]);
-        var next = await PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, filter = "metrics.auc > 0.75", order_by = new[] { "metrics.auc DESC" }, max_results = 1, page_token = found.GetProperty("next_page_token").GetString() });
+        var next = await MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, filter = "metrics.auc > 0.75", order_by = new[] { "metrics.auc DESC" }, max_results = 1, page_token = found.GetProperty("next_page_token").GetString() });
         next.GetProperty("runs")[0].GetProperty("info").GetProperty("run_name").GetString().ShouldBe("c");
 
-        var none = await PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, filter = "metrics.auc > 2" });
+        var none = await MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, filter = "metrics.auc > 2" });
         none.TryGetProperty("runs", out _).ShouldBeFalse();
 
         using var bad = await client.PostAsJsonAsync($"{Api}/runs/search", new { experiment_ids = new[] { "0" }, filter = "metrics.auc ~ 1" }, Cancel);
@@ -107,22 +107,14 @@ public sealed class MlflowRunsApiTests
         await using (var first = await RunningServer.StartAsync(options => options with { DataDir = dataDir }))
         {
             using var client = first.Client();
-            runId = (await PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
+            runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
             var batch = Enumerable.Range(0, 1000).Select(i => new { key = "loss", value = 1.0 / (i + 1), timestamp = 1_700_000_000_000L + i, step = i }).ToArray();
-            await PostAsync(client, "runs/log-batch", new { run_id = runId, metrics = batch });
+            await MlflowHttp.PostAsync(client, "runs/log-batch", new { run_id = runId, metrics = batch });
         }
 
         await using var second = await RunningServer.StartAsync(options => options with { DataDir = dataDir });
         using var again = second.Client();
         var history = await again.GetFromJsonAsync<JsonElement>($"{Api}/metrics/get-history?run_id={runId}&metric_key=loss", Cancel);
         history.GetProperty("metrics").GetArrayLength().ShouldBe(1000);
-    }
-
-    private static async Task<JsonElement> PostAsync(HttpClient client, string route, object body)
-    {
-        using var response = await client.PostAsJsonAsync($"{Api}/{route}", body, Cancel);
-        var text = await response.Content.ReadAsStringAsync(Cancel);
-        response.StatusCode.ShouldBe(HttpStatusCode.OK, text);
-        return JsonDocument.Parse(text).RootElement.Clone();
     }
 }
