@@ -147,7 +147,7 @@ public static partial class BallastServer
         builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, BallastAuthorizationResultHandler>();
 
         var app = builder.Build();
-        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync, SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or TrackingException });
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync, SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or TrackingException or ArtifactNotFoundException or InvalidArtifactPathException });
         app.UseStatusCodePages(WriteStatusCodeAsync);
         app.UseHttpMetrics();
         app.UseAuthentication();
@@ -158,6 +158,7 @@ public static partial class BallastServer
         app.MapKeysApi();
         app.MapMlflowExperimentsApi();
         app.MapMlflowRunsApi();
+        app.MapMlflowArtifactsApi();
         configure?.Invoke(app);
 
         Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);
@@ -202,6 +203,7 @@ public static partial class BallastServer
             BadHttpRequestException bad => ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), BadRequestMessage(bad)),
             MetadataUnavailableException unavailable => ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.TemporarilyUnavailable, unavailable.Message),
             TrackingException tracking => ErrorResponses.WriteAsync(context, TrackingStatus(tracking.Code), tracking.Code, tracking.Message),
+            ArtifactNotFoundException missing => ErrorResponses.WriteAsync(context, StatusCodes.Status404NotFound, ErrorCodes.NotFound, missing.Message),
             InvalidArtifactPathException path => ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameterValue, path.Message),
             _ => ErrorResponses.WriteAsync(context, StatusCodes.Status500InternalServerError, ErrorCodes.Internal,
                 $"An internal error occurred; the server log has the details under trace id {context.TraceIdentifier}."),

@@ -27,4 +27,5 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(RunInfoResponse))]
 [JsonSerializable(typeof(MetricHistoryResponse))]
 [JsonSerializable(typeof(SearchRunsResponse))]
+[JsonSerializable(typeof(ListArtifactsResponse))]
 public sealed partial class ServerJsonContext : JsonSerializerContext;

@@ -1,0 +1,121 @@
+using Ballast.Server.Security;
+using Ballast.Storage;
+using Ballast.Tracking;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+
+namespace Ballast.Server.Tracking;
+
+public sealed record FileInfoJson(string Path, bool IsDir, long? FileSize);
+
+public sealed record ListArtifactsResponse(IReadOnlyList<FileInfoJson>? Files, string? RootUri = null);
+
+/// <summary>
+/// MLflow's artifact proxy (<c>mlflow server --serve-artifacts</c>): <c>/api/2.0/mlflow-artifacts/artifacts/…</c> streams
+/// files to and from the configured artifact store (local folder or S3) without buffering them, and
+/// <c>/api/2.0/mlflow/artifacts/list</c> lists a run's artifacts. <c>mlflow-artifacts:/X</c> URIs live under
+/// <see cref="StorePrefix"/> in the store.
+/// </summary>
+public static class MlflowArtifactsApi
+{
+    public const string StorePrefix = "mlflow-artifacts";
+    private const string UriScheme = "mlflow-artifacts:";
+
+    public static IEndpointRouteBuilder MapMlflowArtifactsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/2.0/mlflow-artifacts/artifacts").WithTags("MLflow artifacts");
+        group.MapGet("/", ListAsync).RequireAuthorization(BallastPolicies.Reader);
+        group.MapGet("/{**path}", DownloadAsync).RequireAuthorization(BallastPolicies.Reader);
+        // Uploads stream to the store with bounded memory, so the general request size limit does not apply.
+        group.MapPut("/{**path}", UploadAsync).RequireAuthorization(BallastPolicies.Writer).WithMetadata(new DisableRequestSizeLimitAttribute());
+        group.MapDelete("/{**path}", DeleteAsync).RequireAuthorization(BallastPolicies.Writer);
+
+        foreach (var prefix in new[] { "/api/2.0/mlflow", "/ajax-api/2.0/mlflow" })
+        {
+            routes.MapGet(prefix + "/artifacts/list", ListRunArtifactsAsync).WithTags("MLflow artifacts").RequireAuthorization(BallastPolicies.Reader);
+        }
+
+        return routes;
+    }
+
+    private static async Task<Ok<ListArtifactsResponse>> ListAsync(string? path, IArtifactStore store, CancellationToken cancellationToken)
+    {
+        var folder = ArtifactPath.ValidatePrefix(path ?? "");
+        return TypedResults.Ok(new ListArtifactsResponse(await ListFolderAsync(store, folder, folder, cancellationToken).ConfigureAwait(false)));
+    }
+
+    private static async Task<FileStreamHttpResult> DownloadAsync(string path, IArtifactStore store, CancellationToken cancellationToken)
+    {
+        var stream = await store.OpenReadAsync(StorePath(path), cancellationToken).ConfigureAwait(false);
+        return TypedResults.Stream(stream, "application/octet-stream", Path.GetFileName(path));
+    }
+
+    private static async Task<Ok<EmptyResponse>> UploadAsync(string path, HttpRequest request, IArtifactStore store)
+    {
+        await store.PutAsync(StorePath(path), request.Body, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(new EmptyResponse());
+    }
+
+    private static async Task<Ok<EmptyResponse>> DeleteAsync(string path, IArtifactStore store, CancellationToken cancellationToken)
+    {
+        var storePath = StorePath(path);
+        if (!await store.ExistsAsync(storePath, cancellationToken).ConfigureAwait(false))
+        {
+            // Deleting a folder removes everything under it, as MLflow's proxy does.
+            var deleted = 0;
+            await foreach (var entry in store.ListAsync(storePath, recursive: true, cancellationToken).ConfigureAwait(false))
+            {
+                await store.DeleteAsync(entry.Path, cancellationToken).ConfigureAwait(false);
+                deleted++;
+            }
+
+            if (deleted == 0)
+            {
+                throw new ArtifactNotFoundException(path);
+            }
+        }
+        else
+        {
+            await store.DeleteAsync(storePath, cancellationToken).ConfigureAwait(false);
+        }
+
+        return TypedResults.Ok(new EmptyResponse());
+    }
+
+    /// <summary><c>artifacts/list?run_id=&amp;path=</c>: the run's artifacts, with paths relative to the run's artifact root.</summary>
+    private static async Task<Ok<ListArtifactsResponse>> ListRunArtifactsAsync(HttpRequest http, RunStore runs, IArtifactStore store)
+    {
+        var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        var run = await runs.GetAsync(request.RequiredString("run_id", "run_uuid"), http.HttpContext.RequestAborted).ConfigureAwait(false);
+        var rootUri = run.Info.ArtifactUri;
+        if (!rootUri.StartsWith(UriScheme, StringComparison.Ordinal))
+        {
+            throw TrackingException.Invalid($"The artifacts of run {run.Info.RunId} are at {rootUri}, outside this server's artifact store; read them from there.");
+        }
+
+        var root = ArtifactPath.ValidatePrefix(rootUri[UriScheme.Length..].TrimStart('/'));
+        var relative = ArtifactPath.ValidatePrefix(request.OptionalString("path") ?? "");
+        var files = await ListFolderAsync(store, ArtifactPath.Combine(root, relative).TrimEnd('/'), root, http.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(new ListArtifactsResponse(files, rootUri));
+    }
+
+    /// <summary>Lists one folder of the proxy namespace; paths come back relative to <paramref name="relativeTo"/>.</summary>
+    private static async Task<List<FileInfoJson>?> ListFolderAsync(IArtifactStore store, string folder, string relativeTo, CancellationToken cancellationToken)
+    {
+        var storeFolder = folder.Length == 0 ? StorePrefix : ArtifactPath.Combine(StorePrefix, folder);
+        var strip = (relativeTo.Length == 0 ? StorePrefix : ArtifactPath.Combine(StorePrefix, relativeTo)).Length + 1;
+        var files = new List<FileInfoJson>();
+        await foreach (var entry in store.ListAsync(storeFolder, recursive: false, cancellationToken).ConfigureAwait(false))
+        {
+            files.Add(new FileInfoJson(entry.Path[strip..], entry.IsDirectory, entry.IsDirectory ? null : entry.Size));
+        }
+
+        // MLflow leaves "files" out of an empty listing.
+        return files.Count == 0 ? null : files;
+    }
+
+    private static string StorePath(string path) => ArtifactPath.Combine(StorePrefix, ArtifactPath.Validate(path));
+}
