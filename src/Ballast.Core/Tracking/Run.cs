@@ -1,7 +1,7 @@
 namespace Ballast.Tracking;
 
-/// <summary>An MLflow run: its info, and its data (latest metrics, params, tags).</summary>
-public sealed record Run(RunInfo Info, RunData Data);
+/// <summary>An MLflow run: its info, its data (latest metrics, params, tags) and its inputs (datasets).</summary>
+public sealed record Run(RunInfo Info, RunData Data, IReadOnlyList<DatasetInput> Inputs);
 
 public sealed record RunInfo(
     string RunId,

@@ -112,8 +112,12 @@ internal sealed class RunSearchSql(DatabaseEngine engine, string filter)
                 return StringComparison(clause, attribute.Column);
             case SearchKeyKind.Attribute:
                 throw TrackingException.Invalid($"Invalid attribute key '{clause.Key}' in filter '{filter}': use one of {string.Join(", ", Attributes.Keys.Where(key => key != "Created"))}.");
+            case SearchKeyKind.Dataset when clause.Key is "name" or "digest":
+                return $"EXISTS (SELECT 1 FROM run_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid WHERE i.run_uuid = r.run_uuid AND {StringComparison(clause, "d." + clause.Key)})";
+            case SearchKeyKind.Dataset when clause.Key == "context":
+                return $"EXISTS (SELECT 1 FROM run_input_tags i WHERE i.run_uuid = r.run_uuid AND i.key = 'mlflow.data.context' AND {StringComparison(clause, "i.value")})";
             default:
-                throw TrackingException.Invalid($"Invalid filter '{filter}': searching runs by dataset is not supported yet.");
+                throw TrackingException.Invalid($"Invalid filter '{filter}': datasets can be searched by name, digest and context.");
         }
     }
 

@@ -254,6 +254,74 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
         }
     }
 
+    /// <summary>
+    /// Records the datasets a run used (MLflow log_inputs). A dataset is stored once per experiment by name and digest;
+    /// logging the same input twice changes nothing. Limits as MLflow's.
+    /// </summary>
+    public async Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> inputs, CancellationToken cancellationToken = default)
+    {
+        foreach (var input in inputs)
+        {
+            var dataset = input.Dataset;
+            foreach (var (what, value, limit) in new[]
+            {
+                ("Dataset name", dataset.Name, 500), ("Dataset digest", dataset.Digest, 36), ("Dataset source type", dataset.SourceType, 36),
+                ("Dataset source", dataset.Source, 65535), ("Dataset schema", dataset.Schema, 1_048_575), ("Dataset profile", dataset.Profile, 16384),
+            })
+            {
+                if (what is "Dataset name" or "Dataset digest" or "Dataset source type" or "Dataset source" && string.IsNullOrEmpty(value))
+                {
+                    throw TrackingException.Invalid($"{what} is required for every dataset input.");
+                }
+
+                TrackingValidation.Length(what, limit, value);
+            }
+
+            foreach (var tag in input.Tags)
+            {
+                TrackingValidation.Length("Input tag key", 255, tag.Key);
+                TrackingValidation.Length("Input tag value", 500, tag.Value);
+            }
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var info = await ReadInfoAsync(connection, runId, cancellationToken, transaction).ConfigureAwait(false);
+        EnsureActive(info);
+        var experimentId = long.Parse(info.ExperimentId, CultureInfo.InvariantCulture);
+        foreach (var input in inputs)
+        {
+            var dataset = input.Dataset;
+            var datasetId = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(
+                "SELECT dataset_uuid FROM datasets WHERE experiment_id = @experimentId AND name = @Name AND digest = @Digest",
+                new { experimentId, dataset.Name, dataset.Digest }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (datasetId is null)
+            {
+                datasetId = Guid.NewGuid().ToString("N");
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "INSERT INTO datasets (dataset_uuid, experiment_id, name, digest, source_type, source, schema, profile) VALUES (@datasetId, @experimentId, @Name, @Digest, @SourceType, @Source, @Schema, @Profile)",
+                    new { datasetId, experimentId, dataset.Name, dataset.Digest, dataset.SourceType, dataset.Source, dataset.Schema, dataset.Profile }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+
+            var added = await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO run_inputs (run_uuid, dataset_uuid) VALUES (@runId, @datasetId) ON CONFLICT DO NOTHING",
+                new { runId, datasetId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (added == 0)
+            {
+                continue;
+            }
+
+            foreach (var tag in input.Tags)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "INSERT INTO run_input_tags (run_uuid, dataset_uuid, key, value) VALUES (@runId, @datasetId, @Key, @Value) ON CONFLICT DO NOTHING",
+                    new { runId, datasetId, tag.Key, Value = tag.Value ?? "" }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     public async Task DeleteTagAsync(string runId, string key, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -325,10 +393,22 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
         var tags = (await connection.QueryAsync<KeyValueRow>(new CommandDefinition(
             $"SELECT run_uuid AS RunId, key AS Key, value AS Value FROM run_tags WHERE run_uuid IN {inList} ORDER BY key", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
             .ToLookup(row => row.RunId);
-        return infos.Select(info => new Run(info, new RunData(
-            metrics[info.RunId].Select(row => row.ToMetric()).ToList(),
-            runParams[info.RunId].Select(row => new Param(row.Key, row.Value ?? "")).ToList(),
-            tags[info.RunId].Select(row => new TrackingTag(row.Key, row.Value)).ToList()))).ToList();
+        var datasets = (await connection.QueryAsync<InputRow>(new CommandDefinition(
+            $"SELECT i.run_uuid AS RunId, d.dataset_uuid AS DatasetId, d.name AS Name, d.digest AS Digest, d.source_type AS SourceType, d.source AS Source, d.schema AS Schema, d.profile AS Profile " +
+            $"FROM run_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid WHERE i.run_uuid IN {inList} ORDER BY d.name, d.digest", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .ToLookup(row => row.RunId);
+        var inputTags = (await connection.QueryAsync<InputTagRow>(new CommandDefinition(
+            $"SELECT run_uuid AS RunId, dataset_uuid AS DatasetId, key AS Key, value AS Value FROM run_input_tags WHERE run_uuid IN {inList} ORDER BY key", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .ToLookup(row => (row.RunId, row.DatasetId));
+        return infos.Select(info => new Run(
+            info,
+            new RunData(
+                metrics[info.RunId].Select(row => row.ToMetric()).ToList(),
+                runParams[info.RunId].Select(row => new Param(row.Key, row.Value ?? "")).ToList(),
+                tags[info.RunId].Select(row => new TrackingTag(row.Key, row.Value)).ToList()),
+            datasets[info.RunId].Select(row => new DatasetInput(
+                new DatasetDescription(row.Name, row.Digest, row.SourceType, row.Source, row.Schema, row.Profile),
+                inputTags[(info.RunId, row.DatasetId)].Select(tag => new TrackingTag(tag.Key, tag.Value)).ToList())).ToList())).ToList();
     }
 
     private static void EnsureActive(RunInfo info)
@@ -356,6 +436,10 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
     }
 
     private sealed record KeyValueRow(string RunId, string Key, string? Value);
+
+    private sealed record InputRow(string RunId, string DatasetId, string Name, string Digest, string SourceType, string Source, string? Schema, string? Profile);
+
+    private sealed record InputTagRow(string RunId, string DatasetId, string Key, string Value);
 
     // Settable properties, not a positional record: SQLite returns is_nan as an integer, which Dapper converts only for setters.
     private sealed class MetricRow

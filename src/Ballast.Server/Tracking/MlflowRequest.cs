@@ -200,6 +200,13 @@ internal sealed class MlflowRequest
         return element.EnumerateArray().Select(item => new MlflowRequest(item, _query)).ToList();
     }
 
+    /// <summary>A nested JSON object, read as a request of its own.</summary>
+    public MlflowRequest RequiredObject(string name)
+    {
+        var element = Element(name) ?? throw Missing(name);
+        return element.ValueKind == JsonValueKind.Object ? new MlflowRequest(element, _query) : throw WrongType(name, element, "object");
+    }
+
     private JsonElement? Element(string name) =>
         _body is { } body && body.TryGetProperty(name, out var element) && element.ValueKind != JsonValueKind.Null ? element : null;
 

@@ -18,7 +18,11 @@ public sealed record KeyValueJson(string Key, string? Value);
 
 public sealed record RunDataJson(IReadOnlyList<MetricJson>? Metrics, IReadOnlyList<KeyValueJson>? Params, IReadOnlyList<KeyValueJson>? Tags);
 
-public sealed record RunInputsJson;
+public sealed record DatasetJson(string Name, string Digest, string SourceType, string Source, string? Schema, string? Profile);
+
+public sealed record DatasetInputJson(IReadOnlyList<KeyValueJson>? Tags, DatasetJson Dataset);
+
+public sealed record RunInputsJson(IReadOnlyList<DatasetInputJson>? DatasetInputs);
 
 public sealed record RunJson(RunInfoJson Info, RunDataJson Data, RunInputsJson Inputs)
 {
@@ -28,7 +32,9 @@ public sealed record RunJson(RunInfoJson Info, RunDataJson Data, RunInputsJson I
             NullIfEmpty(run.Data.Metrics.Select(metric => new MetricJson(metric.Key, metric.Value, metric.Timestamp, metric.Step)).ToList()),
             NullIfEmpty(run.Data.Params.Select(param => new KeyValueJson(param.Key, param.Value)).ToList()),
             NullIfEmpty(run.Data.Tags.Select(tag => new KeyValueJson(tag.Key, tag.Value)).ToList())),
-        new RunInputsJson());
+        new RunInputsJson(NullIfEmpty(run.Inputs.Select(input => new DatasetInputJson(
+            NullIfEmpty(input.Tags.Select(tag => new KeyValueJson(tag.Key, tag.Value)).ToList()),
+            new DatasetJson(input.Dataset.Name, input.Dataset.Digest, input.Dataset.SourceType, input.Dataset.Source, input.Dataset.Schema, input.Dataset.Profile))).ToList())));
 
     // MLflow's JSON leaves out empty lists.
     private static List<T>? NullIfEmpty<T>(List<T> items) => items.Count == 0 ? null : items;
@@ -60,6 +66,7 @@ public static class MlflowRunsApi
             group.MapPost("/runs/set-tag", SetTagAsync).RequireAuthorization(BallastPolicies.Writer);
             group.MapPost("/runs/delete-tag", DeleteTagAsync).RequireAuthorization(BallastPolicies.Writer);
             group.MapPost("/runs/log-batch", LogBatchAsync).RequireAuthorization(BallastPolicies.Writer);
+            group.MapPost("/runs/log-inputs", LogInputsAsync).RequireAuthorization(BallastPolicies.Writer);
             group.MapPost("/runs/search", SearchAsync).RequireAuthorization(BallastPolicies.Reader);
             group.MapGet("/metrics/get-history", GetHistoryAsync).RequireAuthorization(BallastPolicies.Reader);
         }
@@ -139,6 +146,21 @@ public static class MlflowRunsApi
         var parameters = request.Objects("params").Select(ReadParam).ToList();
         var tags = request.Objects("tags").Select(ReadTag).ToList();
         await runs.LogBatchAsync(runId, metrics, parameters, tags, http.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(new EmptyResponse());
+    }
+
+    private static async Task<Ok<EmptyResponse>> LogInputsAsync(HttpRequest http, RunStore runs)
+    {
+        var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        var inputs = request.Objects("datasets").Select(input =>
+        {
+            var dataset = input.RequiredObject("dataset");
+            return new DatasetInput(
+                new DatasetDescription(dataset.RequiredString("name"), dataset.RequiredString("digest"), dataset.RequiredString("source_type"), dataset.RequiredString("source"),
+                    dataset.OptionalString("schema"), dataset.OptionalString("profile")),
+                input.Tags("tags"));
+        }).ToList();
+        await runs.LogInputsAsync(request.RequiredString("run_id"), inputs, http.HttpContext.RequestAborted).ConfigureAwait(false);
         return TypedResults.Ok(new EmptyResponse());
     }
 

@@ -230,7 +230,7 @@ public abstract class RunStoreContractTests(DatabaseEngine engine) : DatabaseTes
     [InlineData("metrics.acc LIKE 'x'", "compared as a number")]
     [InlineData("params.model > 1", "compared as a string")]
     [InlineData("attributes.color = 'red'", "Invalid attribute key 'color'")]
-    [InlineData("datasets.name = 'x'", "not supported yet")]
+    [InlineData("datasets.size = 'x'", "datasets can be searched by name, digest and context")]
     public async Task Bad_run_filters_say_what_is_wrong(string filter, string reason)
     {
         var error = await Should.ThrowAsync<TrackingException>(() => Runs.SearchAsync(new RunSearch(["0"], filter), Cancel));
@@ -282,6 +282,34 @@ public abstract class RunStoreContractTests(DatabaseEngine engine) : DatabaseTes
 
     private async Task<IReadOnlyList<string>> RunNamesAsync(IReadOnlyList<string> experiments, string? filter, IReadOnlyList<string>? orderBy = null) =>
         (await Runs.SearchAsync(new RunSearch(experiments, filter, orderBy ?? ["attributes.run_name"]), Cancel)).Runs.Select(run => run.Info.RunName!).ToList();
+
+    [Fact]
+    public async Task Dataset_inputs_are_stored_once_per_experiment_and_searchable()
+    {
+        var first = await Runs.CreateAsync("0", runName: "first", cancellationToken: Cancel);
+        var second = await Runs.CreateAsync("0", runName: "second", cancellationToken: Cancel);
+        var train = new DatasetInput(new DatasetDescription("churn", "abc123", "local", "{\"uri\": \"data/churn.parquet\"}", "{\"mlflow_colspec\": []}", "{\"num_rows\": 200}"),
+            [new TrackingTag("mlflow.data.context", "training")]);
+        var holdout = new DatasetInput(new DatasetDescription("churn-holdout", "def456", "local", "{}"), [new TrackingTag("mlflow.data.context", "validation")]);
+
+        await Runs.LogInputsAsync(first.Info.RunId, [train, holdout], Cancel);
+        await Runs.LogInputsAsync(first.Info.RunId, [train], Cancel);
+        await Runs.LogInputsAsync(second.Info.RunId, [train], Cancel);
+
+        var inputs = (await Runs.GetAsync(first.Info.RunId, Cancel)).Inputs;
+        inputs.Select(input => (input.Dataset.Name, input.Tags.Single().Value)).ShouldBe([("churn", "training"), ("churn-holdout", "validation")]);
+        inputs[0].Dataset.ShouldBe(train.Dataset);
+        await using (var connection = await Database.OpenAsync(Cancel))
+        {
+            (await Dapper.SqlMapper.ExecuteScalarAsync<long>(connection, "SELECT COUNT(*) FROM datasets")).ShouldBe(2L, "the same name and digest is one dataset");
+        }
+
+        await RunNamesAsync(["0"], "datasets.name = 'churn'").ShouldBeAsync(["first", "second"]);
+        await RunNamesAsync(["0"], "datasets.context = 'validation'").ShouldBeAsync(["first"]);
+        await RunNamesAsync(["0"], "datasets.digest IN ('def456')").ShouldBeAsync(["first"]);
+        (await Should.ThrowAsync<TrackingException>(() => Runs.LogInputsAsync(first.Info.RunId, [new DatasetInput(new DatasetDescription("x", new string('d', 37), "local", "{}"), [])], Cancel)))
+            .Message.ShouldContain("exceeded length limit of 36");
+    }
 
     [Fact]
     public async Task Concurrent_batches_to_one_run_are_all_stored_without_lock_errors()

@@ -76,6 +76,35 @@ public sealed class MlflowRunsApiTests
     }
 
     [Fact]
+    public async Task Dataset_inputs_are_logged_and_returned_with_the_run()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString();
+
+        await MlflowHttp.PostAsync(client, "runs/log-inputs", new
+        {
+            run_id = runId,
+            datasets = new[]
+            {
+                new
+                {
+                    tags = new[] { new { key = "mlflow.data.context", value = "training" } },
+                    dataset = new { name = "churn", digest = "9d3f0a", source_type = "local", source = "{\"uri\": \"churn.parquet\"}", schema = "{}", profile = "{\"num_rows\": 200}" },
+                },
+            },
+        });
+
+        var inputs = (await client.GetFromJsonAsync<JsonElement>($"{Api}/runs/get?run_id={runId}", Cancel)).GetProperty("run").GetProperty("inputs").GetProperty("dataset_inputs");
+        inputs[0].GetProperty("dataset").GetProperty("digest").GetString().ShouldBe("9d3f0a");
+        inputs[0].GetProperty("tags")[0].GetProperty("value").GetString().ShouldBe("training");
+
+        using var missing = await client.PostAsJsonAsync($"{Api}/runs/log-inputs", new { run_id = runId, datasets = new[] { new { tags = Array.Empty<object>() } } }, Cancel);
+        missing.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await missing.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("message").GetString()!.ShouldContain("'dataset'");
+    }
+
+    [Fact]
     public async Task Runs_are_searched_with_mlflows_filter_and_order()
     {
         await using var server = await RunningServer.StartAsync();
