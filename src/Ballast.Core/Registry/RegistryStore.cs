@@ -1,0 +1,538 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Ballast.Metadata;
+using Ballast.Tracking;
+using Ballast.Tracking.Search;
+using Dapper;
+
+namespace Ballast.Registry;
+
+/// <summary>
+/// The MLflow model registry in the metadata database: registered models, numbered versions, stages (with
+/// archive-existing on promotion), aliases and tags, with MLflow's messages for what is refused.
+/// </summary>
+public sealed partial class RegistryStore(MetadataDatabase database, TimeProvider time)
+{
+    private const string VersionColumns = "name AS Name, version AS Version, creation_time AS CreationTimestamp, last_updated_time AS LastUpdatedTimestamp, description AS Description, user_id AS UserId, current_stage AS CurrentStage, source AS Source, run_id AS RunId, run_link AS RunLink, status AS Status, status_message AS StatusMessage";
+
+    private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    public async Task<RegisteredModel> CreateModelAsync(string name, string? description = null, IReadOnlyList<TrackingTag>? tags = null, CancellationToken cancellationToken = default)
+    {
+        ValidateName(name);
+        foreach (var tag in tags ?? [])
+        {
+            ValidateTag(tag);
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO registered_models (name, creation_time, last_updated_time, description) VALUES (@name, @now, @now, @description)",
+                new { name, now = Now, description }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+        catch (DbException exception) when (MetadataErrors.IsUniqueViolation(exception))
+        {
+            throw TrackingException.AlreadyExists($"Registered Model (name={name}) already exists.");
+        }
+
+        foreach (var tag in tags ?? [])
+        {
+            await UpsertAsync(connection, transaction, "registered_model_tags", new { name, key = tag.Key, value = tag.Value }, "name, key, value", "@name, @key, @value", "name, key", cancellationToken).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return await GetModelAsync(name, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<RegisteredModel> GetModelAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var row = await connection.QuerySingleOrDefaultAsync<ModelRow>(new CommandDefinition(
+            "SELECT name AS Name, creation_time AS CreationTimestamp, last_updated_time AS LastUpdatedTimestamp, description AS Description FROM registered_models WHERE name = @name",
+            new { name }, cancellationToken: cancellationToken)).ConfigureAwait(false)
+            ?? throw ModelNotFound(name);
+        return (await CompleteModelsAsync(connection, [row], cancellationToken).ConfigureAwait(false))[0];
+    }
+
+    public async Task<RegisteredModel> RenameModelAsync(string name, string newName, CancellationToken cancellationToken = default)
+    {
+        ValidateName(newName);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await RequireModelAsync(connection, transaction, name, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Versions, model tags and aliases follow through ON UPDATE CASCADE; version tags have no foreign key.
+            await connection.ExecuteAsync(new CommandDefinition("UPDATE registered_models SET name = @newName, last_updated_time = @now WHERE name = @name",
+                new { name, newName, now = Now }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition("UPDATE model_version_tags SET name = @newName WHERE name = @name",
+                new { name, newName }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+        catch (DbException exception) when (MetadataErrors.IsUniqueViolation(exception))
+        {
+            throw TrackingException.AlreadyExists($"Registered Model (name={newName}) already exists.");
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return await GetModelAsync(newName, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<RegisteredModel> UpdateModelAsync(string name, string? description, CancellationToken cancellationToken = default)
+    {
+        TrackingValidation.Length("Description", 5000, description);
+        await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var changed = await connection.ExecuteAsync(new CommandDefinition("UPDATE registered_models SET description = @description, last_updated_time = @now WHERE name = @name",
+                new { name, description, now = Now }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            if (changed == 0)
+            {
+                throw ModelNotFound(name);
+            }
+        }
+
+        return await GetModelAsync(name, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task DeleteModelAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await RequireModelAsync(connection, transaction, name, cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM model_version_tags WHERE name = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registered_models WHERE name = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<RegisteredModelPage> SearchModelsAsync(RegistrySearch search, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(search);
+        var maxResults = search.MaxResults ?? 100;
+        if (maxResults <= 0 || maxResults > 1000)
+        {
+            throw TrackingException.Invalid($"Invalid value for max_results. It must be at most 1000, but got value {maxResults}");
+        }
+
+        var offset = PageToken.ParseOffset(search.PageToken);
+        var parameters = new DynamicParameters();
+        var where = string.Concat(SearchFilterParser.Parse(search.Filter).Select((clause, index) => " AND " + clause switch
+        {
+            { Kind: SearchKeyKind.Attribute, Key: "name" } => Compare(clause, "m.name", $"p{index}", parameters, search.Filter!),
+            { Kind: SearchKeyKind.Tag } => TagExists("registered_model_tags t WHERE t.name = m.name", clause, $"p{index}", parameters, search.Filter!),
+            _ => throw TrackingException.Invalid($"Invalid filter '{search.Filter}': registered models can be searched by name and tags."),
+        }));
+        var order = OrderBy(search.OrderBy, new Dictionary<string, string>
+        {
+            ["name"] = "m.name",
+            ["timestamp"] = "m.last_updated_time",
+            ["last_updated_timestamp"] = "m.last_updated_time",
+            ["creation_timestamp"] = "m.creation_time",
+        }, "m.name ASC", "m.name ASC");
+        parameters.Add("limit", maxResults + 1);
+        parameters.Add("offset", offset);
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = (await connection.QueryAsync<ModelRow>(new CommandDefinition(
+            $"SELECT m.name AS Name, m.creation_time AS CreationTimestamp, m.last_updated_time AS LastUpdatedTimestamp, m.description AS Description FROM registered_models m WHERE 1 = 1{where} ORDER BY {order} LIMIT @limit OFFSET @offset",
+            parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+        var next = rows.Count > maxResults ? PageToken.Create(offset + maxResults) : null;
+        return new RegisteredModelPage(await CompleteModelsAsync(connection, rows.Take(maxResults).ToList(), cancellationToken).ConfigureAwait(false), next);
+    }
+
+    /// <summary>For each stage asked (all stages when none), the highest version in it.</summary>
+    public async Task<IReadOnlyList<ModelVersion>> GetLatestVersionsAsync(string name, IReadOnlyList<string>? stages = null, CancellationToken cancellationToken = default)
+    {
+        var wanted = (stages ?? []).Select(ModelStages.Canonical).ToHashSet();
+        var model = await GetModelAsync(name, cancellationToken).ConfigureAwait(false);
+        return model.LatestVersions.Where(version => wanted.Count == 0 || wanted.Contains(version.CurrentStage)).ToList();
+    }
+
+    public Task SetModelTagAsync(string name, TrackingTag tag, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tag);
+        ValidateTag(tag);
+        return WithModelAsync(name, (connection, transaction) => UpsertAsync(connection, transaction, "registered_model_tags",
+            new { name, key = tag.Key, value = tag.Value }, "name, key, value", "@name, @key, @value", "name, key", cancellationToken), cancellationToken);
+    }
+
+    public Task DeleteModelTagAsync(string name, string key, CancellationToken cancellationToken = default) =>
+        WithModelAsync(name, async (connection, transaction) =>
+        {
+            await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registered_model_tags WHERE name = @name AND key = @key",
+                new { name, key }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }, cancellationToken);
+
+    public async Task SetAliasAsync(string name, string alias, string version, CancellationToken cancellationToken = default)
+    {
+        ValidateAlias(alias);
+        var number = ParseVersion(version);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await RequireVersionAsync(connection, transaction, name, number, cancellationToken).ConfigureAwait(false);
+        await UpsertAsync(connection, transaction, "registered_model_aliases", new { name, alias, version = number },
+            "name, alias, version", "@name, @alias, @version", "name, alias", cancellationToken, "version = excluded.version").ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task DeleteAliasAsync(string name, string alias, CancellationToken cancellationToken = default) =>
+        WithModelAsync(name, async (connection, transaction) =>
+        {
+            await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registered_model_aliases WHERE name = @name AND alias = @alias",
+                new { name, alias }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }, cancellationToken);
+
+    public async Task<ModelVersion> GetVersionByAliasAsync(string name, string alias, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var version = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+            "SELECT version FROM registered_model_aliases WHERE name = @name AND alias = @alias", new { name, alias }, cancellationToken: cancellationToken)).ConfigureAwait(false)
+            ?? throw TrackingException.NotFound($"Registered model alias {alias} not found.");
+        return await GetVersionAsync(name, version.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<ModelVersion> CreateVersionAsync(string name, string source, string? runId = null, IReadOnlyList<TrackingTag>? tags = null, string? runLink = null, string? description = null, string? userId = null, CancellationToken cancellationToken = default)
+    {
+        if (string.IsNullOrEmpty(source))
+        {
+            throw TrackingException.Invalid("Missing value for required parameter 'source'. See the API docs for more information about request parameters.");
+        }
+
+        TrackingValidation.Length("Source", 5000, source);
+        TrackingValidation.Length("Description", 5000, description);
+        foreach (var tag in tags ?? [])
+        {
+            ValidateTag(tag);
+        }
+
+        // Two writers may pick the same next number; the primary key refuses one, which then tries again.
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await RequireModelAsync(connection, transaction, name, cancellationToken).ConfigureAwait(false);
+            var version = 1 + await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT COALESCE(MAX(version), 0) FROM model_versions WHERE name = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            try
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, user_id, current_stage, source, run_id, run_link, status) " +
+                    "VALUES (@name, @version, @now, @now, @description, @userId, @stage, @source, @runId, @runLink, 'READY')",
+                    new { name, version, now = Now, description, userId, stage = ModelStages.None, source, runId, runLink }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+            catch (DbException exception) when (MetadataErrors.IsUniqueViolation(exception) && attempt < 5)
+            {
+                continue;
+            }
+
+            foreach (var tag in tags ?? [])
+            {
+                await UpsertAsync(connection, transaction, "model_version_tags", new { name, version, key = tag.Key, value = tag.Value },
+                    "name, version, key, value", "@name, @version, @key, @value", "name, version, key", cancellationToken).ConfigureAwait(false);
+            }
+
+            await connection.ExecuteAsync(new CommandDefinition("UPDATE registered_models SET last_updated_time = @now WHERE name = @name",
+                new { name, now = Now }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+            return await GetVersionAsync(name, version.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task<ModelVersion> GetVersionAsync(string name, string version, CancellationToken cancellationToken = default)
+    {
+        var number = ParseVersion(version);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var row = await connection.QuerySingleOrDefaultAsync<VersionRow>(new CommandDefinition(
+            $"SELECT {VersionColumns} FROM model_versions WHERE name = @name AND version = @number", new { name, number }, cancellationToken: cancellationToken)).ConfigureAwait(false)
+            ?? throw VersionNotFound(name, number);
+        return (await CompleteVersionsAsync(connection, [row], cancellationToken).ConfigureAwait(false))[0];
+    }
+
+    public async Task<ModelVersion> UpdateVersionAsync(string name, string version, string? description, CancellationToken cancellationToken = default)
+    {
+        TrackingValidation.Length("Description", 5000, description);
+        var number = ParseVersion(version);
+        await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (await connection.ExecuteAsync(new CommandDefinition("UPDATE model_versions SET description = @description, last_updated_time = @now WHERE name = @name AND version = @number",
+                    new { name, number, description, now = Now }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
+            {
+                throw VersionNotFound(name, number);
+            }
+        }
+
+        return await GetVersionAsync(name, version, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task DeleteVersionAsync(string name, string version, CancellationToken cancellationToken = default)
+    {
+        var number = ParseVersion(version);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await RequireVersionAsync(connection, transaction, name, number, cancellationToken).ConfigureAwait(false);
+        foreach (var table in new[] { "model_version_tags", "registered_model_aliases", "model_versions" })
+        {
+            await connection.ExecuteAsync(new CommandDefinition($"DELETE FROM {table} WHERE name = @name AND version = @number",
+                new { name, number }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Moves a version to a stage; with <paramref name="archiveExisting"/>, the versions already in Staging or Production go to Archived.</summary>
+    public async Task<ModelVersion> TransitionStageAsync(string name, string version, string stage, bool archiveExisting, CancellationToken cancellationToken = default)
+    {
+        var number = ParseVersion(version);
+        var canonical = ModelStages.Canonical(stage);
+        await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await RequireVersionAsync(connection, transaction, name, number, cancellationToken).ConfigureAwait(false);
+            if (archiveExisting && canonical is ModelStages.Staging or ModelStages.Production)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "UPDATE model_versions SET current_stage = @archived, last_updated_time = @now WHERE name = @name AND current_stage = @stage AND version <> @number",
+                    new { name, number, stage = canonical, archived = ModelStages.Archived, now = Now }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+
+            await connection.ExecuteAsync(new CommandDefinition("UPDATE model_versions SET current_stage = @stage, last_updated_time = @now WHERE name = @name AND version = @number",
+                new { name, number, stage = canonical, now = Now }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        return await GetVersionAsync(name, version, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task SetVersionTagAsync(string name, string version, TrackingTag tag, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(tag);
+        ValidateTag(tag);
+        var number = ParseVersion(version);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await RequireVersionAsync(connection, transaction, name, number, cancellationToken).ConfigureAwait(false);
+        await UpsertAsync(connection, transaction, "model_version_tags", new { name, version = number, key = tag.Key, value = tag.Value },
+            "name, version, key, value", "@name, @version, @key, @value", "name, version, key", cancellationToken).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task DeleteVersionTagAsync(string name, string version, string key, CancellationToken cancellationToken = default)
+    {
+        var number = ParseVersion(version);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await RequireVersionAsync(connection, transaction, name, number, cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM model_version_tags WHERE name = @name AND version = @number AND key = @key",
+            new { name, number, key }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<ModelVersionPage> SearchVersionsAsync(RegistrySearch search, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(search);
+        var maxResults = search.MaxResults ?? 10_000;
+        if (maxResults <= 0 || maxResults > 200_000)
+        {
+            throw TrackingException.Invalid($"Invalid value for max_results. It must be at most 200000, but got value {maxResults}");
+        }
+
+        var offset = PageToken.ParseOffset(search.PageToken);
+        var parameters = new DynamicParameters();
+        var where = string.Concat(SearchFilterParser.Parse(search.Filter).Select((clause, index) => " AND " + clause switch
+        {
+            { Kind: SearchKeyKind.Attribute, Key: "name" } => Compare(clause, "v.name", $"p{index}", parameters, search.Filter!),
+            { Kind: SearchKeyKind.Attribute, Key: "run_id" } => Compare(clause, "v.run_id", $"p{index}", parameters, search.Filter!),
+            { Kind: SearchKeyKind.Attribute, Key: "source_path" or "source" } => Compare(clause, "v.source", $"p{index}", parameters, search.Filter!),
+            { Kind: SearchKeyKind.Attribute, Key: "current_stage" } => Compare(clause, "v.current_stage", $"p{index}", parameters, search.Filter!),
+            { Kind: SearchKeyKind.Tag } => TagExists("model_version_tags t WHERE t.name = v.name AND t.version = v.version", clause, $"p{index}", parameters, search.Filter!),
+            _ => throw TrackingException.Invalid($"Invalid filter '{search.Filter}': model versions can be searched by name, run_id, source_path, current_stage and tags."),
+        }));
+        var order = OrderBy(search.OrderBy, new Dictionary<string, string>
+        {
+            ["name"] = "v.name",
+            ["version_number"] = "v.version",
+            ["timestamp"] = "v.last_updated_time",
+            ["last_updated_timestamp"] = "v.last_updated_time",
+            ["creation_timestamp"] = "v.creation_time",
+        }, "v.name ASC, v.version DESC", "v.name ASC, v.version DESC");
+        parameters.Add("limit", maxResults + 1);
+        parameters.Add("offset", offset);
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = (await connection.QueryAsync<VersionRow>(new CommandDefinition(
+            $"SELECT {VersionColumns.Replace("name AS", "v.name AS", StringComparison.Ordinal).Replace(", version AS", ", v.version AS", StringComparison.Ordinal)} FROM model_versions v WHERE 1 = 1{where} ORDER BY {order} LIMIT @limit OFFSET @offset",
+            parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+        var next = rows.Count > maxResults ? PageToken.Create(offset + maxResults) : null;
+        return new ModelVersionPage(await CompleteVersionsAsync(connection, rows.Take(maxResults).ToList(), cancellationToken).ConfigureAwait(false), next);
+    }
+
+    private string Compare(SearchClause clause, string column, string parameter, DynamicParameters parameters, string filter)
+    {
+        switch (clause.Comparator)
+        {
+            case "=" or "!=" or "LIKE" when clause.Value.Text is { } text:
+                parameters.Add(parameter, text);
+                return $"{column} {clause.Comparator} @{parameter}";
+            case "ILIKE" when clause.Value.Text is { } text:
+                parameters.Add(parameter, text);
+                return database.Engine == DatabaseEngine.Postgres ? $"{column} ILIKE @{parameter}" : $"LOWER({column}) LIKE LOWER(@{parameter})";
+            case "IN" or "NOT IN" when clause.Value.List is { } list:
+                var names = list.Select((item, i) =>
+                {
+                    parameters.Add($"{parameter}_{i}", item);
+                    return $"@{parameter}_{i}";
+                });
+                return $"{column} {clause.Comparator} ({string.Join(", ", names)})";
+            default:
+                throw TrackingException.Invalid($"Invalid filter '{filter}': '{clause.Key}' takes =, !=, LIKE, ILIKE with a quoted string, or IN / NOT IN with a list.");
+        }
+    }
+
+    private string TagExists(string from, SearchClause clause, string parameter, DynamicParameters parameters, string filter)
+    {
+        parameters.Add(parameter + "_key", clause.Key);
+        return $"EXISTS (SELECT 1 FROM {from} AND t.key = @{parameter}_key AND {Compare(clause, "t.value", parameter, parameters, filter)})";
+    }
+
+    private static string OrderBy(IReadOnlyList<string>? orderBy, Dictionary<string, string> columns, string defaultOrder, string tieBreak)
+    {
+        if (orderBy is null || orderBy.Count == 0)
+        {
+            return defaultOrder;
+        }
+
+        var parts = orderBy.Select(item =>
+        {
+            var words = item.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (words.Length is 0 or > 2 || !columns.TryGetValue(words[0], out var column)
+                || (words.Length == 2 && !words[1].Equals("ASC", StringComparison.OrdinalIgnoreCase) && !words[1].Equals("DESC", StringComparison.OrdinalIgnoreCase)))
+            {
+                throw TrackingException.Invalid($"Invalid order_by clause '{item}': order by {string.Join(", ", columns.Keys)}, optionally followed by ASC or DESC.");
+            }
+
+            return $"{column} {(words.Length == 2 ? words[1].ToUpperInvariant() : "ASC")}";
+        }).ToList();
+        parts.Add(tieBreak);
+        return string.Join(", ", parts);
+    }
+
+    private async Task WithModelAsync(string name, Func<DbConnection, DbTransaction, Task> action, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await RequireModelAsync(connection, transaction, name, cancellationToken).ConfigureAwait(false);
+        await action(connection, transaction).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task UpsertAsync(DbConnection connection, DbTransaction transaction, string table, object values, string columns, string parameters, string key, CancellationToken cancellationToken, string update = "value = excluded.value")
+    {
+        await connection.ExecuteAsync(new CommandDefinition($"INSERT INTO {table} ({columns}) VALUES ({parameters}) ON CONFLICT ({key}) DO UPDATE SET {update}",
+            values, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    private static async Task RequireModelAsync(DbConnection connection, DbTransaction transaction, string name, CancellationToken cancellationToken)
+    {
+        if (await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM registered_models WHERE name = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
+        {
+            throw ModelNotFound(name);
+        }
+    }
+
+    private static async Task RequireVersionAsync(DbConnection connection, DbTransaction transaction, string name, long number, CancellationToken cancellationToken)
+    {
+        await RequireModelAsync(connection, transaction, name, cancellationToken).ConfigureAwait(false);
+        if (await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM model_versions WHERE name = @name AND version = @number", new { name, number }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
+        {
+            throw VersionNotFound(name, number);
+        }
+    }
+
+    private static async Task<List<RegisteredModel>> CompleteModelsAsync(DbConnection connection, List<ModelRow> rows, CancellationToken cancellationToken)
+    {
+        var models = new List<RegisteredModel>(rows.Count);
+        foreach (var row in rows)
+        {
+            var parameters = new { name = row.Name };
+            var tags = await connection.QueryAsync<TrackingTag>(new CommandDefinition("SELECT key AS Key, value AS Value FROM registered_model_tags WHERE name = @name ORDER BY key", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var aliases = await connection.QueryAsync<AliasRow>(new CommandDefinition("SELECT alias AS Alias, version AS Version FROM registered_model_aliases WHERE name = @name ORDER BY alias", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            // The latest version in each stage, as MLflow's latest_versions.
+            var latest = (await connection.QueryAsync<VersionRow>(new CommandDefinition(
+                $"SELECT {VersionColumns} FROM model_versions WHERE name = @name AND version IN (SELECT MAX(version) FROM model_versions WHERE name = @name GROUP BY current_stage) ORDER BY version",
+                parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+            models.Add(new RegisteredModel(row.Name, row.CreationTimestamp, row.LastUpdatedTimestamp, row.Description,
+                await CompleteVersionsAsync(connection, latest, cancellationToken).ConfigureAwait(false),
+                tags.ToList(),
+                aliases.Select(alias => new ModelAlias(alias.Alias, alias.Version.ToString(CultureInfo.InvariantCulture))).ToList()));
+        }
+
+        return models;
+    }
+
+    private static async Task<List<ModelVersion>> CompleteVersionsAsync(DbConnection connection, List<VersionRow> rows, CancellationToken cancellationToken)
+    {
+        var versions = new List<ModelVersion>(rows.Count);
+        foreach (var row in rows)
+        {
+            var parameters = new { name = row.Name, version = row.Version };
+            var tags = await connection.QueryAsync<TrackingTag>(new CommandDefinition("SELECT key AS Key, value AS Value FROM model_version_tags WHERE name = @name AND version = @version ORDER BY key", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var aliases = await connection.QueryAsync<string>(new CommandDefinition("SELECT alias FROM registered_model_aliases WHERE name = @name AND version = @version ORDER BY alias", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            versions.Add(new ModelVersion(row.Name, row.Version.ToString(CultureInfo.InvariantCulture), row.CreationTimestamp, row.LastUpdatedTimestamp, row.Description, row.UserId,
+                row.CurrentStage, row.Source, row.RunId, row.RunLink, row.Status, row.StatusMessage, tags.ToList(), aliases.ToList()));
+        }
+
+        return versions;
+    }
+
+    private static void ValidateName(string? name)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            throw TrackingException.Invalid("Registered model name cannot be empty.");
+        }
+
+        TrackingValidation.Length("Registered model name", 256, name);
+    }
+
+    private static void ValidateTag(TrackingTag tag)
+    {
+        TrackingValidation.Key("Tag", tag.Key);
+        TrackingValidation.Length("Tag value", 5000, tag.Value);
+    }
+
+    private static void ValidateAlias(string alias)
+    {
+        if (string.IsNullOrEmpty(alias) || alias.Length > 255 || !AliasPattern().IsMatch(alias))
+        {
+            throw TrackingException.Invalid($"Invalid alias name: '{alias}'. Names may only contain alphanumerics, underscores (_) and dashes (-), and must not be longer than 255 characters.");
+        }
+
+        if (alias.Equals("latest", StringComparison.OrdinalIgnoreCase) || VersionLikeAlias().IsMatch(alias))
+        {
+            throw TrackingException.Invalid($"'{alias}' alias name (case insensitive) is reserved.");
+        }
+    }
+
+    private static long ParseVersion(string version) =>
+        long.TryParse(version, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && number > 0
+            ? number
+            : throw TrackingException.Invalid($"Parameter 'version' must be an integer, got '{version}'.");
+
+    private static TrackingException ModelNotFound(string name) => TrackingException.NotFound($"Registered Model with name={name} not found");
+
+    private static TrackingException VersionNotFound(string name, long version) => TrackingException.NotFound($"Model Version (name={name}, version={version}) not found");
+
+    [GeneratedRegex("^[A-Za-z0-9_-]+$")]
+    private static partial Regex AliasPattern();
+
+    [GeneratedRegex("^[vV][0-9]+$")]
+    private static partial Regex VersionLikeAlias();
+
+    private sealed record ModelRow(string Name, long CreationTimestamp, long LastUpdatedTimestamp, string? Description);
+
+    private sealed record AliasRow(string Alias, long Version);
+
+    private sealed record VersionRow(string Name, long Version, long CreationTimestamp, long LastUpdatedTimestamp, string? Description, string? UserId, string CurrentStage, string Source, string? RunId, string? RunLink, string Status, string? StatusMessage);
+}

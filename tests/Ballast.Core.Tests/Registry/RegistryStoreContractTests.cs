@@ -1,0 +1,155 @@
+using Ballast.Metadata;
+using Ballast.Registry;
+using Ballast.Tests.Metadata;
+using Ballast.Tracking;
+
+namespace Ballast.Tests.Registry;
+
+/// <summary>MLflow model registry semantics (mlflow/store/model_registry/sqlalchemy_store.py behaviour) on SQLite and PostgreSQL.</summary>
+public abstract class RegistryStoreContractTests(DatabaseEngine engine) : DatabaseTest(engine)
+{
+    private RegistryStore Registry => new(Database, Time);
+
+    [Fact]
+    public async Task Versions_are_numbered_from_one_and_carry_their_source_run_and_tags()
+    {
+        await Registry.CreateModelAsync("churn", "predicts churn", [new TrackingTag("team", "growth")], Cancel);
+        var v1 = await Registry.CreateVersionAsync("churn", "runs:/abc/model", "abc", [new TrackingTag("framework", "onnx")], cancellationToken: Cancel);
+        var v2 = await Registry.CreateVersionAsync("churn", "runs:/def/model", "def", cancellationToken: Cancel);
+
+        v1.Version.ShouldBe("1");
+        v2.Version.ShouldBe("2");
+        v1.Source.ShouldBe("runs:/abc/model");
+        v1.RunId.ShouldBe("abc");
+        v1.CurrentStage.ShouldBe("None");
+        v1.Status.ShouldBe("READY");
+        v1.Tags.ShouldBe([new TrackingTag("framework", "onnx")]);
+
+        var model = await Registry.GetModelAsync("churn", Cancel);
+        model.Description.ShouldBe("predicts churn");
+        model.Tags.ShouldBe([new TrackingTag("team", "growth")]);
+        model.LatestVersions.Select(version => version.Version).ShouldBe(["2"], "the latest version in stage None");
+    }
+
+    [Fact]
+    public async Task Names_are_unique_and_unknown_models_and_versions_are_reported()
+    {
+        await Registry.CreateModelAsync("m", cancellationToken: Cancel);
+        (await Should.ThrowAsync<TrackingException>(() => Registry.CreateModelAsync("m", cancellationToken: Cancel))).Message.ShouldBe("Registered Model (name=m) already exists.");
+        (await Should.ThrowAsync<TrackingException>(() => Registry.GetModelAsync("nope", Cancel))).Message.ShouldBe("Registered Model with name=nope not found");
+        (await Should.ThrowAsync<TrackingException>(() => Registry.GetVersionAsync("m", "3", Cancel))).Message.ShouldBe("Model Version (name=m, version=3) not found");
+        (await Should.ThrowAsync<TrackingException>(() => Registry.GetVersionAsync("m", "x", Cancel))).Code.ShouldBe("INVALID_PARAMETER_VALUE");
+        (await Should.ThrowAsync<TrackingException>(() => Registry.CreateVersionAsync("nope", "s3://x", cancellationToken: Cancel))).Code.ShouldBe("RESOURCE_DOES_NOT_EXIST");
+    }
+
+    [Fact]
+    public async Task Promoting_with_archive_existing_archives_the_previous_production_version()
+    {
+        await Registry.CreateModelAsync("fraud", cancellationToken: Cancel);
+        for (var i = 0; i < 3; i++)
+        {
+            await Registry.CreateVersionAsync("fraud", $"runs:/r{i}/model", cancellationToken: Cancel);
+        }
+
+        await Registry.TransitionStageAsync("fraud", "1", "production", archiveExisting: false, Cancel);
+        await Registry.TransitionStageAsync("fraud", "2", "Staging", archiveExisting: false, Cancel);
+        var promoted = await Registry.TransitionStageAsync("fraud", "2", "Production", archiveExisting: true, Cancel);
+
+        promoted.CurrentStage.ShouldBe("Production");
+        (await Registry.GetVersionAsync("fraud", "1", Cancel)).CurrentStage.ShouldBe("Archived");
+        (await Registry.GetLatestVersionsAsync("fraud", ["Production"], Cancel)).Single().Version.ShouldBe("2");
+        (await Registry.GetLatestVersionsAsync("fraud", cancellationToken: Cancel)).Select(v => (v.Version, v.CurrentStage)).ShouldBe([("1", "Archived"), ("2", "Production"), ("3", "None")]);
+        (await Should.ThrowAsync<TrackingException>(() => Registry.TransitionStageAsync("fraud", "3", "Live", false, Cancel))).Message.ShouldContain("Invalid Model Version stage: Live");
+    }
+
+    [Fact]
+    public async Task Aliases_point_at_versions_and_move_when_set_again()
+    {
+        await Registry.CreateModelAsync("rec", cancellationToken: Cancel);
+        await Registry.CreateVersionAsync("rec", "s3://a", cancellationToken: Cancel);
+        await Registry.CreateVersionAsync("rec", "s3://b", cancellationToken: Cancel);
+
+        await Registry.SetAliasAsync("rec", "champion", "1", Cancel);
+        (await Registry.GetVersionByAliasAsync("rec", "champion", Cancel)).Version.ShouldBe("1");
+        await Registry.SetAliasAsync("rec", "champion", "2", Cancel);
+        (await Registry.GetVersionByAliasAsync("rec", "champion", Cancel)).Aliases.ShouldBe(["champion"]);
+        (await Registry.GetModelAsync("rec", Cancel)).Aliases.ShouldBe([new ModelAlias("champion", "2")]);
+
+        await Registry.DeleteAliasAsync("rec", "champion", Cancel);
+        (await Should.ThrowAsync<TrackingException>(() => Registry.GetVersionByAliasAsync("rec", "champion", Cancel))).Code.ShouldBe("RESOURCE_DOES_NOT_EXIST");
+        (await Should.ThrowAsync<TrackingException>(() => Registry.SetAliasAsync("rec", "latest", "1", Cancel))).Message.ShouldContain("reserved");
+        (await Should.ThrowAsync<TrackingException>(() => Registry.SetAliasAsync("rec", "v3", "1", Cancel))).Message.ShouldContain("reserved");
+        (await Should.ThrowAsync<TrackingException>(() => Registry.SetAliasAsync("rec", "ok", "9", Cancel))).Code.ShouldBe("RESOURCE_DOES_NOT_EXIST");
+    }
+
+    [Fact]
+    public async Task Renaming_a_model_carries_its_versions_tags_and_aliases()
+    {
+        await Registry.CreateModelAsync("old", tags: [new TrackingTag("k", "v")], cancellationToken: Cancel);
+        await Registry.CreateVersionAsync("old", "s3://a", tags: [new TrackingTag("vk", "vv")], cancellationToken: Cancel);
+        await Registry.SetAliasAsync("old", "champion", "1", Cancel);
+
+        var renamed = await Registry.RenameModelAsync("old", "new", Cancel);
+
+        renamed.Name.ShouldBe("new");
+        renamed.Tags.ShouldBe([new TrackingTag("k", "v")]);
+        var version = await Registry.GetVersionByAliasAsync("new", "champion", Cancel);
+        version.Tags.ShouldBe([new TrackingTag("vk", "vv")]);
+        (await Should.ThrowAsync<TrackingException>(() => Registry.GetModelAsync("old", Cancel))).Code.ShouldBe("RESOURCE_DOES_NOT_EXIST");
+    }
+
+    [Fact]
+    public async Task Deleting_a_version_removes_its_aliases_and_deleting_a_model_removes_everything()
+    {
+        await Registry.CreateModelAsync("gone", cancellationToken: Cancel);
+        await Registry.CreateVersionAsync("gone", "s3://a", tags: [new TrackingTag("a", "b")], cancellationToken: Cancel);
+        await Registry.CreateVersionAsync("gone", "s3://b", cancellationToken: Cancel);
+        await Registry.SetAliasAsync("gone", "champion", "1", Cancel);
+
+        await Registry.DeleteVersionAsync("gone", "1", Cancel);
+        (await Registry.GetModelAsync("gone", Cancel)).Aliases.ShouldBeEmpty();
+        (await Registry.CreateVersionAsync("gone", "s3://c", cancellationToken: Cancel)).Version.ShouldBe("3", "numbers are not reused while a later version exists");
+
+        await Registry.DeleteModelAsync("gone", Cancel);
+        (await Registry.SearchVersionsAsync(new RegistrySearch("name = 'gone'"), Cancel)).Versions.ShouldBeEmpty();
+        await Registry.CreateModelAsync("gone", cancellationToken: Cancel);
+        (await Registry.CreateVersionAsync("gone", "s3://d", cancellationToken: Cancel)).Version.ShouldBe("1");
+        (await Registry.GetVersionAsync("gone", "1", Cancel)).Tags.ShouldBeEmpty("the old version's tags went with it");
+    }
+
+    [Fact]
+    public async Task Models_and_versions_are_searched_by_name_run_and_tags()
+    {
+        await Registry.CreateModelAsync("churn-a", tags: [new TrackingTag("team", "growth")], cancellationToken: Cancel);
+        await Registry.CreateModelAsync("churn-b", cancellationToken: Cancel);
+        await Registry.CreateModelAsync("fraud", tags: [new TrackingTag("team", "risk")], cancellationToken: Cancel);
+        await Registry.CreateVersionAsync("churn-a", "s3://1", "run1", cancellationToken: Cancel);
+        await Registry.CreateVersionAsync("churn-a", "s3://2", "run2", [new TrackingTag("validated", "true")], cancellationToken: Cancel);
+
+        (await Registry.SearchModelsAsync(new RegistrySearch("name LIKE 'churn%'"), Cancel)).Models.Select(m => m.Name).ShouldBe(["churn-a", "churn-b"]);
+        (await Registry.SearchModelsAsync(new RegistrySearch("tags.team = 'risk'"), Cancel)).Models.Select(m => m.Name).ShouldBe(["fraud"]);
+        (await Registry.SearchModelsAsync(new RegistrySearch(OrderBy: ["name DESC"], MaxResults: 2), Cancel)).Models.Select(m => m.Name).ShouldBe(["fraud", "churn-b"]);
+        (await Registry.SearchVersionsAsync(new RegistrySearch("name = 'churn-a'"), Cancel)).Versions.Select(v => v.Version).ShouldBe(["2", "1"]);
+        (await Registry.SearchVersionsAsync(new RegistrySearch("run_id = 'run1'"), Cancel)).Versions.Single().Version.ShouldBe("1");
+        (await Registry.SearchVersionsAsync(new RegistrySearch("tags.validated = 'true'"), Cancel)).Versions.Single().Version.ShouldBe("2");
+        (await Should.ThrowAsync<TrackingException>(() => Registry.SearchModelsAsync(new RegistrySearch("metrics.x > 1"), Cancel))).Code.ShouldBe("INVALID_PARAMETER_VALUE");
+        (await Should.ThrowAsync<TrackingException>(() => Registry.SearchModelsAsync(new RegistrySearch(MaxResults: 1001), Cancel))).Message.ShouldContain("at most 1000");
+    }
+
+    [Fact]
+    public async Task Concurrent_registrations_get_distinct_version_numbers()
+    {
+        await Registry.CreateModelAsync("busy", cancellationToken: Cancel);
+        var creates = Enumerable.Range(0, 6).Select(async i =>
+        {
+            await using var replica = new MetadataDatabase(Location);
+            return (await new RegistryStore(replica, Time).CreateVersionAsync("busy", $"s3://{i}", cancellationToken: Cancel)).Version;
+        });
+
+        (await Task.WhenAll(creates)).Order().ShouldBe(["1", "2", "3", "4", "5", "6"]);
+    }
+}
+
+public sealed class SqliteRegistryStoreTests() : RegistryStoreContractTests(DatabaseEngine.Sqlite);
+
+public sealed class PostgresRegistryStoreTests() : RegistryStoreContractTests(DatabaseEngine.Postgres);
