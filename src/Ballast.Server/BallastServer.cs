@@ -126,6 +126,7 @@ public static partial class BallastServer
         var experiments = new ExperimentStore(server.Database, server.Time);
         builder.Services.AddSingleton(experiments);
         builder.Services.AddSingleton(new RunStore(server.Database, experiments, server.Time));
+        builder.Services.AddSingleton(new Ballast.Registry.RegistryStore(server.Database, server.Time));
         builder.Services.AddSingleton(new AuthenticationGate(server.AuthenticationMode, server.Keys, server.Time));
 
         builder.Services.ConfigureHttpJsonOptions(json =>
@@ -159,6 +160,7 @@ public static partial class BallastServer
         app.MapMlflowExperimentsApi();
         app.MapMlflowRunsApi();
         app.MapMlflowArtifactsApi();
+        app.MapMlflowRegistryApi();
         configure?.Invoke(app);
 
         Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);

@@ -28,4 +28,9 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(MetricHistoryResponse))]
 [JsonSerializable(typeof(SearchRunsResponse))]
 [JsonSerializable(typeof(ListArtifactsResponse))]
+[JsonSerializable(typeof(RegisteredModelResponse))]
+[JsonSerializable(typeof(RegisteredModelsResponse))]
+[JsonSerializable(typeof(ModelVersionResponse))]
+[JsonSerializable(typeof(ModelVersionsResponse))]
+[JsonSerializable(typeof(DownloadUriResponse))]
 public sealed partial class ServerJsonContext : JsonSerializerContext;

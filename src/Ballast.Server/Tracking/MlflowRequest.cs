@@ -200,6 +200,22 @@ internal sealed class MlflowRequest
         return element.EnumerateArray().Select(item => new MlflowRequest(item, _query)).ToList();
     }
 
+    public bool OptionalBool(string name)
+    {
+        if (Element(name) is { } element)
+        {
+            return element.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False => false,
+                JsonValueKind.String when bool.TryParse(element.GetString(), out var parsed) => parsed,
+                _ => throw WrongType(name, element, "boolean"),
+            };
+        }
+
+        return _body is null && _query.TryGetValue(name, out var values) && bool.TryParse(values.ToString(), out var query) && query;
+    }
+
     /// <summary>A nested JSON object, read as a request of its own.</summary>
     public MlflowRequest RequiredObject(string name)
     {

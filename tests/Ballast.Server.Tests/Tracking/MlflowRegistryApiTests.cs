@@ -1,0 +1,95 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace Ballast.Tests.Tracking;
+
+/// <summary>The MLflow REST model registry as MlflowClient calls it (GET with query strings, POST/PATCH/DELETE with JSON bodies).</summary>
+public sealed class MlflowRegistryApiTests
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_model_is_registered_versioned_promoted_and_aliased_over_http()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString();
+
+        var model = (await MlflowHttp.PostAsync(client, "registered-models/create", new { name = "churn", description = "predicts churn", tags = new[] { new { key = "team", value = "growth" } } }))
+            .GetProperty("registered_model");
+        model.GetProperty("name").GetString().ShouldBe("churn");
+        model.GetProperty("creation_timestamp").GetInt64().ShouldBeGreaterThan(0);
+
+        var v1 = (await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "churn", source = $"runs:/{runId}/model", run_id = runId })).GetProperty("model_version");
+        v1.GetProperty("version").GetString().ShouldBe("1");
+        v1.GetProperty("current_stage").GetString().ShouldBe("None");
+        v1.GetProperty("status").GetString().ShouldBe("READY");
+        await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "churn", source = "mlflow-artifacts:/0/x/artifacts/model" });
+
+        var promoted = (await MlflowHttp.PostAsync(client, "model-versions/transition-stage", new { name = "churn", version = "2", stage = "Production", archive_existing_versions = true }))
+            .GetProperty("model_version");
+        promoted.GetProperty("current_stage").GetString().ShouldBe("Production");
+        await MlflowHttp.PostAsync(client, "registered-models/alias", new { name = "churn", alias = "champion", version = "2" });
+
+        var byAlias = await client.GetFromJsonAsync<JsonElement>($"{MlflowHttp.Api}/registered-models/alias?name=churn&alias=champion", Cancel);
+        byAlias.GetProperty("model_version").GetProperty("aliases")[0].GetString().ShouldBe("champion");
+        var latest = await MlflowHttp.PostAsync(client, "registered-models/get-latest-versions", new { name = "churn", stages = new[] { "Production" } });
+        latest.GetProperty("model_versions").EnumerateArray().Select(v => v.GetProperty("version").GetString()).ShouldBe(["2"]);
+        var uri = await client.GetFromJsonAsync<JsonElement>($"{MlflowHttp.Api}/model-versions/get-download-uri?name=churn&version=2", Cancel);
+        uri.GetProperty("artifact_uri").GetString().ShouldBe("mlflow-artifacts:/0/x/artifacts/model");
+
+        using (var update = new HttpRequestMessage(HttpMethod.Patch, $"{MlflowHttp.Api}/registered-models/update") { Content = JsonContent.Create(new { name = "churn", description = "v2" }) })
+        {
+            (await client.SendAsync(update, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+
+        var read = (await client.GetFromJsonAsync<JsonElement>($"{MlflowHttp.Api}/registered-models/get?name=churn", Cancel)).GetProperty("registered_model");
+        read.GetProperty("description").GetString().ShouldBe("v2");
+        read.GetProperty("aliases")[0].GetProperty("alias").GetString().ShouldBe("champion");
+        read.GetProperty("latest_versions").EnumerateArray().Select(v => v.GetProperty("current_stage").GetString()).ShouldBe(["None", "Production"]);
+
+        var searched = await client.GetFromJsonAsync<JsonElement>($"{MlflowHttp.Api}/model-versions/search?filter={Uri.EscapeDataString($"run_id = '{runId}'")}", Cancel);
+        searched.GetProperty("model_versions").GetArrayLength().ShouldBe(1);
+        var models = await client.GetFromJsonAsync<JsonElement>($"{MlflowHttp.Api}/registered-models/search?filter={Uri.EscapeDataString("name LIKE 'ch%'")}", Cancel);
+        models.GetProperty("registered_models").GetArrayLength().ShouldBe(1);
+
+        using (var delete = new HttpRequestMessage(HttpMethod.Delete, $"{MlflowHttp.Api}/registered-models/delete-tag") { Content = JsonContent.Create(new { name = "churn", key = "team" }) })
+        {
+            (await client.SendAsync(delete, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+
+        using (var delete = new HttpRequestMessage(HttpMethod.Delete, $"{MlflowHttp.Api}/registered-models/delete") { Content = JsonContent.Create(new { name = "churn" }) })
+        {
+            (await client.SendAsync(delete, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+
+        using var gone = await client.GetAsync($"{MlflowHttp.Api}/registered-models/get?name=churn", Cancel);
+        gone.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await gone.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("message").GetString().ShouldBe("Registered Model with name=churn not found");
+    }
+
+    [Theory]
+    [InlineData("registered-models/create", "{}", 400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'name'")]
+    [InlineData("registered-models/create", "{\"name\": \"taken\"}", 400, "RESOURCE_ALREADY_EXISTS", "Registered Model (name=taken) already exists.")]
+    [InlineData("model-versions/create", "{\"name\": \"taken\"}", 400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'source'")]
+    [InlineData("model-versions/create", "{\"name\": \"nope\", \"source\": \"s3://x\"}", 404, "RESOURCE_DOES_NOT_EXIST", "Registered Model with name=nope not found")]
+    [InlineData("model-versions/transition-stage", "{\"name\": \"taken\", \"version\": \"1\", \"stage\": \"Live\"}", 400, "INVALID_PARAMETER_VALUE", "Invalid Model Version stage: Live")]
+    [InlineData("registered-models/alias", "{\"name\": \"taken\", \"alias\": \"latest\", \"version\": \"1\"}", 400, "INVALID_PARAMETER_VALUE", "reserved")]
+    public async Task Bad_registry_requests_get_mlflow_errors(string route, string body, int status, string code, string message)
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await MlflowHttp.PostAsync(client, "registered-models/create", new { name = "taken" });
+        await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "taken", source = "s3://a" });
+
+        using var content = new StringContent(body, Encoding.UTF8, "application/json");
+        using var response = await client.PostAsync($"{MlflowHttp.Api}/{route}", content, Cancel);
+
+        ((int)response.StatusCode).ShouldBe(status);
+        var error = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        error.GetProperty("error_code").GetString().ShouldBe(code);
+        error.GetProperty("message").GetString()!.ShouldContain(message);
+    }
+}
