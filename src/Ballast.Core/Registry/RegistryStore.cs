@@ -16,6 +16,9 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
 {
     private const string VersionColumns = "name AS Name, version AS Version, creation_time AS CreationTimestamp, last_updated_time AS LastUpdatedTimestamp, description AS Description, user_id AS UserId, current_stage AS CurrentStage, source AS Source, run_id AS RunId, run_link AS RunLink, status AS Status, status_message AS StatusMessage";
 
+    /// <summary>Each lost race means another writer got a number, so this bounds the writers racing for one model.</summary>
+    private const int MaxVersionNumberAttempts = 32;
+
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
     public async Task<RegisteredModel> CreateModelAsync(string name, string? description = null, IReadOnlyList<TrackingTag>? tags = null, CancellationToken cancellationToken = default)
@@ -222,7 +225,7 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
                     "VALUES (@name, @version, @now, @now, @description, @userId, @stage, @source, @runId, @runLink, 'READY')",
                     new { name, version, now = Now, description, userId, stage = ModelStages.None, source, runId, runLink }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             }
-            catch (DbException exception) when (MetadataErrors.IsUniqueViolation(exception) && attempt < 5)
+            catch (DbException exception) when (MetadataErrors.IsUniqueViolation(exception) && attempt < MaxVersionNumberAttempts)
             {
                 continue;
             }
