@@ -75,8 +75,9 @@ internal sealed class RunSearchSql(DatabaseEngine engine, string filter)
                 column = $"{alias}.{valueColumn}";
             }
 
-            // Missing values last whichever the direction (MLflow sorts None/NaN last).
-            parts.Add($"CASE WHEN {column} IS NULL THEN 1 ELSE 0 END, {column} {direction}");
+            // Missing values last whichever the direction (MLflow sorts None/NaN last); NULLS LAST on both engines
+            // (SQLite 3.30+) keeps the sort key a plain column, which an index can serve.
+            parts.Add($"{column} {direction} NULLS LAST");
         }
 
         parts.Add("r.start_time DESC");
