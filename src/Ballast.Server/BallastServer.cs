@@ -2,6 +2,7 @@ using Ballast.Configuration;
 using Ballast.Leasing;
 using Ballast.Metadata;
 using Ballast.Security;
+using Ballast.Server.Audit;
 using Ballast.Server.Errors;
 using Ballast.Server.Hosting;
 using Ballast.Server.Keys;
@@ -126,7 +127,12 @@ public static partial class BallastServer
         var experiments = new ExperimentStore(server.Database, server.Time);
         builder.Services.AddSingleton(experiments);
         builder.Services.AddSingleton(new RunStore(server.Database, experiments, server.Time));
-        builder.Services.AddSingleton(new Ballast.Registry.RegistryStore(server.Database, server.Time));
+        // Per request, so registry changes are audited under the API key that made them.
+        var registry = new Ballast.Registry.RegistryStore(server.Database, server.Time);
+        builder.Services.AddHttpContextAccessor();
+        builder.Services.AddScoped(services => registry.WithActor(
+            services.GetRequiredService<IHttpContextAccessor>().HttpContext?.User.Identity?.Name ?? "system"));
+        builder.Services.AddSingleton(new Ballast.Audit.AuditLog(server.Database));
         builder.Services.AddSingleton(new AuthenticationGate(server.AuthenticationMode, server.Keys, server.Time));
 
         builder.Services.ConfigureHttpJsonOptions(json =>
@@ -161,6 +167,7 @@ public static partial class BallastServer
         app.MapMlflowRunsApi();
         app.MapMlflowArtifactsApi();
         app.MapMlflowRegistryApi();
+        app.MapAuditApi();
         configure?.Invoke(app);
 
         Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);

@@ -10,9 +10,10 @@ namespace Ballast.Registry;
 
 /// <summary>
 /// The MLflow model registry in the metadata database: registered models, numbered versions, stages (with
-/// archive-existing on promotion), aliases and tags, with MLflow's messages for what is refused.
+/// archive-existing on promotion), aliases and tags, with MLflow's messages for what is refused. Every change is
+/// recorded in the audit trail, in its own transaction, under the store's actor (<see cref="WithActor"/>).
 /// </summary>
-public sealed partial class RegistryStore(MetadataDatabase database, TimeProvider time)
+public sealed partial class RegistryStore(MetadataDatabase database, TimeProvider time, string actor = "system")
 {
     private const string VersionColumns = "name AS Name, version AS Version, creation_time AS CreationTimestamp, last_updated_time AS LastUpdatedTimestamp, description AS Description, user_id AS UserId, current_stage AS CurrentStage, source AS Source, run_id AS RunId, run_link AS RunLink, status AS Status, status_message AS StatusMessage";
 
@@ -20,6 +21,14 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
     private const int MaxVersionNumberAttempts = 32;
 
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>The same store, recording changes under <paramref name="who"/> (an API key's name).</summary>
+    public RegistryStore WithActor(string who) => new(database, time, who);
+
+    private Task AuditAsync(DbConnection connection, DbTransaction transaction, string action, string resourceType, string resource, string? details, CancellationToken cancellationToken) =>
+        Audit.AuditLog.RecordAsync(connection, transaction, time, actor, action, resourceType, resource, details, cancellationToken);
+
+    private static string VersionResource(string name, long number) => $"{name}/{number.ToString(CultureInfo.InvariantCulture)}";
 
     public async Task<RegisteredModel> CreateModelAsync(string name, string? description = null, IReadOnlyList<TrackingTag>? tags = null, CancellationToken cancellationToken = default)
     {
@@ -47,6 +56,7 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
             await UpsertAsync(connection, transaction, "registered_model_tags", new { name, key = tag.Key, value = tag.Value }, "name, key, value", "@name, @key, @value", "name, key", cancellationToken).ConfigureAwait(false);
         }
 
+        await AuditAsync(connection, transaction, "create", "registered_model", name, description, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return await GetModelAsync(name, cancellationToken).ConfigureAwait(false);
     }
@@ -80,6 +90,7 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
             throw TrackingException.AlreadyExists($"Registered Model (name={newName}) already exists.");
         }
 
+        await AuditAsync(connection, transaction, "rename", "registered_model", newName, $"{name} -> {newName}", cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return await GetModelAsync(newName, cancellationToken).ConfigureAwait(false);
     }
@@ -87,15 +98,12 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
     public async Task<RegisteredModel> UpdateModelAsync(string name, string? description, CancellationToken cancellationToken = default)
     {
         TrackingValidation.Length("Description", 5000, description);
-        await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
+        await WithModelAsync(name, async (connection, transaction) =>
         {
-            var changed = await connection.ExecuteAsync(new CommandDefinition("UPDATE registered_models SET description = @description, last_updated_time = @now WHERE name = @name",
-                new { name, description, now = Now }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            if (changed == 0)
-            {
-                throw ModelNotFound(name);
-            }
-        }
+            await connection.ExecuteAsync(new CommandDefinition("UPDATE registered_models SET description = @description, last_updated_time = @now WHERE name = @name",
+                new { name, description, now = Now }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await AuditAsync(connection, transaction, "update", "registered_model", name, description, cancellationToken).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
 
         return await GetModelAsync(name, cancellationToken).ConfigureAwait(false);
     }
@@ -107,6 +115,7 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
         await RequireModelAsync(connection, transaction, name, cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM model_version_tags WHERE name = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registered_models WHERE name = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await AuditAsync(connection, transaction, "delete", "registered_model", name, null, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -157,8 +166,12 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
     {
         ArgumentNullException.ThrowIfNull(tag);
         ValidateTag(tag);
-        return WithModelAsync(name, (connection, transaction) => UpsertAsync(connection, transaction, "registered_model_tags",
-            new { name, key = tag.Key, value = tag.Value }, "name, key, value", "@name, @key, @value", "name, key", cancellationToken), cancellationToken);
+        return WithModelAsync(name, async (connection, transaction) =>
+        {
+            await UpsertAsync(connection, transaction, "registered_model_tags",
+                new { name, key = tag.Key, value = tag.Value }, "name, key, value", "@name, @key, @value", "name, key", cancellationToken).ConfigureAwait(false);
+            await AuditAsync(connection, transaction, "set_tag", "registered_model", name, $"{tag.Key}={tag.Value}", cancellationToken).ConfigureAwait(false);
+        }, cancellationToken);
     }
 
     public Task DeleteModelTagAsync(string name, string key, CancellationToken cancellationToken = default) =>
@@ -166,6 +179,7 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
         {
             await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registered_model_tags WHERE name = @name AND key = @key",
                 new { name, key }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await AuditAsync(connection, transaction, "delete_tag", "registered_model", name, key, cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
     public async Task SetAliasAsync(string name, string alias, string version, CancellationToken cancellationToken = default)
@@ -175,8 +189,12 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await RequireVersionAsync(connection, transaction, name, number, cancellationToken).ConfigureAwait(false);
+        var previous = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+            "SELECT version FROM registered_model_aliases WHERE name = @name AND alias = @alias", new { name, alias }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         await UpsertAsync(connection, transaction, "registered_model_aliases", new { name, alias, version = number },
             "name, alias, version", "@name, @alias, @version", "name, alias", cancellationToken, "version = excluded.version").ConfigureAwait(false);
+        await AuditAsync(connection, transaction, "set_alias", "registered_model", name,
+            $"{alias}: {(previous is { } old ? old.ToString(CultureInfo.InvariantCulture) : "-")} -> {number.ToString(CultureInfo.InvariantCulture)}", cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -185,6 +203,7 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
         {
             await connection.ExecuteAsync(new CommandDefinition("DELETE FROM registered_model_aliases WHERE name = @name AND alias = @alias",
                 new { name, alias }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await AuditAsync(connection, transaction, "delete_alias", "registered_model", name, alias, cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
     public async Task<ModelVersion> GetVersionByAliasAsync(string name, string alias, CancellationToken cancellationToken = default)
@@ -238,6 +257,7 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
 
             await connection.ExecuteAsync(new CommandDefinition("UPDATE registered_models SET last_updated_time = @now WHERE name = @name",
                 new { name, now = Now }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await AuditAsync(connection, transaction, "create", "model_version", VersionResource(name, version), source, cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
             return await GetVersionAsync(name, version.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
         }
@@ -259,11 +279,12 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
         var number = ParseVersion(version);
         await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (await connection.ExecuteAsync(new CommandDefinition("UPDATE model_versions SET description = @description, last_updated_time = @now WHERE name = @name AND version = @number",
-                    new { name, number, description, now = Now }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
-            {
-                throw VersionNotFound(name, number);
-            }
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await RequireVersionAsync(connection, transaction, name, number, cancellationToken).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition("UPDATE model_versions SET description = @description, last_updated_time = @now WHERE name = @name AND version = @number",
+                new { name, number, description, now = Now }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await AuditAsync(connection, transaction, "update", "model_version", VersionResource(name, number), description, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
 
         return await GetVersionAsync(name, version, cancellationToken).ConfigureAwait(false);
@@ -281,6 +302,7 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
                 new { name, number }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
 
+        await AuditAsync(connection, transaction, "delete", "model_version", VersionResource(name, number), null, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -293,15 +315,20 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await RequireVersionAsync(connection, transaction, name, number, cancellationToken).ConfigureAwait(false);
+            var from = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
+                "SELECT current_stage FROM model_versions WHERE name = @name AND version = @number", new { name, number }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var archived = 0;
             if (archiveExisting && canonical is ModelStages.Staging or ModelStages.Production)
             {
-                await connection.ExecuteAsync(new CommandDefinition(
+                archived = await connection.ExecuteAsync(new CommandDefinition(
                     "UPDATE model_versions SET current_stage = @archived, last_updated_time = @now WHERE name = @name AND current_stage = @stage AND version <> @number",
                     new { name, number, stage = canonical, archived = ModelStages.Archived, now = Now }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             }
 
             await connection.ExecuteAsync(new CommandDefinition("UPDATE model_versions SET current_stage = @stage, last_updated_time = @now WHERE name = @name AND version = @number",
                 new { name, number, stage = canonical, now = Now }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await AuditAsync(connection, transaction, "transition_stage", "model_version", VersionResource(name, number),
+                $"{from} -> {canonical}{(archived > 0 ? $" (archived {archived} other version(s))" : "")}", cancellationToken).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
 
@@ -318,6 +345,7 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
         await RequireVersionAsync(connection, transaction, name, number, cancellationToken).ConfigureAwait(false);
         await UpsertAsync(connection, transaction, "model_version_tags", new { name, version = number, key = tag.Key, value = tag.Value },
             "name, version, key, value", "@name, @version, @key, @value", "name, version, key", cancellationToken).ConfigureAwait(false);
+        await AuditAsync(connection, transaction, "set_tag", "model_version", VersionResource(name, number), $"{tag.Key}={tag.Value}", cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -329,6 +357,7 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
         await RequireVersionAsync(connection, transaction, name, number, cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM model_version_tags WHERE name = @name AND version = @number AND key = @key",
             new { name, number, key }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await AuditAsync(connection, transaction, "delete_tag", "model_version", VersionResource(name, number), key, cancellationToken).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Ballast.Server.Audit;
 using Ballast.Server.Errors;
 using Ballast.Server.Hosting;
 using Ballast.Server.Keys;
@@ -33,4 +34,5 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(ModelVersionResponse))]
 [JsonSerializable(typeof(ModelVersionsResponse))]
 [JsonSerializable(typeof(DownloadUriResponse))]
+[JsonSerializable(typeof(AuditListResponse))]
 public sealed partial class ServerJsonContext : JsonSerializerContext;

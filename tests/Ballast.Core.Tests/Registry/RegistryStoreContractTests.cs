@@ -137,6 +137,45 @@ public abstract class RegistryStoreContractTests(DatabaseEngine engine) : Databa
     }
 
     [Fact]
+    public async Task Every_change_is_audited_with_who_and_what()
+    {
+        var ci = Registry.WithActor("ci");
+        await ci.CreateModelAsync("audited", cancellationToken: Cancel);
+        await ci.CreateVersionAsync("audited", "s3://a", cancellationToken: Cancel);
+        await ci.CreateVersionAsync("audited", "s3://b", cancellationToken: Cancel);
+        await ci.TransitionStageAsync("audited", "1", "Production", false, Cancel);
+        var ana = Registry.WithActor("ana");
+        await ana.SetAliasAsync("audited", "champion", "1", Cancel);
+        await ana.SetAliasAsync("audited", "champion", "2", Cancel);
+        await ana.TransitionStageAsync("audited", "2", "Production", true, Cancel);
+        await ana.DeleteVersionAsync("audited", "1", Cancel);
+
+        var audit = new Ballast.Audit.AuditLog(Database);
+        var events = (await audit.ListAsync(new Ballast.Audit.AuditQuery(), Cancel)).Events;
+        events.Select(e => (e.Actor, e.Action, e.Resource, e.Details)).ShouldBe([
+            ("ana", "delete", "audited/1", null),
+            ("ana", "transition_stage", "audited/2", "None -> Production (archived 1 other version(s))"),
+            ("ana", "set_alias", "audited", "champion: 1 -> 2"),
+            ("ana", "set_alias", "audited", "champion: - -> 1"),
+            ("ci", "transition_stage", "audited/1", "None -> Production"),
+            ("ci", "create", "audited/2", "s3://b"),
+            ("ci", "create", "audited/1", "s3://a"),
+            ("ci", "create", "audited", null),
+        ]);
+        events[0].OccurredAt.ShouldBe(Time.GetUtcNow());
+        (await audit.ListAsync(new Ballast.Audit.AuditQuery(ResourceType: "model_version", Resource: "audited/2"), Cancel)).Events.Count.ShouldBe(2);
+        (await audit.ListAsync(new Ballast.Audit.AuditQuery(Actor: "ci", MaxResults: 2), Cancel)).NextPageToken.ShouldNotBeNull();
+    }
+
+    [Fact]
+    public async Task A_refused_change_leaves_no_audit_record()
+    {
+        await Registry.CreateModelAsync("x", cancellationToken: Cancel);
+        await Should.ThrowAsync<TrackingException>(() => Registry.SetAliasAsync("x", "champion", "7", Cancel));
+        (await new Ballast.Audit.AuditLog(Database).ListAsync(new Ballast.Audit.AuditQuery(), Cancel)).Events.Select(e => e.Action).ShouldBe(["create"]);
+    }
+
+    [Fact]
     public async Task Concurrent_registrations_get_distinct_version_numbers()
     {
         await Registry.CreateModelAsync("busy", cancellationToken: Cancel);

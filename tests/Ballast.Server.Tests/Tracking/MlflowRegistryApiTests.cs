@@ -70,6 +70,29 @@ public sealed class MlflowRegistryApiTests
         (await gone.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("message").GetString().ShouldBe("Registered Model with name=churn not found");
     }
 
+    [Fact]
+    public async Task Registry_changes_are_audited_under_the_api_key_that_made_them()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var anonymous = server.Client();
+        using var adminKey = await anonymous.PostAsJsonAsync("/api/v1/keys", new { name = "root", role = "admin" }, Cancel);
+        using var admin = server.Client((await adminKey.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("token").GetString());
+        using var ciKey = await admin.PostAsJsonAsync("/api/v1/keys", new { name = "ci", role = "writer" }, Cancel);
+        using var ci = server.Client((await ciKey.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("token").GetString());
+
+        await MlflowHttp.PostAsync(ci, "registered-models/create", new { name = "churn" });
+        await MlflowHttp.PostAsync(ci, "model-versions/create", new { name = "churn", source = "s3://m" });
+        await MlflowHttp.PostAsync(admin, "registered-models/alias", new { name = "churn", alias = "champion", version = "1" });
+
+        var audit = await admin.GetFromJsonAsync<JsonElement>("/api/v1/audit?resource=churn", Cancel);
+        audit.GetProperty("events").EnumerateArray().Select(e => (e.GetProperty("actor").GetString(), e.GetProperty("action").GetString()))
+            .ShouldBe([("root", "set_alias"), ("ci", "create")]);
+
+        using var bad = await admin.GetAsync("/api/v1/audit?maxResults=0", Cancel);
+        bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        bad.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+    }
+
     [Theory]
     [InlineData("registered-models/create", "{}", 400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'name'")]
     [InlineData("registered-models/create", "{\"name\": \"taken\"}", 400, "RESOURCE_ALREADY_EXISTS", "Registered Model (name=taken) already exists.")]
