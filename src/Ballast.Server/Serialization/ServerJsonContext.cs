@@ -35,4 +35,5 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(ModelVersionsResponse))]
 [JsonSerializable(typeof(DownloadUriResponse))]
 [JsonSerializable(typeof(AuditListResponse))]
+[JsonSerializable(typeof(Ballast.Registry.LineageGraph))]
 public sealed partial class ServerJsonContext : JsonSerializerContext;
