@@ -23,6 +23,9 @@ public static class BallastCli
         root.Subcommands.Add(ServerCommand.Create(output));
         root.Subcommands.Add(VersionCommand.Create(output));
         root.Subcommands.Add(KeysCommand.Create(output));
+        root.Subcommands.Add(TrackingCommands.Experiments(output));
+        root.Subcommands.Add(TrackingCommands.Runs(output));
+        root.Subcommands.Add(ModelsCommand.Create(output));
         return root;
     }
 
@@ -50,6 +53,7 @@ public static class BallastCli
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
             var code = exception is BallastStartupException { IsConfigurationError: true } or CommandUsageException ? UsageError : Failure;
+            // A server's refusal is reported with its own message (MLflow's or problem+json's), which says what to fix.
             await error.WriteLineAsync("error: " + OneLine(exception.Message)).ConfigureAwait(false);
             if (verbose)
             {

@@ -41,6 +41,42 @@ public sealed class BallastClient(HttpClient http)
         await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>GET a JSON route (MLflow or Ballast) and return the answer as it came.</summary>
+    public async Task<JsonElement> GetJsonAsync(string pathAndQuery, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(() => http.GetAsync(pathAndQuery, cancellationToken)).ConfigureAwait(false);
+        return await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>POST a JSON body to a route and return the answer as it came.</summary>
+    public async Task<JsonElement> PostJsonAsync(string path, System.Text.Json.Nodes.JsonObject body, CancellationToken cancellationToken = default)
+    {
+        using var content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+        using var response = await SendAsync(() => http.PostAsync(path, content, cancellationToken)).ConfigureAwait(false);
+        return await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send)
+    {
+        try
+        {
+            return await send().ConfigureAwait(false);
+        }
+        catch (HttpRequestException exception) when (exception.StatusCode is null)
+        {
+            throw new BallastApiException(System.Net.HttpStatusCode.ServiceUnavailable, "UNREACHABLE",
+                $"Cannot reach Ballast at {http.BaseAddress}: {exception.Message.TrimEnd('.')}. Is `ballast server` running there (--url / BALLAST_URL)?");
+        }
+    }
+
+    private static async Task<JsonElement> ReadJsonAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        using var document = JsonDocument.Parse(text.Length == 0 ? "{}" : text);
+        return document.RootElement.Clone();
+    }
+
     private async Task<T> GetAsync<T>(string path, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type, CancellationToken cancellationToken)
     {
         using var response = await http.GetAsync(path, cancellationToken).ConfigureAwait(false);

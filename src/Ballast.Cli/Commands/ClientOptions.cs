@@ -1,0 +1,73 @@
+using System.CommandLine;
+using System.Text.Json;
+using Ballast.Client;
+
+namespace Ballast.Cli.Commands;
+
+/// <summary>--url and --api-key of the client commands, and how they print: a table, or the server's JSON as it came (--json).</summary>
+internal sealed class ClientOptions
+{
+    public Option<string> Url { get; } = new("--url")
+    {
+        Description = "The Ballast server [env: BALLAST_URL].",
+        DefaultValueFactory = _ => CommonOptions.Environment("BALLAST_URL") ?? "http://127.0.0.1:5000",
+    };
+
+    public Option<string?> ApiKey { get; } = new("--api-key")
+    {
+        Description = "API key sent as a bearer token [env: BALLAST_API_KEY].",
+        DefaultValueFactory = _ => CommonOptions.Environment("BALLAST_API_KEY"),
+    };
+
+    public Option<bool> Json { get; } = CommonOptions.Json();
+
+    public Command AddTo(Command command)
+    {
+        command.Options.Add(Url);
+        command.Options.Add(ApiKey);
+        command.Options.Add(Json);
+        return command;
+    }
+
+    public BallastClient Client(ParseResult parse)
+    {
+        var url = parse.GetValue(Url)!;
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            throw new CommandUsageException($"--url '{url}' is not an http:// or https:// URL");
+        }
+
+        return BallastClient.Create(uri, parse.GetValue(ApiKey));
+    }
+
+    /// <summary>Prints the JSON as the server sent it, or the table built from it.</summary>
+    public async Task<int> PrintAsync(ParseResult parse, TextWriter output, JsonElement json, Func<JsonElement, TextTable> table)
+    {
+        if (parse.GetValue(Json))
+        {
+            await output.WriteLineAsync(json.GetRawText()).ConfigureAwait(false);
+        }
+        else
+        {
+            await table(json).WriteAsync(output).ConfigureAwait(false);
+        }
+
+        return BallastCli.Success;
+    }
+
+    public static string Text(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) ? value.ValueKind switch
+        {
+            JsonValueKind.String => value.GetString() ?? "",
+            JsonValueKind.Null or JsonValueKind.Undefined => "",
+            _ => value.GetRawText(),
+        } : "";
+
+    public static IEnumerable<JsonElement> Items(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var list) && list.ValueKind == JsonValueKind.Array ? list.EnumerateArray() : [];
+
+    public static string Time(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.TryGetInt64(out var ms) && ms > 0
+            ? DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("u", System.Globalization.CultureInfo.InvariantCulture)
+            : "-";
+}

@@ -1,0 +1,105 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Ballast.Cli.Commands;
+
+/// <summary><c>ballast models list|show|versions|alias set</c>: the model registry from the terminal.</summary>
+internal static class ModelsCommand
+{
+    private const string Api = "/api/2.0/mlflow";
+
+    public static Command Create(TextWriter output)
+    {
+        var command = new Command("models", "List registered models, their versions and aliases.");
+
+        var list = new ClientOptions();
+        var filter = new Option<string?>("--filter") { Description = "MLflow filter, e.g. \"name LIKE 'churn%'\"." };
+        var listCommand = list.AddTo(new Command("list", "List registered models.") { filter });
+        listCommand.SetAction(async (parse, cancel) =>
+        {
+            var query = "max_results=1000" + (parse.GetValue(filter) is { } text ? "&filter=" + Uri.EscapeDataString(text) : "");
+            var json = await list.Client(parse).GetJsonAsync($"{Api}/registered-models/search?{query}", cancel).ConfigureAwait(false);
+            return await list.PrintAsync(parse, output, json, body =>
+            {
+                var table = new TextTable("NAME", "LATEST", "ALIASES", "UPDATED", "DESCRIPTION");
+                foreach (var model in ClientOptions.Items(body, "registered_models"))
+                {
+                    table.Add(ClientOptions.Text(model, "name"),
+                        string.Join(" ", ClientOptions.Items(model, "latest_versions").Select(v => $"v{ClientOptions.Text(v, "version")}:{ClientOptions.Text(v, "current_stage")}")),
+                        Aliases(model), ClientOptions.Time(model, "last_updated_timestamp"), ClientOptions.Text(model, "description"));
+                }
+
+                return table;
+            }).ConfigureAwait(false);
+        });
+        command.Subcommands.Add(listCommand);
+
+        var show = new ClientOptions();
+        var showName = new Argument<string>("name") { Description = "The registered model." };
+        var showCommand = show.AddTo(new Command("show", "Show a registered model.") { showName });
+        showCommand.SetAction(async (parse, cancel) =>
+        {
+            var json = await show.Client(parse).GetJsonAsync($"{Api}/registered-models/get?name={Uri.EscapeDataString(parse.GetValue(showName)!)}", cancel).ConfigureAwait(false);
+            return await show.PrintAsync(parse, output, json, body =>
+            {
+                var model = body.GetProperty("registered_model");
+                var table = new TextTable("FIELD", "VALUE");
+                table.Add("name", ClientOptions.Text(model, "name"));
+                table.Add("description", ClientOptions.Text(model, "description"));
+                table.Add("created", ClientOptions.Time(model, "creation_timestamp"));
+                table.Add("updated", ClientOptions.Time(model, "last_updated_timestamp"));
+                table.Add("aliases", Aliases(model));
+                foreach (var tag in ClientOptions.Items(model, "tags"))
+                {
+                    table.Add("tags." + ClientOptions.Text(tag, "key"), ClientOptions.Text(tag, "value"));
+                }
+
+                return table;
+            }).ConfigureAwait(false);
+        });
+        command.Subcommands.Add(showCommand);
+
+        var versions = new ClientOptions();
+        var versionsName = new Argument<string>("name") { Description = "The registered model." };
+        var versionsCommand = versions.AddTo(new Command("versions", "List a model's versions, newest first.") { versionsName });
+        versionsCommand.SetAction(async (parse, cancel) =>
+        {
+            var filterText = Uri.EscapeDataString($"name = '{parse.GetValue(versionsName)!.Replace("'", "''", StringComparison.Ordinal)}'");
+            var json = await versions.Client(parse).GetJsonAsync($"{Api}/model-versions/search?filter={filterText}", cancel).ConfigureAwait(false);
+            return await versions.PrintAsync(parse, output, json, body =>
+            {
+                var table = new TextTable("VERSION", "STAGE", "ALIASES", "RUN_ID", "CREATED", "SOURCE");
+                foreach (var version in ClientOptions.Items(body, "model_versions"))
+                {
+                    table.Add(ClientOptions.Text(version, "version"), ClientOptions.Text(version, "current_stage"),
+                        string.Join(",", ClientOptions.Items(version, "aliases").Select(alias => alias.GetString())),
+                        ClientOptions.Text(version, "run_id"), ClientOptions.Time(version, "creation_timestamp"), ClientOptions.Text(version, "source"));
+                }
+
+                return table;
+            }).ConfigureAwait(false);
+        });
+        command.Subcommands.Add(versionsCommand);
+
+        var alias = new Command("alias", "Point aliases (champion, challenger, …) at versions.");
+        var set = new ClientOptions();
+        var setName = new Argument<string>("name") { Description = "The registered model." };
+        var setAlias = new Argument<string>("alias") { Description = "The alias, e.g. champion." };
+        var setVersion = new Argument<string>("version") { Description = "The version it points at." };
+        var setCommand = set.AddTo(new Command("set", "Point an alias at a version (moving it if it pointed elsewhere).") { setName, setAlias, setVersion });
+        setCommand.SetAction(async (parse, cancel) =>
+        {
+            await set.Client(parse).PostJsonAsync($"{Api}/registered-models/alias",
+                new JsonObject { ["name"] = parse.GetValue(setName), ["alias"] = parse.GetValue(setAlias), ["version"] = parse.GetValue(setVersion) }, cancel).ConfigureAwait(false);
+            await output.WriteLineAsync($"{parse.GetValue(setName)}@{parse.GetValue(setAlias)} -> version {parse.GetValue(setVersion)}").ConfigureAwait(false);
+            return BallastCli.Success;
+        });
+        alias.Subcommands.Add(setCommand);
+        command.Subcommands.Add(alias);
+        return command;
+    }
+
+    private static string Aliases(JsonElement model) =>
+        string.Join(",", ClientOptions.Items(model, "aliases").Select(a => $"{ClientOptions.Text(a, "alias")}=v{ClientOptions.Text(a, "version")}"));
+}

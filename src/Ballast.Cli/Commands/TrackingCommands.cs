@@ -1,0 +1,151 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Ballast.Cli.Commands;
+
+/// <summary><c>ballast experiments list|create</c> and <c>ballast runs search|show</c>: the MLflow tracking API from the terminal.</summary>
+internal static class TrackingCommands
+{
+    private const string Api = "/api/2.0/mlflow";
+
+    private static readonly string[] RunInfoFields = ["run_id", "run_name", "experiment_id", "status", "artifact_uri", "lifecycle_stage"];
+
+    public static Command Experiments(TextWriter output)
+    {
+        var command = new Command("experiments", "List and create experiments.");
+
+        var list = new ClientOptions();
+        var all = new Option<bool>("--all") { Description = "Include deleted experiments." };
+        var listCommand = list.AddTo(new Command("list", "List experiments, newest first.") { all });
+        listCommand.SetAction(async (parse, cancel) =>
+        {
+            var json = await list.Client(parse).PostJsonAsync($"{Api}/experiments/search",
+                new JsonObject { ["max_results"] = 1000, ["view_type"] = parse.GetValue(all) ? "ALL" : "ACTIVE_ONLY" }, cancel).ConfigureAwait(false);
+            return await list.PrintAsync(parse, output, json, body =>
+            {
+                var table = new TextTable("ID", "NAME", "STAGE", "CREATED", "ARTIFACTS");
+                foreach (var e in ClientOptions.Items(body, "experiments"))
+                {
+                    table.Add(ClientOptions.Text(e, "experiment_id"), ClientOptions.Text(e, "name"), ClientOptions.Text(e, "lifecycle_stage"), ClientOptions.Time(e, "creation_time"), ClientOptions.Text(e, "artifact_location"));
+                }
+
+                return table;
+            }).ConfigureAwait(false);
+        });
+        command.Subcommands.Add(listCommand);
+
+        var create = new ClientOptions();
+        var name = new Argument<string>("name") { Description = "The experiment's name." };
+        var location = new Option<string?>("--artifact-location") { Description = "Where its runs' artifacts go (default: served by Ballast)." };
+        var createCommand = create.AddTo(new Command("create", "Create an experiment and print its id.") { name, location });
+        createCommand.SetAction(async (parse, cancel) =>
+        {
+            var body = new JsonObject { ["name"] = parse.GetValue(name) };
+            if (parse.GetValue(location) is { } artifactLocation)
+            {
+                body["artifact_location"] = artifactLocation;
+            }
+
+            var json = await create.Client(parse).PostJsonAsync($"{Api}/experiments/create", body, cancel).ConfigureAwait(false);
+            return await create.PrintAsync(parse, output, json, created =>
+            {
+                var table = new TextTable("EXPERIMENT_ID");
+                table.Add(ClientOptions.Text(created, "experiment_id"));
+                return table;
+            }).ConfigureAwait(false);
+        });
+        command.Subcommands.Add(createCommand);
+        return command;
+    }
+
+    public static Command Runs(TextWriter output)
+    {
+        var command = new Command("runs", "Search and show runs.");
+
+        var search = new ClientOptions();
+        var experiment = new Option<string[]>("--experiment") { Description = "Experiment id or name (repeatable).", Required = true, AllowMultipleArgumentsPerToken = true };
+        var filter = new Option<string?>("--filter") { Description = "MLflow filter, e.g. \"metrics.auc > 0.8 and params.model = 'lgbm'\"." };
+        var orderBy = new Option<string[]>("--order-by") { Description = "Order, e.g. \"metrics.auc DESC\" (repeatable)." };
+        var maxResults = new Option<int>("--max-results") { Description = "At most this many runs.", DefaultValueFactory = _ => 100 };
+        var searchCommand = search.AddTo(new Command("search", "Search runs with MLflow's filter grammar.") { experiment, filter, orderBy, maxResults });
+        searchCommand.SetAction(async (parse, cancel) =>
+        {
+            var client = search.Client(parse);
+            var ids = new JsonArray();
+            foreach (var value in parse.GetValue(experiment)!)
+            {
+                ids.Add(value.All(char.IsAsciiDigit) ? value
+                    : ClientOptions.Text((await client.GetJsonAsync($"{Api}/experiments/get-by-name?experiment_name={Uri.EscapeDataString(value)}", cancel).ConfigureAwait(false)).GetProperty("experiment"), "experiment_id"));
+            }
+
+            var body = new JsonObject { ["experiment_ids"] = ids, ["max_results"] = parse.GetValue(maxResults) };
+            if (parse.GetValue(filter) is { } text)
+            {
+                body["filter"] = text;
+            }
+
+            if (parse.GetValue(orderBy) is { Length: > 0 } order)
+            {
+                body["order_by"] = new JsonArray([.. order.Select(item => (JsonNode)JsonValue.Create(item)!)]);
+            }
+
+            var json = await client.PostJsonAsync($"{Api}/runs/search", body, cancel).ConfigureAwait(false);
+            return await search.PrintAsync(parse, output, json, RunsTable).ConfigureAwait(false);
+        });
+        command.Subcommands.Add(searchCommand);
+
+        var show = new ClientOptions();
+        var runId = new Argument<string>("run-id") { Description = "The run's id." };
+        var showCommand = show.AddTo(new Command("show", "Show a run: info, params, latest metrics, tags.") { runId });
+        showCommand.SetAction(async (parse, cancel) =>
+        {
+            var json = await show.Client(parse).GetJsonAsync($"{Api}/runs/get?run_id={Uri.EscapeDataString(parse.GetValue(runId)!)}", cancel).ConfigureAwait(false);
+            return await show.PrintAsync(parse, output, json, body =>
+            {
+                var run = body.GetProperty("run");
+                var info = run.GetProperty("info");
+                var table = new TextTable("FIELD", "VALUE");
+                foreach (var field in RunInfoFields)
+                {
+                    table.Add(field, ClientOptions.Text(info, field));
+                }
+
+                table.Add("start_time", ClientOptions.Time(info, "start_time"));
+                table.Add("end_time", ClientOptions.Time(info, "end_time"));
+                var data = run.GetProperty("data");
+                foreach (var param in ClientOptions.Items(data, "params"))
+                {
+                    table.Add("params." + ClientOptions.Text(param, "key"), ClientOptions.Text(param, "value"));
+                }
+
+                foreach (var metric in ClientOptions.Items(data, "metrics"))
+                {
+                    table.Add("metrics." + ClientOptions.Text(metric, "key"), ClientOptions.Text(metric, "value"));
+                }
+
+                foreach (var tag in ClientOptions.Items(data, "tags"))
+                {
+                    table.Add("tags." + ClientOptions.Text(tag, "key"), ClientOptions.Text(tag, "value"));
+                }
+
+                return table;
+            }).ConfigureAwait(false);
+        });
+        command.Subcommands.Add(showCommand);
+        return command;
+    }
+
+    private static TextTable RunsTable(JsonElement body)
+    {
+        var table = new TextTable("RUN_ID", "NAME", "STATUS", "STARTED", "METRICS");
+        foreach (var run in ClientOptions.Items(body, "runs"))
+        {
+            var info = run.GetProperty("info");
+            var metrics = string.Join(" ", ClientOptions.Items(run.GetProperty("data"), "metrics").Select(m => $"{ClientOptions.Text(m, "key")}={ClientOptions.Text(m, "value")}"));
+            table.Add(ClientOptions.Text(info, "run_id"), ClientOptions.Text(info, "run_name"), ClientOptions.Text(info, "status"), ClientOptions.Time(info, "start_time"), metrics);
+        }
+
+        return table;
+    }
+}
