@@ -48,6 +48,14 @@ public sealed class BallastClient(HttpClient http)
         return await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>GET a route that answers with text (Markdown, say).</summary>
+    public async Task<string> GetTextAsync(string pathAndQuery, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(() => http.GetAsync(pathAndQuery, cancellationToken)).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        return await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>POST a JSON body to a route and return the answer as it came.</summary>
     public async Task<JsonElement> PostJsonAsync(string path, System.Text.Json.Nodes.JsonObject body, CancellationToken cancellationToken = default)
     {

@@ -171,6 +171,7 @@ public static partial class BallastServer
         app.MapMlflowRegistryApi();
         app.MapAuditApi();
         app.MapLineageApi();
+        app.MapModelCardApi();
         configure?.Invoke(app);
 
         Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);

@@ -82,6 +82,22 @@ internal static class ModelsCommand
         });
         command.Subcommands.Add(versionsCommand);
 
+        var card = new ClientOptions();
+        var cardName = new Argument<string>("name") { Description = "The registered model." };
+        var cardVersion = new Argument<string>("version") { Description = "The version." };
+        var cardCommand = card.AddTo(new Command("card", "Print a version's model card as Markdown (or JSON with --json).") { cardName, cardVersion });
+        cardCommand.SetAction(async (parse, cancel) =>
+        {
+            var path = $"/api/v1/models/{Uri.EscapeDataString(parse.GetValue(cardName)!)}/versions/{Uri.EscapeDataString(parse.GetValue(cardVersion)!)}/card";
+            var client = card.Client(parse);
+            var text = parse.GetValue(card.Json)
+                ? (await client.GetJsonAsync(path, cancel).ConfigureAwait(false)).GetRawText()
+                : await client.GetTextAsync(path + "?format=markdown", cancel).ConfigureAwait(false);
+            await output.WriteLineAsync(text.TrimEnd()).ConfigureAwait(false);
+            return BallastCli.Success;
+        });
+        command.Subcommands.Add(cardCommand);
+
         var alias = new Command("alias", "Point aliases (champion, challenger, …) at versions.");
         var set = new ClientOptions();
         var setName = new Argument<string>("name") { Description = "The registered model." };

@@ -36,4 +36,6 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(DownloadUriResponse))]
 [JsonSerializable(typeof(AuditListResponse))]
 [JsonSerializable(typeof(Ballast.Registry.LineageGraph))]
+[JsonSerializable(typeof(Ballast.Registry.ModelCard))]
+[JsonSerializable(typeof(Ballast.Server.Registry.CardSectionRequest))]
 public sealed partial class ServerJsonContext : JsonSerializerContext;
