@@ -29,17 +29,29 @@ internal sealed class RunSearchSql(DatabaseEngine engine, string filter)
 
     private readonly DynamicParameters _parameters = new();
     private readonly StringBuilder _joins = new();
+    private readonly StringBuilder _joinConditions = new();
+    private readonly HashSet<string> _filteredMetrics = new(StringComparer.Ordinal);
+    private string _from = "runs r";
     private int _next;
 
     public DynamicParameters Parameters => _parameters;
 
     public string Where(IReadOnlyList<SearchClause> clauses)
     {
+        foreach (var clause in clauses.Where(clause => clause.Kind == SearchKeyKind.Metric))
+        {
+            _filteredMetrics.Add(clause.Key);
+        }
+
         var parts = clauses.Select(Clause).ToList();
         return parts.Count == 0 ? "" : " AND " + string.Join(" AND ", parts);
     }
 
-    public string Joins => _joins.ToString();
+    /// <summary>The FROM clause with the joins ordering needs; call after <see cref="Where"/> and <see cref="OrderBy"/>.</summary>
+    public string From => _from + _joins;
+
+    /// <summary>Conditions of the driving join, for the WHERE clause (empty unless ordering drives from a metric's index).</summary>
+    public string JoinConditions => _joinConditions.ToString();
 
     public string OrderBy(IReadOnlyList<string>? orderBy)
     {
@@ -71,8 +83,19 @@ internal sealed class RunSearchSql(DatabaseEngine engine, string filter)
                 };
                 var alias = $"o{_next}";
                 var parameter = Add(name);
-                _joins.Append(CultureInfo.InvariantCulture, $" LEFT JOIN {table} {alias} ON {alias}.run_uuid = r.run_uuid AND {alias}.key = @{parameter}");
                 column = $"{alias}.{valueColumn}";
+                if (parts.Count == 0 && kind == SearchKeyKind.Metric && _filteredMetrics.Contains(name))
+                {
+                    // The filter already drops runs without this metric, so walk (key, value) in sort order from the
+                    // metric's index and stop at the page's end instead of sorting every matching run. CROSS JOIN
+                    // fixes that order on SQLite; PostgreSQL's planner chooses with its statistics.
+                    _from = $"{table} {alias} CROSS JOIN runs r";
+                    _joinConditions.Append(CultureInfo.InvariantCulture, $" AND {alias}.run_uuid = r.run_uuid AND {alias}.key = @{parameter}");
+                    parts.Add($"{column} {direction}");
+                    continue;
+                }
+
+                _joins.Append(CultureInfo.InvariantCulture, $" LEFT JOIN {table} {alias} ON {alias}.run_uuid = r.run_uuid AND {alias}.key = @{parameter}");
             }
 
             // Missing values last whichever the direction (MLflow sorts None/NaN last); NULLS LAST on both engines

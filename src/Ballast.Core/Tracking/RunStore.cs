@@ -95,8 +95,8 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
         };
         var where = sql.Where(Search.SearchFilterParser.Parse(search.Filter));
         var orderBy = sql.OrderBy(search.OrderBy);
-        var query = $"SELECT {InfoColumns.Replace("run_uuid AS", "r.run_uuid AS", StringComparison.Ordinal)} FROM runs r{sql.Joins} " +
-                    $"WHERE r.experiment_id IN ({string.Join(", ", experimentIds)}){stage}{where} ORDER BY {orderBy} LIMIT @{sql.Add(maxResults + 1)} OFFSET @{sql.Add(offset)}";
+        var query = $"SELECT {InfoColumns.Replace("run_uuid AS", "r.run_uuid AS", StringComparison.Ordinal)} FROM {sql.From} " +
+                    $"WHERE r.experiment_id IN ({string.Join(", ", experimentIds)}){stage}{where}{sql.JoinConditions} ORDER BY {orderBy} LIMIT @{sql.Add(maxResults + 1)} OFFSET @{sql.Add(offset)}";
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = (await connection.QueryAsync<InfoRow>(new CommandDefinition(query, sql.Parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();

@@ -198,10 +198,13 @@ public abstract class RunStoreContractTests(DatabaseEngine engine) : DatabaseTes
     [Fact]
     public async Task Search_orders_by_a_metric_with_missing_values_last_and_pages()
     {
-        var (a, _) = await SearchFixtureAsync();
+        var (a, b) = await SearchFixtureAsync();
 
         await RunNamesAsync([a], null, ["metrics.acc DESC"]).ShouldBeAsync(["r1", "r2", "r3"]);
         await RunNamesAsync([a], null, ["metrics.acc ASC"]).ShouldBeAsync(["r2", "r1", "r3"]);
+        // Filtered on the metric it is ordered by: the query walks that metric's index (see RunSearchSql).
+        await RunNamesAsync([a], "metrics.acc >= 0.7", ["metrics.acc DESC"]).ShouldBeAsync(["r1", "r2"]);
+        await RunNamesAsync([a, b], "metrics.acc > 0 and params.model = 'lgbm'", ["metrics.acc ASC", "attributes.run_name"]).ShouldBeAsync(["r1", "r4"]);
         await RunNamesAsync([a], null, ["params.model", "attributes.run_name DESC"]).ShouldBeAsync(["r3", "r1", "r2"]);
         await RunNamesAsync([a], null, []).ShouldBeAsync(["r3", "r2", "r1"], "newest first by default");
 
