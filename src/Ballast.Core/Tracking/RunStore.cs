@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using Ballast.Metadata;
 using Dapper;
 
@@ -350,6 +351,36 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
             new { runId, key, take = limit + 1, offset }, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
         var next = rows.Count > limit ? PageToken.Create(offset + limit) : null;
         return new MetricHistoryPage(rows.Take(limit).Select(row => row.ToMetric()).ToList(), next);
+    }
+
+    /// <summary>
+    /// The whole history of one metric in (step, timestamp, value) order, read row by row from an open cursor so memory
+    /// stays flat however long the history is. The run is checked before the first row; the connection stays open
+    /// while the caller enumerates.
+    /// </summary>
+    public async IAsyncEnumerable<Metric> StreamMetricHistoryAsync(string runId, string key, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await ReadInfoAsync(connection, runId, cancellationToken).ConfigureAwait(false);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT value, timestamp, step, is_nan FROM metrics WHERE run_uuid = @runId AND key = @key ORDER BY step, timestamp, value";
+        AddParameter(command, "runId", runId);
+        AddParameter(command, "key", key);
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            // SQLite returns is_nan as an integer, PostgreSQL as a boolean.
+            var isNan = Convert.ToBoolean(reader.GetValue(3), CultureInfo.InvariantCulture);
+            yield return new Metric(key, isNan ? double.NaN : reader.GetDouble(0), reader.GetInt64(1), reader.GetInt64(2));
+        }
+    }
+
+    private static void AddParameter(DbCommand command, string name, object value)
+    {
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
     }
 
     private async Task SetStageAsync(string runId, string stage, long? deletedTime, CancellationToken cancellationToken)

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Ballast.Server.Security;
+using Ballast.Server.Serialization;
 using Ballast.Tracking;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -178,13 +180,55 @@ public static class MlflowRunsApi
         return TypedResults.Ok(new SearchRunsResponse(page.Runs.Count == 0 ? null : page.Runs.Select(RunJson.From).ToList(), page.NextPageToken));
     }
 
-    private static async Task<Ok<MetricHistoryResponse>> GetHistoryAsync(HttpRequest http, RunStore runs)
+    /// <summary>
+    /// One page when the client asks for <c>max_results</c> or passes a <c>page_token</c>; otherwise the whole history, as
+    /// MLflow answers, streamed from the database cursor to the response so a history of millions of points needs no
+    /// more memory than a few hundred.
+    /// </summary>
+    private static async Task<IResult> GetHistoryAsync(HttpRequest http, RunStore runs)
     {
         var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
-        var page = await runs.GetMetricHistoryAsync(
-            request.RequiredString("run_id", "run_uuid"), request.RequiredString("metric_key"), request.OptionalInt("max_results"), request.OptionalString("page_token"),
-            http.HttpContext.RequestAborted).ConfigureAwait(false);
-        return TypedResults.Ok(new MetricHistoryResponse(page.Metrics.Select(metric => new MetricJson(metric.Key, metric.Value, metric.Timestamp, metric.Step)).ToList(), page.NextPageToken));
+        var runId = request.RequiredString("run_id", "run_uuid");
+        var key = request.RequiredString("metric_key");
+        var maxResults = request.OptionalInt("max_results");
+        var pageToken = request.OptionalString("page_token");
+        var cancellationToken = http.HttpContext.RequestAborted;
+        if (maxResults is not null || !string.IsNullOrEmpty(pageToken))
+        {
+            var page = await runs.GetMetricHistoryAsync(runId, key, maxResults, pageToken, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(new MetricHistoryResponse(page.Metrics.Select(metric => new MetricJson(metric.Key, metric.Value, metric.Timestamp, metric.Step)).ToList(), page.NextPageToken));
+        }
+
+        // The first step checks the run, so an unknown run still gets MLflow's 404 before any byte is written.
+        var metrics = runs.StreamMetricHistoryAsync(runId, key, cancellationToken).GetAsyncEnumerator(cancellationToken);
+        var any = await metrics.MoveNextAsync().ConfigureAwait(false);
+        return new StreamedHistoryResult(metrics, any);
+    }
+
+    private sealed class StreamedHistoryResult(IAsyncEnumerator<Metric> metrics, bool any) : IResult
+    {
+        public async Task ExecuteAsync(HttpContext httpContext)
+        {
+            await using var _ = metrics.ConfigureAwait(false);
+            httpContext.Response.ContentType = "application/json; charset=utf-8";
+            await using var writer = new Utf8JsonWriter(httpContext.Response.BodyWriter.AsStream());
+            writer.WriteStartObject();
+            writer.WritePropertyName("metrics");
+            writer.WriteStartArray();
+            for (var hasCurrent = any; hasCurrent; hasCurrent = await metrics.MoveNextAsync().ConfigureAwait(false))
+            {
+                var metric = metrics.Current;
+                JsonSerializer.Serialize(writer, new MetricJson(metric.Key, metric.Value, metric.Timestamp, metric.Step), ServerJsonContext.Default.MetricJson);
+                if (writer.BytesPending > 32_768)
+                {
+                    await writer.FlushAsync(httpContext.RequestAborted).ConfigureAwait(false);
+                }
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+            await writer.FlushAsync(httpContext.RequestAborted).ConfigureAwait(false);
+        }
     }
 
     private static Metric ReadMetric(MlflowRequest request) =>

@@ -146,4 +146,45 @@ public sealed class MlflowRunsApiTests
         var history = await again.GetFromJsonAsync<JsonElement>($"{Api}/metrics/get-history?run_id={runId}&metric_key=loss", Cancel);
         history.GetProperty("metrics").GetArrayLength().ShouldBe(1000);
     }
+
+    [Fact]
+    public async Task A_long_history_comes_whole_without_max_results_and_in_pages_with_it()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
+        const int Batches = 60;
+        for (var b = 0; b < Batches; b++)
+        {
+            var batch = Enumerable.Range(b * 1000, 1000).Select(i => new { key = "loss", value = i == 7 ? (object)"NaN" : 1.0 / (i + 1), timestamp = 1_700_000_000_000L + i, step = i }).ToArray();
+            await MlflowHttp.PostAsync(client, "runs/log-batch", new { run_id = runId, metrics = batch });
+        }
+
+        // Without max_results MLflow answers with the whole history; Ballast streams it from the database cursor.
+        using (var response = await client.GetAsync($"{Api}/metrics/get-history?run_id={runId}&metric_key=loss", HttpCompletionOption.ResponseHeadersRead, Cancel))
+        {
+            response.StatusCode.ShouldBe(HttpStatusCode.OK);
+            response.Content.Headers.ContentType!.MediaType.ShouldBe("application/json");
+            using var whole = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(Cancel), cancellationToken: Cancel);
+            var metrics = whole.RootElement.GetProperty("metrics");
+            metrics.GetArrayLength().ShouldBe(Batches * 1000);
+            metrics.EnumerateArray().Select(m => m.GetProperty("step").GetInt64()).ShouldBe(Enumerable.Range(0, Batches * 1000).Select(i => (long)i));
+            metrics[7].GetProperty("value").GetString().ShouldBe("NaN");
+            metrics[9].GetProperty("value").GetDouble().ShouldBe(0.1);
+            whole.RootElement.TryGetProperty("next_page_token", out _).ShouldBeFalse();
+        }
+
+        var first = await client.GetFromJsonAsync<JsonElement>($"{Api}/metrics/get-history?run_id={runId}&metric_key=loss&max_results=25000", Cancel);
+        first.GetProperty("metrics").GetArrayLength().ShouldBe(25000);
+        var token = first.GetProperty("next_page_token").GetString();
+        var second = await client.GetFromJsonAsync<JsonElement>($"{Api}/metrics/get-history?run_id={runId}&metric_key=loss&page_token={Uri.EscapeDataString(token!)}&max_results=25000", Cancel);
+        second.GetProperty("metrics")[0].GetProperty("step").GetInt64().ShouldBe(25000);
+
+        var none = await client.GetFromJsonAsync<JsonElement>($"{Api}/metrics/get-history?run_id={runId}&metric_key=acc", Cancel);
+        none.GetProperty("metrics").GetArrayLength().ShouldBe(0);
+
+        using var unknown = await client.GetAsync($"{Api}/metrics/get-history?run_id=0123456789abcdef0123456789abcdef&metric_key=loss", Cancel);
+        unknown.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await unknown.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error_code").GetString().ShouldBe("RESOURCE_DOES_NOT_EXIST");
+    }
 }
