@@ -15,6 +15,21 @@ public static class TestServices
     /// <summary>A moto_server that checks credentials (started with INITIAL_NO_AUTH_ACTION_COUNT=0): unknown keys are refused.</summary>
     public static string S3AuthEndpoint => Require("BALLAST_TEST_S3_AUTH_ENDPOINT", "an S3 endpoint that checks credentials (moto_server with authentication)");
 
+    /// <summary>A file of <c>../shared/fixtures/</c> beside the repository (small real models and data sets made by other tools).</summary>
+    public static string Fixture(string name)
+    {
+        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
+        {
+            if (File.Exists(Path.Combine(folder.FullName, "Ballast.slnx")))
+            {
+                var path = Path.GetFullPath(Path.Combine(folder.FullName, "..", "shared", "fixtures", name));
+                return File.Exists(path) ? path : throw new FileNotFoundException($"Fixture {name} is not in ../shared/fixtures.", path);
+            }
+        }
+
+        throw new DirectoryNotFoundException("The repository root (Ballast.slnx) is not above " + AppContext.BaseDirectory);
+    }
+
     public static bool InCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
     private static string Require(string variable, string what)

@@ -51,6 +51,9 @@ internal sealed class FileArtifactStore : IArtifactStore
         }
     }
 
+    /// <summary>Where an artifact lives on this machine, so a local reader (DuckDB) can open it in place instead of a copy.</summary>
+    internal string LocalPath(string path) => ResolveFile(path);
+
     public Task<Stream> OpenReadAsync(string path, CancellationToken cancellationToken = default)
     {
         var full = ResolveFile(path);

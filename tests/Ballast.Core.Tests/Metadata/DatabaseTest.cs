@@ -24,7 +24,7 @@ public abstract class DatabaseTest(DatabaseEngine engine) : IAsyncLifetime
         Database = await MetadataMigrator.OpenMigratedAsync(Location, Cancel);
     }
 
-    public async ValueTask DisposeAsync()
+    public virtual async ValueTask DisposeAsync()
     {
         await Database.DisposeAsync();
         await _drop();
