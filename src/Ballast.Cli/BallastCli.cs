@@ -26,6 +26,7 @@ public static class BallastCli
         root.Subcommands.Add(TrackingCommands.Experiments(output));
         root.Subcommands.Add(TrackingCommands.Runs(output));
         root.Subcommands.Add(ModelsCommand.Create(output));
+        root.Subcommands.Add(DataCommand.Create(output));
         return root;
     }
 

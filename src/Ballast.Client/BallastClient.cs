@@ -12,7 +12,8 @@ public sealed class BallastClient(HttpClient http)
 {
     public static BallastClient Create(Uri baseAddress, string? apiKey = null)
     {
-        var http = new HttpClient { BaseAddress = baseAddress };
+        // Dataset uploads and downloads stream gigabytes and the server profiles what it receives: allow for it.
+        var http = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromMinutes(30) };
         if (!string.IsNullOrEmpty(apiKey))
         {
             http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
@@ -62,6 +63,38 @@ public sealed class BallastClient(HttpClient http)
         using var content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
         using var response = await SendAsync(() => http.PostAsync(path, content, cancellationToken)).ConfigureAwait(false);
         return await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Whether dataset file content with this SHA-256 is on the server already.</summary>
+    public async Task<bool> HasBlobAsync(string sha256, CancellationToken cancellationToken = default)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Head, $"/api/v1/datasets/blobs/{sha256}");
+        using var response = await SendAsync(() => http.SendAsync(request, cancellationToken)).ConfigureAwait(false);
+        if (response.StatusCode == System.Net.HttpStatusCode.NotFound)
+        {
+            return false;
+        }
+
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Streams dataset file content to the server, which refuses it unless it hashes to <paramref name="sha256"/>.</summary>
+    public async Task PutBlobAsync(string sha256, Stream content, CancellationToken cancellationToken = default)
+    {
+        using var body = new StreamContent(content, 81_920);
+        body.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var response = await SendAsync(() => http.PutAsync($"/api/v1/datasets/blobs/{sha256}", body, cancellationToken)).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>GETs a route that answers with a file and streams it into <paramref name="destination"/>.</summary>
+    public async Task DownloadAsync(string pathAndQuery, Stream destination, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(() => http.GetAsync(pathAndQuery, HttpCompletionOption.ResponseHeadersRead, cancellationToken)).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        await using var body = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        await body.CopyToAsync(destination, 81_920, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send)

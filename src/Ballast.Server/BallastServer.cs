@@ -3,6 +3,7 @@ using Ballast.Leasing;
 using Ballast.Metadata;
 using Ballast.Security;
 using Ballast.Server.Audit;
+using Ballast.Server.Datasets;
 using Ballast.Server.Registry;
 using Ballast.Server.Errors;
 using Ballast.Server.Hosting;
@@ -134,6 +135,7 @@ public static partial class BallastServer
         builder.Services.AddScoped(services => registry.WithActor(
             services.GetRequiredService<IHttpContextAccessor>().HttpContext?.User.Identity?.Name ?? "system"));
         builder.Services.AddSingleton(new Ballast.Audit.AuditLog(server.Database));
+        builder.Services.AddSingleton(new Ballast.Datasets.DatasetStore(server.Database, server.Artifacts, server.Time, new Ballast.Datasets.DatasetProfiler()));
         builder.Services.AddScoped(services => new Ballast.Registry.ModelLineage(services.GetRequiredService<Ballast.Registry.RegistryStore>(), services.GetRequiredService<RunStore>()));
         builder.Services.AddSingleton(new AuthenticationGate(server.AuthenticationMode, server.Keys, server.Time));
 
@@ -172,6 +174,7 @@ public static partial class BallastServer
         app.MapAuditApi();
         app.MapLineageApi();
         app.MapModelCardApi();
+        app.MapDatasetsApi();
         configure?.Invoke(app);
 
         Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);

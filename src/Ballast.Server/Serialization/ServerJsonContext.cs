@@ -38,4 +38,11 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(Ballast.Registry.LineageGraph))]
 [JsonSerializable(typeof(Ballast.Registry.ModelCard))]
 [JsonSerializable(typeof(Ballast.Server.Registry.CardSectionRequest))]
+[JsonSerializable(typeof(Ballast.Server.Datasets.DatasetListResponse))]
+[JsonSerializable(typeof(Ballast.Server.Datasets.DatasetVersionsResponse))]
+[JsonSerializable(typeof(Ballast.Server.Datasets.AddDatasetVersionRequest))]
+[JsonSerializable(typeof(Ballast.Server.Datasets.AddDatasetVersionResponse))]
+[JsonSerializable(typeof(Ballast.Server.Datasets.BlobResponse))]
+[JsonSerializable(typeof(Ballast.Datasets.DatasetVersion))]
+[JsonSerializable(typeof(Ballast.Datasets.DatasetDiff))]
 public sealed partial class ServerJsonContext : JsonSerializerContext;
