@@ -136,7 +136,7 @@ public static partial class BallastServer
             services.GetRequiredService<IHttpContextAccessor>().HttpContext?.User.Identity?.Name ?? "system"));
         builder.Services.AddSingleton(new Ballast.Audit.AuditLog(server.Database));
         builder.Services.AddSingleton(new Ballast.Datasets.DatasetStore(server.Database, server.Artifacts, server.Time, new Ballast.Datasets.DatasetProfiler()));
-        builder.Services.AddScoped(services => new Ballast.Registry.ModelLineage(services.GetRequiredService<Ballast.Registry.RegistryStore>(), services.GetRequiredService<RunStore>()));
+        builder.Services.AddScoped(services => new Ballast.Registry.ModelLineage(services.GetRequiredService<Ballast.Registry.RegistryStore>(), services.GetRequiredService<RunStore>(), services.GetRequiredService<Ballast.Datasets.DatasetStore>()));
         builder.Services.AddSingleton(new AuthenticationGate(server.AuthenticationMode, server.Keys, server.Time));
 
         builder.Services.ConfigureHttpJsonOptions(json =>

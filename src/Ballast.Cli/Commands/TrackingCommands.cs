@@ -61,7 +61,58 @@ internal static class TrackingCommands
 
     public static Command Runs(TextWriter output)
     {
-        var command = new Command("runs", "Search and show runs.");
+        var command = new Command("runs", "Create, search and show runs.");
+
+        var create = new ClientOptions();
+        var createExperiment = new Option<string>("--experiment") { Description = "Experiment id or name.", DefaultValueFactory = _ => "0" };
+        var runName = new Option<string?>("--name") { Description = "The run's name." };
+        var inputs = new Option<string[]>("--input") { Description = "A dataset version the run trains on, e.g. churn@3 (repeatable); logged as an MLflow dataset input.", AllowMultipleArgumentsPerToken = true };
+        var context = new Option<string>("--context") { Description = "The inputs' mlflow.data.context.", DefaultValueFactory = _ => "training" };
+        var createCommand = create.AddTo(new Command("create", "Create a run, optionally with dataset versions as its inputs, and print its id.") { createExperiment, runName, inputs, context });
+        createCommand.SetAction(async (parse, cancel) =>
+        {
+            var client = create.Client(parse);
+            var datasets = new JsonArray();
+            foreach (var reference in parse.GetValue(inputs) ?? [])
+            {
+                // Resolve every input before creating the run, so a wrong reference leaves nothing behind.
+                var at = reference.LastIndexOf('@');
+                var (name, version) = at < 0 ? (reference, "latest") : (reference[..at], reference[(at + 1)..]);
+                var found = await client.GetJsonAsync($"/api/v1/datasets/{Uri.EscapeDataString(name)}/versions/{Uri.EscapeDataString(version)}", cancel).ConfigureAwait(false);
+                var number = ClientOptions.Text(found, "version");
+                var profile = found.TryGetProperty("row_count", out var rows) && rows.ValueKind == JsonValueKind.Number ? new JsonObject { ["num_rows"] = rows.GetInt64() }.ToJsonString() : null;
+                datasets.Add(new JsonObject
+                {
+                    ["tags"] = new JsonArray(new JsonObject { ["key"] = "mlflow.data.context", ["value"] = parse.GetValue(context) }),
+                    ["dataset"] = new JsonObject
+                    {
+                        ["name"] = name,
+                        // MLflow keeps at most 36 characters of a digest; lineage matches the prefix to the version.
+                        ["digest"] = ClientOptions.Text(found, "digest")[..36],
+                        ["source_type"] = "ballast",
+                        ["source"] = new JsonObject { ["uri"] = $"ballast-dataset:{name}@{number}" }.ToJsonString(),
+                        ["profile"] = profile,
+                    },
+                });
+            }
+
+            var body = new JsonObject { ["experiment_id"] = await ExperimentIdAsync(client, parse.GetValue(createExperiment)!, cancel).ConfigureAwait(false) };
+            if (parse.GetValue(runName) is { } named)
+            {
+                body["run_name"] = named;
+            }
+
+            var run = (await client.PostJsonAsync($"{Api}/runs/create", body, cancel).ConfigureAwait(false)).GetProperty("run");
+            var runId = ClientOptions.Text(run.GetProperty("info"), "run_id");
+            if (datasets.Count > 0)
+            {
+                await client.PostJsonAsync($"{Api}/runs/log-inputs", new JsonObject { ["run_id"] = runId, ["datasets"] = datasets }, cancel).ConfigureAwait(false);
+            }
+
+            await output.WriteLineAsync(parse.GetValue(create.Json) ? new JsonObject { ["run_id"] = runId, ["inputs"] = datasets.Count }.ToJsonString() : runId).ConfigureAwait(false);
+            return BallastCli.Success;
+        });
+        command.Subcommands.Add(createCommand);
 
         var search = new ClientOptions();
         var experiment = new Option<string[]>("--experiment") { Description = "Experiment id or name (repeatable).", Required = true, AllowMultipleArgumentsPerToken = true };
@@ -75,8 +126,7 @@ internal static class TrackingCommands
             var ids = new JsonArray();
             foreach (var value in parse.GetValue(experiment)!)
             {
-                ids.Add(value.All(char.IsAsciiDigit) ? value
-                    : ClientOptions.Text((await client.GetJsonAsync($"{Api}/experiments/get-by-name?experiment_name={Uri.EscapeDataString(value)}", cancel).ConfigureAwait(false)).GetProperty("experiment"), "experiment_id"));
+                ids.Add(await ExperimentIdAsync(client, value, cancel).ConfigureAwait(false));
             }
 
             var body = new JsonObject { ["experiment_ids"] = ids, ["max_results"] = parse.GetValue(maxResults) };
@@ -148,4 +198,8 @@ internal static class TrackingCommands
 
         return table;
     }
+
+    private static async Task<string> ExperimentIdAsync(Ballast.Client.BallastClient client, string idOrName, CancellationToken cancel) =>
+        idOrName.All(char.IsAsciiDigit) ? idOrName
+            : ClientOptions.Text((await client.GetJsonAsync($"{Api}/experiments/get-by-name?experiment_name={Uri.EscapeDataString(idOrName)}", cancel).ConfigureAwait(false)).GetProperty("experiment"), "experiment_id");
 }

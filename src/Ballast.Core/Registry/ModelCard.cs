@@ -1,3 +1,4 @@
+using Ballast.Datasets;
 using System.Globalization;
 using System.Text;
 using Ballast.Audit;
@@ -5,7 +6,8 @@ using Ballast.Tracking;
 
 namespace Ballast.Registry;
 
-public sealed record ModelCardData(string Context, string Name, string Digest, string Source, string? Profile);
+/// <summary>A dataset the training run used; <see cref="DatasetVersion"/> (<c>name@version</c>) when it is a Ballast dataset version, whose profile is then summarised.</summary>
+public sealed record ModelCardData(string Context, string Name, string Digest, string Source, string? Profile, string? DatasetVersion = null);
 
 public sealed record ModelCardHistory(DateTimeOffset At, string Actor, string Action, string? Details);
 
@@ -33,13 +35,13 @@ public sealed record ModelCard(
 {
     public const string SectionTagPrefix = "ballast.card.";
 
-    public static async Task<ModelCard> BuildAsync(RegistryStore registry, RunStore runs, AuditLog audit, string name, string version, CancellationToken cancellationToken = default)
+    public static async Task<ModelCard> BuildAsync(RegistryStore registry, RunStore runs, AuditLog audit, string name, string version, DatasetStore? datasets = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(audit);
         var modelVersion = await registry.GetVersionAsync(name, version, cancellationToken).ConfigureAwait(false);
         var model = await registry.GetModelAsync(name, cancellationToken).ConfigureAwait(false);
-        var lineage = await new ModelLineage(registry, runs).ForModelVersionAsync(name, version, cancellationToken).ConfigureAwait(false);
+        var lineage = await new ModelLineage(registry, runs, datasets).ForModelVersionAsync(name, version, cancellationToken).ConfigureAwait(false);
         var runId = lineage.Nodes.FirstOrDefault(node => node.Kind == "run" && !node.Properties.ContainsKey("missing"))?.Properties["run_id"];
         Run? run = runId is null ? null : await runs.GetAsync(runId, cancellationToken).ConfigureAwait(false);
 
@@ -65,13 +67,40 @@ public sealed record ModelCard(
             run?.Info.RunId,
             run?.Data.Params.ToDictionary(param => param.Key, param => param.Value) ?? [],
             run?.Data.Metrics.ToDictionary(metric => metric.Key, metric => metric.Value) ?? [],
-            run?.Inputs.Select(input => new ModelCardData(
-                input.Tags.FirstOrDefault(tag => tag.Key == "mlflow.data.context")?.Value ?? "training",
-                input.Dataset.Name, input.Dataset.Digest, input.Dataset.Source, input.Dataset.Profile)).ToList() ?? [],
+            await TrainingDataAsync(run, datasets, cancellationToken).ConfigureAwait(false),
             lineage,
             history,
             modelVersion.Tags.Where(tag => tag.Key.StartsWith(SectionTagPrefix, StringComparison.Ordinal))
                 .ToDictionary(tag => tag.Key[SectionTagPrefix.Length..], tag => tag.Value ?? ""));
+    }
+
+    private static async Task<List<ModelCardData>> TrainingDataAsync(Run? run, DatasetStore? datasets, CancellationToken cancellationToken)
+    {
+        var data = new List<ModelCardData>();
+        foreach (var input in run?.Inputs ?? [])
+        {
+            var context = input.Tags.FirstOrDefault(tag => tag.Key == "mlflow.data.context")?.Value ?? "training";
+            var item = new ModelCardData(context, input.Dataset.Name, input.Dataset.Digest, input.Dataset.Source, input.Dataset.Profile);
+            if (datasets is not null && await datasets.FindByDigestAsync(input.Dataset.Name, input.Dataset.Digest, cancellationToken).ConfigureAwait(false) is { } version)
+            {
+                item = item with { DatasetVersion = version.Reference, Profile = item.Profile ?? ProfileSummary(version) };
+            }
+
+            data.Add(item);
+        }
+
+        return data;
+    }
+
+    /// <summary>"200 rows; davis.csv: rownames, sex, weight (2 with nulls)".</summary>
+    private static string ProfileSummary(DatasetVersion version)
+    {
+        var tables = (version.Profile?.Tables ?? []).Select(table =>
+        {
+            var withNulls = table.Columns.Count(column => column.Nulls > 0);
+            return $"{table.Path}: {string.Join(", ", table.Columns.Select(column => column.Name))}{(withNulls > 0 ? $" ({withNulls} with nulls)" : "")}";
+        });
+        return string.Join("; ", new[] { version.RowCount is { } rows ? $"{rows} rows" : $"{version.FileCount} files" }.Concat(tables));
     }
 
     public string ToMarkdown()
@@ -97,7 +126,7 @@ public sealed record ModelCard(
             md.Append("| context | dataset | digest | profile |\n| --- | --- | --- | --- |\n");
             foreach (var data in TrainingData)
             {
-                md.Append(CultureInfo.InvariantCulture, $"| {data.Context} | {data.Name} | `{data.Digest}` | {data.Profile ?? "-"} |\n");
+                md.Append(CultureInfo.InvariantCulture, $"| {data.Context} | {data.DatasetVersion ?? data.Name} | `{data.Digest}` | {data.Profile ?? "-"} |\n");
             }
 
             md.Append('\n');

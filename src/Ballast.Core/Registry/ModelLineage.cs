@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Ballast.Datasets;
 using Ballast.Tracking;
 
 namespace Ballast.Registry;
@@ -13,9 +14,11 @@ public sealed record LineageGraph(IReadOnlyList<LineageNode> Nodes, IReadOnlyLis
 
 /// <summary>
 /// Where a model version came from: the run that produced it (its <c>run_id</c>, or the run in a <c>runs:/&lt;id&gt;/…</c>
-/// source) and the datasets that run logged as inputs. Deployments join the graph when serving exists.
+/// source) and the datasets that run logged as inputs. An input whose name and digest (or digest prefix, as MLflow
+/// clients log up to 36 characters) match a Ballast dataset version becomes that version's node, <c>name@version</c>.
+/// Deployments join the graph when serving exists.
 /// </summary>
-public sealed partial class ModelLineage(RegistryStore registry, RunStore runs)
+public sealed partial class ModelLineage(RegistryStore registry, RunStore runs, DatasetStore? datasets = null)
 {
     public async Task<LineageGraph> ForModelVersionAsync(string name, string version, CancellationToken cancellationToken = default)
     {
@@ -66,15 +69,27 @@ public sealed partial class ModelLineage(RegistryStore registry, RunStore runs)
         foreach (var input in run.Inputs)
         {
             var datasetId = $"dataset:{input.Dataset.Name}@{input.Dataset.Digest}";
+            var properties = new Dictionary<string, string?>
+            {
+                ["name"] = input.Dataset.Name,
+                ["digest"] = input.Dataset.Digest,
+                ["source_type"] = input.Dataset.SourceType,
+                ["source"] = input.Dataset.Source,
+            };
+            var label = $"{input.Dataset.Name}@{input.Dataset.Digest}";
+            if (datasets is not null && await datasets.FindByDigestAsync(input.Dataset.Name, input.Dataset.Digest, cancellationToken).ConfigureAwait(false) is { } dataset)
+            {
+                datasetId = $"dataset_version:{dataset.Reference}";
+                label = dataset.Reference;
+                properties["version"] = dataset.Version.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                properties["digest"] = dataset.Digest;
+                properties["rows"] = dataset.RowCount?.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                properties["files"] = dataset.FileCount.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
             if (nodes.TrueForAll(node => node.Id != datasetId))
             {
-                nodes.Add(new LineageNode(datasetId, "dataset_version", $"{input.Dataset.Name}@{input.Dataset.Digest}", new Dictionary<string, string?>
-                {
-                    ["name"] = input.Dataset.Name,
-                    ["digest"] = input.Dataset.Digest,
-                    ["source_type"] = input.Dataset.SourceType,
-                    ["source"] = input.Dataset.Source,
-                }));
+                nodes.Add(new LineageNode(datasetId, "dataset_version", label, properties));
             }
 
             edges.Add(new LineageEdge(datasetId, runNodeId, "input_to", input.Tags.FirstOrDefault(tag => tag.Key == "mlflow.data.context")?.Value));

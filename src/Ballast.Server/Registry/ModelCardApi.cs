@@ -19,9 +19,9 @@ public static class ModelCardApi
     public static IEndpointRouteBuilder MapModelCardApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/v1/models/{name}/versions/{version}/card").WithTags("Model cards");
-        group.MapGet("/", async (string name, string version, string? format, HttpRequest http, RegistryStore registry, RunStore runs, AuditLog audit, CancellationToken cancellationToken) =>
+        group.MapGet("/", async (string name, string version, string? format, HttpRequest http, RegistryStore registry, RunStore runs, AuditLog audit, Ballast.Datasets.DatasetStore datasets, CancellationToken cancellationToken) =>
         {
-            var card = await ModelCard.BuildAsync(registry, runs, audit, name, version, cancellationToken).ConfigureAwait(false);
+            var card = await ModelCard.BuildAsync(registry, runs, audit, name, version, datasets, cancellationToken).ConfigureAwait(false);
             var markdown = string.Equals(format, "markdown", StringComparison.OrdinalIgnoreCase)
                 || http.Headers.Accept.ToString().Contains("text/markdown", StringComparison.OrdinalIgnoreCase);
             return markdown ? Results.Text(card.ToMarkdown(), "text/markdown; charset=utf-8") : Results.Json(card, Serialization.ServerJsonContext.Default.ModelCard);

@@ -120,4 +120,35 @@ public sealed class DatasetsApiTests
             work.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public async Task A_run_created_on_a_dataset_version_links_it_to_the_model_in_lineage_and_the_card()
+    {
+        await using var server = await RunningServer.StartAsync();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        using var client = server.Client();
+        (await CliProcess.RunAsync("data", "add", TestServices.Fixture("davis.csv"), "--name", "davis", "--url", url)).ExitCode.ShouldBe(0);
+
+        var created = await CliProcess.RunAsync("runs", "create", "--name", "fit", "--input", "davis@1", "--url", url);
+        created.ExitCode.ShouldBe(0, created.ToString());
+        var runId = created.Output.Trim();
+        var refused = await CliProcess.RunAsync("runs", "create", "--input", "davis@5", "--url", url);
+        refused.ExitCode.ShouldBe(1);
+        refused.Error.ShouldContain("has no version 5");
+
+        await Tracking.MlflowHttp.PostAsync(client, "registered-models/create", new { name = "weight" });
+        await Tracking.MlflowHttp.PostAsync(client, "model-versions/create", new { name = "weight", source = $"runs:/{runId}/model", run_id = runId });
+
+        var lineage = await client.GetFromJsonAsync<JsonElement>("/api/v1/lineage/model-versions/weight/1", Cancel);
+        var dataset = lineage.GetProperty("nodes").EnumerateArray().Single(node => node.GetProperty("kind").GetString() == "dataset_version");
+        dataset.GetProperty("id").GetString().ShouldBe("dataset_version:davis@1");
+        dataset.GetProperty("properties").GetProperty("rows").GetString().ShouldBe("200");
+        lineage.GetProperty("edges").EnumerateArray().ShouldContain(edge => edge.GetProperty("from").GetString() == "dataset_version:davis@1" && edge.GetProperty("context").GetString() == "training");
+
+        var card = await client.GetFromJsonAsync<JsonElement>("/api/v1/models/weight/versions/1/card", Cancel);
+        var data = card.GetProperty("training_data")[0];
+        data.GetProperty("dataset_version").GetString().ShouldBe("davis@1");
+        data.GetProperty("profile").GetString().ShouldBe("{\"num_rows\":200}");
+        (await client.GetStringAsync("/api/v1/models/weight/versions/1/card?format=markdown", Cancel)).ShouldContain("| training | davis@1 |");
+    }
 }
