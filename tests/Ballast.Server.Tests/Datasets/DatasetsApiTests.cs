@@ -1,3 +1,4 @@
+using Ballast.Metadata;
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
@@ -7,14 +8,13 @@ using System.Text.Json;
 namespace Ballast.Tests.Datasets;
 
 /// <summary><c>/api/v1/datasets</c> on a real Kestrel port, and <c>ballast data</c> run as a process against it.</summary>
-public sealed class DatasetsApiTests
+public abstract class DatasetsApiTests(DatabaseEngine engine) : EngineServerTest(engine)
 {
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task Files_are_uploaded_by_hash_versioned_profiled_and_downloaded_over_http()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
         var csv = "age,plan\n31,basic\n45,pro\n,basic\n"u8.ToArray();
         var sha = Convert.ToHexStringLower(SHA256.HashData(csv));
@@ -60,7 +60,7 @@ public sealed class DatasetsApiTests
     [Fact]
     public async Task Ballast_data_adds_gets_lists_shows_and_diffs_versions()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         var url = server.BaseAddress.ToString().TrimEnd('/');
         var work = Directory.CreateTempSubdirectory("ballast-data-cli-");
         try
@@ -124,7 +124,7 @@ public sealed class DatasetsApiTests
     [Fact]
     public async Task A_run_created_on_a_dataset_version_links_it_to_the_model_in_lineage_and_the_card()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         var url = server.BaseAddress.ToString().TrimEnd('/');
         using var client = server.Client();
         (await CliProcess.RunAsync("data", "add", TestServices.Fixture("davis.csv"), "--name", "davis", "--url", url)).ExitCode.ShouldBe(0);
@@ -152,3 +152,7 @@ public sealed class DatasetsApiTests
         (await client.GetStringAsync("/api/v1/models/weight/versions/1/card?format=markdown", Cancel)).ShouldContain("| training | davis@1 |");
     }
 }
+
+public sealed class SqliteDatasetsApiTests() : DatasetsApiTests(DatabaseEngine.Sqlite);
+
+public sealed class PostgresDatasetsApiTests() : DatasetsApiTests(DatabaseEngine.Postgres);

@@ -1,17 +1,17 @@
+using Ballast.Metadata;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 
 namespace Ballast.Tests.Tracking;
 
-public sealed class LineageApiTests
+public abstract class LineageApiTests(DatabaseEngine engine) : EngineServerTest(engine)
 {
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task A_model_version_s_lineage_runs_back_through_its_run_to_the_datasets_it_used()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
         var runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0", run_name = "train" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString();
         await MlflowHttp.PostAsync(client, "runs/log-inputs", new
@@ -47,7 +47,7 @@ public sealed class LineageApiTests
     [Fact]
     public async Task An_unknown_model_version_is_404_problem_json()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
         using var response = await client.GetAsync("/api/v1/lineage/model-versions/nope/1", Cancel);
 
@@ -56,3 +56,7 @@ public sealed class LineageApiTests
         (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe("Model Version (name=nope, version=1) not found");
     }
 }
+
+public sealed class SqliteLineageApiTests() : LineageApiTests(DatabaseEngine.Sqlite);
+
+public sealed class PostgresLineageApiTests() : LineageApiTests(DatabaseEngine.Postgres);

@@ -1,3 +1,4 @@
+using Ballast.Metadata;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -5,17 +6,16 @@ using System.Text.Json;
 namespace Ballast.Tests.Tracking;
 
 /// <summary>MLflow's artifact proxy routes (mlflow/server/handlers.py: upload, download, list, delete) over the real artifact store.</summary>
-public sealed class MlflowArtifactsApiTests
+public abstract class MlflowArtifactsApiTests(DatabaseEngine engine) : EngineServerTest(engine)
 {
     private const string Proxy = "/api/2.0/mlflow-artifacts/artifacts";
 
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task A_run_s_artifacts_are_uploaded_listed_downloaded_and_deleted_through_the_proxy()
     {
         // Larger than the server's request limit: artifact uploads stream and are exempt from it.
-        await using var server = await RunningServer.StartAsync(options => options with { MaxRequestBodyBytes = 64 * 1024 });
+        await using var server = await StartServerAsync(options => options with { MaxRequestBodyBytes = 64 * 1024 });
         using var client = server.Client();
         var run = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info");
         var runId = run.GetProperty("run_id").GetString();
@@ -55,7 +55,7 @@ public sealed class MlflowArtifactsApiTests
     [InlineData("?path=/etc")]
     public async Task Paths_that_escape_the_store_are_refused_in_mlflow_format(string query)
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
         using var response = await client.GetAsync(Proxy + query, Cancel);
 
@@ -68,10 +68,14 @@ public sealed class MlflowArtifactsApiTests
     [Fact]
     public async Task Deleting_what_does_not_exist_is_404()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
         using var response = await client.DeleteAsync($"{Proxy}/0/nothing/here", Cancel);
         response.StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error_code").GetString().ShouldBe("RESOURCE_DOES_NOT_EXIST");
     }
 }
+
+public sealed class SqliteMlflowArtifactsApiTests() : MlflowArtifactsApiTests(DatabaseEngine.Sqlite);
+
+public sealed class PostgresMlflowArtifactsApiTests() : MlflowArtifactsApiTests(DatabaseEngine.Postgres);

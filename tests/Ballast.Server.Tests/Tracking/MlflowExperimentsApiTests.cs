@@ -1,3 +1,4 @@
+using Ballast.Metadata;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -6,16 +7,15 @@ using System.Text.Json;
 namespace Ballast.Tests.Tracking;
 
 /// <summary>The MLflow REST experiments API as an MLflow client calls it (request and response shapes from MLflow's REST API reference).</summary>
-public sealed class MlflowExperimentsApiTests
+public abstract class MlflowExperimentsApiTests(DatabaseEngine engine) : EngineServerTest(engine)
 {
     private const string Api = "/api/2.0/mlflow/experiments";
 
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task An_experiment_goes_through_its_whole_life_over_http()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
 
         var created = await MlflowHttp.PostAsync(client, "experiments/create", new { name = "churn", tags = new[] { new { key = "team", value = "growth" } } });
@@ -50,7 +50,7 @@ public sealed class MlflowExperimentsApiTests
     [Fact]
     public async Task Search_pages_with_an_opaque_token()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
         for (var i = 0; i < 3; i++)
         {
@@ -78,7 +78,7 @@ public sealed class MlflowExperimentsApiTests
     [InlineData("set-experiment-tag", "{\"experiment_id\": \"0\"}", 400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'key'")]
     public async Task Bad_requests_get_mlflow_errors_with_an_actionable_message(string route, string body, int status, string code, string message)
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
         using var content = new StringContent(body, Encoding.UTF8, "application/json");
         using var response = await client.PostAsync($"{Api}/{route}", content, Cancel);
@@ -92,7 +92,7 @@ public sealed class MlflowExperimentsApiTests
     [Fact]
     public async Task A_duplicate_name_is_resource_already_exists_and_an_unknown_name_is_404()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
         await MlflowHttp.PostAsync(client, "experiments/create", new { name = "twice" });
 
@@ -108,7 +108,7 @@ public sealed class MlflowExperimentsApiTests
     [Fact]
     public async Task A_reader_key_may_search_but_not_create_and_is_told_so_in_mlflow_format()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var anonymous = server.Client();
         using var adminKey = await anonymous.PostAsJsonAsync("/api/v1/keys", new { name = "root", role = "admin" }, Cancel);
         using var admin = server.Client((await adminKey.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("token").GetString());
@@ -127,3 +127,7 @@ public sealed class MlflowExperimentsApiTests
         (await unauthenticated.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error_code").GetString().ShouldBe("UNAUTHENTICATED");
     }
 }
+
+public sealed class SqliteMlflowExperimentsApiTests() : MlflowExperimentsApiTests(DatabaseEngine.Sqlite);
+
+public sealed class PostgresMlflowExperimentsApiTests() : MlflowExperimentsApiTests(DatabaseEngine.Postgres);

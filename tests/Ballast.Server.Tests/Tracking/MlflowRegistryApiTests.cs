@@ -1,3 +1,4 @@
+using Ballast.Metadata;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -6,14 +7,13 @@ using System.Text.Json;
 namespace Ballast.Tests.Tracking;
 
 /// <summary>The MLflow REST model registry as MlflowClient calls it (GET with query strings, POST/PATCH/DELETE with JSON bodies).</summary>
-public sealed class MlflowRegistryApiTests
+public abstract class MlflowRegistryApiTests(DatabaseEngine engine) : EngineServerTest(engine)
 {
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task A_model_is_registered_versioned_promoted_and_aliased_over_http()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
         var runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString();
 
@@ -73,7 +73,7 @@ public sealed class MlflowRegistryApiTests
     [Fact]
     public async Task Registry_changes_are_audited_under_the_api_key_that_made_them()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var anonymous = server.Client();
         using var adminKey = await anonymous.PostAsJsonAsync("/api/v1/keys", new { name = "root", role = "admin" }, Cancel);
         using var admin = server.Client((await adminKey.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("token").GetString());
@@ -102,7 +102,7 @@ public sealed class MlflowRegistryApiTests
     [InlineData("registered-models/alias", "{\"name\": \"taken\", \"alias\": \"latest\", \"version\": \"1\"}", 400, "INVALID_PARAMETER_VALUE", "reserved")]
     public async Task Bad_registry_requests_get_mlflow_errors(string route, string body, int status, string code, string message)
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
         await MlflowHttp.PostAsync(client, "registered-models/create", new { name = "taken" });
         await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "taken", source = "s3://a" });
@@ -116,3 +116,7 @@ public sealed class MlflowRegistryApiTests
         error.GetProperty("message").GetString()!.ShouldContain(message);
     }
 }
+
+public sealed class SqliteMlflowRegistryApiTests() : MlflowRegistryApiTests(DatabaseEngine.Sqlite);
+
+public sealed class PostgresMlflowRegistryApiTests() : MlflowRegistryApiTests(DatabaseEngine.Postgres);

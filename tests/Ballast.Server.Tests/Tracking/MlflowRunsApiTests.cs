@@ -1,3 +1,4 @@
+using Ballast.Metadata;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text;
@@ -6,16 +7,15 @@ using System.Text.Json;
 namespace Ballast.Tests.Tracking;
 
 /// <summary>MLflow REST runs as the MLflow Python client drives them (request shapes from MLflow's REST API reference).</summary>
-public sealed class MlflowRunsApiTests
+public abstract class MlflowRunsApiTests(DatabaseEngine engine) : EngineServerTest(engine)
 {
     private const string Api = "/api/2.0/mlflow";
 
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task A_training_run_is_logged_and_read_back_as_an_mlflow_client_does()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
         var experimentId = (await MlflowHttp.PostAsync(client, "experiments/create", new { name = "churn" })).GetProperty("experiment_id").GetString();
 
@@ -61,7 +61,7 @@ public sealed class MlflowRunsApiTests
     [InlineData("runs/delete-tag", "{\"run_id\": \"RUN\", \"key\": \"absent\"}", 404, "RESOURCE_DOES_NOT_EXIST", "No tag with name: absent")]
     public async Task Bad_logging_requests_get_mlflow_errors(string route, string body, int status, string code, string message)
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
         var runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
         await MlflowHttp.PostAsync(client, "runs/log-parameter", new { run_id = runId, key = "lr", value = "0.1" });
@@ -78,7 +78,7 @@ public sealed class MlflowRunsApiTests
     [Fact]
     public async Task Dataset_inputs_are_logged_and_returned_with_the_run()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
         var runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString();
 
@@ -107,7 +107,7 @@ public sealed class MlflowRunsApiTests
     [Fact]
     public async Task Runs_are_searched_with_mlflows_filter_and_order()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
         foreach (var (name, auc) in new[] { ("a", 0.7), ("b", 0.9), ("c", 0.8) })
         {
@@ -133,7 +133,7 @@ public sealed class MlflowRunsApiTests
     {
         var dataDir = Directory.CreateTempSubdirectory("ballast-restart-").FullName;
         string runId;
-        await using (var first = await RunningServer.StartAsync(options => options with { DataDir = dataDir }))
+        await using (var first = await StartServerAsync(options => options with { DataDir = dataDir }))
         {
             using var client = first.Client();
             runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
@@ -141,7 +141,7 @@ public sealed class MlflowRunsApiTests
             await MlflowHttp.PostAsync(client, "runs/log-batch", new { run_id = runId, metrics = batch });
         }
 
-        await using var second = await RunningServer.StartAsync(options => options with { DataDir = dataDir });
+        await using var second = await StartServerAsync(options => options with { DataDir = dataDir });
         using var again = second.Client();
         var history = await again.GetFromJsonAsync<JsonElement>($"{Api}/metrics/get-history?run_id={runId}&metric_key=loss", Cancel);
         history.GetProperty("metrics").GetArrayLength().ShouldBe(1000);
@@ -150,7 +150,7 @@ public sealed class MlflowRunsApiTests
     [Fact]
     public async Task A_long_history_comes_whole_without_max_results_and_in_pages_with_it()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
         var runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
         const int Batches = 60;
@@ -188,3 +188,7 @@ public sealed class MlflowRunsApiTests
         (await unknown.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error_code").GetString().ShouldBe("RESOURCE_DOES_NOT_EXIST");
     }
 }
+
+public sealed class SqliteMlflowRunsApiTests() : MlflowRunsApiTests(DatabaseEngine.Sqlite);
+
+public sealed class PostgresMlflowRunsApiTests() : MlflowRunsApiTests(DatabaseEngine.Postgres);

@@ -1,17 +1,17 @@
+using Ballast.Metadata;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 
 namespace Ballast.Tests.Tracking;
 
-public sealed class ModelCardApiTests
+public abstract class ModelCardApiTests(DatabaseEngine engine) : EngineServerTest(engine)
 {
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
     public async Task A_model_card_gathers_purpose_data_params_metrics_history_and_edited_sections()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
         var runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString();
         await MlflowHttp.PostAsync(client, "runs/log-batch", new
@@ -55,7 +55,7 @@ public sealed class ModelCardApiTests
     [Fact]
     public async Task Card_errors_are_problem_json()
     {
-        await using var server = await RunningServer.StartAsync();
+        await using var server = await StartServerAsync();
         using var client = server.Client();
         using var missing = await client.GetAsync("/api/v1/models/nope/versions/1/card", Cancel);
         missing.StatusCode.ShouldBe(HttpStatusCode.NotFound);
@@ -68,3 +68,7 @@ public sealed class ModelCardApiTests
         (await bad.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()!.ShouldContain("{\"text\"");
     }
 }
+
+public sealed class SqliteModelCardApiTests() : ModelCardApiTests(DatabaseEngine.Sqlite);
+
+public sealed class PostgresModelCardApiTests() : ModelCardApiTests(DatabaseEngine.Postgres);
