@@ -482,40 +482,67 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
         }
     }
 
+    /// <summary>Tags, aliases and latest versions of a page of models: three queries for the page, not three per model.</summary>
     private static async Task<List<RegisteredModel>> CompleteModelsAsync(DbConnection connection, List<ModelRow> rows, CancellationToken cancellationToken)
     {
-        var models = new List<RegisteredModel>(rows.Count);
-        foreach (var row in rows)
+        if (rows.Count == 0)
         {
-            var parameters = new { name = row.Name };
-            var tags = await connection.QueryAsync<TrackingTag>(new CommandDefinition("SELECT key AS Key, value AS Value FROM registered_model_tags WHERE name = @name ORDER BY key", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            var aliases = await connection.QueryAsync<AliasRow>(new CommandDefinition("SELECT alias AS Alias, version AS Version FROM registered_model_aliases WHERE name = @name ORDER BY alias", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            // The latest version in each stage, as MLflow's latest_versions.
-            var latest = (await connection.QueryAsync<VersionRow>(new CommandDefinition(
-                $"SELECT {VersionColumns} FROM model_versions WHERE name = @name AND version IN (SELECT MAX(version) FROM model_versions WHERE name = @name GROUP BY current_stage) ORDER BY version",
-                parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
-            models.Add(new RegisteredModel(row.Name, row.CreationTimestamp, row.LastUpdatedTimestamp, row.Description,
-                await CompleteVersionsAsync(connection, latest, cancellationToken).ConfigureAwait(false),
-                tags.ToList(),
-                aliases.Select(alias => new ModelAlias(alias.Alias, alias.Version.ToString(CultureInfo.InvariantCulture))).ToList()));
+            return [];
         }
 
-        return models;
+        var (names, parameters) = NameList(rows.Select(row => row.Name));
+        var tags = (await connection.QueryAsync<NamedTagRow>(new CommandDefinition(
+            $"SELECT name AS Name, key AS Key, value AS Value FROM registered_model_tags WHERE name IN {names} ORDER BY key", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .ToLookup(tag => tag.Name, StringComparer.Ordinal);
+        var aliases = (await connection.QueryAsync<NamedAliasRow>(new CommandDefinition(
+            $"SELECT name AS Name, alias AS Alias, version AS Version FROM registered_model_aliases WHERE name IN {names} ORDER BY alias", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .ToLookup(alias => alias.Name, StringComparer.Ordinal);
+        // The latest version in each stage, as MLflow's latest_versions.
+        var latest = (await CompleteVersionsAsync(connection, (await connection.QueryAsync<VersionRow>(new CommandDefinition(
+            $"SELECT {VersionColumns} FROM model_versions v WHERE name IN {names} AND version = (SELECT MAX(version) FROM model_versions s WHERE s.name = v.name AND s.current_stage = v.current_stage) ORDER BY version",
+            parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList(), cancellationToken).ConfigureAwait(false))
+            .ToLookup(version => version.Name, StringComparer.Ordinal);
+        return rows.Select(row => new RegisteredModel(row.Name, row.CreationTimestamp, row.LastUpdatedTimestamp, row.Description,
+            latest[row.Name].ToList(),
+            tags[row.Name].Select(tag => new TrackingTag(tag.Key, tag.Value)).ToList(),
+            aliases[row.Name].Select(alias => new ModelAlias(alias.Alias, alias.Version.ToString(CultureInfo.InvariantCulture))).ToList())).ToList();
     }
 
+    /// <summary>Tags and aliases of a page of versions, read for their models at once and matched by (name, version).</summary>
     private static async Task<List<ModelVersion>> CompleteVersionsAsync(DbConnection connection, List<VersionRow> rows, CancellationToken cancellationToken)
     {
-        var versions = new List<ModelVersion>(rows.Count);
-        foreach (var row in rows)
+        if (rows.Count == 0)
         {
-            var parameters = new { name = row.Name, version = row.Version };
-            var tags = await connection.QueryAsync<TrackingTag>(new CommandDefinition("SELECT key AS Key, value AS Value FROM model_version_tags WHERE name = @name AND version = @version ORDER BY key", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            var aliases = await connection.QueryAsync<string>(new CommandDefinition("SELECT alias FROM registered_model_aliases WHERE name = @name AND version = @version ORDER BY alias", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            versions.Add(new ModelVersion(row.Name, row.Version.ToString(CultureInfo.InvariantCulture), row.CreationTimestamp, row.LastUpdatedTimestamp, row.Description, row.UserId,
-                row.CurrentStage, row.Source, row.RunId, row.RunLink, row.Status, row.StatusMessage, tags.ToList(), aliases.ToList()));
+            return [];
         }
 
-        return versions;
+        var (names, parameters) = NameList(rows.Select(row => row.Name).Distinct(StringComparer.Ordinal));
+        var (versions, _) = NameList(rows.Select(row => row.Version).Distinct().Cast<object>(), parameters, "v");
+        var tags = (await connection.QueryAsync<VersionTagRow>(new CommandDefinition(
+            $"SELECT name AS Name, version AS Version, key AS Key, value AS Value FROM model_version_tags WHERE name IN {names} AND version IN {versions} ORDER BY key", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .ToLookup(tag => (tag.Name, tag.Version));
+        var aliases = (await connection.QueryAsync<NamedAliasRow>(new CommandDefinition(
+            $"SELECT name AS Name, alias AS Alias, version AS Version FROM registered_model_aliases WHERE name IN {names} AND version IN {versions} ORDER BY alias", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .ToLookup(alias => (alias.Name, alias.Version));
+        return rows.Select(row => new ModelVersion(row.Name, row.Version.ToString(CultureInfo.InvariantCulture), row.CreationTimestamp, row.LastUpdatedTimestamp, row.Description, row.UserId,
+            row.CurrentStage, row.Source, row.RunId, row.RunLink, row.Status, row.StatusMessage,
+            tags[(row.Name, row.Version)].Select(tag => new TrackingTag(tag.Key, tag.Value)).ToList(),
+            aliases[(row.Name, row.Version)].Select(alias => alias.Alias).ToList())).ToList();
+    }
+
+    /// <summary>An SQL list <c>(@n0, @n1, …)</c> of explicit parameters (not Dapper's list expansion, which Npgsql turns into an array).</summary>
+    private static (string List, DynamicParameters Parameters) NameList(IEnumerable<object> values, DynamicParameters? parameters = null, string prefix = "n")
+    {
+        parameters ??= new DynamicParameters();
+        var names = new List<string>();
+        foreach (var value in values)
+        {
+            var name = string.Create(CultureInfo.InvariantCulture, $"{prefix}{names.Count}");
+            parameters.Add(name, value);
+            names.Add("@" + name);
+        }
+
+        return ("(" + string.Join(", ", names) + ")", parameters);
     }
 
     private static void ValidateName(string? name)
@@ -564,7 +591,11 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
 
     private sealed record ModelRow(string Name, long CreationTimestamp, long LastUpdatedTimestamp, string? Description);
 
-    private sealed record AliasRow(string Alias, long Version);
+    private sealed record NamedAliasRow(string Name, string Alias, long Version);
+
+    private sealed record NamedTagRow(string Name, string Key, string? Value);
+
+    private sealed record VersionTagRow(string Name, long Version, string Key, string? Value);
 
     private sealed record VersionRow(string Name, long Version, long CreationTimestamp, long LastUpdatedTimestamp, string? Description, string? UserId, string CurrentStage, string Source, string? RunId, string? RunLink, string Status, string? StatusMessage);
 }

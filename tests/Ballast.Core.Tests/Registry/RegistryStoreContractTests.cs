@@ -187,6 +187,41 @@ public abstract class RegistryStoreContractTests(DatabaseEngine engine) : Databa
 
         (await Task.WhenAll(creates)).Order().ToList().ShouldBe(["1", "2", "3", "4", "5", "6", "7", "8"], "8 writers, no duplicate and no gap");
     }
+
+    [Fact]
+    public async Task A_page_of_models_and_versions_carries_each_ones_own_tags_aliases_and_latest_versions()
+    {
+        foreach (var name in new[] { "a", "b", "c" })
+        {
+            await Registry.CreateModelAsync(name, tags: name == "c" ? [] : [new TrackingTag("owner", name + "-team")], cancellationToken: Cancel);
+        }
+
+        for (var i = 1; i <= 3; i++)
+        {
+            await Registry.CreateVersionAsync("a", $"s3://a/{i}", tags: [new TrackingTag("i", $"a{i}")], cancellationToken: Cancel);
+            await Registry.CreateVersionAsync("b", $"s3://b/{i}", tags: [new TrackingTag("i", $"b{i}")], cancellationToken: Cancel);
+        }
+
+        await Registry.TransitionStageAsync("a", "1", "Production", archiveExisting: false, Cancel);
+        await Registry.SetAliasAsync("a", "champion", "1", Cancel);
+        await Registry.SetAliasAsync("b", "champion", "3", Cancel);
+        await Registry.SetAliasAsync("b", "challenger", "2", Cancel);
+
+        var models = (await Registry.SearchModelsAsync(new RegistrySearch(), Cancel)).Models.ToDictionary(model => model.Name);
+        models["a"].Tags.ShouldBe([new TrackingTag("owner", "a-team")]);
+        models["c"].Tags.ShouldBeEmpty();
+        models["a"].LatestVersions.Select(v => (v.Version, v.CurrentStage)).ShouldBe([("1", "Production"), ("3", "None")]);
+        models["a"].LatestVersions[0].Aliases.ShouldBe(["champion"]);
+        models["b"].LatestVersions.Select(v => v.Version).ShouldBe(["3"]);
+        models["b"].Aliases.Select(alias => (alias.Alias, alias.Version)).ShouldBe([("challenger", "2"), ("champion", "3")]);
+        models["c"].LatestVersions.ShouldBeEmpty();
+
+        var versions = (await Registry.SearchVersionsAsync(new RegistrySearch(MaxResults: 100), Cancel)).Versions;
+        versions.Count.ShouldBe(6);
+        versions.ShouldAllBe(v => v.Tags.Single().Value == v.Name + v.Version);
+        versions.Single(v => v.Name == "b" && v.Version == "2").Aliases.ShouldBe(["challenger"]);
+        versions.Single(v => v.Name == "a" && v.Version == "2").Aliases.ShouldBeEmpty();
+    }
 }
 
 public sealed class SqliteRegistryStoreTests() : RegistryStoreContractTests(DatabaseEngine.Sqlite);
