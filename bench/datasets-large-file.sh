@@ -39,7 +39,8 @@ for _ in $(seq 1 60); do curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && 
 
 /usr/bin/time -f "%M %e" -o "$WORK/sha.time" sha256sum "$WORK/big.csv" >/dev/null
 /usr/bin/time -f "%M %e" -o "$WORK/add.time" $BALLAST data add "$WORK/big.csv" --name big --url "http://127.0.0.1:$PORT" --json >"$WORK/add.json"
-kill -INT "$SERVER_PID"; wait "$SERVER_PID" || true
+# Stop the server itself (GNU time does not forward signals; background jobs ignore SIGINT), so time reports its peak.
+pkill -TERM -P "$SERVER_PID"; wait "$SERVER_PID" || true
 
 read -r SHA_KB SHA_S < "$WORK/sha.time"
 read -r ADD_KB ADD_S < "$WORK/add.time"
