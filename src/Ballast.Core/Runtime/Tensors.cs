@@ -1,0 +1,79 @@
+namespace Ballast.Runtime;
+
+/// <summary>The tensor element types of the Open Inference Protocol (V2), by their protocol names.</summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720:Identifier contains type name", Justification = "The names are the protocol's own datatype names.")]
+public static class TensorDatatypes
+{
+    public const string Bool = "BOOL";
+    public const string Uint8 = "UINT8";
+    public const string Uint16 = "UINT16";
+    public const string Uint32 = "UINT32";
+    public const string Uint64 = "UINT64";
+    public const string Int8 = "INT8";
+    public const string Int16 = "INT16";
+    public const string Int32 = "INT32";
+    public const string Int64 = "INT64";
+    public const string Fp16 = "FP16";
+    public const string Fp32 = "FP32";
+    public const string Fp64 = "FP64";
+    public const string Bytes = "BYTES";
+
+    public static IReadOnlyList<string> All { get; } = [Bool, Uint8, Uint16, Uint32, Uint64, Int8, Int16, Int32, Int64, Fp16, Fp32, Fp64, Bytes];
+
+    /// <summary>The .NET array element type that holds a tensor of <paramref name="datatype"/> (BYTES as strings).</summary>
+    public static Type ElementType(string datatype) => datatype switch
+    {
+        Bool => typeof(bool),
+        Uint8 => typeof(byte),
+        Uint16 => typeof(ushort),
+        Uint32 => typeof(uint),
+        Uint64 => typeof(ulong),
+        Int8 => typeof(sbyte),
+        Int16 => typeof(short),
+        Int32 => typeof(int),
+        Int64 => typeof(long),
+        Fp16 => typeof(Half),
+        Fp32 => typeof(float),
+        Fp64 => typeof(double),
+        Bytes => typeof(string),
+        _ => throw new ArgumentException($"'{datatype}' is not a V2 datatype; use one of {string.Join(", ", All)}.", nameof(datatype)),
+    };
+}
+
+/// <summary>
+/// An input or output a model declares: name, V2 datatype and shape (-1 for a dimension of any size).
+/// <see cref="Labels"/> names the columns of a class-probability output that the model returns as maps (ZipMap).
+/// </summary>
+public sealed record TensorSpec(string Name, string Datatype, IReadOnlyList<long> Shape, IReadOnlyList<string>? Labels = null)
+{
+    public override string ToString() => $"{Datatype} [{string.Join(",", Shape)}]";
+}
+
+public sealed record ModelSignature(IReadOnlyList<TensorSpec> Inputs, IReadOnlyList<TensorSpec> Outputs);
+
+/// <summary>
+/// A tensor in row-major order: <see cref="Data"/> is a flat array of the datatype's element type
+/// (<see cref="TensorDatatypes.ElementType"/>), as long as the product of <see cref="Shape"/>.
+/// </summary>
+public sealed record Tensor(string Name, string Datatype, long[] Shape, Array Data, IReadOnlyList<string>? Labels = null)
+{
+    public static long ElementCount(IReadOnlyList<long> shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        long count = 1;
+        foreach (var dimension in shape)
+        {
+            count = checked(count * dimension);
+        }
+
+        return count;
+    }
+
+    public string Describe() => $"{Datatype} [{string.Join(",", Shape)}]";
+}
+
+/// <summary>A request a model cannot take as sent (wrong input name, type or shape); the message says what was expected.</summary>
+public sealed class ModelInputException(string message) : Exception(message);
+
+/// <summary>A file that does not load as a model of its flavor; the message carries the loader's reason.</summary>
+public sealed class ModelLoadException(string message, Exception? inner = null) : Exception(message, inner);
