@@ -27,6 +27,7 @@ public static class BallastCli
         root.Subcommands.Add(TrackingCommands.Runs(output));
         root.Subcommands.Add(ModelsCommand.Create(output));
         root.Subcommands.Add(DataCommand.Create(output));
+        root.Subcommands.Add(EndpointsCommand.Create(output));
         return root;
     }
 

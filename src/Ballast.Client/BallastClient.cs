@@ -65,6 +65,20 @@ public sealed class BallastClient(HttpClient http)
         return await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>DELETE a route; a refusal becomes <see cref="BallastApiException"/>.</summary>
+    public async Task DeleteAsync(string path, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(() => http.DeleteAsync(path, cancellationToken)).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>POST a multipart form (a model file, say) and return the answer as it came.</summary>
+    public async Task<JsonElement> PostFormAsync(string path, MultipartFormDataContent form, CancellationToken cancellationToken = default)
+    {
+        using var response = await SendAsync(() => http.PostAsync(path, form, cancellationToken)).ConfigureAwait(false);
+        return await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Whether dataset file content with this SHA-256 is on the server already.</summary>
     public async Task<bool> HasBlobAsync(string sha256, CancellationToken cancellationToken = default)
     {

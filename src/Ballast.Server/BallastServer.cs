@@ -4,6 +4,7 @@ using Ballast.Metadata;
 using Ballast.Security;
 using Ballast.Server.Audit;
 using Ballast.Server.Datasets;
+using Ballast.Server.Serving;
 using Ballast.Server.Registry;
 using Ballast.Server.Errors;
 using Ballast.Server.Hosting;
@@ -128,13 +129,20 @@ public static partial class BallastServer
         builder.Services.AddSingleton(server.Leases);
         var experiments = new ExperimentStore(server.Database, server.Time);
         builder.Services.AddSingleton(experiments);
-        builder.Services.AddSingleton(new RunStore(server.Database, experiments, server.Time));
+        var runs = new RunStore(server.Database, experiments, server.Time);
+        builder.Services.AddSingleton(runs);
         // Per request, so registry changes are audited under the API key that made them.
         var registry = new Ballast.Registry.RegistryStore(server.Database, server.Time);
         builder.Services.AddHttpContextAccessor();
         builder.Services.AddScoped(services => registry.WithActor(
             services.GetRequiredService<IHttpContextAccessor>().HttpContext?.User.Identity?.Name ?? "system"));
         builder.Services.AddSingleton(new Ballast.Audit.AuditLog(server.Database));
+        var endpoints = new Ballast.Serving.EndpointStore(server.Database, server.Time);
+        var models = new Ballast.Serving.ModelCache(registry, runs, server.Artifacts);
+        builder.Services.AddSingleton(endpoints);
+        builder.Services.AddSingleton(models);
+        builder.Services.AddSingleton(new Ballast.Serving.EndpointRouter(endpoints, models));
+        builder.Services.AddHostedService<EndpointRefreshService>();
         builder.Services.AddSingleton(new Ballast.Datasets.DatasetStore(server.Database, server.Artifacts, server.Time, new Ballast.Datasets.DatasetProfiler()));
         builder.Services.AddScoped(services => new Ballast.Registry.ModelLineage(services.GetRequiredService<Ballast.Registry.RegistryStore>(), services.GetRequiredService<RunStore>(), services.GetRequiredService<Ballast.Datasets.DatasetStore>()));
         builder.Services.AddSingleton(new AuthenticationGate(server.AuthenticationMode, server.Keys, server.Time));
@@ -158,7 +166,7 @@ public static partial class BallastServer
         builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, BallastAuthorizationResultHandler>();
 
         var app = builder.Build();
-        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync, SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or TrackingException or ArtifactNotFoundException or InvalidArtifactPathException });
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync, SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or TrackingException or ArtifactNotFoundException or InvalidArtifactPathException or Ballast.Runtime.ModelInputException or ForbiddenException });
         app.UseStatusCodePages(WriteStatusCodeAsync);
         app.UseHttpMetrics();
         app.UseAuthentication();
@@ -175,6 +183,8 @@ public static partial class BallastServer
         app.MapLineageApi();
         app.MapModelCardApi();
         app.MapDatasetsApi();
+        app.MapEndpointsApi();
+        app.MapInferenceApi();
         configure?.Invoke(app);
 
         Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);
@@ -221,6 +231,8 @@ public static partial class BallastServer
             TrackingException tracking => ErrorResponses.WriteAsync(context, TrackingStatus(tracking.Code), tracking.Code, tracking.Message),
             ArtifactNotFoundException missing => ErrorResponses.WriteAsync(context, StatusCodes.Status404NotFound, ErrorCodes.NotFound, missing.Message),
             InvalidArtifactPathException path => ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameterValue, path.Message),
+            ForbiddenException forbidden => ErrorResponses.WriteAsync(context, StatusCodes.Status403Forbidden, ErrorCodes.ForStatus(StatusCodes.Status403Forbidden), forbidden.Message),
+            Ballast.Runtime.ModelInputException input => ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameterValue, input.Message),
             _ => ErrorResponses.WriteAsync(context, StatusCodes.Status500InternalServerError, ErrorCodes.Internal,
                 $"An internal error occurred; the server log has the details under trace id {context.TraceIdentifier}."),
         };

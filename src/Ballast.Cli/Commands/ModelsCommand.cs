@@ -98,6 +98,40 @@ internal static class ModelsCommand
         });
         command.Subcommands.Add(cardCommand);
 
+        var register = new ClientOptions();
+        var registerName = new Argument<string>("name") { Description = "The registered model (created when new)." };
+        var registerFile = new Argument<string>("file") { Description = "The model file (.onnx)." };
+        var flavor = new Option<string?>("--flavor") { Description = "onnx (default: from the file name)." };
+        var runId = new Option<string?>("--run") { Description = "The run that trained it (lineage)." };
+        var description = new Option<string?>("--description") { Description = "What this version is." };
+        var registerCommand = register.AddTo(new Command("register", "Register a model file as a new version (its signature is read from the model); prints the version.")
+            { registerName, registerFile, flavor, runId, description });
+        registerCommand.SetAction(async (parse, cancel) =>
+        {
+            var path = parse.GetValue(registerFile)!;
+            if (!File.Exists(path))
+            {
+                throw new FileNotFoundException($"There is no model file at {Path.GetFullPath(path)}.");
+            }
+
+            using var form = new MultipartFormDataContent();
+            await using var stream = File.OpenRead(path);
+            using var file = new StreamContent(stream);
+            form.Add(file, "file", Path.GetFileName(path));
+            foreach (var (field, value) in new[] { ("flavor", parse.GetValue(flavor)), ("run_id", parse.GetValue(runId)), ("description", parse.GetValue(description)) })
+            {
+                if (value is not null)
+                {
+                    form.Add(new StringContent(value), field);
+                }
+            }
+
+            var json = await register.Client(parse).PostFormAsync($"/api/v1/models/{Uri.EscapeDataString(parse.GetValue(registerName)!)}/versions", form, cancel).ConfigureAwait(false);
+            await output.WriteLineAsync(parse.GetValue(register.Json) ? json.GetRawText() : ClientOptions.Text(json, "version")).ConfigureAwait(false);
+            return BallastCli.Success;
+        });
+        command.Subcommands.Add(registerCommand);
+
         var alias = new Command("alias", "Point aliases (champion, challenger, …) at versions.");
         var set = new ClientOptions();
         var setName = new Argument<string>("name") { Description = "The registered model." };

@@ -14,6 +14,7 @@ public static class ErrorResponses
 {
     public static ErrorProtocol ProtocolOf(PathString path) =>
         path.StartsWithSegments("/api/2.0/mlflow") || path.StartsWithSegments("/api/2.0/mlflow-artifacts") || path.StartsWithSegments("/ajax-api")
+        || (path.StartsWithSegments("/endpoints") && path.Value!.EndsWith("/invocations", StringComparison.Ordinal))
             ? ErrorProtocol.Mlflow
             : path.StartsWithSegments("/v2") ? ErrorProtocol.OpenInference : ErrorProtocol.Problem;
 

@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+
+namespace Ballast.Cli.Commands;
+
+/// <summary><c>ballast endpoints create|list|show|delete</c>: serving endpoints from the terminal.</summary>
+internal static class EndpointsCommand
+{
+    private const string Api = "/api/v1/endpoints";
+
+    public static Command Create(TextWriter output)
+    {
+        var command = new Command("endpoints", "Create, list, show and delete serving endpoints.");
+
+        var create = new ClientOptions();
+        var name = new Argument<string>("name") { Description = "The endpoint (lowercase letters, digits, '-')." };
+        var model = new Option<string>("--model") { Description = "models:/NAME/VERSION or models:/NAME@ALIAS.", Required = true };
+        var createCommand = create.AddTo(new Command("create", "Create a one-variant endpoint serving a model version.") { name, model });
+        createCommand.SetAction(async (parse, cancel) =>
+        {
+            var body = new JsonObject
+            {
+                ["name"] = parse.GetValue(name),
+                ["variants"] = new JsonArray(new JsonObject { ["name"] = "main", ["model"] = parse.GetValue(model), ["weight"] = 100 }),
+            };
+            var json = await create.Client(parse).PostJsonAsync(Api, body, cancel).ConfigureAwait(false);
+            var status = json.GetProperty("status");
+            await output.WriteLineAsync(parse.GetValue(create.Json) ? json.GetRawText()
+                : $"{ClientOptions.Text(json, "name")}: serving {string.Join(", ", ClientOptions.Items(status, "serving").Select(v => ClientOptions.Text(v, "model")))}" +
+                  (ClientOptions.Text(status, "problem") is { Length: > 0 } problem ? $" (not ready: {problem})" : "")).ConfigureAwait(false);
+            return BallastCli.Success;
+        });
+        command.Subcommands.Add(createCommand);
+
+        var list = new ClientOptions();
+        var listCommand = list.AddTo(new Command("list", "List endpoints with the model versions they serve."));
+        listCommand.SetAction(async (parse, cancel) =>
+        {
+            var json = await list.Client(parse).GetJsonAsync(Api, cancel).ConfigureAwait(false);
+            return await list.PrintAsync(parse, output, json, body =>
+            {
+                var table = new TextTable("NAME", "POLICY", "READY", "SERVING", "REVISION", "UPDATED");
+                foreach (var endpoint in ClientOptions.Items(body, "endpoints"))
+                {
+                    var status = endpoint.GetProperty("status");
+                    table.Add(ClientOptions.Text(endpoint, "name"), ClientOptions.Text(endpoint, "policy"), ClientOptions.Text(status, "ready"),
+                        string.Join(" ", ClientOptions.Items(status, "serving").Select(v => $"{ClientOptions.Text(v, "name")}={ClientOptions.Text(v, "model")}")),
+                        ClientOptions.Text(endpoint, "revision"), ClientOptions.Time(endpoint, "updated_at"));
+                }
+
+                return table;
+            }).ConfigureAwait(false);
+        });
+        command.Subcommands.Add(listCommand);
+
+        var show = new ClientOptions();
+        var showName = new Argument<string>("name") { Description = "The endpoint." };
+        var showCommand = show.AddTo(new Command("show", "Show an endpoint as JSON.") { showName });
+        showCommand.SetAction(async (parse, cancel) =>
+        {
+            var json = await show.Client(parse).GetJsonAsync($"{Api}/{Uri.EscapeDataString(parse.GetValue(showName)!)}", cancel).ConfigureAwait(false);
+            await output.WriteLineAsync(json.GetRawText()).ConfigureAwait(false);
+            return BallastCli.Success;
+        });
+        command.Subcommands.Add(showCommand);
+
+        var delete = new ClientOptions();
+        var deleteName = new Argument<string>("name") { Description = "The endpoint." };
+        var deleteCommand = delete.AddTo(new Command("delete", "Delete an endpoint.") { deleteName });
+        deleteCommand.SetAction(async (parse, cancel) =>
+        {
+            await delete.Client(parse).DeleteAsync($"{Api}/{Uri.EscapeDataString(parse.GetValue(deleteName)!)}", cancel).ConfigureAwait(false);
+            await output.WriteLineAsync($"deleted {parse.GetValue(deleteName)}").ConfigureAwait(false);
+            return BallastCli.Success;
+        });
+        command.Subcommands.Add(deleteCommand);
+        return command;
+    }
+}

@@ -1,0 +1,22 @@
+namespace Ballast.Runtime;
+
+/// <summary>The model formats Ballast serves, and how a file of each is loaded.</summary>
+public static class ModelFlavors
+{
+    public const string Onnx = "onnx";
+    public const string MlNet = "mlnet";
+
+    /// <summary>The flavor a file name suggests (<c>.onnx</c>), or null.</summary>
+    public static string? FromFileName(string fileName) =>
+        Path.GetExtension(fileName).Equals(".onnx", StringComparison.OrdinalIgnoreCase) ? Onnx
+        : Path.GetExtension(fileName).Equals(".zip", StringComparison.OrdinalIgnoreCase) ? MlNet
+        : null;
+
+    /// <summary>Loads a model file of <paramref name="flavor"/>; throws <see cref="ModelLoadException"/> with the loader's reason.</summary>
+    public static IModelRuntime Load(string flavor, string path) => flavor switch
+    {
+        Onnx => OnnxModelRuntime.Load(path),
+        MlNet => throw new ModelLoadException("ML.NET models are not served yet: export the model to ONNX (Microsoft.ML.OnnxConverter) and register the .onnx file."),
+        _ => throw new ModelLoadException($"unknown flavor '{flavor}': use onnx"),
+    };
+}

@@ -1,0 +1,173 @@
+using System.Collections.Frozen;
+using System.Text;
+using Ballast.Runtime;
+using Ballast.Tracking;
+
+namespace Ballast.Serving;
+
+/// <summary>A variant ready to serve: its model loaded, its share of traffic as the bucket range [from, to) of 100.</summary>
+public sealed record RoutedVariant(string Name, ModelReference Reference, LoadedModel Model, int Weight, int BucketFrom, int BucketTo);
+
+/// <summary>What one request got: the variant that answered (the fallback when the chosen one failed), its model and outputs.</summary>
+public sealed record Invocation(RoutedVariant Variant, IReadOnlyList<Tensor> Outputs, RoutedVariant? FailedVariant = null);
+
+/// <summary>An endpoint as the hot path sees it: immutable, every model loaded.</summary>
+public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<RoutedVariant> variants, IReadOnlyList<RoutedVariant> shadows)
+{
+    public StoredEndpoint Endpoint { get; } = endpoint;
+
+    public string Name => Endpoint.Spec.Name;
+
+    public IReadOnlyList<RoutedVariant> Variants { get; } = variants;
+
+    public IReadOnlyList<RoutedVariant> Shadows { get; } = shadows;
+
+    public string? StickyHeader => Endpoint.Spec.Sticky?.Header;
+
+    public RoutedVariant? Fallback => Endpoint.Spec.Fallback is { } name ? Variants.First(variant => variant.Name == name) : null;
+
+    public RoutedVariant? Find(string name) => Variants.FirstOrDefault(variant => variant.Name == name);
+
+    /// <summary>
+    /// The variant for a request: the forced one; else by the routing key's stable hash (the same key, the same variant
+    /// on every replica and after restarts); else at random in proportion to the weights.
+    /// </summary>
+    public RoutedVariant Choose(string? routingKey, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(random);
+        var bucket = routingKey is null ? random.Next(100) : Bucket(routingKey);
+        foreach (var variant in Variants)
+        {
+            if (bucket >= variant.BucketFrom && bucket < variant.BucketTo)
+            {
+                return variant;
+            }
+        }
+
+        return Variants[^1];
+    }
+
+    /// <summary>Runs the variant's model; when it fails (not for bad inputs), the fallback variant answers instead.</summary>
+    public Invocation Invoke(RoutedVariant variant, IReadOnlyList<Tensor> inputs, IReadOnlyCollection<string>? outputs)
+    {
+        ArgumentNullException.ThrowIfNull(variant);
+        try
+        {
+            return new Invocation(variant, variant.Model.Runtime.Infer(inputs, outputs));
+        }
+        catch (Exception exception) when (exception is not ModelInputException && Fallback is { } fallback && fallback != variant)
+        {
+            return new Invocation(fallback, fallback.Model.Runtime.Infer(inputs, outputs), variant);
+        }
+    }
+
+    /// <summary>FNV-1a over the key's UTF-8 bytes, mod 100: stable across processes and versions, unlike string.GetHashCode.</summary>
+    public static int Bucket(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var hash = 14695981039346656037UL;
+        foreach (var b in Encoding.UTF8.GetBytes(key))
+        {
+            hash = (hash ^ b) * 1099511628211UL;
+        }
+
+        return (int)(hash % 100);
+    }
+}
+
+/// <summary>Why an endpoint is not (fully) served: the model it names could not be resolved or loaded.</summary>
+public sealed record EndpointProblem(string Endpoint, string Message);
+
+/// <summary>
+/// The routing snapshot: every endpoint with its variants' models loaded, read by the hot path without a lock and
+/// replaced as a whole by <see cref="RefreshAsync"/> (after a change here, and on a timer so that other replicas'
+/// changes and alias moves arrive). A new snapshot is built, with its models loaded and warmed, before it replaces
+/// the old one, so moving an alias fails no request; versions no snapshot uses any more are unloaded.
+/// </summary>
+public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models) : IDisposable
+{
+    private readonly SemaphoreSlim _refresh = new(1, 1);
+    private volatile Snapshot _snapshot = new(FrozenDictionary<string, RoutedEndpoint>.Empty, [], false);
+
+    public IReadOnlyDictionary<string, RoutedEndpoint> Endpoints => _snapshot.Endpoints;
+
+    /// <summary>Endpoints that could not be (re)loaded in the last refresh; an endpoint that was served before keeps its previous snapshot.</summary>
+    public IReadOnlyList<EndpointProblem> Problems => _snapshot.Problems;
+
+    /// <summary>True once a refresh has run and every stored endpoint is served with every model loaded.</summary>
+    public bool Ready => _snapshot.Loaded && _snapshot.Problems.Count == 0;
+
+    public RoutedEndpoint? Find(string name) => _snapshot.Endpoints.GetValueOrDefault(name);
+
+    public async Task RefreshAsync(CancellationToken cancellationToken = default)
+    {
+        await _refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var previous = _snapshot;
+            var next = new Dictionary<string, RoutedEndpoint>(StringComparer.Ordinal);
+            var problems = new List<EndpointProblem>();
+            foreach (var endpoint in await endpoints.ListAsync(cancellationToken).ConfigureAwait(false))
+            {
+                try
+                {
+                    next[endpoint.Spec.Name] = await BuildAsync(endpoint, previous.Endpoints.GetValueOrDefault(endpoint.Spec.Name), cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception exception) when (exception is TrackingException or ModelLoadException or Storage.ArtifactNotFoundException)
+                {
+                    problems.Add(new EndpointProblem(endpoint.Spec.Name, exception.Message));
+                    if (previous.Endpoints.GetValueOrDefault(endpoint.Spec.Name) is { } served)
+                    {
+                        next[endpoint.Spec.Name] = served;
+                    }
+                }
+            }
+
+            _snapshot = new Snapshot(next.ToFrozenDictionary(StringComparer.Ordinal), problems, true);
+            models.Retain(next.Values.SelectMany(endpoint => endpoint.Variants.Concat(endpoint.Shadows)).Select(variant => (variant.Model.Name, variant.Model.Version)).ToHashSet());
+        }
+        finally
+        {
+            _refresh.Release();
+        }
+    }
+
+    public void Dispose() => _refresh.Dispose();
+
+    private async Task<RoutedEndpoint> BuildAsync(StoredEndpoint endpoint, RoutedEndpoint? previous, CancellationToken cancellationToken)
+    {
+        var variants = new List<RoutedVariant>();
+        var from = 0;
+        foreach (var spec in endpoint.Spec.Variants ?? [])
+        {
+            var weight = spec.Weight ?? 0;
+            variants.Add(await RouteAsync(spec.Name, spec.Model!, weight, from, cancellationToken).ConfigureAwait(false));
+            from += weight;
+        }
+
+        var shadows = new List<RoutedVariant>();
+        foreach (var spec in endpoint.Spec.Shadows ?? [])
+        {
+            shadows.Add(await RouteAsync(spec.Name, spec.Model!, spec.Percent ?? 100, 0, cancellationToken).ConfigureAwait(false));
+        }
+
+        // Unchanged endpoint and models: keep the same object (and its identity) in the new snapshot.
+        if (previous is not null && previous.Endpoint.Revision == endpoint.Revision
+            && previous.Variants.Concat(previous.Shadows).Select(variant => variant.Model).SequenceEqual(variants.Concat(shadows).Select(variant => variant.Model)))
+        {
+            return previous;
+        }
+
+        return new RoutedEndpoint(endpoint, variants, shadows);
+    }
+
+    private async Task<RoutedVariant> RouteAsync(string name, string model, int weight, int from, CancellationToken cancellationToken)
+    {
+        var reference = ModelReference.Parse(model, $"variant '{name}'");
+        var version = await models.ResolveAsync(reference, cancellationToken).ConfigureAwait(false);
+        var loaded = await models.GetAsync(reference.Name, version).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new RoutedVariant(name, reference, loaded, weight, from, from + weight);
+    }
+
+    private sealed record Snapshot(FrozenDictionary<string, RoutedEndpoint> Endpoints, IReadOnlyList<EndpointProblem> Problems, bool Loaded);
+}

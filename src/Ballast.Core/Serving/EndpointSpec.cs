@@ -1,0 +1,158 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Ballast.Tracking;
+
+namespace Ballast.Serving;
+
+/// <summary>
+/// An endpoint as users write it (JSON body of <c>/api/v1/endpoints</c>): its variants with weights, shadows,
+/// sticky routing and the fallback variant.
+/// </summary>
+public sealed record EndpointSpec(
+    string Name,
+    string? Policy,
+    IReadOnlyList<VariantSpec>? Variants,
+    IReadOnlyList<ShadowSpec>? Shadows = null,
+    StickySpec? Sticky = null,
+    string? Fallback = null);
+
+/// <summary>A variant serves a registered model: <c>models:/name/version</c> or <c>models:/name@alias</c>.</summary>
+public sealed record VariantSpec(string Name, string? Model, int? Weight = null, string? Url = null);
+
+/// <summary>A shadow gets a copy of <see cref="Percent"/>% of requests after the response is sent.</summary>
+public sealed record ShadowSpec(string Name, string? Model, int? Percent = null);
+
+/// <summary>Requests with the same value of this header always reach the same variant.</summary>
+public sealed record StickySpec(string? Header);
+
+/// <summary>A <c>models:/…</c> reference: a fixed version or an alias that the registry resolves.</summary>
+public sealed partial record ModelReference(string Name, long? Version, string? Alias)
+{
+    public static ModelReference Parse(string? text, string where)
+    {
+        var match = text is null ? null : Pattern().Match(text);
+        if (match is not { Success: true })
+        {
+            throw TrackingException.Invalid($"{where}: model '{text}' is not models:/NAME/VERSION or models:/NAME@ALIAS.");
+        }
+
+        return match.Groups["version"].Success
+            ? new ModelReference(match.Groups["name"].Value, long.Parse(match.Groups["version"].Value, CultureInfo.InvariantCulture), null)
+            : new ModelReference(match.Groups["name"].Value, null, match.Groups["alias"].Value);
+    }
+
+    public override string ToString() => Version is { } version ? $"models:/{Name}/{version}" : $"models:/{Name}@{Alias}";
+
+    [GeneratedRegex(@"^models:/(?<name>[^/@]+)(/(?<version>[1-9][0-9]{0,17})|@(?<alias>[A-Za-z0-9_\-]+))$")]
+    private static partial Regex Pattern();
+}
+
+public static partial class EndpointValidation
+{
+    public const string SplitPolicy = "split";
+    public const string DefaultStickyHeader = "Ballast-Routing-Key";
+
+    /// <summary>Checks a spec and fills its defaults (policy split; a single variant's weight 100); every problem at once.</summary>
+    public static EndpointSpec Validate(EndpointSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var problems = new List<string>();
+        if (string.IsNullOrEmpty(spec.Name) || !NamePattern().IsMatch(spec.Name))
+        {
+            problems.Add($"name '{spec.Name}' must be 1 to 63 lowercase letters, digits or '-', starting with a letter");
+        }
+
+        var policy = spec.Policy ?? SplitPolicy;
+        if (policy != SplitPolicy)
+        {
+            problems.Add($"policy '{policy}' is not available yet; use split (weights, sticky keys, shadows, fallback)");
+        }
+
+        var variants = spec.Variants ?? [];
+        if (variants.Count == 0)
+        {
+            problems.Add("variants: at least one variant is needed");
+        }
+
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var variant in variants)
+        {
+            if (string.IsNullOrEmpty(variant.Name) || !NamePattern().IsMatch(variant.Name))
+            {
+                problems.Add($"variant name '{variant.Name}' must be 1 to 63 lowercase letters, digits or '-', starting with a letter");
+            }
+            else if (!names.Add(variant.Name))
+            {
+                problems.Add($"variant '{variant.Name}' appears twice");
+            }
+
+            if (variant.Url is not null)
+            {
+                problems.Add($"variant '{variant.Name}': remote variants (url) are not available yet; register the model and use models:/…");
+            }
+
+            Collect(problems, () => ModelReference.Parse(variant.Model, $"variant '{variant.Name}'"));
+            if (variant.Weight is < 0 or > 100)
+            {
+                problems.Add($"variant '{variant.Name}': weight {variant.Weight} must be between 0 and 100");
+            }
+        }
+
+        var weighted = variants.Count == 1 && variants[0].Weight is null ? [variants[0] with { Weight = 100 }] : variants.ToList();
+        if (variants.Count > 0 && weighted.Any(variant => variant.Weight is null))
+        {
+            problems.Add("variants: give every variant a weight when there are several (integers summing to 100)");
+        }
+        else if (variants.Count > 0 && weighted.Sum(variant => variant.Weight ?? 0) != 100)
+        {
+            problems.Add($"variants: weights sum to {weighted.Sum(variant => variant.Weight ?? 0)}, not 100");
+        }
+
+        foreach (var shadow in spec.Shadows ?? [])
+        {
+            if (string.IsNullOrEmpty(shadow.Name) || !NamePattern().IsMatch(shadow.Name) || !names.Add(shadow.Name))
+            {
+                problems.Add($"shadow name '{shadow.Name}' must be a new name of 1 to 63 lowercase letters, digits or '-'");
+            }
+
+            Collect(problems, () => ModelReference.Parse(shadow.Model, $"shadow '{shadow.Name}'"));
+            if (shadow.Percent is < 1 or > 100)
+            {
+                problems.Add($"shadow '{shadow.Name}': percent {shadow.Percent} must be between 1 and 100");
+            }
+        }
+
+        if (spec.Fallback is { } fallback && variants.All(variant => variant.Name != fallback))
+        {
+            problems.Add($"fallback '{fallback}' is not one of the variants ({string.Join(", ", variants.Select(variant => variant.Name))})");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw TrackingException.Invalid($"Invalid endpoint '{spec.Name}': {string.Join("; ", problems)}.");
+        }
+
+        return spec with
+        {
+            Policy = policy,
+            Variants = weighted,
+            Shadows = (spec.Shadows ?? []).Select(shadow => shadow with { Percent = shadow.Percent ?? 100 }).ToList(),
+            Sticky = spec.Sticky is null ? null : new StickySpec(spec.Sticky.Header ?? DefaultStickyHeader),
+        };
+    }
+
+    private static void Collect(List<string> problems, Action check)
+    {
+        try
+        {
+            check();
+        }
+        catch (TrackingException exception)
+        {
+            problems.Add(exception.Message.TrimEnd('.'));
+        }
+    }
+
+    [GeneratedRegex("^[a-z][a-z0-9-]{0,62}$")]
+    private static partial Regex NamePattern();
+}

@@ -1,0 +1,93 @@
+using System.Data.Common;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Ballast.Metadata;
+using Ballast.Tracking;
+using Dapper;
+
+namespace Ballast.Serving;
+
+/// <summary>A stored endpoint: its validated spec, and a revision that grows with every change.</summary>
+public sealed record StoredEndpoint(EndpointSpec Spec, long Revision, long CreatedAt, long UpdatedAt);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(EndpointSpec))]
+internal sealed partial class EndpointJsonContext : JsonSerializerContext;
+
+/// <summary>Endpoints in the metadata database, shared by every replica.</summary>
+public sealed class EndpointStore(MetadataDatabase database, TimeProvider time)
+{
+    public async Task<StoredEndpoint> CreateAsync(EndpointSpec spec, CancellationToken cancellationToken = default)
+    {
+        spec = EndpointValidation.Validate(spec);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO endpoints (name, spec, revision, created_at, updated_at) VALUES (@Name, @Spec, 1, @now, @now)",
+                new { spec.Name, Spec = Serialize(spec), now }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+        catch (DbException exception) when (MetadataErrors.IsUniqueViolation(exception))
+        {
+            throw TrackingException.AlreadyExists($"Endpoint '{spec.Name}' already exists; PUT /api/v1/endpoints/{spec.Name} (or `ballast apply`) changes it.");
+        }
+
+        return new StoredEndpoint(spec, 1, now, now);
+    }
+
+    /// <summary>Creates or replaces; the revision only moves when the spec changes. Returns the endpoint and whether it changed.</summary>
+    public async Task<(StoredEndpoint Endpoint, bool Changed)> PutAsync(EndpointSpec spec, CancellationToken cancellationToken = default)
+    {
+        spec = EndpointValidation.Validate(spec);
+        var json = Serialize(spec);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var changed = await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO endpoints (name, spec, revision, created_at, updated_at) VALUES (@Name, @json, 1, @now, @now) " +
+            "ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, revision = endpoints.revision + 1, updated_at = excluded.updated_at WHERE endpoints.spec <> excluded.spec",
+            new { spec.Name, json, now }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+        return (await GetAsync(spec.Name, cancellationToken).ConfigureAwait(false), changed);
+    }
+
+    public async Task<StoredEndpoint> GetAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
+            "SELECT spec AS Spec, revision AS Revision, created_at AS CreatedAt, updated_at AS UpdatedAt FROM endpoints WHERE name = @name",
+            new { name }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return row?.ToEndpoint() ?? throw TrackingException.NotFound($"Endpoint '{name}' does not exist.");
+    }
+
+    public async Task<IReadOnlyList<StoredEndpoint>> ListAsync(CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<Row>(new CommandDefinition(
+            "SELECT spec AS Spec, revision AS Revision, created_at AS CreatedAt, updated_at AS UpdatedAt FROM endpoints ORDER BY name", cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(row => row.ToEndpoint()).ToList();
+    }
+
+    public async Task DeleteAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (await connection.ExecuteAsync(new CommandDefinition("DELETE FROM endpoints WHERE name = @name", new { name }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
+        {
+            throw TrackingException.NotFound($"Endpoint '{name}' does not exist.");
+        }
+    }
+
+    private static string Serialize(EndpointSpec spec) => JsonSerializer.Serialize(spec, EndpointJsonContext.Default.EndpointSpec);
+
+    private sealed class Row
+    {
+        public string Spec { get; set; } = "";
+
+        public long Revision { get; set; }
+
+        public long CreatedAt { get; set; }
+
+        public long UpdatedAt { get; set; }
+
+        public StoredEndpoint ToEndpoint() => new(JsonSerializer.Deserialize(Spec, EndpointJsonContext.Default.EndpointSpec)!, Revision, CreatedAt, UpdatedAt);
+    }
+}

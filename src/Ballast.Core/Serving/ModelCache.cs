@@ -1,0 +1,178 @@
+using System.Collections.Concurrent;
+using Ballast.Registry;
+using Ballast.Runtime;
+using Ballast.Storage;
+using Ballast.Tracking;
+
+namespace Ballast.Serving;
+
+/// <summary>A registered model version loaded in its runtime, shared by every endpoint that routes to it.</summary>
+public sealed record LoadedModel(string Name, long Version, string Flavor, IModelRuntime Runtime)
+{
+    public string Reference => $"{Name}/{Version}";
+}
+
+/// <summary>
+/// Loads each model version once (from the artifact store: in place for a local store, through a local copy for
+/// S3), warms it with one request, and disposes it when no routing snapshot uses it any more.
+/// </summary>
+public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactStore artifacts) : IDisposable
+{
+    private readonly ConcurrentDictionary<(string Name, long Version), Lazy<Task<LoadedModel>>> _models = new();
+    private readonly List<(IModelRuntime Runtime, long RetiredAt)> _retired = [];
+    private readonly string _downloads = Path.Combine(Path.GetTempPath(), "ballast-models-" + Guid.NewGuid().ToString("N")[..8]);
+
+    /// <summary>The version a reference points at now (aliases move).</summary>
+    public async Task<long> ResolveAsync(ModelReference reference, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        var version = reference.Version is { } number
+            ? await registry.GetVersionAsync(reference.Name, number.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false)
+            : await registry.GetVersionByAliasAsync(reference.Name, reference.Alias!, cancellationToken).ConfigureAwait(false);
+        return long.Parse(version.Version, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public Task<LoadedModel> GetAsync(string name, long version)
+    {
+        var entry = _models.GetOrAdd((name, version), key => new Lazy<Task<LoadedModel>>(() => LoadAsync(key.Name, key.Version)));
+        var task = entry.Value;
+        if (task.IsFaulted)
+        {
+            // A failed load is not cached: the next refresh tries again (the artifact may have been uploaded since).
+            _models.TryRemove(new KeyValuePair<(string, long), Lazy<Task<LoadedModel>>>((name, version), entry));
+        }
+
+        return task;
+    }
+
+    /// <summary>How long a version no snapshot uses stays loaded, for requests still running on an older snapshot.</summary>
+    public static TimeSpan RetireAfter { get; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Retires the loaded versions that are not in <paramref name="inUse"/>, and disposes those retired long enough ago.</summary>
+    public void Retain(IReadOnlySet<(string Name, long Version)> inUse)
+    {
+        ArgumentNullException.ThrowIfNull(inUse);
+        lock (_retired)
+        {
+            var now = Environment.TickCount64;
+            foreach (var (key, entry) in _models)
+            {
+                if (!inUse.Contains(key) && _models.TryRemove(key, out _) && entry.IsValueCreated && entry.Value.IsCompletedSuccessfully)
+                {
+                    _retired.Add((entry.Value.Result.Runtime, now));
+                }
+            }
+
+            foreach (var retired in _retired.Where(retired => now - retired.RetiredAt >= RetireAfter.TotalMilliseconds).ToList())
+            {
+                retired.Runtime.Dispose();
+                _retired.Remove(retired);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        Retain(new HashSet<(string, long)>());
+        lock (_retired)
+        {
+            _retired.ForEach(retired => retired.Runtime.Dispose());
+            _retired.Clear();
+        }
+
+        try
+        {
+            Directory.Delete(_downloads, recursive: true);
+        }
+        catch (DirectoryNotFoundException)
+        {
+            // Nothing was downloaded.
+        }
+    }
+
+    private async Task<LoadedModel> LoadAsync(string name, long version)
+    {
+        var modelVersion = await registry.GetVersionAsync(name, version.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
+        var storePath = await StorePathAsync(modelVersion).ConfigureAwait(false);
+        var flavor = modelVersion.Tags.FirstOrDefault(tag => tag.Key == ModelRegistration.FlavorTag)?.Value
+                     ?? ModelFlavors.FromFileName(storePath)
+                     ?? throw new ModelLoadException($"model {name}/{version} at '{modelVersion.Source}' has no flavor tag and no .onnx name");
+        var local = await LocalFileAsync(storePath).ConfigureAwait(false);
+        var runtime = ModelFlavors.Load(flavor, local);
+        Warm(runtime);
+        return new LoadedModel(name, version, flavor, runtime);
+    }
+
+    /// <summary>The model file in the store: the source itself, or the one model file in the folder it names (an MLflow model folder).</summary>
+    private async Task<string> StorePathAsync(ModelVersion version)
+    {
+        var source = version.Source;
+        if (source.StartsWith("runs:/", StringComparison.Ordinal))
+        {
+            var rest = source["runs:/".Length..];
+            var slash = rest.IndexOf('/', StringComparison.Ordinal);
+            var run = await runs.GetAsync(slash < 0 ? rest : rest[..slash]).ConfigureAwait(false);
+            source = run.Info.ArtifactUri.TrimEnd('/') + (slash < 0 ? "" : "/" + rest[(slash + 1)..]);
+        }
+
+        var path = ModelRegistration.StorePathOf(source)
+                   ?? throw new ModelLoadException($"model {version.Name}/{version.Version} comes from '{version.Source}', outside this server's artifact store; register the file with `ballast models register`");
+        if (await artifacts.ExistsAsync(path).ConfigureAwait(false))
+        {
+            return path;
+        }
+
+        var candidates = new List<string>();
+        await foreach (var entry in artifacts.ListAsync(path, recursive: true).ConfigureAwait(false))
+        {
+            if (!entry.IsDirectory && ModelFlavors.FromFileName(entry.Path) == ModelFlavors.Onnx)
+            {
+                candidates.Add(entry.Path);
+            }
+        }
+
+        return candidates.Count == 1 ? candidates[0]
+            : throw new ModelLoadException(candidates.Count == 0
+                ? $"model {version.Name}/{version.Version}: no model file at '{version.Source}'"
+                : $"model {version.Name}/{version.Version}: '{version.Source}' holds {candidates.Count} .onnx files; register the one to serve");
+    }
+
+    private async Task<string> LocalFileAsync(string storePath)
+    {
+        if (artifacts is FileArtifactStore local)
+        {
+            return local.LocalPath(storePath);
+        }
+
+        Directory.CreateDirectory(_downloads);
+        var target = Path.Combine(_downloads, Guid.NewGuid().ToString("N") + Path.GetExtension(storePath));
+        await using var source = await artifacts.OpenReadAsync(storePath).ConfigureAwait(false);
+        await using var file = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81_920, FileOptions.Asynchronous);
+        await source.CopyToAsync(file).ConfigureAwait(false);
+        return target;
+    }
+
+    /// <summary>One request with a batch of one (zeros, empty strings) so the first real request pays no lazy initialisation.</summary>
+    private static void Warm(IModelRuntime runtime)
+    {
+        try
+        {
+            runtime.Infer(runtime.Signature.Inputs.Select(spec =>
+            {
+                var shape = spec.Shape.Select(dimension => dimension < 0 ? 1L : dimension).ToArray();
+                var count = (int)Tensor.ElementCount(shape);
+                var data = Array.CreateInstance(TensorDatatypes.ElementType(spec.Datatype), count);
+                if (data is string[] strings)
+                {
+                    Array.Fill(strings, "");
+                }
+
+                return new Tensor(spec.Name, spec.Datatype, shape, data);
+            }).ToList());
+        }
+        catch (Exception exception) when (exception is ModelInputException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        {
+            // A model that refuses zeros (a categorical input with an unknown "" category, say) is still loaded.
+        }
+    }
+}

@@ -1,0 +1,116 @@
+using Ballast.Registry;
+using Ballast.Server.Security;
+using Ballast.Serving;
+using Ballast.Tracking;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Routing;
+
+namespace Ballast.Server.Serving;
+
+/// <summary>An endpoint with what this replica serves for it: the model version behind each variant, or why it is not served.</summary>
+public sealed record EndpointResponse(
+    string Name,
+    string Policy,
+    IReadOnlyList<VariantSpec> Variants,
+    IReadOnlyList<ShadowSpec>? Shadows,
+    StickySpec? Sticky,
+    string? Fallback,
+    long Revision,
+    long CreatedAt,
+    long UpdatedAt,
+    EndpointStatus Status)
+{
+    public static EndpointResponse From(StoredEndpoint endpoint, EndpointRouter router)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(router);
+        var spec = endpoint.Spec;
+        var routed = router.Find(spec.Name);
+        var problem = router.Problems.FirstOrDefault(problem => problem.Endpoint == spec.Name)?.Message;
+        var current = routed is not null && routed.Endpoint.Revision == endpoint.Revision;
+        return new EndpointResponse(spec.Name, spec.Policy ?? EndpointValidation.SplitPolicy, spec.Variants ?? [], spec.Shadows is { Count: > 0 } ? spec.Shadows : null, spec.Sticky, spec.Fallback,
+            endpoint.Revision, endpoint.CreatedAt, endpoint.UpdatedAt,
+            new EndpointStatus(current && problem is null, routed?.Endpoint.Revision,
+                routed?.Variants.Concat(routed.Shadows).Select(variant => new ServedVariant(variant.Name, variant.Model.Reference)).ToList() ?? [], problem));
+    }
+}
+
+/// <summary><c>ready</c> when this replica serves the stored revision with every model loaded; <c>serving</c> names the model versions.</summary>
+public sealed record EndpointStatus(bool Ready, long? ServedRevision, IReadOnlyList<ServedVariant> Serving, string? Problem);
+
+public sealed record ServedVariant(string Name, string Model);
+
+public sealed record EndpointListResponse(IReadOnlyList<EndpointResponse> Endpoints);
+
+public sealed record RegisteredVersionResponse(string Name, string Version, string Source, string? RunId, string Flavor, SignatureJson Signature);
+
+/// <summary>
+/// <c>/api/v1/endpoints</c> (endpoint CRUD; every change is served by this replica before the answer, and by the
+/// others within their refresh interval) and <c>POST /api/v1/models/{name}/versions</c> (register a model file).
+/// </summary>
+public static class EndpointsApi
+{
+    public static IEndpointRouteBuilder MapEndpointsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/v1/endpoints").WithTags("Endpoints");
+        group.MapGet("/", async (EndpointStore endpoints, EndpointRouter router, CancellationToken cancellationToken) =>
+            TypedResults.Ok(new EndpointListResponse((await endpoints.ListAsync(cancellationToken).ConfigureAwait(false)).Select(endpoint => EndpointResponse.From(endpoint, router)).ToList())))
+            .RequireAuthorization(BallastPolicies.Reader);
+        group.MapGet("/{name}", async (string name, EndpointStore endpoints, EndpointRouter router, CancellationToken cancellationToken) =>
+            TypedResults.Ok(EndpointResponse.From(await endpoints.GetAsync(name, cancellationToken).ConfigureAwait(false), router)))
+            .RequireAuthorization(BallastPolicies.Reader);
+        group.MapPost("/", async (EndpointSpec spec, EndpointStore endpoints, EndpointRouter router, CancellationToken cancellationToken) =>
+        {
+            var created = await endpoints.CreateAsync(spec, cancellationToken).ConfigureAwait(false);
+            await router.RefreshAsync(cancellationToken).ConfigureAwait(false);
+            return TypedResults.Created($"/api/v1/endpoints/{created.Spec.Name}", EndpointResponse.From(created, router));
+        }).WithSummary("Creates an endpoint (409 when the name is taken).").RequireAuthorization(BallastPolicies.Writer);
+        group.MapPut("/{name}", async Task<Ok<EndpointResponse>> (string name, EndpointSpec spec, EndpointStore endpoints, EndpointRouter router, CancellationToken cancellationToken) =>
+        {
+            if (!string.IsNullOrEmpty(spec.Name) && spec.Name != name)
+            {
+                throw TrackingException.Invalid($"The body names endpoint '{spec.Name}' but the path names '{name}'.");
+            }
+
+            var (endpoint, _) = await endpoints.PutAsync(spec with { Name = name }, cancellationToken).ConfigureAwait(false);
+            await router.RefreshAsync(cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(EndpointResponse.From(endpoint, router));
+        }).WithSummary("Creates or replaces an endpoint (idempotent).").RequireAuthorization(BallastPolicies.Writer);
+        group.MapDelete("/{name}", async (string name, EndpointStore endpoints, EndpointRouter router, CancellationToken cancellationToken) =>
+        {
+            await endpoints.DeleteAsync(name, cancellationToken).ConfigureAwait(false);
+            await router.RefreshAsync(cancellationToken).ConfigureAwait(false);
+            return TypedResults.NoContent();
+        }).RequireAuthorization(BallastPolicies.Writer);
+
+        routes.MapPost("/api/v1/models/{name}/versions", RegisterAsync).WithTags("Models")
+            .WithSummary("Registers a model file (multipart: file, flavor?, run_id?, description?) as a new version, with its signature.")
+            .WithMetadata(new DisableRequestSizeLimitAttribute(), new RequestFormLimitsAttribute { MultipartBodyLengthLimit = long.MaxValue })
+            .DisableAntiforgery().RequireAuthorization(BallastPolicies.Writer);
+        return routes;
+    }
+
+    private static async Task<Created<RegisteredVersionResponse>> RegisterAsync(string name, HttpRequest request, RegistryStore registry, Ballast.Storage.IArtifactStore artifacts)
+    {
+        if (!request.HasFormContentType)
+        {
+            throw TrackingException.Invalid("Send the model as multipart/form-data with a 'file' part (and optional flavor, run_id, description).");
+        }
+
+        var form = await request.ReadFormAsync(request.HttpContext.RequestAborted).ConfigureAwait(false);
+        var file = form.Files.GetFile("file") ?? throw TrackingException.Invalid("The form has no 'file' part holding the model.");
+        var flavor = form["flavor"].ToString() is { Length: > 0 } given ? given : null;
+        var runId = form["run_id"].ToString() is { Length: > 0 } run ? run : null;
+        var description = form["description"].ToString() is { Length: > 0 } text ? text : null;
+        await using var content = file.OpenReadStream();
+        var version = await new ModelRegistration(registry, artifacts).RegisterAsync(name, content, file.FileName, flavor, runId, description, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        var signature = version.Tags.FirstOrDefault(tag => tag.Key == ModelRegistration.SignatureTag)?.Value;
+        return TypedResults.Created($"/api/2.0/mlflow/model-versions/get?name={Uri.EscapeDataString(name)}&version={version.Version}",
+            new RegisteredVersionResponse(version.Name, version.Version, version.Source, version.RunId,
+                version.Tags.First(tag => tag.Key == ModelRegistration.FlavorTag).Value!,
+                signature is null ? new SignatureJson([], []) : System.Text.Json.JsonSerializer.Deserialize(signature, Serialization.ServerJsonContext.Default.SignatureJson)!));
+    }
+}

@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Ballast.Runtime;
+using Ballast.Security;
+using Ballast.Server.Security;
+using Ballast.Serving;
+using Ballast.Tracking;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Prometheus;
+
+namespace Ballast.Server.Serving;
+
+/// <summary>
+/// Scoring: the Open Inference Protocol (V2) under <c>/v2</c> and MLflow's <c>/endpoints/{name}/invocations</c>.
+/// A request is routed by the endpoint's snapshot (no database call), answered by the chosen variant's model (or the
+/// fallback when it fails), and carries <c>Ballast-Model-Version</c> and <c>Ballast-Prediction-Id</c> headers.
+/// </summary>
+public static class InferenceApi
+{
+    public const string ModelVersionHeader = "Ballast-Model-Version";
+    public const string PredictionIdHeader = "Ballast-Prediction-Id";
+    public const string VariantHeader = "Ballast-Variant";
+
+    private static readonly Counter Requests = Metrics.CreateCounter("ballast_inference_requests_total", "Scoring requests by endpoint, variant, model version and status code.",
+        new CounterConfiguration { LabelNames = ["endpoint", "variant", "model_version", "status"] });
+
+    private static readonly Histogram Duration = Metrics.CreateHistogram("ballast_inference_duration_seconds", "Time to route and run the model, by endpoint and variant.",
+        new HistogramConfiguration { LabelNames = ["endpoint", "variant"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
+
+    private static readonly Counter Fallbacks = Metrics.CreateCounter("ballast_inference_fallbacks_total", "Requests the fallback variant answered because the chosen variant failed.",
+        new CounterConfiguration { LabelNames = ["endpoint", "failed_variant"] });
+
+    private static readonly Gauge InFlight = Metrics.CreateGauge("ballast_inference_in_flight", "Scoring requests being processed.");
+
+    public static IEndpointRouteBuilder MapInferenceApi(this IEndpointRouteBuilder routes)
+    {
+        var v2 = routes.MapGroup("/v2").WithTags("Inference (V2)");
+        v2.MapGet("/health/live", () => TypedResults.Ok(new LiveResponse(true))).AllowAnonymous();
+        v2.MapGet("/health/ready", (EndpointRouter router) => router.Ready
+            ? Results.Ok(new ReadyResponse(true))
+            : Results.Json(new ReadyResponse(false), Serialization.ServerJsonContext.Default.ReadyResponse, statusCode: StatusCodes.Status503ServiceUnavailable)).AllowAnonymous();
+        v2.MapGet("/", () => TypedResults.Ok(new ServerMetadataResponse("ballast", BallastVersion.Current, []))).RequireAuthorization(BallastPolicies.Reader);
+        v2.MapGet("/models/{name}", (string name, EndpointRouter router) => TypedResults.Ok(Metadata(Find(router, name))))
+            .WithSummary("The endpoint's inputs and outputs (from its first variant's model) and its variants.").RequireAuthorization(BallastPolicies.Reader);
+        v2.MapGet("/models/{name}/ready", (string name, EndpointRouter router) => TypedResults.Ok(new ModelReadyResponse(Find(router, name).Name, true)))
+            .RequireAuthorization(BallastPolicies.Reader);
+        v2.MapPost("/models/{name}/infer", (string name, HttpContext http, EndpointRouter router, TimeProvider time) => InferAsync(name, null, http, router, time))
+            .WithSummary("Scores with the variant the endpoint's policy picks.").RequireAuthorization(BallastPolicies.Reader);
+        v2.MapPost("/models/{name}/versions/{variant}/infer", (string name, string variant, HttpContext http, EndpointRouter router, TimeProvider time) => InferAsync(name, variant, http, router, time))
+            .WithSummary("Scores with one variant of the endpoint.").RequireAuthorization(BallastPolicies.Reader);
+
+        routes.MapPost("/endpoints/{name}/invocations", (string name, HttpContext http, EndpointRouter router, TimeProvider time) => MlflowScoring.InvokeAsync(name, http, router, time))
+            .WithTags("Inference (MLflow)").WithSummary("MLflow's scoring protocol: dataframe_split, dataframe_records, instances, inputs or CSV.")
+            .RequireAuthorization(BallastPolicies.Reader);
+        routes.MapGet("/ping", () => Results.Text("\n")).WithTags("Inference (MLflow)").AllowAnonymous();
+        return routes;
+    }
+
+    internal static RoutedEndpoint Find(EndpointRouter router, string name)
+    {
+        if (router.Find(name) is { } endpoint)
+        {
+            return endpoint;
+        }
+
+        var problem = router.Problems.FirstOrDefault(problem => problem.Endpoint == name);
+        throw TrackingException.NotFound(problem is null
+            ? $"Endpoint '{name}' does not exist."
+            : $"Endpoint '{name}' is not served: {problem.Message}");
+    }
+
+    /// <summary>
+    /// Picks the variant (pinned by the route, forced by the <c>Ballast-Variant</c> header for writers, else the policy),
+    /// runs it, counts it, and sets the response headers; the caller writes the body.
+    /// </summary>
+    internal static Scored Score(RoutedEndpoint endpoint, string? pinned, HttpContext http, IReadOnlyList<Tensor> inputs, IReadOnlyCollection<string>? outputs, TimeProvider time)
+    {
+        RoutedVariant variant;
+        var forced = http.Request.Headers[VariantHeader].ToString();
+        if (pinned is not null || forced.Length > 0)
+        {
+            var name = pinned ?? forced;
+            if (pinned is null && (BallastClaims.RoleOf(http.User) ?? ApiKeyRole.Reader) < ApiKeyRole.Writer)
+            {
+                throw new ForbiddenException($"Forcing a variant with {VariantHeader} needs the writer role.");
+            }
+
+            variant = endpoint.Find(name) ?? throw TrackingException.NotFound(
+                $"Endpoint '{endpoint.Name}' has no variant '{name}'; it has {string.Join(", ", endpoint.Variants.Select(v => v.Name))}.");
+        }
+        else
+        {
+            var key = endpoint.StickyHeader is { } header ? http.Request.Headers[header].ToString() : "";
+            variant = endpoint.Choose(key.Length > 0 ? key : null, Random.Shared);
+        }
+
+        var started = Stopwatch.GetTimestamp();
+        InFlight.Inc();
+        try
+        {
+            var invocation = endpoint.Invoke(variant, inputs, outputs);
+            if (invocation.FailedVariant is { } failed)
+            {
+                Fallbacks.WithLabels(endpoint.Name, failed.Name).Inc();
+            }
+
+            var answered = invocation.Variant;
+            Duration.WithLabels(endpoint.Name, answered.Name).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            Requests.WithLabels(endpoint.Name, answered.Name, answered.Model.Reference, "200").Inc();
+            var predictionId = Guid.CreateVersion7(time.GetUtcNow()).ToString();
+            http.Response.Headers[ModelVersionHeader] = answered.Model.Reference;
+            http.Response.Headers[PredictionIdHeader] = predictionId;
+            http.Response.Headers[VariantHeader] = answered.Name;
+            return new Scored(invocation, predictionId);
+        }
+        catch (Exception exception)
+        {
+            Requests.WithLabels(endpoint.Name, variant.Name, variant.Model.Reference, exception is ModelInputException ? "400" : "500").Inc();
+            throw;
+        }
+        finally
+        {
+            InFlight.Dec();
+        }
+    }
+
+    private static async Task InferAsync(string name, string? pinned, HttpContext http, EndpointRouter router, TimeProvider time)
+    {
+        var endpoint = Find(router, name);
+        using var document = await ReadJsonAsync(http).ConfigureAwait(false);
+        var request = V2Codec.ReadRequest(document.RootElement);
+        var scored = Score(endpoint, pinned, http, request.Inputs, request.Outputs, time);
+
+        http.Response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(http.Response.BodyWriter.AsStream());
+        writer.WriteStartObject();
+        writer.WriteString("model_name", endpoint.Name);
+        writer.WriteString("model_version", scored.Invocation.Variant.Model.Version.ToString(CultureInfo.InvariantCulture));
+        if (request.Id is not null)
+        {
+            writer.WriteString("id", request.Id);
+        }
+
+        writer.WriteStartObject("parameters");
+        writer.WriteString("prediction_id", scored.PredictionId);
+        writer.WriteString("variant", scored.Invocation.Variant.Name);
+        writer.WriteString("model", scored.Invocation.Variant.Model.Reference);
+        writer.WriteEndObject();
+        writer.WriteStartArray("outputs");
+        foreach (var output in scored.Invocation.Outputs)
+        {
+            V2Codec.WriteTensor(writer, output);
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        await writer.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+    }
+
+    internal static async Task<JsonDocument> ReadJsonAsync(HttpContext http)
+    {
+        try
+        {
+            return await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted).ConfigureAwait(false);
+        }
+        catch (JsonException exception)
+        {
+            throw new ModelInputException($"the body is not valid JSON: {exception.Message}");
+        }
+    }
+
+    private static ModelMetadataResponse Metadata(RoutedEndpoint endpoint)
+    {
+        var model = endpoint.Variants[0].Model;
+        return new ModelMetadataResponse(
+            endpoint.Name,
+            endpoint.Variants.Select(variant => variant.Name).ToList(),
+            model.Flavor == ModelFlavors.Onnx ? "onnxruntime_onnx" : model.Flavor,
+            model.Runtime.Signature.Inputs.Select(spec => new TensorMetadata(spec.Name, spec.Datatype, spec.Shape)).ToList(),
+            model.Runtime.Signature.Outputs.Select(spec => new TensorMetadata(spec.Name, spec.Datatype, spec.Shape)).ToList(),
+            endpoint.Variants.Select(variant => new VariantMetadata(variant.Name, variant.Reference.ToString(), variant.Model.Reference, variant.Weight)).ToList());
+    }
+
+    internal sealed record Scored(Invocation Invocation, string PredictionId);
+}
+
+public sealed record LiveResponse(bool Live);
+
+public sealed record ReadyResponse(bool Ready);
+
+public sealed record ModelReadyResponse(string Name, bool Ready);
+
+public sealed record ServerMetadataResponse(string Name, string Version, IReadOnlyList<string> Extensions);
+
+public sealed record TensorMetadata(string Name, string Datatype, IReadOnlyList<long> Shape);
+
+public sealed record VariantMetadata(string Name, string Model, string Serving, int Weight);
+
+public sealed record ModelMetadataResponse(string Name, IReadOnlyList<string> Versions, string Platform, IReadOnlyList<TensorMetadata> Inputs, IReadOnlyList<TensorMetadata> Outputs, IReadOnlyList<VariantMetadata> Variants);

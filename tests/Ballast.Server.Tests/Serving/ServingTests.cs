@@ -1,0 +1,336 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Ballast.Serving;
+using Ballast.Tests.Tracking;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Ballast.Tests.Serving;
+
+/// <summary>Registering real ONNX models, endpoints, and scoring them over V2 and MLflow's protocol on a real Kestrel port.</summary>
+public sealed class ServingTests
+{
+    private static readonly object IrisRows = new { name = "float_input", shape = new[] { 2, 4 }, datatype = "FP32", data = new[] { new[] { 5.1, 3.5, 1.4, 0.2 }, new[] { 6.7, 3.0, 5.2, 2.3 } } };
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_registered_onnx_model_is_served_over_v2_with_its_signature_labels_and_headers()
+    {
+        await using var server = await RunningServer.StartAsync();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        using var client = server.Client();
+
+        var registered = await CliProcess.RunAsync("models", "register", "iris", TestServices.Fixture("logreg_iris.onnx"), "--description", "sklearn", "--url", url);
+        registered.ExitCode.ShouldBe(0, registered.ToString());
+        registered.Output.ShouldBe("1\n");
+        var version = await client.GetFromJsonAsync<JsonElement>("/api/2.0/mlflow/model-versions/get?name=iris&version=1", Cancel);
+        var tags = version.GetProperty("model_version").GetProperty("tags").EnumerateArray().ToDictionary(tag => tag.GetProperty("key").GetString()!, tag => tag.GetProperty("value").GetString());
+        tags["ballast.flavor"].ShouldBe("onnx");
+        tags["ballast.signature"]!.ShouldContain("\"name\":\"float_input\",\"datatype\":\"FP32\",\"shape\":[-1,4]");
+
+        var created = await CliProcess.RunAsync("endpoints", "create", "iris", "--model", "models:/iris/1", "--url", url);
+        created.ExitCode.ShouldBe(0, created.ToString());
+        created.Output.ShouldBe("iris: serving main=iris/1\n".Replace("main=", "", StringComparison.Ordinal));
+
+        (await client.GetFromJsonAsync<JsonElement>("/v2/health/live", Cancel)).GetProperty("live").GetBoolean().ShouldBeTrue();
+        (await client.GetFromJsonAsync<JsonElement>("/v2/health/ready", Cancel)).GetProperty("ready").GetBoolean().ShouldBeTrue();
+        var metadata = await client.GetFromJsonAsync<JsonElement>("/v2/models/iris", Cancel);
+        metadata.GetProperty("platform").GetString().ShouldBe("onnxruntime_onnx");
+        metadata.GetProperty("inputs")[0].GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ShouldBe([-1L, 4]);
+        (await client.GetFromJsonAsync<JsonElement>("/v2/models/iris/ready", Cancel)).GetProperty("ready").GetBoolean().ShouldBeTrue();
+
+        using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { id = "req-1", inputs = new[] { IrisRows } }, Cancel);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Cancel));
+        response.Headers.GetValues("Ballast-Model-Version").Single().ShouldBe("iris/1");
+        var predictionId = response.Headers.GetValues("Ballast-Prediction-Id").Single();
+        Guid.Parse(predictionId).Version.ShouldBe(7);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        body.GetProperty("id").GetString().ShouldBe("req-1");
+        body.GetProperty("model_name").GetString().ShouldBe("iris");
+        body.GetProperty("model_version").GetString().ShouldBe("1");
+        body.GetProperty("parameters").GetProperty("prediction_id").GetString().ShouldBe(predictionId);
+        var outputs = body.GetProperty("outputs").EnumerateArray().ToDictionary(output => output.GetProperty("name").GetString()!);
+        outputs["output_label"].GetProperty("data").EnumerateArray().Select(v => v.GetInt64()).ShouldBe([0L, 2]);
+        outputs["output_probability"].GetProperty("shape").EnumerateArray().Select(v => v.GetInt64()).ShouldBe([2L, 3]);
+        outputs["output_probability"].GetProperty("parameters").GetProperty("labels").EnumerateArray().Select(v => v.GetString()).ShouldBe(["0", "1", "2"]);
+        outputs["output_probability"].GetProperty("data")[5].GetDouble().ShouldBe(0.88232, 1e-4);
+
+        var selected = await (await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRows }, outputs = new[] { new { name = "output_label" } } }, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        selected.GetProperty("outputs").GetArrayLength().ShouldBe(1);
+    }
+
+    [Theory]
+    [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[2,3],\"datatype\":\"INT64\",\"data\":[1,2,3,4,5,6]}]}", 400, "input 'float_input': expected FP32 [-1,4], got INT64 [2,3]")]
+    [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[1,2,3]}]}", 400, "input 'float_input': shape [1,4] holds 4 values, got 3")]
+    [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[1,2,\"x\",4]}]}", 400, "input 'float_input': value 2 (\"x\") is not a FP32")]
+    [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"FP33\",\"data\":[1,2,3,4]}]}", 400, "input 'float_input': 'datatype' must be one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BYTES")]
+    [InlineData("{\"inputs\":[]}", 400, "missing input 'float_input' (FP32 [-1,4])")]
+    [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[1,2,3,4]}],\"outputs\":[{\"name\":\"nope\"}]}", 400, "unknown output 'nope'; the model gives 'output_label' (INT64 [-1]), 'output_probability' (FP32 [-1,-1])")]
+    [InlineData("{\"inputs\": [", 400, "the body is not valid JSON")]
+    public async Task Bad_v2_requests_get_400_with_the_reason_in_the_protocols_error_format(string body, int status, string message)
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterAndServeAsync(client, "iris", "logreg_iris.onnx");
+
+        using var response = await client.PostAsync("/v2/models/iris/infer", new StringContent(body, Encoding.UTF8, "application/json"), Cancel);
+
+        ((int)response.StatusCode).ShouldBe(status);
+        (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString()!.ShouldStartWith(message);
+        using var unknown = await client.PostAsync("/v2/models/nope/infer", new StringContent(body, Encoding.UTF8, "application/json"), Cancel);
+        unknown.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await unknown.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString().ShouldBe("Endpoint 'nope' does not exist.");
+    }
+
+    [Fact]
+    public async Task A_file_that_is_not_a_model_is_not_registered()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        using var form = new MultipartFormDataContent { { new ByteArrayContent("not a model"u8.ToArray()), "file", "broken.onnx" } };
+
+        using var response = await client.PostAsync("/api/v1/models/broken/versions", form, Cancel);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()!.ShouldStartWith("'broken.onnx' was not registered: not a model ONNX Runtime can load: ");
+        using var none = await client.GetAsync("/api/2.0/mlflow/registered-models/get?name=broken", Cancel);
+        none.StatusCode.ShouldBe(HttpStatusCode.NotFound, "nothing is left behind");
+    }
+
+    [Fact]
+    public async Task The_titanic_pipeline_is_scored_through_every_mlflow_input_format()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterAndServeAsync(client, "titanic", "titanic_pipeline.onnx");
+        string[] columns = ["pclass", "sex", "age", "fare", "embarked"];
+
+        var split = await InvokeAsync(client, new { dataframe_split = new { columns, data = new object[][] { [1, "female", 29, 211.3, "S"], [3, "male", 40, 7.9, "Q"] } } });
+        AssertTitanic(split);
+        AssertTitanic(await InvokeAsync(client, new { dataframe_records = new object[] { new { pclass = 1, sex = "female", age = 29, fare = 211.3, embarked = "S" }, new { pclass = 3, sex = "male", age = 40, fare = 7.9, embarked = "Q" } } }));
+        AssertTitanic(await InvokeAsync(client, new { inputs = new { pclass = new[] { 1, 3 }, sex = new[] { "female", "male" }, age = new[] { 29.0, 40 }, fare = new[] { 211.3, 7.9 }, embarked = new[] { "S", "Q" } } }));
+        using (var csv = await client.PostAsync("/endpoints/titanic/invocations", new StringContent("pclass,sex,age,fare,embarked\n1,female,29,211.3,S\n3,male,40,7.9,Q\n", Encoding.UTF8, "text/csv"), Cancel))
+        {
+            csv.StatusCode.ShouldBe(HttpStatusCode.OK, await csv.Content.ReadAsStringAsync(Cancel));
+            AssertTitanic(await csv.Content.ReadFromJsonAsync<JsonElement>(Cancel));
+        }
+
+        using var text = await client.PostAsync("/endpoints/titanic/invocations", new StringContent("hello", Encoding.UTF8, "text/plain"), Cancel);
+        text.StatusCode.ShouldBe(HttpStatusCode.UnsupportedMediaType);
+        (await text.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error_code").GetString().ShouldBe("BAD_REQUEST");
+        using var both = await client.PostAsJsonAsync("/endpoints/titanic/invocations", new { inputs = new { }, instances = new[] { 1 } }, Cancel);
+        both.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await both.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("message").GetString().ShouldBe("The JSON body holds instances and inputs; send exactly one of dataframe_split, dataframe_records, instances, inputs.");
+        using var missing = await client.PostAsJsonAsync("/endpoints/titanic/invocations", new { dataframe_records = new object[] { new { pclass = 1, sex = "female", age = 29, fare = 211.3 } } }, Cancel);
+        missing.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await missing.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error_code").GetString().ShouldBe("INVALID_PARAMETER_VALUE");
+    }
+
+    [Fact]
+    public async Task Iris_rows_as_a_dataframe_fill_the_single_matrix_input()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterAndServeAsync(client, "iris", "logreg_iris.onnx");
+
+        var answer = await InvokeAsync(client, new { dataframe_split = new { columns = new[] { "sepal_length", "sepal_width", "petal_length", "petal_width" }, data = new[] { new[] { 5.1, 3.5, 1.4, 0.2 }, new[] { 6.7, 3.0, 5.2, 2.3 } } } });
+
+        answer.GetProperty("predictions").GetProperty("output_label").EnumerateArray().Select(v => v.GetInt64()).ShouldBe([0L, 2]);
+        answer.GetProperty("predictions").GetProperty("output_probability")[1].GetArrayLength().ShouldBe(3);
+        var instances = await InvokeAsync(client, new { instances = new[] { new[] { 5.1, 3.5, 1.4, 0.2 } } });
+        instances.GetProperty("predictions").GetProperty("output_label")[0].GetInt64().ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task A_split_endpoint_divides_traffic_by_weight_keeps_sticky_keys_and_lets_writers_force_a_variant()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterAsync(client, "iris", "logreg_iris.onnx");
+        await RegisterAsync(client, "iris", "logreg_iris.onnx");
+        using (var put = await client.PutAsJsonAsync("/api/v1/endpoints/iris", new
+        {
+            variants = new object[] { new { name = "a", model = "models:/iris/1", weight = 70 }, new { name = "b", model = "models:/iris/2", weight = 30 } },
+            sticky = new { header = "X-User" },
+        }, Cancel))
+        {
+            put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync(Cancel));
+            (await put.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("status").GetProperty("ready").GetBoolean().ShouldBeTrue();
+        }
+
+        // 4,000 requests: b's share is binomial(4000, 0.3), sd 29; accept within 5 sd (1200 ± 145).
+        const int Requests = 4000;
+        var counts = new Dictionary<string, int>();
+        using var body = new SemaphoreSlim(8);
+        var variants = await Task.WhenAll(Enumerable.Range(0, Requests).Select(async _ =>
+        {
+            await body.WaitAsync(Cancel);
+            try
+            {
+                using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRows } }, Cancel);
+                response.StatusCode.ShouldBe(HttpStatusCode.OK);
+                return response.Headers.GetValues("Ballast-Variant").Single();
+            }
+            finally
+            {
+                body.Release();
+            }
+        }));
+        foreach (var variant in variants)
+        {
+            counts[variant] = counts.GetValueOrDefault(variant) + 1;
+        }
+
+        counts["b"].ShouldBeInRange(1200 - 145, 1200 + 145);
+        counts["a"].ShouldBe(Requests - counts["b"]);
+
+        foreach (var user in new[] { "user-1", "user-2", "user-42", "team:alpha/7" })
+        {
+            var seen = new HashSet<string>();
+            for (var i = 0; i < 20; i++)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/iris/infer") { Content = JsonContent.Create(new { inputs = new[] { IrisRows } }) };
+                request.Headers.Add("X-User", user);
+                using var response = await client.SendAsync(request, Cancel);
+                seen.Add(response.Headers.GetValues("Ballast-Variant").Single());
+            }
+
+            seen.Count.ShouldBe(1, $"{user} stays on one variant");
+            seen.Single().ShouldBe(RoutedEndpointBucket(user) < 70 ? "a" : "b");
+        }
+
+        using (var forced = new HttpRequestMessage(HttpMethod.Post, "/v2/models/iris/infer") { Content = JsonContent.Create(new { inputs = new[] { IrisRows } }) })
+        {
+            forced.Headers.Add("Ballast-Variant", "b");
+            using var response = await client.SendAsync(forced, Cancel);
+            response.Headers.GetValues("Ballast-Model-Version").Single().ShouldBe("iris/2");
+        }
+
+        using var pinned = await client.PostAsJsonAsync("/v2/models/iris/versions/a/infer", new { inputs = new[] { IrisRows } }, Cancel);
+        pinned.Headers.GetValues("Ballast-Model-Version").Single().ShouldBe("iris/1");
+        using var unknown = await client.PostAsJsonAsync("/v2/models/iris/versions/zz/infer", new { inputs = new[] { IrisRows } }, Cancel);
+        unknown.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
+        // The first key turns authentication on; from then on only its holder (a reader) gets in.
+        using var keyResponse = await client.PostAsJsonAsync("/api/v1/keys", new { name = "viewer", role = "reader" }, Cancel);
+        var reader = (await keyResponse.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("token").GetString()!;
+        using var asReader = server.Client(reader);
+        using var readerForce = new HttpRequestMessage(HttpMethod.Post, "/v2/models/iris/infer") { Content = JsonContent.Create(new { inputs = new[] { IrisRows } }) };
+        readerForce.Headers.Add("Ballast-Variant", "b");
+        using var refused = await asReader.SendAsync(readerForce, Cancel);
+        refused.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString().ShouldBe("Forcing a variant with Ballast-Variant needs the writer role.");
+    }
+
+    [Fact]
+    public async Task Moving_an_alias_repoints_the_endpoint_without_a_failed_request()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterAsync(client, "iris", "logreg_iris.onnx");
+        await RegisterAsync(client, "iris", "logreg_iris.onnx");
+        await MlflowHttp.PostAsync(client, "registered-models/alias", new { name = "iris", alias = "champion", version = "1" });
+        (await client.PostAsJsonAsync("/api/v1/endpoints", new { name = "iris", variants = new[] { new { name = "main", model = "models:/iris@champion" } } }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        var router = server.App.Services.GetRequiredService<EndpointRouter>();
+
+        using var stop = new CancellationTokenSource();
+        var failures = 0;
+        var served = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var load = Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRows } }, Cancel);
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    Interlocked.Increment(ref failures);
+                }
+
+                served.Add(response.Headers.GetValues("Ballast-Model-Version").Single());
+            }
+        }));
+
+        await Task.Delay(200, Cancel);
+        await MlflowHttp.PostAsync(client, "registered-models/alias", new { name = "iris", alias = "champion", version = "2" });
+        await router.RefreshAsync(Cancel);
+        await Task.Delay(200, Cancel);
+        await stop.CancelAsync();
+        await load;
+
+        failures.ShouldBe(0);
+        served.ShouldContain("iris/1");
+        served.ShouldContain("iris/2");
+        using var after = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRows } }, Cancel);
+        after.Headers.GetValues("Ballast-Model-Version").Single().ShouldBe("iris/2");
+    }
+
+    [Fact]
+    public async Task Invalid_endpoints_are_refused_with_every_problem()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+
+        using var response = await client.PostAsJsonAsync("/api/v1/endpoints", new
+        {
+            name = "Iris",
+            variants = new object[] { new { name = "a", model = "models:/iris/1", weight = 60 }, new { name = "a", model = "iris", weight = 30 } },
+            fallback = "c",
+        }, Cancel);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        var detail = (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()!;
+        detail.ShouldContain("name 'Iris' must be 1 to 63 lowercase letters");
+        detail.ShouldContain("variant 'a' appears twice");
+        detail.ShouldContain("model 'iris' is not models:/NAME/VERSION or models:/NAME@ALIAS");
+        detail.ShouldContain("weights sum to 90, not 100");
+        detail.ShouldContain("fallback 'c' is not one of the variants");
+
+        using var missing = await client.PostAsJsonAsync("/api/v1/endpoints", new { name = "ghost", variants = new[] { new { name = "a", model = "models:/ghost/1" } } }, Cancel);
+        missing.StatusCode.ShouldBe(HttpStatusCode.Created, "stored, and reported as not served");
+        var status = (await missing.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("status");
+        status.GetProperty("ready").GetBoolean().ShouldBeFalse();
+        status.GetProperty("problem").GetString().ShouldBe("Model Version (name=ghost, version=1) not found");
+        (await client.GetAsync("/v2/health/ready", Cancel)).StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
+        using var scored = await client.PostAsJsonAsync("/v2/models/ghost/infer", new { inputs = new[] { IrisRows } }, Cancel);
+        (await scored.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString().ShouldBe("Endpoint 'ghost' is not served: Model Version (name=ghost, version=1) not found");
+        (await client.DeleteAsync("/api/v1/endpoints/ghost", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        (await client.GetAsync("/v2/health/ready", Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    private static int RoutedEndpointBucket(string key) => RoutedEndpoint.Bucket(key);
+
+    private static async Task RegisterAsync(HttpClient client, string name, string fixture)
+    {
+        using var form = new MultipartFormDataContent();
+        var file = new ByteArrayContent(await File.ReadAllBytesAsync(TestServices.Fixture(fixture), Cancel));
+        file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        form.Add(file, "file", fixture);
+        using var response = await client.PostAsync($"/api/v1/models/{name}/versions", form, Cancel);
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Cancel));
+    }
+
+    private static async Task RegisterAndServeAsync(HttpClient client, string name, string fixture)
+    {
+        await RegisterAsync(client, name, fixture);
+        using var response = await client.PostAsJsonAsync("/api/v1/endpoints", new { name, variants = new[] { new { name = "main", model = $"models:/{name}/1" } } }, Cancel);
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Cancel));
+    }
+
+    private static async Task<JsonElement> InvokeAsync(HttpClient client, object body)
+    {
+        using var response = await client.PostAsJsonAsync("/endpoints/" + (body.ToString()!.Contains("pclass", StringComparison.Ordinal) || JsonSerializer.Serialize(body).Contains("pclass", StringComparison.Ordinal) ? "titanic" : "iris") + "/invocations", body, Cancel);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Cancel));
+        return await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+    }
+
+    private static void AssertTitanic(JsonElement answer)
+    {
+        var predictions = answer.GetProperty("predictions");
+        predictions.GetProperty("label").EnumerateArray().Select(v => v.GetInt64()).ShouldBe([1L, 0]);
+        predictions.GetProperty("probabilities")[0][1].GetDouble().ShouldBe(0.88083, 1e-4);
+        predictions.GetProperty("probabilities")[1][0].GetDouble().ShouldBe(0.91891, 1e-4);
+    }
+}
