@@ -28,6 +28,7 @@ public static class BallastCli
         root.Subcommands.Add(ModelsCommand.Create(output));
         root.Subcommands.Add(DataCommand.Create(output));
         root.Subcommands.Add(EndpointsCommand.Create(output));
+        root.Subcommands.Add(PredictionsCommand.Create(output));
         return root;
     }
 

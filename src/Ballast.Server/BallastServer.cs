@@ -74,7 +74,10 @@ public static partial class BallastServer
                      "listen on 127.0.0.1 only, or pass --insecure to serve without authentication.");
             }
 
-            return new ServerContext(options, database, artifacts, keys, new LeaseStore(database, time), mode, time);
+            // Write-ahead files a crash left behind become segments before the server takes new predictions.
+            var predictions = await Ballast.Serving.PredictionLog.OpenAsync(
+                new Ballast.Serving.PredictionLogOptions(Path.Combine(options.DataDir, "prediction-log")), artifacts, time, cancellationToken).ConfigureAwait(false);
+            return new ServerContext(options, database, artifacts, keys, new LeaseStore(database, time), mode, time, predictions);
         }
         catch (Exception exception)
         {
@@ -137,6 +140,11 @@ public static partial class BallastServer
         builder.Services.AddScoped(services => registry.WithActor(
             services.GetRequiredService<IHttpContextAccessor>().HttpContext?.User.Identity?.Name ?? "system"));
         builder.Services.AddSingleton(new Ballast.Audit.AuditLog(server.Database));
+        builder.Services.AddSingleton(server.Predictions);
+        builder.Services.AddHostedService<PredictionLogService>();
+        var feedback = new Ballast.Serving.FeedbackStore(server.Database, server.Time);
+        builder.Services.AddSingleton(feedback);
+        builder.Services.AddSingleton(new Ballast.Serving.PredictionExport(server.Predictions, server.Artifacts, feedback));
         var endpoints = new Ballast.Serving.EndpointStore(server.Database, server.Time);
         var models = new Ballast.Serving.ModelCache(registry, runs, server.Artifacts);
         builder.Services.AddSingleton(endpoints);
@@ -185,6 +193,7 @@ public static partial class BallastServer
         app.MapDatasetsApi();
         app.MapEndpointsApi();
         app.MapInferenceApi();
+        app.MapPredictionsApi();
         configure?.Invoke(app);
 
         Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);

@@ -7,7 +7,7 @@ using Ballast.Storage;
 
 namespace Ballast.Server.Hosting;
 
-/// <summary>What start-up established before the web host was built: checked stores and the authentication mode.</summary>
+/// <summary>What start-up established before the web host was built: checked stores, the authentication mode, and the prediction log with any records a crash left rolled into segments.</summary>
 public sealed record ServerContext(
     BallastOptions Options,
     MetadataDatabase Database,
@@ -15,4 +15,5 @@ public sealed record ServerContext(
     ApiKeyStore Keys,
     LeaseStore Leases,
     AuthenticationMode AuthenticationMode,
-    TimeProvider Time);
+    TimeProvider Time,
+    Ballast.Serving.PredictionLog Predictions);

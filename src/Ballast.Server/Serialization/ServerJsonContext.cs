@@ -56,4 +56,5 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(Ballast.Server.Serving.EndpointListResponse))]
 [JsonSerializable(typeof(Ballast.Server.Serving.RegisteredVersionResponse))]
 [JsonSerializable(typeof(Ballast.Registry.SignatureJson))]
+[JsonSerializable(typeof(Ballast.Server.Serving.FeedbackResponse))]
 public sealed partial class ServerJsonContext : JsonSerializerContext;

@@ -47,12 +47,12 @@ public static class InferenceApi
             .WithSummary("The endpoint's inputs and outputs (from its first variant's model) and its variants.").RequireAuthorization(BallastPolicies.Reader);
         v2.MapGet("/models/{name}/ready", (string name, EndpointRouter router) => TypedResults.Ok(new ModelReadyResponse(Find(router, name).Name, true)))
             .RequireAuthorization(BallastPolicies.Reader);
-        v2.MapPost("/models/{name}/infer", (string name, HttpContext http, EndpointRouter router, TimeProvider time) => InferAsync(name, null, http, router, time))
+        v2.MapPost("/models/{name}/infer", (string name, HttpContext http, EndpointRouter router, PredictionLog log, TimeProvider time) => InferAsync(name, null, http, router, log, time))
             .WithSummary("Scores with the variant the endpoint's policy picks.").RequireAuthorization(BallastPolicies.Reader);
-        v2.MapPost("/models/{name}/versions/{variant}/infer", (string name, string variant, HttpContext http, EndpointRouter router, TimeProvider time) => InferAsync(name, variant, http, router, time))
+        v2.MapPost("/models/{name}/versions/{variant}/infer", (string name, string variant, HttpContext http, EndpointRouter router, PredictionLog log, TimeProvider time) => InferAsync(name, variant, http, router, log, time))
             .WithSummary("Scores with one variant of the endpoint.").RequireAuthorization(BallastPolicies.Reader);
 
-        routes.MapPost("/endpoints/{name}/invocations", (string name, HttpContext http, EndpointRouter router, TimeProvider time) => MlflowScoring.InvokeAsync(name, http, router, time))
+        routes.MapPost("/endpoints/{name}/invocations", (string name, HttpContext http, EndpointRouter router, PredictionLog log, TimeProvider time) => MlflowScoring.InvokeAsync(name, http, router, log, time))
             .WithTags("Inference (MLflow)").WithSummary("MLflow's scoring protocol: dataframe_split, dataframe_records, instances, inputs or CSV.")
             .RequireAuthorization(BallastPolicies.Reader);
         routes.MapGet("/ping", () => Results.Text("\n")).WithTags("Inference (MLflow)").AllowAnonymous();
@@ -79,6 +79,7 @@ public static class InferenceApi
     internal static Scored Score(RoutedEndpoint endpoint, string? pinned, HttpContext http, IReadOnlyList<Tensor> inputs, IReadOnlyCollection<string>? outputs, TimeProvider time)
     {
         RoutedVariant variant;
+        string? routingKey = null;
         var forced = http.Request.Headers[VariantHeader].ToString();
         if (pinned is not null || forced.Length > 0)
         {
@@ -94,7 +95,8 @@ public static class InferenceApi
         else
         {
             var key = endpoint.StickyHeader is { } header ? http.Request.Headers[header].ToString() : "";
-            variant = endpoint.Choose(key.Length > 0 ? key : null, Random.Shared);
+            routingKey = key.Length > 0 ? key : null;
+            variant = endpoint.Choose(routingKey, Random.Shared);
         }
 
         var started = Stopwatch.GetTimestamp();
@@ -108,13 +110,14 @@ public static class InferenceApi
             }
 
             var answered = invocation.Variant;
-            Duration.WithLabels(endpoint.Name, answered.Name).Observe(Stopwatch.GetElapsedTime(started).TotalSeconds);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            Duration.WithLabels(endpoint.Name, answered.Name).Observe(elapsed.TotalSeconds);
             Requests.WithLabels(endpoint.Name, answered.Name, answered.Model.Reference, "200").Inc();
             var predictionId = Guid.CreateVersion7(time.GetUtcNow()).ToString();
             http.Response.Headers[ModelVersionHeader] = answered.Model.Reference;
             http.Response.Headers[PredictionIdHeader] = predictionId;
             http.Response.Headers[VariantHeader] = answered.Name;
-            return new Scored(invocation, predictionId);
+            return new Scored(invocation, predictionId, elapsed.TotalMilliseconds, routingKey);
         }
         catch (Exception exception)
         {
@@ -127,12 +130,13 @@ public static class InferenceApi
         }
     }
 
-    private static async Task InferAsync(string name, string? pinned, HttpContext http, EndpointRouter router, TimeProvider time)
+    private static async Task InferAsync(string name, string? pinned, HttpContext http, EndpointRouter router, PredictionLog log, TimeProvider time)
     {
         var endpoint = Find(router, name);
         using var document = await ReadJsonAsync(http).ConfigureAwait(false);
         var request = V2Codec.ReadRequest(document.RootElement);
         var scored = Score(endpoint, pinned, http, request.Inputs, request.Outputs, time);
+        await LogAsync(log, endpoint, scored, request.Inputs, time, http.RequestAborted).ConfigureAwait(false);
 
         http.Response.ContentType = "application/json";
         await using var writer = new Utf8JsonWriter(http.Response.BodyWriter.AsStream());
@@ -184,7 +188,15 @@ public static class InferenceApi
             endpoint.Variants.Select(variant => new VariantMetadata(variant.Name, variant.Reference.ToString(), variant.Model.Reference, variant.Weight)).ToList());
     }
 
-    internal sealed record Scored(Invocation Invocation, string PredictionId);
+    internal sealed record Scored(Invocation Invocation, string PredictionId, double LatencyMs, string? RoutingKey);
+
+    /// <summary>Appends the scored request to the prediction log; returns when it is in the write-ahead file (or was shed, counted).</summary>
+    internal static async Task LogAsync(PredictionLog log, RoutedEndpoint endpoint, Scored scored, IReadOnlyList<Tensor> inputs, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var variant = scored.Invocation.Variant;
+        await log.AppendAsync(new PredictionRecord(scored.PredictionId, endpoint.Name, variant.Name, variant.Model.Reference, time.GetUtcNow().ToUnixTimeMilliseconds(),
+            scored.LatencyMs, scored.RoutingKey, V2Codec.ToJson(inputs), V2Codec.ToJson(scored.Invocation.Outputs)), cancellationToken).ConfigureAwait(false);
+    }
 }
 
 public sealed record LiveResponse(bool Live);

@@ -18,7 +18,7 @@ public static class MlflowScoring
 {
     private static readonly string[] Formats = ["dataframe_split", "dataframe_records", "instances", "inputs"];
 
-    public static async Task InvokeAsync(string name, HttpContext http, EndpointRouter router, TimeProvider time)
+    public static async Task InvokeAsync(string name, HttpContext http, EndpointRouter router, PredictionLog log, TimeProvider time)
     {
         var endpoint = InferenceApi.Find(router, name);
         var mediaType = http.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
@@ -42,6 +42,7 @@ public static class MlflowScoring
         }
 
         var scored = InferenceApi.Score(endpoint, null, http, inputs, null, time);
+        await InferenceApi.LogAsync(log, endpoint, scored, inputs, time, http.RequestAborted).ConfigureAwait(false);
         http.Response.ContentType = "application/json";
         await using var writer = new Utf8JsonWriter(http.Response.BodyWriter.AsStream());
         writer.WriteStartObject();

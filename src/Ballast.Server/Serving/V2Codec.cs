@@ -84,6 +84,25 @@ public static class V2Codec
         return new Tensor(name, datatype, shape, Convert(name, datatype, values));
     }
 
+    /// <summary>Tensors as a JSON list in the protocol's shape (what the prediction log keeps as inputs and outputs).</summary>
+    public static string ToJson(IReadOnlyList<Tensor> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartArray();
+            foreach (var tensor in tensors)
+            {
+                WriteTensor(writer, tensor);
+            }
+
+            writer.WriteEndArray();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     public static void WriteTensor(Utf8JsonWriter writer, Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(writer);

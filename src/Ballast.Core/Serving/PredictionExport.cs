@@ -1,0 +1,83 @@
+using System.Globalization;
+using Ballast.Storage;
+using DuckDB.NET.Data;
+
+namespace Ballast.Serving;
+
+/// <summary>
+/// Exports an endpoint's predictions in a time range, joined with their feedback (outcome, reward), to one Parquet or
+/// CSV file, with DuckDB over the log's segments (rolled first, so the newest records are in).
+/// </summary>
+public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts, FeedbackStore feedback)
+{
+    public static IReadOnlyList<string> Formats { get; } = ["parquet", "csv"];
+
+    public async Task ExportAsync(string endpoint, long? from, long? to, string format, string target, CancellationToken cancellationToken = default)
+    {
+        if (!Formats.Contains(format))
+        {
+            throw Tracking.TrackingException.Invalid($"format '{format}' is not one of {string.Join(", ", Formats)}.");
+        }
+
+        await log.RollAsync(cancellationToken).ConfigureAwait(false);
+        var segments = await log.SegmentsAsync(endpoint, from, to, cancellationToken).ConfigureAwait(false);
+        var scratch = Path.Combine(Path.GetTempPath(), "ballast-export-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(scratch);
+        try
+        {
+            var files = new List<string>();
+            foreach (var segment in segments)
+            {
+                files.Add(await LocalAsync(segment, scratch, cancellationToken).ConfigureAwait(false));
+            }
+
+            using var connection = new DuckDBConnection("Data Source=:memory:");
+            connection.Open();
+            Execute(connection, "SET threads = 2; SET memory_limit = '512MB';");
+            Execute(connection, "CREATE TABLE feedback (prediction_id VARCHAR, outcome VARCHAR, reward DOUBLE, feedback_at BIGINT)");
+            using (var appender = connection.CreateAppender("feedback"))
+            {
+                await foreach (var row in feedback.SinceAsync(from ?? 0, cancellationToken).ConfigureAwait(false))
+                {
+                    var appended = appender.CreateRow().AppendValue(row.PredictionId).AppendValue(row.Outcome);
+                    (row.Reward is { } reward ? appended.AppendValue(reward) : appended.AppendNullValue()).AppendValue(row.ReceivedAt).EndRow();
+                }
+            }
+
+            var source = files.Count == 0
+                ? "(SELECT NULL::VARCHAR AS prediction_id, NULL::VARCHAR AS endpoint, NULL::VARCHAR AS variant, NULL::VARCHAR AS model, NULL::BIGINT AS timestamp, NULL::DOUBLE AS latency_ms, " +
+                  "NULL::VARCHAR AS routing_key, NULL::VARCHAR AS kind, NULL::VARCHAR AS inputs, NULL::VARCHAR AS outputs WHERE false)"
+                : "read_parquet([" + string.Join(", ", files.Select(Literal)) + "])";
+            var where = string.Join(" AND ", new[] { "true", from is { } f ? $"p.timestamp >= {f.ToString(CultureInfo.InvariantCulture)}" : null, to is { } t ? $"p.timestamp <= {t.ToString(CultureInfo.InvariantCulture)}" : null }.OfType<string>());
+            Execute(connection, $"COPY (SELECT p.*, f.outcome, f.reward, f.feedback_at FROM {source} p LEFT JOIN feedback f USING (prediction_id) WHERE {where} ORDER BY p.timestamp, p.prediction_id) " +
+                $"TO {Literal(target)} ({(format == "csv" ? "FORMAT csv, HEADER" : "FORMAT parquet, COMPRESSION zstd")})");
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    private async Task<string> LocalAsync(string segment, string scratch, CancellationToken cancellationToken)
+    {
+        if (artifacts is FileArtifactStore local)
+        {
+            return local.LocalPath(segment);
+        }
+
+        var path = Path.Combine(scratch, Guid.NewGuid().ToString("N") + ".parquet");
+        await using var source = await artifacts.OpenReadAsync(segment, cancellationToken).ConfigureAwait(false);
+        await using var file = File.Create(path);
+        await source.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+        return path;
+    }
+
+    private static void Execute(DuckDBConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
+}

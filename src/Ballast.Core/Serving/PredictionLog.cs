@@ -1,0 +1,413 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using System.Threading.Channels;
+using Ballast.Storage;
+using DuckDB.NET.Data;
+
+namespace Ballast.Serving;
+
+/// <summary>One scored request as the prediction log keeps it; <see cref="Inputs"/> and <see cref="Outputs"/> are V2 JSON tensors.</summary>
+public sealed record PredictionRecord(
+    string PredictionId,
+    string Endpoint,
+    string Variant,
+    string Model,
+    long Timestamp,
+    double LatencyMs,
+    string? RoutingKey,
+    string Inputs,
+    string Outputs,
+    string Kind = PredictionRecord.Primary)
+{
+    public const string Primary = "primary";
+    public const string Shadow = "shadow";
+}
+
+/// <summary>How the prediction log behaves: where its write-ahead files live and when they become Parquet segments.</summary>
+public sealed record PredictionLogOptions(string Folder)
+{
+    /// <summary>Records waiting for the writer; beyond it, <see cref="AppendAsync"/> waits up to <see cref="MaxWait"/>, then sheds (counted).</summary>
+    public int Capacity { get; init; } = 10_000;
+
+    public TimeSpan MaxWait { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>A write-ahead file is rolled into Parquet segments at this age or size, and at shutdown.</summary>
+    public TimeSpan RollInterval { get; init; } = TimeSpan.FromMinutes(1);
+
+    public long RollBytes { get; init; } = 64L * 1024 * 1024;
+}
+
+/// <summary>What the log has done since start, for metrics.</summary>
+public sealed record PredictionLogStats(long Written, long Dropped, long Segments, int Queued);
+
+/// <summary>
+/// The zero-loss prediction log. A request's record is appended to a local write-ahead file (JSON lines) by one
+/// writer that batches whatever is queued into one write; the request's <see cref="AppendAsync"/> completes only once
+/// its line is in the file, so a record whose request got an answer survives a process crash. Write-ahead files are
+/// rolled into Parquet segments in the artifact store, <c>predictions/&lt;endpoint&gt;/&lt;yyyy-MM-dd-HH&gt;/&lt;segment&gt;.parquet</c>,
+/// on a timer, by size, on demand (<see cref="RollAsync"/>) and at shutdown; at start, files left by a crash are rolled
+/// first. Segment names derive from the write-ahead file, so rolling the same file twice overwrites, never duplicates.
+/// When the queue is full the request waits briefly, then its record is shed and counted: never silently.
+/// </summary>
+public sealed class PredictionLog : IAsyncDisposable
+{
+    public const string SegmentFolder = "predictions";
+
+    private readonly PredictionLogOptions _options;
+    private readonly IArtifactStore _artifacts;
+    private readonly TimeProvider _time;
+    private readonly Channel<Pending> _queue;
+    private readonly SemaphoreSlim _rolling = new(1, 1);
+    private readonly string _instance;
+    private readonly Task _writer;
+    private readonly ITimer _timer;
+    private FileStream _wal = null!;
+    private long _walSequence;
+    private long _walBytes;
+    private long _walOpenedAt;
+    private long _written;
+    private long _dropped;
+    private long _segments;
+
+    private PredictionLog(PredictionLogOptions options, IArtifactStore artifacts, TimeProvider time)
+    {
+        _options = options;
+        _artifacts = artifacts;
+        _time = time;
+        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        Directory.CreateDirectory(options.Folder);
+        var instanceFile = Path.Combine(options.Folder, "instance-id");
+        if (!File.Exists(instanceFile))
+        {
+            File.WriteAllText(instanceFile, Guid.NewGuid().ToString("N")[..12]);
+        }
+
+        _instance = File.ReadAllText(instanceFile).Trim();
+        _walSequence = Directory.EnumerateFiles(options.Folder, "wal-*.jsonl").Select(SequenceOf).DefaultIfEmpty(0).Max();
+        OpenNextWal();
+        _writer = Task.Run(WriteLoopAsync);
+        _timer = time.CreateTimer(_ => _queue.Writer.TryWrite(Pending.Tick), null, options.RollInterval / 4, options.RollInterval / 4);
+    }
+
+    public PredictionLogStats Stats => new(Interlocked.Read(ref _written), Interlocked.Read(ref _dropped), Interlocked.Read(ref _segments), _queue.Reader.Count);
+
+    /// <summary>Opens the log; write-ahead files a crash left behind are rolled into segments before it takes records.</summary>
+    public static async Task<PredictionLog> OpenAsync(PredictionLogOptions options, IArtifactStore artifacts, TimeProvider time, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var log = new PredictionLog(options, artifacts, time);
+        await log.RollClosedAsync(cancellationToken).ConfigureAwait(false);
+        return log;
+    }
+
+    /// <summary>
+    /// Appends a record and returns once it is in the write-ahead file (true), or false when the queue stayed full
+    /// for <see cref="PredictionLogOptions.MaxWait"/> and the record was shed (counted in <see cref="Stats"/>).
+    /// </summary>
+    public async ValueTask<bool> AppendAsync(PredictionRecord record, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var pending = new Pending(Serialize(record), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            wait.CancelAfter(_options.MaxWait);
+            try
+            {
+                await _queue.Writer.WriteAsync(pending, wait.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                Interlocked.Increment(ref _dropped);
+                return false;
+            }
+        }
+
+        await pending.Done.Task.ConfigureAwait(false);
+        return true;
+    }
+
+    /// <summary>Closes the current write-ahead file and turns every closed one into segments (export does this first, to see everything).</summary>
+    public async Task RollAsync(CancellationToken cancellationToken = default)
+    {
+        var rotated = Pending.Rotate();
+        await _queue.Writer.WriteAsync(rotated, cancellationToken).ConfigureAwait(false);
+        await rotated.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await RollClosedAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The segments of <paramref name="endpoint"/> whose hour overlaps [from, to] (Unix ms; null for open ends), by path.</summary>
+    public async Task<IReadOnlyList<string>> SegmentsAsync(string endpoint, long? from = null, long? to = null, CancellationToken cancellationToken = default)
+    {
+        var segments = new List<string>();
+        await foreach (var entry in _artifacts.ListAsync($"{SegmentFolder}/{endpoint}", recursive: true, cancellationToken).ConfigureAwait(false))
+        {
+            var hourFolder = entry.Path.Split('/')[^2];
+            if (entry.IsDirectory || !entry.Path.EndsWith(".parquet", StringComparison.Ordinal)
+                || !DateTimeOffset.TryParseExact(hourFolder, "yyyy-MM-dd-HH", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var hour))
+            {
+                continue;
+            }
+
+            var start = hour.ToUnixTimeMilliseconds();
+            if ((to is null || start <= to) && (from is null || start + 3_600_000 > from))
+            {
+                segments.Add(entry.Path);
+            }
+        }
+
+        return segments;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _timer.DisposeAsync().ConfigureAwait(false);
+        _queue.Writer.TryComplete();
+        await _writer.ConfigureAwait(false);
+        await RollClosedAsync(CancellationToken.None).ConfigureAwait(false);
+        _rolling.Dispose();
+    }
+
+    private async Task WriteLoopAsync()
+    {
+        var batch = new List<Pending>();
+        var buffer = new ArrayBufferWriter<byte>(64 * 1024);
+        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        {
+            var rotations = new List<Pending>();
+            while (batch.Count < 4096 && _queue.Reader.TryRead(out var pending))
+            {
+                if (!ReferenceEquals(pending, Pending.Tick))
+                {
+                    (pending.Line is null ? rotations : batch).Add(pending);
+                }
+            }
+
+            try
+            {
+                foreach (var pending in batch)
+                {
+                    buffer.Write(pending.Line);
+                }
+
+                // One write for the whole batch; the lines are in the OS when it returns (a killed process loses none).
+                await _wal.WriteAsync(buffer.WrittenMemory).ConfigureAwait(false);
+                await _wal.FlushAsync().ConfigureAwait(false);
+                _walBytes += buffer.WrittenCount;
+                Interlocked.Add(ref _written, batch.Count);
+                batch.ForEach(pending => pending.Done.TrySetResult());
+            }
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+            {
+                batch.ForEach(pending => pending.Done.TrySetException(exception));
+            }
+
+            batch.Clear();
+            buffer.ResetWrittenCount();
+            var due = _walBytes >= _options.RollBytes || (_walBytes > 0 && _time.GetUtcNow().ToUnixTimeMilliseconds() - _walOpenedAt >= _options.RollInterval.TotalMilliseconds);
+            if (rotations.Count > 0 || due)
+            {
+                Rotate();
+                rotations.ForEach(rotation => rotation.Done.TrySetResult());
+                if (due && rotations.Count == 0)
+                {
+                    _ = Task.Run(RollInBackgroundAsync);
+                }
+            }
+        }
+
+        Rotate(reopen: false);
+    }
+
+    /// <summary>The last error of a background roll (the artifact store unreachable, say); the files stay and are rolled next time.</summary>
+    public string? LastRollError { get; private set; }
+
+    private async Task RollInBackgroundAsync()
+    {
+        try
+        {
+            await RollClosedAsync(CancellationToken.None).ConfigureAwait(false);
+            LastRollError = null;
+        }
+        catch (Exception exception) when (exception is IOException or DuckDBException or ArtifactStoreUnavailableException or Amazon.S3.AmazonS3Exception)
+        {
+            LastRollError = exception.Message;
+        }
+    }
+
+    /// <summary>Closes the current write-ahead file (fsync, then "closed" name) and opens the next one.</summary>
+    private void Rotate(bool reopen = true)
+    {
+        _wal.Flush(flushToDisk: true);
+        var path = _wal.Name;
+        _wal.Dispose();
+        if (new FileInfo(path).Length == 0)
+        {
+            File.Delete(path);
+        }
+        else
+        {
+            File.Move(path, Path.ChangeExtension(path, ".closed"));
+        }
+
+        if (reopen)
+        {
+            OpenNextWal();
+        }
+    }
+
+    private void OpenNextWal()
+    {
+        _walSequence++;
+        _wal = new FileStream(Path.Combine(_options.Folder, string.Create(CultureInfo.InvariantCulture, $"wal-{_walSequence:D10}.jsonl")),
+            FileMode.Append, FileAccess.Write, FileShare.Read, 1, FileOptions.Asynchronous);
+        _walBytes = 0;
+        _walOpenedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
+    }
+
+    /// <summary>Turns every closed write-ahead file, and any open one a crash left (not the current), into segments, then deletes it.</summary>
+    private async Task RollClosedAsync(CancellationToken cancellationToken)
+    {
+        await _rolling.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var current = _writer.IsCompleted ? null : _wal.Name;
+            var files = Directory.EnumerateFiles(_options.Folder, "wal-*.*")
+                .Where(file => file != current && (file.EndsWith(".closed", StringComparison.Ordinal) || file.EndsWith(".jsonl", StringComparison.Ordinal)))
+                .OrderBy(SequenceOf).ToList();
+            foreach (var file in files)
+            {
+                await RollFileAsync(file, cancellationToken).ConfigureAwait(false);
+                File.Delete(file);
+            }
+        }
+        finally
+        {
+            _rolling.Release();
+        }
+    }
+
+    private async Task RollFileAsync(string file, CancellationToken cancellationToken)
+    {
+        // A line torn by a crash mid-write belongs to a request that never got its answer: cut it.
+        var length = new FileInfo(file).Length;
+        if (length > 0)
+        {
+            await using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+            var end = length;
+            while (end > 0)
+            {
+                stream.Position = end - 1;
+                if (stream.ReadByte() == '\n')
+                {
+                    break;
+                }
+
+                end--;
+            }
+
+            stream.SetLength(end);
+            length = end;
+        }
+
+        if (length == 0)
+        {
+            return;
+        }
+
+        var scratch = Path.Combine(Path.GetTempPath(), "ballast-roll-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(scratch);
+        try
+        {
+            var groups = new List<(string Endpoint, string Hour, string Local)>();
+            using (var connection = new DuckDBConnection("Data Source=:memory:"))
+            {
+                connection.Open();
+                Execute(connection, "SET threads = 1; SET memory_limit = '256MB';");
+                Execute(connection, "CREATE TABLE rows AS SELECT * FROM read_json(" + Literal(file) + ", format = 'newline_delimited', columns = {" +
+                    "prediction_id: 'VARCHAR', endpoint: 'VARCHAR', variant: 'VARCHAR', model: 'VARCHAR', timestamp: 'BIGINT', latency_ms: 'DOUBLE', " +
+                    "routing_key: 'VARCHAR', kind: 'VARCHAR', inputs: 'VARCHAR', outputs: 'VARCHAR'})");
+                using (var command = connection.CreateCommand())
+                {
+                    command.CommandText = "SELECT DISTINCT endpoint, strftime(make_timestamp(timestamp * 1000), '%Y-%m-%d-%H') FROM rows ORDER BY 1, 2";
+                    using var reader = command.ExecuteReader();
+                    while (reader.Read())
+                    {
+                        groups.Add((reader.GetString(0), reader.GetString(1), Path.Combine(scratch, $"{groups.Count}.parquet")));
+                    }
+                }
+
+                foreach (var (endpoint, hour, local) in groups)
+                {
+                    Execute(connection, $"COPY (SELECT * FROM rows WHERE endpoint = {Literal(endpoint)} AND strftime(make_timestamp(timestamp * 1000), '%Y-%m-%d-%H') = {Literal(hour)} ORDER BY timestamp) " +
+                        $"TO {Literal(local)} (FORMAT parquet, COMPRESSION zstd)");
+                }
+            }
+
+            var segment = $"{_instance}-{Path.GetFileNameWithoutExtension(file)}.parquet";
+            foreach (var (endpoint, hour, local) in groups)
+            {
+                await using var content = File.OpenRead(local);
+                await _artifacts.PutAsync($"{SegmentFolder}/{endpoint}/{hour}/{segment}", content, cancellationToken).ConfigureAwait(false);
+                Interlocked.Increment(ref _segments);
+            }
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    private static long SequenceOf(string path) =>
+        long.TryParse(Path.GetFileNameWithoutExtension(path).AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var sequence) ? sequence : 0;
+
+    private static byte[] Serialize(PredictionRecord record)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("prediction_id", record.PredictionId);
+            writer.WriteString("endpoint", record.Endpoint);
+            writer.WriteString("variant", record.Variant);
+            writer.WriteString("model", record.Model);
+            writer.WriteNumber("timestamp", record.Timestamp);
+            writer.WriteNumber("latency_ms", record.LatencyMs);
+            if (record.RoutingKey is null)
+            {
+                writer.WriteNull("routing_key");
+            }
+            else
+            {
+                writer.WriteString("routing_key", record.RoutingKey);
+            }
+
+            writer.WriteString("kind", record.Kind);
+            writer.WriteString("inputs", record.Inputs);
+            writer.WriteString("outputs", record.Outputs);
+            writer.WriteEndObject();
+        }
+
+        buffer.Write("\n"u8);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static void Execute(DuckDBConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+
+    private static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
+
+    /// <summary>A line to write, or (<see cref="Line"/> null) a request to rotate the write-ahead file.</summary>
+    private sealed record Pending(byte[]? Line, TaskCompletionSource Done)
+    {
+        /// <summary>The timer's nudge: check whether the current file is due to roll.</summary>
+        public static readonly Pending Tick = new(null, new TaskCompletionSource());
+
+        public static Pending Rotate() => new(null, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+    }
+}

@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Text.Json;
+using Ballast.Server.Security;
+using Ballast.Serving;
+using Ballast.Tracking;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Ballast.Server.Serving;
+
+public sealed record FeedbackResponse(int Accepted);
+
+/// <summary>
+/// <c>POST /api/v1/feedback</c> (outcomes and rewards by prediction id, one or a batch) and
+/// <c>GET /api/v1/predictions/export</c> (an endpoint's predictions with their feedback, as Parquet or CSV).
+/// </summary>
+public static class PredictionsApi
+{
+    public static IEndpointRouteBuilder MapPredictionsApi(this IEndpointRouteBuilder routes)
+    {
+        routes.MapPost("/api/v1/feedback", async (HttpContext http, FeedbackStore feedback) =>
+        {
+            JsonDocument document;
+            try
+            {
+                document = await JsonDocument.ParseAsync(http.Request.Body, cancellationToken: http.RequestAborted).ConfigureAwait(false);
+            }
+            catch (JsonException exception)
+            {
+                throw TrackingException.Invalid($"The body is not valid JSON: {exception.Message}");
+            }
+
+            using (document)
+            {
+                var root = document.RootElement;
+                var items = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("feedback", out var batch) && batch.ValueKind == JsonValueKind.Array
+                    ? batch.EnumerateArray().Select(Read).ToList()
+                    : [Read(root)];
+                return TypedResults.Ok(new FeedbackResponse(await feedback.AddAsync(items, http.RequestAborted).ConfigureAwait(false)));
+            }
+        }).WithTags("Predictions").WithSummary("Records outcomes and/or rewards for predictions: {prediction_id, outcome?, reward?} or {feedback: [...]}.")
+            .RequireAuthorization(BallastPolicies.Writer);
+
+        routes.MapGet("/api/v1/predictions/export", async (string? endpoint, string? from, string? to, string? format, HttpContext http, PredictionExport export) =>
+        {
+            if (string.IsNullOrEmpty(endpoint))
+            {
+                throw TrackingException.Invalid("Name the endpoint: ?endpoint=NAME (and optionally from, to, format=parquet|csv).");
+            }
+
+            var kind = string.IsNullOrEmpty(format) ? "parquet" : format;
+            var file = Path.Combine(Path.GetTempPath(), $"ballast-export-{Guid.NewGuid():N}.{kind}");
+            await export.ExportAsync(endpoint, Time(from, "from"), Time(to, "to"), kind, file, http.RequestAborted).ConfigureAwait(false);
+            // The file is deleted when the response stream closes.
+            var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 81_920, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+            return TypedResults.Stream(stream, kind == "csv" ? "text/csv" : "application/vnd.apache.parquet", $"{endpoint}-predictions.{kind}");
+        }).WithTags("Predictions").WithSummary("An endpoint's predictions in [from, to] (ISO 8601 or Unix ms) with their feedback.")
+            .RequireAuthorization(BallastPolicies.Reader);
+        return routes;
+    }
+
+    private static Feedback Read(JsonElement item)
+    {
+        if (item.ValueKind != JsonValueKind.Object)
+        {
+            throw TrackingException.Invalid("Each feedback item must be an object {\"prediction_id\", \"outcome\"?, \"reward\"?}.");
+        }
+
+        var id = item.TryGetProperty("prediction_id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : null;
+        string? outcome = item.TryGetProperty("outcome", out var outcomeElement) && outcomeElement.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined)
+            ? outcomeElement.GetRawText() : null;
+        double? reward = null;
+        if (item.TryGetProperty("reward", out var rewardElement) && rewardElement.ValueKind != JsonValueKind.Null)
+        {
+            reward = rewardElement.ValueKind == JsonValueKind.Number && rewardElement.TryGetDouble(out var value)
+                ? value
+                : throw TrackingException.Invalid($"reward must be a number, not {rewardElement.GetRawText()}.");
+        }
+
+        return new Feedback(id ?? "", outcome, reward);
+    }
+
+    private static long? Time(string? text, string name)
+    {
+        if (string.IsNullOrEmpty(text))
+        {
+            return null;
+        }
+
+        if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var ms))
+        {
+            return ms;
+        }
+
+        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)
+            ? time.ToUnixTimeMilliseconds()
+            : throw TrackingException.Invalid($"'{name}' must be an ISO 8601 time (2026-11-25T12:00:00Z) or Unix milliseconds, not '{text}'.");
+    }
+}

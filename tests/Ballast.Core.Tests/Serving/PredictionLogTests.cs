@@ -1,0 +1,74 @@
+using Ballast.Serving;
+using Ballast.Storage;
+using DuckDB.NET.Data;
+
+namespace Ballast.Tests.Serving;
+
+/// <summary>The write-ahead prediction log on a real local artifact store, read back with DuckDB.</summary>
+public sealed class PredictionLogTests : IDisposable
+{
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("ballast-predlog-");
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private string Folder => Path.Combine(_root.FullName, "wal");
+
+    private IArtifactStore Artifacts => ArtifactStoreFactory.Create(Path.Combine(_root.FullName, "artifacts"), null, null);
+
+    public void Dispose() => _root.Delete(recursive: true);
+
+    [Fact]
+    public async Task Concurrent_appends_all_land_in_hourly_segments_per_endpoint()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 11, 25, 9, 59, 0, TimeSpan.Zero));
+        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder), Artifacts, time, Cancel);
+        await Task.WhenAll(Enumerable.Range(0, 2000).Select(i => Task.Run(async () =>
+            (await log.AppendAsync(Record($"p{i}", i % 2 == 0 ? "iris" : "churn", Date(9, 59).AddMinutes(i % 3 == 0 ? 2 : 0)), Cancel)).ShouldBeTrue(), Cancel)));
+        await log.RollAsync(Cancel);
+
+        var iris = await log.SegmentsAsync("iris", cancellationToken: Cancel);
+        iris.Select(path => path.Split('/')[2]).Order().ShouldBe(["2026-11-25-09", "2026-11-25-10"]);
+        Query(iris.Select(path => ((FileArtifactStore)Artifacts).LocalPath(path)), "SELECT count(*), count(DISTINCT prediction_id) FROM rows").ShouldBe("1000,1000");
+        (await log.SegmentsAsync("iris", from: Date(10, 0).ToUnixTimeMilliseconds(), cancellationToken: Cancel)).Count.ShouldBe(1);
+        log.Stats.Written.ShouldBe(2000);
+        log.Stats.Dropped.ShouldBe(0);
+        await log.DisposeAsync();
+        Directory.EnumerateFiles(Folder, "wal-*").ShouldBeEmpty("everything was rolled");
+    }
+
+    [Fact]
+    public async Task Records_a_crash_left_in_write_ahead_files_are_rolled_at_open_and_a_torn_last_line_is_cut()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Date(8, 30));
+        var first = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder), Artifacts, time, Cancel);
+        for (var i = 0; i < 10; i++)
+        {
+            await first.AppendAsync(Record($"p{i}", "iris", Date(8, 30)), Cancel);
+        }
+
+        // The process dies here: nothing is disposed or rolled. A write was torn mid-line.
+        var wal = Directory.EnumerateFiles(Folder, "wal-*.jsonl").Single();
+        await File.AppendAllTextAsync(wal, "{\"prediction_id\":\"torn\",\"endp", Cancel);
+
+        var second = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder), Artifacts, time, Cancel);
+        var segments = await second.SegmentsAsync("iris", cancellationToken: Cancel);
+        Query(segments.Select(path => ((FileArtifactStore)Artifacts).LocalPath(path)), "SELECT count(*), min(prediction_id), max(prediction_id) FROM rows").ShouldBe("10,p0,p9");
+        await second.DisposeAsync();
+    }
+
+    private static DateTimeOffset Date(int hour, int minute) => new(2026, 11, 25, hour, minute, 0, TimeSpan.Zero);
+
+    private static PredictionRecord Record(string id, string endpoint, DateTimeOffset at) =>
+        new(id, endpoint, "a", endpoint + "/1", at.ToUnixTimeMilliseconds(), 0.4, null, "[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[1],\"data\":[1]}]", "[]");
+
+    private static string Query(IEnumerable<string> files, string sql)
+    {
+        using var connection = new DuckDBConnection("Data Source=:memory:");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"CREATE VIEW rows AS SELECT * FROM read_parquet([{string.Join(", ", files.Select(file => $"'{file}'"))}]); {sql}";
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return string.Join(",", Enumerable.Range(0, reader.FieldCount).Select(i => Convert.ToString(reader.GetValue(i), System.Globalization.CultureInfo.InvariantCulture)));
+    }
+}
