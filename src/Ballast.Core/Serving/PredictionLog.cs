@@ -69,10 +69,13 @@ public sealed class PredictionLog : IAsyncDisposable
     private long _written;
     private long _dropped;
     private long _segments;
+    private int _disposed;
 
     private PredictionLog(PredictionLogOptions options, IArtifactStore artifacts, TimeProvider time)
     {
-        _options = options;
+        // Absolute, so that the current file's name (FileStream.Name is absolute) compares equal to the folder listing.
+        _options = options with { Folder = Path.GetFullPath(options.Folder) };
+        options = _options;
         _artifacts = artifacts;
         _time = time;
         _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
@@ -162,6 +165,11 @@ public sealed class PredictionLog : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _timer.DisposeAsync().ConfigureAwait(false);
         _queue.Writer.TryComplete();
         await _writer.ConfigureAwait(false);

@@ -137,6 +137,7 @@ public static class InferenceApi
         var request = V2Codec.ReadRequest(document.RootElement);
         var scored = Score(endpoint, pinned, http, request.Inputs, request.Outputs, time);
         await LogAsync(log, endpoint, scored, request.Inputs, time, http.RequestAborted).ConfigureAwait(false);
+        ShadowTraffic.AfterResponse(http, endpoint, scored, request.Inputs, log, time);
 
         http.Response.ContentType = "application/json";
         await using var writer = new Utf8JsonWriter(http.Response.BodyWriter.AsStream());

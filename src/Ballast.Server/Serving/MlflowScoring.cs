@@ -43,6 +43,7 @@ public static class MlflowScoring
 
         var scored = InferenceApi.Score(endpoint, null, http, inputs, null, time);
         await InferenceApi.LogAsync(log, endpoint, scored, inputs, time, http.RequestAborted).ConfigureAwait(false);
+        ShadowTraffic.AfterResponse(http, endpoint, scored, inputs, log, time);
         http.Response.ContentType = "application/json";
         await using var writer = new Utf8JsonWriter(http.Response.BodyWriter.AsStream());
         writer.WriteStartObject();

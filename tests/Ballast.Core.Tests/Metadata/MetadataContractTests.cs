@@ -136,7 +136,9 @@ public abstract class MetadataContractTests(DatabaseEngine engine) : DatabaseTes
         await using (var connection = await Database.OpenAsync(Cancel))
         {
             var stored = await connection.QuerySingleAsync<string>("SELECT hash FROM api_keys WHERE name = 'ci'");
-            var secret = created.Token[(created.Token.LastIndexOf('_') + 1)..];
+            // blst_<id>_<secret>: the id has no '_', the secret (base64url) may.
+            var secret = created.Token[(created.Token.IndexOf('_', ApiKeyStore.TokenPrefix.Length) + 1)..];
+            secret.Length.ShouldBeGreaterThan(20);
             stored.ShouldNotContain(secret);
         }
 

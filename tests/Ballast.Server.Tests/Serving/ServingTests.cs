@@ -268,6 +268,46 @@ public sealed class ServingTests
     }
 
     [Fact]
+    public async Task Shadows_score_a_copy_after_the_response_and_are_logged_under_the_same_prediction_id()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterAsync(client, "iris", "logreg_iris.onnx");
+        await RegisterAsync(client, "iris", "logreg_iris.onnx");
+        (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new
+        {
+            variants = new[] { new { name = "main", model = "models:/iris/1" } },
+            shadows = new[] { new { name = "next", model = "models:/iris/2", percent = 100 } },
+        }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        var ids = new List<string>();
+        for (var i = 0; i < 5; i++)
+        {
+            using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRows } }, Cancel);
+            response.Headers.GetValues("Ballast-Variant").Single().ShouldBe("main", "the caller is answered by its variant only");
+            ids.Add(response.Headers.GetValues("Ballast-Prediction-Id").Single());
+        }
+
+        // Shadows run after the responses; wait (bounded) until their records are in.
+        List<string[]> rows = [];
+        for (var attempt = 0; attempt < 100; attempt++)
+        {
+            var csv = await client.GetStringAsync("/api/v1/predictions/export?endpoint=iris&format=csv", Cancel);
+            rows = csv.Trim().Split('\n').Skip(1).Select(line => line.Split(',')).ToList();
+            if (rows.Count(row => row[7] == "shadow") == 5)
+            {
+                break;
+            }
+
+            await Task.Delay(50, Cancel);
+        }
+
+        rows.Where(row => row[7] == "shadow").Select(row => row[0]).ShouldBe(ids, ignoreOrder: true);
+        rows.Where(row => row[7] == "shadow").ShouldAllBe(row => row[2] == "next" && row[3] == "iris/2");
+        rows.Where(row => row[7] == "primary").Select(row => row[0]).ShouldBe(ids, ignoreOrder: true);
+    }
+
+    [Fact]
     public async Task Invalid_endpoints_are_refused_with_every_problem()
     {
         await using var server = await RunningServer.StartAsync();
