@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Serving load test: wrk against Ballast (iris on a split endpoint of two variants, titanic on one; prediction log
+# and metrics on, as in production) and, in the same run, against a bare ASP.NET Core app calling the same ONNX
+# Runtime session (bench/ServingBaseline). Writes bench/results/serving.md. DURATION and CONNECTIONS tune the load.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=${DURATION:-15s}
+CONNECTIONS=${CONNECTIONS:-32}
+FIXTURES=$(cd ../shared/fixtures && pwd)
+WORK=$(mktemp -d /tmp/ballast-bench-serving.XXXXXX)
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
+command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+
+dotnet build -c Release src/Ballast.Cli -v quiet -nologo >/dev/null
+dotnet build -c Release bench/ServingBaseline -v quiet -nologo >/dev/null
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
+wait_up() { for _ in $(seq 1 60); do curl -s -o /dev/null "$1" && return 0; sleep 0.5; done; echo "no answer at $1" >&2; return 1; }
+
+BALLAST_PORT=$(free_port)
+dotnet src/Ballast.Cli/bin/Release/net10.0/ballast.dll server --data-dir "$WORK/data" --listen "http://127.0.0.1:$BALLAST_PORT" >"$WORK/ballast.log" 2>&1 &
+PIDS+=($!)
+wait_up "http://127.0.0.1:$BALLAST_PORT/health"
+URL="http://127.0.0.1:$BALLAST_PORT"
+BALLAST="dotnet src/Ballast.Cli/bin/Release/net10.0/ballast.dll"
+$BALLAST models register iris "$FIXTURES/logreg_iris.onnx" --url "$URL" >/dev/null
+$BALLAST models register iris "$FIXTURES/logreg_iris.onnx" --url "$URL" >/dev/null
+$BALLAST models register titanic "$FIXTURES/titanic_pipeline.onnx" --url "$URL" >/dev/null
+curl -sf -X PUT "$URL/api/v1/endpoints/iris" -H 'Content-Type: application/json' \
+  -d '{"variants":[{"name":"a","model":"models:/iris/1","weight":50},{"name":"b","model":"models:/iris/2","weight":50}]}' >/dev/null
+$BALLAST endpoints create titanic --model models:/titanic/1 --url "$URL" >/dev/null
+
+declare -A BASE
+for model in iris titanic; do
+  port=$(free_port)
+  file=$([ "$model" = iris ] && echo logreg_iris.onnx || echo titanic_pipeline.onnx)
+  dotnet bench/ServingBaseline/bin/Release/net10.0/ServingBaseline.dll "$FIXTURES/$file" "$port" >"$WORK/baseline-$model.log" 2>&1 &
+  PIDS+=($!)
+  BASE[$model]="http://127.0.0.1:$port"
+  wait_up "http://127.0.0.1:$port/"
+done
+
+# wrk --latency prints "Requests/sec: N" and a percentile table ("50%  1.23ms").
+measure() { # url model connections duration -> "rps p50_ms p99_ms"
+  BODY="bench/serving/$2.json" TARGET_PATH="/v2/models/$2/infer" wrk -t2 -c"$3" -d"$4" --latency -s bench/serving/post.lua "$1" >"$WORK/wrk.txt"
+  python3 - "$WORK/wrk.txt" <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def ms(p):
+    m = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s)\s*$" % p, text, re.M)
+    v, u = float(m.group(1)), m.group(2)
+    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
+errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+print(f'{float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)):.0f} {ms(50):.3f} {ms(99):.3f} {errors.group(1) if errors else 0}')
+PY
+}
+
+ROWS=""
+for model in iris titanic; do
+  for target in baseline ballast; do
+    url=$([ "$target" = baseline ] && echo "${BASE[$model]}" || echo "$URL")
+    measure "$url" "$model" 8 3s >/dev/null   # warm-up
+    read -r rps p50 p99 errors < <(measure "$url" "$model" "$CONNECTIONS" "$DURATION")
+    read -r lrps lp50 lp99 lerrors < <(measure "$url" "$model" 1 "$DURATION")
+    ROWS+="| $model | $target | $rps | $p50 | $p99 | $lrps | $lp50 | $lp99 | $((errors + lerrors)) |"$'\n'
+  done
+done
+
+METRICS=$(curl -s "$URL/metrics")
+logged=$(echo "$METRICS" | awk '/^ballast_prediction_log_records_total /{print $2}')
+dropped=$(echo "$METRICS" | awk '/^ballast_prediction_log_dropped_total /{print $2}')
+mkdir -p bench/results
+cat > bench/results/serving.md <<MD
+# Serving load test ($(date -u +%Y-%m-%d), $(nproc) cores, wrk 2 threads, ${DURATION} per run)
+
+Ballast: iris on a split endpoint (two variants, 50/50), titanic (5 named int64/string/float inputs) on a
+one-variant endpoint; authentication off (loopback), prediction log and metrics on. Baseline: bench/ServingBaseline,
+a bare ASP.NET Core app parsing V2 JSON and calling the same ONNX Runtime session. Peak: ${CONNECTIONS} connections;
+light: 1 connection. wrk, the servers and the model share the same 2 cores.
+
+| model | target | rps (peak) | p50 ms | p99 ms | rps (1 conn) | p50 ms | p99 ms | non-2xx |
+| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+${ROWS}
+Prediction log during the run: ${logged} records written, ${dropped} dropped.
+MD
+cat bench/results/serving.md
