@@ -22,7 +22,7 @@ app.MapPost("/v2/models/{name}/infer", async (string name, HttpContext http) =>
     writer.WriteStartArray("outputs");
     foreach (var output in outputs)
     {
-        V2Codec.WriteTensor(writer, output);
+        TensorJson.WriteTensor(writer, output);
     }
 
     writer.WriteEndArray();

@@ -10,7 +10,9 @@ FIXTURES=$(cd ../shared/fixtures && pwd)
 WORK=$(mktemp -d /tmp/ballast-bench-serving.XXXXXX)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"' EXIT
-command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+if ! command -v wrk >/dev/null; then
+  [ "$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
+fi
 
 dotnet build -c Release src/Ballast.Cli -v quiet -nologo >/dev/null
 dotnet build -c Release bench/ServingBaseline -v quiet -nologo >/dev/null
@@ -42,7 +44,7 @@ done
 
 # wrk --latency prints "Requests/sec: N" and a percentile table ("50%  1.23ms").
 measure() { # url model connections duration -> "rps p50_ms p99_ms"
-  BODY="bench/serving/$2.json" TARGET_PATH="/v2/models/$2/infer" wrk -t2 -c"$3" -d"$4" --latency -s bench/serving/post.lua "$1" >"$WORK/wrk.txt"
+  BODY="bench/serving/$2.json" TARGET_PATH="/v2/models/$2/infer" wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"$4" --latency -s bench/serving/post.lua "$1" >"$WORK/wrk.txt"
   python3 - "$WORK/wrk.txt" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
@@ -51,7 +53,8 @@ def ms(p):
     v, u = float(m.group(1)), m.group(2)
     return v / 1000 if u == "us" else v * 1000 if u == "s" else v
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
-print(f'{float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1)):.0f} {ms(50):.3f} {ms(99):.3f} {errors.group(1) if errors else 0}')
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+print("%.0f %.3f %.3f %s" % (rps, ms(50), ms(99), errors.group(1) if errors else 0))
 PY
 }
 
@@ -71,7 +74,7 @@ logged=$(echo "$METRICS" | awk '/^ballast_prediction_log_records_total /{print $
 dropped=$(echo "$METRICS" | awk '/^ballast_prediction_log_dropped_total /{print $2}')
 mkdir -p bench/results
 cat > bench/results/serving.md <<MD
-# Serving load test ($(date -u +%Y-%m-%d), $(nproc) cores, wrk 2 threads, ${DURATION} per run)
+# Serving load test ($(date -u +%Y-%m-%d), $(nproc) cores, wrk 2 threads (1 for one connection), ${DURATION} per run)
 
 Ballast: iris on a split endpoint (two variants, 50/50), titanic (5 named int64/string/float inputs) on a
 one-variant endpoint; authentication off (loopback), prediction log and metrics on. Baseline: bench/ServingBaseline,

@@ -35,6 +35,14 @@ public static class InferenceApi
 
     private static readonly Gauge InFlight = Metrics.CreateGauge("ballast_inference_in_flight", "Scoring requests being processed.");
 
+    // The labelled series a variant's successful requests touch, looked up once per variant rather than per request.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<RoutedVariant, VariantSeries> Series = [];
+
+    private sealed record VariantSeries(Histogram.Child Duration, Counter.Child Succeeded);
+
+    private static VariantSeries SeriesOf(RoutedEndpoint endpoint, RoutedVariant variant) => Series.GetValue(variant, _ => new VariantSeries(
+        Duration.WithLabels(endpoint.Name, variant.Name), Requests.WithLabels(endpoint.Name, variant.Name, variant.Model.Reference, "200")));
+
     public static IEndpointRouteBuilder MapInferenceApi(this IEndpointRouteBuilder routes)
     {
         var v2 = routes.MapGroup("/v2").WithTags("Inference (V2)");
@@ -58,6 +66,10 @@ public static class InferenceApi
         routes.MapGet("/ping", () => Results.Text("\n")).WithTags("Inference (MLflow)").AllowAnonymous();
         return routes;
     }
+
+    /// <summary>Whether <paramref name="path"/> is a scoring request (V2 inference or MLflow invocations).</summary>
+    public static bool IsScoringPath(PathString path) =>
+        path.StartsWithSegments("/v2", StringComparison.Ordinal) || (path.StartsWithSegments("/endpoints", StringComparison.Ordinal) && path.Value!.EndsWith("/invocations", StringComparison.Ordinal));
 
     internal static RoutedEndpoint Find(EndpointRouter router, string name)
     {
@@ -111,8 +123,9 @@ public static class InferenceApi
 
             var answered = invocation.Variant;
             var elapsed = Stopwatch.GetElapsedTime(started);
-            Duration.WithLabels(endpoint.Name, answered.Name).Observe(elapsed.TotalSeconds);
-            Requests.WithLabels(endpoint.Name, answered.Name, answered.Model.Reference, "200").Inc();
+            var series = SeriesOf(endpoint, answered);
+            series.Duration.Observe(elapsed.TotalSeconds);
+            series.Succeeded.Inc();
             var predictionId = Guid.CreateVersion7(time.GetUtcNow()).ToString();
             http.Response.Headers[ModelVersionHeader] = answered.Model.Reference;
             http.Response.Headers[PredictionIdHeader] = predictionId;
@@ -157,7 +170,7 @@ public static class InferenceApi
         writer.WriteStartArray("outputs");
         foreach (var output in scored.Invocation.Outputs)
         {
-            V2Codec.WriteTensor(writer, output);
+            TensorJson.WriteTensor(writer, output);
         }
 
         writer.WriteEndArray();
@@ -196,7 +209,7 @@ public static class InferenceApi
     {
         var variant = scored.Invocation.Variant;
         await log.AppendAsync(new PredictionRecord(scored.PredictionId, endpoint.Name, variant.Name, variant.Model.Reference, time.GetUtcNow().ToUnixTimeMilliseconds(),
-            scored.LatencyMs, scored.RoutingKey, V2Codec.ToJson(inputs), V2Codec.ToJson(scored.Invocation.Outputs)), cancellationToken).ConfigureAwait(false);
+            scored.LatencyMs, scored.RoutingKey, inputs, scored.Invocation.Outputs), cancellationToken).ConfigureAwait(false);
     }
 }
 

@@ -288,12 +288,12 @@ public static class MlflowScoring
             Array.Copy(tensor.Data, row * inner, slice, 0, inner);
             if (shape.Length <= 1)
             {
-                V2Codec.WriteValues(writer, slice);
+                TensorJson.WriteValues(writer, slice);
             }
             else
             {
                 writer.WriteStartArray();
-                V2Codec.WriteValues(writer, slice);
+                TensorJson.WriteValues(writer, slice);
                 writer.WriteEndArray();
             }
         }

@@ -59,7 +59,7 @@ public static class ShadowTraffic
                 }
 
                 await log.AppendAsync(new PredictionRecord(scored.PredictionId, endpoint.Name, shadow.Name, shadow.Model.Reference, time.GetUtcNow().ToUnixTimeMilliseconds(),
-                    latency, scored.RoutingKey, V2Codec.ToJson(inputs), V2Codec.ToJson(outputs), PredictionRecord.Shadow)).ConfigureAwait(false);
+                    latency, scored.RoutingKey, inputs, outputs, PredictionRecord.Shadow)).ConfigureAwait(false);
             }
             catch (Exception exception) when (exception is not OutOfMemoryException)
             {

@@ -1,3 +1,4 @@
+using Ballast.Runtime;
 using Ballast.Serving;
 using Ballast.Storage;
 using DuckDB.NET.Data;
@@ -59,7 +60,7 @@ public sealed class PredictionLogTests : IDisposable
     private static DateTimeOffset Date(int hour, int minute) => new(2026, 11, 25, hour, minute, 0, TimeSpan.Zero);
 
     private static PredictionRecord Record(string id, string endpoint, DateTimeOffset at) =>
-        new(id, endpoint, "a", endpoint + "/1", at.ToUnixTimeMilliseconds(), 0.4, null, "[{\"name\":\"x\",\"datatype\":\"FP32\",\"shape\":[1],\"data\":[1]}]", "[]");
+        new(id, endpoint, "a", endpoint + "/1", at.ToUnixTimeMilliseconds(), 0.4, null, [new Tensor("x", TensorDatatypes.Fp32, [1], new float[] { 1 })], []);
 
     private static string Query(IEnumerable<string> files, string sql)
     {

@@ -68,6 +68,16 @@ public sealed class PredictionLogServerTests
             using var reader = command.ExecuteReader();
             reader.Read();
             (Convert.ToInt64(reader.GetValue(0)), Convert.ToInt64(reader.GetValue(1)), reader.GetDouble(2)).ShouldBe((6L, 2L, 0.5));
+            reader.Close();
+
+            // Inputs and outputs are the V2 JSON tensors as text.
+            command.CommandText = $"SELECT inputs, outputs FROM read_parquet('{file}') WHERE prediction_id = '{ids[0]}'";
+            using var row = command.ExecuteReader();
+            row.Read();
+            var inputs = JsonDocument.Parse(row.GetString(0)).RootElement;
+            inputs[0].GetProperty("name").GetString().ShouldBe("float_input");
+            inputs[0].GetProperty("data").GetArrayLength().ShouldBe(4);
+            JsonDocument.Parse(row.GetString(1)).RootElement.EnumerateArray().Select(o => o.GetProperty("name").GetString()).ShouldContain("output_label");
         }
         finally
         {
