@@ -29,6 +29,7 @@ public static class BallastCli
         root.Subcommands.Add(DataCommand.Create(output));
         root.Subcommands.Add(EndpointsCommand.Create(output));
         root.Subcommands.Add(PredictionsCommand.Create(output));
+        root.Subcommands.Add(StatsCommand.Create(output));
         return root;
     }
 

@@ -8,4 +8,9 @@ namespace Ballast.Cli;
 [JsonSerializable(typeof(KeyOutput))]
 [JsonSerializable(typeof(List<KeyOutput>))]
 [JsonSerializable(typeof(CreatedKeyOutput))]
+[JsonSerializable(typeof(StatsTTestOutput))]
+[JsonSerializable(typeof(StatsZTestOutput))]
+[JsonSerializable(typeof(StatsSrmOutput))]
+[JsonSerializable(typeof(StatsPowerOutput))]
+[JsonSerializable(typeof(StatsSampleSizeOutput))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
