@@ -11,10 +11,18 @@ public sealed record RoutedVariant(string Name, ModelReference Reference, Loaded
 /// <summary>What one request got: the variant that answered (the fallback when the chosen one failed), its model and outputs.</summary>
 public sealed record Invocation(RoutedVariant Variant, IReadOnlyList<Tensor> Outputs, RoutedVariant? FailedVariant = null);
 
-/// <summary>An endpoint as the hot path sees it: immutable, every model loaded.</summary>
+/// <summary>An endpoint as the hot path sees it: immutable, every model loaded; a bandit's arm statistics are swapped in whole.</summary>
 public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<RoutedVariant> variants, IReadOnlyList<RoutedVariant> shadows)
 {
+    private volatile ArmStats[] _arms = variants.Select(variant => new ArmStats(variant.Name, 0, 0, 0)).ToArray();
+
     public StoredEndpoint Endpoint { get; } = endpoint;
+
+    /// <summary>The bandit settings when the policy is <c>bandit</c>.</summary>
+    public BanditSpec? Bandit => Endpoint.Spec.Policy == EndpointValidation.BanditPolicy ? Endpoint.Spec.Bandit ?? new BanditSpec() : null;
+
+    /// <summary>The bandit's arms, one per variant in order, as last read from the store.</summary>
+    public IReadOnlyList<ArmStats> Arms => _arms;
 
     public string Name => Endpoint.Spec.Name;
 
@@ -29,12 +37,17 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
     public RoutedVariant? Find(string name) => Variants.FirstOrDefault(variant => variant.Name == name);
 
     /// <summary>
-    /// The variant for a request: the forced one; else by the routing key's stable hash (the same key, the same variant
-    /// on every replica and after restarts); else at random in proportion to the weights.
+    /// The variant for a request: a bandit's choice from its arms' statistics; else by the routing key's stable hash
+    /// (the same key, the same variant on every replica and after restarts); else at random in proportion to the weights.
     /// </summary>
     public RoutedVariant Choose(string? routingKey, Random random)
     {
         ArgumentNullException.ThrowIfNull(random);
+        if (Bandit is { } bandit)
+        {
+            return Variants[BanditPolicy.Choose(bandit, _arms, random)];
+        }
+
         var bucket = routingKey is null ? random.Next(100) : Bucket(routingKey);
         foreach (var variant in Variants)
         {
@@ -61,6 +74,13 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
         }
     }
 
+    /// <summary>Takes the arms' statistics read from the store (variants with no prediction yet start at zero).</summary>
+    public void UpdateArms(IReadOnlyList<ArmStats> stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        _arms = Variants.Select(variant => stored.FirstOrDefault(arm => arm.Variant == variant.Name) ?? new ArmStats(variant.Name, 0, 0, 0)).ToArray();
+    }
+
     /// <summary>FNV-1a over the key's UTF-8 bytes, mod 100: stable across processes and versions, unlike string.GetHashCode.</summary>
     public static int Bucket(string key)
     {
@@ -84,7 +104,7 @@ public sealed record EndpointProblem(string Endpoint, string Message);
 /// changes and alias moves arrive). A new snapshot is built, with its models loaded and warmed, before it replaces
 /// the old one, so moving an alias fails no request; versions no snapshot uses any more are unloaded.
 /// </summary>
-public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models) : IDisposable
+public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, BanditStore? bandits = null) : IDisposable
 {
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private volatile Snapshot _snapshot = new(FrozenDictionary<string, RoutedEndpoint>.Empty, [], false);
@@ -123,6 +143,8 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models) :
                 }
             }
 
+            // Arms first, so that a new bandit endpoint starts from its stored state.
+            await RefreshArmsAsync(next.Values, cancellationToken).ConfigureAwait(false);
             _snapshot = new Snapshot(next.ToFrozenDictionary(StringComparer.Ordinal), problems, true);
             models.Retain(next.Values.SelectMany(endpoint => endpoint.Variants.Concat(endpoint.Shadows)).Select(variant => (variant.Model.Name, variant.Model.Version)).ToHashSet());
         }
@@ -132,7 +154,23 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models) :
         }
     }
 
+    /// <summary>Re-reads every bandit endpoint's arm statistics (after feedback arrives, and with every refresh).</summary>
+    public Task RefreshArmsAsync(CancellationToken cancellationToken = default) => RefreshArmsAsync(_snapshot.Endpoints.Values, cancellationToken);
+
     public void Dispose() => _refresh.Dispose();
+
+    private async Task RefreshArmsAsync(IEnumerable<RoutedEndpoint> routed, CancellationToken cancellationToken)
+    {
+        if (bandits is null)
+        {
+            return;
+        }
+
+        foreach (var endpoint in routed.Where(endpoint => endpoint.Bandit is not null))
+        {
+            endpoint.UpdateArms(await bandits.ArmsAsync(endpoint.Name, cancellationToken).ConfigureAwait(false));
+        }
+    }
 
     private async Task<RoutedEndpoint> BuildAsync(StoredEndpoint endpoint, RoutedEndpoint? previous, CancellationToken cancellationToken)
     {

@@ -5,8 +5,8 @@ using Ballast.Tracking;
 namespace Ballast.Serving;
 
 /// <summary>
-/// An endpoint as users write it (JSON body of <c>/api/v1/endpoints</c>): its variants with weights, shadows,
-/// sticky routing and the fallback variant.
+/// An endpoint as users write it (JSON body of <c>/api/v1/endpoints</c>): its policy (<c>split</c> by weights, or
+/// <c>bandit</c> learning from rewards), variants, shadows, sticky routing and the fallback variant.
 /// </summary>
 public sealed record EndpointSpec(
     string Name,
@@ -14,7 +14,8 @@ public sealed record EndpointSpec(
     IReadOnlyList<VariantSpec>? Variants,
     IReadOnlyList<ShadowSpec>? Shadows = null,
     StickySpec? Sticky = null,
-    string? Fallback = null);
+    string? Fallback = null,
+    BanditSpec? Bandit = null);
 
 /// <summary>A variant serves a registered model: <c>models:/name/version</c> or <c>models:/name@alias</c>.</summary>
 public sealed record VariantSpec(string Name, string? Model, int? Weight = null, string? Url = null);
@@ -50,6 +51,7 @@ public sealed partial record ModelReference(string Name, long? Version, string? 
 public static partial class EndpointValidation
 {
     public const string SplitPolicy = "split";
+    public const string BanditPolicy = "bandit";
     public const string DefaultStickyHeader = "Ballast-Routing-Key";
 
     /// <summary>Checks a spec and fills its defaults (policy split; a single variant's weight 100); every problem at once.</summary>
@@ -62,10 +64,16 @@ public static partial class EndpointValidation
             problems.Add($"name '{spec.Name}' must be 1 to 63 lowercase letters, digits or '-', starting with a letter");
         }
 
-        var policy = spec.Policy ?? SplitPolicy;
-        if (policy != SplitPolicy)
+        var policy = spec.Policy ?? (spec.Bandit is null ? SplitPolicy : BanditPolicy);
+        if (policy is not SplitPolicy and not BanditPolicy)
         {
-            problems.Add($"policy '{policy}' is not available yet; use split (weights, sticky keys, shadows, fallback)");
+            problems.Add($"policy '{policy}' is not available yet; use split (weights, sticky keys, shadows, fallback) or bandit (epsilon_greedy, thompson, ucb1)");
+        }
+
+        var bandit = policy == BanditPolicy ? spec.Bandit ?? new BanditSpec() : spec.Bandit;
+        if (bandit is not null)
+        {
+            ValidateBandit(problems, policy, bandit, spec);
         }
 
         var variants = spec.Variants ?? [];
@@ -98,14 +106,19 @@ public static partial class EndpointValidation
             }
         }
 
-        var weighted = variants.Count == 1 && variants[0].Weight is null ? [variants[0] with { Weight = 100 }] : variants.ToList();
-        if (variants.Count > 0 && weighted.Any(variant => variant.Weight is null))
+        // A bandit learns its own split (weights are refused above); a lone split variant takes all the traffic.
+        var weighted = policy == BanditPolicy ? variants.ToList()
+            : variants.Count == 1 && variants[0].Weight is null ? [variants[0] with { Weight = 100 }] : variants.ToList();
+        if (policy == SplitPolicy && variants.Count > 0)
         {
-            problems.Add("variants: give every variant a weight when there are several (integers summing to 100)");
-        }
-        else if (variants.Count > 0 && weighted.Sum(variant => variant.Weight ?? 0) != 100)
-        {
-            problems.Add($"variants: weights sum to {weighted.Sum(variant => variant.Weight ?? 0)}, not 100");
+            if (weighted.Any(variant => variant.Weight is null))
+            {
+                problems.Add("variants: give every variant a weight when there are several (integers summing to 100)");
+            }
+            else if (weighted.Sum(variant => variant.Weight ?? 0) != 100)
+            {
+                problems.Add($"variants: weights sum to {weighted.Sum(variant => variant.Weight ?? 0)}, not 100");
+            }
         }
 
         foreach (var shadow in spec.Shadows ?? [])
@@ -138,7 +151,42 @@ public static partial class EndpointValidation
             Variants = weighted,
             Shadows = (spec.Shadows ?? []).Select(shadow => shadow with { Percent = shadow.Percent ?? 100 }).ToList(),
             Sticky = spec.Sticky is null ? null : new StickySpec(spec.Sticky.Header ?? DefaultStickyHeader),
+            Bandit = bandit is null ? null : bandit with
+            {
+                Algorithm = bandit.Algorithm ?? BanditSpec.Thompson,
+                Epsilon = (bandit.Algorithm ?? BanditSpec.Thompson) == BanditSpec.EpsilonGreedy ? bandit.Epsilon ?? BanditSpec.DefaultEpsilon : null,
+            },
         };
+    }
+
+    private static void ValidateBandit(List<string> problems, string policy, BanditSpec bandit, EndpointSpec spec)
+    {
+        if (policy != BanditPolicy)
+        {
+            problems.Add($"bandit settings need policy 'bandit', not '{policy}'");
+            return;
+        }
+
+        var algorithm = bandit.Algorithm ?? BanditSpec.Thompson;
+        if (!BanditSpec.Algorithms.Contains(algorithm))
+        {
+            problems.Add($"bandit algorithm '{algorithm}' is not one of {string.Join(", ", BanditSpec.Algorithms)}");
+        }
+
+        if (bandit.Epsilon is { } epsilon && (algorithm != BanditSpec.EpsilonGreedy || epsilon is < 0 or > 1 || double.IsNaN(epsilon)))
+        {
+            problems.Add(algorithm == BanditSpec.EpsilonGreedy ? $"bandit epsilon {epsilon} must be between 0 and 1" : $"bandit epsilon is only for epsilon_greedy, not {algorithm}");
+        }
+
+        if ((spec.Variants ?? []).Any(variant => variant.Weight is not null))
+        {
+            problems.Add("a bandit learns its traffic split from rewards; leave out the variants' weights");
+        }
+
+        if (spec.Sticky is not null)
+        {
+            problems.Add("sticky routing pins keys to variants, which a bandit must be free to move; leave out sticky");
+        }
     }
 
     private static void Collect(List<string> problems, Action check)

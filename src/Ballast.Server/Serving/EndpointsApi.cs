@@ -18,6 +18,7 @@ public sealed record EndpointResponse(
     IReadOnlyList<ShadowSpec>? Shadows,
     StickySpec? Sticky,
     string? Fallback,
+    BanditSpec? Bandit,
     long Revision,
     long CreatedAt,
     long UpdatedAt,
@@ -31,15 +32,21 @@ public sealed record EndpointResponse(
         var routed = router.Find(spec.Name);
         var problem = router.Problems.FirstOrDefault(problem => problem.Endpoint == spec.Name)?.Message;
         var current = routed is not null && routed.Endpoint.Revision == endpoint.Revision;
-        return new EndpointResponse(spec.Name, spec.Policy ?? EndpointValidation.SplitPolicy, spec.Variants ?? [], spec.Shadows is { Count: > 0 } ? spec.Shadows : null, spec.Sticky, spec.Fallback,
+        return new EndpointResponse(spec.Name, spec.Policy ?? EndpointValidation.SplitPolicy, spec.Variants ?? [], spec.Shadows is { Count: > 0 } ? spec.Shadows : null, spec.Sticky, spec.Fallback, spec.Bandit,
             endpoint.Revision, endpoint.CreatedAt, endpoint.UpdatedAt,
             new EndpointStatus(current && problem is null, routed?.Endpoint.Revision,
-                routed?.Variants.Concat(routed.Shadows).Select(variant => new ServedVariant(variant.Name, variant.Model.Reference)).ToList() ?? [], problem));
+                routed?.Variants.Concat(routed.Shadows).Select(variant => new ServedVariant(variant.Name, variant.Model.Reference)).ToList() ?? [], problem,
+                routed?.Bandit is null ? null : routed.Arms.Select(arm => new ArmStatus(arm.Variant, arm.Pulls, arm.Rewarded, arm.Mean)).ToList()));
     }
 }
 
-/// <summary><c>ready</c> when this replica serves the stored revision with every model loaded; <c>serving</c> names the model versions.</summary>
-public sealed record EndpointStatus(bool Ready, long? ServedRevision, IReadOnlyList<ServedVariant> Serving, string? Problem);
+/// <summary>
+/// <c>ready</c> when this replica serves the stored revision with every model loaded; <c>serving</c> names the model
+/// versions; <c>arms</c> is a bandit's learned state (predictions, rewarded predictions, mean reward) as this replica last read it.
+/// </summary>
+public sealed record EndpointStatus(bool Ready, long? ServedRevision, IReadOnlyList<ServedVariant> Serving, string? Problem, IReadOnlyList<ArmStatus>? Arms = null);
+
+public sealed record ArmStatus(string Variant, long Pulls, long Rewarded, double MeanReward);
 
 public sealed record ServedVariant(string Name, string Model);
 
@@ -79,9 +86,10 @@ public static class EndpointsApi
             await router.RefreshAsync(cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(EndpointResponse.From(endpoint, router));
         }).WithSummary("Creates or replaces an endpoint (idempotent).").RequireAuthorization(BallastPolicies.Writer);
-        group.MapDelete("/{name}", async (string name, EndpointStore endpoints, EndpointRouter router, CancellationToken cancellationToken) =>
+        group.MapDelete("/{name}", async (string name, EndpointStore endpoints, BanditStore bandits, EndpointRouter router, CancellationToken cancellationToken) =>
         {
             await endpoints.DeleteAsync(name, cancellationToken).ConfigureAwait(false);
+            await bandits.ResetAsync(name, cancellationToken).ConfigureAwait(false);
             await router.RefreshAsync(cancellationToken).ConfigureAwait(false);
             return TypedResults.NoContent();
         }).RequireAuthorization(BallastPolicies.Writer);

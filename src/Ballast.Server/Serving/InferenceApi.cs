@@ -9,6 +9,7 @@ using Ballast.Tracking;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Prometheus;
 
 namespace Ballast.Server.Serving;
@@ -92,6 +93,7 @@ public static class InferenceApi
     {
         RoutedVariant variant;
         string? routingKey = null;
+        var chosen = false;
         var forced = http.Request.Headers[VariantHeader].ToString();
         if (pinned is not null || forced.Length > 0)
         {
@@ -109,6 +111,7 @@ public static class InferenceApi
             var key = endpoint.StickyHeader is { } header ? http.Request.Headers[header].ToString() : "";
             routingKey = key.Length > 0 ? key : null;
             variant = endpoint.Choose(routingKey, Random.Shared);
+            chosen = true;
         }
 
         var started = Stopwatch.GetTimestamp();
@@ -130,6 +133,11 @@ public static class InferenceApi
             http.Response.Headers[ModelVersionHeader] = answered.Model.Reference;
             http.Response.Headers[PredictionIdHeader] = predictionId;
             http.Response.Headers[VariantHeader] = answered.Name;
+            if (chosen && endpoint.Bandit is not null)
+            {
+                // The arm the policy chose learns from this prediction's reward (forced and pinned requests do not count).
+                http.RequestServices.GetRequiredService<BanditStore>().Enqueue(new BanditAssignment(predictionId, endpoint.Name, answered.Name, time.GetUtcNow().ToUnixTimeMilliseconds()));
+            }
             return new Scored(invocation, predictionId, elapsed.TotalMilliseconds, routingKey);
         }
         catch (Exception exception)

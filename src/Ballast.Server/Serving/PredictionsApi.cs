@@ -19,7 +19,7 @@ public static class PredictionsApi
 {
     public static IEndpointRouteBuilder MapPredictionsApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/api/v1/feedback", async (HttpContext http, FeedbackStore feedback) =>
+        routes.MapPost("/api/v1/feedback", async (HttpContext http, FeedbackStore feedback, BanditStore bandits, EndpointRouter router) =>
         {
             JsonDocument document;
             try
@@ -37,7 +37,15 @@ public static class PredictionsApi
                 var items = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("feedback", out var batch) && batch.ValueKind == JsonValueKind.Array
                     ? batch.EnumerateArray().Select(Read).ToList()
                     : [Read(root)];
-                return TypedResults.Ok(new FeedbackResponse(await feedback.AddAsync(items, http.RequestAborted).ConfigureAwait(false)));
+                var accepted = await feedback.AddAsync(items, http.RequestAborted).ConfigureAwait(false);
+                if (items.Any(item => item.Reward is not null) && router.Endpoints.Values.Any(endpoint => endpoint.Bandit is not null))
+                {
+                    // Bandits here learn now; other replicas within their refresh interval.
+                    await bandits.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+                    await router.RefreshArmsAsync(http.RequestAborted).ConfigureAwait(false);
+                }
+
+                return TypedResults.Ok(new FeedbackResponse(accepted));
             }
         }).WithTags("Predictions").WithSummary("Records outcomes and/or rewards for predictions: {prediction_id, outcome?, reward?} or {feedback: [...]}.")
             .RequireAuthorization(BallastPolicies.Writer);

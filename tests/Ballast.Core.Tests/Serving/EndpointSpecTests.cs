@@ -32,8 +32,8 @@ public sealed class EndpointSpecTests
     public void Policies_not_built_yet_and_remote_variants_are_refused_plainly()
     {
         var message = Should.Throw<TrackingException>(() => EndpointValidation.Validate(
-            new EndpointSpec("e", "bandit", [new VariantSpec("a", "models:/m/1", 100, Url: "http://x/v2/models/m")]))).Message;
-        message.ShouldContain("policy 'bandit' is not available yet");
+            new EndpointSpec("e", "ensemble", [new VariantSpec("a", "models:/m/1", 100, Url: "http://x/v2/models/m")]))).Message;
+        message.ShouldContain("policy 'ensemble' is not available yet");
         message.ShouldContain("remote variants (url) are not available yet");
     }
 

@@ -1,0 +1,70 @@
+using Ballast.Serving;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Ballast.Server.Serving;
+
+/// <summary>
+/// Writes the bandits' queued arm assignments to the store every second, and a last time once the host has stopped
+/// (after in-flight requests drained), so that rewards posted to any replica find the arm that earned them.
+/// </summary>
+public sealed partial class BanditService(BanditStore bandits, TimeProvider time, ILogger<BanditService> logger) : IHostedLifecycleService, IDisposable
+{
+    public static TimeSpan Interval { get; } = TimeSpan.FromSeconds(1);
+
+    private readonly CancellationTokenSource _stopping = new();
+    private Task _loop = Task.CompletedTask;
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loop = LoopAsync(_stopping.Token);
+        return Task.CompletedTask;
+    }
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        await _loop.ConfigureAwait(false);
+    }
+
+    public async Task StoppedAsync(CancellationToken cancellationToken) => await FlushAsync(cancellationToken).ConfigureAwait(false);
+
+    public void Dispose() => _stopping.Dispose();
+
+    private async Task LoopAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(Interval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
+            {
+                await FlushAsync(stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await bandits.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The assignments stay queued for the next flush.
+            LogFailed(logger, bandits.Pending, exception);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing {Count} bandit assignments failed; retrying in a second")]
+    private static partial void LogFailed(ILogger logger, int count, Exception exception);
+}

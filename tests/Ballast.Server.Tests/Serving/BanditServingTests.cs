@@ -1,0 +1,144 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Ballast.Metadata;
+using Ballast.Tests.Metadata;
+
+namespace Ballast.Tests.Serving;
+
+/// <summary>Bandit endpoints on a real Kestrel port: learning from rewarded feedback, and replicas sharing the arms through PostgreSQL.</summary>
+public sealed class BanditServingTests
+{
+    private static readonly object IrisRow = new { name = "float_input", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 5.1, 3.5, 1.4, 0.2 } };
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_thompson_bandit_moves_its_traffic_to_the_variant_that_earns_rewards()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterIrisTwiceAsync(client);
+        using (var created = await client.PutAsJsonAsync("/api/v1/endpoints/iris", Bandit("thompson"), Cancel))
+        {
+            created.StatusCode.ShouldBe(HttpStatusCode.OK, await created.Content.ReadAsStringAsync(Cancel));
+        }
+
+        var chosen = new List<string>();
+        for (var i = 0; i < 300; i++)
+        {
+            var (variant, predictionId) = await InferAsync(client);
+            chosen.Add(variant);
+            // b always pays, a never: the bandit learns from every reward as it arrives.
+            (await client.PostAsJsonAsync("/api/v1/feedback", new { prediction_id = predictionId, reward = variant == "b" ? 1.0 : 0.0 }, Cancel)).EnsureSuccessStatusCode();
+        }
+
+        chosen.Take(20).ShouldContain("a", "both arms are explored at first");
+        chosen.TakeLast(100).Count(variant => variant == "b").ShouldBeGreaterThan(85, string.Join("", chosen.Select(v => v[0])));
+        var arms = (await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/iris", Cancel)).GetProperty("status").GetProperty("arms").EnumerateArray()
+            .ToDictionary(arm => arm.GetProperty("variant").GetString()!);
+        (arms["a"].GetProperty("pulls").GetInt64() + arms["b"].GetProperty("pulls").GetInt64()).ShouldBe(300);
+        arms["b"].GetProperty("mean_reward").GetDouble().ShouldBe(1.0);
+        arms["a"].GetProperty("mean_reward").GetDouble().ShouldBe(0.0);
+
+        // Forcing a variant (writer role) scores it without teaching the bandit.
+        using var forced = new HttpRequestMessage(HttpMethod.Post, "/v2/models/iris/infer") { Content = JsonContent.Create(new { inputs = new[] { IrisRow } }) };
+        forced.Headers.Add("Ballast-Variant", "a");
+        (await client.SendAsync(forced, Cancel)).Headers.GetValues("Ballast-Variant").Single().ShouldBe("a");
+    }
+
+    [Fact]
+    public async Task Two_replicas_on_one_postgres_share_endpoints_and_bandit_state()
+    {
+        var (location, drop) = await TestDatabases.CreateAsync(DatabaseEngine.Postgres);
+        var artifacts = Directory.CreateTempSubdirectory("ballast-shared-artifacts-").FullName;
+        try
+        {
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(location.ConnectionString);
+            var database = $"postgres://{builder.Username}@{builder.Host}:{builder.Port}/{builder.Database}";
+            await using var first = await RunningServer.StartAsync(options => options with { Database = database, Artifacts = artifacts });
+            await using var second = await RunningServer.StartAsync(options => options with { Database = database, Artifacts = artifacts });
+            using var one = first.Client();
+            using var two = second.Client();
+            await RegisterIrisTwiceAsync(one);
+            (await one.PutAsJsonAsync("/api/v1/endpoints/iris", Bandit("epsilon_greedy", 0.0), Cancel)).EnsureSuccessStatusCode();
+
+            // The second replica serves the endpoint the first created, within its refresh interval.
+            await WaitAsync(async () => (await two.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRow } }, Cancel)).StatusCode == HttpStatusCode.OK);
+
+            // Predictions on the second replica, rewards posted to the first: b pays, a does not.
+            for (var i = 0; i < 20; i++)
+            {
+                var (variant, predictionId) = await InferAsync(two);
+                (await one.PostAsJsonAsync("/api/v1/feedback", new { prediction_id = predictionId, reward = variant == "b" ? 1.0 : 0.0 }, Cancel)).EnsureSuccessStatusCode();
+            }
+
+            // Both replicas read the same arms from the store and, greedy, both now send everything to b.
+            await WaitAsync(async () =>
+            {
+                var arms = (await one.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/iris", Cancel)).GetProperty("status").GetProperty("arms");
+                return arms.EnumerateArray().Sum(arm => arm.GetProperty("rewarded").GetInt64()) == 20;
+            });
+            await WaitAsync(async () =>
+            {
+                var arms = (await two.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/iris", Cancel)).GetProperty("status").GetProperty("arms");
+                return arms.EnumerateArray().Sum(arm => arm.GetProperty("rewarded").GetInt64()) == 20;
+            });
+            foreach (var client in new[] { one, two })
+            {
+                for (var i = 0; i < 10; i++)
+                {
+                    (await InferAsync(client)).Variant.ShouldBe("b");
+                }
+            }
+        }
+        finally
+        {
+            await drop();
+            Directory.Delete(artifacts, recursive: true);
+        }
+    }
+
+    private static object Bandit(string algorithm, double? epsilon = null) => new
+    {
+        policy = "bandit",
+        bandit = new { algorithm, epsilon },
+        variants = new[] { new { name = "a", model = "models:/iris/1" }, new { name = "b", model = "models:/iris/2" } },
+    };
+
+    private static async Task<(string Variant, string PredictionId)> InferAsync(HttpClient client)
+    {
+        using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRow } }, Cancel);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Cancel));
+        return (response.Headers.GetValues("Ballast-Variant").Single(), response.Headers.GetValues("Ballast-Prediction-Id").Single());
+    }
+
+    private static async Task RegisterIrisTwiceAsync(HttpClient client)
+    {
+        for (var i = 0; i < 2; i++)
+        {
+            using var form = new MultipartFormDataContent();
+            var file = new ByteArrayContent(await File.ReadAllBytesAsync(TestServices.Fixture("logreg_iris.onnx"), Cancel));
+            file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            form.Add(file, "file", "logreg_iris.onnx");
+            (await client.PostAsync("/api/v1/models/iris/versions", form, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        }
+    }
+
+    /// <summary>Polls until the condition holds (another replica's refresh interval is 5 s); fails after 30 s.</summary>
+    private static async Task WaitAsync(Func<Task<bool>> condition)
+    {
+        for (var attempt = 0; attempt < 150; attempt++)
+        {
+            if (await condition())
+            {
+                return;
+            }
+
+            await Task.Delay(200, Cancel);
+        }
+
+        throw new TimeoutException("The replicas did not converge within 30 s.");
+    }
+}
