@@ -1,6 +1,5 @@
 using System.Text.Json;
 using Ballast.Runtime;
-using Ballast.Server.Serving;
 
 // The baseline of bench/serving.sh: a bare ASP.NET Core minimal API that parses a V2 request, runs the same ONNX
 // Runtime session Ballast would, and writes the V2 answer. No routing, auth, prediction log or metrics: what a

@@ -146,7 +146,7 @@ public static partial class BallastServer
         builder.Services.AddSingleton(feedback);
         builder.Services.AddSingleton(new Ballast.Serving.PredictionExport(server.Predictions, server.Artifacts, feedback));
         var endpoints = new Ballast.Serving.EndpointStore(server.Database, server.Time);
-        var models = new Ballast.Serving.ModelCache(registry, runs, server.Artifacts);
+        var models = new Ballast.Serving.ModelCache(registry, runs, server.Artifacts, server.Time, InferenceApi.CountCircuitTransition);
         builder.Services.AddSingleton(endpoints);
         builder.Services.AddSingleton(models);
         var bandits = new Ballast.Serving.BanditStore(server.Database);
@@ -177,7 +177,7 @@ public static partial class BallastServer
         builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, BallastAuthorizationResultHandler>();
 
         var app = builder.Build();
-        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync, SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or TrackingException or ArtifactNotFoundException or InvalidArtifactPathException or Ballast.Runtime.ModelInputException or ForbiddenException });
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync, SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or TrackingException or ArtifactNotFoundException or InvalidArtifactPathException or Ballast.Runtime.ModelInputException or Ballast.Runtime.RemoteModelException or ForbiddenException });
         app.UseStatusCodePages(WriteStatusCodeAsync);
         // Scoring has its own metrics by endpoint and variant (InferenceApi); the generic HTTP ones would cost its hot path ~10%.
         app.UseWhen(context => !InferenceApi.IsScoringPath(context.Request.Path), other => other.UseHttpMetrics());
@@ -246,6 +246,8 @@ public static partial class BallastServer
             InvalidArtifactPathException path => ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameterValue, path.Message),
             ForbiddenException forbidden => ErrorResponses.WriteAsync(context, StatusCodes.Status403Forbidden, ErrorCodes.ForStatus(StatusCodes.Status403Forbidden), forbidden.Message),
             Ballast.Runtime.ModelInputException input => ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameterValue, input.Message),
+            // A remote variant failed and no fallback answered: the gateway's error, with the remote's reason.
+            Ballast.Runtime.RemoteModelException remote => ErrorResponses.WriteAsync(context, StatusCodes.Status502BadGateway, ErrorCodes.TemporarilyUnavailable, remote.Message),
             _ => ErrorResponses.WriteAsync(context, StatusCodes.Status500InternalServerError, ErrorCodes.Internal,
                 $"An internal error occurred; the server log has the details under trace id {context.TraceIdentifier}."),
         };

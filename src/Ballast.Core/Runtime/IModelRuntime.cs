@@ -6,7 +6,7 @@ namespace Ballast.Runtime;
 /// </summary>
 public interface IModelRuntime : IDisposable
 {
-    /// <summary><c>onnx</c> or <c>mlnet</c>.</summary>
+    /// <summary><c>onnx</c>, <c>mlnet</c> or <c>remote</c>.</summary>
     string Flavor { get; }
 
     ModelSignature Signature { get; }
@@ -16,4 +16,8 @@ public interface IModelRuntime : IDisposable
     /// dimension may vary. <paramref name="outputs"/> selects outputs by name (all when null or empty).
     /// </summary>
     IReadOnlyList<Tensor> Infer(IReadOnlyList<Tensor> inputs, IReadOnlyCollection<string>? outputs = null);
+
+    /// <summary>The serving path's call: in-process models answer synchronously; a remote model over the network.</summary>
+    ValueTask<IReadOnlyList<Tensor>> InferAsync(IReadOnlyList<Tensor> inputs, IReadOnlyCollection<string>? outputs = null, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(Infer(inputs, outputs));
 }

@@ -6,6 +6,9 @@ public static class ModelFlavors
     public const string Onnx = "onnx";
     public const string MlNet = "mlnet";
 
+    /// <summary>A model served by another server speaking V2 (a remote variant); never a registered file.</summary>
+    public const string Remote = "remote";
+
     /// <summary>The flavor a file name suggests (<c>.onnx</c>), or null.</summary>
     public static string? FromFileName(string fileName) =>
         Path.GetExtension(fileName).Equals(".onnx", StringComparison.OrdinalIgnoreCase) ? Onnx

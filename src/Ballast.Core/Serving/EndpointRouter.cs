@@ -5,11 +5,14 @@ using Ballast.Tracking;
 
 namespace Ballast.Serving;
 
-/// <summary>A variant ready to serve: its model loaded, its share of traffic as the bucket range [from, to) of 100.</summary>
-public sealed record RoutedVariant(string Name, ModelReference Reference, LoadedModel Model, int Weight, int BucketFrom, int BucketTo);
+/// <summary>
+/// A variant ready to serve: what its spec names (<c>models:/…</c> or a remote URL), its model loaded, its share of
+/// traffic as the bucket range [from, to) of 100.
+/// </summary>
+public sealed record RoutedVariant(string Name, string Source, LoadedModel Model, int Weight, int BucketFrom, int BucketTo);
 
 /// <summary>What one request got: the variant that answered (the fallback when the chosen one failed), its model and outputs.</summary>
-public sealed record Invocation(RoutedVariant Variant, IReadOnlyList<Tensor> Outputs, RoutedVariant? FailedVariant = null);
+public sealed record Invocation(RoutedVariant Variant, IReadOnlyList<Tensor> Outputs, RoutedVariant? FailedVariant = null, string? Failure = null);
 
 /// <summary>An endpoint as the hot path sees it: immutable, every model loaded; a bandit's arm statistics are swapped in whole.</summary>
 public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<RoutedVariant> variants, IReadOnlyList<RoutedVariant> shadows)
@@ -60,17 +63,20 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
         return Variants[^1];
     }
 
-    /// <summary>Runs the variant's model; when it fails (not for bad inputs), the fallback variant answers instead.</summary>
-    public Invocation Invoke(RoutedVariant variant, IReadOnlyList<Tensor> inputs, IReadOnlyCollection<string>? outputs)
+    /// <summary>
+    /// Runs the variant's model; when it fails or times out (not for bad inputs, nor when the caller went away), the
+    /// fallback variant answers instead and <see cref="Invocation.Failure"/> says why.
+    /// </summary>
+    public async ValueTask<Invocation> InvokeAsync(RoutedVariant variant, IReadOnlyList<Tensor> inputs, IReadOnlyCollection<string>? outputs, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(variant);
         try
         {
-            return new Invocation(variant, variant.Model.Runtime.Infer(inputs, outputs));
+            return new Invocation(variant, await variant.Model.Runtime.InferAsync(inputs, outputs, cancellationToken).ConfigureAwait(false));
         }
-        catch (Exception exception) when (exception is not ModelInputException && Fallback is { } fallback && fallback != variant)
+        catch (Exception exception) when (exception is not ModelInputException && !cancellationToken.IsCancellationRequested && Fallback is { } fallback && fallback != variant)
         {
-            return new Invocation(fallback, fallback.Model.Runtime.Infer(inputs, outputs), variant);
+            return new Invocation(fallback, await fallback.Model.Runtime.InferAsync(inputs, outputs, cancellationToken).ConfigureAwait(false), variant, exception.Message);
         }
     }
 
@@ -179,7 +185,9 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, B
         foreach (var spec in endpoint.Spec.Variants ?? [])
         {
             var weight = spec.Weight ?? 0;
-            variants.Add(await RouteAsync(spec.Name, spec.Model!, weight, from, cancellationToken).ConfigureAwait(false));
+            variants.Add(spec.Url is { } url
+                ? await RouteRemoteAsync(spec, new Uri(url), weight, from, cancellationToken).ConfigureAwait(false)
+                : await RouteAsync(spec.Name, spec.Model!, weight, from, cancellationToken).ConfigureAwait(false));
             from += weight;
         }
 
@@ -204,7 +212,14 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, B
         var reference = ModelReference.Parse(model, $"variant '{name}'");
         var version = await models.ResolveAsync(reference, cancellationToken).ConfigureAwait(false);
         var loaded = await models.GetAsync(reference.Name, version).WaitAsync(cancellationToken).ConfigureAwait(false);
-        return new RoutedVariant(name, reference, loaded, weight, from, from + weight);
+        return new RoutedVariant(name, model, loaded, weight, from, from + weight);
+    }
+
+    private async Task<RoutedVariant> RouteRemoteAsync(VariantSpec spec, Uri url, int weight, int from, CancellationToken cancellationToken)
+    {
+        var options = new RemoteOptions(spec.TimeoutMs is { } timeout ? TimeSpan.FromMilliseconds(timeout) : RemoteOptions.DefaultTimeout, spec.Retries ?? RemoteOptions.DefaultRetries);
+        var loaded = await models.GetRemoteAsync(url, options).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new RoutedVariant(spec.Name, url.ToString(), loaded, weight, from, from + weight);
     }
 
     private sealed record Snapshot(FrozenDictionary<string, RoutedEndpoint> Endpoints, IReadOnlyList<EndpointProblem> Problems, bool Loaded);

@@ -17,8 +17,12 @@ public sealed record EndpointSpec(
     string? Fallback = null,
     BanditSpec? Bandit = null);
 
-/// <summary>A variant serves a registered model: <c>models:/name/version</c> or <c>models:/name@alias</c>.</summary>
-public sealed record VariantSpec(string Name, string? Model, int? Weight = null, string? Url = null);
+/// <summary>
+/// A variant serves a registered model (<c>models:/name/version</c> or <c>models:/name@alias</c>), or a model on another
+/// server speaking V2 (<see cref="Url"/>, e.g. <c>http://host:8080/v2/models/iris</c>) called with a per-attempt
+/// <see cref="TimeoutMs"/> and <see cref="Retries"/> behind a circuit breaker.
+/// </summary>
+public sealed record VariantSpec(string Name, string? Model, int? Weight = null, string? Url = null, int? TimeoutMs = null, int? Retries = null);
 
 /// <summary>A shadow gets a copy of <see cref="Percent"/>% of requests after the response is sent.</summary>
 public sealed record ShadowSpec(string Name, string? Model, int? Percent = null);
@@ -96,10 +100,17 @@ public static partial class EndpointValidation
 
             if (variant.Url is not null)
             {
-                problems.Add($"variant '{variant.Name}': remote variants (url) are not available yet; register the model and use models:/…");
+                ValidateRemote(problems, variant);
+            }
+            else
+            {
+                Collect(problems, () => ModelReference.Parse(variant.Model, $"variant '{variant.Name}'"));
+                if (variant.TimeoutMs is not null || variant.Retries is not null)
+                {
+                    problems.Add($"variant '{variant.Name}': timeout_ms and retries are for remote (url) variants");
+                }
             }
 
-            Collect(problems, () => ModelReference.Parse(variant.Model, $"variant '{variant.Name}'"));
             if (variant.Weight is < 0 or > 100)
             {
                 problems.Add($"variant '{variant.Name}': weight {variant.Weight} must be between 0 and 100");
@@ -157,6 +168,29 @@ public static partial class EndpointValidation
                 Epsilon = (bandit.Algorithm ?? BanditSpec.Thompson) == BanditSpec.EpsilonGreedy ? bandit.Epsilon ?? BanditSpec.DefaultEpsilon : null,
             },
         };
+    }
+
+    private static void ValidateRemote(List<string> problems, VariantSpec variant)
+    {
+        if (variant.Model is not null)
+        {
+            problems.Add($"variant '{variant.Name}': give a model or a url, not both");
+        }
+
+        if (!Uri.TryCreate(variant.Url, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https") || !string.IsNullOrEmpty(url.Query) || url.AbsolutePath.EndsWith("/infer", StringComparison.Ordinal))
+        {
+            problems.Add($"variant '{variant.Name}': url '{variant.Url}' must be an http(s) V2 model address such as http://host:8080/v2/models/NAME (without /infer or a query)");
+        }
+
+        if (variant.TimeoutMs is < 1 or > 60_000)
+        {
+            problems.Add($"variant '{variant.Name}': timeout_ms {variant.TimeoutMs} must be between 1 and 60000");
+        }
+
+        if (variant.Retries is < 0 or > 5)
+        {
+            problems.Add($"variant '{variant.Name}': retries {variant.Retries} must be between 0 and 5");
+        }
     }
 
     private static void ValidateBandit(List<string> problems, string policy, BanditSpec bandit, EndpointSpec spec)

@@ -7,17 +7,19 @@ using Ballast.Tracking;
 namespace Ballast.Serving;
 
 /// <summary>A registered model version loaded in its runtime, shared by every endpoint that routes to it.</summary>
-public sealed record LoadedModel(string Name, long Version, string Flavor, IModelRuntime Runtime)
+public sealed record LoadedModel(string Name, long Version, string Flavor, IModelRuntime Runtime, Uri? Url = null)
 {
-    public string Reference => $"{Name}/{Version}";
+    /// <summary>What answered, as response headers and the prediction log name it: <c>iris/3</c>, or a remote model's URL.</summary>
+    public string Reference => Url?.ToString() ?? $"{Name}/{Version}";
 }
 
 /// <summary>
 /// Loads each model version once (from the artifact store: in place for a local store, through a local copy for
 /// S3), warms it with one request, and disposes it when no routing snapshot uses it any more.
 /// </summary>
-public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactStore artifacts) : IDisposable
+public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactStore artifacts, TimeProvider? time = null, Action<Uri, string>? circuit = null) : IDisposable
 {
+    private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), ConnectTimeout = TimeSpan.FromSeconds(5) }) { Timeout = Timeout.InfiniteTimeSpan };
     private readonly ConcurrentDictionary<(string Name, long Version), Lazy<Task<LoadedModel>>> _models = new();
     private readonly List<(IModelRuntime Runtime, long RetiredAt)> _retired = [];
     private readonly string _downloads = Path.Combine(Path.GetTempPath(), "ballast-models-" + Guid.NewGuid().ToString("N")[..8]);
@@ -40,6 +42,29 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
         {
             // A failed load is not cached: the next refresh tries again (the artifact may have been uploaded since).
             _models.TryRemove(new KeyValuePair<(string, long), Lazy<Task<LoadedModel>>>((name, version), entry));
+        }
+
+        return task;
+    }
+
+    /// <summary>
+    /// A remote model (a variant with a url), connected once per address and options: its V2 metadata is read as the
+    /// signature. Kept and retired like a loaded version (its cache name holds the options, its version is 0).
+    /// </summary>
+    public Task<LoadedModel> GetRemoteAsync(Uri url, RemoteOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        ArgumentNullException.ThrowIfNull(options);
+        var key = $"remote {url} timeout={options.Timeout.TotalMilliseconds} retries={options.Retries}";
+        var entry = _models.GetOrAdd((key, 0), _ => new Lazy<Task<LoadedModel>>(async () =>
+        {
+            var runtime = await RemoteModelRuntime.ConnectAsync(_http, url, options, time ?? TimeProvider.System, transition => circuit?.Invoke(url, transition)).ConfigureAwait(false);
+            return new LoadedModel(key, 0, ModelFlavors.Remote, runtime, url);
+        }));
+        var task = entry.Value;
+        if (task.IsFaulted)
+        {
+            _models.TryRemove(new KeyValuePair<(string, long), Lazy<Task<LoadedModel>>>((key, 0), entry));
         }
 
         return task;
@@ -80,6 +105,7 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
             _retired.Clear();
         }
 
+        _http.Dispose();
         try
         {
             Directory.Delete(_downloads, recursive: true);

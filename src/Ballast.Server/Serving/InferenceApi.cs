@@ -10,6 +10,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Prometheus;
 
 namespace Ballast.Server.Serving;
@@ -19,7 +20,7 @@ namespace Ballast.Server.Serving;
 /// A request is routed by the endpoint's snapshot (no database call), answered by the chosen variant's model (or the
 /// fallback when it fails), and carries <c>Ballast-Model-Version</c> and <c>Ballast-Prediction-Id</c> headers.
 /// </summary>
-public static class InferenceApi
+public static partial class InferenceApi
 {
     public const string ModelVersionHeader = "Ballast-Model-Version";
     public const string PredictionIdHeader = "Ballast-Prediction-Id";
@@ -33,6 +34,9 @@ public static class InferenceApi
 
     private static readonly Counter Fallbacks = Metrics.CreateCounter("ballast_inference_fallbacks_total", "Requests the fallback variant answered because the chosen variant failed.",
         new CounterConfiguration { LabelNames = ["endpoint", "failed_variant"] });
+
+    private static readonly Counter CircuitTransitions = Metrics.CreateCounter("ballast_remote_circuit_transitions_total", "Circuit breaker transitions of remote variants (opened, half_opened, closed), by URL.",
+        new CounterConfiguration { LabelNames = ["url", "transition"] });
 
     private static readonly Gauge InFlight = Metrics.CreateGauge("ballast_inference_in_flight", "Scoring requests being processed.");
 
@@ -68,6 +72,13 @@ public static class InferenceApi
         return routes;
     }
 
+    /// <summary>Counts a remote variant's circuit breaker transition (the model cache reports them).</summary>
+    public static void CountCircuitTransition(Uri url, string transition)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        CircuitTransitions.WithLabels(url.ToString(), transition).Inc();
+    }
+
     /// <summary>Whether <paramref name="path"/> is a scoring request (V2 inference or MLflow invocations).</summary>
     public static bool IsScoringPath(PathString path) =>
         path.StartsWithSegments("/v2", StringComparison.Ordinal) || (path.StartsWithSegments("/endpoints", StringComparison.Ordinal) && path.Value!.EndsWith("/invocations", StringComparison.Ordinal));
@@ -89,7 +100,7 @@ public static class InferenceApi
     /// Picks the variant (pinned by the route, forced by the <c>Ballast-Variant</c> header for writers, else the policy),
     /// runs it, counts it, and sets the response headers; the caller writes the body.
     /// </summary>
-    internal static Scored Score(RoutedEndpoint endpoint, string? pinned, HttpContext http, IReadOnlyList<Tensor> inputs, IReadOnlyCollection<string>? outputs, TimeProvider time)
+    internal static async Task<Scored> ScoreAsync(RoutedEndpoint endpoint, string? pinned, HttpContext http, IReadOnlyList<Tensor> inputs, IReadOnlyCollection<string>? outputs, TimeProvider time)
     {
         RoutedVariant variant;
         string? routingKey = null;
@@ -118,10 +129,11 @@ public static class InferenceApi
         InFlight.Inc();
         try
         {
-            var invocation = endpoint.Invoke(variant, inputs, outputs);
+            var invocation = await endpoint.InvokeAsync(variant, inputs, outputs, http.RequestAborted).ConfigureAwait(false);
             if (invocation.FailedVariant is { } failed)
             {
                 Fallbacks.WithLabels(endpoint.Name, failed.Name).Inc();
+                LogFallback(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(InferenceApi).FullName!), endpoint.Name, failed.Name, invocation.Variant.Name, invocation.Failure);
             }
 
             var answered = invocation.Variant;
@@ -156,7 +168,7 @@ public static class InferenceApi
         var endpoint = Find(router, name);
         using var document = await ReadJsonAsync(http).ConfigureAwait(false);
         var request = V2Codec.ReadRequest(document.RootElement);
-        var scored = Score(endpoint, pinned, http, request.Inputs, request.Outputs, time);
+        var scored = await ScoreAsync(endpoint, pinned, http, request.Inputs, request.Outputs, time).ConfigureAwait(false);
         await LogAsync(log, endpoint, scored, request.Inputs, time, http.RequestAborted).ConfigureAwait(false);
         ShadowTraffic.AfterResponse(http, endpoint, scored, request.Inputs, log, time);
 
@@ -207,8 +219,11 @@ public static class InferenceApi
             model.Flavor == ModelFlavors.Onnx ? "onnxruntime_onnx" : model.Flavor,
             model.Runtime.Signature.Inputs.Select(spec => new TensorMetadata(spec.Name, spec.Datatype, spec.Shape)).ToList(),
             model.Runtime.Signature.Outputs.Select(spec => new TensorMetadata(spec.Name, spec.Datatype, spec.Shape)).ToList(),
-            endpoint.Variants.Select(variant => new VariantMetadata(variant.Name, variant.Reference.ToString(), variant.Model.Reference, variant.Weight)).ToList());
+            endpoint.Variants.Select(variant => new VariantMetadata(variant.Name, variant.Source, variant.Model.Reference, variant.Weight)).ToList());
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Endpoint {Endpoint}: variant {Failed} failed, fallback {Fallback} answered: {Reason}")]
+    private static partial void LogFallback(ILogger logger, string endpoint, string failed, string fallback, string? reason);
 
     internal sealed record Scored(Invocation Invocation, string PredictionId, double LatencyMs, string? RoutingKey);
 

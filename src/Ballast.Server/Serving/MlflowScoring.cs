@@ -41,7 +41,7 @@ public static class MlflowScoring
             return;
         }
 
-        var scored = InferenceApi.Score(endpoint, null, http, inputs, null, time);
+        var scored = await InferenceApi.ScoreAsync(endpoint, null, http, inputs, null, time).ConfigureAwait(false);
         await InferenceApi.LogAsync(log, endpoint, scored, inputs, time, http.RequestAborted).ConfigureAwait(false);
         ShadowTraffic.AfterResponse(http, endpoint, scored, inputs, log, time);
         http.Response.ContentType = "application/json";

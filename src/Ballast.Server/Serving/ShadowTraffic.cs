@@ -50,7 +50,7 @@ public static class ShadowTraffic
             try
             {
                 var started = Stopwatch.GetTimestamp();
-                var outputs = shadow.Model.Runtime.Infer(inputs);
+                var outputs = await shadow.Model.Runtime.InferAsync(inputs).ConfigureAwait(false);
                 var latency = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 Sent.WithLabels(endpoint.Name, shadow.Name).Inc();
                 if (!SameFirstOutput(outputs, scored.Invocation.Outputs))

@@ -29,12 +29,27 @@ public sealed class EndpointSpecTests
         Should.Throw<TrackingException>(() => ModelReference.Parse(text, "variant 'a'")).Message.ShouldBe($"variant 'a': model '{text}' is not models:/NAME/VERSION or models:/NAME@ALIAS.");
 
     [Fact]
-    public void Policies_not_built_yet_and_remote_variants_are_refused_plainly()
+    public void Policies_not_built_yet_are_refused_plainly() =>
+        Should.Throw<TrackingException>(() => EndpointValidation.Validate(new EndpointSpec("e", "ensemble", [new VariantSpec("a", "models:/m/1")])))
+            .Message.ShouldContain("policy 'ensemble' is not available yet");
+
+    [Fact]
+    public void Remote_variants_need_a_v2_model_address_and_sane_call_settings()
     {
-        var message = Should.Throw<TrackingException>(() => EndpointValidation.Validate(
-            new EndpointSpec("e", "ensemble", [new VariantSpec("a", "models:/m/1", 100, Url: "http://x/v2/models/m")]))).Message;
-        message.ShouldContain("policy 'ensemble' is not available yet");
-        message.ShouldContain("remote variants (url) are not available yet");
+        EndpointValidation.Validate(new EndpointSpec("e", null, [new VariantSpec("r", null, Url: "http://kserve:8080/v2/models/iris", TimeoutMs: 250, Retries: 2)]))
+            .Variants!.Single().ShouldBe(new VariantSpec("r", null, 100, "http://kserve:8080/v2/models/iris", 250, 2));
+
+        var message = Should.Throw<TrackingException>(() => EndpointValidation.Validate(new EndpointSpec("e", null,
+        [
+            new VariantSpec("a", "models:/m/1", 50, Url: "ftp://x/v2/models/m"),
+            new VariantSpec("b", null, 25, Url: "http://x/v2/models/m/infer", TimeoutMs: 0, Retries: 9),
+            new VariantSpec("c", "models:/m/1", 25, TimeoutMs: 100),
+        ]))).Message;
+        message.ShouldBe("Invalid endpoint 'e': variant 'a': give a model or a url, not both; " +
+            "variant 'a': url 'ftp://x/v2/models/m' must be an http(s) V2 model address such as http://host:8080/v2/models/NAME (without /infer or a query); " +
+            "variant 'b': url 'http://x/v2/models/m/infer' must be an http(s) V2 model address such as http://host:8080/v2/models/NAME (without /infer or a query); " +
+            "variant 'b': timeout_ms 0 must be between 1 and 60000; variant 'b': retries 9 must be between 0 and 5; " +
+            "variant 'c': timeout_ms and retries are for remote (url) variants.");
     }
 
     /// <summary>FNV-1a 64 mod 100, computed independently in Python; these must never change, or sticky users would move.</summary>

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using Ballast.Runtime;
 
-namespace Ballast.Server.Serving;
+namespace Ballast.Runtime;
 
 /// <summary>A parsed V2 inference request: its id, input tensors and the outputs asked for (all when empty).</summary>
 public sealed record V2Request(string? Id, IReadOnlyList<Tensor> Inputs, IReadOnlyList<string> Outputs);
