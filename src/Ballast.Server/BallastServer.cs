@@ -146,7 +146,7 @@ public static partial class BallastServer
         builder.Services.AddSingleton(feedback);
         builder.Services.AddSingleton(new Ballast.Serving.PredictionExport(server.Predictions, server.Artifacts, feedback));
         var endpoints = new Ballast.Serving.EndpointStore(server.Database, server.Time);
-        var models = new Ballast.Serving.ModelCache(registry, runs, server.Artifacts, server.Time, InferenceApi.CountCircuitTransition);
+        var models = new Ballast.Serving.ModelCache(registry, runs, server.Artifacts, server.Time, new ServingMetrics());
         builder.Services.AddSingleton(endpoints);
         builder.Services.AddSingleton(models);
         var bandits = new Ballast.Serving.BanditStore(server.Database);

@@ -13,11 +13,19 @@ public sealed record LoadedModel(string Name, long Version, string Flavor, IMode
     public string Reference => Url?.ToString() ?? $"{Name}/{Version}";
 }
 
+/// <summary>Hears what the model cache does, for metrics: a model loaded (and warmed) and how long it took; a remote's circuit breaker moved.</summary>
+public interface IModelCacheObserver
+{
+    void Loaded(LoadedModel model, TimeSpan elapsed);
+
+    void CircuitChanged(Uri url, string transition);
+}
+
 /// <summary>
 /// Loads each model version once (from the artifact store: in place for a local store, through a local copy for
 /// S3), warms it with one request, and disposes it when no routing snapshot uses it any more.
 /// </summary>
-public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactStore artifacts, TimeProvider? time = null, Action<Uri, string>? circuit = null) : IDisposable
+public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactStore artifacts, TimeProvider? time = null, IModelCacheObserver? observer = null) : IDisposable
 {
     private readonly HttpClient _http = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5), ConnectTimeout = TimeSpan.FromSeconds(5) }) { Timeout = Timeout.InfiniteTimeSpan };
     private readonly ConcurrentDictionary<(string Name, long Version), Lazy<Task<LoadedModel>>> _models = new();
@@ -58,8 +66,11 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
         var key = $"remote {url} timeout={options.Timeout.TotalMilliseconds} retries={options.Retries}";
         var entry = _models.GetOrAdd((key, 0), _ => new Lazy<Task<LoadedModel>>(async () =>
         {
-            var runtime = await RemoteModelRuntime.ConnectAsync(_http, url, options, time ?? TimeProvider.System, transition => circuit?.Invoke(url, transition)).ConfigureAwait(false);
-            return new LoadedModel(key, 0, ModelFlavors.Remote, runtime, url);
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var runtime = await RemoteModelRuntime.ConnectAsync(_http, url, options, time ?? TimeProvider.System, transition => observer?.CircuitChanged(url, transition)).ConfigureAwait(false);
+            var loaded = new LoadedModel(key, 0, ModelFlavors.Remote, runtime, url);
+            observer?.Loaded(loaded, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            return loaded;
         }));
         var task = entry.Value;
         if (task.IsFaulted)
@@ -118,6 +129,7 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
 
     private async Task<LoadedModel> LoadAsync(string name, long version)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var modelVersion = await registry.GetVersionAsync(name, version.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
         var storePath = await StorePathAsync(modelVersion).ConfigureAwait(false);
         var flavor = modelVersion.Tags.FirstOrDefault(tag => tag.Key == ModelRegistration.FlavorTag)?.Value
@@ -126,7 +138,9 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
         var local = await LocalFileAsync(storePath).ConfigureAwait(false);
         var runtime = ModelFlavors.Load(flavor, local);
         Warm(runtime);
-        return new LoadedModel(name, version, flavor, runtime);
+        var loaded = new LoadedModel(name, version, flavor, runtime);
+        observer?.Loaded(loaded, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return loaded;
     }
 
     /// <summary>The model file in the store: the source itself, or the one model file in the folder it names (an MLflow model folder).</summary>

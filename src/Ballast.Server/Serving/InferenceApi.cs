@@ -35,9 +35,6 @@ public static partial class InferenceApi
     private static readonly Counter Fallbacks = Metrics.CreateCounter("ballast_inference_fallbacks_total", "Requests the fallback variant answered because the chosen variant failed.",
         new CounterConfiguration { LabelNames = ["endpoint", "failed_variant"] });
 
-    private static readonly Counter CircuitTransitions = Metrics.CreateCounter("ballast_remote_circuit_transitions_total", "Circuit breaker transitions of remote variants (opened, half_opened, closed), by URL.",
-        new CounterConfiguration { LabelNames = ["url", "transition"] });
-
     private static readonly Gauge InFlight = Metrics.CreateGauge("ballast_inference_in_flight", "Scoring requests being processed.");
 
     // The labelled series a variant's successful requests touch, looked up once per variant rather than per request.
@@ -70,13 +67,6 @@ public static partial class InferenceApi
             .RequireAuthorization(BallastPolicies.Reader);
         routes.MapGet("/ping", () => Results.Text("\n")).WithTags("Inference (MLflow)").AllowAnonymous();
         return routes;
-    }
-
-    /// <summary>Counts a remote variant's circuit breaker transition (the model cache reports them).</summary>
-    public static void CountCircuitTransition(Uri url, string transition)
-    {
-        ArgumentNullException.ThrowIfNull(url);
-        CircuitTransitions.WithLabels(url.ToString(), transition).Inc();
     }
 
     /// <summary>Whether <paramref name="path"/> is a scoring request (V2 inference or MLflow invocations).</summary>
@@ -141,6 +131,7 @@ public static partial class InferenceApi
             var series = SeriesOf(endpoint, answered);
             series.Duration.Observe(elapsed.TotalSeconds);
             series.Succeeded.Inc();
+            ServingMetrics.ObservePredictions(endpoint.Name, answered.Name, invocation.Outputs);
             var predictionId = Guid.CreateVersion7(time.GetUtcNow()).ToString();
             http.Response.Headers[ModelVersionHeader] = answered.Model.Reference;
             http.Response.Headers[PredictionIdHeader] = predictionId;

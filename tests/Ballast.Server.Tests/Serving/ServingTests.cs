@@ -60,6 +60,14 @@ public sealed class ServingTests
 
         var selected = await (await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRows }, outputs = new[] { new { name = "output_label" } } }, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
         selected.GetProperty("outputs").GetArrayLength().ShouldBe(1);
+
+        // What the model predicts and how long it took to load are in /metrics (series shared with other tests: presence only).
+        var metrics = await client.GetStringAsync("/metrics", Cancel);
+        metrics.ShouldContain("ballast_inference_requests_total{endpoint=\"iris\",variant=\"main\",model_version=\"iris/1\",status=\"200\"}");
+        metrics.ShouldContain("ballast_prediction_class_total{endpoint=\"iris\",variant=\"main\",output=\"output_label\",class=\"2\"}");
+        metrics.ShouldContain("ballast_prediction_value_bucket{endpoint=\"iris\",variant=\"main\",output=\"output_probability\",le=\"0.9\"}");
+        metrics.ShouldContain("ballast_model_load_seconds_count{flavor=\"onnx\"}");
+        metrics.ShouldContain("ballast_model_last_load_seconds{model=\"iris/1\"}");
     }
 
     [Theory]
@@ -161,8 +169,8 @@ public sealed class ServingTests
             (await put.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("status").GetProperty("ready").GetBoolean().ShouldBeTrue();
         }
 
-        // 4,000 requests: b's share is binomial(4000, 0.3), sd 29; accept within 5 sd (1200 ± 145).
-        const int Requests = 4000;
+        // 10,000 requests: b's count is binomial(10000, 0.3), sd 45.8; accept within 5 sd (3000 ± 229; a false alarm once in 1.7 million runs).
+        const int Requests = 10_000;
         var counts = new Dictionary<string, int>();
         using var body = new SemaphoreSlim(8);
         var variants = await Task.WhenAll(Enumerable.Range(0, Requests).Select(async _ =>
@@ -184,7 +192,7 @@ public sealed class ServingTests
             counts[variant] = counts.GetValueOrDefault(variant) + 1;
         }
 
-        counts["b"].ShouldBeInRange(1200 - 145, 1200 + 145);
+        counts["b"].ShouldBeInRange(3000 - 229, 3000 + 229);
         counts["a"].ShouldBe(Requests - counts["b"]);
 
         foreach (var user in new[] { "user-1", "user-2", "user-42", "team:alpha/7" })
