@@ -123,8 +123,13 @@ public sealed class PredictionLog : IAsyncDisposable
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
-                Interlocked.Increment(ref _dropped);
-                return false;
+                // The channel may still have taken the record as its wait was cancelled: whoever claims it first decides,
+                // so a record is either written (and acknowledged) or shed (and counted), never both.
+                if (pending.Abandon())
+                {
+                    Interlocked.Increment(ref _dropped);
+                    return false;
+                }
             }
         }
 
@@ -187,9 +192,16 @@ public sealed class PredictionLog : IAsyncDisposable
             var rotations = new List<Pending>();
             while (batch.Count < 4096 && _queue.Reader.TryRead(out var pending))
             {
-                if (!ReferenceEquals(pending, Pending.Tick))
+                if (pending.Line is null)
                 {
-                    (pending.Line is null ? rotations : batch).Add(pending);
+                    if (!ReferenceEquals(pending, Pending.Tick))
+                    {
+                        rotations.Add(pending);
+                    }
+                }
+                else if (pending.Claim())
+                {
+                    batch.Add(pending);
                 }
             }
 
@@ -421,6 +433,17 @@ public sealed class PredictionLog : IAsyncDisposable
     /// <summary>A line to write, or (<see cref="Line"/> null) a request to rotate the write-ahead file.</summary>
     private sealed record Pending(byte[]? Line, TaskCompletionSource Done)
     {
+        private const int Queued = 0;
+        private const int Claimed = 1;
+        private const int Abandoned = 2;
+        private int _state;
+
+        /// <summary>The writer takes the record; false when its appender gave up first (it was counted as shed).</summary>
+        public bool Claim() => Interlocked.CompareExchange(ref _state, Claimed, Queued) == Queued;
+
+        /// <summary>The appender gives up on the record; false when the writer already took it (it will be written).</summary>
+        public bool Abandon() => Interlocked.CompareExchange(ref _state, Abandoned, Queued) == Queued;
+
         /// <summary>The timer's nudge: check whether the current file is due to roll.</summary>
         public static readonly Pending Tick = new(null, new TaskCompletionSource());
 

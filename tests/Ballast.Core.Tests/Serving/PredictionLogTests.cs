@@ -38,6 +38,26 @@ public sealed class PredictionLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_full_log_sheds_records_it_counts_and_keeps_every_record_it_acknowledged()
+    {
+        // Capacity 1 and no wait: a burst overflows the queue faster than the writer drains it.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Date(11, 0));
+        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder) { Capacity = 1, MaxWait = TimeSpan.Zero }, Artifacts, time, Cancel);
+        var appends = Enumerable.Range(0, 2000).Select(i => (Id: $"p{i:D4}", Task: log.AppendAsync(Record($"p{i:D4}", "iris", Date(11, 0)), Cancel).AsTask())).ToList();
+        await Task.WhenAll(appends.Select(append => append.Task));
+        var acknowledged = appends.Where(append => append.Task.Result).Select(append => append.Id).ToList();
+        await log.RollAsync(Cancel);
+
+        log.Stats.Dropped.ShouldBeGreaterThan(0, "the burst overflowed");
+        (log.Stats.Written + log.Stats.Dropped).ShouldBe(2000, "every record is written or counted as shed, never silently lost");
+        log.Stats.Written.ShouldBe(acknowledged.Count);
+        var segments = await log.SegmentsAsync("iris", cancellationToken: Cancel);
+        Query(segments.Select(path => ((FileArtifactStore)Artifacts).LocalPath(path)), "SELECT count(*), count(DISTINCT prediction_id) FROM rows")
+            .ShouldBe($"{acknowledged.Count},{acknowledged.Count}");
+        await log.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Records_a_crash_left_in_write_ahead_files_are_rolled_at_open_and_a_torn_last_line_is_cut()
     {
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Date(8, 30));
