@@ -152,7 +152,7 @@ public static partial class BallastServer
         var bandits = new Ballast.Serving.BanditStore(server.Database);
         builder.Services.AddSingleton(bandits);
         builder.Services.AddHostedService<BanditService>();
-        builder.Services.AddSingleton(new Ballast.Serving.EndpointRouter(endpoints, models, bandits));
+        builder.Services.AddSingleton(new Ballast.Serving.EndpointRouter(endpoints, models, bandits, server.Time));
         builder.Services.AddHostedService<EndpointRefreshService>();
         builder.Services.AddSingleton(new Ballast.Datasets.DatasetStore(server.Database, server.Artifacts, server.Time, new Ballast.Datasets.DatasetProfiler()));
         builder.Services.AddScoped(services => new Ballast.Registry.ModelLineage(services.GetRequiredService<Ballast.Registry.RegistryStore>(), services.GetRequiredService<RunStore>(), services.GetRequiredService<Ballast.Datasets.DatasetStore>()));

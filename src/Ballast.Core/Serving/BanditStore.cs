@@ -66,13 +66,6 @@ public sealed class BanditStore(MetadataDatabase database)
         return rows.Select(row => new ArmStats(row.Variant, row.Pulls, row.Rewarded, row.RewardSum)).ToList();
     }
 
-    /// <summary>Forgets an endpoint's arms (the endpoint was deleted; a new one of the same name starts fresh).</summary>
-    public async Task ResetAsync(string endpoint, CancellationToken cancellationToken = default)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM bandit_assignments WHERE endpoint = @endpoint", new { endpoint }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-    }
-
     private sealed class ArmRow
     {
         public string Variant { get; set; } = "";

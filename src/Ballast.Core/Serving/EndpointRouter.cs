@@ -15,7 +15,7 @@ public sealed record RoutedVariant(string Name, string Source, LoadedModel Model
 public sealed record Invocation(RoutedVariant Variant, IReadOnlyList<Tensor> Outputs, RoutedVariant? FailedVariant = null, string? Failure = null);
 
 /// <summary>An endpoint as the hot path sees it: immutable, every model loaded; a bandit's arm statistics are swapped in whole.</summary>
-public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<RoutedVariant> variants, IReadOnlyList<RoutedVariant> shadows)
+public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<RoutedVariant> variants, IReadOnlyList<RoutedVariant> shadows, TimeProvider? time = null)
 {
     private volatile ArmStats[] _arms = variants.Select(variant => new ArmStats(variant.Name, 0, 0, 0)).ToArray();
 
@@ -23,6 +23,9 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
 
     /// <summary>The bandit settings when the policy is <c>bandit</c>.</summary>
     public BanditSpec? Bandit => Endpoint.Spec.Policy == EndpointValidation.BanditPolicy ? Endpoint.Spec.Bandit ?? new BanditSpec() : null;
+
+    /// <summary>The regime state when the policy is <c>regime</c> (kept while the endpoint's revision stays).</summary>
+    public RegimeState? Regime { get; } = endpoint.Spec is { Policy: EndpointValidation.RegimePolicy, Regime: { } regime } ? new RegimeState(regime, time ?? TimeProvider.System) : null;
 
     /// <summary>The bandit's arms, one per variant in order, as last read from the store.</summary>
     public IReadOnlyList<ArmStats> Arms => _arms;
@@ -43,12 +46,17 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
     /// The variant for a request: a bandit's choice from its arms' statistics; else by the routing key's stable hash
     /// (the same key, the same variant on every replica and after restarts); else at random in proportion to the weights.
     /// </summary>
-    public RoutedVariant Choose(string? routingKey, Random random)
+    public RoutedVariant Choose(string? routingKey, Random random, IReadOnlyList<Tensor>? inputs = null)
     {
         ArgumentNullException.ThrowIfNull(random);
         if (Bandit is { } bandit)
         {
             return Variants[BanditPolicy.Choose(bandit, _arms, random)];
+        }
+
+        if (Regime is { } regime)
+        {
+            return ChooseByRegime(regime, inputs ?? []);
         }
 
         var bucket = routingKey is null ? random.Next(100) : Bucket(routingKey);
@@ -78,6 +86,22 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
         {
             return new Invocation(fallback, await fallback.Model.Runtime.InferAsync(inputs, outputs, cancellationToken).ConfigureAwait(false), variant, exception.Message);
         }
+    }
+
+    /// <summary>A regime endpoint's variant: the first rule the request matches, else the regime's (the first variant without thresholds).</summary>
+    private RoutedVariant ChooseByRegime(RegimeState state, IReadOnlyList<Tensor> inputs)
+    {
+        var spec = Endpoint.Spec.Regime!;
+        foreach (var rule in spec.Rules ?? [])
+        {
+            if (rule.Matches(inputs))
+            {
+                return Find(rule.Variant!)!;
+            }
+        }
+
+        state.Observe(inputs);
+        return spec.Variants is { Count: > 0 } regimes ? Find(regimes[Math.Min(state.Regime, regimes.Count - 1)])! : Variants[0];
     }
 
     /// <summary>Takes the arms' statistics read from the store (variants with no prediction yet start at zero).</summary>
@@ -110,7 +134,7 @@ public sealed record EndpointProblem(string Endpoint, string Message);
 /// changes and alias moves arrive). A new snapshot is built, with its models loaded and warmed, before it replaces
 /// the old one, so moving an alias fails no request; versions no snapshot uses any more are unloaded.
 /// </summary>
-public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, BanditStore? bandits = null) : IDisposable
+public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, BanditStore? bandits = null, TimeProvider? time = null) : IDisposable
 {
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private volatile Snapshot _snapshot = new(FrozenDictionary<string, RoutedEndpoint>.Empty, [], false);
@@ -149,8 +173,9 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, B
                 }
             }
 
-            // Arms first, so that a new bandit endpoint starts from its stored state.
+            // Arms and signals first, so that a new bandit or regime endpoint starts from its stored state.
             await RefreshArmsAsync(next.Values, cancellationToken).ConfigureAwait(false);
+            await RefreshSignalsAsync(next.Values, cancellationToken).ConfigureAwait(false);
             _snapshot = new Snapshot(next.ToFrozenDictionary(StringComparer.Ordinal), problems, true);
             models.Retain(next.Values.SelectMany(endpoint => endpoint.Variants.Concat(endpoint.Shadows)).Select(variant => (variant.Model.Name, variant.Model.Version)).ToHashSet());
         }
@@ -164,6 +189,18 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, B
     public Task RefreshArmsAsync(CancellationToken cancellationToken = default) => RefreshArmsAsync(_snapshot.Endpoints.Values, cancellationToken);
 
     public void Dispose() => _refresh.Dispose();
+
+    /// <summary>Applies the latest posted signal of every regime endpoint that listens to one (posts through other replicas arrive this way).</summary>
+    private async Task RefreshSignalsAsync(IEnumerable<RoutedEndpoint> routed, CancellationToken cancellationToken)
+    {
+        foreach (var endpoint in routed.Where(endpoint => endpoint.Regime is not null && endpoint.Endpoint.Spec.Regime?.Signal is not null))
+        {
+            if (await endpoints.GetSignalAsync(endpoint.Name, endpoint.Endpoint.Spec.Regime!.Signal!, cancellationToken).ConfigureAwait(false) is { } signal)
+            {
+                endpoint.Regime!.Post(signal.Value, signal.PostedAt);
+            }
+        }
+    }
 
     private async Task RefreshArmsAsync(IEnumerable<RoutedEndpoint> routed, CancellationToken cancellationToken)
     {
@@ -204,7 +241,7 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, B
             return previous;
         }
 
-        return new RoutedEndpoint(endpoint, variants, shadows);
+        return new RoutedEndpoint(endpoint, variants, shadows, time);
     }
 
     private async Task<RoutedVariant> RouteAsync(string name, string model, int weight, int from, CancellationToken cancellationToken)

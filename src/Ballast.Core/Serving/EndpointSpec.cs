@@ -15,7 +15,8 @@ public sealed record EndpointSpec(
     IReadOnlyList<ShadowSpec>? Shadows = null,
     StickySpec? Sticky = null,
     string? Fallback = null,
-    BanditSpec? Bandit = null);
+    BanditSpec? Bandit = null,
+    RegimeSpec? Regime = null);
 
 /// <summary>
 /// A variant serves a registered model (<c>models:/name/version</c> or <c>models:/name@alias</c>), or a model on another
@@ -56,6 +57,7 @@ public static partial class EndpointValidation
 {
     public const string SplitPolicy = "split";
     public const string BanditPolicy = "bandit";
+    public const string RegimePolicy = "regime";
     public const string DefaultStickyHeader = "Ballast-Routing-Key";
 
     /// <summary>Checks a spec and fills its defaults (policy split; a single variant's weight 100); every problem at once.</summary>
@@ -68,10 +70,15 @@ public static partial class EndpointValidation
             problems.Add($"name '{spec.Name}' must be 1 to 63 lowercase letters, digits or '-', starting with a letter");
         }
 
-        var policy = spec.Policy ?? (spec.Bandit is null ? SplitPolicy : BanditPolicy);
-        if (policy is not SplitPolicy and not BanditPolicy)
+        var policy = spec.Policy ?? (spec.Bandit is not null ? BanditPolicy : spec.Regime is not null ? RegimePolicy : SplitPolicy);
+        if (policy is not SplitPolicy and not BanditPolicy and not RegimePolicy)
         {
-            problems.Add($"policy '{policy}' is not available yet; use split (weights, sticky keys, shadows, fallback) or bandit (epsilon_greedy, thompson, ucb1)");
+            problems.Add($"policy '{policy}' is not available yet; use split (weights, sticky keys, shadows, fallback), bandit (epsilon_greedy, thompson, ucb1) or regime (rules and signals)");
+        }
+
+        if (policy == RegimePolicy || spec.Regime is not null)
+        {
+            ValidateRegime(problems, policy, spec);
         }
 
         var bandit = policy == BanditPolicy ? spec.Bandit ?? new BanditSpec() : spec.Bandit;
@@ -117,8 +124,8 @@ public static partial class EndpointValidation
             }
         }
 
-        // A bandit learns its own split (weights are refused above); a lone split variant takes all the traffic.
-        var weighted = policy == BanditPolicy ? variants.ToList()
+        // A bandit learns its own split and a regime picks by signal (weights are refused); a lone split variant takes all the traffic.
+        var weighted = policy is BanditPolicy or RegimePolicy ? variants.ToList()
             : variants.Count == 1 && variants[0].Weight is null ? [variants[0] with { Weight = 100 }] : variants.ToList();
         if (policy == SplitPolicy && variants.Count > 0)
         {
@@ -168,6 +175,72 @@ public static partial class EndpointValidation
                 Epsilon = (bandit.Algorithm ?? BanditSpec.Thompson) == BanditSpec.EpsilonGreedy ? bandit.Epsilon ?? BanditSpec.DefaultEpsilon : null,
             },
         };
+    }
+
+    private static void ValidateRegime(List<string> problems, string policy, EndpointSpec spec)
+    {
+        if (policy != RegimePolicy || spec.Regime is not { } regime)
+        {
+            problems.Add(policy == RegimePolicy ? "policy 'regime' needs regime settings: rules, or thresholds and variants with a signal or a detector" : $"regime settings need policy 'regime', not '{policy}'");
+            return;
+        }
+
+        var names = (spec.Variants ?? []).Select(variant => variant.Name).ToHashSet(StringComparer.Ordinal);
+        var thresholds = regime.Thresholds ?? [];
+        var regimeVariants = regime.Variants ?? [];
+        if (thresholds.Count == 0 && (regime.Rules ?? []).Count == 0)
+        {
+            problems.Add("regime: give rules, or thresholds and variants (one more variant than thresholds)");
+        }
+
+        if (thresholds.Count > 0 || regimeVariants.Count > 0)
+        {
+            if (regimeVariants.Count != thresholds.Count + 1)
+            {
+                problems.Add($"regime: {thresholds.Count} thresholds make {thresholds.Count + 1} regimes, but {regimeVariants.Count} variants are named for them");
+            }
+
+            if (thresholds.Zip(thresholds.Skip(1)).Any(pair => !(pair.First < pair.Second)) || thresholds.Any(threshold => !double.IsFinite(threshold)))
+            {
+                problems.Add("regime: thresholds must be finite and strictly ascending");
+            }
+
+            if (regime.Signal is null && regime.Detector is null)
+            {
+                problems.Add("regime: thresholds need a signal name (values posted to /api/v1/endpoints/{name}/signals) or a detector");
+            }
+        }
+
+        foreach (var name in regimeVariants.Concat((regime.Rules ?? []).Select(rule => rule.Variant ?? "")).Where(name => !names.Contains(name)).Distinct())
+        {
+            problems.Add($"regime: '{name}' is not one of the variants ({string.Join(", ", names)})");
+        }
+
+        foreach (var rule in regime.Rules ?? [])
+        {
+            if (string.IsNullOrEmpty(rule.Input) || rule.Op is null || !RegimeRule.Operators.Contains(rule.Op) || (rule.Value is null) == (rule.Text is null) || (rule.Text is not null && rule.Op is not ("==" or "!=")))
+            {
+                problems.Add($"regime rule on '{rule.Input}': give input, op ({string.Join(" ", RegimeRule.Operators)}) and a numeric value, or a text with == or !=");
+            }
+        }
+
+        if (regime.Detector is { } detector)
+        {
+            if (string.IsNullOrEmpty(detector.Input) || detector.Statistic is not (null or RegimeDetectorSpec.Std or RegimeDetectorSpec.Mean) || detector.Window is < 2 or > 100_000 || detector.Index is < 0)
+            {
+                problems.Add("regime detector: give the input to watch, statistic std or mean, a window of 2 to 100000 rows and a column index ≥ 0");
+            }
+        }
+
+        if (regime.Hysteresis is < 0 || regime.MinDwellSeconds is < 0)
+        {
+            problems.Add("regime: hysteresis and min_dwell_seconds cannot be negative");
+        }
+
+        if ((spec.Variants ?? []).Any(variant => variant.Weight is not null) || spec.Sticky is not null)
+        {
+            problems.Add("a regime endpoint routes by rules and signals; leave out weights and sticky");
+        }
     }
 
     private static void ValidateRemote(List<string> problems, VariantSpec variant)

@@ -7,6 +7,9 @@ using Dapper;
 
 namespace Ballast.Serving;
 
+/// <summary>A regime signal's latest value, posted at <see cref="PostedAt"/> (Unix ms).</summary>
+public sealed record EndpointSignal(string Name, double Value, long PostedAt);
+
 /// <summary>A stored endpoint: its validated spec, and a revision that grows with every change.</summary>
 public sealed record StoredEndpoint(EndpointSpec Spec, long Revision, long CreatedAt, long UpdatedAt);
 
@@ -67,13 +70,39 @@ public sealed class EndpointStore(MetadataDatabase database, TimeProvider time)
         return rows.Select(row => row.ToEndpoint()).ToList();
     }
 
+    /// <summary>Deletes the endpoint with what it learned (bandit arms, regime signals): a new endpoint of the same name starts fresh.</summary>
     public async Task DeleteAsync(string name, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        if (await connection.ExecuteAsync(new CommandDefinition("DELETE FROM endpoints WHERE name = @name", new { name }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (await connection.ExecuteAsync(new CommandDefinition("DELETE FROM endpoints WHERE name = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
         {
             throw TrackingException.NotFound($"Endpoint '{name}' does not exist.");
         }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM endpoint_signals WHERE endpoint = @name; DELETE FROM bandit_assignments WHERE endpoint = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stores a signal value posted for a regime endpoint (the newest per name wins); every replica applies it on refresh.</summary>
+    public async Task<EndpointSignal> PostSignalAsync(string endpoint, string name, double value, CancellationToken cancellationToken = default)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO endpoint_signals (endpoint, name, value, posted_at) VALUES (@endpoint, @name, @value, @now) " +
+            "ON CONFLICT (endpoint, name) DO UPDATE SET value = excluded.value, posted_at = excluded.posted_at",
+            new { endpoint, name, value, now }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return new EndpointSignal(name, value, now);
+    }
+
+    public async Task<EndpointSignal?> GetSignalAsync(string endpoint, string name, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.QuerySingleOrDefaultAsync<EndpointSignal>(new CommandDefinition(
+            "SELECT name AS Name, value AS Value, posted_at AS PostedAt FROM endpoint_signals WHERE endpoint = @endpoint AND name = @name",
+            new { endpoint, name }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
     private static string Serialize(EndpointSpec spec) => JsonSerializer.Serialize(spec, EndpointJsonContext.Default.EndpointSpec);

@@ -53,6 +53,8 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(Ballast.Server.Serving.ModelMetadataResponse))]
 [JsonSerializable(typeof(Ballast.Serving.EndpointSpec))]
 [JsonSerializable(typeof(Ballast.Server.Serving.EndpointResponse))]
+[JsonSerializable(typeof(Ballast.Server.Serving.SignalRequest))]
+[JsonSerializable(typeof(Ballast.Server.Serving.SignalResponse))]
 [JsonSerializable(typeof(Ballast.Server.Serving.EndpointListResponse))]
 [JsonSerializable(typeof(Ballast.Server.Serving.RegisteredVersionResponse))]
 [JsonSerializable(typeof(Ballast.Registry.SignatureJson))]

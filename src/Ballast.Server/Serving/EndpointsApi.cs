@@ -19,6 +19,7 @@ public sealed record EndpointResponse(
     StickySpec? Sticky,
     string? Fallback,
     BanditSpec? Bandit,
+    RegimeSpec? Regime,
     long Revision,
     long CreatedAt,
     long UpdatedAt,
@@ -32,11 +33,12 @@ public sealed record EndpointResponse(
         var routed = router.Find(spec.Name);
         var problem = router.Problems.FirstOrDefault(problem => problem.Endpoint == spec.Name)?.Message;
         var current = routed is not null && routed.Endpoint.Revision == endpoint.Revision;
-        return new EndpointResponse(spec.Name, spec.Policy ?? EndpointValidation.SplitPolicy, spec.Variants ?? [], spec.Shadows is { Count: > 0 } ? spec.Shadows : null, spec.Sticky, spec.Fallback, spec.Bandit,
+        return new EndpointResponse(spec.Name, spec.Policy ?? EndpointValidation.SplitPolicy, spec.Variants ?? [], spec.Shadows is { Count: > 0 } ? spec.Shadows : null, spec.Sticky, spec.Fallback, spec.Bandit, spec.Regime,
             endpoint.Revision, endpoint.CreatedAt, endpoint.UpdatedAt,
             new EndpointStatus(current && problem is null, routed?.Endpoint.Revision,
                 routed?.Variants.Concat(routed.Shadows).Select(variant => new ServedVariant(variant.Name, variant.Model.Reference)).ToList() ?? [], problem,
-                routed?.Bandit is null ? null : routed.Arms.Select(arm => new ArmStatus(arm.Variant, arm.Pulls, arm.Rewarded, arm.Mean)).ToList()));
+                routed?.Bandit is null ? null : routed.Arms.Select(arm => new ArmStatus(arm.Variant, arm.Pulls, arm.Rewarded, arm.Mean)).ToList(),
+                routed?.Regime is { } regime ? RegimeStatus.From(routed, regime) : null));
     }
 }
 
@@ -44,11 +46,29 @@ public sealed record EndpointResponse(
 /// <c>ready</c> when this replica serves the stored revision with every model loaded; <c>serving</c> names the model
 /// versions; <c>arms</c> is a bandit's learned state (predictions, rewarded predictions, mean reward) as this replica last read it.
 /// </summary>
-public sealed record EndpointStatus(bool Ready, long? ServedRevision, IReadOnlyList<ServedVariant> Serving, string? Problem, IReadOnlyList<ArmStatus>? Arms = null);
+public sealed record EndpointStatus(bool Ready, long? ServedRevision, IReadOnlyList<ServedVariant> Serving, string? Problem, IReadOnlyList<ArmStatus>? Arms = null, RegimeStatus? Regime = null);
+
+/// <summary>A regime endpoint on this replica: the current regime (index into the thresholds' intervals), its variant and the last signal value.</summary>
+public sealed record RegimeStatus(int Regime, string Variant, double? Signal)
+{
+    public static RegimeStatus From(RoutedEndpoint endpoint, RegimeState state)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(state);
+        var variants = endpoint.Endpoint.Spec.Regime?.Variants;
+        return new RegimeStatus(state.Regime, variants is { Count: > 0 } ? variants[Math.Min(state.Regime, variants.Count - 1)] : endpoint.Variants[0].Name,
+            double.IsNaN(state.Signal) ? null : state.Signal);
+    }
+}
+
+/// <summary>A value for a regime endpoint's signal: <c>{"name": "volatility", "value": 0.42}</c> (name defaults to the endpoint's signal).</summary>
+public sealed record SignalRequest(string? Name, double? Value);
 
 public sealed record ArmStatus(string Variant, long Pulls, long Rewarded, double MeanReward);
 
 public sealed record ServedVariant(string Name, string Model);
+
+public sealed record SignalResponse(string Endpoint, string Signal, double Value, RegimeStatus? Status);
 
 public sealed record EndpointListResponse(IReadOnlyList<EndpointResponse> Endpoints);
 
@@ -86,13 +106,37 @@ public static class EndpointsApi
             await router.RefreshAsync(cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(EndpointResponse.From(endpoint, router));
         }).WithSummary("Creates or replaces an endpoint (idempotent).").RequireAuthorization(BallastPolicies.Writer);
-        group.MapDelete("/{name}", async (string name, EndpointStore endpoints, BanditStore bandits, EndpointRouter router, CancellationToken cancellationToken) =>
+        group.MapDelete("/{name}", async (string name, EndpointStore endpoints, EndpointRouter router, CancellationToken cancellationToken) =>
         {
             await endpoints.DeleteAsync(name, cancellationToken).ConfigureAwait(false);
-            await bandits.ResetAsync(name, cancellationToken).ConfigureAwait(false);
             await router.RefreshAsync(cancellationToken).ConfigureAwait(false);
             return TypedResults.NoContent();
         }).RequireAuthorization(BallastPolicies.Writer);
+
+        group.MapPost("/{name}/signals", async (string name, SignalRequest body, EndpointStore endpoints, EndpointRouter router, CancellationToken cancellationToken) =>
+        {
+            var spec = (await endpoints.GetAsync(name, cancellationToken).ConfigureAwait(false)).Spec;
+            if (spec.Regime?.Signal is not { } signal)
+            {
+                throw TrackingException.Invalid($"Endpoint '{name}' listens to no signal: give it policy regime with regime.signal and thresholds.");
+            }
+
+            if (body.Name is { } given && given != signal)
+            {
+                throw TrackingException.Invalid($"Endpoint '{name}' listens to signal '{signal}', not '{given}'.");
+            }
+
+            if (body.Value is not { } value || !double.IsFinite(value))
+            {
+                throw TrackingException.Invalid("Give the signal's 'value' as a finite number.");
+            }
+
+            var posted = await endpoints.PostSignalAsync(name, signal, value, cancellationToken).ConfigureAwait(false);
+            // This replica switches now (hysteresis and dwell permitting); the others within their refresh interval.
+            var routed = router.Find(name);
+            routed?.Regime?.Post(posted.Value, posted.PostedAt);
+            return TypedResults.Ok(new SignalResponse(name, signal, value, routed?.Regime is { } regime ? RegimeStatus.From(routed, regime) : null));
+        }).WithSummary("Posts a value of a regime endpoint's signal; the regime switches past a threshold (with hysteresis and dwell).").RequireAuthorization(BallastPolicies.Writer);
 
         routes.MapPost("/api/v1/models/{name}/versions", RegisterAsync).WithTags("Models")
             .WithSummary("Registers a model file (multipart: file, flavor?, run_id?, description?) as a new version, with its signature.")

@@ -111,7 +111,7 @@ public static partial class InferenceApi
         {
             var key = endpoint.StickyHeader is { } header ? http.Request.Headers[header].ToString() : "";
             routingKey = key.Length > 0 ? key : null;
-            variant = endpoint.Choose(routingKey, Random.Shared);
+            variant = endpoint.Choose(routingKey, Random.Shared, inputs);
             chosen = true;
         }
 

@@ -85,7 +85,7 @@ public sealed class BanditSpecValidationTests
 public abstract class BanditStoreContractTests(DatabaseEngine engine) : DatabaseTest(engine)
 {
     [Fact]
-    public async Task Arms_are_the_assignments_joined_with_rewards_and_are_reset_with_the_endpoint()
+    public async Task Arms_are_the_assignments_joined_with_rewards_and_are_forgotten_with_the_endpoint()
     {
         var bandits = new BanditStore(Database);
         var feedback = new FeedbackStore(Database, Time);
@@ -102,7 +102,11 @@ public abstract class BanditStoreContractTests(DatabaseEngine engine) : Database
         await feedback.AddAsync([new Feedback("p0", null, 1), new Feedback("p1", null, 0), new Feedback("p5", null, 0.5), new Feedback("p6", null, 1), new Feedback("p7", "1", null)], Cancel);
         (await bandits.ArmsAsync("iris", Cancel)).ShouldBe([new ArmStats("a", 4, 2, 1), new ArmStats("b", 6, 2, 1.5)]);
 
-        await bandits.ResetAsync("iris", Cancel);
+        var endpoints = new EndpointStore(Database, Time);
+        await endpoints.CreateAsync(new EndpointSpec("iris", "bandit", [new VariantSpec("a", "models:/iris/1"), new VariantSpec("b", "models:/iris/2")]), Cancel);
+        await endpoints.PostSignalAsync("iris", "volatility", 0.4, Cancel);
+        await endpoints.DeleteAsync("iris", Cancel);
+        (await endpoints.GetSignalAsync("iris", "volatility", Cancel)).ShouldBeNull();
         (await bandits.ArmsAsync("iris", Cancel)).ShouldBeEmpty();
         (await bandits.ArmsAsync("other", Cancel)).ShouldHaveSingleItem().Pulls.ShouldBe(1);
     }

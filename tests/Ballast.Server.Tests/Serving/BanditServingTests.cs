@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Ballast.Metadata;
@@ -19,7 +18,7 @@ public sealed class BanditServingTests
     {
         await using var server = await RunningServer.StartAsync();
         using var client = server.Client();
-        await RegisterIrisTwiceAsync(client);
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
         using (var created = await client.PutAsJsonAsync("/api/v1/endpoints/iris", Bandit("thompson"), Cancel))
         {
             created.StatusCode.ShouldBe(HttpStatusCode.OK, await created.Content.ReadAsStringAsync(Cancel));
@@ -61,7 +60,7 @@ public sealed class BanditServingTests
             await using var second = await RunningServer.StartAsync(options => options with { Database = database, Artifacts = artifacts });
             using var one = first.Client();
             using var two = second.Client();
-            await RegisterIrisTwiceAsync(one);
+            await ServingHelpers.RegisterIrisAsync(one, times: 2);
             (await one.PutAsJsonAsync("/api/v1/endpoints/iris", Bandit("epsilon_greedy", 0.0), Cancel)).EnsureSuccessStatusCode();
 
             // The second replica serves the endpoint the first created, within its refresh interval.
@@ -112,18 +111,6 @@ public sealed class BanditServingTests
         using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRow } }, Cancel);
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Cancel));
         return (response.Headers.GetValues("Ballast-Variant").Single(), response.Headers.GetValues("Ballast-Prediction-Id").Single());
-    }
-
-    private static async Task RegisterIrisTwiceAsync(HttpClient client)
-    {
-        for (var i = 0; i < 2; i++)
-        {
-            using var form = new MultipartFormDataContent();
-            var file = new ByteArrayContent(await File.ReadAllBytesAsync(TestServices.Fixture("logreg_iris.onnx"), Cancel));
-            file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            form.Add(file, "file", "logreg_iris.onnx");
-            (await client.PostAsync("/api/v1/models/iris/versions", form, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
-        }
     }
 
     /// <summary>Polls until the condition holds (another replica's refresh interval is 5 s); fails after 30 s.</summary>

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -20,7 +19,7 @@ public sealed class RemoteVariantTests
         await using var remote = await RunningServer.StartAsync();
         using (var remoteClient = remote.Client())
         {
-            await RegisterIrisAsync(remoteClient);
+            await ServingHelpers.RegisterIrisAsync(remoteClient);
             (await remoteClient.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } }, Cancel)).EnsureSuccessStatusCode();
         }
 
@@ -78,7 +77,7 @@ public sealed class RemoteVariantTests
             }).AllowAnonymous();
         });
         using var client = server.Client();
-        await RegisterIrisAsync(client);
+        await ServingHelpers.RegisterIrisAsync(client);
         var flaky = new Uri(server.BaseAddress, "/fake/v2/models/flaky").ToString();
         var slow = new Uri(server.BaseAddress, "/fake/v2/models/slow").ToString();
         (await client.PutAsJsonAsync("/api/v1/endpoints/guarded", new
@@ -129,14 +128,5 @@ public sealed class RemoteVariantTests
         }
 
         slowCancelled.ShouldBe(1);
-    }
-
-    private static async Task RegisterIrisAsync(HttpClient client)
-    {
-        using var form = new MultipartFormDataContent();
-        var file = new ByteArrayContent(await File.ReadAllBytesAsync(TestServices.Fixture("logreg_iris.onnx"), Cancel));
-        file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        form.Add(file, "file", "logreg_iris.onnx");
-        (await client.PostAsync("/api/v1/models/iris/versions", form, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
     }
 }
