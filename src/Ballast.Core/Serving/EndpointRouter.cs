@@ -24,6 +24,9 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
     /// <summary>The bandit settings when the policy is <c>bandit</c>.</summary>
     public BanditSpec? Bandit => Endpoint.Spec.Policy == EndpointValidation.BanditPolicy ? Endpoint.Spec.Bandit ?? new BanditSpec() : null;
 
+    /// <summary>When the policy is <c>ensemble</c>: the variant that answers every request by combining all the others.</summary>
+    public RoutedVariant? Ensemble { get; } = endpoint.Spec.Policy == EndpointValidation.EnsemblePolicy ? EnsembleOf(endpoint.Spec, variants) : null;
+
     /// <summary>The regime state when the policy is <c>regime</c> (kept while the endpoint's revision stays).</summary>
     public RegimeState? Regime { get; } = endpoint.Spec is { Policy: EndpointValidation.RegimePolicy, Regime: { } regime } ? new RegimeState(regime, time ?? TimeProvider.System) : null;
 
@@ -59,6 +62,11 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
             return ChooseByRegime(regime, inputs ?? []);
         }
 
+        if (Ensemble is { } ensemble)
+        {
+            return ensemble;
+        }
+
         var bucket = routingKey is null ? random.Next(100) : Bucket(routingKey);
         foreach (var variant in Variants)
         {
@@ -86,6 +94,15 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
         {
             return new Invocation(fallback, await fallback.Model.Runtime.InferAsync(inputs, outputs, cancellationToken).ConfigureAwait(false), variant, exception.Message);
         }
+    }
+
+    private static RoutedVariant EnsembleOf(EndpointSpec spec, IReadOnlyList<RoutedVariant> variants)
+    {
+        var weights = variants.Select(variant => (double)(spec.Variants!.First(member => member.Name == variant.Name).Weight ?? 1)).ToList();
+        var runtime = new EnsembleRuntime(variants.Select((variant, i) => (variant.Name, variant.Model.Runtime, weights[i])).Where(member => member.Item3 > 0).ToList(), spec.Ensemble?.Combine ?? EnsembleSpec.Mean);
+        var members = string.Join(",", variants.Select((variant, i) => $"{variant.Name}={variant.Model.Reference}" + (weights[i] == 1 ? "" : $"*{weights[i]}")));
+        var model = new LoadedModel("ensemble", 0, runtime.Flavor, runtime, $"ensemble({members})");
+        return new RoutedVariant("ensemble", "ensemble", model, 100, 0, 100);
     }
 
     /// <summary>A regime endpoint's variant: the first rule the request matches, else the regime's (the first variant without thresholds).</summary>

@@ -16,7 +16,8 @@ public sealed record EndpointSpec(
     StickySpec? Sticky = null,
     string? Fallback = null,
     BanditSpec? Bandit = null,
-    RegimeSpec? Regime = null);
+    RegimeSpec? Regime = null,
+    EnsembleSpec? Ensemble = null);
 
 /// <summary>
 /// A variant serves a registered model (<c>models:/name/version</c> or <c>models:/name@alias</c>), or a model on another
@@ -58,6 +59,7 @@ public static partial class EndpointValidation
     public const string SplitPolicy = "split";
     public const string BanditPolicy = "bandit";
     public const string RegimePolicy = "regime";
+    public const string EnsemblePolicy = "ensemble";
     public const string DefaultStickyHeader = "Ballast-Routing-Key";
 
     /// <summary>Checks a spec and fills its defaults (policy split; a single variant's weight 100); every problem at once.</summary>
@@ -70,10 +72,15 @@ public static partial class EndpointValidation
             problems.Add($"name '{spec.Name}' must be 1 to 63 lowercase letters, digits or '-', starting with a letter");
         }
 
-        var policy = spec.Policy ?? (spec.Bandit is not null ? BanditPolicy : spec.Regime is not null ? RegimePolicy : SplitPolicy);
-        if (policy is not SplitPolicy and not BanditPolicy and not RegimePolicy)
+        var policy = spec.Policy ?? (spec.Bandit is not null ? BanditPolicy : spec.Regime is not null ? RegimePolicy : spec.Ensemble is not null ? EnsemblePolicy : SplitPolicy);
+        if (policy is not SplitPolicy and not BanditPolicy and not RegimePolicy and not EnsemblePolicy)
         {
-            problems.Add($"policy '{policy}' is not available yet; use split (weights, sticky keys, shadows, fallback), bandit (epsilon_greedy, thompson, ucb1) or regime (rules and signals)");
+            problems.Add($"policy '{policy}' is not one of split (weights, sticky keys, shadows, fallback), bandit (epsilon_greedy, thompson, ucb1), regime (rules and signals) or ensemble (mean, vote)");
+        }
+
+        if (policy == EnsemblePolicy || spec.Ensemble is not null)
+        {
+            ValidateEnsemble(problems, policy, spec);
         }
 
         if (policy == RegimePolicy || spec.Regime is not null)
@@ -125,7 +132,7 @@ public static partial class EndpointValidation
         }
 
         // A bandit learns its own split and a regime picks by signal (weights are refused); a lone split variant takes all the traffic.
-        var weighted = policy is BanditPolicy or RegimePolicy ? variants.ToList()
+        var weighted = policy is BanditPolicy or RegimePolicy or EnsemblePolicy ? variants.ToList()
             : variants.Count == 1 && variants[0].Weight is null ? [variants[0] with { Weight = 100 }] : variants.ToList();
         if (policy == SplitPolicy && variants.Count > 0)
         {
@@ -169,12 +176,43 @@ public static partial class EndpointValidation
             Variants = weighted,
             Shadows = (spec.Shadows ?? []).Select(shadow => shadow with { Percent = shadow.Percent ?? 100 }).ToList(),
             Sticky = spec.Sticky is null ? null : new StickySpec(spec.Sticky.Header ?? DefaultStickyHeader),
+            Ensemble = policy == EnsemblePolicy ? new EnsembleSpec(spec.Ensemble?.Combine ?? EnsembleSpec.Mean) : null,
             Bandit = bandit is null ? null : bandit with
             {
                 Algorithm = bandit.Algorithm ?? BanditSpec.Thompson,
                 Epsilon = (bandit.Algorithm ?? BanditSpec.Thompson) == BanditSpec.EpsilonGreedy ? bandit.Epsilon ?? BanditSpec.DefaultEpsilon : null,
             },
         };
+    }
+
+    private static void ValidateEnsemble(List<string> problems, string policy, EndpointSpec spec)
+    {
+        if (policy != EnsemblePolicy)
+        {
+            problems.Add($"ensemble settings need policy 'ensemble', not '{policy}'");
+            return;
+        }
+
+        if (spec.Ensemble?.Combine is { } combine && !EnsembleSpec.Combiners.Contains(combine))
+        {
+            problems.Add($"ensemble combine '{combine}' is not one of {string.Join(", ", EnsembleSpec.Combiners)}");
+        }
+
+        var variants = spec.Variants ?? [];
+        if (variants.Count < 2)
+        {
+            problems.Add("an ensemble needs at least two variants");
+        }
+
+        if (variants.Count > 0 && variants.All(variant => variant.Weight == 0))
+        {
+            problems.Add("an ensemble's weights cannot all be 0 (leave them out for equal weights)");
+        }
+
+        if (spec.Sticky is not null)
+        {
+            problems.Add("every request reaches every variant of an ensemble; leave out sticky");
+        }
     }
 
     private static void ValidateRegime(List<string> problems, string policy, EndpointSpec spec)

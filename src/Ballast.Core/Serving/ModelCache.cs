@@ -7,10 +7,10 @@ using Ballast.Tracking;
 namespace Ballast.Serving;
 
 /// <summary>A registered model version loaded in its runtime, shared by every endpoint that routes to it.</summary>
-public sealed record LoadedModel(string Name, long Version, string Flavor, IModelRuntime Runtime, Uri? Url = null)
+public sealed record LoadedModel(string Name, long Version, string Flavor, IModelRuntime Runtime, string? Display = null)
 {
-    /// <summary>What answered, as response headers and the prediction log name it: <c>iris/3</c>, or a remote model's URL.</summary>
-    public string Reference => Url?.ToString() ?? $"{Name}/{Version}";
+    /// <summary>What answered, as response headers and the prediction log name it: <c>iris/3</c>, a remote model's URL, an ensemble's members.</summary>
+    public string Reference => Display ?? $"{Name}/{Version}";
 }
 
 /// <summary>Hears what the model cache does, for metrics: a model loaded (and warmed) and how long it took; a remote's circuit breaker moved.</summary>
@@ -68,7 +68,7 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
         {
             var started = System.Diagnostics.Stopwatch.GetTimestamp();
             var runtime = await RemoteModelRuntime.ConnectAsync(_http, url, options, time ?? TimeProvider.System, transition => observer?.CircuitChanged(url, transition)).ConfigureAwait(false);
-            var loaded = new LoadedModel(key, 0, ModelFlavors.Remote, runtime, url);
+            var loaded = new LoadedModel(key, 0, ModelFlavors.Remote, runtime, url.ToString());
             observer?.Loaded(loaded, System.Diagnostics.Stopwatch.GetElapsedTime(started));
             return loaded;
         }));

@@ -29,9 +29,9 @@ public sealed class EndpointSpecTests
         Should.Throw<TrackingException>(() => ModelReference.Parse(text, "variant 'a'")).Message.ShouldBe($"variant 'a': model '{text}' is not models:/NAME/VERSION or models:/NAME@ALIAS.");
 
     [Fact]
-    public void Policies_not_built_yet_are_refused_plainly() =>
-        Should.Throw<TrackingException>(() => EndpointValidation.Validate(new EndpointSpec("e", "ensemble", [new VariantSpec("a", "models:/m/1")])))
-            .Message.ShouldContain("policy 'ensemble' is not available yet");
+    public void Unknown_policies_are_refused_with_the_known_ones() =>
+        Should.Throw<TrackingException>(() => EndpointValidation.Validate(new EndpointSpec("e", "canary", [new VariantSpec("a", "models:/m/1")])))
+            .Message.ShouldBe("Invalid endpoint 'e': policy 'canary' is not one of split (weights, sticky keys, shadows, fallback), bandit (epsilon_greedy, thompson, ucb1), regime (rules and signals) or ensemble (mean, vote).");
 
     [Fact]
     public void Remote_variants_need_a_v2_model_address_and_sane_call_settings()

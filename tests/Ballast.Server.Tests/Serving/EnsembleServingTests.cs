@@ -1,0 +1,59 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+
+namespace Ballast.Tests.Serving;
+
+/// <summary>Ensemble endpoints on a real Kestrel port: every variant scores, the answers are combined; a failing member hands over to the fallback.</summary>
+public sealed class EnsembleServingTests
+{
+    private static readonly object IrisRows = new { name = "float_input", shape = new[] { 2, 4 }, datatype = "FP32", data = new[] { 5.1, 3.5, 1.4, 0.2, 6.7, 3.0, 5.2, 2.3 } };
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task An_ensemble_combines_its_variants_and_falls_back_when_a_member_fails()
+    {
+        await using var server = await RunningServer.StartAsync(routes: app =>
+        {
+            app.MapGet("/fake/v2/models/broken", () => Results.Json(new { name = "broken", inputs = new[] { new { name = "float_input", datatype = "FP32", shape = new[] { -1, 4 } } } })).AllowAnonymous();
+            app.MapPost("/fake/v2/models/broken/infer", () => Results.Json(new { error = "out of memory" }, statusCode: 503)).AllowAnonymous();
+        });
+        using var client = server.Client();
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
+        using (var created = await client.PutAsJsonAsync("/api/v1/endpoints/iris", new
+        {
+            policy = "ensemble",
+            ensemble = new { combine = "vote" },
+            variants = new[] { new { name = "a", model = "models:/iris/1", weight = 2 }, new { name = "b", model = "models:/iris/2", weight = 1 } },
+        }, Cancel))
+        {
+            created.StatusCode.ShouldBe(HttpStatusCode.OK, await created.Content.ReadAsStringAsync(Cancel));
+        }
+
+        using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRows } }, Cancel);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Cancel));
+        response.Headers.GetValues("Ballast-Variant").Single().ShouldBe("ensemble");
+        response.Headers.GetValues("Ballast-Model-Version").Single().ShouldBe("ensemble(a=iris/1*2,b=iris/2)");
+        var outputs = (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("outputs").EnumerateArray().ToDictionary(output => output.GetProperty("name").GetString()!);
+        // Two copies of the same model: the combination is that model's answer (fixtures README known values).
+        outputs["output_label"].GetProperty("data").EnumerateArray().Select(v => v.GetInt64()).ShouldBe([0L, 2]);
+        outputs["output_probability"].GetProperty("data")[5].GetDouble().ShouldBe(0.88232, 1e-4);
+        outputs["output_probability"].GetProperty("parameters").GetProperty("labels").GetArrayLength().ShouldBe(3);
+
+        // A member on a remote that fails: the ensemble fails and the fallback variant answers alone.
+        var broken = new Uri(server.BaseAddress, "/fake/v2/models/broken").ToString();
+        (await client.PutAsJsonAsync("/api/v1/endpoints/mixed", new
+        {
+            policy = "ensemble",
+            variants = new object[] { new { name = "a", model = "models:/iris/1" }, new { name = "r", url = broken, retries = 0 } },
+            fallback = "a",
+        }, Cancel)).EnsureSuccessStatusCode();
+        using var fallback = await client.PostAsJsonAsync("/v2/models/mixed/infer", new { inputs = new[] { IrisRows } }, Cancel);
+        fallback.StatusCode.ShouldBe(HttpStatusCode.OK, await fallback.Content.ReadAsStringAsync(Cancel));
+        fallback.Headers.GetValues("Ballast-Variant").Single().ShouldBe("a");
+        (await client.GetStringAsync("/metrics", Cancel)).ShouldContain("ballast_inference_fallbacks_total{endpoint=\"mixed\",failed_variant=\"ensemble\"} 1");
+    }
+}
