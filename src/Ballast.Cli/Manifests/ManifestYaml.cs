@@ -28,13 +28,12 @@ public static partial class ManifestYaml
     public static IReadOnlyList<ManifestDocument> Read(string text)
     {
         var parser = new Parser(new StringReader(text));
-        var reader = new Reader(parser);
         var documents = new List<ManifestDocument>();
         parser.Consume<StreamStart>();
         while (parser.TryConsume<DocumentStart>(out _))
         {
             var line = parser.Current?.Start.Line ?? 1;
-            var content = reader.ReadNode(0);
+            var content = new Reader(parser).ReadNode(0); // anchors belong to their document
             parser.Consume<DocumentEnd>();
             documents.Add(new ManifestDocument(content, line));
         }
