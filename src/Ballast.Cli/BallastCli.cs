@@ -30,6 +30,9 @@ public static class BallastCli
         root.Subcommands.Add(EndpointsCommand.Create(output));
         root.Subcommands.Add(PredictionsCommand.Create(output));
         root.Subcommands.Add(StatsCommand.Create(output));
+        root.Subcommands.Add(ApplyCommand.Create(output));
+        root.Subcommands.Add(GetCommand.Create(output));
+        root.Subcommands.Add(DeleteCommand.Create(output));
         return root;
     }
 

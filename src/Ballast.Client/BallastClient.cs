@@ -65,6 +65,14 @@ public sealed class BallastClient(HttpClient http)
         return await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>PUT a JSON body to a route (create or replace) and return the answer as it came.</summary>
+    public async Task<JsonElement> PutJsonAsync(string path, System.Text.Json.Nodes.JsonObject body, CancellationToken cancellationToken = default)
+    {
+        using var content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json");
+        using var response = await SendAsync(() => http.PutAsync(path, content, cancellationToken)).ConfigureAwait(false);
+        return await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>DELETE a route; a refusal becomes <see cref="BallastApiException"/>.</summary>
     public async Task DeleteAsync(string path, CancellationToken cancellationToken = default)
     {

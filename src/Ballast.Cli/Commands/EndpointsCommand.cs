@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace Ballast.Cli.Commands;
@@ -37,19 +38,7 @@ internal static class EndpointsCommand
         listCommand.SetAction(async (parse, cancel) =>
         {
             var json = await list.Client(parse).GetJsonAsync(Api, cancel).ConfigureAwait(false);
-            return await list.PrintAsync(parse, output, json, body =>
-            {
-                var table = new TextTable("NAME", "POLICY", "READY", "SERVING", "REVISION", "UPDATED");
-                foreach (var endpoint in ClientOptions.Items(body, "endpoints"))
-                {
-                    var status = endpoint.GetProperty("status");
-                    table.Add(ClientOptions.Text(endpoint, "name"), ClientOptions.Text(endpoint, "policy"), ClientOptions.Text(status, "ready"),
-                        string.Join(" ", ClientOptions.Items(status, "serving").Select(v => $"{ClientOptions.Text(v, "name")}={ClientOptions.Text(v, "model")}")),
-                        ClientOptions.Text(endpoint, "revision"), ClientOptions.Time(endpoint, "updated_at"));
-                }
-
-                return table;
-            }).ConfigureAwait(false);
+            return await list.PrintAsync(parse, output, json, body => Table(ClientOptions.Items(body, "endpoints"))).ConfigureAwait(false);
         });
         command.Subcommands.Add(listCommand);
 
@@ -75,5 +64,20 @@ internal static class EndpointsCommand
         });
         command.Subcommands.Add(deleteCommand);
         return command;
+    }
+
+    /// <summary>The table of <c>endpoints list</c> (and <c>get endpoints</c>).</summary>
+    internal static TextTable Table(IEnumerable<JsonElement> endpoints)
+    {
+        var table = new TextTable("NAME", "POLICY", "READY", "SERVING", "REVISION", "UPDATED");
+        foreach (var endpoint in endpoints)
+        {
+            var status = endpoint.GetProperty("status");
+            table.Add(ClientOptions.Text(endpoint, "name"), ClientOptions.Text(endpoint, "policy"), ClientOptions.Text(status, "ready"),
+                string.Join(" ", ClientOptions.Items(status, "serving").Select(v => $"{ClientOptions.Text(v, "name")}={ClientOptions.Text(v, "model")}")),
+                ClientOptions.Text(endpoint, "revision"), ClientOptions.Time(endpoint, "updated_at"));
+        }
+
+        return table;
     }
 }

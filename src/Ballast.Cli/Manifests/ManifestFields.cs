@@ -1,0 +1,39 @@
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
+
+namespace Ballast.Cli.Manifests;
+
+/// <summary>
+/// Finds fields a manifest holds that its kind does not have (a misspelt <c>wieght</c>), which the server would
+/// silently ignore. The known fields come from the kind's JSON contract, so they follow the server's types.
+/// </summary>
+internal static class ManifestFields
+{
+    public static void FindUnknown(JsonNode? node, JsonTypeInfo type, string path, ICollection<string> problems)
+    {
+        if (type.Kind == JsonTypeInfoKind.Object && node is JsonObject fields)
+        {
+            var known = type.Properties.ToDictionary(property => property.Name, StringComparer.Ordinal);
+            foreach (var (key, value) in fields)
+            {
+                var where = path.Length == 0 ? key : $"{path}.{key}";
+                if (known.TryGetValue(key, out var property))
+                {
+                    FindUnknown(value, type.Options.GetTypeInfo(property.PropertyType), where, problems);
+                }
+                else
+                {
+                    problems.Add($"{where}: unknown field (known: {string.Join(", ", known.Keys)})");
+                }
+            }
+        }
+        else if (type.Kind == JsonTypeInfoKind.Enumerable && node is JsonArray items && type.ElementType is { } element)
+        {
+            var elementType = type.Options.GetTypeInfo(element);
+            for (var i = 0; i < items.Count; i++)
+            {
+                FindUnknown(items[i], elementType, $"{path}[{i}]", problems);
+            }
+        }
+    }
+}

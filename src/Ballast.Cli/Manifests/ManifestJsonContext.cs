@@ -1,0 +1,9 @@
+using System.Text.Json.Serialization;
+using Ballast.Serving;
+
+namespace Ballast.Cli.Manifests;
+
+/// <summary>The control API's JSON conventions (snake_case, nulls left out) for the spec types that manifests hold.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[JsonSerializable(typeof(EndpointSpec))]
+internal sealed partial class ManifestJsonContext : JsonSerializerContext;

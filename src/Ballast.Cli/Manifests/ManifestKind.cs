@@ -1,0 +1,57 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
+
+namespace Ballast.Cli.Manifests;
+
+/// <summary>
+/// A kind of object that manifests describe (<c>kind: Endpoint</c>): where it lives in the control API, which fields a
+/// manifest of it may hold, and how a stored object compares with a manifest.
+/// </summary>
+internal abstract class ManifestKind
+{
+    /// <summary>The name written in manifests (matched case-insensitively).</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The name of a collection in <c>ballast get</c> and <c>ballast delete</c> (the singular works too).</summary>
+    public abstract string Plural { get; }
+
+    /// <summary>The control API route of the collection; an object is <c>{Collection}/{name}</c>, written with PUT.</summary>
+    public abstract string Collection { get; }
+
+    /// <summary>The fields a manifest may hold (the body of the PUT), checked before anything is sent.</summary>
+    public abstract JsonTypeInfo Spec { get; }
+
+    public string Label(string name) => $"{Name.ToLowerInvariant()}/{name}";
+
+    public string ObjectPath(string name) => $"{Collection}/{Uri.EscapeDataString(name)}";
+
+    /// <summary>The objects of the collection's list answer.</summary>
+    public abstract IReadOnlyList<JsonElement> Items(JsonElement list);
+
+    /// <summary>The manifest fields of a stored object, from the server's answer, in the order people write them.</summary>
+    public abstract JsonObject Stored(JsonElement answer);
+
+    /// <summary>
+    /// A manifest's fields as the server would store them (its defaults filled in), to compare with <see cref="Stored"/>;
+    /// when the server would refuse them, the fields as written and the reason in <paramref name="problem"/>.
+    /// </summary>
+    public abstract JsonObject Normalize(JsonObject spec, out string? problem);
+
+    /// <summary>What a person wants to know after a write: the revision, and why the object does not work yet.</summary>
+    public abstract string Summary(JsonElement answer);
+
+    public abstract TextTable Table(IEnumerable<JsonElement> answers);
+
+    /// <summary>A manifest of a stored object that <c>ballast apply -f</c> takes back unchanged.</summary>
+    public JsonObject Manifest(JsonElement answer)
+    {
+        var manifest = new JsonObject { ["kind"] = Name };
+        foreach (var (key, value) in Stored(answer))
+        {
+            manifest[key] = value?.DeepClone();
+        }
+
+        return manifest;
+    }
+}

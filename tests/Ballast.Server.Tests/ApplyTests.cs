@@ -1,0 +1,342 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Ballast.Cli;
+using Ballast.Cli.Manifests;
+
+namespace Ballast.Tests;
+
+/// <summary>
+/// <c>ballast apply -f</c>, <c>get</c> and <c>delete</c>: declarative endpoints against a real server, the CLI run
+/// in-process through <see cref="BallastCli.RunAsync"/> (and as a process where standard input matters).
+/// </summary>
+public sealed class ApplyTests
+{
+    private const string IrisManifest = """
+        kind: Endpoint          # the kind is case-insensitive
+        name: iris
+        policy: split
+        variants:
+          - {name: a, model: "models:/iris/1", weight: 90}
+          - {name: b, model: "models:/iris@challenger", weight: 10}
+        shadows: [{name: c, model: "models:/iris/2", percent: 100}]
+        sticky: {header: Ballast-Routing-Key}
+        fallback: a
+        """;
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Apply_creates_then_is_unchanged_then_a_dry_run_shows_the_diff_and_apply_changes_the_revision()
+    {
+        await using var server = await IrisServerAsync();
+        using var client = server.Client();
+        var file = Write("iris.yaml", IrisManifest);
+
+        var created = await RunAsync("apply", "-f", file, "--url", Url(server));
+        created.Code.ShouldBe(0, created.Error);
+        created.Output.ShouldContain("endpoint/iris: to create\n");
+        created.Output.ShouldContain("  + variants[a].model: models:/iris/1\n");
+        created.Output.ShouldContain("  + variants[b].weight: 10\n");
+        created.Output.ShouldContain("  + sticky.header: Ballast-Routing-Key\n");
+        created.Output.ShouldEndWith("endpoint/iris: created (revision 1)\n");
+        (await EndpointAsync(client, "iris")).GetProperty("status").GetProperty("ready").GetBoolean().ShouldBeTrue();
+
+        var again = await RunAsync("apply", "-f", file, "--url", Url(server));
+        again.Code.ShouldBe(0, again.Error);
+        again.Output.ShouldBe("endpoint/iris: unchanged (revision 1)\n");
+        (await EndpointAsync(client, "iris")).GetProperty("revision").GetInt64().ShouldBe(1);
+
+        File.WriteAllText(file, IrisManifest.Replace("weight: 90", "weight: 80", StringComparison.Ordinal).Replace("weight: 10", "weight: 20", StringComparison.Ordinal));
+        var preview = await RunAsync("apply", "-f", file, "--dry-run", "--url", Url(server));
+        preview.Code.ShouldBe(0, preview.Error);
+        preview.Output.ShouldBe("""
+            endpoint/iris: to change
+              ~ variants[a].weight: 90 -> 80
+              ~ variants[b].weight: 10 -> 20
+            dry run: 0 to create, 1 to change, 0 unchanged; nothing was applied
+
+            """.ReplaceLineEndings("\n"));
+        var untouched = await EndpointAsync(client, "iris");
+        untouched.GetProperty("revision").GetInt64().ShouldBe(1);
+        untouched.GetProperty("variants")[0].GetProperty("weight").GetInt32().ShouldBe(90);
+
+        var changed = await RunAsync("apply", "-f", file, "--url", Url(server));
+        changed.Code.ShouldBe(0, changed.Error);
+        changed.Output.ShouldContain("  ~ variants[a].weight: 90 -> 80\n");
+        changed.Output.ShouldEndWith("endpoint/iris: changed (revision 2)\n");
+        var stored = await EndpointAsync(client, "iris");
+        stored.GetProperty("revision").GetInt64().ShouldBe(2);
+        stored.GetProperty("variants")[0].GetProperty("weight").GetInt32().ShouldBe(80);
+    }
+
+    [Fact]
+    public async Task Get_prints_a_table_and_yaml_or_json_manifests_that_apply_takes_back_unchanged()
+    {
+        await using var server = await IrisServerAsync();
+        var bandit = """
+            kind: Endpoint
+            metadata: {name: arms}
+            spec:
+              policy: bandit
+              bandit: {algorithm: epsilon_greedy, epsilon: 0.05}
+              variants: [{name: a, model: "models:/iris/1"}, {name: b, model: "models:/iris/2"}]
+            """;
+        (await RunAsync("apply", "-f", Write("both.yaml", IrisManifest + "\n---\n" + bandit), "--url", Url(server))).Code.ShouldBe(0);
+
+        var table = await RunAsync("get", "endpoints", "--url", Url(server));
+        table.Code.ShouldBe(0, table.Error);
+        var rows = table.Output.TrimEnd().Split('\n');
+        rows[0].ShouldStartWith("NAME  POLICY  READY  SERVING");
+        rows.Length.ShouldBe(3, table.Output);
+        rows[1].ShouldStartWith("arms  bandit  true");
+        rows[2].ShouldStartWith("iris  split   true   a=iris/1 b=iris/2 c=iris/2");
+        (await RunAsync("get", "endpoint", "iris", "--url", Url(server))).Output.Split('\n').Length.ShouldBe(3);
+
+        var yaml = await RunAsync("get", "endpoints", "-o", "yaml", "--url", Url(server));
+        yaml.Code.ShouldBe(0, yaml.Error);
+        yaml.Output.ShouldStartWith("kind: Endpoint\nname: arms\npolicy: bandit\n");
+        yaml.Output.ShouldContain("\n---\nkind: Endpoint\nname: iris\n");
+        yaml.Output.ShouldContain("  - name: b\n    model: models:/iris@challenger\n    weight: 10\n");
+        yaml.Output.ShouldContain("  epsilon: 0.05\n");
+        yaml.Output.ShouldNotContain("revision");
+        var back = await RunAsync("apply", "-f", Write("all.yaml", yaml.Output), "--url", Url(server));
+        back.Code.ShouldBe(0, back.Error);
+        back.Output.ShouldBe("endpoint/arms: unchanged (revision 1)\nendpoint/iris: unchanged (revision 1)\n");
+
+        var json = await RunAsync("get", "endpoints", "iris", "-o", "json", "--url", Url(server));
+        json.Code.ShouldBe(0, json.Error);
+        var manifest = JsonNode.Parse(json.Output)!.AsObject();
+        manifest["kind"]!.GetValue<string>().ShouldBe("Endpoint");
+        manifest["variants"]![0]!["weight"]!.GetValue<int>().ShouldBe(90);
+        (await RunAsync("apply", "-f", Write("iris.json", json.Output), "--url", Url(server))).Output.ShouldBe("endpoint/iris: unchanged (revision 1)\n");
+        var list = await RunAsync("get", "endpoints", "-o", "json", "--url", Url(server));
+        JsonNode.Parse(list.Output)!.AsArray().Count.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task Delete_endpoint_removes_it_and_a_missing_one_fails_with_exit_code_1()
+    {
+        await using var server = await IrisServerAsync();
+        using var client = server.Client();
+        (await RunAsync("apply", "-f", Write("iris.yaml", IrisManifest), "--url", Url(server))).Code.ShouldBe(0);
+
+        var deleted = await RunAsync("delete", "endpoint", "iris", "--url", Url(server));
+        deleted.Code.ShouldBe(0, deleted.Error);
+        deleted.Output.ShouldBe("endpoint/iris: deleted\n");
+        (await client.GetAsync("/api/v1/endpoints/iris", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
+        var missing = await RunAsync("delete", "endpoints", "iris", "--url", Url(server));
+        missing.Code.ShouldBe(1);
+        missing.Error.ShouldBe("error: Endpoint 'iris' does not exist.\n");
+
+        var unknown = await RunAsync("delete", "rollout", "r", "--url", Url(server));
+        unknown.Code.ShouldBe(2);
+        unknown.Error.ShouldContain("'rollout' is not a kind of object; known: endpoints");
+    }
+
+    [Fact]
+    public async Task A_yaml_syntax_error_is_a_usage_error_naming_its_line_before_anything_is_sent()
+    {
+        var file = Write("broken.yaml", "kind: Endpoint\nname: iris\nvariants:\n  - name: a\n   model: models:/iris/1\n");
+
+        // Nothing listens on port 1: the file is refused before the server is asked anything.
+        var result = await RunAsync("apply", "-f", file, "--url", "http://127.0.0.1:1");
+
+        result.Code.ShouldBe(2, result.Output);
+        result.Error.ShouldStartWith($"error: {file}: YAML syntax error at line 5, column 4: ");
+        result.Error.Trim().Split('\n').Length.ShouldBe(1);
+
+        var json = await RunAsync("apply", "-f", Write("broken.json", "{\"kind\": \"Endpoint\",\n \"name\": }"), "--url", "http://127.0.0.1:1");
+        json.Code.ShouldBe(2);
+        json.Error.ShouldContain("JSON error at line 2");
+
+        var absent = await RunAsync("apply", "-f", Path.Combine(Path.GetTempPath(), "no-such-manifest.yaml"), "--url", "http://127.0.0.1:1");
+        absent.Code.ShouldBe(2);
+        absent.Error.ShouldStartWith("error: Cannot read ");
+    }
+
+    [Fact]
+    public async Task Unknown_kinds_missing_names_and_unknown_fields_are_usage_errors_listed_at_once()
+    {
+        var file = Write("kinds.yaml", """
+            kind: Rollout
+            name: r
+            ---
+            name: no-kind
+            ---
+            kind: endpoint
+            variants: [{name: a, model: "models:/iris/1", wieght: 100}]
+            falback: a
+            """);
+
+        var result = await RunAsync("apply", "-f", file, "--url", "http://127.0.0.1:1");
+
+        result.Code.ShouldBe(2, result.Output);
+        result.Error.Trim().Split('\n').Length.ShouldBe(1);
+        result.Error.ShouldContain("document 1 (line 1): kind 'Rollout' is not known (known kinds: Endpoint)");
+        result.Error.ShouldContain("document 2 (line 4): kind: is missing (known kinds: Endpoint)");
+        result.Error.ShouldContain("document 3 (line 6): name: is missing");
+        result.Error.ShouldContain("variants[0].wieght: unknown field (known: name, model, weight, url)");
+        result.Error.ShouldContain("falback: unknown field (known: name, policy, variants, shadows, sticky, fallback, bandit)");
+
+        var get = await RunAsync("get", "rollouts", "--url", "http://127.0.0.1:1");
+        get.Code.ShouldBe(2);
+        get.Error.ShouldContain("known: endpoints");
+    }
+
+    [Fact]
+    public async Task A_server_refusal_is_one_line_with_its_message_and_exit_code_1()
+    {
+        await using var server = await IrisServerAsync();
+        using var client = server.Client();
+        var file = Write("sum.yaml", IrisManifest.Replace("weight: 90", "weight: 80", StringComparison.Ordinal));
+
+        var refused = await RunAsync("apply", "-f", file, "--url", Url(server));
+
+        refused.Code.ShouldBe(1, refused.Output);
+        refused.Error.ShouldBe("error: endpoint/iris: Invalid endpoint 'iris': variants: weights sum to 90, not 100.\n");
+        (await client.GetAsync("/api/v1/endpoints/iris", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
+        // A dry run predicts the refusal with the same rules, and still changes nothing.
+        var dry = await RunAsync("apply", "-f", file, "--dry-run", "--url", Url(server));
+        dry.Code.ShouldBe(1);
+        dry.Output.ShouldContain("endpoint/iris: invalid\n  ! Invalid endpoint 'iris': variants: weights sum to 90, not 100.\n");
+        dry.Error.ShouldContain("would be refused");
+    }
+
+    [Fact]
+    public async Task Several_documents_are_applied_in_order_from_yaml_a_json_array_and_standard_input()
+    {
+        await using var server = await IrisServerAsync();
+        using var client = server.Client();
+        var two = Write("two.yaml", """
+            kind: Endpoint
+            name: first
+            variants: [{name: main, model: "models:/iris/1"}]
+            ---
+            kind: ENDPOINT
+            name: second
+            variants: [{name: main, model: "models:/iris/2"}]
+            """);
+
+        var result = await RunAsync("apply", "-f", two, "--url", Url(server));
+
+        result.Code.ShouldBe(0, result.Error);
+        result.Output.ShouldContain("endpoint/first: to create\n  + policy: split\n  + variants[main].model: models:/iris/1\n  + variants[main].weight: 100\n");
+        result.Output.ShouldEndWith("endpoint/first: created (revision 1)\nendpoint/second: created (revision 1)\n");
+        (await EndpointAsync(client, "second")).GetProperty("variants")[0].GetProperty("model").GetString().ShouldBe("models:/iris/2");
+
+        var array = Write("two.json", """
+            [{"kind": "Endpoint", "name": "first", "variants": [{"name": "main", "model": "models:/iris/1", "weight": 100}]},
+             {"kind": "Endpoint", "metadata": {"name": "second"}, "spec": {"variants": [{"name": "main", "model": "models:/iris/1"}]}}]
+            """);
+        var json = await RunAsync("apply", "-f", array, "--url", Url(server));
+        json.Code.ShouldBe(0, json.Error);
+        json.Output.ShouldBe("endpoint/second: to change\n  ~ variants[main].model: models:/iris/2 -> models:/iris/1\nendpoint/first: unchanged (revision 1)\nendpoint/second: changed (revision 2)\n");
+
+        // As a process, as users pipe one command into another: `ballast get … -o yaml | ballast apply -f -`.
+        var info = CliProcess.StartInfo(["apply", "-f", "-", "--url", Url(server)]);
+        info.RedirectStandardInput = true;
+        using var process = Process.Start(info)!;
+        await process.StandardInput.WriteAsync(IrisManifest);
+        process.StandardInput.Close();
+        var output = await process.StandardOutput.ReadToEndAsync(Cancel);
+        var error = await process.StandardError.ReadToEndAsync(Cancel);
+        await process.WaitForExitAsync(Cancel);
+        process.ExitCode.ShouldBe(0, error);
+        output.ShouldEndWith("endpoint/iris: created (revision 1)\n");
+    }
+
+    [Fact]
+    public void Yaml_scalars_become_json_numbers_booleans_and_null_only_when_unquoted_and_they_look_like_them()
+    {
+        var documents = ManifestYaml.Read("""
+            int: 90
+            quoted: "90"
+            single: '90'
+            real: 0.05
+            exponent: 1e3
+            hex: 0x1F
+            plus: +12
+            yes_is_text: yes
+            truth: true
+            quoted_truth: "true"
+            nothing: ~
+            empty:
+            text: !!str 100
+            infinity: .inf
+            base: &base {model: "models:/iris/1", weight: 10}
+            merged: {<<: *base, weight: 20}
+            copy: *base
+            ---
+            - second
+            """);
+
+        documents.Count.ShouldBe(2);
+        documents[1].Line.ShouldBe(19);
+        var json = documents[0].Content!.ToJsonString();
+        json.ShouldBe("""
+            {"int":90,"quoted":"90","single":"90","real":0.05,"exponent":1e3,"hex":31,"plus":12,"yes_is_text":"yes","truth":true,"quoted_truth":"true","nothing":null,"empty":null,"text":"100","infinity":"Infinity","base":{"model":"models:/iris/1","weight":10},"merged":{"weight":20,"model":"models:/iris/1"},"copy":{"model":"models:/iris/1","weight":10}}
+            """);
+    }
+
+    [Fact]
+    public void Yaml_written_for_a_manifest_reads_back_as_the_same_json()
+    {
+        var manifest = JsonNode.Parse("""
+            {"kind": "Endpoint", "name": "iris", "numbers": ["100", 100, "1e3", "0x1F", "true", true, "null", null, "yes", "off", ""],
+             "text": ["models:/iris@champion", "a: b", "- x", "#hash", "two\nlines", " padded ", "[1]", "{}", "ünïcode"],
+             "empty": [], "nested": {"epsilon": 0.05, "list": [{"name": "a", "weight": 90}]}}
+            """)!;
+
+        var yaml = ManifestYaml.Write([manifest, manifest]);
+        var documents = ManifestYaml.Read(yaml);
+
+        documents.Count.ShouldBe(2);
+        documents.ShouldAllBe(document => JsonNode.DeepEquals(document.Content, manifest), yaml);
+        yaml.ShouldStartWith("kind: Endpoint\nname: iris\n");
+    }
+
+    private static async Task<RunningServer> IrisServerAsync()
+    {
+        var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        for (var i = 0; i < 2; i++)
+        {
+            using var form = new MultipartFormDataContent();
+            var file = new ByteArrayContent(await File.ReadAllBytesAsync(TestServices.Fixture("logreg_iris.onnx"), Cancel));
+            file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            form.Add(file, "file", "logreg_iris.onnx");
+            using var response = await client.PostAsync("/api/v1/models/iris/versions", form, Cancel);
+            response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Cancel));
+        }
+
+        var alias = await RunAsync("models", "alias", "set", "iris", "challenger", "2", "--url", Url(server));
+        alias.Code.ShouldBe(0, alias.Error);
+        return server;
+    }
+
+    private static async Task<JsonElement> EndpointAsync(HttpClient client, string name) =>
+        await client.GetFromJsonAsync<JsonElement>($"/api/v1/endpoints/{name}", Cancel);
+
+    private static string Url(RunningServer server) => server.BaseAddress.ToString().TrimEnd('/');
+
+    private static string Write(string name, string content)
+    {
+        var path = Path.Combine(Directory.CreateTempSubdirectory("ballast-apply-").FullName, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await BallastCli.RunAsync(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+}
