@@ -7,9 +7,9 @@ namespace Ballast.Runtime;
 
 /// <summary>
 /// An ML.NET model (the zip <c>MLContext.Model.Save</c> writes, with its input schema) served with no compile-time
-/// classes: each request's tensors become an <see cref="IDataView"/> of the model's input schema, the shared
-/// transformer (thread-safe; no PredictionEngine, which is not) transforms it, and a cursor of that request reads the
-/// outputs back.
+/// classes: each request's tensors become an <see cref="IDataView"/> of the model's input schema whose rows go through
+/// the row mapper made once from the transformer at load (shared like ML.NET's parallel cursors share a pipeline; no
+/// PredictionEngine, which is not thread-safe), and the request's own output row is read back into tensors.
 /// <para>
 /// Signature: a scalar column is a tensor [-1] (one value per row), a vector column of known size K is [-1, K]
 /// ([-1, d1, d2…] for a multi-dimensional one) and of unknown size [-1, -1]. Single → FP32, Double → FP64, Boolean →
@@ -43,8 +43,10 @@ public sealed class MlNetModelRuntime : IModelRuntime
 
     private readonly ITransformer _model;
     private readonly DataViewSchema _schema;
+    private readonly IRowToRowMapper? _mapper;
     private readonly TensorColumn[] _defaults;
     private readonly Dictionary<string, InputBinding> _inputs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, TensorSpec> _outputs = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Func<DataViewRow, DataViewSchema.Column, TensorSpec, long, OutputColumnReader>> _readers = new(StringComparer.Ordinal);
 
     private MlNetModelRuntime(ITransformer model, DataViewSchema inputSchema)
@@ -61,9 +63,10 @@ public sealed class MlNetModelRuntime : IModelRuntime
         _schema = builder.ToSchema();
         _defaults = _schema.Select(column => TensorColumn.Default(column.Type)).ToArray();
 
+        _mapper = model.IsRowToRowMapper ? model.GetRowToRowMapper(_schema) : null;
         var outputSchema = model.GetOutputSchema(_schema);
         var outputColumns = FinalColumns(model, _schema, outputSchema);
-        var needed = InputsRead(model, _schema, outputColumns.Select(column => column.Name));
+        var needed = InputsRead(_mapper, _schema, outputColumns.Select(column => column.Name));
         var inputs = new List<TensorSpec>();
         foreach (var column in _schema.Where(column => !column.IsHidden && needed.Contains(column.Name)))
         {
@@ -76,7 +79,9 @@ public sealed class MlNetModelRuntime : IModelRuntime
         foreach (var column in outputColumns)
         {
             var item = ItemType(column.Type);
-            outputs.Add(new TensorSpec(column.Name, Datatype(item, column.Name), Shape(column.Type), Labels(column)));
+            var spec = new TensorSpec(column.Name, Datatype(item, column.Name), Shape(column.Type), Labels(column));
+            outputs.Add(spec);
+            _outputs[column.Name] = spec;
             _readers[column.Name] = OutputColumnReader.Factory(item);
         }
 
@@ -96,10 +101,9 @@ public sealed class MlNetModelRuntime : IModelRuntime
         {
             model = new MLContext(seed: 0).Model.Load(path, out inputSchema);
         }
-        catch (Exception exception) when (exception is FormatException or InvalidOperationException or InvalidDataException or IOException
-                                              or ArgumentException or NotSupportedException or InvalidCastException or UnauthorizedAccessException)
+        catch (Exception exception) when (LoadFailure(exception) is { } reason)
         {
-            throw new ModelLoadException("not a model ML.NET can load: " + exception.Message.Split('\n')[0].Trim(), exception);
+            throw new ModelLoadException("not a model ML.NET can load: " + reason, exception);
         }
 
         if (inputSchema is null)
@@ -146,11 +150,29 @@ public sealed class MlNetModelRuntime : IModelRuntime
             columns[binding.Index] = TensorColumn.From(input.Data, binding.Spec.Shape.Count == 1 ? 0 : checked((int)Tensor.ElementCount(input.Shape[1..])));
         }
 
-        var transformed = _model.Transform(new TensorDataView(_schema, columns, rows));
+        var view = new TensorDataView(_schema, columns, rows);
         var names = outputs is { Count: > 0 } ? outputs.ToList() : Signature.Outputs.Select(output => output.Name).ToList();
-        var selected = names.Select(name => transformed.Schema[name]).ToList();
-        using var cursor = transformed.GetRowCursor(selected);
-        var readers = names.Select((name, i) => _readers[name](cursor, selected[i], Signature.Outputs.First(spec => spec.Name == name), rows)).ToList();
+        if (_mapper is null)
+        {
+            var transformed = _model.Transform(view);
+            var wanted = names.Select(name => transformed.Schema[name]).ToList();
+            using var cursor = transformed.GetRowCursor(wanted);
+            return Read(cursor, cursor, wanted, names, rows);
+        }
+
+        // A row-to-row model (almost every one) maps each input row through the mapper made at load: the getters
+        // ML.NET's own cursors use, without binding every step of the pipeline again for each request.
+        var selected = names.Select(name => _mapper.OutputSchema[name]).ToList();
+        using var source = view.GetRowCursor(_mapper.GetDependencies(selected));
+        using var row = _mapper.GetRow(source, selected);
+        return Read(source, row, selected, names, rows);
+    }
+
+    public void Dispose() => (_model as IDisposable)?.Dispose();
+
+    private List<Tensor> Read(DataViewRowCursor cursor, DataViewRow row, List<DataViewSchema.Column> columns, List<string> names, long rows)
+    {
+        var readers = names.Select((name, i) => _readers[name](row, columns[i], _outputs[name], rows)).ToList();
         while (cursor.MoveNext())
         {
             foreach (var reader in readers)
@@ -162,7 +184,25 @@ public sealed class MlNetModelRuntime : IModelRuntime
         return readers.Select(reader => reader.ToTensor()).ToList();
     }
 
-    public void Dispose() => (_model as IDisposable)?.Dispose();
+    /// <summary>Why ML.NET could not load a file, or null for a failure that is not about the file.</summary>
+    private static string? LoadFailure(Exception exception)
+    {
+        // Loaders are found by reflection: their failures arrive wrapped.
+        while (exception is TargetInvocationException { InnerException: { } inner })
+        {
+            exception = inner;
+        }
+
+        return exception switch
+        {
+            // A model trained with a component outside the Microsoft.ML package (FastTree, LightGbm, …) names its assembly.
+            FileNotFoundException { FileName: { } assembly } when assembly.StartsWith("Microsoft.ML.", StringComparison.Ordinal) =>
+                $"it needs the ML.NET component {assembly.Split(',')[0]}, which this server does not include",
+            FormatException or InvalidOperationException or InvalidDataException or IOException or ArgumentException
+                or NotSupportedException or InvalidCastException or UnauthorizedAccessException or TypeLoadException => exception.Message.Split('\n')[0].Trim(),
+            _ => null,
+        };
+    }
 
     /// <summary>
     /// The columns the model computes last: made by one of its steps, read by no later step, visible at the end and
@@ -197,16 +237,8 @@ public sealed class MlNetModelRuntime : IModelRuntime
         model is IEnumerable<ITransformer> chain ? chain.SelectMany(Steps) : [model];
 
     /// <summary>The names of the input columns that <paramref name="outputs"/> are computed from (all when the model cannot tell).</summary>
-    private static HashSet<string> InputsRead(ITransformer model, DataViewSchema input, IEnumerable<string> outputs)
-    {
-        if (!model.IsRowToRowMapper)
-        {
-            return input.Select(column => column.Name).ToHashSet(StringComparer.Ordinal);
-        }
-
-        var mapper = model.GetRowToRowMapper(input);
-        return mapper.GetDependencies(outputs.Select(name => mapper.OutputSchema[name])).Select(column => column.Name).ToHashSet(StringComparer.Ordinal);
-    }
+    private static HashSet<string> InputsRead(IRowToRowMapper? mapper, DataViewSchema input, IEnumerable<string> outputs) =>
+        (mapper is null ? input : mapper.GetDependencies(outputs.Select(name => mapper.OutputSchema[name]))).Select(column => column.Name).ToHashSet(StringComparer.Ordinal);
 
     private static DataViewType ItemType(DataViewType type) => type is VectorDataViewType vector ? vector.ItemType : type;
 

@@ -152,16 +152,16 @@ public sealed class MlNetModelRuntimeTests(MlNetModelFiles files) : IClassFixtur
     public async Task Concurrent_requests_share_the_model_and_each_gets_its_own_answers()
     {
         using var flowers = MlNetModelRuntime.Load(files.Multiclass);
-        var batches = Enumerable.Range(0, 8).Select(seed => MlNetTestModels.Flowers(1 + seed, seed).SelectMany(row => row.Measurements).ToArray()).ToList();
-        var expected = batches.Select(batch => (float[])Infer(batch).Single(output => output.Name == "Score").Data).ToList();
+        using var houses = MlNetModelRuntime.Load(files.Regression);
+        var requests = Enumerable.Range(0, 8).Select(seed => seed % 2 == 0 ? Flowers(MlNetTestModels.Flowers(1 + seed, seed)) : Houses(MlNetTestModels.Houses(1 + seed, seed))).ToList();
+        var expected = requests.Select(request => request()).ToList();
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(task => Task.Run(() =>
         {
             for (var i = 0; i < 40; i++)
             {
-                var batch = (task + i) % batches.Count;
-                var score = (float[])Infer(batches[batch]).Single(output => output.Name == "Score").Data;
-                if (!score.SequenceEqual(expected[batch]))
+                var request = (task + i) % requests.Count;
+                if (!requests[request]().SequenceEqual(expected[request]))
                 {
                     return false;
                 }
@@ -172,7 +172,16 @@ public sealed class MlNetModelRuntimeTests(MlNetModelFiles files) : IClassFixtur
 
         answers.ShouldAllBe(same => same);
 
-        IReadOnlyList<Tensor> Infer(float[] batch) => flowers.Infer([new Tensor("Measurements", "FP32", [batch.Length / 4, 4], batch)]);
+        Func<float[]> Flowers(List<Flower> rows) => () =>
+            (float[])flowers.Infer([new Tensor("Measurements", "FP32", [rows.Count, 4], rows.SelectMany(row => row.Measurements).ToArray())]).Single(output => output.Name == "Score").Data;
+
+        Func<float[]> Houses(List<House> rows) => () => (float[])houses.Infer(
+        [
+            new Tensor("Rooms", "FP32", [rows.Count], rows.Select(row => row.Rooms).ToArray()),
+            new Tensor("Age", "FP32", [rows.Count], rows.Select(row => row.Age).ToArray()),
+            new Tensor("Distance", "FP32", [rows.Count], rows.Select(row => row.Distance).ToArray()),
+            new Tensor("District", "BYTES", [rows.Count], rows.Select(row => row.District).ToArray()),
+        ])[0].Data;
     }
 
     [Fact]
