@@ -101,7 +101,7 @@ internal static class ModelsCommand
         var register = new ClientOptions();
         var registerName = new Argument<string>("name") { Description = "The registered model (created when new)." };
         var registerFile = new Argument<string>("file") { Description = "The model file (.onnx)." };
-        var flavor = new Option<string?>("--flavor") { Description = "onnx (default: from the file name)." };
+        var flavor = new Option<string?>("--flavor") { Description = "onnx or mlnet (default: from the file name, .onnx or .zip)." };
         var runId = new Option<string?>("--run") { Description = "The run that trained it (lineage)." };
         var description = new Option<string?>("--description") { Description = "What this version is." };
         var registerCommand = register.AddTo(new Command("register", "Register a model file as a new version (its signature is read from the model); prints the version.")

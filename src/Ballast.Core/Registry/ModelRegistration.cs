@@ -58,7 +58,7 @@ public sealed class ModelRegistration(RegistryStore registry, IArtifactStore art
     {
         ArgumentNullException.ThrowIfNull(content);
         flavor ??= ModelFlavors.FromFileName(fileName)
-                   ?? throw TrackingException.Invalid($"Cannot tell the flavor of '{fileName}' from its name; pass flavor onnx.");
+                   ?? throw TrackingException.Invalid($"Cannot tell the flavor of '{fileName}' from its name; pass flavor onnx or mlnet.");
         var spool = Path.Combine(Path.GetTempPath(), "ballast-model-" + Guid.NewGuid().ToString("N") + (flavor == ModelFlavors.Onnx ? ".onnx" : ".zip"));
         try
         {

@@ -9,7 +9,7 @@ public static class ModelFlavors
     /// <summary>A model served by another server speaking V2 (a remote variant); never a registered file.</summary>
     public const string Remote = "remote";
 
-    /// <summary>The flavor a file name suggests (<c>.onnx</c>), or null.</summary>
+    /// <summary>The flavor a file name suggests (<c>.onnx</c>, an ML.NET <c>.zip</c>), or null.</summary>
     public static string? FromFileName(string fileName) =>
         Path.GetExtension(fileName).Equals(".onnx", StringComparison.OrdinalIgnoreCase) ? Onnx
         : Path.GetExtension(fileName).Equals(".zip", StringComparison.OrdinalIgnoreCase) ? MlNet
@@ -19,7 +19,7 @@ public static class ModelFlavors
     public static IModelRuntime Load(string flavor, string path) => flavor switch
     {
         Onnx => OnnxModelRuntime.Load(path),
-        MlNet => throw new ModelLoadException("ML.NET models are not served yet: export the model to ONNX (Microsoft.ML.OnnxConverter) and register the .onnx file."),
-        _ => throw new ModelLoadException($"unknown flavor '{flavor}': use onnx"),
+        MlNet => MlNetModelRuntime.Load(path),
+        _ => throw new ModelLoadException($"unknown flavor '{flavor}': use onnx or mlnet"),
     };
 }

@@ -1,0 +1,204 @@
+using Ballast.Runtime;
+using Microsoft.ML;
+
+namespace Ballast.Tests.Runtime;
+
+/// <summary>The models of <see cref="MlNetTestModels"/>, trained and saved once for the class.</summary>
+public sealed class MlNetModelFiles : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("ballast-mlnet-").FullName;
+
+    public MlNetModelFiles()
+    {
+        Regression = MlNetTestModels.SaveRegression(_folder);
+        Multiclass = MlNetTestModels.SaveMulticlass(_folder);
+        Binary = MlNetTestModels.SaveBinary(_folder);
+    }
+
+    public string Regression { get; }
+
+    public string Multiclass { get; }
+
+    public string Binary { get; }
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+}
+
+/// <summary>
+/// ML.NET zips served without compile-time classes. Expected answers come from ML.NET itself: a PredictionEngine over
+/// the same saved file and the same rows, to 1e-5.
+/// </summary>
+public sealed class MlNetModelRuntimeTests(MlNetModelFiles files) : IClassFixture<MlNetModelFiles>
+{
+    [Fact]
+    public void The_regression_signature_has_the_raw_columns_as_inputs_and_the_score_as_output()
+    {
+        using var houses = MlNetModelRuntime.Load(files.Regression);
+
+        houses.Flavor.ShouldBe("mlnet");
+        houses.Signature.Inputs.Select(input => $"{input.Name} {input}").ShouldBe(["Rooms FP32 [-1]", "Age FP32 [-1]", "Distance FP32 [-1]", "District BYTES [-1]"]);
+        houses.Signature.Outputs.Select(output => $"{output.Name} {output}").ShouldBe(["Score FP32 [-1]"], "Features and DistrictEncoded feed the trainer; Label is not read to predict");
+    }
+
+    [Fact]
+    public void A_batch_of_houses_gets_the_prices_mlnet_predicts_for_each()
+    {
+        using var houses = MlNetModelRuntime.Load(files.Regression);
+        var rows = MlNetTestModels.Houses(6, seed: 99);
+        rows[5].District = "nowhere";
+
+        var outputs = houses.Infer(
+        [
+            new Tensor("Rooms", "FP32", [6], rows.Select(row => row.Rooms).ToArray()),
+            new Tensor("Age", "FP32", [6], rows.Select(row => row.Age).ToArray()),
+            new Tensor("Distance", "FP32", [6], rows.Select(row => row.Distance).ToArray()),
+            new Tensor("District", "BYTES", [6], rows.Select(row => row.District).ToArray()),
+        ]);
+
+        var score = outputs.ShouldHaveSingleItem();
+        score.Name.ShouldBe("Score");
+        score.Datatype.ShouldBe("FP32");
+        score.Shape.ShouldBe([6L]);
+        var ml = new MLContext(seed: 1);
+        var engine = ml.Model.CreatePredictionEngine<House, HousePrediction>(ml.Model.Load(files.Regression, out _));
+        var expected = rows.Select(row => engine.Predict(row).Score).ToArray();
+        ((float[])score.Data).Zip(expected).ShouldAllBe(pair => Math.Abs(pair.First - pair.Second) < 1e-5f);
+        expected.Distinct().Count().ShouldBe(6, "the rows differ, so must their prices");
+    }
+
+    [Fact]
+    public void The_multiclass_score_is_a_matrix_labelled_with_the_classes_and_the_label_comes_back_as_text()
+    {
+        using var flowers = MlNetModelRuntime.Load(files.Multiclass);
+
+        flowers.Signature.Inputs.Select(input => $"{input.Name} {input}").ShouldBe(["Measurements FP32 [-1,4]"]);
+        flowers.Signature.Outputs.Select(output => $"{output.Name} {output}").ShouldBe(["PredictedLabel BYTES [-1]", "Score FP32 [-1,3]"]);
+        flowers.Signature.Outputs.Single(output => output.Name == "Score").Labels.ShouldBe(MlNetTestModels.Species);
+
+        var rows = MlNetTestModels.Flowers(5, seed: 42);
+        var outputs = flowers.Infer([new Tensor("Measurements", "FP32", [5, 4], rows.SelectMany(row => row.Measurements).ToArray())]);
+
+        var ml = new MLContext(seed: 1);
+        var engine = ml.Model.CreatePredictionEngine<Flower, FlowerPrediction>(ml.Model.Load(files.Multiclass, out _));
+        var expected = rows.Select(row => engine.Predict(row)).ToList();
+        var label = outputs.Single(output => output.Name == "PredictedLabel");
+        label.Datatype.ShouldBe("BYTES");
+        label.Data.ShouldBe(expected.Select(prediction => prediction.PredictedLabel).ToArray());
+        label.Data.ShouldBe(new[] { "setosa", "versicolor", "virginica", "setosa", "versicolor" }, "the synthetic classes are well apart");
+        var score = outputs.Single(output => output.Name == "Score");
+        score.Shape.ShouldBe([5L, 3L]);
+        score.Labels.ShouldBe(MlNetTestModels.Species);
+        ((float[])score.Data).Zip(expected.SelectMany(prediction => prediction.Score)).ShouldAllBe(pair => Math.Abs(pair.First - pair.Second) < 1e-5f);
+
+        flowers.Infer([new Tensor("Measurements", "FP32", [1, 4], rows[0].Measurements)], ["Score"]).Select(output => output.Name).ShouldBe(["Score"]);
+    }
+
+    [Fact]
+    public void A_binary_classifier_gives_score_probability_and_a_boolean_label()
+    {
+        using var loans = MlNetModelRuntime.Load(files.Binary);
+        loans.Signature.Inputs.Select(input => $"{input.Name} {input}").ShouldBe(["Income FP32 [-1]", "Debt FP32 [-1]"]);
+        loans.Signature.Outputs.Select(output => $"{output.Name} {output}").ShouldBe(["Score FP32 [-1]", "Probability FP32 [-1]", "PredictedLabel BOOL [-1]"], ignoreOrder: true);
+
+        var rows = MlNetTestModels.Loans(4, seed: 5);
+        var outputs = loans.Infer([new Tensor("Income", "FP32", [4], rows.Select(row => row.Income).ToArray()), new Tensor("Debt", "FP32", [4], rows.Select(row => row.Debt).ToArray())])
+            .ToDictionary(output => output.Name);
+
+        var ml = new MLContext(seed: 1);
+        var engine = ml.Model.CreatePredictionEngine<Loan, LoanPrediction>(ml.Model.Load(files.Binary, out _));
+        var expected = rows.Select(row => engine.Predict(row)).ToList();
+        outputs["PredictedLabel"].Data.ShouldBe(expected.Select(prediction => prediction.PredictedLabel).ToArray());
+        ((float[])outputs["Probability"].Data).Zip(expected.Select(prediction => prediction.Probability)).ShouldAllBe(pair => Math.Abs(pair.First - pair.Second) < 1e-5f);
+        ((float[])outputs["Score"].Data).Zip(expected.Select(prediction => prediction.Score)).ShouldAllBe(pair => Math.Abs(pair.First - pair.Second) < 1e-5f);
+    }
+
+    [Fact]
+    public void Wrong_inputs_are_refused_with_what_was_expected()
+    {
+        using var flowers = MlNetModelRuntime.Load(files.Multiclass);
+        using var houses = MlNetModelRuntime.Load(files.Regression);
+
+        Should.Throw<ModelInputException>(() => flowers.Infer([new Tensor("Measurements", "INT64", [2, 3], new long[6])]))
+            .Message.ShouldBe("input 'Measurements': expected FP32 [-1,4], got INT64 [2,3]");
+        Should.Throw<ModelInputException>(() => flowers.Infer([new Tensor("Measurements", "FP32", [2, 3], new float[6])]))
+            .Message.ShouldBe("input 'Measurements': expected FP32 [-1,4], got FP32 [2,3]");
+        Should.Throw<ModelInputException>(() => flowers.Infer([new Tensor("Measurements", "FP32", [2, 4], new float[7])]))
+            .Message.ShouldBe("input 'Measurements': shape [2,4] holds 8 values, got 7");
+        Should.Throw<ModelInputException>(() => flowers.Infer([new Tensor("Label", "BYTES", [1], new[] { "setosa" })]))
+            .Message.ShouldBe("unknown input 'Label'; the model takes 'Measurements' (FP32 [-1,4])");
+        Should.Throw<ModelInputException>(() => flowers.Infer([new Tensor("Measurements", "FP32", [1, 4], new float[4])], ["Features"]))
+            .Message.ShouldBe("unknown output 'Features'; the model gives 'PredictedLabel' (BYTES [-1]), 'Score' (FP32 [-1,3])");
+
+        Tensor[] house = [new("Rooms", "FP32", [1], new[] { 3f }), new("Age", "FP32", [1], new[] { 10f }), new("Distance", "FP32", [1], new[] { 2f }), new("District", "BYTES", [1], new[] { "north" })];
+        Should.Throw<ModelInputException>(() => houses.Infer(house[..3]))
+            .Message.ShouldBe("missing input 'District' (BYTES [-1])");
+        Should.Throw<ModelInputException>(() => houses.Infer([.. house[..3], new Tensor("District", "BYTES", [1, 1], new[] { "north" })]))
+            .Message.ShouldBe("input 'District': expected BYTES [-1], got BYTES [1,1]");
+        Should.Throw<ModelInputException>(() => houses.Infer([.. house[..3], new Tensor("District", "BYTES", [2], new[] { "north", "east" })]))
+            .Message.ShouldBe("inputs disagree on the number of rows: 'Rooms' has 1, 'District' has 2");
+    }
+
+    [Fact]
+    public void An_empty_batch_gives_empty_outputs()
+    {
+        using var flowers = MlNetModelRuntime.Load(files.Multiclass);
+
+        var outputs = flowers.Infer([new Tensor("Measurements", "FP32", [0, 4], Array.Empty<float>())]);
+
+        outputs.Select(output => string.Join(",", output.Shape)).ShouldBe(["0", "0,3"]);
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_share_the_model_and_each_gets_its_own_answers()
+    {
+        using var flowers = MlNetModelRuntime.Load(files.Multiclass);
+        using var houses = MlNetModelRuntime.Load(files.Regression);
+        var requests = Enumerable.Range(0, 8).Select(seed => seed % 2 == 0 ? Flowers(MlNetTestModels.Flowers(1 + seed, seed)) : Houses(MlNetTestModels.Houses(1 + seed, seed))).ToList();
+        var expected = requests.Select(request => request()).ToList();
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 8).Select(task => Task.Run(() =>
+        {
+            for (var i = 0; i < 40; i++)
+            {
+                var request = (task + i) % requests.Count;
+                if (!requests[request]().SequenceEqual(expected[request]))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }, TestContext.Current.CancellationToken)));
+
+        answers.ShouldAllBe(same => same);
+
+        Func<float[]> Flowers(List<Flower> rows) => () =>
+            (float[])flowers.Infer([new Tensor("Measurements", "FP32", [rows.Count, 4], rows.SelectMany(row => row.Measurements).ToArray())]).Single(output => output.Name == "Score").Data;
+
+        Func<float[]> Houses(List<House> rows) => () => (float[])houses.Infer(
+        [
+            new Tensor("Rooms", "FP32", [rows.Count], rows.Select(row => row.Rooms).ToArray()),
+            new Tensor("Age", "FP32", [rows.Count], rows.Select(row => row.Age).ToArray()),
+            new Tensor("Distance", "FP32", [rows.Count], rows.Select(row => row.Distance).ToArray()),
+            new Tensor("District", "BYTES", [rows.Count], rows.Select(row => row.District).ToArray()),
+        ])[0].Data;
+    }
+
+    [Fact]
+    public void The_mlnet_flavor_loads_through_model_flavors_and_a_file_that_is_not_a_model_is_refused_with_the_loaders_reason()
+    {
+        using var runtime = ModelFlavors.Load(ModelFlavors.FromFileName("model.zip")!, files.Regression);
+        runtime.ShouldBeOfType<MlNetModelRuntime>();
+
+        var path = Path.Combine(Path.GetTempPath(), "ballast-not-a-model-" + Guid.NewGuid().ToString("N") + ".zip");
+        try
+        {
+            File.WriteAllText(path, "not a zip");
+            Should.Throw<ModelLoadException>(() => MlNetModelRuntime.Load(path)).Message.ShouldStartWith("not a model ML.NET can load: ");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+}
