@@ -13,7 +13,10 @@ public sealed class MlNetModelFiles : IDisposable
         Regression = MlNetTestModels.SaveRegression(_folder);
         Multiclass = MlNetTestModels.SaveMulticlass(_folder);
         Binary = MlNetTestModels.SaveBinary(_folder);
+        FastTree = MlNetTestModels.SaveFastTree(_folder);
     }
+
+    public string FastTree { get; }
 
     public string Regression { get; }
 
@@ -64,6 +67,24 @@ public sealed class MlNetModelRuntimeTests(MlNetModelFiles files) : IClassFixtur
         var expected = rows.Select(row => engine.Predict(row).Score).ToArray();
         ((float[])score.Data).Zip(expected).ShouldAllBe(pair => Math.Abs(pair.First - pair.Second) < 1e-5f);
         expected.Distinct().Count().ShouldBe(6, "the rows differ, so must their prices");
+    }
+
+    [Fact]
+    public void A_fast_tree_model_is_served_with_the_prices_mlnet_predicts()
+    {
+        using var houses = MlNetModelRuntime.Load(files.FastTree);
+        var rows = MlNetTestModels.Houses(5, seed: 42);
+        var score = houses.Infer(
+        [
+            new Tensor("Rooms", "FP32", [5], rows.Select(row => row.Rooms).ToArray()),
+            new Tensor("Age", "FP32", [5], rows.Select(row => row.Age).ToArray()),
+            new Tensor("Distance", "FP32", [5], rows.Select(row => row.Distance).ToArray()),
+            new Tensor("District", "BYTES", [5], rows.Select(row => row.District).ToArray()),
+        ]).ShouldHaveSingleItem();
+
+        var ml = new MLContext(seed: 1);
+        var engine = ml.Model.CreatePredictionEngine<House, HousePrediction>(ml.Model.Load(files.FastTree, out _));
+        ((float[])score.Data).Zip(rows.Select(row => engine.Predict(row).Score)).ShouldAllBe(pair => Math.Abs(pair.First - pair.Second) < 1e-4f);
     }
 
     [Fact]

@@ -25,6 +25,17 @@ public static class MlNetTestModels
         return Save(ml, pipeline.Fit(data), data.Schema, folder, "houses.zip");
     }
 
+    /// <summary>The house prices again with FastTree (boosted trees, from the Microsoft.ML.FastTree component).</summary>
+    public static string SaveFastTree(string folder)
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Houses(400, seed: 7));
+        var pipeline = ml.Transforms.Categorical.OneHotEncoding("DistrictEncoded", nameof(House.District))
+            .Append(ml.Transforms.Concatenate("Features", nameof(House.Rooms), nameof(House.Age), nameof(House.Distance), "DistrictEncoded"))
+            .Append(ml.Regression.Trainers.FastTree(numberOfLeaves: 8, numberOfTrees: 20, minimumExampleCountPerLeaf: 5));
+        return Save(ml, pipeline.Fit(data), data.Schema, folder, "houses-fasttree.zip");
+    }
+
     /// <summary>Iris-like flowers: a vector of four measurements, the species mapped to a key and back, maximum entropy.</summary>
     public static string SaveMulticlass(string folder)
     {
