@@ -4,6 +4,7 @@ using Ballast.Metadata;
 using Ballast.Security;
 using Ballast.Server.Audit;
 using Ballast.Server.Datasets;
+using Ballast.Server.Experiments;
 using Ballast.Server.Serving;
 using Ballast.Server.Registry;
 using Ballast.Server.Errors;
@@ -144,8 +145,10 @@ public static partial class BallastServer
         builder.Services.AddHostedService<PredictionLogService>();
         var feedback = new Ballast.Serving.FeedbackStore(server.Database, server.Time);
         builder.Services.AddSingleton(feedback);
-        builder.Services.AddSingleton(new Ballast.Serving.PredictionExport(server.Predictions, server.Artifacts, feedback));
+        var export = new Ballast.Serving.PredictionExport(server.Predictions, server.Artifacts, feedback);
+        builder.Services.AddSingleton(export);
         var endpoints = new Ballast.Serving.EndpointStore(server.Database, server.Time);
+        builder.Services.AddSingleton(new Ballast.Experiments.AbExperimentStore(server.Database, endpoints, export, server.Time));
         var models = new Ballast.Serving.ModelCache(registry, runs, server.Artifacts, server.Time, new ServingMetrics());
         builder.Services.AddSingleton(endpoints);
         builder.Services.AddSingleton(models);
@@ -198,6 +201,7 @@ public static partial class BallastServer
         app.MapEndpointsApi();
         app.MapInferenceApi();
         app.MapPredictionsApi();
+        app.MapAbExperimentsApi();
         configure?.Invoke(app);
 
         Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -13,7 +14,7 @@ internal static class TrackingCommands
 
     public static Command Experiments(TextWriter output)
     {
-        var command = new Command("experiments", "List and create experiments.");
+        var command = new Command("experiments", "List and create tracking experiments; show A/B experiment results.");
 
         var list = new ClientOptions();
         var all = new Option<bool>("--all") { Description = "Include deleted experiments." };
@@ -56,8 +57,46 @@ internal static class TrackingCommands
             }).ConfigureAwait(false);
         });
         command.Subcommands.Add(createCommand);
+
+        // A/B experiments on endpoints (/api/v1/experiments), as opposed to MLflow's tracking experiments above.
+        var results = new ClientOptions();
+        var experiment = new Argument<string>("name") { Description = "The A/B experiment." };
+        var resultsCommand = results.AddTo(new Command("results", "Show an A/B experiment's results per variant and its decision.") { experiment });
+        resultsCommand.SetAction(async (parse, cancel) =>
+        {
+            var json = await results.Client(parse).GetJsonAsync($"/api/v1/experiments/{Uri.EscapeDataString(parse.GetValue(experiment)!)}/results", cancel).ConfigureAwait(false);
+            if (parse.GetValue(results.Json))
+            {
+                await output.WriteLineAsync(json.GetRawText()).ConfigureAwait(false);
+                return BallastCli.Success;
+            }
+
+            var srm = json.TryGetProperty("srm", out var check) && check.ValueKind == JsonValueKind.Object
+                ? $"; SRM p = {check.GetProperty("p_value").GetDouble():0.####}{(check.GetProperty("mismatch").GetBoolean() ? " MISMATCH" : "")}" : "";
+            await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                $"{ClientOptions.Text(json, "experiment")} on {ClientOptions.Text(json, "endpoint")} ({ClientOptions.Text(json, "metric")}, {ClientOptions.Text(json, "engine")}): {ClientOptions.Text(json, "decision")}" +
+                $"{(json.GetProperty("provisional").GetBoolean() ? " (provisional)" : "")}; planned {ClientOptions.Text(json, "planned_samples")} per variant{srm}")).ConfigureAwait(false);
+            var table = new TextTable("VARIANT", "UNITS", "SAMPLES", "MEAN", "LIFT", "LIFT CI", "P / CHANCE", "VERDICT");
+            foreach (var variant in ClientOptions.Items(json, "variants"))
+            {
+                table.Add(ClientOptions.Text(variant, "variant"), ClientOptions.Text(variant, "units"), ClientOptions.Text(variant, "samples"), Number(variant, "mean"),
+                    Percent(variant, "relative_lift"), variant.TryGetProperty("relative_lower", out _) ? $"[{Percent(variant, "relative_lower")}, {Percent(variant, "relative_upper")}]" : "",
+                    variant.TryGetProperty("p_value", out _) ? "p " + Number(variant, "p_value") : variant.TryGetProperty("chance_to_win", out _) ? Percent(variant, "chance_to_win") : "",
+                    ClientOptions.Text(variant, "verdict"));
+            }
+
+            await table.WriteAsync(output).ConfigureAwait(false);
+            return BallastCli.Success;
+        });
+        command.Subcommands.Add(resultsCommand);
         return command;
     }
+
+    private static string Number(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble().ToString("0.####", CultureInfo.InvariantCulture) : "";
+
+    private static string Percent(JsonElement element, string property) =>
+        element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble().ToString("+0.0%;-0.0%;0.0%", CultureInfo.InvariantCulture) : "";
 
     public static Command Runs(TextWriter output)
     {

@@ -19,6 +19,22 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
             throw Tracking.TrackingException.Invalid($"format '{format}' is not one of {string.Join(", ", Formats)}.");
         }
 
+        await QueryAsync(endpoint, from, to, connection =>
+        {
+            Execute(connection, $"COPY (SELECT * FROM predictions ORDER BY timestamp, prediction_id) " +
+                $"TO {Literal(target)} ({(format == "csv" ? "FORMAT csv, HEADER" : "FORMAT parquet, COMPRESSION zstd")})");
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="query"/> on a DuckDB connection holding the view <c>predictions</c>: the endpoint's logged
+    /// predictions in [from, to] (Unix ms; the log is rolled first, so the newest are in) with the columns of the log and
+    /// their feedback's <c>outcome</c>, <c>reward</c> and <c>feedback_at</c>.
+    /// </summary>
+    public async Task<T> QueryAsync<T>(string endpoint, long? from, long? to, Func<DuckDBConnection, T> query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
         await log.RollAsync(cancellationToken).ConfigureAwait(false);
         var segments = await log.SegmentsAsync(endpoint, from, to, cancellationToken).ConfigureAwait(false);
         var scratch = Path.Combine(Path.GetTempPath(), "ballast-export-" + Guid.NewGuid().ToString("N"));
@@ -49,8 +65,8 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
                   "NULL::VARCHAR AS routing_key, NULL::VARCHAR AS kind, NULL::VARCHAR AS inputs, NULL::VARCHAR AS outputs WHERE false)"
                 : "read_parquet([" + string.Join(", ", files.Select(Literal)) + "])";
             var where = string.Join(" AND ", new[] { "true", from is { } f ? $"p.timestamp >= {f.ToString(CultureInfo.InvariantCulture)}" : null, to is { } t ? $"p.timestamp <= {t.ToString(CultureInfo.InvariantCulture)}" : null }.OfType<string>());
-            Execute(connection, $"COPY (SELECT p.*, f.outcome, f.reward, f.feedback_at FROM {source} p LEFT JOIN feedback f USING (prediction_id) WHERE {where} ORDER BY p.timestamp, p.prediction_id) " +
-                $"TO {Literal(target)} ({(format == "csv" ? "FORMAT csv, HEADER" : "FORMAT parquet, COMPRESSION zstd")})");
+            Execute(connection, $"CREATE VIEW predictions AS SELECT p.*, f.outcome, f.reward, f.feedback_at FROM {source} p LEFT JOIN feedback f USING (prediction_id) WHERE {where}");
+            return query(connection);
         }
         finally
         {

@@ -1,0 +1,112 @@
+using System.Text.RegularExpressions;
+using Ballast.Tracking;
+
+namespace Ballast.Experiments;
+
+/// <summary>
+/// An A/B experiment on an endpoint's variants: the <see cref="Control"/> (default: the first variant) against every
+/// other variant, on a primary <see cref="Metric"/> from feedback, analysed by <see cref="Engine"/> at level
+/// <see cref="Alpha"/>. <see cref="PlannedSamples"/> per variant is computed from <see cref="MinimumDetectableEffect"/>
+/// (relative) when not given.
+/// </summary>
+public sealed record AbExperimentSpec(
+    string Name,
+    string? Endpoint,
+    MetricSpec? Metric,
+    string? Control = null,
+    string? Engine = null,
+    double? Alpha = null,
+    double? MinimumDetectableEffect = null,
+    long? PlannedSamples = null);
+
+/// <summary>
+/// The primary metric: <c>binomial</c> (a unit converts when its feedback <c>outcome</c> is true or a positive number;
+/// every prediction is a unit) or <c>mean</c> (the numeric <c>outcome</c> or the <c>reward</c> of the predictions that
+/// got feedback).
+/// </summary>
+public sealed record MetricSpec(string? Name = null, string? Type = null, string? Source = null)
+{
+    public const string Binomial = "binomial";
+    public const string Mean = "mean";
+    public const string Outcome = "outcome";
+    public const string Reward = "reward";
+}
+
+/// <summary>A stored experiment: its spec and when it started (only predictions from then on count).</summary>
+public sealed record StoredAbExperiment(AbExperimentSpec Spec, long StartedAt);
+
+public static partial class AbExperimentValidation
+{
+    public const string Frequentist = "frequentist";
+    public const string Sequential = "sequential";
+    public const string Bayesian = "bayesian";
+    public const double DefaultMinimumDetectableEffect = 0.1;
+
+    public static IReadOnlyList<string> Engines { get; } = [Frequentist, Sequential, Bayesian];
+
+    /// <summary>Checks a spec and fills its defaults (sequential engine, α 0.05, binomial metric on outcomes, MDE 10%).</summary>
+    public static AbExperimentSpec Validate(AbExperimentSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var problems = new List<string>();
+        if (string.IsNullOrEmpty(spec.Name) || !NamePattern().IsMatch(spec.Name))
+        {
+            problems.Add($"name '{spec.Name}' must be 1 to 63 lowercase letters, digits or '-', starting with a letter");
+        }
+
+        if (string.IsNullOrEmpty(spec.Endpoint))
+        {
+            problems.Add("endpoint: name the endpoint whose variants are compared");
+        }
+
+        var metric = spec.Metric ?? new MetricSpec();
+        var type = metric.Type ?? MetricSpec.Binomial;
+        var source = metric.Source ?? (type == MetricSpec.Binomial ? MetricSpec.Outcome : MetricSpec.Reward);
+        if (type is not (MetricSpec.Binomial or MetricSpec.Mean))
+        {
+            problems.Add($"metric type '{type}' is not binomial or mean");
+        }
+
+        if (source is not (MetricSpec.Outcome or MetricSpec.Reward) || (type == MetricSpec.Binomial && source != MetricSpec.Outcome))
+        {
+            problems.Add($"metric source '{source}' must be outcome or reward (a binomial metric counts outcomes)");
+        }
+
+        var engine = spec.Engine ?? Sequential;
+        if (!Engines.Contains(engine))
+        {
+            problems.Add($"engine '{engine}' is not one of {string.Join(", ", Engines)}");
+        }
+
+        if (spec.Alpha is { } alpha && !(alpha > 0 && alpha < 0.5))
+        {
+            problems.Add($"alpha {alpha} must be between 0 and 0.5");
+        }
+
+        if (spec.MinimumDetectableEffect is { } mde && !(mde > 0 && double.IsFinite(mde)))
+        {
+            problems.Add($"minimum_detectable_effect {mde} must be a positive relative effect (0.05 = 5%)");
+        }
+
+        if (spec.PlannedSamples is < 2)
+        {
+            problems.Add($"planned_samples {spec.PlannedSamples} must be at least 2 per variant");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw TrackingException.Invalid($"Invalid experiment '{spec.Name}': {string.Join("; ", problems)}.");
+        }
+
+        return spec with
+        {
+            Metric = new MetricSpec(metric.Name ?? type, type, source),
+            Engine = engine,
+            Alpha = spec.Alpha ?? Statistics.StatisticsDefaults.Alpha,
+            MinimumDetectableEffect = spec.MinimumDetectableEffect ?? DefaultMinimumDetectableEffect,
+        };
+    }
+
+    [GeneratedRegex("^[a-z][a-z0-9-]{0,62}$")]
+    private static partial Regex NamePattern();
+}

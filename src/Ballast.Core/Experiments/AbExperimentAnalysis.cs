@@ -1,0 +1,175 @@
+using System.Globalization;
+using Ballast.Statistics;
+
+namespace Ballast.Experiments;
+
+/// <summary>What the log and feedback hold for one variant: its units (predictions) and its metric's summary.</summary>
+public sealed record VariantData(string Variant, long Units, SampleSummary Metric);
+
+/// <summary>One variant's result against the control (null fields for the control itself).</summary>
+public sealed record VariantResult(
+    string Variant,
+    long Units,
+    long Samples,
+    double Mean,
+    double MeanLower,
+    double MeanUpper,
+    double? RelativeLift = null,
+    double? RelativeLower = null,
+    double? RelativeUpper = null,
+    double? AbsoluteLift = null,
+    double? AbsoluteLower = null,
+    double? AbsoluteUpper = null,
+    double? PValue = null,
+    double? ChanceToWin = null,
+    string? Verdict = null);
+
+/// <summary>The sample-ratio check of the units against the endpoint's weights (null weights: equal).</summary>
+public sealed record SrmStatus(double PValue, bool Mismatch, IReadOnlyList<double> ExpectedShares);
+
+/// <summary>An experiment's results: per variant, the SRM status, the plan, and a plain-language decision.</summary>
+public sealed record AbExperimentResults(
+    string Experiment,
+    string Endpoint,
+    string Metric,
+    string Engine,
+    string Control,
+    long PlannedSamples,
+    bool Provisional,
+    SrmStatus? Srm,
+    IReadOnlyList<VariantResult> Variants,
+    string Decision);
+
+/// <summary>
+/// The analysis of an A/B experiment, pure: variant data in, results and a decision out. Relative and absolute lifts
+/// with their confidence intervals come from the frequentist (Welch), sequential (GrowthBook's always-valid
+/// confidence sequences) or Bayesian engine; a sample-ratio mismatch invalidates the results. Before the planned
+/// sample size, only the sequential engine may decide; the others report provisional results.
+/// </summary>
+public static class AbExperimentAnalysis
+{
+    /// <param name="weights">The expected traffic shares of the variants (a split's weights), or null for no sample-ratio check (a bandit).</param>
+    public static AbExperimentResults Analyze(AbExperimentSpec spec, IReadOnlyList<VariantData> data, IReadOnlyList<double>? weights)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(data);
+        var alpha = spec.Alpha ?? StatisticsDefaults.Alpha;
+        var metric = spec.Metric!;
+        var engine = spec.Engine!;
+        var control = data.FirstOrDefault(variant => variant.Variant == spec.Control) ?? data[0];
+        var planned = spec.PlannedSamples ?? Plan(spec, control);
+
+        SrmStatus? srm = null;
+        if (weights is { Count: > 0 } && weights.Count == data.Count && weights.Sum() > 0 && data.Sum(variant => variant.Units) > 0)
+        {
+            var shares = weights.Select(weight => weight / weights.Sum()).ToList();
+            var check = SampleRatioMismatch.Check(data.Select(variant => variant.Units).ToList(), shares);
+            srm = new SrmStatus(check.PValue, check.Mismatch, shares);
+        }
+
+        var reached = data.All(variant => variant.Metric.Count >= planned);
+        var results = new List<VariantResult> { Describe(control, alpha) };
+        foreach (var treatment in data.Where(variant => variant != control))
+        {
+            results.Add(Compare(control, treatment, metric, engine, alpha, reached));
+        }
+
+        var provisional = engine != AbExperimentValidation.Sequential && !reached;
+        return new AbExperimentResults(spec.Name, spec.Endpoint!, metric.Name!, engine, control.Variant, planned, provisional, srm, results,
+            Decide(results, control, srm, planned, reached, engine));
+    }
+
+    /// <summary>
+    /// Units per variant to detect the relative MDE with 80% power at α: the two-proportion formula on the control's
+    /// observed rate for a binomial metric (10% before any data), and 2 (z₁₋α/₂ + z₀.₈)² σ² / δ² for a mean.
+    /// </summary>
+    public static long Plan(AbExperimentSpec spec, VariantData control)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(control);
+        var alpha = spec.Alpha ?? StatisticsDefaults.Alpha;
+        var mde = spec.MinimumDetectableEffect ?? AbExperimentValidation.DefaultMinimumDetectableEffect;
+        if (spec.Metric?.Type == MetricSpec.Binomial)
+        {
+            var baseline = control.Metric.Count > 0 && control.Metric.Mean is > 0 and < 1 ? control.Metric.Mean : 0.1;
+            return baseline * (1 + mde) >= 1 ? 2 : SampleSize.TwoProportions(baseline, mde, relative: true, alpha).PerVariant;
+        }
+
+        var delta = mde * Math.Abs(control.Metric.Mean);
+        if (control.Metric.Count < 2 || delta == 0 || control.Metric.Variance == 0)
+        {
+            return 1000;
+        }
+
+        var z = Distributions.NormalQuantile(1 - (alpha / 2)) + Distributions.NormalQuantile(StatisticsDefaults.Power);
+        return Math.Max(2, (long)Math.Ceiling(2 * z * z * control.Metric.Variance / (delta * delta)));
+    }
+
+    private static VariantResult Describe(VariantData variant, double alpha)
+    {
+        var half = variant.Metric.Count > 1 ? Distributions.NormalQuantile(1 - (alpha / 2)) * Math.Sqrt(variant.Metric.Variance / variant.Metric.Count) : double.NaN;
+        return new VariantResult(variant.Variant, variant.Units, variant.Metric.Count, variant.Metric.Mean, variant.Metric.Mean - half, variant.Metric.Mean + half);
+    }
+
+    private static VariantResult Compare(VariantData control, VariantData treatment, MetricSpec metric, string engine, double alpha, bool reached)
+    {
+        var described = Describe(treatment, alpha);
+        if (control.Metric.Count < 2 || treatment.Metric.Count < 2 || control.Metric.Mean == 0)
+        {
+            return described with { Verdict = "not enough data" };
+        }
+
+        if (engine == AbExperimentValidation.Bayesian)
+        {
+            var relative = GaussianBayesianTest.Analyze(control.Metric, treatment.Metric, DifferenceType.Relative, alpha: alpha);
+            var absolute = GaussianBayesianTest.Analyze(control.Metric, treatment.Metric, DifferenceType.Absolute, alpha: alpha);
+            var chance = metric.Type == MetricSpec.Binomial
+                ? BetaBinomialTest.Analyze(Successes(control), control.Metric.Count, Successes(treatment), treatment.Metric.Count).ChanceToWin
+                : relative.ChanceToWin;
+            return described with
+            {
+                RelativeLift = relative.Expected, RelativeLower = relative.Lower, RelativeUpper = relative.Upper,
+                AbsoluteLift = absolute.Expected, AbsoluteLower = absolute.Lower, AbsoluteUpper = absolute.Upper,
+                ChanceToWin = chance,
+                Verdict = chance >= 1 - alpha ? "better" : chance <= alpha ? "worse" : "inconclusive",
+            };
+        }
+
+        var (relativeResult, absoluteResult) = engine == AbExperimentValidation.Sequential
+            ? (SequentialTest.TwoSided(control.Metric, treatment.Metric, DifferenceType.Relative, alpha), SequentialTest.TwoSided(control.Metric, treatment.Metric, DifferenceType.Absolute, alpha))
+            : (FrequentistTest.TwoSided(control.Metric, treatment.Metric, DifferenceType.Relative, alpha), FrequentistTest.TwoSided(control.Metric, treatment.Metric, DifferenceType.Absolute, alpha));
+        return described with
+        {
+            RelativeLift = relativeResult.Estimate, RelativeLower = relativeResult.Lower, RelativeUpper = relativeResult.Upper,
+            AbsoluteLift = absoluteResult.Estimate, AbsoluteLower = absoluteResult.Lower, AbsoluteUpper = absoluteResult.Upper,
+            PValue = relativeResult.PValue,
+            Verdict = !relativeResult.IsSignificant ? "inconclusive" : relativeResult.Estimate > 0 ? "better" : "worse",
+        };
+    }
+
+    private static long Successes(VariantData variant) => (long)Math.Round(variant.Metric.Mean * variant.Metric.Count);
+
+    private static string Decide(List<VariantResult> results, VariantData control, SrmStatus? srm, long planned, bool reached, string engine)
+    {
+        if (srm is { Mismatch: true })
+        {
+            return "invalid: sample ratio mismatch";
+        }
+
+        var smallest = results.Min(result => result.Samples);
+        var running = $"keep running ({smallest.ToString(CultureInfo.InvariantCulture)} of {planned.ToString(CultureInfo.InvariantCulture)})";
+        var canDecide = reached || engine == AbExperimentValidation.Sequential;
+        if (!canDecide)
+        {
+            return running;
+        }
+
+        var best = results.Skip(1).Where(result => result.Verdict == "better").OrderByDescending(result => result.RelativeLift).FirstOrDefault();
+        if (best is not null)
+        {
+            return $"ship {best.Variant}";
+        }
+
+        return reached || results.Skip(1).All(result => result.Verdict == "worse") ? $"keep {control.Variant}" : running;
+    }
+}

@@ -1,0 +1,112 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Ballast.Metadata;
+using Ballast.Serving;
+using Ballast.Tracking;
+using Dapper;
+
+namespace Ballast.Experiments;
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(AbExperimentSpec))]
+internal sealed partial class AbExperimentJsonContext : JsonSerializerContext;
+
+/// <summary>A/B experiments in the metadata database, and their results computed from the prediction log and feedback.</summary>
+public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore endpoints, PredictionExport predictions, TimeProvider time)
+{
+    public async Task<StoredAbExperiment> CreateAsync(AbExperimentSpec spec, CancellationToken cancellationToken = default)
+    {
+        spec = AbExperimentValidation.Validate(spec);
+        var endpoint = await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false);
+        var variants = (endpoint.Spec.Variants ?? []).Select(variant => variant.Name).ToList();
+        if (spec.Control is { } control && !variants.Contains(control))
+        {
+            throw TrackingException.Invalid($"Invalid experiment '{spec.Name}': control '{control}' is not a variant of endpoint '{spec.Endpoint}' ({string.Join(", ", variants)}).");
+        }
+
+        if (variants.Count < 2)
+        {
+            throw TrackingException.Invalid($"Invalid experiment '{spec.Name}': endpoint '{spec.Endpoint}' has one variant; an experiment compares two or more.");
+        }
+
+        spec = spec with { Control = spec.Control ?? variants[0] };
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await connection.ExecuteAsync(new CommandDefinition("INSERT INTO ab_experiments (name, spec, started_at) VALUES (@Name, @json, @now)",
+                new { spec.Name, json = JsonSerializer.Serialize(spec, AbExperimentJsonContext.Default.AbExperimentSpec), now }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+        catch (DbException exception) when (MetadataErrors.IsUniqueViolation(exception))
+        {
+            throw TrackingException.AlreadyExists($"Experiment '{spec.Name}' already exists; delete it first to start over.");
+        }
+
+        return new StoredAbExperiment(spec, now);
+    }
+
+    public async Task<StoredAbExperiment> GetAsync(string name, CancellationToken cancellationToken = default) =>
+        (await QueryAsync("WHERE name = @name", new { name }, cancellationToken).ConfigureAwait(false)).SingleOrDefault()
+        ?? throw TrackingException.NotFound($"Experiment '{name}' does not exist.");
+
+    public Task<IReadOnlyList<StoredAbExperiment>> ListAsync(CancellationToken cancellationToken = default) => QueryAsync("", null, cancellationToken);
+
+    public async Task DeleteAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (await connection.ExecuteAsync(new CommandDefinition("DELETE FROM ab_experiments WHERE name = @name", new { name }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
+        {
+            throw TrackingException.NotFound($"Experiment '{name}' does not exist.");
+        }
+    }
+
+    /// <summary>
+    /// The experiment's results now: each variant's units (primary predictions since the start) and metric (from
+    /// their feedback), checked against the endpoint's weights for sample-ratio mismatch, analysed by its engine.
+    /// </summary>
+    public async Task<AbExperimentResults> ResultsAsync(string name, CancellationToken cancellationToken = default)
+    {
+        var experiment = await GetAsync(name, cancellationToken).ConfigureAwait(false);
+        var spec = experiment.Spec;
+        var endpoint = await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false);
+        var variants = (endpoint.Spec.Variants ?? []).ToList();
+        var binomial = spec.Metric!.Type == MetricSpec.Binomial;
+        // A unit converts when its outcome is true or a positive number; a mean takes the numeric outcome or the reward.
+        var value = binomial
+            ? "CASE WHEN lower(trim(outcome, '\"')) = 'true' OR TRY_CAST(trim(outcome, '\"') AS DOUBLE) > 0 THEN 1.0 ELSE 0.0 END"
+            : spec.Metric.Source == MetricSpec.Reward ? "reward" : "TRY_CAST(trim(outcome, '\"') AS DOUBLE)";
+        var rows = await predictions.QueryAsync(spec.Endpoint!, experiment.StartedAt, null, connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT variant, count(*), count(v), coalesce(sum(v), 0), coalesce(sum(v * v), 0) FROM (SELECT variant, {value} AS v FROM predictions WHERE kind = 'primary') GROUP BY variant";
+            using var reader = command.ExecuteReader();
+            var found = new Dictionary<string, (long Units, long Count, double Sum, double Squares)>(StringComparer.Ordinal);
+            while (reader.Read())
+            {
+                found[reader.GetString(0)] = (Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture),
+                    Convert.ToDouble(reader.GetValue(3), CultureInfo.InvariantCulture), Convert.ToDouble(reader.GetValue(4), CultureInfo.InvariantCulture));
+            }
+
+            return found;
+        }, cancellationToken).ConfigureAwait(false);
+
+        var data = variants.Select(variant =>
+        {
+            var (units, count, sum, squares) = rows.GetValueOrDefault(variant.Name);
+            return new VariantData(variant.Name, units, binomial ? Statistics.SampleSummary.FromProportion((long)Math.Round(sum), units) : Statistics.SampleSummary.FromSums(count, sum, squares));
+        }).ToList();
+        // A split's weights are the expected shares; a bandit moves traffic on purpose, so it has no sample-ratio check.
+        var weights = endpoint.Spec.Policy == EndpointValidation.BanditPolicy ? null : variants.Select(variant => (double)(variant.Weight ?? 0)).ToList();
+        return AbExperimentAnalysis.Analyze(spec, data, weights);
+    }
+
+    private async Task<IReadOnlyList<StoredAbExperiment>> QueryAsync(string where, object? parameters, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<(string Spec, long StartedAt)>(new CommandDefinition(
+            $"SELECT spec, started_at FROM ab_experiments {where} ORDER BY name", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(row => new StoredAbExperiment(JsonSerializer.Deserialize(row.Spec, AbExperimentJsonContext.Default.AbExperimentSpec)!, row.StartedAt)).ToList();
+    }
+}

@@ -1,0 +1,43 @@
+using Ballast.Experiments;
+using Ballast.Server.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Ballast.Server.Experiments;
+
+/// <summary>An A/B experiment as the API shows it: its spec (defaults filled in) and when it started.</summary>
+public sealed record AbExperimentResponse(AbExperimentSpec Experiment, long StartedAt);
+
+public sealed record AbExperimentListResponse(IReadOnlyList<AbExperimentResponse> Experiments);
+
+/// <summary><c>/api/v1/experiments</c>: A/B experiments on endpoints' variants and their results from the prediction log and feedback.</summary>
+public static class AbExperimentsApi
+{
+    public static IEndpointRouteBuilder MapAbExperimentsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/v1/experiments").WithTags("Experiments");
+        group.MapPost("/", async (AbExperimentSpec spec, AbExperimentStore experiments, CancellationToken cancellationToken) =>
+        {
+            var created = await experiments.CreateAsync(spec, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Created($"/api/v1/experiments/{created.Spec.Name}", new AbExperimentResponse(created.Spec, created.StartedAt));
+        }).WithSummary("Starts an experiment on an endpoint's variants (409 when the name is taken).").RequireAuthorization(BallastPolicies.Writer);
+        group.MapGet("/", async (AbExperimentStore experiments, CancellationToken cancellationToken) =>
+            TypedResults.Ok(new AbExperimentListResponse((await experiments.ListAsync(cancellationToken).ConfigureAwait(false)).Select(e => new AbExperimentResponse(e.Spec, e.StartedAt)).ToList())))
+            .RequireAuthorization(BallastPolicies.Reader);
+        group.MapGet("/{name}", async (string name, AbExperimentStore experiments, CancellationToken cancellationToken) =>
+        {
+            var experiment = await experiments.GetAsync(name, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(new AbExperimentResponse(experiment.Spec, experiment.StartedAt));
+        }).RequireAuthorization(BallastPolicies.Reader);
+        group.MapGet("/{name}/results", async (string name, AbExperimentStore experiments, CancellationToken cancellationToken) =>
+            TypedResults.Ok(await experiments.ResultsAsync(name, cancellationToken).ConfigureAwait(false)))
+            .WithSummary("Per variant: units, mean with CI, lifts with CI, p-value or chance to win; SRM; the decision.").RequireAuthorization(BallastPolicies.Reader);
+        group.MapDelete("/{name}", async (string name, AbExperimentStore experiments, CancellationToken cancellationToken) =>
+        {
+            await experiments.DeleteAsync(name, cancellationToken).ConfigureAwait(false);
+            return TypedResults.NoContent();
+        }).RequireAuthorization(BallastPolicies.Writer);
+        return routes;
+    }
+}

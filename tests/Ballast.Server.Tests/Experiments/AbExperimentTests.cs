@@ -1,0 +1,73 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Ballast.Tests.Serving;
+
+namespace Ballast.Tests.Experiments;
+
+/// <summary>An A/B experiment on a real server: traffic split by an endpoint, outcomes posted as feedback, results and a decision.</summary>
+public sealed class AbExperimentTests
+{
+    private static readonly object IrisRow = new { name = "float_input", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 5.1, 3.5, 1.4, 0.2 } };
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_variant_that_converts_better_is_shipped_and_the_plan_and_srm_are_reported()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
+        (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } } }, Cancel)).EnsureSuccessStatusCode();
+
+        using (var created = await client.PostAsJsonAsync("/api/v1/experiments", new { name = "iris-ab", endpoint = "iris", metric = new { name = "conversion", type = "binomial" }, engine = "frequentist", planned_samples = 300 }, Cancel))
+        {
+            created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));
+            var experiment = (await created.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("experiment");
+            (experiment.GetProperty("control").GetString(), experiment.GetProperty("alpha").GetDouble()).ShouldBe(("a", 0.05));
+        }
+
+        // Seeded users: b converts 60% of the time, a 30%.
+        var random = new Random(5);
+        var feedback = new List<object>();
+        for (var i = 0; i < 800; i++)
+        {
+            using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRow } }, Cancel);
+            var variant = response.Headers.GetValues("Ballast-Variant").Single();
+            feedback.Add(new { prediction_id = response.Headers.GetValues("Ballast-Prediction-Id").Single(), outcome = random.NextDouble() < (variant == "b" ? 0.6 : 0.3) ? 1 : 0 });
+            if (i == 99)
+            {
+                // Early: the fixed-horizon engine does not decide before the planned sample size.
+                (await client.PostAsJsonAsync("/api/v1/feedback", new { feedback }, Cancel)).EnsureSuccessStatusCode();
+                feedback.Clear();
+                var early = await client.GetFromJsonAsync<JsonElement>("/api/v1/experiments/iris-ab/results", Cancel);
+                early.GetProperty("decision").GetString()!.ShouldStartWith("keep running (");
+                early.GetProperty("provisional").GetBoolean().ShouldBeTrue();
+            }
+        }
+
+        (await client.PostAsJsonAsync("/api/v1/feedback", new { feedback }, Cancel)).EnsureSuccessStatusCode();
+        var results = await client.GetFromJsonAsync<JsonElement>("/api/v1/experiments/iris-ab/results", Cancel);
+        results.GetProperty("decision").GetString().ShouldBe("ship b", results.ToString());
+        results.GetProperty("provisional").GetBoolean().ShouldBeFalse();
+        results.GetProperty("srm").GetProperty("mismatch").GetBoolean().ShouldBeFalse();
+        var variants = results.GetProperty("variants").EnumerateArray().ToDictionary(v => v.GetProperty("variant").GetString()!);
+        (variants["a"].GetProperty("units").GetInt64() + variants["b"].GetProperty("units").GetInt64()).ShouldBe(800);
+        variants["a"].GetProperty("mean").GetDouble().ShouldBe(0.3, 0.07);
+        variants["b"].GetProperty("mean").GetDouble().ShouldBe(0.6, 0.07);
+        variants["b"].GetProperty("relative_lift").GetDouble().ShouldBeGreaterThan(0.5);
+        variants["b"].GetProperty("p_value").GetDouble().ShouldBeLessThan(0.001);
+        variants["b"].GetProperty("verdict").GetString().ShouldBe("better");
+
+        var cli = await CliProcess.RunAsync("experiments", "results", "iris-ab", "--url", server.BaseAddress.ToString().TrimEnd('/'));
+        cli.ExitCode.ShouldBe(0, cli.ToString());
+        cli.Output.ShouldStartWith("iris-ab on iris (conversion, frequentist): ship b");
+
+        using var unknown = await client.PostAsJsonAsync("/api/v1/experiments", new { name = "x", endpoint = "nope" }, Cancel);
+        unknown.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        using var invalid = await client.PostAsJsonAsync("/api/v1/experiments", new { name = "y", endpoint = "iris", engine = "magic", alpha = 2 }, Cancel);
+        invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await invalid.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+            .ShouldBe("Invalid experiment 'y': engine 'magic' is not one of frequentist, sequential, bayesian; alpha 2 must be between 0 and 0.5.");
+    }
+}
