@@ -118,6 +118,40 @@ public sealed class ApplyTests
     }
 
     [Fact]
+    public async Task Regime_and_ensemble_settings_go_through_apply_and_come_back_from_get()
+    {
+        await using var server = await IrisServerAsync();
+        var manifests = """
+            kind: Endpoint
+            name: moody
+            policy: regime
+            variants: [{name: a, model: "models:/iris/1"}, {name: b, model: "models:/iris/2"}]
+            regime:
+              signal: volatility
+              thresholds: [0.5]
+              variants: [a, b]
+              hysteresis: 0.05
+              rules: [{input: float_input, index: 2, op: ">=", value: 6, variant: b}]
+            ---
+            kind: Endpoint
+            name: together
+            policy: ensemble
+            ensemble: {combine: vote}
+            variants: [{name: a, model: "models:/iris/1", weight: 2}, {name: b, model: "models:/iris/2"}]
+            """;
+        var applied = await RunAsync("apply", "-f", Write("both.yaml", manifests), "--url", Url(server));
+        applied.Code.ShouldBe(0, applied.Error);
+        applied.Output.ShouldContain("  + regime.signal: volatility\n");
+        applied.Output.ShouldEndWith("endpoint/moody: created (revision 1)\nendpoint/together: created (revision 1)\n");
+
+        var yaml = await RunAsync("get", "endpoints", "-o", "yaml", "--url", Url(server));
+        yaml.Output.ShouldContain("regime:\n  signal: volatility\n");
+        yaml.Output.ShouldContain("ensemble:\n  combine: vote\n");
+        var back = await RunAsync("apply", "-f", Write("all.yaml", yaml.Output), "--url", Url(server));
+        back.Output.ShouldEndWith("endpoint/moody: unchanged (revision 1)\nendpoint/together: unchanged (revision 1)\n");
+    }
+
+    [Fact]
     public async Task Delete_endpoint_removes_it_and_a_missing_one_fails_with_exit_code_1()
     {
         await using var server = await IrisServerAsync();

@@ -10,8 +10,9 @@ namespace Ballast.Cli.Manifests;
 /// <summary><c>kind: Endpoint</c>: the body of <c>PUT /api/v1/endpoints/{name}</c> (<see cref="EndpointSpec"/>).</summary>
 internal sealed class EndpointManifestKind : ManifestKind
 {
-    // The order people write an endpoint in (docs/serving.md), kept by `get -o yaml`.
-    private static readonly string[] Fields = ["name", "policy", "variants", "shadows", "sticky", "fallback", "bandit"];
+    // The spec's fields in declaration order (the order people write an endpoint in, kept by `get -o yaml`); taken from
+    // the JSON contract so that a field added to EndpointSpec is never dropped on its way through apply and get.
+    private static readonly string[] Fields = ManifestJsonContext.Default.EndpointSpec.Properties.Select(property => property.Name).ToArray();
 
     public override string Name => "Endpoint";
 

@@ -20,6 +20,7 @@ public sealed record EndpointResponse(
     string? Fallback,
     BanditSpec? Bandit,
     RegimeSpec? Regime,
+    EnsembleSpec? Ensemble,
     long Revision,
     long CreatedAt,
     long UpdatedAt,
@@ -33,7 +34,7 @@ public sealed record EndpointResponse(
         var routed = router.Find(spec.Name);
         var problem = router.Problems.FirstOrDefault(problem => problem.Endpoint == spec.Name)?.Message;
         var current = routed is not null && routed.Endpoint.Revision == endpoint.Revision;
-        return new EndpointResponse(spec.Name, spec.Policy ?? EndpointValidation.SplitPolicy, spec.Variants ?? [], spec.Shadows is { Count: > 0 } ? spec.Shadows : null, spec.Sticky, spec.Fallback, spec.Bandit, spec.Regime,
+        return new EndpointResponse(spec.Name, spec.Policy ?? EndpointValidation.SplitPolicy, spec.Variants ?? [], spec.Shadows is { Count: > 0 } ? spec.Shadows : null, spec.Sticky, spec.Fallback, spec.Bandit, spec.Regime, spec.Ensemble,
             endpoint.Revision, endpoint.CreatedAt, endpoint.UpdatedAt,
             new EndpointStatus(current && problem is null, routed?.Endpoint.Revision,
                 routed?.Variants.Concat(routed.Shadows).Select(variant => new ServedVariant(variant.Name, variant.Model.Reference)).ToList() ?? [], problem,
