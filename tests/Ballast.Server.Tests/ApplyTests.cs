@@ -152,6 +152,32 @@ public sealed class ApplyTests
     }
 
     [Fact]
+    public async Task An_experiment_is_applied_idempotently_listed_and_deleted()
+    {
+        await using var server = await IrisServerAsync();
+        (await RunAsync("apply", "-f", Write("iris.yaml", IrisManifest), "--url", Url(server))).Code.ShouldBe(0);
+        var experiment = Write("ab.yaml", """
+            kind: Experiment
+            name: iris-ab
+            endpoint: iris
+            metric: {name: conversion, type: binomial}
+            engine: frequentist
+            """);
+        var created = await RunAsync("apply", "-f", experiment, "--url", Url(server));
+        created.Code.ShouldBe(0, created.Error);
+        created.Output.ShouldContain("  + metric.source: outcome\n", Case.Sensitive);
+        created.Output.ShouldContain("experiment/iris-ab: created (started ", Case.Sensitive);
+        (await RunAsync("apply", "-f", experiment, "--url", Url(server))).Output.ShouldStartWith("experiment/iris-ab: unchanged (started ");
+
+        var table = await RunAsync("get", "experiments", "--url", Url(server));
+        table.Output.Split('\n')[1].ShouldStartWith("iris-ab  iris      conversion (binomial)  frequentist");
+        var yaml = await RunAsync("get", "experiment", "iris-ab", "-o", "yaml", "--url", Url(server));
+        yaml.Output.ShouldStartWith("kind: Experiment\nname: iris-ab\nendpoint: iris\nmetric:\n  name: conversion\n");
+        (await RunAsync("apply", "-f", Write("back.yaml", yaml.Output), "--url", Url(server))).Output.ShouldStartWith("experiment/iris-ab: unchanged (started ");
+        (await RunAsync("delete", "experiment", "iris-ab", "--url", Url(server))).Code.ShouldBe(0);
+    }
+
+    [Fact]
     public async Task Delete_endpoint_removes_it_and_a_missing_one_fails_with_exit_code_1()
     {
         await using var server = await IrisServerAsync();
@@ -169,7 +195,7 @@ public sealed class ApplyTests
 
         var unknown = await RunAsync("delete", "rollout", "r", "--url", Url(server));
         unknown.Code.ShouldBe(2);
-        unknown.Error.ShouldContain("'rollout' is not a kind of object; known: endpoints");
+        unknown.Error.ShouldContain("'rollout' is not a kind of object; known: endpoints, experiments");
     }
 
     [Fact]
@@ -211,15 +237,15 @@ public sealed class ApplyTests
 
         result.Code.ShouldBe(2, result.Output);
         result.Error.Trim().Split('\n').Length.ShouldBe(1);
-        result.Error.ShouldContain("document 1 (line 1): kind 'Rollout' is not known (known kinds: Endpoint)");
-        result.Error.ShouldContain("document 2 (line 4): kind: is missing (known kinds: Endpoint)");
+        result.Error.ShouldContain("document 1 (line 1): kind 'Rollout' is not known (known kinds: Endpoint, Experiment)");
+        result.Error.ShouldContain("document 2 (line 4): kind: is missing (known kinds: Endpoint, Experiment)");
         result.Error.ShouldContain("document 3 (line 6): name: is missing");
         result.Error.ShouldContain("variants[0].wieght: unknown field (known: name, model, weight, url, timeout_ms, retries)");
         result.Error.ShouldContain("falback: unknown field (known: name, policy, variants, shadows, sticky, fallback, bandit, regime, ensemble)");
 
         var get = await RunAsync("get", "rollouts", "--url", "http://127.0.0.1:1");
         get.Code.ShouldBe(2);
-        get.Error.ShouldContain("known: endpoints");
+        get.Error.ShouldContain("known: endpoints, experiments");
     }
 
     [Fact]

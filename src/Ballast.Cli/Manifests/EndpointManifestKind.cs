@@ -10,10 +10,6 @@ namespace Ballast.Cli.Manifests;
 /// <summary><c>kind: Endpoint</c>: the body of <c>PUT /api/v1/endpoints/{name}</c> (<see cref="EndpointSpec"/>).</summary>
 internal sealed class EndpointManifestKind : ManifestKind
 {
-    // The spec's fields in declaration order (the order people write an endpoint in, kept by `get -o yaml`); taken from
-    // the JSON contract so that a field added to EndpointSpec is never dropped on its way through apply and get.
-    private static readonly string[] Fields = ManifestJsonContext.Default.EndpointSpec.Properties.Select(property => property.Name).ToArray();
-
     public override string Name => "Endpoint";
 
     public override string Plural => "endpoints";
@@ -53,21 +49,6 @@ internal sealed class EndpointManifestKind : ManifestKind
 
     public override TextTable Table(IEnumerable<JsonElement> answers) => EndpointsCommand.Table(answers);
 
-    /// <summary>
-    /// The spec fields in their usual order (an answer's revision and status left out), without nulls and without an
-    /// empty shadow list (the server stores no shadows as [] and answers null).
-    /// </summary>
-    private static JsonObject Project(JsonObject source)
-    {
-        var projected = new JsonObject();
-        foreach (var field in Fields)
-        {
-            if (source.TryGetPropertyValue(field, out var value) && value is not null && !(field == "shadows" && value is JsonArray { Count: 0 }))
-            {
-                projected[field] = value.DeepClone();
-            }
-        }
-
-        return projected;
-    }
+    /// <summary>The spec's fields of an endpoint (an answer's revision and status left out), without an empty shadow list (the server stores no shadows as [] and answers null).</summary>
+    private JsonObject Project(JsonObject source) => Project(source, (field, value) => !(field == "shadows" && value is JsonArray { Count: 0 }));
 }

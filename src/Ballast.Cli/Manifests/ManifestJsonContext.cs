@@ -6,4 +6,5 @@ namespace Ballast.Cli.Manifests;
 /// <summary>The control API's JSON conventions (snake_case, nulls left out) for the spec types that manifests hold.</summary>
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(EndpointSpec))]
+[JsonSerializable(typeof(Ballast.Experiments.AbExperimentSpec))]
 internal sealed partial class ManifestJsonContext : JsonSerializerContext;

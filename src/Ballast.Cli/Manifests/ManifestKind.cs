@@ -43,6 +43,26 @@ internal abstract class ManifestKind
 
     public abstract TextTable Table(IEnumerable<JsonElement> answers);
 
+    /// <summary>
+    /// The spec fields of <paramref name="source"/> in the spec's declaration order (the order people write them, kept
+    /// by `get -o yaml`), without nulls and without what <paramref name="keep"/> refuses. Taken from the JSON contract,
+    /// so a field added to the spec is never dropped on its way through apply and get.
+    /// </summary>
+    protected JsonObject Project(JsonObject source, Func<string, JsonNode, bool>? keep = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var projected = new JsonObject();
+        foreach (var field in Spec.Properties.Select(property => property.Name))
+        {
+            if (source.TryGetPropertyValue(field, out var value) && value is not null && (keep?.Invoke(field, value) ?? true))
+            {
+                projected[field] = value.DeepClone();
+            }
+        }
+
+        return projected;
+    }
+
     /// <summary>A manifest of a stored object that <c>ballast apply -f</c> takes back unchanged.</summary>
     public JsonObject Manifest(JsonElement answer)
     {

@@ -4,7 +4,7 @@ using Ballast.Tracking;
 namespace Ballast.Experiments;
 
 /// <summary>
-/// An A/B experiment on an endpoint's variants: the <see cref="Control"/> (default: the first variant) against every
+/// An A/B experiment on an endpoint's variants: the <see cref="Control"/> (default: the endpoint's first variant) against every
 /// other variant, on a primary <see cref="Metric"/> from feedback, analysed by <see cref="Engine"/> at level
 /// <see cref="Alpha"/>. <see cref="PlannedSamples"/> per variant is computed from <see cref="MinimumDetectableEffect"/>
 /// (relative) when not given.

@@ -18,20 +18,7 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
 {
     public async Task<StoredAbExperiment> CreateAsync(AbExperimentSpec spec, CancellationToken cancellationToken = default)
     {
-        spec = AbExperimentValidation.Validate(spec);
-        var endpoint = await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false);
-        var variants = (endpoint.Spec.Variants ?? []).Select(variant => variant.Name).ToList();
-        if (spec.Control is { } control && !variants.Contains(control))
-        {
-            throw TrackingException.Invalid($"Invalid experiment '{spec.Name}': control '{control}' is not a variant of endpoint '{spec.Endpoint}' ({string.Join(", ", variants)}).");
-        }
-
-        if (variants.Count < 2)
-        {
-            throw TrackingException.Invalid($"Invalid experiment '{spec.Name}': endpoint '{spec.Endpoint}' has one variant; an experiment compares two or more.");
-        }
-
-        spec = spec with { Control = spec.Control ?? variants[0] };
+        spec = await ValidateAsync(spec, cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -45,6 +32,19 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         }
 
         return new StoredAbExperiment(spec, now);
+    }
+
+    /// <summary>Creates the experiment, or changes its spec keeping its start (what `ballast apply` does); returns it and whether it changed.</summary>
+    public async Task<(StoredAbExperiment Experiment, bool Changed)> PutAsync(AbExperimentSpec spec, CancellationToken cancellationToken = default)
+    {
+        spec = await ValidateAsync(spec, cancellationToken).ConfigureAwait(false);
+        var json = JsonSerializer.Serialize(spec, AbExperimentJsonContext.Default.AbExperimentSpec);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var changed = await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO ab_experiments (name, spec, started_at) VALUES (@Name, @json, @now) ON CONFLICT (name) DO UPDATE SET spec = excluded.spec WHERE ab_experiments.spec <> excluded.spec",
+            new { spec.Name, json, now }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+        return (await GetAsync(spec.Name, cancellationToken).ConfigureAwait(false), changed);
     }
 
     public async Task<StoredAbExperiment> GetAsync(string name, CancellationToken cancellationToken = default) =>
@@ -100,6 +100,25 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         // A split's weights are the expected shares; a bandit moves traffic on purpose, so it has no sample-ratio check.
         var weights = endpoint.Spec.Policy == EndpointValidation.BanditPolicy ? null : variants.Select(variant => (double)(variant.Weight ?? 0)).ToList();
         return AbExperimentAnalysis.Analyze(spec, data, weights);
+    }
+
+    /// <summary>The spec's own checks, then against its endpoint: it exists, has two variants or more, and the control is one of them.</summary>
+    private async Task<AbExperimentSpec> ValidateAsync(AbExperimentSpec spec, CancellationToken cancellationToken)
+    {
+        spec = AbExperimentValidation.Validate(spec);
+        var endpoint = await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false);
+        var variants = (endpoint.Spec.Variants ?? []).Select(variant => variant.Name).ToList();
+        if (spec.Control is { } control && !variants.Contains(control))
+        {
+            throw TrackingException.Invalid($"Invalid experiment '{spec.Name}': control '{control}' is not a variant of endpoint '{spec.Endpoint}' ({string.Join(", ", variants)}).");
+        }
+
+        if (variants.Count < 2)
+        {
+            throw TrackingException.Invalid($"Invalid experiment '{spec.Name}': endpoint '{spec.Endpoint}' has one variant; an experiment compares two or more.");
+        }
+
+        return spec;
     }
 
     private async Task<IReadOnlyList<StoredAbExperiment>> QueryAsync(string where, object? parameters, CancellationToken cancellationToken)

@@ -22,6 +22,16 @@ public static class AbExperimentsApi
             var created = await experiments.CreateAsync(spec, cancellationToken).ConfigureAwait(false);
             return TypedResults.Created($"/api/v1/experiments/{created.Spec.Name}", new AbExperimentResponse(created.Spec, created.StartedAt));
         }).WithSummary("Starts an experiment on an endpoint's variants (409 when the name is taken).").RequireAuthorization(BallastPolicies.Writer);
+        group.MapPut("/{name}", async (string name, AbExperimentSpec spec, AbExperimentStore experiments, CancellationToken cancellationToken) =>
+        {
+            if (!string.IsNullOrEmpty(spec.Name) && spec.Name != name)
+            {
+                throw Ballast.Tracking.TrackingException.Invalid($"The body names experiment '{spec.Name}' but the path names '{name}'.");
+            }
+
+            var (experiment, _) = await experiments.PutAsync(spec with { Name = name }, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(new AbExperimentResponse(experiment.Spec, experiment.StartedAt));
+        }).WithSummary("Creates or changes an experiment (idempotent; a change keeps its start).").RequireAuthorization(BallastPolicies.Writer);
         group.MapGet("/", async (AbExperimentStore experiments, CancellationToken cancellationToken) =>
             TypedResults.Ok(new AbExperimentListResponse((await experiments.ListAsync(cancellationToken).ConfigureAwait(false)).Select(e => new AbExperimentResponse(e.Spec, e.StartedAt)).ToList())))
             .RequireAuthorization(BallastPolicies.Reader);

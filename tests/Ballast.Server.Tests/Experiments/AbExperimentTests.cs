@@ -24,7 +24,7 @@ public sealed class AbExperimentTests
         {
             created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));
             var experiment = (await created.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("experiment");
-            (experiment.GetProperty("control").GetString(), experiment.GetProperty("alpha").GetDouble()).ShouldBe(("a", 0.05));
+            (experiment.GetProperty("engine").GetString(), experiment.GetProperty("alpha").GetDouble()).ShouldBe(("frequentist", 0.05));
         }
 
         // Seeded users: b converts 60% of the time, a 30%.
