@@ -76,13 +76,13 @@ internal static class TrackingCommands
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"{ClientOptions.Text(json, "experiment")} on {ClientOptions.Text(json, "endpoint")} ({ClientOptions.Text(json, "metric")}, {ClientOptions.Text(json, "engine")}): {ClientOptions.Text(json, "decision")}" +
                 $"{(json.GetProperty("provisional").GetBoolean() ? " (provisional)" : "")}; planned {ClientOptions.Text(json, "planned_samples")} per variant{srm}")).ConfigureAwait(false);
-            var table = new TextTable("VARIANT", "UNITS", "SAMPLES", "MEAN", "LIFT", "LIFT CI", "P / CHANCE", "VERDICT");
+            var table = new TextTable("VARIANT", "UNITS", "SHARE", "SAMPLES", "MEAN", "LIFT", "LIFT CI", "P / CHANCE", "VERDICT");
             foreach (var variant in ClientOptions.Items(json, "variants"))
             {
-                table.Add(ClientOptions.Text(variant, "variant"), ClientOptions.Text(variant, "units"), ClientOptions.Text(variant, "samples"), Number(variant, "mean"),
+                table.Add(ClientOptions.Text(variant, "variant"), ClientOptions.Text(variant, "units"), Percent(variant, "share").TrimStart('+'), ClientOptions.Text(variant, "samples"), Number(variant, "mean"),
                     Percent(variant, "relative_lift"), variant.TryGetProperty("relative_lower", out _) ? $"[{Percent(variant, "relative_lower")}, {Percent(variant, "relative_upper")}]" : "",
                     variant.TryGetProperty("p_value", out _) ? "p " + Number(variant, "p_value") : variant.TryGetProperty("chance_to_win", out _) ? Percent(variant, "chance_to_win") : "",
-                    ClientOptions.Text(variant, "verdict"));
+                    ClientOptions.Text(variant, "verdict") + (variant.TryGetProperty("guardrails_broken", out var broken) ? $" ({string.Join("; ", broken.EnumerateArray().Select(item => item.GetString()))})" : ""));
             }
 
             await table.WriteAsync(output).ConfigureAwait(false);

@@ -17,7 +17,17 @@ public sealed record AbExperimentSpec(
     string? Engine = null,
     double? Alpha = null,
     double? MinimumDetectableEffect = null,
-    long? PlannedSamples = null);
+    long? PlannedSamples = null,
+    IReadOnlyList<GuardrailSpec>? Guardrails = null);
+
+/// <summary>A limit no shipped variant may break: <c>latency_p99_ms</c> or <c>latency_mean_ms</c> (from the prediction log) at most <see cref="Max"/>.</summary>
+public sealed record GuardrailSpec(string? Metric, double? Max)
+{
+    public const string LatencyP99 = "latency_p99_ms";
+    public const string LatencyMean = "latency_mean_ms";
+
+    public static IReadOnlyList<string> Metrics { get; } = [LatencyP99, LatencyMean];
+}
 
 /// <summary>
 /// The primary metric: <c>binomial</c> (a unit converts when its feedback <c>outcome</c> is true or a positive number;
@@ -86,6 +96,14 @@ public static partial class AbExperimentValidation
         if (spec.MinimumDetectableEffect is { } mde && !(mde > 0 && double.IsFinite(mde)))
         {
             problems.Add($"minimum_detectable_effect {mde} must be a positive relative effect (0.05 = 5%)");
+        }
+
+        foreach (var guardrail in spec.Guardrails ?? [])
+        {
+            if (guardrail.Metric is null || !GuardrailSpec.Metrics.Contains(guardrail.Metric) || guardrail.Max is not { } max || !double.IsFinite(max))
+            {
+                problems.Add($"guardrail '{guardrail.Metric}': give metric ({string.Join(", ", GuardrailSpec.Metrics)}) and a finite max");
+            }
         }
 
         if (spec.PlannedSamples is < 2)

@@ -3,8 +3,8 @@ using Ballast.Statistics;
 
 namespace Ballast.Experiments;
 
-/// <summary>What the log and feedback hold for one variant: its units (predictions) and its metric's summary.</summary>
-public sealed record VariantData(string Variant, long Units, SampleSummary Metric);
+/// <summary>What the log and feedback hold for one variant: its units (predictions), its metric's summary and its latency.</summary>
+public sealed record VariantData(string Variant, long Units, SampleSummary Metric, double LatencyMeanMs = 0, double LatencyP99Ms = 0);
 
 /// <summary>One variant's result against the control (null fields for the control itself).</summary>
 public sealed record VariantResult(
@@ -22,7 +22,9 @@ public sealed record VariantResult(
     double? AbsoluteUpper = null,
     double? PValue = null,
     double? ChanceToWin = null,
-    string? Verdict = null);
+    string? Verdict = null,
+    double Share = 0,
+    IReadOnlyList<string>? GuardrailsBroken = null);
 
 /// <summary>The sample-ratio check of the units against the endpoint's weights (null weights: equal).</summary>
 public sealed record SrmStatus(double PValue, bool Mismatch, IReadOnlyList<double> ExpectedShares);
@@ -38,7 +40,8 @@ public sealed record AbExperimentResults(
     bool Provisional,
     SrmStatus? Srm,
     IReadOnlyList<VariantResult> Variants,
-    string Decision);
+    string Decision,
+    double? Regret = null);
 
 /// <summary>
 /// The analysis of an A/B experiment, pure: variant data in, results and a decision out. Relative and absolute lifts
@@ -68,16 +71,46 @@ public static class AbExperimentAnalysis
         }
 
         var reached = data.All(variant => variant.Metric.Count >= planned);
+        var units = Math.Max(1, data.Sum(variant => variant.Units));
         var results = new List<VariantResult> { Describe(control, alpha) };
         foreach (var treatment in data.Where(variant => variant != control))
         {
             results.Add(Compare(control, treatment, metric, engine, alpha, reached));
         }
 
+        results = results.Select(result =>
+        {
+            var variant = data.First(item => item.Variant == result.Variant);
+            var broken = Broken(spec.Guardrails ?? [], variant);
+            return result with { Share = (double)variant.Units / units, GuardrailsBroken = broken.Count > 0 ? broken : null };
+        }).ToList();
         var provisional = engine != AbExperimentValidation.Sequential && !reached;
         return new AbExperimentResults(spec.Name, spec.Endpoint!, metric.Name!, engine, control.Variant, planned, provisional, srm, results,
-            Decide(results, control, srm, planned, reached, engine));
+            Decide(results, control, srm, planned, reached, engine), weights is null ? Regret(data) : null);
     }
+
+    /// <summary>
+    /// A bandit's cumulative regret estimate: what its pulls lost against always pulling the arm with the best observed
+    /// mean, Σ nᵢ (μ* − μᵢ) over the measured samples.
+    /// </summary>
+    public static double Regret(IReadOnlyList<VariantData> data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var measured = data.Where(variant => variant.Metric.Count > 0).ToList();
+        if (measured.Count == 0)
+        {
+            return 0;
+        }
+
+        var best = measured.Max(variant => variant.Metric.Mean);
+        return measured.Sum(variant => variant.Metric.Count * (best - variant.Metric.Mean));
+    }
+
+    private static List<string> Broken(IReadOnlyList<GuardrailSpec> guardrails, VariantData variant) =>
+        guardrails.Where(guardrail => variant.Units > 0 && (guardrail.Metric == GuardrailSpec.LatencyP99 ? variant.LatencyP99Ms : variant.LatencyMeanMs) > guardrail.Max)
+            .Select(guardrail => string.Create(CultureInfo.InvariantCulture,
+                $"{guardrail.Metric} {(guardrail.Metric == GuardrailSpec.LatencyP99 ? variant.LatencyP99Ms : variant.LatencyMeanMs):0.###} > {guardrail.Max}"))
+            .ToList();
 
     /// <summary>
     /// Units per variant to detect the relative MDE with 80% power at α: the two-proportion formula on the control's
@@ -164,7 +197,8 @@ public static class AbExperimentAnalysis
             return running;
         }
 
-        var best = results.Skip(1).Where(result => result.Verdict == "better").OrderByDescending(result => result.RelativeLift).FirstOrDefault();
+        // A variant that breaks a guardrail is never shipped, however much better its metric.
+        var best = results.Skip(1).Where(result => result.Verdict == "better" && result.GuardrailsBroken is null).OrderByDescending(result => result.RelativeLift).FirstOrDefault();
         if (best is not null)
         {
             return $"ship {best.Variant}";

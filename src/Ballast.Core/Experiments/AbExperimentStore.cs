@@ -80,13 +80,15 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         var rows = await predictions.QueryAsync(spec.Endpoint!, experiment.StartedAt, null, connection =>
         {
             using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT variant, count(*), count(v), coalesce(sum(v), 0), coalesce(sum(v * v), 0) FROM (SELECT variant, {value} AS v FROM predictions WHERE kind = 'primary') GROUP BY variant";
+            command.CommandText = "SELECT variant, count(*), count(v), coalesce(sum(v), 0), coalesce(sum(v * v), 0), avg(latency_ms), quantile_cont(latency_ms, 0.99) " +
+                $"FROM (SELECT variant, latency_ms, {value} AS v FROM predictions WHERE kind = 'primary') GROUP BY variant";
             using var reader = command.ExecuteReader();
-            var found = new Dictionary<string, (long Units, long Count, double Sum, double Squares)>(StringComparer.Ordinal);
+            var found = new Dictionary<string, (long Units, long Count, double Sum, double Squares, double LatencyMean, double LatencyP99)>(StringComparer.Ordinal);
             while (reader.Read())
             {
                 found[reader.GetString(0)] = (Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture),
-                    Convert.ToDouble(reader.GetValue(3), CultureInfo.InvariantCulture), Convert.ToDouble(reader.GetValue(4), CultureInfo.InvariantCulture));
+                    Convert.ToDouble(reader.GetValue(3), CultureInfo.InvariantCulture), Convert.ToDouble(reader.GetValue(4), CultureInfo.InvariantCulture),
+                    Convert.ToDouble(reader.GetValue(5), CultureInfo.InvariantCulture), Convert.ToDouble(reader.GetValue(6), CultureInfo.InvariantCulture));
             }
 
             return found;
@@ -94,8 +96,9 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
 
         var data = variants.Select(variant =>
         {
-            var (units, count, sum, squares) = rows.GetValueOrDefault(variant.Name);
-            return new VariantData(variant.Name, units, binomial ? Statistics.SampleSummary.FromProportion((long)Math.Round(sum), units) : Statistics.SampleSummary.FromSums(count, sum, squares));
+            var (units, count, sum, squares, latencyMean, latencyP99) = rows.GetValueOrDefault(variant.Name);
+            return new VariantData(variant.Name, units, binomial ? Statistics.SampleSummary.FromProportion((long)Math.Round(sum), units) : Statistics.SampleSummary.FromSums(count, sum, squares),
+                latencyMean, latencyP99);
         }).ToList();
         // A split's weights are the expected shares; a bandit moves traffic on purpose, so it has no sample-ratio check.
         var weights = endpoint.Spec.Policy == EndpointValidation.BanditPolicy ? null : variants.Select(variant => (double)(variant.Weight ?? 0)).ToList();

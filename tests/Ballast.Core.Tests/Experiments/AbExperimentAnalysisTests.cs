@@ -49,6 +49,28 @@ public sealed class AbExperimentAnalysisTests
     }
 
     [Fact]
+    public void A_variant_breaking_a_guardrail_is_not_shipped_however_much_better()
+    {
+        var spec = AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", null, Engine: "sequential", Guardrails: [new GuardrailSpec(GuardrailSpec.LatencyP99, 50)]));
+        VariantData[] data = [new("a", 3000, SampleSummary.FromProportion(1396, 3000), 4, 20), new("b", 3461, SampleSummary.FromProportion(2422, 3461), 9, 63.5)];
+        var results = AbExperimentAnalysis.Analyze(spec, data, null);
+        results.Variants[1].Verdict.ShouldBe("better");
+        results.Variants[1].GuardrailsBroken.ShouldBe(["latency_p99_ms 63.5 > 50"]);
+        results.Decision.ShouldBe("keep a");
+        results.Variants.Select(variant => variant.Share).ShouldBe([3000.0 / 6461, 3461.0 / 6461], tolerance: 1e-12);
+    }
+
+    [Fact]
+    public void A_bandits_regret_is_what_its_pulls_lost_against_the_best_arm()
+    {
+        // Arm means 0.2 (100 rewarded pulls) and 0.8 (400): regret 100 × (0.8 − 0.2) = 60.
+        AbExperimentAnalysis.Regret([new VariantData("a", 120, SampleSummary.FromProportion(20, 100)), new VariantData("b", 420, SampleSummary.FromProportion(320, 400))]).ShouldBe(60, 1e-9);
+        var results = AbExperimentAnalysis.Analyze(Spec("sequential"), [Binomial("a", 20, 100), Binomial("b", 320, 400)], weights: null);
+        results.Srm.ShouldBeNull("a bandit moves traffic on purpose");
+        results.Regret!.Value.ShouldBe(60, 1e-9);
+    }
+
+    [Fact]
     public void The_plan_comes_from_the_minimum_detectable_effect_and_the_controls_rate()
     {
         // 10% → 11% (relative MDE 10%), α 0.05, power 0.8: the two-proportion formula (R's power.prop.test) as SampleSize computes it.
