@@ -148,7 +148,9 @@ public static partial class BallastServer
         var export = new Ballast.Serving.PredictionExport(server.Predictions, server.Artifacts, feedback);
         builder.Services.AddSingleton(export);
         var endpoints = new Ballast.Serving.EndpointStore(server.Database, server.Time);
-        builder.Services.AddSingleton(new Ballast.Experiments.AbExperimentStore(server.Database, endpoints, export, server.Time));
+        var kpis = new Ballast.Experiments.KpiStore(server.Database, server.Time);
+        builder.Services.AddSingleton(kpis);
+        builder.Services.AddSingleton(new Ballast.Experiments.AbExperimentStore(server.Database, endpoints, export, kpis, server.Time));
         var models = new Ballast.Serving.ModelCache(registry, runs, server.Artifacts, server.Time, new ServingMetrics());
         builder.Services.AddSingleton(endpoints);
         builder.Services.AddSingleton(models);

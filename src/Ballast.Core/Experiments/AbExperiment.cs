@@ -32,7 +32,7 @@ public sealed record GuardrailSpec(string? Metric, double? Max)
 /// <summary>
 /// The primary metric: <c>binomial</c> (a unit converts when its feedback <c>outcome</c> is true or a positive number;
 /// every prediction is a unit) or <c>mean</c> (the numeric <c>outcome</c> or the <c>reward</c> of the predictions that
-/// got feedback).
+/// got feedback), or with source <c>kpi</c> the values of the KPI named <see cref="Name"/> (posted to <c>/api/v1/kpis</c>).
 /// </summary>
 public sealed record MetricSpec(string? Name = null, string? Type = null, string? Source = null)
 {
@@ -40,6 +40,7 @@ public sealed record MetricSpec(string? Name = null, string? Type = null, string
     public const string Mean = "mean";
     public const string Outcome = "outcome";
     public const string Reward = "reward";
+    public const string Kpi = "kpi";
 }
 
 /// <summary>A stored experiment: its spec and when it started (only predictions from then on count).</summary>
@@ -77,9 +78,14 @@ public static partial class AbExperimentValidation
             problems.Add($"metric type '{type}' is not binomial or mean");
         }
 
-        if (source is not (MetricSpec.Outcome or MetricSpec.Reward) || (type == MetricSpec.Binomial && source != MetricSpec.Outcome))
+        if (source is not (MetricSpec.Outcome or MetricSpec.Reward or MetricSpec.Kpi) || (type == MetricSpec.Binomial && source == MetricSpec.Reward))
         {
-            problems.Add($"metric source '{source}' must be outcome or reward (a binomial metric counts outcomes)");
+            problems.Add($"metric source '{source}' must be outcome, reward or kpi (a binomial metric counts outcomes or KPI values)");
+        }
+
+        if (source == MetricSpec.Kpi && string.IsNullOrEmpty(metric.Name))
+        {
+            problems.Add("a kpi metric needs the KPI's name as its name");
         }
 
         var engine = spec.Engine ?? Sequential;

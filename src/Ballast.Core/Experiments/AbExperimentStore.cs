@@ -14,7 +14,7 @@ namespace Ballast.Experiments;
 internal sealed partial class AbExperimentJsonContext : JsonSerializerContext;
 
 /// <summary>A/B experiments in the metadata database, and their results computed from the prediction log and feedback.</summary>
-public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore endpoints, PredictionExport predictions, TimeProvider time)
+public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore endpoints, PredictionExport predictions, KpiStore kpis, TimeProvider time)
 {
     public async Task<StoredAbExperiment> CreateAsync(AbExperimentSpec spec, CancellationToken cancellationToken = default)
     {
@@ -72,16 +72,43 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         var spec = experiment.Spec;
         var endpoint = await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false);
         var variants = (endpoint.Spec.Variants ?? []).ToList();
-        var binomial = spec.Metric!.Type == MetricSpec.Binomial;
-        // A unit converts when its outcome is true or a positive number; a mean takes the numeric outcome or the reward.
-        var value = binomial
-            ? "CASE WHEN lower(trim(outcome, '\"')) = 'true' OR TRY_CAST(trim(outcome, '\"') AS DOUBLE) > 0 THEN 1.0 ELSE 0.0 END"
-            : spec.Metric.Source == MetricSpec.Reward ? "reward" : "TRY_CAST(trim(outcome, '\"') AS DOUBLE)";
+        var metric = spec.Metric!;
+        var binomial = metric.Type == MetricSpec.Binomial;
+        var kpiValues = metric.Source == MetricSpec.Kpi ? await kpis.SinceAsync(metric.Name!, experiment.StartedAt, cancellationToken).ConfigureAwait(false) : [];
+        // Each unit's raw value (null: no feedback or KPI for it): the outcome (true or a number), the reward, or the sum
+        // of the KPI's values for the prediction and, for a routing key's values, for the key's first prediction.
+        var units = metric.Source switch
+        {
+            MetricSpec.Reward => "SELECT variant, latency_ms, reward AS raw FROM predictions WHERE kind = 'primary'",
+            MetricSpec.Kpi => "WITH by_prediction AS (SELECT prediction_id, sum(value) AS v FROM kpis WHERE prediction_id IS NOT NULL GROUP BY 1), " +
+                "by_key AS (SELECT routing_key, sum(value) AS v FROM kpis WHERE routing_key IS NOT NULL GROUP BY 1), " +
+                "first_of_key AS (SELECT routing_key, arg_min(prediction_id, timestamp) AS prediction_id FROM predictions WHERE kind = 'primary' AND routing_key IS NOT NULL GROUP BY 1) " +
+                "SELECT p.variant, p.latency_ms, CASE WHEN bp.v IS NULL AND bk.v IS NULL THEN NULL ELSE coalesce(bp.v, 0) + coalesce(bk.v, 0) END AS raw " +
+                "FROM predictions p LEFT JOIN by_prediction bp ON bp.prediction_id = p.prediction_id LEFT JOIN first_of_key fk ON fk.prediction_id = p.prediction_id " +
+                "LEFT JOIN by_key bk ON bk.routing_key = fk.routing_key WHERE p.kind = 'primary'",
+            _ => "SELECT variant, latency_ms, CASE WHEN lower(trim(outcome, '\"')) = 'true' THEN 1.0 WHEN lower(trim(outcome, '\"')) = 'false' THEN 0.0 " +
+                "ELSE TRY_CAST(trim(outcome, '\"') AS DOUBLE) END AS raw FROM predictions WHERE kind = 'primary'",
+        };
+        // A unit converts when its value is positive (no value: not converted); a mean is over the units with a value.
+        var value = binomial ? "CASE WHEN raw > 0 THEN 1.0 ELSE 0.0 END" : "raw";
         var rows = await predictions.QueryAsync(spec.Endpoint!, experiment.StartedAt, null, connection =>
         {
             using var command = connection.CreateCommand();
+            command.CommandText = "CREATE TABLE kpis (prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE)";
+            command.ExecuteNonQuery();
+            using (var appender = connection.CreateAppender("kpis"))
+            {
+                foreach (var kpi in kpiValues)
+                {
+                    var row = appender.CreateRow();
+                    row = kpi.PredictionId is null ? row.AppendNullValue() : row.AppendValue(kpi.PredictionId);
+                    row = kpi.RoutingKey is null ? row.AppendNullValue() : row.AppendValue(kpi.RoutingKey);
+                    row.AppendValue(kpi.Value).EndRow();
+                }
+            }
+
             command.CommandText = "SELECT variant, count(*), count(v), coalesce(sum(v), 0), coalesce(sum(v * v), 0), avg(latency_ms), quantile_cont(latency_ms, 0.99) " +
-                $"FROM (SELECT variant, latency_ms, {value} AS v FROM predictions WHERE kind = 'primary') GROUP BY variant";
+                $"FROM (SELECT variant, latency_ms, {value} AS v FROM ({units})) GROUP BY variant";
             using var reader = command.ExecuteReader();
             var found = new Dictionary<string, (long Units, long Count, double Sum, double Squares, double LatencyMean, double LatencyP99)>(StringComparer.Ordinal);
             while (reader.Read())

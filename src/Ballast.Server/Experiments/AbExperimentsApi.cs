@@ -11,6 +11,11 @@ public sealed record AbExperimentResponse(AbExperimentSpec Experiment, long Star
 
 public sealed record AbExperimentListResponse(IReadOnlyList<AbExperimentResponse> Experiments);
 
+/// <summary>One KPI value (<c>name</c>, <c>value</c>, and <c>prediction_id</c> or <c>routing_key</c>), or a batch under <c>kpis</c>.</summary>
+public sealed record KpiRequest(string? Name, double? Value, string? PredictionId, string? RoutingKey, IReadOnlyList<KpiRequest>? Kpis);
+
+public sealed record KpiResponse(int Accepted);
+
 /// <summary><c>/api/v1/experiments</c>: A/B experiments on endpoints' variants and their results from the prediction log and feedback.</summary>
 public static class AbExperimentsApi
 {
@@ -48,6 +53,13 @@ public static class AbExperimentsApi
             await experiments.DeleteAsync(name, cancellationToken).ConfigureAwait(false);
             return TypedResults.NoContent();
         }).RequireAuthorization(BallastPolicies.Writer);
+
+        routes.MapPost("/api/v1/kpis", async (KpiRequest body, KpiStore kpis, CancellationToken cancellationToken) =>
+        {
+            var items = body.Kpis ?? [body];
+            return TypedResults.Ok(new KpiResponse(await kpis.AddAsync(items.Select(item => new Kpi(item.Name ?? "", item.Value ?? double.NaN, item.PredictionId, item.RoutingKey)).ToList(), cancellationToken).ConfigureAwait(false)));
+        }).WithTags("Experiments").WithSummary("Records business KPI values for predictions or routing keys: {name, value, prediction_id | routing_key} or {kpis: [...]}.")
+            .RequireAuthorization(BallastPolicies.Writer);
         return routes;
     }
 }

@@ -58,6 +58,8 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(Ballast.Experiments.AbExperimentResults))]
 [JsonSerializable(typeof(Ballast.Server.Experiments.AbExperimentResponse))]
 [JsonSerializable(typeof(Ballast.Server.Experiments.AbExperimentListResponse))]
+[JsonSerializable(typeof(Ballast.Server.Experiments.KpiRequest))]
+[JsonSerializable(typeof(Ballast.Server.Experiments.KpiResponse))]
 [JsonSerializable(typeof(Ballast.Server.Serving.SignalResponse))]
 [JsonSerializable(typeof(Ballast.Server.Serving.EndpointListResponse))]
 [JsonSerializable(typeof(Ballast.Server.Serving.RegisteredVersionResponse))]

@@ -76,6 +76,6 @@ public sealed class AbExperimentAnalysisTests
         // 10% → 11% (relative MDE 10%), α 0.05, power 0.8: the two-proportion formula (R's power.prop.test) as SampleSize computes it.
         AbExperimentAnalysis.Plan(Spec("frequentist"), Binomial("a", 100, 1000)).ShouldBe(SampleSize.TwoProportions(0.1, 0.1, relative: true).PerVariant);
         Should.Throw<TrackingException>(() => AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", new MetricSpec(Type: "binomial", Source: "reward"))))
-            .Message.ShouldBe("Invalid experiment 'ab': metric source 'reward' must be outcome or reward (a binomial metric counts outcomes).");
+            .Message.ShouldBe("Invalid experiment 'ab': metric source 'reward' must be outcome, reward or kpi (a binomial metric counts outcomes or KPI values).");
     }
 }

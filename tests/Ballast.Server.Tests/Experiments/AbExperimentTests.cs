@@ -70,4 +70,55 @@ public sealed class AbExperimentTests
         (await invalid.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
             .ShouldBe("Invalid experiment 'y': engine 'magic' is not one of frequentist, sequential, bayesian; alpha 2 must be between 0 and 0.5.");
     }
+
+    [Fact]
+    public async Task A_revenue_kpi_posted_by_prediction_or_by_routing_key_is_the_metric_of_its_variant()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
+        (await client.PutAsJsonAsync("/api/v1/endpoints/shop", new
+        {
+            variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } },
+            sticky = new { header = "X-User" },
+        }, Cancel)).EnsureSuccessStatusCode();
+        (await client.PutAsJsonAsync("/api/v1/experiments/revenue-ab", new { endpoint = "shop", metric = new { name = "revenue", type = "mean", source = "kpi" } }, Cancel)).EnsureSuccessStatusCode();
+
+        // 200 users, one prediction each; even users' revenue is posted by prediction id, odd users' by routing key.
+        var random = new Random(9);
+        var kpis = new List<object>();
+        var expected = new Dictionary<string, List<double>> { ["a"] = [], ["b"] = [] };
+        for (var user = 0; user < 200; user++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/shop/infer") { Content = JsonContent.Create(new { inputs = new[] { IrisRow } }) };
+            request.Headers.Add("X-User", $"user-{user}");
+            using var response = await client.SendAsync(request, Cancel);
+            var variant = response.Headers.GetValues("Ballast-Variant").Single();
+            var revenue = Math.Round((variant == "b" ? 12 : 10) + (random.NextDouble() * 4) - 2, 2);
+            expected[variant].Add(revenue);
+            kpis.Add(user % 2 == 0
+                ? new { name = "revenue", value = revenue, prediction_id = response.Headers.GetValues("Ballast-Prediction-Id").Single() }
+                : new { name = "revenue", value = revenue, routing_key = $"user-{user}" } as object);
+        }
+
+        using (var posted = await client.PostAsJsonAsync("/api/v1/kpis", new { kpis }, Cancel))
+        {
+            (await posted.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("accepted").GetInt32().ShouldBe(200);
+        }
+
+        var results = await client.GetFromJsonAsync<JsonElement>("/api/v1/experiments/revenue-ab/results", Cancel);
+        var variants = results.GetProperty("variants").EnumerateArray().ToDictionary(v => v.GetProperty("variant").GetString()!);
+        foreach (var name in new[] { "a", "b" })
+        {
+            variants[name].GetProperty("samples").GetInt64().ShouldBe(expected[name].Count);
+            variants[name].GetProperty("mean").GetDouble().ShouldBe(expected[name].Average(), 1e-9);
+        }
+
+        results.GetProperty("decision").GetString().ShouldBe("ship b", results.ToString());
+
+        using var invalid = await client.PostAsJsonAsync("/api/v1/kpis", new { name = "Revenue", value = 1, prediction_id = "p", routing_key = "u" }, Cancel);
+        invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await invalid.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+            "Invalid KPIs: item 0: name 'Revenue' must be 1 to 63 lowercase letters, digits, '_' or '-', starting with a letter; item 0: give exactly one of prediction_id (a Ballast-Prediction-Id) or routing_key (up to 256 characters).");
+    }
 }
