@@ -131,10 +131,11 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var modelVersion = await registry.GetVersionAsync(name, version.ToString(System.Globalization.CultureInfo.InvariantCulture)).ConfigureAwait(false);
-        var storePath = await StorePathAsync(modelVersion).ConfigureAwait(false);
-        var flavor = modelVersion.Tags.FirstOrDefault(tag => tag.Key == ModelRegistration.FlavorTag)?.Value
+        var tagged = modelVersion.Tags.FirstOrDefault(tag => tag.Key == ModelRegistration.FlavorTag)?.Value;
+        var storePath = await StorePathAsync(modelVersion, tagged).ConfigureAwait(false);
+        var flavor = tagged
                      ?? ModelFlavors.FromFileName(storePath)
-                     ?? throw new ModelLoadException($"model {name}/{version} at '{modelVersion.Source}' has no flavor tag and no .onnx name");
+                     ?? throw new ModelLoadException($"model {name}/{version} at '{modelVersion.Source}' has no flavor tag and no .onnx or .zip name");
         var local = await LocalFileAsync(storePath).ConfigureAwait(false);
         var runtime = ModelFlavors.Load(flavor, local);
         Warm(runtime);
@@ -143,8 +144,11 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
         return loaded;
     }
 
-    /// <summary>The model file in the store: the source itself, or the one model file in the folder it names (an MLflow model folder).</summary>
-    private async Task<string> StorePathAsync(ModelVersion version)
+    /// <summary>
+    /// The model file in the store: the source itself, or the one model file of the flavor in the folder it names (an
+    /// MLflow model folder; without a flavor tag, an .onnx file, else an ML.NET .zip).
+    /// </summary>
+    private async Task<string> StorePathAsync(ModelVersion version, string? flavor)
     {
         var source = version.Source;
         if (source.StartsWith("runs:/", StringComparison.Ordinal))
@@ -162,19 +166,22 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
             return path;
         }
 
-        var candidates = new List<string>();
+        var files = new List<(string Path, string? Flavor)>();
         await foreach (var entry in artifacts.ListAsync(path, recursive: true).ConfigureAwait(false))
         {
-            if (!entry.IsDirectory && ModelFlavors.FromFileName(entry.Path) == ModelFlavors.Onnx)
+            if (!entry.IsDirectory)
             {
-                candidates.Add(entry.Path);
+                files.Add((entry.Path, ModelFlavors.FromFileName(entry.Path)));
             }
         }
 
+        var wanted = flavor ?? (files.Any(file => file.Flavor == ModelFlavors.Onnx) ? ModelFlavors.Onnx : ModelFlavors.MlNet);
+        var candidates = files.Where(file => file.Flavor == wanted).Select(file => file.Path).ToList();
+        var extension = wanted == ModelFlavors.MlNet ? ".zip" : ".onnx";
         return candidates.Count == 1 ? candidates[0]
             : throw new ModelLoadException(candidates.Count == 0
-                ? $"model {version.Name}/{version.Version}: no model file at '{version.Source}'"
-                : $"model {version.Name}/{version.Version}: '{version.Source}' holds {candidates.Count} .onnx files; register the one to serve");
+                ? $"model {version.Name}/{version.Version}: no {extension} model file at '{version.Source}'"
+                : $"model {version.Name}/{version.Version}: '{version.Source}' holds {candidates.Count} {extension} files; register the one to serve");
     }
 
     private async Task<string> LocalFileAsync(string storePath)
