@@ -24,11 +24,14 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
     /// <summary>The bandit settings when the policy is <c>bandit</c>.</summary>
     public BanditSpec? Bandit => Endpoint.Spec.Policy == EndpointValidation.BanditPolicy ? Endpoint.Spec.Bandit ?? new BanditSpec() : null;
 
-    /// <summary>When the policy is <c>ensemble</c>: the variant that answers every request by combining all the others.</summary>
-    public RoutedVariant? Ensemble { get; } = endpoint.Spec.Policy == EndpointValidation.EnsemblePolicy ? EnsembleOf(endpoint.Spec, variants) : null;
+    /// <summary>
+    /// When the policy is <c>ensemble</c>: the variant that answers every request by combining all the others, one per
+    /// regime when the weights follow a regime signal.
+    /// </summary>
+    public IReadOnlyList<RoutedVariant> Ensembles { get; } = endpoint.Spec.Policy == EndpointValidation.EnsemblePolicy ? EnsemblesOf(endpoint.Spec, variants) : [];
 
-    /// <summary>The regime state when the policy is <c>regime</c> (kept while the endpoint's revision stays).</summary>
-    public RegimeState? Regime { get; } = endpoint.Spec is { Policy: EndpointValidation.RegimePolicy, Regime: { } regime } ? new RegimeState(regime, time ?? TimeProvider.System) : null;
+    /// <summary>The regime state when the policy is <c>regime</c>, or an ensemble's weights follow one (kept while the endpoint's revision stays).</summary>
+    public RegimeState? Regime { get; } = endpoint.Spec is { Policy: EndpointValidation.RegimePolicy or EndpointValidation.EnsemblePolicy, Regime: { } regime } ? new RegimeState(regime, time ?? TimeProvider.System) : null;
 
     /// <summary>The bandit's arms, one per variant in order, as last read from the store.</summary>
     public IReadOnlyList<ArmStats> Arms => _arms;
@@ -57,14 +60,15 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
             return Variants[BanditPolicy.Choose(bandit, _arms, random)];
         }
 
+        if (Ensembles.Count > 0)
+        {
+            Regime?.Observe(inputs ?? []);
+            return Ensembles[Math.Min(Regime?.Regime ?? 0, Ensembles.Count - 1)];
+        }
+
         if (Regime is { } regime)
         {
             return ChooseByRegime(regime, inputs ?? []);
-        }
-
-        if (Ensemble is { } ensemble)
-        {
-            return ensemble;
         }
 
         var bucket = routingKey is null ? random.Next(100) : Bucket(routingKey);
@@ -96,9 +100,13 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
         }
     }
 
-    private static RoutedVariant EnsembleOf(EndpointSpec spec, IReadOnlyList<RoutedVariant> variants)
+    private static List<RoutedVariant> EnsemblesOf(EndpointSpec spec, IReadOnlyList<RoutedVariant> variants) =>
+        spec.Ensemble?.WeightsByRegime is { Count: > 0 } rows
+            ? rows.Select(row => EnsembleOf(spec, variants, row)).ToList()
+            : [EnsembleOf(spec, variants, variants.Select(variant => (double)(spec.Variants!.First(member => member.Name == variant.Name).Weight ?? 1)).ToList())];
+
+    private static RoutedVariant EnsembleOf(EndpointSpec spec, IReadOnlyList<RoutedVariant> variants, IReadOnlyList<double> weights)
     {
-        var weights = variants.Select(variant => (double)(spec.Variants!.First(member => member.Name == variant.Name).Weight ?? 1)).ToList();
         var runtime = new EnsembleRuntime(variants.Select((variant, i) => (variant.Name, variant.Model.Runtime, weights[i])).Where(member => member.Item3 > 0).ToList(), spec.Ensemble?.Combine ?? EnsembleSpec.Mean);
         var members = string.Join(",", variants.Select((variant, i) => $"{variant.Name}={variant.Model.Reference}" + (weights[i] == 1 ? "" : $"*{weights[i]}")));
         var model = new LoadedModel("ensemble", 0, runtime.Flavor, runtime, $"ensemble({members})");

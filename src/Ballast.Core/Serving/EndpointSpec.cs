@@ -83,7 +83,7 @@ public static partial class EndpointValidation
             ValidateEnsemble(problems, policy, spec);
         }
 
-        if (policy == RegimePolicy || spec.Regime is not null)
+        if (policy == RegimePolicy || (spec.Regime is not null && policy != EnsemblePolicy))
         {
             ValidateRegime(problems, policy, spec);
         }
@@ -176,7 +176,7 @@ public static partial class EndpointValidation
             Variants = weighted,
             Shadows = (spec.Shadows ?? []).Select(shadow => shadow with { Percent = shadow.Percent ?? 100 }).ToList(),
             Sticky = spec.Sticky is null ? null : new StickySpec(spec.Sticky.Header ?? DefaultStickyHeader),
-            Ensemble = policy == EnsemblePolicy ? new EnsembleSpec(spec.Ensemble?.Combine ?? EnsembleSpec.Mean) : null,
+            Ensemble = policy == EnsemblePolicy ? new EnsembleSpec(spec.Ensemble?.Combine ?? EnsembleSpec.Mean, spec.Ensemble?.WeightsByRegime) : null,
             Bandit = bandit is null ? null : bandit with
             {
                 Algorithm = bandit.Algorithm ?? BanditSpec.Thompson,
@@ -212,6 +212,25 @@ public static partial class EndpointValidation
         if (spec.Sticky is not null)
         {
             problems.Add("every request reaches every variant of an ensemble; leave out sticky");
+        }
+
+        var rows = spec.Ensemble?.WeightsByRegime;
+        if (rows is null != spec.Regime is null)
+        {
+            problems.Add("an ensemble's weights follow a regime with both regime settings (signal or detector, thresholds) and ensemble.weights_by_regime");
+        }
+        else if (rows is not null && spec.Regime is { } regime)
+        {
+            var thresholds = regime.Thresholds ?? [];
+            if (thresholds.Count == 0 || (regime.Signal is null && regime.Detector is null) || regime.Variants is not null || regime.Rules is not null)
+            {
+                problems.Add("an ensemble's regime needs thresholds and a signal or a detector (no variants or rules: the weights choose)");
+            }
+
+            if (rows.Count != thresholds.Count + 1 || rows.Any(row => row.Count != variants.Count || row.Any(weight => !(weight >= 0 && double.IsFinite(weight))) || row.Sum() <= 0))
+            {
+                problems.Add($"ensemble.weights_by_regime needs {thresholds.Count + 1} rows (one per regime) of {variants.Count} non-negative weights, not all 0");
+            }
         }
     }
 

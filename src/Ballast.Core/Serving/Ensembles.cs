@@ -9,7 +9,11 @@ namespace Ballast.Serving;
 /// outputs are the weighted majority vote (<c>vote</c>), or with <c>mean</c> the class of the highest mean
 /// probability when the model gives class labels for its probability output (as scikit-learn classifiers do).
 /// </summary>
-public sealed record EnsembleSpec(string? Combine = null)
+/// <remarks>
+/// With regime settings on the endpoint (a signal or a detector and thresholds), <see cref="WeightsByRegime"/> gives
+/// the variants' weights in each regime (one row per regime, one weight per variant), so the blend follows the world.
+/// </remarks>
+public sealed record EnsembleSpec(string? Combine = null, IReadOnlyList<IReadOnlyList<double>>? WeightsByRegime = null)
 {
     public const string Mean = "mean";
     public const string Vote = "vote";

@@ -57,7 +57,9 @@ public sealed record RegimeStatus(int Regime, string Variant, double? Signal)
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(state);
         var variants = endpoint.Endpoint.Spec.Regime?.Variants;
-        return new RegimeStatus(state.Regime, variants is { Count: > 0 } ? variants[Math.Min(state.Regime, variants.Count - 1)] : endpoint.Variants[0].Name,
+        var variant = endpoint.Ensembles.Count > 0 ? endpoint.Ensembles[Math.Min(state.Regime, endpoint.Ensembles.Count - 1)].Model.Reference
+            : variants is { Count: > 0 } ? variants[Math.Min(state.Regime, variants.Count - 1)] : endpoint.Variants[0].Name;
+        return new RegimeStatus(state.Regime, variant,
             double.IsNaN(state.Signal) ? null : state.Signal);
     }
 }

@@ -56,4 +56,44 @@ public sealed class EnsembleServingTests
         fallback.Headers.GetValues("Ballast-Variant").Single().ShouldBe("a");
         (await client.GetStringAsync("/metrics", Cancel)).ShouldContain("ballast_inference_fallbacks_total{endpoint=\"mixed\",failed_variant=\"ensemble\"} 1");
     }
+
+    [Fact]
+    public async Task An_ensembles_weights_follow_the_regime_signal()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
+        using (var created = await client.PutAsJsonAsync("/api/v1/endpoints/blend", new
+        {
+            policy = "ensemble",
+            variants = new[] { new { name = "calm", model = "models:/iris/1" }, new { name = "stress", model = "models:/iris/2" } },
+            ensemble = new { weights_by_regime = new[] { new[] { 3.0, 1.0 }, new[] { 1.0, 3.0 } } },
+            regime = new { signal = "volatility", thresholds = new[] { 0.5 } },
+        }, Cancel))
+        {
+            created.StatusCode.ShouldBe(HttpStatusCode.OK, await created.Content.ReadAsStringAsync(Cancel));
+        }
+
+        async Task<string> ModelAsync()
+        {
+            using var response = await client.PostAsJsonAsync("/v2/models/blend/infer", new { inputs = new[] { IrisRows } }, Cancel);
+            response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Cancel));
+            return response.Headers.GetValues("Ballast-Model-Version").Single();
+        }
+
+        (await ModelAsync()).ShouldBe("ensemble(calm=iris/1*3,stress=iris/2)");
+        (await client.PostAsJsonAsync("/api/v1/endpoints/blend/signals", new { value = 0.9 }, Cancel)).EnsureSuccessStatusCode();
+        (await ModelAsync()).ShouldBe("ensemble(calm=iris/1,stress=iris/2*3)");
+
+        using var invalid = await client.PutAsJsonAsync("/api/v1/endpoints/bad", new
+        {
+            policy = "ensemble",
+            variants = new[] { new { name = "a", model = "models:/iris/1" }, new { name = "b", model = "models:/iris/2" } },
+            ensemble = new { weights_by_regime = new[] { new[] { 1.0, 1.0 } } },
+            regime = new { signal = "v", thresholds = new[] { 0.5 } },
+        }, Cancel);
+        invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await invalid.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+            .ShouldBe("Invalid endpoint 'bad': ensemble.weights_by_regime needs 2 rows (one per regime) of 2 non-negative weights, not all 0.");
+    }
 }
