@@ -131,7 +131,7 @@ public static partial class InferenceApi
             var series = SeriesOf(endpoint, answered);
             series.Duration.Observe(elapsed.TotalSeconds);
             series.Succeeded.Inc();
-            ServingMetrics.ObservePredictions(endpoint.Name, answered.Name, invocation.Outputs);
+            ServingMetrics.ObservePredictions(endpoint.Name, answered, invocation.Outputs);
             var predictionId = Guid.CreateVersion7(time.GetUtcNow()).ToString();
             http.Response.Headers[ModelVersionHeader] = answered.Model.Reference;
             http.Response.Headers[PredictionIdHeader] = predictionId;

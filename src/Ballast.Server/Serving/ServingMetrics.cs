@@ -34,7 +34,10 @@ public sealed class ServingMetrics : IModelCacheObserver
     private static readonly Counter CircuitTransitions = Metrics.CreateCounter("ballast_remote_circuit_transitions_total", "Circuit breaker transitions of remote variants (opened, half_opened, closed), by URL.",
         new CounterConfiguration { LabelNames = ["url", "transition"] });
 
-    private static readonly ConcurrentDictionary<(string Endpoint, string Variant, string Output), ConcurrentDictionary<string, Counter.Child>> ClassSeries = new();
+    // A variant's series, looked up once per variant and output rather than per request (a new routing snapshot's
+    // variants start a new cache; the old one is collected with them).
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<RoutedVariant, VariantSeries> Series = [];
+
 
     public void Loaded(LoadedModel model, TimeSpan elapsed)
     {
@@ -50,31 +53,34 @@ public sealed class ServingMetrics : IModelCacheObserver
     }
 
     /// <summary>Counts classes of 1-D label outputs and observes the scores of float outputs.</summary>
-    public static void ObservePredictions(string endpoint, string variant, IReadOnlyList<Tensor> outputs)
+    public static void ObservePredictions(string endpoint, RoutedVariant variant, IReadOnlyList<Tensor> outputs)
     {
+        ArgumentNullException.ThrowIfNull(variant);
         ArgumentNullException.ThrowIfNull(outputs);
+        var series = Series.GetValue(variant, key => new VariantSeries(endpoint, key.Name));
         foreach (var output in outputs)
         {
             switch (output.Data)
             {
                 case float[] values:
-                    ObserveScores(endpoint, variant, output, values.Length, i => values[i]);
+                    ObserveScores(series.Values(output.Name), output, values.Length, i => values[i]);
                     break;
                 case double[] values:
-                    ObserveScores(endpoint, variant, output, values.Length, i => values[i]);
+                    ObserveScores(series.Values(output.Name), output, values.Length, i => values[i]);
                     break;
-                case string[] or bool[] or long[] or int[] or short[] or sbyte[] or byte[] or ushort[] or uint[] or ulong[] when output.Shape.Length == 1 || (output.Shape.Length == 2 && output.Shape[1] == 1):
-                    var series = ClassSeries.GetOrAdd((endpoint, variant, output.Name), _ => new ConcurrentDictionary<string, Counter.Child>(StringComparer.Ordinal));
+                case long[] values when IsColumn(output):
+                    var classes = series.Classes(output.Name);
+                    foreach (var value in values)
+                    {
+                        classes.Count(value, static value => value.ToString(CultureInfo.InvariantCulture));
+                    }
+
+                    break;
+                case string[] or bool[] or int[] or short[] or sbyte[] or byte[] or ushort[] or uint[] or ulong[] when IsColumn(output):
+                    var labels = series.Labels(output.Name);
                     foreach (var value in output.Data)
                     {
-                        var label = Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
-                        if (!series.TryGetValue(label, out var child))
-                        {
-                            child = series.Count >= MaxClasses ? series.GetOrAdd("other", _ => Classes.WithLabels(endpoint, variant, output.Name, "other"))
-                                : series.GetOrAdd(label, _ => Classes.WithLabels(endpoint, variant, output.Name, label));
-                        }
-
-                        child.Inc();
+                        labels.Count(Convert.ToString(value, CultureInfo.InvariantCulture) ?? "", static label => label);
                     }
 
                     break;
@@ -82,7 +88,9 @@ public sealed class ServingMetrics : IModelCacheObserver
         }
     }
 
-    private static void ObserveScores(string endpoint, string variant, Tensor output, int count, Func<int, double> value)
+    private static bool IsColumn(Tensor output) => output.Shape.Length == 1 || (output.Shape.Length == 2 && output.Shape[1] == 1);
+
+    private static void ObserveScores(Histogram.Child histogram, Tensor output, int count, Func<int, double> value)
     {
         var width = output.Shape.Length == 2 && output.Shape[1] > 0 ? (int)output.Shape[1] : 1;
         if (output.Shape.Length > 2 || count == 0)
@@ -90,7 +98,6 @@ public sealed class ServingMetrics : IModelCacheObserver
             return;
         }
 
-        var histogram = Values.WithLabels(endpoint, variant, output.Name);
         for (var row = 0; row + width <= count; row += width)
         {
             var top = value(row);
@@ -103,6 +110,39 @@ public sealed class ServingMetrics : IModelCacheObserver
             {
                 histogram.Observe(top);
             }
+        }
+    }
+
+    private sealed class VariantSeries(string endpoint, string variant)
+    {
+        private readonly ConcurrentDictionary<string, Histogram.Child> _values = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, ClassCounter<long>> _classes = new(StringComparer.Ordinal);
+        private readonly ConcurrentDictionary<string, ClassCounter<string>> _labels = new(StringComparer.Ordinal);
+
+        public Histogram.Child Values(string output) => _values.GetOrAdd(output, name => ServingMetrics.Values.WithLabels(endpoint, variant, name));
+
+        public ClassCounter<long> Classes(string output) => _classes.GetOrAdd(output, name => new ClassCounter<long>(endpoint, variant, name));
+
+        public ClassCounter<string> Labels(string output) => _labels.GetOrAdd(output, name => new ClassCounter<string>(endpoint, variant, name));
+    }
+
+    /// <summary>One output's class counters, at most <see cref="MaxClasses"/> of them, then <c>other</c>.</summary>
+    private sealed class ClassCounter<T>(string endpoint, string variant, string output)
+        where T : notnull
+    {
+        private readonly ConcurrentDictionary<T, Counter.Child> _children = new();
+        private Counter.Child? _other;
+
+        public void Count(T value, Func<T, string> label)
+        {
+            if (!_children.TryGetValue(value, out var child))
+            {
+                child = _children.Count >= MaxClasses
+                    ? _other ??= ServingMetrics.Classes.WithLabels(endpoint, variant, output, "other")
+                    : _children.GetOrAdd(value, key => ServingMetrics.Classes.WithLabels(endpoint, variant, output, label(key)));
+            }
+
+            child.Inc();
         }
     }
 }
