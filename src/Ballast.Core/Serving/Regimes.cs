@@ -117,12 +117,15 @@ public sealed class RegimeState(RegimeSpec spec, TimeProvider time)
         }
     }
 
-    /// <summary>Takes a posted signal value; <paramref name="at"/> (Unix ms) orders values from several replicas, older ones are ignored.</summary>
+    /// <summary>
+    /// Takes a posted signal value; <paramref name="at"/> (Unix ms) orders values from several replicas, older ones are
+    /// ignored (values posted in the same millisecond apply in the order they arrive).
+    /// </summary>
     public void Post(double value, long at)
     {
         lock (_gate)
         {
-            if (at > _signalAt)
+            if (at >= _signalAt)
             {
                 _signalAt = at;
                 Move(value);
