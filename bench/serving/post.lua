@@ -5,3 +5,12 @@ wrk.body = f:read("*a")
 wrk.path = os.getenv("TARGET_PATH")
 wrk.headers["Content-Type"] = "application/json"
 f:close()
+
+-- With DELAY_MS set, each connection waits that long before its next request: N connections then offer about
+-- N * 1000 / DELAY_MS requests per second, an open-ish load well below the peak (wrk has no rate option).
+local pause = tonumber(os.getenv("DELAY_MS") or "0")
+if pause > 0 then
+  function delay()
+    return pause
+  end
+end

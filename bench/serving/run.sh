@@ -43,8 +43,8 @@ for model in iris titanic; do
 done
 
 # wrk --latency prints "Requests/sec: N" and a percentile table ("50%  1.23ms").
-measure() { # url model connections duration -> "rps p50_ms p99_ms"
-  BODY="bench/serving/$2.json" TARGET_PATH="/v2/models/$2/infer" wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"$4" --latency -s bench/serving/post.lua "$1" >"$WORK/wrk.txt"
+measure() { # url model connections duration [delay_ms] -> "rps p50_ms p99_ms errors"
+  DELAY_MS="${5:-0}" BODY="bench/serving/$2.json" TARGET_PATH="/v2/models/$2/infer" wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"$4" --latency -s bench/serving/post.lua "$1" >"$WORK/wrk.txt"
   python3 - "$WORK/wrk.txt" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
@@ -59,14 +59,27 @@ PY
 }
 
 ROWS=""
+HALF=""
 for model in iris titanic; do
+  declare -A PEAK=()
   for target in baseline ballast; do
     url=$([ "$target" = baseline ] && echo "${BASE[$model]}" || echo "$URL")
     measure "$url" "$model" 8 3s >/dev/null   # warm-up
     read -r rps p50 p99 errors < <(measure "$url" "$model" "$CONNECTIONS" "$DURATION")
     read -r lrps lp50 lp99 lerrors < <(measure "$url" "$model" 1 "$DURATION")
+    PEAK[$target]=$rps
     ROWS+="| $model | $target | $rps | $p50 | $p99 | $lrps | $lp50 | $lp99 | $((errors + lerrors)) |"$'\n'
   done
+  # Half of the baseline's peak, offered to both: connections each wait 10 ms between requests.
+  connections=$(( PEAK[baseline] / 2 / 100 ))
+  declare -A P99=()
+  for target in baseline ballast; do
+    url=$([ "$target" = baseline ] && echo "${BASE[$model]}" || echo "$URL")
+    read -r hrps hp50 hp99 herrors < <(measure "$url" "$model" "$connections" "$DURATION" 10)
+    P99[$target]=$hp99
+    HALF+="| $model | $target | $connections | $hrps | $hp50 | $hp99 | $herrors |"$'\n'
+  done
+  HALF+="| $model | **added p99** | | | | **$(python3 -c "print('%.3f' % (${P99[ballast]} - ${P99[baseline]}))")** | |"$'\n'
 done
 
 METRICS=$(curl -s "$URL/metrics")
@@ -84,6 +97,11 @@ light: 1 connection. wrk, the servers and the model share the same 2 cores.
 | model | target | rps (peak) | p50 ms | p99 ms | rps (1 conn) | p50 ms | p99 ms | non-2xx |
 | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${ROWS}
+At half of the baseline's peak (the same offered load to both: N connections, each waiting 10 ms between requests):
+
+| model | target | connections | rps | p50 ms | p99 ms | non-2xx |
+| --- | --- | ---: | ---: | ---: | ---: | ---: |
+${HALF}
 Prediction log during the run: ${logged} records written, ${dropped} dropped.
 MD
 cat bench/results/serving.md
