@@ -141,11 +141,12 @@ public static partial class InferenceApi
                 // The arm the policy chose learns from this prediction's reward (forced and pinned requests do not count).
                 http.RequestServices.GetRequiredService<BanditStore>().Enqueue(new BanditAssignment(predictionId, endpoint.Name, answered.Name, time.GetUtcNow().ToUnixTimeMilliseconds()));
             }
+
             return new Scored(invocation, predictionId, elapsed.TotalMilliseconds, routingKey);
         }
         catch (Exception exception)
         {
-            Requests.WithLabels(endpoint.Name, variant.Name, variant.Model.Reference, exception is ModelInputException ? "400" : "500").Inc();
+            Requests.WithLabels(endpoint.Name, variant.Name, variant.Model.Reference, exception switch { ModelInputException => "400", RemoteModelException => "502", _ => "500" }).Inc();
             throw;
         }
         finally
