@@ -49,8 +49,9 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
     public RoutedVariant? Find(string name) => Variants.FirstOrDefault(variant => variant.Name == name);
 
     /// <summary>
-    /// The variant for a request: a bandit's choice from its arms' statistics; else by the routing key's stable hash
-    /// (the same key, the same variant on every replica and after restarts); else at random in proportion to the weights.
+    /// The variant for a request: a bandit's choice from its arms' statistics; an ensemble (the current regime's
+    /// weights); a regime's rule or regime; else by the routing key's stable hash (the same key, the same variant on
+    /// every replica and after restarts); else at random in proportion to the weights.
     /// </summary>
     public RoutedVariant Choose(string? routingKey, Random random, IReadOnlyList<Tensor>? inputs = null)
     {
