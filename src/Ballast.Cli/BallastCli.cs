@@ -5,7 +5,8 @@ using Ballast.Configuration;
 namespace Ballast.Cli;
 
 /// <summary>
-/// The <c>ballast</c> command line. Exit codes: 0 success, 1 failure, 2 usage or configuration error.
+/// The <c>ballast</c> command line. Exit codes: 0 success, 1 failure, 2 usage or configuration error (and 3 for
+/// <c>ballast drift --fail-on-drift</c> when the dataset drifts).
 /// Errors go to stderr as one line; <c>--verbose</c> adds the stack trace.
 /// </summary>
 public static class BallastCli
@@ -30,6 +31,7 @@ public static class BallastCli
         root.Subcommands.Add(EndpointsCommand.Create(output));
         root.Subcommands.Add(PredictionsCommand.Create(output));
         root.Subcommands.Add(StatsCommand.Create(output));
+        root.Subcommands.Add(DriftCommand.Create(output));
         root.Subcommands.Add(ApplyCommand.Create(output));
         root.Subcommands.Add(GetCommand.Create(output));
         root.Subcommands.Add(DeleteCommand.Create(output));
