@@ -33,7 +33,6 @@ public sealed class BanditServingTests
             (await client.PostAsJsonAsync("/api/v1/feedback", new { prediction_id = predictionId, reward = variant == "b" ? 1.0 : 0.0 }, Cancel)).EnsureSuccessStatusCode();
         }
 
-        chosen.Take(20).ShouldContain("a", "both arms are explored at first");
         chosen.TakeLast(100).Count(variant => variant == "b").ShouldBeGreaterThan(85, string.Join("", chosen.Select(v => v[0])));
         var arms = (await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/iris", Cancel)).GetProperty("status").GetProperty("arms").EnumerateArray()
             .ToDictionary(arm => arm.GetProperty("variant").GetString()!);
