@@ -24,7 +24,8 @@ public sealed record VariantResult(
     double? ChanceToWin = null,
     string? Verdict = null,
     double Share = 0,
-    IReadOnlyList<string>? GuardrailsBroken = null);
+    IReadOnlyList<string>? GuardrailsBroken = null,
+    double? AdjustedPValue = null);
 
 /// <summary>The sample-ratio check of the units against the endpoint's weights (null weights: equal).</summary>
 public sealed record SrmStatus(double PValue, bool Mismatch, IReadOnlyList<double> ExpectedShares);
@@ -78,6 +79,7 @@ public static class AbExperimentAnalysis
             results.Add(Compare(control, treatment, metric, engine, alpha, reached));
         }
 
+        results = AdjustForMultipleTreatments(results, alpha);
         results = results.Select(result =>
         {
             var variant = data.First(item => item.Variant == result.Variant);
@@ -104,6 +106,30 @@ public static class AbExperimentAnalysis
 
         var best = measured.Max(variant => variant.Metric.Mean);
         return measured.Sum(variant => variant.Metric.Count * (best - variant.Metric.Mean));
+    }
+
+    /// <summary>
+    /// With two or more treatments, each compared with the control, Holm's step-down adjustment keeps the chance of any
+    /// false "better" or "worse" at α; verdicts then follow the adjusted p-values.
+    /// </summary>
+    private static List<VariantResult> AdjustForMultipleTreatments(List<VariantResult> results, double alpha)
+    {
+        var tested = results.Skip(1).Where(result => result.PValue is not null).ToList();
+        if (tested.Count < 2)
+        {
+            return results;
+        }
+
+        var adjusted = MultipleTesting.Holm(tested.Select(result => result.PValue!.Value).ToArray());
+        return results.Select(result =>
+        {
+            var index = tested.IndexOf(result);
+            return index < 0 ? result : result with
+            {
+                AdjustedPValue = adjusted[index],
+                Verdict = adjusted[index] >= alpha ? "inconclusive" : result.RelativeLift > 0 ? "better" : "worse",
+            };
+        }).ToList();
     }
 
     private static List<string> Broken(IReadOnlyList<GuardrailSpec> guardrails, VariantData variant) =>

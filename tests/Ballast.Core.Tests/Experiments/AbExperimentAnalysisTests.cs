@@ -71,6 +71,19 @@ public sealed class AbExperimentAnalysisTests
     }
 
     [Fact]
+    public void With_several_treatments_verdicts_follow_holm_adjusted_p_values()
+    {
+        var results = AbExperimentAnalysis.Analyze(Spec("frequentist", planned: 100), [Binomial("a", 100, 1000), Binomial("b", 133, 1000), Binomial("c", 105, 1000)], [1, 1, 1]);
+        var (b, c) = (results.Variants[1], results.Variants[2]);
+        var holm = MultipleTesting.Holm([b.PValue!.Value, c.PValue!.Value]);
+        (b.AdjustedPValue, c.AdjustedPValue).ShouldBe((holm[0], holm[1]));
+        b.PValue.Value.ShouldBeLessThan(0.05, "alone, b would look better");
+        b.AdjustedPValue!.Value.ShouldBeGreaterThanOrEqualTo(0.05, "but two comparisons double its p-value");
+        b.Verdict.ShouldBe("inconclusive");
+        results.Decision.ShouldBe("keep a");
+    }
+
+    [Fact]
     public void The_plan_comes_from_the_minimum_detectable_effect_and_the_controls_rate()
     {
         // 10% → 11% (relative MDE 10%), α 0.05, power 0.8: the two-proportion formula (R's power.prop.test) as SampleSize computes it.
