@@ -150,13 +150,15 @@ public static partial class BallastServer
         var endpoints = new Ballast.Serving.EndpointStore(server.Database, server.Time);
         var kpis = new Ballast.Experiments.KpiStore(server.Database, server.Time);
         builder.Services.AddSingleton(kpis);
-        builder.Services.AddSingleton(new Ballast.Experiments.AbExperimentStore(server.Database, endpoints, export, kpis, server.Time));
+        var traffic = new Ballast.Serving.TrafficStats(server.Database, server.Time);
+        builder.Services.AddSingleton(traffic);
+        builder.Services.AddSingleton(new Ballast.Experiments.AbExperimentStore(server.Database, endpoints, export, kpis, traffic, server.Time));
         var models = new Ballast.Serving.ModelCache(registry, runs, server.Artifacts, server.Time, new ServingMetrics());
         builder.Services.AddSingleton(endpoints);
         builder.Services.AddSingleton(models);
         var bandits = new Ballast.Serving.BanditStore(server.Database);
         builder.Services.AddSingleton(bandits);
-        builder.Services.AddHostedService<BanditService>();
+        builder.Services.AddHostedService<ServingFlushService>();
         builder.Services.AddSingleton(new Ballast.Serving.EndpointRouter(endpoints, models, bandits, server.Time));
         builder.Services.AddHostedService<EndpointRefreshService>();
         builder.Services.AddSingleton(new Ballast.Datasets.DatasetStore(server.Database, server.Artifacts, server.Time, new Ballast.Datasets.DatasetProfiler()));

@@ -20,13 +20,17 @@ public sealed record AbExperimentSpec(
     long? PlannedSamples = null,
     IReadOnlyList<GuardrailSpec>? Guardrails = null);
 
-/// <summary>A limit no shipped variant may break: <c>latency_p99_ms</c> or <c>latency_mean_ms</c> (from the prediction log) at most <see cref="Max"/>.</summary>
+/// <summary>
+/// A limit no shipped variant may break: <c>latency_p99_ms</c> or <c>latency_mean_ms</c> (of its logged predictions) or
+/// <c>error_rate</c> (server errors over requests, from every replica's traffic counters) at most <see cref="Max"/>.
+/// </summary>
 public sealed record GuardrailSpec(string? Metric, double? Max)
 {
     public const string LatencyP99 = "latency_p99_ms";
     public const string LatencyMean = "latency_mean_ms";
+    public const string ErrorRate = "error_rate";
 
-    public static IReadOnlyList<string> Metrics { get; } = [LatencyP99, LatencyMean];
+    public static IReadOnlyList<string> Metrics { get; } = [LatencyP99, LatencyMean, ErrorRate];
 }
 
 /// <summary>

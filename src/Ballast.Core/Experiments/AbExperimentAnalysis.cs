@@ -4,7 +4,15 @@ using Ballast.Statistics;
 namespace Ballast.Experiments;
 
 /// <summary>What the log and feedback hold for one variant: its units (predictions), its metric's summary and its latency.</summary>
-public sealed record VariantData(string Variant, long Units, SampleSummary Metric, double LatencyMeanMs = 0, double LatencyP99Ms = 0);
+public sealed record VariantData(string Variant, long Units, SampleSummary Metric, double LatencyMeanMs = 0, double LatencyP99Ms = 0, double ErrorRate = 0)
+{
+    public double Guardrail(string metric) => metric switch
+    {
+        GuardrailSpec.LatencyP99 => LatencyP99Ms,
+        GuardrailSpec.LatencyMean => LatencyMeanMs,
+        _ => ErrorRate,
+    };
+}
 
 /// <summary>One variant's result against the control (null fields for the control itself).</summary>
 public sealed record VariantResult(
@@ -133,9 +141,8 @@ public static class AbExperimentAnalysis
     }
 
     private static List<string> Broken(IReadOnlyList<GuardrailSpec> guardrails, VariantData variant) =>
-        guardrails.Where(guardrail => variant.Units > 0 && (guardrail.Metric == GuardrailSpec.LatencyP99 ? variant.LatencyP99Ms : variant.LatencyMeanMs) > guardrail.Max)
-            .Select(guardrail => string.Create(CultureInfo.InvariantCulture,
-                $"{guardrail.Metric} {(guardrail.Metric == GuardrailSpec.LatencyP99 ? variant.LatencyP99Ms : variant.LatencyMeanMs):0.###} > {guardrail.Max}"))
+        guardrails.Where(guardrail => variant.Guardrail(guardrail.Metric!) > guardrail.Max)
+            .Select(guardrail => string.Create(CultureInfo.InvariantCulture, $"{guardrail.Metric} {variant.Guardrail(guardrail.Metric!):0.####} > {guardrail.Max}"))
             .ToList();
 
     /// <summary>

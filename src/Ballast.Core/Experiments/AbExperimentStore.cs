@@ -14,7 +14,7 @@ namespace Ballast.Experiments;
 internal sealed partial class AbExperimentJsonContext : JsonSerializerContext;
 
 /// <summary>A/B experiments in the metadata database, and their results computed from the prediction log and feedback.</summary>
-public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore endpoints, PredictionExport predictions, KpiStore kpis, TimeProvider time)
+public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore endpoints, PredictionExport predictions, KpiStore kpis, TrafficStats traffic, TimeProvider time)
 {
     public async Task<StoredAbExperiment> CreateAsync(AbExperimentSpec spec, CancellationToken cancellationToken = default)
     {
@@ -121,11 +121,14 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
             return found;
         }, cancellationToken).ConfigureAwait(false);
 
+        var errors = (spec.Guardrails ?? []).Any(guardrail => guardrail.Metric == GuardrailSpec.ErrorRate)
+            ? (await traffic.WindowAsync(spec.Endpoint!, experiment.StartedAt, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false)).ToDictionary(v => v.Variant, v => v.ErrorRate, StringComparer.Ordinal)
+            : [];
         var data = variants.Select(variant =>
         {
             var (units, count, sum, squares, latencyMean, latencyP99) = rows.GetValueOrDefault(variant.Name);
             return new VariantData(variant.Name, units, binomial ? Statistics.SampleSummary.FromProportion((long)Math.Round(sum), units) : Statistics.SampleSummary.FromSums(count, sum, squares),
-                latencyMean, latencyP99);
+                latencyMean, latencyP99, errors.GetValueOrDefault(variant.Name));
         }).ToList();
         // A split's weights are the expected shares; a bandit moves traffic on purpose, so it has no sample-ratio check.
         var weights = endpoint.Spec.Policy == EndpointValidation.BanditPolicy ? null : variants.Select(variant => (double)(variant.Weight ?? 0)).ToList();

@@ -54,6 +54,7 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(Ballast.Serving.EndpointSpec))]
 [JsonSerializable(typeof(Ballast.Server.Serving.EndpointResponse))]
 [JsonSerializable(typeof(Ballast.Server.Serving.SignalRequest))]
+[JsonSerializable(typeof(Ballast.Server.Serving.TrafficResponse))]
 [JsonSerializable(typeof(Ballast.Experiments.AbExperimentSpec))]
 [JsonSerializable(typeof(Ballast.Experiments.AbExperimentResults))]
 [JsonSerializable(typeof(Ballast.Server.Experiments.AbExperimentResponse))]

@@ -71,6 +71,11 @@ public sealed record ArmStatus(string Variant, long Pulls, long Rewarded, double
 
 public sealed record ServedVariant(string Name, string Model);
 
+/// <summary>An endpoint's traffic per variant over a window (every replica's counts): requests, server errors, latency.</summary>
+public sealed record TrafficResponse(string Endpoint, long From, long To, IReadOnlyList<VariantTrafficResponse> Variants);
+
+public sealed record VariantTrafficResponse(string Variant, long Requests, long Errors, double ErrorRate, double LatencyMeanMs, double LatencyP50Ms, double LatencyP99Ms);
+
 public sealed record SignalResponse(string Endpoint, string Signal, double Value, RegimeStatus? Status);
 
 public sealed record EndpointListResponse(IReadOnlyList<EndpointResponse> Endpoints);
@@ -116,6 +121,16 @@ public static class EndpointsApi
             return TypedResults.NoContent();
         }).RequireAuthorization(BallastPolicies.Writer);
 
+        group.MapGet("/{name}/traffic", async (string name, long? from, long? to, EndpointStore endpoints, TrafficStats traffic, TimeProvider time, CancellationToken cancellationToken) =>
+        {
+            await endpoints.GetAsync(name, cancellationToken).ConfigureAwait(false);
+            var until = to ?? time.GetUtcNow().ToUnixTimeMilliseconds();
+            var since = from ?? until - (5 * 60_000);
+            var window = await traffic.WindowAsync(name, since, until, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(new TrafficResponse(name, since, until, window.Select(variant => new VariantTrafficResponse(
+                variant.Variant, variant.Requests, variant.Errors, variant.ErrorRate, variant.LatencyMeanMs, variant.LatencyP50Ms, variant.LatencyP99Ms)).ToList()));
+        }).WithSummary("Requests, server errors and latency per variant over [from, to] (Unix ms; default the last 5 minutes), from every replica (written every second).")
+            .RequireAuthorization(BallastPolicies.Reader);
         group.MapPost("/{name}/signals", async (string name, SignalRequest body, EndpointStore endpoints, EndpointRouter router, CancellationToken cancellationToken) =>
         {
             var spec = (await endpoints.GetAsync(name, cancellationToken).ConfigureAwait(false)).Spec;

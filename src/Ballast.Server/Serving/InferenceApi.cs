@@ -123,6 +123,7 @@ public static partial class InferenceApi
             if (invocation.FailedVariant is { } failed)
             {
                 Fallbacks.WithLabels(endpoint.Name, failed.Name).Inc();
+                http.RequestServices.GetRequiredService<TrafficStats>().Record(endpoint.Name, failed.Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error: true);
                 LogFallback(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(InferenceApi).FullName!), endpoint.Name, failed.Name, invocation.Variant.Name, invocation.Failure);
             }
 
@@ -131,6 +132,7 @@ public static partial class InferenceApi
             var series = SeriesOf(endpoint, answered);
             series.Duration.Observe(elapsed.TotalSeconds);
             series.Succeeded.Inc();
+            http.RequestServices.GetRequiredService<TrafficStats>().Record(endpoint.Name, answered.Name, elapsed.TotalMilliseconds, error: false);
             ServingMetrics.ObservePredictions(endpoint.Name, answered, invocation.Outputs);
             var predictionId = Guid.CreateVersion7(time.GetUtcNow()).ToString();
             http.Response.Headers[ModelVersionHeader] = answered.Model.Reference;
@@ -147,6 +149,8 @@ public static partial class InferenceApi
         catch (Exception exception)
         {
             Requests.WithLabels(endpoint.Name, variant.Name, variant.Model.Reference, exception switch { ModelInputException => "400", RemoteModelException => "502", _ => "500" }).Inc();
+            // A client's bad input is not the variant's failure; anything else is.
+            http.RequestServices.GetRequiredService<TrafficStats>().Record(endpoint.Name, variant.Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error: exception is not ModelInputException);
             throw;
         }
         finally

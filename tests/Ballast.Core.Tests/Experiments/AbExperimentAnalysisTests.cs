@@ -51,11 +51,13 @@ public sealed class AbExperimentAnalysisTests
     [Fact]
     public void A_variant_breaking_a_guardrail_is_not_shipped_however_much_better()
     {
-        var spec = AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", null, Engine: "sequential", Guardrails: [new GuardrailSpec(GuardrailSpec.LatencyP99, 50)]));
-        VariantData[] data = [new("a", 3000, SampleSummary.FromProportion(1396, 3000), 4, 20), new("b", 3461, SampleSummary.FromProportion(2422, 3461), 9, 63.5)];
+        var spec = AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", null, Engine: "sequential",
+            Guardrails: [new GuardrailSpec(GuardrailSpec.LatencyP99, 50), new GuardrailSpec(GuardrailSpec.ErrorRate, 0.01)]));
+        VariantData[] data = [new("a", 3000, SampleSummary.FromProportion(1396, 3000), 4, 20, 0.001), new("b", 3461, SampleSummary.FromProportion(2422, 3461), 9, 63.5, 0.0125)];
         var results = AbExperimentAnalysis.Analyze(spec, data, null);
         results.Variants[1].Verdict.ShouldBe("better");
-        results.Variants[1].GuardrailsBroken.ShouldBe(["latency_p99_ms 63.5 > 50"]);
+        results.Variants[1].GuardrailsBroken.ShouldBe(["latency_p99_ms 63.5 > 50", "error_rate 0.0125 > 0.01"]);
+        results.Variants[0].GuardrailsBroken.ShouldBeNull();
         results.Decision.ShouldBe("keep a");
         results.Variants.Select(variant => variant.Share).ShouldBe([3000.0 / 6461, 3461.0 / 6461], tolerance: 1e-12);
     }

@@ -100,6 +100,23 @@ public sealed class RemoteVariantTests
         metrics.ShouldContain("ballast_inference_fallbacks_total{endpoint=\"guarded\",failed_variant=\"r\"} 20");
         metrics.ShouldContain($"ballast_remote_circuit_transitions_total{{url=\"{flaky}\",transition=\"opened\"}} 1");
 
+        // Every replica's traffic counters (written every second) see the remote's failures and the fallback's answers.
+        JsonElement traffic = default;
+        for (var attempt = 0; attempt < 50; attempt++)
+        {
+            traffic = await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/guarded/traffic", Cancel);
+            if (traffic.GetProperty("variants").GetArrayLength() == 2)
+            {
+                break;
+            }
+
+            await Task.Delay(100, Cancel);
+        }
+
+        var variants = traffic.GetProperty("variants").EnumerateArray().ToDictionary(v => v.GetProperty("variant").GetString()!);
+        (variants["r"].GetProperty("requests").GetInt64(), variants["r"].GetProperty("errors").GetInt64(), variants["r"].GetProperty("error_rate").GetDouble()).ShouldBe((20L, 20L, 1.0));
+        (variants["a"].GetProperty("requests").GetInt64(), variants["a"].GetProperty("errors").GetInt64()).ShouldBe((20L, 0L));
+
         // Without a fallback, the caller gets the gateway's error with the reason.
         (await client.PutAsJsonAsync("/api/v1/endpoints/bare", new { variants = new[] { new { name = "r", url = flaky, retries = 1 } } }, Cancel)).EnsureSuccessStatusCode();
         using (var failed = await client.PostAsJsonAsync("/v2/models/bare/infer", new { inputs = new[] { IrisRow } }, Cancel))

@@ -5,10 +5,11 @@ using Microsoft.Extensions.Logging;
 namespace Ballast.Server.Serving;
 
 /// <summary>
-/// Writes the bandits' queued arm assignments to the store every second, and a last time once the host has stopped
-/// (after in-flight requests drained), so that rewards posted to any replica find the arm that earned them.
+/// Writes what the hot path only counts in memory to the store every second, and a last time once the host has
+/// stopped (after in-flight requests drained): the bandits' arm assignments (so that rewards posted to any replica
+/// find the arm that earned them) and the per-variant traffic counters (so that guardrails see every replica).
 /// </summary>
-public sealed partial class BanditService(BanditStore bandits, TimeProvider time, ILogger<BanditService> logger) : IHostedLifecycleService, IDisposable
+public sealed partial class ServingFlushService(BanditStore bandits, TrafficStats traffic, TimeProvider time, ILogger<ServingFlushService> logger) : IHostedLifecycleService, IDisposable
 {
     public static TimeSpan Interval { get; } = TimeSpan.FromSeconds(1);
 
@@ -57,14 +58,15 @@ public sealed partial class BanditService(BanditStore bandits, TimeProvider time
         try
         {
             await bandits.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await traffic.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            // The assignments stay queued for the next flush.
+            // The assignments stay queued and the counters keep counting; the next flush writes them.
             LogFailed(logger, bandits.Pending, exception);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing {Count} bandit assignments failed; retrying in a second")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing serving counters ({Count} bandit assignments queued) failed; retrying in a second")]
     private static partial void LogFailed(ILogger logger, int count, Exception exception);
 }

@@ -1,0 +1,163 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Ballast.Metadata;
+using Dapper;
+
+namespace Ballast.Serving;
+
+/// <summary>
+/// Latency buckets shared by every replica: bucket i holds latencies up to 0.1 ms × 1.25^i (64 buckets, up to ~127 s),
+/// so a quantile read from merged buckets is within 25% of the true value.
+/// </summary>
+public static class LatencyBuckets
+{
+    public const int Count = 64;
+    private const double First = 0.1;
+    private const double Growth = 1.25;
+
+    public static double UpperBound(int bucket) => First * Math.Pow(Growth, bucket);
+
+    public static int Of(double milliseconds) =>
+        milliseconds <= First ? 0 : Math.Min(Count - 1, (int)Math.Ceiling(Math.Log(milliseconds / First) / Math.Log(Growth)));
+
+    /// <summary>The upper bound of the bucket holding the <paramref name="quantile"/> of the counts; 0 without any.</summary>
+    public static double Quantile(IReadOnlyList<long> counts, double quantile)
+    {
+        ArgumentNullException.ThrowIfNull(counts);
+        var total = counts.Sum();
+        if (total == 0)
+        {
+            return 0;
+        }
+
+        var target = Math.Max(1, (long)Math.Ceiling(quantile * total));
+        long seen = 0;
+        for (var i = 0; i < counts.Count; i++)
+        {
+            seen += counts[i];
+            if (seen >= target)
+            {
+                return UpperBound(i);
+            }
+        }
+
+        return UpperBound(counts.Count - 1);
+    }
+}
+
+/// <summary>One variant's traffic over a window, from every replica: requests, server errors and latency.</summary>
+public sealed record VariantTraffic(string Variant, long Requests, long Errors, double LatencyMeanMs, double LatencyP50Ms, double LatencyP99Ms)
+{
+    public double ErrorRate => Requests == 0 ? 0 : (double)Errors / Requests;
+}
+
+/// <summary>
+/// Per-variant traffic counters shared by replicas, for guardrails and rollout analysis: each replica counts its
+/// requests, server errors (5xx; a client's bad input is not the variant's fault) and latency histogram per endpoint,
+/// variant and minute in memory (no database call on the hot path), and about every second writes its running totals
+/// for the minutes still open as its own rows; a window's numbers sum every replica's rows.
+/// </summary>
+public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
+{
+    private const long Minute = 60_000;
+
+    private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
+    private readonly ConcurrentDictionary<(string Endpoint, string Variant, long Minute), Counters> _open = new();
+
+    /// <summary>Counts one answered (or failed) request; the hot path's only cost.</summary>
+    public void Record(string endpoint, string variant, double latencyMs, bool error)
+    {
+        var minute = time.GetUtcNow().ToUnixTimeMilliseconds() / Minute * Minute;
+        _open.GetOrAdd((endpoint, variant, minute), _ => new Counters()).Add(latencyMs, error);
+    }
+
+    /// <summary>Writes this replica's totals of the open minutes, and forgets the minutes that ended before the last one.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        var rows = _open.Select(entry => (entry.Key, Snapshot: entry.Value.Snapshot())).ToList();
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO traffic_stats (endpoint, variant, minute, instance, requests, errors, latency_sum_ms, latency_buckets) " +
+                "VALUES (@Endpoint, @Variant, @Minute, @Instance, @Requests, @Errors, @LatencySum, @Buckets) " +
+                "ON CONFLICT (endpoint, variant, minute, instance) DO UPDATE SET requests = excluded.requests, errors = excluded.errors, " +
+                "latency_sum_ms = excluded.latency_sum_ms, latency_buckets = excluded.latency_buckets",
+                rows.Select(row => new
+                {
+                    row.Key.Endpoint, row.Key.Variant, row.Key.Minute, Instance = _instance, row.Snapshot.Requests, row.Snapshot.Errors,
+                    row.Snapshot.LatencySum, Buckets = Encode(row.Snapshot.Buckets),
+                }), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        // Totals of a minute that ended are final once written; the current and the previous minute stay open.
+        var cutoff = (time.GetUtcNow().ToUnixTimeMilliseconds() / Minute * Minute) - Minute;
+        foreach (var (key, _) in rows.Where(row => row.Key.Minute < cutoff))
+        {
+            _open.TryRemove(key, out _);
+        }
+    }
+
+    /// <summary>Each variant's traffic in the minutes overlapping [from, to] (Unix ms), summed over every replica.</summary>
+    public async Task<IReadOnlyList<VariantTraffic>> WindowAsync(string endpoint, long from, long to, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<(string Variant, long Requests, long Errors, double LatencySum, string Buckets)>(new CommandDefinition(
+            "SELECT variant, requests, errors, latency_sum_ms, latency_buckets FROM traffic_stats WHERE endpoint = @endpoint AND minute >= @first AND minute <= @to",
+            new { endpoint, first = from / Minute * Minute, to }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.GroupBy(row => row.Variant, StringComparer.Ordinal).OrderBy(group => group.Key, StringComparer.Ordinal).Select(group =>
+        {
+            var buckets = new long[LatencyBuckets.Count];
+            foreach (var row in group)
+            {
+                Decode(row.Buckets, buckets);
+            }
+
+            var requests = group.Sum(row => row.Requests);
+            return new VariantTraffic(group.Key, requests, group.Sum(row => row.Errors), requests == 0 ? 0 : group.Sum(row => row.LatencySum) / requests,
+                LatencyBuckets.Quantile(buckets, 0.5), LatencyBuckets.Quantile(buckets, 0.99));
+        }).ToList();
+    }
+
+    /// <summary>Sparse <c>bucket:count</c> pairs.</summary>
+    private static string Encode(long[] buckets) =>
+        string.Join(',', buckets.Select((count, bucket) => (count, bucket)).Where(pair => pair.count > 0).Select(pair => string.Create(CultureInfo.InvariantCulture, $"{pair.bucket}:{pair.count}")));
+
+    private static void Decode(string text, long[] into)
+    {
+        foreach (var pair in text.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var colon = pair.IndexOf(':', StringComparison.Ordinal);
+            into[int.Parse(pair.AsSpan(0, colon), CultureInfo.InvariantCulture)] += long.Parse(pair.AsSpan(colon + 1), CultureInfo.InvariantCulture);
+        }
+    }
+
+    private sealed class Counters
+    {
+        private readonly long[] _buckets = new long[LatencyBuckets.Count];
+        private long _requests;
+        private long _errors;
+        private long _latencyMicros;
+
+        public void Add(double latencyMs, bool error)
+        {
+            Interlocked.Increment(ref _requests);
+            if (error)
+            {
+                Interlocked.Increment(ref _errors);
+            }
+
+            Interlocked.Add(ref _latencyMicros, (long)(latencyMs * 1000));
+            Interlocked.Increment(ref _buckets[LatencyBuckets.Of(latencyMs)]);
+        }
+
+        public (long Requests, long Errors, double LatencySum, long[] Buckets) Snapshot() =>
+            (Interlocked.Read(ref _requests), Interlocked.Read(ref _errors), Interlocked.Read(ref _latencyMicros) / 1000.0, (long[])_buckets.Clone());
+    }
+}
