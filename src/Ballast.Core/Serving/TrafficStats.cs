@@ -54,24 +54,25 @@ public sealed record VariantTraffic(string Variant, long Requests, long Errors, 
 /// <summary>
 /// Per-variant traffic counters shared by replicas, for guardrails and rollout analysis: each replica counts its
 /// requests, server errors (5xx; a client's bad input is not the variant's fault) and latency histogram per endpoint,
-/// variant and minute in memory (no database call on the hot path), and about every second writes its running totals
-/// for the minutes still open as its own rows; a window's numbers sum every replica's rows.
+/// variant and 10-second bucket in memory (no database call on the hot path), and about every second writes its
+/// running totals for the buckets still open as its own rows; a window's numbers sum every replica's rows.
 /// </summary>
 public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
 {
-    private const long Minute = 60_000;
+    /// <summary>Counts are kept per 10-second bucket: the resolution of windows (an analysis interval of 10 s or more).</summary>
+    public const long BucketMs = 10_000;
 
     private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
-    private readonly ConcurrentDictionary<(string Endpoint, string Variant, long Minute), Counters> _open = new();
+    private readonly ConcurrentDictionary<(string Endpoint, string Variant, long Bucket), Counters> _open = new();
 
     /// <summary>Counts one answered (or failed) request; the hot path's only cost.</summary>
     public void Record(string endpoint, string variant, double latencyMs, bool error)
     {
-        var minute = time.GetUtcNow().ToUnixTimeMilliseconds() / Minute * Minute;
-        _open.GetOrAdd((endpoint, variant, minute), _ => new Counters()).Add(latencyMs, error);
+        var bucket = time.GetUtcNow().ToUnixTimeMilliseconds() / BucketMs * BucketMs;
+        _open.GetOrAdd((endpoint, variant, bucket), _ => new Counters()).Add(latencyMs, error);
     }
 
-    /// <summary>Writes this replica's totals of the open minutes, and forgets the minutes that ended before the last one.</summary>
+    /// <summary>Writes this replica's totals of the open buckets, and forgets the buckets that ended before the last one.</summary>
     public async Task FlushAsync(CancellationToken cancellationToken = default)
     {
         var rows = _open.Select(entry => (entry.Key, Snapshot: entry.Value.Snapshot())).ToList();
@@ -84,33 +85,33 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await connection.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO traffic_stats (endpoint, variant, minute, instance, requests, errors, latency_sum_ms, latency_buckets) " +
-                "VALUES (@Endpoint, @Variant, @Minute, @Instance, @Requests, @Errors, @LatencySum, @Buckets) " +
-                "ON CONFLICT (endpoint, variant, minute, instance) DO UPDATE SET requests = excluded.requests, errors = excluded.errors, " +
+                "INSERT INTO traffic_stats (endpoint, variant, bucket, instance, requests, errors, latency_sum_ms, latency_buckets) " +
+                "VALUES (@Endpoint, @Variant, @Bucket, @Instance, @Requests, @Errors, @LatencySum, @Buckets) " +
+                "ON CONFLICT (endpoint, variant, bucket, instance) DO UPDATE SET requests = excluded.requests, errors = excluded.errors, " +
                 "latency_sum_ms = excluded.latency_sum_ms, latency_buckets = excluded.latency_buckets",
                 rows.Select(row => new
                 {
-                    row.Key.Endpoint, row.Key.Variant, row.Key.Minute, Instance = _instance, row.Snapshot.Requests, row.Snapshot.Errors,
+                    row.Key.Endpoint, row.Key.Variant, row.Key.Bucket, Instance = _instance, row.Snapshot.Requests, row.Snapshot.Errors,
                     row.Snapshot.LatencySum, Buckets = Encode(row.Snapshot.Buckets),
                 }), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        // Totals of a minute that ended are final once written; the current and the previous minute stay open.
-        var cutoff = (time.GetUtcNow().ToUnixTimeMilliseconds() / Minute * Minute) - Minute;
-        foreach (var (key, _) in rows.Where(row => row.Key.Minute < cutoff))
+        // Totals of a bucket that ended are final once written; the current and the previous bucket stay open.
+        var cutoff = (time.GetUtcNow().ToUnixTimeMilliseconds() / BucketMs * BucketMs) - BucketMs;
+        foreach (var (key, _) in rows.Where(row => row.Key.Bucket < cutoff))
         {
             _open.TryRemove(key, out _);
         }
     }
 
-    /// <summary>Each variant's traffic in the minutes overlapping [from, to] (Unix ms), summed over every replica.</summary>
+    /// <summary>Each variant's traffic in the 10-second buckets overlapping [from, to] (Unix ms), summed over every replica.</summary>
     public async Task<IReadOnlyList<VariantTraffic>> WindowAsync(string endpoint, long from, long to, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<(string Variant, long Requests, long Errors, double LatencySum, string Buckets)>(new CommandDefinition(
-            "SELECT variant, requests, errors, latency_sum_ms, latency_buckets FROM traffic_stats WHERE endpoint = @endpoint AND minute >= @first AND minute <= @to",
-            new { endpoint, first = from / Minute * Minute, to }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            "SELECT variant, requests, errors, latency_sum_ms, latency_buckets FROM traffic_stats WHERE endpoint = @endpoint AND bucket >= @first AND bucket <= @to",
+            new { endpoint, first = from / BucketMs * BucketMs, to }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.GroupBy(row => row.Variant, StringComparer.Ordinal).OrderBy(group => group.Key, StringComparer.Ordinal).Select(group =>
         {
             var buckets = new long[LatencyBuckets.Count];

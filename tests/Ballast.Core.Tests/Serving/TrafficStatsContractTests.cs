@@ -24,7 +24,7 @@ public abstract class TrafficStatsContractTests(DatabaseEngine engine) : Databas
         await one.FlushAsync(Cancel);
         await two.FlushAsync(Cancel);
 
-        var window = await one.WindowAsync("iris", start, start + 60_000, Cancel);
+        var window = await one.WindowAsync("iris", start, start + 9_999, Cancel);
         var a = window.Single(variant => variant.Variant == "a");
         (a.Requests, a.Errors).ShouldBe((100L, 2L));
         a.ErrorRate.ShouldBe(0.02);
@@ -34,11 +34,11 @@ public abstract class TrafficStatsContractTests(DatabaseEngine engine) : Databas
         a.LatencyP99Ms.ShouldBeInRange(40.0, 50.0);
         window.Single(variant => variant.Variant == "b").Requests.ShouldBe(1);
 
-        // Minutes move on: the old minute's totals stay in the store after this replica forgets them.
+        // Buckets move on: an old bucket's totals stay in the store after this replica forgets them.
         Time.Advance(TimeSpan.FromMinutes(3));
         one.Record("iris", "a", 2.0, error: false);
         await one.FlushAsync(Cancel);
-        (await one.WindowAsync("iris", start, start + 60_000, Cancel)).Single(variant => variant.Variant == "a").Requests.ShouldBe(100);
+        (await one.WindowAsync("iris", start, start + 9_999, Cancel)).Single(variant => variant.Variant == "a").Requests.ShouldBe(100);
         (await one.WindowAsync("iris", start, Time.GetUtcNow().ToUnixTimeMilliseconds(), Cancel)).Single(variant => variant.Variant == "a").Requests.ShouldBe(101);
         (await one.WindowAsync("other", start, start + 60_000, Cancel)).ShouldBeEmpty();
     }

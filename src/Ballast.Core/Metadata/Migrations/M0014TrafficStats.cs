@@ -2,7 +2,7 @@ using FluentMigrator;
 
 namespace Ballast.Metadata.Migrations;
 
-/// <summary>Per-variant request, error and latency totals per minute and replica, for guardrails and rollout analysis.</summary>
+/// <summary>Per-variant request, error and latency totals per 10-second bucket and replica, for guardrails and rollout analysis.</summary>
 [Migration(14, "Traffic stats")]
 public sealed class M0014TrafficStats : Migration
 {
@@ -11,13 +11,13 @@ public sealed class M0014TrafficStats : Migration
         Create.Table("traffic_stats")
             .WithColumn("endpoint").AsString(63).PrimaryKey()
             .WithColumn("variant").AsString(63).PrimaryKey()
-            .WithColumn("minute").AsInt64().PrimaryKey()
+            .WithColumn("bucket").AsInt64().PrimaryKey()
             .WithColumn("instance").AsString(32).PrimaryKey()
             .WithColumn("requests").AsInt64().NotNullable()
             .WithColumn("errors").AsInt64().NotNullable()
             .WithColumn("latency_sum_ms").AsCustom("DOUBLE PRECISION").NotNullable()
             .WithColumn("latency_buckets").AsString(int.MaxValue).NotNullable();
-        Create.Index("ix_traffic_stats_endpoint_minute").OnTable("traffic_stats").OnColumn("endpoint").Ascending().OnColumn("minute").Ascending();
+        Create.Index("ix_traffic_stats_endpoint_bucket").OnTable("traffic_stats").OnColumn("endpoint").Ascending().OnColumn("bucket").Ascending();
     }
 
     public override void Down() => Delete.Table("traffic_stats");

@@ -1,0 +1,222 @@
+using System.Globalization;
+using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
+using Ballast.Tracking;
+
+namespace Ballast.Rollouts;
+
+/// <summary>
+/// A canary rollout of <see cref="Model"/> on <see cref="Endpoint"/>, Argo Rollouts style (camelCase keys, as Argo's
+/// manifests): the steps set the canary's weight, pause (for a duration, or until promoted), or run the analysis.
+/// </summary>
+public sealed record RolloutSpec(
+    [property: JsonPropertyName("name")] string Name,
+    [property: JsonPropertyName("endpoint")] string? Endpoint,
+    [property: JsonPropertyName("model")] string? Model,
+    [property: JsonPropertyName("strategy")] string? Strategy,
+    [property: JsonPropertyName("steps")] IReadOnlyList<RolloutStep>? Steps,
+    [property: JsonPropertyName("analysis")] AnalysisSpec? Analysis = null);
+
+/// <summary>
+/// One step: exactly one of <see cref="SetWeight"/>, <see cref="Pause"/> (<c>"30s"</c> or <c>{"duration": "30s"}</c>; <c>{}</c>
+/// waits until promoted, as Argo's) or <see cref="Analysis"/>.
+/// </summary>
+public sealed record RolloutStep(
+    [property: JsonPropertyName("setWeight")] int? SetWeight = null,
+    [property: JsonPropertyName("pause")] System.Text.Json.Nodes.JsonNode? Pause = null,
+    [property: JsonPropertyName("analysis")] AnalysisStep? Analysis = null)
+{
+    /// <summary>The pause's duration; null for a pause until promoted. Throws for a malformed one.</summary>
+    public TimeSpan? PauseDuration()
+    {
+        var text = Pause switch
+        {
+            System.Text.Json.Nodes.JsonValue value when value.TryGetValue<string>(out var duration) => duration,
+            System.Text.Json.Nodes.JsonObject pause when pause["duration"] is System.Text.Json.Nodes.JsonValue value && value.TryGetValue<string>(out var duration) => duration,
+            System.Text.Json.Nodes.JsonObject { Count: 0 } => "",
+            _ => throw TrackingException.Invalid($"pause {Pause?.ToJsonString()} is not a duration such as \"30s\", {{\"duration\": \"30s\"}} or {{}} (until promoted)"),
+        };
+        return text.Length == 0 ? null : RolloutValidation.Duration(text) ?? throw TrackingException.Invalid($"pause '{text}' is not a duration such as 30s, 5m or 1h");
+    }
+}
+
+/// <summary>An analysis step (it uses the rollout's <see cref="RolloutSpec.Analysis"/>).</summary>
+public sealed record AnalysisStep;
+
+/// <summary>
+/// Measurements of the canary's own traffic every <see cref="Interval"/>, <see cref="Count"/> of them. A measurement
+/// with fewer than <see cref="MinRequests"/> requests is inconclusive, never a pass; one whose failure condition holds
+/// is a failure. More than <see cref="FailureLimit"/> failures abort the rollout; more than <see cref="InconclusiveLimit"/>
+/// inconclusive measurements pause it for a human.
+/// </summary>
+public sealed record AnalysisSpec(
+    [property: JsonPropertyName("interval")] string? Interval = null,
+    [property: JsonPropertyName("count")] int? Count = null,
+    [property: JsonPropertyName("failureLimit")] int? FailureLimit = null,
+    [property: JsonPropertyName("inconclusiveLimit")] int? InconclusiveLimit = null,
+    [property: JsonPropertyName("minRequests")] long? MinRequests = null,
+    [property: JsonPropertyName("metrics")] IReadOnlyList<AnalysisMetric>? Metrics = null);
+
+/// <summary>A named check: <c>error_rate &gt; 0.01</c>, <c>latency_p99_ms &gt; 50</c>, <c>latency_mean_ms &gt;= 20</c>.</summary>
+public sealed record AnalysisMetric(
+    [property: JsonPropertyName("name")] string? Name,
+    [property: JsonPropertyName("failureCondition")] string? FailureCondition);
+
+/// <summary>A parsed failure condition over one of the canary's traffic metrics.</summary>
+public sealed partial record Condition(string Metric, string Operator, double Threshold)
+{
+    public static IReadOnlyList<string> Metrics { get; } = ["error_rate", "latency_p99_ms", "latency_p50_ms", "latency_mean_ms", "requests"];
+
+    public static Condition Parse(string? text, string where)
+    {
+        var match = text is null ? null : Pattern().Match(text);
+        if (match is not { Success: true } || !Metrics.Contains(match.Groups["metric"].Value))
+        {
+            throw TrackingException.Invalid($"{where}: condition '{text}' is not METRIC OP NUMBER with METRIC one of {string.Join(", ", Metrics)} and OP one of > >= < <=.");
+        }
+
+        return new Condition(match.Groups["metric"].Value, match.Groups["op"].Value, double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture));
+    }
+
+    public bool Holds(double value) => Operator switch
+    {
+        ">" => value > Threshold,
+        ">=" => value >= Threshold,
+        "<" => value < Threshold,
+        _ => value <= Threshold,
+    };
+
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Metric} {Operator} {Threshold}");
+
+    [GeneratedRegex(@"^\s*(?<metric>[a-z0-9_]+)\s*(?<op>>=|<=|>|<)\s*(?<value>-?[0-9]+(\.[0-9]+)?)\s*$")]
+    private static partial Regex Pattern();
+}
+
+public static partial class RolloutValidation
+{
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>Checks a spec and fills the analysis defaults (30 s interval, 3 measurements, limits 0 and 0, 50 requests).</summary>
+    public static RolloutSpec Validate(RolloutSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var problems = new List<string>();
+        if (string.IsNullOrEmpty(spec.Name) || !NamePattern().IsMatch(spec.Name))
+        {
+            problems.Add($"name '{spec.Name}' must be 1 to 63 lowercase letters, digits or '-', starting with a letter");
+        }
+
+        if (string.IsNullOrEmpty(spec.Endpoint))
+        {
+            problems.Add("endpoint: name the endpoint to roll out on");
+        }
+
+        Collect(problems, () => Ballast.Serving.ModelReference.Parse(spec.Model, "model"));
+        if ((spec.Strategy ?? "canary") != "canary")
+        {
+            problems.Add($"strategy '{spec.Strategy}' is not available yet; use canary");
+        }
+
+        var steps = spec.Steps ?? [];
+        if (steps.Count == 0)
+        {
+            problems.Add("steps: give at least one step (setWeight, pause or analysis)");
+        }
+
+        for (var i = 0; i < steps.Count; i++)
+        {
+            var step = steps[i];
+            if ((step.SetWeight is null ? 0 : 1) + (step.Pause is null ? 0 : 1) + (step.Analysis is null ? 0 : 1) != 1)
+            {
+                problems.Add($"step {i}: give exactly one of setWeight, pause, analysis");
+            }
+
+            if (step.SetWeight is < 0 or > 100)
+            {
+                problems.Add($"step {i}: setWeight {step.SetWeight} must be between 0 and 100");
+            }
+
+            if (step.Pause is not null)
+            {
+                Collect(problems, () => step.PauseDuration(), $"step {i}: ");
+            }
+        }
+
+        var analysis = spec.Analysis ?? new AnalysisSpec();
+        if (steps.Any(step => step.Analysis is not null) && (analysis.Metrics ?? []).Count == 0)
+        {
+            problems.Add("analysis: an analysis step needs analysis.metrics with failureCondition");
+        }
+
+        foreach (var metric in analysis.Metrics ?? [])
+        {
+            Collect(problems, () => Condition.Parse(metric.FailureCondition, $"analysis metric '{metric.Name}'"));
+        }
+
+        if (analysis.Interval is { } interval && Duration(interval) is null)
+        {
+            problems.Add($"analysis.interval '{interval}' is not a duration such as 10s");
+        }
+
+        if (analysis.Count is < 1 || analysis.FailureLimit is < 0 || analysis.InconclusiveLimit is < 0 || analysis.MinRequests is < 0)
+        {
+            problems.Add("analysis: count must be at least 1; failureLimit, inconclusiveLimit and minRequests at least 0");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw TrackingException.Invalid($"Invalid rollout '{spec.Name}': {string.Join("; ", problems)}.");
+        }
+
+        return spec with
+        {
+            Strategy = "canary",
+            Analysis = analysis with
+            {
+                Interval = analysis.Interval ?? "30s",
+                Count = analysis.Count ?? 3,
+                FailureLimit = analysis.FailureLimit ?? 0,
+                InconclusiveLimit = analysis.InconclusiveLimit ?? 0,
+                MinRequests = analysis.MinRequests ?? 50,
+                Metrics = analysis.Metrics ?? [],
+            },
+        };
+    }
+
+    /// <summary><c>30s</c>, <c>5m</c>, <c>1h</c>, <c>250ms</c>; null when not a duration.</summary>
+    public static TimeSpan? Duration(string text)
+    {
+        var match = DurationPattern().Match(text ?? "");
+        if (!match.Success)
+        {
+            return null;
+        }
+
+        var value = double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture);
+        return match.Groups["unit"].Value switch
+        {
+            "ms" => TimeSpan.FromMilliseconds(value),
+            "s" => TimeSpan.FromSeconds(value),
+            "m" => TimeSpan.FromMinutes(value),
+            _ => TimeSpan.FromHours(value),
+        };
+    }
+
+    private static void Collect(List<string> problems, Action check, string prefix = "")
+    {
+        try
+        {
+            check();
+        }
+        catch (TrackingException exception)
+        {
+            problems.Add(prefix + exception.Message.TrimEnd('.'));
+        }
+    }
+
+    [GeneratedRegex("^[a-z][a-z0-9-]{0,62}$")]
+    private static partial Regex NamePattern();
+
+    [GeneratedRegex(@"^(?<value>[0-9]+(\.[0-9]+)?)(?<unit>ms|s|m|h)$")]
+    private static partial Regex DurationPattern();
+}
