@@ -1,0 +1,295 @@
+using System.Data.Common;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Ballast.Metadata;
+using Ballast.Serving;
+using Ballast.Tracking;
+using Dapper;
+
+namespace Ballast.Rollouts;
+
+public static class RolloutPhases
+{
+    public const string Progressing = "Progressing";
+    public const string Paused = "Paused";
+    public const string Succeeded = "Succeeded";
+    public const string Aborted = "Aborted";
+}
+
+/// <summary>One measurement of an analysis: <c>Successful</c>, <c>Failed</c> or <c>Inconclusive</c>, with the values it saw.</summary>
+public sealed record Measurement(long At, string Outcome, IReadOnlyDictionary<string, double> Values, string Reason);
+
+/// <summary>The analysis of the current step: when it started, when it measures next, and its measurements so far.</summary>
+public sealed record AnalysisRun(long StartedAt, long NextAt, IReadOnlyList<Measurement> Measurements)
+{
+    public int Count(string outcome) => Measurements.Count(measurement => measurement.Outcome == outcome);
+}
+
+/// <summary>A transition: when, into which phase and step, at which canary weight, and why (with the values that caused it).</summary>
+public sealed record RolloutEvent(long At, string Phase, int Step, int Weight, string Message);
+
+/// <summary>A rollout's persisted state: it survives restarts, and whichever replica holds the lease carries it on.</summary>
+public sealed record RolloutState(
+    string Phase,
+    int Step,
+    int Weight,
+    string Message,
+    string StableVariant,
+    string StableModel,
+    long StepStartedAt,
+    AnalysisRun? Analysis,
+    IReadOnlyList<RolloutEvent> History);
+
+public sealed record StoredRollout(RolloutSpec Spec, RolloutState State);
+
+[JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(RolloutSpec))]
+[JsonSerializable(typeof(RolloutState))]
+internal sealed partial class RolloutJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// Canary rollouts: the state machine (<see cref="TickAsync"/>, run every second by the lease holder) and the commands
+/// (start, promote, pause, resume, abort). The canary is the endpoint's variant <c>canary</c> beside the stable one; an
+/// abort puts all traffic back on stable in one endpoint change; success makes the new model the stable variant.
+/// Analysis reads the canary's own traffic from <see cref="TrafficStats"/> (every replica's counts): too little traffic
+/// is inconclusive and pauses for a human, never a pass.
+/// </summary>
+public sealed class RolloutController(MetadataDatabase database, EndpointStore endpoints, TrafficStats traffic, TimeProvider time, Func<CancellationToken, Task>? endpointsChanged = null)
+{
+    public const string CanaryVariant = "canary";
+
+    public async Task<StoredRollout> StartAsync(RolloutSpec spec, CancellationToken cancellationToken = default)
+    {
+        spec = RolloutValidation.Validate(spec);
+        var endpoint = (await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false)).Spec;
+        if (endpoint.Policy is not (null or EndpointValidation.SplitPolicy) || endpoint.Variants is not { Count: 1 } || endpoint.Variants[0].Name == CanaryVariant)
+        {
+            throw TrackingException.Invalid($"Endpoint '{spec.Endpoint}' cannot take a canary: a rollout needs a split endpoint serving one stable variant (not named '{CanaryVariant}').");
+        }
+
+        var stable = endpoint.Variants[0];
+        if (stable.Model is null)
+        {
+            throw TrackingException.Invalid($"Endpoint '{spec.Endpoint}': the stable variant '{stable.Name}' is remote; a rollout replaces a registered model.");
+        }
+
+        var now = Now;
+        var state = new RolloutState(RolloutPhases.Progressing, 0, 0, "started", stable.Name, stable.Model, now, null,
+            [new RolloutEvent(now, RolloutPhases.Progressing, 0, 0, $"started: {spec.Model} against stable {stable.Name}={stable.Model}")]);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "SELECT count(*) FROM rollouts WHERE endpoint = @Endpoint AND phase IN ('Progressing', 'Paused')", new { spec.Endpoint }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0)
+        {
+            throw TrackingException.Invalid($"Endpoint '{spec.Endpoint}' already has a rollout in progress; abort it or let it finish first.");
+        }
+
+        try
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO rollouts (name, endpoint, phase, spec, state, updated_at) VALUES (@Name, @Endpoint, @phase, @spec, @state, @now)",
+                new { spec.Name, spec.Endpoint, phase = state.Phase, spec = Serialize(spec), state = Serialize(state), now }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+        catch (DbException exception) when (MetadataErrors.IsUniqueViolation(exception))
+        {
+            throw TrackingException.AlreadyExists($"Rollout '{spec.Name}' already exists.");
+        }
+
+        return new StoredRollout(spec, state);
+    }
+
+    public async Task<StoredRollout> GetAsync(string name, CancellationToken cancellationToken = default) =>
+        (await QueryAsync("WHERE name = @name", new { name }, cancellationToken).ConfigureAwait(false)).SingleOrDefault()
+        ?? throw TrackingException.NotFound($"Rollout '{name}' does not exist.");
+
+    public Task<IReadOnlyList<StoredRollout>> ListAsync(CancellationToken cancellationToken = default) => QueryAsync("", null, cancellationToken);
+
+    /// <summary>Skips a pause (or an inconclusive analysis a human has looked at): the rollout goes on with the next step.</summary>
+    public Task<StoredRollout> PromoteAsync(string name, CancellationToken cancellationToken = default) =>
+        CommandAsync(name, (rollout, now) => rollout.State.Phase is RolloutPhases.Paused or RolloutPhases.Progressing
+            ? Advance(rollout.State with { Phase = RolloutPhases.Progressing, Analysis = null }, now, "promoted by hand")
+            : throw Ended(rollout), cancellationToken);
+
+    public Task<StoredRollout> PauseAsync(string name, CancellationToken cancellationToken = default) =>
+        CommandAsync(name, (rollout, now) => rollout.State.Phase == RolloutPhases.Progressing
+            ? Transition(rollout.State with { Phase = RolloutPhases.Paused }, now, "paused by hand")
+            : rollout.State.Phase == RolloutPhases.Paused ? rollout.State : throw Ended(rollout), cancellationToken);
+
+    public Task<StoredRollout> ResumeAsync(string name, CancellationToken cancellationToken = default) =>
+        CommandAsync(name, (rollout, now) => rollout.State.Phase == RolloutPhases.Paused
+            ? Transition(rollout.State with { Phase = RolloutPhases.Progressing, StepStartedAt = now, Analysis = null }, now, "resumed by hand")
+            : rollout.State.Phase == RolloutPhases.Progressing ? rollout.State : throw Ended(rollout), cancellationToken);
+
+    public async Task<StoredRollout> AbortAsync(string name, string reason = "aborted by hand", CancellationToken cancellationToken = default)
+    {
+        var rollout = await GetAsync(name, cancellationToken).ConfigureAwait(false);
+        if (rollout.State.Phase is RolloutPhases.Succeeded or RolloutPhases.Aborted)
+        {
+            throw Ended(rollout);
+        }
+
+        return new StoredRollout(rollout.Spec, await AbortAsync(rollout, reason, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>Moves every rollout in progress as far as the clock and the traffic allow; the lease holder calls it every second.</summary>
+    public async Task TickAsync(CancellationToken cancellationToken = default)
+    {
+        foreach (var rollout in await QueryAsync("WHERE phase = 'Progressing'", null, cancellationToken).ConfigureAwait(false))
+        {
+            var state = rollout.State;
+            // Several steps may be due at once (a weight change, then a pause that already elapsed…); a few per tick.
+            for (var moves = 0; moves < 10 && state.Phase == RolloutPhases.Progressing; moves++)
+            {
+                var next = await StepAsync(rollout with { State = state }, cancellationToken).ConfigureAwait(false);
+                if (ReferenceEquals(next, state))
+                {
+                    break;
+                }
+
+                state = next;
+                await SaveAsync(rollout.Spec.Name, state, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private async Task<RolloutState> StepAsync(StoredRollout rollout, CancellationToken cancellationToken)
+    {
+        var (spec, state) = (rollout.Spec, rollout.State);
+        var now = Now;
+        if (state.Step >= spec.Steps!.Count)
+        {
+            await SetEndpointAsync(spec, state, promoted: true, cancellationToken).ConfigureAwait(false);
+            return Transition(state with { Phase = RolloutPhases.Succeeded, Weight = 100 }, now, $"promoted: {spec.Model} is the stable variant '{state.StableVariant}'");
+        }
+
+        var step = spec.Steps[state.Step];
+        if (step.SetWeight is { } weight)
+        {
+            var weighted = state with { Weight = weight };
+            await SetEndpointAsync(spec, weighted, promoted: false, cancellationToken).ConfigureAwait(false);
+            return Advance(weighted, now, $"canary weight {weight}%");
+        }
+
+        if (step.Pause is not null)
+        {
+            return step.PauseDuration() is { } duration
+                ? now - state.StepStartedAt >= duration.TotalMilliseconds ? Advance(state, now, $"pause of {duration} done") : state
+                : Transition(state with { Phase = RolloutPhases.Paused }, now, "paused until promoted");
+        }
+
+        return await AnalyzeAsync(spec, state, now, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<RolloutState> AnalyzeAsync(RolloutSpec spec, RolloutState state, long now, CancellationToken cancellationToken)
+    {
+        var analysis = spec.Analysis!;
+        var interval = (long)RolloutValidation.Duration(analysis.Interval!)!.Value.TotalMilliseconds;
+        if (state.Analysis is not { } run)
+        {
+            return state with { Analysis = new AnalysisRun(now, now + interval, []) };
+        }
+
+        if (now < run.NextAt)
+        {
+            return state;
+        }
+
+        // The canary's own traffic since the previous measurement, from every replica's counters.
+        var window = await traffic.WindowAsync(spec.Endpoint!, run.NextAt - interval, now, cancellationToken).ConfigureAwait(false);
+        var canary = window.FirstOrDefault(variant => variant.Variant == CanaryVariant) ?? new VariantTraffic(CanaryVariant, 0, 0, 0, 0, 0);
+        var values = new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["requests"] = canary.Requests,
+            ["error_rate"] = canary.ErrorRate,
+            ["latency_mean_ms"] = canary.LatencyMeanMs,
+            ["latency_p50_ms"] = canary.LatencyP50Ms,
+            ["latency_p99_ms"] = canary.LatencyP99Ms,
+        };
+        var failed = analysis.Metrics!.Select(metric => (metric.Name, Condition: Condition.Parse(metric.FailureCondition, metric.Name ?? "metric")))
+            .Where(metric => metric.Condition.Holds(values[metric.Condition.Metric])).ToList();
+        var measurement = canary.Requests < analysis.MinRequests
+            ? new Measurement(now, "Inconclusive", values, $"{canary.Requests} requests < minRequests {analysis.MinRequests}")
+            : failed.Count > 0
+                ? new Measurement(now, "Failed", values, string.Join("; ", failed.Select(metric => $"{metric.Name}: {metric.Condition} (value {values[metric.Condition.Metric].ToString("0.####", CultureInfo.InvariantCulture)})")))
+                : new Measurement(now, "Successful", values, "every condition passed");
+        run = run with { NextAt = run.NextAt + interval, Measurements = [.. run.Measurements, measurement] };
+        state = state with { Analysis = run };
+        if (run.Count("Failed") > analysis.FailureLimit)
+        {
+            return await AbortAsync(new StoredRollout(spec, state), $"analysis failed: {measurement.Reason}", cancellationToken).ConfigureAwait(false);
+        }
+
+        if (run.Count("Inconclusive") > analysis.InconclusiveLimit)
+        {
+            return Transition(state with { Phase = RolloutPhases.Paused }, now, $"analysis inconclusive: {measurement.Reason}; promote or abort");
+        }
+
+        return run.Measurements.Count >= analysis.Count ? Advance(state with { Analysis = null }, now, $"analysis passed ({run.Count("Successful")} of {run.Measurements.Count} measurements successful)") : state;
+    }
+
+    private async Task<RolloutState> AbortAsync(StoredRollout rollout, string reason, CancellationToken cancellationToken)
+    {
+        var aborted = Transition(rollout.State with { Phase = RolloutPhases.Aborted, Weight = 0 }, Now, reason);
+        await SetEndpointAsync(rollout.Spec, aborted, promoted: false, cancellationToken).ConfigureAwait(false);
+        await SaveAsync(rollout.Spec.Name, aborted, cancellationToken).ConfigureAwait(false);
+        return aborted;
+    }
+
+    /// <summary>The endpoint as the state wants it: stable and canary at the state's weight, or the new model alone as stable.</summary>
+    private async Task SetEndpointAsync(RolloutSpec spec, RolloutState state, bool promoted, CancellationToken cancellationToken)
+    {
+        var endpoint = (await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false)).Spec;
+        List<VariantSpec> variants = promoted || state.Weight == 0
+            ? [new VariantSpec(state.StableVariant, promoted ? spec.Model : state.StableModel, 100)]
+            : [new VariantSpec(state.StableVariant, state.StableModel, 100 - state.Weight), new VariantSpec(CanaryVariant, spec.Model, state.Weight)];
+        await endpoints.PutAsync(endpoint with { Variants = variants, Fallback = endpoint.Fallback == state.StableVariant ? endpoint.Fallback : null }, cancellationToken).ConfigureAwait(false);
+        if (endpointsChanged is not null)
+        {
+            await endpointsChanged(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static RolloutState Advance(RolloutState state, long now, string message) =>
+        Transition(state with { Step = state.Step + 1, StepStartedAt = now, Analysis = null }, now, message);
+
+    private static RolloutState Transition(RolloutState state, long now, string message) =>
+        state with { Message = message, History = [.. state.History, new RolloutEvent(now, state.Phase, state.Step, state.Weight, message)] };
+
+    private static TrackingException Ended(StoredRollout rollout) =>
+        TrackingException.Invalid($"Rollout '{rollout.Spec.Name}' has ended ({rollout.State.Phase}): {rollout.State.Message}.");
+
+    private async Task<StoredRollout> CommandAsync(string name, Func<StoredRollout, long, RolloutState> command, CancellationToken cancellationToken)
+    {
+        var rollout = await GetAsync(name, cancellationToken).ConfigureAwait(false);
+        var state = command(rollout, Now);
+        if (!ReferenceEquals(state, rollout.State))
+        {
+            await SaveAsync(name, state, cancellationToken).ConfigureAwait(false);
+        }
+
+        return rollout with { State = state };
+    }
+
+    private async Task SaveAsync(string name, RolloutState state, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition("UPDATE rollouts SET phase = @Phase, state = @json, updated_at = @now WHERE name = @name",
+            new { state.Phase, json = Serialize(state), now = Now, name }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    private async Task<IReadOnlyList<StoredRollout>> QueryAsync(string where, object? parameters, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<(string Spec, string State)>(new CommandDefinition(
+            $"SELECT spec, state FROM rollouts {where} ORDER BY name", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(row => new StoredRollout(
+            JsonSerializer.Deserialize(row.Spec, RolloutJsonContext.Default.RolloutSpec)!,
+            JsonSerializer.Deserialize(row.State, RolloutJsonContext.Default.RolloutState)!)).ToList();
+    }
+
+    private static string Serialize(RolloutSpec spec) => JsonSerializer.Serialize(spec, RolloutJsonContext.Default.RolloutSpec);
+
+    private static string Serialize(RolloutState state) => JsonSerializer.Serialize(state, RolloutJsonContext.Default.RolloutState);
+}

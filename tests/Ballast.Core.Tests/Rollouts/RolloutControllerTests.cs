@@ -1,0 +1,125 @@
+using System.Text.Json.Nodes;
+using Ballast.Metadata;
+using Ballast.Rollouts;
+using Ballast.Serving;
+using Ballast.Tests.Metadata;
+using Ballast.Tracking;
+
+namespace Ballast.Tests.Rollouts;
+
+/// <summary>Canary rollouts simulated with a fake clock and synthetic traffic counted the way the serving path counts it.</summary>
+public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTest(engine)
+{
+    private static readonly RolloutSpec Canary = new("iris-v2", "iris", "models:/iris/2", "canary",
+        [new RolloutStep(SetWeight: 20), new RolloutStep(Analysis: new AnalysisStep()), new RolloutStep(SetWeight: 50), new RolloutStep(Pause: JsonValue.Create("30s"))],
+        new AnalysisSpec("10s", 2, 0, 0, 20, [new AnalysisMetric("errors", "error_rate > 0.05"), new AnalysisMetric("latency", "latency_p99_ms > 50")]));
+
+    private EndpointStore Endpoints => new(Database, Time);
+
+    [Fact]
+    public async Task A_good_version_goes_through_every_step_and_becomes_stable()
+    {
+        var (controller, traffic) = await StartAsync();
+        await RunAsync(controller, traffic, seconds: 80, errorRate: 0, latencyMs: 5);
+
+        var rollout = await controller.GetAsync("iris-v2", Cancel);
+        rollout.State.Phase.ShouldBe(RolloutPhases.Succeeded, rollout.State.Message);
+        rollout.State.History.Select(e => e.Message).ShouldBe([
+            "started: models:/iris/2 against stable main=models:/iris/1", "canary weight 20%", "analysis passed (2 of 2 measurements successful)",
+            "canary weight 50%", "pause of 00:00:30 done", "promoted: models:/iris/2 is the stable variant 'main'"]);
+        (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants.ShouldBe([new VariantSpec("main", "models:/iris/2", 100)]);
+    }
+
+    [Theory]
+    [InlineData(0.2, 5, "analysis failed: errors: error_rate > 0.05 (value 0.2)")]
+    [InlineData(0, 80, "analysis failed: latency: latency_p99_ms > 50 (value 80.7794)")]
+    public async Task A_failing_or_slow_version_is_aborted_at_its_first_analysis_and_traffic_returns_to_stable(double errorRate, double latencyMs, string reason)
+    {
+        var (controller, traffic) = await StartAsync();
+        await RunAsync(controller, traffic, seconds: 40, errorRate, latencyMs);
+
+        var rollout = await controller.GetAsync("iris-v2", Cancel);
+        (rollout.State.Phase, rollout.State.Step, rollout.State.Message).ShouldBe((RolloutPhases.Aborted, 1, reason));
+        (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants.ShouldBe([new VariantSpec("main", "models:/iris/1", 100)]);
+    }
+
+    [Fact]
+    public async Task No_traffic_is_inconclusive_and_pauses_never_promotes()
+    {
+        var (controller, traffic) = await StartAsync();
+        await RunAsync(controller, traffic, seconds: 120, errorRate: 0, latencyMs: 5, requestsPerSecond: 0);
+
+        var rollout = await controller.GetAsync("iris-v2", Cancel);
+        (rollout.State.Phase, rollout.State.Weight).ShouldBe((RolloutPhases.Paused, 20));
+        rollout.State.Message.ShouldBe("analysis inconclusive: 0 requests < minRequests 20; promote or abort");
+
+        // A human looks and promotes past the analysis; the rollout carries on from the next step.
+        await controller.PromoteAsync("iris-v2", Cancel);
+        await RunAsync(controller, traffic, seconds: 40, errorRate: 0, latencyMs: 5);
+        (await controller.GetAsync("iris-v2", Cancel)).State.Phase.ShouldBe(RolloutPhases.Succeeded);
+    }
+
+    [Fact]
+    public async Task A_rollout_survives_a_restart_mid_way_and_a_hand_abort_returns_traffic_to_stable()
+    {
+        var (first, traffic) = await StartAsync();
+        await RunAsync(first, traffic, seconds: 25, errorRate: 0, latencyMs: 5);
+        var before = await first.GetAsync("iris-v2", Cancel);
+        (before.State.Step, before.State.Weight).ShouldBe((3, 50), before.State.Message);
+
+        // A new process (or another replica taking over the lease) reads the state and goes on: still in the 30 s pause.
+        var second = new RolloutController(Database, Endpoints, traffic, Time);
+        await RunAsync(second, traffic, seconds: 5, errorRate: 0, latencyMs: 5);
+        (await second.GetAsync("iris-v2", Cancel)).State.ShouldSatisfyAllConditions(state => state.Step.ShouldBe(3), state => state.Phase.ShouldBe(RolloutPhases.Progressing));
+        (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants!.Select(v => (v.Name, v.Weight)).ShouldBe([("main", (int?)50), ("canary", 50)]);
+
+        var aborted = await second.AbortAsync("iris-v2", cancellationToken: Cancel);
+        (aborted.State.Phase, aborted.State.Message).ShouldBe((RolloutPhases.Aborted, "aborted by hand"));
+        (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants.ShouldBe([new VariantSpec("main", "models:/iris/1", 100)]);
+        (await Should.ThrowAsync<TrackingException>(() => second.PromoteAsync("iris-v2", Cancel))).Message.ShouldBe("Rollout 'iris-v2' has ended (Aborted): aborted by hand.");
+    }
+
+    [Fact]
+    public void Bad_rollouts_are_refused_with_every_problem() =>
+        Should.Throw<TrackingException>(() => RolloutValidation.Validate(new RolloutSpec("r", "iris", "iris/2", "bluegreen",
+            [new RolloutStep(SetWeight: 120), new RolloutStep(Pause: JsonValue.Create("soon")), new RolloutStep(Analysis: new AnalysisStep())],
+            new AnalysisSpec(Metrics: [new AnalysisMetric("e", "errors above 1%")]))))
+        .Message.ShouldBe("Invalid rollout 'r': model: model 'iris/2' is not models:/NAME/VERSION or models:/NAME@ALIAS; strategy 'bluegreen' is not available yet; use canary; " +
+            "step 0: setWeight 120 must be between 0 and 100; step 1: pause 'soon' is not a duration such as 30s, 5m or 1h; " +
+            "analysis metric 'e': condition 'errors above 1%' is not METRIC OP NUMBER with METRIC one of error_rate, latency_p99_ms, latency_p50_ms, latency_mean_ms, requests and OP one of > >= < <=.");
+
+    private async Task<(RolloutController Controller, TrafficStats Traffic)> StartAsync()
+    {
+        await Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
+        var traffic = new TrafficStats(Database, Time);
+        var controller = new RolloutController(Database, Endpoints, traffic, Time);
+        await controller.StartAsync(Canary, Cancel);
+        return (controller, traffic);
+    }
+
+    /// <summary>Each simulated second: requests split by the endpoint's current weights, counted and written as serving does, then a controller tick.</summary>
+    private async Task RunAsync(RolloutController controller, TrafficStats traffic, int seconds, double errorRate, double latencyMs, int requestsPerSecond = 50)
+    {
+        for (var second = 0; second < seconds; second++)
+        {
+            Time.Advance(TimeSpan.FromSeconds(1));
+            var variants = (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants!;
+            foreach (var variant in variants)
+            {
+                var requests = requestsPerSecond * (variant.Weight ?? 0) / 100;
+                for (var i = 0; i < requests; i++)
+                {
+                    var canary = variant.Name == RolloutController.CanaryVariant;
+                    traffic.Record("iris", variant.Name, canary ? latencyMs : 5, error: canary && i < requests * errorRate);
+                }
+            }
+
+            await traffic.FlushAsync(Cancel);
+            await controller.TickAsync(Cancel);
+        }
+    }
+}
+
+public sealed class SqliteRolloutControllerTests() : RolloutControllerTests(DatabaseEngine.Sqlite);
+
+public sealed class PostgresRolloutControllerTests() : RolloutControllerTests(DatabaseEngine.Postgres);
