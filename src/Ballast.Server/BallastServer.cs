@@ -5,6 +5,7 @@ using Ballast.Security;
 using Ballast.Server.Audit;
 using Ballast.Server.Datasets;
 using Ballast.Server.Experiments;
+using Ballast.Server.Rollouts;
 using Ballast.Server.Serving;
 using Ballast.Server.Registry;
 using Ballast.Server.Errors;
@@ -159,7 +160,11 @@ public static partial class BallastServer
         var bandits = new Ballast.Serving.BanditStore(server.Database);
         builder.Services.AddSingleton(bandits);
         builder.Services.AddHostedService<ServingFlushService>();
-        builder.Services.AddSingleton(new Ballast.Serving.EndpointRouter(endpoints, models, bandits, server.Time));
+        var router = new Ballast.Serving.EndpointRouter(endpoints, models, bandits, server.Time);
+        builder.Services.AddSingleton(router);
+        // The controller swaps the routing snapshot right after it changes an endpoint (an abort takes one swap).
+        builder.Services.AddSingleton(new Ballast.Rollouts.RolloutController(server.Database, endpoints, traffic, server.Time, cancellationToken => router.RefreshAsync(cancellationToken)));
+        builder.Services.AddHostedService<Ballast.Server.Rollouts.RolloutService>();
         builder.Services.AddHostedService<EndpointRefreshService>();
         builder.Services.AddSingleton(new Ballast.Datasets.DatasetStore(server.Database, server.Artifacts, server.Time, new Ballast.Datasets.DatasetProfiler()));
         builder.Services.AddScoped(services => new Ballast.Registry.ModelLineage(services.GetRequiredService<Ballast.Registry.RegistryStore>(), services.GetRequiredService<RunStore>(), services.GetRequiredService<Ballast.Datasets.DatasetStore>()));
@@ -206,6 +211,7 @@ public static partial class BallastServer
         app.MapInferenceApi();
         app.MapPredictionsApi();
         app.MapAbExperimentsApi();
+        app.MapRolloutsApi();
         configure?.Invoke(app);
 
         Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);

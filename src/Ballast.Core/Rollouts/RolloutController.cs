@@ -203,6 +203,7 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
         {
             ["requests"] = canary.Requests,
             ["error_rate"] = canary.ErrorRate,
+            ["rejection_rate"] = canary.RejectionRate,
             ["latency_mean_ms"] = canary.LatencyMeanMs,
             ["latency_p50_ms"] = canary.LatencyP50Ms,
             ["latency_p99_ms"] = canary.LatencyP99Ms,

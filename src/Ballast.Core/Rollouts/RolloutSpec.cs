@@ -57,7 +57,10 @@ public sealed record AnalysisSpec(
     [property: JsonPropertyName("minRequests")] long? MinRequests = null,
     [property: JsonPropertyName("metrics")] IReadOnlyList<AnalysisMetric>? Metrics = null);
 
-/// <summary>A named check: <c>error_rate &gt; 0.01</c>, <c>latency_p99_ms &gt; 50</c>, <c>latency_mean_ms &gt;= 20</c>.</summary>
+/// <summary>
+/// A named check: <c>error_rate &gt; 0.01</c> (server errors), <c>rejection_rate &gt; 0.01</c> (inputs the canary refused:
+/// a model whose signature does not fit the traffic), <c>latency_p99_ms &gt; 50</c>, <c>latency_mean_ms &gt;= 20</c>.
+/// </summary>
 public sealed record AnalysisMetric(
     [property: JsonPropertyName("name")] string? Name,
     [property: JsonPropertyName("failureCondition")] string? FailureCondition);
@@ -65,7 +68,7 @@ public sealed record AnalysisMetric(
 /// <summary>A parsed failure condition over one of the canary's traffic metrics.</summary>
 public sealed partial record Condition(string Metric, string Operator, double Threshold)
 {
-    public static IReadOnlyList<string> Metrics { get; } = ["error_rate", "latency_p99_ms", "latency_p50_ms", "latency_mean_ms", "requests"];
+    public static IReadOnlyList<string> Metrics { get; } = ["error_rate", "rejection_rate", "latency_p99_ms", "latency_p50_ms", "latency_mean_ms", "requests"];
 
     public static Condition Parse(string? text, string where)
     {

@@ -45,10 +45,13 @@ public static class LatencyBuckets
     }
 }
 
-/// <summary>One variant's traffic over a window, from every replica: requests, server errors and latency.</summary>
-public sealed record VariantTraffic(string Variant, long Requests, long Errors, double LatencyMeanMs, double LatencyP50Ms, double LatencyP99Ms)
+/// <summary>One variant's traffic over a window, from every replica: requests, server errors, rejected inputs (400) and latency.</summary>
+public sealed record VariantTraffic(string Variant, long Requests, long Errors, double LatencyMeanMs, double LatencyP50Ms, double LatencyP99Ms, long Rejected = 0)
 {
     public double ErrorRate => Requests == 0 ? 0 : (double)Errors / Requests;
+
+    /// <summary>The share of requests the variant refused as bad input: a new model whose signature does not fit the traffic shows here.</summary>
+    public double RejectionRate => Requests == 0 ? 0 : (double)Rejected / Requests;
 }
 
 /// <summary>
@@ -65,11 +68,11 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
     private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
     private readonly ConcurrentDictionary<(string Endpoint, string Variant, long Bucket), Counters> _open = new();
 
-    /// <summary>Counts one answered (or failed) request; the hot path's only cost.</summary>
-    public void Record(string endpoint, string variant, double latencyMs, bool error)
+    /// <summary>Counts one answered, failed (<paramref name="error"/>) or refused (<paramref name="rejected"/>, bad input) request; the hot path's only cost.</summary>
+    public void Record(string endpoint, string variant, double latencyMs, bool error, bool rejected = false)
     {
         var bucket = time.GetUtcNow().ToUnixTimeMilliseconds() / BucketMs * BucketMs;
-        _open.GetOrAdd((endpoint, variant, bucket), _ => new Counters()).Add(latencyMs, error);
+        _open.GetOrAdd((endpoint, variant, bucket), _ => new Counters()).Add(latencyMs, error, rejected);
     }
 
     /// <summary>Writes this replica's totals of the open buckets, and forgets the buckets that ended before the last one.</summary>
@@ -85,13 +88,13 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await connection.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO traffic_stats (endpoint, variant, bucket, instance, requests, errors, latency_sum_ms, latency_buckets) " +
-                "VALUES (@Endpoint, @Variant, @Bucket, @Instance, @Requests, @Errors, @LatencySum, @Buckets) " +
-                "ON CONFLICT (endpoint, variant, bucket, instance) DO UPDATE SET requests = excluded.requests, errors = excluded.errors, " +
+                "INSERT INTO traffic_stats (endpoint, variant, bucket, instance, requests, errors, rejected, latency_sum_ms, latency_buckets) " +
+                "VALUES (@Endpoint, @Variant, @Bucket, @Instance, @Requests, @Errors, @Rejected, @LatencySum, @Buckets) " +
+                "ON CONFLICT (endpoint, variant, bucket, instance) DO UPDATE SET requests = excluded.requests, errors = excluded.errors, rejected = excluded.rejected, " +
                 "latency_sum_ms = excluded.latency_sum_ms, latency_buckets = excluded.latency_buckets",
                 rows.Select(row => new
                 {
-                    row.Key.Endpoint, row.Key.Variant, row.Key.Bucket, Instance = _instance, row.Snapshot.Requests, row.Snapshot.Errors,
+                    row.Key.Endpoint, row.Key.Variant, row.Key.Bucket, Instance = _instance, row.Snapshot.Requests, row.Snapshot.Errors, row.Snapshot.Rejected,
                     row.Snapshot.LatencySum, Buckets = Encode(row.Snapshot.Buckets),
                 }), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -109,8 +112,8 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
     public async Task<IReadOnlyList<VariantTraffic>> WindowAsync(string endpoint, long from, long to, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<(string Variant, long Requests, long Errors, double LatencySum, string Buckets)>(new CommandDefinition(
-            "SELECT variant, requests, errors, latency_sum_ms, latency_buckets FROM traffic_stats WHERE endpoint = @endpoint AND bucket >= @first AND bucket <= @to",
+        var rows = await connection.QueryAsync<(string Variant, long Requests, long Errors, long Rejected, double LatencySum, string Buckets)>(new CommandDefinition(
+            "SELECT variant, requests, errors, rejected, latency_sum_ms, latency_buckets FROM traffic_stats WHERE endpoint = @endpoint AND bucket >= @first AND bucket <= @to",
             new { endpoint, first = from / BucketMs * BucketMs, to }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.GroupBy(row => row.Variant, StringComparer.Ordinal).OrderBy(group => group.Key, StringComparer.Ordinal).Select(group =>
         {
@@ -122,7 +125,7 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
 
             var requests = group.Sum(row => row.Requests);
             return new VariantTraffic(group.Key, requests, group.Sum(row => row.Errors), requests == 0 ? 0 : group.Sum(row => row.LatencySum) / requests,
-                LatencyBuckets.Quantile(buckets, 0.5), LatencyBuckets.Quantile(buckets, 0.99));
+                LatencyBuckets.Quantile(buckets, 0.5), LatencyBuckets.Quantile(buckets, 0.99), group.Sum(row => row.Rejected));
         }).ToList();
     }
 
@@ -144,9 +147,10 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
         private readonly long[] _buckets = new long[LatencyBuckets.Count];
         private long _requests;
         private long _errors;
+        private long _rejected;
         private long _latencyMicros;
 
-        public void Add(double latencyMs, bool error)
+        public void Add(double latencyMs, bool error, bool rejected)
         {
             Interlocked.Increment(ref _requests);
             if (error)
@@ -154,11 +158,16 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
                 Interlocked.Increment(ref _errors);
             }
 
+            if (rejected)
+            {
+                Interlocked.Increment(ref _rejected);
+            }
+
             Interlocked.Add(ref _latencyMicros, (long)(latencyMs * 1000));
             Interlocked.Increment(ref _buckets[LatencyBuckets.Of(latencyMs)]);
         }
 
-        public (long Requests, long Errors, double LatencySum, long[] Buckets) Snapshot() =>
-            (Interlocked.Read(ref _requests), Interlocked.Read(ref _errors), Interlocked.Read(ref _latencyMicros) / 1000.0, (long[])_buckets.Clone());
+        public (long Requests, long Errors, long Rejected, double LatencySum, long[] Buckets) Snapshot() =>
+            (Interlocked.Read(ref _requests), Interlocked.Read(ref _errors), Interlocked.Read(ref _rejected), Interlocked.Read(ref _latencyMicros) / 1000.0, (long[])_buckets.Clone());
     }
 }

@@ -74,7 +74,7 @@ public sealed record ServedVariant(string Name, string Model);
 /// <summary>An endpoint's traffic per variant over a window (every replica's counts): requests, server errors, latency.</summary>
 public sealed record TrafficResponse(string Endpoint, long From, long To, IReadOnlyList<VariantTrafficResponse> Variants);
 
-public sealed record VariantTrafficResponse(string Variant, long Requests, long Errors, double ErrorRate, double LatencyMeanMs, double LatencyP50Ms, double LatencyP99Ms);
+public sealed record VariantTrafficResponse(string Variant, long Requests, long Errors, double ErrorRate, long Rejected, double RejectionRate, double LatencyMeanMs, double LatencyP50Ms, double LatencyP99Ms);
 
 public sealed record SignalResponse(string Endpoint, string Signal, double Value, RegimeStatus? Status);
 
@@ -128,7 +128,7 @@ public static class EndpointsApi
             var since = from ?? until - (5 * 60_000);
             var window = await traffic.WindowAsync(name, since, until, cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(new TrafficResponse(name, since, until, window.Select(variant => new VariantTrafficResponse(
-                variant.Variant, variant.Requests, variant.Errors, variant.ErrorRate, variant.LatencyMeanMs, variant.LatencyP50Ms, variant.LatencyP99Ms)).ToList()));
+                variant.Variant, variant.Requests, variant.Errors, variant.ErrorRate, variant.Rejected, variant.RejectionRate, variant.LatencyMeanMs, variant.LatencyP50Ms, variant.LatencyP99Ms)).ToList()));
         }).WithSummary("Requests, server errors and latency per variant over [from, to] (Unix ms; default the last 5 minutes), from every replica (written every second).")
             .RequireAuthorization(BallastPolicies.Reader);
         group.MapPost("/{name}/signals", async (string name, SignalRequest body, EndpointStore endpoints, EndpointRouter router, CancellationToken cancellationToken) =>

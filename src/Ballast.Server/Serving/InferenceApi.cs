@@ -150,7 +150,8 @@ public static partial class InferenceApi
         {
             Requests.WithLabels(endpoint.Name, variant.Name, variant.Model.Reference, exception switch { ModelInputException => "400", RemoteModelException => "502", _ => "500" }).Inc();
             // A client's bad input is not the variant's failure; anything else is.
-            http.RequestServices.GetRequiredService<TrafficStats>().Record(endpoint.Name, variant.Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error: exception is not ModelInputException);
+            http.RequestServices.GetRequiredService<TrafficStats>().Record(endpoint.Name, variant.Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+                error: exception is not ModelInputException, rejected: exception is ModelInputException);
             throw;
         }
         finally

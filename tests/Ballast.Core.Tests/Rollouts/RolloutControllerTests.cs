@@ -86,7 +86,7 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
             new AnalysisSpec(Metrics: [new AnalysisMetric("e", "errors above 1%")]))))
         .Message.ShouldBe("Invalid rollout 'r': model: model 'iris/2' is not models:/NAME/VERSION or models:/NAME@ALIAS; strategy 'bluegreen' is not available yet; use canary; " +
             "step 0: setWeight 120 must be between 0 and 100; step 1: pause 'soon' is not a duration such as 30s, 5m or 1h; " +
-            "analysis metric 'e': condition 'errors above 1%' is not METRIC OP NUMBER with METRIC one of error_rate, latency_p99_ms, latency_p50_ms, latency_mean_ms, requests and OP one of > >= < <=.");
+            "analysis metric 'e': condition 'errors above 1%' is not METRIC OP NUMBER with METRIC one of error_rate, rejection_rate, latency_p99_ms, latency_p50_ms, latency_mean_ms, requests and OP one of > >= < <=.");
 
     private async Task<(RolloutController Controller, TrafficStats Traffic)> StartAsync()
     {

@@ -1,0 +1,139 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Ballast.Cli.Manifests;
+
+namespace Ballast.Cli.Commands;
+
+/// <summary><c>ballast rollout start -f FILE | status NAME | promote | abort | pause | resume | history | list</c>: canary rollouts.</summary>
+internal static class RolloutCommand
+{
+    private const string Api = "/api/v1/rollouts";
+
+    public static Command Create(TextWriter output)
+    {
+        var command = new Command("rollout", "Start, follow and steer canary rollouts.");
+
+        var start = new ClientOptions();
+        var file = new Option<string>("--file", "-f") { Description = "The rollout as YAML or JSON (- for standard input).", Required = true };
+        var startCommand = start.AddTo(new Command("start", "Start a canary rollout from a file.") { file });
+        startCommand.SetAction(async (parse, cancel) =>
+        {
+            var body = await ReadAsync(parse.GetValue(file)!, cancel).ConfigureAwait(false);
+            var json = await start.Client(parse).PostJsonAsync(Api, body, cancel).ConfigureAwait(false);
+            await output.WriteLineAsync(parse.GetValue(start.Json) ? json.GetRawText() : Line(json)).ConfigureAwait(false);
+            return BallastCli.Success;
+        });
+        command.Subcommands.Add(startCommand);
+
+        var status = new ClientOptions();
+        var statusName = new Argument<string>("name") { Description = "The rollout." };
+        var statusCommand = status.AddTo(new Command("status", "Phase, step, canary weight, message and the analysis so far.") { statusName });
+        statusCommand.SetAction(async (parse, cancel) =>
+        {
+            var json = await status.Client(parse).GetJsonAsync($"{Api}/{Uri.EscapeDataString(parse.GetValue(statusName)!)}", cancel).ConfigureAwait(false);
+            if (parse.GetValue(status.Json))
+            {
+                await output.WriteLineAsync(json.GetRawText()).ConfigureAwait(false);
+                return BallastCli.Success;
+            }
+
+            await output.WriteLineAsync(Line(json)).ConfigureAwait(false);
+            foreach (var measurement in ClientOptions.Items(json, "analysis"))
+            {
+                await output.WriteLineAsync($"  {ClientOptions.Time(measurement, "at")}  {ClientOptions.Text(measurement, "outcome")}: {ClientOptions.Text(measurement, "reason")}").ConfigureAwait(false);
+            }
+
+            return BallastCli.Success;
+        });
+        command.Subcommands.Add(statusCommand);
+
+        foreach (var (verb, description) in new[]
+        {
+            ("promote", "Skip the current pause (or an inconclusive analysis) and go on with the next step."),
+            ("pause", "Pause the rollout where it is."),
+            ("resume", "Resume a paused rollout."),
+            ("abort", "Abort: all traffic back to the stable variant."),
+        })
+        {
+            var options = new ClientOptions();
+            var name = new Argument<string>("name") { Description = "The rollout." };
+            var verbCommand = options.AddTo(new Command(verb, description) { name });
+            verbCommand.SetAction(async (parse, cancel) =>
+            {
+                var json = await options.Client(parse).PostJsonAsync($"{Api}/{Uri.EscapeDataString(parse.GetValue(name)!)}/{verb}", [], cancel).ConfigureAwait(false);
+                await output.WriteLineAsync(parse.GetValue(options.Json) ? json.GetRawText() : Line(json)).ConfigureAwait(false);
+                return BallastCli.Success;
+            });
+            command.Subcommands.Add(verbCommand);
+        }
+
+        var history = new ClientOptions();
+        var historyName = new Argument<string>("name") { Description = "The rollout." };
+        var historyCommand = history.AddTo(new Command("history", "Every transition: when, phase, step, weight and why.") { historyName });
+        historyCommand.SetAction(async (parse, cancel) =>
+        {
+            var json = await history.Client(parse).GetJsonAsync($"{Api}/{Uri.EscapeDataString(parse.GetValue(historyName)!)}/history", cancel).ConfigureAwait(false);
+            return await history.PrintAsync(parse, output, json, body =>
+            {
+                var table = new TextTable("TIME", "PHASE", "STEP", "WEIGHT", "MESSAGE");
+                foreach (var item in ClientOptions.Items(body, "history"))
+                {
+                    table.Add(ClientOptions.Time(item, "at"), ClientOptions.Text(item, "phase"), ClientOptions.Text(item, "step"), ClientOptions.Text(item, "weight"), ClientOptions.Text(item, "message"));
+                }
+
+                return table;
+            }).ConfigureAwait(false);
+        });
+        command.Subcommands.Add(historyCommand);
+
+        var list = new ClientOptions();
+        var listCommand = list.AddTo(new Command("list", "Every rollout with its phase."));
+        listCommand.SetAction(async (parse, cancel) =>
+        {
+            var json = await list.Client(parse).GetJsonAsync(Api, cancel).ConfigureAwait(false);
+            return await list.PrintAsync(parse, output, json, body =>
+            {
+                var table = new TextTable("NAME", "ENDPOINT", "MODEL", "PHASE", "STEP", "WEIGHT", "MESSAGE");
+                foreach (var item in ClientOptions.Items(body, "rollouts"))
+                {
+                    table.Add(ClientOptions.Text(item, "name"), ClientOptions.Text(item, "endpoint"), ClientOptions.Text(item, "model"), ClientOptions.Text(item, "phase"),
+                        ClientOptions.Text(item, "step"), ClientOptions.Text(item, "weight"), ClientOptions.Text(item, "message"));
+                }
+
+                return table;
+            }).ConfigureAwait(false);
+        });
+        command.Subcommands.Add(listCommand);
+        return command;
+    }
+
+    private static string Line(JsonElement json) => string.Create(CultureInfo.InvariantCulture,
+        $"{ClientOptions.Text(json, "name")}: {ClientOptions.Text(json, "phase")}, step {ClientOptions.Text(json, "step")}, canary weight {ClientOptions.Text(json, "weight")}% ({ClientOptions.Text(json, "message")})");
+
+    /// <summary>The rollout file as the API's JSON body: YAML (one document) or JSON.</summary>
+    private static async Task<JsonObject> ReadAsync(string path, CancellationToken cancellationToken)
+    {
+        string text;
+        try
+        {
+            text = path == "-" ? await Console.In.ReadToEndAsync(cancellationToken).ConfigureAwait(false) : await File.ReadAllTextAsync(path, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            throw new CommandUsageException($"cannot read {path}: {exception.Message}");
+        }
+
+        try
+        {
+            var documents = text.TrimStart().StartsWith('{') ? null : ManifestYaml.Read(text);
+            var node = documents is null ? JsonNode.Parse(text) : documents.Count > 0 ? documents[0].Content : null;
+            return node as JsonObject ?? throw new CommandUsageException($"{path}: a rollout is one object (name, endpoint, model, strategy, steps, analysis)");
+        }
+        catch (Exception exception) when (exception is JsonException or YamlDotNet.Core.YamlException)
+        {
+            throw new CommandUsageException($"{path}: {exception.Message}");
+        }
+    }
+}

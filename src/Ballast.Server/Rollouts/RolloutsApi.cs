@@ -1,0 +1,64 @@
+using Ballast.Rollouts;
+using Ballast.Server.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Ballast.Server.Rollouts;
+
+/// <summary>
+/// A rollout's status as <c>ballast rollout status --json</c> shows it: phase, step, canary weight, message, and the
+/// current analysis's measurements.
+/// </summary>
+public sealed record RolloutStatusResponse(string Name, string Endpoint, string Model, string Phase, int Step, int Weight, string Message, IReadOnlyList<Measurement> Analysis)
+{
+    public static RolloutStatusResponse From(StoredRollout rollout)
+    {
+        ArgumentNullException.ThrowIfNull(rollout);
+        return new RolloutStatusResponse(rollout.Spec.Name, rollout.Spec.Endpoint!, rollout.Spec.Model!, rollout.State.Phase, rollout.State.Step, rollout.State.Weight,
+            rollout.State.Message, rollout.State.Analysis?.Measurements ?? []);
+    }
+}
+
+public sealed record RolloutListResponse(IReadOnlyList<RolloutStatusResponse> Rollouts);
+
+public sealed record RolloutHistoryResponse(string Name, IReadOnlyList<RolloutEvent> History);
+
+/// <summary><c>/api/v1/rollouts</c>: start a canary rollout, follow it, and steer it (promote, pause, resume, abort).</summary>
+public static class RolloutsApi
+{
+    public static IEndpointRouteBuilder MapRolloutsApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/v1/rollouts").WithTags("Rollouts");
+        group.MapPost("/", async (RolloutSpec spec, RolloutController rollouts, CancellationToken cancellationToken) =>
+        {
+            var started = await rollouts.StartAsync(spec, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Created($"/api/v1/rollouts/{started.Spec.Name}", RolloutStatusResponse.From(started));
+        }).WithSummary("Starts a canary rollout (Argo-style steps: setWeight, pause, analysis).").RequireAuthorization(BallastPolicies.Writer);
+        group.MapGet("/", async (RolloutController rollouts, CancellationToken cancellationToken) =>
+            TypedResults.Ok(new RolloutListResponse((await rollouts.ListAsync(cancellationToken).ConfigureAwait(false)).Select(RolloutStatusResponse.From).ToList())))
+            .RequireAuthorization(BallastPolicies.Reader);
+        group.MapGet("/{name}", async (string name, RolloutController rollouts, CancellationToken cancellationToken) =>
+            TypedResults.Ok(RolloutStatusResponse.From(await rollouts.GetAsync(name, cancellationToken).ConfigureAwait(false))))
+            .RequireAuthorization(BallastPolicies.Reader);
+        group.MapGet("/{name}/history", async (string name, RolloutController rollouts, CancellationToken cancellationToken) =>
+        {
+            var rollout = await rollouts.GetAsync(name, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(new RolloutHistoryResponse(name, rollout.State.History));
+        }).WithSummary("Every transition with its time, reason and the values that caused it.").RequireAuthorization(BallastPolicies.Reader);
+        group.MapPost("/{name}/{command}", async (string name, string command, RolloutController rollouts, CancellationToken cancellationToken) =>
+        {
+            var rollout = command switch
+            {
+                "promote" => await rollouts.PromoteAsync(name, cancellationToken).ConfigureAwait(false),
+                "pause" => await rollouts.PauseAsync(name, cancellationToken).ConfigureAwait(false),
+                "resume" => await rollouts.ResumeAsync(name, cancellationToken).ConfigureAwait(false),
+                "abort" => await rollouts.AbortAsync(name, cancellationToken: cancellationToken).ConfigureAwait(false),
+                _ => throw Ballast.Tracking.TrackingException.NotFound($"'{command}' is not a rollout command; use promote, pause, resume or abort."),
+            };
+            return TypedResults.Ok(RolloutStatusResponse.From(rollout));
+        }).WithSummary("promote (skip the current pause or inconclusive analysis), pause, resume, abort (all traffic back to stable).")
+            .RequireAuthorization(BallastPolicies.Writer);
+        return routes;
+    }
+}

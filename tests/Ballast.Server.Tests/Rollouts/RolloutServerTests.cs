@@ -1,0 +1,81 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Ballast.Tests.Serving;
+
+namespace Ballast.Tests.Rollouts;
+
+/// <summary>Canary rollouts on a real server with real requests: the controller (under its lease) promotes a good version and aborts one whose inputs do not fit the traffic.</summary>
+public sealed class RolloutServerTests
+{
+    private static readonly object IrisRow = new { name = "float_input", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 5.1, 3.5, 1.4, 0.2 } };
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_good_canary_is_promoted_and_one_whose_schema_does_not_fit_the_traffic_is_aborted_back_to_stable()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
+        using (var form = new MultipartFormDataContent())
+        {
+            var titanic = new ByteArrayContent(await File.ReadAllBytesAsync(TestServices.Fixture("titanic_pipeline.onnx"), Cancel));
+            titanic.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            form.Add(titanic, "file", "titanic.onnx");
+            (await client.PostAsync("/api/v1/models/iris/versions", form, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        }
+
+        (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } }, Cancel)).EnsureSuccessStatusCode();
+
+        // Version 2 (the same iris model) is good; version 3 is a titanic pipeline: iris traffic does not fit its signature.
+        foreach (var (version, expected) in new[] { (2, "Succeeded"), (3, "Aborted") })
+        {
+            var file = Path.Combine(server.DataDir, $"rollout-{version}.yaml");
+            await File.WriteAllTextAsync(file, $"""
+                name: iris-v{version}
+                endpoint: iris
+                model: "models:/iris/{version}"
+                strategy: canary
+                steps:
+                  - setWeight: 50
+                  - analysis: {"{}"}
+                analysis:
+                  interval: 10s
+                  count: 1
+                  minRequests: 20
+                  metrics:
+                    - {"{"}name: errors, failureCondition: "error_rate > 0.01"{"}"}
+                    - {"{"}name: schema, failureCondition: "rejection_rate > 0.05"{"}"}
+                """, Cancel);
+            var started = await CliProcess.RunAsync("rollout", "start", "-f", file, "--url", url);
+            started.ExitCode.ShouldBe(0, started.ToString());
+
+            JsonElement status = default;
+            for (var i = 0; i < 400; i++)
+            {
+                using (await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRow } }, Cancel))
+                {
+                }
+
+                await Task.Delay(50, Cancel);
+                status = await client.GetFromJsonAsync<JsonElement>($"/api/v1/rollouts/iris-v{version}", Cancel);
+                if (status.GetProperty("phase").GetString() is "Succeeded" or "Aborted" or "Paused")
+                {
+                    break;
+                }
+            }
+
+            status.GetProperty("phase").GetString().ShouldBe(expected, status.ToString());
+            var endpoint = await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/iris", Cancel);
+            endpoint.GetProperty("variants").EnumerateArray().Select(v => (v.GetProperty("name").GetString(), v.GetProperty("model").GetString(), v.GetProperty("weight").GetInt32()))
+                .ShouldBe([("main", "models:/iris/2", 100)], "after the promotion, version 2 is stable; after the abort, it still is");
+        }
+
+        var history = await CliProcess.RunAsync("rollout", "history", "iris-v3", "--url", url);
+        history.ExitCode.ShouldBe(0, history.ToString());
+        history.Output.ShouldContain("analysis failed: schema: rejection_rate > 0.05 (value 1)");
+    }
+}
