@@ -156,5 +156,5 @@ public sealed class FixedBinHistogram
         return histogram;
     }
 
-    private bool SameEdges(HistogramBins other) => ReferenceEquals(Bins, other) || Bins.Edges.SequenceEqual(other.Edges);
+    internal bool SameEdges(HistogramBins other) => ReferenceEquals(Bins, other) || Bins.Edges.SequenceEqual(other.Edges);
 }
