@@ -195,7 +195,13 @@ public sealed class KllSketch
         var reader = new SketchReader(bytes, "KLL sketch");
         reader.ExpectMagic(Magic);
         reader.ExpectVersion(FormatVersion);
-        var sketch = new KllSketch(reader.ReadUInt16())
+        var k = reader.ReadUInt16();
+        if (k < MinLevelCapacity)
+        {
+            throw new FormatException($"KLL sketch: k = {k} is below {MinLevelCapacity}.");
+        }
+
+        var sketch = new KllSketch(k)
         {
             Count = reader.ReadInt64(),
             Min = reader.ReadDouble(),
