@@ -1,3 +1,5 @@
+using Ballast.Statistics;
+
 namespace Ballast.Monitoring.Sketches;
 
 /// <summary>
@@ -117,7 +119,7 @@ public sealed class KllSketch
         }
 
         var (values, cumulative) = Sorted();
-        var index = UpperBound(values, x);
+        var index = SortedSearch.CountAtOrBelow(values, x);
         return index == 0 ? 0 : cumulative[index - 1] / Count;
     }
 
@@ -332,24 +334,5 @@ public sealed class KllSketch
 
         _sorted = (values, cumulative);
         return (values, cumulative);
-    }
-
-    private static int UpperBound(double[] sorted, double x)
-    {
-        int low = 0, high = sorted.Length;
-        while (low < high)
-        {
-            var middle = (low + high) >>> 1;
-            if (sorted[middle] <= x)
-            {
-                low = middle + 1;
-            }
-            else
-            {
-                high = middle;
-            }
-        }
-
-        return low;
     }
 }

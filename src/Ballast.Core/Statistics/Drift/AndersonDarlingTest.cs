@@ -79,9 +79,9 @@ public static class AndersonDarlingTest
         var ties = new double[distinct.Length];
         for (var j = 0; j < distinct.Length; j++)
         {
-            var lower = LowerBound(pooled, distinct[j]);
+            var lower = SortedSearch.CountBelow(pooled, distinct[j]);
             left[j] = lower;
-            ties[j] = tiesEverywhere ? UpperBound(pooled, distinct[j]) - lower : 1;
+            ties[j] = tiesEverywhere ? SortedSearch.CountAtOrBelow(pooled, distinct[j]) - lower : 1;
         }
 
         foreach (var sample in samples)
@@ -89,8 +89,8 @@ public static class AndersonDarlingTest
             double inner = 0, size = sample.Length;
             for (var j = 0; j < distinct.Length; j++)
             {
-                var upper = UpperBound(sample, distinct[j]);
-                var f = upper - LowerBound(sample, distinct[j]);
+                var upper = SortedSearch.CountAtOrBelow(sample, distinct[j]);
+                var f = upper - SortedSearch.CountBelow(sample, distinct[j]);
                 var m = upper - (f / 2.0);
                 var b = left[j] + (ties[j] / 2.0);
                 var deviation = (n * m) - (b * size);
@@ -112,7 +112,7 @@ public static class AndersonDarlingTest
         double running = 0;
         for (var j = 0; j < distinct.Length - 1; j++)
         {
-            ties[j] = UpperBound(pooled, distinct[j]) - LowerBound(pooled, distinct[j]);
+            ties[j] = SortedSearch.CountAtOrBelow(pooled, distinct[j]) - SortedSearch.CountBelow(pooled, distinct[j]);
             running += ties[j];
             cumulative[j] = running;
         }
@@ -122,7 +122,7 @@ public static class AndersonDarlingTest
             double inner = 0, size = sample.Length;
             for (var j = 0; j < distinct.Length - 1; j++)
             {
-                double m = UpperBound(sample, distinct[j]), b = cumulative[j];
+                double m = SortedSearch.CountAtOrBelow(sample, distinct[j]), b = cumulative[j];
                 var deviation = (n * m) - (b * size);
                 inner += ties[j] / n * deviation * deviation / (b * (n - b));
             }
@@ -192,45 +192,5 @@ public static class AndersonDarlingTest
         }
 
         return [.. distinct];
-    }
-
-    /// <summary>The number of values &lt; x (numpy's searchsorted 'left').</summary>
-    private static int LowerBound(double[] sorted, double x)
-    {
-        int low = 0, high = sorted.Length;
-        while (low < high)
-        {
-            var middle = (low + high) >>> 1;
-            if (sorted[middle] < x)
-            {
-                low = middle + 1;
-            }
-            else
-            {
-                high = middle;
-            }
-        }
-
-        return low;
-    }
-
-    /// <summary>The number of values ≤ x (numpy's searchsorted 'right').</summary>
-    private static int UpperBound(double[] sorted, double x)
-    {
-        int low = 0, high = sorted.Length;
-        while (low < high)
-        {
-            var middle = (low + high) >>> 1;
-            if (sorted[middle] <= x)
-            {
-                low = middle + 1;
-            }
-            else
-            {
-                high = middle;
-            }
-        }
-
-        return low;
     }
 }

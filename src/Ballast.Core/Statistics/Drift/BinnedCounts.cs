@@ -14,53 +14,15 @@ public sealed record BinnedCounts(HistogramBins Bins, double[] Reference, double
     {
         var counts = new double[bins.Count];
         var edges = bins.Edges;
-        var previous = LowerBound(sorted, edges[0]);
+        var previous = SortedSearch.CountBelow(sorted, edges[0]);
         for (var k = 0; k < bins.Count; k++)
         {
             // Bin k holds edgeₖ ≤ x < edgeₖ₊₁; the last bin also holds its right edge.
-            var next = k == bins.Count - 1 ? UpperBound(sorted, edges[k + 1]) : LowerBound(sorted, edges[k + 1]);
+            var next = k == bins.Count - 1 ? SortedSearch.CountAtOrBelow(sorted, edges[k + 1]) : SortedSearch.CountBelow(sorted, edges[k + 1]);
             counts[k] = next - previous;
             previous = next;
         }
 
         return counts;
-    }
-
-    private static int LowerBound(ReadOnlySpan<double> sorted, double x)
-    {
-        int low = 0, high = sorted.Length;
-        while (low < high)
-        {
-            var middle = (low + high) >>> 1;
-            if (sorted[middle] < x)
-            {
-                low = middle + 1;
-            }
-            else
-            {
-                high = middle;
-            }
-        }
-
-        return low;
-    }
-
-    private static int UpperBound(ReadOnlySpan<double> sorted, double x)
-    {
-        int low = 0, high = sorted.Length;
-        while (low < high)
-        {
-            var middle = (low + high) >>> 1;
-            if (sorted[middle] <= x)
-            {
-                low = middle + 1;
-            }
-            else
-            {
-                high = middle;
-            }
-        }
-
-        return low;
     }
 }
