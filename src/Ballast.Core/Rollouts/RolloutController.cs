@@ -41,7 +41,8 @@ public sealed record RolloutState(
     AnalysisRun? Analysis,
     IReadOnlyList<RolloutEvent> History);
 
-public sealed record StoredRollout(RolloutSpec Spec, RolloutState State);
+/// <summary>A rollout as read from the store; <see cref="Token"/> (the stored state's text) makes a write fail if another writer changed it since.</summary>
+public sealed record StoredRollout(RolloutSpec Spec, RolloutState State, string? Token = null);
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(RolloutSpec))]
@@ -95,7 +96,7 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
             throw TrackingException.AlreadyExists($"Rollout '{spec.Name}' already exists.");
         }
 
-        return new StoredRollout(spec, state);
+        return new StoredRollout(spec, state, Serialize(state));
     }
 
     public async Task<StoredRollout> GetAsync(string name, CancellationToken cancellationToken = default) =>
@@ -128,26 +129,35 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
             throw Ended(rollout);
         }
 
-        return new StoredRollout(rollout.Spec, await AbortAsync(rollout, reason, cancellationToken).ConfigureAwait(false));
+        var aborted = await AbortAsync(rollout, reason, cancellationToken).ConfigureAwait(false);
+        await SaveAsync(rollout, aborted, cancellationToken).ConfigureAwait(false);
+        return rollout with { State = aborted };
     }
 
     /// <summary>Moves every rollout in progress as far as the clock and the traffic allow; the lease holder calls it every second.</summary>
     public async Task TickAsync(CancellationToken cancellationToken = default)
     {
-        foreach (var rollout in await QueryAsync("WHERE phase = 'Progressing'", null, cancellationToken).ConfigureAwait(false))
+        foreach (var stored in await QueryAsync("WHERE phase = 'Progressing'", null, cancellationToken).ConfigureAwait(false))
         {
-            var state = rollout.State;
+            var rollout = stored;
             // Several steps may be due at once (a weight change, then a pause that already elapsed…); a few per tick.
-            for (var moves = 0; moves < 10 && state.Phase == RolloutPhases.Progressing; moves++)
+            for (var moves = 0; moves < 10 && rollout.State.Phase == RolloutPhases.Progressing; moves++)
             {
-                var next = await StepAsync(rollout with { State = state }, cancellationToken).ConfigureAwait(false);
-                if (ReferenceEquals(next, state))
+                var next = await StepAsync(rollout, cancellationToken).ConfigureAwait(false);
+                if (ReferenceEquals(next, rollout.State))
                 {
                     break;
                 }
 
-                state = next;
-                await SaveAsync(rollout.Spec.Name, state, cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    rollout = await SaveAsync(rollout, next, cancellationToken).ConfigureAwait(false);
+                }
+                catch (TrackingException)
+                {
+                    // A command (promote, pause, abort…) changed it meanwhile; the next tick starts from what it wrote.
+                    break;
+                }
             }
         }
     }
@@ -232,9 +242,9 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
 
     private async Task<RolloutState> AbortAsync(StoredRollout rollout, string reason, CancellationToken cancellationToken)
     {
+        // Traffic goes back to stable first: if the state write then loses a race, the safe half is done.
         var aborted = Transition(rollout.State with { Phase = RolloutPhases.Aborted, Weight = 0 }, Now, reason);
         await SetEndpointAsync(rollout.Spec, aborted, promoted: false, cancellationToken).ConfigureAwait(false);
-        await SaveAsync(rollout.Spec.Name, aborted, cancellationToken).ConfigureAwait(false);
         return aborted;
     }
 
@@ -265,19 +275,19 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
     {
         var rollout = await GetAsync(name, cancellationToken).ConfigureAwait(false);
         var state = command(rollout, Now);
-        if (!ReferenceEquals(state, rollout.State))
-        {
-            await SaveAsync(name, state, cancellationToken).ConfigureAwait(false);
-        }
-
-        return rollout with { State = state };
+        return ReferenceEquals(state, rollout.State) ? rollout : await SaveAsync(rollout, state, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task SaveAsync(string name, RolloutState state, CancellationToken cancellationToken)
+    /// <summary>Writes the next state if the stored one is still the one read; else the write is refused (another writer won).</summary>
+    private async Task<StoredRollout> SaveAsync(StoredRollout rollout, RolloutState state, CancellationToken cancellationToken)
     {
+        var json = Serialize(state);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition("UPDATE rollouts SET phase = @Phase, state = @json, updated_at = @now WHERE name = @name",
-            new { state.Phase, json = Serialize(state), now = Now, name }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var written = await connection.ExecuteAsync(new CommandDefinition("UPDATE rollouts SET phase = @Phase, state = @json, updated_at = @now WHERE name = @name AND state = @token",
+            new { state.Phase, json, now = Now, name = rollout.Spec.Name, token = rollout.Token }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return written == 1
+            ? rollout with { State = state, Token = json }
+            : throw TrackingException.Invalid($"Rollout '{rollout.Spec.Name}' changed while this was being decided; look at its status and try again.");
     }
 
     private async Task<IReadOnlyList<StoredRollout>> QueryAsync(string where, object? parameters, CancellationToken cancellationToken)
@@ -287,7 +297,7 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
             $"SELECT spec, state FROM rollouts {where} ORDER BY name", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.Select(row => new StoredRollout(
             JsonSerializer.Deserialize(row.Spec, RolloutJsonContext.Default.RolloutSpec)!,
-            JsonSerializer.Deserialize(row.State, RolloutJsonContext.Default.RolloutState)!)).ToList();
+            JsonSerializer.Deserialize(row.State, RolloutJsonContext.Default.RolloutState)!, row.State)).ToList();
     }
 
     private static string Serialize(RolloutSpec spec) => JsonSerializer.Serialize(spec, RolloutJsonContext.Default.RolloutSpec);

@@ -78,4 +78,49 @@ public sealed class RolloutServerTests
         history.ExitCode.ShouldBe(0, history.ToString());
         history.Output.ShouldContain("analysis failed: schema: rejection_rate > 0.05 (value ");
     }
+
+    [Fact]
+    public async Task Two_replicas_on_one_postgres_run_one_controller_and_record_each_transition_once()
+    {
+        var (location, drop) = await Ballast.Tests.Metadata.TestDatabases.CreateAsync(Ballast.Metadata.DatabaseEngine.Postgres);
+        var artifacts = Directory.CreateTempSubdirectory("ballast-rollout-artifacts-").FullName;
+        try
+        {
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(location.ConnectionString);
+            var database = $"postgres://{builder.Username}@{builder.Host}:{builder.Port}/{builder.Database}";
+            await using var first = await RunningServer.StartAsync(options => options with { Database = database, Artifacts = artifacts });
+            await using var second = await RunningServer.StartAsync(options => options with { Database = database, Artifacts = artifacts });
+            using var one = first.Client();
+            using var two = second.Client();
+            await ServingHelpers.RegisterIrisAsync(one, times: 2);
+            (await one.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } }, Cancel)).EnsureSuccessStatusCode();
+            (await one.PostAsJsonAsync("/api/v1/rollouts", new
+            {
+                name = "iris-v2", endpoint = "iris", model = "models:/iris/2", strategy = "canary",
+                steps = new object[] { new { setWeight = 50 }, new { pause = "2s" }, new { setWeight = 100 } },
+            }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
+
+            JsonElement status = default;
+            for (var i = 0; i < 100; i++)
+            {
+                await Task.Delay(100, Cancel);
+                status = await two.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2", Cancel);
+                if (status.GetProperty("phase").GetString() == "Succeeded")
+                {
+                    break;
+                }
+            }
+
+            status.GetProperty("phase").GetString().ShouldBe("Succeeded", status.ToString());
+            var history = (await one.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2/history", Cancel)).GetProperty("history").EnumerateArray()
+                .Select(e => e.GetProperty("message").GetString()).ToList();
+            history.ShouldBe(["started: models:/iris/2 against stable main=models:/iris/1", "canary weight 50%", "pause of 00:00:02 done", "canary weight 100%",
+                "promoted: models:/iris/2 is the stable variant 'main'"], "one controller, each transition once");
+        }
+        finally
+        {
+            await drop();
+            Directory.Delete(artifacts, recursive: true);
+        }
+    }
 }
