@@ -38,6 +38,7 @@ public sealed record RolloutState(
     string StableVariant,
     string StableModel,
     long StepStartedAt,
+    long? SucceededAt,
     AnalysisRun? Analysis,
     IReadOnlyList<RolloutEvent> History);
 
@@ -76,7 +77,7 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
         }
 
         var now = Now;
-        var state = new RolloutState(RolloutPhases.Progressing, 0, 0, "started", stable.Name, stable.Model, now, null,
+        var state = new RolloutState(RolloutPhases.Progressing, 0, 0, "started", stable.Name, stable.Model, now, null, null,
             [new RolloutEvent(now, RolloutPhases.Progressing, 0, 0, $"started: {spec.Model} against stable {stable.Name}={stable.Model}")]);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(
@@ -137,9 +138,24 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
     /// <summary>Moves every rollout in progress as far as the clock and the traffic allow; the lease holder calls it every second.</summary>
     public async Task TickAsync(CancellationToken cancellationToken = default)
     {
-        foreach (var stored in await QueryAsync("WHERE phase = 'Progressing'", null, cancellationToken).ConfigureAwait(false))
+        // Succeeded ones for their SLA watch (a week at most).
+        foreach (var stored in await QueryAsync("WHERE phase = 'Progressing' OR (phase = 'Succeeded' AND updated_at >= @recent)", new { recent = Now - (7 * 86_400_000L) }, cancellationToken).ConfigureAwait(false))
         {
             var rollout = stored;
+            if (await SlaBreachAsync(rollout, cancellationToken).ConfigureAwait(false) is { } breach)
+            {
+                try
+                {
+                    await SaveAsync(rollout, await RollBackAsync(rollout, breach, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                }
+                catch (TrackingException)
+                {
+                    // Changed meanwhile: the next tick looks again.
+                }
+
+                continue;
+            }
+
             // Several steps may be due at once (a weight change, then a pause that already elapsed…); a few per tick.
             for (var moves = 0; moves < 10 && rollout.State.Phase == RolloutPhases.Progressing; moves++)
             {
@@ -171,7 +187,7 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
         if (state.Step >= spec.Steps!.Count)
         {
             await SetEndpointAsync(spec, state, promoted: true, cancellationToken).ConfigureAwait(false);
-            return Transition(state with { Phase = RolloutPhases.Succeeded, Weight = 100 }, now, $"promoted: {spec.Model} is the stable variant '{state.StableVariant}'");
+            return Transition(state with { Phase = RolloutPhases.Succeeded, Weight = 100, SucceededAt = now }, now, $"promoted: {spec.Model} is the stable variant '{state.StableVariant}'");
         }
 
         var step = spec.Steps[state.Step];
@@ -209,15 +225,7 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
         // The canary's own traffic since the previous measurement, from every replica's counters.
         var window = await traffic.WindowAsync(spec.Endpoint!, run.NextAt - interval, now, cancellationToken).ConfigureAwait(false);
         var canary = window.FirstOrDefault(variant => variant.Variant == CanaryVariant) ?? new VariantTraffic(CanaryVariant, 0, 0, 0, 0, 0);
-        var values = new Dictionary<string, double>(StringComparer.Ordinal)
-        {
-            ["requests"] = canary.Requests,
-            ["error_rate"] = canary.ErrorRate,
-            ["rejection_rate"] = canary.RejectionRate,
-            ["latency_mean_ms"] = canary.LatencyMeanMs,
-            ["latency_p50_ms"] = canary.LatencyP50Ms,
-            ["latency_p99_ms"] = canary.LatencyP99Ms,
-        };
+        var values = Values(canary);
         var failed = analysis.Metrics!.Select(metric => (metric.Name, Condition: Condition.Parse(metric.FailureCondition, metric.Name ?? "metric")))
             .Where(metric => metric.Condition.Holds(values[metric.Condition.Metric])).ToList();
         var measurement = canary.Requests < analysis.MinRequests
@@ -239,6 +247,75 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
 
         return run.Measurements.Count >= analysis.Count ? Advance(state with { Analysis = null }, now, $"analysis passed ({run.Count("Successful")} of {run.Measurements.Count} measurements successful)") : state;
     }
+
+    /// <summary>
+    /// Why the new model breaks its service levels now, or null: any SLA condition holding over the last
+    /// <c>sustainedFor</c> of its traffic (the canary while progressing, the promoted stable variant during the watch).
+    /// </summary>
+    private async Task<string?> SlaBreachAsync(StoredRollout rollout, CancellationToken cancellationToken)
+    {
+        var (spec, state) = (rollout.Spec, rollout.State);
+        if (spec.Sla is not { } sla)
+        {
+            return null;
+        }
+
+        var now = Now;
+        var sustained = (long)(RolloutValidation.Duration(sla.SustainedFor ?? "5m")!.Value.TotalMilliseconds);
+        string variant;
+        long since;
+        if (state.Phase == RolloutPhases.Progressing)
+        {
+            // Only once the canary has had traffic for the whole window.
+            var firstWeight = state.History.FirstOrDefault(e => e.Message.StartsWith("canary weight", StringComparison.Ordinal) && e.Message != "canary weight 0%");
+            if (firstWeight is null || now - firstWeight.At < sustained)
+            {
+                return null;
+            }
+
+            variant = CanaryVariant;
+            since = now - sustained;
+        }
+        else
+        {
+            var watch = (long)(RolloutValidation.Duration(sla.WatchAfterPromotion ?? "0s")!.Value.TotalMilliseconds);
+            if (state.SucceededAt is not { } promoted || now > promoted + watch || now - promoted < sustained)
+            {
+                return null;
+            }
+
+            variant = state.StableVariant;
+            since = now - sustained;
+        }
+
+        var seen = (await traffic.WindowAsync(spec.Endpoint!, since, now, cancellationToken).ConfigureAwait(false)).FirstOrDefault(v => v.Variant == variant);
+        if (seen is null || seen.Requests < (sla.MinRequests ?? 50))
+        {
+            return null;
+        }
+
+        var values = Values(seen);
+        var broken = (sla.FailureConditions ?? []).Select(text => Condition.Parse(text, "sla")).Where(condition => condition.Holds(values[condition.Metric])).ToList();
+        return broken.Count == 0 ? null : $"SLA breach over the last {TimeSpan.FromMilliseconds(sustained)}: " +
+            string.Join("; ", broken.Select(condition => $"{condition} (value {values[condition.Metric].ToString("0.####", CultureInfo.InvariantCulture)})"));
+    }
+
+    /// <summary>The metrics conditions may name, from a variant's traffic.</summary>
+    private static Dictionary<string, double> Values(VariantTraffic traffic) => new(StringComparer.Ordinal)
+    {
+        ["requests"] = traffic.Requests,
+        ["error_rate"] = traffic.ErrorRate,
+        ["rejection_rate"] = traffic.RejectionRate,
+        ["latency_mean_ms"] = traffic.LatencyMeanMs,
+        ["latency_p50_ms"] = traffic.LatencyP50Ms,
+        ["latency_p99_ms"] = traffic.LatencyP99Ms,
+    };
+
+    /// <summary>Back to the model that was stable before the rollout: abort while progressing, revert after a promotion.</summary>
+    private async Task<RolloutState> RollBackAsync(StoredRollout rollout, string reason, CancellationToken cancellationToken) =>
+        rollout.State.Phase == RolloutPhases.Progressing
+            ? await AbortAsync(rollout, reason, cancellationToken).ConfigureAwait(false)
+            : await AbortAsync(rollout with { State = rollout.State with { Weight = 0 } }, $"rolled back after promotion: {reason}", cancellationToken).ConfigureAwait(false);
 
     private async Task<RolloutState> AbortAsync(StoredRollout rollout, string reason, CancellationToken cancellationToken)
     {

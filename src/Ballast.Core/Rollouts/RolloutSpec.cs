@@ -15,7 +15,19 @@ public sealed record RolloutSpec(
     [property: JsonPropertyName("model")] string? Model,
     [property: JsonPropertyName("strategy")] string? Strategy,
     [property: JsonPropertyName("steps")] IReadOnlyList<RolloutStep>? Steps,
-    [property: JsonPropertyName("analysis")] AnalysisSpec? Analysis = null);
+    [property: JsonPropertyName("analysis")] AnalysisSpec? Analysis = null,
+    [property: JsonPropertyName("sla")] SlaSpec? Sla = null);
+
+/// <summary>
+/// Service levels the new model must keep, checked every tick while the rollout runs (on the canary) and for
+/// <see cref="WatchAfterPromotion"/> after it succeeded (on the promoted model): when any condition holds over the
+/// last <see cref="SustainedFor"/> of traffic (at least <see cref="MinRequests"/> requests), the rollout rolls back.
+/// </summary>
+public sealed record SlaSpec(
+    [property: JsonPropertyName("failureConditions")] IReadOnlyList<string>? FailureConditions = null,
+    [property: JsonPropertyName("sustainedFor")] string? SustainedFor = null,
+    [property: JsonPropertyName("watchAfterPromotion")] string? WatchAfterPromotion = null,
+    [property: JsonPropertyName("minRequests")] long? MinRequests = null);
 
 /// <summary>
 /// One step: exactly one of <see cref="SetWeight"/>, <see cref="Pause"/> (<c>"30s"</c> or <c>{"duration": "30s"}</c>; <c>{}</c>
@@ -164,6 +176,27 @@ public static partial class RolloutValidation
         if (analysis.Count is < 1 || analysis.FailureLimit is < 0 || analysis.InconclusiveLimit is < 0 || analysis.MinRequests is < 0)
         {
             problems.Add("analysis: count must be at least 1; failureLimit, inconclusiveLimit and minRequests at least 0");
+        }
+
+        if (spec.Sla is { } sla)
+        {
+            if ((sla.FailureConditions ?? []).Count == 0)
+            {
+                problems.Add("sla: give failureConditions such as \"latency_p99_ms > 50\"");
+            }
+
+            foreach (var condition in sla.FailureConditions ?? [])
+            {
+                Collect(problems, () => Condition.Parse(condition, "sla"));
+            }
+
+            foreach (var (field, value) in new[] { ("sustainedFor", sla.SustainedFor), ("watchAfterPromotion", sla.WatchAfterPromotion) })
+            {
+                if (value is not null && Duration(value) is null)
+                {
+                    problems.Add($"sla.{field} '{value}' is not a duration such as 15m");
+                }
+            }
         }
 
         if (problems.Count > 0)

@@ -80,6 +80,40 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
     }
 
     [Fact]
+    public async Task A_slow_canary_breaks_its_sla_and_is_rolled_back_before_any_analysis()
+    {
+        var (controller, traffic) = await StartAsync(Canary with
+        {
+            Steps = [new RolloutStep(SetWeight: 20), new RolloutStep(Pause: JsonValue.Create("5m"))],
+            Sla = new SlaSpec(["latency_p99_ms > 50"], "20s", MinRequests: 50),
+        });
+        await RunAsync(controller, traffic, seconds: 40, errorRate: 0, latencyMs: 80);
+
+        var rollout = await controller.GetAsync("iris-v2", Cancel);
+        (rollout.State.Phase, rollout.State.Message).ShouldBe((RolloutPhases.Aborted, "SLA breach over the last 00:00:20: latency_p99_ms > 50 (value 80.7794)"));
+        (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants.ShouldBe([new VariantSpec("main", "models:/iris/1", 100)]);
+    }
+
+    [Fact]
+    public async Task A_promoted_model_that_slows_down_within_the_watch_is_rolled_back_to_the_old_one()
+    {
+        var (controller, traffic) = await StartAsync(Canary with
+        {
+            Steps = [new RolloutStep(SetWeight: 100)],
+            Sla = new SlaSpec(["latency_p99_ms > 50"], "20s", "5m", MinRequests: 50),
+        });
+        await RunAsync(controller, traffic, seconds: 30, errorRate: 0, latencyMs: 5);
+        (await controller.GetAsync("iris-v2", Cancel)).State.Phase.ShouldBe(RolloutPhases.Succeeded);
+
+        // The new model is now the stable variant 'main'; it slows down under real load.
+        await RunAsync(controller, traffic, seconds: 40, errorRate: 0, latencyMs: 5, stableLatencyMs: 80);
+        var rollout = await controller.GetAsync("iris-v2", Cancel);
+        rollout.State.Phase.ShouldBe(RolloutPhases.Aborted);
+        rollout.State.Message.ShouldStartWith("rolled back after promotion: SLA breach over the last 00:00:20: latency_p99_ms > 50");
+        (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants.ShouldBe([new VariantSpec("main", "models:/iris/1", 100)]);
+    }
+
+    [Fact]
     public void Bad_rollouts_are_refused_with_every_problem() =>
         Should.Throw<TrackingException>(() => RolloutValidation.Validate(new RolloutSpec("r", "iris", "iris/2", "bluegreen",
             [new RolloutStep(SetWeight: 120), new RolloutStep(Pause: JsonValue.Create("soon")), new RolloutStep(Analysis: new AnalysisStep())],
@@ -88,17 +122,17 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
             "step 0: setWeight 120 must be between 0 and 100; step 1: pause 'soon' is not a duration such as 30s, 5m or 1h; " +
             "analysis metric 'e': condition 'errors above 1%' is not METRIC OP NUMBER with METRIC one of error_rate, rejection_rate, latency_p99_ms, latency_p50_ms, latency_mean_ms, requests and OP one of > >= < <=.");
 
-    private async Task<(RolloutController Controller, TrafficStats Traffic)> StartAsync()
+    private async Task<(RolloutController Controller, TrafficStats Traffic)> StartAsync(RolloutSpec? spec = null)
     {
         await Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
         var traffic = new TrafficStats(Database, Time);
         var controller = new RolloutController(Database, Endpoints, traffic, Time);
-        await controller.StartAsync(Canary, Cancel);
+        await controller.StartAsync(spec ?? Canary, Cancel);
         return (controller, traffic);
     }
 
     /// <summary>Each simulated second: requests split by the endpoint's current weights, counted and written as serving does, then a controller tick.</summary>
-    private async Task RunAsync(RolloutController controller, TrafficStats traffic, int seconds, double errorRate, double latencyMs, int requestsPerSecond = 50)
+    private async Task RunAsync(RolloutController controller, TrafficStats traffic, int seconds, double errorRate, double latencyMs, int requestsPerSecond = 50, double stableLatencyMs = 5)
     {
         for (var second = 0; second < seconds; second++)
         {
@@ -110,7 +144,7 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
                 for (var i = 0; i < requests; i++)
                 {
                     var canary = variant.Name == RolloutController.CanaryVariant;
-                    traffic.Record("iris", variant.Name, canary ? latencyMs : 5, error: canary && i < requests * errorRate);
+                    traffic.Record("iris", variant.Name, canary ? latencyMs : stableLatencyMs, error: canary && i < requests * errorRate);
                 }
             }
 
