@@ -40,7 +40,8 @@ public sealed record RolloutState(
     long StepStartedAt,
     long? SucceededAt,
     AnalysisRun? Analysis,
-    IReadOnlyList<RolloutEvent> History);
+    IReadOnlyList<RolloutEvent> History,
+    string? Layout = null);
 
 /// <summary>A rollout as read from the store; <see cref="Token"/> (the stored state's text) makes a write fail if another writer changed it since.</summary>
 public sealed record StoredRollout(RolloutSpec Spec, RolloutState State, string? Token = null);
@@ -60,14 +61,18 @@ internal sealed partial class RolloutJsonContext : JsonSerializerContext;
 public sealed class RolloutController(MetadataDatabase database, EndpointStore endpoints, TrafficStats traffic, TimeProvider time, Func<CancellationToken, Task>? endpointsChanged = null)
 {
     public const string CanaryVariant = "canary";
+    public const string PreviewVariant = "preview";
+    public const string PreviousVariant = "previous";
+    private const string PreviewLayout = "preview";
+    private const string SwitchedLayout = "switched";
 
     public async Task<StoredRollout> StartAsync(RolloutSpec spec, CancellationToken cancellationToken = default)
     {
         spec = RolloutValidation.Validate(spec);
         var endpoint = (await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false)).Spec;
-        if (endpoint.Policy is not (null or EndpointValidation.SplitPolicy) || endpoint.Variants is not { Count: 1 } || endpoint.Variants[0].Name == CanaryVariant)
+        if (endpoint.Policy is not (null or EndpointValidation.SplitPolicy) || endpoint.Variants is not { Count: 1 } || endpoint.Variants[0].Name is CanaryVariant or PreviewVariant or PreviousVariant)
         {
-            throw TrackingException.Invalid($"Endpoint '{spec.Endpoint}' cannot take a canary: a rollout needs a split endpoint serving one stable variant (not named '{CanaryVariant}').");
+            throw TrackingException.Invalid($"Endpoint '{spec.Endpoint}' cannot take a rollout: it needs a split endpoint serving one stable variant (not named {CanaryVariant}, {PreviewVariant} or {PreviousVariant}).");
         }
 
         var stable = endpoint.Variants[0];
@@ -191,6 +196,20 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
         }
 
         var step = spec.Steps[state.Step];
+        if (step.SetPreview is true)
+        {
+            var preview = state with { Layout = PreviewLayout };
+            await SetEndpointAsync(spec, preview, promoted: false, cancellationToken).ConfigureAwait(false);
+            return Advance(preview, now, $"preview: {spec.Model} loaded as variant '{PreviewVariant}' (pinned route only, no production traffic)");
+        }
+
+        if (step.Switch is true)
+        {
+            var switched = state with { Layout = SwitchedLayout, Weight = 100 };
+            await SetEndpointAsync(spec, switched, promoted: false, cancellationToken).ConfigureAwait(false);
+            return Advance(switched, now, $"switched: {spec.Model} serves all traffic; the old model stays loaded as '{PreviousVariant}'");
+        }
+
         if (step.SetWeight is { } weight)
         {
             var weighted = state with { Weight = weight };
@@ -205,10 +224,16 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
                 : Transition(state with { Phase = RolloutPhases.Paused }, now, "paused until promoted");
         }
 
-        return await AnalyzeAsync(spec, state, now, cancellationToken).ConfigureAwait(false);
+        var target = step.Analysis!.Variant switch
+        {
+            AnalysisStep.Preview => PreviewVariant,
+            AnalysisStep.Stable => state.StableVariant,
+            _ => CanaryVariant,
+        };
+        return await AnalyzeAsync(spec, state, target, now, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<RolloutState> AnalyzeAsync(RolloutSpec spec, RolloutState state, long now, CancellationToken cancellationToken)
+    private async Task<RolloutState> AnalyzeAsync(RolloutSpec spec, RolloutState state, string target, long now, CancellationToken cancellationToken)
     {
         var analysis = spec.Analysis!;
         var interval = (long)RolloutValidation.Duration(analysis.Interval!)!.Value.TotalMilliseconds;
@@ -222,9 +247,9 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
             return state;
         }
 
-        // The canary's own traffic since the previous measurement, from every replica's counters.
+        // The analysed variant's own traffic since the previous measurement, from every replica's counters.
         var window = await traffic.WindowAsync(spec.Endpoint!, run.NextAt - interval, now, cancellationToken).ConfigureAwait(false);
-        var canary = window.FirstOrDefault(variant => variant.Variant == CanaryVariant) ?? new VariantTraffic(CanaryVariant, 0, 0, 0, 0, 0);
+        var canary = window.FirstOrDefault(variant => variant.Variant == target) ?? new VariantTraffic(target, 0, 0, 0, 0, 0);
         var values = Values(canary);
         var failed = analysis.Metrics!.Select(metric => (metric.Name, Condition: Condition.Parse(metric.FailureCondition, metric.Name ?? "metric")))
             .Where(metric => metric.Condition.Holds(values[metric.Condition.Metric])).ToList();
@@ -320,7 +345,7 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
     private async Task<RolloutState> AbortAsync(StoredRollout rollout, string reason, CancellationToken cancellationToken)
     {
         // Traffic goes back to stable first: if the state write then loses a race, the safe half is done.
-        var aborted = Transition(rollout.State with { Phase = RolloutPhases.Aborted, Weight = 0 }, Now, reason);
+        var aborted = Transition(rollout.State with { Phase = RolloutPhases.Aborted, Weight = 0, Layout = null }, Now, reason);
         await SetEndpointAsync(rollout.Spec, aborted, promoted: false, cancellationToken).ConfigureAwait(false);
         return aborted;
     }
@@ -329,8 +354,10 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
     private async Task SetEndpointAsync(RolloutSpec spec, RolloutState state, bool promoted, CancellationToken cancellationToken)
     {
         var endpoint = (await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false)).Spec;
-        List<VariantSpec> variants = promoted || state.Weight == 0
-            ? [new VariantSpec(state.StableVariant, promoted ? spec.Model : state.StableModel, 100)]
+        List<VariantSpec> variants = promoted ? [new VariantSpec(state.StableVariant, spec.Model, 100)]
+            : state.Layout == PreviewLayout ? [new VariantSpec(state.StableVariant, state.StableModel, 100), new VariantSpec(PreviewVariant, spec.Model, 0)]
+            : state.Layout == SwitchedLayout ? [new VariantSpec(state.StableVariant, spec.Model, 100), new VariantSpec(PreviousVariant, state.StableModel, 0)]
+            : state.Weight == 0 ? [new VariantSpec(state.StableVariant, state.StableModel, 100)]
             : [new VariantSpec(state.StableVariant, state.StableModel, 100 - state.Weight), new VariantSpec(CanaryVariant, spec.Model, state.Weight)];
         await endpoints.PutAsync(endpoint with { Variants = variants, Fallback = endpoint.Fallback == state.StableVariant ? endpoint.Fallback : null }, cancellationToken).ConfigureAwait(false);
         if (endpointsChanged is not null)

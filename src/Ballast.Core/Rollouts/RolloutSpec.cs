@@ -16,7 +16,21 @@ public sealed record RolloutSpec(
     [property: JsonPropertyName("strategy")] string? Strategy,
     [property: JsonPropertyName("steps")] IReadOnlyList<RolloutStep>? Steps,
     [property: JsonPropertyName("analysis")] AnalysisSpec? Analysis = null,
-    [property: JsonPropertyName("sla")] SlaSpec? Sla = null);
+    [property: JsonPropertyName("sla")] SlaSpec? Sla = null,
+    [property: JsonPropertyName("blueGreen")] BlueGreenSpec? BlueGreen = null);
+
+/// <summary>
+/// Blue/green: the new model is loaded as the variant <c>preview</c>, reachable on its pinned route
+/// (<c>/v2/models/{endpoint}/versions/preview/infer</c>) with no production traffic; an optional pre-promotion
+/// analysis of the preview's traffic; promotion by hand (or automatic); one atomic switch that keeps the old model
+/// loaded as the variant <c>previous</c> for <see cref="ScaleDownDelay"/> (instant rollback); an optional
+/// post-promotion analysis of the new stable traffic.
+/// </summary>
+public sealed record BlueGreenSpec(
+    [property: JsonPropertyName("autoPromotionEnabled")] bool? AutoPromotionEnabled = null,
+    [property: JsonPropertyName("prePromotionAnalysis")] bool? PrePromotionAnalysis = null,
+    [property: JsonPropertyName("postPromotionAnalysis")] bool? PostPromotionAnalysis = null,
+    [property: JsonPropertyName("scaleDownDelay")] string? ScaleDownDelay = null);
 
 /// <summary>
 /// Service levels the new model must keep, checked every tick while the rollout runs (on the canary) and for
@@ -36,7 +50,9 @@ public sealed record SlaSpec(
 public sealed record RolloutStep(
     [property: JsonPropertyName("setWeight")] int? SetWeight = null,
     [property: JsonPropertyName("pause")] System.Text.Json.Nodes.JsonNode? Pause = null,
-    [property: JsonPropertyName("analysis")] AnalysisStep? Analysis = null)
+    [property: JsonPropertyName("analysis")] AnalysisStep? Analysis = null,
+    [property: JsonPropertyName("setPreview")] bool? SetPreview = null,
+    [property: JsonPropertyName("switch")] bool? Switch = null)
 {
     /// <summary>The pause's duration; null for a pause until promoted. Throws for a malformed one.</summary>
     public TimeSpan? PauseDuration()
@@ -52,8 +68,13 @@ public sealed record RolloutStep(
     }
 }
 
-/// <summary>An analysis step (it uses the rollout's <see cref="RolloutSpec.Analysis"/>).</summary>
-public sealed record AnalysisStep;
+/// <summary>An analysis step (it uses the rollout's <see cref="RolloutSpec.Analysis"/>) of the <c>canary</c> (default), <c>preview</c> or <c>stable</c> variant's traffic.</summary>
+public sealed record AnalysisStep([property: JsonPropertyName("variant")] string? Variant = null)
+{
+    public const string Canary = "canary";
+    public const string Preview = "preview";
+    public const string Stable = "stable";
+}
 
 /// <summary>
 /// Measurements of the canary's own traffic every <see cref="Interval"/>, <see cref="Count"/> of them. A measurement
@@ -110,6 +131,32 @@ public sealed partial record Condition(string Metric, string Operator, double Th
 public static partial class RolloutValidation
 {
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(30);
+    public const string CanaryStrategy = "canary";
+    public const string BlueGreenStrategy = "blueGreen";
+
+    /// <summary>Blue/green as steps: preview, its analysis, the promotion pause, the switch, the post-promotion analysis, the scale-down delay.</summary>
+    private static List<RolloutStep> BlueGreenSteps(BlueGreenSpec settings)
+    {
+        List<RolloutStep> steps = [new RolloutStep(SetPreview: true)];
+        if (settings.PrePromotionAnalysis is true)
+        {
+            steps.Add(new RolloutStep(Analysis: new AnalysisStep(AnalysisStep.Preview)));
+        }
+
+        if (settings.AutoPromotionEnabled is not true)
+        {
+            steps.Add(new RolloutStep(Pause: new System.Text.Json.Nodes.JsonObject()));
+        }
+
+        steps.Add(new RolloutStep(Switch: true));
+        if (settings.PostPromotionAnalysis is true)
+        {
+            steps.Add(new RolloutStep(Analysis: new AnalysisStep(AnalysisStep.Stable)));
+        }
+
+        steps.Add(new RolloutStep(Pause: System.Text.Json.Nodes.JsonValue.Create(settings.ScaleDownDelay ?? "30s")));
+        return steps;
+    }
 
     /// <summary>Checks a spec and fills the analysis defaults (30 s interval, 3 measurements, limits 0 and 0, 50 requests).</summary>
     public static RolloutSpec Validate(RolloutSpec spec)
@@ -127,9 +174,25 @@ public static partial class RolloutValidation
         }
 
         Collect(problems, () => Ballast.Serving.ModelReference.Parse(spec.Model, "model"));
-        if ((spec.Strategy ?? "canary") != "canary")
+        var strategy = spec.Strategy ?? (spec.BlueGreen is null ? CanaryStrategy : BlueGreenStrategy);
+        if (strategy is not (CanaryStrategy or BlueGreenStrategy))
         {
-            problems.Add($"strategy '{spec.Strategy}' is not available yet; use canary");
+            problems.Add($"strategy '{spec.Strategy}' is not one of canary, blueGreen");
+        }
+
+        if (strategy == BlueGreenStrategy)
+        {
+            if ((spec.Steps ?? []).Count > 0)
+            {
+                problems.Add("a blueGreen rollout has no steps: its blueGreen settings (autoPromotionEnabled, prePromotionAnalysis, postPromotionAnalysis, scaleDownDelay) make them");
+            }
+
+            if (spec.BlueGreen?.ScaleDownDelay is { } delay && Duration(delay) is null)
+            {
+                problems.Add($"blueGreen.scaleDownDelay '{delay}' is not a duration such as 30s");
+            }
+
+            spec = spec with { Steps = BlueGreenSteps(spec.BlueGreen ?? new BlueGreenSpec()) };
         }
 
         var steps = spec.Steps ?? [];
@@ -141,9 +204,14 @@ public static partial class RolloutValidation
         for (var i = 0; i < steps.Count; i++)
         {
             var step = steps[i];
-            if ((step.SetWeight is null ? 0 : 1) + (step.Pause is null ? 0 : 1) + (step.Analysis is null ? 0 : 1) != 1)
+            if ((step.SetWeight is null ? 0 : 1) + (step.Pause is null ? 0 : 1) + (step.Analysis is null ? 0 : 1) + (step.SetPreview is true ? 1 : 0) + (step.Switch is true ? 1 : 0) != 1)
             {
                 problems.Add($"step {i}: give exactly one of setWeight, pause, analysis");
+            }
+
+            if (step.Analysis?.Variant is { } target && target is not (AnalysisStep.Canary or AnalysisStep.Preview or AnalysisStep.Stable))
+            {
+                problems.Add($"step {i}: analysis variant '{target}' is not canary, preview or stable");
             }
 
             if (step.SetWeight is < 0 or > 100)
@@ -206,7 +274,7 @@ public static partial class RolloutValidation
 
         return spec with
         {
-            Strategy = "canary",
+            Strategy = strategy,
             Analysis = analysis with
             {
                 Interval = analysis.Interval ?? "30s",

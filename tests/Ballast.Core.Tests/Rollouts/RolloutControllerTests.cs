@@ -113,12 +113,50 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
         (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants.ShouldBe([new VariantSpec("main", "models:/iris/1", 100)]);
     }
 
+    private static readonly RolloutSpec BlueGreen = new("iris-bg", "iris", "models:/iris/2", null, null,
+        new AnalysisSpec("10s", 1, 0, 0, 10, [new AnalysisMetric("errors", "error_rate > 0.05")]), BlueGreen: new BlueGreenSpec(false, true, true, "20s"));
+
+    [Fact]
+    public async Task Blue_green_previews_waits_for_promotion_switches_at_once_and_scales_the_old_model_down_after_the_delay()
+    {
+        var (controller, traffic) = await StartAsync(BlueGreen);
+        await RunAsync(controller, traffic, seconds: 15, errorRate: 0, latencyMs: 5, pinnedPerSecond: 5);
+        var waiting = await controller.GetAsync("iris-bg", Cancel);
+        (waiting.State.Phase, waiting.State.Message).ShouldBe((RolloutPhases.Paused, "paused until promoted"));
+        (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants.ShouldBe([new VariantSpec("main", "models:/iris/1", 100), new VariantSpec("preview", "models:/iris/2", 0)]);
+
+        await controller.PromoteAsync("iris-bg", Cancel);
+        await RunAsync(controller, traffic, seconds: 5, errorRate: 0, latencyMs: 5);
+        (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants.ShouldBe([new VariantSpec("main", "models:/iris/2", 100), new VariantSpec("previous", "models:/iris/1", 0)]);
+
+        await RunAsync(controller, traffic, seconds: 40, errorRate: 0, latencyMs: 5);
+        var done = await controller.GetAsync("iris-bg", Cancel);
+        done.State.Phase.ShouldBe(RolloutPhases.Succeeded, done.State.Message);
+        done.State.History.Select(e => e.Message).ShouldBe([
+            "started: models:/iris/2 against stable main=models:/iris/1", "preview: models:/iris/2 loaded as variant 'preview' (pinned route only, no production traffic)",
+            "analysis passed (1 of 1 measurements successful)", "paused until promoted", "promoted by hand",
+            "switched: models:/iris/2 serves all traffic; the old model stays loaded as 'previous'", "analysis passed (1 of 1 measurements successful)",
+            "pause of 00:00:20 done", "promoted: models:/iris/2 is the stable variant 'main'"]);
+        (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants.ShouldBe([new VariantSpec("main", "models:/iris/2", 100)]);
+    }
+
+    [Fact]
+    public async Task A_blue_green_preview_that_fails_its_analysis_is_removed_and_production_never_saw_it()
+    {
+        var (controller, traffic) = await StartAsync(BlueGreen);
+        await RunAsync(controller, traffic, seconds: 15, errorRate: 0.5, latencyMs: 5, pinnedPerSecond: 5);
+
+        var rollout = await controller.GetAsync("iris-bg", Cancel);
+        (rollout.State.Phase, rollout.State.Message).ShouldBe((RolloutPhases.Aborted, "analysis failed: errors: error_rate > 0.05 (value 0.6)"));
+        (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants.ShouldBe([new VariantSpec("main", "models:/iris/1", 100)]);
+    }
+
     [Fact]
     public void Bad_rollouts_are_refused_with_every_problem() =>
         Should.Throw<TrackingException>(() => RolloutValidation.Validate(new RolloutSpec("r", "iris", "iris/2", "bluegreen",
             [new RolloutStep(SetWeight: 120), new RolloutStep(Pause: JsonValue.Create("soon")), new RolloutStep(Analysis: new AnalysisStep())],
             new AnalysisSpec(Metrics: [new AnalysisMetric("e", "errors above 1%")]))))
-        .Message.ShouldBe("Invalid rollout 'r': model: model 'iris/2' is not models:/NAME/VERSION or models:/NAME@ALIAS; strategy 'bluegreen' is not available yet; use canary; " +
+        .Message.ShouldBe("Invalid rollout 'r': model: model 'iris/2' is not models:/NAME/VERSION or models:/NAME@ALIAS; strategy 'bluegreen' is not one of canary, blueGreen; " +
             "step 0: setWeight 120 must be between 0 and 100; step 1: pause 'soon' is not a duration such as 30s, 5m or 1h; " +
             "analysis metric 'e': condition 'errors above 1%' is not METRIC OP NUMBER with METRIC one of error_rate, rejection_rate, latency_p99_ms, latency_p50_ms, latency_mean_ms, requests and OP one of > >= < <=.");
 
@@ -132,7 +170,7 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
     }
 
     /// <summary>Each simulated second: requests split by the endpoint's current weights, counted and written as serving does, then a controller tick.</summary>
-    private async Task RunAsync(RolloutController controller, TrafficStats traffic, int seconds, double errorRate, double latencyMs, int requestsPerSecond = 50, double stableLatencyMs = 5)
+    private async Task RunAsync(RolloutController controller, TrafficStats traffic, int seconds, double errorRate, double latencyMs, int requestsPerSecond = 50, double stableLatencyMs = 5, int pinnedPerSecond = 0)
     {
         for (var second = 0; second < seconds; second++)
         {
@@ -140,10 +178,11 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
             var variants = (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants!;
             foreach (var variant in variants)
             {
-                var requests = requestsPerSecond * (variant.Weight ?? 0) / 100;
+                // A preview gets no production traffic, only what testers send to its pinned route.
+                var requests = variant.Name == RolloutController.PreviewVariant ? pinnedPerSecond : requestsPerSecond * (variant.Weight ?? 0) / 100;
                 for (var i = 0; i < requests; i++)
                 {
-                    var canary = variant.Name == RolloutController.CanaryVariant;
+                    var canary = variant.Name is RolloutController.CanaryVariant or RolloutController.PreviewVariant;
                     traffic.Record("iris", variant.Name, canary ? latencyMs : stableLatencyMs, error: canary && i < requests * errorRate);
                 }
             }
