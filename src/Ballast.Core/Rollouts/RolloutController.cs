@@ -65,14 +65,16 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
     public const string PreviousVariant = "previous";
     private const string PreviewLayout = "preview";
     private const string SwitchedLayout = "switched";
+    private const string ShadowLayout = "shadow";
+    public const string ShadowVariant = "shadow";
 
     public async Task<StoredRollout> StartAsync(RolloutSpec spec, CancellationToken cancellationToken = default)
     {
         spec = RolloutValidation.Validate(spec);
         var endpoint = (await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false)).Spec;
-        if (endpoint.Policy is not (null or EndpointValidation.SplitPolicy) || endpoint.Variants is not { Count: 1 } || endpoint.Variants[0].Name is CanaryVariant or PreviewVariant or PreviousVariant)
+        if (endpoint.Policy is not (null or EndpointValidation.SplitPolicy) || endpoint.Variants is not { Count: 1 } || endpoint.Variants[0].Name is CanaryVariant or PreviewVariant or PreviousVariant or ShadowVariant)
         {
-            throw TrackingException.Invalid($"Endpoint '{spec.Endpoint}' cannot take a rollout: it needs a split endpoint serving one stable variant (not named {CanaryVariant}, {PreviewVariant} or {PreviousVariant}).");
+            throw TrackingException.Invalid($"Endpoint '{spec.Endpoint}' cannot take a rollout: it needs a split endpoint serving one stable variant (not named {CanaryVariant}, {PreviewVariant}, {PreviousVariant} or {ShadowVariant}).");
         }
 
         var stable = endpoint.Variants[0];
@@ -210,6 +212,11 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
             return Advance(switched, now, $"switched: {spec.Model} serves all traffic; the old model stays loaded as '{PreviousVariant}'");
         }
 
+        if (step.Shadow is { } shadow)
+        {
+            return await ShadowAsync(spec, state, shadow, now, cancellationToken).ConfigureAwait(false);
+        }
+
         if (step.SetWeight is { } weight)
         {
             var weighted = state with { Weight = weight };
@@ -231,6 +238,49 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
             _ => CanaryVariant,
         };
         return await AnalyzeAsync(spec, state, target, now, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Starts mirroring, or after the duration judges the mirrored requests and stops mirroring.</summary>
+    private async Task<RolloutState> ShadowAsync(RolloutSpec spec, RolloutState state, ShadowStep shadow, long now, CancellationToken cancellationToken)
+    {
+        var percent = shadow.Percent ?? 100;
+        var duration = RolloutValidation.Duration(shadow.Duration!)!.Value;
+        if (state.Layout != ShadowLayout)
+        {
+            var mirroring = state with { Layout = ShadowLayout, StepStartedAt = now };
+            await SetEndpointAsync(spec, mirroring, promoted: false, cancellationToken).ConfigureAwait(false);
+            return Transition(mirroring, now, $"shadow: mirroring {percent}% of requests to {spec.Model} for {duration}");
+        }
+
+        if (now - state.StepStartedAt < duration.TotalMilliseconds)
+        {
+            return state;
+        }
+
+        var seen = (await traffic.WindowAsync(spec.Endpoint!, state.StepStartedAt, now, cancellationToken).ConfigureAwait(false)).FirstOrDefault(v => v.Variant == ShadowVariant)
+                   ?? new VariantTraffic(ShadowVariant, 0, 0, 0, 0, 0);
+        var done = state with { Layout = null };
+        await SetEndpointAsync(spec, done, promoted: false, cancellationToken).ConfigureAwait(false);
+        if (seen.Requests < (shadow.MinRequests ?? 20))
+        {
+            return Transition(done with { Phase = RolloutPhases.Paused }, now, $"shadow inconclusive: {seen.Requests} mirrored requests < minRequests {shadow.MinRequests ?? 20}; promote or abort");
+        }
+
+        var errorRate = seen.ErrorRate + seen.RejectionRate;
+        var problems = new List<string>();
+        if (errorRate > (shadow.MaxErrorRate ?? 0.01))
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"error rate {errorRate:0.####} > {shadow.MaxErrorRate ?? 0.01}"));
+        }
+
+        if (shadow.MaxDisagreementRate is { } maxDisagreement && seen.DisagreementRate > maxDisagreement)
+        {
+            problems.Add(string.Create(CultureInfo.InvariantCulture, $"disagreement rate {seen.DisagreementRate:0.####} > {maxDisagreement}"));
+        }
+
+        return problems.Count > 0
+            ? await AbortAsync(new StoredRollout(spec, done), $"shadow failed: {string.Join("; ", problems)}", cancellationToken).ConfigureAwait(false)
+            : Advance(done, now, string.Create(CultureInfo.InvariantCulture, $"shadow passed: {seen.Requests} mirrored, error rate {errorRate:0.####}, disagreement rate {seen.DisagreementRate:0.####}"));
     }
 
     private async Task<RolloutState> AnalyzeAsync(RolloutSpec spec, RolloutState state, string target, long now, CancellationToken cancellationToken)
@@ -359,7 +409,10 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
             : state.Layout == SwitchedLayout ? [new VariantSpec(state.StableVariant, spec.Model, 100), new VariantSpec(PreviousVariant, state.StableModel, 0)]
             : state.Weight == 0 ? [new VariantSpec(state.StableVariant, state.StableModel, 100)]
             : [new VariantSpec(state.StableVariant, state.StableModel, 100 - state.Weight), new VariantSpec(CanaryVariant, spec.Model, state.Weight)];
-        await endpoints.PutAsync(endpoint with { Variants = variants, Fallback = endpoint.Fallback == state.StableVariant ? endpoint.Fallback : null }, cancellationToken).ConfigureAwait(false);
+        // The rollout's mirror is the shadow named 'shadow' while a shadow step runs; the endpoint's own shadows stay.
+        var percent = state.Layout == ShadowLayout && state.Step < spec.Steps!.Count ? spec.Steps[state.Step].Shadow?.Percent ?? 100 : 0;
+        List<ShadowSpec> shadows = [.. (endpoint.Shadows ?? []).Where(shadow => shadow.Name != ShadowVariant), .. percent > 0 ? [new ShadowSpec(ShadowVariant, spec.Model, percent)] : Array.Empty<ShadowSpec>()];
+        await endpoints.PutAsync(endpoint with { Variants = variants, Shadows = shadows, Fallback = endpoint.Fallback == state.StableVariant ? endpoint.Fallback : null }, cancellationToken).ConfigureAwait(false);
         if (endpointsChanged is not null)
         {
             await endpointsChanged(cancellationToken).ConfigureAwait(false);

@@ -52,7 +52,8 @@ public sealed record RolloutStep(
     [property: JsonPropertyName("pause")] System.Text.Json.Nodes.JsonNode? Pause = null,
     [property: JsonPropertyName("analysis")] AnalysisStep? Analysis = null,
     [property: JsonPropertyName("setPreview")] bool? SetPreview = null,
-    [property: JsonPropertyName("switch")] bool? Switch = null)
+    [property: JsonPropertyName("switch")] bool? Switch = null,
+    [property: JsonPropertyName("shadow")] ShadowStep? Shadow = null)
 {
     /// <summary>The pause's duration; null for a pause until promoted. Throws for a malformed one.</summary>
     public TimeSpan? PauseDuration()
@@ -67,6 +68,18 @@ public sealed record RolloutStep(
         return text.Length == 0 ? null : RolloutValidation.Duration(text) ?? throw TrackingException.Invalid($"pause '{text}' is not a duration such as 30s, 5m or 1h");
     }
 }
+
+/// <summary>
+/// Mirror <see cref="Percent"/>% of requests to the new model for <see cref="Duration"/> (answers are logged, never
+/// returned); the step passes when the mirrored requests' error rate and disagreement with what callers got stay
+/// within the limits, with at least <see cref="MinRequests"/> of them (fewer: inconclusive, the rollout pauses).
+/// </summary>
+public sealed record ShadowStep(
+    [property: JsonPropertyName("percent")] int? Percent = null,
+    [property: JsonPropertyName("duration")] string? Duration = null,
+    [property: JsonPropertyName("maxErrorRate")] double? MaxErrorRate = null,
+    [property: JsonPropertyName("maxDisagreementRate")] double? MaxDisagreementRate = null,
+    [property: JsonPropertyName("minRequests")] long? MinRequests = null);
 
 /// <summary>An analysis step (it uses the rollout's <see cref="RolloutSpec.Analysis"/>) of the <c>canary</c> (default), <c>preview</c> or <c>stable</c> variant's traffic.</summary>
 public sealed record AnalysisStep([property: JsonPropertyName("variant")] string? Variant = null)
@@ -204,9 +217,15 @@ public static partial class RolloutValidation
         for (var i = 0; i < steps.Count; i++)
         {
             var step = steps[i];
-            if ((step.SetWeight is null ? 0 : 1) + (step.Pause is null ? 0 : 1) + (step.Analysis is null ? 0 : 1) + (step.SetPreview is true ? 1 : 0) + (step.Switch is true ? 1 : 0) != 1)
+            if ((step.SetWeight is null ? 0 : 1) + (step.Pause is null ? 0 : 1) + (step.Analysis is null ? 0 : 1) + (step.SetPreview is true ? 1 : 0) + (step.Switch is true ? 1 : 0) + (step.Shadow is null ? 0 : 1) != 1)
             {
-                problems.Add($"step {i}: give exactly one of setWeight, pause, analysis");
+                problems.Add($"step {i}: give exactly one of setWeight, pause, analysis, shadow");
+            }
+
+            if (step.Shadow is { } shadow && (shadow.Duration is null || Duration(shadow.Duration) is null || shadow.Percent is < 1 or > 100
+                || shadow.MaxErrorRate is < 0 or > 1 || shadow.MaxDisagreementRate is < 0 or > 1 || shadow.MinRequests is < 0))
+            {
+                problems.Add($"step {i}: shadow needs a duration (such as 1m), percent 1 to 100, maxErrorRate and maxDisagreementRate between 0 and 1");
             }
 
             if (step.Analysis?.Variant is { } target && target is not (AnalysisStep.Canary or AnalysisStep.Preview or AnalysisStep.Stable))

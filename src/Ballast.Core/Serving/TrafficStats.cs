@@ -46,8 +46,11 @@ public static class LatencyBuckets
 }
 
 /// <summary>One variant's traffic over a window, from every replica: requests, server errors, rejected inputs (400) and latency.</summary>
-public sealed record VariantTraffic(string Variant, long Requests, long Errors, double LatencyMeanMs, double LatencyP50Ms, double LatencyP99Ms, long Rejected = 0)
+public sealed record VariantTraffic(string Variant, long Requests, long Errors, double LatencyMeanMs, double LatencyP50Ms, double LatencyP99Ms, long Rejected = 0, long Disagreed = 0)
 {
+    /// <summary>For a shadow: the share of its answers whose first output differed from what the caller got.</summary>
+    public double DisagreementRate => Requests == 0 ? 0 : (double)Disagreed / Requests;
+
     public double ErrorRate => Requests == 0 ? 0 : (double)Errors / Requests;
 
     /// <summary>The share of requests the variant refused as bad input: a new model whose signature does not fit the traffic shows here.</summary>
@@ -69,10 +72,10 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
     private readonly ConcurrentDictionary<(string Endpoint, string Variant, long Bucket), Counters> _open = new();
 
     /// <summary>Counts one answered, failed (<paramref name="error"/>) or refused (<paramref name="rejected"/>, bad input) request; the hot path's only cost.</summary>
-    public void Record(string endpoint, string variant, double latencyMs, bool error, bool rejected = false)
+    public void Record(string endpoint, string variant, double latencyMs, bool error, bool rejected = false, bool disagreed = false)
     {
         var bucket = time.GetUtcNow().ToUnixTimeMilliseconds() / BucketMs * BucketMs;
-        _open.GetOrAdd((endpoint, variant, bucket), _ => new Counters()).Add(latencyMs, error, rejected);
+        _open.GetOrAdd((endpoint, variant, bucket), _ => new Counters()).Add(latencyMs, error, rejected, disagreed);
     }
 
     /// <summary>Writes this replica's totals of the open buckets, and forgets the buckets that ended before the last one.</summary>
@@ -88,13 +91,13 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await connection.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO traffic_stats (endpoint, variant, bucket, instance, requests, errors, rejected, latency_sum_ms, latency_buckets) " +
-                "VALUES (@Endpoint, @Variant, @Bucket, @Instance, @Requests, @Errors, @Rejected, @LatencySum, @Buckets) " +
-                "ON CONFLICT (endpoint, variant, bucket, instance) DO UPDATE SET requests = excluded.requests, errors = excluded.errors, rejected = excluded.rejected, " +
+                "INSERT INTO traffic_stats (endpoint, variant, bucket, instance, requests, errors, rejected, disagreed, latency_sum_ms, latency_buckets) " +
+                "VALUES (@Endpoint, @Variant, @Bucket, @Instance, @Requests, @Errors, @Rejected, @Disagreed, @LatencySum, @Buckets) " +
+                "ON CONFLICT (endpoint, variant, bucket, instance) DO UPDATE SET requests = excluded.requests, errors = excluded.errors, rejected = excluded.rejected, disagreed = excluded.disagreed, " +
                 "latency_sum_ms = excluded.latency_sum_ms, latency_buckets = excluded.latency_buckets",
                 rows.Select(row => new
                 {
-                    row.Key.Endpoint, row.Key.Variant, row.Key.Bucket, Instance = _instance, row.Snapshot.Requests, row.Snapshot.Errors, row.Snapshot.Rejected,
+                    row.Key.Endpoint, row.Key.Variant, row.Key.Bucket, Instance = _instance, row.Snapshot.Requests, row.Snapshot.Errors, row.Snapshot.Rejected, row.Snapshot.Disagreed,
                     row.Snapshot.LatencySum, Buckets = Encode(row.Snapshot.Buckets),
                 }), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -112,8 +115,8 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
     public async Task<IReadOnlyList<VariantTraffic>> WindowAsync(string endpoint, long from, long to, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<(string Variant, long Requests, long Errors, long Rejected, double LatencySum, string Buckets)>(new CommandDefinition(
-            "SELECT variant, requests, errors, rejected, latency_sum_ms, latency_buckets FROM traffic_stats WHERE endpoint = @endpoint AND bucket >= @first AND bucket <= @to",
+        var rows = await connection.QueryAsync<(string Variant, long Requests, long Errors, long Rejected, long Disagreed, double LatencySum, string Buckets)>(new CommandDefinition(
+            "SELECT variant, requests, errors, rejected, disagreed, latency_sum_ms, latency_buckets FROM traffic_stats WHERE endpoint = @endpoint AND bucket >= @first AND bucket <= @to",
             new { endpoint, first = from / BucketMs * BucketMs, to }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.GroupBy(row => row.Variant, StringComparer.Ordinal).OrderBy(group => group.Key, StringComparer.Ordinal).Select(group =>
         {
@@ -125,7 +128,7 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
 
             var requests = group.Sum(row => row.Requests);
             return new VariantTraffic(group.Key, requests, group.Sum(row => row.Errors), requests == 0 ? 0 : group.Sum(row => row.LatencySum) / requests,
-                LatencyBuckets.Quantile(buckets, 0.5), LatencyBuckets.Quantile(buckets, 0.99), group.Sum(row => row.Rejected));
+                LatencyBuckets.Quantile(buckets, 0.5), LatencyBuckets.Quantile(buckets, 0.99), group.Sum(row => row.Rejected), group.Sum(row => row.Disagreed));
         }).ToList();
     }
 
@@ -148,10 +151,16 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
         private long _requests;
         private long _errors;
         private long _rejected;
+        private long _disagreed;
         private long _latencyMicros;
 
-        public void Add(double latencyMs, bool error, bool rejected)
+        public void Add(double latencyMs, bool error, bool rejected, bool disagreed)
         {
+            if (disagreed)
+            {
+                Interlocked.Increment(ref _disagreed);
+            }
+
             Interlocked.Increment(ref _requests);
             if (error)
             {
@@ -167,7 +176,7 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
             Interlocked.Increment(ref _buckets[LatencyBuckets.Of(latencyMs)]);
         }
 
-        public (long Requests, long Errors, long Rejected, double LatencySum, long[] Buckets) Snapshot() =>
-            (Interlocked.Read(ref _requests), Interlocked.Read(ref _errors), Interlocked.Read(ref _rejected), Interlocked.Read(ref _latencyMicros) / 1000.0, (long[])_buckets.Clone());
+        public (long Requests, long Errors, long Rejected, long Disagreed, double LatencySum, long[] Buckets) Snapshot() =>
+            (Interlocked.Read(ref _requests), Interlocked.Read(ref _errors), Interlocked.Read(ref _rejected), Interlocked.Read(ref _disagreed), Interlocked.Read(ref _latencyMicros) / 1000.0, (long[])_buckets.Clone());
     }
 }

@@ -36,27 +36,32 @@ public static class ShadowTraffic
             return;
         }
 
+        var traffic = http.RequestServices.GetRequiredService<TrafficStats>();
         http.Response.OnCompleted(() =>
         {
-            _ = Task.Run(() => SendAsync(endpoint, scored, inputs, chosen, log, time));
+            _ = Task.Run(() => SendAsync(endpoint, scored, inputs, chosen, log, traffic, time));
             return Task.CompletedTask;
         });
     }
 
-    private static async Task SendAsync(RoutedEndpoint endpoint, InferenceApi.Scored scored, IReadOnlyList<Tensor> inputs, List<RoutedVariant> shadows, PredictionLog log, TimeProvider time)
+    private static async Task SendAsync(RoutedEndpoint endpoint, InferenceApi.Scored scored, IReadOnlyList<Tensor> inputs, List<RoutedVariant> shadows, PredictionLog log, TrafficStats traffic, TimeProvider time)
     {
         foreach (var shadow in shadows)
         {
+            var started = Stopwatch.GetTimestamp();
             try
             {
-                var started = Stopwatch.GetTimestamp();
                 var outputs = await shadow.Model.Runtime.InferAsync(inputs).ConfigureAwait(false);
                 var latency = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 Sent.WithLabels(endpoint.Name, shadow.Name).Inc();
-                if (!SameFirstOutput(outputs, scored.Invocation.Outputs))
+                var disagreed = !SameFirstOutput(outputs, scored.Invocation.Outputs);
+                if (disagreed)
                 {
                     Disagreements.WithLabels(endpoint.Name, shadow.Name).Inc();
                 }
+
+                // Shared with every replica, for a rollout's shadow step.
+                traffic.Record(endpoint.Name, shadow.Name, latency, error: false, disagreed: disagreed);
 
                 await log.AppendAsync(new PredictionRecord(scored.PredictionId, endpoint.Name, shadow.Name, shadow.Model.Reference, time.GetUtcNow().ToUnixTimeMilliseconds(),
                     latency, scored.RoutingKey, inputs, outputs, PredictionRecord.Shadow)).ConfigureAwait(false);
@@ -64,6 +69,7 @@ public static class ShadowTraffic
             catch (Exception exception) when (exception is not OutOfMemoryException)
             {
                 Failures.WithLabels(endpoint.Name, shadow.Name).Inc();
+                traffic.Record(endpoint.Name, shadow.Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error: exception is not ModelInputException, rejected: exception is ModelInputException);
             }
         }
     }

@@ -151,6 +151,28 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
         (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants.ShouldBe([new VariantSpec("main", "models:/iris/1", 100)]);
     }
 
+    [Theory]
+    [InlineData(0.0, 0.0, "Progressing", "shadow passed: 500 mirrored, error rate 0, disagreement rate 0")]
+    [InlineData(0.0, 0.5, "Aborted", "shadow failed: disagreement rate 0.45 > 0.2")]
+    [InlineData(0.1, 0.0, "Aborted", "shadow failed: error rate 0.09 > 0.05")]
+    public async Task A_shadow_step_mirrors_traffic_and_judges_its_errors_and_disagreement(double errorRate, double disagreeRate, string phase, string message)
+    {
+        var (controller, traffic) = await StartAsync(Canary with
+        {
+            Steps = [new RolloutStep(Shadow: new ShadowStep(100, "10s", 0.05, 0.2, 20)), new RolloutStep(Pause: JsonValue.Create("5m"))],
+        });
+        await RunAsync(controller, traffic, seconds: 2, errorRate: 0, latencyMs: 5);
+        (await Endpoints.GetAsync("iris", Cancel)).Spec.Shadows.ShouldBe([new ShadowSpec("shadow", "models:/iris/2", 100)]);
+
+        // The mirror's first second was clean: over the step's window, 0.5 disagreement reads 0.45, 0.1 errors 0.09.
+        await RunAsync(controller, traffic, seconds: 12, errorRate, latencyMs: 5, disagreeRate: disagreeRate);
+        var rollout = await controller.GetAsync("iris-v2", Cancel);
+        (rollout.State.Phase, rollout.State.History[^1].Message).ShouldBe((phase, message));
+        var endpoint = (await Endpoints.GetAsync("iris", Cancel)).Spec;
+        endpoint.Shadows.ShouldBeEmpty("the mirror stops with the step");
+        endpoint.Variants.ShouldBe([new VariantSpec("main", "models:/iris/1", 100)]);
+    }
+
     [Fact]
     public void Bad_rollouts_are_refused_with_every_problem() =>
         Should.Throw<TrackingException>(() => RolloutValidation.Validate(new RolloutSpec("r", "iris", "iris/2", "bluegreen",
@@ -170,12 +192,23 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
     }
 
     /// <summary>Each simulated second: requests split by the endpoint's current weights, counted and written as serving does, then a controller tick.</summary>
-    private async Task RunAsync(RolloutController controller, TrafficStats traffic, int seconds, double errorRate, double latencyMs, int requestsPerSecond = 50, double stableLatencyMs = 5, int pinnedPerSecond = 0)
+    private async Task RunAsync(RolloutController controller, TrafficStats traffic, int seconds, double errorRate, double latencyMs, int requestsPerSecond = 50, double stableLatencyMs = 5, int pinnedPerSecond = 0, double disagreeRate = 0)
     {
         for (var second = 0; second < seconds; second++)
         {
             Time.Advance(TimeSpan.FromSeconds(1));
-            var variants = (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants!;
+            var endpoint = (await Endpoints.GetAsync("iris", Cancel)).Spec;
+            var variants = endpoint.Variants!;
+            // Mirrored copies, as ShadowTraffic counts them after each response.
+            foreach (var shadow in endpoint.Shadows ?? [])
+            {
+                var copies = requestsPerSecond * (shadow.Percent ?? 100) / 100;
+                for (var i = 0; i < copies; i++)
+                {
+                    traffic.Record("iris", shadow.Name, latencyMs, error: i < copies * errorRate, disagreed: i < copies * disagreeRate);
+                }
+            }
+
             foreach (var variant in variants)
             {
                 // A preview gets no production traffic, only what testers send to its pinned route.

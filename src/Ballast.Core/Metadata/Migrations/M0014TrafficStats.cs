@@ -16,6 +16,7 @@ public sealed class M0014TrafficStats : Migration
             .WithColumn("requests").AsInt64().NotNullable()
             .WithColumn("errors").AsInt64().NotNullable()
             .WithColumn("rejected").AsInt64().NotNullable()
+            .WithColumn("disagreed").AsInt64().NotNullable()
             .WithColumn("latency_sum_ms").AsCustom("DOUBLE PRECISION").NotNullable()
             .WithColumn("latency_buckets").AsString(int.MaxValue).NotNullable();
         Create.Index("ix_traffic_stats_endpoint_bucket").OnTable("traffic_stats").OnColumn("endpoint").Ascending().OnColumn("bucket").Ascending();
