@@ -301,8 +301,10 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
         var window = await traffic.WindowAsync(spec.Endpoint!, run.NextAt - interval, now, cancellationToken).ConfigureAwait(false);
         var canary = window.FirstOrDefault(variant => variant.Variant == target) ?? new VariantTraffic(target, 0, 0, 0, 0, 0);
         var values = Values(canary);
+        // Conditions against stable compare with the stable variant's traffic over the same window.
+        var stable = window.FirstOrDefault(variant => variant.Variant == state.StableVariant && variant.Variant != target && variant.Requests > 0) is { } reference ? Values(reference) : null;
         var failed = analysis.Metrics!.Select(metric => (metric.Name, Condition: Condition.Parse(metric.FailureCondition, metric.Name ?? "metric")))
-            .Where(metric => metric.Condition.Holds(values[metric.Condition.Metric])).ToList();
+            .Where(metric => metric.Condition.Holds(values[metric.Condition.Metric], stable?[metric.Condition.Metric])).ToList();
         var measurement = canary.Requests < analysis.MinRequests
             ? new Measurement(now, "Inconclusive", values, $"{canary.Requests} requests < minRequests {analysis.MinRequests}")
             : failed.Count > 0

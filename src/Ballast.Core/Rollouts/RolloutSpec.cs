@@ -111,8 +111,11 @@ public sealed record AnalysisMetric(
     [property: JsonPropertyName("name")] string? Name,
     [property: JsonPropertyName("failureCondition")] string? FailureCondition);
 
-/// <summary>A parsed failure condition over one of the canary's traffic metrics.</summary>
-public sealed partial record Condition(string Metric, string Operator, double Threshold)
+/// <summary>
+/// A parsed failure condition over one of the analysed variant's traffic metrics, against a number or against the
+/// stable variant's value over the same window: <c>latency_p99_ms &gt; stable * 1.5</c>, <c>error_rate &gt; stable + 0.01</c>.
+/// </summary>
+public sealed partial record Condition(string Metric, string Operator, double Threshold, string? StableArithmetic = null)
 {
     public static IReadOnlyList<string> Metrics { get; } = ["error_rate", "rejection_rate", "latency_p99_ms", "latency_p50_ms", "latency_mean_ms", "requests"];
 
@@ -121,23 +124,50 @@ public sealed partial record Condition(string Metric, string Operator, double Th
         var match = text is null ? null : Pattern().Match(text);
         if (match is not { Success: true } || !Metrics.Contains(match.Groups["metric"].Value))
         {
-            throw TrackingException.Invalid($"{where}: condition '{text}' is not METRIC OP NUMBER with METRIC one of {string.Join(", ", Metrics)} and OP one of > >= < <=.");
+            throw TrackingException.Invalid($"{where}: condition '{text}' is not METRIC OP NUMBER (or OP stable, stable + N, stable - N, stable * N) with METRIC one of {string.Join(", ", Metrics)} and OP one of > >= < <=.");
+        }
+
+        if (match.Groups["stable"].Success)
+        {
+            var arithmetic = match.Groups["arith"].Success ? match.Groups["arith"].Value : "+";
+            var offset = match.Groups["offset"].Success ? double.Parse(match.Groups["offset"].Value, CultureInfo.InvariantCulture) : arithmetic == "*" ? 1 : 0;
+            return new Condition(match.Groups["metric"].Value, match.Groups["op"].Value, offset, arithmetic);
         }
 
         return new Condition(match.Groups["metric"].Value, match.Groups["op"].Value, double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture));
     }
 
-    public bool Holds(double value) => Operator switch
+    /// <summary>Whether the value breaks the condition; against stable, only when the stable variant had traffic in the window.</summary>
+    public bool Holds(double value, double? stable = null)
     {
-        ">" => value > Threshold,
-        ">=" => value >= Threshold,
-        "<" => value < Threshold,
-        _ => value <= Threshold,
-    };
+        double threshold;
+        if (StableArithmetic is null)
+        {
+            threshold = Threshold;
+        }
+        else if (stable is { } reference)
+        {
+            threshold = StableArithmetic switch { "*" => reference * Threshold, "-" => reference - Threshold, _ => reference + Threshold };
+        }
+        else
+        {
+            return false;
+        }
 
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{Metric} {Operator} {Threshold}");
+        return Operator switch
+        {
+            ">" => value > threshold,
+            ">=" => value >= threshold,
+            "<" => value < threshold,
+            _ => value <= threshold,
+        };
+    }
 
-    [GeneratedRegex(@"^\s*(?<metric>[a-z0-9_]+)\s*(?<op>>=|<=|>|<)\s*(?<value>-?[0-9]+(\.[0-9]+)?)\s*$")]
+    public override string ToString() => StableArithmetic is null
+        ? string.Create(CultureInfo.InvariantCulture, $"{Metric} {Operator} {Threshold}")
+        : string.Create(CultureInfo.InvariantCulture, $"{Metric} {Operator} stable {StableArithmetic} {Threshold}");
+
+    [GeneratedRegex(@"^\s*(?<metric>[a-z0-9_]+)\s*(?<op>>=|<=|>|<)\s*(?:(?<stable>stable)(?:\s*(?<arith>[-+*])\s*(?<offset>[0-9]+(\.[0-9]+)?))?|(?<value>-?[0-9]+(\.[0-9]+)?))\s*$")]
     private static partial Regex Pattern();
 }
 

@@ -173,6 +173,30 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
         endpoint.Variants.ShouldBe([new VariantSpec("main", "models:/iris/1", 100)]);
     }
 
+    [Theory]
+    [InlineData(5.0, "Succeeded")]
+    [InlineData(80.0, "Aborted")]
+    public async Task Conditions_may_compare_the_canary_with_stable_over_the_same_window(double canaryLatencyMs, string phase)
+    {
+        var (controller, traffic) = await StartAsync(Canary with
+        {
+            Steps = [new RolloutStep(SetWeight: 20), new RolloutStep(Analysis: new AnalysisStep())],
+            Analysis = new AnalysisSpec("10s", 1, 0, 0, 20, [new AnalysisMetric("slower", "latency_p99_ms > stable * 2")]),
+        });
+        await RunAsync(controller, traffic, seconds: 20, errorRate: 0, latencyMs: canaryLatencyMs);
+
+        var rollout = await controller.GetAsync("iris-v2", Cancel);
+        rollout.State.Phase.ShouldBe(phase, rollout.State.Message);
+        if (phase == "Aborted")
+        {
+            rollout.State.Message.ShouldBe("analysis failed: slower: latency_p99_ms > stable * 2 (value 80.7794)");
+        }
+
+        Condition.Parse("error_rate > stable + 0.01", "x").Holds(0.03, 0.01).ShouldBeTrue();
+        Condition.Parse("error_rate > stable + 0.01", "x").Holds(0.015, 0.01).ShouldBeFalse();
+        Condition.Parse("error_rate > stable", "x").Holds(1, stable: null).ShouldBeFalse("no stable traffic: nothing to compare with");
+    }
+
     [Fact]
     public void Bad_rollouts_are_refused_with_every_problem() =>
         Should.Throw<TrackingException>(() => RolloutValidation.Validate(new RolloutSpec("r", "iris", "iris/2", "bluegreen",
@@ -180,7 +204,7 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
             new AnalysisSpec(Metrics: [new AnalysisMetric("e", "errors above 1%")]))))
         .Message.ShouldBe("Invalid rollout 'r': model: model 'iris/2' is not models:/NAME/VERSION or models:/NAME@ALIAS; strategy 'bluegreen' is not one of canary, blueGreen; " +
             "step 0: setWeight 120 must be between 0 and 100; step 1: pause 'soon' is not a duration such as 30s, 5m or 1h; " +
-            "analysis metric 'e': condition 'errors above 1%' is not METRIC OP NUMBER with METRIC one of error_rate, rejection_rate, latency_p99_ms, latency_p50_ms, latency_mean_ms, requests and OP one of > >= < <=.");
+            "analysis metric 'e': condition 'errors above 1%' is not METRIC OP NUMBER (or OP stable, stable + N, stable - N, stable * N) with METRIC one of error_rate, rejection_rate, latency_p99_ms, latency_p50_ms, latency_mean_ms, requests and OP one of > >= < <=.");
 
     private async Task<(RolloutController Controller, TrafficStats Traffic)> StartAsync(RolloutSpec? spec = null)
     {
