@@ -26,24 +26,10 @@ public static partial class InferenceApi
     public const string PredictionIdHeader = "Ballast-Prediction-Id";
     public const string VariantHeader = "Ballast-Variant";
 
-    private static readonly Counter Requests = Metrics.CreateCounter("ballast_inference_requests_total", "Scoring requests by endpoint, variant, model version and status code.",
-        new CounterConfiguration { LabelNames = ["endpoint", "variant", "model_version", "status"] });
-
-    private static readonly Histogram Duration = Metrics.CreateHistogram("ballast_inference_duration_seconds", "Time to route and run the model, by endpoint and variant.",
-        new HistogramConfiguration { LabelNames = ["endpoint", "variant"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
-
     private static readonly Counter Fallbacks = Metrics.CreateCounter("ballast_inference_fallbacks_total", "Requests the fallback variant answered because the chosen variant failed.",
         new CounterConfiguration { LabelNames = ["endpoint", "failed_variant"] });
 
     private static readonly Gauge InFlight = Metrics.CreateGauge("ballast_inference_in_flight", "Scoring requests being processed.");
-
-    // The labelled series a variant's successful requests touch, looked up once per variant rather than per request.
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<RoutedVariant, VariantSeries> Series = [];
-
-    private sealed record VariantSeries(Histogram.Child Duration, Counter.Child Succeeded);
-
-    private static VariantSeries SeriesOf(RoutedEndpoint endpoint, RoutedVariant variant) => Series.GetValue(variant, _ => new VariantSeries(
-        Duration.WithLabels(endpoint.Name, variant.Name), Requests.WithLabels(endpoint.Name, variant.Name, variant.Model.Reference, "200")));
 
     public static IEndpointRouteBuilder MapInferenceApi(this IEndpointRouteBuilder routes)
     {
@@ -129,11 +115,8 @@ public static partial class InferenceApi
 
             var answered = invocation.Variant;
             var elapsed = Stopwatch.GetElapsedTime(started);
-            var series = SeriesOf(endpoint, answered);
-            series.Duration.Observe(elapsed.TotalSeconds);
-            series.Succeeded.Inc();
+            ServingMetrics.ObserveAnswer(endpoint.Name, answered, elapsed, invocation.Outputs);
             http.RequestServices.GetRequiredService<TrafficStats>().Record(endpoint.Name, answered.Name, elapsed.TotalMilliseconds, error: false);
-            ServingMetrics.ObservePredictions(endpoint.Name, answered, invocation.Outputs);
             var predictionId = Guid.CreateVersion7(time.GetUtcNow()).ToString();
             http.Response.Headers[ModelVersionHeader] = answered.Model.Reference;
             http.Response.Headers[PredictionIdHeader] = predictionId;
@@ -148,7 +131,7 @@ public static partial class InferenceApi
         }
         catch (Exception exception)
         {
-            Requests.WithLabels(endpoint.Name, variant.Name, variant.Model.Reference, exception switch { ModelInputException => "400", RemoteModelException => "502", _ => "500" }).Inc();
+            ServingMetrics.Requests.WithLabels(endpoint.Name, variant.Name, variant.Model.Reference, exception switch { ModelInputException => "400", RemoteModelException => "502", _ => "500" }).Inc();
             // A client's bad input is not the variant's failure; anything else is.
             http.RequestServices.GetRequiredService<TrafficStats>().Record(endpoint.Name, variant.Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
                 error: exception is not ModelInputException, rejected: exception is ModelInputException);

@@ -7,13 +7,19 @@ using Prometheus;
 namespace Ballast.Server.Serving;
 
 /// <summary>
-/// Serving metrics beyond requests and latency: what the models predict (class counts for label outputs, a value
-/// histogram for scores), how long models took to load, and remote variants' circuit breaker transitions.
+/// Serving metrics: requests and latency by variant, what the models predict (class counts for label outputs, a
+/// value histogram for scores), how long models took to load, and remote variants' circuit breaker transitions.
 /// </summary>
 public sealed class ServingMetrics : IModelCacheObserver
 {
     /// <summary>Distinct classes counted per endpoint, variant and output; beyond, values count as <c>other</c> (bounded series).</summary>
     public const int MaxClasses = 50;
+
+    internal static readonly Counter Requests = Metrics.CreateCounter("ballast_inference_requests_total", "Scoring requests by endpoint, variant, model version and status code.",
+        new CounterConfiguration { LabelNames = ["endpoint", "variant", "model_version", "status"] });
+
+    private static readonly Histogram Duration = Metrics.CreateHistogram("ballast_inference_duration_seconds", "Time to route and run the model, by endpoint and variant.",
+        new HistogramConfiguration { LabelNames = ["endpoint", "variant"], Buckets = Histogram.ExponentialBuckets(0.0001, 2, 16) });
 
     private static readonly Counter Classes = Metrics.CreateCounter("ballast_prediction_class_total", "Predicted values of label outputs (integer, string or boolean), by class.",
         new CounterConfiguration { LabelNames = ["endpoint", "variant", "output", "class"] });
@@ -52,12 +58,17 @@ public sealed class ServingMetrics : IModelCacheObserver
         CircuitTransitions.WithLabels(url.ToString(), transition).Inc();
     }
 
-    /// <summary>Counts classes of 1-D label outputs and observes the scores of float outputs.</summary>
-    public static void ObservePredictions(string endpoint, RoutedVariant variant, IReadOnlyList<Tensor> outputs)
+    /// <summary>
+    /// Counts an answered request (status 200) with its duration, the classes of its 1-D label outputs and the scores
+    /// of its float outputs.
+    /// </summary>
+    public static void ObserveAnswer(string endpoint, RoutedVariant variant, TimeSpan elapsed, IReadOnlyList<Tensor> outputs)
     {
         ArgumentNullException.ThrowIfNull(variant);
         ArgumentNullException.ThrowIfNull(outputs);
-        var series = Series.GetValue(variant, key => new VariantSeries(endpoint, key.Name));
+        var series = Series.GetValue(variant, key => new VariantSeries(endpoint, key.Name, key.Model.Reference));
+        series.Duration.Observe(elapsed.TotalSeconds);
+        series.Succeeded.Inc();
         foreach (var output in outputs)
         {
             switch (output.Data)
@@ -113,8 +124,12 @@ public sealed class ServingMetrics : IModelCacheObserver
         }
     }
 
-    private sealed class VariantSeries(string endpoint, string variant)
+    private sealed class VariantSeries(string endpoint, string variant, string model)
     {
+        public Histogram.Child Duration { get; } = ServingMetrics.Duration.WithLabels(endpoint, variant);
+
+        public Counter.Child Succeeded { get; } = Requests.WithLabels(endpoint, variant, model, "200");
+
         private readonly ConcurrentDictionary<string, Histogram.Child> _values = new(StringComparer.Ordinal);
         private readonly ConcurrentDictionary<string, ClassCounter<long>> _classes = new(StringComparer.Ordinal);
         private readonly ConcurrentDictionary<string, ClassCounter<string>> _labels = new(StringComparer.Ordinal);
