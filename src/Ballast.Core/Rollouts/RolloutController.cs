@@ -340,18 +340,16 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
         var now = Now;
         var sustained = (long)(RolloutValidation.Duration(sla.SustainedFor ?? "5m")!.Value.TotalMilliseconds);
         string variant;
-        long since;
         if (state.Phase == RolloutPhases.Progressing)
         {
             // Only once the canary has had traffic for the whole window.
-            var firstWeight = state.History.FirstOrDefault(e => e.Message.StartsWith("canary weight", StringComparison.Ordinal) && e.Message != "canary weight 0%");
+            var firstWeight = state.History.FirstOrDefault(e => e.Weight > 0);
             if (firstWeight is null || now - firstWeight.At < sustained)
             {
                 return null;
             }
 
             variant = CanaryVariant;
-            since = now - sustained;
         }
         else
         {
@@ -362,10 +360,9 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
             }
 
             variant = state.StableVariant;
-            since = now - sustained;
         }
 
-        var seen = (await traffic.WindowAsync(spec.Endpoint!, since, now, cancellationToken).ConfigureAwait(false)).FirstOrDefault(v => v.Variant == variant);
+        var seen = (await traffic.WindowAsync(spec.Endpoint!, now - sustained, now, cancellationToken).ConfigureAwait(false)).FirstOrDefault(v => v.Variant == variant);
         if (seen is null || seen.Requests < (sla.MinRequests ?? 50))
         {
             return null;
