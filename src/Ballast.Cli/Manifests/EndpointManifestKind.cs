@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using Ballast.Cli.Commands;
 using Ballast.Serving;
-using Ballast.Tracking;
 
 namespace Ballast.Cli.Manifests;
 
@@ -22,22 +21,9 @@ internal sealed class EndpointManifestKind : ManifestKind
 
     public override JsonObject Stored(JsonElement answer) => Project(JsonObject.Create(answer) ?? []);
 
-    public override JsonObject Normalize(JsonObject spec, out string? problem)
-    {
-        try
-        {
-            // The server's own validation fills the defaults it stores (policy split, a lone variant's weight 100, …).
-            var parsed = spec.Deserialize(ManifestJsonContext.Default.EndpointSpec) ?? throw new JsonException("The manifest is empty.");
-            var stored = EndpointValidation.Validate(parsed);
-            problem = null;
-            return Project(JsonSerializer.SerializeToNode(stored, ManifestJsonContext.Default.EndpointSpec)!.AsObject());
-        }
-        catch (Exception exception) when (exception is JsonException or TrackingException or InvalidOperationException)
-        {
-            problem = exception.Message;
-            return Project(spec);
-        }
-    }
+    // The server's own validation fills the defaults it stores (policy split, a lone variant's weight 100, …).
+    public override JsonObject Normalize(JsonObject spec, out string? problem) =>
+        Normalize(spec, ManifestJsonContext.Default.EndpointSpec, EndpointValidation.Validate, out problem);
 
     public override string Summary(JsonElement answer)
     {
@@ -49,6 +35,6 @@ internal sealed class EndpointManifestKind : ManifestKind
 
     public override TextTable Table(IEnumerable<JsonElement> answers) => EndpointsCommand.Table(answers);
 
-    /// <summary>The spec's fields of an endpoint (an answer's revision and status left out), without an empty shadow list (the server stores no shadows as [] and answers null).</summary>
-    private JsonObject Project(JsonObject source) => Project(source, (field, value) => !(field == "shadows" && value is JsonArray { Count: 0 }));
+    /// <summary>No empty shadow list: the server stores no shadows as [] and answers null.</summary>
+    protected override bool Keeps(string field, JsonNode value) => !(field == "shadows" && value is JsonArray { Count: 0 });
 }

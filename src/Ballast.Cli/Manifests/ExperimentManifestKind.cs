@@ -3,7 +3,6 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using Ballast.Cli.Commands;
 using Ballast.Experiments;
-using Ballast.Tracking;
 
 namespace Ballast.Cli.Manifests;
 
@@ -24,21 +23,9 @@ internal sealed class ExperimentManifestKind : ManifestKind
     public override JsonObject Stored(JsonElement answer) =>
         Project(answer.TryGetProperty("experiment", out var spec) ? JsonObject.Create(spec) ?? [] : []);
 
-    public override JsonObject Normalize(JsonObject spec, out string? problem)
-    {
-        try
-        {
-            // The server's own validation fills the defaults it stores (sequential engine, α 0.05, a binomial metric on outcomes).
-            var parsed = spec.Deserialize(ManifestJsonContext.Default.AbExperimentSpec) ?? throw new JsonException("The manifest is empty.");
-            problem = null;
-            return Project(JsonSerializer.SerializeToNode(AbExperimentValidation.Validate(parsed), ManifestJsonContext.Default.AbExperimentSpec)!.AsObject());
-        }
-        catch (Exception exception) when (exception is JsonException or TrackingException or InvalidOperationException)
-        {
-            problem = exception.Message;
-            return Project(spec);
-        }
-    }
+    // The server's own validation fills the defaults it stores (sequential engine, α 0.05, a binomial metric on outcomes).
+    public override JsonObject Normalize(JsonObject spec, out string? problem) =>
+        Normalize(spec, ManifestJsonContext.Default.AbExperimentSpec, AbExperimentValidation.Validate, out problem);
 
     public override string Summary(JsonElement answer) => $"started {ClientOptions.Time(answer, "started_at")}";
 

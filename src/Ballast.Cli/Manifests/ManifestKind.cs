@@ -45,22 +45,45 @@ internal abstract class ManifestKind
 
     /// <summary>
     /// The spec fields of <paramref name="source"/> in the spec's declaration order (the order people write them, kept
-    /// by `get -o yaml`), without nulls and without what <paramref name="keep"/> refuses. Taken from the JSON contract,
-    /// so a field added to the spec is never dropped on its way through apply and get.
+    /// by `get -o yaml`), without nulls and without what <see cref="Keeps"/> refuses. Taken from the JSON contract, so
+    /// a field added to the spec is never dropped on its way through apply and get.
     /// </summary>
-    protected JsonObject Project(JsonObject source, Func<string, JsonNode, bool>? keep = null)
+    protected JsonObject Project(JsonObject source)
     {
         ArgumentNullException.ThrowIfNull(source);
         var projected = new JsonObject();
         foreach (var field in Spec.Properties.Select(property => property.Name))
         {
-            if (source.TryGetPropertyValue(field, out var value) && value is not null && (keep?.Invoke(field, value) ?? true))
+            if (source.TryGetPropertyValue(field, out var value) && value is not null && Keeps(field, value))
             {
                 projected[field] = value.DeepClone();
             }
         }
 
         return projected;
+    }
+
+    /// <summary>Whether a non-null field of a stored object is part of its manifest (a kind leaves out what the server stores as an empty default).</summary>
+    protected virtual bool Keeps(string field, JsonNode value) => true;
+
+    /// <summary>
+    /// <see cref="Normalize"/> for a kind whose spec the server validates with <paramref name="validate"/>: that
+    /// validation fills the defaults the server stores, so a left-out default is no change.
+    /// </summary>
+    protected JsonObject Normalize<T>(JsonObject spec, JsonTypeInfo<T> type, Func<T, T> validate, out string? problem)
+    {
+        ArgumentNullException.ThrowIfNull(validate);
+        try
+        {
+            var parsed = spec.Deserialize(type) ?? throw new JsonException("The manifest is empty.");
+            problem = null;
+            return Project(JsonSerializer.SerializeToNode(validate(parsed), type)!.AsObject());
+        }
+        catch (Exception exception) when (exception is JsonException or Ballast.Tracking.TrackingException or InvalidOperationException)
+        {
+            problem = exception.Message;
+            return Project(spec);
+        }
     }
 
     /// <summary>A manifest of a stored object that <c>ballast apply -f</c> takes back unchanged.</summary>
