@@ -22,7 +22,7 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
     public StoredEndpoint Endpoint { get; } = endpoint;
 
     /// <summary>The bandit settings when the policy is <c>bandit</c>.</summary>
-    public BanditSpec? Bandit => Endpoint.Spec.Policy == EndpointValidation.BanditPolicy ? Endpoint.Spec.Bandit ?? new BanditSpec() : null;
+    public BanditSpec? Bandit { get; } = endpoint.Spec.Policy == EndpointValidation.BanditPolicy ? endpoint.Spec.Bandit ?? new BanditSpec() : null;
 
     /// <summary>
     /// When the policy is <c>ensemble</c>: the variant that answers every request by combining all the others, one per

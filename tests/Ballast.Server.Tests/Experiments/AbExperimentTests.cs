@@ -8,8 +8,6 @@ namespace Ballast.Tests.Experiments;
 /// <summary>An A/B experiment on a real server: traffic split by an endpoint, outcomes posted as feedback, results and a decision.</summary>
 public sealed class AbExperimentTests
 {
-    private static readonly object IrisRow = new { name = "float_input", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 5.1, 3.5, 1.4, 0.2 } };
-
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -32,7 +30,7 @@ public sealed class AbExperimentTests
         var feedback = new List<object>();
         for (var i = 0; i < 800; i++)
         {
-            using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRow } }, Cancel);
+            using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, Cancel);
             var variant = response.Headers.GetValues("Ballast-Variant").Single();
             feedback.Add(new { prediction_id = response.Headers.GetValues("Ballast-Prediction-Id").Single(), outcome = random.NextDouble() < (variant == "b" ? 0.6 : 0.3) ? 1 : 0 });
             if (i == 99)
@@ -90,7 +88,7 @@ public sealed class AbExperimentTests
         var expected = new Dictionary<string, List<double>> { ["a"] = [], ["b"] = [] };
         for (var user = 0; user < 200; user++)
         {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/shop/infer") { Content = JsonContent.Create(new { inputs = new[] { IrisRow } }) };
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/shop/infer") { Content = JsonContent.Create(new { inputs = new[] { ServingHelpers.IrisRow } }) };
             request.Headers.Add("X-User", $"user-{user}");
             using var response = await client.SendAsync(request, Cancel);
             var variant = response.Headers.GetValues("Ballast-Variant").Single();

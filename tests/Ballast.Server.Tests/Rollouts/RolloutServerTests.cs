@@ -9,8 +9,6 @@ namespace Ballast.Tests.Rollouts;
 /// <summary>Canary rollouts on a real server with real requests: the controller (under its lease) promotes a good version and aborts one whose inputs do not fit the traffic.</summary>
 public sealed class RolloutServerTests
 {
-    private static readonly object IrisRow = new { name = "float_input", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 5.1, 3.5, 1.4, 0.2 } };
-
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -56,7 +54,7 @@ public sealed class RolloutServerTests
             JsonElement status = default;
             for (var i = 0; i < 400; i++)
             {
-                using (await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRow } }, Cancel))
+                using (await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, Cancel))
                 {
                 }
 

@@ -9,8 +9,6 @@ namespace Ballast.Tests.Serving;
 /// <summary>Bandit endpoints on a real Kestrel port: learning from rewarded feedback, and replicas sharing the arms through PostgreSQL.</summary>
 public sealed class BanditServingTests
 {
-    private static readonly object IrisRow = new { name = "float_input", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 5.1, 3.5, 1.4, 0.2 } };
-
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -41,7 +39,7 @@ public sealed class BanditServingTests
         arms["a"].GetProperty("mean_reward").GetDouble().ShouldBe(0.0);
 
         // Forcing a variant (writer role) scores it without teaching the bandit.
-        using var forced = new HttpRequestMessage(HttpMethod.Post, "/v2/models/iris/infer") { Content = JsonContent.Create(new { inputs = new[] { IrisRow } }) };
+        using var forced = new HttpRequestMessage(HttpMethod.Post, "/v2/models/iris/infer") { Content = JsonContent.Create(new { inputs = new[] { ServingHelpers.IrisRow } }) };
         forced.Headers.Add("Ballast-Variant", "a");
         (await client.SendAsync(forced, Cancel)).Headers.GetValues("Ballast-Variant").Single().ShouldBe("a");
     }
@@ -63,7 +61,7 @@ public sealed class BanditServingTests
             (await one.PutAsJsonAsync("/api/v1/endpoints/iris", Bandit("epsilon_greedy", 0.0), Cancel)).EnsureSuccessStatusCode();
 
             // The second replica serves the endpoint the first created, within its refresh interval.
-            await WaitAsync(async () => (await two.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRow } }, Cancel)).StatusCode == HttpStatusCode.OK);
+            await WaitAsync(async () => (await two.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, Cancel)).StatusCode == HttpStatusCode.OK);
 
             // Predictions on the second replica, rewards posted to the first: b pays, a does not.
             for (var i = 0; i < 20; i++)
@@ -107,7 +105,7 @@ public sealed class BanditServingTests
 
     private static async Task<(string Variant, string PredictionId)> InferAsync(HttpClient client)
     {
-        using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRow } }, Cancel);
+        using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, Cancel);
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Cancel));
         return (response.Headers.GetValues("Ballast-Variant").Single(), response.Headers.GetValues("Ballast-Prediction-Id").Single());
     }

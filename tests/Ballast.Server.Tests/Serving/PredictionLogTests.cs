@@ -9,8 +9,6 @@ namespace Ballast.Tests.Serving;
 /// <summary>Every answered prediction is logged, survives a SIGKILL, and comes back with its feedback in an export.</summary>
 public sealed class PredictionLogServerTests
 {
-    private static readonly object IrisRow = new { name = "float_input", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 5.1, 3.5, 1.4, 0.2 } };
-
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
@@ -24,7 +22,7 @@ public sealed class PredictionLogServerTests
         var ids = new List<string>();
         for (var i = 0; i < 5; i++)
         {
-            using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRow } }, Cancel);
+            using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, Cancel);
             ids.Add(response.Headers.GetValues("Ballast-Prediction-Id").Single());
         }
 
@@ -103,7 +101,7 @@ public sealed class PredictionLogServerTests
                     {
                         try
                         {
-                            using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRow } }, stop.Token);
+                            using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, stop.Token);
                             if (response.StatusCode == HttpStatusCode.OK)
                             {
                                 answered.Add(response.Headers.GetValues("Ballast-Prediction-Id").Single());

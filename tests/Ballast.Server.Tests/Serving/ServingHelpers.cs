@@ -5,6 +5,9 @@ namespace Ballast.Tests.Serving;
 
 internal static class ServingHelpers
 {
+    /// <summary>One iris row as a V2 input tensor (a setosa: the model answers class 0).</summary>
+    public static readonly object IrisRow = new { name = "float_input", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 5.1, 3.5, 1.4, 0.2 } };
+
     /// <summary>Registers the iris fixture <paramref name="times"/> times (versions 1..times) through the multipart API.</summary>
     public static async Task RegisterIrisAsync(HttpClient client, int times = 1)
     {
