@@ -101,6 +101,7 @@ public static partial class InferenceApi
             chosen = true;
         }
 
+        var traffic = http.RequestServices.GetRequiredService<TrafficStats>();
         var started = Stopwatch.GetTimestamp();
         InFlight.Inc();
         try
@@ -109,14 +110,14 @@ public static partial class InferenceApi
             if (invocation.FailedVariant is { } failed)
             {
                 Fallbacks.WithLabels(endpoint.Name, failed.Name).Inc();
-                http.RequestServices.GetRequiredService<TrafficStats>().Record(endpoint.Name, failed.Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error: true);
+                traffic.Record(endpoint.Name, failed.Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error: true);
                 LogFallback(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(InferenceApi).FullName!), endpoint.Name, failed.Name, invocation.Variant.Name, invocation.Failure);
             }
 
             var answered = invocation.Variant;
             var elapsed = Stopwatch.GetElapsedTime(started);
             ServingMetrics.ObserveAnswer(endpoint.Name, answered, elapsed, invocation.Outputs);
-            http.RequestServices.GetRequiredService<TrafficStats>().Record(endpoint.Name, answered.Name, elapsed.TotalMilliseconds, error: false);
+            traffic.Record(endpoint.Name, answered.Name, elapsed.TotalMilliseconds, error: false);
             var predictionId = Guid.CreateVersion7(time.GetUtcNow()).ToString();
             http.Response.Headers[ModelVersionHeader] = answered.Model.Reference;
             http.Response.Headers[PredictionIdHeader] = predictionId;
@@ -133,7 +134,7 @@ public static partial class InferenceApi
         {
             ServingMetrics.Requests.WithLabels(endpoint.Name, variant.Name, variant.Model.Reference, exception switch { ModelInputException => "400", RemoteModelException => "502", _ => "500" }).Inc();
             // A client's bad input is not the variant's failure; anything else is.
-            http.RequestServices.GetRequiredService<TrafficStats>().Record(endpoint.Name, variant.Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
+            traffic.Record(endpoint.Name, variant.Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
                 error: exception is not ModelInputException, rejected: exception is ModelInputException);
             throw;
         }
