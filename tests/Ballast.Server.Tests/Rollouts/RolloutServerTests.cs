@@ -121,4 +121,39 @@ public sealed class RolloutServerTests
             Directory.Delete(artifacts, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Bad_rollouts_and_commands_get_clear_errors_and_change_nothing()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
+        (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } }, Cancel)).EnsureSuccessStatusCode();
+
+        using (var invalid = await client.PostAsJsonAsync("/api/v1/rollouts", new { name = "r", endpoint = "iris", model = "models:/iris/2", steps = new[] { new { setWeight = 120 } } }, Cancel))
+        {
+            invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await invalid.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe("Invalid rollout 'r': step 0: setWeight 120 must be between 0 and 100.");
+        }
+
+        using (var noEndpoint = await client.PostAsJsonAsync("/api/v1/rollouts", new { name = "r", endpoint = "nope", model = "models:/iris/2", steps = new[] { new { setWeight = 10 } } }, Cancel))
+        {
+            noEndpoint.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        }
+
+        (await client.PostAsJsonAsync("/api/v1/rollouts/missing/promote", new { }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await client.GetAsync("/api/v1/endpoints/nope/traffic", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/rollouts", Cancel)).GetProperty("rollouts").GetArrayLength().ShouldBe(0);
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/iris", Cancel)).GetProperty("variants").GetArrayLength().ShouldBe(1, "nothing was applied");
+
+        var file = Path.Combine(server.DataDir, "broken.yaml");
+        await File.WriteAllTextAsync(file, "name: [unclosed", Cancel);
+        var broken = await CliProcess.RunAsync("rollout", "start", "-f", file, "--url", url);
+        broken.ExitCode.ShouldBe(2, broken.ToString());
+        broken.Error.ShouldStartWith($"error: {file}:");
+        var unknown = await CliProcess.RunAsync("rollout", "status", "missing", "--url", url);
+        unknown.ExitCode.ShouldBe(1);
+        unknown.Error.ShouldContain("Rollout 'missing' does not exist.");
+    }
 }
