@@ -13,7 +13,17 @@ public sealed record DomainClassifierOptions
     /// <summary>Drift when the cross-validated ROC AUC is above this (Evidently's domain-classifier threshold 0.55).</summary>
     public double Threshold { get; init; } = 0.55;
 
-    /// <summary>Seeds the fold assignment and ML.NET, so the same data give the same AUC.</summary>
+    /// <summary>
+    /// When set (Evidently's <c>perc_text_content_drift</c> uses 0.95), the threshold is instead this percentile of the
+    /// ROC AUCs of 1,000 classifiers that score at random on the same labels (<c>roc_auc_random_classifier_percentile</c>),
+    /// which adapts to small samples where 0.55 is within chance.
+    /// </summary>
+    public double? RandomPercentile { get; init; }
+
+    /// <summary>Random classifiers drawn for <see cref="RandomPercentile"/> (Evidently: 1,000).</summary>
+    public int RandomClassifiers { get; init; } = 1_000;
+
+    /// <summary>Seeds the fold assignment, ML.NET and the random classifiers, so the same data give the same result.</summary>
     public int Seed { get; init; } = 42;
 
     /// <summary>Boosted trees as NannyML's LightGBM defaults: 100 trees of 31 leaves, 20 rows a leaf, learning rate 0.1.</summary>
@@ -38,7 +48,8 @@ public sealed record DomainClassifierResult(double RocAuc, double Threshold, boo
 /// gradient-boosted trees in stratified k-fold cross-validation, and compute the ROC AUC of the pooled out-of-fold
 /// scores. Trees are ML.NET FastTree (NannyML uses LightGBM with the same sizes). Drift is flagged, as in Evidently's
 /// domain-classifier drift (<c>calculate_text_drift_score</c>, <c>threshold=0.55</c>, <c>roc_auc &gt; threshold</c>),
-/// when the AUC is strictly above the threshold. NannyML instead alerts outside a band [0.45, 0.65]. Features are
+/// when the AUC is strictly above the threshold, or above a percentile of random classifiers' AUCs
+/// (<see cref="DomainClassifierOptions.RandomPercentile"/>). NannyML instead alerts outside a band [0.45, 0.65]. Features are
 /// numbers; encode categories before calling. Unlike NannyML, rows present in both sets are kept, not dropped.
 /// </summary>
 public static class DomainClassifierDrift
@@ -98,7 +109,47 @@ public static class DomainClassifierDrift
 
         var labels = rows.Select(r => r.Label).ToArray();
         var auc = RocAuc(labels, scores);
-        return new DomainClassifierResult(auc, options.Threshold, auc > options.Threshold, reference.Count, current.Count, options.Folds);
+        var threshold = options.RandomPercentile is { } percentile
+            ? RandomClassifierPercentile(labels, percentile, options.RandomClassifiers, new Random(options.Seed))
+            : options.Threshold;
+        return new DomainClassifierResult(auc, threshold, auc > threshold, reference.Count, current.Count, options.Folds);
+    }
+
+    /// <summary>
+    /// The <paramref name="percentile"/> quantile (linear interpolation, numpy's default) of the ROC AUCs that
+    /// <paramref name="classifiers"/> classifiers scoring uniformly at random reach on <paramref name="labels"/>.
+    /// </summary>
+    public static double RandomClassifierPercentile(bool[] labels, double percentile, int classifiers, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(labels);
+        ArgumentNullException.ThrowIfNull(random);
+        if (!(percentile > 0 && percentile < 1) || classifiers < 2)
+        {
+            throw new ArgumentException($"the percentile must be between 0 and 1, exclusive (got {percentile}), with at least 2 random classifiers (got {classifiers}).");
+        }
+
+        if (!labels.Contains(true) || !labels.Contains(false))
+        {
+            throw new ArgumentException("the labels need both reference (false) and current (true) rows.");
+        }
+
+        var aucs = new double[classifiers];
+        var scores = new double[labels.Length];
+        for (var c = 0; c < classifiers; c++)
+        {
+            for (var i = 0; i < scores.Length; i++)
+            {
+                scores[i] = random.NextDouble();
+            }
+
+            aucs[c] = RocAuc(labels, scores);
+        }
+
+        Array.Sort(aucs);
+        var position = percentile * (classifiers - 1);
+        var lower = (int)Math.Floor(position);
+        var upper = Math.Min(lower + 1, classifiers - 1);
+        return aucs[lower] + (position - lower) * (aucs[upper] - aucs[lower]);
     }
 
     private static void Validate(IReadOnlyList<double[]> reference, IReadOnlyList<double[]> current, DomainClassifierOptions options)
@@ -112,6 +163,16 @@ public static class DomainClassifierDrift
         if (!(options.Threshold >= 0 && options.Threshold <= 1))
         {
             problems.Add($"threshold must be between 0 and 1 (got {options.Threshold})");
+        }
+
+        if (options.RandomPercentile is { } percentile && !(percentile > 0 && percentile < 1))
+        {
+            problems.Add($"the random-classifier percentile must be between 0 and 1, exclusive (got {percentile})");
+        }
+
+        if (options.RandomClassifiers < 2)
+        {
+            problems.Add($"at least 2 random classifiers are needed (got {options.RandomClassifiers})");
         }
 
         if (options.Trees < 1 || options.Leaves < 2 || options.MinimumRowsPerLeaf < 1 || !(options.LearningRate > 0))
