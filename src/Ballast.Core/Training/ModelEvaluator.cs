@@ -145,7 +145,7 @@ public static class ModelEvaluator
             {
                 var actual = TableDataView.Booleans(label, role);
                 var probability = predictions.Probabilities ?? throw new TrainingInputException("the model computes no Probability: it is not a binary classifier");
-                var predicted = predictions.PredictedLabels!;
+                var predicted = predictions.PredictedLabels ?? throw new TrainingInputException("the model computes no PredictedLabel: it is not a binary classifier");
                 var a = rows.Select(row => actual[row]).ToArray();
                 var p = rows.Select(row => (double)probability[row]).ToArray();
                 metrics = EvaluationMetrics.Binary(a, p, rows.Select(row => predicted[row] == "true").ToArray());
