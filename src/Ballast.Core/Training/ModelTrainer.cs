@@ -88,7 +88,9 @@ public sealed class ModelTrainer(TimeProvider time)
         }
 
         File.WriteAllText(Path.Combine(outputFolder, MlModelFileName), MlModel(signature, size, sha256, spec));
-        return new TrainedModel(outputFolder, modelPath, size, sha256, spec.Task, spec.Trainer, spec.Hyperparameters, features, signature, trainingMetrics, validationMetrics);
+        var ignored = table.Columns.Where(column => spec.Exclude.Contains(column.Name) || (column.Kind == ColumnKind.Timestamp && column.Name != spec.Label))
+            .Select(column => new IgnoredColumn(column.Name, spec.Exclude.Contains(column.Name) ? "excluded" : "timestamp")).ToList();
+        return new TrainedModel(outputFolder, modelPath, size, sha256, spec.Task, spec.Trainer, spec.Hyperparameters, features, ignored, signature, trainingMetrics, validationMetrics);
     }
 
     /// <summary>The input schema (features then the label) and how each feature is encoded.</summary>

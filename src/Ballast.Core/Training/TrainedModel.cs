@@ -17,9 +17,13 @@ public sealed record TrainedModel(
     string Trainer,
     IReadOnlyDictionary<string, double> Hyperparameters,
     IReadOnlyList<FeatureColumn> Features,
+    IReadOnlyList<IgnoredColumn> IgnoredColumns,
     ModelSignature Signature,
     IReadOnlyDictionary<string, double> TrainingMetrics,
     IReadOnlyDictionary<string, double>? ValidationMetrics);
 
 /// <summary>A column the model takes and how it is encoded: numeric, boolean, one_hot, hashed or text.</summary>
 public sealed record FeatureColumn(string Name, string Encoding);
+
+/// <summary>A column of the train file that is not a feature, and why: excluded (by the spec) or timestamp (never a feature).</summary>
+public sealed record IgnoredColumn(string Name, string Reason);

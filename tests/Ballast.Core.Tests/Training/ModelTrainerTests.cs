@@ -95,6 +95,7 @@ public sealed class ModelTrainerTests : IDisposable
         model.Features.ShouldContain(new FeatureColumn("employment", "one_hot"));
         model.Features.Select(feature => feature.Name).ShouldNotContain(SyntheticLoans.Id);
         model.Features.Select(feature => feature.Name).ShouldNotContain(SyntheticLoans.TimeColumn, "timestamps are never features");
+        model.IgnoredColumns.ShouldBe([new IgnoredColumn(SyntheticLoans.Id, "excluded"), new IgnoredColumn(SyntheticLoans.TimeColumn, "timestamp")]);
         model.TrainingMetrics[MetricNames.Rows].ShouldBe(800);
         model.ValidationMetrics![MetricNames.Rows].ShouldBe(200);
         model.ValidationMetrics[MetricNames.Auc].ShouldBeGreaterThan(0.75);
