@@ -19,6 +19,9 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
     private const string NotificationColumns = "id AS Id, rule AS Rule, status AS Status, kind AS Kind, target AS Target, action AS Action, payload AS Payload, " +
         "attempts AS Attempts, next_attempt_at AS NextAttemptAt, created_at AS CreatedAt, finished_at AS FinishedAt, last_error AS LastError";
 
+    /// <summary>The store's clock now (what silences are judged against).</summary>
+    public DateTimeOffset Now => time.GetUtcNow();
+
     // ---- rules ----
 
     /// <summary>Creates the rule or replaces its spec (what PUT and `ballast apply` do); a secret given as <c>***</c> keeps the stored one.</summary>
