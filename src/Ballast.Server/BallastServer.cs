@@ -174,6 +174,7 @@ public static partial class BallastServer
         var alertEvaluator = new Ballast.Alerts.AlertEvaluator(alerts, server.Time);
         builder.Services.AddSingleton(alertEvaluator);
         builder.Services.AddSingleton<Ballast.Alerts.IAlertObserver>(alertEvaluator);
+        builder.Services.AddSingleton<Ballast.Alerts.IAlertNotifier>(alertEvaluator);
         builder.Services.AddSingleton(new Ballast.Alerts.AlertDispatchOptions());
         builder.Services.AddSingleton<Ballast.Server.Alerts.AlertMetrics>();
         builder.Services.AddHostedService<Ballast.Server.Alerts.AlertDispatchService>();

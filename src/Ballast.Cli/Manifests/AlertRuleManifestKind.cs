@@ -35,7 +35,9 @@ internal sealed class AlertRuleManifestKind : ManifestKind
         }, out problem);
 
     public override string Summary(JsonElement answer) =>
-        answer.TryGetProperty("rule", out var rule) ? $"{ClientOptions.Text(rule, "source")} {ClientOptions.Text(rule, "metric")} {ClientOptions.Text(rule, "operator")} {ClientOptions.Text(rule, "threshold")}" : "";
+        !answer.TryGetProperty("rule", out var rule) ? ""
+        : rule.TryGetProperty("events", out var events) ? "events " + string.Join(",", events.EnumerateArray().Select(name => name.GetString()))
+        : $"{ClientOptions.Text(rule, "source")} {ClientOptions.Text(rule, "metric")} {ClientOptions.Text(rule, "operator")} {ClientOptions.Text(rule, "threshold")}";
 
     public override TextTable Table(IEnumerable<JsonElement> answers)
     {
@@ -43,8 +45,9 @@ internal sealed class AlertRuleManifestKind : ManifestKind
         foreach (var answer in answers)
         {
             var rule = answer.GetProperty("rule");
-            table.Add(ClientOptions.Text(rule, "name"), ClientOptions.Text(rule, "source"),
-                $"{ClientOptions.Text(rule, "metric")} {ClientOptions.Text(rule, "operator")} {ClientOptions.Text(rule, "threshold")}", ClientOptions.Text(rule, "for"),
+            var events = ClientOptions.Items(rule, "events").Select(name => name.GetString()).ToList();
+            table.Add(ClientOptions.Text(rule, "name"), events.Count > 0 ? "events" : ClientOptions.Text(rule, "source"),
+                events.Count > 0 ? string.Join(",", events) : $"{ClientOptions.Text(rule, "metric")} {ClientOptions.Text(rule, "operator")} {ClientOptions.Text(rule, "threshold")}", ClientOptions.Text(rule, "for"),
                 ClientOptions.Text(rule, "severity"), string.Join(",", ClientOptions.Items(rule, "actions").Select(action => ClientOptions.Text(action, "type"))));
         }
 

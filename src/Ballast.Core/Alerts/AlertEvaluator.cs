@@ -7,7 +7,7 @@ namespace Ballast.Alerts;
 /// <see cref="AlertStateMachine"/> and writes the transition with its notifications (none while silenced) in one
 /// conditional write. When another replica wrote first it re-reads the state, so a window is applied once.
 /// </summary>
-public sealed class AlertEvaluator(AlertStore store, TimeProvider time) : IAlertObserver
+public sealed class AlertEvaluator(AlertStore store, TimeProvider time) : IAlertObserver, IAlertNotifier
 {
     /// <summary>Conflicts in a row before giving up on a rule for this window (another writer keeps winning).</summary>
     private const int MaxConflicts = 5;
@@ -48,6 +48,74 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time) : IAlert
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Queues one notification per action of every event rule that matches (webhooks in their format; pipelines with the
+    /// event's labels plus <c>event</c> and <c>rule</c> as parameters), under ids derived from the event's id so that the
+    /// same event sent twice (by two replicas, or again after a restart) is queued once.
+    /// </summary>
+    public async Task<int> NotifyAsync(AlertNotice notice, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(notice);
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(notice.Id))
+        {
+            problems.Add("id: identify the event (such as rollout/iris-v2/aborted)");
+        }
+
+        if (string.IsNullOrWhiteSpace(notice.Event))
+        {
+            problems.Add("event: name the kind of event (such as rollout.aborted)");
+        }
+
+        if (!AlertSeverities.All.Contains(notice.Severity))
+        {
+            problems.Add($"severity '{notice.Severity}' is not one of {string.Join(", ", AlertSeverities.All)}");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw TrackingException.Invalid($"Invalid event: {string.Join("; ", problems)}.");
+        }
+
+        var now = time.GetUtcNow();
+        var rules = (await store.RulesOfSourceAsync(AlertRuleSpec.EventsSource, cancellationToken).ConfigureAwait(false)).Where(rule => rule.Spec.Matches(notice.Event)).ToList();
+        if (rules.Count == 0)
+        {
+            return 0;
+        }
+
+        var silences = (await store.ListSilencesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Where(silence => silence.IsActive(now)).ToList();
+        var notifications = new List<AlertNotification>();
+        foreach (var rule in rules.Select(rule => rule.Spec).Where(rule => !silences.Any(silence => silence.Covers(rule))))
+        {
+            var actions = rule.Actions ?? [];
+            for (var i = 0; i < actions.Count; i++)
+            {
+                var action = actions[i];
+                var id = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{notice.Id}\n{rule.Name}\n{i}")))[..32];
+                if (action.Type == AlertAction.Webhook)
+                {
+                    notifications.Add(New(rule, AlertAction.Webhook, Target(action.Url!), action, AlertPayload.Event(notice, rule, action.Format ?? AlertAction.Json, now), now) with { Id = id });
+                }
+                else if (action.Type == AlertAction.PipelineType)
+                {
+                    var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+                    foreach (var (key, value) in notice.Labels.Concat(action.Parameters ?? new Dictionary<string, string>()))
+                    {
+                        parameters[key] = value;
+                    }
+
+                    parameters["event"] = notice.Event;
+                    parameters["rule"] = rule.Name;
+                    notifications.Add(New(rule, AlertAction.PipelineType, action.Pipeline!, action,
+                        System.Text.Json.JsonSerializer.Serialize(parameters, AlertJsonContext.Default.DictionaryStringString), now) with { Id = id });
+                }
+            }
+        }
+
+        return await store.EnqueueAsync(notifications, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

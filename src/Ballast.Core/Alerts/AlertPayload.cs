@@ -99,6 +99,71 @@ public static class AlertPayload
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
+    /// <summary>
+    /// An event's body: <c>{"status":"event","event","id","rule","severity","summary","at","labels","annotations","links"}</c>
+    /// (the rule's labels, then the event's), or a Slack message when the action's format is <c>slack</c>.
+    /// </summary>
+    public static string Event(AlertNotice notice, AlertRuleSpec rule, string format, DateTimeOffset at)
+    {
+        ArgumentNullException.ThrowIfNull(notice);
+        ArgumentNullException.ThrowIfNull(rule);
+        var labels = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (key, value) in (rule.Labels ?? new Dictionary<string, string>()).Concat(notice.Labels))
+        {
+            labels[key] = value;
+        }
+
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            if (format == AlertAction.Slack)
+            {
+                var icon = notice.Severity == AlertSeverities.Critical ? ":rotating_light:" : notice.Severity == AlertSeverities.Warning ? ":warning:" : ":information_source:";
+                json.WriteString("text", $"{icon} [{notice.Event}] {notice.Summary}");
+                json.WriteStartArray("blocks");
+                json.WriteStartObject();
+                json.WriteString("type", "section");
+                json.WriteStartObject("text");
+                json.WriteString("type", "mrkdwn");
+                json.WriteString("text", $"*{Escape(notice.Event)}* ({notice.Severity}): {Escape(notice.Summary)}");
+                json.WriteEndObject();
+                json.WriteEndObject();
+                json.WriteStartObject();
+                json.WriteString("type", "context");
+                json.WriteStartArray("elements");
+                foreach (var item in labels.Select(label => $"{label.Key}: {label.Value}").Concat(notice.Links.OrderBy(link => link.Key, StringComparer.Ordinal).Select(link => $"<{link.Value}|{Escape(link.Key)}>")).DefaultIfEmpty($"rule: {rule.Name}"))
+                {
+                    json.WriteStartObject();
+                    json.WriteString("type", "mrkdwn");
+                    json.WriteString("text", item);
+                    json.WriteEndObject();
+                }
+
+                json.WriteEndArray();
+                json.WriteEndObject();
+                json.WriteEndArray();
+            }
+            else
+            {
+                json.WriteString("status", "event");
+                json.WriteString("event", notice.Event);
+                json.WriteString("id", notice.Id);
+                json.WriteString("rule", rule.Name);
+                json.WriteString("severity", notice.Severity);
+                json.WriteString("summary", notice.Summary);
+                WriteTime(json, "at", at);
+                WriteMap(json, "labels", labels);
+                WriteMap(json, "annotations", Annotations(rule));
+                WriteMap(json, "links", notice.Links);
+            }
+
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
     /// <summary>The rule's annotations, with its description as <c>description</c> unless an annotation has that name.</summary>
     public static IReadOnlyDictionary<string, string> Annotations(AlertRuleSpec rule)
     {

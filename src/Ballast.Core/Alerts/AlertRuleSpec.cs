@@ -5,6 +5,9 @@ namespace Ballast.Alerts;
 /// <summary>
 /// A threshold rule over one metric of one source (a monitor): it fires when <c>metric OPERATOR threshold</c> holds in
 /// <see cref="For"/> consecutive windows (default 1) and resolves in the first later window where it does not.
+/// An event rule gives <see cref="Events"/> instead (names such as <c>rollout.aborted</c>, or prefixes such as
+/// <c>rollout.*</c>, or <c>*</c>) and no source, metric, operator, threshold or for: its actions run once per matching
+/// event sent through <see cref="IAlertNotifier"/>.
 /// </summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record AlertRuleSpec(
@@ -18,7 +21,18 @@ public sealed record AlertRuleSpec(
     IReadOnlyDictionary<string, string>? Labels = null,
     IReadOnlyDictionary<string, string>? Annotations = null,
     string? Description = null,
-    IReadOnlyList<AlertAction>? Actions = null);
+    IReadOnlyList<AlertAction>? Actions = null,
+    IReadOnlyList<string>? Events = null)
+{
+    /// <summary>What the rules table stores as the source of an event rule (monitor names never start with '@').</summary>
+    public const string EventsSource = "@events";
+
+    public bool IsEventRule => Events is not null;
+
+    /// <summary>Whether the event rule takes <paramref name="name"/>: an exact name, a <c>prefix.*</c> or <c>*</c>.</summary>
+    public bool Matches(string name) => Events?.Any(pattern => pattern == "*" || pattern == name
+        || (pattern.EndsWith('*') && name.StartsWith(pattern[..^1], StringComparison.Ordinal))) == true;
+}
 
 /// <summary>
 /// What a rule does when it fires and resolves: <c>webhook</c> (POST to <see cref="Url"/>, signed with <see cref="Secret"/>

@@ -21,33 +21,13 @@ public static partial class AlertRuleValidation
             problems.Add($"name '{spec.Name}' must be 1 to 63 lowercase letters, digits or '-', starting with a letter");
         }
 
-        if (string.IsNullOrWhiteSpace(spec.Source))
+        if (spec.Events is { } events)
         {
-            problems.Add("source: name the monitor whose windows the rule watches");
+            ValidateEventRule(spec, events, problems);
         }
-        else if (spec.Source.Length > 255)
+        else
         {
-            problems.Add("source must be at most 255 characters");
-        }
-
-        if (string.IsNullOrWhiteSpace(spec.Metric))
-        {
-            problems.Add("metric: name the metric to compare, such as drift.share");
-        }
-
-        if (spec.Operator is null || !AlertCondition.Operators.Contains(spec.Operator))
-        {
-            problems.Add($"operator '{spec.Operator}' is not one of {string.Join(" ", AlertCondition.Operators)}");
-        }
-
-        if (spec.Threshold is not { } threshold || !double.IsFinite(threshold))
-        {
-            problems.Add(spec.Threshold is null ? "threshold: give the number to compare with" : $"threshold {spec.Threshold} must be a finite number");
-        }
-
-        if (spec.For is { } windows && (windows < 1 || windows > MaxFor))
-        {
-            problems.Add($"for {windows} must be between 1 and {MaxFor} consecutive windows");
+            ValidateMetricRule(spec, problems);
         }
 
         var severity = spec.Severity ?? AlertSeverities.Warning;
@@ -74,10 +54,62 @@ public static partial class AlertRuleValidation
 
         return spec with
         {
-            For = spec.For ?? DefaultFor,
+            For = spec.IsEventRule ? null : spec.For ?? DefaultFor,
             Severity = severity,
             Actions = actions.Select(action => action.Type == AlertAction.Webhook ? action with { Format = action.Format ?? AlertAction.Json } : action).ToList(),
         };
+    }
+
+    private static void ValidateMetricRule(AlertRuleSpec spec, List<string> problems)
+    {
+        if (string.IsNullOrWhiteSpace(spec.Source))
+        {
+            problems.Add("source: name the monitor whose windows the rule watches");
+        }
+        else if (spec.Source.Length > 255 || spec.Source.StartsWith('@'))
+        {
+            problems.Add($"source '{spec.Source}' must be at most 255 characters, not starting with '@'");
+        }
+
+        if (string.IsNullOrWhiteSpace(spec.Metric))
+        {
+            problems.Add("metric: name the metric to compare, such as drift.share");
+        }
+
+        if (spec.Operator is null || !AlertCondition.Operators.Contains(spec.Operator))
+        {
+            problems.Add($"operator '{spec.Operator}' is not one of {string.Join(" ", AlertCondition.Operators)}");
+        }
+
+        if (spec.Threshold is not { } threshold || !double.IsFinite(threshold))
+        {
+            problems.Add(spec.Threshold is null ? "threshold: give the number to compare with" : $"threshold {spec.Threshold} must be a finite number");
+        }
+
+        if (spec.For is { } windows && (windows < 1 || windows > MaxFor))
+        {
+            problems.Add($"for {windows} must be between 1 and {MaxFor} consecutive windows");
+        }
+    }
+
+    private static void ValidateEventRule(AlertRuleSpec spec, IReadOnlyList<string> events, List<string> problems)
+    {
+        if (events.Count == 0)
+        {
+            problems.Add("events: name at least one event (such as rollout.aborted, rollout.* or *)");
+        }
+
+        foreach (var name in events.Where(name => name is null || !EventPattern().IsMatch(name)))
+        {
+            problems.Add($"event '{name}' must be lowercase letters, digits, '.', '_' or '-', optionally ending in '*'");
+        }
+
+        var metricFields = new (string Field, object? Value)[] { ("source", spec.Source), ("metric", spec.Metric), ("operator", spec.Operator), ("threshold", spec.Threshold), ("for", spec.For) };
+        var given = metricFields.Where(field => field.Value is not null).Select(field => field.Field).ToList();
+        if (given.Count > 0)
+        {
+            problems.Add($"an event rule has no {string.Join(", ", given)} (those are for rules on a monitor's metric)");
+        }
     }
 
     private static void ValidateAction(AlertAction? action, string where, List<string> problems)
@@ -126,6 +158,9 @@ public static partial class AlertRuleValidation
 
     [GeneratedRegex("^[a-z][a-z0-9-]{0,62}$")]
     private static partial Regex NamePattern();
+
+    [GeneratedRegex("^(\\*|[a-z0-9][a-z0-9._-]*\\*?)$")]
+    private static partial Regex EventPattern();
 
     [GeneratedRegex("^[a-zA-Z_][a-zA-Z0-9_]*$")]
     private static partial Regex LabelPattern();

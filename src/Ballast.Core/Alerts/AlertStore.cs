@@ -36,7 +36,7 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
         var changed = await connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO alert_rules (name, source, spec, created_at, updated_at) VALUES (@Name, @Source, @json, @now, @now) " +
             "ON CONFLICT (name) DO UPDATE SET source = excluded.source, spec = excluded.spec, updated_at = excluded.updated_at WHERE alert_rules.spec <> excluded.spec",
-            new { spec.Name, spec.Source, json, now }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+            new { spec.Name, Source = SourceOf(spec), json, now }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
         return (await GetRuleAsync(spec.Name, cancellationToken).ConfigureAwait(false), existing is null, changed);
     }
 
@@ -54,7 +54,7 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
         try
         {
             await connection.ExecuteAsync(new CommandDefinition("INSERT INTO alert_rules (name, source, spec, created_at, updated_at) VALUES (@Name, @Source, @json, @now, @now)",
-                new { spec.Name, spec.Source, json = JsonSerializer.Serialize(spec, AlertJsonContext.Default.AlertRuleSpec), now }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                new { spec.Name, Source = SourceOf(spec), json = JsonSerializer.Serialize(spec, AlertJsonContext.Default.AlertRuleSpec), now }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
         catch (DbException exception) when (MetadataErrors.IsUniqueViolation(exception))
         {
@@ -102,6 +102,7 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
         var stored = (await QueryStatesAsync("", null, cancellationToken).ConfigureAwait(false)).ToDictionary(s => s.Rule, StringComparer.Ordinal);
         var now = time.GetUtcNow();
         return (await ListRulesAsync(cancellationToken).ConfigureAwait(false))
+            .Where(rule => !rule.Spec.IsEventRule)
             .Select(rule => stored.GetValueOrDefault(rule.Spec.Name) ?? AlertState.Initial(rule.Spec, DateTimeOffset.FromUnixTimeMilliseconds(rule.CreatedAt)))
             .Where(alert => (state is null || alert.State == state) && (source is null || alert.Source == source))
             .ToList();
@@ -281,6 +282,35 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
         return rows.Select(r => new AlertDelivery(r.Id, r.NotificationId, r.Rule, r.Kind, r.Target, (int)r.Attempt, DateTimeOffset.FromUnixTimeMilliseconds(r.At), r.Outcome,
             r.StatusCode is { } code ? (int)code : null, r.Error)).ToList();
     }
+
+    /// <summary>
+    /// Queues the notifications of a one-off event in one transaction; a notification whose id is already queued (the
+    /// same event sent twice) is skipped. Returns how many were queued.
+    /// </summary>
+    public async Task<int> EnqueueAsync(IReadOnlyList<AlertNotification> notifications, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(notifications);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var queued = 0;
+        foreach (var notification in notifications)
+        {
+            queued += await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO alert_notifications (id, rule, status, kind, target, action, payload, attempts, next_attempt_at, created_at) " +
+                "VALUES (@Id, @Rule, @Status, @Kind, @Target, @Action, @Payload, 0, @Next, @Created) ON CONFLICT (id) DO NOTHING",
+                new
+                {
+                    notification.Id, notification.Rule, notification.Status, notification.Kind, notification.Target,
+                    Action = JsonSerializer.Serialize(notification.Action, AlertJsonContext.Default.AlertAction), notification.Payload,
+                    Next = notification.NextAttemptAt.ToUnixTimeMilliseconds(), Created = notification.CreatedAt.ToUnixTimeMilliseconds(),
+                }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return queued;
+    }
+
+    private static string SourceOf(AlertRuleSpec spec) => spec.IsEventRule ? AlertRuleSpec.EventsSource : spec.Source!;
 
     private static AlertRuleSpec KeepSecrets(AlertRuleSpec spec, AlertRuleSpec? stored)
     {

@@ -232,6 +232,45 @@ public abstract class AlertContractTests(DatabaseEngine engine) : DatabaseTest(e
         (await Store.HistoryAsync("drift-high", cancellationToken: Cancel)).ShouldBeEmpty();
     }
 
+    [Fact]
+    public async Task An_event_reaches_the_event_rules_that_match_it_once_even_when_sent_twice()
+    {
+        await using var receiver = new WebhookReceiver();
+        await Store.CreateAsync(new AlertRuleSpec("rollout-events", null, null, null, null, Severity: "critical", Labels: new Dictionary<string, string> { ["team"] = "ml" },
+            Actions: [new AlertAction("webhook", receiver.Url, "s3cr3t")], Events: ["rollout.*"]), Cancel);
+        await Store.CreateAsync(new AlertRuleSpec("pipeline-events", null, null, null, null, Actions: [new AlertAction("webhook", receiver.Url)], Events: ["pipeline.failed"]), Cancel);
+        await Store.CreateAsync(Rule(receiver.Url), Cancel);
+        var notifier = new AlertEvaluator(Store, Time);
+        var notice = new AlertNotice("rollout/iris-v2/aborted", "rollout.aborted", "critical", "Rollout iris-v2 aborted: error_rate > 0.05 (value 0.2)",
+            new Dictionary<string, string> { ["endpoint"] = "iris", ["rollout"] = "iris-v2" }, new Dictionary<string, string> { ["rollout"] = "/api/v1/rollouts/iris-v2" });
+
+        (await notifier.NotifyAsync(notice, Cancel)).ShouldBe(1);
+        (await notifier.NotifyAsync(notice, Cancel)).ShouldBe(0, "the same event again is not queued twice");
+        (await notifier.NotifyAsync(notice with { Id = "x", Event = "dataset.added" }, Cancel)).ShouldBe(0);
+        (await Store.ListStatesAsync(cancellationToken: Cancel)).ShouldHaveSingleItem().Rule.ShouldBe("drift-high");
+
+        using var http = new HttpClient();
+        await Dispatcher(http).DeliverDueAsync(Cancel);
+        var request = receiver.Requests.ShouldHaveSingleItem();
+        WebhookSignature.Verify("s3cr3t", long.Parse(request.Headers["Ballast-Timestamp"], System.Globalization.CultureInfo.InvariantCulture), request.Body, request.Headers["Ballast-Signature"]).ShouldBeTrue();
+        var body = JsonDocument.Parse(request.Body).RootElement;
+        (body.GetProperty("status").GetString(), body.GetProperty("event").GetString(), body.GetProperty("rule").GetString(), body.GetProperty("summary").GetString())
+            .ShouldBe(("event", "rollout.aborted", "rollout-events", "Rollout iris-v2 aborted: error_rate > 0.05 (value 0.2)"));
+        (body.GetProperty("labels").GetProperty("team").GetString(), body.GetProperty("labels").GetProperty("endpoint").GetString()).ShouldBe(("ml", "iris"));
+
+        await notifier.SilenceAsync(new SilenceRequest("rollout-events", Duration: "1h", Comment: "planned"), "bob", Cancel);
+        (await notifier.NotifyAsync(notice with { Id = "rollout/iris-v3/aborted" }, Cancel)).ShouldBe(0);
+    }
+
+    [Fact]
+    public void An_event_rule_takes_no_metric_fields()
+    {
+        Should.Throw<Ballast.Tracking.TrackingException>(() => AlertRuleValidation.Validate(new AlertRuleSpec("e", "m", "x", ">", 1, Events: ["Rollout Aborted"]))).Message
+            .ShouldBe("Invalid alert rule 'e': event 'Rollout Aborted' must be lowercase letters, digits, '.', '_' or '-', optionally ending in '*'; " +
+                "an event rule has no source, metric, operator, threshold (those are for rules on a monitor's metric).");
+        AlertRuleValidation.Validate(new AlertRuleSpec("e", null, null, null, null, Events: ["*"])).For.ShouldBeNull();
+    }
+
     private sealed class RecordingLauncher : IPipelineLauncher
     {
         public List<(string Pipeline, IReadOnlyDictionary<string, string> Parameters, string Trigger)> Started { get; } = [];
