@@ -47,7 +47,7 @@ public sealed class AlertDispatcher(AlertStore store, HttpClient http, TimeProvi
         request.Headers.Add(WebhookSignature.NotificationHeader, notification.Id);
         if (notification.Action.Secret is { } reference)
         {
-            if (ResolveSecret(reference) is not { } secret)
+            if (await ResolveSecretAsync(reference, cancellationToken).ConfigureAwait(false) is not { } secret)
             {
                 return (false, false, null, $"the webhook's secret {Describe(reference)} is not set");
             }
@@ -101,7 +101,7 @@ public sealed class AlertDispatcher(AlertStore store, HttpClient http, TimeProvi
     }
 
     /// <summary><c>env:NAME</c> → the variable, <c>file:/path</c> → the file's text (trimmed), anything else is the secret itself.</summary>
-    private static string? ResolveSecret(string reference)
+    private static async Task<string?> ResolveSecretAsync(string reference, CancellationToken cancellationToken)
     {
         if (reference.StartsWith("env:", StringComparison.Ordinal))
         {
@@ -112,13 +112,9 @@ public sealed class AlertDispatcher(AlertStore store, HttpClient http, TimeProvi
         {
             try
             {
-                return File.ReadAllText(reference[5..]).Trim() is { Length: > 0 } text ? text : null;
+                return (await File.ReadAllTextAsync(reference[5..], cancellationToken).ConfigureAwait(false)).Trim() is { Length: > 0 } text ? text : null;
             }
-            catch (IOException)
-            {
-                return null;
-            }
-            catch (UnauthorizedAccessException)
+            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
             {
                 return null;
             }

@@ -15,7 +15,7 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time) : IAlert
     public async Task ObserveAsync(MetricObservation observation, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(observation);
-        var rules = await store.RulesOfSourceAsync(observation.Source, cancellationToken).ConfigureAwait(false);
+        var rules = (await store.RulesOfSourceAsync(observation.Source, cancellationToken).ConfigureAwait(false)).Where(rule => !rule.Spec.IsEventRule).ToList();
         if (rules.Count == 0)
         {
             return;

@@ -100,10 +100,12 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
     public async Task<IReadOnlyList<AlertState>> ListStatesAsync(string? state = null, string? source = null, CancellationToken cancellationToken = default)
     {
         var stored = (await QueryStatesAsync("", null, cancellationToken).ConfigureAwait(false)).ToDictionary(s => s.Rule, StringComparer.Ordinal);
-        var now = time.GetUtcNow();
         return (await ListRulesAsync(cancellationToken).ConfigureAwait(false))
             .Where(rule => !rule.Spec.IsEventRule)
-            .Select(rule => stored.GetValueOrDefault(rule.Spec.Name) ?? AlertState.Initial(rule.Spec, DateTimeOffset.FromUnixTimeMilliseconds(rule.CreatedAt)))
+            .Select(rule => stored.GetValueOrDefault(rule.Spec.Name) is { } alert
+                // A rule changed since its last transition is shown with its source and severity now.
+                ? alert with { Source = rule.Spec.Source!, Severity = rule.Spec.Severity ?? AlertSeverities.Warning }
+                : AlertState.Initial(rule.Spec, DateTimeOffset.FromUnixTimeMilliseconds(rule.CreatedAt)))
             .Where(alert => (state is null || alert.State == state) && (source is null || alert.Source == source))
             .ToList();
     }

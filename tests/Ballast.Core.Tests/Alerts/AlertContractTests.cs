@@ -233,6 +233,31 @@ public abstract class AlertContractTests(DatabaseEngine engine) : DatabaseTest(e
     }
 
     [Fact]
+    public async Task A_secret_reference_is_read_at_delivery_and_an_unset_one_is_retried_without_revealing_anything()
+    {
+        await using var receiver = new WebhookReceiver();
+        var file = Path.Combine(Path.GetTempPath(), $"ballast-secret-{Guid.NewGuid():N}");
+        await File.WriteAllTextAsync(file, "from-a-file\n", Cancel);
+        try
+        {
+            await Store.CreateAsync(Rule(receiver.Url, $"file:{file}"), Cancel);
+            await Store.CreateAsync(Rule(receiver.Url, "env:BALLAST_TEST_UNSET_SECRET") with { Name = "errors-high" }, Cancel);
+            await ObserveAsync(new AlertEvaluator(Store, Time), 0, 0.9);
+            using var http = new HttpClient();
+            await Dispatcher(http).DeliverDueAsync(Cancel);
+
+            var request = receiver.Requests.ShouldHaveSingleItem();
+            WebhookSignature.Verify("from-a-file", long.Parse(request.Headers["Ballast-Timestamp"], System.Globalization.CultureInfo.InvariantCulture), request.Body, request.Headers["Ballast-Signature"]).ShouldBeTrue();
+            var unset = (await Store.DeliveriesAsync("errors-high", cancellationToken: Cancel)).ShouldHaveSingleItem();
+            (unset.Outcome, unset.Error).ShouldBe(("retry", "the webhook's secret env:BALLAST_TEST_UNSET_SECRET is not set"));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task An_event_reaches_the_event_rules_that_match_it_once_even_when_sent_twice()
     {
         await using var receiver = new WebhookReceiver();
