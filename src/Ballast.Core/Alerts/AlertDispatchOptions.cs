@@ -10,6 +10,12 @@ public sealed record AlertDispatchOptions
 
     public int MaxAttempts { get; init; } = 12;
 
+    /// <summary>Attempts in flight at once (different rules or targets; one rule's notifications to a target go in order).</summary>
+    public int Parallelism { get; init; } = 4;
+
+    /// <summary>How long a taken notification is held by its dispatcher: longer than any attempt (the webhook timeout is 10 s).</summary>
+    public TimeSpan ClaimFor { get; init; } = TimeSpan.FromMinutes(1);
+
     /// <summary>Notifications taken per pass.</summary>
     public int BatchSize { get; init; } = 50;
 

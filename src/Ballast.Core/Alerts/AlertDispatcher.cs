@@ -10,21 +10,28 @@ namespace Ballast.Alerts;
 /// Delivers the outbox: each due notification is sent once per pass (webhook POST, signed when the action has a
 /// secret; or a pipeline started through <see cref="IPipelineLauncher"/>), and the attempt is logged. A failure is
 /// retried later with exponential backoff (<see cref="AlertDispatchOptions"/>), kept in the database so that a restart
-/// carries on; a receiver's 4xx (except 408 and 429) and a missing pipeline launcher fail at once.
+/// carries on. A rule's notifications reach each target in order. A receiver's 4xx (except 408 and 429) and a missing pipeline launcher fail at once.
 /// Delivery is at least once: receivers dedup on the <c>Ballast-Notification-Id</c> header.
 /// </summary>
 public sealed class AlertDispatcher(AlertStore store, HttpClient http, TimeProvider time, AlertDispatchOptions options, Func<IPipelineLauncher?> pipelines, IAlertDeliveryObserver? observer = null)
 {
-    /// <summary>Attempts every due notification once; returns how many were attempted.</summary>
+    /// <summary>
+    /// Attempts every due notification once (a few at a time), each after taking it with a conditional write so that
+    /// two dispatchers never send the same attempt; returns how many were attempted.
+    /// </summary>
     public async Task<int> DeliverDueAsync(CancellationToken cancellationToken = default)
     {
         var due = await store.DueAsync(options.BatchSize, cancellationToken).ConfigureAwait(false);
-        foreach (var notification in due)
+        var attempted = 0;
+        await Parallel.ForEachAsync(due, new ParallelOptions { MaxDegreeOfParallelism = options.Parallelism, CancellationToken = cancellationToken }, async (notification, cancel) =>
         {
-            await DeliverAsync(notification, cancellationToken).ConfigureAwait(false);
-        }
-
-        return due.Count;
+            if (await store.ClaimAsync(notification, time.GetUtcNow() + options.ClaimFor, cancel).ConfigureAwait(false))
+            {
+                await DeliverAsync(notification, cancel).ConfigureAwait(false);
+                Interlocked.Increment(ref attempted);
+            }
+        }).ConfigureAwait(false);
+        return attempted;
     }
 
     private async Task DeliverAsync(AlertNotification notification, CancellationToken cancellationToken)

@@ -228,12 +228,17 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
 
     // ---- outbox ----
 
-    /// <summary>Pending notifications whose next attempt is due, oldest first.</summary>
+    /// <summary>
+    /// Pending notifications whose next attempt is due, oldest first, each only when no older notification of its rule
+    /// to the same target is still pending: a receiver gets a rule's notifications in order (never resolved before firing).
+    /// </summary>
     public async Task<IReadOnlyList<AlertNotification>> DueAsync(int limit, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<NotificationRow>(new CommandDefinition(
-            $"SELECT {NotificationColumns} FROM alert_notifications WHERE status = @status AND next_attempt_at <= @now ORDER BY next_attempt_at, created_at, id LIMIT @limit",
+            $"SELECT {NotificationColumns} FROM alert_notifications n WHERE status = @status AND next_attempt_at <= @now AND NOT EXISTS " +
+            "(SELECT 1 FROM alert_notifications o WHERE o.rule = n.rule AND o.status = @status AND o.target = n.target AND o.created_at < n.created_at) " +
+            "ORDER BY next_attempt_at, created_at, id LIMIT @limit",
             new { status = NotificationStatuses.Pending, now = time.GetUtcNow().ToUnixTimeMilliseconds(), limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.Select(ToNotification).ToList();
     }
@@ -245,6 +250,20 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
             $"SELECT {NotificationColumns} FROM alert_notifications {(rule is null ? "" : "WHERE rule = @rule")} ORDER BY created_at DESC, id LIMIT @limit",
             new { rule, limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.Select(ToNotification).ToList();
+    }
+
+    /// <summary>
+    /// Takes a due notification for one attempt by moving its next attempt to <paramref name="until"/>, only if nobody
+    /// else took it since it was read; a dispatcher that dies mid-attempt leaves it due again at <paramref name="until"/>.
+    /// </summary>
+    public async Task<bool> ClaimAsync(AlertNotification notification, DateTimeOffset until, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(notification);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE alert_notifications SET next_attempt_at = @until WHERE id = @Id AND status = @status AND next_attempt_at = @seen AND attempts = @Attempts",
+            new { notification.Id, notification.Attempts, status = NotificationStatuses.Pending, seen = notification.NextAttemptAt.ToUnixTimeMilliseconds(), until = until.ToUnixTimeMilliseconds() },
+            cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
     }
 
     /// <summary>Records an attempt and moves the notification on: delivered, failed for good, or due again at <paramref name="nextAttemptAt"/>.</summary>

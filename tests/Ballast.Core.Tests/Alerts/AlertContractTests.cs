@@ -139,6 +139,45 @@ public abstract class AlertContractTests(DatabaseEngine engine) : DatabaseTest(e
     }
 
     [Fact]
+    public async Task A_resolved_notification_waits_for_its_firing_one_so_the_receiver_gets_them_in_order()
+    {
+        await using var receiver = new WebhookReceiver(503);
+        await Store.CreateAsync(Rule(receiver.Url), Cancel);
+        var evaluator = new AlertEvaluator(Store, Time);
+        using var http = new HttpClient();
+        var dispatcher = Dispatcher(http);
+        await evaluator.ObserveAsync(Window(0, 0.9), Cancel);
+        (await dispatcher.DeliverDueAsync(Cancel)).ShouldBe(1);
+        Time.Advance(TimeSpan.FromSeconds(1));
+        await evaluator.ObserveAsync(Window(1, 0.1), Cancel);
+        (await dispatcher.DeliverDueAsync(Cancel)).ShouldBe(0, "the resolved one waits behind the firing one, which waits for its retry");
+
+        Time.Advance(TimeSpan.FromSeconds(10));
+        while (await dispatcher.DeliverDueAsync(Cancel) > 0)
+        {
+        }
+
+        receiver.Requests.Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("status").GetString()).ShouldBe(["firing", "firing", "resolved"]);
+    }
+
+    [Fact]
+    public async Task Two_dispatchers_at_once_send_each_attempt_once()
+    {
+        await using var receiver = new WebhookReceiver();
+        for (var i = 0; i < 5; i++)
+        {
+            await Store.CreateAsync(Rule(receiver.Url) with { Name = $"rule-{i}" }, Cancel);
+        }
+
+        await ObserveAsync(new AlertEvaluator(Store, Time), 0, 0.9);
+        using var http = new HttpClient();
+        var attempted = await Task.WhenAll(Task.Run(() => Dispatcher(http).DeliverDueAsync(Cancel), Cancel), Task.Run(() => Dispatcher(http).DeliverDueAsync(Cancel), Cancel));
+        attempted.Sum().ShouldBe(5);
+        receiver.Requests.Count.ShouldBe(5);
+        (await Store.DeliveriesAsync(cancellationToken: Cancel)).Count.ShouldBe(5);
+    }
+
+    [Fact]
     public async Task A_receiver_that_refuses_with_a_4xx_or_never_answers_within_the_attempts_fails_for_good()
     {
         await using var refusing = new WebhookReceiver(404);

@@ -71,6 +71,7 @@ public sealed class M0017Alerts : Migration
             .WithColumn("created_at").AsInt64().NotNullable()
             .WithColumn("finished_at").AsInt64().Nullable()
             .WithColumn("last_error").AsString(int.MaxValue).Nullable();
+        Create.Index("ix_alert_notifications_rule").OnTable("alert_notifications").OnColumn("rule").Ascending().OnColumn("status").Ascending().OnColumn("created_at").Ascending();
         Create.Index("ix_alert_notifications_due").OnTable("alert_notifications").OnColumn("status").Ascending().OnColumn("next_attempt_at").Ascending();
 
         Create.Table("alert_deliveries")
