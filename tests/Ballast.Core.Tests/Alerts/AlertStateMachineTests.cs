@@ -84,6 +84,43 @@ public sealed class AlertStateMachineTests
         (state.State, state.EndsAt).ShouldBe(("resolved", Start.AddHours(2)));
     }
 
+    [Fact]
+    public void Over_random_window_sequences_notifications_alternate_and_firing_needs_for_windows_in_a_row()
+    {
+        var random = new Random(17);
+        for (var run = 0; run < 500; run++)
+        {
+            var rule = Rule with { For = random.Next(1, 5) };
+            var state = AlertState.Initial(rule, Start);
+            var held = 0;
+            string? lastNotified = null;
+            for (var i = 0; i < 40; i++)
+            {
+                var roll = random.Next(3);
+                double? value = roll == 0 ? null : roll == 1 ? 0.9 : 0.1;
+                var before = state.State;
+                var step = AlertStateMachine.Next(state, rule, Window(i, value), Start);
+                if (value is null)
+                {
+                    step.ShouldBeNull("no data changes nothing");
+                    continue;
+                }
+
+                held = value > 0.3 ? held + 1 : 0;
+                state = step!.Next;
+                state.Consecutive.ShouldBe(held);
+                var expected = held >= rule.For ? "firing" : held > 0 ? "pending" : before == "firing" ? "resolved" : "inactive";
+                state.State.ShouldBe(expected, $"run {run}, window {i}, for {rule.For}");
+                if (step.Notify is { } notified)
+                {
+                    notified.ShouldNotBe(lastNotified, "firing and resolved alternate");
+                    (notified == "firing" ? before != "firing" && held == rule.For : before == "firing").ShouldBeTrue();
+                    lastNotified = notified;
+                }
+            }
+        }
+    }
+
     [Theory]
     [InlineData(">", 0.3, false)]
     [InlineData(">=", 0.3, true)]
