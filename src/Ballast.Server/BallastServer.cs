@@ -2,6 +2,7 @@ using Ballast.Configuration;
 using Ballast.Leasing;
 using Ballast.Metadata;
 using Ballast.Security;
+using Ballast.Server.Alerts;
 using Ballast.Server.Audit;
 using Ballast.Server.Datasets;
 using Ballast.Server.Experiments;
@@ -166,6 +167,17 @@ public static partial class BallastServer
         builder.Services.AddSingleton(new Ballast.Rollouts.RolloutController(server.Database, endpoints, traffic, server.Time, cancellationToken => router.RefreshAsync(cancellationToken)));
         builder.Services.AddHostedService<Ballast.Server.Rollouts.RolloutService>();
         builder.Services.AddHostedService<EndpointRefreshService>();
+        // Alerts: the rules engine is an IAlertObserver (monitors call every registered one per closed window); the
+        // dispatcher delivers the outbox under the `alerts` lease.
+        var alerts = new Ballast.Alerts.AlertStore(server.Database, server.Time);
+        builder.Services.AddSingleton(alerts);
+        var alertEvaluator = new Ballast.Alerts.AlertEvaluator(alerts, server.Time);
+        builder.Services.AddSingleton(alertEvaluator);
+        builder.Services.AddSingleton<Ballast.Alerts.IAlertObserver>(alertEvaluator);
+        builder.Services.AddSingleton<Ballast.Alerts.IAlertNotifier>(alertEvaluator);
+        builder.Services.AddSingleton(new Ballast.Alerts.AlertDispatchOptions());
+        builder.Services.AddSingleton<Ballast.Server.Alerts.AlertMetrics>();
+        builder.Services.AddHostedService<Ballast.Server.Alerts.AlertDispatchService>();
         builder.Services.AddSingleton(new Ballast.Datasets.DatasetStore(server.Database, server.Artifacts, server.Time, new Ballast.Datasets.DatasetProfiler()));
         builder.Services.AddScoped(services => new Ballast.Registry.ModelLineage(services.GetRequiredService<Ballast.Registry.RegistryStore>(), services.GetRequiredService<RunStore>(), services.GetRequiredService<Ballast.Datasets.DatasetStore>()));
         builder.Services.AddSingleton(new AuthenticationGate(server.AuthenticationMode, server.Keys, server.Time));
@@ -212,6 +224,7 @@ public static partial class BallastServer
         app.MapPredictionsApi();
         app.MapAbExperimentsApi();
         app.MapRolloutsApi();
+        app.MapAlertsApi();
         configure?.Invoke(app);
 
         Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);

@@ -70,4 +70,13 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(Ballast.Server.Serving.RegisteredVersionResponse))]
 [JsonSerializable(typeof(Ballast.Registry.SignatureJson))]
 [JsonSerializable(typeof(Ballast.Server.Serving.FeedbackResponse))]
+[JsonSerializable(typeof(Ballast.Alerts.AlertRuleSpec))]
+[JsonSerializable(typeof(Ballast.Alerts.SilenceRequest))]
+[JsonSerializable(typeof(Ballast.Alerts.Silence))]
+[JsonSerializable(typeof(Ballast.Server.Alerts.AlertRuleResponse))]
+[JsonSerializable(typeof(Ballast.Server.Alerts.AlertRuleListResponse))]
+[JsonSerializable(typeof(Ballast.Server.Alerts.AlertListResponse))]
+[JsonSerializable(typeof(Ballast.Server.Alerts.AlertHistoryResponse))]
+[JsonSerializable(typeof(Ballast.Server.Alerts.SilenceListResponse))]
+[JsonSerializable(typeof(Ballast.Server.Alerts.AlertDeliveryListResponse))]
 public sealed partial class ServerJsonContext : JsonSerializerContext;

@@ -1,0 +1,56 @@
+namespace Ballast.Alerts;
+
+/// <summary>One transition of a rule's alert: when, from and to which state, the value and window that caused it, and whether receivers were told.</summary>
+public sealed record AlertEvent(long Id, string Rule, DateTimeOffset At, string From, string To, double? Value, string Window, bool Silenced, int Notifications);
+
+/// <summary>The outcomes of a delivery attempt, as the delivery log and <c>ballast_alert_notifications_total</c> count them.</summary>
+public static class DeliveryOutcomes
+{
+    public const string Delivered = "delivered";
+
+    /// <summary>Failed; another attempt is due later.</summary>
+    public const string Retry = "retry";
+
+    /// <summary>Failed for good: attempts exhausted, or the receiver refused it (4xx other than 408/429).</summary>
+    public const string Failed = "failed";
+}
+
+/// <summary>The states of a notification in the outbox.</summary>
+public static class NotificationStatuses
+{
+    public const string Pending = "pending";
+    public const string Delivered = "delivered";
+    public const string Failed = "failed";
+}
+
+/// <summary>
+/// A notification in the outbox, written with the transition that caused it. <see cref="Kind"/> is <c>webhook</c> or
+/// <c>pipeline</c>; <see cref="Target"/> what the log shows (the webhook's scheme and host, or the pipeline's name);
+/// <see cref="Payload"/> the exact body to send (or the pipeline's parameters as JSON).
+/// </summary>
+public sealed record AlertNotification(
+    string Id,
+    string Rule,
+    string Status,
+    string Kind,
+    string Target,
+    AlertAction Action,
+    string Payload,
+    int Attempts,
+    DateTimeOffset NextAttemptAt,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? FinishedAt,
+    string? LastError);
+
+/// <summary>One delivery attempt: its outcome, the receiver's status code (when it answered) and the error.</summary>
+public sealed record AlertDelivery(
+    long Id,
+    string NotificationId,
+    string Rule,
+    string Kind,
+    string Target,
+    int Attempt,
+    DateTimeOffset At,
+    string Outcome,
+    int? StatusCode,
+    string? Error);

@@ -1,0 +1,60 @@
+namespace Ballast.Alerts;
+
+/// <summary>
+/// The pure transition of one rule's alert on one closed window (Prometheus/Grafana semantics):
+/// condition true counts a window; at <c>for</c> windows in a row the alert fires (notified once); the first later window
+/// where it is false resolves it (notified once) and the next one makes it inactive; false while pending goes back to
+/// inactive. A window without the metric ("no data") and a window not after the last one seen change nothing.
+/// </summary>
+public static class AlertStateMachine
+{
+    /// <returns>The step, or null when the window changes nothing (no data, or already seen).</returns>
+    public static AlertStep? Next(AlertState current, AlertRuleSpec rule, MetricObservation observation, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(current);
+        ArgumentNullException.ThrowIfNull(rule);
+        ArgumentNullException.ThrowIfNull(observation);
+        if (current.WindowEnd is { } seen && observation.WindowEnd <= seen)
+        {
+            return null;
+        }
+
+        if (!observation.Values.TryGetValue(rule.Metric!, out var value))
+        {
+            return null;
+        }
+
+        var holds = AlertCondition.Holds(value, rule.Operator!, rule.Threshold!.Value);
+        var moved = current with
+        {
+            Value = value,
+            Window = observation.Window,
+            WindowEnd = observation.WindowEnd,
+            Severity = rule.Severity ?? AlertSeverities.Warning,
+            Source = rule.Source!,
+            Version = current.Version + 1,
+            UpdatedAt = now,
+        };
+        if (holds)
+        {
+            var consecutive = current.Consecutive + 1;
+            var startsAt = current.State is AlertStates.Pending or AlertStates.Firing ? current.StartsAt : observation.WindowStart;
+            if (current.State == AlertStates.Firing)
+            {
+                return new AlertStep(moved with { Consecutive = consecutive }, null);
+            }
+
+            return consecutive >= (rule.For ?? AlertRuleValidation.DefaultFor)
+                ? new AlertStep(moved with { State = AlertStates.Firing, Consecutive = consecutive, StartsAt = startsAt, EndsAt = null }, AlertStates.Firing)
+                : new AlertStep(moved with { State = AlertStates.Pending, Consecutive = consecutive, StartsAt = startsAt, EndsAt = null }, null);
+        }
+
+        return current.State switch
+        {
+            AlertStates.Firing => new AlertStep(moved with { State = AlertStates.Resolved, Consecutive = 0, EndsAt = observation.WindowStart }, AlertStates.Resolved),
+            AlertStates.Resolved => new AlertStep(moved with { State = AlertStates.Inactive, Consecutive = 0 }, null),
+            AlertStates.Pending => new AlertStep(moved with { State = AlertStates.Inactive, Consecutive = 0, StartsAt = null }, null),
+            _ => new AlertStep(moved with { Consecutive = 0 }, null),
+        };
+    }
+}

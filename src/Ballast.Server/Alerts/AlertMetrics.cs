@@ -1,0 +1,69 @@
+using Ballast.Alerts;
+using Microsoft.Extensions.Logging;
+using Prometheus;
+
+namespace Ballast.Server.Alerts;
+
+/// <summary>
+/// <c>ballast_alerts{rule,severity,state}</c> (1 for each rule's current state, 0 for its other states) and
+/// <c>ballast_alert_notifications_total{rule,outcome}</c> (delivery attempts: delivered, retry, failed); failed
+/// attempts are logged with the rule, the kind and the reason (never a secret or a webhook's path).
+/// </summary>
+public sealed partial class AlertMetrics(ILogger<AlertMetrics> logger) : IAlertDeliveryObserver
+{
+    private static readonly Gauge Alerts = Metrics.CreateGauge("ballast_alerts", "Alert rules by state: 1 for the state each rule's alert is in, 0 for the others.",
+        new GaugeConfiguration { LabelNames = ["rule", "severity", "state"] });
+
+    private static readonly Counter Notifications = Metrics.CreateCounter("ballast_alert_notifications_total", "Alert notification delivery attempts by rule and outcome (delivered, retry, failed).",
+        new CounterConfiguration { LabelNames = ["rule", "outcome"] });
+
+    private readonly Lock _lock = new();
+    private HashSet<(string Rule, string Severity)> _published = [];
+
+    public void Attempted(string rule, string kind, string outcome, string? reason)
+    {
+        Notifications.WithLabels(rule, outcome).Inc();
+        if (outcome == DeliveryOutcomes.Failed)
+        {
+            LogFailed(logger, rule, kind, reason ?? "");
+        }
+        else if (outcome == DeliveryOutcomes.Retry)
+        {
+            LogRetry(logger, rule, kind, reason ?? "");
+        }
+    }
+
+    /// <summary>Sets the gauge from the alerts now; series of deleted rules (or a changed severity) are removed.</summary>
+    public void Publish(IReadOnlyList<AlertState> alerts)
+    {
+        ArgumentNullException.ThrowIfNull(alerts);
+        lock (_lock)
+        {
+            var current = new HashSet<(string, string)>();
+            foreach (var alert in alerts)
+            {
+                current.Add((alert.Rule, alert.Severity));
+                foreach (var state in AlertStates.All)
+                {
+                    Alerts.WithLabels(alert.Rule, alert.Severity, state).Set(state == alert.State ? 1 : 0);
+                }
+            }
+
+            foreach (var (rule, severity) in _published.Where(old => !current.Contains(old)))
+            {
+                foreach (var state in AlertStates.All)
+                {
+                    Alerts.RemoveLabelled(rule, severity, state);
+                }
+            }
+
+            _published = current;
+        }
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Alert notification of rule {Rule} ({Kind}) failed for good: {Reason}")]
+    private static partial void LogFailed(ILogger logger, string rule, string kind, string reason);
+
+    [LoggerMessage(2, LogLevel.Information, "Alert notification of rule {Rule} ({Kind}) failed, will retry: {Reason}")]
+    private static partial void LogRetry(ILogger logger, string rule, string kind, string reason);
+}

@@ -1,0 +1,197 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Ballast.Alerts;
+using Ballast.Metadata;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Ballast.Tests.Alerts;
+
+/// <summary>Alert rules on a real server: the API validates, monitors' windows go through the DI-registered observers, the dispatcher delivers signed webhooks over real HTTP.</summary>
+public abstract class AlertServerTests(DatabaseEngine engine) : EngineServerTest(engine)
+{
+    private const string Secret = "hook-secret";
+
+    /// <summary>A webhook receiver mapped on the server itself (real Kestrel): it checks the signature and records what it got.</summary>
+    private static Action<WebApplication> Receiver(ConcurrentQueue<(string Body, bool Verified)> received) => app => app.MapPost("/test-hook", async (HttpContext context) =>
+    {
+        using var body = new MemoryStream();
+        await context.Request.Body.CopyToAsync(body);
+        var timestamp = long.Parse(context.Request.Headers[WebhookSignature.TimestampHeader].ToString(), CultureInfo.InvariantCulture);
+        received.Enqueue((System.Text.Encoding.UTF8.GetString(body.ToArray()), WebhookSignature.Verify(Secret, timestamp, body.ToArray(), context.Request.Headers[WebhookSignature.SignatureHeader].ToString())));
+        return Results.Ok();
+    }).AllowAnonymous();
+
+    private static MetricObservation Window(int hour, double share) => new("iris-drift", $"w{hour}", new DateTimeOffset(2026, 12, 1, hour, 0, 0, TimeSpan.Zero),
+        new DateTimeOffset(2026, 12, 1, hour + 1, 0, 0, TimeSpan.Zero), new Dictionary<string, double> { ["drift.share"] = share },
+        new Dictionary<string, string>(), new Dictionary<string, string>());
+
+    private static async Task ObserveAsync(RunningServer server, MetricObservation observation)
+    {
+        foreach (var observer in server.App.Services.GetServices<IAlertObserver>())
+        {
+            await observer.ObserveAsync(observation, Cancel);
+        }
+    }
+
+    [Fact]
+    public async Task A_firing_rule_is_listed_and_delivers_a_signed_webhook_and_the_cli_shows_it()
+    {
+        var received = new ConcurrentQueue<(string Body, bool Verified)>();
+        await using var server = await StartServerAsync(routes: Receiver(received));
+        using var client = server.Client();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        using (var created = await client.PostAsJsonAsync("/api/v1/alert-rules", new
+        {
+            name = "drift-high", source = "iris-drift", metric = "drift.share", @operator = ">", threshold = 0.3, @for = 2, severity = "critical",
+            labels = new { team = "ml" }, actions = new[] { new { type = "webhook", url = url + "/test-hook", secret = Secret } },
+        }, Cancel))
+        {
+            created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));
+            var rule = (await created.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("rule");
+            rule.GetProperty("actions")[0].GetProperty("secret").GetString().ShouldBe("***");
+            rule.GetProperty("actions")[0].GetProperty("format").GetString().ShouldBe("json");
+        }
+
+        (await client.GetStringAsync("/api/v1/alert-rules/drift-high", Cancel)).ShouldNotContain(Secret);
+        await ObserveAsync(server, Window(1, 0.5));
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts?state=pending", Cancel)).GetProperty("alerts").GetArrayLength().ShouldBe(1);
+        await ObserveAsync(server, Window(2, 0.6));
+        var firing = (await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts?state=firing&source=iris-drift", Cancel)).GetProperty("alerts").EnumerateArray().Single();
+        (firing.GetProperty("rule").GetString(), firing.GetProperty("windows").GetInt32(), firing.GetProperty("value").GetDouble()).ShouldBe(("drift-high", 2, 0.6));
+
+        for (var i = 0; i < 200 && received.IsEmpty; i++)
+        {
+            await Task.Delay(50, Cancel);
+        }
+
+        var (body, verified) = received.ShouldHaveSingleItem();
+        verified.ShouldBeTrue();
+        JsonDocument.Parse(body).RootElement.GetProperty("status").GetString().ShouldBe("firing");
+
+        JsonElement deliveries = default;
+        for (var i = 0; i < 100; i++)
+        {
+            deliveries = await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts/deliveries?rule=drift-high", Cancel);
+            if (deliveries.GetProperty("deliveries").GetArrayLength() > 0)
+            {
+                break;
+            }
+
+            await Task.Delay(50, Cancel);
+        }
+
+        var delivery = deliveries.GetProperty("deliveries").EnumerateArray().Single();
+        (delivery.GetProperty("outcome").GetString(), delivery.GetProperty("status_code").GetInt32(), delivery.GetProperty("attempt").GetInt32()).ShouldBe(("delivered", 200, 1));
+        var metrics = await client.GetStringAsync("/metrics", Cancel);
+        metrics.ShouldContain("ballast_alert_notifications_total{rule=\"drift-high\",outcome=\"delivered\"}");
+        metrics.ShouldContain("ballast_alerts{rule=\"drift-high\",severity=\"critical\",state=\"firing\"} 1");
+
+        var list = await CliProcess.RunAsync("alerts", "list", "--url", url);
+        list.ExitCode.ShouldBe(0, list.ToString());
+        list.Output.ShouldContain("drift-high");
+        list.Output.ShouldContain("firing");
+        var history = await CliProcess.RunAsync("alerts", "history", "drift-high", "--url", url);
+        history.ExitCode.ShouldBe(0, history.ToString());
+        history.Output.ShouldContain("pending");
+        var log = await CliProcess.RunAsync("alerts", "deliveries", "--url", url);
+        log.Output.ShouldContain("delivered");
+
+        // Silenced: the alert resolves but nobody is told.
+        var silence = await CliProcess.RunAsync("alerts", "silence", "drift-high", "--for", "2h", "--comment", "known drift", "--url", url);
+        silence.ExitCode.ShouldBe(0, silence.ToString());
+        silence.Output.ShouldStartWith("silence ");
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts", Cancel)).GetProperty("alerts")[0].GetProperty("silenced").GetBoolean().ShouldBeTrue();
+        await ObserveAsync(server, Window(3, 0.1));
+        var events = (await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts/drift-high/history", Cancel)).GetProperty("history");
+        (events[0].GetProperty("to").GetString(), events[0].GetProperty("silenced").GetBoolean()).ShouldBe(("resolved", true));
+        var silences = (await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts/silences", Cancel)).GetProperty("silences");
+        var id = silences.EnumerateArray().Single().GetProperty("id").GetString();
+        (await client.DeleteAsync($"/api/v1/alerts/silences/{id}", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts/silences", Cancel)).GetProperty("silences").GetArrayLength().ShouldBe(0);
+        received.Count.ShouldBe(1);
+    }
+
+    [Theory]
+    [InlineData("POST", "/api/v1/alert-rules", """{"name":"r","source":"m","metric":"x","operator":"=>","threshold":1,"for":0}""", 400,
+        "Invalid alert rule 'r': operator '=>' is not one of > >= < <= == !=; for 0 must be between 1 and 1000 consecutive windows.")]
+    [InlineData("POST", "/api/v1/alert-rules", """{"name":"r","source":"m","metric":"x","operator":">","threshold":1,"actions":[{"type":"webhook","url":"not a url"}]}""", 400,
+        "Invalid alert rule 'r': actions[0].url 'not a url' is not an absolute http or https URL.")]
+    [InlineData("POST", "/api/v1/alert-rules", """{"name":"r","source":"m","metric":"x","operator":">","threshold":1,"treshold":2}""", 400, "treshold")]
+    [InlineData("PUT", "/api/v1/alert-rules/other", """{"name":"r","source":"m","metric":"x","operator":">","threshold":1}""", 400,
+        "The body names rule 'r' but the path names 'other'; they must agree.")]
+    [InlineData("GET", "/api/v1/alert-rules/missing", null, 404, "Alert rule 'missing' does not exist.")]
+    [InlineData("DELETE", "/api/v1/alert-rules/missing", null, 404, "Alert rule 'missing' does not exist.")]
+    [InlineData("GET", "/api/v1/alerts?state=burning", null, 400, "state 'burning' is not one of inactive, pending, firing, resolved.")]
+    [InlineData("GET", "/api/v1/alerts/missing/history", null, 404, "Alert rule 'missing' does not exist.")]
+    [InlineData("GET", "/api/v1/alerts/deliveries?limit=0", null, 400, "limit 0 must be between 1 and 1000.")]
+    [InlineData("POST", "/api/v1/alerts/silences", """{"duration":"soon"}""", 400,
+        "Invalid silence: give rule or matchers (labels such as {\"severity\": \"critical\"}) to say which alerts to silence; comment: say why the alerts are silenced; duration 'soon' is not a duration such as 30m or 2h.")]
+    [InlineData("POST", "/api/v1/alerts/silences", """{"rule":"missing","duration":"1h","comment":"x"}""", 404,
+        "Alert rule 'missing' does not exist; silence an existing rule, or use matchers.")]
+    [InlineData("DELETE", "/api/v1/alerts/silences/nope", null, 404, "Silence 'nope' does not exist or has already expired.")]
+    public async Task Bad_requests_get_a_precise_problem_and_change_nothing(string method, string path, string? body, int status, string detail)
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+        }
+
+        using var response = await client.SendAsync(request, Cancel);
+        ((int)response.StatusCode).ShouldBe(status, await response.Content.ReadAsStringAsync(Cancel));
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()!.ShouldContain(detail);
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/alert-rules", Cancel)).GetProperty("rules").GetArrayLength().ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task An_AlertRule_manifest_is_applied_listed_round_tripped_and_deleted()
+    {
+        await using var server = await StartServerAsync();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        var file = Path.Combine(server.DataDir, "rules.yaml");
+        await File.WriteAllTextAsync(file, """
+            kind: AlertRule
+            name: errors-high
+            source: iris-traffic
+            metric: errors.rate
+            operator: ">"
+            threshold: 0.05
+            for: 3
+            severity: critical
+            actions:
+              - {type: webhook, url: "https://hooks.example.com/services/T0/B0/x", format: slack, secret: "env:SLACK_SIGNING"}
+              - {type: pipeline, pipeline: retrain-iris}
+            """, Cancel);
+        var applied = await CliProcess.RunAsync("apply", "-f", file, "--url", url);
+        applied.ExitCode.ShouldBe(0, applied.ToString());
+        applied.Output.ShouldContain("alertrule/errors-high: created");
+        var again = await CliProcess.RunAsync("apply", "-f", file, "--url", url);
+        again.Output.ShouldContain("alertrule/errors-high: unchanged");
+
+        var yaml = await CliProcess.RunAsync("get", "alert-rules", "errors-high", "-o", "yaml", "--url", url);
+        yaml.ExitCode.ShouldBe(0, yaml.ToString());
+        yaml.Output.ShouldContain("***");
+        yaml.Output.ShouldNotContain("SLACK_SIGNING");
+        var exported = Path.Combine(server.DataDir, "exported.yaml");
+        await File.WriteAllTextAsync(exported, yaml.Output, Cancel);
+        (await CliProcess.RunAsync("apply", "-f", exported, "--url", url)).Output.ShouldContain("unchanged");
+
+        var listed = await CliProcess.RunAsync("get", "alert-rules", "--url", url);
+        listed.Output.ShouldContain("errors.rate > 0.05");
+        (await CliProcess.RunAsync("delete", "alert-rules", "errors-high", "--url", url)).ExitCode.ShouldBe(0);
+        using var client = server.Client();
+        (await client.GetAsync("/api/v1/alert-rules/errors-high", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+}
+
+public sealed class SqliteAlertServerTests() : AlertServerTests(DatabaseEngine.Sqlite);
+
+public sealed class PostgresAlertServerTests() : AlertServerTests(DatabaseEngine.Postgres);
