@@ -7,4 +7,5 @@ namespace Ballast.Cli.Manifests;
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(EndpointSpec))]
 [JsonSerializable(typeof(Ballast.Experiments.AbExperimentSpec))]
+[JsonSerializable(typeof(Ballast.Monitoring.MonitorSpec))]
 internal sealed partial class ManifestJsonContext : JsonSerializerContext;

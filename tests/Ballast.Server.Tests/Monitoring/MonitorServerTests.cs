@@ -174,4 +174,55 @@ public sealed class MonitorServerTests
         (await client.DeleteAsync("/api/v1/monitors/m", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
         (await client.DeleteAsync("/api/v1/monitors/m", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
     }
+
+    [Fact]
+    public async Task Monitor_manifests_apply_and_the_cli_lists_windows_and_prints_reports()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        await ServingHelpers.RegisterIrisAsync(client);
+        (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } }, Cancel)).EnsureSuccessStatusCode();
+        var from = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await ScoreAsync(client, 10, shift: 0, seed: 21);
+        var to = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1;
+        var file = Path.Combine(server.DataDir, "monitor.yaml");
+        await File.WriteAllTextAsync(file, $$"""
+            kind: Monitor
+            name: iris-watch
+            endpoint: iris
+            window: {duration: 1h}
+            reference: {from: "{{from}}", to: "{{to}}"}
+            drift: {method: ks}
+            feature_names: {float_input: [sepal_length, sepal_width, petal_length, petal_width]}
+            """, Cancel);
+
+        var applied = await RunAsync("apply", "-f", file, "--url", url);
+        applied.Code.ShouldBe(0, applied.Error);
+        applied.Output.ShouldEndWith("monitor/iris-watch: created (windows of 1h)\n");
+        var again = await RunAsync("apply", "-f", file, "--url", url);
+        again.Output.ShouldBe("monitor/iris-watch: unchanged (windows of 1h)\n", again.Error);
+        (await RunAsync("get", "monitors", "--url", url)).Output.ShouldContain("iris-watch  iris");
+        (await RunAsync("monitors", "list", "--url", url)).Output.ShouldContain("1h");
+
+        var evaluated = await RunAsync("monitors", "evaluate", "iris-watch", "--json", "--url", url);
+        evaluated.Code.ShouldBe(0, evaluated.Error);
+        var id = JsonDocument.Parse(evaluated.Output).RootElement.GetProperty("id").GetInt64();
+        var windows = await RunAsync("monitors", "windows", "iris-watch", "--url", url);
+        windows.Output.ShouldContain(" ok ");
+        var report = await RunAsync("monitors", "report", "iris-watch", id.ToString(CultureInfo.InvariantCulture), "--format", "md", "--url", url);
+        report.Code.ShouldBe(0, report.Error);
+        report.Output.ShouldContain("| petal_length | numerical | ks |");
+        (await RunAsync("monitors", "report", "iris-watch", "999", "--url", url)).Code.ShouldBe(1);
+        (await RunAsync("delete", "monitor", "iris-watch", "--url", url)).Code.ShouldBe(0);
+        (await client.GetAsync("/api/v1/monitors/iris-watch", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await Ballast.Cli.BallastCli.RunAsync(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
 }
