@@ -94,7 +94,8 @@ public sealed class MonitorEvaluator(
             metrics["drift.dataset"] = report.Result.DatasetDrift ? 1 : 0;
             metrics["drift.drifted_columns"] = report.Result.DriftedFeatures;
 
-            var prediction = PredictionDrift(spec, window, reference, scratch, cancellationToken);
+            var notes = new List<string>();
+            var prediction = PredictionDrift(spec, window, reference, scratch, notes, cancellationToken);
             if (prediction is not null)
             {
                 metrics["prediction.drift"] = prediction.Score;
@@ -103,13 +104,23 @@ public sealed class MonitorEvaluator(
 
             if (spec.Performance is { } performance)
             {
-                foreach (var (name, value) in Performance(performance, window, row => true, spec.MinRows ?? 1))
+                var measured = Performance(performance, window, row => true, spec.MinRows ?? 1);
+                foreach (var (name, value) in measured)
                 {
                     metrics["performance." + name] = value;
                 }
+
+                if (!measured.TryGetValue("labelled_rows", out var labelled))
+                {
+                    notes.Add($"no performance: the window has no output '{performance.Output ?? "(one value per row)"}' (outputs: {string.Join(", ", window.Outputs.Keys)})");
+                }
+                else if (labelled < spec.MinRows)
+                {
+                    notes.Add($"no performance: {labelled} rows have feedback, fewer than min_rows {spec.MinRows}");
+                }
             }
 
-            Segments(spec, window, reference, columns, options, scratch, metrics, cancellationToken);
+            Segments(spec, window, reference, columns, options, scratch, metrics, notes, cancellationToken);
             foreach (var estimator in estimators ?? [])
             {
                 foreach (var (name, value) in estimator.Estimate(Predictions(spec, window)))
@@ -126,7 +137,7 @@ public sealed class MonitorEvaluator(
                 }
             }
 
-            return new Outcome(window.Rows, MonitorWindowStatus.Ok, new MonitorResults(metrics, report, prediction));
+            return new Outcome(window.Rows, MonitorWindowStatus.Ok, new MonitorResults(metrics, report, prediction, notes.Count == 0 ? null : string.Join("; ", notes)));
         }
         catch (Exception exception) when (exception is DriftInputException or Tracking.TrackingException or DuckDBException)
         {
@@ -200,10 +211,22 @@ public sealed class MonitorEvaluator(
     private static string? PredictionOutput(MonitorSpec spec, WindowTable window) =>
         spec.Prediction?.Output ?? spec.Performance?.Output ?? window.Outputs.Keys.FirstOrDefault(name => !name.EndsWith(']'));
 
-    private static FeatureDrift? PredictionDrift(MonitorSpec spec, WindowTable window, ReferenceTable reference, string scratch, CancellationToken cancellationToken)
+    private static FeatureDrift? PredictionDrift(MonitorSpec spec, WindowTable window, ReferenceTable reference, string scratch, List<string> notes, CancellationToken cancellationToken)
     {
-        if (spec.Prediction?.Enabled is false || PredictionOutput(spec, window) is not { } output || !window.Outputs.TryGetValue(output, out var values) || !reference.HasOutput(output))
+        if (spec.Prediction?.Enabled is false)
         {
+            return null;
+        }
+
+        if (PredictionOutput(spec, window) is not { } output || !window.Outputs.TryGetValue(output, out var values))
+        {
+            notes.Add($"no prediction drift: the window has no output {(PredictionOutput(spec, window) is { } named ? $"'{named}'" : "with one value per row")} (outputs: {string.Join(", ", window.Outputs.Keys)})");
+            return null;
+        }
+
+        if (!reference.HasOutput(output))
+        {
+            notes.Add($"no prediction drift: the reference ({reference.Name}) has no column '{output}'");
             return null;
         }
 
@@ -325,13 +348,14 @@ public sealed class MonitorEvaluator(
     }
 
     private static void Segments(MonitorSpec spec, WindowTable window, ReferenceTable reference, List<string> columns, DriftOptions options, string scratch,
-        SortedDictionary<string, double> metrics, CancellationToken cancellationToken)
+        SortedDictionary<string, double> metrics, List<string> notes, CancellationToken cancellationToken)
     {
         var referenceFile = reference.Write(scratch, columns);
         foreach (var segment in spec.Segments ?? [])
         {
             if (!window.Inputs.TryGetValue(segment, out var values))
             {
+                notes.Add($"segment column '{segment}' is not among the window's inputs ({string.Join(", ", window.Inputs.Keys)})");
                 continue;
             }
 

@@ -50,7 +50,7 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest
         }
     }
 
-    private sealed record Stack(MonitorStore Monitors, MonitorScheduler Scheduler, MonitorEvaluator Evaluator, PredictionLog Log, FeedbackStore Feedback, KpiStore Kpis,
+    private sealed record Stack(DatasetStore Datasets, MonitorStore Monitors, MonitorScheduler Scheduler, MonitorEvaluator Evaluator, PredictionLog Log, FeedbackStore Feedback, KpiStore Kpis,
         EndpointStore Endpoints, TrafficStats Traffic, PredictionExport Export);
 
     private async Task<Stack> StackAsync()
@@ -65,7 +65,7 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest
         var traffic = new TrafficStats(Database, Time);
         var monitors = new MonitorStore(Database, endpoints, datasets, Time);
         var evaluator = new MonitorEvaluator(export, datasets, kpis, traffic);
-        return new Stack(monitors, new MonitorScheduler(monitors, evaluator, traffic, [], Time), evaluator, log, feedback, kpis, endpoints, traffic, export);
+        return new Stack(datasets, monitors, new MonitorScheduler(monitors, evaluator, traffic, [], Time), evaluator, log, feedback, kpis, endpoints, traffic, export);
     }
 
     private MonitorScheduler Scheduler(Stack stack, IAlertObserver observer) => new(stack.Monitors, stack.Evaluator, stack.Traffic, [observer], Time);
@@ -215,6 +215,43 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest
         var now = await scheduler.EvaluateNowAsync("iris-drift", Cancel);
         (now.Start, now.End, now.Rows).ShouldBe((At(0) + (99 * 2000) + 1, At(6), 50L));
         recorder.Observations.Count.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task A_dataset_version_is_a_reference_and_what_cannot_be_compared_is_said_not_dropped()
+    {
+        var stack = await StackAsync();
+        await using var log = stack.Log;
+        await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
+        var random = new Random(3);
+        double Normal(double mean, double deviation) => mean + (deviation * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
+        var csv = new System.Text.StringBuilder("sepal_length,sepal_width,petal_length,petal_width,label\n");
+        for (var i = 0; i < 300; i++)
+        {
+            var petal = Normal(3.8, 1.7);
+            csv.Append(System.Globalization.CultureInfo.InvariantCulture, $"{Normal(5.8, 0.8):R},{Normal(3.0, 0.4):R},{petal:R},{Normal(1.2, 0.7):R},{(petal < 2.5 ? 0 : petal < 4.8 ? 1 : 2)}\n");
+        }
+
+        var bytes = System.Text.Encoding.UTF8.GetBytes(csv.ToString());
+        var sha = ContentAddressing.Sha256Hex(bytes);
+        await stack.Datasets.PutBlobAsync(sha, new MemoryStream(bytes), Cancel);
+        await stack.Datasets.AddVersionAsync("iris-train", [new DatasetFile("train.csv", bytes.Length, sha)], cancellationToken: Cancel);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(0)));
+        await stack.Monitors.CreateAsync(Spec() with { Reference = new MonitorReference(Dataset: "iris-train", Version: 1), Segments = ["species"], Kpis = [] }, Cancel);
+        var recorder = new Recorder();
+        await LogAsync(stack.Log, "b", At(0), 250, shift: 2, seed: 8);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(10, 30)));
+        await Scheduler(stack, recorder).TickAsync(Cancel);
+
+        var window = (await stack.Monitors.WindowsAsync("iris-drift", cancellationToken: Cancel)).ShouldHaveSingleItem();
+        window.Status.ShouldBe(MonitorWindowStatus.Ok, window.Results.Message);
+        window.Results.Drift!.Reference.ShouldBe("iris-train@1 train.csv");
+        window.Results.Drift.Result.Features.Select(feature => (feature.Name, feature.Drifted))
+            .ShouldBe([("sepal_length", false), ("sepal_width", false), ("petal_length", true), ("petal_width", true)]);
+        window.Results.Drift.Skipped.ShouldBe([new SkippedColumn("region", "not in the reference")]);
+        window.Results.PredictionDrift!.Drifted.ShouldBeTrue("the dataset's label column is the output's reference");
+        window.Results.Message.ShouldBe("no performance: 0 rows have feedback, fewer than min_rows 30; " +
+            "segment column 'species' is not among the window's inputs (sepal_length, sepal_width, petal_length, petal_width, region)");
     }
 }
 
