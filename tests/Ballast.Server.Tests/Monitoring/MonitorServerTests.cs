@@ -52,28 +52,33 @@ public sealed class MonitorServerTests
         await ServingHelpers.RegisterIrisAsync(client);
         (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } }, Cancel)).EnsureSuccessStatusCode();
 
+        // Row windows of a million rows never close by themselves here: the test closes them with evaluate, so no
+        // scheduled window (an hour boundary during the test, say) comes between.
         var from = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        await ScoreAsync(client, 20, shift: 0, seed: 11);
-        var to = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1;
-        var monitor = new
+        var monitor = new Dictionary<string, object>
         {
-            name = "iris-watch",
-            endpoint = "iris",
-            window = new { duration = "1h" },
-            reference = new { from = from.ToString(CultureInfo.InvariantCulture), to = to.ToString(CultureInfo.InvariantCulture) },
-            feature_names = new Dictionary<string, string[]> { ["float_input"] = Features },
+            ["name"] = "iris-watch",
+            ["endpoint"] = "iris",
+            ["window"] = new { rows = 1_000_000 },
+            ["reference"] = new { from = from.ToString(CultureInfo.InvariantCulture), to = (from + 1).ToString(CultureInfo.InvariantCulture) },
+            ["feature_names"] = new Dictionary<string, string[]> { ["float_input"] = Features },
         };
         using (var created = await client.PostAsJsonAsync("/api/v1/monitors", monitor, Cancel))
         {
             created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));
             created.Headers.Location!.ToString().ShouldBe("/api/v1/monitors/iris-watch");
-            var spec = await created.Content.ReadFromJsonAsync<JsonElement>(Cancel);
-            (spec.GetProperty("min_rows").GetInt64(), spec.GetProperty("window").GetProperty("grace").GetString()).ShouldBe((30L, "30s"), "defaults filled");
+            (await created.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("min_rows").GetInt64().ShouldBe(30, "defaults filled");
         }
+
+        // Reference-like traffic, then the reference set to exactly that traffic.
+        await ScoreAsync(client, 20, shift: 0, seed: 11);
+        monitor["reference"] = new { from = from.ToString(CultureInfo.InvariantCulture), to = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1).ToString(CultureInfo.InvariantCulture) };
+        (await client.PutAsJsonAsync("/api/v1/monitors/iris-watch", monitor, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
 
         // The window so far holds the reference traffic; the next one the shifted traffic only.
         var baseline = await (await client.PostAsync("/api/v1/monitors/iris-watch/evaluate", null, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
         baseline.GetProperty("status").GetString().ShouldBe("ok", baseline.ToString());
+        (baseline.GetProperty("metrics").GetProperty("rows").GetDouble(), baseline.GetProperty("metrics").GetProperty("drift.share").GetDouble()).ShouldBe((200.0, 0.0), "the window is the reference");
         await ScoreAsync(client, 20, shift: 2, seed: 12);
         using var evaluated = await client.PostAsync("/api/v1/monitors/iris-watch/evaluate", null, Cancel);
         evaluated.StatusCode.ShouldBe(HttpStatusCode.OK, await evaluated.Content.ReadAsStringAsync(Cancel));
