@@ -118,6 +118,11 @@ public sealed class MonitorEvaluator(
                 {
                     notes.Add($"no performance: {labelled} rows have feedback, fewer than min_rows {spec.MinRows}");
                 }
+                else if ((performance.Metrics ?? []).FirstOrDefault(metric => metric is "roc_auc" or "log_loss" && !measured.ContainsKey(metric)) is { } missing)
+                {
+                    notes.Add($"no {missing}: the output '{performance.Probabilities}' does not have one probability per class ({string.Join(", ", performance.Classes ?? [])}), " +
+                        "no labelled row's label is one of the classes, or (roc_auc) only one class has feedback");
+                }
             }
 
             Segments(spec, window, reference, columns, options, scratch, metrics, notes, cancellationToken);

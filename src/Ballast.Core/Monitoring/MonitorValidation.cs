@@ -119,9 +119,14 @@ public static partial class MonitorValidation
                     problems.Add($"performance: unknown {performance.Task} metric '{metric}' (known: {string.Join(", ", known)})");
                 }
 
-                if (performance.Task == Classification && (performance.Metrics ?? known).Any(metric => metric is "roc_auc" or "log_loss") && performance.Probabilities is not null && performance.Classes is not { Count: >= 2 })
+                if (performance.Task == Classification && performance.Probabilities is null && (performance.Metrics ?? []).Any(metric => metric is "roc_auc" or "log_loss"))
                 {
-                    problems.Add("performance: with probabilities, name their columns' classes (at least 2) in classes");
+                    problems.Add("performance: roc_auc and log_loss need probabilities (the name of the model's [N, C] probability output)");
+                }
+
+                if (performance.Classes is { Count: < 2 })
+                {
+                    problems.Add("performance.classes: name at least 2 classes (the probability output's columns, in order)");
                 }
             }
         }
@@ -156,10 +161,15 @@ public static partial class MonitorValidation
             Segments = spec.Segments ?? [],
             Kpis = spec.Kpis ?? [],
             Performance = spec.Performance is { } chosen
-                ? chosen with { Metrics = chosen.Metrics ?? (chosen.Task == Classification ? ClassificationMetrics : RegressionMetrics) }
+                ? chosen with { Metrics = chosen.Metrics ?? DefaultMetrics(chosen) }
                 : null,
         };
     }
+
+    /// <summary>Every metric of the task; roc_auc and log_loss only when the probability output is named.</summary>
+    private static IReadOnlyList<string> DefaultMetrics(MonitorPerformance performance) => performance.Task == Classification
+        ? ClassificationMetrics.Where(metric => performance.Probabilities is not null || metric is not ("roc_auc" or "log_loss")).ToList()
+        : RegressionMetrics;
 
     /// <summary>The drift options of a monitor, as <c>ballast drift</c> would take them.</summary>
     public static DriftOptions DriftOptions(MonitorSpec spec)

@@ -71,8 +71,9 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest
     private MonitorScheduler Scheduler(Stack stack, IAlertObserver observer) => new(stack.Monitors, stack.Evaluator, stack.Traffic, [observer], Time);
 
     /// <summary>Iris-like rows (seeded), one request each, <paramref name="shift"/> added to the petal columns.</summary>
-    private static async Task LogAsync(PredictionLog log, string prefix, long from, int rows, double shift, int seed)
+    private static async Task<List<long>> LogAsync(PredictionLog log, string prefix, long from, int rows, double shift, int seed)
     {
+        var labels = new List<long>();
         var random = new Random(seed);
         double Normal(double mean, double deviation) => mean + (deviation * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
         for (var i = 0; i < rows; i++)
@@ -80,10 +81,13 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest
             var petal = Normal(3.8, 1.7) + shift;
             float[] values = [(float)Normal(5.8, 0.8), (float)Normal(3.0, 0.4), (float)petal, (float)(Normal(1.2, 0.7) + (shift / 2))];
             var label = petal < 2.5 ? 0L : petal < 4.8 ? 1L : 2L;
+            labels.Add(label);
             (await log.AppendAsync(new PredictionRecord($"{prefix}{i}", "iris", "main", "iris/1", from + (i * 2000), 1 + (i % 10), null,
                 [new Tensor("float_input", TensorDatatypes.Fp32, [1, 4], values), new Tensor("region", TensorDatatypes.Bytes, [1], new[] { i % 3 == 0 ? "eu" : "us" })],
                 [new Tensor("label", TensorDatatypes.Int64, [1], new[] { label })]), Cancel)).ShouldBeTrue();
         }
+
+        return labels;
     }
 
     [Fact]
@@ -142,8 +146,9 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest
         var scheduler = Scheduler(stack, recorder);
 
         // Window 1 [12:00, 12:10) is the reference itself; window 2 shifts the petals; window 3 has too few rows.
-        await LogAsync(stack.Log, "a", At(0), 250, shift: 0, seed: 7);
-        await stack.Feedback.AddAsync(Enumerable.Range(0, 250).Select(i => new Feedback($"a{i}", i < 200 ? null : "1", null)).Where(item => item.Outcome is not null).ToList(), Cancel);
+        var labels = await LogAsync(stack.Log, "a", At(0), 250, shift: 0, seed: 7);
+        // Feedback for the last 50 rows: the predicted class, except every fifth (a class the model never predicts).
+        await stack.Feedback.AddAsync(Enumerable.Range(200, 50).Select(i => new Feedback($"a{i}", i % 5 == 0 ? "\"setosa\"" : labels[i].ToString(System.Globalization.CultureInfo.InvariantCulture), null)).ToList(), Cancel);
         await LogAsync(stack.Log, "b", At(10), 250, shift: 2, seed: 8);
         await LogAsync(stack.Log, "c", At(20), 5, shift: 0, seed: 9);
 
@@ -159,6 +164,7 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest
         first.Values["drift.share"].ShouldBe(0, "the window is its own reference");
         first.Values["latency.p50_ms"].ShouldBe(5.5, 1e-9, "latencies 1..10 ms, evenly");
         first.Values["performance.labelled_rows"].ShouldBe(50);
+        first.Values["performance.accuracy"].ShouldBe(0.8, 1e-12, "40 of 50 right");
         first.Context.ShouldBe(new Dictionary<string, string> { ["endpoint"] = "iris", ["monitor"] = "iris-drift", ["window_start"] = At(0).ToString(System.Globalization.CultureInfo.InvariantCulture), ["window_end"] = At(10).ToString(System.Globalization.CultureInfo.InvariantCulture), ["status"] = "ok" }, ignoreOrder: true);
         first.Links["report"].ShouldBe($"/api/v1/monitors/iris-drift/windows/{first.Window}/report");
 
