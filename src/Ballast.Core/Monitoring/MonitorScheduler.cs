@@ -109,12 +109,21 @@ public sealed class MonitorScheduler(
 
         closed?.Invoke(spec, window);
         var observation = Observation(spec, window);
+        List<Exception>? failures = null;
         foreach (var observer in observers)
         {
-            await observer.ObserveAsync(observation, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await observer.ObserveAsync(observation, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // One failing observer does not keep the window from the others; the tick reports it (logged by the service).
+                (failures ??= []).Add(exception);
+            }
         }
 
-        return window;
+        return failures is null ? window : throw new AggregateException($"An alert observer failed on window {window.Id} of monitor '{spec.Name}'.", failures);
     }
 
     /// <summary>A window as alert rules see it: every metric, the endpoint, the monitor and the window bounds (Unix ms), and the report's path.</summary>
