@@ -32,6 +32,7 @@ public static class BallastCli
         root.Subcommands.Add(PredictionsCommand.Create(output));
         root.Subcommands.Add(RolloutCommand.Create(output));
         root.Subcommands.Add(AlertsCommand.Create(output));
+        root.Subcommands.Add(MonitorsCommand.Create(output));
         root.Subcommands.Add(StatsCommand.Create(output));
         root.Subcommands.Add(DriftCommand.Create(output));
         root.Subcommands.Add(ApplyCommand.Create(output));

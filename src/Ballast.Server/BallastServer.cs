@@ -12,6 +12,7 @@ using Ballast.Server.Registry;
 using Ballast.Server.Errors;
 using Ballast.Server.Hosting;
 using Ballast.Server.Keys;
+using Ballast.Server.Monitoring;
 using Ballast.Server.Security;
 using Ballast.Server.Serialization;
 using Ballast.Server.Tracking;
@@ -96,7 +97,7 @@ public static partial class BallastServer
     }
 
     /// <summary>Builds the web host; <paramref name="configure"/> lets tests add routes before it starts.</summary>
-    public static WebApplication Build(ServerContext server, Action<WebApplication>? configure = null)
+    public static WebApplication Build(ServerContext server, Action<WebApplication>? configure = null, Action<IServiceCollection>? configureServices = null)
     {
         ArgumentNullException.ThrowIfNull(server);
         var options = server.Options;
@@ -178,7 +179,16 @@ public static partial class BallastServer
         builder.Services.AddSingleton(new Ballast.Alerts.AlertDispatchOptions());
         builder.Services.AddSingleton<Ballast.Server.Alerts.AlertMetrics>();
         builder.Services.AddHostedService<Ballast.Server.Alerts.AlertDispatchService>();
-        builder.Services.AddSingleton(new Ballast.Datasets.DatasetStore(server.Database, server.Artifacts, server.Time, new Ballast.Datasets.DatasetProfiler()));
+        var datasets = new Ballast.Datasets.DatasetStore(server.Database, server.Artifacts, server.Time, new Ballast.Datasets.DatasetProfiler());
+        builder.Services.AddSingleton(datasets);
+        var monitors = new Ballast.Monitoring.MonitorStore(server.Database, endpoints, datasets, server.Time);
+        builder.Services.AddSingleton(monitors);
+        // Alert observers (the alert rules engine above), data-quality checks and window estimators (CBPE, fairness) come from the container.
+        builder.Services.AddSingleton(services => new Ballast.Monitoring.MonitorEvaluator(export, datasets, kpis, traffic,
+            services.GetServices<Ballast.Statistics.Performance.IWindowEstimator>(), services.GetServices<Ballast.Monitoring.IWindowQualityCheck>()));
+        builder.Services.AddSingleton(services => new Ballast.Monitoring.MonitorScheduler(monitors, services.GetRequiredService<Ballast.Monitoring.MonitorEvaluator>(), traffic,
+            services.GetServices<Ballast.Alerts.IAlertObserver>(), server.Time, Ballast.Server.Monitoring.MonitorMetrics.Observe));
+        builder.Services.AddHostedService<Ballast.Server.Monitoring.MonitorService>();
         builder.Services.AddScoped(services => new Ballast.Registry.ModelLineage(services.GetRequiredService<Ballast.Registry.RegistryStore>(), services.GetRequiredService<RunStore>(), services.GetRequiredService<Ballast.Datasets.DatasetStore>()));
         builder.Services.AddSingleton(new AuthenticationGate(server.AuthenticationMode, server.Keys, server.Time));
 
@@ -200,6 +210,7 @@ public static partial class BallastServer
         builder.Services.AddSingleton<IAuthorizationHandler, RoleRequirementHandler>();
         builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, BallastAuthorizationResultHandler>();
 
+        configureServices?.Invoke(builder.Services);
         var app = builder.Build();
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync, SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or TrackingException or ArtifactNotFoundException or InvalidArtifactPathException or Ballast.Runtime.ModelInputException or Ballast.Runtime.RemoteModelException or ForbiddenException });
         app.UseStatusCodePages(WriteStatusCodeAsync);
@@ -225,6 +236,7 @@ public static partial class BallastServer
         app.MapAbExperimentsApi();
         app.MapRolloutsApi();
         app.MapAlertsApi();
+        app.MapMonitorsApi();
         configure?.Invoke(app);
 
         Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);
@@ -237,10 +249,11 @@ public static partial class BallastServer
     }
 
     /// <summary>Prepares, builds and starts the server; dispose the result to stop it (in-flight requests drain first).</summary>
-    public static async Task<WebApplication> StartAsync(BallastOptions options, TimeProvider? time = null, Action<WebApplication>? configure = null, CancellationToken cancellationToken = default)
+    public static async Task<WebApplication> StartAsync(BallastOptions options, TimeProvider? time = null, Action<WebApplication>? configure = null,
+        Action<IServiceCollection>? configureServices = null, CancellationToken cancellationToken = default)
     {
         var server = await PrepareAsync(options, time, cancellationToken).ConfigureAwait(false);
-        var app = Build(server, configure);
+        var app = Build(server, configure, configureServices);
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);

@@ -195,7 +195,7 @@ public sealed class ApplyTests
 
         var unknown = await RunAsync("delete", "rollout", "r", "--url", Url(server));
         unknown.Code.ShouldBe(2);
-        unknown.Error.ShouldContain("'rollout' is not a kind of object; known: endpoints, experiments");
+        unknown.Error.ShouldContain("'rollout' is not a kind of object; known: endpoints, experiments, monitors");
     }
 
     [Fact]
@@ -237,15 +237,15 @@ public sealed class ApplyTests
 
         result.Code.ShouldBe(2, result.Output);
         result.Error.Trim().Split('\n').Length.ShouldBe(1);
-        result.Error.ShouldContain("document 1 (line 1): kind 'Rollout' is not known (known kinds: Endpoint, Experiment, AlertRule)");
-        result.Error.ShouldContain("document 2 (line 4): kind: is missing (known kinds: Endpoint, Experiment, AlertRule)");
+        result.Error.ShouldContain("document 1 (line 1): kind 'Rollout' is not known (known kinds: Endpoint, Experiment, Monitor, AlertRule)");
+        result.Error.ShouldContain("document 2 (line 4): kind: is missing (known kinds: Endpoint, Experiment, Monitor, AlertRule)");
         result.Error.ShouldContain("document 3 (line 6): name: is missing");
         result.Error.ShouldContain("variants[0].wieght: unknown field (known: name, model, weight, url, timeout_ms, retries)");
         result.Error.ShouldContain("falback: unknown field (known: name, policy, variants, shadows, sticky, fallback, bandit, regime, ensemble)");
 
         var get = await RunAsync("get", "rollouts", "--url", "http://127.0.0.1:1");
         get.Code.ShouldBe(2);
-        get.Error.ShouldContain("known: endpoints, experiments");
+        get.Error.ShouldContain("known: endpoints, experiments, monitors");
     }
 
     [Fact]

@@ -36,10 +36,11 @@ public abstract class EngineServerTest(DatabaseEngine engine) : IAsyncLifetime
     }
 
     /// <summary>A server on this suite's engine; <paramref name="configure"/> sees the options with the database already set.</summary>
-    protected Task<RunningServer> StartServerAsync(Func<BallastOptions, BallastOptions>? configure = null, Action<WebApplication>? routes = null, TimeProvider? time = null) =>
+    protected Task<RunningServer> StartServerAsync(Func<BallastOptions, BallastOptions>? configure = null, Action<WebApplication>? routes = null, TimeProvider? time = null,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null) =>
         RunningServer.StartAsync(options =>
         {
             var onEngine = _database is null ? options : options with { Database = _database };
             return configure?.Invoke(onEngine) ?? onEngine;
-        }, routes, time);
+        }, routes, time, services);
 }

@@ -24,12 +24,13 @@ public sealed class RunningServer : IAsyncDisposable
 
     public Uri BaseAddress { get; }
 
-    public static async Task<RunningServer> StartAsync(Func<BallastOptions, BallastOptions>? configure = null, Action<WebApplication>? routes = null, TimeProvider? time = null)
+    public static async Task<RunningServer> StartAsync(Func<BallastOptions, BallastOptions>? configure = null, Action<WebApplication>? routes = null, TimeProvider? time = null,
+        Action<Microsoft.Extensions.DependencyInjection.IServiceCollection>? services = null)
     {
         var dataDir = Directory.CreateTempSubdirectory("ballast-server-").FullName;
         var options = new BallastOptions { DataDir = dataDir, Listen = "http://127.0.0.1:0" };
         options = configure?.Invoke(options) ?? options;
-        var app = await BallastServer.StartAsync(options, time, routes, TestContext.Current.CancellationToken);
+        var app = await BallastServer.StartAsync(options, time, routes, services, TestContext.Current.CancellationToken);
         return new RunningServer(app, options.DataDir, ownsDataDir: options.DataDir == dataDir);
     }
 

@@ -8,4 +8,5 @@ namespace Ballast.Cli.Manifests;
 [JsonSerializable(typeof(EndpointSpec))]
 [JsonSerializable(typeof(Ballast.Experiments.AbExperimentSpec))]
 [JsonSerializable(typeof(Ballast.Alerts.AlertRuleSpec))]
+[JsonSerializable(typeof(Ballast.Monitoring.MonitorSpec))]
 internal sealed partial class ManifestJsonContext : JsonSerializerContext;

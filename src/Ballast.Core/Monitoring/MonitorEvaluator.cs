@@ -1,0 +1,448 @@
+using System.Globalization;
+using Ballast.Datasets;
+using Ballast.Experiments;
+using Ballast.Serving;
+using Ballast.Statistics.Drift;
+using Ballast.Statistics.Performance;
+using DuckDB.NET.Data;
+
+namespace Ballast.Monitoring;
+
+/// <summary>
+/// Data-quality expectations over a window (another feature supplies them; the lead registers them): given the window's
+/// inputs as a Parquet file, metric values by name (<c>quality.&lt;expectation&gt;</c>, …) that join the window's results.
+/// </summary>
+public interface IWindowQualityCheck
+{
+    Task<IReadOnlyDictionary<string, double>> CheckAsync(MonitorSpec monitor, string inputsParquet, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// Computes one window of a monitor: reads the endpoint's logged predictions in [start, end) with their feedback,
+/// compares the input columns (and the prediction) with the reference as <c>ballast drift</c> does, and adds
+/// performance from feedback, per-segment numbers, latency and error rate, and the KPIs posted in the window.
+/// </summary>
+public sealed class MonitorEvaluator(
+    PredictionExport export,
+    DatasetStore datasets,
+    KpiStore kpis,
+    TrafficStats traffic,
+    IEnumerable<IWindowEstimator>? estimators = null,
+    IEnumerable<IWindowQualityCheck>? qualityChecks = null)
+{
+    /// <summary>Segments report at most this many values per column (the most frequent).</summary>
+    public const int MaxSegmentValues = 10;
+
+    public sealed record Outcome(long Rows, string Status, MonitorResults Results);
+
+    public async Task<Outcome> EvaluateAsync(MonitorSpec spec, long start, long end, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var window = await export.QueryAsync(spec.Endpoint!, start, end - 1, connection => WindowTable.Read(connection, spec.FeatureNames), cancellationToken).ConfigureAwait(false);
+        var metrics = new SortedDictionary<string, double>(StringComparer.Ordinal) { ["rows"] = window.Rows };
+        AddLatency(metrics, window.Latencies);
+        var variants = await traffic.WindowAsync(spec.Endpoint!, start, end - 1, cancellationToken).ConfigureAwait(false);
+        var requests = variants.Sum(variant => variant.Requests);
+        metrics["errors.rate"] = requests == 0 ? 0 : (double)variants.Sum(variant => variant.Errors) / requests;
+        foreach (var name in spec.Kpis ?? [])
+        {
+            var values = (await kpis.SinceAsync(name, start, cancellationToken).ConfigureAwait(false)).Where(kpi => kpi.RecordedAt < end).Select(kpi => kpi.Value).ToList();
+            metrics[$"kpi.{name}.count"] = values.Count;
+            metrics[$"kpi.{name}.sum"] = values.Sum();
+            if (values.Count > 0)
+            {
+                metrics[$"kpi.{name}.mean"] = values.Average();
+            }
+        }
+
+        if (window.Rows < spec.MinRows)
+        {
+            return new Outcome(window.Rows, MonitorWindowStatus.InsufficientData,
+                new MonitorResults(metrics, Message: $"{window.Rows} rows in the window, fewer than min_rows {spec.MinRows}: no verdict"));
+        }
+
+        var scratch = Path.Combine(Path.GetTempPath(), "ballast-monitor-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(scratch);
+        try
+        {
+            var reference = await ReferenceAsync(spec, scratch, cancellationToken).ConfigureAwait(false);
+            if (reference.Rows < spec.MinRows)
+            {
+                return new Outcome(window.Rows, MonitorWindowStatus.InsufficientData,
+                    new MonitorResults(metrics, Message: $"the reference ({reference.Name}) has {reference.Rows} rows, fewer than min_rows {spec.MinRows}: no verdict"));
+            }
+
+            var skipped = new List<SkippedColumn>();
+            var columns = Columns(spec, window, reference, skipped);
+            var current = Path.Combine(scratch, "current.parquet");
+            window.WriteParquet(current, columns.Select(name => (name, window.Inputs[name])).ToList());
+            var options = MonitorValidation.DriftOptions(spec);
+            var report = DriftTableReader.Compare(reference.Write(scratch, columns), current, options, cancellationToken);
+            report = report with
+            {
+                Reference = reference.Name,
+                Current = $"{spec.Endpoint} {Iso(start)} to {Iso(end)}",
+                Skipped = [.. report.Skipped, .. skipped],
+            };
+            foreach (var feature in report.Result.Features)
+            {
+                metrics[$"drift.{feature.Name}"] = feature.Score;
+                metrics[$"drift.{feature.Name}.drifted"] = feature.Drifted ? 1 : 0;
+            }
+
+            metrics["drift.share"] = report.Result.DriftShare;
+            metrics["drift.dataset"] = report.Result.DatasetDrift ? 1 : 0;
+            metrics["drift.drifted_columns"] = report.Result.DriftedFeatures;
+
+            var notes = new List<string>();
+            var prediction = PredictionDrift(spec, window, reference, scratch, notes, cancellationToken);
+            if (prediction is not null)
+            {
+                metrics["prediction.drift"] = prediction.Score;
+                metrics["prediction.drift.drifted"] = prediction.Drifted ? 1 : 0;
+            }
+
+            if (spec.Performance is { } performance)
+            {
+                var measured = Performance(performance, window, row => true, spec.MinRows ?? 1);
+                foreach (var (name, value) in measured)
+                {
+                    metrics["performance." + name] = value;
+                }
+
+                if (!measured.TryGetValue("labelled_rows", out var labelled))
+                {
+                    notes.Add($"no performance: the window has no output '{performance.Output ?? "(one value per row)"}' (outputs: {string.Join(", ", window.Outputs.Keys)})");
+                }
+                else if (labelled < spec.MinRows)
+                {
+                    notes.Add($"no performance: {labelled} rows have feedback, fewer than min_rows {spec.MinRows}");
+                }
+                else if ((performance.Metrics ?? []).FirstOrDefault(metric => metric is "roc_auc" or "log_loss" && !measured.ContainsKey(metric)) is { } missing)
+                {
+                    notes.Add($"no {missing}: the output '{performance.Probabilities}' does not have one probability per class ({string.Join(", ", performance.Classes ?? [])}), " +
+                        "no labelled row's label is one of the classes, or (roc_auc) only one class has feedback");
+                }
+            }
+
+            Segments(spec, window, reference, columns, options, scratch, metrics, notes, cancellationToken);
+            foreach (var estimator in estimators ?? [])
+            {
+                foreach (var (name, value) in estimator.Estimate(Predictions(spec, window)))
+                {
+                    metrics[name] = value;
+                }
+            }
+
+            foreach (var check in qualityChecks ?? [])
+            {
+                foreach (var (name, value) in await check.CheckAsync(spec, current, cancellationToken).ConfigureAwait(false))
+                {
+                    metrics[name] = value;
+                }
+            }
+
+            return new Outcome(window.Rows, MonitorWindowStatus.Ok, new MonitorResults(metrics, report, prediction, notes.Count == 0 ? null : string.Join("; ", notes)));
+        }
+        catch (Exception exception) when (exception is DriftInputException or Tracking.TrackingException or DuckDBException)
+        {
+            return new Outcome(window.Rows, MonitorWindowStatus.Failed, new MonitorResults(metrics, Message: exception.Message));
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(scratch, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Scratch space in the temporary folder; the OS cleans it.
+            }
+        }
+    }
+
+    /// <summary>How many primary predictions the endpoint logged after <paramref name="after"/> (Unix ms), and the timestamp of the <paramref name="rows"/>-th.</summary>
+    public Task<(long Count, long? NthTimestamp)> CountAfterAsync(string endpoint, long after, long rows, CancellationToken cancellationToken = default) =>
+        export.QueryAsync(endpoint, after + 1, null, connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "SELECT count(*), (SELECT timestamp FROM predictions WHERE kind = 'primary' ORDER BY timestamp, prediction_id LIMIT 1 OFFSET "
+                + (rows - 1).ToString(CultureInfo.InvariantCulture) + ") FROM predictions WHERE kind = 'primary'";
+            using var reader = command.ExecuteReader();
+            reader.Read();
+            return (reader.GetInt64(0), reader.IsDBNull(1) ? (long?)null : reader.GetInt64(1));
+        }, cancellationToken);
+
+    private static string Iso(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
+
+    private static void AddLatency(SortedDictionary<string, double> metrics, List<double> latencies)
+    {
+        if (latencies.Count == 0)
+        {
+            return;
+        }
+
+        var sorted = latencies.Order().ToArray();
+        foreach (var (name, quantile) in new[] { ("p50_ms", 0.5), ("p95_ms", 0.95), ("p99_ms", 0.99) })
+        {
+            // Linear interpolation between closest ranks, as numpy.quantile's default.
+            var position = quantile * (sorted.Length - 1);
+            var low = (int)Math.Floor(position);
+            var high = Math.Min(low + 1, sorted.Length - 1);
+            metrics["latency." + name] = sorted[low] + ((position - low) * (sorted[high] - sorted[low]));
+        }
+    }
+
+    /// <summary>The compared columns: included ones (or every input column the reference also has), less excluded ones.</summary>
+    private static List<string> Columns(MonitorSpec spec, WindowTable window, ReferenceTable reference, List<SkippedColumn> skipped)
+    {
+        var include = spec.Columns?.Include is { Count: > 0 } named ? named : window.Inputs.Keys.ToList();
+        var exclude = spec.Columns?.Exclude ?? [];
+        var missing = include.Where(name => !window.Inputs.ContainsKey(name) || !reference.Has(name)).ToList();
+        if (spec.Columns?.Include is { Count: > 0 } && missing.Count > 0)
+        {
+            throw new DriftInputException($"columns.include: {string.Join(", ", missing.Select(name => $"'{name}'"))} not in both the window's inputs ({string.Join(", ", window.Inputs.Keys)}) and the reference");
+        }
+
+        foreach (var name in missing)
+        {
+            skipped.Add(new SkippedColumn(name, "not in the reference"));
+        }
+
+        var columns = include.Where(name => !exclude.Contains(name) && !missing.Contains(name)).ToList();
+        return columns.Count > 0 ? columns : throw new DriftInputException($"no input column of the window ({string.Join(", ", window.Inputs.Keys)}) is in the reference ({reference.Name})");
+    }
+
+    private static string? PredictionOutput(MonitorSpec spec, WindowTable window) =>
+        spec.Prediction?.Output ?? spec.Performance?.Output ?? window.Outputs.Keys.FirstOrDefault(name => !name.EndsWith(']'));
+
+    private static FeatureDrift? PredictionDrift(MonitorSpec spec, WindowTable window, ReferenceTable reference, string scratch, List<string> notes, CancellationToken cancellationToken)
+    {
+        if (spec.Prediction?.Enabled is false)
+        {
+            return null;
+        }
+
+        if (PredictionOutput(spec, window) is not { } output || !window.Outputs.TryGetValue(output, out var values))
+        {
+            notes.Add($"no prediction drift: the window has no output {(PredictionOutput(spec, window) is { } named ? $"'{named}'" : "with one value per row")} (outputs: {string.Join(", ", window.Outputs.Keys)})");
+            return null;
+        }
+
+        if (!reference.HasOutput(output))
+        {
+            notes.Add($"no prediction drift: the reference ({reference.Name}) has no column '{output}'");
+            return null;
+        }
+
+        var options = new DriftOptions
+        {
+            Methods = spec.Prediction?.Method is { } method ? [method] : [],
+            Threshold = spec.Prediction?.Threshold,
+            Categorical = values.Any(value => value is string) ? [output] : [],
+            Threads = 1,
+            MemoryLimitMegabytes = 256,
+        };
+        var current = Path.Combine(scratch, "prediction-current.parquet");
+        window.WriteParquet(current, [(output, values)]);
+        return DriftTableReader.Compare(reference.WriteOutput(scratch, output), current, options, cancellationToken).Result.Features.Single();
+    }
+
+    private static Dictionary<string, double> Performance(MonitorPerformance performance, WindowTable window, Func<int, bool> keep, long minRows)
+    {
+        var results = new Dictionary<string, double>(StringComparer.Ordinal);
+        var output = performance.Output ?? window.Outputs.Keys.FirstOrDefault(name => !name.EndsWith(']'));
+        if (output is null || !window.Outputs.TryGetValue(output, out var predicted))
+        {
+            return results;
+        }
+
+        var rows = Enumerable.Range(0, window.Rows).Where(row => keep(row) && window.Outcomes[row] is not null && predicted[row] is not null).ToList();
+        results["labelled_rows"] = rows.Count;
+        if (rows.Count < minRows)
+        {
+            return results;
+        }
+
+        var metrics = performance.Metrics ?? [];
+        if (performance.Task == MonitorValidation.Regression)
+        {
+            var truth = rows.Select(row => double.Parse(window.Outcomes[row]!, CultureInfo.InvariantCulture)).ToList();
+            var values = rows.Select(row => Convert.ToDouble(predicted[row], CultureInfo.InvariantCulture)).ToList();
+            foreach (var metric in metrics)
+            {
+                results[metric] = metric switch
+                {
+                    "mae" => RegressionMetrics.MeanAbsoluteError(truth, values),
+                    "rmse" => RegressionMetrics.RootMeanSquaredError(truth, values),
+                    _ => RegressionMetrics.MeanAbsolutePercentageError(truth, values),
+                };
+            }
+
+            return results;
+        }
+
+        var labels = rows.Select(row => window.Outcomes[row]!).ToList();
+        var guesses = rows.Select(row => Convert.ToString(predicted[row], CultureInfo.InvariantCulture)!).ToList();
+        var (precision, recall, f1) = ClassificationMetrics.PrecisionRecallF1(labels, guesses, performance.PositiveClass);
+        var probabilities = Probabilities(performance, window, rows);
+        foreach (var metric in metrics)
+        {
+            switch (metric)
+            {
+                case "accuracy":
+                    results[metric] = ClassificationMetrics.Accuracy(labels, guesses);
+                    break;
+                case "precision":
+                    results[metric] = precision;
+                    break;
+                case "recall":
+                    results[metric] = recall;
+                    break;
+                case "f1":
+                    results[metric] = f1;
+                    break;
+                case "roc_auc" when probabilities is { } p:
+                    var positive = performance.PositiveClass is { } label ? [p.Classes.IndexOf(label)] : Enumerable.Range(0, p.Classes.Count).ToList();
+                    var aucs = positive.Where(k => k >= 0)
+                        .Select(k => ClassificationMetrics.RocAuc(p.Truth.Select(t => t == k).ToList(), p.Rows.Select(r => r[k]).ToList())).Where(double.IsFinite).ToList();
+                    if (aucs.Count > 0)
+                    {
+                        results[metric] = aucs.Average();
+                    }
+
+                    break;
+                case "log_loss" when probabilities is { } p:
+                    results[metric] = ClassificationMetrics.LogLoss(p.Truth, p.Rows);
+                    break;
+            }
+        }
+
+        return results;
+    }
+
+    /// <summary>The probability rows of the labelled rows whose label is one of the classes, with the label's index.</summary>
+    private static (List<string> Classes, List<int> Truth, List<IReadOnlyList<double>> Rows)? Probabilities(MonitorPerformance performance, WindowTable window, List<int> rows)
+    {
+        if (performance.Probabilities is not { } name)
+        {
+            return null;
+        }
+
+        var columns = window.Outputs.Keys.Where(key => key.StartsWith(name + "[", StringComparison.Ordinal)).OrderBy(key => key.Length).ThenBy(key => key, StringComparer.Ordinal).ToList();
+        var classes = performance.Classes?.ToList() ?? Enumerable.Range(0, columns.Count).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList();
+        if (columns.Count != classes.Count || columns.Count < 2)
+        {
+            return null;
+        }
+
+        var truth = new List<int>();
+        var probabilities = new List<IReadOnlyList<double>>();
+        foreach (var row in rows)
+        {
+            var index = classes.IndexOf(window.Outcomes[row]!);
+            var values = columns.Select(column => window.Outputs[column][row] is double value ? value : double.NaN).ToArray();
+            if (index >= 0 && values.All(double.IsFinite))
+            {
+                truth.Add(index);
+                probabilities.Add(values);
+            }
+        }
+
+        return truth.Count == 0 ? null : (classes, truth, probabilities);
+    }
+
+    private static void Segments(MonitorSpec spec, WindowTable window, ReferenceTable reference, List<string> columns, DriftOptions options, string scratch,
+        SortedDictionary<string, double> metrics, List<string> notes, CancellationToken cancellationToken)
+    {
+        var referenceFile = reference.Write(scratch, columns);
+        foreach (var segment in spec.Segments ?? [])
+        {
+            if (!window.Inputs.TryGetValue(segment, out var values))
+            {
+                notes.Add($"segment column '{segment}' is not among the window's inputs ({string.Join(", ", window.Inputs.Keys)})");
+                continue;
+            }
+
+            var groups = Enumerable.Range(0, window.Rows).Where(row => values[row] is not null)
+                .GroupBy(row => Convert.ToString(values[row], CultureInfo.InvariantCulture)!, StringComparer.Ordinal)
+                .OrderByDescending(group => group.Count()).ThenBy(group => group.Key, StringComparer.Ordinal).Take(MaxSegmentValues);
+            foreach (var group in groups)
+            {
+                var prefix = $"segment.{segment}={group.Key}.";
+                var rows = group.ToHashSet();
+                metrics[prefix + "rows"] = rows.Count;
+                if (rows.Count < spec.MinRows)
+                {
+                    continue;
+                }
+
+                var current = Path.Combine(scratch, $"segment-{Guid.NewGuid():N}.parquet");
+                window.WriteParquet(current, columns.Select(name => (name, window.Inputs[name])).ToList(), rows.Contains);
+                try
+                {
+                    var result = DriftTableReader.Compare(referenceFile, current, options, cancellationToken).Result;
+                    metrics[prefix + "drift.share"] = result.DriftShare;
+                }
+                catch (DriftInputException)
+                {
+                    // A segment with a column empty in it (all missing) has no drift share; its rows are still counted.
+                }
+
+                if (spec.Performance is { } performance)
+                {
+                    foreach (var (name, value) in Performance(performance, window, rows.Contains, spec.MinRows ?? 1))
+                    {
+                        metrics[prefix + "performance." + name] = value;
+                    }
+                }
+            }
+        }
+    }
+
+    private static WindowPredictions Predictions(MonitorSpec spec, WindowTable window)
+    {
+        var output = PredictionOutput(spec, window);
+        var predicted = output is not null && window.Outputs.TryGetValue(output, out var values)
+            ? values.Select(value => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "").ToList()
+            : [];
+        var name = spec.Performance?.Probabilities;
+        var columns = name is null ? [] : window.Outputs.Keys.Where(key => key.StartsWith(name + "[", StringComparison.Ordinal)).ToList();
+        var probabilities = Enumerable.Range(0, window.Rows)
+            .Select(row => (IReadOnlyList<double>)columns.Select(column => window.Outputs[column][row] is double value ? value : double.NaN).ToList()).ToList();
+        var segments = (spec.Segments ?? []).Where(window.Inputs.ContainsKey)
+            .ToDictionary(segment => segment, segment => (IReadOnlyList<string?>)window.Inputs[segment].Select(value => Convert.ToString(value, CultureInfo.InvariantCulture)).ToList());
+        return new WindowPredictions(predicted, probabilities, spec.Performance?.Classes ?? [], window.Outcomes, segments);
+    }
+
+    private async Task<ReferenceTable> ReferenceAsync(MonitorSpec spec, string scratch, CancellationToken cancellationToken)
+    {
+        var reference = spec.Reference!;
+        if (reference.Dataset is { } dataset)
+        {
+            var version = await datasets.GetVersionAsync(new DatasetReference(dataset, reference.Version), cancellationToken).ConfigureAwait(false);
+            var file = MonitorReferenceFile.Choose(version, reference.File);
+            var local = Path.Combine(scratch, "reference-source" + Extension(file.Path));
+            await using (var source = await datasets.OpenBlobAsync(file.Sha256, cancellationToken).ConfigureAwait(false))
+            await using (var target = File.Create(local))
+            {
+                await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
+            }
+
+            return ReferenceTable.FromFile($"{version.Reference} {file.Path}", local);
+        }
+
+        var problems = new List<string>();
+        var from = MonitorValidation.Time(reference.From, "reference.from", problems)!.Value;
+        var to = MonitorValidation.Time(reference.To, "reference.to", problems)!.Value;
+        var table = await export.QueryAsync(spec.Endpoint!, from, to - 1, connection => WindowTable.Read(connection, spec.FeatureNames), cancellationToken).ConfigureAwait(false);
+        return ReferenceTable.FromWindow($"{spec.Endpoint} {Iso(from)} to {Iso(to)}", table);
+    }
+
+    private static string Extension(string path)
+    {
+        var gz = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
+        var name = gz ? path[..^3] : path;
+        return Path.GetExtension(name) + (gz ? ".gz" : "");
+    }
+}

@@ -1,0 +1,61 @@
+namespace Ballast.Monitoring;
+
+/// <summary>
+/// A monitor as users write it (JSON body of <c>/api/v1/monitors</c>, <c>kind: Monitor</c> manifests): which endpoint's
+/// traffic, in which windows, compared with which reference, and what to measure besides drift.
+/// </summary>
+public sealed record MonitorSpec(
+    string Name,
+    string? Endpoint,
+    MonitorWindow? Window,
+    MonitorReference? Reference,
+    MonitorColumns? Columns = null,
+    MonitorDrift? Drift = null,
+    MonitorPrediction? Prediction = null,
+    MonitorPerformance? Performance = null,
+    IReadOnlyList<string>? Segments = null,
+    IReadOnlyList<string>? Kpis = null,
+    long? MinRows = null,
+    IReadOnlyDictionary<string, IReadOnlyList<string>>? FeatureNames = null);
+
+/// <summary>A tumbling window: a time span (<c>{"duration": "10m"}</c>, closed <see cref="Grace"/> after its end) or a row count (<c>{"rows": 5000}</c>).</summary>
+public sealed record MonitorWindow(string? Duration = null, long? Rows = null, string? Grace = null);
+
+/// <summary>
+/// What production windows are compared with: a dataset version (<c>{"dataset": "iris-train", "version": 3}</c>, the
+/// latest without a version; <see cref="File"/> picks one table when the version has several), or a window of the
+/// endpoint's own traffic (<c>{"from": "2026-12-01T00:00:00Z", "to": "2026-12-02T00:00:00Z"}</c>).
+/// </summary>
+public sealed record MonitorReference(string? Dataset = null, long? Version = null, string? File = null, string? From = null, string? To = null);
+
+/// <summary>Which input columns are compared: only <see cref="Include"/> when given, less <see cref="Exclude"/>.</summary>
+public sealed record MonitorColumns(IReadOnlyList<string>? Include = null, IReadOnlyList<string>? Exclude = null);
+
+/// <summary>
+/// Drift settings, as <c>ballast drift</c>'s options: <see cref="Method"/>/<see cref="Threshold"/> for every column,
+/// <see cref="Methods"/>/<see cref="Thresholds"/> per column, columns forced to categorical, and the dataset drift share.
+/// </summary>
+public sealed record MonitorDrift(
+    string? Method = null,
+    double? Threshold = null,
+    IReadOnlyDictionary<string, string>? Methods = null,
+    IReadOnlyDictionary<string, double>? Thresholds = null,
+    IReadOnlyList<string>? Categorical = null,
+    double? DriftShare = null);
+
+/// <summary>Drift of the model's output <see cref="Output"/> (the first one-value-per-row output by default), with its own method and threshold.</summary>
+public sealed record MonitorPrediction(bool? Enabled = null, string? Output = null, string? Method = null, double? Threshold = null);
+
+/// <summary>
+/// Quality against feedback outcomes: <c>classification</c> (accuracy, precision, recall, f1, roc_auc, log_loss) or
+/// <c>regression</c> (mae, rmse, mape). <see cref="Output"/> is the predicted label or value; <see cref="Probabilities"/>
+/// the [N, C] probability output (for roc_auc and log_loss) with <see cref="Classes"/> naming its columns;
+/// <see cref="PositiveClass"/> makes precision, recall, F1 and ROC AUC binary (macro averages otherwise).
+/// </summary>
+public sealed record MonitorPerformance(
+    string? Task,
+    string? Output = null,
+    IReadOnlyList<string>? Metrics = null,
+    string? Probabilities = null,
+    IReadOnlyList<string>? Classes = null,
+    string? PositiveClass = null);

@@ -1,0 +1,193 @@
+using System.Data.Common;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Ballast.Datasets;
+using Ballast.Metadata;
+using Ballast.Serving;
+using Ballast.Tracking;
+using Dapper;
+
+namespace Ballast.Monitoring;
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals, UseStringEnumConverter = true)]
+[JsonSerializable(typeof(MonitorSpec))]
+[JsonSerializable(typeof(MonitorResults))]
+internal sealed partial class MonitorJsonContext : JsonSerializerContext;
+
+/// <summary>
+/// Monitors and their closed windows in the metadata database. Creating or changing a monitor checks that its endpoint
+/// and reference dataset exist; a window is stored once per (monitor, start), whoever computed it.
+/// </summary>
+public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoints, DatasetStore datasets, TimeProvider time)
+{
+    public const int MaxPage = 500;
+
+    public async Task<StoredMonitor> CreateAsync(MonitorSpec spec, CancellationToken cancellationToken = default)
+    {
+        spec = await CheckAsync(spec, cancellationToken).ConfigureAwait(false);
+        var now = Now;
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO monitors (name, endpoint, spec, created_at, updated_at) VALUES (@Name, @Endpoint, @json, @now, @now)",
+                new { spec.Name, spec.Endpoint, json = Serialize(spec), now }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+        catch (DbException exception) when (MetadataErrors.IsUniqueViolation(exception))
+        {
+            throw TrackingException.AlreadyExists($"Monitor '{spec.Name}' already exists; PUT /api/v1/monitors/{spec.Name} (or `ballast apply`) changes it.");
+        }
+
+        return new StoredMonitor(spec, now, now);
+    }
+
+    /// <summary>Creates or replaces a monitor; its windows so far stay (the next window uses the new spec).</summary>
+    public async Task<(StoredMonitor Monitor, bool Created)> PutAsync(MonitorSpec spec, CancellationToken cancellationToken = default)
+    {
+        spec = await CheckAsync(spec, cancellationToken).ConfigureAwait(false);
+        var now = Now;
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var existed = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT count(*) FROM monitors WHERE name = @Name", new { spec.Name }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO monitors (name, endpoint, spec, created_at, updated_at) VALUES (@Name, @Endpoint, @json, @now, @now) " +
+            "ON CONFLICT (name) DO UPDATE SET endpoint = excluded.endpoint, spec = excluded.spec, updated_at = excluded.updated_at WHERE monitors.spec <> excluded.spec",
+            new { spec.Name, spec.Endpoint, json = Serialize(spec), now }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return (await GetAsync(spec.Name, cancellationToken).ConfigureAwait(false), !existed);
+    }
+
+    public async Task<StoredMonitor> GetAsync(string name, CancellationToken cancellationToken = default) =>
+        (await QueryAsync("WHERE name = @name", new { name }, cancellationToken).ConfigureAwait(false)).SingleOrDefault()
+        ?? throw TrackingException.NotFound($"Monitor '{name}' does not exist.");
+
+    public Task<IReadOnlyList<StoredMonitor>> ListAsync(CancellationToken cancellationToken = default) => QueryAsync("", null, cancellationToken);
+
+    /// <summary>Deletes a monitor and its windows.</summary>
+    public async Task DeleteAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        var deleted = await connection.ExecuteAsync(new CommandDefinition("DELETE FROM monitors WHERE name = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (deleted == 0)
+        {
+            throw TrackingException.NotFound($"Monitor '{name}' does not exist.");
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM monitor_windows WHERE monitor = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Stores a closed window; null when that window (same monitor and start) is already stored.</summary>
+    public async Task<StoredMonitorWindow?> AddWindowAsync(string monitor, long start, long end, long rows, string status, MonitorResults results, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        var now = Now;
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
+                "INSERT INTO monitor_windows (monitor, start_at, end_at, rows, status, results, computed_at) VALUES (@monitor, @start, @end, @rows, @status, @json, @now) RETURNING id",
+                new { monitor, start, end, rows, status, json = JsonSerializer.Serialize(results, MonitorJsonContext.Default.MonitorResults), now }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            return new StoredMonitorWindow(id, monitor, start, end, rows, status, results, now);
+        }
+        catch (DbException exception) when (MetadataErrors.IsUniqueViolation(exception))
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A monitor's windows, newest first, <paramref name="limit"/> at a time; <paramref name="before"/> (a window id) pages on.</summary>
+    public async Task<IReadOnlyList<StoredMonitorWindow>> WindowsAsync(string monitor, int limit = 50, long? before = null, CancellationToken cancellationToken = default)
+    {
+        if (limit is < 1 or > MaxPage)
+        {
+            throw TrackingException.Invalid($"limit {limit} must be between 1 and {MaxPage}.");
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<WindowRow>(new CommandDefinition(
+            $"SELECT {WindowColumns} FROM monitor_windows WHERE monitor = @monitor {(before is null ? "" : "AND id < @before")} ORDER BY start_at DESC, id DESC LIMIT @limit",
+            new { monitor, before, limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(row => row.ToWindow()).ToList();
+    }
+
+    public async Task<StoredMonitorWindow> GetWindowAsync(string monitor, long id, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var row = await connection.QuerySingleOrDefaultAsync<WindowRow>(new CommandDefinition(
+            $"SELECT {WindowColumns} FROM monitor_windows WHERE monitor = @monitor AND id = @id", new { monitor, id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return row?.ToWindow() ?? throw TrackingException.NotFound($"Monitor '{monitor}' has no window {id}.");
+    }
+
+    /// <summary>The newest window's end (Unix ms), or null before the first window.</summary>
+    public async Task<long?> LastEndAsync(string monitor, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+            "SELECT max(end_at) FROM monitor_windows WHERE monitor = @monitor", new { monitor }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    private async Task<MonitorSpec> CheckAsync(MonitorSpec spec, CancellationToken cancellationToken)
+    {
+        spec = MonitorValidation.Validate(spec);
+        try
+        {
+            await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TrackingException exception) when (exception.Code == TrackingException.ResourceDoesNotExist)
+        {
+            throw TrackingException.Invalid($"Invalid monitor '{spec.Name}': endpoint '{spec.Endpoint}' does not exist.");
+        }
+
+        if (spec.Reference!.Dataset is { } dataset)
+        {
+            try
+            {
+                var version = await datasets.GetVersionAsync(new DatasetReference(dataset, spec.Reference.Version), cancellationToken).ConfigureAwait(false);
+                MonitorReferenceFile.Choose(version, spec.Reference.File);
+            }
+            catch (TrackingException exception) when (exception.Code == TrackingException.ResourceDoesNotExist)
+            {
+                throw TrackingException.Invalid($"Invalid monitor '{spec.Name}': reference: {exception.Message}");
+            }
+        }
+
+        return spec;
+    }
+
+    private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private async Task<IReadOnlyList<StoredMonitor>> QueryAsync(string where, object? parameters, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<(string Spec, long CreatedAt, long UpdatedAt)>(new CommandDefinition(
+            $"SELECT spec, created_at, updated_at FROM monitors {where} ORDER BY name", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(row => new StoredMonitor(JsonSerializer.Deserialize(row.Spec, MonitorJsonContext.Default.MonitorSpec)!, row.CreatedAt, row.UpdatedAt)).ToList();
+    }
+
+    internal static string Serialize(MonitorSpec spec) => JsonSerializer.Serialize(spec, MonitorJsonContext.Default.MonitorSpec);
+
+    private const string WindowColumns = "id AS Id, monitor AS Monitor, start_at AS StartAt, end_at AS EndAt, rows AS Rows, status AS Status, results AS Results, computed_at AS ComputedAt";
+
+    private sealed class WindowRow
+    {
+        public long Id { get; set; }
+
+        public string Monitor { get; set; } = "";
+
+        public long StartAt { get; set; }
+
+        public long EndAt { get; set; }
+
+        public long Rows { get; set; }
+
+        public string Status { get; set; } = "";
+
+        public string Results { get; set; } = "";
+
+        public long ComputedAt { get; set; }
+
+        public StoredMonitorWindow ToWindow() =>
+            new(Id, Monitor, StartAt, EndAt, Rows, Status, JsonSerializer.Deserialize(Results, MonitorJsonContext.Default.MonitorResults)!, ComputedAt);
+    }
+}

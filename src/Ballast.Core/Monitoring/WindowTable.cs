@@ -1,0 +1,185 @@
+using System.Globalization;
+using System.Text.Json;
+using DuckDB.NET.Data;
+
+namespace Ballast.Monitoring;
+
+/// <summary>
+/// An endpoint's logged predictions as a table, one row per scored row (a batch request gives several): each input
+/// tensor becomes columns (<c>name</c> for one value per row, else <c>name[0]</c>, <c>name[1]</c>… or the monitor's
+/// <c>feature_names</c> for that tensor), each output likewise under <see cref="Outputs"/>, with the row's outcome
+/// (from feedback: a scalar for a one-row request, or an array with one value per row) and its request's latency.
+/// Float tensors give numbers; integer, boolean and string tensors give numbers for inputs and labels (text) for outputs.
+/// </summary>
+public sealed class WindowTable
+{
+    public Dictionary<string, List<object?>> Inputs { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, List<object?>> Outputs { get; } = new(StringComparer.Ordinal);
+
+    public List<string?> Outcomes { get; } = [];
+
+    /// <summary>One latency per logged request (not per row).</summary>
+    public List<double> Latencies { get; } = [];
+
+    public int Rows { get; private set; }
+
+    /// <summary>Reads the <c>predictions</c> view of <see cref="Ballast.Serving.PredictionExport.QueryAsync"/> (primary answers only).</summary>
+    public static WindowTable Read(DuckDBConnection connection, IReadOnlyDictionary<string, IReadOnlyList<string>>? featureNames, long? limit = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        var table = new WindowTable();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT latency_ms, inputs, outputs, outcome FROM predictions WHERE kind = 'primary' ORDER BY timestamp, prediction_id"
+            + (limit is { } l ? " LIMIT " + l.ToString(CultureInfo.InvariantCulture) : "");
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            table.Latencies.Add(reader.IsDBNull(0) ? 0 : reader.GetDouble(0));
+            var before = table.Rows;
+            var rows = table.Add(table.Inputs, reader.GetString(1), featureNames, labelsAsText: false);
+            table.Add(table.Outputs, reader.GetString(2), null, labelsAsText: true);
+            table.Rows = before + rows;
+            table.AddOutcomes(reader.IsDBNull(3) ? null : reader.GetString(3), rows);
+            foreach (var column in table.Inputs.Values.Concat(table.Outputs.Values))
+            {
+                while (column.Count < table.Rows)
+                {
+                    column.Add(null);
+                }
+            }
+        }
+
+        return table;
+    }
+
+    /// <summary>Adds the tensors of one request; returns its row count (the first dimension of its first tensor).</summary>
+    private int Add(Dictionary<string, List<object?>> columns, string json, IReadOnlyDictionary<string, IReadOnlyList<string>>? featureNames, bool labelsAsText)
+    {
+        using var document = JsonDocument.Parse(json);
+        var rows = -1;
+        foreach (var tensor in document.RootElement.EnumerateArray())
+        {
+            var name = tensor.GetProperty("name").GetString() ?? "";
+            var datatype = tensor.TryGetProperty("datatype", out var type) ? type.GetString() ?? "" : "";
+            var shape = tensor.GetProperty("shape").EnumerateArray().Select(dimension => dimension.GetInt64()).ToArray();
+            var data = tensor.GetProperty("data").EnumerateArray().ToList();
+            var count = shape.Length == 0 ? 1 : (int)shape[0];
+            var width = count == 0 ? 0 : data.Count / count;
+            rows = rows < 0 ? count : rows;
+            var names = featureNames?.GetValueOrDefault(name) is { } given && given.Count == width
+                ? given
+                : width == 1 ? [name] : Enumerable.Range(0, width).Select(i => string.Create(CultureInfo.InvariantCulture, $"{name}[{i}]")).ToList();
+            var text = datatype is "BYTES" || (labelsAsText && datatype is not ("FP16" or "FP32" or "FP64"));
+            for (var j = 0; j < width; j++)
+            {
+                if (!columns.TryGetValue(names[j], out var column))
+                {
+                    column = [];
+                    columns[names[j]] = column;
+                }
+
+                while (column.Count < Rows)
+                {
+                    column.Add(null);
+                }
+
+                for (var i = 0; i < count && i < rows; i++)
+                {
+                    column.Add(Value(data[(i * width) + j], text));
+                }
+            }
+        }
+
+        return Math.Max(rows, 0);
+    }
+
+    private void AddOutcomes(string? outcome, int rows)
+    {
+        List<string?> values = [];
+        if (outcome is not null)
+        {
+            using var document = JsonDocument.Parse(outcome);
+            if (document.RootElement.ValueKind == JsonValueKind.Array && document.RootElement.GetArrayLength() == rows)
+            {
+                values.AddRange(document.RootElement.EnumerateArray().Select(Label));
+            }
+            else if (rows == 1 && document.RootElement.ValueKind != JsonValueKind.Array)
+            {
+                values.Add(Label(document.RootElement));
+            }
+        }
+
+        for (var i = 0; i < rows; i++)
+        {
+            Outcomes.Add(i < values.Count ? values[i] : null);
+        }
+    }
+
+    private static object? Value(JsonElement element, bool text) => element.ValueKind switch
+    {
+        JsonValueKind.Number when text => Label(element),
+        JsonValueKind.Number => element.GetDouble(),
+        JsonValueKind.String => element.GetString(),
+        JsonValueKind.True => text ? "true" : 1.0,
+        JsonValueKind.False => text ? "false" : 0.0,
+        _ => null,
+    };
+
+    /// <summary>A label as text: numbers in their shortest invariant form (1, not 1.0), strings as they are.</summary>
+    public static string? Label(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.Number => element.GetDouble().ToString("R", CultureInfo.InvariantCulture),
+        JsonValueKind.String => element.GetString(),
+        JsonValueKind.True => "true",
+        JsonValueKind.False => "false",
+        _ => null,
+    };
+
+    /// <summary>
+    /// Writes the chosen columns (input or output) of the rows where <paramref name="keep"/> holds to a Parquet file
+    /// (numbers as DOUBLE, anything else as VARCHAR), for <see cref="DriftTableReader"/>.
+    /// </summary>
+    public void WriteParquet(string path, IReadOnlyList<(string Name, List<object?> Values)> columns, Func<int, bool>? keep = null)
+    {
+        ArgumentNullException.ThrowIfNull(columns);
+        using var connection = new DuckDBConnection("Data Source=:memory:");
+        connection.Open();
+        var numeric = columns.Select(column => column.Values.All(value => value is null or double)).ToList();
+        Execute(connection, "SET threads = 1; CREATE TABLE rows (" + string.Join(", ", columns.Select((column, i) => $"{Quote(column.Name)} {(numeric[i] ? "DOUBLE" : "VARCHAR")}")) + ")");
+        using (var appender = connection.CreateAppender("rows"))
+        {
+            for (var row = 0; row < Rows; row++)
+            {
+                if (keep is not null && !keep(row))
+                {
+                    continue;
+                }
+
+                var appended = appender.CreateRow();
+                for (var i = 0; i < columns.Count; i++)
+                {
+                    appended = columns[i].Values[row] switch
+                    {
+                        null => appended.AppendNullValue(),
+                        double number when numeric[i] => appended.AppendValue(number),
+                        var value => appended.AppendValue(Convert.ToString(value, CultureInfo.InvariantCulture)),
+                    };
+                }
+
+                appended.EndRow();
+            }
+        }
+
+        Execute(connection, $"COPY rows TO '{path.Replace("'", "''", StringComparison.Ordinal)}' (FORMAT parquet)");
+    }
+
+    internal static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    internal static void Execute(DuckDBConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.ExecuteNonQuery();
+    }
+}

@@ -1,0 +1,266 @@
+using Ballast.Alerts;
+using Ballast.Datasets;
+using Ballast.Experiments;
+using Ballast.Metadata;
+using Ballast.Monitoring;
+using Ballast.Runtime;
+using Ballast.Serving;
+using Ballast.Storage;
+using Ballast.Tests.Metadata;
+using Ballast.Tracking;
+
+namespace Ballast.Tests.Monitoring;
+
+/// <summary>
+/// Monitors on SQLite and PostgreSQL with a real prediction log (local artifact store, DuckDB) and a fake clock: the
+/// store's contract, and the scheduler closing windows when they are due, flagging exactly the shifted columns.
+/// </summary>
+public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest(engine)
+{
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("ballast-monitors-");
+
+    private static readonly string[] Features = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        _root.Delete(recursive: true);
+        GC.SuppressFinalize(this);
+    }
+
+    private static long At(int minutes, int seconds = 0) => new DateTimeOffset(2026, 11, 25, 12, minutes, seconds, TimeSpan.Zero).ToUnixTimeMilliseconds();
+
+    private static MonitorSpec Spec(string name = "iris-drift") => new(name, "iris", new MonitorWindow(Duration: "10m"),
+        new MonitorReference(From: "2026-11-25T12:00:00Z", To: "2026-11-25T12:10:00Z"),
+        Segments: ["region"], Performance: new MonitorPerformance("classification", Output: "label", Metrics: ["accuracy", "f1"]),
+        Kpis: ["revenue"], FeatureNames: new Dictionary<string, IReadOnlyList<string>> { ["float_input"] = Features });
+
+    private sealed class Recorder : IAlertObserver
+    {
+        public List<MetricObservation> Observations { get; } = [];
+
+        public Task ObserveAsync(MetricObservation observation, CancellationToken cancellationToken = default)
+        {
+            lock (Observations)
+            {
+                Observations.Add(observation);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+
+    private sealed record Stack(DatasetStore Datasets, MonitorStore Monitors, MonitorScheduler Scheduler, MonitorEvaluator Evaluator, PredictionLog Log, FeedbackStore Feedback, KpiStore Kpis,
+        EndpointStore Endpoints, TrafficStats Traffic, PredictionExport Export);
+
+    private async Task<Stack> StackAsync()
+    {
+        var artifacts = ArtifactStoreFactory.Create(Path.Combine(_root.FullName, "artifacts"), null, null);
+        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Path.Combine(_root.FullName, "wal")), artifacts, Time, Cancel);
+        var feedback = new FeedbackStore(Database, Time);
+        var export = new PredictionExport(log, artifacts, feedback);
+        var endpoints = new EndpointStore(Database, Time);
+        var datasets = new DatasetStore(Database, artifacts, Time, new DatasetProfiler(256));
+        var kpis = new KpiStore(Database, Time);
+        var traffic = new TrafficStats(Database, Time);
+        var monitors = new MonitorStore(Database, endpoints, datasets, Time);
+        var evaluator = new MonitorEvaluator(export, datasets, kpis, traffic);
+        return new Stack(datasets, monitors, new MonitorScheduler(monitors, evaluator, traffic, [], Time), evaluator, log, feedback, kpis, endpoints, traffic, export);
+    }
+
+    private MonitorScheduler Scheduler(Stack stack, IAlertObserver observer) => new(stack.Monitors, stack.Evaluator, stack.Traffic, [observer], Time);
+
+    /// <summary>Iris-like rows (seeded), one request each, <paramref name="shift"/> added to the petal columns.</summary>
+    private static async Task<List<long>> LogAsync(PredictionLog log, string prefix, long from, int rows, double shift, int seed)
+    {
+        var labels = new List<long>();
+        var random = new Random(seed);
+        double Normal(double mean, double deviation) => mean + (deviation * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
+        for (var i = 0; i < rows; i++)
+        {
+            var petal = Normal(3.8, 1.7) + shift;
+            float[] values = [(float)Normal(5.8, 0.8), (float)Normal(3.0, 0.4), (float)petal, (float)(Normal(1.2, 0.7) + (shift / 2))];
+            var label = petal < 2.5 ? 0L : petal < 4.8 ? 1L : 2L;
+            labels.Add(label);
+            (await log.AppendAsync(new PredictionRecord($"{prefix}{i}", "iris", "main", "iris/1", from + (i * 2000), 1 + (i % 10), null,
+                [new Tensor("float_input", TensorDatatypes.Fp32, [1, 4], values), new Tensor("region", TensorDatatypes.Bytes, [1], new[] { i % 3 == 0 ? "eu" : "us" })],
+                [new Tensor("label", TensorDatatypes.Int64, [1], new[] { label })]), Cancel)).ShouldBeTrue();
+        }
+
+        return labels;
+    }
+
+    [Fact]
+    public async Task Monitors_are_validated_stored_replaced_listed_and_deleted_with_their_windows()
+    {
+        var stack = await StackAsync();
+        await using var log = stack.Log;
+        (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(Spec(), Cancel)))
+            .Message.ShouldBe("Invalid monitor 'iris-drift': endpoint 'iris' does not exist.");
+        await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
+        (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(Spec() with { Reference = new MonitorReference(Dataset: "nope") }, Cancel)))
+            .Message.ShouldStartWith("Invalid monitor 'iris-drift': reference: Dataset 'nope' does not exist");
+        (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(Spec() with
+        {
+            Window = new MonitorWindow(Duration: "5s"),
+            Drift = new MonitorDrift(Methods: new Dictionary<string, string> { ["petal_length"] = "kss" }),
+            Performance = new MonitorPerformance("classification", Metrics: ["mae"]),
+        }, Cancel))).Message.ShouldBe("Invalid monitor 'iris-drift': window.duration '5s' is not a duration of at least 10s such as 10m or 1h; " +
+            "drift: column 'petal_length': unknown drift method 'kss' (known: ks, chisquare, z, g_test, fisher_exact, t_test, welch_t_test, anderson, cramer_von_mises, psi, jensenshannon, wasserstein, ed, hellinger, l_infinity); " +
+            "performance: unknown classification metric 'mae' (known: accuracy, precision, recall, f1, roc_auc, log_loss).");
+
+        var created = await stack.Monitors.CreateAsync(Spec(), Cancel);
+        created.Spec.MinRows.ShouldBe(MonitorValidation.DefaultMinRows);
+        created.Spec.Window!.Grace.ShouldBe("30s");
+        (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(Spec(), Cancel))).Code.ShouldBe(TrackingException.ResourceAlreadyExists);
+        var (replaced, isNew) = await stack.Monitors.PutAsync(Spec() with { MinRows = 50 }, Cancel);
+        (replaced.Spec.MinRows, isNew).ShouldBe((50L, false));
+        (await stack.Monitors.PutAsync(Spec("other"), Cancel)).Created.ShouldBeTrue();
+        (await stack.Monitors.ListAsync(Cancel)).Select(monitor => monitor.Spec.Name).ShouldBe(["iris-drift", "other"]);
+
+        var results = new MonitorResults(new Dictionary<string, double> { ["rows"] = 3 }, Message: "few");
+        var first = await stack.Monitors.AddWindowAsync("iris-drift", At(0), At(10), 3, MonitorWindowStatus.InsufficientData, results, Cancel);
+        first.ShouldNotBeNull();
+        (await stack.Monitors.AddWindowAsync("iris-drift", At(0), At(10), 3, MonitorWindowStatus.Ok, results, Cancel)).ShouldBeNull("a window is stored once");
+        var second = await stack.Monitors.AddWindowAsync("iris-drift", At(10), At(20), 0, MonitorWindowStatus.InsufficientData, results, Cancel);
+        (await stack.Monitors.WindowsAsync("iris-drift", 1, cancellationToken: Cancel)).Single().Id.ShouldBe(second!.Id, "newest first");
+        (await stack.Monitors.WindowsAsync("iris-drift", 1, second.Id, Cancel)).Single().Id.ShouldBe(first.Id);
+        var read = await stack.Monitors.GetWindowAsync("iris-drift", first.Id, Cancel);
+        (read.Start, read.End, read.Rows, read.Status, read.Results.Metrics["rows"], read.Results.Message).ShouldBe((At(0), At(10), 3L, "insufficient_data", 3.0, "few"));
+        (await stack.Monitors.LastEndAsync("iris-drift", Cancel)).ShouldBe(At(20));
+
+        await stack.Monitors.DeleteAsync("iris-drift", Cancel);
+        (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.GetAsync("iris-drift", Cancel))).Message.ShouldBe("Monitor 'iris-drift' does not exist.");
+        (await stack.Monitors.WindowsAsync("iris-drift", cancellationToken: Cancel)).ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Time_windows_close_after_their_grace_and_flag_exactly_the_shifted_columns_in_order()
+    {
+        var stack = await StackAsync();
+        await using var log = stack.Log;
+        await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(3)));
+        await stack.Monitors.CreateAsync(Spec(), Cancel);
+        var recorder = new Recorder();
+        var scheduler = Scheduler(stack, recorder);
+
+        // Window 1 [12:00, 12:10) is the reference itself; window 2 shifts the petals; window 3 has too few rows.
+        var labels = await LogAsync(stack.Log, "a", At(0), 250, shift: 0, seed: 7);
+        // Feedback for the last 50 rows: the predicted class, except every fifth (a class the model never predicts).
+        await stack.Feedback.AddAsync(Enumerable.Range(200, 50).Select(i => new Feedback($"a{i}", i % 5 == 0 ? "\"setosa\"" : labels[i].ToString(System.Globalization.CultureInfo.InvariantCulture), null)).ToList(), Cancel);
+        await LogAsync(stack.Log, "b", At(10), 250, shift: 2, seed: 8);
+        await LogAsync(stack.Log, "c", At(20), 5, shift: 0, seed: 9);
+
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(10, 29)));
+        await scheduler.TickAsync(Cancel);
+        recorder.Observations.ShouldBeEmpty("the first window closes 30 s after 12:10");
+
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(10, 30)));
+        await scheduler.TickAsync(Cancel);
+        var first = recorder.Observations.ShouldHaveSingleItem();
+        (first.WindowStart.ToUnixTimeMilliseconds(), first.WindowEnd.ToUnixTimeMilliseconds()).ShouldBe((At(0), At(10)), "aligned to the duration, from before the monitor existed");
+        first.Values["rows"].ShouldBe(250);
+        first.Values["drift.share"].ShouldBe(0, "the window is its own reference");
+        first.Values["latency.p50_ms"].ShouldBe(5.5, 1e-9, "latencies 1..10 ms, evenly");
+        first.Values["performance.labelled_rows"].ShouldBe(50);
+        first.Values["performance.accuracy"].ShouldBe(0.8, 1e-12, "40 of 50 right");
+        first.Context.ShouldBe(new Dictionary<string, string> { ["endpoint"] = "iris", ["monitor"] = "iris-drift", ["window_start"] = At(0).ToString(System.Globalization.CultureInfo.InvariantCulture), ["window_end"] = At(10).ToString(System.Globalization.CultureInfo.InvariantCulture), ["status"] = "ok" }, ignoreOrder: true);
+        first.Links["report"].ShouldBe($"/api/v1/monitors/iris-drift/windows/{first.Window}/report");
+
+        await stack.Kpis.AddAsync([new Kpi("revenue", 10, PredictionId: "b1"), new Kpi("revenue", 4, PredictionId: "b2")], Cancel);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(30, 30)));
+        await scheduler.TickAsync(Cancel);
+        recorder.Observations.Select(observation => observation.WindowStart.ToUnixTimeMilliseconds()).ShouldBe([At(0), At(10), At(20)], "in window order");
+        var shifted = recorder.Observations[1].Values;
+        Features.Select(feature => (feature, shifted[$"drift.{feature}.drifted"])).ShouldBe([("sepal_length", 0.0), ("sepal_width", 0.0), ("petal_length", 1.0), ("petal_width", 1.0)]);
+        shifted["drift.region.drifted"].ShouldBe(0);
+        shifted["drift.share"].ShouldBe(0.4, 1e-12);
+        shifted["drift.dataset"].ShouldBe(0);
+        shifted["prediction.drift.drifted"].ShouldBe(1, "larger petals predict other classes");
+        (shifted["kpi.revenue.sum"], shifted["kpi.revenue.count"], shifted["kpi.revenue.mean"]).ShouldBe((14.0, 2.0, 7.0));
+        (shifted["segment.region=us.rows"], shifted["segment.region=eu.rows"]).ShouldBe((166.0, 84.0));
+        shifted["segment.region=us.drift.share"].ShouldBeGreaterThan(0);
+        var few = recorder.Observations[2];
+        few.Context["status"].ShouldBe(MonitorWindowStatus.InsufficientData);
+        few.Values.Keys.ShouldNotContain("drift.share", "too few rows: no verdict rather than a false one");
+
+        var report = (await stack.Monitors.WindowsAsync("iris-drift", cancellationToken: Cancel)).Single(window => window.Start == At(10)).Results.Drift!;
+        report.Result.Features.Where(feature => feature.Drifted).Select(feature => feature.Name).ShouldBe(["petal_length", "petal_width"]);
+        DriftReportMarkdown.Write(report).ShouldContain("| petal_length | numerical | ks |");
+
+        // A restart (a new scheduler) and a second replica at once: each due window is computed and observed once.
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(40, 30)));
+        await Task.WhenAll(scheduler.TickAsync(Cancel), Scheduler(stack, recorder).TickAsync(Cancel));
+        recorder.Observations.Select(observation => observation.WindowStart.ToUnixTimeMilliseconds()).ShouldBe([At(0), At(10), At(20), At(30)]);
+        (await stack.Monitors.WindowsAsync("iris-drift", cancellationToken: Cancel)).Count.ShouldBe(4);
+    }
+
+    [Fact]
+    public async Task Row_windows_close_when_enough_rows_are_logged_and_evaluate_closes_the_current_one_now()
+    {
+        var stack = await StackAsync();
+        await using var log = stack.Log;
+        await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(0)));
+        await stack.Monitors.CreateAsync(Spec() with { Window = new MonitorWindow(Rows: 100), Segments = [] }, Cancel);
+        var recorder = new Recorder();
+        var scheduler = Scheduler(stack, recorder);
+        await LogAsync(stack.Log, "a", At(0), 150, shift: 0, seed: 7);
+        for (var i = 0; i < 150; i++)
+        {
+            stack.Traffic.Record("iris", "main", 1, error: i % 50 == 0);
+        }
+
+        await stack.Traffic.FlushAsync(Cancel);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(6)));
+        await scheduler.TickAsync(Cancel);
+        var window = recorder.Observations.ShouldHaveSingleItem();
+        (window.WindowStart.ToUnixTimeMilliseconds(), window.WindowEnd.ToUnixTimeMilliseconds(), window.Values["rows"]).ShouldBe((At(0), At(0) + (99 * 2000) + 1, 100.0));
+
+        var now = await scheduler.EvaluateNowAsync("iris-drift", Cancel);
+        (now.Start, now.End, now.Rows).ShouldBe((At(0) + (99 * 2000) + 1, At(6), 50L));
+        recorder.Observations.Count.ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task A_dataset_version_is_a_reference_and_what_cannot_be_compared_is_said_not_dropped()
+    {
+        var stack = await StackAsync();
+        await using var log = stack.Log;
+        await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
+        var random = new Random(3);
+        double Normal(double mean, double deviation) => mean + (deviation * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
+        var csv = new System.Text.StringBuilder("sepal_length,sepal_width,petal_length,petal_width,label\n");
+        for (var i = 0; i < 300; i++)
+        {
+            var petal = Normal(3.8, 1.7);
+            csv.Append(System.Globalization.CultureInfo.InvariantCulture, $"{Normal(5.8, 0.8):R},{Normal(3.0, 0.4):R},{petal:R},{Normal(1.2, 0.7):R},{(petal < 2.5 ? 0 : petal < 4.8 ? 1 : 2)}\n");
+        }
+
+        var bytes = System.Text.Encoding.UTF8.GetBytes(csv.ToString());
+        var sha = ContentAddressing.Sha256Hex(bytes);
+        await stack.Datasets.PutBlobAsync(sha, new MemoryStream(bytes), Cancel);
+        await stack.Datasets.AddVersionAsync("iris-train", [new DatasetFile("train.csv", bytes.Length, sha)], cancellationToken: Cancel);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(0)));
+        await stack.Monitors.CreateAsync(Spec() with { Reference = new MonitorReference(Dataset: "iris-train", Version: 1), Segments = ["species"], Kpis = [] }, Cancel);
+        var recorder = new Recorder();
+        await LogAsync(stack.Log, "b", At(0), 250, shift: 2, seed: 8);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(10, 30)));
+        await Scheduler(stack, recorder).TickAsync(Cancel);
+
+        var window = (await stack.Monitors.WindowsAsync("iris-drift", cancellationToken: Cancel)).ShouldHaveSingleItem();
+        window.Status.ShouldBe(MonitorWindowStatus.Ok, window.Results.Message);
+        window.Results.Drift!.Reference.ShouldBe("iris-train@1 train.csv");
+        window.Results.Drift.Result.Features.Select(feature => (feature.Name, feature.Drifted))
+            .ShouldBe([("sepal_length", false), ("sepal_width", false), ("petal_length", true), ("petal_width", true)]);
+        window.Results.Drift.Skipped.ShouldBe([new SkippedColumn("region", "not in the reference")]);
+        window.Results.PredictionDrift!.Drifted.ShouldBeTrue("the dataset's label column is the output's reference");
+        window.Results.Message.ShouldBe("no performance: 0 rows have feedback, fewer than min_rows 30; " +
+            "segment column 'species' is not among the window's inputs (sepal_length, sepal_width, petal_length, petal_width, region)");
+    }
+}
+
+public sealed class SqliteMonitorContractTests() : MonitorContractTests(DatabaseEngine.Sqlite);
+
+public sealed class PostgresMonitorContractTests() : MonitorContractTests(DatabaseEngine.Postgres);

@@ -1,0 +1,44 @@
+using Ballast.Monitoring;
+using Ballast.Tracking;
+
+namespace Ballast.Tests.Monitoring;
+
+/// <summary>Monitor specs: every problem at once, defaults filled, and the window arithmetic.</summary>
+public sealed class MonitorValidationTests
+{
+    private static readonly MonitorSpec Good = new("m", "iris", new MonitorWindow(Duration: "10m"), new MonitorReference(Dataset: "train"));
+
+    [Fact]
+    public void Defaults_are_filled_and_roc_auc_and_log_loss_are_only_defaults_with_probabilities()
+    {
+        var spec = MonitorValidation.Validate(Good with { Performance = new MonitorPerformance("classification") });
+        (spec.MinRows, spec.Window!.Grace).ShouldBe((30L, "30s"));
+        spec.Performance!.Metrics.ShouldBe(["accuracy", "precision", "recall", "f1"]);
+        MonitorValidation.Validate(Good with { Performance = new MonitorPerformance("classification", Probabilities: "p") }).Performance!.Metrics
+            .ShouldBe(["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]);
+        MonitorValidation.Validate(Good with { Window = new MonitorWindow(Rows: 100) }).Window!.Grace.ShouldBeNull("row windows have no grace");
+    }
+
+    [Fact]
+    public void Every_problem_is_listed_at_once()
+    {
+        var bad = new MonitorSpec("Bad Name", null, new MonitorWindow(Rows: 5), new MonitorReference(From: "2026-12-02T00:00:00Z", To: "2026-12-01T00:00:00Z"),
+            Columns: new MonitorColumns(["a"], ["a"]), Prediction: new MonitorPrediction(Threshold: -1),
+            Performance: new MonitorPerformance("classification", Metrics: ["roc_auc"], Classes: ["only"]), Kpis: ["Revenue"], MinRows: 0);
+        Should.Throw<TrackingException>(() => MonitorValidation.Validate(bad)).Message.ShouldBe(
+            "Invalid monitor 'Bad Name': name 'Bad Name' must be 1 to 63 lowercase letters, digits or '-', starting with a letter; " +
+            "endpoint: name the endpoint whose traffic is monitored; window.rows 5 must be between 10 and 1000000; reference: from must be before to; " +
+            "columns: 'a' both included and excluded; prediction.threshold must be a finite number, 0 or more (got -1); " +
+            "performance: roc_auc and log_loss need probabilities (the name of the model's [N, C] probability output); " +
+            "performance.classes: name at least 2 classes (the probability output's columns, in order); " +
+            "kpis: 'Revenue' is not a KPI name (lowercase letters, digits, '_' or '-', starting with a letter); min_rows 0 must be 1 or more.");
+    }
+
+    [Theory]
+    [InlineData(0, 600_000, 600_000)]
+    [InlineData(599_999, 600_000, 600_000)]
+    [InlineData(600_000, 600_000, 1_200_000)]
+    [InlineData(650_000, 600_000, 1_200_000)]
+    public void A_time_window_ends_at_the_next_multiple_of_its_duration(long start, long duration, long end) =>
+        MonitorScheduler.WindowEnd(start, duration).ShouldBe(end);
+}

@@ -1,0 +1,233 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Ballast.Alerts;
+using Ballast.Tests.Serving;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Ballast.Tests.Monitoring;
+
+/// <summary>Monitors on a real server: served iris traffic, a window with shifted petals, the reports, the metrics and the alert observations.</summary>
+public sealed class MonitorServerTests
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private static readonly string[] Features = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
+
+    private sealed class Recorder : IAlertObserver
+    {
+        public List<MetricObservation> Observations { get; } = [];
+
+        public Task ObserveAsync(MetricObservation observation, CancellationToken cancellationToken = default)
+        {
+            lock (Observations)
+            {
+                Observations.Add(observation);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Scores <paramref name="requests"/> batches of 10 iris-like rows (seeded), the petals shifted by <paramref name="shift"/>.</summary>
+    private static async Task ScoreAsync(HttpClient client, int requests, double shift, int seed)
+    {
+        var random = new Random(seed);
+        double Normal(double mean, double deviation) => mean + (deviation * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
+        for (var i = 0; i < requests; i++)
+        {
+            var data = Enumerable.Range(0, 10).SelectMany(_ => new[] { Normal(5.8, 0.8), Normal(3.0, 0.4), Normal(3.8, 1.7) + shift, Normal(1.2, 0.7) + (shift / 2) }).ToArray();
+            using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { new { name = "float_input", shape = new[] { 10, 4 }, datatype = "FP32", data } } }, Cancel);
+            response.EnsureSuccessStatusCode();
+        }
+    }
+
+    [Fact]
+    public async Task A_monitor_flags_exactly_the_shifted_features_and_observers_get_each_window_in_order()
+    {
+        var recorder = new Recorder();
+        await using var server = await RunningServer.StartAsync(services: services => services.AddSingleton<IAlertObserver>(recorder));
+        using var client = server.Client();
+        await ServingHelpers.RegisterIrisAsync(client);
+        (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } }, Cancel)).EnsureSuccessStatusCode();
+
+        // Row windows of a million rows never close by themselves here: the test closes them with evaluate, so no
+        // scheduled window (an hour boundary during the test, say) comes between.
+        var from = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var monitor = new Dictionary<string, object>
+        {
+            ["name"] = "iris-watch",
+            ["endpoint"] = "iris",
+            ["window"] = new { rows = 1_000_000 },
+            ["reference"] = new { from = from.ToString(CultureInfo.InvariantCulture), to = (from + 1).ToString(CultureInfo.InvariantCulture) },
+            ["feature_names"] = new Dictionary<string, string[]> { ["float_input"] = Features },
+        };
+        using (var created = await client.PostAsJsonAsync("/api/v1/monitors", monitor, Cancel))
+        {
+            created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));
+            created.Headers.Location!.ToString().ShouldBe("/api/v1/monitors/iris-watch");
+            (await created.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("min_rows").GetInt64().ShouldBe(30, "defaults filled");
+        }
+
+        // Reference-like traffic, then the reference set to exactly that traffic.
+        await ScoreAsync(client, 20, shift: 0, seed: 11);
+        monitor["reference"] = new { from = from.ToString(CultureInfo.InvariantCulture), to = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1).ToString(CultureInfo.InvariantCulture) };
+        (await client.PutAsJsonAsync("/api/v1/monitors/iris-watch", monitor, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        // The window so far holds the reference traffic; the next one the shifted traffic only.
+        var baseline = await (await client.PostAsync("/api/v1/monitors/iris-watch/evaluate", null, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        baseline.GetProperty("status").GetString().ShouldBe("ok", baseline.ToString());
+        (baseline.GetProperty("metrics").GetProperty("rows").GetDouble(), baseline.GetProperty("metrics").GetProperty("drift.share").GetDouble()).ShouldBe((200.0, 0.0), "the window is the reference");
+        await ScoreAsync(client, 20, shift: 2, seed: 12);
+        using var evaluated = await client.PostAsync("/api/v1/monitors/iris-watch/evaluate", null, Cancel);
+        evaluated.StatusCode.ShouldBe(HttpStatusCode.OK, await evaluated.Content.ReadAsStringAsync(Cancel));
+        var window = await evaluated.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        var metrics = window.GetProperty("metrics");
+        metrics.GetProperty("rows").GetDouble().ShouldBe(200);
+        Features.Where(feature => metrics.GetProperty($"drift.{feature}.drifted").GetDouble() == 1).ShouldBe(["petal_length", "petal_width"]);
+        metrics.GetProperty("prediction.drift.drifted").GetDouble().ShouldBe(1, "larger petals: other classes predicted");
+        metrics.GetProperty("errors.rate").GetDouble().ShouldBe(0);
+        metrics.GetProperty("latency.p99_ms").GetDouble().ShouldBeGreaterThan(0);
+        var id = window.GetProperty("id").GetInt64();
+        window.GetProperty("report").GetString().ShouldBe($"/api/v1/monitors/iris-watch/windows/{id}/report");
+
+        recorder.Observations.Select(observation => observation.Window).ShouldBe([baseline.GetProperty("id").GetInt64().ToString(CultureInfo.InvariantCulture), id.ToString(CultureInfo.InvariantCulture)]);
+        var observed = recorder.Observations[1];
+        (observed.Source, observed.Context["endpoint"], observed.Values["drift.petal_length.drifted"]).ShouldBe(("iris-watch", "iris", 1.0));
+
+        var page = await client.GetFromJsonAsync<JsonElement>("/api/v1/monitors/iris-watch/windows?limit=1", Cancel);
+        page.GetProperty("windows").EnumerateArray().Single().GetProperty("id").GetInt64().ShouldBe(id, "newest first");
+        var older = await client.GetFromJsonAsync<JsonElement>($"/api/v1/monitors/iris-watch/windows?limit=1&before={page.GetProperty("next_before").GetInt64()}", Cancel);
+        older.GetProperty("windows").EnumerateArray().Single().GetProperty("id").GetInt64().ShouldBe(baseline.GetProperty("id").GetInt64());
+        (await client.GetFromJsonAsync<JsonElement>($"/api/v1/monitors/iris-watch/windows/{id}", Cancel)).GetProperty("status").GetString().ShouldBe("ok");
+
+        var json = await client.GetFromJsonAsync<JsonElement>($"/api/v1/monitors/iris-watch/windows/{id}/report", Cancel);
+        json.GetProperty("features").EnumerateArray().Where(feature => feature.GetProperty("drifted").GetBoolean()).Select(feature => feature.GetProperty("name").GetString())
+            .ShouldBe(["petal_length", "petal_width"]);
+        using (var html = await client.GetAsync($"/api/v1/monitors/iris-watch/windows/{id}/report?format=html", Cancel))
+        {
+            html.Content.Headers.ContentType!.MediaType.ShouldBe("text/html");
+            (await html.Content.ReadAsStringAsync(Cancel)).ShouldContain("petal_length");
+        }
+
+        (await client.GetStringAsync($"/api/v1/monitors/iris-watch/windows/{id}/report?format=md", Cancel)).ShouldContain("| petal_length | numerical | ks |");
+        var exposition = await client.GetStringAsync("/metrics", Cancel);
+        exposition.ShouldContain("ballast_monitor_drift_detected{monitor=\"iris-watch\",column=\"petal_length\"} 1");
+        exposition.ShouldContain("ballast_monitor_drift_score{monitor=\"iris-watch\",column=\"sepal_length\",method=\"ks\"}");
+        exposition.ShouldContain("ballast_monitor_dataset_drift_share{monitor=\"iris-watch\"} 0.5");
+        exposition.ShouldContain("ballast_monitor_metric{monitor=\"iris-watch\",metric=\"rows\"} 200");
+    }
+
+    [Fact]
+    public async Task Bad_monitors_get_precise_problems_and_change_nothing()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await ServingHelpers.RegisterIrisAsync(client);
+        (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } }, Cancel)).EnsureSuccessStatusCode();
+
+        async Task ProblemAsync(object body, string detail)
+        {
+            using var response = await client.PostAsJsonAsync("/api/v1/monitors", body, Cancel);
+            response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+            (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(detail);
+        }
+
+        var reference = new { from = "2026-12-01T00:00:00Z", to = "2026-12-02T00:00:00Z" };
+        await ProblemAsync(new { name = "m", endpoint = "nope", window = new { duration = "10m" }, reference }, "Invalid monitor 'm': endpoint 'nope' does not exist.");
+        await ProblemAsync(new { name = "m", endpoint = "iris", window = new { duration = "10m", rows = 100 }, reference },
+            "Invalid monitor 'm': window: give exactly one of duration (such as {\"duration\": \"10m\"}) or rows (such as {\"rows\": 5000}).");
+        await ProblemAsync(new { name = "m", endpoint = "iris", window = new { duration = "ten minutes" }, reference = new { from = "yesterday", to = "2026-12-02T00:00:00Z" } },
+            "Invalid monitor 'm': window.duration 'ten minutes' is not a duration of at least 10s such as 10m or 1h; reference.from 'yesterday' is not a time such as 2026-12-01T00:00:00Z (or Unix milliseconds).");
+        await ProblemAsync(new { name = "m", endpoint = "iris", window = new { rows = 100 }, reference = new { dataset = "train", version = 2 } },
+            "Invalid monitor 'm': reference: Dataset 'train' does not exist; `ballast data list` shows the datasets there are.");
+        await ProblemAsync(new { name = "m", endpoint = "iris", window = new { rows = 100 }, reference, drift = new { method = "kolmogorov" }, performance = new { task = "ranking" } },
+            "Invalid monitor 'm': drift: unknown drift method 'kolmogorov' (known: ks, chisquare, z, g_test, fisher_exact, t_test, welch_t_test, anderson, cramer_von_mises, psi, jensenshannon, wasserstein, ed, hellinger, l_infinity); performance.task 'ranking' is not classification or regression.");
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/monitors", Cancel)).GetProperty("monitors").GetArrayLength().ShouldBe(0);
+
+        var good = new { name = "m", endpoint = "iris", window = new { rows = 100 }, reference };
+        (await client.PostAsJsonAsync("/api/v1/monitors", good, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        using (var again = await client.PostAsJsonAsync("/api/v1/monitors", good, Cancel))
+        {
+            // As every /api/v1 resource (the server maps RESOURCE_ALREADY_EXISTS to 400, MLflow's status for it).
+            again.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await again.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+                .ShouldBe("Monitor 'm' already exists; PUT /api/v1/monitors/m (or `ballast apply`) changes it.");
+        }
+        using (var renamed = await client.PutAsJsonAsync("/api/v1/monitors/other", good, Cancel))
+        {
+            renamed.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await renamed.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe("The body names monitor 'm' but the path names 'other'.");
+        }
+
+        (await client.PutAsJsonAsync("/api/v1/monitors/m", new { endpoint = "iris", window = new { rows = 500 }, reference }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/monitors/m", Cancel)).GetProperty("window").GetProperty("rows").GetInt64().ShouldBe(500);
+        (await client.GetAsync("/api/v1/monitors/missing", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await client.GetAsync("/api/v1/monitors/m/windows/1", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await client.GetAsync("/api/v1/monitors/m/windows?limit=0", Cancel)).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        var empty = await (await client.PostAsync("/api/v1/monitors/m/evaluate", null, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        (empty.GetProperty("status").GetString(), empty.GetProperty("rows").GetInt64()).ShouldBe(("insufficient_data", 0L));
+        using (var noReport = await client.GetAsync($"/api/v1/monitors/m/windows/{empty.GetProperty("id").GetInt64()}/report?format=pdf", Cancel))
+        {
+            noReport.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await noReport.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe("format 'pdf' is not one of json, html, md.");
+        }
+
+        (await client.GetAsync($"/api/v1/monitors/m/windows/{empty.GetProperty("id").GetInt64()}/report", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await client.DeleteAsync("/api/v1/monitors/m", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+        (await client.DeleteAsync("/api/v1/monitors/m", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    [Fact]
+    public async Task Monitor_manifests_apply_and_the_cli_lists_windows_and_prints_reports()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        await ServingHelpers.RegisterIrisAsync(client);
+        (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } }, Cancel)).EnsureSuccessStatusCode();
+        var from = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await ScoreAsync(client, 10, shift: 0, seed: 21);
+        var to = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1;
+        var file = Path.Combine(server.DataDir, "monitor.yaml");
+        await File.WriteAllTextAsync(file, $$"""
+            kind: Monitor
+            name: iris-watch
+            endpoint: iris
+            window: {duration: 1h}
+            reference: {from: "{{from}}", to: "{{to}}"}
+            drift: {method: ks}
+            feature_names: {float_input: [sepal_length, sepal_width, petal_length, petal_width]}
+            """, Cancel);
+
+        var applied = await RunAsync("apply", "-f", file, "--url", url);
+        applied.Code.ShouldBe(0, applied.Error);
+        applied.Output.ShouldEndWith("monitor/iris-watch: created (windows of 1h)\n");
+        var again = await RunAsync("apply", "-f", file, "--url", url);
+        again.Output.ShouldBe("monitor/iris-watch: unchanged (windows of 1h)\n", again.Error);
+        (await RunAsync("get", "monitors", "--url", url)).Output.ShouldContain("iris-watch  iris");
+        (await RunAsync("monitors", "list", "--url", url)).Output.ShouldContain("1h");
+
+        var evaluated = await RunAsync("monitors", "evaluate", "iris-watch", "--json", "--url", url);
+        evaluated.Code.ShouldBe(0, evaluated.Error);
+        var id = JsonDocument.Parse(evaluated.Output).RootElement.GetProperty("id").GetInt64();
+        var windows = await RunAsync("monitors", "windows", "iris-watch", "--url", url);
+        windows.Output.ShouldContain(" ok ");
+        var report = await RunAsync("monitors", "report", "iris-watch", id.ToString(CultureInfo.InvariantCulture), "--format", "md", "--url", url);
+        report.Code.ShouldBe(0, report.Error);
+        report.Output.ShouldContain("| petal_length | numerical | ks |");
+        (await RunAsync("monitors", "report", "iris-watch", "999", "--url", url)).Code.ShouldBe(1);
+        (await RunAsync("delete", "monitor", "iris-watch", "--url", url)).Code.ShouldBe(0);
+        (await client.GetAsync("/api/v1/monitors/iris-watch", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await Ballast.Cli.BallastCli.RunAsync(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+}
