@@ -33,6 +33,12 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
     /// <summary>The regime state when the policy is <c>regime</c>, or an ensemble's weights follow one (kept while the endpoint's revision stays).</summary>
     public RegimeState? Regime { get; } = endpoint.Spec is { Policy: EndpointValidation.RegimePolicy or EndpointValidation.EnsemblePolicy, Regime: { } regime } ? new RegimeState(regime, time ?? TimeProvider.System) : null;
 
+    /// <summary>The endpoint's data-quality expectations compiled for rows (regexes included), or null when it has none.</summary>
+    public Monitoring.Quality.RowValidator? Expectations { get; } = endpoint.Spec.Expectations?.Suite is { } suite ? Monitoring.Quality.RowValidator.Compile(suite) : null;
+
+    /// <summary>Whether a request failing <see cref="Expectations"/> is refused (<c>reject</c>) rather than scored and flagged.</summary>
+    public bool RejectsFailedExpectations => Endpoint.Spec.Expectations?.Mode != ExpectationsSpec.Flag;
+
     /// <summary>The bandit's arms, one per variant in order, as last read from the store.</summary>
     public IReadOnlyList<ArmStats> Arms => _arms;
 
