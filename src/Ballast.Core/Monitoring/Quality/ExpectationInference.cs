@@ -41,7 +41,7 @@ public static class QualityDefaults
 /// <summary>
 /// Infers a suite from reference data: the type as read; <c>required</c> when the reference has no missing values,
 /// else <c>max_null_rate</c> at the reference's rate; <c>min</c>/<c>max</c> from the range (widened by the margin,
-/// outward to whole numbers for integers); <c>allowed</c> for low-cardinality text and booleans; <c>unique</c> for
+/// outward to whole numbers for integers); <c>allowed</c> for low-cardinality text and booleans (at most <see cref="InferenceOptions.MaxCategories"/> values, each seen twice on average, so that free text is not taken for categories); <c>unique</c> for
 /// integer and text columns whose every value differs (in more rows than <see cref="InferenceOptions.MaxCategories"/>, so that a small reference does not make every column an identifier). Regexes are never inferred.
 /// </summary>
 public static class ExpectationInference
@@ -106,7 +106,7 @@ public static class ExpectationInference
             var (count, distinct, min, max) = stats.list[i];
             var kind = Sql.IsInteger(type) ? ColumnTypes.Integer : Sql.IsNumeric(type) ? ColumnTypes.Number : Sql.IsBoolean(type) ? ColumnTypes.Boolean : Sql.IsText(type) ? ColumnTypes.String : null;
             IReadOnlyList<string>? allowed = null;
-            if (kind is ColumnTypes.String or ColumnTypes.Boolean && distinct > 0 && distinct <= options.MaxCategories)
+            if (kind is ColumnTypes.String or ColumnTypes.Boolean && distinct > 0 && distinct <= options.MaxCategories && distinct * 2 <= count)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 allowed = Query(connection, $"SELECT DISTINCT CAST({Sql.Identifier(name)} AS VARCHAR) AS v FROM {table} WHERE {Sql.Identifier(name)} IS NOT NULL ORDER BY v", reader =>
@@ -143,7 +143,7 @@ public static class ExpectationInference
             var type = column.Type;
             var kind = Sql.IsInteger(type) ? ColumnTypes.Integer : Sql.IsNumeric(type) ? ColumnTypes.Number : Sql.IsBoolean(type) ? ColumnTypes.Boolean : Sql.IsText(type) ? ColumnTypes.String : null;
             var complete = column.TopValues is { } top && (column.OtherCount ?? 0) == 0 && top.Count == column.Distinct;
-            var allowed = kind is ColumnTypes.String or ColumnTypes.Boolean && column.Distinct > 0 && column.Distinct <= options.MaxCategories && complete
+            var allowed = kind is ColumnTypes.String or ColumnTypes.Boolean && column.Distinct > 0 && column.Distinct <= options.MaxCategories && column.Distinct * 2 <= column.Count && complete
                 ? column.TopValues!.Select(value => value.Value).Order(StringComparer.Ordinal).ToList()
                 : null;
             // The profile's distinct count is an estimate: uniqueness is left to file inference, which counts exactly.
