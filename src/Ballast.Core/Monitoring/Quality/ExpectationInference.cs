@@ -42,7 +42,7 @@ public static class QualityDefaults
 /// Infers a suite from reference data: the type as read; <c>required</c> when the reference has no missing values,
 /// else <c>max_null_rate</c> at the reference's rate; <c>min</c>/<c>max</c> from the range (widened by the margin,
 /// outward to whole numbers for integers); <c>allowed</c> for low-cardinality text and booleans (at most <see cref="InferenceOptions.MaxCategories"/> values, each seen twice on average, so that free text is not taken for categories); <c>unique</c> for
-/// integer and text columns whose every value differs (in more rows than <see cref="InferenceOptions.MaxCategories"/>, so that a small reference does not make every column an identifier). Regexes are never inferred.
+/// text columns and dense integer columns (keys) whose every value differs (in more rows than <see cref="InferenceOptions.MaxCategories"/>, so that a small reference does not make every column an identifier). Regexes are never inferred.
 /// </summary>
 public static class ExpectationInference
 {
@@ -163,7 +163,12 @@ public static class ExpectationInference
         if (kind is ColumnTypes.Integer or ColumnTypes.Number && min is { } low && max is { } high && double.IsFinite(low) && double.IsFinite(high))
         {
             var pad = (high - low) * options.Margin;
-            (low, high) = (low - pad, high + pad);
+            if (pad > 0)
+            {
+                // 12 significant digits: 0.1 - 0.08 is written 0.02, not 0.01999999999999999 (the margin dwarfs the difference).
+                (low, high) = (Significant(low - pad), Significant(high + pad));
+            }
+
             if (kind == ColumnTypes.Integer)
             {
                 (low, high) = (Math.Floor(low), Math.Ceiling(high));
@@ -172,13 +177,18 @@ public static class ExpectationInference
             column = column with { Min = low, Max = high };
         }
 
-        if (kind is ColumnTypes.Integer or ColumnTypes.String && allowed is null && count > options.MaxCategories && distinct == count && nulls == 0)
+        // Every value differs: an identifier. Integers must also be dense (a key, range under twice the rows), or a small
+        // reference would call every measurement (ages, amounts) unique.
+        var key = kind == ColumnTypes.String || (kind == ColumnTypes.Integer && max - min + 1 < 2.0 * count);
+        if (key && allowed is null && count > options.MaxCategories && distinct == count && nulls == 0)
         {
             column = column with { Unique = true };
         }
 
         return column;
     }
+
+    private static double Significant(double value) => double.Parse(value.ToString("G12", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
     private static InferenceOptions Checked(InferenceOptions? options)
     {

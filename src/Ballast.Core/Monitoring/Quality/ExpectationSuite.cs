@@ -25,7 +25,8 @@ public sealed record ExpectationSuite(IReadOnlyDictionary<string, ColumnExpectat
 
         foreach (var (name, column) in Columns)
         {
-            column.Validate($"columns.{name}", problems);
+            var path = $"columns.{name}";
+            column.Validate(path, problems, misread: Problems.Any(problem => problem.StartsWith(path + ".", StringComparison.Ordinal)));
         }
 
         return problems;
@@ -95,7 +96,7 @@ public sealed record ColumnExpectations(
         }
     }
 
-    internal void Validate(string path, List<string> problems)
+    internal void Validate(string path, List<string> problems, bool misread = false)
     {
         if (Type is not null && !ColumnTypes.All.Contains(Type))
         {
@@ -147,7 +148,7 @@ public sealed record ColumnExpectations(
             }
         }
 
-        if (!Kinds().Any() && Required is null && Unique is null)
+        if (!misread && !Kinds().Any() && Required is null && Unique is null)
         {
             problems.Add($"{path}: no expectation (give type, required, min, max, allowed, max_null_rate, unique or regex)");
         }
