@@ -64,11 +64,24 @@ public sealed class ExpectationServingTests
         csv.StatusCode.ShouldBe(HttpStatusCode.OK);
         csv.Headers.Contains("Ballast-Expectations").ShouldBeFalse();
 
+        // A segment written before the log had the expectations column is still exported, with it empty.
+        var old = Path.Combine(server.DataDir, "artifacts", "predictions", "titanic-flag", "2026-01-01-00", "old-wal-0000000001.parquet");
+        Directory.CreateDirectory(Path.GetDirectoryName(old)!);
+        using (var connection = new DuckDB.NET.Data.DuckDBConnection("Data Source=:memory:"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "COPY (SELECT 'old-1' AS prediction_id, 'titanic-flag' AS endpoint, 'main' AS variant, 'titanic/1' AS model, 1767225600000::BIGINT AS timestamp, "
+                + $"1.5::DOUBLE AS latency_ms, NULL::VARCHAR AS routing_key, 'primary' AS kind, '[]' AS inputs, '[]' AS outputs) TO '{old}' (FORMAT parquet)";
+            command.ExecuteNonQuery();
+        }
+
         var export = await client.GetStringAsync("/api/v1/predictions/export?endpoint=titanic-flag&format=csv", Cancel);
         var lines = export.Trim().Split('\n');
         var column = lines[0].Split(',').ToList().IndexOf("expectations");
         column.ShouldBeGreaterThan(0, lines[0]);
-        lines.Length.ShouldBe(3, export);
+        lines.Length.ShouldBe(4, export);
+        lines.Count(line => line.StartsWith("old-1,", StringComparison.Ordinal)).ShouldBe(1, export);
         lines.Count(line => line.Contains("\"age.max,embarked.allowed\"", StringComparison.Ordinal)).ShouldBe(1, export);
         var metrics = await client.GetStringAsync("/metrics", Cancel);
         metrics.ShouldContain("ballast_expectation_requests_total{endpoint=\"titanic-flag\",outcome=\"flagged\"} 1\n");
