@@ -130,6 +130,11 @@ public sealed class ExpectationServingTests
             "Invalid endpoint 'titanic': expectations.mode 'drop' is not one of reject, flag; expectations.suite.columns.age.max: must be a number, not \"old\"; "
             + "expectations.suite.columns.id: unique and max_null_rate need many rows; serving checks each row (use them in a monitor or ballast validate).");
         (await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/titanic", Cancel)).GetProperty("revision").GetInt64().ShouldBe(1);
+
+        // The suite has its own converter; the OpenAPI document still describes its shape.
+        var openapi = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Cancel);
+        var column = openapi.GetProperty("components").GetProperty("schemas").GetProperty("ExpectationSuite").GetProperty("properties").GetProperty("columns").GetProperty("additionalProperties");
+        column.GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex"]);
     }
 
     private static object V2Request(float age, string embarked) => new
