@@ -273,7 +273,21 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, B
             return previous;
         }
 
-        return new RoutedEndpoint(endpoint, variants, shadows, time);
+        var routed = new RoutedEndpoint(endpoint, variants, shadows, time);
+        if (routed.Expectations is { } expectations)
+        {
+            foreach (var variant in variants)
+            {
+                var inputs = variant.Model.Runtime.Signature.Inputs;
+                if (expectations.UnknownColumns(inputs) is { Count: > 0 } unknown)
+                {
+                    throw TrackingException.Invalid($"expectations name {string.Join(", ", unknown.Select(column => $"'{column}'"))}, which {variant.Model.Reference} (variant '{variant.Name}') "
+                        + $"does not take as an input; its inputs are {string.Join(", ", inputs.Select(input => $"'{input.Name}' {input}"))} (name column i of an [N, K] input NAME[i])");
+                }
+            }
+        }
+
+        return routed;
     }
 
     private async Task<RoutedVariant> RouteAsync(string name, string model, int weight, int from, CancellationToken cancellationToken)

@@ -137,6 +137,28 @@ public sealed class ExpectationServingTests
         column.GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex"]);
     }
 
+    [Fact]
+    public async Task An_endpoint_whose_expectations_name_no_input_of_its_model_is_not_served_and_says_why()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterTitanicAsync(client);
+
+        using var created = await client.PostAsJsonAsync("/api/v1/endpoints", JsonDocument.Parse("""
+            {"name": "titanic-typo", "variants": [{"name": "main", "model": "models:/titanic/1"}], "expectations": {"suite": {"columns": {"agee": {"max": 120}}}}}
+            """).RootElement, Cancel);
+
+        created.StatusCode.ShouldBe(HttpStatusCode.Created);
+        var status = (await created.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("status");
+        status.GetProperty("ready").GetBoolean().ShouldBeFalse();
+        var problem = "expectations name 'agee', which titanic/1 (variant 'main') does not take as an input; its inputs are 'pclass' INT64 [-1,1], 'sex' BYTES [-1,1], "
+            + "'age' FP32 [-1,1], 'fare' FP32 [-1,1], 'embarked' BYTES [-1,1] (name column i of an [N, K] input NAME[i])";
+        status.GetProperty("problem").GetString().ShouldBe(problem);
+        using var scored = await client.PostAsJsonAsync("/v2/models/titanic-typo/infer", V2Request(age: 40, embarked: "S"), Cancel);
+        scored.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await scored.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString().ShouldBe($"Endpoint 'titanic-typo' is not served: {problem}");
+    }
+
     private static object V2Request(float age, string embarked) => new
     {
         inputs = new object[]

@@ -54,6 +54,28 @@ public sealed partial class RowValidator
         return new RowCheck(rows, violations ?? (IReadOnlyList<RowViolation>)[]);
     }
 
+    /// <summary>
+    /// The suite's columns that none of a model's <paramref name="inputs"/> provides (by name with shape [N] or [N, 1],
+    /// or NAME[i] within an [N, K] input): such a column would never be checked, so the endpoint is not served with it.
+    /// </summary>
+    public IReadOnlyList<string> UnknownColumns(IReadOnlyList<TensorSpec> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var unknown = new List<string>();
+        foreach (var column in _columns)
+        {
+            var found = inputs.Any(input => column.Index < 0
+                ? input.Name == column.Name && (input.Shape.Count <= 1 || (input.Shape.Count == 2 && input.Shape[1] is 1 or -1))
+                : input.Name == column.Input && input.Shape.Count == 2 && (input.Shape[1] < 0 || column.Index < input.Shape[1]));
+            if (!found)
+            {
+                unknown.Add(column.Name);
+            }
+        }
+
+        return unknown;
+    }
+
     private static (Tensor? Tensor, int Offset, int Width) Find(IReadOnlyList<Tensor> inputs, CompiledColumn column)
     {
         for (var i = 0; i < inputs.Count; i++)

@@ -79,6 +79,15 @@ public sealed class RowValidatorTests
     }
 
     [Fact]
+    public void Columns_no_model_input_provides_are_found_before_serving()
+    {
+        var suite = ExpectationSuiteReader.Parse("""{"columns": {"age": {"max": 1}, "agee": {"max": 1}, "x[3]": {"max": 1}, "x[4]": {"max": 1}, "y[0]": {"max": 1}}}""");
+        TensorSpec[] inputs = [new("age", TensorDatatypes.Fp32, [-1, 1]), new("x", TensorDatatypes.Fp32, [-1, 4]), new("y", TensorDatatypes.Fp32, [-1, -1])];
+
+        RowValidator.Compile(suite).UnknownColumns(inputs).ShouldBe(["agee", "x[4]"]);
+    }
+
+    [Fact]
     public void A_passing_request_allocates_nothing()
     {
         var validator = RowValidator.Compile(Suite);
