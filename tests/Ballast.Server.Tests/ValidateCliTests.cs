@@ -98,6 +98,41 @@ public sealed class ValidateCliTests : IDisposable
         neither.Error.ShouldBe("error: give DATA and --expectations FILE to check data, or --infer REF to write a suite\n");
     }
 
+    [Fact]
+    public async Task A_suite_is_inferred_from_a_dataset_versions_profile_on_the_server()
+    {
+        await using var server = await RunningServer.StartAsync();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        var folder = Path.Combine(_folder, "churn");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "train.csv"), Reference.ReplaceLineEndings("\n"));
+        File.WriteAllText(Path.Combine(folder, "test.csv"), Reference.ReplaceLineEndings("\n"));
+        (await InProcessAsync("data", "add", folder, "--name", "churn", "--url", url)).Code.ShouldBe(0);
+
+        var several = await InProcessAsync("validate", "--infer-dataset", "churn@1", "--url", url);
+        several.Code.ShouldBe(2);
+        several.Error.ShouldBe("error: churn@1 has 2 tabular files (test.csv, train.csv); choose one with --table\n");
+
+        var inferred = await InProcessAsync("validate", "--infer-dataset", "churn@1", "--table", "train.csv", "--format", "json", "--url", url);
+        inferred.Code.ShouldBe(0, inferred.Error);
+        var columns = JsonDocument.Parse(inferred.Output).RootElement.GetProperty("columns");
+        var age = columns.GetProperty("age");
+        age.EnumerateObject().Select(field => $"{field.Name}={field.Value.GetRawText()}").ShouldBe(["type=\"integer\"", "required=true", "min=29", "max=52"]);
+        columns.GetProperty("state").GetProperty("allowed").EnumerateArray().Select(value => value.GetString()).ShouldBe(["CA", "NY"]);
+
+        var misplaced = await InProcessAsync("validate", "--infer", Path.Combine(folder, "train.csv"), "--table", "train.csv");
+        misplaced.Code.ShouldBe(2);
+        misplaced.Error.ShouldBe("error: --table is for --infer-dataset; --infer reads a local file\n");
+    }
+
+    private static async Task<(int Code, string Output, string Error)> InProcessAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await Ballast.Cli.BallastCli.RunAsync(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
     private string Write(string name, string content)
     {
         var path = Path.Combine(_folder, name);

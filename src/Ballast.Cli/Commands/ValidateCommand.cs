@@ -24,6 +24,9 @@ internal static class ValidateCommand
         var data = new Argument<string?>("DATA") { Description = "The data to check: a CSV, TSV (optionally .gz) or Parquet file.", Arity = ArgumentArity.ZeroOrOne };
         var expectations = new Option<string?>("--expectations", "-e") { Description = "The suite: a YAML or JSON file of columns and their expectations (docs/quality.md)." };
         var infer = new Option<string?>("--infer") { Description = "Infer a suite from this reference file (CSV, TSV or Parquet) instead of checking DATA." };
+        var inferDataset = new Option<string?>("--infer-dataset") { Description = "Infer a suite from the profile of a dataset version on the server (NAME@VERSION, or NAME for the latest)." };
+        var table = new Option<string?>("--table") { Description = "With --infer-dataset: the version's tabular file to use when it has several." };
+        var client = new ClientOptions();
         var margin = new Option<double>("--margin") { Description = "With --infer: widen each range by this share of (max - min) on both sides, e.g. 0.1.", DefaultValueFactory = _ => 0 };
         var maxCategories = new Option<int>("--max-categories") { Description = "With --infer: text columns with at most this many distinct values get an allowed list.", DefaultValueFactory = _ => QualityDefaults.MaxCategories };
         var format = new Option<string>("--format") { Description = "json: the result (default); md: a Markdown table. With --infer: yaml (default) or json.", DefaultValueFactory = _ => "" };
@@ -31,17 +34,30 @@ internal static class ValidateCommand
         var file = new Option<string?>("--output", "-o") { Description = "Write the result (or the inferred suite) to FILE instead of stdout." };
         var command = new Command("validate", "Check data against data-quality expectations, or infer expectations from reference data (offline: no server).")
         {
-            data, expectations, infer, margin, maxCategories, format, file,
+            data, expectations, infer, inferDataset, table, margin, maxCategories, format, file, client.Url, client.ApiKey,
         };
         command.SetAction(async (parse, cancel) =>
         {
             var (dataPath, suitePath, referencePath, outputPath) = (parse.GetValue(data), parse.GetValue(expectations), parse.GetValue(infer), parse.GetValue(file));
             var chosen = parse.GetValue(format)!;
-            if (referencePath is not null)
+            var dataset = parse.GetValue(inferDataset);
+            // Options of the other mode would be ignored: refuse them rather than drop them.
+            var given = new Option[] { margin, maxCategories, table, client.Url, client.ApiKey }.Where(option => parse.GetResult(option) is { Implicit: false }).Select(option => option.Name).ToList();
+            var misplaced = referencePath is null && dataset is null ? given
+                : dataset is null ? given.Where(name => name is "--table" or "--url" or "--api-key").ToList() : [];
+            if (misplaced.Count > 0)
             {
-                if (dataPath is not null || suitePath is not null)
+                var verb = misplaced.Count == 1 ? "is" : "are";
+                throw new CommandUsageException(referencePath is null
+                    ? $"{string.Join(", ", misplaced)} {verb} for inferring a suite (--infer, --infer-dataset); checking DATA does not use {(misplaced.Count == 1 ? "it" : "them")}"
+                    : $"{string.Join(", ", misplaced)} {verb} for --infer-dataset; --infer reads a local file");
+            }
+
+            if (referencePath is not null || dataset is not null)
+            {
+                if (dataPath is not null || suitePath is not null || (referencePath is not null && dataset is not null))
                 {
-                    throw new CommandUsageException("--infer REF writes a suite; give DATA and --expectations in a separate run to check data");
+                    throw new CommandUsageException("--infer REF (or --infer-dataset NAME@VERSION) writes a suite; give DATA and --expectations in a separate run to check data");
                 }
 
                 if (chosen is "md")
@@ -50,7 +66,19 @@ internal static class ValidateCommand
                 }
 
                 var options = new InferenceOptions { Margin = parse.GetValue(margin), MaxCategories = parse.GetValue(maxCategories) };
-                var suite = Usage(() => ExpectationInference.FromFile(referencePath, options, cancel));
+                ExpectationSuite suite;
+                if (dataset is null)
+                {
+                    suite = Usage(() => ExpectationInference.FromFile(referencePath!, options, cancel));
+                }
+                else
+                {
+                    var version = await client.Client(parse).GetJsonAsync(DataCommand.VersionPath(dataset), cancel).ConfigureAwait(false);
+                    var profile = ProfileTable(dataset, parse.GetValue(table), version);
+                    suite = Usage(() => ExpectationInference.FromProfile(profile, options));
+                }
+
+                referencePath ??= dataset;
                 var json = chosen == "json" || (chosen.Length == 0 && outputPath?.EndsWith(".json", StringComparison.OrdinalIgnoreCase) == true);
                 var text = json ? ExpectationSuiteReader.ToJson(suite) + "\n" : ManifestYaml.Write([JsonNode.Parse(ExpectationSuiteReader.ToJson(suite, indented: false))]);
                 await WriteAsync(output, outputPath, text, $"{outputPath}: expectations for {suite.Columns.Count} columns inferred from {referencePath}", cancel).ConfigureAwait(false);
@@ -75,6 +103,24 @@ internal static class ValidateCommand
             return result.Success ? BallastCli.Success : ExpectationsFailed;
         });
         return command;
+    }
+
+    /// <summary>The profile of one tabular file of a dataset version: the one named by --table, or the only one.</summary>
+    private static Ballast.Datasets.TableProfile ProfileTable(string dataset, string? path, JsonElement version)
+    {
+        var tables = version.TryGetProperty("profile", out var profile) && profile.ValueKind == JsonValueKind.Object
+            ? JsonSerializer.Deserialize(profile, ValidateJsonContext.Default.DatasetProfile)?.Tables ?? []
+            : [];
+        var names = string.Join(", ", tables.Select(table => table.Path));
+        if (path is not null)
+        {
+            return tables.FirstOrDefault(table => table.Path == path)
+                ?? throw new CommandUsageException($"{dataset} has no tabular file '{path}' (it has {(names.Length > 0 ? names : "none")})");
+        }
+
+        return tables.Count == 1 ? tables[0] : throw new CommandUsageException(tables.Count == 0
+            ? $"{dataset} has no profiled tabular file (CSV, TSV or Parquet) to infer expectations from"
+            : $"{dataset} has {tables.Count} tabular files ({names}); choose one with --table");
     }
 
     /// <summary>Reads a YAML or JSON suite; every problem is reported at once, each with its line when it can be found.</summary>
@@ -196,3 +242,9 @@ internal static class ValidateCommand
         }
     }
 }
+
+/// <summary>The dataset profile as the API answers it (snake_case; NaN as a named literal).</summary>
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.SnakeCaseLower,
+    NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(Ballast.Datasets.DatasetProfile))]
+internal sealed partial class ValidateJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
