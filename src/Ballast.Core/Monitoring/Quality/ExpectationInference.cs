@@ -109,7 +109,7 @@ public static class ExpectationInference
             if (kind is ColumnTypes.String or ColumnTypes.Boolean && distinct > 0 && distinct <= options.MaxCategories && distinct * 2 <= count)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                allowed = Query(connection, $"SELECT DISTINCT CAST({Sql.Identifier(name)} AS VARCHAR) AS v FROM {table} WHERE {Sql.Identifier(name)} IS NOT NULL ORDER BY v", reader =>
+                allowed = Query(connection, $"SELECT DISTINCT CAST({Sql.Identifier(name)} AS VARCHAR) AS quality_value FROM {table} WHERE {Sql.Identifier(name)} IS NOT NULL ORDER BY quality_value", reader =>
                 {
                     var values = new List<string>();
                     while (reader.Read())

@@ -160,7 +160,8 @@ public static class ExpectationValidator
         private ExpectationResult Unique(Planned item, long present, double? distinct)
         {
             var (duplicated, examples) = Query(
-                $"SELECT CAST(v AS VARCHAR), n FROM (SELECT {item.ValueSql} AS v, count(*) AS n FROM {_source} WHERE {item.ValueSql} IS NOT NULL GROUP BY v HAVING count(*) > 1) ORDER BY n DESC, 1",
+                $"SELECT CAST(quality_value AS VARCHAR), quality_count FROM (SELECT {item.ValueSql} AS quality_value, count(*) AS quality_count FROM {_source} "
+                + $"WHERE {item.ValueSql} IS NOT NULL GROUP BY ALL HAVING count(*) > 1) ORDER BY quality_count DESC, 1",
                 reader =>
                 {
                     long total = 0;
@@ -180,7 +181,7 @@ public static class ExpectationValidator
         }
 
         private List<string> Examples(string valueSql, string unexpectedSql) => Query(
-            $"SELECT CAST({valueSql} AS VARCHAR) AS x, count(*) AS n FROM {_source} WHERE {unexpectedSql} GROUP BY x ORDER BY n DESC, x LIMIT {MaxExamples}",
+            $"SELECT CAST({valueSql} AS VARCHAR) AS quality_value, count(*) AS quality_count FROM {_source} WHERE {unexpectedSql} GROUP BY ALL ORDER BY quality_count DESC, quality_value LIMIT {MaxExamples}",
             reader =>
             {
                 var values = new List<string>();

@@ -190,7 +190,7 @@ public sealed partial class RowValidator
 
                 if (_regex is not null)
                 {
-                    Fail(failed, first, 5, row, !_regex.IsMatch(text ?? Format(kind, number)));
+                    Fail(failed, first, 5, row, !Matches(_regex, text ?? Format(kind, number)));
                 }
             }
 
@@ -202,6 +202,19 @@ public sealed partial class RowValidator
                     (violations ??= []).Add(new RowViolation(Name, Kinds[slot], failed[slot], first[slot],
                         kind == CellKind.Missing ? "missing" : kind == CellKind.Text ? $"'{text}'" : Format(kind, number)));
                 }
+            }
+        }
+
+        /// <summary>A value the regex cannot decide within its timeout does not match (rather than failing the request with 500).</summary>
+        private static bool Matches(Regex regex, string value)
+        {
+            try
+            {
+                return regex.IsMatch(value);
+            }
+            catch (RegexMatchTimeoutException)
+            {
+                return false;
             }
         }
 

@@ -119,6 +119,20 @@ public sealed class ExpectationValidatorTests : IDisposable
     }
 
     [Fact]
+    public void Columns_named_like_the_queries_own_aliases_are_counted_right()
+    {
+        var path = Path.Combine(_folder, "aliases.csv");
+        File.WriteAllText(path, "quality_value,quality_count,v\n1,a,x\n1,b,y\n2,c,x\n");
+        var suite = ExpectationSuiteReader.Parse("""{"columns": {"quality_value": {"unique": true}, "quality_count": {"allowed": ["a"]}, "v": {"unique": true}}}""");
+
+        var result = ExpectationValidator.ValidateFile(path, suite, TestContext.Current.CancellationToken);
+
+        Assert(result.Expectations[0], false, 2, 200.0 / 3, ["1"]);
+        Assert(result.Expectations[1], false, 2, 200.0 / 3, ["b", "c"]);
+        Assert(result.Expectations[2], false, 2, 200.0 / 3, ["x"]);
+    }
+
+    [Fact]
     public void A_regex_duckdb_cannot_run_is_refused_naming_its_field()
     {
         // .NET accepts lookahead; DuckDB's RE2 does not, and the batch path runs in DuckDB.
