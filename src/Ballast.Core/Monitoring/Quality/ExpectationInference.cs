@@ -5,39 +5,6 @@ using DuckDB.NET.Data;
 
 namespace Ballast.Monitoring.Quality;
 
-/// <summary>How expectations are inferred from reference data.</summary>
-public sealed record InferenceOptions
-{
-    /// <summary>Ranges are widened by this share of (max − min) on each side; 0 keeps the reference's own range.</summary>
-    public double Margin { get; init; }
-
-    /// <summary>Text and boolean columns with at most this many distinct values get an <c>allowed</c> list.</summary>
-    public int MaxCategories { get; init; } = QualityDefaults.MaxCategories;
-
-    public IReadOnlyList<string> Validate()
-    {
-        var problems = new List<string>();
-        if (!(Margin >= 0 && double.IsFinite(Margin)))
-        {
-            problems.Add($"margin {Margin} must be 0 or more");
-        }
-
-        if (MaxCategories < 0)
-        {
-            problems.Add($"max categories {MaxCategories} must be 0 or more");
-        }
-
-        return problems;
-    }
-}
-
-/// <summary>Defaults of expectation inference, with their reasons.</summary>
-public static class QualityDefaults
-{
-    /// <summary>A column with more distinct values than this is free text or an identifier, not a category (Evidently's categorical cut-off is similar).</summary>
-    public const int MaxCategories = 20;
-}
-
 /// <summary>
 /// Infers a suite from reference data: the type as read; <c>required</c> when the reference has no missing values,
 /// else <c>max_null_rate</c> at the reference's rate; <c>min</c>/<c>max</c> from the range (widened by the margin,

@@ -265,18 +265,3 @@ public static class ExpectationSuiteReader
         return System.Text.Encoding.UTF8.GetString(stream.ToArray());
     }
 }
-
-/// <summary>A suite file that cannot be read or applied; the message names the line or field.</summary>
-public sealed class ExpectationSuiteException(string message, Exception? inner = null) : Exception(message, inner);
-
-/// <summary>Reads and writes suites inside other JSON (an endpoint's spec) with <see cref="ExpectationSuiteReader"/>.</summary>
-public sealed class ExpectationSuiteJsonConverter : System.Text.Json.Serialization.JsonConverter<ExpectationSuite>
-{
-    public override ExpectationSuite Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-    {
-        using var document = JsonDocument.ParseValue(ref reader);
-        return ExpectationSuiteReader.Read(document.RootElement);
-    }
-
-    public override void Write(Utf8JsonWriter writer, ExpectationSuite value, JsonSerializerOptions options) => ExpectationSuiteReader.Write(writer, value);
-}
