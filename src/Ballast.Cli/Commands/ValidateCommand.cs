@@ -29,17 +29,17 @@ internal static class ValidateCommand
         var client = new ClientOptions();
         var margin = new Option<double>("--margin") { Description = "With --infer: widen each range by this share of (max - min) on both sides, e.g. 0.1.", DefaultValueFactory = _ => 0 };
         var maxCategories = new Option<int>("--max-categories") { Description = "With --infer: text columns with at most this many distinct values get an allowed list.", DefaultValueFactory = _ => QualityDefaults.MaxCategories };
-        var format = new Option<string>("--format") { Description = "json: the result (default); md: a Markdown table. With --infer: yaml (default) or json.", DefaultValueFactory = _ => "" };
-        format.AcceptOnlyFromAmong("", "json", "md", "yaml");
+        var format = new Option<string?>("--format") { Description = "json: the result (default); md: a Markdown table. With --infer: yaml (default) or json." };
+        format.AcceptOnlyFromAmong("json", "md", "yaml");
         var file = new Option<string?>("--output", "-o") { Description = "Write the result (or the inferred suite) to FILE instead of stdout." };
-        var command = new Command("validate", "Check data against data-quality expectations, or infer expectations from reference data (offline: no server).")
+        var command = new Command("validate", "Check data against data-quality expectations, or infer expectations from reference data (offline; --infer-dataset asks the server).")
         {
             data, expectations, infer, inferDataset, table, margin, maxCategories, format, file, client.Url, client.ApiKey,
         };
         command.SetAction(async (parse, cancel) =>
         {
             var (dataPath, suitePath, referencePath, outputPath) = (parse.GetValue(data), parse.GetValue(expectations), parse.GetValue(infer), parse.GetValue(file));
-            var chosen = parse.GetValue(format)!;
+            var chosen = parse.GetValue(format) ?? "";
             var dataset = parse.GetValue(inferDataset);
             // Options of the other mode would be ignored: refuse them rather than drop them.
             var given = new Option[] { margin, maxCategories, table, client.Url, client.ApiKey }.Where(option => parse.GetResult(option) is { Implicit: false }).Select(option => option.Name).ToList();
