@@ -6,7 +6,7 @@ namespace Ballast.Cli;
 
 /// <summary>
 /// The <c>ballast</c> command line. Exit codes: 0 success, 1 failure, 2 usage or configuration error (and 3 for
-/// <c>ballast drift --fail-on-drift</c> when the dataset drifts).
+/// <c>ballast drift --fail-on-drift</c> when the dataset drifts, and for <c>ballast validate</c> when an expectation fails).
 /// Errors go to stderr as one line; <c>--verbose</c> adds the stack trace.
 /// </summary>
 public static class BallastCli
@@ -35,6 +35,7 @@ public static class BallastCli
         root.Subcommands.Add(MonitorsCommand.Create(output));
         root.Subcommands.Add(StatsCommand.Create(output));
         root.Subcommands.Add(DriftCommand.Create(output));
+        root.Subcommands.Add(ValidateCommand.Create(output));
         root.Subcommands.Add(ApplyCommand.Create(output));
         root.Subcommands.Add(GetCommand.Create(output));
         root.Subcommands.Add(DeleteCommand.Create(output));

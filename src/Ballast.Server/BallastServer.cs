@@ -203,7 +203,7 @@ public static partial class BallastServer
         // Binding failures (malformed JSON, body too large) reach the exception handler, which writes the protocol's error format with the reason.
         builder.Services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(routes => routes.ThrowOnBadRequest = true);
         builder.Services.AddProblemDetails();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(options => options.AddSchemaTransformer<Serving.ExpectationSuiteSchema>());
         builder.Services.AddAuthentication(BallastClaims.Scheme)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(BallastClaims.Scheme, null);
         builder.Services.AddAuthorization(BallastPolicies.Add);

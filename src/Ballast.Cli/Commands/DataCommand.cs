@@ -314,7 +314,7 @@ internal static class DataCommand
     private static FileStream OpenRead(string path) =>
         new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 81_920, FileOptions.Asynchronous | FileOptions.SequentialScan);
 
-    private static string VersionPath(string reference)
+    internal static string VersionPath(string reference)
     {
         var at = reference.LastIndexOf('@');
         var (name, version) = at < 0 ? (reference, "latest") : (reference[..at], reference[(at + 1)..]);

@@ -33,6 +33,12 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
     /// <summary>The regime state when the policy is <c>regime</c>, or an ensemble's weights follow one (kept while the endpoint's revision stays).</summary>
     public RegimeState? Regime { get; } = endpoint.Spec is { Policy: EndpointValidation.RegimePolicy or EndpointValidation.EnsemblePolicy, Regime: { } regime } ? new RegimeState(regime, time ?? TimeProvider.System) : null;
 
+    /// <summary>The endpoint's data-quality expectations compiled for rows (regexes included), or null when it has none.</summary>
+    public Monitoring.Quality.RowValidator? Expectations { get; } = endpoint.Spec.Expectations?.Suite is { } suite ? Monitoring.Quality.RowValidator.Compile(suite) : null;
+
+    /// <summary>Whether a request failing <see cref="Expectations"/> is refused (<c>reject</c>) rather than scored and flagged.</summary>
+    public bool RejectsFailedExpectations => Endpoint.Spec.Expectations?.Mode != ExpectationsSpec.Flag;
+
     /// <summary>The bandit's arms, one per variant in order, as last read from the store.</summary>
     public IReadOnlyList<ArmStats> Arms => _arms;
 
@@ -267,7 +273,21 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, B
             return previous;
         }
 
-        return new RoutedEndpoint(endpoint, variants, shadows, time);
+        var routed = new RoutedEndpoint(endpoint, variants, shadows, time);
+        if (routed.Expectations is { } expectations)
+        {
+            foreach (var variant in variants)
+            {
+                var inputs = variant.Model.Runtime.Signature.Inputs;
+                if (expectations.UnknownColumns(inputs) is { Count: > 0 } unknown)
+                {
+                    throw TrackingException.Invalid($"expectations name {string.Join(", ", unknown.Select(column => $"'{column}'"))}, which {variant.Model.Reference} (variant '{variant.Name}') "
+                        + $"does not take as an input; its inputs are {string.Join(", ", inputs.Select(input => $"'{input.Name}' {input}"))} (name column i of an [N, K] input NAME[i])");
+                }
+            }
+        }
+
+        return routed;
     }
 
     private async Task<RoutedVariant> RouteAsync(string name, string model, int weight, int from, CancellationToken cancellationToken)

@@ -6,7 +6,8 @@ namespace Ballast.Serving;
 
 /// <summary>
 /// An endpoint as users write it (JSON body of <c>/api/v1/endpoints</c>): its policy (<c>split</c> by weights, or
-/// <c>bandit</c> learning from rewards), variants, shadows, sticky routing and the fallback variant.
+/// <c>bandit</c> learning from rewards), variants, shadows, sticky routing, the fallback variant and the data-quality
+/// expectations its requests must meet.
 /// </summary>
 public sealed record EndpointSpec(
     string Name,
@@ -17,7 +18,8 @@ public sealed record EndpointSpec(
     string? Fallback = null,
     BanditSpec? Bandit = null,
     RegimeSpec? Regime = null,
-    EnsembleSpec? Ensemble = null);
+    EnsembleSpec? Ensemble = null,
+    ExpectationsSpec? Expectations = null);
 
 /// <summary>
 /// A variant serves a registered model (<c>models:/name/version</c> or <c>models:/name@alias</c>), or a model on another
@@ -160,6 +162,7 @@ public static partial class EndpointValidation
             }
         }
 
+        spec.Expectations?.Validate(problems);
         if (spec.Fallback is { } fallback && variants.All(variant => variant.Name != fallback))
         {
             problems.Add($"fallback '{fallback}' is not one of the variants ({string.Join(", ", variants.Select(variant => variant.Name))})");
@@ -176,6 +179,7 @@ public static partial class EndpointValidation
             Variants = weighted,
             Shadows = (spec.Shadows ?? []).Select(shadow => shadow with { Percent = shadow.Percent ?? 100 }).ToList(),
             Sticky = spec.Sticky is null ? null : new StickySpec(spec.Sticky.Header ?? DefaultStickyHeader),
+            Expectations = spec.Expectations is null ? null : spec.Expectations with { Mode = spec.Expectations.Mode ?? ExpectationsSpec.Reject },
             Ensemble = policy == EnsemblePolicy ? new EnsembleSpec(spec.Ensemble?.Combine ?? EnsembleSpec.Mean, spec.Ensemble?.WeightsByRegime) : null,
             Bandit = bandit is null ? null : bandit with
             {

@@ -62,8 +62,8 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
 
             var source = files.Count == 0
                 ? "(SELECT NULL::VARCHAR AS prediction_id, NULL::VARCHAR AS endpoint, NULL::VARCHAR AS variant, NULL::VARCHAR AS model, NULL::BIGINT AS timestamp, NULL::DOUBLE AS latency_ms, " +
-                  "NULL::VARCHAR AS routing_key, NULL::VARCHAR AS kind, NULL::VARCHAR AS inputs, NULL::VARCHAR AS outputs WHERE false)"
-                : "read_parquet([" + string.Join(", ", files.Select(Literal)) + "])";
+                  "NULL::VARCHAR AS routing_key, NULL::VARCHAR AS kind, NULL::VARCHAR AS inputs, NULL::VARCHAR AS outputs, NULL::VARCHAR AS expectations WHERE false)"
+                : "read_parquet([" + string.Join(", ", files.Select(Literal)) + "], union_by_name = true)"; // segments from before the expectations column lack it
             var where = string.Join(" AND ", new[] { "true", from is { } f ? $"p.timestamp >= {f.ToString(CultureInfo.InvariantCulture)}" : null, to is { } t ? $"p.timestamp <= {t.ToString(CultureInfo.InvariantCulture)}" : null }.OfType<string>());
             Execute(connection, $"CREATE VIEW predictions AS SELECT p.*, f.outcome, f.reward, f.feedback_at FROM {source} p LEFT JOIN feedback f USING (prediction_id) WHERE {where}");
             return query(connection);

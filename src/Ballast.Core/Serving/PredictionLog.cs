@@ -8,7 +8,11 @@ using DuckDB.NET.Data;
 
 namespace Ballast.Serving;
 
-/// <summary>One scored request as the prediction log keeps it; <see cref="Inputs"/> and <see cref="Outputs"/> are kept as V2 JSON tensor lists.</summary>
+/// <summary>
+/// One scored request as the prediction log keeps it; <see cref="Inputs"/> and <see cref="Outputs"/> are kept as V2 JSON
+/// tensor lists. <see cref="Expectations"/> lists the data-quality expectations the request failed when its endpoint
+/// flags rather than rejects them (<c>age.max,state.allowed</c>), null otherwise (and in segments written before it existed).
+/// </summary>
 public sealed record PredictionRecord(
     string PredictionId,
     string Endpoint,
@@ -19,7 +23,8 @@ public sealed record PredictionRecord(
     string? RoutingKey,
     IReadOnlyList<Tensor> Inputs,
     IReadOnlyList<Tensor> Outputs,
-    string Kind = PredictionRecord.Primary)
+    string Kind = PredictionRecord.Primary,
+    string? Expectations = null)
 {
     public const string Primary = "primary";
     public const string Shadow = "shadow";
@@ -348,7 +353,7 @@ public sealed class PredictionLog : IAsyncDisposable
                 Execute(connection, "SET threads = 1; SET memory_limit = '256MB';");
                 Execute(connection, "CREATE TABLE rows AS SELECT * REPLACE (inputs::VARCHAR AS inputs, outputs::VARCHAR AS outputs) FROM read_json(" + Literal(file) + ", format = 'newline_delimited', columns = {" +
                     "prediction_id: 'VARCHAR', endpoint: 'VARCHAR', variant: 'VARCHAR', model: 'VARCHAR', timestamp: 'BIGINT', latency_ms: 'DOUBLE', " +
-                    "routing_key: 'VARCHAR', kind: 'VARCHAR', inputs: 'JSON', outputs: 'JSON'})");
+                    "routing_key: 'VARCHAR', kind: 'VARCHAR', inputs: 'JSON', outputs: 'JSON', expectations: 'VARCHAR'})");
                 using (var command = connection.CreateCommand())
                 {
                     command.CommandText = "SELECT DISTINCT endpoint, strftime(make_timestamp(timestamp * 1000), '%Y-%m-%d-%H') FROM rows ORDER BY 1, 2";
@@ -415,6 +420,11 @@ public sealed class PredictionLog : IAsyncDisposable
         writer.WriteString("kind", record.Kind);
         TensorJson.WriteTensors(writer, "inputs", record.Inputs);
         TensorJson.WriteTensors(writer, "outputs", record.Outputs);
+        if (record.Expectations is not null)
+        {
+            writer.WriteString("expectations", record.Expectations);
+        }
+
         writer.WriteEndObject();
         writer.Flush();
         buffer.Write("\n"u8);

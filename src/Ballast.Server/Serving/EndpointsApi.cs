@@ -24,7 +24,8 @@ public sealed record EndpointResponse(
     long Revision,
     long CreatedAt,
     long UpdatedAt,
-    EndpointStatus Status)
+    EndpointStatus Status,
+    ExpectationsSpec? Expectations = null)
 {
     public static EndpointResponse From(StoredEndpoint endpoint, EndpointRouter router)
     {
@@ -39,7 +40,8 @@ public sealed record EndpointResponse(
             new EndpointStatus(current && problem is null, routed?.Endpoint.Revision,
                 routed?.Variants.Concat(routed.Shadows).Select(variant => new ServedVariant(variant.Name, variant.Model.Reference)).ToList() ?? [], problem,
                 routed?.Bandit is null ? null : routed.Arms.Select(arm => new ArmStatus(arm.Variant, arm.Pulls, arm.Rewarded, arm.Mean)).ToList(),
-                routed?.Regime is { } regime ? RegimeStatus.From(routed, regime) : null));
+                routed?.Regime is { } regime ? RegimeStatus.From(routed, regime) : null),
+            spec.Expectations);
     }
 }
 

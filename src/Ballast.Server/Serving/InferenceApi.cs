@@ -18,7 +18,8 @@ namespace Ballast.Server.Serving;
 /// <summary>
 /// Scoring: the Open Inference Protocol (V2) under <c>/v2</c> and MLflow's <c>/endpoints/{name}/invocations</c>.
 /// A request is routed by the endpoint's snapshot (no database call), answered by the chosen variant's model (or the
-/// fallback when it fails), and carries <c>Ballast-Model-Version</c> and <c>Ballast-Prediction-Id</c> headers.
+/// fallback when it fails), and carries <c>Ballast-Model-Version</c> and <c>Ballast-Prediction-Id</c> headers. An
+/// endpoint's data-quality expectations are checked first (<see cref="ServingExpectations"/>).
 /// </summary>
 public static partial class InferenceApi
 {
@@ -149,8 +150,9 @@ public static partial class InferenceApi
         var endpoint = Find(router, name);
         using var document = await ReadJsonAsync(http).ConfigureAwait(false);
         var request = V2Codec.ReadRequest(document.RootElement);
+        var flagged = ServingExpectations.Check(endpoint, http, request.Inputs);
         var scored = await ScoreAsync(endpoint, pinned, http, request.Inputs, request.Outputs, time).ConfigureAwait(false);
-        await LogAsync(log, endpoint, scored, request.Inputs, time, http.RequestAborted).ConfigureAwait(false);
+        await LogAsync(log, endpoint, scored, request.Inputs, time, http.RequestAborted, flagged).ConfigureAwait(false);
         ShadowTraffic.AfterResponse(http, endpoint, scored, request.Inputs, log, time);
 
         http.Response.ContentType = "application/json";
@@ -209,11 +211,11 @@ public static partial class InferenceApi
     internal sealed record Scored(Invocation Invocation, string PredictionId, double LatencyMs, string? RoutingKey);
 
     /// <summary>Appends the scored request to the prediction log; returns when it is in the write-ahead file (or was shed, counted).</summary>
-    internal static async Task LogAsync(PredictionLog log, RoutedEndpoint endpoint, Scored scored, IReadOnlyList<Tensor> inputs, TimeProvider time, CancellationToken cancellationToken)
+    internal static async Task LogAsync(PredictionLog log, RoutedEndpoint endpoint, Scored scored, IReadOnlyList<Tensor> inputs, TimeProvider time, CancellationToken cancellationToken, string? flagged = null)
     {
         var variant = scored.Invocation.Variant;
         await log.AppendAsync(new PredictionRecord(scored.PredictionId, endpoint.Name, variant.Name, variant.Model.Reference, time.GetUtcNow().ToUnixTimeMilliseconds(),
-            scored.LatencyMs, scored.RoutingKey, inputs, scored.Invocation.Outputs), cancellationToken).ConfigureAwait(false);
+            scored.LatencyMs, scored.RoutingKey, inputs, scored.Invocation.Outputs, Expectations: flagged), cancellationToken).ConfigureAwait(false);
     }
 }
 

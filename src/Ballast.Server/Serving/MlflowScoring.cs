@@ -41,8 +41,9 @@ public static class MlflowScoring
             return;
         }
 
+        var flagged = ServingExpectations.Check(endpoint, http, inputs);
         var scored = await InferenceApi.ScoreAsync(endpoint, null, http, inputs, null, time).ConfigureAwait(false);
-        await InferenceApi.LogAsync(log, endpoint, scored, inputs, time, http.RequestAborted).ConfigureAwait(false);
+        await InferenceApi.LogAsync(log, endpoint, scored, inputs, time, http.RequestAborted, flagged).ConfigureAwait(false);
         ShadowTraffic.AfterResponse(http, endpoint, scored, inputs, log, time);
         http.Response.ContentType = "application/json";
         await using var writer = new Utf8JsonWriter(http.Response.BodyWriter.AsStream());

@@ -1,4 +1,5 @@
 using Ballast.Metadata;
+using Ballast.Monitoring.Quality;
 using Ballast.Serving;
 using Ballast.Tests.Metadata;
 using Ballast.Tracking;
@@ -27,6 +28,24 @@ public abstract class EndpointStoreContractTests(DatabaseEngine engine) : Databa
         await Endpoints.DeleteAsync("iris", Cancel);
         (await Should.ThrowAsync<TrackingException>(() => Endpoints.GetAsync("iris", Cancel))).Code.ShouldBe(TrackingException.ResourceDoesNotExist);
         (await Should.ThrowAsync<TrackingException>(() => Endpoints.DeleteAsync("iris", Cancel))).Code.ShouldBe(TrackingException.ResourceDoesNotExist);
+    }
+
+    [Fact]
+    public async Task Expectations_are_stored_with_the_endpoint_and_the_same_suite_again_changes_nothing()
+    {
+        var suite = ExpectationSuiteReader.Parse("""{"columns": {"age": {"type": "integer", "min": 0, "max": 120}, "state": {"allowed": ["CA", 1]}, "email": {"regex": "^[^@]+@[^@]+$"}}}""");
+        var spec = new EndpointSpec("titanic", null, [new VariantSpec("a", "models:/titanic/1")], Expectations: new ExpectationsSpec(suite));
+
+        (await Endpoints.CreateAsync(spec, Cancel)).Revision.ShouldBe(1);
+
+        var stored = (await Endpoints.GetAsync("titanic", Cancel)).Spec.Expectations!;
+        stored.Mode.ShouldBe(ExpectationsSpec.Reject);
+        ExpectationSuiteReader.ToJson(stored.Suite!).ShouldBe(ExpectationSuiteReader.ToJson(suite));
+        (await Endpoints.PutAsync(spec with { Expectations = new ExpectationsSpec(ExpectationSuiteReader.Parse(ExpectationSuiteReader.ToJson(suite)), "reject") }, Cancel))
+            .Changed.ShouldBeFalse("the same suite, written again with the default mode, is no change");
+        var (flagged, changed) = await Endpoints.PutAsync(spec with { Expectations = new ExpectationsSpec(suite, ExpectationsSpec.Flag) }, Cancel);
+        (flagged.Revision, changed).ShouldBe((2L, true));
+        (await Endpoints.GetAsync("titanic", Cancel)).Spec.Expectations!.Mode.ShouldBe(ExpectationsSpec.Flag);
     }
 }
 

@@ -1,0 +1,19 @@
+namespace Ballast.Monitoring.Quality;
+
+/// <summary>
+/// One expectation's outcome. <see cref="UnexpectedCount"/> counts the rows that break it, and
+/// <see cref="UnexpectedPercent"/> is their share (0–100) of the present values (of all rows for <c>required</c>,
+/// <c>max_null_rate</c> and <c>exists</c>). <see cref="Observed"/> is what was measured: the null count (required), the
+/// null rate (max_null_rate), the smallest or largest value (min, max), the distinct values (unique), the column's type
+/// as read (type, as <see cref="ObservedText"/>); null for allowed and regex. <see cref="Examples"/> are up to
+/// <see cref="ExpectationValidator.MaxExamples"/> offending values, the most frequent first.
+/// </summary>
+public sealed record ExpectationResult(
+    string Column,
+    string Expectation,
+    bool Success,
+    double? Observed,
+    long UnexpectedCount,
+    double UnexpectedPercent,
+    IReadOnlyList<string> Examples,
+    string? ObservedText = null);

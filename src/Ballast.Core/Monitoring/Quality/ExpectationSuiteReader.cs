@@ -1,0 +1,267 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Ballast.Monitoring.Quality;
+
+/// <summary>
+/// Reads an <see cref="ExpectationSuite"/> from JSON (a YAML file is turned into the same JSON first). Nothing is
+/// dropped: an unknown field or a value of the wrong kind becomes a problem naming its path, listed by
+/// <see cref="ExpectationSuite.Validate"/>.
+/// </summary>
+public static class ExpectationSuiteReader
+{
+    private static readonly string[] Fields = ["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex"];
+
+    /// <summary>Parses JSON text; syntax errors are an <see cref="ExpectationSuiteException"/> naming the line.</summary>
+    public static ExpectationSuite Parse(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        try
+        {
+            using var document = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            return Read(document.RootElement);
+        }
+        catch (JsonException exception)
+        {
+            throw new ExpectationSuiteException($"line {(exception.LineNumber ?? 0) + 1}: not valid JSON: {exception.Message}");
+        }
+    }
+
+    /// <summary>Reads a suite; its <see cref="ExpectationSuite.Problems"/> hold what could not be read.</summary>
+    public static ExpectationSuite Read(JsonElement root)
+    {
+        var problems = new List<string>();
+        var columns = new Dictionary<string, ColumnExpectations>(StringComparer.Ordinal);
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add("the suite must be an object with 'columns'");
+            return new ExpectationSuite(columns) { Problems = problems };
+        }
+
+        foreach (var property in root.EnumerateObject())
+        {
+            if (property.Name != "columns")
+            {
+                problems.Add($"{property.Name}: unknown field (known: columns)");
+            }
+        }
+
+        if (!root.TryGetProperty("columns", out var columnsElement) || columnsElement.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add("columns: must be an object of column name to expectations");
+            return new ExpectationSuite(columns) { Problems = problems };
+        }
+
+        foreach (var column in columnsElement.EnumerateObject())
+        {
+            var path = $"columns.{column.Name}";
+            if (column.Name.Length == 0)
+            {
+                problems.Add("columns: a column name cannot be empty");
+                continue;
+            }
+
+            if (column.Value.ValueKind != JsonValueKind.Object)
+            {
+                problems.Add($"{path}: must be an object of expectations ({string.Join(", ", Fields)})");
+                continue;
+            }
+
+            if (!columns.TryAdd(column.Name, ReadColumn(column.Value, path, problems)))
+            {
+                problems.Add($"{path}: appears twice");
+            }
+        }
+
+        return new ExpectationSuite(columns) { Problems = problems };
+    }
+
+    private static ColumnExpectations ReadColumn(JsonElement element, string path, List<string> problems)
+    {
+        var column = new ColumnExpectations();
+        foreach (var field in element.EnumerateObject())
+        {
+            var where = $"{path}.{field.Name}";
+            var value = field.Value;
+            if (value.ValueKind == JsonValueKind.Null)
+            {
+                continue;
+            }
+
+            switch (field.Name)
+            {
+                case "type":
+                    column = column with { Type = Text(value, where, problems) };
+                    break;
+                case "required":
+                    column = column with { Required = Flag(value, where, problems) };
+                    break;
+                case "unique":
+                    column = column with { Unique = Flag(value, where, problems) };
+                    break;
+                case "min":
+                    column = column with { Min = Number(value, where, problems) };
+                    break;
+                case "max":
+                    column = column with { Max = Number(value, where, problems) };
+                    break;
+                case "max_null_rate":
+                    column = column with { MaxNullRate = Number(value, where, problems) };
+                    break;
+                case "regex":
+                    column = column with { Regex = Text(value, where, problems) };
+                    break;
+                case "allowed":
+                    column = column with { Allowed = Values(value, where, problems) };
+                    break;
+                default:
+                    problems.Add($"{where}: unknown field (known: {string.Join(", ", Fields)})");
+                    break;
+            }
+        }
+
+        return column;
+    }
+
+    private static string? Text(JsonElement value, string where, List<string> problems)
+    {
+        if (value.ValueKind == JsonValueKind.String)
+        {
+            return value.GetString();
+        }
+
+        problems.Add($"{where}: must be text, not {value.GetRawText()}");
+        return null;
+    }
+
+    private static bool? Flag(JsonElement value, string where, List<string> problems)
+    {
+        if (value.ValueKind is JsonValueKind.True or JsonValueKind.False)
+        {
+            return value.GetBoolean();
+        }
+
+        problems.Add($"{where}: must be true or false, not {value.GetRawText()}");
+        return null;
+    }
+
+    private static double? Number(JsonElement value, string where, List<string> problems)
+    {
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number) && double.IsFinite(number))
+        {
+            return number;
+        }
+
+        problems.Add($"{where}: must be a number, not {value.GetRawText()}");
+        return null;
+    }
+
+    private static List<string>? Values(JsonElement value, string where, List<string> problems)
+    {
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            problems.Add($"{where}: must be a list of values");
+            return null;
+        }
+
+        var values = new List<string>();
+        var i = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            switch (item.ValueKind)
+            {
+                case JsonValueKind.String:
+                    values.Add(item.GetString()!);
+                    break;
+                case JsonValueKind.Number:
+                    values.Add(item.GetDouble().ToString("R", CultureInfo.InvariantCulture));
+                    break;
+                case JsonValueKind.True or JsonValueKind.False:
+                    values.Add(item.GetBoolean() ? "true" : "false");
+                    break;
+                default:
+                    problems.Add($"{where}[{i}]: must be text, a number or true/false, not {item.GetRawText()}");
+                    break;
+            }
+
+            i++;
+        }
+
+        return values;
+    }
+
+    /// <summary>Writes the suite as JSON: fields in the documented order, unset ones left out.</summary>
+    public static void Write(Utf8JsonWriter writer, ExpectationSuite suite)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(suite);
+        writer.WriteStartObject();
+        writer.WriteStartObject("columns");
+        foreach (var (name, column) in suite.Columns)
+        {
+            writer.WriteStartObject(name);
+            if (column.Type is { } type)
+            {
+                writer.WriteString("type", type);
+            }
+
+            if (column.Required is { } required)
+            {
+                writer.WriteBoolean("required", required);
+            }
+
+            if (column.Min is { } min)
+            {
+                writer.WriteNumber("min", min);
+            }
+
+            if (column.Max is { } max)
+            {
+                writer.WriteNumber("max", max);
+            }
+
+            if (column.Allowed is { } allowed)
+            {
+                writer.WriteStartArray("allowed");
+                foreach (var value in allowed)
+                {
+                    writer.WriteStringValue(value);
+                }
+
+                writer.WriteEndArray();
+            }
+
+            if (column.MaxNullRate is { } rate)
+            {
+                writer.WriteNumber("max_null_rate", rate);
+            }
+
+            if (column.Unique is { } unique)
+            {
+                writer.WriteBoolean("unique", unique);
+            }
+
+            if (column.Regex is { } regex)
+            {
+                writer.WriteString("regex", regex);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>The suite as indented JSON text.</summary>
+    public static string ToJson(ExpectationSuite suite, bool indented = true)
+    {
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            Write(writer, suite);
+        }
+
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+}

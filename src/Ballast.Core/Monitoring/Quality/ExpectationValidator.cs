@@ -1,0 +1,281 @@
+using System.Data.Common;
+using System.Globalization;
+using DuckDB.NET.Data;
+
+namespace Ballast.Monitoring.Quality;
+
+/// <summary>
+/// Checks a suite against a table with DuckDB doing the work: one aggregate pass counts every expectation's
+/// unexpected rows (<c>count(*) FILTER (WHERE …)</c>), then one small grouped query per failed expectation finds its most
+/// frequent offending values, and one per <c>unique</c> column counts duplicated rows. Nothing is read row by row in C#.
+/// <see cref="Validate(DuckDBConnection, string, ExpectationSuite, CancellationToken)"/> is the entry point for monitors
+/// (any query over a window of the prediction log); <see cref="ValidateFile"/> serves <c>ballast validate</c>.
+/// </summary>
+public static class ExpectationValidator
+{
+    /// <summary>Offending values reported per failed expectation.</summary>
+    public const int MaxExamples = 5;
+
+    /// <summary>Validates a CSV, TSV or Parquet file. Unreadable files and unusable suites are <see cref="ExpectationSuiteException"/>s.</summary>
+    public static ValidationResult ValidateFile(string path, ExpectationSuite suite, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        Check(suite);
+        using var file = DataFile.Open(path, "data");
+        return Validate(file.Connection, $"SELECT * FROM {DataFile.Table}", suite, cancellationToken);
+    }
+
+    /// <summary>
+    /// Validates the rows of <paramref name="query"/> (a DuckDB <c>SELECT</c>, e.g. one window of a view over the
+    /// prediction log with the inputs as columns) against <paramref name="suite"/>. Columns the suite names but the query
+    /// lacks fail an <c>exists</c> expectation and are not checked further.
+    /// </summary>
+    public static ValidationResult Validate(DuckDBConnection connection, string query, ExpectationSuite suite, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(query);
+        Check(suite);
+        try
+        {
+            return new Run(connection, query, suite, cancellationToken).Execute();
+        }
+        catch (DuckDBException exception)
+        {
+            throw new ExpectationSuiteException($"cannot validate: {Sql.FirstLine(exception.Message)}", exception);
+        }
+    }
+
+    private static void Check(ExpectationSuite suite)
+    {
+        ArgumentNullException.ThrowIfNull(suite);
+        if (suite.Validate() is { Count: > 0 } problems)
+        {
+            throw new ExpectationSuiteException("invalid expectations: " + string.Join("; ", problems));
+        }
+    }
+
+    /// <summary>One expectation of a column present in the data, and the SQL that finds its unexpected rows.</summary>
+    private sealed record Planned(string Column, string Kind, string ValueSql, string? UnexpectedSql, string? ObservedSql, string Type);
+
+    private sealed class Run(DuckDBConnection connection, string query, ExpectationSuite suite, CancellationToken cancellationToken)
+    {
+        private readonly string _source = $"({query}) AS quality_rows";
+
+        public ValidationResult Execute()
+        {
+            var types = Query($"DESCRIBE {query}", reader =>
+            {
+                var columns = new Dictionary<string, string>(StringComparer.Ordinal);
+                while (reader.Read())
+                {
+                    columns[reader.GetString(0)] = reader.GetString(1);
+                }
+
+                return columns;
+            });
+
+            var planned = new List<Planned>();
+            var results = new List<ExpectationResult?>();
+            var missingColumns = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (column, kind) in suite.Expectations())
+            {
+                if (!types.TryGetValue(column, out var type))
+                {
+                    missingColumns.Add(column);
+                    continue;
+                }
+
+                CheckRegex(column, suite.Columns[column]);
+                planned.Add(Plan(column, kind, suite.Columns[column], type));
+            }
+
+            var select = new List<string> { "count(*)" };
+            foreach (var item in planned)
+            {
+                select.Add(item.UnexpectedSql is null ? "NULL" : $"count(*) FILTER (WHERE {item.UnexpectedSql})");
+                select.Add($"count({item.ValueSql})");
+                select.Add(item.ObservedSql ?? "NULL");
+            }
+
+            long rows = 0;
+            var measured = Query($"SELECT {string.Join(", ", select)} FROM {_source}", reader =>
+            {
+                reader.Read();
+                rows = Int(reader, 0);
+                var values = new List<(long Unexpected, long Present, double? Observed)>();
+                for (var i = 0; i < planned.Count; i++)
+                {
+                    values.Add((Int(reader, 1 + (3 * i)), Int(reader, 2 + (3 * i)), Double(reader, 3 + (3 * i))));
+                }
+
+                return values;
+            });
+
+            var byColumn = new Dictionary<(string, string), ExpectationResult>();
+            for (var i = 0; i < planned.Count; i++)
+            {
+                byColumn[(planned[i].Column, planned[i].Kind)] = Evaluate(planned[i], rows, measured[i].Unexpected, measured[i].Present, measured[i].Observed);
+            }
+
+            var ordered = new List<ExpectationResult>();
+            foreach (var column in suite.Columns.Keys)
+            {
+                if (missingColumns.Contains(column))
+                {
+                    ordered.Add(new ExpectationResult(column, ExpectationKinds.Exists, false, null, rows, rows == 0 ? 0 : 100, [],
+                        $"no column '{column}' (the data has {string.Join(", ", types.Keys)})"));
+                    continue;
+                }
+
+                foreach (var kind in suite.Columns[column].Kinds())
+                {
+                    ordered.Add(byColumn[(column, kind)]);
+                }
+            }
+
+            return new ValidationResult(ordered.All(result => result.Success), rows, ordered);
+        }
+
+        private ExpectationResult Evaluate(Planned item, long rows, long unexpected, long present, double? observed)
+        {
+            var expectations = suite.Columns[item.Column];
+            var nulls = rows - present;
+            switch (item.Kind)
+            {
+                case ExpectationKinds.Required:
+                    return new ExpectationResult(item.Column, item.Kind, nulls == 0, nulls, nulls, Percent(nulls, rows), []);
+                case ExpectationKinds.MaxNullRate:
+                    var rate = rows == 0 ? 0 : (double)nulls / rows;
+                    return new ExpectationResult(item.Column, item.Kind, rate <= expectations.MaxNullRate!.Value, rate, nulls, Percent(nulls, rows), []);
+                case ExpectationKinds.Unique:
+                    return Unique(item, present, observed);
+            }
+
+            var examples = unexpected > 0 ? Examples(item.ValueSql, item.UnexpectedSql!) : [];
+            var text = item.Kind == ExpectationKinds.Type ? item.Type : null;
+            var value = item.Kind is ExpectationKinds.Min or ExpectationKinds.Max ? observed : null;
+            return new ExpectationResult(item.Column, item.Kind, unexpected == 0, value, unexpected, Percent(unexpected, present), examples, text);
+        }
+
+        private ExpectationResult Unique(Planned item, long present, double? distinct)
+        {
+            var (duplicated, examples) = Query(
+                $"SELECT CAST(quality_value AS VARCHAR), quality_count FROM (SELECT {item.ValueSql} AS quality_value, count(*) AS quality_count FROM {_source} "
+                + $"WHERE {item.ValueSql} IS NOT NULL GROUP BY ALL HAVING count(*) > 1) ORDER BY quality_count DESC, 1",
+                reader =>
+                {
+                    long total = 0;
+                    var values = new List<string>();
+                    while (reader.Read())
+                    {
+                        total += Int(reader, 1);
+                        if (values.Count < MaxExamples)
+                        {
+                            values.Add(reader.GetString(0));
+                        }
+                    }
+
+                    return (total, values);
+                });
+            return new ExpectationResult(item.Column, item.Kind, duplicated == 0, distinct, duplicated, Percent(duplicated, present), examples);
+        }
+
+        private List<string> Examples(string valueSql, string unexpectedSql) => Query(
+            $"SELECT CAST({valueSql} AS VARCHAR) AS quality_value, count(*) AS quality_count FROM {_source} WHERE {unexpectedSql} GROUP BY ALL ORDER BY quality_count DESC, quality_value LIMIT {MaxExamples}",
+            reader =>
+            {
+                var values = new List<string>();
+                while (reader.Read())
+                {
+                    values.Add(reader.IsDBNull(0) ? "null" : reader.GetString(0));
+                }
+
+                return values;
+            });
+
+        /// <summary>A regex DuckDB (RE2) cannot compile is the suite's problem, named by its field.</summary>
+        private void CheckRegex(string column, ColumnExpectations expectations)
+        {
+            if (expectations.Regex is not { } regex)
+            {
+                return;
+            }
+
+            try
+            {
+                Query($"SELECT regexp_matches('', {Sql.Literal(regex)})", reader => reader.Read());
+            }
+            catch (DuckDBException exception)
+            {
+                throw new ExpectationSuiteException($"columns.{column}.regex: '{regex}' is not a regular expression DuckDB (RE2) accepts: {Sql.FirstLine(exception.Message)}", exception);
+            }
+        }
+
+        private static Planned Plan(string column, string kind, ColumnExpectations expectations, string type)
+        {
+            var raw = Sql.Identifier(column);
+            // Missing values are NULL, and NaN in a floating-point column; the value SQL turns both into NULL.
+            var v = Sql.IsFloat(type) ? $"(CASE WHEN isnan({raw}) THEN NULL ELSE {raw} END)" : raw;
+            var number = Sql.IsNumeric(type) ? $"CAST({v} AS DOUBLE)" : Sql.IsBoolean(type) ? "NULL::DOUBLE" : $"TRY_CAST({v} AS DOUBLE)";
+            var present = $"{v} IS NOT NULL";
+            string? unexpected = null;
+            string? observed = null;
+            switch (kind)
+            {
+                case ExpectationKinds.Type:
+                    unexpected = $"{present} AND NOT ({TypeCheck(expectations.Type!, type, v, number)})";
+                    break;
+                case ExpectationKinds.Min:
+                    unexpected = $"{present} AND NOT coalesce({number} >= {Sql.Number(expectations.Min!.Value)}, false)";
+                    observed = $"min({number})";
+                    break;
+                case ExpectationKinds.Max:
+                    unexpected = $"{present} AND NOT coalesce({number} <= {Sql.Number(expectations.Max!.Value)}, false)";
+                    observed = $"max({number})";
+                    break;
+                case ExpectationKinds.Allowed:
+                    var allowed = expectations.Allowed!;
+                    var texts = string.Join(", ", allowed.Select(Sql.Literal));
+                    var numbers = allowed.Select(value => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && double.IsFinite(n) ? Sql.Number(n) : null)
+                        .OfType<string>().ToList();
+                    var match = $"CAST({v} AS VARCHAR) IN ({texts})" + (numbers.Count > 0 ? $" OR coalesce({number} IN ({string.Join(", ", numbers)}), false)" : "");
+                    unexpected = $"{present} AND NOT ({match})";
+                    break;
+                case ExpectationKinds.Regex:
+                    unexpected = $"{present} AND NOT regexp_matches(CAST({v} AS VARCHAR), {Sql.Literal(expectations.Regex!)})";
+                    break;
+                case ExpectationKinds.Unique:
+                    observed = $"count(DISTINCT {v})";
+                    break;
+            }
+
+            return new Planned(column, kind, v, unexpected, observed, type);
+        }
+
+        /// <summary>Whether a present value can be read as <paramref name="expected"/>; see <see cref="ColumnTypes"/>.</summary>
+        private static string TypeCheck(string expected, string type, string v, string number) => expected switch
+        {
+            ColumnTypes.String => Sql.IsText(type) ? "true" : "false",
+            ColumnTypes.Boolean => Sql.IsBoolean(type) ? "true" : Sql.IsText(type) ? $"lower({v}) IN ('true', 'false')" : Sql.IsNumeric(type) ? $"{number} IN (0, 1)" : "false",
+            ColumnTypes.Integer => Sql.IsInteger(type) ? "true" : Sql.IsBoolean(type) ? "false" : $"coalesce(isfinite({number}) AND {number} = floor({number}), false)",
+            _ => Sql.IsNumeric(type) ? "true" : Sql.IsBoolean(type) ? "false" : $"{number} IS NOT NULL",
+        };
+
+        private static double Percent(long count, long of) => of == 0 ? 0 : 100.0 * count / of;
+
+        private T Query<T>(string sql, Func<DbDataReader, T> read)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            using var command = connection.CreateCommand();
+            command.CommandText = sql;
+            using var reader = command.ExecuteReader();
+            return read(reader);
+        }
+
+        private static long Int(DbDataReader reader, int ordinal) =>
+            reader.IsDBNull(ordinal) ? 0 : Convert.ToInt64(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
+
+        private static double? Double(DbDataReader reader, int ordinal) =>
+            reader.IsDBNull(ordinal) ? null : Convert.ToDouble(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
+    }
+}

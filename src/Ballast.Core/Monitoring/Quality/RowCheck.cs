@@ -1,0 +1,45 @@
+using System.Globalization;
+using System.Text;
+
+namespace Ballast.Monitoring.Quality;
+
+/// <summary>The rows of one request checked, and each failed expectation (none when the request passed).</summary>
+public sealed record RowCheck(int Rows, IReadOnlyList<RowViolation> Violations)
+{
+    public bool Passed => Violations.Count == 0;
+
+    /// <summary>The failed expectations as <c>column.expectation</c>, comma-separated (the <c>Ballast-Expectations</c> header's list).</summary>
+    public string FailedList() => string.Join(",", Violations.Select(violation => $"{violation.Column}.{violation.Expectation}"));
+
+    /// <summary>One sentence naming every failed expectation, its limit and the first offending value.</summary>
+    public string Describe(ExpectationSuite suite)
+    {
+        ArgumentNullException.ThrowIfNull(suite);
+        var text = new StringBuilder("the input fails expectations: ");
+        for (var i = 0; i < Violations.Count; i++)
+        {
+            var violation = Violations[i];
+            var column = suite.Columns.TryGetValue(violation.Column, out var expectations) ? expectations : new ColumnExpectations();
+            var limit = violation.Expectation switch
+            {
+                ExpectationKinds.Type => $" {column.Type}",
+                ExpectationKinds.Min => string.Create(CultureInfo.InvariantCulture, $" {column.Min}"),
+                ExpectationKinds.Max => string.Create(CultureInfo.InvariantCulture, $" {column.Max}"),
+                ExpectationKinds.Allowed => $" [{string.Join(", ", column.Allowed ?? [])}]",
+                ExpectationKinds.Regex => $" /{column.Regex}/",
+                _ => "",
+            };
+            text.Append(i == 0 ? "" : "; ")
+                .Append(CultureInfo.InvariantCulture, $"column '{violation.Column}' {violation.Expectation}{limit}: row {violation.FirstRow} has {violation.FirstValue}");
+            if (violation.Rows > 1)
+            {
+                text.Append(CultureInfo.InvariantCulture, $" ({violation.Rows} rows fail)");
+            }
+        }
+
+        return text.ToString();
+    }
+}
+
+/// <summary>An expectation that <see cref="Rows"/> rows of a request failed; <see cref="FirstValue"/> is the first failing row's value as text.</summary>
+public sealed record RowViolation(string Column, string Expectation, int Rows, int FirstRow, string FirstValue);

@@ -1,0 +1,80 @@
+using System.Text;
+using System.Text.Json;
+
+namespace Ballast.Monitoring.Quality;
+
+/// <summary>
+/// The result of <c>ballast validate</c> as JSON: <c>{"success", "rows", "expectations": [{"column", "expectation",
+/// "success", "observed", "unexpected_count", "unexpected_percent", "examples"}]}</c>.
+/// </summary>
+public static class ValidationResultJson
+{
+    public static string Write(ValidationResult result, bool indented = true)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartObject();
+            writer.WriteBoolean("success", result.Success);
+            writer.WriteNumber("rows", result.Rows);
+            writer.WriteStartArray("expectations");
+            foreach (var expectation in result.Expectations)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("column", expectation.Column);
+                writer.WriteString("expectation", expectation.Expectation);
+                writer.WriteBoolean("success", expectation.Success);
+                if (expectation.ObservedText is { } text)
+                {
+                    writer.WriteString("observed", text);
+                }
+                else if (expectation.Observed is { } observed && double.IsFinite(observed))
+                {
+                    writer.WriteNumber("observed", observed);
+                }
+                else
+                {
+                    writer.WriteNull("observed");
+                }
+
+                writer.WriteNumber("unexpected_count", expectation.UnexpectedCount);
+                writer.WriteNumber("unexpected_percent", Math.Round(expectation.UnexpectedPercent, 6));
+                writer.WriteStartArray("examples");
+                foreach (var example in expectation.Examples)
+                {
+                    writer.WriteStringValue(example);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(stream.ToArray());
+    }
+
+    /// <summary>A Markdown summary: the verdict and a table of expectations, failures first.</summary>
+    public static string Markdown(ValidationResult result, string source)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        var text = new StringBuilder();
+        text.Append("# Data quality: ").Append(source).Append("\n\n");
+        text.Append(result.Success ? "**Passed**" : $"**Failed**: {result.Failed} of {result.Expectations.Count} expectations")
+            .Append(System.Globalization.CultureInfo.InvariantCulture, $" over {result.Rows} rows.\n\n");
+        text.Append("| column | expectation | result | observed | unexpected | examples |\n| --- | --- | --- | --- | --- | --- |\n");
+        foreach (var e in result.Expectations.OrderBy(e => e.Success))
+        {
+            var observed = e.ObservedText ?? (e.Observed is { } value ? value.ToString("G6", System.Globalization.CultureInfo.InvariantCulture) : "");
+            text.Append(System.Globalization.CultureInfo.InvariantCulture,
+                $"| {Cell(e.Column)} | {e.Expectation} | {(e.Success ? "pass" : "FAIL")} | {Cell(observed)} | {e.UnexpectedCount} ({e.UnexpectedPercent:0.##} %) | {Cell(string.Join(", ", e.Examples))} |\n");
+        }
+
+        return text.ToString();
+    }
+
+    private static string Cell(string text) => text.Replace("|", "\\|", StringComparison.Ordinal).Replace("\n", " ", StringComparison.Ordinal);
+}

@@ -1,0 +1,44 @@
+using Ballast.Monitoring.Quality;
+
+namespace Ballast.Serving;
+
+/// <summary>
+/// Data-quality expectations checked on every scoring request, row by row: <see cref="Mode"/> <c>reject</c> answers
+/// 400 naming the failed expectation and scores nothing; <c>flag</c> scores, and marks the answer with the
+/// <c>Ballast-Expectations</c> header and the violation counters.
+/// </summary>
+public sealed record ExpectationsSpec(ExpectationSuite? Suite, string? Mode = null)
+{
+    public const string Reject = "reject";
+    public const string Flag = "flag";
+
+    public static IReadOnlyList<string> Modes { get; } = [Reject, Flag];
+
+    internal void Validate(List<string> problems)
+    {
+        if (Mode is not null && !Modes.Contains(Mode))
+        {
+            problems.Add($"expectations.mode '{Mode}' is not one of reject, flag");
+        }
+
+        if (Suite is null)
+        {
+            problems.Add("expectations.suite: give the suite inline, e.g. {\"columns\": {\"age\": {\"min\": 0}}}");
+            return;
+        }
+
+        foreach (var problem in Suite.Validate())
+        {
+            problems.Add($"expectations.suite.{problem}");
+        }
+
+        foreach (var (column, expectations) in Suite.Columns)
+        {
+            // Serving sees one request at a time: these need a window (a monitor) or a batch (ballast validate).
+            if (expectations.Unique == true || expectations.MaxNullRate is not null)
+            {
+                problems.Add($"expectations.suite.columns.{column}: unique and max_null_rate need many rows; serving checks each row (use them in a monitor or ballast validate)");
+            }
+        }
+    }
+}

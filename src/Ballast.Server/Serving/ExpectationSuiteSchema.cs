@@ -1,0 +1,48 @@
+using System.Text.Json.Nodes;
+using Ballast.Monitoring.Quality;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace Ballast.Server.Serving;
+
+/// <summary>
+/// The OpenAPI schema of <see cref="ExpectationSuite"/>, which has its own JSON converter (so that every problem is
+/// reported, not dropped) and would otherwise be described as any value: <c>{"columns": {NAME: {type, required, …}}}</c>.
+/// </summary>
+internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
+{
+    public Task TransformAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(schema);
+        ArgumentNullException.ThrowIfNull(context);
+        if (context.JsonTypeInfo.Type != typeof(ExpectationSuite))
+        {
+            return Task.CompletedTask;
+        }
+
+        var column = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Object,
+            Description = "A column's expectations; a field left out is not checked (docs/quality.md).",
+            Properties = new Dictionary<string, IOpenApiSchema>
+            {
+                ["type"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = ColumnTypes.All.Select(type => (JsonNode)JsonValue.Create(type)).ToList() },
+                ["required"] = new OpenApiSchema { Type = JsonSchemaType.Boolean },
+                ["min"] = new OpenApiSchema { Type = JsonSchemaType.Number },
+                ["max"] = new OpenApiSchema { Type = JsonSchemaType.Number },
+                ["allowed"] = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Number | JsonSchemaType.Boolean } },
+                ["max_null_rate"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
+                ["unique"] = new OpenApiSchema { Type = JsonSchemaType.Boolean },
+                ["regex"] = new OpenApiSchema { Type = JsonSchemaType.String },
+            },
+            AdditionalPropertiesAllowed = false,
+        };
+        schema.Type = JsonSchemaType.Object;
+        schema.Required = new HashSet<string> { "columns" };
+        schema.Properties = new Dictionary<string, IOpenApiSchema>
+        {
+            ["columns"] = new OpenApiSchema { Type = JsonSchemaType.Object, AdditionalProperties = column },
+        };
+        return Task.CompletedTask;
+    }
+}

@@ -1,0 +1,79 @@
+using Ballast.Datasets;
+using Ballast.Monitoring.Quality;
+
+namespace Ballast.Tests.Monitoring.Quality;
+
+public sealed class ExpectationInferenceTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("ballast-quality-infer-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public void A_reference_file_gives_types_required_or_null_rates_ranges_categories_and_uniqueness()
+    {
+        // 8 rows: id unique; age 20..60 with one missing; plan two values; note free text; score 0.25..0.75; active booleans.
+        var path = Path.Combine(_folder, "reference.csv");
+        File.WriteAllText(path, """
+            id,age,plan,note,score,active
+            11,20,basic,a,0.25,true
+            12,30,pro,b,0.5,false
+            13,,basic,c,0.75,true
+            14,40,pro,d,0.5,true
+            15,50,basic,e,0.25,false
+            16,60,pro,f,0.5,true
+            17,25,basic,g,0.5,true
+            18,35,pro,h,0.75,false
+
+            """.ReplaceLineEndings("\n"));
+
+        var suite = ExpectationInference.FromFile(path, new InferenceOptions { Margin = 0.1, MaxCategories = 4 }, TestContext.Current.CancellationToken);
+
+        suite.Columns.Keys.ShouldBe(["id", "age", "plan", "note", "score", "active"]);
+        // id: 11..18 widened by 10 % of 7 = 0.7 each side, then outward to whole numbers.
+        suite.Columns["id"].ShouldBe(new ColumnExpectations(Type: "integer", Required: true, Min: 10, Max: 19, Unique: true));
+        // age: 20..60 widened by 4 each side; one of 8 missing.
+        suite.Columns["age"].ShouldBe(new ColumnExpectations(Type: "integer", Min: 16, Max: 64, MaxNullRate: 0.125));
+        suite.Columns["plan"].Type.ShouldBe("string");
+        suite.Columns["plan"].Allowed.ShouldBe(["basic", "pro"]);
+        suite.Columns["plan"].Unique.ShouldBeNull();
+        // 8 distinct notes in 8 rows are not categories; every value differs in more rows than max categories: unique.
+        suite.Columns["note"].ShouldBe(new ColumnExpectations(Type: "string", Required: true, Unique: true));
+        suite.Columns["score"].Min!.Value.ShouldBe(0.2, 1e-12);
+        suite.Columns["score"].Max!.Value.ShouldBe(0.8, 1e-12);
+        suite.Columns["score"].Type.ShouldBe("number");
+        suite.Columns["active"].Type.ShouldBe("boolean");
+        suite.Columns["active"].Allowed.ShouldBe(["false", "true"]);
+        suite.Validate().ShouldBeEmpty();
+
+        // The reference meets its own suite.
+        ExpectationValidator.ValidateFile(path, suite, TestContext.Current.CancellationToken).Success.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void A_dataset_profile_gives_the_same_kinds_of_expectations()
+    {
+        var table = new TableProfile("train.csv", "csv", 100,
+        [
+            new ColumnProfile("age", "BIGINT", "numeric", 98, 2, 50, Min: 18, Max: 90),
+            new ColumnProfile("plan", "VARCHAR", "categorical", 100, 0, 3, TopValues: [new ValueCount("pro", 50), new ValueCount("basic", 30), new ValueCount("free", 20)], OtherCount: 0),
+            new ColumnProfile("city", "VARCHAR", "categorical", 100, 0, 40, TopValues: [new ValueCount("Paris", 10)], OtherCount: 90),
+            new ColumnProfile("amount", "DOUBLE", "numeric", 100, 0, 100, Min: 1.5, Max: 99.5),
+        ]);
+
+        var suite = ExpectationInference.FromProfile(table);
+
+        suite.Columns["age"].ShouldBe(new ColumnExpectations(Type: "integer", Min: 18, Max: 90, MaxNullRate: 0.02));
+        suite.Columns["plan"].ShouldBe(new ColumnExpectations(Type: "string", Required: true) with { Allowed = suite.Columns["plan"].Allowed });
+        suite.Columns["plan"].Allowed.ShouldBe(["basic", "free", "pro"]);
+        suite.Columns["city"].Allowed.ShouldBeNull();
+        suite.Columns["amount"].ShouldBe(new ColumnExpectations(Type: "number", Required: true, Min: 1.5, Max: 99.5));
+    }
+
+    [Fact]
+    public void A_negative_margin_is_refused()
+    {
+        Should.Throw<ExpectationSuiteException>(() => ExpectationInference.FromProfile(new TableProfile("t.csv", "csv", 0, []), new InferenceOptions { Margin = -1 }))
+            .Message.ShouldBe("margin -1 must be 0 or more");
+    }
+}

@@ -1,0 +1,92 @@
+using System.Text.Json;
+using Ballast.Monitoring.Quality;
+using Ballast.Serving;
+using Ballast.Tracking;
+
+namespace Ballast.Tests.Monitoring.Quality;
+
+public sealed class ExpectationSuiteTests
+{
+    private static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private const string Example = """
+        {"columns": {
+          "age": {"type": "integer", "required": true, "min": 0, "max": 120},
+          "state": {"type": "string", "allowed": ["CA", "NY"], "max_null_rate": 0.01},
+          "email": {"regex": "^[^@]+@[^@]+$"},
+          "id": {"unique": true},
+          "code": {"allowed": [1, 2.5, true]}
+        }}
+        """;
+
+    [Fact]
+    public void A_suite_is_read_in_order_and_written_back_to_the_same_json()
+    {
+        var suite = ExpectationSuiteReader.Parse(Example);
+
+        suite.Validate().ShouldBeEmpty();
+        suite.Expectations().Select(e => $"{e.Column}.{e.Expectation}").ShouldBe(
+            ["age.type", "age.required", "age.min", "age.max", "state.type", "state.allowed", "state.max_null_rate", "email.regex", "id.unique", "code.allowed"]);
+        suite.Columns["code"].Allowed.ShouldBe(["1", "2.5", "true"]);
+        var written = ExpectationSuiteReader.ToJson(suite, indented: false);
+        ExpectationSuiteReader.ToJson(ExpectationSuiteReader.Parse(written), indented: false).ShouldBe(written);
+        written.ShouldContain("\"regex\":\"^[^@]+@[^@]+$\"");
+    }
+
+    [Theory]
+    [InlineData("""{"columns": {"age": {"min": "zero"}}}""", "columns.age.min: must be a number, not \"zero\"")]
+    [InlineData("""{"columns": {"age": {"maximum": 3}}}""", "columns.age.maximum: unknown field (known: type, required, min, max, allowed, max_null_rate, unique, regex)")]
+    [InlineData("""{"columns": {"age": {"type": "int"}}}""", "columns.age.type: 'int' is not one of integer, number, string, boolean")]
+    [InlineData("""{"columns": {"age": {"min": 10, "max": 1}}}""", "columns.age: min 10 is greater than max 1")]
+    [InlineData("""{"columns": {"age": {"max_null_rate": 1.5}}}""", "columns.age.max_null_rate: 1.5 must be between 0 and 1")]
+    [InlineData("""{"columns": {"age": {"required": "yes"}}}""", "columns.age.required: must be true or false, not \"yes\"")]
+    [InlineData("""{"columns": {"email": {"regex": "(unclosed"}}}""", "columns.email.regex: '(unclosed' is not a regular expression: ")]
+    [InlineData("""{"columns": {"state": {"allowed": [["CA"]]}}}""", "columns.state.allowed[0]: must be text, a number or true/false, not [\"CA\"]")]
+    [InlineData("""{"columns": {"state": {"type": "string", "min": 1}}}""", "columns.state: min and max compare numbers, but the type is string")]
+    [InlineData("""{"columns": {"age": {}}}""", "columns.age: no expectation")]
+    [InlineData("""{"colums": {}}""", "colums: unknown field (known: columns)")]
+    [InlineData("""[1]""", "the suite must be an object with 'columns'")]
+    public void A_bad_suite_is_refused_with_a_message_naming_the_field(string json, string problem)
+    {
+        var problems = ExpectationSuiteReader.Parse(json).Validate();
+
+        problems.ShouldContain(message => message.StartsWith(problem, StringComparison.Ordinal), string.Join(" | ", problems));
+    }
+
+    [Fact]
+    public void Invalid_json_names_the_line()
+    {
+        var exception = Should.Throw<ExpectationSuiteException>(() => ExpectationSuiteReader.Parse("{\"columns\": {\n  \"age\": {\"min\": }\n}}"));
+
+        exception.Message.ShouldStartWith("line 2: not valid JSON");
+    }
+
+    [Fact]
+    public void An_endpoint_with_expectations_defaults_to_reject_and_round_trips_through_its_json()
+    {
+        var spec = JsonSerializer.Deserialize<EndpointSpec>(
+            """{"name": "titanic", "variants": [{"name": "main", "model": "models:/titanic/1"}], "expectations": {"suite": {"columns": {"age": {"max": 120}}}}}""",
+            SnakeCase)!;
+
+        var validated = EndpointValidation.Validate(spec);
+
+        validated.Expectations!.Mode.ShouldBe(ExpectationsSpec.Reject);
+        validated.Expectations.Suite!.Columns["age"].Max.ShouldBe(120);
+    }
+
+    [Theory]
+    [InlineData("""{"suite": {"columns": {"age": {"max": 120}}}, "mode": "drop"}""", "expectations.mode 'drop' is not one of reject, flag")]
+    [InlineData("""{"mode": "flag"}""", "expectations.suite: give the suite inline")]
+    [InlineData("""{"suite": {"columns": {"age": {"maxx": 120}}}}""", "expectations.suite.columns.age.maxx: unknown field")]
+    [InlineData("""{"suite": {"columns": {"id": {"unique": true}}}}""", "expectations.suite.columns.id: unique and max_null_rate need many rows; serving checks each row")]
+    public void An_endpoint_with_bad_expectations_is_refused_naming_the_field(string expectations, string problem)
+    {
+        var spec = JsonSerializer.Deserialize<EndpointSpec>(
+            $$"""{"name": "titanic", "variants": [{"name": "main", "model": "models:/titanic/1"}], "expectations": {{expectations}}}""",
+            SnakeCase)!;
+
+        var exception = Should.Throw<TrackingException>(() => EndpointValidation.Validate(spec));
+
+        exception.Message.ShouldContain(problem);
+    }
+}

@@ -1,0 +1,117 @@
+using Ballast.Monitoring.Quality;
+using Ballast.Runtime;
+
+namespace Ballast.Tests.Monitoring.Quality;
+
+/// <summary>The serving path's per-row checks, on tensors shaped like the titanic pipeline's inputs ([N, 1] each) and iris's matrix ([N, 4]).</summary>
+public sealed class RowValidatorTests
+{
+    private static readonly ExpectationSuite Suite = ExpectationSuiteReader.Parse("""
+        {"columns": {
+          "pclass": {"type": "integer", "required": true, "allowed": [1, 2, 3]},
+          "sex": {"type": "string", "allowed": ["female", "male"]},
+          "age": {"type": "number", "required": true, "min": 0, "max": 120},
+          "embarked": {"regex": "^[SCQ]$"},
+          "ticket": {"type": "string"}
+        }}
+        """);
+
+    [Fact]
+    public void Rows_that_meet_every_expectation_pass()
+    {
+        var check = RowValidator.Compile(Suite).Check(Titanic([1, 3], ["female", "male"], [29f, 40f], ["S", "Q"]));
+
+        check.Passed.ShouldBeTrue();
+        check.Rows.ShouldBe(2);
+    }
+
+    [Theory]
+    [InlineData(4L, "female", 29f, "S", "pclass.allowed", "column 'pclass' allowed [1, 2, 3]: row 1 has 4")]
+    [InlineData(1L, "other", 29f, "S", "sex.allowed", "column 'sex' allowed [female, male]: row 1 has 'other'")]
+    [InlineData(1L, "female", 150f, "S", "age.max", "column 'age' max 120: row 1 has 150")]
+    [InlineData(1L, "female", -1f, "S", "age.min", "column 'age' min 0: row 1 has -1")]
+    [InlineData(1L, "female", float.NaN, "S", "age.required", "column 'age' required: row 1 has missing")]
+    [InlineData(1L, "female", 29f, "X", "embarked.regex", "column 'embarked' regex /^[SCQ]$/: row 1 has 'X'")]
+    public void Each_kind_fails_naming_the_column_the_limit_and_the_value(long pclass, string sex, float age, string embarked, string failed, string message)
+    {
+        var check = RowValidator.Compile(Suite).Check(Titanic([1, pclass], ["male", sex], [30f, age], ["S", embarked]));
+
+        check.FailedList().ShouldBe(failed);
+        check.Violations.Single().Rows.ShouldBe(1);
+        check.Describe(Suite).ShouldBe("the input fails expectations: " + message);
+    }
+
+    [Fact]
+    public void Type_compares_what_the_value_is_and_several_failures_are_all_named()
+    {
+        var suite = ExpectationSuiteReader.Parse("""{"columns": {"pclass": {"type": "string"}, "sex": {"type": "integer"}, "age": {"type": "integer"}}}""");
+        var inputs = Titanic([1, 2, 3], ["1", "2.5", "x"], [1f, 2.5f, 3f], ["S", "S", "S"]);
+
+        var check = RowValidator.Compile(suite).Check(inputs);
+
+        check.FailedList().ShouldBe("pclass.type,sex.type,age.type");
+        check.Violations.Select(v => (v.Rows, v.FirstRow)).ShouldBe([(3, 0), (2, 1), (1, 1)]);
+        check.Describe(suite).ShouldBe("the input fails expectations: column 'pclass' type string: row 0 has 1 (3 rows fail); "
+            + "column 'sex' type integer: row 1 has '2.5' (2 rows fail); column 'age' type integer: row 1 has 2.5");
+    }
+
+    [Fact]
+    public void A_required_column_the_request_lacks_fails_and_an_optional_one_is_skipped()
+    {
+        var inputs = Titanic([1], ["male"], [30f], ["S"]).Where(tensor => tensor.Name != "age").ToList();
+
+        var check = RowValidator.Compile(Suite).Check(inputs);
+
+        check.FailedList().ShouldBe("age.required");
+        check.Violations[0].FirstValue.ShouldBe("no such input");
+    }
+
+    [Fact]
+    public void Columns_of_a_matrix_input_are_named_by_index()
+    {
+        var suite = ExpectationSuiteReader.Parse("""{"columns": {"float_input[2]": {"max": 5}, "float_input[0]": {"min": 4.5}}}""");
+        var iris = new Tensor("float_input", TensorDatatypes.Fp32, [2, 4], new[] { 5.1f, 3.5f, 1.4f, 0.2f, 6.7f, 3.0f, 5.2f, 2.3f });
+
+        var check = RowValidator.Compile(suite).Check([iris]);
+
+        check.FailedList().ShouldBe("float_input[2].max");
+        check.Violations[0].FirstRow.ShouldBe(1);
+    }
+
+    [Fact]
+    public void Columns_no_model_input_provides_are_found_before_serving()
+    {
+        var suite = ExpectationSuiteReader.Parse("""{"columns": {"age": {"max": 1}, "agee": {"max": 1}, "x[3]": {"max": 1}, "x[4]": {"max": 1}, "y[0]": {"max": 1}}}""");
+        TensorSpec[] inputs = [new("age", TensorDatatypes.Fp32, [-1, 1]), new("x", TensorDatatypes.Fp32, [-1, 4]), new("y", TensorDatatypes.Fp32, [-1, -1])];
+
+        RowValidator.Compile(suite).UnknownColumns(inputs).ShouldBe(["agee", "x[4]"]);
+    }
+
+    [Fact]
+    public void A_passing_request_allocates_nothing()
+    {
+        var validator = RowValidator.Compile(Suite);
+        var inputs = Titanic([1, 3], ["female", "male"], [29f, 40f], ["S", "Q"]);
+        for (var i = 0; i < 100; i++)
+        {
+            validator.Check(inputs);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            validator.Check(inputs);
+        }
+
+        // The result record of a passing check is the only allocation (one small object per request).
+        (GC.GetAllocatedBytesForCurrentThread() - before).ShouldBeLessThanOrEqualTo(100 * 32);
+    }
+
+    private static List<Tensor> Titanic(long[] pclass, string[] sex, float[] age, string[] embarked) =>
+    [
+        new("pclass", TensorDatatypes.Int64, [pclass.Length, 1], pclass),
+        new("sex", TensorDatatypes.Bytes, [sex.Length, 1], sex),
+        new("age", TensorDatatypes.Fp32, [age.Length, 1], age),
+        new("embarked", TensorDatatypes.Bytes, [embarked.Length, 1], embarked),
+    ];
+}

@@ -1,0 +1,200 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Ballast.Cli;
+
+namespace Ballast.Tests.Serving;
+
+/// <summary>An endpoint's data-quality expectations on a real Kestrel server: reject and flag, V2 and MLflow, metrics and the prediction log.</summary>
+public sealed class ExpectationServingTests
+{
+    private const string Suite = """{"columns": {"age": {"type": "number", "required": true, "min": 0, "max": 120}, "embarked": {"allowed": ["S", "C", "Q"]}}}""";
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Reject_answers_400_naming_column_expectation_and_value_in_each_protocol_and_logs_nothing()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await ServeTitanicAsync(client, "titanic-reject", "reject");
+
+        using var v2 = await client.PostAsJsonAsync("/v2/models/titanic-reject/infer", V2Request(age: 150, embarked: "S"), Cancel);
+        v2.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await v2.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString()
+            .ShouldBe("the input fails expectations: column 'age' max 120: row 1 has 150");
+
+        using var mlflow = await client.PostAsJsonAsync("/endpoints/titanic-reject/invocations",
+            new { dataframe_records = new object[] { new { pclass = 1, sex = "female", age = 29, fare = 211.3, embarked = "X" } } }, Cancel);
+        mlflow.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        var error = await mlflow.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        error.GetProperty("error_code").GetString().ShouldBe("INVALID_PARAMETER_VALUE");
+        error.GetProperty("message").GetString().ShouldBe("the input fails expectations: column 'embarked' allowed [S, C, Q]: row 0 has 'X'");
+
+        using var good = await client.PostAsJsonAsync("/v2/models/titanic-reject/infer", V2Request(age: 40, embarked: "Q"), Cancel);
+        good.StatusCode.ShouldBe(HttpStatusCode.OK, await good.Content.ReadAsStringAsync(Cancel));
+        good.Headers.Contains("Ballast-Expectations").ShouldBeFalse();
+
+        // Only the good request was scored and logged.
+        var export = await client.GetStringAsync("/api/v1/predictions/export?endpoint=titanic-reject&format=csv", Cancel);
+        export.Trim().Split('\n').Length.ShouldBe(2, export);
+        var metrics = await client.GetStringAsync("/metrics", Cancel);
+        metrics.ShouldContain("ballast_expectation_requests_total{endpoint=\"titanic-reject\",outcome=\"rejected\"} 2\n");
+        metrics.ShouldContain("ballast_expectation_requests_total{endpoint=\"titanic-reject\",outcome=\"passed\"} 1\n");
+        metrics.ShouldContain("ballast_expectation_violations_total{endpoint=\"titanic-reject\",column=\"age\",expectation=\"max\"} 1\n");
+        metrics.ShouldContain("ballast_expectation_violations_total{endpoint=\"titanic-reject\",column=\"embarked\",expectation=\"allowed\"} 1\n");
+        metrics.ShouldContain("ballast_expectation_rows_total{endpoint=\"titanic-reject\"} 5\n");
+    }
+
+    [Fact]
+    public async Task Flag_scores_marks_the_answer_and_the_logged_prediction_and_counts_the_violation()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await ServeTitanicAsync(client, "titanic-flag", "flag");
+
+        using var flagged = await client.PostAsJsonAsync("/v2/models/titanic-flag/infer", V2Request(age: 150, embarked: "X"), Cancel);
+        flagged.StatusCode.ShouldBe(HttpStatusCode.OK, await flagged.Content.ReadAsStringAsync(Cancel));
+        flagged.Headers.GetValues("Ballast-Expectations").Single().ShouldBe("failed=age.max,embarked.allowed");
+        (await flagged.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("outputs").GetArrayLength().ShouldBeGreaterThan(0);
+
+        using var csv = await client.PostAsync("/endpoints/titanic-flag/invocations",
+            new StringContent("pclass,sex,age,fare,embarked\n1,female,29,211.3,S\n", Encoding.UTF8, "text/csv"), Cancel);
+        csv.StatusCode.ShouldBe(HttpStatusCode.OK);
+        csv.Headers.Contains("Ballast-Expectations").ShouldBeFalse();
+
+        // A segment written before the log had the expectations column is still exported, with it empty.
+        var old = Path.Combine(server.DataDir, "artifacts", "predictions", "titanic-flag", "2026-01-01-00", "old-wal-0000000001.parquet");
+        Directory.CreateDirectory(Path.GetDirectoryName(old)!);
+        using (var connection = new DuckDB.NET.Data.DuckDBConnection("Data Source=:memory:"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "COPY (SELECT 'old-1' AS prediction_id, 'titanic-flag' AS endpoint, 'main' AS variant, 'titanic/1' AS model, 1767225600000::BIGINT AS timestamp, "
+                + $"1.5::DOUBLE AS latency_ms, NULL::VARCHAR AS routing_key, 'primary' AS kind, '[]' AS inputs, '[]' AS outputs) TO '{old}' (FORMAT parquet)";
+            command.ExecuteNonQuery();
+        }
+
+        var export = await client.GetStringAsync("/api/v1/predictions/export?endpoint=titanic-flag&format=csv", Cancel);
+        var lines = export.Trim().Split('\n');
+        var column = lines[0].Split(',').ToList().IndexOf("expectations");
+        column.ShouldBeGreaterThan(0, lines[0]);
+        lines.Length.ShouldBe(4, export);
+        lines.Count(line => line.StartsWith("old-1,", StringComparison.Ordinal)).ShouldBe(1, export);
+        lines.Count(line => line.Contains("\"age.max,embarked.allowed\"", StringComparison.Ordinal)).ShouldBe(1, export);
+        var metrics = await client.GetStringAsync("/metrics", Cancel);
+        metrics.ShouldContain("ballast_expectation_requests_total{endpoint=\"titanic-flag\",outcome=\"flagged\"} 1\n");
+        metrics.ShouldContain("ballast_expectation_violations_total{endpoint=\"titanic-flag\",column=\"embarked\",expectation=\"allowed\"} 1\n");
+    }
+
+    [Fact]
+    public async Task Expectations_are_stored_answered_and_kept_by_apply_and_get_and_a_bad_suite_is_refused()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterTitanicAsync(client);
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        var manifest = Path.Combine(Directory.CreateTempSubdirectory("ballast-expectations-").FullName, "titanic.yaml");
+        File.WriteAllText(manifest, """
+            kind: Endpoint
+            name: titanic
+            variants:
+              - name: main
+                model: models:/titanic/1
+            expectations:
+              mode: flag
+              suite:
+                columns:
+                  age: {type: number, min: 0, max: 120}
+                  embarked: {allowed: [S, C, Q]}
+
+            """.ReplaceLineEndings("\n"));
+
+        var applied = await RunAsync("apply", "-f", manifest, "--url", url);
+        applied.Code.ShouldBe(0, applied.Error);
+        (await RunAsync("apply", "-f", manifest, "--url", url)).Output.ShouldBe("endpoint/titanic: unchanged (revision 1)\n");
+        var stored = await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/titanic", Cancel);
+        stored.GetProperty("expectations").GetProperty("mode").GetString().ShouldBe("flag");
+        stored.GetProperty("expectations").GetProperty("suite").GetProperty("columns").GetProperty("age").GetProperty("max").GetDouble().ShouldBe(120);
+        var yaml = await RunAsync("get", "endpoint", "titanic", "-o", "yaml", "--url", url);
+        yaml.Output.ShouldContain("expectations:\n  suite:\n    columns:\n      age:\n        type: number\n        min: 0\n        max: 120\n");
+
+        using var bad = await client.PutAsJsonAsync("/api/v1/endpoints/titanic", JsonDocument.Parse("""
+            {"name": "titanic", "variants": [{"name": "main", "model": "models:/titanic/1"}],
+             "expectations": {"mode": "drop", "suite": {"columns": {"age": {"max": "old"}, "id": {"unique": true}}}}}
+            """).RootElement, Cancel);
+        bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        bad.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        (await bad.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+            "Invalid endpoint 'titanic': expectations.mode 'drop' is not one of reject, flag; expectations.suite.columns.age.max: must be a number, not \"old\"; "
+            + "expectations.suite.columns.id: unique and max_null_rate need many rows; serving checks each row (use them in a monitor or ballast validate).");
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/titanic", Cancel)).GetProperty("revision").GetInt64().ShouldBe(1);
+
+        // The suite has its own converter; the OpenAPI document still describes its shape.
+        var openapi = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Cancel);
+        var column = openapi.GetProperty("components").GetProperty("schemas").GetProperty("ExpectationSuite").GetProperty("properties").GetProperty("columns").GetProperty("additionalProperties");
+        column.GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex"]);
+    }
+
+    [Fact]
+    public async Task An_endpoint_whose_expectations_name_no_input_of_its_model_is_not_served_and_says_why()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterTitanicAsync(client);
+
+        using var created = await client.PostAsJsonAsync("/api/v1/endpoints", JsonDocument.Parse("""
+            {"name": "titanic-typo", "variants": [{"name": "main", "model": "models:/titanic/1"}], "expectations": {"suite": {"columns": {"agee": {"max": 120}}}}}
+            """).RootElement, Cancel);
+
+        created.StatusCode.ShouldBe(HttpStatusCode.Created);
+        var status = (await created.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("status");
+        status.GetProperty("ready").GetBoolean().ShouldBeFalse();
+        var problem = "expectations name 'agee', which titanic/1 (variant 'main') does not take as an input; its inputs are 'pclass' INT64 [-1,1], 'sex' BYTES [-1,1], "
+            + "'age' FP32 [-1,1], 'fare' FP32 [-1,1], 'embarked' BYTES [-1,1] (name column i of an [N, K] input NAME[i])";
+        status.GetProperty("problem").GetString().ShouldBe(problem);
+        using var scored = await client.PostAsJsonAsync("/v2/models/titanic-typo/infer", V2Request(age: 40, embarked: "S"), Cancel);
+        scored.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await scored.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString().ShouldBe($"Endpoint 'titanic-typo' is not served: {problem}");
+    }
+
+    private static object V2Request(float age, string embarked) => new
+    {
+        inputs = new object[]
+        {
+            new { name = "pclass", shape = new[] { 2, 1 }, datatype = "INT64", data = new[] { 1, 3 } },
+            new { name = "sex", shape = new[] { 2, 1 }, datatype = "BYTES", data = new[] { "female", "male" } },
+            new { name = "age", shape = new[] { 2, 1 }, datatype = "FP32", data = new[] { 29f, age } },
+            new { name = "fare", shape = new[] { 2, 1 }, datatype = "FP32", data = new[] { 211.3f, 7.9f } },
+            new { name = "embarked", shape = new[] { 2, 1 }, datatype = "BYTES", data = new[] { "S", embarked } },
+        },
+    };
+
+    private static async Task ServeTitanicAsync(HttpClient client, string name, string mode)
+    {
+        await RegisterTitanicAsync(client);
+        using var response = await client.PostAsJsonAsync("/api/v1/endpoints", JsonDocument.Parse($$$"""
+            {"name": "{{{name}}}", "variants": [{"name": "main", "model": "models:/titanic/1"}], "expectations": {"mode": "{{{mode}}}", "suite": {{{Suite}}}}}
+            """).RootElement, Cancel);
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Cancel));
+    }
+
+    private static async Task RegisterTitanicAsync(HttpClient client)
+    {
+        using var form = new MultipartFormDataContent();
+        var file = new ByteArrayContent(await File.ReadAllBytesAsync(TestServices.Fixture("titanic_pipeline.onnx"), Cancel));
+        file.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        form.Add(file, "file", "titanic_pipeline.onnx");
+        using var response = await client.PostAsync("/api/v1/models/titanic/versions", form, Cancel);
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Cancel));
+    }
+
+    private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await BallastCli.RunAsync(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+}

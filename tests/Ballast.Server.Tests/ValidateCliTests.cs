@@ -1,0 +1,142 @@
+using System.Text.Json;
+
+namespace Ballast.Tests;
+
+/// <summary>
+/// <c>ballast validate</c> run as the real executable: inferring a suite from a reference, checking data against it
+/// (exit 0 when it holds, 3 when an expectation fails, JSON and Markdown, to a file), and bad input (exit 2, one line
+/// naming the file, line and field). The counting itself is checked in the core tests.
+/// </summary>
+public sealed class ValidateCliTests : IDisposable
+{
+    private const string Reference = """
+        id,age,state,score
+        1,34,CA,0.5
+        2,45,NY,0.7
+        3,29,CA,0.1
+        4,52,NY,0.9
+        5,38,CA,0.4
+        6,41,NY,0.6
+
+        """;
+
+    private readonly string _folder = Directory.CreateTempSubdirectory("ballast-validate-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public async Task A_suite_inferred_from_a_reference_passes_the_reference_and_fails_shifted_data_with_exit_code_3()
+    {
+        var reference = Write("reference.csv", Reference);
+        var suite = Path.Combine(_folder, "expectations.yaml");
+
+        var inferred = await CliProcess.RunAsync("validate", "--infer", reference, "--margin", "0.1", "--max-categories", "3", "-o", suite);
+        inferred.ExitCode.ShouldBe(0, inferred.ToString());
+        inferred.Output.ShouldBe($"{suite}: expectations for 4 columns inferred from {reference}\n");
+        // age 29..52 widened by 2.3 each side, outward to whole numbers; state has two values, each seen three times.
+        File.ReadAllText(suite).ShouldContain("  age:\n    type: integer\n    required: true\n    min: 26\n    max: 55\n");
+        File.ReadAllText(suite).ShouldContain("  state:\n    type: string\n    required: true\n    allowed:\n      - CA\n      - NY\n");
+
+        var same = await CliProcess.RunAsync("validate", reference, "--expectations", suite);
+        same.ExitCode.ShouldBe(0, same.ToString());
+        JsonDocument.Parse(same.Output).RootElement.GetProperty("success").GetBoolean().ShouldBeTrue();
+
+        var current = Write("current.csv", "id,age,state,score\n1,34,CA,0.5\n2,99,TX,0.7\n3,29,,0.1\n");
+        var failed = await CliProcess.RunAsync("validate", current, "-e", suite);
+        failed.ExitCode.ShouldBe(3, failed.ToString());
+        var result = JsonDocument.Parse(failed.Output).RootElement;
+        result.GetProperty("success").GetBoolean().ShouldBeFalse();
+        result.GetProperty("rows").GetInt64().ShouldBe(3);
+        var failures = result.GetProperty("expectations").EnumerateArray().Where(e => !e.GetProperty("success").GetBoolean())
+            .Select(e => $"{e.GetProperty("column").GetString()}.{e.GetProperty("expectation").GetString()}").ToList();
+        failures.ShouldBe(["age.max", "state.required", "state.allowed"]);
+        var max = result.GetProperty("expectations").EnumerateArray().Single(e => e.GetProperty("column").GetString() == "age" && e.GetProperty("expectation").GetString() == "max");
+        max.GetProperty("observed").GetDouble().ShouldBe(99);
+        max.GetProperty("unexpected_count").GetInt64().ShouldBe(1);
+        max.GetProperty("examples").EnumerateArray().Select(e => e.GetString()).ShouldBe(["99"]);
+
+        var report = Path.Combine(_folder, "report.md");
+        var markdown = await CliProcess.RunAsync("validate", current, "-e", suite, "--format", "md", "-o", report);
+        markdown.ExitCode.ShouldBe(3, markdown.ToString());
+        markdown.Output.ShouldBe($"{report}: failed: 13 of 16 expectations hold over 3 rows\n");
+        File.ReadAllText(report).ShouldContain("| age | max | FAIL | 99 | 1 (33.33 %) | 99 |");
+    }
+
+    [Fact]
+    public async Task A_json_suite_is_read_too()
+    {
+        var data = Write("data.csv", Reference);
+        var suite = Write("suite.json", """{"columns": {"age": {"min": 40}}}""");
+
+        var result = await CliProcess.RunAsync("validate", data, "-e", suite);
+
+        result.ExitCode.ShouldBe(3, result.ToString());
+        JsonDocument.Parse(result.Output).RootElement.GetProperty("expectations")[0].GetProperty("unexpected_count").GetInt64().ShouldBe(3);
+    }
+
+    [Fact]
+    public async Task Bad_input_exits_2_with_one_line_naming_the_file_line_and_field()
+    {
+        var data = Write("data.csv", Reference);
+        var badSuite = Write("bad.yaml", "columns:\n  age:\n    type: integer\n    max: old\n  state:\n    allowed: CA\n");
+
+        var bad = await CliProcess.RunAsync("validate", data, "-e", badSuite);
+        bad.ExitCode.ShouldBe(2);
+        bad.Output.ShouldBeEmpty();
+        bad.Error.ShouldBe($"error: {badSuite}: invalid expectations: line 4: columns.age.max: must be a number, not \"old\"; line 6: columns.state.allowed: must be a list of values\n");
+
+        var syntax = await CliProcess.RunAsync("validate", data, "-e", Write("syntax.yaml", "columns:\n  age: {min: 1\n"));
+        syntax.ExitCode.ShouldBe(2);
+        syntax.Error.ShouldStartWith($"error: {Path.Combine(_folder, "syntax.yaml")}: line ");
+
+        var missing = await CliProcess.RunAsync("validate", Path.Combine(_folder, "none.csv"), "-e", Write("ok.yaml", "columns:\n  age: {min: 1}\n"));
+        missing.ExitCode.ShouldBe(2);
+        missing.Error.ShouldBe($"error: there is no data file at {Path.Combine(_folder, "none.csv")}\n");
+
+        var neither = await CliProcess.RunAsync("validate", data);
+        neither.ExitCode.ShouldBe(2);
+        neither.Error.ShouldBe("error: give DATA and --expectations FILE to check data, or --infer REF to write a suite\n");
+    }
+
+    [Fact]
+    public async Task A_suite_is_inferred_from_a_dataset_versions_profile_on_the_server()
+    {
+        await using var server = await RunningServer.StartAsync();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        var folder = Path.Combine(_folder, "churn");
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "train.csv"), Reference.ReplaceLineEndings("\n"));
+        File.WriteAllText(Path.Combine(folder, "test.csv"), Reference.ReplaceLineEndings("\n"));
+        (await InProcessAsync("data", "add", folder, "--name", "churn", "--url", url)).Code.ShouldBe(0);
+
+        var several = await InProcessAsync("validate", "--infer-dataset", "churn@1", "--url", url);
+        several.Code.ShouldBe(2);
+        several.Error.ShouldBe("error: churn@1 has 2 tabular files (test.csv, train.csv); choose one with --table\n");
+
+        var inferred = await InProcessAsync("validate", "--infer-dataset", "churn@1", "--table", "train.csv", "--format", "json", "--url", url);
+        inferred.Code.ShouldBe(0, inferred.Error);
+        var columns = JsonDocument.Parse(inferred.Output).RootElement.GetProperty("columns");
+        var age = columns.GetProperty("age");
+        age.EnumerateObject().Select(field => $"{field.Name}={field.Value.GetRawText()}").ShouldBe(["type=\"integer\"", "required=true", "min=29", "max=52"]);
+        columns.GetProperty("state").GetProperty("allowed").EnumerateArray().Select(value => value.GetString()).ShouldBe(["CA", "NY"]);
+
+        var misplaced = await InProcessAsync("validate", "--infer", Path.Combine(folder, "train.csv"), "--table", "train.csv");
+        misplaced.Code.ShouldBe(2);
+        misplaced.Error.ShouldBe("error: --table is for --infer-dataset; --infer reads a local file\n");
+    }
+
+    private static async Task<(int Code, string Output, string Error)> InProcessAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await Ballast.Cli.BallastCli.RunAsync(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private string Write(string name, string content)
+    {
+        var path = Path.Combine(_folder, name);
+        File.WriteAllText(path, content.ReplaceLineEndings("\n"));
+        return path;
+    }
+}
