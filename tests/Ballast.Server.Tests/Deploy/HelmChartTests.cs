@@ -70,6 +70,53 @@ public sealed partial class HelmChartTests
         templates.Where(t => !example.Contains($"# Source: ballast/templates/{t}", StringComparison.Ordinal)).ShouldBeEmpty();
     }
 
+    /// <summary>
+    /// Without helm, the example could drift from the templates unnoticed: each template's fixed lines (no template
+    /// action, outside any if/with/range block) must appear, in order, in that template's section of the example.
+    /// </summary>
+    [Fact]
+    public void Each_templates_fixed_lines_are_in_its_section_of_the_example_in_order()
+    {
+        var sections = SourceSection().Matches(DeployFiles.Read(Example))
+            .GroupBy(m => m.Groups[1].Value, m => m.Groups[2].Value)
+            .ToDictionary(g => g.Key, g => g.SelectMany(text => text.Split('\n')).Select(line => line.TrimEnd()).ToList());
+        foreach (var template in Directory.GetFiles(DeployFiles.PathOf("deploy/helm/ballast/templates"), "*.yaml"))
+        {
+            var name = Path.GetFileName(template);
+            sections.ShouldContainKey(name);
+            var rendered = sections[name];
+            var position = 0;
+            foreach (var line in FixedLines(File.ReadAllLines(template)))
+            {
+                var found = rendered.IndexOf(line, position);
+                found.ShouldBeGreaterThanOrEqualTo(0, $"{name}: the line '{line}' is not in its section of {Example} after line {position} (run deploy/helm/render-example.sh)");
+                position = found + 1;
+            }
+        }
+    }
+
+    private static IEnumerable<string> FixedLines(IEnumerable<string> template)
+    {
+        var depth = 0;
+        foreach (var raw in template)
+        {
+            var line = raw.TrimEnd();
+            var trimmed = line.TrimStart();
+            if (BlockStart().IsMatch(trimmed))
+            {
+                depth++;
+            }
+            else if (BlockEnd().IsMatch(trimmed))
+            {
+                depth--;
+            }
+            else if (depth == 0 && line.Length > 0 && line != "---" && !line.Contains("{{", StringComparison.Ordinal))
+            {
+                yield return line;
+            }
+        }
+    }
+
     [Fact]
     public void The_deployment_probes_secrets_and_security_settings_are_wired()
     {
@@ -252,6 +299,15 @@ public sealed partial class HelmChartTests
         JsonValueKind.String => JsonSerializer.Serialize(element.GetString()!.TrimEnd('\n')),
         _ => JsonSerializer.Serialize(element.GetRawText()),
     };
+
+    [GeneratedRegex(@"^# Source: ballast/templates/(\S+)\n(.*?)(?=^---\s*$|\z)", RegexOptions.Multiline | RegexOptions.Singleline)]
+    private static partial Regex SourceSection();
+
+    [GeneratedRegex(@"^\{\{-?\s*(if|with|range)\b")]
+    private static partial Regex BlockStart();
+
+    [GeneratedRegex(@"^\{\{-?\s*end\b")]
+    private static partial Regex BlockEnd();
 
     [GeneratedRegex(@"^---\s*$", RegexOptions.Multiline)]
     private static partial Regex DocumentSeparator();
