@@ -23,6 +23,7 @@ public static class BallastCli
         };
         root.Subcommands.Add(ServerCommand.Create(output));
         root.Subcommands.Add(VersionCommand.Create(output));
+        root.Subcommands.Add(HealthCommand.Create(output));
         root.Subcommands.Add(KeysCommand.Create(output));
         root.Subcommands.Add(TrackingCommands.Experiments(output));
         root.Subcommands.Add(TrackingCommands.Runs(output));

@@ -81,7 +81,7 @@ public static partial class BallastServer
             // Write-ahead files a crash left behind become segments before the server takes new predictions.
             var predictions = await Ballast.Serving.PredictionLog.OpenAsync(
                 new Ballast.Serving.PredictionLogOptions(Path.Combine(options.DataDir, "prediction-log")), artifacts, time, cancellationToken).ConfigureAwait(false);
-            return new ServerContext(options, database, artifacts, keys, new LeaseStore(database, time), mode, time, predictions);
+            return new ServerContext(options, database, artifacts, keys, new LeaseStore(database, time, new LeaseMetrics()), mode, time, predictions);
         }
         catch (Exception exception)
         {
