@@ -215,24 +215,25 @@ public sealed class PipelineRunner : IAsyncDisposable
             Status = StepRunStatuses.Running, Attempts = step.Attempts + 1, StartedAt = now, FinishedAt = null, CacheKey = cacheKey, TrackingRunId = trackingRunId,
         }, cancellationToken).ConfigureAwait(false);
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        // The timeout's clock starts now, not when the task gets a thread.
+        var timer = spec.Timeout is null ? new CancellationTokenSource() : new CancellationTokenSource(PipelineValidation.Duration(spec.Timeout)!.Value, _time);
         var outputs = PipelineValidation.Dependencies(spec).ToDictionary(name => name, name => steps[name].Outputs ?? new Dictionary<string, JsonNode?>(), StringComparer.Ordinal);
         var key = (run.RunId, spec.Name);
         var go = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var task = Task.Run(async () =>
         {
             await go.Task.ConfigureAwait(false);
-            await ExecuteAsync(run, spec, kind, started, outputs, cancel).ConfigureAwait(false);
+            await ExecuteAsync(run, spec, kind, started, outputs, cancel, timer).ConfigureAwait(false);
         }, CancellationToken.None);
         _inFlight[key] = new InFlight(task, cancel);
         go.SetResult();
         return started;
     }
 
-    private async Task ExecuteAsync(PipelineRun run, PipelineStepSpec spec, IPipelineStep kind, StepRun step, Dictionary<string, IReadOnlyDictionary<string, JsonNode?>> upstream, CancellationTokenSource cancel)
+    private async Task ExecuteAsync(PipelineRun run, PipelineStepSpec spec, IPipelineStep kind, StepRun step, Dictionary<string, IReadOnlyDictionary<string, JsonNode?>> upstream, CancellationTokenSource cancel, CancellationTokenSource timer)
     {
         var key = (run.RunId, spec.Name);
-        var timeout = spec.Timeout is null ? null : PipelineValidation.Duration(spec.Timeout);
-        using var timer = timeout is { } limit ? new CancellationTokenSource(limit, _time) : new CancellationTokenSource();
+        using var timeout = timer;
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancel.Token, timer.Token);
         var folder = Path.Combine(_options.WorkRoot, run.RunId, $"{spec.Name}-{step.Attempts}");
         var workDirectory = Path.Combine(folder, "work");
