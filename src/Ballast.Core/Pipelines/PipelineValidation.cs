@@ -225,7 +225,7 @@ public static partial class PipelineValidation
         }
         catch (CronFormatException exception)
         {
-            throw TrackingException.Invalid($"schedule.cron '{schedule.Cron}' is not a cron expression (5 fields, or 6 with seconds): {exception.Message.TrimEnd('.')}");
+            throw TrackingException.Invalid($"schedule.cron '{schedule.Cron}' is not a cron expression (5 fields, or 6 with seconds): {exception.Message.Replace("The given cron expression has an invalid format. ", "", StringComparison.Ordinal).TrimEnd('.')}");
         }
 
         try
