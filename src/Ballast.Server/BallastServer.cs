@@ -1,6 +1,8 @@
 using Ballast.Configuration;
 using Ballast.Leasing;
 using Ballast.Metadata;
+using Ballast.Pipelines;
+using Ballast.Pipelines.Steps;
 using Ballast.Security;
 using Ballast.Server.Audit;
 using Ballast.Server.Datasets;
@@ -10,6 +12,7 @@ using Ballast.Server.Serving;
 using Ballast.Server.Registry;
 using Ballast.Server.Errors;
 using Ballast.Server.Hosting;
+using Ballast.Server.Pipelines;
 using Ballast.Server.Keys;
 using Ballast.Server.Security;
 using Ballast.Server.Serialization;
@@ -166,7 +169,9 @@ public static partial class BallastServer
         builder.Services.AddSingleton(new Ballast.Rollouts.RolloutController(server.Database, endpoints, traffic, server.Time, cancellationToken => router.RefreshAsync(cancellationToken)));
         builder.Services.AddHostedService<Ballast.Server.Rollouts.RolloutService>();
         builder.Services.AddHostedService<EndpointRefreshService>();
-        builder.Services.AddSingleton(new Ballast.Datasets.DatasetStore(server.Database, server.Artifacts, server.Time, new Ballast.Datasets.DatasetProfiler()));
+        var datasets = new Ballast.Datasets.DatasetStore(server.Database, server.Artifacts, server.Time, new Ballast.Datasets.DatasetProfiler());
+        builder.Services.AddSingleton(datasets);
+        AddPipelines(builder.Services, server, experiments, runs, registry, datasets);
         builder.Services.AddScoped(services => new Ballast.Registry.ModelLineage(services.GetRequiredService<Ballast.Registry.RegistryStore>(), services.GetRequiredService<RunStore>(), services.GetRequiredService<Ballast.Datasets.DatasetStore>()));
         builder.Services.AddSingleton(new AuthenticationGate(server.AuthenticationMode, server.Keys, server.Time));
 
@@ -212,6 +217,7 @@ public static partial class BallastServer
         app.MapPredictionsApi();
         app.MapAbExperimentsApi();
         app.MapRolloutsApi();
+        app.MapPipelinesApi();
         configure?.Invoke(app);
 
         Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);
@@ -221,6 +227,32 @@ public static partial class BallastServer
         }
 
         return app;
+    }
+
+    /// <summary>
+    /// The pipeline engine: the built-in step kinds (other features add theirs as more <see cref="IPipelineStep"/>
+    /// singletons), the store, the runner (which takes every registered step), the launcher behind
+    /// <see cref="IPipelineLauncher"/> (alert actions call it), the scheduler and the lease-holding service.
+    /// </summary>
+    private static void AddPipelines(IServiceCollection services, ServerContext server, ExperimentStore experiments, RunStore runs, Ballast.Registry.RegistryStore registry, Ballast.Datasets.DatasetStore datasets)
+    {
+        var pipelineRegistry = registry.WithActor("pipelines");
+        services.AddSingleton<IPipelineStep, CommandStep>();
+        services.AddSingleton<IPipelineStep, EchoStep>();
+        services.AddSingleton<IPipelineStep, FailStep>();
+        services.AddSingleton<IPipelineStep>(new RegisterModelStep(pipelineRegistry, new Ballast.Registry.ModelRegistration(pipelineRegistry, server.Artifacts), runs));
+        services.AddSingleton<IPipelineStep>(new PromoteModelStep(pipelineRegistry));
+        services.AddSingleton<IPipelineStep>(provider => new StartRolloutStep(provider.GetRequiredService<Ballast.Rollouts.RolloutController>()));
+        var store = new PipelineStore(server.Database, server.Time);
+        services.AddSingleton(store);
+        services.AddSingleton(new PipelineRunnerOptions { WorkRoot = Path.Combine(server.Options.DataDir, "pipelines-work") });
+        services.AddSingleton(provider => new PipelineRunner(store, provider.GetServices<IPipelineStep>(), experiments, runs, server.Artifacts, server.Time,
+            provider.GetRequiredService<PipelineRunnerOptions>()));
+        var launcher = new PipelineLauncher(store, datasets);
+        services.AddSingleton(launcher);
+        services.AddSingleton<IPipelineLauncher>(launcher);
+        services.AddSingleton(new PipelineScheduler(store, launcher, datasets, server.Time));
+        services.AddHostedService<PipelineService>();
     }
 
     /// <summary>Prepares, builds and starts the server; dispose the result to stop it (in-flight requests drain first).</summary>

@@ -12,6 +12,12 @@ public interface IPipelineStep
     string Kind { get; }
 
     /// <summary>
+    /// Whether an unchanged step may reuse an earlier run's outputs. False for steps whose point is a side effect
+    /// (registering, moving an alias, a rollout): a new run does them again unless the step sets <c>cache: true</c>.
+    /// </summary>
+    bool Cacheable => true;
+
+    /// <summary>
     /// The problems of a step's inputs as written (strings may still be <c>${{ … }}</c> references, so check only what
     /// does not depend on them); empty when they are fine. Checked when the pipeline is stored.
     /// </summary>

@@ -35,6 +35,7 @@ public sealed class PipelineRunner : IAsyncDisposable
     private readonly ConcurrentDictionary<(string Run, string Step), InFlight> _inFlight = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
+    private int _disposed;
 
     public PipelineRunner(PipelineStore store, IEnumerable<IPipelineStep> steps, ExperimentStore experiments, RunStore runs, IArtifactStore artifacts, TimeProvider time, PipelineRunnerOptions? options = null)
     {
@@ -197,7 +198,7 @@ public sealed class PipelineRunner : IAsyncDisposable
         }
 
         var upstream = PipelineValidation.Dependencies(spec).Select(name => steps[name].TrackingRunId).OfType<string>().ToList();
-        if (spec.Cache != false && !run.NoCache && await _store.FindCachedAsync(cacheKey, cancellationToken).ConfigureAwait(false) is { } hit)
+        if ((spec.Cache ?? kind.Cacheable) && !run.NoCache && await _store.FindCachedAsync(cacheKey, cancellationToken).ConfigureAwait(false) is { } hit)
         {
             var tracking = await CreateTrackingRunAsync(run, spec, upstream, hit.RunId, cancellationToken).ConfigureAwait(false);
             await LogOutputsAsync(tracking.Info.RunId, run, spec, hit.Step.Outputs ?? new Dictionary<string, JsonNode?>(), cancellationToken).ConfigureAwait(false);
@@ -374,17 +375,20 @@ public sealed class PipelineRunner : IAsyncDisposable
     }
 
     /// <summary>
-    /// SHA-256 of the step's kind, its spec as written, the run's parameters, the outputs it references (file outputs
+    /// SHA-256 of the step's kind, its spec as written, the parameters it references, the outputs it references (file outputs
     /// carry their content's SHA-256) and, for kinds that read other content, that content's digest.
     /// </summary>
     private static async Task<string> CacheKeyAsync(PipelineRun run, PipelineStepSpec spec, IPipelineStep kind, Dictionary<string, StepRun> steps, CancellationToken cancellationToken)
     {
         var upstream = PipelineValidation.Dependencies(spec).ToDictionary(name => name, name => steps[name].Outputs ?? new Dictionary<string, JsonNode?>(), StringComparer.Ordinal);
+        var referenced = PipelineExpressions.References(spec.With, [], "").Where(reference => reference.Step is null).Select(reference => reference.Name).ToHashSet(StringComparer.Ordinal);
         var material = new JsonObject
         {
             ["kind"] = spec.Kind,
             ["with"] = spec.With?.DeepClone(),
-            ["parameters"] = new JsonObject(run.Parameters.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => KeyValuePair.Create(pair.Key, pair.Value?.DeepClone()))),
+            // Only the parameters the step reads: changing another parameter does not invalidate it.
+            ["parameters"] = new JsonObject(run.Parameters.Where(pair => referenced.Contains(pair.Key)).OrderBy(pair => pair.Key, StringComparer.Ordinal)
+                .Select(pair => KeyValuePair.Create(pair.Key, pair.Value?.DeepClone()))),
             ["inputs"] = new JsonObject(upstream.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => KeyValuePair.Create<string, JsonNode?>(pair.Key,
                 new JsonObject(pair.Value.OrderBy(output => output.Key, StringComparer.Ordinal).Select(output => KeyValuePair.Create(output.Key, output.Value?.DeepClone())))))),
         };
@@ -458,8 +462,14 @@ public sealed class PipelineRunner : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops: running steps are cancelled and left 'running' for the next runner to requeue.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
         try
         {

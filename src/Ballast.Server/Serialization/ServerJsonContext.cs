@@ -70,4 +70,10 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(Ballast.Server.Serving.RegisteredVersionResponse))]
 [JsonSerializable(typeof(Ballast.Registry.SignatureJson))]
 [JsonSerializable(typeof(Ballast.Server.Serving.FeedbackResponse))]
+[JsonSerializable(typeof(Ballast.Pipelines.PipelineSpec))]
+[JsonSerializable(typeof(Ballast.Server.Pipelines.PipelineResponse))]
+[JsonSerializable(typeof(Ballast.Server.Pipelines.PipelineListResponse))]
+[JsonSerializable(typeof(Ballast.Server.Pipelines.StartPipelineRunRequest))]
+[JsonSerializable(typeof(Ballast.Server.Pipelines.PipelineRunResponse))]
+[JsonSerializable(typeof(Ballast.Server.Pipelines.PipelineRunListResponse))]
 public sealed partial class ServerJsonContext : JsonSerializerContext;

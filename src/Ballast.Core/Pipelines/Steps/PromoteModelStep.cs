@@ -12,6 +12,8 @@ public sealed class PromoteModelStep(RegistryStore registry) : IPipelineStep
 {
     public const string DefaultAlias = "champion";
 
+    public bool Cacheable => false;
+
     public string Kind => "promote";
 
     public IReadOnlyList<string> Validate(JsonObject inputs) =>

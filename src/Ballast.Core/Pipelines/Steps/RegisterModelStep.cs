@@ -12,6 +12,8 @@ namespace Ballast.Pipelines.Steps;
 /// </summary>
 public sealed class RegisterModelStep(RegistryStore registry, ModelRegistration registration, RunStore runs) : IPipelineStep
 {
+    public bool Cacheable => false;
+
     public string Kind => "register";
 
     public IReadOnlyList<string> Validate(JsonObject inputs)

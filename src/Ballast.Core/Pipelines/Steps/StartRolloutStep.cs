@@ -16,6 +16,8 @@ public sealed class StartRolloutStep(RolloutController rollouts) : IPipelineStep
 {
     public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(5);
 
+    public bool Cacheable => false;
+
     public string Kind => "rollout";
 
     public IReadOnlyList<string> Validate(JsonObject inputs)
