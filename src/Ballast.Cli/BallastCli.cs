@@ -31,6 +31,7 @@ public static class BallastCli
         root.Subcommands.Add(EndpointsCommand.Create(output));
         root.Subcommands.Add(PredictionsCommand.Create(output));
         root.Subcommands.Add(RolloutCommand.Create(output));
+        root.Subcommands.Add(PipelinesCommand.Create(output));
         root.Subcommands.Add(StatsCommand.Create(output));
         root.Subcommands.Add(DriftCommand.Create(output));
         root.Subcommands.Add(ApplyCommand.Create(output));

@@ -7,4 +7,6 @@ namespace Ballast.Cli.Manifests;
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(EndpointSpec))]
 [JsonSerializable(typeof(Ballast.Experiments.AbExperimentSpec))]
+[JsonSerializable(typeof(Ballast.Pipelines.PipelineSpec))]
+[JsonSerializable(typeof(System.Text.Json.Nodes.JsonObject))]
 internal sealed partial class ManifestJsonContext : JsonSerializerContext;
