@@ -246,13 +246,41 @@ public static partial class BallastServer
         var store = new PipelineStore(server.Database, server.Time);
         services.AddSingleton(store);
         services.AddSingleton(new PipelineRunnerOptions { WorkRoot = Path.Combine(server.Options.DataDir, "pipelines-work") });
+        var executor = KubernetesExecutor(server);
         services.AddSingleton(provider => new PipelineRunner(store, provider.GetServices<IPipelineStep>(), experiments, runs, server.Artifacts, server.Time,
-            provider.GetRequiredService<PipelineRunnerOptions>()));
+            provider.GetRequiredService<PipelineRunnerOptions>(), executor));
         var launcher = new PipelineLauncher(store, datasets);
         services.AddSingleton(launcher);
         services.AddSingleton<IPipelineLauncher>(launcher);
         services.AddSingleton(new PipelineScheduler(store, launcher, datasets, server.Time));
         services.AddHostedService<PipelineService>();
+    }
+
+    /// <summary>
+    /// The Kubernetes Jobs executor when <c>BALLAST_PIPELINES_EXECUTOR=kubernetes</c> (in-cluster credentials, else the
+    /// kubeconfig); null for the in-process default. A misconfiguration stops start-up with every problem listed.
+    /// </summary>
+    private static Ballast.Pipelines.Kubernetes.KubernetesStepExecutor? KubernetesExecutor(ServerContext server)
+    {
+        Ballast.Pipelines.Kubernetes.KubernetesExecutorOptions? options;
+        try
+        {
+            options = Ballast.Pipelines.Kubernetes.KubernetesExecutorOptions.FromEnvironment(Environment.GetEnvironmentVariable);
+        }
+        catch (InvalidOperationException exception)
+        {
+            throw BallastStartupException.InvalidConfiguration([exception.Message]);
+        }
+
+        if (options is null)
+        {
+            return null;
+        }
+
+        var configuration = k8s.KubernetesClientConfiguration.IsInCluster()
+            ? k8s.KubernetesClientConfiguration.InClusterConfig()
+            : k8s.KubernetesClientConfiguration.BuildConfigFromConfigFile();
+        return new Ballast.Pipelines.Kubernetes.KubernetesStepExecutor(new k8s.Kubernetes(configuration), options, server.Artifacts);
     }
 
     /// <summary>Prepares, builds and starts the server; dispose the result to stop it (in-flight requests drain first).</summary>

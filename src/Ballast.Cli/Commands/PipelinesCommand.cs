@@ -138,6 +138,57 @@ internal static class PipelinesCommand
             command.Subcommands.Add(verbCommand);
         }
 
+        command.Subcommands.Add(StepCommand(output));
+        return command;
+    }
+
+    /// <summary>
+    /// <c>ballast pipelines step --run RUN --step STEP --attempt N</c>: what a Kubernetes Job's pod runs. It reaches the
+    /// metadata database and artifact store like the server (BALLAST_DATABASE, BALLAST_ARTIFACTS, …), runs the one step
+    /// attempt here, prints its log to stdout and stores its outputs for the runner that created the Job.
+    /// </summary>
+    private static Command StepCommand(TextWriter output)
+    {
+        var dataDir = new Option<string>("--data-dir")
+        {
+            Description = "Scratch folder [env: BALLAST_DATA_DIR] (default: a temporary folder).",
+            DefaultValueFactory = _ => CommonOptions.Environment("BALLAST_DATA_DIR") ?? Path.Combine(Path.GetTempPath(), "ballast-step"),
+        };
+        var database = CommonOptions.Database();
+        var artifacts = new Option<string?>("--artifacts")
+        {
+            Description = "Artifact store: a folder or s3://bucket/prefix [env: BALLAST_ARTIFACTS].",
+            DefaultValueFactory = _ => CommonOptions.Environment("BALLAST_ARTIFACTS"),
+        };
+        var runId = new Option<string>("--run") { Description = "The pipeline run.", Required = true };
+        var step = new Option<string>("--step") { Description = "The step.", Required = true };
+        var attempt = new Option<int>("--attempt") { Description = "The attempt number.", DefaultValueFactory = _ => 1 };
+        var command = new Command("step", "Run one step attempt of a pipeline run in this process (what a Kubernetes Job runs).") { dataDir, database, artifacts, runId, step, attempt };
+        command.SetAction(async (parse, cancel) =>
+        {
+            var options = new Ballast.Configuration.BallastOptions
+            {
+                DataDir = parse.GetValue(dataDir)!,
+                Database = parse.GetValue(database),
+                Artifacts = parse.GetValue(artifacts),
+                S3Endpoint = CommonOptions.Environment("BALLAST_S3_ENDPOINT"),
+                S3Region = CommonOptions.Environment("AWS_REGION") ?? CommonOptions.Environment("AWS_DEFAULT_REGION"),
+            };
+            var server = await Ballast.Server.BallastServer.PrepareAsync(options, cancellationToken: cancel).ConfigureAwait(false);
+            await using var app = Ballast.Server.BallastServer.Build(server);
+            var runner = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Ballast.Pipelines.PipelineRunner>(app.Services);
+            try
+            {
+                var outputs = await runner.RunStepHereAsync(parse.GetValue(runId)!, parse.GetValue(step)!, parse.GetValue(attempt), output, cancel).ConfigureAwait(false);
+                await output.WriteLineAsync($"step {parse.GetValue(step)} succeeded with outputs: {string.Join(", ", outputs.Keys)}").ConfigureAwait(false);
+                return BallastCli.Success;
+            }
+            catch (Ballast.Pipelines.StepFailedException exception)
+            {
+                await Console.Error.WriteLineAsync($"error: {exception.Message}").ConfigureAwait(false);
+                return BallastCli.Failure;
+            }
+        });
         return command;
     }
 

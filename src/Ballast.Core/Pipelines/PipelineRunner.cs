@@ -37,8 +37,12 @@ public sealed class PipelineRunner : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private int _disposed;
 
-    public PipelineRunner(PipelineStore store, IEnumerable<IPipelineStep> steps, ExperimentStore experiments, RunStore runs, IArtifactStore artifacts, TimeProvider time, PipelineRunnerOptions? options = null)
+    private readonly IStepExecutor _executor;
+
+    public PipelineRunner(PipelineStore store, IEnumerable<IPipelineStep> steps, ExperimentStore experiments, RunStore runs, IArtifactStore artifacts, TimeProvider time,
+        PipelineRunnerOptions? options = null, IStepExecutor? executor = null)
     {
+        _executor = executor ?? InProcessStepExecutor.Instance;
         ArgumentNullException.ThrowIfNull(steps);
         _store = store;
         _steps = steps.ToDictionary(step => step.Kind, StringComparer.Ordinal);
@@ -254,8 +258,8 @@ public sealed class PipelineRunner : IAsyncDisposable
                 {
                     var context = new StepContext(run.Pipeline, run.RunId, spec.Name, step.Attempts, spec.With ?? [], run.Parameters,
                         reference => Lookup(run, upstream, reference), _artifacts, artifactRoot, tracking.Info.ArtifactUri, tracking.Info.RunId,
-                        workDirectory, log, _time, linked.Token);
-                    outputs = await kind.RunAsync(context).ConfigureAwait(false);
+                        workDirectory, log, _time, spec.Timeout is null ? null : PipelineValidation.Duration(spec.Timeout), linked.Token);
+                    outputs = await _executor.ExecuteAsync(kind, context).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
                 {
@@ -324,6 +328,39 @@ public sealed class PipelineRunner : IAsyncDisposable
             _inFlight.TryRemove(key, out _);
             cancel.Dispose();
             _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Runs one attempt of a step in this process and stores its outputs at <see cref="Kubernetes.KubernetesStepExecutor.OutputsPath"/>:
+    /// what <c>ballast pipelines step</c> does inside a Kubernetes Job's pod. The runner that created the Job records the result.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, JsonNode?>> RunStepHereAsync(string runId, string stepName, int attempt, TextWriter log, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(log);
+        var run = await _store.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
+        var spec = (run.Spec.Steps ?? []).FirstOrDefault(step => step.Name == stepName)
+                   ?? throw TrackingException.NotFound($"Pipeline run '{runId}' has no step '{stepName}'.");
+        var kind = _steps.GetValueOrDefault(spec.Kind) ?? throw TrackingException.Invalid($"Step kind '{spec.Kind}' is not known here.");
+        var step = run.Steps.Single(s => s.Step == stepName);
+        var steps = run.Steps.ToDictionary(s => s.Step, StringComparer.Ordinal);
+        var upstream = PipelineValidation.Dependencies(spec).ToDictionary(name => name, name => steps[name].Outputs ?? new Dictionary<string, JsonNode?>(), StringComparer.Ordinal);
+        var tracking = await _runs.GetAsync(step.TrackingRunId ?? throw TrackingException.Invalid($"Step '{stepName}' of run '{runId}' has not been started by a runner."), cancellationToken).ConfigureAwait(false);
+        var artifactRoot = ModelRegistration.StorePathOf(tracking.Info.ArtifactUri)!;
+        var folder = Path.Combine(_options.WorkRoot, runId, $"{stepName}-{attempt}-job");
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var context = new StepContext(run.Pipeline, run.RunId, stepName, attempt, spec.With ?? [], run.Parameters, reference => Lookup(run, upstream, reference),
+                _artifacts, artifactRoot, tracking.Info.ArtifactUri, tracking.Info.RunId, folder, log, _time, null, cancellationToken);
+            var outputs = await kind.RunAsync(context).ConfigureAwait(false);
+            using var json = new MemoryStream(Encoding.UTF8.GetBytes(PipelineStore.SerializeOutputs(outputs)));
+            await _artifacts.PutAsync(Kubernetes.KubernetesStepExecutor.OutputsPath(artifactRoot, attempt), json, cancellationToken).ConfigureAwait(false);
+            return outputs;
+        }
+        finally
+        {
+            TryDelete(folder);
         }
     }
 

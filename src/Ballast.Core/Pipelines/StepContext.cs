@@ -15,7 +15,7 @@ public sealed class StepContext
 
     internal StepContext(string pipeline, string runId, string step, int attempt, JsonObject with, IReadOnlyDictionary<string, JsonNode?> parameters,
         Func<PipelineReference, JsonNode?> lookup, IArtifactStore artifacts, string artifactRoot, string artifactUri, string trackingRunId,
-        string workDirectory, TextWriter log, TimeProvider time, CancellationToken cancellationToken)
+        string workDirectory, TextWriter log, TimeProvider time, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         Pipeline = pipeline;
         RunId = runId;
@@ -31,6 +31,7 @@ public sealed class StepContext
         WorkDirectory = workDirectory;
         Log = log;
         Time = time;
+        Timeout = timeout;
         CancellationToken = cancellationToken;
         With = (JsonObject)PipelineExpressions.Resolve(with, lookup, file => file["uri"]!.GetValue<string>())!;
     }
@@ -67,6 +68,9 @@ public sealed class StepContext
     public TextWriter Log { get; }
 
     public TimeProvider Time { get; }
+
+    /// <summary>The step's timeout per attempt, if it has one (a Kubernetes Job gets it as its deadline).</summary>
+    public TimeSpan? Timeout { get; }
 
     /// <summary>Cancelled on timeout, on cancellation of the run and on shutdown.</summary>
     public CancellationToken CancellationToken { get; }
