@@ -154,6 +154,27 @@ public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerT
         await ExpectAsync(await client.GetAsync($"/api/v1/pipeline-runs/{runId}/logs?step=zzz", Cancel), HttpStatusCode.NotFound,
             $"Pipeline run '{runId}' has no step 'zzz'; its steps: a.");
     }
+
+    [Fact]
+    public async Task Alert_rules_start_runs_through_the_registered_pipeline_launcher()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        (await client.PutAsJsonAsync("/api/v1/pipelines/retrain", new
+        {
+            parameters = new object[] { new { name = "window", type = "string" } },
+            steps = new object[] { new { name = "a", kind = "echo", with = new { window = "${{ params.window }}" } } },
+        }, Cancel)).EnsureSuccessStatusCode();
+        var launcher = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Ballast.Pipelines.IPipelineLauncher>(server.App.Services);
+
+        var runId = await launcher.StartAsync("retrain", new Dictionary<string, string> { ["window"] = "predictions/iris/2026-12-04-10" }, "alert:iris-drift", Cancel);
+        var run = await WaitForRunAsync(client, runId, "succeeded");
+
+        run.GetProperty("trigger").GetString().ShouldBe("alert:iris-drift");
+        run.GetProperty("steps")[0].GetProperty("outputs").GetProperty("window").GetString().ShouldBe("predictions/iris/2026-12-04-10");
+        (await Should.ThrowAsync<Ballast.Tracking.TrackingException>(() => launcher.StartAsync("retrain", new Dictionary<string, string>(), "alert:x", Cancel)))
+            .Message.ShouldBe("Cannot run pipeline 'retrain': parameter 'window' (string) is required: it has no default.");
+    }
 }
 
 public sealed class SqlitePipelineServerTests() : PipelineServerTests(DatabaseEngine.Sqlite);
