@@ -245,7 +245,7 @@ public static partial class BallastServer
         services.AddSingleton<IPipelineStep>(provider => new StartRolloutStep(provider.GetRequiredService<Ballast.Rollouts.RolloutController>()));
         var store = new PipelineStore(server.Database, server.Time);
         services.AddSingleton(store);
-        services.AddSingleton(new PipelineRunnerOptions { WorkRoot = Path.Combine(server.Options.DataDir, "pipelines-work") });
+        services.AddSingleton(new PipelineRunnerOptions { WorkRoot = Path.Combine(server.Options.DataDir, "pipelines-work"), Observer = new PipelineMetrics() });
         var executor = KubernetesExecutor(server);
         services.AddSingleton(provider => new PipelineRunner(store, provider.GetServices<IPipelineStep>(), experiments, runs, server.Artifacts, server.Time,
             provider.GetRequiredService<PipelineRunnerOptions>(), executor));

@@ -144,6 +144,7 @@ public sealed class PipelineRunner : IAsyncDisposable
             if (!_inFlight.Keys.Any(key => key.Run == run.RunId) && steps.Values.All(step => step.Status != StepRunStatuses.Running))
             {
                 await _store.SetRunStatusAsync(run.RunId, PipelineRunStatuses.Cancelled, run.Error ?? "cancelled by request", cancellationToken: cancellationToken).ConfigureAwait(false);
+                _options.Observer?.RunEnded(run.Pipeline, PipelineRunStatuses.Cancelled);
             }
 
             return;
@@ -177,8 +178,9 @@ public sealed class PipelineRunner : IAsyncDisposable
         if (steps.Values.All(step => StepRunStatuses.IsFinished(step.Status)) && !_inFlight.Keys.Any(key => key.Run == run.RunId))
         {
             var failed = run.Steps.Select(step => steps[step.Step]).FirstOrDefault(step => step.Status == StepRunStatuses.Failed);
-            await _store.SetRunStatusAsync(run.RunId, failed is null ? PipelineRunStatuses.Succeeded : PipelineRunStatuses.Failed,
-                failed is null ? null : $"step '{failed.Step}' failed: {failed.Error}", cancellationToken: cancellationToken).ConfigureAwait(false);
+            var status = failed is null ? PipelineRunStatuses.Succeeded : PipelineRunStatuses.Failed;
+            await _store.SetRunStatusAsync(run.RunId, status, failed is null ? null : $"step '{failed.Step}' failed: {failed.Error}", cancellationToken: cancellationToken).ConfigureAwait(false);
+            _options.Observer?.RunEnded(run.Pipeline, status);
         }
     }
 
@@ -322,6 +324,7 @@ public sealed class PipelineRunner : IAsyncDisposable
         try
         {
             await _store.UpdateStepAsync(run.RunId, finished, CancellationToken.None).ConfigureAwait(false);
+            Observe(run, finished);
         }
         finally
         {
@@ -396,7 +399,21 @@ public sealed class PipelineRunner : IAsyncDisposable
     private async Task<StepRun> SaveAsync(PipelineRun run, StepRun step, CancellationToken cancellationToken)
     {
         await _store.UpdateStepAsync(run.RunId, step, cancellationToken).ConfigureAwait(false);
+        Observe(run, step);
         return step;
+    }
+
+    private void Observe(PipelineRun run, StepRun step)
+    {
+        if (_options.Observer is not { } observer || step.Status is StepRunStatuses.Running || (step.Status == StepRunStatuses.Queued && step.Attempts == 0))
+        {
+            return;
+        }
+
+        var kind = run.Spec.Steps?.FirstOrDefault(spec => spec.Name == step.Step)?.Kind ?? "";
+        var executed = step.Status is not (StepRunStatuses.Cached or StepRunStatuses.Skipped) && step.StartedAt is { } started;
+        observer.StepEnded(run.Pipeline, kind, step.Status == StepRunStatuses.Queued ? "retrying" : step.Status,
+            executed ? TimeSpan.FromMilliseconds(Now - step.StartedAt!.Value) : null);
     }
 
     private static JsonNode? Lookup(PipelineRun run, Dictionary<string, IReadOnlyDictionary<string, JsonNode?>> upstream, PipelineReference reference)

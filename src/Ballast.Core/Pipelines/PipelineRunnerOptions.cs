@@ -13,4 +13,7 @@ public sealed record PipelineRunnerOptions
 
     /// <summary>The longest wait between two attempts, however many retries came before.</summary>
     public TimeSpan MaxRetryBackoff { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Told when steps and runs end; null: nobody.</summary>
+    public IPipelineObserver? Observer { get; init; }
 }
