@@ -35,6 +35,7 @@ public sealed class PipelineRunner : IAsyncDisposable
     private readonly ConcurrentDictionary<(string Run, string Step), InFlight> _inFlight = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
+    private CancellationTokenSource _generation = new();
     private int _disposed;
 
     private readonly IStepExecutor _executor;
@@ -73,6 +74,17 @@ public sealed class PipelineRunner : IAsyncDisposable
                 _gate.Release();
             }
         }
+    }
+
+    /// <summary>
+    /// Gives up the steps running here without recording them (this replica lost the <c>pipelines</c> lease): they are
+    /// cancelled, and the replica that holds the lease now requeues them as interrupted attempts.
+    /// </summary>
+    public async Task AbandonAsync()
+    {
+        using var old = Interlocked.Exchange(ref _generation, new CancellationTokenSource());
+        await old.CancelAsync().ConfigureAwait(false);
+        await IdleAsync().ConfigureAwait(false);
     }
 
     /// <summary>Waits until no step of this process is running (tests drive the runner tick by tick).</summary>
@@ -221,7 +233,8 @@ public sealed class PipelineRunner : IAsyncDisposable
         {
             Status = StepRunStatuses.Running, Attempts = step.Attempts + 1, StartedAt = now, FinishedAt = null, CacheKey = cacheKey, TrackingRunId = trackingRunId,
         }, cancellationToken).ConfigureAwait(false);
-        var cancel = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        var generation = Volatile.Read(ref _generation).Token;
+        var cancel = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, generation);
         // The timeout's clock starts now, not when the task gets a thread.
         var timer = spec.Timeout is null ? new CancellationTokenSource() : new CancellationTokenSource(PipelineValidation.Duration(spec.Timeout)!.Value, _time);
         var outputs = PipelineValidation.Dependencies(spec).ToDictionary(name => name, name => steps[name].Outputs ?? new Dictionary<string, JsonNode?>(), StringComparer.Ordinal);
@@ -230,14 +243,14 @@ public sealed class PipelineRunner : IAsyncDisposable
         var task = Task.Run(async () =>
         {
             await go.Task.ConfigureAwait(false);
-            await ExecuteAsync(run, spec, kind, started, outputs, cancel, timer).ConfigureAwait(false);
+            await ExecuteAsync(run, spec, kind, started, outputs, cancel, timer, generation).ConfigureAwait(false);
         }, CancellationToken.None);
         _inFlight[key] = new InFlight(task, cancel);
         go.SetResult();
         return started;
     }
 
-    private async Task ExecuteAsync(PipelineRun run, PipelineStepSpec spec, IPipelineStep kind, StepRun step, Dictionary<string, IReadOnlyDictionary<string, JsonNode?>> upstream, CancellationTokenSource cancel, CancellationTokenSource timer)
+    private async Task ExecuteAsync(PipelineRun run, PipelineStepSpec spec, IPipelineStep kind, StepRun step, Dictionary<string, IReadOnlyDictionary<string, JsonNode?>> upstream, CancellationTokenSource cancel, CancellationTokenSource timer, CancellationToken generation)
     {
         var key = (run.RunId, spec.Name);
         using var timeout = timer;
@@ -246,7 +259,7 @@ public sealed class PipelineRunner : IAsyncDisposable
         var workDirectory = Path.Combine(folder, "work");
         Directory.CreateDirectory(workDirectory);
         var logFile = Path.Combine(folder, "step.log");
-        StepRun finished;
+        StepRun? finished = null;
         try
         {
             var tracking = await _runs.GetAsync(step.TrackingRunId!, CancellationToken.None).ConfigureAwait(false);
@@ -263,9 +276,9 @@ public sealed class PipelineRunner : IAsyncDisposable
                         workDirectory, log, _time, spec.Timeout is null ? null : PipelineValidation.Duration(spec.Timeout), linked.Token);
                     outputs = await _executor.ExecuteAsync(kind, context).ConfigureAwait(false);
                 }
-                catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+                catch (OperationCanceledException) when (_stopping.IsCancellationRequested || generation.IsCancellationRequested)
                 {
-                    // Shutting down: the step stays 'running'; whoever runs the runner next requeues it.
+                    // Shutting down or the lease was lost: the step stays 'running'; whoever runs the runner next requeues it.
                     return;
                 }
                 catch (OperationCanceledException) when (timer.IsCancellationRequested)
@@ -311,13 +324,24 @@ public sealed class PipelineRunner : IAsyncDisposable
                 }
             }
         }
-        catch (Exception exception) when (exception is not OutOfMemoryException && !_stopping.IsCancellationRequested)
+        catch (Exception exception) when (exception is not OutOfMemoryException && !_stopping.IsCancellationRequested && !generation.IsCancellationRequested)
         {
             finished = Retry(spec, step, $"the runner could not record the step: {exception.Message}");
         }
         finally
         {
             TryDelete(folder);
+            if (finished is null)
+            {
+                // Abandoned: nothing is written; the next lease holder requeues the step.
+                _inFlight.TryRemove(key, out _);
+                cancel.Dispose();
+            }
+        }
+
+        if (finished is null)
+        {
+            return;
         }
 
         await _gate.WaitAsync(CancellationToken.None).ConfigureAwait(false);

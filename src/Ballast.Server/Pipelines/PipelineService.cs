@@ -17,6 +17,7 @@ public sealed partial class PipelineService(PipelineRunner runner, PipelineSched
     public static readonly TimeSpan LeaseDuration = TimeSpan.FromSeconds(15);
 
     private readonly string _holder = $"{Environment.MachineName}-{Guid.NewGuid():N}";
+    private bool _held;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -25,8 +26,19 @@ public sealed partial class PipelineService(PipelineRunner runner, PipelineSched
         {
             try
             {
-                if (await leases.TryAcquireAsync(LeaseName, _holder, LeaseDuration, stoppingToken).ConfigureAwait(false) is not null)
+                if (await leases.TryAcquireAsync(LeaseName, _holder, LeaseDuration, stoppingToken).ConfigureAwait(false) is null)
                 {
+                    if (_held)
+                    {
+                        // Another replica took over (this one stalled past the lease): its runner requeues what ran here.
+                        _held = false;
+                        LogLeaseLost(logger);
+                        await runner.AbandonAsync().ConfigureAwait(false);
+                    }
+                }
+                else
+                {
+                    _held = true;
                     foreach (var run in await scheduler.TickAsync(stoppingToken).ConfigureAwait(false))
                     {
                         LogTriggered(logger, run.Pipeline, run.RunId, run.Trigger);
@@ -52,6 +64,9 @@ public sealed partial class PipelineService(PipelineRunner runner, PipelineSched
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Pipeline {Pipeline}: run {RunId} started by {Trigger}")]
     private static partial void LogTriggered(ILogger logger, string pipeline, string runId, string trigger);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lost the pipelines lease; the steps running here are abandoned to the new holder")]
+    private static partial void LogLeaseLost(ILogger logger);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "A pipeline runner tick failed; retrying in a second")]
     private static partial void LogFailed(ILogger logger, Exception exception);

@@ -205,6 +205,28 @@ public abstract class PipelineRunnerTests(DatabaseEngine engine) : DatabaseTest(
     }
 
     [Fact]
+    public async Task A_runner_that_lost_the_lease_abandons_its_steps_to_the_new_holder()
+    {
+        await H.PutAsync(new PipelineSpec("handover", null, [Step("sleep", "command", new JsonObject { ["command"] = "sleep", ["args"] = new JsonArray("600") }, retries: 1, backoff: "1s")]));
+        var runId = (await H.StartAsync("handover")).RunId;
+        await H.Runner.TickAsync(Cancel);
+
+        await H.Runner.AbandonAsync();
+        (await H.Store.GetRunAsync(runId, Cancel)).Steps[0].Status.ShouldBe(StepRunStatuses.Running, "nothing is written by the runner that lost the lease");
+        await using var other = H.NewRunner();
+        await other.TickAsync(Cancel);
+
+        var step = (await H.Store.GetRunAsync(runId, Cancel)).Steps[0];
+        (step.Status, step.Attempts).ShouldBe((StepRunStatuses.Queued, 1));
+        Time.Advance(TimeSpan.FromSeconds(1));
+        await other.TickAsync(Cancel);
+        (await H.Store.GetRunAsync(runId, Cancel)).Steps[0].ShouldSatisfyAllConditions(s => s.Status.ShouldBe(StepRunStatuses.Running), s => s.Attempts.ShouldBe(2));
+        await other.CancelAsync(runId, Cancel);
+        await other.TickAsync(Cancel);
+        await other.IdleAsync();
+    }
+
+    [Fact]
     public async Task Every_step_is_an_mlflow_run_with_params_metrics_outputs_and_links()
     {
         await H.PutAsync(new PipelineSpec("tracked", [new PipelineParameter("lr", "number", 0.1)], [
