@@ -59,5 +59,19 @@ public sealed class PipelineCliTests
         (await client.GetFromJsonAsync<JsonElement>("/api/v1/pipelines/hello/runs", Cancel)).GetProperty("runs").GetArrayLength().ShouldBe(1, "the refused runs were not queued");
         var listed = await CliProcess.RunAsync("get", "pipelines", "--url", url);
         listed.Output.ShouldContain("hello");
+
+        // What a Kubernetes Job's pod runs: one attempt of a step, against the server's database and artifacts.
+        var database = "sqlite:" + Path.Combine(server.DataDir, Ballast.Configuration.BallastDefaults.SqliteFileName);
+        var artifacts = Path.Combine(server.DataDir, Ballast.Configuration.BallastDefaults.ArtifactsFolder);
+        var scratch = Path.Combine(server.DataDir, "pod");
+        var step = await CliProcess.RunAsync("pipelines", "step", "--run", runId, "--step", "greet", "--attempt", "2", "--database", database, "--artifacts", artifacts, "--data-dir", scratch);
+        step.ExitCode.ShouldBe(0, step.ToString());
+        step.Output.ShouldContain("hello ballast\nhello ballast\n");
+        step.Output.ShouldContain("step greet succeeded with outputs: greetings");
+        var stored = Directory.GetFiles(artifacts, "attempt-2.json", SearchOption.AllDirectories).ShouldHaveSingleItem();
+        JsonDocument.Parse(await File.ReadAllTextAsync(stored, Cancel)).RootElement.GetProperty("greetings").GetInt32().ShouldBe(2);
+        var failing = await CliProcess.RunAsync("pipelines", "step", "--run", runId, "--step", "check", "--database", database, "--artifacts", artifacts, "--data-dir", scratch);
+        failing.ExitCode.ShouldBe(1, failing.ToString());
+        failing.Error.ShouldContain("error: not enough greetings: 2");
     }
 }
