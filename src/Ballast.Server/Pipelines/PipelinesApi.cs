@@ -43,20 +43,27 @@ public sealed record PipelineRunListResponse(IReadOnlyList<PipelineRunResponse> 
 public static class PipelinesApi
 {
     public const int MaxListedRuns = 200;
+    private const string CommandKind = "command";
 
     public static IEndpointRouteBuilder MapPipelinesApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/v1/pipelines").WithTags("Pipelines");
-        group.MapPut("/{name}", async (string name, PipelineSpec spec, PipelineStore store, PipelineRunner runner, TimeProvider time, CancellationToken cancellationToken) =>
+        group.MapPut("/{name}", async (string name, PipelineSpec spec, PipelineStore store, PipelineRunner runner, TimeProvider time, HttpContext http, CancellationToken cancellationToken) =>
         {
             if (!string.IsNullOrEmpty(spec.Name) && spec.Name != name)
             {
                 throw TrackingException.Invalid($"The body names pipeline '{spec.Name}' but the path names '{name}'.");
             }
 
+            // A command runs any executable as the server's user: only admins may store one.
+            if ((spec.Steps ?? []).Any(step => step.Kind == CommandKind) && BallastClaims.RoleOf(http.User) is not Ballast.Security.ApiKeyRole.Admin)
+            {
+                throw new ForbiddenException($"Pipeline '{name}' has command steps, which run any executable on the server: storing it needs the admin role.");
+            }
+
             var stored = await store.PutAsync(PipelineValidation.Validate(spec with { Name = name }, runner.Steps), cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(Response(stored, time));
-        }).WithSummary("Creates or replaces a pipeline (runs under way keep the spec they started with).").RequireAuthorization(BallastPolicies.Writer);
+        }).WithSummary("Creates or replaces a pipeline (runs under way keep the spec they started with); command steps need the admin role.").RequireAuthorization(BallastPolicies.Writer);
         group.MapGet("/", async (PipelineStore store, TimeProvider time, CancellationToken cancellationToken) =>
             TypedResults.Ok(new PipelineListResponse((await store.ListAsync(cancellationToken).ConfigureAwait(false)).Select(pipeline => Response(pipeline, time)).ToList())))
             .RequireAuthorization(BallastPolicies.Reader);

@@ -156,6 +156,34 @@ public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerT
     }
 
     [Fact]
+    public async Task Only_admins_may_store_pipelines_with_command_steps()
+    {
+        await using var server = await StartServerAsync();
+        using var anonymous = server.Client();
+        async Task<string> KeyAsync(string name, string role, HttpClient client)
+        {
+            using var created = await client.PostAsJsonAsync("/api/v1/keys", new { name, role }, Cancel);
+            created.EnsureSuccessStatusCode();
+            return (await created.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("token").GetString()!;
+        }
+
+        using var admin = server.Client(await KeyAsync("admin", "admin", anonymous));
+        using var writer = server.Client(await KeyAsync("ci", "writer", admin));
+        var command = new { steps = new object[] { new { name = "a", kind = "command", with = new { command = "true" } } } };
+
+        using (var refused = await writer.PutAsJsonAsync("/api/v1/pipelines/p", command, Cancel))
+        {
+            refused.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+            (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+                .ShouldBe("Pipeline 'p' has command steps, which run any executable on the server: storing it needs the admin role.");
+        }
+
+        (await writer.PutAsJsonAsync("/api/v1/pipelines/q", new { steps = new object[] { new { name = "a", kind = "echo" } } }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await admin.PutAsJsonAsync("/api/v1/pipelines/p", command, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await writer.PostAsJsonAsync("/api/v1/pipelines/p/runs", new { }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created, "running a stored pipeline is a writer's job");
+    }
+
+    [Fact]
     public async Task Alert_rules_start_runs_through_the_registered_pipeline_launcher()
     {
         await using var server = await StartServerAsync();
