@@ -27,7 +27,7 @@ public sealed class PipelineRunner : IAsyncDisposable
 
     private readonly PipelineStore _store;
     private readonly IReadOnlyDictionary<string, IPipelineStep> _steps;
-    private readonly ExperimentStore _experiments;
+    private readonly StepTracking _tracking;
     private readonly RunStore _runs;
     private readonly IArtifactStore _artifacts;
     private readonly TimeProvider _time;
@@ -47,7 +47,7 @@ public sealed class PipelineRunner : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(steps);
         _store = store;
         _steps = steps.ToDictionary(step => step.Kind, StringComparer.Ordinal);
-        _experiments = experiments;
+        _tracking = new StepTracking(experiments, runs, time);
         _runs = runs;
         _artifacts = artifacts;
         _time = time;
@@ -218,8 +218,8 @@ public sealed class PipelineRunner : IAsyncDisposable
         var upstream = PipelineValidation.Dependencies(spec).Select(name => steps[name].TrackingRunId).OfType<string>().ToList();
         if ((spec.Cache ?? kind.Cacheable) && !run.NoCache && await _store.FindCachedAsync(cacheKey, cancellationToken).ConfigureAwait(false) is { } hit)
         {
-            var tracking = await CreateTrackingRunAsync(run, spec, upstream, hit.RunId, cancellationToken).ConfigureAwait(false);
-            await LogOutputsAsync(tracking.Info.RunId, run, spec, hit.Step.Outputs ?? new Dictionary<string, JsonNode?>(), cancellationToken).ConfigureAwait(false);
+            var tracking = await _tracking.CreateRunAsync(run, spec, upstream, hit.RunId, cancellationToken).ConfigureAwait(false);
+            await _tracking.LogOutputsAsync(tracking.Info.RunId, hit.Step.Outputs ?? new Dictionary<string, JsonNode?>(), cancellationToken).ConfigureAwait(false);
             await _runs.UpdateAsync(tracking.Info.RunId, RunStatuses.Finished, Now, null, cancellationToken).ConfigureAwait(false);
             return await SaveAsync(run, step with
             {
@@ -228,7 +228,7 @@ public sealed class PipelineRunner : IAsyncDisposable
             }, cancellationToken).ConfigureAwait(false);
         }
 
-        var trackingRunId = step.TrackingRunId ?? (await CreateTrackingRunAsync(run, spec, upstream, null, cancellationToken).ConfigureAwait(false)).Info.RunId;
+        var trackingRunId = step.TrackingRunId ?? (await _tracking.CreateRunAsync(run, spec, upstream, null, cancellationToken).ConfigureAwait(false)).Info.RunId;
         var started = await SaveAsync(run, step with
         {
             Status = StepRunStatuses.Running, Attempts = step.Attempts + 1, StartedAt = now, FinishedAt = null, CacheKey = cacheKey, TrackingRunId = trackingRunId,
@@ -306,7 +306,7 @@ public sealed class PipelineRunner : IAsyncDisposable
             step = step with { LogPath = logPath };
             if (error is null)
             {
-                await LogOutputsAsync(tracking.Info.RunId, run, spec, outputs!, CancellationToken.None).ConfigureAwait(false);
+                await _tracking.LogOutputsAsync(tracking.Info.RunId, outputs!, CancellationToken.None).ConfigureAwait(false);
                 await _runs.UpdateAsync(tracking.Info.RunId, RunStatuses.Finished, Now, null, CancellationToken.None).ConfigureAwait(false);
                 finished = step with { Status = StepRunStatuses.Succeeded, FinishedAt = Now, Outputs = outputs, Error = null };
             }
@@ -478,55 +478,6 @@ public sealed class PipelineRunner : IAsyncDisposable
 
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(material.ToJsonString())));
     }
-
-    private async Task<Run> CreateTrackingRunAsync(PipelineRun run, PipelineStepSpec spec, List<string> upstream, string? cachedFrom, CancellationToken cancellationToken)
-    {
-        string experimentId;
-        try
-        {
-            experimentId = (await _experiments.GetByNameAsync(run.Pipeline, cancellationToken).ConfigureAwait(false)).ExperimentId;
-        }
-        catch (TrackingException missing) when (missing.Code == TrackingException.ResourceDoesNotExist)
-        {
-            try
-            {
-                experimentId = await _experiments.CreateAsync(run.Pipeline, tags: [new TrackingTag(PipelineTag, run.Pipeline)], cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
-            catch (TrackingException raced) when (raced.Code == TrackingException.ResourceAlreadyExists)
-            {
-                experimentId = (await _experiments.GetByNameAsync(run.Pipeline, cancellationToken).ConfigureAwait(false)).ExperimentId;
-            }
-        }
-
-        List<TrackingTag> tags = [new(PipelineTag, run.Pipeline), new(PipelineRunTag, run.RunId), new(StepTag, spec.Name), new(KindTag, spec.Kind)];
-        if (upstream.Count > 0)
-        {
-            tags.Add(new TrackingTag(UpstreamTag, string.Join(",", upstream)));
-        }
-
-        if (cachedFrom is not null)
-        {
-            tags.Add(new TrackingTag(CachedFromTag, cachedFrom));
-        }
-
-        var created = await _runs.CreateAsync(experimentId, "ballast-pipelines", $"{spec.Name}-{run.RunId[..8]}", Now, tags, cancellationToken).ConfigureAwait(false);
-        var parameters = run.Parameters.Select(pair => new Param(pair.Key, Truncate(PipelineExpressions.Text(pair.Value, file => file.ToJsonString()))))
-            .Concat((spec.With ?? []).Where(pair => pair.Value is JsonValue).Select(pair => new Param($"with.{pair.Key}", Truncate(PipelineExpressions.Text(pair.Value, file => file.ToJsonString())))))
-            .ToList();
-        await _runs.LogBatchAsync(created.Info.RunId, [], parameters, [], cancellationToken).ConfigureAwait(false);
-        return created;
-    }
-
-    /// <summary>Numeric outputs become metrics; every output's description becomes a tag <c>ballast.pipeline.output.NAME</c>.</summary>
-    private async Task LogOutputsAsync(string trackingRunId, PipelineRun run, PipelineStepSpec spec, IReadOnlyDictionary<string, JsonNode?> outputs, CancellationToken cancellationToken)
-    {
-        var now = Now;
-        var metrics = outputs.Where(pair => StepOutputs.Number(pair.Value) is not null).Select(pair => new Metric(pair.Key, StepOutputs.Number(pair.Value)!.Value, now, 0)).ToList();
-        var tags = outputs.Select(pair => new TrackingTag($"ballast.pipeline.output.{pair.Key}", Truncate(StepOutputs.Describe(pair.Value)))).ToList();
-        await _runs.LogBatchAsync(trackingRunId, metrics, [], tags, cancellationToken).ConfigureAwait(false);
-    }
-
-    private static string Truncate(string text) => text.Length <= 500 ? text : text[..497] + "...";
 
     private static void TryDelete(string folder)
     {
