@@ -252,7 +252,11 @@ public static partial class BallastServer
         var launcher = new PipelineLauncher(store, datasets);
         services.AddSingleton(launcher);
         services.AddSingleton<IPipelineLauncher>(launcher);
-        services.AddSingleton(new PipelineScheduler(store, launcher, datasets, server.Time));
+        services.AddSingleton(provider =>
+        {
+            var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger<PipelineScheduler>();
+            return new PipelineScheduler(store, launcher, datasets, server.Time, (pipeline, problem) => Log.ScheduleFailed(logger, pipeline, problem));
+        });
         services.AddHostedService<PipelineService>();
     }
 
@@ -360,5 +364,8 @@ public static partial class BallastServer
 
         [LoggerMessage(2, LogLevel.Warning, "Authentication is disabled (--insecure): anyone who can reach this server can read and change everything")]
         public static partial void InsecureMode(ILogger logger);
+
+        [LoggerMessage(3, LogLevel.Warning, "Pipeline {Pipeline}: a scheduled or triggered run could not start: {Problem}")]
+        public static partial void ScheduleFailed(ILogger logger, string pipeline, string problem);
     }
 }

@@ -9,7 +9,7 @@ namespace Ballast.Pipelines;
 /// pipeline, so every replica may tick and still one run starts. Only the latest due occurrence fires (missed ones
 /// during downtime are not replayed), and only dataset versions made after the pipeline was stored.
 /// </summary>
-public sealed class PipelineScheduler(PipelineStore store, PipelineLauncher launcher, DatasetStore datasets, TimeProvider time)
+public sealed class PipelineScheduler(PipelineStore store, PipelineLauncher launcher, DatasetStore datasets, TimeProvider time, Action<string, string>? problem = null)
 {
     /// <summary>How far back an occurrence still fires (a replica that was down longer skips what it missed).</summary>
     public static readonly TimeSpan CatchUp = TimeSpan.FromMinutes(5);
@@ -21,6 +21,23 @@ public sealed class PipelineScheduler(PipelineStore store, PipelineLauncher laun
         var now = time.GetUtcNow();
         IReadOnlyList<DatasetSummary>? summaries = null;
         foreach (var pipeline in await store.ListAsync(cancellationToken).ConfigureAwait(false))
+        {
+            try
+            {
+                summaries = await TickAsync(pipeline, now, summaries, started, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Ballast.Tracking.TrackingException exception)
+            {
+                // One pipeline that cannot start (a time zone this host does not know, a dataset parameter gone) does not stop the others.
+                problem?.Invoke(pipeline.Spec.Name, exception.Message);
+            }
+        }
+
+        return started;
+    }
+
+    private async Task<IReadOnlyList<DatasetSummary>?> TickAsync(StoredPipeline pipeline, DateTimeOffset now, IReadOnlyList<DatasetSummary>? summaries, List<PipelineRun> started, CancellationToken cancellationToken)
+    {
         {
             var spec = pipeline.Spec;
             if (spec.Schedule is { } schedule)
@@ -56,7 +73,7 @@ public sealed class PipelineScheduler(PipelineStore store, PipelineLauncher laun
             }
         }
 
-        return started;
+        return summaries;
     }
 
     private async Task<PipelineRun?> StartAsync(string pipeline, Dictionary<string, string> parameters, string trigger, string key, CancellationToken cancellationToken) =>

@@ -168,6 +168,19 @@ public static partial class PipelineValidation
             }
         }
 
+        // Scheduled and triggered runs have nobody to pass parameters: each needs a default (a trigger fills its own).
+        foreach (var parameter in parameters.Where(parameter => parameter.Default is null && parameter.Name is not null))
+        {
+            if (spec.Schedule is not null)
+            {
+                problems.Add($"parameter '{parameter.Name}' needs a default: scheduled runs pass no parameters");
+            }
+            else if (triggers.Count > 0 && triggers.Any(trigger => (trigger.Parameter ?? parameters.FirstOrDefault(p => p.Type == DatasetType)?.Name) != parameter.Name))
+            {
+                problems.Add($"parameter '{parameter.Name}' needs a default: a dataset trigger passes only its dataset parameter");
+            }
+        }
+
         if (spec.MaxParallel is < 1)
         {
             problems.Add($"max_parallel {spec.MaxParallel} must be at least 1");

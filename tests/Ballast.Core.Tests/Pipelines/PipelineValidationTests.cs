@@ -37,7 +37,7 @@ public sealed class PipelineValidationTests
             "steps[1] (b).with: ${{ params.missing }} names no parameter; declared: n, k; steps[1] (b).needs: 'ghost' is not a step of this pipeline; " +
             "steps[2] (c): with.command (the executable to run) is required; steps[2] (c): with.args must be a list; " +
             "steps[2] (c): retries 50 must be between 0 and 10; steps[2] (c): timeout 'soon' is not a duration such as 10s, 5m or 1h; " +
-            "schedule.cron '61 * * * *' is not a cron expression (5 fields, or 6 with seconds): Minutes: Value must be a number between 0 and 59 (all inclusive).");
+            "schedule.cron '61 * * * *' is not a cron expression (5 fields, or 6 with seconds): Minutes: Value must be a number between 0 and 59 (all inclusive); parameter 'n' needs a default: scheduled runs pass no parameters.");
     }
 
     [Fact]
@@ -46,6 +46,16 @@ public sealed class PipelineValidationTests
         Problem(new PipelineSpec("tz", null, [new PipelineStepSpec("a", "echo")], new PipelineSchedule("0 6 * * *", "Mars/Olympus"), [new PipelineTrigger()]))
             .ShouldBe("Invalid pipeline 'tz': schedule.time_zone 'Mars/Olympus' is not a known time zone (an IANA id such as Europe/Paris); triggers[0]: dataset is missing (the dataset whose new versions start a run).");
         PipelineValidation.Validate(new PipelineSpec("ok", null, [new PipelineStepSpec("a", "echo")], new PipelineSchedule("0 6 * * 1-5", "Europe/Paris")), Kinds).Name.ShouldBe("ok");
+    }
+
+    [Fact]
+    public void Scheduled_and_triggered_pipelines_need_defaults_for_what_nobody_passes()
+    {
+        Problem(new PipelineSpec("s", [new PipelineParameter("epochs", "int")], [new PipelineStepSpec("a", "echo")], new PipelineSchedule("0 6 * * *")))
+            .ShouldBe("Invalid pipeline 's': parameter 'epochs' needs a default: scheduled runs pass no parameters.");
+        Problem(new PipelineSpec("t", [new PipelineParameter("data", "dataset"), new PipelineParameter("epochs", "int")], [new PipelineStepSpec("a", "echo")], Triggers: [new PipelineTrigger("churn")]))
+            .ShouldBe("Invalid pipeline 't': parameter 'epochs' needs a default: a dataset trigger passes only its dataset parameter.");
+        PipelineValidation.Validate(new PipelineSpec("u", [new PipelineParameter("data", "dataset")], [new PipelineStepSpec("a", "echo")], Triggers: [new PipelineTrigger("churn")]), Kinds);
     }
 
     [Fact]
