@@ -158,7 +158,7 @@ public static partial class BallastServer
         var models = new Ballast.Serving.ModelCache(registry, runs, server.Artifacts, server.Time, new ServingMetrics());
         builder.Services.AddSingleton(endpoints);
         builder.Services.AddSingleton(models);
-        var bandits = new Ballast.Serving.BanditStore(server.Database);
+        var bandits = new Ballast.Serving.AssignmentStore(server.Database);
         builder.Services.AddSingleton(bandits);
         builder.Services.AddHostedService<ServingFlushService>();
         var router = new Ballast.Serving.EndpointRouter(endpoints, models, bandits, server.Time);

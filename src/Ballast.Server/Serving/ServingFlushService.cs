@@ -6,10 +6,10 @@ namespace Ballast.Server.Serving;
 
 /// <summary>
 /// Writes what the hot path only counts in memory to the store every second, and a last time once the host has
-/// stopped (after in-flight requests drained): the bandits' arm assignments (so that rewards posted to any replica
-/// find the arm that earned them) and the per-variant traffic counters (so that guardrails see every replica).
+/// stopped (after in-flight requests drained): which variant made each prediction (so that rewards and outcomes posted to any replica
+/// find the variant that earned them) and the per-variant traffic counters (so that guardrails see every replica).
 /// </summary>
-public sealed partial class ServingFlushService(BanditStore bandits, TrafficStats traffic, TimeProvider time, ILogger<ServingFlushService> logger) : IHostedLifecycleService, IDisposable
+public sealed partial class ServingFlushService(AssignmentStore assignments, TrafficStats traffic, TimeProvider time, ILogger<ServingFlushService> logger) : IHostedLifecycleService, IDisposable
 {
     public static TimeSpan Interval { get; } = TimeSpan.FromSeconds(1);
 
@@ -57,16 +57,16 @@ public sealed partial class ServingFlushService(BanditStore bandits, TrafficStat
     {
         try
         {
-            await bandits.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await assignments.FlushAsync(cancellationToken).ConfigureAwait(false);
             await traffic.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             // The assignments stay queued and the counters keep counting; the next flush writes them.
-            LogFailed(logger, bandits.Pending, exception);
+            LogFailed(logger, assignments.Pending, exception);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing serving counters ({Count} bandit assignments queued) failed; retrying in a second")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing serving counters ({Count} prediction assignments queued) failed; retrying in a second")]
     private static partial void LogFailed(ILogger logger, int count, Exception exception);
 }
