@@ -140,6 +140,10 @@ public sealed class AbExperimentTests
         var conversionB = conversion.GetProperty("variants").EnumerateArray().Single(v => v.GetProperty("variant").GetString() == "b");
         conversionB.GetProperty("adjusted_p_value").GetDouble().ShouldBe(conversionB.GetProperty("p_value").GetDouble(), 1e-12, "one metric and one treatment: nothing to adjust");
         results.GetProperty("correction").GetString().ShouldBe("benjamini_hochberg");
+        var cli = await CliProcess.RunAsync("experiments", "results", "revenue-cuped", "--url", server.BaseAddress.ToString().TrimEnd('/'));
+        cli.ExitCode.ShouldBe(0, cli.ToString());
+        cli.Output.ShouldContain("CUPED on kpi:spend over the 1d before the start: variance ");
+        cli.Output.ShouldContain("secondary metric conversion (binomial from outcome; p adjusted by benjamini_hochberg):");
 
         using var invalid = await client.PutAsJsonAsync("/api/v1/experiments/bad", new { endpoint = "shop", cuped = new { source = "clicks" }, secondary_metrics = new[] { new { type = "p99" } } }, Cancel);
         invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
