@@ -93,6 +93,11 @@ public sealed class RolloutController(
             throw TrackingException.Invalid($"Endpoint '{spec.Endpoint}' cannot take a rollout: it needs a split endpoint serving one stable variant (not named {CanaryVariant}, {PreviewVariant}, {PreviousVariant} or {ShadowVariant}).");
         }
 
+        if ((endpoint.Shadows ?? []).FirstOrDefault(shadow => shadow.Name is ShadowVariant or PreviewMirrorShadow) is { } taken)
+        {
+            throw TrackingException.Invalid($"Endpoint '{spec.Endpoint}' cannot take a rollout: its shadow '{taken.Name}' has a name the rollout uses for its own mirror; rename it first.");
+        }
+
         var stable = endpoint.Variants[0];
         if (stable.Model is null)
         {

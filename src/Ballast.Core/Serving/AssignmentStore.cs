@@ -102,6 +102,20 @@ public sealed class AssignmentStore(MetadataDatabase database)
         return batch.Count;
     }
 
+    /// <summary>
+    /// How long assignments that are not bandit pulls are kept: a rollout's feedback conditions only read predictions
+    /// made since it started, and outcomes mostly arrive within days. Bandit pulls are kept: they are the arms' state.
+    /// </summary>
+    public static readonly TimeSpan Retention = TimeSpan.FromDays(30);
+
+    /// <summary>Deletes the assignments older than <paramref name="before"/> (Unix ms) that are not bandit pulls; returns how many.</summary>
+    public async Task<int> PruneAsync(long before, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM prediction_assignments WHERE bandit_arm = 0 AND assigned_at < @before", new { before }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
     /// <summary>Every arm of <paramref name="endpoint"/> that made a prediction the policy chose: pulls, rewarded pulls and the reward sum.</summary>
     public async Task<IReadOnlyList<ArmStats>> ArmsAsync(string endpoint, CancellationToken cancellationToken = default)
     {

@@ -166,6 +166,16 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
             "analysis.minFeedback 0 must be at least 1 (feedback conditions on no feedback would pass on nothing).");
 
     [Fact]
+    public async Task An_endpoint_whose_own_shadow_has_a_name_the_rollout_mirrors_under_is_refused_not_overwritten()
+    {
+        await Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")], [new ShadowSpec("preview-mirror", "models:/iris/3", 10)]), Cancel);
+        var controller = new RolloutController(Database, Endpoints, new TrafficStats(Database, Time), Time, assignments: Assignments);
+        (await Should.ThrowAsync<TrackingException>(() => controller.StartAsync(BlueGreen, Cancel))).Message
+            .ShouldBe("Endpoint 'iris' cannot take a rollout: its shadow 'preview-mirror' has a name the rollout uses for its own mirror; rename it first.");
+        (await Endpoints.GetAsync("iris", Cancel)).Spec.Shadows.ShouldBe([new ShadowSpec("preview-mirror", "models:/iris/3", 10)]);
+    }
+
+    [Fact]
     public void A_mirror_percent_outside_1_to_100_is_refused() =>
         Should.Throw<TrackingException>(() => RolloutValidation.Validate(BlueGreen with { BlueGreen = new BlueGreenSpec(PreviewMirrorPercent: 0) }))
         .Message.ShouldBe("Invalid rollout 'iris-bg': blueGreen.previewMirrorPercent 0 must be between 1 and 100.");

@@ -38,6 +38,21 @@ public abstract class AssignmentStoreContractTests(DatabaseEngine engine) : Data
     }
 
     [Fact]
+    public async Task Pruning_forgets_old_assignments_but_keeps_every_bandit_pull()
+    {
+        var assignments = new AssignmentStore(Database);
+        assignments.Enqueue(new PredictionAssignment("old", "iris", "canary", 100, "1"));
+        assignments.Enqueue(new PredictionAssignment("old-pull", "iris", "a", 100, BanditArm: true));
+        assignments.Enqueue(new PredictionAssignment("new", "iris", "canary", 300, "1"));
+        await assignments.FlushAsync(Cancel);
+
+        (await assignments.PruneAsync(before: 200, Cancel)).ShouldBe(1);
+        (await assignments.ArmsAsync("iris", Cancel)).ShouldHaveSingleItem().Pulls.ShouldBe(1);
+        await new FeedbackStore(Database, Time).AddAsync([new Feedback("old", "1", null), new Feedback("new", "1", null)], Cancel);
+        (await assignments.FeedbackAsync("iris", 0, 0, long.MaxValue, Cancel)).ShouldBe([new VariantFeedback("canary", 1, 1, 1, 0, 0)]);
+    }
+
+    [Fact]
     public void The_predicted_label_is_the_first_outputs_first_element_as_json()
     {
         PredictionAssignment.LabelOf([new Tensor("label", "INT64", [2], new long[] { 1, 0 })]).ShouldBe("1");
