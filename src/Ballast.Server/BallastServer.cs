@@ -162,13 +162,15 @@ public static partial class BallastServer
         var models = new Ballast.Serving.ModelCache(registry, runs, server.Artifacts, server.Time, new ServingMetrics());
         builder.Services.AddSingleton(endpoints);
         builder.Services.AddSingleton(models);
-        var bandits = new Ballast.Serving.BanditStore(server.Database);
-        builder.Services.AddSingleton(bandits);
+        var assignments = new Ballast.Serving.AssignmentStore(server.Database);
+        builder.Services.AddSingleton(assignments);
         builder.Services.AddHostedService<ServingFlushService>();
-        var router = new Ballast.Serving.EndpointRouter(endpoints, models, bandits, server.Time);
+        var router = new Ballast.Serving.EndpointRouter(endpoints, models, assignments, server.Time);
         builder.Services.AddSingleton(router);
         // The controller swaps the routing snapshot right after it changes an endpoint (an abort takes one swap).
-        builder.Services.AddSingleton(new Ballast.Rollouts.RolloutController(server.Database, endpoints, traffic, server.Time, cancellationToken => router.RefreshAsync(cancellationToken)));
+        // Feedback conditions read the prediction assignments; aborts go to the alert rules' event receivers when alerts are registered.
+        builder.Services.AddSingleton(services => new Ballast.Rollouts.RolloutController(server.Database, endpoints, traffic, server.Time, cancellationToken => router.RefreshAsync(cancellationToken),
+            assignments, services.GetService<Ballast.Alerts.IAlertNotifier>()));
         builder.Services.AddHostedService<Ballast.Server.Rollouts.RolloutService>();
         builder.Services.AddHostedService<EndpointRefreshService>();
         // Alerts: the rules engine is an IAlertObserver (monitors call every registered one per closed window); the
