@@ -36,21 +36,6 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : Database
     /// <summary>One scored row as logged: inputs x, z (numbers) and region, the model's label and probability, the true label, and whether serving flagged it.</summary>
     private sealed record Row(string Id, double X, double Z, string Region, long Predicted, double Probability, long Truth, bool Flagged);
 
-    private sealed class Recorder : IAlertObserver
-    {
-        public List<MetricObservation> Observations { get; } = [];
-
-        public Task ObserveAsync(MetricObservation observation, CancellationToken cancellationToken = default)
-        {
-            lock (Observations)
-            {
-                Observations.Add(observation);
-            }
-
-            return Task.CompletedTask;
-        }
-    }
-
     private sealed record Stack(MonitorStore Monitors, MonitorEvaluator Evaluator, PredictionLog Log, FeedbackStore Feedback, EndpointStore Endpoints, TrafficStats Traffic,
         DatasetStore Datasets, RunStore Runs);
 
@@ -147,7 +132,7 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : Database
         var shifted = Rows("s", 400, shift: 0.7, flip: true, seed: 12);
         await LogAsync(stack, reference, At(0));
         await LogAsync(stack, shifted, At(10));
-        var recorder = new Recorder();
+        var recorder = new ObservationRecorder();
         Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(20, 30)));
         await new MonitorScheduler(stack.Monitors, stack.Evaluator, stack.Traffic, [recorder], Time).TickAsync(Cancel);
 

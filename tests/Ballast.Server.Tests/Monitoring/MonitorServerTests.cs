@@ -15,21 +15,6 @@ public sealed class MonitorServerTests
 
     private static readonly string[] Features = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
 
-    private sealed class Recorder : IAlertObserver
-    {
-        public List<MetricObservation> Observations { get; } = [];
-
-        public Task ObserveAsync(MetricObservation observation, CancellationToken cancellationToken = default)
-        {
-            lock (Observations)
-            {
-                Observations.Add(observation);
-            }
-
-            return Task.CompletedTask;
-        }
-    }
-
     /// <summary>Scores <paramref name="requests"/> batches of 10 iris-like rows (seeded), the petals shifted by <paramref name="shift"/>.</summary>
     private static async Task ScoreAsync(HttpClient client, int requests, double shift, int seed)
     {
@@ -46,7 +31,7 @@ public sealed class MonitorServerTests
     [Fact]
     public async Task A_monitor_flags_exactly_the_shifted_features_and_observers_get_each_window_in_order()
     {
-        var recorder = new Recorder();
+        var recorder = new ObservationRecorder();
         await using var server = await RunningServer.StartAsync(services: services => services.AddSingleton<IAlertObserver>(recorder));
         using var client = server.Client();
         await ServingHelpers.RegisterIrisAsync(client);
