@@ -95,8 +95,8 @@ public static class EvaluationMetrics
 
     /// <summary>
     /// Reliability diagram of a binary classifier: <paramref name="bins"/> equal-width bins of the predicted probability
-    /// over [0, 1] (a probability of exactly 1 in the last bin, as scikit-learn's calibration_curve with strategy
-    /// "uniform"), each with its count, mean probability and share of positives; and the expected calibration error,
+    /// over [0, 1] (a probability on an inner edge in the lower bin, as scikit-learn's calibration_curve with strategy
+    /// "uniform"; the binning is <see cref="Statistics.Performance.Calibration"/>'s), each with its count, mean probability and share of positives; and the expected calibration error,
     /// Σ (n_b / N)·|positives_b − mean probability_b| (Naeini et al. 2015; Guo et al. 2017).
     /// </summary>
     public static Calibration Calibration(IReadOnlyList<bool> actual, IReadOnlyList<double> probability, int bins = 10)
@@ -109,7 +109,7 @@ public static class EvaluationMetrics
         var positives = new long[bins];
         for (var i = 0; i < actual.Count; i++)
         {
-            var bin = Math.Clamp((int)Math.Floor(probability[i] * bins), 0, bins - 1);
+            var bin = Statistics.Performance.Calibration.BinOf(probability[i], bins);
             counts[bin]++;
             sums[bin] += probability[i];
             positives[bin] += actual[i] ? 1 : 0;
