@@ -6,7 +6,8 @@ namespace Ballast.Monitoring;
 /// Label-free estimated performance of a binary classifier per window (NannyML's CBPE, <see cref="Cbpe"/>): the
 /// probabilities of <c>estimated.probability_output</c>, calibrated on the reference when it has labels (feedback of a
 /// traffic reference, or the label column of a dataset reference beside a column named as the output). Metrics
-/// <c>estimated.accuracy|precision|recall|f1|roc_auc</c> and <c>estimated.calibrated</c> (1 when calibration was applied).
+/// <c>estimated.accuracy|precision|recall|f1|roc_auc</c>, <c>estimated.calibrated</c> (1 when calibration was applied)
+/// and <c>estimated.rows</c> (the window's rows with a probability in [0, 1]).
 /// Calibration's random splits are seeded, so a window gives the same estimate every time.
 /// </summary>
 public sealed class CbpeWindowEstimator : IWindowEstimator
@@ -62,6 +63,7 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
             ["estimated.recall"] = estimate.Recall,
             ["estimated.f1"] = estimate.F1,
             ["estimated.calibrated"] = calibrated ? 1 : 0,
+            ["estimated.rows"] = scores.Length,
         };
         if (double.IsFinite(estimate.RocAuc))
         {

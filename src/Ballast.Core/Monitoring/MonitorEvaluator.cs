@@ -119,11 +119,22 @@ public sealed class MonitorEvaluator(
 
             Segments(spec, window, reference, columns, options, scratch, metrics, notes, cancellationToken);
             var context = new MonitorWindowContext(spec, window, reference, columns, start, end, scratch);
-            var hooks = (qualityChecks ?? []).Select(check => (Func<Task<WindowHookResult>>)(() => check.CheckAsync(context, cancellationToken)))
-                .Concat((estimators ?? []).Select(estimator => (Func<Task<WindowHookResult>>)(() => estimator.EstimateAsync(context, cancellationToken))));
-            foreach (var hook in hooks)
+            var hooks = (qualityChecks ?? []).Select(check => ("quality", (Func<Task<WindowHookResult>>)(() => check.CheckAsync(context, cancellationToken))))
+                .Concat((estimators ?? []).Select(estimator => (estimator.Name, (Func<Task<WindowHookResult>>)(() => estimator.EstimateAsync(context, cancellationToken)))));
+            foreach (var (hookName, hook) in hooks)
             {
-                var result = await hook().ConfigureAwait(false);
+                WindowHookResult result;
+                try
+                {
+                    result = await hook().ConfigureAwait(false);
+                }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // One hook's failure (a model library's error on odd data, say) is the window's message, not a lost window.
+                    notes.Add($"{hookName} failed: {exception.Message}");
+                    continue;
+                }
+
                 foreach (var (name, value) in result.Metrics)
                 {
                     metrics[name] = value;

@@ -128,6 +128,12 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : Database
             Multivariate = new MonitorMultivariate("reconstruction"),
         }, Cancel);
         await stack.Monitors.CreateAsync(Spec("loans-domain") with { Multivariate = new MonitorMultivariate("domain_classifier") }, Cancel);
+        await stack.Monitors.CreateAsync(Spec("loans-notes") with
+        {
+            Estimated = new MonitorEstimated("score", "1"),
+            Fairness = new MonitorFairness("gender", "1"),
+            Quality = new MonitorQuality(new ExpectationSuite(new Dictionary<string, ColumnExpectations> { ["age"] = new(Min: 0) })),
+        }, Cancel);
         var reference = Rows("r", 400, shift: 0, flip: false, seed: 11);
         var shifted = Rows("s", 400, shift: 0.7, flip: true, seed: 12);
         await LogAsync(stack, reference, At(0));
@@ -190,6 +196,13 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : Database
         domain[1].Values["multivariate.drifted"].ShouldBe(1);
         domain[1].Values.Keys.ShouldNotContain("estimated.accuracy", "a hook the spec does not ask for adds nothing");
         domain[1].Values.Keys.ShouldNotContain("quality.failed", "the endpoint has no expectations and the monitor names no suite");
+
+        // What a hook cannot compute is said in the window's message, never dropped.
+        var notes = (await stack.Monitors.WindowsAsync("loans-notes", cancellationToken: Cancel)).Single(window => window.Start == At(10));
+        notes.Status.ShouldBe(MonitorWindowStatus.Ok);
+        notes.Results.Message.ShouldBe("no estimated performance: the window has no output 'score' with one probability per row, or [N, 2] (outputs: predicted, probability); " +
+            "no fairness: the sensitive column 'gender' is not among the window's inputs (x, z, region)");
+        (notes.Results.Metrics["quality.age.exists"], notes.Results.Metrics["quality.violation_rate"], notes.Results.Metrics["quality.failed"]).ShouldBe((1.0, 1.0, 1.0));
     }
 
     [Fact]
