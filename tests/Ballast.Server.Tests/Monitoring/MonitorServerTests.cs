@@ -185,6 +185,11 @@ public sealed class MonitorServerTests
             reference: {from: "{{from}}", to: "{{to}}"}
             drift: {method: ks}
             feature_names: {float_input: [sepal_length, sepal_width, petal_length, petal_width]}
+            quality:
+              suite:
+                columns:
+                  petal_length: {min: -100, max: 100}
+            multivariate: {method: reconstruction}
             """, Cancel);
 
         var applied = await RunAsync("apply", "-f", file, "--url", url);
@@ -198,6 +203,9 @@ public sealed class MonitorServerTests
         var evaluated = await RunAsync("monitors", "evaluate", "iris-watch", "--json", "--url", url);
         evaluated.Code.ShouldBe(0, evaluated.Error);
         var id = JsonDocument.Parse(evaluated.Output).RootElement.GetProperty("id").GetInt64();
+        var hooks = JsonDocument.Parse(evaluated.Output).RootElement.GetProperty("metrics");
+        (hooks.GetProperty("quality.petal_length.max").GetDouble(), hooks.GetProperty("quality.failed").GetDouble()).ShouldBe((0.0, 0.0), "the manifest's suite");
+        hooks.GetProperty("multivariate.drifted").GetDouble().ShouldBe(0, "the window is the reference");
         var windows = await RunAsync("monitors", "windows", "iris-watch", "--url", url);
         windows.Output.ShouldContain(" ok ");
         var report = await RunAsync("monitors", "report", "iris-watch", id.ToString(CultureInfo.InvariantCulture), "--format", "md", "--url", url);
