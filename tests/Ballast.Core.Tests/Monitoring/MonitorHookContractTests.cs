@@ -1,5 +1,4 @@
 using System.Globalization;
-using Ballast.Alerts;
 using Ballast.Datasets;
 using Ballast.Experiments;
 using Ballast.Metadata;
