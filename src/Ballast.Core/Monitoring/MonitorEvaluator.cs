@@ -20,7 +20,8 @@ public sealed class MonitorEvaluator(
     TrafficStats traffic,
     IEnumerable<IWindowEstimator>? estimators = null,
     IEnumerable<IWindowQualityCheck>? qualityChecks = null,
-    Tracking.RunStore? runs = null)
+    Tracking.RunStore? runs = null,
+    Storage.IArtifactStore? artifacts = null)
 {
     /// <summary>Segments report at most this many values per column (the most frequent).</summary>
     public const int MaxSegmentValues = 10;
@@ -406,18 +407,26 @@ public sealed class MonitorEvaluator(
         var reference = spec.Reference!;
         if (reference.Dataset is not null || reference.Run is not null)
         {
-            var version = reference.Run is { } run
-                ? await MonitorRunReference.ResolveAsync(runs, datasets, run, cancellationToken).ConfigureAwait(false)
-                : await datasets.GetVersionAsync(new DatasetReference(reference.Dataset!, reference.Version), cancellationToken).ConfigureAwait(false);
-            var file = MonitorReferenceFile.Choose(version, reference.File);
-            var local = Path.Combine(scratch, "reference-source" + Extension(file.Path));
-            await using (var source = await datasets.OpenBlobAsync(file.Sha256, cancellationToken).ConfigureAwait(false))
-            await using (var target = File.Create(local))
+            MonitorReferenceSource source;
+            if (reference.Run is { } run)
             {
-                await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
+                source = await MonitorRunReference.ResolveAsync(runs, datasets, artifacts, run, reference.File, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var version = await datasets.GetVersionAsync(new DatasetReference(reference.Dataset!, reference.Version), cancellationToken).ConfigureAwait(false);
+                var chosen = MonitorReferenceFile.Choose(version, reference.File);
+                source = new MonitorReferenceSource($"{version.Reference} {chosen.Path}", chosen.Path, token => datasets.OpenBlobAsync(chosen.Sha256, token));
             }
 
-            return ReferenceTable.FromFile($"{(reference.Run is { } id ? $"run {id}: " : "")}{version.Reference} {file.Path}", local);
+            var local = Path.Combine(scratch, "reference-source" + Extension(source.FilePath));
+            await using (var stream = await source.OpenAsync(cancellationToken).ConfigureAwait(false))
+            await using (var target = File.Create(local))
+            {
+                await stream.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
+            }
+
+            return ReferenceTable.FromFile(source.Name, local);
         }
 
         var problems = new List<string>();

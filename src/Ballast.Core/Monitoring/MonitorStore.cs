@@ -19,7 +19,8 @@ internal sealed partial class MonitorJsonContext : JsonSerializerContext;
 /// Monitors and their closed windows in the metadata database. Creating or changing a monitor checks that its endpoint
 /// and reference dataset exist; a window is stored once per (monitor, start), whoever computed it.
 /// </summary>
-public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoints, DatasetStore datasets, TimeProvider time, RunStore? runs = null)
+public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoints, DatasetStore datasets, TimeProvider time, RunStore? runs = null,
+    Storage.IArtifactStore? artifacts = null)
 {
     public const int MaxPage = 500;
 
@@ -149,10 +150,15 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
         {
             try
             {
-                var version = spec.Reference.Run is { } run
-                    ? await MonitorRunReference.ResolveAsync(runs, datasets, run, cancellationToken).ConfigureAwait(false)
-                    : await datasets.GetVersionAsync(new DatasetReference(spec.Reference.Dataset!, spec.Reference.Version), cancellationToken).ConfigureAwait(false);
-                MonitorReferenceFile.Choose(version, spec.Reference.File);
+                if (spec.Reference.Run is { } run)
+                {
+                    await MonitorRunReference.ResolveAsync(runs, datasets, artifacts, run, spec.Reference.File, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    var version = await datasets.GetVersionAsync(new DatasetReference(spec.Reference.Dataset!, spec.Reference.Version), cancellationToken).ConfigureAwait(false);
+                    MonitorReferenceFile.Choose(version, spec.Reference.File);
+                }
             }
             catch (TrackingException exception) when (exception.Code is TrackingException.ResourceDoesNotExist or TrackingException.InvalidParameterValue)
             {

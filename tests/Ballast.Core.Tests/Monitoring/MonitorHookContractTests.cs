@@ -36,7 +36,7 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : Database
     private sealed record Row(string Id, double X, double Z, string Region, long Predicted, double Probability, long Truth, bool Flagged);
 
     private sealed record Stack(MonitorStore Monitors, MonitorEvaluator Evaluator, PredictionLog Log, FeedbackStore Feedback, EndpointStore Endpoints, TrafficStats Traffic,
-        DatasetStore Datasets, RunStore Runs);
+        DatasetStore Datasets, RunStore Runs, IArtifactStore Artifacts);
 
     private async Task<Stack> StackAsync()
     {
@@ -48,11 +48,11 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : Database
         var datasets = new DatasetStore(Database, artifacts, Time, new DatasetProfiler(256));
         var traffic = new TrafficStats(Database, Time);
         var runs = new RunStore(Database, new ExperimentStore(Database, Time), Time);
-        var monitors = new MonitorStore(Database, endpoints, datasets, Time, runs);
+        var monitors = new MonitorStore(Database, endpoints, datasets, Time, runs, artifacts);
         IWindowEstimator[] estimators = [new CbpeWindowEstimator(), new FairnessWindowEstimator(), new MultivariateWindowEstimator()];
-        var evaluator = new MonitorEvaluator(export, datasets, new KpiStore(Database, Time), traffic, estimators, [new ExpectationWindowCheck(endpoints)], runs);
+        var evaluator = new MonitorEvaluator(export, datasets, new KpiStore(Database, Time), traffic, estimators, [new ExpectationWindowCheck(endpoints)], runs, artifacts);
         await endpoints.CreateAsync(new EndpointSpec("loans", null, [new VariantSpec("main", "models:/loans/1")]), Cancel);
-        return new Stack(monitors, evaluator, log, feedback, endpoints, traffic, datasets, runs);
+        return new Stack(monitors, evaluator, log, feedback, endpoints, traffic, datasets, runs, artifacts);
     }
 
     /// <summary>
@@ -205,7 +205,7 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : Database
     }
 
     [Fact]
-    public async Task A_runs_training_dataset_is_the_reference_and_calibrates_cbpe_from_its_label_column()
+    public async Task A_runs_training_dataset_or_train_artifact_is_the_reference_and_calibrates_cbpe_from_its_label_column()
     {
         var stack = await StackAsync();
         await using var log = stack.Log;
@@ -224,13 +224,16 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : Database
         await stack.Runs.LogInputsAsync(run.Info.RunId, [new DatasetInput(new DatasetDescription("loans-train", version.Digest[..32], "ballast", "ballast://datasets/loans-train/1"),
             [new TrackingTag(MonitorRunReference.ContextTag, "training")])], Cancel);
         var bare = await stack.Runs.CreateAsync("0", runName: "no-inputs", cancellationToken: Cancel);
+        var artifactRun = await stack.Runs.CreateAsync("0", runName: "artifact", cancellationToken: Cancel);
+        await stack.Artifacts.PutAsync(Ballast.Registry.ModelRegistration.StorePathOf(artifactRun.Info.ArtifactUri + "/data/train.csv")!, new MemoryStream(bytes), Cancel);
 
         Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(0)));
         var spec = Spec("loans-run") with { Reference = new MonitorReference(Run: run.Info.RunId), Estimated = new MonitorEstimated("probability", "1") };
         (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(spec with { Reference = new MonitorReference(Run: bare.Info.RunId) }, Cancel))).Message
-            .ShouldBe($"Invalid monitor 'loans-run': reference: run '{bare.Info.RunId}' logged no dataset input that is a Ballast dataset version (inputs: none); " +
-                "log one with mlflow.log_input, or use reference.dataset");
+            .ShouldBe($"Invalid monitor 'loans-run': reference: run '{bare.Info.RunId}' logged no dataset input that is a Ballast dataset version (inputs: none) " +
+                "and has no train.csv, train.tsv or train.parquet artifact; log one with mlflow.log_input, or use reference.dataset");
         await stack.Monitors.CreateAsync(spec, Cancel);
+        await stack.Monitors.CreateAsync(spec with { Name = "loans-artifact", Reference = new MonitorReference(Run: artifactRun.Info.RunId) }, Cancel);
         var shifted = Rows("s", 400, shift: 0.7, flip: true, seed: 12);
         await LogAsync(stack, shifted, At(0));
         Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(10, 30)));
@@ -244,6 +247,11 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : Database
         window.Results.Metrics["estimated.calibrated"].ShouldBe(1);
         window.Results.Metrics["estimated.accuracy"].ShouldBe(expected.Accuracy, 1e-12);
         window.Results.Metrics["estimated.roc_auc"].ShouldBe(expected.RocAuc, 1e-12);
+
+        var artifact = (await stack.Monitors.WindowsAsync("loans-artifact", cancellationToken: Cancel)).ShouldHaveSingleItem();
+        artifact.Status.ShouldBe(MonitorWindowStatus.Ok, artifact.Results.Message);
+        artifact.Results.Drift!.Reference.ShouldBe($"run {artifactRun.Info.RunId}: artifact data/train.csv", "a run without a logged dataset: its train.* artifact");
+        artifact.Results.Metrics["estimated.accuracy"].ShouldBe(expected.Accuracy, 1e-12);
     }
 }
 
