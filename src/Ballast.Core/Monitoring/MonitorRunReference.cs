@@ -5,9 +5,6 @@ using Ballast.Tracking;
 
 namespace Ballast.Monitoring;
 
-/// <summary>A reference table to copy locally: its name in reports, its file path (for the format) and how to open it.</summary>
-internal sealed record MonitorReferenceSource(string Name, string FilePath, Func<CancellationToken, Task<Stream>> OpenAsync);
-
 /// <summary>
 /// A run's training data as a monitor's reference (<c>reference: {run: RUN_ID}</c>): among the dataset inputs the run
 /// logged (MLflow <c>log-inputs</c>), those tagged <c>mlflow.data.context = training</c> (every input when none is
