@@ -186,11 +186,13 @@ public static partial class BallastServer
         builder.Services.AddHostedService<Ballast.Server.Alerts.AlertDispatchService>();
         var datasets = new Ballast.Datasets.DatasetStore(server.Database, server.Artifacts, server.Time, new Ballast.Datasets.DatasetProfiler());
         builder.Services.AddSingleton(datasets);
-        var monitors = new Ballast.Monitoring.MonitorStore(server.Database, endpoints, datasets, server.Time);
+        var monitors = new Ballast.Monitoring.MonitorStore(server.Database, endpoints, datasets, server.Time, runs, server.Artifacts);
         builder.Services.AddSingleton(monitors);
-        // Alert observers (the alert rules engine above), data-quality checks and window estimators (CBPE, fairness) come from the container.
+        // Alert observers (the alert rules engine above), data-quality checks and window estimators (CBPE, fairness,
+        // multivariate drift) come from the container.
+        builder.Services.AddMonitorWindowHooks(endpoints);
         builder.Services.AddSingleton(services => new Ballast.Monitoring.MonitorEvaluator(export, datasets, kpis, traffic,
-            services.GetServices<Ballast.Statistics.Performance.IWindowEstimator>(), services.GetServices<Ballast.Monitoring.IWindowQualityCheck>()));
+            services.GetServices<Ballast.Monitoring.IWindowEstimator>(), services.GetServices<Ballast.Monitoring.IWindowQualityCheck>(), runs, server.Artifacts));
         builder.Services.AddSingleton(services => new Ballast.Monitoring.MonitorScheduler(monitors, services.GetRequiredService<Ballast.Monitoring.MonitorEvaluator>(), traffic,
             services.GetServices<Ballast.Alerts.IAlertObserver>(), server.Time, Ballast.Server.Monitoring.MonitorMetrics.Observe));
         builder.Services.AddHostedService<Ballast.Server.Monitoring.MonitorService>();

@@ -9,15 +9,6 @@ using DuckDB.NET.Data;
 namespace Ballast.Monitoring;
 
 /// <summary>
-/// Data-quality expectations over a window (another feature supplies them; the lead registers them): given the window's
-/// inputs as a Parquet file, metric values by name (<c>quality.&lt;expectation&gt;</c>, …) that join the window's results.
-/// </summary>
-public interface IWindowQualityCheck
-{
-    Task<IReadOnlyDictionary<string, double>> CheckAsync(MonitorSpec monitor, string inputsParquet, CancellationToken cancellationToken = default);
-}
-
-/// <summary>
 /// Computes one window of a monitor: reads the endpoint's logged predictions in [start, end) with their feedback,
 /// compares the input columns (and the prediction) with the reference as <c>ballast drift</c> does, and adds
 /// performance from feedback, per-segment numbers, latency and error rate, and the KPIs posted in the window.
@@ -28,7 +19,9 @@ public sealed class MonitorEvaluator(
     KpiStore kpis,
     TrafficStats traffic,
     IEnumerable<IWindowEstimator>? estimators = null,
-    IEnumerable<IWindowQualityCheck>? qualityChecks = null)
+    IEnumerable<IWindowQualityCheck>? qualityChecks = null,
+    Tracking.RunStore? runs = null,
+    Storage.IArtifactStore? artifacts = null)
 {
     /// <summary>Segments report at most this many values per column (the most frequent).</summary>
     public const int MaxSegmentValues = 10;
@@ -126,20 +119,29 @@ public sealed class MonitorEvaluator(
             }
 
             Segments(spec, window, reference, columns, options, scratch, metrics, notes, cancellationToken);
-            foreach (var estimator in estimators ?? [])
+            var context = new MonitorWindowContext(spec, window, reference, columns, start, end, scratch);
+            var hooks = (qualityChecks ?? []).Select(check => ("quality", (Func<Task<WindowHookResult>>)(() => check.CheckAsync(context, cancellationToken))))
+                .Concat((estimators ?? []).Select(estimator => (estimator.Name, (Func<Task<WindowHookResult>>)(() => estimator.EstimateAsync(context, cancellationToken)))));
+            foreach (var (hookName, hook) in hooks)
             {
-                foreach (var (name, value) in estimator.Estimate(Predictions(spec, window)))
+                WindowHookResult result;
+                try
                 {
-                    metrics[name] = value;
+                    result = await hook().ConfigureAwait(false);
                 }
-            }
+                catch (Exception exception) when (exception is not OperationCanceledException)
+                {
+                    // One hook's failure (a model library's error on odd data, say) is the window's message, not a lost window.
+                    notes.Add($"{hookName} failed: {exception.Message}");
+                    continue;
+                }
 
-            foreach (var check in qualityChecks ?? [])
-            {
-                foreach (var (name, value) in await check.CheckAsync(spec, current, cancellationToken).ConfigureAwait(false))
+                foreach (var (name, value) in result.Metrics)
                 {
                     metrics[name] = value;
                 }
+
+                notes.AddRange(result.Notes);
             }
 
             return new Outcome(window.Rows, MonitorWindowStatus.Ok, new MonitorResults(metrics, report, prediction, notes.Count == 0 ? null : string.Join("; ", notes)));
@@ -213,7 +215,7 @@ public sealed class MonitorEvaluator(
         return columns.Count > 0 ? columns : throw new DriftInputException($"no input column of the window ({string.Join(", ", window.Inputs.Keys)}) is in the reference ({reference.Name})");
     }
 
-    private static string? PredictionOutput(MonitorSpec spec, WindowTable window) =>
+    internal static string? PredictionOutput(MonitorSpec spec, WindowTable window) =>
         spec.Prediction?.Output ?? spec.Performance?.Output ?? window.Outputs.Keys.FirstOrDefault(name => !name.EndsWith(']'));
 
     private static FeatureDrift? PredictionDrift(MonitorSpec spec, WindowTable window, ReferenceTable reference, string scratch, List<string> notes, CancellationToken cancellationToken)
@@ -400,36 +402,31 @@ public sealed class MonitorEvaluator(
         }
     }
 
-    private static WindowPredictions Predictions(MonitorSpec spec, WindowTable window)
-    {
-        var output = PredictionOutput(spec, window);
-        var predicted = output is not null && window.Outputs.TryGetValue(output, out var values)
-            ? values.Select(value => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "").ToList()
-            : [];
-        var name = spec.Performance?.Probabilities;
-        var columns = name is null ? [] : window.Outputs.Keys.Where(key => key.StartsWith(name + "[", StringComparison.Ordinal)).ToList();
-        var probabilities = Enumerable.Range(0, window.Rows)
-            .Select(row => (IReadOnlyList<double>)columns.Select(column => window.Outputs[column][row] is double value ? value : double.NaN).ToList()).ToList();
-        var segments = (spec.Segments ?? []).Where(window.Inputs.ContainsKey)
-            .ToDictionary(segment => segment, segment => (IReadOnlyList<string?>)window.Inputs[segment].Select(value => Convert.ToString(value, CultureInfo.InvariantCulture)).ToList());
-        return new WindowPredictions(predicted, probabilities, spec.Performance?.Classes ?? [], window.Outcomes, segments);
-    }
-
     private async Task<ReferenceTable> ReferenceAsync(MonitorSpec spec, string scratch, CancellationToken cancellationToken)
     {
         var reference = spec.Reference!;
-        if (reference.Dataset is { } dataset)
+        if (reference.Dataset is not null || reference.Run is not null)
         {
-            var version = await datasets.GetVersionAsync(new DatasetReference(dataset, reference.Version), cancellationToken).ConfigureAwait(false);
-            var file = MonitorReferenceFile.Choose(version, reference.File);
-            var local = Path.Combine(scratch, "reference-source" + Extension(file.Path));
-            await using (var source = await datasets.OpenBlobAsync(file.Sha256, cancellationToken).ConfigureAwait(false))
-            await using (var target = File.Create(local))
+            MonitorReferenceSource source;
+            if (reference.Run is { } run)
             {
-                await source.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
+                source = await MonitorRunReference.ResolveAsync(runs, datasets, artifacts, run, reference.File, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                var version = await datasets.GetVersionAsync(new DatasetReference(reference.Dataset!, reference.Version), cancellationToken).ConfigureAwait(false);
+                var chosen = MonitorReferenceFile.Choose(version, reference.File);
+                source = new MonitorReferenceSource($"{version.Reference} {chosen.Path}", chosen.Path, token => datasets.OpenBlobAsync(chosen.Sha256, token));
             }
 
-            return ReferenceTable.FromFile($"{version.Reference} {file.Path}", local);
+            var local = Path.Combine(scratch, "reference-source" + Extension(source.FilePath));
+            await using (var stream = await source.OpenAsync(cancellationToken).ConfigureAwait(false))
+            await using (var target = File.Create(local))
+            {
+                await stream.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
+            }
+
+            return ReferenceTable.FromFile(source.Name, local);
         }
 
         var problems = new List<string>();

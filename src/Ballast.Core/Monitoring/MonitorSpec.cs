@@ -1,3 +1,5 @@
+using Ballast.Monitoring.Quality;
+
 namespace Ballast.Monitoring;
 
 /// <summary>
@@ -16,7 +18,11 @@ public sealed record MonitorSpec(
     IReadOnlyList<string>? Segments = null,
     IReadOnlyList<string>? Kpis = null,
     long? MinRows = null,
-    IReadOnlyDictionary<string, IReadOnlyList<string>>? FeatureNames = null);
+    IReadOnlyDictionary<string, IReadOnlyList<string>>? FeatureNames = null,
+    MonitorQuality? Quality = null,
+    MonitorEstimated? Estimated = null,
+    MonitorFairness? Fairness = null,
+    MonitorMultivariate? Multivariate = null);
 
 /// <summary>A tumbling window: a time span (<c>{"duration": "10m"}</c>, closed <see cref="Grace"/> after its end) or a row count (<c>{"rows": 5000}</c>).</summary>
 public sealed record MonitorWindow(string? Duration = null, long? Rows = null, string? Grace = null);
@@ -24,9 +30,11 @@ public sealed record MonitorWindow(string? Duration = null, long? Rows = null, s
 /// <summary>
 /// What production windows are compared with: a dataset version (<c>{"dataset": "iris-train", "version": 3}</c>, the
 /// latest without a version; <see cref="File"/> picks one table when the version has several), or a window of the
-/// endpoint's own traffic (<c>{"from": "2026-12-01T00:00:00Z", "to": "2026-12-02T00:00:00Z"}</c>).
+/// endpoint's own traffic (<c>{"from": "2026-12-01T00:00:00Z", "to": "2026-12-02T00:00:00Z"}</c>), or the dataset
+/// version a tracking run logged as its training input (<c>{"run": RUN_ID}</c>: the input tagged
+/// <c>mlflow.data.context = training</c>, else the run's only dataset input, that is a Ballast dataset version).
 /// </summary>
-public sealed record MonitorReference(string? Dataset = null, long? Version = null, string? File = null, string? From = null, string? To = null);
+public sealed record MonitorReference(string? Dataset = null, long? Version = null, string? File = null, string? From = null, string? To = null, string? Run = null);
 
 /// <summary>Which input columns are compared: only <see cref="Include"/> when given, less <see cref="Exclude"/>.</summary>
 public sealed record MonitorColumns(IReadOnlyList<string>? Include = null, IReadOnlyList<string>? Exclude = null);
@@ -59,3 +67,33 @@ public sealed record MonitorPerformance(
     string? Probabilities = null,
     IReadOnlyList<string>? Classes = null,
     string? PositiveClass = null);
+
+/// <summary>
+/// Data-quality expectations over each window's inputs: an inline <see cref="Suite"/>, or the endpoint's own
+/// expectations suite (<see cref="FromEndpoint"/>, also the default when the monitor says nothing and the endpoint has
+/// one); <c>{"enabled": false}</c> turns the default off.
+/// </summary>
+public sealed record MonitorQuality(ExpectationSuite? Suite = null, bool? FromEndpoint = null, bool? Enabled = null);
+
+/// <summary>
+/// Label-free estimated performance of a binary classifier (NannyML's CBPE): <see cref="ProbabilityOutput"/> is the
+/// model's probability of <see cref="PositiveClass"/> (a one-value-per-row output, or one column of an [N, 2] output
+/// named <c>NAME[1]</c>); rows with p ≥ <see cref="Threshold"/> (0.5) are predicted positive. Calibration is fitted on
+/// the reference when it has labels: a traffic window's feedback, or a dataset's <see cref="Label"/> column (default
+/// <c>label</c>) beside a column named as the probability output.
+/// </summary>
+public sealed record MonitorEstimated(string? ProbabilityOutput, string? PositiveClass, double? Threshold = null, string? Label = null);
+
+/// <summary>
+/// Fairness across the values of the input column <see cref="Sensitive"/> (fairlearn's definitions): the predicted
+/// label is <see cref="Output"/> (the prediction output by default) compared with <see cref="PositiveClass"/>; the
+/// label-based differences need feedback.
+/// </summary>
+public sealed record MonitorFairness(string? Sensitive, string? PositiveClass, string? Output = null);
+
+/// <summary>
+/// Multivariate drift of the compared input columns: <c>reconstruction</c> (NannyML's PCA reconstruction error, alert
+/// outside the reference chunks' mean ± 3 standard deviations) or <c>domain_classifier</c> (cross-validated ROC AUC of
+/// a classifier telling reference from window rows; drift above <see cref="Threshold"/>, 0.55).
+/// </summary>
+public sealed record MonitorMultivariate(string? Method, double? Threshold = null);

@@ -19,7 +19,8 @@ internal sealed partial class MonitorJsonContext : JsonSerializerContext;
 /// Monitors and their closed windows in the metadata database. Creating or changing a monitor checks that its endpoint
 /// and reference dataset exist; a window is stored once per (monitor, start), whoever computed it.
 /// </summary>
-public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoints, DatasetStore datasets, TimeProvider time)
+public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoints, DatasetStore datasets, TimeProvider time, RunStore? runs = null,
+    Storage.IArtifactStore? artifacts = null)
 {
     public const int MaxPage = 500;
 
@@ -130,23 +131,36 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
     private async Task<MonitorSpec> CheckAsync(MonitorSpec spec, CancellationToken cancellationToken)
     {
         spec = MonitorValidation.Validate(spec);
+        StoredEndpoint endpoint;
         try
         {
-            await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false);
+            endpoint = await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false);
         }
         catch (TrackingException exception) when (exception.Code == TrackingException.ResourceDoesNotExist)
         {
             throw TrackingException.Invalid($"Invalid monitor '{spec.Name}': endpoint '{spec.Endpoint}' does not exist.");
         }
 
-        if (spec.Reference!.Dataset is { } dataset)
+        if (spec.Quality?.FromEndpoint is true && endpoint.Spec.Expectations?.Suite is null)
+        {
+            throw TrackingException.Invalid($"Invalid monitor '{spec.Name}': quality.from_endpoint: endpoint '{spec.Endpoint}' has no expectations; give quality.suite instead.");
+        }
+
+        if (spec.Reference!.Dataset is not null || spec.Reference.Run is not null)
         {
             try
             {
-                var version = await datasets.GetVersionAsync(new DatasetReference(dataset, spec.Reference.Version), cancellationToken).ConfigureAwait(false);
-                MonitorReferenceFile.Choose(version, spec.Reference.File);
+                if (spec.Reference.Run is { } run)
+                {
+                    await MonitorRunReference.ResolveAsync(runs, datasets, artifacts, run, spec.Reference.File, cancellationToken).ConfigureAwait(false);
+                }
+                else
+                {
+                    var version = await datasets.GetVersionAsync(new DatasetReference(spec.Reference.Dataset!, spec.Reference.Version), cancellationToken).ConfigureAwait(false);
+                    MonitorReferenceFile.Choose(version, spec.Reference.File);
+                }
             }
-            catch (TrackingException exception) when (exception.Code == TrackingException.ResourceDoesNotExist)
+            catch (TrackingException exception) when (exception.Code is TrackingException.ResourceDoesNotExist or TrackingException.InvalidParameterValue)
             {
                 throw TrackingException.Invalid($"Invalid monitor '{spec.Name}': reference: {exception.Message}");
             }

@@ -59,9 +59,18 @@ public static partial class MonitorValidation
         }
 
         var reference = spec.Reference;
-        if (reference is null || (reference.Dataset is null) == (reference.From is null && reference.To is null))
+        var kinds = reference is null ? 0 : (reference.Dataset is null ? 0 : 1) + (reference.From is null && reference.To is null ? 0 : 1) + (reference.Run is null ? 0 : 1);
+        if (reference is null || kinds != 1)
         {
-            problems.Add("reference: give a dataset ({\"dataset\": NAME, \"version\": N}) or a window of the endpoint's traffic ({\"from\": TIME, \"to\": TIME})");
+            problems.Add("reference: give one of a dataset ({\"dataset\": NAME, \"version\": N}), a window of the endpoint's traffic ({\"from\": TIME, \"to\": TIME}) " +
+                "or a run whose training dataset is the reference ({\"run\": RUN_ID})");
+        }
+        else if (reference.Run is not null)
+        {
+            if (reference.Version is not null)
+            {
+                problems.Add("reference: version goes with dataset, not run (the run names its dataset version)");
+            }
         }
         else if (reference.Dataset is null)
         {
@@ -76,6 +85,8 @@ public static partial class MonitorValidation
         {
             problems.Add($"reference.version {reference.Version} must be 1 or more (leave it out for the latest)");
         }
+
+        MonitorHookValidation.Validate(spec, problems);
 
         if (spec.Columns is { Include: { Count: > 0 } include, Exclude: { Count: > 0 } exclude } && include.Intersect(exclude, StringComparer.Ordinal).Any())
         {

@@ -7,7 +7,7 @@ namespace Ballast.Monitoring;
 /// A monitor's reference as a table: a dataset version's file (read by DuckDB) or a window of the endpoint's traffic;
 /// it writes the columns a comparison needs to a Parquet file, as <see cref="DriftTableReader"/> compares every column of its reference.
 /// </summary>
-internal sealed class ReferenceTable
+public sealed class ReferenceTable
 {
     private readonly string? _file;
     private readonly WindowTable? _window;
@@ -51,6 +51,48 @@ internal sealed class ReferenceTable
         new(name, window.Rows, window.Inputs.Keys.ToHashSet(StringComparer.Ordinal), null, window);
 
     public bool Has(string column) => _columns.Contains(column);
+
+    /// <summary>The feedback outcomes of a traffic reference, one per row (null without feedback); null for a dataset reference.</summary>
+    public IReadOnlyList<string?>? Outcomes => _window?.Outcomes;
+
+    /// <summary>
+    /// One column's values, one per row (numbers as double, anything else as text, missing as null): an input or output
+    /// of a traffic reference, or a dataset column; null when the reference has no such column.
+    /// </summary>
+    public IReadOnlyList<object?>? Values(string column)
+    {
+        ArgumentNullException.ThrowIfNull(column);
+        if (_window is not null)
+        {
+            return _window.Inputs.GetValueOrDefault(column) ?? _window.Outputs.GetValueOrDefault(column);
+        }
+
+        if (!_columns.Contains(column))
+        {
+            return null;
+        }
+
+        using var connection = new DuckDBConnection("Data Source=:memory:");
+        connection.Open();
+        WindowTable.Execute(connection, "SET threads = 1");
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {WindowTable.Quote(column)} FROM {Source(_file!)}";
+        using var reader = command.ExecuteReader();
+        var values = new List<object?>();
+        while (reader.Read())
+        {
+            values.Add(reader.IsDBNull(0) ? null : reader.GetValue(0) switch
+            {
+                double number => number,
+                float number => number,
+                int or long or short or byte or decimal or sbyte or ushort or uint or ulong => Convert.ToDouble(reader.GetValue(0), CultureInfo.InvariantCulture),
+                bool flag => flag ? "true" : "false",
+                var other => Convert.ToString(other, CultureInfo.InvariantCulture),
+            });
+        }
+
+        return values;
+    }
 
     /// <summary>Whether the reference holds the model output's values: the traffic's output, or a dataset column of that name.</summary>
     public bool HasOutput(string output) => _window is null ? _columns.Contains(output) : _window.Outputs.ContainsKey(output);

@@ -19,6 +19,9 @@ public sealed class WindowTable
 
     public List<string?> Outcomes { get; } = [];
 
+    /// <summary>Per row, the expectations its request failed at serving when the endpoint flags them (<c>age.max,state.allowed</c>), else null.</summary>
+    public List<string?> Flagged { get; } = [];
+
     /// <summary>One latency per logged request (not per row).</summary>
     public List<double> Latencies { get; } = [];
 
@@ -29,8 +32,16 @@ public sealed class WindowTable
     {
         ArgumentNullException.ThrowIfNull(connection);
         var table = new WindowTable();
+        bool hasExpectations;
+        using (var describe = connection.CreateCommand())
+        {
+            // Segments written before the prediction log had the column lack it.
+            describe.CommandText = "SELECT count(*) FROM (DESCRIBE predictions) WHERE column_name = 'expectations'";
+            hasExpectations = Convert.ToInt64(describe.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
+        }
+
         using var command = connection.CreateCommand();
-        command.CommandText = "SELECT latency_ms, inputs, outputs, outcome FROM predictions WHERE kind = 'primary' ORDER BY timestamp, prediction_id"
+        command.CommandText = $"SELECT latency_ms, inputs, outputs, outcome, {(hasExpectations ? "expectations" : "NULL::VARCHAR")} FROM predictions WHERE kind = 'primary' ORDER BY timestamp, prediction_id"
             + (limit is { } l ? " LIMIT " + l.ToString(CultureInfo.InvariantCulture) : "");
         using var reader = command.ExecuteReader();
         while (reader.Read())
@@ -41,6 +52,8 @@ public sealed class WindowTable
             table.Add(table.Outputs, reader.GetString(2), null, labelsAsText: true);
             table.Rows = before + rows;
             table.AddOutcomes(reader.IsDBNull(3) ? null : reader.GetString(3), rows);
+            var flagged = reader.IsDBNull(4) || reader.GetString(4).Length == 0 ? null : reader.GetString(4);
+            table.Flagged.AddRange(Enumerable.Repeat(flagged, rows));
             foreach (var column in table.Inputs.Values.Concat(table.Outputs.Values))
             {
                 while (column.Count < table.Rows)

@@ -35,21 +35,6 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest
         Segments: ["region"], Performance: new MonitorPerformance("classification", Output: "label", Metrics: ["accuracy", "f1"]),
         Kpis: ["revenue"], FeatureNames: new Dictionary<string, IReadOnlyList<string>> { ["float_input"] = Features });
 
-    private sealed class Recorder : IAlertObserver
-    {
-        public List<MetricObservation> Observations { get; } = [];
-
-        public Task ObserveAsync(MetricObservation observation, CancellationToken cancellationToken = default)
-        {
-            lock (Observations)
-            {
-                Observations.Add(observation);
-            }
-
-            return Task.CompletedTask;
-        }
-    }
-
     private sealed record Stack(DatasetStore Datasets, MonitorStore Monitors, MonitorScheduler Scheduler, MonitorEvaluator Evaluator, PredictionLog Log, FeedbackStore Feedback, KpiStore Kpis,
         EndpointStore Endpoints, TrafficStats Traffic, PredictionExport Export);
 
@@ -142,7 +127,7 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest
         await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
         Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(3)));
         await stack.Monitors.CreateAsync(Spec(), Cancel);
-        var recorder = new Recorder();
+        var recorder = new ObservationRecorder();
         var scheduler = Scheduler(stack, recorder);
 
         // Window 1 [12:00, 12:10) is the reference itself; window 2 shifts the petals; window 3 has too few rows.
@@ -204,7 +189,7 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest
         await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
         Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(0)));
         await stack.Monitors.CreateAsync(Spec() with { Window = new MonitorWindow(Rows: 100), Segments = [] }, Cancel);
-        var recorder = new Recorder();
+        var recorder = new ObservationRecorder();
         var scheduler = Scheduler(stack, recorder);
         await LogAsync(stack.Log, "a", At(0), 150, shift: 0, seed: 7);
         for (var i = 0; i < 150; i++)
@@ -244,7 +229,7 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest
         await stack.Datasets.AddVersionAsync("iris-train", [new DatasetFile("train.csv", bytes.Length, sha)], cancellationToken: Cancel);
         Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(0)));
         await stack.Monitors.CreateAsync(Spec() with { Reference = new MonitorReference(Dataset: "iris-train", Version: 1), Segments = ["species"], Kpis = [] }, Cancel);
-        var recorder = new Recorder();
+        var recorder = new ObservationRecorder();
         await LogAsync(stack.Log, "b", At(0), 250, shift: 2, seed: 8);
         Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(10, 30)));
         await Scheduler(stack, recorder).TickAsync(Cancel);

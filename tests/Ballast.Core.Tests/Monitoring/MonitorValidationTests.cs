@@ -34,6 +34,34 @@ public sealed class MonitorValidationTests
             "kpis: 'Revenue' is not a KPI name (lowercase letters, digits, '_' or '-', starting with a letter); min_rows 0 must be 1 or more.");
     }
 
+    [Fact]
+    public void Quality_estimated_fairness_multivariate_and_a_run_reference_list_every_problem_at_once()
+    {
+        var bad = Good with
+        {
+            Reference = new MonitorReference(Version: 2, Run: "abc"),
+            Quality = new Ballast.Monitoring.Quality.ExpectationSuite(new Dictionary<string, Ballast.Monitoring.Quality.ColumnExpectations>()) is var empty
+                ? new MonitorQuality(empty, FromEndpoint: true) : null,
+            Estimated = new MonitorEstimated(null, "", Threshold: 1.5),
+            Fairness = new MonitorFairness(null, null),
+            Multivariate = new MonitorMultivariate("pca"),
+        };
+        Should.Throw<TrackingException>(() => MonitorValidation.Validate(bad)).Message.ShouldBe(
+            "Invalid monitor 'm': reference: version goes with dataset, not run (the run names its dataset version); " +
+            "quality: give a suite or from_endpoint: true, not both; quality.suite.columns: name at least one column and its expectations; " +
+            "estimated.probability_output: name the model's output with the probability of the positive class; " +
+            "estimated.positive_class: name the positive class (as the labels of feedback and of the reference write it, such as 1 or true); " +
+            "estimated.threshold 1.5 must be between 0 and 1; fairness.sensitive: name the input column whose groups are compared; " +
+            "fairness.positive_class: name the favourable predicted label (such as 1 or true); multivariate.method 'pca' is not reconstruction or domain_classifier.");
+        Should.Throw<TrackingException>(() => MonitorValidation.Validate(Good with { Reference = new MonitorReference(Dataset: "train", Run: "abc") }))
+            .Message.ShouldContain("reference: give one of a dataset");
+        Should.Throw<TrackingException>(() => MonitorValidation.Validate(Good with { Multivariate = new MonitorMultivariate("reconstruction", 0.6) }))
+            .Message.ShouldContain("multivariate.threshold: reconstruction alerts outside the band the reference sets");
+        Should.Throw<TrackingException>(() => MonitorValidation.Validate(Good with { Multivariate = new MonitorMultivariate("domain_classifier", 0.5) }))
+            .Message.ShouldContain("multivariate.threshold 0.5 must be above 0.5 and at most 1");
+        MonitorValidation.Validate(Good with { Reference = new MonitorReference(Run: "abc") }).Reference!.Run.ShouldBe("abc");
+    }
+
     [Theory]
     [InlineData(0, 600_000, 600_000)]
     [InlineData(599_999, 600_000, 600_000)]

@@ -15,21 +15,6 @@ public sealed class MonitorServerTests
 
     private static readonly string[] Features = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
 
-    private sealed class Recorder : IAlertObserver
-    {
-        public List<MetricObservation> Observations { get; } = [];
-
-        public Task ObserveAsync(MetricObservation observation, CancellationToken cancellationToken = default)
-        {
-            lock (Observations)
-            {
-                Observations.Add(observation);
-            }
-
-            return Task.CompletedTask;
-        }
-    }
-
     /// <summary>Scores <paramref name="requests"/> batches of 10 iris-like rows (seeded), the petals shifted by <paramref name="shift"/>.</summary>
     private static async Task ScoreAsync(HttpClient client, int requests, double shift, int seed)
     {
@@ -46,7 +31,7 @@ public sealed class MonitorServerTests
     [Fact]
     public async Task A_monitor_flags_exactly_the_shifted_features_and_observers_get_each_window_in_order()
     {
-        var recorder = new Recorder();
+        var recorder = new ObservationRecorder();
         await using var server = await RunningServer.StartAsync(services: services => services.AddSingleton<IAlertObserver>(recorder));
         using var client = server.Client();
         await ServingHelpers.RegisterIrisAsync(client);
@@ -200,6 +185,11 @@ public sealed class MonitorServerTests
             reference: {from: "{{from}}", to: "{{to}}"}
             drift: {method: ks}
             feature_names: {float_input: [sepal_length, sepal_width, petal_length, petal_width]}
+            quality:
+              suite:
+                columns:
+                  petal_length: {min: -100, max: 100}
+            multivariate: {method: reconstruction}
             """, Cancel);
 
         var applied = await RunAsync("apply", "-f", file, "--url", url);
@@ -213,6 +203,9 @@ public sealed class MonitorServerTests
         var evaluated = await RunAsync("monitors", "evaluate", "iris-watch", "--json", "--url", url);
         evaluated.Code.ShouldBe(0, evaluated.Error);
         var id = JsonDocument.Parse(evaluated.Output).RootElement.GetProperty("id").GetInt64();
+        var hooks = JsonDocument.Parse(evaluated.Output).RootElement.GetProperty("metrics");
+        (hooks.GetProperty("quality.petal_length.max").GetDouble(), hooks.GetProperty("quality.failed").GetDouble()).ShouldBe((0.0, 0.0), "the manifest's suite");
+        hooks.GetProperty("multivariate.drifted").GetDouble().ShouldBe(0, "the window is the reference");
         var windows = await RunAsync("monitors", "windows", "iris-watch", "--url", url);
         windows.Output.ShouldContain(" ok ");
         var report = await RunAsync("monitors", "report", "iris-watch", id.ToString(CultureInfo.InvariantCulture), "--format", "md", "--url", url);

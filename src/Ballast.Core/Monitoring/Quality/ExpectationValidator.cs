@@ -97,7 +97,12 @@ public static class ExpectationValidator
                 select.Add(item.ObservedSql ?? "NULL");
             }
 
+            // Rows breaking any row-level expectation (required, type, min, max, allowed, regex; unique and max_null_rate are about the table).
+            var rowChecks = planned.Select(item => item.Kind == ExpectationKinds.Required ? $"{item.ValueSql} IS NULL" : item.UnexpectedSql is { } sql ? $"coalesce(({sql}), false)" : null)
+                .OfType<string>().ToList();
+            select.Add(rowChecks.Count == 0 ? "0" : $"count(*) FILTER (WHERE {string.Join(" OR ", rowChecks)})");
             long rows = 0;
+            long failing = 0;
             var measured = Query($"SELECT {string.Join(", ", select)} FROM {_source}", reader =>
             {
                 reader.Read();
@@ -108,6 +113,7 @@ public static class ExpectationValidator
                     values.Add((Int(reader, 1 + (3 * i)), Int(reader, 2 + (3 * i)), Double(reader, 3 + (3 * i))));
                 }
 
+                failing = Int(reader, 1 + (3 * planned.Count));
                 return values;
             });
 
@@ -133,7 +139,7 @@ public static class ExpectationValidator
                 }
             }
 
-            return new ValidationResult(ordered.All(result => result.Success), rows, ordered);
+            return new ValidationResult(ordered.All(result => result.Success), rows, ordered, missingColumns.Count > 0 ? rows : failing);
         }
 
         private ExpectationResult Evaluate(Planned item, long rows, long unexpected, long present, double? observed)

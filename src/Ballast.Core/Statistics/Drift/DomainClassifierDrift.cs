@@ -108,7 +108,7 @@ public static class DomainClassifierDrift
         }
 
         var labels = rows.Select(r => r.Label).ToArray();
-        var auc = RocAuc(labels, scores);
+        var auc = Performance.ClassificationMetrics.RocAuc(labels, scores);
         var threshold = options.RandomPercentile is { } percentile
             ? RandomClassifierPercentile(labels, percentile, options.RandomClassifiers, new Random(options.Seed))
             : options.Threshold;
@@ -142,7 +142,7 @@ public static class DomainClassifierDrift
                 scores[i] = random.NextDouble();
             }
 
-            aucs[c] = RocAuc(labels, scores);
+            aucs[c] = Performance.ClassificationMetrics.RocAuc(labels, scores);
         }
 
         Array.Sort(aucs);
@@ -231,37 +231,6 @@ public static class DomainClassifierDrift
         }
 
         return assignment;
-    }
-
-    /// <summary>ROC AUC as the Mann–Whitney probability that a current row outscores a reference row, ties ½.</summary>
-    private static double RocAuc(bool[] labels, double[] scores)
-    {
-        var order = Enumerable.Range(0, scores.Length).ToArray();
-        var keys = (double[])scores.Clone();
-        Array.Sort(keys, order);
-        double positives = 0, rankSum = 0;
-        for (var i = 0; i < keys.Length;)
-        {
-            var j = i;
-            while (j + 1 < keys.Length && keys[j + 1] == keys[i])
-            {
-                j++;
-            }
-
-            for (var k = i; k <= j; k++)
-            {
-                if (labels[order[k]])
-                {
-                    positives++;
-                    rankSum += (i + j) / 2.0 + 1;
-                }
-            }
-
-            i = j + 1;
-        }
-
-        var negatives = keys.Length - positives;
-        return (rankSum - positives * (positives + 1) / 2) / (positives * negatives);
     }
 
     private static float[] ToSingle(double[] row) => [.. row.Select(v => (float)v)];

@@ -107,7 +107,7 @@ public static class Calibration
         }
     }
 
-    private static int BinOf(double probability, int bins)
+    internal static int BinOf(double probability, int bins)
     {
         // Number of inner edges k/bins strictly below p: searchsorted(side="left") on the inner edges.
         var bin = (int)Math.Ceiling(probability * bins) - 1;

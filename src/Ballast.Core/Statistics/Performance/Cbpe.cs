@@ -106,14 +106,14 @@ public static class Cbpe
             }
         }
 
-        var n = probabilities.Length;
+        var rates = ClassificationMetrics.FromConfusion(tp, fp, fn, tn);
         return new CbpeEstimate(
-            n,
-            (tp + tn) / n,
-            Ratio(tp, tp + fp),
-            Ratio(tp, tp + fn),
-            Ratio(tn, tn + fp),
-            Ratio(tp, tp + 0.5 * (fp + fn)),
+            probabilities.Length,
+            rates.Accuracy,
+            rates.Precision,
+            rates.Recall,
+            rates.Specificity,
+            rates.F1,
             EstimateRocAuc(probabilities, scores.IsEmpty ? probabilities : scores),
             new EstimatedConfusionMatrix(tp, fp, fn, tn));
     }
@@ -205,7 +205,7 @@ public static class Cbpe
             (actual[i] ? positives : negatives).Add(i);
         }
 
-        if (positives.Count == 0 || negatives.Count == 0 || RealizedRocAuc(actual, scores) > 0.999)
+        if (positives.Count == 0 || negatives.Count == 0 || ClassificationMetrics.RocAuc(actual.ToArray(), scores.ToArray()) > 0.999)
         {
             return false;
         }
@@ -282,38 +282,6 @@ public static class Cbpe
         return error;
     }
 
-    /// <summary>ROC AUC from labels: the Mann–Whitney probability that a positive outranks a negative, ties counting ½.</summary>
-    internal static double RealizedRocAuc(ReadOnlySpan<bool> actual, ReadOnlySpan<double> scores)
-    {
-        var order = Enumerable.Range(0, scores.Length).ToArray();
-        var keys = scores.ToArray();
-        Array.Sort(keys, order);
-        double positives = 0, rankSum = 0;
-        for (var i = 0; i < keys.Length;)
-        {
-            var j = i;
-            while (j + 1 < keys.Length && keys[j + 1] == keys[i])
-            {
-                j++;
-            }
-
-            var midRank = (i + j) / 2.0 + 1;
-            for (var k = i; k <= j; k++)
-            {
-                if (actual[order[k]])
-                {
-                    positives++;
-                    rankSum += midRank;
-                }
-            }
-
-            i = j + 1;
-        }
-
-        var negatives = keys.Length - positives;
-        return positives == 0 || negatives == 0 ? double.NaN : (rankSum - positives * (positives + 1) / 2) / (positives * negatives);
-    }
-
     private static IsotonicRegression FitIsotonic(ReadOnlySpan<double> scores, ReadOnlySpan<bool> actual, double yMin, double yMax)
     {
         var labels = new double[actual.Length];
@@ -324,6 +292,4 @@ public static class Cbpe
 
         return IsotonicRegression.Fit(scores, labels, default, yMin, yMax);
     }
-
-    private static double Ratio(double numerator, double denominator) => denominator > 0 ? numerator / denominator : 0;
 }

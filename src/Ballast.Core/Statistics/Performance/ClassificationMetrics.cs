@@ -10,6 +10,9 @@ namespace Ballast.Statistics.Performance;
 /// </summary>
 public static class ClassificationMetrics
 {
+    /// <summary>numpy.finfo(float64).eps: log loss clips probabilities to [ε, 1 − ε], as scikit-learn ≥ 1.5.</summary>
+    public const double Epsilon = 2.220446049250313e-16;
+
     public static double Accuracy(IReadOnlyList<string> truth, IReadOnlyList<string> predicted)
     {
         Check(truth, predicted);
@@ -83,6 +86,55 @@ public static class ClassificationMetrics
         return positives == 0 || negatives == 0 ? double.NaN : (rankSum - positives * (positives + 1) / 2.0) / ((double)positives * negatives);
     }
 
+    /// <summary>
+    /// Accuracy, precision, recall, specificity and F1 of a binary confusion matrix (counts, or expected counts as CBPE
+    /// has them); a ratio over 0 is 0 (<c>zero_division=0</c>); accuracy is NaN for an empty matrix.
+    /// </summary>
+    public static ConfusionRates FromConfusion(double truePositives, double falsePositives, double falseNegatives, double trueNegatives)
+    {
+        var total = truePositives + falsePositives + falseNegatives + trueNegatives;
+        var precision = Ratio(truePositives, truePositives + falsePositives);
+        var recall = Ratio(truePositives, truePositives + falseNegatives);
+        return new ConfusionRates(
+            total > 0 ? (truePositives + trueNegatives) / total : double.NaN,
+            precision,
+            recall,
+            Ratio(trueNegatives, trueNegatives + falsePositives),
+            Ratio(truePositives, truePositives + (0.5 * (falsePositives + falseNegatives))));
+    }
+
+    /// <summary>Binary log loss: the mean of −ln p for positives and −ln (1 − p) for negatives, p clipped to [ε, 1 − ε].</summary>
+    public static double BinaryLogLoss(IReadOnlyList<bool> actual, IReadOnlyList<double> probability)
+    {
+        ArgumentNullException.ThrowIfNull(actual);
+        ArgumentNullException.ThrowIfNull(probability);
+        var ofTruth = new double[actual.Count];
+        for (var i = 0; i < ofTruth.Length; i++)
+        {
+            ofTruth[i] = actual[i] ? probability[i] : 1 - probability[i];
+        }
+
+        return LogLoss(ofTruth);
+    }
+
+    /// <summary>Mean −ln p over each row's probability of its true class, p clipped to [ε, 1 − ε] (no renormalization); NaN for no rows.</summary>
+    public static double LogLoss(IReadOnlyList<double> probabilityOfTruth)
+    {
+        ArgumentNullException.ThrowIfNull(probabilityOfTruth);
+        return MeanNegativeLog(probabilityOfTruth.Select(p => Math.Clamp(p, Epsilon, 1 - Epsilon)).ToArray());
+    }
+
+    private static double MeanNegativeLog(double[] probabilities)
+    {
+        double total = 0;
+        foreach (var p in probabilities)
+        {
+            total -= Math.Log(p);
+        }
+
+        return probabilities.Length == 0 ? double.NaN : total / probabilities.Length;
+    }
+
     /// <summary>Mean negative log-likelihood of the true class; <paramref name="probabilities"/>[i][k] is row i's probability of class k, <paramref name="truth"/>[i] the index of its true class.</summary>
     public static double LogLoss(IReadOnlyList<int> truth, IReadOnlyList<IReadOnlyList<double>> probabilities)
     {
@@ -93,21 +145,20 @@ public static class ClassificationMetrics
             throw new ArgumentException("truth and probabilities must have the same, non-zero length.", nameof(probabilities));
         }
 
-        const double epsilon = 2.220446049250313e-16; // numpy.finfo(float64).eps
-        double total = 0;
+        var ofTruth = new double[truth.Count];
         for (var i = 0; i < truth.Count; i++)
         {
             var row = probabilities[i];
             double sum = 0;
             foreach (var p in row)
             {
-                sum += Math.Clamp(p, epsilon, 1 - epsilon);
+                sum += Math.Clamp(p, Epsilon, 1 - Epsilon);
             }
 
-            total -= Math.Log(Math.Clamp(row[truth[i]], epsilon, 1 - epsilon) / sum);
+            ofTruth[i] = Math.Clamp(row[truth[i]], Epsilon, 1 - Epsilon) / sum;
         }
 
-        return total / truth.Count;
+        return MeanNegativeLog(ofTruth);
     }
 
     private static (double Precision, double Recall, double F1) Of(IReadOnlyList<string> truth, IReadOnlyList<string> predicted, string label)
@@ -122,11 +173,11 @@ public static class ClassificationMetrics
             actualPositives += isTrue ? 1 : 0;
         }
 
-        var precision = predictedPositives == 0 ? 0 : (double)truePositives / predictedPositives;
-        var recall = actualPositives == 0 ? 0 : (double)truePositives / actualPositives;
-        var f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall);
-        return (precision, recall, f1);
+        var rates = FromConfusion(truePositives, predictedPositives - truePositives, actualPositives - truePositives, truth.Count - predictedPositives - actualPositives + truePositives);
+        return (rates.Precision, rates.Recall, rates.F1);
     }
+
+    private static double Ratio(double numerator, double denominator) => denominator > 0 ? numerator / denominator : 0;
 
     private static void Check(IReadOnlyList<string> truth, IReadOnlyList<string> predicted)
     {

@@ -7,7 +7,7 @@ namespace Ballast.Statistics.Performance;
 /// </summary>
 public static class RegressionMetrics
 {
-    private const double Epsilon = 2.220446049250313e-16; // numpy.finfo(float64).eps
+    private const double Epsilon = ClassificationMetrics.Epsilon;
 
     public static double MeanAbsoluteError(IReadOnlyList<double> truth, IReadOnlyList<double> predicted) =>
         Mean(truth, predicted, (y, p) => Math.Abs(y - p));

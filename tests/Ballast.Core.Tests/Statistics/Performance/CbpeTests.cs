@@ -70,7 +70,7 @@ public sealed class CbpeTests
         estimate.Precision.ShouldBe(realized.Precision, 0.016);
         estimate.Recall.ShouldBe(realized.Recall, 0.016);
         estimate.F1.ShouldBe(realized.F1, 0.016);
-        estimate.RocAuc.ShouldBe(Cbpe.RealizedRocAuc(actual, p), 0.016);
+        estimate.RocAuc.ShouldBe(ClassificationMetrics.RocAuc(actual, p), 0.016);
         estimate.Accuracy.ShouldBe(0.75, 0.012); // E[max(p, 1 − p)] for p ~ U(0, 1)
     }
 
@@ -98,7 +98,7 @@ public sealed class CbpeTests
         calibrated.Accuracy.ShouldBe(realized.Accuracy, 0.015);
         calibrated.Precision.ShouldBe(realized.Precision, 0.02);
         calibrated.Recall.ShouldBe(realized.Recall, 0.02);
-        calibrated.RocAuc.ShouldBe(Cbpe.RealizedRocAuc(analysisActual, analysisScores), 0.02);
+        calibrated.RocAuc.ShouldBe(ClassificationMetrics.RocAuc(analysisActual, analysisScores), 0.02);
     }
 
     /// <summary>NannyML: a perfectly separating reference (AUC &gt; 0.999) or a single class never needs calibrating.</summary>

@@ -1,0 +1,68 @@
+using Ballast.Statistics.Performance;
+
+namespace Ballast.Monitoring;
+
+/// <summary>
+/// Fairness per window across the groups of <c>fairness.sensitive</c> (<see cref="Fairness"/>, fairlearn's
+/// definitions): from the predictions alone <c>fairness.group.&lt;value&gt;.selection_rate</c> and the demographic parity
+/// difference and ratio; from the rows with feedback (at least min_rows) the equal opportunity and equalized odds differences.
+/// </summary>
+public sealed class FairnessWindowEstimator : IWindowEstimator
+{
+    public string Name => "fairness";
+
+    public Task<WindowHookResult> EstimateAsync(MonitorWindowContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return Task.FromResult(context.Spec.Fairness is { } fairness ? Assess(context, fairness) : WindowHookResult.None);
+    }
+
+    private static WindowHookResult Assess(MonitorWindowContext context, MonitorFairness fairness)
+    {
+        var window = context.Window;
+        if (!window.Inputs.TryGetValue(fairness.Sensitive!, out var sensitive))
+        {
+            return WindowHookResult.Note($"no fairness: the sensitive column '{fairness.Sensitive}' is not among the window's inputs ({string.Join(", ", window.Inputs.Keys)})");
+        }
+
+        var output = fairness.Output ?? MonitorEvaluator.PredictionOutput(context.Spec, window);
+        if (output is null || !window.Outputs.TryGetValue(output, out var predictions))
+        {
+            return WindowHookResult.Note($"no fairness: the window has no output '{output}' (outputs: {string.Join(", ", window.Outputs.Keys)})");
+        }
+
+        var rows = Enumerable.Range(0, window.Rows).Where(row => sensitive[row] is not null && predictions[row] is not null).ToList();
+        if (rows.Count < context.MinRows)
+        {
+            return WindowHookResult.Note($"no fairness: {rows.Count} rows have a '{fairness.Sensitive}' and a prediction, fewer than min_rows {context.MinRows}");
+        }
+
+        var groups = rows.Select(row => WindowValues.Text(sensitive[row])!).ToList();
+        var predicted = rows.Select(row => WindowValues.Text(predictions[row]) == fairness.PositiveClass).ToArray();
+        // Selection rates do not depend on the truth, so every row counts for them.
+        var selection = Fairness.Assess(new bool[rows.Count], predicted, groups);
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
+        {
+            ["fairness.demographic_parity_difference"] = selection.DemographicParityDifference,
+            ["fairness.demographic_parity_ratio"] = selection.DemographicParityRatio,
+        };
+        foreach (var group in selection.Groups)
+        {
+            metrics[$"fairness.group.{group.Group}.selection_rate"] = group.SelectionRate;
+        }
+
+        var labelled = Enumerable.Range(0, rows.Count).Where(i => window.Outcomes[rows[i]] is not null).ToList();
+        if (labelled.Count < context.MinRows)
+        {
+            return new WindowHookResult(metrics, [$"no fairness.equal_opportunity_difference or equalized_odds_difference: {labelled.Count} rows have feedback, fewer than min_rows {context.MinRows}"]);
+        }
+
+        var report = Fairness.Assess(
+            labelled.Select(i => window.Outcomes[rows[i]] == fairness.PositiveClass).ToArray(),
+            labelled.Select(i => predicted[i]).ToArray(),
+            labelled.Select(i => groups[i]).ToList());
+        metrics["fairness.equal_opportunity_difference"] = report.EqualOpportunityDifference;
+        metrics["fairness.equalized_odds_difference"] = report.EqualizedOddsDifference;
+        return new WindowHookResult(metrics, []);
+    }
+}

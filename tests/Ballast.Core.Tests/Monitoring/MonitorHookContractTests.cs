@@ -1,0 +1,260 @@
+using System.Globalization;
+using Ballast.Datasets;
+using Ballast.Experiments;
+using Ballast.Metadata;
+using Ballast.Monitoring;
+using Ballast.Monitoring.Quality;
+using Ballast.Runtime;
+using Ballast.Serving;
+using Ballast.Statistics.Performance;
+using Ballast.Storage;
+using Ballast.Tests.Metadata;
+using Ballast.Tracking;
+
+namespace Ballast.Tests.Monitoring;
+
+/// <summary>
+/// The window hooks wired into monitors on SQLite and PostgreSQL, with a real prediction log and a fake clock: data
+/// quality, CBPE, fairness and multivariate drift on a binary classifier's traffic, and a run's training dataset as the
+/// reference. Expected values are computed here from the generated rows (the statistics themselves are tested against
+/// their reference implementations in tests/Ballast.Core.Tests/Statistics).
+/// </summary>
+public abstract class MonitorHookContractTests(DatabaseEngine engine) : DatabaseTest(engine)
+{
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("ballast-monitor-hooks-");
+
+    public override async ValueTask DisposeAsync()
+    {
+        await base.DisposeAsync();
+        _root.Delete(recursive: true);
+        GC.SuppressFinalize(this);
+    }
+
+    private static long At(int minutes, int seconds = 0) => new DateTimeOffset(2026, 11, 25, 12, minutes, seconds, TimeSpan.Zero).ToUnixTimeMilliseconds();
+
+    /// <summary>One scored row as logged: inputs x, z (numbers) and region, the model's label and probability, the true label, and whether serving flagged it.</summary>
+    private sealed record Row(string Id, double X, double Z, string Region, long Predicted, double Probability, long Truth, bool Flagged);
+
+    private sealed record Stack(MonitorStore Monitors, MonitorEvaluator Evaluator, PredictionLog Log, FeedbackStore Feedback, EndpointStore Endpoints, TrafficStats Traffic,
+        DatasetStore Datasets, RunStore Runs, IArtifactStore Artifacts);
+
+    private async Task<Stack> StackAsync()
+    {
+        var artifacts = ArtifactStoreFactory.Create(Path.Combine(_root.FullName, "artifacts"), null, null);
+        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Path.Combine(_root.FullName, "wal")), artifacts, Time, Cancel);
+        var feedback = new FeedbackStore(Database, Time);
+        var export = new PredictionExport(log, artifacts, feedback);
+        var endpoints = new EndpointStore(Database, Time);
+        var datasets = new DatasetStore(Database, artifacts, Time, new DatasetProfiler(256));
+        var traffic = new TrafficStats(Database, Time);
+        var runs = new RunStore(Database, new ExperimentStore(Database, Time), Time);
+        var monitors = new MonitorStore(Database, endpoints, datasets, Time, runs, artifacts);
+        IWindowEstimator[] estimators = [new CbpeWindowEstimator(), new FairnessWindowEstimator(), new MultivariateWindowEstimator()];
+        var evaluator = new MonitorEvaluator(export, datasets, new KpiStore(Database, Time), traffic, estimators, [new ExpectationWindowCheck(endpoints)], runs, artifacts);
+        await endpoints.CreateAsync(new EndpointSpec("loans", null, [new VariantSpec("main", "models:/loans/1")]), Cancel);
+        return new Stack(monitors, evaluator, log, feedback, endpoints, traffic, datasets, runs, artifacts);
+    }
+
+    /// <summary>
+    /// Seeded rows: x ~ N(<paramref name="shift"/>, 1); z = ±x + noise (the sign flips with <paramref name="flip"/>:
+    /// the correlation turns, each marginal barely moves); the truth is Bernoulli(σ(2x)) and the model, overconfident,
+    /// says σ(4x). Every tenth row of a shifted window has region "c", which the suite does not allow, and was flagged.
+    /// </summary>
+    private static List<Row> Rows(string prefix, int count, double shift, bool flip, int seed)
+    {
+        var random = new Random(seed);
+        double Normal() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        var rows = new List<Row>();
+        for (var i = 0; i < count; i++)
+        {
+            var x = shift + Normal();
+            var z = ((flip ? -1 : 1) * x) + (0.3 * Normal());
+            var region = flip && i % 10 == 9 ? "c" : i % 2 == 0 ? "a" : "b";
+            var probability = 1 / (1 + Math.Exp(-4 * x));
+            var truth = random.NextDouble() < 1 / (1 + Math.Exp(-2 * x)) ? 1L : 0L;
+            rows.Add(new Row($"{prefix}{i}", x, z, region, probability >= 0.5 ? 1 : 0, probability, truth, region == "c"));
+        }
+
+        return rows;
+    }
+
+    private async Task LogAsync(Stack stack, List<Row> rows, long from)
+    {
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            (await stack.Log.AppendAsync(new PredictionRecord(row.Id, "loans", "main", "loans/1", from + (i * 1000), 2, null,
+                [new Tensor("x", TensorDatatypes.Fp64, [1], new[] { row.X }), new Tensor("z", TensorDatatypes.Fp64, [1], new[] { row.Z }),
+                 new Tensor("region", TensorDatatypes.Bytes, [1], new[] { row.Region })],
+                [new Tensor("predicted", TensorDatatypes.Int64, [1], new[] { row.Predicted }), new Tensor("probability", TensorDatatypes.Fp64, [1], new[] { row.Probability })],
+                Expectations: row.Flagged ? "region.allowed" : null), Cancel)).ShouldBeTrue();
+        }
+
+        // Outcomes arrive after the predictions (a window joins the feedback received since its start).
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(from + (rows.Count * 1000)));
+        await stack.Feedback.AddAsync(rows.Select(row => new Feedback(row.Id, row.Truth.ToString(CultureInfo.InvariantCulture), null)).ToList(), Cancel);
+    }
+
+    private static MonitorSpec Spec(string name) => new(name, "loans", new MonitorWindow(Duration: "10m"),
+        new MonitorReference(From: "2026-11-25T12:00:00Z", To: "2026-11-25T12:10:00Z"), Prediction: new MonitorPrediction(Enabled: false));
+
+    private static readonly ExpectationSuite Suite = new(new Dictionary<string, ColumnExpectations>
+    {
+        ["x"] = new(Min: -1),
+        ["region"] = new(Allowed: ["a", "b"]),
+    });
+
+    /// <summary>CBPE computed directly: calibration fitted on the reference's scores and labels (seed 42), applied to the window's.</summary>
+    private static CbpeEstimate Expected(List<Row> reference, List<Row> window)
+    {
+        var calibration = Cbpe.FitCalibration(reference.Select(row => row.Probability).ToArray(), reference.Select(row => row.Truth == 1).ToArray(), new Random(CbpeWindowEstimator.Seed));
+        calibration.Calibrates.ShouldBeTrue("σ(4x) against a truth of σ(2x) is overconfident");
+        var scores = window.Select(row => row.Probability).ToArray();
+        return Cbpe.Estimate(calibration.Calibrate(scores), scores.Select(score => score >= 0.5).ToArray(), scores);
+    }
+
+    [Fact]
+    public async Task Quality_estimated_performance_fairness_and_multivariate_drift_join_each_window()
+    {
+        var stack = await StackAsync();
+        await using var log = stack.Log;
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(3)));
+        await stack.Monitors.CreateAsync(Spec("loans-hooks") with
+        {
+            Quality = new MonitorQuality(Suite),
+            Estimated = new MonitorEstimated("probability", "1"),
+            Fairness = new MonitorFairness("region", "1"),
+            Multivariate = new MonitorMultivariate("reconstruction"),
+        }, Cancel);
+        await stack.Monitors.CreateAsync(Spec("loans-domain") with { Multivariate = new MonitorMultivariate("domain_classifier") }, Cancel);
+        await stack.Monitors.CreateAsync(Spec("loans-notes") with
+        {
+            Estimated = new MonitorEstimated("score", "1"),
+            Fairness = new MonitorFairness("gender", "1"),
+            Quality = new MonitorQuality(new ExpectationSuite(new Dictionary<string, ColumnExpectations> { ["age"] = new(Min: 0) })),
+        }, Cancel);
+        var reference = Rows("r", 400, shift: 0, flip: false, seed: 11);
+        var shifted = Rows("s", 400, shift: 0.7, flip: true, seed: 12);
+        await LogAsync(stack, reference, At(0));
+        await LogAsync(stack, shifted, At(10));
+        var recorder = new ObservationRecorder();
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(20, 30)));
+        await new MonitorScheduler(stack.Monitors, stack.Evaluator, stack.Traffic, [recorder], Time).TickAsync(Cancel);
+
+        var windows = recorder.Observations.Where(observation => observation.Source == "loans-hooks").OrderBy(observation => observation.WindowStart).ToList();
+        windows.Count.ShouldBe(2);
+        windows.ShouldAllBe(window => window.Context["status"] == MonitorWindowStatus.Ok);
+        var (same, values) = (windows[0].Values, windows[1].Values);
+
+        // Data quality: region "c" in every tenth row; x below -1 wherever the seeded draw put it.
+        var low = shifted.Count(row => row.X < -1);
+        low.ShouldBeGreaterThan(0);
+        values["quality.region.allowed"].ShouldBe(0.1, 1e-12);
+        values["quality.x.min"].ShouldBe(low / 400.0, 1e-12);
+        values["quality.violation_rate"].ShouldBe(shifted.Count(row => row.X < -1 || row.Region == "c") / 400.0, 1e-12);
+        values["quality.failed"].ShouldBe(2);
+        values["quality.flagged_rate"].ShouldBe(0.1, 1e-12);
+        same["quality.failed"].ShouldBe(reference.Any(row => row.X < -1) ? 1 : 0);
+        same["quality.flagged_rate"].ShouldBe(0);
+
+        // CBPE: exactly what the statistics give on the same scores, and near the accuracy the feedback shows.
+        var expected = Expected(reference, shifted);
+        values["estimated.calibrated"].ShouldBe(1);
+        (values["estimated.accuracy"], values["estimated.precision"], values["estimated.recall"], values["estimated.f1"], values["estimated.roc_auc"])
+            .ShouldBe((expected.Accuracy, expected.Precision, expected.Recall, expected.F1, expected.RocAuc));
+        var realized = shifted.Count(row => row.Predicted == row.Truth) / 400.0;
+        values["estimated.accuracy"].ShouldBe(realized, 0.05, "CBPE estimates the accuracy the labels later show under covariate shift");
+
+        // Fairness by region, fairlearn's definitions computed from the rows.
+        var selection = shifted.GroupBy(row => row.Region).ToDictionary(group => group.Key, group => group.Average(row => row.Predicted == 1 ? 1.0 : 0.0));
+        foreach (var (region, rate) in selection)
+        {
+            values[$"fairness.group.{region}.selection_rate"].ShouldBe(rate, 1e-12);
+        }
+
+        values["fairness.demographic_parity_difference"].ShouldBe(selection.Values.Max() - selection.Values.Min(), 1e-12);
+        values["fairness.demographic_parity_ratio"].ShouldBe(selection.Values.Min() / selection.Values.Max(), 1e-12);
+        double Spread(Func<Row, bool> condition)
+        {
+            var rates = shifted.Where(condition).GroupBy(row => row.Region).Select(group => group.Average(row => row.Predicted == 1 ? 1.0 : 0.0)).ToList();
+            return rates.Max() - rates.Min();
+        }
+
+        values["fairness.equal_opportunity_difference"].ShouldBe(Spread(row => row.Truth == 1), 1e-12);
+        values["fairness.equalized_odds_difference"].ShouldBe(Math.Max(Spread(row => row.Truth == 1), Spread(row => row.Truth == 0)), 1e-12);
+
+        // Multivariate: the reference window is inside its own band; the turned correlation is out of it.
+        same["multivariate.drifted"].ShouldBe(0);
+        values["multivariate.drifted"].ShouldBe(1);
+        values["multivariate.reconstruction_error"].ShouldBeGreaterThan(values["multivariate.reconstruction_error.upper"]);
+
+        var domain = recorder.Observations.Where(observation => observation.Source == "loans-domain").OrderBy(observation => observation.WindowStart).ToList();
+        domain.Count.ShouldBe(2);
+        domain[0].Values["multivariate.drifted"].ShouldBe(0, "a window against itself cannot be told apart");
+        domain[1].Values["multivariate.domain_auc"].ShouldBeGreaterThan(0.55);
+        domain[1].Values["multivariate.drifted"].ShouldBe(1);
+        domain[1].Values.Keys.ShouldNotContain("estimated.accuracy", "a hook the spec does not ask for adds nothing");
+        domain[1].Values.Keys.ShouldNotContain("quality.failed", "the endpoint has no expectations and the monitor names no suite");
+
+        // What a hook cannot compute is said in the window's message, never dropped.
+        var notes = (await stack.Monitors.WindowsAsync("loans-notes", cancellationToken: Cancel)).Single(window => window.Start == At(10));
+        notes.Status.ShouldBe(MonitorWindowStatus.Ok);
+        notes.Results.Message.ShouldBe("no estimated performance: the window has no output 'score' with one probability per row, or [N, 2] (outputs: predicted, probability); " +
+            "no fairness: the sensitive column 'gender' is not among the window's inputs (x, z, region)");
+        (notes.Results.Metrics["quality.age.exists"], notes.Results.Metrics["quality.violation_rate"], notes.Results.Metrics["quality.failed"]).ShouldBe((1.0, 1.0, 1.0));
+    }
+
+    [Fact]
+    public async Task A_runs_training_dataset_or_train_artifact_is_the_reference_and_calibrates_cbpe_from_its_label_column()
+    {
+        var stack = await StackAsync();
+        await using var log = stack.Log;
+        var reference = Rows("r", 400, shift: 0, flip: false, seed: 11);
+        var csv = new System.Text.StringBuilder("x,z,region,probability,label\n");
+        foreach (var row in reference)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{row.X:R},{row.Z:R},{row.Region},{row.Probability:R},{row.Truth}\n");
+        }
+
+        var bytes = System.Text.Encoding.UTF8.GetBytes(csv.ToString());
+        var sha = ContentAddressing.Sha256Hex(bytes);
+        await stack.Datasets.PutBlobAsync(sha, new MemoryStream(bytes), Cancel);
+        var version = (await stack.Datasets.AddVersionAsync("loans-train", [new DatasetFile("train.csv", bytes.Length, sha)], cancellationToken: Cancel)).Version;
+        var run = await stack.Runs.CreateAsync("0", runName: "train", cancellationToken: Cancel);
+        await stack.Runs.LogInputsAsync(run.Info.RunId, [new DatasetInput(new DatasetDescription("loans-train", version.Digest[..32], "ballast", "ballast://datasets/loans-train/1"),
+            [new TrackingTag(MonitorRunReference.ContextTag, "training")])], Cancel);
+        var bare = await stack.Runs.CreateAsync("0", runName: "no-inputs", cancellationToken: Cancel);
+        var artifactRun = await stack.Runs.CreateAsync("0", runName: "artifact", cancellationToken: Cancel);
+        await stack.Artifacts.PutAsync(Ballast.Registry.ModelRegistration.StorePathOf(artifactRun.Info.ArtifactUri + "/data/train.csv")!, new MemoryStream(bytes), Cancel);
+
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(0)));
+        var spec = Spec("loans-run") with { Reference = new MonitorReference(Run: run.Info.RunId), Estimated = new MonitorEstimated("probability", "1") };
+        (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(spec with { Reference = new MonitorReference(Run: bare.Info.RunId) }, Cancel))).Message
+            .ShouldBe($"Invalid monitor 'loans-run': reference: run '{bare.Info.RunId}' logged no dataset input that is a Ballast dataset version (inputs: none) " +
+                "and has no train.csv, train.tsv or train.parquet artifact; log one with mlflow.log_input, or use reference.dataset");
+        await stack.Monitors.CreateAsync(spec, Cancel);
+        await stack.Monitors.CreateAsync(spec with { Name = "loans-artifact", Reference = new MonitorReference(Run: artifactRun.Info.RunId) }, Cancel);
+        var shifted = Rows("s", 400, shift: 0.7, flip: true, seed: 12);
+        await LogAsync(stack, shifted, At(0));
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(10, 30)));
+        await new MonitorScheduler(stack.Monitors, stack.Evaluator, stack.Traffic, [], Time).TickAsync(Cancel);
+
+        var window = (await stack.Monitors.WindowsAsync("loans-run", cancellationToken: Cancel)).ShouldHaveSingleItem();
+        window.Status.ShouldBe(MonitorWindowStatus.Ok, window.Results.Message);
+        window.Results.Drift!.Reference.ShouldBe($"run {run.Info.RunId}: loans-train@1 train.csv");
+        window.Results.Drift.Result.Features.Select(feature => feature.Name).ShouldBe(["x", "z", "region"]);
+        var expected = Expected(reference, shifted);
+        window.Results.Metrics["estimated.calibrated"].ShouldBe(1);
+        window.Results.Metrics["estimated.accuracy"].ShouldBe(expected.Accuracy, 1e-12);
+        window.Results.Metrics["estimated.roc_auc"].ShouldBe(expected.RocAuc, 1e-12);
+
+        var artifact = (await stack.Monitors.WindowsAsync("loans-artifact", cancellationToken: Cancel)).ShouldHaveSingleItem();
+        artifact.Status.ShouldBe(MonitorWindowStatus.Ok, artifact.Results.Message);
+        artifact.Results.Drift!.Reference.ShouldBe($"run {artifactRun.Info.RunId}: artifact data/train.csv", "a run without a logged dataset: its train.* artifact");
+        artifact.Results.Metrics["estimated.accuracy"].ShouldBe(expected.Accuracy, 1e-12);
+    }
+}
+
+public sealed class SqliteMonitorHookContractTests() : MonitorHookContractTests(DatabaseEngine.Sqlite);
+
+public sealed class PostgresMonitorHookContractTests() : MonitorHookContractTests(DatabaseEngine.Postgres);
