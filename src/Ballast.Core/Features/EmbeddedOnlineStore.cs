@@ -40,11 +40,13 @@ public sealed class EmbeddedOnlineStore(MetadataDatabase database, TimeProvider 
     {
         ArgumentNullException.ThrowIfNull(keys);
         var found = new Dictionary<string, OnlineRow>(StringComparer.Ordinal);
+        // PostgreSQL takes the keys as one array parameter; SQLite gets Dapper's expanded list.
+        var match = database.Engine == DatabaseEngine.Postgres ? "= ANY(@chunk)" : "IN @chunk";
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         foreach (var chunk in keys.Distinct(StringComparer.Ordinal).Chunk(ReadChunk))
         {
             var rows = await connection.QueryAsync<OnlineRow>(new CommandDefinition(
-                "SELECT entity_key AS EntityKey, event_at AS EventAt, feature_values AS \"Values\" FROM feature_online WHERE view_name = @view AND entity_key IN @chunk",
+                "SELECT entity_key AS EntityKey, event_at AS EventAt, feature_values AS \"Values\" FROM feature_online WHERE view_name = @view AND entity_key " + match,
                 new { view, chunk }, cancellationToken: cancellationToken)).ConfigureAwait(false);
             foreach (var row in rows)
             {
