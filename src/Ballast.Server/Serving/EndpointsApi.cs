@@ -25,7 +25,8 @@ public sealed record EndpointResponse(
     long CreatedAt,
     long UpdatedAt,
     EndpointStatus Status,
-    ExpectationsSpec? Expectations = null)
+    ExpectationsSpec? Expectations = null,
+    EndpointFeaturesSpec? Features = null)
 {
     public static EndpointResponse From(StoredEndpoint endpoint, EndpointRouter router)
     {
@@ -41,7 +42,7 @@ public sealed record EndpointResponse(
                 routed?.Variants.Concat(routed.Shadows).Select(variant => new ServedVariant(variant.Name, variant.Model.Reference)).ToList() ?? [], problem,
                 routed?.Bandit is null ? null : routed.Arms.Select(arm => new ArmStatus(arm.Variant, arm.Pulls, arm.Rewarded, arm.Mean)).ToList(),
                 routed?.Regime is { } regime ? RegimeStatus.From(routed, regime) : null),
-            spec.Expectations);
+            spec.Expectations, spec.Features);
     }
 }
 
