@@ -9,4 +9,5 @@ namespace Ballast.Cli.Manifests;
 [JsonSerializable(typeof(Ballast.Experiments.AbExperimentSpec))]
 [JsonSerializable(typeof(Ballast.Alerts.AlertRuleSpec))]
 [JsonSerializable(typeof(Ballast.Monitoring.MonitorSpec))]
+[JsonSerializable(typeof(Ballast.Features.FeatureSetSpec))]
 internal sealed partial class ManifestJsonContext : JsonSerializerContext;
