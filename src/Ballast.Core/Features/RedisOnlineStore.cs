@@ -36,7 +36,10 @@ public sealed class RedisOnlineStore : IOnlineStore, IAsyncDisposable
 
     public string Kind => "redis";
 
-    /// <summary>Connects to <c>redis://host:port[/db]</c> (or a StackExchange.Redis configuration string).</summary>
+    /// <summary>
+    /// Connects to <c>redis://[user:password@]host:port[/db][?prefix=keys-prefix:]</c> (or a StackExchange.Redis
+    /// configuration string); the prefix lets several Ballast installations share one Redis.
+    /// </summary>
     public static async Task<RedisOnlineStore> ConnectAsync(string address, string prefix = DefaultPrefix)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(address);
@@ -45,6 +48,15 @@ public sealed class RedisOnlineStore : IOnlineStore, IAsyncDisposable
         {
             var uri = new Uri(address);
             configuration = $"{uri.Host}:{(uri.Port > 0 ? uri.Port : 6379)}";
+            foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var parts = pair.Split('=', 2);
+                if (parts[0] == "prefix" && parts.Length == 2)
+                {
+                    prefix = Uri.UnescapeDataString(parts[1]);
+                }
+            }
+
             if (uri.AbsolutePath.Trim('/') is { Length: > 0 } database)
             {
                 configuration += ",defaultDatabase=" + database;

@@ -22,7 +22,8 @@ public sealed partial class FeatureMaterializationService(FeatureStore sets, Fea
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var lastMaterialized = DateTimeOffset.MinValue;
+        // The first run comes one interval after start: start-up stays quick, and `ballast features materialize` is there for now.
+        var lastMaterialized = time.GetUtcNow();
         await RefreshAsync(stoppingToken).ConfigureAwait(false);
         using var timer = new PeriodicTimer(RefreshInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))

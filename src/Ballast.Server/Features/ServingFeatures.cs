@@ -18,8 +18,8 @@ internal sealed record EnrichedInputs(IReadOnlyList<Tensor> Model, IReadOnlyList
 /// entity's join key (and request-time fields); the service's features are looked up in the online store and added as
 /// [N, 1] inputs of their types, then the on-demand features are computed per row. Missing features follow the
 /// endpoint's policy: <c>reject</c> is a <see cref="ModelInputException"/> naming them (400 in the protocol's error
-/// format, nothing scored or logged); <c>default</c> uses each feature's declared default. The join key goes to the model
-/// only when the model takes it as an input; it is always in the logged row.
+/// format, nothing scored or logged); <c>default</c> uses each feature's declared default. The join key and the features
+/// go to the model when it takes them as inputs; the logged row has them all.
 /// </summary>
 internal static class ServingFeatures
 {
@@ -134,8 +134,10 @@ internal static class ServingFeatures
 
         added.AddRange(OnDemand(service, inputs, added, rows));
         (defaulted ? series.Defaulted : series.Complete).Inc();
-        var takesKey = endpoint.Variants[0].Model.Runtime.Signature.Inputs.Any(input => input.Name == service.JoinKey);
-        var model = inputs.Where(input => takesKey || input.Name != service.JoinKey).Concat(added).ToList();
+        // The model gets the features it declares as inputs (a service may carry more, e.g. what an on-demand feature is
+        // computed from); the logged row has them all.
+        var takes = endpoint.Variants[0].Model.Runtime.Signature.Inputs.Select(input => input.Name).ToHashSet(StringComparer.Ordinal);
+        var model = inputs.Where(input => input.Name != service.JoinKey || takes.Contains(input.Name)).Concat(added.Where(feature => takes.Contains(feature.Name))).ToList();
         return new EnrichedInputs(model, [.. inputs, .. added]);
     }
 
