@@ -73,7 +73,9 @@ public abstract class FeatureServingTests
         var view = JsonDocument.Parse(materialized.Output).RootElement.GetProperty("views")[0];
         (view.GetProperty("rows").GetInt64(), view.GetProperty("changed").GetInt32()).ShouldBe((3, 3));
 
-        await RegisterTitanicAsync(client);
+        await RegisterTitanicAsync(client, "titanic_v1");
+        (await client.GetStringAsync("/api/v1/models/titanic/versions/1/card?format=markdown", Cancel))
+            .ShouldContain("- **Feature service:** titanic_v1 (its features are the model's inputs: docs/features.md)\n");
         await CreateEndpointAsync(client, $"titanic-reject-{Kind}", "reject");
         await CreateEndpointAsync(client, $"titanic-default-{Kind}", "default");
 
@@ -218,9 +220,14 @@ public abstract class FeatureServingTests
         added.StatusCode.ShouldBe(HttpStatusCode.Created, await added.Content.ReadAsStringAsync(Cancel));
     }
 
-    private static async Task RegisterTitanicAsync(HttpClient client)
+    private static async Task RegisterTitanicAsync(HttpClient client, string? featureService = null)
     {
         using var form = new MultipartFormDataContent();
+        if (featureService is not null)
+        {
+            form.Add(new StringContent(featureService), "feature_service");
+        }
+
         var file = new ByteArrayContent(await File.ReadAllBytesAsync(TestServices.Fixture("titanic_pipeline.onnx"), Cancel));
         file.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
         form.Add(file, "file", "titanic_pipeline.onnx");
