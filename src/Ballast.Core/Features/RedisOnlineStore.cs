@@ -86,6 +86,18 @@ public sealed class RedisOnlineStore : IOnlineStore, IAsyncDisposable
     public async Task<int> WriteAsync(string view, IReadOnlyList<OnlineRow> rows, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(rows);
+        try
+        {
+            return await WriteRowsAsync(view, rows, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is RedisConnectionException or RedisTimeoutException)
+        {
+            throw Unavailable(exception);
+        }
+    }
+
+    private async Task<int> WriteRowsAsync(string view, IReadOnlyList<OnlineRow> rows, CancellationToken cancellationToken)
+    {
         var database = _redis.GetDatabase();
         var batch = database.CreateBatch();
         var results = rows.Select(row => batch.ScriptEvaluateAsync(WriteScript, [Key(view, row.EntityKey)],
@@ -103,6 +115,18 @@ public sealed class RedisOnlineStore : IOnlineStore, IAsyncDisposable
     public async Task<IReadOnlyList<OnlineRow?>> ReadAsync(string view, IReadOnlyList<string> keys, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(keys);
+        try
+        {
+            return await ReadRowsAsync(view, keys, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is RedisConnectionException or RedisTimeoutException)
+        {
+            throw Unavailable(exception);
+        }
+    }
+
+    private async Task<IReadOnlyList<OnlineRow?>> ReadRowsAsync(string view, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
         var database = _redis.GetDatabase();
         if (keys.Count == 1)
         {
@@ -148,6 +172,9 @@ public sealed class RedisOnlineStore : IOnlineStore, IAsyncDisposable
     }
 
     public async ValueTask DisposeAsync() => await _redis.DisposeAsync().ConfigureAwait(false);
+
+    private OnlineStoreUnavailableException Unavailable(Exception exception) =>
+        new($"The Redis online store at {string.Join(", ", _redis.GetEndPoints().Select(endpoint => endpoint.ToString()))} is unavailable: {exception.Message.Split('\n')[0].TrimEnd('.')}.", exception);
 
     private RedisKey Key(string view, string entityKey) => _prefix + view + ":" + entityKey;
 

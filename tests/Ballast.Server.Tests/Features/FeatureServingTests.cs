@@ -249,6 +249,29 @@ public sealed class EmbeddedFeatureServingTests : FeatureServingTests
     protected override string? OnlineStore => null;
 
     protected override string Kind => "embedded";
+
+    [Fact]
+    public async Task A_server_whose_redis_online_store_is_unreachable_does_not_start_and_says_why()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        var error = await Should.ThrowAsync<Ballast.Configuration.BallastStartupException>(() =>
+            RunningServer.StartAsync(options => options with { OnlineStore = $"redis://127.0.0.1:{port}" }));
+
+        error.Message.ShouldStartWith($"Cannot reach the Redis online store at 127.0.0.1:{port}: ");
+    }
+
+    [Fact]
+    public async Task An_online_store_that_is_not_redis_is_a_configuration_error()
+    {
+        var error = await Should.ThrowAsync<Ballast.Configuration.BallastStartupException>(() =>
+            RunningServer.StartAsync(options => options with { OnlineStore = "memcached://127.0.0.1:11211" }));
+
+        error.Message.ShouldContain("--online-store 'memcached://127.0.0.1:11211' is not a redis://host:port address (leave it out for the embedded store in the metadata database)");
+    }
 }
 
 public sealed class RedisFeatureServingTests : FeatureServingTests
