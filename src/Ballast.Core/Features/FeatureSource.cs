@@ -58,7 +58,7 @@ internal sealed class FeatureSource : IAsyncDisposable
                 throw TrackingException.Invalid($"Feature view '{view.Name}': dataset {version.Reference} has no column {string.Join(", ", missing.Select(column => $"'{column}'"))}; it has {string.Join(", ", columns.Where(column => !column.StartsWith("__", StringComparison.Ordinal)))}.");
             }
 
-            var select = new StringBuilder($"SELECT CAST({Quote(key)} AS VARCHAR) AS __key, CAST({Quote(view.Spec.Timestamp!)} AS TIMESTAMP) AS __ts");
+            var select = new StringBuilder($"SELECT {KeyText(key, view.Entity)} AS __key, CAST({Quote(view.Spec.Timestamp!)} AS TIMESTAMP) AS __ts");
             foreach (var feature in features)
             {
                 select.Append(CultureInfo.InvariantCulture, $", TRY_CAST({Quote(feature.Column ?? feature.Name)} AS {FeatureTypes.SqlType(feature.Type!)}) AS {Quote(feature.Name)}");
@@ -118,6 +118,13 @@ internal sealed class FeatureSource : IAsyncDisposable
         command.CommandText = sql;
         command.ExecuteNonQuery();
     }
+
+    /// <summary>
+    /// The join key as the text lookups compare: an <c>int64</c> entity's key goes through BIGINT first, so 42, 42.0
+    /// and "42" are one entity, as the 42 of an INT64 request tensor is.
+    /// </summary>
+    public static string KeyText(string column, EntitySpec entity) =>
+        entity.Type == FeatureTypes.Int64 ? $"CAST(CAST({Quote(column)} AS BIGINT) AS VARCHAR)" : $"CAST({Quote(column)} AS VARCHAR)";
 
     public static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
 

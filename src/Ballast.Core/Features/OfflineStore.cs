@@ -64,7 +64,7 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
         }
 
         FeatureSource.Execute(connection,
-            $"CREATE TEMP TABLE entities AS SELECT *, CAST({FeatureSource.Quote(service.JoinKey)} AS VARCHAR) AS __key, CAST({FeatureSource.Quote(timestampColumn)} AS TIMESTAMP) AS __ets, " +
+            $"CREATE TEMP TABLE entities AS SELECT *, {FeatureSource.KeyText(service.JoinKey, service.Entity)} AS __key, CAST({FeatureSource.Quote(timestampColumn)} AS TIMESTAMP) AS __ets, " +
             "row_number() OVER () AS __erow FROM entities_raw");
         var nullTimes = Scalar(connection, "SELECT COUNT(*) FROM entities WHERE __ets IS NULL");
         if (nullTimes > 0)

@@ -89,6 +89,21 @@ public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
     }
 
     [Fact]
+    public async Task Int64_keys_match_however_the_files_spell_the_number()
+    {
+        var stack = new FeatureTestStack(Database, Time, _root.FullName);
+        await stack.AddCsvAsync("stats", Stats);
+        await stack.AddCsvAsync("profiles", Profiles);
+        await stack.Definitions.PutAsync(Churn(), Cancel);
+        var entities = stack.WriteFile("floats.csv", "customer_id,event_timestamp\n1.0,2026-01-03 00:00:00\n2.0,2026-01-05 00:00:00\n");
+        var output = Path.Combine(_root.FullName, "floats.parquet");
+
+        await stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service("churn_v1"), entities, "floats.csv", output, cancellationToken: Cancel);
+
+        FeatureTestStack.ReadParquet(output).Select(row => row["spend"]).ShouldBe([30.0, 8.0]);
+    }
+
+    [Fact]
     public async Task Entities_file_problems_are_all_named_at_once()
     {
         var stack = new FeatureTestStack(Database, Time, _root.FullName);
