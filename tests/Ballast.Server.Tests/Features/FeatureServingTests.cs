@@ -15,14 +15,14 @@ namespace Ballast.Tests.Features;
 /// </summary>
 public abstract class FeatureServingTests
 {
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+    protected static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     protected abstract string? OnlineStore { get; }
 
     /// <summary>Tells the endpoints of the two stores apart in the process-wide metrics.</summary>
     protected abstract string Kind { get; }
 
-    private const string Passengers = """
+    protected const string Passengers = """
         passenger_id,updated_at,pclass,sex,age_months,embarked
         1,2026-11-01 00:00:00,1,female,348,S
         2,2026-11-01 00:00:00,3,male,300,Q
@@ -30,7 +30,7 @@ public abstract class FeatureServingTests
         3,2026-11-01 00:00:00,2,female,,S
         """;
 
-    private const string FeatureSet = """
+    protected const string FeatureSet = """
         kind: FeatureSet
         name: titanic
         entities:
@@ -207,7 +207,7 @@ public abstract class FeatureServingTests
         (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("features").GetProperty("on_missing").GetString().ShouldBe(policy);
     }
 
-    private static async Task AddDatasetAsync(HttpClient client, string name, string csv)
+    protected static async Task AddDatasetAsync(HttpClient client, string name, string csv)
     {
         var bytes = Encoding.UTF8.GetBytes(csv.ReplaceLineEndings("\n"));
         var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
@@ -262,6 +262,39 @@ public sealed class EmbeddedFeatureServingTests : FeatureServingTests
             RunningServer.StartAsync(options => options with { OnlineStore = $"redis://127.0.0.1:{port}" }));
 
         error.Message.ShouldStartWith($"Cannot reach the Redis online store at 127.0.0.1:{port}: ");
+    }
+
+    [Fact]
+    public async Task The_server_materializes_every_view_on_its_own_once_a_minute()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var server = await RunningServer.StartAsync(time: time);
+        using var client = server.Client();
+        await AddDatasetAsync(client, "passengers", Passengers);
+        var node = Ballast.Cli.Manifests.ManifestYaml.Read(FeatureSet)[0].Content!.AsObject();
+        node.Remove("kind");
+        using (var put = await client.PutAsync("/api/v1/features/titanic", new StringContent(node.ToJsonString(), Encoding.UTF8, "application/json"), Cancel))
+        {
+            put.StatusCode.ShouldBe(HttpStatusCode.Created, await put.Content.ReadAsStringAsync(Cancel));
+        }
+
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/features/online?service=titanic_v1&entity=2", Cancel)).GetProperty("missing").GetArrayLength().ShouldBe(4);
+
+        // Move the clock in 5 s ticks (the catalog refresh) until the minute's run has written passenger 2's latest values.
+        JsonElement found = default;
+        for (var i = 0; i < 200; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(5));
+            await Task.Delay(25, Cancel);
+            found = await client.GetFromJsonAsync<JsonElement>("/api/v1/features/online?service=titanic_v1&entity=2", Cancel);
+            if (found.GetProperty("missing").GetArrayLength() == 0)
+            {
+                break;
+            }
+        }
+
+        found.GetProperty("features").GetProperty("embarked").GetString().ShouldBe("C", found.ToString());
+        time.GetUtcNow().ShouldBeGreaterThanOrEqualTo(new DateTimeOffset(2026, 12, 1, 0, 1, 0, TimeSpan.Zero), "not before a minute has passed");
     }
 
     [Fact]
