@@ -5,6 +5,7 @@
 #   BALLAST_TEST_S3_ENDPOINT http://127.0.0.1:PORT (with AWS_* test credentials)
 #   BALLAST_TEST_S3_AUTH_ENDPOINT a second moto that authenticates requests (unknown keys get 403)
 #   BALLAST_TEST_PROMTOOL    Prometheus' promtool, which checks and unit-tests deploy/prometheus (install_promtool)
+#   BALLAST_TEST_REDIS       redis://127.0.0.1:PORT (the Redis online store of the feature store)
 # and defines stop_services, which scripts/test.sh calls from its exit trap.
 
 services_log() { echo "[services] $*" >&2; }
@@ -117,8 +118,30 @@ install_promtool() {
   services_log "$("$BALLAST_TEST_PROMTOOL" --version 2>&1 | head -1)"
 }
 
+start_redis() {
+  local port i
+  command -v redis-server >/dev/null 2>&1 || apt_install redis-server || return 1
+  port=$(free_port)
+  # No persistence, loopback only: this server lives for one test run.
+  redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no --daemonize no \
+    --dir "$SERVICES_DIR" --logfile "$SERVICES_DIR/redis.log" &
+  REDIS_PID=$!
+  for i in $(seq 1 100); do
+    if redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG; then
+      export BALLAST_TEST_REDIS="redis://127.0.0.1:$port"
+      services_log "Redis $(redis-server --version | awk '{print $3}' | tr -d 'v=') on 127.0.0.1:$port"
+      return 0
+    fi
+    kill -0 "$REDIS_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  cat "$SERVICES_DIR/redis.log" >&2
+  return 1
+}
+
 stop_services() {
   if [ -n "${PG_STOP+x}" ]; then "${PG_STOP[@]}" >/dev/null 2>&1 || true; fi
+  if [ -n "${REDIS_PID:-}" ]; then kill "$REDIS_PID" 2>/dev/null || true; wait "$REDIS_PID" 2>/dev/null || true; fi
   local pid
   for pid in "${MOTO_PIDS[@]:-}"; do
     [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one test command. Installs what is missing (PostgreSQL, promtool), starts real PostgreSQL and S3 (moto) on loopback,
+# The one test command. Installs what is missing (PostgreSQL, Redis, promtool), starts real PostgreSQL, S3 (moto) and Redis on loopback,
 # builds the solution with warnings as errors, runs every test project and ends with one line:
 #   N passed, N failed[, N skipped]
 set -euo pipefail
@@ -20,6 +20,7 @@ start_postgres || { log "could not start PostgreSQL"; exit 1; }
 start_moto || { log "could not start moto_server"; exit 1; }
 install_promtool || { log "could not install promtool (Debian's prometheus package)"; exit 1; }
 command -v readelf >/dev/null 2>&1 || apt_install binutils
+start_redis || { log "could not start Redis"; exit 1; }
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 log "building"

@@ -35,6 +35,7 @@ public static class BallastCli
         root.Subcommands.Add(AlertsCommand.Create(output));
         root.Subcommands.Add(MonitorsCommand.Create(output));
         root.Subcommands.Add(PipelinesCommand.Create(output));
+        root.Subcommands.Add(FeaturesCommand.Create(output));
         root.Subcommands.Add(StatsCommand.Create(output));
         root.Subcommands.Add(DriftCommand.Create(output));
         root.Subcommands.Add(ValidateCommand.Create(output));

@@ -119,6 +119,26 @@ public sealed class BallastClient(HttpClient http)
         await body.CopyToAsync(destination, 81_920, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// POSTs a file (streamed, as <paramref name="contentType"/>) to a route that answers with a file, streams the answer
+    /// into <paramref name="destination"/> and returns the answer's <c>Ballast-*</c> headers.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, string>> ExchangeFileAsync(string pathAndQuery, Stream content, string contentType, Stream destination, CancellationToken cancellationToken = default)
+    {
+        using var body = new StreamContent(content, 81_920);
+        body.Headers.ContentType = new MediaTypeHeaderValue(contentType);
+        using var request = new HttpRequestMessage(HttpMethod.Post, pathAndQuery) { Content = body };
+        using var response = await SendAsync(() => http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken)).ConfigureAwait(false);
+        await EnsureSuccessAsync(response, cancellationToken).ConfigureAwait(false);
+        await using (var answer = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await answer.CopyToAsync(destination, 81_920, cancellationToken).ConfigureAwait(false);
+        }
+
+        return response.Headers.Where(header => header.Key.StartsWith("Ballast-", StringComparison.OrdinalIgnoreCase))
+            .ToDictionary(header => header.Key, header => string.Join(",", header.Value), StringComparer.OrdinalIgnoreCase);
+    }
+
     private async Task<HttpResponseMessage> SendAsync(Func<Task<HttpResponseMessage>> send)
     {
         try

@@ -8,6 +8,7 @@ using Ballast.Server.Alerts;
 using Ballast.Server.Audit;
 using Ballast.Server.Datasets;
 using Ballast.Server.Experiments;
+using Ballast.Server.Features;
 using Ballast.Server.Rollouts;
 using Ballast.Server.Serving;
 using Ballast.Server.Registry;
@@ -84,7 +85,21 @@ public static partial class BallastServer
             // Write-ahead files a crash left behind become segments before the server takes new predictions.
             var predictions = await Ballast.Serving.PredictionLog.OpenAsync(
                 new Ballast.Serving.PredictionLogOptions(Path.Combine(options.DataDir, "prediction-log")), artifacts, time, cancellationToken).ConfigureAwait(false);
-            return new ServerContext(options, database, artifacts, keys, new LeaseStore(database, time, new LeaseMetrics()), mode, time, predictions);
+            Ballast.Features.IOnlineStore? online = null;
+            if (options.OnlineStore is { } address)
+            {
+                try
+                {
+                    online = await Ballast.Features.RedisOnlineStore.ConnectAsync(address).ConfigureAwait(false);
+                }
+                catch (InvalidOperationException exception)
+                {
+                    await predictions.DisposeAsync().ConfigureAwait(false);
+                    throw BallastStartupException.Unavailable(exception.Message, exception);
+                }
+            }
+
+            return new ServerContext(options, database, artifacts, keys, new LeaseStore(database, time, new LeaseMetrics()), mode, time, predictions, online);
         }
         catch (Exception exception)
         {
@@ -198,6 +213,18 @@ public static partial class BallastServer
         builder.Services.AddHostedService<Ballast.Server.Monitoring.MonitorService>();
         AddPipelines(builder.Services, server, experiments, runs, registry, datasets);
         builder.Services.AddScoped(services => new Ballast.Registry.ModelLineage(services.GetRequiredService<Ballast.Registry.RegistryStore>(), services.GetRequiredService<RunStore>(), services.GetRequiredService<Ballast.Datasets.DatasetStore>()));
+        // Feature store: definitions (their catalog snapshot read by scoring), the offline store over dataset versions,
+        // the online store (Redis when configured, else the metadata database), materialization under the `features` lease.
+        var featureSets = new Ballast.Features.FeatureStore(server.Database, server.Time);
+        builder.Services.AddSingleton(featureSets);
+        var online = server.OnlineStore ?? new Ballast.Features.EmbeddedOnlineStore(server.Database, server.Time);
+        builder.Services.AddSingleton<Ballast.Features.IOnlineStore>(_ => online); // a factory, so the container disposes a Redis connection
+        var offline = new Ballast.Features.OfflineStore(datasets, server.Artifacts, Path.Combine(options.DataDir, "scratch"));
+        builder.Services.AddSingleton(offline);
+        builder.Services.AddSingleton(new Ballast.Features.FeatureMaterializer(featureSets, datasets, offline, online, server.Database, server.Time));
+        builder.Services.AddSingleton(new Ballast.Features.FeatureLookup(featureSets, online, server.Time));
+        builder.Services.AddSingleton(new Ballast.Features.FeatureConsistency(offline, online, server.Time));
+        builder.Services.AddHostedService<Ballast.Server.Features.FeatureMaterializationService>();
         builder.Services.AddSingleton(new AuthenticationGate(server.AuthenticationMode, server.Keys, server.Time));
 
         builder.Services.ConfigureHttpJsonOptions(json =>
@@ -246,6 +273,7 @@ public static partial class BallastServer
         app.MapAlertsApi();
         app.MapMonitorsApi();
         app.MapPipelinesApi();
+        app.MapFeaturesApi();
         configure?.Invoke(app);
 
         Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);
@@ -348,6 +376,7 @@ public static partial class BallastServer
         {
             BadHttpRequestException bad => ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), BadRequestMessage(bad)),
             MetadataUnavailableException unavailable => ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.TemporarilyUnavailable, unavailable.Message),
+            Ballast.Features.OnlineStoreUnavailableException online => ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.TemporarilyUnavailable, online.Message),
             TrackingException tracking => ErrorResponses.WriteAsync(context, TrackingStatus(tracking.Code), tracking.Code, tracking.Message),
             ArtifactNotFoundException missing => ErrorResponses.WriteAsync(context, StatusCodes.Status404NotFound, ErrorCodes.NotFound, missing.Message),
             InvalidArtifactPathException path => ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameterValue, path.Message),

@@ -1,7 +1,7 @@
 namespace Ballast.Tests;
 
 /// <summary>
-/// Addresses of the real services that scripts/test.sh starts (PostgreSQL, moto's S3 server).
+/// Addresses of the real services that scripts/test.sh starts (PostgreSQL, moto's S3 server, Redis).
 /// Outside CI a missing service skips the tests that need it; in CI (CI=true) it fails them, loudly.
 /// </summary>
 public static class TestServices
@@ -14,6 +14,9 @@ public static class TestServices
 
     /// <summary>A moto_server that checks credentials (started with INITIAL_NO_AUTH_ACTION_COUNT=0): unknown keys are refused.</summary>
     public static string S3AuthEndpoint => Require("BALLAST_TEST_S3_AUTH_ENDPOINT", "an S3 endpoint that checks credentials (moto_server with authentication)");
+
+    /// <summary>A <c>redis://127.0.0.1:port</c> address of a Redis server (the feature store's scale-out online store).</summary>
+    public static string Redis => Require("BALLAST_TEST_REDIS", "Redis (redis-server)");
 
     /// <summary>A file of <c>../shared/fixtures/</c> beside the repository (small real models and data sets made by other tools).</summary>
     public static string Fixture(string name)

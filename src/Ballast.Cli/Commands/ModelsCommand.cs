@@ -104,8 +104,9 @@ internal static class ModelsCommand
         var flavor = new Option<string?>("--flavor") { Description = "onnx or mlnet (default: from the file name, .onnx or .zip)." };
         var runId = new Option<string?>("--run") { Description = "The run that trained it (lineage)." };
         var description = new Option<string?>("--description") { Description = "What this version is." };
+        var featureService = new Option<string?>("--feature-service") { Description = "The feature service the model was trained on (recorded on the version and its card)." };
         var registerCommand = register.AddTo(new Command("register", "Register a model file as a new version (its signature is read from the model); prints the version.")
-            { registerName, registerFile, flavor, runId, description });
+            { registerName, registerFile, flavor, runId, description, featureService });
         registerCommand.SetAction(async (parse, cancel) =>
         {
             var path = parse.GetValue(registerFile)!;
@@ -118,7 +119,7 @@ internal static class ModelsCommand
             await using var stream = File.OpenRead(path);
             using var file = new StreamContent(stream);
             form.Add(file, "file", Path.GetFileName(path));
-            foreach (var (field, value) in new[] { ("flavor", parse.GetValue(flavor)), ("run_id", parse.GetValue(runId)), ("description", parse.GetValue(description)) })
+            foreach (var (field, value) in new[] { ("flavor", parse.GetValue(flavor)), ("run_id", parse.GetValue(runId)), ("description", parse.GetValue(description)), ("feature_service", parse.GetValue(featureService)) })
             {
                 if (value is not null)
                 {

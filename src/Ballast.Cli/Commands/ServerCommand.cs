@@ -24,6 +24,11 @@ internal static class ServerCommand
                           "S3 uses BALLAST_S3_ENDPOINT, AWS_REGION and the usual AWS credential variables.",
             DefaultValueFactory = _ => CommonOptions.Environment("BALLAST_ARTIFACTS"),
         };
+        var onlineStore = new Option<string?>("--online-store")
+        {
+            Description = "Feature store online store: redis://host:port[/db] for scale-out (default: the metadata database) [env: BALLAST_ONLINE_STORE].",
+            DefaultValueFactory = _ => CommonOptions.Environment("BALLAST_ONLINE_STORE"),
+        };
         var insecure = new Option<bool>("--insecure")
         {
             Description = "Serve without authentication, even on non-loopback addresses [env: BALLAST_INSECURE].",
@@ -42,7 +47,7 @@ internal static class ServerCommand
 
         var command = new Command("server", "Run the Ballast server (tracking, registry, serving, monitoring, controllers).")
         {
-            dataDir, listen, database, artifacts, insecure, maxBody, logFormat,
+            dataDir, listen, database, artifacts, onlineStore, insecure, maxBody, logFormat,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -52,6 +57,7 @@ internal static class ServerCommand
                 Listen = parse.GetValue(listen)!,
                 Database = parse.GetValue(database),
                 Artifacts = parse.GetValue(artifacts),
+                OnlineStore = parse.GetValue(onlineStore),
                 Insecure = parse.GetValue(insecure),
                 MaxRequestBodyBytes = parse.GetValue(maxBody),
                 LogFormat = parse.GetValue(logFormat)!,

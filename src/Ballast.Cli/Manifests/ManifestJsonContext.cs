@@ -11,4 +11,5 @@ namespace Ballast.Cli.Manifests;
 [JsonSerializable(typeof(Ballast.Monitoring.MonitorSpec))]
 [JsonSerializable(typeof(Ballast.Pipelines.PipelineSpec))]
 [JsonSerializable(typeof(System.Text.Json.Nodes.JsonObject))]
+[JsonSerializable(typeof(Ballast.Features.FeatureSetSpec))]
 internal sealed partial class ManifestJsonContext : JsonSerializerContext;

@@ -17,6 +17,9 @@ public sealed record BallastOptions
     /// <summary>Serve without authentication even when listening beyond loopback.</summary>
     public bool Insecure { get; init; }
 
+    /// <summary>The feature store's online store: null for the metadata database (embedded), or <c>redis://host:port[/db]</c>.</summary>
+    public string? OnlineStore { get; init; }
+
     public string? S3Endpoint { get; init; }
 
     public string? S3Region { get; init; }

@@ -41,6 +41,12 @@ public static class BallastOptionsValidator
             errors.Add($"BALLAST_S3_ENDPOINT '{endpoint}' is not an http:// or https:// URL");
         }
 
+        if (options.OnlineStore is { } online
+            && (!Uri.TryCreate(online, UriKind.Absolute, out var redis) || redis.Scheme != "redis" || string.IsNullOrEmpty(redis.Host)))
+        {
+            errors.Add($"--online-store '{online}' is not a redis://host:port address (leave it out for the embedded store in the metadata database)");
+        }
+
         if (options.MaxRequestBodyBytes <= 0)
         {
             errors.Add("--max-request-body must be a positive number of bytes");

@@ -31,9 +31,13 @@ public sealed record ModelCard(
     IReadOnlyList<ModelCardData> TrainingData,
     LineageGraph Lineage,
     IReadOnlyList<ModelCardHistory> History,
-    IReadOnlyDictionary<string, string> Sections)
+    IReadOnlyDictionary<string, string> Sections,
+    string? FeatureService = null)
 {
     public const string SectionTagPrefix = "ballast.card.";
+
+    /// <summary>The version tag naming the feature service the model was trained on (its inputs come from it at serving).</summary>
+    public const string FeatureServiceTag = "ballast.feature_service";
 
     public static async Task<ModelCard> BuildAsync(RegistryStore registry, RunStore runs, AuditLog audit, string name, string version, DatasetStore? datasets = null, CancellationToken cancellationToken = default)
     {
@@ -71,7 +75,8 @@ public sealed record ModelCard(
             lineage,
             history,
             modelVersion.Tags.Where(tag => tag.Key.StartsWith(SectionTagPrefix, StringComparison.Ordinal))
-                .ToDictionary(tag => tag.Key[SectionTagPrefix.Length..], tag => tag.Value ?? ""));
+                .ToDictionary(tag => tag.Key[SectionTagPrefix.Length..], tag => tag.Value ?? ""),
+            modelVersion.Tags.FirstOrDefault(tag => tag.Key == FeatureServiceTag)?.Value);
     }
 
     private static async Task<List<ModelCardData>> TrainingDataAsync(Run? run, DatasetStore? datasets, CancellationToken cancellationToken)
@@ -110,7 +115,13 @@ public sealed record ModelCard(
         md.Append(CultureInfo.InvariantCulture, $"- **Purpose:** {Purpose ?? "(not stated: set the `purpose` tag)"}\n");
         md.Append(CultureInfo.InvariantCulture, $"- **Owner:** {Owner ?? "(not stated: set the `owner` tag)"}\n");
         md.Append(CultureInfo.InvariantCulture, $"- **Stage:** {Stage}; **aliases:** {(Aliases.Count == 0 ? "none" : string.Join(", ", Aliases))}\n");
-        md.Append(CultureInfo.InvariantCulture, $"- **Source:** `{Source}`; **run:** {RunId ?? "unknown"}\n\n");
+        md.Append(CultureInfo.InvariantCulture, $"- **Source:** `{Source}`; **run:** {RunId ?? "unknown"}\n");
+        if (FeatureService is not null)
+        {
+            md.Append(CultureInfo.InvariantCulture, $"- **Feature service:** {FeatureService} (its features are the model's inputs: docs/features.md)\n");
+        }
+
+        md.Append('\n');
         if (Description is not null)
         {
             md.Append(Description).Append("\n\n");

@@ -7,7 +7,7 @@ namespace Ballast.Serving;
 /// <summary>
 /// An endpoint as users write it (JSON body of <c>/api/v1/endpoints</c>): its policy (<c>split</c> by weights, or
 /// <c>bandit</c> learning from rewards), variants, shadows, sticky routing, the fallback variant and the data-quality
-/// expectations its requests must meet.
+/// expectations its requests must meet, and the feature service that enriches them.
 /// </summary>
 public sealed record EndpointSpec(
     string Name,
@@ -19,7 +19,8 @@ public sealed record EndpointSpec(
     BanditSpec? Bandit = null,
     RegimeSpec? Regime = null,
     EnsembleSpec? Ensemble = null,
-    ExpectationsSpec? Expectations = null);
+    ExpectationsSpec? Expectations = null,
+    EndpointFeaturesSpec? Features = null);
 
 /// <summary>
 /// A variant serves a registered model (<c>models:/name/version</c> or <c>models:/name@alias</c>), or a model on another
@@ -163,6 +164,7 @@ public static partial class EndpointValidation
         }
 
         spec.Expectations?.Validate(problems);
+        spec.Features?.Validate(problems);
         if (spec.Fallback is { } fallback && variants.All(variant => variant.Name != fallback))
         {
             problems.Add($"fallback '{fallback}' is not one of the variants ({string.Join(", ", variants.Select(variant => variant.Name))})");
@@ -180,6 +182,7 @@ public static partial class EndpointValidation
             Shadows = (spec.Shadows ?? []).Select(shadow => shadow with { Percent = shadow.Percent ?? 100 }).ToList(),
             Sticky = spec.Sticky is null ? null : new StickySpec(spec.Sticky.Header ?? DefaultStickyHeader),
             Expectations = spec.Expectations is null ? null : spec.Expectations with { Mode = spec.Expectations.Mode ?? ExpectationsSpec.Reject },
+            Features = spec.Features is null ? null : spec.Features with { OnMissing = spec.Features.OnMissing ?? EndpointFeaturesSpec.Reject },
             Ensemble = policy == EnsemblePolicy ? new EnsembleSpec(spec.Ensemble?.Combine ?? EnsembleSpec.Mean, spec.Ensemble?.WeightsByRegime) : null,
             Bandit = bandit is null ? null : bandit with
             {

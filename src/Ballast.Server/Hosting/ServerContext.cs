@@ -7,7 +7,7 @@ using Ballast.Storage;
 
 namespace Ballast.Server.Hosting;
 
-/// <summary>What start-up established before the web host was built: checked stores, the authentication mode, and the prediction log with any records a crash left rolled into segments.</summary>
+/// <summary>What start-up established before the web host was built: checked stores (the Redis online store when configured; null: embedded), the authentication mode, and the prediction log with any records a crash left rolled into segments.</summary>
 public sealed record ServerContext(
     BallastOptions Options,
     MetadataDatabase Database,
@@ -16,4 +16,5 @@ public sealed record ServerContext(
     LeaseStore Leases,
     AuthenticationMode AuthenticationMode,
     TimeProvider Time,
-    Ballast.Serving.PredictionLog Predictions);
+    Ballast.Serving.PredictionLog Predictions,
+    Ballast.Features.IOnlineStore? OnlineStore = null);

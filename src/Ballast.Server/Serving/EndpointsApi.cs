@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Ballast.Server.Serving;
 
@@ -25,7 +26,8 @@ public sealed record EndpointResponse(
     long CreatedAt,
     long UpdatedAt,
     EndpointStatus Status,
-    ExpectationsSpec? Expectations = null)
+    ExpectationsSpec? Expectations = null,
+    EndpointFeaturesSpec? Features = null)
 {
     public static EndpointResponse From(StoredEndpoint endpoint, EndpointRouter router)
     {
@@ -41,7 +43,7 @@ public sealed record EndpointResponse(
                 routed?.Variants.Concat(routed.Shadows).Select(variant => new ServedVariant(variant.Name, variant.Model.Reference)).ToList() ?? [], problem,
                 routed?.Bandit is null ? null : routed.Arms.Select(arm => new ArmStatus(arm.Variant, arm.Pulls, arm.Rewarded, arm.Mean)).ToList(),
                 routed?.Regime is { } regime ? RegimeStatus.From(routed, regime) : null),
-            spec.Expectations);
+            spec.Expectations, spec.Features);
     }
 }
 
@@ -159,7 +161,7 @@ public static class EndpointsApi
         }).WithSummary("Posts a value of a regime endpoint's signal; the regime switches past a threshold (with hysteresis and dwell).").RequireAuthorization(BallastPolicies.Writer);
 
         routes.MapPost("/api/v1/models/{name}/versions", RegisterAsync).WithTags("Models")
-            .WithSummary("Registers a model file (multipart: file, flavor?, run_id?, description?) as a new version, with its signature.")
+            .WithSummary("Registers a model file (multipart: file, flavor?, run_id?, description?, feature_service?) as a new version, with its signature.")
             .WithMetadata(new DisableRequestSizeLimitAttribute(), new RequestFormLimitsAttribute { MultipartBodyLengthLimit = long.MaxValue })
             .DisableAntiforgery().RequireAuthorization(BallastPolicies.Writer);
         return routes;
@@ -177,8 +179,20 @@ public static class EndpointsApi
         var flavor = form["flavor"].ToString() is { Length: > 0 } given ? given : null;
         var runId = form["run_id"].ToString() is { Length: > 0 } run ? run : null;
         var description = form["description"].ToString() is { Length: > 0 } text ? text : null;
+        var featureService = form["feature_service"].ToString() is { Length: > 0 } service ? service : null;
+        if (featureService is not null)
+        {
+            // Refused before anything is stored: the service must exist.
+            request.HttpContext.RequestServices.GetRequiredService<Ballast.Features.FeatureStore>().Catalog.Service(featureService);
+        }
+
         await using var content = file.OpenReadStream();
         var version = await new ModelRegistration(registry, artifacts).RegisterAsync(name, content, file.FileName, flavor, runId, description, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        if (featureService is not null)
+        {
+            await registry.SetVersionTagAsync(version.Name, version.Version, new TrackingTag(ModelCard.FeatureServiceTag, featureService), request.HttpContext.RequestAborted).ConfigureAwait(false);
+        }
+
         var signature = version.Tags.FirstOrDefault(tag => tag.Key == ModelRegistration.SignatureTag)?.Value;
         return TypedResults.Created($"/api/2.0/mlflow/model-versions/get?name={Uri.EscapeDataString(name)}&version={version.Version}",
             new RegisteredVersionResponse(version.Name, version.Version, version.Source, version.RunId,

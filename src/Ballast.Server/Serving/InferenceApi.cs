@@ -19,7 +19,8 @@ namespace Ballast.Server.Serving;
 /// Scoring: the Open Inference Protocol (V2) under <c>/v2</c> and MLflow's <c>/endpoints/{name}/invocations</c>.
 /// A request is routed by the endpoint's snapshot (no database call), answered by the chosen variant's model (or the
 /// fallback when it fails), and carries <c>Ballast-Model-Version</c> and <c>Ballast-Prediction-Id</c> headers. An
-/// endpoint's data-quality expectations are checked first (<see cref="ServingExpectations"/>).
+/// endpoint's feature service enriches the request first (<see cref="Features.ServingFeatures"/>), then its data-quality
+/// expectations are checked (<see cref="ServingExpectations"/>).
 /// </summary>
 public static partial class InferenceApi
 {
@@ -152,10 +153,11 @@ public static partial class InferenceApi
         var endpoint = Find(router, name);
         using var document = await ReadJsonAsync(http).ConfigureAwait(false);
         var request = V2Codec.ReadRequest(document.RootElement);
-        var flagged = ServingExpectations.Check(endpoint, http, request.Inputs);
-        var scored = await ScoreAsync(endpoint, pinned, http, request.Inputs, request.Outputs, time).ConfigureAwait(false);
-        await LogAsync(log, endpoint, scored, request.Inputs, time, http.RequestAborted, flagged).ConfigureAwait(false);
-        ShadowTraffic.AfterResponse(http, endpoint, scored, request.Inputs, log, time);
+        var inputs = await Features.ServingFeatures.EnrichAsync(endpoint, http, request.Inputs).ConfigureAwait(false);
+        var flagged = ServingExpectations.Check(endpoint, http, inputs.Model);
+        var scored = await ScoreAsync(endpoint, pinned, http, inputs.Model, request.Outputs, time).ConfigureAwait(false);
+        await LogAsync(log, endpoint, scored, inputs.Logged, time, http.RequestAborted, flagged).ConfigureAwait(false);
+        ShadowTraffic.AfterResponse(http, endpoint, scored, inputs.Model, log, time);
 
         http.Response.ContentType = "application/json";
         await using var writer = new Utf8JsonWriter(http.Response.BodyWriter.AsStream());

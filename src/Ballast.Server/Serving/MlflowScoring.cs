@@ -22,7 +22,8 @@ public static class MlflowScoring
     {
         var endpoint = InferenceApi.Find(router, name);
         var mediaType = http.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
-        var signature = endpoint.Variants[0].Model.Runtime.Signature;
+        // With a feature service the columns are the entity key and the request-time fields, not the model's inputs.
+        var signature = Features.ServingFeatures.RequestSignature(endpoint, http) ?? endpoint.Variants[0].Model.Runtime.Signature;
         IReadOnlyList<Tensor> inputs;
         if (mediaType == "text/csv")
         {
@@ -41,10 +42,11 @@ public static class MlflowScoring
             return;
         }
 
-        var flagged = ServingExpectations.Check(endpoint, http, inputs);
-        var scored = await InferenceApi.ScoreAsync(endpoint, null, http, inputs, null, time).ConfigureAwait(false);
-        await InferenceApi.LogAsync(log, endpoint, scored, inputs, time, http.RequestAborted, flagged).ConfigureAwait(false);
-        ShadowTraffic.AfterResponse(http, endpoint, scored, inputs, log, time);
+        var enriched = await Features.ServingFeatures.EnrichAsync(endpoint, http, inputs).ConfigureAwait(false);
+        var flagged = ServingExpectations.Check(endpoint, http, enriched.Model);
+        var scored = await InferenceApi.ScoreAsync(endpoint, null, http, enriched.Model, null, time).ConfigureAwait(false);
+        await InferenceApi.LogAsync(log, endpoint, scored, enriched.Logged, time, http.RequestAborted, flagged).ConfigureAwait(false);
+        ShadowTraffic.AfterResponse(http, endpoint, scored, enriched.Model, log, time);
         http.Response.ContentType = "application/json";
         await using var writer = new Utf8JsonWriter(http.Response.BodyWriter.AsStream());
         writer.WriteStartObject();

@@ -1,0 +1,209 @@
+using System.Globalization;
+using System.Text;
+using Ballast.Datasets;
+using Ballast.Storage;
+using Ballast.Tracking;
+using DuckDB.NET.Data;
+
+namespace Ballast.Features;
+
+/// <summary>What a training set came to: its rows, columns, and the dataset versions its views were read from.</summary>
+public sealed record TrainingSetResult(string Service, long Rows, IReadOnlyList<string> Columns, IReadOnlyList<string> Sources);
+
+/// <summary>
+/// The offline store: feature views read in DuckDB from their dataset versions. A training set joins each entity row
+/// with, per view, the latest feature row of the same key whose event time is at or before the entity row's time
+/// (an ASOF join: never a later one, so no label leaks in from the future) and within the view's TTL (older values
+/// are null). Of feature rows with the same key and event time, the later one in the files wins. DuckDB spills to
+/// <see cref="ScratchFolder"/> when the join outgrows memory.
+/// </summary>
+public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts, string? scratchFolder = null)
+{
+    public const string DefaultTimestampColumn = "event_timestamp";
+
+    public string ScratchFolder { get; } = scratchFolder ?? Path.GetTempPath();
+
+    /// <summary>
+    /// Writes the point-in-time correct training set of <paramref name="service"/> for the entity rows in
+    /// <paramref name="entitiesFile"/> (CSV, TSV or Parquet by <paramref name="entitiesName"/>'s extension; it has the
+    /// entity's join key and <paramref name="timestampColumn"/>, and any other columns such as labels, which are kept)
+    /// to the Parquet file <paramref name="outputFile"/>, in the entity rows' order.
+    /// </summary>
+    public async Task<TrainingSetResult> TrainingSetAsync(ResolvedService service, string entitiesFile, string entitiesName, string outputFile,
+        string? timestampColumn = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        timestampColumn ??= DefaultTimestampColumn;
+        if (DatasetProfiler.FormatOf(entitiesName) is null)
+        {
+            throw TrackingException.Invalid($"The entities file '{entitiesName}' is not CSV, TSV or Parquet (by its extension).");
+        }
+
+        using var connection = Open();
+        FeatureSource.Execute(connection, $"CREATE TEMP VIEW entities_raw AS SELECT * FROM {FeatureSource.Reader(entitiesFile, entitiesName)}");
+        var columns = FeatureSource.Columns(connection, "entities_raw");
+        var problems = new List<string>();
+        if (!columns.Contains(service.JoinKey))
+        {
+            problems.Add($"no column '{service.JoinKey}' (the join key of entity '{service.Entity.Name}')");
+        }
+
+        if (!columns.Contains(timestampColumn))
+        {
+            problems.Add($"no column '{timestampColumn}' (the time of each row; name another with timestamp_column)");
+        }
+
+        foreach (var name in service.Names.Where(columns.Contains))
+        {
+            problems.Add($"a column '{name}', which is a feature of service '{service.Name}' (rename or drop it)");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw TrackingException.Invalid($"The entities file has {string.Join("; ", problems)}; its columns are {string.Join(", ", columns)}.");
+        }
+
+        FeatureSource.Execute(connection,
+            $"CREATE TEMP TABLE entities AS SELECT *, {FeatureSource.KeyText(service.JoinKey, service.Entity)} AS __key, CAST({FeatureSource.Quote(timestampColumn)} AS TIMESTAMP) AS __ets, " +
+            "row_number() OVER () AS __erow FROM entities_raw");
+        var nullTimes = Scalar(connection, "SELECT COUNT(*) FROM entities WHERE __ets IS NULL");
+        if (nullTimes > 0)
+        {
+            throw TrackingException.Invalid($"The entities file has {nullTimes} row(s) without a '{timestampColumn}': every row needs the time its features are wanted at.");
+        }
+
+        var sources = new List<FeatureSource>();
+        try
+        {
+            var previous = "entities";
+            var ctes = new List<string>();
+            for (var i = 0; i < service.ByView.Count; i++)
+            {
+                var (view, features) = service.ByView[i];
+                var source = await FeatureSource.OpenAsync(connection, $"f{i}", view, features, datasets, artifacts, cancellationToken).ConfigureAwait(false);
+                sources.Add(source);
+                FeatureSource.Execute(connection, $"CREATE OR REPLACE TEMP VIEW f{i}_dedup AS SELECT * FROM f{i} QUALIFY row_number() OVER (PARTITION BY __key, __ts ORDER BY __file DESC, __row DESC) = 1");
+                var ttl = view.Ttl is { } duration ? $" AND f.__ts >= j.__ets - INTERVAL '{(long)duration.TotalMilliseconds} milliseconds'" : "";
+                var selected = string.Join(", ", features.Select(feature => $"CASE WHEN f.__ts IS NOT NULL{ttl} THEN f.{FeatureSource.Quote(feature.Name)} END AS {FeatureSource.Quote(feature.Name)}"));
+                ctes.Add($"j{i} AS (SELECT j.*, {selected} FROM {previous} j ASOF LEFT JOIN f{i}_dedup f ON j.__key = f.__key AND j.__ets >= f.__ts)");
+                previous = $"j{i}";
+            }
+
+            var onDemand = string.Concat(service.OnDemand.Select(feature =>
+                $", CAST({feature.Expression.Sql} AS {FeatureTypes.SqlType(feature.Type)}) AS {FeatureSource.Quote(feature.Name)}"));
+            var query = new StringBuilder();
+            if (ctes.Count > 0)
+            {
+                query.Append("WITH ").AppendJoin(", ", ctes).Append(' ');
+            }
+
+            query.Append(CultureInfo.InvariantCulture, $"SELECT * EXCLUDE (__key, __ets, __erow){onDemand} FROM {previous} ORDER BY __erow");
+            cancellationToken.ThrowIfCancellationRequested();
+            FeatureSource.Execute(connection, $"COPY ({query}) TO {FeatureSource.Literal(outputFile)} (FORMAT parquet)");
+            var rows = Scalar(connection, $"SELECT COUNT(*) FROM read_parquet({FeatureSource.Literal(outputFile)})");
+            var output = new List<string>();
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = $"SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet({FeatureSource.Literal(outputFile)}))";
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    output.Add(reader.GetString(0));
+                }
+            }
+
+            return new TrainingSetResult(service.Name, rows, output, sources.Select(source => source.Version.Reference).Distinct().ToList());
+        }
+        finally
+        {
+            foreach (var source in sources)
+            {
+                await source.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The latest row per entity key of a view with event time in (<paramref name="after"/>, <paramref name="until"/>]
+    /// (Unix ms; no lower bound when null), as online rows, handed to <paramref name="consume"/> in batches. Returns the
+    /// dataset version read and how many rows there were.
+    /// </summary>
+    public async Task<(DatasetVersion Version, long Rows)> LatestAsync(ResolvedView view, long? after, long until, int batchSize,
+        Func<IReadOnlyList<OnlineRow>, Task> consume, IReadOnlyCollection<string>? keys = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(view);
+        ArgumentNullException.ThrowIfNull(consume);
+        using var connection = Open();
+        await using var source = await FeatureSource.OpenAsync(connection, "f", view, view.Features, datasets, artifacts, cancellationToken).ConfigureAwait(false);
+        var filter = new StringBuilder().Append(CultureInfo.InvariantCulture, $"epoch_ms(__ts) <= {until}");
+        if (after is { } from)
+        {
+            filter.Append(CultureInfo.InvariantCulture, $" AND epoch_ms(__ts) > {from}");
+        }
+
+        if (keys is not null)
+        {
+            FeatureSource.Execute(connection, "CREATE TEMP TABLE wanted (key VARCHAR)");
+            using (var appender = connection.CreateAppender("wanted"))
+            {
+                foreach (var key in keys)
+                {
+                    appender.CreateRow().AppendValue(key).EndRow();
+                }
+            }
+
+            filter.Append(" AND __key IN (SELECT key FROM wanted)");
+        }
+
+        var values = string.Join(", ", view.Features.Select(feature => $"{FeatureSource.Literal(feature.Name)}, {FeatureSource.Quote(feature.Name)}"));
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT __key, epoch_ms(__ts), CAST(json_object({values}) AS VARCHAR) FROM f WHERE {filter} " +
+                              "QUALIFY row_number() OVER (PARTITION BY __key ORDER BY __ts DESC, __file DESC, __row DESC) = 1 ORDER BY __key";
+        using var reader = command.ExecuteReader();
+        var batch = new List<OnlineRow>(batchSize);
+        long rows = 0;
+        while (reader.Read())
+        {
+            batch.Add(new OnlineRow(reader.GetString(0), reader.GetInt64(1), reader.GetString(2)));
+            rows++;
+            if (batch.Count == batchSize)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                await consume(batch).ConfigureAwait(false);
+                batch = new List<OnlineRow>(batchSize);
+            }
+        }
+
+        if (batch.Count > 0)
+        {
+            await consume(batch).ConfigureAwait(false);
+        }
+
+        return (source.Version, rows);
+    }
+
+    private DuckDBConnection Open()
+    {
+        var connection = new DuckDBConnection("Data Source=:memory:");
+        connection.Open();
+        FeatureSource.Execute(connection, $"SET temp_directory = {FeatureSource.Literal(Path.Combine(ScratchFolder, "ballast-duckdb-" + Environment.ProcessId))}");
+        try
+        {
+            // Text timestamps with an offset are instants; read them in UTC, not the host's zone.
+            FeatureSource.Execute(connection, "SET TimeZone = 'UTC'");
+        }
+        catch (DuckDBException)
+        {
+            // Without the ICU extension there are no zones to convert between: nothing to set.
+        }
+
+        return connection;
+    }
+
+    private static long Scalar(DuckDBConnection connection, string sql)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,228 @@
+using System.Globalization;
+using System.Text.Json;
+using Ballast.Features;
+using Ballast.Server.Security;
+using Ballast.Tracking;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Routing;
+using Prometheus;
+
+namespace Ballast.Server.Features;
+
+/// <summary>A stored feature set: its spec's fields, and its revision and times (Unix ms).</summary>
+public sealed record FeatureSetResponse(
+    string Name,
+    IReadOnlyList<EntitySpec>? Entities,
+    IReadOnlyList<FeatureViewSpec>? Views,
+    IReadOnlyList<FeatureServiceSpec>? Services,
+    string? Description,
+    long Revision,
+    long CreatedAt,
+    long UpdatedAt)
+{
+    public static FeatureSetResponse From(StoredFeatureSet set)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        var spec = set.Spec;
+        return new FeatureSetResponse(spec.Name, spec.Entities, spec.Views, spec.Services, spec.Description, set.Revision, set.CreatedAt, set.UpdatedAt);
+    }
+}
+
+public sealed record FeatureSetListResponse(IReadOnlyList<FeatureSetResponse> FeatureSets);
+
+/// <summary>One entity's online features: name → value (missing ones left out and listed in <see cref="Missing"/>).</summary>
+public sealed record OnlineFeaturesResponse(string Service, string Entity, IReadOnlyDictionary<string, JsonElement> Features, IReadOnlyList<string> Missing);
+
+/// <summary>The batch lookup: a service and up to <see cref="FeaturesApi.MaxBatchEntities"/> entity keys.</summary>
+public sealed record OnlineFeaturesRequest(string? Service, IReadOnlyList<string>? Entities);
+
+public sealed record OnlineFeaturesBatchResponse(string Service, IReadOnlyList<OnlineFeaturesResponse> Rows);
+
+/// <summary>Materialize up to <see cref="Until"/> (RFC 3339 time; now when left out) the named views (all when left out).</summary>
+public sealed record MaterializeRequest(string? Until = null, IReadOnlyList<string>? Views = null);
+
+public sealed record MaterializeResponse(long Until, IReadOnlyList<MaterializationResult> Views);
+
+/// <summary>
+/// <c>/api/v1/features</c>: feature sets (entities, views, services), online lookups, materialization, point-in-time
+/// training sets and the online/offline consistency check.
+/// </summary>
+public static class FeaturesApi
+{
+    public const int MaxBatchEntities = 10_000;
+    public const int MaxConsistencySample = 100_000;
+
+    /// <summary>Set names that would hide a route of this API.</summary>
+    public static IReadOnlyList<string> ReservedNames { get; } = ["online", "materialize", "training-set", "consistency"];
+
+    private static readonly Gauge SkewRate = Metrics.CreateGauge("ballast_feature_skew_rate",
+        "Share of sampled entities whose online features differ from an offline recomputation, by service (last consistency check).",
+        new GaugeConfiguration { LabelNames = ["service"] });
+
+    private static readonly Counter MaterializedRows = Metrics.CreateCounter("ballast_feature_materialized_rows_total",
+        "Rows materialization changed in the online store, by view.", new CounterConfiguration { LabelNames = ["view"] });
+
+    public static IEndpointRouteBuilder MapFeaturesApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/v1/features").WithTags("Features");
+        group.MapGet("/", async (FeatureStore sets, CancellationToken cancellationToken) =>
+            TypedResults.Ok(new FeatureSetListResponse((await sets.ListAsync(cancellationToken).ConfigureAwait(false)).Select(FeatureSetResponse.From).ToList())))
+            .WithSummary("Every feature set with its entities, views and services.").RequireAuthorization(BallastPolicies.Reader);
+        group.MapGet("/{name}", async (string name, FeatureStore sets, CancellationToken cancellationToken) =>
+            TypedResults.Ok(FeatureSetResponse.From(await sets.GetAsync(name, cancellationToken).ConfigureAwait(false))))
+            .RequireAuthorization(BallastPolicies.Reader);
+        group.MapPut("/{name}", async Task<Results<Ok<FeatureSetResponse>, Created<FeatureSetResponse>>> (string name, FeatureSetSpec spec, FeatureStore sets, CancellationToken cancellationToken) =>
+        {
+            if (spec.Name != name)
+            {
+                throw TrackingException.Invalid($"The body names feature set '{spec.Name}' but the path names '{name}'.");
+            }
+
+            if (ReservedNames.Contains(name))
+            {
+                throw TrackingException.Invalid($"Invalid feature set name '{name}': {string.Join(", ", ReservedNames)} are routes of /api/v1/features; choose another name.");
+            }
+
+            var (stored, changed) = await sets.PutAsync(spec, cancellationToken).ConfigureAwait(false);
+            var response = FeatureSetResponse.From(stored);
+            return changed && stored.Revision == 1 ? TypedResults.Created($"/api/v1/features/{name}", response) : TypedResults.Ok(response);
+        }).WithSummary("Creates or replaces a feature set (the revision moves only when it changes).").RequireAuthorization(BallastPolicies.Writer);
+        group.MapDelete("/{name}", async Task<Results<NoContent, NotFound>> (string name, FeatureStore sets, CancellationToken cancellationToken) =>
+            await sets.DeleteAsync(name, cancellationToken).ConfigureAwait(false)
+                ? TypedResults.NoContent()
+                : throw TrackingException.NotFound($"Feature set '{name}' does not exist."))
+            .RequireAuthorization(BallastPolicies.Writer);
+
+        group.MapGet("/online", async (string? service, string? entity, FeatureStore sets, FeatureLookup lookup, CancellationToken cancellationToken) =>
+        {
+            var resolved = sets.Catalog.Service(Required(service, "service"));
+            var row = (await lookup.GetAsync(resolved, [Required(entity, "entity")], cancellationToken).ConfigureAwait(false))[0];
+            return TypedResults.Ok(Response(resolved, row));
+        }).WithSummary("One entity's features of a service from the online store (values past their view's TTL are missing).").RequireAuthorization(BallastPolicies.Reader);
+        group.MapPost("/online", async (OnlineFeaturesRequest request, FeatureStore sets, FeatureLookup lookup, CancellationToken cancellationToken) =>
+        {
+            var resolved = sets.Catalog.Service(Required(request.Service, "service"));
+            var keys = request.Entities ?? [];
+            if (keys.Count is 0 or > MaxBatchEntities || keys.Any(string.IsNullOrEmpty))
+            {
+                throw TrackingException.Invalid($"entities must list between 1 and {MaxBatchEntities} non-empty entity keys, not {keys.Count}{(keys.Any(string.IsNullOrEmpty) ? " (some are empty)" : "")}.");
+            }
+
+            var rows = await lookup.GetAsync(resolved, keys, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(new OnlineFeaturesBatchResponse(resolved.Name, rows.Select(row => Response(resolved, row)).ToList()));
+        }).WithSummary("Many entities' features of a service in one call, in the order asked.").RequireAuthorization(BallastPolicies.Reader);
+
+        group.MapPost("/materialize", async (MaterializeRequest? request, FeatureMaterializer materializer, TimeProvider time, CancellationToken cancellationToken) =>
+        {
+            var until = request?.Until is { } text ? ParseTime(text, "until") : time.GetUtcNow().ToUnixTimeMilliseconds();
+            var results = await materializer.MaterializeAsync(until, request?.Views, cancellationToken).ConfigureAwait(false);
+            Count(results);
+            return TypedResults.Ok(new MaterializeResponse(until, results));
+        }).WithSummary("Copies the latest values up to `until` from the offline store into the online store, incrementally.").RequireAuthorization(BallastPolicies.Writer);
+
+        group.MapPost("/training-set", TrainingSetAsync)
+            .WithSummary("Point-in-time correct training set: POST the entity rows (CSV, TSV or Parquet body), get Parquet back.")
+            .RequireAuthorization(BallastPolicies.Reader);
+
+        group.MapPost("/consistency", async (string? service, int? sample, int? seed, FeatureStore sets, FeatureConsistency consistency, CancellationToken cancellationToken) =>
+        {
+            var resolved = sets.Catalog.Service(Required(service, "service"));
+            if (sample is < 1 or > MaxConsistencySample)
+            {
+                throw TrackingException.Invalid($"sample must be between 1 and {MaxConsistencySample}, not {sample}.");
+            }
+
+            var report = await consistency.CheckAsync(resolved, sample ?? 100, seed ?? 0, cancellationToken).ConfigureAwait(false);
+            SkewRate.WithLabels(resolved.Name).Set(report.SkewRate);
+            return TypedResults.Ok(report);
+        }).WithSummary("Compares online values with an offline recomputation for a sample of entities; sets ballast_feature_skew_rate.")
+            .RequireAuthorization(BallastPolicies.Reader);
+        return routes;
+    }
+
+    internal static void Count(IEnumerable<MaterializationResult> results)
+    {
+        foreach (var result in results)
+        {
+            MaterializedRows.WithLabels(result.View).Inc(result.Changed);
+        }
+    }
+
+    private static async Task<FileStreamHttpResult> TrainingSetAsync(HttpContext http, string? service, string? timestampColumn, FeatureStore sets, OfflineStore offline,
+        CancellationToken cancellationToken)
+    {
+        var resolved = sets.Catalog.Service(Required(service, "service"));
+        var mediaType = http.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+        var name = mediaType switch
+        {
+            "text/csv" => "entities.csv",
+            "text/tab-separated-values" => "entities.tsv",
+            "application/vnd.apache.parquet" or "application/x-parquet" => "entities.parquet",
+            _ => throw TrackingException.Invalid($"Content type '{http.Request.ContentType}' is not supported; send the entity rows as text/csv, text/tab-separated-values or application/vnd.apache.parquet."),
+        };
+        var folder = Directory.CreateTempSubdirectory("ballast-training-set-").FullName;
+        var output = Path.Combine(folder, "train.parquet");
+        try
+        {
+            // The upload goes to disk as it arrives; DuckDB reads it from there and spills the join if it must.
+            var entities = Path.Combine(folder, name);
+            await using (var file = new FileStream(entities, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81_920, FileOptions.Asynchronous))
+            {
+                await http.Request.Body.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
+            }
+
+            var result = await offline.TrainingSetAsync(resolved, entities, name, output, timestampColumn, cancellationToken).ConfigureAwait(false);
+            File.Delete(entities);
+            http.Response.Headers["Ballast-Rows"] = result.Rows.ToString(CultureInfo.InvariantCulture);
+            http.Response.Headers["Ballast-Sources"] = string.Join(",", result.Sources);
+            var stream = new FileStream(output, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 81_920, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
+            http.Response.RegisterForDispose(new FolderRemoval(folder));
+            return TypedResults.Stream(stream, "application/vnd.apache.parquet", $"{resolved.Name}-training-set.parquet");
+        }
+        catch
+        {
+            Directory.Delete(folder, recursive: true);
+            throw;
+        }
+    }
+
+    private static OnlineFeaturesResponse Response(ResolvedService service, FeatureRow row)
+    {
+        var features = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
+        for (var i = 0; i < service.Features.Count; i++)
+        {
+            if (row.Values[i] is { } value)
+            {
+                features[service.Features[i].Name] = value;
+            }
+        }
+
+        return new OnlineFeaturesResponse(service.Name, row.Entity, features, row.Missing);
+    }
+
+    private static string Required(string? value, string name) =>
+        string.IsNullOrEmpty(value) ? throw TrackingException.Invalid($"The query parameter (or field) '{name}' is required.") : value;
+
+    private static long ParseTime(string text, string name) =>
+        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var at)
+            ? at.ToUnixTimeMilliseconds()
+            : throw TrackingException.Invalid($"{name} '{text}' is not a time; write it as RFC 3339, e.g. 2026-12-01T00:00:00Z.");
+
+    /// <summary>Removes the training set's scratch folder once the response has been sent.</summary>
+    private sealed class FolderRemoval(string folder) : IDisposable
+    {
+        public void Dispose()
+        {
+            try
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+            catch (IOException)
+            {
+                // The Parquet stream deletes its file on close; an emptied folder left behind is harmless.
+            }
+        }
+    }
+}

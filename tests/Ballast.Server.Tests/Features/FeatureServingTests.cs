@@ -1,0 +1,316 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Ballast.Cli;
+using DuckDB.NET.Data;
+
+namespace Ballast.Tests.Features;
+
+/// <summary>
+/// The feature store on a real Kestrel server: a feature set applied from YAML, materialized into the online store
+/// (embedded, or Redis), endpoints enriched from it with the reject and default policies in the V2 and MLflow protocols,
+/// the enriched row in the prediction log, online lookups, a training set through the CLI and the consistency check.
+/// </summary>
+public abstract class FeatureServingTests
+{
+    protected static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    protected abstract string? OnlineStore { get; }
+
+    /// <summary>Tells the endpoints of the two stores apart in the process-wide metrics.</summary>
+    protected abstract string Kind { get; }
+
+    protected const string Passengers = """
+        passenger_id,updated_at,pclass,sex,age_months,embarked
+        1,2026-11-01 00:00:00,1,female,348,S
+        2,2026-11-01 00:00:00,3,male,300,Q
+        2,2026-11-20 00:00:00,3,male,312,C
+        3,2026-11-01 00:00:00,2,female,,S
+        """;
+
+    protected const string FeatureSet = """
+        kind: FeatureSet
+        name: titanic
+        entities:
+          - name: passenger
+            join_key: passenger_id
+            type: int64
+        views:
+          - name: passenger_profile
+            entity: passenger
+            source: {dataset: passengers}
+            timestamp: updated_at
+            features:
+              - {name: pclass, type: int64, default: 3}
+              - {name: sex, type: string, default: male}
+              - {name: age_months, type: double, default: 360}
+              - {name: embarked, type: string, default: S}
+        services:
+          - name: titanic_v1
+            features: ["passenger_profile:*"]
+            on_demand:
+              - {name: age, type: float, expression: age_months / 12}
+
+        """;
+
+    [Fact]
+    public async Task Requests_with_only_an_entity_key_are_enriched_and_missing_features_are_rejected_or_defaulted()
+    {
+        await using var server = await RunningServer.StartAsync(options => options with { OnlineStore = OnlineStore });
+        using var client = server.Client();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        await AddDatasetAsync(client, "passengers", Passengers);
+        var manifest = Path.Combine(Directory.CreateTempSubdirectory("ballast-features-").FullName, "features.yaml");
+        File.WriteAllText(manifest, FeatureSet.ReplaceLineEndings("\n"));
+        var applied = await RunAsync("apply", "-f", manifest, "--url", url);
+        applied.Code.ShouldBe(0, applied.Error);
+        (await RunAsync("apply", "-f", manifest, "--url", url)).Output.ShouldBe("featureset/titanic: unchanged (revision 1)\n");
+
+        var materialized = await RunAsync("features", "materialize", "--until", "2026-11-30T00:00:00Z", "--json", "--url", url);
+        materialized.Code.ShouldBe(0, materialized.Error);
+        var view = JsonDocument.Parse(materialized.Output).RootElement.GetProperty("views")[0];
+        (view.GetProperty("rows").GetInt64(), view.GetProperty("changed").GetInt32()).ShouldBe((3, 3));
+
+        await RegisterTitanicAsync(client, "titanic_v1");
+        (await client.GetStringAsync("/api/v1/models/titanic/versions/1/card?format=markdown", Cancel))
+            .ShouldContain("- **Feature service:** titanic_v1 (its features are the model's inputs: docs/features.md)\n");
+        await CreateEndpointAsync(client, $"titanic-reject-{Kind}", "reject");
+        await CreateEndpointAsync(client, $"titanic-default-{Kind}", "default");
+
+        // Only the key and a request-time field (fare); pclass, sex, embarked are looked up, age is computed from age_months.
+        using var scored = await client.PostAsJsonAsync($"/v2/models/titanic-reject-{Kind}/infer", V2Request([1, 2], [211.3f, 7.9f]), Cancel);
+        scored.StatusCode.ShouldBe(HttpStatusCode.OK, await scored.Content.ReadAsStringAsync(Cancel));
+
+        using var rejected = await client.PostAsJsonAsync($"/v2/models/titanic-reject-{Kind}/infer", V2Request([1, 999, 3], [1f, 2f, 3f]), Cancel);
+        rejected.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await rejected.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString().ShouldBe(
+            "feature service 'titanic_v1' is missing features: passenger_id 999 (row 1) has no pclass, sex, age_months, embarked; passenger_id 3 (row 2) has no age_months");
+
+        using var given = await client.PostAsJsonAsync($"/v2/models/titanic-reject-{Kind}/infer", new
+        {
+            inputs = new object[]
+            {
+                new { name = "passenger_id", shape = new[] { 1, 1 }, datatype = "INT64", data = new[] { 1 } },
+                new { name = "sex", shape = new[] { 1, 1 }, datatype = "BYTES", data = new[] { "male" } },
+                new { name = "fare", shape = new[] { 1, 1 }, datatype = "FP32", data = new[] { 1f } },
+            },
+        }, Cancel);
+        given.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await given.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString()
+            .ShouldBe("input 'sex' is a feature of service 'titanic_v1', which the server looks up; send the entity key 'passenger_id' and request-time fields only");
+
+        using var defaulted = await client.PostAsJsonAsync($"/endpoints/titanic-default-{Kind}/invocations",
+            new { dataframe_records = new object[] { new { passenger_id = 999, fare = 7.25 }, new { passenger_id = 3, fare = 20.0 } } }, Cancel);
+        defaulted.StatusCode.ShouldBe(HttpStatusCode.OK, await defaulted.Content.ReadAsStringAsync(Cancel));
+
+        // The log holds what the model saw: the key, the request field, the looked-up and the computed features.
+        var parquet = Path.Combine(Path.GetDirectoryName(manifest)!, "log.parquet");
+        await File.WriteAllBytesAsync(parquet, await client.GetByteArrayAsync($"/api/v1/predictions/export?endpoint=titanic-default-{Kind}", Cancel), Cancel);
+        var logged = Query(parquet, "SELECT inputs FROM read_parquet('{0}')").ShouldHaveSingleItem();
+        var inputs = JsonDocument.Parse(logged).RootElement.EnumerateArray()
+            .ToDictionary(input => input.GetProperty("name").GetString()!, input => input.GetProperty("data").GetRawText());
+        inputs.ShouldBe(new Dictionary<string, string>
+        {
+            ["passenger_id"] = "[999,3]", ["fare"] = "[7.25,20]", ["pclass"] = "[3,2]", ["sex"] = """["male","female"]""",
+            ["age_months"] = "[360,360]", ["embarked"] = """["S","S"]""", ["age"] = "[30,30]",
+        });
+
+        var metrics = await client.GetStringAsync("/metrics", Cancel);
+        metrics.ShouldContain($"ballast_feature_lookups_total{{endpoint=\"titanic-reject-{Kind}\",outcome=\"rejected\"}} 1\n");
+        metrics.ShouldContain($"ballast_feature_lookups_total{{endpoint=\"titanic-default-{Kind}\",outcome=\"defaulted\"}} 1\n");
+        metrics.ShouldContain($"ballast_feature_missing_total{{endpoint=\"titanic-default-{Kind}\",feature=\"age_months\"}} 2\n");
+    }
+
+    [Fact]
+    public async Task Online_lookups_training_sets_and_the_consistency_check_agree_with_the_definitions()
+    {
+        await using var server = await RunningServer.StartAsync(options => options with { OnlineStore = OnlineStore });
+        using var client = server.Client();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        await AddDatasetAsync(client, "passengers", Passengers);
+        var node = Ballast.Cli.Manifests.ManifestYaml.Read(FeatureSet)[0].Content!.AsObject();
+        node.Remove("kind");
+        var body = JsonDocument.Parse(node.ToJsonString()).RootElement;
+        using (var put = await client.PutAsJsonAsync("/api/v1/features/titanic", body, Cancel))
+        {
+            put.StatusCode.ShouldBe(HttpStatusCode.Created, await put.Content.ReadAsStringAsync(Cancel));
+        }
+
+        using (var materialize = await client.PostAsJsonAsync("/api/v1/features/materialize", new { until = "2026-11-10T00:00:00Z" }, Cancel))
+        {
+            materialize.StatusCode.ShouldBe(HttpStatusCode.OK, await materialize.Content.ReadAsStringAsync(Cancel));
+        }
+
+        var one = await client.GetFromJsonAsync<JsonElement>("/api/v1/features/online?service=titanic_v1&entity=2", Cancel);
+        one.GetProperty("features").GetRawText().ShouldBe("""{"pclass":3,"sex":"male","age_months":300.0,"embarked":"Q"}""");
+        using var batch = await client.PostAsJsonAsync("/api/v1/features/online", new { service = "titanic_v1", entities = new[] { "3", "4" } }, Cancel);
+        var rows = (await batch.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("rows");
+        rows[0].GetProperty("missing").EnumerateArray().Select(name => name.GetString()).ShouldBe(["age_months"]);
+        rows[1].GetProperty("missing").GetArrayLength().ShouldBe(4);
+
+        using var unknown = await client.GetAsync("/api/v1/features/online?service=nope&entity=1", Cancel);
+        unknown.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        unknown.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+
+        // Materialized up to 11-10, the online store lacks passenger 2's 11-20 update: that is skew now.
+        var report = await RunAsync("features", "consistency", "--service", "titanic_v1", "--json", "--url", url);
+        report.Code.ShouldBe(0, report.Error);
+        var skew = JsonDocument.Parse(report.Output).RootElement;
+        (skew.GetProperty("sampled").GetInt64(), skew.GetProperty("skewed").GetInt64()).ShouldBe((3, 1));
+        (await client.GetStringAsync("/metrics", Cancel)).ShouldContain("ballast_feature_skew_rate{service=\"titanic_v1\"} 0.333");
+
+        var folder = Directory.CreateTempSubdirectory("ballast-training-").FullName;
+        var entities = Path.Combine(folder, "entities.csv");
+        File.WriteAllText(entities, "passenger_id,event_timestamp,survived\n2,2026-11-10 00:00:00,0\n2,2026-11-25 00:00:00,1\n1,2026-10-01 00:00:00,1\n");
+        var output = Path.Combine(folder, "train.parquet");
+        var training = await RunAsync("features", "training-set", "--service", "titanic_v1", "--entities", entities, "-o", output, "--url", url);
+        training.Code.ShouldBe(0, training.Error);
+        training.Output.ShouldBe($"wrote {output}: 3 rows (features from passengers@1)\n");
+        var joined = Query(output, "SELECT concat_ws(',', passenger_id, survived, coalesce(embarked, 'null'), coalesce(CAST(age AS VARCHAR), 'null')) FROM read_parquet('{0}')");
+        joined.ShouldBe(["2,0,Q,25.0", "2,1,C,26.0", "1,1,null,null"]);
+    }
+
+    /// <summary>The first column of a query over a Parquet file ({0} is its path), as text.</summary>
+    private static List<string> Query(string parquet, string sql)
+    {
+        using var connection = new DuckDBConnection("Data Source=:memory:");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = string.Format(System.Globalization.CultureInfo.InvariantCulture, sql, parquet.Replace("'", "''", StringComparison.Ordinal));
+        using var reader = command.ExecuteReader();
+        var rows = new List<string>();
+        while (reader.Read())
+        {
+            rows.Add(reader.GetString(0));
+        }
+
+        return rows;
+    }
+
+    private static object V2Request(int[] passengers, float[] fares) => new
+    {
+        inputs = new object[]
+        {
+            new { name = "passenger_id", shape = new[] { passengers.Length, 1 }, datatype = "INT64", data = passengers },
+            new { name = "fare", shape = new[] { fares.Length, 1 }, datatype = "FP32", data = fares },
+        },
+    };
+
+    private static async Task CreateEndpointAsync(HttpClient client, string name, string policy)
+    {
+        using var response = await client.PostAsJsonAsync("/api/v1/endpoints", JsonDocument.Parse($$$"""
+            {"name": "{{{name}}}", "variants": [{"name": "main", "model": "models:/titanic/1"}], "features": {"service": "titanic_v1", "on_missing": "{{{policy}}}"}}
+            """).RootElement, Cancel);
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Cancel));
+        (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("features").GetProperty("on_missing").GetString().ShouldBe(policy);
+    }
+
+    protected static async Task AddDatasetAsync(HttpClient client, string name, string csv)
+    {
+        var bytes = Encoding.UTF8.GetBytes(csv.ReplaceLineEndings("\n"));
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        using (var put = await client.PutAsync($"/api/v1/datasets/blobs/{sha}", new ByteArrayContent(bytes), Cancel))
+        {
+            put.StatusCode.ShouldBeOneOf(HttpStatusCode.OK, HttpStatusCode.Created, HttpStatusCode.NoContent);
+        }
+
+        using var added = await client.PostAsJsonAsync($"/api/v1/datasets/{name}/versions", new { files = new[] { new { path = "passengers.csv", size = bytes.Length, sha256 = sha } } }, Cancel);
+        added.StatusCode.ShouldBe(HttpStatusCode.Created, await added.Content.ReadAsStringAsync(Cancel));
+    }
+
+    private static async Task RegisterTitanicAsync(HttpClient client, string? featureService = null)
+    {
+        using var form = new MultipartFormDataContent();
+        if (featureService is not null)
+        {
+            form.Add(new StringContent(featureService), "feature_service");
+        }
+
+        var file = new ByteArrayContent(await File.ReadAllBytesAsync(TestServices.Fixture("titanic_pipeline.onnx"), Cancel));
+        file.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+        form.Add(file, "file", "titanic_pipeline.onnx");
+        using var response = await client.PostAsync("/api/v1/models/titanic/versions", form, Cancel);
+        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Cancel));
+    }
+
+    private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await BallastCli.RunAsync(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+}
+
+public sealed class EmbeddedFeatureServingTests : FeatureServingTests
+{
+    protected override string? OnlineStore => null;
+
+    protected override string Kind => "embedded";
+
+    [Fact]
+    public async Task A_server_whose_redis_online_store_is_unreachable_does_not_start_and_says_why()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+
+        var error = await Should.ThrowAsync<Ballast.Configuration.BallastStartupException>(() =>
+            RunningServer.StartAsync(options => options with { OnlineStore = $"redis://127.0.0.1:{port}" }));
+
+        error.Message.ShouldStartWith($"Cannot reach the Redis online store at 127.0.0.1:{port}: ");
+    }
+
+    [Fact]
+    public async Task The_server_materializes_every_view_on_its_own_once_a_minute()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var server = await RunningServer.StartAsync(time: time);
+        using var client = server.Client();
+        await AddDatasetAsync(client, "passengers", Passengers);
+        var node = Ballast.Cli.Manifests.ManifestYaml.Read(FeatureSet)[0].Content!.AsObject();
+        node.Remove("kind");
+        using (var put = await client.PutAsync("/api/v1/features/titanic", new StringContent(node.ToJsonString(), Encoding.UTF8, "application/json"), Cancel))
+        {
+            put.StatusCode.ShouldBe(HttpStatusCode.Created, await put.Content.ReadAsStringAsync(Cancel));
+        }
+
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/features/online?service=titanic_v1&entity=2", Cancel)).GetProperty("missing").GetArrayLength().ShouldBe(4);
+
+        // Move the clock in 5 s ticks (the catalog refresh) until the minute's run has written passenger 2's latest values.
+        JsonElement found = default;
+        for (var i = 0; i < 200; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(5));
+            await Task.Delay(25, Cancel);
+            found = await client.GetFromJsonAsync<JsonElement>("/api/v1/features/online?service=titanic_v1&entity=2", Cancel);
+            if (found.GetProperty("missing").GetArrayLength() == 0)
+            {
+                break;
+            }
+        }
+
+        found.GetProperty("features").GetProperty("embarked").GetString().ShouldBe("C", found.ToString());
+        time.GetUtcNow().ShouldBeGreaterThanOrEqualTo(new DateTimeOffset(2026, 12, 1, 0, 1, 0, TimeSpan.Zero), "not before a minute has passed");
+    }
+
+    [Fact]
+    public async Task An_online_store_that_is_not_redis_is_a_configuration_error()
+    {
+        var error = await Should.ThrowAsync<Ballast.Configuration.BallastStartupException>(() =>
+            RunningServer.StartAsync(options => options with { OnlineStore = "memcached://127.0.0.1:11211" }));
+
+        error.Message.ShouldContain("--online-store 'memcached://127.0.0.1:11211' is not a redis://host:port address (leave it out for the embedded store in the metadata database)");
+    }
+}
+
+public sealed class RedisFeatureServingTests : FeatureServingTests
+{
+    // A key prefix of its own per test class instance, so tests never see each other's values.
+    protected override string? OnlineStore { get; } = $"{TestServices.Redis}?prefix=ballast-test-{Guid.NewGuid():N}:";
+
+    protected override string Kind => "redis";
+}
