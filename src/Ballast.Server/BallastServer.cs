@@ -268,7 +268,7 @@ public static partial class BallastServer
         services.AddSingleton<IPipelineStep>(new PromoteModelStep(pipelineRegistry));
         services.AddSingleton<IPipelineStep>(provider => new StartRolloutStep(provider.GetRequiredService<Ballast.Rollouts.RolloutController>()));
         // Built-in training steps: thin adapters over the training, quality and dataset libraries.
-        services.AddSingleton<IPipelineStep>(provider => new IngestStep(datasets, provider.GetRequiredService<Ballast.Serving.PredictionExport>()));
+        services.AddSingleton<IPipelineStep>(provider => new IngestStep(datasets, provider.GetRequiredService<Ballast.Serving.PredictionExport>(), server.Time));
         services.AddSingleton<IPipelineStep, ValidateDataStep>();
         services.AddSingleton<IPipelineStep, SplitStep>();
         services.AddSingleton<IPipelineStep>(new TrainStep(new Ballast.Training.ModelTrainer(server.Time), runs));

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-
 using Ballast.Pipelines.Steps;
 using Microsoft.Extensions.Time.Testing;
 
@@ -9,7 +8,7 @@ namespace Ballast.Tests.Pipelines;
 public sealed class TrainingStepValidationTests
 {
     // Validate reads only the inputs; the stores a step runs against are not touched.
-    private static readonly IngestStep Ingest = new(null!, null!);
+    private static readonly IngestStep Ingest = new(null!, null!, new FakeTimeProvider());
     private static readonly ValidateDataStep Validate = new();
     private static readonly SplitStep Split = new();
     private static readonly TrainStep Train = new(null!, null!);

@@ -13,10 +13,12 @@ namespace Ballast.Pipelines.Steps;
 /// means no champion: <c>champion_metrics</c> is null). Outputs: <c>metrics</c> and <c>champion_metrics</c> (objects
 /// name → number, null for a metric undefined on the rows), each candidate metric as a scalar output (logged as an
 /// MLflow metric; the champion's as <c>champion_NAME</c>), <c>champion_version</c>, and <c>report</c> (JSON: both
-/// evaluations with calibration and per-segment metrics).
+/// evaluations with calibration and per-segment metrics). Cached by the model versions <c>models:/</c> inputs resolve
+/// to, so moving the champion alias misses the cache.
 /// </summary>
-public sealed class EvaluateStep(RegistryStore registry, RunStore runs) : IPipelineStep
+public sealed class EvaluateStep(RegistryStore registry, RunStore runs) : IPipelineStep, IStepInputHashes
 {
+    private static readonly string[] ModelInputs = ["model", "champion"];
     private static readonly string[] Known = ["model", "data", "label", "task", "segment", "champion", "calibration_bins"];
 
     public string Kind => "evaluate";
@@ -40,6 +42,29 @@ public sealed class EvaluateStep(RegistryStore registry, RunStore runs) : IPipel
         }
 
         return problems;
+    }
+
+    public async Task<string> HashInputsAsync(JsonObject inputs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var content = new JsonObject();
+        foreach (var name in ModelInputs)
+        {
+            if (inputs[name] is JsonValue value && value.TryGetValue<string>(out var uri) && uri.StartsWith("models:/", StringComparison.Ordinal))
+            {
+                try
+                {
+                    var version = await ResolveAsync(uri, name, cancellationToken).ConfigureAwait(false);
+                    content[name] = $"{version.Name}/{version.Version} {version.Source}";
+                }
+                catch (Exception exception) when (exception is TrackingException or StepFailedException)
+                {
+                    content[name] = "missing";
+                }
+            }
+        }
+
+        return content.ToJsonString();
     }
 
     public async Task<IReadOnlyDictionary<string, JsonNode?>> RunAsync(StepContext context)
@@ -129,6 +154,16 @@ public sealed class EvaluateStep(RegistryStore registry, RunStore runs) : IPipel
         }
     }
 
+    private Task<ModelVersion> ResolveAsync(string uri, string input, CancellationToken cancellationToken)
+    {
+        var reference = uri[8..];
+        return reference.Split('@') is [var name, var alias] && name.Length > 0 && alias.Length > 0
+            ? registry.GetVersionByAliasAsync(name, alias, cancellationToken)
+            : reference.Split('/') is [var model, var number] && model.Length > 0 && number.Length > 0
+                ? registry.GetVersionAsync(model, number, cancellationToken)
+                : throw new StepFailedException($"input '{input}': '{uri}' is not models:/NAME/VERSION nor models:/NAME@ALIAS");
+    }
+
     /// <summary>The model's zip in the work folder, or null when a <c>models:/</c> name or alias does not exist.</summary>
     private async Task<(string? Path, string? Version)> ModelFileAsync(StepContext context, JsonNode model, string input)
     {
@@ -149,15 +184,10 @@ public sealed class EvaluateStep(RegistryStore registry, RunStore runs) : IPipel
 
         if (uri.StartsWith("models:/", StringComparison.Ordinal))
         {
-            var reference = uri[8..];
             ModelVersion version;
             try
             {
-                version = reference.Split('@') is [var name, var alias] && name.Length > 0 && alias.Length > 0
-                    ? await registry.GetVersionByAliasAsync(name, alias, context.CancellationToken).ConfigureAwait(false)
-                    : reference.Split('/') is [var model2, var number] && model2.Length > 0 && number.Length > 0
-                        ? await registry.GetVersionAsync(model2, number, context.CancellationToken).ConfigureAwait(false)
-                        : throw new StepFailedException($"input '{input}': '{uri}' is not models:/NAME/VERSION nor models:/NAME@ALIAS");
+                version = await ResolveAsync(uri, input, context.CancellationToken).ConfigureAwait(false);
             }
             catch (TrackingException missing) when (missing.Code == TrackingException.ResourceDoesNotExist)
             {

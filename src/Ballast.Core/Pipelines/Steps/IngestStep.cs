@@ -19,8 +19,10 @@ namespace Ballast.Pipelines.Steps;
 /// column; rows without feedback are dropped), registered as a version of <c>register_as</c> (default
 /// <c>ENDPOINT-feedback</c>). Fewer than <c>min_rows</c> (50) rows fail the step.
 /// Outputs: <c>data</c> (file), <c>rows</c>, <c>dataset</c> (NAME@VERSION or null).
+/// Cached by what it reads: the dataset version's digest (so <c>NAME</c> alone misses when a new version arrives), the
+/// bytes of a local path, the window (a window ending now is never reused).
 /// </summary>
-public sealed class IngestStep(DatasetStore datasets, PredictionExport export) : IPipelineStep
+public sealed class IngestStep(DatasetStore datasets, PredictionExport export, TimeProvider time) : IPipelineStep, IStepInputHashes
 {
     public const int DefaultMinRows = 50;
     public const string FeedbackSuffix = "-feedback";
@@ -105,6 +107,40 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export) :
         }
 
         return problems;
+    }
+
+    public async Task<string> HashInputsAsync(JsonObject inputs, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var content = new JsonObject();
+        if (inputs["dataset"] is JsonValue dataset && dataset.TryGetValue<string>(out var reference))
+        {
+            try
+            {
+                content["dataset"] = (await datasets.GetVersionAsync(DatasetReference.Parse(reference), cancellationToken).ConfigureAwait(false)).Digest;
+            }
+            catch (TrackingException)
+            {
+                content["dataset"] = "missing"; // the run fails and says why
+            }
+        }
+        else if (inputs["path"] is JsonValue path && path.TryGetValue<string>(out var text) && !text.Contains(":/", StringComparison.Ordinal))
+        {
+            var files = Directory.Exists(text) ? Directory.GetFiles(text, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList()
+                : File.Exists(text) ? [text] : [];
+            foreach (var file in files)
+            {
+                await using var stream = File.OpenRead(file);
+                content[Path.GetRelativePath(Directory.Exists(text) ? text : Path.GetDirectoryName(Path.GetFullPath(text))!, file)] =
+                    Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
+            }
+        }
+        else if (inputs["endpoint"] is not null && inputs["to"] is null)
+        {
+            content["to"] = time.GetUtcNow().ToUnixTimeMilliseconds();
+        }
+
+        return content.ToJsonString();
     }
 
     public async Task<IReadOnlyDictionary<string, JsonNode?>> RunAsync(StepContext context)
