@@ -130,6 +130,26 @@ public abstract class TrainingPipelineServerTests(DatabaseEngine engine) : Engin
     }
 
     [Fact]
+    public async Task The_documented_retraining_template_is_a_valid_pipeline()
+    {
+        var docs = Ballast.Tests.Deploy.DeployFiles.Read("docs/pipelines.md");
+        var section = docs[docs.IndexOf("## Retraining template", StringComparison.Ordinal)..];
+        var start = section.IndexOf("```yaml\n", StringComparison.Ordinal) + "```yaml\n".Length;
+        var yaml = section[start..section.IndexOf("```", start, StringComparison.Ordinal)];
+        var manifest = Ballast.Cli.Manifests.ManifestYaml.Read(yaml).Single().Content!.AsObject();
+        manifest["kind"]!.GetValue<string>().ShouldBe("Pipeline");
+        manifest.Remove("kind");
+        manifest.Remove("name");
+        manifest["steps"]!.AsArray().Select(step => step!["kind"]!.GetValue<string>())
+            .ShouldBe(["ingest", "validate", "split", "train", "evaluate", "gate", "register", "rollout", "promote"]);
+
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        using var put = await client.PutAsync("/api/v1/pipelines/retrain-loans", new StringContent(manifest.ToJsonString(), System.Text.Encoding.UTF8, "application/json"), Cancel);
+        put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync(Cancel));
+    }
+
+    [Fact]
     public async Task Ingest_joins_the_prediction_log_with_feedback_into_a_training_table()
     {
         await using var server = await StartServerAsync();
