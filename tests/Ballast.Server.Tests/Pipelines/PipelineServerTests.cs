@@ -118,7 +118,7 @@ public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerT
             },
             schedule = new { cron = "every day" },
         }, Cancel), HttpStatusCode.BadRequest,
-            "Invalid pipeline 'p': steps[2] (c): kind 'teleport' is not known; known kinds: command, echo, fail, promote, register, rollout; " +
+            "Invalid pipeline 'p': steps[2] (c): kind 'teleport' is not known; known kinds: command, echo, evaluate, fail, gate, ingest, promote, register, rollout, split, train, validate; " +
             "schedule.cron 'every day' is not a cron expression (5 fields, or 6 with seconds): Minutes: Value must be a number between 0 and 59 (all inclusive).");
         await ExpectAsync(await client.PutAsJsonAsync("/api/v1/pipelines/p", new
         {

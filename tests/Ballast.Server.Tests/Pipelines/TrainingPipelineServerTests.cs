@@ -130,6 +130,69 @@ public abstract class TrainingPipelineServerTests(DatabaseEngine engine) : Engin
     }
 
     [Fact]
+    public async Task Ingest_registers_a_path_validate_stops_bad_data_and_a_non_failing_gate_reports_its_decision()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        var folder = Directory.CreateTempSubdirectory("ballast-ingest-").FullName;
+        var path = Path.Combine(folder, "loans.csv");
+        SyntheticLoans.WriteCsv(path, SyntheticLoans.Generate(400, seed: 21));
+        using (var put = await client.PutAsJsonAsync("/api/v1/pipelines/checks", new
+        {
+            steps = new object[]
+            {
+                new { name = "ingest", kind = "ingest", with = new { path, register_as = "loans-files" } },
+                new { name = "validate", kind = "validate", with = new { data = "${{ steps.ingest.outputs.data }}", fail_on_violation = false,
+                    expectations = new { columns = new { credit_score = new { max = 700 } } } } },
+                new { name = "split", kind = "split", with = new { data = "${{ steps.ingest.outputs.data }}", validation_fraction = 0, time_column = "applied_at" } },
+                new { name = "train", kind = "train", with = new { train = "${{ steps.split.outputs.train }}", label = "defaulted", trainer = "logistic_regression", exclude = new[] { "application_id" } } },
+                new { name = "evaluate", kind = "evaluate", with = new { model = "${{ steps.train.outputs.model_uri }}", data = "${{ steps.split.outputs.holdout }}", label = "defaulted" } },
+                new { name = "gate", kind = "gate", with = new { candidate = "${{ steps.evaluate.outputs.metrics }}", metrics = new object[] { new { metric = "auc", min = 0.999 }, new { metric = "brier" , max = 0.1 } },
+                    max_latency_ms = 60_000, model = "${{ steps.train.outputs.model }}", sample = "${{ steps.split.outputs.holdout }}", fail_on_reject = false } },
+            },
+        }, Cancel))
+        {
+            put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync(Cancel));
+        }
+
+        var run = await RunAsync(client, "checks");
+        run.GetProperty("status").GetString().ShouldBe("succeeded", run.ToString());
+        var steps = Steps(run);
+        steps["ingest"].GetProperty("outputs").GetProperty("dataset").GetString().ShouldBe("loans-files@1");
+        steps["ingest"].GetProperty("outputs").GetProperty("rows").GetInt64().ShouldBe(400);
+        var validate = steps["validate"].GetProperty("outputs");
+        validate.GetProperty("success").GetBoolean().ShouldBeFalse();
+        validate.GetProperty("failed").GetInt32().ShouldBe(1);
+        steps["split"].GetProperty("outputs").GetProperty("validation").ValueKind.ShouldBe(JsonValueKind.Null);
+        steps["split"].GetProperty("outputs").GetProperty("train_rows").GetInt64().ShouldBe(280);
+        var gate = steps["gate"].GetProperty("outputs");
+        gate.GetProperty("passed").GetBoolean().ShouldBeFalse();
+        gate.GetProperty("summary").GetString()!.ShouldStartWith("failed 2 of 3 checks: auc = ");
+        gate.GetProperty("summary").GetString()!.ShouldContain("brier is missing from the candidate's metrics");
+        var latency = gate.GetProperty("decision").GetProperty("checks").EnumerateArray().Single(check => check.GetProperty("metric").GetString() == "latency_ms");
+        latency.GetProperty("outcome").GetString().ShouldBe("passed");
+
+        // With violations failing the step (the default), the run stops at validate and names what failed.
+        using (var put = await client.PutAsJsonAsync("/api/v1/pipelines/strict", new
+        {
+            steps = new object[]
+            {
+                new { name = "ingest", kind = "ingest", with = new { path } },
+                new { name = "validate", kind = "validate", with = new { data = "${{ steps.ingest.outputs.data }}", expectations = new { columns = new { credit_score = new { max = 700 } } } } },
+            },
+        }, Cancel))
+        {
+            put.EnsureSuccessStatusCode();
+        }
+
+        var strict = await RunAsync(client, "strict");
+        strict.GetProperty("status").GetString().ShouldBe("failed");
+        Steps(strict)["validate"].GetProperty("error").GetString()!.ShouldMatch(@"^1 expectation\(s\) failed on 400 rows: credit_score\.max \(\d+ rows\)$");
+        Steps(strict)["ingest"].GetProperty("outputs").GetProperty("dataset").ValueKind.ShouldBe(JsonValueKind.Null);
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [Fact]
     public async Task The_documented_retraining_template_is_a_valid_pipeline()
     {
         var docs = Ballast.Tests.Deploy.DeployFiles.Read("docs/pipelines.md");
