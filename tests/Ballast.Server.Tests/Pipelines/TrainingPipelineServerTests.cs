@@ -141,7 +141,7 @@ public abstract class TrainingPipelineServerTests(DatabaseEngine engine) : Engin
         {
             steps = new object[]
             {
-                new { name = "ingest", kind = "ingest", with = new { path, register_as = "loans-files" } },
+                new { name = "ingest", kind = "ingest", with = new { path, register_as = "loans-files" }, cache = false },
                 new { name = "validate", kind = "validate", with = new { data = "${{ steps.ingest.outputs.data }}", fail_on_violation = false,
                     expectations = new { columns = new { credit_score = new { max = 700 } } } } },
                 new { name = "split", kind = "split", with = new { data = "${{ steps.ingest.outputs.data }}", validation_fraction = 0, time_column = "applied_at" } },
@@ -171,6 +171,12 @@ public abstract class TrainingPipelineServerTests(DatabaseEngine engine) : Engin
         gate.GetProperty("summary").GetString()!.ShouldContain("brier is missing from the candidate's metrics");
         var latency = gate.GetProperty("decision").GetProperty("checks").EnumerateArray().Single(check => check.GetProperty("metric").GetString() == "latency_ms");
         latency.GetProperty("outcome").GetString().ShouldBe("passed");
+
+        // Ingest runs again (cache: false) and gives the same bytes: the steps after it are reused, by content.
+        var again = await RunAsync(client, "checks");
+        Steps(again).Select(pair => (pair.Key, pair.Value.GetProperty("status").GetString())).ShouldBe(
+            [("ingest", "succeeded"), ("validate", "cached"), ("split", "cached"), ("train", "cached"), ("evaluate", "cached"), ("gate", "cached")], ignoreOrder: true);
+        Steps(again)["ingest"].GetProperty("outputs").GetProperty("dataset").GetString().ShouldBe("loans-files@1");
 
         // With violations failing the step (the default), the run stops at validate and names what failed.
         using (var put = await client.PutAsJsonAsync("/api/v1/pipelines/strict", new
