@@ -71,7 +71,7 @@ public static class PipelinesApi
 
             var stored = await store.PutAsync(PipelineValidation.Validate(spec with { Name = name }, runner.Steps), cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(Response(stored, time));
-        }).WithSummary("Creates or replaces a pipeline (runs under way keep the spec they started with); command steps need the admin role.").RequireAuthorization(BallastPolicies.Writer);
+        }).WithSummary("Creates or replaces a pipeline (runs under way keep the spec they started with); command steps and ingest steps with a local path need the admin role.").RequireAuthorization(BallastPolicies.Writer);
         group.MapGet("/", async (PipelineStore store, TimeProvider time, CancellationToken cancellationToken) =>
             TypedResults.Ok(new PipelineListResponse((await store.ListAsync(cancellationToken).ConfigureAwait(false)).Select(pipeline => Response(pipeline, time)).ToList())))
             .RequireAuthorization(BallastPolicies.Reader);

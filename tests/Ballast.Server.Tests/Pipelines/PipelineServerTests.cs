@@ -178,6 +178,14 @@ public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerT
                 .ShouldBe("Pipeline 'p' has command steps, which run any executable on the server: storing it needs the admin role.");
         }
 
+        using (var refused = await writer.PutAsJsonAsync("/api/v1/pipelines/r", new { steps = new object[] { new { name = "a", kind = "ingest", with = new { path = "/etc" } } } }, Cancel))
+        {
+            refused.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+            (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+                .ShouldBe("Pipeline 'r' has ingest steps with a local path, which read files on the server: storing it needs the admin role.");
+        }
+
+        (await writer.PutAsJsonAsync("/api/v1/pipelines/s", new { steps = new object[] { new { name = "a", kind = "ingest", with = new { dataset = "loans" } } } }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await writer.PutAsJsonAsync("/api/v1/pipelines/q", new { steps = new object[] { new { name = "a", kind = "echo" } } }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await admin.PutAsJsonAsync("/api/v1/pipelines/p", command, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await writer.PostAsJsonAsync("/api/v1/pipelines/p/runs", new { }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created, "running a stored pipeline is a writer's job");
