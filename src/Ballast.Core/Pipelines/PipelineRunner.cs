@@ -456,6 +456,15 @@ public sealed class PipelineRunner : IAsyncDisposable
     /// SHA-256 of the step's kind, its spec as written, the parameters it references, the outputs it references (file outputs
     /// carry their content's SHA-256) and, for kinds that read other content, that content's digest.
     /// </summary>
+    /// <summary>An output as the cache key sees it: a file by its content's SHA-256 (not where this run stored it), so identical bytes from a re-executed step still hit.</summary>
+    private static JsonNode? ContentOf(JsonNode? output) => output switch
+    {
+        JsonObject file when StepOutputs.IsFile(file) => JsonValue.Create("sha256:" + file["sha256"]?.GetValue<string>()),
+        JsonObject obj => new JsonObject(obj.Select(pair => KeyValuePair.Create(pair.Key, ContentOf(pair.Value)))),
+        JsonArray array => new JsonArray(array.Select(ContentOf).ToArray()),
+        _ => output?.DeepClone(),
+    };
+
     private static async Task<string> CacheKeyAsync(PipelineRun run, PipelineStepSpec spec, IPipelineStep kind, Dictionary<string, StepRun> steps, CancellationToken cancellationToken)
     {
         var upstream = PipelineValidation.Dependencies(spec).ToDictionary(name => name, name => steps[name].Outputs ?? new Dictionary<string, JsonNode?>(), StringComparer.Ordinal);
@@ -468,7 +477,7 @@ public sealed class PipelineRunner : IAsyncDisposable
             ["parameters"] = new JsonObject(run.Parameters.Where(pair => referenced.Contains(pair.Key)).OrderBy(pair => pair.Key, StringComparer.Ordinal)
                 .Select(pair => KeyValuePair.Create(pair.Key, pair.Value?.DeepClone()))),
             ["inputs"] = new JsonObject(upstream.OrderBy(pair => pair.Key, StringComparer.Ordinal).Select(pair => KeyValuePair.Create<string, JsonNode?>(pair.Key,
-                new JsonObject(pair.Value.OrderBy(output => output.Key, StringComparer.Ordinal).Select(output => KeyValuePair.Create(output.Key, output.Value?.DeepClone())))))),
+                new JsonObject(pair.Value.OrderBy(output => output.Key, StringComparer.Ordinal).Select(output => KeyValuePair.Create(output.Key, ContentOf(output.Value))))))),
         };
         if (kind is IStepInputHashes hashes)
         {

@@ -61,9 +61,17 @@ public static class PipelinesApi
                 throw new ForbiddenException($"Pipeline '{name}' has command steps, which run any executable on the server: storing it needs the admin role.");
             }
 
+            // An ingest path (unless it is another step's file output) reads any file the server's user can read.
+            if ((spec.Steps ?? []).Any(step => step.Kind == "ingest" && step.With?["path"] is System.Text.Json.Nodes.JsonValue path && path.TryGetValue<string>(out var text)
+                    && !text.StartsWith("mlflow-artifacts:", StringComparison.Ordinal) && !text.TrimStart().StartsWith("${{ steps.", StringComparison.Ordinal))
+                && BallastClaims.RoleOf(http.User) is not Ballast.Security.ApiKeyRole.Admin)
+            {
+                throw new ForbiddenException($"Pipeline '{name}' has ingest steps with a local path, which read files on the server: storing it needs the admin role.");
+            }
+
             var stored = await store.PutAsync(PipelineValidation.Validate(spec with { Name = name }, runner.Steps), cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(Response(stored, time));
-        }).WithSummary("Creates or replaces a pipeline (runs under way keep the spec they started with); command steps need the admin role.").RequireAuthorization(BallastPolicies.Writer);
+        }).WithSummary("Creates or replaces a pipeline (runs under way keep the spec they started with); command steps and ingest steps with a local path need the admin role.").RequireAuthorization(BallastPolicies.Writer);
         group.MapGet("/", async (PipelineStore store, TimeProvider time, CancellationToken cancellationToken) =>
             TypedResults.Ok(new PipelineListResponse((await store.ListAsync(cancellationToken).ConfigureAwait(false)).Select(pipeline => Response(pipeline, time)).ToList())))
             .RequireAuthorization(BallastPolicies.Reader);

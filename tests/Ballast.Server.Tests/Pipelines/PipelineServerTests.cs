@@ -118,7 +118,7 @@ public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerT
             },
             schedule = new { cron = "every day" },
         }, Cancel), HttpStatusCode.BadRequest,
-            "Invalid pipeline 'p': steps[2] (c): kind 'teleport' is not known; known kinds: command, echo, fail, promote, register, rollout; " +
+            "Invalid pipeline 'p': steps[2] (c): kind 'teleport' is not known; known kinds: command, echo, evaluate, fail, gate, ingest, promote, register, rollout, split, train, validate; " +
             "schedule.cron 'every day' is not a cron expression (5 fields, or 6 with seconds): Minutes: Value must be a number between 0 and 59 (all inclusive).");
         await ExpectAsync(await client.PutAsJsonAsync("/api/v1/pipelines/p", new
         {
@@ -178,6 +178,14 @@ public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerT
                 .ShouldBe("Pipeline 'p' has command steps, which run any executable on the server: storing it needs the admin role.");
         }
 
+        using (var refused = await writer.PutAsJsonAsync("/api/v1/pipelines/r", new { steps = new object[] { new { name = "a", kind = "ingest", with = new { path = "/etc" } } } }, Cancel))
+        {
+            refused.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+            (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+                .ShouldBe("Pipeline 'r' has ingest steps with a local path, which read files on the server: storing it needs the admin role.");
+        }
+
+        (await writer.PutAsJsonAsync("/api/v1/pipelines/s", new { steps = new object[] { new { name = "a", kind = "ingest", with = new { dataset = "loans" } } } }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await writer.PutAsJsonAsync("/api/v1/pipelines/q", new { steps = new object[] { new { name = "a", kind = "echo" } } }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await admin.PutAsJsonAsync("/api/v1/pipelines/p", command, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await writer.PostAsJsonAsync("/api/v1/pipelines/p/runs", new { }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created, "running a stored pipeline is a writer's job");

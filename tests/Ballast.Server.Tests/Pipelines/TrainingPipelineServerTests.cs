@@ -1,0 +1,302 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Ballast.Datasets;
+using Ballast.Metadata;
+using Ballast.Training;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Ballast.Tests.Pipelines;
+
+/// <summary>The built-in training steps end to end over HTTP on a real server: the retraining loop with its champion gate, caching, and ingesting the prediction log.</summary>
+public abstract class TrainingPipelineServerTests(DatabaseEngine engine) : EngineServerTest(engine)
+{
+    private const string Gated = """
+        [{"metric": "auc", "min": 0.6, "must_improve": true}, {"metric": "log_loss", "max": 1.0}]
+        """;
+
+    /// <summary>A dataset version of seeded synthetic loans, added through the server's own dataset store.</summary>
+    private static async Task<string> AddLoansAsync(RunningServer server, string name, int rows, int seed)
+    {
+        var folder = Directory.CreateTempSubdirectory("ballast-loans-").FullName;
+        var path = Path.Combine(folder, "loans.csv");
+        SyntheticLoans.WriteCsv(path, SyntheticLoans.Generate(rows, seed));
+        var bytes = await File.ReadAllBytesAsync(path, Cancel);
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var store = server.App.Services.GetRequiredService<DatasetStore>();
+        using (var stream = new MemoryStream(bytes))
+        {
+            await store.PutBlobAsync(sha256, stream, Cancel);
+        }
+
+        var added = await store.AddVersionAsync(name, [new DatasetFile("loans.csv", bytes.Length, sha256)], cancellationToken: Cancel);
+        Directory.Delete(folder, recursive: true);
+        return added.Version.Reference;
+    }
+
+    private static object[] RetrainingSteps(string ingest) =>
+    [
+        new { name = "ingest", kind = "ingest", with = JsonDocument.Parse(ingest).RootElement },
+        new { name = "split", kind = "split", with = new { data = "${{ steps.ingest.outputs.data }}", stratify_by = "defaulted", seed = 7 } },
+        new { name = "train", kind = "train", with = new { train = "${{ steps.split.outputs.train }}", validation = "${{ steps.split.outputs.validation }}", label = "defaulted",
+            trainer = "fasttree", hyperparameters = new { num_trees = 10, num_leaves = 8 }, exclude = new[] { "application_id" }, seed = 3 } },
+        new { name = "evaluate", kind = "evaluate", with = new { model = "${{ steps.train.outputs.model }}", data = "${{ steps.split.outputs.holdout }}", label = "defaulted",
+            segment = "region", champion = "models:/loans@champion" } },
+        new { name = "gate", kind = "gate", with = new { candidate = "${{ steps.evaluate.outputs.metrics }}", champion = "${{ steps.evaluate.outputs.champion_metrics }}",
+            metrics = JsonDocument.Parse(Gated).RootElement, max_size_bytes = 50_000_000, model = "${{ steps.train.outputs.model }}" } },
+        new { name = "register", kind = "register", with = new { model = "${{ steps.train.outputs.model }}", name = "loans", alias = "challenger" }, needs = new[] { "gate" } },
+        new { name = "promote", kind = "promote", with = new { model = "${{ steps.register.outputs.model }}" } },
+    ];
+
+    private static async Task<JsonElement> RunAsync(HttpClient client, string pipeline)
+    {
+        using var started = await client.PostAsJsonAsync($"/api/v1/pipelines/{pipeline}/runs", new { }, Cancel);
+        started.StatusCode.ShouldBe(HttpStatusCode.Created, await started.Content.ReadAsStringAsync(Cancel));
+        return await PipelineServerTests.WaitForRunAsync(client, (await started.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("run_id").GetString()!, "succeeded", "failed");
+    }
+
+    private static Dictionary<string, JsonElement> Steps(JsonElement run) => run.GetProperty("steps").EnumerateArray().ToDictionary(step => step.GetProperty("step").GetString()!);
+
+    [Fact]
+    public async Task The_retraining_loop_registers_the_first_model_and_the_gate_stops_an_equal_one()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        var dataset = await AddLoansAsync(server, "loans-data", 1200, seed: 11);
+        using (var put = await client.PutAsJsonAsync("/api/v1/pipelines/retrain-loans", new { steps = RetrainingSteps($$"""{"dataset": "{{dataset}}"}""") }, Cancel))
+        {
+            put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync(Cancel));
+        }
+
+        // First run: no champion, so only the absolute bounds apply; v1 is registered as challenger and promoted.
+        var first = await RunAsync(client, "retrain-loans");
+        first.GetProperty("status").GetString().ShouldBe("succeeded", first.ToString());
+        var steps = Steps(first);
+        var ingest = steps["ingest"].GetProperty("outputs");
+        ingest.GetProperty("rows").GetInt64().ShouldBe(1200);
+        ingest.GetProperty("dataset").GetString().ShouldBe(dataset);
+        var split = steps["split"].GetProperty("outputs");
+        (split.GetProperty("train_rows").GetInt64() + split.GetProperty("validation_rows").GetInt64() + split.GetProperty("holdout_rows").GetInt64()).ShouldBe(1200);
+        var train = steps["train"].GetProperty("outputs");
+        train.GetProperty("model").GetProperty("name").GetString().ShouldBe("model.zip");
+        train.GetProperty("model_uri").GetString().ShouldBe($"runs:/{steps["train"].GetProperty("tracking_run_id").GetString()}/model");
+        train.GetProperty("size_bytes").GetInt64().ShouldBeGreaterThan(0);
+        var evaluate = steps["evaluate"].GetProperty("outputs");
+        var auc = evaluate.GetProperty("auc").GetDouble();
+        auc.ShouldBeGreaterThan(0.6);
+        evaluate.GetProperty("metrics").GetProperty("auc").GetDouble().ShouldBe(auc);
+        evaluate.GetProperty("champion_metrics").ValueKind.ShouldBe(JsonValueKind.Null);
+        evaluate.GetProperty("report").GetProperty("name").GetString().ShouldBe("evaluation.json");
+        var gate = steps["gate"].GetProperty("outputs");
+        gate.GetProperty("passed").GetBoolean().ShouldBeTrue();
+        gate.GetProperty("decision").GetProperty("checks").EnumerateArray().Select(check => (check.GetProperty("kind").GetString(), check.GetProperty("metric").GetString(), check.GetProperty("outcome").GetString()))
+            .ShouldBe([("min", "auc", "passed"), ("change", "auc", "skipped"), ("max", "log_loss", "passed"), ("guardrail", "model_size_bytes", "passed")]);
+        steps["register"].GetProperty("outputs").GetProperty("uri").GetString().ShouldBe("models:/loans/1");
+        (await client.GetFromJsonAsync<JsonElement>("/api/2.0/mlflow/registered-models/alias?name=loans&alias=champion", Cancel))
+            .GetProperty("model_version").GetProperty("version").GetString().ShouldBe("1");
+
+        // The train step's MLflow run has the trainer's params, its metrics and the model folder as artifacts.
+        var trainRun = (await client.GetFromJsonAsync<JsonElement>($"/api/2.0/mlflow/runs/get?run_id={steps["train"].GetProperty("tracking_run_id").GetString()}", Cancel)).GetProperty("run");
+        var parameters = trainRun.GetProperty("data").GetProperty("params").EnumerateArray().ToDictionary(p => p.GetProperty("key").GetString()!, p => p.GetProperty("value").GetString());
+        parameters["trainer"].ShouldBe("fasttree");
+        parameters["num_trees"].ShouldBe("10");
+        var metricNames = trainRun.GetProperty("data").GetProperty("metrics").EnumerateArray().Select(m => m.GetProperty("key").GetString()).ToList();
+        metricNames.ShouldContain("training_auc");
+        metricNames.ShouldContain("validation_auc");
+        var artifacts = await client.GetFromJsonAsync<JsonElement>($"/api/2.0/mlflow/artifacts/list?run_id={steps["train"].GetProperty("tracking_run_id").GetString()}&path=model", Cancel);
+        artifacts.GetProperty("files").EnumerateArray().Select(f => f.GetProperty("path").GetString()).ShouldBe(["model/MLmodel", "model/model.zip"], ignoreOrder: true);
+
+        // Second run on the same data: split and train are reused, evaluate sees the new champion (the same model), and
+        // the gate rejects an equal candidate (auc must improve), so nothing is registered.
+        var second = await RunAsync(client, "retrain-loans");
+        second.GetProperty("status").GetString().ShouldBe("failed", second.ToString());
+        var again = Steps(second);
+        again["ingest"].GetProperty("status").GetString().ShouldBe("cached");
+        again["split"].GetProperty("status").GetString().ShouldBe("cached");
+        again["train"].GetProperty("status").GetString().ShouldBe("cached");
+        again["evaluate"].GetProperty("status").GetString().ShouldBe("succeeded");
+        again["evaluate"].GetProperty("outputs").GetProperty("champion_version").GetString().ShouldBe("1");
+        again["evaluate"].GetProperty("outputs").GetProperty("champion_metrics").GetProperty("auc").GetDouble().ShouldBe(auc, 1e-9);
+        again["gate"].GetProperty("status").GetString().ShouldBe("failed");
+        again["gate"].GetProperty("error").GetString()!.ShouldStartWith("the gate rejected the candidate: failed 1 of 4 checks: auc ");
+        again["gate"].GetProperty("error").GetString()!.ShouldContain("does not improve on the champion");
+        again.ContainsKey("register").ShouldBeTrue();
+        again["register"].GetProperty("status").GetString().ShouldNotBe("succeeded");
+        var versions = await client.GetFromJsonAsync<JsonElement>("/api/2.0/mlflow/registered-models/get?name=loans", Cancel);
+        versions.GetProperty("registered_model").GetProperty("latest_versions").EnumerateArray().Select(v => v.GetProperty("version").GetString()).ShouldBe(["1"]);
+        var logs = await client.GetStringAsync($"/api/v1/pipeline-runs/{second.GetProperty("run_id").GetString()}/logs?step=gate", Cancel);
+        logs.ShouldContain("does not improve on the champion");
+    }
+
+    [Fact]
+    public async Task Ingest_registers_a_path_validate_stops_bad_data_and_a_non_failing_gate_reports_its_decision()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        var folder = Directory.CreateTempSubdirectory("ballast-ingest-").FullName;
+        var path = Path.Combine(folder, "loans.csv");
+        SyntheticLoans.WriteCsv(path, SyntheticLoans.Generate(400, seed: 21));
+        using (var put = await client.PutAsJsonAsync("/api/v1/pipelines/checks", new
+        {
+            steps = new object[]
+            {
+                new { name = "ingest", kind = "ingest", with = new { path, register_as = "loans-files" }, cache = false },
+                new { name = "validate", kind = "validate", with = new { data = "${{ steps.ingest.outputs.data }}", fail_on_violation = false,
+                    expectations = new { columns = new { credit_score = new { max = 700 } } } } },
+                new { name = "split", kind = "split", with = new { data = "${{ steps.ingest.outputs.data }}", validation_fraction = 0, time_column = "applied_at" } },
+                new { name = "train", kind = "train", with = new { train = "${{ steps.split.outputs.train }}", label = "defaulted", trainer = "logistic_regression", exclude = new[] { "application_id" } } },
+                new { name = "evaluate", kind = "evaluate", with = new { model = "${{ steps.train.outputs.model_uri }}", data = "${{ steps.split.outputs.holdout }}", label = "defaulted" } },
+                new { name = "gate", kind = "gate", with = new { candidate = "${{ steps.evaluate.outputs.metrics }}", metrics = new object[] { new { metric = "auc", min = 0.999 }, new { metric = "brier" , max = 0.1 } },
+                    max_latency_ms = 60_000, model = "${{ steps.train.outputs.model }}", sample = "${{ steps.split.outputs.holdout }}", fail_on_reject = false } },
+            },
+        }, Cancel))
+        {
+            put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync(Cancel));
+        }
+
+        var run = await RunAsync(client, "checks");
+        run.GetProperty("status").GetString().ShouldBe("succeeded", run.ToString());
+        var steps = Steps(run);
+        steps["ingest"].GetProperty("outputs").GetProperty("dataset").GetString().ShouldBe("loans-files@1");
+        steps["ingest"].GetProperty("outputs").GetProperty("rows").GetInt64().ShouldBe(400);
+        var validate = steps["validate"].GetProperty("outputs");
+        validate.GetProperty("success").GetBoolean().ShouldBeFalse();
+        validate.GetProperty("failed").GetInt32().ShouldBe(1);
+        steps["split"].GetProperty("outputs").GetProperty("validation").ValueKind.ShouldBe(JsonValueKind.Null);
+        steps["split"].GetProperty("outputs").GetProperty("train_rows").GetInt64().ShouldBe(280);
+        var gate = steps["gate"].GetProperty("outputs");
+        gate.GetProperty("passed").GetBoolean().ShouldBeFalse();
+        gate.GetProperty("summary").GetString()!.ShouldStartWith("failed 2 of 3 checks: auc = ");
+        gate.GetProperty("summary").GetString()!.ShouldContain("brier is missing from the candidate's metrics");
+        var latency = gate.GetProperty("decision").GetProperty("checks").EnumerateArray().Single(check => check.GetProperty("metric").GetString() == "latency_ms");
+        latency.GetProperty("outcome").GetString().ShouldBe("passed");
+
+        // Ingest runs again (cache: false) and gives the same bytes: the steps after it are reused, by content.
+        var again = await RunAsync(client, "checks");
+        Steps(again).Select(pair => (pair.Key, pair.Value.GetProperty("status").GetString())).ShouldBe(
+            [("ingest", "succeeded"), ("validate", "cached"), ("split", "cached"), ("train", "cached"), ("evaluate", "cached"), ("gate", "cached")], ignoreOrder: true);
+        Steps(again)["ingest"].GetProperty("outputs").GetProperty("dataset").GetString().ShouldBe("loans-files@1");
+
+        // With violations failing the step (the default), the run stops at validate and names what failed.
+        using (var put = await client.PutAsJsonAsync("/api/v1/pipelines/strict", new
+        {
+            steps = new object[]
+            {
+                new { name = "ingest", kind = "ingest", with = new { path } },
+                new { name = "validate", kind = "validate", with = new { data = "${{ steps.ingest.outputs.data }}", expectations = new { columns = new { credit_score = new { max = 700 } } } } },
+            },
+        }, Cancel))
+        {
+            put.EnsureSuccessStatusCode();
+        }
+
+        var strict = await RunAsync(client, "strict");
+        strict.GetProperty("status").GetString().ShouldBe("failed");
+        Steps(strict)["validate"].GetProperty("error").GetString()!.ShouldMatch(@"^1 expectation\(s\) failed on 400 rows: credit_score\.max \(\d+ rows\)$");
+        Steps(strict)["ingest"].GetProperty("outputs").GetProperty("dataset").ValueKind.ShouldBe(JsonValueKind.Null);
+        Directory.Delete(folder, recursive: true);
+    }
+
+    [Fact]
+    public async Task The_documented_retraining_template_is_a_valid_pipeline()
+    {
+        var docs = Ballast.Tests.Deploy.DeployFiles.Read("docs/pipelines.md");
+        var section = docs[docs.IndexOf("## Retraining template", StringComparison.Ordinal)..];
+        var start = section.IndexOf("```yaml\n", StringComparison.Ordinal) + "```yaml\n".Length;
+        var yaml = section[start..section.IndexOf("```", start, StringComparison.Ordinal)];
+        var manifest = Ballast.Cli.Manifests.ManifestYaml.Read(yaml).Single().Content!.AsObject();
+        manifest["kind"]!.GetValue<string>().ShouldBe("Pipeline");
+        manifest.Remove("kind");
+        manifest.Remove("name");
+        manifest["steps"]!.AsArray().Select(step => step!["kind"]!.GetValue<string>())
+            .ShouldBe(["ingest", "validate", "split", "train", "evaluate", "gate", "register", "rollout", "promote"]);
+
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        using var put = await client.PutAsync("/api/v1/pipelines/retrain-loans", new StringContent(manifest.ToJsonString(), System.Text.Encoding.UTF8, "application/json"), Cancel);
+        put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync(Cancel));
+    }
+
+    [Fact]
+    public async Task Ingest_joins_the_prediction_log_with_feedback_into_a_training_table()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        var dataset = await AddLoansAsync(server, "loans-data", 600, seed: 5);
+        using (var put = await client.PutAsJsonAsync("/api/v1/pipelines/first", new { steps = RetrainingSteps($$"""{"dataset": "{{dataset}}"}""")[..3] }, Cancel))
+        {
+            put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync(Cancel));
+        }
+
+        var trained = await RunAsync(client, "first");
+        trained.GetProperty("status").GetString().ShouldBe("succeeded", trained.ToString());
+        var model = Steps(trained)["train"].GetProperty("outputs").GetProperty("model_uri").GetString();
+        using (var register = await client.PutAsJsonAsync("/api/v1/pipelines/register", new { steps = new object[] { new { name = "register", kind = "register", with = new { model = Steps(trained)["train"].GetProperty("outputs").GetProperty("model").GetProperty("uri").GetString(), name = "loans" } } } }, Cancel))
+        {
+            register.StatusCode.ShouldBe(HttpStatusCode.OK, await register.Content.ReadAsStringAsync(Cancel));
+        }
+
+        (await RunAsync(client, "register")).GetProperty("status").GetString().ShouldBe("succeeded");
+        (await client.PutAsJsonAsync("/api/v1/endpoints/loans", new { variants = new[] { new { name = "main", model = "models:/loans/1" } } }, Cancel)).EnsureSuccessStatusCode();
+
+        // 60 applications scored one by one; feedback (the real outcome) for the first 55 only.
+        var applications = SyntheticLoans.Generate(60, seed: 9);
+        var feedback = new List<object>();
+        for (var i = 0; i < applications.Count; i++)
+        {
+            var a = applications[i];
+            using var response = await client.PostAsJsonAsync("/endpoints/loans/invocations", new
+            {
+                dataframe_records = new[] { new { income = a.Income, debt_ratio = a.DebtRatio, credit_score = a.CreditScore, loan_amount = a.LoanAmount, years_employed = a.YearsEmployed, employment = a.Employment, purpose = a.Purpose, region = a.Region } },
+            }, Cancel);
+            response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Cancel));
+            if (i < 55)
+            {
+                feedback.Add(new { prediction_id = response.Headers.GetValues("Ballast-Prediction-Id").Single(), outcome = a.Defaulted });
+            }
+        }
+
+        (await client.PostAsJsonAsync("/api/v1/feedback", new { feedback }, Cancel)).EnsureSuccessStatusCode();
+        using (var put = await client.PutAsJsonAsync("/api/v1/pipelines/from-log", new
+        {
+            steps = new object[]
+            {
+                new { name = "ingest", kind = "ingest", with = new { endpoint = "loans", from = 0, label = "defaulted" } },
+                new { name = "validate", kind = "validate", with = new { data = "${{ steps.ingest.outputs.data }}",
+                    expectations = new { columns = new { income = new { type = "number", min = 0 }, defaulted = new { required = true } } } } },
+            },
+        }, Cancel))
+        {
+            put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync(Cancel));
+        }
+
+        var run = await RunAsync(client, "from-log");
+        run.GetProperty("status").GetString().ShouldBe("succeeded", run.ToString());
+        var outputs = Steps(run)["ingest"].GetProperty("outputs");
+        outputs.GetProperty("rows").GetInt64().ShouldBe(55);
+        outputs.GetProperty("dataset").GetString().ShouldBe("loans-feedback@1");
+        Steps(run)["validate"].GetProperty("outputs").GetProperty("success").GetBoolean().ShouldBeTrue();
+
+        // The registered version is the flat table: one column per input, and the label.
+        var version = await client.GetFromJsonAsync<JsonElement>("/api/v1/datasets/loans-feedback/versions/1", Cancel);
+        var table = version.GetProperty("profile").GetProperty("tables")[0];
+        table.GetProperty("rows").GetInt64().ShouldBe(55);
+        table.GetProperty("columns").EnumerateArray().Select(column => column.GetProperty("name").GetString()).ShouldBe(
+            ["income", "debt_ratio", "credit_score", "loan_amount", "years_employed", "employment", "purpose", "region", "defaulted"], ignoreOrder: true);
+        model.ShouldNotBeNull();
+
+        // Too few rows fail the step with the reason.
+        using (var put = await client.PutAsJsonAsync("/api/v1/pipelines/too-few", new { steps = new object[] { new { name = "ingest", kind = "ingest", with = new { endpoint = "loans", from = 0, label = "defaulted", min_rows = 100 } } } }, Cancel))
+        {
+            put.EnsureSuccessStatusCode();
+        }
+
+        var few = await RunAsync(client, "too-few");
+        Steps(few)["ingest"].GetProperty("error").GetString()!.ShouldEndWith("has 55 rows, fewer than min_rows (100): not enough to train on");
+    }
+}
+
+public sealed class SqliteTrainingPipelineServerTests() : TrainingPipelineServerTests(DatabaseEngine.Sqlite);
+
+public sealed class PostgresTrainingPipelineServerTests() : TrainingPipelineServerTests(DatabaseEngine.Postgres);
