@@ -269,6 +269,13 @@ public static partial class BallastServer
         services.AddSingleton<IPipelineStep>(new RegisterModelStep(pipelineRegistry, new Ballast.Registry.ModelRegistration(pipelineRegistry, server.Artifacts), runs));
         services.AddSingleton<IPipelineStep>(new PromoteModelStep(pipelineRegistry));
         services.AddSingleton<IPipelineStep>(provider => new StartRolloutStep(provider.GetRequiredService<Ballast.Rollouts.RolloutController>()));
+        // Built-in training steps: thin adapters over the training, quality and dataset libraries.
+        services.AddSingleton<IPipelineStep>(provider => new IngestStep(datasets, provider.GetRequiredService<Ballast.Serving.PredictionExport>()));
+        services.AddSingleton<IPipelineStep, ValidateDataStep>();
+        services.AddSingleton<IPipelineStep, SplitStep>();
+        services.AddSingleton<IPipelineStep>(new TrainStep(new Ballast.Training.ModelTrainer(server.Time), runs));
+        services.AddSingleton<IPipelineStep>(new EvaluateStep(pipelineRegistry, runs));
+        services.AddSingleton<IPipelineStep>(new GateStep(server.Time));
         var store = new PipelineStore(server.Database, server.Time);
         services.AddSingleton(store);
         services.AddSingleton(new PipelineRunnerOptions { WorkRoot = Path.Combine(server.Options.DataDir, "pipelines-work"), Observer = new PipelineMetrics() });

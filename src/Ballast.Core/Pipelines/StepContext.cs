@@ -90,11 +90,18 @@ public sealed class StepContext
     public string RequiredText(string name) => Text(name) is { Length: > 0 } text ? text : throw new StepFailedException($"input '{name}' is empty");
 
     /// <summary>Stores a local file as an output under the run's artifacts (<c>outputs/NAME/FILE</c>) and returns its output object.</summary>
-    public async Task<JsonObject> PutFileAsync(string output, string localPath)
+    public Task<JsonObject> PutFileAsync(string output, string localPath)
     {
         ArgumentNullException.ThrowIfNull(localPath);
+        return PutArtifactAsync($"outputs/{output}/{Path.GetFileName(localPath)}", localPath);
+    }
+
+    /// <summary>Stores a local file under the run's artifacts at <paramref name="relative"/> (e.g. <c>model/model.zip</c>) and returns its file output object.</summary>
+    public async Task<JsonObject> PutArtifactAsync(string relative, string localPath)
+    {
+        ArgumentNullException.ThrowIfNull(relative);
+        ArgumentNullException.ThrowIfNull(localPath);
         var fileName = Path.GetFileName(localPath);
-        var relative = $"outputs/{output}/{fileName}";
         await using var stream = new FileStream(localPath, FileMode.Open, FileAccess.Read, FileShare.Read, 81_920, FileOptions.Asynchronous);
         var entry = await _artifacts.PutAsync(ArtifactPath.Combine(ArtifactRoot, relative), stream, CancellationToken).ConfigureAwait(false);
         return StepOutputs.File(fileName, ArtifactPath.Combine(ArtifactRoot, relative), $"{ArtifactUri}/{relative}", entry.Sha256 ?? "", entry.Size ?? new FileInfo(localPath).Length);

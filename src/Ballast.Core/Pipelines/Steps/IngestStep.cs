@@ -1,0 +1,362 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text.Json.Nodes;
+using Ballast.Datasets;
+using Ballast.Monitoring;
+using Ballast.Serving;
+using Ballast.Tracking;
+using Ballast.Training;
+
+namespace Ballast.Pipelines.Steps;
+
+/// <summary>
+/// <c>kind: ingest</c>: brings data into a run from one source:
+/// <c>dataset: NAME[@VERSION]</c> (+ <c>table</c> when the version has several tabular files);
+/// <c>path</c> (a local file or folder, a file output or an <c>mlflow-artifacts:/</c> URI), registered as a new version
+/// of <c>register_as</c> when given; or <c>endpoint</c> with <c>from</c>/<c>to</c> (Unix ms or ISO 8601; <c>to</c>
+/// defaults to now) and <c>label</c>: the prediction-log window joined with feedback as a flat Parquet table (one
+/// column per input feature, named as monitors name them or by <c>feature_names</c>, and the outcome as the label
+/// column; rows without feedback are dropped), registered as a version of <c>register_as</c> (default
+/// <c>ENDPOINT-feedback</c>). Fewer than <c>min_rows</c> (50) rows fail the step.
+/// Outputs: <c>data</c> (file), <c>rows</c>, <c>dataset</c> (NAME@VERSION or null).
+/// </summary>
+public sealed class IngestStep(DatasetStore datasets, PredictionExport export) : IPipelineStep
+{
+    public const int DefaultMinRows = 50;
+    public const string FeedbackSuffix = "-feedback";
+
+    private static readonly string[] Sources = ["dataset", "path", "endpoint"];
+    private static readonly string[] WindowOnly = ["from", "to", "label", "feature_names"];
+    private static readonly string[] Bounds = ["from", "to"];
+    private static readonly string[] Known = ["dataset", "table", "path", "register_as", "endpoint", "from", "to", "label", "feature_names", "min_rows"];
+
+    public string Kind => "ingest";
+
+    public IReadOnlyList<string> Validate(JsonObject inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var problems = new List<string>();
+        StepInputs.CheckKnown(inputs, Known, Kind, problems);
+        var sources = Sources.Where(name => inputs[name] is not null).ToList();
+        if (sources.Count != 1)
+        {
+            problems.Add(sources.Count == 0
+                ? "give one source: with.dataset (NAME or NAME@VERSION), with.path (a file, folder or URI) or with.endpoint (a prediction-log window with feedback)"
+                : $"give one source, not {string.Join(" and ", sources.Select(source => "with." + source))}");
+        }
+
+        StepInputs.CheckText(inputs, "dataset", problems);
+        StepInputs.CheckText(inputs, "table", problems);
+        StepInputs.CheckText(inputs, "endpoint", problems);
+        StepInputs.CheckText(inputs, "register_as", problems);
+        StepInputs.CheckText(inputs, "label", problems);
+        StepInputs.CheckNumber(inputs, "min_rows", problems, 1, whole: true);
+        if (inputs["path"] is { } path && !StepInputs.IsReference(path) && !StepOutputs.IsFile(path) && !(path is JsonValue value && value.TryGetValue<string>(out var text) && text.Length > 0))
+        {
+            problems.Add($"with.path must be a file, folder, URI or file output, not {path.ToJsonString()}");
+        }
+
+        if (inputs["dataset"] is JsonValue dataset && dataset.TryGetValue<string>(out var reference) && !StepInputs.IsReference(dataset))
+        {
+            try
+            {
+                DatasetReference.Parse(reference);
+            }
+            catch (TrackingException exception)
+            {
+                problems.Add($"with.dataset: {exception.Message}");
+            }
+        }
+
+        if (inputs["table"] is not null && inputs["dataset"] is null)
+        {
+            problems.Add("with.table chooses a file of with.dataset; it is not used with other sources");
+        }
+
+        if (inputs["register_as"] is not null && inputs["dataset"] is not null)
+        {
+            problems.Add("with.register_as is for with.path and with.endpoint; a dataset is already registered");
+        }
+
+        var fromEndpoint = inputs["endpoint"] is not null;
+        if (fromEndpoint)
+        {
+            StepInputs.CheckRequired(inputs, "label", "the column the feedback outcome becomes", problems);
+            StepInputs.CheckRequired(inputs, "from", "the window's start: Unix ms or ISO 8601", problems);
+            foreach (var bound in Bounds)
+            {
+                if (inputs[bound] is { } node && !StepInputs.IsReference(node) && !TryTime(node, out _))
+                {
+                    problems.Add($"with.{bound} must be Unix milliseconds or an ISO 8601 time, not {node.ToJsonString()}");
+                }
+            }
+
+            if (inputs["feature_names"] is { } names && !StepInputs.IsReference(names) && ReadFeatureNames(names) is null)
+            {
+                problems.Add($"with.feature_names must map input tensors to lists of column names ({{\"features\": [\"age\", \"income\"]}}), not {names.ToJsonString()}");
+            }
+        }
+        else
+        {
+            foreach (var name in WindowOnly.Where(name => inputs[name] is not null))
+            {
+                problems.Add($"with.{name} is for with.endpoint (a prediction-log window); it is not used with other sources");
+            }
+        }
+
+        return problems;
+    }
+
+    public async Task<IReadOnlyDictionary<string, JsonNode?>> RunAsync(StepContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var minRows = StepInputs.ReadInt(context, "min_rows", DefaultMinRows);
+        var (local, dataset, rows, source) = context.With["dataset"] is not null ? await FromDatasetAsync(context).ConfigureAwait(false)
+            : context.With["path"] is not null ? await FromPathAsync(context).ConfigureAwait(false)
+            : context.With["endpoint"] is not null ? await FromEndpointAsync(context).ConfigureAwait(false)
+            : throw new StepFailedException("give one source: input 'dataset', 'path' or 'endpoint'");
+        if (rows < minRows)
+        {
+            throw new StepFailedException($"{source} has {rows} rows, fewer than min_rows ({minRows}): not enough to train on");
+        }
+
+        await context.Log.WriteLineAsync($"ingested {rows} rows from {source}" + (dataset is null ? "" : $" as {dataset}")).ConfigureAwait(false);
+        return new Dictionary<string, JsonNode?>
+        {
+            ["data"] = await context.PutFileAsync("data", local).ConfigureAwait(false),
+            ["rows"] = rows,
+            ["dataset"] = dataset,
+        };
+    }
+
+    private async Task<(string Local, string? Dataset, long Rows, string Source)> FromDatasetAsync(StepContext context)
+    {
+        var reference = Parse(context.RequiredText("dataset"));
+        DatasetVersion version;
+        try
+        {
+            version = await datasets.GetVersionAsync(reference, context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (TrackingException exception) when (exception.Code == TrackingException.ResourceDoesNotExist)
+        {
+            throw new StepFailedException(exception.Message);
+        }
+
+        var tables = version.Files!.Where(file => DatasetProfiler.FormatOf(file.Path) is not null).ToList();
+        var table = context.Text("table");
+        var file = table is not null
+            ? version.Files!.FirstOrDefault(candidate => candidate.Path == table)
+                ?? throw new StepFailedException($"dataset {version.Reference} has no file '{table}' (its tables: {string.Join(", ", tables.Select(candidate => candidate.Path))})")
+            : tables.Count == 1 ? tables[0]
+            : throw new StepFailedException(tables.Count == 0
+                ? $"dataset {version.Reference} has no CSV, TSV or Parquet file"
+                : $"dataset {version.Reference} has {tables.Count} tables; choose one with table: ({string.Join(", ", tables.Select(candidate => candidate.Path))})");
+        var folder = Path.Combine(context.WorkDirectory, "dataset");
+        Directory.CreateDirectory(folder);
+        var local = Path.Combine(folder, Path.GetFileName(file.Path));
+        await using (var blob = await datasets.OpenBlobAsync(file.Sha256, context.CancellationToken).ConfigureAwait(false))
+        await using (var target = new FileStream(local, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81_920, FileOptions.Asynchronous))
+        {
+            await blob.CopyToAsync(target, context.CancellationToken).ConfigureAwait(false);
+        }
+
+        var rows = version.Profile?.Tables.FirstOrDefault(profile => profile.Path == file.Path && profile.Error is null)?.Rows ?? CountRows(local);
+        return (local, version.Reference, rows, $"dataset {version.Reference} ({file.Path})");
+    }
+
+    private async Task<(string Local, string? Dataset, long Rows, string Source)> FromPathAsync(StepContext context)
+    {
+        var path = context.With["path"]!;
+        List<(string Local, string Relative)> files;
+        string described;
+        if (path is JsonValue value && value.TryGetValue<string>(out var text) && !text.Contains(":/", StringComparison.Ordinal))
+        {
+            described = text;
+            if (Directory.Exists(text))
+            {
+                files = Directory.GetFiles(text, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+                    .Select(file => (Path.GetFullPath(file), Path.GetRelativePath(text, file).Replace('\\', '/'))).ToList();
+            }
+            else if (File.Exists(text))
+            {
+                files = [(Path.GetFullPath(text), Path.GetFileName(text))];
+            }
+            else
+            {
+                throw new StepFailedException($"input 'path': there is no file or folder at {text}");
+            }
+        }
+        else if (path is JsonValue uri && uri.TryGetValue<string>(out var address) && address.StartsWith("s3://", StringComparison.Ordinal))
+        {
+            throw new StepFailedException($"input 'path': {address} is an S3 URI outside Ballast's artifact store; upload it as a dataset (ballast data add) or give its mlflow-artifacts:/ URI");
+        }
+        else
+        {
+            described = StepOutputs.Describe(path);
+            var local = await context.DownloadAsync(path).ConfigureAwait(false);
+            files = [(local, Path.GetFileName(local))];
+        }
+
+        var tables = files.Where(file => DatasetProfiler.FormatOf(file.Local) is not null).ToList();
+        if (tables.Count != 1)
+        {
+            throw new StepFailedException(tables.Count == 0
+                ? $"input 'path': {described} holds no CSV, TSV or Parquet file"
+                : $"input 'path': {described} holds {tables.Count} tables ({string.Join(", ", tables.Select(file => file.Relative))}); give the path of one");
+        }
+
+        string? dataset = null;
+        if (context.Text("register_as") is { Length: > 0 } name)
+        {
+            dataset = await RegisterAsync(context, name, files, $"Ingested from {described} by pipeline {context.Pipeline}, run {context.RunId}").ConfigureAwait(false);
+        }
+
+        return (tables[0].Local, dataset, CountRows(tables[0].Local), described);
+    }
+
+    private async Task<(string Local, string? Dataset, long Rows, string Source)> FromEndpointAsync(StepContext context)
+    {
+        var endpoint = context.RequiredText("endpoint");
+        var label = context.RequiredText("label");
+        var from = TryTime(context.With["from"], out var start) ? start : throw new StepFailedException($"input 'from' must be Unix milliseconds or an ISO 8601 time, not {context.With["from"]?.ToJsonString() ?? "nothing"}");
+        var to = context.With["to"] is null ? context.Time.GetUtcNow().ToUnixTimeMilliseconds()
+            : TryTime(context.With["to"], out var end) ? end : throw new StepFailedException($"input 'to' must be Unix milliseconds or an ISO 8601 time, not {context.With["to"]!.ToJsonString()}");
+        if (to < from)
+        {
+            throw new StepFailedException($"the window ends ({to}) before it starts ({from})");
+        }
+
+        var featureNames = context.With["feature_names"] is { } names
+            ? ReadFeatureNames(names) ?? throw new StepFailedException($"input 'feature_names' must map input tensors to lists of column names, not {names.ToJsonString()}")
+            : null;
+        var window = await export.QueryAsync(endpoint, from, to, connection => WindowTable.Read(connection, featureNames), context.CancellationToken).ConfigureAwait(false);
+        if (window.Inputs.ContainsKey(label))
+        {
+            throw new StepFailedException($"the label column '{label}' is also an input feature of {endpoint}; choose another name");
+        }
+
+        var numericLabel = window.Outcomes.All(outcome => outcome is null || outcome is "true" or "false" || double.TryParse(outcome, NumberStyles.Float, CultureInfo.InvariantCulture, out _));
+        var labels = window.Outcomes.Select(outcome => outcome is null ? null
+            : !numericLabel ? (object)outcome
+            : outcome == "true" ? 1.0 : outcome == "false" ? 0.0 : double.Parse(outcome, NumberStyles.Float, CultureInfo.InvariantCulture)).ToList();
+        var columns = window.Inputs.Select(pair => (pair.Key, pair.Value)).Append((label, labels)).ToList();
+        var folder = Path.Combine(context.WorkDirectory, "window");
+        Directory.CreateDirectory(folder);
+        var local = Path.Combine(folder, $"{endpoint}-{from}-{to}.parquet");
+        window.WriteParquet(local, columns, row => window.Outcomes[row] is not null);
+        var rows = window.Outcomes.LongCount(outcome => outcome is not null);
+        await context.Log.WriteLineAsync($"{endpoint}: {window.Rows} predictions in [{from}, {to}], {rows} with feedback ({window.Rows - rows} without, dropped)").ConfigureAwait(false);
+        var described = $"endpoint {endpoint} [{from}, {to}]";
+        var dataset = rows == 0 ? null
+            : await RegisterAsync(context, context.Text("register_as") ?? endpoint + FeedbackSuffix, [(local, "data.parquet")], $"Predictions of {endpoint} in [{from}, {to}] joined with feedback ({label}), by pipeline {context.Pipeline}, run {context.RunId}").ConfigureAwait(false);
+        return (local, dataset, rows, described);
+    }
+
+    private async Task<string> RegisterAsync(StepContext context, string name, IReadOnlyList<(string Local, string Relative)> files, string message)
+    {
+        var manifest = new List<DatasetFile>();
+        foreach (var (local, relative) in files)
+        {
+            string sha256;
+            await using (var stream = File.OpenRead(local))
+            {
+                sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, context.CancellationToken).ConfigureAwait(false));
+            }
+
+            await using (var stream = File.OpenRead(local))
+            {
+                await datasets.PutBlobAsync(sha256, stream, context.CancellationToken).ConfigureAwait(false);
+            }
+
+            manifest.Add(new DatasetFile(relative, new FileInfo(local).Length, sha256));
+        }
+
+        try
+        {
+            var added = await datasets.AddVersionAsync(name, manifest, message, $"pipeline:{context.Pipeline}", context.CancellationToken).ConfigureAwait(false);
+            await context.Log.WriteLineAsync(added.Created ? $"registered dataset {added.Version.Reference}" : $"same files as dataset {added.Version.Reference}").ConfigureAwait(false);
+            return added.Version.Reference;
+        }
+        catch (TrackingException exception) when (exception.Code == TrackingException.InvalidParameterValue)
+        {
+            throw new StepFailedException($"cannot register dataset '{name}': {exception.Message}");
+        }
+    }
+
+    private static DatasetReference Parse(string text)
+    {
+        try
+        {
+            return DatasetReference.Parse(text);
+        }
+        catch (TrackingException exception)
+        {
+            throw new StepFailedException($"input 'dataset': {exception.Message}");
+        }
+    }
+
+    private static long CountRows(string path)
+    {
+        try
+        {
+            using var connection = TrainingFiles.Open();
+            TrainingFiles.Load(connection, path, "input_rows", "ingested");
+            return TrainingFiles.Scalar<long>(connection, "SELECT count(*) FROM input_rows");
+        }
+        catch (TrainingInputException exception)
+        {
+            throw new StepFailedException(exception.Message);
+        }
+    }
+
+    internal static bool TryTime(JsonNode? node, out long milliseconds)
+    {
+        milliseconds = 0;
+        if (node is not JsonValue value)
+        {
+            return false;
+        }
+
+        if (value.TryGetValue<long>(out milliseconds) || (value.TryGetValue<double>(out var number) && number == Math.Floor(number) && (milliseconds = (long)number) == number))
+        {
+            return milliseconds >= 0;
+        }
+
+        if (value.TryGetValue<string>(out var text))
+        {
+            if (long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out milliseconds))
+            {
+                return true;
+            }
+
+            if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time))
+            {
+                milliseconds = time.ToUnixTimeMilliseconds();
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static Dictionary<string, IReadOnlyList<string>>? ReadFeatureNames(JsonNode node)
+    {
+        if (node is not JsonObject map)
+        {
+            return null;
+        }
+
+        var result = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var (tensor, names) in map)
+        {
+            if (names is not JsonArray list || list.Count == 0 || list.Any(item => item is not JsonValue value || !value.TryGetValue<string>(out var text) || text.Length == 0))
+            {
+                return null;
+            }
+
+            result[tensor] = list.Select(item => item!.GetValue<string>()).ToList();
+        }
+
+        return result;
+    }
+}
