@@ -63,12 +63,7 @@ internal static class DemoCommand
             }
 
             DemoSummary.Write(console, scenario, receiver, address, failure);
-            if (failure is not null)
-            {
-                return BallastCli.Failure;
-            }
-
-            if (!parse.GetValue(exit))
+            if (failure is null && !parse.GetValue(exit))
             {
                 console.MarkupLine($"Serving on {Markup.Escape(address)} until Ctrl+C (dashboard: {Markup.Escape(address)}/).");
                 try
@@ -81,7 +76,8 @@ internal static class DemoCommand
                 }
             }
 
-            return BallastCli.Success;
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
+            return failure is null ? BallastCli.Success : BallastCli.Failure;
         });
         return command;
     }

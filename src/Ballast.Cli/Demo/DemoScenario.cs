@@ -36,6 +36,7 @@ internal sealed class DemoScenario(BallastClient client, IAnsiConsole console, D
     private readonly List<PhaseAccuracy> _accuracy = [];
     private readonly HashSet<long> _windowsSeen = [];
     private int _shiftedRowsSent;
+    private int _rowsSinceWindow;
 
     public static string Secret => WebhookSecret;
 
@@ -106,22 +107,53 @@ internal sealed class DemoScenario(BallastClient client, IAnsiConsole console, D
 
         Stage("retrain");
         Event($"pipeline {RetrainingPipeline} run {retrainRun[..8]} started by the alert");
+        var canary = new List<ScoredRow>();
         var retrained = await FollowRunAsync(retrainRun, async token =>
         {
-            // Production traffic keeps coming while the pipeline trains and the canary is judged on it.
-            shifted.AddRange(await StreamAsync(traffic, rows.Skip(_shiftedRowsSent).Take(settings.Batch).ToList(), token).ConfigureAwait(false));
+            // Production traffic keeps coming while the pipeline trains, and the canary is judged on it.
+            canary.AddRange(await StreamAsync(traffic, rows.Skip(_shiftedRowsSent).Take(settings.Batch).ToList(), token, paceByWindows: false).ConfigureAwait(false));
+            await Task.Delay(settings.PauseDuringCanary, time, token).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
         await traffic.PostOutcomesAsync(cancellationToken).ConfigureAwait(false);
-        var gate = Output(retrained, "gate", "summary");
-        Event($"gate: {gate}");
-        Event($"v2 promoted: champion -> models:/{Model}/{Output(retrained, "register", "version")}");
         Record("after the shift", shifted);
+        Record("during the canary", canary);
+        var champion = Output(retrained, "evaluate", "champion_metrics");
+        Event($"gate {Output(retrained, "gate", "summary")}: holdout AUC {Output(retrained, "evaluate", "auc")} against the champion's "
+              + (JsonNode.Parse(champion) is JsonObject metrics && metrics["auc"] is { } championAuc ? championAuc.GetValue<double>().ToString("0.000", CultureInfo.InvariantCulture) : "?"));
+        var version = Output(retrained, "register", "version");
+        Event($"v{version} promoted: champion -> models:/{Model}/{version}");
+
+        // The new model learned from the new regime: it is the monitor's reference from now on, so drift is measured
+        // against what the serving model was trained on, and the alert resolves.
+        var reference = Output(retrained, "ingest", "dataset").Split('@');
+        var spec = MonitorSpec();
+        spec["reference"] = new JsonObject { ["dataset"] = reference[0], ["version"] = long.Parse(reference[1], CultureInfo.InvariantCulture) };
+        await client.PutJsonAsync($"/api/v1/monitors/{Monitor}", spec, cancellationToken).ConfigureAwait(false);
+        Event($"monitor reference -> {reference[0]}@{reference[1]}: the {Output(retrained, "ingest", "rows")} labelled requests since {WindowStart(retrained)} that v{version} learned from");
+        _rowsSinceWindow = 0;
 
         Stage("recovered");
-        var after = await StreamAsync(traffic, rows.Skip(_shiftedRowsSent).Take(settings.RowsAfterRetraining).ToList(), cancellationToken).ConfigureAwait(false);
+        var after = new List<ScoredRow>();
+        while (!receiver.Received.Any(alert => alert.Status == "resolved"))
+        {
+            if (after.Count >= settings.RowsAfterRetraining * 4)
+            {
+                throw new DemoFailedException($"The drift alert did not resolve after {after.Count} requests on the new reference.");
+            }
+
+            after.AddRange(await StreamAsync(traffic, rows.Skip(_shiftedRowsSent).Take(settings.Batch).ToList(), cancellationToken).ConfigureAwait(false));
+            await Task.Delay(settings.PauseDuringCanary, time, cancellationToken).ConfigureAwait(false);
+        }
+
+        var resolved = receiver.Received.First(alert => alert.Status == "resolved");
+        Event($"webhook received: {resolved.Rule} resolved, {resolved.Metric} = {resolved.Value:0.00}");
+        if (after.Count < settings.RowsAfterRetraining)
+        {
+            after.AddRange(await StreamAsync(traffic, rows.Skip(_shiftedRowsSent).Take(settings.RowsAfterRetraining - after.Count).ToList(), cancellationToken).ConfigureAwait(false));
+        }
+
         await traffic.PostOutcomesAsync(cancellationToken).ConfigureAwait(false);
         Record("after retraining", after);
-        await ReportWindowsAsync(cancellationToken).ConfigureAwait(false);
 
         var duringShift = _accuracy.Where(phase => phase.Phase == "after the shift" && phase.Model.EndsWith("/1", StringComparison.Ordinal)).Select(phase => phase.Accuracy).DefaultIfEmpty(double.NaN).First();
         var recovered = _accuracy.Where(phase => phase.Phase == "after retraining" && !phase.Model.EndsWith("/1", StringComparison.Ordinal)).Select(phase => phase.Accuracy).DefaultIfEmpty(double.NaN).First();
@@ -223,8 +255,12 @@ internal sealed class DemoScenario(BallastClient client, IAnsiConsole console, D
             new JsonObject { ["type"] = "pipeline", ["pipeline"] = RetrainingPipeline }),
     };
 
-    /// <summary>Sends rows batch by batch (outcomes follow one batch later), reporting closed monitor windows on the way.</summary>
-    private async Task<List<ScoredRow>> StreamAsync(DemoTraffic traffic, IReadOnlyList<LoanApplication> applications, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends rows batch by batch (outcomes follow one batch later), reporting closed monitor windows on the way. With
+    /// <paramref name="paceByWindows"/>, once a window's worth of rows is out it waits for the monitor to close that
+    /// window, so the story is told window by window however fast the machine scores.
+    /// </summary>
+    private async Task<List<ScoredRow>> StreamAsync(DemoTraffic traffic, IReadOnlyList<LoanApplication> applications, CancellationToken cancellationToken, bool paceByWindows = true)
     {
         var scored = new List<ScoredRow>(applications.Count);
         foreach (var batch in applications.Chunk(settings.Batch))
@@ -235,7 +271,13 @@ internal sealed class DemoScenario(BallastClient client, IAnsiConsole console, D
                 _shiftedRowsSent += batch.Length;
             }
 
+            _rowsSinceWindow += batch.Length;
             await ReportWindowsAsync(cancellationToken).ConfigureAwait(false);
+            while (paceByWindows && _rowsSinceWindow >= settings.WindowRows)
+            {
+                await WaitForAsync("the monitor to close a window", async token => await ReportWindowsAsync(token).ConfigureAwait(false) > 0 ? true : (bool?)null, cancellationToken).ConfigureAwait(false);
+            }
+
             if (settings.PauseBetweenBatches > TimeSpan.Zero)
             {
                 await Task.Delay(settings.PauseBetweenBatches, time, cancellationToken).ConfigureAwait(false);
@@ -258,8 +300,9 @@ internal sealed class DemoScenario(BallastClient client, IAnsiConsole console, D
     }, application.Defaulted);
 
     /// <summary>Prints each monitor window closed since the last look: rows, drift share, the most drifted features' PSI, accuracy.</summary>
-    private async Task ReportWindowsAsync(CancellationToken cancellationToken)
+    private async Task<int> ReportWindowsAsync(CancellationToken cancellationToken)
     {
+        var closed = 0;
         var windows = await client.GetJsonAsync($"/api/v1/monitors/{Monitor}/windows?limit=20", cancellationToken).ConfigureAwait(false);
         foreach (var window in windows.GetProperty("windows").EnumerateArray().Reverse())
         {
@@ -267,6 +310,9 @@ internal sealed class DemoScenario(BallastClient client, IAnsiConsole console, D
             {
                 continue;
             }
+
+            closed++;
+            _rowsSinceWindow = Math.Max(0, _rowsSinceWindow - window.GetProperty("rows").GetInt32());
 
             var metrics = window.GetProperty("metrics");
             var status = Text(window, "status");
@@ -286,6 +332,8 @@ internal sealed class DemoScenario(BallastClient client, IAnsiConsole console, D
             var colour = share >= 0.5 ? "red" : "green";
             Event($"window {window.GetProperty("id")}: {window.GetProperty("rows")} rows, [{colour}]drift share {share:0.00}[/] (PSI {string.Join(", ", psi)}), accuracy {accuracy}", markup: true);
         }
+
+        return closed;
     }
 
     /// <summary>Follows a pipeline run to its end, printing each step's status change; <paramref name="meanwhile"/> runs between looks.</summary>
@@ -399,6 +447,11 @@ internal sealed class DemoScenario(BallastClient client, IAnsiConsole console, D
 
     private TimeSpan Elapsed() => time.GetElapsedTime(_started);
 
+    private static string WindowStart(JsonElement run) =>
+        run.GetProperty("parameters").TryGetProperty("window_start", out var start) && start.ValueKind == JsonValueKind.Number
+            ? DateTimeOffset.FromUnixTimeMilliseconds(start.GetInt64()).ToString("HH:mm:ss", CultureInfo.InvariantCulture) + " UTC"
+            : "the start";
+
     private static string Text(JsonElement element, string property) =>
         element.TryGetProperty(property, out var value) && value.ValueKind != JsonValueKind.Null ? value.ToString() : "";
 
@@ -407,7 +460,7 @@ internal sealed class DemoScenario(BallastClient client, IAnsiConsole console, D
         var found = run.GetProperty("steps").EnumerateArray().FirstOrDefault(candidate => Text(candidate, "step") == step);
         return found.ValueKind != JsonValueKind.Undefined && found.TryGetProperty("outputs", out var outputs) && outputs.ValueKind == JsonValueKind.Object
                && outputs.TryGetProperty(output, out var value)
-            ? value.ValueKind == JsonValueKind.Number ? value.GetDouble().ToString("0.000", CultureInfo.InvariantCulture) : value.ToString()
+            ? value.ValueKind == JsonValueKind.Number ? value.GetDouble().ToString("0.###", CultureInfo.InvariantCulture) : value.ToString()
             : "?";
     }
 }
