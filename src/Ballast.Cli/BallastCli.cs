@@ -22,6 +22,7 @@ public static class BallastCli
             CommonOptions.Verbose,
         };
         root.Subcommands.Add(ServerCommand.Create(output));
+        root.Subcommands.Add(DemoCommand.Create(output));
         root.Subcommands.Add(VersionCommand.Create(output));
         root.Subcommands.Add(HealthCommand.Create(output));
         root.Subcommands.Add(KeysCommand.Create(output));

@@ -39,13 +39,13 @@ public static class CliProcess
 
     public static async Task<CliResult> RunAsync(params string[] args) => await RunAsync(args, null);
 
-    public static async Task<CliResult> RunAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment, string? workingDirectory = null)
+    public static async Task<CliResult> RunAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment, string? workingDirectory = null, TimeSpan? limit = null)
     {
         using var process = Process.Start(StartInfo(args, environment, workingDirectory))!;
         var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         var error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        timeout.CancelAfter(TimeSpan.FromMinutes(2));
+        timeout.CancelAfter(limit ?? TimeSpan.FromMinutes(2));
         try
         {
             await process.WaitForExitAsync(timeout.Token);

@@ -36,31 +36,7 @@ internal static class DataCommand
         var add = options.AddTo(new Command("add", "Add a file or folder as a new version of a dataset (the same bytes give back the existing version).") { path, name, message });
         add.SetAction(async (parse, cancel) =>
         {
-            var root = Path.GetFullPath(parse.GetValue(path)!);
-            var files = Enumerate(root);
-            var client = options.Client(parse);
-            var manifest = new JsonArray();
-            foreach (var (relative, full) in files)
-            {
-                string sha256;
-                long size;
-                await using (var stream = OpenRead(full))
-                {
-                    size = stream.Length;
-                    sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancel).ConfigureAwait(false));
-                }
-
-                if (!await client.HasBlobAsync(sha256, cancel).ConfigureAwait(false))
-                {
-                    await using var upload = OpenRead(full);
-                    await client.PutBlobAsync(sha256, upload, cancel).ConfigureAwait(false);
-                }
-
-                manifest.Add(new JsonObject { ["path"] = relative, ["size"] = size, ["sha256"] = sha256 });
-            }
-
-            var body = new JsonObject { ["files"] = manifest, ["message"] = parse.GetValue(message) };
-            var json = await client.PostJsonAsync($"{Api}/{Uri.EscapeDataString(parse.GetValue(name)!)}/versions", body, cancel).ConfigureAwait(false);
+            var json = await AddVersionAsync(options.Client(parse), parse.GetValue(name)!, parse.GetValue(path)!, parse.GetValue(message), cancel).ConfigureAwait(false);
             if (parse.GetValue(options.Json))
             {
                 await output.WriteLineAsync(json.GetRawText()).ConfigureAwait(false);
@@ -289,6 +265,36 @@ internal static class DataCommand
             return BallastCli.Success;
         });
         return diff;
+    }
+
+    /// <summary>
+    /// Adds a file or folder as a version of dataset <paramref name="name"/>: hashes each file locally, uploads only the
+    /// blobs the server lacks, then posts the manifest. Returns the server's answer (<c>{"created", "version"}</c>).
+    /// </summary>
+    internal static async Task<JsonElement> AddVersionAsync(BallastClient client, string name, string path, string? message, CancellationToken cancel)
+    {
+        var manifest = new JsonArray();
+        foreach (var (relative, full) in Enumerate(Path.GetFullPath(path)))
+        {
+            string sha256;
+            long size;
+            await using (var stream = OpenRead(full))
+            {
+                size = stream.Length;
+                sha256 = Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancel).ConfigureAwait(false));
+            }
+
+            if (!await client.HasBlobAsync(sha256, cancel).ConfigureAwait(false))
+            {
+                await using var upload = OpenRead(full);
+                await client.PutBlobAsync(sha256, upload, cancel).ConfigureAwait(false);
+            }
+
+            manifest.Add(new JsonObject { ["path"] = relative, ["size"] = size, ["sha256"] = sha256 });
+        }
+
+        var body = new JsonObject { ["files"] = manifest, ["message"] = message };
+        return await client.PostJsonAsync($"{Api}/{Uri.EscapeDataString(name)}/versions", body, cancel).ConfigureAwait(false);
     }
 
     /// <summary>The files to add with their paths inside the dataset: the file itself, or every file below the folder.</summary>

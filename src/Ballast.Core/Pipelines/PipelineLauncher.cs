@@ -12,8 +12,17 @@ namespace Ballast.Pipelines;
 /// </summary>
 public sealed class PipelineLauncher(PipelineStore store, DatasetStore datasets) : IPipelineLauncher
 {
-    public async Task<string> StartAsync(string pipeline, IReadOnlyDictionary<string, string> parameters, string trigger, CancellationToken cancellationToken = default) =>
-        (await LaunchAsync(pipeline, parameters, trigger, noCache: false, dedupeKey: null, cancellationToken).ConfigureAwait(false))!.RunId;
+    /// <summary>
+    /// Starts a run for a trigger (an alert, a schedule): a trigger passes all it knows (an alert: the window's endpoint,
+    /// bounds, rule, metric, value…), and the pipeline takes the parameters it declares; the others are left out.
+    /// </summary>
+    public async Task<string> StartAsync(string pipeline, IReadOnlyDictionary<string, string> parameters, string trigger, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        var declared = ((await store.GetAsync(pipeline, cancellationToken).ConfigureAwait(false)).Spec.Parameters ?? []).Select(parameter => parameter.Name).ToHashSet(StringComparer.Ordinal);
+        var taken = parameters.Where(parameter => declared.Contains(parameter.Key)).ToDictionary(StringComparer.Ordinal);
+        return (await LaunchAsync(pipeline, taken, trigger, noCache: false, dedupeKey: null, cancellationToken).ConfigureAwait(false))!.RunId;
+    }
 
     /// <summary>Queues a run; with a <paramref name="dedupeKey"/> null when a run with that key exists already.</summary>
     public async Task<PipelineRun?> LaunchAsync(string pipeline, IReadOnlyDictionary<string, string> parameters, string trigger, bool noCache, string? dedupeKey, CancellationToken cancellationToken = default)

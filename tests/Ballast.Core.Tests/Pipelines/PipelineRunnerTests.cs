@@ -267,6 +267,23 @@ public abstract class PipelineRunnerTests(DatabaseEngine engine) : DatabaseTest(
                                "parameter 'data' (dataset): Dataset 'nope' does not exist; `ballast data list` shows the datasets there are.");
         (await Should.ThrowAsync<TrackingException>(() => H.StartAsync("missing"))).Message.ShouldBe("Pipeline 'missing' does not exist.");
     }
+
+    [Fact]
+    public async Task A_trigger_passes_all_it_knows_and_the_pipeline_takes_what_it_declares()
+    {
+        await H.PutAsync(new PipelineSpec("retrain", [new PipelineParameter("endpoint"), new PipelineParameter("window_start", "int")], [Step("a", "echo")]));
+
+        var runId = await H.Launcher.StartAsync("retrain", new Dictionary<string, string>
+        {
+            ["endpoint"] = "loans", ["window_start"] = "1700000000000", ["monitor"] = "loans-watch", ["rule"] = "drift", ["value"] = "0.7",
+        }, "alert:drift", Cancel);
+
+        var run = await H.Store.GetRunAsync(runId, Cancel);
+        run.Parameters.Keys.Order().ShouldBe(["endpoint", "window_start"]);
+        run.Trigger.ShouldBe("alert:drift");
+        (await Should.ThrowAsync<TrackingException>(() => H.Launcher.StartAsync("retrain", new Dictionary<string, string> { ["endpoint"] = "loans" }, "alert:drift", Cancel)))
+            .Message.ShouldContain("parameter 'window_start' (int) is required");
+    }
 }
 
 public sealed class SqlitePipelineRunnerTests() : PipelineRunnerTests(DatabaseEngine.Sqlite);
