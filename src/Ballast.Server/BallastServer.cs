@@ -4,6 +4,7 @@ using Ballast.Metadata;
 using Ballast.Security;
 using Ballast.Server.Alerts;
 using Ballast.Server.Audit;
+using Ballast.Server.Dashboard;
 using Ballast.Server.Datasets;
 using Ballast.Server.Experiments;
 using Ballast.Server.Rollouts;
@@ -21,6 +22,7 @@ using Ballast.Storage;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -191,6 +193,9 @@ public static partial class BallastServer
         builder.Services.AddHostedService<Ballast.Server.Monitoring.MonitorService>();
         builder.Services.AddScoped(services => new Ballast.Registry.ModelLineage(services.GetRequiredService<Ballast.Registry.RegistryStore>(), services.GetRequiredService<RunStore>(), services.GetRequiredService<Ballast.Datasets.DatasetStore>()));
         builder.Services.AddSingleton(new AuthenticationGate(server.AuthenticationMode, server.Keys, server.Time));
+        // The dashboard's session and anti-forgery cookies are protected with keys kept in the data folder, so a restart keeps sessions.
+        builder.Services.AddDataProtection().SetApplicationName("ballast").PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDir, "dashboard-keys")));
+        builder.Services.AddDashboard();
 
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
@@ -237,6 +242,7 @@ public static partial class BallastServer
         app.MapRolloutsApi();
         app.MapAlertsApi();
         app.MapMonitorsApi();
+        app.MapDashboard();
         configure?.Invoke(app);
 
         Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);

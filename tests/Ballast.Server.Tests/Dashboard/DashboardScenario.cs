@@ -1,0 +1,128 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Json;
+using Ballast.Security;
+using Ballast.Tests.Serving;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Ballast.Tests.Dashboard;
+
+/// <summary>
+/// One real server seeded through its API with a small production story, and Chromium: an endpoint <c>iris</c> split
+/// 80/20 between two versions with a shadow, scored traffic (seeded), a monitor with a reference window and a drifted
+/// window, a firing drift alert, an endpoint <c>fraud</c> with a canary rollout paused for promotion, and API keys for
+/// a reader and a writer.
+/// </summary>
+public sealed class DashboardScenario : IAsyncLifetime
+{
+    private static readonly string[] Features = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
+
+    private RunningServer? _server;
+    private DashboardBrowser? _browser;
+
+    public RunningServer Server => _server!;
+
+    public DashboardBrowser Browser => _browser!;
+
+    public string ReaderKey { get; private set; } = "";
+
+    public string WriterKey { get; private set; } = "";
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        DashboardBrowser.ChromiumPath();
+        _server = await RunningServer.StartAsync();
+        var keys = Server.App.Services.GetRequiredService<ApiKeyStore>();
+        WriterKey = (await keys.CreateAsync("ops-writer", ApiKeyRole.Writer, Cancel)).Token;
+        ReaderKey = (await keys.CreateAsync("analyst", ApiKeyRole.Reader, Cancel)).Token;
+        var admin = (await keys.CreateAsync("seed-admin", ApiKeyRole.Admin, Cancel)).Token;
+        using var client = Server.Client(admin);
+
+        await ServingHelpers.RegisterIrisAsync(client, times: 3);
+        await PutAsync(client, "/api/v1/endpoints/iris", new
+        {
+            variants = new[] { new { name = "main", model = "models:/iris/1", weight = 80 }, new { name = "challenger", model = "models:/iris/2", weight = 20 } },
+            shadows = new[] { new { name = "shadow", model = "models:/iris/3" } },
+        });
+        await PutAsync(client, "/api/v1/endpoints/fraud", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } });
+
+        // Reference traffic, a monitor whose reference is exactly that traffic, then a window of it and one with shifted petals.
+        var from = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await ScoreAsync(client, 20, shift: 0, seed: 11);
+        using (var created = await client.PostAsJsonAsync("/api/v1/monitors", new Dictionary<string, object>
+        {
+            ["name"] = "iris-watch",
+            ["endpoint"] = "iris",
+            ["window"] = new { rows = 1_000_000 },
+            ["reference"] = new { from = from.ToString(CultureInfo.InvariantCulture), to = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1).ToString(CultureInfo.InvariantCulture) },
+            ["feature_names"] = new Dictionary<string, string[]> { ["float_input"] = Features },
+        }, Cancel))
+        {
+            created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));
+        }
+
+        using (var rule = await client.PostAsJsonAsync("/api/v1/alert-rules", new
+        {
+            name = "iris-drift-high", source = "iris-watch", metric = "drift.share", @operator = ">", threshold = 0.3, @for = 1, severity = "critical",
+        }, Cancel))
+        {
+            rule.StatusCode.ShouldBe(HttpStatusCode.Created, await rule.Content.ReadAsStringAsync(Cancel));
+        }
+
+        await EvaluateAsync(client);
+        await ScoreAsync(client, 20, shift: 2, seed: 12);
+        await EvaluateAsync(client);
+
+        using (var rollout = await client.PostAsJsonAsync("/api/v1/rollouts", new
+        {
+            name = "fraud-v2", endpoint = "fraud", model = "models:/iris/2", strategy = "canary",
+            steps = new object[] { new { setWeight = 25 }, new { pause = new { } }, new { setWeight = 100 } },
+        }, Cancel))
+        {
+            rollout.StatusCode.ShouldBe(HttpStatusCode.Created, await rollout.Content.ReadAsStringAsync(Cancel));
+        }
+
+        await Server.App.Services.GetRequiredService<Ballast.Serving.TrafficStats>().FlushAsync(Cancel);
+        _browser = await DashboardBrowser.LaunchAsync();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync();
+        }
+
+        if (_server is not null)
+        {
+            await _server.DisposeAsync();
+        }
+    }
+
+    private static async Task PutAsync(HttpClient client, string path, object body)
+    {
+        using var response = await client.PutAsJsonAsync(path, body, Cancel);
+        response.IsSuccessStatusCode.ShouldBeTrue(await response.Content.ReadAsStringAsync(Cancel));
+    }
+
+    private static async Task EvaluateAsync(HttpClient client)
+    {
+        using var evaluated = await client.PostAsync("/api/v1/monitors/iris-watch/evaluate", null, Cancel);
+        evaluated.StatusCode.ShouldBe(HttpStatusCode.OK, await evaluated.Content.ReadAsStringAsync(Cancel));
+    }
+
+    /// <summary>Scores <paramref name="requests"/> batches of 10 iris-like rows (seeded), the petals shifted by <paramref name="shift"/>.</summary>
+    private static async Task ScoreAsync(HttpClient client, int requests, double shift, int seed)
+    {
+        var random = new Random(seed);
+        double Normal(double mean, double deviation) => mean + (deviation * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
+        for (var i = 0; i < requests; i++)
+        {
+            var data = Enumerable.Range(0, 10).SelectMany(_ => new[] { Normal(5.8, 0.8), Normal(3.0, 0.4), Normal(3.8, 1.7) + shift, Normal(1.2, 0.7) + (shift / 2) }).ToArray();
+            using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { new { name = "float_input", shape = new[] { 10, 4 }, datatype = "FP32", data } } }, Cancel);
+            response.EnsureSuccessStatusCode();
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using System.Net;
+using Microsoft.Playwright;
+
+namespace Ballast.Tests.Dashboard;
+
+/// <summary>The dashboard in real Chromium against a seeded server: each page renders its data and charts, actions work, no console errors.</summary>
+public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<DashboardScenario>
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private string Url(string path) => new Uri(scenario.Server.BaseAddress, path).ToString();
+
+    /// <summary>Opens a signed-in page with <paramref name="key"/>, runs <paramref name="test"/>, saves a screenshot and checks the console stayed clean.</summary>
+    private async Task WithPageAsync(string key, string screenshot, Func<IPage, Task> test)
+    {
+        var errors = new List<string>();
+        var (context, page) = await scenario.Browser.NewPageAsync(errors);
+        await using (context)
+        {
+            await page.GotoAsync(Url("/ui/login"));
+            await page.FillAsync("#api_key", key);
+            await page.ClickAsync("button[type=submit]");
+            await page.WaitForURLAsync(url => !url.Contains("/ui/login", StringComparison.Ordinal));
+            try
+            {
+                await test(page);
+            }
+            finally
+            {
+                await DashboardBrowser.ScreenshotAsync(page, screenshot);
+            }
+        }
+
+        errors.ShouldBeEmpty();
+    }
+
+    private static async Task<string> TextAsync(IPage page, string selector) => await page.Locator(selector).InnerTextAsync();
+
+    [Fact]
+    public async Task Root_redirects_to_the_login_form_and_a_wrong_key_is_refused_with_a_reason()
+    {
+        var errors = new List<string>();
+        var (context, page) = await scenario.Browser.NewPageAsync(errors);
+        await using (context)
+        {
+            await page.GotoAsync(Url("/"));
+            page.Url.ShouldContain("/ui/login?return=");
+            await page.FillAsync("#api_key", "blst_not-a-key");
+            var response = await page.RunAndWaitForResponseAsync(() => page.ClickAsync("button[type=submit]"), r => r.Url.EndsWith("/ui/login", StringComparison.Ordinal));
+            response.Status.ShouldBe(401);
+            (await TextAsync(page, "#login-error")).ShouldBe("The API key is invalid or has been revoked.");
+            await DashboardBrowser.ScreenshotAsync(page, "login-refused");
+
+            errors.RemoveAll(error => error.Contains("status of 401", StringComparison.Ordinal)); // the refusal above, as expected
+            await page.FillAsync("#api_key", scenario.ReaderKey);
+            await page.ClickAsync("button[type=submit]");
+            await page.WaitForURLAsync(url => url.EndsWith("/ui/", StringComparison.Ordinal));
+            var session = (await context.CookiesAsync()).Single(cookie => cookie.Name == "ballast_session");
+            (session.HttpOnly, session.SameSite, session.Path).ShouldBe((true, SameSiteAttribute.Strict, "/ui"));
+            session.Value.ShouldNotContain(scenario.ReaderKey, Case.Sensitive, "the key is stored encrypted");
+            (await TextAsync(page, "#user")).ShouldBe("analyst (reader)");
+
+            await page.ClickAsync("header button:has-text('Sign out')");
+            await page.WaitForURLAsync(url => url.Contains("/ui/login", StringComparison.Ordinal));
+            (await context.CookiesAsync()).ShouldNotContain(cookie => cookie.Name == "ballast_session");
+        }
+
+        errors.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Forms_without_the_anti_forgery_token_and_pages_without_a_session_are_refused()
+    {
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = scenario.Server.BaseAddress };
+        using (var page = await client.GetAsync("/ui/", Cancel))
+        {
+            page.StatusCode.ShouldBe(HttpStatusCode.Redirect);
+            page.Headers.Location!.ToString().ShouldBe("/ui/login?return=%2Fui%2F");
+        }
+
+        using (var login = await client.PostAsync("/ui/login", new FormUrlEncodedContent(new Dictionary<string, string> { ["api_key"] = scenario.WriterKey }), Cancel))
+        {
+            login.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await login.Content.ReadAsStringAsync(Cancel)).ShouldContain("anti-forgery token is missing or invalid");
+            (login.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies : []).ShouldNotContain(cookie => cookie.StartsWith("ballast_session=", StringComparison.Ordinal), "no session without a valid form");
+        }
+
+        using var api = await client.GetAsync("/api/v1/endpoints", Cancel);
+        api.StatusCode.ShouldBe(HttpStatusCode.Unauthorized, "the API still wants its bearer key");
+    }
+
+    [Fact]
+    public async Task Home_shows_endpoints_with_live_traffic_variants_weights_firing_alerts_and_rollouts_in_progress()
+    {
+        await WithPageAsync(scenario.ReaderKey, "home", async page =>
+        {
+            var iris = page.Locator("#endpoints tbody tr:has(td:first-child a:text-is('iris'))");
+            var row = await iris.InnerTextAsync();
+            row.ShouldContain("main");
+            row.ShouldContain("80%");
+            row.ShouldContain("challenger");
+            row.ShouldContain("20%");
+            row.ShouldContain("shadow");
+            var rate = double.Parse(await iris.Locator("td").Nth(3).InnerTextAsync(), System.Globalization.CultureInfo.InvariantCulture);
+            rate.ShouldBeGreaterThan(0, "40 requests were scored in the last minute");
+            (await iris.Locator("td").Nth(4).InnerTextAsync()).ShouldBe("0%");
+            (await iris.Locator("td").Nth(5).InnerTextAsync()).ShouldContain("main:");
+            (await TextAsync(page, "#alerts")).ShouldContain("iris-drift-high");
+            (await TextAsync(page, "#alerts")).ShouldContain("critical");
+            (await TextAsync(page, "#rollouts")).ShouldContain("fraud-v2");
+        });
+    }
+}
