@@ -57,6 +57,7 @@ public static class DashboardApi
         ui.MapPost("/logout", (Delegate)LogoutAsync);
 
         ui.MapGet("/", Page(HomePage.RenderAsync));
+        ui.MapGet("/endpoints/{name}", Page(EndpointPage.RenderAsync));
         return routes;
     }
 

@@ -46,6 +46,18 @@ public sealed class DashboardScenario : IAsyncLifetime
             variants = new[] { new { name = "main", model = "models:/iris/1", weight = 80 }, new { name = "challenger", model = "models:/iris/2", weight = 20 } },
             shadows = new[] { new { name = "shadow", model = "models:/iris/3" } },
         });
+        await PutAsync(client, "/api/v1/endpoints/ranker", new
+        {
+            policy = "bandit", bandit = new { algorithm = "epsilon_greedy" },
+            variants = new[] { new { name = "a", model = "models:/iris/1" }, new { name = "b", model = "models:/iris/2" } },
+        });
+        for (var i = 0; i < 10; i++)
+        {
+            using var scored = await client.PostAsJsonAsync("/v2/models/ranker/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, Cancel);
+            scored.EnsureSuccessStatusCode();
+        }
+
+        await Server.App.Services.GetRequiredService<Ballast.Serving.BanditStore>().FlushAsync(Cancel);
         await PutAsync(client, "/api/v1/endpoints/fraud", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } });
 
         // Reference traffic, a monitor whose reference is exactly that traffic, then a window of it and one with shifted petals.

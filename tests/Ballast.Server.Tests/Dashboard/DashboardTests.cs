@@ -11,7 +11,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
     private string Url(string path) => new Uri(scenario.Server.BaseAddress, path).ToString();
 
     /// <summary>Opens a signed-in page with <paramref name="key"/>, runs <paramref name="test"/>, saves a screenshot and checks the console stayed clean.</summary>
-    private async Task WithPageAsync(string key, string screenshot, Func<IPage, Task> test)
+    private async Task WithPageAsync(string key, string screenshot, Func<IPage, Task> test, int[]? expectedStatuses = null)
     {
         var errors = new List<string>();
         var (context, page) = await scenario.Browser.NewPageAsync(errors);
@@ -31,6 +31,8 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             }
         }
 
+        // A page the test expects to be refused is logged by Chromium as a failed resource load; nothing else may be.
+        errors.RemoveAll(error => (expectedStatuses ?? []).Any(status => error.Contains($"status of {status} ", StringComparison.Ordinal)));
         errors.ShouldBeEmpty();
     }
 
@@ -109,5 +111,42 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             (await TextAsync(page, "#alerts")).ShouldContain("critical");
             (await TextAsync(page, "#rollouts")).ShouldContain("fraud-v2");
         });
+    }
+
+    [Fact]
+    public async Task Endpoint_page_charts_the_split_latency_errors_shadow_disagreement_and_predictions()
+    {
+        await WithPageAsync(scenario.ReaderKey, "endpoint-iris", async page =>
+        {
+            await page.ClickAsync("#endpoints a:text-is('iris')");
+            await page.WaitForURLAsync(url => url.EndsWith("/ui/endpoints/iris", StringComparison.Ordinal));
+            (await TextAsync(page, "h1")).ShouldBe("Endpoint iris");
+            (await TextAsync(page, "#variants")).ShouldContain("challenger");
+            foreach (var chart in new[] { "#traffic-split", "#latency-p99", "#latency-p50", "#error-rate", "#shadow-disagreement", "#prediction-output_label" })
+            {
+                (await page.Locator(chart).CountAsync()).ShouldBe(1, chart);
+            }
+
+            (await page.Locator("#traffic-split polyline.series, #traffic-split circle.point").CountAsync()).ShouldBeGreaterThan(0, "the split has points");
+            (await page.Locator("#prediction-output_label rect.bar").CountAsync()).ShouldBeGreaterThan(0, "the predicted classes have bars");
+        });
+    }
+
+    [Fact]
+    public async Task Bandit_endpoint_shows_its_arm_allocations_and_an_unknown_endpoint_or_range_is_an_error_page()
+    {
+        await WithPageAsync(scenario.ReaderKey, "endpoint-ranker", async page =>
+        {
+            await page.GotoAsync(Url("/ui/endpoints/ranker?range=15m"));
+            (await page.Locator("#bandit-arms").CountAsync()).ShouldBe(1);
+            (await TextAsync(page, "#arms")).ShouldContain("a");
+
+            var missing = await page.GotoAsync(Url("/ui/endpoints/nope"));
+            missing!.Status.ShouldBe(404);
+            (await TextAsync(page, "#error")).ShouldBe("Endpoint 'nope' does not exist.");
+            var badRange = await page.GotoAsync(Url("/ui/endpoints/iris?range=2y"));
+            badRange!.Status.ShouldBe(400);
+            (await TextAsync(page, "#error")).ShouldBe("range '2y' is not one of 15m, 1h, 6h, 24h, 7d.");
+        }, expectedStatuses: [404, 400]);
     }
 }
