@@ -58,6 +58,9 @@ public static class DashboardApi
 
         ui.MapGet("/", Page(HomePage.RenderAsync));
         ui.MapGet("/endpoints/{name}", Page(EndpointPage.RenderAsync));
+        ui.MapGet("/monitors", Page(MonitorPage.ListAsync));
+        ui.MapGet("/monitors/{name}", Page(MonitorPage.RenderAsync));
+        ui.MapGet("/monitors/{name}/windows/{id}", Page(MonitorPage.WindowAsync));
         return routes;
     }
 

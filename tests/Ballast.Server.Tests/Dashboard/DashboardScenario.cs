@@ -9,8 +9,8 @@ namespace Ballast.Tests.Dashboard;
 
 /// <summary>
 /// One real server seeded through its API with a small production story, and Chromium: an endpoint <c>iris</c> split
-/// 80/20 between two versions with a shadow, scored traffic (seeded), a monitor with a reference window and a drifted
-/// window, a firing drift alert, an endpoint <c>fraud</c> with a canary rollout paused for promotion, and API keys for
+/// 80/20 between two versions with a shadow, scored traffic (seeded), a monitor with a reference window and two drifted
+/// windows (a falling revenue KPI beside them, segments by sepal width), a firing drift alert, an endpoint <c>fraud</c> with a canary rollout paused for promotion, and API keys for
 /// a reader and a writer.
 /// </summary>
 public sealed class DashboardScenario : IAsyncLifetime
@@ -70,6 +70,8 @@ public sealed class DashboardScenario : IAsyncLifetime
             ["window"] = new { rows = 1_000_000 },
             ["reference"] = new { from = from.ToString(CultureInfo.InvariantCulture), to = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1).ToString(CultureInfo.InvariantCulture) },
             ["feature_names"] = new Dictionary<string, string[]> { ["float_input"] = Features },
+            ["segments"] = new[] { "sepal_width" },
+            ["kpis"] = new[] { "revenue" },
         }, Cancel))
         {
             created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));
@@ -83,9 +85,17 @@ public sealed class DashboardScenario : IAsyncLifetime
             rule.StatusCode.ShouldBe(HttpStatusCode.Created, await rule.Content.ReadAsStringAsync(Cancel));
         }
 
-        await EvaluateAsync(client);
-        await ScoreAsync(client, 20, shift: 2, seed: 12);
-        await EvaluateAsync(client);
+        // Three windows, the petals shifting further each time while the revenue KPI falls.
+        foreach (var (shift, revenue, seed) in new[] { (0.0, 100.0, 21), (1.0, 80.0, 12), (2.0, 55.0, 13) })
+        {
+            await ScoreAsync(client, 20, shift, seed);
+            using (var kpi = await client.PostAsJsonAsync("/api/v1/kpis", new { name = "revenue", value = revenue, routing_key = "user-" + seed }, Cancel))
+            {
+                kpi.IsSuccessStatusCode.ShouldBeTrue(await kpi.Content.ReadAsStringAsync(Cancel));
+            }
+
+            await EvaluateAsync(client);
+        }
 
         using (var rollout = await client.PostAsJsonAsync("/api/v1/rollouts", new
         {
@@ -125,14 +135,14 @@ public sealed class DashboardScenario : IAsyncLifetime
         evaluated.StatusCode.ShouldBe(HttpStatusCode.OK, await evaluated.Content.ReadAsStringAsync(Cancel));
     }
 
-    /// <summary>Scores <paramref name="requests"/> batches of 10 iris-like rows (seeded), the petals shifted by <paramref name="shift"/>.</summary>
+    /// <summary>Scores <paramref name="requests"/> batches of 10 iris-like rows (seeded; sepal width whole, a segment column), the petals shifted by <paramref name="shift"/>.</summary>
     private static async Task ScoreAsync(HttpClient client, int requests, double shift, int seed)
     {
         var random = new Random(seed);
         double Normal(double mean, double deviation) => mean + (deviation * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
         for (var i = 0; i < requests; i++)
         {
-            var data = Enumerable.Range(0, 10).SelectMany(_ => new[] { Normal(5.8, 0.8), Normal(3.0, 0.4), Normal(3.8, 1.7) + shift, Normal(1.2, 0.7) + (shift / 2) }).ToArray();
+            var data = Enumerable.Range(0, 10).SelectMany(_ => new[] { Normal(5.8, 0.8), Math.Round(Normal(3.0, 0.4)), Normal(3.8, 1.7) + shift, Normal(1.2, 0.7) + (shift / 2) }).ToArray();
             using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { new { name = "float_input", shape = new[] { 10, 4 }, datatype = "FP32", data } } }, Cancel);
             response.EnsureSuccessStatusCode();
         }

@@ -149,4 +149,32 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             (await TextAsync(page, "#error")).ShouldBe("range '2y' is not one of 15m, 1h, 6h, 24h, 7d.");
         }, expectedStatuses: [404, 400]);
     }
+
+    [Fact]
+    public async Task Monitoring_shows_the_drift_heat_map_metrics_beside_kpis_with_their_correlation_segments_and_a_window_report()
+    {
+        await WithPageAsync(scenario.ReaderKey, "monitor", async page =>
+        {
+            await page.ClickAsync("header a:text-is('Monitoring')");
+            (await TextAsync(page, "#monitors")).ShouldContain("iris-drift-high", Case.Sensitive, "the firing alert is beside its monitor");
+            await page.ClickAsync("#monitors a:text-is('iris-watch')");
+            await page.WaitForURLAsync(url => url.EndsWith("/ui/monitors/iris-watch", StringComparison.Ordinal));
+            (await page.Locator("#drift-heatmap rect.cell").CountAsync()).ShouldBe(4 * 3, "four features by three windows");
+            (await page.Locator("#drift-heatmap rect.cell.flagged").CountAsync()).ShouldBeGreaterThanOrEqualTo(2, "the shifted petals drifted");
+            (await page.Locator("#metrics-kpis polyline.series").CountAsync()).ShouldBeGreaterThan(0);
+            var correlations = await TextAsync(page, "#correlations");
+            correlations.ShouldContain("drift.share");
+            correlations.ShouldContain("kpi.revenue.sum");
+            (await TextAsync(page, "#segments")).ShouldContain("sepal_width=");
+            (await page.Locator("#latency polyline.series").CountAsync()).ShouldBeGreaterThan(0);
+            (await page.Locator("#windows tbody tr").CountAsync()).ShouldBe(3);
+
+            await page.ClickAsync("#windows tbody tr:first-child a");
+            await page.WaitForURLAsync(url => url.Contains("/windows/", StringComparison.Ordinal));
+            (await TextAsync(page, "#drift")).ShouldContain("petal_length");
+            (await page.Locator("[id='distribution-petal_length'] rect.bar").CountAsync()).ShouldBeGreaterThan(0, "reference and current bars");
+            (await TextAsync(page, "#metrics")).ShouldContain("kpi.revenue.sum");
+            await DashboardBrowser.ScreenshotAsync(page, "monitor-window");
+        });
+    }
 }
