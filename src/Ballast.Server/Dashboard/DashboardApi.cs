@@ -61,6 +61,10 @@ public static class DashboardApi
         ui.MapGet("/monitors", Page(MonitorPage.ListAsync));
         ui.MapGet("/monitors/{name}", Page(MonitorPage.RenderAsync));
         ui.MapGet("/monitors/{name}/windows/{id}", Page(MonitorPage.WindowAsync));
+        ui.MapGet("/rollouts", Page(RolloutPage.ListAsync));
+        ui.MapGet("/rollouts/{name}", Page(RolloutPage.RenderAsync));
+        ui.MapPost("/rollouts/{name}/{command}", Action(RolloutPage.CommandAsync));
+        ui.MapGet("/ab/{name}", Page(RolloutPage.ExperimentAsync));
         return routes;
     }
 

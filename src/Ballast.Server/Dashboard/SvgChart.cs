@@ -94,6 +94,43 @@ internal static class SvgChart
         return Close(svg, title);
     }
 
+    /// <summary>Horizontal intervals (a confidence interval per row, its estimate a dot) against a reference line at <paramref name="zero"/>.</summary>
+    public static string Intervals(string id, string title, IReadOnlyList<(string Label, double Estimate, double Lower, double Upper)> rows, double zero = 0, string format = "0.###")
+    {
+        const int label = 140;
+        const int rowHeight = 26;
+        var height = Top + (rows.Count * rowHeight) + Bottom;
+        var values = rows.SelectMany(r => new[] { r.Lower, r.Upper, r.Estimate }).Append(zero).Where(double.IsFinite).ToList();
+        var (min, max) = (values.Min(), values.Max());
+        if (max <= min)
+        {
+            (min, max) = (min - 1, max + 1);
+        }
+
+        var plotWidth = Width - label - 30;
+        double X(double v) => label + (plotWidth * (v - min) / (max - min));
+        var svg = new StringBuilder();
+        svg.Append($"<figure class=\"chart-figure\"><svg id=\"{Html.Attribute(id)}\" class=\"chart intervals\" role=\"img\" viewBox=\"0 0 {Width} {height}\" width=\"{Width}\" height=\"{height}\" xmlns=\"http://www.w3.org/2000/svg\"><title>{Html.Encode(title)}</title>");
+        svg.Append($"<line class=\"zero\" x1=\"{F(X(zero))}\" y1=\"{Top}\" x2=\"{F(X(zero))}\" y2=\"{height - Bottom}\" stroke=\"#6b7280\" stroke-dasharray=\"4 3\"/>");
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var (name, estimate, lower, upper) = rows[i];
+            var y = Top + (i * rowHeight) + (rowHeight / 2);
+            var color = lower > zero ? "#16a34a" : upper < zero ? "#dc2626" : "#2563eb";
+            svg.Append($"<text x=\"{label - 6}\" y=\"{y + 4}\" text-anchor=\"end\" font-size=\"11\">{Html.Encode(name)}</text>");
+            svg.Append($"<line class=\"interval\" x1=\"{F(X(lower))}\" y1=\"{y}\" x2=\"{F(X(upper))}\" y2=\"{y}\" stroke=\"{color}\" stroke-width=\"3\"><title>{Html.Encode($"{name}: {estimate.ToString(format, CultureInfo.InvariantCulture)} [{lower.ToString(format, CultureInfo.InvariantCulture)}, {upper.ToString(format, CultureInfo.InvariantCulture)}]")}</title></line>");
+            svg.Append($"<circle class=\"estimate\" cx=\"{F(X(estimate))}\" cy=\"{y}\" r=\"4\" fill=\"{color}\"/>");
+        }
+
+        foreach (var tick in new[] { min, zero, max }.Distinct())
+        {
+            svg.Append($"<text x=\"{F(X(tick))}\" y=\"{height - 12}\" text-anchor=\"middle\" font-size=\"10\">{Html.Encode(tick.ToString(format, CultureInfo.InvariantCulture))}</text>");
+        }
+
+        svg.Append("</svg>");
+        return svg.Append($"<figcaption>{Html.Encode(title)}</figcaption></figure>").ToString();
+    }
+
     /// <summary>A heat map: rows × columns of scores in [0, 1] (darker is higher); a flagged cell gets a red border.</summary>
     public static string HeatMap(string id, string title, IReadOnlyList<string> rows, IReadOnlyList<string> columns, Func<int, int, (double? Value, bool Flagged, string Tip)> cell)
     {

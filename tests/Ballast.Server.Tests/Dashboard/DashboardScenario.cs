@@ -58,7 +58,6 @@ public sealed class DashboardScenario : IAsyncLifetime
         }
 
         await Server.App.Services.GetRequiredService<Ballast.Serving.BanditStore>().FlushAsync(Cancel);
-        await PutAsync(client, "/api/v1/endpoints/fraud", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } });
 
         // Reference traffic, a monitor whose reference is exactly that traffic, then a window of it and one with shifted petals.
         var from = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -97,17 +96,63 @@ public sealed class DashboardScenario : IAsyncLifetime
             await EvaluateAsync(client);
         }
 
-        using (var rollout = await client.PostAsJsonAsync("/api/v1/rollouts", new
+        // Two canaries that wait for promotion: fraud-v2 stays so, payments-v2 is for the writer to promote.
+        foreach (var endpoint in new[] { "fraud", "payments" })
         {
-            name = "fraud-v2", endpoint = "fraud", model = "models:/iris/2", strategy = "canary",
-            steps = new object[] { new { setWeight = 25 }, new { pause = new { } }, new { setWeight = 100 } },
-        }, Cancel))
-        {
+            await PutAsync(client, $"/api/v1/endpoints/{endpoint}", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } });
+            using var rollout = await client.PostAsJsonAsync("/api/v1/rollouts", new
+            {
+                name = endpoint + "-v2", endpoint, model = "models:/iris/2", strategy = "canary",
+                steps = new object[] { new { setWeight = 25 }, new { pause = new { } }, new { setWeight = 100 } },
+            }, Cancel);
             rollout.StatusCode.ShouldBe(HttpStatusCode.Created, await rollout.Content.ReadAsStringAsync(Cancel));
         }
 
+        // An A/B test on checkout: seeded users convert 60% of the time on b, 30% on a.
+        await PutAsync(client, "/api/v1/endpoints/checkout", new { variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } } });
+        using (var experiment = await client.PostAsJsonAsync("/api/v1/experiments", new { name = "checkout-ab", endpoint = "checkout", metric = new { name = "conversion", type = "binomial" }, engine = "frequentist", planned_samples = 100 }, Cancel))
+        {
+            experiment.StatusCode.ShouldBe(HttpStatusCode.Created, await experiment.Content.ReadAsStringAsync(Cancel));
+        }
+
+        var random = new Random(5);
+        var feedback = new List<object>();
+        for (var i = 0; i < 300; i++)
+        {
+            using var response = await client.PostAsJsonAsync("/v2/models/checkout/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, Cancel);
+            var variant = response.Headers.GetValues("Ballast-Variant").Single();
+            feedback.Add(new { prediction_id = response.Headers.GetValues("Ballast-Prediction-Id").Single(), outcome = random.NextDouble() < (variant == "b" ? 0.6 : 0.3) ? 1 : 0 });
+        }
+
+        (await client.PostAsJsonAsync("/api/v1/feedback", new { feedback }, Cancel)).EnsureSuccessStatusCode();
         await Server.App.Services.GetRequiredService<Ballast.Serving.TrafficStats>().FlushAsync(Cancel);
+
+        // The controller (under its lease, every second) takes both canaries to their pause.
+        foreach (var rollout in new[] { "fraud-v2", "payments-v2" })
+        {
+            var phase = "";
+            for (var i = 0; i < 200 && phase != "Paused"; i++)
+            {
+                await Task.Delay(50, Cancel);
+                phase = (await client.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/v1/rollouts/{rollout}", Cancel)).GetProperty("phase").GetString()!;
+            }
+
+            phase.ShouldBe("Paused", $"{rollout} reaches its pause");
+        }
         _browser = await DashboardBrowser.LaunchAsync();
+    }
+
+    /// <summary>Scores <paramref name="requests"/> requests on <c>iris</c> now and writes the traffic counters, so "live" numbers have something to show.</summary>
+    public async Task ScoreLiveAsync(int requests)
+    {
+        using var client = Server.Client(WriterKey);
+        for (var i = 0; i < requests; i++)
+        {
+            using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, Cancel);
+            response.EnsureSuccessStatusCode();
+        }
+
+        await Server.App.Services.GetRequiredService<Ballast.Serving.TrafficStats>().FlushAsync(Cancel);
     }
 
     public async ValueTask DisposeAsync()
