@@ -65,6 +65,12 @@ public static class DashboardApi
         ui.MapGet("/rollouts/{name}", Page(RolloutPage.RenderAsync));
         ui.MapPost("/rollouts/{name}/{command}", Action(RolloutPage.CommandAsync));
         ui.MapGet("/ab/{name}", Page(RolloutPage.ExperimentAsync));
+        ui.MapGet("/models", Page(ModelPage.ListAsync));
+        ui.MapGet("/models/{name}", Page(ModelPage.RenderAsync));
+        ui.MapGet("/experiments", Page(RunsPage.ListAsync));
+        ui.MapGet("/experiments/{id}", Page(RunsPage.ExperimentAsync));
+        ui.MapGet("/runs/compare", Page(RunsPage.CompareAsync));
+        ui.MapGet("/runs/{id}", Page(RunsPage.RunAsync));
         return routes;
     }
 
@@ -81,7 +87,8 @@ public static class DashboardApi
         var context = new DashboardContext(http, user);
         try
         {
-            return HtmlResult(DashboardLayout.Render(await render(context).ConfigureAwait(false), context));
+            var page = await render(context).ConfigureAwait(false);
+            return HtmlResult(DashboardLayout.Render(page, context), page.Status);
         }
         catch (TrackingException exception)
         {

@@ -11,7 +11,8 @@ namespace Ballast.Tests.Dashboard;
 /// One real server seeded through its API with a small production story, and Chromium: an endpoint <c>iris</c> split
 /// 80/20 between two versions with a shadow, scored traffic (seeded), a monitor with a reference window and two drifted
 /// windows (a falling revenue KPI beside them, segments by sepal width), a firing drift alert, an endpoint <c>fraud</c> with a canary rollout paused for promotion, and API keys for
-/// a reader and a writer.
+/// a reader and a writer. Tracking holds an experiment of three runs; iris v1 came from the first (with its dataset), is in
+/// Production and has the alias champion.
 /// </summary>
 public sealed class DashboardScenario : IAsyncLifetime
 {
@@ -40,7 +41,39 @@ public sealed class DashboardScenario : IAsyncLifetime
         var admin = (await keys.CreateAsync("seed-admin", ApiKeyRole.Admin, Cancel)).Token;
         using var client = Server.Client(admin);
 
-        await ServingHelpers.RegisterIrisAsync(client, times: 3);
+        // Tracking: an experiment with three training runs (params, a metric history each, the first with its dataset);
+        // the first run's model becomes iris v1, in Production with the alias champion.
+        var tracking = (await MlflowAsync(client, "experiments/create", new { name = "iris-training" })).GetProperty("experiment_id").GetString();
+        var runs = new List<string>();
+        foreach (var (c, accuracy) in new[] { ("0.1", 0.81), ("1.0", 0.93), ("10", 0.9) })
+        {
+            var run = (await MlflowAsync(client, "runs/create", new { experiment_id = tracking, run_name = $"lr-C{c}" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
+            await MlflowAsync(client, "runs/log-batch", new
+            {
+                run_id = run,
+                @params = new[] { new { key = "C", value = c }, new { key = "penalty", value = "l2" } },
+                metrics = Enumerable.Range(0, 5).Select(step => new { key = "accuracy", value = accuracy - ((4 - step) * 0.05), timestamp = 1_700_000_000_000 + step, step }).ToArray(),
+            });
+            runs.Add(run);
+        }
+
+        await MlflowAsync(client, "runs/log-inputs", new
+        {
+            run_id = runs[0],
+            datasets = new[] { new { tags = new[] { new { key = "mlflow.data.context", value = "training" } }, dataset = new { name = "iris-train", digest = "d1g35t", source_type = "local", source = "{}" } } },
+        });
+        using (var form = new MultipartFormDataContent())
+        {
+            var file = new ByteArrayContent(await File.ReadAllBytesAsync(TestServices.Fixture("logreg_iris.onnx"), Cancel));
+            file.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/octet-stream");
+            form.Add(file, "file", "logreg_iris.onnx");
+            form.Add(new StringContent(runs[0]), "run_id");
+            (await client.PostAsync("/api/v1/models/iris/versions", form, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        }
+
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
+        await MlflowAsync(client, "model-versions/transition-stage", new { name = "iris", version = "1", stage = "Production", archive_existing_versions = false });
+        await MlflowAsync(client, "registered-models/alias", new { name = "iris", alias = "champion", version = "1" });
         await PutAsync(client, "/api/v1/endpoints/iris", new
         {
             variants = new[] { new { name = "main", model = "models:/iris/1", weight = 80 }, new { name = "challenger", model = "models:/iris/2", weight = 20 } },
@@ -166,6 +199,14 @@ public sealed class DashboardScenario : IAsyncLifetime
         {
             await _server.DisposeAsync();
         }
+    }
+
+    private static async Task<System.Text.Json.JsonElement> MlflowAsync(HttpClient client, string route, object body)
+    {
+        using var response = await client.PostAsJsonAsync("/api/2.0/mlflow/" + route, body, Cancel);
+        var text = await response.Content.ReadAsStringAsync(Cancel);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, $"{route}: {text}");
+        return System.Text.Json.JsonDocument.Parse(text).RootElement.Clone();
     }
 
     private static async Task PutAsync(HttpClient client, string path, object body)

@@ -234,4 +234,63 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             (await page.Locator("#lifts line.interval").CountAsync()).ShouldBe(1);
         });
     }
+
+    [Fact]
+    public async Task Model_page_shows_versions_stage_history_the_card_and_lineage_from_dataset_to_endpoints()
+    {
+        await WithPageAsync(scenario.ReaderKey, "model", async page =>
+        {
+            await page.ClickAsync("header a:text-is('Models')");
+            (await TextAsync(page, "#models")).ShouldContain("@champion → v1");
+            await page.ClickAsync("#models a:text-is('iris')");
+            await page.WaitForURLAsync(url => url.EndsWith("/ui/models/iris", StringComparison.Ordinal));
+            (await page.Locator("#versions tbody tr").CountAsync()).ShouldBe(3);
+            await page.ClickAsync("#versions a:text-is('v1')");
+            await page.WaitForURLAsync(url => url.EndsWith("?version=1", StringComparison.Ordinal));
+            (await TextAsync(page, "#card")).ShouldBe("Model card: iris v1");
+            (await TextAsync(page, "#params")).ShouldContain("penalty");
+            (await TextAsync(page, "#training-data")).ShouldContain("iris-train");
+            var history = await TextAsync(page, "#history");
+            history.ShouldContain("Production");
+            history.ShouldContain("champion");
+            var lineage = page.Locator("#lineage");
+            (await lineage.Locator("g.node.dataset").CountAsync()).ShouldBe(1);
+            (await lineage.Locator("g.node.run").CountAsync()).ShouldBe(1);
+            (await lineage.Locator("g.node.version").CountAsync()).ShouldBe(1);
+            // iris, ranker, fraud, checkout (and payments until its canary is promoted) serve v1.
+            (await lineage.Locator("g.node.endpoint title").AllTextContentsAsync()).ShouldBeSubsetOf(["iris", "ranker", "fraud", "checkout", "payments"]);
+            (await lineage.Locator("g.node.endpoint title").AllTextContentsAsync()).ShouldContain("checkout");
+        });
+    }
+
+    [Fact]
+    public async Task Runs_are_searched_with_mlflow_filters_compared_and_charted()
+    {
+        await WithPageAsync(scenario.ReaderKey, "runs", async page =>
+        {
+            await page.ClickAsync("header a:text-is('Experiments & runs')");
+            await page.ClickAsync("#experiments a:text-is('iris-training')");
+            await page.WaitForURLAsync(url => url.Contains("/ui/experiments/", StringComparison.Ordinal));
+            var experiment = page.Url;
+            (await page.Locator("#runs tbody tr").CountAsync()).ShouldBe(3);
+            await page.FillAsync("#filter", "metrics.accuracy > 0.85 and params.penalty = 'l2'");
+            await page.FillAsync("#order_by", "metrics.accuracy DESC");
+            await page.ClickAsync("form.search button");
+            await page.WaitForURLAsync(url => url.Contains("filter=", StringComparison.Ordinal));
+            (await page.Locator("#runs tbody tr td:nth-child(2)").AllInnerTextsAsync()).ShouldBe(["lr-C1.0", "lr-C10"]);
+            await DashboardBrowser.ScreenshotAsync(page, "runs-search");
+
+            await page.CheckAsync("#runs tbody tr:nth-child(1) input[type=checkbox]");
+            await page.CheckAsync("#runs tbody tr:nth-child(2) input[type=checkbox]");
+            await page.ClickAsync("#compare");
+            await page.WaitForURLAsync(url => url.Contains("/ui/runs/compare", StringComparison.Ordinal));
+            (await TextAsync(page, "#compare-params")).ShouldContain("differs");
+            (await TextAsync(page, "#compare-metrics")).ShouldContain("0.93");
+            (await page.Locator("[id='history-accuracy'] polyline.series").CountAsync()).ShouldBe(2);
+
+            var bad = await page.GotoAsync(experiment + "?filter=" + Uri.EscapeDataString("metrics.accuracy >>> 1"));
+            bad!.Status.ShouldBe(400);
+            (await TextAsync(page, "#search-error")).ShouldNotBeEmpty();
+        }, expectedStatuses: [400]);
+    }
 }
