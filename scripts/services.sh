@@ -4,6 +4,7 @@
 #   BALLAST_TEST_POSTGRES    postgres://ballast@127.0.0.1:PORT/postgres
 #   BALLAST_TEST_S3_ENDPOINT http://127.0.0.1:PORT (with AWS_* test credentials)
 #   BALLAST_TEST_S3_AUTH_ENDPOINT a second moto that authenticates requests (unknown keys get 403)
+#   BALLAST_TEST_PROMTOOL    Prometheus' promtool, which checks and unit-tests deploy/prometheus (install_promtool)
 # and defines stop_services, which scripts/test.sh calls from its exit trap.
 
 services_log() { echo "[services] $*" >&2; }
@@ -91,6 +92,29 @@ start_moto() {
   # No AWS_REGION: tests name their region, and one checks the message for a missing region.
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
   services_log "moto S3 on 127.0.0.1:$port (and with authentication on 127.0.0.1:$auth_port)"
+}
+
+# promtool from Debian's 'prometheus' package. When it is not installed, the package is downloaded and only unpacked
+# (into a cache folder kept between runs): installing it would also start a Prometheus server on every address.
+install_promtool() {
+  local cache="${XDG_CACHE_HOME:-$HOME/.cache}/ballast-tools" found
+  if found=$(command -v promtool 2>/dev/null); then
+    export BALLAST_TEST_PROMTOOL="$found"
+    return 0
+  fi
+  if [ ! -x "$cache/prometheus/usr/bin/promtool" ]; then
+    mkdir -p "$cache"
+    if ! (cd "$cache" && apt-get download prometheus >/dev/null 2>&1); then
+      [ "$(id -u)" -eq 0 ] || { services_log "cannot download Debian's prometheus package (for promtool) without root to update apt's lists"; return 1; }
+      DEBIAN_FRONTEND=noninteractive apt-get update -qq && touch /tmp/.ballast-apt-updated
+      (cd "$cache" && apt-get download prometheus >/dev/null) || return 1
+    fi
+    rm -rf "$cache/prometheus"
+    dpkg-deb -x "$(ls -t "$cache"/prometheus_*.deb | head -1)" "$cache/prometheus" || return 1
+    rm -f "$cache"/prometheus_*.deb
+  fi
+  export BALLAST_TEST_PROMTOOL="$cache/prometheus/usr/bin/promtool"
+  services_log "$("$BALLAST_TEST_PROMTOOL" --version 2>&1 | head -1)"
 }
 
 stop_services() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The one test command. Installs what is missing, starts real PostgreSQL and S3 (moto) on loopback,
+# The one test command. Installs what is missing (PostgreSQL, promtool), starts real PostgreSQL and S3 (moto) on loopback,
 # builds the solution with warnings as errors, runs every test project and ends with one line:
 #   N passed, N failed[, N skipped]
 set -euo pipefail
@@ -18,6 +18,8 @@ trap 'stop_services; rm -rf "$RESULTS"' EXIT
 
 start_postgres || { log "could not start PostgreSQL"; exit 1; }
 start_moto || { log "could not start moto_server"; exit 1; }
+install_promtool || { log "could not install promtool (Debian's prometheus package)"; exit 1; }
+command -v readelf >/dev/null 2>&1 || apt_install binutils
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 log "building"

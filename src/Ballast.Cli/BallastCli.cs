@@ -23,6 +23,7 @@ public static class BallastCli
         };
         root.Subcommands.Add(ServerCommand.Create(output));
         root.Subcommands.Add(VersionCommand.Create(output));
+        root.Subcommands.Add(HealthCommand.Create(output));
         root.Subcommands.Add(KeysCommand.Create(output));
         root.Subcommands.Add(TrackingCommands.Experiments(output));
         root.Subcommands.Add(TrackingCommands.Runs(output));
@@ -33,6 +34,7 @@ public static class BallastCli
         root.Subcommands.Add(RolloutCommand.Create(output));
         root.Subcommands.Add(AlertsCommand.Create(output));
         root.Subcommands.Add(MonitorsCommand.Create(output));
+        root.Subcommands.Add(PipelinesCommand.Create(output));
         root.Subcommands.Add(StatsCommand.Create(output));
         root.Subcommands.Add(DriftCommand.Create(output));
         root.Subcommands.Add(ValidateCommand.Create(output));

@@ -1,6 +1,8 @@
 using Ballast.Configuration;
 using Ballast.Leasing;
 using Ballast.Metadata;
+using Ballast.Pipelines;
+using Ballast.Pipelines.Steps;
 using Ballast.Security;
 using Ballast.Server.Alerts;
 using Ballast.Server.Audit;
@@ -12,6 +14,7 @@ using Ballast.Server.Serving;
 using Ballast.Server.Registry;
 using Ballast.Server.Errors;
 using Ballast.Server.Hosting;
+using Ballast.Server.Pipelines;
 using Ballast.Server.Keys;
 using Ballast.Server.Monitoring;
 using Ballast.Server.Security;
@@ -83,7 +86,7 @@ public static partial class BallastServer
             // Write-ahead files a crash left behind become segments before the server takes new predictions.
             var predictions = await Ballast.Serving.PredictionLog.OpenAsync(
                 new Ballast.Serving.PredictionLogOptions(Path.Combine(options.DataDir, "prediction-log")), artifacts, time, cancellationToken).ConfigureAwait(false);
-            return new ServerContext(options, database, artifacts, keys, new LeaseStore(database, time), mode, time, predictions);
+            return new ServerContext(options, database, artifacts, keys, new LeaseStore(database, time, new LeaseMetrics()), mode, time, predictions);
         }
         catch (Exception exception)
         {
@@ -161,13 +164,15 @@ public static partial class BallastServer
         var models = new Ballast.Serving.ModelCache(registry, runs, server.Artifacts, server.Time, new ServingMetrics());
         builder.Services.AddSingleton(endpoints);
         builder.Services.AddSingleton(models);
-        var bandits = new Ballast.Serving.BanditStore(server.Database);
-        builder.Services.AddSingleton(bandits);
+        var assignments = new Ballast.Serving.AssignmentStore(server.Database);
+        builder.Services.AddSingleton(assignments);
         builder.Services.AddHostedService<ServingFlushService>();
-        var router = new Ballast.Serving.EndpointRouter(endpoints, models, bandits, server.Time);
+        var router = new Ballast.Serving.EndpointRouter(endpoints, models, assignments, server.Time);
         builder.Services.AddSingleton(router);
         // The controller swaps the routing snapshot right after it changes an endpoint (an abort takes one swap).
-        builder.Services.AddSingleton(new Ballast.Rollouts.RolloutController(server.Database, endpoints, traffic, server.Time, cancellationToken => router.RefreshAsync(cancellationToken)));
+        // Feedback conditions read the prediction assignments; aborts go to the alert rules' event receivers when alerts are registered.
+        builder.Services.AddSingleton(services => new Ballast.Rollouts.RolloutController(server.Database, endpoints, traffic, server.Time, cancellationToken => router.RefreshAsync(cancellationToken),
+            assignments, services.GetService<Ballast.Alerts.IAlertNotifier>()));
         builder.Services.AddHostedService<Ballast.Server.Rollouts.RolloutService>();
         builder.Services.AddHostedService<EndpointRefreshService>();
         // Alerts: the rules engine is an IAlertObserver (monitors call every registered one per closed window); the
@@ -191,6 +196,7 @@ public static partial class BallastServer
         builder.Services.AddSingleton(services => new Ballast.Monitoring.MonitorScheduler(monitors, services.GetRequiredService<Ballast.Monitoring.MonitorEvaluator>(), traffic,
             services.GetServices<Ballast.Alerts.IAlertObserver>(), server.Time, Ballast.Server.Monitoring.MonitorMetrics.Observe));
         builder.Services.AddHostedService<Ballast.Server.Monitoring.MonitorService>();
+        AddPipelines(builder.Services, server, experiments, runs, registry, datasets);
         builder.Services.AddScoped(services => new Ballast.Registry.ModelLineage(services.GetRequiredService<Ballast.Registry.RegistryStore>(), services.GetRequiredService<RunStore>(), services.GetRequiredService<Ballast.Datasets.DatasetStore>()));
         builder.Services.AddSingleton(new AuthenticationGate(server.AuthenticationMode, server.Keys, server.Time));
         // The dashboard's session and anti-forgery cookies are protected with keys kept in the data folder, so a restart keeps sessions.
@@ -242,6 +248,7 @@ public static partial class BallastServer
         app.MapRolloutsApi();
         app.MapAlertsApi();
         app.MapMonitorsApi();
+        app.MapPipelinesApi();
         app.MapDashboard();
         configure?.Invoke(app);
 
@@ -252,6 +259,64 @@ public static partial class BallastServer
         }
 
         return app;
+    }
+
+    /// <summary>
+    /// The pipeline engine: the built-in step kinds (other features add theirs as more <see cref="IPipelineStep"/>
+    /// singletons), the store, the runner (which takes every registered step), the launcher behind
+    /// <see cref="IPipelineLauncher"/> (alert actions call it), the scheduler and the lease-holding service.
+    /// </summary>
+    private static void AddPipelines(IServiceCollection services, ServerContext server, ExperimentStore experiments, RunStore runs, Ballast.Registry.RegistryStore registry, Ballast.Datasets.DatasetStore datasets)
+    {
+        var pipelineRegistry = registry.WithActor("pipelines");
+        services.AddSingleton<IPipelineStep, CommandStep>();
+        services.AddSingleton<IPipelineStep, EchoStep>();
+        services.AddSingleton<IPipelineStep, FailStep>();
+        services.AddSingleton<IPipelineStep>(new RegisterModelStep(pipelineRegistry, new Ballast.Registry.ModelRegistration(pipelineRegistry, server.Artifacts), runs));
+        services.AddSingleton<IPipelineStep>(new PromoteModelStep(pipelineRegistry));
+        services.AddSingleton<IPipelineStep>(provider => new StartRolloutStep(provider.GetRequiredService<Ballast.Rollouts.RolloutController>()));
+        var store = new PipelineStore(server.Database, server.Time);
+        services.AddSingleton(store);
+        services.AddSingleton(new PipelineRunnerOptions { WorkRoot = Path.Combine(server.Options.DataDir, "pipelines-work"), Observer = new PipelineMetrics() });
+        var executor = KubernetesExecutor(server);
+        services.AddSingleton(provider => new PipelineRunner(store, provider.GetServices<IPipelineStep>(), experiments, runs, server.Artifacts, server.Time,
+            provider.GetRequiredService<PipelineRunnerOptions>(), executor));
+        var launcher = new PipelineLauncher(store, datasets);
+        services.AddSingleton(launcher);
+        services.AddSingleton<IPipelineLauncher>(launcher);
+        services.AddSingleton(provider =>
+        {
+            var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger<PipelineScheduler>();
+            return new PipelineScheduler(store, launcher, datasets, server.Time, (pipeline, problem) => Log.ScheduleFailed(logger, pipeline, problem));
+        });
+        services.AddHostedService<PipelineService>();
+    }
+
+    /// <summary>
+    /// The Kubernetes Jobs executor when <c>BALLAST_PIPELINES_EXECUTOR=kubernetes</c> (in-cluster credentials, else the
+    /// kubeconfig); null for the in-process default. A misconfiguration stops start-up with every problem listed.
+    /// </summary>
+    private static Ballast.Pipelines.Kubernetes.KubernetesStepExecutor? KubernetesExecutor(ServerContext server)
+    {
+        Ballast.Pipelines.Kubernetes.KubernetesExecutorOptions? options;
+        try
+        {
+            options = Ballast.Pipelines.Kubernetes.KubernetesExecutorOptions.FromEnvironment(Environment.GetEnvironmentVariable);
+        }
+        catch (InvalidOperationException exception)
+        {
+            throw BallastStartupException.InvalidConfiguration([exception.Message]);
+        }
+
+        if (options is null)
+        {
+            return null;
+        }
+
+        var configuration = k8s.KubernetesClientConfiguration.IsInCluster()
+            ? k8s.KubernetesClientConfiguration.InClusterConfig()
+            : k8s.KubernetesClientConfiguration.BuildConfigFromConfigFile();
+        return new Ballast.Pipelines.Kubernetes.KubernetesStepExecutor(new k8s.Kubernetes(configuration), options, server.Artifacts);
     }
 
     /// <summary>Prepares, builds and starts the server; dispose the result to stop it (in-flight requests drain first).</summary>
@@ -332,5 +397,8 @@ public static partial class BallastServer
 
         [LoggerMessage(2, LogLevel.Warning, "Authentication is disabled (--insecure): anyone who can reach this server can read and change everything")]
         public static partial void InsecureMode(ILogger logger);
+
+        [LoggerMessage(3, LogLevel.Warning, "Pipeline {Pipeline}: a scheduled or triggered run could not start: {Problem}")]
+        public static partial void ScheduleFailed(ILogger logger, string pipeline, string problem);
     }
 }

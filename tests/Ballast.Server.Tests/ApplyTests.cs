@@ -237,8 +237,8 @@ public sealed class ApplyTests
 
         result.Code.ShouldBe(2, result.Output);
         result.Error.Trim().Split('\n').Length.ShouldBe(1);
-        result.Error.ShouldContain("document 1 (line 1): kind 'Rollout' is not known (known kinds: Endpoint, Experiment, Monitor, AlertRule)");
-        result.Error.ShouldContain("document 2 (line 4): kind: is missing (known kinds: Endpoint, Experiment, Monitor, AlertRule)");
+        result.Error.ShouldContain("document 1 (line 1): kind 'Rollout' is not known (known kinds: Endpoint, Experiment, Monitor, AlertRule, Pipeline)");
+        result.Error.ShouldContain("document 2 (line 4): kind: is missing (known kinds: Endpoint, Experiment, Monitor, AlertRule, Pipeline)");
         result.Error.ShouldContain("document 3 (line 6): name: is missing");
         result.Error.ShouldContain("variants[0].wieght: unknown field (known: name, model, weight, url, timeout_ms, retries)");
         result.Error.ShouldContain("falback: unknown field (known: name, policy, variants, shadows, sticky, fallback, bandit, regime, ensemble, expectations)");

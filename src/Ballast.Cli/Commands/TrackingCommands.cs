@@ -76,20 +76,39 @@ internal static class TrackingCommands
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"{ClientOptions.Text(json, "experiment")} on {ClientOptions.Text(json, "endpoint")} ({ClientOptions.Text(json, "metric")}, {ClientOptions.Text(json, "engine")}): {ClientOptions.Text(json, "decision")}" +
                 $"{(json.GetProperty("provisional").GetBoolean() ? " (provisional)" : "")}; planned {ClientOptions.Text(json, "planned_samples")} per variant{srm}")).ConfigureAwait(false);
-            var table = new TextTable("VARIANT", "UNITS", "SHARE", "SAMPLES", "MEAN", "LIFT", "LIFT CI", "P / CHANCE", "VERDICT");
-            foreach (var variant in ClientOptions.Items(json, "variants"))
+            if (json.TryGetProperty("cuped", out var cuped) && cuped.ValueKind == JsonValueKind.Object)
             {
-                table.Add(ClientOptions.Text(variant, "variant"), ClientOptions.Text(variant, "units"), Percent(variant, "share").TrimStart('+'), ClientOptions.Text(variant, "samples"), Number(variant, "mean"),
-                    Percent(variant, "relative_lift"), variant.TryGetProperty("relative_lower", out _) ? $"[{Percent(variant, "relative_lower")}, {Percent(variant, "relative_upper")}]" : "",
-                    variant.TryGetProperty("p_value", out _) ? "p " + Number(variant, "p_value") : variant.TryGetProperty("chance_to_win", out _) ? Percent(variant, "chance_to_win") : "",
-                    ClientOptions.Text(variant, "verdict") + (variant.TryGetProperty("guardrails_broken", out var broken) ? $" ({string.Join("; ", broken.EnumerateArray().Select(item => item.GetString()))})" : ""));
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"CUPED on {ClientOptions.Text(cuped, "covariate")} over the {ClientOptions.Text(cuped, "lookback")} before the start: variance {Percent(cuped, "variance_reduction").TrimStart('+')} lower, theta {Number(cuped, "theta")}, {ClientOptions.Text(cuped, "units_with_covariate")} units with a pre-period value; means and lifts are adjusted")).ConfigureAwait(false);
             }
 
-            await table.WriteAsync(output).ConfigureAwait(false);
+            await VariantTable(json).WriteAsync(output).ConfigureAwait(false);
+            foreach (var metric in ClientOptions.Items(json, "secondary_metrics"))
+            {
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"{Environment.NewLine}secondary metric {ClientOptions.Text(metric, "metric")} ({ClientOptions.Text(metric, "type")} from {ClientOptions.Text(metric, "source")}; p adjusted by {ClientOptions.Text(json, "correction")}):")).ConfigureAwait(false);
+                await VariantTable(metric).WriteAsync(output).ConfigureAwait(false);
+            }
+
             return BallastCli.Success;
         });
         command.Subcommands.Add(resultsCommand);
         return command;
+    }
+
+    private static TextTable VariantTable(JsonElement results)
+    {
+        var table = new TextTable("VARIANT", "UNITS", "SHARE", "SAMPLES", "MEAN", "LIFT", "LIFT CI", "P / CHANCE", "VERDICT");
+        foreach (var variant in ClientOptions.Items(results, "variants"))
+        {
+            var p = variant.TryGetProperty("adjusted_p_value", out _) ? $"p {Number(variant, "p_value")} (adj. {Number(variant, "adjusted_p_value")})"
+                : variant.TryGetProperty("p_value", out _) ? "p " + Number(variant, "p_value") : variant.TryGetProperty("chance_to_win", out _) ? Percent(variant, "chance_to_win") : "";
+            table.Add(ClientOptions.Text(variant, "variant"), ClientOptions.Text(variant, "units"), Percent(variant, "share").TrimStart('+'), ClientOptions.Text(variant, "samples"), Number(variant, "mean"),
+                Percent(variant, "relative_lift"), variant.TryGetProperty("relative_lower", out _) ? $"[{Percent(variant, "relative_lower")}, {Percent(variant, "relative_upper")}]" : "", p,
+                ClientOptions.Text(variant, "verdict") + (variant.TryGetProperty("guardrails_broken", out var broken) ? $" ({string.Join("; ", broken.EnumerateArray().Select(item => item.GetString()))})" : ""));
+        }
+
+        return table;
     }
 
     private static string Number(JsonElement element, string property) =>

@@ -9,4 +9,6 @@ namespace Ballast.Cli.Manifests;
 [JsonSerializable(typeof(Ballast.Experiments.AbExperimentSpec))]
 [JsonSerializable(typeof(Ballast.Alerts.AlertRuleSpec))]
 [JsonSerializable(typeof(Ballast.Monitoring.MonitorSpec))]
+[JsonSerializable(typeof(Ballast.Pipelines.PipelineSpec))]
+[JsonSerializable(typeof(System.Text.Json.Nodes.JsonObject))]
 internal sealed partial class ManifestJsonContext : JsonSerializerContext;

@@ -3,7 +3,7 @@ namespace Ballast.Cli.Manifests;
 /// <summary>The kinds that <c>ballast apply</c>, <c>get</c> and <c>delete</c> know.</summary>
 internal static class ManifestKinds
 {
-    public static IReadOnlyList<ManifestKind> All { get; } = [new EndpointManifestKind(), new ExperimentManifestKind(), new MonitorManifestKind(), new AlertRuleManifestKind()];
+    public static IReadOnlyList<ManifestKind> All { get; } = [new EndpointManifestKind(), new ExperimentManifestKind(), new MonitorManifestKind(), new AlertRuleManifestKind(), new PipelineManifestKind()];
 
     public static string Known => string.Join(", ", All.Select(kind => kind.Name));
 

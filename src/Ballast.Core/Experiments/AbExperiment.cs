@@ -7,7 +7,8 @@ namespace Ballast.Experiments;
 /// An A/B experiment on an endpoint's variants: the <see cref="Control"/> (default: the endpoint's first variant) against every
 /// other variant, on a primary <see cref="Metric"/> from feedback, analysed by <see cref="Engine"/> at level
 /// <see cref="Alpha"/>. <see cref="PlannedSamples"/> per variant is computed from <see cref="MinimumDetectableEffect"/>
-/// (relative) when not given.
+/// (relative) when not given. <see cref="SecondaryMetrics"/> are reported beside the primary one, their p-values
+/// adjusted together by <see cref="Correction"/>; <see cref="Cuped"/> adjusts the metrics with a pre-period covariate.
 /// </summary>
 public sealed record AbExperimentSpec(
     string Name,
@@ -18,7 +19,19 @@ public sealed record AbExperimentSpec(
     double? Alpha = null,
     double? MinimumDetectableEffect = null,
     long? PlannedSamples = null,
-    IReadOnlyList<GuardrailSpec>? Guardrails = null);
+    IReadOnlyList<GuardrailSpec>? Guardrails = null,
+    IReadOnlyList<MetricSpec>? SecondaryMetrics = null,
+    string? Correction = null,
+    CupedSpec? Cuped = null);
+
+/// <summary>
+/// CUPED's pre-period covariate, per routing key (the unit that exists before the experiment): with source <c>kpi</c>
+/// the sum of the KPI <see cref="Name"/> recorded in the <see cref="Lookback"/> before the start for the key (posted by
+/// routing key, or by the prediction id of one of its predictions); with <c>outcome</c> or <c>reward</c> the mean of
+/// the numeric outcomes or rewards of the key's predictions in that period. A unit without a routing key or without
+/// pre-period data has the covariate 0.
+/// </summary>
+public sealed record CupedSpec(string? Source = null, string? Name = null, string? Lookback = null);
 
 /// <summary>
 /// A limit no shipped variant may break: <c>latency_p99_ms</c> or <c>latency_mean_ms</c> (of its logged predictions) or
@@ -59,6 +72,26 @@ public static partial class AbExperimentValidation
 
     public static IReadOnlyList<string> Engines { get; } = [Frequentist, Sequential, Bayesian];
 
+    public const string Holm = "holm";
+    public const string BenjaminiHochberg = "benjamini_hochberg";
+    public const int MaxSecondaryMetrics = 20;
+
+    /// <summary>The longest CUPED lookback: older data predicts this period's metric less, and the query reads every prediction in it.</summary>
+    public static readonly TimeSpan MaxLookback = TimeSpan.FromDays(90);
+
+    /// <summary><c>14d</c>, <c>36h</c>; null when not such a duration.</summary>
+    public static TimeSpan? Lookback(string? text)
+    {
+        var match = LookbackPattern().Match(text ?? "");
+        if (!match.Success)
+        {
+            return null;
+        }
+
+        var value = int.Parse(match.Groups["value"].Value, System.Globalization.CultureInfo.InvariantCulture);
+        return match.Groups["unit"].Value == "d" ? TimeSpan.FromDays(value) : TimeSpan.FromHours(value);
+    }
+
     /// <summary>Checks a spec and fills its defaults (sequential engine, α 0.05, binomial metric on outcomes, MDE 10%).</summary>
     public static AbExperimentSpec Validate(AbExperimentSpec spec)
     {
@@ -74,22 +107,45 @@ public static partial class AbExperimentValidation
             problems.Add("endpoint: name the endpoint whose variants are compared");
         }
 
-        var metric = spec.Metric ?? new MetricSpec();
-        var type = metric.Type ?? MetricSpec.Binomial;
-        var source = metric.Source ?? (type == MetricSpec.Binomial ? MetricSpec.Outcome : MetricSpec.Reward);
-        if (type is not (MetricSpec.Binomial or MetricSpec.Mean))
+        var metric = Normalize(spec.Metric ?? new MetricSpec(), "metric", problems);
+        var secondary = (spec.SecondaryMetrics ?? []).Select((item, i) => Normalize(item, $"secondary_metrics[{i}]", problems)).ToList();
+        if (secondary.Count > MaxSecondaryMetrics)
         {
-            problems.Add($"metric type '{type}' is not binomial or mean");
+            problems.Add($"secondary_metrics: at most {MaxSecondaryMetrics}, not {secondary.Count}");
         }
 
-        if (source is not (MetricSpec.Outcome or MetricSpec.Reward or MetricSpec.Kpi) || (type == MetricSpec.Binomial && source == MetricSpec.Reward))
+        foreach (var duplicate in secondary.Select(item => item.Name).Prepend(metric.Name).GroupBy(name => name, StringComparer.Ordinal).Where(group => group.Count() > 1))
         {
-            problems.Add($"metric source '{source}' must be outcome, reward or kpi (a binomial metric counts outcomes or KPI values)");
+            problems.Add($"secondary_metrics: the metric name '{duplicate.Key}' is used {duplicate.Count()} times; give each metric its own name");
         }
 
-        if (source == MetricSpec.Kpi && string.IsNullOrEmpty(metric.Name))
+        var correction = spec.Correction ?? BenjaminiHochberg;
+        if (correction is not (Holm or BenjaminiHochberg))
         {
-            problems.Add("a kpi metric needs the KPI's name as its name");
+            problems.Add($"correction '{correction}' is not holm or benjamini_hochberg");
+        }
+
+        if (spec.Cuped is { } cuped)
+        {
+            if (cuped.Source is not (MetricSpec.Kpi or MetricSpec.Outcome or MetricSpec.Reward))
+            {
+                problems.Add($"cuped.source '{cuped.Source}' must be kpi, outcome or reward");
+            }
+
+            if (cuped.Source == MetricSpec.Kpi && string.IsNullOrEmpty(cuped.Name))
+            {
+                problems.Add("cuped: a kpi covariate needs the KPI's name as name");
+            }
+
+            if (Lookback(cuped.Lookback ?? "14d") is not { } lookback || lookback <= TimeSpan.Zero || lookback > MaxLookback)
+            {
+                problems.Add($"cuped.lookback '{cuped.Lookback}' must be a duration such as 14d or 36h, at most 90d");
+            }
+
+            if ((spec.Engine ?? Sequential) == Bayesian)
+            {
+                problems.Add("cuped needs the frequentist or sequential engine (the Bayesian engine works on raw counts)");
+            }
         }
 
         var engine = spec.Engine ?? Sequential;
@@ -128,13 +184,42 @@ public static partial class AbExperimentValidation
 
         return spec with
         {
-            Metric = new MetricSpec(metric.Name ?? type, type, source),
+            Metric = metric,
+            SecondaryMetrics = secondary.Count > 0 ? secondary : null,
+            Correction = secondary.Count > 0 ? correction : spec.Correction,
+            Cuped = spec.Cuped is { } given ? given with { Lookback = given.Lookback ?? "14d" } : null,
             Engine = engine,
             Alpha = spec.Alpha ?? Statistics.StatisticsDefaults.Alpha,
             MinimumDetectableEffect = spec.MinimumDetectableEffect ?? DefaultMinimumDetectableEffect,
         };
     }
 
+    /// <summary>A metric's checks (type, source, a KPI's name) and defaults: binomial on outcomes, mean on rewards, named after its type.</summary>
+    private static MetricSpec Normalize(MetricSpec metric, string where, List<string> problems)
+    {
+        var type = metric.Type ?? MetricSpec.Binomial;
+        var source = metric.Source ?? (type == MetricSpec.Binomial ? MetricSpec.Outcome : MetricSpec.Reward);
+        if (type is not (MetricSpec.Binomial or MetricSpec.Mean))
+        {
+            problems.Add($"{where} type '{type}' is not binomial or mean");
+        }
+
+        if (source is not (MetricSpec.Outcome or MetricSpec.Reward or MetricSpec.Kpi) || (type == MetricSpec.Binomial && source == MetricSpec.Reward))
+        {
+            problems.Add($"{where} source '{source}' must be outcome, reward or kpi (a binomial metric counts outcomes or KPI values)");
+        }
+
+        if (source == MetricSpec.Kpi && string.IsNullOrEmpty(metric.Name))
+        {
+            problems.Add($"a kpi {where} needs the KPI's name as its name");
+        }
+
+        return new MetricSpec(metric.Name ?? type, type, source);
+    }
+
     [GeneratedRegex("^[a-z][a-z0-9-]{0,62}$")]
     private static partial Regex NamePattern();
+
+    [GeneratedRegex("^(?<value>[1-9][0-9]{0,4})(?<unit>d|h)$")]
+    private static partial Regex LookbackPattern();
 }

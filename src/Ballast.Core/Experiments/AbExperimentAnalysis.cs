@@ -3,8 +3,13 @@ using Ballast.Statistics;
 
 namespace Ballast.Experiments;
 
-/// <summary>What the log and feedback hold for one variant: its units (predictions), its metric's summary and its latency.</summary>
-public sealed record VariantData(string Variant, long Units, SampleSummary Metric, double LatencyMeanMs = 0, double LatencyP99Ms = 0, double ErrorRate = 0)
+/// <summary>
+/// What the log and feedback hold for one variant: its units (predictions), its metric's summary and its latency;
+/// with CUPED, the metric's and the pre-period covariate's sums over the measured units, and how many of them had a
+/// pre-period value.
+/// </summary>
+public sealed record VariantData(string Variant, long Units, SampleSummary Metric, double LatencyMeanMs = 0, double LatencyP99Ms = 0, double ErrorRate = 0,
+    CupedSums? Covariate = null, long WithCovariate = 0)
 {
     public double Guardrail(string metric) => metric switch
     {
@@ -33,7 +38,17 @@ public sealed record VariantResult(
     string? Verdict = null,
     double Share = 0,
     IReadOnlyList<string>? GuardrailsBroken = null,
-    double? AdjustedPValue = null);
+    double? AdjustedPValue = null,
+    double? UnadjustedMean = null);
+
+/// <summary>
+/// CUPED as applied: the covariate (<c>kpi:revenue</c>, <c>outcome</c>, <c>reward</c>), its lookback, the pooled θ,
+/// the share of the metric's variance removed, and how many measured units had a pre-period value.
+/// </summary>
+public sealed record CupedReport(string Covariate, string Lookback, double Theta, double VarianceReduction, long UnitsWithCovariate);
+
+/// <summary>A secondary metric's results per variant; p-values adjusted across every secondary metric and treatment.</summary>
+public sealed record MetricResult(string Metric, string Type, string Source, IReadOnlyList<VariantResult> Variants, CupedReport? Cuped = null);
 
 /// <summary>The sample-ratio check of the units against the endpoint's weights (null weights: equal).</summary>
 public sealed record SrmStatus(double PValue, bool Mismatch, IReadOnlyList<double> ExpectedShares);
@@ -50,7 +65,10 @@ public sealed record AbExperimentResults(
     SrmStatus? Srm,
     IReadOnlyList<VariantResult> Variants,
     string Decision,
-    double? Regret = null);
+    double? Regret = null,
+    CupedReport? Cuped = null,
+    IReadOnlyList<MetricResult>? SecondaryMetrics = null,
+    string? Correction = null);
 
 /// <summary>
 /// The analysis of an A/B experiment, pure: variant data in, results and a decision out. Relative and absolute lifts
@@ -61,13 +79,18 @@ public sealed record AbExperimentResults(
 public static class AbExperimentAnalysis
 {
     /// <param name="weights">The expected traffic shares of the variants (a split's weights), or null for no sample-ratio check (a bandit).</param>
-    public static AbExperimentResults Analyze(AbExperimentSpec spec, IReadOnlyList<VariantData> data, IReadOnlyList<double>? weights)
+    /// <param name="secondary">Each secondary metric's data, in the spec's order.</param>
+    public static AbExperimentResults Analyze(AbExperimentSpec spec, IReadOnlyList<VariantData> data, IReadOnlyList<double>? weights,
+        IReadOnlyList<(MetricSpec Metric, IReadOnlyList<VariantData> Data)>? secondary = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(data);
         var alpha = spec.Alpha ?? StatisticsDefaults.Alpha;
         var metric = spec.Metric!;
         var engine = spec.Engine!;
+        var (adjusted, cuped) = ApplyCuped(spec, data);
+        var unadjusted = cuped is null ? null : data.ToDictionary(variant => variant.Variant, variant => variant.Metric.Mean, StringComparer.Ordinal);
+        data = adjusted;
         var control = data.FirstOrDefault(variant => variant.Variant == spec.Control) ?? data[0];
         var planned = spec.PlannedSamples ?? Plan(spec, control);
 
@@ -92,11 +115,66 @@ public static class AbExperimentAnalysis
         {
             var variant = data.First(item => item.Variant == result.Variant);
             var broken = Broken(spec.Guardrails ?? [], variant);
-            return result with { Share = (double)variant.Units / units, GuardrailsBroken = broken.Count > 0 ? broken : null };
+            return result with { Share = (double)variant.Units / units, GuardrailsBroken = broken.Count > 0 ? broken : null, UnadjustedMean = unadjusted?[result.Variant] };
         }).ToList();
         var provisional = engine != AbExperimentValidation.Sequential && !reached;
+        var secondaryResults = secondary is { Count: > 0 } ? Secondary(spec, secondary, planned, alpha) : null;
         return new AbExperimentResults(spec.Name, spec.Endpoint!, metric.Name!, engine, control.Variant, planned, provisional, srm, results,
-            Decide(results, control, srm, planned, reached, engine), weights is null ? Regret(data) : null);
+            Decide(results, control, srm, planned, reached, engine), weights is null ? Regret(data) : null, cuped, secondaryResults,
+            secondaryResults is null ? null : spec.Correction ?? AbExperimentValidation.BenjaminiHochberg);
+    }
+
+    /// <summary>
+    /// CUPED when the spec asks for it and every variant has covariate sums: θ and the covariate's mean pooled over
+    /// every variant's measured units, each variant's summary replaced by the adjusted one. Nothing to adjust
+    /// (fewer than 2 units, or no pre-period value at all) leaves the data as it is.
+    /// </summary>
+    private static (IReadOnlyList<VariantData> Data, CupedReport? Report) ApplyCuped(AbExperimentSpec spec, IReadOnlyList<VariantData> data)
+    {
+        if (spec.Cuped is not { } settings || data.Any(variant => variant.Covariate is null) || data.Sum(variant => variant.Covariate!.Value.Count) < 2
+            || data.Sum(variant => variant.WithCovariate) == 0)
+        {
+            return (data, null);
+        }
+
+        var adjustment = Cuped.FromSums(data.Select(variant => variant.Covariate!.Value).ToList());
+        var covariate = settings.Source == MetricSpec.Kpi ? $"kpi:{settings.Name}" : settings.Source!;
+        return (data.Select((variant, i) => variant with { Metric = adjustment.Groups[i] }).ToList(),
+            new CupedReport(covariate, settings.Lookback ?? "14d", adjustment.Theta, adjustment.VarianceReduction, data.Sum(variant => variant.WithCovariate)));
+    }
+
+    /// <summary>
+    /// Each secondary metric analysed as the primary one is (same engine, α and plan; no guardrails), then every
+    /// treatment's p-value across all secondary metrics adjusted together (Benjamini–Hochberg by default, or Holm),
+    /// so that many metrics do not make a chance "better" likely; verdicts follow the adjusted values.
+    /// </summary>
+    private static List<MetricResult> Secondary(AbExperimentSpec spec, IReadOnlyList<(MetricSpec Metric, IReadOnlyList<VariantData> Data)> secondary, long planned, double alpha)
+    {
+        var analysed = secondary.Select(item =>
+        {
+            var result = Analyze(spec with { Metric = item.Metric, SecondaryMetrics = null, Guardrails = null, PlannedSamples = planned }, item.Data, null);
+            return new MetricResult(item.Metric.Name!, item.Metric.Type!, item.Metric.Source!, result.Variants.Select(variant => variant with { AdjustedPValue = null }).ToList(), result.Cuped);
+        }).ToList();
+        var tested = analysed.SelectMany((metric, m) => metric.Variants.Select((variant, v) => (m, v, variant)).Skip(1)).Where(item => item.variant.PValue is not null).ToList();
+        if (tested.Count == 0)
+        {
+            return analysed;
+        }
+
+        var pValues = tested.Select(item => item.variant.PValue!.Value).ToArray();
+        var adjusted = spec.Correction == AbExperimentValidation.Holm ? MultipleTesting.Holm(pValues) : MultipleTesting.BenjaminiHochberg(pValues);
+        return analysed.Select((metric, m) => metric with
+        {
+            Variants = metric.Variants.Select((variant, v) =>
+            {
+                var index = tested.FindIndex(item => item.m == m && item.v == v);
+                return index < 0 || variant.Verdict == "not enough data" ? variant : variant with
+                {
+                    AdjustedPValue = adjusted[index],
+                    Verdict = adjusted[index] >= alpha ? "inconclusive" : variant.RelativeLift > 0 ? "better" : "worse",
+                };
+            }).ToList(),
+        }).ToList();
     }
 
     /// <summary>

@@ -63,42 +63,50 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     }
 
     /// <summary>
-    /// The experiment's results now: each variant's units (primary predictions since the start) and metric (from
-    /// their feedback), checked against the endpoint's weights for sample-ratio mismatch, analysed by its engine.
+    /// The experiment's results now: each variant's units (primary predictions since the start) and metrics (from
+    /// their feedback or KPIs; CUPED-adjusted with the pre-period covariate when configured), checked against the
+    /// endpoint's weights for sample-ratio mismatch, analysed by its engine; secondary metrics beside the primary one.
     /// </summary>
     public async Task<AbExperimentResults> ResultsAsync(string name, CancellationToken cancellationToken = default)
     {
         var experiment = await GetAsync(name, cancellationToken).ConfigureAwait(false);
         var spec = experiment.Spec;
+        var start = experiment.StartedAt;
         var endpoint = await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false);
         var variants = (endpoint.Spec.Variants ?? []).ToList();
-        var metric = spec.Metric!;
-        var binomial = metric.Type == MetricSpec.Binomial;
-        var kpiValues = metric.Source == MetricSpec.Kpi ? await kpis.SinceAsync(metric.Name!, experiment.StartedAt, cancellationToken).ConfigureAwait(false) : [];
-        // Each unit's raw value (null: no feedback or KPI for it): the outcome (true or a number), the reward, or the sum
-        // of the KPI's values for the prediction and, for a routing key's values, for the key's first prediction.
-        var units = metric.Source switch
+        List<MetricSpec> metrics = [spec.Metric!, .. spec.SecondaryMetrics ?? []];
+        var cuped = spec.Cuped;
+        var preStart = cuped is null ? start : start - (long)AbExperimentValidation.Lookback(cuped.Lookback)!.Value.TotalMilliseconds;
+        // KPI values by metric index (a KPI's name never reaches the SQL text); the covariate's pre-period values apart.
+        var kpiValues = new List<(int Metric, StoredKpi Kpi)>();
+        for (var i = 0; i < metrics.Count; i++)
         {
-            MetricSpec.Reward => "SELECT variant, latency_ms, reward AS raw FROM predictions WHERE kind = 'primary'",
-            MetricSpec.Kpi => "WITH by_prediction AS (SELECT prediction_id, sum(value) AS v FROM kpis WHERE prediction_id IS NOT NULL GROUP BY 1), " +
-                "by_key AS (SELECT routing_key, sum(value) AS v FROM kpis WHERE routing_key IS NOT NULL GROUP BY 1), " +
-                "first_of_key AS (SELECT routing_key, arg_min(prediction_id, timestamp) AS prediction_id FROM predictions WHERE kind = 'primary' AND routing_key IS NOT NULL GROUP BY 1) " +
-                "SELECT p.variant, p.latency_ms, CASE WHEN bp.v IS NULL AND bk.v IS NULL THEN NULL ELSE coalesce(bp.v, 0) + coalesce(bk.v, 0) END AS raw " +
-                "FROM predictions p LEFT JOIN by_prediction bp ON bp.prediction_id = p.prediction_id LEFT JOIN first_of_key fk ON fk.prediction_id = p.prediction_id " +
-                "LEFT JOIN by_key bk ON bk.routing_key = fk.routing_key WHERE p.kind = 'primary'",
-            _ => "SELECT variant, latency_ms, CASE WHEN lower(trim(outcome, '\"')) = 'true' THEN 1.0 WHEN lower(trim(outcome, '\"')) = 'false' THEN 0.0 " +
-                "ELSE TRY_CAST(trim(outcome, '\"') AS DOUBLE) END AS raw FROM predictions WHERE kind = 'primary'",
-        };
-        // A unit converts when its value is positive (no value: not converted); a mean is over the units with a value.
-        var value = binomial ? "CASE WHEN raw > 0 THEN 1.0 ELSE 0.0 END" : "raw";
-        var rows = await predictions.QueryAsync(spec.Endpoint!, experiment.StartedAt, null, connection =>
+            if (metrics[i].Source == MetricSpec.Kpi)
+            {
+                kpiValues.AddRange((await kpis.SinceAsync(metrics[i].Name!, start, cancellationToken).ConfigureAwait(false)).Select(kpi => (i, kpi)));
+            }
+        }
+
+        var preKpis = cuped?.Source == MetricSpec.Kpi ? await kpis.BetweenAsync(cuped.Name!, preStart, start, cancellationToken).ConfigureAwait(false) : [];
+        var found = await predictions.QueryAsync(spec.Endpoint!, preStart, null, connection =>
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE kpis (prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE)";
+            command.CommandText = "CREATE TABLE kpis (metric INTEGER, prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE); CREATE TABLE pre_kpis (prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE)";
             command.ExecuteNonQuery();
             using (var appender = connection.CreateAppender("kpis"))
             {
-                foreach (var kpi in kpiValues)
+                foreach (var (metric, kpi) in kpiValues)
+                {
+                    var row = appender.CreateRow().AppendValue(metric);
+                    row = kpi.PredictionId is null ? row.AppendNullValue() : row.AppendValue(kpi.PredictionId);
+                    row = kpi.RoutingKey is null ? row.AppendNullValue() : row.AppendValue(kpi.RoutingKey);
+                    row.AppendValue(kpi.Value).EndRow();
+                }
+            }
+
+            using (var appender = connection.CreateAppender("pre_kpis"))
+            {
+                foreach (var kpi in preKpis)
                 {
                     var row = appender.CreateRow();
                     row = kpi.PredictionId is null ? row.AppendNullValue() : row.AppendValue(kpi.PredictionId);
@@ -107,33 +115,73 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
                 }
             }
 
-            command.CommandText = "SELECT variant, count(*), count(v), coalesce(sum(v), 0), coalesce(sum(v * v), 0), avg(latency_ms), quantile_cont(latency_ms, 0.99) " +
-                $"FROM (SELECT variant, latency_ms, {value} AS v FROM ({units})) GROUP BY variant";
-            using var reader = command.ExecuteReader();
-            var found = new Dictionary<string, (long Units, long Count, double Sum, double Squares, double LatencyMean, double LatencyP99)>(StringComparer.Ordinal);
-            while (reader.Read())
+            var pre = Covariate(cuped, start);
+            return metrics.Select((metric, i) =>
             {
-                found[reader.GetString(0)] = (Convert.ToInt64(reader.GetValue(1), CultureInfo.InvariantCulture), Convert.ToInt64(reader.GetValue(2), CultureInfo.InvariantCulture),
-                    Convert.ToDouble(reader.GetValue(3), CultureInfo.InvariantCulture), Convert.ToDouble(reader.GetValue(4), CultureInfo.InvariantCulture),
-                    Convert.ToDouble(reader.GetValue(5), CultureInfo.InvariantCulture), Convert.ToDouble(reader.GetValue(6), CultureInfo.InvariantCulture));
-            }
+                // A unit converts when its value is positive (no value: not converted); a mean is over the units with a value.
+                var value = metric.Type == MetricSpec.Binomial ? "CASE WHEN u.raw > 0 THEN 1.0 ELSE 0.0 END" : "u.raw";
+                command.CommandText = $"WITH pre AS ({pre}) SELECT variant, count(*), count(v), coalesce(sum(v), 0), coalesce(sum(v * v), 0), avg(latency_ms), quantile_cont(latency_ms, 0.99), " +
+                    "coalesce(sum(CASE WHEN v IS NOT NULL THEN x END), 0), coalesce(sum(CASE WHEN v IS NOT NULL THEN x * x END), 0), coalesce(sum(v * x), 0), count(CASE WHEN v IS NOT NULL AND has_x THEN 1 END) " +
+                    $"FROM (SELECT u.variant, u.latency_ms, {value} AS v, coalesce(pre.x, 0) AS x, pre.x IS NOT NULL AS has_x FROM ({Units(metric, i, start)}) u LEFT JOIN pre ON pre.routing_key = u.routing_key) GROUP BY variant";
+                using var reader = command.ExecuteReader();
+                var rows = new Dictionary<string, MetricRow>(StringComparer.Ordinal);
+                while (reader.Read())
+                {
+                    double Number(int column) => reader.IsDBNull(column) ? 0 : Convert.ToDouble(reader.GetValue(column), CultureInfo.InvariantCulture);
+                    long Count(int column) => Convert.ToInt64(reader.GetValue(column), CultureInfo.InvariantCulture);
+                    rows[reader.GetString(0)] = new MetricRow(Count(1), Count(2), Number(3), Number(4), Number(5), Number(6), Number(7), Number(8), Number(9), Count(10));
+                }
 
-            return found;
+                return rows;
+            }).ToList();
         }, cancellationToken).ConfigureAwait(false);
 
         var errors = (spec.Guardrails ?? []).Any(guardrail => guardrail.Metric == GuardrailSpec.ErrorRate)
-            ? (await traffic.WindowAsync(spec.Endpoint!, experiment.StartedAt, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false)).ToDictionary(v => v.Variant, v => v.ErrorRate, StringComparer.Ordinal)
+            ? (await traffic.WindowAsync(spec.Endpoint!, start, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false)).ToDictionary(v => v.Variant, v => v.ErrorRate, StringComparer.Ordinal)
             : [];
-        var data = variants.Select(variant =>
+        List<VariantData> Data(MetricSpec metric, Dictionary<string, MetricRow> rows) => variants.Select(variant =>
         {
-            var (units, count, sum, squares, latencyMean, latencyP99) = rows.GetValueOrDefault(variant.Name);
-            return new VariantData(variant.Name, units, binomial ? Statistics.SampleSummary.FromProportion((long)Math.Round(sum), units) : Statistics.SampleSummary.FromSums(count, sum, squares),
-                latencyMean, latencyP99, errors.GetValueOrDefault(variant.Name));
+            var row = rows.GetValueOrDefault(variant.Name) ?? new MetricRow(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+            var summary = metric.Type == MetricSpec.Binomial ? Statistics.SampleSummary.FromProportion((long)Math.Round(row.Sum), row.Units) : Statistics.SampleSummary.FromSums(row.Count, row.Sum, row.Squares);
+            return new VariantData(variant.Name, row.Units, summary, row.LatencyMean, row.LatencyP99, errors.GetValueOrDefault(variant.Name),
+                cuped is null ? null : new Statistics.CupedSums(row.Count, row.Sum, row.Squares, row.SumX, row.SumX2, row.SumXY), row.WithCovariate);
         }).ToList();
         // A split's weights are the expected shares; a bandit moves traffic on purpose, so it has no sample-ratio check.
         var weights = endpoint.Spec.Policy == EndpointValidation.BanditPolicy ? null : variants.Select(variant => (double)(variant.Weight ?? 0)).ToList();
-        return AbExperimentAnalysis.Analyze(spec, data, weights);
+        return AbExperimentAnalysis.Analyze(spec, Data(metrics[0], found[0]), weights, [.. metrics.Skip(1).Select((metric, i) => (metric, (IReadOnlyList<VariantData>)Data(metric, found[i + 1])))]);
     }
+
+    /// <summary>
+    /// Each unit (a primary prediction since the start) with its variant, latency, routing key and raw value (null: no
+    /// feedback or KPI for it): the outcome (true or a number), the reward, or the sum of the KPI's values for the
+    /// prediction and, for a routing key's values, for the key's first prediction.
+    /// </summary>
+    private static string Units(MetricSpec metric, int index, long start) => metric.Source switch
+    {
+        MetricSpec.Reward => $"SELECT variant, latency_ms, routing_key, reward AS raw FROM predictions WHERE kind = 'primary' AND timestamp >= {start}",
+        MetricSpec.Kpi => $"WITH by_prediction AS (SELECT prediction_id, sum(value) AS v FROM kpis WHERE metric = {index} AND prediction_id IS NOT NULL GROUP BY 1), " +
+            $"by_key AS (SELECT routing_key, sum(value) AS v FROM kpis WHERE metric = {index} AND routing_key IS NOT NULL GROUP BY 1), " +
+            $"first_of_key AS (SELECT routing_key, arg_min(prediction_id, timestamp) AS prediction_id FROM predictions WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp >= {start} GROUP BY 1) " +
+            "SELECT p.variant, p.latency_ms, p.routing_key, CASE WHEN bp.v IS NULL AND bk.v IS NULL THEN NULL ELSE coalesce(bp.v, 0) + coalesce(bk.v, 0) END AS raw " +
+            "FROM predictions p LEFT JOIN by_prediction bp ON bp.prediction_id = p.prediction_id LEFT JOIN first_of_key fk ON fk.prediction_id = p.prediction_id " +
+            $"LEFT JOIN by_key bk ON bk.routing_key = fk.routing_key WHERE p.kind = 'primary' AND p.timestamp >= {start}",
+        _ => $"SELECT variant, latency_ms, routing_key, {Outcome} AS raw FROM predictions WHERE kind = 'primary' AND timestamp >= {start}",
+    };
+
+    /// <summary>An outcome as a number: true 1, false 0, a number itself (quoted or not), else null.</summary>
+    private const string Outcome = "CASE WHEN lower(trim(outcome, '\"')) = 'true' THEN 1.0 WHEN lower(trim(outcome, '\"')) = 'false' THEN 0.0 ELSE TRY_CAST(trim(outcome, '\"') AS DOUBLE) END";
+
+    /// <summary>CUPED's covariate per routing key from the pre-period [start − lookback, start) (see <see cref="CupedSpec"/>); no rows without CUPED.</summary>
+    private static string Covariate(CupedSpec? cuped, long start) => cuped?.Source switch
+    {
+        null => "SELECT NULL::VARCHAR AS routing_key, NULL::DOUBLE AS x WHERE false",
+        MetricSpec.Kpi => "SELECT routing_key, sum(value) AS x FROM (SELECT routing_key, value FROM pre_kpis WHERE routing_key IS NOT NULL UNION ALL " +
+            $"SELECT p.routing_key, k.value FROM pre_kpis k JOIN predictions p ON p.prediction_id = k.prediction_id WHERE p.kind = 'primary' AND p.routing_key IS NOT NULL AND p.timestamp < {start}) GROUP BY routing_key",
+        MetricSpec.Reward => $"SELECT routing_key, avg(reward) AS x FROM predictions WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp < {start} GROUP BY routing_key HAVING count(reward) > 0",
+        _ => $"SELECT routing_key, avg({Outcome}) AS x FROM predictions WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp < {start} GROUP BY routing_key HAVING count({Outcome}) > 0",
+    };
+
+    private sealed record MetricRow(long Units, long Count, double Sum, double Squares, double LatencyMean, double LatencyP99, double SumX, double SumX2, double SumXY, long WithCovariate);
 
     /// <summary>The spec's own checks, then against its endpoint: it exists, has two variants or more, and the control is one of them.</summary>
     private async Task<AbExperimentSpec> ValidateAsync(AbExperimentSpec spec, CancellationToken cancellationToken)

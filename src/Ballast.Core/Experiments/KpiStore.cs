@@ -72,6 +72,16 @@ public sealed partial class KpiStore(MetadataDatabase database, TimeProvider tim
         return rows.ToList();
     }
 
+    /// <summary>Every value of KPI <paramref name="name"/> recorded in [<paramref name="from"/>, <paramref name="to"/>) (Unix ms): a pre-period.</summary>
+    public async Task<IReadOnlyList<StoredKpi>> BetweenAsync(string name, long from, long to, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<StoredKpi>(new CommandDefinition(
+            "SELECT name AS Name, value AS Value, prediction_id AS PredictionId, routing_key AS RoutingKey, recorded_at AS RecordedAt FROM kpis WHERE name = @name AND recorded_at >= @from AND recorded_at < @to ORDER BY id",
+            new { name, from, to }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.ToList();
+    }
+
     [GeneratedRegex("^[a-z][a-z0-9_-]{0,62}$")]
     private static partial Regex NamePattern();
 }

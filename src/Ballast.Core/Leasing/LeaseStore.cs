@@ -8,8 +8,9 @@ namespace Ballast.Leasing;
 /// the holder renews before <see cref="Lease.ExpiresAt"/>; once it expires (the holder died or stalled) any other
 /// candidate takes it over. Acquire and renew are one conditional upsert, atomic on SQLite and PostgreSQL alike.
 /// Expiry is judged by the caller's clock, so replicas' clocks should agree to well within the lease duration.
+/// Every outcome (held, not held, or an attempt that failed) is told to the optional <see cref="ILeaseObserver"/>.
 /// </summary>
-public sealed class LeaseStore(MetadataDatabase database, TimeProvider time)
+public sealed class LeaseStore(MetadataDatabase database, TimeProvider time, ILeaseObserver? observer = null)
 {
     /// <summary>Takes the lease if it is free or expired, renews it if <paramref name="holder"/> has it; null when another holder has it.</summary>
     public async Task<Lease?> TryAcquireAsync(string name, string holder, TimeSpan duration, CancellationToken cancellationToken = default)
@@ -17,7 +18,22 @@ public sealed class LeaseStore(MetadataDatabase database, TimeProvider time)
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         ArgumentException.ThrowIfNullOrWhiteSpace(holder);
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(duration, TimeSpan.Zero);
+        try
+        {
+            var lease = await AcquireAsync(name, holder, duration, cancellationToken).ConfigureAwait(false);
+            observer?.HeldChanged(name, lease is not null);
+            return lease;
+        }
+        catch (Exception) when (observer is not null)
+        {
+            // Unreachable database or cancelled: this replica cannot know it still holds the lease.
+            observer.HeldChanged(name, false);
+            throw;
+        }
+    }
 
+    private async Task<Lease?> AcquireAsync(string name, string holder, TimeSpan duration, CancellationToken cancellationToken)
+    {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var expires = now + (long)duration.TotalMilliseconds;
         const string sql = """
@@ -48,6 +64,11 @@ public sealed class LeaseStore(MetadataDatabase database, TimeProvider time)
         var changed = await connection.ExecuteAsync(new CommandDefinition(
             "UPDATE leases SET expires_at = @now WHERE name = @name AND holder = @holder AND expires_at > @now",
             new { name, holder, now }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (changed > 0)
+        {
+            observer?.HeldChanged(name, false);
+        }
+
         return changed > 0;
     }
 

@@ -2,6 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Ballast.Alerts;
 using Ballast.Metadata;
 using Ballast.Serving;
 using Ballast.Tracking;
@@ -17,7 +18,7 @@ public static class RolloutPhases
     public const string Aborted = "Aborted";
 }
 
-/// <summary>One measurement of an analysis: <c>Successful</c>, <c>Failed</c> or <c>Inconclusive</c>, with the values it saw.</summary>
+/// <summary>One measurement of an analysis: <c>Successful</c>, <c>Failed</c>, <c>Inconclusive</c> or <c>Error</c> (it could not be taken), with the values it saw.</summary>
 public sealed record Measurement(long At, string Outcome, IReadOnlyDictionary<string, double> Values, string Reason);
 
 /// <summary>The analysis of the current step: when it started, when it measures next, and its measurements so far.</summary>
@@ -27,7 +28,7 @@ public sealed record AnalysisRun(long StartedAt, long NextAt, IReadOnlyList<Meas
 }
 
 /// <summary>A transition: when, into which phase and step, at which canary weight, and why (with the values that caused it).</summary>
-public sealed record RolloutEvent(long At, string Phase, int Step, int Weight, string Message);
+public sealed record RolloutEvent(long At, string Phase, int Step, int Weight, string Message, IReadOnlyDictionary<string, double>? Values = null);
 
 /// <summary>A rollout's persisted state: it survives restarts, and whichever replica holds the lease carries it on.</summary>
 public sealed record RolloutState(
@@ -41,7 +42,8 @@ public sealed record RolloutState(
     long? SucceededAt,
     AnalysisRun? Analysis,
     IReadOnlyList<RolloutEvent> History,
-    string? Layout = null);
+    string? Layout = null,
+    bool? AbortNotified = null);
 
 /// <summary>A rollout as read from the store; <see cref="Token"/> (the stored state's text) makes a write fail if another writer changed it since.</summary>
 public sealed record StoredRollout(RolloutSpec Spec, RolloutState State, string? Token = null);
@@ -56,10 +58,24 @@ internal sealed partial class RolloutJsonContext : JsonSerializerContext;
 /// (start, promote, pause, resume, abort). The canary is the endpoint's variant <c>canary</c> beside the stable one; an
 /// abort puts all traffic back on stable in one endpoint change; success makes the new model the stable variant.
 /// Analysis reads the canary's own traffic from <see cref="TrafficStats"/> (every replica's counts): too little traffic
-/// is inconclusive and pauses for a human, never a pass.
+/// is inconclusive and pauses for a human, never a pass. Feedback conditions (accuracy, mean reward) join feedback with
+/// what each variant predicted (<paramref name="assignments"/>). An abort is sent as the event <c>rollout.aborted</c> to
+/// <paramref name="alerts"/> (the alert rules that ask for it) once its state is stored, retried each tick until sent.
 /// </summary>
-public sealed class RolloutController(MetadataDatabase database, EndpointStore endpoints, TrafficStats traffic, TimeProvider time, Func<CancellationToken, Task>? endpointsChanged = null)
+public sealed class RolloutController(
+    MetadataDatabase database,
+    EndpointStore endpoints,
+    TrafficStats traffic,
+    TimeProvider time,
+    Func<CancellationToken, Task>? endpointsChanged = null,
+    AssignmentStore? assignments = null,
+    IAlertNotifier? alerts = null)
 {
+    public const string AbortedEvent = "rollout.aborted";
+
+    /// <summary>The shadow that mirrors production requests to a blue/green preview (<see cref="BlueGreenSpec.PreviewMirrorPercent"/>).</summary>
+    public const string PreviewMirrorShadow = "preview-mirror";
+
     public const string CanaryVariant = "canary";
     public const string PreviewVariant = "preview";
     public const string PreviousVariant = "previous";
@@ -75,6 +91,11 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
         if (endpoint.Policy is not (null or EndpointValidation.SplitPolicy) || endpoint.Variants is not { Count: 1 } || endpoint.Variants[0].Name is CanaryVariant or PreviewVariant or PreviousVariant or ShadowVariant)
         {
             throw TrackingException.Invalid($"Endpoint '{spec.Endpoint}' cannot take a rollout: it needs a split endpoint serving one stable variant (not named {CanaryVariant}, {PreviewVariant}, {PreviousVariant} or {ShadowVariant}).");
+        }
+
+        if ((endpoint.Shadows ?? []).FirstOrDefault(shadow => shadow.Name is ShadowVariant or PreviewMirrorShadow) is { } taken)
+        {
+            throw TrackingException.Invalid($"Endpoint '{spec.Endpoint}' cannot take a rollout: its shadow '{taken.Name}' has a name the rollout uses for its own mirror; rename it first.");
         }
 
         var stable = endpoint.Variants[0];
@@ -153,7 +174,7 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
             {
                 try
                 {
-                    await SaveAsync(rollout, await RollBackAsync(rollout, breach, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                    await SaveAsync(rollout, await RollBackAsync(rollout, breach.Reason, breach.Values, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
                 }
                 catch (TrackingException)
                 {
@@ -183,6 +204,66 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
                 }
             }
         }
+
+        await NotifyAbortsAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Sends <c>rollout.aborted</c> for every abort of the last day not sent yet (by hand, analysis failure, SLA breach),
+    /// then marks it sent; a failure to send leaves it for the next tick, and the event id makes a resend queue nothing.
+    /// </summary>
+    private async Task NotifyAbortsAsync(CancellationToken cancellationToken)
+    {
+        if (alerts is null)
+        {
+            return;
+        }
+
+        foreach (var rollout in await QueryAsync("WHERE phase = 'Aborted' AND updated_at >= @recent", new { recent = Now - 86_400_000L }, cancellationToken).ConfigureAwait(false))
+        {
+            if (rollout.State.AbortNotified is true)
+            {
+                continue;
+            }
+
+            await alerts.NotifyAsync(AbortNotice(rollout), cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await SaveAsync(rollout, rollout.State with { AbortNotified = true }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TrackingException)
+            {
+                // Changed meanwhile: the next tick looks again (and the same event id queues nothing twice).
+            }
+        }
+    }
+
+    /// <summary>The event for an aborted rollout: why, with the metric values that caused it as <c>value_METRIC</c> labels.</summary>
+    public static AlertNotice AbortNotice(StoredRollout rollout)
+    {
+        ArgumentNullException.ThrowIfNull(rollout);
+        var (spec, state) = (rollout.Spec, rollout.State);
+        var abort = state.History.LastOrDefault(e => e.Phase == RolloutPhases.Aborted) ?? state.History[^1];
+        var before = state.History.LastOrDefault(e => e.Phase != RolloutPhases.Aborted);
+        var labels = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["rollout"] = spec.Name,
+            ["endpoint"] = spec.Endpoint!,
+            ["model"] = spec.Model!,
+            ["stable_model"] = state.StableModel,
+            ["strategy"] = spec.Strategy ?? RolloutValidation.CanaryStrategy,
+            ["step"] = abort.Step.ToString(CultureInfo.InvariantCulture),
+            ["weight"] = (before?.Weight ?? 0).ToString(CultureInfo.InvariantCulture),
+            ["reason"] = abort.Message,
+        };
+        foreach (var (metric, value) in abort.Values ?? new Dictionary<string, double>())
+        {
+            labels[$"value_{metric}"] = value.ToString("G6", CultureInfo.InvariantCulture);
+        }
+
+        return new AlertNotice($"rollout/{spec.Name}/aborted", AbortedEvent, AlertSeverities.Critical,
+            $"Rollout '{spec.Name}' of {spec.Model} on endpoint '{spec.Endpoint}' aborted, all traffic back on {state.StableModel}: {abort.Message}", labels,
+            new Dictionary<string, string>(StringComparer.Ordinal) { ["rollout"] = $"/api/v1/rollouts/{spec.Name}", ["history"] = $"/api/v1/rollouts/{spec.Name}/history" });
     }
 
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -278,8 +359,9 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
             problems.Add(string.Create(CultureInfo.InvariantCulture, $"disagreement rate {seen.DisagreementRate:0.####} > {maxDisagreement}"));
         }
 
+        var seenValues = new Dictionary<string, double>(StringComparer.Ordinal) { ["requests"] = seen.Requests, ["error_rate"] = errorRate, ["disagreement_rate"] = seen.DisagreementRate };
         return problems.Count > 0
-            ? await AbortAsync(new StoredRollout(spec, done), $"shadow failed: {string.Join("; ", problems)}", cancellationToken).ConfigureAwait(false)
+            ? await AbortAsync(new StoredRollout(spec, done), $"shadow failed: {string.Join("; ", problems)}", cancellationToken, seenValues).ConfigureAwait(false)
             : Advance(done, now, string.Create(CultureInfo.InvariantCulture, $"shadow passed: {seen.Requests} mirrored, error rate {errorRate:0.####}, disagreement rate {seen.DisagreementRate:0.####}"));
     }
 
@@ -297,39 +379,123 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
             return state;
         }
 
-        // The analysed variant's own traffic since the previous measurement, from every replica's counters.
-        var window = await traffic.WindowAsync(spec.Endpoint!, run.NextAt - interval, now, cancellationToken).ConfigureAwait(false);
-        var canary = window.FirstOrDefault(variant => variant.Variant == target) ?? new VariantTraffic(target, 0, 0, 0, 0, 0);
-        var values = Values(canary);
-        // Conditions against stable compare with the stable variant's traffic over the same window.
-        var stable = window.FirstOrDefault(variant => variant.Variant == state.StableVariant && variant.Variant != target && variant.Requests > 0) is { } reference ? Values(reference) : null;
-        var failed = analysis.Metrics!.Select(metric => (metric.Name, Condition: Condition.Parse(metric.FailureCondition, metric.Name ?? "metric")))
-            .Where(metric => metric.Condition.Holds(values[metric.Condition.Metric], stable?[metric.Condition.Metric])).ToList();
-        var measurement = canary.Requests < analysis.MinRequests
-            ? new Measurement(now, "Inconclusive", values, $"{canary.Requests} requests < minRequests {analysis.MinRequests}")
-            : failed.Count > 0
-                ? new Measurement(now, "Failed", values, string.Join("; ", failed.Select(metric => $"{metric.Name}: {metric.Condition} (value {values[metric.Condition.Metric].ToString("0.####", CultureInfo.InvariantCulture)})")))
-                : new Measurement(now, "Successful", values, "every condition passed");
+        Measurement measurement;
+        try
+        {
+            measurement = await MeasureAsync(spec, state, target, run.NextAt - interval, now, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception exception) when (!(exception is OperationCanceledException && cancellationToken.IsCancellationRequested))
+        {
+            // Argo's Error: the metric could not be read (the database or a query failed); neither a pass nor a failure.
+            measurement = new Measurement(now, ErrorOutcome, new Dictionary<string, double>(StringComparer.Ordinal), $"the measurement could not be taken: {exception.Message}");
+        }
+
         run = run with { NextAt = run.NextAt + interval, Measurements = [.. run.Measurements, measurement] };
         state = state with { Analysis = run };
+        var errors = run.Measurements.Reverse().TakeWhile(m => m.Outcome == ErrorOutcome).Count();
+        if (errors > analysis.ConsecutiveErrorLimit)
+        {
+            return await AbortAsync(new StoredRollout(spec, state),
+                $"analysis errored: {errors} measurements in a row could not be taken (consecutiveErrorLimit {analysis.ConsecutiveErrorLimit}); last: {measurement.Reason}", cancellationToken).ConfigureAwait(false);
+        }
+
         if (run.Count("Failed") > analysis.FailureLimit)
         {
-            return await AbortAsync(new StoredRollout(spec, state), $"analysis failed: {measurement.Reason}", cancellationToken).ConfigureAwait(false);
+            return await AbortAsync(new StoredRollout(spec, state), $"analysis failed: {measurement.Reason}", cancellationToken, measurement.Values).ConfigureAwait(false);
         }
 
         if (run.Count("Inconclusive") > analysis.InconclusiveLimit)
         {
-            return Transition(state with { Phase = RolloutPhases.Paused }, now, $"analysis inconclusive: {measurement.Reason}; promote or abort");
+            return Transition(state with { Phase = RolloutPhases.Paused }, now, $"analysis inconclusive: {measurement.Reason}; promote or abort", measurement.Values);
         }
 
-        return run.Measurements.Count >= analysis.Count ? Advance(state with { Analysis = null }, now, $"analysis passed ({run.Count("Successful")} of {run.Measurements.Count} measurements successful)") : state;
+        // Errors never count towards the measurements an analysis needs to pass.
+        var taken = run.Measurements.Count(m => m.Outcome != ErrorOutcome);
+        return taken >= analysis.Count ? Advance(state with { Analysis = null }, now, $"analysis passed ({run.Count("Successful")} of {taken} measurements successful)") : state;
+    }
+
+    private const string ErrorOutcome = "Error";
+
+    /// <summary>
+    /// One measurement of <paramref name="target"/> over [from, now): its traffic from every replica's counters (a
+    /// preview's with its mirrored copies), and, when a condition needs it, the feedback received for its predictions.
+    /// </summary>
+    private async Task<Measurement> MeasureAsync(RolloutSpec spec, RolloutState state, string target, long from, long now, CancellationToken cancellationToken)
+    {
+        var analysis = spec.Analysis!;
+        var conditions = analysis.Metrics!.Select(metric => (Name: metric.Name ?? "metric", Condition: Condition.Parse(metric.FailureCondition, metric.Name ?? "metric"))).ToList();
+        IReadOnlyDictionary<string, string>? merge = target == PreviewVariant && spec.BlueGreen?.PreviewMirrorPercent is not null
+            ? new Dictionary<string, string>(StringComparer.Ordinal) { [PreviewMirrorShadow] = PreviewVariant }
+            : null;
+        var window = await traffic.WindowAsync(spec.Endpoint!, from, now, merge, cancellationToken).ConfigureAwait(false);
+        var seen = window.FirstOrDefault(variant => variant.Variant == target) ?? new VariantTraffic(target, 0, 0, 0, 0, 0);
+        var values = Values(seen);
+        // Conditions against stable compare with the stable variant's traffic over the same window.
+        var stable = window.FirstOrDefault(variant => variant.Variant == state.StableVariant && variant.Variant != target && variant.Requests > 0) is { } reference ? Values(reference) : null;
+        var lacking = new List<string>();
+        if (conditions.Any(condition => condition.Condition.OnFeedback))
+        {
+            if (assignments is null)
+            {
+                throw new InvalidOperationException("feedback conditions need the prediction assignments store, which this controller was not given");
+            }
+
+            // Feedback received in the window for predictions made since the rollout started.
+            var feedback = await assignments.FeedbackAsync(spec.Endpoint!, state.History[0].At, from, now, cancellationToken).ConfigureAwait(false);
+            var mine = feedback.FirstOrDefault(variant => variant.Variant == target) ?? new VariantFeedback(target, 0, 0, 0, 0, 0);
+            var theirs = target == state.StableVariant ? null : feedback.FirstOrDefault(variant => variant.Variant == state.StableVariant) ?? new VariantFeedback(state.StableVariant, 0, 0, 0, 0, 0);
+            AddFeedback(values, mine, "");
+            if (theirs is not null)
+            {
+                stable ??= new Dictionary<string, double>(StringComparer.Ordinal);
+                AddFeedback(stable, theirs, "");
+                AddFeedback(values, theirs, "stable_");
+            }
+
+            foreach (var (name, condition) in conditions.Where(condition => condition.Condition.OnFeedback && condition.Condition.Metric != Condition.FeedbackCount))
+            {
+                var what = condition.Metric == Condition.Accuracy ? "outcomes" : "rewards";
+                if (Samples(mine, condition.Metric) < analysis.MinFeedback)
+                {
+                    lacking.Add($"{name}: {Samples(mine, condition.Metric)} {what} < minFeedback {analysis.MinFeedback}");
+                }
+
+                if (condition.StableArithmetic is not null && theirs is not null && Samples(theirs, condition.Metric) < analysis.MinFeedback)
+                {
+                    lacking.Add($"{name}: stable has {Samples(theirs, condition.Metric)} {what} < minFeedback {analysis.MinFeedback}");
+                }
+            }
+        }
+
+        if (seen.Requests < analysis.MinRequests)
+        {
+            return new Measurement(now, "Inconclusive", values, $"{seen.Requests} requests < minRequests {analysis.MinRequests}");
+        }
+
+        // A condition that can be judged and holds fails the measurement, even when another lacks feedback.
+        var failed = conditions.Where(condition => !lacking.Any(reason => reason.StartsWith(condition.Name + ":", StringComparison.Ordinal))
+            && condition.Condition.Holds(values[condition.Condition.Metric], stable is not null && stable.TryGetValue(condition.Condition.Metric, out var stableValue) ? stableValue : null)).ToList();
+        return failed.Count > 0
+            ? new Measurement(now, "Failed", values, string.Join("; ", failed.Select(metric => $"{metric.Name}: {metric.Condition} (value {values[metric.Condition.Metric].ToString("0.####", CultureInfo.InvariantCulture)})")))
+            : lacking.Count > 0
+                ? new Measurement(now, "Inconclusive", values, string.Join("; ", lacking))
+                : new Measurement(now, "Successful", values, "every condition passed");
+    }
+
+    private static long Samples(VariantFeedback feedback, string metric) => metric == Condition.Accuracy ? feedback.Labelled : feedback.Rewarded;
+
+    private static void AddFeedback(Dictionary<string, double> values, VariantFeedback feedback, string prefix)
+    {
+        values[prefix + Condition.Accuracy] = feedback.Accuracy;
+        values[prefix + Condition.MeanReward] = feedback.MeanReward;
+        values[prefix + Condition.FeedbackCount] = feedback.Feedback;
     }
 
     /// <summary>
     /// Why the new model breaks its service levels now, or null: any SLA condition holding over the last
     /// <c>sustainedFor</c> of its traffic (the canary while progressing, the promoted stable variant during the watch).
     /// </summary>
-    private async Task<string?> SlaBreachAsync(StoredRollout rollout, CancellationToken cancellationToken)
+    private async Task<(string Reason, IReadOnlyDictionary<string, double> Values)?> SlaBreachAsync(StoredRollout rollout, CancellationToken cancellationToken)
     {
         var (spec, state) = (rollout.Spec, rollout.State);
         if (spec.Sla is not { } sla)
@@ -370,8 +536,8 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
 
         var values = Values(seen);
         var broken = (sla.FailureConditions ?? []).Select(text => Condition.Parse(text, "sla")).Where(condition => condition.Holds(values[condition.Metric])).ToList();
-        return broken.Count == 0 ? null : $"SLA breach over the last {TimeSpan.FromMilliseconds(sustained)}: " +
-            string.Join("; ", broken.Select(condition => $"{condition} (value {values[condition.Metric].ToString("0.####", CultureInfo.InvariantCulture)})"));
+        return broken.Count == 0 ? null : ($"SLA breach over the last {TimeSpan.FromMilliseconds(sustained)}: " +
+            string.Join("; ", broken.Select(condition => $"{condition} (value {values[condition.Metric].ToString("0.####", CultureInfo.InvariantCulture)})")), values);
     }
 
     /// <summary>The metrics conditions may name, from a variant's traffic.</summary>
@@ -383,18 +549,19 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
         ["latency_mean_ms"] = traffic.LatencyMeanMs,
         ["latency_p50_ms"] = traffic.LatencyP50Ms,
         ["latency_p99_ms"] = traffic.LatencyP99Ms,
+        ["disagreement_rate"] = traffic.DisagreementRate,
     };
 
     /// <summary>Back to the model that was stable before the rollout: abort while progressing, revert after a promotion.</summary>
-    private async Task<RolloutState> RollBackAsync(StoredRollout rollout, string reason, CancellationToken cancellationToken) =>
+    private async Task<RolloutState> RollBackAsync(StoredRollout rollout, string reason, IReadOnlyDictionary<string, double> values, CancellationToken cancellationToken) =>
         rollout.State.Phase == RolloutPhases.Progressing
-            ? await AbortAsync(rollout, reason, cancellationToken).ConfigureAwait(false)
-            : await AbortAsync(rollout with { State = rollout.State with { Weight = 0 } }, $"rolled back after promotion: {reason}", cancellationToken).ConfigureAwait(false);
+            ? await AbortAsync(rollout, reason, cancellationToken, values).ConfigureAwait(false)
+            : await AbortAsync(rollout with { State = rollout.State with { Weight = 0 } }, $"rolled back after promotion: {reason}", cancellationToken, values).ConfigureAwait(false);
 
-    private async Task<RolloutState> AbortAsync(StoredRollout rollout, string reason, CancellationToken cancellationToken)
+    private async Task<RolloutState> AbortAsync(StoredRollout rollout, string reason, CancellationToken cancellationToken, IReadOnlyDictionary<string, double>? values = null)
     {
         // Traffic goes back to stable first: if the state write then loses a race, the safe half is done.
-        var aborted = Transition(rollout.State with { Phase = RolloutPhases.Aborted, Weight = 0, Layout = null }, Now, reason);
+        var aborted = Transition(rollout.State with { Phase = RolloutPhases.Aborted, Weight = 0, Layout = null }, Now, reason, values);
         await SetEndpointAsync(rollout.Spec, aborted, promoted: false, cancellationToken).ConfigureAwait(false);
         return aborted;
     }
@@ -410,7 +577,11 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
             : [new VariantSpec(state.StableVariant, state.StableModel, 100 - state.Weight), new VariantSpec(CanaryVariant, spec.Model, state.Weight)];
         // The rollout's mirror is the shadow named 'shadow' while a shadow step runs; the endpoint's own shadows stay.
         var percent = state.Layout == ShadowLayout && state.Step < spec.Steps!.Count ? spec.Steps[state.Step].Shadow?.Percent ?? 100 : 0;
-        List<ShadowSpec> shadows = [.. (endpoint.Shadows ?? []).Where(shadow => shadow.Name != ShadowVariant), .. percent > 0 ? [new ShadowSpec(ShadowVariant, spec.Model, percent)] : Array.Empty<ShadowSpec>()];
+        // A blue/green preview's optional mirror of production requests, while it waits as the preview.
+        var mirror = state.Layout == PreviewLayout ? spec.BlueGreen?.PreviewMirrorPercent ?? 0 : 0;
+        List<ShadowSpec> shadows = [.. (endpoint.Shadows ?? []).Where(shadow => shadow.Name is not (ShadowVariant or PreviewMirrorShadow)),
+            .. percent > 0 ? [new ShadowSpec(ShadowVariant, spec.Model, percent)] : Array.Empty<ShadowSpec>(),
+            .. mirror > 0 ? [new ShadowSpec(PreviewMirrorShadow, spec.Model, mirror)] : Array.Empty<ShadowSpec>()];
         await endpoints.PutAsync(endpoint with { Variants = variants, Shadows = shadows, Fallback = endpoint.Fallback == state.StableVariant ? endpoint.Fallback : null }, cancellationToken).ConfigureAwait(false);
         if (endpointsChanged is not null)
         {
@@ -421,8 +592,8 @@ public sealed class RolloutController(MetadataDatabase database, EndpointStore e
     private static RolloutState Advance(RolloutState state, long now, string message) =>
         Transition(state with { Step = state.Step + 1, StepStartedAt = now, Analysis = null }, now, message);
 
-    private static RolloutState Transition(RolloutState state, long now, string message) =>
-        state with { Message = message, History = [.. state.History, new RolloutEvent(now, state.Phase, state.Step, state.Weight, message)] };
+    private static RolloutState Transition(RolloutState state, long now, string message, IReadOnlyDictionary<string, double>? values = null) =>
+        state with { Message = message, History = [.. state.History, new RolloutEvent(now, state.Phase, state.Step, state.Weight, message, values)] };
 
     private static TrackingException Ended(StoredRollout rollout) =>
         TrackingException.Invalid($"Rollout '{rollout.Spec.Name}' has ended ({rollout.State.Phase}): {rollout.State.Message}.");

@@ -24,13 +24,16 @@ public sealed record RolloutSpec(
 /// (<c>/v2/models/{endpoint}/versions/preview/infer</c>) with no production traffic; an optional pre-promotion
 /// analysis of the preview's traffic; promotion by hand (or automatic); one atomic switch that keeps the old model
 /// loaded as the variant <c>previous</c> for <see cref="ScaleDownDelay"/> (instant rollback); an optional
-/// post-promotion analysis of the new stable traffic.
+/// post-promotion analysis of the new stable traffic. With <see cref="PreviewMirrorPercent"/>, the preview also gets a
+/// shadow copy of that share of production requests while it waits (the shadow <c>preview-mirror</c>; answers are
+/// logged, never returned), and the pre-promotion analysis counts those copies with the pinned requests.
 /// </summary>
 public sealed record BlueGreenSpec(
     [property: JsonPropertyName("autoPromotionEnabled")] bool? AutoPromotionEnabled = null,
     [property: JsonPropertyName("prePromotionAnalysis")] bool? PrePromotionAnalysis = null,
     [property: JsonPropertyName("postPromotionAnalysis")] bool? PostPromotionAnalysis = null,
-    [property: JsonPropertyName("scaleDownDelay")] string? ScaleDownDelay = null);
+    [property: JsonPropertyName("scaleDownDelay")] string? ScaleDownDelay = null,
+    [property: JsonPropertyName("previewMirrorPercent")] int? PreviewMirrorPercent = null);
 
 /// <summary>
 /// Service levels the new model must keep, checked every tick while the rollout runs (on the canary) and for
@@ -93,7 +96,11 @@ public sealed record AnalysisStep([property: JsonPropertyName("variant")] string
 /// Measurements of the canary's own traffic every <see cref="Interval"/>, <see cref="Count"/> of them. A measurement
 /// with fewer than <see cref="MinRequests"/> requests is inconclusive, never a pass; one whose failure condition holds
 /// is a failure. More than <see cref="FailureLimit"/> failures abort the rollout; more than <see cref="InconclusiveLimit"/>
-/// inconclusive measurements pause it for a human.
+/// inconclusive measurements pause it for a human. A measurement that cannot be taken (a metric query fails) is an
+/// error: more than <see cref="ConsecutiveErrorLimit"/> in a row abort the rollout (Argo's default, 4); errors never
+/// count towards <see cref="Count"/>. Conditions on feedback (accuracy, mean_reward) need at least
+/// <see cref="MinFeedback"/> outcomes or rewards in the interval, for the variant and for stable when compared with it;
+/// fewer is inconclusive, never a pass.
 /// </summary>
 public sealed record AnalysisSpec(
     [property: JsonPropertyName("interval")] string? Interval = null,
@@ -101,11 +108,16 @@ public sealed record AnalysisSpec(
     [property: JsonPropertyName("failureLimit")] int? FailureLimit = null,
     [property: JsonPropertyName("inconclusiveLimit")] int? InconclusiveLimit = null,
     [property: JsonPropertyName("minRequests")] long? MinRequests = null,
-    [property: JsonPropertyName("metrics")] IReadOnlyList<AnalysisMetric>? Metrics = null);
+    [property: JsonPropertyName("metrics")] IReadOnlyList<AnalysisMetric>? Metrics = null,
+    [property: JsonPropertyName("consecutiveErrorLimit")] int? ConsecutiveErrorLimit = null,
+    [property: JsonPropertyName("minFeedback")] long? MinFeedback = null);
 
 /// <summary>
 /// A named check: <c>error_rate &gt; 0.01</c> (server errors), <c>rejection_rate &gt; 0.01</c> (inputs the canary refused:
-/// a model whose signature does not fit the traffic), <c>latency_p99_ms &gt; 50</c>, <c>latency_mean_ms &gt;= 20</c>.
+/// a model whose signature does not fit the traffic), <c>latency_p99_ms &gt; 50</c>, <c>latency_mean_ms &gt;= 20</c>,
+/// <c>disagreement_rate &gt; 0.1</c> (mirrored copies whose answer differed), and from feedback received in the
+/// interval for the variant's predictions: <c>accuracy &lt; stable - 0.02</c>, <c>mean_reward &lt; 0.1</c>,
+/// <c>feedback_count &lt; 10</c>.
 /// </summary>
 public sealed record AnalysisMetric(
     [property: JsonPropertyName("name")] string? Name,
@@ -117,7 +129,16 @@ public sealed record AnalysisMetric(
 /// </summary>
 public sealed partial record Condition(string Metric, string Operator, double Threshold, string? StableArithmetic = null)
 {
-    public static IReadOnlyList<string> Metrics { get; } = ["error_rate", "rejection_rate", "latency_p99_ms", "latency_p50_ms", "latency_mean_ms", "requests"];
+    public const string Accuracy = "accuracy";
+    public const string MeanReward = "mean_reward";
+    public const string FeedbackCount = "feedback_count";
+
+    public static IReadOnlyList<string> Metrics { get; } = ["error_rate", "rejection_rate", "latency_p99_ms", "latency_p50_ms", "latency_mean_ms", "requests", "disagreement_rate", Accuracy, MeanReward, FeedbackCount];
+
+    /// <summary>The metrics read from feedback joined with what each variant predicted, rather than from traffic counters.</summary>
+    public static IReadOnlyList<string> FeedbackMetrics { get; } = [Accuracy, MeanReward, FeedbackCount];
+
+    public bool OnFeedback => FeedbackMetrics.Contains(Metric);
 
     public static Condition Parse(string? text, string where)
     {
@@ -174,6 +195,12 @@ public sealed partial record Condition(string Metric, string Operator, double Th
 public static partial class RolloutValidation
 {
     public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>Argo Rollouts' default: a metric provider may fail a few times in a row (a restart, a timeout) before the analysis gives up.</summary>
+    public const int DefaultConsecutiveErrorLimit = 4;
+
+    /// <summary>An accuracy from 30 outcomes has a standard error up to ±0.09: below that, a difference of a few points is noise.</summary>
+    public const long DefaultMinFeedback = 30;
     public const string CanaryStrategy = "canary";
     public const string BlueGreenStrategy = "blueGreen";
 
@@ -201,7 +228,7 @@ public static partial class RolloutValidation
         return steps;
     }
 
-    /// <summary>Checks a spec and fills the analysis defaults (30 s interval, 3 measurements, limits 0 and 0, 50 requests).</summary>
+    /// <summary>Checks a spec and fills the analysis defaults (30 s interval, 3 measurements, limits 0 and 0, 50 requests, 4 consecutive errors, 30 feedback).</summary>
     public static RolloutSpec Validate(RolloutSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -223,6 +250,11 @@ public static partial class RolloutValidation
             problems.Add($"strategy '{spec.Strategy}' is not one of canary, blueGreen");
         }
 
+        if (strategy == CanaryStrategy && spec.BlueGreen is not null)
+        {
+            problems.Add("blueGreen settings need strategy blueGreen, not canary");
+        }
+
         if (strategy == BlueGreenStrategy)
         {
             if ((spec.Steps ?? []).Count > 0)
@@ -233,6 +265,11 @@ public static partial class RolloutValidation
             if (spec.BlueGreen?.ScaleDownDelay is { } delay && Duration(delay) is null)
             {
                 problems.Add($"blueGreen.scaleDownDelay '{delay}' is not a duration such as 30s");
+            }
+
+            if (spec.BlueGreen?.PreviewMirrorPercent is { } mirror and (< 1 or > 100))
+            {
+                problems.Add($"blueGreen.previewMirrorPercent {mirror} must be between 1 and 100");
             }
 
             spec = spec with { Steps = BlueGreenSteps(spec.BlueGreen ?? new BlueGreenSpec()) };
@@ -295,6 +332,16 @@ public static partial class RolloutValidation
             problems.Add("analysis: count must be at least 1; failureLimit, inconclusiveLimit and minRequests at least 0");
         }
 
+        if (analysis.ConsecutiveErrorLimit is < 0)
+        {
+            problems.Add($"analysis.consecutiveErrorLimit {analysis.ConsecutiveErrorLimit} must be at least 0 (0: the first measurement error aborts)");
+        }
+
+        if (analysis.MinFeedback is < 1)
+        {
+            problems.Add($"analysis.minFeedback {analysis.MinFeedback} must be at least 1 (feedback conditions on no feedback would pass on nothing)");
+        }
+
         if (spec.Sla is { } sla)
         {
             if ((sla.FailureConditions ?? []).Count == 0)
@@ -332,6 +379,8 @@ public static partial class RolloutValidation
                 InconclusiveLimit = analysis.InconclusiveLimit ?? 0,
                 MinRequests = analysis.MinRequests ?? 50,
                 Metrics = analysis.Metrics ?? [],
+                ConsecutiveErrorLimit = analysis.ConsecutiveErrorLimit ?? DefaultConsecutiveErrorLimit,
+                MinFeedback = analysis.MinFeedback ?? DefaultMinFeedback,
             },
         };
     }

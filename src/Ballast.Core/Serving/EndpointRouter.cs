@@ -50,6 +50,13 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
 
     public string? StickyHeader => Endpoint.Spec.Sticky?.Header;
 
+    /// <summary>
+    /// Whether serving records which variant made each prediction (<see cref="AssignmentStore"/>): for a bandit, and
+    /// for any endpoint comparing variants (a rollout's canary or preview beside stable, an A/B split), so that feedback
+    /// gives each variant's accuracy; an endpoint serving one variant records nothing.
+    /// </summary>
+    public bool RecordsAssignments { get; } = endpoint.Spec.Policy == EndpointValidation.BanditPolicy || variants.Count > 1;
+
     public RoutedVariant? Fallback => Endpoint.Spec.Fallback is { } name ? Variants.First(variant => variant.Name == name) : null;
 
     public RoutedVariant? Find(string name) => Variants.FirstOrDefault(variant => variant.Name == name);
@@ -166,7 +173,7 @@ public sealed record EndpointProblem(string Endpoint, string Message);
 /// changes and alias moves arrive). A new snapshot is built, with its models loaded and warmed, before it replaces
 /// the old one, so moving an alias fails no request; versions no snapshot uses any more are unloaded.
 /// </summary>
-public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, BanditStore? bandits = null, TimeProvider? time = null) : IDisposable
+public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, AssignmentStore? bandits = null, TimeProvider? time = null) : IDisposable
 {
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private volatile Snapshot _snapshot = new(FrozenDictionary<string, RoutedEndpoint>.Empty, [], false);

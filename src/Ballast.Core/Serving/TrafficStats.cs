@@ -112,13 +112,17 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
     }
 
     /// <summary>Each variant's traffic in the 10-second buckets overlapping [from, to] (Unix ms), summed over every replica.</summary>
-    public async Task<IReadOnlyList<VariantTraffic>> WindowAsync(string endpoint, long from, long to, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<VariantTraffic>> WindowAsync(string endpoint, long from, long to, CancellationToken cancellationToken = default) =>
+        WindowAsync(endpoint, from, to, null, cancellationToken);
+
+    /// <summary>As <see cref="WindowAsync(string, long, long, CancellationToken)"/>, counting the variants <paramref name="merge"/> maps under the name it maps them to (a preview with its mirrored copies).</summary>
+    public async Task<IReadOnlyList<VariantTraffic>> WindowAsync(string endpoint, long from, long to, IReadOnlyDictionary<string, string>? merge, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<(string Variant, long Requests, long Errors, long Rejected, long Disagreed, double LatencySum, string Buckets)>(new CommandDefinition(
             "SELECT variant, requests, errors, rejected, disagreed, latency_sum_ms, latency_buckets FROM traffic_stats WHERE endpoint = @endpoint AND bucket >= @first AND bucket <= @to",
             new { endpoint, first = from / BucketMs * BucketMs, to }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return rows.GroupBy(row => row.Variant, StringComparer.Ordinal).OrderBy(group => group.Key, StringComparer.Ordinal).Select(group =>
+        return rows.GroupBy(row => merge?.GetValueOrDefault(row.Variant) ?? row.Variant, StringComparer.Ordinal).OrderBy(group => group.Key, StringComparer.Ordinal).Select(group =>
         {
             var buckets = new long[LatencyBuckets.Count];
             foreach (var row in group)

@@ -6,6 +6,12 @@ namespace Ballast.Statistics;
 /// </summary>
 public sealed record CupedResult(double Theta, SampleSummary Control, SampleSummary Treatment, double VarianceReduction);
 
+/// <summary>One group's sums for CUPED: units n, ΣY, ΣY² of the metric, ΣX, ΣX² of the pre-period covariate, and ΣXY.</summary>
+public readonly record struct CupedSums(long Count, double SumY, double SumY2, double SumX, double SumX2, double SumXY);
+
+/// <summary>CUPED over several groups from their sums: pooled θ and E[X], each group's adjusted summary, the pooled variance reduction.</summary>
+public sealed record CupedAdjustment(double Theta, double CovariateMean, IReadOnlyList<SampleSummary> Groups, double VarianceReduction);
+
 /// <summary>
 /// CUPED (Deng, Xu, Kohavi &amp; Walker, "Improving the Sensitivity of Online Controlled Experiments by Utilizing
 /// Pre-Experiment Data", WSDM 2013): with X a pre-experiment covariate of the metric Y, each unit's
@@ -56,6 +62,36 @@ public static class Cuped
         return new CupedResult(pooled.Theta, control, treatment, pooled.VarianceY > 0 ? 1 - adjustedVariance / pooled.VarianceY : 0);
     }
 
+    /// <summary>
+    /// CUPED from the sums a SQL query returns per group (n, ΣY, ΣY², ΣX, ΣX², ΣXY): θ and E[X] pooled over every group,
+    /// each group's adjusted summary (mean Ȳ − θ(X̄ − μ), variance Var(Y) − 2θCov(Y, X) + θ²Var(X)), and the pooled
+    /// share of variance removed. The same numbers as <see cref="Analyze"/> on the raw values.
+    /// </summary>
+    public static CupedAdjustment FromSums(IReadOnlyList<CupedSums> groups)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        var all = new CupedSums(groups.Sum(g => g.Count), groups.Sum(g => g.SumY), groups.Sum(g => g.SumY2), groups.Sum(g => g.SumX), groups.Sum(g => g.SumX2), groups.Sum(g => g.SumXY));
+        if (all.Count < 2)
+        {
+            throw new ArgumentException($"CUPED needs at least 2 units (got {all.Count}).");
+        }
+
+        var pooled = Moments.Of(all);
+        var adjusted = groups.Select(group =>
+        {
+            if (group.Count == 0)
+            {
+                return new SampleSummary(0, 0, 0);
+            }
+
+            var m = Moments.Of(group);
+            var variance = group.Count > 1 ? Math.Max(0, m.VarianceY - 2 * pooled.Theta * m.Covariance + pooled.Theta * pooled.Theta * m.VarianceX) : 0;
+            return new SampleSummary(group.Count, m.MeanY - pooled.Theta * (m.MeanX - pooled.MeanX), variance);
+        }).ToList();
+        var adjustedVariance = pooled.VarianceY - 2 * pooled.Theta * pooled.Covariance + pooled.Theta * pooled.Theta * pooled.VarianceX;
+        return new CupedAdjustment(pooled.Theta, pooled.MeanX, adjusted, pooled.VarianceY > 0 ? 1 - adjustedVariance / pooled.VarianceY : 0);
+    }
+
     /// <summary>Means, n − 1 variances and covariance in one pass (Welford's co-moment update).</summary>
     private readonly record struct Moments(long Count, double MeanY, double MeanX, double VarianceY, double VarianceX, double Covariance)
     {
@@ -92,6 +128,17 @@ public static class Cuped
 
             var n = y.Length - 1.0;
             return new Moments(y.Length, meanY, meanX, squaresY / n, squaresX / n, coMoment / n);
+        }
+
+        /// <summary>From sums: each central moment as (Σab − n ā b̄)/(n − 1), clamped at 0 for the variances.</summary>
+        public static Moments Of(CupedSums sums)
+        {
+            var count = sums.Count;
+            var meanY = sums.SumY / count;
+            var meanX = sums.SumX / count;
+            var n = Math.Max(1, count - 1.0);
+            return new Moments(count, meanY, meanX, Math.Max(0, (sums.SumY2 - count * meanY * meanY) / n), Math.Max(0, (sums.SumX2 - count * meanX * meanX) / n),
+                (sums.SumXY - count * meanX * meanY) / n);
         }
     }
 }

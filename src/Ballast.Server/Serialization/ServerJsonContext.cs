@@ -83,4 +83,10 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(Ballast.Server.Alerts.AlertHistoryResponse))]
 [JsonSerializable(typeof(Ballast.Server.Alerts.SilenceListResponse))]
 [JsonSerializable(typeof(Ballast.Server.Alerts.AlertDeliveryListResponse))]
+[JsonSerializable(typeof(Ballast.Pipelines.PipelineSpec))]
+[JsonSerializable(typeof(Ballast.Server.Pipelines.PipelineResponse))]
+[JsonSerializable(typeof(Ballast.Server.Pipelines.PipelineListResponse))]
+[JsonSerializable(typeof(Ballast.Server.Pipelines.StartPipelineRunRequest))]
+[JsonSerializable(typeof(Ballast.Server.Pipelines.PipelineRunResponse))]
+[JsonSerializable(typeof(Ballast.Server.Pipelines.PipelineRunListResponse))]
 public sealed partial class ServerJsonContext : JsonSerializerContext;

@@ -123,10 +123,12 @@ public static partial class InferenceApi
             http.Response.Headers[ModelVersionHeader] = answered.Model.Reference;
             http.Response.Headers[PredictionIdHeader] = predictionId;
             http.Response.Headers[VariantHeader] = answered.Name;
-            if (chosen && endpoint.Bandit is not null)
+            if (endpoint.RecordsAssignments)
             {
-                // The arm the policy chose learns from this prediction's reward (forced and pinned requests do not count).
-                http.RequestServices.GetRequiredService<BanditStore>().Enqueue(new BanditAssignment(predictionId, endpoint.Name, answered.Name, time.GetUtcNow().ToUnixTimeMilliseconds()));
+                // Feedback finds the variant (and what it predicted) by prediction id; the arm the policy chose learns
+                // from its reward (forced and pinned requests do not teach a bandit, but count for the variant's accuracy).
+                http.RequestServices.GetRequiredService<AssignmentStore>().Enqueue(new PredictionAssignment(predictionId, endpoint.Name, answered.Name,
+                    time.GetUtcNow().ToUnixTimeMilliseconds(), PredictionAssignment.LabelOf(invocation.Outputs), BanditArm: chosen && endpoint.Bandit is not null));
             }
 
             return new Scored(invocation, predictionId, elapsed.TotalMilliseconds, routingKey);

@@ -19,7 +19,7 @@ public static class PredictionsApi
 {
     public static IEndpointRouteBuilder MapPredictionsApi(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost("/api/v1/feedback", async (HttpContext http, FeedbackStore feedback, BanditStore bandits, EndpointRouter router) =>
+        routes.MapPost("/api/v1/feedback", async (HttpContext http, FeedbackStore feedback, AssignmentStore bandits, EndpointRouter router) =>
         {
             JsonDocument document;
             try

@@ -6,14 +6,17 @@ namespace Ballast.Server.Serving;
 
 /// <summary>
 /// Writes what the hot path only counts in memory to the store every second, and a last time once the host has
-/// stopped (after in-flight requests drained): the bandits' arm assignments (so that rewards posted to any replica
-/// find the arm that earned them) and the per-variant traffic counters (so that guardrails see every replica).
+/// stopped (after in-flight requests drained), and about hourly prunes assignments past their retention: which variant made each prediction (so that rewards and outcomes posted to any replica
+/// find the variant that earned them) and the per-variant traffic counters (so that guardrails see every replica).
 /// </summary>
-public sealed partial class ServingFlushService(BanditStore bandits, TrafficStats traffic, TimeProvider time, ILogger<ServingFlushService> logger) : IHostedLifecycleService, IDisposable
+public sealed partial class ServingFlushService(AssignmentStore assignments, TrafficStats traffic, TimeProvider time, ILogger<ServingFlushService> logger) : IHostedLifecycleService, IDisposable
 {
     public static TimeSpan Interval { get; } = TimeSpan.FromSeconds(1);
 
+    private static readonly TimeSpan PruneInterval = TimeSpan.FromHours(1);
+
     private readonly CancellationTokenSource _stopping = new();
+    private DateTimeOffset _pruned = DateTimeOffset.MinValue;
     private Task _loop = Task.CompletedTask;
 
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -57,16 +60,23 @@ public sealed partial class ServingFlushService(BanditStore bandits, TrafficStat
     {
         try
         {
-            await bandits.FlushAsync(cancellationToken).ConfigureAwait(false);
+            await assignments.FlushAsync(cancellationToken).ConfigureAwait(false);
             await traffic.FlushAsync(cancellationToken).ConfigureAwait(false);
+            var now = time.GetUtcNow();
+            if (now - _pruned >= PruneInterval)
+            {
+                // Every replica prunes about hourly; a delete another replica already did finds nothing.
+                _pruned = now;
+                await assignments.PruneAsync((now - AssignmentStore.Retention).ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+            }
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             // The assignments stay queued and the counters keep counting; the next flush writes them.
-            LogFailed(logger, bandits.Pending, exception);
+            LogFailed(logger, assignments.Pending, exception);
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing serving counters ({Count} bandit assignments queued) failed; retrying in a second")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Writing serving counters ({Count} prediction assignments queued) failed; retrying in a second")]
     private static partial void LogFailed(ILogger logger, int count, Exception exception);
 }

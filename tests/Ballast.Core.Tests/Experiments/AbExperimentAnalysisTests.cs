@@ -11,6 +11,72 @@ public sealed class AbExperimentAnalysisTests
 
     private static VariantData Binomial(string name, long successes, long units) => new(name, units, SampleSummary.FromProportion(successes, units));
 
+    private static VariantData Mean(string name, long count, double sum, double squares) => new(name, count, SampleSummary.FromSums(count, sum, squares));
+
+    /// <summary>
+    /// Secondary metrics are analysed like the primary one and their p-values adjusted together. GrowthBook's t-test
+    /// known answer (relative, sums 1396.87 / 52377.9767 / 3407 vs 2422.7 / 134698.29 / 3461) gives p 0.06191 for
+    /// two identical revenue metrics; with a third, clearly significant one, Benjamini–Hochberg keeps them at
+    /// min(3p/3, 3p/2) = 0.06191 while Holm raises them to 2p = 0.12382 (the adjustments by hand, as in
+    /// statsmodels' multipletests).
+    /// </summary>
+    [Theory]
+    [InlineData(null, 0.06191)]
+    [InlineData("holm", 0.12382)]
+    public void Secondary_metrics_are_reported_per_metric_with_p_values_adjusted_across_metrics(string? correction, double adjustedRevenue)
+    {
+        var spec = AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", new MetricSpec("conversion"), "a", "frequentist", PlannedSamples: 100,
+            SecondaryMetrics: [new MetricSpec("revenue", "mean", "kpi"), new MetricSpec("revenue-again", "mean", "kpi"), new MetricSpec("clicks")], Correction: correction));
+        IReadOnlyList<VariantData> revenue = [Mean("a", 3407, 1396.87, 52377.9767), Mean("b", 3461, 2422.7, 134698.29)];
+        var results = AbExperimentAnalysis.Analyze(spec, [Binomial("a", 300, 1000), Binomial("b", 310, 1000)], [50, 50],
+            [(spec.SecondaryMetrics![0], revenue), (spec.SecondaryMetrics[1], revenue), (spec.SecondaryMetrics[2], [Binomial("a", 1396, 3000), Binomial("b", 2422, 3461)])]);
+
+        results.Correction.ShouldBe(correction ?? "benjamini_hochberg");
+        results.SecondaryMetrics!.Select(metric => metric.Metric).ShouldBe(["revenue", "revenue-again", "clicks"]);
+        var b = results.SecondaryMetrics![0].Variants.Single(variant => variant.Variant == "b");
+        b.PValue!.Value.ShouldBe(0.06191, 5e-5);
+        b.AdjustedPValue!.Value.ShouldBe(adjustedRevenue, 1e-4);
+        b.Verdict!.ShouldBe("inconclusive");
+        results.SecondaryMetrics![2].Variants.Single(variant => variant.Variant == "b").Verdict.ShouldBe("better");
+        results.Decision.ShouldBe("keep a", "the primary metric decides; secondary metrics are reported");
+    }
+
+    /// <summary>
+    /// CUPED on the results: the eight units of CupedTests (numpy 1.24: θ = 1.0516129032258064, adjusted variance
+    /// 0.25622 against 12.5 raw) split into two variants; the reported means and lifts are the adjusted ones.
+    /// </summary>
+    [Fact]
+    public void Cuped_adjusts_each_variant_with_the_pooled_theta_and_reports_the_variance_reduction()
+    {
+        double[] y = [12, 15, 9, 20, 17, 11, 14, 16];
+        double[] x = [10, 14, 8, 18, 15, 10, 12, 15];
+        static CupedSums Sums(double[] y, double[] x) => new(y.Length, y.Sum(), y.Sum(v => v * v), x.Sum(), x.Sum(v => v * v), y.Zip(x, (a, b) => a * b).Sum());
+        var spec = AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", new MetricSpec("spend", "mean", "kpi"), "a", "frequentist", PlannedSamples: 2,
+            Cuped: new CupedSpec("kpi", "spend", "7d")));
+        VariantData Variant(string name, Range units) => new(name, 4, SampleSummary.FromValues(y[units]), Covariate: Sums(y[units], x[units]), WithCovariate: 4);
+
+        var results = AbExperimentAnalysis.Analyze(spec, [Variant("a", ..4), Variant("b", 4..)], [50, 50]);
+
+        var expected = Cuped.Analyze(y.AsSpan(0, 4), x.AsSpan(0, 4), y.AsSpan(4), x.AsSpan(4));
+        results.Cuped.ShouldBe(new CupedReport("kpi:spend", "7d", expected.Theta, expected.VarianceReduction, 8));
+        results.Cuped!.Theta.ShouldBe(1.0516129032258064, 1e-12);
+        results.Cuped.VarianceReduction.ShouldBe(1 - 0.25622119815668193 / 12.5, 1e-12);
+        var (a, b) = (results.Variants[0], results.Variants[1]);
+        a.Mean.ShouldBe(expected.Control.Mean, 1e-12);
+        b.Mean.ShouldBe(expected.Treatment.Mean, 1e-12);
+        (a.UnadjustedMean, b.UnadjustedMean).ShouldBe((14, 14.5));
+        b.AbsoluteLift!.Value.ShouldBe(FrequentistTest.TwoSided(expected.Control, expected.Treatment, DifferenceType.Absolute).Estimate, 1e-9);
+    }
+
+    [Fact]
+    public void Secondary_metrics_correction_and_cuped_are_checked_with_every_problem() =>
+        Should.Throw<TrackingException>(() => AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", new MetricSpec("conversion"), Engine: "bayesian",
+            SecondaryMetrics: [new MetricSpec("conversion"), new MetricSpec(null, "median")], Correction: "bonferroni", Cuped: new CupedSpec("kpi", null, "1y"))))
+        .Message.ShouldBe("Invalid experiment 'ab': secondary_metrics[1] type 'median' is not binomial or mean; " +
+            "secondary_metrics: the metric name 'conversion' is used 2 times; give each metric its own name; correction 'bonferroni' is not holm or benjamini_hochberg; " +
+            "cuped: a kpi covariate needs the KPI's name as name; cuped.lookback '1y' must be a duration such as 14d or 36h, at most 90d; " +
+            "cuped needs the frequentist or sequential engine (the Bayesian engine works on raw counts).");
+
     [Fact]
     public void A_sample_ratio_mismatch_invalidates_whatever_the_lift()
     {

@@ -74,6 +74,42 @@ public abstract class MetadataContractTests(DatabaseEngine engine) : DatabaseTes
     }
 
     [Fact]
+    public async Task The_lease_observer_is_told_each_replica_whether_it_holds_the_lease()
+    {
+        var a = new RecordingLeaseObserver();
+        var b = new RecordingLeaseObserver();
+        var replicaA = new LeaseStore(Database, Time, a);
+        var replicaB = new LeaseStore(Database, Time, b);
+
+        await replicaA.TryAcquireAsync("alerts", "a", TimeSpan.FromSeconds(15), Cancel);
+        await replicaB.TryAcquireAsync("alerts", "b", TimeSpan.FromSeconds(15), Cancel);
+        a.Held.ShouldBe([("alerts", true)]);
+        b.Held.ShouldBe([("alerts", false)]);
+
+        // a stalls past expiry: b takes over, and a learns it lost the lease on its next attempt.
+        Time.Advance(TimeSpan.FromSeconds(15));
+        await replicaB.TryAcquireAsync("alerts", "b", TimeSpan.FromSeconds(15), Cancel);
+        await replicaA.TryAcquireAsync("alerts", "a", TimeSpan.FromSeconds(15), Cancel);
+        b.Held[^1].ShouldBe(("alerts", true));
+        a.Held[^1].ShouldBe(("alerts", false));
+
+        // Releasing tells the holder it no longer holds it; a cancelled attempt counts as not held.
+        (await replicaB.ReleaseAsync("alerts", "b", Cancel)).ShouldBeTrue();
+        b.Held[^1].ShouldBe(("alerts", false));
+        await replicaB.TryAcquireAsync("alerts", "b", TimeSpan.FromSeconds(15), Cancel);
+        b.Held[^1].ShouldBe(("alerts", true));
+        await Should.ThrowAsync<OperationCanceledException>(() => replicaB.TryAcquireAsync("alerts", "b", TimeSpan.FromSeconds(15), new CancellationToken(canceled: true)));
+        b.Held[^1].ShouldBe(("alerts", false));
+    }
+
+    private sealed class RecordingLeaseObserver : ILeaseObserver
+    {
+        public List<(string Name, bool Held)> Held { get; } = [];
+
+        public void HeldChanged(string name, bool held) => Held.Add((name, held));
+    }
+
+    [Fact]
     public async Task Renewing_a_lease_extends_it_and_keeps_its_epoch()
     {
         var leases = new LeaseStore(Database, Time);

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using System.Text.Json.Nodes;
+using Ballast.Alerts;
 using Ballast.Metadata;
 using Ballast.Rollouts;
 using Ballast.Serving;
@@ -15,6 +17,168 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
         new AnalysisSpec("10s", 2, 0, 0, 20, [new AnalysisMetric("errors", "error_rate > 0.05"), new AnalysisMetric("latency", "latency_p99_ms > 50")]));
 
     private EndpointStore Endpoints => new(Database, Time);
+
+    private AssignmentStore? _assignments;
+
+    private AssignmentStore Assignments => _assignments ??= new AssignmentStore(Database);
+
+    private FeedbackStore Feedback => new(Database, Time);
+
+    /// <summary>Outcomes posted for <see cref="Share"/> of each variant's predictions, right at the given rates.</summary>
+    private sealed record FeedbackPlan(double Share, double CanaryAccuracy, double StableAccuracy);
+
+    private static readonly RolloutSpec AccuracyCanary = Canary with
+    {
+        Steps = [new RolloutStep(SetWeight: 50), new RolloutStep(Analysis: new AnalysisStep())],
+        Analysis = new AnalysisSpec("10s", 2, 0, 0, 20, [new AnalysisMetric("accuracy", "accuracy < stable - 0.02")], MinFeedback: 50),
+    };
+
+    [Theory]
+    [InlineData(0.9, "Succeeded", "analysis passed (2 of 2 measurements successful)")]
+    [InlineData(0.8, "Aborted", "analysis failed: accuracy: accuracy < stable - 0.02 (value 0.8)")]
+    public async Task A_canary_less_accurate_than_stable_by_the_feedback_on_its_own_predictions_is_aborted(double canaryAccuracy, string phase, string message)
+    {
+        var (controller, traffic) = await StartAsync(AccuracyCanary);
+        // 25 requests a second each; outcomes for 40% of them: about 100 outcomes per variant per 10 s measurement.
+        await RunAsync(controller, traffic, seconds: 25, errorRate: 0, latencyMs: 5, feedback: new FeedbackPlan(0.4, canaryAccuracy, 0.9));
+
+        var rollout = await controller.GetAsync("iris-v2", Cancel);
+        (rollout.State.Phase, rollout.State.History[^(phase == "Succeeded" ? 2 : 1)].Message).ShouldBe((phase, message));
+        if (phase == "Aborted")
+        {
+            rollout.State.History[^1].Values!.ShouldContainKeyAndValue("accuracy", 0.8);
+            rollout.State.History[^1].Values!.ShouldContainKeyAndValue("stable_accuracy", 0.9);
+            (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants.ShouldBe([new VariantSpec("main", "models:/iris/1", 100)]);
+        }
+    }
+
+    [Fact]
+    public async Task Too_little_feedback_is_inconclusive_and_pauses_even_when_the_canary_looks_worse()
+    {
+        var (controller, traffic) = await StartAsync(AccuracyCanary);
+        // Outcomes for 4% of predictions: about 10 per variant per measurement, fewer than minFeedback 50 (for stable too).
+        await RunAsync(controller, traffic, seconds: 25, errorRate: 0, latencyMs: 5, feedback: new FeedbackPlan(0.04, 0.0, 1.0));
+
+        var rollout = await controller.GetAsync("iris-v2", Cancel);
+        (rollout.State.Phase, rollout.State.Message).ShouldBe((RolloutPhases.Paused, "analysis inconclusive: accuracy: 9 outcomes < minFeedback 50; accuracy: stable has 9 outcomes < minFeedback 50; promote or abort"));
+
+        // No feedback at all is no better: never a pass.
+        var (quiet, quietTraffic) = (new RolloutController(Database, Endpoints, traffic, Time, assignments: Assignments), traffic);
+        await controller.AbortAsync("iris-v2", cancellationToken: Cancel);
+        await quiet.StartAsync(AccuracyCanary with { Name = "iris-v3" }, Cancel);
+        await RunAsync(quiet, quietTraffic, seconds: 25, errorRate: 0, latencyMs: 5);
+        (await quiet.GetAsync("iris-v3", Cancel)).State.Message.ShouldBe("analysis inconclusive: accuracy: 0 outcomes < minFeedback 50; accuracy: stable has 0 outcomes < minFeedback 50; promote or abort");
+    }
+
+    [Fact]
+    public async Task Mean_reward_and_feedback_count_conditions_read_the_variants_feedback()
+    {
+        var (controller, traffic) = await StartAsync(AccuracyCanary with
+        {
+            Analysis = new AnalysisSpec("10s", 1, 0, 0, 20, [new AnalysisMetric("reward", "mean_reward < 0.5"), new AnalysisMetric("labels", "feedback_count < 1000")], MinFeedback: 5),
+        });
+        await RunAsync(controller, traffic, seconds: 15, errorRate: 0, latencyMs: 5, feedback: new FeedbackPlan(0.4, 0.9, 0.9));
+
+        var rollout = await controller.GetAsync("iris-v2", Cancel);
+        // Outcomes without rewards: the reward condition lacks feedback, but the feedback count is judged and fails.
+        (rollout.State.Phase, rollout.State.Message).ShouldBe((RolloutPhases.Aborted, "analysis failed: labels: feedback_count < 1000 (value 90)"));
+    }
+
+    [Fact]
+    public async Task Measurements_that_cannot_be_taken_are_errors_and_more_than_the_consecutive_error_limit_abort()
+    {
+        var (controller, traffic) = await StartAsync(AccuracyCanary with { Analysis = AccuracyCanary.Analysis! with { Count = 10, ConsecutiveErrorLimit = 2 } });
+        await RunAsync(controller, traffic, seconds: 5, errorRate: 0, latencyMs: 5, feedback: new FeedbackPlan(0.4, 0.9, 0.9));
+
+        // The feedback query fails (its table is gone): each measurement is an error, neither a pass nor a failure.
+        await using (var connection = await Database.OpenAsync(Cancel))
+        {
+            await Dapper.SqlMapper.ExecuteAsync(connection, "ALTER TABLE prediction_assignments RENAME TO prediction_assignments_away");
+        }
+
+        await RunAsync(controller, traffic, seconds: 20, errorRate: 0, latencyMs: 5);
+        var erring = await controller.GetAsync("iris-v2", Cancel);
+        erring.State.Phase.ShouldBe(RolloutPhases.Progressing);
+        erring.State.Analysis!.Measurements.Select(m => m.Outcome).ShouldBe(["Error", "Error"]);
+
+        await RunAsync(controller, traffic, seconds: 10, errorRate: 0, latencyMs: 5);
+        var rollout = await controller.GetAsync("iris-v2", Cancel);
+        rollout.State.Phase.ShouldBe(RolloutPhases.Aborted);
+        rollout.State.Message.ShouldStartWith("analysis errored: 3 measurements in a row could not be taken (consecutiveErrorLimit 2); last: the measurement could not be taken: ");
+        (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants.ShouldBe([new VariantSpec("main", "models:/iris/1", 100)]);
+        RolloutValidation.Validate(Canary).Analysis!.ConsecutiveErrorLimit.ShouldBe(4, "Argo Rollouts' default");
+    }
+
+    [Fact]
+    public async Task An_abort_is_sent_once_to_the_alert_rules_that_ask_for_rollout_events_with_its_reason_and_values()
+    {
+        var alerts = new AlertStore(Database, Time);
+        await alerts.CreateAsync(new AlertRuleSpec("rollout-events", null, null, null, null, Actions: [new AlertAction("webhook", "http://127.0.0.1:9/hook")], Events: ["rollout.*"]), Cancel);
+        var (controller, traffic) = await StartAsync(alerts: new AlertEvaluator(alerts, Time));
+        await RunAsync(controller, traffic, seconds: 40, errorRate: 0.2, latencyMs: 5);
+
+        (await controller.GetAsync("iris-v2", Cancel)).State.ShouldSatisfyAllConditions(state => state.Phase.ShouldBe(RolloutPhases.Aborted), state => state.AbortNotified.ShouldBe(true));
+        var payload = JsonDocument.Parse((await alerts.NotificationsAsync("rollout-events", cancellationToken: Cancel)).ShouldHaveSingleItem().Payload).RootElement;
+        (payload.GetProperty("event").GetString(), payload.GetProperty("id").GetString(), payload.GetProperty("severity").GetString()).ShouldBe(("rollout.aborted", "rollout/iris-v2/aborted", "critical"));
+        payload.GetProperty("summary").GetString().ShouldBe("Rollout 'iris-v2' of models:/iris/2 on endpoint 'iris' aborted, all traffic back on models:/iris/1: analysis failed: errors: error_rate > 0.05 (value 0.2)");
+        var labels = payload.GetProperty("labels");
+        (labels.GetProperty("rollout").GetString(), labels.GetProperty("endpoint").GetString(), labels.GetProperty("weight").GetString(), labels.GetProperty("value_error_rate").GetString(), labels.GetProperty("value_requests").GetString())
+            .ShouldBe(("iris-v2", "iris", "20", "0.2", "100"));
+        payload.GetProperty("links").GetProperty("history").GetString().ShouldBe("/api/v1/rollouts/iris-v2/history");
+    }
+
+    [Fact]
+    public async Task A_hand_abort_is_sent_too_on_the_next_tick()
+    {
+        var alerts = new AlertStore(Database, Time);
+        await alerts.CreateAsync(new AlertRuleSpec("rollout-events", null, null, null, null, Actions: [new AlertAction("webhook", "http://127.0.0.1:9/hook")], Events: ["rollout.aborted"]), Cancel);
+        var (controller, traffic) = await StartAsync(alerts: new AlertEvaluator(alerts, Time));
+        await RunAsync(controller, traffic, seconds: 3, errorRate: 0, latencyMs: 5);
+        await controller.AbortAsync("iris-v2", cancellationToken: Cancel);
+        await RunAsync(controller, traffic, seconds: 3, errorRate: 0, latencyMs: 5);
+
+        var notification = (await alerts.NotificationsAsync("rollout-events", cancellationToken: Cancel)).ShouldHaveSingleItem();
+        JsonDocument.Parse(notification.Payload).RootElement.GetProperty("labels").GetProperty("reason").GetString().ShouldBe("aborted by hand");
+    }
+
+    [Fact]
+    public async Task A_blue_green_preview_may_get_a_mirror_of_production_requests_that_its_analysis_counts()
+    {
+        var (controller, traffic) = await StartAsync(BlueGreen with { BlueGreen = BlueGreen.BlueGreen! with { PreviewMirrorPercent = 40 } });
+        await RunAsync(controller, traffic, seconds: 2, errorRate: 0.5, latencyMs: 5);
+        (await Endpoints.GetAsync("iris", Cancel)).Spec.Shadows.ShouldBe([new ShadowSpec(RolloutController.PreviewMirrorShadow, "models:/iris/2", 40)]);
+
+        // No pinned requests at all: the 20 mirrored copies a second are what the pre-promotion analysis judges.
+        await RunAsync(controller, traffic, seconds: 13, errorRate: 0.5, latencyMs: 5);
+        var rollout = await controller.GetAsync("iris-bg", Cancel);
+        (rollout.State.Phase, rollout.State.Message).ShouldBe((RolloutPhases.Aborted, "analysis failed: errors: error_rate > 0.05 (value 0.5)"));
+        rollout.State.History[^1].Values!["requests"].ShouldBe(200);
+        (await Endpoints.GetAsync("iris", Cancel)).Spec.ShouldSatisfyAllConditions(
+            endpoint => endpoint.Shadows.ShouldBeEmpty("the mirror goes with the preview"),
+            endpoint => endpoint.Variants.ShouldBe([new VariantSpec("main", "models:/iris/1", 100)]));
+    }
+
+    [Fact]
+    public void New_analysis_and_blue_green_settings_are_checked_with_every_problem() =>
+        Should.Throw<TrackingException>(() => RolloutValidation.Validate(new RolloutSpec("r", "iris", "models:/iris/2", "canary", [new RolloutStep(Analysis: new AnalysisStep())],
+            new AnalysisSpec(Metrics: [new AnalysisMetric("acc", "accuracy < stable - 0.02")], ConsecutiveErrorLimit: -1, MinFeedback: 0), BlueGreen: new BlueGreenSpec(PreviewMirrorPercent: 10))))
+        .Message.ShouldBe("Invalid rollout 'r': blueGreen settings need strategy blueGreen, not canary; analysis.consecutiveErrorLimit -1 must be at least 0 (0: the first measurement error aborts); " +
+            "analysis.minFeedback 0 must be at least 1 (feedback conditions on no feedback would pass on nothing).");
+
+    [Fact]
+    public async Task An_endpoint_whose_own_shadow_has_a_name_the_rollout_mirrors_under_is_refused_not_overwritten()
+    {
+        await Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")], [new ShadowSpec("preview-mirror", "models:/iris/3", 10)]), Cancel);
+        var controller = new RolloutController(Database, Endpoints, new TrafficStats(Database, Time), Time, assignments: Assignments);
+        (await Should.ThrowAsync<TrackingException>(() => controller.StartAsync(BlueGreen, Cancel))).Message
+            .ShouldBe("Endpoint 'iris' cannot take a rollout: its shadow 'preview-mirror' has a name the rollout uses for its own mirror; rename it first.");
+        (await Endpoints.GetAsync("iris", Cancel)).Spec.Shadows.ShouldBe([new ShadowSpec("preview-mirror", "models:/iris/3", 10)]);
+    }
+
+    [Fact]
+    public void A_mirror_percent_outside_1_to_100_is_refused() =>
+        Should.Throw<TrackingException>(() => RolloutValidation.Validate(BlueGreen with { BlueGreen = new BlueGreenSpec(PreviewMirrorPercent: 0) }))
+        .Message.ShouldBe("Invalid rollout 'iris-bg': blueGreen.previewMirrorPercent 0 must be between 1 and 100.");
 
     [Fact]
     public async Task A_good_version_goes_through_every_step_and_becomes_stable()
@@ -204,19 +368,21 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
             new AnalysisSpec(Metrics: [new AnalysisMetric("e", "errors above 1%")]))))
         .Message.ShouldBe("Invalid rollout 'r': model: model 'iris/2' is not models:/NAME/VERSION or models:/NAME@ALIAS; strategy 'bluegreen' is not one of canary, blueGreen; " +
             "step 0: setWeight 120 must be between 0 and 100; step 1: pause 'soon' is not a duration such as 30s, 5m or 1h; " +
-            "analysis metric 'e': condition 'errors above 1%' is not METRIC OP NUMBER (or OP stable, stable + N, stable - N, stable * N) with METRIC one of error_rate, rejection_rate, latency_p99_ms, latency_p50_ms, latency_mean_ms, requests and OP one of > >= < <=.");
+            "analysis metric 'e': condition 'errors above 1%' is not METRIC OP NUMBER (or OP stable, stable + N, stable - N, stable * N) with METRIC one of error_rate, rejection_rate, latency_p99_ms, latency_p50_ms, latency_mean_ms, requests, " +
+            "disagreement_rate, accuracy, mean_reward, feedback_count and OP one of > >= < <=.");
 
-    private async Task<(RolloutController Controller, TrafficStats Traffic)> StartAsync(RolloutSpec? spec = null)
+    private async Task<(RolloutController Controller, TrafficStats Traffic)> StartAsync(RolloutSpec? spec = null, IAlertNotifier? alerts = null)
     {
         await Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
         var traffic = new TrafficStats(Database, Time);
-        var controller = new RolloutController(Database, Endpoints, traffic, Time);
+        var controller = new RolloutController(Database, Endpoints, traffic, Time, assignments: Assignments, alerts: alerts);
         await controller.StartAsync(spec ?? Canary, Cancel);
         return (controller, traffic);
     }
 
     /// <summary>Each simulated second: requests split by the endpoint's current weights, counted and written as serving does, then a controller tick.</summary>
-    private async Task RunAsync(RolloutController controller, TrafficStats traffic, int seconds, double errorRate, double latencyMs, int requestsPerSecond = 50, double stableLatencyMs = 5, int pinnedPerSecond = 0, double disagreeRate = 0)
+    private async Task RunAsync(RolloutController controller, TrafficStats traffic, int seconds, double errorRate, double latencyMs, int requestsPerSecond = 50, double stableLatencyMs = 5, int pinnedPerSecond = 0, double disagreeRate = 0,
+        FeedbackPlan? feedback = null)
     {
         for (var second = 0; second < seconds; second++)
         {
@@ -237,13 +403,33 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
             {
                 // A preview gets no production traffic, only what testers send to its pinned route.
                 var requests = variant.Name == RolloutController.PreviewVariant ? pinnedPerSecond : requestsPerSecond * (variant.Weight ?? 0) / 100;
+                var labelled = new List<Feedback>();
                 for (var i = 0; i < requests; i++)
                 {
                     var canary = variant.Name is RolloutController.CanaryVariant or RolloutController.PreviewVariant;
                     traffic.Record("iris", variant.Name, canary ? latencyMs : stableLatencyMs, error: canary && i < requests * errorRate);
+                    if (feedback is not null && variants.Count > 1)
+                    {
+                        // As serving records it for an endpoint comparing variants; the model predicted class 1.
+                        var id = $"{variant.Name}-{Time.GetUtcNow().ToUnixTimeMilliseconds()}-{i}";
+                        Assignments.Enqueue(new PredictionAssignment(id, "iris", variant.Name, Time.GetUtcNow().ToUnixTimeMilliseconds(), "1"));
+                        var share = canary ? feedback.CanaryAccuracy : feedback.StableAccuracy;
+                        if (i < requests * feedback.Share)
+                        {
+                            // Outcomes arrive for a share of predictions; the first ones of each second are right.
+                            labelled.Add(new Feedback(id, i < requests * feedback.Share * share ? "1" : "0", null));
+                        }
+                    }
+                }
+
+                if (labelled.Count > 0)
+                {
+                    await Assignments.FlushAsync(Cancel);
+                    await Feedback.AddAsync(labelled, Cancel);
                 }
             }
 
+            await Assignments.FlushAsync(Cancel);
             await traffic.FlushAsync(Cancel);
             await controller.TickAsync(Cancel);
         }

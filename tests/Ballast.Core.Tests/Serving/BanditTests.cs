@@ -87,20 +87,21 @@ public abstract class BanditStoreContractTests(DatabaseEngine engine) : Database
     [Fact]
     public async Task Arms_are_the_assignments_joined_with_rewards_and_are_forgotten_with_the_endpoint()
     {
-        var bandits = new BanditStore(Database);
+        var bandits = new AssignmentStore(Database);
         var feedback = new FeedbackStore(Database, Time);
         for (var i = 0; i < 10; i++)
         {
-            bandits.Enqueue(new BanditAssignment($"p{i}", "iris", i < 4 ? "a" : "b", i));
+            bandits.Enqueue(new PredictionAssignment($"p{i}", "iris", i < 4 ? "a" : "b", i, BanditArm: true));
         }
 
-        bandits.Enqueue(new BanditAssignment("q0", "other", "a", 0));
-        (await bandits.FlushAsync(Cancel)).ShouldBe(11);
-        bandits.Enqueue(new BanditAssignment("p0", "iris", "a", 99));
+        bandits.Enqueue(new PredictionAssignment("q0", "other", "a", 0, BanditArm: true));
+        bandits.Enqueue(new PredictionAssignment("r0", "iris", "a", 0, "1", BanditArm: false));
+        (await bandits.FlushAsync(Cancel)).ShouldBe(12);
+        bandits.Enqueue(new PredictionAssignment("p0", "iris", "a", 99, BanditArm: true));
         (await bandits.FlushAsync(Cancel)).ShouldBe(1, "a duplicate is ignored, not an error");
 
-        await feedback.AddAsync([new Feedback("p0", null, 1), new Feedback("p1", null, 0), new Feedback("p5", null, 0.5), new Feedback("p6", null, 1), new Feedback("p7", "1", null)], Cancel);
-        (await bandits.ArmsAsync("iris", Cancel)).ShouldBe([new ArmStats("a", 4, 2, 1), new ArmStats("b", 6, 2, 1.5)]);
+        await feedback.AddAsync([new Feedback("p0", null, 1), new Feedback("p1", null, 0), new Feedback("p5", null, 0.5), new Feedback("p6", null, 1), new Feedback("p7", "1", null), new Feedback("r0", null, 1)], Cancel);
+        (await bandits.ArmsAsync("iris", Cancel)).ShouldBe([new ArmStats("a", 4, 2, 1), new ArmStats("b", 6, 2, 1.5)], "r0 was forced or pinned: not a pull");
 
         var endpoints = new EndpointStore(Database, Time);
         await endpoints.CreateAsync(new EndpointSpec("iris", "bandit", [new VariantSpec("a", "models:/iris/1"), new VariantSpec("b", "models:/iris/2")]), Cancel);

@@ -69,6 +69,88 @@ public sealed class AbExperimentTests
             .ShouldBe("Invalid experiment 'y': engine 'magic' is not one of frequentist, sequential, bayesian; alpha 2 must be between 0 and 0.5.");
     }
 
+    /// <summary>
+    /// CUPED and a secondary metric on a real server: each user's spend before the experiment (a KPI by routing key)
+    /// predicts their revenue in it; the results are the adjusted ones, equal to CUPED on the same values computed here.
+    /// </summary>
+    [Fact]
+    public async Task Cuped_uses_each_users_pre_period_kpi_and_secondary_metrics_are_reported_beside_the_primary()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
+        (await client.PutAsJsonAsync("/api/v1/endpoints/shop", new
+        {
+            variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } },
+            sticky = new { header = "X-User" },
+        }, Cancel)).EnsureSuccessStatusCode();
+
+        // The pre-period: 200 users' spend, X ~ N(50, 10²), recorded before the experiment starts.
+        var random = new Random(11);
+        static double Normal(Random random) => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        var spend = Enumerable.Range(0, 200).Select(_ => Math.Round(50 + (10 * Normal(random)), 2)).ToArray();
+        (await client.PostAsJsonAsync("/api/v1/kpis", new { kpis = spend.Select((value, user) => new { name = "spend", value, routing_key = $"user-{user}" }) }, Cancel)).EnsureSuccessStatusCode();
+
+        using (var created = await client.PutAsJsonAsync("/api/v1/experiments/revenue-cuped", new
+        {
+            endpoint = "shop", engine = "frequentist", planned_samples = 50,
+            metric = new { name = "revenue", type = "mean", source = "kpi" },
+            secondary_metrics = new[] { new { name = "conversion", type = "binomial" } },
+            cuped = new { source = "kpi", name = "spend", lookback = "1d" },
+        }, Cancel))
+        {
+            created.EnsureSuccessStatusCode();
+        }
+
+        // In the experiment: revenue Y = 0.8 X + N(0, 4²) (+1 for b), posted by prediction id; outcomes for the conversion metric.
+        var values = new Dictionary<string, (List<double> Y, List<double> X)> { ["a"] = ([], []), ["b"] = ([], []) };
+        var kpis = new List<object>();
+        var feedback = new List<object>();
+        for (var user = 0; user < 200; user++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/shop/infer") { Content = JsonContent.Create(new { inputs = new[] { ServingHelpers.IrisRow } }) };
+            request.Headers.Add("X-User", $"user-{user}");
+            using var response = await client.SendAsync(request, Cancel);
+            var variant = response.Headers.GetValues("Ballast-Variant").Single();
+            var predictionId = response.Headers.GetValues("Ballast-Prediction-Id").Single();
+            var revenue = Math.Round((0.8 * spend[user]) + (4 * Normal(random)) + (variant == "b" ? 1 : 0), 2);
+            values[variant].Y.Add(revenue);
+            values[variant].X.Add(spend[user]);
+            kpis.Add(new { name = "revenue", value = revenue, prediction_id = predictionId });
+            feedback.Add(new { prediction_id = predictionId, outcome = random.NextDouble() < 0.3 ? 1 : 0 });
+        }
+
+        (await client.PostAsJsonAsync("/api/v1/kpis", new { kpis }, Cancel)).EnsureSuccessStatusCode();
+        (await client.PostAsJsonAsync("/api/v1/feedback", new { feedback }, Cancel)).EnsureSuccessStatusCode();
+
+        var results = await client.GetFromJsonAsync<JsonElement>("/api/v1/experiments/revenue-cuped/results", Cancel);
+        var expected = Ballast.Statistics.Cuped.Analyze(values["a"].Y.ToArray(), values["a"].X.ToArray(), values["b"].Y.ToArray(), values["b"].X.ToArray());
+        var cuped = results.GetProperty("cuped");
+        (cuped.GetProperty("covariate").GetString(), cuped.GetProperty("lookback").GetString(), cuped.GetProperty("units_with_covariate").GetInt64()).ShouldBe(("kpi:spend", "1d", 200));
+        cuped.GetProperty("theta").GetDouble().ShouldBe(expected.Theta, 1e-9);
+        cuped.GetProperty("variance_reduction").GetDouble().ShouldBe(expected.VarianceReduction, 1e-9);
+        cuped.GetProperty("variance_reduction").GetDouble().ShouldBeGreaterThan(0.7, "spend explains most of revenue");
+        var variants = results.GetProperty("variants").EnumerateArray().ToDictionary(v => v.GetProperty("variant").GetString()!);
+        variants["a"].GetProperty("mean").GetDouble().ShouldBe(expected.Control.Mean, 1e-9);
+        variants["b"].GetProperty("mean").GetDouble().ShouldBe(expected.Treatment.Mean, 1e-9);
+        variants["b"].GetProperty("unadjusted_mean").GetDouble().ShouldBe(values["b"].Y.Average(), 1e-9);
+
+        var conversion = results.GetProperty("secondary_metrics").EnumerateArray().ShouldHaveSingleItem();
+        (conversion.GetProperty("metric").GetString(), conversion.GetProperty("type").GetString(), conversion.GetProperty("source").GetString()).ShouldBe(("conversion", "binomial", "outcome"));
+        var conversionB = conversion.GetProperty("variants").EnumerateArray().Single(v => v.GetProperty("variant").GetString() == "b");
+        conversionB.GetProperty("adjusted_p_value").GetDouble().ShouldBe(conversionB.GetProperty("p_value").GetDouble(), 1e-12, "one metric and one treatment: nothing to adjust");
+        results.GetProperty("correction").GetString().ShouldBe("benjamini_hochberg");
+        var cli = await CliProcess.RunAsync("experiments", "results", "revenue-cuped", "--url", server.BaseAddress.ToString().TrimEnd('/'));
+        cli.ExitCode.ShouldBe(0, cli.ToString());
+        cli.Output.ShouldContain("CUPED on kpi:spend over the 1d before the start: variance ");
+        cli.Output.ShouldContain("secondary metric conversion (binomial from outcome; p adjusted by benjamini_hochberg):");
+
+        using var invalid = await client.PutAsJsonAsync("/api/v1/experiments/bad", new { endpoint = "shop", cuped = new { source = "clicks" }, secondary_metrics = new[] { new { type = "p99" } } }, Cancel);
+        invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await invalid.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+            "Invalid experiment 'bad': secondary_metrics[0] type 'p99' is not binomial or mean; cuped.source 'clicks' must be kpi, outcome or reward.");
+    }
+
     [Fact]
     public async Task A_revenue_kpi_posted_by_prediction_or_by_routing_key_is_the_metric_of_its_variant()
     {

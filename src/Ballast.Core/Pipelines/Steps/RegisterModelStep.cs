@@ -1,0 +1,75 @@
+using System.Text.Json.Nodes;
+using Ballast.Registry;
+using Ballast.Tracking;
+
+namespace Ballast.Pipelines.Steps;
+
+/// <summary>
+/// <c>kind: register</c>: registers a model file as a new version of <c>with.name</c> and optionally points an alias at it
+/// (<c>with.alias: challenger</c>). <c>with.model</c> is a file output of an earlier step, an <c>mlflow-artifacts:/</c> URI
+/// or <c>runs:/RUN_ID/PATH</c> (a run's artifact). The version links to this step's tracking run (lineage).
+/// Outputs: <c>model</c> (the version), <c>version</c>, <c>uri</c>.
+/// </summary>
+public sealed class RegisterModelStep(RegistryStore registry, ModelRegistration registration, RunStore runs) : IPipelineStep
+{
+    public bool Cacheable => false;
+
+    public string Kind => "register";
+
+    public IReadOnlyList<string> Validate(JsonObject inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var problems = new List<string>();
+        if (inputs["model"] is null)
+        {
+            problems.Add("with.model (a file output, mlflow-artifacts:/ URI or runs:/RUN_ID/PATH) is required");
+        }
+
+        if (inputs["name"] is not JsonValue name || !name.TryGetValue<string>(out var text) || text.Length == 0)
+        {
+            problems.Add("with.name (the registered model) is required");
+        }
+
+        return problems;
+    }
+
+    public async Task<IReadOnlyDictionary<string, JsonNode?>> RunAsync(StepContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var name = context.RequiredText("name");
+        var model = context.With["model"] ?? throw new StepFailedException("input 'model' is empty");
+        if (model is JsonValue value && value.TryGetValue<string>(out var uri) && uri.StartsWith("runs:/", StringComparison.Ordinal))
+        {
+            var parts = uri[6..].Split('/', 2);
+            if (parts.Length != 2 || parts[1].Length == 0)
+            {
+                throw new StepFailedException($"'{uri}' is not runs:/RUN_ID/PATH");
+            }
+
+            var run = await runs.GetAsync(parts[0], context.CancellationToken).ConfigureAwait(false);
+            model = JsonValue.Create($"{run.Info.ArtifactUri.TrimEnd('/')}/{parts[1]}");
+        }
+
+        var fileName = model is JsonObject file ? file["name"]!.GetValue<string>() : Path.GetFileName(model.GetValue<string>());
+        ModelVersion version;
+        await using (var stream = await context.OpenFileAsync(model).ConfigureAwait(false))
+        {
+            version = await registration.RegisterAsync(name, stream, fileName, context.Text("flavor"), context.TrackingRunId,
+                context.Text("description") ?? $"Registered by pipeline {context.Pipeline}, run {context.RunId}, step {context.Step}.", context.CancellationToken).ConfigureAwait(false);
+        }
+
+        await context.Log.WriteLineAsync($"registered {fileName} as {name} version {version.Version}").ConfigureAwait(false);
+        if (context.Text("alias") is { Length: > 0 } alias)
+        {
+            await registry.SetAliasAsync(name, alias, version.Version, context.CancellationToken).ConfigureAwait(false);
+            await context.Log.WriteLineAsync($"alias {alias} -> version {version.Version}").ConfigureAwait(false);
+        }
+
+        return new Dictionary<string, JsonNode?>
+        {
+            ["model"] = StepOutputs.Model(name, version.Version),
+            ["version"] = version.Version,
+            ["uri"] = $"models:/{name}/{version.Version}",
+        };
+    }
+}

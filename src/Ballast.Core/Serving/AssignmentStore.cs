@@ -1,0 +1,174 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text.Json;
+using Ballast.Metadata;
+using Ballast.Runtime;
+using Dapper;
+
+namespace Ballast.Serving;
+
+/// <summary>
+/// A variant made this prediction: what it <see cref="Predicted"/> (the first element of its first output as JSON:
+/// <c>1</c>, <c>"setosa"</c>), and whether it counts as a pull of a bandit arm (<see cref="BanditArm"/>: the policy
+/// chose it; forced and pinned requests do not teach a bandit).
+/// </summary>
+public sealed record PredictionAssignment(string PredictionId, string Endpoint, string Variant, long AssignedAt, string? Predicted = null, bool BanditArm = false)
+{
+    /// <summary>The label a request predicted, as JSON text comparable with posted outcomes; null without outputs or for a long one.</summary>
+    public static string? LabelOf(IReadOnlyList<Tensor> outputs)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        if (outputs.Count == 0 || outputs[0].Data.Length == 0)
+        {
+            return null;
+        }
+
+        var label = outputs[0].Data.GetValue(0) switch
+        {
+            string text => JsonSerializer.Serialize(text, PredictionLabelJsonContext.Default.String),
+            bool flag => flag ? "true" : "false",
+            float number when float.IsFinite(number) => Number(number),
+            double number when double.IsFinite(number) => Number(number),
+            IConvertible number and (sbyte or byte or short or ushort or int or uint or long or ulong) => Convert.ToString(number, CultureInfo.InvariantCulture),
+            _ => null,
+        };
+        return label is { Length: <= 1000 } ? label : null;
+    }
+
+    /// <summary>Whole numbers without a fraction (a class 1.0 is the outcome 1), others round-trip.</summary>
+    private static string Number(double value) =>
+        value == Math.Floor(value) && Math.Abs(value) < 1e15 ? ((long)value).ToString(CultureInfo.InvariantCulture) : value.ToString("R", CultureInfo.InvariantCulture);
+}
+
+/// <summary>A variant's feedback over a window: how many predictions got any, how many had an outcome to compare with, were right, and their rewards.</summary>
+public sealed record VariantFeedback(string Variant, long Feedback, long Labelled, long Correct, long Rewarded, double RewardSum)
+{
+    public double Accuracy => Labelled == 0 ? 0 : (double)Correct / Labelled;
+
+    public double MeanReward => Rewarded == 0 ? 0 : RewardSum / Rewarded;
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
+internal sealed partial class PredictionLabelJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
+
+/// <summary>
+/// Which variant made each prediction, shared by every replica (table <c>prediction_assignments</c>): queued by the
+/// hot path without a database call and written in batches by <see cref="FlushAsync"/> about every second. Joined
+/// with feedback by prediction id it is a bandit's persisted arm state (<see cref="ArmsAsync"/>) and each variant's
+/// accuracy and mean reward for rollout analysis (<see cref="FeedbackAsync"/>). A restart loses at most the last
+/// second's assignments before a crash. Serving records them only for endpoints that compare variants (two or more).
+/// </summary>
+public sealed class AssignmentStore(MetadataDatabase database)
+{
+    private readonly ConcurrentQueue<PredictionAssignment> _pending = new();
+
+    public int Pending => _pending.Count;
+
+    /// <summary>Queues an assignment; the hot path's only cost.</summary>
+    public void Enqueue(PredictionAssignment assignment) => _pending.Enqueue(assignment);
+
+    /// <summary>Writes every queued assignment in one transaction; returns how many.</summary>
+    public async Task<int> FlushAsync(CancellationToken cancellationToken = default)
+    {
+        var batch = new List<PredictionAssignment>();
+        while (batch.Count < 50_000 && _pending.TryDequeue(out var assignment))
+        {
+            batch.Add(assignment);
+        }
+
+        if (batch.Count == 0)
+        {
+            return 0;
+        }
+
+        try
+        {
+            await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO prediction_assignments (prediction_id, endpoint, variant, predicted, bandit_arm, assigned_at) " +
+                "VALUES (@PredictionId, @Endpoint, @Variant, @Predicted, @arm, @AssignedAt) ON CONFLICT (prediction_id) DO NOTHING",
+                batch.Select(item => new { item.PredictionId, item.Endpoint, item.Variant, item.Predicted, arm = item.BanditArm ? 1 : 0, item.AssignedAt }),
+                transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // The database is unreachable or we are stopping: keep them for the next flush.
+            batch.ForEach(_pending.Enqueue);
+            throw;
+        }
+
+        return batch.Count;
+    }
+
+    /// <summary>
+    /// How long assignments that are not bandit pulls are kept: a rollout's feedback conditions only read predictions
+    /// made since it started, and outcomes mostly arrive within days. Bandit pulls are kept: they are the arms' state.
+    /// </summary>
+    public static readonly TimeSpan Retention = TimeSpan.FromDays(30);
+
+    /// <summary>Deletes the assignments older than <paramref name="before"/> (Unix ms) that are not bandit pulls; returns how many.</summary>
+    public async Task<int> PruneAsync(long before, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM prediction_assignments WHERE bandit_arm = 0 AND assigned_at < @before", new { before }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+    }
+
+    /// <summary>Every arm of <paramref name="endpoint"/> that made a prediction the policy chose: pulls, rewarded pulls and the reward sum.</summary>
+    public async Task<IReadOnlyList<ArmStats>> ArmsAsync(string endpoint, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<ArmRow>(new CommandDefinition(
+            "SELECT a.variant AS Variant, COUNT(*) AS Pulls, COUNT(f.reward) AS Rewarded, COALESCE(SUM(f.reward), 0) AS RewardSum " +
+            "FROM prediction_assignments a LEFT JOIN feedback f ON f.prediction_id = a.prediction_id WHERE a.endpoint = @endpoint AND a.bandit_arm = 1 GROUP BY a.variant ORDER BY a.variant",
+            new { endpoint }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(row => new ArmStats(row.Variant, row.Pulls, row.Rewarded, row.RewardSum)).ToList();
+    }
+
+    /// <summary>
+    /// Each variant's feedback received in [<paramref name="from"/>, <paramref name="to"/>) (Unix ms) for its predictions
+    /// made at or after <paramref name="since"/>: a prediction is right when the posted outcome is the label it predicted
+    /// (<c>1</c> and <c>"1"</c> match; <c>1.0</c> does not match <c>1</c>).
+    /// </summary>
+    public async Task<IReadOnlyList<VariantFeedback>> FeedbackAsync(string endpoint, long since, long from, long to, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<FeedbackRow>(new CommandDefinition(
+            "SELECT a.variant AS Variant, COUNT(*) AS Feedback, " +
+            "SUM(CASE WHEN a.predicted IS NOT NULL AND f.outcome IS NOT NULL THEN 1 ELSE 0 END) AS Labelled, " +
+            "SUM(CASE WHEN f.outcome = a.predicted OR f.outcome = '\"' || a.predicted || '\"' OR '\"' || f.outcome || '\"' = a.predicted THEN 1 ELSE 0 END) AS Correct, " +
+            "COUNT(f.reward) AS Rewarded, COALESCE(SUM(f.reward), 0.0) AS RewardSum " +
+            "FROM feedback f JOIN prediction_assignments a ON a.prediction_id = f.prediction_id " +
+            "WHERE f.received_at >= @from AND f.received_at < @to AND a.endpoint = @endpoint AND a.assigned_at >= @since GROUP BY a.variant ORDER BY a.variant",
+            new { endpoint, since, from, to }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(row => new VariantFeedback(row.Variant, row.Feedback, row.Labelled, row.Correct, row.Rewarded, row.RewardSum)).ToList();
+    }
+
+    private sealed class ArmRow
+    {
+        public string Variant { get; set; } = "";
+
+        public long Pulls { get; set; }
+
+        public long Rewarded { get; set; }
+
+        public double RewardSum { get; set; }
+    }
+
+    private sealed class FeedbackRow
+    {
+        public string Variant { get; set; } = "";
+
+        public long Feedback { get; set; }
+
+        public long Labelled { get; set; }
+
+        public long Correct { get; set; }
+
+        public long Rewarded { get; set; }
+
+        public double RewardSum { get; set; }
+    }
+}

@@ -1,0 +1,156 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using Ballast.Pipelines;
+using Ballast.Server.Security;
+using Ballast.Storage;
+using Ballast.Tracking;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace Ballast.Server.Pipelines;
+
+/// <summary>A stored pipeline: its spec, when it was stored, and when its schedule fires next (UTC, Unix ms).</summary>
+public sealed record PipelineResponse(PipelineSpec Pipeline, long CreatedAt, long UpdatedAt, long? NextScheduledAt);
+
+public sealed record PipelineListResponse(IReadOnlyList<PipelineResponse> Pipelines);
+
+/// <summary>The body of <c>POST /api/v1/pipelines/{name}/runs</c>: parameter values (text, numbers or booleans) and whether to ignore the cache.</summary>
+public sealed record StartPipelineRunRequest(Dictionary<string, JsonNode?>? Parameters = null, bool? NoCache = null);
+
+public sealed record StepRunResponse(string Step, string Kind, string Status, int Attempts, long? StartedAt, long? FinishedAt, long? NextAttemptAt,
+    IReadOnlyDictionary<string, JsonNode?>? Outputs, string? Error, string? CachedFrom, string? TrackingRunId, string? LogPath);
+
+public sealed record PipelineRunResponse(string RunId, string Pipeline, string Status, string Trigger, IReadOnlyDictionary<string, JsonNode?> Parameters, bool NoCache,
+    long CreatedAt, long? StartedAt, long? FinishedAt, string? Error, IReadOnlyList<StepRunResponse> Steps)
+{
+    public static PipelineRunResponse From(PipelineRun run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var kinds = (run.Spec.Steps ?? []).ToDictionary(step => step.Name, step => step.Kind, StringComparer.Ordinal);
+        return new PipelineRunResponse(run.RunId, run.Pipeline, run.Status, run.Trigger, run.Parameters, run.NoCache, run.CreatedAt, run.StartedAt, run.FinishedAt, run.Error,
+            run.Steps.Select(step => new StepRunResponse(step.Step, kinds.GetValueOrDefault(step.Step, ""), step.Status, step.Attempts, step.StartedAt, step.FinishedAt,
+                step.Status == StepRunStatuses.Queued && step.NextAttemptAt > 0 ? step.NextAttemptAt : null, step.Outputs, step.Error, step.CachedFrom, step.TrackingRunId, step.LogPath)).ToList());
+    }
+}
+
+public sealed record PipelineRunListResponse(IReadOnlyList<PipelineRunResponse> Runs);
+
+/// <summary>
+/// <c>/api/v1/pipelines</c> (store pipelines, start and list runs) and <c>/api/v1/pipeline-runs</c> (a run's steps, logs,
+/// cancel, resume). Runs are queued here and moved by the runner of the replica holding the <c>pipelines</c> lease.
+/// </summary>
+public static class PipelinesApi
+{
+    public const int MaxListedRuns = 200;
+    private const string CommandKind = "command";
+
+    public static IEndpointRouteBuilder MapPipelinesApi(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/api/v1/pipelines").WithTags("Pipelines");
+        group.MapPut("/{name}", async (string name, PipelineSpec spec, PipelineStore store, PipelineRunner runner, TimeProvider time, HttpContext http, CancellationToken cancellationToken) =>
+        {
+            if (!string.IsNullOrEmpty(spec.Name) && spec.Name != name)
+            {
+                throw TrackingException.Invalid($"The body names pipeline '{spec.Name}' but the path names '{name}'.");
+            }
+
+            // A command runs any executable as the server's user: only admins may store one.
+            if ((spec.Steps ?? []).Any(step => step.Kind == CommandKind) && BallastClaims.RoleOf(http.User) is not Ballast.Security.ApiKeyRole.Admin)
+            {
+                throw new ForbiddenException($"Pipeline '{name}' has command steps, which run any executable on the server: storing it needs the admin role.");
+            }
+
+            var stored = await store.PutAsync(PipelineValidation.Validate(spec with { Name = name }, runner.Steps), cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(Response(stored, time));
+        }).WithSummary("Creates or replaces a pipeline (runs under way keep the spec they started with); command steps need the admin role.").RequireAuthorization(BallastPolicies.Writer);
+        group.MapGet("/", async (PipelineStore store, TimeProvider time, CancellationToken cancellationToken) =>
+            TypedResults.Ok(new PipelineListResponse((await store.ListAsync(cancellationToken).ConfigureAwait(false)).Select(pipeline => Response(pipeline, time)).ToList())))
+            .RequireAuthorization(BallastPolicies.Reader);
+        group.MapGet("/{name}", async (string name, PipelineStore store, TimeProvider time, CancellationToken cancellationToken) =>
+            TypedResults.Ok(Response(await store.GetAsync(name, cancellationToken).ConfigureAwait(false), time)))
+            .RequireAuthorization(BallastPolicies.Reader);
+        group.MapDelete("/{name}", async (string name, PipelineStore store, CancellationToken cancellationToken) =>
+        {
+            await store.DeleteAsync(name, cancellationToken).ConfigureAwait(false);
+            return TypedResults.NoContent();
+        }).WithSummary("Deletes a pipeline and its runs (refused while a run is under way).").RequireAuthorization(BallastPolicies.Writer);
+        group.MapPost("/{name}/runs", async (string name, StartPipelineRunRequest? body, PipelineLauncher launcher, CancellationToken cancellationToken) =>
+        {
+            var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (key, value) in body?.Parameters ?? [])
+            {
+                parameters[key] = value switch
+                {
+                    JsonValue scalar when scalar.TryGetValue<string>(out var text) => text,
+                    JsonValue scalar => scalar.ToJsonString(),
+                    _ => throw TrackingException.Invalid($"parameters.{key}: a parameter value is text, a number or a boolean, not {value?.ToJsonString() ?? "null"}."),
+                };
+            }
+
+            var run = await launcher.LaunchAsync(name, parameters, "manual", body?.NoCache ?? false, null, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Created($"/api/v1/pipeline-runs/{run!.RunId}", PipelineRunResponse.From(run));
+        }).WithSummary("Starts a run (queued; the runner picks it up within a second).").RequireAuthorization(BallastPolicies.Writer);
+        group.MapGet("/{name}/runs", async (string name, int? limit, PipelineStore store, CancellationToken cancellationToken) =>
+        {
+            if (limit is < 1 or > MaxListedRuns)
+            {
+                throw TrackingException.Invalid($"limit {limit} must be between 1 and {MaxListedRuns}.");
+            }
+
+            return TypedResults.Ok(new PipelineRunListResponse((await store.ListRunsAsync(name, limit ?? 50, cancellationToken).ConfigureAwait(false)).Select(PipelineRunResponse.From).ToList()));
+        }).WithSummary("The pipeline's runs, newest first.").RequireAuthorization(BallastPolicies.Reader);
+
+        var runs = routes.MapGroup("/api/v1/pipeline-runs").WithTags("Pipelines");
+        runs.MapGet("/{id}", async (string id, PipelineStore store, CancellationToken cancellationToken) =>
+            TypedResults.Ok(PipelineRunResponse.From(await store.GetRunAsync(id, cancellationToken).ConfigureAwait(false))))
+            .WithSummary("A run and its steps: status, attempts, outputs, errors, tracking runs.").RequireAuthorization(BallastPolicies.Reader);
+        runs.MapGet("/{id}/logs", async (string id, string? step, PipelineStore store, IArtifactStore artifacts, CancellationToken cancellationToken) =>
+        {
+            var run = await store.GetRunAsync(id, cancellationToken).ConfigureAwait(false);
+            if (step is not null && run.Steps.All(s => s.Step != step))
+            {
+                throw TrackingException.NotFound($"Pipeline run '{id}' has no step '{step}'; its steps: {string.Join(", ", run.Steps.Select(s => s.Step))}.");
+            }
+
+            var text = new StringBuilder();
+            foreach (var stepRun in run.Steps.Where(s => step is null || s.Step == step))
+            {
+                if (step is null)
+                {
+                    text.Append("==> ").Append(stepRun.Step).Append(" (").Append(stepRun.Status).AppendLine(") <==");
+                }
+
+                if (stepRun.LogPath is null)
+                {
+                    text.AppendLine(stepRun.Status == StepRunStatuses.Running ? "(running; the log is stored when the attempt ends)" : "(no log)");
+                    continue;
+                }
+
+                using var reader = new StreamReader(await artifacts.OpenReadAsync(stepRun.LogPath, cancellationToken).ConfigureAwait(false));
+                text.Append(await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false));
+            }
+
+            return TypedResults.Text(text.ToString(), "text/plain; charset=utf-8");
+        }).WithSummary("The steps' logs (stdout and stderr of commands) as text; ?step= for one step.").RequireAuthorization(BallastPolicies.Reader);
+        runs.MapPost("/{id}/cancel", async (string id, PipelineRunner runner, CancellationToken cancellationToken) =>
+            TypedResults.Ok(PipelineRunResponse.From(await runner.CancelAsync(id, cancellationToken).ConfigureAwait(false))))
+            .WithSummary("Cancels a run: queued steps at once, running ones within a second.").RequireAuthorization(BallastPolicies.Writer);
+        runs.MapPost("/{id}/resume", async (string id, PipelineRunner runner, CancellationToken cancellationToken) =>
+            TypedResults.Ok(PipelineRunResponse.From(await runner.ResumeAsync(id, cancellationToken).ConfigureAwait(false))))
+            .WithSummary("Resumes a failed or cancelled run from its failed steps; finished steps keep their outputs.").RequireAuthorization(BallastPolicies.Writer);
+        return routes;
+    }
+
+    private static PipelineResponse Response(StoredPipeline pipeline, TimeProvider time)
+    {
+        long? next = null;
+        if (pipeline.Spec.Schedule is { } schedule)
+        {
+            var (cron, zone) = PipelineValidation.Cron(schedule);
+            next = cron.GetNextOccurrence(time.GetUtcNow().UtcDateTime, zone) is { } at ? new DateTimeOffset(at).ToUnixTimeMilliseconds() : null;
+        }
+
+        return new PipelineResponse(pipeline.Spec, pipeline.CreatedAt, pipeline.UpdatedAt, next);
+    }
+}

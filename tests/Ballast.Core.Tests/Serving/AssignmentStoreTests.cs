@@ -1,0 +1,69 @@
+using Ballast.Metadata;
+using Ballast.Runtime;
+using Ballast.Serving;
+using Ballast.Tests.Metadata;
+
+namespace Ballast.Tests.Serving;
+
+public abstract class AssignmentStoreContractTests(DatabaseEngine engine) : DatabaseTest(engine)
+{
+    [Fact]
+    public async Task Each_variants_accuracy_and_reward_come_from_feedback_received_in_the_window_for_its_predictions()
+    {
+        var assignments = new AssignmentStore(Database);
+        var feedback = new FeedbackStore(Database, Time);
+        // Before the rollout started (assigned at 5): not counted.
+        assignments.Enqueue(new PredictionAssignment("old", "iris", "canary", 5, "1"));
+        for (var i = 0; i < 10; i++)
+        {
+            assignments.Enqueue(new PredictionAssignment($"s{i}", "iris", "main", 20, "\"setosa\""));
+            assignments.Enqueue(new PredictionAssignment($"c{i}", "iris", "canary", 20, "1"));
+        }
+
+        assignments.Enqueue(new PredictionAssignment("x0", "other", "canary", 20, "1"));
+        (await assignments.FlushAsync(Cancel)).ShouldBe(22);
+
+        var from = Time.GetUtcNow().ToUnixTimeMilliseconds();
+        // main: 8 of 10 right; canary: "1" and 1 both match the label 1, 1.0 and 0 do not; rewards on 4 of them.
+        await feedback.AddAsync([.. Enumerable.Range(0, 10).Select(i => new Feedback($"s{i}", i < 8 ? "\"setosa\"" : "\"virginica\"", null))], Cancel);
+        await feedback.AddAsync([new Feedback("c0", "1", 1), new Feedback("c1", "\"1\"", 0), new Feedback("c2", "1.0", 1), new Feedback("c3", "0", 0), new Feedback("c4", null, 0.5),
+            new Feedback("old", "1", null), new Feedback("x0", "1", null)], Cancel);
+        Time.Advance(TimeSpan.FromSeconds(10));
+        // Feedback after the window: not counted.
+        await feedback.AddAsync([new Feedback("c5", "1", null)], Cancel);
+
+        var seen = await assignments.FeedbackAsync("iris", since: 10, from, from + 10_000, Cancel);
+        seen.ShouldBe([new VariantFeedback("canary", 5, 4, 2, 5, 2.5), new VariantFeedback("main", 10, 10, 8, 0, 0)]);
+        (seen[0].Accuracy, seen[0].MeanReward, seen[1].Accuracy).ShouldBe((0.5, 0.5, 0.8));
+    }
+
+    [Fact]
+    public async Task Pruning_forgets_old_assignments_but_keeps_every_bandit_pull()
+    {
+        var assignments = new AssignmentStore(Database);
+        assignments.Enqueue(new PredictionAssignment("old", "iris", "canary", 100, "1"));
+        assignments.Enqueue(new PredictionAssignment("old-pull", "iris", "a", 100, BanditArm: true));
+        assignments.Enqueue(new PredictionAssignment("new", "iris", "canary", 300, "1"));
+        await assignments.FlushAsync(Cancel);
+
+        (await assignments.PruneAsync(before: 200, Cancel)).ShouldBe(1);
+        (await assignments.ArmsAsync("iris", Cancel)).ShouldHaveSingleItem().Pulls.ShouldBe(1);
+        await new FeedbackStore(Database, Time).AddAsync([new Feedback("old", "1", null), new Feedback("new", "1", null)], Cancel);
+        (await assignments.FeedbackAsync("iris", 0, 0, long.MaxValue, Cancel)).ShouldBe([new VariantFeedback("canary", 1, 1, 1, 0, 0)]);
+    }
+
+    [Fact]
+    public void The_predicted_label_is_the_first_outputs_first_element_as_json()
+    {
+        PredictionAssignment.LabelOf([new Tensor("label", "INT64", [2], new long[] { 1, 0 })]).ShouldBe("1");
+        PredictionAssignment.LabelOf([new Tensor("label", "FP32", [1], new float[] { 2f })]).ShouldBe("2", "a whole-number class is the outcome 2");
+        PredictionAssignment.LabelOf([new Tensor("score", "FP64", [1], new double[] { 0.25 })]).ShouldBe("0.25");
+        PredictionAssignment.LabelOf([new Tensor("label", "BYTES", [1], new[] { "setosa" })]).ShouldBe("\"setosa\"");
+        PredictionAssignment.LabelOf([new Tensor("label", "BOOL", [1], new[] { true })]).ShouldBe("true");
+        PredictionAssignment.LabelOf([]).ShouldBeNull();
+    }
+}
+
+public sealed class SqliteAssignmentStoreTests() : AssignmentStoreContractTests(DatabaseEngine.Sqlite);
+
+public sealed class PostgresAssignmentStoreTests() : AssignmentStoreContractTests(DatabaseEngine.Postgres);

@@ -1,0 +1,77 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Ballast.Tests.Pipelines;
+
+/// <summary><c>ballast apply -f pipeline.yaml</c> and <c>ballast pipelines …</c> as a user runs them, against a real server.</summary>
+public sealed class PipelineCliTests
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Apply_run_with_params_and_wait_then_runs_logs_and_a_failing_run_exit_codes()
+    {
+        await using var server = await RunningServer.StartAsync();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        var file = Path.Combine(server.DataDir, "pipeline.yaml");
+        await File.WriteAllTextAsync(file, """
+            kind: Pipeline
+            name: hello
+            parameters:
+              - {name: who, type: string, default: world}
+              - {name: times, type: int, default: 1}
+            steps:
+              - name: greet
+                kind: command
+                with:
+                  command: sh
+                  args: ["-c", "for i in $(seq ${{ params.times }}); do echo hello ${{ params.who }}; done; echo '{\"greetings\": ${{ params.times }}}' > m.json"]
+                  metrics: m.json
+              - name: check
+                kind: fail
+                with: {message: "not enough greetings: ${{ steps.greet.outputs.greetings }}"}
+                needs: [greet]
+                retries: 0
+            """, Cancel);
+
+        var applied = await CliProcess.RunAsync("apply", "-f", file, "--url", url);
+        applied.ExitCode.ShouldBe(0, applied.ToString());
+        applied.Output.ShouldContain("pipeline/hello: created");
+        (await CliProcess.RunAsync("apply", "-f", file, "--url", url)).Output.ShouldContain("pipeline/hello: unchanged");
+
+        var failed = await CliProcess.RunAsync("pipelines", "run", "hello", "--param", "who=ballast", "-p", "times=2", "--wait", "--url", url);
+        failed.ExitCode.ShouldBe(1, failed.ToString());
+        failed.Output.ShouldContain("failed (step 'check' failed: not enough greetings: 2)");
+        failed.Output.ShouldContain("greetings=2");
+
+        var runs = await CliProcess.RunAsync("pipelines", "runs", "hello", "--json", "--url", url);
+        runs.ExitCode.ShouldBe(0, runs.ToString());
+        var runId = JsonDocument.Parse(runs.Output).RootElement.GetProperty("runs")[0].GetProperty("run_id").GetString()!;
+        var logs = await CliProcess.RunAsync("pipelines", "logs", runId, "--step", "greet", "--url", url);
+        logs.Output.ShouldContain("hello ballast\nhello ballast\n");
+
+        var bad = await CliProcess.RunAsync("pipelines", "run", "hello", "--param", "times=lots", "--url", url);
+        bad.ExitCode.ShouldBe(1);
+        bad.Error.ShouldContain("Cannot run pipeline 'hello': parameter 'times' (int): 'lots' is not an integer.");
+        (await CliProcess.RunAsync("pipelines", "run", "hello", "--param", "oops", "--url", url)).ExitCode.ShouldBe(2);
+
+        using var client = server.Client();
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/pipelines/hello/runs", Cancel)).GetProperty("runs").GetArrayLength().ShouldBe(1, "the refused runs were not queued");
+        var listed = await CliProcess.RunAsync("get", "pipelines", "--url", url);
+        listed.Output.ShouldContain("hello");
+
+        // What a Kubernetes Job's pod runs: one attempt of a step, against the server's database and artifacts.
+        var database = "sqlite:" + Path.Combine(server.DataDir, Ballast.Configuration.BallastDefaults.SqliteFileName);
+        var artifacts = Path.Combine(server.DataDir, Ballast.Configuration.BallastDefaults.ArtifactsFolder);
+        var scratch = Path.Combine(server.DataDir, "pod");
+        var step = await CliProcess.RunAsync("pipelines", "step", "--run", runId, "--step", "greet", "--attempt", "2", "--database", database, "--artifacts", artifacts, "--data-dir", scratch);
+        step.ExitCode.ShouldBe(0, step.ToString());
+        step.Output.ShouldContain("hello ballast\nhello ballast\n");
+        step.Output.ShouldContain("step greet succeeded with outputs: greetings");
+        var stored = Directory.GetFiles(artifacts, "attempt-2.json", SearchOption.AllDirectories).ShouldHaveSingleItem();
+        JsonDocument.Parse(await File.ReadAllTextAsync(stored, Cancel)).RootElement.GetProperty("greetings").GetInt32().ShouldBe(2);
+        var failing = await CliProcess.RunAsync("pipelines", "step", "--run", runId, "--step", "check", "--database", database, "--artifacts", artifacts, "--data-dir", scratch);
+        failing.ExitCode.ShouldBe(1, failing.ToString());
+        failing.Error.ShouldContain("error: not enough greetings: 2");
+    }
+}

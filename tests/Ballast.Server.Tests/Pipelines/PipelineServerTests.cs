@@ -1,0 +1,220 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Ballast.Metadata;
+using Ballast.Tests.Serving;
+
+namespace Ballast.Tests.Pipelines;
+
+/// <summary>Pipelines over HTTP on a real server (the runner under its lease), on SQLite and PostgreSQL.</summary>
+public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerTest(engine)
+{
+    internal static async Task<JsonElement> WaitForRunAsync(HttpClient client, string runId, params string[] statuses)
+    {
+        JsonElement run = default;
+        for (var i = 0; i < 600; i++)
+        {
+            run = await client.GetFromJsonAsync<JsonElement>($"/api/v1/pipeline-runs/{runId}", Cancel);
+            if (statuses.Contains(run.GetProperty("status").GetString()))
+            {
+                return run;
+            }
+
+            await Task.Delay(50, Cancel);
+        }
+
+        throw new InvalidOperationException($"The run did not reach {string.Join("/", statuses)}: {run}");
+    }
+
+    [Fact]
+    public async Task A_retraining_pipeline_trains_registers_rolls_out_and_promotes_and_mlflow_sees_its_runs()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        await ServingHelpers.RegisterIrisAsync(client);
+        (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } }, Cancel)).EnsureSuccessStatusCode();
+        var fixture = TestServices.Fixture("logreg_iris.onnx");
+
+        using var put = await client.PutAsJsonAsync("/api/v1/pipelines/retrain", new
+        {
+            parameters = new object[] { new { name = "alias", type = "string", @default = "challenger" } },
+            steps = new object[]
+            {
+                new { name = "train", kind = "command", with = new { command = "sh", args = new[] { "-c", $"echo training; cp {fixture} model.onnx; echo '{{\"accuracy\": 0.97}}' > metrics.json" },
+                    inputs = new[] { fixture }, outputs = new { model = "model.onnx" }, metrics = "metrics.json" } },
+                new { name = "register", kind = "register", with = new { model = "${{ steps.train.outputs.model }}", name = "iris", alias = "${{ params.alias }}" } },
+                new { name = "rollout", kind = "rollout", with = new { model = "${{ steps.register.outputs.model }}", poll_interval = "200ms",
+                    template = new { endpoint = "iris", strategy = "canary", steps = new object[] { new { setWeight = 50 }, new { setWeight = 100 } } } }, timeout = "2m" },
+                new { name = "promote", kind = "promote", with = new { model = "${{ steps.rollout.outputs.model }}" } },
+            },
+        }, Cancel);
+        put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync(Cancel));
+
+        using var started = await client.PostAsJsonAsync("/api/v1/pipelines/retrain/runs", new { }, Cancel);
+        started.StatusCode.ShouldBe(HttpStatusCode.Created);
+        var runId = (await started.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("run_id").GetString()!;
+        var run = await WaitForRunAsync(client, runId, "succeeded", "failed");
+
+        run.GetProperty("status").GetString().ShouldBe("succeeded", run.ToString());
+        var steps = run.GetProperty("steps").EnumerateArray().ToDictionary(step => step.GetProperty("step").GetString()!);
+        steps["register"].GetProperty("outputs").GetProperty("uri").GetString().ShouldBe("models:/iris/2");
+        steps["rollout"].GetProperty("outputs").GetProperty("phase").GetString().ShouldBe("Succeeded");
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/iris", Cancel)).GetProperty("variants")[0].GetProperty("model").GetString().ShouldBe("models:/iris/2");
+
+        // The registry: challenger and champion on version 2, which links to the register step's tracking run.
+        var champion = await client.GetFromJsonAsync<JsonElement>("/api/2.0/mlflow/registered-models/alias?name=iris&alias=champion", Cancel);
+        champion.GetProperty("model_version").GetProperty("version").GetString().ShouldBe("2");
+        champion.GetProperty("model_version").GetProperty("run_id").GetString().ShouldBe(steps["register"].GetProperty("tracking_run_id").GetString());
+        (await client.GetFromJsonAsync<JsonElement>("/api/2.0/mlflow/registered-models/alias?name=iris&alias=challenger", Cancel))
+            .GetProperty("model_version").GetProperty("version").GetString().ShouldBe("2");
+
+        // MLflow clients see one run per step in the experiment named after the pipeline.
+        var experiment = await client.GetFromJsonAsync<JsonElement>("/api/2.0/mlflow/experiments/get-by-name?experiment_name=retrain", Cancel);
+        var experimentId = experiment.GetProperty("experiment").GetProperty("experiment_id").GetString();
+        using var search = await client.PostAsJsonAsync("/api/2.0/mlflow/runs/search", new { experiment_ids = new[] { experimentId } }, Cancel);
+        var runs = (await search.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("runs").EnumerateArray().ToList();
+        runs.Count.ShouldBe(4);
+        var train = runs.Single(r => r.GetProperty("info").GetProperty("run_id").GetString() == steps["train"].GetProperty("tracking_run_id").GetString());
+        train.GetProperty("data").GetProperty("metrics").EnumerateArray().Single().GetProperty("value").GetDouble().ShouldBe(0.97);
+        train.GetProperty("info").GetProperty("status").GetString().ShouldBe("FINISHED");
+
+        // Logs, all steps or one.
+        var logs = await client.GetStringAsync($"/api/v1/pipeline-runs/{runId}/logs", Cancel);
+        logs.ShouldContain("==> train (succeeded) <==");
+        logs.ShouldContain("training");
+        (await client.GetStringAsync($"/api/v1/pipeline-runs/{runId}/logs?step=rollout", Cancel)).ShouldContain("started rollout retrain-");
+
+        // A second run reuses the training (same script, same input bytes) but registers again: registering is a side effect, not cached.
+        using var again = await client.PostAsJsonAsync("/api/v1/pipelines/retrain/runs", new { parameters = new { alias = "candidate" } }, Cancel);
+        var second = await WaitForRunAsync(client, (await again.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("run_id").GetString()!, "succeeded", "failed");
+        second.GetProperty("steps").EnumerateArray().Select(step => (step.GetProperty("step").GetString(), step.GetProperty("status").GetString()))
+            .ShouldBe([("train", "cached"), ("register", "succeeded"), ("rollout", "succeeded"), ("promote", "succeeded")], second.ToString());
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/pipelines/retrain/runs", Cancel)).GetProperty("runs").GetArrayLength().ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task Bad_pipelines_and_requests_get_precise_problems_and_change_nothing()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+
+        async Task ExpectAsync(HttpResponseMessage response, HttpStatusCode status, string detail)
+        {
+            using (response)
+            {
+                response.StatusCode.ShouldBe(status);
+                response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+                (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(detail);
+            }
+        }
+
+        await ExpectAsync(await client.PutAsJsonAsync("/api/v1/pipelines/p", new
+        {
+            steps = new object[]
+            {
+                new { name = "a", kind = "echo", with = new { x = "${{ steps.b.outputs.x }}" } },
+                new { name = "b", kind = "echo", needs = new[] { "a" } },
+                new { name = "c", kind = "teleport" },
+            },
+            schedule = new { cron = "every day" },
+        }, Cancel), HttpStatusCode.BadRequest,
+            "Invalid pipeline 'p': steps[2] (c): kind 'teleport' is not known; known kinds: command, echo, fail, promote, register, rollout; " +
+            "schedule.cron 'every day' is not a cron expression (5 fields, or 6 with seconds): Minutes: Value must be a number between 0 and 59 (all inclusive).");
+        await ExpectAsync(await client.PutAsJsonAsync("/api/v1/pipelines/p", new
+        {
+            steps = new object[] { new { name = "a", kind = "echo", needs = new[] { "b" } }, new { name = "b", kind = "echo", needs = new[] { "a" } } },
+        }, Cancel), HttpStatusCode.BadRequest, "Invalid pipeline 'p': steps: there is a cycle: a -> b -> a.");
+        using (var typo = await client.PutAsJsonAsync("/api/v1/pipelines/p", new { steps = new object[] { new { name = "a", kind = "echo", need = new[] { "b" } } } }, Cancel))
+        {
+            typo.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await typo.Content.ReadAsStringAsync(Cancel)).ShouldContain("need", customMessage: "an unknown field is refused, not dropped");
+        }
+
+        await ExpectAsync(await client.GetAsync("/api/v1/pipelines/p", Cancel), HttpStatusCode.NotFound, "Pipeline 'p' does not exist.");
+        await ExpectAsync(await client.PostAsJsonAsync("/api/v1/pipelines/p/runs", new { }, Cancel), HttpStatusCode.NotFound, "Pipeline 'p' does not exist.");
+
+        (await client.PutAsJsonAsync("/api/v1/pipelines/p", new
+        {
+            parameters = new object[] { new { name = "n", type = "int" } },
+            steps = new object[] { new { name = "a", kind = "echo", with = new { n = "${{ params.n }}" } } },
+        }, Cancel)).EnsureSuccessStatusCode();
+        await ExpectAsync(await client.PostAsJsonAsync("/api/v1/pipelines/p/runs", new { parameters = new { n = "many", m = 1 } }, Cancel), HttpStatusCode.BadRequest,
+            "Cannot run pipeline 'p': 'm' is not a parameter of the pipeline (declared: n); parameter 'n' (int): 'many' is not an integer.");
+        await ExpectAsync(await client.GetAsync("/api/v1/pipeline-runs/nope", Cancel), HttpStatusCode.NotFound, "Pipeline run 'nope' does not exist.");
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/pipelines/p/runs", Cancel)).GetProperty("runs").GetArrayLength().ShouldBe(0, "no run was queued");
+
+        using var ok = await client.PostAsJsonAsync("/api/v1/pipelines/p/runs", new { parameters = new { n = 7 } }, Cancel);
+        var runId = (await ok.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("run_id").GetString()!;
+        var run = await WaitForRunAsync(client, runId, "succeeded");
+        run.GetProperty("steps")[0].GetProperty("outputs").GetProperty("n").GetInt64().ShouldBe(7);
+        await ExpectAsync(await client.PostAsync($"/api/v1/pipeline-runs/{runId}/resume", null, Cancel), HttpStatusCode.BadRequest,
+            $"Pipeline run '{runId}' is succeeded; only a failed or cancelled run can be resumed.");
+        await ExpectAsync(await client.PostAsync($"/api/v1/pipeline-runs/{runId}/cancel", null, Cancel), HttpStatusCode.BadRequest,
+            $"Pipeline run '{runId}' has already ended (succeeded).");
+        await ExpectAsync(await client.GetAsync($"/api/v1/pipeline-runs/{runId}/logs?step=zzz", Cancel), HttpStatusCode.NotFound,
+            $"Pipeline run '{runId}' has no step 'zzz'; its steps: a.");
+    }
+
+    [Fact]
+    public async Task Only_admins_may_store_pipelines_with_command_steps()
+    {
+        await using var server = await StartServerAsync();
+        using var anonymous = server.Client();
+        async Task<string> KeyAsync(string name, string role, HttpClient client)
+        {
+            using var created = await client.PostAsJsonAsync("/api/v1/keys", new { name, role }, Cancel);
+            created.EnsureSuccessStatusCode();
+            return (await created.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("token").GetString()!;
+        }
+
+        using var admin = server.Client(await KeyAsync("admin", "admin", anonymous));
+        using var writer = server.Client(await KeyAsync("ci", "writer", admin));
+        var command = new { steps = new object[] { new { name = "a", kind = "command", with = new { command = "true" } } } };
+
+        using (var refused = await writer.PutAsJsonAsync("/api/v1/pipelines/p", command, Cancel))
+        {
+            refused.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+            (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+                .ShouldBe("Pipeline 'p' has command steps, which run any executable on the server: storing it needs the admin role.");
+        }
+
+        (await writer.PutAsJsonAsync("/api/v1/pipelines/q", new { steps = new object[] { new { name = "a", kind = "echo" } } }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await admin.PutAsJsonAsync("/api/v1/pipelines/p", command, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await writer.PostAsJsonAsync("/api/v1/pipelines/p/runs", new { }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created, "running a stored pipeline is a writer's job");
+    }
+
+    [Fact]
+    public async Task Alert_rules_start_runs_through_the_registered_pipeline_launcher()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        (await client.PutAsJsonAsync("/api/v1/pipelines/retrain", new
+        {
+            parameters = new object[] { new { name = "window", type = "string" } },
+            steps = new object[] { new { name = "a", kind = "echo", with = new { window = "${{ params.window }}" } } },
+        }, Cancel)).EnsureSuccessStatusCode();
+        var launcher = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Ballast.Pipelines.IPipelineLauncher>(server.App.Services);
+
+        var runId = await launcher.StartAsync("retrain", new Dictionary<string, string> { ["window"] = "predictions/iris/2026-12-04-10" }, "alert:iris-drift", Cancel);
+        var run = await WaitForRunAsync(client, runId, "succeeded");
+
+        run.GetProperty("trigger").GetString().ShouldBe("alert:iris-drift");
+        var metrics = "";
+        for (var i = 0; i < 100 && !metrics.Contains("ballast_pipeline_runs_total{pipeline=\"retrain\",status=\"succeeded\"}", StringComparison.Ordinal); i++)
+        {
+            // The run's end is counted right after it is written.
+            metrics = await client.GetStringAsync("/metrics", Cancel);
+            await Task.Delay(20, Cancel);
+        }
+
+        metrics.ShouldContain("ballast_pipeline_runs_total{pipeline=\"retrain\",status=\"succeeded\"}");
+        metrics.ShouldContain("ballast_pipeline_step_runs_total{pipeline=\"retrain\",kind=\"echo\",status=\"succeeded\"}");
+        run.GetProperty("steps")[0].GetProperty("outputs").GetProperty("window").GetString().ShouldBe("predictions/iris/2026-12-04-10");
+        (await Should.ThrowAsync<Ballast.Tracking.TrackingException>(() => launcher.StartAsync("retrain", new Dictionary<string, string>(), "alert:x", Cancel)))
+            .Message.ShouldBe("Cannot run pipeline 'retrain': parameter 'window' (string) is required: it has no default.");
+    }
+}
+
+public sealed class SqlitePipelineServerTests() : PipelineServerTests(DatabaseEngine.Sqlite);
+
+public sealed class PostgresPipelineServerTests() : PipelineServerTests(DatabaseEngine.Postgres);
