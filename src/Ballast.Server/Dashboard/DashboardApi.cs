@@ -71,6 +71,8 @@ public static class DashboardApi
         ui.MapGet("/experiments/{id}", Page(RunsPage.ExperimentAsync));
         ui.MapGet("/runs/compare", Page(RunsPage.CompareAsync));
         ui.MapGet("/runs/{id}", Page(RunsPage.RunAsync));
+        ui.MapGet("/pipelines", Page(PipelinePage.ListAsync));
+        ui.MapGet("/pipelines/runs/{id}", Page(PipelinePage.RunAsync));
         return routes;
     }
 

@@ -30,6 +30,8 @@ internal static class DashboardRoutes
 
     public static string Experiment(string id) => "/ui/experiments/" + Uri.EscapeDataString(id);
 
+    public static string PipelineRun(string id) => "/ui/pipelines/runs/" + Uri.EscapeDataString(id);
+
     public static string Run(string id) => "/ui/runs/" + Uri.EscapeDataString(id);
 
     /// <summary>A local path to return to after signing in; anything else (another host, a scheme) goes home.</summary>

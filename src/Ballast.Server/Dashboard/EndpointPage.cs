@@ -74,7 +74,7 @@ internal static class EndpointPage
 
         if (spec.Policy == EndpointValidation.BanditPolicy)
         {
-            var arms = await context.Service<BanditStore>().ArmsAsync(name, context.Cancel).ConfigureAwait(false);
+            var arms = await context.Service<AssignmentStore>().ArmsAsync(name, context.Cancel).ConfigureAwait(false);
             var pulls = arms.Sum(a => a.Pulls);
             body.Tag("h2", "Bandit arm allocations");
             body.Raw(SvgChart.Bars("bandit-arms", $"Pulls per arm ({spec.Bandit?.Algorithm ?? BanditSpec.Thompson})", arms.Select(a => a.Variant).ToList(),

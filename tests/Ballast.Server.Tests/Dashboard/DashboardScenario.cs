@@ -12,7 +12,7 @@ namespace Ballast.Tests.Dashboard;
 /// 80/20 between two versions with a shadow, scored traffic (seeded), a monitor with a reference window and two drifted
 /// windows (a falling revenue KPI beside them, segments by sepal width), a firing drift alert, an endpoint <c>fraud</c> with a canary rollout paused for promotion, and API keys for
 /// a reader and a writer. Tracking holds an experiment of three runs; iris v1 came from the first (with its dataset), is in
-/// Production and has the alias champion.
+/// Production and has the alias champion. The pipeline retrain ran twice, the second time from its cache.
 /// </summary>
 public sealed class DashboardScenario : IAsyncLifetime
 {
@@ -90,7 +90,7 @@ public sealed class DashboardScenario : IAsyncLifetime
             scored.EnsureSuccessStatusCode();
         }
 
-        await Server.App.Services.GetRequiredService<Ballast.Serving.BanditStore>().FlushAsync(Cancel);
+        await Server.App.Services.GetRequiredService<Ballast.Serving.AssignmentStore>().FlushAsync(Cancel);
 
         // Reference traffic, a monitor whose reference is exactly that traffic, then a window of it and one with shifted petals.
         var from = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -172,6 +172,30 @@ public sealed class DashboardScenario : IAsyncLifetime
 
             phase.ShouldBe("Paused", $"{rollout} reaches its pause");
         }
+        // A two-step pipeline run twice: the second run reuses both steps' outputs (cached).
+        await PutAsync(client, "/api/v1/pipelines/retrain", new
+        {
+            steps = new object[]
+            {
+                new { name = "prepare", kind = "command", cache = true, with = new { command = "sh", args = new[] { "-c", "echo preparing features; echo rows=150" } } },
+                new { name = "train", kind = "command", cache = true, needs = new[] { "prepare" }, with = new { command = "sh", args = new[] { "-c", "echo training the model" } } },
+            },
+        });
+        foreach (var _ in new[] { 1, 2 })
+        {
+            using var started = await client.PostAsJsonAsync("/api/v1/pipelines/retrain/runs", new { }, Cancel);
+            started.StatusCode.ShouldBe(HttpStatusCode.Created, await started.Content.ReadAsStringAsync(Cancel));
+            var run = (await started.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(Cancel)).GetProperty("run_id").GetString();
+            var status = "";
+            for (var i = 0; i < 400 && status != "succeeded"; i++)
+            {
+                await Task.Delay(50, Cancel);
+                status = (await client.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/v1/pipeline-runs/{run}", Cancel)).GetProperty("status").GetString()!;
+            }
+
+            status.ShouldBe("succeeded", $"pipeline run {run}");
+        }
+
         _browser = await DashboardBrowser.LaunchAsync();
     }
 

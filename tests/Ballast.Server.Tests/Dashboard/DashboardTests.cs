@@ -293,4 +293,30 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             (await TextAsync(page, "#search-error")).ShouldNotBeEmpty();
         }, expectedStatuses: [400]);
     }
+
+    [Fact]
+    public async Task Pipelines_show_runs_with_the_dag_status_per_step_cached_steps_and_logs()
+    {
+        await WithPageAsync(scenario.ReaderKey, "pipelines", async page =>
+        {
+            await page.ClickAsync("header a:text-is('Pipelines')");
+            var runs = page.Locator("#runs-retrain tbody tr");
+            (await runs.CountAsync()).ShouldBe(2);
+            (await runs.Nth(0).InnerTextAsync()).ShouldContain("prepare: cached", Case.Sensitive, "newest first: the second run came from the cache");
+            (await runs.Nth(1).InnerTextAsync()).ShouldContain("prepare: succeeded");
+
+            await runs.Nth(1).Locator("a").ClickAsync();
+            await page.WaitForURLAsync(url => url.Contains("/ui/pipelines/runs/", StringComparison.Ordinal));
+            (await page.Locator("#dag g.node.succeeded").CountAsync()).ShouldBe(2);
+            (await page.Locator("#dag line.edge").CountAsync()).ShouldBe(1, "train needs prepare");
+            (await TextAsync(page, "#log-prepare")).ShouldContain("preparing features");
+            await DashboardBrowser.ScreenshotAsync(page, "pipeline-run");
+
+            await page.GoBackAsync();
+            await runs.Nth(0).Locator("a").ClickAsync();
+            await page.WaitForURLAsync(url => url.Contains("/ui/pipelines/runs/", StringComparison.Ordinal));
+            (await page.Locator("#dag g.node.cached").CountAsync()).ShouldBe(2);
+            (await TextAsync(page, "#steps")).ShouldContain("cached from");
+        });
+    }
 }
