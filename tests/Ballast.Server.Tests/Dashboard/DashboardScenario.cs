@@ -120,12 +120,13 @@ public sealed class DashboardScenario : IAsyncLifetime
         // Three windows, the petals shifting further each time while the revenue KPI falls.
         foreach (var (shift, revenue, seed) in new[] { (0.0, 100.0, 21), (1.0, 80.0, 12), (2.0, 55.0, 13) })
         {
-            await ScoreAsync(client, 20, shift, seed);
+            // The KPI first: a row window ends just after its last logged prediction.
             using (var kpi = await client.PostAsJsonAsync("/api/v1/kpis", new { name = "revenue", value = revenue, routing_key = "user-" + seed }, Cancel))
             {
                 kpi.IsSuccessStatusCode.ShouldBeTrue(await kpi.Content.ReadAsStringAsync(Cancel));
             }
 
+            await ScoreAsync(client, 20, shift, seed);
             await EvaluateAsync(client);
         }
 

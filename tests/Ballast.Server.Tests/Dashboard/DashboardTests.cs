@@ -166,6 +166,9 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             var correlations = await TextAsync(page, "#correlations");
             correlations.ShouldContain("drift.share");
             correlations.ShouldContain("kpi.revenue.sum");
+            // drift.share rises (0, 0.5, 0.5 or so) while revenue falls (100, 80, 55): the correlation is negative.
+            var driftVsRevenue = page.Locator("#correlations tbody tr:has(td:text-is('drift.share')):has(td:text-is('kpi.revenue.sum')) td").Nth(2);
+            double.Parse(await driftVsRevenue.InnerTextAsync(), System.Globalization.CultureInfo.InvariantCulture).ShouldBeLessThan(0);
             (await TextAsync(page, "#segments")).ShouldContain("sepal_width=");
             (await page.Locator("#latency polyline.series").CountAsync()).ShouldBeGreaterThan(0);
             (await page.Locator("#windows tbody tr").CountAsync()).ShouldBe(3);
