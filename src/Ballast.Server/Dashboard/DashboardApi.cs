@@ -224,6 +224,3 @@ public static class DashboardApi
 
     private static Microsoft.AspNetCore.Http.HttpResults.ContentHttpResult HtmlResult(string html, int status = StatusCodes.Status200OK) => TypedResults.Content(html, "text/html", Encoding.UTF8, status);
 }
-
-/// <summary>A page's query could not be used (an unknown run in a comparison, a malformed filter); shown as a 400 page with the message.</summary>
-internal sealed class DashboardInputException(string message) : Exception(message);

@@ -28,6 +28,3 @@ internal sealed class DashboardContext(HttpContext http, DashboardUser user)
         $"<form method=\"post\" action=\"{Html.Attribute(action)}\" class=\"inline\"><input type=\"hidden\" name=\"{DashboardApi.CsrfField}\" value=\"{Html.Attribute(CsrfToken())}\">" +
         $"<button type=\"submit\"{(cssClass is null ? "" : $" class=\"{cssClass}\"")}{(confirmName is null ? "" : $" name=\"{Html.Attribute(confirmName)}\"")}>{Html.Encode(label)}</button></form>";
 }
-
-/// <summary>A rendered page: its title, the navigation entry it belongs to, its body and its status (400 for a search that could not run, say).</summary>
-internal sealed record DashboardPage(string Title, string Section, string Body, int Status = 200);

@@ -3,9 +3,6 @@ using System.Text;
 
 namespace Ballast.Server.Dashboard;
 
-/// <summary>A named line of a chart: one value per x (null where there is no value).</summary>
-internal sealed record ChartSeries(string Name, IReadOnlyList<double?> Values);
-
 /// <summary>
 /// Server-side SVG charts (no script): lines over time, grouped bars, a heat map and a layered graph. Colours are SVG
 /// attributes, not style attributes, so the page's Content-Security-Policy needs no inline styles. Every chart has a
@@ -271,6 +268,3 @@ internal static class SvgChart
         }
     }
 }
-
-/// <summary>A node of <see cref="SvgChart.Graph"/>: its layer (column), its kind (colour) and its label.</summary>
-internal sealed record GraphNode(string Id, string Label, string Kind, int Layer);

@@ -173,6 +173,29 @@ public sealed class DashboardScenario : IAsyncLifetime
 
             phase.ShouldBe("Paused", $"{rollout} reaches its pause");
         }
+        // A regime endpoint: calm until the posted volatility crosses 0.5, then stressed.
+        await PutAsync(client, "/api/v1/endpoints/pricing", new
+        {
+            policy = "regime",
+            variants = new[] { new { name = "calm", model = "models:/iris/1" }, new { name = "stressed", model = "models:/iris/2" } },
+            regime = new { signal = "volatility", thresholds = new[] { 0.5 }, variants = new[] { "calm", "stressed" }, hysteresis = 0.0, min_dwell_seconds = 0.0 },
+        });
+        foreach (var volatility in new[] { 0.1, 0.9 })
+        {
+            using (var signal = await client.PostAsJsonAsync("/api/v1/endpoints/pricing/signals", new { value = volatility }, Cancel))
+            {
+                signal.IsSuccessStatusCode.ShouldBeTrue(await signal.Content.ReadAsStringAsync(Cancel));
+            }
+
+            for (var i = 0; i < 5; i++)
+            {
+                using var scored = await client.PostAsJsonAsync("/v2/models/pricing/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, Cancel);
+                scored.EnsureSuccessStatusCode();
+            }
+        }
+
+        await Server.App.Services.GetRequiredService<Ballast.Serving.TrafficStats>().FlushAsync(Cancel);
+
         // A two-step pipeline run twice: the second run reuses both steps' outputs (cached).
         await PutAsync(client, "/api/v1/pipelines/retrain", new
         {

@@ -65,6 +65,13 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             await page.ClickAsync("header button:has-text('Sign out')");
             await page.WaitForURLAsync(url => url.Contains("/ui/login", StringComparison.Ordinal));
             (await context.CookiesAsync()).ShouldNotContain(cookie => cookie.Name == "ballast_session");
+
+            // A return address off this site is ignored: signing in lands on the home page.
+            await page.GotoAsync(Url("/ui/login?return=" + Uri.EscapeDataString("//evil.example/ui/")));
+            await page.FillAsync("#api_key", scenario.ReaderKey);
+            await page.ClickAsync("button[type=submit]");
+            await page.WaitForURLAsync(url => url.EndsWith("/ui/", StringComparison.Ordinal));
+            page.Url.ShouldBe(Url("/ui/"));
         }
 
         errors.ShouldBeEmpty();
@@ -149,6 +156,18 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             badRange!.Status.ShouldBe(400);
             (await TextAsync(page, "#error")).ShouldBe("range '2y' is not one of 15m, 1h, 6h, 24h, 7d.");
         }, expectedStatuses: [404, 400]);
+    }
+
+    [Fact]
+    public async Task Regime_endpoint_shows_its_timeline_and_current_regime()
+    {
+        await WithPageAsync(scenario.ReaderKey, "endpoint-pricing", async page =>
+        {
+            await page.GotoAsync(Url("/ui/endpoints/pricing?range=15m"));
+            (await page.Locator("#regime-timeline circle.point").CountAsync()).ShouldBeGreaterThan(0);
+            (await TextAsync(page, "#regime-now")).ShouldStartWith("Current regime 1 (signal 0.9)");
+            (await TextAsync(page, "#variants")).ShouldContain("stressed");
+        });
     }
 
     [Fact]
@@ -260,8 +279,8 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             (await lineage.Locator("g.node.dataset").CountAsync()).ShouldBe(1);
             (await lineage.Locator("g.node.run").CountAsync()).ShouldBe(1);
             (await lineage.Locator("g.node.version").CountAsync()).ShouldBe(1);
-            // iris, ranker, fraud, checkout (and payments until its canary is promoted) serve v1.
-            (await lineage.Locator("g.node.endpoint title").AllTextContentsAsync()).ShouldBeSubsetOf(["iris", "ranker", "fraud", "checkout", "payments"]);
+            // iris, ranker, fraud, checkout, pricing (and payments until its canary is promoted) serve v1.
+            (await lineage.Locator("g.node.endpoint title").AllTextContentsAsync()).ShouldBeSubsetOf(["iris", "ranker", "fraud", "checkout", "pricing", "payments"]);
             (await lineage.Locator("g.node.endpoint title").AllTextContentsAsync()).ShouldContain("checkout");
         });
     }
