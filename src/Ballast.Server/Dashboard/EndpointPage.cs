@@ -9,8 +9,11 @@ namespace Ballast.Server.Dashboard;
 /// </summary>
 internal static class EndpointPage
 {
-    /// <summary>The prediction distribution reads at most this many logged rows of the range (the newest are not preferred; it is a sample).</summary>
+    /// <summary>The prediction distribution reads at most this many logged rows (the first of the period; it is a sample).</summary>
     public const int DistributionRows = 20_000;
+
+    /// <summary>The prediction distribution covers at most the last hour, so a 7-day range does not fetch a week of log segments per page view.</summary>
+    public static readonly TimeSpan DistributionPeriod = TimeSpan.FromHours(1);
 
     public static async Task<DashboardPage> RenderAsync(DashboardContext context)
     {
@@ -100,8 +103,10 @@ internal static class EndpointPage
 
     private static async Task PredictionDistributionAsync(DashboardContext context, Html body, string name, TimeRange range)
     {
-        var table = await context.Service<PredictionExport>().QueryAsync(name, range.From, range.To, connection => WindowTable.Read(connection, null, DistributionRows), context.Cancel).ConfigureAwait(false);
+        var from = Math.Max(range.From, range.To - (long)DistributionPeriod.TotalMilliseconds);
+        var table = await context.Service<PredictionExport>().QueryAsync(name, from, range.To, connection => WindowTable.Read(connection, null, DistributionRows), context.Cancel).ConfigureAwait(false);
         body.Tag("h2", "Prediction distribution");
+        body.Tag("p", $"Logged predictions since {Html.Time(from)} (at most the last hour, up to {DistributionRows} rows).", "class=\"muted\"");
         var outputs = table.Outputs.Where(output => output.Value.Count == table.Rows && table.Rows > 0).ToList();
         if (outputs.Count == 0)
         {
