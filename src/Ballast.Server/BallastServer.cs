@@ -231,6 +231,7 @@ public static partial class BallastServer
         app.UseAuthorization();
 
         app.MapOpenApi().AllowAnonymous();
+        app.MapDashboard();
         app.MapSystemApi(server);
         app.MapKeysApi();
         app.MapMlflowExperimentsApi();
@@ -249,7 +250,6 @@ public static partial class BallastServer
         app.MapAlertsApi();
         app.MapMonitorsApi();
         app.MapPipelinesApi();
-        app.MapDashboard();
         configure?.Invoke(app);
 
         Log.Starting(app.Logger, BallastVersion.Current, options.Listen, server.Database.Location.Display, server.Artifacts.Location, server.AuthenticationMode);
