@@ -13,6 +13,9 @@ command -v python3 >/dev/null 2>&1 || { log "python3 is required"; exit 1; }
 # shellcheck source=scripts/services.sh
 source "$ROOT/scripts/services.sh"
 command -v curl >/dev/null 2>&1 || apt_install curl
+# The dashboard's browser tests drive Debian's Chromium through Playwright (BALLAST_CHROMIUM overrides the path);
+# their screenshots land in tests/Ballast.Server.Tests/bin/*/net10.0/dashboard-screenshots/.
+command -v chromium >/dev/null 2>&1 || apt_install chromium || { log "could not install chromium (Debian's chromium package)"; exit 1; }
 RESULTS=$(mktemp -d /tmp/ballast-results.XXXXXX)
 trap 'stop_services; rm -rf "$RESULTS"' EXIT
 

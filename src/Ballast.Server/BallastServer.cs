@@ -6,6 +6,7 @@ using Ballast.Pipelines.Steps;
 using Ballast.Security;
 using Ballast.Server.Alerts;
 using Ballast.Server.Audit;
+using Ballast.Server.Dashboard;
 using Ballast.Server.Datasets;
 using Ballast.Server.Experiments;
 using Ballast.Server.Features;
@@ -25,6 +26,7 @@ using Ballast.Storage;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -226,6 +228,9 @@ public static partial class BallastServer
         builder.Services.AddSingleton(new Ballast.Features.FeatureConsistency(offline, online, server.Time));
         builder.Services.AddHostedService<Ballast.Server.Features.FeatureMaterializationService>();
         builder.Services.AddSingleton(new AuthenticationGate(server.AuthenticationMode, server.Keys, server.Time));
+        // The dashboard's session and anti-forgery cookies are protected with keys kept in the data folder, so a restart keeps sessions.
+        builder.Services.AddDataProtection().SetApplicationName("ballast").PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDir, "dashboard-keys")));
+        builder.Services.AddDashboard();
 
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
@@ -255,6 +260,7 @@ public static partial class BallastServer
         app.UseAuthorization();
 
         app.MapOpenApi().AllowAnonymous();
+        app.MapDashboard();
         app.MapSystemApi(server);
         app.MapKeysApi();
         app.MapMlflowExperimentsApi();

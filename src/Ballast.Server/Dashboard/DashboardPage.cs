@@ -1,0 +1,4 @@
+namespace Ballast.Server.Dashboard;
+
+/// <summary>A rendered page: its title, the navigation entry it belongs to, its body and its status (400 for a search that could not run, say).</summary>
+internal sealed record DashboardPage(string Title, string Section, string Body, int Status = 200);

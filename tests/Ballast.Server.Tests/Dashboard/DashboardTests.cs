@@ -1,0 +1,344 @@
+using System.Net;
+using Microsoft.Playwright;
+
+namespace Ballast.Tests.Dashboard;
+
+/// <summary>The dashboard in real Chromium against a seeded server: each page renders its data and charts, actions work, no console errors.</summary>
+public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<DashboardScenario>
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private string Url(string path) => new Uri(scenario.Server.BaseAddress, path).ToString();
+
+    /// <summary>Opens a signed-in page with <paramref name="key"/>, runs <paramref name="test"/>, saves a screenshot and checks the console stayed clean.</summary>
+    private async Task WithPageAsync(string key, string screenshot, Func<IPage, Task> test, int[]? expectedStatuses = null)
+    {
+        var errors = new List<string>();
+        var (context, page) = await scenario.Browser.NewPageAsync(errors);
+        await using (context)
+        {
+            await page.GotoAsync(Url("/ui/login"));
+            await page.FillAsync("#api_key", key);
+            await page.ClickAsync("button[type=submit]");
+            await page.WaitForURLAsync(url => !url.Contains("/ui/login", StringComparison.Ordinal));
+            try
+            {
+                await test(page);
+            }
+            finally
+            {
+                await DashboardBrowser.ScreenshotAsync(page, screenshot);
+            }
+        }
+
+        // A page the test expects to be refused is logged by Chromium as a failed resource load; nothing else may be.
+        errors.RemoveAll(error => (expectedStatuses ?? []).Any(status => error.Contains($"status of {status} ", StringComparison.Ordinal)));
+        errors.ShouldBeEmpty();
+    }
+
+    private static async Task<string> TextAsync(IPage page, string selector) => await page.Locator(selector).InnerTextAsync();
+
+    [Fact]
+    public async Task Root_redirects_to_the_login_form_and_a_wrong_key_is_refused_with_a_reason()
+    {
+        var errors = new List<string>();
+        var (context, page) = await scenario.Browser.NewPageAsync(errors);
+        await using (context)
+        {
+            await page.GotoAsync(Url("/"));
+            page.Url.ShouldContain("/ui/login?return=");
+            await page.FillAsync("#api_key", "blst_not-a-key");
+            var response = await page.RunAndWaitForResponseAsync(() => page.ClickAsync("button[type=submit]"), r => r.Url.EndsWith("/ui/login", StringComparison.Ordinal));
+            response.Status.ShouldBe(401);
+            (await TextAsync(page, "#login-error")).ShouldBe("The API key is invalid or has been revoked.");
+            await DashboardBrowser.ScreenshotAsync(page, "login-refused");
+
+            errors.RemoveAll(error => error.Contains("status of 401", StringComparison.Ordinal)); // the refusal above, as expected
+            await page.FillAsync("#api_key", scenario.ReaderKey);
+            await page.ClickAsync("button[type=submit]");
+            await page.WaitForURLAsync(url => url.EndsWith("/ui/", StringComparison.Ordinal));
+            var session = (await context.CookiesAsync()).Single(cookie => cookie.Name == "ballast_session");
+            (session.HttpOnly, session.SameSite, session.Path).ShouldBe((true, SameSiteAttribute.Strict, "/ui"));
+            session.Value.ShouldNotContain(scenario.ReaderKey, Case.Sensitive, "the key is stored encrypted");
+            (await TextAsync(page, "#user")).ShouldBe("analyst (reader)");
+
+            await page.ClickAsync("header button:has-text('Sign out')");
+            await page.WaitForURLAsync(url => url.Contains("/ui/login", StringComparison.Ordinal));
+            (await context.CookiesAsync()).ShouldNotContain(cookie => cookie.Name == "ballast_session");
+
+            // A return address off this site is ignored: signing in lands on the home page.
+            await page.GotoAsync(Url("/ui/login?return=" + Uri.EscapeDataString("//evil.example/ui/")));
+            await page.FillAsync("#api_key", scenario.ReaderKey);
+            await page.ClickAsync("button[type=submit]");
+            await page.WaitForURLAsync(url => url.EndsWith("/ui/", StringComparison.Ordinal));
+            page.Url.ShouldBe(Url("/ui/"));
+        }
+
+        errors.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Forms_without_the_anti_forgery_token_and_pages_without_a_session_are_refused()
+    {
+        using var client = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = scenario.Server.BaseAddress };
+        using (var page = await client.GetAsync("/ui/", Cancel))
+        {
+            page.StatusCode.ShouldBe(HttpStatusCode.Redirect);
+            page.Headers.Location!.ToString().ShouldBe("/ui/login?return=%2Fui%2F");
+        }
+
+        using (var login = await client.PostAsync("/ui/login", new FormUrlEncodedContent(new Dictionary<string, string> { ["api_key"] = scenario.WriterKey }), Cancel))
+        {
+            login.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await login.Content.ReadAsStringAsync(Cancel)).ShouldContain("anti-forgery token is missing or invalid");
+            (login.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies : []).ShouldNotContain(cookie => cookie.StartsWith("ballast_session=", StringComparison.Ordinal), "no session without a valid form");
+        }
+
+        using var api = await client.GetAsync("/api/v1/endpoints", Cancel);
+        api.StatusCode.ShouldBe(HttpStatusCode.Unauthorized, "the API still wants its bearer key");
+    }
+
+    [Fact]
+    public async Task Home_shows_endpoints_with_live_traffic_variants_weights_firing_alerts_and_rollouts_in_progress()
+    {
+        await scenario.ScoreLiveAsync(30);
+        await WithPageAsync(scenario.ReaderKey, "home", async page =>
+        {
+            var iris = page.Locator("#endpoints tbody tr:has(td:first-child a:text-is('iris'))");
+            var row = await iris.InnerTextAsync();
+            row.ShouldContain("main");
+            row.ShouldContain("80%");
+            row.ShouldContain("challenger");
+            row.ShouldContain("20%");
+            row.ShouldContain("shadow");
+            var rate = double.Parse(await iris.Locator("td").Nth(3).InnerTextAsync(), System.Globalization.CultureInfo.InvariantCulture);
+            rate.ShouldBeGreaterThanOrEqualTo(0.5, "30 requests were scored just now (the last minute's rate)");
+            (await iris.Locator("td").Nth(4).InnerTextAsync()).ShouldBe("0%");
+            (await iris.Locator("td").Nth(5).InnerTextAsync()).ShouldContain("main:");
+            (await TextAsync(page, "#alerts")).ShouldContain("iris-drift-high");
+            (await TextAsync(page, "#alerts")).ShouldContain("critical");
+            (await TextAsync(page, "#rollouts")).ShouldContain("fraud-v2");
+        });
+    }
+
+    [Fact]
+    public async Task Endpoint_page_charts_the_split_latency_errors_shadow_disagreement_and_predictions()
+    {
+        await WithPageAsync(scenario.ReaderKey, "endpoint-iris", async page =>
+        {
+            await page.ClickAsync("#endpoints a:text-is('iris')");
+            await page.WaitForURLAsync(url => url.EndsWith("/ui/endpoints/iris", StringComparison.Ordinal));
+            (await TextAsync(page, "h1")).ShouldBe("Endpoint iris");
+            (await TextAsync(page, "#variants")).ShouldContain("challenger");
+            foreach (var chart in new[] { "#traffic-split", "#latency-p99", "#latency-p50", "#error-rate", "#shadow-disagreement", "#prediction-output_label" })
+            {
+                (await page.Locator(chart).CountAsync()).ShouldBe(1, chart);
+            }
+
+            (await page.Locator("#traffic-split polyline.series, #traffic-split circle.point").CountAsync()).ShouldBeGreaterThan(0, "the split has points");
+            (await page.Locator("#prediction-output_label rect.bar").CountAsync()).ShouldBeGreaterThan(0, "the predicted classes have bars");
+        });
+    }
+
+    [Fact]
+    public async Task Bandit_endpoint_shows_its_arm_allocations_and_an_unknown_endpoint_or_range_is_an_error_page()
+    {
+        await WithPageAsync(scenario.ReaderKey, "endpoint-ranker", async page =>
+        {
+            await page.GotoAsync(Url("/ui/endpoints/ranker?range=15m"));
+            (await page.Locator("#bandit-arms").CountAsync()).ShouldBe(1);
+            (await TextAsync(page, "#arms")).ShouldContain("a");
+
+            var missing = await page.GotoAsync(Url("/ui/endpoints/nope"));
+            missing!.Status.ShouldBe(404);
+            (await TextAsync(page, "#error")).ShouldBe("Endpoint 'nope' does not exist.");
+            var badRange = await page.GotoAsync(Url("/ui/endpoints/iris?range=2y"));
+            badRange!.Status.ShouldBe(400);
+            (await TextAsync(page, "#error")).ShouldBe("range '2y' is not one of 15m, 1h, 6h, 24h, 7d.");
+        }, expectedStatuses: [404, 400]);
+    }
+
+    [Fact]
+    public async Task Regime_endpoint_shows_its_timeline_and_current_regime()
+    {
+        await WithPageAsync(scenario.ReaderKey, "endpoint-pricing", async page =>
+        {
+            await page.GotoAsync(Url("/ui/endpoints/pricing?range=15m"));
+            (await page.Locator("#regime-timeline circle.point").CountAsync()).ShouldBeGreaterThan(0);
+            (await TextAsync(page, "#regime-now")).ShouldStartWith("Current regime 1 (signal 0.9)");
+            (await TextAsync(page, "#variants")).ShouldContain("stressed");
+        });
+    }
+
+    [Fact]
+    public async Task Monitoring_shows_the_drift_heat_map_metrics_beside_kpis_with_their_correlation_segments_and_a_window_report()
+    {
+        await WithPageAsync(scenario.ReaderKey, "monitor", async page =>
+        {
+            await page.ClickAsync("header a:text-is('Monitoring')");
+            (await TextAsync(page, "#monitors")).ShouldContain("iris-drift-high", Case.Sensitive, "the firing alert is beside its monitor");
+            await page.ClickAsync("#monitors a:text-is('iris-watch')");
+            await page.WaitForURLAsync(url => url.EndsWith("/ui/monitors/iris-watch", StringComparison.Ordinal));
+            (await page.Locator("#drift-heatmap rect.cell").CountAsync()).ShouldBe(4 * 3, "four features by three windows");
+            (await page.Locator("#drift-heatmap rect.cell.flagged").CountAsync()).ShouldBeGreaterThanOrEqualTo(2, "the shifted petals drifted");
+            (await page.Locator("#metrics-kpis polyline.series").CountAsync()).ShouldBeGreaterThan(0);
+            var correlations = await TextAsync(page, "#correlations");
+            correlations.ShouldContain("drift.share");
+            correlations.ShouldContain("kpi.revenue.sum");
+            // drift.share rises (0, 0.5, 0.5 or so) while revenue falls (100, 80, 55): the correlation is negative.
+            var driftVsRevenue = page.Locator("#correlations tbody tr:has(td:text-is('drift.share')):has(td:text-is('kpi.revenue.sum')) td").Nth(2);
+            double.Parse(await driftVsRevenue.InnerTextAsync(), System.Globalization.CultureInfo.InvariantCulture).ShouldBeLessThan(0);
+            (await TextAsync(page, "#segments")).ShouldContain("sepal_width=");
+            (await page.Locator("#latency polyline.series").CountAsync()).ShouldBeGreaterThan(0);
+            (await page.Locator("#windows tbody tr").CountAsync()).ShouldBe(3);
+
+            await page.ClickAsync("#windows tbody tr:first-child a");
+            await page.WaitForURLAsync(url => url.Contains("/windows/", StringComparison.Ordinal));
+            (await TextAsync(page, "#drift")).ShouldContain("petal_length");
+            (await page.Locator("[id='distribution-petal_length'] rect.bar").CountAsync()).ShouldBeGreaterThan(0, "reference and current bars");
+            (await TextAsync(page, "#metrics")).ShouldContain("kpi.revenue.sum");
+            await DashboardBrowser.ScreenshotAsync(page, "monitor-window");
+        });
+    }
+
+    [Fact]
+    public async Task Rollout_page_shows_steps_and_transitions_and_a_reader_cannot_act()
+    {
+        await WithPageAsync(scenario.ReaderKey, "rollout-reader", async page =>
+        {
+            await page.ClickAsync("header a:text-is('Rollouts & experiments')");
+            (await TextAsync(page, "#experiments")).ShouldContain("checkout-ab");
+            await page.ClickAsync("#rollouts a:text-is('fraud-v2')");
+            await page.WaitForURLAsync(url => url.EndsWith("/ui/rollouts/fraud-v2", StringComparison.Ordinal));
+            (await TextAsync(page, "#phase")).ShouldBe("Paused");
+            (await TextAsync(page, "#steps")).ShouldContain("pause until promoted");
+            (await TextAsync(page, "#history")).ShouldContain("canary weight 25%");
+            (await page.Locator("#canary-weight circle.point").CountAsync()).ShouldBeGreaterThan(0);
+            (await page.Locator("#actions").CountAsync()).ShouldBe(0, "a reader gets no buttons");
+            (await TextAsync(page, "#actions-readonly")).ShouldContain("writer role");
+
+            // Even with a valid form token, the action itself is refused for a reader.
+            var token = await page.Locator("header form input[name=csrf]").GetAttributeAsync("value");
+            var refused = await page.Context.APIRequest.PostAsync(Url("/ui/rollouts/fraud-v2/abort"), new() { Form = page.Context.APIRequest.CreateFormData().Set("csrf", token!), MaxRedirects = 0 });
+            refused.Status.ShouldBe(403);
+            (await refused.TextAsync()).ShouldContain("Your API key &#x27;analyst&#x27; has the role &#x27;reader&#x27;; this action needs &#x27;writer&#x27; or higher.");
+            var forged = await page.Context.APIRequest.PostAsync(Url("/ui/rollouts/fraud-v2/abort"), new() { Form = page.Context.APIRequest.CreateFormData().Set("csrf", "forged"), MaxRedirects = 0 });
+            forged.Status.ShouldBe(400);
+        });
+    }
+
+    [Fact]
+    public async Task A_writer_promotes_a_paused_rollout_from_its_page()
+    {
+        await WithPageAsync(scenario.WriterKey, "rollout-writer", async page =>
+        {
+            await page.GotoAsync(Url("/ui/rollouts/payments-v2"));
+            (await TextAsync(page, "#phase")).ShouldBe("Paused");
+            await page.ClickAsync("#actions button:text-is('Promote')");
+            await page.WaitForURLAsync(url => url.EndsWith("?done=promote", StringComparison.Ordinal));
+            (await TextAsync(page, "#notice")).ShouldBe("Done: promote.");
+            (await TextAsync(page, "#history")).ShouldContain("promoted by hand");
+        });
+    }
+
+    [Fact]
+    public async Task Experiment_page_shows_results_with_intervals_srm_and_the_decision()
+    {
+        await WithPageAsync(scenario.ReaderKey, "experiment", async page =>
+        {
+            await page.GotoAsync(Url("/ui/rollouts"));
+            await page.ClickAsync("#experiments a:text-is('checkout-ab')");
+            await page.WaitForURLAsync(url => url.EndsWith("/ui/ab/checkout-ab", StringComparison.Ordinal));
+            (await TextAsync(page, "#decision")).ShouldBe("ship b");
+            (await TextAsync(page, "#srm")).ShouldStartWith("ok p = ");
+            (await TextAsync(page, "#variants")).ShouldContain("better");
+            (await page.Locator("#means line.interval").CountAsync()).ShouldBe(2);
+            (await page.Locator("#lifts line.interval").CountAsync()).ShouldBe(1);
+        });
+    }
+
+    [Fact]
+    public async Task Model_page_shows_versions_stage_history_the_card_and_lineage_from_dataset_to_endpoints()
+    {
+        await WithPageAsync(scenario.ReaderKey, "model", async page =>
+        {
+            await page.ClickAsync("header a:text-is('Models')");
+            (await TextAsync(page, "#models")).ShouldContain("@champion → v1");
+            await page.ClickAsync("#models a:text-is('iris')");
+            await page.WaitForURLAsync(url => url.EndsWith("/ui/models/iris", StringComparison.Ordinal));
+            (await page.Locator("#versions tbody tr").CountAsync()).ShouldBe(3);
+            await page.ClickAsync("#versions a:text-is('v1')");
+            await page.WaitForURLAsync(url => url.EndsWith("?version=1", StringComparison.Ordinal));
+            (await TextAsync(page, "#card")).ShouldBe("Model card: iris v1");
+            (await TextAsync(page, "#params")).ShouldContain("penalty");
+            (await TextAsync(page, "#training-data")).ShouldContain("iris-train");
+            var history = await TextAsync(page, "#history");
+            history.ShouldContain("Production");
+            history.ShouldContain("champion");
+            var lineage = page.Locator("#lineage");
+            (await lineage.Locator("g.node.dataset").CountAsync()).ShouldBe(1);
+            (await lineage.Locator("g.node.run").CountAsync()).ShouldBe(1);
+            (await lineage.Locator("g.node.version").CountAsync()).ShouldBe(1);
+            // iris, ranker, fraud, checkout, pricing (and payments until its canary is promoted) serve v1.
+            (await lineage.Locator("g.node.endpoint title").AllTextContentsAsync()).ShouldBeSubsetOf(["iris", "ranker", "fraud", "checkout", "pricing", "payments"]);
+            (await lineage.Locator("g.node.endpoint title").AllTextContentsAsync()).ShouldContain("checkout");
+        });
+    }
+
+    [Fact]
+    public async Task Runs_are_searched_with_mlflow_filters_compared_and_charted()
+    {
+        await WithPageAsync(scenario.ReaderKey, "runs", async page =>
+        {
+            await page.ClickAsync("header a:text-is('Experiments & runs')");
+            await page.ClickAsync("#experiments a:text-is('iris-training')");
+            await page.WaitForURLAsync(url => url.Contains("/ui/experiments/", StringComparison.Ordinal));
+            var experiment = page.Url;
+            (await page.Locator("#runs tbody tr").CountAsync()).ShouldBe(3);
+            await page.FillAsync("#filter", "metrics.accuracy > 0.85 and params.penalty = 'l2'");
+            await page.FillAsync("#order_by", "metrics.accuracy DESC");
+            await page.ClickAsync("form.search button");
+            await page.WaitForURLAsync(url => url.Contains("filter=", StringComparison.Ordinal));
+            (await page.Locator("#runs tbody tr td:nth-child(2)").AllInnerTextsAsync()).ShouldBe(["lr-C1.0", "lr-C10"]);
+            await DashboardBrowser.ScreenshotAsync(page, "runs-search");
+
+            await page.CheckAsync("#runs tbody tr:nth-child(1) input[type=checkbox]");
+            await page.CheckAsync("#runs tbody tr:nth-child(2) input[type=checkbox]");
+            await page.ClickAsync("#compare");
+            await page.WaitForURLAsync(url => url.Contains("/ui/runs/compare", StringComparison.Ordinal));
+            (await TextAsync(page, "#compare-params")).ShouldContain("differs");
+            (await TextAsync(page, "#compare-metrics")).ShouldContain("0.93");
+            (await page.Locator("[id='history-accuracy'] polyline.series").CountAsync()).ShouldBe(2);
+
+            var bad = await page.GotoAsync(experiment + "?filter=" + Uri.EscapeDataString("metrics.accuracy >>> 1"));
+            bad!.Status.ShouldBe(400);
+            (await TextAsync(page, "#search-error")).ShouldNotBeEmpty();
+        }, expectedStatuses: [400]);
+    }
+
+    [Fact]
+    public async Task Pipelines_show_runs_with_the_dag_status_per_step_cached_steps_and_logs()
+    {
+        await WithPageAsync(scenario.ReaderKey, "pipelines", async page =>
+        {
+            await page.ClickAsync("header a:text-is('Pipelines')");
+            var runs = page.Locator("#runs-retrain tbody tr");
+            (await runs.CountAsync()).ShouldBe(2);
+            (await runs.Nth(0).InnerTextAsync()).ShouldContain("prepare: cached", Case.Sensitive, "newest first: the second run came from the cache");
+            (await runs.Nth(1).InnerTextAsync()).ShouldContain("prepare: succeeded");
+
+            await runs.Nth(1).Locator("a").ClickAsync();
+            await page.WaitForURLAsync(url => url.Contains("/ui/pipelines/runs/", StringComparison.Ordinal));
+            (await page.Locator("#dag g.node.succeeded").CountAsync()).ShouldBe(2);
+            (await page.Locator("#dag line.edge").CountAsync()).ShouldBe(1, "train needs prepare");
+            (await TextAsync(page, "#log-prepare")).ShouldContain("preparing features");
+            await DashboardBrowser.ScreenshotAsync(page, "pipeline-run");
+
+            await page.GoBackAsync();
+            await runs.Nth(0).Locator("a").ClickAsync();
+            await page.WaitForURLAsync(url => url.Contains("/ui/pipelines/runs/", StringComparison.Ordinal));
+            (await page.Locator("#dag g.node.cached").CountAsync()).ShouldBe(2);
+            (await TextAsync(page, "#steps")).ShouldContain("cached from");
+        });
+    }
+}
