@@ -60,10 +60,10 @@ internal static class MonitorPage
         body.Tag("p", $"Windows #{windows[0].Id} ({Html.Time(windows[0].Start)}) to #{windows[^1].Id} ({Html.Time(windows[^1].End)}); the charts' x axis is the window.", "class=\"muted\"");
         DriftHeatMap(body, windows, labels);
         ChartMetrics(body, windows, labels, "performance", "Performance from feedback and estimated (CBPE)",
-            key => (key.StartsWith("performance.", StringComparison.Ordinal) && key != "performance.labelled_rows") || key.StartsWith("cbpe.", StringComparison.Ordinal));
+            key => (key.StartsWith("performance.", StringComparison.Ordinal) && key != "performance.labelled_rows") || (key.StartsWith("estimated.", StringComparison.Ordinal) && key is not ("estimated.rows" or "estimated.calibrated")));
         MetricsAndKpis(body, windows, labels);
         ChartMetrics(body, windows, labels, "quality", "Data-quality violations (share of rows)",
-            key => key.StartsWith("quality.", StringComparison.Ordinal) || key.StartsWith("expectations.", StringComparison.Ordinal),
+            key => key.StartsWith("quality.", StringComparison.Ordinal),
             "No data-quality checks report on this monitor's windows.");
         ChartMetrics(body, windows, labels, "latency", "Latency (ms)", key => key.StartsWith("latency.", StringComparison.Ordinal));
         ChartMetrics(body, windows, labels, "errors", "Error rate", key => key == "errors.rate");
@@ -181,7 +181,7 @@ internal static class MonitorPage
         body.Tag("h2", "Model metrics and business KPIs");
         var keys = windows.SelectMany(w => w.Results.Metrics.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var kpis = keys.Where(k => k.StartsWith("kpi.", StringComparison.Ordinal) && !k.EndsWith(".count", StringComparison.Ordinal)).ToList();
-        var model = keys.Where(k => (k.StartsWith("performance.", StringComparison.Ordinal) && k != "performance.labelled_rows") || k.StartsWith("cbpe.", StringComparison.Ordinal)
+        var model = keys.Where(k => (k.StartsWith("performance.", StringComparison.Ordinal) && k != "performance.labelled_rows") || (k.StartsWith("estimated.", StringComparison.Ordinal) && k is not ("estimated.rows" or "estimated.calibrated"))
             || k is "drift.share" or "prediction.drift" or "errors.rate" or "latency.p99_ms").ToList();
         if (kpis.Count == 0)
         {
