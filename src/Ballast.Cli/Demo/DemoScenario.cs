@@ -218,7 +218,7 @@ internal sealed class DemoScenario(BallastClient client, IAnsiConsole console, D
               "label": "defaulted", "task": "binary", "champion": "models:/<model>@champion"}},
             {"name": "gate", "kind": "gate", "with": {"candidate": "${{ steps.evaluate.outputs.metrics }}", "champion": "${{ steps.evaluate.outputs.champion_metrics }}",
               "metrics": [{"metric": "auc", "min": 0.7, "must_improve": true, "min_improvement": 0.005, "min_relative_improvement": 0.01}]}},
-            {"name": "register", "kind": "register", "needs": ["gate"], "with": {"name": "<model>", "model": "${{ steps.train.outputs.model }}", "alias": "challenger"}},
+            {"name": "register", "kind": "register", "needs": ["gate"], "with": {"name": "<model>", "model": "${{ steps.train.outputs.model }}", "alias": "challenger", "run_id": "${{ steps.train.outputs.run_id }}"}},
             <release>
           ]
         }

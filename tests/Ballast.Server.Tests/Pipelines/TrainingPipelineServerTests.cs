@@ -45,7 +45,7 @@ public abstract class TrainingPipelineServerTests(DatabaseEngine engine) : Engin
             segment = "region", champion = "models:/loans@champion" } },
         new { name = "gate", kind = "gate", with = new { candidate = "${{ steps.evaluate.outputs.metrics }}", champion = "${{ steps.evaluate.outputs.champion_metrics }}",
             metrics = JsonDocument.Parse(Gated).RootElement, max_size_bytes = 50_000_000, model = "${{ steps.train.outputs.model }}" } },
-        new { name = "register", kind = "register", with = new { model = "${{ steps.train.outputs.model }}", name = "loans", alias = "challenger" }, needs = new[] { "gate" } },
+        new { name = "register", kind = "register", with = new { model = "${{ steps.train.outputs.model }}", name = "loans", alias = "challenger", run_id = "${{ steps.train.outputs.run_id }}" }, needs = new[] { "gate" } },
         new { name = "promote", kind = "promote", with = new { model = "${{ steps.register.outputs.model }}" } },
     ];
 
@@ -95,6 +95,11 @@ public abstract class TrainingPipelineServerTests(DatabaseEngine engine) : Engin
         steps["register"].GetProperty("outputs").GetProperty("uri").GetString().ShouldBe("models:/loans/1");
         (await client.GetFromJsonAsync<JsonElement>("/api/2.0/mlflow/registered-models/alias?name=loans&alias=champion", Cancel))
             .GetProperty("model_version").GetProperty("version").GetString().ShouldBe("1");
+
+        // The version links to the training run, so its model card shows how it was trained.
+        var card = await client.GetFromJsonAsync<JsonElement>("/api/v1/models/loans/versions/1/card", Cancel);
+        card.GetProperty("run_id").GetString().ShouldBe(steps["train"].GetProperty("tracking_run_id").GetString());
+        card.GetProperty("params").GetProperty("trainer").GetString().ShouldBe("fasttree");
 
         // The train step's MLflow run has the trainer's params, its metrics and the model folder as artifacts.
         var trainRun = (await client.GetFromJsonAsync<JsonElement>($"/api/2.0/mlflow/runs/get?run_id={steps["train"].GetProperty("tracking_run_id").GetString()}", Cancel)).GetProperty("run");

@@ -7,7 +7,9 @@ namespace Ballast.Pipelines.Steps;
 /// <summary>
 /// <c>kind: register</c>: registers a model file as a new version of <c>with.name</c> and optionally points an alias at it
 /// (<c>with.alias: challenger</c>). <c>with.model</c> is a file output of an earlier step, an <c>mlflow-artifacts:/</c> URI
-/// or <c>runs:/RUN_ID/PATH</c> (a run's artifact). The version links to this step's tracking run (lineage).
+/// or <c>runs:/RUN_ID/PATH</c> (a run's artifact). The version links to <c>with.run_id</c> (say
+/// <c>${{ steps.train.outputs.run_id }}</c>, so the model card shows the training run's params and metrics), else to the
+/// run of a <c>runs:/</c> model, else to this step's own tracking run (lineage).
 /// Outputs: <c>model</c> (the version), <c>version</c>, <c>uri</c>.
 /// </summary>
 public sealed class RegisterModelStep(RegistryStore registry, ModelRegistration registration, RunStore runs) : IPipelineStep
@@ -38,6 +40,7 @@ public sealed class RegisterModelStep(RegistryStore registry, ModelRegistration 
         ArgumentNullException.ThrowIfNull(context);
         var name = context.RequiredText("name");
         var model = context.With["model"] ?? throw new StepFailedException("input 'model' is empty");
+        var linkedRun = context.Text("run_id") is { Length: > 0 } given ? (await runs.GetAsync(given, context.CancellationToken).ConfigureAwait(false)).Info.RunId : null;
         if (model is JsonValue value && value.TryGetValue<string>(out var uri) && uri.StartsWith("runs:/", StringComparison.Ordinal))
         {
             var parts = uri[6..].Split('/', 2);
@@ -47,6 +50,7 @@ public sealed class RegisterModelStep(RegistryStore registry, ModelRegistration 
             }
 
             var run = await runs.GetAsync(parts[0], context.CancellationToken).ConfigureAwait(false);
+            linkedRun ??= run.Info.RunId;
             model = JsonValue.Create($"{run.Info.ArtifactUri.TrimEnd('/')}/{parts[1]}");
         }
 
@@ -54,7 +58,7 @@ public sealed class RegisterModelStep(RegistryStore registry, ModelRegistration 
         ModelVersion version;
         await using (var stream = await context.OpenFileAsync(model).ConfigureAwait(false))
         {
-            version = await registration.RegisterAsync(name, stream, fileName, context.Text("flavor"), context.TrackingRunId,
+            version = await registration.RegisterAsync(name, stream, fileName, context.Text("flavor"), linkedRun ?? context.TrackingRunId,
                 context.Text("description") ?? $"Registered by pipeline {context.Pipeline}, run {context.RunId}, step {context.Step}.", context.CancellationToken).ConfigureAwait(false);
         }
 

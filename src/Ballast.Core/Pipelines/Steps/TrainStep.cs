@@ -106,6 +106,7 @@ public sealed class TrainStep(ModelTrainer trainer, RunStore runs) : IPipelineSt
         {
             ["model"] = zip ?? throw new StepFailedException($"the trainer wrote no {ModelTrainer.ModelFileName}"),
             ["model_uri"] = $"runs:/{context.TrackingRunId}/{ModelFolder}",
+            ["run_id"] = context.TrackingRunId,
             ["size_bytes"] = model.SizeBytes,
         };
     }
