@@ -306,7 +306,8 @@ public static partial class BallastServer
         services.AddSingleton<IPipelineStep>(new PromoteModelStep(pipelineRegistry));
         services.AddSingleton<IPipelineStep>(provider => new StartRolloutStep(provider.GetRequiredService<Ballast.Rollouts.RolloutController>()));
         // Built-in training steps: thin adapters over the training, quality and dataset libraries.
-        services.AddSingleton<IPipelineStep>(provider => new IngestStep(datasets, provider.GetRequiredService<Ballast.Serving.PredictionExport>(), server.Time));
+        services.AddSingleton<IPipelineStep>(provider => new IngestStep(datasets, provider.GetRequiredService<Ballast.Serving.PredictionExport>(), server.Time,
+            location => Ballast.Storage.ArtifactStoreFactory.Create(location, server.Options.S3Endpoint, server.Options.S3Region)));
         services.AddSingleton<IPipelineStep, ValidateDataStep>();
         services.AddSingleton<IPipelineStep, SplitStep>();
         services.AddSingleton<IPipelineStep>(new TrainStep(new Ballast.Training.ModelTrainer(server.Time), runs));

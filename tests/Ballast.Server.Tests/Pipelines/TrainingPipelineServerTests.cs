@@ -59,6 +59,60 @@ public abstract class TrainingPipelineServerTests(DatabaseEngine engine) : Engin
     private static Dictionary<string, JsonElement> Steps(JsonElement run) => run.GetProperty("steps").EnumerateArray().ToDictionary(step => step.GetProperty("step").GetString()!);
 
     [Fact]
+    public async Task Ingest_reads_an_s3_object_or_prefix_with_the_servers_s3_settings()
+    {
+        var bucket = "ballast-ingest-" + Guid.NewGuid().ToString("N")[..12];
+        using var s3 = new Amazon.S3.AmazonS3Client(new Amazon.Runtime.BasicAWSCredentials("test", "test"),
+            new Amazon.S3.AmazonS3Config { ServiceURL = TestServices.S3Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
+        await s3.PutBucketAsync(bucket, Cancel);
+        var csv = Path.Combine(Directory.CreateTempSubdirectory("ballast-s3-loans-").FullName, "loans.csv");
+        SyntheticLoans.WriteCsv(csv, SyntheticLoans.Generate(120, seed: 5));
+        await s3.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest { BucketName = bucket, Key = "raw/2026-12/loans.csv", FilePath = csv }, Cancel);
+        try
+        {
+            await using var server = await StartServerAsync(options => options with { S3Endpoint = TestServices.S3Endpoint, S3Region = "us-east-1" });
+            using var client = server.Client();
+            object[] Ingest(string path) => [new { name = "ingest", kind = "ingest", with = new { path, register_as = "loans-s3", min_rows = 100 } }];
+
+            foreach (var (pipeline, path) in new[] { ("from-object", $"s3://{bucket}/raw/2026-12/loans.csv"), ("from-prefix", $"s3://{bucket}/raw") })
+            {
+                using (var put = await client.PutAsJsonAsync($"/api/v1/pipelines/{pipeline}", new { steps = Ingest(path) }, Cancel))
+                {
+                    put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync(Cancel));
+                }
+
+                var run = await RunAsync(client, pipeline);
+                run.GetProperty("status").GetString().ShouldBe("succeeded", run.ToString());
+                var outputs = Steps(run)["ingest"].GetProperty("outputs");
+                outputs.GetProperty("rows").GetInt64().ShouldBe(120);
+                outputs.GetProperty("dataset").GetString().ShouldStartWith("loans-s3@");
+            }
+
+            // The object alone is the version's loans.csv; under its prefix it keeps its path below the prefix.
+            var versions = (await client.GetFromJsonAsync<JsonElement>("/api/v1/datasets/loans-s3/versions", Cancel)).GetProperty("versions");
+            versions.GetArrayLength().ShouldBe(2);
+
+            using (var put = await client.PutAsJsonAsync("/api/v1/pipelines/missing", new { steps = Ingest($"s3://{bucket}/nothing-here") }, Cancel))
+            {
+                put.EnsureSuccessStatusCode();
+            }
+
+            var failed = await RunAsync(client, "missing");
+            failed.GetProperty("status").GetString().ShouldBe("failed");
+            Steps(failed)["ingest"].GetProperty("error").GetString()!.ShouldContain($"there is no object at or under s3://{bucket}/nothing-here");
+        }
+        finally
+        {
+            foreach (var item in (await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = bucket }, Cancel)).S3Objects ?? [])
+            {
+                await s3.DeleteObjectAsync(bucket, item.Key, Cancel);
+            }
+
+            await s3.DeleteBucketAsync(bucket, Cancel);
+        }
+    }
+
+    [Fact]
     public async Task The_retraining_loop_registers_the_first_model_and_the_gate_stops_an_equal_one()
     {
         await using var server = await StartServerAsync();

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Ballast.Datasets;
 using Ballast.Monitoring;
 using Ballast.Serving;
+using Ballast.Storage;
 using Ballast.Tracking;
 using Ballast.Training;
 
@@ -12,7 +13,8 @@ namespace Ballast.Pipelines.Steps;
 /// <summary>
 /// <c>kind: ingest</c>: brings data into a run from one source:
 /// <c>dataset: NAME[@VERSION]</c> (+ <c>table</c> when the version has several tabular files);
-/// <c>path</c> (a local file or folder, a file output or an <c>mlflow-artifacts:/</c> URI), registered as a new version
+/// <c>path</c> (a local file or folder, an <c>s3://bucket/key</c> object or prefix read with the server's S3 endpoint and
+/// credentials, a file output or an <c>mlflow-artifacts:/</c> URI), registered as a new version
 /// of <c>register_as</c> when given; or <c>endpoint</c> with <c>from</c>/<c>to</c> (Unix ms or ISO 8601; <c>to</c>
 /// defaults to now) and <c>label</c>: the prediction-log window joined with feedback as a flat Parquet table (one
 /// column per input feature, named as monitors name them or by <c>feature_names</c>, and the outcome as the label
@@ -22,7 +24,7 @@ namespace Ballast.Pipelines.Steps;
 /// Cached by what it reads: the dataset version's digest (so <c>NAME</c> alone misses when a new version arrives), the
 /// bytes of a local path, the window (a window ending now is never reused).
 /// </summary>
-public sealed class IngestStep(DatasetStore datasets, PredictionExport export, TimeProvider time) : IPipelineStep, IStepInputHashes
+public sealed class IngestStep(DatasetStore datasets, PredictionExport export, TimeProvider time, Func<string, IArtifactStore>? openS3 = null) : IPipelineStep, IStepInputHashes
 {
     public const int DefaultMinRows = 50;
     public const string FeedbackSuffix = "-feedback";
@@ -224,7 +226,8 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
         }
         else if (path is JsonValue uri && uri.TryGetValue<string>(out var address) && address.StartsWith("s3://", StringComparison.Ordinal))
         {
-            throw new StepFailedException($"input 'path': {address} is an S3 URI outside Ballast's artifact store; upload it as a dataset (ballast data add) or give its mlflow-artifacts:/ URI");
+            described = address;
+            files = await FromS3Async(context, address).ConfigureAwait(false);
         }
         else
         {
@@ -328,6 +331,71 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
         catch (TrackingException exception)
         {
             throw new StepFailedException($"input 'dataset': {exception.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Copies an S3 object (<c>s3://bucket/key</c>), or every object under a prefix, into the work folder, with the
+    /// server's S3 endpoint and credentials.
+    /// </summary>
+    private async Task<List<(string Local, string Relative)>> FromS3Async(StepContext context, string address)
+    {
+        if (openS3 is null)
+        {
+            throw new StepFailedException($"input 'path': {address} is on S3, which this server cannot reach (no S3 access configured)");
+        }
+
+        var rest = address["s3://".Length..];
+        var slash = rest.IndexOf('/', StringComparison.Ordinal);
+        var (bucket, key) = slash < 0 ? (rest, "") : (rest[..slash], rest[(slash + 1)..].TrimEnd('/'));
+        if (bucket.Length == 0)
+        {
+            throw new StepFailedException($"input 'path': {address} names no bucket (s3://BUCKET/KEY)");
+        }
+
+        var store = openS3($"s3://{bucket}");
+        try
+        {
+            var keys = key.Length > 0 && await store.ExistsAsync(key, context.CancellationToken).ConfigureAwait(false)
+                ? [(Key: key, Relative: key[(key.LastIndexOf('/') + 1)..])]
+                : await ListAsync(store, key, context.CancellationToken).ConfigureAwait(false);
+            if (keys.Count == 0)
+            {
+                throw new StepFailedException($"input 'path': there is no object at or under {address}");
+            }
+
+            var folder = Path.Combine(context.WorkDirectory, "s3");
+            var files = new List<(string Local, string Relative)>(keys.Count);
+            foreach (var (objectKey, relative) in keys)
+            {
+                var local = Path.Combine(folder, relative.Replace('/', Path.DirectorySeparatorChar));
+                Directory.CreateDirectory(Path.GetDirectoryName(local)!);
+                await using var source = await store.OpenReadAsync(objectKey, context.CancellationToken).ConfigureAwait(false);
+                await using var target = new FileStream(local, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81_920, FileOptions.Asynchronous);
+                await source.CopyToAsync(target, context.CancellationToken).ConfigureAwait(false);
+                files.Add((local, relative));
+            }
+
+            await context.Log.WriteLineAsync($"copied {files.Count} object(s) from {address}").ConfigureAwait(false);
+            return files;
+        }
+        finally
+        {
+            (store as IDisposable)?.Dispose();
+        }
+
+        static async Task<List<(string Key, string Relative)>> ListAsync(IArtifactStore store, string prefix, CancellationToken cancellationToken)
+        {
+            var found = new List<(string Key, string Relative)>();
+            await foreach (var entry in store.ListAsync(prefix, recursive: true, cancellationToken).ConfigureAwait(false))
+            {
+                if (!entry.IsDirectory)
+                {
+                    found.Add((entry.Path, prefix.Length == 0 ? entry.Path : entry.Path[(prefix.Length + 1)..]));
+                }
+            }
+
+            return [.. found.OrderBy(item => item.Key, StringComparer.Ordinal)];
         }
     }
 
