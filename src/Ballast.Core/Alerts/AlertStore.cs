@@ -160,15 +160,7 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
 
         foreach (var notification in notifications)
         {
-            await connection.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO alert_notifications (id, rule, status, kind, target, action, payload, attempts, next_attempt_at, created_at) " +
-                "VALUES (@Id, @Rule, @Status, @Kind, @Target, @Action, @Payload, 0, @Next, @Created)",
-                new
-                {
-                    notification.Id, notification.Rule, notification.Status, notification.Kind, notification.Target,
-                    Action = JsonSerializer.Serialize(notification.Action, AlertJsonContext.Default.AlertAction), notification.Payload,
-                    Next = notification.NextAttemptAt.ToUnixTimeMilliseconds(), Created = notification.CreatedAt.ToUnixTimeMilliseconds(),
-                }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await InsertNotificationAsync(connection, transaction, notification, skipQueued: false, cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
@@ -316,20 +308,24 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
         var queued = 0;
         foreach (var notification in notifications)
         {
-            queued += await connection.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO alert_notifications (id, rule, status, kind, target, action, payload, attempts, next_attempt_at, created_at) " +
-                "VALUES (@Id, @Rule, @Status, @Kind, @Target, @Action, @Payload, 0, @Next, @Created) ON CONFLICT (id) DO NOTHING",
-                new
-                {
-                    notification.Id, notification.Rule, notification.Status, notification.Kind, notification.Target,
-                    Action = JsonSerializer.Serialize(notification.Action, AlertJsonContext.Default.AlertAction), notification.Payload,
-                    Next = notification.NextAttemptAt.ToUnixTimeMilliseconds(), Created = notification.CreatedAt.ToUnixTimeMilliseconds(),
-                }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            queued += await InsertNotificationAsync(connection, transaction, notification, skipQueued: true, cancellationToken).ConfigureAwait(false);
         }
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return queued;
     }
+
+    /// <summary>Puts one notification in the outbox; with <paramref name="skipQueued"/> an id already there is left as it is (returns 0).</summary>
+    private static Task<int> InsertNotificationAsync(DbConnection connection, DbTransaction transaction, AlertNotification notification, bool skipQueued, CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO alert_notifications (id, rule, status, kind, target, action, payload, attempts, next_attempt_at, created_at) " +
+            "VALUES (@Id, @Rule, @Status, @Kind, @Target, @Action, @Payload, 0, @Next, @Created)" + (skipQueued ? " ON CONFLICT (id) DO NOTHING" : ""),
+            new
+            {
+                notification.Id, notification.Rule, notification.Status, notification.Kind, notification.Target,
+                Action = JsonSerializer.Serialize(notification.Action, AlertJsonContext.Default.AlertAction), notification.Payload,
+                Next = notification.NextAttemptAt.ToUnixTimeMilliseconds(), Created = notification.CreatedAt.ToUnixTimeMilliseconds(),
+            }, transaction, cancellationToken: cancellationToken));
 
     private static string SourceOf(AlertRuleSpec spec) => spec.IsEventRule ? AlertRuleSpec.EventsSource : spec.Source!;
 
