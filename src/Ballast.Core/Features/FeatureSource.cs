@@ -4,6 +4,7 @@ using Ballast.Datasets;
 using Ballast.Storage;
 using Ballast.Tracking;
 using DuckDB.NET.Data;
+using static Ballast.Storage.DuckDbSql;
 
 namespace Ballast.Features;
 
@@ -58,13 +59,13 @@ internal sealed class FeatureSource : IAsyncDisposable
                 throw TrackingException.Invalid($"Feature view '{view.Name}': dataset {version.Reference} has no column {string.Join(", ", missing.Select(column => $"'{column}'"))}; it has {string.Join(", ", columns.Where(column => !column.StartsWith("__", StringComparison.Ordinal)))}.");
             }
 
-            var select = new StringBuilder($"SELECT {KeyText(key, view.Entity)} AS __key, CAST({Quote(view.Spec.Timestamp!)} AS TIMESTAMP) AS __ts");
+            var select = new StringBuilder($"SELECT {KeyText(key, view.Entity)} AS __key, CAST({Identifier(view.Spec.Timestamp!)} AS TIMESTAMP) AS __ts");
             foreach (var feature in features)
             {
-                select.Append(CultureInfo.InvariantCulture, $", TRY_CAST({Quote(feature.Column ?? feature.Name)} AS {FeatureTypes.SqlType(feature.Type!)}) AS {Quote(feature.Name)}");
+                select.Append(CultureInfo.InvariantCulture, $", TRY_CAST({Identifier(feature.Column ?? feature.Name)} AS {FeatureTypes.SqlType(feature.Type!)}) AS {Identifier(feature.Name)}");
             }
 
-            select.Append(CultureInfo.InvariantCulture, $", __file, __row FROM {relation}_raw WHERE {Quote(key)} IS NOT NULL AND {Quote(view.Spec.Timestamp!)} IS NOT NULL");
+            select.Append(CultureInfo.InvariantCulture, $", __file, __row FROM {relation}_raw WHERE {Identifier(key)} IS NOT NULL AND {Identifier(view.Spec.Timestamp!)} IS NOT NULL");
             Execute(connection, $"CREATE OR REPLACE TEMP VIEW {relation} AS {select}");
             return source;
         }
@@ -112,23 +113,12 @@ internal sealed class FeatureSource : IAsyncDisposable
         return columns;
     }
 
-    public static void Execute(DuckDBConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
-
     /// <summary>
     /// The join key as the text lookups compare: an <c>int64</c> entity's key goes through BIGINT first, so 42, 42.0
     /// and "42" are one entity, as the 42 of an INT64 request tensor is.
     /// </summary>
     public static string KeyText(string column, EntitySpec entity) =>
-        entity.Type == FeatureTypes.Int64 ? $"CAST(CAST({Quote(column)} AS BIGINT) AS VARCHAR)" : $"CAST({Quote(column)} AS VARCHAR)";
-
-    public static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
-
-    public static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
+        entity.Type == FeatureTypes.Int64 ? $"CAST(CAST({Identifier(column)} AS BIGINT) AS VARCHAR)" : $"CAST({Identifier(column)} AS VARCHAR)";
 
     private async Task<string> LocalPathAsync(IArtifactStore artifacts, DatasetFile file, CancellationToken cancellationToken)
     {

@@ -40,7 +40,7 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
         }
 
         using var connection = Open();
-        FeatureSource.Execute(connection, $"CREATE TEMP VIEW entities_raw AS SELECT * FROM {FeatureSource.Reader(entitiesFile, entitiesName)}");
+        DuckDbSql.Execute(connection, $"CREATE TEMP VIEW entities_raw AS SELECT * FROM {FeatureSource.Reader(entitiesFile, entitiesName)}");
         var columns = FeatureSource.Columns(connection, "entities_raw");
         var problems = new List<string>();
         if (!columns.Contains(service.JoinKey))
@@ -63,8 +63,8 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
             throw TrackingException.Invalid($"The entities file has {string.Join("; ", problems)}; its columns are {string.Join(", ", columns)}.");
         }
 
-        FeatureSource.Execute(connection,
-            $"CREATE TEMP TABLE entities AS SELECT *, {FeatureSource.KeyText(service.JoinKey, service.Entity)} AS __key, CAST({FeatureSource.Quote(timestampColumn)} AS TIMESTAMP) AS __ets, " +
+        DuckDbSql.Execute(connection,
+            $"CREATE TEMP TABLE entities AS SELECT *, {FeatureSource.KeyText(service.JoinKey, service.Entity)} AS __key, CAST({DuckDbSql.Identifier(timestampColumn)} AS TIMESTAMP) AS __ets, " +
             "row_number() OVER () AS __erow FROM entities_raw");
         var nullTimes = Scalar(connection, "SELECT COUNT(*) FROM entities WHERE __ets IS NULL");
         if (nullTimes > 0)
@@ -82,15 +82,15 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
                 var (view, features) = service.ByView[i];
                 var source = await FeatureSource.OpenAsync(connection, $"f{i}", view, features, datasets, artifacts, cancellationToken).ConfigureAwait(false);
                 sources.Add(source);
-                FeatureSource.Execute(connection, $"CREATE OR REPLACE TEMP VIEW f{i}_dedup AS SELECT * FROM f{i} QUALIFY row_number() OVER (PARTITION BY __key, __ts ORDER BY __file DESC, __row DESC) = 1");
+                DuckDbSql.Execute(connection, $"CREATE OR REPLACE TEMP VIEW f{i}_dedup AS SELECT * FROM f{i} QUALIFY row_number() OVER (PARTITION BY __key, __ts ORDER BY __file DESC, __row DESC) = 1");
                 var ttl = view.Ttl is { } duration ? $" AND f.__ts >= j.__ets - INTERVAL '{(long)duration.TotalMilliseconds} milliseconds'" : "";
-                var selected = string.Join(", ", features.Select(feature => $"CASE WHEN f.__ts IS NOT NULL{ttl} THEN f.{FeatureSource.Quote(feature.Name)} END AS {FeatureSource.Quote(feature.Name)}"));
+                var selected = string.Join(", ", features.Select(feature => $"CASE WHEN f.__ts IS NOT NULL{ttl} THEN f.{DuckDbSql.Identifier(feature.Name)} END AS {DuckDbSql.Identifier(feature.Name)}"));
                 ctes.Add($"j{i} AS (SELECT j.*, {selected} FROM {previous} j ASOF LEFT JOIN f{i}_dedup f ON j.__key = f.__key AND j.__ets >= f.__ts)");
                 previous = $"j{i}";
             }
 
             var onDemand = string.Concat(service.OnDemand.Select(feature =>
-                $", CAST({feature.Expression.Sql} AS {FeatureTypes.SqlType(feature.Type)}) AS {FeatureSource.Quote(feature.Name)}"));
+                $", CAST({feature.Expression.Sql} AS {FeatureTypes.SqlType(feature.Type)}) AS {DuckDbSql.Identifier(feature.Name)}"));
             var query = new StringBuilder();
             if (ctes.Count > 0)
             {
@@ -99,12 +99,12 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
 
             query.Append(CultureInfo.InvariantCulture, $"SELECT * EXCLUDE (__key, __ets, __erow){onDemand} FROM {previous} ORDER BY __erow");
             cancellationToken.ThrowIfCancellationRequested();
-            FeatureSource.Execute(connection, $"COPY ({query}) TO {FeatureSource.Literal(outputFile)} (FORMAT parquet)");
-            var rows = Scalar(connection, $"SELECT COUNT(*) FROM read_parquet({FeatureSource.Literal(outputFile)})");
+            DuckDbSql.Execute(connection, $"COPY ({query}) TO {DuckDbSql.Literal(outputFile)} (FORMAT parquet)");
+            var rows = Scalar(connection, $"SELECT COUNT(*) FROM read_parquet({DuckDbSql.Literal(outputFile)})");
             var output = new List<string>();
             using (var command = connection.CreateCommand())
             {
-                command.CommandText = $"SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet({FeatureSource.Literal(outputFile)}))";
+                command.CommandText = $"SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet({DuckDbSql.Literal(outputFile)}))";
                 using var reader = command.ExecuteReader();
                 while (reader.Read())
                 {
@@ -143,7 +143,7 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
 
         if (keys is not null)
         {
-            FeatureSource.Execute(connection, "CREATE TEMP TABLE wanted (key VARCHAR)");
+            DuckDbSql.Execute(connection, "CREATE TEMP TABLE wanted (key VARCHAR)");
             using (var appender = connection.CreateAppender("wanted"))
             {
                 foreach (var key in keys)
@@ -155,7 +155,7 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
             filter.Append(" AND __key IN (SELECT key FROM wanted)");
         }
 
-        var values = string.Join(", ", view.Features.Select(feature => $"{FeatureSource.Literal(feature.Name)}, {FeatureSource.Quote(feature.Name)}"));
+        var values = string.Join(", ", view.Features.Select(feature => $"{DuckDbSql.Literal(feature.Name)}, {DuckDbSql.Identifier(feature.Name)}"));
         using var command = connection.CreateCommand();
         command.CommandText = $"SELECT __key, epoch_ms(__ts), CAST(json_object({values}) AS VARCHAR) FROM f WHERE {filter} " +
                               "QUALIFY row_number() OVER (PARTITION BY __key ORDER BY __ts DESC, __file DESC, __row DESC) = 1 ORDER BY __key";
@@ -186,11 +186,11 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
     {
         var connection = new DuckDBConnection("Data Source=:memory:");
         connection.Open();
-        FeatureSource.Execute(connection, $"SET temp_directory = {FeatureSource.Literal(Path.Combine(ScratchFolder, "ballast-duckdb-" + Environment.ProcessId))}");
+        DuckDbSql.Execute(connection, $"SET temp_directory = {DuckDbSql.Literal(Path.Combine(ScratchFolder, "ballast-duckdb-" + Environment.ProcessId))}");
         try
         {
             // Text timestamps with an offset are instants; read them in UTC, not the host's zone.
-            FeatureSource.Execute(connection, "SET TimeZone = 'UTC'");
+            DuckDbSql.Execute(connection, "SET TimeZone = 'UTC'");
         }
         catch (DuckDBException)
         {

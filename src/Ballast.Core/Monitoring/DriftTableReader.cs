@@ -5,6 +5,7 @@ using Ballast.Datasets;
 using Ballast.Statistics;
 using Ballast.Statistics.Drift;
 using DuckDB.NET.Data;
+using static Ballast.Storage.DuckDbSql;
 
 namespace Ballast.Monitoring;
 
@@ -635,26 +636,6 @@ public sealed class DriftTableReader
             or "UTINYINT" or "USMALLINT" or "UINTEGER" or "UBIGINT" or "UHUGEINT" or "FLOAT" or "DOUBLE" or "REAL";
     }
 
-    private static void Execute(DuckDBConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
-
-    private static long Int(DbDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? 0 : Convert.ToInt64(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
-
-    private static double? Double(DbDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? null : Convert.ToDouble(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
-
-    private static string Identifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
-
-    private static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
-
-    private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture) + "::DOUBLE";
-
     private static string Short(double value) => value.ToString("G4", CultureInfo.InvariantCulture);
 
-    private static string FirstLine(string message) => message.Split('\n', 2)[0].Trim();
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ballast.Storage;
 using DuckDB.NET.Data;
 
 namespace Ballast.Monitoring;
@@ -30,7 +31,7 @@ public sealed class ReferenceTable
     {
         using var connection = new DuckDBConnection("Data Source=:memory:");
         connection.Open();
-        WindowTable.Execute(connection, $"SET threads = 1; CREATE VIEW reference AS SELECT * FROM {Source(path)}");
+        DuckDbSql.Execute(connection, $"SET threads = 1; CREATE VIEW reference AS SELECT * FROM {Source(path)}");
         var columns = new HashSet<string>(StringComparer.Ordinal);
         using (var command = connection.CreateCommand())
         {
@@ -74,9 +75,9 @@ public sealed class ReferenceTable
 
         using var connection = new DuckDBConnection("Data Source=:memory:");
         connection.Open();
-        WindowTable.Execute(connection, "SET threads = 1");
+        DuckDbSql.Execute(connection, "SET threads = 1");
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {WindowTable.Quote(column)} FROM {Source(_file!)}";
+        command.CommandText = $"SELECT {DuckDbSql.Identifier(column)} FROM {Source(_file!)}";
         using var reader = command.ExecuteReader();
         var values = new List<object?>();
         while (reader.Read())
@@ -127,15 +128,13 @@ public sealed class ReferenceTable
     {
         using var connection = new DuckDBConnection("Data Source=:memory:");
         connection.Open();
-        WindowTable.Execute(connection, $"SET threads = 1; COPY (SELECT {string.Join(", ", columns.Select(WindowTable.Quote))} FROM {Source(_file!)}) TO {Literal(path)} (FORMAT parquet)");
+        DuckDbSql.Execute(connection, $"SET threads = 1; COPY (SELECT {string.Join(", ", columns.Select(DuckDbSql.Identifier))} FROM {Source(_file!)}) TO {DuckDbSql.Literal(path)} (FORMAT parquet)");
     }
 
     private static string Source(string path) => Ballast.Datasets.DatasetProfiler.FormatOf(path) switch
     {
-        "parquet" => $"read_parquet({Literal(path)})",
-        "tsv" => $"read_csv({Literal(path)}, delim = '\\t', sample_size = -1)",
-        _ => $"read_csv({Literal(path)}, sample_size = -1)",
+        "parquet" => $"read_parquet({DuckDbSql.Literal(path)})",
+        "tsv" => $"read_csv({DuckDbSql.Literal(path)}, delim = '\\t', sample_size = -1)",
+        _ => $"read_csv({DuckDbSql.Literal(path)}, sample_size = -1)",
     };
-
-    private static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using DuckDB.NET.Data;
+using static Ballast.Storage.DuckDbSql;
 
 namespace Ballast.Monitoring;
 
@@ -159,7 +160,7 @@ public sealed class WindowTable
         using var connection = new DuckDBConnection("Data Source=:memory:");
         connection.Open();
         var numeric = columns.Select(column => column.Values.All(value => value is null or double)).ToList();
-        Execute(connection, "SET threads = 1; CREATE TABLE rows (" + string.Join(", ", columns.Select((column, i) => $"{Quote(column.Name)} {(numeric[i] ? "DOUBLE" : "VARCHAR")}")) + ")");
+        Execute(connection, "SET threads = 1; CREATE TABLE rows (" + string.Join(", ", columns.Select((column, i) => $"{Identifier(column.Name)} {(numeric[i] ? "DOUBLE" : "VARCHAR")}")) + ")");
         using (var appender = connection.CreateAppender("rows"))
         {
             for (var row = 0; row < Rows; row++)
@@ -185,14 +186,5 @@ public sealed class WindowTable
         }
 
         Execute(connection, $"COPY rows TO '{path.Replace("'", "''", StringComparison.Ordinal)}' (FORMAT parquet)");
-    }
-
-    internal static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
-
-    internal static void Execute(DuckDBConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
     }
 }

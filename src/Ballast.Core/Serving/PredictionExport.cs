@@ -1,6 +1,7 @@
 using System.Globalization;
 using Ballast.Storage;
 using DuckDB.NET.Data;
+using static Ballast.Storage.DuckDbSql;
 
 namespace Ballast.Serving;
 
@@ -87,13 +88,4 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
         await source.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
         return path;
     }
-
-    private static void Execute(DuckDBConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
-
-    private static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
 }

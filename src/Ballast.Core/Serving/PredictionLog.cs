@@ -5,6 +5,7 @@ using System.Threading.Channels;
 using Ballast.Runtime;
 using Ballast.Storage;
 using DuckDB.NET.Data;
+using static Ballast.Storage.DuckDbSql;
 
 namespace Ballast.Serving;
 
@@ -430,15 +431,6 @@ public sealed class PredictionLog : IAsyncDisposable
         buffer.Write("\n"u8);
         return buffer.WrittenSpan.ToArray();
     }
-
-    private static void Execute(DuckDBConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
-
-    private static string Literal(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
 
     /// <summary>A line to write, or (<see cref="Line"/> null) a request to rotate the write-ahead file.</summary>
     private sealed record Pending(byte[]? Line, TaskCompletionSource Done)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ballast.Storage;
 using DuckDB.NET.Data;
 
 namespace Ballast.Training;
@@ -39,7 +40,7 @@ public static class DataSplitter
             : spec.StratifyBy is { } label ? Stratified(connection, label, rows, spec)
             : Random(Enumerable.Range(0, checked((int)rows)).ToArray(), spec, new Random(spec.Seed));
 
-        TrainingFiles.Execute(connection, "CREATE TABLE split_parts (row_number BIGINT, part VARCHAR)");
+        DuckDbSql.Execute(connection, "CREATE TABLE split_parts (row_number BIGINT, part VARCHAR)");
         using (var appender = connection.CreateAppender("split_parts"))
         {
             for (var row = 0; row < parts.Length; row++)
@@ -60,7 +61,7 @@ public static class DataSplitter
             }
 
             var path = Path.Combine(outputFolder, part + extension);
-            TrainingFiles.Write(connection, $"SELECT input_rows.* FROM input_rows JOIN split_parts ON input_rows.rowid = split_parts.row_number WHERE part = {TrainingFiles.Literal(part)} ORDER BY input_rows.rowid", path);
+            TrainingFiles.Write(connection, $"SELECT input_rows.* FROM input_rows JOIN split_parts ON input_rows.rowid = split_parts.row_number WHERE part = {DuckDbSql.Literal(part)} ORDER BY input_rows.rowid", path);
             return path;
         }
 
@@ -91,7 +92,7 @@ public static class DataSplitter
         var classes = new SortedDictionary<string, List<int>>(StringComparer.Ordinal);
         using (var command = connection.CreateCommand())
         {
-            command.CommandText = $"SELECT CAST({TrainingFiles.Identifier(label)} AS VARCHAR) FROM input_rows ORDER BY rowid";
+            command.CommandText = $"SELECT CAST({DuckDbSql.Identifier(label)} AS VARCHAR) FROM input_rows ORDER BY rowid";
             using var reader = command.ExecuteReader();
             var row = 0;
             while (reader.Read())
@@ -125,7 +126,7 @@ public static class DataSplitter
     private static string[] ByTime(DuckDBConnection connection, string column, long rows, SplitSpec spec)
     {
         Require(connection, column, "time_column");
-        var name = TrainingFiles.Identifier(column);
+        var name = DuckDbSql.Identifier(column);
         var missing = TrainingFiles.Scalar<long>(connection, $"SELECT count(*) FROM input_rows WHERE {name} IS NULL");
         if (missing > 0)
         {
@@ -157,7 +158,7 @@ public static class DataSplitter
 
     private static void Require(DuckDBConnection connection, string column, string option)
     {
-        var found = TrainingFiles.Scalar<long>(connection, $"SELECT count(*) FROM information_schema.columns WHERE table_name = 'input_rows' AND column_name = {TrainingFiles.Literal(column)}");
+        var found = TrainingFiles.Scalar<long>(connection, $"SELECT count(*) FROM information_schema.columns WHERE table_name = 'input_rows' AND column_name = {DuckDbSql.Literal(column)}");
         if (found == 0)
         {
             throw new TrainingInputException($"{option} names the column '{column}', which is not in the input file");

@@ -1,3 +1,4 @@
+using Ballast.Storage;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 
@@ -63,7 +64,7 @@ public static class ModelEvaluator
         }
         catch (Exception exception) when (exception is InvalidOperationException or FormatException or InvalidDataException or IOException)
         {
-            throw new TrainingInputException($"the model {modelZip} does not load in ML.NET: {TrainingFiles.FirstLine(exception.Message)}", exception);
+            throw new TrainingInputException($"the model {modelZip} does not load in ML.NET: {DuckDbSql.FirstLine(exception.Message)}", exception);
         }
     }
 

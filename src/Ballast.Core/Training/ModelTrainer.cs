@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Ballast.Registry;
 using Ballast.Runtime;
+using Ballast.Storage;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Trainers;
@@ -59,7 +60,7 @@ public sealed class ModelTrainer(TimeProvider time)
         }
         catch (Exception exception) when (exception is InvalidOperationException or ArgumentException or FormatException)
         {
-            throw new TrainingInputException($"{spec.Trainer} could not train on {trainFile}: {TrainingFiles.FirstLine(exception.Message)}", exception);
+            throw new TrainingInputException($"{spec.Trainer} could not train on {trainFile}: {DuckDbSql.FirstLine(exception.Message)}", exception);
         }
 
         cancellationToken.ThrowIfCancellationRequested();

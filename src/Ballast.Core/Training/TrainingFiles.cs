@@ -1,6 +1,7 @@
 using System.Globalization;
 using Ballast.Datasets;
 using DuckDB.NET.Data;
+using static Ballast.Storage.DuckDbSql;
 
 namespace Ballast.Training;
 
@@ -94,19 +95,6 @@ internal static class TrainingFiles
         command.CommandText = sql;
         return (T)Convert.ChangeType(command.ExecuteScalar()!, typeof(T), CultureInfo.InvariantCulture);
     }
-
-    public static void Execute(DuckDBConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
-
-    public static string Literal(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal) + "'";
-
-    public static string Identifier(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
-
-    public static string FirstLine(string message) => message.Split('\n')[0].Trim();
 
     private static ColumnKind KindOf(Type type) =>
         type == typeof(string) ? ColumnKind.Text

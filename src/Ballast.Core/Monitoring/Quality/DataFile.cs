@@ -1,6 +1,8 @@
 using System.Globalization;
 using Ballast.Datasets;
+using Ballast.Storage;
 using DuckDB.NET.Data;
+using static Ballast.Storage.DuckDbSql;
 
 namespace Ballast.Monitoring.Quality;
 
@@ -39,8 +41,8 @@ internal sealed class DataFile : IDisposable
         {
             connection.Open();
             Execute(connection, string.Create(CultureInfo.InvariantCulture,
-                $"SET memory_limit = '{memoryLimitMegabytes}MB'; SET preserve_insertion_order = false; SET temp_directory = {Sql.Literal(scratch)};"));
-            var full = Sql.Literal(Path.GetFullPath(path));
+                $"SET memory_limit = '{memoryLimitMegabytes}MB'; SET preserve_insertion_order = false; SET temp_directory = {DuckDbSql.Literal(scratch)};"));
+            var full = DuckDbSql.Literal(Path.GetFullPath(path));
             if (format == "parquet")
             {
                 Execute(connection, $"CREATE VIEW {Table} AS SELECT * FROM read_parquet({full})");
@@ -62,7 +64,7 @@ internal sealed class DataFile : IDisposable
         catch (DuckDBException exception)
         {
             file.Dispose();
-            throw new ExpectationSuiteException($"cannot read the {what} file {path}: {Sql.FirstLine(exception.Message)}", exception);
+            throw new ExpectationSuiteException($"cannot read the {what} file {path}: {DuckDbSql.FirstLine(exception.Message)}", exception);
         }
         catch
         {
@@ -82,12 +84,5 @@ internal sealed class DataFile : IDisposable
         {
             // Scratch space in the temporary folder; the OS cleans it if a handle is still open.
         }
-    }
-
-    private static void Execute(DuckDBConnection connection, string sql)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
     }
 }

@@ -1,7 +1,9 @@
 using System.Data.Common;
 using System.Globalization;
 using Ballast.Datasets;
+using Ballast.Storage;
 using DuckDB.NET.Data;
+using static Ballast.Storage.DuckDbSql;
 
 namespace Ballast.Monitoring.Quality;
 
@@ -25,7 +27,7 @@ public static class ExpectationInference
         }
         catch (DuckDBException exception)
         {
-            throw new ExpectationSuiteException($"cannot read the reference file {path}: {Sql.FirstLine(exception.Message)}", exception);
+            throw new ExpectationSuiteException($"cannot read the reference file {path}: {DuckDbSql.FirstLine(exception.Message)}", exception);
         }
     }
 
@@ -44,12 +46,12 @@ public static class ExpectationInference
         var select = new List<string> { "count(*)" };
         foreach (var (name, type) in columns)
         {
-            var q = Sql.Identifier(name);
-            var v = Sql.IsFloat(type) ? $"(CASE WHEN isnan({q}) THEN NULL ELSE {q} END)" : q;
+            var q = DuckDbSql.Identifier(name);
+            var v = DuckDbSql.IsFloat(type) ? $"(CASE WHEN isnan({q}) THEN NULL ELSE {q} END)" : q;
             select.Add($"count({v})");
             select.Add($"count(DISTINCT {v})");
-            select.Add(Sql.IsNumeric(type) ? $"min(CAST({v} AS DOUBLE))" : "NULL");
-            select.Add(Sql.IsNumeric(type) ? $"max(CAST({v} AS DOUBLE))" : "NULL");
+            select.Add(DuckDbSql.IsNumeric(type) ? $"min(CAST({v} AS DOUBLE))" : "NULL");
+            select.Add(DuckDbSql.IsNumeric(type) ? $"max(CAST({v} AS DOUBLE))" : "NULL");
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -71,12 +73,12 @@ public static class ExpectationInference
         {
             var (name, type) = columns[i];
             var (count, distinct, min, max) = stats.list[i];
-            var kind = Sql.IsInteger(type) ? ColumnTypes.Integer : Sql.IsNumeric(type) ? ColumnTypes.Number : Sql.IsBoolean(type) ? ColumnTypes.Boolean : Sql.IsText(type) ? ColumnTypes.String : null;
+            var kind = DuckDbSql.IsInteger(type) ? ColumnTypes.Integer : DuckDbSql.IsNumeric(type) ? ColumnTypes.Number : DuckDbSql.IsBoolean(type) ? ColumnTypes.Boolean : DuckDbSql.IsText(type) ? ColumnTypes.String : null;
             IReadOnlyList<string>? allowed = null;
             if (kind is ColumnTypes.String or ColumnTypes.Boolean && distinct > 0 && distinct <= options.MaxCategories && distinct * 2 <= count)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                allowed = Query(connection, $"SELECT DISTINCT CAST({Sql.Identifier(name)} AS VARCHAR) AS quality_value FROM {table} WHERE {Sql.Identifier(name)} IS NOT NULL ORDER BY quality_value", reader =>
+                allowed = Query(connection, $"SELECT DISTINCT CAST({DuckDbSql.Identifier(name)} AS VARCHAR) AS quality_value FROM {table} WHERE {DuckDbSql.Identifier(name)} IS NOT NULL ORDER BY quality_value", reader =>
                 {
                     var values = new List<string>();
                     while (reader.Read())
@@ -108,7 +110,7 @@ public static class ExpectationInference
         foreach (var column in table.Columns)
         {
             var type = column.Type;
-            var kind = Sql.IsInteger(type) ? ColumnTypes.Integer : Sql.IsNumeric(type) ? ColumnTypes.Number : Sql.IsBoolean(type) ? ColumnTypes.Boolean : Sql.IsText(type) ? ColumnTypes.String : null;
+            var kind = DuckDbSql.IsInteger(type) ? ColumnTypes.Integer : DuckDbSql.IsNumeric(type) ? ColumnTypes.Number : DuckDbSql.IsBoolean(type) ? ColumnTypes.Boolean : DuckDbSql.IsText(type) ? ColumnTypes.String : null;
             var complete = column.TopValues is { } top && (column.OtherCount ?? 0) == 0 && top.Count == column.Distinct;
             var allowed = kind is ColumnTypes.String or ColumnTypes.Boolean && column.Distinct > 0 && column.Distinct <= options.MaxCategories && column.Distinct * 2 <= column.Count && complete
                 ? column.TopValues!.Select(value => value.Value).Order(StringComparer.Ordinal).ToList()
@@ -162,18 +164,4 @@ public static class ExpectationInference
         options ??= new InferenceOptions();
         return options.Validate() is { Count: > 0 } problems ? throw new ExpectationSuiteException(string.Join("; ", problems)) : options;
     }
-
-    private static T Query<T>(DuckDBConnection connection, string sql, Func<DbDataReader, T> read)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        using var reader = command.ExecuteReader();
-        return read(reader);
-    }
-
-    private static long Int(DbDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? 0 : Convert.ToInt64(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
-
-    private static double? Double(DbDataReader reader, int ordinal) =>
-        reader.IsDBNull(ordinal) ? null : Convert.ToDouble(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
 }

@@ -1,6 +1,8 @@
 using System.Data.Common;
 using System.Globalization;
+using Ballast.Storage;
 using DuckDB.NET.Data;
+using static Ballast.Storage.DuckDbSql;
 
 namespace Ballast.Monitoring.Quality;
 
@@ -41,7 +43,7 @@ public static class ExpectationValidator
         }
         catch (DuckDBException exception)
         {
-            throw new ExpectationSuiteException($"cannot validate: {Sql.FirstLine(exception.Message)}", exception);
+            throw new ExpectationSuiteException($"cannot validate: {DuckDbSql.FirstLine(exception.Message)}", exception);
         }
     }
 
@@ -209,20 +211,20 @@ public static class ExpectationValidator
 
             try
             {
-                Query($"SELECT regexp_matches('', {Sql.Literal(regex)})", reader => reader.Read());
+                Query($"SELECT regexp_matches('', {DuckDbSql.Literal(regex)})", reader => reader.Read());
             }
             catch (DuckDBException exception)
             {
-                throw new ExpectationSuiteException($"columns.{column}.regex: '{regex}' is not a regular expression DuckDB (RE2) accepts: {Sql.FirstLine(exception.Message)}", exception);
+                throw new ExpectationSuiteException($"columns.{column}.regex: '{regex}' is not a regular expression DuckDB (RE2) accepts: {DuckDbSql.FirstLine(exception.Message)}", exception);
             }
         }
 
         private static Planned Plan(string column, string kind, ColumnExpectations expectations, string type)
         {
-            var raw = Sql.Identifier(column);
+            var raw = DuckDbSql.Identifier(column);
             // Missing values are NULL, and NaN in a floating-point column; the value SQL turns both into NULL.
-            var v = Sql.IsFloat(type) ? $"(CASE WHEN isnan({raw}) THEN NULL ELSE {raw} END)" : raw;
-            var number = Sql.IsNumeric(type) ? $"CAST({v} AS DOUBLE)" : Sql.IsBoolean(type) ? "NULL::DOUBLE" : $"TRY_CAST({v} AS DOUBLE)";
+            var v = DuckDbSql.IsFloat(type) ? $"(CASE WHEN isnan({raw}) THEN NULL ELSE {raw} END)" : raw;
+            var number = DuckDbSql.IsNumeric(type) ? $"CAST({v} AS DOUBLE)" : DuckDbSql.IsBoolean(type) ? "NULL::DOUBLE" : $"TRY_CAST({v} AS DOUBLE)";
             var present = $"{v} IS NOT NULL";
             string? unexpected = null;
             string? observed = null;
@@ -232,23 +234,23 @@ public static class ExpectationValidator
                     unexpected = $"{present} AND NOT ({TypeCheck(expectations.Type!, type, v, number)})";
                     break;
                 case ExpectationKinds.Min:
-                    unexpected = $"{present} AND NOT coalesce({number} >= {Sql.Number(expectations.Min!.Value)}, false)";
+                    unexpected = $"{present} AND NOT coalesce({number} >= {DuckDbSql.Number(expectations.Min!.Value)}, false)";
                     observed = $"min({number})";
                     break;
                 case ExpectationKinds.Max:
-                    unexpected = $"{present} AND NOT coalesce({number} <= {Sql.Number(expectations.Max!.Value)}, false)";
+                    unexpected = $"{present} AND NOT coalesce({number} <= {DuckDbSql.Number(expectations.Max!.Value)}, false)";
                     observed = $"max({number})";
                     break;
                 case ExpectationKinds.Allowed:
                     var allowed = expectations.Allowed!;
-                    var texts = string.Join(", ", allowed.Select(Sql.Literal));
-                    var numbers = allowed.Select(value => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && double.IsFinite(n) ? Sql.Number(n) : null)
+                    var texts = string.Join(", ", allowed.Select(DuckDbSql.Literal));
+                    var numbers = allowed.Select(value => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && double.IsFinite(n) ? DuckDbSql.Number(n) : null)
                         .OfType<string>().ToList();
                     var match = $"CAST({v} AS VARCHAR) IN ({texts})" + (numbers.Count > 0 ? $" OR coalesce({number} IN ({string.Join(", ", numbers)}), false)" : "");
                     unexpected = $"{present} AND NOT ({match})";
                     break;
                 case ExpectationKinds.Regex:
-                    unexpected = $"{present} AND NOT regexp_matches(CAST({v} AS VARCHAR), {Sql.Literal(expectations.Regex!)})";
+                    unexpected = $"{present} AND NOT regexp_matches(CAST({v} AS VARCHAR), {DuckDbSql.Literal(expectations.Regex!)})";
                     break;
                 case ExpectationKinds.Unique:
                     observed = $"count(DISTINCT {v})";
@@ -261,10 +263,10 @@ public static class ExpectationValidator
         /// <summary>Whether a present value can be read as <paramref name="expected"/>; see <see cref="ColumnTypes"/>.</summary>
         private static string TypeCheck(string expected, string type, string v, string number) => expected switch
         {
-            ColumnTypes.String => Sql.IsText(type) ? "true" : "false",
-            ColumnTypes.Boolean => Sql.IsBoolean(type) ? "true" : Sql.IsText(type) ? $"lower({v}) IN ('true', 'false')" : Sql.IsNumeric(type) ? $"{number} IN (0, 1)" : "false",
-            ColumnTypes.Integer => Sql.IsInteger(type) ? "true" : Sql.IsBoolean(type) ? "false" : $"coalesce(isfinite({number}) AND {number} = floor({number}), false)",
-            _ => Sql.IsNumeric(type) ? "true" : Sql.IsBoolean(type) ? "false" : $"{number} IS NOT NULL",
+            ColumnTypes.String => DuckDbSql.IsText(type) ? "true" : "false",
+            ColumnTypes.Boolean => DuckDbSql.IsBoolean(type) ? "true" : DuckDbSql.IsText(type) ? $"lower({v}) IN ('true', 'false')" : DuckDbSql.IsNumeric(type) ? $"{number} IN (0, 1)" : "false",
+            ColumnTypes.Integer => DuckDbSql.IsInteger(type) ? "true" : DuckDbSql.IsBoolean(type) ? "false" : $"coalesce(isfinite({number}) AND {number} = floor({number}), false)",
+            _ => DuckDbSql.IsNumeric(type) ? "true" : DuckDbSql.IsBoolean(type) ? "false" : $"{number} IS NOT NULL",
         };
 
         private static double Percent(long count, long of) => of == 0 ? 0 : 100.0 * count / of;
@@ -277,11 +279,5 @@ public static class ExpectationValidator
             using var reader = command.ExecuteReader();
             return read(reader);
         }
-
-        private static long Int(DbDataReader reader, int ordinal) =>
-            reader.IsDBNull(ordinal) ? 0 : Convert.ToInt64(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
-
-        private static double? Double(DbDataReader reader, int ordinal) =>
-            reader.IsDBNull(ordinal) ? null : Convert.ToDouble(reader.GetValue(ordinal), CultureInfo.InvariantCulture);
     }
 }
