@@ -71,6 +71,7 @@ public sealed class PredictionLog : IAsyncDisposable
     private readonly ITimer _timer;
     private FileStream _wal = null!;
     private long _walSequence;
+    private readonly long _firstSequence;
     private long _walBytes;
     private long _walOpenedAt;
     private long _written;
@@ -94,8 +95,9 @@ public sealed class PredictionLog : IAsyncDisposable
         }
 
         _instance = File.ReadAllText(instanceFile).Trim();
-        _walSequence = Directory.EnumerateFiles(options.Folder, "wal-*.jsonl").Select(SequenceOf).DefaultIfEmpty(0).Max();
+        _walSequence = Directory.EnumerateFiles(options.Folder, "wal-*.*").Select(SequenceOf).DefaultIfEmpty(0).Max();
         OpenNextWal();
+        _firstSequence = _walSequence;
         _writer = Task.Run(WriteLoopAsync);
         _timer = time.CreateTimer(_ => _queue.Writer.TryWrite(Pending.Tick), null, options.RollInterval / 4, options.RollInterval / 4);
     }
@@ -235,8 +237,18 @@ public sealed class PredictionLog : IAsyncDisposable
             var due = _walBytes >= _options.RollBytes || (_walBytes > 0 && _time.GetUtcNow().ToUnixTimeMilliseconds() - _walOpenedAt >= _options.RollInterval.TotalMilliseconds);
             if (rotations.Count > 0 || due)
             {
-                Rotate();
-                rotations.ForEach(rotation => rotation.Done.TrySetResult());
+                try
+                {
+                    Rotate();
+                    rotations.ForEach(rotation => rotation.Done.TrySetResult());
+                }
+                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+                {
+                    // The file stays current (or a new one is opened next time); the writer goes on taking records.
+                    rotations.ForEach(rotation => rotation.Done.TrySetException(exception));
+                    continue;
+                }
+
                 if (due && rotations.Count == 0)
                 {
                     _ = Task.Run(RollInBackgroundAsync);
@@ -266,21 +278,34 @@ public sealed class PredictionLog : IAsyncDisposable
     /// <summary>Closes the current write-ahead file (fsync, then "closed" name) and opens the next one.</summary>
     private void Rotate(bool reopen = true)
     {
-        _wal.Flush(flushToDisk: true);
         var path = _wal.Name;
-        _wal.Dispose();
-        if (new FileInfo(path).Length == 0)
+        try
         {
-            File.Delete(path);
-        }
-        else
-        {
-            File.Move(path, Path.ChangeExtension(path, ".closed"));
-        }
+            try
+            {
+                _wal.Flush(flushToDisk: true);
+            }
+            finally
+            {
+                _wal.Dispose();
+            }
 
-        if (reopen)
+            if (new FileInfo(path).Length == 0)
+            {
+                File.Delete(path);
+            }
+            else
+            {
+                File.Move(path, Path.ChangeExtension(path, ".closed"));
+            }
+        }
+        finally
         {
-            OpenNextWal();
+            // Even when closing failed, the writer needs a file; one left open is rolled at the next start.
+            if (reopen)
+            {
+                OpenNextWal();
+            }
         }
     }
 
@@ -299,9 +324,10 @@ public sealed class PredictionLog : IAsyncDisposable
         await _rolling.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var current = _writer.IsCompleted ? null : _wal.Name;
+            // Only the writer knows which file is current, and it may rotate while this runs: closed files are rolled, and
+            // open ones only when older than the first this log opened (a crash left them; nobody writes to them).
             var files = Directory.EnumerateFiles(_options.Folder, "wal-*.*")
-                .Where(file => file != current && (file.EndsWith(".closed", StringComparison.Ordinal) || file.EndsWith(".jsonl", StringComparison.Ordinal)))
+                .Where(file => file.EndsWith(".closed", StringComparison.Ordinal) || (file.EndsWith(".jsonl", StringComparison.Ordinal) && SequenceOf(file) < _firstSequence))
                 .OrderBy(SequenceOf).ToList();
             foreach (var file in files)
             {

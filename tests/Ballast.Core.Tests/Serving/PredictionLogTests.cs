@@ -38,6 +38,37 @@ public sealed class PredictionLogTests : IDisposable
     }
 
     [Fact]
+    public async Task Rolls_racing_with_size_rotations_and_appends_lose_no_record()
+    {
+        // Rotations by size every few records (each starting a background roll) while other callers roll on demand, as
+        // monitors and exports do: a roll must never take the file the writer is writing to.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Date(12, 0));
+        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder) { RollBytes = 2048 }, Artifacts, time, Cancel);
+        using var stop = new CancellationTokenSource();
+        var rollers = Enumerable.Range(0, 2).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await log.RollAsync(Cancel);
+            }
+        }, Cancel)).ToList();
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(writer => Task.Run(async () =>
+        {
+            for (var i = 0; i < 300; i++)
+            {
+                (await log.AppendAsync(Record($"w{writer}-{i:D3}", "iris", Date(12, 0)), Cancel)).ShouldBeTrue();
+            }
+        }, Cancel)));
+        await stop.CancelAsync();
+        await Task.WhenAll(rollers);
+        await log.RollAsync(Cancel);
+
+        var segments = await log.SegmentsAsync("iris", cancellationToken: Cancel);
+        Query(segments.Select(path => ((FileArtifactStore)Artifacts).LocalPath(path)), "SELECT count(*), count(DISTINCT prediction_id) FROM rows").ShouldBe("1200,1200");
+        await log.DisposeAsync();
+    }
+
+    [Fact]
     public async Task A_full_log_sheds_records_it_counts_and_keeps_every_record_it_acknowledged()
     {
         // Capacity 1 and no wait: a burst overflows the queue faster than the writer drains it.
