@@ -391,7 +391,7 @@ public static partial class BallastServer
             BadHttpRequestException bad => ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), BadRequestMessage(bad)),
             MetadataUnavailableException unavailable => ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.TemporarilyUnavailable, unavailable.Message),
             Ballast.Features.OnlineStoreUnavailableException online => ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.TemporarilyUnavailable, online.Message),
-            TrackingException tracking => ErrorResponses.WriteAsync(context, TrackingStatus(tracking.Code), tracking.Code, tracking.Message),
+            TrackingException tracking => ErrorResponses.WriteAsync(context, TrackingStatus(tracking.Code, context.Request.Path), tracking.Code, tracking.Message),
             ArtifactNotFoundException missing => ErrorResponses.WriteAsync(context, StatusCodes.Status404NotFound, ErrorCodes.NotFound, missing.Message),
             InvalidArtifactPathException path => ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameterValue, path.Message),
             ForbiddenException forbidden => ErrorResponses.WriteAsync(context, StatusCodes.Status403Forbidden, ErrorCodes.ForStatus(StatusCodes.Status403Forbidden), forbidden.Message),
@@ -403,9 +403,16 @@ public static partial class BallastServer
         };
     }
 
-    /// <summary>MLflow's status codes: 404 for a missing resource, 400 for every other refusal.</summary>
-    private static int TrackingStatus(string code) =>
-        code == TrackingException.ResourceDoesNotExist ? StatusCodes.Status404NotFound : StatusCodes.Status400BadRequest;
+    /// <summary>
+    /// MLflow's status codes on its routes: 404 for a missing resource, 400 for every other refusal (an existing name
+    /// included, as MLflow clients expect); elsewhere an existing resource is a 409 conflict.
+    /// </summary>
+    private static int TrackingStatus(string code, PathString path) => code switch
+    {
+        TrackingException.ResourceDoesNotExist => StatusCodes.Status404NotFound,
+        TrackingException.ResourceAlreadyExists when ErrorResponses.ProtocolOf(path) == ErrorProtocol.Problem => StatusCodes.Status409Conflict,
+        _ => StatusCodes.Status400BadRequest,
+    };
 
     private const string BodyTooLargeMessage = "The request body is larger than this server accepts (--max-request-body).";
 

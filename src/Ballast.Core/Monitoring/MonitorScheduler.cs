@@ -30,11 +30,14 @@ public sealed class MonitorScheduler(
     /// <summary>Closes and computes every window that is due; the lease holder calls it every few seconds.</summary>
     public async Task TickAsync(CancellationToken cancellationToken = default)
     {
-        foreach (var monitor in await monitors.ListAsync(cancellationToken).ConfigureAwait(false))
+        foreach (var listed in await monitors.ListAsync(cancellationToken).ConfigureAwait(false))
         {
             for (var i = 0; i < MaxWindowsPerTick; i++)
             {
-                if (await NextDueAsync(monitor, cancellationToken).ConfigureAwait(false) is not { } due
+                // Read again before each overdue window: a change made while the backlog is computed (a new reference,
+                // say) applies from the next window on, not after the whole backlog; a deleted monitor stops.
+                if ((i == 0 ? listed : await monitors.FindAsync(listed.Spec.Name, cancellationToken).ConfigureAwait(false)) is not { } monitor
+                    || await NextDueAsync(monitor, cancellationToken).ConfigureAwait(false) is not { } due
                     || await CloseAsync(monitor, due.Start, due.End, cancellationToken).ConfigureAwait(false) is null)
                 {
                     break;

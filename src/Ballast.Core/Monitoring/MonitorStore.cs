@@ -58,8 +58,10 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
     }
 
     public async Task<StoredMonitor> GetAsync(string name, CancellationToken cancellationToken = default) =>
-        (await QueryAsync("WHERE name = @name", new { name }, cancellationToken).ConfigureAwait(false)).SingleOrDefault()
-        ?? throw TrackingException.NotFound($"Monitor '{name}' does not exist.");
+        await FindAsync(name, cancellationToken).ConfigureAwait(false) ?? throw TrackingException.NotFound($"Monitor '{name}' does not exist.");
+
+    public async Task<StoredMonitor?> FindAsync(string name, CancellationToken cancellationToken = default) =>
+        (await QueryAsync("WHERE name = @name", new { name }, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
 
     public Task<IReadOnlyList<StoredMonitor>> ListAsync(CancellationToken cancellationToken = default) => QueryAsync("", null, cancellationToken);
 

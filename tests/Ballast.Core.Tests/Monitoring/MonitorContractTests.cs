@@ -182,6 +182,37 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest
     }
 
     [Fact]
+    public async Task A_change_made_while_a_backlog_of_windows_is_computed_applies_from_the_next_window()
+    {
+        var stack = await StackAsync();
+        await using var log = stack.Log;
+        await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(0)));
+        await stack.Monitors.CreateAsync(Spec() with { Segments = [], Performance = null, Kpis = [] }, Cancel);
+        await LogAsync(stack.Log, "a", At(0), 250, shift: 0, seed: 7);
+        await LogAsync(stack.Log, "b", At(10), 250, shift: 0, seed: 8);
+        await LogAsync(stack.Log, "c", At(20), 250, shift: 0, seed: 9);
+        var changed = false;
+        var recorder = new ObservationRecorder
+        {
+            Then = async _ =>
+            {
+                if (!changed)
+                {
+                    changed = true;
+                    await stack.Monitors.PutAsync(Spec() with { Segments = [], Performance = null, Kpis = [], Drift = new MonitorDrift(Method: "psi") }, Cancel);
+                }
+            },
+        };
+
+        // Three overdue windows in one tick; the spec changes once the first is computed.
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(40)));
+        await Scheduler(stack, recorder).TickAsync(Cancel);
+        var windows = (await stack.Monitors.WindowsAsync("iris-drift", cancellationToken: Cancel)).OrderBy(window => window.Start).ToList();
+        windows.Select(window => window.Results.Drift!.Result.Features.First(feature => feature.Name == "petal_length").Method).ShouldBe(["ks", "psi", "psi"]);
+    }
+
+    [Fact]
     public async Task Row_windows_close_when_enough_rows_are_logged_and_evaluate_closes_the_current_one_now()
     {
         var stack = await StackAsync();

@@ -7,6 +7,9 @@ public sealed class ObservationRecorder : IAlertObserver
 {
     public List<MetricObservation> Observations { get; } = [];
 
+    /// <summary>Called after each observation is recorded (to change something while a tick runs, say).</summary>
+    public Func<MetricObservation, Task>? Then { get; init; }
+
     public Task ObserveAsync(MetricObservation observation, CancellationToken cancellationToken = default)
     {
         lock (Observations)
@@ -14,6 +17,6 @@ public sealed class ObservationRecorder : IAlertObserver
             Observations.Add(observation);
         }
 
-        return Task.CompletedTask;
+        return Then?.Invoke(observation) ?? Task.CompletedTask;
     }
 }

@@ -136,8 +136,8 @@ public sealed class MonitorServerTests
         (await client.PostAsJsonAsync("/api/v1/monitors", good, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
         using (var again = await client.PostAsJsonAsync("/api/v1/monitors", good, Cancel))
         {
-            // As every /api/v1 resource (the server maps RESOURCE_ALREADY_EXISTS to 400, MLflow's status for it).
-            again.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            // As every /api/v1 resource (MLflow's routes answer 400 for an existing name, as MLflow does).
+            again.StatusCode.ShouldBe(HttpStatusCode.Conflict);
             (await again.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
                 .ShouldBe("Monitor 'm' already exists; PUT /api/v1/monitors/m (or `ballast apply`) changes it.");
         }
