@@ -168,7 +168,9 @@ public static partial class BallastServer
         builder.Services.AddHostedService<PredictionLogService>();
         var feedback = new Ballast.Serving.FeedbackStore(server.Database, server.Time);
         builder.Services.AddSingleton(feedback);
-        var export = new Ballast.Serving.PredictionExport(server.Predictions, server.Artifacts, feedback);
+        var watermarks = new Ballast.Serving.PredictionLogWatermarks(server.Database, server.Time);
+        builder.Services.AddSingleton(watermarks);
+        var export = new Ballast.Serving.PredictionExport(server.Predictions, server.Artifacts, feedback, watermarks);
         builder.Services.AddSingleton(export);
         var endpoints = new Ballast.Serving.EndpointStore(server.Database, server.Time);
         var kpis = new Ballast.Experiments.KpiStore(server.Database, server.Time);

@@ -163,9 +163,15 @@ public sealed class MonitorEvaluator(
         }
     }
 
-    /// <summary>How many primary predictions the endpoint logged after <paramref name="after"/> (Unix ms), and the timestamp of the <paramref name="rows"/>-th.</summary>
-    public Task<(long Count, long? NthTimestamp)> CountAfterAsync(string endpoint, long after, long rows, CancellationToken cancellationToken = default) =>
-        export.QueryAsync(endpoint, after + 1, null, connection =>
+    /// <inheritdoc cref="PredictionExport.WatermarkAsync"/>
+    public Task<long?> WatermarkAsync(CancellationToken cancellationToken = default) => export.WatermarkAsync(cancellationToken);
+
+    /// <summary>
+    /// How many primary predictions the endpoint logged after <paramref name="after"/> and up to <paramref name="until"/>
+    /// (Unix ms, inclusive; null for no bound), and the timestamp of the <paramref name="rows"/>-th.
+    /// </summary>
+    public Task<(long Count, long? NthTimestamp)> CountAfterAsync(string endpoint, long after, long rows, long? until = null, CancellationToken cancellationToken = default) =>
+        export.QueryAsync(endpoint, after + 1, until, connection =>
         {
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT count(*), (SELECT timestamp FROM predictions WHERE kind = 'primary' ORDER BY timestamp, prediction_id LIMIT 1 OFFSET "

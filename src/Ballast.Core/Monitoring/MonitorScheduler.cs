@@ -51,13 +51,16 @@ public sealed class MonitorScheduler(
     {
         var monitor = await monitors.GetAsync(name, cancellationToken).ConfigureAwait(false);
         var start = await StartAsync(monitor, cancellationToken).ConfigureAwait(false);
-        var now = Now;
-        if (now <= start)
+        var watermark = await evaluator.WatermarkAsync(cancellationToken).ConfigureAwait(false);
+        var end = Math.Min(Now, watermark ?? long.MaxValue);
+        if (end <= start)
         {
-            throw TrackingException.Invalid($"Monitor '{name}': the current window starts at {start} (Unix ms), not before now; there is nothing to evaluate yet.");
+            throw TrackingException.Invalid(watermark < Now
+                ? $"Monitor '{name}': the current window starts at {start} (Unix ms), and another replica's predictions are only in the log up to {watermark}; evaluate again in a minute."
+                : $"Monitor '{name}': the current window starts at {start} (Unix ms), not before now; there is nothing to evaluate yet.");
         }
 
-        return await CloseAsync(monitor, start, now, cancellationToken).ConfigureAwait(false)
+        return await CloseAsync(monitor, start, end, cancellationToken).ConfigureAwait(false)
             ?? throw TrackingException.Invalid($"Monitor '{name}': the window starting at {start} was closed meanwhile; evaluate again.");
     }
 
@@ -85,7 +88,8 @@ public sealed class MonitorScheduler(
         {
             var end = WindowEnd(start, duration);
             var grace = (long)RolloutValidation.Duration(spec.Window!.Grace ?? MonitorValidation.DefaultGrace)!.Value.TotalMilliseconds;
-            return now >= end + grace ? (start, end) : null;
+            // And once every replica's records up to the end are in segments (they roll about every minute).
+            return now >= end + grace && (await evaluator.WatermarkAsync(cancellationToken).ConfigureAwait(false) ?? long.MaxValue) >= end ? (start, end) : null;
         }
 
         // Row windows: the shared request counters first (cheap), the log (rolled: a new segment) only when they say enough.
@@ -96,7 +100,9 @@ public sealed class MonitorScheduler(
             return null;
         }
 
-        var (count, nth) = await evaluator.CountAfterAsync(spec.Endpoint!, start - 1, rows, cancellationToken).ConfigureAwait(false);
+        // Only rows every replica has in segments: a row window never closes over records another replica has yet to roll.
+        var until = await evaluator.WatermarkAsync(cancellationToken).ConfigureAwait(false);
+        var (count, nth) = await evaluator.CountAfterAsync(spec.Endpoint!, start - 1, rows, until, cancellationToken).ConfigureAwait(false);
         return count >= rows && nth is { } last ? (start, last + 1) : null;
     }
 

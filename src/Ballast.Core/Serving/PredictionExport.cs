@@ -9,8 +9,20 @@ namespace Ballast.Serving;
 /// Exports an endpoint's predictions in a time range, joined with their feedback (outcome, reward), to one Parquet or
 /// CSV file, with DuckDB over the log's segments (rolled first, so the newest records are in).
 /// </summary>
-public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts, FeedbackStore feedback)
+public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts, FeedbackStore feedback, PredictionLogWatermarks? watermarks = null)
 {
+    /// <summary>Margin kept below another replica's published watermark (records stamped just before it may still be on their way to its log).</summary>
+    public static TimeSpan WatermarkMargin { get; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Up to when (Unix ms) every replica's records are readable here, or null when no other live replica holds
+    /// readers back (this replica's log is rolled on each query).
+    /// </summary>
+    public async Task<long?> WatermarkAsync(CancellationToken cancellationToken = default) =>
+        watermarks is null || await watermarks.LowestOfOthersAsync(log.Instance, cancellationToken).ConfigureAwait(false) is not { } lowest
+            ? null
+            : lowest - (long)WatermarkMargin.TotalMilliseconds;
+
     public static IReadOnlyList<string> Formats { get; } = ["parquet", "csv"];
 
     public async Task ExportAsync(string endpoint, long? from, long? to, string format, string target, CancellationToken cancellationToken = default)

@@ -74,6 +74,8 @@ public sealed class PredictionLog : IAsyncDisposable
     private readonly long _firstSequence;
     private long _walBytes;
     private long _walOpenedAt;
+    private long _lastRotatedAt;
+    private long _rolledUntil;
     private long _written;
     private long _dropped;
     private long _segments;
@@ -98,9 +100,24 @@ public sealed class PredictionLog : IAsyncDisposable
         _walSequence = Directory.EnumerateFiles(options.Folder, "wal-*.*").Select(SequenceOf).DefaultIfEmpty(0).Max();
         OpenNextWal();
         _firstSequence = _walSequence;
+        _lastRotatedAt = _walOpenedAt;
         _writer = Task.Run(WriteLoopAsync);
         _timer = time.CreateTimer(_ => _queue.Writer.TryWrite(Pending.Tick), null, options.RollInterval / 4, options.RollInterval / 4);
     }
+
+    /// <summary>Names this log's records in segment names and its watermark among replicas (kept in the folder across restarts).</summary>
+    public string Instance => _instance;
+
+    /// <summary>
+    /// Every record stamped before this time (Unix ms) is in a segment: the last rotation whose files are all rolled,
+    /// or now when nothing waits to be written or rolled. A record stamped just before it may still be on its way to
+    /// the queue (microseconds; at most <see cref="PredictionLogOptions.MaxWait"/> when the log is full), so readers
+    /// on other replicas keep a few seconds' margin.
+    /// </summary>
+    public long Watermark =>
+        Volatile.Read(ref _walBytes) == 0 && _queue.Reader.Count == 0 && Volatile.Read(ref _rolledUntil) >= Volatile.Read(ref _lastRotatedAt)
+            ? _time.GetUtcNow().ToUnixTimeMilliseconds()
+            : Volatile.Read(ref _rolledUntil);
 
     public PredictionLogStats Stats => new(Interlocked.Read(ref _written), Interlocked.Read(ref _dropped), Interlocked.Read(ref _segments), _queue.Reader.Count);
 
@@ -297,6 +314,7 @@ public sealed class PredictionLog : IAsyncDisposable
             else
             {
                 File.Move(path, Path.ChangeExtension(path, ".closed"));
+                Volatile.Write(ref _lastRotatedAt, _time.GetUtcNow().ToUnixTimeMilliseconds());
             }
         }
         finally
@@ -324,6 +342,8 @@ public sealed class PredictionLog : IAsyncDisposable
         await _rolling.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Files closed by this time are listed below; once they are rolled, so is every record stamped before it.
+            var rotatedAt = Volatile.Read(ref _lastRotatedAt);
             // Only the writer knows which file is current, and it may rotate while this runs: closed files are rolled, and
             // open ones only when older than the first this log opened (a crash left them; nobody writes to them).
             var files = Directory.EnumerateFiles(_options.Folder, "wal-*.*")
@@ -334,6 +354,8 @@ public sealed class PredictionLog : IAsyncDisposable
                 await RollFileAsync(file, cancellationToken).ConfigureAwait(false);
                 File.Delete(file);
             }
+
+            Volatile.Write(ref _rolledUntil, Math.Max(_rolledUntil, rotatedAt));
         }
         finally
         {

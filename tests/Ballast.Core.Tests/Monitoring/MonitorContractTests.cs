@@ -213,6 +213,47 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest
     }
 
     [Fact]
+    public async Task A_window_waits_for_records_still_in_another_replicas_write_ahead_file()
+    {
+        var stack = await StackAsync();
+        await using var log = stack.Log;
+        var watermarks = new PredictionLogWatermarks(Database, Time);
+        var artifacts = ArtifactStoreFactory.Create(Path.Combine(_root.FullName, "artifacts"), null, null);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(0)));
+        await using var other = await PredictionLog.OpenAsync(new PredictionLogOptions(Path.Combine(_root.FullName, "wal-other")), artifacts, Time, Cancel);
+        var evaluator = new MonitorEvaluator(new PredictionExport(stack.Log, artifacts, stack.Feedback, watermarks), stack.Datasets, stack.Kpis, stack.Traffic);
+        var recorder = new ObservationRecorder();
+        var scheduler = new MonitorScheduler(stack.Monitors, evaluator, stack.Traffic, [recorder], Time);
+        await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
+        await stack.Monitors.CreateAsync(Spec() with { Segments = [], Performance = null, Kpis = [] }, Cancel);
+
+        // This replica logs 150 rows, the other 100 it has not rolled yet (its mark is its start).
+        await LogAsync(stack.Log, "a", At(0), 150, shift: 0, seed: 7);
+        await LogAsync(other, "b", At(5), 100, shift: 0, seed: 8);
+        await watermarks.PublishAsync(other.Instance, other.Watermark, Cancel);
+        other.Watermark.ShouldBe(At(0), "records wait in its write-ahead file");
+
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(10, 30)));
+        await watermarks.PublishAsync(other.Instance, other.Watermark, Cancel);
+        await scheduler.TickAsync(Cancel);
+        recorder.Observations.ShouldBeEmpty("the grace has passed, but the other replica's records up to 12:10 are not all in segments");
+        (await Should.ThrowAsync<TrackingException>(() => scheduler.EvaluateNowAsync("iris-drift", Cancel))).Message.ShouldContain("another replica");
+
+        // The other replica rolls (about every minute) and publishes: the window closes with every row.
+        await other.RollAsync(Cancel);
+        await watermarks.PublishAsync(other.Instance, other.Watermark, Cancel);
+        other.Watermark.ShouldBe(At(10, 30), "nothing waits: now");
+        await scheduler.TickAsync(Cancel);
+        recorder.Observations.ShouldHaveSingleItem().Values["rows"].ShouldBe(250);
+
+        // A replica that stopped publishing (it died) holds nothing back once its mark is older than the liveness.
+        await watermarks.PublishAsync(other.Instance, At(10, 30), Cancel);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(20, 30)));
+        await scheduler.TickAsync(Cancel);
+        recorder.Observations.Count.ShouldBe(2);
+    }
+
+    [Fact]
     public async Task Row_windows_close_when_enough_rows_are_logged_and_evaluate_closes_the_current_one_now()
     {
         var stack = await StackAsync();
