@@ -93,15 +93,12 @@ public abstract class RolloutDriftTests(DatabaseEngine engine) : DatabaseTest(en
     [Fact]
     public async Task With_a_monitor_on_the_endpoint_the_drift_is_against_its_reference_and_may_be_compared_with_stables()
     {
-        await Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
-        var stack = await StackAsync();
         // The monitor's reference is the first minute of stable-only traffic; its feature names name the columns, and its
         // drift options apply (KS for every column: Evidently's default for 3,000 reference rows would be Wasserstein).
-        var start = Time.GetUtcNow();
-        await RunAsync(stack.Controller, seconds: 60, shift: 0);
-        await stack.Monitors.CreateAsync(new MonitorSpec("iris-drift", "iris", new MonitorWindow(Duration: "10m"),
-            new MonitorReference(From: start.ToString("O"), To: Time.GetUtcNow().ToString("O")), Drift: new MonitorDrift(Method: "ks"), MinRows: 50,
-            FeatureNames: new Dictionary<string, IReadOnlyList<string>> { ["float_input"] = Features }), Cancel);
+        var stack = await MonitoredAsync(seconds: 60, monitor => monitor with
+        {
+            Drift = new MonitorDrift(Method: "ks"), MinRows = 50, FeatureNames = new Dictionary<string, IReadOnlyList<string>> { ["float_input"] = Features },
+        });
 
         var started = await stack.Controller.StartAsync(Canary(new AnalysisMetric("drift", "drift_share > stable + 0.2")), Cancel);
         started.Spec.Analysis!.Metrics!.Single().Monitor.ShouldBe("iris-drift", "the endpoint's only monitor, fixed for the whole rollout");
@@ -117,12 +114,7 @@ public abstract class RolloutDriftTests(DatabaseEngine engine) : DatabaseTest(en
     [Fact]
     public async Task A_monitor_min_rows_above_the_variants_logged_rows_makes_the_measurement_inconclusive()
     {
-        await Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
-        var stack = await StackAsync();
-        var start = Time.GetUtcNow();
-        await RunAsync(stack.Controller, seconds: 20, shift: 0);
-        await stack.Monitors.CreateAsync(new MonitorSpec("iris-drift", "iris", new MonitorWindow(Duration: "10m"),
-            new MonitorReference(From: start.ToString("O"), To: Time.GetUtcNow().ToString("O")), MinRows: 500), Cancel);
+        var stack = await MonitoredAsync(seconds: 20, monitor => monitor with { MinRows = 500 });
 
         await stack.Controller.StartAsync(Canary(new AnalysisMetric("drift", "drift_share > 0.3", "iris-drift")), Cancel);
         await RunAsync(stack.Controller, seconds: 15, shift: 3);
@@ -210,6 +202,18 @@ public abstract class RolloutDriftTests(DatabaseEngine engine) : DatabaseTest(en
         var evaluator = new MonitorEvaluator(export, datasets, new KpiStore(Database, Time), _traffic);
         var controller = new RolloutController(Database, Endpoints, _traffic, Time, drift: new RolloutDrift(export, evaluator, _monitors));
         return new Stack(controller, _monitors);
+    }
+
+    /// <summary>The endpoint with stable-only traffic for <paramref name="seconds"/>, and the monitor <c>iris-drift</c> whose reference is that traffic.</summary>
+    private async Task<Stack> MonitoredAsync(int seconds, Func<MonitorSpec, MonitorSpec> settings)
+    {
+        await Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
+        var stack = await StackAsync();
+        var start = Time.GetUtcNow();
+        await RunAsync(stack.Controller, seconds, shift: 0);
+        await stack.Monitors.CreateAsync(settings(new MonitorSpec("iris-drift", "iris", new MonitorWindow(Duration: "10m"),
+            new MonitorReference(From: start.ToString("O"), To: Time.GetUtcNow().ToString("O")))), Cancel);
+        return stack;
     }
 
     private async Task<RolloutController> StartAsync(RolloutSpec spec)

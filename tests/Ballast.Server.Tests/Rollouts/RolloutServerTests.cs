@@ -122,10 +122,15 @@ public sealed class RolloutServerTests
             }
         }
 
-        (status.GetProperty("phase").GetString(), status.GetProperty("message").GetString()).ShouldBe(("Aborted", "analysis failed: drift: drift_share > 0.3 (value 0.5)"), status.ToString());
-        var abort = (await client.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2/history", Cancel)).GetProperty("history").EnumerateArray().Last();
-        abort.GetProperty("values").GetProperty("drift_share").GetDouble().ShouldBe(0.5);
-        abort.GetProperty("values").GetProperty("drift.float_input[2]").GetDouble().ShouldBeLessThan(0.05, "the shifted petal length, a KS p-value");
+        status.GetProperty("phase").GetString().ShouldBe("Aborted", status.ToString());
+        status.GetProperty("message").GetString().ShouldStartWith("analysis failed: drift: drift_share > 0.3 (value ");
+        // The two shifted petal columns drift (KS p-values near 0); how many rows an interval holds depends on real time,
+        // so an unshifted column may also cross p < 0.05 by chance: at least half the columns drifted.
+        var values = (await client.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2/history", Cancel)).GetProperty("history").EnumerateArray().Last().GetProperty("values");
+        values.GetProperty("drift_share").GetDouble().ShouldBeGreaterThanOrEqualTo(0.5);
+        (values.GetProperty("drift.float_input[2]").GetDouble(), values.GetProperty("drift.float_input[3]").GetDouble()).ShouldSatisfyAllConditions(
+            pair => pair.Item1.ShouldBeLessThan(1e-6), pair => pair.Item2.ShouldBeLessThan(1e-6));
+        values.GetProperty("logged_rows").GetDouble().ShouldBeGreaterThanOrEqualTo(30);
     }
 
     [Fact]
