@@ -63,8 +63,9 @@ public sealed class RolloutDrift(PredictionExport export, MonitorEvaluator evalu
             monitor = watching.Count == 1 ? watching[0] : null;
         }
 
-        // Without a monitor the reference is stable's traffic; prediction drift always is: stable must have traffic.
-        var needsStable = drift.Where(metric => monitor is null || Condition.Parse(metric.FailureCondition, "metric").Metric == Condition.PredictionDrift).Select(metric => metric.Name).ToList();
+        // Without a monitor the reference is stable's traffic; prediction drift always is: stable must have traffic
+        // (judged once the monitor is settled: an unknown or ambiguous one is the problem to fix first).
+        List<string?> needsStable = problems.Count > 0 ? [] : drift.Where(metric => monitor is null || Condition.Parse(metric.FailureCondition, "metric").Metric == Condition.PredictionDrift).Select(metric => metric.Name).ToList();
         if (needsStable.Count > 0)
         {
             var weight = 0;
