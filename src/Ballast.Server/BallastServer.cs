@@ -187,9 +187,12 @@ public static partial class BallastServer
         var router = new Ballast.Serving.EndpointRouter(endpoints, models, assignments, server.Time);
         builder.Services.AddSingleton(router);
         // The controller swaps the routing snapshot right after it changes an endpoint (an abort takes one swap).
-        // Feedback conditions read the prediction assignments; aborts go to the alert rules' event receivers when alerts are registered.
+        // Feedback conditions read the prediction assignments; drift conditions the prediction log with the monitors' drift
+        // engine; aborts go to the alert rules' event receivers when alerts are registered.
+        builder.Services.AddSingleton(services => new Ballast.Rollouts.RolloutDrift(export, services.GetRequiredService<Ballast.Monitoring.MonitorEvaluator>(),
+            services.GetRequiredService<Ballast.Monitoring.MonitorStore>()));
         builder.Services.AddSingleton(services => new Ballast.Rollouts.RolloutController(server.Database, endpoints, traffic, server.Time, cancellationToken => router.RefreshAsync(cancellationToken),
-            assignments, services.GetService<Ballast.Alerts.IAlertNotifier>()));
+            assignments, services.GetService<Ballast.Alerts.IAlertNotifier>(), services.GetRequiredService<Ballast.Rollouts.RolloutDrift>()));
         builder.Services.AddHostedService<Ballast.Server.Rollouts.RolloutService>();
         builder.Services.AddHostedService<EndpointRefreshService>();
         // Alerts: the rules engine is an IAlertObserver (monitors call every registered one per closed window); the

@@ -65,18 +65,9 @@ public sealed class MonitorEvaluator(
                     new MonitorResults(metrics, Message: $"the reference ({reference.Name}) has {reference.Rows} rows, fewer than min_rows {spec.MinRows}: no verdict"));
             }
 
-            var skipped = new List<SkippedColumn>();
-            var columns = Columns(spec, window, reference, skipped);
-            var current = Path.Combine(scratch, "current.parquet");
-            window.WriteParquet(current, columns.Select(name => (name, window.Inputs[name])).ToList());
+            var (report, columns) = InputDrift(spec, window, reference, scratch, cancellationToken);
+            report = report with { Current = $"{spec.Endpoint} {Iso(start)} to {Iso(end)}" };
             var options = MonitorValidation.DriftOptions(spec);
-            var report = DriftTableReader.Compare(reference.Write(scratch, columns), current, options, cancellationToken);
-            report = report with
-            {
-                Reference = reference.Name,
-                Current = $"{spec.Endpoint} {Iso(start)} to {Iso(end)}",
-                Skipped = [.. report.Skipped, .. skipped],
-            };
             foreach (var feature in report.Result.Features)
             {
                 metrics[$"drift.{feature.Name}"] = feature.Score;
@@ -201,6 +192,21 @@ public sealed class MonitorEvaluator(
         }
     }
 
+    /// <summary>
+    /// The drift of a window's input columns against the reference, with the monitor's columns and drift options (as
+    /// <c>ballast drift</c> compares two files); columns the reference lacks are reported as skipped. Also the rollout
+    /// analysis's <c>drift_share</c>, for one variant's traffic.
+    /// </summary>
+    internal static (DriftReport Report, List<string> Columns) InputDrift(MonitorSpec spec, WindowTable window, ReferenceTable reference, string scratch, CancellationToken cancellationToken)
+    {
+        var skipped = new List<SkippedColumn>();
+        var columns = Columns(spec, window, reference, skipped);
+        var current = Path.Combine(scratch, $"current-{Guid.NewGuid():N}.parquet");
+        window.WriteParquet(current, columns.Select(name => (name, window.Inputs[name])).ToList());
+        var report = DriftTableReader.Compare(reference.Write(scratch, columns), current, MonitorValidation.DriftOptions(spec), cancellationToken);
+        return (report with { Reference = reference.Name, Skipped = [.. report.Skipped, .. skipped] }, columns);
+    }
+
     /// <summary>The compared columns: included ones (or every input column the reference also has), less excluded ones.</summary>
     private static List<string> Columns(MonitorSpec spec, WindowTable window, ReferenceTable reference, List<SkippedColumn> skipped)
     {
@@ -224,7 +230,8 @@ public sealed class MonitorEvaluator(
     internal static string? PredictionOutput(MonitorSpec spec, WindowTable window) =>
         spec.Prediction?.Output ?? spec.Performance?.Output ?? window.Outputs.Keys.FirstOrDefault(name => !name.EndsWith(']'));
 
-    private static FeatureDrift? PredictionDrift(MonitorSpec spec, WindowTable window, ReferenceTable reference, string scratch, List<string> notes, CancellationToken cancellationToken)
+    /// <summary>The drift of the model's output (<see cref="PredictionOutput"/>) against the reference's; null with a note when there is none to compare.</summary>
+    internal static FeatureDrift? PredictionDrift(MonitorSpec spec, WindowTable window, ReferenceTable reference, string scratch, List<string> notes, CancellationToken cancellationToken)
     {
         if (spec.Prediction?.Enabled is false)
         {
@@ -251,7 +258,7 @@ public sealed class MonitorEvaluator(
             Threads = 1,
             MemoryLimitMegabytes = 256,
         };
-        var current = Path.Combine(scratch, "prediction-current.parquet");
+        var current = Path.Combine(scratch, $"prediction-current-{Guid.NewGuid():N}.parquet");
         window.WriteParquet(current, [(output, values)]);
         return DriftTableReader.Compare(reference.WriteOutput(scratch, output), current, options, cancellationToken).Result.Features.Single();
     }
@@ -408,7 +415,8 @@ public sealed class MonitorEvaluator(
         }
     }
 
-    private async Task<ReferenceTable> ReferenceAsync(MonitorSpec spec, string scratch, CancellationToken cancellationToken)
+    /// <summary>The monitor's reference: its dataset version's (or run's) file copied into <paramref name="scratch"/>, or its window of the endpoint's traffic.</summary>
+    internal async Task<ReferenceTable> ReferenceAsync(MonitorSpec spec, string scratch, CancellationToken cancellationToken)
     {
         var reference = spec.Reference!;
         if (reference.Dataset is not null || reference.Run is not null)

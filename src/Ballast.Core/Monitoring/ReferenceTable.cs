@@ -113,7 +113,7 @@ public sealed class ReferenceTable
 
     public string WriteOutput(string scratch, string output)
     {
-        var path = Path.Combine(scratch, "prediction-reference.parquet");
+        var path = Path.Combine(scratch, $"prediction-reference-{Guid.NewGuid():N}.parquet");
         if (_window is not null)
         {
             _window.WriteParquet(path, [(output, _window.Outputs[output])]);

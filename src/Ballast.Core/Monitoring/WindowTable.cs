@@ -28,8 +28,11 @@ public sealed class WindowTable
 
     public int Rows { get; private set; }
 
-    /// <summary>Reads the <c>predictions</c> view of <see cref="Ballast.Serving.PredictionExport.QueryAsync"/> (primary answers only).</summary>
-    public static WindowTable Read(DuckDBConnection connection, IReadOnlyDictionary<string, IReadOnlyList<string>>? featureNames, long? limit = null)
+    /// <summary>
+    /// Reads the <c>predictions</c> view of <see cref="Ballast.Serving.PredictionExport.QueryAsync"/> (primary answers
+    /// only), of one <paramref name="variant"/> when given (a rollout's canary or stable variant).
+    /// </summary>
+    public static WindowTable Read(DuckDBConnection connection, IReadOnlyDictionary<string, IReadOnlyList<string>>? featureNames, long? limit = null, string? variant = null)
     {
         ArgumentNullException.ThrowIfNull(connection);
         var table = new WindowTable();
@@ -42,7 +45,7 @@ public sealed class WindowTable
         }
 
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT latency_ms, inputs, outputs, outcome, {(hasExpectations ? "expectations" : "NULL::VARCHAR")} FROM predictions WHERE kind = 'primary' ORDER BY timestamp, prediction_id"
+        command.CommandText = $"SELECT latency_ms, inputs, outputs, outcome, {(hasExpectations ? "expectations" : "NULL::VARCHAR")} FROM predictions WHERE kind = 'primary'{(variant is null ? "" : " AND variant = " + Literal(variant))} ORDER BY timestamp, prediction_id"
             + (limit is { } l ? " LIMIT " + l.ToString(CultureInfo.InvariantCulture) : "");
         using var reader = command.ExecuteReader();
         while (reader.Read())

@@ -69,7 +69,8 @@ public sealed class RolloutController(
     TimeProvider time,
     Func<CancellationToken, Task>? endpointsChanged = null,
     AssignmentStore? assignments = null,
-    IAlertNotifier? alerts = null)
+    IAlertNotifier? alerts = null,
+    RolloutDrift? drift = null)
 {
     public const string AbortedEvent = "rollout.aborted";
 
@@ -88,6 +89,12 @@ public sealed class RolloutController(
     {
         spec = RolloutValidation.Validate(spec);
         var endpoint = (await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false)).Spec;
+        if ((spec.Analysis!.Metrics ?? []).Any(metric => Condition.Parse(metric.FailureCondition, "metric").OnDrift))
+        {
+            // The drift reference is fixed now: the named monitor, the endpoint's only one, or stable's traffic.
+            spec = await (drift ?? throw new InvalidOperationException("drift conditions need the rollout drift engine, which this controller was not given")).ResolveAsync(spec, cancellationToken).ConfigureAwait(false);
+        }
+
         if (endpoint.Policy is not (null or EndpointValidation.SplitPolicy) || endpoint.Variants is not { Count: 1 } || endpoint.Variants[0].Name is CanaryVariant or PreviewVariant or PreviousVariant or ShadowVariant)
         {
             throw TrackingException.Invalid($"Endpoint '{spec.Endpoint}' cannot take a rollout: it needs a split endpoint serving one stable variant (not named {CanaryVariant}, {PreviewVariant}, {PreviousVariant} or {ShadowVariant}).");
@@ -470,6 +477,28 @@ public sealed class RolloutController(
         if (seen.Requests < analysis.MinRequests)
         {
             return new Measurement(now, "Inconclusive", values, $"{seen.Requests} requests < minRequests {analysis.MinRequests}");
+        }
+
+        if (conditions.Any(condition => condition.Condition.OnDrift))
+        {
+            // Only with enough requests: the drift engine reads the prediction log, one query for both variants.
+            var drifted = await (drift ?? throw new InvalidOperationException("drift conditions need the rollout drift engine, which this controller was not given"))
+                .MeasureAsync(spec, conditions, target, state.StableVariant, from, now, cancellationToken).ConfigureAwait(false);
+            foreach (var (name, value) in drifted.Values)
+            {
+                values[name] = value;
+            }
+
+            if (drifted.Stable.Count > 0)
+            {
+                stable ??= new Dictionary<string, double>(StringComparer.Ordinal);
+                foreach (var (name, value) in drifted.Stable)
+                {
+                    stable[name] = value;
+                }
+            }
+
+            lacking.AddRange(drifted.Lacking);
         }
 
         // A condition that can be judged and holds fails the measurement, even when another lacks feedback.

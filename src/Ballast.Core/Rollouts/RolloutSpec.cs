@@ -117,11 +117,17 @@ public sealed record AnalysisSpec(
 /// a model whose signature does not fit the traffic), <c>latency_p99_ms &gt; 50</c>, <c>latency_mean_ms &gt;= 20</c>,
 /// <c>disagreement_rate &gt; 0.1</c> (mirrored copies whose answer differed), and from feedback received in the
 /// interval for the variant's predictions: <c>accuracy &lt; stable - 0.02</c>, <c>mean_reward &lt; 0.1</c>,
-/// <c>feedback_count &lt; 10</c>.
+/// <c>feedback_count &lt; 10</c>; and from the variant's logged inputs and outputs: <c>drift_share &gt; 0.3</c> (share of
+/// input columns that drifted from the reference), <c>drift.COLUMN &gt; 0.2</c> (one column's drift score) and
+/// <c>prediction_drift &gt; 0.1</c> (the prediction's drift score against stable's over the same interval).
+/// <see cref="Monitor"/> names the monitor whose reference, columns and drift settings a drift condition uses (needed
+/// when several monitors watch the endpoint; the only one by default; without a monitor the reference is the stable
+/// variant's traffic over the same interval).
 /// </summary>
 public sealed record AnalysisMetric(
     [property: JsonPropertyName("name")] string? Name,
-    [property: JsonPropertyName("failureCondition")] string? FailureCondition);
+    [property: JsonPropertyName("failureCondition")] string? FailureCondition,
+    [property: JsonPropertyName("monitor")] string? Monitor = null);
 
 /// <summary>
 /// A parsed failure condition over one of the analysed variant's traffic metrics, against a number or against the
@@ -132,18 +138,33 @@ public sealed partial record Condition(string Metric, string Operator, double Th
     public const string Accuracy = "accuracy";
     public const string MeanReward = "mean_reward";
     public const string FeedbackCount = "feedback_count";
+    public const string DriftShare = "drift_share";
+    public const string PredictionDrift = "prediction_drift";
 
-    public static IReadOnlyList<string> Metrics { get; } = ["error_rate", "rejection_rate", "latency_p99_ms", "latency_p50_ms", "latency_mean_ms", "requests", "disagreement_rate", Accuracy, MeanReward, FeedbackCount];
+    /// <summary>A column's drift score is <c>drift.COLUMN</c> (the column as the monitor names it, or <c>float_input[2]</c>).</summary>
+    public const string ColumnDriftPrefix = "drift.";
+
+    /// <summary>The metrics counted from traffic (every replica's counters): the only ones an SLA may name.</summary>
+    public static IReadOnlyList<string> TrafficMetrics { get; } = ["error_rate", "rejection_rate", "latency_p99_ms", "latency_p50_ms", "latency_mean_ms", "requests", "disagreement_rate"];
+
+    public static IReadOnlyList<string> Metrics { get; } = [.. TrafficMetrics, Accuracy, MeanReward, FeedbackCount, DriftShare, ColumnDriftPrefix + "COLUMN", PredictionDrift];
 
     /// <summary>The metrics read from feedback joined with what each variant predicted, rather than from traffic counters.</summary>
     public static IReadOnlyList<string> FeedbackMetrics { get; } = [Accuracy, MeanReward, FeedbackCount];
 
     public bool OnFeedback => FeedbackMetrics.Contains(Metric);
 
+    /// <summary>Whether the metric is read from the variant's logged predictions by the drift engine (drift_share, drift.COLUMN, prediction_drift).</summary>
+    public bool OnDrift => Metric is DriftShare or PredictionDrift || IsColumnDrift(Metric);
+
+    public bool OnTraffic => TrafficMetrics.Contains(Metric);
+
+    private static bool IsColumnDrift(string metric) => metric.StartsWith(ColumnDriftPrefix, StringComparison.Ordinal) && metric.Length > ColumnDriftPrefix.Length;
+
     public static Condition Parse(string? text, string where)
     {
         var match = text is null ? null : Pattern().Match(text);
-        if (match is not { Success: true } || !Metrics.Contains(match.Groups["metric"].Value))
+        if (match is not { Success: true } || !(Metrics.Contains(match.Groups["metric"].Value) || IsColumnDrift(match.Groups["metric"].Value)))
         {
             throw TrackingException.Invalid($"{where}: condition '{text}' is not METRIC OP NUMBER (or OP stable, stable + N, stable - N, stable * N) with METRIC one of {string.Join(", ", Metrics)} and OP one of > >= < <=.");
         }
@@ -188,7 +209,7 @@ public sealed partial record Condition(string Metric, string Operator, double Th
         ? string.Create(CultureInfo.InvariantCulture, $"{Metric} {Operator} {Threshold}")
         : string.Create(CultureInfo.InvariantCulture, $"{Metric} {Operator} stable {StableArithmetic} {Threshold}");
 
-    [GeneratedRegex(@"^\s*(?<metric>[a-z0-9_]+)\s*(?<op>>=|<=|>|<)\s*(?:(?<stable>stable)(?:\s*(?<arith>[-+*])\s*(?<offset>[0-9]+(\.[0-9]+)?))?|(?<value>-?[0-9]+(\.[0-9]+)?))\s*$")]
+    [GeneratedRegex(@"^\s*(?<metric>drift\.[^\s<>=]+|[a-z0-9_]+)\s*(?<op>>=|<=|>|<)\s*(?:(?<stable>stable)(?:\s*(?<arith>[-+*])\s*(?<offset>[0-9]+(\.[0-9]+)?))?|(?<value>-?[0-9]+(\.[0-9]+)?))\s*$")]
     private static partial Regex Pattern();
 }
 
@@ -319,7 +340,24 @@ public static partial class RolloutValidation
 
         foreach (var metric in analysis.Metrics ?? [])
         {
-            Collect(problems, () => Condition.Parse(metric.FailureCondition, $"analysis metric '{metric.Name}'"));
+            Collect(problems, () =>
+            {
+                var condition = Condition.Parse(metric.FailureCondition, $"analysis metric '{metric.Name}'");
+                if (metric.Monitor is not null && !condition.OnDrift)
+                {
+                    problems.Add($"analysis metric '{metric.Name}': monitor goes with drift conditions (drift_share, drift.COLUMN, prediction_drift), not {condition.Metric}");
+                }
+
+                if (condition is { Metric: Condition.PredictionDrift, StableArithmetic: not null })
+                {
+                    problems.Add($"analysis metric '{metric.Name}': prediction_drift already compares the variant's predictions with stable's; compare it with a number (such as prediction_drift > 0.1)");
+                }
+            });
+        }
+
+        if ((analysis.Metrics ?? []).Select(metric => metric.Monitor).OfType<string>().Distinct(StringComparer.Ordinal).ToList() is { Count: > 1 } monitors)
+        {
+            problems.Add($"analysis: the drift metrics name different monitors ({string.Join(", ", monitors)}); an analysis compares with one reference, so name one");
         }
 
         if (analysis.Interval is { } interval && Duration(interval) is null)
@@ -351,7 +389,13 @@ public static partial class RolloutValidation
 
             foreach (var condition in sla.FailureConditions ?? [])
             {
-                Collect(problems, () => Condition.Parse(condition, "sla"));
+                Collect(problems, () =>
+                {
+                    if (Condition.Parse(condition, "sla") is { OnTraffic: false } parsed)
+                    {
+                        problems.Add($"sla: condition '{condition}' names {parsed.Metric}, which is measured by analysis only; an SLA watches traffic metrics ({string.Join(", ", Condition.TrafficMetrics)})");
+                    }
+                });
             }
 
             foreach (var (field, value) in new[] { ("sustainedFor", sla.SustainedFor), ("watchAfterPromotion", sla.WatchAfterPromotion) })

@@ -78,6 +78,62 @@ public sealed class RolloutServerTests
     }
 
     [Fact]
+    public async Task A_canary_whose_sticky_segment_sends_shifted_inputs_is_aborted_on_drift_share_and_an_unknown_monitor_is_refused()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
+        (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "main", model = "models:/iris/1" } }, sticky = new { header = "Ballast-Routing-Key" } }, Cancel))
+            .EnsureSuccessStatusCode();
+        object Rollout(string? monitor) => new
+        {
+            name = "iris-v2", endpoint = "iris", model = "models:/iris/2", strategy = "canary",
+            steps = new object[] { new { setWeight = 50 }, new { analysis = new { } } },
+            analysis = new { interval = "3s", count = 1, minRequests = 30, metrics = new[] { new { name = "drift", failureCondition = "drift_share > 0.3", monitor } } },
+        };
+        using (var refused = await client.PostAsJsonAsync("/api/v1/rollouts", Rollout("nope"), Cancel))
+        {
+            refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe("Invalid rollout 'iris-v2': analysis metric 'drift': monitor 'nope' does not exist.");
+        }
+
+        (await client.PostAsJsonAsync("/api/v1/rollouts", Rollout(null), Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        // Users whose key falls in the canary's buckets (50 to 99 at weight 50) send petals 3 cm longer; no monitor, so stable's traffic is the reference.
+        var random = new Random(7);
+        JsonElement status = default;
+        for (var i = 0; i < 500; i++)
+        {
+            await Task.Delay(20, Cancel);
+            for (var j = 0; j < 10; j++)
+            {
+                var key = $"user-{(i * 10) + j}";
+                var shift = Ballast.Serving.RoutedEndpoint.Bucket(key) >= 50 ? 3.0 : 0;
+                var row = new { name = "float_input", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 5.8 + random.NextDouble(), 3.0 + random.NextDouble(), 1.4 + random.NextDouble() + shift, 0.2 + random.NextDouble() + shift } };
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/iris/infer") { Content = JsonContent.Create(new { inputs = new[] { row } }) };
+                request.Headers.Add("Ballast-Routing-Key", key);
+                using var scored = await client.SendAsync(request, Cancel);
+                scored.EnsureSuccessStatusCode();
+            }
+
+            status = await client.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2", Cancel);
+            if (status.GetProperty("phase").GetString() is "Succeeded" or "Aborted" or "Paused")
+            {
+                break;
+            }
+        }
+
+        status.GetProperty("phase").GetString().ShouldBe("Aborted", status.ToString());
+        status.GetProperty("message").GetString().ShouldStartWith("analysis failed: drift: drift_share > 0.3 (value ");
+        // The two shifted petal columns drift (KS p-values near 0); how many rows an interval holds depends on real time,
+        // so an unshifted column may also cross p < 0.05 by chance: at least half the columns drifted.
+        var values = (await client.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2/history", Cancel)).GetProperty("history").EnumerateArray().Last().GetProperty("values");
+        values.GetProperty("drift_share").GetDouble().ShouldBeGreaterThanOrEqualTo(0.5);
+        (values.GetProperty("drift.float_input[2]").GetDouble(), values.GetProperty("drift.float_input[3]").GetDouble()).ShouldSatisfyAllConditions(
+            pair => pair.Item1.ShouldBeLessThan(1e-6), pair => pair.Item2.ShouldBeLessThan(1e-6));
+        values.GetProperty("logged_rows").GetDouble().ShouldBeGreaterThanOrEqualTo(30);
+    }
+
+    [Fact]
     public async Task Two_replicas_on_one_postgres_run_one_controller_and_record_each_transition_once()
     {
         var (location, drop) = await Ballast.Tests.Metadata.TestDatabases.CreateAsync(Ballast.Metadata.DatabaseEngine.Postgres);
