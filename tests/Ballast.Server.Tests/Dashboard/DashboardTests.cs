@@ -122,6 +122,40 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
     }
 
     [Fact]
+    public async Task Home_refreshes_itself_when_new_traffic_arrives_without_navigating()
+    {
+        await scenario.ScoreLiveAsync(5);
+        await WithPageAsync(scenario.ReaderKey, "home-refreshed", async page =>
+        {
+            // ?refresh=1 for this view only (the server's default is 15 s); the page is the same one a reload would show.
+            await page.GotoAsync(Url("/ui/?refresh=1"));
+            (await page.Locator("main").GetAttributeAsync("data-refresh")).ShouldBe("1");
+            (await page.Locator("#refresh-note").InnerTextAsync()).ShouldBe("Updates every 1 s while this tab is visible.");
+            var navigations = 0;
+            page.FrameNavigated += (_, frame) =>
+            {
+                if (frame == page.MainFrame)
+                {
+                    Interlocked.Increment(ref navigations);
+                }
+            };
+            await page.EvaluateAsync("() => { window.ballastMarker = 'still this page'; }");
+            var requests = page.Locator("#endpoints tbody tr:has(td:first-child a:text-is('iris')) td:nth-child(4)");
+            var before = await requests.InnerTextAsync();
+
+            await scenario.ScoreLiveAsync(60);
+
+            // Playwright polls (bounded by its default timeout) until the cell shows the new last-minute rate.
+            await Assertions.Expect(requests).Not.ToHaveTextAsync(before);
+            (await page.EvaluateAsync<string>("() => window.ballastMarker")).ShouldBe("still this page", "the content was swapped in, not reloaded");
+            navigations.ShouldBe(0);
+            page.Url.ShouldBe(Url("/ui/?refresh=1"));
+            (await page.Locator("main").GetAttributeAsync("data-refreshed-at")).ShouldNotBeNull();
+            (await page.Locator("#refresh-note").GetAttributeAsync("class")).ShouldBe("muted refresh");
+        });
+    }
+
+    [Fact]
     public async Task Endpoint_page_charts_the_split_latency_errors_shadow_disagreement_and_predictions()
     {
         await WithPageAsync(scenario.ReaderKey, "endpoint-iris", async page =>
