@@ -4,8 +4,9 @@ namespace Ballast.Server.Dashboard;
 /// The dashboard's only script, served from <c>/ui/dashboard.js</c> (the CSP allows scripts from the site, none inline).
 /// On a live page (<c>main[data-refresh]</c>) it fetches the same address every few seconds and swaps the new page's
 /// <c>main</c> in place: no navigation, no scroll jump. It skips a turn while the tab is hidden (and catches up when it
-/// shows again) or while a field of the page has the focus; when the session has ended (the fetch lands on the login
-/// form) it stops and says so; a failed fetch leaves the last content, marked stale, and tries again next turn.
+/// shows again) or while a field or button of the page has the focus (a swap would take it away); when the session
+/// has ended (the fetch lands on the login form) it stops and says so; a failed fetch leaves the last content, marked
+/// stale, and tries again next turn.
 /// </summary>
 internal static class DashboardScript
 {
@@ -35,7 +36,7 @@ internal static class DashboardScript
 
           function typing() {
             const active = document.activeElement;
-            return active !== null && main.contains(active) && active.matches('input, select, textarea');
+            return active !== null && main.contains(active) && active.matches('input, select, textarea, button');
           }
 
           async function refresh() {
