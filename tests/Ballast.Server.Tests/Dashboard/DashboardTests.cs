@@ -152,6 +152,13 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             page.Url.ShouldBe(Url("/ui/?refresh=1"));
             (await page.Locator("main").GetAttributeAsync("data-refreshed-at")).ShouldNotBeNull();
             (await page.Locator("#refresh-note").GetAttributeAsync("class")).ShouldBe("muted refresh");
+
+            // The session ends (its cookie is gone): the next fetch lands on the login form, so the page stops and says so.
+            await page.Context.ClearCookiesAsync();
+            await Assertions.Expect(page.Locator("#refresh-note")).ToHaveTextAsync("Stopped updating: the session has ended or the page is gone. Reload the page.");
+            (await page.Locator("#refresh-note").GetAttributeAsync("class")).ShouldBe("muted refresh stale");
+            (await requests.InnerTextAsync()).ShouldNotBe(before, "the last data stays on screen");
+            navigations.ShouldBe(0);
         });
     }
 
