@@ -163,6 +163,42 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
     }
 
     [Fact]
+    public async Task A_live_page_does_not_fetch_while_its_tab_is_hidden_and_catches_up_when_shown()
+    {
+        await WithPageAsync(scenario.ReaderKey, "home-hidden", async page =>
+        {
+            // The page's timers run on Playwright's fake clock, paused while the tab is hidden, so that only the
+            // intervals the test lets pass fire (and "five intervals" take no real time).
+            var start = new DateTime(2026, 12, 5, 0, 0, 0, DateTimeKind.Utc);
+            await page.Clock.InstallAsync(new ClockInstallOptions { TimeDate = start });
+            // The tab reads as hidden from the first script on, until the test shows it.
+            await page.AddInitScriptAsync("Object.defineProperty(document, 'hidden', { configurable: true, get: () => window.ballastHidden !== false });");
+            var fetches = 0;
+            page.Request += (_, request) =>
+            {
+                if (request.ResourceType == "fetch")
+                {
+                    Interlocked.Increment(ref fetches);
+                }
+            };
+            await page.GotoAsync(Url("/ui/?refresh=1"));
+
+            await page.EvaluateAsync("() => document.dispatchEvent(new Event('visibilitychange'))");
+            await page.Clock.PauseAtAsync(start.AddHours(1));
+            await page.Clock.RunForAsync(5_000);
+            await page.EvaluateAsync("() => document.title"); // a round trip, so that any request the timers made has been reported
+            fetches.ShouldBe(0, "a hidden tab skips its turns");
+
+            var shown = await page.RunAndWaitForResponseAsync(
+                () => page.EvaluateAsync("() => { window.ballastHidden = false; document.dispatchEvent(new Event('visibilitychange')); }"),
+                response => response.Request.ResourceType == "fetch");
+            shown.Url.ShouldBe(Url("/ui/?refresh=1"));
+            shown.Status.ShouldBe(200);
+            fetches.ShouldBe(1, "shown again, it refreshes at once");
+        });
+    }
+
+    [Fact]
     public async Task Endpoint_page_charts_the_split_latency_errors_shadow_disagreement_and_predictions()
     {
         await WithPageAsync(scenario.ReaderKey, "endpoint-iris", async page =>
