@@ -1,12 +1,12 @@
 namespace Ballast.Server.Dashboard;
 
 /// <summary>
-/// The dashboard's only script, served from <c>/ui/dashboard.js</c> (the CSP allows scripts from the site, none inline).
-/// On a live page (<c>main[data-refresh]</c>) it fetches the same address every few seconds and swaps the new page's
-/// <c>main</c> in place: no navigation, no scroll jump. It skips a turn while the tab is hidden (and catches up when it
-/// shows again) or while a field or button of the page has the focus (a swap would take it away); when the session
-/// has ended (the fetch lands on the login form) it stops and says so; a failed fetch leaves the last content, marked
-/// stale, and tries again next turn.
+/// The dashboard's only script, served from <c>/ui/dashboard.js</c> (the CSP allows scripts from the site, none
+/// inline). On a live page (<c>main[data-refresh]</c>) it fetches the same address every few seconds and swaps the new
+/// page's <c>main</c> in place: no navigation, no scroll jump. It skips a turn while the tab is hidden (and catches up
+/// when it shows again), while a field or button of the page has the focus or text of it is selected (a swap would take
+/// them away); when the session has ended (the fetch lands on the login form) it stops and says so; a failed fetch
+/// leaves the last content, marked stale, and tries again next turn.
 /// </summary>
 internal static class DashboardScript
 {
@@ -34,13 +34,18 @@ internal static class DashboardScript
             }
           }
 
-          function typing() {
+          function busyReader() {
             const active = document.activeElement;
-            return active !== null && main.contains(active) && active.matches('input, select, textarea, button');
+            if (active !== null && main.contains(active) && active.matches('input, select, textarea, button')) {
+              return true;
+            }
+
+            const selection = window.getSelection();
+            return selection !== null && !selection.isCollapsed && main.contains(selection.anchorNode);
           }
 
           async function refresh() {
-            if (busy || stopped || document.hidden || typing()) {
+            if (busy || stopped || document.hidden || busyReader()) {
               return;
             }
 

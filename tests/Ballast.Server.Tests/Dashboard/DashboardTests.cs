@@ -163,7 +163,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
     }
 
     [Fact]
-    public async Task A_live_page_does_not_fetch_while_its_tab_is_hidden_and_catches_up_when_shown()
+    public async Task A_live_page_does_not_fetch_while_its_tab_is_hidden_or_text_is_selected_and_catches_up_after()
     {
         await WithPageAsync(scenario.ReaderKey, "home-hidden", async page =>
         {
@@ -195,6 +195,16 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             shown.Url.ShouldBe(Url("/ui/?refresh=1"));
             shown.Status.ShouldBe(200);
             fetches.ShouldBe(1, "shown again, it refreshes at once");
+
+            // Someone selects text to copy it: no swap takes the selection away until it is cleared.
+            await page.EvaluateAsync("() => window.getSelection().selectAllChildren(document.querySelector('main h1'))");
+            await page.Clock.RunForAsync(3_000);
+            await page.EvaluateAsync("() => document.title");
+            fetches.ShouldBe(1, "a selection in the page holds the refresh");
+            await page.EvaluateAsync("() => window.getSelection().removeAllRanges()");
+            var next = await page.RunAndWaitForResponseAsync(() => page.Clock.RunForAsync(1_000), response => response.Request.ResourceType == "fetch");
+            next.Status.ShouldBe(200);
+            fetches.ShouldBe(2);
         });
     }
 
