@@ -55,15 +55,20 @@ internal static class DashboardLayout
             html.Append("</div>");
         }
 
-        html.Append("</header><main");
+        html.Append("</header>");
         if (live)
         {
+            // The note stays hidden unless the script runs (it shows it), so a page read without JavaScript promises nothing.
             var seconds = Math.Max(1, (long)Math.Round(refresh.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-            html.Append(" data-refresh=\"").Append(seconds).Append("\"><p class=\"muted refresh\" id=\"refresh-note\" hidden>Updates every ").Append(seconds)
-                .Append(" s while this tab is visible.</p");
+            html.Append("<main data-refresh=\"").Append(seconds).Append("\"><p class=\"muted refresh\" id=\"refresh-note\" hidden>Updates every ").Append(seconds)
+                .Append(" s while this tab is visible.</p>");
+        }
+        else
+        {
+            html.Append("<main>");
         }
 
-        html.Append("><h1>").Append(Html.Encode(page.Title)).Append("</h1>").Append(page.Body).Append("</main></body></html>");
+        html.Append("<h1>").Append(Html.Encode(page.Title)).Append("</h1>").Append(page.Body).Append("</main></body></html>");
         return html.ToString();
     }
 
