@@ -26,7 +26,6 @@ using Ballast.Storage;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -233,8 +232,9 @@ public static partial class BallastServer
         builder.Services.AddSingleton(new Ballast.Features.FeatureConsistency(offline, online, server.Time));
         builder.Services.AddHostedService<Ballast.Server.Features.FeatureMaterializationService>();
         builder.Services.AddSingleton(new AuthenticationGate(server.AuthenticationMode, server.Keys, server.Time));
-        // The dashboard's session and anti-forgery cookies are protected with keys kept in the data folder, so a restart keeps sessions.
-        builder.Services.AddDataProtection().SetApplicationName("ballast").PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(options.DataDir, "dashboard-keys")));
+        // The dashboard's session and anti-forgery cookies are protected with keys kept in the metadata database, so every
+        // replica accepts what another issued and a restart keeps sessions; <data-dir>/dashboard-keys held them before.
+        builder.Services.AddKeyRing(server.Database, server.Time, options.DataProtectionKey, Path.Combine(options.DataDir, "dashboard-keys"));
         builder.Services.AddDashboard();
 
         builder.Services.ConfigureHttpJsonOptions(json =>
@@ -376,6 +376,12 @@ public static partial class BallastServer
         {
             await app.DisposeAsync().ConfigureAwait(false);
             throw BallastStartupException.Unavailable($"Cannot listen on {options.Listen}: {exception.Message.TrimEnd('.')}.", exception);
+        }
+        catch (BallastStartupException)
+        {
+            // A start-up check of a hosted service refused (the dashboard's key ring cannot be read, say).
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw;
         }
 
         return app;

@@ -141,6 +141,19 @@ public sealed class ServerHostTests
     }
 
     [Fact]
+    public void Dashboard_settings_out_of_range_are_reported_without_echoing_the_key()
+    {
+        var problems = BallastOptionsValidator.Validate(new BallastOptions { DashboardRefresh = TimeSpan.FromHours(2), DataProtectionKey = "too-short-secret" });
+
+        problems.ShouldBe([
+            "BALLAST_DATA_PROTECTION_KEY must be at least 32 characters (generate one with `openssl rand -base64 32`)",
+            "--dashboard-refresh must be between 0 (off) and 3600 seconds",
+        ]);
+        BallastOptionsValidator.Validate(new BallastOptions { DashboardRefresh = TimeSpan.FromSeconds(-1) }).ShouldHaveSingleItem().ShouldStartWith("--dashboard-refresh");
+        BallastOptionsValidator.Validate(new BallastOptions { DashboardRefresh = TimeSpan.Zero, DataProtectionKey = new string('k', 32) }).ShouldBeEmpty();
+    }
+
+    [Fact]
     public async Task An_unreachable_database_stops_start_up_with_one_clear_line()
     {
         var dataDir = Directory.CreateTempSubdirectory("ballast-server-").FullName;

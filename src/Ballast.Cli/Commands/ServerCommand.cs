@@ -45,9 +45,16 @@ internal static class ServerCommand
             DefaultValueFactory = _ => CommonOptions.Environment("BALLAST_LOG_FORMAT") ?? "text",
         };
 
+        var dashboardRefresh = new Option<double>("--dashboard-refresh")
+        {
+            Description = "Seconds between live dashboard pages' automatic refreshes; 0 turns them off [env: BALLAST_DASHBOARD_REFRESH]. " +
+                          "The dashboard's key ring is encrypted at rest with BALLAST_DATA_PROTECTION_KEY when set (environment only: a secret).",
+            DefaultValueFactory = _ => CommonOptions.Environment("BALLAST_DASHBOARD_REFRESH") is not { } value ? BallastDefaults.DashboardRefresh.TotalSeconds
+                : double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? seconds : -1,
+        };
         var command = new Command("server", "Run the Ballast server (tracking, registry, serving, monitoring, controllers).")
         {
-            dataDir, listen, database, artifacts, onlineStore, insecure, maxBody, logFormat,
+            dataDir, listen, database, artifacts, onlineStore, insecure, maxBody, logFormat, dashboardRefresh,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -63,6 +70,10 @@ internal static class ServerCommand
                 LogFormat = parse.GetValue(logFormat)!,
                 S3Endpoint = CommonOptions.Environment("BALLAST_S3_ENDPOINT"),
                 S3Region = CommonOptions.Environment("AWS_REGION") ?? CommonOptions.Environment("AWS_DEFAULT_REGION"),
+                DataProtectionKey = CommonOptions.Environment("BALLAST_DATA_PROTECTION_KEY"),
+                // Out of range (or not a number) becomes a value the validator names, never a silent default.
+                DashboardRefresh = parse.GetValue(dashboardRefresh) is var refresh && double.IsFinite(refresh) && refresh >= 0 && refresh <= BallastDefaults.MaxDashboardRefresh.TotalSeconds
+                    ? TimeSpan.FromSeconds(refresh) : TimeSpan.FromSeconds(-1),
             };
             await using var app = await BallastServer.StartAsync(options, cancellationToken: cancellationToken).ConfigureAwait(false);
             await output.WriteLineAsync($"Ballast {BallastVersion.Current} listening on {string.Join(", ", app.BoundAddresses())}").ConfigureAwait(false);

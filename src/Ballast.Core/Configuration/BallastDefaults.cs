@@ -16,4 +16,16 @@ public static class BallastDefaults
 
     /// <summary>Time given to in-flight requests to finish on shutdown (Kubernetes gives 30 s before SIGKILL).</summary>
     public static readonly TimeSpan ShutdownTimeout = TimeSpan.FromSeconds(25);
+
+    /// <summary>
+    /// Live dashboard pages fetch themselves again this often: the traffic counters behind them are flushed every few
+    /// seconds, so refreshing much faster shows nothing new and only costs queries.
+    /// </summary>
+    public static readonly TimeSpan DashboardRefresh = TimeSpan.FromSeconds(15);
+
+    /// <summary>The longest refresh interval accepted; beyond it a manual reload is what people do anyway.</summary>
+    public static readonly TimeSpan MaxDashboardRefresh = TimeSpan.FromHours(1);
+
+    /// <summary>32 characters of <c>openssl rand -base64 32</c> carry 192 bits; shorter data protection keys are refused.</summary>
+    public const int DataProtectionKeyMinimumLength = 32;
 }

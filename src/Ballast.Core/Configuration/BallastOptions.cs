@@ -31,6 +31,16 @@ public sealed record BallastOptions
 
     public TimeSpan ShutdownTimeout { get; init; } = BallastDefaults.ShutdownTimeout;
 
+    /// <summary>
+    /// A secret of at least <see cref="BallastDefaults.DataProtectionKeyMinimumLength"/> characters that encrypts the
+    /// dashboard's key ring in the metadata database (<c>BALLAST_DATA_PROTECTION_KEY</c>); null stores it unencrypted.
+    /// Every replica needs the same one. Never logged or printed.
+    /// </summary>
+    public string? DataProtectionKey { get; init; }
+
+    /// <summary>How often live dashboard pages refresh themselves in the browser; zero turns it off.</summary>
+    public TimeSpan DashboardRefresh { get; init; } = BallastDefaults.DashboardRefresh;
+
     public string DatabaseOrDefault => Database ?? "sqlite:" + Path.Combine(DataDir, BallastDefaults.SqliteFileName);
 
     public string ArtifactsOrDefault => Artifacts ?? Path.Combine(DataDir, BallastDefaults.ArtifactsFolder);

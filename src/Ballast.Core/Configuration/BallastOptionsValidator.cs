@@ -57,6 +57,17 @@ public static class BallastOptionsValidator
             errors.Add($"--log-format must be 'text' or 'json', not '{options.LogFormat}'");
         }
 
+        // The key itself is never echoed: only its length is wrong.
+        if (options.DataProtectionKey is { } secret && secret.Trim().Length < BallastDefaults.DataProtectionKeyMinimumLength)
+        {
+            errors.Add($"BALLAST_DATA_PROTECTION_KEY must be at least {BallastDefaults.DataProtectionKeyMinimumLength} characters (generate one with `openssl rand -base64 32`)");
+        }
+
+        if (options.DashboardRefresh < TimeSpan.Zero || options.DashboardRefresh > BallastDefaults.MaxDashboardRefresh)
+        {
+            errors.Add($"--dashboard-refresh must be between 0 (off) and {BallastDefaults.MaxDashboardRefresh.TotalSeconds:0} seconds");
+        }
+
         return errors;
     }
 }

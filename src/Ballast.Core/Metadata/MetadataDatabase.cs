@@ -68,6 +68,34 @@ public sealed class MetadataDatabase : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>
+    /// Opens a connection synchronously, for the few callers behind synchronous framework interfaces (the Data
+    /// Protection key repository); everything else uses <see cref="OpenAsync"/>.
+    /// </summary>
+    public DbConnection Open()
+    {
+        DbConnection? connection = null;
+        try
+        {
+            if (_postgres is not null)
+            {
+                return _postgres.OpenConnection();
+            }
+
+            connection = new SqliteConnection(Location.ConnectionString);
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = $"PRAGMA busy_timeout = {SqliteBusyTimeoutMs}; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;";
+            command.ExecuteNonQuery();
+            return connection;
+        }
+        catch (Exception exception) when (exception is DbException or SocketException or TimeoutException or IOException or UnauthorizedAccessException)
+        {
+            connection?.Dispose();
+            throw new MetadataUnavailableException(Describe(exception), exception);
+        }
+    }
+
     /// <summary>One line explaining why the database could not be used.</summary>
     public string Describe(Exception exception)
     {

@@ -15,8 +15,6 @@ public static class MetadataMigrator
     /// <summary>Arbitrary constant naming Ballast's migration lock among advisory locks ("BALLAST1").</summary>
     private const long PostgresLockKey = 0x42414C4C41535431;
 
-    private static readonly TimeSpan SqliteLockWait = TimeSpan.FromMinutes(2);
-
     /// <summary>The newest migration version this build knows.</summary>
     public static long LatestVersion => typeof(MetadataMigrator).Assembly.GetTypes()
         .Select(type => type.GetCustomAttributes(typeof(FluentMigrator.MigrationAttribute), false).Cast<FluentMigrator.MigrationAttribute>().FirstOrDefault())
@@ -64,7 +62,7 @@ public static class MetadataMigrator
             else
             {
                 var file = new SqliteConnectionStringBuilder(database.Location.ConnectionString).DataSource;
-                await using var fileLock = await TakeFileLockAsync(file + ".migrate-lock", cancellationToken).ConfigureAwait(false);
+                await using var fileLock = await MetadataLock.TakeFileLockAsync(file + ".migrate-lock", cancellationToken).ConfigureAwait(false);
                 await EnableWalAsync(database, cancellationToken).ConfigureAwait(false);
                 Run(database);
             }
@@ -108,22 +106,5 @@ public static class MetadataMigrator
         await using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode = WAL;";
         await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    // The lock file stays after use: deleting it would let two waiters lock two different files.
-    private static async Task<FileStream> TakeFileLockAsync(string path, CancellationToken cancellationToken)
-    {
-        var deadline = Environment.TickCount64 + (long)SqliteLockWait.TotalMilliseconds;
-        while (true)
-        {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None);
-            }
-            catch (IOException) when (Environment.TickCount64 < deadline)
-            {
-                await Task.Delay(50, cancellationToken).ConfigureAwait(false);
-            }
-        }
     }
 }

@@ -19,7 +19,8 @@ public static class DashboardApi
 {
     public const string CsrfField = "csrf";
 
-    private const string ContentSecurityPolicy = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    // Scripts only from /ui/dashboard.js (no inline script), which fetches pages of this site only.
+    private const string ContentSecurityPolicy = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
     public static IServiceCollection AddDashboard(this IServiceCollection services)
     {
@@ -52,6 +53,7 @@ public static class DashboardApi
         });
 
         ui.MapGet("/dashboard.css", () => TypedResults.Text(DashboardLayout.Stylesheet, "text/css; charset=utf-8"));
+        ui.MapGet("/dashboard.js", () => TypedResults.Text(DashboardScript.Source, "text/javascript; charset=utf-8"));
         ui.MapGet("/login", (Delegate)LoginFormAsync);
         ui.MapPost("/login", (Delegate)LoginAsync);
         ui.MapPost("/logout", (Delegate)LogoutAsync);
@@ -89,8 +91,9 @@ public static class DashboardApi
         var context = new DashboardContext(http, user);
         try
         {
+            var refresh = context.Refresh();
             var page = await render(context).ConfigureAwait(false);
-            return HtmlResult(DashboardLayout.Render(page, context), page.Status);
+            return HtmlResult(DashboardLayout.Render(page, context, refresh), page.Status);
         }
         catch (TrackingException exception)
         {

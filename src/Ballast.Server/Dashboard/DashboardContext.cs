@@ -20,6 +20,24 @@ internal sealed class DashboardContext(HttpContext http, DashboardUser user)
 
     public string? Query(string name) => Http.Request.Query.TryGetValue(name, out var value) ? value.ToString() : null;
 
+    /// <summary>
+    /// How often a live page refreshes itself: <c>?refresh=SECONDS</c> for this view (0 turns it off), else the
+    /// server's <c>--dashboard-refresh</c>. A malformed value is refused with the reason, never ignored.
+    /// </summary>
+    public TimeSpan Refresh()
+    {
+        var value = Query("refresh");
+        if (value is null)
+        {
+            return Service<Ballast.Server.Hosting.ServerContext>().Options.DashboardRefresh;
+        }
+
+        var max = (int)Ballast.Configuration.BallastDefaults.MaxDashboardRefresh.TotalSeconds;
+        return int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds <= max
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new DashboardInputException($"refresh must be a whole number of seconds from 0 (off) to {max}, not '{value}'.");
+    }
+
     /// <summary>The anti-forgery token every form posts back (its cookie is set with it).</summary>
     public string CsrfToken() => Service<IAntiforgery>().GetAndStoreTokens(Http).RequestToken!;
 

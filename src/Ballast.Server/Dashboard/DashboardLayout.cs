@@ -15,12 +15,23 @@ internal static class DashboardLayout
         ("pipelines", "Pipelines", DashboardRoutes.Pipelines),
     ];
 
-    public static string Render(DashboardPage page, DashboardContext? context)
+    /// <summary>
+    /// The page in the frame. A live page's <c>main</c> carries its refresh interval and loads the script that
+    /// refreshes it (<see cref="DashboardScript"/>); without JavaScript it is the same page, reloaded by hand.
+    /// </summary>
+    public static string Render(DashboardPage page, DashboardContext? context, TimeSpan refresh = default)
     {
+        var live = page.Live && refresh > TimeSpan.Zero;
         var html = new StringBuilder();
         html.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">");
         html.Append("<title>").Append(Html.Encode(page.Title)).Append(" · Ballast</title>");
-        html.Append("<link rel=\"stylesheet\" href=\"").Append(DashboardRoutes.Stylesheet).Append("\"><link rel=\"icon\" href=\"data:,\"></head><body>");
+        html.Append("<link rel=\"stylesheet\" href=\"").Append(DashboardRoutes.Stylesheet).Append("\"><link rel=\"icon\" href=\"data:,\">");
+        if (live)
+        {
+            html.Append("<script src=\"").Append(DashboardRoutes.Script).Append("\" defer></script>");
+        }
+
+        html.Append("</head><body>");
         html.Append("<header><a class=\"brand\" href=\"").Append(DashboardRoutes.Home).Append("\">Ballast</a><nav>");
         if (context is not null)
         {
@@ -44,7 +55,20 @@ internal static class DashboardLayout
             html.Append("</div>");
         }
 
-        html.Append("</header><main><h1>").Append(Html.Encode(page.Title)).Append("</h1>").Append(page.Body).Append("</main></body></html>");
+        html.Append("</header>");
+        if (live)
+        {
+            // The note stays hidden unless the script runs (it shows it), so a page read without JavaScript promises nothing.
+            var seconds = Math.Max(1, (long)Math.Round(refresh.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            html.Append("<main data-refresh=\"").Append(seconds).Append("\"><p class=\"muted refresh\" id=\"refresh-note\" hidden>Updates every ").Append(seconds)
+                .Append(" s while this tab is visible.</p>");
+        }
+        else
+        {
+            html.Append("<main>");
+        }
+
+        html.Append("<h1>").Append(Html.Encode(page.Title)).Append("</h1>").Append(page.Body).Append("</main></body></html>");
         return html.ToString();
     }
 
@@ -80,6 +104,8 @@ internal static class DashboardLayout
         .notice { padding: 0.5rem 0.8rem; border-radius: 0.3rem; background: #dbeafe; margin-bottom: 1rem; }
         .error { padding: 0.5rem 0.8rem; border-radius: 0.3rem; background: #fee2e2; color: #991b1b; margin-bottom: 1rem; }
         .muted { color: #6b7280; }
+        .refresh { float: right; font-size: 0.8rem; margin: 0.6rem 0 0; }
+        .refresh.stale { color: #92400e; }
         .login { max-width: 28rem; background: #ffffff; padding: 1rem 1.5rem; border: 1px solid #e5e7eb; }
         .login input[type=password] { width: 100%; padding: 0.4rem; margin: 0.4rem 0 0.8rem; box-sizing: border-box; }
         .search input[type=text] { width: 32rem; padding: 0.3rem; }

@@ -8,6 +8,7 @@ internal static class DashboardRoutes
     public const string Login = "/ui/login";
     public const string Logout = "/ui/logout";
     public const string Stylesheet = "/ui/dashboard.css";
+    public const string Script = "/ui/dashboard.js";
     public const string Monitors = "/ui/monitors";
     public const string Rollouts = "/ui/rollouts";
     public const string Models = "/ui/models";

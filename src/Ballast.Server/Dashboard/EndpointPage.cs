@@ -98,7 +98,7 @@ internal static class EndpointPage
             body.Tag("p", $"Rules: {string.Join("; ", (regime.Rules ?? []).Select(r => $"{r.Input} {r.Op} {r.Value?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? r.Text} → {r.Variant}"))}", "class=\"muted\"");
         }
 
-        return new DashboardPage($"Endpoint {name}", "home", body.ToString());
+        return new DashboardPage($"Endpoint {name}", "home", body.ToString(), Live: true);
     }
 
     private static async Task PredictionDistributionAsync(DashboardContext context, Html body, string name, TimeRange range)

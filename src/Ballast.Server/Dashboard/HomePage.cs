@@ -55,7 +55,7 @@ internal static class HomePage
             Html.Cell(r.Spec.Model), Html.MarkupCell(RolloutPage.PhaseBadge(r.State.Phase)),
             Html.Cell($"{r.State.Step + 1} of {r.Spec.Steps?.Count ?? 0}"), Html.Cell(r.State.Weight, "0"), Html.Cell(r.State.Message),
         }), "rollouts", "No rollout is in progress.");
-        return new DashboardPage("Home", "home", body.ToString());
+        return new DashboardPage("Home", "home", body.ToString(), Live: true);
     }
 
     private static string Weight(EndpointSpec spec, VariantSpec variant) =>

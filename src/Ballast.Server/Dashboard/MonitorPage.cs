@@ -54,7 +54,7 @@ internal static class MonitorPage
         if (windows.Count == 0)
         {
             body.Tag("p", "No window has closed yet.", "class=\"muted\" id=\"no-windows\"");
-            return new DashboardPage($"Monitor {name}", "monitoring", body.ToString());
+            return new DashboardPage($"Monitor {name}", "monitoring", body.ToString(), Live: true);
         }
 
         body.Tag("p", $"Windows #{windows[0].Id} ({Html.Time(windows[0].Start)}) to #{windows[^1].Id} ({Html.Time(windows[^1].End)}); the charts' x axis is the window.", "class=\"muted\"");
@@ -76,7 +76,7 @@ internal static class MonitorPage
             Html.Cell(w.Rows, "0"), Html.MarkupCell(StatusBadge(w.Status)),
             Html.Cell(w.Results.Metrics.TryGetValue("drift.share", out var share) ? Html.Percent(share) : "–", "num"), Html.Cell(w.Results.Message),
         }), "windows");
-        return new DashboardPage($"Monitor {name}", "monitoring", body.ToString());
+        return new DashboardPage($"Monitor {name}", "monitoring", body.ToString(), Live: true);
     }
 
     public static async Task<DashboardPage> WindowAsync(DashboardContext context)

@@ -90,7 +90,7 @@ internal static class PipelinePage
             body.Tag("p", "No step has written a log (cached and built-in steps may not).", "class=\"muted\"");
         }
 
-        return new DashboardPage($"Pipeline run {run.RunId}", "pipelines", body.ToString());
+        return new DashboardPage($"Pipeline run {run.RunId}", "pipelines", body.ToString(), Live: true);
     }
 
     private static async Task<string> TailAsync(IArtifactStore artifacts, string path, CancellationToken cancellationToken)

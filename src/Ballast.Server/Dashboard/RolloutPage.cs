@@ -107,7 +107,7 @@ internal static class RolloutPage
             body.Tag("p", "No analysis is running at this step; the results of earlier analyses are in the transitions above.", "class=\"muted\" id=\"no-analysis\"");
         }
 
-        return new DashboardPage($"Rollout {name}", "rollouts", body.ToString());
+        return new DashboardPage($"Rollout {name}", "rollouts", body.ToString(), Live: true);
     }
 
     /// <summary>promote / pause / resume / abort, as the API's commands; back to the rollout with a notice.</summary>
@@ -166,7 +166,7 @@ internal static class RolloutPage
             body.Raw(SvgChart.Intervals("lifts", $"Relative lift over {results.Control} with its confidence interval (green: better, red: worse)", lifts, 0, "0.##%"));
         }
 
-        return new DashboardPage($"Experiment {name}", "rollouts", body.ToString());
+        return new DashboardPage($"Experiment {name}", "rollouts", body.ToString(), Live: true);
     }
 
     private static string StepText(RolloutStep step) => step switch

@@ -61,6 +61,28 @@ public abstract partial class DashboardPagesTests(DatabaseEngine engine) : Engin
             html.ShouldContain(expected, Case.Sensitive, path);
         }
 
+        // Live pages refresh themselves by the script (every 15 s by default); the others do not load it.
+        var home = await browser.GetStringAsync("/ui/", Cancel);
+        home.ShouldContain("<main data-refresh=\"15\">");
+        home.ShouldContain("<script src=\"/ui/dashboard.js\" defer></script>");
+        (await browser.GetStringAsync("/ui/rollouts/iris-v2", Cancel)).ShouldContain("<main data-refresh=\"15\">");
+        (await browser.GetStringAsync("/ui/endpoints/iris?refresh=0", Cancel)).ShouldNotContain("dashboard.js");
+        var models = await browser.GetStringAsync("/ui/models", Cancel);
+        models.ShouldNotContain("data-refresh");
+        models.ShouldNotContain("dashboard.js");
+        using (var script = await browser.GetAsync("/ui/dashboard.js", Cancel))
+        {
+            script.StatusCode.ShouldBe(HttpStatusCode.OK);
+            script.Content.Headers.ContentType!.MediaType.ShouldBe("text/javascript");
+            script.Headers.GetValues("Content-Security-Policy").Single().ShouldContain("script-src 'self'");
+        }
+
+        using (var badRefresh = await browser.GetAsync("/ui/?refresh=soon", Cancel))
+        {
+            badRefresh.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await badRefresh.Content.ReadAsStringAsync(Cancel)).ShouldContain("refresh must be a whole number of seconds from 0 (off) to 3600, not &#x27;soon&#x27;.");
+        }
+
         using var missing = await browser.GetAsync("/ui/monitors/nope", Cancel);
         missing.StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await missing.Content.ReadAsStringAsync(Cancel)).ShouldContain("Monitor &#x27;nope&#x27; does not exist.");

@@ -122,6 +122,93 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
     }
 
     [Fact]
+    public async Task Home_refreshes_itself_when_new_traffic_arrives_without_navigating()
+    {
+        await scenario.ScoreLiveAsync(5);
+        await WithPageAsync(scenario.ReaderKey, "home-refreshed", async page =>
+        {
+            // ?refresh=1 for this view only (the server's default is 15 s); the page is the same one a reload would show.
+            await page.GotoAsync(Url("/ui/?refresh=1"));
+            (await page.Locator("main").GetAttributeAsync("data-refresh")).ShouldBe("1");
+            (await page.Locator("#refresh-note").InnerTextAsync()).ShouldBe("Updates every 1 s while this tab is visible.");
+            var navigations = 0;
+            page.FrameNavigated += (_, frame) =>
+            {
+                if (frame == page.MainFrame)
+                {
+                    Interlocked.Increment(ref navigations);
+                }
+            };
+            await page.EvaluateAsync("() => { window.ballastMarker = 'still this page'; }");
+            var requests = page.Locator("#endpoints tbody tr:has(td:first-child a:text-is('iris')) td:nth-child(4)");
+            var before = await requests.InnerTextAsync();
+
+            await scenario.ScoreLiveAsync(60);
+
+            // Playwright polls (bounded by its default timeout) until the cell shows the new last-minute rate.
+            await Assertions.Expect(requests).Not.ToHaveTextAsync(before);
+            (await page.EvaluateAsync<string>("() => window.ballastMarker")).ShouldBe("still this page", "the content was swapped in, not reloaded");
+            navigations.ShouldBe(0);
+            page.Url.ShouldBe(Url("/ui/?refresh=1"));
+            (await page.Locator("main").GetAttributeAsync("data-refreshed-at")).ShouldNotBeNull();
+            (await page.Locator("#refresh-note").GetAttributeAsync("class")).ShouldBe("muted refresh");
+
+            // The session ends (its cookie is gone): the next fetch lands on the login form, so the page stops and says so.
+            await page.Context.ClearCookiesAsync();
+            await Assertions.Expect(page.Locator("#refresh-note")).ToHaveTextAsync("Stopped updating: the session has ended or the page is gone. Reload the page.");
+            (await page.Locator("#refresh-note").GetAttributeAsync("class")).ShouldBe("muted refresh stale");
+            (await requests.InnerTextAsync()).ShouldNotBe(before, "the last data stays on screen");
+            navigations.ShouldBe(0);
+        });
+    }
+
+    [Fact]
+    public async Task A_live_page_does_not_fetch_while_its_tab_is_hidden_or_text_is_selected_and_catches_up_after()
+    {
+        await WithPageAsync(scenario.ReaderKey, "home-hidden", async page =>
+        {
+            // The page's timers run on Playwright's fake clock, paused while the tab is hidden, so that only the
+            // intervals the test lets pass fire (and "five intervals" take no real time).
+            var start = new DateTime(2026, 12, 5, 0, 0, 0, DateTimeKind.Utc);
+            await page.Clock.InstallAsync(new ClockInstallOptions { TimeDate = start });
+            // The tab reads as hidden from the first script on, until the test shows it.
+            await page.AddInitScriptAsync("Object.defineProperty(document, 'hidden', { configurable: true, get: () => window.ballastHidden !== false });");
+            var fetches = 0;
+            page.Request += (_, request) =>
+            {
+                if (request.ResourceType == "fetch")
+                {
+                    Interlocked.Increment(ref fetches);
+                }
+            };
+            await page.GotoAsync(Url("/ui/?refresh=1"));
+
+            await page.EvaluateAsync("() => document.dispatchEvent(new Event('visibilitychange'))");
+            await page.Clock.PauseAtAsync(start.AddHours(1));
+            await page.Clock.RunForAsync(5_000);
+            await page.EvaluateAsync("() => document.title"); // a round trip, so that any request the timers made has been reported
+            fetches.ShouldBe(0, "a hidden tab skips its turns");
+
+            var shown = await page.RunAndWaitForResponseAsync(
+                () => page.EvaluateAsync("() => { window.ballastHidden = false; document.dispatchEvent(new Event('visibilitychange')); }"),
+                response => response.Request.ResourceType == "fetch");
+            shown.Url.ShouldBe(Url("/ui/?refresh=1"));
+            shown.Status.ShouldBe(200);
+            fetches.ShouldBe(1, "shown again, it refreshes at once");
+
+            // Someone selects text to copy it: no swap takes the selection away until it is cleared.
+            await page.EvaluateAsync("() => window.getSelection().selectAllChildren(document.querySelector('main h1'))");
+            await page.Clock.RunForAsync(3_000);
+            await page.EvaluateAsync("() => document.title");
+            fetches.ShouldBe(1, "a selection in the page holds the refresh");
+            await page.EvaluateAsync("() => window.getSelection().removeAllRanges()");
+            var next = await page.RunAndWaitForResponseAsync(() => page.Clock.RunForAsync(1_000), response => response.Request.ResourceType == "fetch");
+            next.Status.ShouldBe(200);
+            fetches.ShouldBe(2);
+        });
+    }
+
+    [Fact]
     public async Task Endpoint_page_charts_the_split_latency_errors_shadow_disagreement_and_predictions()
     {
         await WithPageAsync(scenario.ReaderKey, "endpoint-iris", async page =>
