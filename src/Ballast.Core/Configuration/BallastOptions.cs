@@ -1,3 +1,6 @@
+using System.Text;
+using Ballast.Metadata;
+
 namespace Ballast.Configuration;
 
 /// <summary>Settings of a Ballast server process, from command-line options or BALLAST_* environment variables.</summary>
@@ -44,4 +47,19 @@ public sealed record BallastOptions
     public string DatabaseOrDefault => Database ?? "sqlite:" + Path.Combine(DataDir, BallastDefaults.SqliteFileName);
 
     public string ArtifactsOrDefault => Artifacts ?? Path.Combine(DataDir, BallastDefaults.ArtifactsFolder);
+
+    /// <summary>The settings as <c>ToString</c> shows them: the database password and the data protection key masked.</summary>
+    private bool PrintMembers(StringBuilder builder)
+    {
+        builder.Append("DataDir = ").Append(DataDir).Append(", Listen = ").Append(Listen)
+            .Append(", Database = ").Append(Database is null ? "" : DatabaseLocation.Redact(Database))
+            .Append(", Artifacts = ").Append(Artifacts).Append(", Insecure = ").Append(Insecure)
+            .Append(", OnlineStore = ").Append(OnlineStore is null ? "" : DatabaseLocation.Redact(OnlineStore))
+            .Append(", S3Endpoint = ").Append(S3Endpoint).Append(", S3Region = ").Append(S3Region)
+            .Append(", MaxRequestBodyBytes = ").Append(MaxRequestBodyBytes).Append(", LogFormat = ").Append(LogFormat)
+            .Append(", ShutdownTimeout = ").Append(ShutdownTimeout)
+            .Append(", DataProtectionKey = ").Append(DataProtectionKey is null ? "" : "***")
+            .Append(", DashboardRefresh = ").Append(DashboardRefresh);
+        return true;
+    }
 }
