@@ -289,7 +289,7 @@ public static partial class FeatureSetValidation
 
         if (view.Timestamp is not null)
         {
-            problems.Add($"{where}: timestamp '{view.Timestamp}' is for dataset sources; a {source.Kind} stream's event time is {(source.Endpoint is not null ? "each prediction's timestamp" : "when each KPI value was recorded")}, so leave timestamp out");
+            problems.Add($"{where}: timestamp '{view.Timestamp}' is for dataset sources; {(source.Endpoint is not null ? "the prediction log's event time is each prediction's timestamp" : "a KPI stream's event time is when each value was recorded")}, so leave timestamp out");
         }
     }
 
