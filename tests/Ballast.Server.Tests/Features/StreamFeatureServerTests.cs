@@ -30,7 +30,7 @@ public abstract class StreamFeatureServerTests(DatabaseEngine engine) : EngineSe
 
     private static string Streams(string endpoint = "titanic", string entityColumn = "passenger_id", string kpi = "fare_paid", string label = "output_label") => $$"""
         {"name": "streams", "entities": [{"name": "passenger", "join_key": "passenger_id", "type": "int64"}],
-         "views": [{"name": "recent_scores", "entity": "passenger", "source": {"endpoint": "{{endpoint}}", "entity_column": "{{entityColumn}}"}, "ttl": "30d",
+         "views": [{"name": "recent_scores", "entity": "passenger", "source": {"endpoint": "{{endpoint}}", "entity_column": "{{entityColumn}}"},
                     "features": [{"name": "last_label", "type": "int64", "column": "output.{{label}}"}, {"name": "last_fare", "type": "double", "column": "fare"},
                                  {"name": "last_age", "type": "double", "column": "age"}]},
                    {"name": "paid", "entity": "passenger", "source": {"kpi": "{{kpi}}"}, "features": [{"name": "paid", "type": "double"}]}],
