@@ -90,7 +90,7 @@ public sealed class FeatureStreams(PredictionLog log, IArtifactStore artifacts, 
         // A second connection reads the segments while the first one's appender fills the table.
         using var reading = new DuckDBConnection("Data Source=:memory:");
         reading.Open();
-        Execute(reading, "SET threads = 1; SET memory_limit = '512MB';");
+        Execute(reading, $"SET threads = 1; SET memory_limit = '512MB'; SET temp_directory = {Literal(Path.Combine(Path.GetTempPath(), "ballast-duckdb-" + Environment.ProcessId))};");
         using var command = reading.CreateCommand();
         command.CommandText = $"SELECT timestamp, inputs, outputs FROM read_parquet([{string.Join(", ", files.Select(Literal))}], union_by_name = true) " +
                               $"WHERE kind = {Literal(PredictionRecord.Primary)}{bounds} ORDER BY timestamp, prediction_id";

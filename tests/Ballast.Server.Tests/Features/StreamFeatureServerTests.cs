@@ -72,7 +72,16 @@ public abstract class StreamFeatureServerTests(DatabaseEngine engine) : EngineSe
             (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()!.ShouldContain(message);
         }
 
-        (await PutAsync(client, "streams", Streams(label: label))).StatusCode.ShouldBe(HttpStatusCode.Created);
+        // Applied as a manifest (JSON is YAML), as users do.
+        var manifest = Path.Combine(Directory.CreateTempSubdirectory("ballast-stream-features-").FullName, "streams.yaml");
+        await File.WriteAllTextAsync(manifest, "{\"kind\": \"FeatureSet\", " + Streams(label: label).TrimStart()[1..], Cancel);
+        using (var output = new StringWriter())
+        using (var error = new StringWriter())
+        {
+            (await Ballast.Cli.BallastCli.RunAsync(["apply", "-f", manifest, "--url", server.BaseAddress.ToString()], output, error)).ShouldBe(0, error.ToString());
+            output.ToString().ShouldContain("  + views[recent_scores].source.endpoint: titanic\n");
+            output.ToString().ShouldEndWith("featureset/streams: created (revision 1)\n");
+        }
 
         // Scored requests carry only the key and the fare; the logged row has the looked-up and computed features too.
         foreach (var (passenger, fare) in new[] { (1, 80f), (2, 7.5f), (2, 9.5f) })
@@ -108,6 +117,11 @@ public abstract class StreamFeatureServerTests(DatabaseEngine engine) : EngineSe
         var online = await client.GetFromJsonAsync<JsonElement>("/api/v1/features/online?service=streams_v1&entity=2", Cancel);
         (online.GetProperty("features").GetProperty("last_fare").GetDouble(), online.GetProperty("features").GetProperty("paid").GetDouble()).ShouldBe((9.5, 9.5));
         online.GetProperty("missing").GetArrayLength().ShouldBe(0);
+
+        // Offline recomputation over the streams agrees with what was materialized.
+        using var checkedSkew = await client.PostAsync("/api/v1/features/consistency?service=streams_v1", null, Cancel);
+        var report = await checkedSkew.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        (report.GetProperty("sampled").GetInt64(), report.GetProperty("skewed").GetInt64()).ShouldBe((4, 0), report.ToString());
     }
 
     private static async Task PostKpisAsync(HttpClient client, object body, HttpStatusCode expected)
