@@ -177,6 +177,46 @@ public abstract class StreamSourceTests(DatabaseEngine engine) : DatabaseTest(en
     }
 
     [Fact]
+    public async Task Random_kpi_streams_join_exactly_what_a_brute_force_scan_picks_and_nothing_that_arrived_later()
+    {
+        var stack = await StackAsync();
+        await PostKpiAsync(stack, At(1, 0), new Kpi("spend", 0, Entity: "0"));
+        for (var seed = 1; seed <= 5; seed++)
+        {
+            var random = new Random(seed);
+            var ttlMinutes = random.Next(30, 600);
+            var kpi = $"spend-{seed}";
+            var start = At(1, 0).AddDays(seed * 2);
+            // Values arrive in order of time; several in one batch share their arrival time (ties: the later one wins).
+            var arrived = new List<(string Entity, DateTimeOffset At, double Value)>();
+            var at = start;
+            for (var batch = 0; batch < 60; batch++)
+            {
+                at = at.AddMinutes(random.Next(0, 3) * 10);
+                var values = Enumerable.Range(0, random.Next(1, 4)).Select(_ => (Entity: random.Next(1, 6).ToString(System.Globalization.CultureInfo.InvariantCulture), Value: (double)random.Next(0, 1000))).ToList();
+                await PostKpiAsync(stack, at, [.. values.Select(value => new Kpi(kpi, value.Value, Entity: value.Entity))]);
+                arrived.AddRange(values.Select(value => (value.Entity, at, value.Value)));
+            }
+
+            await stack.Definitions.PutAsync(new FeatureSetSpec($"random-{seed}", [new EntitySpec("customer", "customer_id")],
+                [new FeatureViewSpec($"spend_{seed}", "customer", new FeatureSourceSpec(Kpi: kpi), null, [new FeatureSpec("spend", "double")], $"{ttlMinutes}m")],
+                [new FeatureServiceSpec($"spend_v{seed}", [$"spend_{seed}:spend"])]), Cancel);
+            var rows = Enumerable.Range(0, 200).Select(_ => (Entity: random.Next(1, 7).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                At: start.AddMinutes(random.Next(-30, (int)(at - start).TotalMinutes + 60)))).ToList();
+            var entities = Entities("customer_id,event_timestamp\n" + string.Concat(rows.Select(row => $"{row.Entity},{row.At:yyyy-MM-dd HH:mm:ss}\n")));
+            var output = Path.Combine(_root.FullName, $"random-{seed}.parquet");
+
+            await stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service($"spend_v{seed}"), entities, "entities.csv", output, cancellationToken: Cancel);
+
+            var expected = rows.Select(row => arrived.Select((value, index) => (value, index))
+                .Where(item => item.value.Entity == row.Entity && item.value.At <= row.At)
+                .OrderBy(item => item.value.At).ThenBy(item => item.index).Select(item => ((DateTimeOffset, double)?)(item.value.At, item.value.Value)).LastOrDefault() is { } latest
+                    && latest.Item1 >= row.At.AddMinutes(-ttlMinutes) ? (object?)latest.Item2 : null).ToList();
+            FeatureTestStack.ReadParquet(output).Select(row => row["spend"]).ShouldBe(expected, $"seed {seed}");
+        }
+    }
+
+    [Fact]
     public async Task Stream_sources_are_checked_when_a_set_is_stored()
     {
         var stack = await StackAsync();
