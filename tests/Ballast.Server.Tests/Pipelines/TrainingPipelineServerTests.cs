@@ -357,6 +357,61 @@ public abstract class TrainingPipelineServerTests(DatabaseEngine engine) : Engin
         }
     }
 
+    [Fact]
+    public async Task Ingest_reads_feature_service_entities_from_a_local_path_and_an_s3_object()
+    {
+        var bucket = "ballast-entities-" + Guid.NewGuid().ToString("N")[..12];
+        using var s3 = new Amazon.S3.AmazonS3Client(new Amazon.Runtime.BasicAWSCredentials("test", "test"),
+            new Amazon.S3.AmazonS3Config { ServiceURL = TestServices.S3Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
+        await s3.PutBucketAsync(bucket, Cancel);
+        const string Labels = "customer_id,label_time,churned\n1,2026-01-02 00:00:00,1\n2,2026-01-02 00:00:00,0\n3,2025-12-01 00:00:00,1\n";
+        var local = Path.Combine(Directory.CreateTempSubdirectory("ballast-entities-").FullName, "labels.csv");
+        await File.WriteAllTextAsync(local, Labels, Cancel);
+        await s3.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest { BucketName = bucket, Key = "labels/2026-01.csv", ContentBody = Labels }, Cancel);
+        try
+        {
+            await using var server = await StartServerAsync(options => options with { S3Endpoint = TestServices.S3Endpoint, S3Region = "us-east-1" });
+            using var client = server.Client();
+            await AddCsvAsync(server, "customer-stats", "stats.csv", "customer_id,event_time,orders\n1,2026-01-01 00:00:00,3\n2,2026-01-01 00:00:00,5\n3,2026-01-01 00:00:00,1\n");
+            using (var set = await client.PutAsync("/api/v1/features/churn", new StringContent("""
+                {"name": "churn", "entities": [{"name": "customer", "join_key": "customer_id", "type": "int64"}],
+                 "views": [{"name": "customer_stats", "entity": "customer", "source": {"dataset": "customer-stats"}, "timestamp": "event_time", "features": [{"name": "orders", "type": "int64"}]}],
+                 "services": [{"name": "churn_v1", "features": ["customer_stats:*"]}]}
+                """, System.Text.Encoding.UTF8, "application/json"), Cancel))
+            {
+                set.StatusCode.ShouldBe(HttpStatusCode.Created, await set.Content.ReadAsStringAsync(Cancel));
+            }
+
+            foreach (var (pipeline, entities) in new[] { ("from-path", local), ("from-s3", $"s3://{bucket}/labels/2026-01.csv") })
+            {
+                using (var put = await client.PutAsJsonAsync($"/api/v1/pipelines/{pipeline}", new
+                {
+                    steps = new object[] { new { name = "ingest", kind = "ingest", with = new { feature_service = "churn_v1", entities, timestamp_column = "label_time", register_as = "churn-train", min_rows = 3 } } },
+                }, Cancel))
+                {
+                    put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync(Cancel));
+                }
+
+                var run = await RunAsync(client, pipeline);
+                run.GetProperty("status").GetString().ShouldBe("succeeded", run.ToString());
+                var outputs = Steps(run)["ingest"].GetProperty("outputs");
+                (outputs.GetProperty("rows").GetInt64(), outputs.GetProperty("dataset").GetString()).ShouldBe((3L, "churn-train@1"), "the same rows from either place are the same version");
+            }
+
+            var table = (await client.GetFromJsonAsync<JsonElement>("/api/v1/datasets/churn-train/versions/1", Cancel)).GetProperty("profile").GetProperty("tables")[0];
+            table.GetProperty("columns").EnumerateArray().Select(column => column.GetProperty("name").GetString()).ShouldBe(["customer_id", "label_time", "churned", "orders"]);
+        }
+        finally
+        {
+            foreach (var item in (await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = bucket }, Cancel)).S3Objects ?? [])
+            {
+                await s3.DeleteObjectAsync(bucket, item.Key, Cancel);
+            }
+
+            await s3.DeleteBucketAsync(bucket, Cancel);
+        }
+    }
+
     private static async Task AddCsvAsync(RunningServer server, string name, string file, string csv)
     {
         var bytes = System.Text.Encoding.UTF8.GetBytes(csv);
