@@ -66,8 +66,12 @@ public sealed class TrainingStepValidationTests
             Ingest.Validate(Json($$"""{"feature_service": "churn_v1", "entities": "{{valid}}", "register_as": "churn-train"}""")).ShouldBeEmpty(valid);
         }
 
-        IngestStep.ReadsServerFiles(Json("""{"feature_service": "churn_v1", "entities": "/data/labels.csv"}""")).ShouldBeTrue();
-        IngestStep.ReadsServerFiles(Json("""{"feature_service": "churn_v1", "entities": "labels@2"}""")).ShouldBeFalse();
+        foreach (var (entities, reads) in new[] { ("/data/labels.csv", true), ("s3://bucket/labels.csv", true), ("${{ params.entities }}", true), ("labels@2", false),
+                     ("mlflow-artifacts:/a/labels.csv", false), ("${{ steps.prep.outputs.data }}", false) })
+        {
+            IngestStep.ReadsServerFiles(Json($$"""{"feature_service": "churn_v1", "entities": "{{entities}}"}""")).ShouldBe(reads, entities);
+        }
+
         IngestStep.ReadsServerFiles(Json("""{"path": "/data/loans.csv"}""")).ShouldBeTrue();
     }
 

@@ -46,14 +46,15 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
         "feature_service", "entities", "timestamp_column"];
 
     /// <summary>
-    /// Whether an ingest step's inputs read files on the server: a <c>path</c>, or feature-service <c>entities</c>, that is
-    /// not an artifact, another step's output or (for entities) a dataset version. Storing such a step needs the admin role.
+    /// Whether an ingest step's inputs read files on the server or with its S3 credentials: a <c>path</c>, or
+    /// feature-service <c>entities</c>, that is not an artifact, another step's output or (for entities) a dataset
+    /// version; a parameter may hold anything, so it counts. Storing such a step needs the admin role.
     /// </summary>
     public static bool ReadsServerFiles(JsonObject? inputs) =>
         (inputs?["path"] is JsonValue path && path.TryGetValue<string>(out var text) && !text.StartsWith("mlflow-artifacts:", StringComparison.Ordinal)
             && !text.TrimStart().StartsWith("${{ steps.", StringComparison.Ordinal))
-        || (inputs?["entities"] is JsonValue entities && entities.TryGetValue<string>(out var where) && !StepInputs.IsReference(entities)
-            && EntitiesKind(where) is EntitiesSource.LocalPath);
+        || (inputs?["entities"] is JsonValue entities && entities.TryGetValue<string>(out var where) && !where.TrimStart().StartsWith("${{ steps.", StringComparison.Ordinal)
+            && (where.Contains("${{", StringComparison.Ordinal) || EntitiesKind(where) is EntitiesSource.LocalPath or EntitiesSource.S3));
 
     private enum EntitiesSource
     {
@@ -125,11 +126,11 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
             StepInputs.CheckRequired(inputs, "entities", "the entity rows: a dataset NAME[@VERSION], a path, an s3:// URI or a file output", problems);
             if (inputs["entities"] is JsonValue entities && !StepInputs.IsReference(entities))
             {
-                if (!entities.TryGetValue<string>(out var where) || where.Length == 0)
+                if (!entities.TryGetValue<string>(out var where))
                 {
                     problems.Add($"with.entities must be a dataset NAME[@VERSION], a path, an s3:// URI or a file output, not {entities.ToJsonString()}");
                 }
-                else if (EntitiesKind(where) == EntitiesSource.Dataset)
+                else if (where.Length > 0 && EntitiesKind(where) == EntitiesSource.Dataset)
                 {
                     try
                     {
