@@ -221,11 +221,14 @@ public static partial class BallastServer
         builder.Services.AddScoped(services => new Ballast.Registry.ModelLineage(services.GetRequiredService<Ballast.Registry.RegistryStore>(), services.GetRequiredService<RunStore>(), services.GetRequiredService<Ballast.Datasets.DatasetStore>()));
         // Feature store: definitions (their catalog snapshot read by scoring), the offline store over dataset versions,
         // the online store (Redis when configured, else the metadata database), materialization under the `features` lease.
-        var featureSets = new Ballast.Features.FeatureStore(server.Database, server.Time);
+        // Views may read the prediction log and KPI streams as well as dataset versions.
+        var featureSets = new Ballast.Features.FeatureStore(server.Database, server.Time, new Ballast.Features.FeatureSourceChecks(endpoints, registry, server.Database));
         builder.Services.AddSingleton(featureSets);
         var online = server.OnlineStore ?? new Ballast.Features.EmbeddedOnlineStore(server.Database, server.Time);
         builder.Services.AddSingleton<Ballast.Features.IOnlineStore>(_ => online); // a factory, so the container disposes a Redis connection
-        var offline = new Ballast.Features.OfflineStore(datasets, server.Artifacts, Path.Combine(options.DataDir, "scratch"));
+        var streams = new Ballast.Features.FeatureStreams(server.Predictions, server.Artifacts, server.Database);
+        builder.Services.AddSingleton(streams);
+        var offline = new Ballast.Features.OfflineStore(datasets, server.Artifacts, Path.Combine(options.DataDir, "scratch"), streams);
         builder.Services.AddSingleton(offline);
         builder.Services.AddSingleton(new Ballast.Features.FeatureMaterializer(featureSets, datasets, offline, online, server.Database, server.Time));
         builder.Services.AddSingleton(new Ballast.Features.FeatureLookup(featureSets, online, server.Time));
@@ -307,12 +310,14 @@ public static partial class BallastServer
         services.AddSingleton<IPipelineStep, CommandStep>();
         services.AddSingleton<IPipelineStep, EchoStep>();
         services.AddSingleton<IPipelineStep, FailStep>();
-        services.AddSingleton<IPipelineStep>(new RegisterModelStep(pipelineRegistry, new Ballast.Registry.ModelRegistration(pipelineRegistry, server.Artifacts), runs));
+        services.AddSingleton<IPipelineStep>(provider => new RegisterModelStep(pipelineRegistry, new Ballast.Registry.ModelRegistration(pipelineRegistry, server.Artifacts), runs,
+            provider.GetRequiredService<Ballast.Features.FeatureStore>()));
         services.AddSingleton<IPipelineStep>(new PromoteModelStep(pipelineRegistry));
         services.AddSingleton<IPipelineStep>(provider => new StartRolloutStep(provider.GetRequiredService<Ballast.Rollouts.RolloutController>()));
         // Built-in training steps: thin adapters over the training, quality and dataset libraries.
         services.AddSingleton<IPipelineStep>(provider => new IngestStep(datasets, provider.GetRequiredService<Ballast.Serving.PredictionExport>(), server.Time,
-            location => Ballast.Storage.ArtifactStoreFactory.Create(location, server.Options.S3Endpoint, server.Options.S3Region)));
+            location => Ballast.Storage.ArtifactStoreFactory.Create(location, server.Options.S3Endpoint, server.Options.S3Region),
+            provider.GetRequiredService<Ballast.Features.FeatureStore>(), provider.GetRequiredService<Ballast.Features.OfflineStore>()));
         services.AddSingleton<IPipelineStep, ValidateDataStep>();
         services.AddSingleton<IPipelineStep, SplitStep>();
         services.AddSingleton<IPipelineStep>(new TrainStep(new Ballast.Training.ModelTrainer(server.Time), runs));

@@ -5,19 +5,26 @@ using Dapper;
 
 namespace Ballast.Experiments;
 
-/// <summary>A business KPI value (conversion, revenue…) for one prediction (its Ballast-Prediction-Id) or one routing key.</summary>
-public sealed record Kpi(string Name, double Value, string? PredictionId = null, string? RoutingKey = null);
+/// <summary>
+/// A business KPI value (conversion, revenue…) for one prediction (its Ballast-Prediction-Id) or one routing key, and/or
+/// the entity it describes (<see cref="Entity"/>: a customer id, read by feature views whose source is this KPI).
+/// </summary>
+public sealed record Kpi(string Name, double Value, string? PredictionId = null, string? RoutingKey = null, string? Entity = null);
 
 /// <summary>A stored KPI value with when it arrived (Unix ms).</summary>
 public sealed record StoredKpi(string Name, double Value, string? PredictionId, string? RoutingKey, long RecordedAt);
 
 /// <summary>
 /// KPIs in the metadata database, written in one transaction per batch before the API answers. Every value is kept
-/// (a prediction may earn revenue several times); experiments sum a unit's values.
+/// (a prediction may earn revenue several times); experiments sum a unit's values; values with only an entity are for
+/// feature views (experiments, which join by prediction or routing key, skip them; a monitor's window counts them).
 /// </summary>
 public sealed partial class KpiStore(MetadataDatabase database, TimeProvider time)
 {
     public const int MaxBatch = 10_000;
+
+    /// <summary>The longest entity key (the online store's key column).</summary>
+    public const int MaxEntityLength = 255;
 
     public async Task<int> AddAsync(IReadOnlyList<Kpi> kpis, CancellationToken cancellationToken = default)
     {
@@ -41,9 +48,15 @@ public sealed partial class KpiStore(MetadataDatabase database, TimeProvider tim
                 problems.Add($"item {i}: value must be a finite number");
             }
 
-            if ((kpi.PredictionId is null) == (kpi.RoutingKey is null) || kpi.PredictionId?.Length is 0 or > 64 || kpi.RoutingKey?.Length is 0 or > 256)
+            if ((kpi.PredictionId is not null && kpi.RoutingKey is not null) || (kpi.PredictionId is null && kpi.RoutingKey is null && kpi.Entity is null)
+                || kpi.PredictionId?.Length is 0 or > 64 || kpi.RoutingKey?.Length is 0 or > 256)
             {
-                problems.Add($"item {i}: give exactly one of prediction_id (a Ballast-Prediction-Id) or routing_key (up to 256 characters)");
+                problems.Add($"item {i}: give exactly one of prediction_id (a Ballast-Prediction-Id) or routing_key (up to 256 characters), or only an entity");
+            }
+
+            if (kpi.Entity?.Length is 0 or > MaxEntityLength)
+            {
+                problems.Add($"item {i}: entity must be 1 to {MaxEntityLength} characters (the entity key the value describes)");
             }
         }
 
@@ -56,8 +69,8 @@ public sealed partial class KpiStore(MetadataDatabase database, TimeProvider tim
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(
-            "INSERT INTO kpis (name, value, prediction_id, routing_key, recorded_at) VALUES (@Name, @Value, @PredictionId, @RoutingKey, @now)",
-            kpis.Select(kpi => new { kpi.Name, kpi.Value, kpi.PredictionId, kpi.RoutingKey, now }), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            "INSERT INTO kpis (name, value, prediction_id, routing_key, entity, recorded_at) VALUES (@Name, @Value, @PredictionId, @RoutingKey, @Entity, @now)",
+            kpis.Select(kpi => new { kpi.Name, kpi.Value, kpi.PredictionId, kpi.RoutingKey, kpi.Entity, now }), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return kpis.Count;
     }

@@ -64,7 +64,7 @@ public sealed class FeatureConsistency(OfflineStore offline, IOnlineStore online
                 }
             }
 
-            views.Add(new ViewConsistency(view.Name, version.Reference, reservoir.Count, skewed, examples));
+            views.Add(new ViewConsistency(view.Name, version, reservoir.Count, skewed, examples));
         }
 
         var sampled = views.Sum(view => view.Sampled);

@@ -16,7 +16,8 @@ public sealed record FeatureSetSpec(
 public sealed record EntitySpec(string Name, string? JoinKey, string? Type = null, string? Description = null);
 
 /// <summary>
-/// Features of one entity read from a source with an event-time column. A value is valid from its event time for
+/// Features of one entity read from a source with an event-time column (<see cref="Timestamp"/> for a dataset; a
+/// stream's own time for the prediction log and KPIs). A value is valid from its event time for
 /// <see cref="Ttl"/> (e.g. <c>30d</c>, <c>12h</c>; none: forever); a training row or an online lookup never sees a value
 /// from after its own time, nor one older than the TTL.
 /// </summary>
@@ -28,8 +29,31 @@ public sealed record FeatureViewSpec(
     IReadOnlyList<FeatureSpec>? Features,
     string? Ttl = null);
 
-/// <summary>Where a view's rows come from: a dataset version (<c>name@3</c>, or <c>name</c> for its newest version).</summary>
-public sealed record FeatureSourceSpec(string? Dataset);
+/// <summary>
+/// Where a view's rows come from, one of: a dataset version (<see cref="Dataset"/>: <c>name@3</c>, or <c>name</c> for its
+/// newest version); an endpoint's prediction log (<see cref="Endpoint"/>, keyed by the input <see cref="EntityColumn"/>;
+/// event time is each prediction's timestamp; features name input or output tensors); or a KPI stream posted to
+/// <c>/api/v1/kpis</c> (<see cref="Kpi"/>, keyed by each value's <c>entity</c>; event time is when it was recorded;
+/// the feature column is <c>value</c>).
+/// </summary>
+public sealed record FeatureSourceSpec(string? Dataset = null, string? Endpoint = null, string? EntityColumn = null, string? Kpi = null)
+{
+    public const string DatasetKind = "dataset";
+    public const string EndpointKind = "endpoint";
+    public const string KpiKind = "kpi";
+
+    /// <summary><c>dataset</c>, <c>endpoint</c> or <c>kpi</c> (of a validated source).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string Kind => Dataset is not null ? DatasetKind : Endpoint is not null ? EndpointKind : KpiKind;
+
+    /// <summary>Whether the rows come from a stream (the prediction log or KPIs) rather than a dataset version.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsStream => Dataset is null;
+
+    /// <summary>What a stream is called in results and watermarks: <c>endpoint:churn</c>, <c>kpi:revenue</c>.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public string StreamName => Endpoint is not null ? $"{EndpointKind}:{Endpoint}" : $"{KpiKind}:{Kpi}";
+}
 
 /// <summary>
 /// One feature: its column in the source (defaults to its name), its type (<c>float</c>, <c>double</c>, <c>int64</c>,

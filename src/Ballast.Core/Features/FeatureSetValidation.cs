@@ -70,27 +70,7 @@ public static partial class FeatureSetValidation
                 problems.Add($"{where}: entity '{view.Entity}' is not one of the set's entities ({string.Join(", ", entityNames)})");
             }
 
-            if (view.Source?.Dataset is not { } dataset)
-            {
-                problems.Add($"{where}: source.dataset names no dataset; write name@version or name (its newest version)");
-            }
-            else
-            {
-                try
-                {
-                    DatasetReference.Parse(dataset);
-                }
-                catch (TrackingException exception)
-                {
-                    problems.Add($"{where}: source.dataset {exception.Message.TrimEnd('.')}");
-                }
-            }
-
-            if (string.IsNullOrEmpty(view.Timestamp) || !ColumnPattern().IsMatch(view.Timestamp))
-            {
-                problems.Add($"{where}: timestamp '{view.Timestamp}' must name the source's event-time column");
-            }
-
+            ValidateSource(problems, where, view);
             if (view.Ttl is not null && FeatureTypes.Duration(view.Ttl) is null)
             {
                 problems.Add($"{where}: ttl '{view.Ttl}' is not a duration such as 90s, 30m, 12h, 30d or 2w");
@@ -120,7 +100,21 @@ public static partial class FeatureSetValidation
                     problems.Add($"{where}: feature '{feature.Name}' default {value.GetRawText()} is not a {feature.Type}");
                 }
 
-                if (feature.Column is not null && !ColumnPattern().IsMatch(feature.Column))
+                if (feature.Column is not null && view.Source?.Endpoint is not null && view.Source.Dataset is null && view.Source.Kpi is null)
+                {
+                    if (!TensorColumnPattern().IsMatch(feature.Column))
+                    {
+                        problems.Add($"{where}: feature '{feature.Name}' column '{feature.Column}' is not an input or output of the prediction log: write NAME, input.NAME or output.NAME, with [i] for element i of a wider tensor");
+                    }
+                }
+                else if (view.Source?.Kpi is not null && view.Source.Dataset is null && view.Source.Endpoint is null)
+                {
+                    if (feature.Column is not (null or KpiValueColumn))
+                    {
+                        problems.Add($"{where}: feature '{feature.Name}' column '{feature.Column}' is not a column of a KPI stream; its only column is '{KpiValueColumn}' (the default)");
+                    }
+                }
+                else if (feature.Column is not null && !ColumnPattern().IsMatch(feature.Column))
                 {
                     problems.Add($"{where}: feature '{feature.Name}' column '{feature.Column}' is not a column name");
                 }
@@ -228,6 +222,77 @@ public static partial class FeatureSetValidation
         }
     }
 
+    /// <summary>The one value column of a KPI stream, which its features read.</summary>
+    public const string KpiValueColumn = "value";
+
+    private static void ValidateSource(List<string> problems, string where, FeatureViewSpec view)
+    {
+        var source = view.Source;
+        var given = new[] { (source?.Dataset, "source.dataset"), (source?.Endpoint, "source.endpoint"), (source?.Kpi, "source.kpi") }
+            .Where(item => item.Item1 is not null).Select(item => item.Item2).ToList();
+        if (given.Count != 1)
+        {
+            problems.Add(given.Count == 0
+                ? $"{where}: source names nothing; give one of dataset (name@version or name), endpoint (its prediction log, with entity_column) or kpi (a KPI stream)"
+                : $"{where}: source gives {string.Join(" and ", given)}; give exactly one");
+            return;
+        }
+
+        if (source!.Dataset is { } dataset)
+        {
+            try
+            {
+                DatasetReference.Parse(dataset);
+            }
+            catch (TrackingException exception)
+            {
+                problems.Add($"{where}: source.dataset {exception.Message.TrimEnd('.')}");
+            }
+
+            if (source.EntityColumn is not null)
+            {
+                problems.Add($"{where}: source.entity_column is for endpoint sources; a dataset's rows are keyed by the entity's join_key column");
+            }
+
+            if (string.IsNullOrEmpty(view.Timestamp) || !ColumnPattern().IsMatch(view.Timestamp))
+            {
+                problems.Add($"{where}: timestamp '{view.Timestamp}' must name the source's event-time column");
+            }
+
+            return;
+        }
+
+        if (source.Endpoint is { } endpoint)
+        {
+            if (!EndpointPattern().IsMatch(endpoint))
+            {
+                problems.Add($"{where}: source.endpoint '{endpoint}' is not an endpoint name (1 to 63 lowercase letters, digits or '-', starting with a letter)");
+            }
+
+            if (string.IsNullOrEmpty(source.EntityColumn) || !TensorColumnPattern().IsMatch(source.EntityColumn) || source.EntityColumn.StartsWith("output.", StringComparison.Ordinal))
+            {
+                problems.Add($"{where}: source.entity_column '{source.EntityColumn}' must name the input that holds the entity key in the requests of endpoint '{endpoint}'");
+            }
+        }
+        else
+        {
+            if (string.IsNullOrEmpty(source.Kpi) || !NamePattern().IsMatch(source.Kpi))
+            {
+                problems.Add($"{where}: source.kpi '{source.Kpi}' is not a KPI name (1 to 63 lowercase letters, digits, '_' or '-', starting with a letter)");
+            }
+
+            if (source.EntityColumn is not null)
+            {
+                problems.Add($"{where}: source.entity_column is for endpoint sources; a KPI stream is keyed by each value's entity field");
+            }
+        }
+
+        if (view.Timestamp is not null)
+        {
+            problems.Add($"{where}: timestamp '{view.Timestamp}' is for dataset sources; {(source.Endpoint is not null ? "the prediction log's event time is each prediction's timestamp" : "a KPI stream's event time is when each value was recorded")}, so leave timestamp out");
+        }
+    }
+
     private static bool Named(List<string> problems, string where, string? name)
     {
         if (string.IsNullOrEmpty(name) || !NamePattern().IsMatch(name))
@@ -244,4 +309,11 @@ public static partial class FeatureSetValidation
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,127}$")]
     internal static partial Regex ColumnPattern();
+
+    /// <summary>A prediction-log column: a tensor name, optionally <c>input.</c> or <c>output.</c> first and <c>[i]</c> after.</summary>
+    [GeneratedRegex(@"^((input|output)\.)?[A-Za-z_][A-Za-z0-9_.:/-]{0,127}(\[[0-9]{1,6}\])?$")]
+    internal static partial Regex TensorColumnPattern();
+
+    [GeneratedRegex("^[a-z][a-z0-9-]{0,62}$")]
+    private static partial Regex EndpointPattern();
 }

@@ -18,15 +18,25 @@ internal sealed class FeatureSource : IAsyncDisposable
 {
     private readonly List<string> _copies = [];
 
-    private FeatureSource(DatasetVersion version) => Version = version;
+    private FeatureSource(string reference) => Reference = reference;
 
-    public DatasetVersion Version { get; }
+    /// <summary>What was read: the dataset version (<c>name@3</c>) or the stream (<c>endpoint:churn</c>, <c>kpi:revenue</c>).</summary>
+    public string Reference { get; }
 
+    /// <summary>
+    /// Opens a view's source as <paramref name="relation"/>. A stream is read with event times in
+    /// (<paramref name="after"/>, <paramref name="until"/>] only (a dataset is read whole; callers filter).
+    /// </summary>
     public static async Task<FeatureSource> OpenAsync(DuckDBConnection connection, string relation, ResolvedView view, IReadOnlyList<FeatureSpec> features,
-        DatasetStore datasets, IArtifactStore artifacts, CancellationToken cancellationToken)
+        DatasetStore datasets, IArtifactStore artifacts, FeatureStreams? streams, CancellationToken cancellationToken, long? after = null, long? until = null)
     {
+        if (view.Spec.Source!.IsStream)
+        {
+            return await OpenStreamAsync(connection, relation, view, features, streams, after, until, cancellationToken).ConfigureAwait(false);
+        }
+
         var version = await datasets.GetVersionAsync(DatasetReference.Parse(view.Spec.Source!.Dataset!), cancellationToken).ConfigureAwait(false);
-        var source = new FeatureSource(version);
+        var source = new FeatureSource(version.Reference);
         try
         {
             var tables = (version.Files ?? []).Where(file => DatasetProfiler.FormatOf(file.Path) is not null).ToList();
@@ -66,6 +76,42 @@ internal sealed class FeatureSource : IAsyncDisposable
             }
 
             select.Append(CultureInfo.InvariantCulture, $", __file, __row FROM {relation}_raw WHERE {Identifier(key)} IS NOT NULL AND {Identifier(view.Spec.Timestamp!)} IS NOT NULL");
+            Execute(connection, $"CREATE OR REPLACE TEMP VIEW {relation} AS {select}");
+            return source;
+        }
+        catch
+        {
+            await source.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task<FeatureSource> OpenStreamAsync(DuckDBConnection connection, string relation, ResolvedView view, IReadOnlyList<FeatureSpec> features,
+        FeatureStreams? streams, long? after, long? until, CancellationToken cancellationToken)
+    {
+        var stream = view.Spec.Source!;
+        if (streams is null)
+        {
+            throw TrackingException.Invalid($"Feature view '{view.Name}' reads {stream.StreamName}, a stream this offline store cannot read (it has no prediction log or KPI access).");
+        }
+
+        var source = new FeatureSource(stream.StreamName);
+        try
+        {
+            await streams.LoadAsync(connection, $"{relation}_raw", view, features, after, until, source._copies, cancellationToken).ConfigureAwait(false);
+            var key = view.Entity.Type == FeatureTypes.Int64 ? "CAST(TRY_CAST(__entity AS BIGINT) AS VARCHAR)" : "__entity";
+            var select = new StringBuilder($"SELECT {key} AS __key, make_timestamp(__ms * 1000) AS __ts");
+            foreach (var feature in features)
+            {
+                var column = Identifier(feature.Name);
+                // Logged numbers are JSON text: an int64 feature logged as 3.0 is still 3.
+                var value = feature.Type == FeatureTypes.Int64
+                    ? $"COALESCE(TRY_CAST({column} AS BIGINT), TRY_CAST(TRY_CAST({column} AS DOUBLE) AS BIGINT))"
+                    : $"TRY_CAST({column} AS {FeatureTypes.SqlType(feature.Type!)})";
+                select.Append(CultureInfo.InvariantCulture, $", {value} AS {column}");
+            }
+
+            select.Append(CultureInfo.InvariantCulture, $", __file, __row FROM {relation}_raw WHERE {key} IS NOT NULL");
             Execute(connection, $"CREATE OR REPLACE TEMP VIEW {relation} AS {select}");
             return source;
         }

@@ -10,8 +10,9 @@ namespace Ballast.Features;
 /// Feature set definitions in the metadata database, shared by every replica. View and service names are unique
 /// across sets (a row each in <c>feature_names</c>, so two replicas cannot both take one). <see cref="Catalog"/> is
 /// the resolved snapshot the scoring path reads; it is rebuilt after every change here and by <see cref="RefreshAsync"/>.
+/// With <see cref="FeatureSourceChecks"/> (the server always has them), a set whose stream sources do not exist is refused.
 /// </summary>
-public sealed class FeatureStore(MetadataDatabase database, TimeProvider time)
+public sealed class FeatureStore(MetadataDatabase database, TimeProvider time, FeatureSourceChecks? sources = null)
 {
     private FeatureCatalog _catalog = FeatureCatalog.Empty;
 
@@ -21,6 +22,11 @@ public sealed class FeatureStore(MetadataDatabase database, TimeProvider time)
     public async Task<(StoredFeatureSet Set, bool Changed)> PutAsync(FeatureSetSpec spec, CancellationToken cancellationToken = default)
     {
         spec = FeatureSetValidation.Validate(spec);
+        if (sources is not null && await sources.ProblemsAsync(spec, Catalog, cancellationToken).ConfigureAwait(false) is { Count: > 0 } problems)
+        {
+            throw TrackingException.Invalid($"Invalid feature set '{spec.Name}': {string.Join("; ", problems)}.");
+        }
+
         var json = JsonSerializer.Serialize(spec, FeatureJsonContext.Default.FeatureSetSpec);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         bool changed;

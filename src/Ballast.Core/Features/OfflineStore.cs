@@ -11,17 +11,21 @@ namespace Ballast.Features;
 public sealed record TrainingSetResult(string Service, long Rows, IReadOnlyList<string> Columns, IReadOnlyList<string> Sources);
 
 /// <summary>
-/// The offline store: feature views read in DuckDB from their dataset versions. A training set joins each entity row
+/// The offline store: feature views read in DuckDB from their dataset versions and streams (the prediction log and
+/// KPIs, through <see cref="Streams"/>). A training set joins each entity row
 /// with, per view, the latest feature row of the same key whose event time is at or before the entity row's time
 /// (an ASOF join: never a later one, so no label leaks in from the future) and within the view's TTL (older values
 /// are null). Of feature rows with the same key and event time, the later one in the files wins. DuckDB spills to
 /// <see cref="ScratchFolder"/> when the join outgrows memory.
 /// </summary>
-public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts, string? scratchFolder = null)
+public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts, string? scratchFolder = null, FeatureStreams? streams = null)
 {
     public const string DefaultTimestampColumn = "event_timestamp";
 
     public string ScratchFolder { get; } = scratchFolder ?? Path.GetTempPath();
+
+    /// <summary>The stream sources (null when this store reads dataset versions only).</summary>
+    public FeatureStreams? Streams => streams;
 
     /// <summary>
     /// Writes the point-in-time correct training set of <paramref name="service"/> for the entity rows in
@@ -80,7 +84,7 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
             for (var i = 0; i < service.ByView.Count; i++)
             {
                 var (view, features) = service.ByView[i];
-                var source = await FeatureSource.OpenAsync(connection, $"f{i}", view, features, datasets, artifacts, cancellationToken).ConfigureAwait(false);
+                var source = await FeatureSource.OpenAsync(connection, $"f{i}", view, features, datasets, artifacts, streams, cancellationToken).ConfigureAwait(false);
                 sources.Add(source);
                 DuckDbSql.Execute(connection, $"CREATE OR REPLACE TEMP VIEW f{i}_dedup AS SELECT * FROM f{i} QUALIFY row_number() OVER (PARTITION BY __key, __ts ORDER BY __file DESC, __row DESC) = 1");
                 var ttl = view.Ttl is { } duration ? $" AND f.__ts >= j.__ets - INTERVAL '{(long)duration.TotalMilliseconds} milliseconds'" : "";
@@ -112,7 +116,7 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
                 }
             }
 
-            return new TrainingSetResult(service.Name, rows, output, sources.Select(source => source.Version.Reference).Distinct().ToList());
+            return new TrainingSetResult(service.Name, rows, output, sources.Select(source => source.Reference).Distinct().ToList());
         }
         finally
         {
@@ -125,16 +129,16 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
 
     /// <summary>
     /// The latest row per entity key of a view with event time in (<paramref name="after"/>, <paramref name="until"/>]
-    /// (Unix ms; no lower bound when null), as online rows, handed to <paramref name="consume"/> in batches. Returns the
-    /// dataset version read and how many rows there were.
+    /// (Unix ms; no lower bound when null), as online rows, handed to <paramref name="consume"/> in batches. Returns what
+    /// was read (the dataset version, or the stream) and how many rows there were.
     /// </summary>
-    public async Task<(DatasetVersion Version, long Rows)> LatestAsync(ResolvedView view, long? after, long until, int batchSize,
+    public async Task<(string Source, long Rows)> LatestAsync(ResolvedView view, long? after, long until, int batchSize,
         Func<IReadOnlyList<OnlineRow>, Task> consume, IReadOnlyCollection<string>? keys = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(view);
         ArgumentNullException.ThrowIfNull(consume);
         using var connection = Open();
-        await using var source = await FeatureSource.OpenAsync(connection, "f", view, view.Features, datasets, artifacts, cancellationToken).ConfigureAwait(false);
+        await using var source = await FeatureSource.OpenAsync(connection, "f", view, view.Features, datasets, artifacts, streams, cancellationToken, after, until).ConfigureAwait(false);
         var filter = new StringBuilder().Append(CultureInfo.InvariantCulture, $"epoch_ms(__ts) <= {until}");
         if (after is { } from)
         {
@@ -179,7 +183,7 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
             await consume(batch).ConfigureAwait(false);
         }
 
-        return (source.Version, rows);
+        return (source.Reference, rows);
     }
 
     private DuckDBConnection Open()

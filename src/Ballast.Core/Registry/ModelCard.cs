@@ -37,7 +37,7 @@ public sealed record ModelCard(
     public const string SectionTagPrefix = "ballast.card.";
 
     /// <summary>The version tag naming the feature service the model was trained on (its inputs come from it at serving).</summary>
-    public const string FeatureServiceTag = "ballast.feature_service";
+    public const string FeatureServiceTag = ModelRegistration.FeatureServiceTag;
 
     public static async Task<ModelCard> BuildAsync(RegistryStore registry, RunStore runs, AuditLog audit, string name, string version, DatasetStore? datasets = null, CancellationToken cancellationToken = default)
     {

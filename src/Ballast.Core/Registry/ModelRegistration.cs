@@ -6,8 +6,12 @@ using Ballast.Tracking;
 
 namespace Ballast.Registry;
 
-/// <summary>The signature as kept in the <c>ballast.signature</c> tag of a model version: V2 metadata's inputs and outputs.</summary>
-public sealed record SignatureJson(IReadOnlyList<TensorSpecJson> Inputs, IReadOnlyList<TensorSpecJson> Outputs)
+/// <summary>
+/// The signature as kept in the <c>ballast.signature</c> tag of a model version: V2 metadata's inputs and outputs, and
+/// the feature service the model was trained on when it was registered with one (its features are inputs at serving).
+/// </summary>
+public sealed record SignatureJson(IReadOnlyList<TensorSpecJson> Inputs, IReadOnlyList<TensorSpecJson> Outputs,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? FeatureService = null)
 {
     public static SignatureJson From(ModelSignature signature)
     {
@@ -43,7 +47,11 @@ public sealed class ModelRegistration(RegistryStore registry, IArtifactStore art
     public const string Sha256Tag = "ballast.sha256";
     private const string ProxyPrefix = "mlflow-artifacts";
 
-    public static string SignatureToJson(ModelSignature signature) => JsonSerializer.Serialize(SignatureJson.From(signature), RegistrationJsonContext.Default.SignatureJson);
+    /// <summary>The version tag naming the feature service the model was trained on (also in its signature tag and on its card).</summary>
+    public const string FeatureServiceTag = "ballast.feature_service";
+
+    public static string SignatureToJson(ModelSignature signature, string? featureService = null) =>
+        JsonSerializer.Serialize(SignatureJson.From(signature) with { FeatureService = featureService }, RegistrationJsonContext.Default.SignatureJson);
 
     /// <summary>Where a <c>mlflow-artifacts:/…</c> source lives in the artifact store, or null for other sources.</summary>
     public static string? StorePathOf(string source)
@@ -54,7 +62,13 @@ public sealed class ModelRegistration(RegistryStore registry, IArtifactStore art
             : null;
     }
 
-    public async Task<ModelVersion> RegisterAsync(string name, Stream content, string fileName, string? flavor = null, string? runId = null, string? description = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Registers <paramref name="content"/> as a new version of <paramref name="name"/>; with <paramref name="featureService"/>
+    /// (checked by the caller), the version records the feature service it was trained on, in its signature and as the
+    /// <see cref="FeatureServiceTag"/> tag the model card shows.
+    /// </summary>
+    public async Task<ModelVersion> RegisterAsync(string name, Stream content, string fileName, string? flavor = null, string? runId = null, string? description = null,
+        string? featureService = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(content);
         flavor ??= ModelFlavors.FromFileName(fileName)
@@ -102,8 +116,13 @@ public sealed class ModelRegistration(RegistryStore registry, IArtifactStore art
             }
 
             // A tag holds 5000 characters; a model with hundreds of inputs keeps its signature in the file only (the runtime reads it).
-            var signatureJson = SignatureToJson(signature);
+            var signatureJson = SignatureToJson(signature, featureService);
             List<TrackingTag> tags = [new(FlavorTag, flavor), new(Sha256Tag, sha256)];
+            if (featureService is not null)
+            {
+                tags.Add(new TrackingTag(FeatureServiceTag, featureService));
+            }
+
             if (signatureJson.Length <= 5000)
             {
                 tags.Add(new TrackingTag(SignatureTag, signatureJson));

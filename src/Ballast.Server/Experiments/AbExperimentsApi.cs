@@ -11,8 +11,11 @@ public sealed record AbExperimentResponse(AbExperimentSpec Experiment, long Star
 
 public sealed record AbExperimentListResponse(IReadOnlyList<AbExperimentResponse> Experiments);
 
-/// <summary>One KPI value (<c>name</c>, <c>value</c>, and <c>prediction_id</c> or <c>routing_key</c>), or a batch under <c>kpis</c>.</summary>
-public sealed record KpiRequest(string? Name, double? Value, string? PredictionId, string? RoutingKey, IReadOnlyList<KpiRequest>? Kpis);
+/// <summary>
+/// One KPI value (<c>name</c>, <c>value</c>, and <c>prediction_id</c> or <c>routing_key</c>, and/or the <c>entity</c> it
+/// describes for feature views), or a batch under <c>kpis</c>.
+/// </summary>
+public sealed record KpiRequest(string? Name, double? Value, string? PredictionId, string? RoutingKey, IReadOnlyList<KpiRequest>? Kpis, string? Entity = null);
 
 public sealed record KpiResponse(int Accepted);
 
@@ -57,8 +60,8 @@ public static class AbExperimentsApi
         routes.MapPost("/api/v1/kpis", async (KpiRequest body, KpiStore kpis, CancellationToken cancellationToken) =>
         {
             var items = body.Kpis ?? [body];
-            return TypedResults.Ok(new KpiResponse(await kpis.AddAsync(items.Select(item => new Kpi(item.Name ?? "", item.Value ?? double.NaN, item.PredictionId, item.RoutingKey)).ToList(), cancellationToken).ConfigureAwait(false)));
-        }).WithTags("Experiments").WithSummary("Records business KPI values for predictions or routing keys: {name, value, prediction_id | routing_key} or {kpis: [...]}.")
+            return TypedResults.Ok(new KpiResponse(await kpis.AddAsync(items.Select(item => new Kpi(item.Name ?? "", item.Value ?? double.NaN, item.PredictionId, item.RoutingKey, item.Entity)).ToList(), cancellationToken).ConfigureAwait(false)));
+        }).WithTags("Experiments").WithSummary("Records business KPI values for predictions, routing keys or entities: {name, value, prediction_id | routing_key, entity?} or {kpis: [...]}.")
             .RequireAuthorization(BallastPolicies.Writer);
         return routes;
     }

@@ -61,9 +61,8 @@ public static class PipelinesApi
                 throw new ForbiddenException($"Pipeline '{name}' has command steps, which run any executable on the server: storing it needs the admin role.");
             }
 
-            // An ingest path (unless it is another step's file output) reads any file the server's user can read.
-            if ((spec.Steps ?? []).Any(step => step.Kind == "ingest" && step.With?["path"] is System.Text.Json.Nodes.JsonValue path && path.TryGetValue<string>(out var text)
-                    && !text.StartsWith("mlflow-artifacts:", StringComparison.Ordinal) && !text.TrimStart().StartsWith("${{ steps.", StringComparison.Ordinal))
+            // An ingest path or entities file (unless it is another step's file output or a dataset) reads any file the server's user can read.
+            if ((spec.Steps ?? []).Any(step => step.Kind == "ingest" && Ballast.Pipelines.Steps.IngestStep.ReadsServerFiles(step.With))
                 && BallastClaims.RoleOf(http.User) is not Ballast.Security.ApiKeyRole.Admin)
             {
                 throw new ForbiddenException($"Pipeline '{name}' has ingest steps with a local path, which read files on the server: storing it needs the admin role.");

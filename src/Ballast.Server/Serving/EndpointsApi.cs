@@ -187,11 +187,7 @@ public static class EndpointsApi
         }
 
         await using var content = file.OpenReadStream();
-        var version = await new ModelRegistration(registry, artifacts).RegisterAsync(name, content, file.FileName, flavor, runId, description, request.HttpContext.RequestAborted).ConfigureAwait(false);
-        if (featureService is not null)
-        {
-            await registry.SetVersionTagAsync(version.Name, version.Version, new TrackingTag(ModelCard.FeatureServiceTag, featureService), request.HttpContext.RequestAborted).ConfigureAwait(false);
-        }
+        var version = await new ModelRegistration(registry, artifacts).RegisterAsync(name, content, file.FileName, flavor, runId, description, featureService, request.HttpContext.RequestAborted).ConfigureAwait(false);
 
         var signature = version.Tags.FirstOrDefault(tag => tag.Key == ModelRegistration.SignatureTag)?.Value;
         return TypedResults.Created($"/api/2.0/mlflow/model-versions/get?name={Uri.EscapeDataString(name)}&version={version.Version}",

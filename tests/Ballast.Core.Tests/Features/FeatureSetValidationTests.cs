@@ -32,6 +32,32 @@ public sealed class FeatureSetValidationTests
     }
 
     [Fact]
+    public void Stream_sources_are_validated_with_every_problem_named()
+    {
+        var spec = new FeatureSetSpec("streams", [new EntitySpec("customer", "customer_id")],
+        [
+            new FeatureViewSpec("none", "customer", new FeatureSourceSpec(), null, [new FeatureSpec("a", "double")]),
+            new FeatureViewSpec("both", "customer", new FeatureSourceSpec("events", Kpi: "revenue"), "at", [new FeatureSpec("a", "double")]),
+            new FeatureViewSpec("log", "customer", new FeatureSourceSpec(Endpoint: "Churn"), "at", [new FeatureSpec("a", "double", "p[x]"), new FeatureSpec("b", "double", "output.p[1]")]),
+            new FeatureViewSpec("kpi", "customer", new FeatureSourceSpec(Kpi: "revenue", EntityColumn: "customer_id"), null, [new FeatureSpec("a", "double", "amount"), new FeatureSpec("b", "double", "value")]),
+            new FeatureViewSpec("data", "customer", new FeatureSourceSpec("events", EntityColumn: "customer_id"), null, [new FeatureSpec("a", "double")]),
+        ]);
+
+        var error = Should.Throw<TrackingException>(() => FeatureSetValidation.Validate(spec));
+
+        error.Message.ShouldBe("Invalid feature set 'streams': view 'none': source names nothing; give one of dataset (name@version or name), endpoint (its prediction log, with entity_column) or kpi (a KPI stream); "
+            + "view 'both': source gives source.dataset and source.kpi; give exactly one; "
+            + "view 'log': source.endpoint 'Churn' is not an endpoint name (1 to 63 lowercase letters, digits or '-', starting with a letter); "
+            + "view 'log': source.entity_column '' must name the input that holds the entity key in the requests of endpoint 'Churn'; "
+            + "view 'log': timestamp 'at' is for dataset sources; the prediction log's event time is each prediction's timestamp, so leave timestamp out; "
+            + "view 'log': feature 'a' column 'p[x]' is not an input or output of the prediction log: write NAME, input.NAME or output.NAME, with [i] for element i of a wider tensor; "
+            + "view 'kpi': source.entity_column is for endpoint sources; a KPI stream is keyed by each value's entity field; "
+            + "view 'kpi': feature 'a' column 'amount' is not a column of a KPI stream; its only column is 'value' (the default); "
+            + "view 'data': source.entity_column is for endpoint sources; a dataset's rows are keyed by the entity's join_key column; "
+            + "view 'data': timestamp '' must name the source's event-time column.");
+    }
+
+    [Fact]
     public void A_valid_set_gets_its_defaults_and_resolves_into_the_catalog()
     {
         var spec = FeatureSetValidation.Validate(new FeatureSetSpec("churn", [new EntitySpec("customer", "customer_id")],

@@ -33,9 +33,9 @@ public sealed class TrainingStepValidationTests
     [Fact]
     public void Ingest_names_every_problem()
     {
-        Ingest.Validate(Json("{}")).ShouldBe(["give one source: with.dataset (NAME or NAME@VERSION), with.path (a file, folder or URI) or with.endpoint (a prediction-log window with feedback)"]);
+        Ingest.Validate(Json("{}")).ShouldBe(["give one source: with.dataset (NAME or NAME@VERSION), with.path (a file, folder or URI), with.endpoint (a prediction-log window with feedback) or with.feature_service (a training set, with entities)"]);
         Ingest.Validate(Json("""{"dataset": "loans@x", "path": "a.csv", "min_rows": 0, "colour": "red"}""")).ShouldBe([
-            "with.colour is not an input of ingest steps (they take dataset, table, path, register_as, endpoint, from, to, label, feature_names, min_rows)",
+            "with.colour is not an input of ingest steps (they take dataset, table, path, register_as, endpoint, from, to, label, feature_names, min_rows, feature_service, entities, timestamp_column)",
             "give one source, not with.dataset and with.path",
             "with.min_rows must be at least 1, not 0",
             "with.dataset: 'x' in 'loans@x' is not a version: use a positive number or 'latest'.",
@@ -46,9 +46,33 @@ public sealed class TrainingStepValidationTests
             "with.feature_names must map input tensors to lists of column names ({\"features\": [\"age\", \"income\"]}), not [\"a\"]",
         ]);
         Ingest.Validate(Json("""{"dataset": "loans", "register_as": "x", "label": "y", "table": "a.csv"}""")).ShouldBe([
-            "with.register_as is for with.path and with.endpoint; a dataset is already registered",
+            "with.register_as is for with.path, with.endpoint and with.feature_service; a dataset is already registered",
             "with.label is for with.endpoint (a prediction-log window); it is not used with other sources",
         ]);
+        Ingest.Validate(Json("""{"feature_service": "churn_v1", "entities": "labels@0", "from": 0}""")).ShouldBe([
+            "with.entities: '0' in 'labels@0' is not a version: use a positive number or 'latest'.",
+            "with.from is for with.endpoint (a prediction-log window); it is not used with other sources",
+        ]);
+        Ingest.Validate(Json("""{"feature_service": "churn_v1", "entities": 3, "timestamp_column": 7}""")).ShouldBe([
+            "with.timestamp_column must be text, not 7",
+            "with.entities must be a dataset NAME[@VERSION], a path, an s3:// URI or a file output, not 3",
+        ]);
+        Ingest.Validate(Json("""{"dataset": "loans", "entities": "labels", "timestamp_column": "t"}""")).ShouldBe([
+            "with.entities is for with.feature_service (a training set); it is not used with other sources",
+            "with.timestamp_column is for with.feature_service (a training set); it is not used with other sources",
+        ]);
+        foreach (var valid in new[] { "labels", "labels@2", "s3://bucket/labels.csv", "mlflow-artifacts:/a/labels.csv", "${{ steps.prep.outputs.data }}" })
+        {
+            Ingest.Validate(Json($$"""{"feature_service": "churn_v1", "entities": "{{valid}}", "register_as": "churn-train"}""")).ShouldBeEmpty(valid);
+        }
+
+        foreach (var (entities, reads) in new[] { ("/data/labels.csv", true), ("s3://bucket/labels.csv", true), ("${{ params.entities }}", true), ("labels@2", false),
+                     ("mlflow-artifacts:/a/labels.csv", false), ("${{ steps.prep.outputs.data }}", false) })
+        {
+            IngestStep.ReadsServerFiles(Json($$"""{"feature_service": "churn_v1", "entities": "{{entities}}"}""")).ShouldBe(reads, entities);
+        }
+
+        IngestStep.ReadsServerFiles(Json("""{"path": "/data/loans.csv"}""")).ShouldBeTrue();
     }
 
     [Fact]

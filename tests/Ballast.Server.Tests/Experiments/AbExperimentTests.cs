@@ -199,6 +199,6 @@ public sealed class AbExperimentTests
         using var invalid = await client.PostAsJsonAsync("/api/v1/kpis", new { name = "Revenue", value = 1, prediction_id = "p", routing_key = "u" }, Cancel);
         invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await invalid.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
-            "Invalid KPIs: item 0: name 'Revenue' must be 1 to 63 lowercase letters, digits, '_' or '-', starting with a letter; item 0: give exactly one of prediction_id (a Ballast-Prediction-Id) or routing_key (up to 256 characters).");
+            "Invalid KPIs: item 0: name 'Revenue' must be 1 to 63 lowercase letters, digits, '_' or '-', starting with a letter; item 0: give exactly one of prediction_id (a Ballast-Prediction-Id) or routing_key (up to 256 characters), or only an entity.");
     }
 }

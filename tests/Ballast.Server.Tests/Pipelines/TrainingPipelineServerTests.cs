@@ -278,6 +278,154 @@ public abstract class TrainingPipelineServerTests(DatabaseEngine engine) : Engin
     }
 
     [Fact]
+    public async Task Ingest_builds_a_feature_services_training_set_that_reruns_when_a_feature_source_changes()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        await AddCsvAsync(server, "customer-stats", "stats.csv", "customer_id,event_time,orders\n1,2026-01-01 00:00:00,3\n2,2026-01-01 00:00:00,5\n3,2026-01-01 00:00:00,1\n");
+        await AddCsvAsync(server, "churn-labels", "labels.csv",
+            "customer_id,event_timestamp,churned\n1,2025-12-31 00:00:00,0\n1,2099-01-01 00:00:00,1\n2,2099-01-01 00:00:00,0\n3,2099-01-01 00:00:00,1\n");
+        (await client.PostAsJsonAsync("/api/v1/kpis", new { name = "spend", value = 10.0, entity = "1" }, Cancel)).EnsureSuccessStatusCode();
+        using (var set = await client.PutAsync("/api/v1/features/churn", new StringContent("""
+            {"name": "churn", "entities": [{"name": "customer", "join_key": "customer_id", "type": "int64"}],
+             "views": [{"name": "customer_stats", "entity": "customer", "source": {"dataset": "customer-stats"}, "timestamp": "event_time", "features": [{"name": "orders", "type": "int64"}]},
+                       {"name": "recent_spend", "entity": "customer", "source": {"kpi": "spend"}, "features": [{"name": "spend", "type": "double"}]}],
+             "services": [{"name": "churn_v1", "features": ["customer_stats:*", "recent_spend:*"]}]}
+            """, System.Text.Encoding.UTF8, "application/json"), Cancel))
+        {
+            set.StatusCode.ShouldBe(HttpStatusCode.Created, await set.Content.ReadAsStringAsync(Cancel));
+        }
+
+        // The model file the register step records the service for: the Titanic fixture, uploaded as an artifact.
+        using (var model = new ByteArrayContent(await File.ReadAllBytesAsync(TestServices.Fixture("titanic_pipeline.onnx"), Cancel)))
+        {
+            (await client.PutAsync("/api/2.0/mlflow-artifacts/artifacts/fixtures/titanic.onnx", model, Cancel)).EnsureSuccessStatusCode();
+        }
+
+        using (var put = await client.PutAsJsonAsync("/api/v1/pipelines/churn-features", new
+        {
+            steps = new object[]
+            {
+                new { name = "ingest", kind = "ingest", with = new { feature_service = "churn_v1", entities = "churn-labels", min_rows = 3 } },
+                new { name = "register", kind = "register", with = new { model = "mlflow-artifacts:/fixtures/titanic.onnx", name = "titanic", feature_service = "${{ steps.ingest.outputs.feature_service }}" } },
+            },
+        }, Cancel))
+        {
+            put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync(Cancel));
+        }
+
+        var first = await RunAsync(client, "churn-features");
+        first.GetProperty("status").GetString().ShouldBe("succeeded", first.ToString());
+        var ingest = Steps(first)["ingest"].GetProperty("outputs");
+        (ingest.GetProperty("rows").GetInt64(), ingest.GetProperty("dataset").GetString(), ingest.GetProperty("feature_service").GetString()).ShouldBe((4L, "churn_v1-training-set@1", "churn_v1"));
+        ingest.GetProperty("sources").EnumerateArray().Select(source => source.GetString()).ShouldBe(["customer-stats@1", "kpi:spend"]);
+        var table = (await client.GetFromJsonAsync<JsonElement>("/api/v1/datasets/churn_v1-training-set/versions/1", Cancel)).GetProperty("profile").GetProperty("tables")[0];
+        table.GetProperty("columns").EnumerateArray().Select(column => column.GetProperty("name").GetString()).ShouldBe(["customer_id", "event_timestamp", "churned", "orders", "spend"]);
+        (await client.GetStringAsync("/api/v1/models/titanic/versions/1/card?format=markdown", Cancel)).ShouldContain("- **Feature service:** churn_v1");
+        var version = await client.GetFromJsonAsync<JsonElement>("/api/2.0/mlflow/model-versions/get?name=titanic&version=1", Cancel);
+        var signature = version.GetProperty("model_version").GetProperty("tags").EnumerateArray().Single(tag => tag.GetProperty("key").GetString() == "ballast.signature");
+        JsonDocument.Parse(signature.GetProperty("value").GetString()!).RootElement.GetProperty("feature_service").GetString().ShouldBe("churn_v1");
+
+        // Nothing changed: the training set is reused. A new KPI value (the stream changed) runs the step again.
+        var second = await RunAsync(client, "churn-features");
+        Steps(second)["ingest"].GetProperty("status").GetString().ShouldBe("cached", second.ToString());
+        (await client.PostAsJsonAsync("/api/v1/kpis", new { name = "spend", value = 25.0, entity = "2" }, Cancel)).EnsureSuccessStatusCode();
+        var third = await RunAsync(client, "churn-features");
+        Steps(third)["ingest"].GetProperty("status").GetString().ShouldBe("succeeded", third.ToString());
+        Steps(third)["ingest"].GetProperty("outputs").GetProperty("dataset").GetString().ShouldBe("churn_v1-training-set@2");
+
+        // Entities that lack the join key fail the step and say so; an unknown service is refused by name.
+        using (var put = await client.PutAsJsonAsync("/api/v1/pipelines/bad-features", new
+        {
+            steps = new object[] { new { name = "ingest", kind = "ingest", with = new { feature_service = "churn_v1", entities = "customer-stats" } } },
+        }, Cancel))
+        {
+            put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync(Cancel));
+        }
+
+        var bad = await RunAsync(client, "bad-features");
+        Steps(bad)["ingest"].GetProperty("error").GetString()!.ShouldContain("feature service 'churn_v1' over dataset customer-stats@1: The entities file has no column 'event_timestamp'");
+        using (var invalid = await client.PutAsJsonAsync("/api/v1/pipelines/invalid", new
+        {
+            steps = new object[] { new { name = "ingest", kind = "ingest", with = new { feature_service = "churn_v1", label = "churned" } } },
+        }, Cancel))
+        {
+            invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            var detail = (await invalid.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()!;
+            detail.ShouldContain("with.entities (the entity rows: a dataset NAME[@VERSION], a path, an s3:// URI or a file output) is required");
+            detail.ShouldContain("with.label is for with.endpoint");
+        }
+    }
+
+    [Fact]
+    public async Task Ingest_reads_feature_service_entities_from_a_local_path_and_an_s3_object()
+    {
+        var bucket = "ballast-entities-" + Guid.NewGuid().ToString("N")[..12];
+        using var s3 = new Amazon.S3.AmazonS3Client(new Amazon.Runtime.BasicAWSCredentials("test", "test"),
+            new Amazon.S3.AmazonS3Config { ServiceURL = TestServices.S3Endpoint, ForcePathStyle = true, AuthenticationRegion = "us-east-1" });
+        await s3.PutBucketAsync(bucket, Cancel);
+        const string Labels = "customer_id,label_time,churned\n1,2026-01-02 00:00:00,1\n2,2026-01-02 00:00:00,0\n3,2025-12-01 00:00:00,1\n";
+        var local = Path.Combine(Directory.CreateTempSubdirectory("ballast-entities-").FullName, "labels.csv");
+        await File.WriteAllTextAsync(local, Labels, Cancel);
+        await s3.PutObjectAsync(new Amazon.S3.Model.PutObjectRequest { BucketName = bucket, Key = "labels/2026-01.csv", ContentBody = Labels }, Cancel);
+        try
+        {
+            await using var server = await StartServerAsync(options => options with { S3Endpoint = TestServices.S3Endpoint, S3Region = "us-east-1" });
+            using var client = server.Client();
+            await AddCsvAsync(server, "customer-stats", "stats.csv", "customer_id,event_time,orders\n1,2026-01-01 00:00:00,3\n2,2026-01-01 00:00:00,5\n3,2026-01-01 00:00:00,1\n");
+            using (var set = await client.PutAsync("/api/v1/features/churn", new StringContent("""
+                {"name": "churn", "entities": [{"name": "customer", "join_key": "customer_id", "type": "int64"}],
+                 "views": [{"name": "customer_stats", "entity": "customer", "source": {"dataset": "customer-stats"}, "timestamp": "event_time", "features": [{"name": "orders", "type": "int64"}]}],
+                 "services": [{"name": "churn_v1", "features": ["customer_stats:*"]}]}
+                """, System.Text.Encoding.UTF8, "application/json"), Cancel))
+            {
+                set.StatusCode.ShouldBe(HttpStatusCode.Created, await set.Content.ReadAsStringAsync(Cancel));
+            }
+
+            foreach (var (pipeline, entities) in new[] { ("from-path", local), ("from-s3", $"s3://{bucket}/labels/2026-01.csv") })
+            {
+                using (var put = await client.PutAsJsonAsync($"/api/v1/pipelines/{pipeline}", new
+                {
+                    steps = new object[] { new { name = "ingest", kind = "ingest", with = new { feature_service = "churn_v1", entities, timestamp_column = "label_time", register_as = "churn-train", min_rows = 3 } } },
+                }, Cancel))
+                {
+                    put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync(Cancel));
+                }
+
+                var run = await RunAsync(client, pipeline);
+                run.GetProperty("status").GetString().ShouldBe("succeeded", run.ToString());
+                var outputs = Steps(run)["ingest"].GetProperty("outputs");
+                (outputs.GetProperty("rows").GetInt64(), outputs.GetProperty("dataset").GetString()).ShouldBe((3L, "churn-train@1"), "the same rows from either place are the same version");
+            }
+
+            var table = (await client.GetFromJsonAsync<JsonElement>("/api/v1/datasets/churn-train/versions/1", Cancel)).GetProperty("profile").GetProperty("tables")[0];
+            table.GetProperty("columns").EnumerateArray().Select(column => column.GetProperty("name").GetString()).ShouldBe(["customer_id", "label_time", "churned", "orders"]);
+        }
+        finally
+        {
+            foreach (var item in (await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = bucket }, Cancel)).S3Objects ?? [])
+            {
+                await s3.DeleteObjectAsync(bucket, item.Key, Cancel);
+            }
+
+            await s3.DeleteBucketAsync(bucket, Cancel);
+        }
+    }
+
+    private static async Task AddCsvAsync(RunningServer server, string name, string file, string csv)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(csv);
+        var sha256 = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var store = server.App.Services.GetRequiredService<DatasetStore>();
+        using (var stream = new MemoryStream(bytes))
+        {
+            await store.PutBlobAsync(sha256, stream, Cancel);
+        }
+
+        await store.AddVersionAsync(name, [new DatasetFile(file, bytes.Length, sha256)], cancellationToken: Cancel);
+    }
+
+    [Fact]
     public async Task Ingest_joins_the_prediction_log_with_feedback_into_a_training_table()
     {
         await using var server = await StartServerAsync();

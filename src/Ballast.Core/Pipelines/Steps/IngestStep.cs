@@ -19,20 +19,57 @@ namespace Ballast.Pipelines.Steps;
 /// defaults to now) and <c>label</c>: the prediction-log window joined with feedback as a flat Parquet table (one
 /// column per input feature, named as monitors name them or by <c>feature_names</c>, and the outcome as the label
 /// column; rows without feedback are dropped), registered as a version of <c>register_as</c> (default
-/// <c>ENDPOINT-feedback</c>). Fewer than <c>min_rows</c> (50) rows fail the step.
-/// Outputs: <c>data</c> (file), <c>rows</c>, <c>dataset</c> (NAME@VERSION or null).
+/// <c>ENDPOINT-feedback</c>); or <c>feature_service</c> with <c>entities</c> (a dataset <c>NAME[@VERSION]</c>, a local
+/// path, an <c>s3://</c> URI, a file output or an <c>mlflow-artifacts:/</c> URI: the entity rows with the join key and
+/// <c>timestamp_column</c>, default <c>event_timestamp</c>): the service's point-in-time correct training set from the
+/// offline store, registered as a version of <c>register_as</c> (default <c>SERVICE-training-set</c>).
+/// Fewer than <c>min_rows</c> (50) rows fail the step.
+/// Outputs: <c>data</c> (file), <c>rows</c>, <c>dataset</c> (NAME@VERSION or null); with a feature service also
+/// <c>feature_service</c> (for <c>register</c>'s <c>with.feature_service</c>) and <c>sources</c> (what its views read).
 /// Cached by what it reads: the dataset version's digest (so <c>NAME</c> alone misses when a new version arrives), the
-/// bytes of a local path, the window (a window ending now is never reused).
+/// bytes of a local path, the window (a window ending now is never reused); for a feature service, its set's revision,
+/// each view's dataset digest or stream content (new predictions or KPI values miss the cache) and the entities' content.
 /// </summary>
-public sealed class IngestStep(DatasetStore datasets, PredictionExport export, TimeProvider time, Func<string, IArtifactStore>? openS3 = null) : IPipelineStep, IStepInputHashes
+public sealed class IngestStep(DatasetStore datasets, PredictionExport export, TimeProvider time, Func<string, IArtifactStore>? openS3 = null,
+    Features.FeatureStore? features = null, Features.OfflineStore? offline = null) : IPipelineStep, IStepInputHashes
 {
     public const int DefaultMinRows = 50;
     public const string FeedbackSuffix = "-feedback";
 
-    private static readonly string[] Sources = ["dataset", "path", "endpoint"];
+    public const string TrainingSetSuffix = "-training-set";
+
+    private static readonly string[] Sources = ["dataset", "path", "endpoint", "feature_service"];
     private static readonly string[] WindowOnly = ["from", "to", "label", "feature_names"];
+    private static readonly string[] ServiceOnly = ["entities", "timestamp_column"];
     private static readonly string[] Bounds = ["from", "to"];
-    private static readonly string[] Known = ["dataset", "table", "path", "register_as", "endpoint", "from", "to", "label", "feature_names", "min_rows"];
+    private static readonly string[] Known = ["dataset", "table", "path", "register_as", "endpoint", "from", "to", "label", "feature_names", "min_rows",
+        "feature_service", "entities", "timestamp_column"];
+
+    /// <summary>
+    /// Whether an ingest step's inputs read files on the server or with its S3 credentials: a <c>path</c>, or
+    /// feature-service <c>entities</c>, that is not an artifact, another step's output or (for entities) a dataset
+    /// version; a parameter may hold anything, so it counts. Storing such a step needs the admin role.
+    /// </summary>
+    public static bool ReadsServerFiles(JsonObject? inputs) =>
+        (inputs?["path"] is JsonValue path && path.TryGetValue<string>(out var text) && !text.StartsWith("mlflow-artifacts:", StringComparison.Ordinal)
+            && !text.TrimStart().StartsWith("${{ steps.", StringComparison.Ordinal))
+        || (inputs?["entities"] is JsonValue entities && entities.TryGetValue<string>(out var where) && !where.TrimStart().StartsWith("${{ steps.", StringComparison.Ordinal)
+            && (where.Contains("${{", StringComparison.Ordinal) || EntitiesKind(where) is EntitiesSource.LocalPath or EntitiesSource.S3));
+
+    private enum EntitiesSource
+    {
+        Dataset,
+        LocalPath,
+        S3,
+        Artifact,
+    }
+
+    /// <summary>What an <c>entities</c> text names: an S3 URI, an artifact URI, a local path (it has a slash), else a dataset.</summary>
+    private static EntitiesSource EntitiesKind(string text) =>
+        text.StartsWith("s3://", StringComparison.Ordinal) ? EntitiesSource.S3
+        : text.Contains(":/", StringComparison.Ordinal) ? EntitiesSource.Artifact
+        : text.Contains('/', StringComparison.Ordinal) || text.Contains('\\', StringComparison.Ordinal) ? EntitiesSource.LocalPath
+        : EntitiesSource.Dataset;
 
     public string Kind => "ingest";
 
@@ -45,7 +82,7 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
         if (sources.Count != 1)
         {
             problems.Add(sources.Count == 0
-                ? "give one source: with.dataset (NAME or NAME@VERSION), with.path (a file, folder or URI) or with.endpoint (a prediction-log window with feedback)"
+                ? "give one source: with.dataset (NAME or NAME@VERSION), with.path (a file, folder or URI), with.endpoint (a prediction-log window with feedback) or with.feature_service (a training set, with entities)"
                 : $"give one source, not {string.Join(" and ", sources.Select(source => "with." + source))}");
         }
 
@@ -79,7 +116,43 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
 
         if (inputs["register_as"] is not null && inputs["dataset"] is not null)
         {
-            problems.Add("with.register_as is for with.path and with.endpoint; a dataset is already registered");
+            problems.Add("with.register_as is for with.path, with.endpoint and with.feature_service; a dataset is already registered");
+        }
+
+        if (inputs["feature_service"] is not null)
+        {
+            StepInputs.CheckText(inputs, "feature_service", problems);
+            StepInputs.CheckText(inputs, "timestamp_column", problems);
+            StepInputs.CheckRequired(inputs, "entities", "the entity rows: a dataset NAME[@VERSION], a path, an s3:// URI or a file output", problems);
+            if (inputs["entities"] is JsonValue entities && !StepInputs.IsReference(entities))
+            {
+                if (!entities.TryGetValue<string>(out var where))
+                {
+                    problems.Add($"with.entities must be a dataset NAME[@VERSION], a path, an s3:// URI or a file output, not {entities.ToJsonString()}");
+                }
+                else if (where.Length > 0 && EntitiesKind(where) == EntitiesSource.Dataset)
+                {
+                    try
+                    {
+                        DatasetReference.Parse(where);
+                    }
+                    catch (TrackingException exception)
+                    {
+                        problems.Add($"with.entities: {exception.Message}");
+                    }
+                }
+            }
+            else if (inputs["entities"] is { } other && !StepInputs.IsReference(other) && !StepOutputs.IsFile(other))
+            {
+                problems.Add($"with.entities must be a dataset NAME[@VERSION], a path, an s3:// URI or a file output, not {other.ToJsonString()}");
+            }
+        }
+        else
+        {
+            foreach (var name in ServiceOnly.Where(name => inputs[name] is not null))
+            {
+                problems.Add($"with.{name} is for with.feature_service (a training set); it is not used with other sources");
+            }
         }
 
         var fromEndpoint = inputs["endpoint"] is not null;
@@ -141,35 +214,178 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
         {
             content["to"] = time.GetUtcNow().ToUnixTimeMilliseconds();
         }
+        else if (inputs["feature_service"] is JsonValue service && service.TryGetValue<string>(out var name))
+        {
+            content["feature_service"] = await FeatureContentAsync(name, cancellationToken).ConfigureAwait(false);
+            if (inputs["entities"] is JsonValue entities && entities.TryGetValue<string>(out var where))
+            {
+                content["entities"] = EntitiesKind(where) switch
+                {
+                    EntitiesSource.Dataset => await DigestOrMissingAsync(where, cancellationToken).ConfigureAwait(false),
+                    EntitiesSource.LocalPath when File.Exists(where) => await HashFileAsync(where, cancellationToken).ConfigureAwait(false),
+                    _ => null, // an S3 object is read as it is at run time; a file output's digest is in the inputs already
+                };
+            }
+        }
 
         return content.ToJsonString();
+    }
+
+    /// <summary>The feature service's definition revision and what each of its views reads now (dataset digests, stream fingerprints).</summary>
+    private async Task<JsonNode> FeatureContentAsync(string name, CancellationToken cancellationToken)
+    {
+        if (features is null)
+        {
+            return "no feature store";
+        }
+
+        var catalog = await features.RefreshAsync(cancellationToken).ConfigureAwait(false);
+        if (!catalog.Services.TryGetValue(name, out var service))
+        {
+            return "missing"; // the run fails and says why
+        }
+
+        var content = new JsonObject { ["set"] = $"{service.Set}#{(await features.GetAsync(service.Set, cancellationToken).ConfigureAwait(false)).Revision}" };
+        foreach (var (view, _) in service.ByView)
+        {
+            var source = view.Spec.Source!;
+            content[view.Name] = source.IsStream
+                ? offline?.Streams is { } streams ? await streams.FingerprintAsync(source, cancellationToken).ConfigureAwait(false) : "no streams"
+                : await DigestOrMissingAsync(source.Dataset!, cancellationToken).ConfigureAwait(false);
+        }
+
+        return content;
+    }
+
+    private async Task<string> DigestOrMissingAsync(string reference, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return (await datasets.GetVersionAsync(DatasetReference.Parse(reference), cancellationToken).ConfigureAwait(false)).Digest;
+        }
+        catch (TrackingException)
+        {
+            return "missing"; // the run fails and says why
+        }
+    }
+
+    private static async Task<string> HashFileAsync(string path, CancellationToken cancellationToken)
+    {
+        await using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(stream, cancellationToken).ConfigureAwait(false));
     }
 
     public async Task<IReadOnlyDictionary<string, JsonNode?>> RunAsync(StepContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
         var minRows = StepInputs.ReadInt(context, "min_rows", DefaultMinRows);
+        var extra = new Dictionary<string, JsonNode?>();
         var (local, dataset, rows, source) = context.With["dataset"] is not null ? await FromDatasetAsync(context).ConfigureAwait(false)
             : context.With["path"] is not null ? await FromPathAsync(context).ConfigureAwait(false)
             : context.With["endpoint"] is not null ? await FromEndpointAsync(context).ConfigureAwait(false)
-            : throw new StepFailedException("give one source: input 'dataset', 'path' or 'endpoint'");
+            : context.With["feature_service"] is not null ? await FromFeatureServiceAsync(context, extra).ConfigureAwait(false)
+            : throw new StepFailedException("give one source: input 'dataset', 'path', 'endpoint' or 'feature_service'");
         if (rows < minRows)
         {
             throw new StepFailedException($"{source} has {rows} rows, fewer than min_rows ({minRows}): not enough to train on");
         }
 
         await context.Log.WriteLineAsync($"ingested {rows} rows from {source}" + (dataset is null ? "" : $" as {dataset}")).ConfigureAwait(false);
-        return new Dictionary<string, JsonNode?>
+        var outputs = new Dictionary<string, JsonNode?>
         {
             ["data"] = await context.PutFileAsync("data", local).ConfigureAwait(false),
             ["rows"] = rows,
             ["dataset"] = dataset,
         };
+        foreach (var (name, value) in extra)
+        {
+            outputs[name] = value;
+        }
+
+        return outputs;
+    }
+
+    private async Task<(string Local, string? Dataset, long Rows, string Source)> FromFeatureServiceAsync(StepContext context, Dictionary<string, JsonNode?> extra)
+    {
+        var name = context.RequiredText("feature_service");
+        if (features is null || offline is null)
+        {
+            throw new StepFailedException("input 'feature_service': this server has no feature store");
+        }
+
+        var catalog = await features.RefreshAsync(context.CancellationToken).ConfigureAwait(false);
+        if (!catalog.Services.TryGetValue(name, out var service))
+        {
+            throw new StepFailedException($"input 'feature_service': feature service '{name}' does not exist");
+        }
+
+        var (entities, described) = await EntitiesAsync(context).ConfigureAwait(false);
+        var folder = Path.Combine(context.WorkDirectory, "training-set");
+        Directory.CreateDirectory(folder);
+        var output = Path.Combine(folder, $"{service.Name}.parquet");
+        Features.TrainingSetResult result;
+        try
+        {
+            result = await offline.TrainingSetAsync(service, entities, Path.GetFileName(entities), output, context.Text("timestamp_column"), context.CancellationToken).ConfigureAwait(false);
+        }
+        catch (TrackingException exception)
+        {
+            throw new StepFailedException($"feature service '{service.Name}' over {described}: {exception.Message}");
+        }
+
+        await context.Log.WriteLineAsync($"training set of {service.Name}: {result.Rows} rows over {described}, features from {string.Join(", ", result.Sources)}").ConfigureAwait(false);
+        extra["feature_service"] = service.Name;
+        extra["sources"] = new JsonArray([.. result.Sources.Select(item => (JsonNode?)JsonValue.Create(item))]);
+        var dataset = result.Rows == 0 ? null
+            : await RegisterAsync(context, context.Text("register_as") ?? service.Name + TrainingSetSuffix, [(output, "data.parquet")],
+                $"Training set of feature service {service.Name} over {described} (features from {string.Join(", ", result.Sources)}), by pipeline {context.Pipeline}, run {context.RunId}").ConfigureAwait(false);
+        return (output, dataset, result.Rows, $"feature service {service.Name} over {described}");
+    }
+
+    /// <summary>The entity rows as one local CSV, TSV or Parquet file, and how to name them in messages.</summary>
+    private async Task<(string Local, string Described)> EntitiesAsync(StepContext context)
+    {
+        var node = context.With["entities"] ?? throw new StepFailedException("input 'entities' is empty");
+        if (node is JsonObject)
+        {
+            return (await context.DownloadAsync(node).ConfigureAwait(false), StepOutputs.Describe(node));
+        }
+
+        var text = context.RequiredText("entities");
+        switch (EntitiesKind(text))
+        {
+            case EntitiesSource.Dataset:
+                var (local, reference) = await DatasetTableAsync(context, text, null, "entities").ConfigureAwait(false);
+                return (local, $"dataset {reference}");
+            case EntitiesSource.LocalPath:
+                return File.Exists(text) ? (Path.GetFullPath(text), text) : throw new StepFailedException($"input 'entities': there is no file at {text}");
+            case EntitiesSource.S3:
+                var files = (await FromS3Async(context, text, "entities").ConfigureAwait(false)).Where(file => DatasetProfiler.FormatOf(file.Local) is not null).ToList();
+                return files.Count == 1 ? (files[0].Local, text) : throw new StepFailedException(files.Count == 0
+                    ? $"input 'entities': {text} holds no CSV, TSV or Parquet file"
+                    : $"input 'entities': {text} holds {files.Count} tables ({string.Join(", ", files.Select(file => file.Relative))}); give the URI of one");
+            default:
+                return (await context.DownloadAsync(node).ConfigureAwait(false), text);
+        }
     }
 
     private async Task<(string Local, string? Dataset, long Rows, string Source)> FromDatasetAsync(StepContext context)
     {
-        var reference = Parse(context.RequiredText("dataset"));
+        var (local, reference, version, file) = await CopyTableAsync(context, context.RequiredText("dataset"), context.Text("table"), "dataset").ConfigureAwait(false);
+        var rows = version.Profile?.Tables.FirstOrDefault(profile => profile.Path == file.Path && profile.Error is null)?.Rows ?? CountRows(local);
+        return (local, reference, rows, $"dataset {reference} ({file.Path})");
+    }
+
+    private async Task<(string Local, string Reference)> DatasetTableAsync(StepContext context, string text, string? table, string input)
+    {
+        var (local, reference, _, _) = await CopyTableAsync(context, text, table, input).ConfigureAwait(false);
+        return (local, reference);
+    }
+
+    /// <summary>Copies the one table (or <paramref name="table"/>) of a dataset version into the work folder.</summary>
+    private async Task<(string Local, string Reference, DatasetVersion Version, DatasetFile File)> CopyTableAsync(StepContext context, string text, string? table, string input)
+    {
+        var reference = Parse(text, input);
         DatasetVersion version;
         try
         {
@@ -181,7 +397,6 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
         }
 
         var tables = version.Files!.Where(file => DatasetProfiler.FormatOf(file.Path) is not null).ToList();
-        var table = context.Text("table");
         var file = table is not null
             ? version.Files!.FirstOrDefault(candidate => candidate.Path == table)
                 ?? throw new StepFailedException($"dataset {version.Reference} has no file '{table}' (its tables: {string.Join(", ", tables.Select(candidate => candidate.Path))})")
@@ -189,7 +404,7 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
             : throw new StepFailedException(tables.Count == 0
                 ? $"dataset {version.Reference} has no CSV, TSV or Parquet file"
                 : $"dataset {version.Reference} has {tables.Count} tables; choose one with table: ({string.Join(", ", tables.Select(candidate => candidate.Path))})");
-        var folder = Path.Combine(context.WorkDirectory, "dataset");
+        var folder = Path.Combine(context.WorkDirectory, input);
         Directory.CreateDirectory(folder);
         var local = Path.Combine(folder, Path.GetFileName(file.Path));
         await using (var blob = await datasets.OpenBlobAsync(file.Sha256, context.CancellationToken).ConfigureAwait(false))
@@ -198,8 +413,7 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
             await blob.CopyToAsync(target, context.CancellationToken).ConfigureAwait(false);
         }
 
-        var rows = version.Profile?.Tables.FirstOrDefault(profile => profile.Path == file.Path && profile.Error is null)?.Rows ?? CountRows(local);
-        return (local, version.Reference, rows, $"dataset {version.Reference} ({file.Path})");
+        return (local, version.Reference, version, file);
     }
 
     private async Task<(string Local, string? Dataset, long Rows, string Source)> FromPathAsync(StepContext context)
@@ -322,7 +536,7 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
         }
     }
 
-    private static DatasetReference Parse(string text)
+    private static DatasetReference Parse(string text, string input)
     {
         try
         {
@@ -330,7 +544,7 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
         }
         catch (TrackingException exception)
         {
-            throw new StepFailedException($"input 'dataset': {exception.Message}");
+            throw new StepFailedException($"input '{input}': {exception.Message}");
         }
     }
 
@@ -338,11 +552,11 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
     /// Copies an S3 object (<c>s3://bucket/key</c>), or every object under a prefix, into the work folder, with the
     /// server's S3 endpoint and credentials.
     /// </summary>
-    private async Task<List<(string Local, string Relative)>> FromS3Async(StepContext context, string address)
+    private async Task<List<(string Local, string Relative)>> FromS3Async(StepContext context, string address, string input = "path")
     {
         if (openS3 is null)
         {
-            throw new StepFailedException($"input 'path': {address} is on S3, which this server cannot reach (no S3 access configured)");
+            throw new StepFailedException($"input '{input}': {address} is on S3, which this server cannot reach (no S3 access configured)");
         }
 
         var rest = address["s3://".Length..];
@@ -350,7 +564,7 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
         var (bucket, key) = slash < 0 ? (rest, "") : (rest[..slash], rest[(slash + 1)..].TrimEnd('/'));
         if (bucket.Length == 0)
         {
-            throw new StepFailedException($"input 'path': {address} names no bucket (s3://BUCKET/KEY)");
+            throw new StepFailedException($"input '{input}': {address} names no bucket (s3://BUCKET/KEY)");
         }
 
         var store = openS3($"s3://{bucket}");
@@ -361,7 +575,7 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
                 : await ListAsync(store, key, context.CancellationToken).ConfigureAwait(false);
             if (keys.Count == 0)
             {
-                throw new StepFailedException($"input 'path': there is no object at or under {address}");
+                throw new StepFailedException($"input '{input}': there is no object at or under {address}");
             }
 
             var folder = Path.Combine(context.WorkDirectory, "s3");

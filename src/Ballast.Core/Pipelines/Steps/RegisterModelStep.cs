@@ -10,9 +10,11 @@ namespace Ballast.Pipelines.Steps;
 /// or <c>runs:/RUN_ID/PATH</c> (a run's artifact). The version links to <c>with.run_id</c> (say
 /// <c>${{ steps.train.outputs.run_id }}</c>, so the model card shows the training run's params and metrics), else to the
 /// run of a <c>runs:/</c> model, else to this step's own tracking run (lineage).
+/// <c>with.feature_service</c> (say <c>${{ steps.ingest.outputs.feature_service }}</c>) records the feature service the
+/// model was trained on in its signature and on its card; it must exist.
 /// Outputs: <c>model</c> (the version), <c>version</c>, <c>uri</c>.
 /// </summary>
-public sealed class RegisterModelStep(RegistryStore registry, ModelRegistration registration, RunStore runs) : IPipelineStep
+public sealed class RegisterModelStep(RegistryStore registry, ModelRegistration registration, RunStore runs, Features.FeatureStore? features = null) : IPipelineStep
 {
     public bool Cacheable => false;
 
@@ -32,6 +34,7 @@ public sealed class RegisterModelStep(RegistryStore registry, ModelRegistration 
             problems.Add("with.name (the registered model) is required");
         }
 
+        StepInputs.CheckText(inputs, "feature_service", problems);
         return problems;
     }
 
@@ -54,15 +57,25 @@ public sealed class RegisterModelStep(RegistryStore registry, ModelRegistration 
             model = JsonValue.Create($"{run.Info.ArtifactUri.TrimEnd('/')}/{parts[1]}");
         }
 
+        var featureService = context.Text("feature_service") is { Length: > 0 } service ? service : null;
+        if (featureService is not null)
+        {
+            var catalog = features is null ? Features.FeatureCatalog.Empty : await features.RefreshAsync(context.CancellationToken).ConfigureAwait(false);
+            if (!catalog.Services.ContainsKey(featureService))
+            {
+                throw new StepFailedException($"input 'feature_service': feature service '{featureService}' does not exist");
+            }
+        }
+
         var fileName = model is JsonObject file ? file["name"]!.GetValue<string>() : Path.GetFileName(model.GetValue<string>());
         ModelVersion version;
         await using (var stream = await context.OpenFileAsync(model).ConfigureAwait(false))
         {
             version = await registration.RegisterAsync(name, stream, fileName, context.Text("flavor"), linkedRun ?? context.TrackingRunId,
-                context.Text("description") ?? $"Registered by pipeline {context.Pipeline}, run {context.RunId}, step {context.Step}.", context.CancellationToken).ConfigureAwait(false);
+                context.Text("description") ?? $"Registered by pipeline {context.Pipeline}, run {context.RunId}, step {context.Step}.", featureService, context.CancellationToken).ConfigureAwait(false);
         }
 
-        await context.Log.WriteLineAsync($"registered {fileName} as {name} version {version.Version}").ConfigureAwait(false);
+        await context.Log.WriteLineAsync($"registered {fileName} as {name} version {version.Version}" + (featureService is null ? "" : $" (feature service {featureService})")).ConfigureAwait(false);
         if (context.Text("alias") is { Length: > 0 } alias)
         {
             await registry.SetAliasAsync(name, alias, version.Version, context.CancellationToken).ConfigureAwait(false);
