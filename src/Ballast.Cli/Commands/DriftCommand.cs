@@ -25,9 +25,12 @@ internal static class DriftCommand
         var method = new Option<string[]>("--method")
         {
             Description = "A method for every column it applies to (e.g. ks, psi, chisquare), or COLUMN=METHOD for one column; repeatable. "
-                + "Default: Evidently's choice per column. Methods: " + string.Join(", ", DriftMethods.All.Select(m => m.Name)) + ".",
+                + "Several general methods are all computed, in one pass, for every column they apply to (--method psi --method ks --method chisquare: "
+                + "PSI on every column, KS on numbers, chi-square on categories); each column's first decides its verdict, the others are listed under "
+                + "\"methods\" and \"by_method\". Default: Evidently's choice per column. Methods: " + string.Join(", ", DriftMethods.All.Select(m => m.Name)) + ".",
         };
-        var threshold = new Option<string[]>("--threshold") { Description = "The threshold for every column (X) or one column (COLUMN=X); repeatable. Default: each method's own (p < 0.05 for ks, chisquare, z; 0.1 for distances)." };
+        var threshold = new Option<string[]>("--threshold") { Description = "The threshold for every column (X) or one column (COLUMN=X); repeatable. It is the column's first method's; further methods keep their own. "
+            + "Default: each method's own (p < 0.05 for ks, chisquare, z; 0.1 for distances)." };
         var categorical = new Option<string[]>("--categorical") { Description = "Columns to compare as categories, comma-separated (e.g. numeric codes)." };
         var numerical = new Option<string[]>("--numerical") { Description = "Columns to compare as numbers, comma-separated." };
         var driftShare = new Option<double>("--drift-share") { Description = "The share of drifted columns at which the dataset drifts.", DefaultValueFactory = _ => DriftDefaults.DatasetDriftShare };

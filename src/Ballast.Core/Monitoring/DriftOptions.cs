@@ -3,9 +3,11 @@ using Ballast.Statistics.Drift;
 namespace Ballast.Monitoring;
 
 /// <summary>
-/// What to compare and how: methods for every column they apply to (<see cref="Methods"/>, e.g. ks and chisquare) or
-/// for named columns (<see cref="ColumnMethods"/>), thresholds likewise, and columns forced to a type. Anything not
-/// given is Evidently's default. <see cref="Validate"/> names every problem at once.
+/// What to compare and how: methods for every column they apply to (<see cref="Methods"/>, e.g. psi, ks and
+/// chisquare: a column gets every one that applies to its type, in the order given, and the first is the one its
+/// verdict in <see cref="DriftResult.Features"/> follows) or one method for a named column (<see cref="ColumnMethods"/>),
+/// thresholds likewise (a column's threshold is its first method's), and columns forced to a type. Anything not given
+/// is Evidently's default. <see cref="Validate"/> names every problem at once.
 /// </summary>
 public sealed record DriftOptions
 {
@@ -29,25 +31,20 @@ public sealed record DriftOptions
 
     public int Threads { get; init; } = Math.Max(1, Environment.ProcessorCount);
 
-    /// <summary>Every problem with the options (unknown methods, a method given twice for one column type, bad thresholds), or none.</summary>
+    /// <summary>Every problem with the options (unknown methods, a method given twice, bad thresholds), or none.</summary>
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
-        var byType = new Dictionary<FeatureType, string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in Methods)
         {
             if (DriftMethods.Find(name) is not { } method)
             {
                 problems.Add(UnknownMethod(name));
-                continue;
             }
-
-            foreach (var type in new[] { FeatureType.Numerical, FeatureType.Categorical })
+            else if (!seen.Add(method.Name))
             {
-                if (method.AppliesTo(type) && !byType.TryAdd(type, method.Name))
-                {
-                    problems.Add($"methods '{byType[type]}' and '{method.Name}' both apply to {type.ToString().ToLowerInvariant()} columns; give one, or name columns with COLUMN=METHOD");
-                }
+                problems.Add($"method '{method.Name}' is given twice");
             }
         }
 
@@ -85,15 +82,21 @@ public sealed record DriftOptions
         return problems;
     }
 
-    /// <summary>The method for a column: its own, else a general one that applies to its type, else Evidently's automatic choice.</summary>
-    public DriftMethod? ChosenMethod(string column, FeatureType type)
+    /// <summary>The first of <see cref="ChosenMethods"/>, or null for Evidently's automatic choice.</summary>
+    public DriftMethod? ChosenMethod(string column, FeatureType type) => ChosenMethods(column, type) is { Count: > 0 } methods ? methods[0] : null;
+
+    /// <summary>
+    /// The methods for a column: its own, else every general one that applies to its type in the order given, else
+    /// none (Evidently's automatic choice).
+    /// </summary>
+    public IReadOnlyList<DriftMethod> ChosenMethods(string column, FeatureType type)
     {
         if (ColumnMethods.TryGetValue(column, out var name))
         {
-            return DriftMethods.Find(name);
+            return DriftMethods.Find(name) is { } own ? [own] : [];
         }
 
-        return Methods.Select(DriftMethods.Find).FirstOrDefault(method => method is not null && method.AppliesTo(type));
+        return Methods.Select(DriftMethods.Find).OfType<DriftMethod>().Where(method => method.AppliesTo(type)).DistinctBy(method => method.Name).ToList();
     }
 
     public double? ThresholdFor(string column) => ColumnThresholds.TryGetValue(column, out var threshold) ? threshold : Threshold;
