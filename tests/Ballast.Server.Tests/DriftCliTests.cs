@@ -199,6 +199,7 @@ public sealed class DriftCliTests : IDisposable
     [InlineData("no column 'nope' in the reference data", "--method", "nope=psi")]
     [InlineData("method 'ks' is given twice", "--method", "ks", "--method", "psi", "--method", "KS")]
     [InlineData("--threshold: 'abc' is not a number", "--threshold", "abc")]
+    [InlineData("the memory limit must be at least 64 MB (got 10)", "--memory-limit", "10")]
     [InlineData("the z-test compares 2 categories (got 3)", "--method", "plan=z")]
     public async Task Bad_input_is_one_line_with_exit_code_2(string message, params string[] extra)
     {

@@ -26,10 +26,25 @@ public sealed record DriftOptions
     /// <summary>The share of drifted columns at which the dataset drifts.</summary>
     public double DatasetDriftShare { get; init; } = DriftDefaults.DatasetDriftShare;
 
-    /// <summary>DuckDB's memory limit while reading; it spills to disk beyond it.</summary>
+    /// <summary>The smallest memory limit accepted: below it DuckDB cannot hold a sort's working set for a wide file.</summary>
+    public const int MinimumMemoryLimitMegabytes = 64;
+
+    /// <summary>DuckDB's memory limit while reading; it spills sorts and aggregates to disk beyond it, so it bounds memory for any number of rows.</summary>
     public int MemoryLimitMegabytes { get; init; } = 512;
 
     public int Threads { get; init; } = Math.Max(1, Environment.ProcessorCount);
+
+    /// <summary>
+    /// The most values of a column DuckDB sorts at once for the methods over sorted values: a larger column is sorted
+    /// in value ranges of about this many, one after another, so memory stays within <see cref="MemoryLimitMegabytes"/>
+    /// for any number of rows. Derived from the memory limit unless set (tests set it to force ranges).
+    /// </summary>
+    internal long? SortRangeRows { get; init; }
+
+    /// <summary>DuckDB's sort holds a row (value, side, keys, pointers) in well under this many bytes; the rest of the limit is headroom.</summary>
+    internal const int SortBytesPerRow = 64;
+
+    internal long RowsPerSortRange => SortRangeRows ?? Math.Max(100_000, MemoryLimitMegabytes * 1024L * 1024 / SortBytesPerRow);
 
     /// <summary>Every problem with the options (unknown methods, a method given twice, bad thresholds), or none.</summary>
     public IReadOnlyList<string> Validate()
@@ -72,6 +87,11 @@ public sealed record DriftOptions
         foreach (var column in Categorical.Intersect(Numerical, StringComparer.Ordinal))
         {
             problems.Add($"column '{column}' is given as both categorical and numerical");
+        }
+
+        if (MemoryLimitMegabytes < MinimumMemoryLimitMegabytes)
+        {
+            problems.Add($"the memory limit must be at least {MinimumMemoryLimitMegabytes} MB (got {MemoryLimitMegabytes})");
         }
 
         if (!(DatasetDriftShare > 0 && DatasetDriftShare <= 1))

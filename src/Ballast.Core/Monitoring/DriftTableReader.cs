@@ -410,17 +410,21 @@ public sealed class DriftTableReader
         /// The column's values of both files in ascending order, each with its count per file, walked once by an
         /// <see cref="EmpiricalCdfScan"/>: the sorted-value methods, the Sturges bins, the summary and (when asked)
         /// the counts per value, with nothing held per row. Mostly distinct values are streamed sorted as they are
-        /// (grouping them would only add a hash table as large as the column); repeated ones grouped first.
+        /// (grouping them would only add a hash table as large as the column); repeated ones grouped first. A column
+        /// too large for one sort under the memory limit is sorted range by range (<see cref="SortRanges"/>).
         /// </summary>
         private void Scan(Column column)
         {
             var union = $"SELECT v, false AS s FROM (SELECT {column.ValueSql} AS v FROM {Reference}) WHERE v IS NOT NULL "
                 + $"UNION ALL SELECT v, true AS s FROM (SELECT {column.ValueSql} AS v FROM {Current}) WHERE v IS NOT NULL";
+            var ranges = SortRanges(column, union);
             HistogramBins? distinctBins = null;
             if (column.Methods.Contains(DriftMethods.Hellinger))
             {
-                // Hellinger on numbers bins across the distinct values of both files, so it needs their number first.
-                var distinct = column.Categories?.Count ?? Query($"SELECT count(DISTINCT v) FROM ({union})", reader => reader.Read() ? Int(reader, 0) : 0);
+                // Hellinger on numbers bins across the distinct values of both files, so it needs their number first
+                // (counted per value range, which hold disjoint values, so the hash tables stay as small as the sorts).
+                var distinct = column.Categories?.Count
+                    ?? ranges.Sum(range => Query($"SELECT count(DISTINCT v) FROM ({union}) {range}", reader => reader.Read() ? Int(reader, 0) : 0));
                 distinctBins = HistogramBins.Sturges(column.Min, column.Max, distinct);
             }
 
@@ -428,9 +432,68 @@ public sealed class DriftTableReader
             var countValues = column.Categories is null && (column.ReferenceDistinct <= DriftDefaults.BinnedAbove || column.CountValues);
             var scan = new EmpiricalCdfScan(column.ReferenceCount, column.CurrentCount, column.Bins, distinctBins, countValues);
             var grouped = column.ReferenceDistinct * 2 <= column.ReferenceCount;
-            var sql = grouped
-                ? $"SELECT v, count(*) FILTER (WHERE NOT s), count(*) FILTER (WHERE s) FROM ({union}) GROUP BY v ORDER BY v"
-                : $"SELECT v, s FROM ({union}) ORDER BY v";
+            foreach (var range in ranges)
+            {
+                var sql = grouped
+                    ? $"SELECT v, count(*) FILTER (WHERE NOT s), count(*) FILTER (WHERE s) FROM ({union}) {range} GROUP BY v ORDER BY v"
+                    : $"SELECT v, s FROM ({union}) {range} ORDER BY v";
+                ReadSorted(sql, scan, grouped);
+            }
+
+            try
+            {
+                scan.Complete();
+            }
+            catch (ArgumentException exception)
+            {
+                throw new InvalidOperationException($"column '{column.Name}' changed while it was read: {exception.Message}", exception);
+            }
+
+            column.Scan = scan;
+            // From the walk rather than DuckDB's parallel aggregates, whose last digits depend on the thread split.
+            column.ReferenceSummary = scan.ReferenceSummary;
+            column.CurrentSummary = scan.CurrentSummary;
+            column.Histogram = scan.Histogram;
+            column.DistinctHistogram = scan.DistinctHistogram;
+            column.Categories ??= scan.Categories;
+        }
+
+        /// <summary>
+        /// WHERE clauses splitting the column into value ranges of about <see cref="DriftOptions.RowsPerSortRange"/> values
+        /// (boundaries from quantiles of a sample; equal values always fall in one range), ascending, so each sort fits
+        /// in memory and the ranges one after another are the whole column in order. One range, no clause, when it fits.
+        /// </summary>
+        private List<string> SortRanges(Column column, string union)
+        {
+            var ranges = (column.ReferenceCount + column.CurrentCount + options.RowsPerSortRange - 1) / options.RowsPerSortRange;
+            if (ranges <= 1)
+            {
+                return [""];
+            }
+
+            var quantiles = string.Join(", ", Enumerable.Range(1, (int)ranges - 1).Select(k => ((double)k / ranges).ToString("R", CultureInfo.InvariantCulture)));
+            var boundaries = Query($"SELECT unnest(quantile_disc(v, [{quantiles}])) FROM (SELECT v FROM ({union}) USING SAMPLE reservoir(100000 ROWS) REPEATABLE (42))", reader =>
+            {
+                var values = new SortedSet<double>();
+                while (reader.Read())
+                {
+                    values.Add(reader.GetDouble(0));
+                }
+
+                return values.ToList();
+            });
+            var clauses = new List<string> { $"WHERE v < {Number(boundaries[0])}" };
+            for (var k = 1; k < boundaries.Count; k++)
+            {
+                clauses.Add($"WHERE v >= {Number(boundaries[k - 1])} AND v < {Number(boundaries[k])}");
+            }
+
+            clauses.Add($"WHERE v >= {Number(boundaries[^1])}");
+            return clauses;
+        }
+
+        /// <summary>Feeds a sorted query's rows (value and side, or value and counts per side) to the walk, streamed.</summary>
+        private void ReadSorted(string sql, EmpiricalCdfScan scan, bool grouped) =>
             Query(sql, reader =>
             {
                 var rows = 0;
@@ -454,23 +517,6 @@ public sealed class DriftTableReader
 
                 return rows;
             });
-            try
-            {
-                scan.Complete();
-            }
-            catch (ArgumentException exception)
-            {
-                throw new InvalidOperationException($"column '{column.Name}' changed while it was read: {exception.Message}", exception);
-            }
-
-            column.Scan = scan;
-            // From the walk rather than DuckDB's parallel aggregates, whose last digits depend on the thread split.
-            column.ReferenceSummary = scan.ReferenceSummary;
-            column.CurrentSummary = scan.CurrentSummary;
-            column.Histogram = scan.Histogram;
-            column.DistinctHistogram = scan.DistinctHistogram;
-            column.Categories ??= scan.Categories;
-        }
 
         /// <summary>Every method of the column, its first first, and the column's distribution for charts.</summary>
         private static (IReadOnlyList<FeatureDrift> Drifts, FeatureDistribution Distribution) Evaluate(Column column)
@@ -561,6 +607,8 @@ public sealed class DriftTableReader
             cancellationToken.ThrowIfCancellationRequested();
             using var command = connection.CreateCommand();
             command.CommandText = sql;
+            // Streamed, not materialized: a column's sorted values come through in chunks, never all at once.
+            command.UseStreamingMode = true;
             using var reader = command.ExecuteReader();
             return read(reader);
         }

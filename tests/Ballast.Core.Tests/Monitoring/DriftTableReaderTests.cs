@@ -64,6 +64,22 @@ public sealed class DriftTableReaderTests : IDisposable
     }
 
     [Fact]
+    public void A_column_too_large_for_one_sort_is_sorted_range_by_range_with_the_same_result()
+    {
+        var (reference, current, _) = Write(3000, 2000, seed: 13);
+        var options = new DriftOptions { Methods = [.. NumericalMethods, "chisquare"] };
+        var cancel = TestContext.Current.CancellationToken;
+
+        var whole = DriftTableReader.Compare(reference, current, options, cancel);
+        // 5000 values in ranges of about 700: 8 sorts per column, boundaries from sampled quantiles.
+        var ranged = DriftTableReader.Compare(reference, current, options with { SortRangeRows = 700 }, cancel);
+
+        ranged.Result.Features.ShouldBe(whole.Result.Features);
+        ranged.Result.Additional.ShouldBe(whole.Result.Additional);
+        ranged.Distributions.Select(Describe).ShouldBe(whole.Distributions.Select(Describe));
+    }
+
+    [Fact]
     public void A_method_named_twice_is_refused()
     {
         var (reference, current, _) = Write(50, 50, seed: 3);
@@ -71,6 +87,10 @@ public sealed class DriftTableReaderTests : IDisposable
         Should.Throw<DriftInputException>(() => DriftTableReader.Compare(reference, current, new DriftOptions { Methods = ["ks", "KS"] }, TestContext.Current.CancellationToken))
             .Message.ShouldBe("method 'ks' is given twice");
     }
+
+    private static string Describe(FeatureDistribution distribution) =>
+        $"{distribution.Name}: {string.Join(" ", distribution.Labels)} | {string.Join(" ", distribution.Reference.Select(share => share.ToString("R", System.Globalization.CultureInfo.InvariantCulture)))} | "
+        + string.Join(" ", distribution.Current.Select(share => share.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
 
     private static string Plan(double code) => code switch
     {
