@@ -113,7 +113,7 @@ if large != small:
     if (large, "all-256") in median:
         swall, smb, _ = median[(large, "all-256")]
         print(f"- **{large:,} rows with `--memory-limit 256`:** {swall:.2f} s, peak RSS {smb:.0f} MiB: the limit bounds the process "
-              "(three ranges per column; same JSON).")
+              f"(three ranges per column; JSON {'identical to' if open(f'{work}/{large}/all-256.out').read() == open(f'{work}/{large}/all.out').read() else 'DIFFERENT from'} the 512 MB run's).")
 print()
 for rows in sizes:
     for name in ["psi", "ks+chi", "all", "auto", "all-256"]:
