@@ -106,10 +106,12 @@ if large != small:
     lwall, lmb, _ = median[(large, "all")]
     lratio = median[(large, "baseline")][0] / lwall
     growth = lmb / mb
-    print(f"- **{large:,} rows, the same run:** {lwall:.2f} s, {lratio:.2f}× the baseline; peak RSS {lmb:.0f} MiB against {mb:.0f} MiB "
-          f"at {small:,} rows ({growth:.2f}× for {large // small}× the rows): memory is {'flat' if growth < 1.5 else 'NOT flat'}. "
-          "No column's values are held: each is streamed sorted from DuckDB, in value ranges sized to its memory limit "
-          "(two ranges per column here), so more rows mean more ranges, not more memory.")
+    print(f"- **{large:,} rows, the same run:** {lwall:.2f} s, {lratio:.2f}× the baseline's throughput (the issue sets no speed goal "
+          f"at this size); peak RSS {lmb:.0f} MiB against {mb:.0f} MiB at {small:,} rows ({growth:.2f}× for {large // small}× the rows). "
+          f"Memory flat in the strict sense (about the same RSS as at {small:,}): {'met' if growth < 1.25 else 'NOT met'}. "
+          "Memory bounded independently of the row count: that is the design, shown here only at 10M with two limits (not measured beyond): no column's values are held; each is streamed "
+          "sorted from DuckDB in value ranges sized to its memory limit (two ranges per column here), so more rows mean more "
+          "ranges, not more memory; RSS grows only until the ranges reach that size.")
     if (large, "all-256") in median:
         swall, smb, _ = median[(large, "all-256")]
         print(f"- **{large:,} rows with `--memory-limit 256`:** {swall:.2f} s, peak RSS {smb:.0f} MiB: the limit bounds the process "
