@@ -101,7 +101,8 @@ static void Histograms(string reference, string current)
     {
         var (min, max, count) = ranges[name];
         var bins = (int)Math.Ceiling((max - min) / ((max - min) / (Math.Log2(count) + 1)));
-        var (lo, hi) = (min.ToString("R", CultureInfo.InvariantCulture), max.ToString("R", CultureInfo.InvariantCulture));
+        // DOUBLE literals: a bare 21.68171263405234 is a DECIMAL to DuckDB, and its range check fails on wide data.
+        var (lo, hi) = (min.ToString("R", CultureInfo.InvariantCulture) + "::DOUBLE", max.ToString("R", CultureInfo.InvariantCulture) + "::DOUBLE");
         parts.Add($"SELECT '{name}' AS col, least(greatest(floor(({name} - {lo}) / ({hi} - {lo}) * {bins}), 0), {bins - 1})::VARCHAR AS k, count(*) AS n FROM {{0}} WHERE {name} IS NOT NULL GROUP BY k");
     }
 

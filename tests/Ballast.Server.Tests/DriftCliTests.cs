@@ -104,6 +104,48 @@ public sealed class DriftCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Several_methods_per_column_come_from_one_run_beside_the_first_which_decides()
+    {
+        var (reference, current) = Generate(3000, 3000);
+        string[] files = ["drift", "--reference", reference, "--current", current];
+
+        var all = await JsonAsync([.. files, "--method", "psi", "--method", "ks", "--method", "chisquare"]);
+        var psi = await JsonAsync([.. files, "--method", "psi"]);
+        var tests = Features(await JsonAsync([.. files, "--method", "ks", "--method", "chisquare"]));
+
+        // features[] is exactly the PSI run's (same shape, same verdicts); every method is listed beside it.
+        var features = Features(all);
+        foreach (var (name, feature) in Features(psi))
+        {
+            var methods = features[name].GetProperty("methods").EnumerateArray().ToList();
+            methods.Select(method => method.GetProperty("method").GetString()).ShouldBe(["psi", tests[name].GetProperty("method").GetString()]);
+            foreach (var field in new[] { "method", "statistic", "p_value", "score", "threshold", "drifted" })
+            {
+                features[name].GetProperty(field).GetRawText().ShouldBe(feature.GetProperty(field).GetRawText(), $"{name}.{field}");
+                methods[0].GetProperty(field).GetRawText().ShouldBe(feature.GetProperty(field).GetRawText(), $"{name}.methods[0].{field}");
+                methods[1].GetProperty(field).GetRawText().ShouldBe(tests[name].GetProperty(field).GetRawText(), $"{name}.methods[1].{field}");
+            }
+        }
+
+        foreach (var field in new[] { "dataset_drift", "drift_share", "drifted_features" })
+        {
+            all.GetProperty(field).GetRawText().ShouldBe(psi.GetProperty(field).GetRawText());
+        }
+
+        var byMethod = all.GetProperty("by_method").EnumerateArray().ToDictionary(method => method.GetProperty("method").GetString()!);
+        byMethod.Keys.ShouldBe(["psi", "ks", "chisquare"], ignoreOrder: false);
+        byMethod["ks"].GetProperty("features").GetInt32().ShouldBe(3);
+        byMethod["chisquare"].GetProperty("features").GetInt32().ShouldBe(2);
+        byMethod["ks"].GetProperty("drifted_features").GetInt32().ShouldBe(tests.Values.Count(feature => Method(feature) == "ks" && feature.GetProperty("drifted").GetBoolean()));
+        psi.TryGetProperty("by_method", out _).ShouldBeFalse();
+        Features(psi).Values.Count(feature => feature.TryGetProperty("methods", out _)).ShouldBe(0);
+
+        var markdown = await TextAsync([.. files, "--method", "psi", "--method", "ks", "--method", "chisquare", "--format", "md"]);
+        markdown.Split('\n').Count(line => line.StartsWith("| ", StringComparison.Ordinal)).ShouldBe(2 + (5 * 2));
+        markdown.ShouldContain("By method: psi ");
+    }
+
+    [Fact]
     public async Task Markdown_is_a_table_and_html_is_one_file_with_charts_and_a_sortable_table()
     {
         var (reference, current) = Generate(2000, 2000);
@@ -155,8 +197,9 @@ public sealed class DriftCliTests : IDisposable
     [InlineData("unknown drift method 'kolmogorov'", "--method", "kolmogorov")]
     [InlineData("method 'ks' does not apply to the categorical column 'plan'", "--method", "plan=ks")]
     [InlineData("no column 'nope' in the reference data", "--method", "nope=psi")]
-    [InlineData("methods 'ks' and 'psi' both apply to numerical columns", "--method", "ks", "--method", "psi")]
+    [InlineData("method 'ks' is given twice", "--method", "ks", "--method", "psi", "--method", "KS")]
     [InlineData("--threshold: 'abc' is not a number", "--threshold", "abc")]
+    [InlineData("the memory limit must be at least 64 MB (got 10)", "--memory-limit", "10")]
     [InlineData("the z-test compares 2 categories (got 3)", "--method", "plan=z")]
     public async Task Bad_input_is_one_line_with_exit_code_2(string message, params string[] extra)
     {

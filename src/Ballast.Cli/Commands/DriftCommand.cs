@@ -25,21 +25,30 @@ internal static class DriftCommand
         var method = new Option<string[]>("--method")
         {
             Description = "A method for every column it applies to (e.g. ks, psi, chisquare), or COLUMN=METHOD for one column; repeatable. "
-                + "Default: Evidently's choice per column. Methods: " + string.Join(", ", DriftMethods.All.Select(m => m.Name)) + ".",
+                + "Several general methods are all computed, in one pass, for every column they apply to (--method psi --method ks --method chisquare: "
+                + "PSI on every column, KS on numbers, chi-square on categories); each column's first decides its verdict, the others are listed under "
+                + "\"methods\" and \"by_method\". Default: Evidently's choice per column. Methods: " + string.Join(", ", DriftMethods.All.Select(m => m.Name)) + ".",
         };
-        var threshold = new Option<string[]>("--threshold") { Description = "The threshold for every column (X) or one column (COLUMN=X); repeatable. Default: each method's own (p < 0.05 for ks, chisquare, z; 0.1 for distances)." };
+        var threshold = new Option<string[]>("--threshold") { Description = "The threshold for every column (X) or one column (COLUMN=X); repeatable. It is the column's first method's; further methods keep their own. "
+            + "Default: each method's own (p < 0.05 for ks, chisquare, z; 0.1 for distances)." };
         var categorical = new Option<string[]>("--categorical") { Description = "Columns to compare as categories, comma-separated (e.g. numeric codes)." };
         var numerical = new Option<string[]>("--numerical") { Description = "Columns to compare as numbers, comma-separated." };
         var driftShare = new Option<double>("--drift-share") { Description = "The share of drifted columns at which the dataset drifts.", DefaultValueFactory = _ => DriftDefaults.DatasetDriftShare };
+        var memoryLimit = new Option<int>("--memory-limit")
+        {
+            Description = "DuckDB's memory limit in MB while reading; sorts and aggregates spill to a temporary folder beyond it, so memory stays bounded for any number of rows.",
+            DefaultValueFactory = _ => new DriftOptions().MemoryLimitMegabytes,
+        };
         var file = new Option<string?>("--output", "-o") { Description = "Write the report to FILE instead of stdout." };
         var failOnDrift = new Option<bool>("--fail-on-drift") { Description = $"Exit with code {DriftDetected} when the dataset drifts (for CI)." };
         var command = new Command("drift", "Compare a current dataset with a reference, column by column (offline: no server).")
         {
-            reference, current, format, method, threshold, categorical, numerical, driftShare, file, failOnDrift,
+            reference, current, format, method, threshold, categorical, numerical, driftShare, memoryLimit, file, failOnDrift,
         };
         command.SetAction(async (parse, cancel) =>
         {
-            var options = Options(parse.GetValue(method) ?? [], parse.GetValue(threshold) ?? [], parse.GetValue(categorical) ?? [], parse.GetValue(numerical) ?? [], parse.GetValue(driftShare));
+            var options = Options(parse.GetValue(method) ?? [], parse.GetValue(threshold) ?? [], parse.GetValue(categorical) ?? [], parse.GetValue(numerical) ?? [], parse.GetValue(driftShare))
+                with { MemoryLimitMegabytes = parse.GetValue(memoryLimit) };
             DriftReport report;
             try
             {

@@ -3,9 +3,11 @@ using Ballast.Statistics.Drift;
 namespace Ballast.Monitoring;
 
 /// <summary>
-/// What to compare and how: methods for every column they apply to (<see cref="Methods"/>, e.g. ks and chisquare) or
-/// for named columns (<see cref="ColumnMethods"/>), thresholds likewise, and columns forced to a type. Anything not
-/// given is Evidently's default. <see cref="Validate"/> names every problem at once.
+/// What to compare and how: methods for every column they apply to (<see cref="Methods"/>, e.g. psi, ks and
+/// chisquare: a column gets every one that applies to its type, in the order given, and the first is the one its
+/// verdict in <see cref="DriftResult.Features"/> follows) or one method for a named column (<see cref="ColumnMethods"/>),
+/// thresholds likewise (a column's threshold is its first method's), and columns forced to a type. Anything not given
+/// is Evidently's default. <see cref="Validate"/> names every problem at once.
 /// </summary>
 public sealed record DriftOptions
 {
@@ -24,30 +26,40 @@ public sealed record DriftOptions
     /// <summary>The share of drifted columns at which the dataset drifts.</summary>
     public double DatasetDriftShare { get; init; } = DriftDefaults.DatasetDriftShare;
 
-    /// <summary>DuckDB's memory limit while reading; it spills to disk beyond it.</summary>
+    /// <summary>The smallest memory limit accepted: below it DuckDB cannot hold a sort's working set for a wide file.</summary>
+    public const int MinimumMemoryLimitMegabytes = 64;
+
+    /// <summary>DuckDB's memory limit while reading; it spills sorts and aggregates to disk beyond it, so it bounds memory for any number of rows.</summary>
     public int MemoryLimitMegabytes { get; init; } = 512;
 
     public int Threads { get; init; } = Math.Max(1, Environment.ProcessorCount);
 
-    /// <summary>Every problem with the options (unknown methods, a method given twice for one column type, bad thresholds), or none.</summary>
+    /// <summary>
+    /// The most values of a column DuckDB sorts at once for the methods over sorted values: a larger column is sorted
+    /// in value ranges of about this many, one after another, so memory stays within <see cref="MemoryLimitMegabytes"/>
+    /// for any number of rows. Derived from the memory limit unless set (tests set it to force ranges).
+    /// </summary>
+    internal long? SortRangeRows { get; init; }
+
+    /// <summary>DuckDB's sort holds a row (value, side, keys, pointers) in well under this many bytes; the rest of the limit is headroom.</summary>
+    internal const int SortBytesPerRow = 64;
+
+    internal long RowsPerSortRange => SortRangeRows ?? Math.Max(100_000, MemoryLimitMegabytes * 1024L * 1024 / SortBytesPerRow);
+
+    /// <summary>Every problem with the options (unknown methods, a method given twice, bad thresholds), or none.</summary>
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>();
-        var byType = new Dictionary<FeatureType, string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var name in Methods)
         {
             if (DriftMethods.Find(name) is not { } method)
             {
                 problems.Add(UnknownMethod(name));
-                continue;
             }
-
-            foreach (var type in new[] { FeatureType.Numerical, FeatureType.Categorical })
+            else if (!seen.Add(method.Name))
             {
-                if (method.AppliesTo(type) && !byType.TryAdd(type, method.Name))
-                {
-                    problems.Add($"methods '{byType[type]}' and '{method.Name}' both apply to {type.ToString().ToLowerInvariant()} columns; give one, or name columns with COLUMN=METHOD");
-                }
+                problems.Add($"method '{method.Name}' is given twice");
             }
         }
 
@@ -77,6 +89,11 @@ public sealed record DriftOptions
             problems.Add($"column '{column}' is given as both categorical and numerical");
         }
 
+        if (MemoryLimitMegabytes < MinimumMemoryLimitMegabytes)
+        {
+            problems.Add($"the memory limit must be at least {MinimumMemoryLimitMegabytes} MB (got {MemoryLimitMegabytes})");
+        }
+
         if (!(DatasetDriftShare > 0 && DatasetDriftShare <= 1))
         {
             problems.Add($"the dataset drift share must be in (0, 1] (got {DatasetDriftShare})");
@@ -85,15 +102,21 @@ public sealed record DriftOptions
         return problems;
     }
 
-    /// <summary>The method for a column: its own, else a general one that applies to its type, else Evidently's automatic choice.</summary>
-    public DriftMethod? ChosenMethod(string column, FeatureType type)
+    /// <summary>The first of <see cref="ChosenMethods"/>, or null for Evidently's automatic choice.</summary>
+    public DriftMethod? ChosenMethod(string column, FeatureType type) => ChosenMethods(column, type) is { Count: > 0 } methods ? methods[0] : null;
+
+    /// <summary>
+    /// The methods for a column: its own, else every general one that applies to its type in the order given, else
+    /// none (Evidently's automatic choice).
+    /// </summary>
+    public IReadOnlyList<DriftMethod> ChosenMethods(string column, FeatureType type)
     {
         if (ColumnMethods.TryGetValue(column, out var name))
         {
-            return DriftMethods.Find(name);
+            return DriftMethods.Find(name) is { } own ? [own] : [];
         }
 
-        return Methods.Select(DriftMethods.Find).FirstOrDefault(method => method is not null && method.AppliesTo(type));
+        return Methods.Select(DriftMethods.Find).OfType<DriftMethod>().Where(method => method.AppliesTo(type)).DistinctBy(method => method.Name).ToList();
     }
 
     public double? ThresholdFor(string column) => ColumnThresholds.TryGetValue(column, out var threshold) ? threshold : Threshold;

@@ -43,7 +43,8 @@ public static class DriftReportHtml
         }
 
         html.Append("</tr></thead><tbody>");
-        foreach (var feature in result.Features)
+        var additional = result.Additional.ToLookup(feature => feature.Name, StringComparer.Ordinal);
+        foreach (var feature in result.Features.SelectMany(feature => additional[feature.Name].Prepend(feature)))
         {
             html.Append(feature.Drifted ? "<tr class=\"drift\">" : "<tr>");
             html.Append(Invariant($"<td><a href=\"#f-{Anchor(feature.Name)}\">{E(feature.Name)}</a></td><td>{TypeName(feature.Type)}</td><td>{E(feature.Method)}</td>"));
@@ -56,6 +57,11 @@ public static class DriftReportHtml
         }
 
         html.Append("</tbody></table>");
+        if (result.ByMethod.Count > 0)
+        {
+            html.Append("<p>By method: ").AppendJoin("; ", result.ByMethod.Select(method => E(Invariant($"{method.Method} {method.DriftedFeatures} of {method.Features} columns drifted")))).Append(".</p>");
+        }
+
         foreach (var skipped in report.Skipped)
         {
             html.Append(Invariant($"<p>Not compared: <code>{E(skipped.Name)}</code> ({E(skipped.Reason)}).</p>"));

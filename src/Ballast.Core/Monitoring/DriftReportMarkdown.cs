@@ -18,9 +18,15 @@ public static class DriftReportMarkdown
         text.AppendLine();
         text.AppendLine("| column | type | method | statistic | p-value | score | threshold | drifted |");
         text.AppendLine("| --- | --- | --- | ---: | ---: | ---: | ---: | --- |");
-        foreach (var feature in result.Features)
+        var additional = result.Additional.ToLookup(feature => feature.Name, StringComparer.Ordinal);
+        foreach (var feature in result.Features.SelectMany(feature => additional[feature.Name].Prepend(feature)))
         {
             text.AppendLine(Invariant($"| {Escape(feature.Name)} | {(feature.Type == Statistics.Drift.FeatureType.Numerical ? "numerical" : "categorical")} | {feature.Method} | {Number(feature.Statistic)} | {Number(feature.PValue)} | {Number(feature.Score)} | {Number(feature.Threshold)} | {(feature.Drifted ? "**yes**" : "no")} |"));
+        }
+
+        if (result.ByMethod.Count > 0)
+        {
+            text.AppendLine().Append("By method: ").AppendJoin("; ", result.ByMethod.Select(method => Invariant($"{method.Method} {method.DriftedFeatures} of {method.Features} columns drifted"))).AppendLine(".");
         }
 
         foreach (var skipped in report.Skipped)

@@ -12,9 +12,12 @@ namespace Ballast.Monitoring;
 /// <summary>
 /// Compares two CSV, TSV or Parquet files column by column with DuckDB doing the scanning: counts, ranges, means,
 /// variances and distinct counts in one aggregate pass per file, histograms and per-value counts as grouped queries,
-/// and the raw numbers only for the methods that need them (KS, Wasserstein, …), which are then sorted by radix on
-/// worker threads while DuckDB reads the next column. Missing values (NULL, NaN, ±∞) are left out, as Evidently does.
-/// A CSV is parsed once into a scratch database under a memory limit, so memory stays bounded for any file size.
+/// and for the methods over sorted values (KS, Wasserstein, Anderson–Darling, …) each column's values in ascending
+/// order with their counts per side, streamed from DuckDB's sort (which spills to disk past its memory limit) through
+/// one <see cref="EmpiricalCdfScan"/> that computes every such method, the column's bins and its summary at once.
+/// Several methods per column share these reads. Missing values (NULL, NaN, ±∞) are left out, as Evidently does. A
+/// CSV is parsed once into a scratch database under a memory limit; no column's values are ever held in memory, so
+/// memory stays bounded for any number of rows.
 /// </summary>
 public sealed class DriftTableReader
 {
@@ -134,17 +137,21 @@ public sealed class DriftTableReader
                 Choose(column);
             }
 
-            var binned = _columns.Where(column => column is { Type: FeatureType.Numerical, NeedsValues: false }).ToList();
+            var binned = _columns.Where(column => column is { Type: FeatureType.Numerical, NeedsScan: false }).ToList();
             ReadHistograms(binned);
-            var results = new FeatureDrift?[_columns.Count];
+            var results = new IReadOnlyList<FeatureDrift>?[_columns.Count];
             var distributions = new FeatureDistribution?[_columns.Count];
-            foreach (var column in _columns.Where(column => !column.NeedsValues))
+            foreach (var column in _columns)
             {
+                if (column.NeedsScan)
+                {
+                    Scan(column);
+                }
+
                 (results[column.Index], distributions[column.Index]) = Evaluate(column);
             }
 
-            ReadValuesAndEvaluate(results, distributions);
-            var result = DriftResult.Of(results.Select(feature => feature!).ToList(), options.DatasetDriftShare);
+            var result = DriftResult.Of(results.Select(features => features![0]).ToList(), results.SelectMany(features => features!.Skip(1)).ToList(), options.DatasetDriftShare);
             return new DriftReport(referencePath, currentPath, referenceRows, currentRows, result, distributions.Select(distribution => distribution!).ToList(), _skipped);
         }
 
@@ -283,23 +290,28 @@ public sealed class DriftTableReader
             });
         }
 
+        /// <summary>The column's methods (its own, else every general one for its type, else Evidently's choice) and what they read.</summary>
         private void Choose(Column column)
         {
             var distinct = column.Categories?.Count ?? long.MaxValue;
-            var method = options.ChosenMethod(column.Name, column.Type) ?? DriftMethods.Auto(column.Type, column.ReferenceCount, distinct);
-            if (!method.CanCompare(column.Type))
-            {
-                throw new DriftInputException($"method '{method.Name}' does not apply to the {column.Type.ToString().ToLowerInvariant()} column '{column.Name}'");
-            }
-
-            column.Method = method;
+            var methods = options.ChosenMethods(column.Name, column.Type);
+            column.Methods = methods.Count > 0 ? methods : [DriftMethods.Auto(column.Type, column.ReferenceCount, distinct)];
             column.Threshold = options.ThresholdFor(column.Name);
-            var needs = ColumnDriftDetector.Needs(method, column.Type, column.ReferenceDistinct);
-            column.NeedsValues = needs.HasFlag(DriftInputs.Values) || needs.HasFlag(DriftInputs.DistinctBins);
-            if (needs.HasFlag(DriftInputs.Categories) && column.Categories is null)
+            foreach (var method in column.Methods)
             {
-                // A many-valued number compared value by value (chi-square on measurements, say): count from the values.
-                column.NeedsValues = column.Type == FeatureType.Numerical || column.NeedsValues;
+                if (!method.CanCompare(column.Type))
+                {
+                    throw new DriftInputException($"method '{method.Name}' does not apply to the {column.Type.ToString().ToLowerInvariant()} column '{column.Name}'");
+                }
+
+                var needs = ColumnDriftDetector.Needs(method, column.Type, column.ReferenceDistinct);
+                column.NeedsScan |= needs.HasFlag(DriftInputs.Values) || needs.HasFlag(DriftInputs.DistinctBins);
+                if (needs.HasFlag(DriftInputs.Categories) && column.Categories is null)
+                {
+                    // A many-valued number compared value by value (chi-square on measurements, say): counted by the scan.
+                    column.NeedsScan |= column.Type == FeatureType.Numerical;
+                    column.CountValues = true;
+                }
             }
         }
 
@@ -395,101 +407,119 @@ public sealed class DriftTableReader
         }
 
         /// <summary>
-        /// The raw numbers of every column whose method needs them, read one column at a time; sorting, binning and
-        /// the method itself run on a worker while the next column is read, at most two columns in flight.
+        /// The column's values of both files in ascending order, each with its count per file, walked once by an
+        /// <see cref="EmpiricalCdfScan"/>: the sorted-value methods, the Sturges bins, the summary and (when asked)
+        /// the counts per value, with nothing held per row. Mostly distinct values are streamed sorted as they are
+        /// (grouping them would only add a hash table as large as the column); repeated ones grouped first. A column
+        /// too large for one sort under the memory limit is sorted range by range (<see cref="SortRanges"/>).
         /// </summary>
-        private void ReadValuesAndEvaluate(FeatureDrift?[] results, FeatureDistribution?[] distributions)
+        private void Scan(Column column)
         {
-            using var inFlight = new SemaphoreSlim(2);
-            var work = new List<Task>();
-            try
+            var union = $"SELECT v, false AS s FROM (SELECT {column.ValueSql} AS v FROM {Reference}) WHERE v IS NOT NULL "
+                + $"UNION ALL SELECT v, true AS s FROM (SELECT {column.ValueSql} AS v FROM {Current}) WHERE v IS NOT NULL";
+            var ranges = SortRanges(column, union);
+            HistogramBins? distinctBins = null;
+            if (column.Methods.Contains(DriftMethods.Hellinger))
             {
-                foreach (var column in _columns.Where(column => column.NeedsValues))
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    inFlight.Wait(cancellationToken);
-                    double[] referenceValues, currentValues;
-                    try
-                    {
-                        referenceValues = ReadValues(column, Reference, column.ReferenceCount);
-                        currentValues = ReadValues(column, Current, column.CurrentCount);
-                    }
-                    catch
-                    {
-                        inFlight.Release();
-                        throw;
-                    }
-
-                    work.Add(Task.Run(() => SortAndEvaluate(column, referenceValues, currentValues, results, distributions, inFlight), CancellationToken.None));
-                }
+                // Hellinger on numbers bins across the distinct values of both files, so it needs their number first
+                // (counted per value range, which hold disjoint values, so the hash tables stay as small as the sorts).
+                var distinct = column.Categories?.Count
+                    ?? ranges.Sum(range => Query($"SELECT count(DISTINCT v) FROM ({union}) {range}", reader => reader.Read() ? Int(reader, 0) : 0));
+                distinctBins = HistogramBins.Sturges(column.Min, column.Max, distinct);
             }
-            catch
-            {
-                // Let the columns in flight finish before the semaphore and the connection go away.
-                foreach (var task in work)
-                {
-                    ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
-                }
 
-                throw;
+            column.Bins = HistogramBins.Sturges(column.Min, column.Max, column.ReferenceCount + column.CurrentCount);
+            var countValues = column.Categories is null && (column.ReferenceDistinct <= DriftDefaults.BinnedAbove || column.CountValues);
+            var scan = new EmpiricalCdfScan(column.ReferenceCount, column.CurrentCount, column.Bins, distinctBins, countValues);
+            var grouped = column.ReferenceDistinct * 2 <= column.ReferenceCount;
+            foreach (var range in ranges)
+            {
+                var sql = grouped
+                    ? $"SELECT v, count(*) FILTER (WHERE NOT s), count(*) FILTER (WHERE s) FROM ({union}) {range} GROUP BY v ORDER BY v"
+                    : $"SELECT v, s FROM ({union}) {range} ORDER BY v";
+                ReadSorted(sql, scan, grouped);
             }
 
             try
             {
-                Task.WaitAll(work, CancellationToken.None);
+                scan.Complete();
             }
-            catch (AggregateException exception) when (exception.InnerExceptions.Count > 0)
+            catch (ArgumentException exception)
             {
-                throw exception.InnerExceptions[0] is ArgumentException argument
-                    ? new DriftInputException(argument.Message, argument)
-                    : exception.InnerExceptions[0];
+                throw new InvalidOperationException($"column '{column.Name}' changed while it was read: {exception.Message}", exception);
             }
+
+            column.Scan = scan;
+            // From the walk rather than DuckDB's parallel aggregates, whose last digits depend on the thread split.
+            column.ReferenceSummary = scan.ReferenceSummary;
+            column.CurrentSummary = scan.CurrentSummary;
+            column.Histogram = scan.Histogram;
+            column.DistinctHistogram = scan.DistinctHistogram;
+            column.Categories ??= scan.Categories;
         }
 
-        private static void SortAndEvaluate(Column column, double[] referenceValues, double[] currentValues, FeatureDrift?[] results, FeatureDistribution?[] distributions, SemaphoreSlim inFlight)
+        /// <summary>
+        /// WHERE clauses splitting the column into value ranges of about <see cref="DriftOptions.RowsPerSortRange"/> values
+        /// (boundaries from quantiles of a sample; equal values always fall in one range), ascending, so each sort fits
+        /// in memory and the ranges one after another are the whole column in order. One range, no clause, when it fits.
+        /// </summary>
+        private List<string> SortRanges(Column column, string union)
         {
-            try
+            var ranges = (column.ReferenceCount + column.CurrentCount + options.RowsPerSortRange - 1) / options.RowsPerSortRange;
+            if (ranges <= 1)
             {
-                RadixSort.Sort(referenceValues);
-                RadixSort.Sort(currentValues);
-                column.ReferenceValues = referenceValues;
-                column.CurrentValues = currentValues;
-                // From the values rather than DuckDB's parallel aggregates, whose last digits depend on the thread split.
-                column.ReferenceSummary = SampleSummary.FromValues(referenceValues);
-                column.CurrentSummary = SampleSummary.FromValues(currentValues);
-                column.Bins = HistogramBins.Sturges(column.Min, column.Max, column.ReferenceCount + column.CurrentCount);
-                column.Histogram = BinnedCounts.OfSorted(column.Bins, referenceValues, currentValues);
-                if (column.Categories is null && (column.ReferenceDistinct <= DriftDefaults.BinnedAbove || column.Method!.Needs.HasFlag(DriftInputs.Categories)))
-                {
-                    column.Categories = DriftColumn.NumberCategories(referenceValues, currentValues);
-                }
-
-                (results[column.Index], distributions[column.Index]) = Evaluate(column);
+                return [""];
             }
-            finally
-            {
-                // The raw numbers are only needed for the method; keep memory to the columns in flight.
-                column.ReferenceValues = column.CurrentValues = null;
-                inFlight.Release();
-            }
-        }
 
-        private double[] ReadValues(Column column, string table, long count)
-        {
-            var values = new double[count];
-            return Query($"SELECT v FROM (SELECT {column.ValueSql} AS v FROM {table}) WHERE v IS NOT NULL", reader =>
+            var quantiles = string.Join(", ", Enumerable.Range(1, (int)ranges - 1).Select(k => ((double)k / ranges).ToString("R", CultureInfo.InvariantCulture)));
+            var boundaries = Query($"SELECT unnest(quantile_disc(v, [{quantiles}])) FROM (SELECT v FROM ({union}) USING SAMPLE reservoir(100000 ROWS) REPEATABLE (42))", reader =>
             {
-                var i = 0;
+                var values = new SortedSet<double>();
                 while (reader.Read())
                 {
-                    values[i++] = reader.GetDouble(0);
+                    values.Add(reader.GetDouble(0));
                 }
 
-                return i == values.Length ? values : throw new InvalidOperationException($"column '{column.Name}' changed while it was read ({i} values, {count} counted).");
+                return values.ToList();
             });
+            var clauses = new List<string> { $"WHERE v < {Number(boundaries[0])}" };
+            for (var k = 1; k < boundaries.Count; k++)
+            {
+                clauses.Add($"WHERE v >= {Number(boundaries[k - 1])} AND v < {Number(boundaries[k])}");
+            }
+
+            clauses.Add($"WHERE v >= {Number(boundaries[^1])}");
+            return clauses;
         }
 
-        private static (FeatureDrift Drift, FeatureDistribution Distribution) Evaluate(Column column)
+        /// <summary>Feeds a sorted query's rows (value and side, or value and counts per side) to the walk, streamed.</summary>
+        private void ReadSorted(string sql, EmpiricalCdfScan scan, bool grouped) =>
+            Query(sql, reader =>
+            {
+                var rows = 0;
+                while (reader.Read())
+                {
+                    if (grouped)
+                    {
+                        scan.Add(reader.GetDouble(0), reader.GetInt64(1), reader.GetInt64(2));
+                    }
+                    else
+                    {
+                        var current = reader.GetBoolean(1);
+                        scan.Add(reader.GetDouble(0), current ? 0 : 1, current ? 1 : 0);
+                    }
+
+                    if ((++rows & 0xFFFF) == 0)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                    }
+                }
+
+                return rows;
+            });
+
+        /// <summary>Every method of the column, its first first, and the column's distribution for charts.</summary>
+        private static (IReadOnlyList<FeatureDrift> Drifts, FeatureDistribution Distribution) Evaluate(Column column)
         {
             var input = new DriftColumn
             {
@@ -499,33 +529,29 @@ public sealed class DriftTableReader
                 CurrentCount = column.CurrentCount,
                 ReferenceDistinct = column.ReferenceDistinct,
                 Distinct = column.Categories?.Count,
-                ReferenceValues = column.ReferenceValues,
-                CurrentValues = column.CurrentValues,
+                Scan = column.Scan,
                 ReferenceSummary = column.ReferenceSummary,
                 CurrentSummary = column.CurrentSummary,
                 Categories = column.Categories,
                 Histogram = column.Histogram,
-                DistinctHistogram = column.Method == DriftMethods.Hellinger && column.Type == FeatureType.Numerical ? DistinctHistogram(column) : null,
+                DistinctHistogram = column.DistinctHistogram,
             };
 
-            FeatureDrift drift;
-            try
+            var drifts = new List<FeatureDrift>(column.Methods.Count);
+            foreach (var method in column.Methods)
             {
-                drift = ColumnDriftDetector.Evaluate(input, column.Method!, column.Threshold);
-            }
-            catch (ArgumentException exception)
-            {
-                throw new DriftInputException($"column '{column.Name}': {exception.Message.TrimEnd('.')}", exception);
+                try
+                {
+                    // A threshold given for the column (or every column) is its first method's; the others keep their own.
+                    drifts.Add(ColumnDriftDetector.Evaluate(input, method, drifts.Count == 0 ? column.Threshold : null));
+                }
+                catch (ArgumentException exception)
+                {
+                    throw new DriftInputException($"column '{column.Name}': {exception.Message.TrimEnd('.')}", exception);
+                }
             }
 
-            return (drift, Distribution(column));
-        }
-
-        private static BinnedCounts DistinctHistogram(Column column)
-        {
-            var categories = column.Categories ?? DriftColumn.NumberCategories(column.ReferenceValues!, column.CurrentValues!);
-            var bins = HistogramBins.Sturges(column.Min, column.Max, categories.Count);
-            return BinnedCounts.OfSorted(bins, column.ReferenceValues!, column.CurrentValues!);
+            return (drifts, Distribution(column));
         }
 
         private static FeatureDistribution Distribution(Column column)
@@ -581,6 +607,8 @@ public sealed class DriftTableReader
             cancellationToken.ThrowIfCancellationRequested();
             using var command = connection.CreateCommand();
             command.CommandText = sql;
+            // Streamed, not materialized: a column's sorted values come through in chunks, never all at once.
+            command.UseStreamingMode = true;
             using var reader = command.ExecuteReader();
             return read(reader);
         }
@@ -612,11 +640,16 @@ public sealed class DriftTableReader
 
         public SampleSummary? CurrentSummary { get; set; }
 
-        public DriftMethod? Method { get; set; }
+        /// <summary>The methods to compute, the one reported in <see cref="DriftResult.Features"/> first.</summary>
+        public IReadOnlyList<DriftMethod> Methods { get; set; } = [];
 
         public double? Threshold { get; set; }
 
-        public bool NeedsValues { get; set; }
+        /// <summary>Whether a method reads sorted values (or distinct bins): the column is walked by an <see cref="EmpiricalCdfScan"/>.</summary>
+        public bool NeedsScan { get; set; }
+
+        /// <summary>Whether a method counts a many-valued number value by value.</summary>
+        public bool CountValues { get; set; }
 
         public CategoryCounts? Categories { get; set; }
 
@@ -624,9 +657,9 @@ public sealed class DriftTableReader
 
         public BinnedCounts? Histogram { get; set; }
 
-        public double[]? ReferenceValues { get; set; }
+        public BinnedCounts? DistinctHistogram { get; set; }
 
-        public double[]? CurrentValues { get; set; }
+        public EmpiricalCdfScan? Scan { get; set; }
     }
 
     private static bool IsNumeric(string type)

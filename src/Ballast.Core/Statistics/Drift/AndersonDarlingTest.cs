@@ -133,6 +133,25 @@ public static class AndersonDarlingTest
         return sum;
     }
 
+    /// <summary>
+    /// The two-sample result from the midrank statistic A²akN already computed (by an <see cref="EmpiricalCdfScan"/>,
+    /// say) over <paramref name="distinct"/> distinct pooled values.
+    /// </summary>
+    public static AndersonDarlingResult FromMidrankStatistic(double statistic, long referenceCount, long currentCount, long distinct)
+    {
+        if (referenceCount <= 0 || currentCount <= 0)
+        {
+            throw new ArgumentException($"each sample needs at least 1 value (got {referenceCount} and {currentCount}).");
+        }
+
+        if (distinct < 2)
+        {
+            throw new ArgumentException("the Anderson-Darling test needs more than one distinct value across the samples.");
+        }
+
+        return Normalize(statistic, [referenceCount, currentCount], checked((int)(referenceCount + currentCount)));
+    }
+
     private static AndersonDarlingResult Normalize(double statistic, double[] sizes, int total)
     {
         double n = total, k = sizes.Length;

@@ -42,23 +42,31 @@ public static class ColumnDriftDetector
 
     private static (double Statistic, double? PValue) Compute(DriftColumn column, DriftMethod method)
     {
+        // Sorted-value methods read the values when they are held, else the walk over them.
+        var scan = column.ReferenceValues is null ? column.Scan : null;
         switch (method.Name)
         {
             case "ks":
             {
-                var result = KolmogorovSmirnovTest.TwoSampleSorted(Values(column, true), Values(column, false));
+                var result = scan is not null
+                    ? KolmogorovSmirnovTest.FromStatistic(scan.KolmogorovSmirnov, scan.ReferenceCount, scan.CurrentCount)
+                    : KolmogorovSmirnovTest.TwoSampleSorted(Values(column, true), Values(column, false));
                 return (result.Statistic, result.PValue);
             }
 
             case "anderson":
             {
-                var result = AndersonDarlingTest.KSample([Values(column, true), Values(column, false)]);
+                var result = scan is not null
+                    ? AndersonDarlingTest.FromMidrankStatistic(scan.AndersonDarlingMidrank, scan.ReferenceCount, scan.CurrentCount, scan.Distinct)
+                    : AndersonDarlingTest.KSample([Values(column, true), Values(column, false)]);
                 return (result.Statistic, result.PValue);
             }
 
             case "cramer_von_mises":
             {
-                var result = CramerVonMisesTest.TwoSampleSorted(Values(column, true), Values(column, false));
+                var result = scan is not null
+                    ? CramerVonMisesTest.FromRankSum(scan.CramerVonMisesU, scan.ReferenceCount, scan.CurrentCount, Math.Max(scan.ReferenceCount, scan.CurrentCount) <= CramerVonMisesTest.ExactLimit)
+                    : CramerVonMisesTest.TwoSampleSorted(Values(column, true), Values(column, false));
                 return (result.Statistic, result.PValue);
             }
 
@@ -74,11 +82,12 @@ public static class ColumnDriftDetector
             {
                 var summary = Summary(column, true);
                 var deviation = summary.Count > 0 ? Math.Sqrt(summary.Variance * (summary.Count - 1) / summary.Count) : 0;
-                return (WassersteinDistance.NormedSorted(Values(column, true), Values(column, false), deviation), null);
+                var distance = scan is not null ? scan.AbsoluteCdfIntegral : WassersteinDistance.ComputeSorted(Values(column, true), Values(column, false));
+                return (distance / Math.Max(deviation, WassersteinDistance.MinimumNorm), null);
             }
 
             case "ed":
-                return (EnergyDistance.ComputeSorted(Values(column, true), Values(column, false)), null);
+                return (scan is not null ? Math.Sqrt(2) * Math.Sqrt(scan.SquaredCdfIntegral) : EnergyDistance.ComputeSorted(Values(column, true), Values(column, false)), null);
             case "psi":
             {
                 var (reference, current) = Binned(column);
@@ -139,6 +148,11 @@ public static class ColumnDriftDetector
         if ((reference ? column.ReferenceSummary : column.CurrentSummary) is { } summary)
         {
             return summary;
+        }
+
+        if (column.Scan is { } scan)
+        {
+            return reference ? scan.ReferenceSummary : scan.CurrentSummary;
         }
 
         return SampleSummary.FromValues(Values(column, reference));

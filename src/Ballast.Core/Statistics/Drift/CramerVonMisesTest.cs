@@ -77,11 +77,26 @@ public static class CramerVonMisesTest
             j += tiesY;
         }
 
+        return FromRankSum(u, nx, ny, useExact);
+    }
+
+    /// <summary>
+    /// T and its p-value from U = nx Σ (r_i − i)² + ny Σ (s_j − j)² already computed (by an <see cref="EmpiricalCdfScan"/>,
+    /// say) for samples of <paramref name="nx"/> and <paramref name="ny"/> values; exact when <paramref name="exact"/>
+    /// is true (only for small samples).
+    /// </summary>
+    public static CramerVonMisesResult FromRankSum(double u, long nx, long ny, bool exact)
+    {
+        if (nx <= 1 || ny <= 1)
+        {
+            throw new ArgumentException($"each sample needs at least 2 values (got {nx} and {ny}).");
+        }
+
         double k = nx * ny, n = nx + ny;
         var statistic = (u / (k * n)) - (((4 * k) - 1) / (6 * n));
-        if (useExact)
+        if (exact)
         {
-            return new CramerVonMisesResult(statistic, ExactPValue(u, (int)nx, (int)ny), true);
+            return new CramerVonMisesResult(statistic, ExactPValue(u, checked((int)nx), checked((int)ny)), true);
         }
 
         var expected = (1 + (1 / n)) / 6;

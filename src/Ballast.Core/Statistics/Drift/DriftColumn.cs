@@ -29,6 +29,12 @@ public sealed class DriftColumn
     /// <summary>Every non-missing current number, ascending.</summary>
     public double[]? CurrentValues { get; init; }
 
+    /// <summary>
+    /// The walk over both samples' sorted values, for the methods that read sorted values when the values themselves
+    /// are not held (<see cref="ReferenceValues"/> null): what a database streams for columns of any size.
+    /// </summary>
+    public EmpiricalCdfScan? Scan { get; init; }
+
     public SampleSummary? ReferenceSummary { get; init; }
 
     public SampleSummary? CurrentSummary { get; init; }

@@ -39,20 +39,32 @@ public static class KolmogorovSmirnovTest
             throw new ArgumentException($"each sample needs at least 1 value (got {a.Length} and {b.Length}).");
         }
 
-        var d = Statistic(a, b);
-        int n1 = a.Length, n2 = b.Length;
+        return FromStatistic(Statistic(a, b), a.Length, b.Length, method);
+    }
+
+    /// <summary>
+    /// The p-value of a statistic D already computed (by <see cref="Statistic"/> or an <see cref="EmpiricalCdfScan"/>)
+    /// between samples of <paramref name="n1"/> and <paramref name="n2"/> values.
+    /// </summary>
+    public static KsResult FromStatistic(double d, long n1, long n2, KsMethod method = KsMethod.Auto)
+    {
+        if (n1 <= 0 || n2 <= 0)
+        {
+            throw new ArgumentException($"each sample needs at least 1 value (got {n1} and {n2}).");
+        }
+
         if (method == KsMethod.Auto)
         {
             method = Math.Max(n1, n2) <= ExactLimit ? KsMethod.Exact : KsMethod.Asymptotic;
         }
-        else if (method == KsMethod.Exact && (long)(n1 / Gcd(n1, n2)) >= int.MaxValue / (long)(n2 / Gcd(n1, n2)))
+        else if (method == KsMethod.Exact && (n1 > int.MaxValue || n2 > int.MaxValue || n1 / Gcd(n1, n2) >= int.MaxValue / (n2 / Gcd(n1, n2))))
         {
             method = KsMethod.Asymptotic;
         }
 
         if (method == KsMethod.Exact)
         {
-            var (success, exactD, p) = Exact(n1, n2, d);
+            var (success, exactD, p) = Exact((int)n1, (int)n2, d);
             if (success)
             {
                 return new KsResult(exactD, Math.Clamp(p, 0, 1), KsMethod.Exact);
