@@ -106,7 +106,7 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
                 cancellationToken.ThrowIfCancellationRequested();
                 DuckDbSql.Execute(connection,
                     $"CREATE TEMP TABLE v{i} AS SELECT f.__key, f.__ts, arg_max({{{values}}}, f.__file * {FilePositions} + f.__row) AS __v FROM f{i} f " +
-                    $"SEMI JOIN (SELECT DISTINCT __key, {match} FROM a{i} WHERE {Fresh("")}) m ON f.__key = m.__key AND f.__ts = m.{match} GROUP BY f.__key, f.__ts");
+                    $"SEMI JOIN (SELECT __key, {match} FROM a{i} WHERE {Fresh("")}) m ON f.__key = m.__key AND f.__ts = m.{match} GROUP BY f.__key, f.__ts");
                 selected.AddRange(features.Select((feature, k) => $"CASE WHEN {Fresh("a.")} THEN v{i}.__v.c{k} END AS {DuckDbSql.Identifier(feature.Name)}"));
                 joins.Append(CultureInfo.InvariantCulture, $" LEFT JOIN v{i} ON a.__key = v{i}.__key AND a.{match} = v{i}.__ts");
                 previous = $"a{i}";
