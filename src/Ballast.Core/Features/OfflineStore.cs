@@ -21,7 +21,7 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
 {
     public const string DefaultTimestampColumn = "event_timestamp";
 
-    // 10 M feature rows × 1 M entity rows peak at ~800 MB of process memory unconstrained (bench/results/features.md);
+    // 10 M feature rows × 1 M entity rows peak at ~770 MB of process memory (bench/results/features.md);
     // beyond the limit DuckDB spills instead of growing with the input.
     public const int DefaultMemoryLimitMegabytes = 1024;
 
