@@ -28,6 +28,12 @@ public sealed class FeatureLookup(FeatureStore definitions, IOnlineStore online,
         {
             var stored = await online.ReadAsync(view.Name, keys, cancellationToken).ConfigureAwait(false);
             var oldest = view.Ttl is { } ttl ? now - (long)ttl.TotalMilliseconds : long.MinValue;
+            var slots = new int[features.Count];
+            for (var f = 0; f < features.Count; f++)
+            {
+                slots[f] = IndexOf(service, view, features[f]);
+            }
+
             for (var row = 0; row < keys.Count; row++)
             {
                 if (stored[row] is not { } found || found.EventAt < oldest)
@@ -35,12 +41,18 @@ public sealed class FeatureLookup(FeatureStore definitions, IOnlineStore online,
                     continue;
                 }
 
-                using var document = JsonDocument.Parse(found.Values);
-                foreach (var feature in features)
+                // One copy of the row's values outlives the parse; the features' elements point into it.
+                JsonElement root;
+                using (var document = JsonDocument.Parse(found.Values))
                 {
-                    if (document.RootElement.TryGetProperty(feature.Name, out var value) && value.ValueKind != JsonValueKind.Null && FeatureTypes.Accepts(feature.Type!, value))
+                    root = document.RootElement.Clone();
+                }
+
+                for (var f = 0; f < features.Count; f++)
+                {
+                    if (root.TryGetProperty(features[f].Name, out var value) && value.ValueKind != JsonValueKind.Null && FeatureTypes.Accepts(features[f].Type!, value))
                     {
-                        values[row][IndexOf(service, view, feature)] = value.Clone();
+                        values[row][slots[f]] = value;
                     }
                 }
             }

@@ -10,7 +10,8 @@ namespace Ballast.Features;
 
 /// <summary>
 /// A view's source opened in DuckDB: the tabular files of its dataset version (in place for a local artifact store,
-/// temporary copies for S3) as one relation with the join key as text (<c>__key</c>), the event time (<c>__ts</c>),
+/// temporary copies for S3) as one relation with the join key (<c>__key</c>: BIGINT for an <c>int64</c> entity, text
+/// otherwise), the event time (<c>__ts</c>),
 /// the features cast to their types, and each row's position (<c>__file</c>, <c>__row</c>) so that of two rows with
 /// the same key and event time the later one in the files wins. Dispose deletes the copies.
 /// </summary>
@@ -49,7 +50,7 @@ internal sealed class FeatureSource : IAsyncDisposable
             for (var i = 0; i < tables.Count; i++)
             {
                 var local = await source.LocalPathAsync(artifacts, tables[i], cancellationToken).ConfigureAwait(false);
-                parts.Add($"SELECT *, {i} AS __file, row_number() OVER () AS __row FROM {Reader(local, tables[i].Path)}");
+                parts.Add($"SELECT *, {i} AS __file FROM {NumberedReader(connection, local, tables[i].Path, "__row")}");
             }
 
             Execute(connection, $"CREATE OR REPLACE TEMP VIEW {relation}_raw AS {string.Join(" UNION ALL BY NAME ", parts)}");
@@ -69,7 +70,7 @@ internal sealed class FeatureSource : IAsyncDisposable
                 throw TrackingException.Invalid($"Feature view '{view.Name}': dataset {version.Reference} has no column {string.Join(", ", missing.Select(column => $"'{column}'"))}; it has {string.Join(", ", columns.Where(column => !column.StartsWith("__", StringComparison.Ordinal)))}.");
             }
 
-            var select = new StringBuilder($"SELECT {KeyText(key, view.Entity)} AS __key, CAST({Identifier(view.Spec.Timestamp!)} AS TIMESTAMP) AS __ts");
+            var select = new StringBuilder($"SELECT {KeyValue(key, view.Entity)} AS __key, CAST({Identifier(view.Spec.Timestamp!)} AS TIMESTAMP) AS __ts");
             foreach (var feature in features)
             {
                 select.Append(CultureInfo.InvariantCulture, $", TRY_CAST({Identifier(feature.Column ?? feature.Name)} AS {FeatureTypes.SqlType(feature.Type!)}) AS {Identifier(feature.Name)}");
@@ -145,6 +146,22 @@ internal sealed class FeatureSource : IAsyncDisposable
         return $"read_csv({Literal(localFile)}, header = true, compression = '{compression}'{(format == "tsv" ? ", delim = '\\t'" : "")})";
     }
 
+    /// <summary>
+    /// A relation of the file's rows with their position in it as <paramref name="rowColumn"/> (from 0 for Parquet, 1
+    /// for CSV; only the order counts). Parquet gives the position as it reads, in parallel; CSV rows are numbered by a
+    /// window over the whole file, which DuckDB computes in one thread.
+    /// </summary>
+    public static string NumberedReader(DuckDBConnection connection, string localFile, string datasetPath, string rowColumn)
+    {
+        var reader = Reader(localFile, datasetPath);
+        if (DatasetProfiler.FormatOf(datasetPath) == "parquet" && !Columns(connection, reader).Contains("file_row_number"))
+        {
+            return $"(SELECT * EXCLUDE (file_row_number), file_row_number AS {rowColumn} FROM read_parquet({Literal(localFile)}, file_row_number = true))";
+        }
+
+        return $"(SELECT *, row_number() OVER () AS {rowColumn} FROM {reader})";
+    }
+
     public static HashSet<string> Columns(DuckDBConnection connection, string relation)
     {
         using var command = connection.CreateCommand();
@@ -160,11 +177,11 @@ internal sealed class FeatureSource : IAsyncDisposable
     }
 
     /// <summary>
-    /// The join key as the text lookups compare: an <c>int64</c> entity's key goes through BIGINT first, so 42, 42.0
-    /// and "42" are one entity, as the 42 of an INT64 request tensor is.
+    /// The join key as joins compare it: an <c>int64</c> entity's key as BIGINT, so 42, 42.0 and "42" are one entity, as
+    /// the 42 of an INT64 request tensor is (and integers join faster than text); any other as text.
     /// </summary>
-    public static string KeyText(string column, EntitySpec entity) =>
-        entity.Type == FeatureTypes.Int64 ? $"CAST(CAST({Identifier(column)} AS BIGINT) AS VARCHAR)" : $"CAST({Identifier(column)} AS VARCHAR)";
+    public static string KeyValue(string column, EntitySpec entity) =>
+        entity.Type == FeatureTypes.Int64 ? $"CAST({Identifier(column)} AS BIGINT)" : $"CAST({Identifier(column)} AS VARCHAR)";
 
     private async Task<string> LocalPathAsync(IArtifactStore artifacts, DatasetFile file, CancellationToken cancellationToken)
     {

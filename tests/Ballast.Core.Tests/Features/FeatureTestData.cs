@@ -30,6 +30,33 @@ internal sealed class FeatureTestStack(MetadataDatabase database, TimeProvider t
         return (await Datasets.AddVersionAsync(name, [new DatasetFile(file, bytes.Length, sha)], cancellationToken: TestContext.Current.CancellationToken)).Version;
     }
 
+    /// <summary>A version of Parquet files, one per CSV text, in the given order (the later file wins a tie on key and time).</summary>
+    public async Task<DatasetVersion> AddParquetAsync(string name, params IReadOnlyList<(string File, string Csv)> parts)
+    {
+        var files = new List<DatasetFile>();
+        foreach (var (file, csv) in parts)
+        {
+            var bytes = await File.ReadAllBytesAsync(ToParquet(WriteFile(name + "-" + file + ".csv", csv)), TestContext.Current.CancellationToken);
+            var sha = ContentAddressing.Sha256Hex(bytes);
+            await Datasets.PutBlobAsync(sha, new MemoryStream(bytes), TestContext.Current.CancellationToken);
+            files.Add(new DatasetFile(file, bytes.Length, sha));
+        }
+
+        return (await Datasets.AddVersionAsync(name, files, cancellationToken: TestContext.Current.CancellationToken)).Version;
+    }
+
+    /// <summary>Converts a CSV file to Parquet beside it (DuckDB's type detection); returns the Parquet file's path.</summary>
+    public static string ToParquet(string csvPath)
+    {
+        var parquet = Path.ChangeExtension(csvPath, ".parquet");
+        using var connection = new DuckDBConnection("Data Source=:memory:");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = $"COPY (SELECT * FROM read_csv('{csvPath.Replace("'", "''", StringComparison.Ordinal)}', header = true)) TO '{parquet.Replace("'", "''", StringComparison.Ordinal)}' (FORMAT parquet)";
+        command.ExecuteNonQuery();
+        return parquet;
+    }
+
     public string WriteFile(string name, string text)
     {
         var path = Path.Combine(root, name);

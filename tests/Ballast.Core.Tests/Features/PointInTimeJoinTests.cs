@@ -119,8 +119,14 @@ public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
             + "a column 'spend', which is a feature of service 'churn_v1' (rename or drop it); its columns are customer, ts, spend.");
     }
 
-    [Fact]
-    public async Task Random_timelines_join_exactly_what_a_brute_force_scan_picks_and_nothing_from_the_future()
+    /// <summary>
+    /// CSV: one file of features, entity rows numbered by DuckDB's window. Parquet: the features in two files (a tie
+    /// across them goes to the second) and the entity rows in Parquet, both numbered by the reader's row numbers.
+    /// </summary>
+    [Theory]
+    [InlineData("csv")]
+    [InlineData("parquet")]
+    public async Task Random_timelines_join_exactly_what_a_brute_force_scan_picks_and_nothing_from_the_future(string format)
     {
         var stack = new FeatureTestStack(Database, Time, _root.FullName);
         var start = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
@@ -139,7 +145,18 @@ public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
             }
 
             var dataset = $"events-{seed}";
-            await stack.AddCsvAsync(dataset, csv.ToString());
+            if (format == "csv")
+            {
+                await stack.AddCsvAsync(dataset, csv.ToString());
+            }
+            else
+            {
+                var lines = csv.ToString().TrimEnd('\n').Split('\n');
+                await stack.AddParquetAsync(dataset,
+                    ("part-0.parquet", string.Join('\n', lines[..151]) + "\n"),
+                    ("part-1.parquet", lines[0] + "\n" + string.Join('\n', lines[151..]) + "\n"));
+            }
+
             await stack.Definitions.PutAsync(new FeatureSetSpec($"random-{seed}", [new EntitySpec("thing", "key", "int64")],
                 [new FeatureViewSpec($"events_{seed}", "thing", new FeatureSourceSpec(dataset), "at", [new FeatureSpec("id", "int64"), new FeatureSpec("seen_at", "int64")], $"{ttlHours}h")],
                 [new FeatureServiceSpec($"random_{seed}", [$"events_{seed}:*"])]), Cancel);
@@ -154,8 +171,13 @@ public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
             }
 
             var entitiesFile = stack.WriteFile($"entities-{seed}.csv", entityCsv.ToString());
+            if (format == "parquet")
+            {
+                entitiesFile = FeatureTestStack.ToParquet(entitiesFile);
+            }
+
             var output = Path.Combine(_root.FullName, $"train-{seed}.parquet");
-            await stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service($"random_{seed}"), entitiesFile, "entities.csv", output, cancellationToken: Cancel);
+            await stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service($"random_{seed}"), entitiesFile, "entities." + format, output, cancellationToken: Cancel);
             var joined = FeatureTestStack.ReadParquet(output);
 
             joined.Count.ShouldBe(entities.Count);
