@@ -263,6 +263,11 @@ public static partial class BallastServer
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync, SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or TrackingException or ArtifactNotFoundException or InvalidArtifactPathException or Ballast.Runtime.ModelInputException or Ballast.Runtime.RemoteModelException or ForbiddenException });
         app.UseStatusCodePages(WriteStatusCodeAsync);
         // Scoring has its own metrics by endpoint and variant (InferenceApi); the generic HTTP ones would cost its hot path ~10%.
+        // For the same reason /metrics does not republish ASP.NET Core's per-request meters (request duration, active
+        // requests, route matches, authentication and authorization, memory pool rents): once scraped, prometheus-net's
+        // meter adapter would look up labelled series for several measurements of every request. Runtime, Kestrel
+        // connection and other meters stay.
+        Prometheus.Metrics.ConfigureMeterAdapter(adapter => adapter.InstrumentFilterPredicate = instrument => !PerRequestMeters.Contains(instrument.Meter.Name));
         app.UseWhen(context => !InferenceApi.IsScoringPath(context.Request.Path), other => other.UseHttpMetrics());
         app.UseAuthentication();
         app.UseAuthorization();
@@ -298,6 +303,12 @@ public static partial class BallastServer
 
         return app;
     }
+
+    private static readonly HashSet<string> PerRequestMeters = new(StringComparer.Ordinal)
+    {
+        "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Routing", "Microsoft.AspNetCore.Authentication", "Microsoft.AspNetCore.Authorization",
+        "Microsoft.AspNetCore.MemoryPool", "Microsoft.AspNetCore.Diagnostics",
+    };
 
     /// <summary>
     /// The pipeline engine: the built-in step kinds (other features add theirs as more <see cref="IPipelineStep"/>

@@ -1,7 +1,7 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using System.Threading.Channels;
 using Ballast.Runtime;
 using Ballast.Storage;
 using DuckDB.NET.Data;
@@ -49,9 +49,11 @@ public sealed record PredictionLogOptions(string Folder)
 public sealed record PredictionLogStats(long Written, long Dropped, long Segments, int Queued);
 
 /// <summary>
-/// The zero-loss prediction log. A request's record is appended to a local write-ahead file (JSON lines) by one
-/// writer that batches whatever is queued into one write; the request's <see cref="AppendAsync"/> completes only once
-/// its line is in the file, so a record whose request got an answer survives a process crash. Write-ahead files are
+/// The zero-loss prediction log. A request's record is appended to a local write-ahead file (JSON lines) with group
+/// commit: the appender that finds no write in progress writes its line itself, on its own thread, together with
+/// every line queued meanwhile (one write call); lines appended while a write is in progress wait for the next one,
+/// which the same writer does. The request's <see cref="AppendAsync"/> completes only once its line is in the file,
+/// so a record whose request got an answer survives a process crash. Write-ahead files are
 /// rolled into Parquet segments in the artifact store, <c>predictions/&lt;endpoint&gt;/&lt;yyyy-MM-dd-HH&gt;/&lt;segment&gt;.parquet</c>,
 /// on a timer, by size, on demand (<see cref="RollAsync"/>) and at shutdown; at start, files left by a crash are rolled
 /// first. Segment names derive from the write-ahead file, so rolling the same file twice overwrites, never duplicates.
@@ -64,10 +66,20 @@ public sealed class PredictionLog : IAsyncDisposable
     private readonly PredictionLogOptions _options;
     private readonly IArtifactStore _artifacts;
     private readonly TimeProvider _time;
-    private readonly Channel<Pending> _queue;
+    private readonly Lock _gate = new();
     private readonly SemaphoreSlim _rolling = new(1, 1);
     private readonly string _instance;
-    private readonly Task _writer;
+    // Guarded by _gate. The lines waiting for the next write (at most Capacity of them), and what completes when they
+    // are in the file; one writer at a time (_writing) swaps them with the spare buffer and writes them outside the lock.
+    private ArrayBufferWriter<byte> _pending = new(64 * 1024);
+    private ArrayBufferWriter<byte> _spare = new(64 * 1024);
+    private int _pendingCount;
+    private TaskCompletionSource? _pendingWritten;
+    private List<TaskCompletionSource>? _rotations;
+    private TaskCompletionSource? _room;
+    private TaskCompletionSource? _idle;
+    private bool _writing;
+    private bool _closed;
     private readonly ITimer _timer;
     private FileStream _wal = null!;
     private long _walSequence;
@@ -88,7 +100,6 @@ public sealed class PredictionLog : IAsyncDisposable
         options = _options;
         _artifacts = artifacts;
         _time = time;
-        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(options.Capacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         Directory.CreateDirectory(options.Folder);
         var instanceFile = Path.Combine(options.Folder, "instance-id");
         if (!File.Exists(instanceFile))
@@ -101,8 +112,7 @@ public sealed class PredictionLog : IAsyncDisposable
         OpenNextWal();
         _firstSequence = _walSequence;
         _lastRotatedAt = _walOpenedAt;
-        _writer = Task.Run(WriteLoopAsync);
-        _timer = time.CreateTimer(_ => _queue.Writer.TryWrite(Pending.Tick), null, options.RollInterval / 4, options.RollInterval / 4);
+        _timer = time.CreateTimer(_ => Nudge(), null, options.RollInterval / 4, options.RollInterval / 4);
     }
 
     /// <summary>Names this log's records in segment names and its watermark among replicas (kept in the folder across restarts).</summary>
@@ -111,15 +121,15 @@ public sealed class PredictionLog : IAsyncDisposable
     /// <summary>
     /// Every record stamped before this time (Unix ms) is in a segment: the last rotation whose files are all rolled,
     /// or now when nothing waits to be written or rolled. A record stamped just before it may still be on its way to
-    /// the queue (microseconds; at most <see cref="PredictionLogOptions.MaxWait"/> when the log is full), so readers
+    /// the log (microseconds; at most <see cref="PredictionLogOptions.MaxWait"/> when the log is full), so readers
     /// on other replicas keep a few seconds' margin.
     /// </summary>
     public long Watermark =>
-        Volatile.Read(ref _walBytes) == 0 && _queue.Reader.Count == 0 && Volatile.Read(ref _rolledUntil) >= Volatile.Read(ref _lastRotatedAt)
+        Volatile.Read(ref _walBytes) == 0 && Volatile.Read(ref _pendingCount) == 0 && Volatile.Read(ref _rolledUntil) >= Volatile.Read(ref _lastRotatedAt)
             ? _time.GetUtcNow().ToUnixTimeMilliseconds()
             : Volatile.Read(ref _rolledUntil);
 
-    public PredictionLogStats Stats => new(Interlocked.Read(ref _written), Interlocked.Read(ref _dropped), Interlocked.Read(ref _segments), _queue.Reader.Count);
+    public PredictionLogStats Stats => new(Interlocked.Read(ref _written), Interlocked.Read(ref _dropped), Interlocked.Read(ref _segments), Volatile.Read(ref _pendingCount));
 
     /// <summary>Opens the log; write-ahead files a crash left behind are rolled into segments before it takes records.</summary>
     public static async Task<PredictionLog> OpenAsync(PredictionLogOptions options, IArtifactStore artifacts, TimeProvider time, CancellationToken cancellationToken = default)
@@ -134,40 +144,33 @@ public sealed class PredictionLog : IAsyncDisposable
     /// Appends a record and returns once it is in the write-ahead file (true), or false when the queue stayed full
     /// for <see cref="PredictionLogOptions.MaxWait"/> and the record was shed (counted in <see cref="Stats"/>).
     /// </summary>
-    public async ValueTask<bool> AppendAsync(PredictionRecord record, CancellationToken cancellationToken = default)
+    public ValueTask<bool> AppendAsync(PredictionRecord record, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var pending = new Pending(Serialize(record), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        if (!_queue.Writer.TryWrite(pending))
-        {
-            using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            wait.CancelAfter(_options.MaxWait);
-            try
-            {
-                await _queue.Writer.WriteAsync(pending, wait.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-            {
-                // The channel may still have taken the record as its wait was cancelled: whoever claims it first decides,
-                // so a record is either written (and acknowledged) or shed (and counted), never both.
-                if (pending.Abandon())
-                {
-                    Interlocked.Increment(ref _dropped);
-                    return false;
-                }
-            }
-        }
-
-        await pending.Done.Task.ConfigureAwait(false);
-        return true;
+        var line = Serialize(record);
+        return TryQueue(line.WrittenSpan, out var written, out var writes)
+            ? Written(written, writes)
+            : AppendWhenRoomAsync(line.WrittenSpan.ToArray(), cancellationToken);
     }
 
     /// <summary>Closes the current write-ahead file and turns every closed one into segments (export does this first, to see everything).</summary>
     public async Task RollAsync(CancellationToken cancellationToken = default)
     {
-        var rotated = Pending.Rotate();
-        await _queue.Writer.WriteAsync(rotated, cancellationToken).ConfigureAwait(false);
-        await rotated.Done.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var rotated = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        bool writes;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            (_rotations ??= []).Add(rotated);
+            writes = TakeWriterRole();
+        }
+
+        if (writes)
+        {
+            WriteQueued(int.MaxValue);
+        }
+
+        await rotated.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
         await RollClosedAsync(cancellationToken).ConfigureAwait(false);
     }
 
@@ -202,78 +205,229 @@ public sealed class PredictionLog : IAsyncDisposable
         }
 
         await _timer.DisposeAsync().ConfigureAwait(false);
-        _queue.Writer.TryComplete();
-        await _writer.ConfigureAwait(false);
+        while (true)
+        {
+            TaskCompletionSource idle;
+            lock (_gate)
+            {
+                // No append, roll or timer takes the writer role once closed: the lines queued before are written here.
+                _closed = true;
+                if (!_writing)
+                {
+                    _writing = true;
+                    break;
+                }
+
+                idle = _idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            await idle.Task.ConfigureAwait(false);
+        }
+
+        WriteQueued(int.MaxValue, keepRole: true);
+        Rotate(reopen: false);
         await RollClosedAsync(CancellationToken.None).ConfigureAwait(false);
         _rolling.Dispose();
     }
 
-    private async Task WriteLoopAsync()
+    /// <summary>A writer that finds more lines queued after this many writes hands them to a pool thread, so that its own request is answered.</summary>
+    private const int WritesBeforeHandOff = 4;
+
+    /// <summary>Queues a line (copied); true when it is queued, with what completes once it is written and whether the caller is now the writer.</summary>
+    private bool TryQueue(ReadOnlySpan<byte> line, out TaskCompletionSource written, out bool writes)
     {
-        var batch = new List<Pending>();
-        var buffer = new ArrayBufferWriter<byte>(64 * 1024);
-        while (await _queue.Reader.WaitToReadAsync().ConfigureAwait(false))
+        lock (_gate)
         {
-            var rotations = new List<Pending>();
-            while (batch.Count < 4096 && _queue.Reader.TryRead(out var pending))
+            ObjectDisposedException.ThrowIf(_closed, this);
+            if (_pendingCount >= _options.Capacity)
             {
-                if (pending.Line is null)
+                written = null!;
+                writes = false;
+                return false;
+            }
+
+            _pending.Write(line);
+            _pendingCount++;
+            written = _pendingWritten ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            writes = TakeWriterRole();
+            return true;
+        }
+    }
+
+    /// <summary>Becomes the writer when nobody is (call under the lock).</summary>
+    private bool TakeWriterRole()
+    {
+        if (_writing)
+        {
+            return false;
+        }
+
+        _writing = true;
+        return true;
+    }
+
+    private ValueTask<bool> Written(TaskCompletionSource written, bool writes)
+    {
+        if (writes)
+        {
+            WriteQueued(WritesBeforeHandOff);
+        }
+
+        return written.Task.IsCompletedSuccessfully ? new ValueTask<bool>(true) : AwaitWrittenAsync(written.Task);
+
+        static async ValueTask<bool> AwaitWrittenAsync(Task written)
+        {
+            await written.ConfigureAwait(false);
+            return true;
+        }
+    }
+
+    /// <summary>The queue is full: waits up to <see cref="PredictionLogOptions.MaxWait"/> for room, then sheds the record (counted).</summary>
+    private async ValueTask<bool> AppendWhenRoomAsync(byte[] line, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            TaskCompletionSource? room = null;
+            lock (_gate)
+            {
+                // The writer may have taken the queue since this append found it full.
+                if (_pendingCount >= _options.Capacity)
                 {
-                    if (!ReferenceEquals(pending, Pending.Tick))
+                    room = _room ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                }
+            }
+
+            if (room is not null)
+            {
+                var left = _options.MaxWait - Stopwatch.GetElapsedTime(started);
+                if (left <= TimeSpan.Zero)
+                {
+                    Interlocked.Increment(ref _dropped);
+                    return false;
+                }
+
+                try
+                {
+                    await room.Task.WaitAsync(left, cancellationToken).ConfigureAwait(false);
+                }
+                catch (TimeoutException)
+                {
+                    Interlocked.Increment(ref _dropped);
+                    return false;
+                }
+            }
+
+            if (TryQueue(line, out var written, out var writes))
+            {
+                return await Written(written, writes).ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The timer's nudge: when nobody is writing, checks whether the current file is due to roll.</summary>
+    private void Nudge()
+    {
+        lock (_gate)
+        {
+            if (_closed || !TakeWriterRole())
+            {
+                return;
+            }
+        }
+
+        WriteQueued(int.MaxValue);
+    }
+
+    /// <summary>
+    /// The writer's loop (only the holder of the writer role runs it): writes the queued lines in one call, completes
+    /// their appends, rotates the file when asked or due, and again while lines keep arriving; then gives up the role.
+    /// After <paramref name="writes"/> writes the rest goes to a pool thread. <paramref name="keepRole"/>: at close.
+    /// </summary>
+    private void WriteQueued(int writes, bool keepRole = false)
+    {
+        for (var round = 0; ; round++)
+        {
+            ArrayBufferWriter<byte> lines;
+            TaskCompletionSource? written;
+            List<TaskCompletionSource>? rotations;
+            int count;
+            lock (_gate)
+            {
+                // The first round always runs: a timer's nudge has nothing queued but checks the file's age.
+                if (round > 0 && _pendingCount == 0 && _rotations is null)
+                {
+                    if (!keepRole)
                     {
-                        rotations.Add(pending);
+                        _writing = false;
+                        _idle?.TrySetResult();
+                        _idle = null;
                     }
+
+                    return;
                 }
-                else if (pending.Claim())
+
+                if (round >= writes)
                 {
-                    batch.Add(pending);
+                    ThreadPool.UnsafeQueueUserWorkItem(static log => log.WriteQueued(int.MaxValue), this, preferLocal: false);
+                    return;
                 }
+
+                lines = _pending;
+                _pending = _spare;
+                _spare = lines;
+                count = _pendingCount;
+                _pendingCount = 0;
+                written = _pendingWritten;
+                _pendingWritten = null;
+                rotations = _rotations;
+                _rotations = null;
+                _room?.TrySetResult();
+                _room = null;
             }
 
-            try
+            if (count > 0)
             {
-                foreach (var pending in batch)
+                try
                 {
-                    buffer.Write(pending.Line);
+                    // One write for the whole batch; the lines are in the OS when it returns (a killed process loses none).
+                    // A synchronous write: an unbuffered write to the page cache takes microseconds, less than a thread hop.
+                    _wal.Write(lines.WrittenSpan);
+                    _walBytes += lines.WrittenCount;
+                    Interlocked.Add(ref _written, count);
+                    written!.TrySetResult();
+                }
+                catch (Exception exception)
+                {
+                    // Whatever the failure (a full disk, a closed file), these appends fail (their requests get a 500)
+                    // rather than wait forever, and the writer goes on with the next lines.
+                    written!.TrySetException(exception);
                 }
 
-                // One write for the whole batch; the lines are in the OS when it returns (a killed process loses none).
-                // A synchronous write: an unbuffered write to the page cache takes microseconds, less than a thread hop.
-                _wal.Write(buffer.WrittenSpan);
-                _walBytes += buffer.WrittenCount;
-                Interlocked.Add(ref _written, batch.Count);
-                batch.ForEach(pending => pending.Done.TrySetResult());
-            }
-            catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-            {
-                batch.ForEach(pending => pending.Done.TrySetException(exception));
+                lines.ResetWrittenCount();
             }
 
-            batch.Clear();
-            buffer.ResetWrittenCount();
             var due = _walBytes >= _options.RollBytes || (_walBytes > 0 && _time.GetUtcNow().ToUnixTimeMilliseconds() - _walOpenedAt >= _options.RollInterval.TotalMilliseconds);
-            if (rotations.Count > 0 || due)
+            if (rotations is not null || due)
             {
                 try
                 {
                     Rotate();
-                    rotations.ForEach(rotation => rotation.Done.TrySetResult());
+                    rotations?.ForEach(rotation => rotation.TrySetResult());
                 }
-                catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+                catch (Exception exception)
                 {
                     // The file stays current (or a new one is opened next time); the writer goes on taking records.
-                    rotations.ForEach(rotation => rotation.Done.TrySetException(exception));
+                    rotations?.ForEach(rotation => rotation.TrySetException(exception));
                     continue;
                 }
 
-                if (due && rotations.Count == 0)
+                if (due && rotations is null)
                 {
                     _ = Task.Run(RollInBackgroundAsync);
                 }
             }
         }
-
-        Rotate(reopen: false);
     }
 
     /// <summary>The last error of a background roll (the artifact store unreachable, say); the files stay and are rolled next time.</summary>
@@ -444,7 +598,7 @@ public sealed class PredictionLog : IAsyncDisposable
     [ThreadStatic]
     private static Utf8JsonWriter? t_writer;
 
-    private static byte[] Serialize(PredictionRecord record)
+    private static ArrayBufferWriter<byte> Serialize(PredictionRecord record)
     {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
         buffer.ResetWrittenCount();
@@ -477,26 +631,6 @@ public sealed class PredictionLog : IAsyncDisposable
         writer.WriteEndObject();
         writer.Flush();
         buffer.Write("\n"u8);
-        return buffer.WrittenSpan.ToArray();
-    }
-
-    /// <summary>A line to write, or (<see cref="Line"/> null) a request to rotate the write-ahead file.</summary>
-    private sealed record Pending(byte[]? Line, TaskCompletionSource Done)
-    {
-        private const int Queued = 0;
-        private const int Claimed = 1;
-        private const int Abandoned = 2;
-        private int _state;
-
-        /// <summary>The writer takes the record; false when its appender gave up first (it was counted as shed).</summary>
-        public bool Claim() => Interlocked.CompareExchange(ref _state, Claimed, Queued) == Queued;
-
-        /// <summary>The appender gives up on the record; false when the writer already took it (it will be written).</summary>
-        public bool Abandon() => Interlocked.CompareExchange(ref _state, Abandoned, Queued) == Queued;
-
-        /// <summary>The timer's nudge: check whether the current file is due to roll.</summary>
-        public static readonly Pending Tick = new(null, new TaskCompletionSource());
-
-        public static Pending Rotate() => new(null, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        return buffer;
     }
 }

@@ -160,7 +160,18 @@ public static partial class InferenceApi
         ShadowTraffic.AfterResponse(http, endpoint, scored, inputs.Model, log, time);
 
         http.Response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(http.Response.BodyWriter.AsStream());
+        WriteResponse(http.Response.BodyWriter, endpoint, request, scored);
+    }
+
+    // One JSON writer per thread, reset onto each response's pipe: the body is written straight into Kestrel's buffers
+    // (no stream adapter, no writer allocated per request); the server sends it when the request ends.
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    private static void WriteResponse(System.IO.Pipelines.PipeWriter body, RoutedEndpoint endpoint, V2Request request, Scored scored)
+    {
+        var writer = t_writer ??= new Utf8JsonWriter(body);
+        writer.Reset(body);
         writer.WriteStartObject();
         writer.WriteString("model_name", endpoint.Name);
         writer.WriteString("model_version", scored.Invocation.Variant.Model.Version.ToString(CultureInfo.InvariantCulture));
@@ -182,7 +193,8 @@ public static partial class InferenceApi
 
         writer.WriteEndArray();
         writer.WriteEndObject();
-        await writer.FlushAsync(http.RequestAborted).ConfigureAwait(false);
+        writer.Flush();
+        writer.Reset(Stream.Null);
     }
 
     internal static async Task<JsonDocument> ReadJsonAsync(HttpContext http)

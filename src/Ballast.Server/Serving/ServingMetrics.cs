@@ -74,10 +74,10 @@ public sealed class ServingMetrics : IModelCacheObserver
             switch (output.Data)
             {
                 case float[] values:
-                    ObserveScores(series.Values(output.Name), output, values.Length, i => values[i]);
+                    ObserveScores(series.Values(output.Name), output, values);
                     break;
                 case double[] values:
-                    ObserveScores(series.Values(output.Name), output, values.Length, i => values[i]);
+                    ObserveScores(series.Values(output.Name), output, values);
                     break;
                 case long[] values when IsColumn(output):
                     var classes = series.Classes(output.Name);
@@ -101,9 +101,12 @@ public sealed class ServingMetrics : IModelCacheObserver
 
     private static bool IsColumn(Tensor output) => output.Shape.Length == 1 || (output.Shape.Length == 2 && output.Shape[1] == 1);
 
-    private static void ObserveScores(Histogram.Child histogram, Tensor output, int count, Func<int, double> value)
+    // Generic over the element type rather than a Func per call: no closure allocated per request and output.
+    private static void ObserveScores<T>(Histogram.Child histogram, Tensor output, T[] values)
+        where T : struct, System.Numerics.INumberBase<T>
     {
         var width = output.Shape.Length == 2 && output.Shape[1] > 0 ? (int)output.Shape[1] : 1;
+        var count = values.Length;
         if (output.Shape.Length > 2 || count == 0)
         {
             return;
@@ -111,10 +114,10 @@ public sealed class ServingMetrics : IModelCacheObserver
 
         for (var row = 0; row + width <= count; row += width)
         {
-            var top = value(row);
+            var top = double.CreateTruncating(values[row]);
             for (var column = 1; column < width; column++)
             {
-                top = Math.Max(top, value(row + column));
+                top = Math.Max(top, double.CreateTruncating(values[row + column]));
             }
 
             if (double.IsFinite(top))

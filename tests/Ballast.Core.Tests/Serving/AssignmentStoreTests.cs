@@ -53,6 +53,25 @@ public abstract class AssignmentStoreContractTests(DatabaseEngine engine) : Data
     }
 
     [Fact]
+    public async Task A_large_flush_stores_every_assignment_once_with_its_label_or_none()
+    {
+        // Serving rates queue thousands a second; a duplicate id (a retried flush) is stored once.
+        var assignments = new AssignmentStore(Database);
+        for (var i = 0; i < 2500; i++)
+        {
+            assignments.Enqueue(new PredictionAssignment($"p{i:D4}", "iris", i % 2 == 0 ? "a" : "b", 1000 + i, i % 5 == 0 ? null : "1", BanditArm: i % 2 == 0));
+        }
+
+        assignments.Enqueue(new PredictionAssignment("p0001", "iris", "a", 1, "0"));
+        (await assignments.FlushAsync(Cancel)).ShouldBe(2501);
+
+        (await assignments.ArmsAsync("iris", Cancel)).ShouldBe([new ArmStats("a", 1250, 0, 0)]);
+        await new FeedbackStore(Database, Time).AddAsync([new Feedback("p0000", "1", null), new Feedback("p0001", "1", null), new Feedback("p0003", "0", null)], Cancel);
+        // p0000 predicted nothing (labelled 0 of 1); p0001 kept its first row (variant b, "1": right); p0003 was wrong.
+        (await assignments.FeedbackAsync("iris", 0, 0, long.MaxValue, Cancel)).ShouldBe([new VariantFeedback("a", 1, 0, 0, 0, 0), new VariantFeedback("b", 2, 2, 1, 0, 0)]);
+    }
+
+    [Fact]
     public void The_predicted_label_is_the_first_outputs_first_element_as_json()
     {
         PredictionAssignment.LabelOf([new Tensor("label", "INT64", [2], new long[] { 1, 0 })]).ShouldBe("1");
