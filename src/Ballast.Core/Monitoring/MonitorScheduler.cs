@@ -52,7 +52,8 @@ public sealed class MonitorScheduler(
         var monitor = await monitors.GetAsync(name, cancellationToken).ConfigureAwait(false);
         var start = await StartAsync(monitor, cancellationToken).ConfigureAwait(false);
         var watermark = await evaluator.WatermarkAsync(cancellationToken).ConfigureAwait(false);
-        var end = Math.Min(Now, watermark ?? long.MaxValue);
+        // Up to and including this millisecond: a request answered just before is in the window, however fast.
+        var end = Math.Min(Now + 1, watermark ?? long.MaxValue);
         if (end <= start)
         {
             throw TrackingException.Invalid(watermark < Now

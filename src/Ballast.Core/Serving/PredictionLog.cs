@@ -108,7 +108,11 @@ public sealed class PredictionLog : IAsyncDisposable
         }
 
         _instance = File.ReadAllText(instanceFile).Trim();
-        _walSequence = Directory.EnumerateFiles(options.Folder, "wal-*.*").Select(SequenceOf).DefaultIfEmpty(0).Max();
+        // Sequences are never reused, even after a clean stop deleted every file: a segment's name derives from its
+        // file's, and a reused one would overwrite the earlier segment of the same hour.
+        var sequenceFile = Path.Combine(options.Folder, SequenceFileName);
+        var lastUsed = File.Exists(sequenceFile) && long.TryParse(File.ReadAllText(sequenceFile).Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var stored) ? stored : 0;
+        _walSequence = Math.Max(lastUsed, Directory.EnumerateFiles(options.Folder, "wal-*.*").Select(SequenceOf).DefaultIfEmpty(0).Max());
         OpenNextWal();
         _firstSequence = _walSequence;
         _lastRotatedAt = _walOpenedAt;
@@ -228,6 +232,34 @@ public sealed class PredictionLog : IAsyncDisposable
         Rotate(reopen: false);
         await RollClosedAsync(CancellationToken.None).ConfigureAwait(false);
         _rolling.Dispose();
+    }
+
+    /// <summary>
+    /// For tests: takes the writer role (once nobody holds it) and keeps it until disposed, so appends queue and, past
+    /// <see cref="PredictionLogOptions.Capacity"/>, wait and are shed as under a real overload; disposing writes them.
+    /// </summary>
+    internal async Task<IDisposable> HoldWriterAsync()
+    {
+        while (true)
+        {
+            TaskCompletionSource idle;
+            lock (_gate)
+            {
+                if (TakeWriterRole())
+                {
+                    return new WriterHold(this);
+                }
+
+                idle = _idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            await idle.Task.ConfigureAwait(false);
+        }
+    }
+
+    private sealed class WriterHold(PredictionLog log) : IDisposable
+    {
+        public void Dispose() => log.WriteQueued(int.MaxValue);
     }
 
     /// <summary>A writer that finds more lines queued after this many writes hands them to a pool thread, so that its own request is answered.</summary>
@@ -481,9 +513,13 @@ public sealed class PredictionLog : IAsyncDisposable
         }
     }
 
+    private const string SequenceFileName = "last-sequence";
+
     private void OpenNextWal()
     {
         _walSequence++;
+        // Recorded before the file exists, so that no start after a crash can hand out this sequence again.
+        File.WriteAllText(Path.Combine(_options.Folder, SequenceFileName), _walSequence.ToString(CultureInfo.InvariantCulture));
         _wal = new FileStream(Path.Combine(_options.Folder, string.Create(CultureInfo.InvariantCulture, $"wal-{_walSequence:D10}.jsonl")),
             FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
         _walBytes = 0;

@@ -276,7 +276,7 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest
         (window.WindowStart.ToUnixTimeMilliseconds(), window.WindowEnd.ToUnixTimeMilliseconds(), window.Values["rows"]).ShouldBe((At(0), At(0) + (99 * 2000) + 1, 100.0));
 
         var now = await scheduler.EvaluateNowAsync("iris-drift", Cancel);
-        (now.Start, now.End, now.Rows).ShouldBe((At(0) + (99 * 2000) + 1, At(6), 50L));
+        (now.Start, now.End, now.Rows).ShouldBe((At(0) + (99 * 2000) + 1, At(6) + 1, 50L), "up to and including this millisecond");
         recorder.Observations.Count.ShouldBe(2);
     }
 

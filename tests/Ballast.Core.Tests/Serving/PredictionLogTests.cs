@@ -71,30 +71,32 @@ public sealed class PredictionLogTests : IDisposable
     [Fact]
     public async Task A_full_log_sheds_records_it_counts_and_keeps_every_record_it_acknowledged()
     {
-        // Capacity 1 and no wait: a burst from many threads overflows the queue while a write is in progress (an
-        // appender that finds no write in progress writes itself, so only concurrent appends ever queue).
+        // While the writer is held (as by a slow disk), capacity 3: three records queue, the fourth waits for room,
+        // and with no wait at all a record past the capacity is shed at once.
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Date(11, 0));
-        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder) { Capacity = 1, MaxWait = TimeSpan.Zero }, Artifacts, time, Cancel);
-        // Bursts until one overflows (on a busy machine the writer may keep up with a burst; rarely two).
-        var acknowledged = new List<string>();
-        var sent = 0;
-        for (var burst = 0; burst < 10 && log.Stats.Dropped == 0; burst++)
-        {
-            var appends = Enumerable.Range(sent, 2000).Select(i => (Id: $"p{i:D5}", Task: Task.Run(() => log.AppendAsync(Record($"p{i:D5}", "iris", Date(11, 0)), Cancel).AsTask(), Cancel))).ToList();
-            await Task.WhenAll(appends.Select(append => append.Task));
-            acknowledged.AddRange(appends.Where(append => append.Task.Result).Select(append => append.Id));
-            sent += 2000;
-        }
-
-        await log.RollAsync(Cancel);
-
-        log.Stats.Dropped.ShouldBeGreaterThan(0, "the burst overflowed");
-        (log.Stats.Written + log.Stats.Dropped).ShouldBe(sent, "every record is written or counted as shed, never silently lost");
-        log.Stats.Written.ShouldBe(acknowledged.Count);
-        var segments = await log.SegmentsAsync("iris", cancellationToken: Cancel);
-        Query(segments.Select(path => ((FileArtifactStore)Artifacts).LocalPath(path)), "SELECT count(*), count(DISTINCT prediction_id) FROM rows")
-            .ShouldBe($"{acknowledged.Count},{acknowledged.Count}");
+        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder) { Capacity = 3, MaxWait = TimeSpan.FromMinutes(1) }, Artifacts, time, Cancel);
+        var held = await log.HoldWriterAsync();
+        var queued = Enumerable.Range(0, 3).Select(i => log.AppendAsync(Record($"q{i}", "iris", Date(11, 0)), Cancel).AsTask()).ToList();
+        var waiting = log.AppendAsync(Record("w", "iris", Date(11, 0)), Cancel).AsTask();
+        log.Stats.Queued.ShouldBe(3);
+        queued.Concat([waiting]).ShouldAllBe(append => !append.IsCompleted, "nothing is written while the writer is held");
+        held.Dispose();
+        (await Task.WhenAll(queued.Concat([waiting]))).ShouldAllBe(written => written, "the waiting record got room once the writer took the queue");
         await log.DisposeAsync();
+
+        var shedding = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder) { Capacity = 3, MaxWait = TimeSpan.Zero }, Artifacts, time, Cancel);
+        held = await shedding.HoldWriterAsync();
+        var appends = Enumerable.Range(0, 5).Select(i => (Id: $"s{i}", Task: shedding.AppendAsync(Record($"s{i}", "iris", Date(11, 0)), Cancel).AsTask())).ToList();
+        appends.Skip(3).ShouldAllBe(append => append.Task.IsCompleted, "past the capacity with no wait: shed at once, while the writer is still held");
+        (await Task.WhenAll(appends.Skip(3).Select(append => append.Task))).ShouldBe([false, false]);
+        held.Dispose();
+        (await Task.WhenAll(appends.Take(3).Select(append => append.Task))).ShouldAllBe(written => written);
+        await shedding.RollAsync(Cancel);
+        (shedding.Stats.Written, shedding.Stats.Dropped).ShouldBe((3L, 2L), "every record is written or counted as shed, never silently lost");
+        var segments = await shedding.SegmentsAsync("iris", cancellationToken: Cancel);
+        Query(segments.Select(path => ((FileArtifactStore)Artifacts).LocalPath(path)), "SELECT count(*), count(DISTINCT prediction_id), min(prediction_id) FROM rows")
+            .ShouldBe("7,7,q0", "the 4 of the first log (its segment not overwritten by this one's, in the same folder and hour after a clean stop) and the 3 acknowledged here");
+        await shedding.DisposeAsync();
     }
 
     [Fact]
