@@ -585,31 +585,9 @@ public sealed class PredictionLog : IAsyncDisposable
         Directory.CreateDirectory(scratch);
         try
         {
-            var groups = new List<(string Endpoint, string Hour, string Local)>();
-            using (var connection = new DuckDBConnection("Data Source=:memory:"))
-            {
-                connection.Open();
-                Execute(connection, "SET threads = 1; SET memory_limit = '256MB';");
-                Execute(connection, "CREATE TABLE rows AS SELECT * REPLACE (inputs::VARCHAR AS inputs, outputs::VARCHAR AS outputs) FROM read_json(" + Literal(file) + ", format = 'newline_delimited', columns = {" +
-                    "prediction_id: 'VARCHAR', endpoint: 'VARCHAR', variant: 'VARCHAR', model: 'VARCHAR', timestamp: 'BIGINT', latency_ms: 'DOUBLE', " +
-                    "routing_key: 'VARCHAR', kind: 'VARCHAR', inputs: 'JSON', outputs: 'JSON', expectations: 'VARCHAR'})");
-                using (var command = connection.CreateCommand())
-                {
-                    command.CommandText = "SELECT DISTINCT endpoint, strftime(make_timestamp(timestamp * 1000), '%Y-%m-%d-%H') FROM rows ORDER BY 1, 2";
-                    using var reader = command.ExecuteReader();
-                    while (reader.Read())
-                    {
-                        groups.Add((reader.GetString(0), reader.GetString(1), Path.Combine(scratch, $"{groups.Count}.parquet")));
-                    }
-                }
-
-                foreach (var (endpoint, hour, local) in groups)
-                {
-                    Execute(connection, $"COPY (SELECT * FROM rows WHERE endpoint = {Literal(endpoint)} AND strftime(make_timestamp(timestamp * 1000), '%Y-%m-%d-%H') = {Literal(hour)} ORDER BY timestamp) " +
-                        $"TO {Literal(local)} (FORMAT parquet, COMPRESSION zstd)");
-                }
-            }
-
+            // DuckDB's conversion is synchronous and takes seconds for a busy minute: on a thread of its own, so that
+            // it does not hold one of the few pool threads requests are served on (2 on 2 cores) and stall them.
+            var groups = await Task.Factory.StartNew(() => ToParquet(file, scratch), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
             var segment = $"{_instance}-{Path.GetFileNameWithoutExtension(file)}.parquet";
             foreach (var (endpoint, hour, local) in groups)
             {
@@ -622,6 +600,37 @@ public sealed class PredictionLog : IAsyncDisposable
         {
             Directory.Delete(scratch, recursive: true);
         }
+    }
+
+    /// <summary>Converts a write-ahead file into one Parquet file per endpoint and hour in <paramref name="scratch"/>.</summary>
+    private static List<(string Endpoint, string Hour, string Local)> ToParquet(string file, string scratch)
+    {
+        var groups = new List<(string Endpoint, string Hour, string Local)>();
+        using (var connection = new DuckDBConnection("Data Source=:memory:"))
+        {
+            connection.Open();
+            Execute(connection, "SET threads = 1; SET memory_limit = '256MB';");
+            Execute(connection, "CREATE TABLE rows AS SELECT * REPLACE (inputs::VARCHAR AS inputs, outputs::VARCHAR AS outputs) FROM read_json(" + Literal(file) + ", format = 'newline_delimited', columns = {" +
+                "prediction_id: 'VARCHAR', endpoint: 'VARCHAR', variant: 'VARCHAR', model: 'VARCHAR', timestamp: 'BIGINT', latency_ms: 'DOUBLE', " +
+                "routing_key: 'VARCHAR', kind: 'VARCHAR', inputs: 'JSON', outputs: 'JSON', expectations: 'VARCHAR'})");
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "SELECT DISTINCT endpoint, strftime(make_timestamp(timestamp * 1000), '%Y-%m-%d-%H') FROM rows ORDER BY 1, 2";
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    groups.Add((reader.GetString(0), reader.GetString(1), Path.Combine(scratch, $"{groups.Count}.parquet")));
+                }
+            }
+
+            foreach (var (endpoint, hour, local) in groups)
+            {
+                Execute(connection, $"COPY (SELECT * FROM rows WHERE endpoint = {Literal(endpoint)} AND strftime(make_timestamp(timestamp * 1000), '%Y-%m-%d-%H') = {Literal(hour)} ORDER BY timestamp) " +
+                    $"TO {Literal(local)} (FORMAT parquet, COMPRESSION zstd)");
+            }
+        }
+
+        return groups;
     }
 
     private static long SequenceOf(string path) =>

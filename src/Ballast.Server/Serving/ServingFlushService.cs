@@ -60,8 +60,13 @@ public sealed partial class ServingFlushService(AssignmentStore assignments, Tra
     {
         try
         {
-            await assignments.FlushAsync(cancellationToken).ConfigureAwait(false);
-            await traffic.FlushAsync(cancellationToken).ConfigureAwait(false);
+            // On a thread of its own: SQLite's "async" calls run synchronously, and a busy second's assignments (tens of
+            // thousands of rows) would otherwise hold one of the few pool threads requests are served on and stall them.
+            await Task.Factory.StartNew(async () =>
+            {
+                await assignments.FlushAsync(cancellationToken).ConfigureAwait(false);
+                await traffic.FlushAsync(cancellationToken).ConfigureAwait(false);
+            }, cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).Unwrap().ConfigureAwait(false);
             var now = time.GetUtcNow();
             if (now - _pruned >= PruneInterval)
             {
