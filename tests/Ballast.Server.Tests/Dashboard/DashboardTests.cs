@@ -195,6 +195,13 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             shown.Url.ShouldBe(Url("/ui/?refresh=1"));
             shown.Status.ShouldBe(200);
             fetches.ShouldBe(1, "shown again, it refreshes at once");
+            // The swap follows the response: wait for it (a mutation, not a timer: the clock is paused), or it would
+            // replace the heading selected below and take the selection with it.
+            await page.EvaluateAsync(@"() => new Promise(resolve => {
+                const main = document.querySelector('main');
+                if (main.dataset.refreshedAt) { resolve(); return; }
+                new MutationObserver((_, observer) => { if (main.dataset.refreshedAt) { observer.disconnect(); resolve(); } }).observe(main, { attributes: true });
+            })");
 
             // Someone selects text to copy it: no swap takes the selection away until it is cleared.
             await page.EvaluateAsync("() => window.getSelection().selectAllChildren(document.querySelector('main h1'))");
