@@ -209,24 +209,8 @@ public sealed class PredictionLog : IAsyncDisposable
         }
 
         await _timer.DisposeAsync().ConfigureAwait(false);
-        while (true)
-        {
-            TaskCompletionSource idle;
-            lock (_gate)
-            {
-                // No append, roll or timer takes the writer role once closed: the lines queued before are written here.
-                _closed = true;
-                if (!_writing)
-                {
-                    _writing = true;
-                    break;
-                }
-
-                idle = _idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
-
-            await idle.Task.ConfigureAwait(false);
-        }
+        // No append, roll or timer takes the writer role once closed: the lines queued before are written here.
+        await TakeWriterRoleAsync(close: true).ConfigureAwait(false);
 
         WriteQueued(int.MaxValue, keepRole: true);
         Rotate(reopen: false);
@@ -240,14 +224,22 @@ public sealed class PredictionLog : IAsyncDisposable
     /// </summary>
     internal async Task<IDisposable> HoldWriterAsync()
     {
+        await TakeWriterRoleAsync(close: false).ConfigureAwait(false);
+        return new WriterHold(this);
+    }
+
+    /// <summary>Waits until nobody holds the writer role and takes it; <paramref name="close"/> first stops every append, roll and nudge from taking it again.</summary>
+    private async Task TakeWriterRoleAsync(bool close)
+    {
         while (true)
         {
             TaskCompletionSource idle;
             lock (_gate)
             {
+                _closed |= close;
                 if (TakeWriterRole())
                 {
-                    return new WriterHold(this);
+                    return;
                 }
 
                 idle = _idle ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

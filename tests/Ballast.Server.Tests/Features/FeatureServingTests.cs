@@ -173,7 +173,7 @@ public abstract class FeatureServingTests
     }
 
     /// <summary>The first column of a query over a Parquet file ({0} is its path), as text.</summary>
-    private static List<string> Query(string parquet, string sql)
+    internal static List<string> Query(string parquet, string sql)
     {
         using var connection = new DuckDBConnection("Data Source=:memory:");
         connection.Open();

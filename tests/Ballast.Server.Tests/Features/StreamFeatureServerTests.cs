@@ -107,7 +107,7 @@ public abstract class StreamFeatureServerTests(DatabaseEngine engine) : EngineSe
         training.Headers.GetValues("Ballast-Sources").Single().ShouldBe("endpoint:titanic,kpi:fare_paid");
         var file = Path.Combine(Directory.CreateTempSubdirectory("ballast-stream-training-").FullName, "train.parquet");
         await File.WriteAllBytesAsync(file, await training.Content.ReadAsByteArrayAsync(Cancel), Cancel);
-        Query(file, "SELECT concat_ws(',', passenger_id, coalesce(CAST(last_fare AS VARCHAR), 'null'), coalesce(CAST(last_age AS VARCHAR), 'null'), coalesce(CAST(paid AS VARCHAR), 'null'), last_label IS NOT NULL) FROM read_parquet('{0}')")
+        FeatureServingTests.Query(file, "SELECT concat_ws(',', passenger_id, coalesce(CAST(last_fare AS VARCHAR), 'null'), coalesce(CAST(last_age AS VARCHAR), 'null'), coalesce(CAST(paid AS VARCHAR), 'null'), last_label IS NOT NULL) FROM read_parquet('{0}')")
             .ShouldBe(["1,null,null,null,false", "1,80.0,29.0,80.0,true", "2,9.5,25.0,9.5,true"]);
 
         // Materialized, the streams' latest values are online.
@@ -153,22 +153,6 @@ public abstract class StreamFeatureServerTests(DatabaseEngine engine) : EngineSe
         using var response = await client.PostAsync("/api/v1/models/titanic/versions", form, Cancel);
         response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Cancel));
         return (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("signature").Clone();
-    }
-
-    private static List<string> Query(string parquet, string sql)
-    {
-        using var connection = new DuckDBConnection("Data Source=:memory:");
-        connection.Open();
-        using var command = connection.CreateCommand();
-        command.CommandText = string.Format(System.Globalization.CultureInfo.InvariantCulture, sql, parquet.Replace("'", "''", StringComparison.Ordinal));
-        using var reader = command.ExecuteReader();
-        var rows = new List<string>();
-        while (reader.Read())
-        {
-            rows.Add(reader.GetString(0));
-        }
-
-        return rows;
     }
 }
 
