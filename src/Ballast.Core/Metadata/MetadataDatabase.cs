@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 
@@ -12,8 +13,17 @@ namespace Ballast.Metadata;
 /// </summary>
 public sealed class MetadataDatabase : IAsyncDisposable, IDisposable
 {
-    /// <summary>How long a SQLite writer waits for another writer before giving up.</summary>
-    private const int SqliteBusyTimeoutMs = 15_000;
+    /// <summary>
+    /// Per-connection settings (a writer waits up to 15 s for another writer); they stay with the native connection,
+    /// which the pool reuses.
+    /// </summary>
+    private const string SqliteSettings = "PRAGMA busy_timeout = 15000; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;";
+
+    /// <summary>
+    /// Native SQLite connections that already carry <see cref="SqliteSettings"/>. Microsoft.Data.Sqlite pools them,
+    /// so a pooled open skips the three statements (most of an embedded point lookup's cost otherwise).
+    /// </summary>
+    private static readonly ConditionalWeakTable<object, object> Settled = new();
 
     private readonly NpgsqlDataSource? _postgres;
 
@@ -50,11 +60,17 @@ public sealed class MetadataDatabase : IAsyncDisposable, IDisposable
                 return await _postgres.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            connection = new SqliteConnection(Location.ConnectionString);
-            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"PRAGMA busy_timeout = {SqliteBusyTimeoutMs}; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;";
-            await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+            var sqlite = new SqliteConnection(Location.ConnectionString);
+            connection = sqlite;
+            await sqlite.OpenAsync(cancellationToken).ConfigureAwait(false);
+            if (NeedsSettings(sqlite))
+            {
+                await using var command = sqlite.CreateCommand();
+                command.CommandText = SqliteSettings;
+                await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+                MarkSettled(sqlite);
+            }
+
             return connection;
         }
         catch (Exception exception) when (exception is DbException or SocketException or TimeoutException or IOException or UnauthorizedAccessException)
@@ -82,17 +98,34 @@ public sealed class MetadataDatabase : IAsyncDisposable, IDisposable
                 return _postgres.OpenConnection();
             }
 
-            connection = new SqliteConnection(Location.ConnectionString);
-            connection.Open();
-            using var command = connection.CreateCommand();
-            command.CommandText = $"PRAGMA busy_timeout = {SqliteBusyTimeoutMs}; PRAGMA synchronous = NORMAL; PRAGMA case_sensitive_like = ON;";
-            command.ExecuteNonQuery();
+            var sqlite = new SqliteConnection(Location.ConnectionString);
+            connection = sqlite;
+            sqlite.Open();
+            if (NeedsSettings(sqlite))
+            {
+                using var command = sqlite.CreateCommand();
+                command.CommandText = SqliteSettings;
+                command.ExecuteNonQuery();
+                MarkSettled(sqlite);
+            }
+
             return connection;
         }
         catch (Exception exception) when (exception is DbException or SocketException or TimeoutException or IOException or UnauthorizedAccessException)
         {
             connection?.Dispose();
             throw new MetadataUnavailableException(Describe(exception), exception);
+        }
+    }
+
+    private static bool NeedsSettings(SqliteConnection connection) =>
+        connection.Handle is not { } handle || !Settled.TryGetValue(handle, out _);
+
+    private static void MarkSettled(SqliteConnection connection)
+    {
+        if (connection.Handle is { } handle)
+        {
+            Settled.AddOrUpdate(handle, Settled);
         }
     }
 
