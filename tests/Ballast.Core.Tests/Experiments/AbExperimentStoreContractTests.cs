@@ -42,7 +42,7 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Da
     public async Task A_stopped_experiment_counts_only_what_happened_until_the_stop_and_cannot_be_stopped_twice()
     {
         var store = await StartAsync();
-        await ScoreAsync(store, perVariant: 20, convertA: 6, convertB: 12);
+        await ScoreAsync(perVariant: 20, convertA: 6, convertB: 12);
         var before = await store.ResultsAsync("checkout-ab", Cancel);
 
         Time.Advance(TimeSpan.FromSeconds(1));
@@ -54,7 +54,7 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Da
 
         // After the stop: more predictions with their feedback, and a new split; none of it counts.
         Time.Advance(TimeSpan.FromSeconds(1));
-        await ScoreAsync(store, perVariant: 30, convertA: 30, convertB: 0);
+        await ScoreAsync(perVariant: 30, convertA: 30, convertB: 0);
         await Endpoints.PutAsync(new EndpointSpec("checkout", null, [new VariantSpec("a", "models:/shop/1", 90), new VariantSpec("b", "models:/shop/2", 10)]), Cancel);
         var after = await store.ResultsAsync("checkout-ab", Cancel);
         after.Variants.Select(v => (v.Variant, v.Units, v.Samples, v.Mean)).ShouldBe(before.Variants.Select(v => (v.Variant, v.Units, v.Samples, v.Mean)));
@@ -72,7 +72,7 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Da
     public async Task Concluding_records_the_decision_once_and_apply_routes_all_traffic_to_the_winner()
     {
         var store = await StartAsync();
-        await ScoreAsync(store, perVariant: 20, convertA: 6, convertB: 12);
+        await ScoreAsync(perVariant: 20, convertA: 6, convertB: 12);
 
         var unknown = await Should.ThrowAsync<TrackingException>(() => store.ConcludeAsync("checkout-ab", new AbExperimentDecision("c", "b wins", true), "ops", Cancel));
         (unknown.Code, unknown.Message).ShouldBe((TrackingException.InvalidParameterValue, "Cannot conclude experiment 'checkout-ab': winner 'c' is not a variant of the experiment (a, b)."));
@@ -117,7 +117,7 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Da
     public async Task A_stopped_experiment_concluded_without_a_winner_keeps_its_stop_and_leaves_the_endpoint_alone()
     {
         var store = await StartAsync();
-        await ScoreAsync(store, perVariant: 10, convertA: 5, convertB: 5);
+        await ScoreAsync(perVariant: 10, convertA: 5, convertB: 5);
         var stopped = await store.StopAsync("checkout-ab", "ops", Cancel);
         Time.Advance(TimeSpan.FromMinutes(5));
 
@@ -149,9 +149,8 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Da
     /// <paramref name="perVariant"/> predictions on each of a and b, one a millisecond, with a converting outcome for the
     /// first <paramref name="convertA"/> (<paramref name="convertB"/>) of them and a non-converting one for the rest.
     /// </summary>
-    private async Task ScoreAsync(AbExperimentStore store, int perVariant, int convertA, int convertB)
+    private async Task ScoreAsync(int perVariant, int convertA, int convertB)
     {
-        _ = store;
         var feedback = new List<Feedback>();
         foreach (var (variant, converting) in new[] { ("a", convertA), ("b", convertB) })
         {
