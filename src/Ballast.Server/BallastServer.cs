@@ -176,7 +176,6 @@ public static partial class BallastServer
         builder.Services.AddSingleton(kpis);
         var traffic = new Ballast.Serving.TrafficStats(server.Database, server.Time);
         builder.Services.AddSingleton(traffic);
-        builder.Services.AddSingleton(new Ballast.Experiments.AbExperimentStore(server.Database, endpoints, export, kpis, traffic, server.Time));
         var models = new Ballast.Serving.ModelCache(registry, runs, server.Artifacts, server.Time, new ServingMetrics());
         builder.Services.AddSingleton(endpoints);
         builder.Services.AddSingleton(models);
@@ -185,6 +184,8 @@ public static partial class BallastServer
         builder.Services.AddHostedService<ServingFlushService>();
         var router = new Ballast.Serving.EndpointRouter(endpoints, models, assignments, server.Time);
         builder.Services.AddSingleton(router);
+        // Concluding an experiment with apply routes its endpoint to the winner and swaps the routing snapshot, as a rollout's promotion does.
+        builder.Services.AddSingleton(new Ballast.Experiments.AbExperimentStore(server.Database, endpoints, export, kpis, traffic, server.Time, cancellationToken => router.RefreshAsync(cancellationToken)));
         // The controller swaps the routing snapshot right after it changes an endpoint (an abort takes one swap).
         // Feedback conditions read the prediction assignments; drift conditions the prediction log with the monitors' drift
         // engine; aborts go to the alert rules' event receivers when alerts are registered.
@@ -432,12 +433,12 @@ public static partial class BallastServer
 
     /// <summary>
     /// MLflow's status codes on its routes: 404 for a missing resource, 400 for every other refusal (an existing name
-    /// included, as MLflow clients expect); elsewhere an existing resource is a 409 conflict.
+    /// included, as MLflow clients expect); elsewhere an existing resource, or a state that refuses the request, is a 409 conflict.
     /// </summary>
     private static int TrackingStatus(string code, PathString path) => code switch
     {
         TrackingException.ResourceDoesNotExist => StatusCodes.Status404NotFound,
-        TrackingException.ResourceAlreadyExists when ErrorResponses.ProtocolOf(path) == ErrorProtocol.Problem => StatusCodes.Status409Conflict,
+        TrackingException.ResourceAlreadyExists or TrackingException.InvalidState when ErrorResponses.ProtocolOf(path) == ErrorProtocol.Problem => StatusCodes.Status409Conflict,
         _ => StatusCodes.Status400BadRequest,
     };
 

@@ -6,7 +6,7 @@ using Ballast.Cli.Manifests;
 
 namespace Ballast.Cli.Commands;
 
-/// <summary><c>ballast rollout start -f FILE | status NAME | promote | abort | pause | resume | history | list</c>: canary rollouts.</summary>
+/// <summary><c>ballast rollout start -f FILE | status NAME | promote | abort | pause | resume | history | analyses | list</c>: canary rollouts.</summary>
 internal static class RolloutCommand
 {
     private const string Api = "/api/v1/rollouts";
@@ -87,6 +87,50 @@ internal static class RolloutCommand
             }).ConfigureAwait(false);
         });
         command.Subcommands.Add(historyCommand);
+
+        var analyses = new ClientOptions();
+        var analysesName = new Argument<string>("name") { Description = "The rollout." };
+        var limit = new Option<int>("--limit") { Description = "How many analysis runs, newest first (at most 500).", DefaultValueFactory = _ => 20 };
+        var analysesCommand = analyses.AddTo(new Command("analyses", "Every ended analysis run, newest first: its step, outcome and reason, and each measurement per metric.") { analysesName, limit });
+        analysesCommand.SetAction(async (parse, cancel) =>
+        {
+            var json = await analyses.Client(parse).GetJsonAsync(
+                $"{Api}/{Uri.EscapeDataString(parse.GetValue(analysesName)!)}/analyses?limit={parse.GetValue(limit).ToString(CultureInfo.InvariantCulture)}", cancel).ConfigureAwait(false);
+            if (parse.GetValue(analyses.Json))
+            {
+                await output.WriteLineAsync(json.GetRawText()).ConfigureAwait(false);
+                return BallastCli.Success;
+            }
+
+            var any = false;
+            foreach (var run in ClientOptions.Items(json, "analyses"))
+            {
+                any = true;
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"analysis {ClientOptions.Text(run, "id")} of step {run.GetProperty("step").GetInt32() + 1} ({ClientOptions.Text(run, "variant")}): {ClientOptions.Text(run, "outcome")}, " +
+                    $"{ClientOptions.Time(run, "started_at")} to {ClientOptions.Time(run, "ended_at")}: {ClientOptions.Text(run, "message")}")).ConfigureAwait(false);
+                var table = new TextTable("  MEASURED", "FROM", "METRIC", "CONDITION", "VALUE", "RESULT");
+                foreach (var measurement in ClientOptions.Items(run, "measurements"))
+                {
+                    foreach (var metric in ClientOptions.Items(measurement, "metrics"))
+                    {
+                        table.Add("  " + ClientOptions.Time(measurement, "at"), ClientOptions.Time(measurement, "from"), ClientOptions.Text(metric, "name"), ClientOptions.Text(metric, "condition"),
+                            metric.TryGetProperty("value", out var value) && value.ValueKind == JsonValueKind.Number ? value.GetDouble().ToString("0.####", CultureInfo.InvariantCulture) : "-",
+                            ClientOptions.Text(metric, "result"));
+                    }
+                }
+
+                await table.WriteAsync(output).ConfigureAwait(false);
+            }
+
+            if (!any)
+            {
+                await output.WriteLineAsync($"{parse.GetValue(analysesName)}: no analysis has ended yet").ConfigureAwait(false);
+            }
+
+            return BallastCli.Success;
+        });
+        command.Subcommands.Add(analysesCommand);
 
         var list = new ClientOptions();
         var listCommand = list.AddTo(new Command("list", "Every rollout with its phase."));

@@ -93,7 +93,52 @@ internal static class TrackingCommands
             return BallastCli.Success;
         });
         command.Subcommands.Add(resultsCommand);
+
+        var stop = new ClientOptions();
+        var stopName = new Argument<string>("name") { Description = "The A/B experiment." };
+        var stopCommand = stop.AddTo(new Command("stop", "Stop an A/B experiment's data collection now: its results count what happened until now and stay so.") { stopName });
+        stopCommand.SetAction(async (parse, cancel) =>
+        {
+            var json = await stop.Client(parse).PostJsonAsync($"/api/v1/experiments/{Uri.EscapeDataString(parse.GetValue(stopName)!)}/stop", [], cancel).ConfigureAwait(false);
+            await output.WriteLineAsync(parse.GetValue(stop.Json) ? json.GetRawText() : Decision(json)).ConfigureAwait(false);
+            return BallastCli.Success;
+        });
+        command.Subcommands.Add(stopCommand);
+
+        var conclude = new ClientOptions();
+        var concludeName = new Argument<string>("name") { Description = "The A/B experiment." };
+        var winner = new Option<string?>("--winner") { Description = "The winning variant (none: no winner, nothing ships)." };
+        var reason = new Option<string?>("--reason") { Description = "Why: kept with the decision." };
+        var apply = new Option<bool>("--apply") { Description = "Route all of the endpoint's traffic to the winner (the other variants stay at weight 0)." };
+        var concludeCommand = conclude.AddTo(new Command("conclude", "Record an A/B experiment's decision (final): the winner or none, the reason, and the results now; stops it if running.")
+        {
+            concludeName, winner, reason, apply,
+        });
+        concludeCommand.SetAction(async (parse, cancel) =>
+        {
+            var body = new JsonObject { ["winner"] = parse.GetValue(winner), ["reason"] = parse.GetValue(reason) ?? "", ["apply"] = parse.GetValue(apply) };
+            var json = await conclude.Client(parse).PostJsonAsync($"/api/v1/experiments/{Uri.EscapeDataString(parse.GetValue(concludeName)!)}/conclude", body, cancel).ConfigureAwait(false);
+            await output.WriteLineAsync(parse.GetValue(conclude.Json) ? json.GetRawText() : Decision(json)).ConfigureAwait(false);
+            return BallastCli.Success;
+        });
+        command.Subcommands.Add(concludeCommand);
         return command;
+    }
+
+    /// <summary>One line for an experiment's status: stopped (when, by whom) or concluded (the winner, the reason, whether traffic moved).</summary>
+    private static string Decision(JsonElement json)
+    {
+        var name = json.TryGetProperty("experiment", out var spec) ? ClientOptions.Text(spec, "name") : "";
+        if (json.TryGetProperty("conclusion", out var conclusion) && conclusion.ValueKind == JsonValueKind.Object)
+        {
+            var won = ClientOptions.Text(conclusion, "winner");
+            var traffic = conclusion.TryGetProperty("applied_at", out _) ? $"; all traffic on {won}" : "";
+            var why = ClientOptions.Text(conclusion, "reason");
+            return $"{name}: concluded by {ClientOptions.Text(conclusion, "concluded_by")} at {ClientOptions.Time(conclusion, "concluded_at")}, " +
+                $"winner {(won.Length == 0 ? "none" : won)}{traffic}{(why.Length == 0 ? "" : $" ({why})")}";
+        }
+
+        return $"{name}: {ClientOptions.Text(json, "status")} at {ClientOptions.Time(json, "stopped_at")} by {ClientOptions.Text(json, "stopped_by")}; results count [{ClientOptions.Time(json, "started_at")}, {ClientOptions.Time(json, "stopped_at")}]";
     }
 
     private static TextTable VariantTable(JsonElement results)

@@ -19,7 +19,7 @@ internal sealed class ExperimentManifestKind : ManifestKind
 
     public override IReadOnlyList<JsonElement> Items(JsonElement list) => ClientOptions.Items(list, "experiments").ToList();
 
-    /// <summary>The answer is <c>{"experiment": spec, "started_at": ms}</c>.</summary>
+    /// <summary>The answer is <c>{"experiment": spec, "started_at": ms, "status": …}</c>; only the spec is compared.</summary>
     public override JsonObject Stored(JsonElement answer) =>
         Project(answer.TryGetProperty("experiment", out var spec) ? JsonObject.Create(spec) ?? [] : []);
 
@@ -31,12 +31,13 @@ internal sealed class ExperimentManifestKind : ManifestKind
 
     public override TextTable Table(IEnumerable<JsonElement> answers)
     {
-        var table = new TextTable("NAME", "ENDPOINT", "METRIC", "ENGINE", "STARTED");
+        var table = new TextTable("NAME", "ENDPOINT", "METRIC", "ENGINE", "STARTED", "STATUS");
         foreach (var answer in answers)
         {
             var spec = answer.GetProperty("experiment");
             table.Add(ClientOptions.Text(spec, "name"), ClientOptions.Text(spec, "endpoint"), spec.TryGetProperty("metric", out var metric) ? $"{ClientOptions.Text(metric, "name")} ({ClientOptions.Text(metric, "type")})" : "",
-                ClientOptions.Text(spec, "engine"), ClientOptions.Time(answer, "started_at"));
+                ClientOptions.Text(spec, "engine"), ClientOptions.Time(answer, "started_at"),
+                ClientOptions.Text(answer, "status") + (answer.TryGetProperty("conclusion", out var conclusion) ? $" (winner {(ClientOptions.Text(conclusion, "winner") is { Length: > 0 } won ? won : "none")})" : ""));
         }
 
         return table;

@@ -60,8 +60,34 @@ public sealed record MetricSpec(string? Name = null, string? Type = null, string
     public const string Kpi = "kpi";
 }
 
-/// <summary>A stored experiment: its spec and when it started (only predictions from then on count).</summary>
-public sealed record StoredAbExperiment(AbExperimentSpec Spec, long StartedAt);
+/// <summary>
+/// A stored experiment: its spec, when it started (only predictions from then on count), and how it ended: when data
+/// collection stopped and by whom (results are computed over [start, stop] from then on, under the <see cref="Split"/>
+/// it ran with), and the <see cref="Conclusion"/> that decided it.
+/// </summary>
+public sealed record StoredAbExperiment(AbExperimentSpec Spec, long StartedAt, long? StoppedAt = null, string? StoppedBy = null, ExperimentSplit? Split = null,
+    AbExperimentConclusion? Conclusion = null)
+{
+    /// <summary><c>running</c>, <c>stopped</c> (no more data counts) or <c>concluded</c> (a decision is recorded).</summary>
+    public string Status => Conclusion is not null ? AbExperimentStatuses.Concluded : StoppedAt is not null ? AbExperimentStatuses.Stopped : AbExperimentStatuses.Running;
+}
+
+public static class AbExperimentStatuses
+{
+    public const string Running = "running";
+    public const string Stopped = "stopped";
+    public const string Concluded = "concluded";
+}
+
+/// <summary>The endpoint's variants as the experiment saw them, in order, with their expected shares (null: a bandit, no sample-ratio check).</summary>
+public sealed record ExperimentSplit(IReadOnlyList<string> Variants, IReadOnlyList<double>? Weights);
+
+/// <summary>
+/// The decision that concluded an experiment: the winning variant (null: no winner, keep things as they are), why, who
+/// decided and when, whether all traffic was to go to the winner (<see cref="Apply"/>) and when the endpoint was
+/// changed so (<see cref="AppliedAt"/>), and the results as they were at that moment.
+/// </summary>
+public sealed record AbExperimentConclusion(string? Winner, string Reason, bool Apply, long? AppliedAt, string ConcludedBy, long ConcludedAt, AbExperimentResults Results);
 
 public static partial class AbExperimentValidation
 {

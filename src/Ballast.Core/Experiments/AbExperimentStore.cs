@@ -9,13 +9,28 @@ using Dapper;
 
 namespace Ballast.Experiments;
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+// Results keep a NaN interval (one sample) as "NaN", as the API writes them.
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
 [JsonSerializable(typeof(AbExperimentSpec))]
+[JsonSerializable(typeof(AbExperimentResults))]
+[JsonSerializable(typeof(ExperimentSplit))]
 internal sealed partial class AbExperimentJsonContext : JsonSerializerContext;
 
-/// <summary>A/B experiments in the metadata database, and their results computed from the prediction log and feedback.</summary>
-public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore endpoints, PredictionExport predictions, KpiStore kpis, TrafficStats traffic, TimeProvider time)
+/// <summary>What concludes an experiment: the winning variant (null: none), why, and whether to route all the endpoint's traffic to the winner.</summary>
+public sealed record AbExperimentDecision(string? Winner = null, string? Reason = null, bool? Apply = null);
+
+/// <summary>
+/// A/B experiments in the metadata database, and their results computed from the prediction log and feedback. Stopping
+/// ends data collection; concluding records the decision and, when asked, routes all traffic to the winner through
+/// the endpoint store (then <paramref name="endpointsChanged"/> swaps the routing snapshot, as a rollout's promotion does).
+/// </summary>
+public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore endpoints, PredictionExport predictions, KpiStore kpis, TrafficStats traffic, TimeProvider time,
+    Func<CancellationToken, Task>? endpointsChanged = null)
 {
+    /// <summary>The longest reason a conclusion keeps.</summary>
+    public const int MaxReasonLength = 2000;
+
     public async Task<StoredAbExperiment> CreateAsync(AbExperimentSpec spec, CancellationToken cancellationToken = default)
     {
         spec = await ValidateAsync(spec, cancellationToken).ConfigureAwait(false);
@@ -40,6 +55,13 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         spec = await ValidateAsync(spec, cancellationToken).ConfigureAwait(false);
         var json = JsonSerializer.Serialize(spec, AbExperimentJsonContext.Default.AbExperimentSpec);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        if ((await QueryAsync("WHERE e.name = @name", new { name = spec.Name }, cancellationToken).ConfigureAwait(false)).SingleOrDefault() is { StoppedAt: not null } ended
+            && JsonSerializer.Serialize(ended.Spec, AbExperimentJsonContext.Default.AbExperimentSpec) != json)
+        {
+            // Its results are fixed over [start, stop]: a new spec would change what was decided on.
+            throw TrackingException.Conflict($"Experiment '{spec.Name}' is {ended.Status}; its spec cannot change any more. Delete it and start a new one to test again.");
+        }
+
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var changed = await connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO ab_experiments (name, spec, started_at) VALUES (@Name, @json, @now) ON CONFLICT (name) DO UPDATE SET spec = excluded.spec WHERE ab_experiments.spec <> excluded.spec",
@@ -48,7 +70,7 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     }
 
     public async Task<StoredAbExperiment> GetAsync(string name, CancellationToken cancellationToken = default) =>
-        (await QueryAsync("WHERE name = @name", new { name }, cancellationToken).ConfigureAwait(false)).SingleOrDefault()
+        (await QueryAsync("WHERE e.name = @name", new { name }, cancellationToken).ConfigureAwait(false)).SingleOrDefault()
         ?? throw TrackingException.NotFound($"Experiment '{name}' does not exist.");
 
     public Task<IReadOnlyList<StoredAbExperiment>> ListAsync(CancellationToken cancellationToken = default) => QueryAsync("", null, cancellationToken);
@@ -56,10 +78,159 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     public async Task DeleteAsync(string name, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        if (await connection.ExecuteAsync(new CommandDefinition("DELETE FROM ab_experiments WHERE name = @name", new { name }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM ab_experiment_conclusions WHERE experiment = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (await connection.ExecuteAsync(new CommandDefinition("DELETE FROM ab_experiments WHERE name = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
         {
             throw TrackingException.NotFound($"Experiment '{name}' does not exist.");
         }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Ends data collection now: from then on the results count the predictions (and the feedback and KPIs received)
+    /// up to this moment, under the endpoint's split as it is now, so they stay what they are. Stopping twice is a conflict.
+    /// </summary>
+    public async Task<StoredAbExperiment> StopAsync(string name, string actor, CancellationToken cancellationToken = default)
+    {
+        var experiment = await GetAsync(name, cancellationToken).ConfigureAwait(false);
+        if (experiment.StoppedAt is not null)
+        {
+            throw Ended(experiment);
+        }
+
+        var split = await SplitAsync(experiment.Spec.Endpoint!, cancellationToken).ConfigureAwait(false);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (await connection.ExecuteAsync(new CommandDefinition("UPDATE ab_experiments SET stopped_at = @now, stopped_by = @actor, stopped_split = @split WHERE name = @name AND stopped_at IS NULL",
+                    new { now, actor, split = JsonSerializer.Serialize(split, AbExperimentJsonContext.Default.ExperimentSplit), name }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
+            {
+                // Stopped (or deleted) by someone else meanwhile.
+                throw Ended(await GetAsync(name, cancellationToken).ConfigureAwait(false));
+            }
+        }
+
+        return await GetAsync(name, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Records the decision: the winner (a variant of the experiment, or null for none), the reason, who and when, and
+    /// the results at this moment; a running experiment stops now too. With <see cref="AbExperimentDecision.Apply"/>, all
+    /// the endpoint's traffic then goes to the winner (the other variants stay, at weight 0). Concluding twice is a conflict.
+    /// </summary>
+    public async Task<StoredAbExperiment> ConcludeAsync(string name, AbExperimentDecision decision, string actor, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(decision);
+        var experiment = await GetAsync(name, cancellationToken).ConfigureAwait(false);
+        if (experiment.Conclusion is not null)
+        {
+            throw Ended(experiment);
+        }
+
+        var split = experiment.Split ?? await SplitAsync(experiment.Spec.Endpoint!, cancellationToken).ConfigureAwait(false);
+        var apply = decision.Apply ?? false;
+        var reason = decision.Reason?.Trim() ?? "";
+        var problems = new List<string>();
+        if (decision.Winner is { } winner && !split.Variants.Contains(winner))
+        {
+            problems.Add($"winner '{winner}' is not a variant of the experiment ({string.Join(", ", split.Variants)})");
+        }
+
+        if (apply && decision.Winner is null)
+        {
+            problems.Add("apply routes all traffic to the winner: name the winner, or conclude without apply");
+        }
+
+        if (reason.Length > MaxReasonLength)
+        {
+            problems.Add($"reason is {reason.Length} characters; at most {MaxReasonLength}");
+        }
+
+        if (problems.Count > 0)
+        {
+            throw TrackingException.Invalid($"Cannot conclude experiment '{name}': {string.Join("; ", problems)}.");
+        }
+
+        // Checked before anything is recorded, so a refusal leaves the experiment as it was.
+        var routed = apply ? await RoutedToAsync(experiment.Spec, decision.Winner!, cancellationToken).ConfigureAwait(false) : null;
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var stoppedAt = experiment.StoppedAt ?? now;
+        var results = await ResultsAsync(experiment, stoppedAt, split, cancellationToken).ConfigureAwait(false);
+        await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition("UPDATE ab_experiments SET stopped_at = @stoppedAt, stopped_by = @actor, stopped_split = @split WHERE name = @name AND stopped_at IS NULL",
+                new { stoppedAt, actor, split = JsonSerializer.Serialize(split, AbExperimentJsonContext.Default.ExperimentSplit), name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            try
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "INSERT INTO ab_experiment_conclusions (experiment, winner, reason, apply_winner, applied_at, concluded_by, concluded_at, results) " +
+                    "VALUES (@name, @winner, @reason, @apply, NULL, @actor, @now, @results)",
+                    new { name, winner = decision.Winner, reason, apply, actor, now, results = JsonSerializer.Serialize(results, AbExperimentJsonContext.Default.AbExperimentResults) },
+                    transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+            catch (DbException exception) when (MetadataErrors.IsUniqueViolation(exception))
+            {
+                throw TrackingException.Conflict($"Experiment '{name}' was concluded meanwhile by someone else; look at its decision.");
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (routed is not null)
+        {
+            await endpoints.PutAsync(routed, cancellationToken).ConfigureAwait(false);
+            if (endpointsChanged is not null)
+            {
+                await endpointsChanged(cancellationToken).ConfigureAwait(false);
+            }
+
+            await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition("UPDATE ab_experiment_conclusions SET applied_at = @at WHERE experiment = @name",
+                new { at = time.GetUtcNow().ToUnixTimeMilliseconds(), name }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        return await GetAsync(name, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The endpoint with all its traffic on <paramref name="winner"/>: a split at 100 / 0 (a bandit becomes a split); its shadows and stickiness stay.</summary>
+    private async Task<EndpointSpec> RoutedToAsync(AbExperimentSpec spec, string winner, CancellationToken cancellationToken)
+    {
+        var endpoint = (await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false)).Spec;
+        var variants = endpoint.Variants ?? [];
+        if (endpoint.Policy is EndpointValidation.RegimePolicy or EndpointValidation.EnsemblePolicy || endpoint.Regime is not null || endpoint.Ensemble is not null)
+        {
+            throw TrackingException.Invalid($"Cannot apply experiment '{spec.Name}': endpoint '{spec.Endpoint}' uses the {endpoint.Policy} policy, which does not route by weights; conclude without apply and change the endpoint yourself.");
+        }
+
+        if (!variants.Any(variant => variant.Name == winner))
+        {
+            throw TrackingException.Invalid($"Cannot apply experiment '{spec.Name}': endpoint '{spec.Endpoint}' no longer has the variant '{winner}' ({string.Join(", ", variants.Select(variant => variant.Name))}).");
+        }
+
+        return EndpointValidation.Validate(endpoint with
+        {
+            Policy = EndpointValidation.SplitPolicy,
+            Bandit = null,
+            Variants = variants.Select(variant => variant with { Weight = variant.Name == winner ? 100 : 0 }).ToList(),
+        });
+    }
+
+    private static TrackingException Ended(StoredAbExperiment experiment) => TrackingException.Conflict(experiment.Conclusion is { } conclusion
+        ? $"Experiment '{experiment.Spec.Name}' was concluded by {conclusion.ConcludedBy} at {Stamp(conclusion.ConcludedAt)} (winner: {conclusion.Winner ?? "none"}); a decision is final."
+        : $"Experiment '{experiment.Spec.Name}' was stopped by {experiment.StoppedBy} at {Stamp(experiment.StoppedAt!.Value)}; conclude it to record the decision.");
+
+    private static string Stamp(long at) => DateTimeOffset.FromUnixTimeMilliseconds(at).ToString("u", CultureInfo.InvariantCulture);
+
+    /// <summary>The endpoint's variants now, and their weights as expected shares (none for a bandit, which moves traffic on purpose).</summary>
+    private async Task<ExperimentSplit> SplitAsync(string endpoint, CancellationToken cancellationToken)
+    {
+        var spec = (await endpoints.GetAsync(endpoint, cancellationToken).ConfigureAwait(false)).Spec;
+        var variants = spec.Variants ?? [];
+        return new ExperimentSplit(variants.Select(variant => variant.Name).ToList(),
+            spec.Policy == EndpointValidation.BanditPolicy ? null : variants.Select(variant => (double)(variant.Weight ?? 0)).ToList());
     }
 
     /// <summary>
@@ -70,10 +241,19 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     public async Task<AbExperimentResults> ResultsAsync(string name, CancellationToken cancellationToken = default)
     {
         var experiment = await GetAsync(name, cancellationToken).ConfigureAwait(false);
+        return await ResultsAsync(experiment, experiment.StoppedAt, experiment.Split ?? await SplitAsync(experiment.Spec.Endpoint!, cancellationToken).ConfigureAwait(false), cancellationToken)
+            .ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The results over [start, <paramref name="end"/>] (null: until now) under <paramref name="split"/>: once stopped,
+    /// only the predictions made, and the feedback and KPIs received, by the stop count, so the results stay put.
+    /// </summary>
+    private async Task<AbExperimentResults> ResultsAsync(StoredAbExperiment experiment, long? end, ExperimentSplit split, CancellationToken cancellationToken)
+    {
         var spec = experiment.Spec;
         var start = experiment.StartedAt;
-        var endpoint = await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false);
-        var variants = (endpoint.Spec.Variants ?? []).ToList();
+        var variants = split.Variants;
         List<MetricSpec> metrics = [spec.Metric!, .. spec.SecondaryMetrics ?? []];
         var cuped = spec.Cuped;
         var preStart = cuped is null ? start : start - (long)AbExperimentValidation.Lookback(cuped.Lookback)!.Value.TotalMilliseconds;
@@ -83,15 +263,23 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         {
             if (metrics[i].Source == MetricSpec.Kpi)
             {
-                kpiValues.AddRange((await kpis.SinceAsync(metrics[i].Name!, start, cancellationToken).ConfigureAwait(false)).Select(kpi => (i, kpi)));
+                var values = end is { } until
+                    ? await kpis.BetweenAsync(metrics[i].Name!, start, until + 1, cancellationToken).ConfigureAwait(false)
+                    : await kpis.SinceAsync(metrics[i].Name!, start, cancellationToken).ConfigureAwait(false);
+                kpiValues.AddRange(values.Select(kpi => (i, kpi)));
             }
         }
 
         var preKpis = cuped?.Source == MetricSpec.Kpi ? await kpis.BetweenAsync(cuped.Name!, preStart, start, cancellationToken).ConfigureAwait(false) : [];
-        var found = await predictions.QueryAsync(spec.Endpoint!, preStart, null, connection =>
+        var found = await predictions.QueryAsync(spec.Endpoint!, preStart, end, connection =>
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE kpis (metric INTEGER, prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE); CREATE TABLE pre_kpis (prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE)";
+            // Stopped: feedback received after the stop does not count (the log view already ends at the stop).
+            var log = end is { } until
+                ? $"SELECT * REPLACE (CASE WHEN feedback_at <= {until.ToString(CultureInfo.InvariantCulture)} THEN outcome END AS outcome, CASE WHEN feedback_at <= {until.ToString(CultureInfo.InvariantCulture)} THEN reward END AS reward) FROM predictions"
+                : "SELECT * FROM predictions";
+            command.CommandText = "CREATE TABLE kpis (metric INTEGER, prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE); CREATE TABLE pre_kpis (prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE); " +
+                $"CREATE VIEW experiment_log AS {log}";
             command.ExecuteNonQuery();
             using (var appender = connection.CreateAppender("kpis"))
             {
@@ -137,18 +325,16 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         }, cancellationToken).ConfigureAwait(false);
 
         var errors = (spec.Guardrails ?? []).Any(guardrail => guardrail.Metric == GuardrailSpec.ErrorRate)
-            ? (await traffic.WindowAsync(spec.Endpoint!, start, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false)).ToDictionary(v => v.Variant, v => v.ErrorRate, StringComparer.Ordinal)
+            ? (await traffic.WindowAsync(spec.Endpoint!, start, end ?? time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false)).ToDictionary(v => v.Variant, v => v.ErrorRate, StringComparer.Ordinal)
             : [];
         List<VariantData> Data(MetricSpec metric, Dictionary<string, MetricRow> rows) => variants.Select(variant =>
         {
-            var row = rows.GetValueOrDefault(variant.Name) ?? new MetricRow(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+            var row = rows.GetValueOrDefault(variant) ?? new MetricRow(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
             var summary = metric.Type == MetricSpec.Binomial ? Statistics.SampleSummary.FromProportion((long)Math.Round(row.Sum), row.Units) : Statistics.SampleSummary.FromSums(row.Count, row.Sum, row.Squares);
-            return new VariantData(variant.Name, row.Units, summary, row.LatencyMean, row.LatencyP99, errors.GetValueOrDefault(variant.Name),
+            return new VariantData(variant, row.Units, summary, row.LatencyMean, row.LatencyP99, errors.GetValueOrDefault(variant),
                 cuped is null ? null : new Statistics.CupedSums(row.Count, row.Sum, row.Squares, row.SumX, row.SumX2, row.SumXY), row.WithCovariate);
         }).ToList();
-        // A split's weights are the expected shares; a bandit moves traffic on purpose, so it has no sample-ratio check.
-        var weights = endpoint.Spec.Policy == EndpointValidation.BanditPolicy ? null : variants.Select(variant => (double)(variant.Weight ?? 0)).ToList();
-        return AbExperimentAnalysis.Analyze(spec, Data(metrics[0], found[0]), weights, [.. metrics.Skip(1).Select((metric, i) => (metric, (IReadOnlyList<VariantData>)Data(metric, found[i + 1])))]);
+        return AbExperimentAnalysis.Analyze(spec, Data(metrics[0], found[0]), split.Weights, [.. metrics.Skip(1).Select((metric, i) => (metric, (IReadOnlyList<VariantData>)Data(metric, found[i + 1])))]);
     }
 
     /// <summary>
@@ -158,14 +344,14 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     /// </summary>
     private static string Units(MetricSpec metric, int index, long start) => metric.Source switch
     {
-        MetricSpec.Reward => $"SELECT variant, latency_ms, routing_key, reward AS raw FROM predictions WHERE kind = 'primary' AND timestamp >= {start}",
+        MetricSpec.Reward => $"SELECT variant, latency_ms, routing_key, reward AS raw FROM experiment_log WHERE kind = 'primary' AND timestamp >= {start}",
         MetricSpec.Kpi => $"WITH by_prediction AS (SELECT prediction_id, sum(value) AS v FROM kpis WHERE metric = {index} AND prediction_id IS NOT NULL GROUP BY 1), " +
             $"by_key AS (SELECT routing_key, sum(value) AS v FROM kpis WHERE metric = {index} AND routing_key IS NOT NULL GROUP BY 1), " +
-            $"first_of_key AS (SELECT routing_key, arg_min(prediction_id, timestamp) AS prediction_id FROM predictions WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp >= {start} GROUP BY 1) " +
+            $"first_of_key AS (SELECT routing_key, arg_min(prediction_id, timestamp) AS prediction_id FROM experiment_log WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp >= {start} GROUP BY 1) " +
             "SELECT p.variant, p.latency_ms, p.routing_key, CASE WHEN bp.v IS NULL AND bk.v IS NULL THEN NULL ELSE coalesce(bp.v, 0) + coalesce(bk.v, 0) END AS raw " +
-            "FROM predictions p LEFT JOIN by_prediction bp ON bp.prediction_id = p.prediction_id LEFT JOIN first_of_key fk ON fk.prediction_id = p.prediction_id " +
+            "FROM experiment_log p LEFT JOIN by_prediction bp ON bp.prediction_id = p.prediction_id LEFT JOIN first_of_key fk ON fk.prediction_id = p.prediction_id " +
             $"LEFT JOIN by_key bk ON bk.routing_key = fk.routing_key WHERE p.kind = 'primary' AND p.timestamp >= {start}",
-        _ => $"SELECT variant, latency_ms, routing_key, {Outcome} AS raw FROM predictions WHERE kind = 'primary' AND timestamp >= {start}",
+        _ => $"SELECT variant, latency_ms, routing_key, {Outcome} AS raw FROM experiment_log WHERE kind = 'primary' AND timestamp >= {start}",
     };
 
     /// <summary>An outcome as a number: true 1, false 0, a number itself (quoted or not), else null.</summary>
@@ -176,9 +362,9 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     {
         null => "SELECT NULL::VARCHAR AS routing_key, NULL::DOUBLE AS x WHERE false",
         MetricSpec.Kpi => "SELECT routing_key, sum(value) AS x FROM (SELECT routing_key, value FROM pre_kpis WHERE routing_key IS NOT NULL UNION ALL " +
-            $"SELECT p.routing_key, k.value FROM pre_kpis k JOIN predictions p ON p.prediction_id = k.prediction_id WHERE p.kind = 'primary' AND p.routing_key IS NOT NULL AND p.timestamp < {start}) GROUP BY routing_key",
-        MetricSpec.Reward => $"SELECT routing_key, avg(reward) AS x FROM predictions WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp < {start} GROUP BY routing_key HAVING count(reward) > 0",
-        _ => $"SELECT routing_key, avg({Outcome}) AS x FROM predictions WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp < {start} GROUP BY routing_key HAVING count({Outcome}) > 0",
+            $"SELECT p.routing_key, k.value FROM pre_kpis k JOIN experiment_log p ON p.prediction_id = k.prediction_id WHERE p.kind = 'primary' AND p.routing_key IS NOT NULL AND p.timestamp < {start}) GROUP BY routing_key",
+        MetricSpec.Reward => $"SELECT routing_key, avg(reward) AS x FROM experiment_log WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp < {start} GROUP BY routing_key HAVING count(reward) > 0",
+        _ => $"SELECT routing_key, avg({Outcome}) AS x FROM experiment_log WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp < {start} GROUP BY routing_key HAVING count({Outcome}) > 0",
     };
 
     private sealed record MetricRow(long Units, long Count, double Sum, double Squares, double LatencyMean, double LatencyP99, double SumX, double SumX2, double SumXY, long WithCovariate);
@@ -205,8 +391,44 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     private async Task<IReadOnlyList<StoredAbExperiment>> QueryAsync(string where, object? parameters, CancellationToken cancellationToken)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<(string Spec, long StartedAt)>(new CommandDefinition(
-            $"SELECT spec, started_at FROM ab_experiments {where} ORDER BY name", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return rows.Select(row => new StoredAbExperiment(JsonSerializer.Deserialize(row.Spec, AbExperimentJsonContext.Default.AbExperimentSpec)!, row.StartedAt)).ToList();
+        var rows = await connection.QueryAsync<ExperimentRow>(new CommandDefinition(
+            "SELECT e.spec AS Spec, e.started_at AS StartedAt, e.stopped_at AS StoppedAt, e.stopped_by AS StoppedBy, e.stopped_split AS Split, c.winner AS Winner, c.reason AS Reason, " +
+            "c.apply_winner AS Apply, c.applied_at AS AppliedAt, c.concluded_by AS ConcludedBy, c.concluded_at AS ConcludedAt, c.results AS Results " +
+            $"FROM ab_experiments e LEFT JOIN ab_experiment_conclusions c ON c.experiment = e.name {where} ORDER BY e.name", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(row => row.ToExperiment()).ToList();
+    }
+
+    private sealed class ExperimentRow
+    {
+        public string Spec { get; set; } = "";
+
+        public long StartedAt { get; set; }
+
+        public long? StoppedAt { get; set; }
+
+        public string? StoppedBy { get; set; }
+
+        public string? Split { get; set; }
+
+        public string? Winner { get; set; }
+
+        public string? Reason { get; set; }
+
+        public bool? Apply { get; set; }
+
+        public long? AppliedAt { get; set; }
+
+        public string? ConcludedBy { get; set; }
+
+        public long? ConcludedAt { get; set; }
+
+        public string? Results { get; set; }
+
+        public StoredAbExperiment ToExperiment() => new(
+            JsonSerializer.Deserialize(Spec, AbExperimentJsonContext.Default.AbExperimentSpec)!, StartedAt, StoppedAt, StoppedBy,
+            Split is null ? null : JsonSerializer.Deserialize(Split, AbExperimentJsonContext.Default.ExperimentSplit),
+            ConcludedAt is { } concludedAt
+                ? new AbExperimentConclusion(Winner, Reason ?? "", Apply ?? false, AppliedAt, ConcludedBy ?? "", concludedAt, JsonSerializer.Deserialize(Results!, AbExperimentJsonContext.Default.AbExperimentResults)!)
+                : null);
     }
 }

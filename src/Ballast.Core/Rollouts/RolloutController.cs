@@ -18,14 +18,38 @@ public static class RolloutPhases
     public const string Aborted = "Aborted";
 }
 
-/// <summary>One measurement of an analysis: <c>Successful</c>, <c>Failed</c>, <c>Inconclusive</c> or <c>Error</c> (it could not be taken), with the values it saw.</summary>
-public sealed record Measurement(long At, string Outcome, IReadOnlyDictionary<string, double> Values, string Reason);
+/// <summary>
+/// One measurement of an analysis over the interval [<see cref="From"/>, <see cref="At"/>): <c>Successful</c>,
+/// <c>Failed</c>, <c>Inconclusive</c> or <c>Error</c> (it could not be taken), with the values it saw and each
+/// metric's own result.
+/// </summary>
+public sealed record Measurement(long At, string Outcome, IReadOnlyDictionary<string, double> Values, string Reason, long? From = null, IReadOnlyList<MetricMeasurement>? Metrics = null);
 
-/// <summary>The analysis of the current step: when it started, when it measures next, and its measurements so far.</summary>
-public sealed record AnalysisRun(long StartedAt, long NextAt, IReadOnlyList<Measurement> Measurements)
+/// <summary>
+/// One analysis metric in one measurement: its condition, the value measured (null when none could be), stable's value
+/// when the condition compares with it, and the result: <c>Successful</c>, <c>Failed</c> (the condition held),
+/// <c>Inconclusive</c> (too few requests or feedback) or <c>Error</c>.
+/// </summary>
+public sealed record MetricMeasurement(string Name, string Condition, double? Value, string Result, double? Stable = null);
+
+/// <summary>
+/// The analysis of the current step: when it started, when it measures next, its measurements so far, and once it
+/// has ended without passing (the rollout then pauses or aborts with it), its <see cref="Outcome"/>.
+/// </summary>
+public sealed record AnalysisRun(long StartedAt, long NextAt, IReadOnlyList<Measurement> Measurements, string? Outcome = null)
 {
     public int Count(string outcome) => Measurements.Count(measurement => measurement.Outcome == outcome);
 }
+
+/// <summary>
+/// An analysis run that has ended, as kept for the rollout's timeline: the step and variant it judged, its outcome
+/// (<c>Successful</c>, <c>Failed</c>, <c>Inconclusive</c>, <c>Error</c>, or <c>Terminated</c> when a human moved the
+/// rollout on first), the transition's reason, and every measurement.
+/// </summary>
+public sealed record AnalysisRecord(int Step, string Variant, string Outcome, string Message, long StartedAt, long EndedAt, IReadOnlyList<Measurement> Measurements);
+
+/// <summary>A kept analysis run: its number within the rollout (1, 2, … in the order they ended) and the run.</summary>
+public sealed record StoredAnalysis(long Id, AnalysisRecord Analysis);
 
 /// <summary>A transition: when, into which phase and step, at which canary weight, and why (with the values that caused it).</summary>
 public sealed record RolloutEvent(long At, string Phase, int Step, int Weight, string Message, IReadOnlyDictionary<string, double>? Values = null);
@@ -51,6 +75,7 @@ public sealed record StoredRollout(RolloutSpec Spec, RolloutState State, string?
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(RolloutSpec))]
 [JsonSerializable(typeof(RolloutState))]
+[JsonSerializable(typeof(IReadOnlyList<Measurement>))]
 internal sealed partial class RolloutJsonContext : JsonSerializerContext;
 
 /// <summary>
@@ -194,7 +219,7 @@ public sealed class RolloutController(
             // Several steps may be due at once (a weight change, then a pause that already elapsed…); a few per tick.
             for (var moves = 0; moves < 10 && rollout.State.Phase == RolloutPhases.Progressing; moves++)
             {
-                var next = await StepAsync(rollout, cancellationToken).ConfigureAwait(false);
+                var (next, finished) = await StepAsync(rollout, cancellationToken).ConfigureAwait(false);
                 if (ReferenceEquals(next, rollout.State))
                 {
                     break;
@@ -202,7 +227,7 @@ public sealed class RolloutController(
 
                 try
                 {
-                    rollout = await SaveAsync(rollout, next, cancellationToken).ConfigureAwait(false);
+                    rollout = await SaveAsync(rollout, next, cancellationToken, finished).ConfigureAwait(false);
                 }
                 catch (TrackingException)
                 {
@@ -275,14 +300,14 @@ public sealed class RolloutController(
 
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    private async Task<RolloutState> StepAsync(StoredRollout rollout, CancellationToken cancellationToken)
+    private async Task<(RolloutState State, AnalysisRecord? Finished)> StepAsync(StoredRollout rollout, CancellationToken cancellationToken)
     {
         var (spec, state) = (rollout.Spec, rollout.State);
         var now = Now;
         if (state.Step >= spec.Steps!.Count)
         {
             await SetEndpointAsync(spec, state, promoted: true, cancellationToken).ConfigureAwait(false);
-            return Transition(state with { Phase = RolloutPhases.Succeeded, Weight = 100, SucceededAt = now }, now, $"promoted: {spec.Model} is the stable variant '{state.StableVariant}'");
+            return (Transition(state with { Phase = RolloutPhases.Succeeded, Weight = 100, SucceededAt = now }, now, $"promoted: {spec.Model} is the stable variant '{state.StableVariant}'"), null);
         }
 
         var step = spec.Steps[state.Step];
@@ -290,42 +315,36 @@ public sealed class RolloutController(
         {
             var preview = state with { Layout = PreviewLayout };
             await SetEndpointAsync(spec, preview, promoted: false, cancellationToken).ConfigureAwait(false);
-            return Advance(preview, now, $"preview: {spec.Model} loaded as variant '{PreviewVariant}' (pinned route only, no production traffic)");
+            return (Advance(preview, now, $"preview: {spec.Model} loaded as variant '{PreviewVariant}' (pinned route only, no production traffic)"), null);
         }
 
         if (step.Switch is true)
         {
             var switched = state with { Layout = SwitchedLayout, Weight = 100 };
             await SetEndpointAsync(spec, switched, promoted: false, cancellationToken).ConfigureAwait(false);
-            return Advance(switched, now, $"switched: {spec.Model} serves all traffic; the old model stays loaded as '{PreviousVariant}'");
+            return (Advance(switched, now, $"switched: {spec.Model} serves all traffic; the old model stays loaded as '{PreviousVariant}'"), null);
         }
 
         if (step.Shadow is { } shadow)
         {
-            return await ShadowAsync(spec, state, shadow, now, cancellationToken).ConfigureAwait(false);
+            return (await ShadowAsync(spec, state, shadow, now, cancellationToken).ConfigureAwait(false), null);
         }
 
         if (step.SetWeight is { } weight)
         {
             var weighted = state with { Weight = weight };
             await SetEndpointAsync(spec, weighted, promoted: false, cancellationToken).ConfigureAwait(false);
-            return Advance(weighted, now, $"canary weight {weight}%");
+            return (Advance(weighted, now, $"canary weight {weight}%"), null);
         }
 
         if (step.Pause is not null)
         {
-            return step.PauseDuration() is { } duration
+            return (step.PauseDuration() is { } duration
                 ? now - state.StepStartedAt >= duration.TotalMilliseconds ? Advance(state, now, $"pause of {duration} done") : state
-                : Transition(state with { Phase = RolloutPhases.Paused }, now, "paused until promoted");
+                : Transition(state with { Phase = RolloutPhases.Paused }, now, "paused until promoted"), null);
         }
 
-        var target = step.Analysis!.Variant switch
-        {
-            AnalysisStep.Preview => PreviewVariant,
-            AnalysisStep.Stable => state.StableVariant,
-            _ => CanaryVariant,
-        };
-        return await AnalyzeAsync(spec, state, target, now, cancellationToken).ConfigureAwait(false);
+        return await AnalyzeAsync(spec, state, AnalysisTarget(spec, state), now, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Starts mirroring, or after the duration judges the mirrored requests and stops mirroring.</summary>
@@ -372,56 +391,82 @@ public sealed class RolloutController(
             : Advance(done, now, string.Create(CultureInfo.InvariantCulture, $"shadow passed: {seen.Requests} mirrored, error rate {errorRate:0.####}, disagreement rate {seen.DisagreementRate:0.####}"));
     }
 
-    private async Task<RolloutState> AnalyzeAsync(RolloutSpec spec, RolloutState state, string target, long now, CancellationToken cancellationToken)
+    private async Task<(RolloutState State, AnalysisRecord? Finished)> AnalyzeAsync(RolloutSpec spec, RolloutState state, string target, long now, CancellationToken cancellationToken)
     {
         var analysis = spec.Analysis!;
         var interval = (long)RolloutValidation.Duration(analysis.Interval!)!.Value.TotalMilliseconds;
-        if (state.Analysis is not { } run)
+        if (state.Analysis is not { Outcome: null } run)
         {
-            return state with { Analysis = new AnalysisRun(now, now + interval, []) };
+            return (state with { Analysis = new AnalysisRun(now, now + interval, []) }, null);
         }
 
         if (now < run.NextAt)
         {
-            return state;
+            return (state, null);
         }
 
+        var from = run.NextAt - interval;
         Measurement measurement;
         try
         {
-            measurement = await MeasureAsync(spec, state, target, run.NextAt - interval, now, cancellationToken).ConfigureAwait(false);
+            measurement = await MeasureAsync(spec, state, target, from, now, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (!(exception is OperationCanceledException && cancellationToken.IsCancellationRequested))
         {
             // Argo's Error: the metric could not be read (the database or a query failed); neither a pass nor a failure.
-            measurement = new Measurement(now, ErrorOutcome, new Dictionary<string, double>(StringComparer.Ordinal), $"the measurement could not be taken: {exception.Message}");
+            measurement = new Measurement(now, ErrorOutcome, new Dictionary<string, double>(StringComparer.Ordinal), $"the measurement could not be taken: {exception.Message}",
+                from, [.. Conditions(spec).Select(condition => new MetricMeasurement(condition.Name, condition.Condition.ToString(), null, ErrorOutcome))]);
         }
 
         run = run with { NextAt = run.NextAt + interval, Measurements = [.. run.Measurements, measurement] };
         state = state with { Analysis = run };
+        AnalysisRecord Finished(string outcome, string message) => new(state.Step, target, outcome, message, run.StartedAt, now, run.Measurements);
         var errors = run.Measurements.Reverse().TakeWhile(m => m.Outcome == ErrorOutcome).Count();
         if (errors > analysis.ConsecutiveErrorLimit)
         {
-            return await AbortAsync(new StoredRollout(spec, state),
-                $"analysis errored: {errors} measurements in a row could not be taken (consecutiveErrorLimit {analysis.ConsecutiveErrorLimit}); last: {measurement.Reason}", cancellationToken).ConfigureAwait(false);
+            var reason = $"analysis errored: {errors} measurements in a row could not be taken (consecutiveErrorLimit {analysis.ConsecutiveErrorLimit}); last: {measurement.Reason}";
+            return (await AbortAsync(new StoredRollout(spec, state with { Analysis = run with { Outcome = ErrorOutcome } }), reason, cancellationToken).ConfigureAwait(false),
+                Finished(ErrorOutcome, reason));
         }
 
         if (run.Count("Failed") > analysis.FailureLimit)
         {
-            return await AbortAsync(new StoredRollout(spec, state), $"analysis failed: {measurement.Reason}", cancellationToken, measurement.Values).ConfigureAwait(false);
+            var reason = $"analysis failed: {measurement.Reason}";
+            return (await AbortAsync(new StoredRollout(spec, state with { Analysis = run with { Outcome = "Failed" } }), reason, cancellationToken, measurement.Values).ConfigureAwait(false),
+                Finished("Failed", reason));
         }
 
         if (run.Count("Inconclusive") > analysis.InconclusiveLimit)
         {
-            return Transition(state with { Phase = RolloutPhases.Paused }, now, $"analysis inconclusive: {measurement.Reason}; promote or abort", measurement.Values);
+            var reason = $"analysis inconclusive: {measurement.Reason}; promote or abort";
+            return (Transition(state with { Phase = RolloutPhases.Paused, Analysis = run with { Outcome = "Inconclusive" } }, now, reason, measurement.Values), Finished("Inconclusive", reason));
         }
 
         // Errors never count towards the measurements an analysis needs to pass.
         var taken = run.Measurements.Count(m => m.Outcome != ErrorOutcome);
-        return taken >= analysis.Count ? Advance(state with { Analysis = null }, now, $"analysis passed ({run.Count("Successful")} of {taken} measurements successful)") : state;
+        if (taken < analysis.Count)
+        {
+            return (state, null);
+        }
+
+        var passed = $"analysis passed ({run.Count("Successful")} of {taken} measurements successful)";
+        return (Advance(state with { Analysis = null }, now, passed), Finished("Successful", passed));
     }
 
+    private static List<(string Name, Condition Condition)> Conditions(RolloutSpec spec) =>
+        spec.Analysis!.Metrics!.Select(metric => (Name: metric.Name ?? "metric", Condition: Condition.Parse(metric.FailureCondition, metric.Name ?? "metric"))).ToList();
+
     private const string ErrorOutcome = "Error";
+    private const string TerminatedOutcome = "Terminated";
+
+    /// <summary>The variant the current step's analysis judges: the canary (default), the preview, or the stable variant.</summary>
+    private static string AnalysisTarget(RolloutSpec spec, RolloutState state) =>
+        (state.Step < spec.Steps!.Count ? spec.Steps[state.Step].Analysis?.Variant : null) switch
+        {
+            AnalysisStep.Preview => PreviewVariant,
+            AnalysisStep.Stable => state.StableVariant,
+            _ => CanaryVariant,
+        };
 
     /// <summary>
     /// One measurement of <paramref name="target"/> over [from, now): its traffic from every replica's counters (a
@@ -440,6 +485,10 @@ public sealed class RolloutController(
         // Conditions against stable compare with the stable variant's traffic over the same window.
         var stable = window.FirstOrDefault(variant => variant.Variant == state.StableVariant && variant.Variant != target && variant.Requests > 0) is { } reference ? Values(reference) : null;
         var lacking = new List<string>();
+        // Each condition's own result beside the measurement's: its value, stable's when compared with it, and whether it held.
+        List<MetricMeasurement> PerMetric(Func<(string Name, Condition Condition), string> result) => conditions.Select(condition => new MetricMeasurement(
+            condition.Name, condition.Condition.ToString(), values.TryGetValue(condition.Condition.Metric, out var value) ? value : null, result(condition),
+            condition.Condition.StableArithmetic is not null && stable is not null && stable.TryGetValue(condition.Condition.Metric, out var reference) ? reference : null)).ToList();
         if (conditions.Any(condition => condition.Condition.OnFeedback))
         {
             if (assignments is null)
@@ -476,7 +525,7 @@ public sealed class RolloutController(
 
         if (seen.Requests < analysis.MinRequests)
         {
-            return new Measurement(now, "Inconclusive", values, $"{seen.Requests} requests < minRequests {analysis.MinRequests}");
+            return new Measurement(now, "Inconclusive", values, $"{seen.Requests} requests < minRequests {analysis.MinRequests}", from, PerMetric(_ => "Inconclusive"));
         }
 
         if (conditions.Any(condition => condition.Condition.OnDrift))
@@ -504,11 +553,13 @@ public sealed class RolloutController(
         // A condition that can be judged and holds fails the measurement, even when another lacks feedback.
         var failed = conditions.Where(condition => !lacking.Any(reason => reason.StartsWith(condition.Name + ":", StringComparison.Ordinal))
             && condition.Condition.Holds(values[condition.Condition.Metric], stable is not null && stable.TryGetValue(condition.Condition.Metric, out var stableValue) ? stableValue : null)).ToList();
+        var metrics = PerMetric(condition => failed.Contains(condition) ? "Failed"
+            : lacking.Any(reason => reason.StartsWith(condition.Name + ":", StringComparison.Ordinal)) ? "Inconclusive" : "Successful");
         return failed.Count > 0
-            ? new Measurement(now, "Failed", values, string.Join("; ", failed.Select(metric => $"{metric.Name}: {metric.Condition} (value {values[metric.Condition.Metric].ToString("0.####", CultureInfo.InvariantCulture)})")))
+            ? new Measurement(now, "Failed", values, string.Join("; ", failed.Select(metric => $"{metric.Name}: {metric.Condition} (value {values[metric.Condition.Metric].ToString("0.####", CultureInfo.InvariantCulture)})")), from, metrics)
             : lacking.Count > 0
-                ? new Measurement(now, "Inconclusive", values, string.Join("; ", lacking))
-                : new Measurement(now, "Successful", values, "every condition passed");
+                ? new Measurement(now, "Inconclusive", values, string.Join("; ", lacking), from, metrics)
+                : new Measurement(now, "Successful", values, "every condition passed", from, metrics);
     }
 
     private static long Samples(VariantFeedback feedback, string metric) => metric == Condition.Accuracy ? feedback.Labelled : feedback.Rewarded;
@@ -634,16 +685,84 @@ public sealed class RolloutController(
         return ReferenceEquals(state, rollout.State) ? rollout : await SaveAsync(rollout, state, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Writes the next state if the stored one is still the one read; else the write is refused (another writer won).</summary>
-    private async Task<StoredRollout> SaveAsync(StoredRollout rollout, RolloutState state, CancellationToken cancellationToken)
+    /// <summary>
+    /// Writes the next state if the stored one is still the one read; else the write is refused (another writer won).
+    /// An analysis run that ended with this transition is kept in the same transaction, so it is kept once or not at all.
+    /// </summary>
+    private async Task<StoredRollout> SaveAsync(StoredRollout rollout, RolloutState state, CancellationToken cancellationToken, AnalysisRecord? finished = null)
     {
+        if (finished is null && rollout.State is { Phase: RolloutPhases.Progressing or RolloutPhases.Paused, Analysis: { Outcome: null, Measurements.Count: > 0 } open }
+            && (state.Analysis is null || state.Phase == RolloutPhases.Aborted))
+        {
+            // A human (promote, resume, abort) or an SLA breach moved on before the analysis ended: kept as terminated, with its reason.
+            finished = new AnalysisRecord(rollout.State.Step, AnalysisTarget(rollout.Spec, rollout.State), TerminatedOutcome, state.Message, open.StartedAt, Now, open.Measurements);
+            state = state.Analysis is null ? state : state with { Analysis = state.Analysis with { Outcome = TerminatedOutcome } };
+        }
+
         var json = Serialize(state);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         var written = await connection.ExecuteAsync(new CommandDefinition("UPDATE rollouts SET phase = @Phase, state = @json, updated_at = @now WHERE name = @name AND state = @token",
-            new { state.Phase, json, now = Now, name = rollout.Spec.Name, token = rollout.Token }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return written == 1
-            ? rollout with { State = state, Token = json }
-            : throw TrackingException.Invalid($"Rollout '{rollout.Spec.Name}' changed while this was being decided; look at its status and try again.");
+            new { state.Phase, json, now = Now, name = rollout.Spec.Name, token = rollout.Token }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (written != 1)
+        {
+            throw TrackingException.Invalid($"Rollout '{rollout.Spec.Name}' changed while this was being decided; look at its status and try again.");
+        }
+
+        if (finished is not null)
+        {
+            // Numbered in the order they end; the state update above holds the rollout's row, so no other writer numbers meanwhile.
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO rollout_analyses (rollout, id, step, variant, outcome, message, started_at, ended_at, measurements) " +
+                "SELECT @rollout, coalesce(max(id), 0) + 1, @Step, @Variant, @Outcome, @Message, @StartedAt, @EndedAt, @measurements FROM rollout_analyses WHERE rollout = @rollout",
+                new
+                {
+                    rollout = rollout.Spec.Name, finished.Step, finished.Variant, finished.Outcome, finished.Message, finished.StartedAt, finished.EndedAt,
+                    measurements = JsonSerializer.Serialize(finished.Measurements, RolloutJsonContext.Default.IReadOnlyListMeasurement),
+                }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return rollout with { State = state, Token = json };
+    }
+
+    /// <summary>The rollout's ended analysis runs, newest first: at most <paramref name="limit"/>, before run <paramref name="before"/> when paging on.</summary>
+    public async Task<IReadOnlyList<StoredAnalysis>> AnalysesAsync(string name, int limit = 50, long? before = null, CancellationToken cancellationToken = default)
+    {
+        if (limit is < 1 or > MaxAnalysesPage)
+        {
+            throw TrackingException.Invalid($"limit {limit} must be between 1 and {MaxAnalysesPage}.");
+        }
+
+        await GetAsync(name, cancellationToken).ConfigureAwait(false);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<AnalysisRow>(new CommandDefinition(
+            "SELECT id AS Id, step AS Step, variant AS Variant, outcome AS Outcome, message AS Message, started_at AS StartedAt, ended_at AS EndedAt, measurements AS Measurements " +
+            $"FROM rollout_analyses WHERE rollout = @name {(before is null ? "" : "AND id < @before")} ORDER BY id DESC LIMIT @limit",
+            new { name, before, limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(row => new StoredAnalysis(row.Id, new AnalysisRecord(row.Step, row.Variant, row.Outcome, row.Message, row.StartedAt, row.EndedAt,
+            JsonSerializer.Deserialize(row.Measurements, RolloutJsonContext.Default.IReadOnlyListMeasurement)!))).ToList();
+    }
+
+    public const int MaxAnalysesPage = 500;
+
+    private sealed class AnalysisRow
+    {
+        public long Id { get; set; }
+
+        public int Step { get; set; }
+
+        public string Variant { get; set; } = "";
+
+        public string Outcome { get; set; } = "";
+
+        public string Message { get; set; } = "";
+
+        public long StartedAt { get; set; }
+
+        public long EndedAt { get; set; }
+
+        public string Measurements { get; set; } = "";
     }
 
     private async Task<IReadOnlyList<StoredRollout>> QueryAsync(string where, object? parameters, CancellationToken cancellationToken)

@@ -19,4 +19,7 @@ public sealed class TrackingException(string code, string message) : Exception(m
     public static TrackingException NotFound(string message) => new(ResourceDoesNotExist, message);
 
     public static TrackingException AlreadyExists(string message) => new(ResourceAlreadyExists, message);
+
+    /// <summary>The thing is in a state that refuses the request (an experiment already stopped or concluded): 409 under <c>/api/v1</c>.</summary>
+    public static TrackingException Conflict(string message) => new(InvalidState, message);
 }

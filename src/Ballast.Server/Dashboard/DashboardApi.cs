@@ -67,6 +67,7 @@ public static class DashboardApi
         ui.MapGet("/rollouts/{name}", Page(RolloutPage.RenderAsync));
         ui.MapPost("/rollouts/{name}/{command}", Action(RolloutPage.CommandAsync));
         ui.MapGet("/ab/{name}", Page(RolloutPage.ExperimentAsync));
+        ui.MapPost("/ab/{name}/{command}", Action(RolloutPage.ExperimentCommandAsync));
         ui.MapGet("/models", Page(ModelPage.ListAsync));
         ui.MapGet("/models/{name}", Page(ModelPage.RenderAsync));
         ui.MapGet("/experiments", Page(RunsPage.ListAsync));
@@ -214,7 +215,7 @@ public static class DashboardApi
             .Raw($"<input type=\"hidden\" name=\"return\" value=\"{Html.Attribute(DashboardRoutes.SafeReturn(returnTo))}\">")
             .Raw("<label for=\"api_key\">API key</label><input type=\"password\" id=\"api_key\" name=\"api_key\" autocomplete=\"current-password\" required>")
             .Raw("<button type=\"submit\" class=\"primary\">Sign in</button>")
-            .Tag("p", "Readers see everything; writers can also promote, pause and abort rollouts.", "class=\"muted\"")
+            .Tag("p", "Readers see everything; writers can also promote, pause and abort rollouts, and stop and conclude experiments.", "class=\"muted\"")
             .Raw("</form>");
         return DashboardLayout.Render(new DashboardPage("Sign in", "login", body.ToString()), null);
     }

@@ -113,5 +113,9 @@ internal static class DashboardLayout
         dl.facts { display: grid; grid-template-columns: max-content auto; gap: 0.2rem 1rem; }
         dl.facts dt { font-weight: 600; }
         dl.facts dd { margin: 0; }
+        ol.timeline > li { margin-bottom: 0.8rem; }
+        ol.timeline ul.transitions { margin: 0.3rem 0; padding-left: 1.2rem; font-size: 0.9rem; }
+        ol.timeline .analysis p { margin: 0.3rem 0; font-size: 0.9rem; }
+        form.conclude { margin-top: 0.6rem; background: #ffffff; border: 1px solid #e5e7eb; padding: 0.6rem; }
         """;
 }

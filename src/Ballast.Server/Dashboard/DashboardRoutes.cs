@@ -27,6 +27,8 @@ internal static class DashboardRoutes
 
     public static string AbExperiment(string name) => "/ui/ab/" + Uri.EscapeDataString(name);
 
+    public static string AbExperimentAction(string name, string action) => $"/ui/ab/{Uri.EscapeDataString(name)}/{action}";
+
     public static string Model(string name) => "/ui/models/" + Uri.EscapeDataString(name);
 
     public static string Experiment(string id) => "/ui/experiments/" + Uri.EscapeDataString(id);

@@ -7,6 +7,7 @@ public static class ErrorCodes
     public const string InvalidParameterValue = "INVALID_PARAMETER_VALUE";
     public const string NotFound = "RESOURCE_DOES_NOT_EXIST";
     public const string AlreadyExists = "RESOURCE_ALREADY_EXISTS";
+    public const string InvalidState = "INVALID_STATE";
     public const string Unauthenticated = "UNAUTHENTICATED";
     public const string PermissionDenied = "PERMISSION_DENIED";
     public const string RequestTooLarge = "REQUEST_LIMIT_EXCEEDED";
@@ -20,6 +21,7 @@ public static class ErrorCodes
         InvalidParameterValue => "Invalid parameter value",
         NotFound => "Not found",
         AlreadyExists => "Already exists",
+        InvalidState => "Conflict with the current state",
         Unauthenticated => "Authentication required",
         PermissionDenied => "Permission denied",
         RequestTooLarge => "Request too large",

@@ -6,8 +6,19 @@ using Microsoft.AspNetCore.Routing;
 
 namespace Ballast.Server.Experiments;
 
-/// <summary>An A/B experiment as the API shows it: its spec (defaults filled in) and when it started.</summary>
-public sealed record AbExperimentResponse(AbExperimentSpec Experiment, long StartedAt);
+/// <summary>
+/// An A/B experiment as the API shows it: its spec (defaults filled in), when it started, its status (<c>running</c>,
+/// <c>stopped</c>, <c>concluded</c>), when and by whom data collection stopped, and the decision that concluded it.
+/// </summary>
+public sealed record AbExperimentResponse(AbExperimentSpec Experiment, long StartedAt, string Status = AbExperimentStatuses.Running, long? StoppedAt = null, string? StoppedBy = null,
+    AbExperimentConclusion? Conclusion = null)
+{
+    public static AbExperimentResponse From(StoredAbExperiment experiment)
+    {
+        ArgumentNullException.ThrowIfNull(experiment);
+        return new AbExperimentResponse(experiment.Spec, experiment.StartedAt, experiment.Status, experiment.StoppedAt, experiment.StoppedBy, experiment.Conclusion);
+    }
+}
 
 public sealed record AbExperimentListResponse(IReadOnlyList<AbExperimentResponse> Experiments);
 
@@ -28,7 +39,7 @@ public static class AbExperimentsApi
         group.MapPost("/", async (AbExperimentSpec spec, AbExperimentStore experiments, CancellationToken cancellationToken) =>
         {
             var created = await experiments.CreateAsync(spec, cancellationToken).ConfigureAwait(false);
-            return TypedResults.Created($"/api/v1/experiments/{created.Spec.Name}", new AbExperimentResponse(created.Spec, created.StartedAt));
+            return TypedResults.Created($"/api/v1/experiments/{created.Spec.Name}", AbExperimentResponse.From(created));
         }).WithSummary("Starts an experiment on an endpoint's variants (409 when the name is taken).").RequireAuthorization(BallastPolicies.Writer);
         group.MapPut("/{name}", async (string name, AbExperimentSpec spec, AbExperimentStore experiments, CancellationToken cancellationToken) =>
         {
@@ -38,16 +49,23 @@ public static class AbExperimentsApi
             }
 
             var (experiment, _) = await experiments.PutAsync(spec with { Name = name }, cancellationToken).ConfigureAwait(false);
-            return TypedResults.Ok(new AbExperimentResponse(experiment.Spec, experiment.StartedAt));
-        }).WithSummary("Creates or changes an experiment (idempotent; a change keeps its start).").RequireAuthorization(BallastPolicies.Writer);
+            return TypedResults.Ok(AbExperimentResponse.From(experiment));
+        }).WithSummary("Creates or changes an experiment (idempotent; a change keeps its start; 409 once it is stopped).").RequireAuthorization(BallastPolicies.Writer);
         group.MapGet("/", async (AbExperimentStore experiments, CancellationToken cancellationToken) =>
-            TypedResults.Ok(new AbExperimentListResponse((await experiments.ListAsync(cancellationToken).ConfigureAwait(false)).Select(e => new AbExperimentResponse(e.Spec, e.StartedAt)).ToList())))
+            TypedResults.Ok(new AbExperimentListResponse((await experiments.ListAsync(cancellationToken).ConfigureAwait(false)).Select(AbExperimentResponse.From).ToList())))
             .RequireAuthorization(BallastPolicies.Reader);
         group.MapGet("/{name}", async (string name, AbExperimentStore experiments, CancellationToken cancellationToken) =>
         {
             var experiment = await experiments.GetAsync(name, cancellationToken).ConfigureAwait(false);
-            return TypedResults.Ok(new AbExperimentResponse(experiment.Spec, experiment.StartedAt));
+            return TypedResults.Ok(AbExperimentResponse.From(experiment));
         }).RequireAuthorization(BallastPolicies.Reader);
+        group.MapPost("/{name}/stop", async (string name, AbExperimentStore experiments, HttpContext context, CancellationToken cancellationToken) =>
+            TypedResults.Ok(AbExperimentResponse.From(await experiments.StopAsync(name, Actor(context), cancellationToken).ConfigureAwait(false))))
+            .WithSummary("Ends data collection now: results count [start, stopped_at] from then on (409 when already stopped).").RequireAuthorization(BallastPolicies.Writer);
+        group.MapPost("/{name}/conclude", async (string name, AbExperimentDecision decision, AbExperimentStore experiments, HttpContext context, CancellationToken cancellationToken) =>
+            TypedResults.Ok(AbExperimentResponse.From(await experiments.ConcludeAsync(name, decision, Actor(context), cancellationToken).ConfigureAwait(false))))
+            .WithSummary("Records the decision {winner: VARIANT | null, reason, apply}: who, when, the results now; apply routes 100% of the endpoint's traffic to the winner (409 when already concluded).")
+            .RequireAuthorization(BallastPolicies.Writer);
         group.MapGet("/{name}/results", async (string name, AbExperimentStore experiments, CancellationToken cancellationToken) =>
             TypedResults.Ok(await experiments.ResultsAsync(name, cancellationToken).ConfigureAwait(false)))
             .WithSummary("Per variant: units, mean with CI, lifts with CI, p-value or chance to win; SRM; the decision.").RequireAuthorization(BallastPolicies.Reader);
@@ -65,4 +83,6 @@ public static class AbExperimentsApi
             .RequireAuthorization(BallastPolicies.Writer);
         return routes;
     }
+
+    private static string Actor(HttpContext context) => context.User.Identity?.Name ?? "anonymous";
 }

@@ -24,6 +24,20 @@ public sealed record RolloutListResponse(IReadOnlyList<RolloutStatusResponse> Ro
 
 public sealed record RolloutHistoryResponse(string Name, IReadOnlyList<RolloutEvent> History);
 
+/// <summary>An ended analysis run: its number, the step and variant it judged, its outcome and reason, its span and every measurement with each metric's result.</summary>
+public sealed record RolloutAnalysisResponse(long Id, int Step, string Variant, string Outcome, string Message, long StartedAt, long EndedAt, IReadOnlyList<Measurement> Measurements)
+{
+    public static RolloutAnalysisResponse From(StoredAnalysis stored)
+    {
+        ArgumentNullException.ThrowIfNull(stored);
+        var run = stored.Analysis;
+        return new RolloutAnalysisResponse(stored.Id, run.Step, run.Variant, run.Outcome, run.Message, run.StartedAt, run.EndedAt, run.Measurements);
+    }
+}
+
+/// <summary>A page of ended analysis runs, newest first; <see cref="NextBefore"/> continues (as <c>?before=</c>) when there may be more.</summary>
+public sealed record RolloutAnalysesResponse(string Name, IReadOnlyList<RolloutAnalysisResponse> Analyses, long? NextBefore);
+
 /// <summary><c>/api/v1/rollouts</c>: start a canary rollout, follow it, and steer it (promote, pause, resume, abort).</summary>
 public static class RolloutsApi
 {
@@ -46,6 +60,13 @@ public static class RolloutsApi
             var rollout = await rollouts.GetAsync(name, cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(new RolloutHistoryResponse(name, rollout.State.History));
         }).WithSummary("Every transition with its time, reason and the values that caused it.").RequireAuthorization(BallastPolicies.Reader);
+        group.MapGet("/{name}/analyses", async (string name, int? limit, long? before, RolloutController rollouts, CancellationToken cancellationToken) =>
+        {
+            var size = limit ?? 50;
+            var analyses = await rollouts.AnalysesAsync(name, size, before, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(new RolloutAnalysesResponse(name, analyses.Select(RolloutAnalysisResponse.From).ToList(), analyses.Count == size ? analyses[^1].Id : null));
+        }).WithSummary("Every ended analysis run, newest first, with each measurement per metric (limit, default 50, at most 500; before: a run id to page on).")
+            .RequireAuthorization(BallastPolicies.Reader);
         group.MapPost("/{name}/{command}", async (string name, string command, RolloutController rollouts, CancellationToken cancellationToken) =>
         {
             var rollout = command switch

@@ -362,6 +362,70 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
     }
 
     [Fact]
+    public async Task Every_ended_analysis_is_kept_with_each_measurement_per_metric_newest_first()
+    {
+        var (controller, traffic) = await StartAsync(Canary with
+        {
+            Steps = [new RolloutStep(SetWeight: 20), new RolloutStep(Analysis: new AnalysisStep()), new RolloutStep(SetWeight: 50), new RolloutStep(Analysis: new AnalysisStep())],
+        });
+        await RunAsync(controller, traffic, seconds: 50, errorRate: 0, latencyMs: 5);
+        (await controller.GetAsync("iris-v2", Cancel)).State.Phase.ShouldBe(RolloutPhases.Succeeded);
+
+        var analyses = await controller.AnalysesAsync("iris-v2", cancellationToken: Cancel);
+        analyses.Select(a => (a.Id, a.Analysis.Step, a.Analysis.Variant, a.Analysis.Outcome, a.Analysis.Message)).ShouldBe([
+            (2L, 3, "canary", "Successful", "analysis passed (2 of 2 measurements successful)"),
+            (1L, 1, "canary", "Successful", "analysis passed (2 of 2 measurements successful)")]);
+        var first = analyses[1].Analysis;
+        first.Measurements.Count.ShouldBe(2);
+        first.EndedAt.ShouldBe(first.Measurements[^1].At);
+        foreach (var measurement in first.Measurements)
+        {
+            (measurement.At - measurement.From).ShouldBe(10_000, "each measurement covers one 10 s interval");
+            measurement.Metrics!.Select(m => (m.Name, m.Condition, m.Result)).ShouldBe([("errors", "error_rate > 0.05", "Successful"), ("latency", "latency_p99_ms > 50", "Successful")]);
+            measurement.Metrics![0].Value.ShouldBe(0);
+        }
+
+        first.Measurements[0].From.ShouldBe(first.StartedAt, "the first interval starts with the analysis");
+        var page = await controller.AnalysesAsync("iris-v2", limit: 1, before: 2, cancellationToken: Cancel);
+        page.ShouldHaveSingleItem().Id.ShouldBe(1);
+        (await Should.ThrowAsync<TrackingException>(() => controller.AnalysesAsync("iris-v2", limit: 0, cancellationToken: Cancel))).Message.ShouldBe("limit 0 must be between 1 and 500.");
+        (await Should.ThrowAsync<TrackingException>(() => controller.AnalysesAsync("nope", cancellationToken: Cancel))).Code.ShouldBe(TrackingException.ResourceDoesNotExist);
+    }
+
+    [Fact]
+    public async Task A_failed_analysis_is_kept_with_the_metric_that_failed_and_an_inconclusive_one_once_however_it_is_resolved()
+    {
+        var (controller, traffic) = await StartAsync();
+        await RunAsync(controller, traffic, seconds: 40, errorRate: 0.2, latencyMs: 5);
+        var failed = (await controller.AnalysesAsync("iris-v2", cancellationToken: Cancel)).ShouldHaveSingleItem().Analysis;
+        (failed.Outcome, failed.Step, failed.Message).ShouldBe(("Failed", 1, "analysis failed: errors: error_rate > 0.05 (value 0.2)"));
+        failed.Measurements[^1].Metrics!.Select(m => (m.Name, m.Result)).ShouldBe([("errors", "Failed"), ("latency", "Successful")]);
+        failed.Measurements[^1].Metrics![0].Value.ShouldBe(0.2);
+
+        var (quiet, quietTraffic) = await StartAsync(Canary with { Name = "iris-v3" }, createEndpoint: false);
+        await RunAsync(quiet, quietTraffic, seconds: 40, errorRate: 0, latencyMs: 5, requestsPerSecond: 0);
+        await quiet.PromoteAsync("iris-v3", Cancel);
+        await RunAsync(quiet, quietTraffic, seconds: 5, errorRate: 0, latencyMs: 5, requestsPerSecond: 0);
+        var inconclusive = (await quiet.AnalysesAsync("iris-v3", cancellationToken: Cancel)).ShouldHaveSingleItem().Analysis;
+        (inconclusive.Outcome, inconclusive.Message).ShouldBe(("Inconclusive", "analysis inconclusive: 0 requests < minRequests 20; promote or abort"));
+        inconclusive.Measurements.ShouldHaveSingleItem().Metrics!.Select(m => m.Result).ShouldBe(["Inconclusive", "Inconclusive"]);
+    }
+
+    [Fact]
+    public async Task An_analysis_a_human_ends_early_is_kept_as_terminated_with_the_reason()
+    {
+        var (controller, traffic) = await StartAsync();
+        // Weight 20 and the analysis start at the first second; it measures once at 11 s (of the 2 it needs).
+        await RunAsync(controller, traffic, seconds: 15, errorRate: 0, latencyMs: 5);
+        (await controller.GetAsync("iris-v2", Cancel)).State.Analysis!.Measurements.Count.ShouldBe(1);
+        await controller.AbortAsync("iris-v2", cancellationToken: Cancel);
+        await RunAsync(controller, traffic, seconds: 3, errorRate: 0, latencyMs: 5);
+
+        var terminated = (await controller.AnalysesAsync("iris-v2", cancellationToken: Cancel)).ShouldHaveSingleItem().Analysis;
+        (terminated.Outcome, terminated.Message, terminated.Measurements.Count).ShouldBe(("Terminated", "aborted by hand", 1));
+    }
+
+    [Fact]
     public void Bad_rollouts_are_refused_with_every_problem() =>
         Should.Throw<TrackingException>(() => RolloutValidation.Validate(new RolloutSpec("r", "iris", "iris/2", "bluegreen",
             [new RolloutStep(SetWeight: 120), new RolloutStep(Pause: JsonValue.Create("soon")), new RolloutStep(Analysis: new AnalysisStep())],
@@ -371,9 +435,13 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
             "analysis metric 'e': condition 'errors above 1%' is not METRIC OP NUMBER (or OP stable, stable + N, stable - N, stable * N) with METRIC one of error_rate, rejection_rate, latency_p99_ms, latency_p50_ms, latency_mean_ms, requests, " +
             "disagreement_rate, accuracy, mean_reward, feedback_count, drift_share, drift.COLUMN, prediction_drift and OP one of > >= < <=.");
 
-    private async Task<(RolloutController Controller, TrafficStats Traffic)> StartAsync(RolloutSpec? spec = null, IAlertNotifier? alerts = null)
+    private async Task<(RolloutController Controller, TrafficStats Traffic)> StartAsync(RolloutSpec? spec = null, IAlertNotifier? alerts = null, bool createEndpoint = true)
     {
-        await Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
+        if (createEndpoint)
+        {
+            await Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
+        }
+
         var traffic = new TrafficStats(Database, Time);
         var controller = new RolloutController(Database, Endpoints, traffic, Time, assignments: Assignments, alerts: alerts);
         await controller.StartAsync(spec ?? Canary, Cancel);

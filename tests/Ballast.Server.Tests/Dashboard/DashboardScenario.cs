@@ -10,8 +10,8 @@ namespace Ballast.Tests.Dashboard;
 /// <summary>
 /// One real server seeded through its API with a small production story, and Chromium: an endpoint <c>iris</c> split
 /// 80/20 between two versions with a shadow, scored traffic (seeded), a monitor with a reference window and two drifted
-/// windows (a falling revenue KPI beside them, segments by sepal width), a firing drift alert, an endpoint <c>fraud</c> with a canary rollout paused for promotion, and API keys for
-/// a reader and a writer. Tracking holds an experiment of three runs; iris v1 came from the first (with its dataset), is in
+/// windows (a falling revenue KPI beside them, segments by sepal width), a firing drift alert, an endpoint <c>fraud</c> with a canary rollout paused for promotion
+/// (and <c>ledger</c>, whose canary passed two analyses before its pause), A/B tests on <c>checkout</c> and <c>signup</c>, and API keys for a reader and a writer. Tracking holds an experiment of three runs; iris v1 came from the first (with its dataset), is in
 /// Production and has the alias champion. The pipeline retrain ran twice, the second time from its cache.
 /// </summary>
 public sealed class DashboardScenario : IAsyncLifetime
@@ -130,6 +130,18 @@ public sealed class DashboardScenario : IAsyncLifetime
             await EvaluateAsync(client);
         }
 
+        // A canary with two analyses (one 1 s measurement each; minRequests 0, as no traffic is needed to keep them) before its pause.
+        await PutAsync(client, "/api/v1/endpoints/ledger", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } });
+        using (var analysed = await client.PostAsJsonAsync("/api/v1/rollouts", new
+        {
+            name = "ledger-v2", endpoint = "ledger", model = "models:/iris/2", strategy = "canary",
+            steps = new object[] { new { setWeight = 20 }, new { analysis = new { } }, new { setWeight = 50 }, new { analysis = new { } }, new { pause = new { } } },
+            analysis = new { interval = "1s", count = 1, minRequests = 0, metrics = new[] { new { name = "errors", failureCondition = "error_rate > 0.5" } } },
+        }, Cancel))
+        {
+            analysed.StatusCode.ShouldBe(HttpStatusCode.Created, await analysed.Content.ReadAsStringAsync(Cancel));
+        }
+
         // Two canaries that wait for promotion: fraud-v2 stays so, payments-v2 is for the writer to promote.
         foreach (var endpoint in new[] { "fraud", "payments" })
         {
@@ -159,10 +171,27 @@ public sealed class DashboardScenario : IAsyncLifetime
         }
 
         (await client.PostAsJsonAsync("/api/v1/feedback", new { feedback }, Cancel)).EnsureSuccessStatusCode();
+
+        // A second A/B test, on signup, for the writer to conclude from its page.
+        await PutAsync(client, "/api/v1/endpoints/signup", new { variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } } });
+        using (var experiment = await client.PostAsJsonAsync("/api/v1/experiments", new { name = "signup-ab", endpoint = "signup", metric = new { name = "signup", type = "binomial" }, engine = "frequentist", planned_samples = 20 }, Cancel))
+        {
+            experiment.StatusCode.ShouldBe(HttpStatusCode.Created, await experiment.Content.ReadAsStringAsync(Cancel));
+        }
+
+        feedback.Clear();
+        for (var i = 0; i < 60; i++)
+        {
+            using var response = await client.PostAsJsonAsync("/v2/models/signup/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, Cancel);
+            var variant = response.Headers.GetValues("Ballast-Variant").Single();
+            feedback.Add(new { prediction_id = response.Headers.GetValues("Ballast-Prediction-Id").Single(), outcome = random.NextDouble() < (variant == "b" ? 0.7 : 0.3) ? 1 : 0 });
+        }
+
+        (await client.PostAsJsonAsync("/api/v1/feedback", new { feedback }, Cancel)).EnsureSuccessStatusCode();
         await Server.App.Services.GetRequiredService<Ballast.Serving.TrafficStats>().FlushAsync(Cancel);
 
-        // The controller (under its lease, every second) takes both canaries to their pause.
-        foreach (var rollout in new[] { "fraud-v2", "payments-v2" })
+        // The controller (under its lease, every second) takes the canaries to their pause (ledger-v2 after its two analyses).
+        foreach (var rollout in new[] { "fraud-v2", "payments-v2", "ledger-v2" })
         {
             var phase = "";
             for (var i = 0; i < 200 && phase != "Paused"; i++)

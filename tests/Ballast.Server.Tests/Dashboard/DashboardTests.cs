@@ -348,6 +348,62 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             (await TextAsync(page, "#variants")).ShouldContain("better");
             (await page.Locator("#means line.interval").CountAsync()).ShouldBe(2);
             (await page.Locator("#lifts line.interval").CountAsync()).ShouldBe(1);
+            (await TextAsync(page, "#status")).ShouldBe("running");
+            (await page.Locator("#experiment-actions, #conclude-form").CountAsync()).ShouldBe(0, "a reader gets no forms");
+            (await TextAsync(page, "#experiment-actions-readonly")).ShouldContain("writer role");
+
+            // Even with a valid form token, stopping is refused for a reader.
+            var token = await page.Locator("header form input[name=csrf]").GetAttributeAsync("value");
+            var refused = await page.Context.APIRequest.PostAsync(Url("/ui/ab/checkout-ab/stop"), new() { Form = page.Context.APIRequest.CreateFormData().Set("csrf", token!), MaxRedirects = 0 });
+            refused.Status.ShouldBe(403);
+        });
+    }
+
+    [Fact]
+    public async Task A_writer_concludes_an_experiment_from_its_page_and_the_page_shows_the_decision()
+    {
+        await WithPageAsync(scenario.WriterKey, "experiment-concluded", async page =>
+        {
+            await page.GotoAsync(Url("/ui/ab/signup-ab"));
+            (await TextAsync(page, "#status")).ShouldBe("running");
+            await page.SelectOptionAsync("#winner-select", "b");
+            await page.FillAsync("#reason-input", "b signs up more than twice as often");
+            await page.CheckAsync("#apply-input");
+            await page.ClickAsync("#conclude-form button[type=submit]");
+            await page.WaitForURLAsync(url => url.EndsWith("?done=conclude", StringComparison.Ordinal));
+
+            (await TextAsync(page, "#notice")).ShouldBe("Done: conclude.");
+            (await TextAsync(page, "#status")).ShouldStartWith("concluded data collection stopped ");
+            (await TextAsync(page, "#winner")).ShouldBe("b");
+            (await TextAsync(page, "#reason")).ShouldBe("b signs up more than twice as often");
+            (await TextAsync(page, "#concluded")).ShouldEndWith(" by ops-writer");
+            (await TextAsync(page, "#applied")).ShouldStartWith("all traffic routed to b at ");
+            (await page.Locator("#decision-results tbody tr").CountAsync()).ShouldBe(2, "the results the decision was made on");
+            (await page.Locator("#experiment-actions, #conclude-form").CountAsync()).ShouldBe(0, "a decision is final: no more forms");
+            (await page.Locator("main").GetAttributeAsync("data-refresh")).ShouldBeNull("a concluded experiment's page does not refresh");
+        });
+
+        using var client = scenario.Server.Client(scenario.ReaderKey);
+        var endpoint = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<System.Text.Json.JsonElement>(client, "/api/v1/endpoints/signup", Cancel);
+        endpoint.GetProperty("variants").EnumerateArray().Select(v => (v.GetProperty("name").GetString(), v.GetProperty("weight").GetInt32())).ShouldBe([("a", 0), ("b", 100)]);
+    }
+
+    [Fact]
+    public async Task Rollout_page_lists_each_ended_analysis_under_its_step_with_the_measurements_per_metric()
+    {
+        await WithPageAsync(scenario.ReaderKey, "rollout-analyses", async page =>
+        {
+            await page.GotoAsync(Url("/ui/rollouts/ledger-v2"));
+            (await TextAsync(page, "#phase")).ShouldBe("Paused");
+            (await page.Locator("#timeline .analysis").CountAsync()).ShouldBe(2);
+            (await page.Locator("#timeline-step-2 .analysis").CountAsync()).ShouldBe(1, "the first analysis is step 2");
+            (await page.Locator("#timeline-step-4 .analysis").CountAsync()).ShouldBe(1, "the second analysis is step 4");
+            var second = await TextAsync(page, "#timeline-step-4");
+            second.ShouldContain("Analysis 2 of canary: Successful");
+            second.ShouldContain("analysis passed (1 of 1 measurements successful)");
+            (await TextAsync(page, "#analysis-2-measurements")).ShouldContain("error_rate > 0.5");
+            (await TextAsync(page, "#timeline-step-1")).ShouldContain("canary weight 20%", Case.Sensitive, "the reason the rollout moved on from the weight step");
+            (await TextAsync(page, "#timeline-step-5")).ShouldContain("paused until promoted");
         });
     }
 
@@ -373,8 +429,8 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             (await lineage.Locator("g.node.dataset").CountAsync()).ShouldBe(1);
             (await lineage.Locator("g.node.run").CountAsync()).ShouldBe(1);
             (await lineage.Locator("g.node.version").CountAsync()).ShouldBe(1);
-            // iris, ranker, fraud, checkout, pricing (and payments until its canary is promoted) serve v1.
-            (await lineage.Locator("g.node.endpoint title").AllTextContentsAsync()).ShouldBeSubsetOf(["iris", "ranker", "fraud", "checkout", "pricing", "payments"]);
+            // iris, ranker, fraud, checkout, pricing, ledger (and payments until its canary is promoted, signup until its experiment routes all to v2) serve v1.
+            (await lineage.Locator("g.node.endpoint title").AllTextContentsAsync()).ShouldBeSubsetOf(["iris", "ranker", "fraud", "checkout", "pricing", "payments", "ledger", "signup"]);
             (await lineage.Locator("g.node.endpoint title").AllTextContentsAsync()).ShouldContain("checkout");
         });
     }

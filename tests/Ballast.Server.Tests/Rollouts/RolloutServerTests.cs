@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Ballast.Tests.Serving;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Ballast.Tests.Rollouts;
 
@@ -176,6 +177,64 @@ public sealed class RolloutServerTests
             await drop();
             Directory.Delete(artifacts, recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task Each_ended_analysis_is_listed_newest_first_with_paging_for_readers_and_in_the_cli()
+    {
+        await using var server = await RunningServer.StartAsync();
+        var keys = server.App.Services.GetRequiredService<Ballast.Security.ApiKeyStore>();
+        using var writer = server.Client((await keys.CreateAsync("ops", Ballast.Security.ApiKeyRole.Writer, Cancel)).Token);
+        var readerKey = (await keys.CreateAsync("analyst", Ballast.Security.ApiKeyRole.Reader, Cancel)).Token;
+        using var reader = server.Client(readerKey);
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        await ServingHelpers.RegisterIrisAsync(writer, times: 2);
+        (await writer.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } }, Cancel)).EnsureSuccessStatusCode();
+        // Two analyses of one 1 s measurement each; minRequests 0 lets them pass without traffic (the test is about keeping them).
+        (await writer.PostAsJsonAsync("/api/v1/rollouts", new
+        {
+            name = "iris-v2", endpoint = "iris", model = "models:/iris/2", strategy = "canary",
+            steps = new object[] { new { setWeight = 20 }, new { analysis = new { } }, new { setWeight = 50 }, new { analysis = new { } }, new { pause = new { } } },
+            analysis = new { interval = "1s", count = 1, minRequests = 0, metrics = new[] { new { name = "errors", failureCondition = "error_rate > 0.5" } } },
+        }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
+
+        var phase = "";
+        for (var i = 0; i < 300 && phase != "Paused"; i++)
+        {
+            await Task.Delay(50, Cancel);
+            phase = (await reader.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2", Cancel)).GetProperty("phase").GetString()!;
+        }
+
+        phase.ShouldBe("Paused");
+        var analyses = await reader.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2/analyses", Cancel);
+        analyses.GetProperty("analyses").EnumerateArray().Select(a => (a.GetProperty("id").GetInt64(), a.GetProperty("step").GetInt32(), a.GetProperty("outcome").GetString()))
+            .ShouldBe([(2L, 3, "Successful"), (1L, 1, "Successful")]);
+        analyses.TryGetProperty("next_before", out _).ShouldBeFalse("one page holds both");
+        var metric = analyses.GetProperty("analyses")[0].GetProperty("measurements")[0].GetProperty("metrics")[0];
+        (metric.GetProperty("name").GetString(), metric.GetProperty("condition").GetString(), metric.GetProperty("result").GetString()).ShouldBe(("errors", "error_rate > 0.5", "Successful"));
+
+        var page = await reader.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2/analyses?limit=1", Cancel);
+        (page.GetProperty("analyses").GetArrayLength(), page.GetProperty("next_before").GetInt64()).ShouldBe((1, 2L));
+        (await reader.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2/analyses?limit=1&before=2", Cancel)).GetProperty("analyses")[0].GetProperty("id").GetInt64().ShouldBe(1);
+        using (var bad = await reader.GetAsync("/api/v1/rollouts/iris-v2/analyses?limit=501", Cancel))
+        {
+            bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            bad.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+            (await bad.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe("limit 501 must be between 1 and 500.");
+        }
+
+        (await reader.GetAsync("/api/v1/rollouts/nope/analyses", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await reader.PostAsync("/api/v1/rollouts/iris-v2/abort", null, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+
+        var cli = await CliProcess.RunAsync("rollout", "analyses", "iris-v2", "--url", url, "--api-key", readerKey);
+        cli.ExitCode.ShouldBe(0, cli.ToString());
+        var lines = cli.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines[0].ShouldStartWith("analysis 2 of step 4 (canary): Successful, ");
+        lines[0].ShouldEndWith(": analysis passed (1 of 1 measurements successful)");
+        lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries).ShouldBe(["MEASURED", "FROM", "METRIC", "CONDITION", "VALUE", "RESULT"]);
+        lines[2].ShouldContain("errors  error_rate > 0.5  0");
+        lines[2].ShouldEndWith("Successful");
+        cli.Output.ShouldContain("analysis 1 of step 2 (canary): Successful");
     }
 
     [Fact]

@@ -1,0 +1,173 @@
+using Ballast.Experiments;
+using Ballast.Metadata;
+using Ballast.Runtime;
+using Ballast.Serving;
+using Ballast.Storage;
+using Ballast.Tests.Metadata;
+using Ballast.Tracking;
+
+namespace Ballast.Tests.Experiments;
+
+/// <summary>
+/// Stopping and concluding an A/B experiment against a real prediction log (local artifact store, DuckDB) and the
+/// metadata database of each engine, with a fake clock: a stop freezes the results, a conclusion records the decision
+/// once and may route all traffic to the winner.
+/// </summary>
+public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : DatabaseTest(engine)
+{
+    private static readonly AbExperimentSpec Checkout = new("checkout-ab", "checkout", new MetricSpec("conversion", MetricSpec.Binomial), Engine: AbExperimentValidation.Frequentist, PlannedSamples: 20);
+
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("ballast-ab-store-");
+    private PredictionLog? _log;
+    private int _refreshes;
+    private int _sequence;
+
+    private EndpointStore Endpoints => new(Database, Time);
+
+    private FeedbackStore Feedback => new(Database, Time);
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (_log is not null)
+        {
+            await _log.DisposeAsync();
+        }
+
+        await base.DisposeAsync();
+        _root.Delete(recursive: true);
+        GC.SuppressFinalize(this);
+    }
+
+    [Fact]
+    public async Task A_stopped_experiment_counts_only_what_happened_until_the_stop_and_cannot_be_stopped_twice()
+    {
+        var store = await StartAsync();
+        await ScoreAsync(perVariant: 20, convertA: 6, convertB: 12);
+        var before = await store.ResultsAsync("checkout-ab", Cancel);
+
+        Time.Advance(TimeSpan.FromSeconds(1));
+        var stopped = await store.StopAsync("checkout-ab", "ops", Cancel);
+        (stopped.Status, stopped.StoppedAt, stopped.StoppedBy).ShouldBe((AbExperimentStatuses.Stopped, (long?)Time.GetUtcNow().ToUnixTimeMilliseconds(), "ops"));
+        stopped.Conclusion.ShouldBeNull();
+        stopped.Split!.Variants.ShouldBe(["a", "b"]);
+        stopped.Split.Weights.ShouldBe([50.0, 50.0]);
+
+        // After the stop: more predictions with their feedback, and a new split; none of it counts.
+        Time.Advance(TimeSpan.FromSeconds(1));
+        await ScoreAsync(perVariant: 30, convertA: 30, convertB: 0);
+        await Endpoints.PutAsync(new EndpointSpec("checkout", null, [new VariantSpec("a", "models:/shop/1", 90), new VariantSpec("b", "models:/shop/2", 10)]), Cancel);
+        var after = await store.ResultsAsync("checkout-ab", Cancel);
+        after.Variants.Select(v => (v.Variant, v.Units, v.Samples, v.Mean)).ShouldBe(before.Variants.Select(v => (v.Variant, v.Units, v.Samples, v.Mean)));
+        after.Variants.Select(v => v.Units).ShouldBe([20L, 20L]);
+        after.Variants.Select(v => v.Mean).ShouldBe([0.3, 0.6], tolerance: 1e-12);
+        (after.Decision, after.Srm!.Mismatch).ShouldBe((before.Decision, false));
+
+        var again = await Should.ThrowAsync<TrackingException>(() => store.StopAsync("checkout-ab", "someone", Cancel));
+        (again.Code, again.Message).ShouldBe((TrackingException.InvalidState,
+            "Experiment 'checkout-ab' was stopped by ops at 2026-11-25 12:00:01Z; conclude it to record the decision."));
+        (await Should.ThrowAsync<TrackingException>(() => store.StopAsync("nope", "ops", Cancel))).Code.ShouldBe(TrackingException.ResourceDoesNotExist);
+    }
+
+    [Fact]
+    public async Task Concluding_records_the_decision_once_and_apply_routes_all_traffic_to_the_winner()
+    {
+        var store = await StartAsync();
+        await ScoreAsync(perVariant: 20, convertA: 6, convertB: 12);
+
+        var unknown = await Should.ThrowAsync<TrackingException>(() => store.ConcludeAsync("checkout-ab", new AbExperimentDecision("c", "b wins", true), "ops", Cancel));
+        (unknown.Code, unknown.Message).ShouldBe((TrackingException.InvalidParameterValue, "Cannot conclude experiment 'checkout-ab': winner 'c' is not a variant of the experiment (a, b)."));
+        (await Should.ThrowAsync<TrackingException>(() => store.ConcludeAsync("checkout-ab", new AbExperimentDecision(null, "no", true), "ops", Cancel)))
+            .Message.ShouldBe("Cannot conclude experiment 'checkout-ab': apply routes all traffic to the winner: name the winner, or conclude without apply.");
+        (await store.GetAsync("checkout-ab", Cancel)).Status.ShouldBe(AbExperimentStatuses.Running, "a refused decision changes nothing");
+
+        Time.Advance(TimeSpan.FromSeconds(1));
+        var now = Time.GetUtcNow().ToUnixTimeMilliseconds();
+        var concluded = await store.ConcludeAsync("checkout-ab", new AbExperimentDecision("b", "  b converts twice as often  ", true), "ops", Cancel);
+        concluded.Status.ShouldBe(AbExperimentStatuses.Concluded);
+        concluded.StoppedAt.ShouldBe(now, "concluding a running experiment stops it too");
+        var conclusion = concluded.Conclusion!;
+        (conclusion.Winner, conclusion.Reason, conclusion.Apply, conclusion.AppliedAt, conclusion.ConcludedBy, conclusion.ConcludedAt)
+            .ShouldBe(("b", "b converts twice as often", true, (long?)now, "ops", now));
+        conclusion.Results.Variants.Select(v => (v.Variant, v.Units, Math.Round(v.Mean, 9))).ShouldBe([("a", 20L, 0.3), ("b", 20L, 0.6)]);
+        (await Endpoints.GetAsync("checkout", Cancel)).Spec.ShouldSatisfyAllConditions(
+            endpoint => endpoint.Policy.ShouldBe(EndpointValidation.SplitPolicy),
+            endpoint => endpoint.Variants.ShouldBe([new VariantSpec("a", "models:/shop/1", 0), new VariantSpec("b", "models:/shop/2", 100)]));
+        _refreshes.ShouldBe(1, "the routing snapshot is swapped once");
+
+        // Read back as stored (the results snapshot survives the round trip), and the split it ran under keeps the SRM check valid.
+        var read = await store.GetAsync("checkout-ab", Cancel);
+        read.Conclusion!.Results.Variants.Select(v => (v.Variant, v.Units, Math.Round(v.Mean, 9))).ShouldBe([("a", 20L, 0.3), ("b", 20L, 0.6)]);
+        read.Conclusion.Results.Decision.ShouldBe(conclusion.Results.Decision);
+        (await store.ResultsAsync("checkout-ab", Cancel)).Srm!.Mismatch.ShouldBeFalse();
+
+        var twice = await Should.ThrowAsync<TrackingException>(() => store.ConcludeAsync("checkout-ab", new AbExperimentDecision(null, "changed my mind"), "other", Cancel));
+        (twice.Code, twice.Message).ShouldBe((TrackingException.InvalidState,
+            "Experiment 'checkout-ab' was concluded by ops at 2026-11-25 12:00:01Z (winner: b); a decision is final."));
+        (await Should.ThrowAsync<TrackingException>(() => store.StopAsync("checkout-ab", "other", Cancel))).Code.ShouldBe(TrackingException.InvalidState);
+        (await Should.ThrowAsync<TrackingException>(() => store.PutAsync(Checkout with { PlannedSamples = 50 }, Cancel))).Message
+            .ShouldBe("Experiment 'checkout-ab' is concluded; its spec cannot change any more. Delete it and start a new one to test again.");
+        (await store.PutAsync(Checkout, Cancel)).Changed.ShouldBeFalse("the same spec is still accepted (ballast apply)");
+
+        await store.DeleteAsync("checkout-ab", Cancel);
+        await store.CreateAsync(Checkout, Cancel);
+        (await store.GetAsync("checkout-ab", Cancel)).ShouldSatisfyAllConditions(e => e.Status.ShouldBe(AbExperimentStatuses.Running), e => e.Conclusion.ShouldBeNull());
+    }
+
+    [Fact]
+    public async Task A_stopped_experiment_concluded_without_a_winner_keeps_its_stop_and_leaves_the_endpoint_alone()
+    {
+        var store = await StartAsync();
+        await ScoreAsync(perVariant: 10, convertA: 5, convertB: 5);
+        var stopped = await store.StopAsync("checkout-ab", "ops", Cancel);
+        Time.Advance(TimeSpan.FromMinutes(5));
+
+        var concluded = await store.ConcludeAsync("checkout-ab", new AbExperimentDecision(), "lead", Cancel);
+        (concluded.StoppedAt, concluded.StoppedBy).ShouldBe((stopped.StoppedAt, "ops"));
+        (concluded.Conclusion!.Winner, concluded.Conclusion.Reason, concluded.Conclusion.Apply, concluded.Conclusion.AppliedAt, concluded.Conclusion.ConcludedBy)
+            .ShouldBe(((string?)null, "", false, (long?)null, "lead"));
+        (await Endpoints.GetAsync("checkout", Cancel)).Spec.Variants!.Select(v => v.Weight).ShouldBe([50, 50]);
+        _refreshes.ShouldBe(0);
+        (await store.ListAsync(Cancel)).ShouldHaveSingleItem().Status.ShouldBe(AbExperimentStatuses.Concluded);
+    }
+
+    private async Task<AbExperimentStore> StartAsync()
+    {
+        await Endpoints.CreateAsync(new EndpointSpec("checkout", null, [new VariantSpec("a", "models:/shop/1", 50), new VariantSpec("b", "models:/shop/2", 50)]), Cancel);
+        var artifacts = ArtifactStoreFactory.Create(Path.Combine(_root.FullName, "artifacts"), null, null);
+        _log = await PredictionLog.OpenAsync(new PredictionLogOptions(Path.Combine(_root.FullName, "wal")), artifacts, Time, Cancel);
+        var store = new AbExperimentStore(Database, Endpoints, new PredictionExport(_log, artifacts, Feedback), new KpiStore(Database, Time), new TrafficStats(Database, Time), Time,
+            _ =>
+            {
+                _refreshes++;
+                return Task.CompletedTask;
+            });
+        await store.CreateAsync(Checkout, Cancel);
+        return store;
+    }
+
+    /// <summary>
+    /// <paramref name="perVariant"/> predictions on each of a and b, one a millisecond, with a converting outcome for the
+    /// first <paramref name="convertA"/> (<paramref name="convertB"/>) of them and a non-converting one for the rest.
+    /// </summary>
+    private async Task ScoreAsync(int perVariant, int convertA, int convertB)
+    {
+        var feedback = new List<Feedback>();
+        foreach (var (variant, converting) in new[] { ("a", convertA), ("b", convertB) })
+        {
+            for (var i = 0; i < perVariant; i++)
+            {
+                Time.Advance(TimeSpan.FromMilliseconds(1));
+                var id = $"p{++_sequence}";
+                (await _log!.AppendAsync(new PredictionRecord(id, "checkout", variant, variant == "a" ? "models:/shop/1" : "models:/shop/2", Time.GetUtcNow().ToUnixTimeMilliseconds(), 5, $"user-{_sequence}",
+                    [new Tensor("x", TensorDatatypes.Fp32, [1, 1], new[] { 1f })], [new Tensor("label", TensorDatatypes.Int64, [1], new[] { 1L })]), Cancel)).ShouldBeTrue();
+                feedback.Add(new Feedback(id, i < converting ? "1" : "0", null));
+            }
+        }
+
+        await Feedback.AddAsync(feedback, Cancel);
+    }
+}
+
+public sealed class SqliteAbExperimentStoreTests() : AbExperimentStoreContractTests(DatabaseEngine.Sqlite);
+
+public sealed class PostgresAbExperimentStoreTests() : AbExperimentStoreContractTests(DatabaseEngine.Postgres);
