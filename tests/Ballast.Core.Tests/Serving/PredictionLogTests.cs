@@ -194,6 +194,25 @@ public sealed class PredictionLogTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task A_write_ahead_file_left_by_a_version_without_sequences_is_rolled_with_none_and_later_records_get_one()
+    {
+        // The previous version crashed with a file whose lines have no sequence; this one rolls it at open.
+        Directory.CreateDirectory(Folder);
+        var line = """{"prediction_id":"old-{0}","endpoint":"iris","variant":"a","model":"iris/1","timestamp":1764054000000,"latency_ms":0.4,"routing_key":null,"kind":"primary","inputs":[],"outputs":[]}""";
+        await File.WriteAllTextAsync(Path.Combine(Folder, "wal-0000000001.jsonl"), line.Replace("{0}", "1", StringComparison.Ordinal) + "\n" + line.Replace("{0}", "2", StringComparison.Ordinal) + "\n", Cancel);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Date(7, 0));
+
+        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder), Artifacts, time, Cancel);
+        (await log.AppendAsync(Record("new", "iris", Date(7, 0)), Cancel)).ShouldBeTrue();
+        await log.DisposeAsync();
+
+        var files = (await log.SegmentsAsync("iris", cancellationToken: Cancel)).Select(path => ((FileArtifactStore)Artifacts).LocalPath(path)).ToList();
+        Column(files, "SELECT prediction_id || ':' || coalesce(sequence::VARCHAR, 'null') || ':' || instance FROM rows ORDER BY prediction_id")
+            .ShouldBe(["new:" + (2L << PredictionLog.RecordSequenceBits) + ":" + log.Instance, $"old-1:null:{log.Instance}", $"old-2:null:{log.Instance}"],
+                "the first file this log opened is number 2, above the one left behind");
+    }
+
     private static DateTimeOffset Date(int hour, int minute) => new(2026, 11, 25, hour, minute, 0, TimeSpan.Zero);
 
     private static PredictionRecord Record(string id, string endpoint, DateTimeOffset at) =>
