@@ -59,6 +59,9 @@ public sealed record PredictionLogStats(long Written, long Dropped, long Segment
 /// on a timer, by size, on demand (<see cref="RollAsync"/>) and at shutdown; at start, files left by a crash are rolled
 /// first. Segment names derive from the write-ahead file, so rolling the same file twice overwrites, never duplicates.
 /// When the queue is full the request waits briefly, then its record is shed and counted: never silently.
+/// Each record gets a write sequence as it is queued (<see cref="RecordSequenceBits"/>), strictly increasing in the order
+/// of the lines and never reused; segments keep it and the log's <see cref="Instance"/> as the columns <c>sequence</c> and
+/// <c>instance</c>, sorted by (timestamp, sequence), and readers order by <see cref="PredictionSegments.Order"/>.
 /// </summary>
 public sealed class PredictionLog : IAsyncDisposable
 {
