@@ -13,7 +13,7 @@ internal static class PredictionsCommand
         var from = new Option<string?>("--from") { Description = "Earliest time, ISO 8601 (2026-11-25T00:00:00Z) or Unix ms." };
         var to = new Option<string?>("--to") { Description = "Latest time, ISO 8601 or Unix ms." };
         var file = new Option<string>("--output", "-o") { Description = "FILE.parquet or FILE.csv.", Required = true };
-        var export = options.AddTo(new Command("export", "Write an endpoint's predictions (inputs, outputs, variant, model, latency, outcome, reward) to a file.") { endpoint, from, to, file });
+        var export = options.AddTo(new Command("export", "Write an endpoint's predictions (inputs, outputs, variant, model, latency, outcome, reward) to a file, in write order.") { endpoint, from, to, file });
         export.SetAction(async (parse, cancel) =>
         {
             var target = Path.GetFullPath(parse.GetValue(file)!);

@@ -347,7 +347,7 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         MetricSpec.Reward => $"SELECT variant, latency_ms, routing_key, reward AS raw FROM experiment_log WHERE kind = 'primary' AND timestamp >= {start}",
         MetricSpec.Kpi => $"WITH by_prediction AS (SELECT prediction_id, sum(value) AS v FROM kpis WHERE metric = {index} AND prediction_id IS NOT NULL GROUP BY 1), " +
             $"by_key AS (SELECT routing_key, sum(value) AS v FROM kpis WHERE metric = {index} AND routing_key IS NOT NULL GROUP BY 1), " +
-            $"first_of_key AS (SELECT routing_key, arg_min(prediction_id, timestamp) AS prediction_id FROM experiment_log WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp >= {start} GROUP BY 1) " +
+            $"first_of_key AS (SELECT routing_key, first(prediction_id ORDER BY {PredictionSegments.Order}) AS prediction_id FROM experiment_log WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp >= {start} GROUP BY 1) " +
             "SELECT p.variant, p.latency_ms, p.routing_key, CASE WHEN bp.v IS NULL AND bk.v IS NULL THEN NULL ELSE coalesce(bp.v, 0) + coalesce(bk.v, 0) END AS raw " +
             "FROM experiment_log p LEFT JOIN by_prediction bp ON bp.prediction_id = p.prediction_id LEFT JOIN first_of_key fk ON fk.prediction_id = p.prediction_id " +
             $"LEFT JOIN by_key bk ON bk.routing_key = fk.routing_key WHERE p.kind = 'primary' AND p.timestamp >= {start}",

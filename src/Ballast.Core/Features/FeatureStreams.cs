@@ -92,8 +92,9 @@ public sealed class FeatureStreams(PredictionLog log, IArtifactStore artifacts, 
         reading.Open();
         Execute(reading, $"SET threads = 1; SET memory_limit = '512MB'; SET temp_directory = {Literal(Path.Combine(Path.GetTempPath(), "ballast-duckdb-" + Environment.ProcessId))};");
         using var command = reading.CreateCommand();
-        command.CommandText = $"SELECT timestamp, inputs, outputs FROM read_parquet([{string.Join(", ", files.Select(Literal))}], union_by_name = true) " +
-                              $"WHERE kind = {Literal(PredictionRecord.Primary)}{bounds} ORDER BY timestamp, prediction_id";
+        // In write order: of two records of one millisecond the later write has the later row, so it is the latest.
+        command.CommandText = $"SELECT timestamp, inputs, outputs FROM {PredictionSegments.Relation(files)} " +
+                              $"WHERE kind = {Literal(PredictionRecord.Primary)}{bounds} ORDER BY {PredictionSegments.Order}";
         using var reader = command.ExecuteReader();
         using var appender = connection.CreateAppender(table);
         long row = 0;

@@ -165,7 +165,7 @@ public sealed class MonitorEvaluator(
         export.QueryAsync(endpoint, after + 1, until, connection =>
         {
             using var command = connection.CreateCommand();
-            command.CommandText = "SELECT count(*), (SELECT timestamp FROM predictions WHERE kind = 'primary' ORDER BY timestamp, prediction_id LIMIT 1 OFFSET "
+            command.CommandText = $"SELECT count(*), (SELECT timestamp FROM predictions WHERE kind = 'primary' ORDER BY {PredictionSegments.Order} LIMIT 1 OFFSET "
                 + (rows - 1).ToString(CultureInfo.InvariantCulture) + ") FROM predictions WHERE kind = 'primary'";
             using var reader = command.ExecuteReader();
             reader.Read();

@@ -36,16 +36,9 @@ public sealed class WindowTable
     {
         ArgumentNullException.ThrowIfNull(connection);
         var table = new WindowTable();
-        bool hasExpectations;
-        using (var describe = connection.CreateCommand())
-        {
-            // Segments written before the prediction log had the column lack it.
-            describe.CommandText = "SELECT count(*) FROM (DESCRIBE predictions) WHERE column_name = 'expectations'";
-            hasExpectations = Convert.ToInt64(describe.ExecuteScalar(), CultureInfo.InvariantCulture) > 0;
-        }
-
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT latency_ms, inputs, outputs, outcome, {(hasExpectations ? "expectations" : "NULL::VARCHAR")} FROM predictions WHERE kind = 'primary'{(variant is null ? "" : " AND variant = " + Literal(variant))} ORDER BY timestamp, prediction_id"
+        // The view has every column whatever shape its segments have (null where a segment lacks one), and is in write order.
+        command.CommandText = $"SELECT latency_ms, inputs, outputs, outcome, expectations FROM predictions WHERE kind = 'primary'{(variant is null ? "" : " AND variant = " + Literal(variant))} ORDER BY " + Ballast.Serving.PredictionSegments.Order
             + (limit is { } l ? " LIMIT " + l.ToString(CultureInfo.InvariantCulture) : "");
         using var reader = command.ExecuteReader();
         while (reader.Read())

@@ -34,7 +34,7 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
 
         await QueryAsync(endpoint, from, to, connection =>
         {
-            Execute(connection, $"COPY (SELECT * FROM predictions ORDER BY timestamp, prediction_id) " +
+            Execute(connection, $"COPY (SELECT * FROM predictions ORDER BY {PredictionSegments.Order}) " +
                 $"TO {Literal(target)} ({(format == "csv" ? "FORMAT csv, HEADER" : "FORMAT parquet, COMPRESSION zstd")})");
             return true;
         }, cancellationToken).ConfigureAwait(false);
@@ -42,8 +42,9 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
 
     /// <summary>
     /// Runs <paramref name="query"/> on a DuckDB connection holding the view <c>predictions</c>: the endpoint's logged
-    /// predictions in [from, to] (Unix ms; the log is rolled first, so the newest are in) with the columns of the log and
-    /// their feedback's <c>outcome</c>, <c>reward</c> and <c>feedback_at</c>.
+    /// predictions in [from, to] (Unix ms; the log is rolled first, so the newest are in) with the columns of the log
+    /// (<see cref="PredictionSegments.Empty"/>, whatever shape each segment has) and their feedback's <c>outcome</c>,
+    /// <c>reward</c> and <c>feedback_at</c>. A query that depends on the order of records orders by <see cref="PredictionSegments.Order"/>.
     /// </summary>
     public async Task<T> QueryAsync<T>(string endpoint, long? from, long? to, Func<DuckDBConnection, T> query, CancellationToken cancellationToken = default)
     {
@@ -73,10 +74,7 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
                 }
             }
 
-            var source = files.Count == 0
-                ? "(SELECT NULL::VARCHAR AS prediction_id, NULL::VARCHAR AS endpoint, NULL::VARCHAR AS variant, NULL::VARCHAR AS model, NULL::BIGINT AS timestamp, NULL::DOUBLE AS latency_ms, " +
-                  "NULL::VARCHAR AS routing_key, NULL::VARCHAR AS kind, NULL::VARCHAR AS inputs, NULL::VARCHAR AS outputs, NULL::VARCHAR AS expectations WHERE false)"
-                : "read_parquet([" + string.Join(", ", files.Select(Literal)) + "], union_by_name = true)"; // segments from before the expectations column lack it
+            var source = PredictionSegments.Relation(files);
             var where = string.Join(" AND ", new[] { "true", from is { } f ? $"p.timestamp >= {f.ToString(CultureInfo.InvariantCulture)}" : null, to is { } t ? $"p.timestamp <= {t.ToString(CultureInfo.InvariantCulture)}" : null }.OfType<string>());
             Execute(connection, $"CREATE VIEW predictions AS SELECT p.*, f.outcome, f.reward, f.feedback_at FROM {source} p LEFT JOIN feedback f USING (prediction_id) WHERE {where}");
             return query(connection);

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -58,6 +59,9 @@ public sealed record PredictionLogStats(long Written, long Dropped, long Segment
 /// on a timer, by size, on demand (<see cref="RollAsync"/>) and at shutdown; at start, files left by a crash are rolled
 /// first. Segment names derive from the write-ahead file, so rolling the same file twice overwrites, never duplicates.
 /// When the queue is full the request waits briefly, then its record is shed and counted: never silently.
+/// Each record gets a write sequence as it is queued (<see cref="RecordSequenceBits"/>), strictly increasing in the order
+/// of the lines and never reused; segments keep it and the log's <see cref="Instance"/> as the columns <c>sequence</c> and
+/// <c>instance</c>, sorted by (timestamp, sequence), and readers order by <see cref="PredictionSegments.Order"/>.
 /// </summary>
 public sealed class PredictionLog : IAsyncDisposable
 {
@@ -74,6 +78,8 @@ public sealed class PredictionLog : IAsyncDisposable
     private ArrayBufferWriter<byte> _pending = new(64 * 1024);
     private ArrayBufferWriter<byte> _spare = new(64 * 1024);
     private int _pendingCount;
+    // Guarded by _gate: the write sequence of the next queued record (see RecordSequenceBits).
+    private long _nextRecord;
     private TaskCompletionSource? _pendingWritten;
     private List<TaskCompletionSource>? _rotations;
     private TaskCompletionSource? _room;
@@ -270,12 +276,28 @@ public sealed class PredictionLog : IAsyncDisposable
                 return false;
             }
 
-            _pending.Write(line);
+            WriteSequenced(_pending, _nextRecord++, line);
             _pendingCount++;
             written = _pendingWritten ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             writes = TakeWriterRole();
             return true;
         }
+    }
+
+    private static ReadOnlySpan<byte> SequenceProperty => "{\"sequence\":"u8;
+
+    /// <summary>
+    /// Copies a serialized record (<c>{"prediction_id":…}</c> and a newline) with its write sequence as the first
+    /// property. Under the lock, so that sequences follow the order of the lines in the file.
+    /// </summary>
+    private static void WriteSequenced(ArrayBufferWriter<byte> lines, long sequence, ReadOnlySpan<byte> line)
+    {
+        var head = lines.GetSpan(SequenceProperty.Length + 21);
+        SequenceProperty.CopyTo(head);
+        Utf8Formatter.TryFormat(sequence, head[SequenceProperty.Length..], out var digits);
+        head[SequenceProperty.Length + digits] = (byte)',';
+        lines.Advance(SequenceProperty.Length + digits + 1);
+        lines.Write(line[1..]);
     }
 
     /// <summary>Becomes the writer when nobody is (call under the lock).</summary>
@@ -507,11 +529,25 @@ public sealed class PredictionLog : IAsyncDisposable
 
     private const string SequenceFileName = "last-sequence";
 
+    /// <summary>
+    /// A record's write sequence is the file sequence current when it was queued, shifted by this many bits, plus its
+    /// rank among the records queued under that file sequence. File sequences are persisted and never reused, so
+    /// neither are record sequences, and they strictly increase in the order the lines are in the files (records queued
+    /// just before a rotation land in the next file, still below its own records). A file holds far fewer than 2^32
+    /// records (64 MiB of lines of at least 100 bytes).
+    /// </summary>
+    public const int RecordSequenceBits = 32;
+
     private void OpenNextWal()
     {
         _walSequence++;
         // Recorded before the file exists, so that no start after a crash can hand out this sequence again.
         File.WriteAllText(Path.Combine(_options.Folder, SequenceFileName), _walSequence.ToString(CultureInfo.InvariantCulture));
+        lock (_gate)
+        {
+            _nextRecord = _walSequence << RecordSequenceBits;
+        }
+
         _wal = new FileStream(Path.Combine(_options.Folder, string.Create(CultureInfo.InvariantCulture, $"wal-{_walSequence:D10}.jsonl")),
             FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
         _walBytes = 0;
@@ -579,7 +615,7 @@ public sealed class PredictionLog : IAsyncDisposable
         {
             // DuckDB's conversion is synchronous and takes seconds for a busy minute: on a thread of its own, so that
             // it does not hold one of the few pool threads requests are served on (2 on 2 cores) and stall them.
-            var groups = await Task.Factory.StartNew(() => ToParquet(file, scratch), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+            var groups = await Task.Factory.StartNew(() => ToParquet(file, _instance, scratch), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
             var segment = $"{_instance}-{Path.GetFileNameWithoutExtension(file)}.parquet";
             foreach (var (endpoint, hour, local) in groups)
             {
@@ -594,17 +630,22 @@ public sealed class PredictionLog : IAsyncDisposable
         }
     }
 
-    /// <summary>Converts a write-ahead file into one Parquet file per endpoint and hour in <paramref name="scratch"/>.</summary>
-    private static List<(string Endpoint, string Hour, string Local)> ToParquet(string file, string scratch)
+    /// <summary>
+    /// Converts a write-ahead file into one Parquet file per endpoint and hour in <paramref name="scratch"/>, rows in
+    /// write order (timestamp, then write sequence: unique per instance, so DuckDB's unstable sort cannot swap two
+    /// records of one millisecond). Lines written before records had a sequence get a null one.
+    /// </summary>
+    private static List<(string Endpoint, string Hour, string Local)> ToParquet(string file, string instance, string scratch)
     {
         var groups = new List<(string Endpoint, string Hour, string Local)>();
         using (var connection = new DuckDBConnection("Data Source=:memory:"))
         {
             connection.Open();
             Execute(connection, "SET threads = 1; SET memory_limit = '256MB';");
-            Execute(connection, "CREATE TABLE rows AS SELECT * REPLACE (inputs::VARCHAR AS inputs, outputs::VARCHAR AS outputs) FROM read_json(" + Literal(file) + ", format = 'newline_delimited', columns = {" +
+            Execute(connection, "CREATE TABLE rows AS SELECT * EXCLUDE (sequence) REPLACE (inputs::VARCHAR AS inputs, outputs::VARCHAR AS outputs), " +
+                Literal(instance) + " AS instance, sequence FROM read_json(" + Literal(file) + ", format = 'newline_delimited', columns = {" +
                 "prediction_id: 'VARCHAR', endpoint: 'VARCHAR', variant: 'VARCHAR', model: 'VARCHAR', timestamp: 'BIGINT', latency_ms: 'DOUBLE', " +
-                "routing_key: 'VARCHAR', kind: 'VARCHAR', inputs: 'JSON', outputs: 'JSON', expectations: 'VARCHAR'})");
+                "routing_key: 'VARCHAR', kind: 'VARCHAR', inputs: 'JSON', outputs: 'JSON', expectations: 'VARCHAR', sequence: 'BIGINT'})");
             using (var command = connection.CreateCommand())
             {
                 command.CommandText = "SELECT DISTINCT endpoint, strftime(make_timestamp(timestamp * 1000), '%Y-%m-%d-%H') FROM rows ORDER BY 1, 2";
@@ -617,7 +658,7 @@ public sealed class PredictionLog : IAsyncDisposable
 
             foreach (var (endpoint, hour, local) in groups)
             {
-                Execute(connection, $"COPY (SELECT * FROM rows WHERE endpoint = {Literal(endpoint)} AND strftime(make_timestamp(timestamp * 1000), '%Y-%m-%d-%H') = {Literal(hour)} ORDER BY timestamp) " +
+                Execute(connection, $"COPY (SELECT * FROM rows WHERE endpoint = {Literal(endpoint)} AND strftime(make_timestamp(timestamp * 1000), '%Y-%m-%d-%H') = {Literal(hour)} ORDER BY timestamp, sequence) " +
                     $"TO {Literal(local)} (FORMAT parquet, COMPRESSION zstd)");
             }
         }

@@ -63,7 +63,7 @@ public static class PredictionsApi
             // The file is deleted when the response stream closes.
             var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 81_920, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
             return TypedResults.Stream(stream, kind == "csv" ? "text/csv" : "application/vnd.apache.parquet", $"{endpoint}-predictions.{kind}");
-        }).WithTags("Predictions").WithSummary("An endpoint's predictions in [from, to] (ISO 8601 or Unix ms) with their feedback.")
+        }).WithTags("Predictions").WithSummary("An endpoint's predictions in [from, to] (ISO 8601 or Unix ms) with their feedback, in write order (timestamp, instance, sequence).")
             .RequireAuthorization(BallastPolicies.Reader);
         return routes;
     }

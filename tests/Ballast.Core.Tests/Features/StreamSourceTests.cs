@@ -177,6 +177,31 @@ public abstract class StreamSourceTests(DatabaseEngine engine) : DatabaseTest(en
     }
 
     [Fact]
+    public async Task Of_predictions_logged_in_one_millisecond_the_later_write_is_the_latest_value()
+    {
+        // Every request of the entity in one millisecond; prediction ids sort against the write order, so any order
+        // but the log's write sequence (by id, or by a sort that is not stable) would pick an earlier value.
+        var stack = await StackAsync();
+        await ChurnEndpointAsync(stack);
+        await PostKpiAsync(stack, At(1, 9), new Kpi("revenue", 10, Entity: "1"));
+        await stack.Definitions.PutAsync(Scores("30d"), Cancel);
+        for (var i = 0; i < 40; i++)
+        {
+            await stack.Log.AppendAsync(Scored($"p{99 - i:D2}", At(1, 10), [1, 2], [i, 100 + i], [i / 64f, 0.5f]), Cancel);
+        }
+
+        var output = Path.Combine(_root.FullName, "train.parquet");
+        await stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service("scores_v1"), Entities("customer_id,event_timestamp\n1,2026-12-01 10:00:00\n2,2026-12-01 11:00:00\n"),
+            "entities.csv", output, cancellationToken: Cancel);
+        FeatureTestStack.ReadParquet(output).Select(row => (row["last_score"], row["last_tenure"])).ShouldBe([((object?)0.609375, (object?)39.0), (0.5, 139.0)],
+            "a row at exactly the records' millisecond, and one later, both get the last write");
+
+        (await stack.Materializer.MaterializeAsync(Ms(1, 11), ["recent_scores"], Cancel)).ShouldHaveSingleItem().Changed.ShouldBe(2);
+        (await stack.Online.ReadAsync("recent_scores", ["1", "2"], Cancel)).Select(row => row?.Values)
+            .ShouldBe(["""{"last_score":0.609375,"last_tenure":39.0}""", """{"last_score":0.5,"last_tenure":139.0}"""]);
+    }
+
+    [Fact]
     public async Task Random_kpi_streams_join_exactly_what_a_brute_force_scan_picks_and_nothing_that_arrived_later()
     {
         var stack = await StackAsync();

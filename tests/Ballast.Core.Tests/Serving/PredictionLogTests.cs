@@ -119,10 +119,122 @@ public sealed class PredictionLogTests : IDisposable
         await second.DisposeAsync();
     }
 
+    [Fact]
+    public async Task Records_of_one_millisecond_keep_their_write_order_in_the_segment_and_after_a_restart_or_crash()
+    {
+        // The clock is frozen and every record carries the same timestamp: only the write sequence tells them apart.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Date(7, 0));
+        var written = new List<string>();
+        async Task AppendAsync(PredictionLog log, int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var id = $"r{written.Count:D4}-{Guid.NewGuid():N}"; // ids in write order only by their prefix
+                (await log.AppendAsync(Record(id, "iris", Date(7, 0)), Cancel)).ShouldBeTrue();
+                written.Add(id);
+            }
+        }
+
+        var first = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder), Artifacts, time, Cancel);
+        await AppendAsync(first, 300);
+        await first.RollAsync(Cancel); // a rotation in the middle: the next file's records come after
+        await AppendAsync(first, 200);
+        await first.DisposeAsync();
+        var second = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder), Artifacts, time, Cancel);
+        await AppendAsync(second, 200);
+        // The process dies here, then starts again on the same folder.
+        var third = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder), Artifacts, time, Cancel);
+        await AppendAsync(third, 100);
+        await third.DisposeAsync();
+
+        var files = (await third.SegmentsAsync("iris", cancellationToken: Cancel)).Select(path => ((FileArtifactStore)Artifacts).LocalPath(path)).ToList();
+        files.Count.ShouldBe(4, "the rotation, the clean stop, the crash replayed and the last stop each wrote one segment");
+        // Each segment in its own row order (no ORDER BY), and all of them by write sequence, are in write order.
+        var inFileOrder = files.Select(file => Column([], $"SELECT prediction_id FROM read_parquet('{file}')")).ToList();
+        inFileOrder.ShouldAllBe(ids => ids.SequenceEqual(written.Where(ids.Contains)));
+        Column(files, "SELECT prediction_id FROM rows ORDER BY sequence").ShouldBe(written);
+        Column(files, "SELECT DISTINCT instance FROM rows").ShouldBe([third.Instance]);
+        Column(files, "SELECT count(DISTINCT sequence) FROM rows").ShouldBe(["800"], "a sequence is never handed out twice, not after a restart, not after a crash");
+    }
+
+    [Fact]
+    public async Task Concurrent_appends_in_one_millisecond_get_sequences_in_file_order_and_in_each_callers_order()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Date(6, 0));
+        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder), Artifacts, time, Cancel);
+        await Task.WhenAll(Enumerable.Range(0, 4).Select(writer => Task.Run(async () =>
+        {
+            for (var i = 0; i < 250; i++)
+            {
+                (await log.AppendAsync(Record($"w{writer}-{i:D3}", "iris", Date(6, 0)), Cancel)).ShouldBeTrue();
+            }
+        }, Cancel)));
+
+        // Every acknowledged line is in the write-ahead file, its sequence above the line's before it.
+        var wal = Directory.EnumerateFiles(Folder, "wal-*.jsonl").Single();
+        using (var reader = new StreamReader(new FileStream(wal, FileMode.Open, FileAccess.Read, FileShare.ReadWrite)))
+        {
+            var sequences = new List<long>();
+            while (await reader.ReadLineAsync(Cancel) is { } line)
+            {
+                sequences.Add(System.Text.Json.JsonDocument.Parse(line).RootElement.GetProperty("sequence").GetInt64());
+            }
+
+            sequences.Count.ShouldBe(1000);
+            sequences.Zip(sequences.Skip(1)).ShouldAllBe(pair => pair.First < pair.Second);
+        }
+
+        await log.DisposeAsync();
+        var files = (await log.SegmentsAsync("iris", cancellationToken: Cancel)).Select(path => ((FileArtifactStore)Artifacts).LocalPath(path)).ToList();
+        var ordered = Column(files, "SELECT prediction_id FROM rows ORDER BY timestamp, sequence");
+        for (var writer = 0; writer < 4; writer++)
+        {
+            var prefix = $"w{writer}-";
+            ordered.Where(id => id.StartsWith(prefix, StringComparison.Ordinal)).ShouldBe(Enumerable.Range(0, 250).Select(i => $"{prefix}{i:D3}"), "a caller's later append has the later sequence");
+        }
+    }
+
+    [Fact]
+    public async Task A_write_ahead_file_left_by_a_version_without_sequences_is_rolled_with_none_and_later_records_get_one()
+    {
+        // The previous version crashed with a file whose lines have no sequence; this one rolls it at open.
+        Directory.CreateDirectory(Folder);
+        var line = """{"prediction_id":"old-{0}","endpoint":"iris","variant":"a","model":"iris/1","timestamp":1764054000000,"latency_ms":0.4,"routing_key":null,"kind":"primary","inputs":[],"outputs":[]}""";
+        await File.WriteAllTextAsync(Path.Combine(Folder, "wal-0000000001.jsonl"), line.Replace("{0}", "1", StringComparison.Ordinal) + "\n" + line.Replace("{0}", "2", StringComparison.Ordinal) + "\n", Cancel);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Date(7, 0));
+
+        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder), Artifacts, time, Cancel);
+        (await log.AppendAsync(Record("new", "iris", Date(7, 0)), Cancel)).ShouldBeTrue();
+        await log.DisposeAsync();
+
+        var files = (await log.SegmentsAsync("iris", cancellationToken: Cancel)).Select(path => ((FileArtifactStore)Artifacts).LocalPath(path)).ToList();
+        Column(files, "SELECT prediction_id || ':' || coalesce(sequence::VARCHAR, 'null') || ':' || instance FROM rows ORDER BY prediction_id")
+            .ShouldBe(["new:" + (2L << PredictionLog.RecordSequenceBits) + ":" + log.Instance, $"old-1:null:{log.Instance}", $"old-2:null:{log.Instance}"],
+                "the first file this log opened is number 2, above the one left behind");
+    }
+
     private static DateTimeOffset Date(int hour, int minute) => new(2026, 11, 25, hour, minute, 0, TimeSpan.Zero);
 
     private static PredictionRecord Record(string id, string endpoint, DateTimeOffset at) =>
         new(id, endpoint, "a", endpoint + "/1", at.ToUnixTimeMilliseconds(), 0.4, null, [new Tensor("x", TensorDatatypes.Fp32, [1], new float[] { 1 })], []);
+
+    /// <summary>The first column of every row of <paramref name="sql"/> over the view <c>rows</c> of <paramref name="files"/>, as text.</summary>
+    private static List<string> Column(IEnumerable<string> files, string sql)
+    {
+        using var connection = new DuckDBConnection("Data Source=:memory:");
+        connection.Open();
+        using var command = connection.CreateCommand();
+        var list = string.Join(", ", files.Select(file => $"'{file}'"));
+        command.CommandText = (list.Length == 0 ? "" : $"CREATE VIEW rows AS SELECT * FROM read_parquet([{list}]); ") + sql;
+        using var reader = command.ExecuteReader();
+        var values = new List<string>();
+        while (reader.Read())
+        {
+            values.Add(Convert.ToString(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture)!);
+        }
+
+        return values;
+    }
 
     private static string Query(IEnumerable<string> files, string sql)
     {

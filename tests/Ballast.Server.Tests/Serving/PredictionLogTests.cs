@@ -47,7 +47,7 @@ public sealed class PredictionLogServerTests
         var csv = await client.GetStringAsync("/api/v1/predictions/export?endpoint=iris&format=csv", Cancel);
         var lines = csv.Trim().Split('\n');
         var header = lines[0].Split(',');
-        header.ShouldBe(["prediction_id", "endpoint", "variant", "model", "timestamp", "latency_ms", "routing_key", "kind", "inputs", "outputs", "expectations", "outcome", "reward", "feedback_at"]);
+        header.ShouldBe(["prediction_id", "endpoint", "variant", "model", "timestamp", "latency_ms", "routing_key", "kind", "inputs", "outputs", "expectations", "instance", "sequence", "outcome", "reward", "feedback_at"]);
         lines.Length.ShouldBe(7);
         lines.Skip(1).Select(line => line.Split(',')[0]).ShouldBe(ids.Order(StringComparer.Ordinal), ignoreOrder: true);
         var second = lines.Single(line => line.StartsWith(ids[1], StringComparison.Ordinal));
