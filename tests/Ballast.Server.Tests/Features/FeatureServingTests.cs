@@ -343,6 +343,18 @@ public sealed class EmbeddedFeatureServingTests : FeatureServingTests
         File.WriteAllText(endpoint, "kind: Endpoint\nname: titanic-v2\nvariants:\n  - {name: main, model: \"models:/titanic/3\"}\nfeatures: {service: titanic_v2}\n");
         (await RunAsync("apply", "-f", endpoint, "--url", url)).Code.ShouldBe(0);
 
+        // A rollout to a version of another service would never take traffic: refused up front.
+        using (var rollout = await client.PostAsJsonAsync("/api/v1/rollouts", new
+        {
+            name = "titanic-next", endpoint = "titanic-v2", model = "models:/titanic/1", steps = new object[] { new { setWeight = 50 } },
+        }, Cancel))
+        {
+            rollout.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await rollout.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+                "Invalid rollout 'titanic-next': variant 'canary' (models:/titanic/1) is model version titanic/1, trained on feature service 'titanic_v1', "
+                + "but endpoint 'titanic-v2' is enriched from feature service 'titanic_v2'; a rollout's model must be trained on the endpoint's feature service (or record none).");
+        }
+
         // An alias moved to a version trained on another service: the re-point is refused, the previous version keeps serving.
         await SetAliasAsync(client, "champion", "1");
         using (var created = await client.PostAsJsonAsync("/api/v1/endpoints", JsonDocument.Parse("""
