@@ -401,6 +401,10 @@ public sealed class EmbeddedFeatureServingTests : FeatureServingTests
         }
 
         (await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/titanic-v2", Cancel)).TryGetProperty("warnings", out _).ShouldBeFalse();
+        File.WriteAllText(endpoint, "kind: Endpoint\nname: titanic-plain\nvariants:\n  - {name: main, model: \"models:/titanic/2\"}\n");
+        var warned = await RunAsync("apply", "-f", endpoint, "--url", url);
+        warned.Code.ShouldBe(0, warned.Error);
+        warned.Output.ShouldContain("; warning: variant 'main' serves titanic/2, trained on feature service 'titanic_v2', but the endpoint has no features.service");
     }
 
     private static async Task SetAliasAsync(HttpClient client, string alias, string version)
