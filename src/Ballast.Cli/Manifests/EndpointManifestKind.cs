@@ -28,9 +28,18 @@ internal sealed class EndpointManifestKind : ManifestKind
     public override string Summary(JsonElement answer)
     {
         var summary = $"revision {ClientOptions.Text(answer, "revision")}";
-        return answer.TryGetProperty("status", out var status) && ClientOptions.Text(status, "problem") is { Length: > 0 } problem
-            ? $"{summary}; not ready: {problem}"
-            : summary;
+        if (answer.TryGetProperty("status", out var status) && ClientOptions.Text(status, "problem") is { Length: > 0 } problem)
+        {
+            summary = $"{summary}; not ready: {problem}";
+        }
+
+        // What is served but probably not meant (a model trained on a feature service, an endpoint without one).
+        if (answer.TryGetProperty("warnings", out var warnings) && warnings.ValueKind == JsonValueKind.Array)
+        {
+            summary += string.Concat(warnings.EnumerateArray().Select(warning => $"; warning: {warning.GetString()}"));
+        }
+
+        return summary;
     }
 
     public override TextTable Table(IEnumerable<JsonElement> answers) => EndpointsCommand.Table(answers);

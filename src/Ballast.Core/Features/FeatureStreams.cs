@@ -87,53 +87,62 @@ public sealed class FeatureStreams(PredictionLog log, IArtifactStore artifacts, 
         var wanted = features.Select(feature => TensorColumn.Parse(feature.Column ?? feature.Name)).ToList();
         var bounds = (after is { } from ? $" AND timestamp > {from.ToString(CultureInfo.InvariantCulture)}" : "")
                      + (until is { } to ? $" AND timestamp <= {to.ToString(CultureInfo.InvariantCulture)}" : "");
-        // A second connection reads the segments while the first one's appender fills the table.
-        using var reading = new DuckDBConnection("Data Source=:memory:");
-        reading.Open();
-        Execute(reading, $"SET threads = 1; SET memory_limit = '512MB'; SET temp_directory = {Literal(Path.Combine(Path.GetTempPath(), "ballast-duckdb-" + Environment.ProcessId))};");
-        using var command = reading.CreateCommand();
-        // In write order: of two records of one millisecond the later write has the later row, so it is the latest.
-        command.CommandText = $"SELECT timestamp, inputs, outputs FROM {PredictionSegments.Relation(files)} " +
-                              $"WHERE kind = {Literal(PredictionRecord.Primary)}{bounds} ORDER BY {PredictionSegments.Order}";
-        using var reader = command.ExecuteReader();
-        using var appender = connection.CreateAppender(table);
-        long row = 0;
-        var values = new string?[wanted.Count];
-        while (reader.Read())
+        cancellationToken.ThrowIfCancellationRequested();
+        Execute(connection, PredictionRowsSql(table, files, bounds, entity, wanted));
+    }
+
+    /// <summary>
+    /// One query from the segments to the view's rows, the logged tensors parsed by DuckDB: each request's inputs and
+    /// outputs (V2 tensors as JSON: name, shape, data) are read once as lists of structs; the entity tensor must hold one
+    /// value per row (<c>[N]</c> or <c>[N, 1]</c>), and each request gives one feature row per row of it. A column is the
+    /// first tensor of its name in the inputs (or, when the column allows, the outputs) whose shape divides its data into
+    /// rows; a value is row r's only value, or element i of a wider row (<c>NAME[i]</c>). Rows are numbered in the log's
+    /// write order (<see cref="PredictionSegments.Order"/>, then row), so of two requests in one millisecond the later write is the latest.
+    /// </summary>
+    private static string PredictionRowsSql(string table, IReadOnlyList<string> files, string bounds, TensorColumn entity, IReadOnlyList<TensorColumn> wanted)
+    {
+        const string Tensors = "'[{\"name\": \"VARCHAR\", \"shape\": [\"BIGINT\"], \"data\": [\"JSON\"]}]'";
+        static string First(string list, string name) => $"list_filter({list}, lambda t: t.name = {Literal(name)} AND t.data IS NOT NULL)[1]";
+        // The first dimension, as the log's readers take it: a shape that does not start with an int32 is one row.
+        static string Rows(string t) => $"(CASE WHEN {t}.shape[1] BETWEEN -2147483648 AND 2147483647 THEN {t}.shape[1] ELSE 1 END)";
+        static string Valid(string t) => $"({t} IS NOT NULL AND {Rows(t)} > 0 AND len({t}.data) % {Rows(t)} = 0)";
+        static string Pick(TensorColumn column, int k, bool outputs) =>
+            $"CASE WHEN {(column.Scope is null or "input" ? Valid($"__i{k}") : "false")} THEN __i{k} "
+            + $"WHEN {(outputs && column.Scope is null or "output" ? Valid($"__o{k}") : "false")} THEN __o{k} END AS __t{k}";
+        // JSON values as the text TRY_CAST reads: strings unquoted, numbers and booleans as written; null, arrays and objects have none.
+        static string Text(string v) => $"(CASE json_type({v}) WHEN 'VARCHAR' THEN {v} ->> '$' WHEN 'NULL' THEN NULL WHEN 'ARRAY' THEN NULL WHEN 'OBJECT' THEN NULL ELSE CAST({v} AS VARCHAR) END)";
+        // Entity keys as lookups compare them: integral numbers without a fraction (42, not 42.0).
+        static string Key(string v) => $"(CASE json_type({v}) WHEN 'DOUBLE' THEN (CASE WHEN CAST({v} AS DOUBLE) = floor(CAST({v} AS DOUBLE)) AND abs(CAST({v} AS DOUBLE)) < 9e15 "
+            + $"THEN CAST(CAST(CAST({v} AS DOUBLE) AS BIGINT) AS VARCHAR) ELSE CAST({v} AS VARCHAR) END) ELSE {Text(v)} END)";
+        static string Value(TensorColumn column, int k)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var timestamp = reader.GetInt64(0);
-            using var inputs = JsonDocument.Parse(reader.GetString(1));
-            using var outputs = JsonDocument.Parse(reader.GetString(2));
-            var key = entity.Find(inputs.RootElement, null);
-            if (key is not { Width: 1 } keys)
-            {
-                continue; // a request without the entity key (or not one per row) describes no entity
-            }
-
-            var found = wanted.Select(column => column.Find(inputs.RootElement, outputs.RootElement)).ToList();
-            for (var i = 0; i < keys.Rows; i++)
-            {
-                var entityKey = KeyText(keys.Data[i]);
-                if (entityKey is null)
-                {
-                    continue;
-                }
-
-                for (var j = 0; j < wanted.Count; j++)
-                {
-                    values[j] = found[j] is { } tensor ? tensor.Value(i, wanted[j].Index) : null;
-                }
-
-                var appended = appender.CreateRow().AppendValue(entityKey).AppendValue(timestamp);
-                foreach (var value in values)
-                {
-                    appended = value is null ? appended.AppendNullValue() : appended.AppendValue(value);
-                }
-
-                appended.AppendValue(0L).AppendValue(row++).EndRow();
-            }
+            var t = $"__t{k}";
+            var width = $"(len({t}.data) // {Rows(t)})";
+            return column.Index is { } index
+                ? $"CASE WHEN __r < {Rows(t)} AND {index.ToString(CultureInfo.InvariantCulture)} < {width} THEN {Text($"{t}.data[__r * {width} + {(index + 1).ToString(CultureInfo.InvariantCulture)}]")} END"
+                : $"CASE WHEN __r < {Rows(t)} AND {width} = 1 THEN {Text($"{t}.data[__r + 1]")} END";
         }
+
+        // Column 0 is the entity (inputs only), 1.. the features.
+        var columns = wanted.Prepend(entity).ToList();
+        var candidates = string.Join(", ", columns.Select((column, k) => $"{First("__in", column.Name)} AS __i{k}, {First("__out", column.Name)} AS __o{k}"));
+        var picked = string.Join(", ", columns.Select((column, k) => Pick(column, k, outputs: k > 0)));
+        var tensors = string.Join(", ", Enumerable.Range(1, wanted.Count).Select(k => $"__t{k}"));
+        var values = string.Concat(wanted.Select((column, j) => $", {Value(column, j + 1)} AS __f{j}"));
+        var features = string.Concat(Enumerable.Range(0, wanted.Count).Select(j => $", __f{j}"));
+        return $"""
+            INSERT INTO {table}
+            SELECT __entity, __ms{features}, 0, row_number() OVER (ORDER BY __ms, __inst NULLS FIRST, __seq NULLS FIRST, __id, __r) - 1 FROM (
+                SELECT __ms, __inst, __seq, __id, __r, {Key("__t0.data[__r + 1]")} AS __entity{values} FROM (
+                    SELECT __ms, __inst, __seq, __id, __t0{(wanted.Count > 0 ? ", " + tensors : "")}, UNNEST(range(len(__t0.data))) AS __r FROM (
+                        SELECT __ms, __inst, __seq, __id, {picked} FROM (
+                            SELECT timestamp AS __ms, instance AS __inst, sequence AS __seq, prediction_id AS __id, {candidates} FROM (
+                                SELECT timestamp, instance, sequence, prediction_id, from_json(inputs, {Tensors}) AS __in, from_json(outputs, {Tensors}) AS __out
+                                FROM {PredictionSegments.Relation(files)}
+                                WHERE kind = {Literal(PredictionRecord.Primary)}{bounds})))
+                    WHERE __t0 IS NOT NULL AND len(__t0.data) = {Rows("__t0")}))
+            WHERE __entity IS NOT NULL
+            """;
     }
 
     private async Task LoadKpisAsync(DuckDBConnection connection, string table, string kpi, int featureCount, long? after, long? until, CancellationToken cancellationToken)
@@ -171,18 +180,6 @@ public sealed class FeatureStreams(PredictionLog log, IArtifactStore artifacts, 
         return copy;
     }
 
-    /// <summary>An entity key as the text lookups compare: integral numbers without a fraction (42, not 42.0), strings as they are.</summary>
-    private static string? KeyText(JsonElement element) => element.ValueKind switch
-    {
-        JsonValueKind.String => element.GetString(),
-        JsonValueKind.Number when element.TryGetInt64(out var integer) => integer.ToString(CultureInfo.InvariantCulture),
-        JsonValueKind.Number when element.GetDouble() is var number && number == Math.Floor(number) && Math.Abs(number) < 9e15 => ((long)number).ToString(CultureInfo.InvariantCulture),
-        JsonValueKind.Number => element.GetRawText(),
-        JsonValueKind.True => "true",
-        JsonValueKind.False => "false",
-        _ => null,
-    };
-
     private sealed class KpiRow
     {
         public string Entity { get; set; } = "";
@@ -213,57 +210,6 @@ public sealed class FeatureStreams(PredictionLog log, IArtifactStore artifacts, 
             }
 
             return new TensorColumn(scope, column, index);
-        }
-
-        /// <summary>The tensor in a request's inputs (or, when the column allows, its outputs), or null.</summary>
-        public LoggedTensor? Find(JsonElement inputs, JsonElement? outputs) =>
-            (Scope is null or "input" ? LoggedTensor.Find(inputs, Name) : null)
-            ?? (Scope is null or "output" && outputs is { } answers ? LoggedTensor.Find(answers, Name) : null);
-    }
-
-    /// <summary>A logged V2 tensor: <see cref="Rows"/> rows (its first dimension) of <see cref="Width"/> values each.</summary>
-    private sealed record LoggedTensor(int Rows, int Width, IReadOnlyList<JsonElement> Data)
-    {
-        public static LoggedTensor? Find(JsonElement tensors, string name)
-        {
-            if (tensors.ValueKind != JsonValueKind.Array)
-            {
-                return null;
-            }
-
-            foreach (var tensor in tensors.EnumerateArray())
-            {
-                if (tensor.TryGetProperty("name", out var named) && named.ValueKind == JsonValueKind.String && named.ValueEquals(name)
-                    && tensor.TryGetProperty("data", out var data) && data.ValueKind == JsonValueKind.Array)
-                {
-                    var values = data.EnumerateArray().ToList();
-                    var rows = tensor.TryGetProperty("shape", out var shape) && shape.ValueKind == JsonValueKind.Array && shape.GetArrayLength() > 0 && shape[0].TryGetInt32(out var first)
-                        ? first
-                        : 1;
-                    return rows <= 0 || values.Count % rows != 0 ? null : new LoggedTensor(rows, values.Count / rows, values);
-                }
-            }
-
-            return null;
-        }
-
-        /// <summary>Row <paramref name="row"/>'s value as text: the whole row when it is one value, else element <paramref name="index"/>.</summary>
-        public string? Value(int row, int? index)
-        {
-            if (row >= Rows || (index is null && Width != 1) || index >= Width)
-            {
-                return null;
-            }
-
-            var element = Data[(row * Width) + (index ?? 0)];
-            return element.ValueKind switch
-            {
-                JsonValueKind.String => element.GetString(),
-                JsonValueKind.Number => element.GetRawText(),
-                JsonValueKind.True => "true",
-                JsonValueKind.False => "false",
-                _ => null,
-            };
         }
     }
 }

@@ -50,6 +50,33 @@ public sealed class ModelRegistration(RegistryStore registry, IArtifactStore art
     /// <summary>The version tag naming the feature service the model was trained on (also in its signature tag and on its card).</summary>
     public const string FeatureServiceTag = "ballast.feature_service";
 
+    /// <summary>
+    /// The feature service a version was registered as trained on: its <see cref="FeatureServiceTag"/> tag, else the
+    /// signature tag's <c>feature_service</c>; null when none was recorded.
+    /// </summary>
+    public static string? FeatureServiceOf(ModelVersion version)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        if (version.Tags.FirstOrDefault(tag => tag.Key == FeatureServiceTag)?.Value is { Length: > 0 } tagged)
+        {
+            return tagged;
+        }
+
+        if (version.Tags.FirstOrDefault(tag => tag.Key == SignatureTag)?.Value is not { Length: > 0 } json)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(json, RegistrationJsonContext.Default.SignatureJson)?.FeatureService;
+        }
+        catch (JsonException)
+        {
+            return null; // a tag someone set by hand that is not a signature
+        }
+    }
+
     public static string SignatureToJson(ModelSignature signature, string? featureService = null) =>
         JsonSerializer.Serialize(SignatureJson.From(signature) with { FeatureService = featureService }, RegistrationJsonContext.Default.SignatureJson);
 

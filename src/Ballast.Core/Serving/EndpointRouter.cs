@@ -164,8 +164,12 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
     }
 }
 
-/// <summary>Why an endpoint is not (fully) served: the model it names could not be resolved or loaded.</summary>
-public sealed record EndpointProblem(string Endpoint, string Message);
+/// <summary>
+/// Why an endpoint is not (fully) served: the model it names could not be resolved or loaded, or a routed version was
+/// trained on another feature service than the endpoint's (<see cref="FeatureServiceMismatches"/>, refused: the
+/// previous models keep serving).
+/// </summary>
+public sealed record EndpointProblem(string Endpoint, string Message, IReadOnlyList<FeatureServiceMismatch>? FeatureServiceMismatches = null);
 
 /// <summary>
 /// The routing snapshot: every endpoint with its variants' models loaded, read by the hot path without a lock and
@@ -201,6 +205,20 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
                 try
                 {
                     next[endpoint.Spec.Name] = await BuildAsync(endpoint, previous.Endpoints.GetValueOrDefault(endpoint.Spec.Name), cancellationToken).ConfigureAwait(false);
+                }
+                catch (FeatureServiceMismatchException exception)
+                {
+                    // Never serve a model with features it was not trained on: the re-point (an alias move) is refused and
+                    // the previous models keep serving; with none (a restart), the endpoint is not served until it is fixed.
+                    var served = previous.Endpoints.GetValueOrDefault(endpoint.Spec.Name);
+                    problems.Add(new EndpointProblem(endpoint.Spec.Name, $"refused: {exception.Message}; "
+                        + (served is null ? "the endpoint is not served until the alias or the endpoint is changed"
+                            : $"still serving {string.Join(", ", served.Variants.Concat(served.Shadows).Select(variant => $"{variant.Name}={variant.Model.Reference}"))}"),
+                        exception.Mismatches));
+                    if (served is not null)
+                    {
+                        next[endpoint.Spec.Name] = served;
+                    }
                 }
                 catch (Exception exception) when (exception is TrackingException or ModelLoadException or Storage.ArtifactNotFoundException)
                 {
@@ -271,6 +289,11 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
         foreach (var spec in endpoint.Spec.Shadows ?? [])
         {
             shadows.Add(await RouteAsync(spec.Name, spec.Model!, spec.Percent ?? 100, 0, cancellationToken).ConfigureAwait(false));
+        }
+
+        if (FeatureServiceCheck.Mismatches(endpoint.Spec, variants, shadows) is { Count: > 0 } mismatches)
+        {
+            throw new FeatureServiceMismatchException(mismatches);
         }
 
         // Unchanged endpoint and models: keep the same object (and its identity) in the new snapshot.

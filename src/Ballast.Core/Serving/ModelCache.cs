@@ -6,8 +6,11 @@ using Ballast.Tracking;
 
 namespace Ballast.Serving;
 
-/// <summary>A registered model version loaded in its runtime, shared by every endpoint that routes to it.</summary>
-public sealed record LoadedModel(string Name, long Version, string Flavor, IModelRuntime Runtime, string? Display = null)
+/// <summary>
+/// A registered model version loaded in its runtime, shared by every endpoint that routes to it;
+/// <see cref="FeatureService"/> is the feature service it was registered as trained on, when one was recorded.
+/// </summary>
+public sealed record LoadedModel(string Name, long Version, string Flavor, IModelRuntime Runtime, string? Display = null, string? FeatureService = null)
 {
     /// <summary>What answered, as response headers and the prediction log name it: <c>iris/3</c>, a remote model's URL, an ensemble's members.</summary>
     public string Reference => Display ?? $"{Name}/{Version}";
@@ -139,7 +142,7 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
         var local = await LocalFileAsync(storePath).ConfigureAwait(false);
         var runtime = ModelFlavors.Load(flavor, local);
         Warm(runtime);
-        var loaded = new LoadedModel(name, version, flavor, runtime);
+        var loaded = new LoadedModel(name, version, flavor, runtime, FeatureService: ModelRegistration.FeatureServiceOf(modelVersion));
         observer?.Loaded(loaded, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         return loaded;
     }

@@ -44,8 +44,9 @@ public static class RolloutsApi
     public static IEndpointRouteBuilder MapRolloutsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/v1/rollouts").WithTags("Rollouts");
-        group.MapPost("/", async (RolloutSpec spec, RolloutController rollouts, CancellationToken cancellationToken) =>
+        group.MapPost("/", async (RolloutSpec spec, RolloutController rollouts, Ballast.Serving.EndpointStore endpoints, Ballast.Registry.RegistryStore registry, CancellationToken cancellationToken) =>
         {
+            await CheckFeatureServiceAsync(spec, endpoints, registry, cancellationToken).ConfigureAwait(false);
             var started = await rollouts.StartAsync(spec, cancellationToken).ConfigureAwait(false);
             return TypedResults.Created($"/api/v1/rollouts/{started.Spec.Name}", RolloutStatusResponse.From(started));
         }).WithSummary("Starts a canary rollout (Argo-style steps: setWeight, pause, analysis).").RequireAuthorization(BallastPolicies.Writer);
@@ -81,5 +82,24 @@ public static class RolloutsApi
         }).WithSummary("promote (skip the current pause or inconclusive analysis), pause, resume, abort (all traffic back to stable).")
             .RequireAuthorization(BallastPolicies.Writer);
         return routes;
+    }
+
+    /// <summary>
+    /// Refuses (400) a rollout to a model version trained on another feature service than its endpoint's: the router
+    /// would never route to it, so the canary would wait for traffic that cannot come.
+    /// </summary>
+    private static async Task CheckFeatureServiceAsync(RolloutSpec spec, Ballast.Serving.EndpointStore endpoints, Ballast.Registry.RegistryStore registry, CancellationToken cancellationToken)
+    {
+        if (spec.Endpoint is not { Length: > 0 } name || spec.Model is null)
+        {
+            return; // the controller's validation says what is missing
+        }
+
+        var endpoint = (await endpoints.GetAsync(name, cancellationToken).ConfigureAwait(false)).Spec;
+        var canary = endpoint with { Variants = [new Ballast.Serving.VariantSpec(RolloutController.CanaryVariant, spec.Model)], Shadows = [] };
+        if (await Ballast.Serving.FeatureServiceCheck.MismatchesAsync(canary, registry, cancellationToken).ConfigureAwait(false) is { Count: > 0 } mismatches)
+        {
+            throw Ballast.Tracking.TrackingException.Invalid($"Invalid rollout '{spec.Name}': {mismatches[0].Message}; a rollout's model must be trained on the endpoint's feature service (or record none).");
+        }
     }
 }

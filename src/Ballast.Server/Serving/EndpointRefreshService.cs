@@ -1,15 +1,24 @@
 using Ballast.Serving;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Prometheus;
 
 namespace Ballast.Server.Serving;
 
 /// <summary>
 /// Builds the routing snapshot before the server takes traffic, then refreshes it every few seconds so that changes
-/// made through another replica and alias moves in the registry reach this one.
+/// made through another replica and alias moves in the registry reach this one. A re-point the router refuses (a
+/// routed version trained on another feature service than the endpoint's) is logged as an error once and held in the
+/// gauge <c>ballast_endpoint_feature_service_mismatch{endpoint,variant}</c> (1 while refused, 0 once resolved).
 /// </summary>
 public sealed partial class EndpointRefreshService(EndpointRouter router, TimeProvider time, ILogger<EndpointRefreshService> logger) : BackgroundService
 {
+    private static readonly Gauge Mismatch = Metrics.CreateGauge("ballast_endpoint_feature_service_mismatch",
+        "1 while the router refuses to route an endpoint's variant to a model version trained on another feature service than the endpoint's (e.g. after an alias move), else 0.",
+        new GaugeConfiguration { LabelNames = ["endpoint", "variant"] });
+
+    private HashSet<FeatureServiceMismatch> _refused = [];
+
     public static TimeSpan Interval { get; } = TimeSpan.FromSeconds(5);
 
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -32,10 +41,34 @@ public sealed partial class EndpointRefreshService(EndpointRouter router, TimePr
         try
         {
             await router.RefreshAsync(cancellationToken).ConfigureAwait(false);
+            var refused = new HashSet<FeatureServiceMismatch>();
             foreach (var problem in router.Problems)
             {
-                LogProblem(logger, problem.Endpoint, problem.Message);
+                if (problem.FeatureServiceMismatches is { } mismatches)
+                {
+                    refused.UnionWith(mismatches);
+                    foreach (var mismatch in mismatches.Where(mismatch => !_refused.Contains(mismatch)))
+                    {
+                        LogRefused(logger, mismatch.Endpoint, mismatch.Message);
+                    }
+                }
+                else
+                {
+                    LogProblem(logger, problem.Endpoint, problem.Message);
+                }
             }
+
+            foreach (var resolved in _refused.Where(mismatch => !refused.Any(now => now.Endpoint == mismatch.Endpoint && now.Variant == mismatch.Variant)))
+            {
+                Mismatch.WithLabels(resolved.Endpoint, resolved.Variant).Set(0);
+            }
+
+            foreach (var mismatch in refused)
+            {
+                Mismatch.WithLabels(mismatch.Endpoint, mismatch.Variant).Set(1);
+            }
+
+            _refused = refused;
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
@@ -46,6 +79,9 @@ public sealed partial class EndpointRefreshService(EndpointRouter router, TimePr
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Endpoint {Endpoint} is not fully served: {Problem}")]
     private static partial void LogProblem(ILogger logger, string endpoint, string problem);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Endpoint {Endpoint}: routing refused, {Mismatch}; see its status.problem (GET /api/v1/endpoints/{Endpoint})")]
+    private static partial void LogRefused(ILogger logger, string endpoint, string mismatch);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Refreshing the routing snapshot failed; serving the previous one")]
     private static partial void LogFailed(ILogger logger, Exception exception);

@@ -27,7 +27,8 @@ public sealed record EndpointResponse(
     long UpdatedAt,
     EndpointStatus Status,
     ExpectationsSpec? Expectations = null,
-    EndpointFeaturesSpec? Features = null)
+    EndpointFeaturesSpec? Features = null,
+    IReadOnlyList<string>? Warnings = null)
 {
     public static EndpointResponse From(StoredEndpoint endpoint, EndpointRouter router)
     {
@@ -43,7 +44,8 @@ public sealed record EndpointResponse(
                 routed?.Variants.Concat(routed.Shadows).Select(variant => new ServedVariant(variant.Name, variant.Model.Reference)).ToList() ?? [], problem,
                 routed?.Bandit is null ? null : routed.Arms.Select(arm => new ArmStatus(arm.Variant, arm.Pulls, arm.Rewarded, arm.Mean)).ToList(),
                 routed?.Regime is { } regime ? RegimeStatus.From(routed, regime) : null),
-            spec.Expectations, spec.Features);
+            spec.Expectations, spec.Features,
+            routed is not null && FeatureServiceCheck.Warnings(routed) is { Count: > 0 } warnings ? warnings : null);
     }
 }
 
@@ -101,18 +103,21 @@ public static class EndpointsApi
         group.MapGet("/{name}", async (string name, EndpointStore endpoints, EndpointRouter router, CancellationToken cancellationToken) =>
             TypedResults.Ok(EndpointResponse.From(await endpoints.GetAsync(name, cancellationToken).ConfigureAwait(false), router)))
             .RequireAuthorization(BallastPolicies.Reader);
-        group.MapPost("/", async (EndpointSpec spec, EndpointStore endpoints, EndpointRouter router, CancellationToken cancellationToken) =>
+        group.MapPost("/", async (EndpointSpec spec, EndpointStore endpoints, EndpointRouter router, RegistryStore registry, CancellationToken cancellationToken) =>
         {
+            await CheckFeatureServiceAsync(spec, registry, cancellationToken).ConfigureAwait(false);
             var created = await endpoints.CreateAsync(spec, cancellationToken).ConfigureAwait(false);
             await router.RefreshAsync(cancellationToken).ConfigureAwait(false);
             return TypedResults.Created($"/api/v1/endpoints/{created.Spec.Name}", EndpointResponse.From(created, router));
         }).WithSummary("Creates an endpoint (409 when the name is taken).").RequireAuthorization(BallastPolicies.Writer);
-        group.MapPut("/{name}", async Task<Ok<EndpointResponse>> (string name, EndpointSpec spec, EndpointStore endpoints, EndpointRouter router, CancellationToken cancellationToken) =>
+        group.MapPut("/{name}", async Task<Ok<EndpointResponse>> (string name, EndpointSpec spec, EndpointStore endpoints, EndpointRouter router, RegistryStore registry, CancellationToken cancellationToken) =>
         {
             if (!string.IsNullOrEmpty(spec.Name) && spec.Name != name)
             {
                 throw TrackingException.Invalid($"The body names endpoint '{spec.Name}' but the path names '{name}'.");
             }
+
+            await CheckFeatureServiceAsync(spec with { Name = name }, registry, cancellationToken).ConfigureAwait(false);
 
             var (endpoint, _) = await endpoints.PutAsync(spec with { Name = name }, cancellationToken).ConfigureAwait(false);
             await router.RefreshAsync(cancellationToken).ConfigureAwait(false);
@@ -165,6 +170,20 @@ public static class EndpointsApi
             .WithMetadata(new DisableRequestSizeLimitAttribute(), new RequestFormLimitsAttribute { MultipartBodyLengthLimit = long.MaxValue })
             .DisableAntiforgery().RequireAuthorization(BallastPolicies.Writer);
         return routes;
+    }
+
+    /// <summary>
+    /// Refuses (400) an endpoint whose feature service differs from one its routed model versions were trained on,
+    /// naming each variant, version and both services; the spec's own problems come first, all at once.
+    /// </summary>
+    private static async Task CheckFeatureServiceAsync(EndpointSpec spec, RegistryStore registry, CancellationToken cancellationToken)
+    {
+        var validated = EndpointValidation.Validate(spec);
+        if (await FeatureServiceCheck.MismatchesAsync(validated, registry, cancellationToken).ConfigureAwait(false) is { Count: > 0 } mismatches)
+        {
+            throw TrackingException.Invalid($"Invalid endpoint '{validated.Name}': {string.Join("; ", mismatches.Select(mismatch => mismatch.Message))}. "
+                + $"Route to versions registered with feature service '{validated.Features!.Service}' (or with none), or change features.service.");
+        }
     }
 
     private static async Task<Created<RegisteredVersionResponse>> RegisterAsync(string name, HttpRequest request, RegistryStore registry, Ballast.Storage.IArtifactStore artifacts)

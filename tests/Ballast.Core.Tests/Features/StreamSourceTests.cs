@@ -241,6 +241,140 @@ public abstract class StreamSourceTests(DatabaseEngine engine) : DatabaseTest(en
         }
     }
 
+    /// <summary>One expected row of the mixed log's view, typed as FeatureSource casts the logged text.</summary>
+    private sealed record MixedRow(string Entity, long Ms, double? Tenure, double? InputTenure, double? P1, double? P5, double? Probabilities,
+        string? Segment, string? Label, bool? Flag, long? Visits, long Row);
+
+    [Fact]
+    public async Task A_large_prediction_log_of_mixed_tensor_shapes_gives_one_row_per_scored_row_as_the_tensors_say()
+    {
+        var stack = await StackAsync();
+        await stack.Registry.CreateModelAsync("mixed", cancellationToken: Cancel);
+        await stack.Registry.CreateVersionAsync("mixed", "mlflow-artifacts:/models/mixed/model.onnx", cancellationToken: Cancel);
+        await stack.Endpoints.PutAsync(new EndpointSpec("mixed", null, [new VariantSpec("main", "models:/mixed/1")]), Cancel);
+        var view = new FeatureViewSpec("mixed_scores", "customer", new FeatureSourceSpec(Endpoint: "mixed", EntityColumn: "customer_id"), null,
+        [
+            new FeatureSpec("tenure", "double"),                                     // inputs first, then outputs
+            new FeatureSpec("input_tenure", "double", "input.tenure"),
+            new FeatureSpec("p1", "double", "output.probabilities[1]"),
+            new FeatureSpec("p5", "double", "probabilities[5]"),                      // past the row's width: none
+            new FeatureSpec("probabilities", "double"),                               // several values a row, no [i]: none
+            new FeatureSpec("segment", "string"),
+            new FeatureSpec("label", "string", "output.label"),
+            new FeatureSpec("flag", "bool"),
+            new FeatureSpec("visits", "int64"),
+        ]);
+
+        // Seeded: 2,100 requests of 1-5 rows in seven shapes, several sharing a millisecond (the prediction id orders them).
+        var random = new Random(20261205);
+        string[] words = ["plain", "with \"quotes\"", "back\\slash", "café", "😀", "007", "", "x,y"];
+        double Number() => random.Next(10) switch
+        {
+            0 => double.NaN,
+            1 => random.NextDouble() * 1e-7,
+            2 => -1.5e300 * random.NextDouble(),
+            3 => random.Next(-1000, 1000),
+            _ => Math.Round(random.NextDouble() * 1000, random.Next(0, 8)),
+        };
+        static double Logged(float value) => double.Parse(value.ToString(System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture);
+        var expected = new List<MixedRow>();
+        var at = Ms(2, 0);
+        for (var i = 0; i < 2100; i++)
+        {
+            at += random.Next(0, 3) * 250;
+            var n = random.Next(1, 6);
+            var id = $"p{i:D5}";
+            var shape = i % 7;
+            var keys = Enumerable.Range(0, n).Select(_ => (long)random.Next(1, 60)).ToArray();
+            var tenure = Enumerable.Range(0, n).Select(_ => Number()).ToArray();
+            var probabilities = Enumerable.Range(0, n * 3).Select(_ => (float)random.NextDouble()).ToArray();
+            var segment = Enumerable.Range(0, n).Select(_ => words[random.Next(words.Length)]).ToArray();
+            var flags = Enumerable.Range(0, n).Select(_ => random.Next(2) == 1).ToArray();
+            var visits = Enumerable.Range(0, n).Select(_ => (1L << 53) + random.Next(0, 1000)).ToArray();
+            List<Tensor> inputs;
+            List<Tensor> outputs;
+            var kind = PredictionRecord.Primary;
+            switch (shape)
+            {
+                case 0: // V2 named inputs, a batch: INT64 [N] keys, [N,1] columns, a string, a bool; [N,2] scores and a label out
+                    inputs = [new("customer_id", TensorDatatypes.Int64, [n], keys), new("tenure", TensorDatatypes.Fp64, [n, 1], tenure),
+                        new("segment", TensorDatatypes.Bytes, [n, 1], segment), new("flag", TensorDatatypes.Bool, [n, 1], flags), new("visits", TensorDatatypes.Int64, [n, 1], visits)];
+                    outputs = [new("probabilities", TensorDatatypes.Fp32, [n, 2], probabilities[..(n * 2)]), new("label", TensorDatatypes.Bytes, [n], segment)];
+                    expected.AddRange(Enumerable.Range(0, n).Select(r => new MixedRow(keys[r].ToString(System.Globalization.CultureInfo.InvariantCulture), at, tenure[r], tenure[r],
+                        Logged(probabilities[(r * 2) + 1]), null, null, segment[r], segment[r], flags[r], visits[r], 0)));
+                    break;
+                case 1: // FP64 [N,1] keys (7.0 is key 7, 7.5 stays 7.5); tenure only among the outputs; [N,3] scores
+                    var doubles = keys.Select((key, r) => r % 3 == 2 ? key + 0.5 : key).ToArray();
+                    inputs = [new("customer_id", TensorDatatypes.Fp64, [n, 1], doubles)];
+                    outputs = [new("tenure", TensorDatatypes.Fp64, [n], tenure), new("probabilities", TensorDatatypes.Fp32, [n, 3], probabilities)];
+                    expected.AddRange(Enumerable.Range(0, n).Select(r => new MixedRow(doubles[r].ToString(System.Globalization.CultureInfo.InvariantCulture), at, tenure[r], null,
+                        Logged(probabilities[(r * 3) + 1]), null, null, null, null, null, null, 0)));
+                    break;
+                case 2: // BYTES keys; an input tenure whose shape does not divide its data (the output's is used); one row of scores for N rows
+                    var texts = keys.Select(key => $"c-{key}").ToArray();
+                    inputs = [new("customer_id", TensorDatatypes.Bytes, [n], texts), new("tenure", TensorDatatypes.Fp64, [n + 1, 1], tenure), new("segment", TensorDatatypes.Bytes, [n], segment)];
+                    outputs = [new("tenure", TensorDatatypes.Fp64, [n, 1], tenure.Select(value => value * 2).ToArray()), new("probabilities", TensorDatatypes.Fp32, [1, 2], probabilities[..2])];
+                    expected.AddRange(Enumerable.Range(0, n).Select(r => new MixedRow(texts[r], at, tenure[r] * 2, null,
+                        r == 0 ? Logged(probabilities[1]) : null, null, null, segment[r], null, null, null, 0)));
+                    break;
+                case 3: // two keys a row: no entity
+                    inputs = [new("customer_id", TensorDatatypes.Int64, [n, 2], keys.Concat(keys).ToArray()), new("tenure", TensorDatatypes.Fp64, [n, 1], tenure)];
+                    outputs = [];
+                    break;
+                case 4: // no key at all
+                    inputs = [new("tenure", TensorDatatypes.Fp64, [n, 1], tenure)];
+                    outputs = [new("probabilities", TensorDatatypes.Fp32, [n, 2], probabilities[..(n * 2)])];
+                    break;
+                case 5: // a shadow's answer: not what the caller got
+                    inputs = [new("customer_id", TensorDatatypes.Int64, [n], keys), new("tenure", TensorDatatypes.Fp64, [n, 1], tenure)];
+                    outputs = [];
+                    kind = PredictionRecord.Shadow;
+                    break;
+                default: // shapeless scalars: one row; a single-valued probabilities tensor is that row's value
+                    inputs = [new("customer_id", TensorDatatypes.Int64, [], keys[..1]), new("tenure", TensorDatatypes.Fp64, [], tenure[..1])];
+                    outputs = [new("probabilities", TensorDatatypes.Fp32, [], probabilities[..1])];
+                    expected.Add(new MixedRow(keys[0].ToString(System.Globalization.CultureInfo.InvariantCulture), at, tenure[0], tenure[0], null, null,
+                        Logged(probabilities[0]), null, null, null, null, 0));
+                    break;
+            }
+
+            await stack.Log.AppendAsync(new PredictionRecord(id, "mixed", "main", "models:/mixed/1", at, 1, null, inputs, outputs, kind), Cancel);
+        }
+
+        var artifacts = ArtifactStoreFactory.Create(Path.Combine(_root.FullName, "artifacts"), null, null);
+        var entity = new EntitySpec("customer", "customer_id");
+        using var connection = new DuckDB.NET.Data.DuckDBConnection("Data Source=:memory:");
+        connection.Open();
+        var copies = new List<string>();
+
+        await new FeatureStreams(stack.Log, artifacts, Database).LoadAsync(connection, "mixed_raw", new ResolvedView("mixed", view, entity, null), view.Features!, null, null, copies, Cancel);
+
+        var rows = DuckDbSql.Query(connection, """
+            SELECT __entity, __ms, TRY_CAST(tenure AS DOUBLE), TRY_CAST(input_tenure AS DOUBLE), TRY_CAST(p1 AS DOUBLE), TRY_CAST(p5 AS DOUBLE),
+                TRY_CAST(probabilities AS DOUBLE), segment, label, TRY_CAST(flag AS BOOLEAN), TRY_CAST(visits AS BIGINT), __row
+            FROM mixed_raw ORDER BY __row
+            """, reader =>
+        {
+            var list = new List<MixedRow>();
+            while (reader.Read())
+            {
+                double? Double(int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetDouble(ordinal);
+                string? Text(int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+                list.Add(new MixedRow(reader.GetString(0), reader.GetInt64(1), Double(2), Double(3), Double(4), Double(5), Double(6), Text(7), Text(8),
+                    reader.IsDBNull(9) ? null : reader.GetBoolean(9), reader.IsDBNull(10) ? null : reader.GetInt64(10), reader.GetInt64(11)));
+            }
+
+            return list;
+        });
+
+        expected = expected.Select((row, index) => row with { Row = index }).ToList();
+        rows.Count.ShouldBe(expected.Count);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            rows[i].ShouldBe(expected[i], $"row {i}");
+        }
+    }
+
     [Fact]
     public async Task Stream_sources_are_checked_when_a_set_is_stored()
     {

@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Ballast.Cli;
 using DuckDB.NET.Data;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Ballast.Tests.Features;
 
@@ -189,7 +190,7 @@ public abstract class FeatureServingTests
         return rows;
     }
 
-    private static object V2Request(int[] passengers, float[] fares) => new
+    protected static object V2Request(int[] passengers, float[] fares) => new
     {
         inputs = new object[]
         {
@@ -220,7 +221,7 @@ public abstract class FeatureServingTests
         added.StatusCode.ShouldBe(HttpStatusCode.Created, await added.Content.ReadAsStringAsync(Cancel));
     }
 
-    private static async Task RegisterTitanicAsync(HttpClient client, string? featureService = null)
+    protected static async Task RegisterTitanicAsync(HttpClient client, string? featureService = null)
     {
         using var form = new MultipartFormDataContent();
         if (featureService is not null)
@@ -235,7 +236,7 @@ public abstract class FeatureServingTests
         response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Cancel));
     }
 
-    private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
+    protected static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
@@ -295,6 +296,135 @@ public sealed class EmbeddedFeatureServingTests : FeatureServingTests
 
         found.GetProperty("features").GetProperty("embarked").GetString().ShouldBe("C", found.ToString());
         time.GetUtcNow().ShouldBeGreaterThanOrEqualTo(new DateTimeOffset(2026, 12, 1, 0, 1, 0, TimeSpan.Zero), "not before a minute has passed");
+    }
+
+    [Fact]
+    public async Task An_endpoint_refuses_models_trained_on_another_feature_service_and_an_alias_move_to_one_keeps_the_previous_version()
+    {
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
+        await using var server = await RunningServer.StartAsync(time: time);
+        using var client = server.Client();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        await AddDatasetAsync(client, "passengers", Passengers);
+        var manifest = Path.Combine(Directory.CreateTempSubdirectory("ballast-features-").FullName, "features.yaml");
+        File.WriteAllText(manifest, (FeatureSet + """
+              - name: titanic_v2
+                features: ["passenger_profile:*"]
+                on_demand:
+                  - {name: age, type: float, expression: age_months / 12}
+
+            """).ReplaceLineEndings("\n"));
+        (await RunAsync("apply", "-f", manifest, "--url", url)).Code.ShouldBe(0);
+        (await RunAsync("features", "materialize", "--until", "2026-11-30T00:00:00Z", "--url", url)).Code.ShouldBe(0);
+        await RegisterTitanicAsync(client, "titanic_v1");
+        await RegisterTitanicAsync(client, "titanic_v2");
+        await RegisterTitanicAsync(client);
+
+        // Created or replaced (API and apply): a variant or shadow trained on another service is refused, naming both.
+        using (var created = await client.PostAsJsonAsync("/api/v1/endpoints", JsonDocument.Parse("""
+            {"name": "titanic-mixed", "variants": [{"name": "main", "model": "models:/titanic/1"}], "shadows": [{"name": "next", "model": "models:/titanic/2"}],
+             "features": {"service": "titanic_v1"}}
+            """).RootElement, Cancel))
+        {
+            created.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            created.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+            (await created.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+                "Invalid endpoint 'titanic-mixed': shadow 'next' (models:/titanic/2) is model version titanic/2, trained on feature service 'titanic_v2', "
+                + "but endpoint 'titanic-mixed' is enriched from feature service 'titanic_v1'. Route to versions registered with feature service 'titanic_v1' (or with none), or change features.service.");
+        }
+
+        var endpoint = Path.Combine(Path.GetDirectoryName(manifest)!, "endpoint.yaml");
+        File.WriteAllText(endpoint, "kind: Endpoint\nname: titanic-v2\nvariants:\n  - {name: main, model: \"models:/titanic/2\"}\nfeatures: {service: titanic_v1}\n");
+        var applied = await RunAsync("apply", "-f", endpoint, "--url", url);
+        applied.Code.ShouldBe(1);
+        applied.Error.ShouldContain("variant 'main' (models:/titanic/2) is model version titanic/2, trained on feature service 'titanic_v2', but endpoint 'titanic-v2' is enriched from feature service 'titanic_v1'");
+
+        // A version with no recorded service is allowed; so is one of the same service.
+        File.WriteAllText(endpoint, "kind: Endpoint\nname: titanic-v2\nvariants:\n  - {name: main, model: \"models:/titanic/3\"}\nfeatures: {service: titanic_v2}\n");
+        (await RunAsync("apply", "-f", endpoint, "--url", url)).Code.ShouldBe(0);
+
+        // A rollout to a version of another service would never take traffic: refused up front.
+        using (var rollout = await client.PostAsJsonAsync("/api/v1/rollouts", new
+        {
+            name = "titanic-next", endpoint = "titanic-v2", model = "models:/titanic/1", steps = new object[] { new { setWeight = 50 } },
+        }, Cancel))
+        {
+            rollout.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await rollout.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+                "Invalid rollout 'titanic-next': variant 'canary' (models:/titanic/1) is model version titanic/1, trained on feature service 'titanic_v1', "
+                + "but endpoint 'titanic-v2' is enriched from feature service 'titanic_v2'; a rollout's model must be trained on the endpoint's feature service (or record none).");
+        }
+
+        // An alias moved to a version trained on another service: the re-point is refused, the previous version keeps serving.
+        await SetAliasAsync(client, "champion", "1");
+        using (var created = await client.PostAsJsonAsync("/api/v1/endpoints", JsonDocument.Parse("""
+            {"name": "titanic-champion", "variants": [{"name": "main", "model": "models:/titanic@champion"}], "features": {"service": "titanic_v1"}}
+            """).RootElement, Cancel))
+        {
+            created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));
+        }
+
+        var router = server.App.Services.GetRequiredService<Ballast.Serving.EndpointRouter>();
+        await SetAliasAsync(client, "champion", "2");
+        await router.RefreshAsync(Cancel);
+        var status = (await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/titanic-champion", Cancel)).GetProperty("status");
+        status.GetProperty("ready").GetBoolean().ShouldBeFalse();
+        status.GetProperty("problem").GetString().ShouldBe(
+            "refused: variant 'main' (models:/titanic@champion) is model version titanic/2, trained on feature service 'titanic_v2', but endpoint 'titanic-champion' "
+            + "is enriched from feature service 'titanic_v1'; still serving main=titanic/1");
+        using (var scored = await client.PostAsJsonAsync("/v2/models/titanic-champion/infer", V2Request([1], [7.25f]), Cancel))
+        {
+            scored.StatusCode.ShouldBe(HttpStatusCode.OK, await scored.Content.ReadAsStringAsync(Cancel));
+            scored.Headers.GetValues("Ballast-Model-Version").ShouldBe(["titanic/1"]);
+        }
+
+        const string Refused = "ballast_endpoint_feature_service_mismatch{endpoint=\"titanic-champion\",variant=\"main\"}";
+        await TickUntilAsync(client, time, Refused + " 1\n");
+
+        // Moved on to a version without a recorded service: served, and the gauge falls back to 0.
+        await SetAliasAsync(client, "champion", "3");
+        await router.RefreshAsync(Cancel);
+        status = (await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/titanic-champion", Cancel)).GetProperty("status");
+        status.GetProperty("ready").GetBoolean().ShouldBeTrue(status.ToString());
+        status.GetProperty("serving")[0].GetProperty("model").GetString().ShouldBe("titanic/3");
+        await TickUntilAsync(client, time, Refused + " 0\n");
+
+        // The reverse: no feature service on the endpoint, a model trained with one: allowed, with a warning.
+        using (var plain = await client.PostAsJsonAsync("/api/v1/endpoints", JsonDocument.Parse("""
+            {"name": "titanic-plain", "variants": [{"name": "main", "model": "models:/titanic/1"}]}
+            """).RootElement, Cancel))
+        {
+            plain.StatusCode.ShouldBe(HttpStatusCode.Created, await plain.Content.ReadAsStringAsync(Cancel));
+            (await plain.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("warnings").EnumerateArray().Select(warning => warning.GetString()).ShouldBe([
+                "variant 'main' serves titanic/1, trained on feature service 'titanic_v1', but the endpoint has no features.service: nothing is looked up, "
+                + "so requests must carry every feature themselves (set features.service: titanic_v1 to send only the entity key)"]);
+        }
+
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/titanic-v2", Cancel)).TryGetProperty("warnings", out _).ShouldBeFalse();
+        File.WriteAllText(endpoint, "kind: Endpoint\nname: titanic-plain\nvariants:\n  - {name: main, model: \"models:/titanic/2\"}\n");
+        var warned = await RunAsync("apply", "-f", endpoint, "--url", url);
+        warned.Code.ShouldBe(0, warned.Error);
+        warned.Output.ShouldContain("; warning: variant 'main' serves titanic/2, trained on feature service 'titanic_v2', but the endpoint has no features.service");
+    }
+
+    private static async Task SetAliasAsync(HttpClient client, string alias, string version)
+    {
+        using var response = await client.PostAsJsonAsync("/api/2.0/mlflow/registered-models/alias", new { name = "titanic", alias, version }, Cancel);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Cancel));
+    }
+
+    /// <summary>Moves the clock in 5 s ticks (the routing refresh) until the metrics show <paramref name="line"/>.</summary>
+    private static async Task TickUntilAsync(HttpClient client, Microsoft.Extensions.Time.Testing.FakeTimeProvider time, string line)
+    {
+        var metrics = "";
+        for (var i = 0; i < 200 && !metrics.Contains(line, StringComparison.Ordinal); i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(5));
+            await Task.Delay(25, Cancel);
+            metrics = await client.GetStringAsync("/metrics", Cancel);
+        }
+
+        metrics.ShouldContain(line);
     }
 
     [Fact]
