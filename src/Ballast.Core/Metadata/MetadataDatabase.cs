@@ -170,9 +170,3 @@ public sealed class MetadataDatabase : IAsyncDisposable, IDisposable
         _postgres?.Dispose();
     }
 }
-
-/// <summary>A writer's turn on the metadata database (<see cref="MetadataDatabase.WriterTurnAsync"/>); disposing ends it.</summary>
-public readonly struct WriterTurn(SemaphoreSlim? gate) : IDisposable
-{
-    public void Dispose() => gate?.Release();
-}
