@@ -269,6 +269,11 @@ public static partial class BallastServer
         // meter adapter would look up labelled series for several measurements of every request. Runtime, Kestrel
         // connection and other meters stay.
         Prometheus.Metrics.ConfigureMeterAdapter(adapter => adapter.InstrumentFilterPredicate = instrument => !PerRequestMeters.Contains(instrument.Meter.Name));
+        // Event counters only: prometheus-net subscribes to event sources at Informational by default, which also hands
+        // ASP.NET Core's RequestStart and RequestStop events to its listener on every request (an EventWrittenEventArgs
+        // and its payload each, most of the listener's cost). The counters themselves are written at LogAlways and still
+        // arrive at Critical; the hosting source keeps counting requests either way.
+        Prometheus.Metrics.ConfigureEventCounterAdapter(adapter => adapter.EventSourceSettingsProvider = _ => new Prometheus.EventCounterAdapterEventSourceSettings { MinimumLevel = System.Diagnostics.Tracing.EventLevel.Critical });
         app.UseWhen(context => !InferenceApi.IsScoringPath(context.Request.Path), other => other.UseHttpMetrics());
         app.UseAuthentication();
         app.UseAuthorization();

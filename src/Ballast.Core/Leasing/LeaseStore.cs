@@ -45,8 +45,13 @@ public sealed class LeaseStore(MetadataDatabase database, TimeProvider time, ILe
                 expires_at = excluded.expires_at
             WHERE leases.holder = excluded.holder OR leases.expires_at <= @now
             """;
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var changed = await connection.ExecuteAsync(new CommandDefinition(sql, new { name, holder, now, expires }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        int changed;
+        using (await database.WriterTurnAsync(cancellationToken).ConfigureAwait(false))
+        {
+            await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            changed = await connection.ExecuteAsync(new CommandDefinition(sql, new { name, holder, now, expires }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
         if (changed == 0)
         {
             return null;
@@ -59,6 +64,7 @@ public sealed class LeaseStore(MetadataDatabase database, TimeProvider time, ILe
     /// <summary>Gives the lease up at once so another candidate need not wait for expiry; false when <paramref name="holder"/> did not hold it.</summary>
     public async Task<bool> ReleaseAsync(string name, string holder, CancellationToken cancellationToken = default)
     {
+        using var turn = await database.WriterTurnAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         var changed = await connection.ExecuteAsync(new CommandDefinition(

@@ -27,6 +27,10 @@ public sealed class MetadataDatabase : IAsyncDisposable, IDisposable
 
     private readonly NpgsqlDataSource? _postgres;
 
+    // SQLite has one writer at a time; a writer that finds another sleeps in SQLite's busy handler, holding its thread.
+    // Writers in this process that take a turn here wait for each other without a thread instead (see WriterTurnAsync).
+    private readonly SemaphoreSlim _sqliteWriter = new(1, 1);
+
     public MetadataDatabase(DatabaseLocation location)
     {
         ArgumentNullException.ThrowIfNull(location);
@@ -82,6 +86,39 @@ public sealed class MetadataDatabase : IAsyncDisposable, IDisposable
 
             throw new MetadataUnavailableException(Describe(exception), exception);
         }
+    }
+
+    /// <summary>
+    /// Waits, without holding a thread, until no other writer of this process that takes turns is writing to SQLite, and
+    /// keeps the turn until disposed; immediate on PostgreSQL (row locks, no single writer). The frequent background
+    /// writers take turns (the serving flush, leases, traffic counters, prediction log watermarks): otherwise a lease
+    /// renewal arriving during a large flush slept on a request thread in SQLite's busy handler until the flush committed.
+    /// A writer that takes a turn keeps its write transactions short, so that those waiting are not held long.
+    /// </summary>
+    public async ValueTask<WriterTurn> WriterTurnAsync(CancellationToken cancellationToken = default)
+    {
+        if (_postgres is not null)
+        {
+            return default;
+        }
+
+        await _sqliteWriter.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return new WriterTurn(_sqliteWriter);
+    }
+
+    /// <summary>
+    /// <see cref="WriterTurnAsync"/> for a writer on a thread of its own (the serving flush, whose SQLite calls are
+    /// synchronous anyway): waiting here keeps its work on that thread rather than continuing on the request thread pool.
+    /// </summary>
+    public WriterTurn WriterTurn(CancellationToken cancellationToken = default)
+    {
+        if (_postgres is not null)
+        {
+            return default;
+        }
+
+        _sqliteWriter.Wait(cancellationToken);
+        return new WriterTurn(_sqliteWriter);
     }
 
     /// <summary>
@@ -153,11 +190,16 @@ public sealed class MetadataDatabase : IAsyncDisposable, IDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _sqliteWriter.Dispose();
         if (_postgres is not null)
         {
             await _postgres.DisposeAsync().ConfigureAwait(false);
         }
     }
 
-    public void Dispose() => _postgres?.Dispose();
+    public void Dispose()
+    {
+        _sqliteWriter.Dispose();
+        _postgres?.Dispose();
+    }
 }

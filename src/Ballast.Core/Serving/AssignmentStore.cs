@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
@@ -61,50 +60,74 @@ internal sealed partial class PredictionLabelJsonContext : System.Text.Json.Seri
 /// </summary>
 public sealed class AssignmentStore(MetadataDatabase database)
 {
-    private readonly ConcurrentQueue<PredictionAssignment> _pending = new();
+    private readonly AssignmentQueue _pending = new();
 
     public int Pending => _pending.Count;
 
-    /// <summary>Queues an assignment; the hot path's only cost.</summary>
-    public void Enqueue(PredictionAssignment assignment) => _pending.Enqueue(assignment);
+    /// <summary>Queues an assignment.</summary>
+    public void Enqueue(PredictionAssignment assignment)
+    {
+        ArgumentNullException.ThrowIfNull(assignment);
+        _pending.Add(assignment);
+    }
 
-    /// <summary>Writes every queued assignment in one transaction; returns how many.</summary>
+    /// <summary>
+    /// Queues a served prediction's assignment, the hot path's only cost: nothing it keeps until the flush is a new object
+    /// (the id is kept as a <see cref="Guid"/>, its label as a number or a shared string; see <see cref="AssignmentQueue"/>).
+    /// </summary>
+    public void Enqueue(Guid predictionId, string endpoint, string variant, long assignedAt, IReadOnlyList<Tensor> outputs, bool banditArm)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        _pending.Add(predictionId, endpoint, variant, assignedAt, outputs, banditArm);
+    }
+
+    /// <summary>
+    /// Writes the queued assignments (up to about 50,000 a call); returns how many. On SQLite, one transaction per chunk
+    /// of 1,024, each in a writer turn (<see cref="MetadataDatabase.WriterTurn"/>), so that a lease renewal waits for one
+    /// chunk (milliseconds), not for a busy second's tens of thousands of rows; on PostgreSQL, one statement.
+    /// </summary>
     public async Task<int> FlushAsync(CancellationToken cancellationToken = default)
     {
-        var batch = new List<PredictionAssignment>();
-        while (batch.Count < 50_000 && _pending.TryDequeue(out var assignment))
-        {
-            batch.Add(assignment);
-        }
-
+        var batch = _pending.Take(50_000);
         if (batch.Count == 0)
         {
             return 0;
         }
 
+        var written = 0;
+        var count = 0;
         try
         {
             await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             if (database.Engine == DatabaseEngine.Postgres)
             {
-                await InsertPostgresAsync(connection, transaction, batch, cancellationToken).ConfigureAwait(false);
+                await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                count = await InsertPostgresAsync(connection, transaction, batch, cancellationToken).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                written = batch.Count;
             }
             else
             {
-                await InsertSqliteAsync(connection, transaction, batch, cancellationToken).ConfigureAwait(false);
+                for (; written < batch.Count; written++)
+                {
+                    // A synchronous wait: this runs on the flush's own thread, and SQLite's calls are synchronous anyway.
+                    using var turn = database.WriterTurn(cancellationToken);
+                    await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+                    count += await InsertSqliteAsync(connection, transaction, batch[written], cancellationToken).ConfigureAwait(false);
+                    await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                }
             }
-
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch
         {
-            // The database is unreachable or we are stopping: keep them for the next flush.
-            batch.ForEach(_pending.Enqueue);
+            // The database is unreachable or we are stopping: keep what was not committed for the next flush.
+            _pending.Recycle(batch[..written]);
+            _pending.Return(batch[written..]);
             throw;
         }
 
-        return batch.Count;
+        _pending.Recycle(batch);
+        return count;
     }
 
     private const string InsertColumns = "INSERT INTO prediction_assignments (prediction_id, endpoint, variant, predicted, bandit_arm, assigned_at) ";
@@ -114,7 +137,7 @@ public sealed class AssignmentStore(MetadataDatabase database)
     /// and re-binds six parameters per row, which cost more than the insert at serving rates; a multi-row INSERT is
     /// slower still, as SQLite looks named parameters up one by one: bench/results TrackingBenchmarks).
     /// </summary>
-    private static async Task InsertSqliteAsync(DbConnection connection, DbTransaction transaction, List<PredictionAssignment> batch, CancellationToken cancellationToken)
+    private static async Task<int> InsertSqliteAsync(DbConnection connection, DbTransaction transaction, AssignmentQueue.Chunk chunk, CancellationToken cancellationToken)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -126,35 +149,48 @@ public sealed class AssignmentStore(MetadataDatabase database)
         var arm = Parameter(command, "@arm");
         var at = Parameter(command, "@at");
         command.Prepare();
-        foreach (var item in batch)
+        for (var i = 0; i < chunk.Count; i++)
         {
+            var item = chunk.Entries[i];
             id.Value = item.PredictionId;
             endpoint.Value = item.Endpoint;
             variant.Value = item.Variant;
             predicted.Value = (object?)item.Predicted ?? DBNull.Value;
-            arm.Value = item.BanditArm ? 1 : 0;
+            arm.Value = item.BanditArm ? One : Zero;
             at.Value = item.AssignedAt;
             await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
+
+        return chunk.Count;
     }
 
+    private static readonly object One = 1;
+    private static readonly object Zero = 0;
+
     /// <summary>PostgreSQL: the whole batch in one statement and one round trip, as six arrays unnested into rows.</summary>
-    private static async Task InsertPostgresAsync(DbConnection connection, DbTransaction transaction, List<PredictionAssignment> batch, CancellationToken cancellationToken)
+    private static async Task<int> InsertPostgresAsync(DbConnection connection, DbTransaction transaction, List<AssignmentQueue.Chunk> batch, CancellationToken cancellationToken)
     {
-        var ids = new string[batch.Count];
-        var endpoints = new string[batch.Count];
-        var variants = new string[batch.Count];
-        var predicted = new string?[batch.Count];
-        var arms = new int[batch.Count];
-        var at = new long[batch.Count];
-        for (var i = 0; i < batch.Count; i++)
+        var count = batch.Sum(chunk => chunk.Count);
+        var ids = new string[count];
+        var endpoints = new string[count];
+        var variants = new string[count];
+        var predicted = new string?[count];
+        var arms = new int[count];
+        var at = new long[count];
+        var row = 0;
+        foreach (var chunk in batch)
         {
-            (ids[i], endpoints[i], variants[i], predicted[i], arms[i], at[i]) = (batch[i].PredictionId, batch[i].Endpoint, batch[i].Variant, batch[i].Predicted, batch[i].BanditArm ? 1 : 0, batch[i].AssignedAt);
+            for (var i = 0; i < chunk.Count; i++, row++)
+            {
+                var item = chunk.Entries[i];
+                (ids[row], endpoints[row], variants[row], predicted[row], arms[row], at[row]) = (item.PredictionId, item.Endpoint, item.Variant, item.Predicted, item.BanditArm ? 1 : 0, item.AssignedAt);
+            }
         }
 
         await connection.ExecuteAsync(new CommandDefinition(
             InsertColumns + "SELECT * FROM unnest(@ids::text[], @endpoints::text[], @variants::text[], @predicted::text[], @arms::int[], @at::bigint[]) ON CONFLICT (prediction_id) DO NOTHING",
             new { ids, endpoints, variants, predicted, arms, at }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return count;
     }
 
     private static DbParameter Parameter(DbCommand command, string name)

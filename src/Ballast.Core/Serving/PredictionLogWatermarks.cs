@@ -14,6 +14,7 @@ public sealed class PredictionLogWatermarks(MetadataDatabase database, TimeProvi
 
     public async Task PublishAsync(string instance, long rolledUntil, CancellationToken cancellationToken = default)
     {
+        using var turn = await database.WriterTurnAsync(cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO prediction_log_watermarks (instance, rolled_until, updated_at) VALUES (@instance, @rolledUntil, @now) " +

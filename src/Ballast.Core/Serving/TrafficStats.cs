@@ -87,6 +87,7 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
             return;
         }
 
+        using (await database.WriterTurnAsync(cancellationToken).ConfigureAwait(false))
         await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);

@@ -19,16 +19,33 @@ internal sealed class ApiKeyAuthenticationHandler(
 {
     private const string InvalidKeyMessage = "The API key is invalid or has been revoked.";
 
-    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    // Without a key, where anonymous access is allowed, every request is the same anonymous admin: one result, made
+    // once, rather than a principal, identity, claims, ticket and task per request (about 1 KB of the scoring path).
+    private static readonly Task<AuthenticateResult> Anonymous = Task.FromResult(AuthenticateResult.Success(
+        new AuthenticationTicket(BallastClaims.Principal(BallastClaims.AnonymousName, ApiKeyRole.Admin), BallastClaims.Scheme)));
+
+    private static readonly Task<AuthenticateResult> NoKey = Task.FromResult(AuthenticateResult.NoResult());
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         string? header = Request.Headers.Authorization;
         if (string.IsNullOrEmpty(header))
         {
-            return await gate.AllowsAnonymousAsync(Context.RequestAborted).ConfigureAwait(false)
-                ? Success(BallastClaims.AnonymousName, ApiKeyRole.Admin)
-                : AuthenticateResult.NoResult();
+            var allows = gate.AllowsAnonymousAsync(Context.RequestAborted);
+            return allows.IsCompletedSuccessfully ? AnonymousOrNot(allows.Result) : AnonymousOrNotAsync(allows);
         }
 
+        return AuthenticateKeyAsync(header);
+    }
+
+    private Task<AuthenticateResult> AnonymousOrNot(bool allowed) =>
+        !allowed ? NoKey : Scheme.Name == BallastClaims.Scheme ? Anonymous : Task.FromResult(Success(BallastClaims.AnonymousName, ApiKeyRole.Admin));
+
+    private async Task<AuthenticateResult> AnonymousOrNotAsync(ValueTask<bool> allows) =>
+        await AnonymousOrNot(await allows.ConfigureAwait(false)).ConfigureAwait(false);
+
+    private async Task<AuthenticateResult> AuthenticateKeyAsync(string header)
+    {
         if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
             return AuthenticateResult.Fail("The Authorization header must be 'Bearer <API key>'.");

@@ -13,10 +13,12 @@ public static class BallastPolicies
     public static void Add(AuthorizationOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        // No AddAuthenticationSchemes: the API key scheme is the default one, which the authentication middleware has
+        // already run; naming it here made every request authenticate a second time (another result, ticket and merged
+        // principal per request) for the same user.
         foreach (var role in new[] { ApiKeyRole.Reader, ApiKeyRole.Writer, ApiKeyRole.Admin })
         {
             options.AddPolicy(role.ToName(), policy => policy
-                .AddAuthenticationSchemes(BallastClaims.Scheme)
                 .RequireAuthenticatedUser()
                 .AddRequirements(new RoleRequirement(role)));
         }

@@ -120,7 +120,9 @@ public static partial class InferenceApi
             var elapsed = Stopwatch.GetElapsedTime(started);
             ServingMetrics.ObserveAnswer(endpoint.Name, answered, elapsed, invocation.Outputs);
             traffic.Record(endpoint.Name, answered.Name, elapsed.TotalMilliseconds, error: false);
-            var predictionId = Guid.CreateVersion7(time.GetUtcNow()).ToString();
+            var now = time.GetUtcNow();
+            var id = Guid.CreateVersion7(now);
+            var predictionId = id.ToString();
             http.Response.Headers[ModelVersionHeader] = answered.Model.Reference;
             http.Response.Headers[PredictionIdHeader] = predictionId;
             http.Response.Headers[VariantHeader] = answered.Name;
@@ -128,8 +130,8 @@ public static partial class InferenceApi
             {
                 // Feedback finds the variant (and what it predicted) by prediction id; the arm the policy chose learns
                 // from its reward (forced and pinned requests do not teach a bandit, but count for the variant's accuracy).
-                http.RequestServices.GetRequiredService<AssignmentStore>().Enqueue(new PredictionAssignment(predictionId, endpoint.Name, answered.Name,
-                    time.GetUtcNow().ToUnixTimeMilliseconds(), PredictionAssignment.LabelOf(invocation.Outputs), BanditArm: chosen && endpoint.Bandit is not null));
+                http.RequestServices.GetRequiredService<AssignmentStore>().Enqueue(id, endpoint.Name, answered.Name, now.ToUnixTimeMilliseconds(), invocation.Outputs,
+                    banditArm: chosen && endpoint.Bandit is not null);
             }
 
             return new Scored(invocation, predictionId, elapsed.TotalMilliseconds, routingKey);

@@ -1,3 +1,4 @@
+using Dapper;
 using Ballast.Metadata;
 using Ballast.Runtime;
 using Ballast.Serving;
@@ -69,6 +70,80 @@ public abstract class AssignmentStoreContractTests(DatabaseEngine engine) : Data
         await new FeedbackStore(Database, Time).AddAsync([new Feedback("p0000", "1", null), new Feedback("p0001", "1", null), new Feedback("p0003", "0", null)], Cancel);
         // p0000 predicted nothing (labelled 0 of 1); p0001 kept its first row (variant b, "1": right); p0003 was wrong.
         (await assignments.FeedbackAsync("iris", 0, 0, long.MaxValue, Cancel)).ShouldBe([new VariantFeedback("a", 1, 0, 0, 0, 0), new VariantFeedback("b", 2, 2, 1, 0, 0)]);
+    }
+
+    [Fact]
+    public async Task Served_predictions_queued_by_id_and_outputs_are_stored_in_order_with_the_label_LabelOf_gives()
+    {
+        // The hot path queues a Guid and the outputs (no string kept until the flush); what is stored must be what the
+        // record form stores: the id's text, the label as LabelOf writes it, across several 1,024-entry chunks.
+        var assignments = new AssignmentStore(Database);
+        Tensor[][] outputs =
+        [
+            [new Tensor("label", "INT64", [1], new long[] { 1 })],
+            [new Tensor("label", "INT64", [1], new long[] { 123_456_789_012 })],
+            [new Tensor("label", "INT32", [1], new[] { -1 })],
+            [new Tensor("label", "FP32", [1], new float[] { 2f })],
+            [new Tensor("score", "FP64", [1], new double[] { 0.25 })],
+            [new Tensor("score", "FP64", [1], new double[] { double.NaN })],
+            [new Tensor("label", "BYTES", [1], new[] { "setosa" })],
+            [new Tensor("label", "BYTES", [1], new[] { "say \"hi\"" })],
+            [new Tensor("label", "BOOL", [1], new[] { false })],
+            [],
+        ];
+        var ids = Enumerable.Range(0, 2600).Select(i => Guid.CreateVersion7(Time.GetUtcNow().AddMilliseconds(i))).ToList();
+        for (var i = 0; i < ids.Count; i++)
+        {
+            assignments.Enqueue(ids[i], "iris", i % 2 == 0 ? "a" : "b", 1000 + i, outputs[i % outputs.Length], banditArm: i % 3 == 0);
+        }
+
+        // A duplicate id later in the queue: the first row is kept, so the order across chunks must hold.
+        assignments.Enqueue(ids[1], "iris", "a", 1, outputs[0], banditArm: true);
+        assignments.Pending.ShouldBe(2601);
+        (await assignments.FlushAsync(Cancel)).ShouldBe(2601);
+        assignments.Pending.ShouldBe(0);
+
+        await using var connection = await Database.OpenAsync(Cancel);
+        var rows = (await connection.QueryAsync<(string Id, string Variant, string? Predicted, long Arm, long At)>(new CommandDefinition(
+            "SELECT prediction_id, variant, predicted, CAST(bandit_arm AS BIGINT), assigned_at FROM prediction_assignments ORDER BY assigned_at", cancellationToken: Cancel))).ToList();
+        rows.Count.ShouldBe(2600);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            rows[i].ShouldBe((ids[i].ToString(), i % 2 == 0 ? "a" : "b", PredictionAssignment.LabelOf(outputs[i % outputs.Length]), i % 3 == 0 ? 1L : 0L, 1000L + i), $"row {i}");
+        }
+    }
+
+    [Fact]
+    public async Task A_failed_flush_keeps_every_assignment_in_order_for_the_next()
+    {
+        var assignments = new AssignmentStore(Database);
+        for (var i = 0; i < 1500; i++)
+        {
+            assignments.Enqueue(new PredictionAssignment($"p{i:D4}", "iris", "a", i, "1"));
+        }
+
+        using (var cancelled = new CancellationTokenSource())
+        {
+            await cancelled.CancelAsync();
+            var failed = false;
+            try
+            {
+                await assignments.FlushAsync(cancelled.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                failed = true;
+            }
+
+            failed.ShouldBeTrue();
+        }
+
+        assignments.Pending.ShouldBe(1500);
+        assignments.Enqueue(new PredictionAssignment("p0000", "iris", "b", 5000, "0"));
+        (await assignments.FlushAsync(Cancel)).ShouldBe(1501);
+        (await assignments.ArmsAsync("iris", Cancel)).ShouldBeEmpty();
+        await new FeedbackStore(Database, Time).AddAsync([new Feedback("p0000", "1", null)], Cancel);
+        (await assignments.FeedbackAsync("iris", 0, 0, long.MaxValue, Cancel)).ShouldBe([new VariantFeedback("a", 1, 1, 1, 0, 0)]);
     }
 
     [Fact]
