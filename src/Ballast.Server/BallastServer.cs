@@ -416,9 +416,21 @@ public static partial class BallastServer
         return app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
     }
 
-    private static Task WriteExceptionAsync(HttpContext context)
+    private static async Task WriteExceptionAsync(HttpContext context)
     {
-        var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+        try
+        {
+            await WriteErrorAsync(context, context.Features.Get<IExceptionHandlerFeature>()?.Error).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away mid-request (a load generator stopping, a closed tab): nobody to answer. Handled
+            // here, a body cut short stays a client error (not logged) instead of a failed error handler.
+        }
+    }
+
+    private static Task WriteErrorAsync(HttpContext context, Exception? error)
+    {
         return error switch
         {
             BadHttpRequestException bad => ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), BadRequestMessage(bad)),

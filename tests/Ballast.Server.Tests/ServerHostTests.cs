@@ -6,6 +6,8 @@ using Ballast.Configuration;
 using Ballast.Server;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Ballast.Tests;
 
@@ -180,5 +182,57 @@ public sealed class ServerHostTests
         var insecure = await BallastServer.PrepareAsync(options with { Insecure = true }, cancellationToken: Cancel);
         insecure.AuthenticationMode.ShouldBe(Ballast.Server.Security.AuthenticationMode.Disabled);
         await insecure.Database.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_client_that_disconnects_mid_body_leaves_no_error_in_the_log()
+    {
+        var logs = new CapturedLogs();
+        await using var server = await RunningServer.StartAsync(services: services =>
+        {
+            services.AddSingleton<ILoggerProvider>(logs);
+            services.Configure<LoggerFilterOptions>(filters => filters.Rules.Add(new LoggerFilterRule(typeof(CapturedLogs).FullName, null, LogLevel.Information, null)));
+        });
+
+        // A body announced at 1,000 bytes, cut after 10 (a load generator stopping, a closed tab).
+        foreach (var path in new[] { "/api/2.0/mlflow/experiments/create", "/api/v1/feedback" })
+        {
+            using var socket = new System.Net.Sockets.TcpClient();
+            await socket.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port, Cancel);
+            var head = $"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"name\": ";
+            await socket.GetStream().WriteAsync(Encoding.ASCII.GetBytes(head), Cancel);
+            await socket.GetStream().FlushAsync(Cancel);
+            await Task.Delay(300, Cancel); // the server is now waiting for the rest of the body
+        }
+
+        // Hosting logs "Request finished" once the exception handler is done with each.
+        while (logs.Entries.Count(entry => entry.Message.Contains("Request finished", StringComparison.Ordinal) && entry.Message.Contains("POST", StringComparison.Ordinal)) < 2)
+        {
+            await Task.Delay(20, Cancel);
+        }
+
+        logs.Entries.Where(entry => entry.Level >= LogLevel.Error).Select(entry => entry.Message).ShouldBeEmpty();
+    }
+
+    private sealed class CapturedLogs : ILoggerProvider
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(LogLevel Level, string Message)> Entries { get; } = new();
+
+        public ILogger CreateLogger(string categoryName) => new Logger(this);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Logger(CapturedLogs logs) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state)
+                where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                logs.Entries.Enqueue((logLevel, formatter(state, exception) + (exception is null ? "" : " " + exception.Message)));
+        }
     }
 }
