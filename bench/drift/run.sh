@@ -155,4 +155,14 @@ for rows in sizes:
         if "by_method" in d:
             line += "; by method: " + ", ".join(f"{m['method']} {m['drifted_features']} of {m['features']}" for m in d["by_method"])
         print(line)
+print()
+print("How memory stays flat: DuckDB reads under `--memory-limit` (512 MB by default) with its external file cache off (on by")
+print("default since DuckDB 1.3, it kept an entry per Parquet column chunk read: about 1 MiB per million rows of 20 columns,")
+print("29 MiB at 30M); the aggregate and grouped passes keep fixed-size state per column; and each column the sorted-value")
+print("methods walk is sorted in value ranges of at most a quarter of the limit (2 M values at 512 MB), so 10M rows are five")
+print("sorts of the size of 1M's one and 30M fifteen. With ranges of the whole limit (8.4 M values) the same run peaked at")
+print("181 MiB at 1M, 262 MiB at 10M and 428 MiB at 30M (one run, loaded machine). What is left at 30M (about a tenth over")
+print("1M) does not come from the sorts (ranges of 1.4 M values peaked the same) and was not found; DuckDB alone computing")
+print("the baseline's histograms grows more (see its rows). The price of fixed ranges is time: each range reads the column")
+print("again, so past 2 M values a column the time grows faster than the rows.")
 PY
