@@ -36,7 +36,7 @@ internal static class DriftCommand
         var driftShare = new Option<double>("--drift-share") { Description = "The share of drifted columns at which the dataset drifts.", DefaultValueFactory = _ => DriftDefaults.DatasetDriftShare };
         var memoryLimit = new Option<int>("--memory-limit")
         {
-            Description = "DuckDB's memory limit in MB while reading; sorts and aggregates spill to a temporary folder beyond it, so memory stays bounded for any number of rows.",
+            Description = "DuckDB's memory limit in MB while reading; sorts and aggregates spill to a temporary folder beyond it, and a column is sorted in value ranges of a quarter of it, so peak memory does not grow with the number of rows.",
             DefaultValueFactory = _ => new DriftOptions().MemoryLimitMegabytes,
         };
         var file = new Option<string?>("--output", "-o") { Description = "Write the report to FILE instead of stdout." };

@@ -36,15 +36,26 @@ public sealed record DriftOptions
 
     /// <summary>
     /// The most values of a column DuckDB sorts at once for the methods over sorted values: a larger column is sorted
-    /// in value ranges of about this many, one after another, so memory stays within <see cref="MemoryLimitMegabytes"/>
-    /// for any number of rows. Derived from the memory limit unless set (tests set it to force ranges).
+    /// in value ranges of about this many, one after another. Derived from the memory limit unless set (tests set it
+    /// to force ranges): a quarter of it at <see cref="SortBytesPerRow"/> a value, 2,097,152 values at the default
+    /// 512 MB. A constant, not a share of the rows, so a column of any length is sorted in pieces of the same size and
+    /// the process's peak memory does not grow with the rows (bench/results/drift.md).
     /// </summary>
     internal long? SortRangeRows { get; init; }
 
-    /// <summary>DuckDB's sort holds a row (value, side, keys, pointers) in well under this many bytes; the rest of the limit is headroom.</summary>
+    /// <summary>DuckDB's sort of (value, side) adds 35-40 bytes a row to the process (measured at 1-3 M rows); the rest is headroom.</summary>
     internal const int SortBytesPerRow = 64;
 
-    internal long RowsPerSortRange => SortRangeRows ?? Math.Max(100_000, MemoryLimitMegabytes * 1024L * 1024 / SortBytesPerRow);
+    /// <summary>
+    /// One sort takes at most 1/this of the memory limit. The whole limit for one sort let memory grow with the rows
+    /// until the ranges reached 8.4 M values (262 MiB at 10 M rows against 181 MiB at 1 M, 428 MiB at 30 M); a quarter
+    /// keeps every sort (75 MiB or so at 2 M values) mostly within memory the aggregate passes over 20 columns held and
+    /// freed before, so the peak stays about that of a million rows, and leaves the rest of the limit to DuckDB's readers
+    /// and the grouped queries.
+    /// </summary>
+    internal const int SortShareOfLimit = 4;
+
+    internal long RowsPerSortRange => SortRangeRows ?? Math.Max(100_000, MemoryLimitMegabytes * 1024L * 1024 / SortShareOfLimit / SortBytesPerRow);
 
     /// <summary>Every problem with the options (unknown methods, a method given twice, bad thresholds), or none.</summary>
     public IReadOnlyList<string> Validate()

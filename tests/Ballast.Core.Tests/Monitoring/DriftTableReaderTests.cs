@@ -80,6 +80,40 @@ public sealed class DriftTableReaderTests : IDisposable
     }
 
     [Fact]
+    public void Sort_ranges_have_a_size_set_by_the_memory_limit_whatever_the_rows()
+    {
+        // A quarter of the limit at 64 bytes a value: 512 MiB / 4 / 64. A column of 1 M values is one sort; of 10 M, five
+        // sorts of about 2 M; of 30 M, fifteen: the same working set each time, so the peak does not grow with the rows.
+        new DriftOptions().RowsPerSortRange.ShouldBe(2_097_152);
+        new DriftOptions { MemoryLimitMegabytes = 256 }.RowsPerSortRange.ShouldBe(1_048_576);
+        new DriftOptions { MemoryLimitMegabytes = DriftOptions.MinimumMemoryLimitMegabytes }.RowsPerSortRange.ShouldBe(262_144);
+    }
+
+    [Fact]
+    public void DuckDB_gets_the_memory_limit_and_threads_spills_to_the_scratch_folder_and_caches_no_file()
+    {
+        using var connection = new DuckDBConnection("Data Source=:memory:");
+        connection.Open();
+
+        DriftTableReader.Configure(connection, new DriftOptions { MemoryLimitMegabytes = 200, Threads = 1 }, _folder);
+
+        // Not DuckDB's default (80% of the machine's memory): 200 MB as DuckDB counts them (10^6 bytes), shown in MiB.
+        Setting(connection, "memory_limit").ShouldBe("190.7 MiB");
+        Setting(connection, "threads").ShouldBe("1");
+        Setting(connection, "temp_directory").ShouldBe(_folder);
+        Setting(connection, "preserve_insertion_order").ShouldBe("false");
+        // DuckDB's cache of Parquet bytes grows with the rows read (it is on by default).
+        Setting(connection, "enable_external_file_cache").ShouldBe("false");
+    }
+
+    private static string Setting(DuckDBConnection connection, string name)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT current_setting('{name}')::VARCHAR";
+        return (string)command.ExecuteScalar()!;
+    }
+
+    [Fact]
     public void A_method_named_twice_is_refused()
     {
         var (reference, current, _) = Write(50, 50, seed: 3);
