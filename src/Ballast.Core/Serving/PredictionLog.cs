@@ -93,6 +93,7 @@ public sealed class PredictionLog : IAsyncDisposable
     private long _walBytes;
     private long _walOpenedAt;
     private long _lastRotatedAt;
+    private Task _closing = Task.CompletedTask;
     private long _rolledUntil;
     private long _written;
     private long _dropped;
@@ -458,7 +459,9 @@ public sealed class PredictionLog : IAsyncDisposable
             {
                 try
                 {
-                    Rotate();
+                    // A roll someone waits for closes the file here; a rotation for size or age closes it on a thread
+                    // of its own, so that appends never wait for the fsync of a full file.
+                    Rotate(background: rotations is null);
                     rotations?.ForEach(rotation => rotation.TrySetResult());
                 }
                 catch (Exception exception)
@@ -492,21 +495,62 @@ public sealed class PredictionLog : IAsyncDisposable
         }
     }
 
-    /// <summary>Closes the current write-ahead file (fsync, then "closed" name) and opens the next one.</summary>
-    private void Rotate(bool reopen = true)
+    /// <summary>
+    /// Opens the next write-ahead file and closes the current one (fsync, then "closed" name), here or, with
+    /// <paramref name="background"/>, on a thread of its own; rolls wait for such a close (<see cref="_closing"/>).
+    /// </summary>
+    private void Rotate(bool reopen = true, bool background = false)
     {
-        var path = _wal.Name;
+        var old = _wal;
+        var hadLines = _walBytes > 0;
+        if (reopen)
+        {
+            // First, so that the writer always has a file: if opening fails, the current one simply stays current.
+            OpenNextWal();
+        }
+
+        if (background)
+        {
+            var closing = Task.Factory.StartNew(() => CloseInBackground(old), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            Volatile.Write(ref _closing, Task.WhenAll(_closing, closing));
+        }
+        else
+        {
+            Close(old);
+        }
+
+        if (hadLines)
+        {
+            // Every record of the old file was stamped before now. Written after the close (or after the close is in
+            // _closing, which a roll awaits), so that a roll that sees this time also sees the file closed.
+            Volatile.Write(ref _lastRotatedAt, _time.GetUtcNow().ToUnixTimeMilliseconds());
+        }
+    }
+
+    private void CloseInBackground(FileStream file)
+    {
         try
         {
-            try
-            {
-                _wal.Flush(flushToDisk: true);
-            }
-            finally
-            {
-                _wal.Dispose();
-            }
+            Close(file);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            // The file stays open-named; the next start rolls it as a crash would have left it.
+            LastRollError = exception.Message;
+        }
+    }
 
+    /// <summary>Flushes a write-ahead file to disk and names it closed (or deletes it when empty), so that a roll takes it.</summary>
+    private static void Close(FileStream file)
+    {
+        var path = file.Name;
+        try
+        {
+            file.Flush(flushToDisk: true);
+        }
+        finally
+        {
+            file.Dispose();
             if (new FileInfo(path).Length == 0)
             {
                 File.Delete(path);
@@ -514,15 +558,6 @@ public sealed class PredictionLog : IAsyncDisposable
             else
             {
                 File.Move(path, Path.ChangeExtension(path, ".closed"));
-                Volatile.Write(ref _lastRotatedAt, _time.GetUtcNow().ToUnixTimeMilliseconds());
-            }
-        }
-        finally
-        {
-            // Even when closing failed, the writer needs a file; one left open is rolled at the next start.
-            if (reopen)
-            {
-                OpenNextWal();
             }
         }
     }
@@ -562,6 +597,8 @@ public sealed class PredictionLog : IAsyncDisposable
         {
             // Files closed by this time are listed below; once they are rolled, so is every record stamped before it.
             var rotatedAt = Volatile.Read(ref _lastRotatedAt);
+            // A close on its own thread finishes first (a failed one leaves its file open; it is rolled at the next start).
+            await Volatile.Read(ref _closing).ConfigureAwait(false);
             // Only the writer knows which file is current, and it may rotate while this runs: closed files are rolled, and
             // open ones only when older than the first this log opened (a crash left them; nobody writes to them).
             var files = Directory.EnumerateFiles(_options.Folder, "wal-*.*")
@@ -614,8 +651,18 @@ public sealed class PredictionLog : IAsyncDisposable
         try
         {
             // DuckDB's conversion is synchronous and takes seconds for a busy minute: on a thread of its own, so that
-            // it does not hold one of the few pool threads requests are served on (2 on 2 cores) and stall them.
-            var groups = await Task.Factory.StartNew(() => ToParquet(file, _instance, scratch), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+            // it does not hold one of the few pool threads requests are served on (2 on 2 cores) and stall them, and
+            // at a lower priority, so that on a busy machine it takes the CPU requests leave (the records are already
+            // safe in the write-ahead file; a conversion that falls behind only delays the segment).
+            var groups = await Task.Factory.StartNew(
+                () =>
+                {
+                    BackgroundPriority.LowerCurrentThread();
+                    return ToParquet(file, _instance, scratch);
+                },
+                cancellationToken,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default).ConfigureAwait(false);
             var segment = $"{_instance}-{Path.GetFileNameWithoutExtension(file)}.parquet";
             foreach (var (endpoint, hour, local) in groups)
             {
