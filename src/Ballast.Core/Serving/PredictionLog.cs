@@ -651,18 +651,8 @@ public sealed class PredictionLog : IAsyncDisposable
         try
         {
             // DuckDB's conversion is synchronous and takes seconds for a busy minute: on a thread of its own, so that
-            // it does not hold one of the few pool threads requests are served on (2 on 2 cores) and stall them, and
-            // at a lower priority, so that on a busy machine it takes the CPU requests leave (the records are already
-            // safe in the write-ahead file; a conversion that falls behind only delays the segment).
-            var groups = await Task.Factory.StartNew(
-                () =>
-                {
-                    BackgroundPriority.LowerCurrentThread();
-                    return ToParquet(file, _instance, scratch);
-                },
-                cancellationToken,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default).ConfigureAwait(false);
+            // it does not hold one of the few pool threads requests are served on (2 on 2 cores) and stall them.
+            var groups = await Task.Factory.StartNew(() => ToParquet(file, _instance, scratch), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
             var segment = $"{_instance}-{Path.GetFileNameWithoutExtension(file)}.parquet";
             foreach (var (endpoint, hour, local) in groups)
             {
