@@ -13,11 +13,10 @@ namespace Ballast.Tests.Experiments;
 /// metadata database of each engine, with a fake clock: a stop freezes the results, a conclusion records the decision
 /// once and may route all traffic to the winner.
 /// </summary>
-public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : DatabaseTest(engine)
+public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : FolderDatabaseTest(engine, "ballast-ab-store-")
 {
     private static readonly AbExperimentSpec Checkout = new("checkout-ab", "checkout", new MetricSpec("conversion", MetricSpec.Binomial), Engine: AbExperimentValidation.Frequentist, PlannedSamples: 20);
 
-    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("ballast-ab-store-");
     private PredictionLog? _log;
     private int _refreshes;
     private int _sequence;
@@ -25,18 +24,6 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Da
     private EndpointStore Endpoints => new(Database, Time);
 
     private FeedbackStore Feedback => new(Database, Time);
-
-    public override async ValueTask DisposeAsync()
-    {
-        if (_log is not null)
-        {
-            await _log.DisposeAsync();
-        }
-
-        await base.DisposeAsync();
-        _root.Delete(recursive: true);
-        GC.SuppressFinalize(this);
-    }
 
     [Fact]
     public async Task A_stopped_experiment_counts_only_what_happened_until_the_stop_and_cannot_be_stopped_twice()
@@ -133,8 +120,8 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Da
     private async Task<AbExperimentStore> StartAsync()
     {
         await Endpoints.CreateAsync(new EndpointSpec("checkout", null, [new VariantSpec("a", "models:/shop/1", 50), new VariantSpec("b", "models:/shop/2", 50)]), Cancel);
-        var artifacts = ArtifactStoreFactory.Create(Path.Combine(_root.FullName, "artifacts"), null, null);
-        _log = await PredictionLog.OpenAsync(new PredictionLogOptions(Path.Combine(_root.FullName, "wal")), artifacts, Time, Cancel);
+        var artifacts = LocalArtifacts();
+        _log = await OpenLogAsync(artifacts);
         var store = new AbExperimentStore(Database, Endpoints, new PredictionExport(_log, artifacts, Feedback), new KpiStore(Database, Time), new TrafficStats(Database, Time), Time,
             _ =>
             {

@@ -16,22 +16,9 @@ namespace Ballast.Tests.Features;
 /// outputs, keyed by an input, timed by the prediction) and KPI values posted with an entity (timed by their arrival);
 /// point-in-time joins over them, incremental and idempotent materialization, and the source checks made when a set is stored.
 /// </summary>
-public abstract class StreamSourceTests(DatabaseEngine engine) : DatabaseTest(engine)
+public abstract class StreamSourceTests(DatabaseEngine engine) : FolderDatabaseTest(engine, "ballast-features-streams-")
 {
-    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("ballast-features-streams-");
     private PredictionLog? _log;
-
-    public override async ValueTask DisposeAsync()
-    {
-        if (_log is not null)
-        {
-            await _log.DisposeAsync();
-        }
-
-        await base.DisposeAsync();
-        _root.Delete(recursive: true);
-        GC.SuppressFinalize(this);
-    }
 
     private static DateTimeOffset At(int day, int hour, int minute = 0) => new(2026, 12, day, hour, minute, 0, TimeSpan.Zero);
 
@@ -42,13 +29,13 @@ public abstract class StreamSourceTests(DatabaseEngine engine) : DatabaseTest(en
 
     private async Task<Stack> StackAsync()
     {
-        var artifacts = ArtifactStoreFactory.Create(Path.Combine(_root.FullName, "artifacts"), null, null);
-        _log = await PredictionLog.OpenAsync(new PredictionLogOptions(Path.Combine(_root.FullName, "wal")), artifacts, Time, Cancel);
+        var artifacts = LocalArtifacts();
+        _log = await OpenLogAsync(artifacts);
         var datasets = new DatasetStore(Database, artifacts, Time, new DatasetProfiler());
         var endpoints = new EndpointStore(Database, Time);
         var registry = new RegistryStore(Database, Time);
         var definitions = new FeatureStore(Database, Time, new FeatureSourceChecks(endpoints, registry, Database));
-        var offline = new OfflineStore(datasets, artifacts, _root.FullName, new FeatureStreams(_log, artifacts, Database));
+        var offline = new OfflineStore(datasets, artifacts, Root.FullName, new FeatureStreams(_log, artifacts, Database));
         var online = new EmbeddedOnlineStore(Database, Time);
         return new Stack(_log, definitions, offline, online, new FeatureMaterializer(definitions, datasets, offline, online, Database, Time),
             new KpiStore(Database, Time), endpoints, registry);
@@ -88,7 +75,7 @@ public abstract class StreamSourceTests(DatabaseEngine engine) : DatabaseTest(en
 
     private string Entities(string csv)
     {
-        var path = Path.Combine(_root.FullName, Guid.NewGuid().ToString("N") + ".csv");
+        var path = PathIn(Guid.NewGuid().ToString("N") + ".csv");
         File.WriteAllText(path, csv.ReplaceLineEndings("\n"));
         return path;
     }
@@ -117,7 +104,7 @@ public abstract class StreamSourceTests(DatabaseEngine engine) : DatabaseTest(en
             2,2026-12-03 00:00:00,0
             3,2026-12-01 12:00:00,1
             """);
-        var output = Path.Combine(_root.FullName, "train.parquet");
+        var output = PathIn("train.parquet");
 
         var result = await stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service("scores_v1"), entities, "entities.csv", output, cancellationToken: Cancel);
 
@@ -190,7 +177,7 @@ public abstract class StreamSourceTests(DatabaseEngine engine) : DatabaseTest(en
             await stack.Log.AppendAsync(Scored($"p{99 - i:D2}", At(1, 10), [1, 2], [i, 100 + i], [i / 64f, 0.5f]), Cancel);
         }
 
-        var output = Path.Combine(_root.FullName, "train.parquet");
+        var output = PathIn("train.parquet");
         await stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service("scores_v1"), Entities("customer_id,event_timestamp\n1,2026-12-01 10:00:00\n2,2026-12-01 11:00:00\n"),
             "entities.csv", output, cancellationToken: Cancel);
         FeatureTestStack.ReadParquet(output).Select(row => (row["last_score"], row["last_tenure"])).ShouldBe([((object?)0.609375, (object?)39.0), (0.5, 139.0)],
@@ -229,7 +216,7 @@ public abstract class StreamSourceTests(DatabaseEngine engine) : DatabaseTest(en
             var rows = Enumerable.Range(0, 200).Select(_ => (Entity: random.Next(1, 7).ToString(System.Globalization.CultureInfo.InvariantCulture),
                 At: start.AddMinutes(random.Next(-30, (int)(at - start).TotalMinutes + 60)))).ToList();
             var entities = Entities("customer_id,event_timestamp\n" + string.Concat(rows.Select(row => $"{row.Entity},{row.At:yyyy-MM-dd HH:mm:ss}\n")));
-            var output = Path.Combine(_root.FullName, $"random-{seed}.parquet");
+            var output = PathIn($"random-{seed}.parquet");
 
             await stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service($"spend_v{seed}"), entities, "entities.csv", output, cancellationToken: Cancel);
 
@@ -341,7 +328,7 @@ public abstract class StreamSourceTests(DatabaseEngine engine) : DatabaseTest(en
             await stack.Log.AppendAsync(new PredictionRecord(id, "mixed", "main", "models:/mixed/1", at, 1, null, inputs, outputs, kind), Cancel);
         }
 
-        var artifacts = ArtifactStoreFactory.Create(Path.Combine(_root.FullName, "artifacts"), null, null);
+        var artifacts = LocalArtifacts();
         var entity = new EntitySpec("customer", "customer_id");
         using var connection = new DuckDB.NET.Data.DuckDBConnection("Data Source=:memory:");
         connection.Open();

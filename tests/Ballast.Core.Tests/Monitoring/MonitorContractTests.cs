@@ -15,18 +15,9 @@ namespace Ballast.Tests.Monitoring;
 /// Monitors on SQLite and PostgreSQL with a real prediction log (local artifact store, DuckDB) and a fake clock: the
 /// store's contract, and the scheduler closing windows when they are due, flagging exactly the shifted columns.
 /// </summary>
-public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest(engine)
+public abstract class MonitorContractTests(DatabaseEngine engine) : FolderDatabaseTest(engine, "ballast-monitors-")
 {
-    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("ballast-monitors-");
-
     private static readonly string[] Features = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        _root.Delete(recursive: true);
-        GC.SuppressFinalize(this);
-    }
 
     private static long At(int minutes, int seconds = 0) => new DateTimeOffset(2026, 11, 25, 12, minutes, seconds, TimeSpan.Zero).ToUnixTimeMilliseconds();
 
@@ -40,8 +31,8 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest
 
     private async Task<Stack> StackAsync()
     {
-        var artifacts = ArtifactStoreFactory.Create(Path.Combine(_root.FullName, "artifacts"), null, null);
-        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Path.Combine(_root.FullName, "wal")), artifacts, Time, Cancel);
+        var artifacts = LocalArtifacts();
+        var log = await OpenLogAsync(artifacts);
         var feedback = new FeedbackStore(Database, Time);
         var export = new PredictionExport(log, artifacts, feedback);
         var endpoints = new EndpointStore(Database, Time);
@@ -218,9 +209,9 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : DatabaseTest
         var stack = await StackAsync();
         await using var log = stack.Log;
         var watermarks = new PredictionLogWatermarks(Database, Time);
-        var artifacts = ArtifactStoreFactory.Create(Path.Combine(_root.FullName, "artifacts"), null, null);
+        var artifacts = LocalArtifacts();
         Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(0)));
-        await using var other = await PredictionLog.OpenAsync(new PredictionLogOptions(Path.Combine(_root.FullName, "wal-other")), artifacts, Time, Cancel);
+        await using var other = await OpenLogAsync(artifacts, "wal-other");
         var evaluator = new MonitorEvaluator(new PredictionExport(stack.Log, artifacts, stack.Feedback, watermarks), stack.Datasets, stack.Kpis, stack.Traffic);
         var recorder = new ObservationRecorder();
         var scheduler = new MonitorScheduler(stack.Monitors, evaluator, stack.Traffic, [recorder], Time);

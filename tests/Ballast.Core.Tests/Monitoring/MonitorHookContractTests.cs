@@ -19,17 +19,8 @@ namespace Ballast.Tests.Monitoring;
 /// reference. Expected values are computed here from the generated rows (the statistics themselves are tested against
 /// their reference implementations in tests/Ballast.Core.Tests/Statistics).
 /// </summary>
-public abstract class MonitorHookContractTests(DatabaseEngine engine) : DatabaseTest(engine)
+public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDatabaseTest(engine, "ballast-monitor-hooks-")
 {
-    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("ballast-monitor-hooks-");
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        _root.Delete(recursive: true);
-        GC.SuppressFinalize(this);
-    }
-
     private static long At(int minutes, int seconds = 0) => new DateTimeOffset(2026, 11, 25, 12, minutes, seconds, TimeSpan.Zero).ToUnixTimeMilliseconds();
 
     /// <summary>One scored row as logged: inputs x, z (numbers) and region, the model's label and probability, the true label, and whether serving flagged it.</summary>
@@ -40,8 +31,8 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : Database
 
     private async Task<Stack> StackAsync()
     {
-        var artifacts = ArtifactStoreFactory.Create(Path.Combine(_root.FullName, "artifacts"), null, null);
-        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Path.Combine(_root.FullName, "wal")), artifacts, Time, Cancel);
+        var artifacts = LocalArtifacts();
+        var log = await OpenLogAsync(artifacts);
         var feedback = new FeedbackStore(Database, Time);
         var export = new PredictionExport(log, artifacts, feedback);
         var endpoints = new EndpointStore(Database, Time);

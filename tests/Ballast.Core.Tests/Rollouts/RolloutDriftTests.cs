@@ -16,11 +16,10 @@ namespace Ballast.Tests.Rollouts;
 /// log (local artifact store, DuckDB): the endpoint is sticky by a routing key, and the users of one segment (the
 /// top routing buckets, the ones a canary takes) send shifted inputs, so the canary's traffic drifts from stable's.
 /// </summary>
-public abstract class RolloutDriftTests(DatabaseEngine engine) : DatabaseTest(engine)
+public abstract class RolloutDriftTests(DatabaseEngine engine) : FolderDatabaseTest(engine, "ballast-rollout-drift-")
 {
     private static readonly string[] Features = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
 
-    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("ballast-rollout-drift-");
     private readonly Random _random = new(42);
     private PredictionLog? _log;
     private MonitorStore? _monitors;
@@ -32,18 +31,6 @@ public abstract class RolloutDriftTests(DatabaseEngine engine) : DatabaseTest(en
     private static RolloutSpec Canary(params AnalysisMetric[] metrics) => new("iris-v2", "iris", "models:/iris/2", "canary",
         [new RolloutStep(SetWeight: 20), new RolloutStep(Analysis: new AnalysisStep())],
         new AnalysisSpec("10s", 2, 0, 0, 20, metrics));
-
-    public override async ValueTask DisposeAsync()
-    {
-        if (_log is not null)
-        {
-            await _log.DisposeAsync();
-        }
-
-        await base.DisposeAsync();
-        _root.Delete(recursive: true);
-        GC.SuppressFinalize(this);
-    }
 
     [Fact]
     public async Task A_canary_whose_traffic_drifted_from_stables_is_aborted_with_the_drift_values_in_its_history()
@@ -192,8 +179,8 @@ public abstract class RolloutDriftTests(DatabaseEngine engine) : DatabaseTest(en
 
     private async Task<Stack> StackAsync()
     {
-        var artifacts = ArtifactStoreFactory.Create(Path.Combine(_root.FullName, "artifacts"), null, null);
-        _log = await PredictionLog.OpenAsync(new PredictionLogOptions(Path.Combine(_root.FullName, "wal")), artifacts, Time, Cancel);
+        var artifacts = LocalArtifacts();
+        _log = await OpenLogAsync(artifacts);
         var feedback = new FeedbackStore(Database, Time);
         var export = new PredictionExport(_log, artifacts, feedback);
         var datasets = new DatasetStore(Database, artifacts, Time, new DatasetProfiler(256));

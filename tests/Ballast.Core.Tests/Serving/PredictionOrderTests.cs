@@ -13,20 +13,11 @@ namespace Ballast.Tests.Serving;
 /// PostgreSQL (the export joins feedback): records of one millisecond in write order, and segments written before
 /// records had an instance and a sequence still read, first among their millisecond.
 /// </summary>
-public abstract class PredictionOrderTests(DatabaseEngine engine) : DatabaseTest(engine)
+public abstract class PredictionOrderTests(DatabaseEngine engine) : FolderDatabaseTest(engine, "ballast-prediction-order-")
 {
-    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("ballast-prediction-order-");
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        _root.Delete(recursive: true);
-        GC.SuppressFinalize(this);
-    }
-
     private static readonly DateTimeOffset Stamp = new(2026, 11, 25, 7, 30, 0, 123, TimeSpan.Zero);
 
-    private string ArtifactsFolder => Path.Combine(_root.FullName, "artifacts");
+    private string ArtifactsFolder => PathIn("artifacts");
 
     /// <summary>
     /// A segment as the log wrote them before records had an instance and a sequence (and before the expectations
@@ -54,7 +45,7 @@ public abstract class PredictionOrderTests(DatabaseEngine engine) : DatabaseTest
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Stamp);
         var artifacts = ArtifactStoreFactory.Create(ArtifactsFolder, null, null);
         OldSegment("2026-11-25-07", "old-b", "old-a");
-        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Path.Combine(_root.FullName, "wal")), artifacts, time, Cancel);
+        var log = await OpenLogAsync(artifacts, time: time);
         var written = new List<string>();
         for (var i = 0; i < 300; i++)
         {
@@ -65,7 +56,7 @@ public abstract class PredictionOrderTests(DatabaseEngine engine) : DatabaseTest
         }
 
         var export = new PredictionExport(log, artifacts, new FeedbackStore(Database, Time));
-        var csv = Path.Combine(_root.FullName, "export.csv");
+        var csv = PathIn("export.csv");
         await export.ExportAsync("iris", null, null, "csv", csv, Cancel);
 
         var lines = (await File.ReadAllLinesAsync(csv, Cancel)).ToList();
@@ -73,7 +64,7 @@ public abstract class PredictionOrderTests(DatabaseEngine engine) : DatabaseTest
         header.ShouldBe(["prediction_id", "endpoint", "variant", "model", "timestamp", "latency_ms", "routing_key", "kind", "inputs", "outputs", "expectations",
             "instance", "sequence", "outcome", "reward", "feedback_at"]);
         lines.Skip(1).Select(line => line.Split(',')[0]).ShouldBe(["old-a", "old-b", .. written], "old records (no sequence) first, by id; then in write order");
-        var parquet = Path.Combine(_root.FullName, "export.parquet");
+        var parquet = PathIn("export.parquet");
         await export.ExportAsync("iris", null, null, "parquet", parquet, Cancel);
         Column(parquet, "SELECT count(*) FILTER (WHERE sequence IS NULL AND instance IS NULL), count(DISTINCT sequence), min(instance) FROM read_parquet('{0}')")
             .ShouldBe(["2", "300", log.Instance]);
@@ -91,7 +82,7 @@ public abstract class PredictionOrderTests(DatabaseEngine engine) : DatabaseTest
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Stamp.AddHours(5));
         var artifacts = ArtifactStoreFactory.Create(ArtifactsFolder, null, null);
         OldSegment("2026-11-25-07", "old-c", "old-a", "old-b");
-        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Path.Combine(_root.FullName, "wal")), artifacts, time, Cancel);
+        var log = await OpenLogAsync(artifacts, time: time);
         var export = new PredictionExport(log, artifacts, new FeedbackStore(Database, Time));
 
         var window = await export.QueryAsync("iris", null, null, connection => WindowTable.Read(connection, null), Cancel);
