@@ -271,15 +271,11 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         }
 
         var preKpis = cuped?.Source == MetricSpec.Kpi ? await kpis.BetweenAsync(cuped.Name!, preStart, start, cancellationToken).ConfigureAwait(false) : [];
-        var found = await predictions.QueryAsync(spec.Endpoint!, preStart, end, connection =>
+        // Stopped: the log view ends at the stop, and the feedback is what it was then (sent, re-sent or changed later: not seen).
+        var found = await predictions.QueryAsync(spec.Endpoint!, preStart, end, end, connection =>
         {
             using var command = connection.CreateCommand();
-            // Stopped: feedback received after the stop does not count (the log view already ends at the stop).
-            var log = end is { } until
-                ? $"SELECT * REPLACE (CASE WHEN feedback_at <= {until.ToString(CultureInfo.InvariantCulture)} THEN outcome END AS outcome, CASE WHEN feedback_at <= {until.ToString(CultureInfo.InvariantCulture)} THEN reward END AS reward) FROM predictions"
-                : "SELECT * FROM predictions";
-            command.CommandText = "CREATE TABLE kpis (metric INTEGER, prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE); CREATE TABLE pre_kpis (prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE); " +
-                $"CREATE VIEW experiment_log AS {log}";
+            command.CommandText = "CREATE TABLE kpis (metric INTEGER, prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE); CREATE TABLE pre_kpis (prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE)";
             command.ExecuteNonQuery();
             using (var appender = connection.CreateAppender("kpis"))
             {
@@ -344,14 +340,14 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     /// </summary>
     private static string Units(MetricSpec metric, int index, long start) => metric.Source switch
     {
-        MetricSpec.Reward => $"SELECT variant, latency_ms, routing_key, reward AS raw FROM experiment_log WHERE kind = 'primary' AND timestamp >= {start}",
+        MetricSpec.Reward => $"SELECT variant, latency_ms, routing_key, reward AS raw FROM predictions WHERE kind = 'primary' AND timestamp >= {start}",
         MetricSpec.Kpi => $"WITH by_prediction AS (SELECT prediction_id, sum(value) AS v FROM kpis WHERE metric = {index} AND prediction_id IS NOT NULL GROUP BY 1), " +
             $"by_key AS (SELECT routing_key, sum(value) AS v FROM kpis WHERE metric = {index} AND routing_key IS NOT NULL GROUP BY 1), " +
-            $"first_of_key AS (SELECT routing_key, first(prediction_id ORDER BY {PredictionSegments.Order}) AS prediction_id FROM experiment_log WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp >= {start} GROUP BY 1) " +
+            $"first_of_key AS (SELECT routing_key, first(prediction_id ORDER BY {PredictionSegments.Order}) AS prediction_id FROM predictions WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp >= {start} GROUP BY 1) " +
             "SELECT p.variant, p.latency_ms, p.routing_key, CASE WHEN bp.v IS NULL AND bk.v IS NULL THEN NULL ELSE coalesce(bp.v, 0) + coalesce(bk.v, 0) END AS raw " +
-            "FROM experiment_log p LEFT JOIN by_prediction bp ON bp.prediction_id = p.prediction_id LEFT JOIN first_of_key fk ON fk.prediction_id = p.prediction_id " +
+            "FROM predictions p LEFT JOIN by_prediction bp ON bp.prediction_id = p.prediction_id LEFT JOIN first_of_key fk ON fk.prediction_id = p.prediction_id " +
             $"LEFT JOIN by_key bk ON bk.routing_key = fk.routing_key WHERE p.kind = 'primary' AND p.timestamp >= {start}",
-        _ => $"SELECT variant, latency_ms, routing_key, {Outcome} AS raw FROM experiment_log WHERE kind = 'primary' AND timestamp >= {start}",
+        _ => $"SELECT variant, latency_ms, routing_key, {Outcome} AS raw FROM predictions WHERE kind = 'primary' AND timestamp >= {start}",
     };
 
     /// <summary>An outcome as a number: true 1, false 0, a number itself (quoted or not), else null.</summary>
@@ -362,9 +358,9 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     {
         null => "SELECT NULL::VARCHAR AS routing_key, NULL::DOUBLE AS x WHERE false",
         MetricSpec.Kpi => "SELECT routing_key, sum(value) AS x FROM (SELECT routing_key, value FROM pre_kpis WHERE routing_key IS NOT NULL UNION ALL " +
-            $"SELECT p.routing_key, k.value FROM pre_kpis k JOIN experiment_log p ON p.prediction_id = k.prediction_id WHERE p.kind = 'primary' AND p.routing_key IS NOT NULL AND p.timestamp < {start}) GROUP BY routing_key",
-        MetricSpec.Reward => $"SELECT routing_key, avg(reward) AS x FROM experiment_log WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp < {start} GROUP BY routing_key HAVING count(reward) > 0",
-        _ => $"SELECT routing_key, avg({Outcome}) AS x FROM experiment_log WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp < {start} GROUP BY routing_key HAVING count({Outcome}) > 0",
+            $"SELECT p.routing_key, k.value FROM pre_kpis k JOIN predictions p ON p.prediction_id = k.prediction_id WHERE p.kind = 'primary' AND p.routing_key IS NOT NULL AND p.timestamp < {start}) GROUP BY routing_key",
+        MetricSpec.Reward => $"SELECT routing_key, avg(reward) AS x FROM predictions WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp < {start} GROUP BY routing_key HAVING count(reward) > 0",
+        _ => $"SELECT routing_key, avg({Outcome}) AS x FROM predictions WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp < {start} GROUP BY routing_key HAVING count({Outcome}) > 0",
     };
 
     private sealed record MetricRow(long Units, long Count, double Sum, double Squares, double LatencyMean, double LatencyP99, double SumX, double SumX2, double SumXY, long WithCovariate);

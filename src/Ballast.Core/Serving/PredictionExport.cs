@@ -46,7 +46,15 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
     /// (<see cref="PredictionSegments.Empty"/>, whatever shape each segment has) and their feedback's <c>outcome</c>,
     /// <c>reward</c> and <c>feedback_at</c>. A query that depends on the order of records orders by <see cref="PredictionSegments.Order"/>.
     /// </summary>
-    public async Task<T> QueryAsync<T>(string endpoint, long? from, long? to, Func<DuckDBConnection, T> query, CancellationToken cancellationToken = default)
+    public Task<T> QueryAsync<T>(string endpoint, long? from, long? to, Func<DuckDBConnection, T> query, CancellationToken cancellationToken = default) =>
+        QueryAsync(endpoint, from, to, null, query, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="QueryAsync{T}(string, long?, long?, Func{DuckDBConnection, T}, CancellationToken)"/>, with the
+    /// feedback as it stood at <paramref name="feedbackUntil"/> (Unix ms) when given: what arrived later, including a
+    /// re-sent or changed outcome, is not seen (<see cref="FeedbackStore.AsOfAsync"/>).
+    /// </summary>
+    public async Task<T> QueryAsync<T>(string endpoint, long? from, long? to, long? feedbackUntil, Func<DuckDBConnection, T> query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
         await log.RollAsync(cancellationToken).ConfigureAwait(false);
@@ -67,7 +75,8 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
             Execute(connection, "CREATE TABLE feedback (prediction_id VARCHAR, outcome VARCHAR, reward DOUBLE, feedback_at BIGINT)");
             using (var appender = connection.CreateAppender("feedback"))
             {
-                await foreach (var row in feedback.SinceAsync(from ?? 0, cancellationToken).ConfigureAwait(false))
+                var rows = feedbackUntil is { } until ? feedback.AsOfAsync(from ?? 0, until, cancellationToken) : feedback.SinceAsync(from ?? 0, cancellationToken);
+                await foreach (var row in rows.ConfigureAwait(false))
                 {
                     var appended = appender.CreateRow().AppendValue(row.PredictionId).AppendValue(row.Outcome);
                     (row.Reward is { } reward ? appended.AppendValue(reward) : appended.AppendNullValue()).AppendValue(row.ReceivedAt).EndRow();

@@ -49,6 +49,12 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Fo
         after.Variants.Select(v => v.Mean).ShouldBe([0.3, 0.6], tolerance: 1e-12);
         (after.Decision, after.Srm!.Mismatch).ShouldBe((before.Decision, false));
 
+        // Feedback re-sent after the stop, the same or changed, does not move the stopped results either.
+        Time.Advance(TimeSpan.FromSeconds(1));
+        await Feedback.AddAsync([.. Enumerable.Range(1, 40).Select(i => new Feedback($"p{i}", i % 2 == 0 ? "1" : "0", null)), new Feedback("p1", null, 0.5)], Cancel);
+        var resent = await store.ResultsAsync("checkout-ab", Cancel);
+        resent.Variants.Select(v => (v.Variant, v.Units, v.Samples, v.Mean)).ShouldBe(before.Variants.Select(v => (v.Variant, v.Units, v.Samples, v.Mean)));
+
         var again = await Should.ThrowAsync<TrackingException>(() => store.StopAsync("checkout-ab", "someone", Cancel));
         (again.Code, again.Message).ShouldBe((TrackingException.InvalidState,
             "Experiment 'checkout-ab' was stopped by ops at 2026-11-25 12:00:01Z; conclude it to record the decision."));
