@@ -186,6 +186,7 @@ public static partial class BallastServer
         builder.Services.AddSingleton(router);
         // Concluding an experiment with apply routes its endpoint to the winner and swaps the routing snapshot, as a rollout's promotion does.
         builder.Services.AddSingleton(new Ballast.Experiments.AbExperimentStore(server.Database, endpoints, export, kpis, traffic, server.Time, cancellationToken => router.RefreshAsync(cancellationToken)));
+        builder.Services.AddHostedService<Ballast.Server.Experiments.AbExperimentApplyService>();
         // The controller swaps the routing snapshot right after it changes an endpoint (an abort takes one swap).
         // Feedback conditions read the prediction assignments; drift conditions the prediction log with the monitors' drift
         // engine; aborts go to the alert rules' event receivers when alerts are registered.

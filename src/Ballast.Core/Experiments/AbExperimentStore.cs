@@ -181,18 +181,60 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
 
         if (routed is not null)
         {
-            await endpoints.PutAsync(routed, cancellationToken).ConfigureAwait(false);
-            if (endpointsChanged is not null)
-            {
-                await endpointsChanged(cancellationToken).ConfigureAwait(false);
-            }
-
-            await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-            await connection.ExecuteAsync(new CommandDefinition("UPDATE ab_experiment_conclusions SET applied_at = @at WHERE experiment = @name",
-                new { at = time.GetUtcNow().ToUnixTimeMilliseconds(), name }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            // Should this fail (the database or the process goes away), ApplyPendingAsync finishes it.
+            await ApplyAsync(name, routed, cancellationToken).ConfigureAwait(false);
         }
 
         return await GetAsync(name, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Finishes the applies that did not: conclusions with apply whose endpoint change failed after the decision was
+    /// recorded, concluded at least <paramref name="grace"/> ago (a conclusion still applying itself is left alone).
+    /// Each is applied to the endpoint as it is now; returns the experiments looked at, with why one cannot be applied
+    /// (its endpoint is gone, lost the winner, or no longer routes by weights: it stays pending, as the page shows).
+    /// </summary>
+    public async Task<IReadOnlyList<(string Experiment, string? Problem)>> ApplyPendingAsync(TimeSpan grace, CancellationToken cancellationToken = default)
+    {
+        List<(string Experiment, string Winner)> pending;
+        await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            var before = time.GetUtcNow().ToUnixTimeMilliseconds() - (long)grace.TotalMilliseconds;
+            pending = (await connection.QueryAsync<(string, string)>(new CommandDefinition(
+                "SELECT experiment, winner FROM ab_experiment_conclusions WHERE apply_winner = @yes AND applied_at IS NULL AND winner IS NOT NULL AND concluded_at <= @before ORDER BY concluded_at",
+                new { yes = true, before }, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+        }
+
+        var done = new List<(string, string?)>();
+        foreach (var (experiment, winner) in pending)
+        {
+            try
+            {
+                var spec = (await GetAsync(experiment, cancellationToken).ConfigureAwait(false)).Spec;
+                await ApplyAsync(experiment, await RoutedToAsync(spec, winner, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                done.Add((experiment, null));
+            }
+            catch (TrackingException exception)
+            {
+                done.Add((experiment, exception.Message));
+            }
+        }
+
+        return done;
+    }
+
+    /// <summary>Writes the endpoint routed to the winner, swaps the routing snapshot, and records the apply.</summary>
+    private async Task ApplyAsync(string name, EndpointSpec routed, CancellationToken cancellationToken)
+    {
+        await endpoints.PutAsync(routed, cancellationToken).ConfigureAwait(false);
+        if (endpointsChanged is not null)
+        {
+            await endpointsChanged(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition("UPDATE ab_experiment_conclusions SET applied_at = @at WHERE experiment = @name",
+            new { at = time.GetUtcNow().ToUnixTimeMilliseconds(), name }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
     /// <summary>The endpoint with all its traffic on <paramref name="winner"/>: a split at 100 / 0 (a bandit becomes a split); its shadows and stickiness stay.</summary>

@@ -199,7 +199,7 @@ internal static class RolloutPage
                 .Tag("dt", "reason").Raw($"<dd id=\"reason\">{Html.Encode(conclusion.Reason.Length > 0 ? conclusion.Reason : "(none given)")}</dd>")
                 .Tag("dt", "concluded").Raw($"<dd id=\"concluded\">{Html.Encode($"{Html.Time(conclusion.ConcludedAt)} by {conclusion.ConcludedBy}")}</dd>")
                 .Tag("dt", "traffic").Raw($"<dd id=\"applied\">{Html.Encode(conclusion.AppliedAt is { } applied ? $"all traffic routed to {conclusion.Winner} at {Html.Time(applied)}"
-                    : conclusion.Apply ? "routing to the winner was asked for but did not finish; set the endpoint's weights by hand" : "left as it was")}</dd>")
+                    : conclusion.Apply ? "routing to the winner was asked for but has not finished (the server retries it; the log says why it cannot)" : "left as it was")}</dd>")
                 .Tag("dt", "analysis then").Raw($"<dd id=\"decided-on\">{Html.Encode(conclusion.Results.Decision)}</dd>").Raw("</dl>");
             body.Table(["variant", "units", "mean [CI]", "relative lift [CI]", "verdict"], conclusion.Results.Variants.Select(v => new[]
             {

@@ -19,6 +19,7 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Fo
 
     private PredictionLog? _log;
     private int _refreshes;
+    private bool _failRefresh;
     private int _sequence;
 
     private EndpointStore Endpoints => new(Database, Time);
@@ -107,6 +108,39 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Fo
     }
 
     [Fact]
+    public async Task An_apply_that_failed_after_the_decision_is_finished_later_on_the_endpoint_as_it_is_then()
+    {
+        var store = await StartAsync();
+        await ScoreAsync(perVariant: 10, convertA: 2, convertB: 8);
+        _failRefresh = true;
+        await Should.ThrowAsync<IOException>(() => store.ConcludeAsync("checkout-ab", new AbExperimentDecision("b", "b wins", true), "ops", Cancel));
+        _failRefresh = false;
+        (await store.GetAsync("checkout-ab", Cancel)).Conclusion!.ShouldSatisfyAllConditions(c => c.Apply.ShouldBeTrue(), c => c.AppliedAt.ShouldBeNull("the apply did not finish"));
+        // Meanwhile someone put the endpoint back to 50 / 50 and added a variant.
+        await Endpoints.PutAsync(new EndpointSpec("checkout", null, [new VariantSpec("a", "models:/shop/1", 40), new VariantSpec("b", "models:/shop/2", 40), new VariantSpec("c", "models:/shop/3", 20)]), Cancel);
+
+        (await store.ApplyPendingAsync(TimeSpan.FromSeconds(30), Cancel)).ShouldBeEmpty("a conclusion younger than the grace may still be applying itself");
+        Time.Advance(TimeSpan.FromSeconds(30));
+        (await store.ApplyPendingAsync(TimeSpan.FromSeconds(30), Cancel)).ShouldBe([("checkout-ab", (string?)null)]);
+        (await Endpoints.GetAsync("checkout", Cancel)).Spec.Variants.ShouldBe(
+            [new VariantSpec("a", "models:/shop/1", 0), new VariantSpec("b", "models:/shop/2", 100), new VariantSpec("c", "models:/shop/3", 0)]);
+        (await store.GetAsync("checkout-ab", Cancel)).Conclusion!.AppliedAt.ShouldBe(Time.GetUtcNow().ToUnixTimeMilliseconds());
+        (await store.ApplyPendingAsync(TimeSpan.FromSeconds(30), Cancel)).ShouldBeEmpty("applied once");
+
+        // One that cannot be applied any more (the endpoint lost the winner) stays pending with the reason.
+        await store.DeleteAsync("checkout-ab", Cancel);
+        await store.CreateAsync(Checkout, Cancel);
+        _failRefresh = true;
+        await Should.ThrowAsync<IOException>(() => store.ConcludeAsync("checkout-ab", new AbExperimentDecision("b", "b wins", true), "ops", Cancel));
+        _failRefresh = false;
+        await Endpoints.PutAsync(new EndpointSpec("checkout", null, [new VariantSpec("a", "models:/shop/1", 100)]), Cancel);
+        Time.Advance(TimeSpan.FromMinutes(1));
+        (await store.ApplyPendingAsync(TimeSpan.FromSeconds(30), Cancel)).ShouldBe(
+            [("checkout-ab", (string?)"Cannot apply experiment 'checkout-ab': endpoint 'checkout' no longer has the variant 'b' (a).")]);
+        (await store.GetAsync("checkout-ab", Cancel)).Conclusion!.AppliedAt.ShouldBeNull();
+    }
+
+    [Fact]
     public async Task A_stopped_experiment_concluded_without_a_winner_keeps_its_stop_and_leaves_the_endpoint_alone()
     {
         var store = await StartAsync();
@@ -132,7 +166,7 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Fo
             _ =>
             {
                 _refreshes++;
-                return Task.CompletedTask;
+                return _failRefresh ? throw new IOException("the routing snapshot could not be swapped") : Task.CompletedTask;
             });
         await store.CreateAsync(Checkout, Cancel);
         return store;
