@@ -30,15 +30,23 @@ public sealed class WindowTable
 
     /// <summary>
     /// Reads the <c>predictions</c> view of <see cref="Ballast.Serving.PredictionExport.QueryAsync"/> (primary answers
-    /// only), of one <paramref name="variant"/> when given (a rollout's canary or stable variant).
+    /// only), of one <paramref name="variant"/> when given (a rollout's canary or stable variant), with the copies its
+    /// shadow <paramref name="mirror"/> answered when given (a blue/green preview's mirror of production requests).
     /// </summary>
-    public static WindowTable Read(DuckDBConnection connection, IReadOnlyDictionary<string, IReadOnlyList<string>>? featureNames, long? limit = null, string? variant = null)
+    public static WindowTable Read(DuckDBConnection connection, IReadOnlyDictionary<string, IReadOnlyList<string>>? featureNames, long? limit = null, string? variant = null,
+        string? mirror = null)
     {
         ArgumentNullException.ThrowIfNull(connection);
         var table = new WindowTable();
         using var command = connection.CreateCommand();
+        var which = variant is null ? "kind = 'primary'" : $"kind = 'primary' AND variant = {Literal(variant)}";
+        if (variant is not null && mirror is not null)
+        {
+            which = $"(({which}) OR (kind = 'shadow' AND variant = {Literal(mirror)}))";
+        }
+
         // The view has every column whatever shape its segments have (null where a segment lacks one), and is in write order.
-        command.CommandText = $"SELECT latency_ms, inputs, outputs, outcome, expectations FROM predictions WHERE kind = 'primary'{(variant is null ? "" : " AND variant = " + Literal(variant))} ORDER BY " + Ballast.Serving.PredictionSegments.Order
+        command.CommandText = $"SELECT latency_ms, inputs, outputs, outcome, expectations FROM predictions WHERE {which} ORDER BY " + Ballast.Serving.PredictionSegments.Order
             + (limit is { } l ? " LIMIT " + l.ToString(CultureInfo.InvariantCulture) : "");
         using var reader = command.ExecuteReader();
         while (reader.Read())

@@ -127,8 +127,10 @@ public sealed class RolloutDrift(PredictionExport export, MonitorEvaluator evalu
         var predictions = drift.Where(condition => condition.Condition.Metric == Condition.PredictionDrift).ToList();
         var stableInputs = inputs.Any(condition => condition.Condition.StableArithmetic is not null);
         var readStable = target != stableVariant && (monitor is null || predictions.Count > 0 || stableInputs);
+        // A blue/green preview's mirrored copies of production requests count with its pinned requests, as for its traffic metrics.
+        var mirror = target == RolloutController.PreviewVariant && spec.BlueGreen?.PreviewMirrorPercent is not null ? RolloutController.PreviewMirrorShadow : null;
         var (mine, theirs) = await export.QueryAsync(spec.Endpoint!, from, to - 1, connection => (
-                WindowTable.Read(connection, settings.FeatureNames, variant: target),
+                WindowTable.Read(connection, settings.FeatureNames, variant: target, mirror: mirror),
                 readStable ? WindowTable.Read(connection, settings.FeatureNames, variant: stableVariant) : null),
             cancellationToken).ConfigureAwait(false);
         values["logged_rows"] = mine.Rows;

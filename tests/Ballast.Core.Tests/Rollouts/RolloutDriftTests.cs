@@ -127,6 +127,23 @@ public abstract class RolloutDriftTests(DatabaseEngine engine) : FolderDatabaseT
     }
 
     [Fact]
+    public async Task A_blue_green_previews_mirrored_copies_of_production_requests_count_in_its_drift_analysis()
+    {
+        // Nobody pins requests to the preview: the mirror of every production request is all it answers, class 2 for everything.
+        var controller = await StartAsync(new RolloutSpec("iris-bg", "iris", "models:/iris/2", null, null,
+            new AnalysisSpec("10s", 2, 0, 0, 20, [new AnalysisMetric("answers", "prediction_drift < 0.05")]), BlueGreen: new BlueGreenSpec(false, true, false, null, 100)));
+        await RunAsync(controller, seconds: 25, shift: 0, canaryLabel: 2);
+
+        var rollout = await controller.GetAsync("iris-bg", Cancel);
+        (rollout.State.Phase, rollout.State.Message).ShouldSatisfyAllConditions(
+            state => state.Phase.ShouldBe(RolloutPhases.Aborted),
+            state => state.Message.ShouldStartWith("analysis failed: answers: prediction_drift < 0.05 (value "));
+        var values = rollout.State.History[^1].Values!;
+        values["prediction_drift"].ShouldBeLessThan(1e-6);
+        values["logged_rows"].ShouldBe(values["stable_logged_rows"], "the preview answered a copy of every production request");
+    }
+
+    [Fact]
     public async Task Drift_conditions_that_cannot_be_measured_are_refused_at_start_with_every_problem()
     {
         await Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
@@ -224,7 +241,9 @@ public abstract class RolloutDriftTests(DatabaseEngine engine) : FolderDatabaseT
         {
             Time.Advance(TimeSpan.FromSeconds(1));
             var now = Time.GetUtcNow().ToUnixTimeMilliseconds();
-            var variants = (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants!;
+            var endpoint = (await Endpoints.GetAsync("iris", Cancel)).Spec;
+            var variants = endpoint.Variants!;
+            var shadows = endpoint.Shadows ?? [];
             for (var i = 0; i < requestsPerSecond; i++)
             {
                 var key = $"user-{_random.Next(100_000)}";
@@ -244,8 +263,18 @@ public abstract class RolloutDriftTests(DatabaseEngine engine) : FolderDatabaseT
                 var canary = variant.Name == RolloutController.CanaryVariant;
                 var label = canary && canaryLabel is { } fixedLabel ? fixedLabel : petal < 2.5 ? 0L : petal < 4.8 ? 1L : 2L;
                 _traffic!.Record("iris", variant.Name, 5, error: false);
-                (await _log!.AppendAsync(new PredictionRecord($"{variant.Name}-{now}-{i}", "iris", variant.Name, variant.Model!, now - 1000 + (i * 1000 / requestsPerSecond), 5, key,
+                var id = $"{variant.Name}-{now}-{i}";
+                var at = now - 1000 + (i * 1000 / requestsPerSecond);
+                (await _log!.AppendAsync(new PredictionRecord(id, "iris", variant.Name, variant.Model!, at, 5, key,
                     [new Tensor("float_input", TensorDatatypes.Fp32, [1, 4], inputs)], [new Tensor("label", TensorDatatypes.Int64, [1], new[] { label })]), Cancel)).ShouldBeTrue();
+                foreach (var shadow in shadows.Where(shadow => _random.Next(100) < shadow.Percent))
+                {
+                    // A shadow copy (a blue/green preview's mirror serves the new model): answered as the canary would, logged as serving does.
+                    var answer = canaryLabel ?? (petal < 2.5 ? 0L : petal < 4.8 ? 1L : 2L);
+                    _traffic.Record("iris", shadow.Name, 5, error: false);
+                    (await _log.AppendAsync(new PredictionRecord(id, "iris", shadow.Name, shadow.Model!, at, 5, key, [new Tensor("float_input", TensorDatatypes.Fp32, [1, 4], inputs)],
+                        [new Tensor("label", TensorDatatypes.Int64, [1], new[] { answer })], PredictionRecord.Shadow), Cancel)).ShouldBeTrue();
+                }
             }
 
             await _traffic!.FlushAsync(Cancel);
