@@ -1,6 +1,7 @@
 using System.Globalization;
 using Ballast.Monitoring;
 using Ballast.Serving;
+using Ballast.Statistics.Drift;
 using Ballast.Tracking;
 
 namespace Ballast.Rollouts;
@@ -9,7 +10,7 @@ namespace Ballast.Rollouts;
 public sealed record DriftMeasurement(IReadOnlyDictionary<string, double> Values, IReadOnlyDictionary<string, double> Stable, IReadOnlyList<string> Lacking);
 
 /// <summary>
-/// The drift conditions of a rollout's analysis (<c>drift_share</c>, <c>drift.COLUMN</c>, <c>prediction_drift</c>),
+/// The drift conditions of a rollout's analysis (<c>drift_share</c>, <c>drift.COLUMN</c>, <c>drifted.COLUMN</c>, <c>prediction_drift</c>, <c>prediction_drifted</c>),
 /// with the monitors' drift engine: the analysed variant's primary predictions logged in the interval are compared with
 /// the reference of the monitor watching the endpoint (its reference, columns, feature names and drift options), or,
 /// when no monitor watches it, with the stable variant's traffic over the same interval. The prediction's drift is
@@ -65,7 +66,7 @@ public sealed class RolloutDrift(PredictionExport export, MonitorEvaluator evalu
 
         // Without a monitor the reference is stable's traffic; prediction drift always is: stable must have traffic
         // (judged once the monitor is settled: an unknown or ambiguous one is the problem to fix first).
-        List<string?> needsStable = problems.Count > 0 ? [] : drift.Where(metric => monitor is null || Condition.Parse(metric.FailureCondition, "metric").Metric == Condition.PredictionDrift).Select(metric => metric.Name).ToList();
+        List<string?> needsStable = problems.Count > 0 ? [] : drift.Where(metric => monitor is null || Condition.Parse(metric.FailureCondition, "metric").OnPredictionDrift).Select(metric => metric.Name).ToList();
         if (needsStable.Count > 0)
         {
             var weight = 0;
@@ -123,8 +124,8 @@ public sealed class RolloutDrift(PredictionExport export, MonitorEvaluator evalu
         // Without a monitor: the comparison as a monitor with every default would make it.
         var settings = monitor ?? new MonitorSpec("rollout", spec.Endpoint, null, null);
         var minRows = Math.Max(spec.Analysis.MinRequests ?? 0, monitor?.MinRows ?? MonitorValidation.DefaultMinRows);
-        var inputs = drift.Where(condition => condition.Condition.Metric != Condition.PredictionDrift).ToList();
-        var predictions = drift.Where(condition => condition.Condition.Metric == Condition.PredictionDrift).ToList();
+        var inputs = drift.Where(condition => !condition.Condition.OnPredictionDrift).ToList();
+        var predictions = drift.Where(condition => condition.Condition.OnPredictionDrift).ToList();
         var stableInputs = inputs.Any(condition => condition.Condition.StableArithmetic is not null);
         var readStable = target != stableVariant && (monitor is null || predictions.Count > 0 || stableInputs);
         // A blue/green preview's mirrored copies of production requests count with its pinned requests, as for its traffic metrics.
@@ -173,14 +174,16 @@ public sealed class RolloutDrift(PredictionExport export, MonitorEvaluator evalu
                 }
                 else
                 {
-                    AddInputDrift(values, MonitorEvaluator.InputDrift(settings, mine, reference, scratch, cancellationToken).Report);
+                    var current = MonitorEvaluator.InputDrift(settings, mine, reference, scratch, cancellationToken).Report.Result;
+                    AddInputDrift(values, current);
                     if (stableInputs && monitor is null)
                     {
-                        // Stable is the reference: compared with itself, nothing drifted.
-                        foreach (var key in values.Keys.Where(key => key == Condition.DriftShare || key.StartsWith(Condition.ColumnDriftPrefix, StringComparison.Ordinal)))
+                        // Stable is the reference: compared with itself, nothing drifted (a test's p-value is 1, a distance 0).
+                        AddInputDrift(stable, new DriftResult(false, 0, 0, [.. current.Features.Select(feature => feature with
                         {
-                            stable[key] = 0;
-                        }
+                            Score = feature.PValue is null ? 0 : 1,
+                            Drifted = false,
+                        })]));
                     }
                     else if (stableInputs && stableLacks)
                     {
@@ -188,7 +191,7 @@ public sealed class RolloutDrift(PredictionExport export, MonitorEvaluator evalu
                     }
                     else if (stableInputs)
                     {
-                        AddInputDrift(stable, MonitorEvaluator.InputDrift(settings, theirs!, reference, scratch, cancellationToken).Report);
+                        AddInputDrift(stable, MonitorEvaluator.InputDrift(settings, theirs!, reference, scratch, cancellationToken).Report.Result);
                     }
 
                     if (stable.TryGetValue(Condition.DriftShare, out var share))
@@ -198,7 +201,7 @@ public sealed class RolloutDrift(PredictionExport export, MonitorEvaluator evalu
 
                     foreach (var (name, condition) in inputs.Where(condition => !values.ContainsKey(condition.Condition.Metric)))
                     {
-                        Lack([(name, condition)], $"{condition.Metric[Condition.ColumnDriftPrefix.Length..]} is not a compared input column ({string.Join(", ", values.Keys.Where(key => key.StartsWith(Condition.ColumnDriftPrefix, StringComparison.Ordinal)).Select(key => key[Condition.ColumnDriftPrefix.Length..]))})");
+                        Lack([(name, condition)], $"{condition.DriftColumn} is not a compared input column ({string.Join(", ", current.Features.Select(feature => feature.Name))})");
                     }
                 }
             }
@@ -213,6 +216,7 @@ public sealed class RolloutDrift(PredictionExport export, MonitorEvaluator evalu
                 else if (MonitorEvaluator.PredictionDrift(settings, mine, stableTraffic!, scratch, notes, cancellationToken) is { } prediction)
                 {
                     values[Condition.PredictionDrift] = prediction.Score;
+                    values[Condition.PredictionDrifted] = prediction.Drifted ? 1 : 0;
                 }
                 else
                 {
@@ -235,12 +239,13 @@ public sealed class RolloutDrift(PredictionExport export, MonitorEvaluator evalu
         return new DriftMeasurement(values, stable, lacking);
     }
 
-    private static void AddInputDrift(Dictionary<string, double> values, DriftReport report)
+    private static void AddInputDrift(Dictionary<string, double> values, DriftResult result)
     {
-        values[Condition.DriftShare] = report.Result.DriftShare;
-        foreach (var feature in report.Result.Features)
+        values[Condition.DriftShare] = result.DriftShare;
+        foreach (var feature in result.Features)
         {
             values[Condition.ColumnDriftPrefix + feature.Name] = feature.Score;
+            values[Condition.ColumnDriftedPrefix + feature.Name] = feature.Drifted ? 1 : 0;
         }
     }
 

@@ -119,7 +119,10 @@ public sealed record AnalysisSpec(
 /// interval for the variant's predictions: <c>accuracy &lt; stable - 0.02</c>, <c>mean_reward &lt; 0.1</c>,
 /// <c>feedback_count &lt; 10</c>; and from the variant's logged inputs and outputs: <c>drift_share &gt; 0.3</c> (share of
 /// input columns that drifted from the reference), <c>drift.COLUMN &gt; 0.2</c> (one column's drift score) and
-/// <c>prediction_drift &gt; 0.1</c> (the prediction's drift score against stable's over the same interval).
+/// <c>prediction_drift &gt; 0.1</c> (the prediction's drift score against stable's over the same interval), and the
+/// verdicts of the drift engine's own threshold, 1 or 0, whatever the method: <c>drifted.COLUMN &gt; 0</c>,
+/// <c>prediction_drifted &gt; 0</c> (a score is a p-value for tests and a distance otherwise, so its direction changes
+/// with the method; a verdict does not).
 /// <see cref="Monitor"/> names the monitor whose reference, columns and drift settings a drift condition uses (needed
 /// when several monitors watch the endpoint; the only one by default; without a monitor the reference is the stable
 /// variant's traffic over the same interval).
@@ -140,26 +143,39 @@ public sealed partial record Condition(string Metric, string Operator, double Th
     public const string FeedbackCount = "feedback_count";
     public const string DriftShare = "drift_share";
     public const string PredictionDrift = "prediction_drift";
+    public const string PredictionDrifted = "prediction_drifted";
 
     /// <summary>A column's drift score is <c>drift.COLUMN</c> (the column as the monitor names it, or <c>float_input[2]</c>).</summary>
     public const string ColumnDriftPrefix = "drift.";
 
+    /// <summary>A column's drift verdict (1: drifted by the method's threshold, else 0) is <c>drifted.COLUMN</c>.</summary>
+    public const string ColumnDriftedPrefix = "drifted.";
+
     /// <summary>The metrics counted from traffic (every replica's counters): the only ones an SLA may name.</summary>
     public static IReadOnlyList<string> TrafficMetrics { get; } = ["error_rate", "rejection_rate", "latency_p99_ms", "latency_p50_ms", "latency_mean_ms", "requests", "disagreement_rate"];
 
-    public static IReadOnlyList<string> Metrics { get; } = [.. TrafficMetrics, Accuracy, MeanReward, FeedbackCount, DriftShare, ColumnDriftPrefix + "COLUMN", PredictionDrift];
+    public static IReadOnlyList<string> Metrics { get; } = [.. TrafficMetrics, Accuracy, MeanReward, FeedbackCount, DriftShare, ColumnDriftPrefix + "COLUMN", ColumnDriftedPrefix + "COLUMN", PredictionDrift, PredictionDrifted];
 
     /// <summary>The metrics read from feedback joined with what each variant predicted, rather than from traffic counters.</summary>
     public static IReadOnlyList<string> FeedbackMetrics { get; } = [Accuracy, MeanReward, FeedbackCount];
 
     public bool OnFeedback => FeedbackMetrics.Contains(Metric);
 
-    /// <summary>Whether the metric is read from the variant's logged predictions by the drift engine (drift_share, drift.COLUMN, prediction_drift).</summary>
-    public bool OnDrift => Metric is DriftShare or PredictionDrift || IsColumnDrift(Metric);
+    /// <summary>Whether the metric is read from the variant's logged predictions by the drift engine (drift_share, drift.COLUMN, drifted.COLUMN, prediction_drift(ed)).</summary>
+    public bool OnDrift => Metric is DriftShare or PredictionDrift or PredictionDrifted || IsColumnDrift(Metric);
+
+    /// <summary>Whether the metric is about the prediction output (prediction_drift, prediction_drifted), not an input column.</summary>
+    public bool OnPredictionDrift => Metric is PredictionDrift or PredictionDrifted;
+
+    /// <summary>The input column a drift.COLUMN or drifted.COLUMN condition names; null for other metrics.</summary>
+    public string? DriftColumn => Metric.StartsWith(ColumnDriftPrefix, StringComparison.Ordinal) ? Metric[ColumnDriftPrefix.Length..]
+        : Metric.StartsWith(ColumnDriftedPrefix, StringComparison.Ordinal) ? Metric[ColumnDriftedPrefix.Length..] : null;
 
     public bool OnTraffic => TrafficMetrics.Contains(Metric);
 
-    private static bool IsColumnDrift(string metric) => metric.StartsWith(ColumnDriftPrefix, StringComparison.Ordinal) && metric.Length > ColumnDriftPrefix.Length;
+    private static bool IsColumnDrift(string metric) =>
+        (metric.StartsWith(ColumnDriftPrefix, StringComparison.Ordinal) && metric.Length > ColumnDriftPrefix.Length) ||
+        (metric.StartsWith(ColumnDriftedPrefix, StringComparison.Ordinal) && metric.Length > ColumnDriftedPrefix.Length);
 
     public static Condition Parse(string? text, string where)
     {
@@ -209,7 +225,7 @@ public sealed partial record Condition(string Metric, string Operator, double Th
         ? string.Create(CultureInfo.InvariantCulture, $"{Metric} {Operator} {Threshold}")
         : string.Create(CultureInfo.InvariantCulture, $"{Metric} {Operator} stable {StableArithmetic} {Threshold}");
 
-    [GeneratedRegex(@"^\s*(?<metric>drift\.[^\s<>=]+|[a-z0-9_]+)\s*(?<op>>=|<=|>|<)\s*(?:(?<stable>stable)(?:\s*(?<arith>[-+*])\s*(?<offset>[0-9]+(\.[0-9]+)?))?|(?<value>-?[0-9]+(\.[0-9]+)?))\s*$")]
+    [GeneratedRegex(@"^\s*(?<metric>drift(?:ed)?\.[^\s<>=]+|[a-z0-9_]+)\s*(?<op>>=|<=|>|<)\s*(?:(?<stable>stable)(?:\s*(?<arith>[-+*])\s*(?<offset>[0-9]+(\.[0-9]+)?))?|(?<value>-?[0-9]+(\.[0-9]+)?))\s*$")]
     private static partial Regex Pattern();
 }
 
@@ -345,12 +361,12 @@ public static partial class RolloutValidation
                 var condition = Condition.Parse(metric.FailureCondition, $"analysis metric '{metric.Name}'");
                 if (metric.Monitor is not null && !condition.OnDrift)
                 {
-                    problems.Add($"analysis metric '{metric.Name}': monitor goes with drift conditions (drift_share, drift.COLUMN, prediction_drift), not {condition.Metric}");
+                    problems.Add($"analysis metric '{metric.Name}': monitor goes with drift conditions (drift_share, drift.COLUMN, drifted.COLUMN, prediction_drift, prediction_drifted), not {condition.Metric}");
                 }
 
-                if (condition is { Metric: Condition.PredictionDrift, StableArithmetic: not null })
+                if (condition is { OnPredictionDrift: true, StableArithmetic: not null })
                 {
-                    problems.Add($"analysis metric '{metric.Name}': prediction_drift already compares the variant's predictions with stable's; compare it with a number (such as prediction_drift > 0.1)");
+                    problems.Add($"analysis metric '{metric.Name}': {condition.Metric} already compares the variant's predictions with stable's; compare it with a number (such as {condition.Metric} > {(condition.Metric == Condition.PredictionDrifted ? "0" : "0.1")})");
                 }
             });
         }

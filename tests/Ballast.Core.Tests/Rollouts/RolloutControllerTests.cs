@@ -433,7 +433,7 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
         .Message.ShouldBe("Invalid rollout 'r': model: model 'iris/2' is not models:/NAME/VERSION or models:/NAME@ALIAS; strategy 'bluegreen' is not one of canary, blueGreen; " +
             "step 0: setWeight 120 must be between 0 and 100; step 1: pause 'soon' is not a duration such as 30s, 5m or 1h; " +
             "analysis metric 'e': condition 'errors above 1%' is not METRIC OP NUMBER (or OP stable, stable + N, stable - N, stable * N) with METRIC one of error_rate, rejection_rate, latency_p99_ms, latency_p50_ms, latency_mean_ms, requests, " +
-            "disagreement_rate, accuracy, mean_reward, feedback_count, drift_share, drift.COLUMN, prediction_drift and OP one of > >= < <=.");
+            "disagreement_rate, accuracy, mean_reward, feedback_count, drift_share, drift.COLUMN, drifted.COLUMN, prediction_drift, prediction_drifted and OP one of > >= < <=.");
 
     private async Task<(RolloutController Controller, TrafficStats Traffic)> StartAsync(RolloutSpec? spec = null, IAlertNotifier? alerts = null, bool createEndpoint = true)
     {

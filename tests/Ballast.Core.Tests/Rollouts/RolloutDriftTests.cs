@@ -35,16 +35,18 @@ public abstract class RolloutDriftTests(DatabaseEngine engine) : FolderDatabaseT
     [Fact]
     public async Task A_canary_whose_traffic_drifted_from_stables_is_aborted_with_the_drift_values_in_its_history()
     {
-        var controller = await StartAsync(Canary(new AnalysisMetric("drift", "drift_share > 0.3")));
+        var controller = await StartAsync(Canary(new AnalysisMetric("drift", "drift_share > 0.3"), new AnalysisMetric("petal", "drifted.float_input[2] > 0")));
         await RunAsync(controller, seconds: 25, shift: 3);
 
         var rollout = await controller.GetAsync("iris-v2", Cancel);
-        (rollout.State.Phase, rollout.State.Message).ShouldBe((RolloutPhases.Aborted, "analysis failed: drift: drift_share > 0.3 (value 0.5)"));
+        (rollout.State.Phase, rollout.State.Message).ShouldBe((RolloutPhases.Aborted, "analysis failed: drift: drift_share > 0.3 (value 0.5); petal: drifted.float_input[2] > 0 (value 1)"));
         var values = rollout.State.History[^1].Values!;
         // The shifted segment moved the two petal columns: 2 of the 4 inputs drifted from stable's traffic.
         values["drift_share"].ShouldBe(0.5);
         values.Keys.Where(key => key.StartsWith("drift.", StringComparison.Ordinal)).Order(StringComparer.Ordinal)
             .ShouldBe(["drift.float_input[0]", "drift.float_input[1]", "drift.float_input[2]", "drift.float_input[3]"]);
+        // The verdicts beside the scores, 1 or 0 whatever the method.
+        Enumerable.Range(0, 4).Select(i => values[$"drifted.float_input[{i}]"]).ShouldBe([0.0, 0.0, 1.0, 1.0]);
         values["logged_rows"].ShouldBeGreaterThanOrEqualTo(30);
         values["reference_rows"].ShouldBe(values["stable_logged_rows"], "without a monitor, stable's traffic is the reference");
         (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants.ShouldBe([new VariantSpec("main", "models:/iris/1", 100)]);
@@ -123,6 +125,7 @@ public abstract class RolloutDriftTests(DatabaseEngine engine) : FolderDatabaseT
         rollout.State.Message.ShouldStartWith("analysis failed: answers: prediction_drift < 0.05 (value ");
         var values = rollout.State.History[^1].Values!;
         values["prediction_drift"].ShouldBeLessThan(1e-6);
+        values["prediction_drifted"].ShouldBe(1);
         values["drift_share"].ShouldBeLessThan(0.3);
     }
 
@@ -184,10 +187,10 @@ public abstract class RolloutDriftTests(DatabaseEngine engine) : FolderDatabaseT
             {
                 Sla = new SlaSpec(["drift_share > 0.3", "accuracy < 0.9"]),
             }))
-        .Message.ShouldBe("Invalid rollout 'iris-v2': analysis metric 'errors': monitor goes with drift conditions (drift_share, drift.COLUMN, prediction_drift), not error_rate; " +
+        .Message.ShouldBe("Invalid rollout 'iris-v2': analysis metric 'errors': monitor goes with drift conditions (drift_share, drift.COLUMN, drifted.COLUMN, prediction_drift, prediction_drifted), not error_rate; " +
             "analysis metric 'answers': prediction_drift already compares the variant's predictions with stable's; compare it with a number (such as prediction_drift > 0.1); " +
             "analysis metric 'c': condition 'drift. > 0.1' is not METRIC OP NUMBER (or OP stable, stable + N, stable - N, stable * N) with METRIC one of error_rate, rejection_rate, latency_p99_ms, latency_p50_ms, " +
-            "latency_mean_ms, requests, disagreement_rate, accuracy, mean_reward, feedback_count, drift_share, drift.COLUMN, prediction_drift and OP one of > >= < <=; " +
+            "latency_mean_ms, requests, disagreement_rate, accuracy, mean_reward, feedback_count, drift_share, drift.COLUMN, drifted.COLUMN, prediction_drift, prediction_drifted and OP one of > >= < <=; " +
             "analysis: the drift metrics name different monitors (iris-drift, one, two); an analysis compares with one reference, so name one; " +
             "sla: condition 'drift_share > 0.3' names drift_share, which is measured by analysis only; an SLA watches traffic metrics (error_rate, rejection_rate, latency_p99_ms, latency_p50_ms, latency_mean_ms, requests, disagreement_rate); " +
             "sla: condition 'accuracy < 0.9' names accuracy, which is measured by analysis only; an SLA watches traffic metrics (error_rate, rejection_rate, latency_p99_ms, latency_p50_ms, latency_mean_ms, requests, disagreement_rate).");
