@@ -234,16 +234,15 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
         }
 
         var since = ttl is { } duration ? $" AND f.__ts >= e.__ets - INTERVAL '{(long)duration.TotalMilliseconds} milliseconds'" : "";
-        DuckDbSql.Execute(connection,
-            $"CREATE TEMP TABLE r{i} AS SELECT e.__erow, f.__ts, f.__file * {FilePositions} + f.__row AS __pos, {values} AS __v " +
-            $"FROM entities e JOIN f{i} f ON e.__key = f.__key AND f.__ts <= e.__ets{since}{(cap == long.MaxValue ? "" : $" LIMIT {cap}")}");
-        if (cap != long.MaxValue && Scalar(connection, $"SELECT COUNT(*) FROM r{i}") >= cap)
+        var matches = $"SELECT e.__erow, f.__ts, f.__file * {FilePositions} + f.__row AS __pos, {values} AS __v " +
+                      $"FROM entities e JOIN f{i} f ON e.__key = f.__key AND f.__ts <= e.__ets{since}{(cap == long.MaxValue ? "" : $" LIMIT {cap}")}";
+        DuckDbSql.Execute(connection, $"CREATE TEMP TABLE m{i} AS SELECT __erow, arg_max(__v, {{'t': __ts, 'p': __pos}}) AS __v, COUNT(*) AS __n FROM ({matches}) GROUP BY __erow");
+        if (cap != long.MaxValue && Scalar(connection, $"SELECT CAST(COALESCE(SUM(__n), 0) AS BIGINT) FROM m{i}") >= cap)
         {
-            DuckDbSql.Execute(connection, $"DROP TABLE r{i}");
+            DuckDbSql.Execute(connection, $"DROP TABLE m{i}");
             return false;
         }
 
-        DuckDbSql.Execute(connection, $"CREATE TEMP TABLE m{i} AS SELECT __erow, arg_max(__v, {{'t': __ts, 'p': __pos}}) AS __v FROM r{i} GROUP BY __erow; DROP TABLE r{i}");
         return true;
     }
 
