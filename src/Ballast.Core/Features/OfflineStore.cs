@@ -273,10 +273,13 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
     /// </summary>
     private sealed class RangeJoinFit(DuckDBConnection connection)
     {
-        // The hash join compares each feature row with every entity row of its key. 10 M feature rows × 1 M entity rows
-        // (bench/results/features.md): about 1 entity row per key (at most 8), 0.8 matches per entity row: 1.9 s of CPU
-        // against the ASOF join's 2.9 s; 10 per key (at most 25), 8 matches per entity row: 7.7 s against 3.4 s. A bound
-        // on the worst case, since it cannot see how the feature rows spread over the keys without reading them.
+        // The hash join compares each feature row with every entity row of its key, so this bounds its work at this
+        // many comparisons per feature row (it cannot see how the feature rows spread over the keys without reading
+        // them). 10 M feature rows × 1 M entity rows (bench/results/features.md): about 1 entity row a key (at most 8),
+        // 0.8 matches per row: 1.9 s of CPU against the ASOF join's 2.9 s. The worst case allowed, every key with 16
+        // entity rows and all feature rows on those keys (a 1-day TTL, 0.4 matches per row): 4.0–4.6 s against
+        // 3.1–3.2 s; with 8 a key, 2.6 s against 2.8 s. 16 keeps the range join for entity files like the benchmark's
+        // (keys drawn at random, ~1 row each) at any size.
         public const int MaxEntityRowsPerKey = 16;
 
         // Matches older than an entity row's latest are aggregated away, and on 1 M entity rows 8 per row cost as much
