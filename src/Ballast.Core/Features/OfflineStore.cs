@@ -28,8 +28,8 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
 {
     public const string DefaultTimestampColumn = "event_timestamp";
 
-    // 10 M feature rows × 1 M entity rows peak at ~770 MB of process memory (bench/results/features.md);
-    // beyond the limit DuckDB spills instead of growing with the input.
+    // 10 M feature rows × 1 M entity rows peak at ~380 MB of process memory with the range join and ~770 MB with the
+    // ASOF join (bench/results/features.md); beyond the limit DuckDB spills instead of growing with the input.
     public const int DefaultMemoryLimitMegabytes = 1024;
 
     public string ScratchFolder { get; } = scratchFolder ?? Path.GetTempPath();
