@@ -8,14 +8,19 @@ using DuckDB.NET.Data;
 namespace Ballast.Features;
 
 /// <summary>What a training set came to: its rows, columns, and the dataset versions its views were read from.</summary>
-public sealed record TrainingSetResult(string Service, long Rows, IReadOnlyList<string> Columns, IReadOnlyList<string> Sources);
+public sealed record TrainingSetResult(string Service, long Rows, IReadOnlyList<string> Columns, IReadOnlyList<string> Sources)
+{
+    /// <summary>How each view was joined (<see cref="PointInTimeStrategy.Asof"/> or <see cref="PointInTimeStrategy.Range"/>), in the service's view order.</summary>
+    internal IReadOnlyList<PointInTimeStrategy> Joins { get; init; } = [];
+}
 
 /// <summary>
 /// The offline store: feature views read in DuckDB from their dataset versions and streams (the prediction log and
 /// KPIs, through <see cref="Streams"/>). A training set joins each entity row
 /// with, per view, the latest feature row of the same key whose event time is at or before the entity row's time
-/// (an ASOF join: never a later one, so no label leaks in from the future) and within the view's TTL (older values
-/// are null). Of feature rows with the same key and event time, the later one in the files wins. DuckDB keeps within
+/// (never a later one, so no label leaks in from the future) and within the view's TTL (older values are null): by a
+/// range join when the view has a TTL and few entity rows share a key, else by an ASOF join
+/// (<see cref="PointInTimeStrategy"/>). Of feature rows with the same key and event time, the later one in the files wins. DuckDB keeps within
 /// <see cref="MemoryLimitMegabytes"/> and spills to <see cref="ScratchFolder"/> when the join outgrows it.
 /// </summary>
 public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts, string? scratchFolder = null, FeatureStreams? streams = null,
@@ -23,8 +28,8 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
 {
     public const string DefaultTimestampColumn = "event_timestamp";
 
-    // 10 M feature rows × 1 M entity rows peak at ~770 MB of process memory (bench/results/features.md);
-    // beyond the limit DuckDB spills instead of growing with the input.
+    // 10 M feature rows × 1 M entity rows peak at ~380 MB of process memory with the range join and ~770 MB with the
+    // ASOF join (bench/results/features.md); beyond the limit DuckDB spills instead of growing with the input.
     public const int DefaultMemoryLimitMegabytes = 1024;
 
     public string ScratchFolder { get; } = scratchFolder ?? Path.GetTempPath();
@@ -33,6 +38,9 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
     public FeatureStreams? Streams => streams;
 
     public int MemoryLimitMegabytes { get; } = memoryLimitMegabytes;
+
+    /// <summary>How a training set matches each view's feature rows (tests pin one; otherwise chosen per view).</summary>
+    internal PointInTimeStrategy Strategy { get; init; } = PointInTimeStrategy.Auto;
 
     /// <summary>
     /// Writes the point-in-time correct training set of <paramref name="service"/> for the entity rows in
@@ -86,42 +94,38 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
         var sources = new List<FeatureSource>();
         try
         {
-            // Per view, in two steps. The ASOF join finds each entity row's match time (__m<i>): the latest event time of
-            // its key at or before the row's time; it moves keys and times only, not the features. Then the values are
-            // read for just the (key, match time) pairs within the TTL, the last row in the files winning a tie.
-            // Breaking ties inside the ASOF join instead (a 128-bit time-and-position order) made it ~1.5× as expensive.
-            var previous = "entities";
-            var matches = new List<string>();
+            // Per view, a relation m<i> of (__erow, __v): each entity row with a feature row of its key at or before its
+            // time and within the TTL, and that row's values. Entity rows without one are not in it (their values are null).
+            var fit = new RangeJoinFit(connection);
+            var matched = new List<string>();
             var selected = new List<string>();
-            var joins = new StringBuilder();
+            var joined = new List<PointInTimeStrategy>();
             for (var i = 0; i < service.ByView.Count; i++)
             {
                 var (view, features) = service.ByView[i];
                 var source = await FeatureSource.OpenAsync(connection, $"f{i}", view, features, datasets, artifacts, streams, cancellationToken).ConfigureAwait(false);
                 sources.Add(source);
-                var match = $"__m{i}";
-                matches.Add(match);
-                string Fresh(string row) => view.Ttl is { } duration
-                    ? $"{row}{match} >= {row}__ets - INTERVAL '{(long)duration.TotalMilliseconds} milliseconds'"
-                    : $"{row}{match} IS NOT NULL";
+                var values = $"{{{string.Join(", ", features.Select((feature, k) => $"'c{k}': f.{DuckDbSql.Identifier(feature.Name)}"))}}}";
                 cancellationToken.ThrowIfCancellationRequested();
-                DuckDbSql.Execute(connection,
-                    $"CREATE TEMP TABLE a{i} AS SELECT j.*, f.__ts AS {match} FROM {previous} j ASOF LEFT JOIN (SELECT __key, __ts FROM f{i}) f ON j.__key = f.__key AND j.__ets >= f.__ts");
-                var values = string.Join(", ", features.Select((feature, k) => $"'c{k}': f.{DuckDbSql.Identifier(feature.Name)}"));
-                cancellationToken.ThrowIfCancellationRequested();
-                DuckDbSql.Execute(connection,
-                    $"CREATE TEMP TABLE v{i} AS SELECT f.__key, f.__ts, arg_max({{{values}}}, f.__file * {FilePositions} + f.__row) AS __v FROM f{i} f " +
-                    $"SEMI JOIN (SELECT __key, {match} FROM a{i} WHERE {Fresh("")}) m ON f.__key = m.__key AND f.__ts = m.{match} GROUP BY f.__key, f.__ts");
-                selected.AddRange(features.Select((feature, k) => $"CASE WHEN {Fresh("a.")} THEN v{i}.__v.c{k} END AS {DuckDbSql.Identifier(feature.Name)}"));
-                joins.Append(CultureInfo.InvariantCulture, $" LEFT JOIN v{i} ON a.__key = v{i}.__key AND a.{match} = v{i}.__ts");
-                previous = $"a{i}";
+                if (TryRangeJoin(connection, i, view.Ttl, values, fit))
+                {
+                    joined.Add(PointInTimeStrategy.Range);
+                }
+                else
+                {
+                    AsofJoin(connection, i, view.Ttl, values, cancellationToken);
+                    joined.Add(PointInTimeStrategy.Asof);
+                }
+
+                matched.Add($"m{i}");
+                selected.AddRange(features.Select((feature, k) => $"m{i}.__v.c{k} AS {DuckDbSql.Identifier(feature.Name)}"));
             }
 
             var onDemand = string.Concat(service.OnDemand.Select(feature =>
                 $", CAST({feature.Expression.Sql} AS {FeatureTypes.SqlType(feature.Type)}) AS {DuckDbSql.Identifier(feature.Name)}"));
-            var internals = string.Join(", ", matches.Prepend("__ets").Prepend("__key"));
-            var joined = $"SELECT a.* EXCLUDE ({internals}){string.Concat(selected.Select(column => ", " + column))} FROM {previous} a{joins}";
-            var query = $"SELECT * EXCLUDE (__erow){onDemand} FROM ({joined}) ORDER BY __erow";
+            var joins = string.Concat(matched.Select(relation => $" LEFT JOIN {relation} ON e.__erow = {relation}.__erow"));
+            var all = $"SELECT e.* EXCLUDE (__key, __ets){string.Concat(selected.Select(column => ", " + column))} FROM entities e{joins}";
+            var query = $"SELECT * EXCLUDE (__erow){onDemand} FROM ({all}) ORDER BY __erow";
             cancellationToken.ThrowIfCancellationRequested();
             DuckDbSql.Execute(connection, $"COPY ({query}) TO {DuckDbSql.Literal(outputFile)} (FORMAT parquet)");
             var rows = Scalar(connection, $"SELECT COUNT(*) FROM read_parquet({DuckDbSql.Literal(outputFile)})");
@@ -136,7 +140,7 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
                 }
             }
 
-            return new TrainingSetResult(service.Name, rows, output, sources.Select(source => source.Reference).Distinct().ToList());
+            return new TrainingSetResult(service.Name, rows, output, sources.Select(source => source.Reference).Distinct().ToList()) { Joins = joined };
         }
         finally
         {
@@ -208,6 +212,89 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
 
     // A feature row's position in its view's files (2^40 rows a file), for ties on key and event time: the last wins.
     private const string FilePositions = "1099511627776";
+
+    /// <summary>
+    /// The range join (view <paramref name="i"/> into m&lt;i&gt;): a hash join of the entity rows with the feature rows of
+    /// the same key in [time − TTL, time], the last in (event time, file position) kept per entity row. It reads the
+    /// feature file once and sorts nothing, but its work grows with the entity rows per key and the feature rows within a
+    /// TTL, so <see cref="RangeJoinFit"/> lets it run only when both are small, and it gives up (false, nothing kept) as
+    /// soon as it has found more matches than <see cref="RangeJoinFit.MaxMatchesPerEntityRow"/> per entity row.
+    /// </summary>
+    private bool TryRangeJoin(DuckDBConnection connection, int i, TimeSpan? ttl, string values, RangeJoinFit fit)
+    {
+        var limit = Strategy switch
+        {
+            PointInTimeStrategy.Asof => (long?)null,
+            PointInTimeStrategy.Range => long.MaxValue,
+            _ => ttl is not null && fit.RowsPerKey <= RangeJoinFit.MaxEntityRowsPerKey ? fit.EntityRows * RangeJoinFit.MaxMatchesPerEntityRow + 1 : null,
+        };
+        if (limit is not { } cap)
+        {
+            return false;
+        }
+
+        var since = ttl is { } duration ? $" AND f.__ts >= e.__ets - INTERVAL '{(long)duration.TotalMilliseconds} milliseconds'" : "";
+        var matches = $"SELECT e.__erow, f.__ts, f.__file * {FilePositions} + f.__row AS __pos, {values} AS __v " +
+                      $"FROM entities e JOIN f{i} f ON e.__key = f.__key AND f.__ts <= e.__ets{since}{(cap == long.MaxValue ? "" : $" LIMIT {cap}")}";
+        DuckDbSql.Execute(connection, $"CREATE TEMP TABLE m{i} AS SELECT __erow, arg_max(__v, {{'t': __ts, 'p': __pos}}) AS __v, COUNT(*) AS __n FROM ({matches}) GROUP BY __erow");
+        if (cap != long.MaxValue && Scalar(connection, $"SELECT CAST(COALESCE(SUM(__n), 0) AS BIGINT) FROM m{i}") >= cap)
+        {
+            DuckDbSql.Execute(connection, $"DROP TABLE m{i}");
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// The ASOF join (view <paramref name="i"/> into m&lt;i&gt;), in two steps. The ASOF join finds each entity row's
+    /// match time: the latest event time of its key at or before the row's time; it moves keys and times only, not the
+    /// features. Then the values are read for just the (key, match time) pairs within the TTL, the last row in the files
+    /// winning a tie. Breaking ties inside the ASOF join instead (a 128-bit time-and-position order) made it ~1.5× as expensive.
+    /// </summary>
+    private static void AsofJoin(DuckDBConnection connection, int i, TimeSpan? ttl, string values, CancellationToken cancellationToken)
+    {
+        var fresh = ttl is { } duration
+            ? $"a.__m >= a.__ets - INTERVAL '{(long)duration.TotalMilliseconds} milliseconds'"
+            : "a.__m IS NOT NULL";
+        DuckDbSql.Execute(connection,
+            $"CREATE TEMP TABLE a{i} AS SELECT j.__erow, j.__key, j.__ets, f.__ts AS __m FROM entities j ASOF LEFT JOIN (SELECT __key, __ts FROM f{i}) f ON j.__key = f.__key AND j.__ets >= f.__ts");
+        cancellationToken.ThrowIfCancellationRequested();
+        DuckDbSql.Execute(connection,
+            $"CREATE TEMP TABLE v{i} AS SELECT f.__key, f.__ts, arg_max({values}, f.__file * {FilePositions} + f.__row) AS __v FROM f{i} f " +
+            $"SEMI JOIN (SELECT a.__key, a.__m FROM a{i} a WHERE {fresh}) m ON f.__key = m.__key AND f.__ts = m.__m GROUP BY f.__key, f.__ts");
+        DuckDbSql.Execute(connection,
+            $"CREATE TEMP VIEW m{i} AS SELECT a.__erow, v.__v FROM a{i} a JOIN v{i} v ON a.__key = v.__key AND a.__m = v.__ts WHERE {fresh}");
+    }
+
+    /// <summary>
+    /// What decides whether a view's range join may run: the entity rows, and the most of them with one key (each
+    /// counted once, when first asked, and only if a view has a TTL).
+    /// </summary>
+    private sealed class RangeJoinFit(DuckDBConnection connection)
+    {
+        // The hash join compares each feature row with every entity row of its key, so this bounds its work at this
+        // many comparisons per feature row (it cannot see how the feature rows spread over the keys without reading
+        // them). 10 M feature rows × 1 M entity rows (bench/results/features.md): about 1 entity row a key (at most 8),
+        // 0.8 matches per row: 1.9 s of CPU against the ASOF join's 2.9 s. The worst case allowed, every key with 16
+        // entity rows and all feature rows on those keys (a 1-day TTL, 0.4 matches per row): 4.0–4.6 s against
+        // 3.1–3.2 s; with 8 a key, 2.6 s against 2.8 s. 16 keeps the range join for entity files like the benchmark's
+        // (keys drawn at random, ~1 row each) at any size.
+        public const int MaxEntityRowsPerKey = 16;
+
+        // Matches older than an entity row's latest are aggregated away, and on 1 M entity rows 8 per row cost as much
+        // as the ASOF join. Past this many the range join gives up and the ASOF join runs; what was spent is at most
+        // one read of the feature rows and this many matches kept.
+        public const int MaxMatchesPerEntityRow = 2;
+
+        private long? _entityRows;
+        private long? _rowsPerKey;
+
+        public long EntityRows => _entityRows ??= Scalar(connection, "SELECT COUNT(*) FROM entities");
+
+        public long RowsPerKey => _rowsPerKey ??= Scalar(connection,
+            "SELECT COALESCE(MAX(n), 0) FROM (SELECT COUNT(*) AS n FROM entities WHERE __key IS NOT NULL GROUP BY __key)");
+    }
 
     private DuckDBConnection Open()
     {

@@ -47,10 +47,13 @@ public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
         ],
         [new FeatureServiceSpec("churn_v1", ["customer_stats:*", "customer_profile:segment"], [new OnDemandFeatureSpec("spend_per_visit", "double", "spend / visits")])]);
 
-    [Fact]
-    public async Task Each_row_gets_the_latest_values_at_or_before_its_time_within_the_ttl_and_never_later()
+    [Theory]
+    [InlineData(PointInTimeStrategy.Auto)]
+    [InlineData(PointInTimeStrategy.Asof)]
+    [InlineData(PointInTimeStrategy.Range)]
+    internal async Task Each_row_gets_the_latest_values_at_or_before_its_time_within_the_ttl_and_never_later(PointInTimeStrategy strategy)
     {
-        var stack = new FeatureTestStack(Database, Time, _root.FullName);
+        var stack = new FeatureTestStack(Database, Time, _root.FullName) { Strategy = strategy };
         await stack.AddCsvAsync("stats", Stats);
         await stack.AddCsvAsync("profiles", Profiles);
         await stack.Definitions.PutAsync(Churn(), Cancel);
@@ -89,6 +92,40 @@ public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
     }
 
     [Fact]
+    public async Task A_range_join_with_more_matches_than_it_allows_gives_way_to_the_asof_join()
+    {
+        var stack = new FeatureTestStack(Database, Time, _root.FullName);
+        // Three events of customer 1 within the 2d TTL of one entity row: more than two matches per entity row.
+        await stack.AddCsvAsync("stats", "customer_id,event_time,spend,visits\n1,2026-01-01 00:00:00,10.0,1\n1,2026-01-01 12:00:00,20.0,2\n1,2026-01-02 00:00:00,30.0,3\n");
+        await stack.AddCsvAsync("profiles", Profiles);
+        await stack.Definitions.PutAsync(Churn(), Cancel);
+        var entities = stack.WriteFile("one.csv", "customer_id,event_timestamp\n1,2026-01-02 06:00:00\n");
+        var output = Path.Combine(_root.FullName, "one.parquet");
+
+        var result = await stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service("churn_v1"), entities, "one.csv", output, cancellationToken: Cancel);
+
+        // customer_stats (TTL 2d) tried the range join and gave way; customer_profile has no TTL, so the ASOF join from the start.
+        result.Joins.ShouldBe([PointInTimeStrategy.Asof, PointInTimeStrategy.Asof]);
+        FeatureTestStack.ReadParquet(output).Select(row => (row["spend"], row["segment"])).ShouldBe([(30.0, "gold")]);
+    }
+
+    [Fact]
+    public async Task A_view_with_a_ttl_and_few_entity_rows_per_key_takes_the_range_join()
+    {
+        var stack = new FeatureTestStack(Database, Time, _root.FullName);
+        await stack.AddCsvAsync("stats", Stats);
+        await stack.AddCsvAsync("profiles", Profiles);
+        await stack.Definitions.PutAsync(Churn(), Cancel);
+        var entities = stack.WriteFile("few.csv", "customer_id,event_timestamp\n2,2026-01-06 00:00:00\n1,2026-01-03 12:00:00\n");
+        var output = Path.Combine(_root.FullName, "few.parquet");
+
+        var result = await stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service("churn_v1"), entities, "few.csv", output, cancellationToken: Cancel);
+
+        result.Joins.ShouldBe([PointInTimeStrategy.Range, PointInTimeStrategy.Asof]);
+        FeatureTestStack.ReadParquet(output).Select(row => (row["spend"], row["visits"], row["segment"])).ShouldBe([(8.0, 4L, "silver"), (30.0, 3L, "gold")]);
+    }
+
+    [Fact]
     public async Task Int64_keys_match_however_the_files_spell_the_number()
     {
         var stack = new FeatureTestStack(Database, Time, _root.FullName);
@@ -124,22 +161,29 @@ public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
     /// across them goes to the second) and the entity rows in Parquet, both numbered by the reader's row numbers.
     /// </summary>
     [Theory]
-    [InlineData("csv")]
-    [InlineData("parquet")]
-    public async Task Random_timelines_join_exactly_what_a_brute_force_scan_picks_and_nothing_from_the_future(string format)
+    [InlineData("csv", PointInTimeStrategy.Auto)]
+    [InlineData("parquet", PointInTimeStrategy.Auto)]
+    [InlineData("csv", PointInTimeStrategy.Asof)]
+    [InlineData("parquet", PointInTimeStrategy.Asof)]
+    [InlineData("csv", PointInTimeStrategy.Range)]
+    [InlineData("parquet", PointInTimeStrategy.Range)]
+    internal async Task Random_timelines_join_exactly_what_a_brute_force_scan_picks_and_nothing_from_the_future(string format, PointInTimeStrategy strategy)
     {
-        var stack = new FeatureTestStack(Database, Time, _root.FullName);
+        var stack = new FeatureTestStack(Database, Time, _root.FullName) { Strategy = strategy };
         var start = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         for (var seed = 1; seed <= 12; seed++)
         {
             var random = new Random(seed);
+            // Odd seeds: 8 keys, ~25 entity rows and ~40 feature rows each (Auto takes the ASOF join: too many entity rows
+            // per key for the range join); even seeds: 200 keys, about one of each (Auto takes the range join).
+            var keys = seed % 2 == 1 ? 8 : 200;
             var ttlHours = random.Next(1, 48);
             var features = new List<(int Key, DateTime At, long Id)>();
             var csv = new StringBuilder("key,at,id,seen_at\n");
             for (var i = 0; i < 300; i++)
             {
                 // Hour-granular times make ties on key and time common.
-                var row = (Key: random.Next(1, 8), At: start.AddHours(random.Next(0, 24 * 10)), Id: (long)i);
+                var row = (Key: random.Next(1, keys), At: start.AddHours(random.Next(0, 24 * 10)), Id: (long)i);
                 features.Add(row);
                 csv.Append(CultureInfo.InvariantCulture, $"{row.Key},{row.At:yyyy-MM-dd HH:mm:ss},{row.Id},{new DateTimeOffset(row.At).ToUnixTimeMilliseconds()}\n");
             }
@@ -165,7 +209,7 @@ public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
             var entityCsv = new StringBuilder("key,event_timestamp\n");
             for (var i = 0; i < 200; i++)
             {
-                var row = (Key: random.Next(1, 9), At: start.AddHours(random.Next(-2, 24 * 11)).AddMinutes(random.Next(0, 2) * 30));
+                var row = (Key: random.Next(1, keys + 1), At: start.AddHours(random.Next(-2, 24 * 11)).AddMinutes(random.Next(0, 2) * 30));
                 entities.Add(row);
                 entityCsv.Append(CultureInfo.InvariantCulture, $"{row.Key},{row.At:yyyy-MM-dd HH:mm:ss}\n");
             }
@@ -177,8 +221,13 @@ public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
             }
 
             var output = Path.Combine(_root.FullName, $"train-{seed}.parquet");
-            await stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service($"random_{seed}"), entitiesFile, "entities." + format, output, cancellationToken: Cancel);
+            var result = await stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service($"random_{seed}"), entitiesFile, "entities." + format, output, cancellationToken: Cancel);
             var joined = FeatureTestStack.ReadParquet(output);
+            result.Joins.ShouldBe([strategy switch
+            {
+                PointInTimeStrategy.Auto => keys == 8 ? PointInTimeStrategy.Asof : PointInTimeStrategy.Range,
+                _ => strategy,
+            }], $"seed {seed}");
 
             joined.Count.ShouldBe(entities.Count);
             for (var i = 0; i < entities.Count; i++)
