@@ -276,8 +276,7 @@ public static partial class BallastServer
         // arrive at Critical; the hosting source keeps counting requests either way.
         Prometheus.Metrics.ConfigureEventCounterAdapter(adapter => adapter.EventSourceSettingsProvider = _ => new Prometheus.EventCounterAdapterEventSourceSettings { MinimumLevel = System.Diagnostics.Tracing.EventLevel.Critical });
         app.UseWhen(context => !InferenceApi.IsScoringPath(context.Request.Path), other => other.UseHttpMetrics());
-        app.UseAuthentication();
-        app.UseAuthorization();
+        app.UseBallastAuthentication();
 
         app.MapOpenApi().AllowAnonymous();
         app.MapDashboard();

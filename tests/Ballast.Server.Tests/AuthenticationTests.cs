@@ -96,6 +96,81 @@ public sealed class AuthenticationTests
         (await client.GetAsync("/api/v1/keys", Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 
+    [Fact]
+    public async Task Scoring_without_a_key_is_open_until_the_first_key_then_needs_one_and_roles_still_hold()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var anonymous = server.Client();
+        await Serving.ServingHelpers.RegisterIrisAsync(anonymous, times: 2);
+        (await anonymous.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } } }, Cancel))
+            .StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        // Open: the anonymous user is an admin, so it may force a variant; a key that is sent is checked all the same.
+        for (var i = 0; i < 3; i++)
+        {
+            (await InferAsync(anonymous)).StatusCode.ShouldBe(HttpStatusCode.OK);
+            (await InferAsync(anonymous, "/endpoints/iris/invocations")).StatusCode.ShouldBe(HttpStatusCode.OK);
+            using var forced = await InferAsync(anonymous, variant: "b");
+            forced.StatusCode.ShouldBe(HttpStatusCode.OK);
+            forced.Headers.GetValues("Ballast-Variant").Single().ShouldBe("b");
+        }
+
+        using (var wrong = server.Client("blst_nope_nope"))
+        {
+            (await InferAsync(wrong)).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+        }
+
+        var admin = await CreateKeyAsync(anonymous, "root", "admin");
+        using var adminClient = server.Client(admin);
+        var reader = await CreateKeyAsync(adminClient, "reader", "reader");
+
+        // Closed at once, and on every later request (the gate's cached answer then says keys exist).
+        for (var i = 0; i < 3; i++)
+        {
+            using var refused = await InferAsync(anonymous);
+            refused.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+            refused.Headers.WwwAuthenticate.ToString().ShouldBe("Bearer");
+            (await InferAsync(anonymous, "/endpoints/iris/invocations")).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+            (await anonymous.GetAsync("/v2/models/iris", Cancel)).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+            (await anonymous.GetAsync("/v2/health/live", Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK, "liveness never needs a key");
+        }
+
+        using var readerClient = server.Client(reader);
+        (await InferAsync(readerClient)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        using var readerForced = await InferAsync(readerClient, variant: "b");
+        readerForced.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
+        (await readerForced.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString().ShouldBe("Forcing a variant with Ballast-Variant needs the writer role.");
+        (await InferAsync(adminClient, variant: "b")).StatusCode.ShouldBe(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task An_insecure_server_scores_without_a_key_even_when_keys_exist_but_still_checks_a_key_that_is_sent()
+    {
+        await using var server = await RunningServer.StartAsync(options => options with { Insecure = true });
+        using var anonymous = server.Client();
+        await Serving.ServingHelpers.RegisterIrisAsync(anonymous);
+        (await anonymous.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "a", model = "models:/iris/1" } } }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        await CreateKeyAsync(anonymous, "root", "admin");
+
+        (await InferAsync(anonymous)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        using var wrong = server.Client("garbage");
+        (await InferAsync(wrong)).StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+    }
+
+    private static async Task<HttpResponseMessage> InferAsync(HttpClient client, string path = "/v2/models/iris/infer", string? variant = null)
+    {
+        object body = path.StartsWith("/v2", StringComparison.Ordinal)
+            ? new { inputs = new[] { Serving.ServingHelpers.IrisRow } }
+            : new { instances = new[] { new[] { 5.1, 3.5, 1.4, 0.2 } } };
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = JsonContent.Create(body) };
+        if (variant is not null)
+        {
+            request.Headers.Add("Ballast-Variant", variant);
+        }
+
+        return await client.SendAsync(request, Cancel);
+    }
+
     private static async Task<string> CreateKeyAsync(HttpClient client, string name, string role)
     {
         using var response = await client.PostAsJsonAsync("/api/v1/keys", new { name, role }, Cancel);

@@ -9,15 +9,27 @@ namespace Ballast.Runtime;
 /// </summary>
 public static class TensorJson
 {
+    // Property names encoded once rather than transcoded and checked for escaping at every write (same bytes).
+    private static readonly JsonEncodedText NameProperty = JsonEncodedText.Encode("name");
+    private static readonly JsonEncodedText DatatypeProperty = JsonEncodedText.Encode("datatype");
+    private static readonly JsonEncodedText ShapeProperty = JsonEncodedText.Encode("shape");
+    private static readonly JsonEncodedText DataProperty = JsonEncodedText.Encode("data");
+    private static readonly JsonEncodedText ParametersProperty = JsonEncodedText.Encode("parameters");
+    private static readonly JsonEncodedText LabelsProperty = JsonEncodedText.Encode("labels");
+
     /// <summary>Writes <paramref name="tensors"/> as a JSON list under <paramref name="property"/> of the current object.</summary>
-    public static void WriteTensors(Utf8JsonWriter writer, string property, IReadOnlyList<Tensor> tensors)
+    public static void WriteTensors(Utf8JsonWriter writer, string property, IReadOnlyList<Tensor> tensors) =>
+        WriteTensors(writer, JsonEncodedText.Encode(property), tensors);
+
+    /// <inheritdoc cref="WriteTensors(Utf8JsonWriter, string, IReadOnlyList{Tensor})"/>
+    public static void WriteTensors(Utf8JsonWriter writer, JsonEncodedText property, IReadOnlyList<Tensor> tensors)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(tensors);
         writer.WriteStartArray(property);
-        foreach (var tensor in tensors)
+        for (var i = 0; i < tensors.Count; i++)
         {
-            WriteTensor(writer, tensor);
+            WriteTensor(writer, tensors[i]);
         }
 
         writer.WriteEndArray();
@@ -28,22 +40,22 @@ public static class TensorJson
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(tensor);
         writer.WriteStartObject();
-        writer.WriteString("name", tensor.Name);
-        writer.WriteString("datatype", tensor.Datatype);
-        writer.WriteStartArray("shape");
+        writer.WriteString(NameProperty, tensor.Name);
+        writer.WriteString(DatatypeProperty, tensor.Datatype);
+        writer.WriteStartArray(ShapeProperty);
         foreach (var dimension in tensor.Shape)
         {
             writer.WriteNumberValue(dimension);
         }
 
         writer.WriteEndArray();
-        writer.WriteStartArray("data");
+        writer.WriteStartArray(DataProperty);
         WriteValues(writer, tensor.Data);
         writer.WriteEndArray();
         if (tensor.Labels is { } labels)
         {
-            writer.WriteStartObject("parameters");
-            writer.WriteStartArray("labels");
+            writer.WriteStartObject(ParametersProperty);
+            writer.WriteStartArray(LabelsProperty);
             foreach (var label in labels)
             {
                 writer.WriteStringValue(label);
@@ -59,51 +71,106 @@ public static class TensorJson
     public static void WriteValues(Utf8JsonWriter writer, Array data)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        switch (data)
+        ArgumentNullException.ThrowIfNull(data);
+        // By the exact element type: the runtime lets a long[] pass for a ulong[] (and int[] for uint[], and so on), so
+        // type patterns on arrays would write -1 as 18446744073709551615. Typed loops, no boxing per element.
+        switch (Type.GetTypeCode(data.GetType().GetElementType()))
         {
-            case float[] values:
-                foreach (var value in values)
+            case TypeCode.Single:
+                foreach (var value in (float[])data)
                 {
                     WriteNumber(writer, value);
                 }
 
                 break;
-            case double[] values:
-                foreach (var value in values)
+            case TypeCode.Double:
+                foreach (var value in (double[])data)
                 {
                     WriteNumber(writer, value);
                 }
 
                 break;
-            case Half[] values:
-                foreach (var value in values)
-                {
-                    WriteNumber(writer, (double)value);
-                }
-
-                break;
-            case string[] values:
-                foreach (var value in values)
+            case TypeCode.String:
+                foreach (var value in (string[])data)
                 {
                     writer.WriteStringValue(value);
                 }
 
                 break;
-            case bool[] values:
-                foreach (var value in values)
+            case TypeCode.Boolean:
+                foreach (var value in (bool[])data)
                 {
                     writer.WriteBooleanValue(value);
                 }
 
                 break;
-            case ulong[] values:
-                foreach (var value in values)
+            case TypeCode.Int64:
+                foreach (var value in (long[])data)
+                {
+                    writer.WriteNumberValue(value);
+                }
+
+                break;
+            case TypeCode.UInt64:
+                foreach (var value in (ulong[])data)
+                {
+                    writer.WriteNumberValue(value);
+                }
+
+                break;
+            case TypeCode.Int32:
+                foreach (var value in (int[])data)
+                {
+                    writer.WriteNumberValue(value);
+                }
+
+                break;
+            case TypeCode.UInt32:
+                foreach (var value in (uint[])data)
+                {
+                    writer.WriteNumberValue(value);
+                }
+
+                break;
+            case TypeCode.Int16:
+                foreach (var value in (short[])data)
+                {
+                    writer.WriteNumberValue(value);
+                }
+
+                break;
+            case TypeCode.UInt16:
+                foreach (var value in (ushort[])data)
+                {
+                    writer.WriteNumberValue(value);
+                }
+
+                break;
+            case TypeCode.SByte:
+                foreach (var value in (sbyte[])data)
+                {
+                    writer.WriteNumberValue(value);
+                }
+
+                break;
+            case TypeCode.Byte:
+                foreach (var value in (byte[])data)
                 {
                     writer.WriteNumberValue(value);
                 }
 
                 break;
             default:
+                if (data is Half[] halves)
+                {
+                    foreach (var value in halves)
+                    {
+                        WriteNumber(writer, (double)value);
+                    }
+
+                    break;
+                }
+
                 foreach (var value in data)
                 {
                     writer.WriteNumberValue(Convert.ToInt64(value, CultureInfo.InvariantCulture));

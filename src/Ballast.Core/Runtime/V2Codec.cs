@@ -53,20 +53,20 @@ public static class V2Codec
             throw new ModelInputException("every input needs a 'name'");
         }
 
-        if (!input.TryGetProperty("datatype", out var datatypeElement) || datatypeElement.ValueKind != JsonValueKind.String
-            || !TensorDatatypes.All.Contains(datatypeElement.GetString()!))
+        var datatype = input.TryGetProperty("datatype", out var datatypeElement) && datatypeElement.ValueKind == JsonValueKind.String
+            ? KnownDatatype(datatypeElement)
+            : null;
+        if (datatype is null)
         {
             throw new ModelInputException($"input '{name}': 'datatype' must be one of {string.Join(", ", TensorDatatypes.All)}");
         }
 
-        var datatype = datatypeElement.GetString()!;
-        if (!input.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array
-            || shapeElement.EnumerateArray().Any(dimension => !dimension.TryGetInt64(out var d) || d < 0))
+        var shape = input.TryGetProperty("shape", out var shapeElement) && shapeElement.ValueKind == JsonValueKind.Array ? ReadShape(shapeElement) : null;
+        if (shape is null)
         {
             throw new ModelInputException($"input '{name}': 'shape' must be a list of non-negative integers");
         }
 
-        var shape = shapeElement.EnumerateArray().Select(dimension => dimension.GetInt64()).ToArray();
         if (!input.TryGetProperty("data", out var dataElement) || dataElement.ValueKind != JsonValueKind.Array)
         {
             throw new ModelInputException($"input '{name}': 'data' must be a list");
@@ -81,6 +81,38 @@ public static class V2Codec
         }
 
         return new Tensor(name, datatype, shape, Convert(name, datatype, values));
+    }
+
+    /// <summary>The protocol's own string for <paramref name="element"/>'s datatype (compared in place, nothing allocated), or null.</summary>
+    private static string? KnownDatatype(JsonElement element)
+    {
+        foreach (var datatype in TensorDatatypes.All)
+        {
+            if (element.ValueEquals(datatype))
+            {
+                return datatype;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The dimensions, or null when one is not a non-negative integer.</summary>
+    private static long[]? ReadShape(JsonElement element)
+    {
+        var shape = new long[element.GetArrayLength()];
+        var i = 0;
+        foreach (var dimension in element.EnumerateArray())
+        {
+            if (!dimension.TryGetInt64(out var value) || value < 0)
+            {
+                return null;
+            }
+
+            shape[i++] = value;
+        }
+
+        return shape;
     }
 
     private static void Flatten(JsonElement element, List<JsonElement> values)

@@ -13,7 +13,16 @@ namespace Ballast.Serving;
 public sealed record LoadedModel(string Name, long Version, string Flavor, IModelRuntime Runtime, string? Display = null, string? FeatureService = null)
 {
     /// <summary>What answered, as response headers and the prediction log name it: <c>iris/3</c>, a remote model's URL, an ensemble's members.</summary>
-    public string Reference => Display ?? $"{Name}/{Version}";
+    public string Reference => Display ?? (_reference ??= $"{Name}/{Version}");
+
+    // Made once: every scored request names its model three times (headers, response, log).
+    private string? _reference;
+
+    // A copy made with `with` may change the name or version: it makes its own reference.
+    private LoadedModel(LoadedModel original)
+    {
+        (Name, Version, Flavor, Runtime, Display, FeatureService) = (original.Name, original.Version, original.Flavor, original.Runtime, original.Display, original.FeatureService);
+    }
 }
 
 /// <summary>Hears what the model cache does, for metrics: a model loaded (and warmed) and how long it took; a remote's circuit breaker moved.</summary>

@@ -706,6 +706,19 @@ public sealed class PredictionLog : IAsyncDisposable
     private static long SequenceOf(string path) =>
         long.TryParse(Path.GetFileNameWithoutExtension(path).AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var sequence) ? sequence : 0;
 
+    // The record's property names, encoded once (the same bytes as writing the names).
+    private static readonly JsonEncodedText PredictionIdProperty = JsonEncodedText.Encode("prediction_id");
+    private static readonly JsonEncodedText EndpointProperty = JsonEncodedText.Encode("endpoint");
+    private static readonly JsonEncodedText VariantProperty = JsonEncodedText.Encode("variant");
+    private static readonly JsonEncodedText ModelProperty = JsonEncodedText.Encode("model");
+    private static readonly JsonEncodedText TimestampProperty = JsonEncodedText.Encode("timestamp");
+    private static readonly JsonEncodedText LatencyMsProperty = JsonEncodedText.Encode("latency_ms");
+    private static readonly JsonEncodedText RoutingKeyProperty = JsonEncodedText.Encode("routing_key");
+    private static readonly JsonEncodedText KindProperty = JsonEncodedText.Encode("kind");
+    private static readonly JsonEncodedText InputsProperty = JsonEncodedText.Encode("inputs");
+    private static readonly JsonEncodedText OutputsProperty = JsonEncodedText.Encode("outputs");
+    private static readonly JsonEncodedText ExpectationsProperty = JsonEncodedText.Encode("expectations");
+
     // One buffer and writer per thread: a record is serialized in one pass, tensors written straight as JSON.
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_buffer;
@@ -720,27 +733,27 @@ public sealed class PredictionLog : IAsyncDisposable
         var writer = t_writer ??= new Utf8JsonWriter(buffer);
         writer.Reset(buffer);
         writer.WriteStartObject();
-        writer.WriteString("prediction_id", record.PredictionId);
-        writer.WriteString("endpoint", record.Endpoint);
-        writer.WriteString("variant", record.Variant);
-        writer.WriteString("model", record.Model);
-        writer.WriteNumber("timestamp", record.Timestamp);
-        writer.WriteNumber("latency_ms", record.LatencyMs);
+        writer.WriteString(PredictionIdProperty, record.PredictionId);
+        writer.WriteString(EndpointProperty, record.Endpoint);
+        writer.WriteString(VariantProperty, record.Variant);
+        writer.WriteString(ModelProperty, record.Model);
+        writer.WriteNumber(TimestampProperty, record.Timestamp);
+        writer.WriteNumber(LatencyMsProperty, record.LatencyMs);
         if (record.RoutingKey is null)
         {
-            writer.WriteNull("routing_key");
+            writer.WriteNull(RoutingKeyProperty);
         }
         else
         {
-            writer.WriteString("routing_key", record.RoutingKey);
+            writer.WriteString(RoutingKeyProperty, record.RoutingKey);
         }
 
-        writer.WriteString("kind", record.Kind);
-        TensorJson.WriteTensors(writer, "inputs", record.Inputs);
-        TensorJson.WriteTensors(writer, "outputs", record.Outputs);
+        writer.WriteString(KindProperty, record.Kind);
+        TensorJson.WriteTensors(writer, InputsProperty, record.Inputs);
+        TensorJson.WriteTensors(writer, OutputsProperty, record.Outputs);
         if (record.Expectations is not null)
         {
-            writer.WriteString("expectations", record.Expectations);
+            writer.WriteString(ExpectationsProperty, record.Expectations);
         }
 
         writer.WriteEndObject();

@@ -40,6 +40,33 @@ public sealed class AuthenticationGate(AuthenticationMode mode, ApiKeyStore keys
         return !hasKeys;
     }
 
+    /// <summary>
+    /// The answer of <see cref="AllowsAnonymousAsync"/> when it is known without a database query (the mode decides, or
+    /// the cached answer is fresh): true with <paramref name="allows"/> set; false when only a query can tell.
+    /// </summary>
+    public bool TryAllowsAnonymous(out bool allows)
+    {
+        switch (Mode)
+        {
+            case AuthenticationMode.Disabled:
+                allows = true;
+                return true;
+            case AuthenticationMode.Required:
+                allows = false;
+                return true;
+        }
+
+        var cached = Volatile.Read(ref _keyPresence);
+        if (cached is not null && time.GetElapsedTime(cached.CheckedAt) < KeyPresenceCacheLifetime)
+        {
+            allows = !cached.HasKeys;
+            return true;
+        }
+
+        allows = false;
+        return false;
+    }
+
     /// <summary>Forgets the cached answer, after keys were created or revoked through this process.</summary>
     public void KeysChanged() => Volatile.Write(ref _keyPresence, null);
 

@@ -9,6 +9,12 @@ public static class BallastClaims
     public const string Role = "ballast:role";
     public const string AnonymousName = "anonymous";
 
+    /// <summary>
+    /// The user of every request without a key where anonymous access is allowed: an admin. One principal, made once and
+    /// shared (nothing mutates it), rather than a principal, identity and claims per request.
+    /// </summary>
+    public static ClaimsPrincipal Anonymous { get; } = Principal(AnonymousName, ApiKeyRole.Admin);
+
     public static ClaimsPrincipal Principal(string name, ApiKeyRole role) =>
         new(new ClaimsIdentity([new Claim(ClaimTypes.Name, name), new Claim(Role, role.ToName())], Scheme));
 

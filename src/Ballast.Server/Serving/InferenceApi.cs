@@ -121,7 +121,7 @@ public static partial class InferenceApi
             ServingMetrics.ObserveAnswer(endpoint.Name, answered, elapsed, invocation.Outputs);
             traffic.Record(endpoint.Name, answered.Name, elapsed.TotalMilliseconds, error: false);
             var now = time.GetUtcNow();
-            var id = Guid.CreateVersion7(now);
+            var id = PredictionIds.NewId(now);
             var predictionId = id.ToString();
             http.Response.Headers[ModelVersionHeader] = answered.Model.Reference;
             http.Response.Headers[PredictionIdHeader] = predictionId;
@@ -175,28 +175,44 @@ public static partial class InferenceApi
         var writer = t_writer ??= new Utf8JsonWriter(body);
         writer.Reset(body);
         writer.WriteStartObject();
-        writer.WriteString("model_name", endpoint.Name);
-        writer.WriteString("model_version", scored.Invocation.Variant.Model.Version.ToString(CultureInfo.InvariantCulture));
+        writer.WriteString(Names.ModelName, endpoint.Name);
+        Span<char> version = stackalloc char[20];
+        scored.Invocation.Variant.Model.Version.TryFormat(version, out var digits, default, CultureInfo.InvariantCulture);
+        writer.WriteString(Names.ModelVersion, version[..digits]);
         if (request.Id is not null)
         {
-            writer.WriteString("id", request.Id);
+            writer.WriteString(Names.Id, request.Id);
         }
 
-        writer.WriteStartObject("parameters");
-        writer.WriteString("prediction_id", scored.PredictionId);
-        writer.WriteString("variant", scored.Invocation.Variant.Name);
-        writer.WriteString("model", scored.Invocation.Variant.Model.Reference);
+        writer.WriteStartObject(Names.Parameters);
+        writer.WriteString(Names.PredictionId, scored.PredictionId);
+        writer.WriteString(Names.Variant, scored.Invocation.Variant.Name);
+        writer.WriteString(Names.Model, scored.Invocation.Variant.Model.Reference);
         writer.WriteEndObject();
-        writer.WriteStartArray("outputs");
-        foreach (var output in scored.Invocation.Outputs)
+        writer.WriteStartArray(Names.Outputs);
+        var outputs = scored.Invocation.Outputs;
+        for (var i = 0; i < outputs.Count; i++)
         {
-            TensorJson.WriteTensor(writer, output);
+            TensorJson.WriteTensor(writer, outputs[i]);
         }
 
         writer.WriteEndArray();
         writer.WriteEndObject();
         writer.Flush();
         writer.Reset(Stream.Null);
+    }
+
+    /// <summary>The response's property names, encoded once (the same bytes as writing the names).</summary>
+    private static class Names
+    {
+        public static readonly JsonEncodedText ModelName = JsonEncodedText.Encode("model_name");
+        public static readonly JsonEncodedText ModelVersion = JsonEncodedText.Encode("model_version");
+        public static readonly JsonEncodedText Id = JsonEncodedText.Encode("id");
+        public static readonly JsonEncodedText Parameters = JsonEncodedText.Encode("parameters");
+        public static readonly JsonEncodedText PredictionId = JsonEncodedText.Encode("prediction_id");
+        public static readonly JsonEncodedText Variant = JsonEncodedText.Encode("variant");
+        public static readonly JsonEncodedText Model = JsonEncodedText.Encode("model");
+        public static readonly JsonEncodedText Outputs = JsonEncodedText.Encode("outputs");
     }
 
     internal static async Task<JsonDocument> ReadJsonAsync(HttpContext http)
