@@ -134,12 +134,13 @@ internal sealed class AssignmentQueue
         }
 
         var data = outputs[0].Data;
+        // By exact type: the runtime lets a ulong[] match long[] (and a uint[] int[]), which would read a large unsigned label as negative.
         switch (data)
         {
-            case long[] values:
+            case long[] values when data.GetType() == typeof(long[]):
                 (entry.Kind, entry.Bits) = (LabelKind.Integer, values[0]);
                 return;
-            case int[] values:
+            case int[] values when data.GetType() == typeof(int[]):
                 (entry.Kind, entry.Bits) = (LabelKind.Integer, values[0]);
                 return;
             case float[] values:

@@ -79,7 +79,7 @@ public sealed class ServingMetrics : IModelCacheObserver
                 case double[] values:
                     ObserveScores(series.Values(output.Name), output, values);
                     break;
-                case long[] values when IsColumn(output):
+                case long[] values when output.Data.GetType() == typeof(long[]) && IsColumn(output): // a ulong[] matches long[] too: it is counted below
                     var classes = series.Classes(output.Name);
                     foreach (var value in values)
                     {
