@@ -5,17 +5,8 @@ using Ballast.Tests.Metadata;
 namespace Ballast.Tests.Features;
 
 /// <summary>Materialization into the embedded online store on SQLite and PostgreSQL: incremental, idempotent, TTL-aware lookups, and the consistency check.</summary>
-public abstract class MaterializationTests(DatabaseEngine engine) : DatabaseTest(engine)
+public abstract class MaterializationTests(DatabaseEngine engine) : FolderDatabaseTest(engine, "ballast-features-mat-")
 {
-    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("ballast-features-mat-");
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        _root.Delete(recursive: true);
-        GC.SuppressFinalize(this);
-    }
-
     private static long At(int day, int hour = 0) => new DateTimeOffset(2026, 12, day, hour, 0, 0, TimeSpan.Zero).ToUnixTimeMilliseconds();
 
     private const string Events = """
@@ -33,7 +24,7 @@ public abstract class MaterializationTests(DatabaseEngine engine) : DatabaseTest
 
     private async Task<FeatureTestStack> StackAsync(string ttl = "30d")
     {
-        var stack = new FeatureTestStack(Database, Time, _root.FullName);
+        var stack = new FeatureTestStack(Database, Time, Root.FullName);
         await stack.AddCsvAsync("events", Events);
         await stack.Definitions.PutAsync(Spec(ttl), Cancel);
         return stack;
@@ -67,7 +58,7 @@ public abstract class MaterializationTests(DatabaseEngine engine) : DatabaseTest
         }
 
         var incremental = await stack.Online.ReadAsync("customer_stats", ["1", "2", "3"], Cancel);
-        var other = new FeatureTestStack(Database, Time, _root.FullName);
+        var other = new FeatureTestStack(Database, Time, Root.FullName);
         await other.Online.DeleteViewAsync("customer_stats", Cancel);
         await using (var connection = await Database.OpenAsync(Cancel))
         {

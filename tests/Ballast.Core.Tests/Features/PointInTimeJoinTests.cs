@@ -11,17 +11,8 @@ namespace Ballast.Tests.Features;
 /// features) and a seeded-random property: every joined value is the one a brute-force scan picks, never from after
 /// the entity row's time.
 /// </summary>
-public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
+public sealed class PointInTimeJoinTests() : FolderDatabaseTest(DatabaseEngine.Sqlite, "ballast-features-pit-")
 {
-    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("ballast-features-pit-");
-
-    public override async ValueTask DisposeAsync()
-    {
-        await base.DisposeAsync();
-        _root.Delete(recursive: true);
-        GC.SuppressFinalize(this);
-    }
-
     private const string Stats = """
         customer_id,event_time,spend,visits
         1,2026-01-01 00:00:00,10.0,1
@@ -53,7 +44,7 @@ public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
     [InlineData(PointInTimeStrategy.Range)]
     internal async Task Each_row_gets_the_latest_values_at_or_before_its_time_within_the_ttl_and_never_later(PointInTimeStrategy strategy)
     {
-        var stack = new FeatureTestStack(Database, Time, _root.FullName) { Strategy = strategy };
+        var stack = new FeatureTestStack(Database, Time, Root.FullName) { Strategy = strategy };
         await stack.AddCsvAsync("stats", Stats);
         await stack.AddCsvAsync("profiles", Profiles);
         await stack.Definitions.PutAsync(Churn(), Cancel);
@@ -69,7 +60,7 @@ public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
             2,2026-01-07 00:00:01,1
             3,2026-01-05 00:00:00,1
             """);
-        var output = Path.Combine(_root.FullName, "train.parquet");
+        var output = PathIn("train.parquet");
 
         var result = await stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service("churn_v1"), entities, "entities.csv", output, cancellationToken: Cancel);
 
@@ -94,13 +85,13 @@ public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
     [Fact]
     public async Task A_range_join_with_more_matches_than_it_allows_gives_way_to_the_asof_join()
     {
-        var stack = new FeatureTestStack(Database, Time, _root.FullName);
+        var stack = new FeatureTestStack(Database, Time, Root.FullName);
         // Three events of customer 1 within the 2d TTL of one entity row: more than two matches per entity row.
         await stack.AddCsvAsync("stats", "customer_id,event_time,spend,visits\n1,2026-01-01 00:00:00,10.0,1\n1,2026-01-01 12:00:00,20.0,2\n1,2026-01-02 00:00:00,30.0,3\n");
         await stack.AddCsvAsync("profiles", Profiles);
         await stack.Definitions.PutAsync(Churn(), Cancel);
         var entities = stack.WriteFile("one.csv", "customer_id,event_timestamp\n1,2026-01-02 06:00:00\n");
-        var output = Path.Combine(_root.FullName, "one.parquet");
+        var output = PathIn("one.parquet");
 
         var result = await stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service("churn_v1"), entities, "one.csv", output, cancellationToken: Cancel);
 
@@ -112,12 +103,12 @@ public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
     [Fact]
     public async Task A_view_with_a_ttl_and_few_entity_rows_per_key_takes_the_range_join()
     {
-        var stack = new FeatureTestStack(Database, Time, _root.FullName);
+        var stack = new FeatureTestStack(Database, Time, Root.FullName);
         await stack.AddCsvAsync("stats", Stats);
         await stack.AddCsvAsync("profiles", Profiles);
         await stack.Definitions.PutAsync(Churn(), Cancel);
         var entities = stack.WriteFile("few.csv", "customer_id,event_timestamp\n2,2026-01-06 00:00:00\n1,2026-01-03 12:00:00\n");
-        var output = Path.Combine(_root.FullName, "few.parquet");
+        var output = PathIn("few.parquet");
 
         var result = await stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service("churn_v1"), entities, "few.csv", output, cancellationToken: Cancel);
 
@@ -128,12 +119,12 @@ public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
     [Fact]
     public async Task Int64_keys_match_however_the_files_spell_the_number()
     {
-        var stack = new FeatureTestStack(Database, Time, _root.FullName);
+        var stack = new FeatureTestStack(Database, Time, Root.FullName);
         await stack.AddCsvAsync("stats", Stats);
         await stack.AddCsvAsync("profiles", Profiles);
         await stack.Definitions.PutAsync(Churn(), Cancel);
         var entities = stack.WriteFile("floats.csv", "customer_id,event_timestamp\n1.0,2026-01-03 00:00:00\n2.0,2026-01-05 00:00:00\n");
-        var output = Path.Combine(_root.FullName, "floats.parquet");
+        var output = PathIn("floats.parquet");
 
         await stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service("churn_v1"), entities, "floats.csv", output, cancellationToken: Cancel);
 
@@ -143,14 +134,14 @@ public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
     [Fact]
     public async Task Entities_file_problems_are_all_named_at_once()
     {
-        var stack = new FeatureTestStack(Database, Time, _root.FullName);
+        var stack = new FeatureTestStack(Database, Time, Root.FullName);
         await stack.AddCsvAsync("stats", Stats);
         await stack.AddCsvAsync("profiles", Profiles);
         await stack.Definitions.PutAsync(Churn(), Cancel);
         var entities = stack.WriteFile("bad.csv", "customer,ts,spend\n1,2026-01-01,3\n");
 
         var error = await Should.ThrowAsync<Ballast.Tracking.TrackingException>(() =>
-            stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service("churn_v1"), entities, "bad.csv", Path.Combine(_root.FullName, "out.parquet"), cancellationToken: Cancel));
+            stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service("churn_v1"), entities, "bad.csv", PathIn("out.parquet"), cancellationToken: Cancel));
 
         error.Message.ShouldBe("The entities file has no column 'customer_id' (the join key of entity 'customer'); no column 'event_timestamp' (the time of each row; name another with timestamp_column); "
             + "a column 'spend', which is a feature of service 'churn_v1' (rename or drop it); its columns are customer, ts, spend.");
@@ -169,7 +160,7 @@ public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
     [InlineData("parquet", PointInTimeStrategy.Range)]
     internal async Task Random_timelines_join_exactly_what_a_brute_force_scan_picks_and_nothing_from_the_future(string format, PointInTimeStrategy strategy)
     {
-        var stack = new FeatureTestStack(Database, Time, _root.FullName) { Strategy = strategy };
+        var stack = new FeatureTestStack(Database, Time, Root.FullName) { Strategy = strategy };
         var start = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc);
         for (var seed = 1; seed <= 12; seed++)
         {
@@ -220,7 +211,7 @@ public sealed class PointInTimeJoinTests() : DatabaseTest(DatabaseEngine.Sqlite)
                 entitiesFile = FeatureTestStack.ToParquet(entitiesFile);
             }
 
-            var output = Path.Combine(_root.FullName, $"train-{seed}.parquet");
+            var output = PathIn($"train-{seed}.parquet");
             var result = await stack.Offline.TrainingSetAsync(stack.Definitions.Catalog.Service($"random_{seed}"), entitiesFile, "entities." + format, output, cancellationToken: Cancel);
             var joined = FeatureTestStack.ReadParquet(output);
             result.Joins.ShouldBe([strategy switch
