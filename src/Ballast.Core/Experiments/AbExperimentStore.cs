@@ -104,8 +104,7 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (await connection.ExecuteAsync(new CommandDefinition("UPDATE ab_experiments SET stopped_at = @now, stopped_by = @actor, stopped_split = @split WHERE name = @name AND stopped_at IS NULL",
-                    new { now, actor, split = JsonSerializer.Serialize(split, AbExperimentJsonContext.Default.ExperimentSplit), name }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
+            if (await MarkStoppedAsync(connection, null, name, now, actor, split, cancellationToken).ConfigureAwait(false) == 0)
             {
                 // Stopped (or deleted) by someone else meanwhile.
                 throw Ended(await GetAsync(name, cancellationToken).ConfigureAwait(false));
@@ -161,8 +160,7 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-            await connection.ExecuteAsync(new CommandDefinition("UPDATE ab_experiments SET stopped_at = @stoppedAt, stopped_by = @actor, stopped_split = @split WHERE name = @name AND stopped_at IS NULL",
-                new { stoppedAt, actor, split = JsonSerializer.Serialize(split, AbExperimentJsonContext.Default.ExperimentSplit), name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            await MarkStoppedAsync(connection, transaction, name, stoppedAt, actor, split, cancellationToken).ConfigureAwait(false);
             try
             {
                 await connection.ExecuteAsync(new CommandDefinition(
@@ -236,6 +234,13 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         await connection.ExecuteAsync(new CommandDefinition("UPDATE ab_experiment_conclusions SET applied_at = @at WHERE experiment = @name",
             new { at = time.GetUtcNow().ToUnixTimeMilliseconds(), name }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
+
+    /// <summary>Marks a running experiment stopped at <paramref name="at"/> under <paramref name="split"/>; returns 0 when it was stopped (or deleted) already.</summary>
+    private static Task<int> MarkStoppedAsync(DbConnection connection, DbTransaction? transaction, string name, long at, string actor, ExperimentSplit split,
+        CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE ab_experiments SET stopped_at = @at, stopped_by = @actor, stopped_split = @split WHERE name = @name AND stopped_at IS NULL",
+            new { at, actor, split = JsonSerializer.Serialize(split, AbExperimentJsonContext.Default.ExperimentSplit), name }, transaction, cancellationToken: cancellationToken));
 
     /// <summary>The endpoint with all its traffic on <paramref name="winner"/>: a split at 100 / 0 (a bandit becomes a split); its shadows and stickiness stay.</summary>
     private async Task<EndpointSpec> RoutedToAsync(AbExperimentSpec spec, string winner, CancellationToken cancellationToken)

@@ -10,8 +10,8 @@ namespace Ballast.Rollouts;
 public sealed record DriftMeasurement(IReadOnlyDictionary<string, double> Values, IReadOnlyDictionary<string, double> Stable, IReadOnlyList<string> Lacking);
 
 /// <summary>
-/// The drift conditions of a rollout's analysis (<c>drift_share</c>, <c>drift.COLUMN</c>, <c>drifted.COLUMN</c>, <c>prediction_drift</c>, <c>prediction_drifted</c>),
-/// with the monitors' drift engine: the analysed variant's primary predictions logged in the interval are compared with
+/// The drift conditions of a rollout's analysis (<c>drift_share</c>, <c>drift.COLUMN</c>, <c>drifted.COLUMN</c>,
+/// <c>prediction_drift</c>, <c>prediction_drifted</c>), with the monitors' drift engine: the analysed variant's primary predictions logged in the interval are compared with
 /// the reference of the monitor watching the endpoint (its reference, columns, feature names and drift options), or,
 /// when no monitor watches it, with the stable variant's traffic over the same interval. The prediction's drift is
 /// always against stable's predictions over the interval, with the monitor's prediction settings. One prediction-log

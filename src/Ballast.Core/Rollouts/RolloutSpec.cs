@@ -168,14 +168,15 @@ public sealed partial record Condition(string Metric, string Operator, double Th
     public bool OnPredictionDrift => Metric is PredictionDrift or PredictionDrifted;
 
     /// <summary>The input column a drift.COLUMN or drifted.COLUMN condition names; null for other metrics.</summary>
-    public string? DriftColumn => Metric.StartsWith(ColumnDriftPrefix, StringComparison.Ordinal) ? Metric[ColumnDriftPrefix.Length..]
-        : Metric.StartsWith(ColumnDriftedPrefix, StringComparison.Ordinal) ? Metric[ColumnDriftedPrefix.Length..] : null;
+    public string? DriftColumn => ColumnOf(Metric);
 
     public bool OnTraffic => TrafficMetrics.Contains(Metric);
 
-    private static bool IsColumnDrift(string metric) =>
-        (metric.StartsWith(ColumnDriftPrefix, StringComparison.Ordinal) && metric.Length > ColumnDriftPrefix.Length) ||
-        (metric.StartsWith(ColumnDriftedPrefix, StringComparison.Ordinal) && metric.Length > ColumnDriftedPrefix.Length);
+    private static bool IsColumnDrift(string metric) => ColumnOf(metric) is { Length: > 0 };
+
+    private static string? ColumnOf(string metric) =>
+        metric.StartsWith(ColumnDriftPrefix, StringComparison.Ordinal) ? metric[ColumnDriftPrefix.Length..]
+        : metric.StartsWith(ColumnDriftedPrefix, StringComparison.Ordinal) ? metric[ColumnDriftedPrefix.Length..] : null;
 
     public static Condition Parse(string? text, string where)
     {

@@ -56,7 +56,8 @@ internal sealed partial class PredictionLabelJsonContext : System.Text.Json.Seri
 /// hot path without a database call and written in batches by <see cref="FlushAsync"/> about every second. Joined
 /// with feedback by prediction id it is a bandit's persisted arm state (<see cref="ArmsAsync"/>) and each variant's
 /// accuracy and mean reward for rollout analysis (<see cref="FeedbackAsync"/>). A restart loses at most the last
-/// second's assignments before a crash. Serving records them only for endpoints that compare variants (two or more).
+/// second's assignments before a crash. Serving records them only where they are read: on bandits and on endpoints
+/// under a rollout (<see cref="RoutedEndpoint.RecordsAssignments"/>).
 /// </summary>
 public sealed class AssignmentStore(MetadataDatabase database)
 {

@@ -62,16 +62,17 @@ public sealed class FeedbackStore(MetadataDatabase database, TimeProvider time)
         }
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var rows = feedback.Select(item => new { item.PredictionId, item.Outcome, item.Reward, now }).ToList();
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO feedback (prediction_id, outcome, reward, received_at, updates) VALUES (@PredictionId, @Outcome, @Reward, @now, 1) " +
             "ON CONFLICT (prediction_id) DO UPDATE SET outcome = COALESCE(excluded.outcome, feedback.outcome), reward = COALESCE(excluded.reward, feedback.reward), " +
             "received_at = excluded.received_at, updates = feedback.updates + 1",
-            feedback.Select(item => new { item.PredictionId, item.Outcome, item.Reward, now }), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            rows, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO feedback_history (prediction_id, outcome, reward, received_at) VALUES (@PredictionId, @Outcome, @Reward, @now)",
-            feedback.Select(item => new { item.PredictionId, item.Outcome, item.Reward, now }), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            rows, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         return feedback.Count;
     }
