@@ -61,7 +61,7 @@ public sealed record PredictionLogStats(long Written, long Dropped, long Segment
 /// When the queue is full the request waits briefly, then its record is shed and counted: never silently.
 /// Each record gets a write sequence as it is queued (<see cref="RecordSequenceBits"/>), strictly increasing in the order
 /// of the lines and never reused; segments keep it and the log's <see cref="Instance"/> as the columns <c>sequence</c> and
-/// <c>instance</c>, sorted by (timestamp, sequence), and readers order by <see cref="PredictionSegments.Order"/>.
+/// <c>instance</c>, in write order, and readers order by <see cref="PredictionSegments.Order"/>.
 /// </summary>
 public sealed class PredictionLog : IAsyncDisposable
 {
@@ -147,7 +147,7 @@ public sealed class PredictionLog : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         var log = new PredictionLog(options, artifacts, time);
-        await log.RollClosedAsync(cancellationToken).ConfigureAwait(false);
+        await log.RollClosedAsync(background: false, cancellationToken).ConfigureAwait(false);
         return log;
     }
 
@@ -182,7 +182,7 @@ public sealed class PredictionLog : IAsyncDisposable
         }
 
         await rotated.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        await RollClosedAsync(cancellationToken).ConfigureAwait(false);
+        await RollClosedAsync(background: false, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The segments of <paramref name="endpoint"/> whose hour overlaps [from, to] (Unix ms; null for open ends), by path.</summary>
@@ -221,7 +221,7 @@ public sealed class PredictionLog : IAsyncDisposable
 
         WriteQueued(int.MaxValue, keepRole: true);
         Rotate(reopen: false);
-        await RollClosedAsync(CancellationToken.None).ConfigureAwait(false);
+        await RollClosedAsync(background: false, CancellationToken.None).ConfigureAwait(false);
         _rolling.Dispose();
     }
 
@@ -486,7 +486,7 @@ public sealed class PredictionLog : IAsyncDisposable
     {
         try
         {
-            await RollClosedAsync(CancellationToken.None).ConfigureAwait(false);
+            await RollClosedAsync(background: true, CancellationToken.None).ConfigureAwait(false);
             LastRollError = null;
         }
         catch (Exception exception) when (exception is IOException or DuckDBException or ArtifactStoreUnavailableException or Amazon.S3.AmazonS3Exception)
@@ -589,36 +589,88 @@ public sealed class PredictionLog : IAsyncDisposable
         _walOpenedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
     }
 
-    /// <summary>Turns every closed write-ahead file, and any open one a crash left (not the current), into segments, then deletes it.</summary>
-    private async Task RollClosedAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Background rolls yield the CPU to requests (their conversions run at <see cref="BackgroundPriority.Nice"/>) while at
+    /// most this many write-ahead files wait; beyond, they convert at normal priority, so that a sustained overload
+    /// cannot pile up files on disk or delay segments without bound.
+    /// </summary>
+    public const int DeferredFiles = 2;
+
+    // Rolls someone waits for (RollAsync, open, stop), and the cancellation of a background roll in progress, which
+    // such a roll cancels: a conversion starved at a low priority on a busy machine must not hold readers up.
+    private int _waitingRolls;
+    private CancellationTokenSource? _backgroundRoll;
+
+    /// <summary>
+    /// Turns every closed write-ahead file, and any open one a crash left (not the current), into segments, then deletes
+    /// it. A <paramref name="background"/> roll (for size or age) converts at a low priority while few files wait
+    /// (<see cref="DeferredFiles"/>), and gives way to a roll someone waits for: it stops between files, or interrupts
+    /// its conversion, and leaves the rest to that roll, which converts at normal priority.
+    /// </summary>
+    private async Task RollClosedAsync(bool background, CancellationToken cancellationToken)
     {
-        await _rolling.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (!background)
+        {
+            Interlocked.Increment(ref _waitingRolls);
+            Volatile.Read(ref _backgroundRoll)?.Cancel();
+        }
+
         try
         {
-            // Files closed by this time are listed below; once they are rolled, so is every record stamped before it.
-            var rotatedAt = Volatile.Read(ref _lastRotatedAt);
-            // A close on its own thread finishes first (a failed one leaves its file open; it is rolled at the next start).
-            await Volatile.Read(ref _closing).ConfigureAwait(false);
-            // Only the writer knows which file is current, and it may rotate while this runs: closed files are rolled, and
-            // open ones only when older than the first this log opened (a crash left them; nobody writes to them).
-            var files = Directory.EnumerateFiles(_options.Folder, "wal-*.*")
-                .Where(file => file.EndsWith(".closed", StringComparison.Ordinal) || (file.EndsWith(".jsonl", StringComparison.Ordinal) && SequenceOf(file) < _firstSequence))
-                .OrderBy(SequenceOf).ToList();
-            foreach (var file in files)
+            await _rolling.WaitAsync(cancellationToken).ConfigureAwait(false);
+            // Never disposed: a waiting roll may cancel it at any time, and without a timer it holds nothing to release.
+            var yielding = background ? new CancellationTokenSource() : null;
+            try
             {
-                await RollFileAsync(file, cancellationToken).ConfigureAwait(false);
-                File.Delete(file);
-            }
+                // A full fence, so that a waiting roll either sees this source or is seen below before the next file.
+                Interlocked.Exchange(ref _backgroundRoll, yielding);
+                // Files closed by this time are listed below; once they are rolled, so is every record stamped before it.
+                var rotatedAt = Volatile.Read(ref _lastRotatedAt);
+                // A close on its own thread finishes first (a failed one leaves its file open; it is rolled at the next start).
+                await Volatile.Read(ref _closing).ConfigureAwait(false);
+                // Only the writer knows which file is current, and it may rotate while this runs: closed files are rolled, and
+                // open ones only when older than the first this log opened (a crash left them; nobody writes to them).
+                var files = Directory.EnumerateFiles(_options.Folder, "wal-*.*")
+                    .Where(file => file.EndsWith(".closed", StringComparison.Ordinal) || (file.EndsWith(".jsonl", StringComparison.Ordinal) && SequenceOf(file) < _firstSequence))
+                    .OrderBy(SequenceOf).ToList();
+                for (var i = 0; i < files.Count; i++)
+                {
+                    if (yielding is not null && Volatile.Read(ref _waitingRolls) > 0)
+                    {
+                        return;
+                    }
 
-            Volatile.Write(ref _rolledUntil, Math.Max(_rolledUntil, rotatedAt));
+                    try
+                    {
+                        await RollFileAsync(files[i], lowPriority: yielding is not null && files.Count - i <= DeferredFiles, yielding?.Token ?? default, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (yielding?.IsCancellationRequested == true)
+                    {
+                        return;
+                    }
+
+                    File.Delete(files[i]);
+                }
+
+                Volatile.Write(ref _rolledUntil, Math.Max(_rolledUntil, rotatedAt));
+            }
+            finally
+            {
+                Volatile.Write(ref _backgroundRoll, null);
+                _rolling.Release();
+            }
         }
         finally
         {
-            _rolling.Release();
+            if (!background)
+            {
+                Interlocked.Decrement(ref _waitingRolls);
+            }
         }
     }
 
-    private async Task RollFileAsync(string file, CancellationToken cancellationToken)
+    /// <summary>Rolls one write-ahead file; <paramref name="yield"/> interrupts its conversion (not its upload).</summary>
+    private async Task RollFileAsync(string file, bool lowPriority, CancellationToken yield, CancellationToken cancellationToken)
     {
         // A line torn by a crash mid-write belongs to a request that never got its answer: cut it.
         var length = new FileInfo(file).Length;
@@ -650,9 +702,22 @@ public sealed class PredictionLog : IAsyncDisposable
         Directory.CreateDirectory(scratch);
         try
         {
-            // DuckDB's conversion is synchronous and takes seconds for a busy minute: on a thread of its own, so that
-            // it does not hold one of the few pool threads requests are served on (2 on 2 cores) and stall them.
-            var groups = await Task.Factory.StartNew(() => ToParquet(file, _instance, scratch), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+            // DuckDB's conversion is synchronous and takes a second for a busy minute: on a thread of its own, so that
+            // it does not hold one of the few pool threads requests are served on (2 on 2 cores) and stall them; at a
+            // low priority when it may wait, so that it takes the CPU requests leave rather than queueing them.
+            var groups = await Task.Factory.StartNew(
+                () =>
+                {
+                    if (lowPriority)
+                    {
+                        BackgroundPriority.LowerCurrentThread();
+                    }
+
+                    return ToParquet(file, _instance, scratch, yield);
+                },
+                cancellationToken,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default).ConfigureAwait(false);
             var segment = $"{_instance}-{Path.GetFileNameWithoutExtension(file)}.parquet";
             foreach (var (endpoint, hour, local) in groups)
             {
@@ -669,38 +734,182 @@ public sealed class PredictionLog : IAsyncDisposable
 
     /// <summary>
     /// Converts a write-ahead file into one Parquet file per endpoint and hour in <paramref name="scratch"/>, rows in
-    /// write order (timestamp, then write sequence: unique per instance, so DuckDB's unstable sort cannot swap two
-    /// records of one millisecond). Lines written before records had a sequence get a null one.
+    /// the file's order, which is write order (readers order by <see cref="PredictionSegments.Order"/>). Lines written
+    /// before records had a sequence get a null one. A file of one endpoint and hour (the usual case: files last seconds
+    /// to a minute) streams from the JSON reader to the Parquet writer; others are read once into a table, then split.
+    /// <paramref name="cancellationToken"/> interrupts DuckDB.
     /// </summary>
-    private static List<(string Endpoint, string Hour, string Local)> ToParquet(string file, string instance, string scratch)
+    private static List<(string Endpoint, string Hour, string Local)> ToParquet(string file, string instance, string scratch, CancellationToken cancellationToken)
     {
-        var groups = new List<(string Endpoint, string Hour, string Local)>();
-        using (var connection = new DuckDBConnection("Data Source=:memory:"))
+        var records = "SELECT * EXCLUDE (sequence) REPLACE (inputs::VARCHAR AS inputs, outputs::VARCHAR AS outputs), " + Literal(instance) + " AS instance, sequence " +
+            "FROM read_json(" + Literal(file) + ", format = 'newline_delimited', columns = {" +
+            "prediction_id: 'VARCHAR', endpoint: 'VARCHAR', variant: 'VARCHAR', model: 'VARCHAR', timestamp: 'BIGINT', latency_ms: 'DOUBLE', " +
+            "routing_key: 'VARCHAR', kind: 'VARCHAR', inputs: 'JSON', outputs: 'JSON', expectations: 'VARCHAR', sequence: 'BIGINT'})";
+        const string Parquet = "(FORMAT parquet, COMPRESSION zstd)";
+        using var connection = new DuckDBConnection("Data Source=:memory:");
+        connection.Open();
+        Execute(connection, "SET threads = 1; SET memory_limit = '256MB';");
+        var groups = GroupsOf(file);
+        if (groups is [var only])
         {
-            connection.Open();
-            Execute(connection, "SET threads = 1; SET memory_limit = '256MB';");
-            Execute(connection, "CREATE TABLE rows AS SELECT * EXCLUDE (sequence) REPLACE (inputs::VARCHAR AS inputs, outputs::VARCHAR AS outputs), " +
-                Literal(instance) + " AS instance, sequence FROM read_json(" + Literal(file) + ", format = 'newline_delimited', columns = {" +
-                "prediction_id: 'VARCHAR', endpoint: 'VARCHAR', variant: 'VARCHAR', model: 'VARCHAR', timestamp: 'BIGINT', latency_ms: 'DOUBLE', " +
-                "routing_key: 'VARCHAR', kind: 'VARCHAR', inputs: 'JSON', outputs: 'JSON', expectations: 'VARCHAR', sequence: 'BIGINT'})");
-            using (var command = connection.CreateCommand())
-            {
-                command.CommandText = "SELECT DISTINCT endpoint, strftime(make_timestamp(timestamp * 1000), '%Y-%m-%d-%H') FROM rows ORDER BY 1, 2";
-                using var reader = command.ExecuteReader();
-                while (reader.Read())
-                {
-                    groups.Add((reader.GetString(0), reader.GetString(1), Path.Combine(scratch, $"{groups.Count}.parquet")));
-                }
-            }
+            var local = Path.Combine(scratch, "0.parquet");
+            Run(connection, $"COPY ({records}) TO {Literal(local)} {Parquet}", cancellationToken);
+            return [(only.Endpoint, only.Hour, local)];
+        }
 
-            foreach (var (endpoint, hour, local) in groups)
+        Run(connection, $"CREATE TABLE rows AS {records}", cancellationToken);
+        var split = new List<(string Endpoint, string Hour, string Local)>();
+        using (var command = connection.CreateCommand())
+        {
+            command.CommandText = "SELECT DISTINCT endpoint, strftime(make_timestamp(timestamp * 1000), '%Y-%m-%d-%H') FROM rows ORDER BY 1, 2";
+            using var reader = command.ExecuteReader();
+            while (reader.Read())
             {
-                Execute(connection, $"COPY (SELECT * FROM rows WHERE endpoint = {Literal(endpoint)} AND strftime(make_timestamp(timestamp * 1000), '%Y-%m-%d-%H') = {Literal(hour)} ORDER BY timestamp, sequence) " +
-                    $"TO {Literal(local)} (FORMAT parquet, COMPRESSION zstd)");
+                split.Add((reader.GetString(0), reader.GetString(1), Path.Combine(scratch, $"{split.Count}.parquet")));
             }
         }
 
-        return groups;
+        foreach (var (endpoint, hour, local) in split)
+        {
+            Run(connection, $"COPY (SELECT * FROM rows WHERE endpoint = {Literal(endpoint)} AND strftime(make_timestamp(timestamp * 1000), '%Y-%m-%d-%H') = {Literal(hour)}) " +
+                $"TO {Literal(local)} {Parquet}", cancellationToken);
+        }
+
+        return split;
+    }
+
+    /// <summary>Runs a statement that <paramref name="cancellationToken"/> interrupts (then throws <see cref="OperationCanceledException"/>).</summary>
+    internal static void Run(DuckDBConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        using var interrupt = cancellationToken.Register(command.Cancel);
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            command.ExecuteNonQuery();
+        }
+        catch (DuckDBException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException(cancellationToken);
+        }
+    }
+
+    private static ReadOnlySpan<byte> EndpointName => "endpoint"u8;
+
+    private static ReadOnlySpan<byte> TimestampName => "timestamp"u8;
+
+    /// <summary>
+    /// The endpoints and hours of a write-ahead file's lines (a quick scan: each line is read up to its endpoint and
+    /// timestamp, which come first), or null when a line is not a record as the log writes them: DuckDB then finds them.
+    /// </summary>
+    private static List<(string Endpoint, string Hour)>? GroupsOf(string file)
+    {
+        var groups = new List<(string Endpoint, long Hour)>();
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            var filled = 0;
+            while (true)
+            {
+                var read = stream.Read(buffer, filled, buffer.Length - filled);
+                filled += read;
+                var start = 0;
+                int end;
+                while ((end = buffer.AsSpan(start, filled - start).IndexOf((byte)'\n')) >= 0)
+                {
+                    if (!TryGroupOf(buffer.AsSpan(start, end), groups))
+                    {
+                        return null;
+                    }
+
+                    start += end + 1;
+                }
+
+                if (read == 0)
+                {
+                    // The roll cut the file after its last complete line.
+                    return filled == start
+                        ? groups.Select(group => (group.Endpoint, DateTimeOffset.FromUnixTimeMilliseconds(group.Hour * 3_600_000).ToString("yyyy-MM-dd-HH", CultureInfo.InvariantCulture))).ToList()
+                        : null;
+                }
+
+                buffer.AsSpan(start, filled - start).CopyTo(buffer);
+                filled -= start;
+                if (filled == buffer.Length)
+                {
+                    // A line longer than the buffer (large tensors): a larger one.
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, filled).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Adds a line's endpoint and hour (since the epoch) to <paramref name="groups"/> unless there; false when the line has neither.</summary>
+    private static bool TryGroupOf(ReadOnlySpan<byte> line, List<(string Endpoint, long Hour)> groups)
+    {
+        try
+        {
+            var reader = new Utf8JsonReader(line);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+            {
+                return false;
+            }
+
+            string? endpoint = null;
+            long? timestamp = null;
+            while ((endpoint is null || timestamp is null) && reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                if (reader.ValueTextEquals(EndpointName))
+                {
+                    if (!reader.Read() || reader.TokenType != JsonTokenType.String)
+                    {
+                        return false;
+                    }
+
+                    // The last group's name, not a new string per line, when it is the same (it nearly always is).
+                    endpoint = groups.Count > 0 && reader.ValueTextEquals(groups[^1].Endpoint) ? groups[^1].Endpoint : reader.GetString()!;
+                }
+                else if (reader.ValueTextEquals(TimestampName))
+                {
+                    if (!reader.Read() || reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var value) || value < 0)
+                    {
+                        return false;
+                    }
+
+                    timestamp = value;
+                }
+                else if (!reader.Read() || !reader.TrySkip())
+                {
+                    return false;
+                }
+            }
+
+            if (endpoint is null || timestamp is not { } milliseconds)
+            {
+                return false;
+            }
+
+            var group = (endpoint, milliseconds / 3_600_000);
+            if (!groups.Contains(group))
+            {
+                groups.Add(group);
+            }
+
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     private static long SequenceOf(string path) =>

@@ -213,6 +213,28 @@ public sealed class PredictionLogTests : IDisposable
                 "the first file this log opened is number 2, above the one left behind");
     }
 
+    [Fact]
+    public async Task A_conversion_that_gives_way_to_a_waiting_roll_is_interrupted_mid_statement()
+    {
+        // A background roll's conversion runs at a low priority; a roll someone waits for cancels it rather than wait
+        // for a starved conversion to finish. DuckDB stops the statement it is in (here one that would run for minutes).
+        using var connection = new DuckDBConnection("Data Source=:memory:");
+        connection.Open();
+        using var yield = new CancellationTokenSource();
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var conversion = Task.Factory.StartNew(() =>
+        {
+            started.SetResult();
+            PredictionLog.Run(connection, "CREATE TABLE t AS SELECT sum(hash(range)) FROM range(100000000000)", yield.Token);
+        }, Cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        await started.Task;
+        await Task.Delay(200, Cancel);
+        await yield.CancelAsync();
+
+        await Should.ThrowAsync<OperationCanceledException>(conversion.WaitAsync(TimeSpan.FromMinutes(2), Cancel));
+        Should.Throw<OperationCanceledException>(() => PredictionLog.Run(connection, "SELECT 1", yield.Token), "a cancelled roll starts no statement");
+    }
+
     private static DateTimeOffset Date(int hour, int minute) => new(2026, 11, 25, hour, minute, 0, TimeSpan.Zero);
 
     private static PredictionRecord Record(string id, string endpoint, DateTimeOffset at) =>
