@@ -57,7 +57,8 @@ internal sealed partial class PredictionLabelJsonContext : System.Text.Json.Seri
 /// with feedback by prediction id it is a bandit's persisted arm state (<see cref="ArmsAsync"/>) and each variant's
 /// accuracy and mean reward for rollout analysis (<see cref="FeedbackAsync"/>). A restart loses at most the last
 /// second's assignments before a crash. Serving records them only where they are read: on bandits and on endpoints
-/// under a rollout (<see cref="RoutedEndpoint.RecordsAssignments"/>).
+/// under a rollout (<see cref="RoutedEndpoint.RecordsAssignments"/>). Old rows go: bandit pulls are folded into their
+/// arms' totals after <see cref="BanditRewardWindow"/>, others deleted after <see cref="Retention"/>.
 /// </summary>
 public sealed class AssignmentStore(MetadataDatabase database)
 {
@@ -204,9 +205,15 @@ public sealed class AssignmentStore(MetadataDatabase database)
 
     /// <summary>
     /// How long assignments that are not bandit pulls are kept: a rollout's feedback conditions only read predictions
-    /// made since it started, and outcomes mostly arrive within days. Bandit pulls are kept: they are the arms' state.
+    /// made since it started, and outcomes mostly arrive within days. Bandit pulls are folded instead (<see cref="FoldAsync"/>).
     /// </summary>
     public static readonly TimeSpan Retention = TimeSpan.FromDays(30);
+
+    /// <summary>
+    /// How long a bandit pull waits for its reward as a row of its own: older pulls are folded into their arm's totals
+    /// (<see cref="FoldAsync"/>), and a reward posted for one after that no longer counts.
+    /// </summary>
+    public static readonly TimeSpan BanditRewardWindow = TimeSpan.FromDays(7);
 
     /// <summary>Deletes the assignments older than <paramref name="before"/> (Unix ms) that are not bandit pulls; returns how many.</summary>
     public async Task<int> PruneAsync(long before, CancellationToken cancellationToken = default)
@@ -216,13 +223,46 @@ public sealed class AssignmentStore(MetadataDatabase database)
             "DELETE FROM prediction_assignments WHERE bandit_arm = 0 AND assigned_at < @before", new { before }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
-    /// <summary>Every arm of <paramref name="endpoint"/> that made a prediction the policy chose: pulls, rewarded pulls and the reward sum.</summary>
+    /// <summary>
+    /// Folds the bandit pulls made before <paramref name="before"/> (Unix ms) into their arms' totals, with the rewards
+    /// they have, and deletes them; returns how many. One transaction, serialized between replicas (PostgreSQL: an
+    /// advisory lock; SQLite: one writer), so that a pull is counted once whoever folds it.
+    /// </summary>
+    public async Task<int> FoldAsync(long before, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        using var turn = await database.WriterTurnAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        if (database.Engine == DatabaseEngine.Postgres)
+        {
+            await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(hashtext('ballast.bandit_arm_totals'))", transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO bandit_arm_totals (endpoint, variant, pulls, rewarded, reward_sum) " +
+            "SELECT a.endpoint, a.variant, COUNT(*), COUNT(f.reward), COALESCE(SUM(f.reward), 0) " +
+            "FROM prediction_assignments a LEFT JOIN feedback f ON f.prediction_id = a.prediction_id WHERE a.bandit_arm = 1 AND a.assigned_at < @before GROUP BY a.endpoint, a.variant " +
+            "ON CONFLICT (endpoint, variant) DO UPDATE SET pulls = bandit_arm_totals.pulls + excluded.pulls, rewarded = bandit_arm_totals.rewarded + excluded.rewarded, " +
+            "reward_sum = bandit_arm_totals.reward_sum + excluded.reward_sum",
+            new { before }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var folded = await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM prediction_assignments WHERE bandit_arm = 1 AND assigned_at < @before", new { before }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return folded;
+    }
+
+    /// <summary>
+    /// Every arm of <paramref name="endpoint"/> that made a prediction the policy chose: pulls, rewarded pulls and the
+    /// reward sum, of the pulls within the reward window (rows) and before it (<c>bandit_arm_totals</c>).
+    /// </summary>
     public async Task<IReadOnlyList<ArmStats>> ArmsAsync(string endpoint, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<ArmRow>(new CommandDefinition(
-            "SELECT a.variant AS Variant, COUNT(*) AS Pulls, COUNT(f.reward) AS Rewarded, COALESCE(SUM(f.reward), 0) AS RewardSum " +
-            "FROM prediction_assignments a LEFT JOIN feedback f ON f.prediction_id = a.prediction_id WHERE a.endpoint = @endpoint AND a.bandit_arm = 1 GROUP BY a.variant ORDER BY a.variant",
+            "SELECT variant AS Variant, CAST(SUM(pulls) AS BIGINT) AS Pulls, CAST(SUM(rewarded) AS BIGINT) AS Rewarded, SUM(reward_sum) AS RewardSum FROM (" +
+            "SELECT a.variant, COUNT(*) AS pulls, COUNT(f.reward) AS rewarded, COALESCE(SUM(f.reward), 0) AS reward_sum " +
+            "FROM prediction_assignments a LEFT JOIN feedback f ON f.prediction_id = a.prediction_id WHERE a.endpoint = @endpoint AND a.bandit_arm = 1 GROUP BY a.variant " +
+            "UNION ALL SELECT variant, pulls, rewarded, reward_sum FROM bandit_arm_totals WHERE endpoint = @endpoint) arms GROUP BY variant ORDER BY variant",
             new { endpoint }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.Select(row => new ArmStats(row.Variant, row.Pulls, row.Rewarded, row.RewardSum)).ToList();
     }

@@ -81,7 +81,7 @@ public sealed class EndpointStore(MetadataDatabase database, TimeProvider time)
         }
 
         await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM endpoint_signals WHERE endpoint = @name; DELETE FROM prediction_assignments WHERE endpoint = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            "DELETE FROM endpoint_signals WHERE endpoint = @name; DELETE FROM prediction_assignments WHERE endpoint = @name; DELETE FROM bandit_arm_totals WHERE endpoint = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -70,9 +70,10 @@ public sealed partial class ServingFlushService(AssignmentStore assignments, Tra
             var now = time.GetUtcNow();
             if (now - _pruned >= PruneInterval)
             {
-                // Every replica prunes about hourly; a delete another replica already did finds nothing.
+                // Every replica prunes and folds about hourly; a delete or fold another replica already did finds nothing.
                 _pruned = now;
                 await assignments.PruneAsync((now - AssignmentStore.Retention).ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+                await assignments.FoldAsync((now - AssignmentStore.BanditRewardWindow).ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception exception) when (exception is not OperationCanceledException)

@@ -54,6 +54,42 @@ public abstract class AssignmentStoreContractTests(DatabaseEngine engine) : Data
     }
 
     [Fact]
+    public async Task Folding_old_bandit_pulls_keeps_each_arms_totals_and_bounds_the_rows()
+    {
+        var assignments = new AssignmentStore(Database);
+        var feedback = new FeedbackStore(Database, Time);
+        for (var i = 0; i < 6; i++)
+        {
+            assignments.Enqueue(new PredictionAssignment($"a-old{i}", "ads", "a", 100, BanditArm: true));
+            assignments.Enqueue(new PredictionAssignment($"a-new{i}", "ads", "a", 300, BanditArm: true));
+        }
+
+        assignments.Enqueue(new PredictionAssignment("b-old", "ads", "b", 100, BanditArm: true));
+        assignments.Enqueue(new PredictionAssignment("forced-old", "ads", "b", 100)); // not a pull: pruning's, not folding's
+        assignments.Enqueue(new PredictionAssignment("other-old", "news", "a", 100, BanditArm: true));
+        await assignments.FlushAsync(Cancel);
+        await feedback.AddAsync([new Feedback("a-old0", null, 1), new Feedback("a-old1", null, 0.5), new Feedback("a-new0", null, 1), new Feedback("b-old", null, 0.25)], Cancel);
+        var before = await assignments.ArmsAsync("ads", Cancel);
+        before.ShouldBe([new ArmStats("a", 12, 3, 2.5), new ArmStats("b", 1, 1, 0.25)]);
+
+        (await assignments.FoldAsync(before: 200, Cancel)).ShouldBe(8, "six of a, one of b, one of news");
+        (await assignments.ArmsAsync("ads", Cancel)).ShouldBe(before, "folded pulls still count, with their rewards");
+        (await assignments.ArmsAsync("news", Cancel)).ShouldBe([new ArmStats("a", 1, 0, 0)]);
+        (await assignments.FoldAsync(before: 200, Cancel)).ShouldBe(0, "a fold another replica already did finds nothing");
+        (await assignments.ArmsAsync("ads", Cancel)).ShouldBe(before, "nothing counted twice");
+        await using (var connection = await Database.OpenAsync(Cancel))
+        {
+            (await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM prediction_assignments WHERE endpoint = 'ads'")).ShouldBe(7, "the six recent pulls and the forced prediction");
+        }
+
+        // Later pulls and rewards add to the totals; a reward for a folded pull comes after its window and no longer counts.
+        await feedback.AddAsync([new Feedback("a-new1", null, 1), new Feedback("a-old2", null, 1)], Cancel);
+        (await assignments.ArmsAsync("ads", Cancel)).ShouldBe([new ArmStats("a", 12, 4, 3.5), new ArmStats("b", 1, 1, 0.25)]);
+        (await assignments.FoldAsync(before: 400, Cancel)).ShouldBe(6);
+        (await assignments.ArmsAsync("ads", Cancel)).ShouldBe([new ArmStats("a", 12, 4, 3.5), new ArmStats("b", 1, 1, 0.25)]);
+    }
+
+    [Fact]
     public async Task A_large_flush_stores_every_assignment_once_with_its_label_or_none()
     {
         // Serving rates queue thousands a second; a duplicate id (a retried flush) is stored once.
