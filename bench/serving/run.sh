@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Serving load test: wrk against Ballast (iris on a split endpoint of two variants, titanic on one; prediction log
 # and metrics on, as in production) and, in the same run, against a bare ASP.NET Core app calling the same ONNX
-# Runtime session (bench/ServingBaseline). Writes bench/results/serving.md. DURATION and CONNECTIONS tune the load.
+# Runtime session (bench/ServingBaseline). Writes bench/results/serving.md. DURATION, CONNECTIONS, ROUNDS (peak rounds)
+# and WARMUP tune the load.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DURATION=${DURATION:-15s}
+DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
+ROUNDS=${ROUNDS:-5}
+WARMUP=${WARMUP:-10s}
 FIXTURES=$(cd ../shared/fixtures && pwd)
 WORK=$(mktemp -d /tmp/ballast-bench-serving.XXXXXX)
 PIDS=()
@@ -62,30 +65,55 @@ print("%.0f %.3f %.3f %s" % (rps, ms(50), ms(99), errors.group(1) if errors else
 PY
 }
 
+# Waits (up to 60 s) until Ballast has converted every closed write-ahead file, so that no conversion left from its
+# round runs during the baseline's.
+wait_converted() { for _ in $(seq 1 120); do [ -z "$(find "$WORK/data/prediction-log" -name 'wal-*.closed')" ] && return 0; sleep 0.5; done; }
+median() { python3 -c 'import statistics, sys; print("%.3f" % statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+url_of() { [ "$1" = baseline ] && echo "${BASE[$2]}" || echo "$URL"; }
 ROWS=""
+PEAKS=""
 HALF=""
 for model in iris titanic; do
+  # Warm-up at the peak's load, long enough for tiered JIT to settle in both (in the first seconds Ballast, with more
+  # code to compile, spends ~6% of its CPU in the JIT).
+  for target in baseline ballast; do measure "$(url_of $target $model)" "$model" "$CONNECTIONS" "$WARMUP" >/dev/null; done
+  # Peak in ROUNDS alternating rounds: the machine's speed drifts between runs (the baseline alone swings 45-70k rps
+  # on iris), so each round compares the two side by side and the summary takes the median of the rounds' ratios.
   declare -A PEAK=()
-  for target in baseline ballast; do
-    url=$([ "$target" = baseline ] && echo "${BASE[$model]}" || echo "$URL")
-    measure "$url" "$model" 8 3s >/dev/null   # warm-up
-    read -r rps p50 p99 errors < <(measure "$url" "$model" "$CONNECTIONS" "$DURATION")
-    read -r lrps lp50 lp99 lerrors < <(measure "$url" "$model" 1 "$DURATION")
-    PEAK[$target]=$rps
-    ROWS+="| $model | $target | $rps | $p50 | $p99 | $lrps | $lp50 | $lp99 | $((errors + lerrors)) |"$'\n'
+  ratios=""
+  for round in $(seq 1 "$ROUNDS"); do
+    wait_converted
+    read -r brps bp50 bp99 berrors < <(measure "${BASE[$model]}" "$model" "$CONNECTIONS" "$DURATION")
+    read -r rps p50 p99 errors < <(measure "$URL" "$model" "$CONNECTIONS" "$DURATION")
+    # Ballast converts write-ahead files to Parquet at a low priority while at most two wait: those left at the end
+    # of its round were converted after it (each ~131k iris records, ~0.3 s of CPU alone).
+    left=$(find "$WORK/data/prediction-log" -name 'wal-*.closed' | wc -l)
+    PEAK[baseline]+=" $brps"; PEAK[ballast]+=" $rps"
+    ratio=$(python3 -c "print('%.2f' % ($rps / $brps))")
+    ratios+=" $ratio"
+    ROWS+="| $model | $round | $brps | $bp50 | $bp99 | $rps | $p50 | $p99 | **${ratio}x** | $left | $((berrors + errors)) |"$'\n'
   done
-  # Half of a peak, offered to both: connections each wait 10 ms between requests. First half of the baseline's peak
-  # (the issue's reading: Ballast then runs nearer its own peak than the baseline does), then half of Ballast's own.
+  wait_converted
+  read -r lbrps lbp50 lbp99 lberrors < <(measure "${BASE[$model]}" "$model" 1 "$DURATION")
+  read -r lrps lp50 lp99 lerrors < <(measure "$URL" "$model" 1 "$DURATION")
+  PEAKS+="| $model | $(median ${PEAK[baseline]}) | $(median ${PEAK[ballast]}) | **$(median $ratios)x** | $lbrps / $lbp50 / $lbp99 | $lrps / $lp50 / $lp99 | $((lberrors + lerrors)) |"$'\n'
+  # Half of a peak (the median round's), offered to both: connections each wait 10 ms between requests. First half of
+  # the baseline's peak (the issue's reading: Ballast then runs nearer its own peak than the baseline does), then half
+  # of Ballast's own; two alternating rounds each, the added p99 their mean.
   for of in baseline ballast; do
-    connections=$(( PEAK[$of] / 2 / 100 ))
-    declare -A P99=()
-    for target in baseline ballast; do
-      url=$([ "$target" = baseline ] && echo "${BASE[$model]}" || echo "$URL")
-      read -r hrps hp50 hp99 herrors < <(measure "$url" "$model" "$connections" "$DURATION" 10)
-      P99[$target]=$hp99
-      HALF+="| $model | half of $of's peak | $target | $connections | $hrps | $hp50 | $hp99 | $herrors |"$'\n'
+    connections=$(python3 -c "print(int($(median ${PEAK[$of]}) / 2 / 100))")
+    added=""
+    for round in 1 2; do
+      declare -A P99=()
+      for target in baseline ballast; do
+        wait_converted
+        read -r hrps hp50 hp99 herrors < <(measure "$(url_of $target $model)" "$model" "$connections" "$DURATION" 10)
+        P99[$target]=$hp99
+        HALF+="| $model | half of $of's peak | $round | $target | $connections | $hrps | $hp50 | $hp99 | $herrors |"$'\n'
+      done
+      added+=" $(python3 -c "print('%.3f' % (${P99[ballast]} - ${P99[baseline]}))")"
     done
-    HALF+="| $model | half of $of's peak | **added p99** | | | | **$(python3 -c "print('%.3f' % (${P99[ballast]} - ${P99[baseline]}))")** | |"$'\n'
+    HALF+="| $model | half of $of's peak | | **added p99** (mean of the rounds:$added) | | | | **$(python3 -c "import sys; print('%.3f' % (sum(map(float, sys.argv[1:])) / 2))" $added)** | |"$'\n'
   done
 done
 
@@ -98,17 +126,26 @@ cat > bench/results/serving.md <<MD
 
 Ballast: iris on a split endpoint (two variants, 50/50), titanic (5 named int64/string/float inputs) on a
 one-variant endpoint; authentication off (loopback), prediction log and metrics on, /metrics scraped every 5 s. Baseline: bench/ServingBaseline,
-a bare ASP.NET Core app parsing V2 JSON and calling the same ONNX Runtime session. Peak: ${CONNECTIONS} connections;
-light: 1 connection. wrk, the servers and the model share the same 2 cores.
+a bare ASP.NET Core app parsing V2 JSON and calling the same ONNX Runtime session. wrk, the servers and the model
+share the same 2 cores. Each target is warmed up for ${WARMUP} at the peak's load first.
 
-| model | target | rps (peak) | p50 ms | p99 ms | rps (1 conn) | p50 ms | p99 ms | non-2xx |
-| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+Peak (${CONNECTIONS} connections) in ${ROUNDS} alternating rounds, each comparing the two side by side. Before each
+baseline run Ballast has converted every write-ahead file; "files left to convert" counts the write-ahead files
+(64 MiB each) whose conversion, deferred at a low priority during Ballast's round, ran after it:
+
+| model | round | baseline rps | p50 ms | p99 ms | ballast rps | p50 ms | p99 ms | ratio | files left to convert | non-2xx |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${ROWS}
+Summary: median peak rps and the median of the rounds' ratios; light load is 1 connection (rps / p50 ms / p99 ms):
+
+| model | baseline rps | ballast rps | ratio | baseline, 1 conn | ballast, 1 conn | non-2xx |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+${PEAKS}
 At half of a peak load, offered to both (N connections, each waiting 10 ms between requests): half of the baseline's
 peak (the goal's reading; Ballast then runs nearer its own peak than the baseline does), and half of Ballast's own peak:
 
-| model | load | target | connections | rps | p50 ms | p99 ms | non-2xx |
-| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |
+| model | load | round | target | connections | rps | p50 ms | p99 ms | non-2xx |
+| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |
 ${HALF}
 Prediction log during the run: ${logged} records written, ${dropped} dropped.
 MD
