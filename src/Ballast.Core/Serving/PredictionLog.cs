@@ -50,10 +50,9 @@ public sealed record PredictionLogOptions(string Folder)
 public sealed record PredictionLogStats(long Written, long Dropped, long Segments, int Queued);
 
 /// <summary>
-/// The zero-loss prediction log. A request's record is appended to a local write-ahead file (JSON lines, written through
-/// a shared memory mapping: a copy, no system call; see <see cref="WalFile"/>) with group commit: the appender that
-/// finds no write in progress writes its line itself, on its own thread, together with
-/// every line queued meanwhile (one copy); lines appended while a write is in progress wait for the next one,
+/// The zero-loss prediction log. A request's record is appended to a local write-ahead file (JSON lines) with group
+/// commit: the appender that finds no write in progress writes its line itself, on its own thread, together with
+/// every line queued meanwhile (one write call); lines appended while a write is in progress wait for the next one,
 /// which the same writer does. The request's <see cref="AppendAsync"/> completes only once its line is in the file,
 /// so a record whose request got an answer survives a process crash. Write-ahead files are
 /// rolled into Parquet segments in the artifact store, <c>predictions/&lt;endpoint&gt;/&lt;yyyy-MM-dd-HH&gt;/&lt;segment&gt;.parquet</c>,
@@ -88,7 +87,7 @@ public sealed class PredictionLog : IAsyncDisposable
     private bool _writing;
     private bool _closed;
     private readonly ITimer _timer;
-    private WalFile _wal = null!;
+    private FileStream _wal = null!;
     private long _walSequence;
     private readonly long _firstSequence;
     private long _walBytes;
@@ -434,26 +433,14 @@ public sealed class PredictionLog : IAsyncDisposable
                 _room = null;
             }
 
-            var full = false;
             if (count > 0)
             {
                 try
                 {
-                    // One copy for the whole batch into the file's mapped pages; the lines are in the OS when it returns
-                    // (a killed process loses none), without a system call.
-                    if (!_wal.TryAppend(lines.WrittenSpan))
-                    {
-                        // The file has no room left for them: the next file (at least as large as the batch) takes them, and
-                        // the full one is closed on a thread of its own and rolled.
-                        Rotate(background: true, capacity: lines.WrittenCount);
-                        full = true;
-                        if (!_wal.TryAppend(lines.WrittenSpan))
-                        {
-                            throw new InvalidOperationException("A new write-ahead file has no room for the batch it was sized for.");
-                        }
-                    }
-
-                    _walBytes = _wal.Length;
+                    // One write for the whole batch; the lines are in the OS when it returns (a killed process loses none).
+                    // A synchronous write: an unbuffered write to the page cache takes microseconds, less than a thread hop.
+                    _wal.Write(lines.WrittenSpan);
+                    _walBytes += lines.WrittenCount;
                     Interlocked.Add(ref _written, count);
                     written!.TrySetResult();
                 }
@@ -489,10 +476,6 @@ public sealed class PredictionLog : IAsyncDisposable
                     _ = Task.Run(RollInBackgroundAsync);
                 }
             }
-            else if (full)
-            {
-                _ = Task.Run(RollInBackgroundAsync);
-            }
         }
     }
 
@@ -516,14 +499,14 @@ public sealed class PredictionLog : IAsyncDisposable
     /// Opens the next write-ahead file and closes the current one (fsync, then "closed" name), here or, with
     /// <paramref name="background"/>, on a thread of its own; rolls wait for such a close (<see cref="_closing"/>).
     /// </summary>
-    private void Rotate(bool reopen = true, bool background = false, long capacity = 0)
+    private void Rotate(bool reopen = true, bool background = false)
     {
         var old = _wal;
         var hadLines = _walBytes > 0;
         if (reopen)
         {
             // First, so that the writer always has a file: if opening fails, the current one simply stays current.
-            OpenNextWal(capacity);
+            OpenNextWal();
         }
 
         if (background)
@@ -544,7 +527,7 @@ public sealed class PredictionLog : IAsyncDisposable
         }
     }
 
-    private void CloseInBackground(WalFile file)
+    private void CloseInBackground(FileStream file)
     {
         try
         {
@@ -558,11 +541,24 @@ public sealed class PredictionLog : IAsyncDisposable
     }
 
     /// <summary>Flushes a write-ahead file to disk and names it closed (or deletes it when empty), so that a roll takes it.</summary>
-    private static void Close(WalFile file)
+    private static void Close(FileStream file)
     {
-        if (file.Close())
+        var path = file.Name;
+        try
         {
-            File.Move(file.Name, Path.ChangeExtension(file.Name, ".closed"));
+            file.Flush(flushToDisk: true);
+        }
+        finally
+        {
+            file.Dispose();
+            if (new FileInfo(path).Length == 0)
+            {
+                File.Delete(path);
+            }
+            else
+            {
+                File.Move(path, Path.ChangeExtension(path, ".closed"));
+            }
         }
     }
 
@@ -577,8 +573,7 @@ public sealed class PredictionLog : IAsyncDisposable
     /// </summary>
     public const int RecordSequenceBits = 32;
 
-    /// <summary>Opens the next write-ahead file, of <see cref="PredictionLogOptions.RollBytes"/> or <paramref name="capacity"/> if larger.</summary>
-    private void OpenNextWal(long capacity = 0)
+    private void OpenNextWal()
     {
         _walSequence++;
         // Recorded before the file exists, so that no start after a crash can hand out this sequence again.
@@ -588,7 +583,8 @@ public sealed class PredictionLog : IAsyncDisposable
             _nextRecord = _walSequence << RecordSequenceBits;
         }
 
-        _wal = WalFile.Create(Path.Combine(_options.Folder, string.Create(CultureInfo.InvariantCulture, $"wal-{_walSequence:D10}.jsonl")), Math.Max(_options.RollBytes, capacity));
+        _wal = new FileStream(Path.Combine(_options.Folder, string.Create(CultureInfo.InvariantCulture, $"wal-{_walSequence:D10}.jsonl")),
+            FileMode.Append, FileAccess.Write, FileShare.Read, bufferSize: 0);
         _walBytes = 0;
         _walOpenedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
     }
@@ -676,16 +672,25 @@ public sealed class PredictionLog : IAsyncDisposable
     /// <summary>Rolls one write-ahead file; <paramref name="yield"/> interrupts its conversion (not its upload).</summary>
     private async Task RollFileAsync(string file, bool lowPriority, CancellationToken yield, CancellationToken cancellationToken)
     {
-        // A line torn by a crash mid-copy belongs to a request that never got its answer: cut it, and the zeros a crash
-        // leaves after the last line of a mapped file.
-        long length;
-        await using (var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite))
+        // A line torn by a crash mid-write belongs to a request that never got its answer: cut it.
+        var length = new FileInfo(file).Length;
+        if (length > 0)
         {
-            length = WalFile.CompleteLength(stream);
-            if (length < stream.Length)
+            await using var stream = new FileStream(file, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+            var end = length;
+            while (end > 0)
             {
-                stream.SetLength(length);
+                stream.Position = end - 1;
+                if (stream.ReadByte() == '\n')
+                {
+                    break;
+                }
+
+                end--;
             }
+
+            stream.SetLength(end);
+            length = end;
         }
 
         if (length == 0)

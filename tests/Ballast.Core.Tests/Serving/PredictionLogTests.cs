@@ -109,16 +109,9 @@ public sealed class PredictionLogTests : IDisposable
             await first.AppendAsync(Record($"p{i}", "iris", Date(8, 30)), Cancel);
         }
 
-        // The process dies here: nothing is disposed or rolled. A copy was torn mid-line, right after the last line in
-        // the file's mapped space (the zeros after it stay, as a killed process leaves them).
+        // The process dies here: nothing is disposed or rolled. A write was torn mid-line.
         var wal = Directory.EnumerateFiles(Folder, "wal-*.jsonl").Single();
-        var content = await File.ReadAllBytesAsync(wal, Cancel);
-        Array.IndexOf(content, (byte)0).ShouldBeGreaterThan(0, "the file's space is allocated ahead: zeros follow the lines");
-        await using (var stream = new FileStream(wal, FileMode.Open, FileAccess.Write, FileShare.ReadWrite))
-        {
-            stream.Position = Array.IndexOf(content, (byte)0);
-            await stream.WriteAsync("{\"prediction_id\":\"torn\",\"endp"u8.ToArray(), Cancel);
-        }
+        await File.AppendAllTextAsync(wal, "{\"prediction_id\":\"torn\",\"endp", Cancel);
 
         var second = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder), Artifacts, time, Cancel);
         var segments = await second.SegmentsAsync("iris", cancellationToken: Cancel);
@@ -182,8 +175,7 @@ public sealed class PredictionLogTests : IDisposable
         using (var reader = new StreamReader(new FileStream(wal, FileMode.Open, FileAccess.Read, FileShare.ReadWrite)))
         {
             var sequences = new List<long>();
-            // Up to the zeros of the file's space not written yet.
-            while (await reader.ReadLineAsync(Cancel) is { } line && !line.StartsWith('\0'))
+            while (await reader.ReadLineAsync(Cancel) is { } line)
             {
                 sequences.Add(System.Text.Json.JsonDocument.Parse(line).RootElement.GetProperty("sequence").GetInt64());
             }
@@ -241,55 +233,6 @@ public sealed class PredictionLogTests : IDisposable
 
         await Should.ThrowAsync<OperationCanceledException>(conversion.WaitAsync(TimeSpan.FromMinutes(2), Cancel));
         Should.Throw<OperationCanceledException>(() => PredictionLog.Run(connection, "SELECT 1", yield.Token), "a cancelled roll starts no statement");
-    }
-
-    [Fact]
-    public async Task A_record_larger_than_a_write_ahead_file_gets_a_file_of_its_size()
-    {
-        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Date(11, 0));
-        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder) { RollBytes = 1024 }, Artifacts, time, Cancel);
-        var large = Record("large", "iris", Date(11, 0)) with { Inputs = [new Tensor("x", "FP32", [1, 1000], new float[1000])] };
-        for (var i = 0; i < 5; i++)
-        {
-            (await log.AppendAsync(Record($"small{i}", "iris", Date(11, 0)), Cancel)).ShouldBeTrue();
-        }
-
-        (await log.AppendAsync(large, Cancel)).ShouldBeTrue();
-        (await log.AppendAsync(Record("after", "iris", Date(11, 0)), Cancel)).ShouldBeTrue();
-        await log.DisposeAsync();
-
-        var files = (await log.SegmentsAsync("iris", cancellationToken: Cancel)).Select(path => ((FileArtifactStore)Artifacts).LocalPath(path)).ToList();
-        Query(files, "SELECT count(*), count(DISTINCT prediction_id), max(length(inputs)) > 2000 FROM rows").ShouldBe("7,7,True");
-    }
-
-    [Fact]
-    public void A_write_ahead_file_takes_what_fits_and_is_cut_to_it_when_closed()
-    {
-        Directory.CreateDirectory(Folder);
-        var path = Path.Combine(Folder, "wal-test.jsonl");
-        var file = WalFile.Create(path, 64);
-        file.TryAppend("{\"a\":1}\n"u8).ShouldBeTrue();
-        file.TryAppend(new byte[60]).ShouldBeFalse("56 bytes are left");
-        new FileInfo(path).Length.ShouldBe(64, "the space is allocated and mapped ahead");
-        file.Close().ShouldBeTrue();
-        File.ReadAllText(path).ShouldBe("{\"a\":1}\n");
-
-        var empty = WalFile.Create(Path.Combine(Folder, "wal-empty.jsonl"), 4096);
-        empty.Close().ShouldBeFalse();
-        File.Exists(Path.Combine(Folder, "wal-empty.jsonl")).ShouldBeFalse("an empty file is deleted");
-
-        // What a crash leaves: lines, a torn one, zeros (over more than one block of the backward scan).
-        File.WriteAllBytes(path, [.. "{\"a\":1}\n{\"b\":2}\n{\"c\""u8, .. new byte[200_000]]);
-        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read))
-        {
-            WalFile.CompleteLength(stream).ShouldBe(16);
-        }
-
-        File.WriteAllBytes(path, [.. "torn"u8, .. new byte[10]]);
-        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read))
-        {
-            WalFile.CompleteLength(stream).ShouldBe(0);
-        }
     }
 
     private static DateTimeOffset Date(int hour, int minute) => new(2026, 11, 25, hour, minute, 0, TimeSpan.Zero);
