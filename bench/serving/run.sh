@@ -68,7 +68,7 @@ PY
 # Waits (up to 60 s) until Ballast has converted every closed write-ahead file, so that no conversion left from its
 # round runs during the baseline's.
 wait_converted() { for _ in $(seq 1 120); do [ -z "$(find "$WORK/data/prediction-log" -name 'wal-*.closed')" ] && return 0; sleep 0.5; done; }
-median() { python3 -c 'import statistics, sys; print("%.3f" % statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+median() { python3 -c 'import statistics, sys; print("%g" % statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 url_of() { [ "$1" = baseline ] && echo "${BASE[$2]}" || echo "$URL"; }
 ROWS=""
 PEAKS=""
