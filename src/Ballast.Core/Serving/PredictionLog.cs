@@ -749,12 +749,11 @@ public sealed class PredictionLog : IAsyncDisposable
         using var connection = new DuckDBConnection("Data Source=:memory:");
         connection.Open();
         Execute(connection, "SET threads = 1; SET memory_limit = '256MB';");
-        var groups = GroupsOf(file);
-        if (groups is [var only])
+        if (SingleGroupOf(file) is var (endpoint, hour))
         {
             var local = Path.Combine(scratch, "0.parquet");
             Run(connection, $"COPY ({records}) TO {Literal(local)} {Parquet}", cancellationToken);
-            return [(only.Endpoint, only.Hour, local)];
+            return [(endpoint, hour, local)];
         }
 
         Run(connection, $"CREATE TABLE rows AS {records}", cancellationToken);
@@ -769,10 +768,10 @@ public sealed class PredictionLog : IAsyncDisposable
             }
         }
 
-        foreach (var (endpoint, hour, local) in split)
+        foreach (var group in split)
         {
-            Run(connection, $"COPY (SELECT * FROM rows WHERE endpoint = {Literal(endpoint)} AND strftime(make_timestamp(timestamp * 1000), '%Y-%m-%d-%H') = {Literal(hour)}) " +
-                $"TO {Literal(local)} {Parquet}", cancellationToken);
+            Run(connection, $"COPY (SELECT * FROM rows WHERE endpoint = {Literal(group.Endpoint)} AND strftime(make_timestamp(timestamp * 1000), '%Y-%m-%d-%H') = {Literal(group.Hour)}) " +
+                $"TO {Literal(group.Local)} {Parquet}", cancellationToken);
         }
 
         return split;
@@ -800,12 +799,12 @@ public sealed class PredictionLog : IAsyncDisposable
     private static ReadOnlySpan<byte> TimestampName => "timestamp"u8;
 
     /// <summary>
-    /// The endpoints and hours of a write-ahead file's lines (a quick scan: each line is read up to its endpoint and
-    /// timestamp, which come first), or null when a line is not a record as the log writes them: DuckDB then finds them.
+    /// The one endpoint and hour of every line of a write-ahead file (a quick scan: each line is read up to its endpoint
+    /// and timestamp, which come first), or null when the lines have several, or one is not a record as the log writes them.
     /// </summary>
-    private static List<(string Endpoint, string Hour)>? GroupsOf(string file)
+    private static (string Endpoint, string Hour)? SingleGroupOf(string file)
     {
-        var groups = new List<(string Endpoint, long Hour)>();
+        (string Endpoint, long Hour)? group = null;
         using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, bufferSize: 0);
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
         try
@@ -819,19 +818,20 @@ public sealed class PredictionLog : IAsyncDisposable
                 int end;
                 while ((end = buffer.AsSpan(start, filled - start).IndexOf((byte)'\n')) >= 0)
                 {
-                    if (!TryGroupOf(buffer.AsSpan(start, end), groups))
+                    if (GroupOf(buffer.AsSpan(start, end), group?.Endpoint) is not { } line || (group is { } first && first != line))
                     {
                         return null;
                     }
 
+                    group = line;
                     start += end + 1;
                 }
 
                 if (read == 0)
                 {
                     // The roll cut the file after its last complete line.
-                    return filled == start
-                        ? groups.Select(group => (group.Endpoint, DateTimeOffset.FromUnixTimeMilliseconds(group.Hour * 3_600_000).ToString("yyyy-MM-dd-HH", CultureInfo.InvariantCulture))).ToList()
+                    return filled == start && group is var (endpoint, hour)
+                        ? (endpoint, DateTimeOffset.FromUnixTimeMilliseconds(hour * 3_600_000).ToString("yyyy-MM-dd-HH", CultureInfo.InvariantCulture))
                         : null;
                 }
 
@@ -853,15 +853,18 @@ public sealed class PredictionLog : IAsyncDisposable
         }
     }
 
-    /// <summary>Adds a line's endpoint and hour (since the epoch) to <paramref name="groups"/> unless there; false when the line has neither.</summary>
-    private static bool TryGroupOf(ReadOnlySpan<byte> line, List<(string Endpoint, long Hour)> groups)
+    /// <summary>
+    /// A line's endpoint and hour since the epoch, or null when it has not both; the endpoint is <paramref name="known"/>
+    /// itself when equal (no new string per line).
+    /// </summary>
+    private static (string Endpoint, long Hour)? GroupOf(ReadOnlySpan<byte> line, string? known)
     {
         try
         {
             var reader = new Utf8JsonReader(line);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
             {
-                return false;
+                return null;
             }
 
             string? endpoint = null;
@@ -872,43 +875,31 @@ public sealed class PredictionLog : IAsyncDisposable
                 {
                     if (!reader.Read() || reader.TokenType != JsonTokenType.String)
                     {
-                        return false;
+                        return null;
                     }
 
-                    // The last group's name, not a new string per line, when it is the same (it nearly always is).
-                    endpoint = groups.Count > 0 && reader.ValueTextEquals(groups[^1].Endpoint) ? groups[^1].Endpoint : reader.GetString()!;
+                    endpoint = known is not null && reader.ValueTextEquals(known) ? known : reader.GetString()!;
                 }
                 else if (reader.ValueTextEquals(TimestampName))
                 {
                     if (!reader.Read() || reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out var value) || value < 0)
                     {
-                        return false;
+                        return null;
                     }
 
                     timestamp = value;
                 }
                 else if (!reader.Read() || !reader.TrySkip())
                 {
-                    return false;
+                    return null;
                 }
             }
 
-            if (endpoint is null || timestamp is not { } milliseconds)
-            {
-                return false;
-            }
-
-            var group = (endpoint, milliseconds / 3_600_000);
-            if (!groups.Contains(group))
-            {
-                groups.Add(group);
-            }
-
-            return true;
+            return endpoint is not null && timestamp is { } milliseconds ? (endpoint, milliseconds / 3_600_000) : null;
         }
         catch (JsonException)
         {
-            return false;
+            return null;
         }
     }
 
