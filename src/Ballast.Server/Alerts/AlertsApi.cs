@@ -96,7 +96,7 @@ public static class AlertsApi
         }).WithSummary("A rule's transitions, newest first (?limit=, default 100).").RequireAuthorization(BallastPolicies.Reader);
         alerts.MapPost("/silences", async (SilenceRequest request, AlertEvaluator evaluator, HttpContext context, CancellationToken cancellationToken) =>
         {
-            var silence = await evaluator.SilenceAsync(request, context.User.Identity?.Name ?? "anonymous", cancellationToken).ConfigureAwait(false);
+            var silence = await evaluator.SilenceAsync(request, BallastClaims.NameOf(context.User), cancellationToken).ConfigureAwait(false);
             return TypedResults.Created($"/api/v1/alerts/silences/{silence.Id}", silence);
         }).WithSummary("Silences a rule's alerts, or those whose labels match, until ends_at or for a duration: they change state but notify nobody.")
             .RequireAuthorization(BallastPolicies.Writer);

@@ -84,5 +84,5 @@ public static class AbExperimentsApi
         return routes;
     }
 
-    private static string Actor(HttpContext context) => context.User.Identity?.Name ?? "anonymous";
+    private static string Actor(HttpContext context) => BallastClaims.NameOf(context.User);
 }

@@ -18,6 +18,9 @@ public static class BallastClaims
     public static ClaimsPrincipal Principal(string name, ApiKeyRole role) =>
         new(new ClaimsIdentity([new Claim(ClaimTypes.Name, name), new Claim(Role, role.ToName())], Scheme));
 
+    /// <summary>Who acted, for records that name an actor (an experiment's stop, an alert's silence): the key's name, else anonymous.</summary>
+    public static string NameOf(ClaimsPrincipal user) => user?.Identity?.Name ?? AnonymousName;
+
     public static ApiKeyRole? RoleOf(ClaimsPrincipal user) =>
         ApiKeyRoles.TryParse(user?.FindFirst(Role)?.Value, out var role) ? role : null;
 }
