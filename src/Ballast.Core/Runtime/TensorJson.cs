@@ -105,60 +105,28 @@ public static class TensorJson
 
                 break;
             case TypeCode.Int64:
-                foreach (var value in (long[])data)
-                {
-                    writer.WriteNumberValue(value);
-                }
-
-                break;
-            case TypeCode.UInt64:
-                foreach (var value in (ulong[])data)
-                {
-                    writer.WriteNumberValue(value);
-                }
-
+                WriteSigned(writer, (long[])data);
                 break;
             case TypeCode.Int32:
-                foreach (var value in (int[])data)
-                {
-                    writer.WriteNumberValue(value);
-                }
-
-                break;
-            case TypeCode.UInt32:
-                foreach (var value in (uint[])data)
-                {
-                    writer.WriteNumberValue(value);
-                }
-
+                WriteSigned(writer, (int[])data);
                 break;
             case TypeCode.Int16:
-                foreach (var value in (short[])data)
-                {
-                    writer.WriteNumberValue(value);
-                }
-
-                break;
-            case TypeCode.UInt16:
-                foreach (var value in (ushort[])data)
-                {
-                    writer.WriteNumberValue(value);
-                }
-
+                WriteSigned(writer, (short[])data);
                 break;
             case TypeCode.SByte:
-                foreach (var value in (sbyte[])data)
-                {
-                    writer.WriteNumberValue(value);
-                }
-
+                WriteSigned(writer, (sbyte[])data);
+                break;
+            case TypeCode.UInt64:
+                WriteUnsigned(writer, (ulong[])data);
+                break;
+            case TypeCode.UInt32:
+                WriteUnsigned(writer, (uint[])data);
+                break;
+            case TypeCode.UInt16:
+                WriteUnsigned(writer, (ushort[])data);
                 break;
             case TypeCode.Byte:
-                foreach (var value in (byte[])data)
-                {
-                    writer.WriteNumberValue(value);
-                }
-
+                WriteUnsigned(writer, (byte[])data);
                 break;
             default:
                 if (data is Half[] halves)
@@ -177,6 +145,25 @@ public static class TensorJson
                 }
 
                 break;
+        }
+    }
+
+    // One loop per signedness, specialized by the JIT for each element type: widening to long or ulong writes the same digits.
+    private static void WriteSigned<T>(Utf8JsonWriter writer, T[] values)
+        where T : System.Numerics.IBinaryInteger<T>, System.Numerics.ISignedNumber<T>
+    {
+        foreach (var value in values)
+        {
+            writer.WriteNumberValue(long.CreateTruncating(value));
+        }
+    }
+
+    private static void WriteUnsigned<T>(Utf8JsonWriter writer, T[] values)
+        where T : System.Numerics.IBinaryInteger<T>, System.Numerics.IUnsignedNumber<T>
+    {
+        foreach (var value in values)
+        {
+            writer.WriteNumberValue(ulong.CreateTruncating(value));
         }
     }
 

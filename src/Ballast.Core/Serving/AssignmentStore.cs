@@ -224,6 +224,13 @@ public sealed class AssignmentStore(MetadataDatabase database)
     }
 
     /// <summary>
+    /// An arm's totals over bandit pulls (a <c>WHERE</c> that callers extend and group by): pulls, rewarded pulls, reward
+    /// sum. The fold and the live rows count alike through it, so folded totals add up with what the rows would give.
+    /// </summary>
+    private const string PullTotals = "COUNT(*) AS pulls, COUNT(f.reward) AS rewarded, COALESCE(SUM(f.reward), 0) AS reward_sum " +
+        "FROM prediction_assignments a LEFT JOIN feedback f ON f.prediction_id = a.prediction_id WHERE a.bandit_arm = 1";
+
+    /// <summary>
     /// Folds the bandit pulls made before <paramref name="before"/> (Unix ms) into their arms' totals, with the rewards
     /// they have, and deletes them; returns how many. One transaction, serialized between replicas (PostgreSQL: an
     /// advisory lock; SQLite: one writer), so that a pull is counted once whoever folds it.
@@ -240,8 +247,7 @@ public sealed class AssignmentStore(MetadataDatabase database)
 
         await connection.ExecuteAsync(new CommandDefinition(
             "INSERT INTO bandit_arm_totals (endpoint, variant, pulls, rewarded, reward_sum) " +
-            "SELECT a.endpoint, a.variant, COUNT(*), COUNT(f.reward), COALESCE(SUM(f.reward), 0) " +
-            "FROM prediction_assignments a LEFT JOIN feedback f ON f.prediction_id = a.prediction_id WHERE a.bandit_arm = 1 AND a.assigned_at < @before GROUP BY a.endpoint, a.variant " +
+            $"SELECT a.endpoint, a.variant, {PullTotals} AND a.assigned_at < @before GROUP BY a.endpoint, a.variant " +
             "ON CONFLICT (endpoint, variant) DO UPDATE SET pulls = bandit_arm_totals.pulls + excluded.pulls, rewarded = bandit_arm_totals.rewarded + excluded.rewarded, " +
             "reward_sum = bandit_arm_totals.reward_sum + excluded.reward_sum",
             new { before }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -260,8 +266,7 @@ public sealed class AssignmentStore(MetadataDatabase database)
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<ArmRow>(new CommandDefinition(
             "SELECT variant AS Variant, CAST(SUM(pulls) AS BIGINT) AS Pulls, CAST(SUM(rewarded) AS BIGINT) AS Rewarded, SUM(reward_sum) AS RewardSum FROM (" +
-            "SELECT a.variant, COUNT(*) AS pulls, COUNT(f.reward) AS rewarded, COALESCE(SUM(f.reward), 0) AS reward_sum " +
-            "FROM prediction_assignments a LEFT JOIN feedback f ON f.prediction_id = a.prediction_id WHERE a.endpoint = @endpoint AND a.bandit_arm = 1 GROUP BY a.variant " +
+            $"SELECT a.variant, {PullTotals} AND a.endpoint = @endpoint GROUP BY a.variant " +
             "UNION ALL SELECT variant, pulls, rewarded, reward_sum FROM bandit_arm_totals WHERE endpoint = @endpoint) arms GROUP BY variant ORDER BY variant",
             new { endpoint }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.Select(row => new ArmStats(row.Variant, row.Pulls, row.Rewarded, row.RewardSum)).ToList();

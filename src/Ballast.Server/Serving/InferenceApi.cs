@@ -189,14 +189,7 @@ public static partial class InferenceApi
         writer.WriteString(Names.Variant, scored.Invocation.Variant.Name);
         writer.WriteString(Names.Model, scored.Invocation.Variant.Model.Reference);
         writer.WriteEndObject();
-        writer.WriteStartArray(Names.Outputs);
-        var outputs = scored.Invocation.Outputs;
-        for (var i = 0; i < outputs.Count; i++)
-        {
-            TensorJson.WriteTensor(writer, outputs[i]);
-        }
-
-        writer.WriteEndArray();
+        TensorJson.WriteTensors(writer, Names.Outputs, scored.Invocation.Outputs);
         writer.WriteEndObject();
         writer.Flush();
         writer.Reset(Stream.Null);
