@@ -165,6 +165,8 @@ public static partial class BallastServer
         builder.Services.AddSingleton(new Ballast.Audit.AuditLog(server.Database));
         builder.Services.AddSingleton(server.Predictions);
         builder.Services.AddHostedService<PredictionLogService>();
+        builder.Services.AddSingleton(new Ballast.Serving.PredictionCompaction(server.Artifacts, server.Time));
+        builder.Services.AddHostedService<PredictionCompactionService>();
         var feedback = new Ballast.Serving.FeedbackStore(server.Database, server.Time);
         builder.Services.AddSingleton(feedback);
         var watermarks = new Ballast.Serving.PredictionLogWatermarks(server.Database, server.Time);

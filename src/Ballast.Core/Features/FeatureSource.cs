@@ -183,18 +183,10 @@ internal sealed class FeatureSource : IAsyncDisposable
     public static string KeyValue(string column, EntitySpec entity) =>
         entity.Type == FeatureTypes.Int64 ? $"CAST({Identifier(column)} AS BIGINT)" : $"CAST({Identifier(column)} AS VARCHAR)";
 
-    private async Task<string> LocalPathAsync(IArtifactStore artifacts, DatasetFile file, CancellationToken cancellationToken)
+    private Task<string> LocalPathAsync(IArtifactStore artifacts, DatasetFile file, CancellationToken cancellationToken)
     {
-        if (artifacts is FileArtifactStore local)
-        {
-            return local.LocalPath(DatasetStore.BlobPath(file.Sha256));
-        }
-
         var copy = Path.Combine(Path.GetTempPath(), "ballast-features-" + Guid.NewGuid().ToString("N"));
         _copies.Add(copy);
-        await using var source = await artifacts.OpenReadAsync(DatasetStore.BlobPath(file.Sha256), cancellationToken).ConfigureAwait(false);
-        await using var target = new FileStream(copy, FileMode.CreateNew, FileAccess.Write, FileShare.None, ContentAddressing.CopyBufferSize, FileOptions.Asynchronous);
-        await source.CopyToAsync(target, ContentAddressing.CopyBufferSize, cancellationToken).ConfigureAwait(false);
-        return copy;
+        return artifacts.LocalFileAsync(DatasetStore.BlobPath(file.Sha256), copy, cancellationToken);
     }
 }

@@ -80,7 +80,9 @@ public sealed class FeatureStreams(PredictionLog log, IArtifactStore artifacts, 
         var files = new List<string>(segments.Count);
         foreach (var segment in segments)
         {
-            files.Add(await LocalAsync(segment, copies, cancellationToken).ConfigureAwait(false));
+            var copy = Path.Combine(Path.GetTempPath(), "ballast-features-" + Guid.NewGuid().ToString("N") + ".parquet");
+            copies.Add(copy);
+            files.Add(await artifacts.LocalFileAsync(segment, copy, cancellationToken).ConfigureAwait(false));
         }
 
         var entity = TensorColumn.Parse(entityColumn);
@@ -165,20 +167,6 @@ public sealed class FeatureStreams(PredictionLog log, IArtifactStore artifacts, 
         }
     }
 
-    private async Task<string> LocalAsync(string segment, List<string> copies, CancellationToken cancellationToken)
-    {
-        if (artifacts is FileArtifactStore local)
-        {
-            return local.LocalPath(segment);
-        }
-
-        var copy = Path.Combine(Path.GetTempPath(), "ballast-features-" + Guid.NewGuid().ToString("N") + ".parquet");
-        copies.Add(copy);
-        await using var source = await artifacts.OpenReadAsync(segment, cancellationToken).ConfigureAwait(false);
-        await using var target = new FileStream(copy, FileMode.CreateNew, FileAccess.Write, FileShare.None, ContentAddressing.CopyBufferSize, FileOptions.Asynchronous);
-        await source.CopyToAsync(target, ContentAddressing.CopyBufferSize, cancellationToken).ConfigureAwait(false);
-        return copy;
-    }
 
     private sealed class KpiRow
     {

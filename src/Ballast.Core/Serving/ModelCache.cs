@@ -196,19 +196,10 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
                 : $"model {version.Name}/{version.Version}: '{version.Source}' holds {candidates.Count} {extension} files; register the one to serve");
     }
 
-    private async Task<string> LocalFileAsync(string storePath)
+    private Task<string> LocalFileAsync(string storePath)
     {
-        if (artifacts is FileArtifactStore local)
-        {
-            return local.LocalPath(storePath);
-        }
-
         Directory.CreateDirectory(_downloads);
-        var target = Path.Combine(_downloads, Guid.NewGuid().ToString("N") + Path.GetExtension(storePath));
-        await using var source = await artifacts.OpenReadAsync(storePath).ConfigureAwait(false);
-        await using var file = new FileStream(target, FileMode.CreateNew, FileAccess.Write, FileShare.None, 81_920, FileOptions.Asynchronous);
-        await source.CopyToAsync(file).ConfigureAwait(false);
-        return target;
+        return artifacts.LocalFileAsync(storePath, Path.Combine(_downloads, Guid.NewGuid().ToString("N") + Path.GetExtension(storePath)));
     }
 
     /// <summary>One request with a batch of one (zeros, empty strings) so the first real request pays no lazy initialisation.</summary>

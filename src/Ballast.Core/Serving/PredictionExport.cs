@@ -66,7 +66,7 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
             var files = new List<string>();
             foreach (var segment in segments)
             {
-                files.Add(await LocalAsync(segment, scratch, cancellationToken).ConfigureAwait(false));
+                files.Add(await artifacts.LocalFileAsync(segment, Path.Combine(scratch, Guid.NewGuid().ToString("N") + ".parquet"), cancellationToken).ConfigureAwait(false));
             }
 
             using var connection = new DuckDBConnection("Data Source=:memory:");
@@ -92,19 +92,5 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
         {
             Directory.Delete(scratch, recursive: true);
         }
-    }
-
-    private async Task<string> LocalAsync(string segment, string scratch, CancellationToken cancellationToken)
-    {
-        if (artifacts is FileArtifactStore local)
-        {
-            return local.LocalPath(segment);
-        }
-
-        var path = Path.Combine(scratch, Guid.NewGuid().ToString("N") + ".parquet");
-        await using var source = await artifacts.OpenReadAsync(segment, cancellationToken).ConfigureAwait(false);
-        await using var file = File.Create(path);
-        await source.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
-        return path;
     }
 }

@@ -72,6 +72,8 @@ public sealed class PredictionLog : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly SemaphoreSlim _rolling = new(1, 1);
+    // Compaction manifests read by SegmentsAsync, by path: each is written once and never changed.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CompactionManifest> _manifests = new(StringComparer.Ordinal);
     private readonly string _instance;
     // Guarded by _gate. The lines waiting for the next write (at most Capacity of them), and what completes when they
     // are in the file; one writer at a time (_writing) swaps them with the spare buffer and writes them outside the lock.
@@ -185,15 +187,19 @@ public sealed class PredictionLog : IAsyncDisposable
         await RollClosedAsync(background: false, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The segments of <paramref name="endpoint"/> whose hour overlaps [from, to] (Unix ms; null for open ends), by path.</summary>
+    /// <summary>
+    /// The segments of <paramref name="endpoint"/> whose hour overlaps [from, to] (Unix ms; null for open ends), by path:
+    /// in a compacted hour the merged file and what arrived after it, never a file it covers (<see cref="PredictionCompaction"/>).
+    /// </summary>
     public async Task<IReadOnlyList<string>> SegmentsAsync(string endpoint, long? from = null, long? to = null, CancellationToken cancellationToken = default)
     {
-        var segments = new List<string>();
+        var folders = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
         await foreach (var entry in _artifacts.ListAsync($"{SegmentFolder}/{endpoint}", recursive: true, cancellationToken).ConfigureAwait(false))
         {
-            var hourFolder = entry.Path.Split('/')[^2];
-            if (entry.IsDirectory || !entry.Path.EndsWith(".parquet", StringComparison.Ordinal)
-                || !DateTimeOffset.TryParseExact(hourFolder, "yyyy-MM-dd-HH", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var hour))
+            var slash = entry.Path.LastIndexOf('/');
+            var folder = entry.Path[..slash];
+            if (entry.IsDirectory
+                || !DateTimeOffset.TryParseExact(folder[(folder.LastIndexOf('/') + 1)..], "yyyy-MM-dd-HH", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var hour))
             {
                 continue;
             }
@@ -201,8 +207,20 @@ public sealed class PredictionLog : IAsyncDisposable
             var start = hour.ToUnixTimeMilliseconds();
             if ((to is null || start <= to) && (from is null || start + 3_600_000 > from))
             {
-                segments.Add(entry.Path);
+                if (!folders.TryGetValue(folder, out var names))
+                {
+                    folders[folder] = names = [];
+                }
+
+                names.Add(entry.Path[(slash + 1)..]);
             }
+        }
+
+        var segments = new List<string>();
+        foreach (var (folder, names) in folders)
+        {
+            var (readable, _) = await PredictionCompaction.ResolveAsync(_artifacts, folder, names, _manifests, cancellationToken).ConfigureAwait(false);
+            segments.AddRange(readable.Select(name => $"{folder}/{name}"));
         }
 
         return segments;
