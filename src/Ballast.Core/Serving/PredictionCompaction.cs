@@ -168,8 +168,8 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
 
     /// <summary>
     /// Deletes what the folder's manifests in force cover, once they are older than <see cref="Grace"/>, with the
-    /// manifests of covered merged files; and merged files no manifest in force covers or names (a lost race, a failed
-    /// pass) once their stamp is older than that.
+    /// manifests of covered merged files; and, once their stamp is older than that, merged files no manifest in force
+    /// names or covers (a lost race, a pass that failed before its manifest) and manifests whose merged file is gone.
     /// </summary>
     private async Task<int> DeleteCoveredAsync(string folder, List<string> names, DateTimeOffset now, CancellationToken cancellationToken)
     {
@@ -189,13 +189,15 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
             }
         }
 
+        // Merged files neither in force nor covered by one, and manifests without their merged file.
         var kept = inForce.SelectMany(manifest => manifest.Covers.Append(manifest.Segment)).ToHashSet(StringComparer.Ordinal);
-        foreach (var name in names.Where(name => name.StartsWith(Prefix, StringComparison.Ordinal) && name.EndsWith(".parquet", StringComparison.Ordinal) && !kept.Contains(name)))
+        foreach (var name in names.Where(name => name.StartsWith(Prefix, StringComparison.Ordinal)))
         {
-            if (StampOf(name) is { } stamp && stamp <= now - Grace)
+            var merged = IsManifest(name) ? name[..^".json".Length] + ".parquet" : name;
+            if ((IsManifest(name) ? !present.Contains(merged) : !kept.Contains(merged)) && StampOf(name) is { } stamp && stamp <= now - Grace)
             {
-                due.Add(name);
-                due.Add(ManifestOf(name));
+                due.Add(merged);
+                due.Add(ManifestOf(merged));
             }
         }
 

@@ -127,6 +127,28 @@ public abstract class PredictionCompactionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task What_a_failed_or_lost_merge_left_is_never_read_and_is_deleted_after_the_grace()
+    {
+        await AppendAsync(Enumerable.Range(0, 10).Select(i => ($"a{i}", Date(9, 30))));
+        await AppendAsync(Enumerable.Range(0, 10).Select(i => ($"b{i}", Date(9, 40))));
+        var segments = await _log.SegmentsAsync("iris", cancellationToken: Cancel);
+        const string Folder = "predictions/iris/2026-11-25-09/";
+        // A pass that stopped between the merged file and its manifest, and a manifest whose merged file was deleted.
+        await Artifacts.PutAsync(Folder + "compacted-20261125101500000-aaaaaa.parquet", new MemoryStream(await ReadAsync(segments[0])), Cancel);
+        await Artifacts.PutAsync(Folder + "compacted-20261125101600000-bbbbbb.json", new MemoryStream(
+            """{"segment":"compacted-20261125101600000-bbbbbb.parquet","covers":["x.parquet"],"rows":1,"created_at":1795601760000}"""u8.ToArray()), Cancel);
+        (await _log.SegmentsAsync("iris", cancellationToken: Cancel)).ShouldBe(segments);
+
+        _time.SetUtcNow(Date(10, 20));
+        (await Compaction.CompactAsync(Cancel)).SegmentsCompacted.ShouldBe(2, "the leftovers are not merged");
+        _time.Advance(PredictionCompaction.Grace);
+        (await Compaction.CompactAsync(Cancel)).FilesDeleted.ShouldBe(2 + 2);
+        var merged = (await _log.SegmentsAsync("iris", cancellationToken: Cancel)).ShouldHaveSingleItem();
+        (await ListAsync(Folder.TrimEnd('/'))).ShouldBe([merged[..^".parquet".Length] + ".json", merged]);
+        (await CountAsync([merged])).ShouldBe("20,20");
+    }
+
+    [Fact]
     public async Task Segments_of_an_older_shape_merge_with_the_current_columns()
     {
         // A segment written before the log kept instance, sequence and expectations.
