@@ -167,7 +167,6 @@ public sealed class FeatureStreams(PredictionLog log, IArtifactStore artifacts, 
         }
     }
 
-
     private sealed class KpiRow
     {
         public string Entity { get; set; } = "";

@@ -57,32 +57,11 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
     /// <summary>Compacts every past hour of every endpoint that has more than one file to read, and deletes covered files past their grace.</summary>
     public async Task<CompactionResult> CompactAsync(CancellationToken cancellationToken = default)
     {
-        var folders = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
-        await foreach (var entry in artifacts.ListAsync(PredictionLog.SegmentFolder, recursive: true, cancellationToken).ConfigureAwait(false))
-        {
-            var slash = entry.Path.LastIndexOf('/');
-            if (!entry.IsDirectory && slash > 0)
-            {
-                var folder = entry.Path[..slash];
-                if (!folders.TryGetValue(folder, out var names))
-                {
-                    folders[folder] = names = [];
-                }
-
-                names.Add(entry.Path[(slash + 1)..]);
-            }
-        }
-
         var now = time.GetUtcNow();
+        var folders = await HourFoldersAsync(artifacts, PredictionLog.SegmentFolder, hour => hour + TimeSpan.FromHours(1) + Settle <= now, cancellationToken).ConfigureAwait(false);
         var result = new CompactionResult(0, 0, 0, 0);
         foreach (var (folder, names) in folders)
         {
-            if (!DateTimeOffset.TryParseExact(folder[(folder.LastIndexOf('/') + 1)..], HourFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var hour)
-                || hour + TimeSpan.FromHours(1) + Settle > now)
-            {
-                continue;
-            }
-
             var deleted = await DeleteCoveredAsync(folder, names, now, cancellationToken).ConfigureAwait(false);
             result = result with { FilesDeleted = result.FilesDeleted + deleted };
             if (deleted > 0)
@@ -99,6 +78,35 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// The files below <paramref name="prefix"/> by folder (path to names, both in order), for folders named by an hour
+    /// (<c>yyyy-MM-dd-HH</c>, UTC) that <paramref name="include"/> takes.
+    /// </summary>
+    internal static async Task<SortedDictionary<string, List<string>>> HourFoldersAsync(IArtifactStore artifacts, string prefix, Func<DateTimeOffset, bool> include, CancellationToken cancellationToken)
+    {
+        var folders = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
+        await foreach (var entry in artifacts.ListAsync(prefix, recursive: true, cancellationToken).ConfigureAwait(false))
+        {
+            var slash = entry.Path.LastIndexOf('/');
+            var folder = slash > 0 ? entry.Path[..slash] : "";
+            if (entry.IsDirectory
+                || !DateTimeOffset.TryParseExact(folder[(folder.LastIndexOf('/') + 1)..], HourFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var hour)
+                || !include(hour))
+            {
+                continue;
+            }
+
+            if (!folders.TryGetValue(folder, out var names))
+            {
+                folders[folder] = names = [];
+            }
+
+            names.Add(entry.Path[(slash + 1)..]);
+        }
+
+        return folders;
     }
 
     /// <summary>

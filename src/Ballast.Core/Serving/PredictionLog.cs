@@ -193,29 +193,8 @@ public sealed class PredictionLog : IAsyncDisposable
     /// </summary>
     public async Task<IReadOnlyList<string>> SegmentsAsync(string endpoint, long? from = null, long? to = null, CancellationToken cancellationToken = default)
     {
-        var folders = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
-        await foreach (var entry in _artifacts.ListAsync($"{SegmentFolder}/{endpoint}", recursive: true, cancellationToken).ConfigureAwait(false))
-        {
-            var slash = entry.Path.LastIndexOf('/');
-            var folder = entry.Path[..slash];
-            if (entry.IsDirectory
-                || !DateTimeOffset.TryParseExact(folder[(folder.LastIndexOf('/') + 1)..], "yyyy-MM-dd-HH", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var hour))
-            {
-                continue;
-            }
-
-            var start = hour.ToUnixTimeMilliseconds();
-            if ((to is null || start <= to) && (from is null || start + 3_600_000 > from))
-            {
-                if (!folders.TryGetValue(folder, out var names))
-                {
-                    folders[folder] = names = [];
-                }
-
-                names.Add(entry.Path[(slash + 1)..]);
-            }
-        }
-
+        var folders = await PredictionCompaction.HourFoldersAsync(_artifacts, $"{SegmentFolder}/{endpoint}",
+            hour => (to is null || hour.ToUnixTimeMilliseconds() <= to) && (from is null || hour.ToUnixTimeMilliseconds() + 3_600_000 > from), cancellationToken).ConfigureAwait(false);
         var segments = new List<string>();
         foreach (var (folder, names) in folders)
         {
