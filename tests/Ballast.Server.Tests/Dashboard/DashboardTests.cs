@@ -38,6 +38,13 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
 
     private static async Task<string> TextAsync(IPage page, string selector) => await page.Locator(selector).InnerTextAsync();
 
+    /// <summary>Posts a form to <paramref name="path"/> with the page's session and its anti-forgery token (or <paramref name="token"/>), not following redirects.</summary>
+    private async Task<IAPIResponse> PostFormAsync(IPage page, string path, string? token = null)
+    {
+        token ??= await page.Locator("header form input[name=csrf]").GetAttributeAsync("value");
+        return await page.Context.APIRequest.PostAsync(Url(path), new() { Form = page.Context.APIRequest.CreateFormData().Set("csrf", token!), MaxRedirects = 0 });
+    }
+
     [Fact]
     public async Task Root_redirects_to_the_login_form_and_a_wrong_key_is_refused_with_a_reason()
     {
@@ -312,11 +319,10 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             (await TextAsync(page, "#actions-readonly")).ShouldContain("writer role");
 
             // Even with a valid form token, the action itself is refused for a reader.
-            var token = await page.Locator("header form input[name=csrf]").GetAttributeAsync("value");
-            var refused = await page.Context.APIRequest.PostAsync(Url("/ui/rollouts/fraud-v2/abort"), new() { Form = page.Context.APIRequest.CreateFormData().Set("csrf", token!), MaxRedirects = 0 });
+            var refused = await PostFormAsync(page, "/ui/rollouts/fraud-v2/abort");
             refused.Status.ShouldBe(403);
             (await refused.TextAsync()).ShouldContain("Your API key &#x27;analyst&#x27; has the role &#x27;reader&#x27;; this action needs &#x27;writer&#x27; or higher.");
-            var forged = await page.Context.APIRequest.PostAsync(Url("/ui/rollouts/fraud-v2/abort"), new() { Form = page.Context.APIRequest.CreateFormData().Set("csrf", "forged"), MaxRedirects = 0 });
+            var forged = await PostFormAsync(page, "/ui/rollouts/fraud-v2/abort", token: "forged");
             forged.Status.ShouldBe(400);
         });
     }
@@ -353,8 +359,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             (await TextAsync(page, "#experiment-actions-readonly")).ShouldContain("writer role");
 
             // Even with a valid form token, stopping is refused for a reader.
-            var token = await page.Locator("header form input[name=csrf]").GetAttributeAsync("value");
-            var refused = await page.Context.APIRequest.PostAsync(Url("/ui/ab/checkout-ab/stop"), new() { Form = page.Context.APIRequest.CreateFormData().Set("csrf", token!), MaxRedirects = 0 });
+            var refused = await PostFormAsync(page, "/ui/ab/checkout-ab/stop");
             refused.Status.ShouldBe(403);
         });
     }
