@@ -22,7 +22,7 @@ internal sealed partial class CompactionJsonContext : JsonSerializerContext;
 public sealed record CompactionResult(int HoursCompacted, int SegmentsCompacted, long Rows, int FilesDeleted);
 
 /// <summary>
-/// Merges the prediction log's segments of each past hour into one Parquet file, so that readers of long ranges open
+/// Merges the prediction log's segments of each past hour into one Parquet file (or a few, <see cref="DefaultMaxMergeBytes"/>), so that readers of long ranges open
 /// a file per hour instead of one per minute and replica (a busy day is thousands of segments). Files are written once
 /// and never changed, so readers may list a folder while it is compacted:
 /// <list type="bullet">
@@ -38,9 +38,15 @@ public sealed record CompactionResult(int HoursCompacted, int SegmentsCompacted,
 /// Hours are compacted once they ended <see cref="Settle"/> ago. One replica compacts (under a lease); should two ever
 /// race, readers take one of two manifests covering the same files, the same one every time, and the other is deleted.
 /// </summary>
-public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider time)
+public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider time, long maxMergeBytes = PredictionCompaction.DefaultMaxMergeBytes)
 {
     public const string Prefix = "compacted-";
+
+    /// <summary>
+    /// The most input one merged file takes (a busy hour becomes a few files of about this size rather than one that
+    /// takes its whole size in scratch space and one long upload); a file this large is not merged again.
+    /// </summary>
+    public const long DefaultMaxMergeBytes = 256L * 1024 * 1024;
 
     /// <summary>An hour is compacted once it ended this long ago: replicas roll their files at least every minute.</summary>
     public static TimeSpan Settle { get; } = TimeSpan.FromMinutes(15);
@@ -60,8 +66,9 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
         var now = time.GetUtcNow();
         var folders = await HourFoldersAsync(artifacts, PredictionLog.SegmentFolder, hour => hour + TimeSpan.FromHours(1) + Settle <= now, cancellationToken).ConfigureAwait(false);
         var result = new CompactionResult(0, 0, 0, 0);
-        foreach (var (folder, names) in folders)
+        foreach (var (folder, files) in folders)
         {
+            var names = files.Keys;
             var deleted = await DeleteCoveredAsync(folder, names, now, cancellationToken).ConfigureAwait(false);
             result = result with { FilesDeleted = result.FilesDeleted + deleted };
             if (deleted > 0)
@@ -69,24 +76,58 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
                 continue; // the next pass compacts what is left, from a fresh listing
             }
 
-            var (readable, chosen) = await ResolveAsync(artifacts, folder, names, _manifests, cancellationToken).ConfigureAwait(false);
-            if (readable.Count > 1)
+            var (readable, inForce) = await ResolveAsync(artifacts, folder, names, _manifests, cancellationToken).ConfigureAwait(false);
+            var batches = Batches(readable, files, maxMergeBytes);
+            foreach (var batch in batches)
             {
-                var rows = await MergeAsync(folder, readable, chosen, now, cancellationToken).ConfigureAwait(false);
-                result = result with { HoursCompacted = result.HoursCompacted + 1, SegmentsCompacted = result.SegmentsCompacted + readable.Count, Rows = result.Rows + rows };
+                var rows = await MergeAsync(folder, batch, inForce, now, cancellationToken).ConfigureAwait(false);
+                result = result with { SegmentsCompacted = result.SegmentsCompacted + batch.Count, Rows = result.Rows + rows };
             }
+
+            result = result with { HoursCompacted = result.HoursCompacted + (batches.Count > 0 ? 1 : 0) };
         }
 
         return result;
     }
 
     /// <summary>
-    /// The files below <paramref name="prefix"/> by folder (path to names, both in order), for folders named by an hour
-    /// (<c>yyyy-MM-dd-HH</c>, UTC) that <paramref name="include"/> takes.
+    /// The readable files of a folder to merge, in order, in groups of at least two whose sizes add up to at most
+    /// <paramref name="maxBytes"/>; a file of that size or more is left as it is.
     /// </summary>
-    internal static async Task<SortedDictionary<string, List<string>>> HourFoldersAsync(IArtifactStore artifacts, string prefix, Func<DateTimeOffset, bool> include, CancellationToken cancellationToken)
+    internal static List<List<string>> Batches(List<string> readable, IReadOnlyDictionary<string, long> sizes, long maxBytes)
     {
-        var folders = new SortedDictionary<string, List<string>>(StringComparer.Ordinal);
+        var batches = new List<List<string>>();
+        var batch = new List<string>();
+        var bytes = 0L;
+        foreach (var name in readable)
+        {
+            var size = sizes.GetValueOrDefault(name);
+            if (size >= maxBytes)
+            {
+                continue;
+            }
+
+            if (bytes + size > maxBytes)
+            {
+                batches.Add(batch);
+                (batch, bytes) = ([], 0);
+            }
+
+            batch.Add(name);
+            bytes += size;
+        }
+
+        batches.Add(batch);
+        return batches.Where(group => group.Count > 1).ToList();
+    }
+
+    /// <summary>
+    /// The files below <paramref name="prefix"/> by folder (path to names and sizes, both in order), for folders named by
+    /// an hour (<c>yyyy-MM-dd-HH</c>, UTC) that <paramref name="include"/> takes.
+    /// </summary>
+    internal static async Task<SortedDictionary<string, SortedDictionary<string, long>>> HourFoldersAsync(IArtifactStore artifacts, string prefix, Func<DateTimeOffset, bool> include, CancellationToken cancellationToken)
+    {
+        var folders = new SortedDictionary<string, SortedDictionary<string, long>>(StringComparer.Ordinal);
         await foreach (var entry in artifacts.ListAsync(prefix, recursive: true, cancellationToken).ConfigureAwait(false))
         {
             var slash = entry.Path.LastIndexOf('/');
@@ -98,12 +139,12 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
                 continue;
             }
 
-            if (!folders.TryGetValue(folder, out var names))
+            if (!folders.TryGetValue(folder, out var files))
             {
-                folders[folder] = names = [];
+                folders[folder] = files = new SortedDictionary<string, long>(StringComparer.Ordinal);
             }
 
-            names.Add(entry.Path[(slash + 1)..]);
+            files[entry.Path[(slash + 1)..]] = entry.Size ?? 0;
         }
 
         return folders;
@@ -179,7 +220,7 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
     /// manifests of covered merged files; and, once their stamp is older than that, merged files no manifest in force
     /// names or covers (a lost race, a pass that failed before its manifest) and manifests whose merged file is gone.
     /// </summary>
-    private async Task<int> DeleteCoveredAsync(string folder, List<string> names, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task<int> DeleteCoveredAsync(string folder, IReadOnlyCollection<string> names, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var (_, inForce) = await ResolveAsync(artifacts, folder, names, _manifests, cancellationToken).ConfigureAwait(false);
         var present = names.ToHashSet(StringComparer.Ordinal);
@@ -221,7 +262,7 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
         return deleted;
     }
 
-    /// <summary>Writes the merged file of <paramref name="readable"/>, then its manifest; returns its rows.</summary>
+    /// <summary>Writes the merged file of <paramref name="readable"/> (some of a folder's readable files), then its manifest; returns its rows.</summary>
     private async Task<long> MergeAsync(string folder, List<string> readable, List<CompactionManifest> inForce, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var scratch = Path.Combine(Path.GetTempPath(), "ballast-compact-" + Guid.NewGuid().ToString("N"));
@@ -252,7 +293,8 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
                 await artifacts.PutAsync($"{folder}/{name}.parquet", content, cancellationToken).ConfigureAwait(false);
             }
 
-            var covers = readable.Concat(inForce.SelectMany(manifest => manifest.Covers)).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+            var covers = readable.Concat(inForce.Where(manifest => readable.Contains(manifest.Segment)).SelectMany(manifest => manifest.Covers))
+                .Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
             var manifest = new CompactionManifest(name + ".parquet", covers, rows, now.ToUnixTimeMilliseconds());
             using var json = new MemoryStream(JsonSerializer.SerializeToUtf8Bytes(manifest, CompactionJsonContext.Default.CompactionManifest));
             await artifacts.PutAsync($"{folder}/{name}.json", json, cancellationToken).ConfigureAwait(false);

@@ -196,9 +196,9 @@ public sealed class PredictionLog : IAsyncDisposable
         var folders = await PredictionCompaction.HourFoldersAsync(_artifacts, $"{SegmentFolder}/{endpoint}",
             hour => (to is null || hour.ToUnixTimeMilliseconds() <= to) && (from is null || hour.ToUnixTimeMilliseconds() + 3_600_000 > from), cancellationToken).ConfigureAwait(false);
         var segments = new List<string>();
-        foreach (var (folder, names) in folders)
+        foreach (var (folder, files) in folders)
         {
-            var (readable, _) = await PredictionCompaction.ResolveAsync(_artifacts, folder, names, _manifests, cancellationToken).ConfigureAwait(false);
+            var (readable, _) = await PredictionCompaction.ResolveAsync(_artifacts, folder, files.Keys, _manifests, cancellationToken).ConfigureAwait(false);
             segments.AddRange(readable.Select(name => $"{folder}/{name}"));
         }
 

@@ -75,6 +75,40 @@ public abstract class PredictionCompactionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_busy_hour_becomes_several_files_each_merging_at_most_the_merge_size()
+    {
+        for (var batch = 0; batch < 6; batch++)
+        {
+            await AppendAsync(Enumerable.Range(0, 40).Select(i => ($"p{batch}-{i:D2}", Date(9, 10 + batch))));
+        }
+
+        var sizes = new List<long>();
+        await foreach (var entry in Artifacts.ListAsync("predictions/iris/2026-11-25-09", cancellationToken: Cancel))
+        {
+            sizes.Add(entry.Size!.Value);
+        }
+
+        sizes.Count.ShouldBe(6);
+        // Room for two segments a merge, not three.
+        var compaction = new PredictionCompaction(Artifacts, _time, maxMergeBytes: sizes.Max() * 2 + 1);
+        _time.SetUtcNow(Date(10, 20));
+
+        (await compaction.CompactAsync(Cancel)).ShouldBe(new CompactionResult(HoursCompacted: 1, SegmentsCompacted: 6, Rows: 240, FilesDeleted: 0));
+        var merged = await _log.SegmentsAsync("iris", cancellationToken: Cancel);
+        merged.Count.ShouldBe(3);
+        merged.ShouldAllBe(path => path.Contains("/" + PredictionCompaction.Prefix));
+        (await CountAsync(merged)).ShouldBe("240,240");
+
+        // Later passes merge what is still small, never a file at the limit; readers see every record once throughout.
+        for (var pass = 0; pass < 3; pass++)
+        {
+            _time.Advance(TimeSpan.FromMinutes(5));
+            await compaction.CompactAsync(Cancel);
+            (await CountAsync(await _log.SegmentsAsync("iris", cancellationToken: Cancel))).ShouldBe("240,240");
+        }
+    }
+
+    [Fact]
     public async Task A_late_segment_is_read_beside_the_merged_file_then_merged_with_it()
     {
         await AppendAsync(Enumerable.Range(0, 30).Select(i => ($"a{i:D2}", Date(9, 30))));
@@ -282,6 +316,15 @@ public sealed class CompactionReadableTests
             .ShouldBe(["a.parquet", "b.parquet"]);
         PredictionCompaction.Readable(["a.parquet", "b.parquet", "c.parquet", "compacted-1.parquet", "compacted-1.json"], [Manifest("compacted-1.parquet", "a.parquet", "b.parquet")]).Readable
             .ShouldBe(["c.parquet", "compacted-1.parquet"]);
+    }
+
+    [Fact]
+    public void Merges_group_small_files_up_to_the_merge_size_and_leave_full_ones()
+    {
+        var sizes = new Dictionary<string, long> { ["a"] = 40, ["b"] = 40, ["c"] = 30, ["d"] = 100, ["e"] = 50, ["f"] = 10 };
+        PredictionCompaction.Batches(["a", "b", "c", "d", "e", "f"], sizes, 100).ShouldBe([["a", "b"], ["c", "e", "f"]]);
+        PredictionCompaction.Batches(["a", "d"], sizes, 100).ShouldBeEmpty("one small file alone is not merged");
+        PredictionCompaction.Batches(["a", "b", "c"], sizes, 1000).ShouldBe([["a", "b", "c"]]);
     }
 
     [Fact]
