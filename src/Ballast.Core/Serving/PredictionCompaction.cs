@@ -22,9 +22,10 @@ internal sealed partial class CompactionJsonContext : JsonSerializerContext;
 public sealed record CompactionResult(int HoursCompacted, int SegmentsCompacted, long Rows, int FilesDeleted);
 
 /// <summary>
-/// Merges the prediction log's segments of each past hour into one Parquet file (or a few, <see cref="DefaultMaxMergeBytes"/>), so that readers of long ranges open
-/// a file per hour instead of one per minute and replica (a busy day is thousands of segments). Files are written once
-/// and never changed, so readers may list a folder while it is compacted:
+/// Merges the prediction log's segments of each past hour into one Parquet file (a few for a busy hour,
+/// <see cref="DefaultMaxMergeBytes"/>), so that readers of long ranges open a file per hour instead of one per minute and
+/// replica (a busy day is thousands of segments). Files are written once and never changed, so readers may list a
+/// folder while it is compacted:
 /// <list type="bullet">
 /// <item>the merged file <c>compacted-&lt;stamp&gt;.parquet</c> is written first, its manifest (<see cref="CompactionManifest"/>)
 /// second; a merged file counts only once its manifest is there, and then readers skip every file the manifest covers
