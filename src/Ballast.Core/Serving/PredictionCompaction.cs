@@ -18,8 +18,8 @@ public sealed record CompactionManifest(string Segment, IReadOnlyList<string> Co
 [JsonSerializable(typeof(CompactionManifest))]
 internal sealed partial class CompactionJsonContext : JsonSerializerContext;
 
-/// <summary>What one compaction pass did, for logs and metrics.</summary>
-public sealed record CompactionResult(int HoursCompacted, int SegmentsCompacted, long Rows, int FilesDeleted);
+/// <summary>What one compaction pass did, for logs and metrics; <see cref="LastError"/> names the last folder that failed and why.</summary>
+public sealed record CompactionResult(int HoursCompacted, int SegmentsCompacted, long Rows, int FilesDeleted, int FoldersFailed = 0, string? LastError = null);
 
 /// <summary>
 /// Merges the prediction log's segments of each past hour into one Parquet file (a few for a busy hour,
@@ -56,12 +56,16 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
     public static TimeSpan Grace { get; } = TimeSpan.FromHours(1);
 
     private const string HourFormat = "yyyy-MM-dd-HH";
+    private const string StampFormat = "yyyyMMddHHmmssfff";
 
     // Manifests read, by path: each is written once and never changed, so a pass reads only the new ones.
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CompactionManifest> _manifests = new(StringComparer.Ordinal);
-    private const string StampFormat = "yyyyMMddHHmmssfff";
 
-    /// <summary>Compacts every past hour of every endpoint that has more than one file to read, and deletes covered files past their grace.</summary>
+    /// <summary>
+    /// Compacts every past hour of every endpoint that has more than one file to read, and deletes covered files past
+    /// their grace. A folder that fails (an unreadable segment, the store unreachable) is counted and left for the next
+    /// pass; the others go on.
+    /// </summary>
     public async Task<CompactionResult> CompactAsync(CancellationToken cancellationToken = default)
     {
         var now = time.GetUtcNow();
@@ -69,26 +73,38 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
         var result = new CompactionResult(0, 0, 0, 0);
         foreach (var (folder, files) in folders)
         {
-            var names = files.Keys;
-            var deleted = await DeleteCoveredAsync(folder, names, now, cancellationToken).ConfigureAwait(false);
-            result = result with { FilesDeleted = result.FilesDeleted + deleted };
-            if (deleted > 0)
+            try
             {
-                continue; // the next pass compacts what is left, from a fresh listing
+                result = await CompactFolderAsync(folder, files, now, result, cancellationToken).ConfigureAwait(false);
             }
-
-            var (readable, inForce) = await ResolveAsync(artifacts, folder, names, _manifests, cancellationToken).ConfigureAwait(false);
-            var batches = Batches(readable, files, maxMergeBytes);
-            foreach (var batch in batches)
+            catch (Exception exception) when (exception is not OperationCanceledException)
             {
-                var rows = await MergeAsync(folder, batch, inForce, now, cancellationToken).ConfigureAwait(false);
-                result = result with { SegmentsCompacted = result.SegmentsCompacted + batch.Count, Rows = result.Rows + rows };
+                result = result with { FoldersFailed = result.FoldersFailed + 1, LastError = $"{folder}: {exception.Message}" };
             }
-
-            result = result with { HoursCompacted = result.HoursCompacted + (batches.Count > 0 ? 1 : 0) };
         }
 
         return result;
+    }
+
+    private async Task<CompactionResult> CompactFolderAsync(string folder, SortedDictionary<string, long> files, DateTimeOffset now, CompactionResult result, CancellationToken cancellationToken)
+    {
+        var names = files.Keys;
+        var deleted = await DeleteCoveredAsync(folder, names, now, cancellationToken).ConfigureAwait(false);
+        result = result with { FilesDeleted = result.FilesDeleted + deleted };
+        if (deleted > 0)
+        {
+            return result; // the next pass compacts what is left, from a fresh listing
+        }
+
+        var (readable, inForce) = await ResolveAsync(artifacts, folder, names, _manifests, cancellationToken).ConfigureAwait(false);
+        var batches = Batches(readable, files, maxMergeBytes);
+        foreach (var batch in batches)
+        {
+            var rows = await MergeAsync(folder, batch, inForce, now, cancellationToken).ConfigureAwait(false);
+            result = result with { SegmentsCompacted = result.SegmentsCompacted + batch.Count, Rows = result.Rows + rows };
+        }
+
+        return result with { HoursCompacted = result.HoursCompacted + (batches.Count > 0 ? 1 : 0) };
     }
 
     /// <summary>

@@ -28,7 +28,15 @@ public sealed partial class PredictionCompactionService(PredictionCompaction com
         {
             LogCompacted(logger, result.SegmentsCompacted, result.HoursCompacted, result.Rows, result.FilesDeleted);
         }
+
+        if (result.FoldersFailed > 0)
+        {
+            LogFailed(logger, result.FoldersFailed, result.LastError);
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Prediction log: {Count} hour folders could not be compacted (retried in 5 minutes); the last: {Error}")]
+    private static partial void LogFailed(ILogger logger, int count, string? error);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Prediction log: merged {Segments} segments into {Hours} hourly files ({Rows} rows); deleted {Deleted} files merged earlier")]
     private static partial void LogCompacted(ILogger logger, int segments, int hours, long rows, int deleted);

@@ -183,6 +183,23 @@ public abstract class PredictionCompactionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_hour_that_cannot_be_merged_is_reported_and_the_others_are_merged()
+    {
+        await AppendAsync([("a", Date(8, 30))]);
+        await Artifacts.PutAsync("predictions/iris/2026-11-25-08/broken.parquet", new MemoryStream("not parquet"u8.ToArray()), Cancel);
+        await AppendAsync([("b", Date(9, 30))]);
+        await AppendAsync([("c", Date(9, 40))]);
+        _time.SetUtcNow(Date(10, 20));
+
+        var result = await Compaction.CompactAsync(Cancel);
+
+        (result.HoursCompacted, result.SegmentsCompacted, result.FoldersFailed).ShouldBe((1, 2, 1));
+        result.LastError.ShouldStartWith("predictions/iris/2026-11-25-08: ");
+        (await _log.SegmentsAsync("iris", from: Date(9, 0).ToUnixTimeMilliseconds(), cancellationToken: Cancel)).ShouldHaveSingleItem().ShouldContain(PredictionCompaction.Prefix);
+        (await _log.SegmentsAsync("iris", to: Date(8, 59).ToUnixTimeMilliseconds(), cancellationToken: Cancel)).Count.ShouldBe(2, "the hour that failed is as it was");
+    }
+
+    [Fact]
     public async Task Segments_of_an_older_shape_merge_with_the_current_columns()
     {
         // A segment written before the log kept instance, sequence and expectations.
