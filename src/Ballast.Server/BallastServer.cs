@@ -165,7 +165,12 @@ public static partial class BallastServer
         builder.Services.AddSingleton(new Ballast.Audit.AuditLog(server.Database));
         builder.Services.AddSingleton(server.Predictions);
         builder.Services.AddHostedService<PredictionLogService>();
-        builder.Services.AddSingleton(new Ballast.Serving.PredictionCompaction(server.Artifacts, server.Time));
+        // The retention keeps the spans of traffic that monitors compare with, whatever their age.
+        builder.Services.AddSingleton(services => new Ballast.Serving.PredictionCompaction(server.Artifacts, server.Time)
+        {
+            Retention = options.PredictionRetention,
+            Kept = services.GetRequiredService<Ballast.Monitoring.MonitorStore>().TrafficReferencesAsync,
+        });
         builder.Services.AddHostedService<PredictionCompactionService>();
         var feedback = new Ballast.Serving.FeedbackStore(server.Database, server.Time);
         builder.Services.AddSingleton(feedback);

@@ -153,6 +153,8 @@ public sealed class ServerHostTests
         ]);
         BallastOptionsValidator.Validate(new BallastOptions { DashboardRefresh = TimeSpan.FromSeconds(-1) }).ShouldHaveSingleItem().ShouldStartWith("--dashboard-refresh");
         BallastOptionsValidator.Validate(new BallastOptions { DashboardRefresh = TimeSpan.Zero, DataProtectionKey = new string('k', 32) }).ShouldBeEmpty();
+        BallastOptionsValidator.Validate(new BallastOptions { PredictionRetention = TimeSpan.FromHours(12) }).ShouldBe(["--prediction-retention-days must be at least 1 (or 0 to keep every record)"]);
+        BallastOptionsValidator.Validate(new BallastOptions { PredictionRetention = TimeSpan.FromDays(30) }).ShouldBeEmpty();
     }
 
     [Fact]

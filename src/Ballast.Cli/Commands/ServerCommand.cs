@@ -52,9 +52,15 @@ internal static class ServerCommand
             DefaultValueFactory = _ => CommonOptions.Environment("BALLAST_DASHBOARD_REFRESH") is not { } value ? BallastDefaults.DashboardRefresh.TotalSeconds
                 : double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? seconds : -1,
         };
+        var retention = new Option<double>("--prediction-retention-days")
+        {
+            Description = "Days the prediction log keeps each hour of records once it is over (at least 1); 0 keeps them forever [env: BALLAST_PREDICTION_RETENTION_DAYS].",
+            DefaultValueFactory = _ => CommonOptions.Environment("BALLAST_PREDICTION_RETENTION_DAYS") is not { } value ? 0
+                : double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var days) ? days : -1,
+        };
         var command = new Command("server", "Run the Ballast server (tracking, registry, serving, monitoring, controllers).")
         {
-            dataDir, listen, database, artifacts, onlineStore, insecure, maxBody, logFormat, dashboardRefresh,
+            dataDir, listen, database, artifacts, onlineStore, insecure, maxBody, logFormat, dashboardRefresh, retention,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -74,6 +80,13 @@ internal static class ServerCommand
                 // Out of range (or not a number) becomes a value the validator names, never a silent default.
                 DashboardRefresh = parse.GetValue(dashboardRefresh) is var refresh && double.IsFinite(refresh) && refresh >= 0 && refresh <= BallastDefaults.MaxDashboardRefresh.TotalSeconds
                     ? TimeSpan.FromSeconds(refresh) : TimeSpan.FromSeconds(-1),
+                // 0 keeps everything; anything else not a positive number of days becomes a value the validator names.
+                PredictionRetention = parse.GetValue(retention) switch
+                {
+                    0 => null,
+                    var days when double.IsFinite(days) && days > 0 && days < 100_000 => TimeSpan.FromDays(days),
+                    _ => TimeSpan.Zero,
+                },
             };
             await using var app = await BallastServer.StartAsync(options, cancellationToken: cancellationToken).ConfigureAwait(false);
             await output.WriteLineAsync($"Ballast {BallastVersion.Current} listening on {string.Join(", ", app.BoundAddresses())}").ConfigureAwait(false);

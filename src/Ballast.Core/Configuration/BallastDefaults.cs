@@ -26,6 +26,9 @@ public static class BallastDefaults
     /// <summary>The longest refresh interval accepted; beyond it a manual reload is what people do anyway.</summary>
     public static readonly TimeSpan MaxDashboardRefresh = TimeSpan.FromHours(1);
 
+    /// <summary>The shortest prediction log retention accepted: a day, so that no monitor window or export of the day misses its records.</summary>
+    public static readonly TimeSpan MinPredictionRetention = TimeSpan.FromDays(1);
+
     /// <summary>32 characters of <c>openssl rand -base64 32</c> carry 192 bits; shorter data protection keys are refused.</summary>
     public const int DataProtectionKeyMinimumLength = 32;
 }

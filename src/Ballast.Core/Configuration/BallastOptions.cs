@@ -44,6 +44,12 @@ public sealed record BallastOptions
     /// <summary>How often live dashboard pages refresh themselves in the browser; zero turns it off.</summary>
     public TimeSpan DashboardRefresh { get; init; } = BallastDefaults.DashboardRefresh;
 
+    /// <summary>
+    /// How long the prediction log keeps an hour of records once it is over (at least
+    /// <see cref="BallastDefaults.MinPredictionRetention"/>); null keeps them forever.
+    /// </summary>
+    public TimeSpan? PredictionRetention { get; init; }
+
     public string DatabaseOrDefault => Database ?? "sqlite:" + Path.Combine(DataDir, BallastDefaults.SqliteFileName);
 
     public string ArtifactsOrDefault => Artifacts ?? Path.Combine(DataDir, BallastDefaults.ArtifactsFolder);
@@ -59,7 +65,8 @@ public sealed record BallastOptions
             .Append(", MaxRequestBodyBytes = ").Append(MaxRequestBodyBytes).Append(", LogFormat = ").Append(LogFormat)
             .Append(", ShutdownTimeout = ").Append(ShutdownTimeout)
             .Append(", DataProtectionKey = ").Append(DataProtectionKey is null ? "" : "***")
-            .Append(", DashboardRefresh = ").Append(DashboardRefresh);
+            .Append(", DashboardRefresh = ").Append(DashboardRefresh)
+            .Append(", PredictionRetention = ").Append(PredictionRetention);
         return true;
     }
 }

@@ -68,6 +68,11 @@ public static class BallastOptionsValidator
             errors.Add($"--dashboard-refresh must be between 0 (off) and {BallastDefaults.MaxDashboardRefresh.TotalSeconds:0} seconds");
         }
 
+        if (options.PredictionRetention is { } retention && retention < BallastDefaults.MinPredictionRetention)
+        {
+            errors.Add($"--prediction-retention-days must be at least {BallastDefaults.MinPredictionRetention.TotalDays:0} (or 0 to keep every record)");
+        }
+
         return errors;
     }
 }

@@ -65,6 +65,19 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
 
     public Task<IReadOnlyList<StoredMonitor>> ListAsync(CancellationToken cancellationToken = default) => QueryAsync("", null, cancellationToken);
 
+    /// <summary>The spans of traffic that monitors read as their reference, which the prediction log's retention keeps.</summary>
+    public async Task<IReadOnlyList<KeptRange>> TrafficReferencesAsync(CancellationToken cancellationToken = default)
+    {
+        var problems = new List<string>();
+        return (await ListAsync(cancellationToken).ConfigureAwait(false))
+            .Select(monitor => monitor.Spec)
+            .Where(spec => spec is { Endpoint: not null, Reference: { From: not null, To: not null } })
+            .Select(spec => (spec.Endpoint!, MonitorValidation.Time(spec.Reference!.From, "reference.from", problems), MonitorValidation.Time(spec.Reference.To, "reference.to", problems)))
+            .Where(range => range.Item2 is not null && range.Item3 is not null)
+            .Select(range => new KeptRange(range.Item1, range.Item2!.Value, range.Item3!.Value))
+            .ToList();
+    }
+
     /// <summary>Deletes a monitor and its windows.</summary>
     public async Task DeleteAsync(string name, CancellationToken cancellationToken = default)
     {

@@ -18,8 +18,14 @@ public sealed record CompactionManifest(string Segment, IReadOnlyList<string> Co
 [JsonSerializable(typeof(CompactionManifest))]
 internal sealed partial class CompactionJsonContext : JsonSerializerContext;
 
-/// <summary>What one compaction pass did, for logs and metrics; <see cref="LastError"/> names the last folder that failed and why.</summary>
-public sealed record CompactionResult(int HoursCompacted, int SegmentsCompacted, long Rows, int FilesDeleted, int FoldersFailed = 0, string? LastError = null);
+/// <summary>
+/// What one compaction pass did, for logs and metrics: <see cref="HoursExpired"/> counts the hours deleted past the
+/// retention (their files are in <see cref="FilesDeleted"/>); <see cref="LastError"/> names the last folder that failed and why.
+/// </summary>
+public sealed record CompactionResult(int HoursCompacted, int SegmentsCompacted, long Rows, int FilesDeleted, int FoldersFailed = 0, string? LastError = null, int HoursExpired = 0);
+
+/// <summary>A span of an endpoint's prediction log that the retention keeps whatever its age (a monitor's traffic reference); Unix milliseconds, <see cref="To"/> excluded.</summary>
+public sealed record KeptRange(string Endpoint, long From, long To);
 
 /// <summary>
 /// Merges the prediction log's segments of each past hour into one Parquet file (a few for a busy hour,
@@ -55,6 +61,12 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
     /// <summary>Files a manifest covers are deleted this long after it was written (readers that listed before still read them).</summary>
     public static TimeSpan Grace { get; } = TimeSpan.FromHours(1);
 
+    /// <summary>How long an hour's records are kept once the hour is over; null keeps them forever (the server's <c>--prediction-retention-days</c>).</summary>
+    public TimeSpan? Retention { get; init; }
+
+    /// <summary>The spans the retention never deletes, asked for at every pass (the server's: monitors' traffic references).</summary>
+    public Func<CancellationToken, Task<IReadOnlyList<KeptRange>>>? Kept { get; init; }
+
     private const string HourFormat = "yyyy-MM-dd-HH";
     private const string StampFormat = "yyyyMMddHHmmssfff";
 
@@ -62,20 +74,23 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, CompactionManifest> _manifests = new(StringComparer.Ordinal);
 
     /// <summary>
-    /// Compacts every past hour of every endpoint that has more than one file to read, and deletes covered files past
-    /// their grace. A folder that fails (an unreadable segment, the store unreachable) is counted and left for the next
-    /// pass; the others go on.
+    /// Compacts every past hour of every endpoint that has more than one file to read, deletes covered files past their
+    /// grace, and deletes the hours over for longer than <see cref="Retention"/>. A folder that fails (an unreadable
+    /// segment, the store unreachable) is counted and left for the next pass; the others go on.
     /// </summary>
     public async Task<CompactionResult> CompactAsync(CancellationToken cancellationToken = default)
     {
         var now = time.GetUtcNow();
         var folders = await HourFoldersAsync(artifacts, PredictionLog.SegmentFolder, hour => hour + TimeSpan.FromHours(1) + Settle <= now, cancellationToken).ConfigureAwait(false);
         var result = new CompactionResult(0, 0, 0, 0);
+        var kept = Retention is null || Kept is null ? [] : await Kept(cancellationToken).ConfigureAwait(false);
         foreach (var (folder, files) in folders)
         {
             try
             {
-                result = await CompactFolderAsync(folder, files, now, result, cancellationToken).ConfigureAwait(false);
+                result = Retention is { } retention && FolderHour(folder) + TimeSpan.FromHours(1) + retention <= now && !IsKept(folder, kept)
+                    ? await ExpireFolderAsync(folder, files.Keys, result, cancellationToken).ConfigureAwait(false)
+                    : await CompactFolderAsync(folder, files, now, result, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
             {
@@ -85,6 +100,30 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
 
         return result;
     }
+
+    /// <summary>Deletes an hour past the retention; manifests first, so that a reader listing meanwhile never reads a merged file and files it covers.</summary>
+    private async Task<CompactionResult> ExpireFolderAsync(string folder, IEnumerable<string> names, CompactionResult result, CancellationToken cancellationToken)
+    {
+        var deleted = 0;
+        foreach (var name in names.OrderBy(name => IsManifest(name) ? 0 : 1))
+        {
+            deleted += await artifacts.DeleteAsync($"{folder}/{name}", cancellationToken).ConfigureAwait(false) ? 1 : 0;
+        }
+
+        return result with { FilesDeleted = result.FilesDeleted + deleted, HoursExpired = result.HoursExpired + 1 };
+    }
+
+    /// <summary>Whether a kept span of the folder's endpoint overlaps its hour.</summary>
+    private static bool IsKept(string folder, IReadOnlyList<KeptRange> kept)
+    {
+        var endpoint = folder[(PredictionLog.SegmentFolder.Length + 1)..folder.LastIndexOf('/')];
+        var start = FolderHour(folder).ToUnixTimeMilliseconds();
+        var end = start + (long)TimeSpan.FromHours(1).TotalMilliseconds;
+        return kept.Any(range => range.Endpoint == endpoint && range.From < end && range.To > start);
+    }
+
+    private static DateTimeOffset FolderHour(string folder) =>
+        DateTimeOffset.ParseExact(folder[(folder.LastIndexOf('/') + 1)..], HourFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);
 
     private async Task<CompactionResult> CompactFolderAsync(string folder, SortedDictionary<string, long> files, DateTimeOffset now, CompactionResult result, CancellationToken cancellationToken)
     {

@@ -8,7 +8,8 @@ namespace Ballast.Server.Serving;
 
 /// <summary>
 /// Every few minutes, on the one replica that holds the <c>prediction-compaction</c> lease, merges the prediction log's
-/// segments of each past hour into one file and deletes the files merged an hour ago (<see cref="PredictionCompaction"/>).
+/// segments of each past hour into one file, deletes the files merged an hour ago, and deletes the hours past the
+/// retention when one is set (<see cref="PredictionCompaction"/>).
 /// </summary>
 public sealed partial class PredictionCompactionService(PredictionCompaction compaction, LeaseStore leases, TimeProvider time, ILogger<PredictionCompactionService> logger)
     : LeaseHoldingService(leases, time, logger, LeaseName, TimeSpan.FromMinutes(5), LeaseDuration)
@@ -26,7 +27,7 @@ public sealed partial class PredictionCompactionService(PredictionCompaction com
         Compacted.Inc(result.SegmentsCompacted);
         if (result.HoursCompacted > 0 || result.FilesDeleted > 0)
         {
-            LogCompacted(logger, result.SegmentsCompacted, result.HoursCompacted, result.Rows, result.FilesDeleted);
+            LogCompacted(logger, result.SegmentsCompacted, result.HoursCompacted, result.Rows, result.FilesDeleted, result.HoursExpired);
         }
 
         if (result.FoldersFailed > 0)
@@ -38,6 +39,6 @@ public sealed partial class PredictionCompactionService(PredictionCompaction com
     [LoggerMessage(Level = LogLevel.Warning, Message = "Prediction log: {Count} hour folders could not be compacted (retried in 5 minutes); the last: {Error}")]
     private static partial void LogFailed(ILogger logger, int count, string? error);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Prediction log: merged {Segments} segments into {Hours} hourly files ({Rows} rows); deleted {Deleted} files merged earlier")]
-    private static partial void LogCompacted(ILogger logger, int segments, int hours, long rows, int deleted);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Prediction log: merged {Segments} segments of {Hours} hours ({Rows} rows); deleted {Deleted} files (merged an hour ago, or of {Expired} hours past the retention)")]
+    private static partial void LogCompacted(ILogger logger, int segments, int hours, long rows, int deleted, int expired);
 }

@@ -93,6 +93,8 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : FolderDataba
         (replaced.Spec.MinRows, isNew).ShouldBe((50L, false));
         (await stack.Monitors.PutAsync(Spec("other"), Cancel)).Created.ShouldBeTrue();
         (await stack.Monitors.ListAsync(Cancel)).Select(monitor => monitor.Spec.Name).ShouldBe(["iris-drift", "other"]);
+        (await stack.Monitors.TrafficReferencesAsync(Cancel)).ShouldBe([new KeptRange("iris", At(0), At(10)), new KeptRange("iris", At(0), At(10))],
+            "the prediction log's retention keeps what monitors compare with");
 
         var results = new MonitorResults(new Dictionary<string, double> { ["rows"] = 3 }, Message: "few");
         var first = await stack.Monitors.AddWindowAsync("iris-drift", At(0), At(10), 3, MonitorWindowStatus.InsufficientData, results, Cancel);

@@ -200,6 +200,58 @@ public abstract class PredictionCompactionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Hours_over_for_longer_than_the_retention_are_deleted_and_the_others_kept()
+    {
+        await AppendAsync([("a", Date(9, 30))]);
+        await AppendAsync([("b", Date(9, 40))]);
+        await AppendAsync([("c", Date(10, 30))]);
+        await AppendAsync([("d", Date(10, 40))]);
+        _time.SetUtcNow(Date(11, 20));
+        var compaction = new PredictionCompaction(Artifacts, _time) { Retention = TimeSpan.FromDays(1) };
+        (await compaction.CompactAsync(Cancel)).HoursCompacted.ShouldBe(2);
+
+        // 09:00-10:00 has been over for a day at 10:00 the next day; 10:00-11:00 only at 11:00.
+        _time.SetUtcNow(Date(10, 30).AddDays(1));
+        var result = await compaction.CompactAsync(Cancel);
+
+        (result.HoursExpired, result.FilesDeleted).ShouldBe((1, 4 + 2), "09:00's two segments, merged file and manifest; the two segments merged at 10:00, past their grace");
+        (await ListAsync("predictions/iris/2026-11-25-09")).ShouldBeEmpty();
+        var kept = await _log.SegmentsAsync("iris", cancellationToken: Cancel);
+        kept.ShouldHaveSingleItem().ShouldStartWith("predictions/iris/2026-11-25-10/" + PredictionCompaction.Prefix);
+        (await CountAsync(kept)).ShouldBe("2,2");
+        (await new PredictionCompaction(Artifacts, _time).CompactAsync(Cancel)).HoursExpired.ShouldBe(0, "without a retention every hour is kept");
+    }
+
+    [Fact]
+    public async Task The_retention_keeps_the_hours_a_kept_span_overlaps()
+    {
+        await AppendAsync([("a", Date(8, 30))]);
+        await AppendAsync([("b", Date(9, 30))]);
+        await AppendAsync([("c", Date(10, 30))]);
+        _time.SetUtcNow(Date(12, 0).AddDays(2));
+        var asked = 0;
+        var compaction = new PredictionCompaction(Artifacts, _time)
+        {
+            Retention = TimeSpan.FromDays(1),
+            // A monitor's traffic reference 09:59:59.999-10:00:00.001 on iris, and one on another endpoint over 08:00.
+            Kept = _ =>
+            {
+                asked++;
+                return Task.FromResult<IReadOnlyList<KeptRange>>([
+                    new("iris", Date(9, 0).AddMilliseconds(59 * 60_000 + 59_999).ToUnixTimeMilliseconds(), Date(10, 0).AddMilliseconds(1).ToUnixTimeMilliseconds()),
+                    new("other", Date(8, 0).ToUnixTimeMilliseconds(), Date(9, 0).ToUnixTimeMilliseconds()),
+                ]);
+            },
+        };
+
+        var result = await compaction.CompactAsync(Cancel);
+
+        (result.HoursExpired, asked).ShouldBe((1, 1));
+        (await CountAsync(await _log.SegmentsAsync("iris", cancellationToken: Cancel), "SELECT string_agg(prediction_id, ' ' ORDER BY prediction_id) FROM rows"))
+            .ShouldBe("b c", "09:00 and 10:00 kept, 08:00 deleted");
+    }
+
+    [Fact]
     public async Task Segments_of_an_older_shape_merge_with_the_current_columns()
     {
         // A segment written before the log kept instance, sequence and expectations.
