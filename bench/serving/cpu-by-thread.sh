@@ -23,7 +23,8 @@ snap() { for t in /proc/$S/task/*; do n=$(tr ' ' _ < $t/comm 2>/dev/null); echo 
 snap > $W/a
 BODY=bench/serving/iris.json TARGET_PATH=/v2/models/iris/infer wrk $T -d${DUR}s -s bench/serving/post.lua $URL > $W/wrk.txt
 snap > $W/b
-python3 - $W/a $W/b $W/wrk.txt "$LABEL" $(getconf CLK_TCK) <<'PY'
+HWM=$(awk '/VmHWM/ {print int($2 / 1024)}' /proc/$S/status)
+python3 - $W/a $W/b $W/wrk.txt "$LABEL" $(getconf CLK_TCK) "$HWM" <<'PY'
 import sys, re, collections
 rows = lambda f: {p[0]: (p[1], int(p[2])) for p in (l.split() for l in open(f)) if len(p) == 3}
 a = rows(sys.argv[1]); b = rows(sys.argv[2])
@@ -36,5 +37,5 @@ for tid, (name, v) in b.items():
     k[kind] += d
 k['exited'] = process - sum(k.values())
 us = lambda ticks: ticks * 1e6 / int(sys.argv[5]) / n
-print("%-14s total %5.1f  workers %5.1f  background(long-running+exited) %5.1f  gc %4.1f  sockets %4.1f  other %4.1f  (us/req, %d req%s)" % (sys.argv[4], us(process), us(k['workers']), us(k['long-running'] + k['exited']), us(k['gc']), us(k['sockets']), us(k['other']), n, ", %s non-2xx" % bad.group(1) if bad else ""))
+print("%-14s total %5.1f  workers %5.1f  background(long-running+exited) %5.1f  gc %4.1f  sockets %4.1f  other %4.1f  (us/req, %d req%s; peak RSS %s MiB)" % (sys.argv[4], us(process), us(k['workers']), us(k['long-running'] + k['exited']), us(k['gc']), us(k['sockets']), us(k['other']), n, ", %s non-2xx" % bad.group(1) if bad else "", sys.argv[6]))
 PY

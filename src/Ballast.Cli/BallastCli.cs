@@ -43,6 +43,13 @@ public static class BallastCli
         root.Subcommands.Add(ApplyCommand.Create(output));
         root.Subcommands.Add(GetCommand.Create(output));
         root.Subcommands.Add(DeleteCommand.Create(output));
+        var convert = new Command(Ballast.Serving.WalConverterProcess.Command) { Hidden = true };
+        convert.SetAction(async (_, cancellationToken) =>
+        {
+            await Ballast.Serving.WalConverterProcess.ServeAsync(Console.In, Console.Out, cancellationToken).ConfigureAwait(false);
+            return Success;
+        });
+        root.Subcommands.Add(convert);
         return root;
     }
 

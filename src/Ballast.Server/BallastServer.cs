@@ -83,9 +83,13 @@ public static partial class BallastServer
                      "listen on 127.0.0.1 only, or pass --insecure to serve without authentication.");
             }
 
-            // Write-ahead files a crash left behind become segments before the server takes new predictions.
-            var predictions = await Ballast.Serving.PredictionLog.OpenAsync(
-                new Ballast.Serving.PredictionLogOptions(Path.Combine(options.DataDir, "prediction-log")), artifacts, time, cancellationToken).ConfigureAwait(false);
+            // Write-ahead files a crash left behind become segments before the server takes new predictions. Their
+            // conversion to Parquet runs in a child process of the ballast executable (in this one when hosted otherwise).
+            var logOptions = new Ballast.Serving.PredictionLogOptions(Path.Combine(options.DataDir, "prediction-log"))
+            {
+                Converter = Ballast.Serving.WalConverterProcess.ForCurrentExecutable(),
+            };
+            var predictions = await Ballast.Serving.PredictionLog.OpenAsync(logOptions, artifacts, time, cancellationToken).ConfigureAwait(false);
             Ballast.Features.IOnlineStore? online = null;
             if (options.OnlineStore is { } address)
             {

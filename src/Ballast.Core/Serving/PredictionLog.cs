@@ -44,6 +44,9 @@ public sealed record PredictionLogOptions(string Folder)
     public TimeSpan RollInterval { get; init; } = TimeSpan.FromMinutes(1);
 
     public long RollBytes { get; init; } = 64L * 1024 * 1024;
+
+    /// <summary>Converts write-ahead files in a child process when set (the server's; the log disposes it); null converts in this process.</summary>
+    public WalConverterProcess? Converter { get; init; }
 }
 
 /// <summary>What the log has done since start, for metrics.</summary>
@@ -218,8 +221,19 @@ public sealed class PredictionLog : IAsyncDisposable
 
         WriteQueued(int.MaxValue, keepRole: true);
         Rotate(reopen: false);
-        await RollClosedAsync(background: false, CancellationToken.None).ConfigureAwait(false);
-        _rolling.Dispose();
+        try
+        {
+            await RollClosedAsync(background: false, CancellationToken.None).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (_options.Converter is { } converter)
+            {
+                await converter.DisposeAsync().ConfigureAwait(false);
+            }
+
+            _rolling.Dispose();
+        }
     }
 
     /// <summary>
@@ -699,22 +713,12 @@ public sealed class PredictionLog : IAsyncDisposable
         Directory.CreateDirectory(scratch);
         try
         {
-            // DuckDB's conversion is synchronous and takes a second for a busy minute: on a thread of its own, so that
-            // it does not hold one of the few pool threads requests are served on (2 on 2 cores) and stall them; at a
-            // low priority when it may wait, so that it takes the CPU requests leave rather than queueing them.
-            var groups = await Task.Factory.StartNew(
-                () =>
-                {
-                    if (lowPriority)
-                    {
-                        BackgroundPriority.LowerCurrentThread();
-                    }
-
-                    return ToParquet(file, _instance, scratch, yield);
-                },
-                cancellationToken,
-                TaskCreationOptions.LongRunning,
-                TaskScheduler.Default).ConfigureAwait(false);
+            // At a low priority when it may wait, so that it takes the CPU requests leave rather than queueing them;
+            // in the server's converter process, else on a thread of this one.
+            var request = new WalConversionRequest(file, _instance, scratch, lowPriority);
+            var groups = _options.Converter is { } converter
+                ? await converter.ConvertAsync(request, yield, cancellationToken).ConfigureAwait(false)
+                : await WalConverterProcess.ConvertHereAsync(request, yield, cancellationToken).ConfigureAwait(false);
             var segment = $"{_instance}-{Path.GetFileNameWithoutExtension(file)}.parquet";
             foreach (var (endpoint, hour, local) in groups)
             {
@@ -736,7 +740,7 @@ public sealed class PredictionLog : IAsyncDisposable
     /// to a minute) streams from the JSON reader to the Parquet writer; others are read once into a table, then split.
     /// <paramref name="cancellationToken"/> interrupts DuckDB.
     /// </summary>
-    private static List<(string Endpoint, string Hour, string Local)> ToParquet(string file, string instance, string scratch, CancellationToken cancellationToken)
+    public static List<(string Endpoint, string Hour, string Local)> ConvertFile(string file, string instance, string scratch, CancellationToken cancellationToken)
     {
         var records = "SELECT * EXCLUDE (sequence) REPLACE (inputs::VARCHAR AS inputs, outputs::VARCHAR AS outputs), " + Literal(instance) + " AS instance, sequence " +
             "FROM read_json(" + Literal(file) + ", format = 'newline_delimited', columns = {" +
