@@ -95,7 +95,7 @@ public sealed class WalConverterProcess(string fileName, IReadOnlyList<string> a
                 await child.StandardInput.WriteLineAsync(JsonSerializer.Serialize(request, WalConversionJsonContext.Default.WalConversionRequest).AsMemory(), linked.Token).ConfigureAwait(false);
                 await child.StandardInput.FlushAsync(linked.Token).ConfigureAwait(false);
                 var line = await child.StandardOutput.ReadLineAsync(linked.Token).ConfigureAwait(false)
-                    ?? throw new IOException($"The prediction log's converter process ended ({Exited(child)}).");
+                    ?? throw new IOException($"The prediction log's converter process ended ({await ExitedAsync(child).ConfigureAwait(false)}).");
                 response = JsonSerializer.Deserialize(line, WalConversionJsonContext.Default.WalConversionResponse)
                     ?? throw new IOException("The prediction log's converter process answered null.");
             }
@@ -152,16 +152,24 @@ public sealed class WalConverterProcess(string fileName, IReadOnlyList<string> a
             start.ArgumentList.Add(argument);
         }
 
-        // A small heap: the child holds one file's conversion at a time, and its memory is DuckDB's.
+        // A small heap and no profile-guided recompilation: the child runs one loop, and its memory and CPU are DuckDB's.
         start.Environment["DOTNET_gcServer"] = "0";
         start.Environment["DOTNET_TieredPGO"] = "0";
         return Process.Start(start) ?? throw new IOException($"Could not start the converter process {fileName}.");
     }
 
-    private static string Exited(Process child)
+    private static async Task<string> ExitedAsync(Process child)
     {
-        child.WaitForExit(1000);
-        return child.HasExited ? $"exit code {child.ExitCode}" : "still running";
+        using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+        try
+        {
+            await child.WaitForExitAsync(wait.Token).ConfigureAwait(false);
+            return $"exit code {child.ExitCode}";
+        }
+        catch (OperationCanceledException)
+        {
+            return "its output closed";
+        }
     }
 
     private void Stop()
@@ -191,7 +199,12 @@ public sealed class WalConverterProcess(string fileName, IReadOnlyList<string> a
             {
                 // End of input ends the child's loop.
                 child.StandardInput.Close();
-                if (!child.WaitForExit(5000))
+                using var wait = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                try
+                {
+                    await child.WaitForExitAsync(wait.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
                 {
                     Stop();
                 }
