@@ -740,7 +740,7 @@ public sealed class PredictionLog : IAsyncDisposable
     /// to a minute) streams from the JSON reader to the Parquet writer; others are read once into a table, then split.
     /// <paramref name="cancellationToken"/> interrupts DuckDB.
     /// </summary>
-    public static List<(string Endpoint, string Hour, string Local)> ConvertFile(string file, string instance, string scratch, CancellationToken cancellationToken)
+    internal static List<WalConversionGroup> ConvertFile(string file, string instance, string scratch, CancellationToken cancellationToken)
     {
         var records = "SELECT * EXCLUDE (sequence) REPLACE (inputs::VARCHAR AS inputs, outputs::VARCHAR AS outputs), " + Literal(instance) + " AS instance, sequence " +
             "FROM read_json(" + Literal(file) + ", format = 'newline_delimited', columns = {" +
@@ -754,18 +754,18 @@ public sealed class PredictionLog : IAsyncDisposable
         {
             var local = Path.Combine(scratch, "0.parquet");
             Run(connection, $"COPY ({records}) TO {Literal(local)} {Parquet}", cancellationToken);
-            return [(endpoint, hour, local)];
+            return [new WalConversionGroup(endpoint, hour, local)];
         }
 
         Run(connection, $"CREATE TABLE rows AS {records}", cancellationToken);
-        var split = new List<(string Endpoint, string Hour, string Local)>();
+        var split = new List<WalConversionGroup>();
         using (var command = connection.CreateCommand())
         {
             command.CommandText = "SELECT DISTINCT endpoint, strftime(make_timestamp(timestamp * 1000), '%Y-%m-%d-%H') FROM rows ORDER BY 1, 2";
             using var reader = command.ExecuteReader();
             while (reader.Read())
             {
-                split.Add((reader.GetString(0), reader.GetString(1), Path.Combine(scratch, $"{split.Count}.parquet")));
+                split.Add(new WalConversionGroup(reader.GetString(0), reader.GetString(1), Path.Combine(scratch, $"{split.Count}.parquet")));
             }
         }
 

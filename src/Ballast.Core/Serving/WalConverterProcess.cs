@@ -130,8 +130,7 @@ public sealed class WalConverterProcess(string fileName, IReadOnlyList<string> a
                     BackgroundPriority.LowerCurrentThread();
                 }
 
-                return PredictionLog.ConvertFile(request.File, request.Instance, request.Scratch, interrupt)
-                    .Select(group => new WalConversionGroup(group.Endpoint, group.Hour, group.Local)).ToList();
+                return PredictionLog.ConvertFile(request.File, request.Instance, request.Scratch, interrupt);
             },
             cancellationToken,
             TaskCreationOptions.LongRunning,
