@@ -59,7 +59,8 @@ start_postgres() {
   services_log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 }
 
-# Starts one moto_server on a free port and prints the port; extra NAME=VALUE arguments go to its environment.
+# Starts one moto_server on a free port and sets MOTO_PORT; extra NAME=VALUE arguments go to its environment. Not in a
+# command substitution: its subshell would keep the pid, and stop_services would leave the server running.
 launch_moto() {
   local name=$1 port i pid; shift
   port=$(free_port)
@@ -68,7 +69,7 @@ launch_moto() {
   MOTO_PIDS+=("$pid")
   for i in $(seq 1 100); do
     if curl -s -o /dev/null "http://127.0.0.1:$port/moto-api/"; then
-      echo "$port"
+      MOTO_PORT=$port
       return 0
     fi
     kill -0 "$pid" 2>/dev/null || break
@@ -85,9 +86,11 @@ start_moto() {
     services_log "moto_server is not on PATH: install moto with its server extra (pip install 'moto[server]')"
     return 1
   fi
-  port=$(launch_moto moto) || return 1
+  launch_moto moto || return 1
+  port=$MOTO_PORT
   # A second server that authenticates every request, for tests of rejected credentials.
-  auth_port=$(launch_moto moto-auth INITIAL_NO_AUTH_ACTION_COUNT=0) || return 1
+  launch_moto moto-auth INITIAL_NO_AUTH_ACTION_COUNT=0 || return 1
+  auth_port=$MOTO_PORT
   export BALLAST_TEST_S3_ENDPOINT="http://127.0.0.1:$port"
   export BALLAST_TEST_S3_AUTH_ENDPOINT="http://127.0.0.1:$auth_port"
   # No AWS_REGION: tests name their region, and one checks the message for a missing region.
