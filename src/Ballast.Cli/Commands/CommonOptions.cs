@@ -32,6 +32,14 @@ internal static class CommonOptions
     public static string? Environment(string name) =>
         System.Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
 
+    /// <summary>
+    /// A number from the environment: <paramref name="unset"/> when the variable is not set, -1 when it is not a number
+    /// (so that the option's range check names it, never a silent default).
+    /// </summary>
+    public static double EnvironmentNumber(string name, double unset) =>
+        Environment(name) is not { } value ? unset
+            : double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var number) ? number : -1;
+
     public static bool EnvironmentFlag(string name) =>
         Environment(name) is { } value && (value == "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase) || value.Equals("yes", StringComparison.OrdinalIgnoreCase));
 }

@@ -49,14 +49,12 @@ internal static class ServerCommand
         {
             Description = "Seconds between live dashboard pages' automatic refreshes; 0 turns them off [env: BALLAST_DASHBOARD_REFRESH]. " +
                           "The dashboard's key ring is encrypted at rest with BALLAST_DATA_PROTECTION_KEY when set (environment only: a secret).",
-            DefaultValueFactory = _ => CommonOptions.Environment("BALLAST_DASHBOARD_REFRESH") is not { } value ? BallastDefaults.DashboardRefresh.TotalSeconds
-                : double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) ? seconds : -1,
+            DefaultValueFactory = _ => CommonOptions.EnvironmentNumber("BALLAST_DASHBOARD_REFRESH", BallastDefaults.DashboardRefresh.TotalSeconds),
         };
         var retention = new Option<double>("--prediction-retention-days")
         {
             Description = "Days the prediction log keeps each hour of records once it is over (at least 1); 0 keeps them forever [env: BALLAST_PREDICTION_RETENTION_DAYS].",
-            DefaultValueFactory = _ => CommonOptions.Environment("BALLAST_PREDICTION_RETENTION_DAYS") is not { } value ? 0
-                : double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var days) ? days : -1,
+            DefaultValueFactory = _ => CommonOptions.EnvironmentNumber("BALLAST_PREDICTION_RETENTION_DAYS", 0),
         };
         var command = new Command("server", "Run the Ballast server (tracking, registry, serving, monitoring, controllers).")
         {

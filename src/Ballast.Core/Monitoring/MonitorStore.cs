@@ -68,14 +68,20 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
     /// <summary>The spans of traffic that monitors read as their reference, which the prediction log's retention keeps.</summary>
     public async Task<IReadOnlyList<KeptRange>> TrafficReferencesAsync(CancellationToken cancellationToken = default)
     {
+        var ranges = new List<KeptRange>();
         var problems = new List<string>();
-        return (await ListAsync(cancellationToken).ConfigureAwait(false))
-            .Select(monitor => monitor.Spec)
-            .Where(spec => spec is { Endpoint: not null, Reference: { From: not null, To: not null } })
-            .Select(spec => (spec.Endpoint!, MonitorValidation.Time(spec.Reference!.From, "reference.from", problems), MonitorValidation.Time(spec.Reference.To, "reference.to", problems)))
-            .Where(range => range.Item2 is not null && range.Item3 is not null)
-            .Select(range => new KeptRange(range.Item1, range.Item2!.Value, range.Item3!.Value))
-            .ToList();
+        foreach (var monitor in await ListAsync(cancellationToken).ConfigureAwait(false))
+        {
+            // A dataset or run reference has no from and to; stored monitors were validated, so the times parse.
+            if (monitor.Spec is { Endpoint: { } endpoint, Reference: { From: { } from, To: { } to } }
+                && MonitorValidation.Time(from, "reference.from", problems) is { } start
+                && MonitorValidation.Time(to, "reference.to", problems) is { } end)
+            {
+                ranges.Add(new KeptRange(endpoint, start, end));
+            }
+        }
+
+        return ranges;
     }
 
     /// <summary>Deletes a monitor and its windows.</summary>

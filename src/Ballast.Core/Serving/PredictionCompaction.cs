@@ -88,7 +88,7 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
         {
             try
             {
-                result = Retention is { } retention && FolderHour(folder) + TimeSpan.FromHours(1) + retention <= now && !IsKept(folder, kept)
+                result = Retention is { } retention && FolderHour(folder) is var hour && hour + TimeSpan.FromHours(1) + retention <= now && !IsKept(folder, hour, kept)
                     ? await ExpireFolderAsync(folder, files.Keys, result, cancellationToken).ConfigureAwait(false)
                     : await CompactFolderAsync(folder, files, now, result, cancellationToken).ConfigureAwait(false);
             }
@@ -114,10 +114,10 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
     }
 
     /// <summary>Whether a kept span of the folder's endpoint overlaps its hour.</summary>
-    private static bool IsKept(string folder, IReadOnlyList<KeptRange> kept)
+    private static bool IsKept(string folder, DateTimeOffset hour, IReadOnlyList<KeptRange> kept)
     {
         var endpoint = folder[(PredictionLog.SegmentFolder.Length + 1)..folder.LastIndexOf('/')];
-        var start = FolderHour(folder).ToUnixTimeMilliseconds();
+        var start = hour.ToUnixTimeMilliseconds();
         var end = start + (long)TimeSpan.FromHours(1).TotalMilliseconds;
         return kept.Any(range => range.Endpoint == endpoint && range.From < end && range.To > start);
     }
