@@ -98,6 +98,20 @@ public sealed class WalConverterProcessTests : IDisposable
         (await IdsAsync(null, [groups[0].Local])).ShouldBe("one0 one1");
     }
 
+    [Fact]
+    public async Task The_child_answers_a_line_that_is_not_a_request_with_an_error_and_goes_on()
+    {
+        var output = new StringWriter();
+        var request = System.Text.Json.JsonSerializer.Serialize(new { file = WriteWal("one", 2), instance = "test", scratch = Request("").Scratch, low_priority = false });
+
+        await WalConverterProcess.ServeAsync(new StringReader("not json\n" + request + "\n"), output, Cancel);
+
+        var answers = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        answers.Length.ShouldBe(2);
+        answers[0].ShouldStartWith("{\"error\":");
+        answers[1].ShouldContain("\"endpoint\":\"iris\"");
+    }
+
     private WalConversionRequest Request(string file)
     {
         var scratch = Directory.CreateDirectory(Path.Combine(_root.FullName, "scratch-" + Guid.NewGuid().ToString("N"))).FullName;
