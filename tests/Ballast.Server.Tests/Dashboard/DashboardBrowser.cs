@@ -62,9 +62,6 @@ public sealed class DashboardBrowser : IAsyncDisposable
     public async Task<(IBrowserContext Context, IPage Page)> NewPageAsync(List<string> errors)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 900 } });
-        // A hang guard, not a speed check: on a loaded 2-core machine, beside the other test classes, waiting for the
-        // monitor page's navigation once ran out Playwright's default 30 s although the page had rendered.
-        context.SetDefaultTimeout(120_000);
         var page = await context.NewPageAsync();
         page.Console += (_, message) =>
         {
