@@ -31,9 +31,13 @@ BALLAST="dotnet src/Ballast.Cli/bin/Release/net10.0/ballast.dll"
 $BALLAST models register iris "$FIXTURES/logreg_iris.onnx" --url "$URL" >/dev/null
 $BALLAST models register iris "$FIXTURES/logreg_iris.onnx" --url "$URL" >/dev/null
 $BALLAST models register titanic "$FIXTURES/titanic_pipeline.onnx" --url "$URL" >/dev/null
+# Both endpoints batch concurrent requests (max_batch_size 32, no delay: a batch takes the requests that arrived while
+# the server was busy, so a lone request waits for nothing); BATCHING=0 measures them unbatched.
+BATCHING_SPEC=$([ "${BATCHING:-1}" = 0 ] && echo '' || echo ',"batching":{"max_batch_size":32,"max_delay_ms":0}')
 curl -sf -X PUT "$URL/api/v1/endpoints/iris" -H 'Content-Type: application/json' \
-  -d '{"variants":[{"name":"a","model":"models:/iris/1","weight":50},{"name":"b","model":"models:/iris/2","weight":50}]}' >/dev/null
-$BALLAST endpoints create titanic --model models:/titanic/1 --url "$URL" >/dev/null
+  -d '{"variants":[{"name":"a","model":"models:/iris/1","weight":50},{"name":"b","model":"models:/iris/2","weight":50}]'"$BATCHING_SPEC"'}' >/dev/null
+curl -sf -X PUT "$URL/api/v1/endpoints/titanic" -H 'Content-Type: application/json' \
+  -d '{"variants":[{"name":"main","model":"models:/titanic/1"}]'"$BATCHING_SPEC"'}' >/dev/null
 # Prometheus scrapes /metrics in production (every 15 s by default); so does this run, every 5 s: a metric that only
 # costs once scraped (prometheus-net's meter adapter starts at the first scrape) is measured too.
 (while sleep 5; do curl -s -o /dev/null "$URL/metrics"; done) &
@@ -125,7 +129,8 @@ cat > bench/results/serving.md <<MD
 # Serving load test ($(date -u +%Y-%m-%d), $(nproc) cores, wrk 2 threads (1 for one connection), ${DURATION} per run)
 
 Ballast: iris on a split endpoint (two variants, 50/50), titanic (5 named int64/string/float inputs) on a
-one-variant endpoint; authentication off (loopback), prediction log and metrics on, /metrics scraped every 5 s. Baseline: bench/ServingBaseline,
+one-variant endpoint; $([ "${BATCHING:-1}" = 0 ] && echo "no batching" || echo "both batching concurrent requests (max_batch_size 32, max_delay_ms 0)");
+authentication off (loopback), prediction log and metrics on, /metrics scraped every 5 s. Baseline: bench/ServingBaseline,
 a bare ASP.NET Core app parsing V2 JSON and calling the same ONNX Runtime session. wrk, the servers and the model
 share the same 2 cores. Each target is warmed up for ${WARMUP} at the peak's load first.
 
@@ -148,5 +153,6 @@ peak (the goal's reading; Ballast then runs nearer its own peak than the baselin
 | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |
 ${HALF}
 Prediction log during the run: ${logged} records written, ${dropped} dropped.
+$(echo "$METRICS" | awk '/^ballast_inference_batch_size_sum/ {split($1, a, "\""); s[a[2]] += $2} /^ballast_inference_batch_size_count/ {split($1, a, "\""); c[a[2]] += $2} END {for (e in s) printf "Rows per model call on %s: %.2f on average (%d rows in %d calls).\n", e, s[e] / c[e], s[e], c[e]}')
 MD
 cat bench/results/serving.md

@@ -193,7 +193,7 @@ public static partial class BallastServer
         var assignments = new Ballast.Serving.AssignmentStore(server.Database);
         builder.Services.AddSingleton(assignments);
         builder.Services.AddHostedService<ServingFlushService>();
-        var router = new Ballast.Serving.EndpointRouter(endpoints, models, assignments, server.Time);
+        var router = new Ballast.Serving.EndpointRouter(endpoints, models, assignments, server.Time, Serving.ServingMetrics.BatchObserver);
         builder.Services.AddSingleton(router);
         // Concluding an experiment with apply routes its endpoint to the winner and swaps the routing snapshot, as a rollout's promotion does.
         builder.Services.AddSingleton(new Ballast.Experiments.AbExperimentStore(server.Database, endpoints, export, kpis, traffic, server.Time, cancellationToken => router.RefreshAsync(cancellationToken)));

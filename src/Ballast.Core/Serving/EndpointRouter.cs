@@ -10,7 +10,12 @@ namespace Ballast.Serving;
 /// A variant ready to serve: what its spec names (<c>models:/…</c> or a remote URL), its model loaded, its share of
 /// traffic as the bucket range [from, to) of 100.
 /// </summary>
-public sealed record RoutedVariant(string Name, string Source, LoadedModel Model, int Weight, int BucketFrom, int BucketTo);
+public sealed record RoutedVariant(string Name, string Source, LoadedModel Model, int Weight, int BucketFrom, int BucketTo, InferenceBatcher? Batcher = null)
+{
+    /// <summary>Runs the variant's model: through its batcher when the endpoint batches, else alone.</summary>
+    public ValueTask<IReadOnlyList<Tensor>> InferAsync(IReadOnlyList<Tensor> inputs, IReadOnlyCollection<string>? outputs, CancellationToken cancellationToken = default) =>
+        Batcher is { } batcher ? batcher.InferAsync(inputs, outputs) : Model.Runtime.InferAsync(inputs, outputs, cancellationToken);
+}
 
 /// <summary>What one request got: the variant that answered (the fallback when the chosen one failed), its model and outputs.</summary>
 public sealed record Invocation(RoutedVariant Variant, IReadOnlyList<Tensor> Outputs, RoutedVariant? FailedVariant = null, string? Failure = null);
@@ -110,11 +115,11 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
         ArgumentNullException.ThrowIfNull(variant);
         try
         {
-            return new Invocation(variant, await variant.Model.Runtime.InferAsync(inputs, outputs, cancellationToken).ConfigureAwait(false));
+            return new Invocation(variant, await variant.InferAsync(inputs, outputs, cancellationToken).ConfigureAwait(false));
         }
         catch (Exception exception) when (exception is not ModelInputException && !cancellationToken.IsCancellationRequested && Fallback is { } fallback && fallback != variant)
         {
-            return new Invocation(fallback, await fallback.Model.Runtime.InferAsync(inputs, outputs, cancellationToken).ConfigureAwait(false), variant, exception.Message);
+            return new Invocation(fallback, await fallback.InferAsync(inputs, outputs, cancellationToken).ConfigureAwait(false), variant, exception.Message);
         }
     }
 
@@ -181,7 +186,8 @@ public sealed record EndpointProblem(string Endpoint, string Message, IReadOnlyL
 /// changes and alias moves arrive). A new snapshot is built, with its models loaded and warmed, before it replaces
 /// the old one, so moving an alias fails no request; versions no snapshot uses any more are unloaded.
 /// </summary>
-public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, AssignmentStore? bandits = null, TimeProvider? time = null) : IDisposable
+/// <remarks><paramref name="batchObserver"/> gives, for an endpoint and variant that batch, what hears each batch's rows (metrics).</remarks>
+public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, AssignmentStore? bandits = null, TimeProvider? time = null, Func<string, string, Action<int>>? batchObserver = null) : IDisposable
 {
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private volatile Snapshot _snapshot = new(FrozenDictionary<string, RoutedEndpoint>.Empty, [], false);
@@ -285,7 +291,7 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
             var weight = spec.Weight ?? 0;
             variants.Add(spec.Url is { } url
                 ? await RouteRemoteAsync(spec, new Uri(url), weight, from, cancellationToken).ConfigureAwait(false)
-                : await RouteAsync(spec.Name, spec.Model!, weight, from, cancellationToken).ConfigureAwait(false));
+                : await RouteAsync(spec.Name, spec.Model!, weight, from, cancellationToken, endpoint.Spec).ConfigureAwait(false));
             from += weight;
         }
 
@@ -324,12 +330,16 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
         return routed;
     }
 
-    private async Task<RoutedVariant> RouteAsync(string name, string model, int weight, int from, CancellationToken cancellationToken)
+    /// <summary>A variant of a registered model; batched when <paramref name="endpoint"/> asks for it and the model's rows are independent (shadows pass no endpoint).</summary>
+    private async Task<RoutedVariant> RouteAsync(string name, string model, int weight, int from, CancellationToken cancellationToken, EndpointSpec? endpoint = null)
     {
         var reference = ModelReference.Parse(model, $"variant '{name}'");
         var version = await models.ResolveAsync(reference, cancellationToken).ConfigureAwait(false);
         var loaded = await models.GetAsync(reference.Name, version).WaitAsync(cancellationToken).ConfigureAwait(false);
-        return new RoutedVariant(name, model, loaded, weight, from, from + weight);
+        var batcher = endpoint is { Batching: { } batching } && InferenceBatcher.CanBatch(loaded.Runtime.Signature)
+            ? new InferenceBatcher(loaded.Runtime, batching, time, batchObserver?.Invoke(endpoint.Name, name))
+            : null;
+        return new RoutedVariant(name, model, loaded, weight, from, from + weight, batcher);
     }
 
     private async Task<RoutedVariant> RouteRemoteAsync(VariantSpec spec, Uri url, int weight, int from, CancellationToken cancellationToken)

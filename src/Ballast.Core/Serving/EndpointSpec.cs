@@ -7,7 +7,8 @@ namespace Ballast.Serving;
 /// <summary>
 /// An endpoint as users write it (JSON body of <c>/api/v1/endpoints</c>): its policy (<c>split</c> by weights, or
 /// <c>bandit</c> learning from rewards), variants, shadows, sticky routing, the fallback variant and the data-quality
-/// expectations its requests must meet, and the feature service that enriches them.
+/// expectations its requests must meet, the feature service that enriches them, and whether concurrent requests are
+/// batched into one call of a variant's model.
 /// </summary>
 public sealed record EndpointSpec(
     string Name,
@@ -20,7 +21,8 @@ public sealed record EndpointSpec(
     RegimeSpec? Regime = null,
     EnsembleSpec? Ensemble = null,
     ExpectationsSpec? Expectations = null,
-    EndpointFeaturesSpec? Features = null);
+    EndpointFeaturesSpec? Features = null,
+    BatchingSpec? Batching = null);
 
 /// <summary>
 /// A variant serves a registered model (<c>models:/name/version</c> or <c>models:/name@alias</c>), or a model on another
@@ -165,6 +167,7 @@ public static partial class EndpointValidation
 
         spec.Expectations?.Validate(problems);
         spec.Features?.Validate(problems);
+        spec.Batching?.Validate(problems, policy);
         if (spec.Fallback is { } fallback && variants.All(variant => variant.Name != fallback))
         {
             problems.Add($"fallback '{fallback}' is not one of the variants ({string.Join(", ", variants.Select(variant => variant.Name))})");
@@ -183,6 +186,7 @@ public static partial class EndpointValidation
             Sticky = spec.Sticky is null ? null : new StickySpec(spec.Sticky.Header ?? DefaultStickyHeader),
             Expectations = spec.Expectations is null ? null : spec.Expectations with { Mode = spec.Expectations.Mode ?? ExpectationsSpec.Reject },
             Features = spec.Features is null ? null : spec.Features with { OnMissing = spec.Features.OnMissing ?? EndpointFeaturesSpec.Reject },
+            Batching = spec.Batching is null ? null : new BatchingSpec(spec.Batching.MaxBatchSize ?? BatchingSpec.DefaultMaxBatchSize, spec.Batching.MaxDelayMs ?? 0),
             Ensemble = policy == EnsemblePolicy ? new EnsembleSpec(spec.Ensemble?.Combine ?? EnsembleSpec.Mean, spec.Ensemble?.WeightsByRegime) : null,
             Bandit = bandit is null ? null : bandit with
             {

@@ -28,7 +28,8 @@ public sealed record EndpointResponse(
     EndpointStatus Status,
     ExpectationsSpec? Expectations = null,
     EndpointFeaturesSpec? Features = null,
-    IReadOnlyList<string>? Warnings = null)
+    IReadOnlyList<string>? Warnings = null,
+    BatchingSpec? Batching = null)
 {
     public static EndpointResponse From(StoredEndpoint endpoint, EndpointRouter router)
     {
@@ -41,11 +42,12 @@ public sealed record EndpointResponse(
         return new EndpointResponse(spec.Name, spec.Policy ?? EndpointValidation.SplitPolicy, spec.Variants ?? [], spec.Shadows is { Count: > 0 } ? spec.Shadows : null, spec.Sticky, spec.Fallback, spec.Bandit, spec.Regime, spec.Ensemble,
             endpoint.Revision, endpoint.CreatedAt, endpoint.UpdatedAt,
             new EndpointStatus(current && problem is null, routed?.Endpoint.Revision,
-                routed?.Variants.Concat(routed.Shadows).Select(variant => new ServedVariant(variant.Name, variant.Model.Reference)).ToList() ?? [], problem,
+                routed?.Variants.Concat(routed.Shadows).Select(variant => new ServedVariant(variant.Name, variant.Model.Reference,
+                    routed.Endpoint.Spec.Batching is null || routed.Shadows.Contains(variant) ? null : variant.Batcher is not null)).ToList() ?? [], problem,
                 routed?.Bandit is null ? null : routed.Arms.Select(arm => new ArmStatus(arm.Variant, arm.Pulls, arm.Rewarded, arm.Mean)).ToList(),
                 routed?.Regime is { } regime ? RegimeStatus.From(routed, regime) : null),
             spec.Expectations, spec.Features,
-            routed is not null && FeatureServiceCheck.Warnings(routed) is { Count: > 0 } warnings ? warnings : null);
+            routed is not null && FeatureServiceCheck.Warnings(routed) is { Count: > 0 } warnings ? warnings : null, spec.Batching);
     }
 }
 
@@ -75,7 +77,8 @@ public sealed record SignalRequest(string? Name, double? Value);
 
 public sealed record ArmStatus(string Variant, long Pulls, long Rewarded, double MeanReward);
 
-public sealed record ServedVariant(string Name, string Model);
+/// <summary>A served variant; <c>batched</c>, on an endpoint with batching, says whether its model's requests are batched (false: a model whose inputs or outputs have a fixed first dimension, or a remote one).</summary>
+public sealed record ServedVariant(string Name, string Model, bool? Batched = null);
 
 /// <summary>An endpoint's traffic per variant over a window (every replica's counts): requests, server errors, latency.</summary>
 public sealed record TrafficResponse(string Endpoint, long From, long To, IReadOnlyList<VariantTrafficResponse> Variants);

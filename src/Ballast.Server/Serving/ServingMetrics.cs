@@ -37,6 +37,16 @@ public sealed class ServingMetrics : IModelCacheObserver
     private static readonly Gauge LastLoadTime = Metrics.CreateGauge("ballast_model_last_load_seconds", "Time the last load of each model took.",
         new GaugeConfiguration { LabelNames = ["model"] });
 
+    private static readonly Histogram BatchRows = Metrics.CreateHistogram("ballast_inference_batch_size", "Rows per model call on endpoints that batch, by endpoint and variant.",
+        new HistogramConfiguration { LabelNames = ["endpoint", "variant"], Buckets = Histogram.ExponentialBuckets(1, 2, 13) });
+
+    /// <summary>What hears an endpoint variant's batches (<see cref="Ballast.Serving.EndpointRouter"/>'s batch observer).</summary>
+    public static Action<int> BatchObserver(string endpoint, string variant)
+    {
+        var child = BatchRows.WithLabels(endpoint, variant);
+        return rows => child.Observe(rows);
+    }
+
     private static readonly Counter CircuitTransitions = Metrics.CreateCounter("ballast_remote_circuit_transitions_total", "Circuit breaker transitions of remote variants (opened, half_opened, closed), by URL.",
         new CounterConfiguration { LabelNames = ["url", "transition"] });
 

@@ -320,6 +320,68 @@ public sealed class ServingTests
     }
 
     [Fact]
+    public async Task A_batching_endpoint_answers_concurrent_requests_each_with_its_own_rows_and_logs_every_one()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterAsync(client, "iris", "logreg_iris.onnx");
+        await RegisterAsync(client, "iris", "logreg_iris.onnx");
+        (await client.PutAsJsonAsync("/api/v1/endpoints/batched", new
+        {
+            variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } },
+            batching = new { max_batch_size = 16, max_delay_ms = 20 },
+        }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        var endpoint = await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/batched", Cancel);
+        endpoint.GetProperty("batching").GetRawText().ShouldBe("{\"max_batch_size\":16,\"max_delay_ms\":20}");
+        endpoint.GetProperty("status").GetProperty("serving").EnumerateArray().Select(variant => variant.GetProperty("batched").GetBoolean()).ShouldBe([true, true]);
+
+        // 60 concurrent requests, each a different row (one with two rows, one malformed): every one gets its own answer,
+        // as the model gives it alone, and the malformed one its own 400.
+        using var iris = Ballast.Runtime.OnnxModelRuntime.Load(TestServices.Fixture("logreg_iris.onnx"));
+        float[] Row(int i) => [4.3f + (i % 30) * 0.12f, 2.0f + (i % 7) * 0.3f, 1.0f + (i % 50) * 0.12f, 0.1f + (i % 25) * 0.1f];
+        async Task<(int Row, HttpStatusCode Status, JsonElement Body, string? Id)> ScoreAsync(int i)
+        {
+            object input = i switch
+            {
+                7 => new { name = "float_input", shape = new[] { 2, 4 }, datatype = "FP32", data = Row(i).Concat(Row(i + 100)).ToArray() },
+                13 => new { name = "float_input", shape = new[] { 1, 3 }, datatype = "FP32", data = Row(i)[..3] },
+                _ => new { name = "float_input", shape = new[] { 1, 4 }, datatype = "FP32", data = Row(i) },
+            };
+            using var response = await client.PostAsJsonAsync("/v2/models/batched/infer", new { inputs = new[] { input } }, Cancel);
+            return (i, response.StatusCode, await response.Content.ReadFromJsonAsync<JsonElement>(Cancel),
+                response.Headers.TryGetValues("Ballast-Prediction-Id", out var ids) ? ids.Single() : null);
+        }
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 60).Select(i => Task.Run(() => ScoreAsync(i), Cancel)));
+        foreach (var (row, status, body, _) in answers)
+        {
+            if (row == 13)
+            {
+                status.ShouldBe(HttpStatusCode.BadRequest);
+                body.GetProperty("error").GetString().ShouldBe("input 'float_input': expected FP32 [-1,4], got FP32 [1,3]");
+                continue;
+            }
+
+            status.ShouldBe(HttpStatusCode.OK, body.ToString());
+            var data = row == 7 ? Row(row).Concat(Row(row + 100)).ToArray() : Row(row);
+            var alone = iris.Infer([new Ballast.Runtime.Tensor("float_input", "FP32", [data.Length / 4, 4], data)]);
+            var outputs = body.GetProperty("outputs").EnumerateArray().ToDictionary(output => output.GetProperty("name").GetString()!);
+            outputs["output_label"].GetProperty("data").EnumerateArray().Select(v => v.GetInt64()).ShouldBe((long[])alone[0].Data);
+            outputs["output_probability"].GetProperty("shape").EnumerateArray().Select(v => v.GetInt64()).ShouldBe(alone[1].Shape);
+            outputs["output_probability"].GetProperty("data").EnumerateArray().Select(v => v.GetSingle()).ToArray().ShouldBe((float[])alone[1].Data, 1e-6f);
+        }
+
+        var csv = await client.GetStringAsync("/api/v1/predictions/export?endpoint=batched&format=csv", Cancel);
+        csv.Trim().Split('\n').Skip(1).Select(line => line.Split(',')[0]).ShouldBe(answers.Where(answer => answer.Id is not null).Select(answer => answer.Id!), ignoreOrder: true);
+
+        // 60 rows (59 requests, one of two rows) ran in fewer model calls than requests.
+        var metrics = await client.GetStringAsync("/metrics", Cancel);
+        double Series(string name) => metrics.Split('\n').Where(line => line.StartsWith(name + "{endpoint=\"batched\"", StringComparison.Ordinal)).Sum(line => double.Parse(line[(line.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+        Series("ballast_inference_batch_size_sum").ShouldBe(60);
+        Series("ballast_inference_batch_size_count").ShouldBeLessThan(59);
+    }
+
+    [Fact]
     public async Task Invalid_endpoints_are_refused_with_every_problem()
     {
         await using var server = await RunningServer.StartAsync();
