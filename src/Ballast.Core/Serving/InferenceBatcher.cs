@@ -81,23 +81,25 @@ public sealed class InferenceBatcher : IThreadPoolWorkItem
     public ValueTask<IReadOnlyList<Tensor>> InferAsync(IReadOnlyList<Tensor> inputs, IReadOnlyCollection<string>? outputs)
     {
         ArgumentNullException.ThrowIfNull(inputs);
+        var rows = Rows(inputs);
+
+        // Alone and at once: a request of a batch's rows or more, one whose inputs disagree on their rows, and any at
+        // light load (no batch open, at most one other work item waiting for a pool thread, typically this connection's
+        // own I/O), when no request could join and the hop through the thread pool would only add latency (~20 us at one
+        // connection, bench/results/serving.md).
+        if (rows < 1 || rows >= _maxRows || (_timer is null && _open is null && ThreadPool.PendingWorkItemCount <= 1))
+        {
+            var answer = _runtime.Infer(inputs, outputs);
+            if (rows > 0)
+            {
+                _observe?.Invoke(rows);
+            }
+
+            return ValueTask.FromResult(answer);
+        }
+
         SignatureCheck.Inputs(_runtime.Signature, inputs);
         SignatureCheck.Outputs(_runtime.Signature, outputs);
-        var rows = Rows(inputs);
-        if (rows < 1 || rows >= _maxRows)
-        {
-            return ValueTask.FromResult(_runtime.Infer(inputs, outputs));
-        }
-
-        // Light load (no batch open, at most one other work item waiting for a pool thread, typically this connection's
-        // own I/O): no request could join, so the hop through the thread pool would only add latency (~20 us at one
-        // connection, bench/results/serving.md).
-        if (_timer is null && _open is null && ThreadPool.PendingWorkItemCount <= 1)
-        {
-            _observe?.Invoke(rows);
-            return ValueTask.FromResult(_runtime.Infer(inputs, outputs));
-        }
-
         var pending = new Pending(inputs, outputs, rows);
         List<Pending>? full = null;
         bool opened;

@@ -75,6 +75,13 @@ public sealed class InferenceBatcherTests
         (await first)[0].Data.ShouldBe(new long[] { 0, 2 });
         ShouldMatch(await second, iris.Infer([Iris(1)]));
         ShouldMatch(await third, iris.Infer([Iris(2)]));
+
+        // A request of a whole batch's rows runs alone, at once.
+        var fourRows = new Tensor("float_input", TensorDatatypes.Fp32, [4, 4], ((float[])twoRows.Data).Concat((float[])twoRows.Data).ToArray());
+        var big = batcher.InferAsync([fourRows], null).AsTask();
+        big.IsCompleted.ShouldBeTrue();
+        batches.ShouldBe([4, 4]);
+        ShouldMatch(await big, iris.Infer([fourRows]));
     }
 
     [Fact]
