@@ -241,7 +241,7 @@ public sealed class ApplyTests
         result.Error.ShouldContain("document 2 (line 4): kind: is missing (known kinds: Endpoint, Experiment, Monitor, AlertRule, Pipeline, FeatureSet)");
         result.Error.ShouldContain("document 3 (line 6): name: is missing");
         result.Error.ShouldContain("variants[0].wieght: unknown field (known: name, model, weight, url, timeout_ms, retries)");
-        result.Error.ShouldContain("falback: unknown field (known: name, policy, variants, shadows, sticky, fallback, bandit, regime, ensemble, expectations, features)");
+        result.Error.ShouldContain("falback: unknown field (known: name, policy, variants, shadows, sticky, fallback, bandit, regime, ensemble, expectations, features, batching)");
 
         var get = await RunAsync("get", "rollouts", "--url", "http://127.0.0.1:1");
         get.Code.ShouldBe(2);
