@@ -151,7 +151,6 @@ public sealed class InferenceBatcher : IThreadPoolWorkItem
 
     private void Run(List<Pending> batch)
     {
-        _observe?.Invoke(batch.Sum(pending => pending.Rows));
         if (batch.Count == 1 || Stack(batch) is not { } stacked)
         {
             RunEach(batch);
@@ -169,6 +168,8 @@ public sealed class InferenceBatcher : IThreadPoolWorkItem
             return;
         }
 
+        _observe?.Invoke(batch.Sum(pending => pending.Rows));
+
         for (var i = 0; i < batch.Count; i++)
         {
             batch[i].TrySetResult(answers[i]);
@@ -181,7 +182,9 @@ public sealed class InferenceBatcher : IThreadPoolWorkItem
         {
             try
             {
-                pending.TrySetResult(_runtime.Infer(pending.Inputs, pending.Outputs));
+                var answer = _runtime.Infer(pending.Inputs, pending.Outputs);
+                _observe?.Invoke(pending.Rows);
+                pending.TrySetResult(answer);
             }
             catch (Exception exception)
             {
