@@ -222,4 +222,28 @@ public sealed class MlNetModelRuntimeTests(MlNetModelFiles files) : IClassFixtur
             File.Delete(path);
         }
     }
+
+    [Fact]
+    public async Task Batched_requests_get_the_prices_the_model_gives_each_alone()
+    {
+        using var houses = MlNetModelRuntime.Load(files.Regression);
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider();
+        var batches = new List<int>();
+        var batcher = new Ballast.Serving.InferenceBatcher(houses, new Ballast.Serving.BatchingSpec(32, 1), time, batches.Add);
+        IReadOnlyList<Tensor> Request(House row) =>
+        [
+            new Tensor("Rooms", "FP32", [1], new[] { row.Rooms }), new Tensor("Age", "FP32", [1], new[] { row.Age }),
+            new Tensor("Distance", "FP32", [1], new[] { row.Distance }), new Tensor("District", "BYTES", [1], new[] { row.District }),
+        ];
+
+        var rows = MlNetTestModels.Houses(5, seed: 7);
+        var requests = rows.Select(row => batcher.InferAsync(Request(row), null).AsTask()).ToList();
+        time.Advance(TimeSpan.FromMilliseconds(1));
+
+        batches.ShouldBe([5]);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            ((float[])(await requests[i])[0].Data).ShouldBe((float[])houses.Infer(Request(rows[i]))[0].Data, 1e-5f);
+        }
+    }
 }
