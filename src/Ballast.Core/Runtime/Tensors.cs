@@ -70,6 +70,15 @@ public sealed record Tensor(string Name, string Datatype, long[] Shape, Array Da
     }
 
     public string Describe() => $"{Datatype} [{string.Join(",", Shape)}]";
+
+    /// <summary>The values of <paramref name="count"/> rows from row <paramref name="from"/> along the first dimension (a scalar is one row).</summary>
+    public Array RowValues(long from, long count)
+    {
+        var width = Shape.Length <= 1 ? 1 : ElementCount(Shape[1..]);
+        var values = Array.CreateInstance(Data.GetType().GetElementType()!, checked((int)(count * width)));
+        Array.Copy(Data, from * width, values, 0, values.Length);
+        return values;
+    }
 }
 
 /// <summary>A request a model cannot take as sent (wrong input name, type or shape); the message says what was expected.</summary>

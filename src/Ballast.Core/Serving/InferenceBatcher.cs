@@ -151,7 +151,8 @@ public sealed class InferenceBatcher : IThreadPoolWorkItem
 
     private void Run(List<Pending> batch)
     {
-        if (batch.Count == 1 || Stack(batch) is not { } stacked)
+        var rows = batch.Sum(pending => pending.Rows);
+        if (batch.Count == 1 || Stack(batch, rows) is not { } stacked)
         {
             RunEach(batch);
             return;
@@ -160,7 +161,7 @@ public sealed class InferenceBatcher : IThreadPoolWorkItem
         List<IReadOnlyList<Tensor>> answers;
         try
         {
-            answers = Split(batch, _runtime.Infer(stacked));
+            answers = Split(batch, rows, _runtime.Infer(stacked));
         }
         catch (Exception exception) when (exception is not OutOfMemoryException)
         {
@@ -168,7 +169,7 @@ public sealed class InferenceBatcher : IThreadPoolWorkItem
             return;
         }
 
-        _observe?.Invoke(batch.Sum(pending => pending.Rows));
+        _observe?.Invoke(rows);
 
         for (var i = 0; i < batch.Count; i++)
         {
@@ -194,10 +195,9 @@ public sealed class InferenceBatcher : IThreadPoolWorkItem
     }
 
     /// <summary>The requests' inputs stacked by name, or null when their non-batch dimensions differ.</summary>
-    private static List<Tensor>? Stack(List<Pending> batch)
+    private static List<Tensor>? Stack(List<Pending> batch, int rows)
     {
         var first = batch[0].Inputs;
-        var rows = batch.Sum(pending => pending.Rows);
         var stacked = new List<Tensor>(first.Count);
         foreach (var input in first)
         {
@@ -230,9 +230,8 @@ public sealed class InferenceBatcher : IThreadPoolWorkItem
     }
 
     /// <summary>Each request's rows of every output, then its choice of outputs in its order.</summary>
-    private static List<IReadOnlyList<Tensor>> Split(List<Pending> batch, IReadOnlyList<Tensor> outputs)
+    private static List<IReadOnlyList<Tensor>> Split(List<Pending> batch, int rows, IReadOnlyList<Tensor> outputs)
     {
-        var rows = batch.Sum(pending => pending.Rows);
         if (outputs.Any(output => output.Shape.Length == 0 || output.Shape[0] != rows))
         {
             throw new InvalidOperationException("an output does not have one row per input row");
@@ -245,12 +244,9 @@ public sealed class InferenceBatcher : IThreadPoolWorkItem
             var mine = new List<Tensor>(outputs.Count);
             foreach (var output in outputs)
             {
-                var width = output.Data.Length / rows;
                 var shape = (long[])output.Shape.Clone();
                 shape[0] = pending.Rows;
-                var data = Array.CreateInstance(output.Data.GetType().GetElementType()!, pending.Rows * width);
-                Array.Copy(output.Data, row * width, data, 0, data.Length);
-                mine.Add(output with { Shape = shape, Data = data });
+                mine.Add(output with { Shape = shape, Data = output.RowValues(row, pending.Rows) });
             }
 
             answers.Add(pending.Outputs is { Count: > 0 } chosen ? chosen.Select(name => Named(mine, name)!).ToList() : mine);

@@ -282,13 +282,11 @@ public static class MlflowScoring
     private static void WriteNested(Utf8JsonWriter writer, Tensor tensor)
     {
         var shape = tensor.Shape;
-        var inner = shape.Length <= 1 ? 1 : (int)Tensor.ElementCount(shape[1..]);
         var rows = shape.Length == 0 ? 1 : (int)shape[0];
         writer.WriteStartArray();
         for (var row = 0; row < rows; row++)
         {
-            var slice = Array.CreateInstance(tensor.Data.GetType().GetElementType()!, inner);
-            Array.Copy(tensor.Data, row * inner, slice, 0, inner);
+            var slice = tensor.RowValues(row, 1);
             if (shape.Length <= 1)
             {
                 TensorJson.WriteValues(writer, slice);
