@@ -42,8 +42,8 @@ public sealed record EndpointResponse(
         return new EndpointResponse(spec.Name, spec.Policy ?? EndpointValidation.SplitPolicy, spec.Variants ?? [], spec.Shadows is { Count: > 0 } ? spec.Shadows : null, spec.Sticky, spec.Fallback, spec.Bandit, spec.Regime, spec.Ensemble,
             endpoint.Revision, endpoint.CreatedAt, endpoint.UpdatedAt,
             new EndpointStatus(current && problem is null, routed?.Endpoint.Revision,
-                routed?.Variants.Concat(routed.Shadows).Select(variant => new ServedVariant(variant.Name, variant.Model.Reference,
-                    routed.Endpoint.Spec.Batching is null || routed.Shadows.Contains(variant) ? null : variant.Batcher is not null)).ToList() ?? [], problem,
+                routed?.Variants.Select(variant => new ServedVariant(variant.Name, variant.Model.Reference, routed.Endpoint.Spec.Batching is null ? null : variant.Batcher is not null))
+                    .Concat(routed.Shadows.Select(shadow => new ServedVariant(shadow.Name, shadow.Model.Reference))).ToList() ?? [], problem,
                 routed?.Bandit is null ? null : routed.Arms.Select(arm => new ArmStatus(arm.Variant, arm.Pulls, arm.Rewarded, arm.Mean)).ToList(),
                 routed?.Regime is { } regime ? RegimeStatus.From(routed, regime) : null),
             spec.Expectations, spec.Features,
