@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Serving load test: wrk against Ballast (iris on a split endpoint of two variants, titanic on one; prediction log
 # and metrics on, as in production) and, in the same run, against a bare ASP.NET Core app calling the same ONNX
-# Runtime session (bench/ServingBaseline). Writes bench/results/serving.md. DURATION, CONNECTIONS, ROUNDS (peak rounds)
-# and WARMUP tune the load.
+# Runtime session (bench/ServingBaseline). Writes bench/results/serving.md. DURATION, CONNECTIONS, ROUNDS (peak rounds),
+# HALF_ROUNDS, WARMUP and ARRIVALS (poisson or fixed, at half load; bench/serving/post.lua) tune the load.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 ROUNDS=${ROUNDS:-5}
+HALF_ROUNDS=${HALF_ROUNDS:-3}
+export ARRIVALS=${ARRIVALS:-poisson}
 # Ballast's JIT still recompiles hot code at tier 1 15-20 s into peak load (the baseline's is done within 5 s):
 # 20 s of warm-up measures both in their steady state (bench/results/serving.md).
 WARMUP=${WARMUP:-20s}
@@ -103,13 +105,14 @@ for model in iris titanic; do
   read -r lbrps lbp50 lbp99 lberrors < <(measure "${BASE[$model]}" "$model" 1 "$DURATION")
   read -r lrps lp50 lp99 lerrors < <(measure "$URL" "$model" 1 "$DURATION")
   PEAKS+="| $model | $(median ${PEAK[baseline]}) | $(median ${PEAK[ballast]}) | **$(median $ratios)x** | $lbrps / $lbp50 / $lbp99 | $lrps / $lp50 / $lp99 | $((lberrors + lerrors)) |"$'\n'
-  # Half of a peak (the median round's), offered to both: connections each wait 10 ms between requests. First half of
-  # the baseline's peak (the issue's reading: Ballast then runs nearer its own peak than the baseline does), then half
-  # of Ballast's own; two alternating rounds each, the added p99 their mean.
+  # Half of a peak (the median round's), offered to both: connections each wait 10 ms on average between requests
+  # (Poisson arrivals unless ARRIVALS=fixed). First half of the baseline's peak (the issue's reading: Ballast then runs
+  # nearer its own peak than the baseline does), then half of Ballast's own; HALF_ROUNDS alternating rounds each, the
+  # added p99 their mean.
   for of in baseline ballast; do
     connections=$(python3 -c "print(int($(median ${PEAK[$of]}) / 2 / 100))")
     added=""
-    for round in 1 2; do
+    for round in $(seq 1 "$HALF_ROUNDS"); do
       declare -A P99=()
       for target in baseline ballast; do
         wait_converted
@@ -119,7 +122,7 @@ for model in iris titanic; do
       done
       added+=" $(python3 -c "print('%.3f' % (${P99[ballast]} - ${P99[baseline]}))")"
     done
-    HALF+="| $model | half of $of's peak | | **added p99** (mean of the rounds:$added) | | | | **$(python3 -c "import sys; print('%.3f' % (sum(map(float, sys.argv[1:])) / 2))" $added)** | |"$'\n'
+    HALF+="| $model | half of $of's peak | | **added p99** (mean of the rounds:$added) | | | | **$(python3 -c "import sys; print('%.3f' % (sum(map(float, sys.argv[1:])) / len(sys.argv[1:])))" $added)** | |"$'\n'
   done
 done
 
@@ -148,8 +151,9 @@ Summary: median peak rps and the median of the rounds' ratios; light load is 1 c
 | model | baseline rps | ballast rps | ratio | baseline, 1 conn | ballast, 1 conn | non-2xx |
 | --- | ---: | ---: | ---: | ---: | ---: | ---: |
 ${PEAKS}
-At half of a peak load, offered to both (N connections, each waiting 10 ms between requests): half of the baseline's
-peak (the goal's reading; Ballast then runs nearer its own peak than the baseline does), and half of Ballast's own peak:
+At half of a peak load, offered to both (N connections, each waiting 10 ms between requests, $([ "$ARRIVALS" = fixed ] && echo "exactly: requests arrive in waves" || echo "on average, drawn from an exponential distribution: Poisson arrivals")), in ${HALF_ROUNDS} alternating
+rounds: half of the baseline's peak (the goal's reading; Ballast then runs nearer its own peak than the baseline does),
+and half of Ballast's own peak:
 
 | model | load | round | target | connections | rps | p50 ms | p99 ms | non-2xx |
 | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |
