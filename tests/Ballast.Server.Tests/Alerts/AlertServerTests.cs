@@ -41,28 +41,30 @@ public abstract class AlertServerTests(DatabaseEngine engine) : EngineServerTest
     [Fact]
     public async Task A_firing_rule_is_listed_and_delivers_a_signed_webhook_and_the_cli_shows_it()
     {
+        // Metrics are process-wide and the other engine's test runs alongside: each names its own rule.
+        var rule = $"drift-high-{Engine.ToString().ToLowerInvariant()}";
         var received = new ConcurrentQueue<(string Body, bool Verified)>();
         await using var server = await StartServerAsync(routes: Receiver(received));
         using var client = server.Client();
         var url = server.BaseAddress.ToString().TrimEnd('/');
         using (var created = await client.PostAsJsonAsync("/api/v1/alert-rules", new
         {
-            name = "drift-high", source = "iris-drift", metric = "drift.share", @operator = ">", threshold = 0.3, @for = 2, severity = "critical",
+            name = rule, source = "iris-drift", metric = "drift.share", @operator = ">", threshold = 0.3, @for = 2, severity = "critical",
             labels = new { team = "ml" }, actions = new[] { new { type = "webhook", url = url + "/test-hook", secret = Secret } },
         }, Cancel))
         {
             created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));
-            var rule = (await created.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("rule");
-            rule.GetProperty("actions")[0].GetProperty("secret").GetString().ShouldBe("***");
-            rule.GetProperty("actions")[0].GetProperty("format").GetString().ShouldBe("json");
+            var stored = (await created.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("rule");
+            stored.GetProperty("actions")[0].GetProperty("secret").GetString().ShouldBe("***");
+            stored.GetProperty("actions")[0].GetProperty("format").GetString().ShouldBe("json");
         }
 
-        (await client.GetStringAsync("/api/v1/alert-rules/drift-high", Cancel)).ShouldNotContain(Secret);
+        (await client.GetStringAsync($"/api/v1/alert-rules/{rule}", Cancel)).ShouldNotContain(Secret);
         await ObserveAsync(server, Window(1, 0.5));
         (await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts?state=pending", Cancel)).GetProperty("alerts").GetArrayLength().ShouldBe(1);
         await ObserveAsync(server, Window(2, 0.6));
         var firing = (await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts?state=firing&source=iris-drift", Cancel)).GetProperty("alerts").EnumerateArray().Single();
-        (firing.GetProperty("rule").GetString(), firing.GetProperty("windows").GetInt32(), firing.GetProperty("value").GetDouble()).ShouldBe(("drift-high", 2, 0.6));
+        (firing.GetProperty("rule").GetString(), firing.GetProperty("windows").GetInt32(), firing.GetProperty("value").GetDouble()).ShouldBe((rule, 2, 0.6));
 
         for (var i = 0; i < 200 && received.IsEmpty; i++)
         {
@@ -76,7 +78,7 @@ public abstract class AlertServerTests(DatabaseEngine engine) : EngineServerTest
         JsonElement deliveries = default;
         for (var i = 0; i < 100; i++)
         {
-            deliveries = await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts/deliveries?rule=drift-high", Cancel);
+            deliveries = await client.GetFromJsonAsync<JsonElement>($"/api/v1/alerts/deliveries?rule={rule}", Cancel);
             if (deliveries.GetProperty("deliveries").GetArrayLength() > 0)
             {
                 break;
@@ -87,27 +89,35 @@ public abstract class AlertServerTests(DatabaseEngine engine) : EngineServerTest
 
         var delivery = deliveries.GetProperty("deliveries").EnumerateArray().Single();
         (delivery.GetProperty("outcome").GetString(), delivery.GetProperty("status_code").GetInt32(), delivery.GetProperty("attempt").GetInt32()).ShouldBe(("delivered", 200, 1));
+        // The gauges are published once a second, so the tick that delivered may have published the pending state.
+        var gauge = $"ballast_alerts{{rule=\"{rule}\",severity=\"critical\",state=\"firing\"}} 1";
         var metrics = await client.GetStringAsync("/metrics", Cancel);
-        metrics.ShouldContain("ballast_alert_notifications_total{rule=\"drift-high\",outcome=\"delivered\"}");
-        metrics.ShouldContain("ballast_alerts{rule=\"drift-high\",severity=\"critical\",state=\"firing\"} 1");
+        for (var i = 0; i < 100 && !metrics.Contains(gauge, StringComparison.Ordinal); i++)
+        {
+            await Task.Delay(50, Cancel);
+            metrics = await client.GetStringAsync("/metrics", Cancel);
+        }
+
+        metrics.ShouldContain($"ballast_alert_notifications_total{{rule=\"{rule}\",outcome=\"delivered\"}}");
+        metrics.ShouldContain(gauge);
 
         var list = await CliProcess.RunAsync("alerts", "list", "--url", url);
         list.ExitCode.ShouldBe(0, list.ToString());
-        list.Output.ShouldContain("drift-high");
+        list.Output.ShouldContain(rule);
         list.Output.ShouldContain("firing");
-        var history = await CliProcess.RunAsync("alerts", "history", "drift-high", "--url", url);
+        var history = await CliProcess.RunAsync("alerts", "history", rule, "--url", url);
         history.ExitCode.ShouldBe(0, history.ToString());
         history.Output.ShouldContain("pending");
         var log = await CliProcess.RunAsync("alerts", "deliveries", "--url", url);
         log.Output.ShouldContain("delivered");
 
         // Silenced: the alert resolves but nobody is told.
-        var silence = await CliProcess.RunAsync("alerts", "silence", "drift-high", "--for", "2h", "--comment", "known drift", "--url", url);
+        var silence = await CliProcess.RunAsync("alerts", "silence", rule, "--for", "2h", "--comment", "known drift", "--url", url);
         silence.ExitCode.ShouldBe(0, silence.ToString());
         silence.Output.ShouldStartWith("silence ");
         (await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts", Cancel)).GetProperty("alerts")[0].GetProperty("silenced").GetBoolean().ShouldBeTrue();
         await ObserveAsync(server, Window(3, 0.1));
-        var events = (await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts/drift-high/history", Cancel)).GetProperty("history");
+        var events = (await client.GetFromJsonAsync<JsonElement>($"/api/v1/alerts/{rule}/history", Cancel)).GetProperty("history");
         (events[0].GetProperty("to").GetString(), events[0].GetProperty("silenced").GetBoolean()).ShouldBe(("resolved", true));
         var silences = (await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts/silences", Cancel)).GetProperty("silences");
         var id = silences.EnumerateArray().Single().GetProperty("id").GetString();
