@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Serving load test: wrk against Ballast (iris on a split endpoint of two variants, titanic on one; prediction log
-# and metrics on, as in production) and, in the same run, against a bare ASP.NET Core app calling the same ONNX
-# Runtime session (bench/ServingBaseline). Writes bench/results/serving.md. DURATION, CONNECTIONS, ROUNDS (peak rounds),
-# HALF_ROUNDS, WARMUP and ARRIVALS (poisson or fixed, at half load; bench/serving/post.lua) tune the load.
+# Serving load test: wrk against Ballast (iris on a split endpoint of two variants, titanic and loans on one each;
+# prediction log and metrics on, as in production) and, in the same run, against a bare ASP.NET Core app calling the
+# same ONNX Runtime session (bench/ServingBaseline). loans is the 10-input mixed string/float pipeline that
+# bench/MixedModel trains (seeded) and exports to ONNX at the start. Writes bench/results/serving.md. MODELS (default
+# "iris titanic loans"), DURATION, CONNECTIONS, ROUNDS (peak rounds), HALF_ROUNDS, WARMUP and ARRIVALS (poisson or
+# fixed, at half load; bench/serving/post.lua) tune the run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-32}
 ROUNDS=${ROUNDS:-5}
 HALF_ROUNDS=${HALF_ROUNDS:-3}
+MODELS=${MODELS:-iris titanic loans}
 export ARRIVALS=${ARRIVALS:-poisson}
 # Ballast's JIT still recompiles hot code at tier 1 15-20 s into peak load (the baseline's is done within 5 s):
 # 20 s of warm-up measures both in their steady state (bench/results/serving.md).
@@ -23,6 +26,9 @@ fi
 
 dotnet build -c Release src/Ballast.Cli -v quiet -nologo >/dev/null
 dotnet build -c Release bench/ServingBaseline -v quiet -nologo >/dev/null
+dotnet build -c Release bench/MixedModel -v quiet -nologo >/dev/null
+dotnet bench/MixedModel/bin/Release/net10.0/MixedModel.dll "$WORK/loans.onnx" >/dev/null
+declare -A FILE=([iris]="$FIXTURES/logreg_iris.onnx" [titanic]="$FIXTURES/titanic_pipeline.onnx" [loans]="$WORK/loans.onnx")
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'; }
 wait_up() { for _ in $(seq 1 60); do curl -s -o /dev/null "$1" && return 0; sleep 0.5; done; echo "no answer at $1" >&2; return 1; }
 
@@ -35,23 +41,25 @@ BALLAST="dotnet src/Ballast.Cli/bin/Release/net10.0/ballast.dll"
 $BALLAST models register iris "$FIXTURES/logreg_iris.onnx" --url "$URL" >/dev/null
 $BALLAST models register iris "$FIXTURES/logreg_iris.onnx" --url "$URL" >/dev/null
 $BALLAST models register titanic "$FIXTURES/titanic_pipeline.onnx" --url "$URL" >/dev/null
+$BALLAST models register loans "$WORK/loans.onnx" --url "$URL" >/dev/null
 # Both endpoints batch concurrent requests (max_batch_size 32, no delay: a batch takes the requests that arrived while
 # the server was busy, so a lone request waits for nothing); BATCHING=0 measures them unbatched.
 BATCHING_SPEC=$([ "${BATCHING:-1}" = 0 ] && echo '' || echo ',"batching":{"max_batch_size":32,"max_delay_ms":0}')
 curl -sf -X PUT "$URL/api/v1/endpoints/iris" -H 'Content-Type: application/json' \
   -d '{"variants":[{"name":"a","model":"models:/iris/1","weight":50},{"name":"b","model":"models:/iris/2","weight":50}]'"$BATCHING_SPEC"'}' >/dev/null
-curl -sf -X PUT "$URL/api/v1/endpoints/titanic" -H 'Content-Type: application/json' \
-  -d '{"variants":[{"name":"main","model":"models:/titanic/1"}]'"$BATCHING_SPEC"'}' >/dev/null
+for model in titanic loans; do
+  curl -sf -X PUT "$URL/api/v1/endpoints/$model" -H 'Content-Type: application/json' \
+    -d '{"variants":[{"name":"main","model":"models:/'"$model"'/1"}]'"$BATCHING_SPEC"'}' >/dev/null
+done
 # Prometheus scrapes /metrics in production (every 15 s by default); so does this run, every 5 s: a metric that only
 # costs once scraped (prometheus-net's meter adapter starts at the first scrape) is measured too.
 (while sleep 5; do curl -s -o /dev/null "$URL/metrics"; done) &
 PIDS+=($!)
 
 declare -A BASE
-for model in iris titanic; do
+for model in $MODELS; do
   port=$(free_port)
-  file=$([ "$model" = iris ] && echo logreg_iris.onnx || echo titanic_pipeline.onnx)
-  dotnet bench/ServingBaseline/bin/Release/net10.0/ServingBaseline.dll "$FIXTURES/$file" "$port" >"$WORK/baseline-$model.log" 2>&1 &
+  dotnet bench/ServingBaseline/bin/Release/net10.0/ServingBaseline.dll "${FILE[$model]}" "$port" >"$WORK/baseline-$model.log" 2>&1 &
   PIDS+=($!)
   BASE[$model]="http://127.0.0.1:$port"
   wait_up "http://127.0.0.1:$port/"
@@ -81,7 +89,7 @@ url_of() { [ "$1" = baseline ] && echo "${BASE[$2]}" || echo "$URL"; }
 ROWS=""
 PEAKS=""
 HALF=""
-for model in iris titanic; do
+for model in $MODELS; do
   # Warm-up at the peak's load, long enough for tiered JIT to settle in both (in the first seconds Ballast, with more
   # code to compile, spends ~6% of its CPU in the JIT).
   for target in baseline ballast; do measure "$(url_of $target $model)" "$model" "$CONNECTIONS" "$WARMUP" >/dev/null; done
@@ -133,8 +141,9 @@ mkdir -p bench/results
 cat > bench/results/serving.md <<MD
 # Serving load test ($(date -u +%Y-%m-%d), $(nproc) cores, wrk 2 threads (1 for one connection), ${DURATION} per run)
 
-Ballast: iris on a split endpoint (two variants, 50/50), titanic (5 named int64/string/float inputs) on a
-one-variant endpoint; $([ "${BATCHING:-1}" = 0 ] && echo "no batching" || echo "both batching concurrent requests (max_batch_size 32, max_delay_ms 0)");
+Ballast: iris on a split endpoint (two variants, 50/50), titanic (5 named int64/string/float inputs; skl2onnx) and
+loans (10 named inputs, 5 strings and 5 floats; an ML.NET pipeline exported to ONNX by bench/MixedModel) on a
+one-variant endpoint each; $([ "${BATCHING:-1}" = 0 ] && echo "no batching" || echo "both batching concurrent requests (max_batch_size 32, max_delay_ms 0)");
 authentication off (loopback), prediction log and metrics on, /metrics scraped every 5 s. Baseline: bench/ServingBaseline,
 a bare ASP.NET Core app parsing V2 JSON and calling the same ONNX Runtime session. wrk, the servers and the model
 share the same 2 cores. Each target is warmed up for ${WARMUP} at the peak's load first.
