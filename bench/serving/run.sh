@@ -35,6 +35,7 @@ wait_up() { for _ in $(seq 1 60); do curl -s -o /dev/null "$1" && return 0; slee
 BALLAST_PORT=$(free_port)
 dotnet src/Ballast.Cli/bin/Release/net10.0/ballast.dll server --data-dir "$WORK/data" --listen "http://127.0.0.1:$BALLAST_PORT" >"$WORK/ballast.log" 2>&1 &
 PIDS+=($!)
+declare -A PID=([ballast]=$!)
 wait_up "http://127.0.0.1:$BALLAST_PORT/health"
 URL="http://127.0.0.1:$BALLAST_PORT"
 BALLAST="dotnet src/Ballast.Cli/bin/Release/net10.0/ballast.dll"
@@ -61,12 +62,13 @@ for model in $MODELS; do
   port=$(free_port)
   dotnet bench/ServingBaseline/bin/Release/net10.0/ServingBaseline.dll "${FILE[$model]}" "$port" >"$WORK/baseline-$model.log" 2>&1 &
   PIDS+=($!)
+  PID[baseline-$model]=$!
   BASE[$model]="http://127.0.0.1:$port"
   wait_up "http://127.0.0.1:$port/"
 done
 
 # wrk --latency prints "Requests/sec: N" and a percentile table ("50%  1.23ms").
-measure() { # url model connections duration [delay_ms] -> "rps p50_ms p99_ms errors"
+measure() { # url model connections duration [delay_ms] -> "rps p50_ms p99_ms errors requests"
   DELAY_MS="${5:-0}" BODY="bench/serving/$2.json" TARGET_PATH="/v2/models/$2/infer" wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"$4" --latency -s bench/serving/post.lua "$1" >"$WORK/wrk.txt"
   python3 - "$WORK/wrk.txt" <<'PY'
 import re, sys
@@ -77,13 +79,18 @@ def ms(p):
     return v / 1000 if u == "us" else v * 1000 if u == "s" else v
 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
-print("%.0f %.3f %.3f %s" % (rps, ms(50), ms(99), errors.group(1) if errors else 0))
+requests = int(re.search(r"(\d+) requests in", text).group(1))
+print("%.0f %.3f %.3f %s %d" % (rps, ms(50), ms(99), errors.group(1) if errors else 0, requests))
 PY
 }
 
 # Waits (up to 60 s) until Ballast has converted every closed write-ahead file, so that no conversion left from its
 # round runs during the baseline's.
 wait_converted() { for _ in $(seq 1 120); do [ -z "$(find "$WORK/data/prediction-log" -name 'wal-*.closed')" ] && return 0; sleep 0.5; done; }
+# A server's CPU time so far in clock ticks: its own (user + system) and that of its children it waited for (Ballast's
+# write-ahead conversions run as child processes).
+cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13 + $14 + $15}'; }
+us_per_request() { python3 -c "print('%.1f' % (($2 - $1) / $(getconf CLK_TCK) * 1e6 / $3))"; }
 median() { python3 -c 'import statistics, sys; print("%g" % statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 url_of() { [ "$1" = baseline ] && echo "${BASE[$2]}" || echo "$URL"; }
 ROWS=""
@@ -97,22 +104,31 @@ for model in $MODELS; do
   # on iris), so each round compares the two side by side and the summary takes the median of the rounds' ratios.
   declare -A PEAK=()
   ratios=""
+  cpu_ratios=""
   for round in $(seq 1 "$ROUNDS"); do
     wait_converted
-    read -r brps bp50 bp99 berrors < <(measure "${BASE[$model]}" "$model" "$CONNECTIONS" "$DURATION")
-    read -r rps p50 p99 errors < <(measure "$URL" "$model" "$CONNECTIONS" "$DURATION")
+    bcpu=$(cpu_ticks "${PID[baseline-$model]}")
+    read -r brps bp50 bp99 berrors brequests < <(measure "${BASE[$model]}" "$model" "$CONNECTIONS" "$DURATION")
+    bus=$(us_per_request "$bcpu" "$(cpu_ticks "${PID[baseline-$model]}")" "$brequests")
+    cpu=$(cpu_ticks "${PID[ballast]}")
+    read -r rps p50 p99 errors requests < <(measure "$URL" "$model" "$CONNECTIONS" "$DURATION")
     # Ballast converts write-ahead files to Parquet at a low priority while at most two wait: those left at the end
-    # of its round were converted after it (each ~131k iris records, ~0.3 s of CPU alone).
+    # of its round were converted after it (each ~131k iris records, ~0.3 s of CPU alone), and their CPU is counted
+    # in its round's.
     left=$(find "$WORK/data/prediction-log" -name 'wal-*.closed' | wc -l)
+    wait_converted
+    us=$(us_per_request "$cpu" "$(cpu_ticks "${PID[ballast]}")" "$requests")
     PEAK[baseline]+=" $brps"; PEAK[ballast]+=" $rps"
     ratio=$(python3 -c "print('%.2f' % ($rps / $brps))")
     ratios+=" $ratio"
-    ROWS+="| $model | $round | $brps | $bp50 | $bp99 | $rps | $p50 | $p99 | **${ratio}x** | $left | $((berrors + errors)) |"$'\n'
+    cpu_ratio=$(python3 -c "print('%.2f' % ($bus / $us))")
+    cpu_ratios+=" $cpu_ratio"
+    ROWS+="| $model | $round | $brps | $bp50 | $bp99 | $bus | $rps | $p50 | $p99 | $us | **${ratio}x** | ${cpu_ratio}x | $left | $((berrors + errors)) |"$'\n'
   done
   wait_converted
-  read -r lbrps lbp50 lbp99 lberrors < <(measure "${BASE[$model]}" "$model" 1 "$DURATION")
-  read -r lrps lp50 lp99 lerrors < <(measure "$URL" "$model" 1 "$DURATION")
-  PEAKS+="| $model | $(median ${PEAK[baseline]}) | $(median ${PEAK[ballast]}) | **$(median $ratios)x** | $lbrps / $lbp50 / $lbp99 | $lrps / $lp50 / $lp99 | $((lberrors + lerrors)) |"$'\n'
+  read -r lbrps lbp50 lbp99 lberrors _ < <(measure "${BASE[$model]}" "$model" 1 "$DURATION")
+  read -r lrps lp50 lp99 lerrors _ < <(measure "$URL" "$model" 1 "$DURATION")
+  PEAKS+="| $model | $(median ${PEAK[baseline]}) | $(median ${PEAK[ballast]}) | **$(median $ratios)x** | $(median $cpu_ratios)x | $lbrps / $lbp50 / $lbp99 | $lrps / $lp50 / $lp99 | $((lberrors + lerrors)) |"$'\n'
   # Half of a peak (the median round's), offered to both: connections each wait 10 ms on average between requests
   # (Poisson arrivals unless ARRIVALS=fixed). First half of the baseline's peak (the issue's reading: Ballast then runs
   # nearer its own peak than the baseline does), then half of Ballast's own; HALF_ROUNDS alternating rounds each, the
@@ -124,7 +140,7 @@ for model in $MODELS; do
       declare -A P99=()
       for target in baseline ballast; do
         wait_converted
-        read -r hrps hp50 hp99 herrors < <(measure "$(url_of $target $model)" "$model" "$connections" "$DURATION" 10)
+        read -r hrps hp50 hp99 herrors _ < <(measure "$(url_of $target $model)" "$model" "$connections" "$DURATION" 10)
         P99[$target]=$hp99
         HALF+="| $model | half of $of's peak | $round | $target | $connections | $hrps | $hp50 | $hp99 | $herrors |"$'\n'
       done
@@ -152,13 +168,18 @@ Peak (${CONNECTIONS} connections) in ${ROUNDS} alternating rounds, each comparin
 baseline run Ballast has converted every write-ahead file; "files left to convert" counts the write-ahead files
 (64 MiB each) whose conversion, deferred at a low priority during Ballast's round, ran after it:
 
-| model | round | baseline rps | p50 ms | p99 ms | ballast rps | p50 ms | p99 ms | ratio | files left to convert | non-2xx |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
+| model | round | baseline rps | p50 ms | p99 ms | CPU us/req | ballast rps | p50 ms | p99 ms | CPU us/req | ratio | CPU ratio | files left to convert | non-2xx |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${ROWS}
+"CPU us/req" is the server's CPU time (user and system, its own and its child processes', Ballast's conversions
+included) per answered request; "CPU ratio" is the baseline's over Ballast's. It does not depend on how much of the
+cores wrk takes in a round, but it counts the time the runtime's idle workers spin waiting for work, which Ballast's
+longer request path gives them more of, so it is not what the two would do on cores of their own either.
+
 Summary: median peak rps and the median of the rounds' ratios; light load is 1 connection (rps / p50 ms / p99 ms):
 
-| model | baseline rps | ballast rps | ratio | baseline, 1 conn | ballast, 1 conn | non-2xx |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+| model | baseline rps | ballast rps | ratio | CPU ratio | baseline, 1 conn | ballast, 1 conn | non-2xx |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${PEAKS}
 At half of a peak load, offered to both (N connections, each waiting 10 ms between requests, $([ "$ARRIVALS" = fixed ] && echo "exactly: requests arrive in waves" || echo "on average, drawn from an exponential distribution: Poisson arrivals")), in ${HALF_ROUNDS} alternating
 rounds: half of the baseline's peak (the goal's reading; Ballast then runs nearer its own peak than the baseline does),
