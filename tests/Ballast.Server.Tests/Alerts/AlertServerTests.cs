@@ -91,13 +91,7 @@ public abstract class AlertServerTests(DatabaseEngine engine) : EngineServerTest
         (delivery.GetProperty("outcome").GetString(), delivery.GetProperty("status_code").GetInt32(), delivery.GetProperty("attempt").GetInt32()).ShouldBe(("delivered", 200, 1));
         // The gauges are published once a second, so the tick that delivered may have published the pending state.
         var gauge = $"ballast_alerts{{rule=\"{rule}\",severity=\"critical\",state=\"firing\"}} 1";
-        var metrics = await client.GetStringAsync("/metrics", Cancel);
-        for (var i = 0; i < 100 && !metrics.Contains(gauge, StringComparison.Ordinal); i++)
-        {
-            await Task.Delay(50, Cancel);
-            metrics = await client.GetStringAsync("/metrics", Cancel);
-        }
-
+        var metrics = await MetricsExposition.UntilAsync(client, gauge, TimeSpan.FromMilliseconds(50));
         metrics.ShouldContain($"ballast_alert_notifications_total{{rule=\"{rule}\",outcome=\"delivered\"}}");
         metrics.ShouldContain(gauge);
 

@@ -45,16 +45,7 @@ public sealed class ExposedMetricsTests
         }
 
         // The controllers report their leases on their first tick (every second): poll, bounded.
-        var exposition = "";
-        for (var attempt = 0; attempt < 100 && !exposition.Contains("ballast_controller_lease_held{lease=\"rollouts\"} 1", StringComparison.Ordinal); attempt++)
-        {
-            if (attempt > 0)
-            {
-                await Task.Delay(100, Cancel);
-            }
-
-            exposition = await client.GetStringAsync("/metrics", Cancel);
-        }
+        var exposition = await MetricsExposition.UntilAsync(client, "ballast_controller_lease_held{lease=\"rollouts\"} 1", TimeSpan.FromMilliseconds(100));
 
         var exposed = ExposedNames(exposition);
         exposition.ShouldContain("ballast_controller_lease_held{lease=\"rollouts\"} 1");

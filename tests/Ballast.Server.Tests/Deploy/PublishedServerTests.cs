@@ -75,13 +75,7 @@ public sealed class PublishedServerTests(PublishedServerTests.PublishedOutput pu
             using var client = new HttpClient { BaseAddress = new Uri(url) };
             var version = await client.GetFromJsonAsync<JsonElement>("/version", Cancel);
             version.GetProperty("database").GetString().ShouldBe("sqlite");
-            var metrics = "";
-            for (var attempt = 0; attempt < 100 && !metrics.Contains("ballast_controller_lease_held{lease=\"rollouts\"} 1", StringComparison.Ordinal); attempt++)
-            {
-                await Task.Delay(100, Cancel);
-                metrics = await client.GetStringAsync("/metrics", Cancel);
-            }
-
+            var metrics = await MetricsExposition.UntilAsync(client, "ballast_controller_lease_held{lease=\"rollouts\"} 1", TimeSpan.FromMilliseconds(100));
             metrics.ShouldContain("ballast_controller_lease_held{lease=\"rollouts\"} 1", customMessage: "the controllers run and report their lease");
             File.Exists(Path.Combine(folder, "ballast-data", "ballast.db")).ShouldBeTrue("the default data folder is made in the working folder");
 

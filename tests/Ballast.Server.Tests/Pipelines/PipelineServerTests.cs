@@ -207,14 +207,8 @@ public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerT
         var run = await WaitForRunAsync(client, runId, "succeeded");
 
         run.GetProperty("trigger").GetString().ShouldBe("alert:iris-drift");
-        var metrics = "";
-        for (var i = 0; i < 100 && !metrics.Contains("ballast_pipeline_runs_total{pipeline=\"retrain\",status=\"succeeded\"}", StringComparison.Ordinal); i++)
-        {
-            // The run's end is counted right after it is written.
-            metrics = await client.GetStringAsync("/metrics", Cancel);
-            await Task.Delay(20, Cancel);
-        }
-
+        // The run's end is counted right after it is written.
+        var metrics = await MetricsExposition.UntilAsync(client, "ballast_pipeline_runs_total{pipeline=\"retrain\",status=\"succeeded\"}", TimeSpan.FromMilliseconds(20));
         metrics.ShouldContain("ballast_pipeline_runs_total{pipeline=\"retrain\",status=\"succeeded\"}");
         metrics.ShouldContain("ballast_pipeline_step_runs_total{pipeline=\"retrain\",kind=\"echo\",status=\"succeeded\"}");
         run.GetProperty("steps")[0].GetProperty("outputs").GetProperty("window").GetString().ShouldBe("predictions/iris/2026-12-04-10");
