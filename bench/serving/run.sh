@@ -39,16 +39,15 @@ declare -A PID=([ballast]=$!)
 wait_up "http://127.0.0.1:$BALLAST_PORT/health"
 URL="http://127.0.0.1:$BALLAST_PORT"
 BALLAST="dotnet src/Ballast.Cli/bin/Release/net10.0/ballast.dll"
-$BALLAST models register iris "$FIXTURES/logreg_iris.onnx" --url "$URL" >/dev/null
-$BALLAST models register iris "$FIXTURES/logreg_iris.onnx" --url "$URL" >/dev/null
-$BALLAST models register titanic "$FIXTURES/titanic_pipeline.onnx" --url "$URL" >/dev/null
-$BALLAST models register loans "$WORK/loans.onnx" --url "$URL" >/dev/null
+$BALLAST models register iris "${FILE[iris]}" --url "$URL" >/dev/null
+$BALLAST models register iris "${FILE[iris]}" --url "$URL" >/dev/null
 # Both endpoints batch concurrent requests (max_batch_size 32, no delay: a batch takes the requests that arrived while
 # the server was busy, so a lone request waits for nothing); BATCHING=0 measures them unbatched.
 BATCHING_SPEC=$([ "${BATCHING:-1}" = 0 ] && echo '' || echo ',"batching":{"max_batch_size":32,"max_delay_ms":0}')
 curl -sf -X PUT "$URL/api/v1/endpoints/iris" -H 'Content-Type: application/json' \
   -d '{"variants":[{"name":"a","model":"models:/iris/1","weight":50},{"name":"b","model":"models:/iris/2","weight":50}]'"$BATCHING_SPEC"'}' >/dev/null
 for model in titanic loans; do
+  $BALLAST models register "$model" "${FILE[$model]}" --url "$URL" >/dev/null
   curl -sf -X PUT "$URL/api/v1/endpoints/$model" -H 'Content-Type: application/json' \
     -d '{"variants":[{"name":"main","model":"models:/'"$model"'/1"}]'"$BATCHING_SPEC"'}' >/dev/null
 done
