@@ -83,6 +83,16 @@ public sealed class DashboardBrowser : IAsyncDisposable
         return (context, page);
     }
 
+    /// <summary>
+    /// Waits until the page's document is at an address matching <paramref name="url"/> (a regular expression, read by
+    /// JavaScript) and has loaded, both checked in the page in one evaluation, which Playwright repeats across
+    /// navigations. Not <see cref="IPage.WaitForURLAsync(Func{string, bool}, PageWaitForURLOptions?)"/>: when the
+    /// address already matches, it looks at the load events it has been told of and then subscribes to the next one,
+    /// and in some full runs the load event came between the two, so the wait saw only network idle and timed out.
+    /// </summary>
+    public static async Task ArrivedAsync(IPage page, string url) =>
+        await page.WaitForFunctionAsync("url => new RegExp(url).test(location.href) && document.readyState === 'complete'", url, new PageWaitForFunctionOptions { PollingInterval = 50 });
+
     public static async Task ScreenshotAsync(IPage page, string name)
     {
         Directory.CreateDirectory(ScreenshotFolder);

@@ -20,7 +20,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             await page.GotoAsync(Url("/ui/login"));
             await page.FillAsync("#api_key", key);
             await page.ClickAsync("button[type=submit]");
-            await page.WaitForURLAsync(url => !url.Contains("/ui/login", StringComparison.Ordinal));
+            await DashboardBrowser.ArrivedAsync(page, "^(?!.*/ui/login)");
             try
             {
                 await test(page);
@@ -63,21 +63,21 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             errors.RemoveAll(error => error.Contains("status of 401", StringComparison.Ordinal)); // the refusal above, as expected
             await page.FillAsync("#api_key", scenario.ReaderKey);
             await page.ClickAsync("button[type=submit]");
-            await page.WaitForURLAsync(url => url.EndsWith("/ui/", StringComparison.Ordinal));
+            await DashboardBrowser.ArrivedAsync(page, "/ui/$");
             var session = (await context.CookiesAsync()).Single(cookie => cookie.Name == "ballast_session");
             (session.HttpOnly, session.SameSite, session.Path).ShouldBe((true, SameSiteAttribute.Strict, "/ui"));
             session.Value.ShouldNotContain(scenario.ReaderKey, Case.Sensitive, "the key is stored encrypted");
             (await TextAsync(page, "#user")).ShouldBe("analyst (reader)");
 
             await page.ClickAsync("header button:has-text('Sign out')");
-            await page.WaitForURLAsync(url => url.Contains("/ui/login", StringComparison.Ordinal));
+            await DashboardBrowser.ArrivedAsync(page, "/ui/login");
             (await context.CookiesAsync()).ShouldNotContain(cookie => cookie.Name == "ballast_session");
 
             // A return address off this site is ignored: signing in lands on the home page.
             await page.GotoAsync(Url("/ui/login?return=" + Uri.EscapeDataString("//evil.example/ui/")));
             await page.FillAsync("#api_key", scenario.ReaderKey);
             await page.ClickAsync("button[type=submit]");
-            await page.WaitForURLAsync(url => url.EndsWith("/ui/", StringComparison.Ordinal));
+            await DashboardBrowser.ArrivedAsync(page, "/ui/$");
             page.Url.ShouldBe(Url("/ui/"));
         }
 
@@ -228,7 +228,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
         await WithPageAsync(scenario.ReaderKey, "endpoint-iris", async page =>
         {
             await page.ClickAsync("#endpoints a:text-is('iris')");
-            await page.WaitForURLAsync(url => url.EndsWith("/ui/endpoints/iris", StringComparison.Ordinal));
+            await DashboardBrowser.ArrivedAsync(page, "/ui/endpoints/iris$");
             (await TextAsync(page, "h1")).ShouldBe("Endpoint iris");
             (await TextAsync(page, "#variants")).ShouldContain("challenger");
             foreach (var chart in new[] { "#traffic-split", "#latency-p99", "#latency-p50", "#error-rate", "#shadow-disagreement", "#prediction-output_label" })
@@ -279,11 +279,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             await page.ClickAsync("header a:text-is('Monitoring')");
             (await TextAsync(page, "#monitors")).ShouldContain("iris-drift-high", Case.Sensitive, "the firing alert is beside its monitor");
             await page.ClickAsync("#monitors a:text-is('iris-watch')");
-            // Waits for the page's last section (only this page has it), not for a load event: in some full runs
-            // Playwright never saw this navigation's load event (only network idle) although the page had rendered, and
-            // WaitForURLAsync waits for one when the URL already matches, whatever WaitUntil says.
-            await page.Locator("#windows").WaitForAsync();
-            page.Url.ShouldEndWith("/ui/monitors/iris-watch");
+            await DashboardBrowser.ArrivedAsync(page, "/ui/monitors/iris-watch$");
             (await page.Locator("#drift-heatmap rect.cell").CountAsync()).ShouldBe(4 * 3, "four features by three windows");
             (await page.Locator("#drift-heatmap rect.cell.flagged").CountAsync()).ShouldBeGreaterThanOrEqualTo(2, "the shifted petals drifted");
             (await page.Locator("#metrics-kpis polyline.series").CountAsync()).ShouldBeGreaterThan(0);
@@ -298,8 +294,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             (await page.Locator("#windows tbody tr").CountAsync()).ShouldBe(3);
 
             await page.ClickAsync("#windows tbody tr:first-child a");
-            await page.Locator("#metrics").WaitForAsync();
-            page.Url.ShouldContain("/windows/");
+            await DashboardBrowser.ArrivedAsync(page, "/windows/");
             (await TextAsync(page, "#drift")).ShouldContain("petal_length");
             (await page.Locator("[id='distribution-petal_length'] rect.bar").CountAsync()).ShouldBeGreaterThan(0, "reference and current bars");
             (await TextAsync(page, "#metrics")).ShouldContain("kpi.revenue.sum");
@@ -315,7 +310,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             await page.ClickAsync("header a:text-is('Rollouts & experiments')");
             (await TextAsync(page, "#experiments")).ShouldContain("checkout-ab");
             await page.ClickAsync("#rollouts a:text-is('fraud-v2')");
-            await page.WaitForURLAsync(url => url.EndsWith("/ui/rollouts/fraud-v2", StringComparison.Ordinal));
+            await DashboardBrowser.ArrivedAsync(page, "/ui/rollouts/fraud-v2$");
             (await TextAsync(page, "#phase")).ShouldBe("Paused");
             (await TextAsync(page, "#steps")).ShouldContain("pause until promoted");
             (await TextAsync(page, "#history")).ShouldContain("canary weight 25%");
@@ -340,7 +335,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             await page.GotoAsync(Url("/ui/rollouts/payments-v2"));
             (await TextAsync(page, "#phase")).ShouldBe("Paused");
             await page.ClickAsync("#actions button:text-is('Promote')");
-            await page.WaitForURLAsync(url => url.EndsWith("?done=promote", StringComparison.Ordinal));
+            await DashboardBrowser.ArrivedAsync(page, "\\?done=promote$");
             (await TextAsync(page, "#notice")).ShouldBe("Done: promote.");
             (await TextAsync(page, "#history")).ShouldContain("promoted by hand");
         });
@@ -353,7 +348,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
         {
             await page.GotoAsync(Url("/ui/rollouts"));
             await page.ClickAsync("#experiments a:text-is('checkout-ab')");
-            await page.WaitForURLAsync(url => url.EndsWith("/ui/ab/checkout-ab", StringComparison.Ordinal));
+            await DashboardBrowser.ArrivedAsync(page, "/ui/ab/checkout-ab$");
             (await TextAsync(page, "#decision")).ShouldBe("ship b");
             (await TextAsync(page, "#srm")).ShouldStartWith("ok p = ");
             (await TextAsync(page, "#variants")).ShouldContain("better");
@@ -380,7 +375,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             await page.FillAsync("#reason-input", "b signs up more than twice as often");
             await page.CheckAsync("#apply-input");
             await page.ClickAsync("#conclude-form button[type=submit]");
-            await page.WaitForURLAsync(url => url.EndsWith("?done=conclude", StringComparison.Ordinal));
+            await DashboardBrowser.ArrivedAsync(page, "\\?done=conclude$");
 
             (await TextAsync(page, "#notice")).ShouldBe("Done: conclude.");
             (await TextAsync(page, "#status")).ShouldStartWith("concluded data collection stopped ");
@@ -425,10 +420,10 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             await page.ClickAsync("header a:text-is('Models')");
             (await TextAsync(page, "#models")).ShouldContain("@champion → v1");
             await page.ClickAsync("#models a:text-is('iris')");
-            await page.WaitForURLAsync(url => url.EndsWith("/ui/models/iris", StringComparison.Ordinal));
+            await DashboardBrowser.ArrivedAsync(page, "/ui/models/iris$");
             (await page.Locator("#versions tbody tr").CountAsync()).ShouldBe(3);
             await page.ClickAsync("#versions a:text-is('v1')");
-            await page.WaitForURLAsync(url => url.EndsWith("?version=1", StringComparison.Ordinal));
+            await DashboardBrowser.ArrivedAsync(page, "\\?version=1$");
             (await TextAsync(page, "#card")).ShouldBe("Model card: iris v1");
             (await TextAsync(page, "#params")).ShouldContain("penalty");
             (await TextAsync(page, "#training-data")).ShouldContain("iris-train");
@@ -452,20 +447,20 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
         {
             await page.ClickAsync("header a:text-is('Experiments & runs')");
             await page.ClickAsync("#experiments a:text-is('iris-training')");
-            await page.WaitForURLAsync(url => url.Contains("/ui/experiments/", StringComparison.Ordinal));
+            await DashboardBrowser.ArrivedAsync(page, "/ui/experiments/");
             var experiment = page.Url;
             (await page.Locator("#runs tbody tr").CountAsync()).ShouldBe(3);
             await page.FillAsync("#filter", "metrics.accuracy > 0.85 and params.penalty = 'l2'");
             await page.FillAsync("#order_by", "metrics.accuracy DESC");
             await page.ClickAsync("form.search button");
-            await page.WaitForURLAsync(url => url.Contains("filter=", StringComparison.Ordinal));
+            await DashboardBrowser.ArrivedAsync(page, "filter=");
             (await page.Locator("#runs tbody tr td:nth-child(2)").AllInnerTextsAsync()).ShouldBe(["lr-C1.0", "lr-C10"]);
             await DashboardBrowser.ScreenshotAsync(page, "runs-search");
 
             await page.CheckAsync("#runs tbody tr:nth-child(1) input[type=checkbox]");
             await page.CheckAsync("#runs tbody tr:nth-child(2) input[type=checkbox]");
             await page.ClickAsync("#compare");
-            await page.WaitForURLAsync(url => url.Contains("/ui/runs/compare", StringComparison.Ordinal));
+            await DashboardBrowser.ArrivedAsync(page, "/ui/runs/compare");
             (await TextAsync(page, "#compare-params")).ShouldContain("differs");
             (await TextAsync(page, "#compare-metrics")).ShouldContain("0.93");
             (await page.Locator("[id='history-accuracy'] polyline.series").CountAsync()).ShouldBe(2);
@@ -488,7 +483,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             (await runs.Nth(1).InnerTextAsync()).ShouldContain("prepare: succeeded");
 
             await runs.Nth(1).Locator("a").ClickAsync();
-            await page.WaitForURLAsync(url => url.Contains("/ui/pipelines/runs/", StringComparison.Ordinal));
+            await DashboardBrowser.ArrivedAsync(page, "/ui/pipelines/runs/");
             (await page.Locator("#dag g.node.succeeded").CountAsync()).ShouldBe(2);
             (await page.Locator("#dag line.edge").CountAsync()).ShouldBe(1, "train needs prepare");
             (await TextAsync(page, "#log-prepare")).ShouldContain("preparing features");
@@ -496,7 +491,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
 
             await page.GoBackAsync();
             await runs.Nth(0).Locator("a").ClickAsync();
-            await page.WaitForURLAsync(url => url.Contains("/ui/pipelines/runs/", StringComparison.Ordinal));
+            await DashboardBrowser.ArrivedAsync(page, "/ui/pipelines/runs/");
             (await page.Locator("#dag g.node.cached").CountAsync()).ShouldBe(2);
             (await TextAsync(page, "#steps")).ShouldContain("cached from");
         });
