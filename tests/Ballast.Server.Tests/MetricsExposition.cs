@@ -5,19 +5,9 @@ internal static class MetricsExposition
 {
     /// <summary>
     /// Reads <c>/metrics</c> until it contains <paramref name="line"/> (what a background loop publishes on its tick, or
-    /// counts right after an answer), at most 100 times <paramref name="interval"/> apart; returns the last read, which
-    /// the caller asserts on.
+    /// counts right after an answer), <paramref name="interval"/> apart, within <see cref="Eventually.Limit"/>; returns
+    /// the last read, which the caller asserts on.
     /// </summary>
-    public static async Task<string> UntilAsync(HttpClient client, string line, TimeSpan interval)
-    {
-        var cancel = TestContext.Current.CancellationToken;
-        var exposition = await client.GetStringAsync("/metrics", cancel);
-        for (var attempt = 1; attempt < 100 && !exposition.Contains(line, StringComparison.Ordinal); attempt++)
-        {
-            await Task.Delay(interval, cancel);
-            exposition = await client.GetStringAsync("/metrics", cancel);
-        }
-
-        return exposition;
-    }
+    public static Task<string> UntilAsync(HttpClient client, string line, TimeSpan interval) =>
+        Eventually.UntilAsync(() => client.GetStringAsync("/metrics", TestContext.Current.CancellationToken), exposition => exposition.Contains(line, StringComparison.Ordinal), interval);
 }

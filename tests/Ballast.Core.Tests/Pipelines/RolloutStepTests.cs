@@ -32,12 +32,7 @@ public abstract class RolloutStepTests(DatabaseEngine engine) : DatabaseTest(eng
         var name = $"deploy-{runId[..8]}-ship";
 
         await runner.TickAsync(Cancel);
-        StoredRollout? rollout = null;
-        for (var i = 0; i < 500 && rollout is null; i++)
-        {
-            rollout = (await controller.ListAsync(Cancel)).SingleOrDefault();
-            await Task.Delay(10, Cancel);
-        }
+        var rollout = await Eventually.UntilAsync(async () => (await controller.ListAsync(Cancel)).SingleOrDefault(), rollout => rollout is not null, TimeSpan.FromMilliseconds(10));
 
         rollout.ShouldNotBeNull("the step started the rollout");
         rollout.Spec.Model.ShouldBe("models:/iris/2");

@@ -66,26 +66,14 @@ public abstract class AlertServerTests(DatabaseEngine engine) : EngineServerTest
         var firing = (await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts?state=firing&source=iris-drift", Cancel)).GetProperty("alerts").EnumerateArray().Single();
         (firing.GetProperty("rule").GetString(), firing.GetProperty("windows").GetInt32(), firing.GetProperty("value").GetDouble()).ShouldBe((rule, 2, 0.6));
 
-        for (var i = 0; i < 200 && received.IsEmpty; i++)
-        {
-            await Task.Delay(50, Cancel);
-        }
+        await Eventually.UntilAsync(() => !received.IsEmpty, TimeSpan.FromMilliseconds(50));
 
         var (body, verified) = received.ShouldHaveSingleItem();
         verified.ShouldBeTrue();
         JsonDocument.Parse(body).RootElement.GetProperty("status").GetString().ShouldBe("firing");
 
-        JsonElement deliveries = default;
-        for (var i = 0; i < 100; i++)
-        {
-            deliveries = await client.GetFromJsonAsync<JsonElement>($"/api/v1/alerts/deliveries?rule={rule}", Cancel);
-            if (deliveries.GetProperty("deliveries").GetArrayLength() > 0)
-            {
-                break;
-            }
-
-            await Task.Delay(50, Cancel);
-        }
+        var deliveries = await Eventually.UntilAsync(
+            () => client.GetFromJsonAsync<JsonElement>($"/api/v1/alerts/deliveries?rule={rule}", Cancel), deliveries => deliveries.GetProperty("deliveries").GetArrayLength() > 0, TimeSpan.FromMilliseconds(50));
 
         var delivery = deliveries.GetProperty("deliveries").EnumerateArray().Single();
         (delivery.GetProperty("outcome").GetString(), delivery.GetProperty("status_code").GetInt32(), delivery.GetProperty("attempt").GetInt32()).ShouldBe(("delivered", 200, 1));

@@ -193,12 +193,8 @@ public sealed class DashboardScenario : IAsyncLifetime
         // The controller (under its lease, every second) takes the canaries to their pause (ledger-v2 after its two analyses).
         foreach (var rollout in new[] { "fraud-v2", "payments-v2", "ledger-v2" })
         {
-            var phase = "";
-            for (var i = 0; i < 200 && phase != "Paused"; i++)
-            {
-                await Task.Delay(50, Cancel);
-                phase = (await client.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/v1/rollouts/{rollout}", Cancel)).GetProperty("phase").GetString()!;
-            }
+            var phase = await Eventually.UntilAsync(
+                async () => (await client.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/v1/rollouts/{rollout}", Cancel)).GetProperty("phase").GetString(), phase => phase == "Paused", TimeSpan.FromMilliseconds(50));
 
             phase.ShouldBe("Paused", $"{rollout} reaches its pause");
         }
@@ -239,12 +235,8 @@ public sealed class DashboardScenario : IAsyncLifetime
             using var started = await client.PostAsJsonAsync("/api/v1/pipelines/retrain/runs", new { }, Cancel);
             started.StatusCode.ShouldBe(HttpStatusCode.Created, await started.Content.ReadAsStringAsync(Cancel));
             var run = (await started.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(Cancel)).GetProperty("run_id").GetString();
-            var status = "";
-            for (var i = 0; i < 400 && status != "succeeded"; i++)
-            {
-                await Task.Delay(50, Cancel);
-                status = (await client.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/v1/pipeline-runs/{run}", Cancel)).GetProperty("status").GetString()!;
-            }
+            var status = await Eventually.UntilAsync(
+                async () => (await client.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/v1/pipeline-runs/{run}", Cancel)).GetProperty("status").GetString(), status => status == "succeeded", TimeSpan.FromMilliseconds(50));
 
             status.ShouldBe("succeeded", $"pipeline run {run}");
         }

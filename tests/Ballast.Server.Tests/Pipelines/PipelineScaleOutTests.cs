@@ -32,12 +32,10 @@ public sealed class PipelineScaleOutTests
                 schedule = new { cron = "* * * * * *", time_zone = "UTC" },
             }, Cancel)).EnsureSuccessStatusCode();
 
-            List<JsonElement> runs = [];
-            for (var i = 0; i < 400 && runs.Count(run => run.GetProperty("status").GetString() == "succeeded") < 3; i++)
-            {
-                await Task.Delay(50, Cancel);
-                runs = (await two.GetFromJsonAsync<JsonElement>("/api/v1/pipelines/tick/runs", Cancel)).GetProperty("runs").EnumerateArray().ToList();
-            }
+            var runs = await Eventually.UntilAsync(
+                async () => (await two.GetFromJsonAsync<JsonElement>("/api/v1/pipelines/tick/runs", Cancel)).GetProperty("runs").EnumerateArray().ToList(),
+                runs => runs.Count(run => run.GetProperty("status").GetString() == "succeeded") >= 3,
+                TimeSpan.FromMilliseconds(50));
 
             runs.Count(run => run.GetProperty("status").GetString() == "succeeded").ShouldBeGreaterThanOrEqualTo(3, string.Join("\n", runs));
             runs.ShouldAllBe(run => run.GetProperty("trigger").GetString() == "schedule");

@@ -80,10 +80,7 @@ public abstract class RolloutFeedbackServerTests(DatabaseEngine engine) : Engine
         var endpoint = await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/iris", Cancel);
         endpoint.GetProperty("variants").GetArrayLength().ShouldBe(1, "all traffic is back on stable");
 
-        for (var i = 0; i < 200 && received.IsEmpty; i++)
-        {
-            await Task.Delay(50, Cancel);
-        }
+        await Eventually.UntilAsync(() => !received.IsEmpty, TimeSpan.FromMilliseconds(50));
 
         var (body, verified) = received.ShouldHaveSingleItem();
         verified.ShouldBeTrue();

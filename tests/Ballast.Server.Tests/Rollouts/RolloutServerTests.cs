@@ -155,16 +155,8 @@ public sealed class RolloutServerTests
                 steps = new object[] { new { setWeight = 50 }, new { pause = "2s" }, new { setWeight = 100 } },
             }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
 
-            JsonElement status = default;
-            for (var i = 0; i < 100; i++)
-            {
-                await Task.Delay(100, Cancel);
-                status = await two.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2", Cancel);
-                if (status.GetProperty("phase").GetString() == "Succeeded")
-                {
-                    break;
-                }
-            }
+            var status = await Eventually.UntilAsync(
+                () => two.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2", Cancel), status => status.GetProperty("phase").GetString() == "Succeeded", TimeSpan.FromMilliseconds(100));
 
             status.GetProperty("phase").GetString().ShouldBe("Succeeded", status.ToString());
             var history = (await one.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2/history", Cancel)).GetProperty("history").EnumerateArray()
@@ -198,12 +190,8 @@ public sealed class RolloutServerTests
             analysis = new { interval = "1s", count = 1, minRequests = 0, metrics = new[] { new { name = "errors", failureCondition = "error_rate > 0.5" } } },
         }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
 
-        var phase = "";
-        for (var i = 0; i < 300 && phase != "Paused"; i++)
-        {
-            await Task.Delay(50, Cancel);
-            phase = (await reader.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2", Cancel)).GetProperty("phase").GetString()!;
-        }
+        var phase = await Eventually.UntilAsync(
+            async () => (await reader.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2", Cancel)).GetProperty("phase").GetString(), phase => phase == "Paused", TimeSpan.FromMilliseconds(50));
 
         phase.ShouldBe("Paused");
         var analyses = await reader.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2/analyses", Cancel);

@@ -110,19 +110,7 @@ public sealed class BanditServingTests
         return (response.Headers.GetValues("Ballast-Variant").Single(), response.Headers.GetValues("Ballast-Prediction-Id").Single());
     }
 
-    /// <summary>Polls until the condition holds (another replica's refresh interval is 5 s); fails after 30 s.</summary>
-    private static async Task WaitAsync(Func<Task<bool>> condition)
-    {
-        for (var attempt = 0; attempt < 150; attempt++)
-        {
-            if (await condition())
-            {
-                return;
-            }
-
-            await Task.Delay(200, Cancel);
-        }
-
-        throw new TimeoutException("The replicas did not converge within 30 s.");
-    }
+    /// <summary>Polls until the condition holds (another replica's refresh interval is 5 s).</summary>
+    private static async Task WaitAsync(Func<Task<bool>> condition) =>
+        (await Eventually.UntilAsync(condition, static done => done, TimeSpan.FromMilliseconds(200))).ShouldBeTrue("the replicas converge");
 }

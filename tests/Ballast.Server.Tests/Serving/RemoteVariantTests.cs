@@ -101,17 +101,8 @@ public sealed class RemoteVariantTests
         metrics.ShouldContain($"ballast_remote_circuit_transitions_total{{url=\"{flaky}\",transition=\"opened\"}} 1");
 
         // Every replica's traffic counters (written every second) see the remote's failures and the fallback's answers.
-        JsonElement traffic = default;
-        for (var attempt = 0; attempt < 50; attempt++)
-        {
-            traffic = await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/guarded/traffic", Cancel);
-            if (traffic.GetProperty("variants").GetArrayLength() == 2)
-            {
-                break;
-            }
-
-            await Task.Delay(100, Cancel);
-        }
+        var traffic = await Eventually.UntilAsync(
+            () => client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/guarded/traffic", Cancel), traffic => traffic.GetProperty("variants").GetArrayLength() == 2, TimeSpan.FromMilliseconds(100));
 
         var variants = traffic.GetProperty("variants").EnumerateArray().ToDictionary(v => v.GetProperty("variant").GetString()!);
         (variants["r"].GetProperty("requests").GetInt64(), variants["r"].GetProperty("errors").GetInt64(), variants["r"].GetProperty("error_rate").GetDouble()).ShouldBe((20L, 20L, 1.0));
@@ -139,10 +130,7 @@ public sealed class RemoteVariantTests
             timedOut.Headers.GetValues("Ballast-Variant").Single().ShouldBe("a");
         }
 
-        for (var i = 0; i < 100 && Volatile.Read(ref slowCancelled) == 0; i++)
-        {
-            await Task.Delay(50, Cancel);
-        }
+        await Eventually.UntilAsync(() => Volatile.Read(ref slowCancelled) != 0, TimeSpan.FromMilliseconds(50));
 
         slowCancelled.ShouldBe(1);
     }

@@ -301,18 +301,10 @@ public sealed class ServingTests
         }
 
         // Shadows run after the responses; wait (bounded) until their records are in.
-        List<string[]> rows = [];
-        for (var attempt = 0; attempt < 100; attempt++)
-        {
-            var csv = await client.GetStringAsync("/api/v1/predictions/export?endpoint=iris&format=csv", Cancel);
-            rows = csv.Trim().Split('\n').Skip(1).Select(line => line.Split(',')).ToList();
-            if (rows.Count(row => row[7] == "shadow") == 5)
-            {
-                break;
-            }
-
-            await Task.Delay(50, Cancel);
-        }
+        var rows = await Eventually.UntilAsync(
+            async () => (await client.GetStringAsync("/api/v1/predictions/export?endpoint=iris&format=csv", Cancel)).Trim().Split('\n').Skip(1).Select(line => line.Split(',')).ToList(),
+            rows => rows.Count(row => row[7] == "shadow") == 5,
+            TimeSpan.FromMilliseconds(50));
 
         rows.Where(row => row[7] == "shadow").Select(row => row[0]).ShouldBe(ids, ignoreOrder: true);
         rows.Where(row => row[7] == "shadow").ShouldAllBe(row => row[2] == "next" && row[3] == "iris/2");
