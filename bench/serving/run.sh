@@ -4,7 +4,8 @@
 # same ONNX Runtime session (bench/ServingBaseline). loans is the 10-input mixed string/float pipeline that
 # bench/MixedModel trains (seeded) and exports to ONNX at the start. Writes bench/results/serving.md. MODELS (default
 # "iris titanic loans"), DURATION, CONNECTIONS, ROUNDS (peak rounds), HALF_ROUNDS, WARMUP and ARRIVALS (poisson or
-# fixed, at half load; bench/serving/post.lua) tune the run.
+# fixed, at half load; bench/serving/post.lua) tune the run. PIN=1 gives the servers (and Ballast's conversions) core 0
+# and wrk the others, so that the two never share a core (taskset; the servers then see one processor).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${DURATION:-10s}
@@ -16,6 +17,13 @@ export ARRIVALS=${ARRIVALS:-poisson}
 # Ballast's JIT still recompiles hot code at tier 1 15-20 s into peak load (the baseline's is done within 5 s):
 # 20 s of warm-up measures both in their steady state (bench/results/serving.md).
 WARMUP=${WARMUP:-20s}
+PIN=${PIN:-0}
+SERVER_ON=()
+WRK_ON=()
+if [ "$PIN" = 1 ]; then
+  SERVER_ON=(taskset -c 0)
+  WRK_ON=(taskset -c "1-$(( $(nproc) - 1 ))")
+fi
 FIXTURES=$(cd ../shared/fixtures && pwd)
 WORK=$(mktemp -d /tmp/ballast-bench-serving.XXXXXX)
 PIDS=()
@@ -33,7 +41,7 @@ free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1
 wait_up() { for _ in $(seq 1 60); do curl -s -o /dev/null "$1" && return 0; sleep 0.5; done; echo "no answer at $1" >&2; return 1; }
 
 BALLAST_PORT=$(free_port)
-dotnet src/Ballast.Cli/bin/Release/net10.0/ballast.dll server --data-dir "$WORK/data" --listen "http://127.0.0.1:$BALLAST_PORT" >"$WORK/ballast.log" 2>&1 &
+"${SERVER_ON[@]}" dotnet src/Ballast.Cli/bin/Release/net10.0/ballast.dll server --data-dir "$WORK/data" --listen "http://127.0.0.1:$BALLAST_PORT" >"$WORK/ballast.log" 2>&1 &
 PIDS+=($!)
 declare -A PID=([ballast]=$!)
 wait_up "http://127.0.0.1:$BALLAST_PORT/health"
@@ -59,7 +67,7 @@ PIDS+=($!)
 declare -A BASE
 for model in $MODELS; do
   port=$(free_port)
-  dotnet bench/ServingBaseline/bin/Release/net10.0/ServingBaseline.dll "${FILE[$model]}" "$port" >"$WORK/baseline-$model.log" 2>&1 &
+  "${SERVER_ON[@]}" dotnet bench/ServingBaseline/bin/Release/net10.0/ServingBaseline.dll "${FILE[$model]}" "$port" >"$WORK/baseline-$model.log" 2>&1 &
   PIDS+=($!)
   PID[baseline-$model]=$!
   BASE[$model]="http://127.0.0.1:$port"
@@ -68,7 +76,7 @@ done
 
 # wrk --latency prints "Requests/sec: N" and a percentile table ("50%  1.23ms").
 measure() { # url model connections duration [delay_ms] -> "rps p50_ms p99_ms errors requests"
-  DELAY_MS="${5:-0}" BODY="bench/serving/$2.json" TARGET_PATH="/v2/models/$2/infer" wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"$4" --latency -s bench/serving/post.lua "$1" >"$WORK/wrk.txt"
+  DELAY_MS="${5:-0}" BODY="bench/serving/$2.json" TARGET_PATH="/v2/models/$2/infer" "${WRK_ON[@]}" wrk -t"$(( $3 < 2 ? 1 : 2 ))" -c"$3" -d"$4" --latency -s bench/serving/post.lua "$1" >"$WORK/wrk.txt"
   python3 - "$WORK/wrk.txt" <<'PY'
 import re, sys
 text = open(sys.argv[1]).read()
@@ -160,8 +168,9 @@ Ballast: iris on a split endpoint (two variants, 50/50), titanic (5 named int64/
 loans (10 named inputs, 5 strings and 5 floats; an ML.NET pipeline exported to ONNX by bench/MixedModel) on a
 one-variant endpoint each; $([ "${BATCHING:-1}" = 0 ] && echo "no batching" || echo "both batching concurrent requests (max_batch_size 32, max_delay_ms 0)");
 authentication off (loopback), prediction log and metrics on, /metrics scraped every 5 s. Baseline: bench/ServingBaseline,
-a bare ASP.NET Core app parsing V2 JSON and calling the same ONNX Runtime session. wrk, the servers and the model
-share the same 2 cores. Each target is warmed up for ${WARMUP} at the peak's load first.
+a bare ASP.NET Core app parsing V2 JSON and calling the same ONNX Runtime session. $([ "$PIN" = 1 ] && echo "The servers (and Ballast's
+conversions) run on core 0 only, wrk on the others (taskset)." || echo "wrk, the servers and the model
+share the same $(nproc) cores.") Each target is warmed up for ${WARMUP} at the peak's load first.
 
 Peak (${CONNECTIONS} connections) in ${ROUNDS} alternating rounds, each comparing the two side by side. Before each
 baseline run Ballast has converted every write-ahead file; "files left to convert" counts the write-ahead files
@@ -188,6 +197,6 @@ and half of Ballast's own peak:
 | --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |
 ${HALF}
 Prediction log during the run: ${logged} records written, ${dropped} dropped.
-$(echo "$METRICS" | awk '/^ballast_inference_batch_size_sum/ {split($1, a, "\""); s[a[2]] += $2} /^ballast_inference_batch_size_count/ {split($1, a, "\""); c[a[2]] += $2} END {for (e in s) printf "Rows per model call on %s: %.2f on average (%d rows in %d calls).\n", e, s[e] / c[e], s[e], c[e]}')
+$(echo "$METRICS" | awk '/^ballast_inference_batch_size_sum/ {split($1, a, "\""); s[a[2]] += $2} /^ballast_inference_batch_size_count/ {split($1, a, "\""); c[a[2]] += $2} END {for (e in s) if (c[e] > 0) printf "Rows per model call on %s: %.2f on average (%d rows in %d calls).\n", e, s[e] / c[e], s[e], c[e]}')
 MD
 cat bench/results/serving.md
