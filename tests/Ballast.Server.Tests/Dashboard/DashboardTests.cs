@@ -277,6 +277,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
         await WithPageAsync(scenario.ReaderKey, "monitor", async page =>
         {
             await page.ClickAsync("header a:text-is('Monitoring')");
+            await DashboardBrowser.ArrivedAsync(page, "/ui/monitors$");
             (await TextAsync(page, "#monitors")).ShouldContain("iris-drift-high", Case.Sensitive, "the firing alert is beside its monitor");
             await page.ClickAsync("#monitors a:text-is('iris-watch')");
             await DashboardBrowser.ArrivedAsync(page, "/ui/monitors/iris-watch$");
@@ -308,6 +309,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
         await WithPageAsync(scenario.ReaderKey, "rollout-reader", async page =>
         {
             await page.ClickAsync("header a:text-is('Rollouts & experiments')");
+            await DashboardBrowser.ArrivedAsync(page, "/ui/rollouts$");
             (await TextAsync(page, "#experiments")).ShouldContain("checkout-ab");
             await page.ClickAsync("#rollouts a:text-is('fraud-v2')");
             await DashboardBrowser.ArrivedAsync(page, "/ui/rollouts/fraud-v2$");
@@ -418,6 +420,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
         await WithPageAsync(scenario.ReaderKey, "model", async page =>
         {
             await page.ClickAsync("header a:text-is('Models')");
+            await DashboardBrowser.ArrivedAsync(page, "/ui/models$");
             (await TextAsync(page, "#models")).ShouldContain("@champion → v1");
             await page.ClickAsync("#models a:text-is('iris')");
             await DashboardBrowser.ArrivedAsync(page, "/ui/models/iris$");
@@ -446,6 +449,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
         await WithPageAsync(scenario.ReaderKey, "runs", async page =>
         {
             await page.ClickAsync("header a:text-is('Experiments & runs')");
+            await DashboardBrowser.ArrivedAsync(page, "/ui/experiments$");
             await page.ClickAsync("#experiments a:text-is('iris-training')");
             await DashboardBrowser.ArrivedAsync(page, "/ui/experiments/");
             var experiment = page.Url;
@@ -477,6 +481,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
         await WithPageAsync(scenario.ReaderKey, "pipelines", async page =>
         {
             await page.ClickAsync("header a:text-is('Pipelines')");
+            await DashboardBrowser.ArrivedAsync(page, "/ui/pipelines$");
             var runs = page.Locator("#runs-retrain tbody tr");
             (await runs.CountAsync()).ShouldBe(2);
             (await runs.Nth(0).InnerTextAsync()).ShouldContain("prepare: cached", Case.Sensitive, "newest first: the second run came from the cache");
