@@ -265,10 +265,11 @@ public sealed class ServingTests
             }
         }));
 
-        await Task.Delay(200, Cancel);
+        // The alias moves while requests are in flight, and the load goes on until the new version has answered some.
+        await Eventually.UntilAsync(() => served.Count >= 20, TimeSpan.FromMilliseconds(20));
         await MlflowHttp.PostAsync(client, "registered-models/alias", new { name = "iris", alias = "champion", version = "2" });
         await router.RefreshAsync(Cancel);
-        await Task.Delay(200, Cancel);
+        await Eventually.UntilAsync(() => served.Count(version => version == "iris/2") >= 20, TimeSpan.FromMilliseconds(20));
         await stop.CancelAsync();
         await load;
 
