@@ -234,11 +234,8 @@ public sealed class DashboardScenario : IAsyncLifetime
         {
             using var started = await client.PostAsJsonAsync("/api/v1/pipelines/retrain/runs", new { }, Cancel);
             started.StatusCode.ShouldBe(HttpStatusCode.Created, await started.Content.ReadAsStringAsync(Cancel));
-            var run = (await started.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(Cancel)).GetProperty("run_id").GetString();
-            var status = await Eventually.UntilAsync(
-                async () => (await client.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/v1/pipeline-runs/{run}", Cancel)).GetProperty("status").GetString(), status => status == "succeeded", TimeSpan.FromMilliseconds(50));
-
-            status.ShouldBe("succeeded", $"pipeline run {run}");
+            var run = (await started.Content.ReadFromJsonAsync<System.Text.Json.JsonElement>(Cancel)).GetProperty("run_id").GetString()!;
+            await Pipelines.PipelineServerTests.WaitForRunAsync(client, run, "succeeded");
         }
 
         _browser = await DashboardBrowser.LaunchAsync();

@@ -9,21 +9,13 @@ namespace Ballast.Tests.Pipelines;
 /// <summary>Pipelines over HTTP on a real server (the runner under its lease), on SQLite and PostgreSQL.</summary>
 public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerTest(engine)
 {
+    /// <summary>Reads the run until its status is one of <paramref name="statuses"/> (bounded); fails with the run as last read.</summary>
     internal static async Task<JsonElement> WaitForRunAsync(HttpClient client, string runId, params string[] statuses)
     {
-        JsonElement run = default;
-        for (var i = 0; i < 600; i++)
-        {
-            run = await client.GetFromJsonAsync<JsonElement>($"/api/v1/pipeline-runs/{runId}", Cancel);
-            if (statuses.Contains(run.GetProperty("status").GetString()))
-            {
-                return run;
-            }
-
-            await Task.Delay(50, Cancel);
-        }
-
-        throw new InvalidOperationException($"The run did not reach {string.Join("/", statuses)}: {run}");
+        var run = await Eventually.UntilAsync(
+            () => client.GetFromJsonAsync<JsonElement>($"/api/v1/pipeline-runs/{runId}", Cancel), run => statuses.Contains(run.GetProperty("status").GetString()), TimeSpan.FromMilliseconds(50));
+        statuses.ShouldContain(run.GetProperty("status").GetString(), $"The run did not reach {string.Join("/", statuses)}: {run}");
+        return run;
     }
 
     [Fact]
