@@ -120,22 +120,26 @@ public sealed class OnnxModelRuntime : IModelRuntime
         _ => throw new NotSupportedException($"ONNX element type {type} has no V2 datatype"),
     };
 
-    private static OrtValue ToOrtValue(Tensor tensor) => tensor.Data switch
+    /// <summary>
+    /// By datatype, not by array type: the runtime treats a <c>uint[]</c> as an <c>int[]</c> (same size, same bits), so
+    /// a type pattern would hand ONNX Runtime an unsigned tensor as a signed one.
+    /// </summary>
+    private static OrtValue ToOrtValue(Tensor tensor) => tensor.Datatype switch
     {
-        float[] data => OrtValue.CreateTensorValueFromMemory(data, tensor.Shape),
-        double[] data => OrtValue.CreateTensorValueFromMemory(data, tensor.Shape),
-        long[] data => OrtValue.CreateTensorValueFromMemory(data, tensor.Shape),
-        int[] data => OrtValue.CreateTensorValueFromMemory(data, tensor.Shape),
-        short[] data => OrtValue.CreateTensorValueFromMemory(data, tensor.Shape),
-        sbyte[] data => OrtValue.CreateTensorValueFromMemory(data, tensor.Shape),
-        ulong[] data => OrtValue.CreateTensorValueFromMemory(data, tensor.Shape),
-        uint[] data => OrtValue.CreateTensorValueFromMemory(data, tensor.Shape),
-        ushort[] data => OrtValue.CreateTensorValueFromMemory(data, tensor.Shape),
-        byte[] data => OrtValue.CreateTensorValueFromMemory(data, tensor.Shape),
-        bool[] data => OrtValue.CreateTensorValueFromMemory(data, tensor.Shape),
-        Half[] data => OrtValue.CreateTensorValueFromMemory(data.Select(value => new Float16(BitConverter.HalfToUInt16Bits(value))).ToArray(), tensor.Shape),
-        string[] data => OrtValue.CreateFromStringTensor(new DenseTensor<string>(data, tensor.Shape.Select(dimension => (int)dimension).ToArray())),
-        _ => throw new ArgumentException($"input '{tensor.Name}' holds {tensor.Data.GetType().Name}, not the array type of {tensor.Datatype}"),
+        TensorDatatypes.Fp32 => OrtValue.CreateTensorValueFromMemory((float[])tensor.Data, tensor.Shape),
+        TensorDatatypes.Fp64 => OrtValue.CreateTensorValueFromMemory((double[])tensor.Data, tensor.Shape),
+        TensorDatatypes.Int64 => OrtValue.CreateTensorValueFromMemory((long[])tensor.Data, tensor.Shape),
+        TensorDatatypes.Int32 => OrtValue.CreateTensorValueFromMemory((int[])tensor.Data, tensor.Shape),
+        TensorDatatypes.Int16 => OrtValue.CreateTensorValueFromMemory((short[])tensor.Data, tensor.Shape),
+        TensorDatatypes.Int8 => OrtValue.CreateTensorValueFromMemory((sbyte[])tensor.Data, tensor.Shape),
+        TensorDatatypes.Uint64 => OrtValue.CreateTensorValueFromMemory((ulong[])tensor.Data, tensor.Shape),
+        TensorDatatypes.Uint32 => OrtValue.CreateTensorValueFromMemory((uint[])tensor.Data, tensor.Shape),
+        TensorDatatypes.Uint16 => OrtValue.CreateTensorValueFromMemory((ushort[])tensor.Data, tensor.Shape),
+        TensorDatatypes.Uint8 => OrtValue.CreateTensorValueFromMemory((byte[])tensor.Data, tensor.Shape),
+        TensorDatatypes.Bool => OrtValue.CreateTensorValueFromMemory((bool[])tensor.Data, tensor.Shape),
+        TensorDatatypes.Fp16 => OrtValue.CreateTensorValueFromMemory(((Half[])tensor.Data).Select(value => new Float16(BitConverter.HalfToUInt16Bits(value))).ToArray(), tensor.Shape),
+        TensorDatatypes.Bytes => OrtValue.CreateFromStringTensor(new DenseTensor<string>((string[])tensor.Data, tensor.Shape.Select(dimension => (int)dimension).ToArray())),
+        _ => throw new ArgumentException($"input '{tensor.Name}' has datatype {tensor.Datatype}, which has no ONNX element type"),
     };
 
     private static Tensor FromOrtValue(string name, OrtValue value)

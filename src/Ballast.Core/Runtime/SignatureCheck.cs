@@ -8,6 +8,7 @@ public static class SignatureCheck
         ArgumentNullException.ThrowIfNull(signature);
         ArgumentNullException.ThrowIfNull(inputs);
         var given = new HashSet<string>(StringComparer.Ordinal);
+        Tensor? batched = null;
         foreach (var input in inputs)
         {
             var spec = signature.Inputs.FirstOrDefault(spec => spec.Name == input.Name)
@@ -26,6 +27,19 @@ public static class SignatureCheck
             if (Tensor.ElementCount(input.Shape) != input.Data.Length)
             {
                 throw new ModelInputException($"input '{input.Name}': shape [{string.Join(",", input.Shape)}] holds {Tensor.ElementCount(input.Shape)} values, got {input.Data.Length}");
+            }
+
+            // Inputs whose first dimension is the batch's (any size) describe the same rows.
+            if (spec.Shape is [-1, ..])
+            {
+                if (batched is null)
+                {
+                    batched = input;
+                }
+                else if (batched.Shape[0] != input.Shape[0])
+                {
+                    throw new ModelInputException($"input '{input.Name}' has {Rows(input.Shape[0])}, input '{batched.Name}' {batched.Shape[0]}: every input needs the same number of rows");
+                }
             }
         }
 
@@ -47,6 +61,8 @@ public static class SignatureCheck
             }
         }
     }
+
+    private static string Rows(long count) => count == 1 ? "1 row" : $"{count} rows";
 
     private static string Describe(IEnumerable<TensorSpec> specs) => string.Join(", ", specs.Select(spec => $"'{spec.Name}' ({spec})"));
 }

@@ -19,7 +19,12 @@ public static class V2Codec
             throw new ModelInputException("the request body must be a JSON object with 'inputs'");
         }
 
-        var id = root.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : null;
+        string? id = null;
+        if (root.TryGetProperty("id", out var idElement) && idElement.ValueKind != JsonValueKind.Null)
+        {
+            id = idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : throw new ModelInputException("'id' must be a string");
+        }
+
         if (!root.TryGetProperty("inputs", out var inputsElement) || inputsElement.ValueKind != JsonValueKind.Array)
         {
             throw new ModelInputException("'inputs' must be a list of tensors {\"name\", \"shape\", \"datatype\", \"data\"}");
@@ -32,13 +37,19 @@ public static class V2Codec
         }
 
         var outputs = new List<string>();
-        if (root.TryGetProperty("outputs", out var outputsElement) && outputsElement.ValueKind == JsonValueKind.Array)
+        if (root.TryGetProperty("outputs", out var outputsElement) && outputsElement.ValueKind != JsonValueKind.Null)
         {
+            if (outputsElement.ValueKind != JsonValueKind.Array)
+            {
+                throw new ModelInputException("'outputs' must be a list of {\"name\"}");
+            }
+
             foreach (var output in outputsElement.EnumerateArray())
             {
-                outputs.Add(output.TryGetProperty("name", out var name) && name.ValueKind == JsonValueKind.String
-                    ? name.GetString()!
-                    : throw new ModelInputException("each of 'outputs' needs a 'name'"));
+                var name = output.ValueKind == JsonValueKind.Object && output.TryGetProperty("name", out var nameElement) && nameElement.ValueKind == JsonValueKind.String
+                    ? nameElement.GetString()!
+                    : throw new ModelInputException("each of 'outputs' needs a 'name'");
+                outputs.Add(outputs.Contains(name, StringComparer.Ordinal) ? throw new ModelInputException($"output '{name}' is asked for twice") : name);
             }
         }
 
@@ -72,9 +83,22 @@ public static class V2Codec
             throw new ModelInputException($"input '{name}': 'data' must be a list");
         }
 
+        long expected;
+        try
+        {
+            expected = Tensor.ElementCount(shape);
+        }
+        catch (OverflowException)
+        {
+            throw new ModelInputException($"input '{name}': shape [{string.Join(",", shape)}] is too large");
+        }
+
         var values = new List<JsonElement>();
-        Flatten(dataElement, values);
-        var expected = Tensor.ElementCount(shape);
+        if (!Flatten(dataElement, shape, 0, values))
+        {
+            throw new ModelInputException($"input '{name}': nested 'data' does not match shape [{string.Join(",", shape)}]; give every row as a list of the same length, or all values in one flat list");
+        }
+
         if (values.Count != expected)
         {
             throw new ModelInputException($"input '{name}': shape [{string.Join(",", shape)}] holds {expected} values, got {values.Count}");
@@ -115,19 +139,45 @@ public static class V2Codec
         return shape;
     }
 
-    private static void Flatten(JsonElement element, List<JsonElement> values)
+    /// <summary>
+    /// Appends the values of <paramref name="list"/>, row-major. A list of lists must follow the shape from
+    /// <paramref name="dimension"/> on: as many items as the dimension, each a list (all nested alike), or, in the
+    /// innermost list given, values only (the rest of the shape flat). False when it does not.
+    /// </summary>
+    private static bool Flatten(JsonElement list, long[] shape, int dimension, List<JsonElement> values)
     {
-        foreach (var item in element.EnumerateArray())
+        var nested = list.GetArrayLength() > 0 && list[0].ValueKind == JsonValueKind.Array;
+        if (!nested)
         {
-            if (item.ValueKind == JsonValueKind.Array)
+            foreach (var item in list.EnumerateArray())
             {
-                Flatten(item, values);
-            }
-            else
-            {
+                if (item.ValueKind == JsonValueKind.Array)
+                {
+                    return false;
+                }
+
                 values.Add(item);
             }
+
+            return true;
         }
+
+        if (dimension >= shape.Length - 1 || list.GetArrayLength() != shape[dimension])
+        {
+            return false;
+        }
+
+        int? width = null;
+        foreach (var item in list.EnumerateArray())
+        {
+            var before = values.Count;
+            if (item.ValueKind != JsonValueKind.Array || !Flatten(item, shape, dimension + 1, values) || (width ??= values.Count - before) != values.Count - before)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static Array Convert(string name, string datatype, List<JsonElement> values)
@@ -147,17 +197,18 @@ public static class V2Codec
             TensorDatatypes.Int16 => Read(values, (JsonElement value, out short result) => value.TryGetInt16(out result)),
             TensorDatatypes.Int32 => Read(values, (JsonElement value, out int result) => value.TryGetInt32(out result)),
             TensorDatatypes.Int64 => Read(values, (JsonElement value, out long result) => value.TryGetInt64(out result)),
+            // A finite number beyond the type's range is refused, not sent as infinity.
             TensorDatatypes.Fp16 => Read(values, (JsonElement value, out Half result) =>
             {
                 var ok = TryDouble(value, out var number);
                 result = (Half)number;
-                return ok;
+                return ok && (Half.IsFinite(result) || !double.IsFinite(number));
             }),
             TensorDatatypes.Fp32 => Read(values, (JsonElement value, out float result) =>
             {
                 var ok = TryDouble(value, out var number);
                 result = (float)number;
-                return ok;
+                return ok && (float.IsFinite(result) || !double.IsFinite(number));
             }),
             TensorDatatypes.Fp64 => Read(values, (JsonElement value, out double result) => TryDouble(value, out result)),
             _ => Read(values, (JsonElement value, out string result) =>
@@ -186,7 +237,8 @@ public static class V2Codec
     {
         if (value.ValueKind == JsonValueKind.Number)
         {
-            return value.TryGetDouble(out result);
+            // A number beyond the range of doubles (1e400) reads as infinity: not what was sent.
+            return value.TryGetDouble(out result) && double.IsFinite(result);
         }
 
         result = value.ValueKind == JsonValueKind.String ? value.GetString() switch

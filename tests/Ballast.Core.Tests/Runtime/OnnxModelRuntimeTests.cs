@@ -77,6 +77,73 @@ public sealed class OnnxModelRuntimeTests
             .Message.ShouldStartWith("unknown output 'nope'; the model gives 'output_label' (INT64 [-1])");
     }
 
+    [Theory]
+    [InlineData("FP32")]
+    [InlineData("FP64")]
+    [InlineData("FP16")]
+    [InlineData("INT8")]
+    [InlineData("INT16")]
+    [InlineData("INT32")]
+    [InlineData("INT64")]
+    [InlineData("UINT8")]
+    [InlineData("UINT16")]
+    [InlineData("UINT32")]
+    [InlineData("UINT64")]
+    [InlineData("BOOL")]
+    [InlineData("BYTES")]
+    public void Every_V2_datatype_goes_through_onnx_runtime_unchanged(string datatype)
+    {
+        var folder = Directory.CreateTempSubdirectory("ballast-onnx-").FullName;
+        try
+        {
+            using var identity = OnnxModelRuntime.Load(OnnxTestModels.WriteIdentity(folder, datatype));
+            identity.Signature.Inputs.Single().ToString().ShouldBe($"{datatype} [-1,2]");
+
+            // Values at the ends of each range: an unsigned value above the signed maximum was once sent as signed.
+            Array data = datatype switch
+            {
+                "FP32" => new[] { float.MaxValue, -1.5f, float.Epsilon, 0f },
+                "FP64" => new[] { double.MaxValue, -1.5, double.Epsilon, 0 },
+                "FP16" => new[] { Half.MaxValue, (Half)(-1.5), Half.Epsilon, (Half)0 },
+                "INT8" => new sbyte[] { sbyte.MaxValue, sbyte.MinValue, -1, 0 },
+                "INT16" => new short[] { short.MaxValue, short.MinValue, -1, 0 },
+                "INT32" => new[] { int.MaxValue, int.MinValue, -1, 0 },
+                "INT64" => new[] { long.MaxValue, long.MinValue, -1, 0 },
+                "UINT8" => new byte[] { byte.MaxValue, 200, 1, 0 },
+                "UINT16" => new ushort[] { ushort.MaxValue, 65000, 1, 0 },
+                "UINT32" => new uint[] { uint.MaxValue, 4_000_000_000, 1, 0 },
+                "UINT64" => new ulong[] { ulong.MaxValue, 10_000_000_000_000_000_000, 1, 0 },
+                "BOOL" => new[] { true, false, false, true },
+                _ => new[] { "a", "", "ünïcødé", "0" },
+            };
+            var output = identity.Infer([new Tensor("x_" + datatype.ToLowerInvariant(), datatype, [2, 2], data)]).Single();
+
+            output.Datatype.ShouldBe(datatype);
+            output.Shape.ShouldBe([2L, 2L]);
+            output.Data.GetType().ShouldBe(data.GetType());
+            output.Data.ShouldBe(data);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void Inputs_with_different_numbers_of_rows_are_the_clients_mistake()
+    {
+        using var titanic = OnnxModelRuntime.Load(TestServices.Fixture("titanic_pipeline.onnx"));
+
+        Should.Throw<ModelInputException>(() => titanic.Infer(
+        [
+            new Tensor("pclass", "INT64", [2, 1], new long[] { 1, 3 }),
+            new Tensor("sex", "BYTES", [1, 1], new[] { "female" }),
+            new Tensor("age", "FP32", [2, 1], new[] { 29f, 40f }),
+            new Tensor("fare", "FP32", [2, 1], new[] { 211.3f, 7.9f }),
+            new Tensor("embarked", "BYTES", [2, 1], new[] { "S", "Q" }),
+        ])).Message.ShouldBe("input 'sex' has 1 row, input 'pclass' 2: every input needs the same number of rows");
+    }
+
     [Fact]
     public void A_file_that_is_not_a_model_is_refused_with_the_loaders_reason()
     {
