@@ -271,6 +271,23 @@ public abstract class AlertContractTests(DatabaseEngine engine) : DatabaseTest(e
         (await Store.HistoryAsync("drift-high", cancellationToken: Cancel)).ShouldBeEmpty();
     }
 
+    // On SQLite a whole value (a share of 0) was once kept as an integer, and reading it beside a fraction failed.
+    [Fact]
+    public async Task Whole_and_fractional_values_read_back_alike()
+    {
+        await Store.CreateAsync(Rule("http://127.0.0.1:9/hook"), Cancel);
+        await Store.CreateAsync(new AlertRuleSpec("errors-high", "iris-drift", "drift.share", ">", 2), Cancel);
+        var evaluator = new AlertEvaluator(Store, Time);
+        foreach (var share in new[] { 1, 0.5, 0 })
+        {
+            await ObserveAsync(evaluator, 0, share);
+        }
+
+        (await Store.HistoryAsync("drift-high", cancellationToken: Cancel)).Select(e => (e.To, e.Value)).ShouldBe([("resolved", (double?)0), ("firing", 1)]);
+        await ObserveAsync(evaluator, 0, 0.5);
+        (await Store.ListStatesAsync(cancellationToken: Cancel)).Select(a => (a.Rule, a.Value)).ShouldBe([("drift-high", (double?)0.5), ("errors-high", 0.5)]);
+    }
+
     [Fact]
     public async Task A_secret_reference_is_read_at_delivery_and_an_unset_one_is_retried_without_revealing_anything()
     {
