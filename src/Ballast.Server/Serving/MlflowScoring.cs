@@ -101,7 +101,7 @@ public static class MlflowScoring
             case "dataframe_records":
                 return FromRecords(signature, payload, "dataframe_records");
             case "instances" when payload.ValueKind == JsonValueKind.Array && payload.GetArrayLength() > 0 && payload[0].ValueKind == JsonValueKind.Object:
-                return FromRecords(signature, payload, "instances");
+                return InstancesByInput(signature, payload) is { } byInput ? FromTensors(signature, byInput.RootElement, "instances") : FromRecords(signature, payload, "instances");
             default:
                 return FromTensors(signature, payload, present[0]);
         }
@@ -117,6 +117,35 @@ public static class MlflowScoring
         var columns = records.EnumerateArray().SelectMany(record => record.EnumerateObject().Select(property => property.Name)).Distinct(StringComparer.Ordinal).ToList();
         var rows = records.EnumerateArray().Select(record => (IReadOnlyList<JsonElement>)columns.Select(column => record.TryGetProperty(column, out var value) ? value : default).ToList()).ToList();
         return FromTable(signature, new Table(columns, rows));
+    }
+
+    /// <summary>
+    /// TF Serving's row format, <c>[{"x": [5.1, 3.5, 1.4, 0.2]}, …]</c>: when every key of every instance names an input, the
+    /// instances as one object of input name → the list of its rows' values (then read as <c>inputs</c>); null otherwise.
+    /// </summary>
+    private static JsonDocument? InstancesByInput(ModelSignature signature, JsonElement instances)
+    {
+        var names = signature.Inputs.Select(input => input.Name).ToList();
+        if (instances.EnumerateArray().Any(instance => instance.ValueKind != JsonValueKind.Object || instance.EnumerateObject().Any(property => !names.Contains(property.Name))))
+        {
+            return null;
+        }
+
+        var present = names.Where(name => instances.EnumerateArray().Any(instance => instance.TryGetProperty(name, out _))).ToList();
+        var missing = present.FirstOrDefault(name => instances.EnumerateArray().Any(instance => !instance.TryGetProperty(name, out _)));
+        if (missing is not null)
+        {
+            throw new ModelInputException($"instances: every instance needs '{missing}' (some have it)");
+        }
+
+        var json = new System.Text.StringBuilder("{");
+        foreach (var name in present)
+        {
+            json.Append(json.Length > 1 ? "," : "").Append(JsonSerializer.Serialize(name, Serialization.ServerJsonContext.Default.String)).Append(":[")
+                .AppendJoin(',', instances.EnumerateArray().Select(instance => instance.GetProperty(name).GetRawText())).Append(']');
+        }
+
+        return JsonDocument.Parse(json.Append('}').ToString());
     }
 
     /// <summary><c>inputs</c> or <c>instances</c> as tensors: an object of input name → nested list, or one nested list for a one-input model.</summary>
@@ -193,17 +222,53 @@ public static class MlflowScoring
 
     private static Array Cells(TensorSpec spec, List<JsonElement> cells)
     {
-        // Cells parsed from CSV are strings; numbers are read from them by the input's datatype.
-        var values = cells.Select(cell => cell.ValueKind == JsonValueKind.String && spec.Datatype != TensorDatatypes.Bytes
-            ? JsonDocument.Parse(NumberText(cell.GetString()!)).RootElement
-            : cell).ToList();
-        using var document = JsonDocument.Parse($"{{\"name\":{JsonSerializer.Serialize(spec.Name, Serialization.ServerJsonContext.Default.String)},\"datatype\":\"{spec.Datatype}\",\"shape\":[{values.Count}],\"data\":[{string.Join(",", values.Select(value => value.ValueKind == JsonValueKind.Undefined ? "null" : value.GetRawText()))}]}}");
-        var tensor = V2Codec.ReadTensor(document.RootElement);
-        return tensor.Data;
+        using var document = JsonDocument.Parse($"{{\"name\":{JsonSerializer.Serialize(spec.Name, Serialization.ServerJsonContext.Default.String)},\"datatype\":\"{spec.Datatype}\",\"shape\":[{cells.Count}],\"data\":[{string.Join(",", cells.Select(cell => CellJson(spec.Datatype, cell)))}]}}");
+        return V2Codec.ReadTensor(document.RootElement).Data;
     }
 
-    private static string NumberText(string text) =>
-        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out _) ? text : text is "true" or "false" ? text : JsonSerializer.Serialize(text, Serialization.ServerJsonContext.Default.String);
+    private static readonly string[] Floats = [TensorDatatypes.Fp16, TensorDatatypes.Fp32, TensorDatatypes.Fp64];
+
+    /// <summary>
+    /// A cell as the V2 JSON value of <paramref name="datatype"/>. As pandas reads them: a missing value (null, an absent
+    /// key, an empty CSV cell) in a floating-point column is NaN; CSV text is parsed by the column's type (".5", "+5",
+    /// "05", "NaN", "inf", "True"). What does not parse stays a string, which the tensor reader refuses with its position.
+    /// </summary>
+    private static string CellJson(string datatype, JsonElement cell)
+    {
+        var floats = Floats.Contains(datatype);
+        if (cell.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null || (cell.ValueKind == JsonValueKind.String && cell.GetString()!.Length == 0 && datatype != TensorDatatypes.Bytes))
+        {
+            return floats ? "\"NaN\"" : "null";
+        }
+
+        if (cell.ValueKind != JsonValueKind.String || datatype == TensorDatatypes.Bytes)
+        {
+            return cell.GetRawText();
+        }
+
+        var text = cell.GetString()!.Trim();
+        if (datatype == TensorDatatypes.Bool && bool.TryParse(text, out var flag))
+        {
+            return flag ? "true" : "false";
+        }
+
+        if (!floats && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var integer))
+        {
+            return integer.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (!floats && ulong.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var unsigned))
+        {
+            return unsigned.ToString(CultureInfo.InvariantCulture);
+        }
+
+        if (floats && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
+        {
+            return double.IsNaN(number) ? "\"NaN\"" : double.IsInfinity(number) ? (number > 0 ? "\"Infinity\"" : "\"-Infinity\"") : number.ToString("R", CultureInfo.InvariantCulture);
+        }
+
+        return cell.GetRawText();
+    }
 
     private static List<JsonElement> Row(JsonElement row, int columns)
     {
@@ -217,35 +282,33 @@ public static class MlflowScoring
 
     private static Table ReadCsv(string text)
     {
-        var lines = text.Split('\n').Select(line => line.TrimEnd('\r')).Where(line => line.Length > 0).ToList();
-        if (lines.Count == 0)
+        var records = SplitCsv(text);
+        if (records.Count == 0)
         {
             throw TrackingException.Invalid("The CSV body is empty; send a header row and one row per prediction.");
         }
 
-        var columns = SplitCsv(lines[0]);
-        var rows = lines.Skip(1).Select((line, i) =>
-        {
-            var cells = SplitCsv(line);
-            return cells.Count == columns.Count
-                ? (IReadOnlyList<JsonElement>)cells.Select(cell => JsonDocument.Parse(JsonSerializer.Serialize(cell, Serialization.ServerJsonContext.Default.String)).RootElement).ToList()
-                : throw TrackingException.Invalid($"CSV row {i + 1} has {cells.Count} cells; the header has {columns.Count}.");
-        }).ToList();
+        var columns = records[0];
+        var rows = records.Skip(1).Select((cells, i) => cells.Count == columns.Count
+            ? (IReadOnlyList<JsonElement>)cells.Select(cell => JsonSerializer.SerializeToElement(cell, Serialization.ServerJsonContext.Default.String)).ToList()
+            : throw TrackingException.Invalid($"CSV row {i + 1} has {cells.Count} cells; the header has {columns.Count}.")).ToList();
         return new Table(columns, rows);
     }
 
-    /// <summary>One CSV line (RFC 4180 quoting).</summary>
-    private static List<string> SplitCsv(string line)
+    /// <summary>The records of a CSV text (RFC 4180: quoted cells may hold commas, doubled quotes and line breaks); blank lines are skipped.</summary>
+    private static List<List<string>> SplitCsv(string text)
     {
+        var records = new List<List<string>>();
         var cells = new List<string>();
         var cell = new System.Text.StringBuilder();
         var quoted = false;
-        for (var i = 0; i < line.Length; i++)
+        var blank = true;
+        for (var i = 0; i < text.Length; i++)
         {
-            var c = line[i];
+            var c = text[i];
             if (quoted)
             {
-                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"')
+                if (c == '"' && i + 1 < text.Length && text[i + 1] == '"')
                 {
                     cell.Append('"');
                     i++;
@@ -258,24 +321,53 @@ public static class MlflowScoring
                 {
                     cell.Append(c);
                 }
+
+                continue;
             }
-            else if (c == '"')
+
+            switch (c)
             {
-                quoted = true;
-            }
-            else if (c == ',')
-            {
-                cells.Add(cell.ToString());
-                cell.Clear();
-            }
-            else
-            {
-                cell.Append(c);
+                case '"':
+                    quoted = true;
+                    blank = false;
+                    break;
+                case ',':
+                    cells.Add(cell.ToString());
+                    cell.Clear();
+                    blank = false;
+                    break;
+                case '\n':
+                    EndRecord();
+                    break;
+                case '\r':
+                    break;
+                default:
+                    cell.Append(c);
+                    blank = false;
+                    break;
             }
         }
 
-        cells.Add(cell.ToString());
-        return cells;
+        if (quoted)
+        {
+            throw TrackingException.Invalid($"CSV record {records.Count + 1} opens a quoted cell that is never closed.");
+        }
+
+        EndRecord();
+        return records;
+
+        void EndRecord()
+        {
+            if (!blank)
+            {
+                cells.Add(cell.ToString());
+                records.Add(cells);
+                cells = [];
+            }
+
+            cell.Clear();
+            blank = true;
+        }
     }
 
     /// <summary>An output as nested lists by its shape: [N] → values, [N, C] → one list per row.</summary>

@@ -130,6 +130,29 @@ public sealed class ServingTests
             AssertTitanic(await csv.Content.ReadFromJsonAsync<JsonElement>(Cancel));
         }
 
+        // Read as pandas.read_csv reads them (MLflow's scoring server): numbers in any form float() takes, blank lines
+        // skipped, quoted cells across lines, an empty cell in a float column as NaN (the pipeline's imputer fills it).
+        using (var csv = await client.PostAsync("/endpoints/titanic/invocations", new StringContent("pclass,sex,age,fare,embarked\r\n+1,\"female\",29.,211.3,S\r\n\r\n03,male,4e1,\"7.9\",\"Q\"\n", Encoding.UTF8, "text/csv"), Cancel))
+        {
+            csv.StatusCode.ShouldBe(HttpStatusCode.OK, await csv.Content.ReadAsStringAsync(Cancel));
+            AssertTitanic(await csv.Content.ReadFromJsonAsync<JsonElement>(Cancel));
+        }
+
+        using (var gaps = await client.PostAsync("/endpoints/titanic/invocations", new StringContent("pclass,sex,age,fare,embarked\n1,female,,.5,S\n3,\"ma\nle\",NaN,7.9,Q\n", Encoding.UTF8, "text/csv"), Cancel))
+        {
+            gaps.StatusCode.ShouldBe(HttpStatusCode.OK, await gaps.Content.ReadAsStringAsync(Cancel));
+            (await gaps.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("predictions").GetProperty("label").GetArrayLength().ShouldBe(2);
+        }
+
+        var nulls = await InvokeAsync(client, new { dataframe_records = new object?[] { new { pclass = 1, sex = "female", age = (double?)null, fare = 211.3, embarked = "S" }, new { pclass = 3, sex = "male", fare = 7.9, embarked = "Q" } } });
+        nulls.GetProperty("predictions").GetProperty("label").GetArrayLength().ShouldBe(2);
+        using var notNumber = await client.PostAsync("/endpoints/titanic/invocations", new StringContent("pclass,sex,age,fare,embarked\n1,female,old,211.3,S\n", Encoding.UTF8, "text/csv"), Cancel);
+        notNumber.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await notNumber.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("message").GetString().ShouldBe("input 'age': value 0 (\"old\") is not a FP32");
+        using var unclosed = await client.PostAsync("/endpoints/titanic/invocations", new StringContent("pclass,sex,age,fare,embarked\n1,\"female,29,211.3,S\n", Encoding.UTF8, "text/csv"), Cancel);
+        unclosed.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await unclosed.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("message").GetString().ShouldBe("CSV record 2 opens a quoted cell that is never closed.");
+
         using var text = await client.PostAsync("/endpoints/titanic/invocations", new StringContent("hello", Encoding.UTF8, "text/plain"), Cancel);
         text.StatusCode.ShouldBe(HttpStatusCode.UnsupportedMediaType);
         (await text.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error_code").GetString().ShouldBe("BAD_REQUEST");
@@ -154,6 +177,9 @@ public sealed class ServingTests
         answer.GetProperty("predictions").GetProperty("output_probability")[1].GetArrayLength().ShouldBe(3);
         var instances = await InvokeAsync(client, new { instances = new[] { new[] { 5.1, 3.5, 1.4, 0.2 } } });
         instances.GetProperty("predictions").GetProperty("output_label")[0].GetInt64().ShouldBe(0);
+        // TF Serving's row format: one object per row, input name to that row's values.
+        var rows = await InvokeAsync(client, new { instances = new[] { new { float_input = new[] { 5.1, 3.5, 1.4, 0.2 } }, new { float_input = new[] { 6.7, 3.0, 5.2, 2.3 } } } });
+        rows.GetProperty("predictions").GetProperty("output_label").EnumerateArray().Select(v => v.GetInt64()).ShouldBe([0L, 2]);
     }
 
     [Fact]
