@@ -71,6 +71,13 @@ public sealed record Tensor(string Name, string Datatype, long[] Shape, Array Da
 
     public string Describe() => $"{Datatype} [{string.Join(",", Shape)}]";
 
+    /// <summary>A numeric element (any V2 datatype but BYTES) as a double; <see cref="Half"/> is not <see cref="IConvertible"/>.</summary>
+    public static double Number(object value) => value switch
+    {
+        Half half => (double)half,
+        _ => Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture),
+    };
+
     /// <summary>The values of <paramref name="count"/> rows from row <paramref name="from"/> along the first dimension (a scalar is one row).</summary>
     public Array RowValues(long from, long count)
     {

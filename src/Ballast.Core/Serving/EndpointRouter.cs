@@ -306,6 +306,11 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
             throw new FeatureServiceMismatchException(mismatches);
         }
 
+        if (endpoint.Spec.Policy == EndpointValidation.EnsemblePolicy)
+        {
+            CheckEnsembleMembers(variants);
+        }
+
         // Unchanged endpoint and models: keep the same object (and its identity) in the new snapshot.
         if (previous is not null && previous.Endpoint.Revision == endpoint.Revision
             && previous.Variants.Concat(previous.Shadows).Select(variant => variant.Model).SequenceEqual(variants.Concat(shadows).Select(variant => variant.Model)))
@@ -347,6 +352,24 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
         var options = new RemoteOptions(spec.TimeoutMs is { } timeout ? TimeSpan.FromMilliseconds(timeout) : RemoteOptions.DefaultTimeout, spec.Retries ?? RemoteOptions.DefaultRetries);
         var loaded = await models.GetRemoteAsync(url, options).WaitAsync(cancellationToken).ConfigureAwait(false);
         return new RoutedVariant(spec.Name, url.ToString(), loaded, weight, from, from + weight);
+    }
+
+    /// <summary>An ensemble's members are called with the same request and their answers combined output by output: they must agree on both (names and datatypes).</summary>
+    private static void CheckEnsembleMembers(List<RoutedVariant> members)
+    {
+        static string Describe(IEnumerable<TensorSpec> specs) => string.Join(", ", specs.OrderBy(spec => spec.Name, StringComparer.Ordinal).Select(spec => $"{spec.Name} {spec.Datatype}"));
+        var first = members[0];
+        foreach (var member in members.Skip(1))
+        {
+            foreach (var (what, mine, theirs) in new[] { ("takes", first.Model.Runtime.Signature.Inputs, member.Model.Runtime.Signature.Inputs), ("gives", first.Model.Runtime.Signature.Outputs, member.Model.Runtime.Signature.Outputs) })
+            {
+                // A remote model's metadata may leave its outputs out: nothing to compare then.
+                if (mine.Count > 0 && theirs.Count > 0 && Describe(mine) != Describe(theirs))
+                {
+                    throw TrackingException.Invalid($"ensemble members must take the same inputs and give the same outputs: '{first.Name}' ({first.Model.Reference}) {what} {Describe(mine)}; '{member.Name}' ({member.Model.Reference}) {what} {Describe(theirs)}");
+                }
+            }
+        }
     }
 
     private sealed record Snapshot(FrozenDictionary<string, RoutedEndpoint> Endpoints, IReadOnlyList<EndpointProblem> Problems, bool Loaded);

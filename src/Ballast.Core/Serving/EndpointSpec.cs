@@ -286,9 +286,9 @@ public static partial class EndpointValidation
 
         foreach (var rule in regime.Rules ?? [])
         {
-            if (string.IsNullOrEmpty(rule.Input) || rule.Op is null || !RegimeRule.Operators.Contains(rule.Op) || (rule.Value is null) == (rule.Text is null) || (rule.Text is not null && rule.Op is not ("==" or "!=")))
+            if (string.IsNullOrEmpty(rule.Input) || rule.Op is null || !RegimeRule.Operators.Contains(rule.Op) || (rule.Value is null) == (rule.Text is null) || (rule.Text is not null && rule.Op is not ("==" or "!=")) || rule.Index is < 0)
             {
-                problems.Add($"regime rule on '{rule.Input}': give input, op ({string.Join(" ", RegimeRule.Operators)}) and a numeric value, or a text with == or !=");
+                problems.Add($"regime rule on '{rule.Input}': give input, op ({string.Join(" ", RegimeRule.Operators)}) and a numeric value, or a text with == or !=, and a column index ≥ 0");
             }
         }
 

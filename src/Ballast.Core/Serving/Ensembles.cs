@@ -83,7 +83,7 @@ public sealed class EnsembleRuntime(IReadOnlyList<(string Name, IModelRuntime Ru
             var data = parts[i].Data;
             for (var j = 0; j < sums.Length; j++)
             {
-                sums[j] += members[i].Weight * Convert.ToDouble(data.GetValue(j), CultureInfo.InvariantCulture);
+                sums[j] += members[i].Weight * Tensor.Number(data.GetValue(j)!);
             }
         }
 
@@ -143,7 +143,7 @@ public sealed class EnsembleRuntime(IReadOnlyList<(string Name, IModelRuntime Ru
             var top = 0;
             for (var column = 1; column < width; column++)
             {
-                if (Convert.ToDouble(probabilities.Data.GetValue((row * width) + column), CultureInfo.InvariantCulture) > Convert.ToDouble(probabilities.Data.GetValue((row * width) + top), CultureInfo.InvariantCulture))
+                if (Tensor.Number(probabilities.Data.GetValue((row * width) + column)!) > Tensor.Number(probabilities.Data.GetValue((row * width) + top)!))
                 {
                     top = column;
                 }

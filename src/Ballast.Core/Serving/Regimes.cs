@@ -38,7 +38,7 @@ public sealed record RegimeRule(string? Input, string? Op, double? Value = null,
         ArgumentNullException.ThrowIfNull(inputs);
         var tensor = inputs.FirstOrDefault(input => input.Name == Input);
         var index = Index ?? 0;
-        if (tensor is null || index >= tensor.Data.Length)
+        if (tensor is null || index < 0 || index >= tensor.Data.Length)
         {
             return false;
         }
@@ -55,7 +55,7 @@ public sealed record RegimeRule(string? Input, string? Op, double? Value = null,
             return false;
         }
 
-        var number = Convert.ToDouble(value, CultureInfo.InvariantCulture);
+        var number = Tensor.Number(value);
         return Op switch
         {
             "<" => number < threshold,
@@ -106,7 +106,7 @@ public sealed class RegimeState(RegimeSpec spec, TimeProvider time)
         {
             for (var row = index; row < tensor.Data.Length; row += width)
             {
-                Add(Convert.ToDouble(tensor.Data.GetValue(row), CultureInfo.InvariantCulture));
+                Add(Tensor.Number(tensor.Data.GetValue(row)!));
             }
 
             if (_count == _window.Length)

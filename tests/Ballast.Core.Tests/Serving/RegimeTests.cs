@@ -65,6 +65,18 @@ public sealed class RegimeTests
     public void Rules_compare_the_first_row(string op, double value, string? text, float actual, bool matches) =>
         new RegimeRule("x", op, value, text, Index: 0, Variant: "b").Matches([Row(actual, 0)]).ShouldBe(matches);
 
+    // FP16 elements are System.Half, which Convert.ToDouble does not take: every request once failed with a 500.
+    [Fact]
+    public void Rules_and_detectors_read_half_precision_inputs()
+    {
+        var half = new Tensor("x", TensorDatatypes.Fp16, [2, 1], new[] { (Half)61, (Half)59 });
+        new RegimeRule("x", ">=", 60, Variant: "b").Matches([half]).ShouldBeTrue();
+        new RegimeRule("x", ">=", 60, Index: 1, Variant: "b").Matches([half]).ShouldBeFalse();
+        var state = new RegimeState(new RegimeSpec(Detector: new RegimeDetectorSpec("x", Statistic: RegimeDetectorSpec.Mean, Window: 2), Thresholds: [100], Variants: ["a", "b"]), TimeProvider.System);
+        state.Observe([half]);
+        state.Signal.ShouldBe(60);
+    }
+
     [Fact]
     public void Text_rules_match_string_inputs_and_missing_inputs_never_match()
     {
@@ -80,10 +92,10 @@ public sealed class RegimeTests
         VariantSpec[] variants = [new("a", "models:/m/1"), new("b", "models:/m/2")];
         EndpointValidation.Validate(new EndpointSpec("e", null, variants, Regime: new RegimeSpec("v", Thresholds: [0.5], Variants: ["a", "b"]))).Policy.ShouldBe("regime");
         Should.Throw<TrackingException>(() => EndpointValidation.Validate(new EndpointSpec("e", "regime", variants,
-            Regime: new RegimeSpec(Thresholds: [1, 0.5], Variants: ["a", "z"], Hysteresis: -1, Rules: [new RegimeRule("x", "~", 1, Variant: "b")]))))
+            Regime: new RegimeSpec(Thresholds: [1, 0.5], Variants: ["a", "z"], Hysteresis: -1, Rules: [new RegimeRule("x", "~", 1, Variant: "b"), new RegimeRule("y", "<", 1, Index: -1, Variant: "b")]))))
             .Message.ShouldBe("Invalid endpoint 'e': regime: 2 thresholds make 3 regimes, but 2 variants are named for them; regime: thresholds must be finite and strictly ascending; " +
                 "regime: thresholds need a signal name (values posted to /api/v1/endpoints/{name}/signals) or a detector; regime: 'z' is not one of the variants (a, b); " +
-                "regime rule on 'x': give input, op (< <= > >= == !=) and a numeric value, or a text with == or !=; regime: hysteresis and min_dwell_seconds cannot be negative.");
+                "regime rule on 'x': give input, op (< <= > >= == !=) and a numeric value, or a text with == or !=, and a column index ≥ 0; regime rule on 'y': give input, op (< <= > >= == !=) and a numeric value, or a text with == or !=, and a column index ≥ 0; regime: hysteresis and min_dwell_seconds cannot be negative.");
         Should.Throw<TrackingException>(() => EndpointValidation.Validate(new EndpointSpec("e", "regime", variants)))
             .Message.ShouldBe("Invalid endpoint 'e': policy 'regime' needs regime settings: rules, or thresholds and variants with a signal or a detector.");
     }

@@ -55,6 +55,19 @@ public sealed class EnsembleServingTests
         fallback.StatusCode.ShouldBe(HttpStatusCode.OK, await fallback.Content.ReadAsStringAsync(Cancel));
         fallback.Headers.GetValues("Ballast-Variant").Single().ShouldBe("a");
         (await client.GetStringAsync("/metrics", Cancel)).ShouldContain("ballast_inference_fallbacks_total{endpoint=\"mixed\",failed_variant=\"ensemble\"} 1");
+
+        // Members that take different inputs could never answer a request together: the endpoint is not served, and says why.
+        await ServingHelpers.RegisterAsync(client, "titanic", "titanic_pipeline.onnx");
+        (await client.PutAsJsonAsync("/api/v1/endpoints/apples-and-ships", new
+        {
+            policy = "ensemble",
+            variants = new[] { new { name = "a", model = "models:/iris/1" }, new { name = "t", model = "models:/titanic/1" } },
+        }, Cancel)).EnsureSuccessStatusCode();
+        var status = await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/apples-and-ships", Cancel);
+        status.GetProperty("status").GetProperty("ready").GetBoolean().ShouldBeFalse();
+        status.GetProperty("status").GetProperty("problem").GetString().ShouldBe("ensemble members must take the same inputs and give the same outputs: 'a' (iris/1) takes float_input FP32; 't' (titanic/1) takes age FP32, embarked BYTES, fare FP32, pclass INT64, sex BYTES");
+        using var notServed = await client.GetAsync("/v2/health/ready", Cancel);
+        notServed.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
     }
 
     [Fact]

@@ -9,15 +9,19 @@ internal static class ServingHelpers
     public static readonly object IrisRow = new { name = "float_input", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 5.1, 3.5, 1.4, 0.2 } };
 
     /// <summary>Registers the iris fixture <paramref name="times"/> times (versions 1..times) through the multipart API.</summary>
-    public static async Task RegisterIrisAsync(HttpClient client, int times = 1)
+    public static Task RegisterIrisAsync(HttpClient client, int times = 1) => RegisterAsync(client, "iris", "logreg_iris.onnx", times);
+
+    /// <summary>Registers a fixture under <paramref name="name"/> <paramref name="times"/> times (versions 1..times) through the multipart API.</summary>
+    public static async Task RegisterAsync(HttpClient client, string name, string fixture, int times = 1)
     {
         for (var i = 0; i < times; i++)
         {
             using var form = new MultipartFormDataContent();
-            var file = new ByteArrayContent(await File.ReadAllBytesAsync(TestServices.Fixture("logreg_iris.onnx"), TestContext.Current.CancellationToken));
+            var file = new ByteArrayContent(await File.ReadAllBytesAsync(TestServices.Fixture(fixture), TestContext.Current.CancellationToken));
             file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            form.Add(file, "file", "logreg_iris.onnx");
-            (await client.PostAsync("/api/v1/models/iris/versions", form, TestContext.Current.CancellationToken)).StatusCode.ShouldBe(HttpStatusCode.Created);
+            form.Add(file, "file", fixture);
+            using var response = await client.PostAsync($"/api/v1/models/{name}/versions", form, TestContext.Current.CancellationToken);
+            response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
@@ -187,8 +186,7 @@ public sealed class ServingTests
     {
         await using var server = await RunningServer.StartAsync();
         using var client = server.Client();
-        await RegisterAsync(client, "iris", "logreg_iris.onnx");
-        await RegisterAsync(client, "iris", "logreg_iris.onnx");
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
         using (var put = await client.PutAsJsonAsync("/api/v1/endpoints/iris", new
         {
             variants = new object[] { new { name = "a", model = "models:/iris/1", weight = 70 }, new { name = "b", model = "models:/iris/2", weight = 30 } },
@@ -268,8 +266,7 @@ public sealed class ServingTests
     {
         await using var server = await RunningServer.StartAsync();
         using var client = server.Client();
-        await RegisterAsync(client, "iris", "logreg_iris.onnx");
-        await RegisterAsync(client, "iris", "logreg_iris.onnx");
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
         await MlflowHttp.PostAsync(client, "registered-models/alias", new { name = "iris", alias = "champion", version = "1" });
         (await client.PostAsJsonAsync("/api/v1/endpoints", new { name = "iris", variants = new[] { new { name = "main", model = "models:/iris@champion" } } }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
         var router = server.App.Services.GetRequiredService<EndpointRouter>();
@@ -311,8 +308,7 @@ public sealed class ServingTests
     {
         await using var server = await RunningServer.StartAsync();
         using var client = server.Client();
-        await RegisterAsync(client, "iris", "logreg_iris.onnx");
-        await RegisterAsync(client, "iris", "logreg_iris.onnx");
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
         (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new
         {
             variants = new[] { new { name = "main", model = "models:/iris/1" } },
@@ -343,8 +339,7 @@ public sealed class ServingTests
     {
         await using var server = await RunningServer.StartAsync();
         using var client = server.Client();
-        await RegisterAsync(client, "iris", "logreg_iris.onnx");
-        await RegisterAsync(client, "iris", "logreg_iris.onnx");
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
         (await client.PutAsJsonAsync("/api/v1/endpoints/batched", new
         {
             variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } },
@@ -435,19 +430,9 @@ public sealed class ServingTests
 
     private static int RoutedEndpointBucket(string key) => RoutedEndpoint.Bucket(key);
 
-    private static async Task RegisterAsync(HttpClient client, string name, string fixture)
-    {
-        using var form = new MultipartFormDataContent();
-        var file = new ByteArrayContent(await File.ReadAllBytesAsync(TestServices.Fixture(fixture), Cancel));
-        file.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        form.Add(file, "file", fixture);
-        using var response = await client.PostAsync($"/api/v1/models/{name}/versions", form, Cancel);
-        response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Cancel));
-    }
-
     private static async Task RegisterAndServeAsync(HttpClient client, string name, string fixture)
     {
-        await RegisterAsync(client, name, fixture);
+        await ServingHelpers.RegisterAsync(client, name, fixture);
         using var response = await client.PostAsJsonAsync("/api/v1/endpoints", new { name, variants = new[] { new { name = "main", model = $"models:/{name}/1" } } }, Cancel);
         response.StatusCode.ShouldBe(HttpStatusCode.Created, await response.Content.ReadAsStringAsync(Cancel));
     }
