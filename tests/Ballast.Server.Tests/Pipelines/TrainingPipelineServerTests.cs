@@ -273,7 +273,7 @@ public abstract class TrainingPipelineServerTests(DatabaseEngine engine) : Engin
 
         await using var server = await StartServerAsync();
         using var client = server.Client();
-        using var put = await client.PutAsync("/api/v1/pipelines/retrain-loans", new StringContent(manifest.ToJsonString(), System.Text.Encoding.UTF8, "application/json"), Cancel);
+        using var put = await client.PutAsync("/api/v1/pipelines/loans-retrain", new StringContent(manifest.ToJsonString(), System.Text.Encoding.UTF8, "application/json"), Cancel);
         put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync(Cancel));
     }
 
