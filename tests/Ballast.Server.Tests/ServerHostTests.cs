@@ -99,6 +99,13 @@ public sealed class ServerHostTests
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
         problem.GetProperty("status").GetInt32().ShouldBe(400);
         problem.GetProperty("detail").GetString()!.ShouldContain("JSON");
+
+        // curl -d sends a form: the refusal says what to send instead.
+        using var form = new StringContent("{\"name\":\"x\"}", Encoding.UTF8, "application/x-www-form-urlencoded");
+        using var refused = await client.PostAsync("/api/v1/keys", form, Cancel);
+        refused.StatusCode.ShouldBe(HttpStatusCode.UnsupportedMediaType);
+        (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+            .ShouldBe("Send the body as JSON with Content-Type: application/json, not application/x-www-form-urlencoded; charset=utf-8.");
     }
 
     [Fact]
