@@ -288,7 +288,8 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
         var from = 0;
         foreach (var spec in endpoint.Spec.Variants ?? [])
         {
-            var weight = spec.Weight ?? 0;
+            // An ensemble member without a weight weighs 1 (EnsemblesOf); elsewhere weights are split shares.
+            var weight = spec.Weight ?? (endpoint.Spec.Policy == EndpointValidation.EnsemblePolicy ? 1 : 0);
             variants.Add(spec.Url is { } url
                 ? await RouteRemoteAsync(spec, new Uri(url), weight, from, cancellationToken).ConfigureAwait(false)
                 : await RouteAsync(spec.Name, spec.Model!, weight, from, cancellationToken, endpoint.Spec).ConfigureAwait(false));

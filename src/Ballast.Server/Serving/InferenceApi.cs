@@ -41,9 +41,26 @@ public static partial class InferenceApi
             ? Results.Ok(new ReadyResponse(true))
             : Results.Json(new ReadyResponse(false), Serialization.ServerJsonContext.Default.ReadyResponse, statusCode: StatusCodes.Status503ServiceUnavailable)).AllowAnonymous();
         v2.MapGet("/", () => TypedResults.Ok(new ServerMetadataResponse("ballast", BallastVersion.Current, []))).RequireAuthorization(BallastPolicies.Reader);
-        v2.MapGet("/models/{name}", (string name, EndpointRouter router) => TypedResults.Ok(Metadata(Find(router, name))))
+        v2.MapGet("/models/{name}", (string name, EndpointRouter router) =>
+            {
+                var endpoint = Find(router, name);
+                return TypedResults.Ok(Metadata(endpoint, endpoint.Variants));
+            })
             .WithSummary("The endpoint's inputs and outputs (from its first variant's model) and its variants.").RequireAuthorization(BallastPolicies.Reader);
         v2.MapGet("/models/{name}/ready", (string name, EndpointRouter router) => TypedResults.Ok(new ModelReadyResponse(Find(router, name).Name, true)))
+            .RequireAuthorization(BallastPolicies.Reader);
+        v2.MapGet("/models/{name}/versions/{variant}", (string name, string variant, EndpointRouter router) =>
+            {
+                var endpoint = Find(router, name);
+                return TypedResults.Ok(Metadata(endpoint, [Variant(endpoint, variant)]));
+            })
+            .WithSummary("One variant's inputs and outputs (from its model).").RequireAuthorization(BallastPolicies.Reader);
+        v2.MapGet("/models/{name}/versions/{variant}/ready", (string name, string variant, EndpointRouter router) =>
+            {
+                var endpoint = Find(router, name);
+                _ = Variant(endpoint, variant);
+                return TypedResults.Ok(new ModelReadyResponse(endpoint.Name, true));
+            })
             .RequireAuthorization(BallastPolicies.Reader);
         v2.MapPost("/models/{name}/infer", (string name, HttpContext http, EndpointRouter router, PredictionLog log, TimeProvider time) => InferAsync(name, null, http, router, log, time))
             .WithSummary("Scores with the variant the endpoint's policy picks.").RequireAuthorization(BallastPolicies.Reader);
@@ -74,6 +91,9 @@ public static partial class InferenceApi
             : $"Endpoint '{name}' is not served: {problem.Message}");
     }
 
+    private static RoutedVariant Variant(RoutedEndpoint endpoint, string name) => endpoint.Find(name) ?? throw TrackingException.NotFound(
+        $"Endpoint '{endpoint.Name}' has no variant '{name}'; it has {string.Join(", ", endpoint.Variants.Select(v => v.Name))}.");
+
     /// <summary>
     /// Picks the variant (pinned by the route, forced by the <c>Ballast-Variant</c> header for writers, else the policy),
     /// runs it, counts it, and sets the response headers; the caller writes the body.
@@ -92,8 +112,7 @@ public static partial class InferenceApi
                 throw new ForbiddenException($"Forcing a variant with {VariantHeader} needs the writer role.");
             }
 
-            variant = endpoint.Find(name) ?? throw TrackingException.NotFound(
-                $"Endpoint '{endpoint.Name}' has no variant '{name}'; it has {string.Join(", ", endpoint.Variants.Select(v => v.Name))}.");
+            variant = Variant(endpoint, name);
         }
         else
         {
@@ -220,16 +239,17 @@ public static partial class InferenceApi
         }
     }
 
-    private static ModelMetadataResponse Metadata(RoutedEndpoint endpoint)
+    /// <summary>The metadata of <paramref name="variants"/> (all of an endpoint's, or the one a versioned route names): inputs and outputs from the first's model.</summary>
+    private static ModelMetadataResponse Metadata(RoutedEndpoint endpoint, IReadOnlyList<RoutedVariant> variants)
     {
-        var model = endpoint.Variants[0].Model;
+        var model = variants[0].Model;
         return new ModelMetadataResponse(
             endpoint.Name,
-            endpoint.Variants.Select(variant => variant.Name).ToList(),
+            variants.Select(variant => variant.Name).ToList(),
             model.Flavor == ModelFlavors.Onnx ? "onnxruntime_onnx" : model.Flavor,
             model.Runtime.Signature.Inputs.Select(spec => new TensorMetadata(spec.Name, spec.Datatype, spec.Shape)).ToList(),
             model.Runtime.Signature.Outputs.Select(spec => new TensorMetadata(spec.Name, spec.Datatype, spec.Shape)).ToList(),
-            endpoint.Variants.Select(variant => new VariantMetadata(variant.Name, variant.Source, variant.Model.Reference, variant.Weight)).ToList());
+            variants.Select(variant => new VariantMetadata(variant.Name, variant.Source, variant.Model.Reference, variant.Weight)).ToList());
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Endpoint {Endpoint}: variant {Failed} failed, fallback {Fallback} answered: {Reason}")]

@@ -51,6 +51,8 @@ public sealed class EnsembleServingTests
             variants = new object[] { new { name = "a", model = "models:/iris/1" }, new { name = "r", url = broken, retries = 0 } },
             fallback = "a",
         }, Cancel)).EnsureSuccessStatusCode();
+        // Members without a weight weigh 1 each, and the metadata says so.
+        (await client.GetFromJsonAsync<JsonElement>("/v2/models/mixed", Cancel)).GetProperty("variants").EnumerateArray().Select(variant => variant.GetProperty("weight").GetInt32()).ShouldBe([1, 1]);
         using var fallback = await client.PostAsJsonAsync("/v2/models/mixed/infer", new { inputs = new[] { IrisRows } }, Cancel);
         fallback.StatusCode.ShouldBe(HttpStatusCode.OK, await fallback.Content.ReadAsStringAsync(Cancel));
         fallback.Headers.GetValues("Ballast-Variant").Single().ShouldBe("a");

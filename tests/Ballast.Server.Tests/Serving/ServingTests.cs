@@ -40,6 +40,15 @@ public sealed class ServingTests
         metadata.GetProperty("platform").GetString().ShouldBe("onnxruntime_onnx");
         metadata.GetProperty("inputs")[0].GetProperty("shape").EnumerateArray().Select(d => d.GetInt64()).ShouldBe([-1L, 4]);
         (await client.GetFromJsonAsync<JsonElement>("/v2/models/iris/ready", Cancel)).GetProperty("ready").GetBoolean().ShouldBeTrue();
+        // The protocol's versioned routes: a version is one of the endpoint's variants.
+        var main = await client.GetFromJsonAsync<JsonElement>("/v2/models/iris/versions/main", Cancel);
+        (main.GetProperty("name").GetString(), main.GetProperty("versions").EnumerateArray().Single().GetString(), main.GetProperty("inputs")[0].GetProperty("name").GetString()).ShouldBe(("iris", "main", "float_input"));
+        (await client.GetFromJsonAsync<JsonElement>("/v2/models/iris/versions/main/ready", Cancel)).GetProperty("ready").GetBoolean().ShouldBeTrue();
+        using (var unknown = await client.GetAsync("/v2/models/iris/versions/nope/ready", Cancel))
+        {
+            unknown.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+            (await unknown.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString().ShouldBe("Endpoint 'iris' has no variant 'nope'; it has main.");
+        }
 
         using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { id = "req-1", inputs = new[] { IrisRows } }, Cancel);
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Cancel));
