@@ -76,12 +76,19 @@ public static class PredictionsApi
         }
 
         var id = item.TryGetProperty("prediction_id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : null;
-        string? outcome = item.TryGetProperty("outcome", out var outcomeElement) && outcomeElement.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined)
-            ? outcomeElement.GetRawText() : null;
+        string? outcome = null;
+        if (item.TryGetProperty("outcome", out var outcomeElement) && outcomeElement.ValueKind != JsonValueKind.Null)
+        {
+            // Compared with the predicted label and averaged as a number: a list or an object is neither.
+            outcome = outcomeElement.ValueKind is JsonValueKind.Number or JsonValueKind.String or JsonValueKind.True or JsonValueKind.False
+                ? outcomeElement.GetRawText()
+                : throw TrackingException.Invalid($"outcome must be a number, a string, true or false, not {outcomeElement.GetRawText()}.");
+        }
+
         double? reward = null;
         if (item.TryGetProperty("reward", out var rewardElement) && rewardElement.ValueKind != JsonValueKind.Null)
         {
-            reward = rewardElement.ValueKind == JsonValueKind.Number && rewardElement.TryGetDouble(out var value)
+            reward = rewardElement.ValueKind == JsonValueKind.Number && rewardElement.TryGetDouble(out var value) && double.IsFinite(value)
                 ? value
                 : throw TrackingException.Invalid($"reward must be a number, not {rewardElement.GetRawText()}.");
         }

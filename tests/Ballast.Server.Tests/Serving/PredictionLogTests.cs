@@ -44,6 +44,17 @@ public sealed class PredictionLogServerTests
                 .ShouldBe("Invalid feedback: item 0: give an outcome, a reward or both; item 1: prediction_id must be the Ballast-Prediction-Id of a response (1 to 64 characters).");
         }
 
+        foreach (var (body, message) in new (string, string)[]
+        {
+            ($$$"""{"prediction_id":"{{{ids[2]}}}","outcome":{"label":1}}""", """outcome must be a number, a string, true or false, not {"label":1}."""),
+            ($$"""{"prediction_id":"{{ids[2]}}","reward":1e400}""", "reward must be a number, not 1e400."),
+        })
+        {
+            using var refused = await client.PostAsync("/api/v1/feedback", new StringContent(body, System.Text.Encoding.UTF8, "application/json"), Cancel);
+            refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(message);
+        }
+
         var csv = await client.GetStringAsync("/api/v1/predictions/export?endpoint=iris&format=csv", Cancel);
         var lines = csv.Trim().Split('\n');
         var header = lines[0].Split(',');
