@@ -475,8 +475,21 @@ public static partial class BallastServer
     private static string BadRequestMessage(BadHttpRequestException exception) => exception.StatusCode switch
     {
         StatusCodes.Status413PayloadTooLarge => BodyTooLargeMessage,
-        _ => exception.InnerException is System.Text.Json.JsonException json ? $"{exception.Message.TrimEnd('.')}: {json.Message}" : exception.Message,
+        _ => exception.InnerException is System.Text.Json.JsonException json ? JsonMessage(json) : exception.Message,
     };
+
+    /// <summary>
+    /// Where and why a body's JSON was refused, in the body's own terms: the reader's position and reason, but not the
+    /// .NET type it was reading into ("could not be converted to IReadOnlyList`1[Ballast.Serving.VariantSpec]").
+    /// </summary>
+    private static string JsonMessage(System.Text.Json.JsonException json)
+    {
+        var at = (json.Path is { Length: > 1 } path ? $" at {path}" : "") + (json.LineNumber is { } line ? $" (line {line + 1})" : "");
+        var reason = json.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal)
+            ? "the value has the wrong type"
+            : json.Message.Split([" Path:", " LineNumber:"], 2, StringSplitOptions.None)[0].TrimEnd('.');
+        return $"The body is not the JSON this route takes{at}: {reason}.";
+    }
 
     private static Task WriteStatusCodeAsync(StatusCodeContext status)
     {

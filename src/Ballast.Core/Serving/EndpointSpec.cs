@@ -168,6 +168,11 @@ public static partial class EndpointValidation
         spec.Expectations?.Validate(problems);
         spec.Features?.Validate(problems);
         spec.Batching?.Validate(problems, policy);
+        if (spec.Sticky?.Header is { } header && !HeaderNamePattern().IsMatch(header))
+        {
+            problems.Add($"sticky.header '{header}' is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~, at most 128)");
+        }
+
         if (spec.Fallback is { } fallback && variants.All(variant => variant.Name != fallback))
         {
             problems.Add($"fallback '{fallback}' is not one of the variants ({string.Join(", ", variants.Select(variant => variant.Name))})");
@@ -378,4 +383,8 @@ public static partial class EndpointValidation
 
     [GeneratedRegex("^[a-z][a-z0-9-]{0,62}$")]
     private static partial Regex NamePattern();
+
+    /// <summary>An HTTP field name: a token of RFC 9110's tchar.</summary>
+    [GeneratedRegex(@"^[A-Za-z0-9!#$%&'*+\-.^_`|~]{1,128}$")]
+    private static partial Regex HeaderNamePattern();
 }

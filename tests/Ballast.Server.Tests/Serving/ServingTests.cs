@@ -415,6 +415,7 @@ public sealed class ServingTests
             name = "Iris",
             variants = new object[] { new { name = "a", model = "models:/iris/1", weight = 60 }, new { name = "a", model = "iris", weight = 30 } },
             fallback = "c",
+            sticky = new { header = "user id" },
         }, Cancel);
 
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
@@ -423,6 +424,13 @@ public sealed class ServingTests
         detail.ShouldContain("variant 'a' appears twice");
         detail.ShouldContain("model 'iris' is not models:/NAME/VERSION or models:/NAME@ALIAS");
         detail.ShouldContain("weights sum to 90, not 100");
+        detail.ShouldContain("sticky.header 'user id' is not an HTTP header name (letters, digits and !#$%&'*+-.^_`|~, at most 128)");
+
+        // A value of the wrong type is named by its place in the body, not by the .NET type it would have become.
+        using var wrongType = await client.PutAsync("/api/v1/endpoints/iris", new StringContent("""{"variants": [{"name": "a", "weight": "most"}]}""", Encoding.UTF8, "application/json"), Cancel);
+        wrongType.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await wrongType.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+            .ShouldBe("The body is not the JSON this route takes at $.variants[0].weight (line 1): the value has the wrong type.");
         detail.ShouldContain("fallback 'c' is not one of the variants");
 
         using var missing = await client.PostAsJsonAsync("/api/v1/endpoints", new { name = "ghost", variants = new[] { new { name = "a", model = "models:/ghost/1" } } }, Cancel);
