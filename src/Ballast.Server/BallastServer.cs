@@ -504,7 +504,13 @@ public static partial class BallastServer
             StatusCodes.Status415UnsupportedMediaType => $"Send the body as JSON with Content-Type: application/json{(context.Request.ContentType is { Length: > 0 } type ? $", not {type}" : "")}.",
             _ => ErrorCodes.Title(ErrorCodes.ForStatus(code)) + ".",
         };
-        return ErrorResponses.WriteAsync(context, code, ErrorCodes.ForStatus(code), message);
+        // A path no route matches is a missing API, not a missing resource: MLflow's client reads a bare 404 as
+        // ENDPOINT_NOT_FOUND (mlflow/exceptions.py HTTP_STATUS_TO_ERROR_CODE) and only then tries its fallbacks
+        // (rest_utils.call_endpoints, older trace and logged-model APIs), so its routes say so in the body too.
+        var errorCode = code == StatusCodes.Status404NotFound && context.GetEndpoint() is null && ErrorResponses.ProtocolOf(context.Request.Path) == ErrorProtocol.Mlflow
+            ? ErrorCodes.EndpointNotFound
+            : ErrorCodes.ForStatus(code);
+        return ErrorResponses.WriteAsync(context, code, errorCode, message);
     }
 
     private static partial class Log

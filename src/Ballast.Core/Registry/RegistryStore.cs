@@ -311,6 +311,13 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
     {
         var number = ParseVersion(version);
         var canonical = ModelStages.Canonical(stage);
+        if (archiveExisting && canonical is not (ModelStages.Staging or ModelStages.Production))
+        {
+            // MLflow's registry stores (transition_model_version_stage) refuse this rather than ignore the flag.
+            throw TrackingException.Invalid(
+                $"Model version transition cannot archive existing model versions because '{stage}' is not an Active stage. Valid stages are ['{ModelStages.Staging}', '{ModelStages.Production}']");
+        }
+
         await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -318,7 +325,7 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
             var from = await connection.ExecuteScalarAsync<string>(new CommandDefinition(
                 "SELECT current_stage FROM model_versions WHERE name = @name AND version = @number", new { name, number }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             var archived = 0;
-            if (archiveExisting && canonical is ModelStages.Staging or ModelStages.Production)
+            if (archiveExisting)
             {
                 archived = await connection.ExecuteAsync(new CommandDefinition(
                     "UPDATE model_versions SET current_stage = @archived, last_updated_time = @now WHERE name = @name AND current_stage = @stage AND version <> @number",
@@ -376,10 +383,11 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
         {
             { Kind: SearchKeyKind.Attribute, Key: "name" } => Compare(clause, "v.name", $"p{index}", parameters, search.Filter!),
             { Kind: SearchKeyKind.Attribute, Key: "run_id" } => Compare(clause, "v.run_id", $"p{index}", parameters, search.Filter!),
+            { Kind: SearchKeyKind.Attribute, Key: "version_number" } => CompareVersion(clause, $"p{index}", parameters, search.Filter!),
             { Kind: SearchKeyKind.Attribute, Key: "source_path" or "source" } => Compare(clause, "v.source", $"p{index}", parameters, search.Filter!),
             { Kind: SearchKeyKind.Attribute, Key: "current_stage" } => Compare(clause, "v.current_stage", $"p{index}", parameters, search.Filter!),
             { Kind: SearchKeyKind.Tag } => TagExists("model_version_tags t WHERE t.name = v.name AND t.version = v.version", clause, $"p{index}", parameters, search.Filter!),
-            _ => throw TrackingException.Invalid($"Invalid filter '{search.Filter}': model versions can be searched by name, run_id, source_path, current_stage and tags."),
+            _ => throw TrackingException.Invalid($"Invalid filter '{search.Filter}': model versions can be searched by name, version_number, run_id, source_path, current_stage and tags."),
         }));
         var order = OrderBy(search.OrderBy, new Dictionary<string, string>
         {
@@ -420,6 +428,29 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
             default:
                 throw TrackingException.Invalid($"Invalid filter '{filter}': '{clause.Key}' takes =, !=, LIKE, ILIKE with a quoted string, or IN / NOT IN with a list.");
         }
+    }
+
+    /// <summary>
+    /// <c>version_number</c>, one of MLflow's numeric model version attributes (SearchModelVersionUtils.NUMERIC_ATTRIBUTES):
+    /// compared as a number with =, !=, &lt;, &lt;=, &gt; or &gt;=.
+    /// </summary>
+    private static string CompareVersion(SearchClause clause, string parameter, DynamicParameters parameters, string filter)
+    {
+        if (clause.Comparator is not ("=" or "!=" or "<" or "<=" or ">" or ">="))
+        {
+            throw TrackingException.Invalid($"Invalid filter '{filter}': 'version_number' takes =, !=, <, <=, > or >= with a whole number.");
+        }
+
+        var number = clause.Value.Number is { } value && value == Math.Floor(value) && Math.Abs(value) < long.MaxValue ? (long?)value
+            : long.TryParse(clause.Value.Text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var text) ? text
+            : null;
+        if (number is null)
+        {
+            throw TrackingException.Invalid($"Invalid filter '{filter}': 'version_number' is compared with a whole number, as in version_number > 3.");
+        }
+
+        parameters.Add(parameter, number.Value);
+        return $"v.version {clause.Comparator} @{parameter}";
     }
 
     private string TagExists(string from, SearchClause clause, string parameter, DynamicParameters parameters, string filter)

@@ -41,7 +41,18 @@ internal sealed class FileArtifactStore : IArtifactStore
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            MoveIntoPlace(temp, target);
+            try
+            {
+                MoveIntoPlace(temp, target);
+            }
+            catch (IOException) when (Directory.Exists(target) || ParentFile(target) is not null)
+            {
+                // A file where a folder is, or below a file: the caller's path, not a failure of the store.
+                throw new InvalidArtifactPathException(path, Directory.Exists(target)
+                    ? "it is a folder of artifacts, which a file cannot replace"
+                    : $"'{Path.GetFileName(ParentFile(target))}' is a file, so nothing can be stored below it");
+            }
+
             return new ArtifactEntry(path, IsDirectory: false, size, sha256, File.GetLastWriteTimeUtc(target));
         }
         catch
@@ -190,6 +201,20 @@ internal sealed class FileArtifactStore : IArtifactStore
             {
             }
         }
+    }
+
+    /// <summary>The nearest parent of <paramref name="target"/> inside the root that is a file, if any.</summary>
+    private string? ParentFile(string target)
+    {
+        for (var parent = Path.GetDirectoryName(target); parent is not null && parent.StartsWith(_rootWithSeparator, StringComparison.Ordinal); parent = Path.GetDirectoryName(parent))
+        {
+            if (File.Exists(parent))
+            {
+                return parent;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Folders exist only while they hold files, as in S3, so listings agree between stores.</summary>

@@ -132,11 +132,45 @@ public sealed class ExperimentStore(MetadataDatabase database, TimeProvider time
         }
     }
 
-    public Task DeleteAsync(string experimentId, CancellationToken cancellationToken = default) =>
-        SetStageAsync(experimentId, LifecycleStages.Deleted, cancellationToken);
+    /// <summary>
+    /// Marks the experiment deleted and, in the same transaction, its active runs, as MLflow's
+    /// <c>SqlAlchemyStore.delete_experiment</c> does: they leave ACTIVE_ONLY searches and refuse writes. Only an active
+    /// experiment can be deleted; any other is RESOURCE_DOES_NOT_EXIST, as MLflow looks it up with ACTIVE_ONLY.
+    /// </summary>
+    public async Task DeleteAsync(string experimentId, CancellationToken cancellationToken = default)
+    {
+        var id = ParseId(experimentId);
+        if (id == 0)
+        {
+            throw TrackingException.Invalid("Cannot delete the default experiment '0'. This is an internally reserved experiment.");
+        }
 
-    public Task RestoreAsync(string experimentId, CancellationToken cancellationToken = default) =>
-        SetStageAsync(experimentId, LifecycleStages.Active, cancellationToken);
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await MoveStageAsync(connection, transaction, experimentId, id, LifecycleStages.Active, LifecycleStages.Deleted, now, cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE runs SET lifecycle_stage = @deleted, deleted_time = @now, deleted_with_experiment = @marked WHERE experiment_id = @id AND lifecycle_stage = @active",
+            new { id, now, deleted = LifecycleStages.Deleted, active = LifecycleStages.Active, marked = true }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Makes a deleted experiment active again with the runs its deletion deleted. Unlike MLflow, which restores every
+    /// run of the experiment, runs deleted on their own (before, or while the experiment was deleted) stay deleted.
+    /// An experiment that is not deleted is RESOURCE_DOES_NOT_EXIST, as MLflow looks it up with DELETED_ONLY.
+    /// </summary>
+    public async Task RestoreAsync(string experimentId, CancellationToken cancellationToken = default)
+    {
+        var id = ParseId(experimentId);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await MoveStageAsync(connection, transaction, experimentId, id, LifecycleStages.Deleted, LifecycleStages.Active, time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE runs SET lifecycle_stage = @active, deleted_time = NULL, deleted_with_experiment = @unmarked WHERE experiment_id = @id AND deleted_with_experiment = @marked",
+            new { id, active = LifecycleStages.Active, marked = true, unmarked = false }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     public async Task SetTagAsync(string experimentId, TrackingTag tag, CancellationToken cancellationToken = default)
     {
@@ -154,23 +188,16 @@ public sealed class ExperimentStore(MetadataDatabase database, TimeProvider time
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task SetStageAsync(string experimentId, string stage, CancellationToken cancellationToken)
+    /// <summary>Moves the experiment from one stage to the other in one conditional update, so two concurrent calls cannot both succeed.</summary>
+    private static async Task MoveStageAsync(DbConnection connection, DbTransaction transaction, string experimentId, long id, string from, string to, long now, CancellationToken cancellationToken)
     {
-        var experiment = await GetAsync(experimentId, cancellationToken).ConfigureAwait(false);
-        if (stage == LifecycleStages.Deleted && experiment.ExperimentId == DefaultExperimentId)
+        var moved = await connection.ExecuteAsync(new CommandDefinition(
+            "UPDATE experiments SET lifecycle_stage = @to, last_update_time = @now WHERE experiment_id = @id AND lifecycle_stage = @from",
+            new { id, from, to, now }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        if (moved == 0)
         {
-            throw TrackingException.Invalid("Cannot delete the default experiment '0'. This is an internally reserved experiment.");
+            throw TrackingException.NotFound($"No Experiment with id={experimentId} exists");
         }
-
-        if (experiment.LifecycleStage == stage)
-        {
-            throw new TrackingException(TrackingException.InvalidState,
-                stage == LifecycleStages.Deleted ? $"Experiment {experimentId} is already deleted." : $"Cannot restore an active experiment ({experimentId}).");
-        }
-
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition("UPDATE experiments SET lifecycle_stage = @stage, last_update_time = @now WHERE experiment_id = @id",
-            new { stage, now = time.GetUtcNow().ToUnixTimeMilliseconds(), id = ParseId(experimentId) }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
     private static async Task UpsertTagAsync(DbConnection connection, DbTransaction transaction, long id, TrackingTag tag, CancellationToken cancellationToken) =>

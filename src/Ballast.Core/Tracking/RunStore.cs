@@ -33,8 +33,16 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
         }
 
         var runId = Guid.NewGuid().ToString("N");
-        // A run name given as the mlflow.runName tag counts as the name, as in MLflow.
-        runName ??= tags.FirstOrDefault(tag => tag.Key == RunNameTag)?.Value ?? $"run-{runId[..8]}";
+        // A run name given as the mlflow.runName tag counts as the name, as in MLflow; given both ways, the two must agree
+        // (mlflow/store/tracking/sqlalchemy_store.py create_run), else one of them would be silently dropped.
+        var runNameTag = tags.FirstOrDefault(tag => tag.Key == RunNameTag)?.Value;
+        if (!string.IsNullOrEmpty(runName) && !string.IsNullOrEmpty(runNameTag) && runName != runNameTag)
+        {
+            throw TrackingException.Invalid(
+                $"Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='{runName}', mlflow.runName='{runNameTag}').");
+        }
+
+        runName = !string.IsNullOrEmpty(runName) ? runName : !string.IsNullOrEmpty(runNameTag) ? runNameTag : $"run-{runId[..8]}";
         TrackingValidation.Length("Run name", TrackingLimits.MaxEntityKeyLength, runName);
         var allTags = tags.Where(tag => tag.Key != RunNameTag).Append(new TrackingTag(RunNameTag, runName)).ToList();
         if (userId is not null && allTags.TrueForAll(tag => tag.Key != UserTag))
@@ -387,8 +395,9 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await ReadInfoAsync(connection, runId, cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition("UPDATE runs SET lifecycle_stage = @stage, deleted_time = @deletedTime WHERE run_uuid = @runId",
-            new { runId, stage, deletedTime }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        // Deleted or restored on its own: no longer one of the runs that restoring its experiment brings back.
+        await connection.ExecuteAsync(new CommandDefinition("UPDATE runs SET lifecycle_stage = @stage, deleted_time = @deletedTime, deleted_with_experiment = @unmarked WHERE run_uuid = @runId",
+            new { runId, stage, deletedTime, unmarked = false }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
     private static async Task<RunInfo> ReadInfoAsync(DbConnection connection, string runId, CancellationToken cancellationToken, DbTransaction? transaction = null)

@@ -11,7 +11,8 @@ public static class ErrorCodes
     public const string Unauthenticated = "UNAUTHENTICATED";
     public const string PermissionDenied = "PERMISSION_DENIED";
     public const string RequestTooLarge = "REQUEST_LIMIT_EXCEEDED";
-    public const string MethodNotAllowed = "ENDPOINT_NOT_FOUND";
+    /// <summary>No route answers this path (or not with this method): MLflow clients fall back to older APIs on this code.</summary>
+    public const string EndpointNotFound = "ENDPOINT_NOT_FOUND";
     public const string TemporarilyUnavailable = "TEMPORARILY_UNAVAILABLE";
     public const string Internal = "INTERNAL_ERROR";
 
@@ -25,7 +26,7 @@ public static class ErrorCodes
         Unauthenticated => "Authentication required",
         PermissionDenied => "Permission denied",
         RequestTooLarge => "Request too large",
-        MethodNotAllowed => "No such endpoint",
+        EndpointNotFound => "No such endpoint",
         TemporarilyUnavailable => "Temporarily unavailable",
         _ => "Internal error",
     };
@@ -36,7 +37,7 @@ public static class ErrorCodes
         401 => Unauthenticated,
         403 => PermissionDenied,
         404 => NotFound,
-        405 => MethodNotAllowed,
+        405 => EndpointNotFound,
         409 => AlreadyExists,
         413 => RequestTooLarge,
         503 => TemporarilyUnavailable,

@@ -53,9 +53,23 @@ public static class MlflowArtifactsApi
         return TypedResults.Stream(stream, "application/octet-stream", Path.GetFileName(path));
     }
 
+    /// <summary>
+    /// Refuses, with 400 INVALID_PARAMETER_VALUE, a file where a folder is or below a file: a local store cannot hold it
+    /// (it was a 500 from the file system) and S3 would keep a file and a folder of one name, so both stores refuse alike.
+    /// </summary>
     private static async Task<Ok<EmptyResponse>> UploadAsync(string path, HttpRequest request, IArtifactStore store)
     {
-        await store.PutAsync(StorePath(path), request.Body, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        var storePath = StorePath(path);
+        try
+        {
+            await store.EnsureFileFitsAsync(storePath, request.HttpContext.RequestAborted).ConfigureAwait(false);
+        }
+        catch (InvalidArtifactPathException clash)
+        {
+            throw new InvalidArtifactPathException(path, clash.Reason);
+        }
+
+        await store.PutAsync(storePath, request.Body, request.HttpContext.RequestAborted).ConfigureAwait(false);
         return TypedResults.Ok(new EmptyResponse());
     }
 

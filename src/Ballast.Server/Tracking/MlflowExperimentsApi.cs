@@ -85,13 +85,10 @@ public static class MlflowExperimentsApi
     private static async Task<Ok<EmptyResponse>> UpdateAsync(HttpRequest http, ExperimentStore store)
     {
         var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        // new_name is required, as in MLflow's _update_experiment schema ([_assert_string, _assert_required]): renaming is all
+        // this call does, so a request without it is a mistake to report, not a no-op.
         var id = request.RequiredString("experiment_id");
-        var newName = request.OptionalString("new_name");
-        if (newName is not null)
-        {
-            await store.RenameAsync(id, newName, http.HttpContext.RequestAborted).ConfigureAwait(false);
-        }
-
+        await store.RenameAsync(id, request.RequiredString("new_name"), http.HttpContext.RequestAborted).ConfigureAwait(false);
         return TypedResults.Ok(new EmptyResponse());
     }
 

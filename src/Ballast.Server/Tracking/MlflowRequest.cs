@@ -127,7 +127,11 @@ internal sealed class MlflowRequest
                 throw WrongType(name, element, "list of {\"key\", \"value\"} objects");
             }
 
-            var value = item.TryGetProperty("value", out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+            // A value that is not a string is refused, as protobuf's JSON parser refuses it for MLflow's string field
+            // (and as set-tag and log-parameter here refuse it), rather than stored as a tag without a value.
+            var value = !item.TryGetProperty("value", out var v) || v.ValueKind == JsonValueKind.Null ? null
+                : v.ValueKind == JsonValueKind.String ? v.GetString()
+                : throw WrongType($"{name}[{tags.Count}].value", v, "string");
             tags.Add(new TrackingTag(key.GetString()!, value));
         }
 
@@ -226,9 +230,13 @@ internal sealed class MlflowRequest
     private JsonElement? Element(string name) =>
         _body is { } body && body.TryGetProperty(name, out var element) && element.ValueKind != JsonValueKind.Null ? element : null;
 
+    /// <summary>
+    /// MLflow's <c>ViewType</c> enum, by name or by number (1 ACTIVE_ONLY, 2 DELETED_ONLY, 3 ALL): protobuf's JSON
+    /// parser takes both, and MLflow's handlers check <c>view_type</c> with <c>_assert_intlike</c>.
+    /// </summary>
     public ViewType ViewType(string name)
     {
-        var value = OptionalString(name) ?? OptionalIntAsString(name);
+        var value = Element(name) is { ValueKind: JsonValueKind.Number } number ? number.GetRawText() : OptionalString(name);
         return value?.ToUpperInvariant() switch
         {
             null or "" or "ACTIVE_ONLY" or "1" => global::Ballast.Tracking.ViewType.ActiveOnly,
@@ -237,9 +245,6 @@ internal sealed class MlflowRequest
             _ => throw TrackingException.Invalid($"Invalid value '{value}' for parameter '{name}' supplied: use ACTIVE_ONLY, DELETED_ONLY or ALL. {DocsHint}"),
         };
     }
-
-    private string? OptionalIntAsString(string name) =>
-        _body is { } body && body.TryGetProperty(name, out var element) && element.ValueKind == JsonValueKind.Number ? element.GetRawText() : null;
 
     private static TrackingException Missing(string name) =>
         TrackingException.Invalid($"Missing value for required parameter '{name}'. {DocsHint}");

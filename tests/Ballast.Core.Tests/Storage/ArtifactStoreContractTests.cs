@@ -56,6 +56,25 @@ public abstract class ArtifactStoreContractTests : IAsyncLifetime
         (await ReadAllAsync("models/fraud/model.onnx")).ShouldBe(content);
     }
 
+    // A local folder cannot be a file too; S3 keys could (a and a/b), so writers that take client paths check first and
+    // both stores refuse alike.
+    [Fact]
+    public async Task A_file_does_not_fit_where_a_folder_is_or_below_a_file()
+    {
+        await PutAsync("run/model/f.txt", "model");
+
+        var folder = await Should.ThrowAsync<InvalidArtifactPathException>(() => Store.EnsureFileFitsAsync("run/model", Cancel));
+        folder.Message.ShouldBe("Invalid artifact path 'run/model': it is a folder of artifacts, which a file cannot replace; upload files below it instead.");
+        var below = await Should.ThrowAsync<InvalidArtifactPathException>(() => Store.EnsureFileFitsAsync("run/model/f.txt/sub/x", Cancel));
+        below.Message.ShouldBe("Invalid artifact path 'run/model/f.txt/sub/x': 'f.txt' is a file, so nothing can be stored below it.");
+
+        await Store.EnsureFileFitsAsync("run/model/f.txt", Cancel);
+        await Store.EnsureFileFitsAsync("run/model/g.txt", Cancel);
+        await Store.EnsureFileFitsAsync("run/mod", Cancel);
+        await Store.EnsureFileFitsAsync("other", Cancel);
+        (await ListAsync("", recursive: true)).Select(e => e.Path).ShouldBe(["run/model/f.txt"]);
+    }
+
     [Fact]
     public async Task Put_over_an_existing_artifact_replaces_its_content()
     {

@@ -34,6 +34,17 @@ public sealed class FileArtifactStoreTests : ArtifactStoreContractTests
     }
 
     [Fact]
+    public async Task Writing_a_file_over_a_folder_or_below_a_file_is_an_invalid_path_not_an_io_error()
+    {
+        await PutAsync("model/f.txt", "model");
+
+        (await Should.ThrowAsync<InvalidArtifactPathException>(() => PutAsync("model", "x"))).Reason.ShouldBe("it is a folder of artifacts, which a file cannot replace");
+        (await Should.ThrowAsync<InvalidArtifactPathException>(() => PutAsync("model/f.txt/sub", "x"))).Reason.ShouldBe("'f.txt' is a file, so nothing can be stored below it");
+        (await ReadTextAsync("model/f.txt")).ShouldBe("model");
+        (await CountUnfinishedWritesAsync()).ShouldBe(0);
+    }
+
+    [Fact]
     public async Task Files_land_at_their_path_under_the_root()
     {
         await PutAsync("models/v1/model.onnx", "onnx");

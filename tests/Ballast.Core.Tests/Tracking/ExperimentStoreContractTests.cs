@@ -67,11 +67,20 @@ public abstract class ExperimentStoreContractTests(DatabaseEngine engine) : Data
         var deleted = await Store.GetAsync(id, Cancel);
         deleted.LifecycleStage.ShouldBe("deleted");
         deleted.LastUpdateTime.ShouldBe(deleted.CreationTime + 5000);
-        (await Should.ThrowAsync<TrackingException>(() => Store.DeleteAsync(id, Cancel))).Code.ShouldBe("INVALID_STATE");
+        // mlflow/store/tracking/sqlalchemy_store.py: delete_experiment looks the experiment up with ViewType.ACTIVE_ONLY and
+        // restore_experiment with DELETED_ONLY, so a second delete (or restoring an active one) is "No Experiment with id=… exists".
+        var again = await Should.ThrowAsync<TrackingException>(() => Store.DeleteAsync(id, Cancel));
+        (again.Code, again.Message).ShouldBe(("RESOURCE_DOES_NOT_EXIST", $"No Experiment with id={id} exists"));
+        (await Store.GetAsync(id, Cancel)).LastUpdateTime.ShouldBe(deleted.LastUpdateTime);
         (await Should.ThrowAsync<TrackingException>(() => Store.SetTagAsync(id, new TrackingTag("k", "v"), Cancel))).Code.ShouldBe("INVALID_STATE");
 
+        Time.Advance(TimeSpan.FromSeconds(5));
         await Store.RestoreAsync(id, Cancel);
-        (await Store.GetAsync(id, Cancel)).LifecycleStage.ShouldBe("active");
+        var restored = await Store.GetAsync(id, Cancel);
+        (restored.LifecycleStage, restored.LastUpdateTime).ShouldBe(("active", deleted.LastUpdateTime + 5000));
+        var active = await Should.ThrowAsync<TrackingException>(() => Store.RestoreAsync(id, Cancel));
+        (active.Code, active.Message).ShouldBe(("RESOURCE_DOES_NOT_EXIST", $"No Experiment with id={id} exists"));
+        (await Should.ThrowAsync<TrackingException>(() => Store.DeleteAsync("42", Cancel))).Code.ShouldBe("RESOURCE_DOES_NOT_EXIST");
         (await Should.ThrowAsync<TrackingException>(() => Store.DeleteAsync("0", Cancel))).Message.ShouldContain("Cannot delete the default experiment");
     }
 
@@ -160,9 +169,19 @@ public abstract class ExperimentStoreContractTests(DatabaseEngine engine) : Data
     [InlineData(0, null, "max_results")]
     [InlineData(50001, null, "max_results")]
     [InlineData(10, "not-a-token", "Invalid page token")]
+    // Valid base64 of JSON that is not {"offset": <non-negative integer>}: {"offset": "x"}, [1], {"offset": 1.5}, "x",
+    // an offset beyond Int64, null. MLflow's SearchUtils.parse_start_offset_from_page_token refuses these with
+    // INVALID_PARAMETER_VALUE ("Invalid page token, ..."); they were a 500 here.
+    [InlineData(10, "eyJvZmZzZXQiOiAieCJ9", "Invalid page token")]
+    [InlineData(10, "WzFd", "Invalid page token")]
+    [InlineData(10, "eyJvZmZzZXQiOiAxLjV9", "Invalid page token")]
+    [InlineData(10, "Ingi", "Invalid page token")]
+    [InlineData(10, "eyJvZmZzZXQiOiA5OTk5OTk5OTk5OTk5OTk5OTk5OX0=", "Invalid page token")]
+    [InlineData(10, "bnVsbA==", "Invalid page token")]
     public async Task Bad_paging_is_refused(int maxResults, string? token, string reason)
     {
         var error = await Should.ThrowAsync<TrackingException>(() => Store.SearchAsync(new ExperimentSearch(MaxResults: maxResults, PageToken: token), Cancel));
+        error.Code.ShouldBe("INVALID_PARAMETER_VALUE");
         error.Message.ShouldContain(reason);
     }
 

@@ -152,6 +152,66 @@ public abstract class RunStoreContractTests(DatabaseEngine engine) : DatabaseTes
         await Runs.LogBatchAsync(run.Info.RunId, [new Metric("m", 1, 1, 0)], [], [], Cancel);
     }
 
+    // mlflow/store/tracking/sqlalchemy_store.py delete_experiment marks the experiment's runs deleted (_mark_run_deleted)
+    // and restore_experiment marks them active. MLflow restores every run of the experiment; Ballast brings back only
+    // the runs the experiment's deletion deleted, so a run deleted on its own stays deleted.
+    [Fact]
+    public async Task Deleting_an_experiment_deletes_its_active_runs_and_restoring_it_brings_back_only_those()
+    {
+        var id = await Experiments.CreateAsync("retired", cancellationToken: Cancel);
+        var kept = (await Runs.CreateAsync(id, runName: "kept", cancellationToken: Cancel)).Info.RunId;
+        var discarded = (await Runs.CreateAsync(id, runName: "discarded", cancellationToken: Cancel)).Info.RunId;
+        var revived = (await Runs.CreateAsync(id, runName: "revived", cancellationToken: Cancel)).Info.RunId;
+        var elsewhere = (await Runs.CreateAsync("0", runName: "elsewhere", cancellationToken: Cancel)).Info.RunId;
+        await Runs.DeleteAsync(discarded, Cancel);
+
+        Time.Advance(TimeSpan.FromSeconds(1));
+        await Experiments.DeleteAsync(id, Cancel);
+
+        foreach (var runId in new[] { kept, discarded, revived })
+        {
+            (await Runs.GetAsync(runId, Cancel)).Info.LifecycleStage.ShouldBe("deleted", runId);
+        }
+
+        (await Runs.GetAsync(elsewhere, Cancel)).Info.LifecycleStage.ShouldBe("active");
+        (await Runs.SearchAsync(new RunSearch([id]), Cancel)).Runs.ShouldBeEmpty();
+        (await Runs.SearchAsync(new RunSearch([id], ViewType: ViewType.DeletedOnly), Cancel)).Runs.Count.ShouldBe(3);
+        (await Should.ThrowAsync<TrackingException>(() => Runs.LogBatchAsync(kept, [new Metric("m", 1, 1, 0)], [], [], Cancel)))
+            .Message.ShouldBe($"The run {kept} must be in the 'active' state. Current state is deleted.");
+
+        // Restored on its own while the experiment is deleted, as MLflow allows: the experiment's restore leaves it be.
+        await Runs.RestoreAsync(revived, Cancel);
+        await Experiments.RestoreAsync(id, Cancel);
+
+        (await Runs.GetAsync(kept, Cancel)).Info.LifecycleStage.ShouldBe("active");
+        (await Runs.GetAsync(revived, Cancel)).Info.LifecycleStage.ShouldBe("active");
+        (await Runs.GetAsync(discarded, Cancel)).Info.LifecycleStage.ShouldBe("deleted", "deleted on its own before the experiment");
+        (await Runs.SearchAsync(new RunSearch([id], OrderBy: ["attributes.run_name"]), Cancel)).Runs.Select(run => run.Info.RunName).ShouldBe(["kept", "revived"]);
+        await Runs.LogBatchAsync(kept, [new Metric("m", 1, 1, 0)], [], [], Cancel);
+
+        // A second round trip marks afresh: a run deleted on its own after the first restore stays deleted after the second.
+        await Runs.DeleteAsync(revived, Cancel);
+        await Experiments.DeleteAsync(id, Cancel);
+        await Experiments.RestoreAsync(id, Cancel);
+        (await Runs.GetAsync(kept, Cancel)).Info.LifecycleStage.ShouldBe("active");
+        (await Runs.GetAsync(revived, Cancel)).Info.LifecycleStage.ShouldBe("deleted");
+    }
+
+    // mlflow/store/tracking/sqlalchemy_store.py create_run: "Both 'run_name' argument and 'mlflow.runName' tag are
+    // specified, but with different values ..." (INVALID_PARAMETER_VALUE); equal values are one name.
+    [Fact]
+    public async Task A_run_name_and_a_different_run_name_tag_are_refused_and_equal_ones_accepted()
+    {
+        var error = await Should.ThrowAsync<TrackingException>(() => Runs.CreateAsync("0", runName: "a", tags: [new TrackingTag("mlflow.runName", "b")], cancellationToken: Cancel));
+        (error.Code, error.Message).ShouldBe(("INVALID_PARAMETER_VALUE",
+            "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='a', mlflow.runName='b')."));
+
+        var same = await Runs.CreateAsync("0", runName: "a", tags: [new TrackingTag("mlflow.runName", "a")], cancellationToken: Cancel);
+        same.Info.RunName.ShouldBe("a");
+        same.Data.Tags.ShouldBe([new TrackingTag("mlflow.runName", "a")]);
+        (await Runs.CreateAsync("0", tags: [new TrackingTag("mlflow.runName", "from-tag")], cancellationToken: Cancel)).Info.RunName.ShouldBe("from-tag");
+    }
+
     [Fact]
     public async Task Tags_are_replaced_and_deleted()
     {

@@ -65,6 +65,33 @@ public abstract class MlflowArtifactsApiTests(DatabaseEngine engine) : EngineSer
         error.GetProperty("message").GetString()!.ShouldContain("Invalid artifact path");
     }
 
+    // MLflow's local artifact repository fails on these with an OSError (a 500); they are the client's mistake.
+    [Fact]
+    public async Task Uploading_a_file_over_a_folder_or_below_a_file_is_invalid_parameter_value()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        using (var content = new StringContent("model"))
+        {
+            (await client.PutAsync($"{Proxy}/0/run/artifacts/model/f.txt", content, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+
+        foreach (var (path, reason) in new[]
+        {
+            ("0/run/artifacts/model", "Invalid artifact path '0/run/artifacts/model': it is a folder of artifacts, which a file cannot replace; upload files below it instead."),
+            ("0/run/artifacts/model/f.txt/sub", "Invalid artifact path '0/run/artifacts/model/f.txt/sub': 'f.txt' is a file, so nothing can be stored below it."),
+        })
+        {
+            using var content = new StringContent("x");
+            using var response = await client.PutAsync($"{Proxy}/{path}", content, Cancel);
+            response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            var error = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            (error.GetProperty("error_code").GetString(), error.GetProperty("message").GetString()).ShouldBe(("INVALID_PARAMETER_VALUE", reason));
+        }
+
+        (await client.GetStringAsync($"{Proxy}/0/run/artifacts/model/f.txt", Cancel)).ShouldBe("model");
+    }
+
     [Fact]
     public async Task Deleting_what_does_not_exist_is_404()
     {

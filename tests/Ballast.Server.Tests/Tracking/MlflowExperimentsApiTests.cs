@@ -76,6 +76,16 @@ public abstract class MlflowExperimentsApiTests(DatabaseEngine engine) : EngineS
     [InlineData("search", "{\"max_results\": 50001}", 400, "INVALID_PARAMETER_VALUE", "max_results")]
     [InlineData("search", "{\"view_type\": \"SOME\"}", 400, "INVALID_PARAMETER_VALUE", "ACTIVE_ONLY, DELETED_ONLY or ALL")]
     [InlineData("set-experiment-tag", "{\"experiment_id\": \"0\"}", 400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'key'")]
+    // mlflow/server/handlers.py _update_experiment: "new_name": [_assert_string, _assert_required].
+    [InlineData("update", "{\"experiment_id\": \"0\"}", 400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'new_name'")]
+    [InlineData("update", "{\"experiment_id\": \"0\", \"new_name\": \"\"}", 400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'new_name'")]
+    // Base64 of {"offset": "x"} and of [1]: INVALID_PARAMETER_VALUE, as MLflow's SearchUtils.parse_start_offset_from_page_token.
+    [InlineData("search", "{\"page_token\": \"eyJvZmZzZXQiOiAieCJ9\"}", 400, "INVALID_PARAMETER_VALUE", "Invalid page token")]
+    [InlineData("search", "{\"page_token\": \"WzFd\"}", 400, "INVALID_PARAMETER_VALUE", "Invalid page token")]
+    [InlineData("search", "{\"view_type\": 4}", 400, "INVALID_PARAMETER_VALUE", "ACTIVE_ONLY, DELETED_ONLY or ALL")]
+    // A tag value must be a string, as protobuf's JSON parser requires of MLflow's string fields (it was stored as null).
+    [InlineData("create", "{\"name\": \"typed\", \"tags\": [{\"key\": \"k\", \"value\": 5}]}", 400, "INVALID_PARAMETER_VALUE", "Invalid value 5 for parameter 'tags[0].value'")]
+    [InlineData("set-experiment-tag", "{\"experiment_id\": \"0\", \"key\": \"k\", \"value\": 5}", 400, "INVALID_PARAMETER_VALUE", "Invalid value 5 for parameter 'value'")]
     public async Task Bad_requests_get_mlflow_errors_with_an_actionable_message(string route, string body, int status, string code, string message)
     {
         await using var server = await StartServerAsync();
@@ -87,6 +97,82 @@ public abstract class MlflowExperimentsApiTests(DatabaseEngine engine) : EngineS
         var error = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
         error.GetProperty("error_code").GetString().ShouldBe(code);
         error.GetProperty("message").GetString()!.ShouldContain(message);
+    }
+
+    // mlflow/store/tracking/sqlalchemy_store.py: delete_experiment marks the experiment's runs deleted, and looks the
+    // experiment up with ViewType.ACTIVE_ONLY, so deleting it again is 404 "No Experiment with id=… exists".
+    [Fact]
+    public async Task Deleting_an_experiment_deletes_its_runs_and_a_second_delete_is_404()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        var id = (await MlflowHttp.PostAsync(client, "experiments/create", new { name = "delexp" })).GetProperty("experiment_id").GetString();
+        var runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = id })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString();
+
+        await MlflowHttp.PostAsync(client, "experiments/delete", new { experiment_id = id });
+        (await client.GetFromJsonAsync<JsonElement>($"{MlflowHttp.Api}/runs/get?run_id={runId}", Cancel)).GetProperty("run").GetProperty("info").GetProperty("lifecycle_stage").GetString().ShouldBe("deleted");
+        (await MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { id } })).TryGetProperty("runs", out _).ShouldBeFalse();
+        using (var log = await client.PostAsJsonAsync($"{MlflowHttp.Api}/runs/log-metric", new { run_id = runId, key = "m", value = 1, timestamp = 1 }, Cancel))
+        {
+            log.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await log.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("message").GetString().ShouldBe($"The run {runId} must be in the 'active' state. Current state is deleted.");
+        }
+
+        using (var again = await client.PostAsJsonAsync($"{Api}/delete", new { experiment_id = id }, Cancel))
+        {
+            again.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+            var error = await again.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            (error.GetProperty("error_code").GetString(), error.GetProperty("message").GetString()).ShouldBe(("RESOURCE_DOES_NOT_EXIST", $"No Experiment with id={id} exists"));
+        }
+
+        await MlflowHttp.PostAsync(client, "experiments/restore", new { experiment_id = id });
+        (await client.GetFromJsonAsync<JsonElement>($"{MlflowHttp.Api}/runs/get?run_id={runId}", Cancel)).GetProperty("run").GetProperty("info").GetProperty("lifecycle_stage").GetString().ShouldBe("active");
+    }
+
+    // Protobuf's JSON parser takes an enum by name or number, and MLflow's _search_experiments checks view_type with _assert_intlike.
+    [Theory]
+    [InlineData("1", new[] { "Default", "live" })]
+    [InlineData("2", new[] { "gone" })]
+    [InlineData("3", new[] { "Default", "gone", "live" })]
+    [InlineData("\"3\"", new[] { "Default", "gone", "live" })]
+    public async Task View_types_are_taken_by_number_as_by_name(string viewType, string[] names)
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        await MlflowHttp.PostAsync(client, "experiments/create", new { name = "live" });
+        var gone = (await MlflowHttp.PostAsync(client, "experiments/create", new { name = "gone" })).GetProperty("experiment_id").GetString();
+        await MlflowHttp.PostAsync(client, "experiments/delete", new { experiment_id = gone });
+
+        using var content = new StringContent($"{{\"view_type\": {viewType}, \"order_by\": [\"name\"]}}", Encoding.UTF8, "application/json");
+        using var response = await client.PostAsync($"{Api}/search", content, Cancel);
+        var text = await response.Content.ReadAsStringAsync(Cancel);
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, text);
+        JsonDocument.Parse(text).RootElement.GetProperty("experiments").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ShouldBe(names);
+        var query = viewType.Trim('"');
+        (await client.GetFromJsonAsync<JsonElement>($"{Api}/search?view_type={query}&order_by=name", Cancel))
+            .GetProperty("experiments").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ShouldBe(names);
+    }
+
+    // mlflow/exceptions.py maps a bare HTTP 404 to ENDPOINT_NOT_FOUND, and the client's fallbacks (rest_utils.call_endpoints,
+    // older trace and logged-model APIs) fire only on that code; a missing resource stays RESOURCE_DOES_NOT_EXIST.
+    [Theory]
+    [InlineData("GET", "/api/2.0/mlflow/experiments/nonexistent", 404, "ENDPOINT_NOT_FOUND")]
+    [InlineData("POST", "/api/2.0/mlflow/logged-models/search", 404, "ENDPOINT_NOT_FOUND")]
+    [InlineData("POST", "/ajax-api/2.0/mlflow/experiments/nonexistent", 404, "ENDPOINT_NOT_FOUND")]
+    [InlineData("GET", "/api/2.0/mlflow-artifacts/nonexistent", 404, "ENDPOINT_NOT_FOUND")]
+    [InlineData("GET", "/api/2.0/mlflow/experiments/get?experiment_id=99", 404, "RESOURCE_DOES_NOT_EXIST")]
+    [InlineData("GET", "/api/2.0/mlflow/experiments/create", 405, "ENDPOINT_NOT_FOUND")]
+    public async Task Unknown_routes_are_endpoint_not_found_and_unknown_resources_resource_does_not_exist(string method, string path, int status, string code)
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = method == "GET" ? null : new StringContent("{}", Encoding.UTF8, "application/json") };
+        using var response = await client.SendAsync(request, Cancel);
+
+        ((int)response.StatusCode).ShouldBe(status);
+        var error = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        error.GetProperty("error_code").GetString().ShouldBe(code);
+        error.GetProperty("message").GetString().ShouldNotBeNullOrEmpty();
     }
 
     [Fact]

@@ -93,6 +93,58 @@ public abstract class MlflowRegistryApiTests(DatabaseEngine engine) : EngineServ
         bad.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
     }
 
+    // mlflow/utils/search_utils.py SearchModelVersionUtils: version_number is a valid search attribute and a numeric one
+    // (NUMERIC_ATTRIBUTES), compared with =, !=, <, <=, > and >=.
+    [Fact]
+    public async Task Model_versions_are_searched_by_version_number()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        foreach (var name in new[] { "a", "b" })
+        {
+            await MlflowHttp.PostAsync(client, "registered-models/create", new { name });
+            for (var i = 0; i < 4; i++)
+            {
+                await MlflowHttp.PostAsync(client, "model-versions/create", new { name, source = $"s3://models/{name}/{i}" });
+            }
+        }
+
+        async Task<IEnumerable<string>> FoundAsync(string filter) =>
+            (await client.GetFromJsonAsync<JsonElement>($"{MlflowHttp.Api}/model-versions/search?filter={Uri.EscapeDataString(filter)}", Cancel))
+            .GetProperty("model_versions").EnumerateArray().Select(v => $"{v.GetProperty("name").GetString()}{v.GetProperty("version").GetString()}").ToList();
+
+        (await FoundAsync("version_number=2")).ShouldBe(["a2", "b2"]);
+        (await FoundAsync("name = 'a' and version_number > 2")).ShouldBe(["a4", "a3"]);
+        (await FoundAsync("name = 'b' and version_number <= 2 and version_number != 1")).ShouldBe(["b2"]);
+        (await FoundAsync("version_number >= 4")).ShouldBe(["a4", "b4"]);
+        (await FoundAsync("name = 'a' and version_number < 2")).ShouldBe(["a1"]);
+
+        foreach (var (filter, reason) in new[] { ("version_number LIKE '1'", "'version_number' takes =, !=, <, <=, > or >="), ("version_number = 'one'", "compared with a whole number") })
+        {
+            using var refused = await client.GetAsync($"{MlflowHttp.Api}/model-versions/search?filter={Uri.EscapeDataString(filter)}", Cancel);
+            refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            var error = await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            error.GetProperty("error_code").GetString().ShouldBe("INVALID_PARAMETER_VALUE");
+            error.GetProperty("message").GetString()!.ShouldContain(reason);
+        }
+    }
+
+    [Fact]
+    public async Task Archiving_existing_versions_on_promotion_still_archives_the_stage_holder()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        await MlflowHttp.PostAsync(client, "registered-models/create", new { name = "m" });
+        await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "m", source = "s3://m/1" });
+        await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "m", source = "s3://m/2" });
+        await MlflowHttp.PostAsync(client, "model-versions/transition-stage", new { name = "m", version = "1", stage = "Staging", archive_existing_versions = false });
+        await MlflowHttp.PostAsync(client, "model-versions/transition-stage", new { name = "m", version = "2", stage = "staging", archive_existing_versions = true });
+        await MlflowHttp.PostAsync(client, "model-versions/transition-stage", new { name = "m", version = "2", stage = "Archived", archive_existing_versions = false });
+
+        var stages = await client.GetFromJsonAsync<JsonElement>($"{MlflowHttp.Api}/model-versions/search?filter={Uri.EscapeDataString("name = 'm'")}", Cancel);
+        stages.GetProperty("model_versions").EnumerateArray().Select(v => v.GetProperty("current_stage").GetString()).ShouldBe(["Archived", "Archived"]);
+    }
+
     [Theory]
     [InlineData("registered-models/create", "{}", 400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'name'")]
     [InlineData("registered-models/create", "{\"name\": \"taken\"}", 400, "RESOURCE_ALREADY_EXISTS", "Registered Model (name=taken) already exists.")]
@@ -100,6 +152,14 @@ public abstract class MlflowRegistryApiTests(DatabaseEngine engine) : EngineServ
     [InlineData("model-versions/create", "{\"name\": \"nope\", \"source\": \"s3://x\"}", 404, "RESOURCE_DOES_NOT_EXIST", "Registered Model with name=nope not found")]
     [InlineData("model-versions/transition-stage", "{\"name\": \"taken\", \"version\": \"1\", \"stage\": \"Live\"}", 400, "INVALID_PARAMETER_VALUE", "Invalid Model Version stage: Live")]
     [InlineData("registered-models/alias", "{\"name\": \"taken\", \"alias\": \"latest\", \"version\": \"1\"}", 400, "INVALID_PARAMETER_VALUE", "reserved")]
+    // MLflow's registry stores (transition_model_version_stage): "Model version transition cannot archive existing model
+    // versions because '<stage>' is not an Active stage. Valid stages are ['Staging', 'Production']".
+    [InlineData("model-versions/transition-stage", "{\"name\": \"taken\", \"version\": \"1\", \"stage\": \"Archived\", \"archive_existing_versions\": true}", 400, "INVALID_PARAMETER_VALUE",
+        "Model version transition cannot archive existing model versions because 'Archived' is not an Active stage. Valid stages are ['Staging', 'Production']")]
+    [InlineData("model-versions/transition-stage", "{\"name\": \"taken\", \"version\": \"1\", \"stage\": \"none\", \"archive_existing_versions\": true}", 400, "INVALID_PARAMETER_VALUE", "'none' is not an Active stage")]
+    // A tag value must be a string, as protobuf's JSON parser requires of MLflow's string fields.
+    [InlineData("registered-models/create", "{\"name\": \"typed\", \"tags\": [{\"key\": \"k\", \"value\": 5}]}", 400, "INVALID_PARAMETER_VALUE", "Invalid value 5 for parameter 'tags[0].value'")]
+    [InlineData("model-versions/create", "{\"name\": \"taken\", \"source\": \"s3://b\", \"tags\": [{\"key\": \"k\", \"value\": true}]}", 400, "INVALID_PARAMETER_VALUE", "Invalid value true for parameter 'tags[0].value'")]
     public async Task Bad_registry_requests_get_mlflow_errors(string route, string body, int status, string code, string message)
     {
         await using var server = await StartServerAsync();

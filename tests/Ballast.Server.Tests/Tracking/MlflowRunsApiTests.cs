@@ -59,6 +59,18 @@ public abstract class MlflowRunsApiTests(DatabaseEngine engine) : EngineServerTe
     [InlineData("runs/log-metric", "{\"run_id\": \"0123456789abcdef0123456789abcdef\", \"key\": \"m\", \"value\": 1, \"timestamp\": 1}", 404, "RESOURCE_DOES_NOT_EXIST", "Run with id=0123456789abcdef0123456789abcdef not found")]
     [InlineData("runs/update", "{\"run_id\": \"RUN\", \"status\": \"DONE\"}", 400, "INVALID_PARAMETER_VALUE", "Invalid value 'DONE' for parameter 'status'")]
     [InlineData("runs/delete-tag", "{\"run_id\": \"RUN\", \"key\": \"absent\"}", 404, "RESOURCE_DOES_NOT_EXIST", "No tag with name: absent")]
+    // mlflow/store/tracking/sqlalchemy_store.py create_run refuses a run_name and a different mlflow.runName tag.
+    [InlineData("runs/create", "{\"experiment_id\": \"0\", \"run_name\": \"a\", \"tags\": [{\"key\": \"mlflow.runName\", \"value\": \"b\"}]}", 400, "INVALID_PARAMETER_VALUE",
+        "Both 'run_name' argument and 'mlflow.runName' tag are specified, but with different values (run_name='a', mlflow.runName='b').")]
+    // Tag values must be strings (protobuf's JSON parsing of MLflow's string fields; handlers.py _set_tag: "value": [_assert_string]).
+    [InlineData("runs/create", "{\"experiment_id\": \"0\", \"tags\": [{\"key\": \"k\", \"value\": 5}]}", 400, "INVALID_PARAMETER_VALUE", "Invalid value 5 for parameter 'tags[0].value'")]
+    [InlineData("runs/set-tag", "{\"run_id\": \"RUN\", \"key\": \"k\", \"value\": 5}", 400, "INVALID_PARAMETER_VALUE", "Invalid value 5 for parameter 'value'")]
+    [InlineData("runs/log-batch", "{\"run_id\": \"RUN\", \"tags\": [{\"key\": \"k\", \"value\": 5}]}", 400, "INVALID_PARAMETER_VALUE", "Invalid value 5 for parameter 'value'")]
+    [InlineData("runs/log-inputs", "{\"run_id\": \"RUN\", \"datasets\": [{\"dataset\": {\"name\": \"d\", \"digest\": \"1\", \"source_type\": \"local\", \"source\": \"x\"}, \"tags\": [{\"key\": \"k\", \"value\": 1}]}]}", 400, "INVALID_PARAMETER_VALUE", "Invalid value 1 for parameter 'tags[0].value'")]
+    // Crafted page tokens (base64 of [1] and of {"offset": "x"}) are the client's mistake, not a 500.
+    [InlineData("runs/search", "{\"experiment_ids\": [\"0\"], \"page_token\": \"WzFd\"}", 400, "INVALID_PARAMETER_VALUE", "Invalid page token")]
+    [InlineData("runs/search", "{\"experiment_ids\": [\"0\"], \"page_token\": \"eyJvZmZzZXQiOiAieCJ9\"}", 400, "INVALID_PARAMETER_VALUE", "Invalid page token")]
+    [InlineData("runs/search", "{\"experiment_ids\": [\"0\"], \"run_view_type\": 7}", 400, "INVALID_PARAMETER_VALUE", "ACTIVE_ONLY, DELETED_ONLY or ALL")]
     public async Task Bad_logging_requests_get_mlflow_errors(string route, string body, int status, string code, string message)
     {
         await using var server = await StartServerAsync();
@@ -73,6 +85,22 @@ public abstract class MlflowRunsApiTests(DatabaseEngine engine) : EngineServerTe
         var error = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
         error.GetProperty("error_code").GetString().ShouldBe(code);
         error.GetProperty("message").GetString()!.ShouldContain(message);
+    }
+
+    [Fact]
+    public async Task A_run_name_equal_to_its_run_name_tag_is_accepted_and_run_view_types_are_taken_by_number()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        var run = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0", run_name = "same", tags = new[] { new { key = "mlflow.runName", value = "same" } } })).GetProperty("run");
+        run.GetProperty("info").GetProperty("run_name").GetString().ShouldBe("same");
+        var runId = run.GetProperty("info").GetProperty("run_id").GetString();
+        await MlflowHttp.PostAsync(client, "runs/delete", new { run_id = runId });
+
+        // Protobuf's JSON parser takes ViewType by number: 1 ACTIVE_ONLY, 2 DELETED_ONLY, 3 ALL.
+        (await MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, run_view_type = 1 })).TryGetProperty("runs", out _).ShouldBeFalse();
+        (await MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, run_view_type = 2 })).GetProperty("runs").GetArrayLength().ShouldBe(1);
+        (await MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, run_view_type = 3 })).GetProperty("runs").GetArrayLength().ShouldBe(1);
     }
 
     [Fact]
