@@ -399,6 +399,13 @@ public static partial class BallastServer
     public static async Task<WebApplication> StartAsync(BallastOptions options, TimeProvider? time = null, Action<WebApplication>? configure = null,
         Action<IServiceCollection>? configureServices = null, CancellationToken cancellationToken = default)
     {
+        // Before anything is opened: a port another server holds is the usual mistake, and one line says so (an invalid
+        // --listen is left to PrepareAsync, which reports every problem of the options at once).
+        if (BallastOptionsValidator.Validate(options).Count == 0 && ListenAddresses.FirstUnavailable(options.Listen) is { } taken)
+        {
+            throw BallastStartupException.Unavailable($"Cannot listen on {taken}.");
+        }
+
         var server = await PrepareAsync(options, time, cancellationToken).ConfigureAwait(false);
         var app = Build(server, configure, configureServices);
         try
@@ -407,6 +414,8 @@ public static partial class BallastServer
         }
         catch (IOException exception)
         {
+            // Stopped first, so that background services see a stop rather than a disposal (which they report as a failure).
+            await app.StopAsync(CancellationToken.None).ConfigureAwait(false);
             await app.DisposeAsync().ConfigureAwait(false);
             throw BallastStartupException.Unavailable($"Cannot listen on {options.Listen}: {exception.Message.TrimEnd('.')}.", exception);
         }

@@ -68,7 +68,8 @@ public sealed class ServerHostTests
         body.GetProperty(field).GetString()!.ShouldNotBeNullOrWhiteSpace();
         if (field == "error_code")
         {
-            body.GetProperty("error_code").GetString().ShouldBe("RESOURCE_DOES_NOT_EXIST");
+            // MLflow clients fall back to older routes only on ENDPOINT_NOT_FOUND (a missing resource stays RESOURCE_DOES_NOT_EXIST).
+            body.GetProperty("error_code").GetString().ShouldBe("ENDPOINT_NOT_FOUND");
             body.GetProperty("message").GetString()!.ShouldContain(path);
         }
     }
@@ -175,6 +176,22 @@ public sealed class ServerHostTests
         error.Message.ShouldStartWith("Cannot use the metadata database postgres://ballast@127.0.0.1:1/ballast");
         error.Message.ShouldNotContain("pw");
         error.Message.ShouldNotContain(Environment.NewLine);
+    }
+
+    [Fact]
+    public async Task A_port_another_server_holds_stops_start_up_with_one_clear_line_before_anything_is_opened()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        var port = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port;
+        var dataDir = Path.Combine(Directory.CreateTempSubdirectory("ballast-server-").FullName, "data");
+
+        var error = await Should.ThrowAsync<BallastStartupException>(() => BallastServer.StartAsync(
+            new BallastOptions { DataDir = dataDir, Listen = $"http://127.0.0.1:{port}" }, cancellationToken: Cancel));
+
+        error.IsConfigurationError.ShouldBeFalse();
+        error.Message.ShouldBe($"Cannot listen on http://127.0.0.1:{port}: address already in use (is another server running there?).");
+        Directory.Exists(dataDir).ShouldBeFalse("nothing was created");
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 
 namespace Ballast.Configuration;
 
@@ -42,6 +43,42 @@ public static class ListenAddresses
         }
 
         return IPAddress.TryParse(uri.Host.Trim('[', ']'), out var address) && IPAddress.IsLoopback(address);
+    }
+
+    /// <summary>
+    /// The first address of <paramref name="listen"/> that is taken (another process listens there) or not this machine's,
+    /// with the reason; null when each can be bound. Checked by binding and releasing a socket before the server starts,
+    /// so that the common mistake gets one clear line before anything else runs. Host names other than localhost, and
+    /// port 0, are left to the server.
+    /// </summary>
+    public static string? FirstUnavailable(string listen)
+    {
+        foreach (var uri in Parse(listen).Where(uri => uri.Port != 0))
+        {
+            var address = string.Equals(uri.Host, "localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback
+                : IPAddress.TryParse(uri.Host.Trim('[', ']'), out var parsed) ? parsed : null;
+            if (address is null)
+            {
+                continue;
+            }
+
+            using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                socket.Bind(new IPEndPoint(address, uri.Port));
+            }
+            catch (SocketException exception) when (exception.SocketErrorCode is SocketError.AddressAlreadyInUse or SocketError.AddressNotAvailable or SocketError.AccessDenied)
+            {
+                return $"{uri.GetLeftPart(UriPartial.Authority)}: {exception.SocketErrorCode switch
+                {
+                    SocketError.AddressAlreadyInUse => "address already in use (is another server running there?)",
+                    SocketError.AddressNotAvailable => "that address is not one of this machine's",
+                    _ => "permission denied (ports below 1024 need privileges)",
+                }}";
+            }
+        }
+
+        return null;
     }
 
     private static List<string> Split(string listen) =>
