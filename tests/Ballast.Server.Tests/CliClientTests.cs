@@ -58,6 +58,13 @@ public sealed class CliClientTests
         var missing = await CliProcess.RunAsync("runs", "show", "0123456789abcdef0123456789abcdef", "--url", url);
         missing.ExitCode.ShouldBe(1, missing.ToString());
         missing.Error.ShouldBe("error: Run with id=0123456789abcdef0123456789abcdef not found\n");
+        // Unknown names are errors, never an empty table or file.
+        var noModel = await CliProcess.RunAsync("models", "versions", "nosuch", "--url", url);
+        (noModel.ExitCode, noModel.Error).ShouldBe((1, "error: Registered Model with name=nosuch not found\n"));
+        var noEndpoint = await CliProcess.RunAsync("predictions", "export", "--endpoint", "nosuch", "-o", Path.Combine(Path.GetTempPath(), $"ballast-nosuch-{Guid.NewGuid():N}.csv"), "--url", url);
+        (noEndpoint.ExitCode, noEndpoint.Error).ShouldBe((1, "error: Endpoint 'nosuch' does not exist and has no logged predictions.\n"));
+        var noMonitor = await CliProcess.RunAsync("monitors", "report", "nosuch", "1", "--url", url);
+        (noMonitor.ExitCode, noMonitor.Error).ShouldBe((1, "error: Monitor 'nosuch' does not exist.\n"));
 
         using var client = server.Client();
         await client.PostAsJsonAsync("/api/v1/keys", new { name = "root", role = "admin" }, Cancel);

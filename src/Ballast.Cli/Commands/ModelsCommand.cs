@@ -65,8 +65,12 @@ internal static class ModelsCommand
         var versionsCommand = versions.AddTo(new Command("versions", "List a model's versions, newest first.") { versionsName });
         versionsCommand.SetAction(async (parse, cancel) =>
         {
-            var filterText = Uri.EscapeDataString($"name = '{parse.GetValue(versionsName)!.Replace("'", "''", StringComparison.Ordinal)}'");
-            var json = await versions.Client(parse).GetJsonAsync($"{Api}/model-versions/search?filter={filterText}", cancel).ConfigureAwait(false);
+            var name = parse.GetValue(versionsName)!;
+            var client = versions.Client(parse);
+            // An unknown model is an error (404), not an empty list.
+            await client.GetJsonAsync($"{Api}/registered-models/get?name={Uri.EscapeDataString(name)}", cancel).ConfigureAwait(false);
+            var filterText = Uri.EscapeDataString($"name = '{name.Replace("'", "''", StringComparison.Ordinal)}'");
+            var json = await client.GetJsonAsync($"{Api}/model-versions/search?filter={filterText}", cancel).ConfigureAwait(false);
             return await versions.PrintAsync(parse, output, json, body =>
             {
                 var table = new TextTable("VERSION", "STAGE", "ALIASES", "RUN_ID", "CREATED", "SOURCE");

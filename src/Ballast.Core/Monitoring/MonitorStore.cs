@@ -138,7 +138,14 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var row = await connection.QuerySingleOrDefaultAsync<WindowRow>(new CommandDefinition(
             $"SELECT {WindowColumns} FROM monitor_windows WHERE monitor = @monitor AND id = @id", new { monitor, id }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return row?.ToWindow() ?? throw TrackingException.NotFound($"Monitor '{monitor}' has no window {id}.");
+        if (row is null)
+        {
+            // Which of the two is missing: the monitor, or its window.
+            await GetAsync(monitor, cancellationToken).ConfigureAwait(false);
+            throw TrackingException.NotFound($"Monitor '{monitor}' has no window {id}.");
+        }
+
+        return row.ToWindow();
     }
 
     /// <summary>The newest window's end (Unix ms), or null before the first window.</summary>

@@ -53,13 +53,16 @@ public sealed class EndpointStore(MetadataDatabase database, TimeProvider time)
         return (await GetAsync(spec.Name, cancellationToken).ConfigureAwait(false), changed);
     }
 
-    public async Task<StoredEndpoint> GetAsync(string name, CancellationToken cancellationToken = default)
+    public async Task<StoredEndpoint> GetAsync(string name, CancellationToken cancellationToken = default) =>
+        await FindAsync(name, cancellationToken).ConfigureAwait(false) ?? throw TrackingException.NotFound($"Endpoint '{name}' does not exist.");
+
+    public async Task<StoredEndpoint?> FindAsync(string name, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var row = await connection.QuerySingleOrDefaultAsync<Row>(new CommandDefinition(
             "SELECT spec AS Spec, revision AS Revision, created_at AS CreatedAt, updated_at AS UpdatedAt FROM endpoints WHERE name = @name",
             new { name }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return row?.ToEndpoint() ?? throw TrackingException.NotFound($"Endpoint '{name}' does not exist.");
+        return row?.ToEndpoint();
     }
 
     public async Task<IReadOnlyList<StoredEndpoint>> ListAsync(CancellationToken cancellationToken = default)

@@ -50,11 +50,18 @@ public static class PredictionsApi
         }).WithTags("Predictions").WithSummary("Records outcomes and/or rewards for predictions: {prediction_id, outcome?, reward?} or {feedback: [...]}.")
             .RequireAuthorization(BallastPolicies.Writer);
 
-        routes.MapGet("/api/v1/predictions/export", async (string? endpoint, string? from, string? to, string? format, HttpContext http, PredictionExport export) =>
+        routes.MapGet("/api/v1/predictions/export", async (string? endpoint, string? from, string? to, string? format, HttpContext http, PredictionExport export, EndpointStore endpoints, PredictionLog log) =>
         {
             if (string.IsNullOrEmpty(endpoint))
             {
                 throw TrackingException.Invalid("Name the endpoint: ?endpoint=NAME (and optionally from, to, format=parquet|csv).");
+            }
+
+            // A deleted endpoint's log stays exportable; a name that never logged anything is a mistake, not an empty file.
+            if (await endpoints.FindAsync(endpoint, http.RequestAborted).ConfigureAwait(false) is null
+                && (await log.SegmentsAsync(endpoint, cancellationToken: http.RequestAborted).ConfigureAwait(false)).Count == 0)
+            {
+                throw TrackingException.NotFound($"Endpoint '{endpoint}' does not exist and has no logged predictions.");
             }
 
             var kind = string.IsNullOrEmpty(format) ? "parquet" : format;
@@ -79,10 +86,10 @@ public static class PredictionsApi
         string? outcome = null;
         if (item.TryGetProperty("outcome", out var outcomeElement) && outcomeElement.ValueKind != JsonValueKind.Null)
         {
-            // Compared with the predicted label and averaged as a number: a list or an object is neither.
-            outcome = outcomeElement.ValueKind is JsonValueKind.Number or JsonValueKind.String or JsonValueKind.True or JsonValueKind.False
+            // Compared with the predicted label and averaged as a number, one value per row of the prediction: an object is neither.
+            outcome = IsScalar(outcomeElement) || (outcomeElement.ValueKind == JsonValueKind.Array && outcomeElement.EnumerateArray().All(IsScalar))
                 ? outcomeElement.GetRawText()
-                : throw TrackingException.Invalid($"outcome must be a number, a string, true or false, not {outcomeElement.GetRawText()}.");
+                : throw TrackingException.Invalid($"outcome must be a number, a string, true or false, or a list of them (one per row), not {outcomeElement.GetRawText()}.");
         }
 
         double? reward = null;
@@ -95,6 +102,8 @@ public static class PredictionsApi
 
         return new Feedback(id ?? "", outcome, reward);
     }
+
+    private static bool IsScalar(JsonElement value) => value.ValueKind is JsonValueKind.Number or JsonValueKind.String or JsonValueKind.True or JsonValueKind.False;
 
     private static long? Time(string? text, string name)
     {

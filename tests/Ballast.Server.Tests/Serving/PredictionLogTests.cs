@@ -46,7 +46,7 @@ public sealed class PredictionLogServerTests
 
         foreach (var (body, message) in new (string, string)[]
         {
-            ($$$"""{"prediction_id":"{{{ids[2]}}}","outcome":{"label":1}}""", """outcome must be a number, a string, true or false, not {"label":1}."""),
+            ($$$"""{"prediction_id":"{{{ids[2]}}}","outcome":{"label":1}}""", """outcome must be a number, a string, true or false, or a list of them (one per row), not {"label":1}."""),
             ($$"""{"prediction_id":"{{ids[2]}}","reward":1e400}""", "reward must be a number, not 1e400."),
         })
         {
