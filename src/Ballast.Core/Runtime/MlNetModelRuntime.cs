@@ -134,13 +134,9 @@ public sealed class MlNetModelRuntime : IModelRuntime
         SignatureCheck.Outputs(Signature, outputs);
         var rows = inputs.Count > 0 ? inputs[0].Shape[0] : 0;
         var columns = (TensorColumn[])_defaults.Clone();
+        // SignatureCheck saw every input hold the same number of rows (each spec's first dimension is the batch's).
         foreach (var input in inputs)
         {
-            if (input.Shape[0] != rows)
-            {
-                throw new ModelInputException($"inputs disagree on the number of rows: '{inputs[0].Name}' has {rows}, '{input.Name}' has {input.Shape[0]}");
-            }
-
             var binding = _inputs[input.Name];
             if (binding.KeyCount > 0)
             {

@@ -156,7 +156,7 @@ public sealed class MlNetModelRuntimeTests(MlNetModelFiles files) : IClassFixtur
         Should.Throw<ModelInputException>(() => houses.Infer([.. house[..3], new Tensor("District", "BYTES", [1, 1], new[] { "north" })]))
             .Message.ShouldBe("input 'District': expected BYTES [-1], got BYTES [1,1]");
         Should.Throw<ModelInputException>(() => houses.Infer([.. house[..3], new Tensor("District", "BYTES", [2], new[] { "north", "east" })]))
-            .Message.ShouldBe("inputs disagree on the number of rows: 'Rooms' has 1, 'District' has 2");
+            .Message.ShouldBe("input 'District' has 2 rows, input 'Rooms' 1: every input needs the same number of rows");
     }
 
     [Fact]
