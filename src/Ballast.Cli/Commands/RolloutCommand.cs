@@ -173,7 +173,11 @@ internal static class RolloutCommand
         {
             var documents = text.TrimStart().StartsWith('{') ? null : ManifestYaml.Read(text);
             var node = documents is null ? JsonNode.Parse(text) : documents.Count > 0 ? documents[0].Content : null;
-            return node as JsonObject ?? throw new CommandUsageException($"{path}: a rollout is one object (name, endpoint, model, strategy, steps, analysis)");
+            var rollout = node as JsonObject ?? throw new CommandUsageException($"{path}: a rollout is one object (name, endpoint, model, strategy, steps, analysis)");
+            // A misspelt field (failureLimit as failurelimit) would silently take its default on the server.
+            var unknown = new List<string>();
+            ManifestFields.FindUnknown(rollout, ManifestJsonContext.Default.RolloutSpec, "", unknown);
+            return unknown.Count == 0 ? rollout : throw new CommandUsageException(string.Join(Environment.NewLine, unknown.Select(problem => $"{path}: {problem}")));
         }
         catch (Exception exception) when (exception is JsonException or YamlDotNet.Core.YamlException)
         {

@@ -12,4 +12,5 @@ namespace Ballast.Cli.Manifests;
 [JsonSerializable(typeof(Ballast.Pipelines.PipelineSpec))]
 [JsonSerializable(typeof(System.Text.Json.Nodes.JsonObject))]
 [JsonSerializable(typeof(Ballast.Features.FeatureSetSpec))]
+[JsonSerializable(typeof(Ballast.Rollouts.RolloutSpec))]
 internal sealed partial class ManifestJsonContext : JsonSerializerContext;

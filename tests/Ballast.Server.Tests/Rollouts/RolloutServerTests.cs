@@ -255,6 +255,11 @@ public sealed class RolloutServerTests
         var broken = await CliProcess.RunAsync("rollout", "start", "-f", file, "--url", url);
         broken.ExitCode.ShouldBe(2, broken.ToString());
         broken.Error.ShouldStartWith($"error: {file}:");
+        await File.WriteAllTextAsync(file, "name: r\nendpoint: iris\nmodel: models:/iris/2\nbogus: 1\nanalysis: {intervall: 5s}\n", Cancel);
+        var misspelt = await CliProcess.RunAsync("rollout", "start", "-f", file, "--url", url);
+        misspelt.ExitCode.ShouldBe(2, misspelt.ToString());
+        misspelt.Error.ShouldContain($"{file}: bogus: unknown field (known: name, endpoint, model, strategy, steps, analysis, sla, blueGreen)");
+        misspelt.Error.ShouldContain($"{file}: analysis.intervall: unknown field (known: ");
         var unknown = await CliProcess.RunAsync("rollout", "status", "missing", "--url", url);
         unknown.ExitCode.ShouldBe(1);
         unknown.Error.ShouldContain("Rollout 'missing' does not exist.");
