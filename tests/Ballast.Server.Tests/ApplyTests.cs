@@ -266,6 +266,28 @@ public sealed class ApplyTests
         dry.Code.ShouldBe(1);
         dry.Output.ShouldContain("endpoint/iris: invalid\n  ! Invalid endpoint 'iris': variants: weights sum to 90, not 100.\n");
         dry.Error.ShouldContain("would be refused");
+
+        // What a manifest names must exist, or come earlier in the file: a dry run checks that too, every name at once.
+        var watch = Write("watch.yaml", """
+            kind: Monitor
+            name: watch
+            endpoint: nosuch
+            window: {duration: 1h}
+            reference: {dataset: nothing}
+            """);
+        var missing = await RunAsync("apply", "-f", watch, "--dry-run", "--url", Url(server));
+        missing.Code.ShouldBe(1);
+        missing.Output.ShouldContain("monitor/watch: invalid\n  ! endpoint 'nosuch' does not exist; dataset 'nothing' does not exist\n");
+        var together = Write("together.yaml", IrisManifest + "\n---\n" + """
+            kind: Monitor
+            name: watch
+            endpoint: iris
+            window: {duration: 1h}
+            reference: {from: "0", to: "1"}
+            """);
+        var planned = await RunAsync("apply", "-f", together, "--dry-run", "--url", Url(server));
+        planned.Code.ShouldBe(0, planned.Error);
+        planned.Output.ShouldContain("dry run: 2 to create, 0 to change, 0 unchanged; nothing was applied");
     }
 
     [Fact]

@@ -37,6 +37,7 @@ internal static class ApplyCommand
                 var before = await FindAsync(api, manifest.Kind.ObjectPath(manifest.Name), cancel).ConfigureAwait(false);
                 var current = before is { } stored ? manifest.Kind.Stored(stored) : null;
                 var desired = manifest.Kind.Normalize(manifest.Spec, out var problem);
+                problem ??= await MissingReferencesAsync(api, manifest, plans, cancel).ConfigureAwait(false);
                 plans.Add(new Plan(manifest, current, ManifestDiff.Compare(current, desired), problem));
             }
 
@@ -95,6 +96,24 @@ internal static class ApplyCommand
         }
 
         return BallastCli.Success;
+    }
+
+    /// <summary>
+    /// What the manifest names that neither exists on the server nor comes earlier in the file (applied first), every
+    /// one of them; null when all do. The server refuses such a manifest: a dry run says so too.
+    /// </summary>
+    private static async Task<string?> MissingReferencesAsync(BallastClient api, Manifest manifest, List<Plan> earlier, CancellationToken cancel)
+    {
+        var missing = new List<string>();
+        foreach (var (what, path) in manifest.Kind.References(manifest.Spec))
+        {
+            if (earlier.All(plan => plan.Manifest.Kind.ObjectPath(plan.Manifest.Name) != path) && await FindAsync(api, path, cancel).ConfigureAwait(false) is null)
+            {
+                missing.Add($"{what} does not exist");
+            }
+        }
+
+        return missing.Count == 0 ? null : string.Join("; ", missing);
     }
 
     /// <summary>The stored object, or null when there is none yet.</summary>

@@ -38,6 +38,12 @@ internal abstract class ManifestKind
     /// </summary>
     public abstract JsonObject Normalize(JsonObject spec, out string? problem);
 
+    /// <summary>
+    /// Objects a manifest names that must exist for the server to take it (a monitor's endpoint), as a description and
+    /// the control API path that answers 404 when it does not; <c>apply --dry-run</c> checks them.
+    /// </summary>
+    public virtual IEnumerable<(string What, string Path)> References(JsonObject spec) => [];
+
     /// <summary>What a person wants to know after a write: the revision, and why the object does not work yet.</summary>
     public abstract string Summary(JsonElement answer);
 

@@ -26,6 +26,20 @@ internal sealed class MonitorManifestKind : ManifestKind
     public override JsonObject Normalize(JsonObject spec, out string? problem) =>
         Normalize(spec, ManifestJsonContext.Default.MonitorSpec, MonitorValidation.Validate, out problem);
 
+    public override IEnumerable<(string What, string Path)> References(JsonObject spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec["endpoint"] is JsonValue endpoint && endpoint.TryGetValue<string>(out var name))
+        {
+            yield return ($"endpoint '{name}'", $"/api/v1/endpoints/{Uri.EscapeDataString(name)}");
+        }
+
+        if (spec["reference"]?["dataset"] is JsonValue dataset && dataset.TryGetValue<string>(out var datasetName))
+        {
+            yield return ($"dataset '{datasetName}'", $"/api/v1/datasets/{Uri.EscapeDataString(datasetName)}/versions");
+        }
+    }
+
     public override string Summary(JsonElement answer)
     {
         var window = answer.GetProperty("window");

@@ -156,22 +156,18 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
             "SELECT max(end_at) FROM monitor_windows WHERE monitor = @monitor", new { monitor }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
+    /// <summary>The spec's own rules, then what it names (its endpoint, its reference): every problem reported at once.</summary>
     private async Task<MonitorSpec> CheckAsync(MonitorSpec spec, CancellationToken cancellationToken)
     {
         spec = MonitorValidation.Validate(spec);
-        StoredEndpoint endpoint;
-        try
+        var problems = new List<string>();
+        if (await endpoints.FindAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false) is not { } endpoint)
         {
-            endpoint = await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false);
+            problems.Add($"endpoint '{spec.Endpoint}' does not exist");
         }
-        catch (TrackingException exception) when (exception.Code == TrackingException.ResourceDoesNotExist)
+        else if (spec.Quality?.FromEndpoint is true && endpoint.Spec.Expectations?.Suite is null)
         {
-            throw TrackingException.Invalid($"Invalid monitor '{spec.Name}': endpoint '{spec.Endpoint}' does not exist.");
-        }
-
-        if (spec.Quality?.FromEndpoint is true && endpoint.Spec.Expectations?.Suite is null)
-        {
-            throw TrackingException.Invalid($"Invalid monitor '{spec.Name}': quality.from_endpoint: endpoint '{spec.Endpoint}' has no expectations; give quality.suite instead.");
+            problems.Add($"quality.from_endpoint: endpoint '{spec.Endpoint}' has no expectations; give quality.suite instead");
         }
 
         if (spec.Reference!.Dataset is not null || spec.Reference.Run is not null)
@@ -190,11 +186,11 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
             }
             catch (TrackingException exception) when (exception.Code is TrackingException.ResourceDoesNotExist or TrackingException.InvalidParameterValue)
             {
-                throw TrackingException.Invalid($"Invalid monitor '{spec.Name}': reference: {exception.Message}");
+                problems.Add($"reference: {exception.Message.TrimEnd('.')}");
             }
         }
 
-        return spec;
+        return problems.Count == 0 ? spec : throw TrackingException.Invalid($"Invalid monitor '{spec.Name}': {string.Join("; ", problems)}.");
     }
 
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();

@@ -73,6 +73,8 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : FolderDataba
         await using var log = stack.Log;
         (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(Spec(), Cancel)))
             .Message.ShouldBe("Invalid monitor 'iris-drift': endpoint 'iris' does not exist.");
+        (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(Spec() with { Reference = new MonitorReference(Dataset: "nope") }, Cancel)))
+            .Message.ShouldStartWith("Invalid monitor 'iris-drift': endpoint 'iris' does not exist; reference: Dataset 'nope' does not exist", Case.Sensitive, "every problem at once");
         await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
         (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(Spec() with { Reference = new MonitorReference(Dataset: "nope") }, Cancel)))
             .Message.ShouldStartWith("Invalid monitor 'iris-drift': reference: Dataset 'nope' does not exist");

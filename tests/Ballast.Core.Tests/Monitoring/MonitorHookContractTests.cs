@@ -222,7 +222,7 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
         var spec = Spec("loans-run") with { Reference = new MonitorReference(Run: run.Info.RunId), Estimated = new MonitorEstimated("probability", "1") };
         (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(spec with { Reference = new MonitorReference(Run: bare.Info.RunId) }, Cancel))).Message
             .ShouldBe($"Invalid monitor 'loans-run': reference: run '{bare.Info.RunId}' logged no dataset input that is a Ballast dataset version (inputs: none) " +
-                "and has no train.csv, train.tsv or train.parquet artifact; log one with mlflow.log_input, or use reference.dataset");
+                "and has no train.csv, train.tsv or train.parquet artifact; log one with mlflow.log_input, or use reference.dataset.");
         await stack.Monitors.CreateAsync(spec, Cancel);
         await stack.Monitors.CreateAsync(spec with { Name = "loans-artifact", Reference = new MonitorReference(Run: artifactRun.Info.RunId) }, Cancel);
         var shifted = Rows("s", 400, shift: 0.7, flip: true, seed: 12);
