@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Ballast.Server.Security;
 using Ballast.Server.Serialization;
 using Ballast.Tracking;
@@ -69,6 +70,7 @@ public static class MlflowRunsApi
             group.MapPost("/runs/delete-tag", DeleteTagAsync).RequireAuthorization(BallastPolicies.Writer);
             group.MapPost("/runs/log-batch", LogBatchAsync).RequireAuthorization(BallastPolicies.Writer);
             group.MapPost("/runs/log-inputs", LogInputsAsync).RequireAuthorization(BallastPolicies.Writer);
+            group.MapPost("/runs/log-model", LogModelAsync).RequireAuthorization(BallastPolicies.Writer);
             group.MapPost("/runs/search", SearchAsync).RequireAuthorization(BallastPolicies.Reader);
             group.MapGet("/metrics/get-history", GetHistoryAsync).RequireAuthorization(BallastPolicies.Reader);
         }
@@ -235,6 +237,44 @@ public static class MlflowRunsApi
         new(request.RequiredString("key"), request.RequiredDouble("value"), request.RequiredLong("timestamp"), request.OptionalLong("step") ?? 0);
 
     private static Param ReadParam(MlflowRequest request) => new(request.RequiredString("key"), request.OptionalString("value") ?? "");
+
+    /// <summary>MLflow's tag holding a run's logged models' MLmodel metadata, a JSON list (what <c>runs/log-model</c> appends to).</summary>
+    public const string LoggedModelsTag = "mlflow.log-model.history";
+
+    private static readonly string[] ModelFields = ["artifact_path", "flavors", "utc_time_created", "run_id"];
+
+    /// <summary>
+    /// <c>runs/log-model</c> (MLflow 2.x <c>log_model()</c>): appends the model's MLmodel metadata to the run's
+    /// <see cref="LoggedModelsTag"/>, as MLflow's stores do (<c>record_logged_model</c>); the handler's check of the
+    /// mandatory fields is MLflow's (<c>_log_model</c>).
+    /// </summary>
+    private static async Task<Ok<EmptyResponse>> LogModelAsync(HttpRequest http, RunStore runs)
+    {
+        var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        var runId = request.RequiredString("run_id");
+        var text = request.RequiredString("model_json");
+        JsonObject model;
+        try
+        {
+            model = JsonNode.Parse(text) as JsonObject ?? throw TrackingException.Invalid("model_json must be a JSON object (the MLmodel file as JSON).");
+        }
+        catch (JsonException exception)
+        {
+            throw TrackingException.Invalid($"Malformed model info. \n {text} \n is not a valid JSON: {exception.Message}");
+        }
+
+        if (ModelFields.Where(field => !model.ContainsKey(field)).ToList() is { Count: > 0 } missing)
+        {
+            throw TrackingException.Invalid($"Model json is missing mandatory fields: [{string.Join(", ", missing.Select(field => $"'{field}'"))}]");
+        }
+
+        var cancel = http.HttpContext.RequestAborted;
+        var run = await runs.GetAsync(runId, cancel).ConfigureAwait(false);
+        var history = run.Data.Tags.FirstOrDefault(tag => tag.Key == LoggedModelsTag)?.Value is { Length: > 0 } stored && JsonNode.Parse(stored) is JsonArray logged ? logged : [];
+        history.Add(model);
+        await runs.LogBatchAsync(runId, [], [], [new TrackingTag(LoggedModelsTag, history.ToJsonString())], cancel).ConfigureAwait(false);
+        return TypedResults.Ok(new EmptyResponse());
+    }
 
     private static TrackingTag ReadTag(MlflowRequest request) => new(request.RequiredString("key"), request.OptionalString("value") ?? "");
 }

@@ -71,6 +71,9 @@ public abstract class MlflowRunsApiTests(DatabaseEngine engine) : EngineServerTe
     [InlineData("runs/search", "{\"experiment_ids\": [\"0\"], \"page_token\": \"WzFd\"}", 400, "INVALID_PARAMETER_VALUE", "Invalid page token")]
     [InlineData("runs/search", "{\"experiment_ids\": [\"0\"], \"page_token\": \"eyJvZmZzZXQiOiAieCJ9\"}", 400, "INVALID_PARAMETER_VALUE", "Invalid page token")]
     [InlineData("runs/search", "{\"experiment_ids\": [\"0\"], \"run_view_type\": 7}", 400, "INVALID_PARAMETER_VALUE", "ACTIVE_ONLY, DELETED_ONLY or ALL")]
+    // mlflow/server/handlers.py _log_model: model_json must be JSON holding the MLmodel's mandatory fields.
+    [InlineData("runs/log-model", "{\"run_id\": \"RUN\", \"model_json\": \"{\\\"flavors\\\": {}}\"}", 400, "INVALID_PARAMETER_VALUE", "Model json is missing mandatory fields: ['artifact_path', 'utc_time_created', 'run_id']")]
+    [InlineData("runs/log-model", "{\"run_id\": \"RUN\", \"model_json\": \"{\"}", 400, "INVALID_PARAMETER_VALUE", "is not a valid JSON")]
     public async Task Bad_logging_requests_get_mlflow_errors(string route, string body, int status, string code, string message)
     {
         await using var server = await StartServerAsync();
@@ -101,6 +104,26 @@ public abstract class MlflowRunsApiTests(DatabaseEngine engine) : EngineServerTe
         (await MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, run_view_type = 1 })).TryGetProperty("runs", out _).ShouldBeFalse();
         (await MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, run_view_type = 2 })).GetProperty("runs").GetArrayLength().ShouldBe(1);
         (await MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, run_view_type = 3 })).GetProperty("runs").GetArrayLength().ShouldBe(1);
+    }
+
+    // MLflow 2.x log_model() records the MLmodel metadata with runs/log-model; the stores append it to the run's
+    // mlflow.log-model.history tag (mlflow/store/tracking/sqlalchemy_store.py record_logged_model).
+    [Fact]
+    public async Task Logged_models_are_appended_to_the_runs_log_model_history_tag()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        var runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
+
+        foreach (var path in new[] { "model", "scaler" })
+        {
+            var model = JsonSerializer.Serialize(new { artifact_path = path, flavors = new { sklearn = new { pickled_model = "model.pkl" } }, utc_time_created = "2026-12-06 11:00:00.000000", run_id = runId });
+            await MlflowHttp.PostAsync(client, "runs/log-model", new { run_id = runId, model_json = model });
+        }
+
+        var run = await client.GetFromJsonAsync<JsonElement>($"{Api}/runs/get?run_id={runId}", Cancel);
+        var history = run.GetProperty("run").GetProperty("data").GetProperty("tags").EnumerateArray().Single(tag => tag.GetProperty("key").GetString() == "mlflow.log-model.history").GetProperty("value").GetString()!;
+        JsonDocument.Parse(history).RootElement.EnumerateArray().Select(model => model.GetProperty("artifact_path").GetString()).ShouldBe(["model", "scaler"]);
     }
 
     [Fact]
