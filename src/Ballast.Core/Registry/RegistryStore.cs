@@ -215,6 +215,44 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
         return await GetVersionAsync(name, version.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// MLflow's checks of a version's source (mlflow/server/handlers.py <c>_validate_source</c> and
+    /// <c>_validate_non_local_source_contains_relative_paths</c>): a path on the server's own disk only inside the
+    /// artifact folder of the version's run, and no <c>..</c> segment in any other URI. A source is only a record here
+    /// (serving reads models from the artifact store), but what the registry hands to clients must not point at the
+    /// server's files.
+    /// </summary>
+    private async Task ValidateSourceAsync(string source, string? runId, CancellationToken cancellationToken)
+    {
+        if (IsLocal(source))
+        {
+            if (runId is not null)
+            {
+                await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+                var artifactUri = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(
+                    "SELECT artifact_uri FROM runs WHERE run_uuid = @runId", new { runId }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                if (artifactUri is not null && IsLocal(artifactUri) && Path.GetFullPath(LocalPath(source)) is var path && Path.GetFullPath(LocalPath(artifactUri)).TrimEnd('/') is var folder
+                    && (path == folder || path.StartsWith(folder + "/", StringComparison.Ordinal)))
+                {
+                    return;
+                }
+            }
+
+            throw TrackingException.Invalid($"Invalid model version source: '{source}'. To use a local path as a model version source, the run_id request parameter has to be specified " +
+                "and the local path has to be contained within the artifact directory of the run specified by the run_id.");
+        }
+
+        if (Uri.UnescapeDataString(source).Split(['/', '\\']).Contains(".."))
+        {
+            throw TrackingException.Invalid($"Invalid model version source: '{source}'. If supplying a source as an http, https, local file path, ftp, objectstore, or mlflow-artifacts uri, " +
+                "an absolute path must be provided without relative path references present. Please provide an absolute path.");
+        }
+
+        static bool IsLocal(string uri) => !uri.Contains(':', StringComparison.Ordinal) || uri.StartsWith("file:", StringComparison.OrdinalIgnoreCase);
+
+        static string LocalPath(string uri) => uri.StartsWith("file:", StringComparison.OrdinalIgnoreCase) ? new Uri(uri).LocalPath : uri;
+    }
+
     public async Task<ModelVersion> CreateVersionAsync(string name, string source, string? runId = null, IReadOnlyList<TrackingTag>? tags = null, string? runLink = null, string? description = null, string? userId = null, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrEmpty(source))
@@ -228,6 +266,8 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
         {
             ValidateTag(tag);
         }
+
+        await ValidateSourceAsync(source, runId, cancellationToken).ConfigureAwait(false);
 
         // Two writers may pick the same next number; the primary key refuses one, which then tries again.
         for (var attempt = 0; ; attempt++)

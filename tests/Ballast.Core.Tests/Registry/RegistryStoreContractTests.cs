@@ -31,6 +31,24 @@ public abstract class RegistryStoreContractTests(DatabaseEngine engine) : Databa
         model.LatestVersions.Select(version => version.Version).ShouldBe(["2"], "the latest version in stage None");
     }
 
+    // mlflow/server/handlers.py _validate_source and _validate_non_local_source_contains_relative_paths.
+    [Theory]
+    [InlineData("/etc/passwd", "To use a local path as a model version source, the run_id request parameter has to be specified")]
+    [InlineData("file:///etc/passwd", "To use a local path as a model version source")]
+    [InlineData("mlflow-artifacts:/../../etc", "an absolute path must be provided without relative path references present")]
+    [InlineData("s3://bucket/models/%2E%2E/secrets", "an absolute path must be provided without relative path references present")]
+    public async Task Sources_on_the_servers_disk_or_climbing_out_of_their_folder_are_refused(string source, string message)
+    {
+        await Registry.CreateModelAsync("m", cancellationToken: Cancel);
+
+        var refused = await Should.ThrowAsync<TrackingException>(() => Registry.CreateVersionAsync("m", source, "0123456789abcdef0123456789abcdef", cancellationToken: Cancel));
+
+        refused.Code.ShouldBe("INVALID_PARAMETER_VALUE");
+        refused.Message.ShouldStartWith($"Invalid model version source: '{source}'.");
+        refused.Message.ShouldContain(message);
+        (await Registry.CreateVersionAsync("m", "mlflow-artifacts:/models/m/model..onnx", cancellationToken: Cancel)).Version.ShouldBe("1", "two dots inside a name are not a relative reference");
+    }
+
     [Fact]
     public async Task Names_are_unique_and_unknown_models_and_versions_are_reported()
     {
