@@ -95,6 +95,11 @@ public sealed class ApplyTests
         rows[1].ShouldStartWith("arms  bandit  true");
         rows[2].ShouldStartWith("iris  split   true   a=iris/1 b=iris/2 c=iris/2");
         (await RunAsync("get", "endpoint", "iris", "--url", Url(server))).Output.Split('\n').Length.ShouldBe(3);
+        foreach (var spelling in new[] { "alertrule", "alertrules", "alert-rule", "alert-rules", "AlertRules" })
+        {
+            (await RunAsync("get", spelling, "--url", Url(server))).Code.ShouldBe(0, spelling);
+        }
+
 
         var yaml = await RunAsync("get", "endpoints", "-o", "yaml", "--url", Url(server));
         yaml.Code.ShouldBe(0, yaml.Error);

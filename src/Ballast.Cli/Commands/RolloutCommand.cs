@@ -107,7 +107,7 @@ internal static class RolloutCommand
             {
                 any = true;
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"analysis {ClientOptions.Text(run, "id")} of step {run.GetProperty("step").GetInt32() + 1} ({ClientOptions.Text(run, "variant")}): {ClientOptions.Text(run, "outcome")}, " +
+                    $"analysis {ClientOptions.Text(run, "id")} of step {run.GetProperty("step").GetInt32()} ({ClientOptions.Text(run, "variant")}): {ClientOptions.Text(run, "outcome")}, " +
                     $"{ClientOptions.Time(run, "started_at")} to {ClientOptions.Time(run, "ended_at")}: {ClientOptions.Text(run, "message")}")).ConfigureAwait(false);
                 var table = new TextTable("  MEASURED", "FROM", "METRIC", "CONDITION", "VALUE", "RESULT");
                 foreach (var measurement in ClientOptions.Items(run, "measurements"))

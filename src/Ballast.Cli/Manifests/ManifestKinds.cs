@@ -10,8 +10,17 @@ internal static class ManifestKinds
     /// <summary>The kind a manifest's <c>kind:</c> names, in any case.</summary>
     public static ManifestKind? Find(string kind) => All.FirstOrDefault(known => known.Name.Equals(kind, StringComparison.OrdinalIgnoreCase));
 
-    /// <summary>The kind a command line names, singular or plural (<c>endpoint</c>, <c>endpoints</c>).</summary>
-    public static ManifestKind FromArgument(string text) =>
-        All.FirstOrDefault(known => known.Name.Equals(text, StringComparison.OrdinalIgnoreCase) || known.Plural.Equals(text, StringComparison.OrdinalIgnoreCase))
-        ?? throw new CommandUsageException($"'{text}' is not a kind of object; known: {string.Join(", ", All.Select(kind => kind.Plural))}");
+    /// <summary>
+    /// The kind a command line names, singular or plural, in any case, with or without hyphens (<c>endpoint</c>,
+    /// <c>endpoints</c>; <c>alertrule</c>, <c>alert-rules</c>, <c>AlertRules</c>).
+    /// </summary>
+    public static ManifestKind FromArgument(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var wanted = Plain(text);
+        return All.FirstOrDefault(known => Plain(known.Name) == wanted || Plain(known.Plural) == wanted || Plain(known.Name) + "s" == wanted)
+            ?? throw new CommandUsageException($"'{text}' is not a kind of object; known: {string.Join(", ", All.Select(kind => kind.Plural))}");
+
+        static string Plain(string name) => name.Replace("-", "", StringComparison.Ordinal).ToLowerInvariant();
+    }
 }

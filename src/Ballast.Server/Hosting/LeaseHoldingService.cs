@@ -36,6 +36,15 @@ public abstract partial class LeaseHoldingService(LeaseStore leases, TimeProvide
             try
             {
                 await EveryTickAsync(stoppingToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // What every replica does (publishing gauges) must not keep the lease holder from its work.
+                LogFailed(logger, leaseName, interval.TotalSeconds, exception);
+            }
+
+            try
+            {
                 if (await leases.TryAcquireAsync(leaseName, _holder, leaseDuration, stoppingToken).ConfigureAwait(false) is null)
                 {
                     if (_held)

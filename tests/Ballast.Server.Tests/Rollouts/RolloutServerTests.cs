@@ -217,12 +217,12 @@ public sealed class RolloutServerTests
         var cli = await CliProcess.RunAsync("rollout", "analyses", "iris-v2", "--url", url, "--api-key", readerKey);
         cli.ExitCode.ShouldBe(0, cli.ToString());
         var lines = cli.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        lines[0].ShouldStartWith("analysis 2 of step 4 (canary): Successful, ");
+        lines[0].ShouldStartWith("analysis 2 of step 3 (canary): Successful, ", Case.Sensitive, "steps count from 0, as in rollout status and the JSON");
         lines[0].ShouldEndWith(": analysis passed (1 of 1 measurements successful)");
         lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries).ShouldBe(["MEASURED", "FROM", "METRIC", "CONDITION", "VALUE", "RESULT"]);
         lines[2].ShouldContain("errors  error_rate > 0.5  0");
         lines[2].ShouldEndWith("Successful");
-        cli.Output.ShouldContain("analysis 1 of step 2 (canary): Successful");
+        cli.Output.ShouldContain("analysis 1 of step 1 (canary): Successful");
     }
 
     [Fact]
