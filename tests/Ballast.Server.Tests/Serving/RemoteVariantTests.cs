@@ -101,8 +101,10 @@ public sealed class RemoteVariantTests
         metrics.ShouldContain($"ballast_remote_circuit_transitions_total{{url=\"{flaky}\",transition=\"opened\"}} 1");
 
         // Every replica's traffic counters (written every second) see the remote's failures and the fallback's answers.
+        // Counters are flushed every second, so a read can come between two flushes: wait for all 40 requests.
         var traffic = await Eventually.UntilAsync(
-            () => client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/guarded/traffic", Cancel), traffic => traffic.GetProperty("variants").GetArrayLength() == 2, TimeSpan.FromMilliseconds(100));
+            () => client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/guarded/traffic", Cancel),
+            traffic => traffic.GetProperty("variants").EnumerateArray().Sum(variant => variant.GetProperty("requests").GetInt64()) >= 40, TimeSpan.FromMilliseconds(100));
 
         var variants = traffic.GetProperty("variants").EnumerateArray().ToDictionary(v => v.GetProperty("variant").GetString()!);
         (variants["r"].GetProperty("requests").GetInt64(), variants["r"].GetProperty("errors").GetInt64(), variants["r"].GetProperty("error_rate").GetDouble()).ShouldBe((20L, 20L, 1.0));
