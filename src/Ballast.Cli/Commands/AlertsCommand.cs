@@ -72,7 +72,7 @@ internal static class AlertsCommand
         var silenceRule = new Argument<string>("rule") { Description = "The alert rule to silence." };
         var duration = new Option<string>("--for") { Description = "How long, such as 30m or 2h.", Required = true };
         var comment = new Option<string>("--comment") { Description = "Why (shown with the silence).", Required = true };
-        var createdBy = new Option<string?>("--created-by") { Description = "Who silences (default: the API key's name, or $USER)." };
+        var createdBy = new Option<string?>("--created-by") { Description = "Who silences (default: $USER; without it, the API key's name)." };
         var silenceCommand = silence.AddTo(new Command("silence", "Silence a rule's alerts for a while: they change state but notify nobody.") { silenceRule, duration, comment, createdBy });
         silenceCommand.SetAction(async (parse, cancel) =>
         {

@@ -246,6 +246,19 @@ internal sealed class MlflowRequest
         };
     }
 
+    /// <summary>MLflow's <c>RunStatus</c> enum, by name or by number (1 RUNNING, 2 SCHEDULED, 3 FINISHED, 4 FAILED, 5 KILLED), as protobuf's JSON parser takes it.</summary>
+    public string? RunStatus(string name) => Element(name) is { ValueKind: JsonValueKind.Number } number
+        ? number.GetRawText() switch
+        {
+            "1" => "RUNNING",
+            "2" => "SCHEDULED",
+            "3" => "FINISHED",
+            "4" => "FAILED",
+            "5" => "KILLED",
+            var other => throw TrackingException.Invalid($"Invalid value {other} for parameter '{name}' supplied: use RUNNING, SCHEDULED, FINISHED, FAILED or KILLED (or 1-5). {DocsHint}"),
+        }
+        : OptionalString(name);
+
     private static TrackingException Missing(string name) =>
         TrackingException.Invalid($"Missing value for required parameter '{name}'. {DocsHint}");
 

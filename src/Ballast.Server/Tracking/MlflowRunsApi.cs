@@ -102,7 +102,7 @@ public static class MlflowRunsApi
     {
         var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
         var info = await runs.UpdateAsync(
-            request.RequiredString("run_id", "run_uuid"), request.OptionalString("status"), request.OptionalLong("end_time"), request.OptionalString("run_name"),
+            request.RequiredString("run_id", "run_uuid"), request.RunStatus("status"), request.OptionalLong("end_time"), request.OptionalString("run_name"),
             http.HttpContext.RequestAborted).ConfigureAwait(false);
         return TypedResults.Ok(new RunInfoResponse(RunInfoJson.From(info)));
     }

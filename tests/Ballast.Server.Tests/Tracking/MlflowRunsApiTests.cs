@@ -98,6 +98,8 @@ public abstract class MlflowRunsApiTests(DatabaseEngine engine) : EngineServerTe
         var run = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0", run_name = "same", tags = new[] { new { key = "mlflow.runName", value = "same" } } })).GetProperty("run");
         run.GetProperty("info").GetProperty("run_name").GetString().ShouldBe("same");
         var runId = run.GetProperty("info").GetProperty("run_id").GetString();
+        // And RunStatus: 3 FINISHED.
+        (await MlflowHttp.PostAsync(client, "runs/update", new { run_id = runId, status = 3 })).GetProperty("run_info").GetProperty("status").GetString().ShouldBe("FINISHED");
         await MlflowHttp.PostAsync(client, "runs/delete", new { run_id = runId });
 
         // Protobuf's JSON parser takes ViewType by number: 1 ACTIVE_ONLY, 2 DELETED_ONLY, 3 ALL.
