@@ -101,7 +101,11 @@ public static class MlflowScoring
             case "dataframe_records":
                 return FromRecords(signature, payload, "dataframe_records");
             case "instances" when payload.ValueKind == JsonValueKind.Array && payload.GetArrayLength() > 0 && payload[0].ValueKind == JsonValueKind.Object:
-                return InstancesByInput(signature, payload) is { } byInput ? FromTensors(signature, byInput.RootElement, "instances") : FromRecords(signature, payload, "instances");
+                using (var byInput = InstancesByInput(signature, payload))
+                {
+                    return byInput is null ? FromRecords(signature, payload, "instances") : FromTensors(signature, byInput.RootElement, "instances");
+                }
+
             default:
                 return FromTensors(signature, payload, present[0]);
         }
