@@ -227,7 +227,8 @@ public sealed class AssignmentStore(MetadataDatabase database)
     /// An arm's totals over bandit pulls (a <c>WHERE</c> that callers extend and group by): pulls, rewarded pulls, reward
     /// sum. The fold and the live rows count alike through it, so folded totals add up with what the rows would give.
     /// </summary>
-    private const string PullTotals = "COUNT(*) AS pulls, COUNT(f.reward) AS rewarded, COALESCE(SUM(f.reward), 0) AS reward_sum " +
+    // 0.0, not 0: on SQLite an integer 0 beside the real sums of other arms made the read of the arms fail.
+    private const string PullTotals = "COUNT(*) AS pulls, COUNT(f.reward) AS rewarded, COALESCE(SUM(f.reward), 0.0) AS reward_sum " +
         "FROM prediction_assignments a LEFT JOIN feedback f ON f.prediction_id = a.prediction_id WHERE a.bandit_arm = 1";
 
     /// <summary>
@@ -265,7 +266,7 @@ public sealed class AssignmentStore(MetadataDatabase database)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<ArmRow>(new CommandDefinition(
-            "SELECT variant AS Variant, CAST(SUM(pulls) AS BIGINT) AS Pulls, CAST(SUM(rewarded) AS BIGINT) AS Rewarded, SUM(reward_sum) AS RewardSum FROM (" +
+            "SELECT variant AS Variant, CAST(SUM(pulls) AS BIGINT) AS Pulls, CAST(SUM(rewarded) AS BIGINT) AS Rewarded, CAST(SUM(reward_sum) AS DOUBLE PRECISION) AS RewardSum FROM (" +
             $"SELECT a.variant, {PullTotals} AND a.endpoint = @endpoint GROUP BY a.variant " +
             "UNION ALL SELECT variant, pulls, rewarded, reward_sum FROM bandit_arm_totals WHERE endpoint = @endpoint) arms GROUP BY variant ORDER BY variant",
             new { endpoint }, cancellationToken: cancellationToken)).ConfigureAwait(false);

@@ -38,6 +38,20 @@ public abstract class AssignmentStoreContractTests(DatabaseEngine engine) : Data
         (seen[0].Accuracy, seen[0].MeanReward, seen[1].Accuracy).ShouldBe((0.5, 0.5, 0.8));
     }
 
+    // On SQLite an arm without a reward summed to an integer 0, and reading it before an arm with a fractional sum failed
+    // (every reward posted and every endpoint refresh with it).
+    [Fact]
+    public async Task An_arm_without_rewards_reads_beside_one_with_fractional_rewards()
+    {
+        var assignments = new AssignmentStore(Database);
+        assignments.Enqueue(new PredictionAssignment("p1", "ads", "a", 100, BanditArm: true));
+        assignments.Enqueue(new PredictionAssignment("p2", "ads", "b", 100, BanditArm: true));
+        await assignments.FlushAsync(Cancel);
+        await new FeedbackStore(Database, Time).AddAsync([new Feedback("p2", null, 0.5)], Cancel);
+
+        (await assignments.ArmsAsync("ads", Cancel)).ShouldBe([new ArmStats("a", 1, 0, 0), new ArmStats("b", 1, 1, 0.5)]);
+    }
+
     [Fact]
     public async Task Pruning_forgets_old_assignments_but_keeps_every_bandit_pull()
     {
