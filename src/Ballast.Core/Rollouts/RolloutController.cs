@@ -195,6 +195,19 @@ public sealed class RolloutController(
         return rollout with { State = aborted };
     }
 
+    /// <summary>Saves a state a tick decided; a command that changed the rollout meanwhile wins, and the next tick looks again.</summary>
+    private async Task TrySaveAsync(StoredRollout rollout, RolloutState state, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SaveAsync(rollout, state, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TrackingException)
+        {
+            // Changed meanwhile.
+        }
+    }
+
     /// <summary>Moves every rollout in progress as far as the clock and the traffic allow; the lease holder calls it every second.</summary>
     public async Task TickAsync(CancellationToken cancellationToken = default)
     {
@@ -202,17 +215,21 @@ public sealed class RolloutController(
         foreach (var stored in await QueryAsync("WHERE phase = 'Progressing' OR (phase = 'Succeeded' AND updated_at >= @recent)", new { recent = Now - (7 * 86_400_000L) }, cancellationToken).ConfigureAwait(false))
         {
             var rollout = stored;
-            if (await SlaBreachAsync(rollout, cancellationToken).ConfigureAwait(false) is { } breach)
+            if (await endpoints.FindAsync(rollout.Spec.Endpoint!, cancellationToken).ConfigureAwait(false) is null)
             {
-                try
+                // Its endpoint was deleted: nothing left to move or watch. Ended here, so that it never writes to an
+                // endpoint of the same name created later, and never holds up the other rollouts.
+                if (rollout.State.Phase == RolloutPhases.Progressing)
                 {
-                    await SaveAsync(rollout, await RollBackAsync(rollout, breach.Reason, breach.Values, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
-                }
-                catch (TrackingException)
-                {
-                    // Changed meanwhile: the next tick looks again.
+                    await TrySaveAsync(rollout, await AbortAsync(rollout, $"endpoint '{rollout.Spec.Endpoint}' was deleted", cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
                 }
 
+                continue;
+            }
+
+            if (await SlaBreachAsync(rollout, cancellationToken).ConfigureAwait(false) is { } breach)
+            {
+                await TrySaveAsync(rollout, await RollBackAsync(rollout, breach.Reason, breach.Values, cancellationToken).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
@@ -642,7 +659,11 @@ public sealed class RolloutController(
     {
         // Traffic goes back to stable first: if the state write then loses a race, the safe half is done.
         var aborted = Transition(rollout.State with { Phase = RolloutPhases.Aborted, Weight = 0, Layout = null }, Now, reason, values);
-        await SetEndpointAsync(rollout.Spec, aborted, promoted: false, cancellationToken).ConfigureAwait(false);
+        if (await endpoints.FindAsync(rollout.Spec.Endpoint!, cancellationToken).ConfigureAwait(false) is not null)
+        {
+            await SetEndpointAsync(rollout.Spec, aborted, promoted: false, cancellationToken).ConfigureAwait(false);
+        }
+
         return aborted;
     }
 

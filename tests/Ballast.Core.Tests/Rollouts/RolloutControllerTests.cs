@@ -435,6 +435,27 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
             "analysis metric 'e': condition 'errors above 1%' is not METRIC OP NUMBER (or OP stable, stable + N, stable - N, stable * N) with METRIC one of error_rate, rejection_rate, latency_p99_ms, latency_p50_ms, latency_mean_ms, requests, " +
             "disagreement_rate, accuracy, mean_reward, feedback_count, drift_share, drift.COLUMN, drifted.COLUMN, prediction_drift, prediction_drifted and OP one of > >= < <=.");
 
+    // A deleted endpoint once failed every tick (every rollout stalled) and the abort command with it; recreated, it
+    // took the dead rollout's model.
+    [Fact]
+    public async Task A_rollout_whose_endpoint_is_deleted_is_aborted_and_holds_up_no_other()
+    {
+        var (controller, _) = await StartAsync();
+        await Endpoints.CreateAsync(new EndpointSpec("news", null, [new VariantSpec("main", "models:/news/1")]), Cancel);
+        await controller.StartAsync(Canary with { Name = "news-v2", Endpoint = "news", Model = "models:/news/2" }, Cancel);
+        await Endpoints.DeleteAsync("iris", Cancel);
+
+        Time.Advance(TimeSpan.FromSeconds(1));
+        await controller.TickAsync(Cancel);
+
+        var dead = await controller.GetAsync("iris-v2", Cancel);
+        (dead.State.Phase, dead.State.Message).ShouldBe((RolloutPhases.Aborted, "endpoint 'iris' was deleted"));
+        (await controller.GetAsync("news-v2", Cancel)).State.Weight.ShouldBe(20, "the other rollout moved on");
+        await Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
+        await controller.TickAsync(Cancel);
+        (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants!.ShouldHaveSingleItem().Model.ShouldBe("models:/iris/1");
+    }
+
     private async Task<(RolloutController Controller, TrafficStats Traffic)> StartAsync(RolloutSpec? spec = null, IAlertNotifier? alerts = null, bool createEndpoint = true)
     {
         if (createEndpoint)
