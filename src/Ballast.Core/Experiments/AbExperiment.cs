@@ -220,11 +220,14 @@ public static partial class AbExperimentValidation
         };
     }
 
-    /// <summary>A metric's checks (type, source, a KPI's name) and defaults: binomial on outcomes, mean on rewards, named after its type.</summary>
+    /// <summary>
+    /// A metric's checks (type, source, a KPI's name) and defaults: binomial, on outcomes (a mean's too, as
+    /// docs/experiments.md says: rewards only with source reward), named after its type.
+    /// </summary>
     private static MetricSpec Normalize(MetricSpec metric, string where, List<string> problems)
     {
         var type = metric.Type ?? MetricSpec.Binomial;
-        var source = metric.Source ?? (type == MetricSpec.Binomial ? MetricSpec.Outcome : MetricSpec.Reward);
+        var source = metric.Source ?? MetricSpec.Outcome;
         if (type is not (MetricSpec.Binomial or MetricSpec.Mean))
         {
             problems.Add($"{where} type '{type}' is not binomial or mean");

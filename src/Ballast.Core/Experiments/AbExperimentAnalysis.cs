@@ -95,10 +95,14 @@ public static class AbExperimentAnalysis
         var planned = spec.PlannedSamples ?? Plan(spec, control);
 
         SrmStatus? srm = null;
-        if (weights is { Count: > 0 } && weights.Count == data.Count && weights.Sum() > 0 && data.Sum(variant => variant.Units) > 0)
+        // Over the variants that get traffic: one at weight 0 (a blue/green preview, a loser after `conclude --apply`)
+        // has no expected share to test against, and a chi-square term with an expectation of 0 is undefined.
+        var weighted = weights is { Count: > 0 } && weights.Count == data.Count ? Enumerable.Range(0, data.Count).Where(i => weights[i] > 0).ToList() : [];
+        if (weighted.Count >= 2 && weighted.Sum(i => data[i].Units) > 0)
         {
-            var shares = weights.Select(weight => weight / weights.Sum()).ToList();
-            var check = SampleRatioMismatch.Check(data.Select(variant => variant.Units).ToList(), shares);
+            var total = weighted.Sum(i => weights![i]);
+            var shares = weights!.Select(weight => weight / total).ToList();
+            var check = SampleRatioMismatch.Check(weighted.Select(i => data[i].Units).ToList(), weighted.Select(i => shares[i]).ToList());
             srm = new SrmStatus(check.PValue, check.Mismatch, shares);
         }
 

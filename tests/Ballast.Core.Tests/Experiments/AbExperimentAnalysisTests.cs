@@ -87,6 +87,23 @@ public sealed class AbExperimentAnalysisTests
     }
 
     [Fact]
+    public void A_variant_at_weight_zero_is_left_out_of_the_sample_ratio_check()
+    {
+        // A loser set to 0 by `conclude --apply` (or a blue/green preview): the check once failed with a 500. The same
+        // GrowthBook known answer as above, with a third variant at weight 0.
+        var results = AbExperimentAnalysis.Analyze(Spec("frequentist", planned: 100), [Binomial("a", 300, 1000), Binomial("b", 600, 1200), Binomial("c", 10, 40)], [50, 50, 0]);
+        results.Srm!.PValue.ShouldBe(0.000020079, 1e-8);
+        AbExperimentAnalysis.Analyze(Spec("frequentist", planned: 100), [Binomial("a", 300, 1000), Binomial("b", 10, 40)], [100, 0]).Srm.ShouldBeNull("one variant with traffic has nothing to compare");
+    }
+
+    [Fact]
+    public void A_mean_metric_reads_outcomes_unless_told_to_read_rewards()
+    {
+        AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", new MetricSpec("revenue", "mean"), "a")).Metric!.Source.ShouldBe("outcome");
+        AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", new MetricSpec("score", "mean", "reward"), "a")).Metric!.Source.ShouldBe("reward");
+    }
+
+    [Fact]
     public void The_sequential_engine_decides_before_the_plan_and_the_fixed_horizon_one_does_not()
     {
         VariantData[] data = [Binomial("a", 1396, 3000), Binomial("b", 2422, 3461)];
