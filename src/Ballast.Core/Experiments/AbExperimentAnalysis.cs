@@ -175,7 +175,7 @@ public static class AbExperimentAnalysis
                 return index < 0 || variant.Verdict == "not enough data" ? variant : variant with
                 {
                     AdjustedPValue = adjusted[index],
-                    Verdict = adjusted[index] >= alpha ? "inconclusive" : variant.RelativeLift > 0 ? "better" : "worse",
+                    Verdict = adjusted[index] >= alpha ? "inconclusive" : variant.AbsoluteLift > 0 ? "better" : "worse",
                 };
             }).ToList(),
         }).ToList();
@@ -217,7 +217,7 @@ public static class AbExperimentAnalysis
             return index < 0 ? result : result with
             {
                 AdjustedPValue = adjusted[index],
-                Verdict = adjusted[index] >= alpha ? "inconclusive" : result.RelativeLift > 0 ? "better" : "worse",
+                Verdict = adjusted[index] >= alpha ? "inconclusive" : result.AbsoluteLift > 0 ? "better" : "worse",
             };
         }).ToList();
     }
@@ -259,39 +259,63 @@ public static class AbExperimentAnalysis
         return new VariantResult(variant.Variant, variant.Units, variant.Metric.Count, variant.Metric.Mean, variant.Metric.Mean - half, variant.Metric.Mean + half);
     }
 
+    /// <summary>
+    /// One treatment against the control. The verdict follows the sign of the absolute difference; the test is on the
+    /// relative lift when the control's mean is positive (the known answers' case), and on the absolute difference when
+    /// it is 0 or negative, where a relative lift is undefined or points the wrong way (-10 to -5 is +5, not -50%).
+    /// Two samples without variance differ for certain, or not at all.
+    /// </summary>
     private static VariantResult Compare(VariantData control, VariantData treatment, MetricSpec metric, string engine, double alpha, bool reached)
     {
         var described = Describe(treatment, alpha);
-        if (control.Metric.Count < 2 || treatment.Metric.Count < 2 || control.Metric.Mean == 0)
+        if (control.Metric.Count < 2 || treatment.Metric.Count < 2)
         {
             return described with { Verdict = "not enough data" };
         }
 
-        if (engine == AbExperimentValidation.Bayesian)
+        var difference = treatment.Metric.Mean - control.Metric.Mean;
+        var relativeDefined = control.Metric.Mean > 0;
+        if (control.Metric.Variance == 0 && treatment.Metric.Variance == 0)
         {
-            var relative = GaussianBayesianTest.Analyze(control.Metric, treatment.Metric, DifferenceType.Relative, alpha: alpha);
-            var absolute = GaussianBayesianTest.Analyze(control.Metric, treatment.Metric, DifferenceType.Absolute, alpha: alpha);
-            var chance = metric.Type == MetricSpec.Binomial
-                ? BetaBinomialTest.Analyze(Successes(control), control.Metric.Count, Successes(treatment), treatment.Metric.Count).ChanceToWin
-                : relative.ChanceToWin;
+            double? relative = relativeDefined ? difference / control.Metric.Mean : null;
             return described with
             {
-                RelativeLift = relative.Expected, RelativeLower = relative.Lower, RelativeUpper = relative.Upper,
+                RelativeLift = relative, RelativeLower = relative, RelativeUpper = relative,
+                AbsoluteLift = difference, AbsoluteLower = difference, AbsoluteUpper = difference,
+                PValue = engine == AbExperimentValidation.Bayesian ? null : difference == 0 ? 1 : 0,
+                ChanceToWin = engine == AbExperimentValidation.Bayesian ? (difference > 0 ? 1 : difference < 0 ? 0 : 0.5) : null,
+                Verdict = difference > 0 ? "better" : difference < 0 ? "worse" : "inconclusive",
+            };
+        }
+
+        if (engine == AbExperimentValidation.Bayesian)
+        {
+            var absolute = GaussianBayesianTest.Analyze(control.Metric, treatment.Metric, DifferenceType.Absolute, alpha: alpha);
+            var relative = relativeDefined ? GaussianBayesianTest.Analyze(control.Metric, treatment.Metric, DifferenceType.Relative, alpha: alpha) : null;
+            var chance = metric.Type == MetricSpec.Binomial
+                ? BetaBinomialTest.Analyze(Successes(control), control.Metric.Count, Successes(treatment), treatment.Metric.Count).ChanceToWin
+                : (relative ?? absolute).ChanceToWin;
+            return described with
+            {
+                RelativeLift = relative?.Expected, RelativeLower = relative?.Lower, RelativeUpper = relative?.Upper,
                 AbsoluteLift = absolute.Expected, AbsoluteLower = absolute.Lower, AbsoluteUpper = absolute.Upper,
                 ChanceToWin = chance,
                 Verdict = chance >= 1 - alpha ? "better" : chance <= alpha ? "worse" : "inconclusive",
             };
         }
 
-        var (relativeResult, absoluteResult) = engine == AbExperimentValidation.Sequential
-            ? (SequentialTest.TwoSided(control.Metric, treatment.Metric, DifferenceType.Relative, alpha), SequentialTest.TwoSided(control.Metric, treatment.Metric, DifferenceType.Absolute, alpha))
-            : (FrequentistTest.TwoSided(control.Metric, treatment.Metric, DifferenceType.Relative, alpha), FrequentistTest.TwoSided(control.Metric, treatment.Metric, DifferenceType.Absolute, alpha));
+        EffectResult Test(DifferenceType type) => engine == AbExperimentValidation.Sequential
+            ? SequentialTest.TwoSided(control.Metric, treatment.Metric, type, alpha)
+            : FrequentistTest.TwoSided(control.Metric, treatment.Metric, type, alpha);
+        var absoluteResult = Test(DifferenceType.Absolute);
+        var relativeResult = relativeDefined ? Test(DifferenceType.Relative) : null;
+        var tested = relativeResult ?? absoluteResult;
         return described with
         {
-            RelativeLift = relativeResult.Estimate, RelativeLower = relativeResult.Lower, RelativeUpper = relativeResult.Upper,
+            RelativeLift = relativeResult?.Estimate, RelativeLower = relativeResult?.Lower, RelativeUpper = relativeResult?.Upper,
             AbsoluteLift = absoluteResult.Estimate, AbsoluteLower = absoluteResult.Lower, AbsoluteUpper = absoluteResult.Upper,
-            PValue = relativeResult.PValue,
-            Verdict = !relativeResult.IsSignificant ? "inconclusive" : relativeResult.Estimate > 0 ? "better" : "worse",
+            PValue = tested.PValue,
+            Verdict = !tested.IsSignificant ? "inconclusive" : difference > 0 ? "better" : "worse",
         };
     }
 
@@ -313,7 +337,7 @@ public static class AbExperimentAnalysis
         }
 
         // A variant that breaks a guardrail is never shipped, however much better its metric.
-        var best = results.Skip(1).Where(result => result.Verdict == "better" && result.GuardrailsBroken is null).OrderByDescending(result => result.RelativeLift).FirstOrDefault();
+        var best = results.Skip(1).Where(result => result.Verdict == "better" && result.GuardrailsBroken is null).OrderByDescending(result => result.AbsoluteLift).FirstOrDefault();
         if (best is not null)
         {
             return $"ship {best.Variant}";

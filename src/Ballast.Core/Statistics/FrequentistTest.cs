@@ -18,7 +18,9 @@ public static class FrequentistTest
 
         var effect = EffectEstimate.Between(control, treatment, type);
         effect.EnsurePositiveVariance();
-        var degreesOfFreedom = control.Variance > 0 && treatment.Variance > 0 ? WelchTTest.WelchSatterthwaite(control, treatment) : 1;
+        // Welch–Satterthwaite is defined when one group has no variance (it is then the other's n − 1; 0 of 148
+        // converted against 60 of 500 is a certain difference, not one a t with 1 degree of freedom cannot tell).
+        var degreesOfFreedom = WelchTTest.WelchSatterthwaite(control, treatment);
         var halfWidth = Distributions.TQuantile(1 - alpha / 2, degreesOfFreedom) * effect.StandardError;
         var p = Distributions.TwoSidedT(effect.Estimate / effect.StandardError, degreesOfFreedom);
         return new EffectResult(type, effect.Estimate, effect.StandardError, effect.Estimate - halfWidth, effect.Estimate + halfWidth, p);

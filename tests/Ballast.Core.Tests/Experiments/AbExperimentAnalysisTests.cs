@@ -96,6 +96,38 @@ public sealed class AbExperimentAnalysisTests
         AbExperimentAnalysis.Analyze(Spec("frequentist", planned: 100), [Binomial("a", 300, 1000), Binomial("b", 10, 40)], [100, 0]).Srm.ShouldBeNull("one variant with traffic has nothing to compare");
     }
 
+    private static AbExperimentSpec MeanSpec(string engine) =>
+        AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", new MetricSpec("profit", "mean"), "a", engine, PlannedSamples: 100));
+
+    [Theory]
+    [InlineData("frequentist")]
+    [InlineData("sequential")]
+    [InlineData("bayesian")]
+    public void A_negative_control_mean_is_compared_by_the_difference_not_a_relative_lift_of_the_wrong_sign(string engine)
+    {
+        // Profit -10.1 against -5.0 (sd 1, 200 each) is +5.1: better, whatever the sign of the control's mean. The Welch
+        // test on the difference: t = 5.1 / sqrt(2/200) = 51, far beyond any threshold (scipy.stats.ttest_ind_from_stats).
+        var results = AbExperimentAnalysis.Analyze(MeanSpec(engine), [Mean("a", 200, -10.1 * 200, (1 + (10.1 * 10.1)) * 200), Mean("b", 200, -5.0 * 200, (1 + 25) * 200)], [50, 50]);
+
+        var b = results.Variants[1];
+        (b.Verdict, b.RelativeLift).ShouldBe(("better", null));
+        b.AbsoluteLift!.Value.ShouldBe(5.1, 1e-9);
+        results.Decision.ShouldBe("ship b");
+    }
+
+    [Fact]
+    public void A_control_mean_of_zero_and_samples_without_variance_are_still_compared()
+    {
+        // 0 of 148 against 152 of 152 converted: no variance on either side, and the difference is certain.
+        var certain = AbExperimentAnalysis.Analyze(Spec("frequentist", planned: 100), [Binomial("a", 0, 148), Binomial("b", 152, 152)], [50, 50]).Variants[1];
+        (certain.Verdict, certain.PValue, certain.AbsoluteLift, certain.RelativeLift).ShouldBe(("better", (double?)0, (double?)1, (double?)null));
+        var same = AbExperimentAnalysis.Analyze(Spec("frequentist", planned: 100), [Binomial("a", 100, 100), Binomial("b", 100, 100)], [50, 50]).Variants[1];
+        (same.Verdict, same.PValue).ShouldBe(("inconclusive", (double?)1));
+        // A zero control mean with some variance on the treatment: tested on the absolute difference.
+        var zero = AbExperimentAnalysis.Analyze(Spec("frequentist", planned: 100), [Binomial("a", 0, 500), Binomial("b", 60, 500)], [50, 50]).Variants[1];
+        (zero.Verdict, zero.RelativeLift).ShouldBe(("better", null));
+    }
+
     [Fact]
     public void A_mean_metric_reads_outcomes_unless_told_to_read_rewards()
     {
