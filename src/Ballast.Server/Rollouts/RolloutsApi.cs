@@ -46,7 +46,7 @@ public static class RolloutsApi
         var group = routes.MapGroup("/api/v1/rollouts").WithTags("Rollouts");
         group.MapPost("/", async (RolloutSpec spec, RolloutController rollouts, Ballast.Serving.EndpointStore endpoints, Ballast.Registry.RegistryStore registry, CancellationToken cancellationToken) =>
         {
-            await CheckFeatureServiceAsync(spec, endpoints, registry, cancellationToken).ConfigureAwait(false);
+            await CheckModelAsync(spec, endpoints, registry, cancellationToken).ConfigureAwait(false);
             var started = await rollouts.StartAsync(spec, cancellationToken).ConfigureAwait(false);
             return TypedResults.Created($"/api/v1/rollouts/{started.Spec.Name}", RolloutStatusResponse.From(started));
         }).WithSummary("Starts a canary rollout (Argo-style steps: setWeight, pause, analysis).").RequireAuthorization(BallastPolicies.Writer);
@@ -85,14 +85,38 @@ public static class RolloutsApi
     }
 
     /// <summary>
-    /// Refuses (400) a rollout to a model version trained on another feature service than its endpoint's: the router
-    /// would never route to it, so the canary would wait for traffic that cannot come.
+    /// Refuses (400) a rollout to a model that does not resolve in the registry, or to a version trained on another
+    /// feature service than its endpoint's: the router would never route to either, so the canary would wait for
+    /// traffic that cannot come.
     /// </summary>
-    private static async Task CheckFeatureServiceAsync(RolloutSpec spec, Ballast.Serving.EndpointStore endpoints, Ballast.Registry.RegistryStore registry, CancellationToken cancellationToken)
+    private static async Task CheckModelAsync(RolloutSpec spec, Ballast.Serving.EndpointStore endpoints, Ballast.Registry.RegistryStore registry, CancellationToken cancellationToken)
     {
         if (spec.Endpoint is not { Length: > 0 } name || spec.Model is null)
         {
             return; // the controller's validation says what is missing
+        }
+
+        // The model must resolve now: a rollout to a version that does not exist once "succeeded" with a canary that
+        // never answered, and left the endpoint on a model it cannot load.
+        Ballast.Serving.ModelReference reference;
+        try
+        {
+            reference = Ballast.Serving.ModelReference.Parse(spec.Model, "model");
+        }
+        catch (Ballast.Tracking.TrackingException)
+        {
+            return; // not a model reference: the controller's validation says so, with the rest
+        }
+
+        try
+        {
+            _ = reference.Version is { } version
+                ? await registry.GetVersionAsync(reference.Name, version.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false)
+                : await registry.GetVersionByAliasAsync(reference.Name, reference.Alias!, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Ballast.Tracking.TrackingException missing) when (missing.Code == Ballast.Tracking.TrackingException.ResourceDoesNotExist)
+        {
+            throw Ballast.Tracking.TrackingException.Invalid($"Invalid rollout '{spec.Name}': model '{spec.Model}' does not resolve: {missing.Message}.");
         }
 
         var endpoint = (await endpoints.GetAsync(name, cancellationToken).ConfigureAwait(false)).Spec;

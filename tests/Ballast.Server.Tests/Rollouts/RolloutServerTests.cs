@@ -245,6 +245,13 @@ public sealed class RolloutServerTests
             noEndpoint.StatusCode.ShouldBe(HttpStatusCode.NotFound);
         }
 
+        using (var noModel = await client.PostAsJsonAsync("/api/v1/rollouts", new { name = "r", endpoint = "iris", model = "models:/iris/99", steps = new[] { new { setWeight = 10 } } }, Cancel))
+        {
+            noModel.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await noModel.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+                .ShouldBe("Invalid rollout 'r': model 'models:/iris/99' does not resolve: Model Version (name=iris, version=99) not found.");
+        }
+
         (await client.PostAsJsonAsync("/api/v1/rollouts/missing/promote", new { }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await client.GetAsync("/api/v1/endpoints/nope/traffic", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await client.GetFromJsonAsync<JsonElement>("/api/v1/rollouts", Cancel)).GetProperty("rollouts").GetArrayLength().ShouldBe(0);
