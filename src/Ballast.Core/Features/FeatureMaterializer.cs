@@ -5,7 +5,8 @@ using Dapper;
 namespace Ballast.Features;
 
 /// <summary>What one view's materialization did: the dataset version read, the event-time range (from, until] it covered, rows read and rows that changed the online store.</summary>
-public sealed record MaterializationResult(string View, string Source, long? From, long Until, long Rows, int Changed);
+/// <summary>One view's run: from and until which event time it read, how many rows and changed values; <see cref="Error"/> when it failed.</summary>
+public sealed record MaterializationResult(string View, string Source, long? From, long Until, long Rows, int Changed, string? Error = null);
 
 /// <summary>
 /// Copies the latest feature values per entity from the offline store into the online store, incrementally: each view
@@ -34,7 +35,15 @@ public sealed class FeatureMaterializer(FeatureStore definitions, DatasetStore d
         var results = new List<MaterializationResult>();
         foreach (var view in selected)
         {
-            results.Add(await MaterializeViewAsync(view, until, cancellationToken).ConfigureAwait(false));
+            try
+            {
+                results.Add(await MaterializeViewAsync(view, until, cancellationToken).ConfigureAwait(false));
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                // One broken view (its dataset gone, a column renamed) must not keep the others' online values from moving.
+                results.Add(new MaterializationResult(view.Name, view.Spec.Source?.Dataset ?? view.Spec.Source?.StreamName ?? "", null, until, 0, 0, exception.Message));
+            }
         }
 
         return results;

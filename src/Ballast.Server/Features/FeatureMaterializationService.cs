@@ -42,6 +42,10 @@ public sealed partial class FeatureMaterializationService(FeatureStore sets, Fea
                 {
                     var results = await materializer.MaterializeAsync(now.ToUnixTimeMilliseconds(), cancellationToken: stoppingToken).ConfigureAwait(false);
                     FeaturesApi.Count(results);
+                    foreach (var failed in results.Where(result => result.Error is not null))
+                    {
+                        LogViewFailed(logger, failed.View, failed.Error!);
+                    }
                 }
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
@@ -66,6 +70,9 @@ public sealed partial class FeatureMaterializationService(FeatureStore sets, Fea
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Scheduled feature materialization failed; retrying at the next interval")]
     private static partial void LogMaterializationFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Feature view {View} was not materialized (the others were): {Error}")]
+    private static partial void LogViewFailed(ILogger logger, string view, string error);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the feature catalog failed; serving keeps the last one")]
     private static partial void LogRefreshFailed(ILogger logger, Exception exception);

@@ -119,7 +119,10 @@ public static class FeaturesApi
             var until = request?.Until is { } text ? ParseTime(text, "until") : time.GetUtcNow().ToUnixTimeMilliseconds();
             var results = await materializer.MaterializeAsync(until, request?.Views, cancellationToken).ConfigureAwait(false);
             Count(results);
-            return TypedResults.Ok(new MaterializeResponse(until, results));
+            // The views that could be materialized were; the refusal names the others and why.
+            return results.Where(result => result.Error is not null).ToList() is { Count: > 0 } failed
+                ? throw TrackingException.Invalid($"{results.Count - failed.Count} of {results.Count} views materialized; failed: {string.Join("; ", failed.Select(result => $"{result.View}: {result.Error!.TrimEnd('.')}"))}.")
+                : TypedResults.Ok(new MaterializeResponse(until, results));
         }).WithSummary("Copies the latest values up to `until` from the offline store into the online store, incrementally.").RequireAuthorization(BallastPolicies.Writer);
 
         group.MapPost("/training-set", TrainingSetAsync)

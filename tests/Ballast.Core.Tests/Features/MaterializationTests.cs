@@ -48,6 +48,21 @@ public abstract class MaterializationTests(DatabaseEngine engine) : FolderDataba
         (await stack.Online.ReadAsync("customer_stats", ["1", "2", "3"], Cancel)).Select(row => row?.EventAt).ShouldBe([At(3), At(1), At(4)]);
     }
 
+    // Views run in name order, and the first failure once ended the run: a broken view starved every view after it.
+    [Fact]
+    public async Task A_view_that_fails_is_reported_and_the_others_are_still_materialized()
+    {
+        var stack = await StackAsync();
+        var broken = new FeatureViewSpec("a_broken", "customer", new FeatureSourceSpec("missing"), "event_time", [new FeatureSpec("spend", "double")], "30d");
+        await stack.Definitions.PutAsync(Spec() with { Name = "other", Views = [broken], Services = [] }, Cancel);
+
+        var results = await stack.Materializer.MaterializeAsync(At(2), cancellationToken: Cancel);
+
+        results.Select(result => (result.View, result.Error is null)).ShouldBe([("a_broken", false), ("customer_stats", true)]);
+        results[0].Error!.ShouldContain("missing");
+        results[1].Changed.ShouldBe(2);
+    }
+
     [Fact]
     public async Task Incremental_runs_end_where_one_full_run_does_and_a_new_version_starts_over()
     {
