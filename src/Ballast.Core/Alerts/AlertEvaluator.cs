@@ -163,6 +163,9 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time) : IAlert
     public static string Target(string url) => Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Authority) : "(invalid url)";
 
     /// <summary>A silence from a request: a rule (which must exist) or matchers, a comment, and an end after its start and after now.</summary>
+    /// <summary>The longest silence (a longer one overflowed the calendar: a 500).</summary>
+    public static readonly TimeSpan MaxSilence = TimeSpan.FromDays(3650);
+
     public async Task<Silence> SilenceAsync(SilenceRequest request, string actor, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -188,7 +191,14 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time) : IAlert
             }
             else if (Ballast.Rollouts.RolloutValidation.Duration(text) is { } duration && duration > TimeSpan.Zero)
             {
-                ends = starts + duration;
+                if (duration > MaxSilence)
+                {
+                    problems.Add($"duration '{text}' is longer than {MaxSilence.TotalHours:0}h (10 years); delete the rule instead");
+                }
+                else
+                {
+                    ends = starts + duration;
+                }
             }
             else
             {

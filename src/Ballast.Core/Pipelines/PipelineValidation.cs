@@ -130,9 +130,17 @@ public static partial class PipelineValidation
                 problems.Add($"{where}: retry_backoff '{backoff}' is not a duration such as 10s, 5m or 1h");
             }
 
-            if (step.Timeout is { } timeout && Duration(timeout) is null)
+            if (step.Timeout is { } timeout)
             {
-                problems.Add($"{where}: timeout '{timeout}' is not a duration such as 10s, 5m or 1h");
+                if (Duration(timeout) is not { } limit)
+                {
+                    problems.Add($"{where}: timeout '{timeout}' is not a duration such as 10s, 5m or 1h");
+                }
+                else if (limit > MaxTimeout)
+                {
+                    // A timer cannot run longer than ~49.7 days; a step that may run for a month is already an outlier.
+                    problems.Add($"{where}: timeout '{timeout}' is longer than {MaxTimeout.TotalHours:0}h (30 days)");
+                }
             }
         }
 
@@ -251,7 +259,10 @@ public static partial class PipelineValidation
         }
     }
 
-    /// <summary>A duration such as <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>2h</c>; null when malformed or not positive.</summary>
+    /// <summary>The longest step timeout.</summary>
+    public static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(30);
+
+    /// <summary>A duration such as <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>2h</c>; null when malformed, not positive or beyond a TimeSpan.</summary>
     public static TimeSpan? Duration(string text)
     {
         var match = DurationPattern().Match(text ?? "");
@@ -260,16 +271,27 @@ public static partial class PipelineValidation
             return null;
         }
 
-        var value = long.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-        TimeSpan? duration = match.Groups[2].Value switch
+        if (!long.TryParse(match.Groups[1].Value, CultureInfo.InvariantCulture, out var value))
         {
-            "ms" => TimeSpan.FromMilliseconds(value),
-            "s" => TimeSpan.FromSeconds(value),
-            "m" => TimeSpan.FromMinutes(value),
-            "h" => TimeSpan.FromHours(value),
-            _ => null,
-        };
-        return duration > TimeSpan.Zero ? duration : null;
+            return null;
+        }
+
+        try
+        {
+            TimeSpan? duration = match.Groups[2].Value switch
+            {
+                "ms" => TimeSpan.FromMilliseconds(value),
+                "s" => TimeSpan.FromSeconds(value),
+                "m" => TimeSpan.FromMinutes(value),
+                "h" => TimeSpan.FromHours(value),
+                _ => null,
+            };
+            return duration > TimeSpan.Zero ? duration : null;
+        }
+        catch (OverflowException)
+        {
+            return null;
+        }
     }
 
     private static List<string>? Cycle(IReadOnlyList<PipelineStepSpec> steps)

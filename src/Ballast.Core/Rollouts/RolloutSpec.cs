@@ -446,7 +446,7 @@ public static partial class RolloutValidation
         };
     }
 
-    /// <summary><c>30s</c>, <c>5m</c>, <c>1h</c>, <c>250ms</c>; null when not a duration.</summary>
+    /// <summary><c>30s</c>, <c>5m</c>, <c>1h</c>, <c>250ms</c>; null when not a duration (or longer than a TimeSpan holds).</summary>
     public static TimeSpan? Duration(string text)
     {
         var match = DurationPattern().Match(text ?? "");
@@ -456,13 +456,20 @@ public static partial class RolloutValidation
         }
 
         var value = double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture);
-        return match.Groups["unit"].Value switch
+        try
         {
-            "ms" => TimeSpan.FromMilliseconds(value),
-            "s" => TimeSpan.FromSeconds(value),
-            "m" => TimeSpan.FromMinutes(value),
-            _ => TimeSpan.FromHours(value),
-        };
+            return match.Groups["unit"].Value switch
+            {
+                "ms" => TimeSpan.FromMilliseconds(value),
+                "s" => TimeSpan.FromSeconds(value),
+                "m" => TimeSpan.FromMinutes(value),
+                _ => TimeSpan.FromHours(value),
+            };
+        }
+        catch (OverflowException)
+        {
+            return null; // beyond what a TimeSpan holds (99999999999h): not a duration anything here waits for
+        }
     }
 
     private static void Collect(List<string> problems, Action check, string prefix = "")

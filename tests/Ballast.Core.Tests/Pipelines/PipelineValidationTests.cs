@@ -28,6 +28,7 @@ public sealed class PipelineValidationTests
             new PipelineStepSpec("a", "train"),
             new PipelineStepSpec("b", "echo", new JsonObject { ["x"] = "${{ steps.nope.outputs.y }}", ["y"] = "${{ params.missing }}", ["z"] = "${{ env.HOME }}" }, Needs: ["ghost"]),
             new PipelineStepSpec("c", "command", new JsonObject { ["args"] = "not a list" }, Retries: 50, Timeout: "soon"),
+            new PipelineStepSpec("d", "echo", Timeout: "1200h", RetryBackoff: "999999999999h"),
         ], new PipelineSchedule("61 * * * *"))).ShouldBe(
             "Invalid pipeline 'bad one': name 'bad one' must be 1 to 63 letters, digits, '-' or '_', starting with a letter or digit; " +
             "parameters[0]: type 'integer' is not one of string, int, number, bool, dataset, model; parameters[1]: default \"x\" is not an integer; " +
@@ -37,6 +38,7 @@ public sealed class PipelineValidationTests
             "steps[1] (b).with: ${{ params.missing }} names no parameter; declared: n, k; steps[1] (b).needs: 'ghost' is not a step of this pipeline; " +
             "steps[2] (c): with.command (the executable to run) is required; steps[2] (c): with.args must be a list; " +
             "steps[2] (c): retries 50 must be between 0 and 10; steps[2] (c): timeout 'soon' is not a duration such as 10s, 5m or 1h; " +
+            "steps[3] (d): retry_backoff '999999999999h' is not a duration such as 10s, 5m or 1h; steps[3] (d): timeout '1200h' is longer than 720h (30 days); " +
             "schedule.cron '61 * * * *' is not a cron expression (5 fields, or 6 with seconds): Minutes: Value must be a number between 0 and 59 (all inclusive); parameter 'n' needs a default: scheduled runs pass no parameters.");
     }
 
