@@ -136,9 +136,47 @@ internal static class ServingFeatures
         (defaulted ? series.Defaulted : series.Complete).Inc();
         // The model gets the features it declares as inputs (a service may carry more, e.g. what an on-demand feature is
         // computed from); the logged row has them all.
-        var takes = endpoint.Variants[0].Model.Runtime.Signature.Inputs.Select(input => input.Name).ToHashSet(StringComparer.Ordinal);
-        var model = inputs.Where(input => input.Name != service.JoinKey || takes.Contains(input.Name)).Concat(added.Where(feature => takes.Contains(feature.Name))).ToList();
+        var takes = endpoint.Variants[0].Model.Runtime.Signature.Inputs.ToDictionary(input => input.Name, StringComparer.Ordinal);
+        var model = inputs.Where(input => input.Name != service.JoinKey || takes.ContainsKey(input.Name))
+            .Concat(added.Where(feature => takes.ContainsKey(feature.Name)).Select(feature => Conform(feature, takes[feature.Name]))).ToList();
         return new EnrichedInputs(model, [.. inputs, .. added]);
+    }
+
+    private static readonly string[] Numeric =
+    [
+        TensorDatatypes.Fp16, TensorDatatypes.Fp32, TensorDatatypes.Fp64, TensorDatatypes.Int8, TensorDatatypes.Int16, TensorDatatypes.Int32, TensorDatatypes.Int64,
+        TensorDatatypes.Uint8, TensorDatatypes.Uint16, TensorDatatypes.Uint32, TensorDatatypes.Uint64,
+    ];
+
+    /// <summary>
+    /// A looked-up feature ([N, 1] of its declared type) as the model takes it: [N] when the model's input has one
+    /// dimension, and a numeric feature in the input's numeric type (a model trained by the pipeline's train step takes
+    /// FP32 [-1]; the feature set declares doubles). Anything else is left for the signature check to explain.
+    /// </summary>
+    private static Tensor Conform(Tensor feature, TensorSpec input)
+    {
+        var shape = input.Shape.Count == 1 ? new[] { feature.Shape[0] } : feature.Shape;
+        if (feature.Datatype == input.Datatype || !Numeric.Contains(feature.Datatype) || !Numeric.Contains(input.Datatype))
+        {
+            return feature with { Shape = shape };
+        }
+
+        var element = TensorDatatypes.ElementType(input.Datatype);
+        var data = Array.CreateInstance(element, feature.Data.Length);
+        for (var i = 0; i < data.Length; i++)
+        {
+            var number = Tensor.Number(feature.Data.GetValue(i)!);
+            try
+            {
+                data.SetValue(element == typeof(Half) ? (Half)number : Convert.ChangeType(number, element, System.Globalization.CultureInfo.InvariantCulture), i);
+            }
+            catch (OverflowException)
+            {
+                throw new ModelInputException($"feature '{feature.Name}': value {number} (row {i}) does not fit the model's {input.Datatype} input '{input.Name}'");
+            }
+        }
+
+        return new Tensor(feature.Name, input.Datatype, shape, data);
     }
 
     private static ResolvedService Service(RoutedEndpoint endpoint, HttpContext http)

@@ -124,6 +124,27 @@ public abstract class FeatureServingTests
         metrics.ShouldContain($"ballast_feature_missing_total{{endpoint=\"titanic-default-{Kind}\",feature=\"age_months\"}} 2\n");
     }
 
+    // A feature declared double for a model input of FP32 (what the pipeline's train step exports) was refused on every
+    // request: the looked-up feature is converted to the model's numeric type.
+    [Fact]
+    public async Task Numeric_features_are_given_to_the_model_in_its_own_input_type()
+    {
+        await using var server = await RunningServer.StartAsync(options => options with { OnlineStore = OnlineStore });
+        using var client = server.Client();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        await AddDatasetAsync(client, "passengers", Passengers);
+        var manifest = Path.Combine(Directory.CreateTempSubdirectory("ballast-features-").FullName, "features.yaml");
+        File.WriteAllText(manifest, FeatureSet.Replace("{name: age, type: float,", "{name: age, type: double,", StringComparison.Ordinal).ReplaceLineEndings("\n"));
+        (await RunAsync("apply", "-f", manifest, "--url", url)).Code.ShouldBe(0);
+        (await RunAsync("features", "materialize", "--until", "2026-11-30T00:00:00Z", "--url", url)).Code.ShouldBe(0);
+        await RegisterTitanicAsync(client, "titanic_v1");
+        await CreateEndpointAsync(client, $"titanic-double-{Kind}", "reject");
+
+        using var scored = await client.PostAsJsonAsync($"/v2/models/titanic-double-{Kind}/infer", V2Request([1, 2], [211.3f, 7.9f]), Cancel);
+
+        scored.StatusCode.ShouldBe(HttpStatusCode.OK, await scored.Content.ReadAsStringAsync(Cancel));
+    }
+
     [Fact]
     public async Task Online_lookups_training_sets_and_the_consistency_check_agree_with_the_definitions()
     {
