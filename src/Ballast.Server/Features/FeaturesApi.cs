@@ -176,7 +176,19 @@ public static class FeaturesApi
                 await http.Request.Body.CopyToAsync(file, cancellationToken).ConfigureAwait(false);
             }
 
-            var result = await offline.TrainingSetAsync(resolved, entities, name, output, timestampColumn, cancellationToken).ConfigureAwait(false);
+            TrainingSetResult result;
+            try
+            {
+                result = await offline.TrainingSetAsync(resolved, entities, name, output, timestampColumn, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DuckDB.NET.Data.DuckDBException exception) when (exception.ErrorType is DuckDB.NET.Native.DuckDBErrorType.Conversion or DuckDB.NET.Native.DuckDBErrorType.InvalidInput
+                or DuckDB.NET.Native.DuckDBErrorType.Invalid or DuckDB.NET.Native.DuckDBErrorType.Binder or DuckDB.NET.Native.DuckDBErrorType.Parser)
+            {
+                // The uploaded rows, not the server: a timestamp that is not one, a text key for an int64 entity, a file
+                // that is not the format its content type says.
+                throw TrackingException.Invalid($"The entity rows could not be joined: {exception.Message.Split('\n')[0].Trim()}");
+            }
+
             File.Delete(entities);
             http.Response.Headers["Ballast-Rows"] = result.Rows.ToString(CultureInfo.InvariantCulture);
             http.Response.Headers["Ballast-Sources"] = string.Join(",", result.Sources);

@@ -192,6 +192,14 @@ public abstract class FeatureServingTests
         training.Output.ShouldBe($"wrote {output}: 3 rows (features from passengers@1)\n");
         var joined = Query(output, "SELECT concat_ws(',', passenger_id, survived, coalesce(embarked, 'null'), coalesce(CAST(age AS VARCHAR), 'null')) FROM read_parquet('{0}')");
         joined.ShouldBe(["2,0,Q,25.0", "2,1,C,26.0", "1,1,null,null"]);
+
+        // Rows the join cannot read are the caller's mistake (a 500 before).
+        foreach (var bad in new[] { "passenger_id,event_timestamp\n2,notadate\n", "passenger_id,event_timestamp\nabc,2026-11-10 00:00:00\n" })
+        {
+            using var refused = await client.PostAsync("/api/v1/features/training-set?service=titanic_v1", new StringContent(bad, Encoding.UTF8, "text/csv"), Cancel);
+            refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest, await refused.Content.ReadAsStringAsync(Cancel));
+            (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()!.ShouldStartWith("The entity rows could not be joined: ");
+        }
     }
 
     /// <summary>The first column of a query over a Parquet file ({0} is its path), as text.</summary>
