@@ -32,6 +32,10 @@ public static class MonitorMetrics
         WindowEnd.WithLabels(spec.Name).Set(window.End / 1000.0);
         if (window.Results.Drift is { } drift)
         {
+            // Series of columns or methods the monitor no longer compares go (its spec changed): no stale scores.
+            var current = drift.Result.Features.Select(feature => (feature.Name, feature.Method)).ToHashSet();
+            Remove(DriftScore, labels => labels[0] == spec.Name && !current.Contains((labels[1], labels[2])));
+            Remove(DriftDetected, labels => labels[0] == spec.Name && !current.Any(feature => feature.Name == labels[1]));
             foreach (var feature in drift.Result.Features)
             {
                 DriftScore.WithLabels(spec.Name, feature.Name, feature.Method).Set(feature.Score);
@@ -47,6 +51,23 @@ public static class MonitorMetrics
             {
                 Metric.WithLabels(spec.Name, name).Set(value);
             }
+        }
+    }
+
+    /// <summary>Removes every series of a deleted monitor.</summary>
+    public static void Forget(string monitor)
+    {
+        foreach (var gauge in new[] { DriftScore, DriftDetected, DriftShare, Metric, WindowEnd })
+        {
+            Remove(gauge, labels => labels[0] == monitor);
+        }
+    }
+
+    private static void Remove(Gauge gauge, Func<string[], bool> stale)
+    {
+        foreach (var labels in gauge.GetAllLabelValues().Where(stale).ToList())
+        {
+            gauge.RemoveLabelled(labels);
         }
     }
 }

@@ -56,6 +56,7 @@ public static class MonitorsApi
         group.MapDelete("/{name}", async (string name, MonitorStore monitors, CancellationToken cancellationToken) =>
         {
             await monitors.DeleteAsync(name, cancellationToken).ConfigureAwait(false);
+            MonitorMetrics.Forget(name);
             return TypedResults.NoContent();
         }).WithSummary("Deletes a monitor and its windows.").RequireAuthorization(BallastPolicies.Writer);
         group.MapGet("/{name}/windows", async (string name, int? limit, long? before, MonitorStore monitors, CancellationToken cancellationToken) =>

@@ -206,7 +206,7 @@ public sealed class MonitorServerTests
         var file = Path.Combine(server.DataDir, "monitor.yaml");
         await File.WriteAllTextAsync(file, $$"""
             kind: Monitor
-            name: iris-watch
+            name: iris-applied
             endpoint: iris
             window: {duration: 1h}
             reference: {from: "{{from}}", to: "{{to}}"}
@@ -221,26 +221,28 @@ public sealed class MonitorServerTests
 
         var applied = await RunAsync("apply", "-f", file, "--url", url);
         applied.Code.ShouldBe(0, applied.Error);
-        applied.Output.ShouldEndWith("monitor/iris-watch: created (windows of 1h)\n");
+        applied.Output.ShouldEndWith("monitor/iris-applied: created (windows of 1h)\n");
         var again = await RunAsync("apply", "-f", file, "--url", url);
-        again.Output.ShouldBe("monitor/iris-watch: unchanged (windows of 1h)\n", again.Error);
-        (await RunAsync("get", "monitors", "--url", url)).Output.ShouldContain("iris-watch  iris");
+        again.Output.ShouldBe("monitor/iris-applied: unchanged (windows of 1h)\n", again.Error);
+        (await RunAsync("get", "monitors", "--url", url)).Output.ShouldContain("iris-applied  iris");
         (await RunAsync("monitors", "list", "--url", url)).Output.ShouldContain("1h");
 
-        var evaluated = await RunAsync("monitors", "evaluate", "iris-watch", "--json", "--url", url);
+        var evaluated = await RunAsync("monitors", "evaluate", "iris-applied", "--json", "--url", url);
         evaluated.Code.ShouldBe(0, evaluated.Error);
         var id = JsonDocument.Parse(evaluated.Output).RootElement.GetProperty("id").GetInt64();
         var hooks = JsonDocument.Parse(evaluated.Output).RootElement.GetProperty("metrics");
         (hooks.GetProperty("quality.petal_length.max").GetDouble(), hooks.GetProperty("quality.failed").GetDouble()).ShouldBe((0.0, 0.0), "the manifest's suite");
         hooks.GetProperty("multivariate.drifted").GetDouble().ShouldBe(0, "the window is the reference");
-        var windows = await RunAsync("monitors", "windows", "iris-watch", "--url", url);
+        var windows = await RunAsync("monitors", "windows", "iris-applied", "--url", url);
         windows.Output.ShouldContain(" ok ");
-        var report = await RunAsync("monitors", "report", "iris-watch", id.ToString(CultureInfo.InvariantCulture), "--format", "md", "--url", url);
+        var report = await RunAsync("monitors", "report", "iris-applied", id.ToString(CultureInfo.InvariantCulture), "--format", "md", "--url", url);
         report.Code.ShouldBe(0, report.Error);
         report.Output.ShouldContain("| petal_length | numerical | ks |");
-        (await RunAsync("monitors", "report", "iris-watch", "999", "--url", url)).Code.ShouldBe(1);
-        (await RunAsync("delete", "monitor", "iris-watch", "--url", url)).Code.ShouldBe(0);
-        (await client.GetAsync("/api/v1/monitors/iris-watch", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await RunAsync("monitors", "report", "iris-applied", "999", "--url", url)).Code.ShouldBe(1);
+        (await client.GetStringAsync("/metrics", Cancel)).ShouldContain("ballast_monitor_drift_score{monitor=\"iris-applied\"");
+        (await RunAsync("delete", "monitor", "iris-applied", "--url", url)).Code.ShouldBe(0);
+        (await client.GetAsync("/api/v1/monitors/iris-applied", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await client.GetStringAsync("/metrics", Cancel)).ShouldNotContain("monitor=\"iris-applied\"", Case.Sensitive, "a deleted monitor's series go with it");
     }
 
     private static async Task<(int Code, string Output, string Error)> RunAsync(params string[] args)
