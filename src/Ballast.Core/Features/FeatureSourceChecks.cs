@@ -108,10 +108,7 @@ public sealed class FeatureSourceChecks(EndpointStore endpoints, RegistryStore r
             ModelVersion version;
             try
             {
-                var reference = ModelReference.Parse(variant.Model, $"variant '{variant.Name}'");
-                version = reference.Version is { } number
-                    ? await registry.GetVersionAsync(reference.Name, number.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false)
-                    : await registry.GetVersionByAliasAsync(reference.Name, reference.Alias!, cancellationToken).ConfigureAwait(false);
+                version = await ModelReference.Parse(variant.Model, $"variant '{variant.Name}'").ResolveAsync(registry, cancellationToken).ConfigureAwait(false);
             }
             catch (TrackingException)
             {

@@ -55,6 +55,15 @@ public sealed partial record ModelReference(string Name, long? Version, string? 
 
     public override string ToString() => Version is { } version ? $"models:/{Name}/{version}" : $"models:/{Name}@{Alias}";
 
+    /// <summary>The registry version this reference points at now (an alias as it stands); RESOURCE_DOES_NOT_EXIST when there is none.</summary>
+    public Task<Registry.ModelVersion> ResolveAsync(Registry.RegistryStore registry, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+        return Version is { } number
+            ? registry.GetVersionAsync(Name, number.ToString(CultureInfo.InvariantCulture), cancellationToken)
+            : registry.GetVersionByAliasAsync(Name, Alias!, cancellationToken);
+    }
+
     [GeneratedRegex(@"^models:/(?<name>[^/@]+)(/(?<version>[1-9][0-9]{0,17})|@(?<alias>[A-Za-z0-9_\-]+))$")]
     private static partial Regex Pattern();
 }

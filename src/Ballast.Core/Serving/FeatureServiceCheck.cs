@@ -1,4 +1,3 @@
-using System.Globalization;
 using Ballast.Registry;
 using Ballast.Tracking;
 
@@ -36,10 +35,7 @@ public static class FeatureServiceCheck
             ModelVersion version;
             try
             {
-                var reference = ModelReference.Parse(model, $"variant '{name}'");
-                version = reference.Version is { } number
-                    ? await registry.GetVersionAsync(reference.Name, number.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false)
-                    : await registry.GetVersionByAliasAsync(reference.Name, reference.Alias!, cancellationToken).ConfigureAwait(false);
+                version = await ModelReference.Parse(model, $"variant '{name}'").ResolveAsync(registry, cancellationToken).ConfigureAwait(false);
             }
             catch (TrackingException)
             {

@@ -48,9 +48,7 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
     public async Task<long> ResolveAsync(ModelReference reference, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(reference);
-        var version = reference.Version is { } number
-            ? await registry.GetVersionAsync(reference.Name, number.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false)
-            : await registry.GetVersionByAliasAsync(reference.Name, reference.Alias!, cancellationToken).ConfigureAwait(false);
+        var version = await reference.ResolveAsync(registry, cancellationToken).ConfigureAwait(false);
         return long.Parse(version.Version, System.Globalization.CultureInfo.InvariantCulture);
     }
 

@@ -110,9 +110,7 @@ public static class RolloutsApi
 
         try
         {
-            _ = reference.Version is { } version
-                ? await registry.GetVersionAsync(reference.Name, version.ToString(System.Globalization.CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false)
-                : await registry.GetVersionByAliasAsync(reference.Name, reference.Alias!, cancellationToken).ConfigureAwait(false);
+            await reference.ResolveAsync(registry, cancellationToken).ConfigureAwait(false);
         }
         catch (Ballast.Tracking.TrackingException missing) when (missing.Code == Ballast.Tracking.TrackingException.ResourceDoesNotExist)
         {
