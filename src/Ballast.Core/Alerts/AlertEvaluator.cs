@@ -162,10 +162,10 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time) : IAlert
     /// <summary>What logs and the delivery log show of a webhook URL: scheme, host and port only (paths and queries may hold tokens, as Slack's do).</summary>
     public static string Target(string url) => Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.GetLeftPart(UriPartial.Authority) : "(invalid url)";
 
-    /// <summary>A silence from a request: a rule (which must exist) or matchers, a comment, and an end after its start and after now.</summary>
     /// <summary>The longest silence (a longer one overflowed the calendar: a 500).</summary>
     public static readonly TimeSpan MaxSilence = TimeSpan.FromDays(3650);
 
+    /// <summary>A silence from a request: a rule (which must exist) or matchers, a comment, and an end after its start and after now.</summary>
     public async Task<Silence> SilenceAsync(SilenceRequest request, string actor, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);

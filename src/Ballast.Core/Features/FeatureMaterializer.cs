@@ -4,8 +4,10 @@ using Dapper;
 
 namespace Ballast.Features;
 
-/// <summary>What one view's materialization did: the dataset version read, the event-time range (from, until] it covered, rows read and rows that changed the online store.</summary>
-/// <summary>One view's run: from and until which event time it read, how many rows and changed values; <see cref="Error"/> when it failed.</summary>
+/// <summary>
+/// What one view's materialization did: the dataset version read, the event-time range (from, until] it covered, rows
+/// read and rows that changed the online store; <see cref="Error"/> when it failed (and the other views went on).
+/// </summary>
 public sealed record MaterializationResult(string View, string Source, long? From, long Until, long Rows, int Changed, string? Error = null);
 
 /// <summary>

@@ -82,28 +82,6 @@ public static class FeatureTypes
         };
     }
 
-    /// <summary>An element as a number, for on-demand expressions; null when it is not numeric.</summary>
-    public static double? Number(Array data, int index)
-    {
-        ArgumentNullException.ThrowIfNull(data);
-        return data.GetValue(index) switch
-        {
-            float value => value,
-            double value => value,
-            long value => value,
-            int value => value,
-            short value => value,
-            sbyte value => value,
-            byte value => value,
-            ushort value => value,
-            uint value => value,
-            ulong value => value,
-            Half value => (double)value,
-            bool value => value ? 1 : 0,
-            _ => null,
-        };
-    }
-
     /// <summary><c>90s</c>, <c>30m</c>, <c>12h</c>, <c>30d</c>, <c>2w</c>; null when not a duration.</summary>
     public static TimeSpan? Duration(string? text)
     {

@@ -20,6 +20,11 @@ public static class TensorDatatypes
 
     public static IReadOnlyList<string> All { get; } = [Bool, Uint8, Uint16, Uint32, Uint64, Int8, Int16, Int32, Int64, Fp16, Fp32, Fp64, Bytes];
 
+    public static bool IsFloatingPoint(string datatype) => datatype is Fp16 or Fp32 or Fp64;
+
+    /// <summary>Integers and floating-point numbers (not BOOL, not BYTES).</summary>
+    public static bool IsNumeric(string datatype) => IsFloatingPoint(datatype) || datatype is Uint8 or Uint16 or Uint32 or Uint64 or Int8 or Int16 or Int32 or Int64;
+
     /// <summary>The .NET array element type that holds a tensor of <paramref name="datatype"/> (BYTES as strings).</summary>
     public static Type ElementType(string datatype) => datatype switch
     {
@@ -71,12 +76,30 @@ public sealed record Tensor(string Name, string Datatype, long[] Shape, Array Da
 
     public string Describe() => $"{Datatype} [{string.Join(",", Shape)}]";
 
-    /// <summary>A numeric element (any V2 datatype but BYTES) as a double; <see cref="Half"/> is not <see cref="IConvertible"/>.</summary>
-    public static double Number(object value) => value switch
+    /// <summary>
+    /// Element <paramref name="index"/> of a tensor's data as a number (any V2 datatype but BYTES; BOOL as 0 or 1), null
+    /// for a string. <see cref="Half"/> is not <see cref="IConvertible"/>, hence the switch.
+    /// </summary>
+    public static double? Number(Array data, int index)
     {
-        Half half => (double)half,
-        _ => Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture),
-    };
+        ArgumentNullException.ThrowIfNull(data);
+        return data.GetValue(index) switch
+        {
+            float value => value,
+            double value => value,
+            long value => value,
+            int value => value,
+            short value => value,
+            sbyte value => value,
+            byte value => value,
+            ushort value => value,
+            uint value => value,
+            ulong value => value,
+            Half value => (double)value,
+            bool value => value ? 1 : 0,
+            _ => null,
+        };
+    }
 
     /// <summary>The values of <paramref name="count"/> rows from row <paramref name="from"/> along the first dimension (a scalar is one row).</summary>
     public Array RowValues(long from, long count)

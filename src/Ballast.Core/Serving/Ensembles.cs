@@ -83,7 +83,7 @@ public sealed class EnsembleRuntime(IReadOnlyList<(string Name, IModelRuntime Ru
             var data = parts[i].Data;
             for (var j = 0; j < sums.Length; j++)
             {
-                sums[j] += members[i].Weight * Tensor.Number(data.GetValue(j)!);
+                sums[j] += members[i].Weight * Tensor.Number(data, j)!.Value;
             }
         }
 
@@ -143,7 +143,7 @@ public sealed class EnsembleRuntime(IReadOnlyList<(string Name, IModelRuntime Ru
             var top = 0;
             for (var column = 1; column < width; column++)
             {
-                if (Tensor.Number(probabilities.Data.GetValue((row * width) + column)!) > Tensor.Number(probabilities.Data.GetValue((row * width) + top)!))
+                if (Tensor.Number(probabilities.Data, (row * width) + column) > Tensor.Number(probabilities.Data, (row * width) + top))
                 {
                     top = column;
                 }

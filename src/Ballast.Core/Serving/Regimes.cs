@@ -50,12 +50,11 @@ public sealed record RegimeRule(string? Input, string? Op, double? Value = null,
             return Op == "!=" ? !equal : equal;
         }
 
-        if (value is string or null || Value is not { } threshold)
+        if (Value is not { } threshold || Tensor.Number(tensor.Data, index) is not { } number)
         {
             return false;
         }
 
-        var number = Tensor.Number(value);
         return Op switch
         {
             "<" => number < threshold,
@@ -106,7 +105,7 @@ public sealed class RegimeState(RegimeSpec spec, TimeProvider time)
         {
             for (var row = index; row < tensor.Data.Length; row += width)
             {
-                Add(Tensor.Number(tensor.Data.GetValue(row)!));
+                Add(Tensor.Number(tensor.Data, row)!.Value);
             }
 
             if (_count == _window.Length)

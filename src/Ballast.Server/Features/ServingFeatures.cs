@@ -142,12 +142,6 @@ internal static class ServingFeatures
         return new EnrichedInputs(model, [.. inputs, .. added]);
     }
 
-    private static readonly string[] Numeric =
-    [
-        TensorDatatypes.Fp16, TensorDatatypes.Fp32, TensorDatatypes.Fp64, TensorDatatypes.Int8, TensorDatatypes.Int16, TensorDatatypes.Int32, TensorDatatypes.Int64,
-        TensorDatatypes.Uint8, TensorDatatypes.Uint16, TensorDatatypes.Uint32, TensorDatatypes.Uint64,
-    ];
-
     /// <summary>
     /// A looked-up feature ([N, 1] of its declared type) as the model takes it: [N] when the model's input has one
     /// dimension, and a numeric feature in the input's numeric type (a model trained by the pipeline's train step takes
@@ -156,7 +150,7 @@ internal static class ServingFeatures
     private static Tensor Conform(Tensor feature, TensorSpec input)
     {
         var shape = input.Shape.Count == 1 ? new[] { feature.Shape[0] } : feature.Shape;
-        if (feature.Datatype == input.Datatype || !Numeric.Contains(feature.Datatype) || !Numeric.Contains(input.Datatype))
+        if (feature.Datatype == input.Datatype || !TensorDatatypes.IsNumeric(feature.Datatype) || !TensorDatatypes.IsNumeric(input.Datatype))
         {
             return feature with { Shape = shape };
         }
@@ -165,7 +159,7 @@ internal static class ServingFeatures
         var data = Array.CreateInstance(element, feature.Data.Length);
         for (var i = 0; i < data.Length; i++)
         {
-            var number = Tensor.Number(feature.Data.GetValue(i)!);
+            var number = Tensor.Number(feature.Data, i)!.Value;
             try
             {
                 data.SetValue(element == typeof(Half) ? (Half)number : Convert.ChangeType(number, element, System.Globalization.CultureInfo.InvariantCulture), i);
@@ -215,7 +209,7 @@ internal static class ServingFeatures
             var values = FeatureTypes.NewArray(feature.Type, rows);
             for (var row = 0; row < rows; row++)
             {
-                var result = feature.Expression.Evaluate(name => FeatureTypes.Number(named[name].Data, row))
+                var result = feature.Expression.Evaluate(name => Tensor.Number(named[name].Data, row))
                     ?? throw new ModelInputException($"on-demand feature '{feature.Name}' = {feature.Expression.Text} has no value in row {row} (a non-numeric input or a division by zero)");
                 if (feature.Type == FeatureTypes.Float)
                 {

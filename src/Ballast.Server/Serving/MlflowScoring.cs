@@ -230,8 +230,6 @@ public static class MlflowScoring
         return V2Codec.ReadTensor(document.RootElement).Data;
     }
 
-    private static readonly string[] Floats = [TensorDatatypes.Fp16, TensorDatatypes.Fp32, TensorDatatypes.Fp64];
-
     /// <summary>
     /// A cell as the V2 JSON value of <paramref name="datatype"/>. As pandas reads them: a missing value (null, an absent
     /// key, an empty CSV cell) in a floating-point column is NaN; CSV text is parsed by the column's type (".5", "+5",
@@ -239,7 +237,7 @@ public static class MlflowScoring
     /// </summary>
     private static string CellJson(string datatype, JsonElement cell)
     {
-        var floats = Floats.Contains(datatype);
+        var floats = TensorDatatypes.IsFloatingPoint(datatype);
         if (cell.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null || (cell.ValueKind == JsonValueKind.String && cell.GetString()!.Length == 0 && datatype != TensorDatatypes.Bytes))
         {
             return floats ? "\"NaN\"" : "null";
