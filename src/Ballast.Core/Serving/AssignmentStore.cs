@@ -225,10 +225,12 @@ public sealed class AssignmentStore(MetadataDatabase database)
 
     /// <summary>
     /// An arm's totals over bandit pulls (a <c>WHERE</c> that callers extend and group by): pulls, rewarded pulls, reward
-    /// sum. The fold and the live rows count alike through it, so folded totals add up with what the rows would give.
+    /// sum, and successes (each reward clamped to [0, 1], what Thompson sampling counts). The fold and the live rows count
+    /// alike through it, so folded totals add up with what the rows would give.
     /// </summary>
     // 0.0, not 0: on SQLite an integer 0 beside the real sums of other arms made the read of the arms fail.
-    private const string PullTotals = "COUNT(*) AS pulls, COUNT(f.reward) AS rewarded, COALESCE(SUM(f.reward), 0.0) AS reward_sum " +
+    private const string PullTotals = "COUNT(*) AS pulls, COUNT(f.reward) AS rewarded, COALESCE(SUM(f.reward), 0.0) AS reward_sum, " +
+        "COALESCE(SUM(CASE WHEN f.reward < 0 THEN 0.0 WHEN f.reward > 1 THEN 1.0 ELSE f.reward END), 0.0) AS successes " +
         "FROM prediction_assignments a LEFT JOIN feedback f ON f.prediction_id = a.prediction_id WHERE a.bandit_arm = 1";
 
     /// <summary>
@@ -247,10 +249,10 @@ public sealed class AssignmentStore(MetadataDatabase database)
         }
 
         await connection.ExecuteAsync(new CommandDefinition(
-            "INSERT INTO bandit_arm_totals (endpoint, variant, pulls, rewarded, reward_sum) " +
+            "INSERT INTO bandit_arm_totals (endpoint, variant, pulls, rewarded, reward_sum, successes) " +
             $"SELECT a.endpoint, a.variant, {PullTotals} AND a.assigned_at < @before GROUP BY a.endpoint, a.variant " +
             "ON CONFLICT (endpoint, variant) DO UPDATE SET pulls = bandit_arm_totals.pulls + excluded.pulls, rewarded = bandit_arm_totals.rewarded + excluded.rewarded, " +
-            "reward_sum = bandit_arm_totals.reward_sum + excluded.reward_sum",
+            "reward_sum = bandit_arm_totals.reward_sum + excluded.reward_sum, successes = bandit_arm_totals.successes + excluded.successes",
             new { before }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         var folded = await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM prediction_assignments WHERE bandit_arm = 1 AND assigned_at < @before", new { before }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
@@ -259,18 +261,19 @@ public sealed class AssignmentStore(MetadataDatabase database)
     }
 
     /// <summary>
-    /// Every arm of <paramref name="endpoint"/> that made a prediction the policy chose: pulls, rewarded pulls and the
-    /// reward sum, of the pulls within the reward window (rows) and before it (<c>bandit_arm_totals</c>).
+    /// Every arm of <paramref name="endpoint"/> that made a prediction the policy chose: pulls, rewarded pulls, the
+    /// reward sum and successes, of the pulls within the reward window (rows) and before it (<c>bandit_arm_totals</c>).
     /// </summary>
     public async Task<IReadOnlyList<ArmStats>> ArmsAsync(string endpoint, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<ArmRow>(new CommandDefinition(
-            "SELECT variant AS Variant, CAST(SUM(pulls) AS BIGINT) AS Pulls, CAST(SUM(rewarded) AS BIGINT) AS Rewarded, CAST(SUM(reward_sum) AS DOUBLE PRECISION) AS RewardSum FROM (" +
+            "SELECT variant AS Variant, CAST(SUM(pulls) AS BIGINT) AS Pulls, CAST(SUM(rewarded) AS BIGINT) AS Rewarded, CAST(SUM(reward_sum) AS DOUBLE PRECISION) AS RewardSum, " +
+            "CAST(SUM(successes) AS DOUBLE PRECISION) AS Successes FROM (" +
             $"SELECT a.variant, {PullTotals} AND a.endpoint = @endpoint GROUP BY a.variant " +
-            "UNION ALL SELECT variant, pulls, rewarded, reward_sum FROM bandit_arm_totals WHERE endpoint = @endpoint) arms GROUP BY variant ORDER BY variant",
+            "UNION ALL SELECT variant, pulls, rewarded, reward_sum, successes FROM bandit_arm_totals WHERE endpoint = @endpoint) arms GROUP BY variant ORDER BY variant",
             new { endpoint }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return rows.Select(row => new ArmStats(row.Variant, row.Pulls, row.Rewarded, row.RewardSum)).ToList();
+        return rows.Select(row => new ArmStats(row.Variant, row.Pulls, row.Rewarded, row.RewardSum, row.Successes)).ToList();
     }
 
     /// <summary>
@@ -301,6 +304,8 @@ public sealed class AssignmentStore(MetadataDatabase database)
         public long Rewarded { get; set; }
 
         public double RewardSum { get; set; }
+
+        public double Successes { get; set; }
     }
 
     private sealed class FeedbackRow

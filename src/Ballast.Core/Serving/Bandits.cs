@@ -5,7 +5,7 @@ namespace Ballast.Serving;
 /// <summary>
 /// A bandit endpoint's learner: <c>epsilon_greedy</c> (explore a random arm with probability <see cref="Epsilon"/>,
 /// else the best mean reward), <c>thompson</c> (Beta(1,1) priors, a reward in [0, 1] counting as that fraction of a
-/// success) or <c>ucb1</c> (mean + sqrt(2 ln N / n)).
+/// success; one outside it as 0 or 1) or <c>ucb1</c> (mean + sqrt(2 ln N / n)).
 /// </summary>
 public sealed record BanditSpec(string? Algorithm = null, double? Epsilon = null)
 {
@@ -18,10 +18,11 @@ public sealed record BanditSpec(string? Algorithm = null, double? Epsilon = null
 }
 
 /// <summary>
-/// One arm's state, from the store: how many predictions it made, how many of them got a reward as feedback, and the
-/// sum of those rewards. Learning uses the rewarded predictions only (feedback may come late or never).
+/// One arm's state, from the store: how many predictions it made, how many of them got a reward as feedback, the sum of
+/// those rewards, and Thompson sampling's successes: the sum of the rewards each clamped to [0, 1] (a reward of 5 is one
+/// success, one of -1 a failure). Learning uses the rewarded predictions only (feedback may come late or never).
 /// </summary>
-public sealed record ArmStats(string Variant, long Pulls, long Rewarded, double RewardSum)
+public sealed record ArmStats(string Variant, long Pulls, long Rewarded, double RewardSum, double Successes)
 {
     public double Mean => Rewarded == 0 ? 0 : RewardSum / Rewarded;
 }
@@ -50,11 +51,8 @@ public static class BanditPolicy
     private static int EpsilonGreedy(IReadOnlyList<ArmStats> arms, double epsilon, Random random) =>
         random.NextDouble() < epsilon ? random.Next(arms.Count) : Best(arms, arm => arm.Rewarded == 0 ? double.PositiveInfinity : arm.Mean, random);
 
-    private static int Thompson(IReadOnlyList<ArmStats> arms, Random random) => Best(arms, arm =>
-    {
-        var successes = Math.Clamp(arm.RewardSum, 0, arm.Rewarded);
-        return Beta.Sample(random, 1 + successes, 1 + arm.Rewarded - successes);
-    }, random);
+    private static int Thompson(IReadOnlyList<ArmStats> arms, Random random) =>
+        Best(arms, arm => Beta.Sample(random, 1 + arm.Successes, 1 + arm.Rewarded - arm.Successes), random);
 
     private static int Ucb1(IReadOnlyList<ArmStats> arms, Random random)
     {

@@ -23,7 +23,7 @@ public sealed record Invocation(RoutedVariant Variant, IReadOnlyList<Tensor> Out
 /// <summary>An endpoint as the hot path sees it: immutable, every model loaded; a bandit's arm statistics are swapped in whole.</summary>
 public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<RoutedVariant> variants, IReadOnlyList<RoutedVariant> shadows, TimeProvider? time = null)
 {
-    private volatile ArmStats[] _arms = variants.Select(variant => new ArmStats(variant.Name, 0, 0, 0)).ToArray();
+    private volatile ArmStats[] _arms = variants.Select(variant => new ArmStats(variant.Name, 0, 0, 0, 0)).ToArray();
 
     public StoredEndpoint Endpoint { get; } = endpoint;
 
@@ -156,7 +156,7 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
     public void UpdateArms(IReadOnlyList<ArmStats> stored)
     {
         ArgumentNullException.ThrowIfNull(stored);
-        _arms = Variants.Select(variant => stored.FirstOrDefault(arm => arm.Variant == variant.Name) ?? new ArmStats(variant.Name, 0, 0, 0)).ToArray();
+        _arms = Variants.Select(variant => stored.FirstOrDefault(arm => arm.Variant == variant.Name) ?? new ArmStats(variant.Name, 0, 0, 0, 0)).ToArray();
     }
 
     /// <summary>FNV-1a over the key's UTF-8 bytes, mod 100: stable across processes and versions, unlike string.GetHashCode.</summary>

@@ -49,7 +49,7 @@ public abstract class AssignmentStoreContractTests(DatabaseEngine engine) : Data
         await assignments.FlushAsync(Cancel);
         await new FeedbackStore(Database, Time).AddAsync([new Feedback("p2", null, 0.5)], Cancel);
 
-        (await assignments.ArmsAsync("ads", Cancel)).ShouldBe([new ArmStats("a", 1, 0, 0), new ArmStats("b", 1, 1, 0.5)]);
+        (await assignments.ArmsAsync("ads", Cancel)).ShouldBe([new ArmStats("a", 1, 0, 0, 0), new ArmStats("b", 1, 1, 0.5, 0.5)]);
     }
 
     [Fact]
@@ -84,11 +84,11 @@ public abstract class AssignmentStoreContractTests(DatabaseEngine engine) : Data
         await assignments.FlushAsync(Cancel);
         await feedback.AddAsync([new Feedback("a-old0", null, 1), new Feedback("a-old1", null, 0.5), new Feedback("a-new0", null, 1), new Feedback("b-old", null, 0.25)], Cancel);
         var before = await assignments.ArmsAsync("ads", Cancel);
-        before.ShouldBe([new ArmStats("a", 12, 3, 2.5), new ArmStats("b", 1, 1, 0.25)]);
+        before.ShouldBe([new ArmStats("a", 12, 3, 2.5, 2.5), new ArmStats("b", 1, 1, 0.25, 0.25)]);
 
         (await assignments.FoldAsync(before: 200, Cancel)).ShouldBe(8, "six of a, one of b, one of news");
         (await assignments.ArmsAsync("ads", Cancel)).ShouldBe(before, "folded pulls still count, with their rewards");
-        (await assignments.ArmsAsync("news", Cancel)).ShouldBe([new ArmStats("a", 1, 0, 0)]);
+        (await assignments.ArmsAsync("news", Cancel)).ShouldBe([new ArmStats("a", 1, 0, 0, 0)]);
         (await assignments.FoldAsync(before: 200, Cancel)).ShouldBe(0, "a fold another replica already did finds nothing");
         (await assignments.ArmsAsync("ads", Cancel)).ShouldBe(before, "nothing counted twice");
         await using (var connection = await Database.OpenAsync(Cancel))
@@ -98,9 +98,32 @@ public abstract class AssignmentStoreContractTests(DatabaseEngine engine) : Data
 
         // Later pulls and rewards add to the totals; a reward for a folded pull comes after its window and no longer counts.
         await feedback.AddAsync([new Feedback("a-new1", null, 1), new Feedback("a-old2", null, 1)], Cancel);
-        (await assignments.ArmsAsync("ads", Cancel)).ShouldBe([new ArmStats("a", 12, 4, 3.5), new ArmStats("b", 1, 1, 0.25)]);
+        (await assignments.ArmsAsync("ads", Cancel)).ShouldBe([new ArmStats("a", 12, 4, 3.5, 3.5), new ArmStats("b", 1, 1, 0.25, 0.25)]);
         (await assignments.FoldAsync(before: 400, Cancel)).ShouldBe(6);
-        (await assignments.ArmsAsync("ads", Cancel)).ShouldBe([new ArmStats("a", 12, 4, 3.5), new ArmStats("b", 1, 1, 0.25)]);
+        (await assignments.ArmsAsync("ads", Cancel)).ShouldBe([new ArmStats("a", 12, 4, 3.5, 3.5), new ArmStats("b", 1, 1, 0.25, 0.25)]);
+    }
+
+    // Thompson sampling's Beta posterior counts a reward in [0, 1] as that fraction of a success. It clamped the sum as a
+    // whole, so a reward of 5 made up for four failures and one of -1 cancelled a success; each reward is clamped now,
+    // in the live rows and in the folded totals alike.
+    [Fact]
+    public async Task Thompson_successes_clamp_each_reward_to_0_1_before_and_after_folding()
+    {
+        var assignments = new AssignmentStore(Database);
+        string[] ids = ["p0", "p1", "p2", "p3", "p4", "p5"];
+        foreach (var id in ids)
+        {
+            assignments.Enqueue(new PredictionAssignment(id, "promo", "a", id == "p5" ? 300 : 100, BanditArm: true));
+        }
+
+        await assignments.FlushAsync(Cancel);
+        await new FeedbackStore(Database, Time).AddAsync([new Feedback("p0", null, 5), new Feedback("p1", null, 0), new Feedback("p2", null, 0),
+            new Feedback("p3", null, -1), new Feedback("p4", null, 0.5), new Feedback("p5", null, 2)], Cancel);
+
+        var arm = (await assignments.ArmsAsync("promo", Cancel)).ShouldHaveSingleItem();
+        (arm.Rewarded, arm.RewardSum, arm.Successes).ShouldBe((6L, 6.5, 2.5), "5 and 2 count as 1, -1 as 0; the mean keeps the raw rewards");
+        (await assignments.FoldAsync(before: 200, Cancel)).ShouldBe(5);
+        (await assignments.ArmsAsync("promo", Cancel)).ShouldBe([arm]);
     }
 
     [Fact]
@@ -116,7 +139,7 @@ public abstract class AssignmentStoreContractTests(DatabaseEngine engine) : Data
         assignments.Enqueue(new PredictionAssignment("p0001", "iris", "a", 1, "0"));
         (await assignments.FlushAsync(Cancel)).ShouldBe(2501);
 
-        (await assignments.ArmsAsync("iris", Cancel)).ShouldBe([new ArmStats("a", 1250, 0, 0)]);
+        (await assignments.ArmsAsync("iris", Cancel)).ShouldBe([new ArmStats("a", 1250, 0, 0, 0)]);
         await new FeedbackStore(Database, Time).AddAsync([new Feedback("p0000", "1", null), new Feedback("p0001", "1", null), new Feedback("p0003", "0", null)], Cancel);
         // p0000 predicted nothing (labelled 0 of 1); p0001 kept its first row (variant b, "1": right); p0003 was wrong.
         (await assignments.FeedbackAsync("iris", 0, 0, long.MaxValue, Cancel)).ShouldBe([new VariantFeedback("a", 1, 0, 0, 0, 0), new VariantFeedback("b", 2, 2, 1, 0, 0)]);

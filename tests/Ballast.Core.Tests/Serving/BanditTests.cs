@@ -16,14 +16,14 @@ public sealed class BanditPolicyTests
     {
         double[] payout = [0.2, 0.5, 0.8];
         var random = new Random(42);
-        var arms = new ArmStats[] { new("a", 0, 0, 0), new("b", 0, 0, 0), new("c", 0, 0, 0) };
+        var arms = new ArmStats[] { new("a", 0, 0, 0, 0), new("b", 0, 0, 0, 0), new("c", 0, 0, 0, 0) };
         var lastPulls = new int[3];
         var spec = new BanditSpec(algorithm, algorithm == BanditSpec.EpsilonGreedy ? 0.1 : null);
         for (var round = 0; round < 4000; round++)
         {
             var arm = BanditPolicy.Choose(spec, arms, random);
             var reward = random.NextDouble() < payout[arm] ? 1.0 : 0.0;
-            arms[arm] = arms[arm] with { Pulls = arms[arm].Pulls + 1, Rewarded = arms[arm].Rewarded + 1, RewardSum = arms[arm].RewardSum + reward };
+            arms[arm] = arms[arm] with { Pulls = arms[arm].Pulls + 1, Rewarded = arms[arm].Rewarded + 1, RewardSum = arms[arm].RewardSum + reward, Successes = arms[arm].Successes + reward };
             if (round >= 3000)
             {
                 lastPulls[arm]++;
@@ -38,7 +38,7 @@ public sealed class BanditPolicyTests
     public void Untried_arms_are_explored_first_and_ties_are_shared()
     {
         var random = new Random(7);
-        var arms = new ArmStats[] { new("a", 10, 10, 9), new("b", 0, 0, 0), new("c", 0, 0, 0) };
+        var arms = new ArmStats[] { new("a", 10, 10, 9, 9), new("b", 0, 0, 0, 0), new("c", 0, 0, 0, 0) };
         var picks = Enumerable.Range(0, 200).Select(_ => BanditPolicy.Choose(new BanditSpec(BanditSpec.Ucb1), arms, random)).ToList();
         picks.ShouldNotContain(0);
         picks.Count(pick => pick == 1).ShouldBeInRange(70, 130);
@@ -48,7 +48,7 @@ public sealed class BanditPolicyTests
     public void Epsilon_zero_is_greedy_and_epsilon_one_is_uniform()
     {
         var random = new Random(3);
-        var arms = new ArmStats[] { new("a", 10, 10, 2), new("b", 10, 10, 8) };
+        var arms = new ArmStats[] { new("a", 10, 10, 2, 2), new("b", 10, 10, 8, 8) };
         Enumerable.Range(0, 100).Select(_ => BanditPolicy.Choose(new BanditSpec(BanditSpec.EpsilonGreedy, 0), arms, random)).ShouldAllBe(pick => pick == 1);
         Enumerable.Range(0, 2000).Count(_ => BanditPolicy.Choose(new BanditSpec(BanditSpec.EpsilonGreedy, 1), arms, random) == 0).ShouldBeInRange(900, 1100);
     }
@@ -101,7 +101,7 @@ public abstract class BanditStoreContractTests(DatabaseEngine engine) : Database
         (await bandits.FlushAsync(Cancel)).ShouldBe(1, "a duplicate is ignored, not an error");
 
         await feedback.AddAsync([new Feedback("p0", null, 1), new Feedback("p1", null, 0), new Feedback("p5", null, 0.5), new Feedback("p6", null, 1), new Feedback("p7", "1", null), new Feedback("r0", null, 1)], Cancel);
-        (await bandits.ArmsAsync("iris", Cancel)).ShouldBe([new ArmStats("a", 4, 2, 1), new ArmStats("b", 6, 2, 1.5)], "r0 was forced or pinned: not a pull");
+        (await bandits.ArmsAsync("iris", Cancel)).ShouldBe([new ArmStats("a", 4, 2, 1, 1), new ArmStats("b", 6, 2, 1.5, 1.5)], "r0 was forced or pinned: not a pull");
 
         var endpoints = new EndpointStore(Database, Time);
         await endpoints.CreateAsync(new EndpointSpec("iris", "bandit", [new VariantSpec("a", "models:/iris/1"), new VariantSpec("b", "models:/iris/2")]), Cancel);
