@@ -10,8 +10,10 @@ namespace Ballast.Alerts;
 /// Alert rules, their states and history, silences, and the notification outbox with its delivery log, in the metadata
 /// database. A transition, its history row and its notifications are written in one transaction, over the state version
 /// it was computed from: of two replicas evaluating the same window, one writes and the other finds it already done.
+/// With <see cref="AlertSourceChecks"/> (the server always has them), a metric rule whose monitor does not exist or does
+/// not report its metric is refused.
 /// </summary>
-public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
+public sealed class AlertStore(MetadataDatabase database, TimeProvider time, AlertSourceChecks? sources = null)
 {
     private const string StateColumns = "rule AS Rule, source AS Source, severity AS Severity, state AS State, consecutive AS Consecutive, value AS Value, " +
         "window_name AS WindowName, window_end AS WindowEnd, starts_at AS StartsAt, ends_at AS EndsAt, version AS Version, updated_at AS UpdatedAt";
@@ -30,6 +32,7 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
         spec = AlertRuleValidation.Validate(spec);
         var existing = await FindRuleAsync(spec.Name, cancellationToken).ConfigureAwait(false);
         spec = KeepSecrets(spec, existing?.Spec);
+        await CheckSourceAsync(spec, cancellationToken).ConfigureAwait(false);
         var json = JsonSerializer.Serialize(spec, AlertJsonContext.Default.AlertRuleSpec);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -48,6 +51,8 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
         {
             throw TrackingException.Invalid($"Invalid alert rule '{spec.Name}': a secret of '{AlertAction.Redacted}' keeps the stored one, and a new rule has none; give the secret or env:NAME.");
         }
+
+        await CheckSourceAsync(spec, cancellationToken).ConfigureAwait(false);
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -326,6 +331,15 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
                 Action = JsonSerializer.Serialize(notification.Action, AlertJsonContext.Default.AlertAction), notification.Payload,
                 Next = notification.NextAttemptAt.ToUnixTimeMilliseconds(), Created = notification.CreatedAt.ToUnixTimeMilliseconds(),
             }, transaction, cancellationToken: cancellationToken));
+
+    /// <summary>Refuses a metric rule on a monitor that does not exist or does not report its metric: it would never be evaluated.</summary>
+    private async Task CheckSourceAsync(AlertRuleSpec spec, CancellationToken cancellationToken)
+    {
+        if (sources is not null && await sources.ProblemAsync(spec, cancellationToken).ConfigureAwait(false) is { } problem)
+        {
+            throw TrackingException.Invalid($"Invalid alert rule '{spec.Name}': {problem}.");
+        }
+    }
 
     private static string SourceOf(AlertRuleSpec spec) => spec.IsEventRule ? AlertRuleSpec.EventsSource : spec.Source!;
 
