@@ -218,7 +218,7 @@ public static partial class BallastServer
         builder.Services.AddSingleton(alertSources);
         var alerts = new Ballast.Alerts.AlertStore(server.Database, server.Time, alertSources);
         builder.Services.AddSingleton(alerts);
-        var alertEvaluator = new Ballast.Alerts.AlertEvaluator(alerts, server.Time);
+        var alertEvaluator = new Ballast.Alerts.AlertEvaluator(alerts, server.Time, alertSources);
         builder.Services.AddSingleton(alertEvaluator);
         builder.Services.AddSingleton<Ballast.Alerts.IAlertObserver>(alertEvaluator);
         builder.Services.AddSingleton<Ballast.Alerts.IAlertNotifier>(alertEvaluator);

@@ -8,6 +8,7 @@ using Ballast.Metadata;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
 using Ballast.Tests.Serving;
 
 namespace Ballast.Tests.Alerts;
@@ -345,6 +346,78 @@ public abstract class AlertServerTests(DatabaseEngine engine) : EngineServerTest
         await CreateMonitorAsync(client);
         alert = (await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts", Cancel)).GetProperty("alerts").EnumerateArray().Single();
         alert.GetProperty("health").GetString().ShouldBe("ok");
+    }
+
+    [Fact]
+    public async Task A_silenced_firing_is_sent_when_its_silence_ends_and_only_a_firing_that_was_sent_is_sent_resolved()
+    {
+        var received = new ConcurrentQueue<(string Body, bool Verified)>();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 9, 0, 0, TimeSpan.Zero));
+        await using var server = await StartServerAsync(routes: Receiver(received), time: time);
+        using var client = server.Client();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        await CreateMonitorAsync(client);
+        var engine = Engine.ToString().ToLowerInvariant();
+        string loud = $"loud-{engine}", quiet = $"quiet-{engine}";
+        foreach (var (rule, threshold) in new[] { (loud, 0.3), (quiet, 0.55) })
+        {
+            using var created = await client.PostAsJsonAsync("/api/v1/alert-rules", new
+            {
+                name = rule, source = "iris-drift", metric = "drift.share", @operator = ">", threshold, actions = new[] { new { type = "webhook", url = url + "/test-hook", secret = Secret } },
+            }, Cancel);
+            created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));
+            using var silenced = await client.PostAsJsonAsync("/api/v1/alerts/silences", new { rule, duration = "2h", comment = "retraining" }, Cancel);
+            silenced.StatusCode.ShouldBe(HttpStatusCode.Created, await silenced.Content.ReadAsStringAsync(Cancel));
+        }
+
+        async Task TickUntilAsync(int count)
+        {
+            // The dispatcher ticks every second of the server's clock.
+            for (var i = 0; i < 400 && received.Count < count; i++)
+            {
+                time.Advance(TimeSpan.FromSeconds(1));
+                await Task.Delay(25, Cancel);
+            }
+
+            received.Count.ShouldBe(count);
+        }
+
+        // Both fire under their silences; the quiet one resolves before its silence ends, the loud one still fires then.
+        await ObserveAsync(server, Window(1, 0.6));
+        await ObserveAsync(server, Window(2, 0.5));
+        var states = (await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts", Cancel)).GetProperty("alerts").EnumerateArray()
+            .ToDictionary(alert => alert.GetProperty("rule").GetString()!, alert => alert.GetProperty("state").GetString());
+        (states[loud], states[quiet]).ShouldBe(("firing", "resolved"));
+        for (var i = 0; i < 10; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(25, Cancel);
+        }
+
+        received.ShouldBeEmpty();
+
+        time.Advance(TimeSpan.FromHours(2));
+        await TickUntilAsync(1);
+        var (body, verified) = received.ShouldHaveSingleItem();
+        verified.ShouldBeTrue();
+        var firing = JsonDocument.Parse(body).RootElement;
+        (firing.GetProperty("status").GetString(), firing.GetProperty("rule").GetString(), firing.GetProperty("value").GetDouble(), firing.GetProperty("window").GetString())
+            .ShouldBe(("firing", loud, 0.5, "w2"));
+        var history = (await client.GetFromJsonAsync<JsonElement>($"/api/v1/alerts/{loud}/history", Cancel)).GetProperty("history");
+        (history[0].GetProperty("from").GetString(), history[0].GetProperty("to").GetString(), history[0].GetProperty("notifications").GetInt32()).ShouldBe(("firing", "firing", 1));
+
+        await ObserveAsync(server, Window(3, 0.1));
+        await TickUntilAsync(2);
+        var resolved = JsonDocument.Parse(received.Last().Body).RootElement;
+        (resolved.GetProperty("status").GetString(), resolved.GetProperty("rule").GetString()).ShouldBe(("resolved", loud));
+        for (var i = 0; i < 10; i++)
+        {
+            time.Advance(TimeSpan.FromSeconds(1));
+            await Task.Delay(25, Cancel);
+        }
+
+        received.Count.ShouldBe(2, "the quiet rule's receivers never heard it fire, so they hear nothing of it");
+        (await client.GetFromJsonAsync<JsonElement>($"/api/v1/alerts/deliveries?rule={quiet}", Cancel)).GetProperty("deliveries").GetArrayLength().ShouldBe(0);
     }
 }
 
