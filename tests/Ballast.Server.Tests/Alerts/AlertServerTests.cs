@@ -339,6 +339,7 @@ public abstract class AlertServerTests(DatabaseEngine engine) : EngineServerTest
         list.Output.ShouldContain("HEALTH");
         list.Output.ShouldContain("error: monitor 'iris-drift' does not exist: the rule is not evaluated");
         (await client.GetAsync($"/api/v1/alert-rules/{rule}", Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        await MetricsExposition.UntilAsync(client, $"ballast_alert_rule_error{{rule=\"{rule}\"}} 1", TimeSpan.FromMilliseconds(50));
 
         // Changing the rule keeps being refused while its monitor is missing; a monitor of that name brings it back.
         (await client.PutAsJsonAsync($"/api/v1/alert-rules/{rule}", new { source = "iris-drift", metric = "drift.share", @operator = ">", threshold = 0.4 }, Cancel))
@@ -346,6 +347,7 @@ public abstract class AlertServerTests(DatabaseEngine engine) : EngineServerTest
         await CreateMonitorAsync(client);
         alert = (await client.GetFromJsonAsync<JsonElement>("/api/v1/alerts", Cancel)).GetProperty("alerts").EnumerateArray().Single();
         alert.GetProperty("health").GetString().ShouldBe("ok");
+        await MetricsExposition.UntilAsync(client, $"ballast_alert_rule_error{{rule=\"{rule}\"}} 0", TimeSpan.FromMilliseconds(50));
     }
 
     [Fact]
