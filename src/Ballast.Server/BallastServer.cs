@@ -209,19 +209,22 @@ public static partial class BallastServer
         builder.Services.AddHostedService<EndpointRefreshService>();
         // Alerts: the rules engine is an IAlertObserver (monitors call every registered one per closed window); the
         // dispatcher delivers the outbox under the `alerts` lease.
-        var alerts = new Ballast.Alerts.AlertStore(server.Database, server.Time);
+        // Rules are checked against the monitors (their source must be one, their metric one it reports).
+        var datasets = new Ballast.Datasets.DatasetStore(server.Database, server.Artifacts, server.Time, new Ballast.Datasets.DatasetProfiler());
+        builder.Services.AddSingleton(datasets);
+        var monitors = new Ballast.Monitoring.MonitorStore(server.Database, endpoints, datasets, server.Time, runs, server.Artifacts);
+        builder.Services.AddSingleton(monitors);
+        var alertSources = new Ballast.Alerts.AlertSourceChecks(monitors);
+        builder.Services.AddSingleton(alertSources);
+        var alerts = new Ballast.Alerts.AlertStore(server.Database, server.Time, alertSources);
         builder.Services.AddSingleton(alerts);
-        var alertEvaluator = new Ballast.Alerts.AlertEvaluator(alerts, server.Time);
+        var alertEvaluator = new Ballast.Alerts.AlertEvaluator(alerts, server.Time, alertSources);
         builder.Services.AddSingleton(alertEvaluator);
         builder.Services.AddSingleton<Ballast.Alerts.IAlertObserver>(alertEvaluator);
         builder.Services.AddSingleton<Ballast.Alerts.IAlertNotifier>(alertEvaluator);
         builder.Services.AddSingleton(new Ballast.Alerts.AlertDispatchOptions());
         builder.Services.AddSingleton<Ballast.Server.Alerts.AlertMetrics>();
         builder.Services.AddHostedService<Ballast.Server.Alerts.AlertDispatchService>();
-        var datasets = new Ballast.Datasets.DatasetStore(server.Database, server.Artifacts, server.Time, new Ballast.Datasets.DatasetProfiler());
-        builder.Services.AddSingleton(datasets);
-        var monitors = new Ballast.Monitoring.MonitorStore(server.Database, endpoints, datasets, server.Time, runs, server.Artifacts);
-        builder.Services.AddSingleton(monitors);
         // Alert observers (the alert rules engine above), data-quality checks and window estimators (CBPE, fairness,
         // multivariate drift) come from the container.
         builder.Services.AddMonitorWindowHooks(endpoints);

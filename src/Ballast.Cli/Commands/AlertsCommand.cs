@@ -34,12 +34,15 @@ internal static class AlertsCommand
             var json = await list.Client(parse).GetJsonAsync(Api + (query.Count > 0 ? "?" + string.Join("&", query) : ""), cancel).ConfigureAwait(false);
             return await list.PrintAsync(parse, output, json, body =>
             {
-                var table = new TextTable("RULE", "SOURCE", "SEVERITY", "STATE", "VALUE", "WINDOWS", "WINDOW", "SINCE", "SILENCED");
+                var table = new TextTable("RULE", "SOURCE", "SEVERITY", "STATE", "VALUE", "WINDOWS", "WINDOW", "SINCE", "SILENCED", "HEALTH");
                 foreach (var item in ClientOptions.Items(body, "alerts"))
                 {
+                    // A rule whose monitor was deleted (or no longer reports its metric) is not evaluated: say why.
+                    var health = ClientOptions.Text(item, "health");
                     table.Add(ClientOptions.Text(item, "rule"), ClientOptions.Text(item, "source"), ClientOptions.Text(item, "severity"), ClientOptions.Text(item, "state"),
                         ClientOptions.Text(item, "value"), ClientOptions.Text(item, "windows"), ClientOptions.Text(item, "window"), Time(item, "starts_at"),
-                        item.TryGetProperty("silenced", out var silenced) && silenced.GetBoolean() ? "yes" : "");
+                        item.TryGetProperty("silenced", out var silenced) && silenced.GetBoolean() ? "yes" : "",
+                        item.TryGetProperty("error", out var error) && error.ValueKind == System.Text.Json.JsonValueKind.String ? $"{health}: {error.GetString()}" : health);
                 }
 
                 return table;

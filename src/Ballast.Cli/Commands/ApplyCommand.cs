@@ -99,17 +99,26 @@ internal static class ApplyCommand
     }
 
     /// <summary>
-    /// What the manifest names that neither exists on the server nor comes earlier in the file (applied first), every
-    /// one of them; null when all do. The server refuses such a manifest: a dry run says so too.
+    /// What the manifest names that neither exists on the server nor comes earlier in the file (applied first), and
+    /// what is wrong with what it names (<see cref="ManifestKind.CheckReference"/>), every one of them; null when there
+    /// is nothing. The server refuses such a manifest: a dry run says so too.
     /// </summary>
     private static async Task<string?> MissingReferencesAsync(BallastClient api, Manifest manifest, List<Plan> earlier, CancellationToken cancel)
     {
         var missing = new List<string>();
         foreach (var (what, path) in manifest.Kind.References(manifest.Spec))
         {
-            if (earlier.All(plan => plan.Manifest.Kind.ObjectPath(plan.Manifest.Name) != path) && await FindAsync(api, path, cancel).ConfigureAwait(false) is null)
+            // The manifest earlier in the file is what the server will hold when this one is applied.
+            var referenced = earlier.LastOrDefault(plan => plan.Manifest.Kind.ObjectPath(plan.Manifest.Name) == path) is { } plan
+                ? plan.Manifest.Kind.Normalize(plan.Manifest.Spec, out _)
+                : await FindAsync(api, path, cancel).ConfigureAwait(false) is { } stored ? JsonObject.Create(stored) : null;
+            if (referenced is null)
             {
                 missing.Add($"{what} does not exist");
+            }
+            else if (manifest.Kind.CheckReference(manifest.Spec, path, referenced) is { } problem)
+            {
+                missing.Add(problem);
             }
         }
 

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using System.Text.Json.Serialization.Metadata;
 using Ballast.Alerts;
 using Ballast.Cli.Commands;
+using Ballast.Monitoring;
 
 namespace Ballast.Cli.Manifests;
 
@@ -33,6 +34,32 @@ internal sealed class AlertRuleManifestKind : ManifestKind
             var valid = AlertRuleValidation.Validate(rule);
             return valid with { Actions = valid.Actions?.Select(action => action.Secret is null ? action : action with { Secret = AlertAction.Redacted }).ToList() };
         }, out problem);
+
+    /// <summary>A metric rule's monitor (<c>source</c>): the server refuses a rule on a monitor that does not exist.</summary>
+    public override IEnumerable<(string What, string Path)> References(JsonObject spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec["events"] is null && spec["source"] is JsonValue source && source.TryGetValue<string>(out var name) && name.Length > 0)
+        {
+            yield return ($"monitor '{name}'", $"/api/v1/monitors/{Uri.EscapeDataString(name)}");
+        }
+    }
+
+    /// <summary>The rule's metric must be one its monitor reports, as the server checks (<see cref="MonitorMetricNames"/>).</summary>
+    public override string? CheckReference(JsonObject spec, string path, JsonObject referenced)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        try
+        {
+            return spec["metric"] is JsonValue metric && metric.TryGetValue<string>(out var name) && referenced.Deserialize(ManifestJsonContext.Default.MonitorSpec) is { } monitor
+                ? MonitorMetricNames.Problem(monitor, name)
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
 
     public override string Summary(JsonElement answer) =>
         !answer.TryGetProperty("rule", out var rule) ? ""

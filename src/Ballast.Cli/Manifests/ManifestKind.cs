@@ -44,6 +44,13 @@ internal abstract class ManifestKind
     /// </summary>
     public virtual IEnumerable<(string What, string Path)> References(JsonObject spec) => [];
 
+    /// <summary>
+    /// What is wrong with a referenced object that does exist, for this manifest (an alert rule's metric that its monitor
+    /// does not report); <paramref name="referenced"/> is the object's stored fields, or those of the manifest earlier in
+    /// the file that creates it. Null when nothing is.
+    /// </summary>
+    public virtual string? CheckReference(JsonObject spec, string path, JsonObject referenced) => null;
+
     /// <summary>What a person wants to know after a write: the revision, and why the object does not work yet.</summary>
     public abstract string Summary(JsonElement answer);
 

@@ -6,8 +6,10 @@ namespace Ballast.Alerts;
 /// The alert rules engine: on each closed window of a source it moves every rule of that source through
 /// <see cref="AlertStateMachine"/> and writes the transition with its notifications (none while silenced) in one
 /// conditional write. When another replica wrote first it re-reads the state, so a window is applied once.
+/// A firing alert whose notification a silence kept back is notified when the silence ends
+/// (<see cref="NotifyUnsilencedAsync"/>), with the observation of its window from <paramref name="sources"/> when given.
 /// </summary>
-public sealed class AlertEvaluator(AlertStore store, TimeProvider time) : IAlertObserver, IAlertNotifier
+public sealed class AlertEvaluator(AlertStore store, TimeProvider time, AlertSourceChecks? sources = null) : IAlertObserver, IAlertNotifier
 {
     /// <summary>Conflicts in a row before giving up on a rule for this window (another writer keeps winning).</summary>
     private const int MaxConflicts = 5;
@@ -35,11 +37,24 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time) : IAlert
 
                 var silenced = false;
                 IReadOnlyList<AlertNotification> notifications = [];
-                if (step.Notify is { } status)
+                if (step.Notify is not null || step.Next.State != current.State)
                 {
+                    // The history row of every transition says whether a silence covered the alert then.
                     silences ??= await store.ListSilencesAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
                     silenced = silences.Any(silence => silence.IsActive(now) && silence.Covers(rule.Spec));
-                    notifications = silenced ? [] : Notifications(rule.Spec, status, step.Next, observation, now);
+                }
+
+                if (step.Notify is { } status)
+                {
+                    if (silenced)
+                    {
+                        // Receivers were not told it fires: they are told when the silence ends, and never that it resolved.
+                        step = step with { Next = step.Next with { Notified = false } };
+                    }
+                    else
+                    {
+                        notifications = Notifications(rule.Spec, status, step.Next, observation, now);
+                    }
                 }
 
                 if (await store.TransitionAsync(current, step, silenced, notifications, cancellationToken).ConfigureAwait(false))
@@ -48,6 +63,43 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time) : IAlert
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Sends the firing notification of every firing alert whose receivers were not told because a silence covered it,
+    /// now that no silence does (Alertmanager's semantics: the silence ending is when they hear of it). Each is written
+    /// over the state version it was read at, with a history row (firing → firing), so it is sent once across replicas;
+    /// the body carries the alert's last window. Returns how many alerts were notified.
+    /// </summary>
+    public async Task<int> NotifyUnsilencedAsync(CancellationToken cancellationToken = default)
+    {
+        var owed = await store.UnnotifiedFiringAsync(cancellationToken).ConfigureAwait(false);
+        if (owed.Count == 0)
+        {
+            return 0;
+        }
+
+        var now = time.GetUtcNow();
+        var silences = (await store.ListSilencesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Where(silence => silence.IsActive(now)).ToList();
+        var notified = 0;
+        foreach (var state in owed)
+        {
+            if (await store.FindRuleAsync(state.Rule, cancellationToken).ConfigureAwait(false) is not { Spec: { IsEventRule: false } rule } || silences.Any(silence => silence.Covers(rule)))
+            {
+                continue;
+            }
+
+            var observation = (sources is null ? null : await sources.ObservationAsync(state.Source, state.Window, cancellationToken).ConfigureAwait(false))
+                ?? new MetricObservation(state.Source, state.Window ?? "", state.StartsAt ?? now, state.WindowEnd ?? now, new Dictionary<string, double>(),
+                    new Dictionary<string, string>(), new Dictionary<string, string>());
+            var next = state with { Notified = true, Version = state.Version + 1, UpdatedAt = now };
+            if (await store.TransitionAsync(state, new AlertStep(next, AlertStates.Firing), false, Notifications(rule, AlertStates.Firing, next, observation, now), cancellationToken).ConfigureAwait(false))
+            {
+                notified++;
+            }
+        }
+
+        return notified;
     }
 
     /// <summary>

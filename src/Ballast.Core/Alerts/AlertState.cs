@@ -16,6 +16,8 @@ public static class AlertStates
 /// <see cref="Window"/>/<see cref="WindowEnd"/> are the last window with data that moved it; <see cref="StartsAt"/> is the
 /// start of the first window of the run that made it pending or firing, <see cref="EndsAt"/> the start of the window that
 /// resolved it. <see cref="Version"/> grows with every write: a transition is written only over the version it was computed from.
+/// <see cref="Notified"/> is whether receivers were told that the alert fires (Alertmanager's notification log): false
+/// while a silence keeps the firing notification back, and a resolved notification goes out only when it is true.
 /// </summary>
 public sealed record AlertState(
     string Rule,
@@ -29,7 +31,8 @@ public sealed record AlertState(
     DateTimeOffset? StartsAt,
     DateTimeOffset? EndsAt,
     long Version,
-    DateTimeOffset UpdatedAt)
+    DateTimeOffset UpdatedAt,
+    bool Notified = false)
 {
     public static AlertState Initial(AlertRuleSpec rule, DateTimeOffset now)
     {
@@ -38,5 +41,8 @@ public sealed record AlertState(
     }
 }
 
-/// <summary>One window's effect on an alert: its next state, and <see cref="Notify"/> (<c>firing</c> or <c>resolved</c>) when receivers are told.</summary>
+/// <summary>
+/// One window's effect on an alert: its next state, and <see cref="Notify"/> (<c>firing</c> or <c>resolved</c>) when
+/// receivers are owed a notification, which goes out unless a silence covers the alert.
+/// </summary>
 public sealed record AlertStep(AlertState Next, string? Notify);

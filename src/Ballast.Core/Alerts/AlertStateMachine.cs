@@ -5,6 +5,10 @@ namespace Ballast.Alerts;
 /// condition true counts a window; at <c>for</c> windows in a row the alert fires (notified once); the first later window
 /// where it is false resolves it (notified once) and the next one makes it inactive; false while pending goes back to
 /// inactive. A window without the metric ("no data") and a window not after the last one seen change nothing.
+/// As Alertmanager: a resolved notification is owed only when receivers were told of the firing
+/// (<see cref="AlertState.Notified"/>), and a firing alert whose receivers were not told (it was silenced) owes its
+/// firing notification on every later window until it is sent. A step that owes a firing notification has
+/// <see cref="AlertState.Notified"/> set, as if it went out; the evaluator clears it when a silence keeps it back.
 /// </summary>
 public static class AlertStateMachine
 {
@@ -41,20 +45,22 @@ public static class AlertStateMachine
             var startsAt = current.State is AlertStates.Pending or AlertStates.Firing ? current.StartsAt : observation.WindowStart;
             if (current.State == AlertStates.Firing)
             {
-                return new AlertStep(moved with { Consecutive = consecutive }, null);
+                return current.Notified ? new AlertStep(moved with { Consecutive = consecutive }, null)
+                    : new AlertStep(moved with { Consecutive = consecutive, Notified = true }, AlertStates.Firing);
             }
 
             return consecutive >= (rule.For ?? AlertRuleValidation.DefaultFor)
-                ? new AlertStep(moved with { State = AlertStates.Firing, Consecutive = consecutive, StartsAt = startsAt, EndsAt = null }, AlertStates.Firing)
-                : new AlertStep(moved with { State = AlertStates.Pending, Consecutive = consecutive, StartsAt = startsAt, EndsAt = null }, null);
+                ? new AlertStep(moved with { State = AlertStates.Firing, Consecutive = consecutive, StartsAt = startsAt, EndsAt = null, Notified = true }, AlertStates.Firing)
+                : new AlertStep(moved with { State = AlertStates.Pending, Consecutive = consecutive, StartsAt = startsAt, EndsAt = null, Notified = false }, null);
         }
 
         return current.State switch
         {
-            AlertStates.Firing => new AlertStep(moved with { State = AlertStates.Resolved, Consecutive = 0, EndsAt = observation.WindowStart }, AlertStates.Resolved),
-            AlertStates.Resolved => new AlertStep(moved with { State = AlertStates.Inactive, Consecutive = 0 }, null),
-            AlertStates.Pending => new AlertStep(moved with { State = AlertStates.Inactive, Consecutive = 0, StartsAt = null }, null),
-            _ => new AlertStep(moved with { Consecutive = 0 }, null),
+            AlertStates.Firing => new AlertStep(moved with { State = AlertStates.Resolved, Consecutive = 0, EndsAt = observation.WindowStart, Notified = false },
+                current.Notified ? AlertStates.Resolved : null),
+            AlertStates.Resolved => new AlertStep(moved with { State = AlertStates.Inactive, Consecutive = 0, Notified = false }, null),
+            AlertStates.Pending => new AlertStep(moved with { State = AlertStates.Inactive, Consecutive = 0, StartsAt = null, Notified = false }, null),
+            _ => new AlertStep(moved with { Consecutive = 0, Notified = false }, null),
         };
     }
 }

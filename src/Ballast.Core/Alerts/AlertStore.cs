@@ -10,11 +10,13 @@ namespace Ballast.Alerts;
 /// Alert rules, their states and history, silences, and the notification outbox with its delivery log, in the metadata
 /// database. A transition, its history row and its notifications are written in one transaction, over the state version
 /// it was computed from: of two replicas evaluating the same window, one writes and the other finds it already done.
+/// With <see cref="AlertSourceChecks"/> (the server always has them), a metric rule whose monitor does not exist or does
+/// not report its metric is refused.
 /// </summary>
-public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
+public sealed class AlertStore(MetadataDatabase database, TimeProvider time, AlertSourceChecks? sources = null)
 {
     private const string StateColumns = "rule AS Rule, source AS Source, severity AS Severity, state AS State, consecutive AS Consecutive, value AS Value, " +
-        "window_name AS WindowName, window_end AS WindowEnd, starts_at AS StartsAt, ends_at AS EndsAt, version AS Version, updated_at AS UpdatedAt";
+        "window_name AS WindowName, window_end AS WindowEnd, starts_at AS StartsAt, ends_at AS EndsAt, version AS Version, updated_at AS UpdatedAt, notified AS Notified";
 
     private const string NotificationColumns = "id AS Id, rule AS Rule, status AS Status, kind AS Kind, target AS Target, action AS Action, payload AS Payload, " +
         "attempts AS Attempts, next_attempt_at AS NextAttemptAt, created_at AS CreatedAt, finished_at AS FinishedAt, last_error AS LastError";
@@ -30,6 +32,7 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
         spec = AlertRuleValidation.Validate(spec);
         var existing = await FindRuleAsync(spec.Name, cancellationToken).ConfigureAwait(false);
         spec = KeepSecrets(spec, existing?.Spec);
+        await CheckSourceAsync(spec, cancellationToken).ConfigureAwait(false);
         var json = JsonSerializer.Serialize(spec, AlertJsonContext.Default.AlertRuleSpec);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -48,6 +51,8 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
         {
             throw TrackingException.Invalid($"Invalid alert rule '{spec.Name}': a secret of '{AlertAction.Redacted}' keeps the stored one, and a new rule has none; give the secret or env:NAME.");
         }
+
+        await CheckSourceAsync(spec, cancellationToken).ConfigureAwait(false);
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -110,6 +115,10 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
             .ToList();
     }
 
+    /// <summary>Firing alerts whose receivers have not been told (a silence kept the notification back), by rule.</summary>
+    public Task<IReadOnlyList<AlertState>> UnnotifiedFiringAsync(CancellationToken cancellationToken = default) =>
+        QueryStatesAsync("WHERE state = @firing AND notified = @no", new { firing = AlertStates.Firing, no = false }, cancellationToken);
+
     /// <summary>
     /// Writes a step over the version it was computed from, with its history row (when the state changed) and its
     /// notifications, in one transaction. False when another writer got there first (nothing is written).
@@ -124,7 +133,7 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
         {
             next.Rule, next.Source, next.Severity, next.State, next.Consecutive, next.Value, WindowName = next.Window,
             WindowEnd = next.WindowEnd?.ToUnixTimeMilliseconds(), StartsAt = next.StartsAt?.ToUnixTimeMilliseconds(), EndsAt = next.EndsAt?.ToUnixTimeMilliseconds(),
-            next.Version, UpdatedAt = next.UpdatedAt.ToUnixTimeMilliseconds(), Expected = from.Version,
+            next.Version, UpdatedAt = next.UpdatedAt.ToUnixTimeMilliseconds(), Expected = from.Version, next.Notified,
         };
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -132,15 +141,15 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
         if (from.Version == 0)
         {
             written = await connection.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO alert_states (rule, source, severity, state, consecutive, value, window_name, window_end, starts_at, ends_at, version, updated_at) " +
-                "VALUES (@Rule, @Source, @Severity, @State, @Consecutive, @Value, @WindowName, @WindowEnd, @StartsAt, @EndsAt, @Version, @UpdatedAt) ON CONFLICT (rule) DO NOTHING",
+                "INSERT INTO alert_states (rule, source, severity, state, consecutive, value, window_name, window_end, starts_at, ends_at, version, updated_at, notified) " +
+                "VALUES (@Rule, @Source, @Severity, @State, @Consecutive, @Value, @WindowName, @WindowEnd, @StartsAt, @EndsAt, @Version, @UpdatedAt, @Notified) ON CONFLICT (rule) DO NOTHING",
                 row, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
         else
         {
             written = await connection.ExecuteAsync(new CommandDefinition(
                 "UPDATE alert_states SET source = @Source, severity = @Severity, state = @State, consecutive = @Consecutive, value = @Value, window_name = @WindowName, " +
-                "window_end = @WindowEnd, starts_at = @StartsAt, ends_at = @EndsAt, version = @Version, updated_at = @UpdatedAt WHERE rule = @Rule AND version = @Expected",
+                "window_end = @WindowEnd, starts_at = @StartsAt, ends_at = @EndsAt, version = @Version, updated_at = @UpdatedAt, notified = @Notified WHERE rule = @Rule AND version = @Expected",
                 row, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
 
@@ -150,7 +159,8 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
             return false;
         }
 
-        if (from.State != next.State)
+        // A firing notification sent after the transition (its silence ended while the alert still fired) is a history row too.
+        if (from.State != next.State || (next.Notified && !from.Notified))
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 "INSERT INTO alert_events (rule, at, from_state, to_state, value, window_name, silenced, notifications) VALUES (@Rule, @At, @From, @To, @Value, @Window, @Silenced, @Count)",
@@ -327,6 +337,15 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
                 Next = notification.NextAttemptAt.ToUnixTimeMilliseconds(), Created = notification.CreatedAt.ToUnixTimeMilliseconds(),
             }, transaction, cancellationToken: cancellationToken));
 
+    /// <summary>Refuses a metric rule on a monitor that does not exist or does not report its metric: it would never be evaluated.</summary>
+    private async Task CheckSourceAsync(AlertRuleSpec spec, CancellationToken cancellationToken)
+    {
+        if (sources is not null && await sources.ProblemAsync(spec, cancellationToken).ConfigureAwait(false) is { } problem)
+        {
+            throw TrackingException.Invalid($"Invalid alert rule '{spec.Name}': {problem}.");
+        }
+    }
+
     private static string SourceOf(AlertRuleSpec spec) => spec.IsEventRule ? AlertRuleSpec.EventsSource : spec.Source!;
 
     private static AlertRuleSpec KeepSecrets(AlertRuleSpec spec, AlertRuleSpec? stored)
@@ -372,7 +391,7 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<StateRow>(new CommandDefinition($"SELECT {StateColumns} FROM alert_states {where} ORDER BY rule", parameters, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.Select(r => new AlertState(r.Rule, r.Source, r.Severity, r.State, (int)r.Consecutive, r.Value, r.WindowName, Time(r.WindowEnd), Time(r.StartsAt), Time(r.EndsAt),
-            r.Version, DateTimeOffset.FromUnixTimeMilliseconds(r.UpdatedAt))).ToList();
+            r.Version, DateTimeOffset.FromUnixTimeMilliseconds(r.UpdatedAt), r.Notified)).ToList();
     }
 
     private static AlertNotification ToNotification(NotificationRow r) =>
@@ -403,6 +422,7 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time)
         public long? EndsAt { get; set; }
         public long Version { get; set; }
         public long UpdatedAt { get; set; }
+        public bool Notified { get; set; }
     }
 
     private sealed class EventRow

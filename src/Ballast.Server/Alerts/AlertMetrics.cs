@@ -5,14 +5,18 @@ using Prometheus;
 namespace Ballast.Server.Alerts;
 
 /// <summary>
-/// <c>ballast_alerts{rule,severity,state}</c> (1 for each rule's current state, 0 for its other states) and
-/// <c>ballast_alert_notifications_total{rule,outcome}</c> (delivery attempts: delivered, retry, failed); failed
-/// attempts are logged with the rule, the kind and the reason (never a secret or a webhook's path).
+/// <c>ballast_alerts{rule,severity,state}</c> (1 for each rule's current state, 0 for its other states),
+/// <c>ballast_alert_rule_error{rule}</c> (1 while a rule is not evaluated: its monitor was deleted or no longer reports
+/// its metric; else 0) and <c>ballast_alert_notifications_total{rule,outcome}</c> (delivery attempts: delivered, retry,
+/// failed); failed attempts are logged with the rule, the kind and the reason (never a secret or a webhook's path).
 /// </summary>
 public sealed partial class AlertMetrics(ILogger<AlertMetrics> logger) : IAlertDeliveryObserver
 {
     private static readonly Gauge Alerts = Metrics.CreateGauge("ballast_alerts", "Alert rules by state: 1 for the state each rule's alert is in, 0 for the others.",
         new GaugeConfiguration { LabelNames = ["rule", "severity", "state"] });
+
+    private static readonly Gauge RuleErrors = Metrics.CreateGauge("ballast_alert_rule_error",
+        "1 while an alert rule is not evaluated (its monitor was deleted, or no longer reports its metric), else 0.", new GaugeConfiguration { LabelNames = ["rule"] });
 
     private static readonly Counter Notifications = Metrics.CreateCounter("ballast_alert_notifications_total", "Alert notification delivery attempts by rule and outcome (delivered, retry, failed).",
         new CounterConfiguration { LabelNames = ["rule", "outcome"] });
@@ -33,10 +37,14 @@ public sealed partial class AlertMetrics(ILogger<AlertMetrics> logger) : IAlertD
         }
     }
 
-    /// <summary>Sets the gauge from the alerts now; series of deleted rules (or a changed severity) are removed.</summary>
-    public void Publish(IReadOnlyList<AlertState> alerts)
+    /// <summary>
+    /// Sets the gauges from the alerts now and the problems of the rules that are not evaluated (by rule); series of
+    /// deleted rules (or a changed severity) are removed.
+    /// </summary>
+    public void Publish(IReadOnlyList<AlertState> alerts, IReadOnlyDictionary<string, string> problems)
     {
         ArgumentNullException.ThrowIfNull(alerts);
+        ArgumentNullException.ThrowIfNull(problems);
         lock (_lock)
         {
             var current = new HashSet<(string, string)>();
@@ -47,13 +55,21 @@ public sealed partial class AlertMetrics(ILogger<AlertMetrics> logger) : IAlertD
                 {
                     Alerts.WithLabels(alert.Rule, alert.Severity, state).Set(state == alert.State ? 1 : 0);
                 }
+
+                RuleErrors.WithLabels(alert.Rule).Set(problems.ContainsKey(alert.Rule) ? 1 : 0);
             }
 
+            var rules = current.Select(alert => alert.Item1).ToHashSet(StringComparer.Ordinal);
             foreach (var (rule, severity) in _published.Where(old => !current.Contains(old)))
             {
                 foreach (var state in AlertStates.All)
                 {
                     Alerts.RemoveLabelled(rule, severity, state);
+                }
+
+                if (!rules.Contains(rule))
+                {
+                    RuleErrors.RemoveLabelled(rule);
                 }
             }
 

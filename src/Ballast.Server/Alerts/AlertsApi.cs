@@ -20,10 +20,18 @@ public sealed record AlertRuleResponse(AlertRuleSpec Rule, long CreatedAt, long 
 
 public sealed record AlertRuleListResponse(IReadOnlyList<AlertRuleResponse> Rules);
 
-/// <summary>A rule's alert now; <see cref="Windows"/> is how many windows in a row its condition has held; <see cref="Silenced"/> whether a silence covers it now.</summary>
+/// <summary>
+/// A rule's alert now; <see cref="Windows"/> is how many windows in a row its condition has held; <see cref="Silenced"/>
+/// whether a silence covers it now. <see cref="Health"/> is <c>ok</c>, or <c>error</c> when the rule cannot be evaluated
+/// (its monitor was deleted, or no longer reports its metric), with <see cref="Error"/> saying why (Grafana's rule health).
+/// </summary>
 public sealed record AlertResponse(
     string Rule, string Source, string Severity, string State, double? Value, string? Window, int Windows,
-    DateTimeOffset? StartsAt, DateTimeOffset? EndsAt, DateTimeOffset UpdatedAt, bool Silenced);
+    DateTimeOffset? StartsAt, DateTimeOffset? EndsAt, DateTimeOffset UpdatedAt, bool Silenced, string Health, string? Error)
+{
+    public const string Ok = "ok";
+    public const string Failing = "error";
+}
 
 public sealed record AlertListResponse(IReadOnlyList<AlertResponse> Alerts);
 
@@ -74,7 +82,7 @@ public static class AlertsApi
         }).WithSummary("Deletes a rule with its state and history; notifications already queued are still delivered.").RequireAuthorization(BallastPolicies.Writer);
 
         var alerts = routes.MapGroup("/api/v1/alerts").WithTags("Alerts");
-        alerts.MapGet("/", async (string? state, string? source, AlertStore store, CancellationToken cancellationToken) =>
+        alerts.MapGet("/", async (string? state, string? source, AlertStore store, AlertSourceChecks sources, CancellationToken cancellationToken) =>
         {
             if (state is not null && !AlertStates.All.Contains(state))
             {
@@ -84,11 +92,15 @@ public static class AlertsApi
             var now = store.Now;
             var silences = (await store.ListSilencesAsync(cancellationToken: cancellationToken).ConfigureAwait(false)).Where(silence => silence.IsActive(now)).ToList();
             var specs = (await store.ListRulesAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(rule => rule.Spec.Name, rule => rule.Spec, StringComparer.Ordinal);
+            var problems = await sources.ProblemsAsync(specs.Values, cancellationToken).ConfigureAwait(false);
             var list = await store.ListStatesAsync(state, source, cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(new AlertListResponse(list.Select(alert => new AlertResponse(alert.Rule, alert.Source, alert.Severity, alert.State, alert.Value, alert.Window,
                 alert.Consecutive, alert.StartsAt, alert.EndsAt, alert.UpdatedAt,
-                specs.TryGetValue(alert.Rule, out var spec) && silences.Any(silence => silence.Covers(spec)))).ToList()));
-        }).WithSummary("Every rule's alert now (inactive, pending, firing, resolved); filter with ?state= and ?source=.").RequireAuthorization(BallastPolicies.Reader);
+                specs.TryGetValue(alert.Rule, out var spec) && silences.Any(silence => silence.Covers(spec)),
+                problems.ContainsKey(alert.Rule) ? AlertResponse.Failing : AlertResponse.Ok,
+                problems.TryGetValue(alert.Rule, out var problem) ? $"{problem}: the rule is not evaluated" : null)).ToList()));
+        }).WithSummary("Every rule's alert now (inactive, pending, firing, resolved), with its health (error when its monitor was deleted or no longer reports its metric); filter with ?state= and ?source=.")
+            .RequireAuthorization(BallastPolicies.Reader);
         alerts.MapGet("/{rule}/history", async (string rule, int? limit, AlertStore store, CancellationToken cancellationToken) =>
         {
             await store.GetRuleAsync(rule, cancellationToken).ConfigureAwait(false);

@@ -92,23 +92,95 @@ public abstract class AlertContractTests(DatabaseEngine engine) : DatabaseTest(e
     }
 
     [Fact]
-    public async Task A_silenced_alert_changes_state_but_notifies_nobody_until_the_silence_expires()
+    public async Task A_silenced_firing_that_resolves_under_its_silence_notifies_nobody_not_even_of_the_resolution()
     {
         await Store.CreateAsync(Rule("http://127.0.0.1:9/hook"), Cancel);
         var evaluator = new AlertEvaluator(Store, Time);
         var silence = await evaluator.SilenceAsync(new SilenceRequest(Matchers: new Dictionary<string, string> { ["team"] = "ml" }, Duration: "3h", Comment: "maintenance"), "alice", Cancel);
 
         await ObserveAsync(evaluator, 0, 0.9);
-        (await Store.GetStateAsync("drift-high", Cancel))!.State.ShouldBe("firing");
+        var firing = (await Store.GetStateAsync("drift-high", Cancel))!;
+        (firing.State, firing.Notified).ShouldBe(("firing", false));
         (await Store.NotificationsAsync(cancellationToken: Cancel)).ShouldBeEmpty();
         (await Store.HistoryAsync("drift-high", cancellationToken: Cancel))[0].Silenced.ShouldBeTrue();
 
-        await Store.ExpireSilenceAsync(silence.Id, Cancel);
-        (await Store.ListSilencesAsync(cancellationToken: Cancel)).ShouldBeEmpty();
+        // Resolved while still silenced: receivers never heard it fire, so they hear nothing now or when the silence ends.
         await ObserveAsync(evaluator, 1, 0.1);
+        await Store.ExpireSilenceAsync(silence.Id, Cancel);
+        (await evaluator.NotifyUnsilencedAsync(Cancel)).ShouldBe(0);
+        await ObserveAsync(evaluator, 2, 0.1);
+        (await Store.NotificationsAsync(cancellationToken: Cancel)).ShouldBeEmpty();
+        (await Store.HistoryAsync("drift-high", cancellationToken: Cancel)).Select(e => (e.To, e.Notifications)).ShouldBe([("inactive", 0), ("resolved", 0), ("firing", 0)]);
+    }
+
+    [Fact]
+    public async Task A_silence_that_ends_while_the_alert_still_fires_sends_the_firing_notification_then_and_the_resolved_one_later()
+    {
+        await using var receiver = new WebhookReceiver();
+        await Store.CreateAsync(Rule(receiver.Url, "s3cr3t"), Cancel);
+        var evaluator = new AlertEvaluator(Store, Time);
+        using var http = new HttpClient();
+        var dispatcher = Dispatcher(http);
+        await evaluator.SilenceAsync(new SilenceRequest(Rule: "drift-high", Duration: "90m", Comment: "retraining"), "alice", Cancel);
+
+        await ObserveAsync(evaluator, 0, 0.9);
+        (await evaluator.NotifyUnsilencedAsync(Cancel)).ShouldBe(0, "the silence still holds");
+        await dispatcher.DeliverDueAsync(Cancel);
+        receiver.Requests.ShouldBeEmpty();
+
+        // The silence runs out between two windows (no window closes then): the next pass tells the receiver it fires.
+        Time.Advance(TimeSpan.FromMinutes(31));
+        (await Store.ListSilencesAsync(cancellationToken: Cancel)).ShouldBeEmpty();
+        var owed = await Task.WhenAll(Task.Run(() => evaluator.NotifyUnsilencedAsync(Cancel), Cancel), Task.Run(() => new AlertEvaluator(new AlertStore(Database, Time), Time).NotifyUnsilencedAsync(Cancel), Cancel));
+        owed.Sum().ShouldBe(1, "two replicas at once notify once");
+        (await evaluator.NotifyUnsilencedAsync(Cancel)).ShouldBe(0);
+        await dispatcher.DeliverDueAsync(Cancel);
+        var firing = JsonDocument.Parse(receiver.Requests.ShouldHaveSingleItem().Body).RootElement;
+        (firing.GetProperty("status").GetString(), firing.GetProperty("value").GetDouble(), firing.GetProperty("window").GetString()).ShouldBe(("firing", 0.9, "2026-11-25T12"));
+        var state = (await Store.GetStateAsync("drift-high", Cancel))!;
+        (state.State, state.Notified).ShouldBe(("firing", true));
+        var history = await Store.HistoryAsync("drift-high", cancellationToken: Cancel);
+        history.Select(e => (e.From, e.To, e.Silenced, e.Notifications)).ShouldBe([("firing", "firing", false, 1), ("inactive", "firing", true, 0)]);
+
+        // Still firing: nothing new. Resolved: the receiver that heard it fire hears it resolve.
+        await ObserveAsync(evaluator, 1, 0.8);
+        await ObserveAsync(evaluator, 2, 0.1);
+        await dispatcher.DeliverDueAsync(Cancel);
+        receiver.Requests.Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("status").GetString()).ShouldBe(["firing", "resolved"]);
+    }
+
+    [Fact]
+    public async Task A_window_after_the_silence_ended_sends_the_firing_notification_it_kept_back()
+    {
+        await Store.CreateAsync(Rule("http://127.0.0.1:9/hook"), Cancel);
+        var evaluator = new AlertEvaluator(Store, Time);
+        var silence = await evaluator.SilenceAsync(new SilenceRequest(Rule: "drift-high", Duration: "3h", Comment: "known"), "alice", Cancel);
+        await ObserveAsync(evaluator, 0, 0.9);
+        await ObserveAsync(evaluator, 1, 0.9);
+        (await Store.NotificationsAsync(cancellationToken: Cancel)).ShouldBeEmpty();
+
+        await Store.ExpireSilenceAsync(silence.Id, Cancel);
+        await ObserveAsync(evaluator, 2, 0.95);
         var notifications = await Store.NotificationsAsync(cancellationToken: Cancel);
-        notifications.Count.ShouldBe(1);
-        notifications[0].Payload.ShouldContain("\"status\":\"resolved\"");
+        notifications.ShouldHaveSingleItem().Payload.ShouldContain("\"status\":\"firing\"");
+        notifications[0].Payload.ShouldContain("\"value\":0.95");
+        (await Store.GetStateAsync("drift-high", Cancel))!.Notified.ShouldBeTrue();
+        await ObserveAsync(evaluator, 3, 0.9);
+        (await Store.NotificationsAsync(cancellationToken: Cancel)).Count.ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task A_firing_that_receivers_heard_resolves_to_them_even_after_a_silence_that_ended()
+    {
+        await Store.CreateAsync(Rule("http://127.0.0.1:9/hook"), Cancel);
+        var evaluator = new AlertEvaluator(Store, Time);
+        await ObserveAsync(evaluator, 0, 0.9);
+        var silence = await evaluator.SilenceAsync(new SilenceRequest(Rule: "drift-high", Duration: "3h", Comment: "known"), "alice", Cancel);
+        await ObserveAsync(evaluator, 1, 0.9);
+        await Store.ExpireSilenceAsync(silence.Id, Cancel);
+        (await evaluator.NotifyUnsilencedAsync(Cancel)).ShouldBe(0, "receivers already heard it fire");
+        await ObserveAsync(evaluator, 2, 0.1);
+        (await Store.NotificationsAsync(cancellationToken: Cancel)).Select(n => n.Payload.Contains("\"status\":\"resolved\"", StringComparison.Ordinal)).ShouldBe([true, false]);
     }
 
     [Fact]

@@ -74,6 +74,23 @@ public sealed class AlertStateMachineTests
     }
 
     [Fact]
+    public void A_firing_whose_receivers_were_not_told_owes_its_notification_while_it_holds_and_resolves_without_one()
+    {
+        // Alertmanager: a resolved notification only goes to receivers that heard the firing one.
+        var rule = Rule with { For = 1 };
+        var fired = AlertStateMachine.Next(AlertState.Initial(rule, Start), rule, Window(0, 0.9), Start)!;
+        (fired.Notify, fired.Next.Notified).ShouldBe(("firing", true));
+        var silenced = fired.Next with { Notified = false };
+
+        var held = AlertStateMachine.Next(silenced, rule, Window(1, 0.8), Start)!;
+        (held.Next.State, held.Notify, held.Next.Notified).ShouldBe(("firing", "firing", true));
+        var resolved = AlertStateMachine.Next(silenced, rule, Window(1, 0.1), Start)!;
+        (resolved.Next.State, resolved.Notify, resolved.Next.Notified).ShouldBe(("resolved", (string?)null, false));
+        AlertStateMachine.Next(fired.Next, rule, Window(1, 0.8), Start)!.Notify.ShouldBeNull();
+        AlertStateMachine.Next(fired.Next, rule, Window(1, 0.1), Start)!.Notify.ShouldBe("resolved");
+    }
+
+    [Fact]
     public void Firing_records_when_the_condition_began_and_resolving_when_it_ended()
     {
         var state = AlertState.Initial(Rule, Start);

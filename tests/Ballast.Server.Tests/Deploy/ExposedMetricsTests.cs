@@ -19,6 +19,7 @@ public sealed class ExposedMetricsTests
         ["ballast_monitor_drift_score"] = "a monitor closed a window with drift",
         ["ballast_monitor_metric"] = "a monitor closed a window",
         ["ballast_alerts"] = "an alert rule exists",
+        ["ballast_alert_rule_error"] = "an alert rule on a monitor's metric exists",
         ["ballast_alert_notifications_total"] = "a notification was attempted",
         ["ballast_inference_fallbacks_total"] = "a fallback variant answered",
         ["ballast_shadow_disagreements_total"] = "a shadow variant disagreed",

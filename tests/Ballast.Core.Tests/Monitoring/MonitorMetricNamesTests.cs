@@ -1,0 +1,73 @@
+using Ballast.Monitoring;
+
+namespace Ballast.Tests.Monitoring;
+
+/// <summary>Which metric names a monitor's windows can have (docs/monitoring.md, "Metrics of a window"), as alert rules are checked against them.</summary>
+public sealed class MonitorMetricNamesTests
+{
+    private static readonly MonitorSpec Bare = MonitorValidation.Validate(new MonitorSpec("iris-drift", "iris", new MonitorWindow(Duration: "1h"), new MonitorReference(Dataset: "iris-train")));
+
+    private static readonly MonitorSpec Full = MonitorValidation.Validate(Bare with
+    {
+        Columns = new MonitorColumns(Exclude: ["id"]),
+        Performance = new MonitorPerformance("classification", Output: "label"),
+        Segments = ["region"],
+        Kpis = ["revenue"],
+        Estimated = new MonitorEstimated("probabilities[1]", "1"),
+        Fairness = new MonitorFairness("gender", "1"),
+        Multivariate = new MonitorMultivariate("domain_classifier"),
+    });
+
+    [Theory]
+    [InlineData("rows")]
+    [InlineData("errors.rate")]
+    [InlineData("latency.p99_ms")]
+    [InlineData("drift.share")]
+    [InlineData("drift.petal.length")]
+    [InlineData("drift.petal.length.drifted")]
+    [InlineData("prediction.drift")]
+    [InlineData("quality.age.max")]
+    public void What_every_monitor_reports_is_taken(string metric) => MonitorMetricNames.Problem(Bare, metric).ShouldBeNull();
+
+    [Theory]
+    [InlineData("performance.accuracy")]
+    [InlineData("performance.labelled_rows")]
+    [InlineData("kpi.revenue.mean")]
+    [InlineData("segment.region=north.rows")]
+    [InlineData("segment.region=n.e.drift.share")]
+    [InlineData("segment.region=north.performance.f1")]
+    [InlineData("estimated.roc_auc")]
+    [InlineData("fairness.group.female.selection_rate")]
+    [InlineData("fairness.equalized_odds_difference")]
+    [InlineData("multivariate.domain_auc")]
+    public void What_the_spec_asks_for_is_taken(string metric) => MonitorMetricNames.Problem(Full, metric).ShouldBeNull();
+
+    [Theory]
+    [InlineData("drift.sahre", null)]
+    [InlineData("drfit.share", "monitor 'iris-drift' reports no metric 'drfit.share' (a monitor reports rows, errors.rate, latency.p50_ms")]
+    [InlineData("performance.accuracy", "monitor 'iris-drift' measures no performance (performance), so it reports no 'performance.accuracy'")]
+    [InlineData("kpi.revenue.sum", "monitor 'iris-drift' follows no KPI (kpis), so it reports no 'kpi.revenue.sum'")]
+    [InlineData("segment.region=north.rows", "monitor 'iris-drift' has no segments, so it reports no 'segment.region=north.rows'")]
+    [InlineData("estimated.f1", "monitor 'iris-drift' estimates no performance (estimated), so it reports no 'estimated.f1'")]
+    [InlineData("multivariate.drifted", "monitor 'iris-drift' measures no multivariate drift (multivariate), so it reports no 'multivariate.drifted'")]
+    public void A_name_the_monitor_never_reports_is_refused_with_why(string metric, string? problem)
+    {
+        // drift.COLUMN takes any column: a misspelt drift.share reads as a column, which only the traffic can rule out.
+        if (problem is null)
+        {
+            MonitorMetricNames.Problem(Bare, metric).ShouldBeNull();
+            return;
+        }
+
+        MonitorMetricNames.Problem(Bare, metric)!.ShouldStartWith(problem);
+    }
+
+    [Theory]
+    [InlineData("performance.mae", "monitor 'iris-drift' reports no 'performance.mae': its performance metrics are performance.accuracy, performance.precision, performance.recall, performance.f1, performance.labelled_rows")]
+    [InlineData("kpi.churn.mean", "monitor 'iris-drift' reports no 'kpi.churn.mean': its KPI metrics are kpi.NAME.sum, .mean and .count for revenue")]
+    [InlineData("segment.city=paris.rows", "monitor 'iris-drift' reports no 'segment.city=paris.rows': its segment metrics are segment.COLUMN=VALUE.rows, .drift.share and .performance.METRIC for region")]
+    [InlineData("drift.id", "monitor 'iris-drift' leaves column 'id' out (columns.exclude), so it reports no 'drift.id'")]
+    [InlineData("multivariate.reconstruction_error", "monitor 'iris-drift' reports no 'multivariate.reconstruction_error': with multivariate.method domain_classifier it reports multivariate.domain_auc, multivariate.drifted")]
+    public void A_name_outside_what_the_spec_asks_for_is_refused_with_what_it_does_report(string metric, string problem) =>
+        MonitorMetricNames.Problem(Full, metric).ShouldBe(problem);
+}
