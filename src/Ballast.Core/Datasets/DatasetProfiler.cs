@@ -9,7 +9,8 @@ namespace Ballast.Datasets;
 /// <summary>
 /// Profiles a CSV, TSV (optionally gzipped) or Parquet file with DuckDB in a scratch database under a memory limit,
 /// so a file of any size is read with bounded memory (DuckDB spills to disk past the limit). A CSV is parsed once
-/// into the scratch database; every statistic then scans its columns. Small tables (up to
+/// into the scratch database; every statistic then scans its columns, <see cref="ColumnsPerScan"/> columns a query, so
+/// a wide file (hundreds of columns) needs no more memory than a narrow one. Small tables (up to
 /// <see cref="ExactRowLimit"/> rows) get exact quantiles (linear interpolation, as numpy's default) and exact distinct
 /// counts; larger ones a t-digest and HyperLogLog estimate.
 /// </summary>
@@ -21,6 +22,17 @@ public sealed class DatasetProfiler(int memoryLimitMegabytes = 512, int threads 
 
     /// <summary>Top values are left out for text columns with more distinct values than this (ids, free text).</summary>
     public const long TopValuesDistinctLimit = 10_000;
+
+    // Columns whose statistics one query computes. Each exact distinct count holds a hash table and each quantile the
+    // column's values, per thread, until the scan ends: 250 columns × 50,000 rows in one query ran out of 512 MiB (all
+    // of it for the distinct counts' tables), 25 a query finish within 256 MiB and take no longer in all. A batch reads
+    // only its own columns of the columnar scratch table.
+    public const int ColumnsPerScan = 25;
+
+    // Values (rows × columns) of a row group the CSV load holds per thread before writing it out: DuckDB's default
+    // 122,880 rows × 250 columns ran out of 512 MiB on the load alone. Wide files get shorter row groups, so the load
+    // needs about as much memory at any width (down to 2,048 rows, DuckDB's least: 1,000 columns).
+    private const int LoadValuesPerRowGroup = 1 << 21;
 
     private static readonly (string Name, double Probability)[] QuantileLevels = [("p05", 0.05), ("p25", 0.25), ("p50", 0.5), ("p75", 0.75), ("p95", 0.95)];
 
@@ -46,11 +58,11 @@ public sealed class DatasetProfiler(int memoryLimitMegabytes = 512, int threads 
         Directory.CreateDirectory(scratch);
         try
         {
-            using var connection = new DuckDBConnection("Data Source=" + Path.Combine(scratch, "profile.duckdb"));
+            using var connection = new DuckDBConnection("Data Source=:memory:");
             connection.Open();
             Execute(connection, string.Create(CultureInfo.InvariantCulture,
                 $"SET memory_limit = '{memoryLimitMegabytes}MB'; SET threads = {threads}; SET preserve_insertion_order = false; SET temp_directory = {Literal(scratch)};"));
-            Load(connection, localFile, datasetPath, format);
+            Load(connection, localFile, datasetPath, format, Path.Combine(scratch, "profile.duckdb"));
             cancellationToken.ThrowIfCancellationRequested();
             return ProfileTable(connection, datasetPath, format, cancellationToken);
         }
@@ -72,7 +84,7 @@ public sealed class DatasetProfiler(int memoryLimitMegabytes = 512, int threads 
         }
     }
 
-    private static void Load(DuckDBConnection connection, string localFile, string datasetPath, string format)
+    private static void Load(DuckDBConnection connection, string localFile, string datasetPath, string format, string database)
     {
         if (format == "parquet")
         {
@@ -87,6 +99,9 @@ public sealed class DatasetProfiler(int memoryLimitMegabytes = 512, int threads 
         }
 
         options.Append(datasetPath.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? ", compression = 'gzip'" : ", compression = 'none'");
+        // The scratch database, its row groups as short as the file's width needs (the columns counted on the sniffed sample).
+        var width = Query(connection, $"SELECT count(*) FROM (DESCRIBE SELECT * FROM read_csv({Literal(localFile)}{options}))", reader => reader.Read() ? Int(reader, 0) : 0);
+        Execute(connection, string.Create(CultureInfo.InvariantCulture, $"ATTACH {Literal(database)} AS scratch (ROW_GROUP_SIZE {RowGroupRows(width)}); USE scratch"));
         try
         {
             Execute(connection, $"CREATE TABLE src AS SELECT * FROM read_csv({Literal(localFile)}{options})");
@@ -97,6 +112,10 @@ public sealed class DatasetProfiler(int memoryLimitMegabytes = 512, int threads 
             Execute(connection, $"CREATE OR REPLACE TABLE src AS SELECT * FROM read_csv({Literal(localFile)}{options}, sample_size = -1)");
         }
     }
+
+    /// <summary>Rows of a scratch row group for a file of <paramref name="columns"/> columns: a multiple of 2,048 from 2,048 to DuckDB's default 122,880.</summary>
+    internal static int RowGroupRows(long columns) =>
+        (int)Math.Clamp(LoadValuesPerRowGroup / Math.Max(columns, 1) / 2048 * 2048, 2048, 122_880);
 
     private static TableProfile ProfileTable(DuckDBConnection connection, string datasetPath, string format, CancellationToken cancellationToken)
     {
@@ -114,6 +133,34 @@ public sealed class DatasetProfiler(int memoryLimitMegabytes = 512, int threads 
         var rows = Query(connection, "SELECT count(*) FROM src", reader => reader.Read() ? Int(reader, 0) : 0);
 
         var exact = rows <= ExactRowLimit;
+        var profiles = new List<ColumnProfile>(columns.Count);
+        foreach (var batch in columns.Chunk(ColumnsPerScan))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            profiles.AddRange(ProfileColumns(connection, batch, rows, exact));
+        }
+
+        for (var start = 0; start < profiles.Count; start += ColumnsPerScan)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            AddHistograms(connection, profiles, start, Math.Min(profiles.Count, start + ColumnsPerScan));
+        }
+
+        for (var c = 0; c < profiles.Count; c++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (profiles[c].Kind is "categorical" or "boolean" && profiles[c].Count > 0 && profiles[c].Distinct <= TopValuesDistinctLimit)
+            {
+                profiles[c] = WithTopValues(connection, profiles[c]);
+            }
+        }
+
+        return new TableProfile(datasetPath, format, rows, profiles);
+    }
+
+    /// <summary>Counts, distinct counts, and the numeric and time statistics of <paramref name="columns"/>, in one scan.</summary>
+    private static List<ColumnProfile> ProfileColumns(DuckDBConnection connection, IReadOnlyList<(string Name, string Type, string Kind)> columns, long rows, bool exact)
+    {
         var select = new List<string>();
         foreach (var (name, _, kind) in columns)
         {
@@ -137,7 +184,7 @@ public sealed class DatasetProfiler(int memoryLimitMegabytes = 512, int threads 
             }
         }
 
-        var profiles = columns.Count == 0 ? [] : Query(connection, "SELECT " + string.Join(", ", select) + " FROM src", reader =>
+        return Query(connection, "SELECT " + string.Join(", ", select) + " FROM src", reader =>
         {
             reader.Read();
             var profiles = new List<ColumnProfile>();
@@ -171,27 +218,14 @@ public sealed class DatasetProfiler(int memoryLimitMegabytes = 512, int threads 
 
             return profiles;
         });
-
-        cancellationToken.ThrowIfCancellationRequested();
-        AddHistograms(connection, profiles);
-        for (var c = 0; c < profiles.Count; c++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (profiles[c].Kind is "categorical" or "boolean" && profiles[c].Count > 0 && profiles[c].Distinct <= TopValuesDistinctLimit)
-            {
-                profiles[c] = WithTopValues(connection, profiles[c]);
-            }
-        }
-
-        return new TableProfile(datasetPath, format, rows, profiles);
     }
 
-    /// <summary>Equal-width histograms of every numeric column in one scan: <see cref="HistogramBins"/> bins from min to max.</summary>
-    private static void AddHistograms(DuckDBConnection connection, List<ColumnProfile> profiles)
+    /// <summary>Equal-width histograms of the numeric columns among profiles [<paramref name="start"/>, <paramref name="end"/>) in one scan: <see cref="HistogramBins"/> bins from min to max.</summary>
+    private static void AddHistograms(DuckDBConnection connection, List<ColumnProfile> profiles, int start, int end)
     {
         var binned = new List<(int Index, double[] Edges)>();
         var select = new List<string>();
-        for (var c = 0; c < profiles.Count; c++)
+        for (var c = start; c < end; c++)
         {
             if (profiles[c] is not { Kind: "numeric", Min: { } min, Max: { } max } || !double.IsFinite(min) || !double.IsFinite(max))
             {

@@ -83,6 +83,27 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
             throw TrackingException.Invalid($"The entities file has {string.Join("; ", problems)}; its columns are {string.Join(", ", columns)}.");
         }
 
+        if (service.Entity.Type == FeatureTypes.Int64)
+        {
+            // The cast to BIGINT rounds 1.5 to 2: a key that is not a whole number is refused, as online lookups refuse it.
+            var key = DuckDbSql.Identifier(service.JoinKey);
+            var fractions = new List<string>();
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = $"SELECT DISTINCT CAST({key} AS VARCHAR) AS k FROM entities_raw WHERE TRY_CAST({key} AS DOUBLE) <> trunc(TRY_CAST({key} AS DOUBLE)) ORDER BY k LIMIT 5";
+                using var reader = command.ExecuteReader();
+                while (reader.Read())
+                {
+                    fractions.Add(reader.GetString(0));
+                }
+            }
+
+            if (fractions.Count > 0)
+            {
+                throw TrackingException.Invalid($"The entities file has '{service.JoinKey}' values that are not whole numbers ({string.Join(", ", fractions)}); entity '{service.Entity.Name}' has int64 keys.");
+            }
+        }
+
         DuckDbSql.Execute(connection,
             $"CREATE TEMP TABLE entities AS SELECT *, {FeatureSource.KeyValue(service.JoinKey, service.Entity)} AS __key, CAST({DuckDbSql.Identifier(timestampColumn)} AS TIMESTAMP) AS __ets FROM entities_raw");
         var nullTimes = Scalar(connection, "SELECT COUNT(*) FROM entities WHERE __ets IS NULL");

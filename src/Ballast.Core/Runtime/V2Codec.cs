@@ -189,14 +189,15 @@ public static class V2Codec
                 result = value.ValueKind == JsonValueKind.True;
                 return value.ValueKind is JsonValueKind.True or JsonValueKind.False;
             }),
-            TensorDatatypes.Uint8 => Read(values, (JsonElement value, out byte result) => value.TryGetByte(out result)),
-            TensorDatatypes.Uint16 => Read(values, (JsonElement value, out ushort result) => value.TryGetUInt16(out result)),
-            TensorDatatypes.Uint32 => Read(values, (JsonElement value, out uint result) => value.TryGetUInt32(out result)),
-            TensorDatatypes.Uint64 => Read(values, (JsonElement value, out ulong result) => value.TryGetUInt64(out result)),
-            TensorDatatypes.Int8 => Read(values, (JsonElement value, out sbyte result) => value.TryGetSByte(out result)),
-            TensorDatatypes.Int16 => Read(values, (JsonElement value, out short result) => value.TryGetInt16(out result)),
-            TensorDatatypes.Int32 => Read(values, (JsonElement value, out int result) => value.TryGetInt32(out result)),
-            TensorDatatypes.Int64 => Read(values, (JsonElement value, out long result) => value.TryGetInt64(out result)),
+            // Integers also as whole numbers written otherwise (1.0, 1e3: Python's json writes a float column's 1 as 1.0); a fraction is refused.
+            TensorDatatypes.Uint8 => Read(values, (JsonElement value, out byte result) => value.TryGetByte(out result) || TryWhole(value, out result)),
+            TensorDatatypes.Uint16 => Read(values, (JsonElement value, out ushort result) => value.TryGetUInt16(out result) || TryWhole(value, out result)),
+            TensorDatatypes.Uint32 => Read(values, (JsonElement value, out uint result) => value.TryGetUInt32(out result) || TryWhole(value, out result)),
+            TensorDatatypes.Uint64 => Read(values, (JsonElement value, out ulong result) => value.TryGetUInt64(out result) || TryWhole(value, out result)),
+            TensorDatatypes.Int8 => Read(values, (JsonElement value, out sbyte result) => value.TryGetSByte(out result) || TryWhole(value, out result)),
+            TensorDatatypes.Int16 => Read(values, (JsonElement value, out short result) => value.TryGetInt16(out result) || TryWhole(value, out result)),
+            TensorDatatypes.Int32 => Read(values, (JsonElement value, out int result) => value.TryGetInt32(out result) || TryWhole(value, out result)),
+            TensorDatatypes.Int64 => Read(values, (JsonElement value, out long result) => value.TryGetInt64(out result) || TryWhole(value, out result)),
             // A finite number beyond the type's range is refused, not sent as infinity.
             TensorDatatypes.Fp16 => Read(values, (JsonElement value, out Half result) =>
             {
@@ -231,6 +232,20 @@ public static class V2Codec
 
             return result;
         }
+    }
+
+    /// <summary>A JSON number that is a whole number in <typeparamref name="T"/>'s range, written with a fraction or exponent (<c>1.0</c>, <c>1e3</c>).</summary>
+    private static bool TryWhole<T>(JsonElement value, out T result)
+        where T : struct, System.Numerics.IBinaryInteger<T>
+    {
+        result = default;
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetDecimal(out var number) || number != decimal.Truncate(number))
+        {
+            return false;
+        }
+
+        result = T.CreateSaturating(number);
+        return decimal.CreateChecked(result) == number;
     }
 
     private static bool TryDouble(JsonElement value, out double result)

@@ -35,8 +35,11 @@ public sealed record FeatureSetListResponse(IReadOnlyList<FeatureSetResponse> Fe
 /// <summary>One entity's online features: name → value (missing ones left out and listed in <see cref="Missing"/>).</summary>
 public sealed record OnlineFeaturesResponse(string Service, string Entity, IReadOnlyDictionary<string, JsonElement> Features, IReadOnlyList<string> Missing);
 
-/// <summary>The batch lookup: a service and up to <see cref="FeaturesApi.MaxBatchEntities"/> entity keys.</summary>
-public sealed record OnlineFeaturesRequest(string? Service, IReadOnlyList<string>? Entities);
+/// <summary>
+/// The batch lookup: a service and up to <see cref="FeaturesApi.MaxBatchEntities"/> entity keys, strings or numbers
+/// (an int64 entity's keys are read as a training set reads them: <c>1</c>, <c>1.0</c> and <c>"1"</c> are one key).
+/// </summary>
+public sealed record OnlineFeaturesRequest(string? Service, IReadOnlyList<JsonElement>? Entities);
 
 public sealed record OnlineFeaturesBatchResponse(string Service, IReadOnlyList<OnlineFeaturesResponse> Rows);
 
@@ -53,6 +56,9 @@ public static class FeaturesApi
 {
     public const int MaxBatchEntities = 10_000;
     public const int MaxConsistencySample = 100_000;
+
+    // Keys a refused batch lookup names before "…".
+    private const int MaxKeyProblems = 5;
 
     /// <summary>Set names that would hide a route of this API.</summary>
     public static IReadOnlyList<string> ReservedNames { get; } = ["online", "materialize", "training-set", "consistency"];
@@ -98,16 +104,40 @@ public static class FeaturesApi
         group.MapGet("/online", async (string? service, string? entity, FeatureStore sets, FeatureLookup lookup, CancellationToken cancellationToken) =>
         {
             var resolved = sets.Catalog.Service(Required(service, "service"));
-            var row = (await lookup.GetAsync(resolved, [Required(entity, "entity")], cancellationToken).ConfigureAwait(false))[0];
+            var text = Required(entity, "entity");
+            var key = EntityKeys.TryNormalize(resolved.Entity, text, out var normalized, out var reason)
+                ? normalized
+                : throw TrackingException.Invalid($"entity '{text}' is not a key of entity '{resolved.Entity.Name}' ({resolved.Entity.Type} join key '{resolved.JoinKey}'): {reason}.");
+            var row = (await lookup.GetAsync(resolved, [key], cancellationToken).ConfigureAwait(false))[0];
             return TypedResults.Ok(Response(resolved, row));
         }).WithSummary("One entity's features of a service from the online store (values past their view's TTL are missing).").RequireAuthorization(BallastPolicies.Reader);
         group.MapPost("/online", async (OnlineFeaturesRequest request, FeatureStore sets, FeatureLookup lookup, CancellationToken cancellationToken) =>
         {
             var resolved = sets.Catalog.Service(Required(request.Service, "service"));
-            var keys = request.Entities ?? [];
-            if (keys.Count is 0 or > MaxBatchEntities || keys.Any(string.IsNullOrEmpty))
+            var entities = request.Entities ?? [];
+            if (entities.Count is 0 or > MaxBatchEntities)
             {
-                throw TrackingException.Invalid($"entities must list between 1 and {MaxBatchEntities} non-empty entity keys, not {keys.Count}{(keys.Any(string.IsNullOrEmpty) ? " (some are empty)" : "")}.");
+                throw TrackingException.Invalid($"entities must list between 1 and {MaxBatchEntities} non-empty entity keys, not {entities.Count}.");
+            }
+
+            var keys = new string[entities.Count];
+            var problems = new List<string>();
+            for (var i = 0; i < entities.Count; i++)
+            {
+                if (EntityKeys.TryNormalize(resolved.Entity, entities[i], out var key, out var reason))
+                {
+                    keys[i] = key;
+                }
+                else
+                {
+                    problems.Add($"entities[{i}] {EntityKeys.Describe(entities[i])}: {reason}");
+                }
+            }
+
+            if (problems.Count > 0)
+            {
+                var more = problems.Count > MaxKeyProblems ? $"; and {problems.Count - MaxKeyProblems} more" : "";
+                throw TrackingException.Invalid($"entities holds values that are not keys of entity '{resolved.Entity.Name}' ({resolved.Entity.Type} join key '{resolved.JoinKey}'): {string.Join("; ", problems.Take(MaxKeyProblems))}{more}.");
             }
 
             var rows = await lookup.GetAsync(resolved, keys, cancellationToken).ConfigureAwait(false);

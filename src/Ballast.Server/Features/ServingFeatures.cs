@@ -71,10 +71,27 @@ internal static class ServingFeatures
             throw new ModelInputException($"input {string.Join(", ", given)} {(given.Count == 1 ? "is a feature" : "are features")} of service '{service.Name}', which the server looks up; send the entity key '{service.JoinKey}' and request-time fields only");
         }
 
+        // Keys as the online store holds them: an int64 entity's 1.0 or "1" is key 1; a fraction is no key at all.
         var keys = new string[rows];
+        var wrong = new List<string>();
         for (var row = 0; row < rows; row++)
         {
-            keys[row] = FeatureTypes.KeyText(key.Data, row) ?? "";
+            if (!EntityKeys.TryNormalize(service.Entity, key.Data, row, out keys[row], out var reason))
+            {
+                wrong.Add($"{FeatureTypes.KeyText(key.Data, row) ?? "null"} (row {row}) is {reason}");
+            }
+        }
+
+        if (wrong.Count > 0)
+        {
+            throw new ModelInputException($"input '{service.JoinKey}' must hold keys of entity '{service.Entity.Name}' ({service.Entity.Type}): {string.Join("; ", wrong.Take(5))}{(wrong.Count > 5 ? $"; and {wrong.Count - 5} more" : "")}");
+        }
+
+        if (service.Entity.Type == FeatureTypes.Int64 && key.Datatype != TensorDatatypes.Int64)
+        {
+            // The model and the prediction log get an int64 entity's key as INT64, whatever datatype it came in (FP64 1.0 → 1).
+            var integers = keys.Select(text => long.Parse(text, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            inputs = inputs.Select(input => ReferenceEquals(input, key) ? new Tensor(key.Name, TensorDatatypes.Int64, key.Shape, integers) : input).ToList();
         }
 
         var lookup = http.RequestServices.GetRequiredService<FeatureLookup>();

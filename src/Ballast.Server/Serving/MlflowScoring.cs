@@ -264,6 +264,12 @@ public static class MlflowScoring
             return unsigned.ToString(CultureInfo.InvariantCulture);
         }
 
+        // "1.0" is the whole number 1 (the JSON reader checks the range); "1.5" stays text and is refused.
+        if (!floats && datatype != TensorDatatypes.Bool && decimal.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var whole) && whole == decimal.Truncate(whole))
+        {
+            return decimal.Truncate(whole).ToString(CultureInfo.InvariantCulture);
+        }
+
         if (floats && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
         {
             return double.IsNaN(number) ? "\"NaN\"" : double.IsInfinity(number) ? (number > 0 ? "\"Infinity\"" : "\"-Infinity\"") : number.ToString("R", CultureInfo.InvariantCulture);

@@ -50,6 +50,27 @@ public sealed class V2CodecTests
         Should.Throw<ModelInputException>(() => Read(body)).Message.ShouldBe(message);
     }
 
+    // JSON has one kind of number: Python's json writes a float column's 1 as 1.0, and an int64 entity key sent so looked up nothing.
+    [Fact]
+    public void Integer_inputs_take_whole_numbers_written_with_a_fraction_or_exponent()
+    {
+        Read("""{"inputs":[{"name":"x","datatype":"INT64","shape":[4],"data":[1.0,-2.00,1e3,9223372036854775807.0]}]}""").Inputs.Single().Data
+            .ShouldBe(new[] { 1L, -2L, 1000L, long.MaxValue });
+        Read("""{"inputs":[{"name":"x","datatype":"UINT8","shape":[2],"data":[255.0,0.0]}]}""").Inputs.Single().Data.ShouldBe(new byte[] { 255, 0 });
+    }
+
+    [Theory]
+    [InlineData("INT64", "1.5")]
+    [InlineData("INT64", "9223372036854775808.0")]
+    [InlineData("INT32", "1e10")]
+    [InlineData("UINT8", "256.0")]
+    [InlineData("UINT8", "-1.0")]
+    public void Integer_inputs_refuse_fractions_and_numbers_beyond_their_range(string datatype, string value)
+    {
+        Should.Throw<ModelInputException>(() => Read($$"""{"inputs":[{"name":"x","datatype":"{{datatype}}","shape":[1],"data":[{{value}}]}]}"""))
+            .Message.ShouldBe($"input 'x': value 0 ({value}) is not a {datatype}");
+    }
+
     [Fact]
     public void Infinity_and_nan_are_taken_when_sent_as_such()
     {

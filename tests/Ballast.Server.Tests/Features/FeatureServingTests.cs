@@ -202,6 +202,105 @@ public abstract class FeatureServingTests
         }
     }
 
+    // An int64 entity's 2.0 (what Python's json writes for a float column) or "2" looked up nothing online, while a
+    // training set read it as key 2; a fraction was looked up as a key no row has (or rounded, in a training set).
+    [Fact]
+    public async Task An_int64_key_sent_as_2_point_0_or_text_is_key_2_everywhere_and_a_fraction_is_refused_naming_the_key()
+    {
+        await using var server = await RunningServer.StartAsync(options => options with { OnlineStore = OnlineStore });
+        using var client = server.Client();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        await AddDatasetAsync(client, "passengers", Passengers);
+        var manifest = Path.Combine(Directory.CreateTempSubdirectory("ballast-features-").FullName, "features.yaml");
+        File.WriteAllText(manifest, FeatureSet.ReplaceLineEndings("\n"));
+        (await RunAsync("apply", "-f", manifest, "--url", url)).Code.ShouldBe(0);
+        (await RunAsync("features", "materialize", "--until", "2026-11-30T00:00:00Z", "--url", url)).Code.ShouldBe(0);
+        const string Two = """{"pclass":3,"sex":"male","age_months":312.0,"embarked":"C"}""";
+
+        foreach (var entity in new[] { "2", "2.0", "02", "%202%20" })
+        {
+            var one = await client.GetFromJsonAsync<JsonElement>($"/api/v1/features/online?service=titanic_v1&entity={entity}", Cancel);
+            (one.GetProperty("entity").GetString(), one.GetProperty("features").GetRawText()).ShouldBe(("2", Two), entity);
+        }
+
+        using (var batch = await client.PostAsync("/api/v1/features/online", Json("""{"service": "titanic_v1", "entities": [2, 2.0, "2", "2.0", 2e0, 3]}"""), Cancel))
+        {
+            batch.StatusCode.ShouldBe(HttpStatusCode.OK, await batch.Content.ReadAsStringAsync(Cancel));
+            var rows = (await batch.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("rows").EnumerateArray().ToList();
+            rows.Select(row => row.GetProperty("entity").GetString()).ShouldBe(["2", "2", "2", "2", "2", "3"]);
+            rows.Take(5).ShouldAllBe(row => row.GetProperty("features").GetRawText() == Two);
+        }
+
+        using (var fraction = await client.PostAsync("/api/v1/features/online", Json("""{"service": "titanic_v1", "entities": [2, 1.5, "x", true]}"""), Cancel))
+        {
+            fraction.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            fraction.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+            (await fraction.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+                "entities holds values that are not keys of entity 'passenger' (int64 join key 'passenger_id'): entities[1] 1.5: not a whole number; entities[2] \"x\": not a number; entities[3] true: not a number.");
+        }
+
+        using (var fraction = await client.GetAsync("/api/v1/features/online?service=titanic_v1&entity=1.5", Cancel))
+        {
+            fraction.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await fraction.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+                .ShouldBe("entity '1.5' is not a key of entity 'passenger' (int64 join key 'passenger_id'): not a whole number.");
+        }
+
+        // Scoring: V2 with the key as FP64 or as INT64 written 2.0, MLflow with 2.0 and "2.0" (and the log has INT64 2).
+        await RegisterTitanicAsync(client, "titanic_v1");
+        await CreateEndpointAsync(client, $"titanic-keys-{Kind}", "reject");
+        foreach (var datatype in new[] { "FP64", "INT64", "BYTES" })
+        {
+            var key = datatype == "BYTES" ? "\"2.0\"" : "2.0";
+            using var scored = await client.PostAsync($"/v2/models/titanic-keys-{Kind}/infer", Json($$"""
+                {"inputs": [{"name": "passenger_id", "shape": [1, 1], "datatype": "{{datatype}}", "data": [{{key}}]}, {"name": "fare", "shape": [1, 1], "datatype": "FP32", "data": [7.9]}]}
+                """), Cancel);
+            scored.StatusCode.ShouldBe(HttpStatusCode.OK, $"{datatype}: {await scored.Content.ReadAsStringAsync(Cancel)}");
+        }
+
+        using (var fraction = await client.PostAsync($"/v2/models/titanic-keys-{Kind}/infer", Json("""
+            {"inputs": [{"name": "passenger_id", "shape": [2, 1], "datatype": "FP64", "data": [2, 1.5]}, {"name": "fare", "shape": [2, 1], "datatype": "FP32", "data": [7.9, 1]}]}
+            """), Cancel))
+        {
+            fraction.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await fraction.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString()
+                .ShouldBe("input 'passenger_id' must hold keys of entity 'passenger' (int64): 1.5 (row 1) is not a whole number");
+        }
+
+        using (var mlflow = await client.PostAsync($"/endpoints/titanic-keys-{Kind}/invocations", Json("""
+            {"dataframe_split": {"columns": ["passenger_id", "fare"], "data": [[2.0, 7.9], ["2.0", 7.9], [1, 211.3]]}}
+            """), Cancel))
+        {
+            mlflow.StatusCode.ShouldBe(HttpStatusCode.OK, await mlflow.Content.ReadAsStringAsync(Cancel));
+        }
+
+        using (var fraction = await client.PostAsync($"/endpoints/titanic-keys-{Kind}/invocations", Json("""{"dataframe_records": [{"passenger_id": 1.5, "fare": 7.9}]}"""), Cancel))
+        {
+            fraction.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await fraction.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("message").GetString().ShouldBe("input 'passenger_id': value 0 (1.5) is not a INT64");
+        }
+
+        var folder = Path.GetDirectoryName(manifest)!;
+        var parquet = Path.Combine(folder, "log.parquet");
+        await File.WriteAllBytesAsync(parquet, await client.GetByteArrayAsync($"/api/v1/predictions/export?endpoint=titanic-keys-{Kind}", Cancel), Cancel);
+        Query(parquet, "SELECT CAST(inputs AS VARCHAR) FROM read_parquet('{0}')").ShouldAllBe(inputs => inputs.Contains("\"name\":\"passenger_id\",\"datatype\":\"INT64\""));
+
+        // Training sets read 2.0 as 2 and refuse 1.5 (the cast rounded it to 2).
+        var output = Path.Combine(folder, "train.parquet");
+        var entities = Path.Combine(folder, "entities.csv");
+        File.WriteAllText(entities, "passenger_id,event_timestamp\n2.0,2026-11-25 00:00:00\n");
+        var training = await RunAsync("features", "training-set", "--service", "titanic_v1", "--entities", entities, "-o", output, "--url", url);
+        training.Code.ShouldBe(0, training.Error);
+        Query(output, "SELECT concat_ws(',', passenger_id, embarked) FROM read_parquet('{0}')").ShouldBe(["2.0,C"]);
+        using var refused = await client.PostAsync("/api/v1/features/training-set?service=titanic_v1",
+            new StringContent("passenger_id,event_timestamp\n2,2026-11-25 00:00:00\n1.5,2026-11-25 00:00:00\n", Encoding.UTF8, "text/csv"), Cancel);
+        refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest, await refused.Content.ReadAsStringAsync(Cancel));
+        (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+            .ShouldBe("The entities file has 'passenger_id' values that are not whole numbers (1.5); entity 'passenger' has int64 keys.");
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
+
     /// <summary>The first column of a query over a Parquet file ({0} is its path), as text.</summary>
     internal static List<string> Query(string parquet, string sql)
     {
