@@ -189,11 +189,11 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time) : IAlert
             {
                 problems.Add("give ends_at or duration, not both");
             }
-            else if (Ballast.Rollouts.RolloutValidation.Duration(text) is { } duration && duration > TimeSpan.Zero)
+            else if (Durations.Parse(text) is { } duration && duration > TimeSpan.Zero)
             {
                 if (duration > MaxSilence)
                 {
-                    problems.Add($"duration '{text}' is longer than {MaxSilence.TotalHours:0}h (10 years); delete the rule instead");
+                    problems.Add($"duration '{text}' is longer than {Durations.Format(MaxSilence)} (10 years); delete the rule instead");
                 }
                 else
                 {

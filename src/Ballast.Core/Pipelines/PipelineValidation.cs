@@ -138,8 +138,7 @@ public static partial class PipelineValidation
                 }
                 else if (limit > MaxTimeout)
                 {
-                    // A timer cannot run longer than ~49.7 days; a step that may run for a month is already an outlier.
-                    problems.Add($"{where}: timeout '{timeout}' is longer than {MaxTimeout.TotalHours:0}h (30 days)");
+                    problems.Add($"{where}: timeout '{timeout}' is longer than {Durations.Format(MaxTimeout)}");
                 }
             }
         }
@@ -259,40 +258,17 @@ public static partial class PipelineValidation
         }
     }
 
-    /// <summary>The longest step timeout.</summary>
+    /// <summary>
+    /// The longest step timeout (and rollout poll interval): a timer cannot run longer than ~49.7 days, and a step that
+    /// may run for a month is already an outlier.
+    /// </summary>
     public static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(30);
 
-    /// <summary>A duration such as <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>2h</c>; null when malformed, not positive or beyond a TimeSpan.</summary>
-    public static TimeSpan? Duration(string text)
-    {
-        var match = DurationPattern().Match(text ?? "");
-        if (!match.Success)
-        {
-            return null;
-        }
-
-        if (!long.TryParse(match.Groups[1].Value, CultureInfo.InvariantCulture, out var value))
-        {
-            return null;
-        }
-
-        try
-        {
-            TimeSpan? duration = match.Groups[2].Value switch
-            {
-                "ms" => TimeSpan.FromMilliseconds(value),
-                "s" => TimeSpan.FromSeconds(value),
-                "m" => TimeSpan.FromMinutes(value),
-                "h" => TimeSpan.FromHours(value),
-                _ => null,
-            };
-            return duration > TimeSpan.Zero ? duration : null;
-        }
-        catch (OverflowException)
-        {
-            return null;
-        }
-    }
+    /// <summary>
+    /// A step's timeout, retry backoff or poll interval (<see cref="Durations"/>): null when it is not a duration or not
+    /// positive. The upper bound is each field's own (<see cref="MaxTimeout"/>).
+    /// </summary>
+    public static TimeSpan? Duration(string? text) => Durations.Parse(text) is { } duration && duration > TimeSpan.Zero ? duration : null;
 
     private static List<string>? Cycle(IReadOnlyList<PipelineStepSpec> steps)
     {
@@ -338,7 +314,4 @@ public static partial class PipelineValidation
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_-]*$")]
     private static partial Regex IdentifierPattern();
-
-    [GeneratedRegex(@"^(\d{1,9})(ms|s|m|h)$")]
-    private static partial Regex DurationPattern();
 }
