@@ -76,7 +76,7 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time) : IAlert
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid($"Invalid event: {string.Join("; ", problems)}.");
+            throw TrackingException.Invalid("Invalid event", problems);
         }
 
         var now = time.GetUtcNow();
@@ -226,7 +226,7 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time) : IAlert
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid($"Invalid silence: {string.Join("; ", problems)}.");
+            throw TrackingException.Invalid("Invalid silence", problems);
         }
 
         var createdBy = string.IsNullOrWhiteSpace(request.CreatedBy) ? actor : request.CreatedBy;

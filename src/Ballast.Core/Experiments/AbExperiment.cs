@@ -192,7 +192,7 @@ public static partial class AbExperimentValidation
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid($"Invalid experiment '{spec.Name}': {string.Join("; ", problems)}.");
+            throw TrackingException.Invalid($"Invalid experiment '{spec.Name}'", problems);
         }
 
         return spec with

@@ -149,7 +149,7 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid($"Cannot conclude experiment '{name}': {string.Join("; ", problems)}.");
+            throw TrackingException.Invalid($"Cannot conclude experiment '{name}'", problems);
         }
 
         // Checked before anything is recorded, so a refusal leaves the experiment as it was.

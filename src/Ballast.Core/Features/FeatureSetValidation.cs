@@ -151,7 +151,7 @@ public static partial class FeatureSetValidation
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid($"Invalid feature set '{spec.Name}': {string.Join("; ", problems)}.");
+            throw TrackingException.Invalid($"Invalid feature set '{spec.Name}'", problems);
         }
 
         return spec with { Entities = normalizedEntities, Views = views, Services = services };

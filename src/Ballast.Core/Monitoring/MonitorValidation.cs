@@ -162,7 +162,7 @@ public static partial class MonitorValidation
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid($"Invalid monitor '{spec.Name}': {string.Join("; ", problems)}.");
+            throw TrackingException.Invalid($"Invalid monitor '{spec.Name}'", problems);
         }
 
         return spec with

@@ -426,7 +426,7 @@ public static partial class RolloutValidation
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid($"Invalid rollout '{spec.Name}': {string.Join("; ", problems)}.");
+            throw TrackingException.Invalid($"Invalid rollout '{spec.Name}'", problems);
         }
 
         return spec with

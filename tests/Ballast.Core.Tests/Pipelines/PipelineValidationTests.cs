@@ -43,6 +43,31 @@ public sealed class PipelineValidationTests
     }
 
     [Fact]
+    public void A_cycle_a_bad_cron_a_bad_time_zone_and_bad_step_fields_are_reported_together()
+    {
+        var error = Should.Throw<TrackingException>(() => PipelineValidation.Validate(new PipelineSpec("many", null, [
+            new PipelineStepSpec("a", "echo", Needs: ["b"], Timeout: "forever"),
+            new PipelineStepSpec("b", "echo", new JsonObject { ["x"] = "${{ steps.a.outputs.x }}" }, Retries: 11),
+            new PipelineStepSpec("b", "echo"),
+            new PipelineStepSpec("c", "echo", new JsonObject { ["x"] = "${{ steps.c.outputs.x }}" }, Needs: ["ghost"]),
+        ], new PipelineSchedule("every day", "Mars/Olympus")), Kinds));
+
+        error.Problems.ShouldBe([
+            "steps[2]: step 'b' is declared twice",
+            "steps[0] (a): timeout 'forever' is not a duration such as 10s, 5m or 1h",
+            "steps[1] (b): retries 11 must be between 0 and 10",
+            "steps[3] (c).with: ${{ steps.c.outputs.x }} refers to the step itself",
+            "steps[3] (c).needs: 'ghost' is not a step of this pipeline",
+            "steps: there is a cycle: a -> b -> a",
+            "schedule.cron 'every day' is not a cron expression (5 fields, or 6 with seconds): Minutes: Value must be a number between 0 and 59 (all inclusive)",
+            "schedule.time_zone 'Mars/Olympus' is not a known time zone (an IANA id such as Europe/Paris)",
+        ]);
+        error.Message.ShouldBe($"Invalid pipeline 'many': {string.Join("; ", error.Problems)}.");
+        Should.Throw<TrackingException>(() => PipelineValidation.Cron(new PipelineSchedule("every day", "Mars/Olympus"))).Message
+            .ShouldBe(string.Join("; ", error.Problems.TakeLast(2)));
+    }
+
+    [Fact]
     public void Step_durations_take_the_common_grammar_positive_and_each_within_its_bound()
     {
         PipelineValidation.Validate(new PipelineSpec("ok", null, [new PipelineStepSpec("a", "echo", Timeout: "4w2d", RetryBackoff: "1m30s"), new PipelineStepSpec("b", "echo", Timeout: "1.5h")]), Kinds);
