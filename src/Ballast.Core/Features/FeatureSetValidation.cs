@@ -74,13 +74,16 @@ public static partial class FeatureSetValidation
             }
 
             ValidateSource(problems, where, view);
-            if (view.Ttl is not null && (Durations.Parse(view.Ttl) is not { } ttl || ttl <= TimeSpan.Zero))
+            if (view.Ttl is { } text)
             {
-                problems.Add($"{where}: ttl '{view.Ttl}' is not a duration such as 90s, 30m, 12h, 30d or 2w");
-            }
-            else if (view.Ttl is not null && Durations.Parse(view.Ttl) > MaxTtl)
-            {
-                problems.Add($"{where}: ttl '{view.Ttl}' is longer than {Durations.Format(MaxTtl)}; leave ttl out for values that never expire");
+                if (Durations.Parse(text) is not { } ttl || ttl <= TimeSpan.Zero)
+                {
+                    problems.Add($"{where}: ttl '{text}' is not a duration such as 90s, 30m, 12h, 30d or 2w");
+                }
+                else if (ttl > MaxTtl)
+                {
+                    problems.Add($"{where}: ttl '{text}' is longer than {Durations.Format(MaxTtl)}; leave ttl out for values that never expire");
+                }
             }
 
             var features = view.Features ?? [];

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Ballast.Alerts;
-using Ballast.Rollouts;
 using Ballast.Serving;
 using Ballast.Tracking;
 

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Ballast.Rollouts;
 using Ballast.Statistics.Drift;
 using Ballast.Tracking;
 
