@@ -459,7 +459,7 @@ public static partial class BallastServer
             BadHttpRequestException bad => ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), BadRequestMessage(bad)),
             MetadataUnavailableException unavailable => ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.TemporarilyUnavailable, unavailable.Message),
             Ballast.Features.OnlineStoreUnavailableException online => ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.TemporarilyUnavailable, online.Message),
-            TrackingException tracking => ErrorResponses.WriteAsync(context, TrackingStatus(tracking.Code, context.Request.Path), tracking.Code, tracking.Message),
+            TrackingException tracking => ErrorResponses.WriteAsync(context, TrackingStatus(tracking.Code, context.Request.Path), tracking.Code, tracking.Message, tracking.Problems),
             ArtifactNotFoundException missing => ErrorResponses.WriteAsync(context, StatusCodes.Status404NotFound, ErrorCodes.NotFound, missing.Message),
             InvalidArtifactPathException path => ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameterValue, path.Message),
             ForbiddenException forbidden => ErrorResponses.WriteAsync(context, StatusCodes.Status403Forbidden, ErrorCodes.ForStatus(StatusCodes.Status403Forbidden), forbidden.Message),

@@ -74,9 +74,13 @@ public sealed class AuthenticationTests
 
         using var bad = await admin.PostAsJsonAsync("/api/v1/keys", new { name = "has space", role = "owner" }, Cancel);
         bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-        var detail = (await bad.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()!;
+        var problem = await bad.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        var detail = problem.GetProperty("detail").GetString()!;
         detail.ShouldContain("name: key name 'has space' may contain only");
         detail.ShouldContain("role: must be one of reader, writer, admin, not 'owner'");
+        var errors = problem.GetProperty("errors").EnumerateArray().Select(error => error.GetString()!).ToList();
+        errors.Count.ShouldBe(2);
+        errors[1].ShouldBe("role: must be one of reader, writer, admin, not 'owner'");
 
         using var taken = await admin.PostAsJsonAsync("/api/v1/keys", new { name = "reader", role = "reader" }, Cancel);
         taken.StatusCode.ShouldBe(HttpStatusCode.Conflict);

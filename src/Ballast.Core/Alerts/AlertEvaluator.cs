@@ -128,7 +128,7 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time, AlertSou
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid($"Invalid event: {string.Join("; ", problems)}.");
+            throw TrackingException.Invalid("Invalid event", problems);
         }
 
         var now = time.GetUtcNow();
@@ -241,11 +241,11 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time, AlertSou
             {
                 problems.Add("give ends_at or duration, not both");
             }
-            else if (Ballast.Rollouts.RolloutValidation.Duration(text) is { } duration && duration > TimeSpan.Zero)
+            else if (Durations.Parse(text) is { } duration && duration > TimeSpan.Zero)
             {
                 if (duration > MaxSilence)
                 {
-                    problems.Add($"duration '{text}' is longer than {MaxSilence.TotalHours:0}h (10 years); delete the rule instead");
+                    problems.Add($"duration '{text}' is longer than {Durations.Format(MaxSilence)} (10 years); delete the rule instead");
                 }
                 else
                 {
@@ -278,7 +278,7 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time, AlertSou
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid($"Invalid silence: {string.Join("; ", problems)}.");
+            throw TrackingException.Invalid("Invalid silence", problems);
         }
 
         var createdBy = string.IsNullOrWhiteSpace(request.CreatedBy) ? actor : request.CreatedBy;

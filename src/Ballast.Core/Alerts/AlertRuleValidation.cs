@@ -49,7 +49,7 @@ public static partial class AlertRuleValidation
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid($"Invalid alert rule '{spec.Name}': {string.Join("; ", problems)}.");
+            throw TrackingException.Invalid($"Invalid alert rule '{spec.Name}'", problems);
         }
 
         return spec with

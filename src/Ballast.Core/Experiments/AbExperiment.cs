@@ -105,19 +105,6 @@ public static partial class AbExperimentValidation
     /// <summary>The longest CUPED lookback: older data predicts this period's metric less, and the query reads every prediction in it.</summary>
     public static readonly TimeSpan MaxLookback = TimeSpan.FromDays(90);
 
-    /// <summary><c>14d</c>, <c>36h</c>; null when not such a duration.</summary>
-    public static TimeSpan? Lookback(string? text)
-    {
-        var match = LookbackPattern().Match(text ?? "");
-        if (!match.Success)
-        {
-            return null;
-        }
-
-        var value = int.Parse(match.Groups["value"].Value, System.Globalization.CultureInfo.InvariantCulture);
-        return match.Groups["unit"].Value == "d" ? TimeSpan.FromDays(value) : TimeSpan.FromHours(value);
-    }
-
     /// <summary>Checks a spec and fills its defaults (sequential engine, α 0.05, binomial metric on outcomes, MDE 10%).</summary>
     public static AbExperimentSpec Validate(AbExperimentSpec spec)
     {
@@ -163,9 +150,9 @@ public static partial class AbExperimentValidation
                 problems.Add("cuped: a kpi covariate needs the KPI's name as name");
             }
 
-            if (Lookback(cuped.Lookback ?? "14d") is not { } lookback || lookback <= TimeSpan.Zero || lookback > MaxLookback)
+            if (Durations.Parse(cuped.Lookback ?? "14d") is not { } lookback || lookback <= TimeSpan.Zero || lookback > MaxLookback)
             {
-                problems.Add($"cuped.lookback '{cuped.Lookback}' must be a duration such as 14d or 36h, at most 90d");
+                problems.Add($"cuped.lookback '{cuped.Lookback}' must be a duration such as 14d or 36h, at most {Durations.Format(MaxLookback)}");
             }
 
             if ((spec.Engine ?? Sequential) == Bayesian)
@@ -205,7 +192,7 @@ public static partial class AbExperimentValidation
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid($"Invalid experiment '{spec.Name}': {string.Join("; ", problems)}.");
+            throw TrackingException.Invalid($"Invalid experiment '{spec.Name}'", problems);
         }
 
         return spec with
@@ -248,7 +235,4 @@ public static partial class AbExperimentValidation
 
     [GeneratedRegex("^[a-z][a-z0-9-]{0,62}$")]
     private static partial Regex NamePattern();
-
-    [GeneratedRegex("^(?<value>[1-9][0-9]{0,4})(?<unit>d|h)$")]
-    private static partial Regex LookbackPattern();
 }

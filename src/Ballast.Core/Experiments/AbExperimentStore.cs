@@ -149,7 +149,7 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid($"Cannot conclude experiment '{name}': {string.Join("; ", problems)}.");
+            throw TrackingException.Invalid($"Cannot conclude experiment '{name}'", problems);
         }
 
         // Checked before anything is recorded, so a refusal leaves the experiment as it was.
@@ -303,7 +303,7 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         var variants = split.Variants;
         List<MetricSpec> metrics = [spec.Metric!, .. spec.SecondaryMetrics ?? []];
         var cuped = spec.Cuped;
-        var preStart = cuped is null ? start : start - (long)AbExperimentValidation.Lookback(cuped.Lookback)!.Value.TotalMilliseconds;
+        var preStart = cuped is null ? start : start - (long)Durations.Parse(cuped.Lookback)!.Value.TotalMilliseconds;
         // KPI values by metric index (a KPI's name never reaches the SQL text); the covariate's pre-period values apart.
         var kpiValues = new List<(int Metric, StoredKpi Kpi)>();
         for (var i = 0; i < metrics.Count; i++)

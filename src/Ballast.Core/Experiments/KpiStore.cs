@@ -62,7 +62,7 @@ public sealed partial class KpiStore(MetadataDatabase database, TimeProvider tim
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid("Invalid KPIs: " + string.Join("; ", problems) + ".");
+            throw TrackingException.Invalid("Invalid KPIs", problems);
         }
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();

@@ -57,7 +57,7 @@ public sealed class FeatureCatalog
             var local = new Dictionary<string, ResolvedView>(StringComparer.Ordinal);
             foreach (var view in set.Views ?? [])
             {
-                var resolved = new ResolvedView(set.Name, view, entities[view.Entity!], FeatureTypes.Duration(view.Ttl));
+                var resolved = new ResolvedView(set.Name, view, entities[view.Entity!], Durations.Parse(view.Ttl));
                 local[view.Name] = resolved;
                 views[view.Name] = resolved;
             }

@@ -9,6 +9,9 @@ public static partial class FeatureSetValidation
 {
     public const int MaxFeaturesPerView = 1000;
 
+    /// <summary>The longest ttl: 100 000 weeks (about 1900 years), the most a ttl could say before <see cref="Durations"/> took longer ones.</summary>
+    public static readonly TimeSpan MaxTtl = TimeSpan.FromDays(7 * 100_000);
+
     public static FeatureSetSpec Validate(FeatureSetSpec spec)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -71,9 +74,16 @@ public static partial class FeatureSetValidation
             }
 
             ValidateSource(problems, where, view);
-            if (view.Ttl is not null && FeatureTypes.Duration(view.Ttl) is null)
+            if (view.Ttl is { } text)
             {
-                problems.Add($"{where}: ttl '{view.Ttl}' is not a duration such as 90s, 30m, 12h, 30d or 2w");
+                if (Durations.Parse(text) is not { } ttl || ttl <= TimeSpan.Zero)
+                {
+                    problems.Add($"{where}: ttl '{text}' is not a duration such as 90s, 30m, 12h, 30d or 2w");
+                }
+                else if (ttl > MaxTtl)
+                {
+                    problems.Add($"{where}: ttl '{text}' is longer than {Durations.Format(MaxTtl)}; leave ttl out for values that never expire");
+                }
             }
 
             var features = view.Features ?? [];
@@ -144,7 +154,7 @@ public static partial class FeatureSetValidation
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid($"Invalid feature set '{spec.Name}': {string.Join("; ", problems)}.");
+            throw TrackingException.Invalid($"Invalid feature set '{spec.Name}'", problems);
         }
 
         return spec with { Entities = normalizedEntities, Views = views, Services = services };

@@ -24,7 +24,7 @@ public sealed class FeatureStore(MetadataDatabase database, TimeProvider time, F
         spec = FeatureSetValidation.Validate(spec);
         if (sources is not null && await sources.ProblemsAsync(spec, Catalog, cancellationToken).ConfigureAwait(false) is { Count: > 0 } problems)
         {
-            throw TrackingException.Invalid($"Invalid feature set '{spec.Name}': {string.Join("; ", problems)}.");
+            throw TrackingException.Invalid($"Invalid feature set '{spec.Name}'", problems);
         }
 
         var json = JsonSerializer.Serialize(spec, FeatureJsonContext.Default.FeatureSetSpec);

@@ -81,29 +81,4 @@ public static class FeatureTypes
             var value => value.ToString(),
         };
     }
-
-    /// <summary><c>90s</c>, <c>30m</c>, <c>12h</c>, <c>30d</c>, <c>2w</c>; null when not a duration.</summary>
-    public static TimeSpan? Duration(string? text)
-    {
-        if (string.IsNullOrEmpty(text) || text.Length < 2)
-        {
-            return null;
-        }
-
-        var unit = text[^1];
-        if (!long.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value <= 0 || value > 100_000)
-        {
-            return null;
-        }
-
-        return unit switch
-        {
-            's' => TimeSpan.FromSeconds(value),
-            'm' => TimeSpan.FromMinutes(value),
-            'h' => TimeSpan.FromHours(value),
-            'd' => TimeSpan.FromDays(value),
-            'w' => TimeSpan.FromDays(7 * value),
-            _ => null,
-        };
-    }
 }

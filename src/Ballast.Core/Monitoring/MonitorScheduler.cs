@@ -1,6 +1,5 @@
 using System.Globalization;
 using Ballast.Alerts;
-using Ballast.Rollouts;
 using Ballast.Serving;
 using Ballast.Tracking;
 
@@ -88,7 +87,7 @@ public sealed class MonitorScheduler(
         if (Duration(spec) is { } duration)
         {
             var end = WindowEnd(start, duration);
-            var grace = (long)RolloutValidation.Duration(spec.Window!.Grace ?? MonitorValidation.DefaultGrace)!.Value.TotalMilliseconds;
+            var grace = (long)Durations.Parse(spec.Window!.Grace ?? MonitorValidation.DefaultGrace)!.Value.TotalMilliseconds;
             // And once every replica's records up to the end are in segments (they roll about every minute).
             return now >= end + grace && (await evaluator.WatermarkAsync(cancellationToken).ConfigureAwait(false) ?? long.MaxValue) >= end ? (start, end) : null;
         }
@@ -159,7 +158,7 @@ public sealed class MonitorScheduler(
     }
 
     private static long? Duration(MonitorSpec spec) =>
-        spec.Window?.Duration is { } text ? (long)RolloutValidation.Duration(text)!.Value.TotalMilliseconds : null;
+        spec.Window?.Duration is { } text ? (long)Durations.Parse(text)!.Value.TotalMilliseconds : null;
 
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 }

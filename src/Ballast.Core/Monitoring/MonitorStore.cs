@@ -190,7 +190,7 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
             }
         }
 
-        return problems.Count == 0 ? spec : throw TrackingException.Invalid($"Invalid monitor '{spec.Name}': {string.Join("; ", problems)}.");
+        return problems.Count == 0 ? spec : throw TrackingException.Invalid($"Invalid monitor '{spec.Name}'", problems);
     }
 
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
-using Ballast.Rollouts;
 using Ballast.Statistics.Drift;
 using Ballast.Tracking;
 
@@ -44,7 +43,7 @@ public static partial class MonitorValidation
         {
             problems.Add("window: give exactly one of duration (such as {\"duration\": \"10m\"}) or rows (such as {\"rows\": 5000})");
         }
-        else if (window.Duration is { } duration && (RolloutValidation.Duration(duration) is not { } span || span < MinDuration))
+        else if (window.Duration is { } duration && (Durations.Parse(duration) is not { } span || span < MinDuration))
         {
             problems.Add($"window.duration '{duration}' is not a duration of at least 10s such as 10m or 1h");
         }
@@ -53,7 +52,7 @@ public static partial class MonitorValidation
             problems.Add($"window.rows {window.Rows} must be between 10 and {MaxRows}");
         }
 
-        if (window?.Grace is { } grace && RolloutValidation.Duration(grace) is null)
+        if (window?.Grace is { } grace && Durations.Parse(grace) is null)
         {
             problems.Add($"window.grace '{grace}' is not a duration such as 30s");
         }
@@ -162,7 +161,7 @@ public static partial class MonitorValidation
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid($"Invalid monitor '{spec.Name}': {string.Join("; ", problems)}.");
+            throw TrackingException.Invalid($"Invalid monitor '{spec.Name}'", problems);
         }
 
         return spec with

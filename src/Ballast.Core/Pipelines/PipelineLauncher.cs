@@ -81,6 +81,6 @@ public sealed class PipelineLauncher(PipelineStore store, DatasetStore datasets)
             }
         }
 
-        return problems.Count == 0 ? resolved : throw TrackingException.Invalid($"Cannot run pipeline '{spec.Name}': {string.Join("; ", problems)}.");
+        return problems.Count == 0 ? resolved : throw TrackingException.Invalid($"Cannot run pipeline '{spec.Name}'", problems);
     }
 }

@@ -138,27 +138,20 @@ public static partial class PipelineValidation
                 }
                 else if (limit > MaxTimeout)
                 {
-                    // A timer cannot run longer than ~49.7 days; a step that may run for a month is already an outlier.
-                    problems.Add($"{where}: timeout '{timeout}' is longer than {MaxTimeout.TotalHours:0}h (30 days)");
+                    problems.Add($"{where}: timeout '{timeout}' is longer than {Durations.Format(MaxTimeout)}");
                 }
             }
         }
 
-        if (problems.Count == 0 && Cycle(stepList) is { } cycle)
+        // Looked for whatever else is wrong: a misspelt step name or a bad field does not hide a cycle.
+        if (Cycle(stepList) is { } cycle)
         {
             problems.Add($"steps: there is a cycle: {string.Join(" -> ", cycle)}");
         }
 
         if (spec.Schedule is { } schedule)
         {
-            try
-            {
-                Cron(schedule);
-            }
-            catch (TrackingException exception)
-            {
-                problems.Add(exception.Message);
-            }
+            Schedule(schedule, problems);
         }
 
         var triggers = spec.Triggers ?? [];
@@ -194,7 +187,7 @@ public static partial class PipelineValidation
             problems.Add($"max_parallel {spec.MaxParallel} must be at least 1");
         }
 
-        return problems.Count == 0 ? spec : throw TrackingException.Invalid($"Invalid pipeline '{spec.Name}': {string.Join("; ", problems)}.");
+        return problems.Count == 0 ? spec : throw TrackingException.Invalid($"Invalid pipeline '{spec.Name}'", problems);
     }
 
     /// <summary>The steps a step waits for: those its inputs reference, and its <c>needs</c>.</summary>
@@ -233,12 +226,19 @@ public static partial class PipelineValidation
         _ => null,
     };
 
-    /// <summary>The schedule's cron expression and time zone; throws with the reason when either is bad.</summary>
+    /// <summary>The schedule's cron expression and time zone; throws with the reasons when either is bad.</summary>
     public static (CronExpression Cron, TimeZoneInfo Zone) Cron(PipelineSchedule schedule)
     {
         ArgumentNullException.ThrowIfNull(schedule);
+        var problems = new List<string>();
+        return Schedule(schedule, problems) is { } parsed ? parsed : throw TrackingException.Invalid(string.Join("; ", problems));
+    }
+
+    /// <summary>The schedule's cron expression and time zone, each checked whatever the other is; null with the reasons added to <paramref name="problems"/>.</summary>
+    private static (CronExpression Cron, TimeZoneInfo Zone)? Schedule(PipelineSchedule schedule, List<string> problems)
+    {
         var text = schedule.Cron?.Trim() ?? "";
-        CronExpression cron;
+        CronExpression? cron = null;
         try
         {
             var fields = text.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
@@ -246,57 +246,47 @@ public static partial class PipelineValidation
         }
         catch (CronFormatException exception)
         {
-            throw TrackingException.Invalid($"schedule.cron '{schedule.Cron}' is not a cron expression (5 fields, or 6 with seconds): {exception.Message.Replace("The given cron expression has an invalid format. ", "", StringComparison.Ordinal).TrimEnd('.')}");
+            problems.Add($"schedule.cron '{schedule.Cron}' is not a cron expression (5 fields, or 6 with seconds): {exception.Message.Replace("The given cron expression has an invalid format. ", "", StringComparison.Ordinal).TrimEnd('.')}");
         }
 
+        TimeZoneInfo? zone = null;
         try
         {
-            return (cron, schedule.TimeZone is null ? TimeZoneInfo.Utc : TimeZoneInfo.FindSystemTimeZoneById(schedule.TimeZone));
+            zone = schedule.TimeZone is null ? TimeZoneInfo.Utc : TimeZoneInfo.FindSystemTimeZoneById(schedule.TimeZone);
         }
         catch (Exception exception) when (exception is TimeZoneNotFoundException or InvalidTimeZoneException)
         {
-            throw TrackingException.Invalid($"schedule.time_zone '{schedule.TimeZone}' is not a known time zone (an IANA id such as Europe/Paris)");
+            problems.Add($"schedule.time_zone '{schedule.TimeZone}' is not a known time zone (an IANA id such as Europe/Paris)");
         }
+
+        return cron is not null && zone is not null ? (cron, zone) : null;
     }
 
-    /// <summary>The longest step timeout.</summary>
+    /// <summary>
+    /// The longest step timeout (and rollout poll interval): a timer cannot run longer than ~49.7 days, and a step that
+    /// may run for a month is already an outlier.
+    /// </summary>
     public static readonly TimeSpan MaxTimeout = TimeSpan.FromDays(30);
 
-    /// <summary>A duration such as <c>500ms</c>, <c>30s</c>, <c>5m</c>, <c>2h</c>; null when malformed, not positive or beyond a TimeSpan.</summary>
-    public static TimeSpan? Duration(string text)
-    {
-        var match = DurationPattern().Match(text ?? "");
-        if (!match.Success)
-        {
-            return null;
-        }
+    /// <summary>
+    /// A step's timeout, retry backoff or poll interval (<see cref="Durations"/>): null when it is not a duration or not
+    /// positive. The upper bound is each field's own (<see cref="MaxTimeout"/>).
+    /// </summary>
+    public static TimeSpan? Duration(string? text) => Durations.Parse(text) is { } duration && duration > TimeSpan.Zero ? duration : null;
 
-        if (!long.TryParse(match.Groups[1].Value, CultureInfo.InvariantCulture, out var value))
-        {
-            return null;
-        }
-
-        try
-        {
-            TimeSpan? duration = match.Groups[2].Value switch
-            {
-                "ms" => TimeSpan.FromMilliseconds(value),
-                "s" => TimeSpan.FromSeconds(value),
-                "m" => TimeSpan.FromMinutes(value),
-                "h" => TimeSpan.FromHours(value),
-                _ => null,
-            };
-            return duration > TimeSpan.Zero ? duration : null;
-        }
-        catch (OverflowException)
-        {
-            return null;
-        }
-    }
-
+    /// <summary>
+    /// A cycle among the steps, as the path that closes it; null when there is none. Works on a pipeline with other
+    /// problems too: steps without a name or declared twice (after the first) and dependencies on unknown steps are left
+    /// out, as is a step's reference to itself under <c>with</c> (reported on its own).
+    /// </summary>
     private static List<string>? Cycle(IReadOnlyList<PipelineStepSpec> steps)
     {
-        var byName = steps.ToDictionary(step => step.Name, StringComparer.Ordinal);
+        var byName = new Dictionary<string, PipelineStepSpec>(StringComparer.Ordinal);
+        foreach (var step in steps.Where(step => step.Name is not null))
+        {
+            byName.TryAdd(step.Name, step);
+        }
+
         var state = new Dictionary<string, int>(StringComparer.Ordinal);
         var path = new List<string>();
 
@@ -304,7 +294,8 @@ public static partial class PipelineValidation
         {
             state[name] = 1;
             path.Add(name);
-            foreach (var dependency in Dependencies(byName[name]))
+            var step = byName[name];
+            foreach (var dependency in Dependencies(step).Where(dependency => byName.ContainsKey(dependency) && (dependency != name || (step.Needs ?? []).Contains(dependency))))
             {
                 if (state.GetValueOrDefault(dependency) == 1)
                 {
@@ -322,9 +313,9 @@ public static partial class PipelineValidation
             return null;
         }
 
-        foreach (var step in steps)
+        foreach (var name in byName.Keys)
         {
-            if (state.GetValueOrDefault(step.Name) == 0 && Visit(step.Name) is { } cycle)
+            if (state.GetValueOrDefault(name) == 0 && Visit(name) is { } cycle)
             {
                 return cycle;
             }
@@ -338,7 +329,4 @@ public static partial class PipelineValidation
 
     [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_-]*$")]
     private static partial Regex IdentifierPattern();
-
-    [GeneratedRegex(@"^(\d{1,9})(ms|s|m|h)$")]
-    private static partial Regex DurationPattern();
 }

@@ -368,7 +368,7 @@ public sealed class RolloutController(
     private async Task<RolloutState> ShadowAsync(RolloutSpec spec, RolloutState state, ShadowStep shadow, long now, CancellationToken cancellationToken)
     {
         var percent = shadow.Percent ?? 100;
-        var duration = RolloutValidation.Duration(shadow.Duration!)!.Value;
+        var duration = Durations.Parse(shadow.Duration!)!.Value;
         if (state.Layout != ShadowLayout)
         {
             var mirroring = state with { Layout = ShadowLayout, StepStartedAt = now };
@@ -411,7 +411,7 @@ public sealed class RolloutController(
     private async Task<(RolloutState State, AnalysisRecord? Finished)> AnalyzeAsync(RolloutSpec spec, RolloutState state, string target, long now, CancellationToken cancellationToken)
     {
         var analysis = spec.Analysis!;
-        var interval = (long)RolloutValidation.Duration(analysis.Interval!)!.Value.TotalMilliseconds;
+        var interval = (long)Durations.Parse(analysis.Interval!)!.Value.TotalMilliseconds;
         if (state.Analysis is not { Outcome: null } run)
         {
             return (state with { Analysis = new AnalysisRun(now, now + interval, []) }, null);
@@ -601,7 +601,7 @@ public sealed class RolloutController(
         }
 
         var now = Now;
-        var sustained = (long)(RolloutValidation.Duration(sla.SustainedFor ?? "5m")!.Value.TotalMilliseconds);
+        var sustained = (long)(Durations.Parse(sla.SustainedFor ?? "5m")!.Value.TotalMilliseconds);
         string variant;
         if (state.Phase == RolloutPhases.Progressing)
         {
@@ -616,7 +616,7 @@ public sealed class RolloutController(
         }
         else
         {
-            var watch = (long)(RolloutValidation.Duration(sla.WatchAfterPromotion ?? "0s")!.Value.TotalMilliseconds);
+            var watch = (long)(Durations.Parse(sla.WatchAfterPromotion ?? "0s")!.Value.TotalMilliseconds);
             if (state.SucceededAt is not { } promoted || now > promoted + watch || now - promoted < sustained)
             {
                 return null;

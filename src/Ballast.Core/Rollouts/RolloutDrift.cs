@@ -87,7 +87,7 @@ public sealed class RolloutDrift(PredictionExport export, MonitorEvaluator evalu
         }
 
         return problems.Count > 0
-            ? throw TrackingException.Invalid($"Invalid rollout '{spec.Name}': {string.Join("; ", problems)}.")
+            ? throw TrackingException.Invalid($"Invalid rollout '{spec.Name}'", problems)
             : spec with
             {
                 Analysis = spec.Analysis! with { Metrics = metrics.Select(metric => drift.Contains(metric) ? metric with { Monitor = monitor } : metric).ToList() },

@@ -68,7 +68,7 @@ public sealed record RolloutStep(
             System.Text.Json.Nodes.JsonObject { Count: 0 } => "",
             _ => throw TrackingException.Invalid($"pause {Pause?.ToJsonString()} is not a duration such as \"30s\", {{\"duration\": \"30s\"}} or {{}} (until promoted)"),
         };
-        return text.Length == 0 ? null : RolloutValidation.Duration(text) ?? throw TrackingException.Invalid($"pause '{text}' is not a duration such as 30s, 5m or 1h");
+        return text.Length == 0 ? null : Durations.Parse(text) ?? throw TrackingException.Invalid($"pause '{text}' is not a duration such as 30s, 5m or 1h");
     }
 }
 
@@ -300,7 +300,7 @@ public static partial class RolloutValidation
                 problems.Add("a blueGreen rollout has no steps: its blueGreen settings (autoPromotionEnabled, prePromotionAnalysis, postPromotionAnalysis, scaleDownDelay) make them");
             }
 
-            if (spec.BlueGreen?.ScaleDownDelay is { } delay && Duration(delay) is null)
+            if (spec.BlueGreen?.ScaleDownDelay is { } delay && Durations.Parse(delay) is null)
             {
                 problems.Add($"blueGreen.scaleDownDelay '{delay}' is not a duration such as 30s");
             }
@@ -327,7 +327,7 @@ public static partial class RolloutValidation
                 problems.Add($"step {i}: give exactly one of setWeight, pause, analysis, shadow");
             }
 
-            if (step.Shadow is { } shadow && (shadow.Duration is null || Duration(shadow.Duration) is null || shadow.Percent is < 1 or > 100
+            if (step.Shadow is { } shadow && (shadow.Duration is null || Durations.Parse(shadow.Duration) is null || shadow.Percent is < 1 or > 100
                 || shadow.MaxErrorRate is < 0 or > 1 || shadow.MaxDisagreementRate is < 0 or > 1 || shadow.MinRequests is < 0))
             {
                 problems.Add($"step {i}: shadow needs a duration (such as 1m), percent 1 to 100, maxErrorRate and maxDisagreementRate between 0 and 1");
@@ -377,7 +377,7 @@ public static partial class RolloutValidation
             problems.Add($"analysis: the drift metrics name different monitors ({string.Join(", ", monitors)}); an analysis compares with one reference, so name one");
         }
 
-        if (analysis.Interval is { } interval && Duration(interval) is null)
+        if (analysis.Interval is { } interval && Durations.Parse(interval) is null)
         {
             problems.Add($"analysis.interval '{interval}' is not a duration such as 10s");
         }
@@ -417,7 +417,7 @@ public static partial class RolloutValidation
 
             foreach (var (field, value) in new[] { ("sustainedFor", sla.SustainedFor), ("watchAfterPromotion", sla.WatchAfterPromotion) })
             {
-                if (value is not null && Duration(value) is null)
+                if (value is not null && Durations.Parse(value) is null)
                 {
                     problems.Add($"sla.{field} '{value}' is not a duration such as 15m");
                 }
@@ -426,7 +426,7 @@ public static partial class RolloutValidation
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid($"Invalid rollout '{spec.Name}': {string.Join("; ", problems)}.");
+            throw TrackingException.Invalid($"Invalid rollout '{spec.Name}'", problems);
         }
 
         return spec with
@@ -446,32 +446,6 @@ public static partial class RolloutValidation
         };
     }
 
-    /// <summary><c>30s</c>, <c>5m</c>, <c>1h</c>, <c>250ms</c>; null when not a duration (or longer than a TimeSpan holds).</summary>
-    public static TimeSpan? Duration(string text)
-    {
-        var match = DurationPattern().Match(text ?? "");
-        if (!match.Success)
-        {
-            return null;
-        }
-
-        var value = double.Parse(match.Groups["value"].Value, CultureInfo.InvariantCulture);
-        try
-        {
-            return match.Groups["unit"].Value switch
-            {
-                "ms" => TimeSpan.FromMilliseconds(value),
-                "s" => TimeSpan.FromSeconds(value),
-                "m" => TimeSpan.FromMinutes(value),
-                _ => TimeSpan.FromHours(value),
-            };
-        }
-        catch (OverflowException)
-        {
-            return null; // beyond what a TimeSpan holds (99999999999h): not a duration anything here waits for
-        }
-    }
-
     private static void Collect(List<string> problems, Action check, string prefix = "")
     {
         try
@@ -486,7 +460,4 @@ public static partial class RolloutValidation
 
     [GeneratedRegex("^[a-z][a-z0-9-]{0,62}$")]
     private static partial Regex NamePattern();
-
-    [GeneratedRegex(@"^(?<value>[0-9]+(\.[0-9]+)?)(?<unit>ms|s|m|h)$")]
-    private static partial Regex DurationPattern();
 }

@@ -189,7 +189,7 @@ public static partial class EndpointValidation
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid($"Invalid endpoint '{spec.Name}': {string.Join("; ", problems)}.");
+            throw TrackingException.Invalid($"Invalid endpoint '{spec.Name}'", problems);
         }
 
         return spec with

@@ -58,7 +58,7 @@ public sealed class FeedbackStore(MetadataDatabase database, TimeProvider time)
 
         if (problems.Count > 0)
         {
-            throw TrackingException.Invalid("Invalid feedback: " + string.Join("; ", problems) + ".");
+            throw TrackingException.Invalid("Invalid feedback", problems);
         }
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();

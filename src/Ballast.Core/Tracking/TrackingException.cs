@@ -14,7 +14,21 @@ public sealed class TrackingException(string code, string message) : Exception(m
 
     public string Code { get; } = code;
 
+    /// <summary>The problems one by one when the request had several (<see cref="Invalid(string, IReadOnlyList{string})"/>); empty otherwise.</summary>
+    public IReadOnlyList<string> Problems { get; private init; } = [];
+
     public static TrackingException Invalid(string message) => new(InvalidParameterValue, message);
+
+    /// <summary>
+    /// Every problem found with <paramref name="subject"/> at once: the message lists them all
+    /// (<c>Invalid pipeline 'p': a; b.</c>) and <see cref="Problems"/> holds them one by one, which problem+json answers
+    /// carry as <c>errors</c>.
+    /// </summary>
+    public static TrackingException Invalid(string subject, IReadOnlyList<string> problems)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        return new(InvalidParameterValue, $"{subject}: {string.Join("; ", problems)}.") { Problems = [.. problems] };
+    }
 
     public static TrackingException NotFound(string message) => new(ResourceDoesNotExist, message);
 

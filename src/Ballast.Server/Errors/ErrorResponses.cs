@@ -18,7 +18,11 @@ public static class ErrorResponses
             ? ErrorProtocol.Mlflow
             : path.StartsWithSegments("/v2") ? ErrorProtocol.OpenInference : ErrorProtocol.Problem;
 
-    public static async Task WriteAsync(HttpContext context, int status, string code, string message)
+    /// <summary>
+    /// Writes the error; <paramref name="errors"/> are the problems one by one when a request had several (validation
+    /// lists every problem at once): problem+json carries them as <c>errors</c> beside the <c>detail</c> that names them all.
+    /// </summary>
+    public static async Task WriteAsync(HttpContext context, int status, string code, string message, IReadOnlyList<string>? errors = null)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (context.Response.HasStarted)
@@ -37,12 +41,12 @@ public static class ErrorResponses
                 await context.Response.WriteAsJsonAsync(new InferenceError(message), ServerJsonContext.Default.InferenceError, cancellationToken: cancellation).ConfigureAwait(false);
                 break;
             default:
-                await context.Response.WriteAsJsonAsync(Problem(status, code, message, context.Request.Path), ServerJsonContext.Default.ProblemDetails, "application/problem+json", cancellation).ConfigureAwait(false);
+                await context.Response.WriteAsJsonAsync(Problem(status, code, message, context.Request.Path, errors), ServerJsonContext.Default.ProblemDetails, "application/problem+json", cancellation).ConfigureAwait(false);
                 break;
         }
     }
 
-    public static ProblemDetails Problem(int status, string code, string detail, string? instance = null)
+    public static ProblemDetails Problem(int status, string code, string detail, string? instance = null, IReadOnlyList<string>? errors = null)
     {
         var problem = new ProblemDetails
         {
@@ -53,12 +57,17 @@ public static class ErrorResponses
             Instance = instance,
         };
         problem.Extensions["code"] = code;
+        if (errors is { Count: > 0 })
+        {
+            problem.Extensions["errors"] = errors.ToArray();
+        }
+
         return problem;
     }
 
     /// <summary>A problem+json result for minimal API handlers under <c>/api/v1</c>.</summary>
-    public static ProblemHttpResult ProblemResult(int status, string code, string detail) =>
-        TypedResults.Problem(Problem(status, code, detail));
+    public static ProblemHttpResult ProblemResult(int status, string code, string detail, IReadOnlyList<string>? errors = null) =>
+        TypedResults.Problem(Problem(status, code, detail, errors: errors));
 }
 
 public enum ErrorProtocol

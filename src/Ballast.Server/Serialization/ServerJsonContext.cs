@@ -46,6 +46,7 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(Ballast.Datasets.DatasetVersion))]
 [JsonSerializable(typeof(Ballast.Datasets.DatasetDiff))]
 [JsonSerializable(typeof(string))]
+[JsonSerializable(typeof(string[]))] // problem+json errors
 [JsonSerializable(typeof(Ballast.Server.Serving.LiveResponse))]
 [JsonSerializable(typeof(Ballast.Server.Serving.ReadyResponse))]
 [JsonSerializable(typeof(Ballast.Server.Serving.ModelReadyResponse))]

@@ -72,6 +72,28 @@ public sealed class FeatureSetValidationTests
     }
 
     [Theory]
+    [InlineData("1d12h", null)]
+    [InlineData("100000w", null)] // the longest the grammar before Durations took: still taken
+    [InlineData(" 30d", null)]
+    [InlineData("0s", "ttl '0s' is not a duration such as 90s, 30m, 12h, 30d or 2w")]
+    [InlineData("-1d", "ttl '-1d' is not a duration such as 90s, 30m, 12h, 30d or 2w")]
+    [InlineData("100001w", "ttl '100001w' is longer than 700000d; leave ttl out for values that never expire")]
+    [InlineData("99999999999999d", "ttl '99999999999999d' is not a duration such as 90s, 30m, 12h, 30d or 2w")]
+    public void A_ttl_is_a_positive_duration_of_at_most_100000_weeks(string ttl, string? problem)
+    {
+        var spec = new FeatureSetSpec("churn", [new EntitySpec("customer", "customer_id")],
+            [new FeatureViewSpec("stats", "customer", new FeatureSourceSpec("events"), "event_time", [new FeatureSpec("spend", "double")], ttl)]);
+        if (problem is null)
+        {
+            new FeatureCatalog([FeatureSetValidation.Validate(spec)]).View("stats").Ttl.ShouldBe(Durations.Parse(ttl));
+        }
+        else
+        {
+            Should.Throw<TrackingException>(() => FeatureSetValidation.Validate(spec)).Message.ShouldBe($"Invalid feature set 'churn': view 'stats': {problem}.");
+        }
+    }
+
+    [Theory]
     [InlineData("1 + 2 * 3", 7.0)]
     [InlineData("(1 + 2) * 3", 9.0)]
     [InlineData("-a / b", -0.5)]

@@ -38,8 +38,49 @@ public sealed class PipelineValidationTests
             "steps[1] (b).with: ${{ params.missing }} names no parameter; declared: n, k; steps[1] (b).needs: 'ghost' is not a step of this pipeline; " +
             "steps[2] (c): with.command (the executable to run) is required; steps[2] (c): with.args must be a list; " +
             "steps[2] (c): retries 50 must be between 0 and 10; steps[2] (c): timeout 'soon' is not a duration such as 10s, 5m or 1h; " +
-            "steps[3] (d): retry_backoff '999999999999h' is not a duration such as 10s, 5m or 1h; steps[3] (d): timeout '1200h' is longer than 720h (30 days); " +
+            "steps[3] (d): retry_backoff '999999999999h' is not a duration such as 10s, 5m or 1h; steps[3] (d): timeout '1200h' is longer than 30d; " +
             "schedule.cron '61 * * * *' is not a cron expression (5 fields, or 6 with seconds): Minutes: Value must be a number between 0 and 59 (all inclusive); parameter 'n' needs a default: scheduled runs pass no parameters.");
+    }
+
+    [Fact]
+    public void A_cycle_a_bad_cron_a_bad_time_zone_and_bad_step_fields_are_reported_together()
+    {
+        var error = Should.Throw<TrackingException>(() => PipelineValidation.Validate(new PipelineSpec("many", null, [
+            new PipelineStepSpec("a", "echo", Needs: ["b"], Timeout: "forever"),
+            new PipelineStepSpec("b", "echo", new JsonObject { ["x"] = "${{ steps.a.outputs.x }}" }, Retries: 11),
+            new PipelineStepSpec("b", "echo"),
+            new PipelineStepSpec("c", "echo", new JsonObject { ["x"] = "${{ steps.c.outputs.x }}" }, Needs: ["ghost"]),
+        ], new PipelineSchedule("every day", "Mars/Olympus")), Kinds));
+
+        error.Problems.ShouldBe([
+            "steps[2]: step 'b' is declared twice",
+            "steps[0] (a): timeout 'forever' is not a duration such as 10s, 5m or 1h",
+            "steps[1] (b): retries 11 must be between 0 and 10",
+            "steps[3] (c).with: ${{ steps.c.outputs.x }} refers to the step itself",
+            "steps[3] (c).needs: 'ghost' is not a step of this pipeline",
+            "steps: there is a cycle: a -> b -> a",
+            "schedule.cron 'every day' is not a cron expression (5 fields, or 6 with seconds): Minutes: Value must be a number between 0 and 59 (all inclusive)",
+            "schedule.time_zone 'Mars/Olympus' is not a known time zone (an IANA id such as Europe/Paris)",
+        ]);
+        error.Message.ShouldBe($"Invalid pipeline 'many': {string.Join("; ", error.Problems)}.");
+        Should.Throw<TrackingException>(() => PipelineValidation.Cron(new PipelineSchedule("every day", "Mars/Olympus"))).Message
+            .ShouldBe(string.Join("; ", error.Problems.TakeLast(2)));
+    }
+
+    [Fact]
+    public void Step_durations_take_the_common_grammar_positive_and_each_within_its_bound()
+    {
+        PipelineValidation.Validate(new PipelineSpec("ok", null, [new PipelineStepSpec("a", "echo", Timeout: "4w2d", RetryBackoff: "1m30s"), new PipelineStepSpec("b", "echo", Timeout: "1.5h")]), Kinds);
+        Problem(new PipelineSpec("bad", null, [new PipelineStepSpec("a", "echo", Timeout: "30d1ms", RetryBackoff: "0s"), new PipelineStepSpec("b", "echo", Timeout: "1h 30m")])).ShouldBe(
+            "Invalid pipeline 'bad': steps[0] (a): retry_backoff '0s' is not a duration such as 10s, 5m or 1h; steps[0] (a): timeout '30d1ms' is longer than 30d; " +
+            "steps[1] (b): timeout '1h 30m' is not a duration such as 10s, 5m or 1h.");
+
+        var rollout = new StartRolloutStep(null!); // validation reads only the inputs
+        JsonObject Inputs(string poll) => new() { ["model"] = "models:/m/1", ["template"] = new JsonObject(), ["poll_interval"] = poll };
+        rollout.Validate(Inputs("1m30s")).ShouldBeEmpty();
+        rollout.Validate(Inputs("30d")).ShouldBeEmpty();
+        rollout.Validate(Inputs("0s")).ShouldBe(["with.poll_interval must be a duration such as 5s"]);
+        rollout.Validate(Inputs("5w")).ShouldBe(["with.poll_interval '5w' is longer than 30d"]);
     }
 
     [Fact]

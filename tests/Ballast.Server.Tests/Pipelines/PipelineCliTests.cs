@@ -74,4 +74,33 @@ public sealed class PipelineCliTests
         failing.ExitCode.ShouldBe(1, failing.ToString());
         failing.Error.ShouldContain("error: not enough greetings: 2");
     }
+
+    [Fact]
+    public async Task Apply_lists_every_problem_of_a_pipeline_at_once_and_stores_nothing()
+    {
+        await using var server = await RunningServer.StartAsync();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        var file = Path.Combine(server.DataDir, "pipeline.yaml");
+        await File.WriteAllTextAsync(file, """
+            kind: Pipeline
+            name: many
+            steps:
+              - {name: train, kind: echo, with: {model: "${{ steps.deploy.outputs.model }}"}, timeout: forever, retries: 11}
+              - {name: deploy, kind: echo, needs: [train]}
+            schedule: {cron: "0 6 * * *", time_zone: Mars/Olympus}
+            """, Cancel);
+        const string Problems = "Invalid pipeline 'many': steps[0] (train): retries 11 must be between 0 and 10; "
+            + "steps[0] (train): timeout 'forever' is not a duration such as 10s, 5m or 1h; steps: there is a cycle: train -> deploy -> train; "
+            + "schedule.time_zone 'Mars/Olympus' is not a known time zone (an IANA id such as Europe/Paris).";
+
+        var dry = await CliProcess.RunAsync("apply", "-f", file, "--dry-run", "--url", url);
+        dry.ExitCode.ShouldBe(1, dry.ToString());
+        dry.Output.ShouldContain($"pipeline/many: invalid\n  ! {Problems}\n");
+
+        var applied = await CliProcess.RunAsync("apply", "-f", file, "--url", url);
+        applied.ExitCode.ShouldBe(1, applied.ToString());
+        applied.Error.ShouldContain($"error: pipeline/many: {Problems}");
+        using var client = server.Client();
+        (await client.GetAsync("/api/v1/pipelines/many", Cancel)).StatusCode.ShouldBe(System.Net.HttpStatusCode.NotFound);
+    }
 }

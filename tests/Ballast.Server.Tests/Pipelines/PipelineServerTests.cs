@@ -111,6 +111,7 @@ public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerT
             schedule = new { cron = "every day" },
         }, Cancel), HttpStatusCode.BadRequest,
             "Invalid pipeline 'p': steps[2] (c): kind 'teleport' is not known; known kinds: command, echo, evaluate, fail, gate, ingest, promote, register, rollout, split, train, validate; " +
+            "steps: there is a cycle: a -> b -> a; " +
             "schedule.cron 'every day' is not a cron expression (5 fields, or 6 with seconds): Minutes: Value must be a number between 0 and 59 (all inclusive).");
         await ExpectAsync(await client.PutAsJsonAsync("/api/v1/pipelines/p", new
         {
@@ -130,8 +131,15 @@ public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerT
             parameters = new object[] { new { name = "n", type = "int" } },
             steps = new object[] { new { name = "a", kind = "echo", with = new { n = "${{ params.n }}" } } },
         }, Cancel)).EnsureSuccessStatusCode();
-        await ExpectAsync(await client.PostAsJsonAsync("/api/v1/pipelines/p/runs", new { parameters = new { n = "many", m = 1 } }, Cancel), HttpStatusCode.BadRequest,
-            "Cannot run pipeline 'p': 'm' is not a parameter of the pipeline (declared: n); parameter 'n' (int): 'many' is not an integer.");
+        using (var refused = await client.PostAsJsonAsync("/api/v1/pipelines/p/runs", new { parameters = new { n = "many", m = 1 } }, Cancel))
+        {
+            refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            var problem = await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            problem.GetProperty("detail").GetString().ShouldBe("Cannot run pipeline 'p': 'm' is not a parameter of the pipeline (declared: n); parameter 'n' (int): 'many' is not an integer.");
+            problem.GetProperty("errors").EnumerateArray().Select(error => error.GetString()).ShouldBe(
+                ["'m' is not a parameter of the pipeline (declared: n)", "parameter 'n' (int): 'many' is not an integer"]);
+        }
+
         await ExpectAsync(await client.GetAsync("/api/v1/pipeline-runs/nope", Cancel), HttpStatusCode.NotFound, "Pipeline run 'nope' does not exist.");
         (await client.GetFromJsonAsync<JsonElement>("/api/v1/pipelines/p/runs", Cancel)).GetProperty("runs").GetArrayLength().ShouldBe(0, "no run was queued");
 
@@ -145,6 +153,51 @@ public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerT
             $"Pipeline run '{runId}' has already ended (succeeded).");
         await ExpectAsync(await client.GetAsync($"/api/v1/pipeline-runs/{runId}/logs?step=zzz", Cancel), HttpStatusCode.NotFound,
             $"Pipeline run '{runId}' has no step 'zzz'; its steps: a.");
+    }
+
+    [Fact]
+    public async Task A_cycle_a_bad_schedule_and_bad_step_fields_are_refused_together_each_in_errors()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+
+        using var response = await client.PutAsJsonAsync("/api/v1/pipelines/many", new
+        {
+            steps = new object[]
+            {
+                new { name = "train", kind = "echo", with = new { model = "${{ steps.deploy.outputs.model }}" }, timeout = "forever", retries = 11 },
+                new { name = "deploy", kind = "rollout", with = new { model = "${{ steps.train.outputs.model }}", template = new { }, poll_interval = "5w" }, retry_backoff = "-1s" },
+            },
+            schedule = new { cron = "0 6 * * *", time_zone = "Mars/Olympus" },
+        }, Cancel);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        string[] errors =
+        [
+            "steps[0] (train): retries 11 must be between 0 and 10",
+            "steps[0] (train): timeout 'forever' is not a duration such as 10s, 5m or 1h",
+            "steps[1] (deploy): with.poll_interval '5w' is longer than 30d",
+            "steps[1] (deploy): retry_backoff '-1s' is not a duration such as 10s, 5m or 1h",
+            "steps: there is a cycle: train -> deploy -> train",
+            "schedule.time_zone 'Mars/Olympus' is not a known time zone (an IANA id such as Europe/Paris)",
+        ];
+        problem.GetProperty("errors").EnumerateArray().Select(error => error.GetString()).ShouldBe(errors);
+        problem.GetProperty("detail").GetString().ShouldBe($"Invalid pipeline 'many': {string.Join("; ", errors)}.");
+        (problem.GetProperty("status").GetInt32(), problem.GetProperty("code").GetString()).ShouldBe((400, "INVALID_PARAMETER_VALUE"));
+        (await client.GetAsync("/api/v1/pipelines/many", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound, "nothing was stored");
+
+        // A refusal with one reason has no errors list: the detail says it.
+        using var missing = await client.GetAsync("/api/v1/pipelines/many", Cancel);
+        (await missing.Content.ReadFromJsonAsync<JsonElement>(Cancel)).TryGetProperty("errors", out _).ShouldBeFalse();
+
+        // The durations of the common grammar: combinations, days, and each field's own bounds.
+        using var stored = await client.PutAsJsonAsync("/api/v1/pipelines/durations", new
+        {
+            steps = new object[] { new { name = "a", kind = "echo", timeout = "4w2d", retry_backoff = "1m30s" } },
+        }, Cancel);
+        stored.StatusCode.ShouldBe(HttpStatusCode.OK, await stored.Content.ReadAsStringAsync(Cancel));
     }
 
     [Fact]

@@ -34,9 +34,17 @@ public sealed class StartRolloutStep(RolloutController rollouts) : IPipelineStep
             problems.Add("with.template (the rollout: endpoint, strategy, steps, analysis) is required");
         }
 
-        if (inputs["poll_interval"] is JsonValue interval && (!interval.TryGetValue<string>(out var text) || PipelineValidation.Duration(text) is null))
+        if (inputs["poll_interval"] is JsonValue interval)
         {
-            problems.Add("with.poll_interval must be a duration such as 5s");
+            if (!interval.TryGetValue<string>(out var text) || PipelineValidation.Duration(text) is not { } poll)
+            {
+                problems.Add("with.poll_interval must be a duration such as 5s");
+            }
+            else if (poll > PipelineValidation.MaxTimeout)
+            {
+                // Longer than a timer can wait: the step would fail at its first wait instead of here.
+                problems.Add($"with.poll_interval '{text}' is longer than {Durations.Format(PipelineValidation.MaxTimeout)}");
+            }
         }
 
         return problems;
