@@ -327,7 +327,7 @@ public static partial class RolloutValidation
                 problems.Add($"step {i}: give exactly one of setWeight, pause, analysis, shadow");
             }
 
-            if (step.Shadow is { } shadow && (shadow.Duration is null || Durations.Parse(shadow.Duration) is null || shadow.Percent is < 1 or > 100
+            if (step.Shadow is { } shadow && (shadow.Duration is null || Durations.Parse(shadow.Duration) is not { Ticks: > 0 } || shadow.Percent is < 1 or > 100
                 || shadow.MaxErrorRate is < 0 or > 1 || shadow.MaxDisagreementRate is < 0 or > 1 || shadow.MinRequests is < 0))
             {
                 problems.Add($"step {i}: shadow needs a duration (such as 1m), percent 1 to 100, maxErrorRate and maxDisagreementRate between 0 and 1");
@@ -377,9 +377,10 @@ public static partial class RolloutValidation
             problems.Add($"analysis: the drift metrics name different monitors ({string.Join(", ", monitors)}); an analysis compares with one reference, so name one");
         }
 
-        if (analysis.Interval is { } interval && Durations.Parse(interval) is null)
+        // Zero would measure whatever the last tick's second held, count times in a row.
+        if (analysis.Interval is { } interval && Durations.Parse(interval) is not { Ticks: > 0 })
         {
-            problems.Add($"analysis.interval '{interval}' is not a duration such as 10s");
+            problems.Add($"analysis.interval '{interval}' is not a positive duration such as 10s");
         }
 
         if (analysis.Count is < 1 || analysis.FailureLimit is < 0 || analysis.InconclusiveLimit is < 0 || analysis.MinRequests is < 0)

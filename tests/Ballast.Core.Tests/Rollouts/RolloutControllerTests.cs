@@ -165,6 +165,15 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
         .Message.ShouldBe("Invalid rollout 'r': blueGreen settings need strategy blueGreen, not canary; analysis.consecutiveErrorLimit -1 must be at least 0 (0: the first measurement error aborts); " +
             "analysis.minFeedback 0 must be at least 1 (feedback conditions on no feedback would pass on nothing).");
 
+    // A zero interval measured the last tick's second count times in a row; a zero shadow ended before mirroring anything.
+    [Fact]
+    public void Zero_analysis_intervals_and_shadow_durations_are_refused() =>
+        Should.Throw<TrackingException>(() => RolloutValidation.Validate(new RolloutSpec("r", "iris", "models:/iris/2", "canary",
+            [new RolloutStep(Shadow: new ShadowStep(100, "0s")), new RolloutStep(Analysis: new AnalysisStep())],
+            new AnalysisSpec(Interval: "0s", Metrics: [new AnalysisMetric("acc", "accuracy < stable - 0.02")]))))
+        .Message.ShouldBe("Invalid rollout 'r': step 0: shadow needs a duration (such as 1m), percent 1 to 100, maxErrorRate and maxDisagreementRate between 0 and 1; " +
+            "analysis.interval '0s' is not a positive duration such as 10s.");
+
     [Fact]
     public async Task An_endpoint_whose_own_shadow_has_a_name_the_rollout_mirrors_under_is_refused_not_overwritten()
     {
