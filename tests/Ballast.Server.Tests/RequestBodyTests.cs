@@ -136,6 +136,51 @@ public sealed class RequestBodyTests
         detail.ShouldStartWith("Invalid monitor 'm': ");
     }
 
+    [Fact]
+    public async Task Null_feedback_items_are_a_400_naming_them()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var (status, detail) = await ProblemAsync(client, "POST", "/api/v1/feedback", """{"feedback": [{"prediction_id": "p1", "outcome": 1}, null]}""");
+        status.ShouldBe(HttpStatusCode.BadRequest);
+        detail.ShouldBe("feedback[1] must be an object {\"prediction_id\", \"outcome\"?, \"reward\"?}, not null.");
+    }
+
+    [Fact]
+    public async Task Null_list_elements_on_mlflow_routes_are_invalid_parameter_values_naming_them()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var experiment = (await MlflowAsync(client, "experiments/create", """{"name": "nulls"}""")).Body.GetProperty("experiment_id").GetString();
+        var run = (await MlflowAsync(client, "runs/create", $$"""{"experiment_id": "{{experiment}}"}""")).Body.GetProperty("run").GetProperty("info").GetProperty("run_id").GetString();
+        (string Route, string Body, string Message)[] cases =
+        [
+            ("experiments/create", """{"name": "x", "tags": [null]}""", "Invalid value null for parameter 'tags[0]' supplied: expected a {\"key\", \"value\"} object, got null."),
+            ("experiments/create", """{"name": "x", "tags": [{"value": "v"}]}""", "Missing value for required parameter 'tags[0].key'."),
+            ("experiments/search", """{"order_by": ["name", null]}""", "Invalid value null for parameter 'order_by[1]' supplied: expected a string, got null."),
+            ("runs/search", $$"""{"experiment_ids": ["{{experiment}}", null]}""", "Invalid value null for parameter 'experiment_ids[1]' supplied: expected a string, got null."),
+            ("runs/create", $$"""{"experiment_id": "{{experiment}}", "tags": [{"key": "a", "value": "b"}, null]}""", "Invalid value null for parameter 'tags[1]' supplied: expected a {\"key\", \"value\"} object, got null."),
+            ("runs/log-batch", $$"""{"run_id": "{{run}}", "metrics": [null]}""", "Invalid value null for parameter 'metrics[0]' supplied: expected a JSON object, got null."),
+            ("runs/log-batch", $$"""{"run_id": "{{run}}", "params": [{"key": "a", "value": "1"}, null]}""", "Invalid value null for parameter 'params[1]' supplied: expected a JSON object, got null."),
+            ("runs/log-inputs", $$"""{"run_id": "{{run}}", "datasets": [null]}""", "Invalid value null for parameter 'datasets[0]' supplied: expected a JSON object, got null."),
+            ("registered-models/create", """{"name": "m", "tags": [null]}""", "Invalid value null for parameter 'tags[0]' supplied: expected a {\"key\", \"value\"} object, got null."),
+            ("registered-models/get-latest-versions", """{"name": "m", "stages": [null]}""", "Invalid value null for parameter 'stages[0]' supplied: expected a string, got null."),
+            ("model-versions/create", """{"name": "m", "source": "runs:/x/model", "tags": [null]}""", "Invalid value null for parameter 'tags[0]' supplied: expected a {\"key\", \"value\"} object, got null."),
+        ];
+        var failures = new List<string>();
+        foreach (var (route, body, message) in cases)
+        {
+            var (status, answer) = await MlflowAsync(client, route, body);
+            if (status != HttpStatusCode.BadRequest || answer.GetProperty("error_code").GetString() != "INVALID_PARAMETER_VALUE"
+                || answer.GetProperty("message").GetString() != $"{message} See the API docs for more information about request parameters.")
+            {
+                failures.Add($"{route} {body}: {(int)status} {answer}");
+            }
+        }
+
+        failures.ShouldBeEmpty();
+    }
+
     private static async Task<(HttpStatusCode Status, string? Detail)> ProblemAsync(HttpClient client, string method, string path, string body)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
@@ -147,5 +192,11 @@ public sealed class RequestBodyTests
 
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
         return (response.StatusCode, problem.TryGetProperty("detail", out var detail) ? detail.GetString() : problem.GetRawText());
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonElement Body)> MlflowAsync(HttpClient client, string route, string body)
+    {
+        using var response = await client.PostAsync($"/api/2.0/mlflow/{route}", new StringContent(body, Encoding.UTF8, "application/json"), Cancel);
+        return (response.StatusCode, await response.Content.ReadFromJsonAsync<JsonElement>(Cancel));
     }
 }
