@@ -181,6 +181,26 @@ public sealed class RequestBodyTests
         failures.ShouldBeEmpty();
     }
 
+    [Fact]
+    public async Task Null_tensors_and_dimensions_in_inference_requests_are_a_400_in_the_protocols_format()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await Serving.ServingHelpers.RegisterIrisAsync(client);
+        (await client.PostAsJsonAsync("/api/v1/endpoints", new { name = "iris", variants = new[] { new { name = "a", model = "models:/iris/1" } } }, Cancel)).EnsureSuccessStatusCode();
+        (string Body, string Error)[] cases =
+        [
+            ("""{"inputs": [null]}""", "inputs[0] must be a tensor {\"name\", \"shape\", \"datatype\", \"data\"}, not null"),
+            ("""{"inputs": [{"name": "float_input", "datatype": "FP32", "shape": [null, 4], "data": [1, 2, 3, 4]}]}""", "input 'float_input': 'shape' must be a list of non-negative integers"),
+        ];
+        foreach (var (body, error) in cases)
+        {
+            using var response = await client.PostAsync("/v2/models/iris/infer", new StringContent(body, Encoding.UTF8, "application/json"), Cancel);
+            response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, body);
+            (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString().ShouldBe(error);
+        }
+    }
+
     private static async Task<(HttpStatusCode Status, string? Detail)> ProblemAsync(HttpClient client, string method, string path, string body)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
