@@ -201,6 +201,20 @@ public sealed class RequestBodyTests
         }
     }
 
+    [Fact]
+    public async Task A_dataset_file_without_a_path_is_a_400_naming_it()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var sha = new string('a', 64);
+        foreach (var body in new[] { $$"""{"files": [{"path": null, "size": 1, "sha256": "{{sha}}"}]}""", $$"""{"files": [{"path": "a.csv", "size": 1, "sha256": "{{sha}}"}, {"size": 1, "sha256": "{{sha}}"}]}""" })
+        {
+            var (status, detail) = await ProblemAsync(client, "POST", "/api/v1/datasets/d/versions", body);
+            status.ShouldBe(HttpStatusCode.BadRequest, body);
+            detail.ShouldBe($"files[{(body.Contains("a.csv", StringComparison.Ordinal) ? 1 : 0)}] has no 'path': give each file's path within the version, its size and its sha256.");
+        }
+    }
+
     private static async Task<(HttpStatusCode Status, string? Detail)> ProblemAsync(HttpClient client, string method, string path, string body)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
