@@ -35,6 +35,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Prometheus;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Ballast.Server;
 
@@ -262,6 +263,8 @@ public static partial class BallastServer
             json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
             json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ServerJsonContext.Default);
+            // Bodies are read as strictly as their types say: unknown fields and null list elements are refused, naming them.
+            json.SerializerOptions.TypeInfoResolver = json.SerializerOptions.TypeInfoResolver!.WithAddedModifier(RequestJsonContract.Modify);
         });
 
         // Binding failures (malformed JSON, body too large) reach the exception handler, which writes the protocol's error format with the reason.
@@ -496,6 +499,11 @@ public static partial class BallastServer
     /// </summary>
     private static string JsonMessage(System.Text.Json.JsonException json)
     {
+        if (RequestJsonContract.Describe(json) is { } problem)
+        {
+            return $"The body is not the JSON this route takes: {problem}.";
+        }
+
         var at = (json.Path is { Length: > 1 } path ? $" at {path}" : "") + (json.LineNumber is { } line ? $" (line {line + 1})" : "");
         var reason = json.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal)
             ? "the value has the wrong type"

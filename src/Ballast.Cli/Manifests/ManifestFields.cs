@@ -4,8 +4,9 @@ using System.Text.Json.Serialization.Metadata;
 namespace Ballast.Cli.Manifests;
 
 /// <summary>
-/// Finds fields a manifest holds that its kind does not have (a misspelt <c>wieght</c>), which the server would
-/// silently ignore. The known fields come from the kind's JSON contract, so they follow the server's types.
+/// Finds fields a manifest holds that its kind does not have (a misspelt <c>wieght</c>). The server refuses them too
+/// (first one only, object by object); here every one of every object is listed before anything is sent. The known
+/// fields come from the kind's JSON contract, so they follow the server's types.
 /// </summary>
 internal static class ManifestFields
 {

@@ -215,8 +215,15 @@ public sealed partial class DatasetStore(MetadataDatabase database, IArtifactSto
 
         var manifest = new List<DatasetFile>(files.Count);
         var paths = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var file in files)
+        for (var i = 0; i < files.Count; i++)
         {
+            var file = files[i];
+            // A JSON body may leave the (non-nullable) path out or give it as null.
+            if (string.IsNullOrEmpty(file.Path))
+            {
+                throw TrackingException.Invalid($"files[{i}] has no 'path': give each file's path within the version, its size and its sha256.");
+            }
+
             string path;
             try
             {

@@ -33,7 +33,8 @@ public static class V2Codec
         var inputs = new List<Tensor>();
         foreach (var input in inputsElement.EnumerateArray())
         {
-            inputs.Add(ReadTensor(input));
+            inputs.Add(input.ValueKind == JsonValueKind.Object ? ReadTensor(input)
+                : throw new ModelInputException($"inputs[{inputs.Count}] must be a tensor {{\"name\", \"shape\", \"datatype\", \"data\"}}, not {input.GetRawText()}"));
         }
 
         var outputs = new List<string>();
@@ -128,7 +129,7 @@ public static class V2Codec
         var i = 0;
         foreach (var dimension in element.EnumerateArray())
         {
-            if (!dimension.TryGetInt64(out var value) || value < 0)
+            if (dimension.ValueKind != JsonValueKind.Number || !dimension.TryGetInt64(out var value) || value < 0)
             {
                 return null;
             }

@@ -35,8 +35,8 @@ public static class PredictionsApi
             {
                 var root = document.RootElement;
                 var items = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("feedback", out var batch) && batch.ValueKind == JsonValueKind.Array
-                    ? batch.EnumerateArray().Select(Read).ToList()
-                    : [Read(root)];
+                    ? batch.EnumerateArray().Select((item, index) => Read(item, $"feedback[{index}]")).ToList()
+                    : [Read(root, "The body")];
                 var accepted = await feedback.AddAsync(items, http.RequestAborted).ConfigureAwait(false);
                 if (items.Any(item => item.Reward is not null) && router.Endpoints.Values.Any(endpoint => endpoint.Bandit is not null))
                 {
@@ -75,11 +75,11 @@ public static class PredictionsApi
         return routes;
     }
 
-    private static Feedback Read(JsonElement item)
+    private static Feedback Read(JsonElement item, string where)
     {
         if (item.ValueKind != JsonValueKind.Object)
         {
-            throw TrackingException.Invalid("Each feedback item must be an object {\"prediction_id\", \"outcome\"?, \"reward\"?}.");
+            throw TrackingException.Invalid($"{where} must be an object {{\"prediction_id\", \"outcome\"?, \"reward\"?}}, not {item.GetRawText()}.");
         }
 
         var id = item.TryGetProperty("prediction_id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : null;

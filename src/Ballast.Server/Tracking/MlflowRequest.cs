@@ -99,12 +99,19 @@ internal sealed class MlflowRequest
             return [];
         }
 
-        if (element.ValueKind != JsonValueKind.Array || element.EnumerateArray().Any(item => item.ValueKind != JsonValueKind.String))
+        if (element.ValueKind != JsonValueKind.Array)
         {
             throw WrongType(name, element, "list of strings");
         }
 
-        return element.EnumerateArray().Select(item => item.GetString()!).ToList();
+        var strings = new List<string>();
+        foreach (var item in element.EnumerateArray())
+        {
+            // A null (or any non-string) element names its place: experiment_ids[1].
+            strings.Add(item.ValueKind == JsonValueKind.String ? item.GetString()! : throw WrongType($"{name}[{strings.Count}]", item, "string"));
+        }
+
+        return strings;
     }
 
     public IReadOnlyList<TrackingTag> Tags(string name)
@@ -122,9 +129,14 @@ internal sealed class MlflowRequest
         var tags = new List<TrackingTag>();
         foreach (var item in element.EnumerateArray())
         {
-            if (item.ValueKind != JsonValueKind.Object || !item.TryGetProperty("key", out var key) || key.ValueKind != JsonValueKind.String)
+            if (item.ValueKind != JsonValueKind.Object)
             {
-                throw WrongType(name, element, "list of {\"key\", \"value\"} objects");
+                throw WrongType($"{name}[{tags.Count}]", item, "{\"key\", \"value\"} object");
+            }
+
+            if (!item.TryGetProperty("key", out var key) || key.ValueKind != JsonValueKind.String)
+            {
+                throw key.ValueKind == JsonValueKind.Undefined ? Missing($"{name}[{tags.Count}].key") : WrongType($"{name}[{tags.Count}].key", key, "string");
             }
 
             // A value that is not a string is refused, as protobuf's JSON parser refuses it for MLflow's string field
@@ -196,12 +208,18 @@ internal sealed class MlflowRequest
             return [];
         }
 
-        if (element.ValueKind != JsonValueKind.Array || element.EnumerateArray().Any(item => item.ValueKind != JsonValueKind.Object))
+        if (element.ValueKind != JsonValueKind.Array)
         {
             throw WrongType(name, element, "list of objects");
         }
 
-        return element.EnumerateArray().Select(item => new MlflowRequest(item, _query)).ToList();
+        var objects = new List<MlflowRequest>();
+        foreach (var item in element.EnumerateArray())
+        {
+            objects.Add(item.ValueKind == JsonValueKind.Object ? new MlflowRequest(item, _query) : throw WrongType($"{name}[{objects.Count}]", item, "JSON object"));
+        }
+
+        return objects;
     }
 
     public bool OptionalBool(string name)

@@ -63,9 +63,13 @@ public abstract class ModelCardApiTests(DatabaseEngine engine) : EngineServerTes
 
         await MlflowHttp.PostAsync(client, "registered-models/create", new { name = "m" });
         await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "m", source = "s3://x" });
-        using var bad = await client.PutAsJsonAsync("/api/v1/models/m/versions/1/card/sections/notes", new { words = "x" }, Cancel);
+        using var bad = await client.PutAsJsonAsync("/api/v1/models/m/versions/1/card/sections/notes", new { }, Cancel);
         bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await bad.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()!.ShouldContain("{\"text\"");
+        using var misspelt = await client.PutAsJsonAsync("/api/v1/models/m/versions/1/card/sections/notes", new { words = "x" }, Cancel);
+        misspelt.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await misspelt.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+            .ShouldBe("The body is not the JSON this route takes: words: unknown field (known: text).");
     }
 }
 

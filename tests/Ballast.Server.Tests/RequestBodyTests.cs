@@ -1,0 +1,236 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+
+namespace Ballast.Tests;
+
+/// <summary>
+/// Every JSON body is read as strictly as its type: a null element of a list (or value of a map) that the type does not
+/// allow, and a field the type does not have, are a 400 naming them on every route, never a 500 nor silently dropped.
+/// </summary>
+public sealed class RequestBodyTests
+{
+    private const string Prefix = "The body is not the JSON this route takes: ";
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    /// <summary>(method, route, body, the problem the answer names).</summary>
+    public static readonly (string Method, string Path, string Body, string Problem)[] NullElements =
+    [
+        ("POST", "/api/v1/endpoints", """{"name": "e", "variants": [null]}""", "variants[0] must not be null"),
+        ("PUT", "/api/v1/endpoints/e", """{"variants": [{"name": "a", "model": "models:/m/1"}], "shadows": [null]}""", "shadows[0] must not be null"),
+        ("PUT", "/api/v1/endpoints/e", """{"variants": [{"name": "a", "model": "models:/m/1"}], "policy": "regime", "regime": {"variants": ["a", null], "thresholds": [1]}}""", "regime.variants[1] must not be null"),
+        ("POST", "/api/v1/rollouts", """{"name": "r", "endpoint": "e", "model": "models:/m/1", "steps": [null]}""", "steps[0] must not be null"),
+        ("POST", "/api/v1/rollouts", """{"name": "r", "endpoint": "e", "model": "models:/m/1", "steps": [{"setWeight": 10}], "analysis": {"metrics": [{"name": "ok", "failureCondition": "error_rate > 0.1"}, null]}}""",
+            "analysis.metrics[1] must not be null"),
+        ("POST", "/api/v1/rollouts", """{"name": "r", "endpoint": "e", "model": "models:/m/1", "steps": [{"setWeight": 10}], "sla": {"failureConditions": [null]}}""", "sla.failureConditions[0] must not be null"),
+        ("POST", "/api/v1/experiments", """{"name": "x", "endpoint": "e", "metric": {"type": "binomial"}, "guardrails": [null]}""", "guardrails[0] must not be null"),
+        ("PUT", "/api/v1/experiments/x", """{"endpoint": "e", "metric": {"type": "binomial"}, "secondary_metrics": [{"type": "mean"}, null]}""", "secondary_metrics[1] must not be null"),
+        ("POST", "/api/v1/monitors", """{"name": "m", "endpoint": "e", "window": {"duration": "10m"}, "columns": {"include": ["a", null]}}""", "columns.include[1] must not be null"),
+        ("PUT", "/api/v1/monitors/m", """{"endpoint": "e", "window": {"duration": "10m"}, "segments": [null], "kpis": [null]}""", "segments[0] must not be null; kpis[0] must not be null"),
+        ("PUT", "/api/v1/monitors/m", """{"endpoint": "e", "window": {"duration": "10m"}, "feature_names": {"out": ["a", null]}}""", "feature_names.out[1] must not be null"),
+        ("PUT", "/api/v1/monitors/m", """{"endpoint": "e", "window": {"duration": "10m"}, "drift": {"methods": {"a": null}}}""", "drift.methods.a must not be null"),
+        ("PUT", "/api/v1/monitors/m", """{"endpoint": "e", "window": {"duration": "10m"}, "performance": {"task": "classification", "metrics": [null]}}""", "performance.metrics[0] must not be null"),
+        ("POST", "/api/v1/alert-rules", """{"name": "r", "events": ["rollout.*", null]}""", "events[1] must not be null"),
+        ("PUT", "/api/v1/alert-rules/r", """{"source": "m", "metric": "drift_share", "operator": ">", "threshold": 0.5, "labels": {"team": null}, "actions": [null]}""",
+            "labels.team must not be null; actions[0] must not be null"),
+        ("POST", "/api/v1/alerts/silences", """{"rule": "r", "matchers": {"team": null}}""", "matchers.team must not be null"),
+        ("POST", "/api/v1/datasets/d/versions", """{"files": [null]}""", "files[0] must not be null"),
+        ("PUT", "/api/v1/pipelines/p", """{"steps": [null]}""", "steps[0] must not be null"),
+        ("PUT", "/api/v1/pipelines/p", """{"steps": [{"name": "a", "kind": "echo"}, {"name": "b", "kind": "echo", "needs": ["a", null]}]}""", "steps[1].needs[1] must not be null"),
+        ("PUT", "/api/v1/pipelines/p", """{"parameters": [null], "triggers": [null]}""", "parameters[0] must not be null; triggers[0] must not be null"),
+        ("PUT", "/api/v1/features/fs", """{"entities": [null], "views": []}""", "entities[0] must not be null"),
+        ("PUT", "/api/v1/features/fs", """{"entities": [{"name": "c", "join_key": "id"}], "views": [{"name": "v", "entity": "c", "source": {"dataset": "d"}, "timestamp": "t", "features": [null]}]}""",
+            "views[0].features[0] must not be null"),
+        ("PUT", "/api/v1/features/fs", """{"entities": [], "views": [], "services": [{"name": "s", "features": ["v:a", null], "on_demand": [null]}]}""",
+            "services[0].features[1] must not be null; services[0].on_demand[0] must not be null"),
+        ("POST", "/api/v1/features/online", """{"service": "s", "entities": ["1", null]}""", "entities[1] must not be null"),
+        ("POST", "/api/v1/features/materialize", """{"views": [null]}""", "views[0] must not be null"),
+        ("POST", "/api/v1/kpis", """{"kpis": [{"name": "k", "value": 1}, null]}""", "kpis[1] must not be null"),
+    ];
+
+    /// <summary>(method, route, body, the unknown field as the answer names it).</summary>
+    public static readonly (string Method, string Path, string Body, string Field)[] UnknownFields =
+    [
+        ("POST", "/api/v1/endpoints", """{"name": "e", "variants": [{"name": "a", "model": "models:/m/1", "wieght": 100}]}""", "variants[0].wieght"),
+        ("PUT", "/api/v1/endpoints/e", """{"variants": [], "falback": "a"}""", "falback"),
+        ("POST", "/api/v1/endpoints/e/signals", """{"value": 1, "vlaue": 2}""", "vlaue"),
+        ("POST", "/api/v1/rollouts", """{"name": "r", "endpoint": "e", "model": "models:/m/1", "steps": [], "analysis": {"intervall": "10s"}}""", "analysis.intervall"),
+        ("POST", "/api/v1/experiments", """{"name": "x", "endpoint": "e", "metric": {"type": "binomial"}, "alfa": 0.1}""", "alfa"),
+        ("POST", "/api/v1/experiments/x/conclude", """{"winner": "a", "aply": true}""", "aply"),
+        ("POST", "/api/v1/kpis", """{"name": "k", "value": 1, "when": 3}""", "when"),
+        ("POST", "/api/v1/monitors", """{"name": "m", "endpoint": "e", "window": {"duration": "10m"}, "drfit": {}}""", "drfit"),
+        ("PUT", "/api/v1/monitors/m", """{"endpoint": "e", "window": {"durration": "10m"}}""", "window.durration"),
+        ("PUT", "/api/v1/alert-rules/r", """{"source": "m", "metric": "drift_share", "operator": ">", "threshold": 0.5, "four": 2}""", "four"),
+        ("POST", "/api/v1/alerts/silences", """{"rule": "r", "duration": "1h", "comment": "c", "by": "me"}""", "by"),
+        ("POST", "/api/v1/datasets/d/versions", """{"files": [{"path": "a.csv", "size": 1, "sha256": "00", "md5": "00"}]}""", "files[0].md5"),
+        ("PUT", "/api/v1/pipelines/p", """{"steps": [{"name": "a", "kind": "echo", "need": ["b"]}]}""", "steps[0].need"),
+        ("POST", "/api/v1/pipelines/p/runs", """{"params": {"n": 1}}""", "params"),
+        ("PUT", "/api/v1/features/fs", """{"entities": [{"name": "c", "joinkey": "id"}], "views": []}""", "entities[0].joinkey"),
+        ("POST", "/api/v1/features/online", """{"service": "s", "entity": "1"}""", "entity"),
+        ("POST", "/api/v1/features/materialize", """{"view": "v"}""", "view"),
+        ("PUT", "/api/v1/models/m/versions/1/card/sections/intended-use", """{"txt": "x"}""", "txt"),
+        ("POST", "/api/v1/keys", """{"name": "ci", "role": "writer", "expires": "never"}""", "expires"),
+    ];
+
+    [Fact]
+    public async Task Null_list_elements_are_a_400_naming_them_on_every_route_never_a_500()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var failures = new List<string>();
+        foreach (var (method, path, body, problem) in NullElements)
+        {
+            var (status, detail) = await ProblemAsync(client, method, path, body);
+            if (status != HttpStatusCode.BadRequest || detail != $"{Prefix}{problem}.")
+            {
+                failures.Add($"{method} {path} {body}: {(int)status} {detail}");
+            }
+        }
+
+        failures.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Unknown_fields_are_a_400_naming_them_and_the_known_ones_on_every_route()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var failures = new List<string>();
+        foreach (var (method, path, body, field) in UnknownFields)
+        {
+            var (status, detail) = await ProblemAsync(client, method, path, body);
+            if (status != HttpStatusCode.BadRequest || detail?.StartsWith($"{Prefix}{field}: unknown field (known: ", StringComparison.Ordinal) != true || detail.Contains("Ballast.", StringComparison.Ordinal))
+            {
+                failures.Add($"{method} {path} {body}: {(int)status} {detail}");
+            }
+        }
+
+        failures.ShouldBeEmpty();
+
+        // The CLI's apply says the same before sending: the same fields, in the same words.
+        (await ProblemAsync(client, "PUT", "/api/v1/monitors/m", """{"endpoint": "e", "window": {"durration": "10m"}, "segments": ["a"]}""")).Detail
+            .ShouldBe($"{Prefix}window.durration: unknown field (known: duration, rows, grace).");
+        (await ProblemAsync(client, "POST", "/api/v1/monitors", """{"name": "m", "endpoint": "e", "window": {"duration": "10m"}, "colums": {}}""")).Detail
+            .ShouldBe($"{Prefix}colums: unknown field (known: name, endpoint, window, reference, columns, drift, prediction, performance, segments, kpis, min_rows, feature_names, quality, estimated, fairness, multivariate).");
+    }
+
+    [Fact]
+    public async Task Nulls_the_type_allows_and_bodies_without_unknown_fields_still_reach_the_route()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+
+        // A pipeline run's parameter values are declared nullable (JSON values): the body is read, and the route's own check answers.
+        var (status, detail) = await ProblemAsync(client, "POST", "/api/v1/pipelines/p/runs", """{"parameters": {"n": null}, "no_cache": true}""");
+        status.ShouldBe(HttpStatusCode.BadRequest);
+        detail.ShouldBe("parameters.n: a parameter value is text, a number or a boolean, not null.");
+        (status, detail) = await ProblemAsync(client, "POST", "/api/v1/pipelines/p/runs", """{"parameters": {"n": 1}, "no_cache": true}""");
+        status.ShouldBe(HttpStatusCode.NotFound);
+        detail.ShouldBe("Pipeline 'p' does not exist.");
+
+        // A monitor with every field known and no null elements is checked by the monitor's own validation.
+        (status, detail) = await ProblemAsync(client, "PUT", "/api/v1/monitors/m", """{"endpoint": "nowhere", "window": {"duration": "10m"}, "columns": {"include": ["a"]}, "feature_names": {"out": ["x"]}}""");
+        status.ShouldBe(HttpStatusCode.BadRequest);
+        detail.ShouldStartWith("Invalid monitor 'm': ");
+    }
+
+    [Fact]
+    public async Task Null_feedback_items_are_a_400_naming_them()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var (status, detail) = await ProblemAsync(client, "POST", "/api/v1/feedback", """{"feedback": [{"prediction_id": "p1", "outcome": 1}, null]}""");
+        status.ShouldBe(HttpStatusCode.BadRequest);
+        detail.ShouldBe("feedback[1] must be an object {\"prediction_id\", \"outcome\"?, \"reward\"?}, not null.");
+    }
+
+    [Fact]
+    public async Task Null_list_elements_on_mlflow_routes_are_invalid_parameter_values_naming_them()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var experiment = (await MlflowAsync(client, "experiments/create", """{"name": "nulls"}""")).Body.GetProperty("experiment_id").GetString();
+        var run = (await MlflowAsync(client, "runs/create", $$"""{"experiment_id": "{{experiment}}"}""")).Body.GetProperty("run").GetProperty("info").GetProperty("run_id").GetString();
+        (string Route, string Body, string Message)[] cases =
+        [
+            ("experiments/create", """{"name": "x", "tags": [null]}""", "Invalid value null for parameter 'tags[0]' supplied: expected a {\"key\", \"value\"} object, got null."),
+            ("experiments/create", """{"name": "x", "tags": [{"value": "v"}]}""", "Missing value for required parameter 'tags[0].key'."),
+            ("experiments/search", """{"order_by": ["name", null]}""", "Invalid value null for parameter 'order_by[1]' supplied: expected a string, got null."),
+            ("runs/search", $$"""{"experiment_ids": ["{{experiment}}", null]}""", "Invalid value null for parameter 'experiment_ids[1]' supplied: expected a string, got null."),
+            ("runs/create", $$"""{"experiment_id": "{{experiment}}", "tags": [{"key": "a", "value": "b"}, null]}""", "Invalid value null for parameter 'tags[1]' supplied: expected a {\"key\", \"value\"} object, got null."),
+            ("runs/log-batch", $$"""{"run_id": "{{run}}", "metrics": [null]}""", "Invalid value null for parameter 'metrics[0]' supplied: expected a JSON object, got null."),
+            ("runs/log-batch", $$"""{"run_id": "{{run}}", "params": [{"key": "a", "value": "1"}, null]}""", "Invalid value null for parameter 'params[1]' supplied: expected a JSON object, got null."),
+            ("runs/log-inputs", $$"""{"run_id": "{{run}}", "datasets": [null]}""", "Invalid value null for parameter 'datasets[0]' supplied: expected a JSON object, got null."),
+            ("registered-models/create", """{"name": "m", "tags": [null]}""", "Invalid value null for parameter 'tags[0]' supplied: expected a {\"key\", \"value\"} object, got null."),
+            ("registered-models/get-latest-versions", """{"name": "m", "stages": [null]}""", "Invalid value null for parameter 'stages[0]' supplied: expected a string, got null."),
+            ("model-versions/create", """{"name": "m", "source": "runs:/x/model", "tags": [null]}""", "Invalid value null for parameter 'tags[0]' supplied: expected a {\"key\", \"value\"} object, got null."),
+        ];
+        var failures = new List<string>();
+        foreach (var (route, body, message) in cases)
+        {
+            var (status, answer) = await MlflowAsync(client, route, body);
+            if (status != HttpStatusCode.BadRequest || answer.GetProperty("error_code").GetString() != "INVALID_PARAMETER_VALUE"
+                || answer.GetProperty("message").GetString() != $"{message} See the API docs for more information about request parameters.")
+            {
+                failures.Add($"{route} {body}: {(int)status} {answer}");
+            }
+        }
+
+        failures.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Null_tensors_and_dimensions_in_inference_requests_are_a_400_in_the_protocols_format()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await Serving.ServingHelpers.RegisterIrisAsync(client);
+        (await client.PostAsJsonAsync("/api/v1/endpoints", new { name = "iris", variants = new[] { new { name = "a", model = "models:/iris/1" } } }, Cancel)).EnsureSuccessStatusCode();
+        (string Body, string Error)[] cases =
+        [
+            ("""{"inputs": [null]}""", "inputs[0] must be a tensor {\"name\", \"shape\", \"datatype\", \"data\"}, not null"),
+            ("""{"inputs": [{"name": "float_input", "datatype": "FP32", "shape": [null, 4], "data": [1, 2, 3, 4]}]}""", "input 'float_input': 'shape' must be a list of non-negative integers"),
+        ];
+        foreach (var (body, error) in cases)
+        {
+            using var response = await client.PostAsync("/v2/models/iris/infer", new StringContent(body, Encoding.UTF8, "application/json"), Cancel);
+            response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, body);
+            (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString().ShouldBe(error);
+        }
+    }
+
+    [Fact]
+    public async Task A_dataset_file_without_a_path_is_a_400_naming_it()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var sha = new string('a', 64);
+        foreach (var body in new[] { $$"""{"files": [{"path": null, "size": 1, "sha256": "{{sha}}"}]}""", $$"""{"files": [{"path": "a.csv", "size": 1, "sha256": "{{sha}}"}, {"size": 1, "sha256": "{{sha}}"}]}""" })
+        {
+            var (status, detail) = await ProblemAsync(client, "POST", "/api/v1/datasets/d/versions", body);
+            status.ShouldBe(HttpStatusCode.BadRequest, body);
+            detail.ShouldBe($"files[{(body.Contains("a.csv", StringComparison.Ordinal) ? 1 : 0)}] has no 'path': give each file's path within the version, its size and its sha256.");
+        }
+    }
+
+    private static async Task<(HttpStatusCode Status, string? Detail)> ProblemAsync(HttpClient client, string method, string path, string body)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        using var response = await client.SendAsync(request, Cancel);
+        if (response.StatusCode == HttpStatusCode.InternalServerError || response.Content.Headers.ContentType?.MediaType != "application/problem+json")
+        {
+            return (response.StatusCode, await response.Content.ReadAsStringAsync(Cancel));
+        }
+
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        return (response.StatusCode, problem.TryGetProperty("detail", out var detail) ? detail.GetString() : problem.GetRawText());
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonElement Body)> MlflowAsync(HttpClient client, string route, string body)
+    {
+        using var response = await client.PostAsync($"/api/2.0/mlflow/{route}", new StringContent(body, Encoding.UTF8, "application/json"), Cancel);
+        return (response.StatusCode, await response.Content.ReadFromJsonAsync<JsonElement>(Cancel));
+    }
+}
