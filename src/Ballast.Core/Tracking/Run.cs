@@ -1,7 +1,17 @@
 namespace Ballast.Tracking;
 
-/// <summary>An MLflow run: its info, its data (latest metrics, params, tags) and its inputs (datasets).</summary>
-public sealed record Run(RunInfo Info, RunData Data, IReadOnlyList<DatasetInput> Inputs);
+/// <summary>
+/// An MLflow run: its info, its data (latest metrics, params, tags), its inputs (datasets, and the logged models it
+/// used) and its outputs (the logged models it produced, MLflow 3's <c>log_model()</c>).
+/// </summary>
+public sealed record Run(RunInfo Info, RunData Data, IReadOnlyList<DatasetInput> Inputs)
+{
+    /// <summary>The logged models the run used (<c>runs/log-inputs</c> with <c>models</c>).</summary>
+    public IReadOnlyList<string> ModelInputs { get; init; } = [];
+
+    /// <summary>The logged models the run produced (<c>runs/outputs</c>).</summary>
+    public IReadOnlyList<ModelOutput> ModelOutputs { get; init; } = [];
+}
 
 public sealed record RunInfo(
     string RunId,

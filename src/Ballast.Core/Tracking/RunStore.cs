@@ -267,7 +267,14 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
     /// Records the datasets a run used (MLflow log_inputs). A dataset is stored once per experiment by name and digest;
     /// logging the same input twice changes nothing. Limits as MLflow's.
     /// </summary>
-    public async Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> inputs, CancellationToken cancellationToken = default)
+    public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> inputs, CancellationToken cancellationToken = default) =>
+        LogInputsAsync(runId, inputs, [], cancellationToken);
+
+    /// <summary>
+    /// Records the datasets and the logged models a run used (MLflow log_inputs with <c>datasets</c> and <c>models</c>),
+    /// in one transaction. A model this server does not know is RESOURCE_DOES_NOT_EXIST and nothing is stored.
+    /// </summary>
+    public async Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> inputs, IReadOnlyList<string> modelIds, CancellationToken cancellationToken = default)
     {
         foreach (var input in inputs)
         {
@@ -328,7 +335,44 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
             }
         }
 
+        foreach (var modelId in modelIds.Distinct())
+        {
+            await RequireLoggedModelAsync(connection, transaction, modelId, cancellationToken).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO run_model_inputs (run_uuid, model_id) VALUES (@runId, @modelId) ON CONFLICT DO NOTHING",
+                new { runId, modelId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Records the logged models a run produced, each at its step (MLflow 3 log_outputs, which <c>log_model()</c> calls).
+    /// Logging a model the run already has changes nothing; a model this server does not know is RESOURCE_DOES_NOT_EXIST.
+    /// </summary>
+    public async Task LogOutputsAsync(string runId, IReadOnlyList<ModelOutput> outputs, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        EnsureActive(await ReadInfoAsync(connection, runId, cancellationToken, transaction).ConfigureAwait(false));
+        foreach (var output in outputs.DistinctBy(output => output.ModelId))
+        {
+            await RequireLoggedModelAsync(connection, transaction, output.ModelId, cancellationToken).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES (@runId, @ModelId, @Step) ON CONFLICT DO NOTHING",
+                new { runId, output.ModelId, output.Step }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task RequireLoggedModelAsync(DbConnection connection, DbTransaction transaction, string modelId, CancellationToken cancellationToken)
+    {
+        if (await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
+                "SELECT 1 FROM logged_models WHERE model_id = @modelId AND lifecycle_stage = 'active'", new { modelId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) is null)
+        {
+            throw TrackingException.NotFound($"Logged model with ID '{modelId}' not found.");
+        }
     }
 
     public async Task DeleteTagAsync(string runId, string key, CancellationToken cancellationToken = default)
@@ -440,6 +484,12 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
         var inputTags = (await connection.QueryAsync<InputTagRow>(new CommandDefinition(
             $"SELECT run_uuid AS RunId, dataset_uuid AS DatasetId, key AS Key, value AS Value FROM run_input_tags WHERE run_uuid IN {inList} ORDER BY key", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
             .ToLookup(row => (row.RunId, row.DatasetId));
+        var modelInputs = (await connection.QueryAsync<ModelInputRow>(new CommandDefinition(
+            $"SELECT run_uuid AS RunId, model_id AS ModelId FROM run_model_inputs WHERE run_uuid IN {inList} ORDER BY model_id", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .ToLookup(row => row.RunId);
+        var modelOutputs = (await connection.QueryAsync<ModelOutputRow>(new CommandDefinition(
+            $"SELECT run_uuid AS RunId, model_id AS ModelId, step AS Step FROM run_model_outputs WHERE run_uuid IN {inList} ORDER BY step, model_id", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .ToLookup(row => row.RunId);
         return infos.Select(info => new Run(
             info,
             new RunData(
@@ -448,7 +498,11 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
                 tags[info.RunId].Select(row => new TrackingTag(row.Key, row.Value)).ToList()),
             datasets[info.RunId].Select(row => new DatasetInput(
                 new DatasetDescription(row.Name, row.Digest, row.SourceType, row.Source, row.Schema, row.Profile),
-                inputTags[(info.RunId, row.DatasetId)].Select(tag => new TrackingTag(tag.Key, tag.Value)).ToList())).ToList())).ToList();
+                inputTags[(info.RunId, row.DatasetId)].Select(tag => new TrackingTag(tag.Key, tag.Value)).ToList())).ToList())
+        {
+            ModelInputs = modelInputs[info.RunId].Select(row => row.ModelId).ToList(),
+            ModelOutputs = modelOutputs[info.RunId].Select(row => new ModelOutput(row.ModelId, row.Step)).ToList(),
+        }).ToList();
     }
 
     private static void EnsureActive(RunInfo info)
@@ -480,6 +534,10 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
     private sealed record InputRow(string RunId, string DatasetId, string Name, string Digest, string SourceType, string Source, string? Schema, string? Profile);
 
     private sealed record InputTagRow(string RunId, string DatasetId, string Key, string Value);
+
+    private sealed record ModelInputRow(string RunId, string ModelId);
+
+    private sealed record ModelOutputRow(string RunId, string ModelId, long Step);
 
     // Settable properties, not a positional record: SQLite returns is_nan as an integer, which Dapper converts only for setters.
     private sealed class MetricRow
