@@ -18,7 +18,11 @@ public sealed record LoggedModel(
     string? SourceRunId,
     string LifecycleStage,
     IReadOnlyList<TrackingTag> Tags,
-    IReadOnlyList<Param> Params);
+    IReadOnlyList<Param> Params)
+{
+    /// <summary>The metric values runs linked to the model, each with its run and dataset (MLflow's <c>data.metrics</c>).</summary>
+    public IReadOnlyList<Metric> Metrics { get; init; } = [];
+}
 
 /// <summary>MLflow's <c>LoggedModelStatus</c> names (mlflow/protos/service.proto), with their protobuf numbers.</summary>
 public static class LoggedModelStatuses
@@ -43,14 +47,21 @@ public static class LoggedModelStatuses
 /// <summary>A run's logged-model output (<c>runs/outputs</c>): the model it produced, at which step.</summary>
 public sealed record ModelOutput(string ModelId, long Step);
 
-/// <summary>One <c>order_by</c> entry of a logged-model search: an attribute, ascending unless said otherwise.</summary>
-public sealed record LoggedModelOrder(string FieldName, bool Ascending = true);
+/// <summary>
+/// One <c>order_by</c> entry of a logged-model search: an attribute or <c>metrics.&lt;key&gt;</c> (the model's latest
+/// value, optionally on one dataset), ascending unless said otherwise.
+/// </summary>
+public sealed record LoggedModelOrder(string FieldName, bool Ascending = true, string? DatasetName = null, string? DatasetDigest = null);
+
+/// <summary>A dataset that metric clauses of a logged-model search consider (all of a name's digests when none is given).</summary>
+public sealed record LoggedModelDataset(string DatasetName, string? DatasetDigest = null);
 
 public sealed record LoggedModelSearch(
     IReadOnlyList<string> ExperimentIds,
     string? Filter = null,
     IReadOnlyList<LoggedModelOrder>? OrderBy = null,
     int? MaxResults = null,
-    string? PageToken = null);
+    string? PageToken = null,
+    IReadOnlyList<LoggedModelDataset>? Datasets = null);
 
 public sealed record LoggedModelPage(IReadOnlyList<LoggedModel> Models, string? NextPageToken);

@@ -162,7 +162,8 @@ public sealed class LoggedModelStore(MetadataDatabase database, ExperimentStore 
     /// <summary>
     /// Logged models of the given experiments matching an MLflow filter (attributes <c>name</c>, <c>model_id</c>,
     /// <c>model_type</c>, <c>status</c>, <c>source_run_id</c>, <c>creation_timestamp</c>, <c>last_updated_timestamp</c>;
-    /// <c>tags.x</c>; <c>params.x</c>), in one indexed query, a page at a time. Deleted models are left out.
+    /// <c>tags.x</c>; <c>params.x</c>; <c>metrics.x</c>, any linked value, on the given datasets when there are some), in
+    /// one indexed query, a page at a time. Deleted models are left out.
     /// </summary>
     public async Task<LoggedModelPage> SearchAsync(LoggedModelSearch search, CancellationToken cancellationToken = default)
     {
@@ -183,8 +184,8 @@ public sealed class LoggedModelStore(MetadataDatabase database, ExperimentStore 
         var experimentIds = search.ExperimentIds.Select(id => long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed)
             ? "@" + sql.Add(parsed)
             : throw TrackingException.Invalid($"Invalid value '{id}' for parameter 'experiment_ids': experiment ids are non-negative integers.")).ToList();
-        var where = sql.Where(Search.SearchFilterParser.Parse(search.Filter));
-        var orderBy = LoggedModelSearchSql.OrderBy(search.OrderBy);
+        var where = sql.Where(Search.SearchFilterParser.Parse(search.Filter), search.Datasets ?? []);
+        var orderBy = sql.OrderBy(search.OrderBy);
         var query = $"SELECT {Columns} FROM logged_models m WHERE m.experiment_id IN ({string.Join(", ", experimentIds)}) AND m.lifecycle_stage = 'active'{where} " +
                     $"ORDER BY {orderBy} LIMIT @{sql.Add(maxResults + 1)} OFFSET @{sql.Add(offset)}";
 
@@ -237,11 +238,18 @@ public sealed class LoggedModelStore(MetadataDatabase database, ExperimentStore 
         var parameters = (await connection.QueryAsync<KeyValueRow>(new CommandDefinition(
             $"SELECT model_id AS ModelId, key AS Key, value AS Value FROM logged_model_params WHERE model_id IN {inList} ORDER BY key", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
             .ToLookup(row => row.ModelId);
+        var metrics = (await connection.QueryAsync<MetricRow>(new CommandDefinition(
+            "SELECT model_id AS ModelId, key AS Key, value AS Value, timestamp AS Timestamp, step AS Step, is_nan AS IsNan, run_uuid AS RunId, dataset_name AS DatasetName, dataset_digest AS DatasetDigest " +
+            $"FROM logged_model_metrics WHERE model_id IN {inList} ORDER BY key, step, timestamp, run_uuid, dataset_name, dataset_digest", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .ToLookup(row => row.ModelId);
         return rows.Select(row => new LoggedModel(
             row.ModelId, row.ExperimentId.ToString(CultureInfo.InvariantCulture), row.Name, row.ArtifactLocation, row.CreationTimestamp, row.LastUpdatedTimestamp,
             row.Status, row.StatusMessage, row.ModelType, row.SourceRunId, row.LifecycleStage,
             tags[row.ModelId].Select(tag => new TrackingTag(tag.Key, tag.Value)).ToList(),
-            parameters[row.ModelId].Select(param => new Param(param.Key, param.Value)).ToList())).ToList();
+            parameters[row.ModelId].Select(param => new Param(param.Key, param.Value)).ToList())
+        {
+            Metrics = metrics[row.ModelId].Select(metric => metric.ToMetric()).ToList(),
+        }).ToList();
     }
 
     private static async Task InsertParamsAsync(DbConnection connection, DbTransaction transaction, string modelId, IReadOnlyList<Param> parameters, CancellationToken cancellationToken)
@@ -309,4 +317,34 @@ public sealed class LoggedModelStore(MetadataDatabase database, ExperimentStore 
         string Status, string? StatusMessage, string? ModelType, string? SourceRunId, string LifecycleStage);
 
     private sealed record KeyValueRow(string ModelId, string Key, string Value);
+
+    // Settable properties: SQLite returns is_nan as an integer, which Dapper converts only for setters.
+    private sealed class MetricRow
+    {
+        public string ModelId { get; set; } = "";
+
+        public string Key { get; set; } = "";
+
+        public double Value { get; set; }
+
+        public long Timestamp { get; set; }
+
+        public long Step { get; set; }
+
+        public bool IsNan { get; set; }
+
+        public string RunId { get; set; } = "";
+
+        public string DatasetName { get; set; } = "";
+
+        public string DatasetDigest { get; set; } = "";
+
+        public Metric ToMetric() => new(Key, IsNan ? double.NaN : Value, Timestamp, Step)
+        {
+            ModelId = ModelId,
+            RunId = RunId,
+            DatasetName = DatasetName.Length == 0 ? null : DatasetName,
+            DatasetDigest = DatasetDigest.Length == 0 ? null : DatasetDigest,
+        };
+    }
 }

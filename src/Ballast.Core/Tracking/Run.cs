@@ -26,8 +26,21 @@ public sealed record RunInfo(
 
 public sealed record RunData(IReadOnlyList<Metric> Metrics, IReadOnlyList<Param> Params, IReadOnlyList<TrackingTag> Tags);
 
-/// <summary>One logged value of a metric. NaN and ±infinity are kept as such.</summary>
-public sealed record Metric(string Key, double Value, long Timestamp, long Step);
+/// <summary>
+/// One logged value of a metric. NaN and ±infinity are kept as such. MLflow 3 links a value to the logged model it
+/// measures (<see cref="ModelId"/>), optionally on a dataset; such a value is also kept on that model.
+/// </summary>
+public sealed record Metric(string Key, double Value, long Timestamp, long Step)
+{
+    public string? ModelId { get; init; }
+
+    public string? DatasetName { get; init; }
+
+    public string? DatasetDigest { get; init; }
+
+    /// <summary>The run that logged it, when read from a logged model.</summary>
+    public string? RunId { get; init; }
+}
 
 public sealed record Param(string Key, string Value);
 

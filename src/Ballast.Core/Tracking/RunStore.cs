@@ -191,6 +191,7 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
         }
 
         await InsertMetricsAsync(connection, transaction, runId, metrics, cancellationToken).ConfigureAwait(false);
+        await LinkModelMetricsAsync(connection, transaction, runId, metrics, cancellationToken).ConfigureAwait(false);
 
         foreach (var tag in tags)
         {
@@ -259,6 +260,39 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
                 WHERE (excluded.step, excluded.timestamp, excluded.value) > (latest_metrics.step, latest_metrics.timestamp, latest_metrics.value)
                 """,
                 new { runId, key = metric.Key, value = isNan ? 0d : metric.Value, timestamp = metric.Timestamp, step = metric.Step, isNan },
+                transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Keeps the values linked to a logged model (MLflow 3: <c>model_id</c>, and optionally <c>dataset_name</c> and
+    /// <c>dataset_digest</c>, on a metric) on that model too. A model this server does not know is
+    /// RESOURCE_DOES_NOT_EXIST, and the batch is not stored. Batches without links pay one pass over the list.
+    /// </summary>
+    private static async Task LinkModelMetricsAsync(DbConnection connection, DbTransaction transaction, string runId, IReadOnlyList<Metric> metrics, CancellationToken cancellationToken)
+    {
+        HashSet<string>? known = null;
+        for (var i = 0; i < metrics.Count; i++)
+        {
+            var metric = metrics[i];
+            if (metric.ModelId is not { Length: > 0 } modelId)
+            {
+                continue;
+            }
+
+            TrackingValidation.Length("Dataset name", 500, metric.DatasetName);
+            TrackingValidation.Length("Dataset digest", 36, metric.DatasetDigest);
+            known ??= new HashSet<string>(StringComparer.Ordinal);
+            if (known.Add(modelId))
+            {
+                await RequireLoggedModelAsync(connection, transaction, modelId, cancellationToken).ConfigureAwait(false);
+            }
+
+            var isNan = double.IsNaN(metric.Value);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO logged_model_metrics (model_id, key, step, timestamp, value, is_nan, run_uuid, dataset_name, dataset_digest) " +
+                "VALUES (@modelId, @Key, @Step, @Timestamp, @value, @isNan, @runId, @datasetName, @datasetDigest) ON CONFLICT DO NOTHING",
+                new { modelId, metric.Key, metric.Step, metric.Timestamp, value = isNan ? 0d : metric.Value, isNan, runId, datasetName = metric.DatasetName ?? "", datasetDigest = metric.DatasetDigest ?? "" },
                 transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
     }

@@ -11,7 +11,10 @@ public sealed record LoggedModelInfoJson(
     string ModelId, string ExperimentId, string Name, long CreationTimestampMs, long LastUpdatedTimestampMs, string ArtifactUri, string Status,
     string? StatusMessage, string? ModelType, string? SourceRunId, IReadOnlyList<KeyValueJson>? Tags);
 
-public sealed record LoggedModelDataJson(IReadOnlyList<KeyValueJson>? Params);
+/// <summary>A metric value linked to a logged model: MLflow's <c>Metric</c> with the run, model and dataset it belongs to.</summary>
+public sealed record LoggedModelMetricJson(string Key, double Value, long Timestamp, long Step, string? DatasetName, string? DatasetDigest, string? ModelId, string? RunId);
+
+public sealed record LoggedModelDataJson(IReadOnlyList<KeyValueJson>? Params, IReadOnlyList<LoggedModelMetricJson>? Metrics);
 
 public sealed record LoggedModelJson(LoggedModelInfoJson Info, LoggedModelDataJson Data)
 {
@@ -20,7 +23,9 @@ public sealed record LoggedModelJson(LoggedModelInfoJson Info, LoggedModelDataJs
         new LoggedModelInfoJson(model.ModelId, model.ExperimentId, model.Name, model.CreationTimestamp, model.LastUpdatedTimestamp, model.ArtifactLocation, model.Status,
             model.StatusMessage, model.ModelType, model.SourceRunId,
             model.Tags.Count == 0 ? null : model.Tags.Select(tag => new KeyValueJson(tag.Key, tag.Value)).ToList()),
-        new LoggedModelDataJson(model.Params.Count == 0 ? null : model.Params.Select(param => new KeyValueJson(param.Key, param.Value)).ToList()));
+        new LoggedModelDataJson(
+            model.Params.Count == 0 ? null : model.Params.Select(param => new KeyValueJson(param.Key, param.Value)).ToList(),
+            model.Metrics.Count == 0 ? null : model.Metrics.Select(m => new LoggedModelMetricJson(m.Key, m.Value, m.Timestamp, m.Step, m.DatasetName, m.DatasetDigest, m.ModelId, m.RunId)).ToList()));
 }
 
 public sealed record LoggedModelResponse(LoggedModelJson Model);
@@ -113,32 +118,22 @@ public static class MlflowLoggedModelsApi
     }
 
     /// <summary>
-    /// <c>POST logged-models/search</c> <c>{experiment_ids, filter?, order_by?: [{field_name, ascending?}], max_results?, page_token?}</c>.
-    /// Metrics are not kept on logged models here, so the <c>datasets</c> filter on them is refused rather than matching nothing.
+    /// <c>POST logged-models/search</c> <c>{experiment_ids, filter?, datasets?: [{dataset_name, dataset_digest?}],
+    /// order_by?: [{field_name, ascending?, dataset_name?, dataset_digest?}], max_results?, page_token?}</c>.
     /// </summary>
     private static async Task<Ok<SearchLoggedModelsResponse>> SearchAsync(HttpRequest http, LoggedModelStore models)
     {
         var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
-        if (request.Objects("datasets").Count > 0)
-        {
-            throw TrackingException.Invalid("Invalid value for parameter 'datasets': this server does not keep metrics on logged models, so it cannot filter them by the datasets of their metrics.");
-        }
-
-        var orderBy = request.Objects("order_by").Select(order =>
-        {
-            if (order.OptionalString("dataset_name") is { Length: > 0 } || order.OptionalString("dataset_digest") is { Length: > 0 })
-            {
-                throw TrackingException.Invalid("Invalid value for parameter 'order_by': dataset_name and dataset_digest apply to metrics, which this server does not keep on logged models.");
-            }
-
-            return new LoggedModelOrder(order.RequiredString("field_name"), order.Bool("ascending", absent: true));
-        }).ToList();
+        var datasets = request.Objects("datasets").Select(dataset => new LoggedModelDataset(dataset.OptionalString("dataset_name") ?? "", NullIfEmpty(dataset.OptionalString("dataset_digest")))).ToList();
+        var orderBy = request.Objects("order_by").Select(order => new LoggedModelOrder(
+            order.RequiredString("field_name"), order.Bool("ascending", absent: true), NullIfEmpty(order.OptionalString("dataset_name")), NullIfEmpty(order.OptionalString("dataset_digest")))).ToList();
         var page = await models.SearchAsync(new LoggedModelSearch(
             request.StringList("experiment_ids"),
             request.OptionalString("filter"),
             orderBy,
             request.OptionalInt("max_results"),
-            request.OptionalString("page_token")), http.HttpContext.RequestAborted).ConfigureAwait(false);
+            request.OptionalString("page_token"),
+            datasets), http.HttpContext.RequestAborted).ConfigureAwait(false);
         return TypedResults.Ok(new SearchLoggedModelsResponse(page.Models.Count == 0 ? null : page.Models.Select(LoggedModelJson.From).ToList(), page.NextPageToken));
     }
 
@@ -150,6 +145,8 @@ public static class MlflowLoggedModelsApi
             throw TrackingException.Invalid($"Invalid value '{bodyModelId}' for parameter 'model_id': the path names logged model '{pathModelId}'.");
         }
     }
+
+    private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
     private static Param ReadParam(MlflowRequest request) => new(request.RequiredString("key"), request.OptionalString("value") ?? "");
 }

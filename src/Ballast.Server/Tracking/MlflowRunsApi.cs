@@ -254,8 +254,14 @@ public static class MlflowRunsApi
         }
     }
 
+    /// <summary>A metric; MLflow 3 adds the logged model it measures (<c>model_id</c>) and the dataset (<c>dataset_name</c>, <c>dataset_digest</c>).</summary>
     private static Metric ReadMetric(MlflowRequest request) =>
-        new(request.RequiredString("key"), request.RequiredDouble("value"), request.RequiredLong("timestamp"), request.OptionalLong("step") ?? 0);
+        new(request.RequiredString("key"), request.RequiredDouble("value"), request.RequiredLong("timestamp"), request.OptionalLong("step") ?? 0)
+        {
+            ModelId = request.OptionalString("model_id") is { Length: > 0 } model ? model : null,
+            DatasetName = request.OptionalString("dataset_name") is { Length: > 0 } name ? name : null,
+            DatasetDigest = request.OptionalString("dataset_digest") is { Length: > 0 } digest ? digest : null,
+        };
 
     private static Param ReadParam(MlflowRequest request) => new(request.RequiredString("key"), request.OptionalString("value") ?? "");
 

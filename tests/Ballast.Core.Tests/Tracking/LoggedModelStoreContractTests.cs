@@ -147,7 +147,7 @@ public abstract class LoggedModelStoreContractTests(DatabaseEngine engine) : Dat
     }
 
     [Theory]
-    [InlineData("metrics.acc > 0.9", "does not keep metrics on logged models")]
+    [InlineData("metrics.acc > 'high'", "'metrics.acc' is compared as a number")]
     [InlineData("lifecycle = 'x'", "'lifecycle' is not a logged model attribute")]
     [InlineData("creation_timestamp = 'x'", "'creation_timestamp' is compared as a number")]
     [InlineData("name > 3", "'name' is compared as a string")]
@@ -157,9 +157,51 @@ public abstract class LoggedModelStoreContractTests(DatabaseEngine engine) : Dat
         error.Code.ShouldBe(TrackingException.InvalidParameterValue);
         error.Message.ShouldContain(reason);
         (await Should.ThrowAsync<TrackingException>(() => Models.SearchAsync(new LoggedModelSearch([]), Cancel))).Message.ShouldContain("'experiment_ids'");
-        (await Should.ThrowAsync<TrackingException>(() => Models.SearchAsync(new LoggedModelSearch(["0"], OrderBy: [new LoggedModelOrder("metrics.acc")]), Cancel)))
-            .Message.ShouldContain("Invalid order by field name: metrics.acc");
+        (await Should.ThrowAsync<TrackingException>(() => Models.SearchAsync(new LoggedModelSearch(["0"], OrderBy: [new LoggedModelOrder("size")]), Cancel)))
+            .Message.ShouldContain("Invalid order by field name: size");
+        (await Should.ThrowAsync<TrackingException>(() => Models.SearchAsync(new LoggedModelSearch(["0"], OrderBy: [new LoggedModelOrder("name", DatasetName: "d")]), Cancel)))
+            .Message.ShouldContain("apply to metrics only");
+        (await Should.ThrowAsync<TrackingException>(() => Models.SearchAsync(new LoggedModelSearch(["0"], Datasets: [new LoggedModelDataset("")]), Cancel)))
+            .Message.ShouldBe("`dataset_name` in the `datasets` clause must be specified.");
         (await Should.ThrowAsync<TrackingException>(() => Models.SearchAsync(new LoggedModelSearch(["0"], MaxResults: 0), Cancel))).Code.ShouldBe(TrackingException.InvalidParameterValue);
+    }
+
+    [Fact]
+    public async Task Metrics_a_run_links_to_a_model_are_kept_on_it_filtered_and_ordered_by_dataset()
+    {
+        var run = await Runs.CreateAsync("0", cancellationToken: Cancel);
+        var a = await Models.CreateAsync("0", "a", sourceRunId: run.Info.RunId, cancellationToken: Cancel);
+        Time.Advance(TimeSpan.FromSeconds(1));
+        var b = await Models.CreateAsync("0", "b", sourceRunId: run.Info.RunId, cancellationToken: Cancel);
+        Time.Advance(TimeSpan.FromSeconds(1));
+        await Models.CreateAsync("0", "c", cancellationToken: Cancel);
+        await Runs.LogBatchAsync(run.Info.RunId, [
+            new Metric("acc", 0.8, 100, 0) { ModelId = a.ModelId, DatasetName = "test", DatasetDigest = "d1" },
+            new Metric("acc", 0.9, 200, 1) { ModelId = a.ModelId, DatasetName = "train" },
+            new Metric("acc", 0.85, 100, 0) { ModelId = b.ModelId, DatasetName = "test", DatasetDigest = "d1" },
+            new Metric("loss", 0.3, 100, 0),
+        ], [], [], Cancel);
+        // MLflow 3's log_model() logs the step's metrics again with the model linked: nothing is doubled.
+        await Runs.LogBatchAsync(run.Info.RunId, [new Metric("acc", 0.85, 100, 0) { ModelId = b.ModelId, DatasetName = "test", DatasetDigest = "d1" }], [], [], Cancel);
+
+        var stored = await Models.GetAsync(a.ModelId, cancellationToken: Cancel);
+        stored.Metrics.Select(m => (m.Key, m.Value, m.Step, m.RunId, m.DatasetName, m.DatasetDigest)).ShouldBe(
+            [("acc", 0.8, 0L, run.Info.RunId, "test", "d1"), ("acc", 0.9, 1L, run.Info.RunId, "train", null)]);
+        (await Models.GetAsync(b.ModelId, cancellationToken: Cancel)).Metrics.Count.ShouldBe(1);
+        (await Runs.GetAsync(run.Info.RunId, Cancel)).Data.Metrics.Select(m => (m.Key, m.Value)).ShouldBe([("acc", 0.9), ("loss", 0.3)], "the run keeps them too");
+
+        async Task<List<string>> NamesAsync(string? filter, IReadOnlyList<LoggedModelOrder>? order = null, IReadOnlyList<LoggedModelDataset>? datasets = null) =>
+            (await Models.SearchAsync(new LoggedModelSearch(["0"], filter, order, Datasets: datasets), Cancel)).Models.Select(m => m.Name).ToList();
+
+        (await NamesAsync("metrics.acc >= 0.85")).ShouldBe(["b", "a"], "any linked value counts");
+        (await NamesAsync("metrics.acc >= 0.85", datasets: [new LoggedModelDataset("test")])).ShouldBe(["b"]);
+        (await NamesAsync("metrics.acc > 0.5", datasets: [new LoggedModelDataset("test", "other")])).ShouldBeEmpty();
+        (await NamesAsync(null, datasets: [new LoggedModelDataset("train")])).ShouldBe(["a"], "datasets alone keep the models with values on them");
+        (await NamesAsync(null, [new LoggedModelOrder("metrics.acc", Ascending: false)])).ShouldBe(["a", "b", "c"], "the latest value (0.9 for a), models without it last");
+        (await NamesAsync(null, [new LoggedModelOrder("metrics.acc", Ascending: false, DatasetName: "test")])).ShouldBe(["b", "a", "c"]);
+        (await Should.ThrowAsync<TrackingException>(() => Runs.LogBatchAsync(run.Info.RunId, [new Metric("x", 1, 1, 0), new Metric("acc", 1, 1, 0) { ModelId = "m-missing" }], [], [], Cancel)))
+            .Message.ShouldBe("Logged model with ID 'm-missing' not found.");
+        (await Runs.GetAsync(run.Info.RunId, Cancel)).Data.Metrics.Select(m => m.Key).ShouldNotContain("x", "a refused batch stores nothing");
     }
 
     [Fact]

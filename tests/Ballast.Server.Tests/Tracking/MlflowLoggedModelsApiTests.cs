@@ -64,9 +64,17 @@ public abstract class MlflowLoggedModelsApiTests(DatabaseEngine engine) : Engine
             new { model_id = modelId, tags = new[] { new { key = "mlflow.modelVersions", value = "[{\"name\": \"iris\", \"version\": \"1\"}]" } } });
         tagged.Status.ShouldBe(HttpStatusCode.OK, tagged.Body.ToString());
 
-        var read = (await client.GetFromJsonAsync<JsonElement>($"/ajax-api/2.0/mlflow/logged-models/{modelId}", Cancel)).GetProperty("model").GetProperty("info");
-        read.GetProperty("status").GetString().ShouldBe("LOGGED_MODEL_READY");
-        read.GetProperty("tags").EnumerateArray().Select(tag => tag.GetProperty("key").GetString()).ShouldBe(["mlflow.modelVersions", "mlflow.source.type", "mlflow.user"]);
+        var read = (await client.GetFromJsonAsync<JsonElement>($"/ajax-api/2.0/mlflow/logged-models/{modelId}", Cancel)).GetProperty("model");
+        read.GetProperty("info").GetProperty("status").GetString().ShouldBe("LOGGED_MODEL_READY");
+        read.GetProperty("info").GetProperty("tags").EnumerateArray().Select(tag => tag.GetProperty("key").GetString()).ShouldBe(["mlflow.modelVersions", "mlflow.source.type", "mlflow.user"]);
+        var metric = read.GetProperty("data").GetProperty("metrics").EnumerateArray().Single();
+        (metric.GetProperty("key").GetString(), metric.GetProperty("value").GetDouble(), metric.GetProperty("run_id").GetString(), metric.GetProperty("model_id").GetString())
+            .ShouldBe(("acc", 0.97, runId, modelId));
+
+        // register_model("runs:/<run>/iris") finds the model this way: no files at the run's path, a search, the run's outputs.
+        (await client.GetFromJsonAsync<JsonElement>($"{Proxy}?path=0/{runId}/artifacts/iris", Cancel)).TryGetProperty("files", out _).ShouldBeFalse();
+        var found = (await MlflowHttp.PostAsync(client, "logged-models/search", new { experiment_ids = new[] { "0" } })).GetProperty("models").EnumerateArray().Single().GetProperty("info");
+        (found.GetProperty("name").GetString(), found.GetProperty("source_run_id").GetString(), found.GetProperty("model_id").GetString()).ShouldBe(("iris", runId, modelId));
 
         // Where clients download the version from, the run's outputs (read when registering runs:/<run>/<name>), the model's files.
         (await client.GetFromJsonAsync<JsonElement>($"{MlflowHttp.Api}/model-versions/get-download-uri?name=iris&version=1", Cancel))
@@ -118,6 +126,22 @@ public abstract class MlflowLoggedModelsApiTests(DatabaseEngine engine) : Engine
         (await NamesAsync(new { experiment_ids = new[] { experiment }, filter = "tags.`team/owner` = 'growth' AND params.depth = '3'" })).ShouldBe(["alpha"]);
         (await NamesAsync(new { experiment_ids = new[] { "0" } })).ShouldBeEmpty();
 
+        var runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = experiment })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString();
+        await MlflowHttp.PostAsync(client, "runs/log-batch", new
+        {
+            run_id = runId,
+            metrics = new[]
+            {
+                new { key = "rmse", value = 0.4, timestamp = 1, step = 0, model_id = ids[1], dataset_name = "holdout", dataset_digest = "abc" },
+                new { key = "rmse", value = 0.2, timestamp = 1, step = 0, model_id = ids[2], dataset_name = "train", dataset_digest = "def" },
+            },
+        });
+        await MlflowHttp.PostAsync(client, "runs/log-metric", new { run_id = runId, key = "rmse", value = 0.3, timestamp = 2, model_id = ids[0], dataset_name = "holdout" });
+        (await NamesAsync(new { experiment_ids = new[] { experiment }, filter = "metrics.rmse < 0.35" })).ShouldBe(["gamma", "alpha"]);
+        (await NamesAsync(new { experiment_ids = new[] { experiment }, filter = "metrics.rmse < 0.35", datasets = new[] { new { dataset_name = "holdout" } } })).ShouldBe(["alpha"]);
+        (await NamesAsync(new { experiment_ids = new[] { experiment }, order_by = new[] { new { field_name = "metrics.rmse", ascending = true, dataset_name = "holdout" } } }))
+            .ShouldBe(["alpha", "beta", "gamma"], "gamma has no value on holdout");
+
         var first = await MlflowHttp.PostAsync(client, "logged-models/search", new { experiment_ids = new[] { experiment }, max_results = 2, order_by = new[] { new { field_name = "name" } } });
         first.GetProperty("models").GetArrayLength().ShouldBe(2);
         var token = first.GetProperty("next_page_token").GetString();
@@ -161,9 +185,12 @@ public abstract class MlflowLoggedModelsApiTests(DatabaseEngine engine) : Engine
             (HttpMethod.Post, "logged-models", new { experiment_id = "0", name = "a.b" }, HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", "Invalid model name ('a.b') provided."),
             (HttpMethod.Post, "logged-models", new { experiment_id = "0", tags = new[] { new { key = "k", value = 1 } } }, HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", "expected a string"),
             (HttpMethod.Post, "logged-models/search", new { filter = "name = 'x'" }, HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'experiment_ids'"),
-            (HttpMethod.Post, "logged-models/search", new { experiment_ids = new[] { "0" }, filter = "metrics.acc > 1" }, HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", "does not keep metrics on logged models"),
+            (HttpMethod.Post, "logged-models/search", new { experiment_ids = new[] { "0" }, filter = "metrics.acc > 'x'" }, HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", "'metrics.acc' is compared as a number"),
             (HttpMethod.Post, "logged-models/search", new { experiment_ids = new[] { "0" }, page_token = "garbage" }, HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", "it was not issued by this server"),
-            (HttpMethod.Post, "logged-models/search", new { experiment_ids = new[] { "0" }, datasets = new[] { new { dataset_name = "d" } } }, HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", "'datasets'"),
+            (HttpMethod.Post, "logged-models/search", new { experiment_ids = new[] { "0" }, datasets = new[] { new { dataset_digest = "d" } } }, HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE",
+                "`dataset_name` in the `datasets` clause must be specified."),
+            (HttpMethod.Post, "runs/log-batch", new { run_id = runId, metrics = new[] { new { key = "acc", value = 1.0, timestamp = 1, model_id = "m-unknown" } } }, HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST",
+                "Logged model with ID 'm-unknown' not found."),
             (HttpMethod.Post, "runs/outputs", new { run_id = runId, models = new[] { new { model_id = "m-unknown", step = 0 } } }, HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST", "Logged model with ID 'm-unknown' not found."),
             (HttpMethod.Post, "runs/outputs", new { run_id = runId, models = new[] { new { model_id = modelId } } }, HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'step'"),
             (HttpMethod.Post, "runs/log-inputs", new { run_id = runId, models = new[] { new { model_id = "m-unknown" } } }, HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST", "Logged model with ID 'm-unknown' not found."),

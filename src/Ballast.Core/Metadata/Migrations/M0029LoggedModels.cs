@@ -3,8 +3,8 @@ using FluentMigrator;
 namespace Ballast.Metadata.Migrations;
 
 /// <summary>
-/// MLflow 3's logged models (what <c>log_model()</c> creates): the model with its status, tags and params; the runs'
-/// model outputs (<c>runs/outputs</c>) and model inputs (<c>runs/log-inputs</c> with <c>models</c>); and, on a model
+/// MLflow 3's logged models (what <c>log_model()</c> creates): the model with its status, tags, params and the metric
+/// values runs linked to it; the runs' model outputs (<c>runs/outputs</c>) and model inputs (<c>runs/log-inputs</c> with <c>models</c>); and, on a model
 /// version registered from a logged model, its <c>model_id</c> and the storage location its <c>models:/</c> source
 /// resolved to (what <c>get-download-uri</c> answers and serving reads).
 /// </summary>
@@ -38,6 +38,19 @@ public sealed class M0029LoggedModels : Migration
             .WithColumn("key").AsString(250).NotNullable().PrimaryKey("pk_logged_model_params")
             .WithColumn("value").AsString(6000).NotNullable();
 
+        // The metric values runs linked to a model (log-batch / log-metric with model_id), as MLflow's logged_model_metrics;
+        // a value without a dataset keeps '' there, so the whole row is the key and logging it again changes nothing.
+        Create.Table("logged_model_metrics")
+            .WithColumn("model_id").AsString(40).NotNullable().PrimaryKey("pk_logged_model_metrics").ForeignKey("fk_logged_model_metrics_model", "logged_models", "model_id")
+            .WithColumn("key").AsString(250).NotNullable().PrimaryKey("pk_logged_model_metrics")
+            .WithColumn("step").AsInt64().NotNullable().PrimaryKey("pk_logged_model_metrics")
+            .WithColumn("timestamp").AsInt64().NotNullable().PrimaryKey("pk_logged_model_metrics")
+            .WithColumn("value").AsCustom("DOUBLE PRECISION").NotNullable().PrimaryKey("pk_logged_model_metrics")
+            .WithColumn("is_nan").AsBoolean().NotNullable().PrimaryKey("pk_logged_model_metrics")
+            .WithColumn("run_uuid").AsString(32).NotNullable().PrimaryKey("pk_logged_model_metrics")
+            .WithColumn("dataset_name").AsString(500).NotNullable().PrimaryKey("pk_logged_model_metrics")
+            .WithColumn("dataset_digest").AsString(36).NotNullable().PrimaryKey("pk_logged_model_metrics");
+
         Create.Table("run_model_outputs")
             .WithColumn("run_uuid").AsString(32).NotNullable().PrimaryKey("pk_run_model_outputs").ForeignKey("fk_run_model_outputs_run", "runs", "run_uuid")
             .WithColumn("model_id").AsString(40).NotNullable().PrimaryKey("pk_run_model_outputs").ForeignKey("fk_run_model_outputs_model", "logged_models", "model_id")
@@ -58,6 +71,7 @@ public sealed class M0029LoggedModels : Migration
         Delete.Column("model_id").FromTable("model_versions");
         Delete.Table("run_model_inputs");
         Delete.Table("run_model_outputs");
+        Delete.Table("logged_model_metrics");
         Delete.Table("logged_model_params");
         Delete.Table("logged_model_tags");
         Delete.Table("logged_models");
