@@ -87,6 +87,10 @@ public abstract class MlflowLoggedModelsApiTests(DatabaseEngine engine) : Engine
         listed.GetProperty("files").EnumerateArray().Select(file => file.GetProperty("path").GetString()).ShouldBe(["MLmodel", "model.onnx"]);
         (await client.GetStringAsync($"{MlflowHttp.Api}/logged-models/{modelId}/artifacts/files?artifact_file_path=MLmodel", Cancel)).ShouldContain($"model_id: {modelId}");
 
+        // Lineage follows the version to the run that logged the model.
+        var lineage = await client.GetFromJsonAsync<JsonElement>("/api/v1/lineage/model-versions/iris/1", Cancel);
+        lineage.GetProperty("nodes").EnumerateArray().Select(node => node.GetProperty("kind").GetString()).ShouldContain("run");
+
         // Serving reads the version's files at the logged model's artifact location.
         using var endpoint = await client.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } }, Cancel);
         endpoint.StatusCode.ShouldBe(HttpStatusCode.OK, await endpoint.Content.ReadAsStringAsync(Cancel));
