@@ -162,6 +162,7 @@ public static partial class BallastServer
         builder.Services.AddSingleton(experiments);
         var runs = new RunStore(server.Database, experiments, server.Time);
         builder.Services.AddSingleton(runs);
+        builder.Services.AddSingleton(new LoggedModelStore(server.Database, experiments, server.Time));
         // Per request, so registry changes are audited under the API key that made them.
         var registry = new Ballast.Registry.RegistryStore(server.Database, server.Time);
         builder.Services.AddHttpContextAccessor();
@@ -301,6 +302,7 @@ public static partial class BallastServer
         app.MapKeysApi();
         app.MapMlflowExperimentsApi();
         app.MapMlflowRunsApi();
+        app.MapMlflowLoggedModelsApi();
         app.MapMlflowArtifactsApi();
         app.MapMlflowRegistryApi();
         app.MapAuditApi();

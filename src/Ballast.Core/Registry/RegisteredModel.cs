@@ -29,7 +29,17 @@ public sealed record ModelVersion(
     string Status,
     string? StatusMessage,
     IReadOnlyList<TrackingTag> Tags,
-    IReadOnlyList<string> Aliases);
+    IReadOnlyList<string> Aliases)
+{
+    /// <summary>The MLflow 3 logged model this version was registered from, if any.</summary>
+    public string? ModelId { get; init; }
+
+    /// <summary>Where the version's files are when that is not <see cref="Source"/> itself: a logged model's artifact location for a <c>models:/&lt;model_id&gt;</c> source.</summary>
+    public string? StorageLocation { get; init; }
+
+    /// <summary>Where to read the version's files (MLflow's download URI): the storage location, else the source.</summary>
+    public string DownloadUri => StorageLocation ?? Source;
+}
 
 public static class ModelStages
 {

@@ -15,7 +15,7 @@ namespace Ballast.Registry;
 /// </summary>
 public sealed partial class RegistryStore(MetadataDatabase database, TimeProvider time, string actor = "system")
 {
-    private const string VersionColumns = "name AS Name, version AS Version, creation_time AS CreationTimestamp, last_updated_time AS LastUpdatedTimestamp, description AS Description, user_id AS UserId, current_stage AS CurrentStage, source AS Source, run_id AS RunId, run_link AS RunLink, status AS Status, status_message AS StatusMessage";
+    private const string VersionColumns = "name AS Name, version AS Version, creation_time AS CreationTimestamp, last_updated_time AS LastUpdatedTimestamp, description AS Description, user_id AS UserId, current_stage AS CurrentStage, source AS Source, run_id AS RunId, run_link AS RunLink, status AS Status, status_message AS StatusMessage, model_id AS ModelId, storage_location AS StorageLocation";
 
     /// <summary>Each lost race means another writer got a number, so this bounds the writers racing for one model.</summary>
     private const int MaxVersionNumberAttempts = 32;
@@ -253,7 +253,14 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
         static string LocalPath(string uri) => uri.StartsWith("file:", StringComparison.OrdinalIgnoreCase) ? new Uri(uri).LocalPath : uri;
     }
 
-    public async Task<ModelVersion> CreateVersionAsync(string name, string source, string? runId = null, IReadOnlyList<TrackingTag>? tags = null, string? runLink = null, string? description = null, string? userId = null, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Creates the next version of <paramref name="name"/>. A version of an MLflow 3 logged model (<paramref name="modelId"/>,
+    /// or a <c>models:/&lt;model_id&gt;</c> source) keeps its source as given and stores where the model's files are (the
+    /// logged model's artifact location) as its storage location, with the model's source run as its run unless one is
+    /// given, as MLflow's registry stores do.
+    /// </summary>
+    public async Task<ModelVersion> CreateVersionAsync(string name, string source, string? runId = null, IReadOnlyList<TrackingTag>? tags = null, string? runLink = null, string? description = null, string? userId = null,
+        string? modelId = null, CancellationToken cancellationToken = default)
     {
         if (string.IsNullOrEmpty(source))
         {
@@ -267,7 +274,32 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
             ValidateTag(tag);
         }
 
-        await ValidateSourceAsync(source, runId, cancellationToken).ConfigureAwait(false);
+        string? storageLocation = null;
+        modelId = string.IsNullOrEmpty(modelId) ? null : modelId;
+        if (LoggedModelIdOf(source) is { } sourceModel)
+        {
+            if (modelId is not null && modelId != sourceModel)
+            {
+                throw TrackingException.Invalid($"Invalid model version source: '{source}' names logged model '{sourceModel}', but model_id is '{modelId}'.");
+            }
+
+            modelId = sourceModel;
+        }
+
+        if (modelId is not null)
+        {
+            var logged = await LoggedModelAsync(modelId, cancellationToken).ConfigureAwait(false);
+            runId ??= logged.SourceRunId;
+            if (LoggedModelIdOf(source) is not null)
+            {
+                storageLocation = logged.ArtifactLocation;
+            }
+        }
+
+        if (storageLocation is null)
+        {
+            await ValidateSourceAsync(source, runId, cancellationToken).ConfigureAwait(false);
+        }
 
         // Two writers may pick the same next number; the primary key refuses one, which then tries again.
         for (var attempt = 0; ; attempt++)
@@ -280,9 +312,9 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
             try
             {
                 await connection.ExecuteAsync(new CommandDefinition(
-                    "INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, user_id, current_stage, source, run_id, run_link, status) " +
-                    "VALUES (@name, @version, @now, @now, @description, @userId, @stage, @source, @runId, @runLink, 'READY')",
-                    new { name, version, now = Now, description, userId, stage = ModelStages.None, source, runId, runLink }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                    "INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, user_id, current_stage, source, run_id, run_link, status, model_id, storage_location) " +
+                    "VALUES (@name, @version, @now, @now, @description, @userId, @stage, @source, @runId, @runLink, 'READY', @modelId, @storageLocation)",
+                    new { name, version, now = Now, description, userId, stage = ModelStages.None, source, runId, runLink, modelId, storageLocation }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             }
             catch (DbException exception) when (MetadataErrors.IsUniqueViolation(exception) && attempt < MaxVersionNumberAttempts)
             {
@@ -302,6 +334,35 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
             return await GetVersionAsync(name, version.ToString(CultureInfo.InvariantCulture), cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// The logged model a <c>models:/</c> source names (MLflow's <c>models:/&lt;model_id&gt;</c>: no version, no alias), or
+    /// null for any other source, <c>models:/NAME/VERSION</c> and <c>models:/NAME@ALIAS</c> included.
+    /// </summary>
+    public static string? LoggedModelIdOf(string source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        const string Scheme = "models:/";
+        if (!source.StartsWith(Scheme, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var rest = source[Scheme.Length..].TrimEnd('/');
+        return rest.Length > 0 && rest.IndexOfAny(['/', '@']) < 0 ? rest : null;
+    }
+
+    private async Task<(string? SourceRunId, string ArtifactLocation)> LoggedModelAsync(string modelId, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var row = await connection.QuerySingleOrDefaultAsync<LoggedModelRow>(new CommandDefinition(
+            "SELECT source_run_id AS SourceRunId, artifact_location AS ArtifactLocation FROM logged_models WHERE model_id = @modelId AND lifecycle_stage = 'active'",
+            new { modelId }, cancellationToken: cancellationToken)).ConfigureAwait(false)
+            ?? throw TrackingException.NotFound($"Logged model with ID '{modelId}' not found.");
+        return (row.SourceRunId, row.ArtifactLocation);
+    }
+
+    private sealed record LoggedModelRow(string? SourceRunId, string ArtifactLocation);
 
     public async Task<ModelVersion> GetVersionAsync(string name, string version, CancellationToken cancellationToken = default)
     {
@@ -598,7 +659,7 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
         return rows.Select(row => new ModelVersion(row.Name, row.Version.ToString(CultureInfo.InvariantCulture), row.CreationTimestamp, row.LastUpdatedTimestamp, row.Description, row.UserId,
             row.CurrentStage, row.Source, row.RunId, row.RunLink, row.Status, row.StatusMessage,
             tags[(row.Name, row.Version)].Select(tag => new TrackingTag(tag.Key, tag.Value)).ToList(),
-            aliases[(row.Name, row.Version)].Select(alias => alias.Alias).ToList())).ToList();
+            aliases[(row.Name, row.Version)].Select(alias => alias.Alias).ToList()) { ModelId = row.ModelId, StorageLocation = row.StorageLocation }).ToList();
     }
 
     /// <summary>An SQL list <c>(@n0, @n1, …)</c> of explicit parameters (not Dapper's list expansion, which Npgsql turns into an array).</summary>
@@ -668,5 +729,6 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
 
     private sealed record VersionTagRow(string Name, long Version, string Key, string? Value);
 
-    private sealed record VersionRow(string Name, long Version, long CreationTimestamp, long LastUpdatedTimestamp, string? Description, string? UserId, string CurrentStage, string Source, string? RunId, string? RunLink, string Status, string? StatusMessage);
+    private sealed record VersionRow(string Name, long Version, long CreationTimestamp, long LastUpdatedTimestamp, string? Description, string? UserId, string CurrentStage, string Source, string? RunId, string? RunLink, string Status, string? StatusMessage,
+        string? ModelId, string? StorageLocation);
 }

@@ -160,7 +160,8 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
     /// </summary>
     private async Task<string> StorePathAsync(ModelVersion version, string? flavor)
     {
-        var source = version.Source;
+        // A version of an MLflow 3 logged model reads the model's artifact location, not its models:/ source.
+        var source = version.DownloadUri;
         if (source.StartsWith("runs:/", StringComparison.Ordinal))
         {
             var rest = source["runs:/".Length..];

@@ -191,6 +191,7 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
         }
 
         await InsertMetricsAsync(connection, transaction, runId, metrics, cancellationToken).ConfigureAwait(false);
+        await LinkModelMetricsAsync(connection, transaction, runId, metrics, cancellationToken).ConfigureAwait(false);
 
         foreach (var tag in tags)
         {
@@ -264,10 +265,50 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
     }
 
     /// <summary>
+    /// Keeps the values linked to a logged model (MLflow 3: <c>model_id</c>, and optionally <c>dataset_name</c> and
+    /// <c>dataset_digest</c>, on a metric) on that model too. A model this server does not know is
+    /// RESOURCE_DOES_NOT_EXIST, and the batch is not stored. Batches without links pay one pass over the list.
+    /// </summary>
+    private static async Task LinkModelMetricsAsync(DbConnection connection, DbTransaction transaction, string runId, IReadOnlyList<Metric> metrics, CancellationToken cancellationToken)
+    {
+        HashSet<string>? known = null;
+        for (var i = 0; i < metrics.Count; i++)
+        {
+            var metric = metrics[i];
+            if (metric.ModelId is not { Length: > 0 } modelId)
+            {
+                continue;
+            }
+
+            TrackingValidation.Length("Dataset name", 500, metric.DatasetName);
+            TrackingValidation.Length("Dataset digest", 36, metric.DatasetDigest);
+            known ??= new HashSet<string>(StringComparer.Ordinal);
+            if (known.Add(modelId))
+            {
+                await RequireLoggedModelAsync(connection, transaction, modelId, cancellationToken).ConfigureAwait(false);
+            }
+
+            var isNan = double.IsNaN(metric.Value);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO logged_model_metrics (model_id, key, step, timestamp, value, is_nan, run_uuid, dataset_name, dataset_digest) " +
+                "VALUES (@modelId, @Key, @Step, @Timestamp, @value, @isNan, @runId, @datasetName, @datasetDigest) ON CONFLICT DO NOTHING",
+                new { modelId, metric.Key, metric.Step, metric.Timestamp, value = isNan ? 0d : metric.Value, isNan, runId, datasetName = metric.DatasetName ?? "", datasetDigest = metric.DatasetDigest ?? "" },
+                transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
     /// Records the datasets a run used (MLflow log_inputs). A dataset is stored once per experiment by name and digest;
     /// logging the same input twice changes nothing. Limits as MLflow's.
     /// </summary>
-    public async Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> inputs, CancellationToken cancellationToken = default)
+    public Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> inputs, CancellationToken cancellationToken = default) =>
+        LogInputsAsync(runId, inputs, [], cancellationToken);
+
+    /// <summary>
+    /// Records the datasets and the logged models a run used (MLflow log_inputs with <c>datasets</c> and <c>models</c>),
+    /// in one transaction. A model this server does not know is RESOURCE_DOES_NOT_EXIST and nothing is stored.
+    /// </summary>
+    public async Task LogInputsAsync(string runId, IReadOnlyList<DatasetInput> inputs, IReadOnlyList<string> modelIds, CancellationToken cancellationToken = default)
     {
         foreach (var input in inputs)
         {
@@ -328,7 +369,44 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
             }
         }
 
+        foreach (var modelId in modelIds.Distinct())
+        {
+            await RequireLoggedModelAsync(connection, transaction, modelId, cancellationToken).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO run_model_inputs (run_uuid, model_id) VALUES (@runId, @modelId) ON CONFLICT DO NOTHING",
+                new { runId, modelId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Records the logged models a run produced, each at its step (MLflow 3 log_outputs, which <c>log_model()</c> calls).
+    /// Logging a model the run already has changes nothing; a model this server does not know is RESOURCE_DOES_NOT_EXIST.
+    /// </summary>
+    public async Task LogOutputsAsync(string runId, IReadOnlyList<ModelOutput> outputs, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        EnsureActive(await ReadInfoAsync(connection, runId, cancellationToken, transaction).ConfigureAwait(false));
+        foreach (var output in outputs.DistinctBy(output => output.ModelId))
+        {
+            await RequireLoggedModelAsync(connection, transaction, output.ModelId, cancellationToken).ConfigureAwait(false);
+            await connection.ExecuteAsync(new CommandDefinition(
+                "INSERT INTO run_model_outputs (run_uuid, model_id, step) VALUES (@runId, @ModelId, @Step) ON CONFLICT DO NOTHING",
+                new { runId, output.ModelId, output.Step }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task RequireLoggedModelAsync(DbConnection connection, DbTransaction transaction, string modelId, CancellationToken cancellationToken)
+    {
+        if (await connection.ExecuteScalarAsync<int?>(new CommandDefinition(
+                "SELECT 1 FROM logged_models WHERE model_id = @modelId AND lifecycle_stage = 'active'", new { modelId }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false) is null)
+        {
+            throw TrackingException.NotFound($"Logged model with ID '{modelId}' not found.");
+        }
     }
 
     public async Task DeleteTagAsync(string runId, string key, CancellationToken cancellationToken = default)
@@ -440,6 +518,12 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
         var inputTags = (await connection.QueryAsync<InputTagRow>(new CommandDefinition(
             $"SELECT run_uuid AS RunId, dataset_uuid AS DatasetId, key AS Key, value AS Value FROM run_input_tags WHERE run_uuid IN {inList} ORDER BY key", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
             .ToLookup(row => (row.RunId, row.DatasetId));
+        var modelInputs = (await connection.QueryAsync<ModelInputRow>(new CommandDefinition(
+            $"SELECT run_uuid AS RunId, model_id AS ModelId FROM run_model_inputs WHERE run_uuid IN {inList} ORDER BY model_id", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .ToLookup(row => row.RunId);
+        var modelOutputs = (await connection.QueryAsync<ModelOutputRow>(new CommandDefinition(
+            $"SELECT run_uuid AS RunId, model_id AS ModelId, step AS Step FROM run_model_outputs WHERE run_uuid IN {inList} ORDER BY step, model_id", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .ToLookup(row => row.RunId);
         return infos.Select(info => new Run(
             info,
             new RunData(
@@ -448,7 +532,11 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
                 tags[info.RunId].Select(row => new TrackingTag(row.Key, row.Value)).ToList()),
             datasets[info.RunId].Select(row => new DatasetInput(
                 new DatasetDescription(row.Name, row.Digest, row.SourceType, row.Source, row.Schema, row.Profile),
-                inputTags[(info.RunId, row.DatasetId)].Select(tag => new TrackingTag(tag.Key, tag.Value)).ToList())).ToList())).ToList();
+                inputTags[(info.RunId, row.DatasetId)].Select(tag => new TrackingTag(tag.Key, tag.Value)).ToList())).ToList())
+        {
+            ModelInputs = modelInputs[info.RunId].Select(row => row.ModelId).ToList(),
+            ModelOutputs = modelOutputs[info.RunId].Select(row => new ModelOutput(row.ModelId, row.Step)).ToList(),
+        }).ToList();
     }
 
     private static void EnsureActive(RunInfo info)
@@ -480,6 +568,10 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
     private sealed record InputRow(string RunId, string DatasetId, string Name, string Digest, string SourceType, string Source, string? Schema, string? Profile);
 
     private sealed record InputTagRow(string RunId, string DatasetId, string Key, string Value);
+
+    private sealed record ModelInputRow(string RunId, string ModelId);
+
+    private sealed record ModelOutputRow(string RunId, string ModelId, long Step);
 
     // Settable properties, not a positional record: SQLite returns is_nan as an integer, which Dapper converts only for setters.
     private sealed class MetricRow

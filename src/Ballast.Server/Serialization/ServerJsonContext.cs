@@ -28,6 +28,8 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(RunInfoResponse))]
 [JsonSerializable(typeof(MetricHistoryResponse))]
 [JsonSerializable(typeof(SearchRunsResponse))]
+[JsonSerializable(typeof(LoggedModelResponse))]
+[JsonSerializable(typeof(SearchLoggedModelsResponse))]
 [JsonSerializable(typeof(ListArtifactsResponse))]
 [JsonSerializable(typeof(RegisteredModelResponse))]
 [JsonSerializable(typeof(RegisteredModelsResponse))]

@@ -36,6 +36,8 @@ public static class MlflowArtifactsApi
         foreach (var prefix in new[] { "/api/2.0/mlflow", "/ajax-api/2.0/mlflow" })
         {
             routes.MapGet(prefix + "/artifacts/list", ListRunArtifactsAsync).WithTags("MLflow artifacts").RequireAuthorization(BallastPolicies.Reader);
+            routes.MapGet(prefix + "/logged-models/{model_id}/artifacts/directories", ListLoggedModelArtifactsAsync).WithTags("MLflow artifacts").RequireAuthorization(BallastPolicies.Reader);
+            routes.MapGet(prefix + "/logged-models/{model_id}/artifacts/files", DownloadLoggedModelArtifactAsync).WithTags("MLflow artifacts").RequireAuthorization(BallastPolicies.Reader);
         }
 
         return routes;
@@ -104,17 +106,46 @@ public static class MlflowArtifactsApi
     {
         var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
         var run = await runs.GetAsync(request.RequiredString("run_id", "run_uuid"), http.HttpContext.RequestAborted).ConfigureAwait(false);
-        var rootUri = run.Info.ArtifactUri;
-        if (!rootUri.StartsWith(UriScheme, StringComparison.Ordinal))
-        {
-            throw TrackingException.Invalid($"The artifacts of run {run.Info.RunId} are at {rootUri}, outside this server's artifact store; read them from there.");
-        }
+        return await ListUnderAsync(store, run.Info.ArtifactUri, $"run {run.Info.RunId}", request.OptionalString("path"), http.HttpContext.RequestAborted).ConfigureAwait(false);
+    }
 
-        var root = ArtifactPath.ValidatePrefix(rootUri[UriScheme.Length..].TrimStart('/'));
-        var relative = ArtifactPath.ValidatePrefix(request.OptionalString("path") ?? "");
-        var files = await ListFolderAsync(store, ArtifactPath.Combine(root, relative).TrimEnd('/'), root, http.HttpContext.RequestAborted).ConfigureAwait(false);
+    /// <summary>
+    /// <c>logged-models/{model_id}/artifacts/directories?artifact_directory_path=</c>: a logged model's files, with paths
+    /// relative to its artifact location (MLflow's <c>ListLoggedModelArtifacts</c>).
+    /// </summary>
+    private static async Task<Ok<ListArtifactsResponse>> ListLoggedModelArtifactsAsync(string model_id, HttpRequest http, LoggedModelStore models, IArtifactStore store)
+    {
+        var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        var model = await models.GetAsync(model_id, cancellationToken: http.HttpContext.RequestAborted).ConfigureAwait(false);
+        return await ListUnderAsync(store, model.ArtifactLocation, $"logged model {model.ModelId}", request.OptionalString("artifact_directory_path"), http.HttpContext.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary><c>logged-models/{model_id}/artifacts/files?artifact_file_path=</c>: one file of a logged model, streamed (what MLflow's UI downloads).</summary>
+    private static async Task<FileStreamHttpResult> DownloadLoggedModelArtifactAsync(string model_id, HttpRequest http, LoggedModelStore models, IArtifactStore store)
+    {
+        var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        var file = request.OptionalString("artifact_file_path") is { Length: > 0 } given ? ArtifactPath.Validate(given)
+            : throw new TrackingException("BAD_REQUEST", "Request must include the \"artifact_file_path\" query parameter.");
+        var model = await models.GetAsync(model_id, cancellationToken: http.HttpContext.RequestAborted).ConfigureAwait(false);
+        var root = ProxyRoot(model.ArtifactLocation, $"logged model {model.ModelId}");
+        var stream = await store.OpenReadAsync(ArtifactPath.Combine(StorePrefix, ArtifactPath.Combine(root, file)), http.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Stream(stream, "application/octet-stream", Path.GetFileName(file));
+    }
+
+    /// <summary>The folder <paramref name="relative"/> below an artifact root in the proxy's namespace, paths relative to the root.</summary>
+    private static async Task<Ok<ListArtifactsResponse>> ListUnderAsync(IArtifactStore store, string rootUri, string owner, string? relative, CancellationToken cancellationToken)
+    {
+        var root = ProxyRoot(rootUri, owner);
+        var folder = ArtifactPath.ValidatePrefix(relative ?? "");
+        var files = await ListFolderAsync(store, ArtifactPath.Combine(root, folder).TrimEnd('/'), root, cancellationToken).ConfigureAwait(false);
         return TypedResults.Ok(new ListArtifactsResponse(files, rootUri));
     }
+
+    /// <summary>The path in the proxy's namespace of an <c>mlflow-artifacts:/</c> root; any other root is outside this server's store.</summary>
+    private static string ProxyRoot(string rootUri, string owner) =>
+        rootUri.StartsWith(UriScheme, StringComparison.Ordinal)
+            ? ArtifactPath.ValidatePrefix(rootUri[UriScheme.Length..].TrimStart('/'))
+            : throw TrackingException.Invalid($"The artifacts of {owner} are at {rootUri}, outside this server's artifact store; read them from there.");
 
     /// <summary>Lists one folder of the proxy namespace; paths come back relative to <paramref name="relativeTo"/>.</summary>
     private static async Task<List<FileInfoJson>?> ListFolderAsync(IArtifactStore store, string folder, string relativeTo, CancellationToken cancellationToken)

@@ -12,12 +12,12 @@ public sealed record ModelAliasJson(string Alias, string Version);
 
 public sealed record ModelVersionJson(
     string Name, string Version, long CreationTimestamp, long LastUpdatedTimestamp, string? Description, string? UserId, string CurrentStage,
-    string Source, string? RunId, string? RunLink, string Status, string? StatusMessage, IReadOnlyList<KeyValueJson>? Tags, IReadOnlyList<string>? Aliases)
+    string Source, string? RunId, string? RunLink, string Status, string? StatusMessage, IReadOnlyList<KeyValueJson>? Tags, IReadOnlyList<string>? Aliases, string? ModelId)
 {
     public static ModelVersionJson From(ModelVersion v) => new(
         v.Name, v.Version, v.CreationTimestamp, v.LastUpdatedTimestamp, v.Description, v.UserId, v.CurrentStage, v.Source, v.RunId, v.RunLink, v.Status, v.StatusMessage,
         v.Tags.Count == 0 ? null : v.Tags.Select(tag => new KeyValueJson(tag.Key, tag.Value)).ToList(),
-        v.Aliases.Count == 0 ? null : v.Aliases);
+        v.Aliases.Count == 0 ? null : v.Aliases, v.ModelId);
 }
 
 public sealed record RegisteredModelJson(
@@ -80,7 +80,7 @@ public static class MlflowRegistryApi
             var versions = routes.MapGroup(prefix + "/model-versions").WithTags("MLflow model registry");
             versions.MapPost("/create", (HttpRequest http, RegistryStore registry) => VersionAsync(http, (r, c) => registry.CreateVersionAsync(
                 r.RequiredString("name"), r.RequiredString("source"), r.OptionalString("run_id"), r.Tags("tags"), r.OptionalString("run_link"), r.OptionalString("description"),
-                http.HttpContext.User.Identity?.Name, c))).RequireAuthorization(BallastPolicies.Writer);
+                http.HttpContext.User.Identity?.Name, r.OptionalString("model_id"), c))).RequireAuthorization(BallastPolicies.Writer);
             versions.MapGet("/get", (HttpRequest http, RegistryStore registry) => VersionAsync(http, (r, c) =>
                 registry.GetVersionAsync(r.RequiredString("name"), r.RequiredString("version"), c))).RequireAuthorization(BallastPolicies.Reader);
             versions.MapPatch("/update", (HttpRequest http, RegistryStore registry) => VersionAsync(http, (r, c) =>
@@ -98,7 +98,7 @@ public static class MlflowRegistryApi
             {
                 var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
                 var version = await registry.GetVersionAsync(request.RequiredString("name"), request.RequiredString("version"), http.HttpContext.RequestAborted).ConfigureAwait(false);
-                return TypedResults.Ok(new DownloadUriResponse(version.Source));
+                return TypedResults.Ok(new DownloadUriResponse(version.DownloadUri));
             }).RequireAuthorization(BallastPolicies.Reader);
         }
 

@@ -238,6 +238,15 @@ internal sealed class MlflowRequest
         return _body is null && _query.TryGetValue(name, out var values) && bool.TryParse(values.ToString(), out var query) && query;
     }
 
+    /// <summary>A boolean that is <paramref name="absent"/> when not given (protobuf's <c>[default = …]</c>).</summary>
+    public bool Bool(string name, bool absent) => Element(name) is null && (_body is not null || !_query.ContainsKey(name)) ? absent : OptionalBool(name);
+
+    /// <summary>
+    /// A protobuf enum as its name or number (the raw text of either), as protobuf's JSON parser takes it; null when absent.
+    /// The caller maps it to its names.
+    /// </summary>
+    public string? EnumValue(string name) => Element(name) is { ValueKind: JsonValueKind.Number } number ? number.GetRawText() : OptionalString(name);
+
     /// <summary>A nested JSON object, read as a request of its own.</summary>
     public MlflowRequest RequiredObject(string name)
     {

@@ -25,9 +25,16 @@ public sealed record DatasetJson(string Name, string Digest, string SourceType, 
 
 public sealed record DatasetInputJson(IReadOnlyList<KeyValueJson>? Tags, DatasetJson Dataset);
 
-public sealed record RunInputsJson(IReadOnlyList<DatasetInputJson>? DatasetInputs);
+public sealed record ModelInputJson(string ModelId);
 
-public sealed record RunJson(RunInfoJson Info, RunDataJson Data, RunInputsJson Inputs)
+public sealed record RunInputsJson(IReadOnlyList<DatasetInputJson>? DatasetInputs, IReadOnlyList<ModelInputJson>? ModelInputs = null);
+
+public sealed record ModelOutputJson(string ModelId, long Step);
+
+public sealed record RunOutputsJson(IReadOnlyList<ModelOutputJson>? ModelOutputs);
+
+/// <summary>An MLflow run; <c>outputs</c> is always there (MLflow 3 clients read <c>run.outputs.model_outputs</c> when registering <c>runs:/</c> URIs).</summary>
+public sealed record RunJson(RunInfoJson Info, RunDataJson Data, RunInputsJson Inputs, RunOutputsJson Outputs)
 {
     public static RunJson From(Run run) => new(
         RunInfoJson.From(run.Info),
@@ -37,7 +44,9 @@ public sealed record RunJson(RunInfoJson Info, RunDataJson Data, RunInputsJson I
             NullIfEmpty(run.Data.Tags.Select(tag => new KeyValueJson(tag.Key, tag.Value)).ToList())),
         new RunInputsJson(NullIfEmpty(run.Inputs.Select(input => new DatasetInputJson(
             NullIfEmpty(input.Tags.Select(tag => new KeyValueJson(tag.Key, tag.Value)).ToList()),
-            new DatasetJson(input.Dataset.Name, input.Dataset.Digest, input.Dataset.SourceType, input.Dataset.Source, input.Dataset.Schema, input.Dataset.Profile))).ToList())));
+            new DatasetJson(input.Dataset.Name, input.Dataset.Digest, input.Dataset.SourceType, input.Dataset.Source, input.Dataset.Schema, input.Dataset.Profile))).ToList()),
+            NullIfEmpty(run.ModelInputs.Select(model => new ModelInputJson(model)).ToList())),
+        new RunOutputsJson(NullIfEmpty(run.ModelOutputs.Select(output => new ModelOutputJson(output.ModelId, output.Step)).ToList())));
 
     // MLflow's JSON leaves out empty lists.
     private static List<T>? NullIfEmpty<T>(List<T> items) => items.Count == 0 ? null : items;
@@ -71,6 +80,7 @@ public static class MlflowRunsApi
             group.MapPost("/runs/log-batch", LogBatchAsync).RequireAuthorization(BallastPolicies.Writer);
             group.MapPost("/runs/log-inputs", LogInputsAsync).RequireAuthorization(BallastPolicies.Writer);
             group.MapPost("/runs/log-model", LogModelAsync).RequireAuthorization(BallastPolicies.Writer);
+            group.MapPost("/runs/outputs", LogOutputsAsync).RequireAuthorization(BallastPolicies.Writer);
             group.MapPost("/runs/search", SearchAsync).RequireAuthorization(BallastPolicies.Reader);
             group.MapGet("/metrics/get-history", GetHistoryAsync).RequireAuthorization(BallastPolicies.Reader);
         }
@@ -164,7 +174,18 @@ public static class MlflowRunsApi
                     dataset.OptionalString("schema"), dataset.OptionalString("profile")),
                 input.Tags("tags"));
         }).ToList();
-        await runs.LogInputsAsync(request.RequiredString("run_id"), inputs, http.HttpContext.RequestAborted).ConfigureAwait(false);
+        var models = request.Objects("models").Select(model => model.RequiredString("model_id")).ToList();
+        await runs.LogInputsAsync(request.RequiredString("run_id"), inputs, models, http.HttpContext.RequestAborted).ConfigureAwait(false);
+        return TypedResults.Ok(new EmptyResponse());
+    }
+
+    /// <summary><c>runs/outputs</c> <c>{run_id, models: [{model_id, step}]}</c>: the logged models a run produced (MLflow 3 <c>log_model()</c>).</summary>
+    private static async Task<Ok<EmptyResponse>> LogOutputsAsync(HttpRequest http, RunStore runs)
+    {
+        var request = await MlflowRequest.ReadAsync(http).ConfigureAwait(false);
+        var runId = request.RequiredString("run_id");
+        var outputs = request.Objects("models").Select(model => new ModelOutput(model.RequiredString("model_id"), model.RequiredLong("step"))).ToList();
+        await runs.LogOutputsAsync(runId, outputs, http.HttpContext.RequestAborted).ConfigureAwait(false);
         return TypedResults.Ok(new EmptyResponse());
     }
 
@@ -233,8 +254,14 @@ public static class MlflowRunsApi
         }
     }
 
+    /// <summary>A metric; MLflow 3 adds the logged model it measures (<c>model_id</c>) and the dataset (<c>dataset_name</c>, <c>dataset_digest</c>).</summary>
     private static Metric ReadMetric(MlflowRequest request) =>
-        new(request.RequiredString("key"), request.RequiredDouble("value"), request.RequiredLong("timestamp"), request.OptionalLong("step") ?? 0);
+        new(request.RequiredString("key"), request.RequiredDouble("value"), request.RequiredLong("timestamp"), request.OptionalLong("step") ?? 0)
+        {
+            ModelId = request.OptionalString("model_id") is { Length: > 0 } model ? model : null,
+            DatasetName = request.OptionalString("dataset_name") is { Length: > 0 } name ? name : null,
+            DatasetDigest = request.OptionalString("dataset_digest") is { Length: > 0 } digest ? digest : null,
+        };
 
     private static Param ReadParam(MlflowRequest request) => new(request.RequiredString("key"), request.OptionalString("value") ?? "");
 

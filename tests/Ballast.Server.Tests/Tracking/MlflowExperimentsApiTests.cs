@@ -154,10 +154,10 @@ public abstract class MlflowExperimentsApiTests(DatabaseEngine engine) : EngineS
     }
 
     // mlflow/exceptions.py maps a bare HTTP 404 to ENDPOINT_NOT_FOUND, and the client's fallbacks (rest_utils.call_endpoints,
-    // older trace and logged-model APIs) fire only on that code; a missing resource stays RESOURCE_DOES_NOT_EXIST.
+    // older trace APIs) fire only on that code; a missing resource stays RESOURCE_DOES_NOT_EXIST.
     [Theory]
     [InlineData("GET", "/api/2.0/mlflow/experiments/nonexistent", 404, "ENDPOINT_NOT_FOUND")]
-    [InlineData("POST", "/api/2.0/mlflow/logged-models/search", 404, "ENDPOINT_NOT_FOUND")]
+    [InlineData("POST", "/api/2.0/mlflow/traces/search", 404, "ENDPOINT_NOT_FOUND")]
     [InlineData("POST", "/ajax-api/2.0/mlflow/experiments/nonexistent", 404, "ENDPOINT_NOT_FOUND")]
     [InlineData("GET", "/api/2.0/mlflow-artifacts/nonexistent", 404, "ENDPOINT_NOT_FOUND")]
     [InlineData("GET", "/api/2.0/mlflow/experiments/get?experiment_id=99", 404, "RESOURCE_DOES_NOT_EXIST")]
