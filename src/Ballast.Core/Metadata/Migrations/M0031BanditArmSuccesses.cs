@@ -8,8 +8,8 @@ namespace Ballast.Metadata.Migrations;
 /// success away. Totals folded before this migration only kept the sum; their successes are that sum clamped, exact when
 /// every reward was in range.
 /// </summary>
-[Migration(34, "Bandit arm successes")]
-public sealed class M0034BanditArmSuccesses : Migration
+[Migration(31, "Bandit arm successes")]
+public sealed class M0031BanditArmSuccesses : Migration
 {
     public override void Up()
     {
