@@ -81,7 +81,8 @@ public static class FeaturesApi
             .RequireAuthorization(BallastPolicies.Reader);
         group.MapPut("/{name}", async Task<Results<Ok<FeatureSetResponse>, Created<FeatureSetResponse>>> (string name, FeatureSetSpec spec, FeatureStore sets, CancellationToken cancellationToken) =>
         {
-            if (spec.Name != name)
+            // The path names the set, as for endpoints, monitors and pipelines; a body may leave the name out.
+            if (!string.IsNullOrEmpty(spec.Name) && spec.Name != name)
             {
                 throw TrackingException.Invalid($"The body names feature set '{spec.Name}' but the path names '{name}'.");
             }
@@ -91,7 +92,7 @@ public static class FeaturesApi
                 throw TrackingException.Invalid($"Invalid feature set name '{name}': {string.Join(", ", ReservedNames)} are routes of /api/v1/features; choose another name.");
             }
 
-            var (stored, changed) = await sets.PutAsync(spec, cancellationToken).ConfigureAwait(false);
+            var (stored, changed) = await sets.PutAsync(spec with { Name = name }, cancellationToken).ConfigureAwait(false);
             var response = FeatureSetResponse.From(stored);
             return changed && stored.Revision == 1 ? TypedResults.Created($"/api/v1/features/{name}", response) : TypedResults.Ok(response);
         }).WithSummary("Creates or replaces a feature set (the revision moves only when it changes).").RequireAuthorization(BallastPolicies.Writer);

@@ -154,10 +154,19 @@ public abstract class FeatureServingTests
         await AddDatasetAsync(client, "passengers", Passengers);
         var node = Ballast.Cli.Manifests.ManifestYaml.Read(FeatureSet)[0].Content!.AsObject();
         node.Remove("kind");
+        using (var renamed = await client.PutAsJsonAsync("/api/v1/features/other", JsonDocument.Parse(node.ToJsonString()).RootElement, Cancel))
+        {
+            renamed.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await renamed.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe("The body names feature set 'titanic' but the path names 'other'.");
+        }
+
+        // The path names the set when the body does not (it was a 400 naming feature set '').
+        node.Remove("name");
         var body = JsonDocument.Parse(node.ToJsonString()).RootElement;
         using (var put = await client.PutAsJsonAsync("/api/v1/features/titanic", body, Cancel))
         {
             put.StatusCode.ShouldBe(HttpStatusCode.Created, await put.Content.ReadAsStringAsync(Cancel));
+            (await put.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("name").GetString().ShouldBe("titanic");
         }
 
         using (var materialize = await client.PostAsJsonAsync("/api/v1/features/materialize", new { until = "2026-11-10T00:00:00Z" }, Cancel))
