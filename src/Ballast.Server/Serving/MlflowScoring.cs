@@ -95,7 +95,8 @@ public static class MlflowScoring
                 }
 
                 var columns = payload.TryGetProperty("columns", out var names) && names.ValueKind == JsonValueKind.Array
-                    ? names.EnumerateArray().Select(column => column.ToString()).ToList()
+                    ? names.EnumerateArray().Select((column, i) => column.ValueKind is JsonValueKind.String or JsonValueKind.Number ? column.ToString()
+                        : throw TrackingException.Invalid($"dataframe_split: columns[{i}] is {column.GetRawText()}; name each column with a string.")).ToList()
                     : Enumerable.Range(0, data.EnumerateArray().FirstOrDefault().ValueKind == JsonValueKind.Array ? data[0].GetArrayLength() : 0).Select(i => i.ToString(CultureInfo.InvariantCulture)).ToList();
                 return FromTable(signature, new Table(columns, data.EnumerateArray().Select(row => Row(row, columns.Count)).ToList()));
             case "dataframe_records":

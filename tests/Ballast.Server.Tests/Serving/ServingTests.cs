@@ -170,6 +170,10 @@ public sealed class ServingTests
         using var missing = await client.PostAsJsonAsync("/endpoints/titanic/invocations", new { dataframe_records = new object[] { new { pclass = 1, sex = "female", age = 29, fare = 211.3 } } }, Cancel);
         missing.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await missing.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error_code").GetString().ShouldBe("INVALID_PARAMETER_VALUE");
+        // A null column name was read as "" and reported as a row of the wrong length.
+        using var unnamed = await client.PostAsync("/endpoints/titanic/invocations", new StringContent("""{"dataframe_split": {"columns": ["pclass", null], "data": [[1, "female"]]}}""", Encoding.UTF8, "application/json"), Cancel);
+        unnamed.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await unnamed.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("message").GetString().ShouldBe("dataframe_split: columns[1] is null; name each column with a string.");
     }
 
     [Fact]
