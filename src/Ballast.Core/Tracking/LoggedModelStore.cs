@@ -225,13 +225,7 @@ public sealed class LoggedModelStore(MetadataDatabase database, ExperimentStore 
             return [];
         }
 
-        var ids = new DynamicParameters();
-        for (var i = 0; i < rows.Count; i++)
-        {
-            ids.Add($"id{i}", rows[i].ModelId);
-        }
-
-        var inList = "(" + string.Join(", ", Enumerable.Range(0, rows.Count).Select(i => $"@id{i}")) + ")";
+        var (ids, inList) = SqlInList.Of([.. rows.Select(row => row.ModelId)]);
         var tags = (await connection.QueryAsync<KeyValueRow>(new CommandDefinition(
             $"SELECT model_id AS ModelId, key AS Key, value AS Value FROM logged_model_tags WHERE model_id IN {inList} ORDER BY key", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
             .ToLookup(row => row.ModelId);

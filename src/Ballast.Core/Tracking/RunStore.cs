@@ -494,14 +494,7 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
             return [];
         }
 
-        // One named parameter per id: portable, where Dapper would hand Npgsql an array that IN cannot take.
-        var ids = new DynamicParameters();
-        for (var i = 0; i < infos.Count; i++)
-        {
-            ids.Add($"id{i}", infos[i].RunId);
-        }
-
-        var inList = "(" + string.Join(", ", Enumerable.Range(0, infos.Count).Select(i => $"@id{i}")) + ")";
+        var (ids, inList) = SqlInList.Of([.. infos.Select(info => info.RunId)]);
         var metrics = (await connection.QueryAsync<MetricRow>(new CommandDefinition(
             $"SELECT run_uuid AS RunId, key AS Key, value AS Value, timestamp AS Timestamp, step AS Step, is_nan AS IsNan FROM latest_metrics WHERE run_uuid IN {inList} ORDER BY key", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
             .ToLookup(row => row.RunId);
