@@ -10,7 +10,7 @@ namespace Ballast.Tracking;
 /// latest value (missing values last), then, as MLflow, newest first unless the caller ordered by creation time, then
 /// by id so pages never overlap.
 /// </summary>
-internal sealed class LoggedModelSearchSql(DatabaseEngine engine, string filter)
+internal sealed class LoggedModelSearchSql(DatabaseEngine engine, string filter) : SearchSql(engine, filter)
 {
     private static readonly Dictionary<string, (string Column, bool Numeric)> Attributes = new(StringComparer.Ordinal)
     {
@@ -23,18 +23,6 @@ internal sealed class LoggedModelSearchSql(DatabaseEngine engine, string filter)
         ["creation_time"] = ("m.creation_timestamp", true),
         ["last_updated_timestamp"] = ("m.last_updated_timestamp", true),
     };
-
-    private readonly DynamicParameters _parameters = new();
-    private int _next;
-
-    public DynamicParameters Parameters => _parameters;
-
-    public string Add(object? value)
-    {
-        var name = $"s{_next++}";
-        _parameters.Add(name, value);
-        return name;
-    }
 
     private string _datasets = "";
 
@@ -116,12 +104,7 @@ internal sealed class LoggedModelSearchSql(DatabaseEngine engine, string filter)
             case SearchKeyKind.Attribute when Attributes.TryGetValue(clause.Key, out var attribute):
                 if (attribute.Numeric)
                 {
-                    if (clause.Comparator is not ("=" or "!=" or "<" or "<=" or ">" or ">=") || clause.Value.Number is not { } number)
-                    {
-                        throw TrackingException.Invalid($"Invalid filter '{filter}': '{clause.Key}' is compared as a number; use =, !=, <, <=, > or >= with a number.");
-                    }
-
-                    return $"{attribute.Column} {clause.Comparator} @{Add((long)number)}";
+                    return $"{attribute.Column} {clause.Comparator} @{Add((long)Number(clause))}";
                 }
 
                 // A status may be given by its number, as MLflow stores it.
@@ -132,41 +115,20 @@ internal sealed class LoggedModelSearchSql(DatabaseEngine engine, string filter)
 
                 return StringComparison(clause, attribute.Column);
             case SearchKeyKind.Attribute:
-                throw TrackingException.Invalid($"Invalid filter '{filter}': '{clause.Key}' is not a logged model attribute; use one of {AttributeNames}.");
+                throw TrackingException.Invalid($"Invalid filter '{Filter}': '{clause.Key}' is not a logged model attribute; use one of {AttributeNames}.");
             case SearchKeyKind.Tag:
                 return $"EXISTS (SELECT 1 FROM logged_model_tags x WHERE x.model_id = m.model_id AND x.key = @{Add(clause.Key)} AND {StringComparison(clause, "x.value")})";
             case SearchKeyKind.Param:
                 return $"EXISTS (SELECT 1 FROM logged_model_params x WHERE x.model_id = m.model_id AND x.key = @{Add(clause.Key)} AND {StringComparison(clause, "x.value")})";
             case SearchKeyKind.Metric:
-                if (clause.Comparator is not ("=" or "!=" or "<" or "<=" or ">" or ">=") || clause.Value.Number is not { } value)
-                {
-                    throw TrackingException.Invalid($"Invalid filter '{filter}': 'metrics.{clause.Key}' is compared as a number; use =, !=, <, <=, > or >= with a number.");
-                }
-
+                var value = Number(clause, $"metrics.{clause.Key}");
                 return $"EXISTS (SELECT 1 FROM logged_model_metrics x WHERE x.model_id = m.model_id AND x.key = @{Add(clause.Key)} AND x.value {clause.Comparator} @{Add(value)}{_datasets})";
             default:
-                throw TrackingException.Invalid($"Invalid filter '{filter}': logged models are searched by attributes, tags, params and metrics.");
+                throw TrackingException.Invalid($"Invalid filter '{Filter}': logged models are searched by attributes, tags, params and metrics.");
         }
     }
 
     private string DatasetCondition(LoggedModelDataset dataset) => dataset.DatasetDigest is { Length: > 0 } digest
         ? $"(x.dataset_name = @{Add(dataset.DatasetName)} AND x.dataset_digest = @{Add(digest)})"
         : $"x.dataset_name = @{Add(dataset.DatasetName)}";
-
-    private string StringComparison(SearchClause clause, string column)
-    {
-        switch (clause.Comparator)
-        {
-            case "=" or "!=" or "LIKE" when clause.Value.Text is { } text:
-                return $"{column} {clause.Comparator} @{Add(text)}";
-            case "ILIKE" when clause.Value.Text is { } text:
-                var parameter = Add(text);
-                return engine == DatabaseEngine.Postgres ? $"{column} ILIKE @{parameter}" : $"LOWER({column}) LIKE LOWER(@{parameter})";
-            case "IN" or "NOT IN" when clause.Value.List is { } list:
-                return $"{column} {clause.Comparator} ({string.Join(", ", list.Select(item => "@" + Add(item)))})";
-            default:
-                throw TrackingException.Invalid(
-                    $"Invalid filter '{filter}': '{clause.Key}' is compared as a string; use =, !=, LIKE, ILIKE with a quoted string, or IN / NOT IN with a list.");
-        }
-    }
 }

@@ -11,7 +11,7 @@ namespace Ballast.Tracking;
 /// clauses test their tables through <c>EXISTS</c> on their primary keys, so nothing is loaded to be filtered in memory.
 /// Ordering by a metric, param or tag joins that one key; runs without it sort last in either direction, as MLflow.
 /// </summary>
-internal sealed class RunSearchSql(DatabaseEngine engine, string filter)
+internal sealed class RunSearchSql(DatabaseEngine engine, string filter) : SearchSql(engine, filter)
 {
     private static readonly Dictionary<string, (string Column, bool Numeric)> Attributes = new(StringComparer.Ordinal)
     {
@@ -27,14 +27,10 @@ internal sealed class RunSearchSql(DatabaseEngine engine, string filter)
         ["end_time"] = ("r.end_time", true),
     };
 
-    private readonly DynamicParameters _parameters = new();
     private readonly StringBuilder _joins = new();
     private readonly StringBuilder _joinConditions = new();
     private readonly HashSet<string> _filteredMetrics = new(StringComparer.Ordinal);
     private string _from = "runs r";
-    private int _next;
-
-    public DynamicParameters Parameters => _parameters;
 
     public string Where(IReadOnlyList<SearchClause> clauses)
     {
@@ -81,8 +77,8 @@ internal sealed class RunSearchSql(DatabaseEngine engine, string filter)
                     SearchKeyKind.Tag => ("run_tags", "value"),
                     _ => throw TrackingException.Invalid($"Invalid order_by clause '{item}': order by attributes, metrics, params or tags."),
                 };
-                var alias = $"o{_next}";
                 var parameter = Add(name);
+                var alias = $"o{parameter}"; // unique, as the parameter's name is
                 column = $"{alias}.{valueColumn}";
                 if (parts.Count == 0 && kind == SearchKeyKind.Metric && _filteredMetrics.Contains(name))
                 {
@@ -108,20 +104,12 @@ internal sealed class RunSearchSql(DatabaseEngine engine, string filter)
         return string.Join(", ", parts);
     }
 
-    public string Add(object? value)
-    {
-        var name = $"s{_next++}";
-        _parameters.Add(name, value);
-        return name;
-    }
-
     private string Clause(SearchClause clause)
     {
         switch (clause.Kind)
         {
             case SearchKeyKind.Metric:
-                RequireNumeric(clause);
-                return Exists("latest_metrics", clause.Key, $"x.value {clause.Comparator} @{Add(clause.Value.Number)}");
+                return Exists("latest_metrics", clause.Key, $"x.value {clause.Comparator} @{Add(Number(clause))}");
             case SearchKeyKind.Param:
                 return Exists("run_params", clause.Key, StringComparison(clause, "x.value"));
             case SearchKeyKind.Tag:
@@ -129,50 +117,23 @@ internal sealed class RunSearchSql(DatabaseEngine engine, string filter)
             case SearchKeyKind.Attribute when Attributes.TryGetValue(clause.Key, out var attribute):
                 if (attribute.Numeric)
                 {
-                    RequireNumeric(clause);
-                    return $"{attribute.Column} {clause.Comparator} @{Add((long)clause.Value.Number!.Value)}";
+                    return $"{attribute.Column} {clause.Comparator} @{Add((long)Number(clause))}";
                 }
 
                 return StringComparison(clause, attribute.Column);
             case SearchKeyKind.Attribute:
-                throw TrackingException.Invalid($"Invalid attribute key '{clause.Key}' in filter '{filter}': use one of {string.Join(", ", Attributes.Keys.Where(key => key != "Created"))}.");
+                throw TrackingException.Invalid($"Invalid attribute key '{clause.Key}' in filter '{Filter}': use one of {string.Join(", ", Attributes.Keys.Where(key => key != "Created"))}.");
             case SearchKeyKind.Dataset when clause.Key is "name" or "digest":
                 return $"EXISTS (SELECT 1 FROM run_inputs i JOIN datasets d ON d.dataset_uuid = i.dataset_uuid WHERE i.run_uuid = r.run_uuid AND {StringComparison(clause, "d." + clause.Key)})";
             case SearchKeyKind.Dataset when clause.Key == "context":
                 return $"EXISTS (SELECT 1 FROM run_input_tags i WHERE i.run_uuid = r.run_uuid AND i.key = 'mlflow.data.context' AND {StringComparison(clause, "i.value")})";
             default:
-                throw TrackingException.Invalid($"Invalid filter '{filter}': datasets can be searched by name, digest and context.");
+                throw TrackingException.Invalid($"Invalid filter '{Filter}': datasets can be searched by name, digest and context.");
         }
     }
 
     private string Exists(string table, string key, string comparison) =>
         $"EXISTS (SELECT 1 FROM {table} x WHERE x.run_uuid = r.run_uuid AND x.key = @{Add(key)} AND {comparison})";
-
-    private string StringComparison(SearchClause clause, string column)
-    {
-        switch (clause.Comparator)
-        {
-            case "=" or "!=" or "LIKE" when clause.Value.Text is { } text:
-                return $"{column} {clause.Comparator} @{Add(text)}";
-            case "ILIKE" when clause.Value.Text is { } text:
-                var parameter = Add(text);
-                return engine == DatabaseEngine.Postgres ? $"{column} ILIKE @{parameter}" : $"LOWER({column}) LIKE LOWER(@{parameter})";
-            case "IN" or "NOT IN" when clause.Value.List is { } list:
-                var names = list.Select(item => "@" + Add(item));
-                return $"{column} {clause.Comparator} ({string.Join(", ", names)})";
-            default:
-                throw TrackingException.Invalid(
-                    $"Invalid filter '{filter}': '{clause.Key}' is compared as a string; use =, !=, LIKE, ILIKE with a quoted string, or IN / NOT IN with a list.");
-        }
-    }
-
-    private void RequireNumeric(SearchClause clause)
-    {
-        if (clause.Comparator is not ("=" or "!=" or "<" or "<=" or ">" or ">=") || clause.Value.Number is null)
-        {
-            throw TrackingException.Invalid($"Invalid filter '{filter}': '{clause.Key}' is compared as a number; use =, !=, <, <=, > or >= with a number.");
-        }
-    }
 
     private static (string Key, string Direction) SplitDirection(string item)
     {
