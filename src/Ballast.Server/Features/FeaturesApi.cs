@@ -120,12 +120,6 @@ public static class FeaturesApi
                 throw TrackingException.Invalid($"entities must list between 1 and {MaxBatchEntities} non-empty entity keys, not {entities.Count}.");
             }
 
-            // What the body gets wrong whatever the service (a null key, as every other route words it) before the lookup.
-            if (entities.Select((entity, i) => entity.ValueKind == JsonValueKind.Null ? $"entities[{i}] must not be null" : null).OfType<string>().ToList() is { Count: > 0 } nulls)
-            {
-                throw TrackingException.Invalid($"The body is not the JSON this route takes: {string.Join("; ", nulls)}.");
-            }
-
             var resolved = sets.Catalog.Service(Required(request.Service, "service"));
 
             var keys = new string[entities.Count];

@@ -104,8 +104,14 @@ public static partial class RequestJsonContract
 
     /// <summary>Whether a collection of this declared type can hold a null that the declaration refuses, at any depth.</summary>
     private static bool MayHoldNull(NullabilityInfo info) =>
-        IsCollection(info.Type) && Element(info) is { } element
-        && ((!element.Type.IsValueType && element.ReadState != NullabilityState.Nullable) || MayHoldNull(element));
+        IsCollection(info.Type) && Element(info) is { } element && (RefusesNull(element) || MayHoldNull(element));
+
+    /// <summary>
+    /// Whether an element so declared refuses null: a reference type not declared nullable, or a <see cref="JsonElement"/>
+    /// (any JSON value, such as an entity key that is a string or a number; a JSON null arrives as one of kind Null).
+    /// </summary>
+    private static bool RefusesNull(NullabilityInfo element) =>
+        (!element.Type.IsValueType && element.ReadState != NullabilityState.Nullable) || element.Type == typeof(JsonElement);
 
     private static void FindNulls(object collection, NullabilityInfo info, string path, List<string> problems)
     {
@@ -129,9 +135,9 @@ public static partial class RequestJsonContract
 
     private static void Visit(object? item, NullabilityInfo element, string path, List<string> problems)
     {
-        if (item is null)
+        if (item is null or JsonElement { ValueKind: JsonValueKind.Null })
         {
-            if (!element.Type.IsValueType && element.ReadState != NullabilityState.Nullable)
+            if (RefusesNull(element))
             {
                 problems.Add($"{path} must not be null");
             }
