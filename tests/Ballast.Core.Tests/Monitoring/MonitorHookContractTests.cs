@@ -193,6 +193,17 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
         notes.Results.Message.ShouldBe("no estimated performance: the window has no output 'score' with one probability per row, or [N, 2] (outputs: predicted, probability); " +
             "no fairness: the sensitive column 'gender' is not among the window's inputs (x, z, region)");
         (notes.Results.Metrics["quality.age.exists"], notes.Results.Metrics["quality.violation_rate"], notes.Results.Metrics["quality.failed"]).ShouldBe((1.0, 1.0, 1.0));
+
+        // Alert rules take the metrics MonitorMetricNames judges a monitor reports, a list kept by hand beside the
+        // evaluator: every name these windows wrote must be one it takes.
+        foreach (var name in new[] { "loans-hooks", "loans-domain", "loans-notes" })
+        {
+            var spec = (await stack.Monitors.FindAsync(name, Cancel))!.Spec;
+            foreach (var metric in (await stack.Monitors.WindowsAsync(name, cancellationToken: Cancel)).SelectMany(window => window.Results.Metrics.Keys).Distinct())
+            {
+                MonitorMetricNames.Problem(spec, metric).ShouldBeNull($"{name}: {metric}");
+            }
+        }
     }
 
     [Fact]
