@@ -48,6 +48,9 @@ public sealed record VariantFeedback(string Variant, long Feedback, long Labelle
     public double MeanReward => Rewarded == 0 ? 0 : RewardSum / Rewarded;
 }
 
+/// <summary>What one member of an adaptive ensemble predicted for a request (its label as <see cref="PredictionAssignment.Predicted"/> is).</summary>
+public sealed record MemberPrediction(string PredictionId, string Endpoint, string Member, long AssignedAt, string? Predicted);
+
 [System.Text.Json.Serialization.JsonSerializable(typeof(string))]
 internal sealed partial class PredictionLabelJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
 
@@ -63,8 +66,19 @@ internal sealed partial class PredictionLabelJsonContext : System.Text.Json.Seri
 public sealed class AssignmentStore(MetadataDatabase database)
 {
     private readonly AssignmentQueue _pending = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<MemberPrediction> _members = new();
 
-    public int Pending => _pending.Count;
+    public int Pending => _pending.Count + _members.Count;
+
+    /// <summary>Queues what each member of an adaptive ensemble predicted for a request (table <c>ensemble_member_predictions</c>), written with the assignments.</summary>
+    public void EnqueueMembers(string predictionId, string endpoint, long assignedAt, IReadOnlyList<(string Member, IReadOnlyList<Tensor> Outputs)> members)
+    {
+        ArgumentNullException.ThrowIfNull(members);
+        foreach (var (member, outputs) in members)
+        {
+            _members.Enqueue(new MemberPrediction(predictionId, endpoint, member, assignedAt, PredictionAssignment.LabelOf(outputs)));
+        }
+    }
 
     /// <summary>Queues an assignment.</summary>
     public void Enqueue(PredictionAssignment assignment)
@@ -90,6 +104,7 @@ public sealed class AssignmentStore(MetadataDatabase database)
     /// </summary>
     public async Task<int> FlushAsync(CancellationToken cancellationToken = default)
     {
+        await FlushMembersAsync(cancellationToken).ConfigureAwait(false);
         var batch = _pending.Take(50_000);
         if (batch.Count == 0)
         {
@@ -131,6 +146,76 @@ public sealed class AssignmentStore(MetadataDatabase database)
         _pending.Recycle(batch);
         return count;
     }
+
+    /// <summary>Writes the queued member predictions (up to 50,000 a call) in one transaction; on failure they stay queued (a row written twice is kept once).</summary>
+    private async Task FlushMembersAsync(CancellationToken cancellationToken)
+    {
+        var batch = new List<MemberPrediction>();
+        while (batch.Count < 50_000 && _members.TryDequeue(out var member))
+        {
+            batch.Add(member);
+        }
+
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            // A synchronous wait, as for the assignments: this runs on the flush's own thread.
+            using var turn = database.WriterTurn(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            const string Insert = "INSERT INTO ensemble_member_predictions (prediction_id, endpoint, member, predicted, assigned_at) ";
+            if (database.Engine == DatabaseEngine.Postgres)
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    Insert + "SELECT * FROM unnest(@ids::text[], @endpoints::text[], @members::text[], @predicted::text[], @at::bigint[]) ON CONFLICT DO NOTHING",
+                    new
+                    {
+                        ids = batch.Select(row => row.PredictionId).ToArray(), endpoints = batch.Select(row => row.Endpoint).ToArray(), members = batch.Select(row => row.Member).ToArray(),
+                        predicted = batch.Select(row => row.Predicted).ToArray(), at = batch.Select(row => row.AssignedAt).ToArray(),
+                    }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+            else
+            {
+                await connection.ExecuteAsync(new CommandDefinition(Insert + "VALUES (@PredictionId, @Endpoint, @Member, @Predicted, @AssignedAt) ON CONFLICT DO NOTHING",
+                    batch, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            }
+
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            batch.ForEach(_members.Enqueue);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// An adaptive ensemble's members' record: for each member, its predictions made at or after <paramref name="since"/>
+    /// (Unix ms) that have an outcome, and how many of them were right (as <see cref="FeedbackAsync"/> compares labels);
+    /// and the number of distinct outcomes among them, the classes.
+    /// </summary>
+    public async Task<(IReadOnlyList<MemberAccuracy> Members, long Classes)> MemberAccuracyAsync(string endpoint, long since, CancellationToken cancellationToken = default)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        const string Labelled = "FROM ensemble_member_predictions m JOIN feedback f ON f.prediction_id = m.prediction_id " +
+            "WHERE m.endpoint = @endpoint AND m.assigned_at >= @since AND m.predicted IS NOT NULL AND f.outcome IS NOT NULL";
+        var rows = await connection.QueryAsync<MemberRow>(new CommandDefinition(
+            $"SELECT m.member AS Member, COUNT(*) AS Labelled, SUM(CASE WHEN {SameLabel("m")} THEN 1 ELSE 0 END) AS Correct {Labelled} GROUP BY m.member ORDER BY m.member",
+            new { endpoint, since }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var classes = await connection.ExecuteScalarAsync<long>(new CommandDefinition($"SELECT COUNT(DISTINCT f.outcome) {Labelled}", new { endpoint, since },
+            cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return (rows.Select(row => new MemberAccuracy(row.Member, row.Labelled, row.Correct)).ToList(), classes);
+    }
+
+    /// <summary>
+    /// Whether the outcome of feedback <c>f</c> is the label a prediction row (<paramref name="row"/><c>.predicted</c>)
+    /// holds: <c>1</c> and <c>"1"</c> match; <c>1.0</c> does not match <c>1</c>.
+    /// </summary>
+    private static string SameLabel(string row) => $"(f.outcome = {row}.predicted OR f.outcome = '\"' || {row}.predicted || '\"' OR '\"' || f.outcome || '\"' = {row}.predicted)";
 
     private const string InsertColumns = "INSERT INTO prediction_assignments (prediction_id, endpoint, variant, predicted, bandit_arm, assigned_at) ";
 
@@ -215,10 +300,12 @@ public sealed class AssignmentStore(MetadataDatabase database)
     /// </summary>
     public static readonly TimeSpan BanditRewardWindow = TimeSpan.FromDays(7);
 
-    /// <summary>Deletes the assignments older than <paramref name="before"/> (Unix ms) that are not bandit pulls; returns how many.</summary>
+    /// <summary>Deletes the assignments older than <paramref name="before"/> (Unix ms) that are not bandit pulls, and ensemble members' predictions as old; returns how many assignments.</summary>
     public async Task<int> PruneAsync(long before, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM ensemble_member_predictions WHERE assigned_at < @before", new { before }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return await connection.ExecuteAsync(new CommandDefinition(
             "DELETE FROM prediction_assignments WHERE bandit_arm = 0 AND assigned_at < @before", new { before }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
@@ -287,7 +374,7 @@ public sealed class AssignmentStore(MetadataDatabase database)
         var rows = await connection.QueryAsync<FeedbackRow>(new CommandDefinition(
             "SELECT a.variant AS Variant, COUNT(*) AS Feedback, " +
             "SUM(CASE WHEN a.predicted IS NOT NULL AND f.outcome IS NOT NULL THEN 1 ELSE 0 END) AS Labelled, " +
-            "SUM(CASE WHEN f.outcome = a.predicted OR f.outcome = '\"' || a.predicted || '\"' OR '\"' || f.outcome || '\"' = a.predicted THEN 1 ELSE 0 END) AS Correct, " +
+            $"SUM(CASE WHEN {SameLabel("a")} THEN 1 ELSE 0 END) AS Correct, " +
             "COUNT(f.reward) AS Rewarded, COALESCE(SUM(f.reward), 0.0) AS RewardSum " +
             "FROM feedback f JOIN prediction_assignments a ON a.prediction_id = f.prediction_id " +
             "WHERE f.received_at >= @from AND f.received_at < @to AND a.endpoint = @endpoint AND a.assigned_at >= @since GROUP BY a.variant ORDER BY a.variant",
@@ -306,6 +393,15 @@ public sealed class AssignmentStore(MetadataDatabase database)
         public double RewardSum { get; set; }
 
         public double Successes { get; set; }
+    }
+
+    private sealed class MemberRow
+    {
+        public string Member { get; set; } = "";
+
+        public long Labelled { get; set; }
+
+        public long Correct { get; set; }
     }
 
     private sealed class FeedbackRow

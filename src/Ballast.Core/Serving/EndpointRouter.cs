@@ -17,8 +17,12 @@ public sealed record RoutedVariant(string Name, string Source, LoadedModel Model
         Batcher is { } batcher ? batcher.InferAsync(inputs, outputs) : Model.Runtime.InferAsync(inputs, outputs, cancellationToken);
 }
 
-/// <summary>What one request got: the variant that answered (the fallback when the chosen one failed), its model and outputs.</summary>
-public sealed record Invocation(RoutedVariant Variant, IReadOnlyList<Tensor> Outputs, RoutedVariant? FailedVariant = null, string? Failure = null);
+/// <summary>
+/// What one request got: the variant that answered (the fallback when the chosen one failed), its model and outputs;
+/// for an ensemble that adapts its weights, each member's own outputs (<see cref="Members"/>, in member order).
+/// </summary>
+public sealed record Invocation(RoutedVariant Variant, IReadOnlyList<Tensor> Outputs, RoutedVariant? FailedVariant = null, string? Failure = null,
+    IReadOnlyList<(string Member, IReadOnlyList<Tensor> Outputs)>? Members = null);
 
 /// <summary>An endpoint as the hot path sees it: immutable, every model loaded; a bandit's arm statistics are swapped in whole.</summary>
 public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<RoutedVariant> variants, IReadOnlyList<RoutedVariant> shadows, TimeProvider? time = null)
@@ -37,6 +41,14 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
     public IReadOnlyList<RoutedVariant> Ensembles { get; } = endpoint.Spec.Policy == EndpointValidation.EnsemblePolicy ? EnsemblesOf(endpoint.Spec, variants) : [];
 
     /// <summary>The regime state when the policy is <c>regime</c>, or an ensemble's weights follow one (kept while the endpoint's revision stays).</summary>
+    /// <summary>An ensemble's adaptive settings when its weights learn from feedback (<see cref="UpdateEnsembleWeights"/>).</summary>
+    public EnsembleAdaptSpec? EnsembleAdapt { get; } = endpoint.Spec.Policy == EndpointValidation.EnsemblePolicy ? endpoint.Spec.Ensemble?.Adapt : null;
+
+    /// <summary>The members' record behind an adaptive ensemble's weights, as this replica last read it (empty before).</summary>
+    public IReadOnlyList<MemberAccuracy> MemberAccuracy => _memberAccuracy;
+
+    private volatile IReadOnlyList<MemberAccuracy> _memberAccuracy = [];
+
     public RegimeState? Regime { get; } = endpoint.Spec is { Policy: EndpointValidation.RegimePolicy or EndpointValidation.EnsemblePolicy, Regime: { } regime } ? new RegimeState(regime, time ?? TimeProvider.System) : null;
 
     /// <summary>The endpoint's data-quality expectations compiled for rows (regexes included), or null when it has none.</summary>
@@ -115,6 +127,12 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
         ArgumentNullException.ThrowIfNull(variant);
         try
         {
+            if (EnsembleAdapt is not null && variant.Model.Runtime is EnsembleRuntime ensemble)
+            {
+                var (combined, answers) = await ensemble.InferMembersAsync(inputs, outputs, cancellationToken).ConfigureAwait(false);
+                return new Invocation(variant, combined, Members: [.. ensemble.Members.Select((member, i) => (member, answers[i]))]);
+            }
+
             return new Invocation(variant, await variant.InferAsync(inputs, outputs, cancellationToken).ConfigureAwait(false));
         }
         catch (Exception exception) when (exception is not ModelInputException && !cancellationToken.IsCancellationRequested && Fallback is { } fallback && fallback != variant)
@@ -150,6 +168,22 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
 
         state.Observe(inputs);
         return spec.Variants is { Count: > 0 } regimes ? Find(regimes[Math.Min(state.Regime, regimes.Count - 1)])! : Variants[0];
+    }
+
+    /// <summary>
+    /// Takes an adaptive ensemble's members' record read from the store (predictions of its window with an outcome, how
+    /// many right, and how many distinct outcomes: the classes) and re-weights each of its ensembles (one per regime).
+    /// </summary>
+    public void UpdateEnsembleWeights(IReadOnlyList<MemberAccuracy> accuracy, long classes)
+    {
+        ArgumentNullException.ThrowIfNull(accuracy);
+        var minFeedback = EnsembleAdapt?.MinFeedback ?? EnsembleAdaptSpec.DefaultMinFeedback;
+        foreach (var ensemble in Ensembles.Select(variant => (EnsembleRuntime)variant.Model.Runtime))
+        {
+            ensemble.Adapt(EnsembleWeights.Adapted(ensemble.Members, accuracy, classes, minFeedback));
+        }
+
+        _memberAccuracy = accuracy;
     }
 
     /// <summary>Takes the arms' statistics read from the store (variants with no prediction yet start at zero).</summary>
@@ -252,7 +286,7 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
         }
     }
 
-    /// <summary>Re-reads every bandit endpoint's arm statistics (after feedback arrives, and with every refresh).</summary>
+    /// <summary>Re-reads every bandit endpoint's arm statistics and every adaptive ensemble's members' record (after feedback arrives, and with every refresh).</summary>
     public Task RefreshArmsAsync(CancellationToken cancellationToken = default) => RefreshArmsAsync(_snapshot.Endpoints.Values, cancellationToken);
 
     public void Dispose() => _refresh.Dispose();
@@ -276,9 +310,18 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
             return;
         }
 
-        foreach (var endpoint in routed.Where(endpoint => endpoint.Bandit is not null))
+        foreach (var endpoint in routed)
         {
-            endpoint.UpdateArms(await bandits.ArmsAsync(endpoint.Name, cancellationToken).ConfigureAwait(false));
+            if (endpoint.Bandit is not null)
+            {
+                endpoint.UpdateArms(await bandits.ArmsAsync(endpoint.Name, cancellationToken).ConfigureAwait(false));
+            }
+            else if (endpoint.EnsembleAdapt is { } adapt)
+            {
+                var since = (time ?? TimeProvider.System).GetUtcNow() - adapt.WindowSpan;
+                var (accuracy, classes) = await bandits.MemberAccuracyAsync(endpoint.Name, since.ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+                endpoint.UpdateEnsembleWeights(accuracy, classes);
+            }
         }
     }
 

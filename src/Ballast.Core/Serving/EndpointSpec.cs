@@ -201,7 +201,8 @@ public static partial class EndpointValidation
             Expectations = spec.Expectations is null ? null : spec.Expectations with { Mode = spec.Expectations.Mode ?? ExpectationsSpec.Reject },
             Features = spec.Features is null ? null : spec.Features with { OnMissing = spec.Features.OnMissing ?? EndpointFeaturesSpec.Reject },
             Batching = spec.Batching is null ? null : new BatchingSpec(spec.Batching.MaxBatchSize ?? BatchingSpec.DefaultMaxBatchSize, spec.Batching.MaxDelayMs ?? 0),
-            Ensemble = policy == EnsemblePolicy ? new EnsembleSpec(spec.Ensemble?.Combine ?? EnsembleSpec.Mean, spec.Ensemble?.WeightsByRegime) : null,
+            Ensemble = policy == EnsemblePolicy ? new EnsembleSpec(spec.Ensemble?.Combine ?? EnsembleSpec.Mean, spec.Ensemble?.WeightsByRegime,
+                spec.Ensemble?.Adapt is { } adapt ? new EnsembleAdaptSpec(adapt.Window ?? EnsembleAdaptSpec.DefaultWindow, adapt.MinFeedback ?? EnsembleAdaptSpec.DefaultMinFeedback) : null) : null,
             Bandit = bandit is null ? null : bandit with
             {
                 Algorithm = bandit.Algorithm ?? BanditSpec.Thompson,
@@ -209,6 +210,9 @@ public static partial class EndpointValidation
             },
         };
     }
+
+    /// <summary>The longest window an adaptive ensemble learns from: member predictions are kept as long as assignments (<see cref="AssignmentStore.Retention"/>).</summary>
+    private static readonly TimeSpan MaxAdaptWindow = AssignmentStore.Retention;
 
     private static void ValidateEnsemble(List<string> problems, string policy, EndpointSpec spec)
     {
@@ -237,6 +241,24 @@ public static partial class EndpointValidation
         if (spec.Sticky is not null)
         {
             problems.Add("every request reaches every variant of an ensemble; leave out sticky");
+        }
+
+        if (spec.Ensemble?.Adapt is { } adapt)
+        {
+            var window = adapt.Window is null ? TimeSpan.FromHours(1) : Durations.Parse(adapt.Window);
+            if (window is null)
+            {
+                problems.Add($"ensemble.adapt.window '{adapt.Window}' is not a duration (e.g. 30m, 1h, 7d)");
+            }
+            else if (window <= TimeSpan.Zero || window > MaxAdaptWindow)
+            {
+                problems.Add($"ensemble.adapt.window must be more than 0 and at most 30d (member predictions are kept 30 days), not '{adapt.Window}'");
+            }
+
+            if (adapt.MinFeedback is < 1)
+            {
+                problems.Add($"ensemble.adapt.min_feedback must be at least 1, not {adapt.MinFeedback}");
+            }
         }
 
         var rows = spec.Ensemble?.WeightsByRegime;

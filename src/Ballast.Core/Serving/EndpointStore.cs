@@ -73,7 +73,7 @@ public sealed class EndpointStore(MetadataDatabase database, TimeProvider time)
         return rows.Select(row => row.ToEndpoint()).ToList();
     }
 
-    /// <summary>Deletes the endpoint with what it learned (bandit arms, regime signals): a new endpoint of the same name starts fresh.</summary>
+    /// <summary>Deletes the endpoint with what it learned (bandit arms, regime signals, an adaptive ensemble's members' record): a new endpoint of the same name starts fresh.</summary>
     public async Task DeleteAsync(string name, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -84,7 +84,7 @@ public sealed class EndpointStore(MetadataDatabase database, TimeProvider time)
         }
 
         await connection.ExecuteAsync(new CommandDefinition(
-            "DELETE FROM endpoint_signals WHERE endpoint = @name; DELETE FROM prediction_assignments WHERE endpoint = @name; DELETE FROM bandit_arm_totals WHERE endpoint = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            "DELETE FROM endpoint_signals WHERE endpoint = @name; DELETE FROM prediction_assignments WHERE endpoint = @name; DELETE FROM bandit_arm_totals WHERE endpoint = @name; DELETE FROM ensemble_member_predictions WHERE endpoint = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 

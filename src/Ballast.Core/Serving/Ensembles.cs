@@ -13,7 +13,11 @@ namespace Ballast.Serving;
 /// With regime settings on the endpoint (a signal or a detector and thresholds), <see cref="WeightsByRegime"/> gives
 /// the variants' weights in each regime (one row per regime, one weight per variant), so the blend follows the world.
 /// </remarks>
-public sealed record EnsembleSpec(string? Combine = null, IReadOnlyList<IReadOnlyList<double>>? WeightsByRegime = null)
+/// <remarks>
+/// With <see cref="Adapt"/>, the weights also follow each member's recent accuracy on the outcomes posted as feedback
+/// (<see cref="EnsembleWeights"/>).
+/// </remarks>
+public sealed record EnsembleSpec(string? Combine = null, IReadOnlyList<IReadOnlyList<double>>? WeightsByRegime = null, EnsembleAdaptSpec? Adapt = null)
 {
     public const string Mean = "mean";
     public const string Vote = "vote";
@@ -22,22 +26,105 @@ public sealed record EnsembleSpec(string? Combine = null, IReadOnlyList<IReadOnl
 }
 
 /// <summary>
+/// An ensemble whose weights adapt to feedback: each member's predictions of the last <see cref="Window"/> (a
+/// duration, default 1h, at most 30d) are compared with the outcomes posted for them, and once every member has at
+/// least <see cref="MinFeedback"/> (default 20) such outcomes, its weight is multiplied by a factor that grows with its
+/// accuracy (<see cref="EnsembleWeights.Adapted"/>).
+/// </summary>
+public sealed record EnsembleAdaptSpec(string? Window = null, int? MinFeedback = null)
+{
+    public const string DefaultWindow = "1h";
+    public const int DefaultMinFeedback = 20;
+
+    /// <summary>The window as a duration (the spec is validated first).</summary>
+    public TimeSpan WindowSpan => Durations.Parse(Window ?? DefaultWindow) ?? TimeSpan.FromHours(1);
+}
+
+/// <summary>One member's recent record: predictions with an outcome posted for them in the window, and how many were right.</summary>
+public sealed record MemberAccuracy(string Member, long Labelled, long Correct);
+
+/// <summary>
+/// An adaptive ensemble's weights, pure: the weights the spec gives each member times log((c - 1) p / (1 - p)), where p
+/// is its accuracy smoothed as (correct + 1) / (labelled + 2) and c the number of classes (distinct outcomes, at least
+/// 2), and 0 for a member no better than chance (p &lt;= 1 / c). These are the weights under which a weighted majority
+/// vote of independent classifiers, each wrong evenly across the other classes, is most often right (for two classes
+/// log(p / (1 - p)): Nitzan and Paroush, 1982; Kuncheva, Combining Pattern Classifiers, "weighted majority vote"), and
+/// they take a member that is always wrong to 0 rather than to a fraction of the others.
+/// </summary>
+public static class EnsembleWeights
+{
+    /// <summary>
+    /// The factor each member's weight is multiplied by, in member order; null (the spec's weights stand) until every
+    /// member has <paramref name="minFeedback"/> labelled predictions, or when no member is better than a coin.
+    /// </summary>
+    public static double[]? Adapted(IReadOnlyList<string> members, IReadOnlyList<MemberAccuracy> accuracy, long classes, int minFeedback)
+    {
+        ArgumentNullException.ThrowIfNull(members);
+        ArgumentNullException.ThrowIfNull(accuracy);
+        var factors = new double[members.Count];
+        for (var i = 0; i < members.Count; i++)
+        {
+            var record = accuracy.FirstOrDefault(member => member.Member == members[i]);
+            if (record is null || record.Labelled < minFeedback)
+            {
+                return null;
+            }
+
+            var p = (record.Correct + 1.0) / (record.Labelled + 2.0);
+            factors[i] = Math.Max(0, Math.Log(Math.Max(2, classes) - 1) + Math.Log(p / (1 - p)));
+        }
+
+        return factors.Any(factor => factor > 0) ? factors : null;
+    }
+}
+
+/// <summary>
 /// The runtime of an ensemble: calls its members' runtimes concurrently and combines their outputs. When a member
 /// fails the ensemble fails (the endpoint's fallback variant then answers); a member's bad-input error is the caller's.
+/// An adaptive ensemble's weights are the spec's times factors learned from feedback (<see cref="Adapt"/>), swapped in whole.
 /// </summary>
 public sealed class EnsembleRuntime(IReadOnlyList<(string Name, IModelRuntime Runtime, double Weight)> members, string combine) : IModelRuntime
 {
+    private volatile (string Name, double Weight)[] _weights = [.. members.Select(member => (member.Name, member.Weight))];
+
     public string Flavor => "ensemble";
 
     public ModelSignature Signature => members[0].Runtime.Signature;
 
-    public IReadOnlyList<Tensor> Infer(IReadOnlyList<Tensor> inputs, IReadOnlyCollection<string>? outputs = null) =>
-        Combine(members.Select(member => member.Runtime.Infer(inputs, outputs)).ToList(), members.Select(member => (member.Name, member.Weight)).ToList(), combine);
+    /// <summary>The members' names, in order.</summary>
+    public IReadOnlyList<string> Members { get; } = [.. members.Select(member => member.Name)];
 
-    public async ValueTask<IReadOnlyList<Tensor>> InferAsync(IReadOnlyList<Tensor> inputs, IReadOnlyCollection<string>? outputs = null, CancellationToken cancellationToken = default)
+    /// <summary>The weights in use, in member order: the spec's, or the spec's times the last factors given to <see cref="Adapt"/>.</summary>
+    public IReadOnlyList<(string Name, double Weight)> Weights => _weights;
+
+    /// <summary>Whether <see cref="Weights"/> are learned from feedback (the last <see cref="Adapt"/> had factors).</summary>
+    public bool Adapted => _adapted;
+
+    private volatile bool _adapted;
+
+    /// <summary>Multiplies the spec's weights by <paramref name="factors"/> (one per member, in order, not all 0: <see cref="EnsembleWeights.Adapted"/>); null goes back to the spec's.</summary>
+    public void Adapt(double[]? factors)
     {
+        _weights = [.. members.Select((member, i) => (member.Name, member.Weight * (factors?[i] ?? 1)))];
+        _adapted = factors is not null;
+    }
+
+    public IReadOnlyList<Tensor> Infer(IReadOnlyList<Tensor> inputs, IReadOnlyCollection<string>? outputs = null)
+    {
+        var weights = _weights;
+        return Combine(members.Select(member => member.Runtime.Infer(inputs, outputs)).ToList(), weights, combine);
+    }
+
+    public async ValueTask<IReadOnlyList<Tensor>> InferAsync(IReadOnlyList<Tensor> inputs, IReadOnlyCollection<string>? outputs = null, CancellationToken cancellationToken = default) =>
+        (await InferMembersAsync(inputs, outputs, cancellationToken).ConfigureAwait(false)).Combined;
+
+    /// <summary>Runs every member and combines their answers; returns the combination and each member's own answer (in member order).</summary>
+    public async ValueTask<(IReadOnlyList<Tensor> Combined, IReadOnlyList<IReadOnlyList<Tensor>> Members)> InferMembersAsync(IReadOnlyList<Tensor> inputs,
+        IReadOnlyCollection<string>? outputs = null, CancellationToken cancellationToken = default)
+    {
+        var weights = _weights;
         var answers = await Task.WhenAll(members.Select(member => member.Runtime.InferAsync(inputs, outputs, cancellationToken).AsTask())).ConfigureAwait(false);
-        return Combine(answers, members.Select(member => (member.Name, member.Weight)).ToList(), combine);
+        return (Combine(answers, weights, combine), answers);
     }
 
     public void Dispose()

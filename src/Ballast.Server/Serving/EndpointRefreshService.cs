@@ -17,7 +17,12 @@ public sealed partial class EndpointRefreshService(EndpointRouter router, TimePr
         "1 while the router refuses to route an endpoint's variant to a model version trained on another feature service than the endpoint's (e.g. after an alias move), else 0.",
         new GaugeConfiguration { LabelNames = ["endpoint", "variant"] });
 
+    private static readonly Gauge EnsembleWeight = Metrics.CreateGauge("ballast_ensemble_weight",
+        "The weight an adaptive ensemble gives each member (its current regime's): the spec's, times a factor learned from the outcomes of the member's own answers once it has enough of them.",
+        new GaugeConfiguration { LabelNames = ["endpoint", "variant"] });
+
     private HashSet<FeatureServiceMismatch> _refused = [];
+    private HashSet<(string Endpoint, string Variant)> _weighed = [];
 
     public static TimeSpan Interval { get; } = TimeSpan.FromSeconds(5);
 
@@ -69,12 +74,34 @@ public sealed partial class EndpointRefreshService(EndpointRouter router, TimePr
             }
 
             _refused = refused;
+            PublishEnsembleWeights();
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             // The database may be briefly unreachable; the previous snapshot keeps serving.
             LogFailed(logger, exception);
         }
+    }
+
+    /// <summary>Sets <c>ballast_ensemble_weight</c> for every adaptive ensemble's members and removes the series of those gone.</summary>
+    private void PublishEnsembleWeights()
+    {
+        var weighed = new HashSet<(string Endpoint, string Variant)>();
+        foreach (var endpoint in router.Endpoints.Values.Where(endpoint => endpoint.EnsembleAdapt is not null))
+        {
+            foreach (var member in EnsembleStatus.From(endpoint).Members)
+            {
+                EnsembleWeight.WithLabels(endpoint.Name, member.Variant).Set(member.Weight);
+                weighed.Add((endpoint.Name, member.Variant));
+            }
+        }
+
+        foreach (var (endpoint, variant) in _weighed.Except(weighed))
+        {
+            EnsembleWeight.RemoveLabelled(endpoint, variant);
+        }
+
+        _weighed = weighed;
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Endpoint {Endpoint} is not fully served: {Problem}")]

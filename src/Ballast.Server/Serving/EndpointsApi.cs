@@ -45,7 +45,8 @@ public sealed record EndpointResponse(
                 routed?.Variants.Select(variant => new ServedVariant(variant.Name, variant.Model.Reference, routed.Endpoint.Spec.Batching is null ? null : variant.Batcher is not null))
                     .Concat(routed.Shadows.Select(shadow => new ServedVariant(shadow.Name, shadow.Model.Reference))).ToList() ?? [], problem,
                 routed?.Bandit is null ? null : routed.Arms.Select(arm => new ArmStatus(arm.Variant, arm.Pulls, arm.Rewarded, arm.Mean)).ToList(),
-                routed?.Regime is { } regime ? RegimeStatus.From(routed, regime) : null),
+                routed?.Regime is { } regime ? RegimeStatus.From(routed, regime) : null,
+                routed?.EnsembleAdapt is null ? null : EnsembleStatus.From(routed)),
             spec.Expectations, spec.Features,
             routed is not null && FeatureServiceCheck.Warnings(routed) is { Count: > 0 } warnings ? warnings : null, spec.Batching);
     }
@@ -53,9 +54,31 @@ public sealed record EndpointResponse(
 
 /// <summary>
 /// <c>ready</c> when this replica serves the stored revision with every model loaded; <c>serving</c> names the model
-/// versions; <c>arms</c> is a bandit's learned state (predictions, rewarded predictions, mean reward) as this replica last read it.
+/// versions; <c>arms</c> is a bandit's learned state (predictions, rewarded predictions, mean reward) and <c>ensemble</c>
+/// an adaptive ensemble's (its members' weights and record), as this replica last read them.
 /// </summary>
-public sealed record EndpointStatus(bool Ready, long? ServedRevision, IReadOnlyList<ServedVariant> Serving, string? Problem, IReadOnlyList<ArmStatus>? Arms = null, RegimeStatus? Regime = null);
+public sealed record EndpointStatus(bool Ready, long? ServedRevision, IReadOnlyList<ServedVariant> Serving, string? Problem, IReadOnlyList<ArmStatus>? Arms = null, RegimeStatus? Regime = null,
+    EnsembleStatus? Ensemble = null);
+
+/// <summary>
+/// An adaptive ensemble on this replica: whether its weights are learned yet (<c>adapted</c>; false while a member has
+/// fewer outcomes than <c>min_feedback</c> in the window, or none is better than chance) and, per member, the weight in
+/// use (the current regime's) with the predictions of the window that have an outcome and how many were right.
+/// </summary>
+public sealed record EnsembleStatus(bool Adapted, IReadOnlyList<MemberWeightStatus> Members)
+{
+    public static EnsembleStatus From(RoutedEndpoint endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var current = (EnsembleRuntime)endpoint.Ensembles[Math.Min(endpoint.Regime?.Regime ?? 0, endpoint.Ensembles.Count - 1)].Model.Runtime;
+        var accuracy = endpoint.MemberAccuracy;
+        return new EnsembleStatus(current.Adapted, [.. current.Weights.Select(member => accuracy.FirstOrDefault(record => record.Member == member.Name) is { } record
+            ? new MemberWeightStatus(member.Name, member.Weight, record.Labelled, record.Correct)
+            : new MemberWeightStatus(member.Name, member.Weight, 0, 0))]);
+    }
+}
+
+public sealed record MemberWeightStatus(string Variant, double Weight, long Labelled, long Correct);
 
 /// <summary>A regime endpoint on this replica: the current regime (index into the thresholds' intervals), its variant and the last signal value.</summary>
 public sealed record RegimeStatus(int Regime, string Variant, double? Signal)

@@ -153,6 +153,12 @@ public static partial class InferenceApi
                     banditArm: chosen && endpoint.Bandit is not null);
             }
 
+            if (invocation.Members is { } members)
+            {
+                // An adaptive ensemble learns its members' weights from how each one's own answer fares against the outcomes.
+                http.RequestServices.GetRequiredService<AssignmentStore>().EnqueueMembers(predictionId, endpoint.Name, now.ToUnixTimeMilliseconds(), members);
+            }
+
             return new Scored(invocation, predictionId, elapsed.TotalMilliseconds, routingKey);
         }
         catch (Exception exception)

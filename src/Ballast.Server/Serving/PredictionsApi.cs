@@ -38,9 +38,10 @@ public static class PredictionsApi
                     ? batch.EnumerateArray().Select((item, index) => Read(item, $"feedback[{index}]")).ToList()
                     : [Read(root, "The body")];
                 var accepted = await feedback.AddAsync(items, http.RequestAborted).ConfigureAwait(false);
-                if (items.Any(item => item.Reward is not null) && router.Endpoints.Values.Any(endpoint => endpoint.Bandit is not null))
+                if ((items.Any(item => item.Reward is not null) && router.Endpoints.Values.Any(endpoint => endpoint.Bandit is not null))
+                    || (items.Any(item => item.Outcome is not null) && router.Endpoints.Values.Any(endpoint => endpoint.EnsembleAdapt is not null)))
                 {
-                    // Bandits here learn now; other replicas within their refresh interval.
+                    // Bandits and adaptive ensembles here learn now; other replicas within their refresh interval.
                     await bandits.FlushAsync(http.RequestAborted).ConfigureAwait(false);
                     await router.RefreshArmsAsync(http.RequestAborted).ConfigureAwait(false);
                 }

@@ -220,6 +220,35 @@ public abstract class AssignmentStoreContractTests(DatabaseEngine engine) : Data
     }
 
     [Fact]
+    public async Task An_adaptive_ensembles_members_are_judged_on_the_outcomes_of_their_own_predictions_in_the_window()
+    {
+        var assignments = new AssignmentStore(Database);
+        static IReadOnlyList<Tensor> Label(long label) => [new Tensor("label", "INT64", [1], new[] { label })];
+        for (var i = 0; i < 10; i++)
+        {
+            // a always says 0, b says 0 on the first four; the outcomes are all 0, c's predictions are older than the window.
+            assignments.EnqueueMembers($"p{i}", "blend", 1_000, [("a", Label(0)), ("b", Label(i < 4 ? 0 : 1))]);
+            assignments.EnqueueMembers($"old{i}", "blend", 10, [("c", Label(0))]);
+        }
+
+        assignments.EnqueueMembers("other", "elsewhere", 1_000, [("a", Label(0))]);
+        assignments.EnqueueMembers("unlabelled", "blend", 1_000, [("a", Label(0)), ("b", Label(0))]);
+        assignments.Pending.ShouldBe(33);
+        await assignments.FlushAsync(Cancel);
+        assignments.Pending.ShouldBe(0);
+        await new FeedbackStore(Database, Time).AddAsync([.. Enumerable.Range(0, 10).SelectMany(i => new[] { new Feedback($"p{i}", i == 9 ? "2" : "0", null), new Feedback($"old{i}", "0", null) }),
+            new Feedback("other", "0", null), new Feedback("unlabelled", null, 1)], Cancel);
+
+        var (members, classes) = await assignments.MemberAccuracyAsync("blend", since: 500, Cancel);
+        members.ShouldBe([new MemberAccuracy("a", 10, 9), new MemberAccuracy("b", 10, 4)]);
+        classes.ShouldBe(2, "outcomes 0 and 2");
+
+        // Member predictions go with the assignments of their age.
+        await assignments.PruneAsync(before: 500, Cancel);
+        (await assignments.MemberAccuracyAsync("blend", since: 0, Cancel)).Members.ShouldBe(members);
+    }
+
+    [Fact]
     public void The_predicted_label_is_the_first_outputs_first_element_as_json()
     {
         PredictionAssignment.LabelOf([new Tensor("label", "INT64", [2], new long[] { 1, 0 })]).ShouldBe("1");

@@ -73,6 +73,94 @@ public sealed class EnsembleServingTests
     }
 
     [Fact]
+    public async Task An_adaptive_ensemble_learns_its_members_weights_from_the_outcomes_of_their_own_answers()
+    {
+        // r, a model on another server, always answers class 1 with certainty; the outcomes say 0.
+        await using var server = await RunningServer.StartAsync(routes: app =>
+        {
+            app.MapGet("/fake/v2/models/ones", () => Results.Json(new { name = "ones", inputs = new[] { new { name = "float_input", datatype = "FP32", shape = new[] { -1, 4 } } } })).AllowAnonymous();
+            app.MapPost("/fake/v2/models/ones/infer", () => Results.Json(new
+            {
+                model_name = "ones",
+                outputs = new object[]
+                {
+                    new { name = "output_label", datatype = "INT64", shape = new[] { 1 }, data = new[] { 1L } },
+                    new { name = "output_probability", datatype = "FP32", shape = new[] { 1, 3 }, data = new[] { 0f, 1f, 0f } },
+                },
+            })).AllowAnonymous();
+        });
+        using var client = server.Client();
+        await ServingHelpers.RegisterIrisAsync(client);
+        using (var created = await client.PutAsJsonAsync("/api/v1/endpoints/adaptive", new
+        {
+            policy = "ensemble",
+            ensemble = new { adapt = new { window = "1h", min_feedback = 5 } },
+            variants = new object[] { new { name = "a", model = "models:/iris/1" }, new { name = "r", url = new Uri(server.BaseAddress, "/fake/v2/models/ones").ToString() } },
+        }, Cancel))
+        {
+            created.StatusCode.ShouldBe(HttpStatusCode.OK, await created.Content.ReadAsStringAsync(Cancel));
+        }
+
+        var setosa = new { name = "float_input", shape = new[] { 1, 4 }, datatype = "FP32", data = new[] { 5.1, 3.5, 1.4, 0.2 } };
+        async Task<(long Label, string Id)> InferAsync()
+        {
+            using var response = await client.PostAsJsonAsync("/v2/models/adaptive/infer", new { inputs = new[] { setosa } }, Cancel);
+            response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Cancel));
+            var label = (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("outputs").EnumerateArray()
+                .Single(output => output.GetProperty("name").GetString() == "output_label").GetProperty("data")[0].GetInt64();
+            return (label, response.Headers.GetValues("Ballast-Prediction-Id").Single());
+        }
+
+        async Task<JsonElement> EnsembleStatusAsync() =>
+            (await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/adaptive", Cancel)).GetProperty("status").GetProperty("ensemble");
+
+        // Equal weights: the mean of iris's probabilities (class 0 below 1) and r's certain 1 is class 1.
+        var answers = new List<(long Label, string Id)>();
+        for (var i = 0; i < 5; i++)
+        {
+            answers.Add(await InferAsync());
+        }
+
+        answers.Select(answer => answer.Label).ShouldAllBe(label => label == 1);
+        var before = await EnsembleStatusAsync();
+        before.GetProperty("adapted").GetBoolean().ShouldBeFalse();
+        before.GetProperty("members").EnumerateArray().Select(member => member.GetProperty("weight").GetDouble()).ShouldBe([1.0, 1.0]);
+
+        // Outcome 0 for each: a (which said 0) was right 5 of 5, r 0 of 5. Posting them re-weights the ensemble at once:
+        // a by log(6 / 1) (p = 6/7, two classes), r by 0, below chance.
+        (await client.PostAsJsonAsync("/api/v1/feedback", new { feedback = answers.Select(answer => new { prediction_id = answer.Id, outcome = 0 }) }, Cancel)).EnsureSuccessStatusCode();
+        (await InferAsync()).Label.ShouldBe(0);
+        var after = await EnsembleStatusAsync();
+        after.GetProperty("adapted").GetBoolean().ShouldBeTrue();
+        var members = after.GetProperty("members").EnumerateArray().ToDictionary(member => member.GetProperty("variant").GetString()!);
+        members["a"].GetProperty("weight").GetDouble().ShouldBe(Math.Log(6), 1e-9);
+        (members["a"].GetProperty("labelled").GetInt64(), members["a"].GetProperty("correct").GetInt64()).ShouldBe((5L, 5L));
+        members["r"].GetProperty("weight").GetDouble().ShouldBe(0);
+        (members["r"].GetProperty("labelled").GetInt64(), members["r"].GetProperty("correct").GetInt64()).ShouldBe((5L, 0L));
+
+        using var invalid = await client.PutAsJsonAsync("/api/v1/endpoints/adaptive", new
+        {
+            policy = "ensemble",
+            ensemble = new { adapt = new { window = "0", min_feedback = 5 } },
+            variants = new[] { new { name = "a", model = "models:/iris/1" }, new { name = "b", model = "models:/iris/1" } },
+        }, Cancel);
+        invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await invalid.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+            .ShouldBe("Invalid endpoint 'adaptive': ensemble.adapt.window must be more than 0 and at most 30d (member predictions are kept 30 days), not '0'.");
+
+        // Deleting the endpoint forgets what it learned: the same spec again starts from its own weights.
+        (await client.DeleteAsync("/api/v1/endpoints/adaptive", Cancel)).EnsureSuccessStatusCode();
+        (await client.PutAsJsonAsync("/api/v1/endpoints/adaptive", new
+        {
+            policy = "ensemble",
+            ensemble = new { adapt = new { min_feedback = 5 } },
+            variants = new object[] { new { name = "a", model = "models:/iris/1" }, new { name = "r", url = new Uri(server.BaseAddress, "/fake/v2/models/ones").ToString() } },
+        }, Cancel)).EnsureSuccessStatusCode();
+        (await InferAsync()).Label.ShouldBe(1);
+        (await EnsembleStatusAsync()).GetProperty("adapted").GetBoolean().ShouldBeFalse();
+    }
+
+    [Fact]
     public async Task An_ensembles_weights_follow_the_regime_signal()
     {
         await using var server = await RunningServer.StartAsync();
