@@ -11,13 +11,15 @@ namespace Ballast.Alerts;
 /// secret; or a pipeline started through <see cref="IPipelineLauncher"/>), and the attempt is logged. A failure is
 /// retried later with exponential backoff (<see cref="AlertDispatchOptions"/>), kept in the database so that a restart
 /// carries on. A rule's notifications reach each target in order. A receiver's 4xx (except 408 and 429) and a missing pipeline launcher fail at once.
-/// Delivery is at least once: receivers dedup on the <c>Ballast-Notification-Id</c> header.
+/// Delivery is at least once: receivers dedup on the <c>Ballast-Notification-Id</c> header. As Alertmanager, a resolved
+/// notification goes only to a webhook that was told the alert fired: when its firing notification failed for good, the
+/// resolved one is skipped (logged with the reason, never sent).
 /// </summary>
 public sealed class AlertDispatcher(AlertStore store, HttpClient http, TimeProvider time, AlertDispatchOptions options, Func<IPipelineLauncher?> pipelines, IAlertDeliveryObserver? observer = null)
 {
     /// <summary>
     /// Attempts every due notification once (a few at a time), each after taking it with a conditional write so that
-    /// two dispatchers never send the same attempt; returns how many were attempted.
+    /// two dispatchers never send the same attempt; returns how many were attempted (or skipped).
     /// </summary>
     public async Task<int> DeliverDueAsync(CancellationToken cancellationToken = default)
     {
@@ -36,6 +38,13 @@ public sealed class AlertDispatcher(AlertStore store, HttpClient http, TimeProvi
 
     private async Task DeliverAsync(AlertNotification notification, CancellationToken cancellationToken)
     {
+        if (notification.AlertStatus == AlertStates.Resolved && await UntoldAsync(notification, cancellationToken).ConfigureAwait(false) is { } reason)
+        {
+            await store.RecordAttemptAsync(notification, DeliveryOutcomes.Skipped, null, reason, null, cancellationToken).ConfigureAwait(false);
+            observer?.Attempted(notification.Rule, notification.Kind, DeliveryOutcomes.Skipped, reason);
+            return;
+        }
+
         var (succeeded, permanent, statusCode, error) = notification.Kind == AlertAction.PipelineType
             ? await StartPipelineAsync(notification, cancellationToken).ConfigureAwait(false)
             : await PostAsync(notification, cancellationToken).ConfigureAwait(false);
@@ -45,6 +54,19 @@ public sealed class AlertDispatcher(AlertStore store, HttpClient http, TimeProvi
         await store.RecordAttemptAsync(notification, outcome, statusCode, error, next, cancellationToken).ConfigureAwait(false);
         observer?.Attempted(notification.Rule, notification.Kind, outcome, error);
     }
+
+    /// <summary>
+    /// Why a resolved notification must not be sent (its webhook never got the firing one), or null to send it. The
+    /// firing one is no longer pending here: a rule's notifications to a target are due in order (<see cref="AlertStore.DueAsync"/>).
+    /// </summary>
+    private async Task<string?> UntoldAsync(AlertNotification resolved, CancellationToken cancellationToken) =>
+        await store.FiringBeforeAsync(resolved, cancellationToken).ConfigureAwait(false) switch
+        {
+            null => "not sent: no firing notification of this alert went to this webhook, so there is nothing to resolve",
+            { Status: NotificationStatuses.Failed } firing =>
+                $"not sent: the receiver was never told the alert fired (firing notification {firing.Id} failed after {firing.Attempts} attempt(s): {firing.LastError})",
+            _ => null,
+        };
 
     private async Task<(bool Succeeded, bool Permanent, int? StatusCode, string? Error)> PostAsync(AlertNotification notification, CancellationToken cancellationToken)
     {

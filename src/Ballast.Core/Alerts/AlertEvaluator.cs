@@ -173,6 +173,7 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time, AlertSou
     /// <summary>
     /// One notification per action: webhooks on firing and resolved (body in the action's format), pipelines on firing
     /// only, with the observation's context plus <c>window</c>, <c>rule</c>, <c>metric</c> and <c>value</c> as parameters.
+    /// Each carries <paramref name="status"/>: the dispatcher sends a resolved one only to a webhook that got the firing one.
     /// </summary>
     public static IReadOnlyList<AlertNotification> Notifications(AlertRuleSpec rule, string status, AlertState state, MetricObservation observation, DateTimeOffset now)
     {
@@ -184,7 +185,7 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time, AlertSou
             if (action.Type == AlertAction.Webhook)
             {
                 var body = action.Format == AlertAction.Slack ? AlertPayload.Slack(status, rule, state, observation) : AlertPayload.Json(status, rule, state, observation);
-                notifications.Add(New(rule, AlertAction.Webhook, Target(action.Url!), action, body, now));
+                notifications.Add(New(rule, AlertAction.Webhook, Target(action.Url!), action, body, now) with { AlertStatus = status });
             }
             else if (action.Type == AlertAction.PipelineType && status == AlertStates.Firing)
             {
@@ -204,7 +205,7 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time, AlertSou
                 parameters["metric"] = rule.Metric!;
                 parameters["value"] = state.Value?.ToString("R", System.Globalization.CultureInfo.InvariantCulture) ?? "";
                 notifications.Add(New(rule, AlertAction.PipelineType, action.Pipeline!, action,
-                    System.Text.Json.JsonSerializer.Serialize(parameters, AlertJsonContext.Default.DictionaryStringString), now));
+                    System.Text.Json.JsonSerializer.Serialize(parameters, AlertJsonContext.Default.DictionaryStringString), now) with { AlertStatus = status });
             }
         }
 

@@ -13,6 +13,12 @@ public static class DeliveryOutcomes
 
     /// <summary>Failed for good: attempts exhausted, or the receiver refused it (4xx other than 408/429).</summary>
     public const string Failed = "failed";
+
+    /// <summary>
+    /// Not sent: a resolved notification whose receiver was never told that the alert fired (its firing notification
+    /// to that webhook failed for good), as Alertmanager sends a resolved only after a firing it delivered.
+    /// </summary>
+    public const string Skipped = "skipped";
 }
 
 /// <summary>The states of a notification in the outbox.</summary>
@@ -21,12 +27,16 @@ public static class NotificationStatuses
     public const string Pending = "pending";
     public const string Delivered = "delivered";
     public const string Failed = "failed";
+
+    /// <summary>A resolved notification not sent because its firing one was not delivered (<see cref="DeliveryOutcomes.Skipped"/>).</summary>
+    public const string Skipped = "skipped";
 }
 
 /// <summary>
 /// A notification in the outbox, written with the transition that caused it. <see cref="Kind"/> is <c>webhook</c> or
 /// <c>pipeline</c>; <see cref="Target"/> what the log shows (the webhook's scheme and host, or the pipeline's name);
-/// <see cref="Payload"/> the exact body to send (or the pipeline's parameters as JSON).
+/// <see cref="Payload"/> the exact body to send (or the pipeline's parameters as JSON); <see cref="AlertStatus"/> what it
+/// tells of a metric rule's alert (<c>firing</c> or <c>resolved</c>; null for an event's notification).
 /// </summary>
 public sealed record AlertNotification(
     string Id,
@@ -40,7 +50,8 @@ public sealed record AlertNotification(
     DateTimeOffset NextAttemptAt,
     DateTimeOffset CreatedAt,
     DateTimeOffset? FinishedAt,
-    string? LastError);
+    string? LastError,
+    string? AlertStatus = null);
 
 /// <summary>One delivery attempt: its outcome, the receiver's status code (when it answered) and the error.</summary>
 public sealed record AlertDelivery(

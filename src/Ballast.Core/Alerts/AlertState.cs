@@ -17,7 +17,9 @@ public static class AlertStates
 /// start of the first window of the run that made it pending or firing, <see cref="EndsAt"/> the start of the window that
 /// resolved it. <see cref="Version"/> grows with every write: a transition is written only over the version it was computed from.
 /// <see cref="Notified"/> is whether receivers were told that the alert fires (Alertmanager's notification log): false
-/// while a silence keeps the firing notification back, and a resolved notification goes out only when it is true.
+/// while a silence keeps the firing notification back, and a resolved notification is queued only when it is true. It
+/// is set when the firing notification is queued; whether it reached a webhook is the outbox's to say, and the
+/// dispatcher skips the resolved notification of a webhook whose firing one failed for good.
 /// </summary>
 public sealed record AlertState(
     string Rule,

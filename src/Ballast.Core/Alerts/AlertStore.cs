@@ -19,7 +19,7 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time, Ale
         "window_name AS WindowName, window_end AS WindowEnd, starts_at AS StartsAt, ends_at AS EndsAt, version AS Version, updated_at AS UpdatedAt, notified AS Notified";
 
     private const string NotificationColumns = "id AS Id, rule AS Rule, status AS Status, kind AS Kind, target AS Target, action AS Action, payload AS Payload, " +
-        "attempts AS Attempts, next_attempt_at AS NextAttemptAt, created_at AS CreatedAt, finished_at AS FinishedAt, last_error AS LastError";
+        "attempts AS Attempts, next_attempt_at AS NextAttemptAt, created_at AS CreatedAt, finished_at AS FinishedAt, last_error AS LastError, alert_status AS AlertStatus";
 
     /// <summary>The store's clock now (what silences are judged against).</summary>
     public DateTimeOffset Now => time.GetUtcNow();
@@ -268,16 +268,45 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time, Ale
             cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
     }
 
-    /// <summary>Records an attempt and moves the notification on: delivered, failed for good, or due again at <paramref name="nextAttemptAt"/>.</summary>
+    /// <summary>
+    /// The firing notification a resolved one follows: the latest firing notification of its rule to the same webhook
+    /// URL, queued before it; null when there is none (that receiver was never sent the firing).
+    /// </summary>
+    public async Task<AlertNotification?> FiringBeforeAsync(AlertNotification resolved, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(resolved);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        // The target (scheme, host, port) narrows it in SQL; the full URL, which only the action holds, decides.
+        await foreach (var row in connection.QueryUnbufferedAsync<NotificationRow>(
+            $"SELECT {NotificationColumns} FROM alert_notifications WHERE rule = @Rule AND kind = @Kind AND target = @Target AND alert_status = @firing AND created_at <= @created " +
+            "ORDER BY created_at DESC, id",
+            new { resolved.Rule, resolved.Kind, resolved.Target, firing = AlertStates.Firing, created = resolved.CreatedAt.ToUnixTimeMilliseconds() })
+            .WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            var firing = ToNotification(row);
+            if (firing.Action.Url == resolved.Action.Url)
+            {
+                return firing;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Records an attempt and moves the notification on: delivered, failed for good, skipped (not sent, so not counted
+    /// as an attempt), or due again at <paramref name="nextAttemptAt"/>.
+    /// </summary>
     public async Task RecordAttemptAsync(AlertNotification notification, string outcome, int? statusCode, string? error, DateTimeOffset? nextAttemptAt, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(notification);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var attempt = notification.Attempts + 1;
+        var attempt = outcome == DeliveryOutcomes.Skipped ? notification.Attempts : notification.Attempts + 1;
         var status = outcome switch
         {
             DeliveryOutcomes.Delivered => NotificationStatuses.Delivered,
             DeliveryOutcomes.Failed => NotificationStatuses.Failed,
+            DeliveryOutcomes.Skipped => NotificationStatuses.Skipped,
             _ => NotificationStatuses.Pending,
         };
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
@@ -328,11 +357,11 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time, Ale
     /// <summary>Puts one notification in the outbox; with <paramref name="skipQueued"/> an id already there is left as it is (returns 0).</summary>
     private static Task<int> InsertNotificationAsync(DbConnection connection, DbTransaction transaction, AlertNotification notification, bool skipQueued, CancellationToken cancellationToken) =>
         connection.ExecuteAsync(new CommandDefinition(
-            "INSERT INTO alert_notifications (id, rule, status, kind, target, action, payload, attempts, next_attempt_at, created_at) " +
-            "VALUES (@Id, @Rule, @Status, @Kind, @Target, @Action, @Payload, 0, @Next, @Created)" + (skipQueued ? " ON CONFLICT (id) DO NOTHING" : ""),
+            "INSERT INTO alert_notifications (id, rule, status, kind, target, action, payload, attempts, next_attempt_at, created_at, alert_status) " +
+            "VALUES (@Id, @Rule, @Status, @Kind, @Target, @Action, @Payload, 0, @Next, @Created, @AlertStatus)" + (skipQueued ? " ON CONFLICT (id) DO NOTHING" : ""),
             new
             {
-                notification.Id, notification.Rule, notification.Status, notification.Kind, notification.Target,
+                notification.Id, notification.Rule, notification.Status, notification.Kind, notification.Target, notification.AlertStatus,
                 Action = JsonSerializer.Serialize(notification.Action, AlertJsonContext.Default.AlertAction), notification.Payload,
                 Next = notification.NextAttemptAt.ToUnixTimeMilliseconds(), Created = notification.CreatedAt.ToUnixTimeMilliseconds(),
             }, transaction, cancellationToken: cancellationToken));
@@ -396,7 +425,7 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time, Ale
 
     private static AlertNotification ToNotification(NotificationRow r) =>
         new(r.Id, r.Rule, r.Status, r.Kind, r.Target, JsonSerializer.Deserialize(r.Action, AlertJsonContext.Default.AlertAction)!, r.Payload, (int)r.Attempts,
-            DateTimeOffset.FromUnixTimeMilliseconds(r.NextAttemptAt), DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedAt), Time(r.FinishedAt), r.LastError);
+            DateTimeOffset.FromUnixTimeMilliseconds(r.NextAttemptAt), DateTimeOffset.FromUnixTimeMilliseconds(r.CreatedAt), Time(r.FinishedAt), r.LastError, r.AlertStatus);
 
     private static DateTimeOffset? Time(long? ms) => ms is { } value ? DateTimeOffset.FromUnixTimeMilliseconds(value) : null;
 
@@ -464,6 +493,7 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time, Ale
         public long CreatedAt { get; set; }
         public long? FinishedAt { get; set; }
         public string? LastError { get; set; }
+        public string? AlertStatus { get; set; }
     }
 
     private sealed class DeliveryRow

@@ -58,16 +58,16 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
         var estimate = Cbpe.Estimate(probabilities, predicted, scores);
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
-            ["estimated.accuracy"] = estimate.Accuracy,
-            ["estimated.precision"] = estimate.Precision,
-            ["estimated.recall"] = estimate.Recall,
-            ["estimated.f1"] = estimate.F1,
-            ["estimated.calibrated"] = calibrated ? 1 : 0,
-            ["estimated.rows"] = scores.Length,
+            [MonitorMetricNames.EstimatedAccuracy] = estimate.Accuracy,
+            [MonitorMetricNames.EstimatedPrecision] = estimate.Precision,
+            [MonitorMetricNames.EstimatedRecall] = estimate.Recall,
+            [MonitorMetricNames.EstimatedF1] = estimate.F1,
+            [MonitorMetricNames.EstimatedCalibrated] = calibrated ? 1 : 0,
+            [MonitorMetricNames.EstimatedRows] = scores.Length,
         };
         if (double.IsFinite(estimate.RocAuc))
         {
-            metrics["estimated.roc_auc"] = estimate.RocAuc;
+            metrics[MonitorMetricNames.EstimatedRocAuc] = estimate.RocAuc;
         }
         else
         {

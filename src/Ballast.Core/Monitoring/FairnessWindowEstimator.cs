@@ -43,12 +43,12 @@ public sealed class FairnessWindowEstimator : IWindowEstimator
         var selection = Fairness.Assess(new bool[rows.Count], predicted, groups);
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
-            ["fairness.demographic_parity_difference"] = selection.DemographicParityDifference,
-            ["fairness.demographic_parity_ratio"] = selection.DemographicParityRatio,
+            [MonitorMetricNames.DemographicParityDifference] = selection.DemographicParityDifference,
+            [MonitorMetricNames.DemographicParityRatio] = selection.DemographicParityRatio,
         };
         foreach (var group in selection.Groups)
         {
-            metrics[$"fairness.group.{group.Group}.selection_rate"] = group.SelectionRate;
+            metrics[MonitorMetricNames.SelectionRate(group.Group)] = group.SelectionRate;
         }
 
         var labelled = Enumerable.Range(0, rows.Count).Where(i => window.Outcomes[rows[i]] is not null).ToList();
@@ -61,8 +61,8 @@ public sealed class FairnessWindowEstimator : IWindowEstimator
             labelled.Select(i => window.Outcomes[rows[i]] == fairness.PositiveClass).ToArray(),
             labelled.Select(i => predicted[i]).ToArray(),
             labelled.Select(i => groups[i]).ToList());
-        metrics["fairness.equal_opportunity_difference"] = report.EqualOpportunityDifference;
-        metrics["fairness.equalized_odds_difference"] = report.EqualizedOddsDifference;
+        metrics[MonitorMetricNames.EqualOpportunityDifference] = report.EqualOpportunityDifference;
+        metrics[MonitorMetricNames.EqualizedOddsDifference] = report.EqualizedOddsDifference;
         return new WindowHookResult(metrics, []);
     }
 }

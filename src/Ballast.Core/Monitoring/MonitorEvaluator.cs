@@ -32,19 +32,19 @@ public sealed class MonitorEvaluator(
     {
         ArgumentNullException.ThrowIfNull(spec);
         var window = await export.QueryAsync(spec.Endpoint!, start, end - 1, connection => WindowTable.Read(connection, spec.FeatureNames), cancellationToken).ConfigureAwait(false);
-        var metrics = new SortedDictionary<string, double>(StringComparer.Ordinal) { ["rows"] = window.Rows };
+        var metrics = new SortedDictionary<string, double>(StringComparer.Ordinal) { [MonitorMetricNames.Rows] = window.Rows };
         AddLatency(metrics, window.Latencies);
         var variants = await traffic.WindowAsync(spec.Endpoint!, start, end - 1, cancellationToken).ConfigureAwait(false);
         var requests = variants.Sum(variant => variant.Requests);
-        metrics["errors.rate"] = requests == 0 ? 0 : (double)variants.Sum(variant => variant.Errors) / requests;
+        metrics[MonitorMetricNames.ErrorRate] = requests == 0 ? 0 : (double)variants.Sum(variant => variant.Errors) / requests;
         foreach (var name in spec.Kpis ?? [])
         {
             var values = (await kpis.SinceAsync(name, start, cancellationToken).ConfigureAwait(false)).Where(kpi => kpi.RecordedAt < end).Select(kpi => kpi.Value).ToList();
-            metrics[$"kpi.{name}.count"] = values.Count;
-            metrics[$"kpi.{name}.sum"] = values.Sum();
+            metrics[MonitorMetricNames.Kpi(name, MonitorMetricNames.KpiCount)] = values.Count;
+            metrics[MonitorMetricNames.Kpi(name, MonitorMetricNames.KpiSum)] = values.Sum();
             if (values.Count > 0)
             {
-                metrics[$"kpi.{name}.mean"] = values.Average();
+                metrics[MonitorMetricNames.Kpi(name, MonitorMetricNames.KpiMean)] = values.Average();
             }
         }
 
@@ -70,20 +70,20 @@ public sealed class MonitorEvaluator(
             var options = MonitorValidation.DriftOptions(spec);
             foreach (var feature in report.Result.Features)
             {
-                metrics[$"drift.{feature.Name}"] = feature.Score;
-                metrics[$"drift.{feature.Name}.drifted"] = feature.Drifted ? 1 : 0;
+                metrics[MonitorMetricNames.ColumnDrift(feature.Name)] = feature.Score;
+                metrics[MonitorMetricNames.ColumnDrifted(feature.Name)] = feature.Drifted ? 1 : 0;
             }
 
-            metrics["drift.share"] = report.Result.DriftShare;
-            metrics["drift.dataset"] = report.Result.DatasetDrift ? 1 : 0;
-            metrics["drift.drifted_columns"] = report.Result.DriftedFeatures;
+            metrics[MonitorMetricNames.DriftShare] = report.Result.DriftShare;
+            metrics[MonitorMetricNames.DatasetDrift] = report.Result.DatasetDrift ? 1 : 0;
+            metrics[MonitorMetricNames.DriftedColumns] = report.Result.DriftedFeatures;
 
             var notes = new List<string>();
             var prediction = PredictionDrift(spec, window, reference, scratch, notes, cancellationToken);
             if (prediction is not null)
             {
-                metrics["prediction.drift"] = prediction.Score;
-                metrics["prediction.drift.drifted"] = prediction.Drifted ? 1 : 0;
+                metrics[MonitorMetricNames.PredictionDrift] = prediction.Score;
+                metrics[MonitorMetricNames.PredictionDrifted] = prediction.Drifted ? 1 : 0;
             }
 
             if (spec.Performance is { } performance)
@@ -91,10 +91,10 @@ public sealed class MonitorEvaluator(
                 var measured = Performance(performance, window, row => true, spec.MinRows ?? 1);
                 foreach (var (name, value) in measured)
                 {
-                    metrics["performance." + name] = value;
+                    metrics[MonitorMetricNames.Performance(name)] = value;
                 }
 
-                if (!measured.TryGetValue("labelled_rows", out var labelled))
+                if (!measured.TryGetValue(MonitorMetricNames.LabelledRows, out var labelled))
                 {
                     notes.Add($"no performance: the window has no output '{performance.Output ?? "(one value per row)"}' (outputs: {string.Join(", ", window.Outputs.Keys)})");
                 }
@@ -182,13 +182,13 @@ public sealed class MonitorEvaluator(
         }
 
         var sorted = latencies.Order().ToArray();
-        foreach (var (name, quantile) in new[] { ("p50_ms", 0.5), ("p95_ms", 0.95), ("p99_ms", 0.99) })
+        foreach (var (name, quantile) in new[] { (MonitorMetricNames.LatencyP50, 0.5), (MonitorMetricNames.LatencyP95, 0.95), (MonitorMetricNames.LatencyP99, 0.99) })
         {
             // Linear interpolation between closest ranks, as numpy.quantile's default.
             var position = quantile * (sorted.Length - 1);
             var low = (int)Math.Floor(position);
             var high = Math.Min(low + 1, sorted.Length - 1);
-            metrics["latency." + name] = sorted[low] + ((position - low) * (sorted[high] - sorted[low]));
+            metrics[name] = sorted[low] + ((position - low) * (sorted[high] - sorted[low]));
         }
     }
 
@@ -273,7 +273,7 @@ public sealed class MonitorEvaluator(
         }
 
         var rows = Enumerable.Range(0, window.Rows).Where(row => keep(row) && window.Outcomes[row] is not null && predicted[row] is not null).ToList();
-        results["labelled_rows"] = rows.Count;
+        results[MonitorMetricNames.LabelledRows] = rows.Count;
         if (rows.Count < minRows)
         {
             return results;
@@ -384,9 +384,8 @@ public sealed class MonitorEvaluator(
                 .OrderByDescending(group => group.Count()).ThenBy(group => group.Key, StringComparer.Ordinal).Take(MaxSegmentValues);
             foreach (var group in groups)
             {
-                var prefix = $"segment.{segment}={group.Key}.";
                 var rows = group.ToHashSet();
-                metrics[prefix + "rows"] = rows.Count;
+                metrics[MonitorMetricNames.Segment(segment, group.Key, MonitorMetricNames.Rows)] = rows.Count;
                 if (rows.Count < spec.MinRows)
                 {
                     continue;
@@ -397,7 +396,7 @@ public sealed class MonitorEvaluator(
                 try
                 {
                     var result = DriftTableReader.Compare(referenceFile, current, options, cancellationToken).Result;
-                    metrics[prefix + "drift.share"] = result.DriftShare;
+                    metrics[MonitorMetricNames.Segment(segment, group.Key, MonitorMetricNames.DriftShare)] = result.DriftShare;
                 }
                 catch (DriftInputException)
                 {
@@ -408,7 +407,7 @@ public sealed class MonitorEvaluator(
                 {
                     foreach (var (name, value) in Performance(performance, window, rows.Contains, spec.MinRows ?? 1))
                     {
-                        metrics[prefix + "performance." + name] = value;
+                        metrics[MonitorMetricNames.Segment(segment, group.Key, MonitorMetricNames.Performance(name))] = value;
                     }
                 }
             }

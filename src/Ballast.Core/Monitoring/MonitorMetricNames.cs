@@ -1,21 +1,94 @@
 namespace Ballast.Monitoring;
 
 /// <summary>
-/// The metric names a monitor's windows can have (docs/monitoring.md, "Metrics of a window"), judged from its stored
-/// spec, so that an alert rule on a name no window of the monitor will ever have is refused rather than never evaluated.
-/// Names whose last part only the traffic decides (a drift column, a segment's value, a fairness group, a quality
-/// expectation) are taken when the monitor computes that family; keep this beside <see cref="MonitorEvaluator"/> and its hooks.
+/// The metric names a monitor's windows have (docs/monitoring.md, "Metrics of a window"): the names and the functions
+/// that build them, which <see cref="MonitorEvaluator"/> and its window hooks write with, and <see cref="Problem"/>,
+/// which judges from a stored spec whether its windows can have a name, so that an alert rule on a name no window of
+/// the monitor will ever have is refused rather than never evaluated. Both sides use what is here, so they cannot drift
+/// apart. Names whose last part only the traffic decides (a drift column, a segment's value, a fairness group, a
+/// quality expectation) are taken when the monitor computes that family.
 /// </summary>
 public static class MonitorMetricNames
 {
-    /// <summary>What every window has, whatever the spec.</summary>
-    public static IReadOnlyList<string> Always { get; } = ["rows", "errors.rate", "latency.p50_ms", "latency.p95_ms", "latency.p99_ms"];
+    public const string Rows = "rows";
+    public const string ErrorRate = "errors.rate";
+    public const string LatencyP50 = "latency.p50_ms";
+    public const string LatencyP95 = "latency.p95_ms";
+    public const string LatencyP99 = "latency.p99_ms";
 
-    private static readonly string[] Drift = ["drift.share", "drift.dataset", "drift.drifted_columns"];
-    private static readonly string[] Prediction = ["prediction.drift", "prediction.drift.drifted"];
-    private static readonly string[] Estimated = ["accuracy", "precision", "recall", "f1", "roc_auc", "calibrated", "rows"];
-    private static readonly string[] Fairness = ["demographic_parity_difference", "demographic_parity_ratio", "equal_opportunity_difference", "equalized_odds_difference"];
-    private static readonly string[] KpiParts = ["sum", "mean", "count"];
+    public const string DriftShare = "drift.share";
+    public const string DatasetDrift = "drift.dataset";
+    public const string DriftedColumns = "drift.drifted_columns";
+    public const string PredictionDrift = "prediction.drift";
+    public const string PredictionDrifted = "prediction.drift.drifted";
+
+    /// <summary>The feedback rows a performance measurement (of the window or of a segment) is computed on.</summary>
+    public const string LabelledRows = "labelled_rows";
+
+    public const string KpiSum = "sum";
+    public const string KpiMean = "mean";
+    public const string KpiCount = "count";
+
+    public const string EstimatedAccuracy = "estimated.accuracy";
+    public const string EstimatedPrecision = "estimated.precision";
+    public const string EstimatedRecall = "estimated.recall";
+    public const string EstimatedF1 = "estimated.f1";
+    public const string EstimatedRocAuc = "estimated.roc_auc";
+    public const string EstimatedCalibrated = "estimated.calibrated";
+    public const string EstimatedRows = "estimated.rows";
+
+    public const string DemographicParityDifference = "fairness.demographic_parity_difference";
+    public const string DemographicParityRatio = "fairness.demographic_parity_ratio";
+    public const string EqualOpportunityDifference = "fairness.equal_opportunity_difference";
+    public const string EqualizedOddsDifference = "fairness.equalized_odds_difference";
+
+    public const string ReconstructionError = "multivariate.reconstruction_error";
+    public const string ReconstructionErrorLower = "multivariate.reconstruction_error.lower";
+    public const string ReconstructionErrorUpper = "multivariate.reconstruction_error.upper";
+    public const string DomainAuc = "multivariate.domain_auc";
+    public const string MultivariateDrifted = "multivariate.drifted";
+
+    /// <summary>What every window has, whatever the spec.</summary>
+    public static IReadOnlyList<string> Always { get; } = [Rows, ErrorRate, LatencyP50, LatencyP95, LatencyP99];
+
+    /// <summary>A KPI's metrics in a window.</summary>
+    public static IReadOnlyList<string> KpiParts { get; } = [KpiSum, KpiMean, KpiCount];
+
+    private static readonly string[] Drift = [DriftShare, DatasetDrift, DriftedColumns];
+    private static readonly string[] Prediction = [PredictionDrift, PredictionDrifted];
+    private static readonly string[] Estimated = [EstimatedAccuracy, EstimatedPrecision, EstimatedRecall, EstimatedF1, EstimatedRocAuc, EstimatedCalibrated, EstimatedRows];
+    private static readonly string[] Fairness = [DemographicParityDifference, DemographicParityRatio, EqualOpportunityDifference, EqualizedOddsDifference];
+    private static readonly string[] Reconstruction = [ReconstructionError, ReconstructionErrorLower, ReconstructionErrorUpper, MultivariateDrifted];
+    private static readonly string[] DomainClassifier = [DomainAuc, MultivariateDrifted];
+
+    private const string DriftPrefix = "drift.";
+    private const string DriftedSuffix = ".drifted";
+    private const string PerformancePrefix = "performance.";
+    private const string KpiPrefix = "kpi.";
+    private const string SegmentPrefix = "segment.";
+    private const string SelectionRateSuffix = ".selection_rate";
+    private const string GroupPrefix = "fairness.group.";
+
+    /// <summary><c>drift.COLUMN</c>: the column's drift score.</summary>
+    public static string ColumnDrift(string column) => DriftPrefix + column;
+
+    /// <summary><c>drift.COLUMN.drifted</c>: 1 when the column drifted.</summary>
+    public static string ColumnDrifted(string column) => DriftPrefix + column + DriftedSuffix;
+
+    /// <summary><c>performance.METRIC</c> (a name of <c>performance.metrics</c>, or <see cref="LabelledRows"/>).</summary>
+    public static string Performance(string metric) => PerformancePrefix + metric;
+
+    /// <summary><c>kpi.NAME.PART</c>, a part of <see cref="KpiParts"/>.</summary>
+    public static string Kpi(string kpi, string part) => $"{KpiPrefix}{kpi}.{part}";
+
+    /// <summary>
+    /// <c>segment.COLUMN=VALUE.METRIC</c>: a segment's <see cref="Rows"/>, <see cref="DriftShare"/> or
+    /// <see cref="Performance"/> metric.
+    /// </summary>
+    public static string Segment(string column, string value, string metric) => $"{SegmentPrefix}{column}={value}.{metric}";
+
+    /// <summary><c>fairness.group.VALUE.selection_rate</c>.</summary>
+    public static string SelectionRate(string group) => GroupPrefix + group + SelectionRateSuffix;
 
     /// <summary>
     /// Null when windows of <paramref name="spec"/> (a stored, validated monitor) can have <paramref name="metric"/>;
@@ -36,27 +109,27 @@ public static class MonitorMetricNames
             return spec.Prediction?.Enabled is false ? $"{monitor} has prediction drift turned off (prediction.enabled: false), so it reports no '{metric}'" : null;
         }
 
-        if (metric.StartsWith("drift.", StringComparison.Ordinal))
+        if (metric.StartsWith(DriftPrefix, StringComparison.Ordinal))
         {
-            return DriftColumn(spec, monitor, metric["drift.".Length..]);
+            return DriftColumnProblem(spec, monitor, metric[DriftPrefix.Length..]);
         }
 
-        if (metric.StartsWith("performance.", StringComparison.Ordinal))
+        if (metric.StartsWith(PerformancePrefix, StringComparison.Ordinal))
         {
-            return Performance(spec, monitor, metric["performance.".Length..], metric);
+            return PerformanceProblem(spec, monitor, metric[PerformancePrefix.Length..], metric);
         }
 
-        if (metric.StartsWith("kpi.", StringComparison.Ordinal))
+        if (metric.StartsWith(KpiPrefix, StringComparison.Ordinal))
         {
             var kpis = spec.Kpis ?? [];
-            return kpis.Any(kpi => KpiParts.Any(part => metric == $"kpi.{kpi}.{part}")) ? null
+            return kpis.Any(kpi => KpiParts.Any(part => metric == Kpi(kpi, part))) ? null
                 : kpis.Count == 0 ? $"{monitor} follows no KPI (kpis), so it reports no '{metric}'"
-                : $"{monitor} reports no '{metric}': its KPI metrics are kpi.NAME.sum, .mean and .count for {string.Join(", ", kpis)}";
+                : $"{monitor} reports no '{metric}': its KPI metrics are {Kpi("NAME", KpiParts[0])}, {string.Join(" and ", KpiParts.Skip(1).Select(part => "." + part))} for {string.Join(", ", kpis)}";
         }
 
-        if (metric.StartsWith("segment.", StringComparison.Ordinal))
+        if (metric.StartsWith(SegmentPrefix, StringComparison.Ordinal))
         {
-            return Segment(spec, monitor, metric);
+            return SegmentProblem(spec, monitor, metric);
         }
 
         if (metric.StartsWith("quality.", StringComparison.Ordinal))
@@ -67,15 +140,15 @@ public static class MonitorMetricNames
         if (metric.StartsWith("estimated.", StringComparison.Ordinal))
         {
             return spec.Estimated is null ? $"{monitor} estimates no performance (estimated), so it reports no '{metric}'"
-                : Estimated.Contains(metric["estimated.".Length..]) ? null
-                : $"{monitor} reports no '{metric}': its estimated metrics are {string.Join(", ", Estimated.Select(name => "estimated." + name))}";
+                : Estimated.Contains(metric) ? null
+                : $"{monitor} reports no '{metric}': its estimated metrics are {string.Join(", ", Estimated)}";
         }
 
         if (metric.StartsWith("fairness.", StringComparison.Ordinal))
         {
             return spec.Fairness is null ? $"{monitor} measures no fairness (fairness), so it reports no '{metric}'"
-                : Fairness.Contains(metric["fairness.".Length..]) || (metric.StartsWith("fairness.group.", StringComparison.Ordinal) && metric.EndsWith(".selection_rate", StringComparison.Ordinal)) ? null
-                : $"{monitor} reports no '{metric}': its fairness metrics are {string.Join(", ", Fairness.Select(name => "fairness." + name))} and fairness.group.VALUE.selection_rate";
+                : Fairness.Contains(metric) || (metric.StartsWith(GroupPrefix, StringComparison.Ordinal) && metric.EndsWith(SelectionRateSuffix, StringComparison.Ordinal)) ? null
+                : $"{monitor} reports no '{metric}': its fairness metrics are {string.Join(", ", Fairness)} and {SelectionRate("VALUE")}";
         }
 
         if (metric.StartsWith("multivariate.", StringComparison.Ordinal))
@@ -83,8 +156,8 @@ public static class MonitorMetricNames
             string[] names = spec.Multivariate?.Method switch
             {
                 null => [],
-                "domain_classifier" => ["multivariate.domain_auc", "multivariate.drifted"],
-                _ => ["multivariate.reconstruction_error", "multivariate.reconstruction_error.lower", "multivariate.reconstruction_error.upper", "multivariate.drifted"],
+                "domain_classifier" => DomainClassifier,
+                _ => Reconstruction,
             };
             return names.Contains(metric) ? null
                 : names.Length == 0 ? $"{monitor} measures no multivariate drift (multivariate), so it reports no '{metric}'"
@@ -96,9 +169,9 @@ public static class MonitorMetricNames
     }
 
     /// <summary><c>drift.COLUMN</c> or <c>drift.COLUMN.drifted</c>: any input column, unless the spec's columns leave it out.</summary>
-    private static string? DriftColumn(MonitorSpec spec, string monitor, string rest)
+    private static string? DriftColumnProblem(MonitorSpec spec, string monitor, string rest)
     {
-        var candidates = rest.EndsWith(".drifted", StringComparison.Ordinal) ? new[] { rest, rest[..^".drifted".Length] } : [rest];
+        var candidates = rest.EndsWith(DriftedSuffix, StringComparison.Ordinal) ? new[] { rest, rest[..^DriftedSuffix.Length] } : [rest];
         var include = spec.Columns?.Include is { Count: > 0 } named ? named : null;
         var exclude = spec.Columns?.Exclude ?? [];
         if (candidates.Any(column => !exclude.Contains(column) && (include is null || include.Contains(column))))
@@ -107,23 +180,23 @@ public static class MonitorMetricNames
         }
 
         return include is null
-            ? $"{monitor} leaves column '{candidates[^1]}' out (columns.exclude), so it reports no 'drift.{rest}'"
-            : $"{monitor} compares only {string.Join(", ", include.Where(column => !exclude.Contains(column)))} (columns), so it reports no 'drift.{rest}'";
+            ? $"{monitor} leaves column '{candidates[^1]}' out (columns.exclude), so it reports no '{DriftPrefix}{rest}'"
+            : $"{monitor} compares only {string.Join(", ", include.Where(column => !exclude.Contains(column)))} (columns), so it reports no '{DriftPrefix}{rest}'";
     }
 
-    private static string? Performance(MonitorSpec spec, string monitor, string name, string metric)
+    private static string? PerformanceProblem(MonitorSpec spec, string monitor, string name, string metric)
     {
         if (spec.Performance is not { } performance)
         {
             return $"{monitor} measures no performance (performance), so it reports no '{metric}'";
         }
 
-        var measured = (performance.Metrics ?? []).Append("labelled_rows").ToList();
-        return measured.Contains(name) ? null : $"{monitor} reports no '{metric}': its performance metrics are {string.Join(", ", measured.Select(known => "performance." + known))}";
+        var measured = (performance.Metrics ?? []).Append(LabelledRows).ToList();
+        return measured.Contains(name) ? null : $"{monitor} reports no '{metric}': its performance metrics are {string.Join(", ", measured.Select(Performance))}";
     }
 
     /// <summary><c>segment.COLUMN=VALUE.rows</c>, <c>.drift.share</c> or <c>.performance.METRIC</c> for a column in <c>segments</c>.</summary>
-    private static string? Segment(MonitorSpec spec, string monitor, string metric)
+    private static string? SegmentProblem(MonitorSpec spec, string monitor, string metric)
     {
         var segments = spec.Segments ?? [];
         if (segments.Count == 0)
@@ -131,20 +204,20 @@ public static class MonitorMetricNames
             return $"{monitor} has no segments, so it reports no '{metric}'";
         }
 
-        var rest = segments.Where(column => metric.StartsWith($"segment.{column}=", StringComparison.Ordinal))
-            .Select(column => metric[$"segment.{column}=".Length..]).FirstOrDefault();
+        var rest = segments.Where(column => metric.StartsWith($"{SegmentPrefix}{column}=", StringComparison.Ordinal))
+            .Select(column => metric[$"{SegmentPrefix}{column}=".Length..]).FirstOrDefault();
         if (rest is null)
         {
-            return $"{monitor} reports no '{metric}': its segment metrics are segment.COLUMN=VALUE.rows, .drift.share and .performance.METRIC for {string.Join(", ", segments)}";
+            return $"{monitor} reports no '{metric}': its segment metrics are {Segment("COLUMN", "VALUE", Rows)}, .{DriftShare} and .{Performance("METRIC")} for {string.Join(", ", segments)}";
         }
 
-        if (rest.EndsWith(".rows", StringComparison.Ordinal) || rest.EndsWith(".drift.share", StringComparison.Ordinal))
+        if (rest.EndsWith("." + Rows, StringComparison.Ordinal) || rest.EndsWith("." + DriftShare, StringComparison.Ordinal))
         {
             return null;
         }
 
-        var performance = rest.LastIndexOf(".performance.", StringComparison.Ordinal);
-        return performance >= 0 ? Performance(spec, monitor, rest[(performance + ".performance.".Length)..], metric)
-            : $"{monitor} reports no '{metric}': a segment's metrics end in .rows, .drift.share or .performance.METRIC";
+        var performance = rest.LastIndexOf("." + PerformancePrefix, StringComparison.Ordinal);
+        return performance >= 0 ? PerformanceProblem(spec, monitor, rest[(performance + 1 + PerformancePrefix.Length)..], metric)
+            : $"{monitor} reports no '{metric}': a segment's metrics end in .{Rows}, .{DriftShare} or .{Performance("METRIC")}";
     }
 }

@@ -54,10 +54,10 @@ public sealed class MultivariateWindowEstimator : IWindowEstimator
         var result = drift.Evaluate(columns.Select((column, i) => Column(column.Name, column.Current, numeric[i])).ToList());
         return new WindowHookResult(new Dictionary<string, double>(StringComparer.Ordinal)
         {
-            ["multivariate.reconstruction_error"] = result.Error,
-            ["multivariate.reconstruction_error.lower"] = result.LowerThreshold,
-            ["multivariate.reconstruction_error.upper"] = result.UpperThreshold,
-            ["multivariate.drifted"] = result.Alert ? 1 : 0,
+            [MonitorMetricNames.ReconstructionError] = result.Error,
+            [MonitorMetricNames.ReconstructionErrorLower] = result.LowerThreshold,
+            [MonitorMetricNames.ReconstructionErrorUpper] = result.UpperThreshold,
+            [MonitorMetricNames.MultivariateDrifted] = result.Alert ? 1 : 0,
         }, []);
     }
 
@@ -83,8 +83,8 @@ public sealed class MultivariateWindowEstimator : IWindowEstimator
         var result = DomainClassifierDrift.Detect(Rows(column => column.Reference), Rows(column => column.Current), options);
         return new WindowHookResult(new Dictionary<string, double>(StringComparer.Ordinal)
         {
-            ["multivariate.domain_auc"] = result.RocAuc,
-            ["multivariate.drifted"] = result.Drift ? 1 : 0,
+            [MonitorMetricNames.DomainAuc] = result.RocAuc,
+            [MonitorMetricNames.MultivariateDrifted] = result.Drift ? 1 : 0,
         }, []);
     }
 

@@ -8,7 +8,8 @@ namespace Ballast.Server.Alerts;
 /// <c>ballast_alerts{rule,severity,state}</c> (1 for each rule's current state, 0 for its other states),
 /// <c>ballast_alert_rule_error{rule}</c> (1 while a rule is not evaluated: its monitor was deleted or no longer reports
 /// its metric; else 0) and <c>ballast_alert_notifications_total{rule,outcome}</c> (delivery attempts: delivered, retry,
-/// failed); failed attempts are logged with the rule, the kind and the reason (never a secret or a webhook's path).
+/// failed; and skipped, a resolved notification not sent because its firing one failed); failed attempts and skipped
+/// notifications are logged with the rule, the kind and the reason (never a secret or a webhook's path).
 /// </summary>
 public sealed partial class AlertMetrics(ILogger<AlertMetrics> logger) : IAlertDeliveryObserver
 {
@@ -18,7 +19,7 @@ public sealed partial class AlertMetrics(ILogger<AlertMetrics> logger) : IAlertD
     private static readonly Gauge RuleErrors = Metrics.CreateGauge("ballast_alert_rule_error",
         "1 while an alert rule is not evaluated (its monitor was deleted, or no longer reports its metric), else 0.", new GaugeConfiguration { LabelNames = ["rule"] });
 
-    private static readonly Counter Notifications = Metrics.CreateCounter("ballast_alert_notifications_total", "Alert notification delivery attempts by rule and outcome (delivered, retry, failed).",
+    private static readonly Counter Notifications = Metrics.CreateCounter("ballast_alert_notifications_total", "Alert notification delivery attempts by rule and outcome (delivered, retry, failed; skipped: a resolved notification not sent as its firing one failed).",
         new CounterConfiguration { LabelNames = ["rule", "outcome"] });
 
     private readonly Lock _lock = new();
@@ -34,6 +35,10 @@ public sealed partial class AlertMetrics(ILogger<AlertMetrics> logger) : IAlertD
         else if (outcome == DeliveryOutcomes.Retry)
         {
             LogRetry(logger, rule, kind, reason ?? "");
+        }
+        else if (outcome == DeliveryOutcomes.Skipped)
+        {
+            LogSkipped(logger, rule, kind, reason ?? "");
         }
     }
 
@@ -82,4 +87,7 @@ public sealed partial class AlertMetrics(ILogger<AlertMetrics> logger) : IAlertD
 
     [LoggerMessage(2, LogLevel.Information, "Alert notification of rule {Rule} ({Kind}) failed, will retry: {Reason}")]
     private static partial void LogRetry(ILogger logger, string rule, string kind, string reason);
+
+    [LoggerMessage(3, LogLevel.Information, "Resolved notification of rule {Rule} ({Kind}) skipped: {Reason}")]
+    private static partial void LogSkipped(ILogger logger, string rule, string kind, string reason);
 }

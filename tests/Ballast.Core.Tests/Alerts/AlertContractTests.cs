@@ -270,6 +270,71 @@ public abstract class AlertContractTests(DatabaseEngine engine) : DatabaseTest(e
     }
 
     [Fact]
+    public async Task A_firing_that_failed_for_good_is_not_followed_by_a_resolved_even_after_a_restart_and_the_failure_stays_in_the_log()
+    {
+        var port = WebhookReceiver.FreePort();
+        await Store.CreateAsync(Rule($"http://127.0.0.1:{port}/hook"), Cancel);
+        await ObserveAsync(new AlertEvaluator(Store, Time), 0, 0.9);
+        var observer = new RecordingObserver();
+        using (var http = new HttpClient())
+        {
+            var dispatcher = new AlertDispatcher(Store, http, Time, Fast, () => null, observer);
+            for (var i = 0; i < Fast.MaxAttempts; i++)
+            {
+                (await dispatcher.DeliverDueAsync(Cancel)).ShouldBe(1);
+                Time.Advance(TimeSpan.FromMinutes(5));
+            }
+        }
+
+        (await Store.NotificationsAsync(cancellationToken: Cancel)).ShouldHaveSingleItem().Status.ShouldBe("failed");
+
+        // "Restart", and the receiver has come up: the alert resolves, but the receiver never heard it fire.
+        await Database.DisposeAsync();
+        await using var reopened = await MetadataMigrator.OpenMigratedAsync(Location, Cancel);
+        await using var receiver = WebhookReceiver.OnPort(port);
+        var store = new AlertStore(reopened, Time);
+        await ObserveAsync(new AlertEvaluator(store, Time), 1, 0.1);
+        using var again = new HttpClient();
+        (await new AlertDispatcher(store, again, Time, Fast, () => null, observer).DeliverDueAsync(Cancel)).ShouldBe(1);
+        (await new AlertDispatcher(store, again, Time, Fast, () => null, observer).DeliverDueAsync(Cancel)).ShouldBe(0);
+
+        receiver.Requests.ShouldBeEmpty();
+        (await store.GetStateAsync("drift-high", Cancel))!.State.ShouldBe("resolved");
+        var notifications = await store.NotificationsAsync(cancellationToken: Cancel);
+        notifications.Select(n => (n.AlertStatus, n.Status)).ShouldBe([("resolved", "skipped"), ("firing", "failed")]);
+        var log = await store.DeliveriesAsync(cancellationToken: Cancel);
+        log.Select(d => (d.Outcome, d.Attempt)).ShouldBe([("skipped", 0), ("failed", 4), ("retry", 3), ("retry", 2), ("retry", 1)]);
+        log[0].Error.ShouldBe($"not sent: the receiver was never told the alert fired (firing notification {notifications[1].Id} failed after 4 attempt(s): {log[1].Error})");
+        observer.Outcomes.ShouldBe(["retry", "retry", "retry", "failed", "skipped"]);
+    }
+
+    [Fact]
+    public async Task A_resolved_goes_only_to_the_webhooks_that_got_the_firing_even_when_it_was_queued_while_the_firing_was_still_retried()
+    {
+        await using var up = new WebhookReceiver();
+        await using var down = new WebhookReceiver(503, 503, 503, 503);
+        await Store.CreateAsync(Rule(up.Url) with { Actions = [new AlertAction("webhook", up.Url), new AlertAction("webhook", down.Url, Format: "slack")] }, Cancel);
+        var evaluator = new AlertEvaluator(Store, Time);
+        using var http = new HttpClient();
+        var dispatcher = Dispatcher(http);
+        await ObserveAsync(evaluator, 0, 0.9);
+        (await dispatcher.DeliverDueAsync(Cancel)).ShouldBe(2);
+        await ObserveAsync(evaluator, 1, 0.1);
+        for (var i = 0; i < Fast.MaxAttempts; i++)
+        {
+            await dispatcher.DeliverDueAsync(Cancel);
+            Time.Advance(TimeSpan.FromMinutes(5));
+        }
+
+        up.Requests.Select(r => JsonDocument.Parse(r.Body).RootElement.GetProperty("status").GetString()).ShouldBe(["firing", "resolved"]);
+        down.Requests.Count.ShouldBe(Fast.MaxAttempts);
+        down.Requests.ShouldAllBe(r => r.Text.Contains("[FIRING]", StringComparison.Ordinal));
+        var outcomes = (await Store.DeliveriesAsync(cancellationToken: Cancel)).GroupBy(d => d.Target).ToDictionary(g => g.Key, g => g.Select(d => d.Outcome).Reverse().ToList());
+        outcomes[$"http://127.0.0.1:{up.Port}"].ShouldBe(["delivered", "delivered"]);
+        outcomes[$"http://127.0.0.1:{down.Port}"].ShouldBe(["retry", "retry", "retry", "failed", "skipped"]);
+    }
+
+    [Fact]
     public async Task An_undelivered_notification_survives_a_restart_and_reaches_the_receiver_once_it_is_up()
     {
         var port = WebhookReceiver.FreePort();
@@ -433,6 +498,14 @@ public abstract class AlertContractTests(DatabaseEngine engine) : DatabaseTest(e
             Started.Add((pipeline, parameters, trigger));
             return Task.FromResult("run-1");
         }
+    }
+
+    /// <summary>What the server's metrics and log are told of each delivery (AlertMetrics counts and logs these).</summary>
+    private sealed class RecordingObserver : IAlertDeliveryObserver
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<string> Outcomes { get; } = new();
+
+        public void Attempted(string rule, string kind, string outcome, string? reason) => Outcomes.Enqueue(outcome);
     }
 }
 

@@ -124,10 +124,17 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
             Fairness = new MonitorFairness("gender", "1"),
             Quality = new MonitorQuality(new ExpectationSuite(new Dictionary<string, ColumnExpectations> { ["age"] = new(Min: 0) })),
         }, Cancel);
+        await stack.Monitors.CreateAsync(Spec("loans-segments") with
+        {
+            Segments = ["region"],
+            Kpis = ["revenue"],
+            Performance = new MonitorPerformance("classification", Output: "predicted"),
+        }, Cancel);
         var reference = Rows("r", 400, shift: 0, flip: false, seed: 11);
         var shifted = Rows("s", 400, shift: 0.7, flip: true, seed: 12);
         await LogAsync(stack, reference, At(0));
         await LogAsync(stack, shifted, At(10));
+        await new KpiStore(Database, Time).AddAsync([new Kpi("revenue", 12.5, PredictionId: shifted[0].Id), new Kpi("revenue", 7.5, PredictionId: shifted[1].Id)], Cancel);
         var recorder = new ObservationRecorder();
         Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(20, 30)));
         await new MonitorScheduler(stack.Monitors, stack.Evaluator, stack.Traffic, [recorder], Time).TickAsync(Cancel);
@@ -194,9 +201,16 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
             "no fairness: the sensitive column 'gender' is not among the window's inputs (x, z, region)");
         (notes.Results.Metrics["quality.age.exists"], notes.Results.Metrics["quality.violation_rate"], notes.Results.Metrics["quality.failed"]).ShouldBe((1.0, 1.0, 1.0));
 
-        // Alert rules take the metrics MonitorMetricNames judges a monitor reports, a list kept by hand beside the
-        // evaluator: every name these windows wrote must be one it takes.
-        foreach (var name in new[] { "loans-hooks", "loans-domain", "loans-notes" })
+        // KPI and segment metrics of the shifted window (a KPI posted in it; each region a segment, with its performance).
+        var segmented = (await stack.Monitors.WindowsAsync("loans-segments", cancellationToken: Cancel)).Single(window => window.Start == At(10)).Results.Metrics;
+        (segmented["kpi.revenue.count"], segmented["kpi.revenue.sum"], segmented["kpi.revenue.mean"]).ShouldBe((2.0, 20.0, 10.0));
+        segmented["segment.region=c.rows"].ShouldBe(40);
+        segmented.Keys.ShouldContain("segment.region=a.drift.share");
+        segmented.Keys.ShouldContain("segment.region=a.performance.accuracy");
+
+        // Alert rules take the metrics MonitorMetricNames judges a monitor reports, and the evaluator and its hooks
+        // write the names MonitorMetricNames builds: every name these windows wrote must be one it takes.
+        foreach (var name in new[] { "loans-hooks", "loans-domain", "loans-notes", "loans-segments" })
         {
             var spec = (await stack.Monitors.FindAsync(name, Cancel))!.Spec;
             foreach (var metric in (await stack.Monitors.WindowsAsync(name, cancellationToken: Cancel)).SelectMany(window => window.Results.Metrics.Keys).Distinct())

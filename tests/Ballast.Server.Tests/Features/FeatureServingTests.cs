@@ -59,14 +59,8 @@ public abstract class FeatureServingTests
     [Fact]
     public async Task Requests_with_only_an_entity_key_are_enriched_and_missing_features_are_rejected_or_defaulted()
     {
-        await using var server = await RunningServer.StartAsync(options => options with { OnlineStore = OnlineStore });
-        using var client = server.Client();
-        var url = server.BaseAddress.ToString().TrimEnd('/');
-        await AddDatasetAsync(client, "passengers", Passengers);
-        var manifest = Path.Combine(Directory.CreateTempSubdirectory("ballast-features-").FullName, "features.yaml");
-        File.WriteAllText(manifest, FeatureSet.ReplaceLineEndings("\n"));
-        var applied = await RunAsync("apply", "-f", manifest, "--url", url);
-        applied.Code.ShouldBe(0, applied.Error);
+        await using var app = await StartAsync(materialize: false);
+        var (client, url, manifest) = (app.Client, app.Url, app.Manifest!);
         (await RunAsync("apply", "-f", manifest, "--url", url)).Output.ShouldBe("featureset/titanic: unchanged (revision 1)\n");
 
         var materialized = await RunAsync("features", "materialize", "--until", "2026-11-30T00:00:00Z", "--json", "--url", url);
@@ -129,14 +123,8 @@ public abstract class FeatureServingTests
     [Fact]
     public async Task Numeric_features_are_given_to_the_model_in_its_own_input_type()
     {
-        await using var server = await RunningServer.StartAsync(options => options with { OnlineStore = OnlineStore });
-        using var client = server.Client();
-        var url = server.BaseAddress.ToString().TrimEnd('/');
-        await AddDatasetAsync(client, "passengers", Passengers);
-        var manifest = Path.Combine(Directory.CreateTempSubdirectory("ballast-features-").FullName, "features.yaml");
-        File.WriteAllText(manifest, FeatureSet.Replace("{name: age, type: float,", "{name: age, type: double,", StringComparison.Ordinal).ReplaceLineEndings("\n"));
-        (await RunAsync("apply", "-f", manifest, "--url", url)).Code.ShouldBe(0);
-        (await RunAsync("features", "materialize", "--until", "2026-11-30T00:00:00Z", "--url", url)).Code.ShouldBe(0);
+        await using var app = await StartAsync(FeatureSet.Replace("{name: age, type: float,", "{name: age, type: double,", StringComparison.Ordinal));
+        var client = app.Client;
         await RegisterTitanicAsync(client, "titanic_v1");
         await CreateEndpointAsync(client, $"titanic-double-{Kind}", "reject");
 
@@ -148,10 +136,8 @@ public abstract class FeatureServingTests
     [Fact]
     public async Task Online_lookups_training_sets_and_the_consistency_check_agree_with_the_definitions()
     {
-        await using var server = await RunningServer.StartAsync(options => options with { OnlineStore = OnlineStore });
-        using var client = server.Client();
-        var url = server.BaseAddress.ToString().TrimEnd('/');
-        await AddDatasetAsync(client, "passengers", Passengers);
+        await using var app = await StartAsync(featureSet: null);
+        var (client, url) = (app.Client, app.Url);
         var node = Ballast.Cli.Manifests.ManifestYaml.Read(FeatureSet)[0].Content!.AsObject();
         node.Remove("kind");
         using (var renamed = await client.PutAsJsonAsync("/api/v1/features/other", JsonDocument.Parse(node.ToJsonString()).RootElement, Cancel))
@@ -216,14 +202,8 @@ public abstract class FeatureServingTests
     [Fact]
     public async Task An_int64_key_sent_as_2_point_0_or_text_is_key_2_everywhere_and_a_fraction_is_refused_naming_the_key()
     {
-        await using var server = await RunningServer.StartAsync(options => options with { OnlineStore = OnlineStore });
-        using var client = server.Client();
-        var url = server.BaseAddress.ToString().TrimEnd('/');
-        await AddDatasetAsync(client, "passengers", Passengers);
-        var manifest = Path.Combine(Directory.CreateTempSubdirectory("ballast-features-").FullName, "features.yaml");
-        File.WriteAllText(manifest, FeatureSet.ReplaceLineEndings("\n"));
-        (await RunAsync("apply", "-f", manifest, "--url", url)).Code.ShouldBe(0);
-        (await RunAsync("features", "materialize", "--until", "2026-11-30T00:00:00Z", "--url", url)).Code.ShouldBe(0);
+        await using var app = await StartAsync();
+        var (client, url, manifest) = (app.Client, app.Url, app.Manifest!);
         const string Two = """{"pclass":3,"sex":"male","age_months":312.0,"embarked":"C"}""";
 
         foreach (var entity in new[] { "2", "2.0", "02", "%202%20" })
@@ -345,6 +325,51 @@ public abstract class FeatureServingTests
         (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("features").GetProperty("on_missing").GetString().ShouldBe(policy);
     }
 
+    /// <summary>
+    /// What the tests start from: a server (with this class's online store; on <paramref name="time"/> when given) with
+    /// the passengers dataset and, unless <paramref name="featureSet"/> is null, that feature set written to a manifest
+    /// file and applied with `ballast apply`, then (with <paramref name="materialize"/>) materialized until 2026-11-30.
+    /// </summary>
+    protected async Task<FeatureServer> StartAsync(string? featureSet = FeatureSet, bool materialize = true, TimeProvider? time = null)
+    {
+        var server = await RunningServer.StartAsync(options => options with { OnlineStore = OnlineStore }, time: time);
+        var app = new FeatureServer(server, server.Client(), server.BaseAddress.ToString().TrimEnd('/'), null);
+        try
+        {
+            await AddDatasetAsync(app.Client, "passengers", Passengers);
+            if (featureSet is null)
+            {
+                return app;
+            }
+
+            var manifest = Path.Combine(Directory.CreateTempSubdirectory("ballast-features-").FullName, "features.yaml");
+            File.WriteAllText(manifest, featureSet.ReplaceLineEndings("\n"));
+            var applied = await RunAsync("apply", "-f", manifest, "--url", app.Url);
+            applied.Code.ShouldBe(0, applied.Error);
+            if (materialize)
+            {
+                (await RunAsync("features", "materialize", "--until", "2026-11-30T00:00:00Z", "--url", app.Url)).Code.ShouldBe(0);
+            }
+
+            return app with { Manifest = manifest };
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>A started server with a client; <see cref="Manifest"/> is the applied feature set's file (its folder is the test's scratch folder).</summary>
+    protected sealed record FeatureServer(RunningServer Server, HttpClient Client, string Url, string? Manifest) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            Client.Dispose();
+            await Server.DisposeAsync();
+        }
+    }
+
     protected static async Task AddDatasetAsync(HttpClient client, string name, string csv)
     {
         var bytes = Encoding.UTF8.GetBytes(csv.ReplaceLineEndings("\n"));
@@ -406,9 +431,8 @@ public sealed class EmbeddedFeatureServingTests : FeatureServingTests
     public async Task The_server_materializes_every_view_on_its_own_once_a_minute()
     {
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
-        await using var server = await RunningServer.StartAsync(time: time);
-        using var client = server.Client();
-        await AddDatasetAsync(client, "passengers", Passengers);
+        await using var app = await StartAsync(featureSet: null, time: time);
+        var client = app.Client;
         var node = Ballast.Cli.Manifests.ManifestYaml.Read(FeatureSet)[0].Content!.AsObject();
         node.Remove("kind");
         using (var put = await client.PutAsync("/api/v1/features/titanic", new StringContent(node.ToJsonString(), Encoding.UTF8, "application/json"), Cancel))
@@ -439,20 +463,14 @@ public sealed class EmbeddedFeatureServingTests : FeatureServingTests
     public async Task An_endpoint_refuses_models_trained_on_another_feature_service_and_an_alias_move_to_one_keeps_the_previous_version()
     {
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 0, 0, 0, TimeSpan.Zero));
-        await using var server = await RunningServer.StartAsync(time: time);
-        using var client = server.Client();
-        var url = server.BaseAddress.ToString().TrimEnd('/');
-        await AddDatasetAsync(client, "passengers", Passengers);
-        var manifest = Path.Combine(Directory.CreateTempSubdirectory("ballast-features-").FullName, "features.yaml");
-        File.WriteAllText(manifest, (FeatureSet + """
+        await using var app = await StartAsync(FeatureSet + """
               - name: titanic_v2
                 features: ["passenger_profile:*"]
                 on_demand:
                   - {name: age, type: float, expression: age_months / 12}
 
-            """).ReplaceLineEndings("\n"));
-        (await RunAsync("apply", "-f", manifest, "--url", url)).Code.ShouldBe(0);
-        (await RunAsync("features", "materialize", "--until", "2026-11-30T00:00:00Z", "--url", url)).Code.ShouldBe(0);
+            """, time: time);
+        var (server, client, url, manifest) = (app.Server, app.Client, app.Url, app.Manifest!);
         await RegisterTitanicAsync(client, "titanic_v1");
         await RegisterTitanicAsync(client, "titanic_v2");
         await RegisterTitanicAsync(client);
