@@ -86,6 +86,17 @@ internal static class EndpointPage
             body.Table(["arm", "pulls", "rewarded", "mean reward"], arms.Select(a => new[] { Html.Cell(a.Variant), Html.Cell(a.Pulls, "0"), Html.Cell(a.Rewarded, "0"), Html.Cell(a.Mean) }), "arms");
         }
 
+        if (spec.Ensemble?.Adapt is { } adapt && context.Service<EndpointRouter>().Find(name) is { EnsembleAdapt: not null } adaptive)
+        {
+            var ensemble = Serving.EnsembleStatus.From(adaptive);
+            body.Tag("h2", "Ensemble weights");
+            body.Tag("p", ensemble.Adapted
+                ? $"Learned on this replica from the outcomes of each member's own answers in the last {adapt.Window}."
+                : $"The spec's weights, until every member has {adapt.MinFeedback} outcomes in the last {adapt.Window} and one beats chance.", "class=\"muted\"");
+            body.Table(["member", "weight", "outcomes", "correct"],
+                ensemble.Members.Select(member => new[] { Html.Cell(member.Variant), Html.Cell(member.Weight), Html.Cell(member.Labelled, "0"), Html.Cell(member.Correct, "0") }), "ensemble-weights");
+        }
+
         if (spec.Regime is { } regime)
         {
             body.Tag("h2", "Regime timeline");

@@ -90,6 +90,16 @@ public sealed class DashboardScenario : IAsyncLifetime
             scored.EnsureSuccessStatusCode();
         }
 
+        await PutAsync(client, "/api/v1/endpoints/blend", new
+        {
+            policy = "ensemble", ensemble = new { adapt = new { min_feedback = 5 } },
+            variants = new[] { new { name = "a", model = "models:/iris/1" }, new { name = "b", model = "models:/iris/2" } },
+        });
+        using (var blended = await client.PostAsJsonAsync("/v2/models/blend/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, Cancel))
+        {
+            blended.EnsureSuccessStatusCode();
+        }
+
         await Server.App.Services.GetRequiredService<Ballast.Serving.AssignmentStore>().FlushAsync(Cancel);
 
         // Reference traffic, a monitor whose reference is exactly that traffic, then a window of it and one with shifted petals.

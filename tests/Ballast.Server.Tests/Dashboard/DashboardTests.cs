@@ -242,13 +242,15 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
     }
 
     [Fact]
-    public async Task Bandit_endpoint_shows_its_arm_allocations_and_an_unknown_endpoint_or_range_is_an_error_page()
+    public async Task Bandit_endpoint_shows_its_arm_allocations_an_adaptive_ensemble_its_weights_and_an_unknown_endpoint_or_range_is_an_error_page()
     {
         await WithPageAsync(scenario.ReaderKey, "endpoint-ranker", async page =>
         {
             await page.GotoAsync(Url("/ui/endpoints/ranker?range=15m"));
             (await page.Locator("#bandit-arms").CountAsync()).ShouldBe(1);
             (await TextAsync(page, "#arms")).ShouldContain("a");
+            await page.GotoAsync(Url("/ui/endpoints/blend"));
+            (await page.Locator("#ensemble-weights tr").CountAsync()).ShouldBe(3, "a header and the members a and b");
 
             var missing = await page.GotoAsync(Url("/ui/endpoints/nope"));
             missing!.Status.ShouldBe(404);
@@ -437,8 +439,8 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             (await lineage.Locator("g.node.dataset").CountAsync()).ShouldBe(1);
             (await lineage.Locator("g.node.run").CountAsync()).ShouldBe(1);
             (await lineage.Locator("g.node.version").CountAsync()).ShouldBe(1);
-            // iris, ranker, fraud, checkout, pricing, ledger (and payments until its canary is promoted, signup until its experiment routes all to v2) serve v1.
-            (await lineage.Locator("g.node.endpoint title").AllTextContentsAsync()).ShouldBeSubsetOf(["iris", "ranker", "fraud", "checkout", "pricing", "payments", "ledger", "signup"]);
+            // iris, ranker, blend, fraud, checkout, pricing, ledger (and payments until its canary is promoted, signup until its experiment routes all to v2) serve v1.
+            (await lineage.Locator("g.node.endpoint title").AllTextContentsAsync()).ShouldBeSubsetOf(["iris", "ranker", "blend", "fraud", "checkout", "pricing", "payments", "ledger", "signup"]);
             (await lineage.Locator("g.node.endpoint title").AllTextContentsAsync()).ShouldContain("checkout");
         });
     }
