@@ -164,6 +164,51 @@ public abstract class MlflowLoggedModelsApiTests(DatabaseEngine engine) : Engine
     }
 
     [Fact]
+    public async Task A_search_page_token_is_refused_for_another_query_as_mlflows_logged_model_tokens_are()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        var experiment = (await MlflowHttp.PostAsync(client, "experiments/create", new { name = "paged" })).GetProperty("experiment_id").GetString()!;
+        foreach (var name in new[] { "a", "b", "c" })
+        {
+            await MlflowHttp.PostAsync(client, "logged-models", new { experiment_id = experiment, name, model_type = "classifier" });
+        }
+
+        var query = new Dictionary<string, object?>
+        {
+            ["experiment_ids"] = new[] { experiment },
+            ["filter"] = "model_type = 'classifier'",
+            ["order_by"] = new[] { new { field_name = "name", ascending = true } },
+        };
+        var token = (await MlflowHttp.PostAsync(client, "logged-models/search", new Dictionary<string, object?>(query) { ["max_results"] = 1 })).GetProperty("next_page_token").GetString()!;
+
+        // The same query pages on, whatever the page size (ascending left out is its default, true).
+        (await MlflowHttp.PostAsync(client, "logged-models/search", new Dictionary<string, object?>(query)
+            {
+                ["order_by"] = new[] { new { field_name = "name" } }, ["max_results"] = 5, ["page_token"] = token,
+            }))
+            .GetProperty("models").EnumerateArray().Select(m => m.GetProperty("info").GetProperty("name").GetString()).ShouldBe(["b", "c"]);
+
+        foreach (var (key, value, message) in new (string, object?, string)[]
+        {
+            ("experiment_ids", new[] { experiment, "0" },
+                $"Experiment IDs in the page token do not match the requested experiment IDs. Expected: [\"{experiment}\",\"0\"]. Found: [\"{experiment}\"]"),
+            ("filter", "name = 'a'", "Filter string in the page token does not match the requested filter string. Expected: \"name = 'a'\". Found: \"model_type = 'classifier'\""),
+            ("filter", null, "Filter string in the page token does not match the requested filter string. Expected: null. Found:"),
+            ("order_by", new[] { new { field_name = "name", ascending = false } }, "Order by in the page token does not match the requested order by."),
+            ("datasets", new[] { new { dataset_name = "train" } },
+                "Datasets in the page token do not match the requested datasets. Expected: [{\"dataset_name\":\"train\",\"dataset_digest\":null}]. Found: null"),
+        })
+        {
+            var changed = new Dictionary<string, object?>(query) { ["page_token"] = token, [key] = value };
+            var (status, error) = await SendAsync(client, HttpMethod.Post, "logged-models/search", changed);
+            status.ShouldBe(HttpStatusCode.BadRequest, $"{key}: {error}");
+            error.GetProperty("error_code").GetString().ShouldBe("INVALID_PARAMETER_VALUE");
+            error.GetProperty("message").GetString()!.ShouldContain(message, Case.Sensitive, key);
+        }
+    }
+
+    [Fact]
     public async Task Bad_logged_model_requests_get_mlflow_errors_with_the_reason()
     {
         await using var server = await StartServerAsync();
