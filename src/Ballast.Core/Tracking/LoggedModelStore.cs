@@ -240,7 +240,7 @@ public sealed class LoggedModelStore(MetadataDatabase database, ExperimentStore 
             : throw TrackingException.NotFound($"Logged model with ID '{modelId}' not found.");
     }
 
-    /// <summary>Loads the tags and params of many models in two queries, whatever their number.</summary>
+    /// <summary>Loads the tags, params, metrics and registrations of many models in four queries, whatever their number.</summary>
     private static async Task<List<LoggedModel>> CompleteAsync(DbConnection connection, List<Row> rows, CancellationToken cancellationToken)
     {
         if (rows.Count == 0)
@@ -259,6 +259,9 @@ public sealed class LoggedModelStore(MetadataDatabase database, ExperimentStore 
             "SELECT model_id AS ModelId, key AS Key, value AS Value, timestamp AS Timestamp, step AS Step, is_nan AS IsNan, run_uuid AS RunId, dataset_name AS DatasetName, dataset_digest AS DatasetDigest " +
             $"FROM logged_model_metrics WHERE model_id IN {inList} ORDER BY key, step, timestamp, run_uuid, dataset_name, dataset_digest", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
             .ToLookup(row => row.ModelId);
+        var registrations = (await connection.QueryAsync<RegistrationRow>(new CommandDefinition(
+            $"SELECT model_id AS ModelId, name AS Name, version AS Version FROM model_versions WHERE model_id IN {inList} ORDER BY name, version", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .ToLookup(row => row.ModelId);
         return rows.Select(row => new LoggedModel(
             row.ModelId, row.ExperimentId.ToString(CultureInfo.InvariantCulture), row.Name, row.ArtifactLocation, row.CreationTimestamp, row.LastUpdatedTimestamp,
             row.Status, row.StatusMessage, row.ModelType, row.SourceRunId, row.LifecycleStage,
@@ -266,6 +269,7 @@ public sealed class LoggedModelStore(MetadataDatabase database, ExperimentStore 
             parameters[row.ModelId].Select(param => new Param(param.Key, param.Value)).ToList())
         {
             Metrics = metrics[row.ModelId].Select(metric => metric.ToMetric()).ToList(),
+            Registrations = registrations[row.ModelId].Select(registration => new LoggedModelRegistration(registration.Name, registration.Version.ToString(CultureInfo.InvariantCulture))).ToList(),
         }).ToList();
     }
 
@@ -334,6 +338,16 @@ public sealed class LoggedModelStore(MetadataDatabase database, ExperimentStore 
         string Status, string? StatusMessage, string? ModelType, string? SourceRunId, string LifecycleStage);
 
     private sealed record KeyValueRow(string ModelId, string Key, string Value);
+
+    // Settable properties: Dapper converts the database's integer type to long only for setters.
+    private sealed class RegistrationRow
+    {
+        public string ModelId { get; set; } = "";
+
+        public string Name { get; set; } = "";
+
+        public long Version { get; set; }
+    }
 
     // Settable properties: SQLite returns is_nan as an integer, which Dapper converts only for setters.
     private sealed class MetricRow

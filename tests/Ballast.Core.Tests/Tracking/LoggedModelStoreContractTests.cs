@@ -242,7 +242,14 @@ public abstract class LoggedModelStoreContractTests(DatabaseEngine engine) : Dat
         (fromSourceOnly.ModelId, fromSourceOnly.DownloadUri).ShouldBe((model.ModelId, model.ArtifactLocation));
 
         var byName = await Registry.CreateVersionAsync("churn", "models:/churn/1", cancellationToken: Cancel);
-        (byName.ModelId, byName.StorageLocation).ShouldBe((null, null), "models:/NAME/VERSION names a version, not a logged model");
+        (byName.Source, byName.ModelId, byName.StorageLocation).ShouldBe(("models:/churn/1", null, model.ArtifactLocation), "models:/NAME/VERSION reads that version's files; it names no logged model");
+        (await Should.ThrowAsync<TrackingException>(() => Registry.CreateVersionAsync("churn", "models:/churn/9", cancellationToken: Cancel)))
+            .Message.ShouldBe("Unable to fetch model from model URI source artifact location 'models:/churn/9'. Error: Model Version (name=churn, version=9) not found");
+
+        // The versions registered with the model's id are its registrations and, as MLflow's server records them, its mlflow.modelVersions tag.
+        var registered = await Models.GetAsync(model.ModelId, cancellationToken: Cancel);
+        registered.Registrations.ShouldBe([new LoggedModelRegistration("churn", "1"), new LoggedModelRegistration("churn", "2")]);
+        registered.Tags.Single(tag => tag.Key == "mlflow.modelVersions").Value.ShouldBe("[{\"name\": \"churn\", \"version\": \"1\"}, {\"name\": \"churn\", \"version\": \"2\"}]");
 
         (await Should.ThrowAsync<TrackingException>(() => Registry.CreateVersionAsync("churn", "models:/m-missing", cancellationToken: Cancel)))
             .Message.ShouldBe("Logged model with ID 'm-missing' not found.");
