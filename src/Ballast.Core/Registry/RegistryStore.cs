@@ -389,13 +389,15 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
     /// <summary>
     /// Records the new version on the logged model it was registered from, in the model's <c>mlflow.modelVersions</c>
     /// tag (a JSON list of <c>{"name", "version"}</c>), as MLflow's server does after creating a version with a
-    /// <c>model_id</c> (<c>set_model_versions_tags</c>); the list's text is kept and the version appended once. A tag
+    /// <c>model_id</c> (<c>set_model_versions_tags</c>, the version a number); the list's text is kept and the version
+    /// appended once (an entry with the version as a string counts too). A tag
     /// that is not a JSON list is replaced by one.
     /// </summary>
     private async Task AddModelVersionsTagAsync(DbConnection connection, DbTransaction transaction, string modelId, string name, long version, CancellationToken cancellationToken)
     {
         var versionText = version.ToString(CultureInfo.InvariantCulture);
-        var entry = $"{{\"name\": {JsonSerializer.Serialize(name)}, \"version\": \"{versionText}\"}}";
+        // MLflow's version is the registry's integer here (json.dumps of {"name": name, "version": 1}).
+        var entry = $"{{\"name\": {JsonSerializer.Serialize(name)}, \"version\": {versionText}}}";
         var existing = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
             "SELECT value FROM logged_model_tags WHERE model_id = @modelId AND key = @key", new { modelId, key = ModelVersionsTagKey }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         JsonArray? list = null;
@@ -414,7 +416,7 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
             value = $"[{entry}]";
         }
         else if (list.Any(item => item is JsonObject listed && listed["name"]?.GetValueKind() == JsonValueKind.String && (string?)listed["name"] == name
-                                  && listed["version"]?.GetValueKind() == JsonValueKind.String && (string?)listed["version"] == versionText))
+                                  && listed["version"] is JsonValue listedVersion && listedVersion.ToJsonString().Trim('"') == versionText))
         {
             return;
         }

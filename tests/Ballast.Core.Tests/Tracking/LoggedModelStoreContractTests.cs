@@ -249,13 +249,31 @@ public abstract class LoggedModelStoreContractTests(DatabaseEngine engine) : Dat
         // The versions registered with the model's id are its registrations and, as MLflow's server records them, its mlflow.modelVersions tag.
         var registered = await Models.GetAsync(model.ModelId, cancellationToken: Cancel);
         registered.Registrations.ShouldBe([new LoggedModelRegistration("churn", "1"), new LoggedModelRegistration("churn", "2")]);
-        registered.Tags.Single(tag => tag.Key == "mlflow.modelVersions").Value.ShouldBe("[{\"name\": \"churn\", \"version\": \"1\"}, {\"name\": \"churn\", \"version\": \"2\"}]");
+        registered.Tags.Single(tag => tag.Key == "mlflow.modelVersions").Value.ShouldBe("[{\"name\": \"churn\", \"version\": 1}, {\"name\": \"churn\", \"version\": 2}]");
 
         (await Should.ThrowAsync<TrackingException>(() => Registry.CreateVersionAsync("churn", "models:/m-missing", cancellationToken: Cancel)))
             .Message.ShouldBe("Logged model with ID 'm-missing' not found.");
         (await Should.ThrowAsync<TrackingException>(() => Registry.CreateVersionAsync("churn", $"models:/{model.ModelId}", modelId: "m-other", cancellationToken: Cancel)))
             .Code.ShouldBe(TrackingException.InvalidParameterValue);
         (await Registry.SearchVersionsAsync(new RegistrySearch("name = 'churn'"), Cancel)).Versions.Count.ShouldBe(3, "refused versions are not stored");
+    }
+
+    [Fact]
+    public async Task The_model_versions_tag_keeps_what_it_held_and_lists_each_version_once()
+    {
+        var listed = await Models.CreateAsync("0", "listed", cancellationToken: Cancel);
+        var broken = await Models.CreateAsync("0", "broken", cancellationToken: Cancel);
+        // A client that recorded the version itself, with the version as a string; a tag that is not a JSON list.
+        await Models.SetTagsAsync(listed.ModelId, [new TrackingTag("mlflow.modelVersions", "[{\"name\": \"churn\", \"version\": \"1\"}]")], Cancel);
+        await Models.SetTagsAsync(broken.ModelId, [new TrackingTag("mlflow.modelVersions", "not json")], Cancel);
+        await Registry.CreateModelAsync("churn", cancellationToken: Cancel);
+
+        await Registry.CreateVersionAsync("churn", $"models:/{listed.ModelId}", cancellationToken: Cancel);
+        await Registry.CreateVersionAsync("churn", $"models:/{broken.ModelId}", cancellationToken: Cancel);
+        await Registry.CreateVersionAsync("churn", $"models:/{listed.ModelId}", cancellationToken: Cancel);
+
+        (await Models.GetAsync(listed.ModelId, cancellationToken: Cancel)).Tags.Single().Value.ShouldBe("[{\"name\": \"churn\", \"version\": \"1\"}, {\"name\": \"churn\", \"version\": 3}]");
+        (await Models.GetAsync(broken.ModelId, cancellationToken: Cancel)).Tags.Single().Value.ShouldBe("[{\"name\": \"churn\", \"version\": 2}]");
     }
 }
 

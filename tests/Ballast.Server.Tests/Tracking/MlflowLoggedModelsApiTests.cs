@@ -64,7 +64,7 @@ public abstract class MlflowLoggedModelsApiTests(DatabaseEngine engine) : Engine
         var read = (await client.GetFromJsonAsync<JsonElement>($"/ajax-api/2.0/mlflow/logged-models/{modelId}", Cancel)).GetProperty("model");
         read.GetProperty("info").GetProperty("status").GetString().ShouldBe("LOGGED_MODEL_READY");
         read.GetProperty("info").GetProperty("tags").EnumerateArray().Select(tag => tag.GetProperty("key").GetString()).ShouldBe(["mlflow.modelVersions", "mlflow.source.type", "mlflow.user"]);
-        read.GetProperty("info").GetProperty("tags")[0].GetProperty("value").GetString().ShouldBe("[{\"name\": \"iris\", \"version\": \"1\"}]");
+        read.GetProperty("info").GetProperty("tags")[0].GetProperty("value").GetString().ShouldBe("[{\"name\": \"iris\", \"version\": 1}]");
         var registration = read.GetProperty("info").GetProperty("registrations").EnumerateArray().Single();
         (registration.GetProperty("name").GetString(), registration.GetProperty("version").GetString()).ShouldBe(("iris", "1"));
         var metric = read.GetProperty("data").GetProperty("metrics").EnumerateArray().Single();
@@ -201,7 +201,7 @@ public abstract class MlflowLoggedModelsApiTests(DatabaseEngine engine) : Engine
         // The logged model lists every version registered with its model_id, in its tag and its registrations.
         var info = (await client.GetFromJsonAsync<JsonElement>($"{MlflowHttp.Api}/logged-models/{modelId}", Cancel)).GetProperty("model").GetProperty("info");
         info.GetProperty("tags").EnumerateArray().Single(tag => tag.GetProperty("key").GetString() == "mlflow.modelVersions").GetProperty("value").GetString()
-            .ShouldBe("[{\"name\": \"iris\", \"version\": \"1\"}, {\"name\": \"iris-prod\", \"version\": \"1\"}]");
+            .ShouldBe("[{\"name\": \"iris\", \"version\": 1}, {\"name\": \"iris-prod\", \"version\": 1}]");
         info.GetProperty("registrations").EnumerateArray().Select(r => $"{r.GetProperty("name").GetString()}/{r.GetProperty("version").GetString()}").ShouldBe(["iris/1", "iris-prod/1"]);
         (await MlflowHttp.PostAsync(client, "logged-models/search", new { experiment_ids = new[] { "0" } })).GetProperty("models")[0].GetProperty("info").GetProperty("registrations")
             .GetArrayLength().ShouldBe(2);
