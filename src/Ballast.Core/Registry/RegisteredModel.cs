@@ -34,7 +34,10 @@ public sealed record ModelVersion(
     /// <summary>The MLflow 3 logged model this version was registered from, if any.</summary>
     public string? ModelId { get; init; }
 
-    /// <summary>Where the version's files are when that is not <see cref="Source"/> itself: a logged model's artifact location for a <c>models:/&lt;model_id&gt;</c> source.</summary>
+    /// <summary>
+    /// Where the version's files are when that is not <see cref="Source"/> itself: a logged model's artifact location for a
+    /// <c>models:/&lt;model_id&gt;</c> source, the referenced version's download URI for a <c>models:/NAME/VERSION</c> (or alias) source.
+    /// </summary>
     public string? StorageLocation { get; init; }
 
     /// <summary>Where to read the version's files (MLflow's download URI): the storage location, else the source.</summary>

@@ -1,5 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Ballast.Metadata;
 using Ballast.Tracking;
@@ -19,6 +21,12 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
 
     /// <summary>Each lost race means another writer got a number, so this bounds the writers racing for one model.</summary>
     private const int MaxVersionNumberAttempts = 32;
+
+    /// <summary>The logged-model tag where MLflow lists the versions registered from the model (mlflow/utils/mlflow_tags.py MLFLOW_MODEL_VERSIONS).</summary>
+    private const string ModelVersionsTagKey = "mlflow.modelVersions";
+
+    /// <summary>The version tag that makes a version a prompt's (IS_PROMPT_TAG_KEY); MLflow links no logged model then.</summary>
+    private const string PromptTagKey = "mlflow.prompt.is_prompt";
 
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -257,7 +265,9 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
     /// Creates the next version of <paramref name="name"/>. A version of an MLflow 3 logged model (<paramref name="modelId"/>,
     /// or a <c>models:/&lt;model_id&gt;</c> source) keeps its source as given and stores where the model's files are (the
     /// logged model's artifact location) as its storage location, with the model's source run as its run unless one is
-    /// given, as MLflow's registry stores do.
+    /// given, as MLflow's registry stores do, and is listed in the model's <c>mlflow.modelVersions</c> tag. A version of
+    /// another registered version (<c>models:/NAME/VERSION</c>, <c>@ALIAS</c>, <c>/latest</c>, <c>/STAGE</c>) stores that
+    /// version's download URI as its storage location.
     /// </summary>
     public async Task<ModelVersion> CreateVersionAsync(string name, string source, string? runId = null, IReadOnlyList<TrackingTag>? tags = null, string? runLink = null, string? description = null, string? userId = null,
         string? modelId = null, CancellationToken cancellationToken = default)
@@ -276,7 +286,8 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
 
         string? storageLocation = null;
         modelId = string.IsNullOrEmpty(modelId) ? null : modelId;
-        if (LoggedModelIdOf(source) is { } sourceModel)
+        var reference = ModelsUri.Parse(source);
+        if (reference is { ModelId: { } sourceModel })
         {
             if (modelId is not null && modelId != sourceModel)
             {
@@ -290,10 +301,15 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
         {
             var logged = await LoggedModelAsync(modelId, cancellationToken).ConfigureAwait(false);
             runId ??= logged.SourceRunId;
-            if (LoggedModelIdOf(source) is not null)
+            if (reference?.ModelId is not null)
             {
                 storageLocation = logged.ArtifactLocation;
             }
+        }
+
+        if (reference is { Name: { } referencedName })
+        {
+            storageLocation = (await ReferencedVersionAsync(source, referencedName, reference, cancellationToken).ConfigureAwait(false)).DownloadUri;
         }
 
         if (storageLocation is null)
@@ -327,6 +343,11 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
                     "name, version, key, value", "@name, @version, @key, @value", "name, version, key", cancellationToken).ConfigureAwait(false);
             }
 
+            if (modelId is not null && !(tags ?? []).Any(tag => tag.Key == PromptTagKey))
+            {
+                await AddModelVersionsTagAsync(connection, transaction, modelId, name, version, cancellationToken).ConfigureAwait(false);
+            }
+
             await connection.ExecuteAsync(new CommandDefinition("UPDATE registered_models SET last_updated_time = @now WHERE name = @name",
                 new { name, now = Now }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             await AuditAsync(connection, transaction, "create", "model_version", VersionResource(name, version), source, cancellationToken).ConfigureAwait(false);
@@ -336,20 +357,80 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
     }
 
     /// <summary>
-    /// The logged model a <c>models:/</c> source names (MLflow's <c>models:/&lt;model_id&gt;</c>: no version, no alias), or
-    /// null for any other source, <c>models:/NAME/VERSION</c> and <c>models:/NAME@ALIAS</c> included.
+    /// The registered version a <c>models:/NAME/VERSION</c>, <c>models:/NAME@ALIAS</c>, <c>models:/NAME/latest</c> or
+    /// <c>models:/NAME/STAGE</c> source names, whose files the new version is (MLflow's registry stores store the
+    /// referenced version's download URI as the new version's storage location). A reference that does not resolve is
+    /// refused with MLflow's message and the reason, with the reason's error code.
     /// </summary>
-    public static string? LoggedModelIdOf(string source)
+    private async Task<ModelVersion> ReferencedVersionAsync(string source, string name, ModelsUri reference, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(source);
-        const string Scheme = "models:/";
-        if (!source.StartsWith(Scheme, StringComparison.Ordinal))
+        try
         {
-            return null;
+            if (reference.Version is { } version)
+            {
+                return await GetVersionAsync(name, version, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (reference.Alias is { } alias)
+            {
+                return await GetVersionByAliasAsync(name, alias, cancellationToken).ConfigureAwait(false);
+            }
+
+            var stages = reference.Stage is { } stage ? new[] { ModelStages.Canonical(stage) } : null;
+            return (await GetLatestVersionsAsync(name, stages, cancellationToken).ConfigureAwait(false)).MaxBy(latest => long.Parse(latest.Version, CultureInfo.InvariantCulture))
+                   ?? throw TrackingException.NotFound($"No versions of model with name '{name}'{(reference.Stage is null ? "" : $" and stage '{stages![0]}'")} found");
+        }
+        catch (TrackingException exception)
+        {
+            throw new TrackingException(exception.Code, $"Unable to fetch model from model URI source artifact location '{source}'. Error: {exception.Message}");
+        }
+    }
+
+    /// <summary>
+    /// Records the new version on the logged model it was registered from, in the model's <c>mlflow.modelVersions</c>
+    /// tag (a JSON list of <c>{"name", "version"}</c>), as MLflow's server does after creating a version with a
+    /// <c>model_id</c> (<c>set_model_versions_tags</c>, the version a number); the list's text is kept and the version
+    /// appended once (an entry with the version as a string counts too). A tag
+    /// that is not a JSON list is replaced by one.
+    /// </summary>
+    private async Task AddModelVersionsTagAsync(DbConnection connection, DbTransaction transaction, string modelId, string name, long version, CancellationToken cancellationToken)
+    {
+        var versionText = version.ToString(CultureInfo.InvariantCulture);
+        // MLflow's version is the registry's integer here (json.dumps of {"name": name, "version": 1}).
+        var entry = $"{{\"name\": {JsonSerializer.Serialize(name)}, \"version\": {versionText}}}";
+        var existing = await connection.QuerySingleOrDefaultAsync<string?>(new CommandDefinition(
+            "SELECT value FROM logged_model_tags WHERE model_id = @modelId AND key = @key", new { modelId, key = ModelVersionsTagKey }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        JsonArray? list = null;
+        try
+        {
+            list = existing is null ? null : JsonNode.Parse(existing) as JsonArray;
+        }
+        catch (JsonException)
+        {
+            // Replaced below.
         }
 
-        var rest = source[Scheme.Length..].TrimEnd('/');
-        return rest.Length > 0 && rest.IndexOfAny(['/', '@']) < 0 ? rest : null;
+        string value;
+        if (list is null)
+        {
+            value = $"[{entry}]";
+        }
+        else if (list.Any(item => item is JsonObject listed && listed["name"]?.GetValueKind() == JsonValueKind.String && (string?)listed["name"] == name
+                                  && listed["version"] is JsonValue listedVersion && listedVersion.ToJsonString().Trim('"') == versionText))
+        {
+            return;
+        }
+        else
+        {
+            var text = existing!.TrimEnd();
+            value = $"{text[..^1].TrimEnd()}{(list.Count == 0 ? "" : ", ")}{entry}]";
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO logged_model_tags (model_id, key, value) VALUES (@modelId, @key, @value) ON CONFLICT (model_id, key) DO UPDATE SET value = excluded.value",
+            new { modelId, key = ModelVersionsTagKey, value }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition("UPDATE logged_models SET last_updated_timestamp = @now WHERE model_id = @modelId",
+            new { modelId, now = Now }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
     private async Task<(string? SourceRunId, string ArtifactLocation)> LoggedModelAsync(string modelId, CancellationToken cancellationToken)

@@ -22,7 +22,13 @@ public sealed record LoggedModel(
 {
     /// <summary>The metric values runs linked to the model, each with its run and dataset (MLflow's <c>data.metrics</c>).</summary>
     public IReadOnlyList<Metric> Metrics { get; init; } = [];
+
+    /// <summary>The registered model versions created from this model (MLflow's <c>registrations</c>), by name then version.</summary>
+    public IReadOnlyList<LoggedModelRegistration> Registrations { get; init; } = [];
 }
+
+/// <summary>A registered model version whose <c>model_id</c> is a logged model's (MLflow's <c>LoggedModelRegistrationInfo</c>).</summary>
+public sealed record LoggedModelRegistration(string Name, string Version);
 
 /// <summary>MLflow's <c>LoggedModelStatus</c> names (mlflow/protos/service.proto), with their protobuf numbers.</summary>
 public static class LoggedModelStatuses

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Data.Common;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using Ballast.Metadata;
 using Dapper;
 
@@ -179,7 +180,8 @@ public sealed class LoggedModelStore(MetadataDatabase database, ExperimentStore 
             throw TrackingException.Invalid($"Invalid value {maxResults} for parameter 'max_results' supplied. It must be at most {SearchMaxResultsThreshold} and positive.");
         }
 
-        var offset = PageToken.ParseOffset(search.PageToken);
+        var tokenQuery = TokenQuery(search);
+        var offset = PageToken.ParseOffset(search.PageToken, tokenQuery);
         var sql = new LoggedModelSearchSql(database.Engine, search.Filter ?? "");
         var experimentIds = search.ExperimentIds.Select(id => long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed)
             ? "@" + sql.Add(parsed)
@@ -191,9 +193,30 @@ public sealed class LoggedModelStore(MetadataDatabase database, ExperimentStore 
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = (await connection.QueryAsync<Row>(new CommandDefinition(query, sql.Parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
-        var next = rows.Count > maxResults ? PageToken.Create(offset + maxResults) : null;
+        var next = rows.Count > maxResults ? PageToken.Create(offset + maxResults, tokenQuery) : null;
         return new LoggedModelPage(await CompleteAsync(connection, rows.Take(maxResults).ToList(), cancellationToken).ConfigureAwait(false), next);
     }
+
+    /// <summary>
+    /// What a search's page token is tied to: MLflow's token holds the experiment ids, filter and order
+    /// (<c>SearchLoggedModelsPaginationToken</c>, with its messages); the datasets, which also decide the results, are
+    /// held too.
+    /// </summary>
+    private static PageTokenQuery TokenQuery(LoggedModelSearch search) => new PageTokenQuery()
+        .With("experiment_ids", "Experiment IDs in the page token do not match the requested experiment IDs", new JsonArray([.. search.ExperimentIds.Select(id => JsonValue.Create(id))]))
+        .With("filter_string", "Filter string in the page token does not match the requested filter string", string.IsNullOrEmpty(search.Filter) ? null : JsonValue.Create(search.Filter))
+        .With("order_by", "Order by in the page token does not match the requested order by", search.OrderBy is { Count: > 0 } orderBy
+            ? new JsonArray([.. orderBy.Select(order => new JsonObject
+            {
+                ["field_name"] = order.FieldName,
+                ["ascending"] = order.Ascending,
+                ["dataset_name"] = order.DatasetName,
+                ["dataset_digest"] = order.DatasetDigest,
+            })])
+            : null)
+        .With("datasets", "Datasets in the page token do not match the requested datasets", search.Datasets is { Count: > 0 } datasets
+            ? new JsonArray([.. datasets.Select(dataset => new JsonObject { ["dataset_name"] = dataset.DatasetName, ["dataset_digest"] = dataset.DatasetDigest })])
+            : null);
 
     private async Task WithModelAsync(string modelId, Func<DbConnection, DbTransaction, Task> action, CancellationToken cancellationToken)
     {
@@ -217,7 +240,7 @@ public sealed class LoggedModelStore(MetadataDatabase database, ExperimentStore 
             : throw TrackingException.NotFound($"Logged model with ID '{modelId}' not found.");
     }
 
-    /// <summary>Loads the tags and params of many models in two queries, whatever their number.</summary>
+    /// <summary>Loads the tags, params, metrics and registrations of many models in four queries, whatever their number.</summary>
     private static async Task<List<LoggedModel>> CompleteAsync(DbConnection connection, List<Row> rows, CancellationToken cancellationToken)
     {
         if (rows.Count == 0)
@@ -236,6 +259,9 @@ public sealed class LoggedModelStore(MetadataDatabase database, ExperimentStore 
             "SELECT model_id AS ModelId, key AS Key, value AS Value, timestamp AS Timestamp, step AS Step, is_nan AS IsNan, run_uuid AS RunId, dataset_name AS DatasetName, dataset_digest AS DatasetDigest " +
             $"FROM logged_model_metrics WHERE model_id IN {inList} ORDER BY key, step, timestamp, run_uuid, dataset_name, dataset_digest", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
             .ToLookup(row => row.ModelId);
+        var registrations = (await connection.QueryAsync<RegistrationRow>(new CommandDefinition(
+            $"SELECT model_id AS ModelId, name AS Name, version AS Version FROM model_versions WHERE model_id IN {inList} ORDER BY name, version", ids, cancellationToken: cancellationToken)).ConfigureAwait(false))
+            .ToLookup(row => row.ModelId);
         return rows.Select(row => new LoggedModel(
             row.ModelId, row.ExperimentId.ToString(CultureInfo.InvariantCulture), row.Name, row.ArtifactLocation, row.CreationTimestamp, row.LastUpdatedTimestamp,
             row.Status, row.StatusMessage, row.ModelType, row.SourceRunId, row.LifecycleStage,
@@ -243,6 +269,7 @@ public sealed class LoggedModelStore(MetadataDatabase database, ExperimentStore 
             parameters[row.ModelId].Select(param => new Param(param.Key, param.Value)).ToList())
         {
             Metrics = metrics[row.ModelId].Select(metric => metric.ToMetric()).ToList(),
+            Registrations = registrations[row.ModelId].Select(registration => new LoggedModelRegistration(registration.Name, registration.Version.ToString(CultureInfo.InvariantCulture))).ToList(),
         }).ToList();
     }
 
@@ -311,6 +338,16 @@ public sealed class LoggedModelStore(MetadataDatabase database, ExperimentStore 
         string Status, string? StatusMessage, string? ModelType, string? SourceRunId, string LifecycleStage);
 
     private sealed record KeyValueRow(string ModelId, string Key, string Value);
+
+    // Settable properties: Dapper converts the database's integer type to long only for setters.
+    private sealed class RegistrationRow
+    {
+        public string ModelId { get; set; } = "";
+
+        public string Name { get; set; } = "";
+
+        public long Version { get; set; }
+    }
 
     // Settable properties: SQLite returns is_nan as an integer, which Dapper converts only for setters.
     private sealed class MetricRow

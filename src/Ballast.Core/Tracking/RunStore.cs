@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using System.Text.Json.Nodes;
 using Ballast.Metadata;
 using Dapper;
 
@@ -91,7 +92,8 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
         }
 
         var maxResults = PageToken.MaxResults(search.MaxResults);
-        var offset = PageToken.ParseOffset(search.PageToken);
+        var tokenQuery = TokenQuery(search);
+        var offset = PageToken.ParseOffset(search.PageToken, tokenQuery);
         var sql = new RunSearchSql(database.Engine, search.Filter ?? "");
         var experimentIds = search.ExperimentIds.Select(id => long.TryParse(id, NumberStyles.None, CultureInfo.InvariantCulture, out var parsed)
             ? "@" + sql.Add(parsed)
@@ -109,10 +111,28 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = (await connection.QueryAsync<InfoRow>(new CommandDefinition(query, sql.Parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
-        var next = rows.Count > maxResults ? PageToken.Create(offset + maxResults) : null;
+        var next = rows.Count > maxResults ? PageToken.Create(offset + maxResults, tokenQuery) : null;
         var infos = rows.Take(maxResults).Select(row => row.ToInfo()).ToList();
         return new RunPage(await WithDataAsync(connection, infos, cancellationToken).ConfigureAwait(false), next);
     }
+
+    /// <summary>
+    /// What a run search's page token is tied to: the experiment ids, filter, order and view type, whose change would make
+    /// the token's offset count through other results (MLflow's run tokens hold only the offset; its logged-model tokens
+    /// hold the query, with these messages).
+    /// </summary>
+    private static PageTokenQuery TokenQuery(RunSearch search) => new PageTokenQuery()
+        .With("experiment_ids", "Experiment IDs in the page token do not match the requested experiment IDs", new JsonArray([.. search.ExperimentIds.Select(id => JsonValue.Create(id))]))
+        .With("filter", "Filter string in the page token does not match the requested filter string", string.IsNullOrEmpty(search.Filter) ? null : JsonValue.Create(search.Filter))
+        .With("order_by", "Order by in the page token does not match the requested order by", search.OrderBy is { Count: > 0 } orderBy
+            ? new JsonArray([.. orderBy.Select(order => JsonValue.Create(order))])
+            : null)
+        .With("run_view_type", "Run view type in the page token does not match the requested run view type", JsonValue.Create(search.ViewType switch
+        {
+            ViewType.DeletedOnly => "DELETED_ONLY",
+            ViewType.All => "ALL",
+            _ => "ACTIVE_ONLY",
+        }));
 
     public async Task<RunInfo> UpdateAsync(string runId, string? status, long? endTime, string? runName, CancellationToken cancellationToken = default)
     {

@@ -9,7 +9,10 @@ namespace Ballast.Server.Tracking;
 
 public sealed record LoggedModelInfoJson(
     string ModelId, string ExperimentId, string Name, long CreationTimestampMs, long LastUpdatedTimestampMs, string ArtifactUri, string Status,
-    string? StatusMessage, string? ModelType, string? SourceRunId, IReadOnlyList<KeyValueJson>? Tags);
+    string? StatusMessage, string? ModelType, string? SourceRunId, IReadOnlyList<KeyValueJson>? Tags, IReadOnlyList<LoggedModelRegistrationJson>? Registrations);
+
+/// <summary>A version registered from the logged model: MLflow's <c>LoggedModelRegistrationInfo</c>.</summary>
+public sealed record LoggedModelRegistrationJson(string Name, string Version);
 
 /// <summary>A metric value linked to a logged model: MLflow's <c>Metric</c> with the run, model and dataset it belongs to.</summary>
 public sealed record LoggedModelMetricJson(string Key, double Value, long Timestamp, long Step, string? DatasetName, string? DatasetDigest, string? ModelId, string? RunId);
@@ -22,7 +25,8 @@ public sealed record LoggedModelJson(LoggedModelInfoJson Info, LoggedModelDataJs
     public static LoggedModelJson From(LoggedModel model) => new(
         new LoggedModelInfoJson(model.ModelId, model.ExperimentId, model.Name, model.CreationTimestamp, model.LastUpdatedTimestamp, model.ArtifactLocation, model.Status,
             model.StatusMessage, model.ModelType, model.SourceRunId,
-            model.Tags.Count == 0 ? null : model.Tags.Select(tag => new KeyValueJson(tag.Key, tag.Value)).ToList()),
+            model.Tags.Count == 0 ? null : model.Tags.Select(tag => new KeyValueJson(tag.Key, tag.Value)).ToList(),
+            model.Registrations.Count == 0 ? null : model.Registrations.Select(registration => new LoggedModelRegistrationJson(registration.Name, registration.Version)).ToList()),
         new LoggedModelDataJson(
             model.Params.Count == 0 ? null : model.Params.Select(param => new KeyValueJson(param.Key, param.Value)).ToList(),
             model.Metrics.Count == 0 ? null : model.Metrics.Select(m => new LoggedModelMetricJson(m.Key, m.Value, m.Timestamp, m.Step, m.DatasetName, m.DatasetDigest, m.ModelId, m.RunId)).ToList()));

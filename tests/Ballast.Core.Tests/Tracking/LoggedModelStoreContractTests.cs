@@ -242,13 +242,38 @@ public abstract class LoggedModelStoreContractTests(DatabaseEngine engine) : Dat
         (fromSourceOnly.ModelId, fromSourceOnly.DownloadUri).ShouldBe((model.ModelId, model.ArtifactLocation));
 
         var byName = await Registry.CreateVersionAsync("churn", "models:/churn/1", cancellationToken: Cancel);
-        (byName.ModelId, byName.StorageLocation).ShouldBe((null, null), "models:/NAME/VERSION names a version, not a logged model");
+        (byName.Source, byName.ModelId, byName.StorageLocation).ShouldBe(("models:/churn/1", null, model.ArtifactLocation), "models:/NAME/VERSION reads that version's files; it names no logged model");
+        (await Should.ThrowAsync<TrackingException>(() => Registry.CreateVersionAsync("churn", "models:/churn/9", cancellationToken: Cancel)))
+            .Message.ShouldBe("Unable to fetch model from model URI source artifact location 'models:/churn/9'. Error: Model Version (name=churn, version=9) not found");
+
+        // The versions registered with the model's id are its registrations and, as MLflow's server records them, its mlflow.modelVersions tag.
+        var registered = await Models.GetAsync(model.ModelId, cancellationToken: Cancel);
+        registered.Registrations.ShouldBe([new LoggedModelRegistration("churn", "1"), new LoggedModelRegistration("churn", "2")]);
+        registered.Tags.Single(tag => tag.Key == "mlflow.modelVersions").Value.ShouldBe("[{\"name\": \"churn\", \"version\": 1}, {\"name\": \"churn\", \"version\": 2}]");
 
         (await Should.ThrowAsync<TrackingException>(() => Registry.CreateVersionAsync("churn", "models:/m-missing", cancellationToken: Cancel)))
             .Message.ShouldBe("Logged model with ID 'm-missing' not found.");
         (await Should.ThrowAsync<TrackingException>(() => Registry.CreateVersionAsync("churn", $"models:/{model.ModelId}", modelId: "m-other", cancellationToken: Cancel)))
             .Code.ShouldBe(TrackingException.InvalidParameterValue);
         (await Registry.SearchVersionsAsync(new RegistrySearch("name = 'churn'"), Cancel)).Versions.Count.ShouldBe(3, "refused versions are not stored");
+    }
+
+    [Fact]
+    public async Task The_model_versions_tag_keeps_what_it_held_and_lists_each_version_once()
+    {
+        var listed = await Models.CreateAsync("0", "listed", cancellationToken: Cancel);
+        var broken = await Models.CreateAsync("0", "broken", cancellationToken: Cancel);
+        // A client that recorded the version itself, with the version as a string; a tag that is not a JSON list.
+        await Models.SetTagsAsync(listed.ModelId, [new TrackingTag("mlflow.modelVersions", "[{\"name\": \"churn\", \"version\": \"1\"}]")], Cancel);
+        await Models.SetTagsAsync(broken.ModelId, [new TrackingTag("mlflow.modelVersions", "not json")], Cancel);
+        await Registry.CreateModelAsync("churn", cancellationToken: Cancel);
+
+        await Registry.CreateVersionAsync("churn", $"models:/{listed.ModelId}", cancellationToken: Cancel);
+        await Registry.CreateVersionAsync("churn", $"models:/{broken.ModelId}", cancellationToken: Cancel);
+        await Registry.CreateVersionAsync("churn", $"models:/{listed.ModelId}", cancellationToken: Cancel);
+
+        (await Models.GetAsync(listed.ModelId, cancellationToken: Cancel)).Tags.Single().Value.ShouldBe("[{\"name\": \"churn\", \"version\": \"1\"}, {\"name\": \"churn\", \"version\": 3}]");
+        (await Models.GetAsync(broken.ModelId, cancellationToken: Cancel)).Tags.Single().Value.ShouldBe("[{\"name\": \"churn\", \"version\": 2}]");
     }
 }
 

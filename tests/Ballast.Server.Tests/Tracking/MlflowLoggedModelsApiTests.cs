@@ -52,21 +52,21 @@ public abstract class MlflowLoggedModelsApiTests(DatabaseEngine engine) : Engine
         finalized.Status.ShouldBe(HttpStatusCode.OK, finalized.Body.ToString());
         finalized.Body.GetProperty("model").GetProperty("info").GetProperty("status").GetString().ShouldBe("LOGGED_MODEL_READY");
 
-        // register_model("models:/<model_id>", "iris"): the registered model, the version with model_id, the model's mlflow.modelVersions tag.
+        // register_model("models:/<model_id>", "iris"): the registered model, the version with model_id; the server records the
+        // version on the model (its mlflow.modelVersions tag, as MLflow's handler does, and its registrations).
         await MlflowHttp.PostAsync(client, "registered-models/create", new { name = "iris" });
         var version = (await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "iris", source = $"models:/{modelId}", model_id = modelId })).GetProperty("model_version");
         version.GetProperty("version").GetString().ShouldBe("1");
         version.GetProperty("source").GetString().ShouldBe($"models:/{modelId}");
         version.GetProperty("model_id").GetString().ShouldBe(modelId);
         version.GetProperty("run_id").GetString().ShouldBe(runId, "the logged model's source run, as MLflow's registry stores take it");
-        (await SendAsync(client, HttpMethod.Get, $"logged-models/{modelId}")).Status.ShouldBe(HttpStatusCode.OK);
-        var tagged = await SendAsync(client, HttpMethod.Patch, $"logged-models/{modelId}/tags",
-            new { model_id = modelId, tags = new[] { new { key = "mlflow.modelVersions", value = "[{\"name\": \"iris\", \"version\": \"1\"}]" } } });
-        tagged.Status.ShouldBe(HttpStatusCode.OK, tagged.Body.ToString());
 
         var read = (await client.GetFromJsonAsync<JsonElement>($"/ajax-api/2.0/mlflow/logged-models/{modelId}", Cancel)).GetProperty("model");
         read.GetProperty("info").GetProperty("status").GetString().ShouldBe("LOGGED_MODEL_READY");
         read.GetProperty("info").GetProperty("tags").EnumerateArray().Select(tag => tag.GetProperty("key").GetString()).ShouldBe(["mlflow.modelVersions", "mlflow.source.type", "mlflow.user"]);
+        read.GetProperty("info").GetProperty("tags")[0].GetProperty("value").GetString().ShouldBe("[{\"name\": \"iris\", \"version\": 1}]");
+        var registration = read.GetProperty("info").GetProperty("registrations").EnumerateArray().Single();
+        (registration.GetProperty("name").GetString(), registration.GetProperty("version").GetString()).ShouldBe(("iris", "1"));
         var metric = read.GetProperty("data").GetProperty("metrics").EnumerateArray().Single();
         (metric.GetProperty("key").GetString(), metric.GetProperty("value").GetDouble(), metric.GetProperty("run_id").GetString(), metric.GetProperty("model_id").GetString())
             .ShouldBe(("acc", 0.97, runId, modelId));
@@ -164,6 +164,126 @@ public abstract class MlflowLoggedModelsApiTests(DatabaseEngine engine) : Engine
     }
 
     [Fact]
+    public async Task Registering_from_a_registered_models_uri_reads_that_versions_files_as_mlflow_does()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        var runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
+        var modelId = (await MlflowHttp.PostAsync(client, "logged-models", new { experiment_id = "0", name = "iris", source_run_id = runId }))
+            .GetProperty("model").GetProperty("info").GetProperty("model_id").GetString()!;
+        await UploadAsync(client, $"0/models/{modelId}/artifacts/MLmodel", Encoding.UTF8.GetBytes($"flavors:\n  onnx: {{}}\nmodel_id: {modelId}\n"));
+        await UploadAsync(client, $"0/models/{modelId}/artifacts/model.onnx", await File.ReadAllBytesAsync(TestServices.Fixture("logreg_iris.onnx"), Cancel));
+        (await SendAsync(client, HttpMethod.Patch, $"logged-models/{modelId}", new { status = "LOGGED_MODEL_READY" })).Status.ShouldBe(HttpStatusCode.OK);
+        var files = $"mlflow-artifacts:/0/models/{modelId}/artifacts";
+        await MlflowHttp.PostAsync(client, "registered-models/create", new { name = "iris" });
+        await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "iris", source = $"models:/{modelId}", model_id = modelId });
+        await MlflowHttp.PostAsync(client, "registered-models/alias", new { name = "iris", alias = "champion", version = "1" });
+
+        // register_model("models:/iris/1", "iris-prod"): the client sends the source version's model_id (_parse_model_id_if_present).
+        await MlflowHttp.PostAsync(client, "registered-models/create", new { name = "iris-prod" });
+        var copy = (await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "iris-prod", source = "models:/iris/1", model_id = modelId })).GetProperty("model_version");
+        (copy.GetProperty("source").GetString(), copy.GetProperty("model_id").GetString(), copy.GetProperty("run_id").GetString()).ShouldBe(("models:/iris/1", modelId, runId));
+        (await DownloadUriAsync(client, "iris-prod", "1")).ShouldBe(files);
+
+        // register_model("models:/iris@champion", "iris-alias"): no model_id (an alias has no version to read it from).
+        await MlflowHttp.PostAsync(client, "registered-models/create", new { name = "iris-alias" });
+        await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "iris-alias", source = "models:/iris@champion" });
+        (await DownloadUriAsync(client, "iris-alias", "1")).ShouldBe(files);
+
+        // A version of files logged to a run, copied by its latest version and then copied again: each reads the first one's files.
+        await MlflowHttp.PostAsync(client, "registered-models/create", new { name = "plain" });
+        await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "plain", source = $"mlflow-artifacts:/0/{runId}/artifacts/model", run_id = runId });
+        await MlflowHttp.PostAsync(client, "registered-models/create", new { name = "plain-copy" });
+        await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "plain-copy", source = "models:/plain/latest" });
+        await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "plain-copy", source = "models:/plain-copy/1" });
+        (await DownloadUriAsync(client, "plain-copy", "2")).ShouldBe($"mlflow-artifacts:/0/{runId}/artifacts/model");
+
+        // The logged model lists every version registered with its model_id, in its tag and its registrations.
+        var info = (await client.GetFromJsonAsync<JsonElement>($"{MlflowHttp.Api}/logged-models/{modelId}", Cancel)).GetProperty("model").GetProperty("info");
+        info.GetProperty("tags").EnumerateArray().Single(tag => tag.GetProperty("key").GetString() == "mlflow.modelVersions").GetProperty("value").GetString()
+            .ShouldBe("[{\"name\": \"iris\", \"version\": 1}, {\"name\": \"iris-prod\", \"version\": 1}]");
+        info.GetProperty("registrations").EnumerateArray().Select(r => $"{r.GetProperty("name").GetString()}/{r.GetProperty("version").GetString()}").ShouldBe(["iris/1", "iris-prod/1"]);
+        (await MlflowHttp.PostAsync(client, "logged-models/search", new { experiment_ids = new[] { "0" } })).GetProperty("models")[0].GetProperty("info").GetProperty("registrations")
+            .GetArrayLength().ShouldBe(2);
+
+        // The copy is served from the logged model's files.
+        using var endpoint = await client.PutAsJsonAsync("/api/v1/endpoints/iris-prod", new { variants = new[] { new { name = "main", model = "models:/iris-prod/1" } } }, Cancel);
+        endpoint.StatusCode.ShouldBe(HttpStatusCode.OK, await endpoint.Content.ReadAsStringAsync(Cancel));
+        using var scored = await client.PostAsJsonAsync("/endpoints/iris-prod/invocations", new { instances = new[] { new[] { 6.7, 3.0, 5.2, 2.3 } } }, Cancel);
+        scored.StatusCode.ShouldBe(HttpStatusCode.OK, await scored.Content.ReadAsStringAsync(Cancel));
+
+        // A reference that does not resolve is refused with the reason, and no version is created.
+        foreach (var (source, status, code, message) in new (string, HttpStatusCode, string, string)[]
+        {
+            ("models:/iris/9", HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST",
+                "Unable to fetch model from model URI source artifact location 'models:/iris/9'. Error: Model Version (name=iris, version=9) not found"),
+            ("models:/nope/1", HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST", "Error: Model Version (name=nope, version=1) not found"),
+            ("models:/iris@ghost", HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST", "Error: Registered model alias ghost not found."),
+            ("models:/iris/staging", HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST", "Error: No versions of model with name 'iris' and stage 'Staging' found"),
+            ("models:/nope/latest", HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST", "Error: Registered Model with name=nope not found"),
+            ("models:/iris/bogus", HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", "Error: Invalid Model Version stage: bogus."),
+            ("models:/iris/1/extra", HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", "not a proper models:/ URI: 'models:/iris/1/extra'"),
+            ("models:/iris@", HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", "not a proper models:/ URI: 'models:/iris@'"),
+        })
+        {
+            var (actual, error) = await SendAsync(client, HttpMethod.Post, "model-versions/create", new { name = "iris-prod", source });
+            actual.ShouldBe(status, $"{source}: {error}");
+            error.GetProperty("error_code").GetString().ShouldBe(code, source);
+            error.GetProperty("message").GetString()!.ShouldContain(message, Case.Sensitive, source);
+        }
+
+        (await client.GetFromJsonAsync<JsonElement>($"{MlflowHttp.Api}/model-versions/search?filter=name%3D'iris-prod'", Cancel)).GetProperty("model_versions").GetArrayLength().ShouldBe(1);
+    }
+
+    [Fact]
+    public async Task A_search_page_token_is_refused_for_another_query_as_mlflows_logged_model_tokens_are()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        var experiment = (await MlflowHttp.PostAsync(client, "experiments/create", new { name = "paged" })).GetProperty("experiment_id").GetString()!;
+        foreach (var name in new[] { "a", "b", "c" })
+        {
+            await MlflowHttp.PostAsync(client, "logged-models", new { experiment_id = experiment, name, model_type = "classifier" });
+        }
+
+        var query = new Dictionary<string, object?>
+        {
+            ["experiment_ids"] = new[] { experiment },
+            ["filter"] = "model_type = 'classifier'",
+            ["order_by"] = new[] { new { field_name = "name", ascending = true } },
+        };
+        var token = (await MlflowHttp.PostAsync(client, "logged-models/search", new Dictionary<string, object?>(query) { ["max_results"] = 1 })).GetProperty("next_page_token").GetString()!;
+
+        // The same query pages on, whatever the page size (ascending left out is its default, true).
+        (await MlflowHttp.PostAsync(client, "logged-models/search", new Dictionary<string, object?>(query)
+            {
+                ["order_by"] = new[] { new { field_name = "name" } }, ["max_results"] = 5, ["page_token"] = token,
+            }))
+            .GetProperty("models").EnumerateArray().Select(m => m.GetProperty("info").GetProperty("name").GetString()).ShouldBe(["b", "c"]);
+
+        foreach (var (key, value, message) in new (string, object?, string)[]
+        {
+            ("experiment_ids", new[] { experiment, "0" },
+                $"Experiment IDs in the page token do not match the requested experiment IDs. Expected: [\"{experiment}\",\"0\"]. Found: [\"{experiment}\"]"),
+            ("filter", "name = 'a'", "Filter string in the page token does not match the requested filter string. Expected: \"name = 'a'\". Found: \"model_type = 'classifier'\""),
+            ("filter", null, "Filter string in the page token does not match the requested filter string. Expected: null. Found:"),
+            ("order_by", new[] { new { field_name = "name", ascending = false } }, "Order by in the page token does not match the requested order by."),
+            ("datasets", new[] { new { dataset_name = "train" } },
+                "Datasets in the page token do not match the requested datasets. Expected: [{\"dataset_name\":\"train\",\"dataset_digest\":null}]. Found: null"),
+        })
+        {
+            var changed = new Dictionary<string, object?>(query) { ["page_token"] = token, [key] = value };
+            var (status, error) = await SendAsync(client, HttpMethod.Post, "logged-models/search", changed);
+            status.ShouldBe(HttpStatusCode.BadRequest, $"{key}: {error}");
+            error.GetProperty("error_code").GetString().ShouldBe("INVALID_PARAMETER_VALUE");
+            error.GetProperty("message").GetString()!.ShouldContain(message, Case.Sensitive, key);
+        }
+    }
+
+    private static async Task<string?> DownloadUriAsync(HttpClient client, string name, string version) =>
+        (await client.GetFromJsonAsync<JsonElement>($"{MlflowHttp.Api}/model-versions/get-download-uri?name={name}&version={version}", Cancel)).GetProperty("artifact_uri").GetString();
+
+    [Fact]
     public async Task Bad_logged_model_requests_get_mlflow_errors_with_the_reason()
     {
         await using var server = await StartServerAsync();
@@ -199,6 +319,8 @@ public abstract class MlflowLoggedModelsApiTests(DatabaseEngine engine) : Engine
             (HttpMethod.Post, "runs/outputs", new { run_id = runId, models = new[] { new { model_id = modelId } } }, HttpStatusCode.BadRequest, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'step'"),
             (HttpMethod.Post, "runs/log-inputs", new { run_id = runId, models = new[] { new { model_id = "m-unknown" } } }, HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST", "Logged model with ID 'm-unknown' not found."),
             (HttpMethod.Post, "model-versions/create", new { name = "m", source = "models:/m-unknown", model_id = "m-unknown" }, HttpStatusCode.NotFound, "RESOURCE_DOES_NOT_EXIST", "Logged model with ID 'm-unknown' not found."),
+            // Databricks' upload credentials (databricks_artifacts.proto): an OSS server has no such route, so neither does this one.
+            (HttpMethod.Post, $"logged-models/{modelId}/artifacts/credentials-for-upload", new { model_id = modelId, paths = new[] { "MLmodel" } }, HttpStatusCode.NotFound, "ENDPOINT_NOT_FOUND", ""),
         })
         {
             var (actual, error) = await SendAsync(client, method, route, body);

@@ -170,8 +170,30 @@ public abstract class MlflowRunsApiTests(DatabaseEngine engine) : EngineServerTe
 
         var found = await MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, filter = "metrics.auc > 0.75 and params.model = 'lgbm'", order_by = new[] { "metrics.auc DESC" }, max_results = 1 });
         found.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("info").GetProperty("run_name").GetString()).ShouldBe(["b"]);
-        var next = await MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, filter = "metrics.auc > 0.75", order_by = new[] { "metrics.auc DESC" }, max_results = 1, page_token = found.GetProperty("next_page_token").GetString() });
+        var token = found.GetProperty("next_page_token").GetString();
+        var next = await MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, filter = "metrics.auc > 0.75 and params.model = 'lgbm'", order_by = new[] { "metrics.auc DESC" }, max_results = 1, page_token = token });
         next.GetProperty("runs")[0].GetProperty("info").GetProperty("run_name").GetString().ShouldBe("c");
+
+        // A token counts its offset through its own query's results: with another filter, order, experiments or view it is refused.
+        foreach (var (body, message) in new (object, string)[]
+        {
+            (new { experiment_ids = new[] { "0" }, filter = "metrics.auc > 0.75", order_by = new[] { "metrics.auc DESC" }, page_token = token },
+                "Filter string in the page token does not match the requested filter string. Expected: \"metrics.auc > 0.75\". Found: \"metrics.auc > 0.75 and params.model = 'lgbm'\""),
+            (new { experiment_ids = new[] { "0" }, filter = "metrics.auc > 0.75 and params.model = 'lgbm'", order_by = new[] { "metrics.auc ASC" }, page_token = token },
+                "Order by in the page token does not match the requested order by. Expected: [\"metrics.auc ASC\"]. Found: [\"metrics.auc DESC\"]"),
+            (new { experiment_ids = new[] { "0", "1" }, filter = "metrics.auc > 0.75 and params.model = 'lgbm'", order_by = new[] { "metrics.auc DESC" }, page_token = token },
+                "Experiment IDs in the page token do not match the requested experiment IDs. Expected: [\"0\",\"1\"]. Found: [\"0\"]"),
+            (new { experiment_ids = new[] { "0" }, filter = "metrics.auc > 0.75 and params.model = 'lgbm'", order_by = new[] { "metrics.auc DESC" }, page_token = token, run_view_type = "ALL" },
+                "Run view type in the page token does not match the requested run view type. Expected: \"ALL\". Found: \"ACTIVE_ONLY\""),
+        })
+        {
+            using var refused = await client.PostAsJsonAsync($"{Api}/runs/search", body, Cancel);
+            var text = await refused.Content.ReadAsStringAsync(Cancel);
+            refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest, text);
+            var error = JsonDocument.Parse(text).RootElement;
+            error.GetProperty("error_code").GetString().ShouldBe("INVALID_PARAMETER_VALUE");
+            error.GetProperty("message").GetString().ShouldBe(message);
+        }
 
         var none = await MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, filter = "metrics.auc > 2" });
         none.TryGetProperty("runs", out _).ShouldBeFalse();
