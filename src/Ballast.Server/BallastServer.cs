@@ -293,7 +293,9 @@ public static partial class BallastServer
         // and its payload each, most of the listener's cost). The counters themselves are written at LogAlways and still
         // arrive at Critical; the hosting source keeps counting requests either way.
         Prometheus.Metrics.ConfigureEventCounterAdapter(adapter => adapter.EventSourceSettingsProvider = _ => new Prometheus.EventCounterAdapterEventSourceSettings { MinimumLevel = System.Diagnostics.Tracing.EventLevel.Critical });
-        app.UseWhen(context => !InferenceApi.IsScoringPath(context.Request.Path), other => other.UseHttpMetrics());
+        // The same branch keeps the JSON body a route binds while the request runs, so a refused one can be read again to
+        // name every unknown field in it; a scoring request's body is parsed by its own reader, once, and not kept.
+        app.UseWhen(context => !InferenceApi.IsScoringPath(context.Request.Path), other => other.UseHttpMetrics().UseRequestJsonContract());
         app.UseBallastAuthentication();
 
         app.MapOpenApi().AllowAnonymous();
@@ -461,7 +463,7 @@ public static partial class BallastServer
     {
         return error switch
         {
-            BadHttpRequestException bad => ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), BadRequestMessage(bad)),
+            BadHttpRequestException bad => WriteBadRequestAsync(context, bad),
             MetadataUnavailableException unavailable => ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.TemporarilyUnavailable, unavailable.Message),
             Ballast.Features.OnlineStoreUnavailableException online => ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.TemporarilyUnavailable, online.Message),
             TrackingException tracking => ErrorResponses.WriteAsync(context, TrackingStatus(tracking.Code, context.Request.Path), tracking.Code, tracking.Message, tracking.Problems),
@@ -489,6 +491,35 @@ public static partial class BallastServer
 
     private const string BodyTooLargeMessage = "The request body is larger than this server accepts (--max-request-body).";
 
+    /// <summary>
+    /// A request the server could not bind. A JSON body that does not fit its route's fields is named in the body's own
+    /// terms, every problem at once: the serializer stops at the first unknown field, so the kept body is read again for
+    /// the others (<c>detail</c> names them all, <c>errors</c> lists them one by one when there are several).
+    /// </summary>
+    private static async Task WriteBadRequestAsync(HttpContext context, BadHttpRequestException bad)
+    {
+        if (bad.StatusCode == StatusCodes.Status400BadRequest && bad.InnerException is System.Text.Json.JsonException json && RequestJsonContract.Describe(json) is { } problems)
+        {
+            if (RequestJsonContract.IsUnknownField(json) && BodyType(context) is { } root
+                && await RequestJsonContract.UnknownFieldsAsync(context.Request.Body, root, context.RequestAborted).ConfigureAwait(false) is { } all)
+            {
+                problems = all;
+            }
+
+            await ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), $"The body is not the JSON this route takes: {string.Join("; ", problems)}.",
+                problems.Count > 1 ? problems : null).ConfigureAwait(false);
+            return;
+        }
+
+        await ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), BadRequestMessage(bad)).ConfigureAwait(false);
+    }
+
+    /// <summary>The body type of the route that refused the request (the exception handler has cleared the route from the context).</summary>
+    private static JsonTypeInfo? BodyType(HttpContext context) =>
+        context.Features.Get<IExceptionHandlerFeature>()?.Endpoint?.Metadata.GetMetadata<Microsoft.AspNetCore.Http.Metadata.IAcceptsMetadata>()?.RequestType is { } type
+            ? context.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions.GetTypeInfo(type)
+            : null;
+
     private static string BadRequestMessage(BadHttpRequestException exception) => exception.StatusCode switch
     {
         StatusCodes.Status413PayloadTooLarge => BodyTooLargeMessage,
@@ -501,9 +532,9 @@ public static partial class BallastServer
     /// </summary>
     private static string JsonMessage(System.Text.Json.JsonException json)
     {
-        if (RequestJsonContract.Describe(json) is { } problem)
+        if (RequestJsonContract.Describe(json) is { } problems)
         {
-            return $"The body is not the JSON this route takes: {problem}.";
+            return $"The body is not the JSON this route takes: {string.Join("; ", problems)}.";
         }
 
         var at = (json.Path is { Length: > 1 } path ? $" at {path}" : "") + (json.LineNumber is { } line ? $" (line {line + 1})" : "");

@@ -182,6 +182,27 @@ public sealed class ApplyTests
         (await RunAsync("delete", "experiment", "iris-ab", "--url", Url(server))).Code.ShouldBe(0);
     }
 
+    // A GET shows is_event_rule (computed from events); the server refuses it in a body, so the manifest leaves it out.
+    [Fact]
+    public async Task An_event_rule_round_trips_through_get_yaml_without_its_computed_field()
+    {
+        await using var server = await RunningServer.StartAsync();
+        var rule = Write("rule.yaml", "kind: AlertRule\nname: rollouts\nevents: [\"rollout.*\"]\n");
+        var created = await RunAsync("apply", "-f", rule, "--url", Url(server));
+        created.Code.ShouldBe(0, created.Error);
+
+        var yaml = await RunAsync("get", "alert-rule", "rollouts", "-o", "yaml", "--url", Url(server));
+        yaml.Code.ShouldBe(0, yaml.Error);
+        yaml.Output.ShouldNotContain("is_event_rule");
+        var back = await RunAsync("apply", "-f", Write("back.yaml", yaml.Output), "--url", Url(server));
+        back.Code.ShouldBe(0, back.Error);
+        back.Output.ShouldContain("alertrule/rollouts: unchanged");
+
+        var computed = await RunAsync("apply", "-f", Write("computed.yaml", yaml.Output + "is_event_rule: true\n"), "--url", Url(server));
+        computed.Code.ShouldNotBe(0);
+        computed.Error.ShouldContain("is_event_rule: unknown field (known: name, source, metric, operator, threshold, for, severity, labels, annotations, description, actions, events)");
+    }
+
     [Fact]
     public async Task Delete_endpoint_removes_it_and_a_missing_one_fails_with_exit_code_1()
     {

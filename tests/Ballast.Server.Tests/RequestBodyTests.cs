@@ -116,6 +116,60 @@ public sealed class RequestBodyTests
             .ShouldBe($"{Prefix}colums: unknown field (known: name, endpoint, window, reference, columns, drift, prediction, performance, segments, kpis, min_rows, feature_names, quality, estimated, fairness, multivariate).");
     }
 
+    // System.Text.Json stops at the first unknown field: a body with three answered three times, one field a round.
+    [Fact]
+    public async Task Every_unknown_field_of_a_body_at_any_depth_is_named_in_one_400()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var body = """
+            {"name": "e", "variants": [{"name": "a", "model": "models:/m/1", "wieght": 100}, {"name": "b", "model": "models:/m/1", "weight": 0, "wieght": 0}],
+             "polcy": "split", "falback": "a"}
+            """;
+        var (status, problem) = await ProblemJsonAsync(client, "POST", "/api/v1/endpoints", body);
+        status.ShouldBe(HttpStatusCode.BadRequest);
+        var errors = problem.GetProperty("errors").EnumerateArray().Select(error => error.GetString()!).ToList();
+        errors.Select(error => error[..error.IndexOf(':', StringComparison.Ordinal)]).ShouldBe(["variants[0].wieght", "variants[1].wieght", "polcy", "falback"]);
+        problem.GetProperty("detail").GetString().ShouldBe($"{Prefix}{string.Join("; ", errors)}.");
+
+        // Each in the words a body with that one field alone gets (which has no errors list: one problem, one detail).
+        var (_, variant) = await ProblemJsonAsync(client, "POST", "/api/v1/endpoints", """{"name": "e", "variants": [{"name": "a", "model": "models:/m/1", "wieght": 100}]}""");
+        variant.TryGetProperty("errors", out _).ShouldBeFalse();
+        variant.GetProperty("detail").GetString().ShouldBe($"{Prefix}{errors[0]}.");
+        var (_, policy) = await ProblemJsonAsync(client, "POST", "/api/v1/endpoints", """{"name": "e", "variants": [], "polcy": "split"}""");
+        policy.GetProperty("detail").GetString().ShouldBe($"{Prefix}{errors[2]}.");
+
+        // Another route and body: a field at the top before one inside an object.
+        (status, problem) = await ProblemJsonAsync(client, "PUT", "/api/v1/monitors/m", """{"endpiont": "e", "window": {"durration": "10m", "rows": 5}}""");
+        status.ShouldBe(HttpStatusCode.BadRequest);
+        problem.GetProperty("errors").EnumerateArray().Select(error => error.GetString()).ShouldBe(
+        [
+            "endpiont: unknown field (known: name, endpoint, window, reference, columns, drift, prediction, performance, segments, kpis, min_rows, feature_names, quality, estimated, fairness, multivariate)",
+            "window.durration: unknown field (known: duration, rows, grace)",
+        ]);
+    }
+
+    // AlertRuleSpec.IsEventRule is computed from events: the serializer read it and dropped it, and listed it as a field.
+    [Fact]
+    public async Task A_field_the_server_computes_is_refused_as_unknown_and_is_not_listed_as_known()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        const string Known = "(known: name, source, metric, operator, threshold, for, severity, labels, annotations, description, actions, events)";
+        var (status, detail) = await ProblemAsync(client, "PUT", "/api/v1/alert-rules/r", """{"events": ["rollout.*"], "is_event_rule": false}""");
+        status.ShouldBe(HttpStatusCode.BadRequest);
+        detail.ShouldBe($"{Prefix}is_event_rule: unknown field {Known}.");
+        (await ProblemAsync(client, "PUT", "/api/v1/alert-rules/r", """{"events": ["rollout.*"], "evnts": ["x"]}""")).Detail.ShouldBe($"{Prefix}evnts: unknown field {Known}.");
+
+        // A GET still shows it; a body without it is taken.
+        using (var created = await client.PutAsync("/api/v1/alert-rules/r", new StringContent("""{"events": ["rollout.*"]}""", Encoding.UTF8, "application/json"), Cancel))
+        {
+            created.IsSuccessStatusCode.ShouldBeTrue(await created.Content.ReadAsStringAsync(Cancel));
+        }
+
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/alert-rules/r", Cancel)).GetProperty("rule").GetProperty("is_event_rule").GetBoolean().ShouldBeTrue();
+    }
+
     [Fact]
     public async Task Nulls_the_type_allows_and_bodies_without_unknown_fields_still_reach_the_route()
     {
@@ -226,6 +280,14 @@ public sealed class RequestBodyTests
 
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
         return (response.StatusCode, problem.TryGetProperty("detail", out var detail) ? detail.GetString() : problem.GetRawText());
+    }
+
+    private static async Task<(HttpStatusCode Status, JsonElement Problem)> ProblemJsonAsync(HttpClient client, string method, string path, string body)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        using var response = await client.SendAsync(request, Cancel);
+        response.Content.Headers.ContentType?.MediaType.ShouldBe("application/problem+json", await response.Content.ReadAsStringAsync(Cancel));
+        return (response.StatusCode, await response.Content.ReadFromJsonAsync<JsonElement>(Cancel));
     }
 
     private static async Task<(HttpStatusCode Status, JsonElement Body)> MlflowAsync(HttpClient client, string route, string body)

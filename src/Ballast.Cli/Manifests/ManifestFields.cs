@@ -4,17 +4,21 @@ using System.Text.Json.Serialization.Metadata;
 namespace Ballast.Cli.Manifests;
 
 /// <summary>
-/// Finds fields a manifest holds that its kind does not have (a misspelt <c>wieght</c>). The server refuses them too
-/// (first one only, object by object); here every one of every object is listed before anything is sent. The known
-/// fields come from the kind's JSON contract, so they follow the server's types.
+/// Finds fields a manifest holds that its kind does not have (a misspelt <c>wieght</c>), or only computes (what a GET
+/// shows, such as <c>is_event_rule</c>). The server refuses them too, in the same words; here every one of every object
+/// is listed before anything is sent. The known fields come from the kind's JSON contract, so they follow the server's types.
 /// </summary>
 internal static class ManifestFields
 {
+    /// <summary>The fields a manifest sets: a computed property (read-only, no constructor parameter) is not one.</summary>
+    public static IEnumerable<JsonPropertyInfo> Settable(JsonTypeInfo type) =>
+        (type ?? throw new ArgumentNullException(nameof(type))).Properties.Where(property => !property.IsExtensionData && (property.Set is not null || property.AssociatedParameter is not null));
+
     public static void FindUnknown(JsonNode? node, JsonTypeInfo type, string path, ICollection<string> problems)
     {
         if (type.Kind == JsonTypeInfoKind.Object && node is JsonObject fields)
         {
-            var known = type.Properties.ToDictionary(property => property.Name, StringComparer.Ordinal);
+            var known = Settable(type).ToDictionary(property => property.Name, StringComparer.Ordinal);
             foreach (var (key, value) in fields)
             {
                 var where = path.Length == 0 ? key : $"{path}.{key}";

@@ -65,7 +65,7 @@ internal abstract class ManifestKind
     {
         ArgumentNullException.ThrowIfNull(source);
         var projected = new JsonObject();
-        foreach (var field in Spec.Properties.Select(property => property.Name))
+        foreach (var field in ManifestFields.Settable(Spec).Select(property => property.Name))
         {
             if (source.TryGetPropertyValue(field, out var value) && value is not null && Keeps(field, value))
             {

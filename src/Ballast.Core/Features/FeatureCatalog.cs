@@ -88,6 +88,14 @@ public sealed class FeatureCatalog
 
     public FrozenDictionary<string, ResolvedService> Services { get; }
 
+    /// <summary>
+    /// The view whose entity the values of KPI <paramref name="kpi"/> are keyed by: one with <c>int64</c> keys when
+    /// any reads it (a number or text of a whole number is then that integer, as lookups take it), else any; null
+    /// when no view reads it.
+    /// </summary>
+    public ResolvedView? KpiReader(string kpi) =>
+        Views.Values.Where(view => view.Spec.Source?.Kpi == kpi).OrderBy(view => view.Entity.Type == FeatureTypes.Int64 ? 0 : 1).ThenBy(view => view.Name, StringComparer.Ordinal).FirstOrDefault();
+
     public ResolvedService Service(string name) => Services.TryGetValue(name, out var service)
         ? service
         : throw Tracking.TrackingException.NotFound($"Feature service '{name}' does not exist; `ballast features list` shows the services there are.");

@@ -28,7 +28,7 @@ public sealed class FeatureConsistency(OfflineStore offline, IOnlineStore online
             var random = new Random(seed);
             var reservoir = new List<OnlineRow>(sample);
             long seen = 0;
-            var (version, _) = await offline.LatestAsync(view, null, now, FeatureMaterializer.BatchSize, batch =>
+            var (version, _, _, _) = await offline.LatestAsync(view, null, now, FeatureMaterializer.BatchSize, batch =>
             {
                 foreach (var row in batch)
                 {

@@ -6,9 +6,11 @@ namespace Ballast.Features;
 
 /// <summary>
 /// What one view's materialization did: the dataset version read, the event-time range (from, until] it covered, rows
-/// read and rows that changed the online store; <see cref="Error"/> when it failed (and the other views went on).
+/// read and rows that changed the online store; <see cref="Error"/> when it failed (and the other views went on);
+/// <see cref="SkippedRows"/> of a stream whose entity key is none of the entity's (an int64 entity's 1.5), and
+/// <see cref="Skipped"/> saying why with examples.
 /// </summary>
-public sealed record MaterializationResult(string View, string Source, long? From, long Until, long Rows, int Changed, string? Error = null);
+public sealed record MaterializationResult(string View, string Source, long? From, long Until, long Rows, int Changed, string? Error = null, long SkippedRows = 0, string? Skipped = null);
 
 /// <summary>
 /// Copies the latest feature values per entity from the offline store into the online store, incrementally: each view
@@ -88,7 +90,7 @@ public sealed class FeatureMaterializer(FeatureStore definitions, DatasetStore d
         // the newer value, so rows read twice change nothing.
         var from = spec.IsStream && after is { } mark ? mark - (long)StreamLateness.TotalMilliseconds : after;
         var changed = 0;
-        var (_, rows) = await offline.LatestAsync(pinned, from, until, BatchSize, async batch =>
+        var (_, rows, skippedRows, skipped) = await offline.LatestAsync(pinned, from, until, BatchSize, async batch =>
             changed += await online.WriteAsync(view.Name, batch, cancellationToken).ConfigureAwait(false), cancellationToken: cancellationToken).ConfigureAwait(false);
 
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -101,7 +103,7 @@ public sealed class FeatureMaterializer(FeatureStore definitions, DatasetStore d
                 new { view.Name, digest, until, changed = (long)changed, now }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
 
-        return new MaterializationResult(view.Name, reference, from, until, rows, changed);
+        return new MaterializationResult(view.Name, reference, from, until, rows, changed, SkippedRows: skippedRows, Skipped: skipped);
     }
 
     private sealed class Watermark

@@ -70,6 +70,13 @@ internal sealed class FeatureSource : IAsyncDisposable
                 throw TrackingException.Invalid($"Feature view '{view.Name}': dataset {version.Reference} has no column {string.Join(", ", missing.Select(column => $"'{column}'"))}; it has {string.Join(", ", columns.Where(column => !column.StartsWith("__", StringComparison.Ordinal)))}.");
             }
 
+            if (view.Entity.Type == FeatureTypes.Int64 && FractionalKeys(connection, $"{relation}_raw", key) is { Count: > 0 } fractions)
+            {
+                // The cast to BIGINT would round 1.5 to 2, another entity's key: the version is refused, as a training
+                // set's entities file is, and a new version with whole keys is read instead.
+                throw TrackingException.Invalid($"Feature view '{view.Name}': dataset {version.Reference} has '{key}' values that are not whole numbers ({string.Join(", ", fractions)}); entity '{view.Entity.Name}' has int64 keys.");
+            }
+
             var select = new StringBuilder($"SELECT {KeyValue(key, view.Entity)} AS __key, CAST({Identifier(view.Spec.Timestamp!)} AS TIMESTAMP) AS __ts");
             foreach (var feature in features)
             {
@@ -100,7 +107,17 @@ internal sealed class FeatureSource : IAsyncDisposable
         try
         {
             await streams.LoadAsync(connection, $"{relation}_raw", view, features, after, until, source._copies, cancellationToken).ConfigureAwait(false);
-            var key = view.Entity.Type == FeatureTypes.Int64 ? "CAST(TRY_CAST(__entity AS BIGINT) AS VARCHAR)" : "__entity";
+            // An int64 entity's key is a whole number however it was logged (42, 42.0, "042"); a fraction is no key
+            // (DuckDB's cast would round 1.5 to 2, another entity's key), nor is text that is no number. A stream's rows
+            // cannot be corrected, so such rows are skipped and counted (Skipped) rather than stopping the view for good.
+            var key = view.Entity.Type == FeatureTypes.Int64
+                ? "(CASE WHEN TRY_CAST(__entity AS DOUBLE) = trunc(TRY_CAST(__entity AS DOUBLE)) THEN CAST(COALESCE(TRY_CAST(__entity AS BIGINT), TRY_CAST(TRY_CAST(__entity AS DOUBLE) AS BIGINT)) AS VARCHAR) END)"
+                : "__entity";
+            if (view.Entity.Type == FeatureTypes.Int64)
+            {
+                source.CountSkipped(connection, $"{relation}_raw", key, view);
+            }
+
             var select = new StringBuilder($"SELECT {key} AS __key, make_timestamp(__ms * 1000) AS __ts");
             foreach (var feature in features)
             {
@@ -122,6 +139,59 @@ internal sealed class FeatureSource : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>Rows of a stream that were not read because their entity key is none of the entity's (0 for a dataset, which is refused instead).</summary>
+    public long SkippedRows { get; private set; }
+
+    /// <summary>Why <see cref="SkippedRows"/> were skipped, with example keys; null when none were.</summary>
+    public string? Skipped { get; private set; }
+
+    private void CountSkipped(DuckDBConnection connection, string raw, string key, ResolvedView view)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT COUNT(*), array_to_string(list_sort(list_distinct(list(__entity)))[1:5], ', ') FROM {raw} WHERE __entity IS NOT NULL AND {key} IS NULL";
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        SkippedRows = reader.GetInt64(0);
+        if (SkippedRows > 0)
+        {
+            var column = view.Spec.Source!.EntityColumn ?? "entity";
+            Skipped = $"{SkippedRows} row(s) of {Reference} skipped: their '{column}' is not a whole number ({reader.GetString(1)}); entity '{view.Entity.Name}' has int64 keys";
+        }
+    }
+
+    /// <summary>
+    /// Up to 5 values of <paramref name="column"/> that are numbers with a fraction (an int64 key's cast would round
+    /// them); none without reading the rows when the column is of an integer type.
+    /// </summary>
+    public static List<string> FractionalKeys(DuckDBConnection connection, string relation, string column)
+    {
+        var key = Identifier(column);
+        var fractions = new List<string>();
+        using (var describe = connection.CreateCommand())
+        {
+            describe.CommandText = $"SELECT column_type FROM (DESCRIBE SELECT {key} FROM {relation})";
+            if (describe.ExecuteScalar() is string type && IntegerTypes.Contains(type))
+            {
+                return fractions;
+            }
+        }
+
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT DISTINCT CAST({key} AS VARCHAR) AS k FROM {relation} WHERE TRY_CAST({key} AS DOUBLE) <> trunc(TRY_CAST({key} AS DOUBLE)) ORDER BY k LIMIT 5";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            fractions.Add(reader.GetString(0));
+        }
+
+        return fractions;
+    }
+
+    private static readonly HashSet<string> IntegerTypes = new(StringComparer.Ordinal)
+    {
+        "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT",
+    };
 
     public ValueTask DisposeAsync()
     {

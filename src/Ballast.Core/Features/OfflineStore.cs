@@ -86,18 +86,7 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
         if (service.Entity.Type == FeatureTypes.Int64)
         {
             // The cast to BIGINT rounds 1.5 to 2: a key that is not a whole number is refused, as online lookups refuse it.
-            var key = DuckDbSql.Identifier(service.JoinKey);
-            var fractions = new List<string>();
-            using (var command = connection.CreateCommand())
-            {
-                command.CommandText = $"SELECT DISTINCT CAST({key} AS VARCHAR) AS k FROM entities_raw WHERE TRY_CAST({key} AS DOUBLE) <> trunc(TRY_CAST({key} AS DOUBLE)) ORDER BY k LIMIT 5";
-                using var reader = command.ExecuteReader();
-                while (reader.Read())
-                {
-                    fractions.Add(reader.GetString(0));
-                }
-            }
-
+            var fractions = FeatureSource.FractionalKeys(connection, "entities_raw", service.JoinKey);
             if (fractions.Count > 0)
             {
                 throw TrackingException.Invalid($"The entities file has '{service.JoinKey}' values that are not whole numbers ({string.Join(", ", fractions)}); entity '{service.Entity.Name}' has int64 keys.");
@@ -177,7 +166,7 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
     /// (Unix ms; no lower bound when null), as online rows, handed to <paramref name="consume"/> in batches. Returns what
     /// was read (the dataset version, or the stream) and how many rows there were.
     /// </summary>
-    public async Task<(string Source, long Rows)> LatestAsync(ResolvedView view, long? after, long until, int batchSize,
+    public async Task<(string Source, long Rows, long SkippedRows, string? Skipped)> LatestAsync(ResolvedView view, long? after, long until, int batchSize,
         Func<IReadOnlyList<OnlineRow>, Task> consume, IReadOnlyCollection<string>? keys = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(view);
@@ -228,7 +217,7 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
             await consume(batch).ConfigureAwait(false);
         }
 
-        return (source.Reference, rows);
+        return (source.Reference, rows, source.SkippedRows, source.Skipped);
     }
 
     // A feature row's position in its view's files (2^40 rows a file), for ties on key and event time: the last wins.

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using Ballast.Experiments;
+using Ballast.Features;
 using Ballast.Server.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -24,9 +26,10 @@ public sealed record AbExperimentListResponse(IReadOnlyList<AbExperimentResponse
 
 /// <summary>
 /// One KPI value (<c>name</c>, <c>value</c>, and <c>prediction_id</c> or <c>routing_key</c>, and/or the <c>entity</c> it
-/// describes for feature views), or a batch under <c>kpis</c>.
+/// describes for feature views: a string or a number, read as the entity of the views that read the KPI reads its keys),
+/// or a batch under <c>kpis</c>.
 /// </summary>
-public sealed record KpiRequest(string? Name, double? Value, string? PredictionId, string? RoutingKey, IReadOnlyList<KpiRequest>? Kpis, string? Entity = null);
+public sealed record KpiRequest(string? Name, double? Value, string? PredictionId, string? RoutingKey, IReadOnlyList<KpiRequest>? Kpis, JsonElement? Entity = null);
 
 public sealed record KpiResponse(int Accepted);
 
@@ -75,13 +78,62 @@ public static class AbExperimentsApi
             return TypedResults.NoContent();
         }).RequireAuthorization(BallastPolicies.Writer);
 
-        routes.MapPost("/api/v1/kpis", async (KpiRequest body, KpiStore kpis, CancellationToken cancellationToken) =>
+        routes.MapPost("/api/v1/kpis", async (KpiRequest body, KpiStore kpis, FeatureStore features, CancellationToken cancellationToken) =>
         {
             var items = body.Kpis ?? [body];
-            return TypedResults.Ok(new KpiResponse(await kpis.AddAsync(items.Select(item => new Kpi(item.Name ?? "", item.Value ?? double.NaN, item.PredictionId, item.RoutingKey, item.Entity)).ToList(), cancellationToken).ConfigureAwait(false)));
+            var catalog = features.Catalog;
+            var problems = new List<string>();
+            var values = new List<Kpi>(items.Count);
+            for (var i = 0; i < items.Count; i++)
+            {
+                var item = items[i];
+                values.Add(new Kpi(item.Name ?? "", item.Value ?? double.NaN, item.PredictionId, item.RoutingKey, Entity(catalog, item, i, problems)));
+            }
+
+            if (problems.Count > 0)
+            {
+                throw Ballast.Tracking.TrackingException.Invalid("Invalid KPIs", problems);
+            }
+
+            return TypedResults.Ok(new KpiResponse(await kpis.AddAsync(values, cancellationToken).ConfigureAwait(false)));
         }).WithTags("Experiments").WithSummary("Records business KPI values for predictions, routing keys or entities: {name, value, prediction_id | routing_key, entity?} or {kpis: [...]}.")
             .RequireAuthorization(BallastPolicies.Writer);
         return routes;
+    }
+
+    /// <summary>
+    /// A KPI value's entity key as the online store holds keys (<see cref="EntityKeys"/>): for the entity of a view that
+    /// reads the KPI (an <c>int64</c> one's <c>1</c>, <c>1.0</c> and <c>"1"</c> are key 1, its <c>1.5</c> a problem);
+    /// read by none yet, text as sent and a number as written (a view that reads it later takes it as its entity does).
+    /// </summary>
+    private static string? Entity(FeatureCatalog catalog, KpiRequest item, int index, List<string> problems)
+    {
+        if (item.Entity is not { ValueKind: not JsonValueKind.Null } entity)
+        {
+            return null;
+        }
+
+        if (catalog.KpiReader(item.Name ?? "") is { } view)
+        {
+            if (EntityKeys.TryNormalize(view.Entity, entity, out var key, out var reason))
+            {
+                return key;
+            }
+
+            problems.Add($"item {index}: entity {EntityKeys.Describe(entity)} is {reason} (feature view '{view.Name}' reads KPI '{item.Name}' by entity '{view.Entity.Name}', whose keys are {view.Entity.Type ?? FeatureTypes.String})");
+            return null;
+        }
+
+        switch (entity.ValueKind)
+        {
+            case JsonValueKind.String:
+                return entity.GetString();
+            case JsonValueKind.Number:
+                return entity.GetRawText();
+            default:
+                problems.Add($"item {index}: entity {EntityKeys.Describe(entity)} is not a string or a number");
+                return null;
+        }
     }
 
     private static string Actor(HttpContext context) => BallastClaims.NameOf(context.User);

@@ -46,6 +46,11 @@ public sealed partial class FeatureMaterializationService(FeatureStore sets, Fea
                     {
                         LogViewFailed(logger, failed.View, failed.Error!);
                     }
+
+                    foreach (var skipped in results.Where(result => result.Skipped is not null))
+                    {
+                        LogRowsSkipped(logger, skipped.View, skipped.Skipped!);
+                    }
                 }
             }
             catch (Exception exception) when (exception is not OperationCanceledException)
@@ -73,6 +78,9 @@ public sealed partial class FeatureMaterializationService(FeatureStore sets, Fea
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Feature view {View} was not materialized (the others were): {Error}")]
     private static partial void LogViewFailed(ILogger logger, string view, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Feature view {View}: {Skipped}")]
+    private static partial void LogRowsSkipped(ILogger logger, string view, string skipped);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the feature catalog failed; serving keeps the last one")]
     private static partial void LogRefreshFailed(ILogger logger, Exception exception);

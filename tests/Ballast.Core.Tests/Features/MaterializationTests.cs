@@ -48,6 +48,25 @@ public abstract class MaterializationTests(DatabaseEngine engine) : FolderDataba
         (await stack.Online.ReadAsync("customer_stats", ["1", "2", "3"], Cancel)).Select(row => row?.EventAt).ShouldBe([At(3), At(1), At(4)]);
     }
 
+    // DuckDB's cast to BIGINT rounds 2.5 to 3: the row would have become another customer's. A dataset version is fixed
+    // and can be corrected with a new one, so it is refused, as a training set's entities file is.
+    [Fact]
+    public async Task An_int64_key_with_a_fraction_refuses_the_dataset_naming_the_column_and_the_values()
+    {
+        var stack = new FeatureTestStack(Database, Time, Root.FullName);
+        await stack.AddCsvAsync("events", "customer_id,event_time,spend,tier\n1,2026-12-01 00:00:00,10.0,a\n2.5,2026-12-01 00:00:00,5.0,b\n3.0,2026-12-01 00:00:00,7.0,c\n");
+        await stack.Definitions.PutAsync(Spec() with { Entities = [new EntitySpec("customer", "customer_id", "int64")] }, Cancel);
+
+        var result = (await stack.Materializer.MaterializeAsync(At(2), cancellationToken: Cancel)).ShouldHaveSingleItem();
+        result.Error.ShouldBe("Feature view 'customer_stats': dataset events@1 has 'customer_id' values that are not whole numbers (2.5); entity 'customer' has int64 keys.");
+        (await stack.Online.ReadAsync("customer_stats", ["1", "2", "3"], Cancel)).ShouldAllBe(row => row == null);
+
+        // Whole numbers written with a fraction (3.0) are keys: a version without 2.5 is materialized, 3.0 as customer 3.
+        await stack.AddCsvAsync("events", "customer_id,event_time,spend,tier\n1,2026-12-01 00:00:00,10.0,a\n3.0,2026-12-01 00:00:00,7.0,c\n");
+        (await stack.Materializer.MaterializeAsync(At(2), cancellationToken: Cancel)).ShouldHaveSingleItem().Error.ShouldBeNull();
+        (await stack.Online.ReadAsync("customer_stats", ["1", "3"], Cancel)).Select(row => row?.Values).ShouldBe(["""{"spend":10.0,"tier":"a"}""", """{"spend":7.0,"tier":"c"}"""]);
+    }
+
     // Views run in name order, and the first failure once ended the run: a broken view starved every view after it.
     [Fact]
     public async Task A_view_that_fails_is_reported_and_the_others_are_still_materialized()

@@ -127,6 +127,56 @@ public abstract class StreamFeatureServerTests(DatabaseEngine engine) : EngineSe
         (report.GetProperty("sampled").GetInt64(), report.GetProperty("skewed").GetInt64()).ShouldBe((4, 0), report.ToString());
     }
 
+    // A KPI's entity was a JSON string only; and DuckDB's cast to BIGINT rounded a stream's key 8.5 to 9 (another rider's).
+    [Fact]
+    public async Task Kpi_entities_may_be_numbers_keyed_as_the_int64_entity_keys_them_and_fractions_are_refused_or_skipped()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+
+        // Read by no view yet: a number is kept as written, whole or not (no entity says what its keys are).
+        await PostKpisJsonAsync(client, """{"kpis": [{"name": "tips", "value": 3, "entity": 7.0}, {"name": "tips", "value": 4, "entity": 8.5}]}""", HttpStatusCode.OK);
+        using (var put = await PutAsync(client, "tipping", """
+            {"name": "tipping", "entities": [{"name": "rider", "join_key": "rider_id", "type": "int64"}],
+             "views": [{"name": "tips", "entity": "rider", "source": {"kpi": "tips"}, "features": [{"name": "tips", "type": "double"}]}],
+             "services": [{"name": "tips_v1", "features": ["tips:tips"]}]}
+            """))
+        {
+            put.StatusCode.ShouldBe(HttpStatusCode.Created, await put.Content.ReadAsStringAsync(Cancel));
+        }
+
+        // Read by an int64 view: 9, 9.0, "9" and "009" are rider 9; a fraction or a non-number is refused, naming each.
+        await PostKpisJsonAsync(client, """{"kpis": [{"name": "tips", "value": 5, "entity": 9.0}, {"name": "tips", "value": 6, "entity": "010"}, {"name": "tips", "value": 7, "entity": 7}]}""", HttpStatusCode.OK);
+        using (var refused = await client.PostAsync("/api/v1/kpis", new StringContent("""{"kpis": [{"name": "tips", "value": 1, "entity": 2.5}, {"name": "tips", "value": 1, "entity": true}]}""", Encoding.UTF8, "application/json"), Cancel))
+        {
+            refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            var problem = await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            problem.GetProperty("errors").EnumerateArray().Select(error => error.GetString()).ShouldBe(
+            [
+                "item 0: entity 2.5 is not a whole number (feature view 'tips' reads KPI 'tips' by entity 'rider', whose keys are int64)",
+                "item 1: entity true is not a number (feature view 'tips' reads KPI 'tips' by entity 'rider', whose keys are int64)",
+            ]);
+        }
+
+        // Materialized: 7.0 and 7 are one rider, "010" is rider 10; the 8.5 posted before the view is skipped and counted, not rider 9's.
+        using var materialized = await client.PostAsJsonAsync("/api/v1/features/materialize", new { views = new[] { "tips" } }, Cancel);
+        materialized.StatusCode.ShouldBe(HttpStatusCode.OK, await materialized.Content.ReadAsStringAsync(Cancel));
+        var view = (await materialized.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("views").EnumerateArray().ShouldHaveSingleItem();
+        (view.GetProperty("rows").GetInt64(), view.GetProperty("skipped_rows").GetInt64()).ShouldBe((3L, 1L), view.ToString());
+        view.GetProperty("skipped").GetString().ShouldBe("1 row(s) of kpi:tips skipped: their 'entity' is not a whole number (8.5); entity 'rider' has int64 keys");
+        foreach (var (rider, tips) in new[] { ("7", 7.0), ("9", 5.0), ("10", 6.0) })
+        {
+            var online = await client.GetFromJsonAsync<JsonElement>($"/api/v1/features/online?service=tips_v1&entity={rider}", Cancel);
+            online.GetProperty("features").GetProperty("tips").GetDouble().ShouldBe(tips, rider);
+        }
+    }
+
+    private static async Task PostKpisJsonAsync(HttpClient client, string json, HttpStatusCode expected)
+    {
+        using var response = await client.PostAsync("/api/v1/kpis", new StringContent(json, Encoding.UTF8, "application/json"), Cancel);
+        response.StatusCode.ShouldBe(expected, await response.Content.ReadAsStringAsync(Cancel));
+    }
+
     private static async Task PostKpisAsync(HttpClient client, object body, HttpStatusCode expected)
     {
         using var response = await client.PostAsJsonAsync("/api/v1/kpis", body, Cancel);
