@@ -318,7 +318,7 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
             }
             else if (endpoint.EnsembleAdapt is { } adapt)
             {
-                var since = (time ?? TimeProvider.System).GetUtcNow() - adapt.WindowSpan;
+                var since = (time ?? TimeProvider.System).GetUtcNow() - adapt.WindowSpan();
                 var (accuracy, classes) = await bandits.MemberAccuracyAsync(endpoint.Name, since.ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
                 endpoint.UpdateEnsembleWeights(accuracy, classes);
             }

@@ -36,8 +36,8 @@ public sealed record EnsembleAdaptSpec(string? Window = null, int? MinFeedback =
     public const string DefaultWindow = "1h";
     public const int DefaultMinFeedback = 20;
 
-    /// <summary>The window as a duration (the spec is validated first).</summary>
-    public TimeSpan WindowSpan => Durations.Parse(Window ?? DefaultWindow) ?? TimeSpan.FromHours(1);
+    /// <summary>The window as a duration (the spec is validated first). A method, not a property: a property would be a field of the endpoint's JSON.</summary>
+    public TimeSpan WindowSpan() => Durations.Parse(Window ?? DefaultWindow) ?? TimeSpan.FromHours(1);
 }
 
 /// <summary>One member's recent record: predictions with an outcome posted for them in the window, and how many were right.</summary>
