@@ -35,15 +35,21 @@ public sealed record CupedSpec(string? Source = null, string? Name = null, strin
 
 /// <summary>
 /// A limit no shipped variant may break: <c>latency_p99_ms</c> or <c>latency_mean_ms</c> (of its logged predictions) or
-/// <c>error_rate</c> (server errors over requests, from every replica's traffic counters) at most <see cref="Max"/>.
+/// <c>error_rate</c> (server errors over requests, from every replica's traffic counters) at most <see cref="Max"/>;
+/// or, with a <see cref="Source"/> (<c>kpi</c>, <c>outcome</c>, <c>reward</c>), a metric analysed as the primary one
+/// is (<see cref="Type"/> binomial or mean), which a treatment breaks when it is significantly worse than the control:
+/// lower, or higher when <see cref="Inverse"/> (lower is better, as for refunds or complaints).
 /// </summary>
-public sealed record GuardrailSpec(string? Metric, double? Max)
+public sealed record GuardrailSpec(string? Metric, double? Max = null, string? Source = null, string? Type = null, bool? Inverse = null)
 {
     public const string LatencyP99 = "latency_p99_ms";
     public const string LatencyMean = "latency_mean_ms";
     public const string ErrorRate = "error_rate";
 
     public static IReadOnlyList<string> Metrics { get; } = [LatencyP99, LatencyMean, ErrorRate];
+
+    /// <summary>The metric a guardrail with a source analyses (the spec is validated first); null for a limit.</summary>
+    public MetricSpec? AsMetric() => Source is null ? null : new MetricSpec(Metric, Type, Source);
 }
 
 /// <summary>
@@ -177,11 +183,27 @@ public static partial class AbExperimentValidation
             problems.Add($"minimum_detectable_effect {mde} must be a positive relative effect (0.05 = 5%)");
         }
 
-        foreach (var guardrail in spec.Guardrails ?? [])
+        var guardrails = new List<GuardrailSpec>();
+        foreach (var (guardrail, i) in (spec.Guardrails ?? []).Select((guardrail, i) => (guardrail, i)))
         {
-            if (guardrail.Metric is null || !GuardrailSpec.Metrics.Contains(guardrail.Metric) || guardrail.Max is not { } max || !double.IsFinite(max))
+            if (guardrail.Source is not null || guardrail.Type is not null || guardrail.Inverse is not null)
             {
-                problems.Add($"guardrail '{guardrail.Metric}': give metric ({string.Join(", ", GuardrailSpec.Metrics)}) and a finite max");
+                // A metric guardrail: analysed like a secondary metric, broken by a significantly worse treatment.
+                var checkedMetric = Normalize(new MetricSpec(guardrail.Metric, guardrail.Type, guardrail.Source ?? MetricSpec.Outcome), $"guardrails[{i}]", problems);
+                if (guardrail.Max is not null)
+                {
+                    problems.Add($"guardrails[{i}] '{checkedMetric.Name}': a metric guardrail is broken by a significantly worse treatment, not by a max (max is for {string.Join(", ", GuardrailSpec.Metrics)})");
+                }
+
+                guardrails.Add(new GuardrailSpec(checkedMetric.Name, null, checkedMetric.Source, checkedMetric.Type, guardrail.Inverse ?? false));
+            }
+            else if (guardrail.Metric is null || !GuardrailSpec.Metrics.Contains(guardrail.Metric) || guardrail.Max is not { } max || !double.IsFinite(max))
+            {
+                problems.Add($"guardrail '{guardrail.Metric}': give metric ({string.Join(", ", GuardrailSpec.Metrics)}) and a finite max, or a metric with a source (kpi, outcome, reward)");
+            }
+            else
+            {
+                guardrails.Add(guardrail);
             }
         }
 
@@ -199,6 +221,7 @@ public static partial class AbExperimentValidation
         {
             Metric = metric,
             SecondaryMetrics = secondary.Count > 0 ? secondary : null,
+            Guardrails = spec.Guardrails is null ? null : guardrails,
             Correction = secondary.Count > 0 ? correction : spec.Correction,
             Cuped = spec.Cuped is { } given ? given with { Lookback = given.Lookback ?? "14d" } : null,
             Engine = engine,

@@ -68,7 +68,8 @@ public sealed record AbExperimentResults(
     double? Regret = null,
     CupedReport? Cuped = null,
     IReadOnlyList<MetricResult>? SecondaryMetrics = null,
-    string? Correction = null);
+    string? Correction = null,
+    IReadOnlyList<MetricResult>? GuardrailMetrics = null);
 
 /// <summary>
 /// The analysis of an A/B experiment, pure: variant data in, results and a decision out. Relative and absolute lifts
@@ -80,8 +81,9 @@ public static class AbExperimentAnalysis
 {
     /// <param name="weights">The expected traffic shares of the variants (a split's weights), or null for no sample-ratio check (a bandit).</param>
     /// <param name="secondary">Each secondary metric's data, in the spec's order.</param>
+    /// <param name="guarded">Each metric guardrail's data (those with a source), in the spec's order.</param>
     public static AbExperimentResults Analyze(AbExperimentSpec spec, IReadOnlyList<VariantData> data, IReadOnlyList<double>? weights,
-        IReadOnlyList<(MetricSpec Metric, IReadOnlyList<VariantData> Data)>? secondary = null)
+        IReadOnlyList<(MetricSpec Metric, IReadOnlyList<VariantData> Data)>? secondary = null, IReadOnlyList<IReadOnlyList<VariantData>>? guarded = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(data);
@@ -115,18 +117,58 @@ public static class AbExperimentAnalysis
         }
 
         results = AdjustForMultipleTreatments(results, alpha);
+        var guardrailResults = GuardrailMetrics(spec, guarded, planned);
         results = results.Select(result =>
         {
             var variant = data.First(item => item.Variant == result.Variant);
-            var broken = Broken(spec.Guardrails ?? [], variant);
+            var broken = Broken(spec.Guardrails ?? [], variant).Concat(Broken(spec.Guardrails ?? [], guardrailResults ?? [], result.Variant)).ToList();
             return result with { Share = (double)variant.Units / units, GuardrailsBroken = broken.Count > 0 ? broken : null, UnadjustedMean = unadjusted?[result.Variant] };
         }).ToList();
         var provisional = engine != AbExperimentValidation.Sequential && !reached;
         var secondaryResults = secondary is { Count: > 0 } ? Secondary(spec, secondary, planned, alpha) : null;
         return new AbExperimentResults(spec.Name, spec.Endpoint!, metric.Name!, engine, control.Variant, planned, provisional, srm, results,
             Decide(results, control, srm, planned, reached, engine), weights is null ? Regret(data) : null, cuped, secondaryResults,
-            secondaryResults is null ? null : spec.Correction ?? AbExperimentValidation.BenjaminiHochberg);
+            secondaryResults is null ? null : spec.Correction ?? AbExperimentValidation.BenjaminiHochberg, guardrailResults);
     }
+
+    /// <summary>
+    /// Each metric guardrail analysed as the primary metric is (same engine, α, plan and CUPED; with several treatments
+    /// Holm-adjusted against the control, as the primary metric; not adjusted across guardrails, so that a guardrail
+    /// errs towards stopping a ship).
+    /// </summary>
+    private static List<MetricResult>? GuardrailMetrics(AbExperimentSpec spec, IReadOnlyList<IReadOnlyList<VariantData>>? guarded, long planned)
+    {
+        var metrics = (spec.Guardrails ?? []).Where(guardrail => guardrail.Source is not null).ToList();
+        if (metrics.Count == 0 || guarded is null)
+        {
+            return null;
+        }
+
+        return [.. metrics.Select((guardrail, i) =>
+        {
+            var metric = guardrail.AsMetric()!;
+            var result = Analyze(spec with { Metric = metric, SecondaryMetrics = null, Guardrails = null, PlannedSamples = planned }, guarded[i], null);
+            return new MetricResult(metric.Name!, metric.Type!, metric.Source!, result.Variants, result.Cuped);
+        })];
+    }
+
+    /// <summary>The metric guardrails <paramref name="variant"/> breaks: its verdict on one is worse (lower, or higher for an inverse metric) than the control's.</summary>
+    private static IEnumerable<string> Broken(IReadOnlyList<GuardrailSpec> guardrails, IReadOnlyList<MetricResult> results, string variant) =>
+        guardrails.Where(guardrail => guardrail.Source is not null).Zip(results).Select(pair =>
+        {
+            var (guardrail, result) = pair;
+            var verdict = result.Variants.FirstOrDefault(item => item.Variant == variant)?.Verdict;
+            var inverse = guardrail.Inverse == true;
+            if (verdict != (inverse ? "better" : "worse"))
+            {
+                return null;
+            }
+
+            var name = guardrail.Source == MetricSpec.Kpi ? $"kpi:{guardrail.Metric}" : guardrail.Metric;
+            var item = result.Variants.First(item => item.Variant == variant);
+            var lift = item.RelativeLift is { } relative ? string.Create(CultureInfo.InvariantCulture, $"{relative:+0.##%;-0.##%}") : string.Create(CultureInfo.InvariantCulture, $"{item.AbsoluteLift:+0.####;-0.####}");
+            return $"{name} {lift} against the control, significantly {(inverse ? "higher (lower is better)" : "lower")}";
+        }).OfType<string>();
 
     /// <summary>
     /// CUPED when the spec asks for it and every variant has covariate sums: θ and the covariate's mean pooled over
@@ -223,7 +265,7 @@ public static class AbExperimentAnalysis
     }
 
     private static List<string> Broken(IReadOnlyList<GuardrailSpec> guardrails, VariantData variant) =>
-        guardrails.Where(guardrail => variant.Guardrail(guardrail.Metric!) > guardrail.Max)
+        guardrails.Where(guardrail => guardrail.Source is null && variant.Guardrail(guardrail.Metric!) > guardrail.Max)
             .Select(guardrail => string.Create(CultureInfo.InvariantCulture, $"{guardrail.Metric} {variant.Guardrail(guardrail.Metric!):0.####} > {guardrail.Max}"))
             .ToList();
 

@@ -301,7 +301,8 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         var spec = experiment.Spec;
         var start = experiment.StartedAt;
         var variants = split.Variants;
-        List<MetricSpec> metrics = [spec.Metric!, .. spec.SecondaryMetrics ?? []];
+        var guarded = (spec.Guardrails ?? []).Select(guardrail => guardrail.AsMetric()).OfType<MetricSpec>().ToList();
+        List<MetricSpec> metrics = [spec.Metric!, .. spec.SecondaryMetrics ?? [], .. guarded];
         var cuped = spec.Cuped;
         var preStart = cuped is null ? start : start - (long)Durations.Parse(cuped.Lookback)!.Value.TotalMilliseconds;
         // KPI values by metric index (a KPI's name never reaches the SQL text); the covariate's pre-period values apart.
@@ -377,7 +378,10 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
             return new VariantData(variant, row.Units, summary, row.LatencyMean, row.LatencyP99, errors.GetValueOrDefault(variant),
                 cuped is null ? null : new Statistics.CupedSums(row.Count, row.Sum, row.Squares, row.SumX, row.SumX2, row.SumXY), row.WithCovariate);
         }).ToList();
-        return AbExperimentAnalysis.Analyze(spec, Data(metrics[0], found[0]), split.Weights, [.. metrics.Skip(1).Select((metric, i) => (metric, (IReadOnlyList<VariantData>)Data(metric, found[i + 1])))]);
+        var secondaryCount = spec.SecondaryMetrics?.Count ?? 0;
+        return AbExperimentAnalysis.Analyze(spec, Data(metrics[0], found[0]), split.Weights,
+            [.. metrics.Skip(1).Take(secondaryCount).Select((metric, i) => (metric, (IReadOnlyList<VariantData>)Data(metric, found[i + 1])))],
+            [.. guarded.Select((metric, i) => (IReadOnlyList<VariantData>)Data(metric, found[1 + secondaryCount + i]))]);
     }
 
     /// <summary>

@@ -163,6 +163,48 @@ public sealed class AbExperimentAnalysisTests
         results.Decision.ShouldBe("keep a");
     }
 
+    /// <summary>
+    /// A metric guardrail is analysed like the primary metric and broken by a significantly worse treatment. Its data is
+    /// GrowthBook's t-test known answer above (means 0.41 and 0.70 a unit, relative lift +70.7%, p 0.06191), here refunds,
+    /// where lower is better: at α 0.1 b's increase is significant and blocks the ship; at α 0.05 it is not.
+    /// </summary>
+    [Theory]
+    [InlineData(0.1, true)]
+    [InlineData(0.05, false)]
+    public void A_metric_guardrail_is_broken_by_a_significantly_worse_treatment(double alpha, bool broken)
+    {
+        var spec = AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", new MetricSpec("conversion"), "a", "frequentist", alpha, PlannedSamples: 100,
+            Guardrails: [new GuardrailSpec("refunds", Source: "kpi", Type: "mean", Inverse: true)]));
+        var results = AbExperimentAnalysis.Analyze(spec, [Binomial("a", 300, 1000), Binomial("b", 400, 1000)], [50, 50], [],
+            [[Mean("a", 3407, 1396.87, 52377.9767), Mean("b", 3461, 2422.7, 134698.29)]]);
+
+        results.Variants[1].Verdict.ShouldBe("better", "conversion 30% against 40%");
+        var refunds = results.GuardrailMetrics.ShouldHaveSingleItem();
+        (refunds.Metric, refunds.Type, refunds.Source).ShouldBe(("refunds", "mean", "kpi"));
+        refunds.Variants[1].PValue!.Value.ShouldBe(0.06191, 5e-5);
+        if (broken)
+        {
+            results.Variants[1].GuardrailsBroken.ShouldBe(["kpi:refunds +70.73% against the control, significantly higher (lower is better)"]);
+            results.Decision.ShouldBe("keep a");
+        }
+        else
+        {
+            results.Variants[1].GuardrailsBroken.ShouldBeNull();
+            results.Decision.ShouldBe("ship b");
+        }
+    }
+
+    [Fact]
+    public void A_metric_guardrail_needs_a_known_source_and_no_max()
+    {
+        Should.Throw<TrackingException>(() => AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", null,
+                Guardrails: [new GuardrailSpec("refunds", 5, "kpi", "mean"), new GuardrailSpec("x", Source: "clicks"), new GuardrailSpec(null, Source: "kpi")])))
+            .Message.ShouldBe("Invalid experiment 'ab': guardrails[0] 'refunds': a metric guardrail is broken by a significantly worse treatment, not by a max (max is for latency_p99_ms, latency_mean_ms, error_rate); "
+                + "guardrails[1] source 'clicks' must be outcome, reward or kpi (a binomial metric counts outcomes or KPI values); a kpi guardrails[2] needs the KPI's name as its name.");
+        AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", null, Guardrails: [new GuardrailSpec("complaints", Source: "kpi")])).Guardrails
+            .ShouldBe([new GuardrailSpec("complaints", null, "kpi", "binomial", false)]);
+    }
+
     [Fact]
     public void A_variant_breaking_a_guardrail_is_not_shipped_however_much_better()
     {

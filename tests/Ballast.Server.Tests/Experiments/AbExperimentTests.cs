@@ -152,6 +152,51 @@ public sealed class AbExperimentTests
     }
 
     [Fact]
+    public async Task A_kpi_guardrail_stops_a_variant_that_sells_more_but_is_refunded_more()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
+        (await client.PutAsJsonAsync("/api/v1/endpoints/store", new
+        {
+            variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } },
+        }, Cancel)).EnsureSuccessStatusCode();
+        using (var created = await client.PutAsJsonAsync("/api/v1/experiments/refund-guard", new
+        {
+            endpoint = "store",
+            metric = new { name = "revenue", type = "mean", source = "kpi" },
+            guardrails = new object[] { new { metric = "refunds", source = "kpi", type = "mean", inverse = true }, new { metric = "error_rate", max = 0.01 } },
+        }, Cancel))
+        {
+            created.StatusCode.ShouldBe(HttpStatusCode.OK, await created.Content.ReadAsStringAsync(Cancel));
+        }
+
+        // b sells 12 a request against a's 10 and is refunded 3 against 1 (each ± 1, seeded).
+        var random = new Random(5);
+        var kpis = new List<object>();
+        for (var i = 0; i < 200; i++)
+        {
+            using var response = await client.PostAsJsonAsync("/v2/models/store/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, Cancel);
+            var treated = response.Headers.GetValues("Ballast-Variant").Single() == "b";
+            var id = response.Headers.GetValues("Ballast-Prediction-Id").Single();
+            kpis.Add(new { name = "revenue", value = (treated ? 12 : 10) + (random.NextDouble() * 2) - 1, prediction_id = id });
+            kpis.Add(new { name = "refunds", value = (treated ? 3 : 1) + (random.NextDouble() * 2) - 1, prediction_id = id });
+        }
+
+        (await client.PostAsJsonAsync("/api/v1/kpis", new { kpis }, Cancel)).EnsureSuccessStatusCode();
+        var results = await client.GetFromJsonAsync<JsonElement>("/api/v1/experiments/refund-guard/results", Cancel);
+        var b = results.GetProperty("variants").EnumerateArray().Single(variant => variant.GetProperty("variant").GetString() == "b");
+        b.GetProperty("verdict").GetString().ShouldBe("better", results.ToString());
+        var broken = b.GetProperty("guardrails_broken").EnumerateArray().ShouldHaveSingleItem().GetString()!;
+        broken.ShouldStartWith("kpi:refunds +");
+        broken.ShouldEndWith("% against the control, significantly higher (lower is better)");
+        results.GetProperty("decision").GetString().ShouldBe("keep a", results.ToString());
+        var refunds = results.GetProperty("guardrail_metrics").EnumerateArray().ShouldHaveSingleItem();
+        refunds.GetProperty("metric").GetString().ShouldBe("refunds");
+        refunds.GetProperty("variants").EnumerateArray().Single(variant => variant.GetProperty("variant").GetString() == "b").GetProperty("verdict").GetString().ShouldBe("better");
+    }
+
+    [Fact]
     public async Task A_revenue_kpi_posted_by_prediction_or_by_routing_key_is_the_metric_of_its_variant()
     {
         await using var server = await RunningServer.StartAsync();
