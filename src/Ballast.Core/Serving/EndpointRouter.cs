@@ -40,7 +40,6 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
     /// </summary>
     public IReadOnlyList<RoutedVariant> Ensembles { get; } = endpoint.Spec.Policy == EndpointValidation.EnsemblePolicy ? EnsemblesOf(endpoint.Spec, variants) : [];
 
-    /// <summary>The regime state when the policy is <c>regime</c>, or an ensemble's weights follow one (kept while the endpoint's revision stays).</summary>
     /// <summary>An ensemble's adaptive settings when its weights learn from feedback (<see cref="UpdateEnsembleWeights"/>).</summary>
     public EnsembleAdaptSpec? EnsembleAdapt { get; } = endpoint.Spec.Policy == EndpointValidation.EnsemblePolicy ? endpoint.Spec.Ensemble?.Adapt : null;
 
@@ -49,6 +48,7 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
 
     private volatile IReadOnlyList<MemberAccuracy> _memberAccuracy = [];
 
+    /// <summary>The regime state when the policy is <c>regime</c>, or an ensemble's weights follow one (kept while the endpoint's revision stays).</summary>
     public RegimeState? Regime { get; } = endpoint.Spec is { Policy: EndpointValidation.RegimePolicy or EndpointValidation.EnsemblePolicy, Regime: { } regime } ? new RegimeState(regime, time ?? TimeProvider.System) : null;
 
     /// <summary>The endpoint's data-quality expectations compiled for rows (regexes included), or null when it has none.</summary>

@@ -55,7 +55,7 @@ public static class EnsembleWeights
 {
     /// <summary>
     /// The factor each member's weight is multiplied by, in member order; null (the spec's weights stand) until every
-    /// member has <paramref name="minFeedback"/> labelled predictions, or when no member is better than a coin.
+    /// member has <paramref name="minFeedback"/> labelled predictions, or when no member is better than chance.
     /// </summary>
     public static double[]? Adapted(IReadOnlyList<string> members, IReadOnlyList<MemberAccuracy> accuracy, long classes, int minFeedback)
     {
