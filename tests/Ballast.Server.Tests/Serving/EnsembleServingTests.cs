@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Ballast.Tests.Metadata;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 
@@ -76,19 +77,7 @@ public sealed class EnsembleServingTests
     public async Task An_adaptive_ensemble_learns_its_members_weights_from_the_outcomes_of_their_own_answers()
     {
         // r, a model on another server, always answers class 1 with certainty; the outcomes say 0.
-        await using var server = await RunningServer.StartAsync(routes: app =>
-        {
-            app.MapGet("/fake/v2/models/ones", () => Results.Json(new { name = "ones", inputs = new[] { new { name = "float_input", datatype = "FP32", shape = new[] { -1, 4 } } } })).AllowAnonymous();
-            app.MapPost("/fake/v2/models/ones/infer", () => Results.Json(new
-            {
-                model_name = "ones",
-                outputs = new object[]
-                {
-                    new { name = "output_label", datatype = "INT64", shape = new[] { 1 }, data = new[] { 1L } },
-                    new { name = "output_probability", datatype = "FP32", shape = new[] { 1, 3 }, data = new[] { 0f, 1f, 0f } },
-                },
-            })).AllowAnonymous();
-        });
+        await using var server = await RunningServer.StartAsync(routes: MapOnes);
         using var client = server.Client();
         await ServingHelpers.RegisterIrisAsync(client);
         using (var created = await client.PutAsJsonAsync("/api/v1/endpoints/adaptive", new
@@ -159,6 +148,80 @@ public sealed class EnsembleServingTests
         (await InferAsync()).Label.ShouldBe(1);
         (await EnsembleStatusAsync()).GetProperty("adapted").GetBoolean().ShouldBeFalse();
     }
+
+    [Fact]
+    public async Task Two_replicas_on_one_postgres_learn_the_same_ensemble_weights()
+    {
+        var (location, drop) = await TestDatabases.CreateAsync(Ballast.Metadata.DatabaseEngine.Postgres);
+        var artifacts = Directory.CreateTempSubdirectory("ballast-shared-artifacts-").FullName;
+        try
+        {
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(location.ConnectionString);
+            var database = $"postgres://{builder.Username}@{builder.Host}:{builder.Port}/{builder.Database}";
+            await using var first = await RunningServer.StartAsync(options => options with { Database = database, Artifacts = artifacts }, routes: MapOnes);
+            await using var second = await RunningServer.StartAsync(options => options with { Database = database, Artifacts = artifacts });
+            using var one = first.Client();
+            using var two = second.Client();
+            await ServingHelpers.RegisterIrisAsync(one);
+            (await one.PutAsJsonAsync("/api/v1/endpoints/shared", new
+            {
+                policy = "ensemble",
+                ensemble = new { adapt = new { min_feedback = 5 } },
+                variants = new object[] { new { name = "a", model = "models:/iris/1" }, new { name = "r", url = new Uri(first.BaseAddress, "/fake/v2/models/ones").ToString() } },
+            }, Cancel)).EnsureSuccessStatusCode();
+
+            async Task<(long Label, string Id)> InferAsync(HttpClient client)
+            {
+                using var response = await client.PostAsJsonAsync("/v2/models/shared/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, Cancel);
+                response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Cancel));
+                var label = (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("outputs").EnumerateArray()
+                    .Single(output => output.GetProperty("name").GetString() == "output_label").GetProperty("data")[0].GetInt64();
+                return (label, response.Headers.GetValues("Ballast-Prediction-Id").Single());
+            }
+
+            // The second replica serves the endpoint the first created, within its refresh interval.
+            await WaitAsync(async () => (await two.PostAsJsonAsync("/v2/models/shared/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, Cancel)).StatusCode == HttpStatusCode.OK);
+
+            // Predictions on the second replica, their outcomes posted to the first: both learn from the same store.
+            var answers = new List<(long Label, string Id)>();
+            for (var i = 0; i < 5; i++)
+            {
+                answers.Add(await InferAsync(two));
+            }
+
+            answers.ShouldAllBe(answer => answer.Label == 1);
+            (await one.PostAsJsonAsync("/api/v1/feedback", new { feedback = answers.Select(answer => new { prediction_id = answer.Id, outcome = 0 }) }, Cancel)).EnsureSuccessStatusCode();
+            foreach (var client in new[] { one, two })
+            {
+                await WaitAsync(async () => (await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/shared", Cancel)).GetProperty("status").GetProperty("ensemble").GetProperty("adapted").GetBoolean());
+                (await InferAsync(client)).Label.ShouldBe(0);
+            }
+        }
+        finally
+        {
+            await drop();
+            Directory.Delete(artifacts, recursive: true);
+        }
+    }
+
+    /// <summary>A model on "another server" that answers class 1 with certainty for one iris row.</summary>
+    private static void MapOnes(Microsoft.AspNetCore.Builder.WebApplication app)
+    {
+        app.MapGet("/fake/v2/models/ones", () => Results.Json(new { name = "ones", inputs = new[] { new { name = "float_input", datatype = "FP32", shape = new[] { -1, 4 } } } })).AllowAnonymous();
+        app.MapPost("/fake/v2/models/ones/infer", () => Results.Json(new
+        {
+            model_name = "ones",
+            outputs = new object[]
+            {
+                new { name = "output_label", datatype = "INT64", shape = new[] { 1 }, data = new[] { 1L } },
+                new { name = "output_probability", datatype = "FP32", shape = new[] { 1, 3 }, data = new[] { 0f, 1f, 0f } },
+            },
+        })).AllowAnonymous();
+    }
+
+    /// <summary>Polls until the condition holds (another replica's refresh interval is 5 s).</summary>
+    private static async Task WaitAsync(Func<Task<bool>> condition) =>
+        (await Eventually.UntilAsync(condition, static done => done, TimeSpan.FromMilliseconds(200))).ShouldBeTrue("the replicas converge");
 
     [Fact]
     public async Task An_ensembles_weights_follow_the_regime_signal()
