@@ -221,7 +221,7 @@ public sealed record EndpointProblem(string Endpoint, string Message, IReadOnlyL
 /// the old one, so moving an alias fails no request; versions no snapshot uses any more are unloaded.
 /// </summary>
 /// <remarks><paramref name="batchObserver"/> gives, for an endpoint and variant that batch, what hears each batch's rows (metrics).</remarks>
-public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, AssignmentStore? bandits = null, TimeProvider? time = null, Func<string, string, Action<int>>? batchObserver = null) : IDisposable
+public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, AssignmentStore? assignments = null, TimeProvider? time = null, Func<string, string, Action<int>>? batchObserver = null) : IDisposable
 {
     private readonly SemaphoreSlim _refresh = new(1, 1);
     private volatile Snapshot _snapshot = new(FrozenDictionary<string, RoutedEndpoint>.Empty, [], false);
@@ -274,8 +274,8 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
                 }
             }
 
-            // Arms and signals first, so that a new bandit or regime endpoint starts from its stored state.
-            await RefreshArmsAsync(next.Values, cancellationToken).ConfigureAwait(false);
+            // What endpoints learned (arms, ensemble weights) and signals first, so that a new bandit, adaptive ensemble or regime endpoint starts from its stored state.
+            await RefreshLearnedAsync(next.Values, cancellationToken).ConfigureAwait(false);
             await RefreshSignalsAsync(next.Values, cancellationToken).ConfigureAwait(false);
             _snapshot = new Snapshot(next.ToFrozenDictionary(StringComparer.Ordinal), problems, true);
             models.Retain(next.Values.SelectMany(endpoint => endpoint.Variants.Concat(endpoint.Shadows)).Select(variant => (variant.Model.Name, variant.Model.Version)).ToHashSet());
@@ -287,7 +287,7 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
     }
 
     /// <summary>Re-reads every bandit endpoint's arm statistics and every adaptive ensemble's members' record (after feedback arrives, and with every refresh).</summary>
-    public Task RefreshArmsAsync(CancellationToken cancellationToken = default) => RefreshArmsAsync(_snapshot.Endpoints.Values, cancellationToken);
+    public Task RefreshLearnedAsync(CancellationToken cancellationToken = default) => RefreshLearnedAsync(_snapshot.Endpoints.Values, cancellationToken);
 
     public void Dispose() => _refresh.Dispose();
 
@@ -303,9 +303,9 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
         }
     }
 
-    private async Task RefreshArmsAsync(IEnumerable<RoutedEndpoint> routed, CancellationToken cancellationToken)
+    private async Task RefreshLearnedAsync(IEnumerable<RoutedEndpoint> routed, CancellationToken cancellationToken)
     {
-        if (bandits is null)
+        if (assignments is null)
         {
             return;
         }
@@ -314,12 +314,12 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
         {
             if (endpoint.Bandit is not null)
             {
-                endpoint.UpdateArms(await bandits.ArmsAsync(endpoint.Name, cancellationToken).ConfigureAwait(false));
+                endpoint.UpdateArms(await assignments.ArmsAsync(endpoint.Name, cancellationToken).ConfigureAwait(false));
             }
             else if (endpoint.EnsembleAdapt is { } adapt)
             {
                 var since = (time ?? TimeProvider.System).GetUtcNow() - adapt.WindowSpan();
-                var (accuracy, classes) = await bandits.MemberAccuracyAsync(endpoint.Name, since.ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
+                var (accuracy, classes) = await assignments.MemberAccuracyAsync(endpoint.Name, since.ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false);
                 endpoint.UpdateEnsembleWeights(accuracy, classes);
             }
         }

@@ -43,7 +43,7 @@ public static class PredictionsApi
                 {
                     // Bandits and adaptive ensembles here learn now; other replicas within their refresh interval.
                     await bandits.FlushAsync(http.RequestAborted).ConfigureAwait(false);
-                    await router.RefreshArmsAsync(http.RequestAborted).ConfigureAwait(false);
+                    await router.RefreshLearnedAsync(http.RequestAborted).ConfigureAwait(false);
                 }
 
                 return TypedResults.Ok(new FeedbackResponse(accepted));
