@@ -84,7 +84,7 @@ internal static class JoinBench
         var sets = new FeatureStore(database, TimeProvider.System);
         await sets.RefreshAsync();
         // As the server builds it (BallastServer): DuckDB spills to the data folder's scratch.
-        var offline = new OfflineStore(datasets, artifacts, Path.Combine(data, "scratch"));
+        var offline = new OfflineStore(datasets, Path.Combine(data, "scratch"));
         var output = Path.Combine(folder, "ballast.parquet");
         File.Delete(output);
         var (watch, cpu) = (Stopwatch.StartNew(), Process.GetCurrentProcess().TotalProcessorTime);

@@ -169,6 +169,8 @@ public static partial class BallastServer
         builder.Services.AddScoped(services => registry.WithActor(
             services.GetRequiredService<IHttpContextAccessor>().HttpContext?.User.Identity?.Name ?? "system"));
         builder.Services.AddSingleton(new Ballast.Audit.AuditLog(server.Database));
+        var datasets = new Ballast.Datasets.DatasetStore(server.Database, server.Artifacts, server.Time, new Ballast.Datasets.DatasetProfiler());
+        builder.Services.AddSingleton(datasets);
         builder.Services.AddSingleton(server.Predictions);
         builder.Services.AddHostedService<PredictionLogService>();
         // The retention keeps the spans of traffic that monitors compare with, whatever their age.
@@ -198,7 +200,7 @@ public static partial class BallastServer
         var router = new Ballast.Serving.EndpointRouter(endpoints, models, assignments, server.Time, Serving.ServingMetrics.BatchObserver);
         builder.Services.AddSingleton(router);
         // Concluding an experiment with apply routes its endpoint to the winner and swaps the routing snapshot, as a rollout's promotion does.
-        builder.Services.AddSingleton(new Ballast.Experiments.AbExperimentStore(server.Database, endpoints, export, kpis, traffic, server.Time, cancellationToken => router.RefreshAsync(cancellationToken)));
+        builder.Services.AddSingleton(new Ballast.Experiments.AbExperimentStore(server.Database, endpoints, export, kpis, traffic, datasets, server.Time, cancellationToken => router.RefreshAsync(cancellationToken)));
         builder.Services.AddHostedService<Ballast.Server.Experiments.AbExperimentApplyService>();
         // The controller swaps the routing snapshot right after it changes an endpoint (an abort takes one swap).
         // Feedback conditions read the prediction assignments; drift conditions the prediction log with the monitors' drift
@@ -212,8 +214,6 @@ public static partial class BallastServer
         // Alerts: the rules engine is an IAlertObserver (monitors call every registered one per closed window); the
         // dispatcher delivers the outbox under the `alerts` lease.
         // Rules are checked against the monitors (their source must be one, their metric one it reports).
-        var datasets = new Ballast.Datasets.DatasetStore(server.Database, server.Artifacts, server.Time, new Ballast.Datasets.DatasetProfiler());
-        builder.Services.AddSingleton(datasets);
         var monitors = new Ballast.Monitoring.MonitorStore(server.Database, endpoints, datasets, server.Time, runs, server.Artifacts);
         builder.Services.AddSingleton(monitors);
         var alertSources = new Ballast.Alerts.AlertSourceChecks(monitors);
@@ -246,7 +246,7 @@ public static partial class BallastServer
         builder.Services.AddSingleton<Ballast.Features.IOnlineStore>(_ => online); // a factory, so the container disposes a Redis connection
         var streams = new Ballast.Features.FeatureStreams(server.Predictions, server.Artifacts, server.Database);
         builder.Services.AddSingleton(streams);
-        var offline = new Ballast.Features.OfflineStore(datasets, server.Artifacts, Path.Combine(options.DataDir, "scratch"), streams);
+        var offline = new Ballast.Features.OfflineStore(datasets, Path.Combine(options.DataDir, "scratch"), streams);
         builder.Services.AddSingleton(offline);
         builder.Services.AddSingleton(new Ballast.Features.FeatureMaterializer(featureSets, datasets, offline, online, server.Database, server.Time));
         builder.Services.AddSingleton(new Ballast.Features.FeatureLookup(featureSets, online, server.Time));

@@ -79,7 +79,7 @@ internal static class TrackingCommands
             if (json.TryGetProperty("cuped", out var cuped) && cuped.ValueKind == JsonValueKind.Object)
             {
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                    $"CUPED on {ClientOptions.Text(cuped, "covariate")} over the {ClientOptions.Text(cuped, "lookback")} before the start: variance {Percent(cuped, "variance_reduction").TrimStart('+')} lower, theta {Number(cuped, "theta")}, {ClientOptions.Text(cuped, "units_with_covariate")} units with a pre-period value; means and lifts are adjusted")).ConfigureAwait(false);
+                    $"CUPED on {ClientOptions.Text(cuped, "covariate")} {(cuped.TryGetProperty("lookback", out var lookback) && lookback.ValueKind == JsonValueKind.String ? $"over the {lookback.GetString()} before the start" : "(every row of the table)")}: variance {Percent(cuped, "variance_reduction").TrimStart('+')} lower, theta {Number(cuped, "theta")}, {ClientOptions.Text(cuped, "units_with_covariate")} units with a pre-period value; means and lifts are adjusted")).ConfigureAwait(false);
             }
 
             await VariantTable(json).WriteAsync(output).ConfigureAwait(false);

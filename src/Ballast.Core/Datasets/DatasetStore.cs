@@ -75,6 +75,16 @@ public sealed partial class DatasetStore(MetadataDatabase database, IArtifactSto
     }
 
     /// <summary>
+    /// A stored file as a local file for DuckDB: a local store's own file (read it, never change it), or a copy written to
+    /// <paramref name="copyPath"/>, which the caller deletes when done.
+    /// </summary>
+    public Task<string> LocalFileAsync(DatasetFile file, string copyPath, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        return artifacts.LocalFileAsync(BlobPath(file.Sha256), copyPath, cancellationToken);
+    }
+
+    /// <summary>
     /// Makes a version of <paramref name="name"/> (created on first use) from files already uploaded with
     /// <see cref="PutBlobAsync"/>, profiling the tabular ones. Identical files give back the existing version.
     /// </summary>

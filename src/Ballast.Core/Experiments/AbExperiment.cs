@@ -29,9 +29,29 @@ public sealed record AbExperimentSpec(
 /// the sum of the KPI <see cref="Name"/> recorded in the <see cref="Lookback"/> before the start for the key (posted by
 /// routing key, or by the prediction id of one of its predictions); with <c>outcome</c> or <c>reward</c> the mean of
 /// the numeric outcomes or rewards of the key's predictions in that period. A unit without a routing key or without
-/// pre-period data has the covariate 0.
+/// pre-period data has the covariate 0. With source <c>dataset</c> the covariate comes from a table outside Ballast (a
+/// warehouse export registered as a dataset version): <see cref="Name"/> is the version (<c>customers@3</c>; a bare name
+/// is pinned to the latest version when the experiment is created), the sum of <see cref="Column"/> over the rows whose
+/// <see cref="Key"/> is the routing key; with <see cref="Timestamp"/> only the rows of the <see cref="Lookback"/> before the
+/// start count, without it every row does (a table of pre-experiment values, one row per unit).
 /// </summary>
-public sealed record CupedSpec(string? Source = null, string? Name = null, string? Lookback = null);
+public sealed record CupedSpec(string? Source = null, string? Name = null, string? Lookback = null, string? Key = null, string? Column = null, string? Timestamp = null)
+{
+    public const string Dataset = "dataset";
+
+    public const string DefaultLookback = "14d";
+
+    /// <summary>The covariate as results name it (methods, not properties: they are not fields of the spec's JSON): <c>kpi:spend</c>, <c>dataset:customers@3:spend_90d</c>, <c>outcome</c> or <c>reward</c>.</summary>
+    public string Covariate() => Source switch
+    {
+        MetricSpec.Kpi => $"kpi:{Name}",
+        Dataset => $"dataset:{Name}:{Column}",
+        _ => Source!,
+    };
+
+    /// <summary>Whether the covariate is read from a pre-period before the start (a dataset without a timestamp is pre-experiment as a whole).</summary>
+    public bool HasLookback() => Source != Dataset || Timestamp is not null;
+}
 
 /// <summary>
 /// A limit no shipped variant may break: <c>latency_p99_ms</c> or <c>latency_mean_ms</c> (of its logged predictions) or
@@ -146,9 +166,9 @@ public static partial class AbExperimentValidation
 
         if (spec.Cuped is { } cuped)
         {
-            if (cuped.Source is not (MetricSpec.Kpi or MetricSpec.Outcome or MetricSpec.Reward))
+            if (cuped.Source is not (MetricSpec.Kpi or MetricSpec.Outcome or MetricSpec.Reward or CupedSpec.Dataset))
             {
-                problems.Add($"cuped.source '{cuped.Source}' must be kpi, outcome or reward");
+                problems.Add($"cuped.source '{cuped.Source}' must be kpi, outcome, reward or dataset");
             }
 
             if (cuped.Source == MetricSpec.Kpi && string.IsNullOrEmpty(cuped.Name))
@@ -156,7 +176,23 @@ public static partial class AbExperimentValidation
                 problems.Add("cuped: a kpi covariate needs the KPI's name as name");
             }
 
-            if (Durations.Parse(cuped.Lookback ?? "14d") is not { } lookback || lookback <= TimeSpan.Zero || lookback > MaxLookback)
+            if (cuped.Source == CupedSpec.Dataset)
+            {
+                ValidateDatasetCovariate(cuped, problems);
+            }
+            else if (cuped.Key is not null || cuped.Column is not null || cuped.Timestamp is not null)
+            {
+                problems.Add("cuped: key, column and timestamp are for source dataset");
+            }
+
+            if (!cuped.HasLookback())
+            {
+                if (cuped.Lookback is not null)
+                {
+                    problems.Add("cuped.lookback needs cuped.timestamp with source dataset (without a timestamp every row of the table is the pre-period)");
+                }
+            }
+            else if (Durations.Parse(cuped.Lookback ?? CupedSpec.DefaultLookback) is not { } lookback || lookback <= TimeSpan.Zero || lookback > MaxLookback)
             {
                 problems.Add($"cuped.lookback '{cuped.Lookback}' must be a duration such as 14d or 36h, at most {Durations.Format(MaxLookback)}");
             }
@@ -223,11 +259,41 @@ public static partial class AbExperimentValidation
             SecondaryMetrics = secondary.Count > 0 ? secondary : null,
             Guardrails = spec.Guardrails is null ? null : guardrails,
             Correction = secondary.Count > 0 ? correction : spec.Correction,
-            Cuped = spec.Cuped is { } given ? given with { Lookback = given.Lookback ?? "14d" } : null,
+            Cuped = spec.Cuped is { } given ? given with { Lookback = given.HasLookback() ? given.Lookback ?? CupedSpec.DefaultLookback : null } : null,
             Engine = engine,
             Alpha = spec.Alpha ?? Statistics.StatisticsDefaults.Alpha,
             MinimumDetectableEffect = spec.MinimumDetectableEffect ?? DefaultMinimumDetectableEffect,
         };
+    }
+
+    /// <summary>A dataset covariate names a dataset version (<c>name</c> or <c>name@3</c>), the key column and the value column.</summary>
+    private static void ValidateDatasetCovariate(CupedSpec cuped, List<string> problems)
+    {
+        if (string.IsNullOrEmpty(cuped.Name))
+        {
+            problems.Add("cuped: a dataset covariate needs the dataset as name (customers or customers@3)");
+        }
+        else
+        {
+            try
+            {
+                Datasets.DatasetReference.Parse(cuped.Name);
+            }
+            catch (TrackingException exception)
+            {
+                problems.Add($"cuped.name: {exception.Message.TrimEnd('.')}");
+            }
+        }
+
+        if (string.IsNullOrEmpty(cuped.Key))
+        {
+            problems.Add("cuped: a dataset covariate needs key, the column that holds the routing key");
+        }
+
+        if (string.IsNullOrEmpty(cuped.Column))
+        {
+            problems.Add("cuped: a dataset covariate needs column, the numeric column summed per key");
+        }
     }
 
     /// <summary>

@@ -42,10 +42,11 @@ public sealed record VariantResult(
     double? UnadjustedMean = null);
 
 /// <summary>
-/// CUPED as applied: the covariate (<c>kpi:revenue</c>, <c>outcome</c>, <c>reward</c>), its lookback, the pooled θ,
+/// CUPED as applied: the covariate (<c>kpi:revenue</c>, <c>dataset:customers@3:spend</c>, <c>outcome</c>, <c>reward</c>), its
+/// lookback (null for a dataset read whole), the pooled θ,
 /// the share of the metric's variance removed, and how many measured units had a pre-period value.
 /// </summary>
-public sealed record CupedReport(string Covariate, string Lookback, double Theta, double VarianceReduction, long UnitsWithCovariate);
+public sealed record CupedReport(string Covariate, string? Lookback, double Theta, double VarianceReduction, long UnitsWithCovariate);
 
 /// <summary>A secondary metric's results per variant; p-values adjusted across every secondary metric and treatment.</summary>
 public sealed record MetricResult(string Metric, string Type, string Source, IReadOnlyList<VariantResult> Variants, CupedReport? Cuped = null);
@@ -184,9 +185,8 @@ public static class AbExperimentAnalysis
         }
 
         var adjustment = Cuped.FromSums(data.Select(variant => variant.Covariate!.Value).ToList());
-        var covariate = settings.Source == MetricSpec.Kpi ? $"kpi:{settings.Name}" : settings.Source!;
         return (data.Select((variant, i) => variant with { Metric = adjustment.Groups[i] }).ToList(),
-            new CupedReport(covariate, settings.Lookback ?? "14d", adjustment.Theta, adjustment.VarianceReduction, data.Sum(variant => variant.WithCovariate)));
+            new CupedReport(settings.Covariate(), settings.Lookback, adjustment.Theta, adjustment.VarianceReduction, data.Sum(variant => variant.WithCovariate)));
     }
 
     /// <summary>

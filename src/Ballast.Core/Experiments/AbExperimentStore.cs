@@ -2,8 +2,11 @@ using System.Data.Common;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Ballast.Datasets;
+using Ballast.Features;
 using Ballast.Metadata;
 using Ballast.Serving;
+using Ballast.Storage;
 using Ballast.Tracking;
 using Dapper;
 
@@ -25,8 +28,8 @@ public sealed record AbExperimentDecision(string? Winner = null, string? Reason 
 /// ends data collection; concluding records the decision and, when asked, routes all traffic to the winner through
 /// the endpoint store (then <paramref name="endpointsChanged"/> swaps the routing snapshot, as a rollout's promotion does).
 /// </summary>
-public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore endpoints, PredictionExport predictions, KpiStore kpis, TrafficStats traffic, TimeProvider time,
-    Func<CancellationToken, Task>? endpointsChanged = null)
+public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore endpoints, PredictionExport predictions, KpiStore kpis, TrafficStats traffic, DatasetStore datasets,
+    TimeProvider time, Func<CancellationToken, Task>? endpointsChanged = null)
 {
     /// <summary>The longest reason a conclusion keeps.</summary>
     public const int MaxReasonLength = 2000;
@@ -52,11 +55,11 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     /// <summary>Creates the experiment, or changes its spec keeping its start (what `ballast apply` does); returns it and whether it changed.</summary>
     public async Task<(StoredAbExperiment Experiment, bool Changed)> PutAsync(AbExperimentSpec spec, CancellationToken cancellationToken = default)
     {
-        spec = await ValidateAsync(spec, cancellationToken).ConfigureAwait(false);
+        var existing = (await QueryAsync("WHERE e.name = @name", new { name = spec.Name }, cancellationToken).ConfigureAwait(false)).SingleOrDefault();
+        spec = await ValidateAsync(spec, cancellationToken, existing?.Spec).ConfigureAwait(false);
         var json = JsonSerializer.Serialize(spec, AbExperimentJsonContext.Default.AbExperimentSpec);
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        if ((await QueryAsync("WHERE e.name = @name", new { name = spec.Name }, cancellationToken).ConfigureAwait(false)).SingleOrDefault() is { StoppedAt: not null } ended
-            && JsonSerializer.Serialize(ended.Spec, AbExperimentJsonContext.Default.AbExperimentSpec) != json)
+        if (existing is { StoppedAt: not null } ended && JsonSerializer.Serialize(ended.Spec, AbExperimentJsonContext.Default.AbExperimentSpec) != json)
         {
             // Its results are fixed over [start, stop]: a new spec would change what was decided on.
             throw TrackingException.Conflict($"Experiment '{spec.Name}' is {ended.Status}; its spec cannot change any more. Delete it and start a new one to test again.");
@@ -304,7 +307,7 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         var guarded = (spec.Guardrails ?? []).Select(guardrail => guardrail.AsMetric()).OfType<MetricSpec>().ToList();
         List<MetricSpec> metrics = [spec.Metric!, .. spec.SecondaryMetrics ?? [], .. guarded];
         var cuped = spec.Cuped;
-        var preStart = cuped is null ? start : start - (long)Durations.Parse(cuped.Lookback)!.Value.TotalMilliseconds;
+        var preStart = cuped?.Lookback is { } lookback ? start - (long)Durations.Parse(lookback)!.Value.TotalMilliseconds : start;
         // KPI values by metric index (a KPI's name never reaches the SQL text); the covariate's pre-period values apart.
         var kpiValues = new List<(int Metric, StoredKpi Kpi)>();
         for (var i = 0; i < metrics.Count; i++)
@@ -319,9 +322,12 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         }
 
         var preKpis = cuped?.Source == MetricSpec.Kpi ? await kpis.BetweenAsync(cuped.Name!, preStart, start, cancellationToken).ConfigureAwait(false) : [];
+        await using var table = cuped?.Source == CupedSpec.Dataset ? await CovariateTable.OpenAsync(datasets, cuped, cancellationToken).ConfigureAwait(false) : null;
         // Stopped: the log view ends at the stop, and the feedback is what it was then (sent, re-sent or changed later: not seen).
-        var found = await predictions.QueryAsync(spec.Endpoint!, preStart, end, end, connection =>
+        // A dataset covariate reads no predictions before the start.
+        var found = await predictions.QueryAsync(spec.Endpoint!, table is null ? preStart : start, end, end, connection =>
         {
+            table?.CreateView(connection, "cuped_source");
             using var command = connection.CreateCommand();
             command.CommandText = "CREATE TABLE kpis (metric INTEGER, prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE); CREATE TABLE pre_kpis (prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE)";
             command.ExecuteNonQuery();
@@ -347,7 +353,7 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
                 }
             }
 
-            var pre = Covariate(cuped, start);
+            var pre = Covariate(cuped, preStart, start);
             return metrics.Select((metric, i) =>
             {
                 // A unit converts when its value is positive (no value: not converted); a mean is over the units with a value.
@@ -404,10 +410,17 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     /// <summary>An outcome as a number: true 1, false 0, a number itself (quoted or not), else null.</summary>
     private const string Outcome = "CASE WHEN lower(trim(outcome, '\"')) = 'true' THEN 1.0 WHEN lower(trim(outcome, '\"')) = 'false' THEN 0.0 ELSE TRY_CAST(trim(outcome, '\"') AS DOUBLE) END";
 
-    /// <summary>CUPED's covariate per routing key from the pre-period [start − lookback, start) (see <see cref="CupedSpec"/>); no rows without CUPED.</summary>
-    private static string Covariate(CupedSpec? cuped, long start) => cuped?.Source switch
+    /// <summary>
+    /// CUPED's covariate per routing key from the pre-period [<paramref name="preStart"/>, <paramref name="start"/>) (see
+    /// <see cref="CupedSpec"/>); a dataset's from the view <c>cuped_source</c>, whole without a timestamp column; no rows without CUPED.
+    /// </summary>
+    private static string Covariate(CupedSpec? cuped, long preStart, long start) => cuped?.Source switch
     {
         null => "SELECT NULL::VARCHAR AS routing_key, NULL::DOUBLE AS x WHERE false",
+        CupedSpec.Dataset => $"SELECT CAST({DuckDbSql.Identifier(cuped.Key!)} AS VARCHAR) AS routing_key, sum(CAST({DuckDbSql.Identifier(cuped.Column!)} AS DOUBLE)) AS x FROM cuped_source " +
+            $"WHERE {DuckDbSql.Identifier(cuped.Key!)} IS NOT NULL" +
+            (cuped.Timestamp is { } timestamp ? $" AND epoch_ms(CAST({DuckDbSql.Identifier(timestamp)} AS TIMESTAMP)) >= {preStart} AND epoch_ms(CAST({DuckDbSql.Identifier(timestamp)} AS TIMESTAMP)) < {start}" : "") +
+            $" GROUP BY 1 HAVING count({DuckDbSql.Identifier(cuped.Column!)}) > 0",
         MetricSpec.Kpi => "SELECT routing_key, sum(value) AS x FROM (SELECT routing_key, value FROM pre_kpis WHERE routing_key IS NOT NULL UNION ALL " +
             $"SELECT p.routing_key, k.value FROM pre_kpis k JOIN predictions p ON p.prediction_id = k.prediction_id WHERE p.kind = 'primary' AND p.routing_key IS NOT NULL AND p.timestamp < {start}) GROUP BY routing_key",
         MetricSpec.Reward => $"SELECT routing_key, avg(reward) AS x FROM predictions WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp < {start} GROUP BY routing_key HAVING count(reward) > 0",
@@ -416,10 +429,31 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
 
     private sealed record MetricRow(long Units, long Count, double Sum, double Squares, double LatencyMean, double LatencyP99, double SumX, double SumX2, double SumXY, long WithCovariate);
 
-    /// <summary>The spec's own checks, then against its endpoint: it exists, has two variants or more, and the control is one of them.</summary>
-    private async Task<AbExperimentSpec> ValidateAsync(AbExperimentSpec spec, CancellationToken cancellationToken)
+    /// <summary>
+    /// The spec's own checks, then against its endpoint (it exists, has two variants or more, and the control is one of
+    /// them) and its dataset covariate's version (pinned: a bare name is the latest version now, or the version
+    /// <paramref name="existing"/> pinned when it names the same dataset), which must have the covariate's columns.
+    /// </summary>
+    private async Task<AbExperimentSpec> ValidateAsync(AbExperimentSpec spec, CancellationToken cancellationToken, AbExperimentSpec? existing = null)
     {
         spec = AbExperimentValidation.Validate(spec);
+        if (spec.Cuped is { Source: CupedSpec.Dataset } cuped)
+        {
+            var reference = DatasetReference.Parse(cuped.Name!);
+            if (reference.Version is null && existing?.Cuped is { Source: CupedSpec.Dataset, Name: { } pinned } && DatasetReference.Parse(pinned).Name == reference.Name)
+            {
+                reference = DatasetReference.Parse(pinned);
+            }
+
+            var version = await datasets.GetVersionAsync(reference, cancellationToken).ConfigureAwait(false);
+            if (CovariateTable.Problems(version, cuped) is { Count: > 0 } problems)
+            {
+                throw TrackingException.Invalid($"Invalid experiment '{spec.Name}'", problems);
+            }
+
+            spec = spec with { Cuped = cuped with { Name = version.Reference } };
+        }
+
         var endpoint = await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false);
         var variants = (endpoint.Spec.Variants ?? []).Select(variant => variant.Name).ToList();
         if (spec.Control is { } control && !variants.Contains(control))
@@ -477,5 +511,101 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
             ConcludedAt is { } concludedAt
                 ? new AbExperimentConclusion(Winner, Reason ?? "", Apply ?? false, AppliedAt, ConcludedBy ?? "", concludedAt, JsonSerializer.Deserialize(Results!, AbExperimentJsonContext.Default.AbExperimentResults)!)
                 : null);
+    }
+}
+
+/// <summary>
+/// A dataset version's tabular files opened for a CUPED covariate (local files: a local store's own, or copies that
+/// dispose deletes), and the checks a version must pass: every table has the key, a numeric or boolean value column and
+/// a date or time column for the timestamp.
+/// </summary>
+internal sealed class CovariateTable : IAsyncDisposable
+{
+    private readonly List<string> _copies = [];
+    private readonly List<string> _readers = [];
+
+    public static List<string> Problems(DatasetVersion version, CupedSpec cuped)
+    {
+        var tables = version.Profile?.Tables ?? [];
+        if (tables.Count == 0)
+        {
+            return [$"cuped: dataset {version.Reference} has no CSV, TSV or Parquet file"];
+        }
+
+        var problems = new List<string>();
+        foreach (var table in tables)
+        {
+            if (table.Error is not null)
+            {
+                problems.Add($"cuped: {version.Reference} {table.Path} could not be read: {table.Error}");
+                continue;
+            }
+
+            var columns = table.Columns.ToDictionary(column => column.Name, StringComparer.Ordinal);
+            void Check(string role, string? name, Func<ColumnProfile, bool> fits, string expected)
+            {
+                if (name is null)
+                {
+                    return;
+                }
+
+                if (!columns.TryGetValue(name, out var column))
+                {
+                    problems.Add($"cuped.{role}: {version.Reference} {table.Path} has no column '{name}'; it has {string.Join(", ", columns.Keys)}");
+                }
+                else if (!fits(column))
+                {
+                    problems.Add($"cuped.{role}: column '{name}' of {version.Reference} {table.Path} is {column.Type}, not {expected}");
+                }
+            }
+
+            Check("key", cuped.Key, column => !DuckDbSql.IsFloat(column.Type) && !column.Type.StartsWith("DECIMAL", StringComparison.OrdinalIgnoreCase),
+                "text or a whole number (routing keys are compared as text)");
+            Check("column", cuped.Column, column => column.Kind is "numeric" or "boolean", "numeric or boolean");
+            Check("timestamp", cuped.Timestamp, column => column.Kind == "datetime", "a date or timestamp");
+        }
+
+        return problems;
+    }
+
+    public static async Task<CovariateTable> OpenAsync(DatasetStore datasets, CupedSpec cuped, CancellationToken cancellationToken)
+    {
+        var version = await datasets.GetVersionAsync(DatasetReference.Parse(cuped.Name!), cancellationToken).ConfigureAwait(false);
+        var table = new CovariateTable();
+        try
+        {
+            foreach (var file in (version.Files ?? []).Where(file => DatasetProfiler.FormatOf(file.Path) is not null))
+            {
+                var copy = Path.Combine(Path.GetTempPath(), "ballast-cuped-" + Guid.NewGuid().ToString("N"));
+                table._copies.Add(copy);
+                table._readers.Add(FeatureSource.Reader(await datasets.LocalFileAsync(file, copy, cancellationToken).ConfigureAwait(false), file.Path));
+            }
+
+            if (table._readers.Count == 0)
+            {
+                throw TrackingException.Invalid($"cuped: dataset {version.Reference} has no CSV, TSV or Parquet file");
+            }
+        }
+        catch
+        {
+            await table.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+
+        return table;
+    }
+
+    /// <summary>Every table's rows as one view (columns matched by name).</summary>
+    public void CreateView(DuckDB.NET.Data.DuckDBConnection connection, string name) =>
+        DuckDbSql.Execute(connection, $"CREATE OR REPLACE TEMP VIEW {name} AS {string.Join(" UNION ALL BY NAME ", _readers.Select(reader => $"SELECT * FROM {reader}"))}");
+
+    public ValueTask DisposeAsync()
+    {
+        foreach (var copy in _copies)
+        {
+            File.Delete(copy);
+        }
+
+        return ValueTask.CompletedTask;
     }
 }

@@ -29,7 +29,7 @@ internal sealed class FeatureSource : IAsyncDisposable
     /// (<paramref name="after"/>, <paramref name="until"/>] only (a dataset is read whole; callers filter).
     /// </summary>
     public static async Task<FeatureSource> OpenAsync(DuckDBConnection connection, string relation, ResolvedView view, IReadOnlyList<FeatureSpec> features,
-        DatasetStore datasets, IArtifactStore artifacts, FeatureStreams? streams, CancellationToken cancellationToken, long? after = null, long? until = null)
+        DatasetStore datasets, FeatureStreams? streams, CancellationToken cancellationToken, long? after = null, long? until = null)
     {
         if (view.Spec.Source!.IsStream)
         {
@@ -49,7 +49,7 @@ internal sealed class FeatureSource : IAsyncDisposable
             var parts = new List<string>();
             for (var i = 0; i < tables.Count; i++)
             {
-                var local = await source.LocalPathAsync(artifacts, tables[i], cancellationToken).ConfigureAwait(false);
+                var local = await source.LocalPathAsync(datasets, tables[i], cancellationToken).ConfigureAwait(false);
                 parts.Add($"SELECT *, {i} AS __file FROM {NumberedReader(connection, local, tables[i].Path, "__row")}");
             }
 
@@ -253,10 +253,10 @@ internal sealed class FeatureSource : IAsyncDisposable
     public static string KeyValue(string column, EntitySpec entity) =>
         entity.Type == FeatureTypes.Int64 ? $"CAST({Identifier(column)} AS BIGINT)" : $"CAST({Identifier(column)} AS VARCHAR)";
 
-    private Task<string> LocalPathAsync(IArtifactStore artifacts, DatasetFile file, CancellationToken cancellationToken)
+    private Task<string> LocalPathAsync(DatasetStore datasets, DatasetFile file, CancellationToken cancellationToken)
     {
         var copy = Path.Combine(Path.GetTempPath(), "ballast-features-" + Guid.NewGuid().ToString("N"));
         _copies.Add(copy);
-        return artifacts.LocalFileAsync(DatasetStore.BlobPath(file.Sha256), copy, cancellationToken);
+        return datasets.LocalFileAsync(file, copy, cancellationToken);
     }
 }

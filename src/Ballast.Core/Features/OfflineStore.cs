@@ -23,7 +23,7 @@ public sealed record TrainingSetResult(string Service, long Rows, IReadOnlyList<
 /// (<see cref="PointInTimeStrategy"/>). Of feature rows with the same key and event time, the later one in the files wins. DuckDB keeps within
 /// <see cref="MemoryLimitMegabytes"/> and spills to <see cref="ScratchFolder"/> when the join outgrows it.
 /// </summary>
-public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts, string? scratchFolder = null, FeatureStreams? streams = null,
+public sealed class OfflineStore(DatasetStore datasets, string? scratchFolder = null, FeatureStreams? streams = null,
     int memoryLimitMegabytes = OfflineStore.DefaultMemoryLimitMegabytes)
 {
     public const string DefaultTimestampColumn = "event_timestamp";
@@ -113,7 +113,7 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
             for (var i = 0; i < service.ByView.Count; i++)
             {
                 var (view, features) = service.ByView[i];
-                var source = await FeatureSource.OpenAsync(connection, $"f{i}", view, features, datasets, artifacts, streams, cancellationToken).ConfigureAwait(false);
+                var source = await FeatureSource.OpenAsync(connection, $"f{i}", view, features, datasets, streams, cancellationToken).ConfigureAwait(false);
                 sources.Add(source);
                 var values = $"{{{string.Join(", ", features.Select((feature, k) => $"'c{k}': f.{DuckDbSql.Identifier(feature.Name)}"))}}}";
                 cancellationToken.ThrowIfCancellationRequested();
@@ -172,7 +172,7 @@ public sealed class OfflineStore(DatasetStore datasets, IArtifactStore artifacts
         ArgumentNullException.ThrowIfNull(view);
         ArgumentNullException.ThrowIfNull(consume);
         using var connection = Open();
-        await using var source = await FeatureSource.OpenAsync(connection, "f", view, view.Features, datasets, artifacts, streams, cancellationToken, after, until).ConfigureAwait(false);
+        await using var source = await FeatureSource.OpenAsync(connection, "f", view, view.Features, datasets, streams, cancellationToken, after, until).ConfigureAwait(false);
         var filter = new StringBuilder().Append(CultureInfo.InvariantCulture, $"epoch_ms(__ts) <= {until}");
         if (after is { } from)
         {

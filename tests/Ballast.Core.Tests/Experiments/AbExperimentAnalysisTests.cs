@@ -78,6 +78,25 @@ public sealed class AbExperimentAnalysisTests
             "cuped needs the frequentist or sequential engine (the Bayesian engine works on raw counts).");
 
     [Fact]
+    public void A_dataset_covariate_needs_a_dataset_key_and_column_and_a_timestamp_for_its_lookback()
+    {
+        Should.Throw<TrackingException>(() => AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", new MetricSpec("conversion"),
+            Cuped: new CupedSpec("dataset", "customers@x", "7d"))))
+            .Message.ShouldBe("Invalid experiment 'ab': cuped.name: 'x' in 'customers@x' is not a version: use a positive number or 'latest'; " +
+                "cuped: a dataset covariate needs key, the column that holds the routing key; cuped: a dataset covariate needs column, the numeric column summed per key; " +
+                "cuped.lookback needs cuped.timestamp with source dataset (without a timestamp every row of the table is the pre-period).");
+        Should.Throw<TrackingException>(() => AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", new MetricSpec("conversion"),
+            Cuped: new CupedSpec("kpi", "spend", Column: "spend"))))
+            .Message.ShouldBe("Invalid experiment 'ab': cuped: key, column and timestamp are for source dataset.");
+
+        // Read whole: no lookback; with a timestamp: the default 14 days, as for the other sources.
+        AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", new MetricSpec("conversion"), Cuped: new CupedSpec("dataset", "customers", Key: "id", Column: "spend")))
+            .Cuped!.Lookback.ShouldBeNull();
+        var timed = AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", new MetricSpec("conversion"), Cuped: new CupedSpec("dataset", "orders@2", Key: "id", Column: "amount", Timestamp: "at"))).Cuped!;
+        (timed.Lookback, timed.Covariate()).ShouldBe(("14d", "dataset:orders@2:amount"));
+    }
+
+    [Fact]
     public void A_sample_ratio_mismatch_invalidates_whatever_the_lift()
     {
         // 1000 vs 1200 units on a 50/50 split: p = 0.000020079 (GrowthBook's SRM known answer), below 0.001.

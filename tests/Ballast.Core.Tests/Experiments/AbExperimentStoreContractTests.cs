@@ -1,3 +1,4 @@
+using Ballast.Datasets;
 using Ballast.Experiments;
 using Ballast.Metadata;
 using Ballast.Runtime;
@@ -162,7 +163,7 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Fo
         await Endpoints.CreateAsync(new EndpointSpec("checkout", null, [new VariantSpec("a", "models:/shop/1", 50), new VariantSpec("b", "models:/shop/2", 50)]), Cancel);
         var artifacts = LocalArtifacts();
         _log = await OpenLogAsync(artifacts);
-        var store = new AbExperimentStore(Database, Endpoints, new PredictionExport(_log, artifacts, Feedback), new KpiStore(Database, Time), new TrafficStats(Database, Time), Time,
+        var store = new AbExperimentStore(Database, Endpoints, new PredictionExport(_log, artifacts, Feedback), new KpiStore(Database, Time), new TrafficStats(Database, Time), new DatasetStore(Database, artifacts, Time, new DatasetProfiler()), Time,
             _ =>
             {
                 _refreshes++;

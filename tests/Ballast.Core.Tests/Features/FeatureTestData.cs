@@ -19,7 +19,7 @@ internal sealed class FeatureTestStack(MetadataDatabase database, TimeProvider t
     /// <summary>How <see cref="Offline"/> joins training sets (pinned by the point-in-time tests to cover each way).</summary>
     public PointInTimeStrategy Strategy { get; init; } = PointInTimeStrategy.Auto;
 
-    public OfflineStore Offline => field ??= new OfflineStore(Datasets, Artifacts, root) { Strategy = Strategy };
+    public OfflineStore Offline => field ??= new OfflineStore(Datasets, root) { Strategy = Strategy };
 
     public EmbeddedOnlineStore Online { get; } = new(database, time);
 

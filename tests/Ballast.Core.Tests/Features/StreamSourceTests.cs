@@ -35,7 +35,7 @@ public abstract class StreamSourceTests(DatabaseEngine engine) : FolderDatabaseT
         var endpoints = new EndpointStore(Database, Time);
         var registry = new RegistryStore(Database, Time);
         var definitions = new FeatureStore(Database, Time, new FeatureSourceChecks(endpoints, registry, Database));
-        var offline = new OfflineStore(datasets, artifacts, Root.FullName, new FeatureStreams(_log, artifacts, Database));
+        var offline = new OfflineStore(datasets, Root.FullName, new FeatureStreams(_log, artifacts, Database));
         var online = new EmbeddedOnlineStore(Database, Time);
         return new Stack(_log, definitions, offline, online, new FeatureMaterializer(definitions, datasets, offline, online, Database, Time),
             new KpiStore(Database, Time), endpoints, registry);

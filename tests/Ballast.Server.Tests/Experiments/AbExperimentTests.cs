@@ -148,7 +148,125 @@ public sealed class AbExperimentTests
         using var invalid = await client.PutAsJsonAsync("/api/v1/experiments/bad", new { endpoint = "shop", cuped = new { source = "clicks" }, secondary_metrics = new[] { new { type = "p99" } } }, Cancel);
         invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await invalid.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
-            "Invalid experiment 'bad': secondary_metrics[0] type 'p99' is not binomial or mean; cuped.source 'clicks' must be kpi, outcome or reward.");
+            "Invalid experiment 'bad': secondary_metrics[0] type 'p99' is not binomial or mean; cuped.source 'clicks' must be kpi, outcome, reward or dataset.");
+    }
+
+    /// <summary>
+    /// CUPED with a covariate from a warehouse table registered as a dataset version: a table of each customer's spend
+    /// (read whole) and an orders table with times (only the lookback before the start counts: older and later orders
+    /// do not). Each experiment's results equal CUPED computed here on the same values; the version is pinned at the
+    /// start and a bare name applied again keeps it; a column the table lacks is refused with the columns it has.
+    /// </summary>
+    [Fact]
+    public async Task Cuped_reads_the_covariate_from_a_dataset_version_whole_or_over_the_lookback()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
+        (await client.PutAsJsonAsync("/api/v1/endpoints/shop", new
+        {
+            variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } },
+            sticky = new { header = "X-User" },
+        }, Cancel)).EnsureSuccessStatusCode();
+
+        // 150 customers (every third one is not in the tables: X = 0); spend X ~ N(50, 10²); orders: two in the last
+        // day (counted with lookback 1d), one three days ago and one tomorrow (not counted).
+        var random = new Random(17);
+        static double Normal(Random random) => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        var now = TimeProvider.System.GetUtcNow();
+        string Time(TimeSpan offset) => (now + offset).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+        var spend = new double[150];
+        var recent = new double[150];
+        var customers = new System.Text.StringBuilder("customer_id,spend,region\n");
+        var orders = new System.Text.StringBuilder("customer,amount,ordered_at\n");
+        for (var user = 0; user < 150; user++)
+        {
+            if (user % 3 == 2)
+            {
+                continue;
+            }
+
+            spend[user] = Math.Round(50 + (10 * Normal(random)), 2);
+            customers.Append(System.Globalization.CultureInfo.InvariantCulture, $"user-{user},{spend[user]},eu\n");
+            var first = Math.Round(20 + (5 * Normal(random)), 2);
+            var second = Math.Round(20 + (5 * Normal(random)), 2);
+            recent[user] = first + second;
+            orders.Append(System.Globalization.CultureInfo.InvariantCulture, $"user-{user},{first},{Time(TimeSpan.FromHours(-2))}\n");
+            orders.Append(System.Globalization.CultureInfo.InvariantCulture, $"user-{user},{second},{Time(TimeSpan.FromHours(-20))}\n");
+            orders.Append(System.Globalization.CultureInfo.InvariantCulture, $"user-{user},500,{Time(TimeSpan.FromDays(-3))}\n");
+            orders.Append(System.Globalization.CultureInfo.InvariantCulture, $"user-{user},700,{Time(TimeSpan.FromDays(1))}\n");
+        }
+
+        await ServingHelpers.AddDatasetAsync(client, "customers", customers.ToString(), "customers.csv");
+        await ServingHelpers.AddDatasetAsync(client, "orders", orders.ToString(), "orders.csv");
+        object Spec(object cuped) => new { endpoint = "shop", engine = "frequentist", planned_samples = 50, metric = new { name = "revenue", type = "mean", source = "kpi" }, cuped };
+        var whole = new { source = "dataset", name = "customers", key = "customer_id", column = "spend" };
+        using (var created = await client.PutAsJsonAsync("/api/v1/experiments/by-spend", Spec(whole), Cancel))
+        {
+            created.StatusCode.ShouldBe(HttpStatusCode.OK, await created.Content.ReadAsStringAsync(Cancel));
+            (await created.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("experiment").GetProperty("cuped").GetProperty("name").GetString().ShouldBe("customers@1");
+        }
+
+        (await client.PutAsJsonAsync("/api/v1/experiments/by-orders", Spec(new { source = "dataset", name = "orders@1", key = "customer", column = "amount", timestamp = "ordered_at", lookback = "1d" }), Cancel))
+            .EnsureSuccessStatusCode();
+
+        // Revenue in the experiment: Y = 0.8 X + 0.5 recent + N(0, 3²) (+1 for b), posted by prediction id.
+        var values = new Dictionary<string, (List<double> Y, List<double> Spend, List<double> Recent)> { ["a"] = ([], [], []), ["b"] = ([], [], []) };
+        var kpis = new List<object>();
+        for (var user = 0; user < 150; user++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/shop/infer") { Content = JsonContent.Create(new { inputs = new[] { ServingHelpers.IrisRow } }) };
+            request.Headers.Add("X-User", $"user-{user}");
+            using var response = await client.SendAsync(request, Cancel);
+            var variant = response.Headers.GetValues("Ballast-Variant").Single();
+            var revenue = Math.Round((0.8 * spend[user]) + (0.5 * recent[user]) + (3 * Normal(random)) + (variant == "b" ? 1 : 0), 2);
+            values[variant].Y.Add(revenue);
+            values[variant].Spend.Add(spend[user]);
+            values[variant].Recent.Add(recent[user]);
+            kpis.Add(new { name = "revenue", value = revenue, prediction_id = response.Headers.GetValues("Ballast-Prediction-Id").Single() });
+        }
+
+        (await client.PostAsJsonAsync("/api/v1/kpis", new { kpis }, Cancel)).EnsureSuccessStatusCode();
+        foreach (var (experiment, covariate, lookback, x) in new[] { ("by-spend", "dataset:customers@1:spend", (string?)null, "spend"), ("by-orders", "dataset:orders@1:amount", "1d", "recent") })
+        {
+            using var answer = await client.GetAsync($"/api/v1/experiments/{experiment}/results", Cancel);
+            answer.StatusCode.ShouldBe(HttpStatusCode.OK, await answer.Content.ReadAsStringAsync(Cancel));
+            var results = await answer.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            List<double> X(string variant) => x == "spend" ? values[variant].Spend : values[variant].Recent;
+            var expected = Ballast.Statistics.Cuped.Analyze(values["a"].Y.ToArray(), X("a").ToArray(), values["b"].Y.ToArray(), X("b").ToArray());
+            var cuped = results.GetProperty("cuped");
+            cuped.GetProperty("covariate").GetString().ShouldBe(covariate);
+            (cuped.TryGetProperty("lookback", out var given) && given.ValueKind == JsonValueKind.String ? given.GetString() : null).ShouldBe(lookback);
+            cuped.GetProperty("units_with_covariate").GetInt64().ShouldBe(100, "two customers in three are in the tables");
+            cuped.GetProperty("theta").GetDouble().ShouldBe(expected.Theta, 1e-9, experiment);
+            cuped.GetProperty("variance_reduction").GetDouble().ShouldBe(expected.VarianceReduction, 1e-9, experiment);
+            var variants = results.GetProperty("variants").EnumerateArray().ToDictionary(v => v.GetProperty("variant").GetString()!);
+            variants["b"].GetProperty("mean").GetDouble().ShouldBe(expected.Treatment.Mean, 1e-9, experiment);
+        }
+
+        var cli = await CliProcess.RunAsync("experiments", "results", "by-spend", "--url", server.BaseAddress.ToString().TrimEnd('/'));
+        cli.ExitCode.ShouldBe(0, cli.ToString());
+        cli.Output.ShouldContain("CUPED on dataset:customers@1:spend (every row of the table): variance ");
+
+        // A new version of the table: applying the same spec again (a bare name) keeps the version pinned at the start.
+        await ServingHelpers.AddDatasetAsync(client, "customers", customers.ToString() + "user-149,1,eu\n", "customers.csv");
+        using (var applied = await client.PutAsJsonAsync("/api/v1/experiments/by-spend", Spec(whole), Cancel))
+        {
+            (await applied.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("experiment").GetProperty("cuped").GetProperty("name").GetString().ShouldBe("customers@1");
+        }
+
+        using var missing = await client.PutAsJsonAsync("/api/v1/experiments/bad", Spec(new { source = "dataset", name = "customers", key = "customer_id", column = "spent" }), Cancel);
+        missing.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await missing.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+            "Invalid experiment 'bad': cuped.column: customers@2 customers.csv has no column 'spent'; it has customer_id, spend, region.");
+        using var text = await client.PutAsJsonAsync("/api/v1/experiments/bad", Spec(new { source = "dataset", name = "customers", key = "customer_id", column = "region" }), Cancel);
+        (await text.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+            "Invalid experiment 'bad': cuped.column: column 'region' of customers@2 customers.csv is VARCHAR, not numeric or boolean.");
+        using var lookbackAlone = await client.PutAsJsonAsync("/api/v1/experiments/bad", Spec(new { source = "dataset", name = "customers", key = "customer_id", lookback = "7d" }), Cancel);
+        (await lookbackAlone.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+            "Invalid experiment 'bad': cuped: a dataset covariate needs column, the numeric column summed per key; cuped.lookback needs cuped.timestamp with source dataset (without a timestamp every row of the table is the pre-period).");
+        using var unknown = await client.PutAsJsonAsync("/api/v1/experiments/bad", Spec(new { source = "dataset", name = "clients", key = "id", column = "spend" }), Cancel);
+        unknown.StatusCode.ShouldBe(HttpStatusCode.NotFound);
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Ballast.Cli;
+using Ballast.Tests.Serving;
 using DuckDB.NET.Data;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -336,7 +337,7 @@ public abstract class FeatureServingTests
         var app = new FeatureServer(server, server.Client(), server.BaseAddress.ToString().TrimEnd('/'), null);
         try
         {
-            await AddDatasetAsync(app.Client, "passengers", Passengers);
+            await ServingHelpers.AddDatasetAsync(app.Client, "passengers", Passengers);
             if (featureSet is null)
             {
                 return app;
@@ -368,19 +369,6 @@ public abstract class FeatureServingTests
             Client.Dispose();
             await Server.DisposeAsync();
         }
-    }
-
-    protected static async Task AddDatasetAsync(HttpClient client, string name, string csv)
-    {
-        var bytes = Encoding.UTF8.GetBytes(csv.ReplaceLineEndings("\n"));
-        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        using (var put = await client.PutAsync($"/api/v1/datasets/blobs/{sha}", new ByteArrayContent(bytes), Cancel))
-        {
-            put.StatusCode.ShouldBeOneOf(HttpStatusCode.OK, HttpStatusCode.Created, HttpStatusCode.NoContent);
-        }
-
-        using var added = await client.PostAsJsonAsync($"/api/v1/datasets/{name}/versions", new { files = new[] { new { path = "passengers.csv", size = bytes.Length, sha256 = sha } } }, Cancel);
-        added.StatusCode.ShouldBe(HttpStatusCode.Created, await added.Content.ReadAsStringAsync(Cancel));
     }
 
     protected static async Task RegisterTitanicAsync(HttpClient client, string? featureService = null)

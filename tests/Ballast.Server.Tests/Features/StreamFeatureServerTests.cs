@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Ballast.Metadata;
+using Ballast.Tests.Serving;
 using DuckDB.NET.Data;
 
 namespace Ballast.Tests.Features;
@@ -45,7 +46,7 @@ public abstract class StreamFeatureServerTests(DatabaseEngine engine) : EngineSe
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(new DateTimeOffset(2026, 12, 1, 9, 0, 0, 250, TimeSpan.Zero));
         await using var server = await StartServerAsync(time: time);
         using var client = server.Client();
-        await AddDatasetAsync(client, "passengers", Passengers);
+        await ServingHelpers.AddDatasetAsync(client, "passengers", Passengers);
         (await PutAsync(client, "titanic", Titanic)).StatusCode.ShouldBe(HttpStatusCode.Created);
         var signature = await RegisterTitanicAsync(client, "titanic_v1");
         signature.GetProperty("feature_service").GetString().ShouldBe("titanic_v1", "the model's signature records the service it was trained on");
@@ -187,15 +188,6 @@ public abstract class StreamFeatureServerTests(DatabaseEngine engine) : EngineSe
 
     private static Task<HttpResponseMessage> PutAsync(HttpClient client, string name, string json) =>
         client.PutAsync($"/api/v1/features/{name}", new StringContent(json, Encoding.UTF8, "application/json"), Cancel);
-
-    private static async Task AddDatasetAsync(HttpClient client, string name, string csv)
-    {
-        var bytes = Encoding.UTF8.GetBytes(csv.ReplaceLineEndings("\n"));
-        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        (await client.PutAsync($"/api/v1/datasets/blobs/{sha}", new ByteArrayContent(bytes), Cancel)).IsSuccessStatusCode.ShouldBeTrue();
-        using var added = await client.PostAsJsonAsync($"/api/v1/datasets/{name}/versions", new { files = new[] { new { path = "passengers.csv", size = bytes.Length, sha256 = sha } } }, Cancel);
-        added.StatusCode.ShouldBe(HttpStatusCode.Created, await added.Content.ReadAsStringAsync(Cancel));
-    }
 
     /// <summary>Registers the Titanic ONNX fixture with a feature service; returns the signature the registration answered.</summary>
     private static async Task<JsonElement> RegisterTitanicAsync(HttpClient client, string featureService)
