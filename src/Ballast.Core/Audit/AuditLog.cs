@@ -29,7 +29,8 @@ public sealed class AuditLog(MetadataDatabase database)
             throw TrackingException.Invalid($"max_results must be between 1 and {MaxResultsLimit}, not {maxResults}.");
         }
 
-        var offset = PageToken.ParseOffset(query.PageToken);
+        var tokenQuery = new PageTokenQuery("audit_events").WithText("resource_type", query.ResourceType).WithText("resource", query.Resource).WithText("actor", query.Actor);
+        var offset = PageToken.ParseOffset(query.PageToken, tokenQuery);
         var where = new StringBuilder("1 = 1");
         if (query.ResourceType is not null)
         {
@@ -50,7 +51,7 @@ public sealed class AuditLog(MetadataDatabase database)
         var rows = (await connection.QueryAsync<Row>(new CommandDefinition(
             $"SELECT id AS Id, occurred_at AS OccurredAt, actor AS Actor, action AS Action, resource_type AS ResourceType, resource AS Resource, details AS Details FROM audit_events WHERE {where} ORDER BY id DESC LIMIT @limit OFFSET @offset",
             new { query.ResourceType, query.Resource, query.Actor, limit = maxResults + 1, offset }, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
-        var next = rows.Count > maxResults ? PageToken.Create(offset + maxResults) : null;
+        var next = PageToken.Next(offset, maxResults, rows.Count, tokenQuery);
         return new AuditPage(
             rows.Take(maxResults).Select(row => new AuditEvent(row.Id, DateTimeOffset.FromUnixTimeMilliseconds(row.OccurredAt), row.Actor, row.Action, row.ResourceType, row.Resource, row.Details)).ToList(),
             next);

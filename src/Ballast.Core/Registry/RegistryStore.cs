@@ -136,7 +136,8 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
             throw TrackingException.Invalid($"Invalid value for max_results. It must be at most 1000, but got value {maxResults}");
         }
 
-        var offset = PageToken.ParseOffset(search.PageToken);
+        var tokenQuery = TokenQuery("registered_models", search);
+        var offset = PageToken.ParseOffset(search.PageToken, tokenQuery);
         var parameters = new DynamicParameters();
         var where = string.Concat(SearchFilterParser.Parse(search.Filter).Select((clause, index) => " AND " + clause switch
         {
@@ -158,7 +159,7 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
         var rows = (await connection.QueryAsync<ModelRow>(new CommandDefinition(
             $"SELECT m.name AS Name, m.creation_time AS CreationTimestamp, m.last_updated_time AS LastUpdatedTimestamp, m.description AS Description FROM registered_models m WHERE 1 = 1{where} ORDER BY {order} LIMIT @limit OFFSET @offset",
             parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
-        var next = rows.Count > maxResults ? PageToken.Create(offset + maxResults) : null;
+        var next = PageToken.Next(offset, maxResults, rows.Count, tokenQuery);
         return new RegisteredModelPage(await CompleteModelsAsync(connection, rows.Take(maxResults).ToList(), cancellationToken).ConfigureAwait(false), next);
     }
 
@@ -559,7 +560,8 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
             throw TrackingException.Invalid($"Invalid value for max_results. It must be at most 200000, but got value {maxResults}");
         }
 
-        var offset = PageToken.ParseOffset(search.PageToken);
+        var tokenQuery = TokenQuery("model_versions", search);
+        var offset = PageToken.ParseOffset(search.PageToken, tokenQuery);
         var parameters = new DynamicParameters();
         var where = string.Concat(SearchFilterParser.Parse(search.Filter).Select((clause, index) => " AND " + clause switch
         {
@@ -586,9 +588,12 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
         var rows = (await connection.QueryAsync<VersionRow>(new CommandDefinition(
             $"SELECT {VersionColumns.Replace("name AS", "v.name AS", StringComparison.Ordinal).Replace(", version AS", ", v.version AS", StringComparison.Ordinal)} FROM model_versions v WHERE 1 = 1{where} ORDER BY {order} LIMIT @limit OFFSET @offset",
             parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
-        var next = rows.Count > maxResults ? PageToken.Create(offset + maxResults) : null;
+        var next = PageToken.Next(offset, maxResults, rows.Count, tokenQuery);
         return new ModelVersionPage(await CompleteVersionsAsync(connection, rows.Take(maxResults).ToList(), cancellationToken).ConfigureAwait(false), next);
     }
+
+    /// <summary>What a registry search's page token is tied to: its filter and order, which decide what its offset counts through.</summary>
+    private static PageTokenQuery TokenQuery(string name, RegistrySearch search) => new PageTokenQuery(name).WithFilter(search.Filter).WithOrderBy(search.OrderBy);
 
     private string Compare(SearchClause clause, string column, string parameter, DynamicParameters parameters, string filter)
     {

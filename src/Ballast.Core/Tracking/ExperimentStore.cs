@@ -82,7 +82,8 @@ public sealed class ExperimentStore(MetadataDatabase database, TimeProvider time
     {
         ArgumentNullException.ThrowIfNull(search);
         var maxResults = PageToken.MaxResults(search.MaxResults);
-        var offset = PageToken.ParseOffset(search.PageToken);
+        var tokenQuery = new PageTokenQuery("experiments").WithFilter(search.Filter).WithOrderBy(search.OrderBy).WithViewType(search.ViewType);
+        var offset = PageToken.ParseOffset(search.PageToken, tokenQuery);
         var parameters = new DynamicParameters();
         var where = new StringBuilder(search.ViewType switch
         {
@@ -102,7 +103,7 @@ public sealed class ExperimentStore(MetadataDatabase database, TimeProvider time
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = (await connection.QueryAsync<ExperimentRow>(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
-        var next = rows.Count > maxResults ? PageToken.Create(offset + maxResults) : null;
+        var next = PageToken.Next(offset, maxResults, rows.Count, tokenQuery);
         if (next is not null)
         {
             rows.RemoveAt(rows.Count - 1);

@@ -193,7 +193,7 @@ public sealed class LoggedModelStore(MetadataDatabase database, ExperimentStore 
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = (await connection.QueryAsync<Row>(new CommandDefinition(query, sql.Parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
-        var next = rows.Count > maxResults ? PageToken.Create(offset + maxResults, tokenQuery) : null;
+        var next = PageToken.Next(offset, maxResults, rows.Count, tokenQuery);
         return new LoggedModelPage(await CompleteAsync(connection, rows.Take(maxResults).ToList(), cancellationToken).ConfigureAwait(false), next);
     }
 
@@ -202,10 +202,10 @@ public sealed class LoggedModelStore(MetadataDatabase database, ExperimentStore 
     /// (<c>SearchLoggedModelsPaginationToken</c>, with its messages); the datasets, which also decide the results, are
     /// held too.
     /// </summary>
-    private static PageTokenQuery TokenQuery(LoggedModelSearch search) => new PageTokenQuery()
-        .With("experiment_ids", "Experiment IDs in the page token do not match the requested experiment IDs", new JsonArray([.. search.ExperimentIds.Select(id => JsonValue.Create(id))]))
-        .With("filter_string", "Filter string in the page token does not match the requested filter string", string.IsNullOrEmpty(search.Filter) ? null : JsonValue.Create(search.Filter))
-        .With("order_by", "Order by in the page token does not match the requested order by", search.OrderBy is { Count: > 0 } orderBy
+    private static PageTokenQuery TokenQuery(LoggedModelSearch search) => new PageTokenQuery("logged_models")
+        .WithExperimentIds(search.ExperimentIds)
+        .WithFilter(search.Filter, "filter_string")
+        .WithOrderBy(search.OrderBy is { Count: > 0 } orderBy
             ? new JsonArray([.. orderBy.Select(order => new JsonObject
             {
                 ["field_name"] = order.FieldName,

@@ -7,21 +7,25 @@ namespace Ballast.Tracking;
 
 /// <summary>
 /// Opaque page tokens, as MLflow's: base64 of <c>{"offset": N}</c>, and for searches tied to their query
-/// (<see cref="PageTokenQuery"/>) the query's parameters beside the offset, as MLflow's logged-model search token
-/// (<c>SearchLoggedModelsPaginationToken</c>) carries them.
+/// (<see cref="PageTokenQuery"/>) the search's name and its query's parameters beside the offset, as MLflow's
+/// logged-model search token (<c>SearchLoggedModelsPaginationToken</c>) carries them.
 /// </summary>
 public static class PageToken
 {
     // Quotes and other characters as typed, not \u-escaped: the value is read in an error message.
     private static readonly JsonSerializerOptions Readable = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>
+    /// MLflow's plain token, byte for byte as <c>base64(json.dumps({"offset": N}))</c>: the metric history's, and the one
+    /// every search issued before its tokens were tied to their query (accepted by those searches for compatibility).
+    /// </summary>
     public static string Create(long offset) => Convert.ToBase64String(Encoding.UTF8.GetBytes($"{{\"offset\": {offset}}}"));
 
-    /// <summary>A token for the next page of <paramref name="query"/>: its parameters, then the offset.</summary>
+    /// <summary>A token for the next page of <paramref name="query"/>: its search, its parameters, then the offset.</summary>
     public static string Create(long offset, PageTokenQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);
-        var token = new JsonObject();
+        var token = new JsonObject { [PageTokenQuery.SearchKey] = query.Search.DeepClone() };
         foreach (var part in query.Parts)
         {
             token[part.Key] = part.Value?.DeepClone();
@@ -32,6 +36,13 @@ public static class PageToken
     }
 
     /// <summary>
+    /// The token of the page after one read at <paramref name="offset"/>: null when the search, asked for one row more
+    /// than <paramref name="pageSize"/>, <paramref name="fetched"/> no more than a page (this was the last).
+    /// </summary>
+    public static string? Next(long offset, int pageSize, int fetched, PageTokenQuery query) =>
+        fetched > pageSize ? Create(offset + pageSize, query) : null;
+
+    /// <summary>
     /// The offset a token carries. Anything else (not base64, not JSON, JSON that is not an object with a non-negative
     /// integer <c>offset</c>) is the client's mistake: INVALID_PARAMETER_VALUE, as MLflow's
     /// <c>SearchUtils.parse_start_offset_from_page_token</c>, never an internal error.
@@ -39,11 +50,17 @@ public static class PageToken
     public static long ParseOffset(string? token) => string.IsNullOrEmpty(token) ? 0 : Parse(token).Offset;
 
     /// <summary>
-    /// The offset of a token issued for <paramref name="query"/>. A token of another query (other experiment ids,
-    /// filter, order...) would page through results it was not counted on: INVALID_PARAMETER_VALUE naming the first
-    /// parameter that differs, with the request's value and the token's, as MLflow's
-    /// <c>SearchLoggedModelsPaginationToken.validate</c>.
+    /// The offset of a token issued for <paramref name="query"/>. A token of another search, or of another query of this
+    /// one (other experiment ids, filter, order...), would page through results it was not counted on:
+    /// INVALID_PARAMETER_VALUE naming the first parameter that differs, with the request's value and the token's, as
+    /// MLflow's <c>SearchLoggedModelsPaginationToken.validate</c>.
     /// </summary>
+    /// <remarks>
+    /// A plain token exactly as <see cref="Create(long)"/> writes it, which is what these searches issued before their
+    /// tokens were tied to their query, is read as its offset unchecked, so that a client paging across an upgrade
+    /// carries on. A tied token never has that form (it always holds its search's name), so none slips through as one
+    /// by mistake; any other token without a search's name is refused as not this server's.
+    /// </remarks>
     public static long ParseOffset(string? token, PageTokenQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);
@@ -53,13 +70,20 @@ public static class PageToken
         }
 
         var (offset, parsed) = Parse(token);
+        if (string.Equals(token, Create(offset), StringComparison.Ordinal))
+        {
+            return offset;
+        }
+
+        if (!parsed.TryGetPropertyValue(PageTokenQuery.SearchKey, out var search))
+        {
+            throw NotIssuedHere(token);
+        }
+
+        Compare(PageTokenQuery.SearchMismatch, query.Search, search);
         foreach (var part in query.Parts)
         {
-            var found = parsed.TryGetPropertyValue(part.Key, out var value) ? value : null;
-            if (!JsonNode.DeepEquals(found, part.Value))
-            {
-                throw TrackingException.Invalid($"{part.Mismatch}. Expected: {Show(part.Value)}. Found: {Show(found)}");
-            }
+            Compare(part.Mismatch, part.Value, parsed.TryGetPropertyValue(part.Key, out var value) ? value : null);
         }
 
         return offset;
@@ -74,6 +98,14 @@ public static class PageToken
         }
 
         return value;
+    }
+
+    private static void Compare(string mismatch, JsonNode? expected, JsonNode? found)
+    {
+        if (!JsonNode.DeepEquals(found, expected))
+        {
+            throw TrackingException.Invalid($"{mismatch}. Expected: {Show(expected)}. Found: {Show(found)}");
+        }
     }
 
     private static (long Offset, JsonObject Token) Parse(string token)
@@ -94,30 +126,10 @@ public static class PageToken
             // Reported below with the same message as any other malformed token.
         }
 
-        throw TrackingException.Invalid($"Invalid page token '{token}': it was not issued by this server.");
+        throw NotIssuedHere(token);
     }
+
+    private static TrackingException NotIssuedHere(string token) => TrackingException.Invalid($"Invalid page token '{token}': it was not issued by this server.");
 
     private static string Show(JsonNode? value) => value?.ToJsonString(Readable) ?? "null";
 }
-
-/// <summary>
-/// The request parameters a search's page token is tied to (those that decide which results there are and their
-/// order, not the page size), each with the sentence that reports a token of another query.
-/// </summary>
-public sealed class PageTokenQuery
-{
-    private readonly List<PageTokenPart> parts = [];
-
-    internal IReadOnlyList<PageTokenPart> Parts => parts;
-
-    /// <param name="key">The token's field.</param>
-    /// <param name="mismatch">What a differing value is reported as, e.g. <c>Filter string in the page token does not match the requested filter string</c>.</param>
-    /// <param name="value">This request's value, normalized (an empty filter is null) so that equal queries compare equal.</param>
-    public PageTokenQuery With(string key, string mismatch, JsonNode? value)
-    {
-        parts.Add(new PageTokenPart(key, mismatch, value));
-        return this;
-    }
-}
-
-internal sealed record PageTokenPart(string Key, string Mismatch, JsonNode? Value);

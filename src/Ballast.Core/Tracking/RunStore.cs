@@ -1,7 +1,6 @@
 using System.Data.Common;
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Text.Json.Nodes;
 using Ballast.Metadata;
 using Dapper;
 
@@ -111,7 +110,7 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
 
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = (await connection.QueryAsync<InfoRow>(new CommandDefinition(query, sql.Parameters, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
-        var next = rows.Count > maxResults ? PageToken.Create(offset + maxResults, tokenQuery) : null;
+        var next = PageToken.Next(offset, maxResults, rows.Count, tokenQuery);
         var infos = rows.Take(maxResults).Select(row => row.ToInfo()).ToList();
         return new RunPage(await WithDataAsync(connection, infos, cancellationToken).ConfigureAwait(false), next);
     }
@@ -121,18 +120,11 @@ public sealed class RunStore(MetadataDatabase database, ExperimentStore experime
     /// the token's offset count through other results (MLflow's run tokens hold only the offset; its logged-model tokens
     /// hold the query, with these messages).
     /// </summary>
-    private static PageTokenQuery TokenQuery(RunSearch search) => new PageTokenQuery()
-        .With("experiment_ids", "Experiment IDs in the page token do not match the requested experiment IDs", new JsonArray([.. search.ExperimentIds.Select(id => JsonValue.Create(id))]))
-        .With("filter", "Filter string in the page token does not match the requested filter string", string.IsNullOrEmpty(search.Filter) ? null : JsonValue.Create(search.Filter))
-        .With("order_by", "Order by in the page token does not match the requested order by", search.OrderBy is { Count: > 0 } orderBy
-            ? new JsonArray([.. orderBy.Select(order => JsonValue.Create(order))])
-            : null)
-        .With("run_view_type", "Run view type in the page token does not match the requested run view type", JsonValue.Create(search.ViewType switch
-        {
-            ViewType.DeletedOnly => "DELETED_ONLY",
-            ViewType.All => "ALL",
-            _ => "ACTIVE_ONLY",
-        }));
+    private static PageTokenQuery TokenQuery(RunSearch search) => new PageTokenQuery("runs")
+        .WithExperimentIds(search.ExperimentIds)
+        .WithFilter(search.Filter)
+        .WithOrderBy(search.OrderBy)
+        .WithViewType(search.ViewType, "run_view_type");
 
     public async Task<RunInfo> UpdateAsync(string runId, string? status, long? endTime, string? runName, CancellationToken cancellationToken = default)
     {

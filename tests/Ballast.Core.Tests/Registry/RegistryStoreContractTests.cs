@@ -155,6 +155,89 @@ public abstract class RegistryStoreContractTests(DatabaseEngine engine) : Databa
     }
 
     [Fact]
+    public async Task Registry_page_tokens_page_through_their_own_search_only()
+    {
+        foreach (var name in new[] { "m1", "m2", "m3", "m4", "m5", "x" })
+        {
+            await Registry.CreateModelAsync(name, cancellationToken: Cancel);
+        }
+
+        for (var i = 0; i < 5; i++)
+        {
+            await Registry.CreateVersionAsync("m1", $"s3://m1/{i}", cancellationToken: Cancel);
+        }
+
+        var models = new RegistrySearch("name LIKE 'm%'", ["name DESC"], 2);
+        (await AllAsync(models, async search => { var page = await Registry.SearchModelsAsync(search, Cancel); return (page.Models.Select(m => m.Name), page.NextPageToken); }))
+            .ShouldBe(["m5", "m4", "m3", "m2", "m1"]);
+        var versions = new RegistrySearch("name = 'm1'", ["version_number ASC"], 2);
+        (await AllAsync(versions, async search => { var page = await Registry.SearchVersionsAsync(search, Cancel); return (page.Versions.Select(v => v.Version), page.NextPageToken); }))
+            .ShouldBe(["1", "2", "3", "4", "5"]);
+
+        var modelToken = (await Registry.SearchModelsAsync(models, Cancel)).NextPageToken;
+        var versionToken = (await Registry.SearchVersionsAsync(versions, Cancel)).NextPageToken;
+        (await Should.ThrowAsync<TrackingException>(() => Registry.SearchModelsAsync(models with { Filter = "name LIKE 'x%'", PageToken = modelToken }, Cancel))).Message
+            .ShouldBe("Filter string in the page token does not match the requested filter string. Expected: \"name LIKE 'x%'\". Found: \"name LIKE 'm%'\"");
+        (await Should.ThrowAsync<TrackingException>(() => Registry.SearchVersionsAsync(versions with { OrderBy = ["version_number DESC"], PageToken = versionToken }, Cancel))).Message
+            .ShouldBe("Order by in the page token does not match the requested order by. Expected: [\"version_number DESC\"]. Found: [\"version_number ASC\"]");
+        var anyModelToken = (await Registry.SearchModelsAsync(new RegistrySearch(MaxResults: 1), Cancel)).NextPageToken;
+        var crossed = await Should.ThrowAsync<TrackingException>(() => Registry.SearchVersionsAsync(new RegistrySearch(PageToken: anyModelToken), Cancel));
+        crossed.Code.ShouldBe("INVALID_PARAMETER_VALUE");
+        crossed.Message.ShouldBe("Search in the page token does not match the requested search. Expected: \"model_versions\". Found: \"registered_models\"");
+
+        // The previous release's token, base64 of {"offset": 3}: read as its offset, for a client paging across the upgrade.
+        (await Registry.SearchModelsAsync(models with { PageToken = "eyJvZmZzZXQiOiAzfQ==" }, Cancel)).Models.Select(m => m.Name).ShouldBe(["m2", "m1"]);
+        (await Registry.SearchVersionsAsync(versions with { PageToken = "eyJvZmZzZXQiOiAzfQ==" }, Cancel)).Versions.Select(v => v.Version).ShouldBe(["4", "5"]);
+        (await Should.ThrowAsync<TrackingException>(() => Registry.SearchModelsAsync(models with { PageToken = "garbage" }, Cancel))).Message.ShouldBe("Invalid page token 'garbage': it was not issued by this server.");
+        (await Should.ThrowAsync<TrackingException>(() => Registry.SearchVersionsAsync(versions with { PageToken = "garbage" }, Cancel))).Code.ShouldBe("INVALID_PARAMETER_VALUE");
+    }
+
+    [Fact]
+    public async Task Audit_page_tokens_page_through_their_own_query_only()
+    {
+        var ci = Registry.WithActor("ci");
+        foreach (var name in new[] { "a1", "a2", "a3", "a4", "a5" })
+        {
+            await ci.CreateModelAsync(name, cancellationToken: Cancel);
+        }
+
+        await Registry.WithActor("ana").CreateModelAsync("b1", cancellationToken: Cancel);
+        var audit = new Ballast.Audit.AuditLog(Database);
+        var query = new Ballast.Audit.AuditQuery(ResourceType: "registered_model", Actor: "ci", MaxResults: 2);
+        (await AllAsync(query, async q => { var page = await audit.ListAsync(q, Cancel); return (page.Events.Select(e => e.Resource), page.NextPageToken); },
+                (q, token) => q with { PageToken = token }))
+            .ShouldBe(["a5", "a4", "a3", "a2", "a1"]);
+
+        var token = (await audit.ListAsync(query, Cancel)).NextPageToken;
+        var other = await Should.ThrowAsync<TrackingException>(() => audit.ListAsync(query with { Actor = "ana", PageToken = token }, Cancel));
+        other.Code.ShouldBe("INVALID_PARAMETER_VALUE");
+        other.Message.ShouldBe("Actor in the page token does not match the requested actor. Expected: \"ana\". Found: \"ci\"");
+        (await Should.ThrowAsync<TrackingException>(() => audit.ListAsync(query with { ResourceType = null, PageToken = token }, Cancel))).Message
+            .ShouldStartWith("Resource type in the page token does not match the requested resource type.");
+        // The previous release's token, base64 of {"offset": 3}.
+        (await audit.ListAsync(query with { PageToken = "eyJvZmZzZXQiOiAzfQ==" }, Cancel)).Events.Select(e => e.Resource).ShouldBe(["a2", "a1"]);
+        (await Should.ThrowAsync<TrackingException>(() => audit.ListAsync(query with { PageToken = "garbage" }, Cancel))).Message.ShouldBe("Invalid page token 'garbage': it was not issued by this server.");
+    }
+
+    private static Task<List<string>> AllAsync(RegistrySearch search, Func<RegistrySearch, Task<(IEnumerable<string> Items, string? Next)>> read) =>
+        AllAsync(search, read, (s, token) => s with { PageToken = token });
+
+    private static async Task<List<string>> AllAsync<TQuery>(TQuery query, Func<TQuery, Task<(IEnumerable<string> Items, string? Next)>> read, Func<TQuery, string?, TQuery> at)
+    {
+        var items = new List<string>();
+        string? token = null;
+        do
+        {
+            var (page, next) = await read(at(query, token));
+            items.AddRange(page);
+            token = next;
+        }
+        while (token is not null);
+
+        return items;
+    }
+
+    [Fact]
     public async Task Every_change_is_audited_with_who_and_what()
     {
         var ci = Registry.WithActor("ci");

@@ -152,6 +152,48 @@ public abstract class ExperimentStoreContractTests(DatabaseEngine engine) : Data
         (await Store.SearchAsync(new ExperimentSearch(ViewType: ViewType.DeletedOnly), Cancel)).Experiments.Select(e => e.Name).ShouldBe(["e3"]);
     }
 
+    [Fact]
+    public async Task A_page_token_pages_through_its_own_search_only()
+    {
+        foreach (var name in new[] { "p1", "p2", "p3", "p4", "p5", "other" })
+        {
+            await Store.CreateAsync(name, cancellationToken: Cancel);
+        }
+
+        await Store.DeleteAsync((await Store.GetByNameAsync("p2", Cancel)).ExperimentId, Cancel);
+        var search = new ExperimentSearch("name LIKE 'p%'", ["name DESC"], 2, ViewType: ViewType.All);
+        var names = new List<string>();
+        string? token = null;
+        do
+        {
+            var page = await Store.SearchAsync(search with { PageToken = token }, Cancel);
+            names.AddRange(page.Experiments.Select(e => e.Name));
+            token = page.NextPageToken;
+        }
+        while (token is not null);
+
+        names.ShouldBe(["p5", "p4", "p3", "p2", "p1"]);
+
+        var first = (await Store.SearchAsync(search, Cancel)).NextPageToken;
+        foreach (var (other, reason) in new[]
+        {
+            (search with { Filter = "name LIKE 'o%'" }, "Filter string in the page token does not match the requested filter string. Expected: \"name LIKE 'o%'\". Found: \"name LIKE 'p%'\""),
+            (search with { OrderBy = ["name ASC"] }, "Order by in the page token does not match the requested order by. Expected: [\"name ASC\"]. Found: [\"name DESC\"]"),
+            (search with { ViewType = ViewType.ActiveOnly }, "View type in the page token does not match the requested view type. Expected: \"ACTIVE_ONLY\". Found: \"ALL\""),
+        })
+        {
+            var error = await Should.ThrowAsync<TrackingException>(() => Store.SearchAsync(other with { PageToken = first }, Cancel));
+            error.Code.ShouldBe("INVALID_PARAMETER_VALUE");
+            error.Message.ShouldBe(reason);
+        }
+
+        (await Store.SearchAsync(search with { MaxResults = 3, PageToken = first }, Cancel)).Experiments.Select(e => e.Name).ShouldBe(["p3", "p2", "p1"], "the page size may change");
+        // The previous release's token, base64 of {"offset": 3}: read as its offset, for a client paging across the upgrade.
+        (await Store.SearchAsync(search with { PageToken = "eyJvZmZzZXQiOiAzfQ==" }, Cancel)).Experiments.Select(e => e.Name).ShouldBe(["p2", "p1"]);
+        (await Should.ThrowAsync<TrackingException>(() => Store.SearchAsync(search with { PageToken = "garbage" }, Cancel))).Message
+            .ShouldBe("Invalid page token 'garbage': it was not issued by this server.");
+    }
+
     [Theory]
     [InlineData("params.x = 'a'", "experiments can be searched by attributes and tags only")]
     [InlineData("artifact_location = 'a'", "Invalid attribute key 'artifact_location'")]

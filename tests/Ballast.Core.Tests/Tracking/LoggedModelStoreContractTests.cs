@@ -144,6 +144,12 @@ public abstract class LoggedModelStoreContractTests(DatabaseEngine engine) : Dat
         var second = await Models.SearchAsync(new LoggedModelSearch(["0", other], MaxResults: 2, PageToken: first.NextPageToken), Cancel);
         second.Models.Select(m => m.ModelId).ShouldBe([a.ModelId]);
         second.NextPageToken.ShouldBeNull();
+
+        // The previous release's token, base64 of {"offset": 2}: read as its offset, for a client paging across the upgrade.
+        (await Models.SearchAsync(new LoggedModelSearch(["0", other], MaxResults: 2, PageToken: "eyJvZmZzZXQiOiAyfQ=="), Cancel)).Models.Select(m => m.ModelId).ShouldBe([a.ModelId]);
+        (await Should.ThrowAsync<TrackingException>(() => Models.SearchAsync(new LoggedModelSearch(["0"], MaxResults: 2, PageToken: first.NextPageToken), Cancel))).Message
+            .ShouldStartWith("Experiment IDs in the page token do not match the requested experiment IDs.");
+        (await Should.ThrowAsync<TrackingException>(() => Models.SearchAsync(new LoggedModelSearch(["0", other], MaxResults: 2, PageToken: "garbage"), Cancel))).Code.ShouldBe("INVALID_PARAMETER_VALUE");
     }
 
     [Theory]

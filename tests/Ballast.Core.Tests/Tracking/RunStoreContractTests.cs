@@ -275,6 +275,12 @@ public abstract class RunStoreContractTests(DatabaseEngine engine) : DatabaseTes
         var second = await Runs.SearchAsync(new RunSearch([a], MaxResults: 2, OrderBy: ["attributes.run_name"], PageToken: first.NextPageToken), Cancel);
         second.Runs.Select(run => run.Info.RunName).ShouldBe(["r3"]);
         second.NextPageToken.ShouldBeNull();
+
+        // The previous release's token, base64 of {"offset": 2}: read as its offset, for a client paging across the upgrade.
+        (await Runs.SearchAsync(new RunSearch([a], MaxResults: 2, OrderBy: ["attributes.run_name"], PageToken: "eyJvZmZzZXQiOiAyfQ=="), Cancel)).Runs.Select(run => run.Info.RunName).ShouldBe(["r3"]);
+        (await Should.ThrowAsync<TrackingException>(() => Runs.SearchAsync(new RunSearch([a], MaxResults: 2, OrderBy: ["attributes.run_name DESC"], PageToken: first.NextPageToken), Cancel))).Message
+            .ShouldBe("Order by in the page token does not match the requested order by. Expected: [\"attributes.run_name DESC\"]. Found: [\"attributes.run_name\"]");
+        (await Should.ThrowAsync<TrackingException>(() => Runs.SearchAsync(new RunSearch([a], MaxResults: 2, PageToken: "garbage"), Cancel))).Code.ShouldBe("INVALID_PARAMETER_VALUE");
     }
 
     [Fact]

@@ -65,6 +65,34 @@ public abstract class MlflowExperimentsApiTests(DatabaseEngine engine) : EngineS
         second.TryGetProperty("next_page_token", out _).ShouldBeFalse();
     }
 
+    [Fact]
+    public async Task A_search_page_token_pages_through_its_own_query_only()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        foreach (var name in new[] { "p1", "p2", "p3", "p4", "p5", "other" })
+        {
+            await MlflowHttp.PostAsync(client, "experiments/create", new { name });
+        }
+
+        var query = new Dictionary<string, object?> { ["filter"] = "name LIKE 'p%'", ["order_by"] = new[] { "name DESC" }, ["max_results"] = 2 };
+        Dictionary<string, object?> With(string key, object? value) => new(query) { [key] = value };
+        (await SearchPaging.AllAsync(token => MlflowHttp.PostAsync(client, "experiments/search", With("page_token", token)), "experiments", e => e.GetProperty("name").GetString()!))
+            .ShouldBe(["p5", "p4", "p3", "p2", "p1"]);
+
+        var token = (await MlflowHttp.PostAsync(client, "experiments/search", query)).GetProperty("next_page_token").GetString();
+        await SearchPaging.ShouldRefuseAsync(client, $"{Api}/search", new Dictionary<string, object?>(query) { ["filter"] = "name LIKE 'o%'", ["page_token"] = token },
+            "Filter string in the page token does not match the requested filter string. Expected: \"name LIKE 'o%'\". Found: \"name LIKE 'p%'\"");
+        await SearchPaging.ShouldRefuseAsync(client, $"{Api}/search", new Dictionary<string, object?>(query) { ["order_by"] = new[] { "name" }, ["page_token"] = token },
+            "Order by in the page token does not match the requested order by. Expected: [\"name\"]. Found: [\"name DESC\"]");
+        await SearchPaging.ShouldRefuseAsync(client, $"{Api}/search", new Dictionary<string, object?>(query) { ["view_type"] = "ALL", ["page_token"] = token },
+            "View type in the page token does not match the requested view type. Expected: \"ALL\". Found: \"ACTIVE_ONLY\"");
+        await SearchPaging.ShouldRefuseAsync(client, $"{Api}/search", With("page_token", "garbage"), "Invalid page token 'garbage': it was not issued by this server.");
+        // A client paging across the upgrade: the previous release's token is read as its offset.
+        (await MlflowHttp.PostAsync(client, "experiments/search", With("page_token", SearchPaging.PreviousReleaseToken(3))))
+            .GetProperty("experiments").EnumerateArray().Select(e => e.GetProperty("name").GetString()).ShouldBe(["p2", "p1"]);
+    }
+
     [Theory]
     [InlineData("create", "{}", 400, "INVALID_PARAMETER_VALUE", "Missing value for required parameter 'name'. See the API docs for more information about request parameters.")]
     [InlineData("create", "{\"name\": 42}", 400, "INVALID_PARAMETER_VALUE", "Invalid value 42 for parameter 'name' supplied")]

@@ -260,6 +260,18 @@ public abstract class MlflowLoggedModelsApiTests(DatabaseEngine engine) : Engine
                 ["order_by"] = new[] { new { field_name = "name" } }, ["max_results"] = 5, ["page_token"] = token,
             }))
             .GetProperty("models").EnumerateArray().Select(m => m.GetProperty("info").GetProperty("name").GetString()).ShouldBe(["b", "c"]);
+        (await SearchPaging.AllAsync(page => MlflowHttp.PostAsync(client, "logged-models/search", new Dictionary<string, object?>(query) { ["max_results"] = 1, ["page_token"] = page }),
+                "models", m => m.GetProperty("info").GetProperty("name").GetString()!))
+            .ShouldBe(["a", "b", "c"]);
+        // A client paging across the upgrade: the previous release's token is read as its offset.
+        (await MlflowHttp.PostAsync(client, "logged-models/search", new Dictionary<string, object?>(query) { ["page_token"] = SearchPaging.PreviousReleaseToken(2) }))
+            .GetProperty("models").EnumerateArray().Select(m => m.GetProperty("info").GetProperty("name").GetString()).ShouldBe(["c"]);
+        // A runs/search token, even for the same experiments and filter, counts through other results.
+        await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = experiment });
+        await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = experiment });
+        var runsToken = (await MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { experiment }, max_results = 1 })).GetProperty("next_page_token").GetString();
+        await SearchPaging.ShouldRefuseAsync(client, $"{MlflowHttp.Api}/logged-models/search", new Dictionary<string, object?>(query) { ["page_token"] = runsToken },
+            "Search in the page token does not match the requested search. Expected: \"logged_models\". Found: \"runs\"");
 
         foreach (var (key, value, message) in new (string, object?, string)[]
         {

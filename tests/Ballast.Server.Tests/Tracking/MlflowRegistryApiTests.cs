@@ -93,6 +93,85 @@ public abstract class MlflowRegistryApiTests(DatabaseEngine engine) : EngineServ
         bad.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
     }
 
+    [Fact]
+    public async Task Registry_search_page_tokens_page_through_their_own_query_only()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        foreach (var name in new[] { "m1", "m2", "m3", "m4", "m5", "x" })
+        {
+            await MlflowHttp.PostAsync(client, "registered-models/create", new { name });
+        }
+
+        for (var i = 0; i < 5; i++)
+        {
+            await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "m1", source = $"s3://m1/{i}" });
+        }
+
+        var models = $"{MlflowHttp.Api}/registered-models/search?filter={Uri.EscapeDataString("name LIKE 'm%'")}&order_by={Uri.EscapeDataString("name DESC")}&max_results=2";
+        var versions = $"{MlflowHttp.Api}/model-versions/search?filter={Uri.EscapeDataString("name = 'm1'")}&order_by={Uri.EscapeDataString("version_number ASC")}&max_results=2";
+        static string At(string url, string? token) => token is null ? url : $"{url}&page_token={Uri.EscapeDataString(token)}";
+        (await SearchPaging.AllAsync(token => SearchPaging.GetAsync(client, At(models, token)), "registered_models", m => m.GetProperty("name").GetString()!))
+            .ShouldBe(["m5", "m4", "m3", "m2", "m1"]);
+        (await SearchPaging.AllAsync(token => SearchPaging.GetAsync(client, At(versions, token)), "model_versions", v => v.GetProperty("version").GetString()!))
+            .ShouldBe(["1", "2", "3", "4", "5"]);
+
+        var modelToken = (await SearchPaging.GetAsync(client, models)).GetProperty("next_page_token").GetString();
+        var versionToken = (await SearchPaging.GetAsync(client, versions)).GetProperty("next_page_token").GetString();
+        await SearchPaging.ShouldRefuseAsync(client, At(models.Replace("m%25", "x%25", StringComparison.Ordinal), modelToken), null,
+            "Filter string in the page token does not match the requested filter string. Expected: \"name LIKE 'x%'\". Found: \"name LIKE 'm%'\"");
+        await SearchPaging.ShouldRefuseAsync(client, At(versions.Replace("ASC", "DESC", StringComparison.Ordinal), versionToken), null,
+            "Order by in the page token does not match the requested order by. Expected: [\"version_number DESC\"]. Found: [\"version_number ASC\"]");
+        await SearchPaging.ShouldRefuseAsync(client, At($"{MlflowHttp.Api}/model-versions/search?filter={Uri.EscapeDataString("name LIKE 'm%'")}&order_by={Uri.EscapeDataString("name DESC")}", modelToken), null,
+            "Search in the page token does not match the requested search. Expected: \"model_versions\". Found: \"registered_models\"");
+        await SearchPaging.ShouldRefuseAsync(client, At(models, "garbage"), null, "Invalid page token 'garbage': it was not issued by this server.");
+        await SearchPaging.ShouldRefuseAsync(client, At(versions, "garbage"), null, "Invalid page token 'garbage': it was not issued by this server.");
+        // A client paging across the upgrade: the previous release's token is read as its offset.
+        (await SearchPaging.GetAsync(client, At(models, SearchPaging.PreviousReleaseToken(3)))).GetProperty("registered_models").EnumerateArray()
+            .Select(m => m.GetProperty("name").GetString()).ShouldBe(["m2", "m1"]);
+        (await SearchPaging.GetAsync(client, At(versions, SearchPaging.PreviousReleaseToken(3)))).GetProperty("model_versions").EnumerateArray()
+            .Select(v => v.GetProperty("version").GetString()).ShouldBe(["4", "5"]);
+    }
+
+    [Fact]
+    public async Task Audit_page_tokens_page_through_their_own_query_only_and_are_refused_as_problems()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        foreach (var name in new[] { "a1", "a2", "a3", "a4", "a5" })
+        {
+            await MlflowHttp.PostAsync(client, "registered-models/create", new { name });
+        }
+
+        await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "a1", source = "s3://a1" });
+        const string Models = "/api/v1/audit?resourceType=registered_model&maxResults=2";
+        static string At(string url, string? token) => token is null ? url : $"{url}&pageToken={Uri.EscapeDataString(token)}";
+        (await SearchPaging.AllAsync(token => SearchPaging.GetAsync(client, At(Models, token)), "events", e => e.GetProperty("resource").GetString()!))
+            .ShouldBe(["a5", "a4", "a3", "a2", "a1"]);
+
+        var token = (await SearchPaging.GetAsync(client, Models)).GetProperty("next_page_token").GetString();
+        foreach (var (url, detail) in new[]
+        {
+            (At("/api/v1/audit?resourceType=model_version&maxResults=2", token),
+                "Resource type in the page token does not match the requested resource type. Expected: \"model_version\". Found: \"registered_model\""),
+            (At(Models + "&resource=a1", token), "Resource in the page token does not match the requested resource. Expected: \"a1\". Found: null"),
+            (At(Models, "garbage"), "Invalid page token 'garbage': it was not issued by this server."),
+        })
+        {
+            var (mediaType, problem) = await SearchPaging.RefusedAsync(client, url);
+            mediaType.ShouldBe("application/problem+json");
+            problem.GetProperty("status").GetInt32().ShouldBe(400);
+            problem.GetProperty("detail").GetString().ShouldBe(detail);
+        }
+
+        var registryToken = (await SearchPaging.GetAsync(client, $"{MlflowHttp.Api}/registered-models/search?max_results=1")).GetProperty("next_page_token").GetString();
+        (await SearchPaging.RefusedAsync(client, At(Models, registryToken))).Error.GetProperty("detail").GetString()
+            .ShouldBe("Search in the page token does not match the requested search. Expected: \"audit_events\". Found: \"registered_models\"");
+        // A client paging across the upgrade: the previous release's token is read as its offset.
+        (await SearchPaging.GetAsync(client, At(Models, SearchPaging.PreviousReleaseToken(3)))).GetProperty("events").EnumerateArray()
+            .Select(e => e.GetProperty("resource").GetString()).ShouldBe(["a2", "a1"]);
+    }
+
     // mlflow/utils/search_utils.py SearchModelVersionUtils: version_number is a valid search attribute and a numeric one
     // (NUMERIC_ATTRIBUTES), compared with =, !=, <, <=, > and >=.
     [Fact]

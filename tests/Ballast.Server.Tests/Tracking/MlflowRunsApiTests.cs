@@ -195,6 +195,14 @@ public abstract class MlflowRunsApiTests(DatabaseEngine engine) : EngineServerTe
             error.GetProperty("message").GetString().ShouldBe(message);
         }
 
+        (await SearchPaging.AllAsync(page => MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, order_by = new[] { "attributes.run_name DESC" }, max_results = 1, page_token = page }),
+                "runs", r => r.GetProperty("info").GetProperty("run_name").GetString()!))
+            .ShouldBe(["c", "b", "a"]);
+        // A client paging across the upgrade: the previous release's token is read as its offset.
+        (await MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, order_by = new[] { "attributes.run_name DESC" }, page_token = SearchPaging.PreviousReleaseToken(1) }))
+            .GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("info").GetProperty("run_name").GetString()).ShouldBe(["b", "a"]);
+        await SearchPaging.ShouldRefuseAsync(client, $"{Api}/runs/search", new { experiment_ids = new[] { "0" }, page_token = "garbage" }, "Invalid page token 'garbage': it was not issued by this server.");
+
         var none = await MlflowHttp.PostAsync(client, "runs/search", new { experiment_ids = new[] { "0" }, filter = "metrics.auc > 2" });
         none.TryGetProperty("runs", out _).ShouldBeFalse();
 
