@@ -27,7 +27,7 @@ public sealed record ExpectationSuite(IReadOnlyDictionary<string, ColumnExpectat
             problems.Add("columns: name at least one column and its expectations (or give rows)");
         }
 
-        Rows?.Validate(problems);
+        Rows?.Validate(problems, misread: Problems.Any(problem => problem.StartsWith("rows.", StringComparison.Ordinal)));
         foreach (var (name, column) in Columns)
         {
             var path = $"columns.{name}";

@@ -9,7 +9,7 @@ public sealed record RowCountExpectation(long? Min = null, long? Max = null)
 {
     public bool Holds(long rows) => (Min is not { } min || rows >= min) && (Max is not { } max || rows <= max);
 
-    internal void Validate(List<string> problems)
+    internal void Validate(List<string> problems, bool misread = false)
     {
         foreach (var (value, field) in new[] { (Min, "min"), (Max, "max") })
         {
@@ -24,7 +24,7 @@ public sealed record RowCountExpectation(long? Min = null, long? Max = null)
             problems.Add($"rows: min {min} is greater than max {max}");
         }
 
-        if (Min is null && Max is null)
+        if (Min is null && Max is null && !misread)
         {
             problems.Add("rows: give min, max or both");
         }
