@@ -75,6 +75,28 @@ public sealed class ValidateCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Column_pairs_and_the_row_count_are_checked_and_a_bad_one_is_named_with_its_line()
+    {
+        var data = Write("data.csv", Reference);
+        // Six rows, fewer than 7; every id (1-6) is above its score (0.1-0.9); no age equals its id.
+        var suite = Write("pairs.yaml", "rows: {min: 7}\ncolumns:\n  id: {greater_than: score}\n  age: {equal_to: id}\n");
+
+        var result = await CliProcess.RunAsync("validate", data, "-e", suite);
+
+        result.ExitCode.ShouldBe(3, result.ToString());
+        var expectations = JsonDocument.Parse(result.Output).RootElement.GetProperty("expectations");
+        expectations.EnumerateArray().Select(e => (e.GetProperty("column").ValueKind == JsonValueKind.Null ? null : e.GetProperty("column").GetString(),
+            e.GetProperty("expectation").GetString(), e.GetProperty("success").GetBoolean(), e.GetProperty("unexpected_count").GetInt64()))
+            .ShouldBe([(null, "row_count", false, 0L), ("id", "greater_than", true, 0L), ("age", "equal_to", false, 6L)]);
+        expectations[0].GetProperty("observed").GetInt64().ShouldBe(6);
+
+        var bad = await CliProcess.RunAsync("validate", data, "-e", Write("bad-pairs.yaml", "rows:\n  min: 2.5\ncolumns:\n  id: {greater_than: id}\n"));
+        bad.ExitCode.ShouldBe(2);
+        bad.Error.ShouldBe($"error: {Path.Combine(_folder, "bad-pairs.yaml")}: invalid expectations: line 2: rows.min: must be a whole number, not 2.5; "
+            + "line 4: columns.id.greater_than: compares the column with itself; name another column\n");
+    }
+
+    [Fact]
     public async Task Bad_input_exits_2_with_one_line_naming_the_file_line_and_field()
     {
         var data = Write("data.csv", Reference);

@@ -8,7 +8,8 @@ namespace Ballast.Monitoring;
 /// <summary>
 /// Data quality per window: the monitor's <c>quality.suite</c>, or the endpoint's own expectations suite, checked by
 /// <see cref="ExpectationValidator"/> over every input column of the window. Metrics: <c>quality.&lt;column&gt;.&lt;expectation&gt;</c>
-/// (the unexpected share, a fraction), <c>quality.violation_rate</c> (rows breaking any row-level expectation),
+/// (the unexpected share, a fraction), <c>quality.row_count</c> (1 when the window's row count is outside the suite's
+/// <c>rows</c> bounds, else 0), <c>quality.violation_rate</c> (rows breaking any row-level expectation),
 /// <c>quality.failed</c> (expectations that failed), and <c>quality.flagged_rate</c> (rows whose request was flagged at serving).
 /// </summary>
 public sealed class ExpectationWindowCheck(EndpointStore endpoints) : IWindowQualityCheck
@@ -55,7 +56,8 @@ public sealed class ExpectationWindowCheck(EndpointStore endpoints) : IWindowQua
             var result = ExpectationValidator.Validate(connection, $"SELECT * FROM read_parquet('{path}')", suite, cancellationToken);
             foreach (var expectation in result.Expectations)
             {
-                metrics[$"quality.{expectation.Column}.{expectation.Expectation}"] = expectation.UnexpectedPercent / 100;
+                // Row-level kinds: the share of rows that break it; row_count: 1 when the window's row count is out of bounds, else 0.
+                metrics[$"quality.{expectation.Name}"] = expectation.Expectation == ExpectationKinds.RowCount ? (expectation.Success ? 0 : 1) : expectation.UnexpectedPercent / 100;
             }
 
             metrics["quality.failed"] = result.Failed;

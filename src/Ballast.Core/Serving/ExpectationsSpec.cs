@@ -32,6 +32,12 @@ public sealed record ExpectationsSpec(ExpectationSuite? Suite, string? Mode = nu
             problems.Add($"expectations.suite.{problem}");
         }
 
+        if (Suite.Rows is not null)
+        {
+            // A request's row count is its batch size, not a property of the data.
+            problems.Add("expectations.suite.rows: a row count judges a whole table; serving checks each request's rows (use it in a monitor or ballast validate)");
+        }
+
         foreach (var (column, expectations) in Suite.Columns)
         {
             // Serving sees one request at a time: these need a window (a monitor) or a batch (ballast validate).

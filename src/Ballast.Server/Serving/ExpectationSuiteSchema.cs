@@ -7,7 +7,7 @@ namespace Ballast.Server.Serving;
 
 /// <summary>
 /// The OpenAPI schema of <see cref="ExpectationSuite"/>, which has its own JSON converter (so that every problem is
-/// reported, not dropped) and would otherwise be described as any value: <c>{"columns": {NAME: {type, required, …}}}</c>.
+/// reported, not dropped) and would otherwise be described as any value: <c>{"columns": {NAME: {type, required, …}}, "rows": {min, max}}</c>.
 /// </summary>
 internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
 {
@@ -34,15 +34,30 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
                 ["max_null_rate"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
                 ["unique"] = new OpenApiSchema { Type = JsonSchemaType.Boolean },
                 ["regex"] = new OpenApiSchema { Type = JsonSchemaType.String },
+                ["greater_than"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Another column: each row's value is greater than that column's." },
+                ["greater_or_equal"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Another column: each row's value is at least that column's." },
+                ["equal_to"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Another column: each row's value equals that column's." },
+                ["ignore_row_if"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = IgnoreRowIf.All.Select(mode => (JsonNode)JsonValue.Create(mode)).ToList() },
             },
             AdditionalPropertiesAllowed = false,
         };
         schema.Type = JsonSchemaType.Object;
-        schema.Required = new HashSet<string> { "columns" };
         schema.Properties = new Dictionary<string, IOpenApiSchema>
         {
             ["columns"] = new OpenApiSchema { Type = JsonSchemaType.Object, AdditionalProperties = column },
+            ["rows"] = new OpenApiSchema
+            {
+                Type = JsonSchemaType.Object,
+                Description = "The table's row count, inclusive bounds (batch and monitor windows; refused in an endpoint's suite).",
+                Properties = new Dictionary<string, IOpenApiSchema>
+                {
+                    ["min"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "0" },
+                    ["max"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Minimum = "0" },
+                },
+                AdditionalPropertiesAllowed = false,
+            },
         };
+        schema.AdditionalPropertiesAllowed = false;
         return Task.CompletedTask;
     }
 }

@@ -130,6 +130,10 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
             Kpis = ["revenue"],
             Performance = new MonitorPerformance("classification", Output: "predicted"),
         }, Cancel);
+        await stack.Monitors.CreateAsync(Spec("loans-pairs") with
+        {
+            Quality = new MonitorQuality(ExpectationSuiteReader.Parse("""{"rows": {"min": 401}, "columns": {"z": {"greater_than": "x"}}}""")),
+        }, Cancel);
         var reference = Rows("r", 400, shift: 0, flip: false, seed: 11);
         var shifted = Rows("s", 400, shift: 0.7, flip: true, seed: 12);
         await LogAsync(stack, reference, At(0));
@@ -201,6 +205,19 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
             "no fairness: the sensitive column 'gender' is not among the window's inputs (x, z, region)");
         (notes.Results.Metrics["quality.age.exists"], notes.Results.Metrics["quality.violation_rate"], notes.Results.Metrics["quality.failed"]).ShouldBe((1.0, 1.0, 1.0));
 
+        // A column pair and the row count per window: z > x counted row by row; 400 rows is under the 401 asked for.
+        var pairs = recorder.Observations.Where(observation => observation.Source == "loans-pairs").OrderBy(observation => observation.WindowStart).ToList();
+        pairs.Count.ShouldBe(2);
+        foreach (var (window, rows) in new[] { (pairs[0].Values, reference), (pairs[1].Values, shifted) })
+        {
+            var notGreater = rows.Count(row => !(row.Z > row.X)) / 400.0;
+            notGreater.ShouldBeGreaterThan(0);
+            window["quality.z.greater_than"].ShouldBe(notGreater, 1e-12);
+            window["quality.row_count"].ShouldBe(1);
+            window["quality.violation_rate"].ShouldBe(notGreater, 1e-12, "the row count judges the window, not its rows");
+            window["quality.failed"].ShouldBe(2);
+        }
+
         // KPI and segment metrics of the shifted window (a KPI posted in it; each region a segment, with its performance).
         var segmented = (await stack.Monitors.WindowsAsync("loans-segments", cancellationToken: Cancel)).Single(window => window.Start == At(10)).Results.Metrics;
         (segmented["kpi.revenue.count"], segmented["kpi.revenue.sum"], segmented["kpi.revenue.mean"]).ShouldBe((2.0, 20.0, 10.0));
@@ -210,7 +227,7 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
 
         // Alert rules take the metrics MonitorMetricNames judges a monitor reports, and the evaluator and its hooks
         // write the names MonitorMetricNames builds: every name these windows wrote must be one it takes.
-        foreach (var name in new[] { "loans-hooks", "loans-domain", "loans-notes", "loans-segments" })
+        foreach (var name in new[] { "loans-hooks", "loans-domain", "loans-notes", "loans-segments", "loans-pairs" })
         {
             var spec = (await stack.Monitors.FindAsync(name, Cancel))!.Spec;
             foreach (var metric in (await stack.Monitors.WindowsAsync(name, cancellationToken: Cancel)).SelectMany(window => window.Results.Metrics.Keys).Distinct())

@@ -134,7 +134,70 @@ public sealed class ExpectationServingTests
         // The suite has its own converter; the OpenAPI document still describes its shape.
         var openapi = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Cancel);
         var column = openapi.GetProperty("components").GetProperty("schemas").GetProperty("ExpectationSuite").GetProperty("properties").GetProperty("columns").GetProperty("additionalProperties");
-        column.GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex"]);
+        column.GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(
+            ["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex", "greater_than", "greater_or_equal", "equal_to", "ignore_row_if"]);
+        var suite = openapi.GetProperty("components").GetProperty("schemas").GetProperty("ExpectationSuite").GetProperty("properties");
+        suite.GetProperty("rows").GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["min", "max"]);
+    }
+
+    [Fact]
+    public async Task A_column_pair_rejects_or_flags_rows_and_round_trips_through_apply_while_a_row_count_is_refused()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterTitanicAsync(client);
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        var manifest = Path.Combine(Directory.CreateTempSubdirectory("ballast-pairs-").FullName, "titanic.yaml");
+        File.WriteAllText(manifest, """
+            kind: Endpoint
+            name: titanic-pairs
+            variants:
+              - name: main
+                model: models:/titanic/1
+            expectations:
+              suite:
+                columns:
+                  age: {greater_than: pclass}
+                  fare: {greater_or_equal: age, ignore_row_if: either_value_is_missing}
+
+            """.ReplaceLineEndings("\n"));
+
+        var applied = await RunAsync("apply", "-f", manifest, "--url", url);
+        applied.Code.ShouldBe(0, applied.Error);
+        (await RunAsync("apply", "-f", manifest, "--url", url)).Output.ShouldBe("endpoint/titanic-pairs: unchanged (revision 1)\n");
+        var yaml = await RunAsync("get", "endpoint", "titanic-pairs", "-o", "yaml", "--url", url);
+        yaml.Output.ShouldContain("    columns:\n      age:\n        greater_than: pclass\n      fare:\n        greater_or_equal: age\n        ignore_row_if: either_value_is_missing\n");
+
+        // Row 1: age 2 is not greater than pclass 3 (fare 7.9 >= 2 holds); the request is refused, naming the pair.
+        using var rejected = await client.PostAsJsonAsync("/v2/models/titanic-pairs/infer", V2Request(age: 2, embarked: "S"), Cancel);
+        rejected.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await rejected.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString()
+            .ShouldBe("the input fails expectations: column 'age' greater_than 'pclass': row 1 has (2, 3)");
+        using var passed = await client.PostAsJsonAsync("/v2/models/titanic-pairs/infer", V2Request(age: 5, embarked: "S"), Cancel);
+        passed.StatusCode.ShouldBe(HttpStatusCode.OK, await passed.Content.ReadAsStringAsync(Cancel));
+        var metrics = await client.GetStringAsync("/metrics", Cancel);
+        metrics.ShouldContain("ballast_expectation_violations_total{endpoint=\"titanic-pairs\",column=\"age\",expectation=\"greater_than\"} 1\n");
+        metrics.ShouldContain("ballast_expectation_requests_total{endpoint=\"titanic-pairs\",outcome=\"passed\"} 1\n");
+
+        // A row count is about a whole table, not a request: refused with the endpoint, every problem named.
+        using var bad = await client.PutAsJsonAsync("/api/v1/endpoints/titanic-pairs", JsonDocument.Parse("""
+            {"name": "titanic-pairs", "variants": [{"name": "main", "model": "models:/titanic/1"}],
+             "expectations": {"suite": {"rows": {"min": 1}, "columns": {"age": {"greater_than": "age", "ignore_row_if": "never"}}}}}
+            """).RootElement, Cancel);
+        bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        bad.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        (await bad.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+            "Invalid endpoint 'titanic-pairs': expectations.suite.columns.age.greater_than: compares the column with itself; name another column; "
+            + "expectations.suite.columns.age.ignore_row_if: 'never' is not one of both_values_are_missing, either_value_is_missing, neither; "
+            + "expectations.suite.rows: a row count judges a whole table; serving checks each request's rows (use it in a monitor or ballast validate).");
+
+        // A pair naming a column no model input provides is caught like any other column.
+        using var typo = await client.PostAsJsonAsync("/api/v1/endpoints", JsonDocument.Parse("""
+            {"name": "titanic-pair-typo", "variants": [{"name": "main", "model": "models:/titanic/1"}], "expectations": {"suite": {"columns": {"age": {"greater_than": "pclas"}}}}}
+            """).RootElement, Cancel);
+        typo.StatusCode.ShouldBe(HttpStatusCode.Created);
+        (await typo.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("status").GetProperty("problem").GetString()
+            .ShouldStartWith("expectations name 'pclas', which titanic/1 (variant 'main') does not take as an input");
     }
 
     [Fact]

@@ -4,7 +4,10 @@ namespace Ballast.Monitoring.Quality;
 /// One column's expectations; a null field is not checked. <see cref="Min"/> and <see cref="Max"/> are inclusive;
 /// <see cref="Allowed"/> values are kept as text (numbers compare as numbers); <see cref="Regex"/> must match somewhere in
 /// the value (anchor it with ^ and $ for the whole value). Missing values (null, NaN) fail only <see cref="Required"/>
-/// and count towards <see cref="MaxNullRate"/>; the other expectations look at present values only.
+/// and count towards <see cref="MaxNullRate"/>; the other expectations look at present values only. The pair
+/// expectations (<see cref="GreaterThan"/>, <see cref="GreaterOrEqual"/>, <see cref="EqualTo"/>) name another column and
+/// compare the two values of each row (as numbers when both read as numbers, else as text); which rows with missing
+/// values they skip is <see cref="IgnoreRowIf"/>, as in Great Expectations (default: only rows missing both).
 /// </summary>
 public sealed record ColumnExpectations(
     string? Type = null,
@@ -14,8 +17,36 @@ public sealed record ColumnExpectations(
     IReadOnlyList<string>? Allowed = null,
     double? MaxNullRate = null,
     bool? Unique = null,
-    string? Regex = null)
+    string? Regex = null,
+    string? GreaterThan = null,
+    string? GreaterOrEqual = null,
+    string? EqualTo = null,
+    string? IgnoreRowIf = null)
 {
+    /// <summary>How rows with missing values are treated by this column's pair expectations.</summary>
+    public string PairMissing => IgnoreRowIf ?? Quality.IgnoreRowIf.BothValuesAreMissing;
+
+    /// <summary>The other column of a pair kind (<see cref="ExpectationKinds.IsPair"/>).</summary>
+    public string? Other(string kind) => kind switch
+    {
+        ExpectationKinds.GreaterThan => GreaterThan,
+        ExpectationKinds.GreaterOrEqual => GreaterOrEqual,
+        ExpectationKinds.EqualTo => EqualTo,
+        _ => null,
+    };
+
+    /// <summary>The pair expectations set, in <see cref="ExpectationKinds.All"/> order, with their other column.</summary>
+    public IEnumerable<(string Kind, string Other)> Pairs()
+    {
+        foreach (var kind in (string[])[ExpectationKinds.GreaterThan, ExpectationKinds.GreaterOrEqual, ExpectationKinds.EqualTo])
+        {
+            if (Other(kind) is { } other)
+            {
+                yield return (kind, other);
+            }
+        }
+    }
+
     public IEnumerable<string> Kinds()
     {
         if (Type is not null)
@@ -57,10 +88,36 @@ public sealed record ColumnExpectations(
         {
             yield return ExpectationKinds.Regex;
         }
+
+        foreach (var (kind, _) in Pairs())
+        {
+            yield return kind;
+        }
     }
 
-    internal void Validate(string path, List<string> problems, bool misread = false)
+    internal void Validate(string name, string path, List<string> problems, bool misread = false)
     {
+        foreach (var (kind, other) in Pairs())
+        {
+            if (other.Length == 0)
+            {
+                problems.Add($"{path}.{kind}: name the other column");
+            }
+            else if (other == name)
+            {
+                problems.Add($"{path}.{kind}: compares the column with itself; name another column");
+            }
+        }
+
+        if (IgnoreRowIf is { } mode && !Quality.IgnoreRowIf.All.Contains(mode))
+        {
+            problems.Add($"{path}.ignore_row_if: '{mode}' is not one of {string.Join(", ", Quality.IgnoreRowIf.All)}");
+        }
+        else if (IgnoreRowIf is not null && !Pairs().Any())
+        {
+            problems.Add($"{path}.ignore_row_if: applies to greater_than, greater_or_equal and equal_to; the column has none");
+        }
+
         if (Type is not null && !ColumnTypes.All.Contains(Type))
         {
             problems.Add($"{path}.type: '{Type}' is not one of {string.Join(", ", ColumnTypes.All)}");
@@ -113,7 +170,7 @@ public sealed record ColumnExpectations(
 
         if (!misread && !Kinds().Any() && Required is null && Unique is null)
         {
-            problems.Add($"{path}: no expectation (give type, required, min, max, allowed, max_null_rate, unique or regex)");
+            problems.Add($"{path}: no expectation (give type, required, min, max, allowed, max_null_rate, unique, regex, greater_than, greater_or_equal or equal_to)");
         }
     }
 }

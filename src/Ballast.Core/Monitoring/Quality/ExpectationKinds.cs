@@ -14,8 +14,24 @@ public static class ExpectationKinds
     public const string Unique = "unique";
     public const string Regex = "regex";
 
-    public static IReadOnlyList<string> All { get; } = [Type, Required, Min, Max, Allowed, MaxNullRate, Unique, Regex];
+    /// <summary>Column pairs, row by row: the column's value is greater than the named column's (Great Expectations' <c>expect_column_pair_values_A_to_be_greater_than_B</c>).</summary>
+    public const string GreaterThan = "greater_than";
 
-    /// <summary>Kinds that need more than one row; serving checks each row alone and skips them.</summary>
-    public static bool IsBatchOnly(string kind) => kind is MaxNullRate or Unique;
+    /// <summary>The same with <c>or_equal=True</c>.</summary>
+    public const string GreaterOrEqual = "greater_or_equal";
+
+    /// <summary>The column's value equals the named column's (<c>expect_column_pair_values_to_be_equal</c>).</summary>
+    public const string EqualTo = "equal_to";
+
+    /// <summary>The table's (window's) row count within the suite's <c>rows</c> bounds (<c>expect_table_row_count_to_be_between</c>); it has no column.</summary>
+    public const string RowCount = "row_count";
+
+    /// <summary>A column's kinds, in the order results list them.</summary>
+    public static IReadOnlyList<string> All { get; } = [Type, Required, Min, Max, Allowed, MaxNullRate, Unique, Regex, GreaterThan, GreaterOrEqual, EqualTo];
+
+    /// <summary>Kinds that need more than one row; serving checks each row alone and refuses them.</summary>
+    public static bool IsBatchOnly(string kind) => kind is MaxNullRate or Unique or RowCount;
+
+    /// <summary>Kinds that compare a column with another column of the same row.</summary>
+    public static bool IsPair(string kind) => kind is GreaterThan or GreaterOrEqual or EqualTo;
 }

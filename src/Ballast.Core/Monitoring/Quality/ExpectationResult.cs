@@ -5,8 +5,10 @@ namespace Ballast.Monitoring.Quality;
 /// <see cref="UnexpectedPercent"/> is their share (0–100) of the present values (of all rows for <c>required</c>,
 /// <c>max_null_rate</c> and <c>exists</c>). <see cref="Observed"/> is what was measured: the null count (required), the
 /// null rate (max_null_rate), the smallest or largest value (min, max), the distinct values (unique), the column's type
-/// as read (type, as <see cref="ObservedText"/>); null for allowed and regex. <see cref="Examples"/> are up to
-/// <see cref="ExpectationValidator.MaxExamples"/> offending values, the most frequent first.
+/// as read (type, as <see cref="ObservedText"/>), the row count (row_count); null for allowed, regex and the pair kinds.
+/// <see cref="Examples"/> are up to <see cref="ExpectationValidator.MaxExamples"/> offending values, the most frequent
+/// first (for a pair, "(a, b)"). A pair's share is of the rows it checked (not skipped by <c>ignore_row_if</c>).
+/// <c>row_count</c> judges the table: its <see cref="Column"/> is empty and it counts no unexpected rows.
 /// </summary>
 public sealed record ExpectationResult(
     string Column,
@@ -16,4 +18,8 @@ public sealed record ExpectationResult(
     long UnexpectedCount,
     double UnexpectedPercent,
     IReadOnlyList<string> Examples,
-    string? ObservedText = null);
+    string? ObservedText = null)
+{
+    /// <summary><c>column.expectation</c>, or the expectation alone when it is about the table (<c>row_count</c>).</summary>
+    public string Name => Column.Length == 0 ? Expectation : $"{Column}.{Expectation}";
+}

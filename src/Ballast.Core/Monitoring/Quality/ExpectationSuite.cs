@@ -4,7 +4,8 @@ namespace Ballast.Monitoring.Quality;
 
 /// <summary>
 /// Data-quality expectations, column by column (the Great Expectations idea, in Ballast's words):
-/// <c>{"columns": {"age": {"type": "integer", "required": true, "min": 0, "max": 120}, "state": {"allowed": ["CA", "NY"]}}}</c>.
+/// <c>{"columns": {"age": {"type": "integer", "required": true, "min": 0, "max": 120}, "state": {"allowed": ["CA", "NY"]}}}</c>,
+/// with an optional table-level <c>"rows": {"min": 1000}</c> (<see cref="Rows"/>).
 /// Read with <see cref="ExpectationSuiteReader"/>, which records every problem (unknown field, wrong type) in
 /// <see cref="Problems"/> instead of dropping it; <see cref="Validate"/> lists them with the semantic ones. See docs/quality.md.
 /// </summary>
@@ -14,25 +15,33 @@ public sealed record ExpectationSuite(IReadOnlyDictionary<string, ColumnExpectat
     /// <summary>What the reader could not take as written, each prefixed with the field's path (<c>columns.age.max</c>).</summary>
     public IReadOnlyList<string> Problems { get; init; } = [];
 
+    /// <summary>The row count the table should have; null when not checked.</summary>
+    public RowCountExpectation? Rows { get; init; }
+
     /// <summary>Every problem at once, each naming its field; empty when the suite can be applied.</summary>
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>(Problems);
-        if (Columns.Count == 0 && Problems.Count == 0)
+        if (Columns.Count == 0 && Rows is null && Problems.Count == 0)
         {
-            problems.Add("columns: name at least one column and its expectations");
+            problems.Add("columns: name at least one column and its expectations (or give rows)");
         }
 
+        Rows?.Validate(problems, misread: Problems.Any(problem => problem.StartsWith("rows.", StringComparison.Ordinal)));
         foreach (var (name, column) in Columns)
         {
             var path = $"columns.{name}";
-            column.Validate(path, problems, misread: Problems.Any(problem => problem.StartsWith(path + ".", StringComparison.Ordinal)));
+            column.Validate(name, path, problems, misread: Problems.Any(problem => problem.StartsWith(path + ".", StringComparison.Ordinal)));
         }
 
         return problems;
     }
 
-    /// <summary>The suite's expectations in a stable order: columns as written, kinds in <see cref="ExpectationKinds.All"/> order.</summary>
+    /// <summary>
+    /// The suite's expectations in a stable order: <see cref="ExpectationKinds.RowCount"/> first (with an empty column name)
+    /// when <see cref="Rows"/> is set, then columns as written, kinds in <see cref="ExpectationKinds.All"/> order.
+    /// </summary>
     public IEnumerable<(string Column, string Expectation)> Expectations() =>
-        Columns.SelectMany(column => column.Value.Kinds().Select(kind => (column.Key, kind)));
+        (Rows is null ? [] : new[] { ("", ExpectationKinds.RowCount) })
+            .Concat(Columns.SelectMany(column => column.Value.Kinds().Select(kind => (column.Key, kind))));
 }

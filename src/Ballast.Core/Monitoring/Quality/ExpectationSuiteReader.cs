@@ -10,7 +10,7 @@ namespace Ballast.Monitoring.Quality;
 /// </summary>
 public static class ExpectationSuiteReader
 {
-    private static readonly string[] Fields = ["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex"];
+    private static readonly string[] Fields = ["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex", "greater_than", "greater_or_equal", "equal_to", "ignore_row_if"];
 
     /// <summary>Parses JSON text; syntax errors are an <see cref="ExpectationSuiteException"/> naming the line.</summary>
     public static ExpectationSuite Parse(string json)
@@ -34,22 +34,33 @@ public static class ExpectationSuiteReader
         var columns = new Dictionary<string, ColumnExpectations>(StringComparer.Ordinal);
         if (root.ValueKind != JsonValueKind.Object)
         {
-            problems.Add("the suite must be an object with 'columns'");
+            problems.Add("the suite must be an object with 'columns' (and optionally 'rows')");
             return new ExpectationSuite(columns) { Problems = problems };
         }
 
         foreach (var property in root.EnumerateObject())
         {
-            if (property.Name != "columns")
+            if (property.Name is not ("columns" or "rows"))
             {
-                problems.Add($"{property.Name}: unknown field (known: columns)");
+                problems.Add($"{property.Name}: unknown field (known: columns, rows)");
             }
         }
 
-        if (!root.TryGetProperty("columns", out var columnsElement) || columnsElement.ValueKind != JsonValueKind.Object)
+        RowCountExpectation? rows = null;
+        if (root.TryGetProperty("rows", out var rowsElement) && rowsElement.ValueKind != JsonValueKind.Null)
+        {
+            rows = ReadRows(rowsElement, problems);
+        }
+
+        if (!root.TryGetProperty("columns", out var columnsElement) && rows is not null)
+        {
+            return new ExpectationSuite(columns) { Problems = problems, Rows = rows };
+        }
+
+        if (columnsElement.ValueKind != JsonValueKind.Object)
         {
             problems.Add("columns: must be an object of column name to expectations");
-            return new ExpectationSuite(columns) { Problems = problems };
+            return new ExpectationSuite(columns) { Problems = problems, Rows = rows };
         }
 
         foreach (var column in columnsElement.EnumerateObject())
@@ -73,7 +84,52 @@ public static class ExpectationSuiteReader
             }
         }
 
-        return new ExpectationSuite(columns) { Problems = problems };
+        return new ExpectationSuite(columns) { Problems = problems, Rows = rows };
+    }
+
+    private static RowCountExpectation? ReadRows(JsonElement element, List<string> problems)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add("rows: must be an object with min, max or both (row counts)");
+            return null;
+        }
+
+        var rows = new RowCountExpectation();
+        foreach (var field in element.EnumerateObject())
+        {
+            var where = $"rows.{field.Name}";
+            if (field.Value.ValueKind == JsonValueKind.Null)
+            {
+                continue;
+            }
+
+            switch (field.Name)
+            {
+                case "min":
+                    rows = rows with { Min = Count(field.Value, where, problems) };
+                    break;
+                case "max":
+                    rows = rows with { Max = Count(field.Value, where, problems) };
+                    break;
+                default:
+                    problems.Add($"{where}: unknown field (known: min, max)");
+                    break;
+            }
+        }
+
+        return rows;
+    }
+
+    private static long? Count(JsonElement value, string where, List<string> problems)
+    {
+        if (value.ValueKind == JsonValueKind.Number && value.TryGetInt64(out var count))
+        {
+            return count;
+        }
+
+        problems.Add($"{where}: must be a whole number, not {value.GetRawText()}");
+        return null;
     }
 
     private static ColumnExpectations ReadColumn(JsonElement element, string path, List<string> problems)
@@ -113,6 +169,18 @@ public static class ExpectationSuiteReader
                     break;
                 case "allowed":
                     column = column with { Allowed = Values(value, where, problems) };
+                    break;
+                case "greater_than":
+                    column = column with { GreaterThan = Text(value, where, problems) };
+                    break;
+                case "greater_or_equal":
+                    column = column with { GreaterOrEqual = Text(value, where, problems) };
+                    break;
+                case "equal_to":
+                    column = column with { EqualTo = Text(value, where, problems) };
+                    break;
+                case "ignore_row_if":
+                    column = column with { IgnoreRowIf = Text(value, where, problems) };
                     break;
                 default:
                     problems.Add($"{where}: unknown field (known: {string.Join(", ", Fields)})");
@@ -196,6 +264,22 @@ public static class ExpectationSuiteReader
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(suite);
         writer.WriteStartObject();
+        if (suite.Rows is { } rows)
+        {
+            writer.WriteStartObject("rows");
+            if (rows.Min is { } least)
+            {
+                writer.WriteNumber("min", least);
+            }
+
+            if (rows.Max is { } most)
+            {
+                writer.WriteNumber("max", most);
+            }
+
+            writer.WriteEndObject();
+        }
+
         writer.WriteStartObject("columns");
         foreach (var (name, column) in suite.Columns)
         {
@@ -244,6 +328,16 @@ public static class ExpectationSuiteReader
             if (column.Regex is { } regex)
             {
                 writer.WriteString("regex", regex);
+            }
+
+            foreach (var (kind, other) in column.Pairs())
+            {
+                writer.WriteString(kind, other);
+            }
+
+            if (column.IgnoreRowIf is { } ignore)
+            {
+                writer.WriteString("ignore_row_if", ignore);
             }
 
             writer.WriteEndObject();

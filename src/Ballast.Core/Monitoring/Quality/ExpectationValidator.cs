@@ -77,18 +77,40 @@ public static class ExpectationValidator
             });
 
             var planned = new List<Planned>();
-            var results = new List<ExpectationResult?>();
             var missingColumns = new HashSet<string>(StringComparer.Ordinal);
+            // Pair expectations whose other column the data lacks: they fail on every row, as a missing column does.
+            var missingOthers = new Dictionary<(string, string), ExpectationResult>();
             foreach (var (column, kind) in suite.Expectations())
             {
+                if (kind == ExpectationKinds.RowCount)
+                {
+                    continue;
+                }
+
                 if (!types.TryGetValue(column, out var type))
                 {
                     missingColumns.Add(column);
                     continue;
                 }
 
-                CheckRegex(column, suite.Columns[column]);
-                planned.Add(Plan(column, kind, suite.Columns[column], type));
+                var expectations = suite.Columns[column];
+                if (ExpectationKinds.IsPair(kind))
+                {
+                    var other = expectations.Other(kind)!;
+                    if (types.TryGetValue(other, out var otherType))
+                    {
+                        planned.Add(PlanPair(column, kind, expectations, type, other, otherType));
+                    }
+                    else
+                    {
+                        missingOthers[(column, kind)] = new ExpectationResult(column, kind, false, null, 0, 0, [], $"no column '{other}' (the data has {string.Join(", ", types.Keys)})");
+                    }
+
+                    continue;
+                }
+
+                CheckRegex(column, expectations);
+                planned.Add(Plan(column, kind, expectations, type));
             }
 
             var select = new List<string> { "count(*)" };
@@ -126,6 +148,12 @@ public static class ExpectationValidator
             }
 
             var ordered = new List<ExpectationResult>();
+            if (suite.Rows is { } count)
+            {
+                // Table-level: observed is the row count; no row is "unexpected".
+                ordered.Add(new ExpectationResult("", ExpectationKinds.RowCount, count.Holds(rows), rows, 0, 0, []));
+            }
+
             foreach (var column in suite.Columns.Keys)
             {
                 if (missingColumns.Contains(column))
@@ -137,11 +165,14 @@ public static class ExpectationValidator
 
                 foreach (var kind in suite.Columns[column].Kinds())
                 {
-                    ordered.Add(byColumn[(column, kind)]);
+                    ordered.Add(missingOthers.TryGetValue((column, kind), out var missing)
+                        ? missing with { UnexpectedCount = rows, UnexpectedPercent = rows == 0 ? 0 : 100 }
+                        : byColumn[(column, kind)]);
                 }
             }
 
-            return new ValidationResult(ordered.All(result => result.Success), rows, ordered, missingColumns.Count > 0 ? rows : failing);
+            var allFail = missingColumns.Count > 0 || missingOthers.Count > 0;
+            return new ValidationResult(ordered.All(result => result.Success), rows, ordered, allFail ? rows : failing);
         }
 
         private ExpectationResult Evaluate(Planned item, long rows, long unexpected, long present, double? observed)
@@ -258,6 +289,43 @@ public static class ExpectationValidator
             }
 
             return new Planned(column, kind, v, unexpected, observed, type);
+        }
+
+        /// <summary>
+        /// A column pair, row by row: the rows <see cref="ColumnExpectations.PairMissing"/> skips are left out (their value
+        /// SQL is NULL, so they are not counted as checked); in the others a missing value on either side fails, and two
+        /// present values compare as numbers when both read as numbers, else as text (ISO dates and times in time order).
+        /// The value SQL is the pair as text, "(a, b)", for the examples.
+        /// </summary>
+        private static Planned PlanPair(string column, string kind, ColumnExpectations expectations, string type, string other, string otherType)
+        {
+            var (a, numberA) = PairValue(column, type);
+            var (b, numberB) = PairValue(other, otherType);
+            var skipped = expectations.PairMissing switch
+            {
+                IgnoreRowIf.EitherValueIsMissing => $"({a} IS NULL OR {b} IS NULL)",
+                IgnoreRowIf.Neither => "false",
+                _ => $"({a} IS NULL AND {b} IS NULL)",
+            };
+            var op = kind switch
+            {
+                ExpectationKinds.GreaterThan => ">",
+                ExpectationKinds.GreaterOrEqual => ">=",
+                _ => "=",
+            };
+            var holds = $"CASE WHEN {numberA} IS NOT NULL AND {numberB} IS NOT NULL THEN {numberA} {op} {numberB} ELSE CAST({a} AS VARCHAR) {op} CAST({b} AS VARCHAR) END";
+            var unexpected = $"NOT {skipped} AND NOT coalesce({holds}, false)";
+            var pair = $"CASE WHEN {skipped} THEN NULL ELSE '(' || coalesce(CAST({a} AS VARCHAR), 'null') || ', ' || coalesce(CAST({b} AS VARCHAR), 'null') || ')' END";
+            return new Planned(column, kind, pair, unexpected, null, type);
+        }
+
+        /// <summary>A pair side's value (NaN as NULL) and its number: numbers as they are, text that reads as a number, else NULL.</summary>
+        private static (string Value, string Number) PairValue(string column, string type)
+        {
+            var raw = DuckDbSql.Identifier(column);
+            var v = DuckDbSql.IsFloat(type) ? $"(CASE WHEN isnan({raw}) THEN NULL ELSE {raw} END)" : raw;
+            var number = DuckDbSql.IsNumeric(type) ? $"CAST({v} AS DOUBLE)" : DuckDbSql.IsText(type) ? $"TRY_CAST({v} AS DOUBLE)" : "NULL::DOUBLE";
+            return (v, number);
         }
 
         /// <summary>Whether a present value can be read as <paramref name="expected"/>; see <see cref="ColumnTypes"/>.</summary>

@@ -27,6 +27,7 @@ public sealed record RowCheck(int Rows, IReadOnlyList<RowViolation> Violations)
                 ExpectationKinds.Max => string.Create(CultureInfo.InvariantCulture, $" {column.Max}"),
                 ExpectationKinds.Allowed => $" [{string.Join(", ", column.Allowed ?? [])}]",
                 ExpectationKinds.Regex => $" /{column.Regex}/",
+                ExpectationKinds.GreaterThan or ExpectationKinds.GreaterOrEqual or ExpectationKinds.EqualTo => $" '{column.Other(violation.Expectation)}'",
                 _ => "",
             };
             text.Append(i == 0 ? "" : "; ")
@@ -41,5 +42,8 @@ public sealed record RowCheck(int Rows, IReadOnlyList<RowViolation> Violations)
     }
 }
 
-/// <summary>An expectation that <see cref="Rows"/> rows of a request failed; <see cref="FirstValue"/> is the first failing row's value as text.</summary>
+/// <summary>
+/// An expectation that <see cref="Rows"/> rows of a request failed; <see cref="FirstValue"/> is the first failing row's
+/// value as text (for a column pair, both values: <c>(5, 7)</c>).
+/// </summary>
 public sealed record RowViolation(string Column, string Expectation, int Rows, int FirstRow, string FirstValue);

@@ -5,9 +5,10 @@ using Ballast.Runtime;
 namespace Ballast.Monitoring.Quality;
 
 /// <summary>
-/// A suite compiled for serving: checks each row of a request's input tensors for type, required, min, max, allowed
-/// and regex (max_null_rate and unique need many rows and are left to batch and window validation). Columns are the
-/// inputs by name (a <c>[N]</c> or <c>[N, 1]</c> tensor), or <c>NAME[i]</c> for column i of a <c>[N, K]</c> input.
+/// A suite compiled for serving: checks each row of a request's input tensors for type, required, min, max, allowed,
+/// regex and the column pairs (greater_than, greater_or_equal, equal_to); max_null_rate, unique and the row count need
+/// many rows and are left to batch and window validation. Columns are the inputs by name (a <c>[N]</c> or <c>[N, 1]</c>
+/// tensor), or <c>NAME[i]</c> for column i of a <c>[N, K]</c> input; an input a request lacks is missing in every row.
 /// Compiled once per endpoint revision (regexes included); a request that passes allocates nothing.
 /// </summary>
 public sealed partial class RowValidator
@@ -36,18 +37,20 @@ public sealed partial class RowValidator
         List<RowViolation>? violations = null;
         foreach (var column in _columns)
         {
-            var (tensor, offset, width) = Find(inputs, column);
+            var (tensor, offset, width) = Find(inputs, column.Input, column.Index);
             if (tensor is null)
             {
                 if (column.Expectations.Required == true)
                 {
                     (violations ??= []).Add(new RowViolation(column.Name, ExpectationKinds.Required, rows, 0, "no such input"));
                 }
-
-                continue;
+            }
+            else
+            {
+                column.CheckRows(tensor, offset, width, rows, ref violations);
             }
 
-            column.CheckRows(tensor, offset, width, rows, ref violations);
+            column.CheckPairs(inputs, tensor, offset, width, rows, ref violations);
         }
 
         return new RowCheck(rows, violations ?? (IReadOnlyList<RowViolation>)[]);
@@ -63,32 +66,36 @@ public sealed partial class RowValidator
         var unknown = new List<string>();
         foreach (var column in _columns)
         {
-            var found = inputs.Any(input => column.Index < 0
-                ? input.Name == column.Name && (input.Shape.Count <= 1 || (input.Shape.Count == 2 && input.Shape[1] is 1 or -1))
-                : input.Name == column.Input && input.Shape.Count == 2 && (input.Shape[1] < 0 || column.Index < input.Shape[1]));
-            if (!found)
+            foreach (var (name, input, index) in column.Pairs.Select(pair => (pair.Other, pair.Input, pair.Index)).Prepend((column.Name, column.Input, column.Index)))
             {
-                unknown.Add(column.Name);
+                var found = inputs.Any(spec => index < 0
+                    ? spec.Name == input && (spec.Shape.Count <= 1 || (spec.Shape.Count == 2 && spec.Shape[1] is 1 or -1))
+                    : spec.Name == input && spec.Shape.Count == 2 && (spec.Shape[1] < 0 || index < spec.Shape[1]));
+                if (!found && !unknown.Contains(name))
+                {
+                    unknown.Add(name);
+                }
             }
         }
 
         return unknown;
     }
 
-    private static (Tensor? Tensor, int Offset, int Width) Find(IReadOnlyList<Tensor> inputs, CompiledColumn column)
+    /// <summary>The tensor holding a column: <paramref name="input"/> itself when <paramref name="index"/> is negative, else its column <paramref name="index"/>.</summary>
+    private static (Tensor? Tensor, int Offset, int Width) Find(IReadOnlyList<Tensor> inputs, string input, int index)
     {
         for (var i = 0; i < inputs.Count; i++)
         {
             var tensor = inputs[i];
             var shape = tensor.Shape;
-            if (column.Index < 0 && tensor.Name == column.Name && (shape.Length <= 1 || (shape.Length == 2 && shape[1] == 1)))
+            if (index < 0 && tensor.Name == input && (shape.Length <= 1 || (shape.Length == 2 && shape[1] == 1)))
             {
                 return (tensor, 0, 1);
             }
 
-            if (column.Index >= 0 && tensor.Name == column.Input && shape.Length == 2 && column.Index < shape[1])
+            if (index >= 0 && tensor.Name == input && shape.Length == 2 && index < shape[1])
             {
-                return (tensor, column.Index, (int)shape[1]);
+                return (tensor, index, (int)shape[1]);
             }
         }
 
@@ -114,8 +121,8 @@ public sealed partial class RowValidator
         {
             Name = name;
             Expectations = expectations;
-            var match = IndexedName().Match(name);
-            (Input, Index) = match.Success ? (match.Groups[1].Value, int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture)) : (name, -1);
+            (Input, Index) = Locate(name);
+            Pairs = expectations.Pairs().Select(pair => new CompiledPair(pair.Kind, pair.Other, Locate(pair.Other), expectations.PairMissing)).ToArray();
             _regex = expectations.Regex is { } pattern ? new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100)) : null;
             if (expectations.Allowed is { } allowed)
             {
@@ -125,8 +132,82 @@ public sealed partial class RowValidator
             }
 
             Checks = expectations.Type is not null || expectations.Required == true || expectations.Min is not null || expectations.Max is not null
-                || expectations.Allowed is not null || expectations.Regex is not null;
+                || expectations.Allowed is not null || expectations.Regex is not null || Pairs.Length > 0;
         }
+
+        public CompiledPair[] Pairs { get; }
+
+        /// <summary>The input and column index a column name means: <c>NAME[i]</c> is column i of input NAME; any other name is an input (index -1).</summary>
+        private static (string Input, int Index) Locate(string name)
+        {
+            var match = IndexedName().Match(name);
+            return match.Success ? (match.Groups[1].Value, int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture)) : (name, -1);
+        }
+
+        /// <summary>
+        /// Each pair expectation over every row: rows its ignore_row_if skips are left out; in the others a missing value
+        /// (or an input the request lacks) fails, and present values compare as numbers when both read as numbers, else as
+        /// text (ordinal).
+        /// </summary>
+        public void CheckPairs(IReadOnlyList<Tensor> inputs, Tensor? tensor, int offset, int width, int rows, ref List<RowViolation>? violations)
+        {
+            foreach (var pair in Pairs)
+            {
+                var (other, otherOffset, otherWidth) = Find(inputs, pair.Input, pair.Index);
+                var failed = 0;
+                var first = 0;
+                for (var row = 0; row < rows; row++)
+                {
+                    var a = Cell(tensor, (row * width) + offset);
+                    var b = Cell(other, (row * otherWidth) + otherOffset);
+                    var (missingA, missingB) = (a.Kind == CellKind.Missing, b.Kind == CellKind.Missing);
+                    if (IgnoreRowIf.Skips(pair.Missing, missingA, missingB))
+                    {
+                        continue;
+                    }
+
+                    if ((missingA || missingB || !Compare(pair.Kind, a, b)) && failed++ == 0)
+                    {
+                        first = row;
+                    }
+                }
+
+                if (failed > 0)
+                {
+                    var a = Cell(tensor, (first * width) + offset);
+                    var b = Cell(other, (first * otherWidth) + otherOffset);
+                    (violations ??= []).Add(new RowViolation(Name, pair.Kind, failed, first, $"({Describe(a)}, {Describe(b)})"));
+                }
+            }
+        }
+
+        private static (CellKind Kind, double Number, string? Text) Cell(Tensor? tensor, int index) =>
+            tensor is null || index >= tensor.Data.Length ? (CellKind.Missing, 0, null) : Read(tensor.Data, index);
+
+        private static string Describe((CellKind Kind, double Number, string? Text) cell) =>
+            cell.Kind == CellKind.Missing ? "missing" : cell.Kind == CellKind.Text ? $"'{cell.Text}'" : Format(cell.Kind, cell.Number);
+
+        private static bool Compare(string kind, (CellKind Kind, double Number, string? Text) a, (CellKind Kind, double Number, string? Text) b)
+        {
+            var (x, y) = (AsNumber(a), AsNumber(b));
+            var order = !double.IsNaN(x) && !double.IsNaN(y) ? x.CompareTo(y) : string.CompareOrdinal(AsText(a), AsText(b));
+            return kind switch
+            {
+                ExpectationKinds.GreaterThan => order > 0,
+                ExpectationKinds.GreaterOrEqual => order >= 0,
+                _ => order == 0,
+            };
+        }
+
+        /// <summary>A present value as a number: numbers, and text that reads as one; NaN for booleans and other text.</summary>
+        private static double AsNumber((CellKind Kind, double Number, string? Text) cell) => cell.Kind switch
+        {
+            CellKind.Number => cell.Number,
+            CellKind.Text when double.TryParse(cell.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) => parsed,
+            _ => double.NaN,
+        };
+
+        private static string AsText((CellKind Kind, double Number, string? Text) cell) => cell.Kind == CellKind.Text ? cell.Text! : Format(cell.Kind, cell.Number);
 
         public string Name { get; }
 
@@ -260,5 +341,14 @@ public sealed partial class RowValidator
 
         [GeneratedRegex(@"^(.+)\[([0-9]{1,6})\]$")]
         private static partial Regex IndexedName();
+    }
+
+    /// <summary>A pair expectation of a column: its kind, the other column and where it is, and which rows with missing values it skips.</summary>
+    private sealed record CompiledPair(string Kind, string Other, string Input, int Index, string Missing)
+    {
+        public CompiledPair(string kind, string other, (string Input, int Index) at, string missing)
+            : this(kind, other, at.Input, at.Index, missing)
+        {
+        }
     }
 }

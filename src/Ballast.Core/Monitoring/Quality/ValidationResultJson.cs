@@ -22,7 +22,15 @@ public static class ValidationResultJson
             foreach (var expectation in result.Expectations)
             {
                 writer.WriteStartObject();
-                writer.WriteString("column", expectation.Column);
+                if (expectation.Column.Length == 0)
+                {
+                    writer.WriteNull("column");
+                }
+                else
+                {
+                    writer.WriteString("column", expectation.Column);
+                }
+
                 writer.WriteString("expectation", expectation.Expectation);
                 writer.WriteBoolean("success", expectation.Success);
                 if (expectation.ObservedText is { } text)
@@ -70,7 +78,7 @@ public static class ValidationResultJson
         {
             var observed = e.ObservedText ?? (e.Observed is { } value ? value.ToString("G6", System.Globalization.CultureInfo.InvariantCulture) : "");
             text.Append(System.Globalization.CultureInfo.InvariantCulture,
-                $"| {Cell(e.Column)} | {e.Expectation} | {(e.Success ? "pass" : "FAIL")} | {Cell(observed)} | {e.UnexpectedCount} ({e.UnexpectedPercent:0.##} %) | {Cell(string.Join(", ", e.Examples))} |\n");
+                $"| {(e.Column.Length == 0 ? "(table)" : Cell(e.Column))} | {e.Expectation} | {(e.Success ? "pass" : "FAIL")} | {Cell(observed)} | {e.UnexpectedCount} ({e.UnexpectedPercent:0.##} %) | {Cell(string.Join(", ", e.Examples))} |\n");
         }
 
         return text.ToString();

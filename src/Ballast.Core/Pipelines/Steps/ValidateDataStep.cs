@@ -71,14 +71,14 @@ public sealed class ValidateDataStep : IPipelineStep
         await context.Log.WriteLineAsync($"validated {result.Rows} rows: {result.Expectations.Count - failures.Count} of {result.Expectations.Count} expectations met").ConfigureAwait(false);
         foreach (var failure in failures)
         {
-            await context.Log.WriteLineAsync($"  failed {failure.Column}.{failure.Expectation}: {failure.UnexpectedCount} rows ({failure.UnexpectedPercent.ToString("0.##", CultureInfo.InvariantCulture)}%)"
+            await context.Log.WriteLineAsync($"  failed {failure.Name}: {failure.UnexpectedCount} rows ({failure.UnexpectedPercent.ToString("0.##", CultureInfo.InvariantCulture)}%)"
                 + (failure.Examples.Count > 0 ? $", e.g. {string.Join(", ", failure.Examples)}" : "")).ConfigureAwait(false);
         }
 
         if (failures.Count > 0 && StepInputs.ReadBool(context, "fail_on_violation", true))
         {
             throw new StepFailedException($"{failures.Count} expectation(s) failed on {result.Rows} rows: "
-                + string.Join(", ", failures.Select(failure => $"{failure.Column}.{failure.Expectation} ({failure.UnexpectedCount} rows)")));
+                + string.Join(", ", failures.Select(failure => $"{failure.Name} ({failure.UnexpectedCount} rows)")));
         }
 
         return new Dictionary<string, JsonNode?>

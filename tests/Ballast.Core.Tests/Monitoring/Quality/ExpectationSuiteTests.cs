@@ -35,7 +35,7 @@ public sealed class ExpectationSuiteTests
 
     [Theory]
     [InlineData("""{"columns": {"age": {"min": "zero"}}}""", "columns.age.min: must be a number, not \"zero\"")]
-    [InlineData("""{"columns": {"age": {"maximum": 3}}}""", "columns.age.maximum: unknown field (known: type, required, min, max, allowed, max_null_rate, unique, regex)")]
+    [InlineData("""{"columns": {"age": {"maximum": 3}}}""", "columns.age.maximum: unknown field (known: type, required, min, max, allowed, max_null_rate, unique, regex, greater_than, greater_or_equal, equal_to, ignore_row_if)")]
     [InlineData("""{"columns": {"age": {"type": "int"}}}""", "columns.age.type: 'int' is not one of integer, number, string, boolean")]
     [InlineData("""{"columns": {"age": {"min": 10, "max": 1}}}""", "columns.age: min 10 is greater than max 1")]
     [InlineData("""{"columns": {"age": {"max_null_rate": 1.5}}}""", "columns.age.max_null_rate: 1.5 must be between 0 and 1")]
@@ -44,7 +44,7 @@ public sealed class ExpectationSuiteTests
     [InlineData("""{"columns": {"state": {"allowed": [["CA"]]}}}""", "columns.state.allowed[0]: must be text, a number or true/false, not [\"CA\"]")]
     [InlineData("""{"columns": {"state": {"type": "string", "min": 1}}}""", "columns.state: min and max compare numbers, but the type is string")]
     [InlineData("""{"columns": {"age": {}}}""", "columns.age: no expectation")]
-    [InlineData("""{"colums": {}}""", "colums: unknown field (known: columns)")]
+    [InlineData("""{"colums": {}}""", "colums: unknown field (known: columns, rows)")]
     [InlineData("""[1]""", "the suite must be an object with 'columns'")]
     public void A_bad_suite_is_refused_with_a_message_naming_the_field(string json, string problem)
     {
@@ -79,6 +79,7 @@ public sealed class ExpectationSuiteTests
     [InlineData("""{"mode": "flag"}""", "expectations.suite: give the suite inline")]
     [InlineData("""{"suite": {"columns": {"age": {"maxx": 120}}}}""", "expectations.suite.columns.age.maxx: unknown field")]
     [InlineData("""{"suite": {"columns": {"id": {"unique": true}}}}""", "expectations.suite.columns.id: unique and max_null_rate need many rows; serving checks each row")]
+    [InlineData("""{"suite": {"rows": {"min": 1}, "columns": {"age": {"max": 120}}}}""", "expectations.suite.rows: a row count judges a whole table; serving checks each request's rows")]
     public void An_endpoint_with_bad_expectations_is_refused_naming_the_field(string expectations, string problem)
     {
         var spec = JsonSerializer.Deserialize<EndpointSpec>(
