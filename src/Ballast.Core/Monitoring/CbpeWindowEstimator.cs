@@ -200,7 +200,7 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
             return null;
         }
 
-        var (values, rows) = Rows(scores!, scores.Min(column => column!.Count) is var count && count < labels.Count ? count : labels.Count, row => labels[row] is not null);
+        var (values, rows) = Rows(scores!, Math.Min(labels.Count, scores.Min(column => column!.Count)), row => labels[row] is not null);
         if (rows.Length < context.MinRows)
         {
             notes.Add($"estimated performance not calibrated and without sampling errors: {rows.Length} reference rows have a label and a probability, fewer than min_rows {context.MinRows}");
