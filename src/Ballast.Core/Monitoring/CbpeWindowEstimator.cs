@@ -3,11 +3,13 @@ using Ballast.Statistics.Performance;
 namespace Ballast.Monitoring;
 
 /// <summary>
-/// Label-free estimated performance of a binary classifier per window (NannyML's CBPE, <see cref="Cbpe"/>): the
-/// probabilities of <c>estimated.probability_output</c>, calibrated on the reference when it has labels (feedback of a
-/// traffic reference, or the label column of a dataset reference beside a column named as the output). Metrics
-/// <c>estimated.accuracy|precision|recall|f1|roc_auc</c>, <c>estimated.calibrated</c> (1 when calibration was applied)
-/// and <c>estimated.rows</c> (the window's rows with a probability in [0, 1]).
+/// Label-free estimated performance per window (NannyML's CBPE): of a binary classifier (<see cref="Cbpe"/>) from the
+/// probability of <c>estimated.probability_output</c>, or of a multiclass one (<see cref="MulticlassCbpe"/>) from the
+/// [N, C] output whose columns are <c>estimated.classes</c>. The probabilities are calibrated on the reference when it
+/// has labels (feedback of a traffic reference, or the label column of a dataset reference beside columns named as the
+/// output), and the same labels give each estimate its sampling error (<see cref="CbpeSamplingError"/>). Metrics
+/// <c>estimated.accuracy|precision|recall|f1|roc_auc</c>, each with <c>.sampling_error</c>, <c>estimated.calibrated</c>
+/// (1 when calibration was applied, to any class) and <c>estimated.rows</c> (the window's rows estimated).
 /// Calibration's random splits are seeded, so a window gives the same estimate every time.
 /// </summary>
 public sealed class CbpeWindowEstimator : IWindowEstimator
@@ -22,7 +24,12 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
     public Task<WindowHookResult> EstimateAsync(MonitorWindowContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return Task.FromResult(context.Spec.Estimated is { } estimated ? Estimate(context, estimated) : WindowHookResult.None);
+        return Task.FromResult(context.Spec.Estimated switch
+        {
+            null => WindowHookResult.None,
+            { Classes: { Count: > 0 } classes } estimated => EstimateMulticlass(context, estimated, classes),
+            var estimated => Estimate(context, estimated),
+        });
     }
 
     private static WindowHookResult Estimate(MonitorWindowContext context, MonitorEstimated estimated)
@@ -43,62 +50,163 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
         var notes = new List<string>();
         var probabilities = scores;
         var calibrated = false;
-        if (ReferenceLabels(context, estimated, column, notes) is { } reference)
+        var threshold = estimated.Threshold ?? Cbpe.DefaultThreshold;
+        CbpeSamplingErrors? errors = null;
+        if (ReferenceLabels(context, estimated, [column], [estimated.ProbabilityOutput!], notes) is { } reference)
         {
-            var calibration = Cbpe.FitCalibration(reference.Scores, reference.Positive, new Random(Seed));
+            var referenceScores = reference.Scores.Select(row => row[0]).ToArray();
+            var positive = reference.Labels.Select(label => label == estimated.PositiveClass).ToArray();
+            var calibration = Cbpe.FitCalibration(referenceScores, positive, new Random(Seed));
             if (calibration.Calibrates)
             {
                 probabilities = calibration.Calibrate(scores);
                 calibrated = true;
             }
+
+            errors = CbpeSamplingError.FitBinary(referenceScores, positive, referenceScores.Select(score => score >= threshold).ToArray()).For(scores.Length);
         }
 
-        var threshold = estimated.Threshold ?? Cbpe.DefaultThreshold;
         var predicted = scores.Select(score => score >= threshold).ToArray();
         var estimate = Cbpe.Estimate(probabilities, predicted, scores);
+        return Result(scores.Length, calibrated, (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.F1, estimate.RocAuc), errors, notes);
+    }
+
+    private static WindowHookResult EstimateMulticlass(MonitorWindowContext context, MonitorEstimated estimated, IReadOnlyList<string> classes)
+    {
+        var name = estimated.ProbabilityOutput!;
+        var columns = Enumerable.Range(0, classes.Count).Select(c => $"{name}[{c}]").ToArray();
+        var outputs = context.Window.Outputs;
+        if (columns.Any(c => !outputs.ContainsKey(c)) || outputs.ContainsKey($"{name}[{classes.Count}]"))
+        {
+            return WindowHookResult.Note($"no estimated performance: the window has no output '{name}' of [N, {classes.Count}] probabilities, one per class " +
+                $"({string.Join(", ", classes)}) (outputs: {string.Join(", ", outputs.Keys)})");
+        }
+
+        var scores = Rows(columns.Select(c => (IReadOnlyList<object?>)outputs[c]).ToArray(), outputs[columns[0]].Count, _ => true).Scores;
+        if (scores.Length < context.MinRows)
+        {
+            return WindowHookResult.Note($"no estimated performance: {scores.Length} rows have {classes.Count} probabilities in '{name}', fewer than min_rows {context.MinRows}");
+        }
+
+        var notes = new List<string>();
+        var calibration = MulticlassCbpeCalibration.None(classes.Count);
+        CbpeSamplingErrors? errors = null;
+        if (ReferenceLabels(context, estimated, columns, columns, notes) is { } reference)
+        {
+            var index = classes.Select((label, c) => (label, c)).ToDictionary(pair => pair.label, pair => pair.c, StringComparer.Ordinal);
+            var actual = reference.Labels.Select(label => index.GetValueOrDefault(label, -1)).ToArray();
+            var known = Enumerable.Range(0, actual.Length).Where(row => actual[row] >= 0).ToList();
+            if (known.Count < actual.Length)
+            {
+                notes.Add($"{actual.Length - known.Count} reference rows have a label that is not one of estimated.classes and were left out of calibration and sampling errors");
+            }
+
+            if (known.Count < context.MinRows)
+            {
+                notes.Add($"estimated performance not calibrated and without sampling errors: {known.Count} reference rows have one of the classes as label, fewer than min_rows {context.MinRows}");
+            }
+            else
+            {
+                var referenceScores = known.Select(row => (IReadOnlyList<double>)reference.Scores[row]).ToList();
+                var referenceActual = known.Select(row => actual[row]).ToArray();
+                calibration = MulticlassCbpe.FitCalibration(referenceScores, referenceActual, classes.Count, new Random(Seed));
+                errors = CbpeSamplingError.FitMulticlass(referenceScores, referenceActual, MulticlassCbpe.PredictedClasses(referenceScores), classes.Count).For(scores.Length);
+            }
+        }
+
+        var rows = scores.Select(row => (IReadOnlyList<double>)row).ToList();
+        var estimate = MulticlassCbpe.Estimate(calibration.Calibrate(rows), MulticlassCbpe.PredictedClasses(rows), rows);
+        return Result(scores.Length, calibration.Calibrated > 0, (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.F1, estimate.RocAuc), errors, notes);
+    }
+
+    private static WindowHookResult Result(int rows, bool calibrated, (double Accuracy, double Precision, double Recall, double F1, double RocAuc) estimate, CbpeSamplingErrors? errors, List<string> notes)
+    {
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
-            [MonitorMetricNames.EstimatedAccuracy] = estimate.Accuracy,
-            [MonitorMetricNames.EstimatedPrecision] = estimate.Precision,
-            [MonitorMetricNames.EstimatedRecall] = estimate.Recall,
-            [MonitorMetricNames.EstimatedF1] = estimate.F1,
             [MonitorMetricNames.EstimatedCalibrated] = calibrated ? 1 : 0,
-            [MonitorMetricNames.EstimatedRows] = scores.Length,
+            [MonitorMetricNames.EstimatedRows] = rows,
         };
+        void Add(string name, double value, double? error)
+        {
+            metrics[name] = value;
+            if (error is { } e && double.IsFinite(e))
+            {
+                metrics[MonitorMetricNames.SamplingError(name)] = e;
+            }
+        }
+
+        Add(MonitorMetricNames.EstimatedAccuracy, estimate.Accuracy, errors?.Accuracy);
+        Add(MonitorMetricNames.EstimatedPrecision, estimate.Precision, errors?.Precision);
+        Add(MonitorMetricNames.EstimatedRecall, estimate.Recall, errors?.Recall);
+        Add(MonitorMetricNames.EstimatedF1, estimate.F1, errors?.F1);
         if (double.IsFinite(estimate.RocAuc))
         {
-            metrics[MonitorMetricNames.EstimatedRocAuc] = estimate.RocAuc;
+            Add(MonitorMetricNames.EstimatedRocAuc, estimate.RocAuc, errors?.RocAuc);
         }
         else
         {
-            notes.Add("no estimated.roc_auc: every calibrated probability is 0, or every one is 1");
+            notes.Add("no estimated.roc_auc: every calibrated probability (of a class) is 0, or every one is 1");
+        }
+
+        if (errors is not null && new[] { errors.Accuracy, errors.Precision, errors.Recall, errors.F1, errors.RocAuc }.Any(e => !double.IsFinite(e)))
+        {
+            notes.Add("some estimates have no sampling error: the reference has none of the rows it is measured on (such as no predicted positives of a class)");
         }
 
         return new WindowHookResult(metrics, notes);
     }
 
-    /// <summary>The reference's scores with their labels (positive or not), or null with a note when it has too few.</summary>
-    private static (double[] Scores, bool[] Positive)? ReferenceLabels(MonitorWindowContext context, MonitorEstimated estimated, string column, List<string> notes)
+    /// <summary>The rows whose every column holds a probability in [0, 1] (and that <paramref name="keep"/> keeps), as arrays of those probabilities.</summary>
+    private static (double[][] Scores, int[] Rows) Rows(IReadOnlyList<object?>[] columns, int count, Func<int, bool> keep)
+    {
+        var scores = new List<double[]>();
+        var rows = new List<int>();
+        for (var row = 0; row < count; row++)
+        {
+            var values = new double[columns.Length];
+            var ok = keep(row);
+            for (var c = 0; c < columns.Length && ok; c++)
+            {
+                ok = WindowValues.Number(columns[c][row]) is >= 0 and <= 1;
+                values[c] = ok ? WindowValues.Number(columns[c][row])!.Value : 0;
+            }
+
+            if (ok)
+            {
+                scores.Add(values);
+                rows.Add(row);
+            }
+        }
+
+        return ([.. scores], [.. rows]);
+    }
+
+    /// <summary>
+    /// The reference's probabilities (one per column of <paramref name="columns"/>, found under that name or else the
+    /// matching one of <paramref name="fallback"/>) with their labels as text, or null with a note when it has too few.
+    /// </summary>
+    private static (double[][] Scores, string[] Labels)? ReferenceLabels(MonitorWindowContext context, MonitorEstimated estimated, string[] columns, string[] fallback, List<string> notes)
     {
         var reference = context.Reference;
         var label = estimated.Label ?? DefaultLabel;
-        var scores = reference.Values(column) ?? reference.Values(estimated.ProbabilityOutput!);
+        var scores = columns.Select((column, c) => reference.Values(column) ?? reference.Values(fallback[c])).ToArray();
         IReadOnlyList<string?>? labels = reference.Outcomes ?? reference.Values(label)?.Select(WindowValues.Text).ToList();
-        if (scores is null || labels is null)
+        var shown = string.Join("', '", columns);
+        if (scores.Any(column => column is null) || labels is null)
         {
             notes.Add(reference.Outcomes is null
-                ? $"estimated performance not calibrated: the reference ({reference.Name}) needs columns '{column}' and '{label}' (the model's probability and the true label)"
-                : $"estimated performance not calibrated: the reference ({reference.Name}) has no output '{column}'");
+                ? $"estimated performance not calibrated and without sampling errors: the reference ({reference.Name}) needs columns '{shown}' and '{label}' (the model's probability and the true label)"
+                : $"estimated performance not calibrated and without sampling errors: the reference ({reference.Name}) has no output '{shown}'");
             return null;
         }
 
-        var rows = Enumerable.Range(0, scores.Count).Where(row => labels[row] is not null && WindowValues.Number(scores[row]) is >= 0 and <= 1).ToList();
-        if (rows.Count < context.MinRows)
+        var (values, rows) = Rows(scores!, Math.Min(labels.Count, scores.Min(column => column!.Count)), row => labels[row] is not null);
+        if (rows.Length < context.MinRows)
         {
-            notes.Add($"estimated performance not calibrated: {rows.Count} reference rows have a label and a probability, fewer than min_rows {context.MinRows}");
+            notes.Add($"estimated performance not calibrated and without sampling errors: {rows.Length} reference rows have a label and a probability, fewer than min_rows {context.MinRows}");
             return null;
         }
 
-        return (rows.Select(row => WindowValues.Number(scores[row])!.Value).ToArray(), rows.Select(row => labels[row] == estimated.PositiveClass).ToArray());
+        return (values, rows.Select(row => labels[row]!).ToArray());
     }
 }

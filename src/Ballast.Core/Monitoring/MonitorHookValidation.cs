@@ -25,12 +25,33 @@ internal static class MonitorHookValidation
 
         if (spec.Estimated is { } estimated)
         {
+            var multiclass = estimated.Classes is not null;
             if (string.IsNullOrEmpty(estimated.ProbabilityOutput))
             {
-                problems.Add("estimated.probability_output: name the model's output with the probability of the positive class");
+                problems.Add(multiclass
+                    ? "estimated.probability_output: name the model's [N, C] output with the probability of each class"
+                    : "estimated.probability_output: name the model's output with the probability of the positive class");
             }
 
-            if (string.IsNullOrEmpty(estimated.PositiveClass))
+            if (multiclass)
+            {
+                var classes = estimated.Classes!;
+                if (classes.Count < 2 || classes.Any(string.IsNullOrEmpty) || classes.Distinct(StringComparer.Ordinal).Count() != classes.Count)
+                {
+                    problems.Add("estimated.classes: name at least 2 distinct classes, in the order of the probability output's columns");
+                }
+
+                if (estimated.PositiveClass is not null)
+                {
+                    problems.Add("estimated: give positive_class (binary) or classes (multiclass), not both");
+                }
+
+                if (estimated.Threshold is not null)
+                {
+                    problems.Add("estimated.threshold: a multiclass model predicts its most probable class; leave the threshold out");
+                }
+            }
+            else if (string.IsNullOrEmpty(estimated.PositiveClass))
             {
                 problems.Add("estimated.positive_class: name the positive class (as the labels of feedback and of the reference write it, such as 1 or true)");
             }

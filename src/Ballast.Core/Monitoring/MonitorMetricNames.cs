@@ -37,6 +37,9 @@ public static class MonitorMetricNames
     public const string EstimatedCalibrated = "estimated.calibrated";
     public const string EstimatedRows = "estimated.rows";
 
+    /// <summary>The suffix of an estimate's sampling error: <c>estimated.accuracy.sampling_error</c>.</summary>
+    public const string SamplingErrorSuffix = ".sampling_error";
+
     public const string DemographicParityDifference = "fairness.demographic_parity_difference";
     public const string DemographicParityRatio = "fairness.demographic_parity_ratio";
     public const string EqualOpportunityDifference = "fairness.equal_opportunity_difference";
@@ -56,7 +59,8 @@ public static class MonitorMetricNames
 
     private static readonly string[] Drift = [DriftShare, DatasetDrift, DriftedColumns];
     private static readonly string[] Prediction = [PredictionDrift, PredictionDrifted];
-    private static readonly string[] Estimated = [EstimatedAccuracy, EstimatedPrecision, EstimatedRecall, EstimatedF1, EstimatedRocAuc, EstimatedCalibrated, EstimatedRows];
+    private static readonly string[] Estimates = [EstimatedAccuracy, EstimatedPrecision, EstimatedRecall, EstimatedF1, EstimatedRocAuc];
+    private static readonly string[] Estimated = [.. Estimates, .. Estimates.Select(SamplingError), EstimatedCalibrated, EstimatedRows];
     private static readonly string[] Fairness = [DemographicParityDifference, DemographicParityRatio, EqualOpportunityDifference, EqualizedOddsDifference];
     private static readonly string[] Reconstruction = [ReconstructionError, ReconstructionErrorLower, ReconstructionErrorUpper, MultivariateDrifted];
     private static readonly string[] DomainClassifier = [DomainAuc, MultivariateDrifted];
@@ -86,6 +90,9 @@ public static class MonitorMetricNames
     /// <see cref="Performance"/> metric.
     /// </summary>
     public static string Segment(string column, string value, string metric) => $"{SegmentPrefix}{column}={value}.{metric}";
+
+    /// <summary><c>estimated.METRIC.sampling_error</c>: the standard error of a CBPE estimate on the window's rows.</summary>
+    public static string SamplingError(string estimate) => estimate + SamplingErrorSuffix;
 
     /// <summary><c>fairness.group.VALUE.selection_rate</c>.</summary>
     public static string SelectionRate(string group) => GroupPrefix + group + SelectionRateSuffix;

@@ -76,13 +76,14 @@ public sealed record MonitorPerformance(
 public sealed record MonitorQuality(ExpectationSuite? Suite = null, bool? FromEndpoint = null, bool? Enabled = null);
 
 /// <summary>
-/// Label-free estimated performance of a binary classifier (NannyML's CBPE): <see cref="ProbabilityOutput"/> is the
-/// model's probability of <see cref="PositiveClass"/> (a one-value-per-row output, or one column of an [N, 2] output
-/// named <c>NAME[1]</c>); rows with p ≥ <see cref="Threshold"/> (0.5) are predicted positive. Calibration is fitted on
-/// the reference when it has labels: a traffic window's feedback, or a dataset's <see cref="Label"/> column (default
-/// <c>label</c>) beside a column named as the probability output.
+/// Label-free estimated performance (NannyML's CBPE). Binary: <see cref="ProbabilityOutput"/> is the model's
+/// probability of <see cref="PositiveClass"/> (a one-value-per-row output, or one column of an [N, 2] output named
+/// <c>NAME[1]</c>); rows with p ≥ <see cref="Threshold"/> (0.5) are predicted positive. Multiclass: <see cref="Classes"/>
+/// names the columns <c>NAME[0]</c> … <c>NAME[C-1]</c> of the [N, C] probability output, and a row is predicted as its
+/// most probable class. Calibration and sampling errors come from the reference when it has labels: a traffic window's
+/// feedback, or a dataset's <see cref="Label"/> column (default <c>label</c>) beside columns named as the output.
 /// </summary>
-public sealed record MonitorEstimated(string? ProbabilityOutput, string? PositiveClass, double? Threshold = null, string? Label = null);
+public sealed record MonitorEstimated(string? ProbabilityOutput, string? PositiveClass = null, double? Threshold = null, string? Label = null, IReadOnlyList<string>? Classes = null);
 
 /// <summary>
 /// Fairness across the values of the input column <see cref="Sensitive"/> (fairlearn's definitions): the predicted

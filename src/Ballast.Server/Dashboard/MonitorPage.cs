@@ -3,6 +3,7 @@ using Ballast.Alerts;
 using Ballast.Monitoring;
 using Ballast.Statistics;
 using Ballast.Statistics.Drift;
+using Ballast.Statistics.Performance;
 
 namespace Ballast.Server.Dashboard;
 
@@ -59,8 +60,8 @@ internal static class MonitorPage
 
         body.Tag("p", $"Windows #{windows[0].Id} ({Html.Time(windows[0].Start)}) to #{windows[^1].Id} ({Html.Time(windows[^1].End)}); the charts' x axis is the window.", "class=\"muted\"");
         DriftHeatMap(body, windows, labels);
-        ChartMetrics(body, windows, labels, "performance", "Performance from feedback and estimated (CBPE)",
-            key => (key.StartsWith("performance.", StringComparison.Ordinal) && key != "performance.labelled_rows") || (key.StartsWith("estimated.", StringComparison.Ordinal) && key is not ("estimated.rows" or "estimated.calibrated")));
+        ChartMetrics(body, windows, labels, "performance", "Performance from feedback and estimated (CBPE, shaded: ± 3 sampling errors)",
+            key => (key.StartsWith("performance.", StringComparison.Ordinal) && key != "performance.labelled_rows") || IsEstimate(key));
         MetricsAndKpis(body, windows, labels);
         ChartMetrics(body, windows, labels, "quality", "Data-quality violations (share of rows)",
             key => key.StartsWith("quality.", StringComparison.Ordinal),
@@ -172,8 +173,18 @@ internal static class MonitorPage
         body.Raw(SvgChart.Lines(id, title, labels, names.Select(n => Series(windows, n)).ToList(), "0.###"));
     }
 
+    /// <summary>A CBPE estimate (<c>estimated.accuracy</c>, …), not its sampling error or the rows and calibration flag.</summary>
+    private static bool IsEstimate(string key) =>
+        key.StartsWith("estimated.", StringComparison.Ordinal) && key is not (MonitorMetricNames.EstimatedRows or MonitorMetricNames.EstimatedCalibrated)
+        && !key.EndsWith(MonitorMetricNames.SamplingErrorSuffix, StringComparison.Ordinal);
+
+    /// <summary>A metric over the windows; an estimate with a sampling error gets NannyML's band, ± 3 sampling errors clipped to [0, 1].</summary>
     private static ChartSeries Series(List<StoredMonitorWindow> windows, string metric) =>
-        new(metric, windows.Select(w => w.Results.Metrics.TryGetValue(metric, out var v) ? v : (double?)null).ToList());
+        new(metric, windows.Select(w => w.Results.Metrics.TryGetValue(metric, out var v) ? v : (double?)null).ToList(),
+            IsEstimate(metric)
+                ? windows.Select(w => w.Results.Metrics.TryGetValue(metric, out var v) && w.Results.Metrics.TryGetValue(MonitorMetricNames.SamplingError(metric), out var error)
+                    ? CbpeSamplingError.Band(v, error) : ((double Lower, double Upper)?)null).ToList()
+                : null);
 
     /// <summary>Model metrics and KPIs scaled to their own range on one time axis, with the correlation of every pair.</summary>
     private static void MetricsAndKpis(Html body, List<StoredMonitorWindow> windows, List<string> labels)
@@ -181,7 +192,7 @@ internal static class MonitorPage
         body.Tag("h2", "Model metrics and business KPIs");
         var keys = windows.SelectMany(w => w.Results.Metrics.Keys).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         var kpis = keys.Where(k => k.StartsWith("kpi.", StringComparison.Ordinal) && !k.EndsWith(".count", StringComparison.Ordinal)).ToList();
-        var model = keys.Where(k => (k.StartsWith("performance.", StringComparison.Ordinal) && k != "performance.labelled_rows") || (k.StartsWith("estimated.", StringComparison.Ordinal) && k is not ("estimated.rows" or "estimated.calibrated"))
+        var model = keys.Where(k => (k.StartsWith("performance.", StringComparison.Ordinal) && k != "performance.labelled_rows") || IsEstimate(k)
             || k is "drift.share" or "prediction.drift" or "errors.rate" or "latency.p99_ms").ToList();
         if (kpis.Count == 0)
         {

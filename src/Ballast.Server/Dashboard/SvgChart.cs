@@ -21,10 +21,14 @@ internal static class SvgChart
 
     private static string F(double value) => value.ToString("0.##", CultureInfo.InvariantCulture);
 
-    /// <summary>Lines over shared x labels (times); the y axis spans the data (from 0 when all values are ≥ 0).</summary>
+    /// <summary>
+    /// Lines over shared x labels (times); the y axis spans the data and the bands (from 0 when all values are ≥ 0). A
+    /// series' band is a translucent area of its colour (<c>polygon.band</c>) over each run of x values that have one.
+    /// </summary>
     public static string Lines(string id, string title, IReadOnlyList<string> xLabels, IReadOnlyList<ChartSeries> series, string yFormat = "0.###", double? yMax = null)
     {
-        var values = series.SelectMany(s => s.Values).OfType<double>().Where(double.IsFinite).ToList();
+        var values = series.SelectMany(s => s.Values.Concat((s.Band ?? []).SelectMany(b => b is { } band ? new double?[] { band.Lower, band.Upper } : [])))
+            .OfType<double>().Where(double.IsFinite).ToList();
         var min = values.Count == 0 ? 0 : Math.Min(0, values.Min());
         var max = yMax ?? (values.Count == 0 ? 1 : values.Max());
         if (max <= min)
@@ -38,6 +42,11 @@ internal static class SvgChart
         var plotHeight = Height - Top - Bottom;
         double X(int i) => Left + (xLabels.Count <= 1 ? plotWidth / 2.0 : plotWidth * i / (double)(xLabels.Count - 1));
         double Y(double v) => Top + plotHeight - (plotHeight * (v - min) / (max - min));
+        for (var s = 0; s < series.Count; s++)
+        {
+            Band(svg, series[s], Palette[s % Palette.Length], xLabels, X, Y, yFormat);
+        }
+
         for (var s = 0; s < series.Count; s++)
         {
             var color = Palette[s % Palette.Length];
@@ -59,6 +68,39 @@ internal static class SvgChart
 
         Legend(svg, series.Select(s => s.Name).ToList());
         return Close(svg, title);
+    }
+
+    /// <summary>A series' band: one polygon (upper edge forward, lower edge back) per run of consecutive x values with a finite band.</summary>
+    private static void Band(StringBuilder svg, ChartSeries series, string color, IReadOnlyList<string> xLabels, Func<int, double> x, Func<double, double> y, string yFormat)
+    {
+        if (series.Band is not { } band)
+        {
+            return;
+        }
+
+        var count = Math.Min(band.Count, xLabels.Count);
+        for (var start = 0; start < count;)
+        {
+            if (band[start] is not { } first || !double.IsFinite(first.Lower) || !double.IsFinite(first.Upper))
+            {
+                start++;
+                continue;
+            }
+
+            var end = start;
+            while (end + 1 < count && band[end + 1] is { } next && double.IsFinite(next.Lower) && double.IsFinite(next.Upper))
+            {
+                end++;
+            }
+
+            var upper = Enumerable.Range(start, end - start + 1).Select(i => $"{F(x(i))},{F(y(band[i]!.Value.Upper))}");
+            var lower = Enumerable.Range(start, end - start + 1).Reverse().Select(i => $"{F(x(i))},{F(y(band[i]!.Value.Lower))}");
+            var text = string.Join("; ", Enumerable.Range(start, end - start + 1).Select(i =>
+                $"{xLabels[i]}: {band[i]!.Value.Lower.ToString(yFormat, CultureInfo.InvariantCulture)} to {band[i]!.Value.Upper.ToString(yFormat, CultureInfo.InvariantCulture)}"));
+            svg.Append($"<polygon class=\"band\" fill=\"{color}\" fill-opacity=\"0.15\" stroke=\"{color}\" stroke-opacity=\"0.3\" points=\"{string.Join(' ', upper.Concat(lower))}\">" +
+                $"<title>{Html.Encode($"{series.Name} band, {text}")}</title></polygon>");
+            start = end + 1;
+        }
     }
 
     /// <summary>Grouped bars: one group per label, one bar per series.</summary>

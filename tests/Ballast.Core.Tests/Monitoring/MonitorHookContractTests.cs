@@ -166,6 +166,11 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
             .ShouldBe((expected.Accuracy, expected.Precision, expected.Recall, expected.F1, expected.RocAuc));
         var realized = shifted.Count(row => row.Predicted == row.Truth) / 400.0;
         values["estimated.accuracy"].ShouldBe(realized, 0.05, "CBPE estimates the accuracy the labels later show under covariate shift");
+        var referenceScores = reference.Select(row => row.Probability).ToArray();
+        var errors = CbpeSamplingError.FitBinary(referenceScores, reference.Select(row => row.Truth == 1).ToArray(), referenceScores.Select(score => score >= 0.5).ToArray()).For(400);
+        (values["estimated.accuracy.sampling_error"], values["estimated.precision.sampling_error"], values["estimated.recall.sampling_error"],
+            values["estimated.f1.sampling_error"], values["estimated.roc_auc.sampling_error"]).ShouldBe((errors.Accuracy, errors.Precision, errors.Recall, errors.F1, errors.RocAuc));
+        same["estimated.accuracy.sampling_error"].ShouldBe(errors.Accuracy, "the sampling error depends on the reference and the window's size only");
 
         // Fairness by region, fairlearn's definitions computed from the rows.
         var selection = shifted.GroupBy(row => row.Region).ToDictionary(group => group.Key, group => group.Average(row => row.Predicted == 1 ? 1.0 : 0.0));
@@ -235,6 +240,113 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
                 MonitorMetricNames.Problem(spec, metric).ShouldBeNull($"{name}: {metric}");
             }
         }
+    }
+
+    /// <summary>A scored row of a three-class model: input x, the model's probabilities of classes a, b and c, and the true class.</summary>
+    private sealed record ClassRow(string Id, double X, double[] Probabilities, string Truth);
+
+    private static readonly string[] Classes = ["a", "b", "c"];
+
+    /// <summary>
+    /// Seeded rows: x ~ N(<paramref name="shift"/>, 1), the true class drawn from softmax(x, 0.5, −x) and the model,
+    /// overconfident, reporting softmax(2x, 1, −2x) (so each class is the most probable somewhere).
+    /// </summary>
+    private static List<ClassRow> ClassRows(string prefix, int count, double shift, int seed)
+    {
+        var random = new Random(seed);
+        double Normal() => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+        double[] Softmax(double[] logits)
+        {
+            var e = logits.Select(Math.Exp).ToArray();
+            return e.Select(v => v / e.Sum()).ToArray();
+        }
+
+        var rows = new List<ClassRow>();
+        for (var i = 0; i < count; i++)
+        {
+            var x = shift + Normal();
+            var truth = Softmax([x, 0.5, -x]);
+            var u = random.NextDouble();
+            rows.Add(new ClassRow($"{prefix}{i}", x, Softmax([2 * x, 1, -2 * x]), Classes[u < truth[0] ? 0 : u < truth[0] + truth[1] ? 1 : 2]));
+        }
+
+        return rows;
+    }
+
+    private async Task LogClassesAsync(Stack stack, List<ClassRow> rows, long from)
+    {
+        for (var i = 0; i < rows.Count; i++)
+        {
+            var row = rows[i];
+            (await stack.Log.AppendAsync(new PredictionRecord(row.Id, "loans", "main", "loans/1", from + (i * 1000), 2, null,
+                [new Tensor("x", TensorDatatypes.Fp64, [1], new[] { row.X })],
+                [new Tensor("probability", TensorDatatypes.Fp64, [1, 3], row.Probabilities)]), Cancel)).ShouldBeTrue();
+        }
+
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(from + (rows.Count * 1000)));
+        await stack.Feedback.AddAsync(rows.Select(row => new Feedback(row.Id, $"\"{row.Truth}\"", null)).ToList(), Cancel);
+    }
+
+    [Fact]
+    public async Task Multiclass_cbpe_estimates_each_window_with_sampling_errors_from_a_traffic_or_dataset_reference()
+    {
+        var stack = await StackAsync();
+        await using var log = stack.Log;
+        var reference = ClassRows("r", 400, shift: 0, seed: 21);
+        var shifted = ClassRows("s", 400, shift: 0.8, seed: 22);
+        var csv = new System.Text.StringBuilder("x,probability[0],probability[1],probability[2],class\n");
+        foreach (var row in reference)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{row.X:R},{row.Probabilities[0]:R},{row.Probabilities[1]:R},{row.Probabilities[2]:R},{row.Truth}\n");
+        }
+
+        var bytes = System.Text.Encoding.UTF8.GetBytes(csv.ToString());
+        var sha = ContentAddressing.Sha256Hex(bytes);
+        await stack.Datasets.PutBlobAsync(sha, new MemoryStream(bytes), Cancel);
+        await stack.Datasets.AddVersionAsync("classes-train", [new DatasetFile("train.csv", bytes.Length, sha)], cancellationToken: Cancel);
+
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(3)));
+        var estimated = new MonitorEstimated("probability", Classes: Classes);
+        await stack.Monitors.CreateAsync(Spec("classes-traffic") with { Estimated = estimated }, Cancel);
+        await stack.Monitors.CreateAsync(Spec("classes-dataset") with { Reference = new MonitorReference(Dataset: "classes-train"), Estimated = estimated with { Label = "class" } }, Cancel);
+        await stack.Monitors.CreateAsync(Spec("classes-wrong") with { Estimated = new MonitorEstimated("probability", Classes: ["a", "b"]) }, Cancel);
+        await LogClassesAsync(stack, reference, At(0));
+        await LogClassesAsync(stack, shifted, At(10));
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(20, 30)));
+        await new MonitorScheduler(stack.Monitors, stack.Evaluator, stack.Traffic, [], Time).TickAsync(Cancel);
+
+        // Expected from the statistics: per-class calibration on the reference (seed 42), the window's rows
+        // normalized, predicted as their most probable class; sampling errors from the reference's labels.
+        var referenceScores = reference.Select(row => (IReadOnlyList<double>)row.Probabilities).ToList();
+        var referenceActual = reference.Select(row => Array.IndexOf(Classes, row.Truth)).ToArray();
+        var calibration = MulticlassCbpe.FitCalibration(referenceScores, referenceActual, 3, new Random(CbpeWindowEstimator.Seed));
+        calibration.Calibrated.ShouldBeGreaterThan(0, "doubled logits are overconfident");
+        var scores = shifted.Select(row => (IReadOnlyList<double>)row.Probabilities).ToList();
+        var predicted = MulticlassCbpe.PredictedClasses(scores);
+        var expected = MulticlassCbpe.Estimate(calibration.Calibrate(scores).Select(row => (IReadOnlyList<double>)row).ToList(), predicted, scores);
+        var errors = CbpeSamplingError.FitMulticlass(referenceScores, referenceActual, MulticlassCbpe.PredictedClasses(referenceScores), 3).For(400);
+        var realized = shifted.Where((row, i) => Classes[predicted[i]] == row.Truth).Count() / 400.0;
+        foreach (var name in new[] { "classes-traffic", "classes-dataset" })
+        {
+            var window = (await stack.Monitors.WindowsAsync(name, cancellationToken: Cancel)).Single(w => w.Start == At(10));
+            window.Status.ShouldBe(MonitorWindowStatus.Ok, window.Results.Message);
+            var values = window.Results.Metrics;
+            (values["estimated.rows"], values["estimated.calibrated"]).ShouldBe((400.0, 1.0), name);
+            (values["estimated.accuracy"], values["estimated.precision"], values["estimated.recall"], values["estimated.f1"], values["estimated.roc_auc"])
+                .ShouldBe((expected.Accuracy, expected.Precision, expected.Recall, expected.F1, expected.RocAuc), name);
+            (values["estimated.accuracy.sampling_error"], values["estimated.precision.sampling_error"], values["estimated.recall.sampling_error"],
+                values["estimated.f1.sampling_error"], values["estimated.roc_auc.sampling_error"]).ShouldBe((errors.Accuracy, errors.Precision, errors.Recall, errors.F1, errors.RocAuc), name);
+            values["estimated.accuracy"].ShouldBe(realized, 3 * errors.Accuracy, "the realized accuracy falls in NannyML's ±3 sampling-error band");
+            foreach (var metric in values.Keys)
+            {
+                MonitorMetricNames.Problem((await stack.Monitors.FindAsync(name, Cancel))!.Spec, metric).ShouldBeNull($"{name}: {metric}");
+            }
+        }
+
+        var wrong = (await stack.Monitors.WindowsAsync("classes-wrong", cancellationToken: Cancel)).Single(w => w.Start == At(10));
+        wrong.Results.Metrics.Keys.ShouldNotContain("estimated.accuracy");
+        wrong.Results.Message.ShouldBe("no estimated performance: the window has no output 'probability' of [N, 2] probabilities, one per class (a, b) " +
+            "(outputs: probability[0], probability[1], probability[2])");
     }
 
     [Fact]

@@ -37,6 +37,8 @@ public sealed class MonitorMetricNamesTests
     [InlineData("segment.region=n.e.drift.share")]
     [InlineData("segment.region=north.performance.f1")]
     [InlineData("estimated.roc_auc")]
+    [InlineData("estimated.accuracy.sampling_error")]
+    [InlineData("estimated.roc_auc.sampling_error")]
     [InlineData("fairness.group.female.selection_rate")]
     [InlineData("fairness.equalized_odds_difference")]
     [InlineData("multivariate.domain_auc")]

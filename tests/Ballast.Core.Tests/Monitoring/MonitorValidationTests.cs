@@ -62,6 +62,20 @@ public sealed class MonitorValidationTests
         MonitorValidation.Validate(Good with { Reference = new MonitorReference(Run: "abc") }).Reference!.Run.ShouldBe("abc");
     }
 
+    [Fact]
+    public void Multiclass_estimated_names_its_classes_instead_of_a_positive_class()
+    {
+        MonitorValidation.Validate(Good with { Estimated = new MonitorEstimated("probability", Classes: ["setosa", "versicolor", "virginica"]) })
+            .Estimated!.Classes.ShouldBe(["setosa", "versicolor", "virginica"]);
+        Should.Throw<TrackingException>(() => MonitorValidation.Validate(Good with { Estimated = new MonitorEstimated("p", "1", 0.7, Classes: ["a", "a"]) })).Message.ShouldBe(
+            "Invalid monitor 'm': estimated.classes: name at least 2 distinct classes, in the order of the probability output's columns; " +
+            "estimated: give positive_class (binary) or classes (multiclass), not both; " +
+            "estimated.threshold: a multiclass model predicts its most probable class; leave the threshold out.");
+        Should.Throw<TrackingException>(() => MonitorValidation.Validate(Good with { Estimated = new MonitorEstimated(null, Classes: ["a"]) })).Message.ShouldBe(
+            "Invalid monitor 'm': estimated.probability_output: name the model's [N, C] output with the probability of each class; " +
+            "estimated.classes: name at least 2 distinct classes, in the order of the probability output's columns.");
+    }
+
     [Theory]
     [InlineData(0, 600_000, 600_000)]
     [InlineData(599_999, 600_000, 600_000)]

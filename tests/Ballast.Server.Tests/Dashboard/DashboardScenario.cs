@@ -104,7 +104,7 @@ public sealed class DashboardScenario : IAsyncLifetime
 
         // Reference traffic, a monitor whose reference is exactly that traffic, then a window of it and one with shifted petals.
         var from = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        await ScoreAsync(client, 20, shift: 0, seed: 11);
+        await ScoreAsync(client, 20, shift: 0, seed: 11, feedback: true);
         using (var created = await client.PostAsJsonAsync("/api/v1/monitors", new Dictionary<string, object>
         {
             ["name"] = "iris-watch",
@@ -114,6 +114,7 @@ public sealed class DashboardScenario : IAsyncLifetime
             ["feature_names"] = new Dictionary<string, string[]> { ["float_input"] = Features },
             ["segments"] = new[] { "sepal_width" },
             ["kpis"] = new[] { "revenue" },
+            ["estimated"] = new { probability_output = "output_probability", classes = new[] { "0", "1", "2" } },
         }, Cancel))
         {
             created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));
@@ -298,15 +299,33 @@ public sealed class DashboardScenario : IAsyncLifetime
     }
 
     /// <summary>Scores <paramref name="requests"/> batches of 10 iris-like rows (seeded; sepal width whole, a segment column), the petals shifted by <paramref name="shift"/>.</summary>
-    private static async Task ScoreAsync(HttpClient client, int requests, double shift, int seed)
+    /// <summary>
+    /// Scores <paramref name="requests"/> batches of 10 seeded rows; with <paramref name="feedback"/>, posts as each
+    /// row's outcome the model's label, one in eight replaced by the next class (labels for CBPE's reference).
+    /// </summary>
+    private static async Task ScoreAsync(HttpClient client, int requests, double shift, int seed, bool feedback = false)
     {
         var random = new Random(seed);
         double Normal(double mean, double deviation) => mean + (deviation * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
+        var outcomes = new List<object>();
+        var flips = new Random(seed + 1);
         for (var i = 0; i < requests; i++)
         {
             var data = Enumerable.Range(0, 10).SelectMany(_ => new[] { Normal(5.8, 0.8), Math.Round(Normal(3.0, 0.4)), Normal(3.8, 1.7) + shift, Normal(1.2, 0.7) + (shift / 2) }).ToArray();
             using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { new { name = "float_input", shape = new[] { 10, 4 }, datatype = "FP32", data } } }, Cancel);
             response.EnsureSuccessStatusCode();
+            if (feedback)
+            {
+                using var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancel));
+                var labels = body.RootElement.GetProperty("outputs").EnumerateArray().Single(output => output.GetProperty("name").GetString() == "output_label")
+                    .GetProperty("data").EnumerateArray().Select(label => flips.Next(8) == 0 ? (label.GetInt64() + 1) % 3 : label.GetInt64()).ToArray();
+                outcomes.Add(new { prediction_id = response.Headers.GetValues("Ballast-Prediction-Id").Single(), outcome = labels });
+            }
+        }
+
+        if (feedback)
+        {
+            (await client.PostAsJsonAsync("/api/v1/feedback", new { feedback = outcomes }, Cancel)).EnsureSuccessStatusCode();
         }
     }
 }

@@ -1,0 +1,121 @@
+using Ballast.Statistics.Performance;
+
+namespace Ballast.Tests.Statistics.Performance;
+
+/// <summary>
+/// NannyML's sampling errors (<c>nannyml/sampling_error/binary_classification.py</c> and
+/// <c>multiclass_classification.py</c>), computed by hand on small references.
+/// </summary>
+public sealed class CbpeSamplingErrorTests
+{
+    /// <summary>
+    /// Reference scores 0.9 … 0.1, labels [1, 1, 0, 1, 1, 0, 0, 0], predictions p ≥ 0.5 → TP 3, FP 1, FN 1, TN 3.
+    /// <c>accuracy_sampling_error_components</c>: 6 of 8 correct, σ² = 0.75 × 0.25 = 0.1875, SE = √(σ²/n);
+    /// precision (TP 1, FP 0): σ² = 0.1875 on the 4 predicted positives, f = 0.5, SE = √(σ²/(n·f))
+    /// (<c>_universal_sampling_error</c>); recall (TP, FN) and specificity (TN, FP) likewise; F1
+    /// (<c>f1_sampling_error_components</c>): 3 ones among 5 relevant rows, σ² = 0.24, times the correcting factor
+    /// (5 / (3 + ½ × 2))² = 1.5625, f = 5/8; ROC AUC (<c>auroc_sampling_error_components</c>): ranked ascending, the
+    /// positives sit at ranks 3, 4, 6, 7, so rank − index = 3, 3, 4, 4, over 4 negatives: 0.75, 0.75, 1, 1 with standard
+    /// deviation 0.125, f = 0.5. For a chunk of 50 rows.
+    /// </summary>
+    [Fact]
+    public void Binary_sampling_errors_follow_nannyml_components()
+    {
+        double[] scores = [0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.1];
+        bool[] actual = [true, true, false, true, true, false, false, false];
+
+        var errors = CbpeSamplingError.FitBinary(scores, actual, scores.Select(s => s >= 0.5).ToArray()).For(50);
+
+        errors.Accuracy.ShouldBe(Math.Sqrt(0.1875 / 50), 1e-12);
+        errors.Precision.ShouldBe(Math.Sqrt(0.1875 / 25), 1e-12);
+        errors.Recall.ShouldBe(Math.Sqrt(0.1875 / 25), 1e-12);
+        errors.Specificity.ShouldBe(Math.Sqrt(0.1875 / 25), 1e-12);
+        errors.F1.ShouldBe(Math.Sqrt(0.24 * 1.5625 / (50 * 5 / 8.0)), 1e-12);
+        errors.RocAuc.ShouldBe(0.125 / Math.Sqrt(25), 1e-12);
+    }
+
+    /// <summary>
+    /// NannyML's published <c>test_accuracy_sampling_error</c> (tests/sampling_error/test_binary_classification_sampling_error.py):
+    /// labels and predictions independent fair coins over 10,000 rows, a chunk of 50 → 0.0707; precision 0.0989, recall
+    /// 0.0998, specificity 0.1001, F1 0.1153. An exactly balanced reference (2,500 of each cell) gives σ = 0.5, so
+    /// 0.5/√50 = 0.0707 for accuracy and 0.5/√25 = 0.1 for the others (the published values differ by the draw); F1:
+    /// σ² = (1/3)(2/3) × 1.5² = 0.5 on f = 0.75, √(0.5/37.5) = 0.1155.
+    /// </summary>
+    [Fact]
+    public void Balanced_coin_reference_gives_nannyml_published_values()
+    {
+        var actual = new bool[10_000];
+        var predicted = new bool[10_000];
+        for (var i = 0; i < actual.Length; i++)
+        {
+            actual[i] = i % 2 == 0;
+            predicted[i] = i % 4 < 2;
+        }
+
+        var errors = CbpeSamplingError.FitBinary(Enumerable.Range(0, 10_000).Select(i => i / 10_000.0).ToArray(), actual, predicted).For(50);
+
+        Math.Round(errors.Accuracy, 4).ShouldBe(0.0707);
+        errors.Precision.ShouldBe(0.0989, 0.002);
+        errors.Recall.ShouldBe(0.0998, 0.002);
+        errors.Specificity.ShouldBe(0.1001, 0.002);
+        errors.F1.ShouldBe(0.1153, 0.002);
+        errors.F1.ShouldBe(Math.Sqrt(0.5 / 37.5), 1e-12);
+    }
+
+    /// <summary>
+    /// <c>auroc_sampling_error_components</c> as written: <c>np.unique(positive_ranks)[1:]</c> drops rank 0, so a
+    /// positive ranked lowest is left out and shifts the others' index: labels [1, 0, 1, 0, 1, 0, 0] on ascending scores
+    /// keep ranks 2 and 4 → 2 − 0, 4 − 1 = 2, 3 over 4 negatives: 0.5, 0.75, σ = 0.125, f = 3/7. With more than half
+    /// positive, labels and scores flip first: [1, 1, 0, 1, 1, 0] on descending scores become positives at ranks 2 and 5
+    /// → 2, 4 over 4 negatives: σ = 0.25, f = 1/3.
+    /// </summary>
+    [Fact]
+    public void Roc_auc_components_keep_nannyml_rank_and_flip_rules()
+    {
+        var quirk = CbpeSamplingError.FitBinary([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7], [true, false, true, false, true, false, false], new bool[7]).For(30);
+        quirk.RocAuc.ShouldBe(0.125 / Math.Sqrt(30 * 3 / 7.0), 1e-12);
+
+        var flipped = CbpeSamplingError.FitBinary([0.9, 0.8, 0.7, 0.6, 0.5, 0.4], [true, true, false, true, true, false], new bool[6]).For(12);
+        flipped.RocAuc.ShouldBe(0.25 / Math.Sqrt(12 / 3.0), 1e-12);
+    }
+
+    /// <summary>
+    /// <c>multiclass_classification.py</c> on 6 reference rows, true classes [0, 0, 1, 1, 2, 2], predicted
+    /// [0, 1, 1, 1, 2, 0], a chunk of 30. Accuracy: 4 of 6 correct, √((2/9)/30). The others combine per-class
+    /// (σ², f) as √(Σ σ²/(n f)) / 3 (<c>_standard_deviation_of_variances</c>): precision (¼, 2/6), (2/9, 3/6), (0, 1/6);
+    /// recall (¼, 2/6), (0, 2/6), (¼, 2/6); specificity (3/16, 4/6), (3/16, 4/6), (0, 4/6); F1 without the binary
+    /// correcting factor: (2/9, 3/6), (2/9, 3/6), (¼, 2/6). ROC AUC on the scores below: class 0's positives rank 3 and 5
+    /// → 3, 4 over 4 negatives, σ² = 0.015625, f = 2/6; classes 1 and 2 rank 4 and 5 → σ² = 0; times 1.2
+    /// (<c>auroc_sampling_error</c>).
+    /// </summary>
+    [Fact]
+    public void Multiclass_sampling_errors_combine_the_classes_as_nannyml()
+    {
+        IReadOnlyList<double>[] scores = [[0.7, 0.2, 0.1], [0.4, 0.5, 0.1], [0.1, 0.8, 0.1], [0.2, 0.6, 0.2], [0.1, 0.1, 0.8], [0.5, 0.1, 0.4]];
+        var predicted = MulticlassCbpe.PredictedClasses(scores);
+        predicted.ShouldBe([0, 1, 1, 1, 2, 0]);
+
+        var errors = CbpeSamplingError.FitMulticlass(scores, [0, 0, 1, 1, 2, 2], predicted, 3).For(30);
+
+        errors.Accuracy.ShouldBe(Math.Sqrt(2 / 9.0 / 30), 1e-12);
+        errors.Precision.ShouldBe(Math.Sqrt(((0.25 / (2 / 6.0)) + (2 / 9.0 / (3 / 6.0))) / 30) / 3, 1e-12);
+        errors.Recall.ShouldBe(Math.Sqrt(2 * 0.25 / (2 / 6.0) / 30) / 3, 1e-12);
+        errors.Specificity.ShouldBe(Math.Sqrt(2 * (3 / 16.0) / (4 / 6.0) / 30) / 3, 1e-12);
+        errors.F1.ShouldBe(Math.Sqrt(((2 * (2 / 9.0) / (3 / 6.0)) + (0.25 / (2 / 6.0))) / 30) / 3, 1e-12);
+        errors.RocAuc.ShouldBe(1.2 * Math.Sqrt(0.015625 / (2 / 6.0) / 30) / 3, 1e-12);
+    }
+
+    /// <summary>A metric with no relevant reference rows (no predicted positives for precision) has no sampling error, as NannyML returns NaN; the band clips to [0, 1].</summary>
+    [Fact]
+    public void Undefined_components_give_nan_and_the_band_clips()
+    {
+        var errors = CbpeSamplingError.FitBinary([0.1, 0.2, 0.3, 0.4], [true, false, true, false], new bool[4]).For(10);
+
+        errors.Precision.ShouldBe(double.NaN);
+        errors.Accuracy.ShouldBe(0.5 / Math.Sqrt(10), 1e-12);
+        var (lower, upper) = CbpeSamplingError.Band(0.9, 0.05);
+        (lower, upper).ShouldBe((0.9 - 0.15, 1.0));
+        (lower, upper) = CbpeSamplingError.Band(0.1, 0.05);
+        (lower, upper).ShouldBe((0.0, 0.1 + 0.15));
+    }
+}
