@@ -316,6 +316,49 @@ public sealed class ApplyTests
         planned.Output.ShouldContain("dry run: 2 to create, 0 to change, 0 unchanged; nothing was applied");
     }
 
+    /// <summary>
+    /// What only the server knows, a model's inputs: a dry run asks the server to check the endpoint as a PUT would
+    /// apply it (models loaded, expectations' columns against their inputs, a version that does not exist), storing
+    /// nothing; the client alone would have called both manifests fine.
+    /// </summary>
+    [Fact]
+    public async Task A_dry_run_has_the_server_load_the_models_and_says_why_an_endpoint_would_not_be_served()
+    {
+        await using var server = await IrisServerAsync();
+        using var client = server.Client();
+        var file = Write("checked.yaml", """
+            kind: Endpoint
+            name: checked
+            variants: [{name: a, model: "models:/iris/1"}]
+            expectations: {suite: {columns: {"float_input[0]": {min: 0}, petal_width: {max: 3}}}}
+            """);
+
+        var dry = await RunAsync("apply", "-f", file, "--dry-run", "--url", Url(server));
+        dry.Code.ShouldBe(1, dry.Output);
+        dry.Output.ShouldContain("endpoint/checked: invalid\n  ! would not be served: expectations name 'petal_width', which iris/1 (variant 'a') does not take as an input;");
+        (await client.GetAsync("/api/v1/endpoints/checked", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
+        File.WriteAllText(file, File.ReadAllText(file).Replace(", petal_width: {max: 3}", "", StringComparison.Ordinal));
+        var fine = await RunAsync("apply", "-f", file, "--dry-run", "--url", Url(server));
+        fine.Code.ShouldBe(0, fine.Output + fine.Error);
+        fine.Output.ShouldContain("dry run: 1 to create, 0 to change, 0 unchanged; nothing was applied");
+
+        // The route itself: the spec as it would be stored and what each variant would serve; a version that does not exist.
+        using var answer = await client.PostAsJsonAsync("/api/v1/endpoints/checked/dry-run", new { variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/7", weight = 50 } } }, Cancel);
+        answer.StatusCode.ShouldBe(HttpStatusCode.OK, await answer.Content.ReadAsStringAsync(Cancel));
+        var checkedSpec = await answer.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        checkedSpec.GetProperty("ready").GetBoolean().ShouldBeFalse();
+        checkedSpec.GetProperty("problem").GetString()!.ShouldContain("iris");
+        using var ready = await client.PostAsJsonAsync("/api/v1/endpoints/checked/dry-run", new { variants = new[] { new { name = "a", model = "models:/iris/1" } } }, Cancel);
+        var readySpec = await ready.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        (readySpec.GetProperty("ready").GetBoolean(), readySpec.GetProperty("spec").GetProperty("policy").GetString(), readySpec.GetProperty("spec").GetProperty("variants")[0].GetProperty("weight").GetInt32())
+            .ShouldBe((true, "split", 100));
+        readySpec.GetProperty("serving")[0].GetProperty("model").GetString().ShouldBe("iris/1");
+        using var invalid = await client.PostAsJsonAsync("/api/v1/endpoints/checked/dry-run", new { variants = new[] { new { name = "a", model = "models:/iris/1", weight = 40 } } }, Cancel);
+        invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await client.GetAsync("/api/v1/endpoints/checked", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
     [Fact]
     public async Task Several_documents_are_applied_in_order_from_yaml_a_json_array_and_standard_input()
     {

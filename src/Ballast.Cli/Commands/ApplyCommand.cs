@@ -38,6 +38,11 @@ internal static class ApplyCommand
                 var current = before is { } stored ? manifest.Kind.Stored(stored) : null;
                 var desired = manifest.Kind.Normalize(manifest.Spec, out var problem);
                 problem ??= await MissingReferencesAsync(api, manifest, plans, cancel).ConfigureAwait(false);
+                if (problem is null && parse.GetValue(dryRun))
+                {
+                    problem = await ServerDryRunAsync(api, manifest, cancel).ConfigureAwait(false);
+                }
+
                 plans.Add(new Plan(manifest, current, ManifestDiff.Compare(current, desired), problem));
             }
 
@@ -123,6 +128,33 @@ internal static class ApplyCommand
         }
 
         return missing.Count == 0 ? null : string.Join("; ", missing);
+    }
+
+    /// <summary>
+    /// What the server says of the manifest when it checks it as a PUT would apply it, storing nothing (an endpoint's
+    /// models loaded, their inputs against its expectations): its refusal, or why the object would not work; null when
+    /// nothing is wrong, or the kind (or an older server, which answers 404 or 405) has no dry run.
+    /// </summary>
+    private static async Task<string?> ServerDryRunAsync(BallastClient api, Manifest manifest, CancellationToken cancel)
+    {
+        if (manifest.Kind.DryRunPath(manifest.Name) is not { } path)
+        {
+            return null;
+        }
+
+        try
+        {
+            return manifest.Kind.DryRunProblem(await api.PostJsonAsync(path, manifest.Spec, cancel).ConfigureAwait(false));
+        }
+        catch (BallastApiException older) when (older.Status == HttpStatusCode.MethodNotAllowed
+            || (older.Status == HttpStatusCode.NotFound && older.Message.StartsWith("No route matches", StringComparison.Ordinal)))
+        {
+            return null;
+        }
+        catch (BallastApiException refusal) when ((int)refusal.Status is >= 400 and < 500)
+        {
+            return refusal.Message;
+        }
     }
 
     /// <summary>The stored object, or null when there is none yet.</summary>

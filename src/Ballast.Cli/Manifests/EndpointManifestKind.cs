@@ -25,6 +25,11 @@ internal sealed class EndpointManifestKind : ManifestKind
     public override JsonObject Normalize(JsonObject spec, out string? problem) =>
         Normalize(spec, ManifestJsonContext.Default.EndpointSpec, EndpointValidation.Validate, out problem);
 
+    public override string? DryRunPath(string name) => $"{ObjectPath(name)}/dry-run";
+
+    public override string? DryRunProblem(JsonElement answer) =>
+        ClientOptions.Text(answer, "problem") is { Length: > 0 } problem ? $"would not be served: {problem}" : null;
+
     public override string Summary(JsonElement answer)
     {
         var summary = $"revision {ClientOptions.Text(answer, "revision")}";

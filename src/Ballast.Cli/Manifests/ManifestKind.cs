@@ -51,6 +51,15 @@ internal abstract class ManifestKind
     /// </summary>
     public virtual string? CheckReference(JsonObject spec, string path, JsonObject referenced) => null;
 
+    /// <summary>
+    /// Where the server checks a manifest as a PUT would apply it, storing nothing (its models loaded: what only the
+    /// server knows), for <c>apply --dry-run</c>; null when this kind has no such route.
+    /// </summary>
+    public virtual string? DryRunPath(string name) => null;
+
+    /// <summary>Why the object would not work once applied, from the server's dry-run answer; null when it would.</summary>
+    public virtual string? DryRunProblem(JsonElement answer) => null;
+
     /// <summary>What a person wants to know after a write: the revision, and why the object does not work yet.</summary>
     public abstract string Summary(JsonElement answer);
 

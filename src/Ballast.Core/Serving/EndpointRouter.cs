@@ -325,35 +325,42 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
         }
     }
 
+    /// <summary>
+    /// Why <paramref name="spec"/> (validated) would not be served, checked as a refresh checks a stored endpoint: its
+    /// models resolved and loaded, their feature services, an ensemble's members, the expectations' columns; null when
+    /// it would be served. Nothing is served or changed (the models it loads are unloaded by the next refresh unless an
+    /// endpoint routes to them). <paramref name="serving"/> names the model version each variant and shadow would serve.
+    /// </summary>
+    public async Task<string?> CheckAsync(EndpointSpec spec, List<(string Variant, string Model)> serving, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(serving);
+        try
+        {
+            var (variants, shadows) = await RouteAllAsync(spec, batched: false, cancellationToken).ConfigureAwait(false);
+            serving.AddRange(variants.Concat(shadows).Select(variant => (variant.Name, variant.Model.Reference)));
+            Check(spec, variants, shadows);
+            if (spec.Expectations?.Suite is { } suite)
+            {
+                CheckExpectations(Monitoring.Quality.RowValidator.Compile(suite), variants);
+            }
+
+            return null;
+        }
+        catch (FeatureServiceMismatchException exception)
+        {
+            return $"refused: {exception.Message}";
+        }
+        catch (Exception exception) when (exception is TrackingException or ModelLoadException or Storage.ArtifactNotFoundException)
+        {
+            return exception.Message;
+        }
+    }
+
     private async Task<RoutedEndpoint> BuildAsync(StoredEndpoint endpoint, RoutedEndpoint? previous, CancellationToken cancellationToken)
     {
-        var variants = new List<RoutedVariant>();
-        var from = 0;
-        foreach (var spec in endpoint.Spec.Variants ?? [])
-        {
-            // An ensemble member without a weight weighs 1 (EnsemblesOf); elsewhere weights are split shares.
-            var weight = spec.Weight ?? (endpoint.Spec.Policy == EndpointValidation.EnsemblePolicy ? 1 : 0);
-            variants.Add(spec.Url is { } url
-                ? await RouteRemoteAsync(spec, new Uri(url), weight, from, cancellationToken).ConfigureAwait(false)
-                : await RouteAsync(spec.Name, spec.Model!, weight, from, cancellationToken, endpoint.Spec).ConfigureAwait(false));
-            from += weight;
-        }
-
-        var shadows = new List<RoutedVariant>();
-        foreach (var spec in endpoint.Spec.Shadows ?? [])
-        {
-            shadows.Add(await RouteAsync(spec.Name, spec.Model!, spec.Percent ?? 100, 0, cancellationToken).ConfigureAwait(false));
-        }
-
-        if (FeatureServiceCheck.Mismatches(endpoint.Spec, variants, shadows) is { Count: > 0 } mismatches)
-        {
-            throw new FeatureServiceMismatchException(mismatches);
-        }
-
-        if (endpoint.Spec.Policy == EndpointValidation.EnsemblePolicy)
-        {
-            CheckEnsembleMembers(variants);
-        }
+        var (variants, shadows) = await RouteAllAsync(endpoint.Spec, batched: true, cancellationToken).ConfigureAwait(false);
+        Check(endpoint.Spec, variants, shadows);
 
         // Unchanged endpoint and models: keep the same object (and its identity) in the new snapshot.
         if (previous is not null && previous.Endpoint.Revision == endpoint.Revision
@@ -365,18 +372,62 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
         var routed = new RoutedEndpoint(endpoint, variants, shadows, time);
         if (routed.Expectations is { } expectations)
         {
-            foreach (var variant in variants)
-            {
-                var inputs = variant.Model.Runtime.Signature.Inputs;
-                if (expectations.UnknownColumns(inputs) is { Count: > 0 } unknown)
-                {
-                    throw TrackingException.Invalid($"expectations name {string.Join(", ", unknown.Select(column => $"'{column}'"))}, which {variant.Model.Reference} (variant '{variant.Name}') "
-                        + $"does not take as an input; its inputs are {string.Join(", ", inputs.Select(input => $"'{input.Name}' {input}"))} (name column i of an [N, K] input NAME[i])");
-                }
-            }
+            CheckExpectations(expectations, variants);
         }
 
         return routed;
+    }
+
+    /// <summary>Each variant and shadow with its model loaded (variants batched when <paramref name="batched"/> and the spec asks for it).</summary>
+    private async Task<(List<RoutedVariant> Variants, List<RoutedVariant> Shadows)> RouteAllAsync(EndpointSpec spec, bool batched, CancellationToken cancellationToken)
+    {
+        var variants = new List<RoutedVariant>();
+        var from = 0;
+        foreach (var variant in spec.Variants ?? [])
+        {
+            // An ensemble member without a weight weighs 1 (EnsemblesOf); elsewhere weights are split shares.
+            var weight = variant.Weight ?? (spec.Policy == EndpointValidation.EnsemblePolicy ? 1 : 0);
+            variants.Add(variant.Url is { } url
+                ? await RouteRemoteAsync(variant, new Uri(url), weight, from, cancellationToken).ConfigureAwait(false)
+                : await RouteAsync(variant.Name, variant.Model!, weight, from, cancellationToken, batched ? spec : null).ConfigureAwait(false));
+            from += weight;
+        }
+
+        var shadows = new List<RoutedVariant>();
+        foreach (var shadow in spec.Shadows ?? [])
+        {
+            shadows.Add(await RouteAsync(shadow.Name, shadow.Model!, shadow.Percent ?? 100, 0, cancellationToken).ConfigureAwait(false));
+        }
+
+        return (variants, shadows);
+    }
+
+    /// <summary>Never serve a model with features it was not trained on; an ensemble's members must fit together.</summary>
+    private static void Check(EndpointSpec spec, List<RoutedVariant> variants, List<RoutedVariant> shadows)
+    {
+        if (FeatureServiceCheck.Mismatches(spec, variants, shadows) is { Count: > 0 } mismatches)
+        {
+            throw new FeatureServiceMismatchException(mismatches);
+        }
+
+        if (spec.Policy == EndpointValidation.EnsemblePolicy)
+        {
+            CheckEnsembleMembers(variants);
+        }
+    }
+
+    /// <summary>Every column the expectations name must be an input of every variant's model.</summary>
+    private static void CheckExpectations(Monitoring.Quality.RowValidator expectations, List<RoutedVariant> variants)
+    {
+        foreach (var variant in variants)
+        {
+            var inputs = variant.Model.Runtime.Signature.Inputs;
+            if (expectations.UnknownColumns(inputs) is { Count: > 0 } unknown)
+            {
+                throw TrackingException.Invalid($"expectations name {string.Join(", ", unknown.Select(column => $"'{column}'"))}, which {variant.Model.Reference} (variant '{variant.Name}') "
+                    + $"does not take as an input; its inputs are {string.Join(", ", inputs.Select(input => $"'{input.Name}' {input}"))} (name column i of an [N, K] input NAME[i])");
+            }
+        }
     }
 
     /// <summary>A variant of a registered model; batched when <paramref name="endpoint"/> asks for it and the model's rows are independent (shadows pass no endpoint).</summary>

@@ -95,6 +95,13 @@ public sealed record RegimeStatus(int Regime, string Variant, double? Signal)
     }
 }
 
+/// <summary>
+/// An endpoint spec checked as a PUT would apply it, without storing it (<c>POST /api/v1/endpoints/{name}/dry-run</c>):
+/// the spec with the defaults the server fills in, <c>ready</c> when it would be served, else the <c>problem</c> its
+/// status would show, and the model version each variant and shadow would serve (those that resolved).
+/// </summary>
+public sealed record EndpointDryRunResponse(EndpointSpec Spec, bool Ready, string? Problem, IReadOnlyList<ServedVariant> Serving);
+
 /// <summary>A value for a regime endpoint's signal: <c>{"name": "volatility", "value": 0.42}</c> (name defaults to the endpoint's signal).</summary>
 public sealed record SignalRequest(string? Name, double? Value);
 
@@ -149,6 +156,20 @@ public static class EndpointsApi
             await router.RefreshAsync(cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(EndpointResponse.From(endpoint, router));
         }).WithSummary("Creates or replaces an endpoint (idempotent).").RequireAuthorization(BallastPolicies.Writer);
+        group.MapPost("/{name}/dry-run", async (string name, EndpointSpec spec, EndpointRouter router, RegistryStore registry, CancellationToken cancellationToken) =>
+        {
+            if (!string.IsNullOrEmpty(spec.Name) && spec.Name != name)
+            {
+                throw TrackingException.Invalid($"The body names endpoint '{spec.Name}' but the path names '{name}'.");
+            }
+
+            var normalized = EndpointValidation.Validate(spec with { Name = name });
+            await CheckFeatureServiceAsync(normalized, registry, cancellationToken).ConfigureAwait(false);
+            var serving = new List<(string Variant, string Model)>();
+            var problem = await router.CheckAsync(normalized, serving, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(new EndpointDryRunResponse(normalized, problem is null, problem, [.. serving.Select(variant => new ServedVariant(variant.Variant, variant.Model))]));
+        }).WithSummary("What a PUT of this spec would do, storing nothing: 400 as the PUT would refuse it; else the spec as stored, and whether it would be served (its models loaded and checked) or why not.")
+            .RequireAuthorization(BallastPolicies.Writer);
         group.MapDelete("/{name}", async (string name, EndpointStore endpoints, EndpointRouter router, CancellationToken cancellationToken) =>
         {
             await endpoints.DeleteAsync(name, cancellationToken).ConfigureAwait(false);
