@@ -78,16 +78,10 @@ public sealed class AbExperimentTests
     {
         await using var server = await RunningServer.StartAsync();
         using var client = server.Client();
-        await ServingHelpers.RegisterIrisAsync(client, times: 2);
-        (await client.PutAsJsonAsync("/api/v1/endpoints/shop", new
-        {
-            variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } },
-            sticky = new { header = "X-User" },
-        }, Cancel)).EnsureSuccessStatusCode();
+        await ShopAsync(client);
 
         // The pre-period: 200 users' spend, X ~ N(50, 10²), recorded before the experiment starts.
         var random = new Random(11);
-        static double Normal(Random random) => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
         var spend = Enumerable.Range(0, 200).Select(_ => Math.Round(50 + (10 * Normal(random)), 2)).ToArray();
         (await client.PostAsJsonAsync("/api/v1/kpis", new { kpis = spend.Select((value, user) => new { name = "spend", value, routing_key = $"user-{user}" }) }, Cancel)).EnsureSuccessStatusCode();
 
@@ -162,17 +156,11 @@ public sealed class AbExperimentTests
     {
         await using var server = await RunningServer.StartAsync();
         using var client = server.Client();
-        await ServingHelpers.RegisterIrisAsync(client, times: 2);
-        (await client.PutAsJsonAsync("/api/v1/endpoints/shop", new
-        {
-            variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } },
-            sticky = new { header = "X-User" },
-        }, Cancel)).EnsureSuccessStatusCode();
+        await ShopAsync(client);
 
         // 150 customers (every third one is not in the tables: X = 0); spend X ~ N(50, 10²); orders: two in the last
         // day (counted with lookback 1d), one three days ago and one tomorrow (not counted).
         var random = new Random(17);
-        static double Normal(Random random) => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
         var now = TimeProvider.System.GetUtcNow();
         string Time(TimeSpan offset) => (now + offset).ToString("yyyy-MM-dd HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
         var spend = new double[150];
@@ -319,12 +307,7 @@ public sealed class AbExperimentTests
     {
         await using var server = await RunningServer.StartAsync();
         using var client = server.Client();
-        await ServingHelpers.RegisterIrisAsync(client, times: 2);
-        (await client.PutAsJsonAsync("/api/v1/endpoints/shop", new
-        {
-            variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } },
-            sticky = new { header = "X-User" },
-        }, Cancel)).EnsureSuccessStatusCode();
+        await ShopAsync(client);
         (await client.PutAsJsonAsync("/api/v1/experiments/revenue-ab", new { endpoint = "shop", metric = new { name = "revenue", type = "mean", source = "kpi" } }, Cancel)).EnsureSuccessStatusCode();
 
         // 200 users, one prediction each; even users' revenue is posted by prediction id, odd users' by routing key.
@@ -364,4 +347,18 @@ public sealed class AbExperimentTests
         (await invalid.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
             "Invalid KPIs: item 0: name 'Revenue' must be 1 to 63 lowercase letters, digits, '_' or '-', starting with a letter; item 0: give exactly one of prediction_id (a Ballast-Prediction-Id) or routing_key (up to 256 characters), or only an entity.");
     }
+
+    /// <summary>Iris registered twice and the endpoint <c>shop</c>: a 50/50 split of versions 1 and 2, sticky by the header X-User (one user, one variant).</summary>
+    private static async Task ShopAsync(HttpClient client)
+    {
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
+        (await client.PutAsJsonAsync("/api/v1/endpoints/shop", new
+        {
+            variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } },
+            sticky = new { header = "X-User" },
+        }, Cancel)).EnsureSuccessStatusCode();
+    }
+
+    /// <summary>A standard normal draw (Box–Muller) from a seeded generator.</summary>
+    private static double Normal(Random random) => Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
 }
