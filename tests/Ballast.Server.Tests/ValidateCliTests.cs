@@ -97,6 +97,27 @@ public sealed class ValidateCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Mostly_lets_a_share_of_rows_fail_and_a_bad_one_is_named_with_its_line()
+    {
+        var data = Write("data.csv", Reference);
+        // One age of six (52) is over 50: 5 / 6 = 0.833 of the rows meet max, enough for mostly 0.8 and not for 0.9.
+        var loose = await CliProcess.RunAsync("validate", data, "-e", Write("loose.yaml", "columns:\n  age: {max: 50, mostly: 0.8}\n"));
+        loose.ExitCode.ShouldBe(0, loose.ToString());
+        var max = JsonDocument.Parse(loose.Output).RootElement.GetProperty("expectations")[0];
+        (max.GetProperty("success").GetBoolean(), max.GetProperty("unexpected_count").GetInt64(), max.GetProperty("mostly").GetDouble()).ShouldBe((true, 1L, 0.8));
+        max.GetProperty("examples").EnumerateArray().Select(e => e.GetString()).ShouldBe(["52"]);
+
+        var report = Path.Combine(_folder, "mostly.md");
+        var strict = await CliProcess.RunAsync("validate", data, "-e", Write("strict.yaml", "columns:\n  age: {max: 50, mostly: 0.9}\n"), "--format", "md", "-o", report);
+        strict.ExitCode.ShouldBe(3, strict.ToString());
+        File.ReadAllText(report).ShouldContain("| age | max | FAIL (mostly 0.9) | 52 | 1 (16.67 %) | 52 |");
+
+        var bad = await CliProcess.RunAsync("validate", data, "-e", Write("bad-mostly.yaml", "columns:\n  age:\n    max: 50\n    mostly: 95\n"));
+        bad.ExitCode.ShouldBe(2);
+        bad.Error.ShouldBe($"error: {Path.Combine(_folder, "bad-mostly.yaml")}: invalid expectations: line 4: columns.age.mostly: 95 must be between 0 and 1\n");
+    }
+
+    [Fact]
     public async Task Bad_input_exits_2_with_one_line_naming_the_file_line_and_field()
     {
         var data = Write("data.csv", Reference);

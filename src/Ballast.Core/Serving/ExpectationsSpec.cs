@@ -45,6 +45,12 @@ public sealed record ExpectationsSpec(ExpectationSuite? Suite, string? Mode = nu
             {
                 problems.Add($"expectations.suite.columns.{column}: unique and max_null_rate need many rows; serving checks each row (use them in a monitor or ballast validate)");
             }
+
+            if (expectations.Mostly is not null)
+            {
+                // A share of rows allowed to fail has no meaning for one row: serving rejects or flags each row that fails.
+                problems.Add($"expectations.suite.columns.{column}.mostly: a share of rows allowed to fail judges many rows; serving checks each row and rejects or flags any that fails (use mostly in a monitor or ballast validate)");
+            }
         }
     }
 }

@@ -38,6 +38,13 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
                 ["greater_or_equal"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Another column: each row's value is at least that column's." },
                 ["equal_to"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Another column: each row's value equals that column's." },
                 ["ignore_row_if"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = IgnoreRowIf.All.Select(mode => (JsonNode)JsonValue.Create(mode)).ToList() },
+                ["mostly"] = new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Number,
+                    Minimum = "0",
+                    Maximum = "1",
+                    Description = "The share of checked rows each row-level expectation of the column must hold for (batch and monitor windows; refused in an endpoint's suite).",
+                },
             },
             AdditionalPropertiesAllowed = false,
         };

@@ -132,7 +132,7 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
         }, Cancel);
         await stack.Monitors.CreateAsync(Spec("loans-pairs") with
         {
-            Quality = new MonitorQuality(ExpectationSuiteReader.Parse("""{"rows": {"min": 401}, "columns": {"z": {"greater_than": "x"}}}""")),
+            Quality = new MonitorQuality(ExpectationSuiteReader.Parse("""{"rows": {"min": 401}, "columns": {"z": {"greater_than": "x"}, "region": {"allowed": ["a", "b"], "mostly": 0.85}}}""")),
         }, Cancel);
         var reference = Rows("r", 400, shift: 0, flip: false, seed: 11);
         var shifted = Rows("s", 400, shift: 0.7, flip: true, seed: 12);
@@ -211,6 +211,7 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
         (notes.Results.Metrics["quality.age.exists"], notes.Results.Metrics["quality.violation_rate"], notes.Results.Metrics["quality.failed"]).ShouldBe((1.0, 1.0, 1.0));
 
         // A column pair and the row count per window: z > x counted row by row; 400 rows is under the 401 asked for.
+        shifted.Count(row => row.Region == "c").ShouldBe(40);
         var pairs = recorder.Observations.Where(observation => observation.Source == "loans-pairs").OrderBy(observation => observation.WindowStart).ToList();
         pairs.Count.ShouldBe(2);
         foreach (var (window, rows) in new[] { (pairs[0].Values, reference), (pairs[1].Values, shifted) })
@@ -219,7 +220,10 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
             notGreater.ShouldBeGreaterThan(0);
             window["quality.z.greater_than"].ShouldBe(notGreater, 1e-12);
             window["quality.row_count"].ShouldBe(1);
-            window["quality.violation_rate"].ShouldBe(notGreater, 1e-12, "the row count judges the window, not its rows");
+            // Region "c" in every tenth shifted row: 0.9 of the window meets allowed, within its mostly 0.85, so it does not
+            // count in quality.failed; its rate and its rows are still reported.
+            window["quality.region.allowed"].ShouldBe(rows.Count(row => row.Region == "c") / 400.0, 1e-12);
+            window["quality.violation_rate"].ShouldBe(rows.Count(row => !(row.Z > row.X) || row.Region == "c") / 400.0, 1e-12, "the row count judges the window, not its rows");
             window["quality.failed"].ShouldBe(2);
         }
 

@@ -135,7 +135,7 @@ public sealed class ExpectationServingTests
         var openapi = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Cancel);
         var column = openapi.GetProperty("components").GetProperty("schemas").GetProperty("ExpectationSuite").GetProperty("properties").GetProperty("columns").GetProperty("additionalProperties");
         column.GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(
-            ["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex", "greater_than", "greater_or_equal", "equal_to", "ignore_row_if"]);
+            ["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex", "greater_than", "greater_or_equal", "equal_to", "ignore_row_if", "mostly"]);
         var suite = openapi.GetProperty("components").GetProperty("schemas").GetProperty("ExpectationSuite").GetProperty("properties");
         suite.GetProperty("rows").GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["min", "max"]);
     }
@@ -179,17 +179,19 @@ public sealed class ExpectationServingTests
         metrics.ShouldContain("ballast_expectation_violations_total{endpoint=\"titanic-pairs\",column=\"age\",expectation=\"greater_than\"} 1\n");
         metrics.ShouldContain("ballast_expectation_requests_total{endpoint=\"titanic-pairs\",outcome=\"passed\"} 1\n");
 
-        // A row count is about a whole table, not a request: refused with the endpoint, every problem named.
+        // A row count and a mostly are about many rows, not a request's: refused with the endpoint, every problem named.
         using var bad = await client.PutAsJsonAsync("/api/v1/endpoints/titanic-pairs", JsonDocument.Parse("""
             {"name": "titanic-pairs", "variants": [{"name": "main", "model": "models:/titanic/1"}],
-             "expectations": {"suite": {"rows": {"min": 1}, "columns": {"age": {"greater_than": "age", "ignore_row_if": "never"}}}}}
+             "expectations": {"suite": {"rows": {"min": 1}, "columns": {"age": {"greater_than": "age", "ignore_row_if": "never"}, "fare": {"min": 0, "mostly": 0.95}}}}}
             """).RootElement, Cancel);
         bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         bad.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
         (await bad.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
             "Invalid endpoint 'titanic-pairs': expectations.suite.columns.age.greater_than: compares the column with itself; name another column; "
             + "expectations.suite.columns.age.ignore_row_if: 'never' is not one of both_values_are_missing, either_value_is_missing, neither; "
-            + "expectations.suite.rows: a row count judges a whole table; serving checks each request's rows (use it in a monitor or ballast validate).");
+            + "expectations.suite.rows: a row count judges a whole table; serving checks each request's rows (use it in a monitor or ballast validate); "
+            + "expectations.suite.columns.fare.mostly: a share of rows allowed to fail judges many rows; serving checks each row and rejects or flags any that fails (use mostly in a monitor or ballast validate).");
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/titanic-pairs", Cancel)).GetProperty("revision").GetInt64().ShouldBe(1, "nothing of the refused spec was applied");
 
         // A pair naming a column no model input provides is caught like any other column.
         using var typo = await client.PostAsJsonAsync("/api/v1/endpoints", JsonDocument.Parse("""

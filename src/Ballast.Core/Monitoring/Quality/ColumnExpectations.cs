@@ -8,6 +8,8 @@ namespace Ballast.Monitoring.Quality;
 /// expectations (<see cref="GreaterThan"/>, <see cref="GreaterOrEqual"/>, <see cref="EqualTo"/>) name another column and
 /// compare the two values of each row (as numbers when both read as numbers, else as text); which rows with missing
 /// values they skip is <see cref="IgnoreRowIf"/>, as in Great Expectations (default: only rows missing both).
+/// <see cref="Mostly"/> is Great Expectations' <c>mostly</c>: each of the column's row-level expectations that takes it
+/// (<see cref="ExpectationKinds.TakesMostly"/>) holds when at least that share of the rows it checks meet it.
 /// </summary>
 public sealed record ColumnExpectations(
     string? Type = null,
@@ -21,7 +23,8 @@ public sealed record ColumnExpectations(
     string? GreaterThan = null,
     string? GreaterOrEqual = null,
     string? EqualTo = null,
-    string? IgnoreRowIf = null)
+    string? IgnoreRowIf = null,
+    double? Mostly = null)
 {
     /// <summary>How rows with missing values are treated by this column's pair expectations.</summary>
     public string PairMissing => IgnoreRowIf ?? Quality.IgnoreRowIf.BothValuesAreMissing;
@@ -116,6 +119,15 @@ public sealed record ColumnExpectations(
         else if (IgnoreRowIf is not null && !Pairs().Any())
         {
             problems.Add($"{path}.ignore_row_if: applies to greater_than, greater_or_equal and equal_to; the column has none");
+        }
+
+        if (Mostly is { } mostly && !(mostly >= 0 && mostly <= 1))
+        {
+            problems.Add($"{path}.mostly: {mostly} must be between 0 and 1");
+        }
+        else if (Mostly is not null && Kinds().Any() && !Kinds().Any(ExpectationKinds.TakesMostly))
+        {
+            problems.Add($"{path}.mostly: applies to type, min, max, allowed, unique, regex, greater_than, greater_or_equal and equal_to; the column has none (max_null_rate is the tolerance for missing values)");
         }
 
         if (Type is not null && !ColumnTypes.All.Contains(Type))

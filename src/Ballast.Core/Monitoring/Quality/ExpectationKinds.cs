@@ -32,6 +32,13 @@ public static class ExpectationKinds
     /// <summary>Kinds that need more than one row; serving checks each row alone and refuses them.</summary>
     public static bool IsBatchOnly(string kind) => kind is MaxNullRate or Unique or RowCount;
 
+    /// <summary>
+    /// Kinds a column's <c>mostly</c> relaxes: Great Expectations' column map and column pair map expectations, judged
+    /// row by row over the rows they check. Not <see cref="Required"/> (<see cref="MaxNullRate"/> is the share of missing
+    /// values allowed) nor the table's <see cref="RowCount"/>.
+    /// </summary>
+    public static bool TakesMostly(string kind) => kind is Type or Min or Max or Allowed or Unique or Regex || IsPair(kind);
+
     /// <summary>Kinds that compare a column with another column of the same row.</summary>
     public static bool IsPair(string kind) => kind is GreaterThan or GreaterOrEqual or EqualTo;
 }

@@ -9,6 +9,8 @@ namespace Ballast.Monitoring.Quality;
 /// <see cref="Examples"/> are up to <see cref="ExpectationValidator.MaxExamples"/> offending values, the most frequent
 /// first (for a pair, "(a, b)"). A pair's share is of the rows it checked (not skipped by <c>ignore_row_if</c>).
 /// <c>row_count</c> judges the table: its <see cref="Column"/> is empty and it counts no unexpected rows.
+/// <see cref="Mostly"/> is the column's <c>mostly</c> when it relaxed this expectation: <see cref="Success"/> then holds when
+/// at least that share of the rows checked met it (Great Expectations' rule); the unexpected rows are counted all the same.
 /// </summary>
 public sealed record ExpectationResult(
     string Column,
@@ -18,8 +20,16 @@ public sealed record ExpectationResult(
     long UnexpectedCount,
     double UnexpectedPercent,
     IReadOnlyList<string> Examples,
-    string? ObservedText = null)
+    string? ObservedText = null,
+    double? Mostly = null)
 {
+    /// <summary>
+    /// Great Expectations' <c>_mostly_success</c>: (checked − unexpected) / checked ≥ <paramref name="mostly"/>; with no
+    /// row checked the expectation holds (vacuously, as in GE), and without <paramref name="mostly"/> every row must meet it.
+    /// </summary>
+    public static bool Holds(long unexpected, long checkedRows, double? mostly) =>
+        unexpected == 0 || (mostly is { } share && checkedRows > 0 && (double)(checkedRows - unexpected) / checkedRows >= share);
+
     /// <summary><c>column.expectation</c>, or the expectation alone when it is about the table (<c>row_count</c>).</summary>
     public string Name => Column.Length == 0 ? Expectation : $"{Column}.{Expectation}";
 }

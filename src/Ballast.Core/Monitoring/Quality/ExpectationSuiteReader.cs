@@ -10,7 +10,7 @@ namespace Ballast.Monitoring.Quality;
 /// </summary>
 public static class ExpectationSuiteReader
 {
-    private static readonly string[] Fields = ["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex", "greater_than", "greater_or_equal", "equal_to", "ignore_row_if"];
+    private static readonly string[] Fields = ["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex", "greater_than", "greater_or_equal", "equal_to", "ignore_row_if", "mostly"];
 
     /// <summary>Parses JSON text; syntax errors are an <see cref="ExpectationSuiteException"/> naming the line.</summary>
     public static ExpectationSuite Parse(string json)
@@ -182,6 +182,9 @@ public static class ExpectationSuiteReader
                 case "ignore_row_if":
                     column = column with { IgnoreRowIf = Text(value, where, problems) };
                     break;
+                case "mostly":
+                    column = column with { Mostly = Number(value, where, problems) };
+                    break;
                 default:
                     problems.Add($"{where}: unknown field (known: {string.Join(", ", Fields)})");
                     break;
@@ -338,6 +341,11 @@ public static class ExpectationSuiteReader
             if (column.IgnoreRowIf is { } ignore)
             {
                 writer.WriteString("ignore_row_if", ignore);
+            }
+
+            if (column.Mostly is { } mostly)
+            {
+                writer.WriteNumber("mostly", mostly);
             }
 
             writer.WriteEndObject();

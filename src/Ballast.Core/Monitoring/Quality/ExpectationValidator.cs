@@ -187,16 +187,18 @@ public static class ExpectationValidator
                     var rate = rows == 0 ? 0 : (double)nulls / rows;
                     return new ExpectationResult(item.Column, item.Kind, rate <= expectations.MaxNullRate!.Value, rate, nulls, Percent(nulls, rows), []);
                 case ExpectationKinds.Unique:
-                    return Unique(item, present, observed);
+                    return Unique(item, present, observed, expectations.Mostly);
             }
 
             var examples = unexpected > 0 ? Examples(item.ValueSql, item.UnexpectedSql!) : [];
             var text = item.Kind == ExpectationKinds.Type ? item.Type : null;
             var value = item.Kind is ExpectationKinds.Min or ExpectationKinds.Max ? observed : null;
-            return new ExpectationResult(item.Column, item.Kind, unexpected == 0, value, unexpected, Percent(unexpected, present), examples, text);
+            // The share is of the rows checked: the present values (a pair: the rows ignore_row_if keeps), as in GE.
+            var mostly = expectations.Mostly;
+            return new ExpectationResult(item.Column, item.Kind, ExpectationResult.Holds(unexpected, present, mostly), value, unexpected, Percent(unexpected, present), examples, text, mostly);
         }
 
-        private ExpectationResult Unique(Planned item, long present, double? distinct)
+        private ExpectationResult Unique(Planned item, long present, double? distinct, double? mostly)
         {
             var (duplicated, examples) = Query(
                 $"SELECT CAST(quality_value AS VARCHAR), quality_count FROM (SELECT {item.ValueSql} AS quality_value, count(*) AS quality_count FROM {_source} "
@@ -216,7 +218,8 @@ public static class ExpectationValidator
 
                     return (total, values);
                 });
-            return new ExpectationResult(item.Column, item.Kind, duplicated == 0, distinct, duplicated, Percent(duplicated, present), examples);
+            // As in GE, every row of a duplicated value is unexpected ([1, 2, 3, 3]: 2 of 4), so mostly is a share of rows, not of values.
+            return new ExpectationResult(item.Column, item.Kind, ExpectationResult.Holds(duplicated, present, mostly), distinct, duplicated, Percent(duplicated, present), examples, null, mostly);
         }
 
         private List<string> Examples(string valueSql, string unexpectedSql) => Query(

@@ -5,7 +5,8 @@ namespace Ballast.Monitoring.Quality;
 
 /// <summary>
 /// The result of <c>ballast validate</c> as JSON: <c>{"success", "rows", "expectations": [{"column", "expectation",
-/// "success", "observed", "unexpected_count", "unexpected_percent", "examples"}]}</c>.
+/// "success", "observed", "unexpected_count", "unexpected_percent", "examples"}]}</c>, with <c>"mostly"</c> after
+/// <c>unexpected_percent</c> when the column's <c>mostly</c> relaxed the expectation.
 /// </summary>
 public static class ValidationResultJson
 {
@@ -48,6 +49,11 @@ public static class ValidationResultJson
 
                 writer.WriteNumber("unexpected_count", expectation.UnexpectedCount);
                 writer.WriteNumber("unexpected_percent", Math.Round(expectation.UnexpectedPercent, 6));
+                if (expectation.Mostly is { } mostly)
+                {
+                    writer.WriteNumber("mostly", mostly);
+                }
+
                 writer.WriteStartArray("examples");
                 foreach (var example in expectation.Examples)
                 {
@@ -78,7 +84,7 @@ public static class ValidationResultJson
         {
             var observed = e.ObservedText ?? (e.Observed is { } value ? value.ToString("G6", System.Globalization.CultureInfo.InvariantCulture) : "");
             text.Append(System.Globalization.CultureInfo.InvariantCulture,
-                $"| {(e.Column.Length == 0 ? "(table)" : Cell(e.Column))} | {e.Expectation} | {(e.Success ? "pass" : "FAIL")} | {Cell(observed)} | {e.UnexpectedCount} ({e.UnexpectedPercent:0.##} %) | {Cell(string.Join(", ", e.Examples))} |\n");
+                $"| {(e.Column.Length == 0 ? "(table)" : Cell(e.Column))} | {e.Expectation} | {(e.Success ? "pass" : "FAIL")}{(e.Mostly is { } mostly ? $" (mostly {mostly:0.####})" : "")} | {Cell(observed)} | {e.UnexpectedCount} ({e.UnexpectedPercent:0.##} %) | {Cell(string.Join(", ", e.Examples))} |\n");
         }
 
         return text.ToString();
