@@ -69,9 +69,29 @@ internal static class MonitorHookValidation
 
         if (spec.Fairness is { } fairness)
         {
-            if (string.IsNullOrEmpty(fairness.Sensitive))
+            if (fairness.Sensitive is not null && fairness.SensitiveFeatures is not null)
             {
-                problems.Add("fairness.sensitive: name the input column whose groups are compared");
+                problems.Add("fairness: give sensitive (one column) or sensitive_features (the columns whose combinations are the groups), not both");
+            }
+            else if (fairness.SensitiveFeatures is { } features)
+            {
+                if (features.Count is 0 or > MonitorFairness.MaxSensitiveFeatures || features.Any(string.IsNullOrEmpty))
+                {
+                    problems.Add($"fairness.sensitive_features: name 1 to {MonitorFairness.MaxSensitiveFeatures} input columns");
+                }
+                else if (features.Distinct(StringComparer.Ordinal).Count() < features.Count)
+                {
+                    problems.Add($"fairness.sensitive_features: a column is named twice ({string.Join(", ", features)})");
+                }
+            }
+            else if (string.IsNullOrEmpty(fairness.Sensitive))
+            {
+                problems.Add("fairness.sensitive: name the input column whose groups are compared (or sensitive_features for several)");
+            }
+
+            if (fairness.MaxGroups is < 1 or > MonitorFairness.MaxMaxGroups)
+            {
+                problems.Add($"fairness.max_groups {fairness.MaxGroups} must be between 1 and {MonitorFairness.MaxMaxGroups}");
             }
 
             if (string.IsNullOrEmpty(fairness.PositiveClass))

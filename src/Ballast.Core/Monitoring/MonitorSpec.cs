@@ -86,11 +86,21 @@ public sealed record MonitorQuality(ExpectationSuite? Suite = null, bool? FromEn
 public sealed record MonitorEstimated(string? ProbabilityOutput, string? PositiveClass = null, double? Threshold = null, string? Label = null, IReadOnlyList<string>? Classes = null);
 
 /// <summary>
-/// Fairness across the values of the input column <see cref="Sensitive"/> (fairlearn's definitions): the predicted
-/// label is <see cref="Output"/> (the prediction output by default) compared with <see cref="PositiveClass"/>; the
-/// label-based differences need feedback.
+/// Fairness across the values of the input column <see cref="Sensitive"/>, or across the combinations of the values of
+/// the columns <see cref="SensitiveFeatures"/> (fairlearn's definitions; its intersectional groups when several
+/// sensitive features are given): the predicted label is <see cref="Output"/> (the prediction output by default)
+/// compared with <see cref="PositiveClass"/>; the label-based differences need feedback. Disparities are over every
+/// group; the selection rates of the <see cref="MaxGroups"/> largest are stored.
 /// </summary>
-public sealed record MonitorFairness(string? Sensitive, string? PositiveClass, string? Output = null);
+public sealed record MonitorFairness(string? Sensitive, string? PositiveClass, string? Output = null, IReadOnlyList<string>? SensitiveFeatures = null, int? MaxGroups = null)
+{
+    public const int DefaultMaxGroups = 50;
+    public const int MaxMaxGroups = 1000;
+    public const int MaxSensitiveFeatures = 5;
+
+    /// <summary>The sensitive columns (a method, not a property: it is not a field of the spec's JSON).</summary>
+    public IReadOnlyList<string> Columns() => Sensitive is { } column ? [column] : SensitiveFeatures ?? [];
+}
 
 /// <summary>
 /// Multivariate drift of the compared input columns: <c>reconstruction</c> (NannyML's PCA reconstruction error, alert

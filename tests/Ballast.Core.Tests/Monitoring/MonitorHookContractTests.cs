@@ -130,6 +130,7 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
             Kpis = ["revenue"],
             Performance = new MonitorPerformance("classification", Output: "predicted"),
         }, Cancel);
+        await stack.Monitors.CreateAsync(Spec("loans-intersect") with { Fairness = new MonitorFairness(null, "1", SensitiveFeatures: ["region", "z"], MaxGroups: 3) }, Cancel);
         await stack.Monitors.CreateAsync(Spec("loans-pairs") with
         {
             Quality = new MonitorQuality(ExpectationSuiteReader.Parse("""{"rows": {"min": 401}, "columns": {"z": {"greater_than": "x"}, "region": {"allowed": ["a", "b"], "mostly": 0.85}}}""")),
@@ -190,6 +191,16 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
         values["fairness.equal_opportunity_difference"].ShouldBe(Spread(row => row.Truth == 1), 1e-12);
         values["fairness.equalized_odds_difference"].ShouldBe(Math.Max(Spread(row => row.Truth == 1), Spread(row => row.Truth == 0)), 1e-12);
 
+        // Intersectional groups (region, z): z is continuous, so every row is a group of one, selected or not. The
+        // disparities are over all 400 groups; the selection rates are stored for 3 (max_groups): of equal sizes, the
+        // first by name.
+        var intersect = (await stack.Monitors.WindowsAsync("loans-intersect", cancellationToken: Cancel)).Single(window => window.Start == At(10)).Results;
+        (intersect.Metrics["fairness.demographic_parity_difference"], intersect.Metrics["fairness.demographic_parity_ratio"]).ShouldBe((1.0, 0.0));
+        var keys = shifted.Select(row => (Group: FairnessWindowEstimator.GroupOf([row.Region, WindowValues.Text(row.Z)!]), row.Predicted)).OrderBy(row => row.Group, StringComparer.Ordinal).Take(3).ToList();
+        intersect.Metrics.Where(metric => metric.Key.EndsWith(".selection_rate", StringComparison.Ordinal)).OrderBy(metric => metric.Key, StringComparer.Ordinal)
+            .Select(metric => (metric.Key, metric.Value)).ShouldBe(keys.Select(row => ($"fairness.group.{row.Group}.selection_rate", row.Predicted == 1 ? 1.0 : 0.0)));
+        intersect.Message!.ShouldContain("fairness: 400 groups; the disparities are over all of them, selection rates are stored for the 3 largest (max_groups)");
+
         // Multivariate: the reference window is inside its own band; the turned correlation is out of it.
         same["multivariate.drifted"].ShouldBe(0);
         values["multivariate.drifted"].ShouldBe(1);
@@ -236,7 +247,7 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
 
         // Alert rules take the metrics MonitorMetricNames judges a monitor reports, and the evaluator and its hooks
         // write the names MonitorMetricNames builds: every name these windows wrote must be one it takes.
-        foreach (var name in new[] { "loans-hooks", "loans-domain", "loans-notes", "loans-segments", "loans-pairs" })
+        foreach (var name in new[] { "loans-hooks", "loans-domain", "loans-notes", "loans-segments", "loans-pairs", "loans-intersect" })
         {
             var spec = (await stack.Monitors.FindAsync(name, Cancel))!.Spec;
             foreach (var metric in (await stack.Monitors.WindowsAsync(name, cancellationToken: Cancel)).SelectMany(window => window.Results.Metrics.Keys).Distinct())

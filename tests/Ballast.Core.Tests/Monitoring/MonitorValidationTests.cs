@@ -51,8 +51,14 @@ public sealed class MonitorValidationTests
             "quality: give a suite or from_endpoint: true, not both; quality.suite.columns: name at least one column and its expectations (or give rows); " +
             "estimated.probability_output: name the model's output with the probability of the positive class; " +
             "estimated.positive_class: name the positive class (as the labels of feedback and of the reference write it, such as 1 or true); " +
-            "estimated.threshold 1.5 must be between 0 and 1; fairness.sensitive: name the input column whose groups are compared; " +
+            "estimated.threshold 1.5 must be between 0 and 1; fairness.sensitive: name the input column whose groups are compared (or sensitive_features for several); " +
             "fairness.positive_class: name the favourable predicted label (such as 1 or true); multivariate.method 'pca' is not reconstruction or domain_classifier.");
+        Should.Throw<TrackingException>(() => MonitorValidation.Validate(Good with { Fairness = new MonitorFairness("region", "1", SensitiveFeatures: ["region", "sex"], MaxGroups: 0) }))
+            .Message.ShouldBe("Invalid monitor 'm': fairness: give sensitive (one column) or sensitive_features (the columns whose combinations are the groups), not both; " +
+                "fairness.max_groups 0 must be between 1 and 1000.");
+        Should.Throw<TrackingException>(() => MonitorValidation.Validate(Good with { Fairness = new MonitorFairness(null, "1", SensitiveFeatures: ["region", "region"]) }))
+            .Message.ShouldBe("Invalid monitor 'm': fairness.sensitive_features: a column is named twice (region, region).");
+        MonitorValidation.Validate(Good with { Fairness = new MonitorFairness(null, "1", SensitiveFeatures: ["region", "sex"]) }).Fairness!.Columns().ShouldBe(["region", "sex"]);
         Should.Throw<TrackingException>(() => MonitorValidation.Validate(Good with { Reference = new MonitorReference(Dataset: "train", Run: "abc") }))
             .Message.ShouldContain("reference: give one of a dataset");
         Should.Throw<TrackingException>(() => MonitorValidation.Validate(Good with { Multivariate = new MonitorMultivariate("reconstruction", 0.6) }))

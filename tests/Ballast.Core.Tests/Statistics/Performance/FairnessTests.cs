@@ -1,3 +1,4 @@
+using Ballast.Monitoring;
 using Ballast.Statistics.Performance;
 
 namespace Ballast.Tests.Statistics.Performance;
@@ -62,5 +63,29 @@ public sealed class FairnessTests
             .Message.ShouldBe("there are no rows; fairness needs at least one prediction per group.");
         Should.Throw<ArgumentException>(() => Fairness.Assess(Labels.Of(0), Labels.Of(0), [null!]))
             .Message.ShouldBe("row 0 has no group; every row needs its sensitive group.");
+    }
+
+    /// <summary>
+    /// Intersectional groups, as fairlearn's <c>MetricFrame</c> forms them from several sensitive features (user guide,
+    /// "Intersecting groups": one group per combination of values): the example's groups crossed with a second feature
+    /// (the first nine rows "f", the rest "m"), rates counted by hand. a,f 1/2 (rows 2, 8); a,m 2/2 (9, 11); b,f 1/4
+    /// (0, 1, 3, 4); b,m 2/2 (12, 15); c,f 2/3 (5, 6, 7); c,m 2/5 (10, 13, 14, 16, 17). Demographic parity: 1 − 1/4, and 1/4.
+    /// </summary>
+    [Fact]
+    public void Intersectional_groups_are_the_combinations_of_the_sensitive_features()
+    {
+        var second = Enumerable.Range(0, Groups.Length).Select(row => row < 9 ? "f" : "m").ToArray();
+        var groups = Groups.Select((group, row) => FairnessWindowEstimator.GroupOf([group, second[row]])).ToList();
+
+        var report = Fairness.Assess(Actual, Predicted, groups);
+
+        report.Groups.Select(g => (g.Group, g.Count)).ShouldBe([("a,f", 2), ("a,m", 2), ("b,f", 4), ("b,m", 2), ("c,f", 3), ("c,m", 5)]);
+        report.Groups.Select(g => g.SelectionRate).ShouldBe([0.5, 1, 0.25, 1, 2.0 / 3, 0.4], tolerance: 1e-12);
+        report.DemographicParityDifference.ShouldBe(0.75, 1e-12);
+        report.DemographicParityRatio.ShouldBe(0.25, 1e-12);
+
+        // Stored selection rates of the 3 largest: c,m (5), b,f (4), then c,f (3), in name order.
+        FairnessWindowEstimator.Largest(report.Groups, 3).Select(g => g.Group).ShouldBe(["b,f", "c,f", "c,m"]);
+        FairnessWindowEstimator.Largest(report.Groups, 6).Count().ShouldBe(6);
     }
 }
