@@ -12,11 +12,11 @@ public sealed class PageTokenQuery(string search)
     internal const string SearchKey = "search";
     internal const string SearchMismatch = "Search in the page token does not match the requested search";
 
-    private readonly List<PageTokenPart> parts = [];
+    private readonly List<PageTokenPart> _parts = [];
 
     internal JsonValue Search { get; } = JsonValue.Create(search);
 
-    internal IReadOnlyList<PageTokenPart> Parts => parts;
+    internal IReadOnlyList<PageTokenPart> Parts => _parts;
 
     /// <param name="key">The token's field.</param>
     /// <param name="mismatch">What a differing value is reported as, e.g. <c>Datasets in the page token do not match the requested datasets</c>.</param>
@@ -28,7 +28,7 @@ public sealed class PageTokenQuery(string search)
             throw new ArgumentException($"'{key}' is the token's own field, not a query parameter.", nameof(key));
         }
 
-        parts.Add(new PageTokenPart(key, mismatch, value));
+        _parts.Add(new PageTokenPart(key, mismatch, value));
         return this;
     }
 
