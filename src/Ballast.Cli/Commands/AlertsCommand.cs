@@ -63,7 +63,7 @@ internal static class AlertsCommand
                 {
                     var silenced = item.TryGetProperty("silenced", out var s) && s.GetBoolean();
                     table.Add(Time(item, "at"), ClientOptions.Text(item, "from"), ClientOptions.Text(item, "to"), ClientOptions.Text(item, "value"), ClientOptions.Text(item, "window"),
-                        silenced ? "silenced" : ClientOptions.Text(item, "notifications"));
+                        silenced ? "silenced" : Notified(item));
                 }
 
                 return table;
@@ -154,4 +154,10 @@ internal static class AlertsCommand
         element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String && value.TryGetDateTimeOffset(out var time)
             ? time.ToUniversalTime().ToString("u", CultureInfo.InvariantCulture)
             : "-";
+
+    /// <summary>How many notifications a transition sent (or will), and how many it skipped: "1", "0 (1 skipped)".</summary>
+    private static string Notified(JsonElement item) =>
+        item.TryGetProperty("skipped_notifications", out var skipped) && skipped.TryGetInt32(out var count) && count > 0
+            ? $"{ClientOptions.Text(item, "notifications")} ({count.ToString(CultureInfo.InvariantCulture)} skipped)"
+            : ClientOptions.Text(item, "notifications");
 }
