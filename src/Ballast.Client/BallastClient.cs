@@ -1,6 +1,9 @@
 using System.Net.Http.Headers;
+using System.Globalization;
 using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Ballast.Client;
 
@@ -47,6 +50,86 @@ public sealed class BallastClient(HttpClient http)
     {
         using var response = await SendAsync(() => http.GetAsync(pathAndQuery, cancellationToken)).ConfigureAwait(false);
         return await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Items asked for in one request when following a paged list; the most MLflow's registered-model search allows.</summary>
+    public const int DefaultPageSize = 1000;
+
+    /// <summary>
+    /// Every item of a paged GET list: asks for pages of <paramref name="pageSize"/> items, each with the
+    /// <c>next_page_token</c> of the page before, until the server answers without one, so nothing past the first page is
+    /// dropped. <paramref name="items"/> names the array in each answer; <paramref name="limit"/> stops after that many items.
+    /// </summary>
+    public IAsyncEnumerable<JsonElement> GetAllAsync(string pathAndQuery, string items, int? limit = null, int pageSize = DefaultPageSize,
+        PageParameters? parameters = null, CancellationToken cancellationToken = default)
+    {
+        var names = parameters ?? PageParameters.Mlflow;
+        var separator = pathAndQuery.Contains('?', StringComparison.Ordinal) ? "&" : "?";
+        return ReadPagesAsync(items, limit, pageSize, (size, token, cancel) => GetJsonAsync(
+            string.Create(CultureInfo.InvariantCulture, $"{pathAndQuery}{separator}{names.MaxResults}={size}")
+            + (token is null ? "" : $"&{names.PageToken}={Uri.EscapeDataString(token)}"), cancel), cancellationToken);
+    }
+
+    /// <summary>Every item of a paged POST search (MLflow's <c>experiments/search</c>, <c>runs/search</c>), as <see cref="GetAllAsync"/>.</summary>
+    public IAsyncEnumerable<JsonElement> PostAllAsync(string path, JsonObject body, string items, int? limit = null, int pageSize = DefaultPageSize,
+        PageParameters? parameters = null, CancellationToken cancellationToken = default)
+    {
+        var names = parameters ?? PageParameters.Mlflow;
+        return ReadPagesAsync(items, limit, pageSize, (size, token, cancel) =>
+        {
+            var page = body.DeepClone().AsObject();
+            page[names.MaxResults] = size;
+            if (token is not null)
+            {
+                page[names.PageToken] = token;
+            }
+
+            return PostJsonAsync(path, page, cancel);
+        }, cancellationToken);
+    }
+
+    private static async IAsyncEnumerable<JsonElement> ReadPagesAsync(string items, int? limit, int pageSize,
+        Func<int, string?, CancellationToken, Task<JsonElement>> readPage, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        if (limit is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(limit), limit, "A limit cannot be negative.");
+        }
+
+        var remaining = limit;
+        string? token = null;
+        var tokens = new HashSet<string>(StringComparer.Ordinal);
+        while (remaining is not 0)
+        {
+            var page = await readPage(Math.Min(pageSize, remaining ?? int.MaxValue), token, cancellationToken).ConfigureAwait(false);
+            if (page.TryGetProperty(items, out var list) && list.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var item in list.EnumerateArray())
+                {
+                    if (remaining is 0)
+                    {
+                        yield break;
+                    }
+
+                    yield return item;
+                    remaining--;
+                }
+            }
+
+            token = page.TryGetProperty("next_page_token", out var next) && next.ValueKind == JsonValueKind.String ? next.GetString() : null;
+            if (string.IsNullOrEmpty(token))
+            {
+                yield break;
+            }
+
+            // A server that hands back a token it gave before would loop forever: say so instead.
+            if (!tokens.Add(token))
+            {
+                throw new BallastApiException(System.Net.HttpStatusCode.BadGateway, "PAGE_TOKEN_REPEATED",
+                    $"The server answered with the same next_page_token twice while listing {items}; the list cannot be completed.");
+            }
+        }
     }
 
     /// <summary>GET a route that answers with text (Markdown, say).</summary>

@@ -55,6 +55,35 @@ internal sealed class ClientOptions
         return BallastCli.Success;
     }
 
+    /// <summary>--page-size of the list commands, which follow the server's page tokens to the end of the list.</summary>
+    public static Option<int> PageSize() => new("--page-size")
+    {
+        Description = "Items asked for in each request; the command follows the server's page tokens, so this never shortens the list.",
+        DefaultValueFactory = _ => BallastClient.DefaultPageSize,
+        Validators = { result => { if (result.GetValueOrDefault<int>() < 1) { result.AddError("--page-size must be at least 1."); } } },
+    };
+
+    /// <summary>Every item of a paged list as one answer, <c>{"items": [...]}</c>, for <see cref="PrintAsync"/>.</summary>
+    public static async Task<JsonElement> AllAsync(string items, IAsyncEnumerable<JsonElement> list)
+    {
+        using var buffer = new MemoryStream();
+        await using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray(items);
+            await foreach (var item in list.ConfigureAwait(false))
+            {
+                item.WriteTo(writer);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        using var document = JsonDocument.Parse(buffer.ToArray());
+        return document.RootElement.Clone();
+    }
+
     public static string Text(JsonElement element, string property) =>
         element.TryGetProperty(property, out var value) ? value.ValueKind switch
         {
