@@ -63,26 +63,16 @@ internal sealed class ClientOptions
         Validators = { result => { if (result.GetValueOrDefault<int>() < 1) { result.AddError("--page-size must be at least 1."); } } },
     };
 
-    /// <summary>Every item of a paged list as one answer, <c>{"items": [...]}</c>, for <see cref="PrintAsync"/>.</summary>
-    public static async Task<JsonElement> AllAsync(string items, IAsyncEnumerable<JsonElement> list)
+    /// <summary>The largest page the lists paged by id (a monitor's windows, a rollout's analyses) serve.</summary>
+    public const int MaxBeforePage = 500;
+
+    /// <summary>--limit of a list read a page at a time: how many items, newest first (default 20).</summary>
+    public static Option<int> Limit(string description) => new("--limit")
     {
-        using var buffer = new MemoryStream();
-        await using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteStartArray(items);
-            await foreach (var item in list.ConfigureAwait(false))
-            {
-                item.WriteTo(writer);
-            }
-
-            writer.WriteEndArray();
-            writer.WriteEndObject();
-        }
-
-        using var document = JsonDocument.Parse(buffer.ToArray());
-        return document.RootElement.Clone();
-    }
+        Description = description + " Read a page at a time, so it may exceed the server's page size.",
+        DefaultValueFactory = _ => 20,
+        Validators = { result => { if (result.GetValueOrDefault<int>() < 1) { result.AddError("--limit must be at least 1."); } } },
+    };
 
     public static string Text(JsonElement element, string property) =>
         element.TryGetProperty(property, out var value) ? value.ValueKind switch

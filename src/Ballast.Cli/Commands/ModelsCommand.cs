@@ -20,8 +20,7 @@ internal static class ModelsCommand
         listCommand.SetAction(async (parse, cancel) =>
         {
             var path = $"{Api}/registered-models/search" + (parse.GetValue(filter) is { } text ? "?filter=" + Uri.EscapeDataString(text) : "");
-            var json = await ClientOptions.AllAsync("registered_models", list.Client(parse).GetAllAsync(path, "registered_models",
-                pageSize: parse.GetValue(listPageSize), cancellationToken: cancel)).ConfigureAwait(false);
+            var json = await list.Client(parse).GetListAsync(path, "registered_models", pageSize: parse.GetValue(listPageSize), cancellationToken: cancel).ConfigureAwait(false);
             return await list.PrintAsync(parse, output, json, body =>
             {
                 var table = new TextTable("NAME", "LATEST", "ALIASES", "UPDATED", "DESCRIPTION");
@@ -73,8 +72,8 @@ internal static class ModelsCommand
             // An unknown model is an error (404), not an empty list.
             await client.GetJsonAsync($"{Api}/registered-models/get?name={Uri.EscapeDataString(name)}", cancel).ConfigureAwait(false);
             var filterText = Uri.EscapeDataString($"name = '{name.Replace("'", "''", StringComparison.Ordinal)}'");
-            var json = await ClientOptions.AllAsync("model_versions", client.GetAllAsync($"{Api}/model-versions/search?filter={filterText}", "model_versions",
-                pageSize: parse.GetValue(versionsPageSize), cancellationToken: cancel)).ConfigureAwait(false);
+            var json = await client.GetListAsync($"{Api}/model-versions/search?filter={filterText}", "model_versions",
+                pageSize: parse.GetValue(versionsPageSize), cancellationToken: cancel).ConfigureAwait(false);
             return await versions.PrintAsync(parse, output, json, body =>
             {
                 var table = new TextTable("VERSION", "STAGE", "ALIASES", "RUN_ID", "CREATED", "SOURCE");

@@ -22,9 +22,8 @@ internal static class TrackingCommands
         var listCommand = list.AddTo(new Command("list", "List experiments, newest first.") { all, listPageSize });
         listCommand.SetAction(async (parse, cancel) =>
         {
-            var json = await ClientOptions.AllAsync("experiments", list.Client(parse).PostAllAsync($"{Api}/experiments/search",
-                new JsonObject { ["view_type"] = parse.GetValue(all) ? "ALL" : "ACTIVE_ONLY" }, "experiments",
-                pageSize: parse.GetValue(listPageSize), cancellationToken: cancel)).ConfigureAwait(false);
+            var json = await list.Client(parse).PostListAsync($"{Api}/experiments/search", new JsonObject { ["view_type"] = parse.GetValue(all) ? "ALL" : "ACTIVE_ONLY" },
+                "experiments", pageSize: parse.GetValue(listPageSize), cancellationToken: cancel).ConfigureAwait(false);
             return await list.PrintAsync(parse, output, json, body =>
             {
                 var table = new TextTable("ID", "NAME", "STAGE", "CREATED", "ARTIFACTS");
@@ -252,8 +251,7 @@ internal static class TrackingCommands
                 body["order_by"] = new JsonArray([.. order.Select(item => (JsonNode)JsonValue.Create(item)!)]);
             }
 
-            var json = await ClientOptions.AllAsync("runs", client.PostAllAsync($"{Api}/runs/search", body, "runs", limit,
-                parse.GetValue(searchPageSize), cancellationToken: cancel)).ConfigureAwait(false);
+            var json = await client.PostListAsync($"{Api}/runs/search", body, "runs", limit, parse.GetValue(searchPageSize), cancellationToken: cancel).ConfigureAwait(false);
             return await search.PrintAsync(parse, output, json, RunsTable).ConfigureAwait(false);
         });
         command.Subcommands.Add(searchCommand);
