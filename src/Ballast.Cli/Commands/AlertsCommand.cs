@@ -2,12 +2,16 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Ballast.Client;
 
 namespace Ballast.Cli.Commands;
 
 /// <summary><c>ballast alerts list | history RULE | silence RULE --for 2h --comment … | silences | unsilence ID | deliveries</c>.</summary>
 internal static class AlertsCommand
 {
+    /// <summary>The largest page the alert history and delivery log serve (?limit=).</summary>
+    private const int MaxPage = 1000;
+
     private const string Api = "/api/v1/alerts";
 
     public static Command Create(TextWriter output)
@@ -52,10 +56,12 @@ internal static class AlertsCommand
 
         var history = new ClientOptions();
         var historyRule = new Argument<string>("rule") { Description = "The alert rule." };
-        var historyCommand = history.AddTo(new Command("history", "A rule's transitions, newest first.") { historyRule });
+        var historyLimit = ClientOptions.OptionalLimit("At most this many transitions, newest first (default: all of them).");
+        var historyCommand = history.AddTo(new Command("history", "A rule's transitions, newest first.") { historyRule, historyLimit });
         historyCommand.SetAction(async (parse, cancel) =>
         {
-            var json = await history.Client(parse).GetJsonAsync($"{Api}/{Uri.EscapeDataString(parse.GetValue(historyRule)!)}/history", cancel).ConfigureAwait(false);
+            var json = await history.Client(parse).GetListAsync($"{Api}/{Uri.EscapeDataString(parse.GetValue(historyRule)!)}/history", "history",
+                parse.GetValue(historyLimit), MaxPage, PageParameters.Before, cancel).ConfigureAwait(false);
             return await history.PrintAsync(parse, output, json, body =>
             {
                 var table = new TextTable("TIME", "FROM", "TO", "VALUE", "WINDOW", "NOTIFIED");
@@ -128,11 +134,13 @@ internal static class AlertsCommand
 
         var deliveries = new ClientOptions();
         var deliveriesRule = new Option<string?>("--rule") { Description = "Only this rule's deliveries." };
-        var deliveriesCommand = deliveries.AddTo(new Command("deliveries", "Notification delivery attempts, newest first: outcome, status code, error.") { deliveriesRule });
+        var deliveriesLimit = ClientOptions.OptionalLimit("At most this many attempts, newest first (default: the whole log).");
+        var deliveriesCommand = deliveries.AddTo(new Command("deliveries", "Notification delivery attempts, newest first: outcome, status code, error.") { deliveriesRule, deliveriesLimit });
         deliveriesCommand.SetAction(async (parse, cancel) =>
         {
             var rule = parse.GetValue(deliveriesRule);
-            var json = await deliveries.Client(parse).GetJsonAsync($"{Api}/deliveries{(rule is null ? "" : "?rule=" + Uri.EscapeDataString(rule))}", cancel).ConfigureAwait(false);
+            var json = await deliveries.Client(parse).GetListAsync($"{Api}/deliveries{(rule is null ? "" : "?rule=" + Uri.EscapeDataString(rule))}", "deliveries",
+                parse.GetValue(deliveriesLimit), MaxPage, PageParameters.Before, cancel).ConfigureAwait(false);
             return await deliveries.PrintAsync(parse, output, json, body =>
             {
                 var table = new TextTable("TIME", "RULE", "KIND", "TARGET", "ATTEMPT", "OUTCOME", "STATUS", "ERROR");

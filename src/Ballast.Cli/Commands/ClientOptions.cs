@@ -74,6 +74,13 @@ internal sealed class ClientOptions
         Validators = { result => { if (result.GetValueOrDefault<int>() < 1) { result.AddError("--limit must be at least 1."); } } },
     };
 
+    /// <summary>--limit of a list read to the end unless given: at most this many items, newest first.</summary>
+    public static Option<int?> OptionalLimit(string description) => new("--limit")
+    {
+        Description = description,
+        Validators = { result => { if (result.GetValueOrDefault<int?>() is < 1) { result.AddError("--limit must be at least 1."); } } },
+    };
+
     public static string Text(JsonElement element, string property) =>
         element.TryGetProperty(property, out var value) ? value.ValueKind switch
         {

@@ -309,6 +309,12 @@ public abstract class AlertContractTests(DatabaseEngine engine) : DatabaseTest(e
         // The history counts the skipped resolved apart: it was queued, but nobody was (or will be) told.
         (await store.HistoryAsync("drift-high", cancellationToken: Cancel)).Select(e => (e.To, e.Notifications, e.SkippedNotifications))
             .ShouldBe([("resolved", 0, 1), ("firing", 1, 0)]);
+        // Both lists page on by id, newest first: the rows before the last one seen.
+        var history = await store.HistoryAsync("drift-high", cancellationToken: Cancel);
+        (await store.HistoryAsync("drift-high", 1, history[0].Id, Cancel)).ShouldHaveSingleItem().Id.ShouldBe(history[1].Id);
+        (await store.HistoryAsync("drift-high", 5, history[1].Id, Cancel)).ShouldBeEmpty();
+        (await store.DeliveriesAsync("drift-high", 2, log[1].Id, Cancel)).Select(d => d.Id).ShouldBe([log[2].Id, log[3].Id]);
+        (await store.DeliveriesAsync(null, 5, log[3].Id, Cancel)).Select(d => d.Id).ShouldBe([log[4].Id]);
     }
 
     [Fact]
