@@ -175,7 +175,8 @@ public sealed class BallastClient(HttpClient http)
         await using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
-            foreach (var property in read[0].Page.EnumerateObject())
+            // A limit of 0 reads no page: the answer is then just the empty list.
+            foreach (var property in read.Count == 0 ? [] : read[0].Page.EnumerateObject())
             {
                 if (property.Name != items && property.Name != names.NextPageToken)
                 {

@@ -108,6 +108,10 @@ public sealed class CliClientTests
         }
 
         limited.Count.ShouldBe(4);
+        var merged = await ballast.GetListAsync("/api/v1/audit", "events", pageSize: 3, parameters: PageParameters.Ballast, cancellationToken: Cancel);
+        merged.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("id").GetInt64()).ShouldBe(ids);
+        merged.TryGetProperty("next_page_token", out _).ShouldBeFalse("one answer for the whole list");
+        (await ballast.GetListAsync("/api/v1/audit", "events", limit: 0, parameters: PageParameters.Ballast, cancellationToken: Cancel)).GetRawText().ShouldBe("{\"events\":[]}");
     }
 
     [Fact]
