@@ -1,6 +1,9 @@
 using System.Net.Http.Headers;
+using System.Globalization;
 using System.Net.Http.Json;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace Ballast.Client;
 
@@ -47,6 +50,155 @@ public sealed class BallastClient(HttpClient http)
     {
         using var response = await SendAsync(() => http.GetAsync(pathAndQuery, cancellationToken)).ConfigureAwait(false);
         return await ReadJsonAsync(response, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Items asked for in one request when following a paged list; the most MLflow's registered-model search allows.</summary>
+    public const int DefaultPageSize = 1000;
+
+    /// <summary>
+    /// Every item of a paged GET list: asks for pages of <paramref name="pageSize"/> items, each with the token of the page
+    /// before (<c>next_page_token</c>, or what <paramref name="parameters"/> names), until the server answers without one,
+    /// so nothing past the first page is dropped. <paramref name="items"/> names the array in each answer;
+    /// <paramref name="limit"/> stops after that many items.
+    /// </summary>
+    public IAsyncEnumerable<JsonElement> GetAllAsync(string pathAndQuery, string items, int? limit = null, int pageSize = DefaultPageSize,
+        PageParameters? parameters = null, CancellationToken cancellationToken = default) =>
+        ItemsAsync(PagesAsync(items, limit, pageSize, parameters ?? PageParameters.Mlflow, GetPage(pathAndQuery, parameters ?? PageParameters.Mlflow), cancellationToken), items, cancellationToken);
+
+    /// <summary>Every item of a paged POST search (MLflow's <c>experiments/search</c>, <c>runs/search</c>), as <see cref="GetAllAsync"/>.</summary>
+    public IAsyncEnumerable<JsonElement> PostAllAsync(string path, JsonObject body, string items, int? limit = null, int pageSize = DefaultPageSize,
+        PageParameters? parameters = null, CancellationToken cancellationToken = default) =>
+        ItemsAsync(PagesAsync(items, limit, pageSize, parameters ?? PageParameters.Mlflow, PostPage(path, body, parameters ?? PageParameters.Mlflow), cancellationToken), items, cancellationToken);
+
+    /// <summary>
+    /// A paged GET list read to the end (as <see cref="GetAllAsync"/>) as one answer: the first page's fields, with the
+    /// items of every page and no next-page token, as if one page had held the whole list.
+    /// </summary>
+    public Task<JsonElement> GetListAsync(string pathAndQuery, string items, int? limit = null, int pageSize = DefaultPageSize,
+        PageParameters? parameters = null, CancellationToken cancellationToken = default)
+    {
+        var names = parameters ?? PageParameters.Mlflow;
+        return MergeAsync(PagesAsync(items, limit, pageSize, names, GetPage(pathAndQuery, names), cancellationToken), items, names);
+    }
+
+    /// <summary>A paged POST search read to the end as one answer, as <see cref="GetListAsync"/>.</summary>
+    public Task<JsonElement> PostListAsync(string path, JsonObject body, string items, int? limit = null, int pageSize = DefaultPageSize,
+        PageParameters? parameters = null, CancellationToken cancellationToken = default)
+    {
+        var names = parameters ?? PageParameters.Mlflow;
+        return MergeAsync(PagesAsync(items, limit, pageSize, names, PostPage(path, body, names), cancellationToken), items, names);
+    }
+
+    private Func<int, string?, CancellationToken, Task<JsonElement>> GetPage(string pathAndQuery, PageParameters names)
+    {
+        var separator = pathAndQuery.Contains('?', StringComparison.Ordinal) ? "&" : "?";
+        return (size, token, cancel) => GetJsonAsync(
+            string.Create(CultureInfo.InvariantCulture, $"{pathAndQuery}{separator}{names.MaxResults}={size}")
+            + (token is null ? "" : $"&{names.PageToken}={Uri.EscapeDataString(token)}"), cancel);
+    }
+
+    private Func<int, string?, CancellationToken, Task<JsonElement>> PostPage(string path, JsonObject body, PageParameters names) => (size, token, cancel) =>
+    {
+        var page = body.DeepClone().AsObject();
+        page[names.MaxResults] = size;
+        if (token is not null)
+        {
+            page[names.PageToken] = token;
+        }
+
+        return PostJsonAsync(path, page, cancel);
+    };
+
+    /// <summary>The one paging loop: each page with how many of its items count (fewer on the last, at the limit).</summary>
+    private static async IAsyncEnumerable<(JsonElement Page, int Count)> PagesAsync(string items, int? limit, int pageSize, PageParameters names,
+        Func<int, string?, CancellationToken, Task<JsonElement>> readPage, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pageSize, 1);
+        if (limit is < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(limit), limit, "A limit cannot be negative.");
+        }
+
+        var remaining = limit ?? int.MaxValue;
+        string? token = null;
+        var tokens = new HashSet<string>(StringComparer.Ordinal);
+        while (remaining > 0)
+        {
+            var page = await readPage(Math.Min(pageSize, remaining), token, cancellationToken).ConfigureAwait(false);
+            var count = Math.Min(remaining, page.TryGetProperty(items, out var list) && list.ValueKind == JsonValueKind.Array ? list.GetArrayLength() : 0);
+            remaining -= count;
+            yield return (page, count);
+            token = page.TryGetProperty(names.NextPageToken, out var next) ? next.ValueKind switch
+            {
+                JsonValueKind.String => next.GetString(),
+                JsonValueKind.Number => next.GetRawText(),
+                _ => null,
+            } : null;
+            if (string.IsNullOrEmpty(token))
+            {
+                yield break;
+            }
+
+            // A server that hands back a token it gave before would loop forever: say so instead.
+            if (!tokens.Add(token))
+            {
+                throw new BallastApiException(System.Net.HttpStatusCode.BadGateway, "PAGE_TOKEN_REPEATED",
+                    $"The server answered with the same {names.NextPageToken} twice while listing {items}; the list cannot be completed.");
+            }
+        }
+    }
+
+    private static async IAsyncEnumerable<JsonElement> ItemsAsync(IAsyncEnumerable<(JsonElement Page, int Count)> pages, string items,
+        [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var (page, count) in pages.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            if (count > 0)
+            {
+                foreach (var item in page.GetProperty(items).EnumerateArray().Take(count))
+                {
+                    yield return item;
+                }
+            }
+        }
+    }
+
+    private static async Task<JsonElement> MergeAsync(IAsyncEnumerable<(JsonElement Page, int Count)> pages, string items, PageParameters names)
+    {
+        var read = new List<(JsonElement Page, int Count)>();
+        await foreach (var page in pages.ConfigureAwait(false))
+        {
+            read.Add(page);
+        }
+
+        using var buffer = new MemoryStream();
+        await using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            // A limit of 0 reads no page: the answer is then just the empty list.
+            foreach (var property in read.Count == 0 ? [] : read[0].Page.EnumerateObject())
+            {
+                if (property.Name != items && property.Name != names.NextPageToken)
+                {
+                    property.WriteTo(writer);
+                }
+            }
+
+            writer.WriteStartArray(items);
+            foreach (var (page, count) in read.Where(page => page.Count > 0))
+            {
+                foreach (var item in page.GetProperty(items).EnumerateArray().Take(count))
+                {
+                    item.WriteTo(writer);
+                }
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        using var document = JsonDocument.Parse(buffer.ToArray());
+        return document.RootElement.Clone();
     }
 
     /// <summary>GET a route that answers with text (Markdown, say).</summary>

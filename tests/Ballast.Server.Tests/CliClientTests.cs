@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Ballast.Client;
 using Ballast.Tests.Tracking;
 
 namespace Ballast.Tests;
@@ -47,6 +48,70 @@ public sealed class CliClientTests
         JsonDocument.Parse(versions.Output).RootElement.GetProperty("model_versions")[0].GetProperty("aliases")[0].GetString().ShouldBe("champion");
         (await CliProcess.RunAsync("models", "list", "--url", url)).Output.ShouldContain("champion=v1");
         (await CliProcess.RunAsync("models", "show", "churn", "--url", url)).Output.ShouldContain("aliases");
+    }
+
+    [Fact]
+    public async Task Lists_follow_page_tokens_to_the_end_and_runs_search_still_stops_at_max_results()
+    {
+        await using var server = await RunningServer.StartAsync();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        using var client = server.Client();
+        const int Count = 5;
+        var runIds = new List<string>();
+        for (var i = 0; i < Count; i++)
+        {
+            await MlflowHttp.PostAsync(client, "experiments/create", new { name = $"paged-{i}" });
+            await MlflowHttp.PostAsync(client, "registered-models/create", new { name = $"paged-model-{i}" });
+            var runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "1", run_name = $"run-{i}" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString()!;
+            await MlflowHttp.PostAsync(client, "runs/log-batch", new { run_id = runId, metrics = new[] { new { key = "auc", value = 0.5 + i / 10.0, timestamp = 1L, step = 0L } } });
+            await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "paged-model-0", source = $"runs:/{runId}/model", run_id = runId });
+            runIds.Add(runId);
+        }
+
+        // Pages of 2: three requests for five or six items, each with the token of the one before.
+        async Task<List<string>> ListAsync(string items, string field, params string[] args)
+        {
+            var result = await CliProcess.RunAsync([.. args, "--page-size", "2", "--url", url, "--json"]);
+            result.ExitCode.ShouldBe(0, result.ToString());
+            return [.. JsonDocument.Parse(result.Output).RootElement.GetProperty(items).EnumerateArray().Select(item => item.GetProperty(field).GetString()!)];
+        }
+
+        (await ListAsync("experiments", "name", "experiments", "list")).Order().ShouldBe(["Default", .. Enumerable.Range(0, Count).Select(i => $"paged-{i}")]);
+        (await ListAsync("registered_models", "name", "models", "list")).Order().ShouldBe(Enumerable.Range(0, Count).Select(i => $"paged-model-{i}"));
+        (await ListAsync("model_versions", "version", "models", "versions", "paged-model-0")).Select(int.Parse).Order().ShouldBe(Enumerable.Range(1, Count));
+        var table = await CliProcess.RunAsync("experiments", "list", "--page-size", "2", "--url", url);
+        table.Output.TrimEnd('\n').Split('\n').Length.ShouldBe(1 + 1 + Count, table.Output);
+
+        // Runs: all of them across pages, and --max-results still stops the list, mid-page, in the search's order.
+        var byAuc = Enumerable.Reverse(runIds).ToList();
+        var runs = await CliProcess.RunAsync("runs", "search", "--experiment", "paged-0", "--order-by", "metrics.auc DESC", "--page-size", "2", "--url", url, "--json");
+        JsonDocument.Parse(runs.Output).RootElement.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("info").GetProperty("run_id").GetString()).ShouldBe(byAuc);
+        var three = await CliProcess.RunAsync("runs", "search", "--experiment", "paged-0", "--order-by", "metrics.auc DESC", "--max-results", "3", "--page-size", "2", "--url", url, "--json");
+        JsonDocument.Parse(three.Output).RootElement.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("info").GetProperty("run_id").GetString()).ShouldBe(byAuc.Take(3));
+
+        // The client's helper pages Ballast's own lists too: the audit trail, whose parameters are camelCase.
+        var ballast = new BallastClient(client);
+        var everything = await client.GetFromJsonAsync<JsonElement>("/api/v1/audit?maxResults=1000", Cancel);
+        var ids = everything.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("id").GetInt64()).ToList();
+        ids.Count.ShouldBe(2 * Count);
+        var paged = new List<long>();
+        await foreach (var audit in ballast.GetAllAsync("/api/v1/audit", "events", pageSize: 3, parameters: PageParameters.Ballast, cancellationToken: Cancel))
+        {
+            paged.Add(audit.GetProperty("id").GetInt64());
+        }
+
+        paged.ShouldBe(ids);
+        var limited = new List<long>();
+        await foreach (var audit in ballast.GetAllAsync("/api/v1/audit?resourceType=model_version", "events", limit: 4, pageSize: 3, parameters: PageParameters.Ballast, cancellationToken: Cancel))
+        {
+            limited.Add(audit.GetProperty("id").GetInt64());
+        }
+
+        limited.Count.ShouldBe(4);
+        var merged = await ballast.GetListAsync("/api/v1/audit", "events", pageSize: 3, parameters: PageParameters.Ballast, cancellationToken: Cancel);
+        merged.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("id").GetInt64()).ShouldBe(ids);
+        merged.TryGetProperty("next_page_token", out _).ShouldBeFalse("one answer for the whole list");
+        (await ballast.GetListAsync("/api/v1/audit", "events", limit: 0, parameters: PageParameters.Ballast, cancellationToken: Cancel)).GetRawText().ShouldBe("{\"events\":[]}");
     }
 
     [Fact]

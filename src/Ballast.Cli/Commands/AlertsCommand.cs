@@ -2,12 +2,16 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Ballast.Client;
 
 namespace Ballast.Cli.Commands;
 
 /// <summary><c>ballast alerts list | history RULE | silence RULE --for 2h --comment … | silences | unsilence ID | deliveries</c>.</summary>
 internal static class AlertsCommand
 {
+    /// <summary>The largest page the alert history and delivery log serve (?limit=).</summary>
+    private const int MaxPage = 1000;
+
     private const string Api = "/api/v1/alerts";
 
     public static Command Create(TextWriter output)
@@ -52,10 +56,12 @@ internal static class AlertsCommand
 
         var history = new ClientOptions();
         var historyRule = new Argument<string>("rule") { Description = "The alert rule." };
-        var historyCommand = history.AddTo(new Command("history", "A rule's transitions, newest first.") { historyRule });
+        var historyLimit = ClientOptions.OptionalLimit("At most this many transitions, newest first (default: all of them).");
+        var historyCommand = history.AddTo(new Command("history", "A rule's transitions, newest first.") { historyRule, historyLimit });
         historyCommand.SetAction(async (parse, cancel) =>
         {
-            var json = await history.Client(parse).GetJsonAsync($"{Api}/{Uri.EscapeDataString(parse.GetValue(historyRule)!)}/history", cancel).ConfigureAwait(false);
+            var json = await history.Client(parse).GetListAsync($"{Api}/{Uri.EscapeDataString(parse.GetValue(historyRule)!)}/history", "history",
+                parse.GetValue(historyLimit), MaxPage, PageParameters.Before, cancel).ConfigureAwait(false);
             return await history.PrintAsync(parse, output, json, body =>
             {
                 var table = new TextTable("TIME", "FROM", "TO", "VALUE", "WINDOW", "NOTIFIED");
@@ -63,7 +69,7 @@ internal static class AlertsCommand
                 {
                     var silenced = item.TryGetProperty("silenced", out var s) && s.GetBoolean();
                     table.Add(Time(item, "at"), ClientOptions.Text(item, "from"), ClientOptions.Text(item, "to"), ClientOptions.Text(item, "value"), ClientOptions.Text(item, "window"),
-                        silenced ? "silenced" : ClientOptions.Text(item, "notifications"));
+                        silenced ? "silenced" : Notified(item));
                 }
 
                 return table;
@@ -128,11 +134,13 @@ internal static class AlertsCommand
 
         var deliveries = new ClientOptions();
         var deliveriesRule = new Option<string?>("--rule") { Description = "Only this rule's deliveries." };
-        var deliveriesCommand = deliveries.AddTo(new Command("deliveries", "Notification delivery attempts, newest first: outcome, status code, error.") { deliveriesRule });
+        var deliveriesLimit = ClientOptions.OptionalLimit("At most this many attempts, newest first (default: the whole log).");
+        var deliveriesCommand = deliveries.AddTo(new Command("deliveries", "Notification delivery attempts, newest first: outcome, status code, error.") { deliveriesRule, deliveriesLimit });
         deliveriesCommand.SetAction(async (parse, cancel) =>
         {
             var rule = parse.GetValue(deliveriesRule);
-            var json = await deliveries.Client(parse).GetJsonAsync($"{Api}/deliveries{(rule is null ? "" : "?rule=" + Uri.EscapeDataString(rule))}", cancel).ConfigureAwait(false);
+            var json = await deliveries.Client(parse).GetListAsync($"{Api}/deliveries{(rule is null ? "" : "?rule=" + Uri.EscapeDataString(rule))}", "deliveries",
+                parse.GetValue(deliveriesLimit), MaxPage, PageParameters.Before, cancel).ConfigureAwait(false);
             return await deliveries.PrintAsync(parse, output, json, body =>
             {
                 var table = new TextTable("TIME", "RULE", "KIND", "TARGET", "ATTEMPT", "OUTCOME", "STATUS", "ERROR");
@@ -154,4 +162,10 @@ internal static class AlertsCommand
         element.TryGetProperty(property, out var value) && value.ValueKind == JsonValueKind.String && value.TryGetDateTimeOffset(out var time)
             ? time.ToUniversalTime().ToString("u", CultureInfo.InvariantCulture)
             : "-";
+
+    /// <summary>How many notifications a transition sent (or will), and how many it skipped: "1", "0 (1 skipped)".</summary>
+    private static string Notified(JsonElement item) =>
+        item.TryGetProperty("skipped_notifications", out var skipped) && skipped.TryGetInt32(out var count) && count > 0
+            ? $"{ClientOptions.Text(item, "notifications")} ({count.ToString(CultureInfo.InvariantCulture)} skipped)"
+            : ClientOptions.Text(item, "notifications");
 }

@@ -55,6 +55,32 @@ internal sealed class ClientOptions
         return BallastCli.Success;
     }
 
+    /// <summary>--page-size of the list commands, which follow the server's page tokens to the end of the list.</summary>
+    public static Option<int> PageSize() => new("--page-size")
+    {
+        Description = "Items asked for in each request; the command follows the server's page tokens, so this never shortens the list.",
+        DefaultValueFactory = _ => BallastClient.DefaultPageSize,
+        Validators = { result => { if (result.GetValueOrDefault<int>() < 1) { result.AddError("--page-size must be at least 1."); } } },
+    };
+
+    /// <summary>The largest page the lists paged by id (a monitor's windows, a rollout's analyses) serve.</summary>
+    public const int MaxBeforePage = 500;
+
+    /// <summary>--limit of a list read a page at a time: how many items, newest first (default 20).</summary>
+    public static Option<int> Limit(string description) => new("--limit")
+    {
+        Description = description + " Read a page at a time, so it may exceed the server's page size.",
+        DefaultValueFactory = _ => 20,
+        Validators = { result => { if (result.GetValueOrDefault<int>() < 1) { result.AddError("--limit must be at least 1."); } } },
+    };
+
+    /// <summary>--limit of a list read to the end unless given: at most this many items, newest first.</summary>
+    public static Option<int?> OptionalLimit(string description) => new("--limit")
+    {
+        Description = description,
+        Validators = { result => { if (result.GetValueOrDefault<int?>() is < 1) { result.AddError("--limit must be at least 1."); } } },
+    };
+
     public static string Text(JsonElement element, string property) =>
         element.TryGetProperty(property, out var value) ? value.ValueKind switch
         {

@@ -15,11 +15,12 @@ internal static class ModelsCommand
 
         var list = new ClientOptions();
         var filter = new Option<string?>("--filter") { Description = "MLflow filter, e.g. \"name LIKE 'churn%'\"." };
-        var listCommand = list.AddTo(new Command("list", "List registered models.") { filter });
+        var listPageSize = ClientOptions.PageSize();
+        var listCommand = list.AddTo(new Command("list", "List registered models.") { filter, listPageSize });
         listCommand.SetAction(async (parse, cancel) =>
         {
-            var query = "max_results=1000" + (parse.GetValue(filter) is { } text ? "&filter=" + Uri.EscapeDataString(text) : "");
-            var json = await list.Client(parse).GetJsonAsync($"{Api}/registered-models/search?{query}", cancel).ConfigureAwait(false);
+            var path = $"{Api}/registered-models/search" + (parse.GetValue(filter) is { } text ? "?filter=" + Uri.EscapeDataString(text) : "");
+            var json = await list.Client(parse).GetListAsync(path, "registered_models", pageSize: parse.GetValue(listPageSize), cancellationToken: cancel).ConfigureAwait(false);
             return await list.PrintAsync(parse, output, json, body =>
             {
                 var table = new TextTable("NAME", "LATEST", "ALIASES", "UPDATED", "DESCRIPTION");
@@ -62,7 +63,8 @@ internal static class ModelsCommand
 
         var versions = new ClientOptions();
         var versionsName = new Argument<string>("name") { Description = "The registered model." };
-        var versionsCommand = versions.AddTo(new Command("versions", "List a model's versions, newest first.") { versionsName });
+        var versionsPageSize = ClientOptions.PageSize();
+        var versionsCommand = versions.AddTo(new Command("versions", "List a model's versions, newest first.") { versionsName, versionsPageSize });
         versionsCommand.SetAction(async (parse, cancel) =>
         {
             var name = parse.GetValue(versionsName)!;
@@ -70,7 +72,8 @@ internal static class ModelsCommand
             // An unknown model is an error (404), not an empty list.
             await client.GetJsonAsync($"{Api}/registered-models/get?name={Uri.EscapeDataString(name)}", cancel).ConfigureAwait(false);
             var filterText = Uri.EscapeDataString($"name = '{name.Replace("'", "''", StringComparison.Ordinal)}'");
-            var json = await client.GetJsonAsync($"{Api}/model-versions/search?filter={filterText}", cancel).ConfigureAwait(false);
+            var json = await client.GetListAsync($"{Api}/model-versions/search?filter={filterText}", "model_versions",
+                pageSize: parse.GetValue(versionsPageSize), cancellationToken: cancel).ConfigureAwait(false);
             return await versions.PrintAsync(parse, output, json, body =>
             {
                 var table = new TextTable("VERSION", "STAGE", "ALIASES", "RUN_ID", "CREATED", "SOURCE");

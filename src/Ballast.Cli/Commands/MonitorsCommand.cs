@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Ballast.Client;
 
 namespace Ballast.Cli.Commands;
 
@@ -24,12 +25,12 @@ internal static class MonitorsCommand
 
         var windows = new ClientOptions();
         var windowsName = new Argument<string>("name") { Description = "The monitor." };
-        var limit = new Option<int>("--limit") { Description = "How many windows, newest first (at most 500).", DefaultValueFactory = _ => 20 };
+        var limit = ClientOptions.Limit("How many windows, newest first.");
         var windowsCommand = windows.AddTo(new Command("windows", "List a monitor's closed windows, newest first, with their verdicts.") { windowsName, limit });
         windowsCommand.SetAction(async (parse, cancel) =>
         {
-            var json = await windows.Client(parse).GetJsonAsync(
-                string.Create(CultureInfo.InvariantCulture, $"{Api}/{Uri.EscapeDataString(parse.GetValue(windowsName)!)}/windows?limit={parse.GetValue(limit)}"), cancel).ConfigureAwait(false);
+            var json = await windows.Client(parse).GetListAsync($"{Api}/{Uri.EscapeDataString(parse.GetValue(windowsName)!)}/windows", "windows",
+                parse.GetValue(limit), ClientOptions.MaxBeforePage, PageParameters.Before, cancel).ConfigureAwait(false);
             return await windows.PrintAsync(parse, output, json, body => WindowTable(ClientOptions.Items(body, "windows"))).ConfigureAwait(false);
         });
         command.Subcommands.Add(windowsCommand);

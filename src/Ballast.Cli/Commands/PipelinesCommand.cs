@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Ballast.Client;
 
 namespace Ballast.Cli.Commands;
 
@@ -12,6 +13,9 @@ internal static class PipelinesCommand
 {
     private const string Api = "/api/v1/pipelines";
     private const string RunsApi = "/api/v1/pipeline-runs";
+
+    /// <summary>The largest page of a pipeline's runs the server serves (?limit=).</summary>
+    private const int MaxRunsPage = 200;
 
     /// <summary>How often <c>--wait</c> looks at the run.</summary>
     private static readonly TimeSpan WaitPoll = TimeSpan.FromSeconds(1);
@@ -82,10 +86,12 @@ internal static class PipelinesCommand
 
         var runs = new ClientOptions();
         var runsName = new Argument<string>("name") { Description = "The pipeline." };
-        var runsCommand = runs.AddTo(new Command("runs", "The pipeline's runs, newest first.") { runsName });
+        var runsLimit = ClientOptions.OptionalLimit("At most this many runs, newest first (default: all of them).");
+        var runsCommand = runs.AddTo(new Command("runs", "The pipeline's runs, newest first.") { runsName, runsLimit });
         runsCommand.SetAction(async (parse, cancel) =>
         {
-            var json = await runs.Client(parse).GetJsonAsync($"{Api}/{Uri.EscapeDataString(parse.GetValue(runsName)!)}/runs", cancel).ConfigureAwait(false);
+            var json = await runs.Client(parse).GetListAsync($"{Api}/{Uri.EscapeDataString(parse.GetValue(runsName)!)}/runs", "runs",
+                parse.GetValue(runsLimit), MaxRunsPage, PageParameters.Before, cancel).ConfigureAwait(false);
             return await runs.PrintAsync(parse, output, json, body =>
             {
                 var table = new TextTable("RUN", "STATUS", "TRIGGER", "CREATED", "FINISHED", "STEPS", "ERROR");

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Ballast.Cli.Manifests;
+using Ballast.Client;
 
 namespace Ballast.Cli.Commands;
 
@@ -90,12 +91,12 @@ internal static class RolloutCommand
 
         var analyses = new ClientOptions();
         var analysesName = new Argument<string>("name") { Description = "The rollout." };
-        var limit = new Option<int>("--limit") { Description = "How many analysis runs, newest first (at most 500).", DefaultValueFactory = _ => 20 };
+        var limit = ClientOptions.Limit("How many analysis runs, newest first.");
         var analysesCommand = analyses.AddTo(new Command("analyses", "Every ended analysis run, newest first: its step, outcome and reason, and each measurement per metric.") { analysesName, limit });
         analysesCommand.SetAction(async (parse, cancel) =>
         {
-            var json = await analyses.Client(parse).GetJsonAsync(
-                $"{Api}/{Uri.EscapeDataString(parse.GetValue(analysesName)!)}/analyses?limit={parse.GetValue(limit).ToString(CultureInfo.InvariantCulture)}", cancel).ConfigureAwait(false);
+            var json = await analyses.Client(parse).GetListAsync($"{Api}/{Uri.EscapeDataString(parse.GetValue(analysesName)!)}/analyses", "analyses",
+                parse.GetValue(limit), ClientOptions.MaxBeforePage, PageParameters.Before, cancel).ConfigureAwait(false);
             if (parse.GetValue(analyses.Json))
             {
                 await output.WriteLineAsync(json.GetRawText()).ConfigureAwait(false);

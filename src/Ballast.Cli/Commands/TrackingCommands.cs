@@ -18,11 +18,12 @@ internal static class TrackingCommands
 
         var list = new ClientOptions();
         var all = new Option<bool>("--all") { Description = "Include deleted experiments." };
-        var listCommand = list.AddTo(new Command("list", "List experiments, newest first.") { all });
+        var listPageSize = ClientOptions.PageSize();
+        var listCommand = list.AddTo(new Command("list", "List experiments, newest first.") { all, listPageSize });
         listCommand.SetAction(async (parse, cancel) =>
         {
-            var json = await list.Client(parse).PostJsonAsync($"{Api}/experiments/search",
-                new JsonObject { ["max_results"] = 1000, ["view_type"] = parse.GetValue(all) ? "ALL" : "ACTIVE_ONLY" }, cancel).ConfigureAwait(false);
+            var json = await list.Client(parse).PostListAsync($"{Api}/experiments/search", new JsonObject { ["view_type"] = parse.GetValue(all) ? "ALL" : "ACTIVE_ONLY" },
+                "experiments", pageSize: parse.GetValue(listPageSize), cancellationToken: cancel).ConfigureAwait(false);
             return await list.PrintAsync(parse, output, json, body =>
             {
                 var table = new TextTable("ID", "NAME", "STAGE", "CREATED", "ARTIFACTS");
@@ -221,8 +222,9 @@ internal static class TrackingCommands
         var experiment = new Option<string[]>("--experiment") { Description = "Experiment id or name (repeatable).", Required = true, AllowMultipleArgumentsPerToken = true };
         var filter = new Option<string?>("--filter") { Description = "MLflow filter, e.g. \"metrics.auc > 0.8 and params.model = 'lgbm'\"." };
         var orderBy = new Option<string[]>("--order-by") { Description = "Order, e.g. \"metrics.auc DESC\" (repeatable)." };
-        var maxResults = new Option<int>("--max-results") { Description = "At most this many runs.", DefaultValueFactory = _ => 100 };
-        var searchCommand = search.AddTo(new Command("search", "Search runs with MLflow's filter grammar.") { experiment, filter, orderBy, maxResults });
+        var maxResults = new Option<int>("--max-results") { Description = "At most this many runs (read a page at a time).", DefaultValueFactory = _ => 100 };
+        var searchPageSize = ClientOptions.PageSize();
+        var searchCommand = search.AddTo(new Command("search", "Search runs with MLflow's filter grammar.") { experiment, filter, orderBy, maxResults, searchPageSize });
         searchCommand.SetAction(async (parse, cancel) =>
         {
             var client = search.Client(parse);
@@ -232,7 +234,13 @@ internal static class TrackingCommands
                 ids.Add(await ExperimentIdAsync(client, value, cancel).ConfigureAwait(false));
             }
 
-            var body = new JsonObject { ["experiment_ids"] = ids, ["max_results"] = parse.GetValue(maxResults) };
+            var limit = parse.GetValue(maxResults);
+            if (limit < 1)
+            {
+                throw new CommandUsageException("--max-results must be at least 1");
+            }
+
+            var body = new JsonObject { ["experiment_ids"] = ids };
             if (parse.GetValue(filter) is { } text)
             {
                 body["filter"] = text;
@@ -243,7 +251,7 @@ internal static class TrackingCommands
                 body["order_by"] = new JsonArray([.. order.Select(item => (JsonNode)JsonValue.Create(item)!)]);
             }
 
-            var json = await client.PostJsonAsync($"{Api}/runs/search", body, cancel).ConfigureAwait(false);
+            var json = await client.PostListAsync($"{Api}/runs/search", body, "runs", limit, parse.GetValue(searchPageSize), cancellationToken: cancel).ConfigureAwait(false);
             return await search.PrintAsync(parse, output, json, RunsTable).ConfigureAwait(false);
         });
         command.Subcommands.Add(searchCommand);

@@ -1,7 +1,12 @@
 namespace Ballast.Alerts;
 
-/// <summary>One transition of a rule's alert: when, from and to which state, the value and window that caused it, and whether receivers were told.</summary>
-public sealed record AlertEvent(long Id, string Rule, DateTimeOffset At, string From, string To, double? Value, string Window, bool Silenced, int Notifications);
+/// <summary>
+/// One transition of a rule's alert: when, from and to which state, the value and window that caused it, and whether
+/// receivers were told: <see cref="Notifications"/> queued that were or will be sent, and <see cref="SkippedNotifications"/>
+/// queued but skipped by the dispatcher (a resolved one to a receiver that never got the firing one).
+/// </summary>
+public sealed record AlertEvent(long Id, string Rule, DateTimeOffset At, string From, string To, double? Value, string Window, bool Silenced, int Notifications,
+    int SkippedNotifications = 0);
 
 /// <summary>The outcomes of a delivery attempt, as the delivery log and <c>ballast_alert_notifications_total</c> count them.</summary>
 public static class DeliveryOutcomes

@@ -177,14 +177,29 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time, Ale
         return true;
     }
 
-    /// <summary>A rule's transitions, newest first.</summary>
-    public async Task<IReadOnlyList<AlertEvent>> HistoryAsync(string rule, int limit = 100, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// A rule's transitions, newest first. <see cref="AlertEvent.Notifications"/> counts the notifications a transition
+    /// queued that were or will be sent; <see cref="AlertEvent.SkippedNotifications"/> the ones the dispatcher skipped
+    /// since (a resolved one whose receiver never got the firing). A transition's notifications are those of its rule
+    /// queued in its transaction: created at its time, telling its new state.
+    /// </summary>
+    /// <param name="before">Only rows older than this id (the last id of the page before): pages in the order of <c>id</c>, newest first.</param>
+    public async Task<IReadOnlyList<AlertEvent>> HistoryAsync(string rule, int limit = 100, long? before = null, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<EventRow>(new CommandDefinition(
-            "SELECT id AS Id, rule AS Rule, at AS At, from_state AS FromState, to_state AS ToState, value AS Value, window_name AS WindowName, silenced AS Silenced, notifications AS Notifications " +
-            "FROM alert_events WHERE rule = @rule ORDER BY id DESC LIMIT @limit", new { rule, limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        return rows.Select(r => new AlertEvent(r.Id, r.Rule, DateTimeOffset.FromUnixTimeMilliseconds(r.At), r.FromState, r.ToState, r.Value, r.WindowName, r.Silenced != 0, (int)r.Notifications)).ToList();
+            "SELECT e.id AS Id, e.rule AS Rule, e.at AS At, e.from_state AS FromState, e.to_state AS ToState, e.value AS Value, e.window_name AS WindowName, " +
+            "e.silenced AS Silenced, e.notifications AS Notifications, (SELECT COUNT(*) FROM alert_notifications n " +
+            "WHERE n.rule = e.rule AND n.status = @skipped AND n.created_at = e.at AND n.alert_status = e.to_state) AS Skipped " +
+            $"FROM alert_events e WHERE e.rule = @rule {(before is null ? "" : "AND e.id < @before")} ORDER BY e.id DESC LIMIT @limit",
+            new { rule, limit, before, skipped = NotificationStatuses.Skipped }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(r =>
+        {
+            // Never more than the transition queued (two transitions of a rule to one state in one millisecond share their notifications' key).
+            var skipped = (int)Math.Min(r.Skipped, r.Notifications);
+            return new AlertEvent(r.Id, r.Rule, DateTimeOffset.FromUnixTimeMilliseconds(r.At), r.FromState, r.ToState, r.Value, r.WindowName, r.Silenced != 0,
+                (int)r.Notifications - skipped, skipped);
+        }).ToList();
     }
 
     // ---- silences ----
@@ -324,13 +339,14 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time, Ale
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>The delivery log, newest first, optionally of one rule.</summary>
-    public async Task<IReadOnlyList<AlertDelivery>> DeliveriesAsync(string? rule = null, int limit = 100, CancellationToken cancellationToken = default)
+    /// <summary>The delivery log, newest first, optionally of one rule; <paramref name="before"/> pages on by id, as <see cref="HistoryAsync"/>.</summary>
+    public async Task<IReadOnlyList<AlertDelivery>> DeliveriesAsync(string? rule = null, int limit = 100, long? before = null, CancellationToken cancellationToken = default)
     {
+        var where = string.Join(" AND ", new[] { rule is null ? null : "rule = @rule", before is null ? null : "id < @before" }.OfType<string>());
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = await connection.QueryAsync<DeliveryRow>(new CommandDefinition(
             "SELECT id AS Id, notification_id AS NotificationId, rule AS Rule, kind AS Kind, target AS Target, attempt AS Attempt, at AS At, outcome AS Outcome, status_code AS StatusCode, error AS Error " +
-            $"FROM alert_deliveries {(rule is null ? "" : "WHERE rule = @rule")} ORDER BY id DESC LIMIT @limit", new { rule, limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            $"FROM alert_deliveries {(where.Length == 0 ? "" : "WHERE " + where)} ORDER BY id DESC LIMIT @limit", new { rule, limit, before }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.Select(r => new AlertDelivery(r.Id, r.NotificationId, r.Rule, r.Kind, r.Target, (int)r.Attempt, DateTimeOffset.FromUnixTimeMilliseconds(r.At), r.Outcome,
             r.StatusCode is { } code ? (int)code : null, r.Error)).ToList();
     }
@@ -465,6 +481,7 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time, Ale
         public string WindowName { get; set; } = "";
         public long Silenced { get; set; }
         public long Notifications { get; set; }
+        public long Skipped { get; set; }
     }
 
     private sealed class SilenceRow

@@ -112,11 +112,32 @@ public sealed class PipelineStore(MetadataDatabase database, TimeProvider time)
         (await QueryRunsAsync("WHERE run_id = @runId", new { runId }, 1, cancellationToken).ConfigureAwait(false)).SingleOrDefault()
         ?? throw TrackingException.NotFound($"Pipeline run '{runId}' does not exist.");
 
-    /// <summary>The newest runs of a pipeline first.</summary>
-    public async Task<IReadOnlyList<PipelineRun>> ListRunsAsync(string pipeline, int limit = 50, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The newest runs of a pipeline first; with <paramref name="before"/> (a run of the pipeline, the last of the page
+    /// before), only the runs after it in that order. A run that is not the pipeline's is refused.
+    /// </summary>
+    public async Task<IReadOnlyList<PipelineRun>> ListRunsAsync(string pipeline, int limit = 50, string? before = null, CancellationToken cancellationToken = default)
     {
         await GetAsync(pipeline, cancellationToken).ConfigureAwait(false);
-        return await QueryRunsAsync("WHERE pipeline = @pipeline", new { pipeline }, limit, cancellationToken).ConfigureAwait(false);
+        if (before is null)
+        {
+            return await QueryRunsAsync("WHERE pipeline = @pipeline", new { pipeline }, limit, cancellationToken).ConfigureAwait(false);
+        }
+
+        long? created;
+        await using (var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false))
+        {
+            created = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+                "SELECT created_at FROM pipeline_runs WHERE run_id = @before AND pipeline = @pipeline", new { before, pipeline }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        }
+
+        if (created is null)
+        {
+            throw TrackingException.Invalid($"before '{before}' is not a run of pipeline '{pipeline}'.");
+        }
+
+        return await QueryRunsAsync("WHERE pipeline = @pipeline AND (created_at < @created OR (created_at = @created AND run_id < @before))",
+            new { pipeline, created, before }, limit, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Runs the runner has to move: queued, running or cancelling, oldest first.</summary>

@@ -35,11 +35,11 @@ public sealed record AlertResponse(
 
 public sealed record AlertListResponse(IReadOnlyList<AlertResponse> Alerts);
 
-public sealed record AlertHistoryResponse(string Rule, IReadOnlyList<AlertEvent> History);
+public sealed record AlertHistoryResponse(string Rule, IReadOnlyList<AlertEvent> History, long? NextBefore = null);
 
 public sealed record SilenceListResponse(IReadOnlyList<Silence> Silences);
 
-public sealed record AlertDeliveryListResponse(IReadOnlyList<AlertDelivery> Deliveries);
+public sealed record AlertDeliveryListResponse(IReadOnlyList<AlertDelivery> Deliveries, long? NextBefore = null);
 
 /// <summary>
 /// <c>/api/v1/alert-rules</c> (create, replace, read, delete rules) and <c>/api/v1/alerts</c> (current alerts, a rule's
@@ -101,11 +101,13 @@ public static class AlertsApi
                 problems.TryGetValue(alert.Rule, out var problem) ? $"{problem}: the rule is not evaluated" : null)).ToList()));
         }).WithSummary("Every rule's alert now (inactive, pending, firing, resolved), with its health (error when its monitor was deleted or no longer reports its metric); filter with ?state= and ?source=.")
             .RequireAuthorization(BallastPolicies.Reader);
-        alerts.MapGet("/{rule}/history", async (string rule, int? limit, AlertStore store, CancellationToken cancellationToken) =>
+        alerts.MapGet("/{rule}/history", async (string rule, int? limit, long? before, AlertStore store, CancellationToken cancellationToken) =>
         {
             await store.GetRuleAsync(rule, cancellationToken).ConfigureAwait(false);
-            return TypedResults.Ok(new AlertHistoryResponse(rule, await store.HistoryAsync(rule, Limit(limit), cancellationToken).ConfigureAwait(false)));
-        }).WithSummary("A rule's transitions, newest first (?limit=, default 100).").RequireAuthorization(BallastPolicies.Reader);
+            var size = Limit(limit);
+            var history = await store.HistoryAsync(rule, size, before, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(new AlertHistoryResponse(rule, history, history.Count == size ? history[^1].Id : null));
+        }).WithSummary("A rule's transitions, newest first (?limit=, default 100; ?before=: an id to page on, given as next_before).").RequireAuthorization(BallastPolicies.Reader);
         alerts.MapPost("/silences", async (SilenceRequest request, AlertEvaluator evaluator, HttpContext context, CancellationToken cancellationToken) =>
         {
             var silence = await evaluator.SilenceAsync(request, BallastClaims.NameOf(context.User), cancellationToken).ConfigureAwait(false);
@@ -120,9 +122,13 @@ public static class AlertsApi
             await store.ExpireSilenceAsync(id, cancellationToken).ConfigureAwait(false);
             return TypedResults.NoContent();
         }).WithSummary("Expires a silence now.").RequireAuthorization(BallastPolicies.Writer);
-        alerts.MapGet("/deliveries", async (string? rule, int? limit, AlertStore store, CancellationToken cancellationToken) =>
-            TypedResults.Ok(new AlertDeliveryListResponse(await store.DeliveriesAsync(rule, Limit(limit), cancellationToken).ConfigureAwait(false))))
-            .WithSummary("Delivery attempts, newest first: outcome (delivered, retry, failed), status code, error (?rule=, ?limit=).").RequireAuthorization(BallastPolicies.Reader);
+        alerts.MapGet("/deliveries", async (string? rule, int? limit, long? before, AlertStore store, CancellationToken cancellationToken) =>
+        {
+            var size = Limit(limit);
+            var deliveries = await store.DeliveriesAsync(rule, size, before, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(new AlertDeliveryListResponse(deliveries, deliveries.Count == size ? deliveries[^1].Id : null));
+        }).WithSummary("Delivery attempts, newest first: outcome (delivered, retry, failed, skipped), status code, error (?rule=, ?limit=, ?before=: an id to page on, given as next_before).")
+            .RequireAuthorization(BallastPolicies.Reader);
         return routes;
     }
 

@@ -28,7 +28,7 @@ internal static class PipelinePage
             body.Tag("h2", spec.Name);
             body.Tag("p", $"{spec.Steps?.Count ?? 0} steps" + (spec.Schedule?.Cron is { } cron ? $"; schedule {cron} ({spec.Schedule.TimeZone ?? "UTC"})" : "")
                 + (spec.Triggers is { Count: > 0 } triggers ? $"; triggered by new versions of {string.Join(", ", triggers.Select(t => t.Dataset))}" : ""), "class=\"muted\"");
-            var runs = await store.ListRunsAsync(spec.Name, RecentRuns, context.Cancel).ConfigureAwait(false);
+            var runs = await store.ListRunsAsync(spec.Name, RecentRuns, cancellationToken: context.Cancel).ConfigureAwait(false);
             body.Table(["run", "status", "trigger", "created", "duration", "steps"], runs.Select(run => new[]
             {
                 Html.LinkCell(DashboardRoutes.PipelineRun(run.RunId), run.RunId), Html.MarkupCell(StatusBadge(run.Status)), Html.Cell(run.Trigger), Html.Cell(Html.Time(run.CreatedAt)),

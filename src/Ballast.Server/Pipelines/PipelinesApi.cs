@@ -34,7 +34,7 @@ public sealed record PipelineRunResponse(string RunId, string Pipeline, string S
     }
 }
 
-public sealed record PipelineRunListResponse(IReadOnlyList<PipelineRunResponse> Runs);
+public sealed record PipelineRunListResponse(IReadOnlyList<PipelineRunResponse> Runs, string? NextBefore = null);
 
 /// <summary>
 /// <c>/api/v1/pipelines</c> (store pipelines, start and list runs) and <c>/api/v1/pipeline-runs</c> (a run's steps, logs,
@@ -98,15 +98,17 @@ public static class PipelinesApi
             var run = await launcher.LaunchAsync(name, parameters, "manual", body?.NoCache ?? false, null, cancellationToken).ConfigureAwait(false);
             return TypedResults.Created($"/api/v1/pipeline-runs/{run!.RunId}", PipelineRunResponse.From(run));
         }).WithSummary("Starts a run (queued; the runner picks it up within a second).").RequireAuthorization(BallastPolicies.Writer);
-        group.MapGet("/{name}/runs", async (string name, int? limit, PipelineStore store, CancellationToken cancellationToken) =>
+        group.MapGet("/{name}/runs", async (string name, int? limit, string? before, PipelineStore store, CancellationToken cancellationToken) =>
         {
             if (limit is < 1 or > MaxListedRuns)
             {
                 throw TrackingException.Invalid($"limit {limit} must be between 1 and {MaxListedRuns}.");
             }
 
-            return TypedResults.Ok(new PipelineRunListResponse((await store.ListRunsAsync(name, limit ?? 50, cancellationToken).ConfigureAwait(false)).Select(PipelineRunResponse.From).ToList()));
-        }).WithSummary("The pipeline's runs, newest first.").RequireAuthorization(BallastPolicies.Reader);
+            var size = limit ?? 50;
+            var runs = await store.ListRunsAsync(name, size, string.IsNullOrEmpty(before) ? null : before, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(new PipelineRunListResponse(runs.Select(PipelineRunResponse.From).ToList(), runs.Count == size ? runs[^1].RunId : null));
+        }).WithSummary("The pipeline's runs, newest first (?limit=, default 50, at most 200; ?before=: a run id to page on, given as next_before).").RequireAuthorization(BallastPolicies.Reader);
 
         var runs = routes.MapGroup("/api/v1/pipeline-runs").WithTags("Pipelines");
         runs.MapGet("/{id}", async (string id, PipelineStore store, CancellationToken cancellationToken) =>

@@ -306,6 +306,15 @@ public abstract class AlertContractTests(DatabaseEngine engine) : DatabaseTest(e
         log.Select(d => (d.Outcome, d.Attempt)).ShouldBe([("skipped", 0), ("failed", 4), ("retry", 3), ("retry", 2), ("retry", 1)]);
         log[0].Error.ShouldBe($"not sent: the receiver was never told the alert fired (firing notification {notifications[1].Id} failed after 4 attempt(s): {log[1].Error})");
         observer.Outcomes.ShouldBe(["retry", "retry", "retry", "failed", "skipped"]);
+        // The history counts the skipped resolved apart: it was queued, but nobody was (or will be) told.
+        (await store.HistoryAsync("drift-high", cancellationToken: Cancel)).Select(e => (e.To, e.Notifications, e.SkippedNotifications))
+            .ShouldBe([("resolved", 0, 1), ("firing", 1, 0)]);
+        // Both lists page on by id, newest first: the rows before the last one seen.
+        var history = await store.HistoryAsync("drift-high", cancellationToken: Cancel);
+        (await store.HistoryAsync("drift-high", 1, history[0].Id, Cancel)).ShouldHaveSingleItem().Id.ShouldBe(history[1].Id);
+        (await store.HistoryAsync("drift-high", 5, history[1].Id, Cancel)).ShouldBeEmpty();
+        (await store.DeliveriesAsync("drift-high", 2, log[1].Id, Cancel)).Select(d => d.Id).ShouldBe([log[2].Id, log[3].Id]);
+        (await store.DeliveriesAsync(null, 5, log[3].Id, Cancel)).Select(d => d.Id).ShouldBe([log[4].Id]);
     }
 
     [Fact]
@@ -332,6 +341,9 @@ public abstract class AlertContractTests(DatabaseEngine engine) : DatabaseTest(e
         var outcomes = (await Store.DeliveriesAsync(cancellationToken: Cancel)).GroupBy(d => d.Target).ToDictionary(g => g.Key, g => g.Select(d => d.Outcome).Reverse().ToList());
         outcomes[$"http://127.0.0.1:{up.Port}"].ShouldBe(["delivered", "delivered"]);
         outcomes[$"http://127.0.0.1:{down.Port}"].ShouldBe(["retry", "retry", "retry", "failed", "skipped"]);
+        // Of the resolved's two notifications, the one to the receiver that heard the firing was sent; the other skipped.
+        (await Store.HistoryAsync("drift-high", cancellationToken: Cancel)).Select(e => (e.To, e.Notifications, e.SkippedNotifications))
+            .ShouldBe([("resolved", 1, 1), ("firing", 2, 0)]);
     }
 
     [Fact]

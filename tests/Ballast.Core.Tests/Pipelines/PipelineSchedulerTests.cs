@@ -2,6 +2,7 @@ using Ballast.Datasets;
 using Ballast.Metadata;
 using Ballast.Pipelines;
 using Ballast.Tests.Metadata;
+using Ballast.Tracking;
 
 namespace Ballast.Tests.Pipelines;
 
@@ -31,7 +32,14 @@ public abstract class PipelineSchedulerTests(DatabaseEngine engine) : DatabaseTe
 
         Time.Advance(TimeSpan.FromDays(1));
         (await second.TickAsync(Cancel)).ShouldHaveSingleItem();
-        (await one.Store.ListRunsAsync("nightly", cancellationToken: Cancel)).Count.ShouldBe(2);
+        var both = await one.Store.ListRunsAsync("nightly", cancellationToken: Cancel);
+        both.Count.ShouldBe(2);
+        // Paged by run, newest first: the runs after the last one of the page before; a run of no such pipeline is refused.
+        var newest = (await one.Store.ListRunsAsync("nightly", 1, cancellationToken: Cancel)).ShouldHaveSingleItem();
+        newest.RunId.ShouldBe(both[0].RunId);
+        (await one.Store.ListRunsAsync("nightly", 1, newest.RunId, Cancel)).ShouldHaveSingleItem().RunId.ShouldBe(both[1].RunId);
+        (await one.Store.ListRunsAsync("nightly", 5, both[1].RunId, Cancel)).ShouldBeEmpty();
+        (await Should.ThrowAsync<TrackingException>(() => one.Store.ListRunsAsync("nightly", 5, "nosuchrun", Cancel))).Message.ShouldBe("before 'nosuchrun' is not a run of pipeline 'nightly'.");
     }
 
     [Fact]

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Ballast.Alerts;
+using Ballast.Client;
 using Ballast.Metadata;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -116,6 +117,19 @@ public abstract class AlertServerTests(DatabaseEngine engine) : EngineServerTest
         var history = await CliProcess.RunAsync("alerts", "history", rule, "--url", url);
         history.ExitCode.ShouldBe(0, history.ToString());
         history.Output.ShouldContain("pending");
+        // inactive → pending → firing: two rows, read a page of one at a time by the client and the CLI alike.
+        var transitions = (await client.GetFromJsonAsync<JsonElement>($"/api/v1/alerts/{rule}/history?limit=1", Cancel));
+        (transitions.GetProperty("history").GetArrayLength(), transitions.GetProperty("next_before").GetInt64()).ShouldBe((1, transitions.GetProperty("history")[0].GetProperty("id").GetInt64()));
+        var paged = new List<string?>();
+        await foreach (var row in new BallastClient(client).GetAllAsync($"/api/v1/alerts/{rule}/history", "history", pageSize: 1, parameters: PageParameters.Before, cancellationToken: Cancel))
+        {
+            paged.Add(row.GetProperty("to").GetString());
+        }
+
+        paged.ShouldBe(["firing", "pending"]);
+        var newest = JsonDocument.Parse((await CliProcess.RunAsync("alerts", "history", rule, "--limit", "1", "--json", "--url", url)).Output).RootElement;
+        (newest.GetProperty("rule").GetString(), newest.GetProperty("history").EnumerateArray().Single().GetProperty("to").GetString(), newest.TryGetProperty("next_before", out _))
+            .ShouldBe((rule, "firing", false));
         var log = await CliProcess.RunAsync("alerts", "deliveries", "--url", url);
         log.Output.ShouldContain("delivered");
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Ballast.Alerts;
+using Ballast.Client;
 using Ballast.Tests.Serving;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -112,6 +113,13 @@ public sealed class MonitorServerTests
         page.GetProperty("windows").EnumerateArray().Single().GetProperty("id").GetInt64().ShouldBe(id, "newest first");
         var older = await client.GetFromJsonAsync<JsonElement>($"/api/v1/monitors/iris-watch/windows?limit=1&before={page.GetProperty("next_before").GetInt64()}", Cancel);
         older.GetProperty("windows").EnumerateArray().Single().GetProperty("id").GetInt64().ShouldBe(baseline.GetProperty("id").GetInt64());
+        var paged = new List<long>();
+        await foreach (var closed in new BallastClient(client).GetAllAsync("/api/v1/monitors/iris-watch/windows", "windows", pageSize: 1, parameters: PageParameters.Before, cancellationToken: Cancel))
+        {
+            paged.Add(closed.GetProperty("id").GetInt64());
+        }
+
+        paged.ShouldBe([id, baseline.GetProperty("id").GetInt64()], "pages of one, each before the last one's id (next_before)");
         (await client.GetFromJsonAsync<JsonElement>($"/api/v1/monitors/iris-watch/windows/{id}", Cancel)).GetProperty("status").GetString().ShouldBe("ok");
 
         var json = await client.GetFromJsonAsync<JsonElement>($"/api/v1/monitors/iris-watch/windows/{id}/report", Cancel);
@@ -235,6 +243,8 @@ public sealed class MonitorServerTests
         hooks.GetProperty("multivariate.drifted").GetDouble().ShouldBe(0, "the window is the reference");
         var windows = await RunAsync("monitors", "windows", "iris-applied", "--url", url);
         windows.Output.ShouldContain(" ok ");
+        var windowsJson = JsonDocument.Parse((await RunAsync("monitors", "windows", "iris-applied", "--json", "--url", url)).Output).RootElement;
+        (windowsJson.GetProperty("monitor").GetString(), windowsJson.GetProperty("windows").EnumerateArray().Single().GetProperty("id").GetInt64()).ShouldBe(("iris-applied", id));
         var report = await RunAsync("monitors", "report", "iris-applied", id.ToString(CultureInfo.InvariantCulture), "--format", "md", "--url", url);
         report.Code.ShouldBe(0, report.Error);
         report.Output.ShouldContain("| petal_length | numerical | ks |");

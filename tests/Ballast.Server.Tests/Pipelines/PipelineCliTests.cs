@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using System.Text.Json;
+using Ballast.Client;
 
 namespace Ballast.Tests.Pipelines;
 
@@ -57,6 +58,22 @@ public sealed class PipelineCliTests
 
         using var client = server.Client();
         (await client.GetFromJsonAsync<JsonElement>("/api/v1/pipelines/hello/runs", Cancel)).GetProperty("runs").GetArrayLength().ShouldBe(1, "the refused runs were not queued");
+        // A second run: `pipelines runs` reads every page (of one here), and --limit stops it.
+        var second = await CliProcess.RunAsync("pipelines", "run", "hello", "--wait", "--url", url);
+        second.ExitCode.ShouldBe(1, second.ToString());
+        var all = await client.GetFromJsonAsync<JsonElement>("/api/v1/pipelines/hello/runs", Cancel);
+        var ids = all.GetProperty("runs").EnumerateArray().Select(run => run.GetProperty("run_id").GetString()).ToList();
+        ids.Count.ShouldBe(2);
+        all.TryGetProperty("next_before", out _).ShouldBeFalse("one page holds both");
+        var paged = new List<string?>();
+        await foreach (var run in new BallastClient(client).GetAllAsync("/api/v1/pipelines/hello/runs", "runs", pageSize: 1, parameters: PageParameters.Before, cancellationToken: Cancel))
+        {
+            paged.Add(run.GetProperty("run_id").GetString());
+        }
+
+        paged.ShouldBe(ids);
+        var newest = JsonDocument.Parse((await CliProcess.RunAsync("pipelines", "runs", "hello", "--limit", "1", "--json", "--url", url)).Output).RootElement;
+        newest.GetProperty("runs").EnumerateArray().Single().GetProperty("run_id").GetString().ShouldBe(ids[0]);
         var listed = await CliProcess.RunAsync("get", "pipelines", "--url", url);
         listed.Output.ShouldContain("hello");
 

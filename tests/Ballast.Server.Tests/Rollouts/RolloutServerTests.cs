@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Ballast.Client;
 using Ballast.Tests.Serving;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -204,6 +205,13 @@ public sealed class RolloutServerTests
         var page = await reader.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2/analyses?limit=1", Cancel);
         (page.GetProperty("analyses").GetArrayLength(), page.GetProperty("next_before").GetInt64()).ShouldBe((1, 2L));
         (await reader.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2/analyses?limit=1&before=2", Cancel)).GetProperty("analyses")[0].GetProperty("id").GetInt64().ShouldBe(1);
+        var paged = new List<long>();
+        await foreach (var run in new BallastClient(reader).GetAllAsync("/api/v1/rollouts/iris-v2/analyses", "analyses", pageSize: 1, parameters: PageParameters.Before, cancellationToken: Cancel))
+        {
+            paged.Add(run.GetProperty("id").GetInt64());
+        }
+
+        paged.ShouldBe([2L, 1L], "pages of one, each before the last one's id (next_before)");
         using (var bad = await reader.GetAsync("/api/v1/rollouts/iris-v2/analyses?limit=501", Cancel))
         {
             bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
@@ -223,6 +231,9 @@ public sealed class RolloutServerTests
         lines[2].ShouldContain("errors  error_rate > 0.5  0");
         lines[2].ShouldEndWith("Successful");
         cli.Output.ShouldContain("analysis 1 of step 1 (canary): Successful");
+        var newest = await CliProcess.RunAsync("rollout", "analyses", "iris-v2", "--limit", "1", "--json", "--url", url, "--api-key", readerKey);
+        var newestJson = JsonDocument.Parse(newest.Output).RootElement;
+        (newestJson.GetProperty("name").GetString(), newestJson.GetProperty("analyses").GetArrayLength(), newestJson.TryGetProperty("next_before", out _)).ShouldBe(("iris-v2", 1, false));
     }
 
     [Fact]
