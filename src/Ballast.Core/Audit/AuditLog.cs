@@ -19,7 +19,12 @@ public sealed class AuditLog(MetadataDatabase database)
             new { at = time.GetUtcNow().ToUnixTimeMilliseconds(), actor, action, resourceType, resource, details }, transaction, cancellationToken: cancellationToken));
     }
 
-    /// <summary>Newest first, optionally narrowed to a resource (type, and name or name/version) or an actor.</summary>
+    /// <summary>
+    /// Newest first, optionally narrowed to a resource (type, and name or name/version) or an actor. Pages by key: the
+    /// next page token holds the last id of the page and the next page reads below it, so an event recorded between two
+    /// pages neither pushes the last event of one page onto the next nor is skipped over (it is newer than the first
+    /// page, where a new listing finds it). A token without a key (the previous releases') is read as an offset.
+    /// </summary>
     public async Task<AuditPage> ListAsync(AuditQuery query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
@@ -30,8 +35,14 @@ public sealed class AuditLog(MetadataDatabase database)
         }
 
         var tokenQuery = new PageTokenQuery("audit_events").WithText("resource_type", query.ResourceType).WithText("resource", query.Resource).WithText("actor", query.Actor);
-        var offset = PageToken.ParseOffset(query.PageToken, tokenQuery);
+        var cursor = PageToken.ParseCursor(query.PageToken, tokenQuery);
         var where = new StringBuilder("1 = 1");
+        if (cursor.LastKey is not null)
+        {
+            // Keyset: below the previous page's last event, so events recorded since neither shift this page nor repeat.
+            where.Append(" AND id < @LastKey");
+        }
+
         if (query.ResourceType is not null)
         {
             where.Append(" AND resource_type = @ResourceType");
@@ -50,8 +61,8 @@ public sealed class AuditLog(MetadataDatabase database)
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         var rows = (await connection.QueryAsync<Row>(new CommandDefinition(
             $"SELECT id AS Id, occurred_at AS OccurredAt, actor AS Actor, action AS Action, resource_type AS ResourceType, resource AS Resource, details AS Details FROM audit_events WHERE {where} ORDER BY id DESC LIMIT @limit OFFSET @offset",
-            new { query.ResourceType, query.Resource, query.Actor, limit = maxResults + 1, offset }, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
-        var next = PageToken.Next(offset, maxResults, rows.Count, tokenQuery);
+            new { query.ResourceType, query.Resource, query.Actor, cursor.LastKey, limit = maxResults + 1, offset = cursor.LastKey is null ? cursor.Offset : 0 }, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+        var next = rows.Count > maxResults ? PageToken.Create(cursor.Offset + maxResults, tokenQuery, rows[maxResults - 1].Id) : null;
         return new AuditPage(
             rows.Take(maxResults).Select(row => new AuditEvent(row.Id, DateTimeOffset.FromUnixTimeMilliseconds(row.OccurredAt), row.Actor, row.Action, row.ResourceType, row.Resource, row.Details)).ToList(),
             next);

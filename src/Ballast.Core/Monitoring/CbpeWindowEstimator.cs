@@ -8,7 +8,9 @@ namespace Ballast.Monitoring;
 /// [N, C] output whose columns are <c>estimated.classes</c>. The probabilities are calibrated on the reference when it
 /// has labels (feedback of a traffic reference, or the label column of a dataset reference beside columns named as the
 /// output), and the same labels give each estimate its sampling error (<see cref="CbpeSamplingError"/>). Metrics
-/// <c>estimated.accuracy|precision|recall|f1|roc_auc</c>, each with <c>.sampling_error</c>, <c>estimated.calibrated</c>
+/// <c>estimated.accuracy|precision|recall|specificity|f1|roc_auc</c> and the expected confusion-matrix counts
+/// (<c>estimated.true_positive|false_positive|true_negative|false_negative</c>, or <c>estimated.true_A_pred_B</c> per
+/// pair of classes), each with <c>.sampling_error</c>, <c>estimated.calibrated</c>
 /// (1 when calibration was applied, to any class) and <c>estimated.rows</c> (the window's rows estimated).
 /// Calibration's random splits are seeded, so a window gives the same estimate every time.
 /// </summary>
@@ -68,7 +70,16 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
 
         var predicted = scores.Select(score => score >= threshold).ToArray();
         var estimate = Cbpe.Estimate(probabilities, predicted, scores);
-        return Result(scores.Length, calibrated, (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.F1, estimate.RocAuc), errors, notes);
+        var matrix = estimate.ConfusionMatrix;
+        var cellErrors = errors?.ConfusionMatrix;
+        (string, double, double?)[] cells =
+        [
+            (MonitorMetricNames.EstimatedTruePositive, matrix.TruePositives, cellErrors?[1][1]),
+            (MonitorMetricNames.EstimatedFalsePositive, matrix.FalsePositives, cellErrors?[0][1]),
+            (MonitorMetricNames.EstimatedTrueNegative, matrix.TrueNegatives, cellErrors?[0][0]),
+            (MonitorMetricNames.EstimatedFalseNegative, matrix.FalseNegatives, cellErrors?[1][0]),
+        ];
+        return Result(scores.Length, calibrated, (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.Specificity, estimate.F1, estimate.RocAuc), cells, errors, notes);
     }
 
     private static WindowHookResult EstimateMulticlass(MonitorWindowContext context, MonitorEstimated estimated, IReadOnlyList<string> classes)
@@ -116,10 +127,13 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
 
         var rows = scores.Select(row => (IReadOnlyList<double>)row).ToList();
         var estimate = MulticlassCbpe.Estimate(calibration.Calibrate(rows), MulticlassCbpe.PredictedClasses(rows), rows);
-        return Result(scores.Length, calibration.Calibrated > 0, (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.F1, estimate.RocAuc), errors, notes);
+        var cells = classes.SelectMany((truth, i) => classes.Select((predicted, j) =>
+            (MonitorMetricNames.EstimatedConfusion(truth, predicted), estimate.ConfusionMatrix[i][j], errors?.ConfusionMatrix[i][j]))).ToArray();
+        return Result(scores.Length, calibration.Calibrated > 0, (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.Specificity, estimate.F1, estimate.RocAuc), cells, errors, notes);
     }
 
-    private static WindowHookResult Result(int rows, bool calibrated, (double Accuracy, double Precision, double Recall, double F1, double RocAuc) estimate, CbpeSamplingErrors? errors, List<string> notes)
+    private static WindowHookResult Result(int rows, bool calibrated, (double Accuracy, double Precision, double Recall, double Specificity, double F1, double RocAuc) estimate,
+        (string Name, double Value, double? Error)[] cells, CbpeSamplingErrors? errors, List<string> notes)
     {
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
@@ -138,6 +152,7 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
         Add(MonitorMetricNames.EstimatedAccuracy, estimate.Accuracy, errors?.Accuracy);
         Add(MonitorMetricNames.EstimatedPrecision, estimate.Precision, errors?.Precision);
         Add(MonitorMetricNames.EstimatedRecall, estimate.Recall, errors?.Recall);
+        Add(MonitorMetricNames.EstimatedSpecificity, estimate.Specificity, errors?.Specificity);
         Add(MonitorMetricNames.EstimatedF1, estimate.F1, errors?.F1);
         if (double.IsFinite(estimate.RocAuc))
         {
@@ -148,7 +163,12 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
             notes.Add("no estimated.roc_auc: every calibrated probability (of a class) is 0, or every one is 1");
         }
 
-        if (errors is not null && new[] { errors.Accuracy, errors.Precision, errors.Recall, errors.F1, errors.RocAuc }.Any(e => !double.IsFinite(e)))
+        foreach (var (name, value, error) in cells)
+        {
+            Add(name, value, error);
+        }
+
+        if (errors is not null && new[] { errors.Accuracy, errors.Precision, errors.Recall, errors.Specificity, errors.F1, errors.RocAuc }.Any(e => !double.IsFinite(e)))
         {
             notes.Add("some estimates have no sampling error: the reference has none of the rows it is measured on (such as no predicted positives of a class)");
         }

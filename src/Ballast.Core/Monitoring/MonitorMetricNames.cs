@@ -34,6 +34,13 @@ public static class MonitorMetricNames
     public const string EstimatedRecall = "estimated.recall";
     public const string EstimatedF1 = "estimated.f1";
     public const string EstimatedRocAuc = "estimated.roc_auc";
+    public const string EstimatedSpecificity = "estimated.specificity";
+
+    /// <summary>A binary classifier's expected confusion-matrix counts (NannyML's <c>true_positive</c>, … components).</summary>
+    public const string EstimatedTruePositive = "estimated.true_positive";
+    public const string EstimatedFalsePositive = "estimated.false_positive";
+    public const string EstimatedTrueNegative = "estimated.true_negative";
+    public const string EstimatedFalseNegative = "estimated.false_negative";
     public const string EstimatedCalibrated = "estimated.calibrated";
     public const string EstimatedRows = "estimated.rows";
 
@@ -59,8 +66,11 @@ public static class MonitorMetricNames
 
     private static readonly string[] Drift = [DriftShare, DatasetDrift, DriftedColumns];
     private static readonly string[] Prediction = [PredictionDrift, PredictionDrifted];
-    private static readonly string[] Estimates = [EstimatedAccuracy, EstimatedPrecision, EstimatedRecall, EstimatedF1, EstimatedRocAuc];
-    private static readonly string[] Estimated = [.. Estimates, .. Estimates.Select(SamplingError), EstimatedCalibrated, EstimatedRows];
+    private static readonly string[] Estimates = [EstimatedAccuracy, EstimatedPrecision, EstimatedRecall, EstimatedSpecificity, EstimatedF1, EstimatedRocAuc];
+
+    /// <summary>CBPE's estimates that are rates in [0, 1] (not the confusion-matrix counts), whose band is clipped to [0, 1].</summary>
+    public static IReadOnlyList<string> EstimatedRates { get; } = Estimates;
+    private static readonly string[] BinaryCells = [EstimatedTruePositive, EstimatedFalsePositive, EstimatedTrueNegative, EstimatedFalseNegative];
     private static readonly string[] Fairness = [DemographicParityDifference, DemographicParityRatio, EqualOpportunityDifference, EqualizedOddsDifference];
     private static readonly string[] Reconstruction = [ReconstructionError, ReconstructionErrorLower, ReconstructionErrorUpper, MultivariateDrifted];
     private static readonly string[] DomainClassifier = [DomainAuc, MultivariateDrifted];
@@ -93,6 +103,25 @@ public static class MonitorMetricNames
 
     /// <summary><c>estimated.METRIC.sampling_error</c>: the standard error of a CBPE estimate on the window's rows.</summary>
     public static string SamplingError(string estimate) => estimate + SamplingErrorSuffix;
+
+    /// <summary>
+    /// <c>estimated.true_A_pred_B</c>: a multiclass classifier's expected count of rows of true class A predicted as B
+    /// (NannyML's <c>true_{true_class}_pred_{pred_class}</c> components).
+    /// </summary>
+    public static string EstimatedConfusion(string trueClass, string predictedClass) => $"estimated.true_{trueClass}_pred_{predictedClass}";
+
+    /// <summary>
+    /// Every estimated metric of a monitor's CBPE: the estimates and the confusion-matrix counts (binary cells, or one
+    /// per pair of <c>estimated.classes</c>), each with its sampling error, then <c>calibrated</c> and <c>rows</c>.
+    /// </summary>
+    public static IReadOnlyList<string> EstimatedNames(MonitorEstimated estimated)
+    {
+        ArgumentNullException.ThrowIfNull(estimated);
+        string[] values = estimated.Classes is { Count: > 0 } classes
+            ? [.. Estimates, .. classes.SelectMany(truth => classes.Select(predicted => EstimatedConfusion(truth, predicted)))]
+            : [.. Estimates, .. BinaryCells];
+        return [.. values, .. values.Select(SamplingError), EstimatedCalibrated, EstimatedRows];
+    }
 
     /// <summary><c>fairness.group.VALUE.selection_rate</c>.</summary>
     public static string SelectionRate(string group) => GroupPrefix + group + SelectionRateSuffix;
@@ -146,9 +175,13 @@ public static class MonitorMetricNames
 
         if (metric.StartsWith("estimated.", StringComparison.Ordinal))
         {
-            return spec.Estimated is null ? $"{monitor} estimates no performance (estimated), so it reports no '{metric}'"
-                : Estimated.Contains(metric) ? null
-                : $"{monitor} reports no '{metric}': its estimated metrics are {string.Join(", ", Estimated)}";
+            if (spec.Estimated is null)
+            {
+                return $"{monitor} estimates no performance (estimated), so it reports no '{metric}'";
+            }
+
+            var estimated = EstimatedNames(spec.Estimated);
+            return estimated.Contains(metric) ? null : $"{monitor} reports no '{metric}': its estimated metrics are {string.Join(", ", estimated)}";
         }
 
         if (metric.StartsWith("fairness.", StringComparison.Ordinal))

@@ -8,7 +8,8 @@ namespace Ballast.Tracking;
 /// <summary>
 /// Opaque page tokens, as MLflow's: base64 of <c>{"offset": N}</c>, and for searches tied to their query
 /// (<see cref="PageTokenQuery"/>) the search's name and its query's parameters beside the offset, as MLflow's
-/// logged-model search token (<c>SearchLoggedModelsPaginationToken</c>) carries them.
+/// logged-model search token (<c>SearchLoggedModelsPaginationToken</c>) carries them; a search that pages by key
+/// (the audit trail) adds the last key of the page (<see cref="PageCursor"/>).
 /// </summary>
 public static class PageToken
 {
@@ -22,18 +23,7 @@ public static class PageToken
     public static string Create(long offset) => Convert.ToBase64String(Encoding.UTF8.GetBytes($"{{\"offset\": {offset}}}"));
 
     /// <summary>A token for the next page of <paramref name="query"/>: its search, its parameters, then the offset.</summary>
-    public static string Create(long offset, PageTokenQuery query)
-    {
-        ArgumentNullException.ThrowIfNull(query);
-        var token = new JsonObject { [PageTokenQuery.SearchKey] = query.Search.DeepClone() };
-        foreach (var part in query.Parts)
-        {
-            token[part.Key] = part.Value?.DeepClone();
-        }
-
-        token["offset"] = offset;
-        return Convert.ToBase64String(Encoding.UTF8.GetBytes(token.ToJsonString()));
-    }
+    public static string Create(long offset, PageTokenQuery query) => Encode(Tied(offset, query));
 
     /// <summary>
     /// The token of the page after one read at <paramref name="offset"/>: null when the search, asked for one row more
@@ -61,18 +51,55 @@ public static class PageToken
     /// carries on. A tied token never has that form (it always holds its search's name), so none slips through as one
     /// by mistake; any other token without a search's name is refused as not this server's.
     /// </remarks>
-    public static long ParseOffset(string? token, PageTokenQuery query)
+    public static long ParseOffset(string? token, PageTokenQuery query) => ParseChecked(token, query).Offset;
+
+    /// <summary>
+    /// A keyset token for the next page of <paramref name="query"/>: the offset, as every token has (what a reader of
+    /// offsets alone, such as the previous release, pages by), and the sort key of the last result of this page, which
+    /// the next page starts below (or above), so that results added between two pages neither shift it nor repeat.
+    /// </summary>
+    public static string Create(long offset, PageTokenQuery query, long lastKey)
+    {
+        var token = Tied(offset, query);
+        token[PageTokenQuery.LastKeyKey] = lastKey;
+        return Encode(token);
+    }
+
+    /// <summary>
+    /// Where the page of a token issued for <paramref name="query"/> starts, checked as <see cref="ParseOffset(string?, PageTokenQuery)"/>
+    /// checks it: below (or above) <see cref="PageCursor.LastKey"/> when the token is a keyset one, else at
+    /// <see cref="PageCursor.Offset"/> (no token, a plain token of the previous releases, or a tied token issued before
+    /// the search paged by key).
+    /// </summary>
+    public static PageCursor ParseCursor(string? token, PageTokenQuery query)
+    {
+        var (offset, parsed) = ParseChecked(token, query);
+        if (parsed is null || !parsed.TryGetPropertyValue(PageTokenQuery.LastKeyKey, out var lastKey))
+        {
+            return new PageCursor(offset, null);
+        }
+
+        if (lastKey is JsonValue value && value.GetValueKind() == JsonValueKind.Number && value.TryGetValue<long>(out var key))
+        {
+            return new PageCursor(offset, key);
+        }
+
+        throw NotIssuedHere(token!);
+    }
+
+    // The offset and, for a tied token, its fields; a plain {"offset": N} token has none to read further (null).
+    private static (long Offset, JsonObject? Token) ParseChecked(string? token, PageTokenQuery query)
     {
         ArgumentNullException.ThrowIfNull(query);
         if (string.IsNullOrEmpty(token))
         {
-            return 0;
+            return (0, null);
         }
 
         var (offset, parsed) = Parse(token);
         if (string.Equals(token, Create(offset), StringComparison.Ordinal))
         {
-            return offset;
+            return (offset, null);
         }
 
         if (!parsed.TryGetPropertyValue(PageTokenQuery.SearchKey, out var search))
@@ -86,7 +113,7 @@ public static class PageToken
             Compare(part.Mismatch, part.Value, parsed.TryGetPropertyValue(part.Key, out var value) ? value : null);
         }
 
-        return offset;
+        return (offset, parsed);
     }
 
     public static int MaxResults(int? requested)
@@ -99,6 +126,21 @@ public static class PageToken
 
         return value;
     }
+
+    private static JsonObject Tied(long offset, PageTokenQuery query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var token = new JsonObject { [PageTokenQuery.SearchKey] = query.Search.DeepClone() };
+        foreach (var part in query.Parts)
+        {
+            token[part.Key] = part.Value?.DeepClone();
+        }
+
+        token["offset"] = offset;
+        return token;
+    }
+
+    private static string Encode(JsonObject token) => Convert.ToBase64String(Encoding.UTF8.GetBytes(token.ToJsonString()));
 
     private static void Compare(string mismatch, JsonNode? expected, JsonNode? found)
     {

@@ -11,6 +11,7 @@ public sealed class PageTokenQuery(string search)
 {
     internal const string SearchKey = "search";
     internal const string SearchMismatch = "Search in the page token does not match the requested search";
+    internal const string LastKeyKey = "last_key";
 
     private readonly List<PageTokenPart> _parts = [];
 
@@ -23,7 +24,7 @@ public sealed class PageTokenQuery(string search)
     /// <param name="value">This request's value, normalized (an empty filter is null) so that equal queries compare equal.</param>
     public PageTokenQuery With(string key, string mismatch, JsonNode? value)
     {
-        if (key is SearchKey or "offset")
+        if (key is SearchKey or "offset" or LastKeyKey)
         {
             throw new ArgumentException($"'{key}' is the token's own field, not a query parameter.", nameof(key));
         }

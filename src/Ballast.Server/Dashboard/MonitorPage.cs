@@ -173,10 +173,8 @@ internal static class MonitorPage
         body.Raw(SvgChart.Lines(id, title, labels, names.Select(n => Series(windows, n)).ToList(), "0.###"));
     }
 
-    /// <summary>A CBPE estimate (<c>estimated.accuracy</c>, …), not its sampling error or the rows and calibration flag.</summary>
-    private static bool IsEstimate(string key) =>
-        key.StartsWith("estimated.", StringComparison.Ordinal) && key is not (MonitorMetricNames.EstimatedRows or MonitorMetricNames.EstimatedCalibrated)
-        && !key.EndsWith(MonitorMetricNames.SamplingErrorSuffix, StringComparison.Ordinal);
+    /// <summary>A CBPE estimate of a rate (<c>estimated.accuracy</c>, …), not its sampling error, the confusion-matrix counts or the rows and calibration flag.</summary>
+    private static bool IsEstimate(string key) => MonitorMetricNames.EstimatedRates.Contains(key);
 
     /// <summary>A metric over the windows; an estimate with a sampling error gets NannyML's band, ± 3 sampling errors clipped to [0, 1].</summary>
     private static ChartSeries Series(List<StoredMonitorWindow> windows, string metric) =>

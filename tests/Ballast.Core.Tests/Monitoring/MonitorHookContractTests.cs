@@ -172,6 +172,19 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
         (values["estimated.accuracy.sampling_error"], values["estimated.precision.sampling_error"], values["estimated.recall.sampling_error"],
             values["estimated.f1.sampling_error"], values["estimated.roc_auc.sampling_error"]).ShouldBe((errors.Accuracy, errors.Precision, errors.Recall, errors.F1, errors.RocAuc));
         same["estimated.accuracy.sampling_error"].ShouldBe(errors.Accuracy, "the sampling error depends on the reference and the window's size only");
+        // Specificity and the expected confusion-matrix counts, NannyML's confusion_matrix metric (not normalized), with
+        // their sampling errors ([true][predicted], 1 the positive class).
+        (values["estimated.specificity"], values["estimated.specificity.sampling_error"]).ShouldBe((expected.Specificity, errors.Specificity));
+        var cells = expected.ConfusionMatrix;
+        (values["estimated.true_positive"], values["estimated.false_positive"], values["estimated.true_negative"], values["estimated.false_negative"])
+            .ShouldBe((cells.TruePositives, cells.FalsePositives, cells.TrueNegatives, cells.FalseNegatives));
+        (values["estimated.true_positive"] + values["estimated.false_positive"] + values["estimated.true_negative"] + values["estimated.false_negative"])
+            .ShouldBe(400, 1e-9, "every row's probability is spread over the four cells");
+        (values["estimated.true_positive.sampling_error"], values["estimated.false_positive.sampling_error"], values["estimated.true_negative.sampling_error"],
+            values["estimated.false_negative.sampling_error"]).ShouldBe((errors.ConfusionMatrix[1][1], errors.ConfusionMatrix[0][1], errors.ConfusionMatrix[0][0], errors.ConfusionMatrix[1][0]));
+        var referenceTruePositives = reference.Count(row => row.Truth == 1 && row.Probability >= 0.5) / (double)reference.Count;
+        values["estimated.true_positive.sampling_error"].ShouldBe(Math.Sqrt(400 * referenceTruePositives * (1 - referenceTruePositives)), 1e-9,
+            "σ√n, σ the reference's standard deviation of 'is a true positive' (true_positive_sampling_error)");
 
         // Fairness by region, fairlearn's definitions computed from the rows.
         var selection = shifted.GroupBy(row => row.Region).ToDictionary(group => group.Key, group => group.Average(row => row.Predicted == 1 ? 1.0 : 0.0));
@@ -352,6 +365,16 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
             (values["estimated.accuracy.sampling_error"], values["estimated.precision.sampling_error"], values["estimated.recall.sampling_error"],
                 values["estimated.f1.sampling_error"], values["estimated.roc_auc.sampling_error"]).ShouldBe((errors.Accuracy, errors.Precision, errors.Recall, errors.F1, errors.RocAuc), name);
             values["estimated.accuracy"].ShouldBe(realized, 3 * errors.Accuracy, "the realized accuracy falls in NannyML's ±3 sampling-error band");
+            (values["estimated.specificity"], values["estimated.specificity.sampling_error"]).ShouldBe((expected.Specificity, errors.Specificity), name);
+            for (var i = 0; i < Classes.Length; i++)
+            {
+                for (var j = 0; j < Classes.Length; j++)
+                {
+                    var cell = $"estimated.true_{Classes[i]}_pred_{Classes[j]}";
+                    (values[cell], values[cell + ".sampling_error"]).ShouldBe((expected.ConfusionMatrix[i][j], errors.ConfusionMatrix[i][j]), $"{name}: {cell}");
+                }
+            }
+
             foreach (var metric in values.Keys)
             {
                 MonitorMetricNames.Problem((await stack.Monitors.FindAsync(name, Cancel))!.Spec, metric).ShouldBeNull($"{name}: {metric}");

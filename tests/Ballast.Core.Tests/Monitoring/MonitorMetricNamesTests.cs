@@ -39,6 +39,10 @@ public sealed class MonitorMetricNamesTests
     [InlineData("estimated.roc_auc")]
     [InlineData("estimated.accuracy.sampling_error")]
     [InlineData("estimated.roc_auc.sampling_error")]
+    [InlineData("estimated.specificity")]
+    [InlineData("estimated.specificity.sampling_error")]
+    [InlineData("estimated.true_positive")]
+    [InlineData("estimated.false_negative.sampling_error")]
     [InlineData("fairness.group.female.selection_rate")]
     [InlineData("fairness.equalized_odds_difference")]
     [InlineData("multivariate.domain_auc")]
@@ -72,4 +76,20 @@ public sealed class MonitorMetricNamesTests
     [InlineData("multivariate.reconstruction_error", "monitor 'iris-drift' reports no 'multivariate.reconstruction_error': with multivariate.method domain_classifier it reports multivariate.domain_auc, multivariate.drifted")]
     public void A_name_outside_what_the_spec_asks_for_is_refused_with_what_it_does_report(string metric, string problem) =>
         MonitorMetricNames.Problem(Full, metric).ShouldBe(problem);
+
+    [Fact]
+    public void A_multiclass_monitor_reports_a_confusion_count_per_pair_of_its_classes_not_the_binary_cells()
+    {
+        var multiclass = Full with { Estimated = new MonitorEstimated("probability", Classes: ["setosa", "versicolor"]) };
+
+        MonitorMetricNames.Problem(multiclass, "estimated.true_setosa_pred_versicolor").ShouldBeNull();
+        MonitorMetricNames.Problem(multiclass, "estimated.true_versicolor_pred_versicolor.sampling_error").ShouldBeNull();
+        MonitorMetricNames.Problem(multiclass, "estimated.specificity").ShouldBeNull();
+        MonitorMetricNames.Problem(multiclass, "estimated.true_positive")!.ShouldStartWith(
+            "monitor 'iris-drift' reports no 'estimated.true_positive': its estimated metrics are estimated.accuracy, estimated.precision, estimated.recall, " +
+            "estimated.specificity, estimated.f1, estimated.roc_auc, estimated.true_setosa_pred_setosa, estimated.true_setosa_pred_versicolor, ");
+        MonitorMetricNames.Problem(Full, "estimated.true_setosa_pred_setosa")!.ShouldStartWith("monitor 'iris-drift' reports no 'estimated.true_setosa_pred_setosa': its estimated metrics are ");
+        MonitorMetricNames.EstimatedNames(Full.Estimated!).Count.ShouldBe((6 + 4) * 2 + 2);
+        MonitorMetricNames.EstimatedNames(multiclass.Estimated!).Count.ShouldBe((6 + 4) * 2 + 2);
+    }
 }

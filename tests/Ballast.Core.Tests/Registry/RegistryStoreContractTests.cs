@@ -219,6 +219,46 @@ public abstract class RegistryStoreContractTests(DatabaseEngine engine) : Databa
         (await Should.ThrowAsync<TrackingException>(() => audit.ListAsync(query with { PageToken = "garbage" }, Cancel))).Message.ShouldBe("Invalid page token 'garbage': it was not issued by this server.");
     }
 
+    [Fact]
+    public async Task Audit_paging_lists_every_event_exactly_once_while_events_are_recorded_between_pages()
+    {
+        var ci = Registry.WithActor("ci");
+        foreach (var name in new[] { "p1", "p2", "p3", "p4", "p5", "p6", "p7" })
+        {
+            await ci.CreateModelAsync(name, cancellationToken: Cancel);
+        }
+
+        var audit = new Ballast.Audit.AuditLog(Database);
+        var query = new Ballast.Audit.AuditQuery(Actor: "ci", MaxResults: 2);
+        var seen = new List<string>();
+        string? token = null;
+        var recorded = 0;
+        do
+        {
+            var page = await audit.ListAsync(query with { PageToken = token }, Cancel);
+            seen.AddRange(page.Events.Select(e => e.Resource));
+            token = page.NextPageToken;
+            // Newer events land between two page reads: with OFFSET paging each pushed the page's last event onto the next.
+            await ci.CreateModelAsync($"late{++recorded}", cancellationToken: Cancel);
+        }
+        while (token is not null);
+
+        seen.ShouldBe(["p7", "p6", "p5", "p4", "p3", "p2", "p1"]);
+        // The events recorded meanwhile are newer than the first page: a new listing finds them first.
+        (await audit.ListAsync(query with { MaxResults = 5 }, Cancel)).Events.Select(e => e.Resource).ShouldBe(["late4", "late3", "late2", "late1", "p7"]);
+
+        // A tied token issued before the audit trail paged by key (search, query and offset, no last key) is read as its
+        // offset, counted from the newest: late4, late3, late2, late1, p7 skipped.
+        var offsetToken = PageToken.Create(5, new PageTokenQuery("audit_events").WithText("resource_type", null).WithText("resource", null).WithText("actor", "ci"));
+        (await audit.ListAsync(query with { PageToken = offsetToken }, Cancel)).Events.Select(e => e.Resource).ShouldBe(["p6", "p5"]);
+        // A key that is not a whole number was not issued here.
+        var keyed = System.Text.Json.Nodes.JsonNode.Parse(Convert.FromBase64String((await audit.ListAsync(query, Cancel)).NextPageToken!))!.AsObject();
+        keyed["last_key"] = "7";
+        var forged = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes(keyed.ToJsonString()));
+        (await Should.ThrowAsync<TrackingException>(() => audit.ListAsync(query with { PageToken = forged }, Cancel))).Message
+            .ShouldBe($"Invalid page token '{forged}': it was not issued by this server.");
+    }
+
     private static Task<List<string>> AllAsync(RegistrySearch search, Func<RegistrySearch, Task<(IEnumerable<string> Items, string? Next)>> read) =>
         AllAsync(search, read, (s, token) => s with { PageToken = token });
 

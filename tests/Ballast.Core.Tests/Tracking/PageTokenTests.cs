@@ -23,6 +23,20 @@ public sealed class PageTokenTests
     }
 
     [Fact]
+    public void A_keyset_token_gives_its_last_key_and_offset_back_and_is_checked_as_any_tied_token()
+    {
+        var token = PageToken.Create(40, Query("name = 'a'", "1"), lastKey: 1234);
+
+        PageToken.ParseCursor(token, Query("name = 'a'", "1")).ShouldBe(new PageCursor(40, 1234));
+        PageToken.ParseOffset(token, Query("name = 'a'", "1")).ShouldBe(40, "a reader of offsets alone still pages by it");
+        PageToken.ParseCursor(PageToken.Create(40, Query(null, "1")), Query(null, "1")).ShouldBe(new PageCursor(40, null));
+        PageToken.ParseCursor(PageToken.Create(7), Query(null, "1")).ShouldBe(new PageCursor(7, null));
+        PageToken.ParseCursor(null, Query(null, "1")).ShouldBe(new PageCursor(0, null));
+        Should.Throw<TrackingException>(() => PageToken.ParseCursor(token, Query("name = 'b'", "1"))).Code.ShouldBe(TrackingException.InvalidParameterValue);
+        Should.Throw<ArgumentException>(() => new PageTokenQuery("x").With("last_key", "m", null));
+    }
+
+    [Fact]
     public void A_token_of_another_query_is_refused_naming_the_first_parameter_that_differs()
     {
         var token = PageToken.Create(40, Query(null, "1"));

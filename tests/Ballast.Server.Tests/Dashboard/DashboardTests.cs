@@ -294,7 +294,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             double.Parse(await driftVsRevenue.InnerTextAsync(), System.Globalization.CultureInfo.InvariantCulture).ShouldBeLessThan(0);
             (await TextAsync(page, "#segments")).ShouldContain("sepal_width=");
             (await page.Locator("#latency polyline.series").CountAsync()).ShouldBeGreaterThan(0);
-            (await page.Locator("#performance polyline.series").CountAsync()).ShouldBe(5, "CBPE's five estimates of the multiclass iris model, not their sampling errors");
+            (await page.Locator("#performance polyline.series").CountAsync()).ShouldBe(6, "CBPE's six rate estimates of the multiclass iris model (specificity among them), not their sampling errors or the confusion-matrix counts");
             (await page.Locator("#performance polygon.band").CountAsync()).ShouldBeGreaterThanOrEqualTo(4, "± 3 sampling errors around each estimate the reference's labels give one");
             (await page.Locator("#performance polygon.band title").First.TextContentAsync())!.ShouldContain(" to ");
             (await page.Locator("#windows tbody tr").CountAsync()).ShouldBe(3);

@@ -121,10 +121,13 @@ public sealed class MonitorHooksServerTests
             Metric("quality.flagged_rate").ShouldBe(BatchRows / 300.0, 1e-12, "the first request (50 rows) was flagged at serving");
 
             Metric("estimated.calibrated").ShouldBeOneOf(0, 1);
-            foreach (var name in new[] { "estimated.accuracy", "estimated.precision", "estimated.recall", "estimated.f1", "estimated.roc_auc" })
+            foreach (var name in new[] { "estimated.accuracy", "estimated.precision", "estimated.recall", "estimated.specificity", "estimated.f1", "estimated.roc_auc" })
             {
                 Metric(name).ShouldBeInRange(0, 1);
             }
+
+            (Metric("estimated.true_positive") + Metric("estimated.false_positive") + Metric("estimated.true_negative") + Metric("estimated.false_negative"))
+                .ShouldBe(Metric("estimated.rows"), 1e-9, "the expected confusion matrix spreads every estimated row over its four cells");
 
             var selection = shiftedRows.Select(row => row.Region).Distinct().Select(region => Metric($"fairness.group.{region}.selection_rate")).ToList();
             selection.Count.ShouldBe(4);

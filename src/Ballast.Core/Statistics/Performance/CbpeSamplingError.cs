@@ -1,7 +1,11 @@
 namespace Ballast.Statistics.Performance;
 
-/// <summary>The sampling error (standard error) of each CBPE estimate for a set of a given size; NaN where the reference cannot give one.</summary>
-public sealed record CbpeSamplingErrors(double Accuracy, double Precision, double Recall, double Specificity, double F1, double RocAuc);
+/// <summary>
+/// The sampling error (standard error) of each CBPE estimate for a set of a given size; NaN where the reference cannot
+/// give one. <see cref="ConfusionMatrix"/>[i][j] is the error of the expected count of rows of true class i predicted
+/// as j (binary: 0 the negative class, 1 the positive, so [1][1] is the true positives' and [0][1] the false positives').
+/// </summary>
+public sealed record CbpeSamplingErrors(double Accuracy, double Precision, double Recall, double Specificity, double F1, double RocAuc, IReadOnlyList<IReadOnlyList<double>> ConfusionMatrix);
 
 /// <summary>
 /// NannyML's sampling error of CBPE's estimates (<c>nannyml/sampling_error/binary_classification.py</c> and
@@ -20,6 +24,10 @@ public sealed record CbpeSamplingErrors(double Accuracy, double Precision, doubl
 /// is 1.2 times that (<c>auroc_sampling_error</c>: "experiments showed that std of class variances underestimated
 /// sampling error by 20%"); multiclass accuracy is one component over all rows. NannyML draws the estimate
 /// ± 3 sampling errors (<c>SAMPLING_ERROR_RANGE</c>), clipped to [0, 1], as its confidence band.
+/// The expected confusion-matrix counts (not normalized, CBPE's default <c>normalize_confusion_matrix=None</c>) have
+/// √n · σ, σ the standard deviation over the reference rows of "this row is in the cell" (share s: σ² = s(1 − s)):
+/// <c>true_positive_sampling_error</c> (and the other three cells) as <c>(reference_std / np.sqrt(len(data))) * len(data)</c>,
+/// and <c>multiclass_confusion_matrix_sampling_error</c> likewise per cell.
 /// </summary>
 public sealed class CbpeSamplingError
 {
@@ -36,9 +44,11 @@ public sealed class CbpeSamplingError
     private readonly Component[] _f1;
     private readonly Component[] _rocAuc;
     private readonly double _rocAucFactor;
+    private readonly double[][] _cellVariances;
 
-    private CbpeSamplingError(Component[] accuracy, Component[] precision, Component[] recall, Component[] specificity, Component[] f1, Component[] rocAuc, double rocAucFactor)
+    private CbpeSamplingError(Component[] accuracy, Component[] precision, Component[] recall, Component[] specificity, Component[] f1, Component[] rocAuc, double rocAucFactor, double[][] cellVariances)
     {
+        _cellVariances = cellVariances;
         _accuracy = accuracy;
         _precision = precision;
         _recall = recall;
@@ -72,7 +82,8 @@ public sealed class CbpeSamplingError
             [Specificity(counts)],
             [F1(counts, correcting: true)],
             [RocAuc(referenceScores, referenceActual)],
-            rocAucFactor: 1);
+            rocAucFactor: 1,
+            CellVariances([[counts.TrueNegatives, counts.FalsePositives], [counts.FalseNegatives, counts.TruePositives]], referenceActual.Length));
     }
 
     /// <summary>
@@ -89,6 +100,12 @@ public sealed class CbpeSamplingError
         }
 
         var correct = 0;
+        var cells = new int[classes][];
+        for (var c = 0; c < classes; c++)
+        {
+            cells[c] = new int[classes];
+        }
+
         for (var i = 0; i < referenceActual.Length; i++)
         {
             if (referenceActual[i] < 0 || referenceActual[i] >= classes || referencePredicted[i] < 0 || referencePredicted[i] >= classes)
@@ -102,6 +119,7 @@ public sealed class CbpeSamplingError
             }
 
             correct += referenceActual[i] == referencePredicted[i] ? 1 : 0;
+            cells[referenceActual[i]][referencePredicted[i]]++;
         }
 
         var precision = new Component[classes];
@@ -129,7 +147,7 @@ public sealed class CbpeSamplingError
             rocAuc[c] = RocAuc(scores, actual);
         }
 
-        return new CbpeSamplingError([new(Bernoulli(correct, referenceActual.Length), 1)], precision, recall, specificity, f1, rocAuc, MulticlassRocAucFactor);
+        return new CbpeSamplingError([new(Bernoulli(correct, referenceActual.Length), 1)], precision, recall, specificity, f1, rocAuc, MulticlassRocAucFactor, CellVariances(cells, referenceActual.Length));
     }
 
     /// <summary>The sampling errors of the estimates on a set of <paramref name="rows"/> rows.</summary>
@@ -141,8 +159,13 @@ public sealed class CbpeSamplingError
         }
 
         return new CbpeSamplingErrors(Combine(_accuracy, rows), Combine(_precision, rows), Combine(_recall, rows), Combine(_specificity, rows), Combine(_f1, rows),
-            _rocAucFactor * Combine(_rocAuc, rows));
+            _rocAucFactor * Combine(_rocAuc, rows),
+            _cellVariances.Select(row => (IReadOnlyList<double>)row.Select(variance => Math.Sqrt(rows * variance)).ToArray()).ToArray());
     }
+
+    /// <summary>Per cell the population variance of "the row is in this cell" over the reference's rows.</summary>
+    private static double[][] CellVariances(int[][] counts, int total) =>
+        counts.Select(row => row.Select(count => Bernoulli(count, total)).ToArray()).ToArray();
 
     /// <summary>NannyML's confidence band: the estimate ± 3 sampling errors, clipped to [0, 1].</summary>
     public static (double Lower, double Upper) Band(double estimate, double samplingError) =>

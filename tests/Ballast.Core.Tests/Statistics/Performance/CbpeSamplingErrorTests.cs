@@ -105,6 +105,42 @@ public sealed class CbpeSamplingErrorTests
         errors.RocAuc.ShouldBe(1.2 * Math.Sqrt(0.015625 / (2 / 6.0) / 30) / 3, 1e-12);
     }
 
+    /// <summary>
+    /// The expected confusion-matrix counts, not normalized (CBPE's default <c>normalize_confusion_matrix=None</c>):
+    /// <c>true_positive_sampling_error_components</c> (and the other cells') take σ = <c>np.std</c> of the 0/1
+    /// "row is in the cell" over the reference, and <c>true_positive_sampling_error</c> gives
+    /// <c>(reference_std / np.sqrt(len(data))) * len(data)</c> = σ√n. The binary reference above (TP 3, FP 1, FN 1, TN 3
+    /// of 8): TP and TN σ² = (3/8)(5/8) = 15/64, FP and FN σ² = (1/8)(7/8) = 7/64; on 50 rows √(50 · 15/64) = 3.4233 and
+    /// √(50 · 7/64) = 2.3385. Multiclass (<c>multiclass_confusion_matrix_sampling_error_components</c> and
+    /// <c>multiclass_confusion_matrix_sampling_error</c>, the same per cell of the sklearn confusion matrix): the
+    /// reference above has counts [[1, 1, 0], [0, 2, 0], [1, 0, 1]] of 6, so a cell of 1 has σ² = (1/6)(5/6) = 5/36, of 2
+    /// σ² = 2/9 and of 0 none; on 30 rows √(30 · 5/36) = 2.0412 and √(30 · 2/9) = 2.5820.
+    /// </summary>
+    [Fact]
+    public void Confusion_matrix_counts_have_nannyml_unnormalized_sampling_errors()
+    {
+        double[] scores = [0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.1];
+        bool[] actual = [true, true, false, true, true, false, false, false];
+
+        var binary = CbpeSamplingError.FitBinary(scores, actual, scores.Select(s => s >= 0.5).ToArray()).For(50).ConfusionMatrix;
+
+        binary[1][1].ShouldBe(3.4233, 1e-4, "true positives");
+        binary[0][0].ShouldBe(Math.Sqrt(50 * 15 / 64.0), 1e-12, "true negatives");
+        binary[0][1].ShouldBe(2.3385, 1e-4, "false positives");
+        binary[1][0].ShouldBe(Math.Sqrt(50 * 7 / 64.0), 1e-12, "false negatives");
+
+        IReadOnlyList<double>[] multiclassScores = [[0.7, 0.2, 0.1], [0.4, 0.5, 0.1], [0.1, 0.8, 0.1], [0.2, 0.6, 0.2], [0.1, 0.1, 0.8], [0.5, 0.1, 0.4]];
+        var multiclass = CbpeSamplingError.FitMulticlass(multiclassScores, [0, 0, 1, 1, 2, 2], MulticlassCbpe.PredictedClasses(multiclassScores), 3).For(30).ConfusionMatrix;
+
+        double[][] expected = [[2.0412, 2.0412, 0], [0, 2.5820, 0], [2.0412, 0, 2.0412]];
+        for (var i = 0; i < 3; i++)
+        {
+            multiclass[i].ShouldBe(expected[i], 1e-4);
+        }
+
+        multiclass[1][1].ShouldBe(Math.Sqrt(30 * 2 / 9.0), 1e-12);
+    }
+
     /// <summary>A metric with no relevant reference rows (no predicted positives for precision) has no sampling error, as NannyML returns NaN; the band clips to [0, 1].</summary>
     [Fact]
     public void Undefined_components_give_nan_and_the_band_clips()
