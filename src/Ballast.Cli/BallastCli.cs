@@ -26,6 +26,7 @@ public static class BallastCli
         root.Subcommands.Add(VersionCommand.Create(output));
         root.Subcommands.Add(HealthCommand.Create(output));
         root.Subcommands.Add(KeysCommand.Create(output));
+        root.Subcommands.Add(AuditCommand.Create(output));
         root.Subcommands.Add(TrackingCommands.Experiments(output));
         root.Subcommands.Add(TrackingCommands.Runs(output));
         root.Subcommands.Add(ModelsCommand.Create(output));

@@ -112,6 +112,19 @@ public sealed class CliClientTests
         merged.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("id").GetInt64()).ShouldBe(ids);
         merged.TryGetProperty("next_page_token", out _).ShouldBeFalse("one answer for the whole list");
         (await ballast.GetListAsync("/api/v1/audit", "events", limit: 0, parameters: PageParameters.Ballast, cancellationToken: Cancel)).GetRawText().ShouldBe("{\"events\":[]}");
+
+        // ballast audit: the same trail, filtered, every page of it, as JSON or a table.
+        var versionEvents = await CliProcess.RunAsync("audit", "--resource-type", "model_version", "--url", url, "--json");
+        versionEvents.ExitCode.ShouldBe(0, versionEvents.ToString());
+        JsonDocument.Parse(versionEvents.Output).RootElement.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("resource").GetString())
+            .ShouldBe(Enumerable.Range(1, Count).Reverse().Select(version => $"paged-model-0/{version}"));
+        var trail = await CliProcess.RunAsync("audit", "--resource", "paged-model-3", "--url", url);
+        trail.ExitCode.ShouldBe(0, trail.ToString());
+        var lines = trail.Output.TrimEnd('\n').Split('\n');
+        lines.Length.ShouldBe(2, trail.Output);
+        lines[0].Split(' ', StringSplitOptions.RemoveEmptyEntries).ShouldBe(["TIME", "ACTOR", "ACTION", "RESOURCE", "DETAILS"]);
+        lines[1].ShouldContain("registered_model paged-model-3");
+        (await CliProcess.RunAsync("audit", "--resource-type", "run", "--url", url)).ExitCode.ShouldBe(2, "registered_model or model_version");
     }
 
     [Fact]
