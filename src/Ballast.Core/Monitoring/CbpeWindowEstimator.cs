@@ -187,8 +187,14 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
             var ok = keep(row);
             for (var c = 0; c < columns.Length && ok; c++)
             {
-                ok = WindowValues.Number(columns[c][row]) is >= 0 and <= 1;
-                values[c] = ok ? WindowValues.Number(columns[c][row])!.Value : 0;
+                if (WindowValues.Number(columns[c][row]) is { } value and >= 0 and <= 1)
+                {
+                    values[c] = value;
+                }
+                else
+                {
+                    ok = false;
+                }
             }
 
             if (ok)
