@@ -24,18 +24,7 @@ internal static class AlertsCommand
         var listCommand = list.AddTo(new Command("list", "Every rule's alert now: state, value, windows in a row, since when.") { state, source });
         listCommand.SetAction(async (parse, cancel) =>
         {
-            var query = new List<string>();
-            if (parse.GetValue(state) is { } s)
-            {
-                query.Add("state=" + Uri.EscapeDataString(s));
-            }
-
-            if (parse.GetValue(source) is { } src)
-            {
-                query.Add("source=" + Uri.EscapeDataString(src));
-            }
-
-            var json = await list.Client(parse).GetJsonAsync(Api + (query.Count > 0 ? "?" + string.Join("&", query) : ""), cancel).ConfigureAwait(false);
+            var json = await list.Client(parse).GetJsonAsync(ClientOptions.WithQuery(Api, ("state", parse.GetValue(state)), ("source", parse.GetValue(source))), cancel).ConfigureAwait(false);
             return await list.PrintAsync(parse, output, json, body =>
             {
                 var table = new TextTable("RULE", "SOURCE", "SEVERITY", "STATE", "VALUE", "WINDOWS", "WINDOW", "SINCE", "SILENCED", "HEALTH");

@@ -23,9 +23,8 @@ internal static class AuditCommand
         var command = client.AddTo(new Command("audit", "Registry changes, newest first, with who made them.") { resourceType, resource, actor, limit });
         command.SetAction(async (parse, cancel) =>
         {
-            var query = string.Join("&", new[] { ("resourceType", parse.GetValue(resourceType)), ("resource", parse.GetValue(resource)), ("actor", parse.GetValue(actor)) }
-                .Where(filter => filter.Item2 is not null).Select(filter => $"{filter.Item1}={Uri.EscapeDataString(filter.Item2!)}"));
-            var json = await client.Client(parse).GetListAsync(query.Length == 0 ? "/api/v1/audit" : $"/api/v1/audit?{query}", "events",
+            var path = ClientOptions.WithQuery("/api/v1/audit", ("resourceType", parse.GetValue(resourceType)), ("resource", parse.GetValue(resource)), ("actor", parse.GetValue(actor)));
+            var json = await client.Client(parse).GetListAsync(path, "events",
                 parse.GetValue(limit), MaxPage, PageParameters.Ballast, cancel).ConfigureAwait(false);
             return await client.PrintAsync(parse, output, json, body =>
             {

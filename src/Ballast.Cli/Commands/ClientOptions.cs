@@ -81,6 +81,13 @@ internal sealed class ClientOptions
         Validators = { result => { if (result.GetValueOrDefault<int?>() is < 1) { result.AddError("--limit must be at least 1."); } } },
     };
 
+    /// <summary><paramref name="path"/> with the parameters that have a value as its query (escaped, in the order given), or the path alone when none has.</summary>
+    public static string WithQuery(string path, params (string Name, string? Value)[] parameters)
+    {
+        var query = string.Join("&", parameters.Where(parameter => parameter.Value is not null).Select(parameter => $"{parameter.Name}={Uri.EscapeDataString(parameter.Value!)}"));
+        return query.Length == 0 ? path : $"{path}?{query}";
+    }
+
     public static string Text(JsonElement element, string property) =>
         element.TryGetProperty(property, out var value) ? value.ValueKind switch
         {

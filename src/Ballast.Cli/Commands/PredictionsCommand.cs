@@ -23,13 +23,11 @@ internal static class PredictionsCommand
                 "csv" => "csv",
                 _ => throw new CommandUsageException($"-o {target}: name a .parquet or .csv file"),
             };
-            var query = $"endpoint={Uri.EscapeDataString(parse.GetValue(endpoint)!)}&format={format}"
-                        + (parse.GetValue(from) is { } f ? "&from=" + Uri.EscapeDataString(f) : "")
-                        + (parse.GetValue(to) is { } t ? "&to=" + Uri.EscapeDataString(t) : "");
+            var path = ClientOptions.WithQuery("/api/v1/predictions/export", ("endpoint", parse.GetValue(endpoint)), ("format", format), ("from", parse.GetValue(from)), ("to", parse.GetValue(to)));
             var partial = target + ".partial";
             await using (var stream = File.Create(partial))
             {
-                await options.Client(parse).DownloadAsync($"/api/v1/predictions/export?{query}", stream, cancel).ConfigureAwait(false);
+                await options.Client(parse).DownloadAsync(path, stream, cancel).ConfigureAwait(false);
             }
 
             File.Move(partial, target, overwrite: true);
