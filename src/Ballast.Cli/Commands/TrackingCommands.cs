@@ -77,7 +77,15 @@ internal static class TrackingCommands
             await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                 $"{ClientOptions.Text(json, "experiment")} on {ClientOptions.Text(json, "endpoint")} ({ClientOptions.Text(json, "metric")}, {ClientOptions.Text(json, "engine")}): {ClientOptions.Text(json, "decision")}" +
                 $"{(json.GetProperty("provisional").GetBoolean() ? " (provisional)" : "")}; planned {ClientOptions.Text(json, "planned_samples")} per variant{srm}")).ConfigureAwait(false);
-            if (json.TryGetProperty("cuped", out var cuped) && cuped.ValueKind == JsonValueKind.Object)
+            if (json.TryGetProperty("cuped", out var regression) && regression.ValueKind == JsonValueKind.Object && regression.TryGetProperty("covariates", out _))
+            {
+                var covariates = ClientOptions.Items(regression, "covariates").Select(covariate => string.Create(CultureInfo.InvariantCulture,
+                    $"{ClientOptions.Text(covariate, "covariate")}{(covariate.TryGetProperty("lookback", out var over) && over.ValueKind == JsonValueKind.String ? $" over {over.GetString()}" : "")} " +
+                    $"(theta {Number(covariate, "theta")}{(covariate.TryGetProperty("dropped", out var dropped) && dropped.ValueKind == JsonValueKind.String ? $", left out: {dropped.GetString()}" : "")})"));
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
+                    $"CUPED on {string.Join(", ", covariates)}: variance {Percent(regression, "variance_reduction").TrimStart('+')} lower, {ClientOptions.Text(regression, "units_with_covariate")} units with a pre-period value; means and lifts are adjusted")).ConfigureAwait(false);
+            }
+            else if (json.TryGetProperty("cuped", out var cuped) && cuped.ValueKind == JsonValueKind.Object)
             {
                 await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
                     $"CUPED on {ClientOptions.Text(cuped, "covariate")} {(cuped.TryGetProperty("lookback", out var lookback) && lookback.ValueKind == JsonValueKind.String ? $"over the {lookback.GetString()} before the start" : "(every row of the table)")}: variance {Percent(cuped, "variance_reduction").TrimStart('+')} lower, theta {Number(cuped, "theta")}, {ClientOptions.Text(cuped, "units_with_covariate")} units with a pre-period value; means and lifts are adjusted")).ConfigureAwait(false);

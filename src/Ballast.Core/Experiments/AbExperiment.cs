@@ -33,13 +33,21 @@ public sealed record AbExperimentSpec(
 /// warehouse export registered as a dataset version): <see cref="Name"/> is the version (<c>customers@3</c>; a bare name
 /// is pinned to the latest version when the experiment is created), the sum of <see cref="Column"/> over the rows whose
 /// <see cref="Key"/> is the routing key; with <see cref="Timestamp"/> only the rows of the <see cref="Lookback"/> before the
-/// start count, without it every row does (a table of pre-experiment values, one row per unit).
+/// start count, without it every row does (a table of pre-experiment values, one row per unit). With
+/// <see cref="Covariates"/> instead (and none of the other fields), several covariates at once: regression adjustment.
 /// </summary>
-public sealed record CupedSpec(string? Source = null, string? Name = null, string? Lookback = null, string? Key = null, string? Column = null, string? Timestamp = null)
+public sealed record CupedSpec(string? Source = null, string? Name = null, string? Lookback = null, string? Key = null, string? Column = null, string? Timestamp = null,
+    IReadOnlyList<CupedSpec>? Covariates = null)
 {
     public const string Dataset = "dataset";
 
     public const string DefaultLookback = "14d";
+
+    /// <summary>The most covariates at once: each adds a join to the results query and k² sums, and more rarely remove more variance.</summary>
+    public const int MaxCovariates = 10;
+
+    /// <summary>The covariates adjusted for: the list of <see cref="Covariates"/>, or this one.</summary>
+    public IReadOnlyList<CupedSpec> Each() => Covariates ?? [this];
 
     /// <summary>The covariate as results name it (methods, not properties: they are not fields of the spec's JSON): <c>kpi:spend</c>, <c>dataset:customers@3:spend_90d</c>, <c>outcome</c> or <c>reward</c>.</summary>
     public string Covariate() => Source switch
@@ -166,35 +174,43 @@ public static partial class AbExperimentValidation
 
         if (spec.Cuped is { } cuped)
         {
-            if (cuped.Source is not (MetricSpec.Kpi or MetricSpec.Outcome or MetricSpec.Reward or CupedSpec.Dataset))
+            if (cuped.Covariates is { } covariates)
             {
-                problems.Add($"cuped.source '{cuped.Source}' must be kpi, outcome, reward or dataset");
-            }
-
-            if (cuped.Source == MetricSpec.Kpi && string.IsNullOrEmpty(cuped.Name))
-            {
-                problems.Add("cuped: a kpi covariate needs the KPI's name as name");
-            }
-
-            if (cuped.Source == CupedSpec.Dataset)
-            {
-                ValidateDatasetCovariate(cuped, problems);
-            }
-            else if (cuped.Key is not null || cuped.Column is not null || cuped.Timestamp is not null)
-            {
-                problems.Add("cuped: key, column and timestamp are for source dataset");
-            }
-
-            if (!cuped.HasLookback())
-            {
-                if (cuped.Lookback is not null)
+                if (cuped.Source is not null || cuped.Name is not null || cuped.Lookback is not null || cuped.Key is not null || cuped.Column is not null || cuped.Timestamp is not null)
                 {
-                    problems.Add("cuped.lookback needs cuped.timestamp with source dataset (without a timestamp every row of the table is the pre-period)");
+                    problems.Add("cuped: give one covariate (source, name, ...) or a list of them as covariates, not both");
+                }
+
+                if (covariates.Count is 0 or > CupedSpec.MaxCovariates)
+                {
+                    problems.Add($"cuped.covariates: give 1 to {CupedSpec.MaxCovariates} covariates, not {covariates.Count}");
+                }
+
+                foreach (var (covariate, i) in covariates.Select((covariate, i) => (covariate, i)))
+                {
+                    if (covariate is null)
+                    {
+                        problems.Add($"cuped.covariates[{i}]: give source and name");
+                        continue;
+                    }
+
+                    if (covariate.Covariates is not null)
+                    {
+                        problems.Add($"cuped.covariates[{i}]: a covariate has no covariates of its own");
+                    }
+
+                    ValidateCovariate(covariate, $"cuped.covariates[{i}]", problems);
+                }
+
+                foreach (var duplicate in covariates.OfType<CupedSpec>().Where(covariate => covariate.Covariates is null).Select(Defaulted)
+                    .GroupBy(covariate => (covariate.Covariate(), covariate.Lookback)).Where(group => group.Count() > 1))
+                {
+                    problems.Add($"cuped.covariates: {duplicate.Key.Item1}{(duplicate.Key.Lookback is { } lookback ? $" over {lookback}" : "")} is given {duplicate.Count()} times; give each covariate once");
                 }
             }
-            else if (Durations.Parse(cuped.Lookback ?? CupedSpec.DefaultLookback) is not { } lookback || lookback <= TimeSpan.Zero || lookback > MaxLookback)
+            else
             {
-                problems.Add($"cuped.lookback '{cuped.Lookback}' must be a duration such as 14d or 36h, at most {Durations.Format(MaxLookback)}");
+                ValidateCovariate(cuped, "cuped", problems);
             }
 
             if ((spec.Engine ?? Sequential) == Bayesian)
@@ -259,19 +275,57 @@ public static partial class AbExperimentValidation
             SecondaryMetrics = secondary.Count > 0 ? secondary : null,
             Guardrails = spec.Guardrails is null ? null : guardrails,
             Correction = secondary.Count > 0 ? correction : spec.Correction,
-            Cuped = spec.Cuped is { } given ? given with { Lookback = given.HasLookback() ? given.Lookback ?? CupedSpec.DefaultLookback : null } : null,
+            Cuped = spec.Cuped is { } given ? given.Covariates is { } list ? given with { Covariates = list.Select(Defaulted).ToList() } : Defaulted(given) : null,
             Engine = engine,
             Alpha = spec.Alpha ?? Statistics.StatisticsDefaults.Alpha,
             MinimumDetectableEffect = spec.MinimumDetectableEffect ?? DefaultMinimumDetectableEffect,
         };
     }
 
+    /// <summary>A covariate with its default lookback (none for a dataset read whole).</summary>
+    private static CupedSpec Defaulted(CupedSpec covariate) => covariate with { Lookback = covariate.HasLookback() ? covariate.Lookback ?? CupedSpec.DefaultLookback : null };
+
+    /// <summary>One covariate's checks: its source, a KPI's name, a dataset's columns, and its lookback; problems named after <paramref name="where"/>.</summary>
+    private static void ValidateCovariate(CupedSpec cuped, string where, List<string> problems)
+    {
+        if (cuped.Source is not (MetricSpec.Kpi or MetricSpec.Outcome or MetricSpec.Reward or CupedSpec.Dataset))
+        {
+            problems.Add($"{where}.source '{cuped.Source}' must be kpi, outcome, reward or dataset");
+        }
+
+        if (cuped.Source == MetricSpec.Kpi && string.IsNullOrEmpty(cuped.Name))
+        {
+            problems.Add($"{where}: a kpi covariate needs the KPI's name as name");
+        }
+
+        if (cuped.Source == CupedSpec.Dataset)
+        {
+            ValidateDatasetCovariate(cuped, where, problems);
+        }
+        else if (cuped.Key is not null || cuped.Column is not null || cuped.Timestamp is not null)
+        {
+            problems.Add($"{where}: key, column and timestamp are for source dataset");
+        }
+
+        if (!cuped.HasLookback())
+        {
+            if (cuped.Lookback is not null)
+            {
+                problems.Add($"{where}.lookback needs {where}.timestamp with source dataset (without a timestamp every row of the table is the pre-period)");
+            }
+        }
+        else if (Durations.Parse(cuped.Lookback ?? CupedSpec.DefaultLookback) is not { } lookback || lookback <= TimeSpan.Zero || lookback > MaxLookback)
+        {
+            problems.Add($"{where}.lookback '{cuped.Lookback}' must be a duration such as 14d or 36h, at most {Durations.Format(MaxLookback)}");
+        }
+    }
+
     /// <summary>A dataset covariate names a dataset version (<c>name</c> or <c>name@3</c>), the key column and the value column.</summary>
-    private static void ValidateDatasetCovariate(CupedSpec cuped, List<string> problems)
+    private static void ValidateDatasetCovariate(CupedSpec cuped, string where, List<string> problems)
     {
         if (string.IsNullOrEmpty(cuped.Name))
         {
-            problems.Add("cuped: a dataset covariate needs the dataset as name (customers or customers@3)");
+            problems.Add($"{where}: a dataset covariate needs the dataset as name (customers or customers@3)");
         }
         else
         {
@@ -281,18 +335,18 @@ public static partial class AbExperimentValidation
             }
             catch (TrackingException exception)
             {
-                problems.Add($"cuped.name: {exception.Message.TrimEnd('.')}");
+                problems.Add($"{where}.name: {exception.Message.TrimEnd('.')}");
             }
         }
 
         if (string.IsNullOrEmpty(cuped.Key))
         {
-            problems.Add("cuped: a dataset covariate needs key, the column that holds the routing key");
+            problems.Add($"{where}: a dataset covariate needs key, the column that holds the routing key");
         }
 
         if (string.IsNullOrEmpty(cuped.Column))
         {
-            problems.Add("cuped: a dataset covariate needs column, the numeric column summed per key");
+            problems.Add($"{where}: a dataset covariate needs column, the numeric column summed per key");
         }
     }
 

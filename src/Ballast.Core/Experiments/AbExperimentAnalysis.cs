@@ -6,10 +6,11 @@ namespace Ballast.Experiments;
 /// <summary>
 /// What the log and feedback hold for one variant: its units (predictions), its metric's summary and its latency;
 /// with CUPED, the metric's and the pre-period covariate's sums over the measured units, and how many of them had a
-/// pre-period value.
+/// pre-period value; with several covariates, their sums in <see cref="Covariates"/>, how many units had any of them
+/// (<see cref="WithCovariate"/>) and how many had each.
 /// </summary>
 public sealed record VariantData(string Variant, long Units, SampleSummary Metric, double LatencyMeanMs = 0, double LatencyP99Ms = 0, double ErrorRate = 0,
-    CupedSums? Covariate = null, long WithCovariate = 0)
+    CupedSums? Covariate = null, long WithCovariate = 0, CovariateSums? Covariates = null, IReadOnlyList<long>? WithEachCovariate = null)
 {
     public double Guardrail(string metric) => metric switch
     {
@@ -44,9 +45,18 @@ public sealed record VariantResult(
 /// <summary>
 /// CUPED as applied: the covariate (<c>kpi:revenue</c>, <c>dataset:customers@3:spend</c>, <c>outcome</c>, <c>reward</c>), its
 /// lookback (null for a dataset read whole), the pooled θ,
-/// the share of the metric's variance removed, and how many measured units had a pre-period value.
+/// the share of the metric's variance removed, and how many measured units had a pre-period value. With several
+/// covariates (<c>cuped: {covariates: [...]}</c>) each one's name, lookback and θ are in <see cref="Covariates"/> instead,
+/// and <see cref="UnitsWithCovariate"/> counts the units with any of them.
 /// </summary>
-public sealed record CupedReport(string Covariate, string? Lookback, double Theta, double VarianceReduction, long UnitsWithCovariate);
+public sealed record CupedReport(string? Covariate, string? Lookback, double? Theta, double VarianceReduction, long UnitsWithCovariate, IReadOnlyList<CupedCovariateReport>? Covariates = null);
+
+/// <summary>
+/// One of several covariates as applied: its name and lookback, its coefficient θ in the regression adjustment, the
+/// measured units with a pre-period value of it, and why it was left out (θ 0), if it was: <c>no variance</c> or
+/// <c>collinear</c> (the covariates before it determine it).
+/// </summary>
+public sealed record CupedCovariateReport(string Covariate, string? Lookback, double Theta, long UnitsWithCovariate, string? Dropped = null);
 
 /// <summary>A secondary metric's results per variant; p-values adjusted across every secondary metric and treatment.</summary>
 public sealed record MetricResult(string Metric, string Type, string Source, IReadOnlyList<VariantResult> Variants, CupedReport? Cuped = null);
@@ -178,6 +188,11 @@ public static class AbExperimentAnalysis
     /// </summary>
     private static (IReadOnlyList<VariantData> Data, CupedReport? Report) ApplyCuped(AbExperimentSpec spec, IReadOnlyList<VariantData> data)
     {
+        if (spec.Cuped is { Covariates: { } covariates })
+        {
+            return ApplyRegression(covariates, data);
+        }
+
         if (spec.Cuped is not { } settings || data.Any(variant => variant.Covariate is null) || data.Sum(variant => variant.Covariate!.Value.Count) < 2
             || data.Sum(variant => variant.WithCovariate) == 0)
         {
@@ -187,6 +202,32 @@ public static class AbExperimentAnalysis
         var adjustment = Cuped.FromSums(data.Select(variant => variant.Covariate!.Value).ToList());
         return (data.Select((variant, i) => variant with { Metric = adjustment.Groups[i] }).ToList(),
             new CupedReport(settings.Covariate(), settings.Lookback, adjustment.Theta, adjustment.VarianceReduction, data.Sum(variant => variant.WithCovariate)));
+    }
+
+    /// <summary>
+    /// CUPED with several covariates (regression adjustment): θ pooled over every variant's measured units, each
+    /// variant's summary replaced by the adjusted one; a covariate without variance or collinear with the ones before it
+    /// is left out (θ 0) and the report says so. Nothing to adjust (fewer than 2 units, or no unit with any pre-period
+    /// value) leaves the data as it is.
+    /// </summary>
+    private static (IReadOnlyList<VariantData> Data, CupedReport? Report) ApplyRegression(IReadOnlyList<CupedSpec> covariates, IReadOnlyList<VariantData> data)
+    {
+        if (data.Any(variant => variant.Covariates is null || variant.Covariates.Covariates != covariates.Count) || data.Sum(variant => variant.Covariates!.Count) < 2
+            || data.Sum(variant => variant.WithCovariate) == 0)
+        {
+            return (data, null);
+        }
+
+        var regression = CupedRegressions.FromSums(data.Select(variant => variant.Covariates!).ToList());
+        var each = covariates.Select((covariate, j) => new CupedCovariateReport(covariate.Covariate(), covariate.Lookback, regression.Theta[j],
+            data.Sum(variant => variant.WithEachCovariate?[j] ?? 0), regression.Fits[j] switch
+            {
+                CovariateFit.NoVariance => "no variance",
+                CovariateFit.Collinear => "collinear",
+                _ => null,
+            })).ToList();
+        return (data.Select((variant, i) => variant with { Metric = regression.Groups[i] }).ToList(),
+            new CupedReport(null, null, null, regression.VarianceReduction, data.Sum(variant => variant.WithCovariate), each));
     }
 
     /// <summary>

@@ -303,11 +303,10 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     {
         var spec = experiment.Spec;
         var start = experiment.StartedAt;
-        var variants = split.Variants;
         var guarded = (spec.Guardrails ?? []).Select(guardrail => guardrail.AsMetric()).OfType<MetricSpec>().ToList();
         List<MetricSpec> metrics = [spec.Metric!, .. spec.SecondaryMetrics ?? [], .. guarded];
-        var cuped = spec.Cuped;
-        var preStart = cuped?.Lookback is { } lookback ? start - (long)Durations.Parse(lookback)!.Value.TotalMilliseconds : start;
+        var covariates = spec.Cuped?.Each() ?? [];
+        long PreStart(CupedSpec covariate) => covariate.Lookback is { } lookback ? start - (long)Durations.Parse(lookback)!.Value.TotalMilliseconds : start;
         // KPI values by metric index (a KPI's name never reaches the SQL text); the covariate's pre-period values apart.
         var kpiValues = new List<(int Metric, StoredKpi Kpi)>();
         for (var i = 0; i < metrics.Count; i++)
@@ -321,15 +320,62 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
             }
         }
 
-        var preKpis = cuped?.Source == MetricSpec.Kpi ? await kpis.BetweenAsync(cuped.Name!, preStart, start, cancellationToken).ConfigureAwait(false) : [];
-        await using var table = cuped?.Source == CupedSpec.Dataset ? await CovariateTable.OpenAsync(datasets, cuped, cancellationToken).ConfigureAwait(false) : null;
-        // Stopped: the log view ends at the stop, and the feedback is what it was then (sent, re-sent or changed later: not seen).
-        // A dataset covariate reads no predictions before the start.
-        var found = await predictions.QueryAsync(spec.Endpoint!, table is null ? preStart : start, end, end, connection =>
+        var preKpis = new List<(int Covariate, StoredKpi Kpi)>();
+        for (var j = 0; j < covariates.Count; j++)
         {
-            table?.CreateView(connection, "cuped_source");
+            if (covariates[j].Source == MetricSpec.Kpi)
+            {
+                var values = await kpis.BetweenAsync(covariates[j].Name!, PreStart(covariates[j]), start, cancellationToken).ConfigureAwait(false);
+                preKpis.AddRange(values.Select(kpi => (j, kpi)));
+            }
+        }
+
+        var tables = new Dictionary<int, CovariateTable>();
+        try
+        {
+            for (var j = 0; j < covariates.Count; j++)
+            {
+                if (covariates[j].Source == CupedSpec.Dataset)
+                {
+                    tables[j] = await CovariateTable.OpenAsync(datasets, covariates[j], cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            return await ResultsAsync(spec, start, end, split, metrics, kpiValues, covariates, preKpis, tables, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            foreach (var table in tables.Values)
+            {
+                await table.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The results query, once the KPI values and the covariates' pre-period KPIs and tables are at hand: per metric
+    /// and variant, the units, the metric's sums, latency and, with CUPED, every covariate's sums (ΣXᵢ, ΣXᵢY, ΣXᵢXⱼ).
+    /// </summary>
+    private async Task<AbExperimentResults> ResultsAsync(AbExperimentSpec spec, long start, long? end, ExperimentSplit split, List<MetricSpec> metrics,
+        List<(int Metric, StoredKpi Kpi)> kpiValues, IReadOnlyList<CupedSpec> covariates, List<(int Covariate, StoredKpi Kpi)> preKpis, Dictionary<int, CovariateTable> tables,
+        CancellationToken cancellationToken)
+    {
+        var variants = split.Variants;
+        var guarded = (spec.Guardrails ?? []).Select(guardrail => guardrail.AsMetric()).OfType<MetricSpec>().ToList();
+        long PreStart(CupedSpec covariate) => covariate.Lookback is { } lookback ? start - (long)Durations.Parse(lookback)!.Value.TotalMilliseconds : start;
+        var k = covariates.Count;
+        // Stopped: the log view ends at the stop, and the feedback is what it was then (sent, re-sent or changed later: not seen).
+        // The log is read from the earliest pre-period a covariate takes from it (a dataset covariate reads none before the start).
+        var from = covariates.Where(covariate => covariate.Source != CupedSpec.Dataset).Select(PreStart).DefaultIfEmpty(start).Min();
+        var found = await predictions.QueryAsync(spec.Endpoint!, from, end, end, connection =>
+        {
+            foreach (var (j, table) in tables)
+            {
+                table.CreateView(connection, $"cuped_source_{j}");
+            }
+
             using var command = connection.CreateCommand();
-            command.CommandText = "CREATE TABLE kpis (metric INTEGER, prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE); CREATE TABLE pre_kpis (prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE)";
+            command.CommandText = "CREATE TABLE kpis (metric INTEGER, prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE); CREATE TABLE pre_kpis (covariate INTEGER, prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE)";
             command.ExecuteNonQuery();
             using (var appender = connection.CreateAppender("kpis"))
             {
@@ -344,30 +390,47 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
 
             using (var appender = connection.CreateAppender("pre_kpis"))
             {
-                foreach (var kpi in preKpis)
+                foreach (var (covariate, kpi) in preKpis)
                 {
-                    var row = appender.CreateRow();
+                    var row = appender.CreateRow().AppendValue(covariate);
                     row = kpi.PredictionId is null ? row.AppendNullValue() : row.AppendValue(kpi.PredictionId);
                     row = kpi.RoutingKey is null ? row.AppendNullValue() : row.AppendValue(kpi.RoutingKey);
                     row.AppendValue(kpi.Value).EndRow();
                 }
             }
 
-            var pre = Covariate(cuped, preStart, start);
+            // One join per covariate; the sums over the units with a metric value: ΣXᵢ, ΣXᵢY, units with Xᵢ, then ΣXᵢXⱼ (i ≤ j).
+            var pre = k == 0 ? "" : "WITH " + string.Join(", ", covariates.Select((covariate, j) => $"pre{j} AS ({Covariate(covariate, j, PreStart(covariate), start)})")) + " ";
+            var xs = string.Concat(Enumerable.Range(0, k).Select(j => $", coalesce(pre{j}.x, 0) AS x{j}, pre{j}.x IS NOT NULL AS has{j}"));
+            var joins = string.Concat(Enumerable.Range(0, k).Select(j => $" LEFT JOIN pre{j} ON pre{j}.routing_key = u.routing_key"));
+            var pairs = Enumerable.Range(0, k).SelectMany(i => Enumerable.Range(i, k - i).Select(j => (i, j))).ToList();
+            var sums = k == 0 ? "" : $", count(CASE WHEN v IS NOT NULL AND ({string.Join(" OR ", Enumerable.Range(0, k).Select(j => $"has{j}"))}) THEN 1 END)" +
+                string.Concat(Enumerable.Range(0, k).Select(j => $", coalesce(sum(CASE WHEN v IS NOT NULL THEN x{j} END), 0), coalesce(sum(v * x{j}), 0), count(CASE WHEN v IS NOT NULL AND has{j} THEN 1 END)")) +
+                string.Concat(pairs.Select(pair => $", coalesce(sum(CASE WHEN v IS NOT NULL THEN x{pair.i} * x{pair.j} END), 0)"));
             return metrics.Select((metric, i) =>
             {
                 // A unit converts when its value is positive (no value: not converted); a mean is over the units with a value.
                 var value = metric.Type == MetricSpec.Binomial ? "CASE WHEN u.raw > 0 THEN 1.0 ELSE 0.0 END" : "u.raw";
-                command.CommandText = $"WITH pre AS ({pre}) SELECT variant, count(*), count(v), coalesce(sum(v), 0), coalesce(sum(v * v), 0), avg(latency_ms), quantile_cont(latency_ms, 0.99), " +
-                    "coalesce(sum(CASE WHEN v IS NOT NULL THEN x END), 0), coalesce(sum(CASE WHEN v IS NOT NULL THEN x * x END), 0), coalesce(sum(v * x), 0), count(CASE WHEN v IS NOT NULL AND has_x THEN 1 END) " +
-                    $"FROM (SELECT u.variant, u.latency_ms, {value} AS v, coalesce(pre.x, 0) AS x, pre.x IS NOT NULL AS has_x FROM ({Units(metric, i, start)}) u LEFT JOIN pre ON pre.routing_key = u.routing_key) GROUP BY variant";
+                command.CommandText = $"{pre}SELECT variant, count(*), count(v), coalesce(sum(v), 0), coalesce(sum(v * v), 0), avg(latency_ms), quantile_cont(latency_ms, 0.99){sums} " +
+                    $"FROM (SELECT u.variant, u.latency_ms, {value} AS v{xs} FROM ({Units(metric, i, start)}) u{joins}) GROUP BY variant";
                 using var reader = command.ExecuteReader();
                 var rows = new Dictionary<string, MetricRow>(StringComparer.Ordinal);
                 while (reader.Read())
                 {
                     double Number(int column) => reader.IsDBNull(column) ? 0 : Convert.ToDouble(reader.GetValue(column), CultureInfo.InvariantCulture);
                     long Count(int column) => Convert.ToInt64(reader.GetValue(column), CultureInfo.InvariantCulture);
-                    rows[reader.GetString(0)] = new MetricRow(Count(1), Count(2), Number(3), Number(4), Number(5), Number(6), Number(7), Number(8), Number(9), Count(10));
+                    var (sumX, sumXY, with, sumXX) = (new double[k], new double[k], new long[k], new double[k, k]);
+                    for (var j = 0; j < k; j++)
+                    {
+                        (sumX[j], sumXY[j], with[j]) = (Number(8 + (3 * j)), Number(9 + (3 * j)), Count(10 + (3 * j)));
+                    }
+
+                    foreach (var (pair, p) in pairs.Select((pair, p) => (pair, p)))
+                    {
+                        sumXX[pair.i, pair.j] = sumXX[pair.j, pair.i] = Number(8 + (3 * k) + p);
+                    }
+
+                    rows[reader.GetString(0)] = new MetricRow(Count(1), Count(2), Number(3), Number(4), Number(5), Number(6), k == 0 ? 0 : Count(7), sumX, sumXY, with, sumXX);
                 }
 
                 return rows;
@@ -379,10 +442,16 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
             : [];
         List<VariantData> Data(MetricSpec metric, Dictionary<string, MetricRow> rows) => variants.Select(variant =>
         {
-            var row = rows.GetValueOrDefault(variant) ?? new MetricRow(0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+            var row = rows.GetValueOrDefault(variant) ?? new MetricRow(0, 0, 0, 0, 0, 0, 0, new double[k], new double[k], new long[k], new double[k, k]);
             var summary = metric.Type == MetricSpec.Binomial ? Statistics.SampleSummary.FromProportion((long)Math.Round(row.Sum), row.Units) : Statistics.SampleSummary.FromSums(row.Count, row.Sum, row.Squares);
-            return new VariantData(variant, row.Units, summary, row.LatencyMean, row.LatencyP99, errors.GetValueOrDefault(variant),
-                cuped is null ? null : new Statistics.CupedSums(row.Count, row.Sum, row.Squares, row.SumX, row.SumX2, row.SumXY), row.WithCovariate);
+            var data = new VariantData(variant, row.Units, summary, row.LatencyMean, row.LatencyP99, errors.GetValueOrDefault(variant));
+            // One covariate (cuped: {...}): single-covariate CUPED's sums; a list (cuped: {covariates: [...]}): every covariate's.
+            return spec.Cuped switch
+            {
+                null => data,
+                { Covariates: null } => data with { Covariate = new Statistics.CupedSums(row.Count, row.Sum, row.Squares, row.SumX[0], row.SumXX[0, 0], row.SumXY[0]), WithCovariate = row.With[0] },
+                _ => data with { Covariates = new Statistics.CovariateSums(row.Count, row.Sum, row.Squares, row.SumX, row.SumXY, row.SumXX), WithCovariate = row.WithAny, WithEachCovariate = row.With },
+            };
         }).ToList();
         var secondaryCount = spec.SecondaryMetrics?.Count ?? 0;
         return AbExperimentAnalysis.Analyze(spec, Data(metrics[0], found[0]), split.Weights,
@@ -411,23 +480,25 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     private const string Outcome = "CASE WHEN lower(trim(outcome, '\"')) = 'true' THEN 1.0 WHEN lower(trim(outcome, '\"')) = 'false' THEN 0.0 ELSE TRY_CAST(trim(outcome, '\"') AS DOUBLE) END";
 
     /// <summary>
-    /// CUPED's covariate per routing key from the pre-period [<paramref name="preStart"/>, <paramref name="start"/>) (see
-    /// <see cref="CupedSpec"/>); a dataset's from the view <c>cuped_source</c>, whole without a timestamp column; no rows without CUPED.
+    /// CUPED's covariate <paramref name="index"/> per routing key from the pre-period [<paramref name="preStart"/>, <paramref name="start"/>)
+    /// (see <see cref="CupedSpec"/>); a dataset's from the view <c>cuped_source_{index}</c>, whole without a timestamp column.
     /// </summary>
-    private static string Covariate(CupedSpec? cuped, long preStart, long start) => cuped?.Source switch
+    private static string Covariate(CupedSpec cuped, int index, long preStart, long start) => cuped.Source switch
     {
-        null => "SELECT NULL::VARCHAR AS routing_key, NULL::DOUBLE AS x WHERE false",
-        CupedSpec.Dataset => $"SELECT CAST({DuckDbSql.Identifier(cuped.Key!)} AS VARCHAR) AS routing_key, sum(CAST({DuckDbSql.Identifier(cuped.Column!)} AS DOUBLE)) AS x FROM cuped_source " +
+        CupedSpec.Dataset => $"SELECT CAST({DuckDbSql.Identifier(cuped.Key!)} AS VARCHAR) AS routing_key, sum(CAST({DuckDbSql.Identifier(cuped.Column!)} AS DOUBLE)) AS x FROM cuped_source_{index} " +
             $"WHERE {DuckDbSql.Identifier(cuped.Key!)} IS NOT NULL" +
             (cuped.Timestamp is { } timestamp ? $" AND epoch_ms(CAST({DuckDbSql.Identifier(timestamp)} AS TIMESTAMP)) >= {preStart} AND epoch_ms(CAST({DuckDbSql.Identifier(timestamp)} AS TIMESTAMP)) < {start}" : "") +
             $" GROUP BY 1 HAVING count({DuckDbSql.Identifier(cuped.Column!)}) > 0",
-        MetricSpec.Kpi => "SELECT routing_key, sum(value) AS x FROM (SELECT routing_key, value FROM pre_kpis WHERE routing_key IS NOT NULL UNION ALL " +
-            $"SELECT p.routing_key, k.value FROM pre_kpis k JOIN predictions p ON p.prediction_id = k.prediction_id WHERE p.kind = 'primary' AND p.routing_key IS NOT NULL AND p.timestamp < {start}) GROUP BY routing_key",
-        MetricSpec.Reward => $"SELECT routing_key, avg(reward) AS x FROM predictions WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp < {start} GROUP BY routing_key HAVING count(reward) > 0",
-        _ => $"SELECT routing_key, avg({Outcome}) AS x FROM predictions WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp < {start} GROUP BY routing_key HAVING count({Outcome}) > 0",
+        MetricSpec.Kpi => $"SELECT routing_key, sum(value) AS x FROM (SELECT routing_key, value FROM pre_kpis WHERE covariate = {index} AND routing_key IS NOT NULL UNION ALL " +
+            $"SELECT p.routing_key, k.value FROM pre_kpis k JOIN predictions p ON p.prediction_id = k.prediction_id WHERE k.covariate = {index} AND p.kind = 'primary' AND p.routing_key IS NOT NULL " +
+            $"AND p.timestamp >= {preStart} AND p.timestamp < {start}) GROUP BY routing_key",
+        MetricSpec.Reward => $"SELECT routing_key, avg(reward) AS x FROM predictions WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp >= {preStart} AND timestamp < {start} GROUP BY routing_key HAVING count(reward) > 0",
+        _ => $"SELECT routing_key, avg({Outcome}) AS x FROM predictions WHERE kind = 'primary' AND routing_key IS NOT NULL AND timestamp >= {preStart} AND timestamp < {start} GROUP BY routing_key HAVING count({Outcome}) > 0",
     };
 
-    private sealed record MetricRow(long Units, long Count, double Sum, double Squares, double LatencyMean, double LatencyP99, double SumX, double SumX2, double SumXY, long WithCovariate);
+    /// <summary>A variant's row: units, the metric's sums, latency, the units with any covariate, and per covariate ΣXᵢ, ΣXᵢY, the units with it, and ΣXᵢXⱼ.</summary>
+    private sealed record MetricRow(long Units, long Count, double Sum, double Squares, double LatencyMean, double LatencyP99, long WithAny, double[] SumX, double[] SumXY, long[] With,
+        double[,] SumXX);
 
     /// <summary>
     /// The spec's own checks, then against its endpoint (it exists, has two variants or more, and the control is one of
@@ -437,21 +508,36 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     private async Task<AbExperimentSpec> ValidateAsync(AbExperimentSpec spec, CancellationToken cancellationToken, AbExperimentSpec? existing = null)
     {
         spec = AbExperimentValidation.Validate(spec);
-        if (spec.Cuped is { Source: CupedSpec.Dataset } cuped)
+        if (spec.Cuped is { } cuped)
         {
-            var reference = DatasetReference.Parse(cuped.Name!);
-            if (reference.Version is null && existing?.Cuped is { Source: CupedSpec.Dataset, Name: { } pinned } && DatasetReference.Parse(pinned).Name == reference.Name)
+            var pinnedBefore = (existing?.Cuped?.Each() ?? []).Where(covariate => covariate.Source == CupedSpec.Dataset && covariate.Name is not null).Select(covariate => DatasetReference.Parse(covariate.Name!)).ToList();
+            var problems = new List<string>();
+            var pinned = new List<CupedSpec>();
+            foreach (var (covariate, j) in cuped.Each().Select((covariate, j) => (covariate, j)))
             {
-                reference = DatasetReference.Parse(pinned);
+                if (covariate.Source != CupedSpec.Dataset)
+                {
+                    pinned.Add(covariate);
+                    continue;
+                }
+
+                var reference = DatasetReference.Parse(covariate.Name!);
+                if (reference.Version is null && pinnedBefore.FirstOrDefault(before => before.Name == reference.Name) is { } before)
+                {
+                    reference = before;
+                }
+
+                var version = await datasets.GetVersionAsync(reference, cancellationToken).ConfigureAwait(false);
+                problems.AddRange(CovariateTable.Problems(version, covariate, cuped.Covariates is null ? "cuped" : $"cuped.covariates[{j}]"));
+                pinned.Add(covariate with { Name = version.Reference });
             }
 
-            var version = await datasets.GetVersionAsync(reference, cancellationToken).ConfigureAwait(false);
-            if (CovariateTable.Problems(version, cuped) is { Count: > 0 } problems)
+            if (problems.Count > 0)
             {
                 throw TrackingException.Invalid($"Invalid experiment '{spec.Name}'", problems);
             }
 
-            spec = spec with { Cuped = cuped with { Name = version.Reference } };
+            spec = spec with { Cuped = cuped.Covariates is null ? pinned[0] : cuped with { Covariates = pinned } };
         }
 
         var endpoint = await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false);
@@ -524,12 +610,13 @@ internal sealed class CovariateTable : IAsyncDisposable
     private readonly List<string> _copies = [];
     private readonly List<string> _readers = [];
 
-    public static List<string> Problems(DatasetVersion version, CupedSpec cuped)
+    /// <summary>What keeps <paramref name="version"/> from serving as the covariate, each named after <paramref name="where"/> in the spec.</summary>
+    public static List<string> Problems(DatasetVersion version, CupedSpec cuped, string where = "cuped")
     {
         var tables = version.Profile?.Tables ?? [];
         if (tables.Count == 0)
         {
-            return [$"cuped: dataset {version.Reference} has no CSV, TSV or Parquet file"];
+            return [$"{where}: dataset {version.Reference} has no CSV, TSV or Parquet file"];
         }
 
         var problems = new List<string>();
@@ -537,7 +624,7 @@ internal sealed class CovariateTable : IAsyncDisposable
         {
             if (table.Error is not null)
             {
-                problems.Add($"cuped: {version.Reference} {table.Path} could not be read: {table.Error}");
+                problems.Add($"{where}: {version.Reference} {table.Path} could not be read: {table.Error}");
                 continue;
             }
 
@@ -551,11 +638,11 @@ internal sealed class CovariateTable : IAsyncDisposable
 
                 if (!columns.TryGetValue(name, out var column))
                 {
-                    problems.Add($"cuped.{role}: {version.Reference} {table.Path} has no column '{name}'; it has {string.Join(", ", columns.Keys)}");
+                    problems.Add($"{where}.{role}: {version.Reference} {table.Path} has no column '{name}'; it has {string.Join(", ", columns.Keys)}");
                 }
                 else if (!fits(column))
                 {
-                    problems.Add($"cuped.{role}: column '{name}' of {version.Reference} {table.Path} is {column.Type}, not {expected}");
+                    problems.Add($"{where}.{role}: column '{name}' of {version.Reference} {table.Path} is {column.Type}, not {expected}");
                 }
             }
 

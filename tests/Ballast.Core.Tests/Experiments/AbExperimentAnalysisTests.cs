@@ -59,7 +59,7 @@ public sealed class AbExperimentAnalysisTests
 
         var expected = Cuped.Analyze(y.AsSpan(0, 4), x.AsSpan(0, 4), y.AsSpan(4), x.AsSpan(4));
         results.Cuped.ShouldBe(new CupedReport("kpi:spend", "7d", expected.Theta, expected.VarianceReduction, 8));
-        results.Cuped!.Theta.ShouldBe(1.0516129032258064, 1e-12);
+        results.Cuped!.Theta!.Value.ShouldBe(1.0516129032258064, 1e-12);
         results.Cuped.VarianceReduction.ShouldBe(1 - 0.25622119815668193 / 12.5, 1e-12);
         var (a, b) = (results.Variants[0], results.Variants[1]);
         a.Mean.ShouldBe(expected.Control.Mean, 1e-12);

@@ -158,6 +158,33 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Fo
         (await store.ListAsync(Cancel)).ShouldHaveSingleItem().Status.ShouldBe(AbExperimentStatuses.Concluded);
     }
 
+    /// <summary>
+    /// A spec with several CUPED covariates is stored whole (each with its default lookback) and read back equal: once
+    /// stopped, the same spec is accepted and another order of its covariates is not. The results query joins both
+    /// covariates; without any pre-period value nothing is adjusted.
+    /// </summary>
+    [Fact]
+    public async Task Several_cuped_covariates_are_stored_and_a_stopped_experiment_keeps_them()
+    {
+        var store = await StartAsync();
+        await ScoreAsync(perVariant: 10, convertA: 3, convertB: 6);
+        var spec = Checkout with { Cuped = new CupedSpec(Covariates: [new CupedSpec(MetricSpec.Kpi, "spend"), new CupedSpec(MetricSpec.Outcome, Lookback: "2d")]) };
+
+        var (stored, changed) = await store.PutAsync(spec, Cancel);
+
+        changed.ShouldBeTrue();
+        stored.Spec.Cuped!.Covariates!.Select(covariate => (covariate.Source, covariate.Name, covariate.Lookback)).ShouldBe([("kpi", "spend", "14d"), ("outcome", (string?)null, "2d")]);
+        (await store.GetAsync("checkout-ab", Cancel)).Spec.Cuped!.Covariates!.Select(covariate => covariate.Covariate()).ShouldBe(["kpi:spend", "outcome"]);
+        var results = await store.ResultsAsync("checkout-ab", Cancel);
+        results.Cuped.ShouldBeNull("no unit has a pre-period value");
+        results.Variants.Select(v => v.Mean).ShouldBe([0.3, 0.6], tolerance: 1e-12);
+
+        await store.StopAsync("checkout-ab", "ops", Cancel);
+        (await store.PutAsync(spec, Cancel)).Changed.ShouldBeFalse();
+        (await Should.ThrowAsync<TrackingException>(() => store.PutAsync(spec with { Cuped = new CupedSpec(Covariates: [.. spec.Cuped.Covariates!.Reverse()]) }, Cancel)))
+            .Code.ShouldBe(TrackingException.InvalidState);
+    }
+
     private async Task<AbExperimentStore> StartAsync()
     {
         await Endpoints.CreateAsync(new EndpointSpec("checkout", null, [new VariantSpec("a", "models:/shop/1", 50), new VariantSpec("b", "models:/shop/2", 50)]), Cancel);

@@ -257,6 +257,110 @@ public sealed class AbExperimentTests
         unknown.StatusCode.ShouldBe(HttpStatusCode.NotFound);
     }
 
+    /// <summary>
+    /// CUPED with two covariates at once (regression adjustment): each user's spend before the experiment (a KPI by
+    /// routing key) and their visits from a warehouse table (a dataset version; one user in three is not in it). The
+    /// results equal <see cref="Ballast.Statistics.CupedRegressions"/> on the same values computed here, each covariate
+    /// with its θ; too many or duplicate covariates are refused with a 400.
+    /// </summary>
+    [Fact]
+    public async Task Cuped_with_two_covariates_adjusts_by_the_regression_on_both()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await ShopAsync(client);
+
+        // 150 users: spend X1 ~ N(50, 10²) for all, visits X2 ~ N(20, 5²) for two users in three (the others: 0).
+        var random = new Random(23);
+        var spend = new double[150];
+        var visits = new double[150];
+        var customers = new System.Text.StringBuilder("customer_id,visits\n");
+        for (var user = 0; user < 150; user++)
+        {
+            spend[user] = Math.Round(50 + (10 * Normal(random)), 2);
+            if (user % 3 != 2)
+            {
+                visits[user] = Math.Round(20 + (5 * Normal(random)), 1);
+                customers.Append(System.Globalization.CultureInfo.InvariantCulture, $"user-{user},{visits[user]}\n");
+            }
+        }
+
+        (await client.PostAsJsonAsync("/api/v1/kpis", new { kpis = spend.Select((value, user) => new { name = "spend", value, routing_key = $"user-{user}" }) }, Cancel)).EnsureSuccessStatusCode();
+        await ServingHelpers.AddDatasetAsync(client, "customers", customers.ToString(), "customers.csv");
+        object Spec(object[] covariates) => new
+        {
+            endpoint = "shop", engine = "frequentist", planned_samples = 50, metric = new { name = "revenue", type = "mean", source = "kpi" }, cuped = new { covariates },
+        };
+        var bySpend = new { source = "kpi", name = "spend", lookback = "1d" };
+        var byVisits = new { source = "dataset", name = "customers", key = "customer_id", column = "visits" };
+        using (var created = await client.PutAsJsonAsync("/api/v1/experiments/two-covariates", Spec([bySpend, byVisits]), Cancel))
+        {
+            created.StatusCode.ShouldBe(HttpStatusCode.OK, await created.Content.ReadAsStringAsync(Cancel));
+            var pinned = (await created.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("experiment").GetProperty("cuped").GetProperty("covariates");
+            pinned.EnumerateArray().Select(covariate => covariate.GetProperty("name").GetString()).ShouldBe(["spend", "customers@1"]);
+        }
+
+        // Revenue in the experiment: Y = 0.6 spend + 1.5 visits + N(0, 3²) (+1 for b), posted by prediction id.
+        var values = new Dictionary<string, (List<double> Y, List<IReadOnlyList<double>> X)> { ["a"] = ([], []), ["b"] = ([], []) };
+        var kpis = new List<object>();
+        for (var user = 0; user < 150; user++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/shop/infer") { Content = JsonContent.Create(new { inputs = new[] { ServingHelpers.IrisRow } }) };
+            request.Headers.Add("X-User", $"user-{user}");
+            using var response = await client.SendAsync(request, Cancel);
+            var variant = response.Headers.GetValues("Ballast-Variant").Single();
+            var revenue = Math.Round((0.6 * spend[user]) + (1.5 * visits[user]) + (3 * Normal(random)) + (variant == "b" ? 1 : 0), 2);
+            values[variant].Y.Add(revenue);
+            values[variant].X.Add([spend[user], visits[user]]);
+            kpis.Add(new { name = "revenue", value = revenue, prediction_id = response.Headers.GetValues("Ballast-Prediction-Id").Single() });
+        }
+
+        (await client.PostAsJsonAsync("/api/v1/kpis", new { kpis }, Cancel)).EnsureSuccessStatusCode();
+        using var answer = await client.GetAsync("/api/v1/experiments/two-covariates/results", Cancel);
+        answer.StatusCode.ShouldBe(HttpStatusCode.OK, await answer.Content.ReadAsStringAsync(Cancel));
+        var results = await answer.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        var expected = Ballast.Statistics.CupedRegressions.FromSums(
+            [Ballast.Statistics.CovariateSums.Of(values["a"].Y, values["a"].X), Ballast.Statistics.CovariateSums.Of(values["b"].Y, values["b"].X)]);
+        var cuped = results.GetProperty("cuped");
+        cuped.TryGetProperty("theta", out _).ShouldBeFalse("several covariates: each has its own θ");
+        cuped.GetProperty("units_with_covariate").GetInt64().ShouldBe(150);
+        cuped.GetProperty("variance_reduction").GetDouble().ShouldBe(expected.VarianceReduction, 1e-9);
+        cuped.GetProperty("variance_reduction").GetDouble().ShouldBeGreaterThan(0.8, "spend and visits explain most of revenue");
+        var covariates = cuped.GetProperty("covariates").EnumerateArray().ToList();
+        covariates.Select(covariate => (covariate.GetProperty("covariate").GetString(), covariate.TryGetProperty("lookback", out var lookback) ? lookback.GetString() : null,
+            covariate.GetProperty("units_with_covariate").GetInt64(), covariate.TryGetProperty("dropped", out _))).ShouldBe([("kpi:spend", "1d", 150L, false), ("dataset:customers@1:visits", null, 100L, false)]);
+        covariates[0].GetProperty("theta").GetDouble().ShouldBe(expected.Theta[0], 1e-9);
+        covariates[1].GetProperty("theta").GetDouble().ShouldBe(expected.Theta[1], 1e-9);
+        covariates[1].GetProperty("theta").GetDouble().ShouldBe(1.5, 0.3, "the slope revenue was made with");
+        var variants = results.GetProperty("variants").EnumerateArray().ToDictionary(v => v.GetProperty("variant").GetString()!);
+        variants["a"].GetProperty("mean").GetDouble().ShouldBe(expected.Groups[0].Mean, 1e-9);
+        variants["b"].GetProperty("mean").GetDouble().ShouldBe(expected.Groups[1].Mean, 1e-9);
+        variants["b"].GetProperty("unadjusted_mean").GetDouble().ShouldBe(values["b"].Y.Average(), 1e-9);
+        var difference = Ballast.Statistics.FrequentistTest.TwoSided(expected.Groups[0], expected.Groups[1], Ballast.Statistics.DifferenceType.Absolute);
+        variants["b"].GetProperty("absolute_lift").GetDouble().ShouldBe(difference.Estimate, 1e-9);
+
+        var cli = await CliProcess.RunAsync("experiments", "results", "two-covariates", "--url", server.BaseAddress.ToString().TrimEnd('/'));
+        cli.ExitCode.ShouldBe(0, cli.ToString());
+        cli.Output.ShouldContain("CUPED on kpi:spend over 1d (theta ");
+        cli.Output.ShouldContain(", dataset:customers@1:visits (theta ");
+
+        var many = Enumerable.Range(1, 11).Select(i => (object)new { source = "kpi", name = $"spend{i}" }).ToArray();
+        using var tooMany = await client.PutAsJsonAsync("/api/v1/experiments/bad", Spec(many), Cancel);
+        tooMany.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        tooMany.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        (await tooMany.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe("Invalid experiment 'bad': cuped.covariates: give 1 to 10 covariates, not 11.");
+        using var twice = await client.PutAsJsonAsync("/api/v1/experiments/bad", Spec([bySpend, byVisits, new { source = "kpi", name = "spend", lookback = "1d" }]), Cancel);
+        twice.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await twice.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+            .ShouldBe("Invalid experiment 'bad': cuped.covariates: kpi:spend over 1d is given 2 times; give each covariate once.");
+        using var both = await client.PutAsJsonAsync("/api/v1/experiments/bad", new { endpoint = "shop", cuped = new { source = "kpi", name = "spend", covariates = new[] { byVisits } } }, Cancel);
+        (await both.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+            .ShouldBe("Invalid experiment 'bad': cuped: give one covariate (source, name, ...) or a list of them as covariates, not both.");
+        using var missing = await client.PutAsJsonAsync("/api/v1/experiments/bad", Spec([bySpend, new { source = "dataset", name = "customers", key = "customer_id", column = "age" }]), Cancel);
+        (await missing.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+            .ShouldBe("Invalid experiment 'bad': cuped.covariates[1].column: customers@1 customers.csv has no column 'age'; it has customer_id, visits.");
+    }
+
     [Fact]
     public async Task A_kpi_guardrail_stops_a_variant_that_sells_more_but_is_refunded_more()
     {
