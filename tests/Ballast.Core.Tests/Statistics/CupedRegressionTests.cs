@@ -39,7 +39,8 @@ public sealed class CupedRegressionTests
     /// θ = Σ_XX⁻¹ Σ_XY is the slope vector of the least-squares fit of Y on the covariates with an intercept (Deng et al.
     /// 2013, section 3.3), so on Longley's sums it must give NIST's certified coefficients, E[Y] − θ'E[X] the certified
     /// intercept, and the variance removed the certified R². Longley is nearly collinear and the sums are raw (as SQL
-    /// returns them: Σ year² is 6e7 against a centered 340), so agreement is checked to 1e-6 relative, not NIST's 15 digits.
+    /// returns them: Σ year² is 6e7 against a centered 340), so agreement is checked to 1e-7 relative, not NIST's 15
+    /// digits (measured: 3.5e-9 at worst, on B1; the intercept and B6 to 4e-11).
     /// </summary>
     [Fact]
     public void Theta_from_sums_matches_the_nist_certified_longley_coefficients()
@@ -52,11 +53,11 @@ public sealed class CupedRegressionTests
         fit.Fits.ShouldAllBe(status => status == CovariateFit.Used);
         for (var i = 0; i < 6; i++)
         {
-            fit.Theta[i].ShouldBe(LongleyCertified[i + 1], Math.Abs(LongleyCertified[i + 1]) * 1e-6, $"B{i + 1}");
+            fit.Theta[i].ShouldBe(LongleyCertified[i + 1], Math.Abs(LongleyCertified[i + 1]) * 1e-7, $"B{i + 1}");
         }
 
         var intercept = y.Average() - fit.Theta.Select((theta, i) => theta * fit.CovariateMeans[i]).Sum();
-        intercept.ShouldBe(LongleyCertified[0], Math.Abs(LongleyCertified[0]) * 1e-6, "B0");
+        intercept.ShouldBe(LongleyCertified[0], Math.Abs(LongleyCertified[0]) * 1e-7, "B0");
         fit.VarianceReduction.ShouldBe(LongleyCertifiedRSquared, 1e-9);
         fit.Groups.ShouldHaveSingleItem().Mean.ShouldBe(y.Average(), 1e-9);
     }
