@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Ballast.Cli;
 using Ballast.Cli.Manifests;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Ballast.Tests;
 
@@ -357,6 +358,65 @@ public sealed class ApplyTests
         using var invalid = await client.PostAsJsonAsync("/api/v1/endpoints/checked/dry-run", new { variants = new[] { new { name = "a", model = "models:/iris/1", weight = 40 } } }, Cancel);
         invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await client.GetAsync("/api/v1/endpoints/checked", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    /// <summary>
+    /// A dry run loads the models it checks and releases them right after, but never one an endpoint serves: a version
+    /// only checked is not kept loaded (nor one of a check that fails); a served one stays loaded and serving, also when
+    /// an apply routing to the checked version runs beside the check.
+    /// </summary>
+    [Fact]
+    public async Task A_dry_run_releases_the_models_it_loaded_but_never_one_an_endpoint_serves()
+    {
+        await using var server = await IrisServerAsync();
+        using var client = server.Client();
+        var cache = server.App.Services.GetRequiredService<Ballast.Serving.ModelCache>();
+        async Task<bool> DryRunAsync(string endpoint, params string[] models)
+        {
+            using var answer = await client.PostAsJsonAsync($"/api/v1/endpoints/{endpoint}/dry-run",
+                new { variants = models.Select((model, i) => new { name = $"v{i}", model, weight = 100 / models.Length }) }, Cancel);
+            answer.StatusCode.ShouldBe(HttpStatusCode.OK, await answer.Content.ReadAsStringAsync(Cancel));
+            return (await answer.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("ready").GetBoolean();
+        }
+
+        async Task ServesAsync(string endpoint)
+        {
+            using var scored = await client.PostAsJsonAsync($"/v2/models/{endpoint}/infer", new { inputs = new[] { Serving.ServingHelpers.IrisRow } }, Cancel);
+            scored.StatusCode.ShouldBe(HttpStatusCode.OK, await scored.Content.ReadAsStringAsync(Cancel));
+        }
+
+        // No endpoint routes to iris/2: checked, then released; also when the check fails on another variant.
+        (await DryRunAsync("checked", "models:/iris/2")).ShouldBeTrue();
+        cache.IsLoaded("iris", 2).ShouldBeFalse("a dry run releases the versions it loaded");
+        (await DryRunAsync("checked", "models:/iris/2", "models:/iris/7")).ShouldBeFalse();
+        cache.IsLoaded("iris", 2).ShouldBeFalse("a failed dry run releases them too");
+
+        // iris/1 is served: a dry run of it leaves it loaded and serving.
+        (await client.PutAsJsonAsync("/api/v1/endpoints/served", new { variants = new[] { new { name = "a", model = "models:/iris/1" } } }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        cache.IsLoaded("iris", 1).ShouldBeTrue();
+        (await DryRunAsync("other", "models:/iris/1", "models:/iris/2")).ShouldBeTrue();
+        (cache.IsLoaded("iris", 1), cache.IsLoaded("iris", 2)).ShouldBe((true, false));
+        await ServesAsync("served");
+
+        // An apply of iris/2 beside a dry run of it: whichever takes the model first, the endpoint serves it after both.
+        for (var round = 0; round < 3; round++)
+        {
+            var dry = DryRunAsync("checked", "models:/iris/2");
+            var put = client.PutAsJsonAsync("/api/v1/endpoints/beside", new { variants = new[] { new { name = "a", model = "models:/iris/2" } } }, Cancel);
+            (await dry).ShouldBeTrue();
+            using (var applied = await put)
+            {
+                applied.StatusCode.ShouldBe(HttpStatusCode.OK, await applied.Content.ReadAsStringAsync(Cancel));
+            }
+
+            cache.IsLoaded("iris", 2).ShouldBeTrue($"round {round}: an endpoint routes to it");
+            await ServesAsync("beside");
+            (await client.DeleteAsync("/api/v1/endpoints/beside", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+            cache.IsLoaded("iris", 2).ShouldBeFalse($"round {round}: no endpoint routes to it any more");
+        }
+
+        cache.IsLoaded("iris", 1).ShouldBeTrue();
+        await ServesAsync("served");
     }
 
     [Fact]

@@ -89,9 +89,9 @@ public sealed class CliClientTests
         var three = await CliProcess.RunAsync("runs", "search", "--experiment", "paged-0", "--order-by", "metrics.auc DESC", "--max-results", "3", "--page-size", "2", "--url", url, "--json");
         JsonDocument.Parse(three.Output).RootElement.GetProperty("runs").EnumerateArray().Select(r => r.GetProperty("info").GetProperty("run_id").GetString()).ShouldBe(byAuc.Take(3));
 
-        // The client's helper pages Ballast's own lists too: the audit trail, whose parameters are camelCase.
+        // The client's helper pages Ballast's own lists too: the audit trail, with its snake_case parameters.
         var ballast = new BallastClient(client);
-        var everything = await client.GetFromJsonAsync<JsonElement>("/api/v1/audit?maxResults=1000", Cancel);
+        var everything = await client.GetFromJsonAsync<JsonElement>("/api/v1/audit?max_results=1000", Cancel);
         var ids = everything.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("id").GetInt64()).ToList();
         ids.Count.ShouldBe(2 * Count);
         var paged = new List<long>();
@@ -102,7 +102,7 @@ public sealed class CliClientTests
 
         paged.ShouldBe(ids);
         var limited = new List<long>();
-        await foreach (var audit in ballast.GetAllAsync("/api/v1/audit?resourceType=model_version", "events", limit: 4, pageSize: 3, parameters: PageParameters.Ballast, cancellationToken: Cancel))
+        await foreach (var audit in ballast.GetAllAsync("/api/v1/audit?resource_type=model_version", "events", limit: 4, pageSize: 3, parameters: PageParameters.Ballast, cancellationToken: Cancel))
         {
             limited.Add(audit.GetProperty("id").GetInt64());
         }

@@ -9,7 +9,7 @@ namespace Ballast.Cli.Commands;
 /// </summary>
 internal static class AuditCommand
 {
-    /// <summary>The largest page the audit trail serves (maxResults).</summary>
+    /// <summary>The largest page the audit trail serves (max_results).</summary>
     private const int MaxPage = 1000;
 
     public static Command Create(TextWriter output)
@@ -23,7 +23,7 @@ internal static class AuditCommand
         var command = client.AddTo(new Command("audit", "Registry changes, newest first, with who made them.") { resourceType, resource, actor, limit });
         command.SetAction(async (parse, cancel) =>
         {
-            var path = ClientOptions.WithQuery("/api/v1/audit", ("resourceType", parse.GetValue(resourceType)), ("resource", parse.GetValue(resource)), ("actor", parse.GetValue(actor)));
+            var path = ClientOptions.WithQuery("/api/v1/audit", ("resource_type", parse.GetValue(resourceType)), ("resource", parse.GetValue(resource)), ("actor", parse.GetValue(actor)));
             var json = await client.Client(parse).GetListAsync(path, "events",
                 parse.GetValue(limit), MaxPage, PageParameters.Ballast, cancel).ConfigureAwait(false);
             return await client.PrintAsync(parse, output, json, body =>

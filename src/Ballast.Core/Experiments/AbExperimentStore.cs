@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Ballast.Datasets;
-using Ballast.Features;
 using Ballast.Metadata;
 using Ballast.Serving;
 using Ballast.Storage;
@@ -665,7 +664,7 @@ internal sealed class CovariateTable : IAsyncDisposable
             {
                 var copy = Path.Combine(Path.GetTempPath(), "ballast-cuped-" + Guid.NewGuid().ToString("N"));
                 table._copies.Add(copy);
-                table._readers.Add(FeatureSource.Reader(await datasets.LocalFileAsync(file, copy, cancellationToken).ConfigureAwait(false), file.Path));
+                table._readers.Add(DatasetFileReader.Relation(await datasets.LocalFileAsync(file, copy, cancellationToken).ConfigureAwait(false), file.Path));
             }
 
             if (table._readers.Count == 0)

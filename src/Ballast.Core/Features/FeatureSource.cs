@@ -50,7 +50,7 @@ internal sealed class FeatureSource : IAsyncDisposable
             for (var i = 0; i < tables.Count; i++)
             {
                 var local = await source.LocalPathAsync(datasets, tables[i], cancellationToken).ConfigureAwait(false);
-                parts.Add($"SELECT *, {i} AS __file FROM {NumberedReader(connection, local, tables[i].Path, "__row")}");
+                parts.Add($"SELECT *, {i} AS __file FROM {DatasetFileReader.NumberedRelation(connection, local, tables[i].Path, "__row")}");
             }
 
             Execute(connection, $"CREATE OR REPLACE TEMP VIEW {relation}_raw AS {string.Join(" UNION ALL BY NAME ", parts)}");
@@ -201,49 +201,6 @@ internal sealed class FeatureSource : IAsyncDisposable
         }
 
         return ValueTask.CompletedTask;
-    }
-
-    /// <summary>DuckDB's reader for a local file, by the format its dataset path names.</summary>
-    public static string Reader(string localFile, string datasetPath)
-    {
-        var format = DatasetProfiler.FormatOf(datasetPath);
-        if (format == "parquet")
-        {
-            return $"read_parquet({Literal(localFile)})";
-        }
-
-        var compression = datasetPath.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? "gzip" : "none";
-        return $"read_csv({Literal(localFile)}, header = true, compression = '{compression}'{(format == "tsv" ? ", delim = '\\t'" : "")})";
-    }
-
-    /// <summary>
-    /// A relation of the file's rows with their position in it as <paramref name="rowColumn"/> (from 0 for Parquet, 1
-    /// for CSV; only the order counts). Parquet gives the position as it reads, in parallel; CSV rows are numbered by a
-    /// window over the whole file, which DuckDB computes in one thread.
-    /// </summary>
-    public static string NumberedReader(DuckDBConnection connection, string localFile, string datasetPath, string rowColumn)
-    {
-        var reader = Reader(localFile, datasetPath);
-        if (DatasetProfiler.FormatOf(datasetPath) == "parquet" && !Columns(connection, reader).Contains("file_row_number"))
-        {
-            return $"(SELECT * EXCLUDE (file_row_number), file_row_number AS {rowColumn} FROM read_parquet({Literal(localFile)}, file_row_number = true))";
-        }
-
-        return $"(SELECT *, row_number() OVER () AS {rowColumn} FROM {reader})";
-    }
-
-    public static HashSet<string> Columns(DuckDBConnection connection, string relation)
-    {
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT column_name FROM (DESCRIBE SELECT * FROM {relation})";
-        using var reader = command.ExecuteReader();
-        var columns = new HashSet<string>(StringComparer.Ordinal);
-        while (reader.Read())
-        {
-            columns.Add(reader.GetString(0));
-        }
-
-        return columns;
     }
 
     /// <summary>

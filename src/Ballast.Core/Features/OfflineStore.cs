@@ -59,9 +59,9 @@ public sealed class OfflineStore(DatasetStore datasets, string? scratchFolder = 
         }
 
         using var connection = Open();
-        DuckDbSql.Execute(connection, $"CREATE TEMP VIEW entities_raw AS SELECT * FROM {FeatureSource.Reader(entitiesFile, entitiesName)}");
-        var columns = FeatureSource.Columns(connection, "entities_raw");
-        DuckDbSql.Execute(connection, $"CREATE OR REPLACE TEMP VIEW entities_raw AS SELECT * FROM {FeatureSource.NumberedReader(connection, entitiesFile, entitiesName, "__erow")}");
+        DuckDbSql.Execute(connection, $"CREATE TEMP VIEW entities_raw AS SELECT * FROM {DatasetFileReader.Relation(entitiesFile, entitiesName)}");
+        var columns = DuckDbSql.Columns(connection, "entities_raw");
+        DuckDbSql.Execute(connection, $"CREATE OR REPLACE TEMP VIEW entities_raw AS SELECT * FROM {DatasetFileReader.NumberedRelation(connection, entitiesFile, entitiesName, "__erow")}");
         var problems = new List<string>();
         if (!columns.Contains(service.JoinKey))
         {

@@ -10,7 +10,8 @@ namespace Ballast.Monitoring;
 /// <see cref="ExpectationValidator"/> over every input column of the window. Metrics: <c>quality.&lt;column&gt;.&lt;expectation&gt;</c>
 /// (the unexpected share, a fraction), <c>quality.row_count</c> (1 when the window's row count is outside the suite's
 /// <c>rows</c> bounds, else 0), <c>quality.violation_rate</c> (rows breaking any row-level expectation),
-/// <c>quality.failed</c> (expectations that failed), and <c>quality.flagged_rate</c> (rows whose request was flagged at serving).
+/// <c>quality.failed</c> (expectations that failed), and <c>quality.flagged_rate</c> (rows whose request was flagged at serving),
+/// each named by <see cref="MonitorMetricNames"/> (whose <see cref="MonitorMetricNames.QualityNames(ExpectationSuite)"/> lists them).
 /// </summary>
 public sealed class ExpectationWindowCheck(EndpointStore endpoints) : IWindowQualityCheck
 {
@@ -46,7 +47,7 @@ public sealed class ExpectationWindowCheck(EndpointStore endpoints) : IWindowQua
         var rows = context.Window.Rows;
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
-            ["quality.flagged_rate"] = rows == 0 ? 0 : (double)context.Window.Flagged.Count(flag => flag is not null) / rows,
+            [MonitorMetricNames.QualityFlaggedRate] = rows == 0 ? 0 : (double)context.Window.Flagged.Count(flag => flag is not null) / rows,
         };
         try
         {
@@ -57,11 +58,11 @@ public sealed class ExpectationWindowCheck(EndpointStore endpoints) : IWindowQua
             foreach (var expectation in result.Expectations)
             {
                 // Row-level kinds: the share of rows that break it; row_count: 1 when the window's row count is out of bounds, else 0.
-                metrics[$"quality.{expectation.Name}"] = expectation.Expectation == ExpectationKinds.RowCount ? (expectation.Success ? 0 : 1) : expectation.UnexpectedPercent / 100;
+                metrics[MonitorMetricNames.Quality(expectation.Column, expectation.Expectation)] = expectation.Expectation == ExpectationKinds.RowCount ? (expectation.Success ? 0 : 1) : expectation.UnexpectedPercent / 100;
             }
 
-            metrics["quality.failed"] = result.Failed;
-            metrics["quality.violation_rate"] = result.Rows == 0 ? 0 : (double)result.RowsFailing / result.Rows;
+            metrics[MonitorMetricNames.QualityFailed] = result.Failed;
+            metrics[MonitorMetricNames.QualityViolationRate] = result.Rows == 0 ? 0 : (double)result.RowsFailing / result.Rows;
             return new WindowHookResult(metrics, []);
         }
         catch (ExpectationSuiteException exception)

@@ -1,3 +1,5 @@
+using Ballast.Monitoring.Quality;
+
 namespace Ballast.Monitoring;
 
 /// <summary>
@@ -52,6 +54,15 @@ public static class MonitorMetricNames
     public const string EqualOpportunityDifference = "fairness.equal_opportunity_difference";
     public const string EqualizedOddsDifference = "fairness.equalized_odds_difference";
 
+    /// <summary>The share of the window's rows whose request was flagged at serving (the endpoint's expectations, mode flag).</summary>
+    public const string QualityFlaggedRate = "quality.flagged_rate";
+
+    /// <summary>How many of the suite's expectations failed on the window.</summary>
+    public const string QualityFailed = "quality.failed";
+
+    /// <summary>The share of the window's rows that break any row-level expectation.</summary>
+    public const string QualityViolationRate = "quality.violation_rate";
+
     public const string ReconstructionError = "multivariate.reconstruction_error";
     public const string ReconstructionErrorLower = "multivariate.reconstruction_error.lower";
     public const string ReconstructionErrorUpper = "multivariate.reconstruction_error.upper";
@@ -82,6 +93,7 @@ public static class MonitorMetricNames
     private const string SegmentPrefix = "segment.";
     private const string SelectionRateSuffix = ".selection_rate";
     private const string GroupPrefix = "fairness.group.";
+    private const string QualityPrefix = "quality.";
 
     /// <summary><c>drift.COLUMN</c>: the column's drift score.</summary>
     public static string ColumnDrift(string column) => DriftPrefix + column;
@@ -127,6 +139,51 @@ public static class MonitorMetricNames
     public static string SelectionRate(string group) => GroupPrefix + group + SelectionRateSuffix;
 
     /// <summary>
+    /// <c>quality.COLUMN.EXPECTATION</c>, or <c>quality.row_count</c> for the table's row count: one expectation's metric,
+    /// named after <see cref="ExpectationResult.Name"/> (the unexpected share of the rows; for row_count, 1 when the window's
+    /// row count is out of bounds).
+    /// </summary>
+    public static string Quality(string column, string expectation) =>
+        QualityPrefix + (column.Length == 0 ? expectation : $"{column}.{expectation}");
+
+    /// <summary>
+    /// Every data-quality metric a window checked against <paramref name="suite"/> can have: <see cref="QualityFlaggedRate"/>,
+    /// then one per expectation in the suite's order (<c>quality.row_count</c> first), then <see cref="QualityFailed"/> and
+    /// <see cref="QualityViolationRate"/>. A column the window lacks reports <c>quality.COLUMN.exists</c> instead of its
+    /// expectations, so each column's <c>exists</c> is listed too, after its expectations.
+    /// </summary>
+    public static IReadOnlyList<string> QualityNames(ExpectationSuite suite)
+    {
+        ArgumentNullException.ThrowIfNull(suite);
+        var names = new List<string> { QualityFlaggedRate };
+        if (suite.Rows is not null)
+        {
+            names.Add(Quality("", ExpectationKinds.RowCount));
+        }
+
+        foreach (var (column, expectations) in suite.Columns)
+        {
+            names.AddRange(expectations.Kinds().Select(kind => Quality(column, kind)));
+            names.Add(Quality(column, ExpectationKinds.Exists));
+        }
+
+        names.Add(QualityFailed);
+        names.Add(QualityViolationRate);
+        return names;
+    }
+
+    /// <summary>
+    /// The data-quality metrics windows of <paramref name="spec"/> can have (<see cref="QualityNames(ExpectationSuite)"/>)
+    /// with the suite they are checked against: the monitor's <c>quality.suite</c>, else the endpoint's own expectations
+    /// (<paramref name="endpointSuite"/>, read when the window is); none when quality is turned off or there is no suite.
+    /// </summary>
+    public static IReadOnlyList<string> QualityNames(MonitorSpec spec, ExpectationSuite? endpointSuite = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return spec.Quality?.Enabled is false || (spec.Quality?.Suite ?? endpointSuite) is not { } suite ? [] : QualityNames(suite);
+    }
+
+    /// <summary>
     /// Null when windows of <paramref name="spec"/> (a stored, validated monitor) can have <paramref name="metric"/>;
     /// otherwise why not, naming the monitor and what it does report.
     /// </summary>
@@ -168,7 +225,7 @@ public static class MonitorMetricNames
             return SegmentProblem(spec, monitor, metric);
         }
 
-        if (metric.StartsWith("quality.", StringComparison.Ordinal))
+        if (metric.StartsWith(QualityPrefix, StringComparison.Ordinal))
         {
             return spec.Quality?.Enabled is false ? $"{monitor} has data quality turned off (quality.enabled: false), so it reports no '{metric}'" : null;
         }

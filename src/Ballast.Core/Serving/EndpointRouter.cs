@@ -278,7 +278,7 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
             await RefreshLearnedAsync(next.Values, cancellationToken).ConfigureAwait(false);
             await RefreshSignalsAsync(next.Values, cancellationToken).ConfigureAwait(false);
             _snapshot = new Snapshot(next.ToFrozenDictionary(StringComparer.Ordinal), problems, true);
-            models.Retain(next.Values.SelectMany(endpoint => endpoint.Variants.Concat(endpoint.Shadows)).Select(variant => (variant.Model.Name, variant.Model.Version)).ToHashSet());
+            models.Retain(InUse(next.Values));
         }
         finally
         {
@@ -328,16 +328,18 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
     /// <summary>
     /// Why <paramref name="spec"/> (validated) would not be served, checked as a refresh checks a stored endpoint: its
     /// models resolved and loaded, their feature services, an ensemble's members, the expectations' columns; null when
-    /// it would be served. Nothing is served or changed (the models it loads are unloaded by the next refresh unless an
-    /// endpoint routes to them). <paramref name="serving"/> names the model version each variant and shadow would serve.
+    /// it would be served. Nothing is served or changed: the models the check itself loaded are released right after it
+    /// unless an endpoint routes to them (see <see cref="ReleaseAsync"/>). <paramref name="serving"/> names the model
+    /// version each variant and shadow would serve.
     /// </summary>
     public async Task<string?> CheckAsync(EndpointSpec spec, List<(string Variant, string Model)> serving, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(serving);
+        var started = new List<LoadedModel>();
         try
         {
-            var (variants, shadows) = await RouteAllAsync(spec, batched: false, cancellationToken).ConfigureAwait(false);
+            var (variants, shadows) = await RouteAllAsync(spec, batched: false, cancellationToken, started).ConfigureAwait(false);
             serving.AddRange(variants.Concat(shadows).Select(variant => (variant.Name, variant.Model.Reference)));
             Check(spec, variants, shadows);
             if (spec.Expectations?.Suite is { } suite)
@@ -355,7 +357,39 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
         {
             return exception.Message;
         }
+        finally
+        {
+            await ReleaseAsync(started, cancellationToken).ConfigureAwait(false);
+        }
     }
+
+    /// <summary>
+    /// Releases the models a check loaded itself (<paramref name="started"/>), but none an endpoint routes to. Under the
+    /// refresh lock, so that the snapshot read is the one being served: a refresh or an apply that routes to one of them
+    /// has either swapped it in already (and it is kept) or not yet begun (and loads it again); a check running beside
+    /// this one that uses the same model holds it until it is disposed, <see cref="ModelCache.RetireAfter"/> later.
+    /// </summary>
+    private async Task ReleaseAsync(List<LoadedModel> started, CancellationToken cancellationToken)
+    {
+        if (started.Count == 0)
+        {
+            return;
+        }
+
+        await _refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            models.Release(started, InUse(_snapshot.Endpoints.Values));
+        }
+        finally
+        {
+            _refresh.Release();
+        }
+    }
+
+    /// <summary>The model versions (and remote models) the endpoints' variants and shadows serve.</summary>
+    private static HashSet<(string Name, long Version)> InUse(IEnumerable<RoutedEndpoint> routed) =>
+        routed.SelectMany(endpoint => endpoint.Variants.Concat(endpoint.Shadows)).Select(variant => (variant.Model.Name, variant.Model.Version)).ToHashSet();
 
     private async Task<RoutedEndpoint> BuildAsync(StoredEndpoint endpoint, RoutedEndpoint? previous, CancellationToken cancellationToken)
     {
@@ -378,8 +412,11 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
         return routed;
     }
 
-    /// <summary>Each variant and shadow with its model loaded (variants batched when <paramref name="batched"/> and the spec asks for it).</summary>
-    private async Task<(List<RoutedVariant> Variants, List<RoutedVariant> Shadows)> RouteAllAsync(EndpointSpec spec, bool batched, CancellationToken cancellationToken)
+    /// <summary>
+    /// Each variant and shadow with its model loaded (variants batched when <paramref name="batched"/> and the spec asks
+    /// for it); the models whose load this started are added to <paramref name="started"/> when given.
+    /// </summary>
+    private async Task<(List<RoutedVariant> Variants, List<RoutedVariant> Shadows)> RouteAllAsync(EndpointSpec spec, bool batched, CancellationToken cancellationToken, List<LoadedModel>? started = null)
     {
         var variants = new List<RoutedVariant>();
         var from = 0;
@@ -388,15 +425,15 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
             // An ensemble member without a weight weighs 1 (EnsemblesOf); elsewhere weights are split shares.
             var weight = variant.Weight ?? (spec.Policy == EndpointValidation.EnsemblePolicy ? 1 : 0);
             variants.Add(variant.Url is { } url
-                ? await RouteRemoteAsync(variant, new Uri(url), weight, from, cancellationToken).ConfigureAwait(false)
-                : await RouteAsync(variant.Name, variant.Model!, weight, from, cancellationToken, batched ? spec : null).ConfigureAwait(false));
+                ? await RouteRemoteAsync(variant, new Uri(url), weight, from, cancellationToken, started).ConfigureAwait(false)
+                : await RouteAsync(variant.Name, variant.Model!, weight, from, cancellationToken, batched ? spec : null, started).ConfigureAwait(false));
             from += weight;
         }
 
         var shadows = new List<RoutedVariant>();
         foreach (var shadow in spec.Shadows ?? [])
         {
-            shadows.Add(await RouteAsync(shadow.Name, shadow.Model!, shadow.Percent ?? 100, 0, cancellationToken).ConfigureAwait(false));
+            shadows.Add(await RouteAsync(shadow.Name, shadow.Model!, shadow.Percent ?? 100, 0, cancellationToken, started: started).ConfigureAwait(false));
         }
 
         return (variants, shadows);
@@ -431,21 +468,31 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
     }
 
     /// <summary>A variant of a registered model; batched when <paramref name="endpoint"/> asks for it and the model's rows are independent (shadows pass no endpoint).</summary>
-    private async Task<RoutedVariant> RouteAsync(string name, string model, int weight, int from, CancellationToken cancellationToken, EndpointSpec? endpoint = null)
+    private async Task<RoutedVariant> RouteAsync(string name, string model, int weight, int from, CancellationToken cancellationToken, EndpointSpec? endpoint = null, List<LoadedModel>? started = null)
     {
         var reference = ModelReference.Parse(model, $"variant '{name}'");
         var version = await models.ResolveAsync(reference, cancellationToken).ConfigureAwait(false);
-        var loaded = await models.GetAsync(reference.Name, version).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var loaded = await models.GetAsync(reference.Name, version, out var mine).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (mine)
+        {
+            started?.Add(loaded);
+        }
+
         var batcher = endpoint is { Batching: { } batching } && InferenceBatcher.CanBatch(loaded.Runtime.Signature)
             ? new InferenceBatcher(loaded.Runtime, batching, time, batchObserver?.Invoke(endpoint.Name, name))
             : null;
         return new RoutedVariant(name, model, loaded, weight, from, from + weight, batcher);
     }
 
-    private async Task<RoutedVariant> RouteRemoteAsync(VariantSpec spec, Uri url, int weight, int from, CancellationToken cancellationToken)
+    private async Task<RoutedVariant> RouteRemoteAsync(VariantSpec spec, Uri url, int weight, int from, CancellationToken cancellationToken, List<LoadedModel>? started = null)
     {
         var options = new RemoteOptions(spec.TimeoutMs is { } timeout ? TimeSpan.FromMilliseconds(timeout) : RemoteOptions.DefaultTimeout, spec.Retries ?? RemoteOptions.DefaultRetries);
-        var loaded = await models.GetRemoteAsync(url, options).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var loaded = await models.GetRemoteAsync(url, options, out var mine).WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (mine)
+        {
+            started?.Add(loaded);
+        }
+
         return new RoutedVariant(spec.Name, url.ToString(), loaded, weight, from, from + weight);
     }
 

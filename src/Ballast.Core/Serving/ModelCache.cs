@@ -35,7 +35,8 @@ public interface IModelCacheObserver
 
 /// <summary>
 /// Loads each model version once (from the artifact store: in place for a local store, through a local copy for
-/// S3), warms it with one request, and disposes it when no routing snapshot uses it any more.
+/// S3), warms it with one request, and disposes it when no routing snapshot uses it any more (or, for a version an
+/// endpoint's dry run loaded only to check it, when the check is done: <see cref="Release"/>).
 /// </summary>
 public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactStore artifacts, TimeProvider? time = null, IModelCacheObserver? observer = null) : IDisposable
 {
@@ -52,9 +53,17 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
         return long.Parse(version.Version, System.Globalization.CultureInfo.InvariantCulture);
     }
 
-    public Task<LoadedModel> GetAsync(string name, long version)
+    public Task<LoadedModel> GetAsync(string name, long version) => GetAsync(name, version, out _);
+
+    /// <summary>
+    /// The version, loaded once; <paramref name="started"/> is true when this call started its load (nobody had asked
+    /// for it since it was last retired), so that a caller that only looks at it can <see cref="Release"/> it after.
+    /// </summary>
+    public Task<LoadedModel> GetAsync(string name, long version, out bool started)
     {
-        var entry = _models.GetOrAdd((name, version), key => new Lazy<Task<LoadedModel>>(() => LoadAsync(key.Name, key.Version)));
+        var mine = new Lazy<Task<LoadedModel>>(() => LoadAsync(name, version));
+        var entry = _models.GetOrAdd((name, version), mine);
+        started = ReferenceEquals(entry, mine);
         var task = entry.Value;
         if (task.IsFaulted)
         {
@@ -69,19 +78,25 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
     /// A remote model (a variant with a url), connected once per address and options: its V2 metadata is read as the
     /// signature. Kept and retired like a loaded version (its cache name holds the options, its version is 0).
     /// </summary>
-    public Task<LoadedModel> GetRemoteAsync(Uri url, RemoteOptions options)
+    public Task<LoadedModel> GetRemoteAsync(Uri url, RemoteOptions options) => GetRemoteAsync(url, options, out _);
+
+    /// <inheritdoc cref="GetRemoteAsync(Uri, RemoteOptions)"/>
+    /// <param name="started">True when this call connected it (see <see cref="GetAsync(string, long, out bool)"/>).</param>
+    public Task<LoadedModel> GetRemoteAsync(Uri url, RemoteOptions options, out bool started)
     {
         ArgumentNullException.ThrowIfNull(url);
         ArgumentNullException.ThrowIfNull(options);
         var key = $"remote {url} timeout={options.Timeout.TotalMilliseconds} retries={options.Retries}";
-        var entry = _models.GetOrAdd((key, 0), _ => new Lazy<Task<LoadedModel>>(async () =>
+        var mine = new Lazy<Task<LoadedModel>>(async () =>
         {
-            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            var began = System.Diagnostics.Stopwatch.GetTimestamp();
             var runtime = await RemoteModelRuntime.ConnectAsync(_http, url, options, time ?? TimeProvider.System, transition => observer?.CircuitChanged(url, transition)).ConfigureAwait(false);
             var loaded = new LoadedModel(key, 0, ModelFlavors.Remote, runtime, url.ToString());
-            observer?.Loaded(loaded, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+            observer?.Loaded(loaded, System.Diagnostics.Stopwatch.GetElapsedTime(began));
             return loaded;
-        }));
+        });
+        var entry = _models.GetOrAdd((key, 0), mine);
+        started = ReferenceEquals(entry, mine);
         var task = entry.Value;
         if (task.IsFaulted)
         {
@@ -93,6 +108,36 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
 
     /// <summary>How long a version no snapshot uses stays loaded, for requests still running on an older snapshot.</summary>
     public static TimeSpan RetireAfter { get; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Whether the version is loaded and kept (not retired): a routing snapshot or a check is using it.</summary>
+    public bool IsLoaded(string name, long version) =>
+        _models.TryGetValue((name, version), out var entry) && entry.IsValueCreated && entry.Value.IsCompletedSuccessfully;
+
+    /// <summary>
+    /// Retires each of <paramref name="loaded"/> that is not in <paramref name="inUse"/> and still the cache's copy of
+    /// its version (not retired and loaded again since), as <see cref="Retain"/> retires what no snapshot uses: disposed
+    /// <see cref="RetireAfter"/> later, so a request or a check still holding it finishes. For a caller that loaded
+    /// versions only to look at them (an endpoint's dry run); <paramref name="inUse"/> must be what the routing snapshot
+    /// serves, read where no refresh is building the next one.
+    /// </summary>
+    public void Release(IEnumerable<LoadedModel> loaded, IReadOnlySet<(string Name, long Version)> inUse)
+    {
+        ArgumentNullException.ThrowIfNull(loaded);
+        ArgumentNullException.ThrowIfNull(inUse);
+        lock (_retired)
+        {
+            var now = Environment.TickCount64;
+            foreach (var model in loaded)
+            {
+                var key = (model.Name, model.Version);
+                if (!inUse.Contains(key) && _models.TryGetValue(key, out var entry) && entry.IsValueCreated && entry.Value.IsCompletedSuccessfully
+                    && ReferenceEquals(entry.Value.Result, model) && _models.TryRemove(new KeyValuePair<(string, long), Lazy<Task<LoadedModel>>>(key, entry)))
+                {
+                    _retired.Add((model.Runtime, now));
+                }
+            }
+        }
+    }
 
     /// <summary>Retires the loaded versions that are not in <paramref name="inUse"/>, and disposes those retired long enough ago.</summary>
     public void Retain(IReadOnlySet<(string Name, long Version)> inUse)

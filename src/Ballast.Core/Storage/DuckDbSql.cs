@@ -26,6 +26,21 @@ internal static class DuckDbSql
         command.ExecuteNonQuery();
     }
 
+    /// <summary>The column names of <paramref name="relation"/> (a table, a view or a reader expression).</summary>
+    public static HashSet<string> Columns(DuckDBConnection connection, string relation)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT column_name FROM (DESCRIBE SELECT * FROM {relation})";
+        using var reader = command.ExecuteReader();
+        var columns = new HashSet<string>(StringComparer.Ordinal);
+        while (reader.Read())
+        {
+            columns.Add(reader.GetString(0));
+        }
+
+        return columns;
+    }
+
     /// <summary>Runs a query and hands its reader to <paramref name="read"/>; the command outlives the reader.</summary>
     public static T Query<T>(DuckDBConnection connection, string sql, Func<DbDataReader, T> read)
     {

@@ -266,6 +266,10 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
             foreach (var metric in (await stack.Monitors.WindowsAsync(name, cancellationToken: Cancel)).SelectMany(window => window.Results.Metrics.Keys).Distinct())
             {
                 MonitorMetricNames.Problem(spec, metric).ShouldBeNull($"{name}: {metric}");
+                if (metric.StartsWith("quality.", StringComparison.Ordinal))
+                {
+                    MonitorMetricNames.QualityNames(spec).ShouldContain(metric, $"{name}: the quality names of its suite");
+                }
             }
         }
     }

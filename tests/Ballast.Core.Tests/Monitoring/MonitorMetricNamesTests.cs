@@ -1,4 +1,5 @@
 using Ballast.Monitoring;
+using Ballast.Monitoring.Quality;
 
 namespace Ballast.Tests.Monitoring;
 
@@ -91,5 +92,31 @@ public sealed class MonitorMetricNamesTests
         MonitorMetricNames.Problem(Full, "estimated.true_setosa_pred_setosa")!.ShouldStartWith("monitor 'iris-drift' reports no 'estimated.true_setosa_pred_setosa': its estimated metrics are ");
         MonitorMetricNames.EstimatedNames(Full.Estimated!).Count.ShouldBe((6 + 4) * 2 + 2);
         MonitorMetricNames.EstimatedNames(multiclass.Estimated!).Count.ShouldBe((6 + 4) * 2 + 2);
+    }
+
+    [Fact]
+    public void A_monitor_with_expectations_lists_its_quality_metrics_in_the_suites_order()
+    {
+        var suite = ExpectationSuiteReader.Parse("""
+            {"rows": {"min": 10}, "columns": {"age": {"required": true, "min": 0, "max": 120}, "z": {"greater_than": "x"}, "region": {"allowed": ["a", "b"]}}}
+            """);
+        var spec = Bare with { Quality = new MonitorQuality(suite) };
+
+        string[] expected =
+        [
+            "quality.flagged_rate", "quality.row_count",
+            "quality.age.required", "quality.age.min", "quality.age.max", "quality.age.exists",
+            "quality.z.greater_than", "quality.z.exists",
+            "quality.region.allowed", "quality.region.exists",
+            "quality.failed", "quality.violation_rate",
+        ];
+        MonitorMetricNames.QualityNames(spec).ShouldBe(expected);
+        MonitorMetricNames.QualityNames(suite).ShouldBe(expected);
+        MonitorMetricNames.QualityNames(spec).ShouldAllBe(metric => MonitorMetricNames.Problem(spec, metric) == null);
+        // The endpoint's expectations when the monitor names no suite; its own suite when it does; none when turned off.
+        MonitorMetricNames.QualityNames(Bare).ShouldBeEmpty();
+        MonitorMetricNames.QualityNames(Bare, suite).ShouldBe(expected);
+        MonitorMetricNames.QualityNames(spec, ExpectationSuiteReader.Parse("""{"columns": {"x": {"min": 0}}}""")).ShouldBe(expected);
+        MonitorMetricNames.QualityNames(Bare with { Quality = new MonitorQuality(suite, Enabled: false) }, suite).ShouldBeEmpty();
     }
 }

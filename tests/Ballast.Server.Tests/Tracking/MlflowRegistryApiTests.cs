@@ -172,6 +172,56 @@ public abstract class MlflowRegistryApiTests(DatabaseEngine engine) : EngineServ
             .Select(e => e.GetProperty("resource").GetString()).ShouldBe(["a2", "a1"]);
     }
 
+    [Fact]
+    public async Task Audit_takes_snake_case_parameters_and_the_camelCase_ones_as_aliases_that_must_agree()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        foreach (var name in new[] { "s1", "s2", "s3" })
+        {
+            await MlflowHttp.PostAsync(client, "registered-models/create", new { name });
+        }
+
+        await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "s1", source = "s3://s1" });
+        static string At(string url, string name, string? token) => token is null ? url : $"{url}&{name}={Uri.EscapeDataString(token)}";
+        static string Resource(JsonElement e) => e.GetProperty("resource").GetString()!;
+
+        // The documented form, and the first release's aliases, and both at once when they agree: the same pages.
+        const string Snake = "/api/v1/audit?resource_type=registered_model&max_results=2";
+        (await SearchPaging.AllAsync(token => SearchPaging.GetAsync(client, At(Snake, "page_token", token)), "events", Resource)).ShouldBe(["s3", "s2", "s1"]);
+        const string Camel = "/api/v1/audit?resourceType=registered_model&maxResults=2";
+        (await SearchPaging.AllAsync(token => SearchPaging.GetAsync(client, At(Camel, "pageToken", token)), "events", Resource)).ShouldBe(["s3", "s2", "s1"]);
+        const string Both = Snake + "&resourceType=registered_model&maxResults=2";
+        (await SearchPaging.AllAsync(token => SearchPaging.GetAsync(client, At(At(Both, "page_token", token), "pageToken", token)), "events", Resource))
+            .ShouldBe(["s3", "s2", "s1"]);
+        // A token issued to a snake_case request pages the camelCase one: the names are the same parameters.
+        var token = (await SearchPaging.GetAsync(client, Snake)).GetProperty("next_page_token").GetString();
+        (await SearchPaging.GetAsync(client, At(Camel, "pageToken", token))).GetProperty("events").EnumerateArray().Select(Resource).ShouldBe(["s1"]);
+        (await SearchPaging.GetAsync(client, "/api/v1/audit?resource_type=model_version")).GetProperty("events").EnumerateArray().Select(Resource).ShouldBe(["s1/1"]);
+
+        foreach (var (url, errors) in new[]
+        {
+            ("/api/v1/audit?resource_type=registered_model&resourceType=model_version",
+                new[] { "resource_type is 'registered_model' but its alias resourceType is 'model_version': give one of them" }),
+            ($"/api/v1/audit?max_results=2&maxResults=3&page_token={Uri.EscapeDataString(token!)}&pageToken=other",
+                new[] { "max_results is '2' but its alias maxResults is '3': give one of them", $"page_token is '{token}' but its alias pageToken is 'other': give one of them" }),
+            ("/api/v1/audit?maxResults=many", new[] { "maxResults must be an integer, not 'many'" }),
+        })
+        {
+            var (mediaType, problem) = await SearchPaging.RefusedAsync(client, url);
+            mediaType.ShouldBe("application/problem+json");
+            problem.GetProperty("status").GetInt32().ShouldBe(400);
+            problem.GetProperty("code").GetString().ShouldBe("INVALID_PARAMETER_VALUE");
+            problem.GetProperty("detail").GetString().ShouldBe(string.Join("; ", errors) + ".");
+        }
+
+        // Out of range under either name: the store's one message, in the documented name.
+        foreach (var url in new[] { "/api/v1/audit?max_results=0", "/api/v1/audit?maxResults=0" })
+        {
+            (await SearchPaging.RefusedAsync(client, url)).Error.GetProperty("detail").GetString().ShouldBe("max_results must be between 1 and 1000, not 0.");
+        }
+    }
+
     // mlflow/utils/search_utils.py SearchModelVersionUtils: version_number is a valid search attribute and a numeric one
     // (NUMERIC_ATTRIBUTES), compared with =, !=, <, <=, > and >=.
     [Fact]
