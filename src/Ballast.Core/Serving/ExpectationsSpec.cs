@@ -51,6 +51,11 @@ public sealed record ExpectationsSpec(ExpectationSuite? Suite, string? Mode = nu
                 // A share of rows allowed to fail has no meaning for one row: serving rejects or flags each row that fails.
                 problems.Add($"expectations.suite.columns.{column}.mostly: a share of rows allowed to fail judges many rows; serving checks each row and rejects or flags any that fails (use mostly in a monitor or ballast validate)");
             }
+
+            foreach (var kind in (expectations.ExpectationMostly ?? new Dictionary<string, double>()).Keys)
+            {
+                problems.Add($"expectations.suite.columns.{column}.{kind}.mostly: a share of rows allowed to fail judges many rows; serving checks each row and rejects or flags any that fails (use mostly in a monitor or ballast validate)");
+            }
         }
     }
 }

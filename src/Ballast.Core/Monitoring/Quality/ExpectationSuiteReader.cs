@@ -135,11 +135,22 @@ public static class ExpectationSuiteReader
     private static ColumnExpectations ReadColumn(JsonElement element, string path, List<string> problems)
     {
         var column = new ColumnExpectations();
+        Dictionary<string, double>? ownMostly = null;
         foreach (var field in element.EnumerateObject())
         {
             var where = $"{path}.{field.Name}";
             var value = field.Value;
-            if (value.ValueKind == JsonValueKind.Null)
+            if (value.ValueKind == JsonValueKind.Object && field.Name is not ("ignore_row_if" or "mostly") && Fields.Contains(field.Name))
+            {
+                // An expectation with its own parameters: {value: 120, mostly: 0.9} (GE's mostly on one expectation).
+                (value, var own) = ReadWithMostly(value, where, field.Name, problems);
+                if (own is { } mostly)
+                {
+                    (ownMostly ??= new Dictionary<string, double>(StringComparer.Ordinal))[field.Name] = mostly;
+                }
+            }
+
+            if (value.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined)
             {
                 continue;
             }
@@ -191,7 +202,45 @@ public static class ExpectationSuiteReader
             }
         }
 
-        return column;
+        return ownMostly is null ? column : column with { ExpectationMostly = ownMostly };
+    }
+
+    /// <summary>
+    /// The object form of an expectation, <c>{"value": V, "mostly": M}</c>: its value (Undefined when it cannot be taken)
+    /// and its own <c>mostly</c>. Kinds that take no mostly (required, max_null_rate) are refused in this form.
+    /// </summary>
+    private static (JsonElement Value, double? Mostly) ReadWithMostly(JsonElement element, string where, string kind, List<string> problems)
+    {
+        if (!ExpectationKinds.TakesMostly(kind))
+        {
+            problems.Add($"{where}: {kind} takes no mostly, so write its value alone, not an object (max_null_rate is the tolerance for missing values)");
+            return (default, null);
+        }
+
+        JsonElement value = default;
+        double? mostly = null;
+        foreach (var field in element.EnumerateObject())
+        {
+            switch (field.Name)
+            {
+                case "value":
+                    value = field.Value;
+                    break;
+                case "mostly":
+                    mostly = field.Value.ValueKind == JsonValueKind.Null ? null : Number(field.Value, $"{where}.mostly", problems);
+                    break;
+                default:
+                    problems.Add($"{where}.{field.Name}: unknown field (known: value, mostly)");
+                    break;
+            }
+        }
+
+        if (value.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            problems.Add($"{where}.value: give the expectation's value, e.g. {kind}: {{value: …, mostly: 0.95}}");
+        }
+
+        return (value, mostly);
     }
 
     private static string? Text(JsonElement value, string where, List<string> problems)
@@ -287,9 +336,27 @@ public static class ExpectationSuiteReader
         foreach (var (name, column) in suite.Columns)
         {
             writer.WriteStartObject(name);
+            // An expectation with its own mostly is written {"value": V, "mostly": M}; the others as their value alone.
+            void Field(string kind, Action write)
+            {
+                if (column.ExpectationMostly is { } own && own.TryGetValue(kind, out var mostly))
+                {
+                    writer.WriteStartObject(kind);
+                    writer.WritePropertyName("value");
+                    write();
+                    writer.WriteNumber("mostly", mostly);
+                    writer.WriteEndObject();
+                }
+                else
+                {
+                    writer.WritePropertyName(kind);
+                    write();
+                }
+            }
+
             if (column.Type is { } type)
             {
-                writer.WriteString("type", type);
+                Field("type", () => writer.WriteStringValue(type));
             }
 
             if (column.Required is { } required)
@@ -299,23 +366,26 @@ public static class ExpectationSuiteReader
 
             if (column.Min is { } min)
             {
-                writer.WriteNumber("min", min);
+                Field("min", () => writer.WriteNumberValue(min));
             }
 
             if (column.Max is { } max)
             {
-                writer.WriteNumber("max", max);
+                Field("max", () => writer.WriteNumberValue(max));
             }
 
             if (column.Allowed is { } allowed)
             {
-                writer.WriteStartArray("allowed");
-                foreach (var value in allowed)
+                Field("allowed", () =>
                 {
-                    writer.WriteStringValue(value);
-                }
+                    writer.WriteStartArray();
+                    foreach (var value in allowed)
+                    {
+                        writer.WriteStringValue(value);
+                    }
 
-                writer.WriteEndArray();
+                    writer.WriteEndArray();
+                });
             }
 
             if (column.MaxNullRate is { } rate)
@@ -325,17 +395,17 @@ public static class ExpectationSuiteReader
 
             if (column.Unique is { } unique)
             {
-                writer.WriteBoolean("unique", unique);
+                Field("unique", () => writer.WriteBooleanValue(unique));
             }
 
             if (column.Regex is { } regex)
             {
-                writer.WriteString("regex", regex);
+                Field("regex", () => writer.WriteStringValue(regex));
             }
 
             foreach (var (kind, other) in column.Pairs())
             {
-                writer.WriteString(kind, other);
+                Field(kind, () => writer.WriteStringValue(other));
             }
 
             if (column.IgnoreRowIf is { } ignore)

@@ -187,14 +187,14 @@ public static class ExpectationValidator
                     var rate = rows == 0 ? 0 : (double)nulls / rows;
                     return new ExpectationResult(item.Column, item.Kind, rate <= expectations.MaxNullRate!.Value, rate, nulls, Percent(nulls, rows), []);
                 case ExpectationKinds.Unique:
-                    return Unique(item, present, observed, expectations.Mostly);
+                    return Unique(item, present, observed, expectations.MostlyFor(item.Kind));
             }
 
             var examples = unexpected > 0 ? Examples(item.ValueSql, item.UnexpectedSql!) : [];
             var text = item.Kind == ExpectationKinds.Type ? item.Type : null;
             var value = item.Kind is ExpectationKinds.Min or ExpectationKinds.Max ? observed : null;
             // The share is of the rows checked: the present values (a pair: the rows ignore_row_if keeps), as in GE.
-            var mostly = expectations.Mostly;
+            var mostly = expectations.MostlyFor(item.Kind);
             return new ExpectationResult(item.Column, item.Kind, ExpectationResult.Holds(unexpected, present, mostly), value, unexpected, Percent(unexpected, present), examples, text, mostly);
         }
 
