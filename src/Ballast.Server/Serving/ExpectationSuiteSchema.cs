@@ -64,6 +64,25 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
                 AdditionalPropertiesAllowed = false,
             },
         };
+        schema.Properties["multicolumn"] = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Array,
+            Description = "Expectations over several columns of each row: sum_to_equal (the values add up to it; also at serving) or unique: true (the combination is unique across rows; batch and monitor windows only).",
+            Items = new OpenApiSchema
+            {
+                Type = JsonSchemaType.Object,
+                Properties = new Dictionary<string, IOpenApiSchema>
+                {
+                    ["columns"] = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String }, MinItems = 2 },
+                    ["sum_to_equal"] = new OpenApiSchema { Type = JsonSchemaType.Number },
+                    ["unique"] = new OpenApiSchema { Type = JsonSchemaType.Boolean },
+                    ["ignore_row_if"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = MulticolumnExpectation.IgnoreModes.Select(mode => (JsonNode)JsonValue.Create(mode)).ToList() },
+                    ["mostly"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
+                },
+                Required = new HashSet<string> { "columns" },
+                AdditionalPropertiesAllowed = false,
+            },
+        };
         schema.AdditionalPropertiesAllowed = false;
         return Task.CompletedTask;
     }

@@ -34,17 +34,21 @@ public static class ExpectationSuiteReader
         var columns = new Dictionary<string, ColumnExpectations>(StringComparer.Ordinal);
         if (root.ValueKind != JsonValueKind.Object)
         {
-            problems.Add("the suite must be an object with 'columns' (and optionally 'rows')");
+            problems.Add("the suite must be an object with 'columns' (and optionally 'rows' and 'multicolumn')");
             return new ExpectationSuite(columns) { Problems = problems };
         }
 
         foreach (var property in root.EnumerateObject())
         {
-            if (property.Name is not ("columns" or "rows"))
+            if (property.Name is not ("columns" or "rows" or "multicolumn"))
             {
-                problems.Add($"{property.Name}: unknown field (known: columns, rows)");
+                problems.Add($"{property.Name}: unknown field (known: columns, rows, multicolumn)");
             }
         }
+
+        var multicolumn = root.TryGetProperty("multicolumn", out var multiElement) && multiElement.ValueKind != JsonValueKind.Null
+            ? ReadMulticolumn(multiElement, problems)
+            : [];
 
         RowCountExpectation? rows = null;
         if (root.TryGetProperty("rows", out var rowsElement) && rowsElement.ValueKind != JsonValueKind.Null)
@@ -52,15 +56,15 @@ public static class ExpectationSuiteReader
             rows = ReadRows(rowsElement, problems);
         }
 
-        if (!root.TryGetProperty("columns", out var columnsElement) && rows is not null)
+        if (!root.TryGetProperty("columns", out var columnsElement) && (rows is not null || multicolumn.Count > 0))
         {
-            return new ExpectationSuite(columns) { Problems = problems, Rows = rows };
+            return new ExpectationSuite(columns) { Problems = problems, Rows = rows, Multicolumn = multicolumn };
         }
 
         if (columnsElement.ValueKind != JsonValueKind.Object)
         {
             problems.Add("columns: must be an object of column name to expectations");
-            return new ExpectationSuite(columns) { Problems = problems, Rows = rows };
+            return new ExpectationSuite(columns) { Problems = problems, Rows = rows, Multicolumn = multicolumn };
         }
 
         foreach (var column in columnsElement.EnumerateObject())
@@ -84,7 +88,100 @@ public static class ExpectationSuiteReader
             }
         }
 
-        return new ExpectationSuite(columns) { Problems = problems, Rows = rows };
+        return new ExpectationSuite(columns) { Problems = problems, Rows = rows, Multicolumn = multicolumn };
+    }
+
+    /// <summary>The <c>multicolumn</c> list: <c>[{"columns": [a, b], "sum_to_equal": 100, "ignore_row_if": …, "mostly": …}, {"columns": [a, b], "unique": true}]</c>.</summary>
+    private static List<MulticolumnExpectation> ReadMulticolumn(JsonElement element, List<string> problems)
+    {
+        var list = new List<MulticolumnExpectation>();
+        if (element.ValueKind != JsonValueKind.Array)
+        {
+            problems.Add("multicolumn: must be a list of expectations, e.g. [{columns: [a, b], sum_to_equal: 100}]");
+            return list;
+        }
+
+        var i = 0;
+        foreach (var item in element.EnumerateArray())
+        {
+            var path = $"multicolumn[{i++}]";
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                problems.Add($"{path}: must be an object of columns and sum_to_equal or unique (and optionally ignore_row_if, mostly)");
+                list.Add(new MulticolumnExpectation([]));
+                continue;
+            }
+
+            var multi = new MulticolumnExpectation([]);
+            var named = false;
+            foreach (var field in item.EnumerateObject())
+            {
+                var where = $"{path}.{field.Name}";
+                if (field.Value.ValueKind == JsonValueKind.Null)
+                {
+                    continue;
+                }
+
+                switch (field.Name)
+                {
+                    case "columns":
+                        named = true;
+                        multi = multi with { Columns = ColumnNames(field.Value, where, problems) };
+                        break;
+                    case "sum_to_equal":
+                        multi = multi with { SumToEqual = Number(field.Value, where, problems) };
+                        break;
+                    case "unique":
+                        multi = multi with { Unique = Flag(field.Value, where, problems) };
+                        break;
+                    case "ignore_row_if":
+                        multi = multi with { IgnoreRowIf = Text(field.Value, where, problems) };
+                        break;
+                    case "mostly":
+                        multi = multi with { Mostly = Number(field.Value, where, problems) };
+                        break;
+                    default:
+                        problems.Add($"{where}: unknown field (known: columns, sum_to_equal, unique, ignore_row_if, mostly)");
+                        break;
+                }
+            }
+
+            if (!named)
+            {
+                problems.Add($"{path}.columns: name the columns, e.g. columns: [a, b]");
+            }
+
+            list.Add(multi);
+        }
+
+        return list;
+    }
+
+    private static List<string> ColumnNames(JsonElement value, string where, List<string> problems)
+    {
+        var names = new List<string>();
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            problems.Add($"{where}: must be a list of column names, not {value.GetRawText()}");
+            return names;
+        }
+
+        var i = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            if (item.ValueKind == JsonValueKind.String)
+            {
+                names.Add(item.GetString()!);
+            }
+            else
+            {
+                problems.Add($"{where}[{i}]: must be a column name (text), not {item.GetRawText()}");
+            }
+
+            i++;
+        }
+
+        return names;
     }
 
     private static RowCountExpectation? ReadRows(JsonElement element, List<string> problems)
@@ -422,6 +519,45 @@ public static class ExpectationSuiteReader
         }
 
         writer.WriteEndObject();
+        if (suite.Multicolumn.Count > 0)
+        {
+            writer.WriteStartArray("multicolumn");
+            foreach (var multi in suite.Multicolumn)
+            {
+                writer.WriteStartObject();
+                writer.WriteStartArray("columns");
+                foreach (var column in multi.Columns)
+                {
+                    writer.WriteStringValue(column);
+                }
+
+                writer.WriteEndArray();
+                if (multi.SumToEqual is { } total)
+                {
+                    writer.WriteNumber("sum_to_equal", total);
+                }
+
+                if (multi.Unique is { } unique)
+                {
+                    writer.WriteBoolean("unique", unique);
+                }
+
+                if (multi.IgnoreRowIf is { } ignore)
+                {
+                    writer.WriteString("ignore_row_if", ignore);
+                }
+
+                if (multi.Mostly is { } mostly)
+                {
+                    writer.WriteNumber("mostly", mostly);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+        }
+
         writer.WriteEndObject();
     }
 
