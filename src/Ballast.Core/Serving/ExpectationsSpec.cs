@@ -38,6 +38,21 @@ public sealed record ExpectationsSpec(ExpectationSuite? Suite, string? Mode = nu
             problems.Add("expectations.suite.rows: a row count judges a whole table; serving checks each request's rows (use it in a monitor or ballast validate)");
         }
 
+        for (var i = 0; i < Suite.Multicolumn.Count; i++)
+        {
+            var multi = Suite.Multicolumn[i];
+            if (multi.Unique == true)
+            {
+                // Uniqueness across rows needs the other rows; a request's are only its batch.
+                problems.Add($"expectations.suite.multicolumn[{i}].unique: a combination of columns unique across rows judges many rows; serving checks each row (use it in a monitor or ballast validate)");
+            }
+
+            if (multi.Mostly is not null)
+            {
+                problems.Add($"expectations.suite.multicolumn[{i}].mostly: a share of rows allowed to fail judges many rows; serving checks each row and rejects or flags any that fails (use mostly in a monitor or ballast validate)");
+            }
+        }
+
         foreach (var (column, expectations) in Suite.Columns)
         {
             // Serving sees one request at a time: these need a window (a monitor) or a batch (ballast validate).
@@ -50,6 +65,11 @@ public sealed record ExpectationsSpec(ExpectationSuite? Suite, string? Mode = nu
             {
                 // A share of rows allowed to fail has no meaning for one row: serving rejects or flags each row that fails.
                 problems.Add($"expectations.suite.columns.{column}.mostly: a share of rows allowed to fail judges many rows; serving checks each row and rejects or flags any that fails (use mostly in a monitor or ballast validate)");
+            }
+
+            foreach (var kind in (expectations.ExpectationMostly ?? new Dictionary<string, double>()).Keys)
+            {
+                problems.Add($"expectations.suite.columns.{column}.{kind}.mostly: a share of rows allowed to fail judges many rows; serving checks each row and rejects or flags any that fails (use mostly in a monitor or ballast validate)");
             }
         }
     }

@@ -26,17 +26,17 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
             Description = "A column's expectations; a field left out is not checked (docs/quality.md).",
             Properties = new Dictionary<string, IOpenApiSchema>
             {
-                ["type"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = ColumnTypes.All.Select(type => (JsonNode)JsonValue.Create(type)).ToList() },
+                ["type"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.String, Enum = ColumnTypes.All.Select(type => (JsonNode)JsonValue.Create(type)).ToList() }),
                 ["required"] = new OpenApiSchema { Type = JsonSchemaType.Boolean },
-                ["min"] = new OpenApiSchema { Type = JsonSchemaType.Number },
-                ["max"] = new OpenApiSchema { Type = JsonSchemaType.Number },
-                ["allowed"] = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Number | JsonSchemaType.Boolean } },
+                ["min"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.Number }),
+                ["max"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.Number }),
+                ["allowed"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Number | JsonSchemaType.Boolean } }),
                 ["max_null_rate"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
-                ["unique"] = new OpenApiSchema { Type = JsonSchemaType.Boolean },
-                ["regex"] = new OpenApiSchema { Type = JsonSchemaType.String },
-                ["greater_than"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Another column: each row's value is greater than that column's." },
-                ["greater_or_equal"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Another column: each row's value is at least that column's." },
-                ["equal_to"] = new OpenApiSchema { Type = JsonSchemaType.String, Description = "Another column: each row's value equals that column's." },
+                ["unique"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.Boolean }),
+                ["regex"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.String }),
+                ["greater_than"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.String, Description = "Another column: each row's value is greater than that column's." }),
+                ["greater_or_equal"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.String, Description = "Another column: each row's value is at least that column's." }),
+                ["equal_to"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.String, Description = "Another column: each row's value equals that column's." }),
                 ["ignore_row_if"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = IgnoreRowIf.All.Select(mode => (JsonNode)JsonValue.Create(mode)).ToList() },
                 ["mostly"] = new OpenApiSchema
                 {
@@ -64,7 +64,48 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
                 AdditionalPropertiesAllowed = false,
             },
         };
+        schema.Properties["multicolumn"] = new OpenApiSchema
+        {
+            Type = JsonSchemaType.Array,
+            Description = "Expectations over several columns of each row: sum_to_equal (the values add up to it; also at serving) or unique: true (the combination is unique across rows; batch and monitor windows only).",
+            Items = new OpenApiSchema
+            {
+                Type = JsonSchemaType.Object,
+                Properties = new Dictionary<string, IOpenApiSchema>
+                {
+                    ["columns"] = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String }, MinItems = 2 },
+                    ["sum_to_equal"] = new OpenApiSchema { Type = JsonSchemaType.Number },
+                    ["unique"] = new OpenApiSchema { Type = JsonSchemaType.Boolean },
+                    ["ignore_row_if"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = MulticolumnExpectation.IgnoreModes.Select(mode => (JsonNode)JsonValue.Create(mode)).ToList() },
+                    ["mostly"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
+                },
+                Required = new HashSet<string> { "columns" },
+                AdditionalPropertiesAllowed = false,
+            },
+        };
         schema.AdditionalPropertiesAllowed = false;
         return Task.CompletedTask;
     }
+
+    /// <summary>An expectation's value alone, or <c>{"value": …, "mostly": …}</c> with a mostly of its own.</summary>
+    private static OpenApiSchema WithMostly(OpenApiSchema plain) => new()
+    {
+        Description = plain.Description,
+        AnyOf =
+        [
+            plain,
+            new OpenApiSchema
+            {
+                Type = JsonSchemaType.Object,
+                Description = "The expectation with a mostly of its own, overriding the column's (batch and monitor windows; refused in an endpoint's suite).",
+                Properties = new Dictionary<string, IOpenApiSchema>
+                {
+                    ["value"] = plain,
+                    ["mostly"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
+                },
+                Required = new HashSet<string> { "value" },
+                AdditionalPropertiesAllowed = false,
+            },
+        ],
+    };
 }

@@ -133,7 +133,7 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
         await stack.Monitors.CreateAsync(Spec("loans-intersect") with { Fairness = new MonitorFairness(null, "1", SensitiveFeatures: ["region", "z"], MaxGroups: 3) }, Cancel);
         await stack.Monitors.CreateAsync(Spec("loans-pairs") with
         {
-            Quality = new MonitorQuality(ExpectationSuiteReader.Parse("""{"rows": {"min": 401}, "columns": {"z": {"greater_than": "x"}, "region": {"allowed": ["a", "b"], "mostly": 0.85}}}""")),
+            Quality = new MonitorQuality(ExpectationSuiteReader.Parse("""{"rows": {"min": 401}, "columns": {"z": {"greater_than": "x"}, "region": {"allowed": {"value": ["a", "b"], "mostly": 0.85}}}, "multicolumn": [{"columns": ["region", "x"], "unique": true}]}""")),
         }, Cancel);
         var reference = Rows("r", 400, shift: 0, flip: false, seed: 11);
         var shifted = Rows("s", 400, shift: 0.7, flip: true, seed: 12);
@@ -244,7 +244,9 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
             notGreater.ShouldBeGreaterThan(0);
             window["quality.z.greater_than"].ShouldBe(notGreater, 1e-12);
             window["quality.row_count"].ShouldBe(1);
-            // Region "c" in every tenth shifted row: 0.9 of the window meets allowed, within its mostly 0.85, so it does not
+            // A combination of columns unique across the window's rows (x is continuous, so no pair repeats).
+            window["quality.region+x.unique"].ShouldBe(0);
+            // Region "c" in every tenth shifted row: 0.9 of the window meets allowed, within its own mostly 0.85, so it does not
             // count in quality.failed; its rate and its rows are still reported.
             window["quality.region.allowed"].ShouldBe(rows.Count(row => row.Region == "c") / 400.0, 1e-12);
             window["quality.violation_rate"].ShouldBe(rows.Count(row => !(row.Z > row.X) || row.Region == "c") / 400.0, 1e-12, "the row count judges the window, not its rows");

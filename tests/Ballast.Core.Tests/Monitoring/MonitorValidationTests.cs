@@ -48,7 +48,7 @@ public sealed class MonitorValidationTests
         };
         Should.Throw<TrackingException>(() => MonitorValidation.Validate(bad)).Message.ShouldBe(
             "Invalid monitor 'm': reference: version goes with dataset, not run (the run names its dataset version); " +
-            "quality: give a suite or from_endpoint: true, not both; quality.suite.columns: name at least one column and its expectations (or give rows); " +
+            "quality: give a suite or from_endpoint: true, not both; quality.suite.columns: name at least one column and its expectations (or give rows or multicolumn); " +
             "estimated.probability_output: name the model's output with the probability of the positive class; " +
             "estimated.positive_class: name the positive class (as the labels of feedback and of the reference write it, such as 1 or true); " +
             "estimated.threshold 1.5 must be between 0 and 1; fairness.sensitive: name the input column whose groups are compared (or sensitive_features for several); " +

@@ -203,6 +203,49 @@ public sealed class ExpectationServingTests
     }
 
     [Fact]
+    public async Task A_multicolumn_sum_rejects_rows_at_serving_while_compound_unique_and_mostly_are_refused_with_the_endpoint()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterTitanicAsync(client);
+        using var created = await client.PostAsJsonAsync("/api/v1/endpoints", JsonDocument.Parse("""
+            {"name": "titanic-sums", "variants": [{"name": "main", "model": "models:/titanic/1"}],
+             "expectations": {"suite": {"multicolumn": [{"columns": ["pclass", "age"], "sum_to_equal": 30}]}}}
+            """).RootElement, Cancel);
+        created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));
+        (await created.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("expectations").GetProperty("suite").GetProperty("multicolumn")[0]
+            .GetProperty("sum_to_equal").GetDouble().ShouldBe(30);
+
+        // Row 0: pclass 1 + age 29 = 30. Row 1: pclass 3 + age 2 = 5, refused naming the columns and the row's values.
+        using var rejected = await client.PostAsJsonAsync("/v2/models/titanic-sums/infer", V2Request(age: 2, embarked: "S"), Cancel);
+        rejected.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await rejected.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString()
+            .ShouldBe("the input fails expectations: columns 'pclass+age' sum_to_equal 30: row 1 has (3, 2)");
+        using var passed = await client.PostAsJsonAsync("/v2/models/titanic-sums/infer", V2Request(age: 27, embarked: "S"), Cancel);
+        passed.StatusCode.ShouldBe(HttpStatusCode.OK, await passed.Content.ReadAsStringAsync(Cancel));
+        (await client.GetStringAsync("/metrics", Cancel)).ShouldContain("ballast_expectation_violations_total{endpoint=\"titanic-sums\",column=\"pclass+age\",expectation=\"sum_to_equal\"} 1\n");
+
+        // Uniqueness across rows and a share of rows allowed to fail need many rows: refused, each named.
+        using var bad = await client.PutAsJsonAsync("/api/v1/endpoints/titanic-sums", JsonDocument.Parse("""
+            {"name": "titanic-sums", "variants": [{"name": "main", "model": "models:/titanic/1"}],
+             "expectations": {"suite": {"columns": {"age": {"max": {"value": 120, "mostly": 0.95}}},
+               "multicolumn": [{"columns": ["pclass", "age"], "unique": true}, {"columns": ["pclass", "age"], "sum_to_equal": 30, "mostly": 0.9}, {"columns": ["age"], "sum_to_equal": 1}]}}}
+            """).RootElement, Cancel);
+        bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        bad.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        (await bad.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+            "Invalid endpoint 'titanic-sums': expectations.suite.multicolumn[2].columns: list at least two columns; "
+            + "expectations.suite.multicolumn[0].unique: a combination of columns unique across rows judges many rows; serving checks each row (use it in a monitor or ballast validate); "
+            + "expectations.suite.multicolumn[1].mostly: a share of rows allowed to fail judges many rows; serving checks each row and rejects or flags any that fails (use mostly in a monitor or ballast validate); "
+            + "expectations.suite.columns.age.max.mostly: a share of rows allowed to fail judges many rows; serving checks each row and rejects or flags any that fails (use mostly in a monitor or ballast validate).");
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/titanic-sums", Cancel)).GetProperty("revision").GetInt64().ShouldBe(1);
+
+        var openapi = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Cancel);
+        openapi.GetProperty("components").GetProperty("schemas").GetProperty("ExpectationSuite").GetProperty("properties").GetProperty("multicolumn")
+            .GetProperty("items").GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["columns", "sum_to_equal", "unique", "ignore_row_if", "mostly"]);
+    }
+
+    [Fact]
     public async Task An_endpoint_whose_expectations_name_no_input_of_its_model_is_not_served_and_says_why()
     {
         await using var server = await RunningServer.StartAsync();

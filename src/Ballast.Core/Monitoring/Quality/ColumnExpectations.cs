@@ -9,7 +9,9 @@ namespace Ballast.Monitoring.Quality;
 /// compare the two values of each row (as numbers when both read as numbers, else as text); which rows with missing
 /// values they skip is <see cref="IgnoreRowIf"/>, as in Great Expectations (default: only rows missing both).
 /// <see cref="Mostly"/> is Great Expectations' <c>mostly</c>: each of the column's row-level expectations that takes it
-/// (<see cref="ExpectationKinds.TakesMostly"/>) holds when at least that share of the rows it checks meet it.
+/// (<see cref="ExpectationKinds.TakesMostly"/>) holds when at least that share of the rows it checks meet it;
+/// <see cref="ExpectationMostly"/> sets it for one expectation (written <c>max: {value: 120, mostly: 0.9}</c>, as GE sets
+/// <c>mostly</c> on each expectation), overriding the column's (<see cref="MostlyFor"/>).
 /// </summary>
 public sealed record ColumnExpectations(
     string? Type = null,
@@ -24,8 +26,18 @@ public sealed record ColumnExpectations(
     string? GreaterOrEqual = null,
     string? EqualTo = null,
     string? IgnoreRowIf = null,
-    double? Mostly = null)
+    double? Mostly = null,
+    IReadOnlyDictionary<string, double>? ExpectationMostly = null)
 {
+    /// <summary>
+    /// The <c>mostly</c> that applies to <paramref name="kind"/>: its own (<see cref="ExpectationMostly"/>), else the
+    /// column's; null for kinds that take none (required, max_null_rate) and when neither is set.
+    /// </summary>
+    public double? MostlyFor(string kind) =>
+        !ExpectationKinds.TakesMostly(kind) ? null
+        : ExpectationMostly is not null && ExpectationMostly.TryGetValue(kind, out var own) ? own
+        : Mostly;
+
     /// <summary>How rows with missing values are treated by this column's pair expectations.</summary>
     public string PairMissing => IgnoreRowIf ?? Quality.IgnoreRowIf.BothValuesAreMissing;
 
@@ -128,6 +140,22 @@ public sealed record ColumnExpectations(
         else if (Mostly is not null && Kinds().Any() && !Kinds().Any(ExpectationKinds.TakesMostly))
         {
             problems.Add($"{path}.mostly: applies to type, min, max, allowed, unique, regex, greater_than, greater_or_equal and equal_to; the column has none (max_null_rate is the tolerance for missing values)");
+        }
+
+        foreach (var (kind, own) in ExpectationMostly ?? new Dictionary<string, double>())
+        {
+            if (!(own >= 0 && own <= 1))
+            {
+                problems.Add($"{path}.{kind}.mostly: {own} must be between 0 and 1");
+            }
+            else if (!ExpectationKinds.TakesMostly(kind))
+            {
+                problems.Add($"{path}.{kind}.mostly: {kind} takes no mostly; it applies to type, min, max, allowed, unique, regex, greater_than, greater_or_equal and equal_to");
+            }
+            else if (!Kinds().Contains(kind))
+            {
+                problems.Add($"{path}.{kind}.mostly: the expectation is off ({kind}: false), so it has nothing to relax");
+            }
         }
 
         if (Type is not null && !ColumnTypes.All.Contains(Type))

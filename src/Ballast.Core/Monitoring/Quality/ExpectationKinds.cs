@@ -23,6 +23,12 @@ public static class ExpectationKinds
     /// <summary>The column's value equals the named column's (<c>expect_column_pair_values_to_be_equal</c>).</summary>
     public const string EqualTo = "equal_to";
 
+    /// <summary>
+    /// A multicolumn expectation (the suite's <c>multicolumn</c> list): the row's values of its columns add up to a number
+    /// (Great Expectations' <c>expect_multicolumn_sum_to_equal</c>). Its compound uniqueness is reported as <see cref="Unique"/>.
+    /// </summary>
+    public const string SumToEqual = "sum_to_equal";
+
     /// <summary>The table's (window's) row count within the suite's <c>rows</c> bounds (<c>expect_table_row_count_to_be_between</c>); it has no column.</summary>
     public const string RowCount = "row_count";
 
@@ -37,7 +43,7 @@ public static class ExpectationKinds
     /// row by row over the rows they check. Not <see cref="Required"/> (<see cref="MaxNullRate"/> is the share of missing
     /// values allowed) nor the table's <see cref="RowCount"/>.
     /// </summary>
-    public static bool TakesMostly(string kind) => kind is Type or Min or Max or Allowed or Unique or Regex || IsPair(kind);
+    public static bool TakesMostly(string kind) => kind is Type or Min or Max or Allowed or Unique or Regex or SumToEqual || IsPair(kind);
 
     /// <summary>Kinds that compare a column with another column of the same row.</summary>
     public static bool IsPair(string kind) => kind is GreaterThan or GreaterOrEqual or EqualTo;

@@ -18,13 +18,29 @@ public sealed record ExpectationSuite(IReadOnlyDictionary<string, ColumnExpectat
     /// <summary>The row count the table should have; null when not checked.</summary>
     public RowCountExpectation? Rows { get; init; }
 
+    /// <summary>Expectations over several columns of each row (sum_to_equal, compound unique), in the order written.</summary>
+    public IReadOnlyList<MulticolumnExpectation> Multicolumn { get; init; } = [];
+
     /// <summary>Every problem at once, each naming its field; empty when the suite can be applied.</summary>
     public IReadOnlyList<string> Validate()
     {
         var problems = new List<string>(Problems);
-        if (Columns.Count == 0 && Rows is null && Problems.Count == 0)
+        if (Columns.Count == 0 && Rows is null && Multicolumn.Count == 0 && Problems.Count == 0)
         {
-            problems.Add("columns: name at least one column and its expectations (or give rows)");
+            problems.Add("columns: name at least one column and its expectations (or give rows or multicolumn)");
+        }
+
+        for (var i = 0; i < Multicolumn.Count; i++)
+        {
+            var path = $"multicolumn[{i}]";
+            Multicolumn[i].Validate(path, problems, misread: Problems.Any(problem => problem.StartsWith(path, StringComparison.Ordinal)));
+            for (var j = 0; j < i; j++)
+            {
+                if (Multicolumn[j].Kind is { } kind && kind == Multicolumn[i].Kind && Multicolumn[j].Name == Multicolumn[i].Name)
+                {
+                    problems.Add($"{path}: repeats multicolumn[{j}] ({kind} of {Multicolumn[i].Name})");
+                }
+            }
         }
 
         Rows?.Validate(problems, misread: Problems.Any(problem => problem.StartsWith("rows.", StringComparison.Ordinal)));
@@ -39,9 +55,11 @@ public sealed record ExpectationSuite(IReadOnlyDictionary<string, ColumnExpectat
 
     /// <summary>
     /// The suite's expectations in a stable order: <see cref="ExpectationKinds.RowCount"/> first (with an empty column name)
-    /// when <see cref="Rows"/> is set, then columns as written, kinds in <see cref="ExpectationKinds.All"/> order.
+    /// when <see cref="Rows"/> is set, then columns as written, kinds in <see cref="ExpectationKinds.All"/> order, then the
+    /// <see cref="Multicolumn"/> ones (their column is <see cref="MulticolumnExpectation.Name"/>).
     /// </summary>
     public IEnumerable<(string Column, string Expectation)> Expectations() =>
         (Rows is null ? [] : new[] { ("", ExpectationKinds.RowCount) })
-            .Concat(Columns.SelectMany(column => column.Value.Kinds().Select(kind => (column.Key, kind))));
+            .Concat(Columns.SelectMany(column => column.Value.Kinds().Select(kind => (column.Key, kind))))
+            .Concat(Multicolumn.Where(multi => multi.Kind is not null).Select(multi => (multi.Name, multi.Kind!)));
 }

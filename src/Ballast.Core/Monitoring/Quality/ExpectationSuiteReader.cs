@@ -34,17 +34,21 @@ public static class ExpectationSuiteReader
         var columns = new Dictionary<string, ColumnExpectations>(StringComparer.Ordinal);
         if (root.ValueKind != JsonValueKind.Object)
         {
-            problems.Add("the suite must be an object with 'columns' (and optionally 'rows')");
+            problems.Add("the suite must be an object with 'columns' (and optionally 'rows' and 'multicolumn')");
             return new ExpectationSuite(columns) { Problems = problems };
         }
 
         foreach (var property in root.EnumerateObject())
         {
-            if (property.Name is not ("columns" or "rows"))
+            if (property.Name is not ("columns" or "rows" or "multicolumn"))
             {
-                problems.Add($"{property.Name}: unknown field (known: columns, rows)");
+                problems.Add($"{property.Name}: unknown field (known: columns, rows, multicolumn)");
             }
         }
+
+        var multicolumn = root.TryGetProperty("multicolumn", out var multiElement) && multiElement.ValueKind != JsonValueKind.Null
+            ? ReadMulticolumn(multiElement, problems)
+            : [];
 
         RowCountExpectation? rows = null;
         if (root.TryGetProperty("rows", out var rowsElement) && rowsElement.ValueKind != JsonValueKind.Null)
@@ -52,15 +56,15 @@ public static class ExpectationSuiteReader
             rows = ReadRows(rowsElement, problems);
         }
 
-        if (!root.TryGetProperty("columns", out var columnsElement) && rows is not null)
+        if (!root.TryGetProperty("columns", out var columnsElement) && (rows is not null || multicolumn.Count > 0))
         {
-            return new ExpectationSuite(columns) { Problems = problems, Rows = rows };
+            return new ExpectationSuite(columns) { Problems = problems, Rows = rows, Multicolumn = multicolumn };
         }
 
         if (columnsElement.ValueKind != JsonValueKind.Object)
         {
             problems.Add("columns: must be an object of column name to expectations");
-            return new ExpectationSuite(columns) { Problems = problems, Rows = rows };
+            return new ExpectationSuite(columns) { Problems = problems, Rows = rows, Multicolumn = multicolumn };
         }
 
         foreach (var column in columnsElement.EnumerateObject())
@@ -84,7 +88,100 @@ public static class ExpectationSuiteReader
             }
         }
 
-        return new ExpectationSuite(columns) { Problems = problems, Rows = rows };
+        return new ExpectationSuite(columns) { Problems = problems, Rows = rows, Multicolumn = multicolumn };
+    }
+
+    /// <summary>The <c>multicolumn</c> list: <c>[{"columns": [a, b], "sum_to_equal": 100, "ignore_row_if": …, "mostly": …}, {"columns": [a, b], "unique": true}]</c>.</summary>
+    private static List<MulticolumnExpectation> ReadMulticolumn(JsonElement element, List<string> problems)
+    {
+        var list = new List<MulticolumnExpectation>();
+        if (element.ValueKind != JsonValueKind.Array)
+        {
+            problems.Add("multicolumn: must be a list of expectations, e.g. [{columns: [a, b], sum_to_equal: 100}]");
+            return list;
+        }
+
+        var i = 0;
+        foreach (var item in element.EnumerateArray())
+        {
+            var path = $"multicolumn[{i++}]";
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                problems.Add($"{path}: must be an object of columns and sum_to_equal or unique (and optionally ignore_row_if, mostly)");
+                list.Add(new MulticolumnExpectation([]));
+                continue;
+            }
+
+            var multi = new MulticolumnExpectation([]);
+            var named = false;
+            foreach (var field in item.EnumerateObject())
+            {
+                var where = $"{path}.{field.Name}";
+                if (field.Value.ValueKind == JsonValueKind.Null)
+                {
+                    continue;
+                }
+
+                switch (field.Name)
+                {
+                    case "columns":
+                        named = true;
+                        multi = multi with { Columns = ColumnNames(field.Value, where, problems) };
+                        break;
+                    case "sum_to_equal":
+                        multi = multi with { SumToEqual = Number(field.Value, where, problems) };
+                        break;
+                    case "unique":
+                        multi = multi with { Unique = Flag(field.Value, where, problems) };
+                        break;
+                    case "ignore_row_if":
+                        multi = multi with { IgnoreRowIf = Text(field.Value, where, problems) };
+                        break;
+                    case "mostly":
+                        multi = multi with { Mostly = Number(field.Value, where, problems) };
+                        break;
+                    default:
+                        problems.Add($"{where}: unknown field (known: columns, sum_to_equal, unique, ignore_row_if, mostly)");
+                        break;
+                }
+            }
+
+            if (!named)
+            {
+                problems.Add($"{path}.columns: name the columns, e.g. columns: [a, b]");
+            }
+
+            list.Add(multi);
+        }
+
+        return list;
+    }
+
+    private static List<string> ColumnNames(JsonElement value, string where, List<string> problems)
+    {
+        var names = new List<string>();
+        if (value.ValueKind != JsonValueKind.Array)
+        {
+            problems.Add($"{where}: must be a list of column names, not {value.GetRawText()}");
+            return names;
+        }
+
+        var i = 0;
+        foreach (var item in value.EnumerateArray())
+        {
+            if (item.ValueKind == JsonValueKind.String)
+            {
+                names.Add(item.GetString()!);
+            }
+            else
+            {
+                problems.Add($"{where}[{i}]: must be a column name (text), not {item.GetRawText()}");
+            }
+
+            i++;
+        }
+
+        return names;
     }
 
     private static RowCountExpectation? ReadRows(JsonElement element, List<string> problems)
@@ -135,11 +232,22 @@ public static class ExpectationSuiteReader
     private static ColumnExpectations ReadColumn(JsonElement element, string path, List<string> problems)
     {
         var column = new ColumnExpectations();
+        Dictionary<string, double>? ownMostly = null;
         foreach (var field in element.EnumerateObject())
         {
             var where = $"{path}.{field.Name}";
             var value = field.Value;
-            if (value.ValueKind == JsonValueKind.Null)
+            if (value.ValueKind == JsonValueKind.Object && field.Name is not ("ignore_row_if" or "mostly") && Fields.Contains(field.Name))
+            {
+                // An expectation with its own parameters: {value: 120, mostly: 0.9} (GE's mostly on one expectation).
+                (value, var own) = ReadWithMostly(value, where, field.Name, problems);
+                if (own is { } mostly)
+                {
+                    (ownMostly ??= new Dictionary<string, double>(StringComparer.Ordinal))[field.Name] = mostly;
+                }
+            }
+
+            if (value.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined)
             {
                 continue;
             }
@@ -191,7 +299,45 @@ public static class ExpectationSuiteReader
             }
         }
 
-        return column;
+        return ownMostly is null ? column : column with { ExpectationMostly = ownMostly };
+    }
+
+    /// <summary>
+    /// The object form of an expectation, <c>{"value": V, "mostly": M}</c>: its value (Undefined when it cannot be taken)
+    /// and its own <c>mostly</c>. Kinds that take no mostly (required, max_null_rate) are refused in this form.
+    /// </summary>
+    private static (JsonElement Value, double? Mostly) ReadWithMostly(JsonElement element, string where, string kind, List<string> problems)
+    {
+        if (!ExpectationKinds.TakesMostly(kind))
+        {
+            problems.Add($"{where}: {kind} takes no mostly, so write its value alone, not an object (max_null_rate is the tolerance for missing values)");
+            return (default, null);
+        }
+
+        JsonElement value = default;
+        double? mostly = null;
+        foreach (var field in element.EnumerateObject())
+        {
+            switch (field.Name)
+            {
+                case "value":
+                    value = field.Value;
+                    break;
+                case "mostly":
+                    mostly = field.Value.ValueKind == JsonValueKind.Null ? null : Number(field.Value, $"{where}.mostly", problems);
+                    break;
+                default:
+                    problems.Add($"{where}.{field.Name}: unknown field (known: value, mostly)");
+                    break;
+            }
+        }
+
+        if (value.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
+        {
+            problems.Add($"{where}.value: give the expectation's value, e.g. {kind}: {{value: …, mostly: 0.95}}");
+        }
+
+        return (value, mostly);
     }
 
     private static string? Text(JsonElement value, string where, List<string> problems)
@@ -287,9 +433,27 @@ public static class ExpectationSuiteReader
         foreach (var (name, column) in suite.Columns)
         {
             writer.WriteStartObject(name);
+            // An expectation with its own mostly is written {"value": V, "mostly": M}; the others as their value alone.
+            void Field(string kind, Action write)
+            {
+                if (column.ExpectationMostly is { } own && own.TryGetValue(kind, out var mostly))
+                {
+                    writer.WriteStartObject(kind);
+                    writer.WritePropertyName("value");
+                    write();
+                    writer.WriteNumber("mostly", mostly);
+                    writer.WriteEndObject();
+                }
+                else
+                {
+                    writer.WritePropertyName(kind);
+                    write();
+                }
+            }
+
             if (column.Type is { } type)
             {
-                writer.WriteString("type", type);
+                Field("type", () => writer.WriteStringValue(type));
             }
 
             if (column.Required is { } required)
@@ -299,23 +463,26 @@ public static class ExpectationSuiteReader
 
             if (column.Min is { } min)
             {
-                writer.WriteNumber("min", min);
+                Field("min", () => writer.WriteNumberValue(min));
             }
 
             if (column.Max is { } max)
             {
-                writer.WriteNumber("max", max);
+                Field("max", () => writer.WriteNumberValue(max));
             }
 
             if (column.Allowed is { } allowed)
             {
-                writer.WriteStartArray("allowed");
-                foreach (var value in allowed)
+                Field("allowed", () =>
                 {
-                    writer.WriteStringValue(value);
-                }
+                    writer.WriteStartArray();
+                    foreach (var value in allowed)
+                    {
+                        writer.WriteStringValue(value);
+                    }
 
-                writer.WriteEndArray();
+                    writer.WriteEndArray();
+                });
             }
 
             if (column.MaxNullRate is { } rate)
@@ -325,17 +492,17 @@ public static class ExpectationSuiteReader
 
             if (column.Unique is { } unique)
             {
-                writer.WriteBoolean("unique", unique);
+                Field("unique", () => writer.WriteBooleanValue(unique));
             }
 
             if (column.Regex is { } regex)
             {
-                writer.WriteString("regex", regex);
+                Field("regex", () => writer.WriteStringValue(regex));
             }
 
             foreach (var (kind, other) in column.Pairs())
             {
-                writer.WriteString(kind, other);
+                Field(kind, () => writer.WriteStringValue(other));
             }
 
             if (column.IgnoreRowIf is { } ignore)
@@ -352,6 +519,45 @@ public static class ExpectationSuiteReader
         }
 
         writer.WriteEndObject();
+        if (suite.Multicolumn.Count > 0)
+        {
+            writer.WriteStartArray("multicolumn");
+            foreach (var multi in suite.Multicolumn)
+            {
+                writer.WriteStartObject();
+                writer.WriteStartArray("columns");
+                foreach (var column in multi.Columns)
+                {
+                    writer.WriteStringValue(column);
+                }
+
+                writer.WriteEndArray();
+                if (multi.SumToEqual is { } total)
+                {
+                    writer.WriteNumber("sum_to_equal", total);
+                }
+
+                if (multi.Unique is { } unique)
+                {
+                    writer.WriteBoolean("unique", unique);
+                }
+
+                if (multi.IgnoreRowIf is { } ignore)
+                {
+                    writer.WriteString("ignore_row_if", ignore);
+                }
+
+                if (multi.Mostly is { } mostly)
+                {
+                    writer.WriteNumber("mostly", mostly);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+        }
+
         writer.WriteEndObject();
     }
 

@@ -57,7 +57,13 @@ public static class ExpectationValidator
     }
 
     /// <summary>One expectation of a column present in the data, and the SQL that finds its unexpected rows.</summary>
-    private sealed record Planned(string Column, string Kind, string ValueSql, string? UnexpectedSql, string? ObservedSql, string Type);
+    /// <remarks>
+    /// A multicolumn expectation has its <see cref="Group"/>: the value SQL of each column, <see cref="Skipped"/> the rows
+    /// its ignore_row_if leaves out, and its own <see cref="Mostly"/>; its <see cref="ValueSql"/> is the row's values as
+    /// "(a, b, c)", NULL in the rows left out (so counting it counts the rows checked).
+    /// </remarks>
+    private sealed record Planned(string Column, string Kind, string ValueSql, string? UnexpectedSql, string? ObservedSql, string Type,
+        IReadOnlyList<string>? Group = null, string? Skipped = null, double? Mostly = null);
 
     private sealed class Run(DuckDBConnection connection, string query, ExpectationSuite suite, CancellationToken cancellationToken)
     {
@@ -80,7 +86,7 @@ public static class ExpectationValidator
             var missingColumns = new HashSet<string>(StringComparer.Ordinal);
             // Pair expectations whose other column the data lacks: they fail on every row, as a missing column does.
             var missingOthers = new Dictionary<(string, string), ExpectationResult>();
-            foreach (var (column, kind) in suite.Expectations())
+            foreach (var (column, kind) in suite.Columns.SelectMany(column => column.Value.Kinds().Select(kind => (column.Key, kind))))
             {
                 if (kind == ExpectationKinds.RowCount)
                 {
@@ -111,6 +117,22 @@ public static class ExpectationValidator
 
                 CheckRegex(column, expectations);
                 planned.Add(Plan(column, kind, expectations, type));
+            }
+
+            // Multicolumn expectations naming a column the data lacks fail on every row, as a missing column does.
+            var missingMulti = new Dictionary<int, ExpectationResult>();
+            for (var i = 0; i < suite.Multicolumn.Count; i++)
+            {
+                var multi = suite.Multicolumn[i];
+                var absent = multi.Columns.Where(name => !types.ContainsKey(name)).Select(name => $"'{name}'").ToList();
+                if (absent.Count > 0)
+                {
+                    missingMulti[i] = new ExpectationResult(multi.Name, multi.Kind!, false, null, 0, 0, [], $"no column {string.Join(", ", absent)} (the data has {string.Join(", ", types.Keys)})", multi.Mostly);
+                }
+                else
+                {
+                    planned.Add(PlanMulticolumn(multi, types));
+                }
             }
 
             var select = new List<string> { "count(*)" };
@@ -171,12 +193,29 @@ public static class ExpectationValidator
                 }
             }
 
-            var allFail = missingColumns.Count > 0 || missingOthers.Count > 0;
+            for (var i = 0; i < suite.Multicolumn.Count; i++)
+            {
+                var multi = suite.Multicolumn[i];
+                ordered.Add(missingMulti.TryGetValue(i, out var missing)
+                    ? missing with { UnexpectedCount = rows, UnexpectedPercent = rows == 0 ? 0 : 100 }
+                    : byColumn[(multi.Name, multi.Kind!)]);
+            }
+
+            var allFail = missingColumns.Count > 0 || missingOthers.Count > 0 || missingMulti.Count > 0;
             return new ValidationResult(ordered.All(result => result.Success), rows, ordered, allFail ? rows : failing);
         }
 
         private ExpectationResult Evaluate(Planned item, long rows, long unexpected, long present, double? observed)
         {
+            if (item.Group is not null)
+            {
+                // The rows checked are those ignore_row_if keeps (GE's filtered_row_count), counted as "present".
+                return item.Kind == ExpectationKinds.Unique
+                    ? CompoundUnique(item, present)
+                    : new ExpectationResult(item.Column, item.Kind, ExpectationResult.Holds(unexpected, present, item.Mostly), null, unexpected, Percent(unexpected, present),
+                        unexpected > 0 ? Examples(item.ValueSql, item.UnexpectedSql!) : [], null, item.Mostly);
+            }
+
             var expectations = suite.Columns[item.Column];
             var nulls = rows - present;
             switch (item.Kind)
@@ -187,14 +226,14 @@ public static class ExpectationValidator
                     var rate = rows == 0 ? 0 : (double)nulls / rows;
                     return new ExpectationResult(item.Column, item.Kind, rate <= expectations.MaxNullRate!.Value, rate, nulls, Percent(nulls, rows), []);
                 case ExpectationKinds.Unique:
-                    return Unique(item, present, observed, expectations.Mostly);
+                    return Unique(item, present, observed, expectations.MostlyFor(item.Kind));
             }
 
             var examples = unexpected > 0 ? Examples(item.ValueSql, item.UnexpectedSql!) : [];
             var text = item.Kind == ExpectationKinds.Type ? item.Type : null;
             var value = item.Kind is ExpectationKinds.Min or ExpectationKinds.Max ? observed : null;
             // The share is of the rows checked: the present values (a pair: the rows ignore_row_if keeps), as in GE.
-            var mostly = expectations.Mostly;
+            var mostly = expectations.MostlyFor(item.Kind);
             return new ExpectationResult(item.Column, item.Kind, ExpectationResult.Holds(unexpected, present, mostly), value, unexpected, Percent(unexpected, present), examples, text, mostly);
         }
 
@@ -220,6 +259,37 @@ public static class ExpectationValidator
                 });
             // As in GE, every row of a duplicated value is unexpected ([1, 2, 3, 3]: 2 of 4), so mostly is a share of rows, not of values.
             return new ExpectationResult(item.Column, item.Kind, ExpectationResult.Holds(duplicated, present, mostly), distinct, duplicated, Percent(duplicated, present), examples, null, mostly);
+        }
+
+        /// <summary>
+        /// Great Expectations' <c>expect_compound_columns_to_be_unique</c> over the rows ignore_row_if keeps: every row of a
+        /// combination that repeats is unexpected (pandas' <c>duplicated(keep=False)</c>); missing values group together, as
+        /// in pandas. Observed: the distinct combinations.
+        /// </summary>
+        private ExpectationResult CompoundUnique(Planned item, long kept)
+        {
+            var keys = string.Join(", ", item.Group!);
+            var from = $"FROM {_source} WHERE NOT {item.Skipped} GROUP BY {keys}";
+            var (combinations, duplicated) = Query(
+                $"SELECT count(*), CAST(coalesce(sum(quality_count) FILTER (WHERE quality_count > 1), 0) AS BIGINT) FROM (SELECT count(*) AS quality_count {from})",
+                reader =>
+                {
+                    reader.Read();
+                    return (Int(reader, 0), Int(reader, 1));
+                });
+            var examples = duplicated == 0 ? [] : Query(
+                $"SELECT min({item.ValueSql}) AS quality_value, count(*) AS quality_count {from} HAVING count(*) > 1 ORDER BY quality_count DESC, quality_value LIMIT {MaxExamples}",
+                reader =>
+                {
+                    var values = new List<string>();
+                    while (reader.Read())
+                    {
+                        values.Add(reader.GetString(0));
+                    }
+
+                    return values;
+                });
+            return new ExpectationResult(item.Column, item.Kind, ExpectationResult.Holds(duplicated, kept, item.Mostly), combinations, duplicated, Percent(duplicated, kept), examples, null, item.Mostly);
         }
 
         private List<string> Examples(string valueSql, string unexpectedSql) => Query(
@@ -320,6 +390,33 @@ public static class ExpectationValidator
             var unexpected = $"NOT {skipped} AND NOT coalesce({holds}, false)";
             var pair = $"CASE WHEN {skipped} THEN NULL ELSE '(' || coalesce(CAST({a} AS VARCHAR), 'null') || ', ' || coalesce(CAST({b} AS VARCHAR), 'null') || ')' END";
             return new Planned(column, kind, pair, unexpected, null, type);
+        }
+
+        /// <summary>
+        /// A multicolumn expectation: the rows its ignore_row_if leaves out (all / any of the values missing, or none), the
+        /// row's values as "(a, b, c)" for the examples, and for sum_to_equal the rows not left out whose values are not all
+        /// numbers or do not add up to the total (exactly, as GE compares; a missing value fails, as GE sums without skipping NaN).
+        /// </summary>
+        private static Planned PlanMulticolumn(MulticolumnExpectation multi, Dictionary<string, string> types)
+        {
+            var sides = multi.Columns.Select(name => PairValue(name, types[name])).ToList();
+            var skipped = multi.Missing switch
+            {
+                MulticolumnExpectation.AnyValueIsMissing => "(" + string.Join(" OR ", sides.Select(side => $"{side.Value} IS NULL")) + ")",
+                MulticolumnExpectation.Never => "false",
+                _ => "(" + string.Join(" AND ", sides.Select(side => $"{side.Value} IS NULL")) + ")",
+            };
+            var values = string.Join(" || ', ' || ", sides.Select(side => $"coalesce(CAST({side.Value} AS VARCHAR), 'null')"));
+            var tuple = $"CASE WHEN {skipped} THEN NULL ELSE '(' || {values} || ')' END";
+            var group = sides.Select(side => side.Value).ToList();
+            if (multi.Kind == ExpectationKinds.Unique)
+            {
+                return new Planned(multi.Name, ExpectationKinds.Unique, tuple, null, null, "", group, skipped, multi.Mostly);
+            }
+
+            var sum = string.Join(" + ", sides.Select(side => side.Number));
+            var unexpected = $"NOT {skipped} AND NOT coalesce(({sum}) = {DuckDbSql.Number(multi.SumToEqual!.Value)}, false)";
+            return new Planned(multi.Name, ExpectationKinds.SumToEqual, tuple, unexpected, null, "", group, skipped, multi.Mostly);
         }
 
         /// <summary>A pair side's value (NaN as NULL) and its number: numbers as they are, text that reads as a number, else NULL.</summary>

@@ -20,6 +20,9 @@ public sealed record RowCheck(int Rows, IReadOnlyList<RowViolation> Violations)
         {
             var violation = Violations[i];
             var column = suite.Columns.TryGetValue(violation.Column, out var expectations) ? expectations : new ColumnExpectations();
+            var multi = violation.Expectation == ExpectationKinds.SumToEqual
+                ? suite.Multicolumn.FirstOrDefault(candidate => candidate.Name == violation.Column && candidate.Kind == ExpectationKinds.SumToEqual)
+                : null;
             var limit = violation.Expectation switch
             {
                 ExpectationKinds.Type => $" {column.Type}",
@@ -28,10 +31,11 @@ public sealed record RowCheck(int Rows, IReadOnlyList<RowViolation> Violations)
                 ExpectationKinds.Allowed => $" [{string.Join(", ", column.Allowed ?? [])}]",
                 ExpectationKinds.Regex => $" /{column.Regex}/",
                 ExpectationKinds.GreaterThan or ExpectationKinds.GreaterOrEqual or ExpectationKinds.EqualTo => $" '{column.Other(violation.Expectation)}'",
+                ExpectationKinds.SumToEqual => string.Create(CultureInfo.InvariantCulture, $" {multi?.SumToEqual}"),
                 _ => "",
             };
             text.Append(i == 0 ? "" : "; ")
-                .Append(CultureInfo.InvariantCulture, $"column '{violation.Column}' {violation.Expectation}{limit}: row {violation.FirstRow} has {violation.FirstValue}");
+                .Append(CultureInfo.InvariantCulture, $"{(multi is null ? "column" : "columns")} '{violation.Column}' {violation.Expectation}{limit}: row {violation.FirstRow} has {violation.FirstValue}");
             if (violation.Rows > 1)
             {
                 text.Append(CultureInfo.InvariantCulture, $" ({violation.Rows} rows fail)");

@@ -6,16 +6,17 @@ namespace Ballast.Monitoring.Quality;
 
 /// <summary>
 /// A suite compiled for serving: checks each row of a request's input tensors for type, required, min, max, allowed,
-/// regex and the column pairs (greater_than, greater_or_equal, equal_to); max_null_rate, unique and the row count need
-/// many rows and are left to batch and window validation. Columns are the inputs by name (a <c>[N]</c> or <c>[N, 1]</c>
+/// regex, the column pairs (greater_than, greater_or_equal, equal_to) and the multicolumn sum_to_equal; max_null_rate,
+/// unique (of a column or of several) and the row count need many rows and are left to batch and window validation. Columns are the inputs by name (a <c>[N]</c> or <c>[N, 1]</c>
 /// tensor), or <c>NAME[i]</c> for column i of a <c>[N, K]</c> input; an input a request lacks is missing in every row.
 /// Compiled once per endpoint revision (regexes included); a request that passes allocates nothing.
 /// </summary>
 public sealed partial class RowValidator
 {
     private readonly CompiledColumn[] _columns;
+    private readonly CompiledSum[] _sums;
 
-    private RowValidator(CompiledColumn[] columns) => _columns = columns;
+    private RowValidator(CompiledColumn[] columns, CompiledSum[] sums) => (_columns, _sums) = (columns, sums);
 
     /// <summary>Compiles a valid suite (see <see cref="ExpectationSuite.Validate"/>).</summary>
     public static RowValidator Compile(ExpectationSuite suite)
@@ -26,7 +27,8 @@ public sealed partial class RowValidator
             throw new ExpectationSuiteException("invalid expectations: " + string.Join("; ", problems));
         }
 
-        return new RowValidator(suite.Columns.Select(pair => new CompiledColumn(pair.Key, pair.Value)).Where(column => column.Checks).ToArray());
+        return new RowValidator(suite.Columns.Select(pair => new CompiledColumn(pair.Key, pair.Value)).Where(column => column.Checks).ToArray(),
+            suite.Multicolumn.Where(multi => multi.SumToEqual is not null).Select(multi => new CompiledSum(multi)).ToArray());
     }
 
     /// <summary>Checks every row; the result lists each failed expectation once, with how many rows failed it and the first.</summary>
@@ -53,6 +55,11 @@ public sealed partial class RowValidator
             column.CheckPairs(inputs, tensor, offset, width, rows, ref violations);
         }
 
+        foreach (var sum in _sums)
+        {
+            sum.Check(inputs, rows, ref violations);
+        }
+
         return new RowCheck(rows, violations ?? (IReadOnlyList<RowViolation>)[]);
     }
 
@@ -64,17 +71,16 @@ public sealed partial class RowValidator
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var unknown = new List<string>();
-        foreach (var column in _columns)
+        var named = _columns.SelectMany(column => column.Pairs.Select(pair => (pair.Other, pair.Input, pair.Index)).Prepend((column.Name, column.Input, column.Index)))
+            .Concat(_sums.SelectMany(sum => sum.Columns));
+        foreach (var (name, input, index) in named)
         {
-            foreach (var (name, input, index) in column.Pairs.Select(pair => (pair.Other, pair.Input, pair.Index)).Prepend((column.Name, column.Input, column.Index)))
+            var found = inputs.Any(spec => index < 0
+                ? spec.Name == input && (spec.Shape.Count <= 1 || (spec.Shape.Count == 2 && spec.Shape[1] is 1 or -1))
+                : spec.Name == input && spec.Shape.Count == 2 && (spec.Shape[1] < 0 || index < spec.Shape[1]));
+            if (!found && !unknown.Contains(name))
             {
-                var found = inputs.Any(spec => index < 0
-                    ? spec.Name == input && (spec.Shape.Count <= 1 || (spec.Shape.Count == 2 && spec.Shape[1] is 1 or -1))
-                    : spec.Name == input && spec.Shape.Count == 2 && (spec.Shape[1] < 0 || index < spec.Shape[1]));
-                if (!found && !unknown.Contains(name))
-                {
-                    unknown.Add(name);
-                }
+                unknown.Add(name);
             }
         }
 
@@ -138,7 +144,7 @@ public sealed partial class RowValidator
         public CompiledPair[] Pairs { get; }
 
         /// <summary>The input and column index a column name means: <c>NAME[i]</c> is column i of input NAME; any other name is an input (index -1).</summary>
-        private static (string Input, int Index) Locate(string name)
+        internal static (string Input, int Index) Locate(string name)
         {
             var match = IndexedName().Match(name);
             return match.Success ? (match.Groups[1].Value, int.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture)) : (name, -1);
@@ -181,10 +187,10 @@ public sealed partial class RowValidator
             }
         }
 
-        private static (CellKind Kind, double Number, string? Text) Cell(Tensor? tensor, int index) =>
+        internal static (CellKind Kind, double Number, string? Text) Cell(Tensor? tensor, int index) =>
             tensor is null || index >= tensor.Data.Length ? (CellKind.Missing, 0, null) : Read(tensor.Data, index);
 
-        private static string Describe((CellKind Kind, double Number, string? Text) cell) =>
+        internal static string Describe((CellKind Kind, double Number, string? Text) cell) =>
             cell.Kind == CellKind.Missing ? "missing" : cell.Kind == CellKind.Text ? $"'{cell.Text}'" : Format(cell.Kind, cell.Number);
 
         private static bool Compare(string kind, (CellKind Kind, double Number, string? Text) a, (CellKind Kind, double Number, string? Text) b)
@@ -200,7 +206,7 @@ public sealed partial class RowValidator
         }
 
         /// <summary>A present value as a number: numbers, and text that reads as one; NaN for booleans and other text.</summary>
-        private static double AsNumber((CellKind Kind, double Number, string? Text) cell) => cell.Kind switch
+        internal static double AsNumber((CellKind Kind, double Number, string? Text) cell) => cell.Kind switch
         {
             CellKind.Number => cell.Number,
             CellKind.Text when double.TryParse(cell.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) => parsed,
@@ -341,6 +347,65 @@ public sealed partial class RowValidator
 
         [GeneratedRegex(@"^(.+)\[([0-9]{1,6})\]$")]
         private static partial Regex IndexedName();
+    }
+
+    /// <summary>
+    /// A multicolumn sum_to_equal over every row: rows its ignore_row_if leaves out (all / any values missing, or none) are
+    /// skipped; in the others a missing value or one that is not a number fails, else the values add up (in column order, as
+    /// doubles, as batch validation does) to exactly the total.
+    /// </summary>
+    private sealed class CompiledSum(MulticolumnExpectation expectation)
+    {
+        private readonly (string Input, int Index)[] _at = expectation.Columns.Select(CompiledColumn.Locate).ToArray();
+
+        /// <summary>Each column's name, input and index within it (for <see cref="UnknownColumns"/>).</summary>
+        public IEnumerable<(string Name, string Input, int Index)> Columns => expectation.Columns.Select((name, i) => (name, _at[i].Input, _at[i].Index));
+
+        public void Check(IReadOnlyList<Tensor> inputs, int rows, ref List<RowViolation>? violations)
+        {
+            var failed = 0;
+            var first = 0;
+            for (var row = 0; row < rows; row++)
+            {
+                if (!Holds(inputs, row) && failed++ == 0)
+                {
+                    first = row;
+                }
+            }
+
+            if (failed > 0)
+            {
+                var values = _at.Select(at =>
+                {
+                    var (tensor, offset, width) = Find(inputs, at.Input, at.Index);
+                    return CompiledColumn.Describe(CompiledColumn.Cell(tensor, (first * width) + offset));
+                });
+                (violations ??= []).Add(new RowViolation(expectation.Name, ExpectationKinds.SumToEqual, failed, first, $"({string.Join(", ", values)})"));
+            }
+        }
+
+        private bool Holds(IReadOnlyList<Tensor> inputs, int row)
+        {
+            var missing = 0;
+            var numbers = true;
+            var sum = 0.0;
+            foreach (var (input, index) in _at)
+            {
+                var (tensor, offset, width) = Find(inputs, input, index);
+                var cell = CompiledColumn.Cell(tensor, (row * width) + offset);
+                if (cell.Kind == CellKind.Missing)
+                {
+                    missing++;
+                    continue;
+                }
+
+                var number = CompiledColumn.AsNumber(cell);
+                numbers &= !double.IsNaN(number);
+                sum += number;
+            }
+
+            return MulticolumnExpectation.Skips(expectation.Missing, missing, _at.Length) || (missing == 0 && numbers && sum == expectation.SumToEqual!.Value);
+        }
     }
 
     /// <summary>A pair expectation of a column: its kind, the other column and where it is, and which rows with missing values it skips.</summary>

@@ -174,7 +174,7 @@ public sealed class ColumnPairAndRowCountTests : IDisposable
     [InlineData("""{"rows": {"least": 1}}""", "rows.least: unknown field (known: min, max)")]
     [InlineData("""{"rows": {}}""", "rows: give min, max or both")]
     [InlineData("""{"rows": 5}""", "rows: must be an object with min, max or both")]
-    [InlineData("""{"columns": {}, "table": 1}""", "table: unknown field (known: columns, rows)")]
+    [InlineData("""{"columns": {}, "table": 1}""", "table: unknown field (known: columns, rows, multicolumn)")]
     public void A_bad_pair_or_row_count_is_refused_naming_the_field(string json, string problem)
     {
         var problems = ExpectationSuiteReader.Parse(json).Validate();

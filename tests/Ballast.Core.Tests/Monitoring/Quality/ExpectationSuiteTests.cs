@@ -44,7 +44,7 @@ public sealed class ExpectationSuiteTests
     [InlineData("""{"columns": {"state": {"allowed": [["CA"]]}}}""", "columns.state.allowed[0]: must be text, a number or true/false, not [\"CA\"]")]
     [InlineData("""{"columns": {"state": {"type": "string", "min": 1}}}""", "columns.state: min and max compare numbers, but the type is string")]
     [InlineData("""{"columns": {"age": {}}}""", "columns.age: no expectation")]
-    [InlineData("""{"colums": {}}""", "colums: unknown field (known: columns, rows)")]
+    [InlineData("""{"colums": {}}""", "colums: unknown field (known: columns, rows, multicolumn)")]
     [InlineData("""[1]""", "the suite must be an object with 'columns'")]
     public void A_bad_suite_is_refused_with_a_message_naming_the_field(string json, string problem)
     {

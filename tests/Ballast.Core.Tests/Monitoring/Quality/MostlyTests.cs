@@ -135,6 +135,80 @@ public sealed class MostlyTests
         exception.Message.ShouldContain("expectations.suite.columns.age.mostly: a share of rows allowed to fail judges many rows; serving checks each row and rejects or flags any that fails");
     }
 
+    // GE sets mostly on each expectation; one of its own overrides the column's. Over Ages (40 present values):
+    // min 10 has 2 unexpected (8, 9): 38 / 40 = 0.95; max 120 has 3 (the 200s): 37 / 40 = 0.925.
+    [Theory]
+    [InlineData("""{"min": 10, "max": {"value": 120, "mostly": 0.9}, "mostly": 0.95}""", true, 0.95, true, 0.9)]     // min by the column's 0.95 (0.95 >= 0.95), max by its own 0.9 (0.925 >= 0.9), though 0.95 would fail it
+    [InlineData("""{"min": 10, "max": {"value": 120, "mostly": 0.93}, "mostly": 0.9}""", true, 0.9, false, 0.93)]    // max's own 0.93 fails it (0.925 < 0.93), though the column's 0.9 would pass
+    [InlineData("""{"min": {"value": 10, "mostly": 0.96}, "max": {"value": 120, "mostly": 0.925}}""", false, 0.96, true, 0.925)] // no column mostly: each its own
+    [InlineData("""{"min": 10, "max": {"value": 120, "mostly": 0.925}}""", false, null, true, 0.925)]                  // min without any mostly: every value must hold
+    public void A_mostly_of_its_own_overrides_the_columns_for_that_expectation_only(string column, bool minHolds, double? minMostly, bool maxHolds, double? maxMostly)
+    {
+        var suite = ExpectationSuiteReader.Parse("""{"columns": {"age": """ + column + "}}");
+        suite.Validate().ShouldBeEmpty();
+
+        using var connection = new DuckDBConnection("Data Source=:memory:");
+        connection.Open();
+        var result = ExpectationValidator.Validate(connection, Ages, suite, Cancel);
+
+        result.Expectations.Select(e => (e.Expectation, e.Success, e.Mostly, e.UnexpectedCount)).ShouldBe([("min", minHolds, minMostly, 2L), ("max", maxHolds, maxMostly, 3L)]);
+        result.RowsFailing.ShouldBe(5, "mostly changes what passes, not which rows break an expectation");
+    }
+
+    [Fact]
+    public void A_mostly_of_its_own_round_trips_as_value_and_mostly_in_json_and_yaml_and_the_plain_form_stays()
+    {
+        var suite = ExpectationSuiteReader.Parse("""
+            {"columns": {"zip": {"type": "string", "regex": {"value": "^[0-9]{5}$", "mostly": 0.95}, "allowed": {"value": ["1", 2], "mostly": 0.5}, "mostly": 0.99},
+                         "id": {"unique": {"value": true, "mostly": 0.9}}, "b": {"greater_than": {"value": "a", "mostly": 0.8}, "ignore_row_if": "neither"}}}
+            """);
+
+        suite.Validate().ShouldBeEmpty();
+        (suite.Columns["zip"].MostlyFor("type"), suite.Columns["zip"].MostlyFor("regex"), suite.Columns["zip"].MostlyFor("allowed")).ShouldBe((0.99, 0.95, 0.5));
+        suite.Columns["zip"].MostlyFor("required").ShouldBeNull();
+        (suite.Columns["zip"].Regex, suite.Columns["id"].Unique, suite.Columns["b"].GreaterThan).ShouldBe(("^[0-9]{5}$", true, "a"));
+        var written = ExpectationSuiteReader.ToJson(suite, indented: false);
+        written.ShouldBe("""{"columns":{"zip":{"type":"string","allowed":{"value":["1","2"],"mostly":0.5},"regex":{"value":"^[0-9]{5}$","mostly":0.95},"mostly":0.99},"id":{"unique":{"value":true,"mostly":0.9}},"b":{"greater_than":{"value":"a","mostly":0.8},"ignore_row_if":"neither"}}}""");
+        ExpectationSuiteReader.ToJson(ExpectationSuiteReader.Parse(written), indented: false).ShouldBe(written);
+
+        var yaml = ExpectationSuiteReader.Parse(Ballast.Pipelines.Steps.ValidateDataStep.Yaml("""
+            columns:
+              zip: {regex: {value: '^[0-9]{5}$', mostly: 0.95}, mostly: 0.99}
+              id:
+                unique: {value: true, mostly: 0.9}
+            """)!.ToJsonString());
+        yaml.Validate().ShouldBeEmpty();
+        (yaml.Columns["zip"].MostlyFor("regex"), yaml.Columns["id"].MostlyFor("unique")).ShouldBe((0.95, 0.9));
+    }
+
+    [Theory]
+    [InlineData("""{"max": {"value": 120, "mostly": 1.5}}""", "columns.age.max.mostly: 1.5 must be between 0 and 1")]
+    [InlineData("""{"max": {"value": 120, "mostly": "most"}}""", "columns.age.max.mostly: must be a number, not \"most\"")]
+    [InlineData("""{"max": {"mostly": 0.9}}""", "columns.age.max.value: give the expectation's value, e.g. max: {value: …, mostly: 0.95}")]
+    [InlineData("""{"max": {"value": 120, "most": 0.9}}""", "columns.age.max.most: unknown field (known: value, mostly)")]
+    [InlineData("""{"max": {"value": "old", "mostly": 0.9}}""", "columns.age.max: must be a number, not \"old\"")]
+    [InlineData("""{"required": {"value": true, "mostly": 0.9}}""", "columns.age.required: required takes no mostly, so write its value alone, not an object")]
+    [InlineData("""{"max_null_rate": {"value": 0.1, "mostly": 0.9}}""", "columns.age.max_null_rate: max_null_rate takes no mostly")]
+    [InlineData("""{"min": 0, "unique": {"value": false, "mostly": 0.9}}""", "columns.age.unique.mostly: the expectation is off (unique: false), so it has nothing to relax")]
+    public void A_bad_mostly_of_its_own_is_refused_naming_the_field(string column, string problem)
+    {
+        var problems = ExpectationSuiteReader.Parse("""{"columns": {"age": """ + column + "}}").Validate();
+
+        problems.ShouldContain(message => message.StartsWith(problem, StringComparison.Ordinal), string.Join(" | ", problems));
+    }
+
+    [Fact]
+    public void An_endpoints_suite_refuses_a_mostly_of_its_own()
+    {
+        var spec = JsonSerializer.Deserialize<EndpointSpec>(
+            """{"name": "titanic", "variants": [{"name": "main", "model": "models:/titanic/1"}], "expectations": {"suite": {"columns": {"age": {"max": {"value": 120, "mostly": 0.95}}}}}}""",
+            SnakeCase)!;
+
+        var exception = Should.Throw<TrackingException>(() => EndpointValidation.Validate(spec));
+
+        exception.Message.ShouldContain("expectations.suite.columns.age.max.mostly: a share of rows allowed to fail judges many rows; serving checks each row and rejects or flags any that fails");
+    }
+
     private static ValidationResult Validate(string query, ColumnExpectations column, string name = "age")
     {
         using var connection = new DuckDBConnection("Data Source=:memory:");
