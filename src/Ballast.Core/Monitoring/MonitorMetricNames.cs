@@ -150,7 +150,8 @@ public static class MonitorMetricNames
     /// Every data-quality metric a window checked against <paramref name="suite"/> can have: <see cref="QualityFlaggedRate"/>,
     /// then one per expectation in the suite's order (<c>quality.row_count</c> first), then <see cref="QualityFailed"/> and
     /// <see cref="QualityViolationRate"/>. A column the window lacks reports <c>quality.COLUMN.exists</c> instead of its
-    /// expectations, so each column's <c>exists</c> is listed too, after its expectations.
+    /// expectations, so each column's <c>exists</c> is listed too, after its expectations; the multicolumn expectations
+    /// (<c>quality.a+b.sum_to_equal</c>) come after the columns.
     /// </summary>
     public static IReadOnlyList<string> QualityNames(ExpectationSuite suite)
     {
@@ -167,6 +168,7 @@ public static class MonitorMetricNames
             names.Add(Quality(column, ExpectationKinds.Exists));
         }
 
+        names.AddRange(suite.Multicolumn.Where(multi => multi.Kind is not null).Select(multi => Quality(multi.Name, multi.Kind!)));
         names.Add(QualityFailed);
         names.Add(QualityViolationRate);
         return names;
