@@ -10,7 +10,8 @@ namespace Ballast.Monitoring;
 /// output), and the same labels give each estimate its sampling error (<see cref="CbpeSamplingError"/>). Metrics
 /// <c>estimated.accuracy|precision|recall|specificity|f1|roc_auc</c> and the expected confusion-matrix counts
 /// (<c>estimated.true_positive|false_positive|true_negative|false_negative</c>, or <c>estimated.true_A_pred_B</c> per
-/// pair of classes), each with <c>.sampling_error</c>, <c>estimated.calibrated</c>
+/// pair of classes; normalized as NannyML's <c>normalize_confusion_matrix</c> when <c>estimated.normalize_confusion_matrix</c>
+/// says <c>true</c>, <c>pred</c> or <c>all</c>), each with <c>.sampling_error</c>, <c>estimated.calibrated</c>
 /// (1 when calibration was applied, to any class) and <c>estimated.rows</c> (the window's rows estimated).
 /// Calibration's random splits are seeded, so a window gives the same estimate every time.
 /// </summary>
@@ -53,6 +54,7 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
         var probabilities = scores;
         var calibrated = false;
         var threshold = estimated.Threshold ?? Cbpe.DefaultThreshold;
+        var normalization = Normalization(estimated);
         CbpeSamplingErrors? errors = null;
         if (ReferenceLabels(context, estimated, [column], [estimated.ProbabilityOutput!], notes) is { } reference)
         {
@@ -65,12 +67,12 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
                 calibrated = true;
             }
 
-            errors = CbpeSamplingError.FitBinary(referenceScores, positive, referenceScores.Select(score => score >= threshold).ToArray()).For(scores.Length);
+            errors = CbpeSamplingError.FitBinary(referenceScores, positive, referenceScores.Select(score => score >= threshold).ToArray()).For(scores.Length, normalization);
         }
 
         var predicted = scores.Select(score => score >= threshold).ToArray();
         var estimate = Cbpe.Estimate(probabilities, predicted, scores);
-        var matrix = estimate.ConfusionMatrix;
+        var matrix = ConfusionNormalizations.Normalize(estimate.ConfusionMatrix, normalization, scores.Length);
         var cellErrors = errors?.ConfusionMatrix;
         (string, double, double?)[] cells =
         [
@@ -79,7 +81,7 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
             (MonitorMetricNames.EstimatedTrueNegative, matrix.TrueNegatives, cellErrors?[0][0]),
             (MonitorMetricNames.EstimatedFalseNegative, matrix.FalseNegatives, cellErrors?[1][0]),
         ];
-        return Result(scores.Length, calibrated, (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.Specificity, estimate.F1, estimate.RocAuc), cells, errors, notes);
+        return Result(scores.Length, calibrated, (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.Specificity, estimate.F1, estimate.RocAuc), cells, normalization, errors, notes);
     }
 
     private static WindowHookResult EstimateMulticlass(MonitorWindowContext context, MonitorEstimated estimated, IReadOnlyList<string> classes)
@@ -100,6 +102,7 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
         }
 
         var notes = new List<string>();
+        var normalization = Normalization(estimated);
         var calibration = MulticlassCbpeCalibration.None(classes.Count);
         CbpeSamplingErrors? errors = null;
         if (ReferenceLabels(context, estimated, columns, columns, notes) is { } reference)
@@ -121,19 +124,24 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
                 var referenceScores = known.Select(row => (IReadOnlyList<double>)reference.Scores[row]).ToList();
                 var referenceActual = known.Select(row => actual[row]).ToArray();
                 calibration = MulticlassCbpe.FitCalibration(referenceScores, referenceActual, classes.Count, new Random(Seed));
-                errors = CbpeSamplingError.FitMulticlass(referenceScores, referenceActual, MulticlassCbpe.PredictedClasses(referenceScores), classes.Count).For(scores.Length);
+                errors = CbpeSamplingError.FitMulticlass(referenceScores, referenceActual, MulticlassCbpe.PredictedClasses(referenceScores), classes.Count).For(scores.Length, normalization);
             }
         }
 
         var rows = scores.Select(row => (IReadOnlyList<double>)row).ToList();
         var estimate = MulticlassCbpe.Estimate(calibration.Calibrate(rows), MulticlassCbpe.PredictedClasses(rows), rows);
+        var matrix = ConfusionNormalizations.Normalize(estimate.ConfusionMatrix, normalization);
         var cells = classes.SelectMany((truth, i) => classes.Select((predicted, j) =>
-            (MonitorMetricNames.EstimatedConfusion(truth, predicted), estimate.ConfusionMatrix[i][j], errors?.ConfusionMatrix[i][j]))).ToArray();
-        return Result(scores.Length, calibration.Calibrated > 0, (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.Specificity, estimate.F1, estimate.RocAuc), cells, errors, notes);
+            (MonitorMetricNames.EstimatedConfusion(truth, predicted), matrix[i][j], errors?.ConfusionMatrix[i][j]))).ToArray();
+        return Result(scores.Length, calibration.Calibrated > 0, (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.Specificity, estimate.F1, estimate.RocAuc), cells, normalization, errors, notes);
     }
 
+    /// <summary>The spec's <c>normalize_confusion_matrix</c> (validated when the monitor was stored).</summary>
+    private static ConfusionNormalization Normalization(MonitorEstimated estimated) =>
+        ConfusionNormalizations.Parse(estimated.NormalizeConfusionMatrix) ?? ConfusionNormalization.None;
+
     private static WindowHookResult Result(int rows, bool calibrated, (double Accuracy, double Precision, double Recall, double Specificity, double F1, double RocAuc) estimate,
-        (string Name, double Value, double? Error)[] cells, CbpeSamplingErrors? errors, List<string> notes)
+        (string Name, double Value, double? Error)[] cells, ConfusionNormalization normalization, CbpeSamplingErrors? errors, List<string> notes)
     {
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
@@ -163,9 +171,23 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
             notes.Add("no estimated.roc_auc: every calibrated probability (of a class) is 0, or every one is 1");
         }
 
+        var undefined = new List<string>();
         foreach (var (name, value, error) in cells)
         {
-            Add(name, value, error);
+            if (double.IsFinite(value))
+            {
+                Add(name, value, error);
+            }
+            else
+            {
+                undefined.Add(name);
+            }
+        }
+
+        if (undefined.Count > 0)
+        {
+            var divisor = normalization == ConfusionNormalization.True ? "true class" : "predicted class";
+            notes.Add($"no {string.Join(", ", undefined)}: normalize_confusion_matrix {ConfusionNormalizations.Name(normalization)} divides by the {divisor}'s expected count, 0 in this window");
         }
 
         if (errors is not null && new[] { errors.Accuracy, errors.Precision, errors.Recall, errors.Specificity, errors.F1, errors.RocAuc }.Any(e => !double.IsFinite(e)))

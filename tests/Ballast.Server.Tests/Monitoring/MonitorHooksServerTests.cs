@@ -80,14 +80,26 @@ public sealed class MonitorHooksServerTests
                 ["endpoint"] = "loans",
                 ["window"] = new { rows = 1_000_000 },
                 ["reference"] = new { from = from.ToString(CultureInfo.InvariantCulture), to = (from + 1).ToString(CultureInfo.InvariantCulture) },
-                ["estimated"] = new { probability_output = "Probability", positive_class = "true" },
+                ["estimated"] = new { probability_output = "Probability", positive_class = "true", normalize_confusion_matrix = "rows" },
                 ["fairness"] = new { sensitive = "region", positive_class = "true" },
             };
+            using (var refused = await client.PostAsJsonAsync("/api/v1/monitors", monitor, Cancel))
+            {
+                refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+                refused.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+                (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+                    "Invalid monitor 'loans-watch': estimated.normalize_confusion_matrix 'rows' is not one of true, pred, all " +
+                    "(NannyML's: by the true class's row, the predicted class's column, or all rows); leave it out for expected counts.");
+            }
+
+            // As YAML's unquoted true writes it: a JSON boolean, stored as NannyML's "true".
+            monitor["estimated"] = new { probability_output = "Probability", positive_class = "true", normalize_confusion_matrix = true };
             using (var created = await client.PostAsJsonAsync("/api/v1/monitors", monitor, Cancel))
             {
                 created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));
                 var stored = await created.Content.ReadFromJsonAsync<JsonElement>(Cancel);
                 stored.GetProperty("estimated").GetProperty("probability_output").GetString().ShouldBe("Probability");
+                stored.GetProperty("estimated").GetProperty("normalize_confusion_matrix").GetString().ShouldBe("true");
                 stored.GetProperty("fairness").GetProperty("sensitive").GetString().ShouldBe("region");
             }
 
@@ -126,8 +138,13 @@ public sealed class MonitorHooksServerTests
                 Metric(name).ShouldBeInRange(0, 1);
             }
 
-            (Metric("estimated.true_positive") + Metric("estimated.false_positive") + Metric("estimated.true_negative") + Metric("estimated.false_negative"))
-                .ShouldBe(Metric("estimated.rows"), 1e-9, "the expected confusion matrix spreads every estimated row over its four cells");
+            // normalize_confusion_matrix: true, each true class's expected rows spread over its two cells; the true
+            // positives over the expected positives are the recall.
+            (Metric("estimated.true_positive") + Metric("estimated.false_negative")).ShouldBe(1, 1e-12);
+            (Metric("estimated.true_negative") + Metric("estimated.false_positive")).ShouldBe(1, 1e-12);
+            Metric("estimated.true_positive").ShouldBe(Metric("estimated.recall"), 1e-12);
+            Metric("estimated.true_negative").ShouldBe(Metric("estimated.specificity"), 1e-12);
+            Metric("estimated.true_positive.sampling_error").ShouldBeGreaterThan(0);
 
             var selection = shiftedRows.Select(row => row.Region).Distinct().Select(region => Metric($"fairness.group.{region}.selection_rate")).ToList();
             selection.Count.ShouldBe(4);
