@@ -13,9 +13,11 @@ namespace Ballast.Monitoring;
 /// pair of classes; normalized as NannyML's <c>normalize_confusion_matrix</c> when <c>estimated.normalize_confusion_matrix</c>
 /// says <c>true</c>, <c>pred</c> or <c>all</c>), each with <c>.sampling_error</c>, <c>estimated.calibrated</c>
 /// (1 when calibration was applied, to any class) and <c>estimated.rows</c> (the window's rows estimated).
-/// Calibration's random splits are seeded, so a window gives the same estimate every time.
+/// Calibration's random splits are seeded, so a window gives the same estimate every time. A dataset reference with
+/// labels but without the model's probabilities is scored with the endpoint's model when a <see cref="ReferenceScorer"/>
+/// is given (the server gives one).
 /// </summary>
-public sealed class CbpeWindowEstimator : IWindowEstimator
+public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindowEstimator
 {
     /// <summary>Seed of the calibration decision's stratified splits.</summary>
     public const int Seed = 42;
@@ -24,18 +26,18 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
 
     public string Name => "cbpe";
 
-    public Task<WindowHookResult> EstimateAsync(MonitorWindowContext context, CancellationToken cancellationToken = default)
+    public async Task<WindowHookResult> EstimateAsync(MonitorWindowContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return Task.FromResult(context.Spec.Estimated switch
+        return context.Spec.Estimated switch
         {
             null => WindowHookResult.None,
-            { Classes: { Count: > 0 } classes } estimated => EstimateMulticlass(context, estimated, classes),
-            var estimated => Estimate(context, estimated),
-        });
+            { Classes: { Count: > 0 } classes } estimated => await EstimateMulticlassAsync(context, estimated, classes, cancellationToken).ConfigureAwait(false),
+            var estimated => await EstimateAsync(context, estimated, cancellationToken).ConfigureAwait(false),
+        };
     }
 
-    private static WindowHookResult Estimate(MonitorWindowContext context, MonitorEstimated estimated)
+    private async Task<WindowHookResult> EstimateAsync(MonitorWindowContext context, MonitorEstimated estimated, CancellationToken cancellationToken)
     {
         var name = estimated.ProbabilityOutput!;
         if (WindowValues.ProbabilityColumn(context.Window.Outputs, name) is not { } column)
@@ -56,7 +58,8 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
         var threshold = estimated.Threshold ?? Cbpe.DefaultThreshold;
         var normalization = Normalization(estimated);
         CbpeSamplingErrors? errors = null;
-        if (ReferenceLabels(context, estimated, [column], [estimated.ProbabilityOutput!], notes) is { } reference)
+        var scored = await ScoredAsync(context, [column], [estimated.ProbabilityOutput!], notes, cancellationToken).ConfigureAwait(false);
+        if (ReferenceLabels(context, estimated, [column], [estimated.ProbabilityOutput!], scored, notes) is { } reference)
         {
             var referenceScores = reference.Scores.Select(row => row[0]).ToArray();
             var positive = reference.Labels.Select(label => label == estimated.PositiveClass).ToArray();
@@ -84,7 +87,7 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
         return Result(scores.Length, calibrated, (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.Specificity, estimate.F1, estimate.RocAuc), cells, normalization, errors, notes);
     }
 
-    private static WindowHookResult EstimateMulticlass(MonitorWindowContext context, MonitorEstimated estimated, IReadOnlyList<string> classes)
+    private async Task<WindowHookResult> EstimateMulticlassAsync(MonitorWindowContext context, MonitorEstimated estimated, IReadOnlyList<string> classes, CancellationToken cancellationToken)
     {
         var name = estimated.ProbabilityOutput!;
         var columns = Enumerable.Range(0, classes.Count).Select(c => $"{name}[{c}]").ToArray();
@@ -105,7 +108,8 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
         var normalization = Normalization(estimated);
         var calibration = MulticlassCbpeCalibration.None(classes.Count);
         CbpeSamplingErrors? errors = null;
-        if (ReferenceLabels(context, estimated, columns, columns, notes) is { } reference)
+        var scored = await ScoredAsync(context, columns, columns, notes, cancellationToken).ConfigureAwait(false);
+        if (ReferenceLabels(context, estimated, columns, columns, scored, notes) is { } reference)
         {
             var index = classes.Select((label, c) => (label, c)).ToDictionary(pair => pair.label, pair => pair.c, StringComparer.Ordinal);
             var actual = reference.Labels.Select(label => index.GetValueOrDefault(label, -1)).ToArray();
@@ -230,14 +234,43 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
     }
 
     /// <summary>
+    /// A dataset reference with the label column but not the model's probabilities, scored by the endpoint's model
+    /// (<see cref="ReferenceScorer"/>): its output columns; null when there is no scorer, the reference is traffic or
+    /// already has the probabilities, or it has no labels (then nothing is run); why it could not be scored is a note.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, List<object?>>?> ScoredAsync(MonitorWindowContext context, string[] columns, string[] fallback, List<string> notes,
+        CancellationToken cancellationToken)
+    {
+        var reference = context.Reference;
+        var estimated = context.Spec.Estimated!;
+        if (scorer is null || reference.Outcomes is not null || !reference.Has(estimated.Label ?? DefaultLabel)
+            || columns.Select((column, c) => reference.Has(column) || reference.Has(fallback[c])).All(has => has))
+        {
+            return null;
+        }
+
+        try
+        {
+            return (await scorer.ScoreAsync(context.Spec, reference, cancellationToken).ConfigureAwait(false)).Outputs;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The model or the reference's columns do not fit; CBPE goes on uncalibrated and says why.
+            notes.Add($"the endpoint's model could not score the reference: {exception.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>
     /// The reference's probabilities (one per column of <paramref name="columns"/>, found under that name or else the
     /// matching one of <paramref name="fallback"/>) with their labels as text, or null with a note when it has too few.
     /// </summary>
-    private static (double[][] Scores, string[] Labels)? ReferenceLabels(MonitorWindowContext context, MonitorEstimated estimated, string[] columns, string[] fallback, List<string> notes)
+    private static (double[][] Scores, string[] Labels)? ReferenceLabels(MonitorWindowContext context, MonitorEstimated estimated, string[] columns, string[] fallback,
+        IReadOnlyDictionary<string, List<object?>>? scored, List<string> notes)
     {
         var reference = context.Reference;
         var label = estimated.Label ?? DefaultLabel;
-        var scores = columns.Select((column, c) => reference.Values(column) ?? reference.Values(fallback[c])).ToArray();
+        var scores = columns.Select((column, c) => reference.Values(column) ?? reference.Values(fallback[c]) ?? scored?.GetValueOrDefault(column) ?? scored?.GetValueOrDefault(fallback[c])).ToArray();
         IReadOnlyList<string?>? labels = reference.Outcomes ?? reference.Values(label)?.Select(WindowValues.Text).ToList();
         var shown = string.Join("', '", columns);
         if (scores.Any(column => column is null) || labels is null)

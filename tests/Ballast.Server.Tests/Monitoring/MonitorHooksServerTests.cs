@@ -110,6 +110,33 @@ public sealed class MonitorHooksServerTests
             await ScoreAsync(client, referenceFile, model.Signature, referenceRows);
             monitor["reference"] = new { from = from.ToString(CultureInfo.InvariantCulture), to = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1).ToString(CultureInfo.InvariantCulture) };
             (await client.PutAsJsonAsync("/api/v1/monitors/loans-watch", monitor, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+            // The same rows as a dataset: features and labels, no probabilities; CBPE scores it with the endpoint's model.
+            var csv = await File.ReadAllBytesAsync(referenceFile, Cancel);
+            var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(csv));
+            (await client.PutAsync($"/api/v1/datasets/blobs/{sha}", new ByteArrayContent(csv), Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+            (await client.PostAsJsonAsync("/api/v1/datasets/loans-reference/versions", new { files = new[] { new { path = "reference.csv", size = csv.Length, sha256 = sha } } }, Cancel))
+                .StatusCode.ShouldBe(HttpStatusCode.Created);
+            var datasetMonitor = new Dictionary<string, object>
+            {
+                ["name"] = "loans-dataset",
+                ["endpoint"] = "loans",
+                ["window"] = new { rows = 1_000_000 },
+                ["reference"] = new { dataset = "loans-reference" },
+                ["estimated"] = new { probability_output = "Probability", positive_class = "true", label = SyntheticLoans.Label, normalize_confusion_matrix = "true" },
+            };
+            (await client.PostAsJsonAsync("/api/v1/monitors", datasetMonitor, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
+
+            // Labels and the region only: the model's other inputs are not there, so it is not scored and says why.
+            var labels = System.Text.Encoding.UTF8.GetBytes("region,defaulted\n" + string.Concat(referenceRows.Select(row => $"{row.Region},{(row.Defaulted ? "true" : "false")}\n")));
+            var labelsSha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(labels));
+            (await client.PutAsync($"/api/v1/datasets/blobs/{labelsSha}", new ByteArrayContent(labels), Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+            (await client.PostAsJsonAsync("/api/v1/datasets/loans-labels/versions", new { files = new[] { new { path = "labels.csv", size = labels.Length, sha256 = labelsSha } } }, Cancel))
+                .StatusCode.ShouldBe(HttpStatusCode.Created);
+            datasetMonitor["name"] = "loans-labels";
+            datasetMonitor["reference"] = new { dataset = "loans-labels" };
+            (await client.PostAsJsonAsync("/api/v1/monitors", datasetMonitor, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
+            (await client.PostAsync("/api/v1/monitors/loans-dataset/evaluate", null, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
             var baseline = await (await client.PostAsync("/api/v1/monitors/loans-watch/evaluate", null, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
             baseline.GetProperty("status").GetString().ShouldBe("ok", baseline.ToString());
             baseline.GetProperty("metrics").GetProperty("quality.failed").GetDouble().ShouldBe(0, "the endpoint's suite is the default; the reference traffic keeps it");
@@ -153,6 +180,25 @@ public sealed class MonitorHooksServerTests
             Metric("fairness.equalized_odds_difference").ShouldBeGreaterThanOrEqualTo(Metric("fairness.equal_opportunity_difference"));
 
             (await client.GetStringAsync("/metrics", Cancel)).ShouldContain("ballast_monitor_metric{monitor=\"loans-watch\",metric=\"estimated.accuracy\"}");
+
+            // The dataset reference scored by the served model gives what the same rows' traffic and feedback give.
+            using var scored = await client.PostAsync("/api/v1/monitors/loans-dataset/evaluate", null, Cancel);
+            var fromDataset = await scored.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            fromDataset.GetProperty("rows").GetInt64().ShouldBe(300, fromDataset.ToString());
+            var datasetMetrics = fromDataset.GetProperty("metrics");
+            fromDataset.GetProperty("message").GetString().ShouldBe("no prediction drift: the reference (loans-reference@1 reference.csv) has no column 'PredictedLabel'",
+                "nothing about the estimate: the reference was scored, calibrated and gave sampling errors");
+            foreach (var name in new[] { "estimated.calibrated", "estimated.accuracy", "estimated.accuracy.sampling_error", "estimated.roc_auc.sampling_error",
+                "estimated.true_positive", "estimated.true_positive.sampling_error" })
+            {
+                datasetMetrics.GetProperty(name).GetDouble().ShouldBe(Metric(name), 1e-9, name);
+            }
+
+            var unscored = await (await client.PostAsync("/api/v1/monitors/loans-labels/evaluate", null, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            unscored.GetProperty("metrics").GetProperty("estimated.calibrated").GetDouble().ShouldBe(0, unscored.ToString());
+            unscored.GetProperty("metrics").TryGetProperty("estimated.accuracy.sampling_error", out _).ShouldBeFalse();
+            unscored.GetProperty("message").GetString()!.ShouldContain(
+                "the endpoint's model could not score the reference: the reference (loans-labels@1 labels.csv) has no column '");
         }
         finally
         {
