@@ -229,7 +229,7 @@ public static partial class BallastServer
         builder.Services.AddHostedService<Ballast.Server.Alerts.AlertDispatchService>();
         // Alert observers (the alert rules engine above), data-quality checks and window estimators (CBPE, fairness,
         // multivariate drift) come from the container.
-        builder.Services.AddMonitorWindowHooks(endpoints);
+        builder.Services.AddMonitorWindowHooks(endpoints, models);
         builder.Services.AddSingleton(services => new Ballast.Monitoring.MonitorEvaluator(export, datasets, kpis, traffic,
             services.GetServices<Ballast.Monitoring.IWindowEstimator>(), services.GetServices<Ballast.Monitoring.IWindowQualityCheck>(), runs, server.Artifacts));
         builder.Services.AddSingleton(services => new Ballast.Monitoring.MonitorScheduler(monitors, services.GetRequiredService<Ballast.Monitoring.MonitorEvaluator>(), traffic,

@@ -10,11 +10,14 @@ namespace Ballast.Monitoring;
 /// output), and the same labels give each estimate its sampling error (<see cref="CbpeSamplingError"/>). Metrics
 /// <c>estimated.accuracy|precision|recall|specificity|f1|roc_auc</c> and the expected confusion-matrix counts
 /// (<c>estimated.true_positive|false_positive|true_negative|false_negative</c>, or <c>estimated.true_A_pred_B</c> per
-/// pair of classes), each with <c>.sampling_error</c>, <c>estimated.calibrated</c>
+/// pair of classes; normalized as NannyML's <c>normalize_confusion_matrix</c> when <c>estimated.normalize_confusion_matrix</c>
+/// says <c>true</c>, <c>pred</c> or <c>all</c>), each with <c>.sampling_error</c>, <c>estimated.calibrated</c>
 /// (1 when calibration was applied, to any class) and <c>estimated.rows</c> (the window's rows estimated).
-/// Calibration's random splits are seeded, so a window gives the same estimate every time.
+/// Calibration's random splits are seeded, so a window gives the same estimate every time. A dataset reference with
+/// labels but without the model's probabilities is scored with the endpoint's model when a <see cref="ReferenceScorer"/>
+/// is given (the server gives one).
 /// </summary>
-public sealed class CbpeWindowEstimator : IWindowEstimator
+public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindowEstimator
 {
     /// <summary>Seed of the calibration decision's stratified splits.</summary>
     public const int Seed = 42;
@@ -23,18 +26,18 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
 
     public string Name => "cbpe";
 
-    public Task<WindowHookResult> EstimateAsync(MonitorWindowContext context, CancellationToken cancellationToken = default)
+    public async Task<WindowHookResult> EstimateAsync(MonitorWindowContext context, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return Task.FromResult(context.Spec.Estimated switch
+        return context.Spec.Estimated switch
         {
             null => WindowHookResult.None,
-            { Classes: { Count: > 0 } classes } estimated => EstimateMulticlass(context, estimated, classes),
-            var estimated => Estimate(context, estimated),
-        });
+            { Classes: { Count: > 0 } classes } estimated => await EstimateMulticlassAsync(context, estimated, classes, cancellationToken).ConfigureAwait(false),
+            var estimated => await EstimateAsync(context, estimated, cancellationToken).ConfigureAwait(false),
+        };
     }
 
-    private static WindowHookResult Estimate(MonitorWindowContext context, MonitorEstimated estimated)
+    private async Task<WindowHookResult> EstimateAsync(MonitorWindowContext context, MonitorEstimated estimated, CancellationToken cancellationToken)
     {
         var name = estimated.ProbabilityOutput!;
         if (WindowValues.ProbabilityColumn(context.Window.Outputs, name) is not { } column)
@@ -53,8 +56,10 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
         var probabilities = scores;
         var calibrated = false;
         var threshold = estimated.Threshold ?? Cbpe.DefaultThreshold;
+        var normalization = Normalization(estimated);
         CbpeSamplingErrors? errors = null;
-        if (ReferenceLabels(context, estimated, [column], [estimated.ProbabilityOutput!], notes) is { } reference)
+        var scored = await ScoredAsync(context, [column], [estimated.ProbabilityOutput!], notes, cancellationToken).ConfigureAwait(false);
+        if (ReferenceLabels(context, estimated, [column], [estimated.ProbabilityOutput!], scored, notes) is { } reference)
         {
             var referenceScores = reference.Scores.Select(row => row[0]).ToArray();
             var positive = reference.Labels.Select(label => label == estimated.PositiveClass).ToArray();
@@ -65,12 +70,12 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
                 calibrated = true;
             }
 
-            errors = CbpeSamplingError.FitBinary(referenceScores, positive, referenceScores.Select(score => score >= threshold).ToArray()).For(scores.Length);
+            errors = CbpeSamplingError.FitBinary(referenceScores, positive, referenceScores.Select(score => score >= threshold).ToArray()).For(scores.Length, normalization);
         }
 
         var predicted = scores.Select(score => score >= threshold).ToArray();
         var estimate = Cbpe.Estimate(probabilities, predicted, scores);
-        var matrix = estimate.ConfusionMatrix;
+        var matrix = ConfusionNormalizations.Normalize(estimate.ConfusionMatrix, normalization, scores.Length);
         var cellErrors = errors?.ConfusionMatrix;
         (string, double, double?)[] cells =
         [
@@ -79,10 +84,10 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
             (MonitorMetricNames.EstimatedTrueNegative, matrix.TrueNegatives, cellErrors?[0][0]),
             (MonitorMetricNames.EstimatedFalseNegative, matrix.FalseNegatives, cellErrors?[1][0]),
         ];
-        return Result(scores.Length, calibrated, (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.Specificity, estimate.F1, estimate.RocAuc), cells, errors, notes);
+        return Result(scores.Length, calibrated, (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.Specificity, estimate.F1, estimate.RocAuc), cells, normalization, errors, notes);
     }
 
-    private static WindowHookResult EstimateMulticlass(MonitorWindowContext context, MonitorEstimated estimated, IReadOnlyList<string> classes)
+    private async Task<WindowHookResult> EstimateMulticlassAsync(MonitorWindowContext context, MonitorEstimated estimated, IReadOnlyList<string> classes, CancellationToken cancellationToken)
     {
         var name = estimated.ProbabilityOutput!;
         var columns = Enumerable.Range(0, classes.Count).Select(c => $"{name}[{c}]").ToArray();
@@ -100,9 +105,11 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
         }
 
         var notes = new List<string>();
+        var normalization = Normalization(estimated);
         var calibration = MulticlassCbpeCalibration.None(classes.Count);
         CbpeSamplingErrors? errors = null;
-        if (ReferenceLabels(context, estimated, columns, columns, notes) is { } reference)
+        var scored = await ScoredAsync(context, columns, columns, notes, cancellationToken).ConfigureAwait(false);
+        if (ReferenceLabels(context, estimated, columns, columns, scored, notes) is { } reference)
         {
             var index = classes.Select((label, c) => (label, c)).ToDictionary(pair => pair.label, pair => pair.c, StringComparer.Ordinal);
             var actual = reference.Labels.Select(label => index.GetValueOrDefault(label, -1)).ToArray();
@@ -121,19 +128,24 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
                 var referenceScores = known.Select(row => (IReadOnlyList<double>)reference.Scores[row]).ToList();
                 var referenceActual = known.Select(row => actual[row]).ToArray();
                 calibration = MulticlassCbpe.FitCalibration(referenceScores, referenceActual, classes.Count, new Random(Seed));
-                errors = CbpeSamplingError.FitMulticlass(referenceScores, referenceActual, MulticlassCbpe.PredictedClasses(referenceScores), classes.Count).For(scores.Length);
+                errors = CbpeSamplingError.FitMulticlass(referenceScores, referenceActual, MulticlassCbpe.PredictedClasses(referenceScores), classes.Count).For(scores.Length, normalization);
             }
         }
 
         var rows = scores.Select(row => (IReadOnlyList<double>)row).ToList();
         var estimate = MulticlassCbpe.Estimate(calibration.Calibrate(rows), MulticlassCbpe.PredictedClasses(rows), rows);
+        var matrix = ConfusionNormalizations.Normalize(estimate.ConfusionMatrix, normalization);
         var cells = classes.SelectMany((truth, i) => classes.Select((predicted, j) =>
-            (MonitorMetricNames.EstimatedConfusion(truth, predicted), estimate.ConfusionMatrix[i][j], errors?.ConfusionMatrix[i][j]))).ToArray();
-        return Result(scores.Length, calibration.Calibrated > 0, (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.Specificity, estimate.F1, estimate.RocAuc), cells, errors, notes);
+            (MonitorMetricNames.EstimatedConfusion(truth, predicted), matrix[i][j], errors?.ConfusionMatrix[i][j]))).ToArray();
+        return Result(scores.Length, calibration.Calibrated > 0, (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.Specificity, estimate.F1, estimate.RocAuc), cells, normalization, errors, notes);
     }
 
+    /// <summary>The spec's <c>normalize_confusion_matrix</c> (validated when the monitor was stored).</summary>
+    private static ConfusionNormalization Normalization(MonitorEstimated estimated) =>
+        ConfusionNormalizations.Parse(estimated.NormalizeConfusionMatrix) ?? ConfusionNormalization.None;
+
     private static WindowHookResult Result(int rows, bool calibrated, (double Accuracy, double Precision, double Recall, double Specificity, double F1, double RocAuc) estimate,
-        (string Name, double Value, double? Error)[] cells, CbpeSamplingErrors? errors, List<string> notes)
+        (string Name, double Value, double? Error)[] cells, ConfusionNormalization normalization, CbpeSamplingErrors? errors, List<string> notes)
     {
         var metrics = new Dictionary<string, double>(StringComparer.Ordinal)
         {
@@ -163,9 +175,23 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
             notes.Add("no estimated.roc_auc: every calibrated probability (of a class) is 0, or every one is 1");
         }
 
+        var undefined = new List<string>();
         foreach (var (name, value, error) in cells)
         {
-            Add(name, value, error);
+            if (double.IsFinite(value))
+            {
+                Add(name, value, error);
+            }
+            else
+            {
+                undefined.Add(name);
+            }
+        }
+
+        if (undefined.Count > 0)
+        {
+            var divisor = normalization == ConfusionNormalization.True ? "true class" : "predicted class";
+            notes.Add($"no {string.Join(", ", undefined)}: normalize_confusion_matrix {ConfusionNormalizations.Name(normalization)} divides by the {divisor}'s expected count, 0 in this window");
         }
 
         if (errors is not null && new[] { errors.Accuracy, errors.Precision, errors.Recall, errors.Specificity, errors.F1, errors.RocAuc }.Any(e => !double.IsFinite(e)))
@@ -208,14 +234,43 @@ public sealed class CbpeWindowEstimator : IWindowEstimator
     }
 
     /// <summary>
+    /// A dataset reference with the label column but not the model's probabilities, scored by the endpoint's model
+    /// (<see cref="ReferenceScorer"/>): its output columns; null when there is no scorer, the reference is traffic or
+    /// already has the probabilities, or it has no labels (then nothing is run); why it could not be scored is a note.
+    /// </summary>
+    private async Task<IReadOnlyDictionary<string, List<object?>>?> ScoredAsync(MonitorWindowContext context, string[] columns, string[] fallback, List<string> notes,
+        CancellationToken cancellationToken)
+    {
+        var reference = context.Reference;
+        var estimated = context.Spec.Estimated!;
+        if (scorer is null || reference.Outcomes is not null || !reference.Has(estimated.Label ?? DefaultLabel)
+            || columns.Select((column, c) => reference.Has(column) || reference.Has(fallback[c])).All(has => has))
+        {
+            return null;
+        }
+
+        try
+        {
+            return (await scorer.ScoreAsync(context.Spec, reference, cancellationToken).ConfigureAwait(false)).Outputs;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            // The model or the reference's columns do not fit; CBPE goes on uncalibrated and says why.
+            notes.Add($"the endpoint's model could not score the reference: {exception.Message}");
+            return null;
+        }
+    }
+
+    /// <summary>
     /// The reference's probabilities (one per column of <paramref name="columns"/>, found under that name or else the
     /// matching one of <paramref name="fallback"/>) with their labels as text, or null with a note when it has too few.
     /// </summary>
-    private static (double[][] Scores, string[] Labels)? ReferenceLabels(MonitorWindowContext context, MonitorEstimated estimated, string[] columns, string[] fallback, List<string> notes)
+    private static (double[][] Scores, string[] Labels)? ReferenceLabels(MonitorWindowContext context, MonitorEstimated estimated, string[] columns, string[] fallback,
+        IReadOnlyDictionary<string, List<object?>>? scored, List<string> notes)
     {
         var reference = context.Reference;
         var label = estimated.Label ?? DefaultLabel;
-        var scores = columns.Select((column, c) => reference.Values(column) ?? reference.Values(fallback[c])).ToArray();
+        var scores = columns.Select((column, c) => reference.Values(column) ?? reference.Values(fallback[c]) ?? scored?.GetValueOrDefault(column) ?? scored?.GetValueOrDefault(fallback[c])).ToArray();
         IReadOnlyList<string?>? labels = reference.Outcomes ?? reference.Values(label)?.Select(WindowValues.Text).ToList();
         var shown = string.Join("', '", columns);
         if (scores.Any(column => column is null) || labels is null)

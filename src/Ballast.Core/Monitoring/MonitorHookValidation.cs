@@ -1,3 +1,5 @@
+using Ballast.Statistics.Performance;
+
 namespace Ballast.Monitoring;
 
 /// <summary>Checks the spec's quality, estimated, fairness and multivariate sections (every problem, each naming its field).</summary>
@@ -64,6 +66,12 @@ internal static class MonitorHookValidation
             if (estimated.Label is "")
             {
                 problems.Add("estimated.label: name the reference dataset's label column (or leave it out for 'label')");
+            }
+
+            if (ConfusionNormalizations.Parse(estimated.NormalizeConfusionMatrix) is null)
+            {
+                problems.Add($"estimated.normalize_confusion_matrix '{estimated.NormalizeConfusionMatrix}' is not one of {string.Join(", ", ConfusionNormalizations.Names)} " +
+                    "(NannyML's: by the true class's row, the predicted class's column, or all rows); leave it out for expected counts");
             }
         }
 

@@ -38,7 +38,10 @@ public static class MonitorMetricNames
     public const string EstimatedRocAuc = "estimated.roc_auc";
     public const string EstimatedSpecificity = "estimated.specificity";
 
-    /// <summary>A binary classifier's expected confusion-matrix counts (NannyML's <c>true_positive</c>, … components).</summary>
+    /// <summary>
+    /// A binary classifier's expected confusion-matrix cells (NannyML's <c>true_positive</c>, … components): counts, or
+    /// fractions in [0, 1] under the spec's <c>estimated.normalize_confusion_matrix</c> (the names are the same).
+    /// </summary>
     public const string EstimatedTruePositive = "estimated.true_positive";
     public const string EstimatedFalsePositive = "estimated.false_positive";
     public const string EstimatedTrueNegative = "estimated.true_negative";
@@ -118,7 +121,7 @@ public static class MonitorMetricNames
 
     /// <summary>
     /// <c>estimated.true_A_pred_B</c>: a multiclass classifier's expected count of rows of true class A predicted as B
-    /// (NannyML's <c>true_{true_class}_pred_{pred_class}</c> components).
+    /// (NannyML's <c>true_{true_class}_pred_{pred_class}</c> components), or that count normalized.
     /// </summary>
     public static string EstimatedConfusion(string trueClass, string predictedClass) => $"estimated.true_{trueClass}_pred_{predictedClass}";
 

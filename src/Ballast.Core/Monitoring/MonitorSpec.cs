@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Ballast.Monitoring.Quality;
 
 namespace Ballast.Monitoring;
@@ -82,8 +83,17 @@ public sealed record MonitorQuality(ExpectationSuite? Suite = null, bool? FromEn
 /// names the columns <c>NAME[0]</c> … <c>NAME[C-1]</c> of the [N, C] probability output, and a row is predicted as its
 /// most probable class. Calibration and sampling errors come from the reference when it has labels: a traffic window's
 /// feedback, or a dataset's <see cref="Label"/> column (default <c>label</c>) beside columns named as the output.
+/// <see cref="NormalizeConfusionMatrix"/> is NannyML's <c>normalize_confusion_matrix</c> for the expected confusion
+/// matrix: <c>true</c>, <c>pred</c> or <c>all</c> (<see cref="Ballast.Statistics.Performance.ConfusionNormalizations"/>;
+/// YAML's and JSON's boolean <c>true</c> reads as <c>"true"</c>); absent, the cells are expected counts.
 /// </summary>
-public sealed record MonitorEstimated(string? ProbabilityOutput, string? PositiveClass = null, double? Threshold = null, string? Label = null, IReadOnlyList<string>? Classes = null);
+public sealed record MonitorEstimated(
+    string? ProbabilityOutput,
+    string? PositiveClass = null,
+    double? Threshold = null,
+    string? Label = null,
+    IReadOnlyList<string>? Classes = null,
+    [property: JsonConverter(typeof(JsonScalarTextConverter))] string? NormalizeConfusionMatrix = null);
 
 /// <summary>
 /// Fairness across the values of the input column <see cref="Sensitive"/>, or across the combinations of the values of

@@ -6,10 +6,14 @@ namespace Ballast.Server.Monitoring;
 /// <summary>The window hooks every monitor gets: data quality, CBPE, fairness and multivariate drift (each does nothing unless the monitor's spec asks).</summary>
 public static class MonitoringServiceCollectionExtensions
 {
-    public static IServiceCollection AddMonitorWindowHooks(this IServiceCollection services, EndpointStore endpoints)
+    /// <summary>
+    /// Registers the hooks; CBPE scores a dataset reference that lacks the model's probabilities with the endpoint's
+    /// model from <paramref name="models"/> (the serving cache, so a version is loaded once for both).
+    /// </summary>
+    public static IServiceCollection AddMonitorWindowHooks(this IServiceCollection services, EndpointStore endpoints, ModelCache models)
     {
         services.AddSingleton<IWindowQualityCheck>(new ExpectationWindowCheck(endpoints));
-        services.AddSingleton<IWindowEstimator, CbpeWindowEstimator>();
+        services.AddSingleton<IWindowEstimator>(new CbpeWindowEstimator(new ReferenceScorer(endpoints, models)));
         services.AddSingleton<IWindowEstimator, FairnessWindowEstimator>();
         services.AddSingleton<IWindowEstimator, MultivariateWindowEstimator>();
         return services;

@@ -118,6 +118,8 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
             Multivariate = new MonitorMultivariate("reconstruction"),
         }, Cancel);
         await stack.Monitors.CreateAsync(Spec("loans-domain") with { Multivariate = new MonitorMultivariate("domain_classifier") }, Cancel);
+        await stack.Monitors.CreateAsync(Spec("loans-pred") with { Estimated = new MonitorEstimated("probability", "1", NormalizeConfusionMatrix: "pred") }, Cancel);
+        await stack.Monitors.CreateAsync(Spec("loans-no-positives") with { Estimated = new MonitorEstimated("probability", "1", Threshold: 1, NormalizeConfusionMatrix: "pred") }, Cancel);
         await stack.Monitors.CreateAsync(Spec("loans-notes") with
         {
             Estimated = new MonitorEstimated("score", "1"),
@@ -185,6 +187,26 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
         var referenceTruePositives = reference.Count(row => row.Truth == 1 && row.Probability >= 0.5) / (double)reference.Count;
         values["estimated.true_positive.sampling_error"].ShouldBe(Math.Sqrt(400 * referenceTruePositives * (1 - referenceTruePositives)), 1e-9,
             "σ√n, σ the reference's standard deviation of 'is a true positive' (true_positive_sampling_error)");
+
+        // normalize_confusion_matrix: pred, each cell over its predicted class's expected count, with NannyML's errors
+        // of the normalized cells; the rates are the same. A window with no predicted positive has no positive column.
+        var byPrediction = (await stack.Monitors.WindowsAsync("loans-pred", cancellationToken: Cancel)).Single(window => window.Start == At(10)).Results;
+        var normalized = ConfusionNormalizations.Normalize(cells, ConfusionNormalization.Pred, 400);
+        var normalizedErrors = CbpeSamplingError.FitBinary(referenceScores, reference.Select(row => row.Truth == 1).ToArray(), referenceScores.Select(score => score >= 0.5).ToArray())
+            .For(400, ConfusionNormalization.Pred).ConfusionMatrix;
+        var pred = byPrediction.Metrics;
+        (pred["estimated.true_positive"], pred["estimated.false_positive"], pred["estimated.true_negative"], pred["estimated.false_negative"])
+            .ShouldBe((normalized.TruePositives, normalized.FalsePositives, normalized.TrueNegatives, normalized.FalseNegatives));
+        new[] { pred["estimated.true_positive"] + pred["estimated.false_positive"], pred["estimated.true_negative"] + pred["estimated.false_negative"] }.ShouldBe([1.0, 1.0], 1e-12);
+        pred["estimated.true_positive"].ShouldBe(values["estimated.precision"], 1e-12, "the true positives over the predicted positives are the precision");
+        (pred["estimated.true_positive.sampling_error"], pred["estimated.false_positive.sampling_error"], pred["estimated.true_negative.sampling_error"],
+            pred["estimated.false_negative.sampling_error"]).ShouldBe((normalizedErrors[1][1], normalizedErrors[0][1], normalizedErrors[0][0], normalizedErrors[1][0]));
+        (pred["estimated.accuracy"], pred["estimated.accuracy.sampling_error"]).ShouldBe((values["estimated.accuracy"], values["estimated.accuracy.sampling_error"]));
+        var noPositives = (await stack.Monitors.WindowsAsync("loans-no-positives", cancellationToken: Cancel)).Single(window => window.Start == At(10)).Results;
+        noPositives.Metrics.Keys.ShouldNotContain("estimated.true_positive");
+        noPositives.Metrics.Keys.ShouldNotContain("estimated.false_positive");
+        (noPositives.Metrics["estimated.true_negative"] + noPositives.Metrics["estimated.false_negative"]).ShouldBe(1, 1e-12);
+        noPositives.Message!.ShouldContain("no estimated.true_positive, estimated.false_positive: normalize_confusion_matrix pred divides by the predicted class's expected count, 0 in this window");
 
         // Fairness by region, fairlearn's definitions computed from the rows.
         var selection = shifted.GroupBy(row => row.Region).ToDictionary(group => group.Key, group => group.Average(row => row.Predicted == 1 ? 1.0 : 0.0));
@@ -343,6 +365,7 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
         var estimated = new MonitorEstimated("probability", Classes: Classes);
         await stack.Monitors.CreateAsync(Spec("classes-traffic") with { Estimated = estimated }, Cancel);
         await stack.Monitors.CreateAsync(Spec("classes-dataset") with { Reference = new MonitorReference(Dataset: "classes-train"), Estimated = estimated with { Label = "class" } }, Cancel);
+        await stack.Monitors.CreateAsync(Spec("classes-true") with { Estimated = estimated with { NormalizeConfusionMatrix = "true" } }, Cancel);
         await stack.Monitors.CreateAsync(Spec("classes-wrong") with { Estimated = new MonitorEstimated("probability", Classes: ["a", "b"]) }, Cancel);
         await LogClassesAsync(stack, reference, At(0));
         await LogClassesAsync(stack, shifted, At(10));
@@ -386,6 +409,23 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
                 MonitorMetricNames.Problem((await stack.Monitors.FindAsync(name, Cancel))!.Spec, metric).ShouldBeNull($"{name}: {metric}");
             }
         }
+
+        // normalize_confusion_matrix: true, each row over its true class's expected count (NannyML's), with the errors
+        // NannyML gives the normalized cells.
+        var byTrueClass = (await stack.Monitors.WindowsAsync("classes-true", cancellationToken: Cancel)).Single(w => w.Start == At(10)).Results.Metrics;
+        var normalized = ConfusionNormalizations.Normalize(expected.ConfusionMatrix, ConfusionNormalization.True);
+        var normalizedErrors = CbpeSamplingError.FitMulticlass(referenceScores, referenceActual, MulticlassCbpe.PredictedClasses(referenceScores), 3).For(400, ConfusionNormalization.True);
+        for (var i = 0; i < Classes.Length; i++)
+        {
+            Classes.Sum(predictedClass => byTrueClass[$"estimated.true_{Classes[i]}_pred_{predictedClass}"]).ShouldBe(1, 1e-12);
+            for (var j = 0; j < Classes.Length; j++)
+            {
+                var cell = $"estimated.true_{Classes[i]}_pred_{Classes[j]}";
+                (byTrueClass[cell], byTrueClass[cell + ".sampling_error"]).ShouldBe((normalized[i][j], normalizedErrors.ConfusionMatrix[i][j]), cell);
+            }
+        }
+
+        byTrueClass["estimated.accuracy"].ShouldBe(expected.Accuracy);
 
         var wrong = (await stack.Monitors.WindowsAsync("classes-wrong", cancellationToken: Cancel)).Single(w => w.Start == At(10));
         wrong.Results.Metrics.Keys.ShouldNotContain("estimated.accuracy");

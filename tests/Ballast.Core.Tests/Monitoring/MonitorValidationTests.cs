@@ -82,6 +82,24 @@ public sealed class MonitorValidationTests
             "estimated.classes: name at least 2 distinct classes, in the order of the probability output's columns.");
     }
 
+    /// <summary>NannyML's <c>normalize_confusion_matrix</c> values only; anything else is refused naming them (YAML's boolean true reads as "true").</summary>
+    [Fact]
+    public void Estimated_normalize_confusion_matrix_is_true_pred_or_all()
+    {
+        foreach (var name in new[] { "true", "pred", "all" })
+        {
+            MonitorValidation.Validate(Good with { Estimated = new MonitorEstimated("p", "1", NormalizeConfusionMatrix: name) }).Estimated!.NormalizeConfusionMatrix.ShouldBe(name);
+        }
+
+        MonitorValidation.Validate(Good with { Estimated = new MonitorEstimated("p", Classes: ["a", "b", "c"], NormalizeConfusionMatrix: "pred") }).Estimated!.NormalizeConfusionMatrix.ShouldBe("pred");
+        foreach (var name in new[] { "rows", "false", "True", "" })
+        {
+            Should.Throw<TrackingException>(() => MonitorValidation.Validate(Good with { Estimated = new MonitorEstimated("p", "1", NormalizeConfusionMatrix: name) })).Message.ShouldBe(
+                $"Invalid monitor 'm': estimated.normalize_confusion_matrix '{name}' is not one of true, pred, all " +
+                "(NannyML's: by the true class's row, the predicted class's column, or all rows); leave it out for expected counts.");
+        }
+    }
+
     [Theory]
     [InlineData(0, 600_000, 600_000)]
     [InlineData(599_999, 600_000, 600_000)]

@@ -80,14 +80,26 @@ public sealed class MonitorHooksServerTests
                 ["endpoint"] = "loans",
                 ["window"] = new { rows = 1_000_000 },
                 ["reference"] = new { from = from.ToString(CultureInfo.InvariantCulture), to = (from + 1).ToString(CultureInfo.InvariantCulture) },
-                ["estimated"] = new { probability_output = "Probability", positive_class = "true" },
+                ["estimated"] = new { probability_output = "Probability", positive_class = "true", normalize_confusion_matrix = "rows" },
                 ["fairness"] = new { sensitive = "region", positive_class = "true" },
             };
+            using (var refused = await client.PostAsJsonAsync("/api/v1/monitors", monitor, Cancel))
+            {
+                refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+                refused.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+                (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+                    "Invalid monitor 'loans-watch': estimated.normalize_confusion_matrix 'rows' is not one of true, pred, all " +
+                    "(NannyML's: by the true class's row, the predicted class's column, or all rows); leave it out for expected counts.");
+            }
+
+            // As YAML's unquoted true writes it: a JSON boolean, stored as NannyML's "true".
+            monitor["estimated"] = new { probability_output = "Probability", positive_class = "true", normalize_confusion_matrix = true };
             using (var created = await client.PostAsJsonAsync("/api/v1/monitors", monitor, Cancel))
             {
                 created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));
                 var stored = await created.Content.ReadFromJsonAsync<JsonElement>(Cancel);
                 stored.GetProperty("estimated").GetProperty("probability_output").GetString().ShouldBe("Probability");
+                stored.GetProperty("estimated").GetProperty("normalize_confusion_matrix").GetString().ShouldBe("true");
                 stored.GetProperty("fairness").GetProperty("sensitive").GetString().ShouldBe("region");
             }
 
@@ -98,6 +110,33 @@ public sealed class MonitorHooksServerTests
             await ScoreAsync(client, referenceFile, model.Signature, referenceRows);
             monitor["reference"] = new { from = from.ToString(CultureInfo.InvariantCulture), to = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1).ToString(CultureInfo.InvariantCulture) };
             (await client.PutAsJsonAsync("/api/v1/monitors/loans-watch", monitor, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+            // The same rows as a dataset: features and labels, no probabilities; CBPE scores it with the endpoint's model.
+            var csv = await File.ReadAllBytesAsync(referenceFile, Cancel);
+            var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(csv));
+            (await client.PutAsync($"/api/v1/datasets/blobs/{sha}", new ByteArrayContent(csv), Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+            (await client.PostAsJsonAsync("/api/v1/datasets/loans-reference/versions", new { files = new[] { new { path = "reference.csv", size = csv.Length, sha256 = sha } } }, Cancel))
+                .StatusCode.ShouldBe(HttpStatusCode.Created);
+            var datasetMonitor = new Dictionary<string, object>
+            {
+                ["name"] = "loans-dataset",
+                ["endpoint"] = "loans",
+                ["window"] = new { rows = 1_000_000 },
+                ["reference"] = new { dataset = "loans-reference" },
+                ["estimated"] = new { probability_output = "Probability", positive_class = "true", label = SyntheticLoans.Label, normalize_confusion_matrix = "true" },
+            };
+            (await client.PostAsJsonAsync("/api/v1/monitors", datasetMonitor, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
+
+            // Labels and the region only: the model's other inputs are not there, so it is not scored and says why.
+            var labels = System.Text.Encoding.UTF8.GetBytes("region,defaulted\n" + string.Concat(referenceRows.Select(row => $"{row.Region},{(row.Defaulted ? "true" : "false")}\n")));
+            var labelsSha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(labels));
+            (await client.PutAsync($"/api/v1/datasets/blobs/{labelsSha}", new ByteArrayContent(labels), Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+            (await client.PostAsJsonAsync("/api/v1/datasets/loans-labels/versions", new { files = new[] { new { path = "labels.csv", size = labels.Length, sha256 = labelsSha } } }, Cancel))
+                .StatusCode.ShouldBe(HttpStatusCode.Created);
+            datasetMonitor["name"] = "loans-labels";
+            datasetMonitor["reference"] = new { dataset = "loans-labels" };
+            (await client.PostAsJsonAsync("/api/v1/monitors", datasetMonitor, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
+            (await client.PostAsync("/api/v1/monitors/loans-dataset/evaluate", null, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
             var baseline = await (await client.PostAsync("/api/v1/monitors/loans-watch/evaluate", null, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
             baseline.GetProperty("status").GetString().ShouldBe("ok", baseline.ToString());
             baseline.GetProperty("metrics").GetProperty("quality.failed").GetDouble().ShouldBe(0, "the endpoint's suite is the default; the reference traffic keeps it");
@@ -126,8 +165,13 @@ public sealed class MonitorHooksServerTests
                 Metric(name).ShouldBeInRange(0, 1);
             }
 
-            (Metric("estimated.true_positive") + Metric("estimated.false_positive") + Metric("estimated.true_negative") + Metric("estimated.false_negative"))
-                .ShouldBe(Metric("estimated.rows"), 1e-9, "the expected confusion matrix spreads every estimated row over its four cells");
+            // normalize_confusion_matrix: true, each true class's expected rows spread over its two cells; the true
+            // positives over the expected positives are the recall.
+            (Metric("estimated.true_positive") + Metric("estimated.false_negative")).ShouldBe(1, 1e-12);
+            (Metric("estimated.true_negative") + Metric("estimated.false_positive")).ShouldBe(1, 1e-12);
+            Metric("estimated.true_positive").ShouldBe(Metric("estimated.recall"), 1e-12);
+            Metric("estimated.true_negative").ShouldBe(Metric("estimated.specificity"), 1e-12);
+            Metric("estimated.true_positive.sampling_error").ShouldBeGreaterThan(0);
 
             var selection = shiftedRows.Select(row => row.Region).Distinct().Select(region => Metric($"fairness.group.{region}.selection_rate")).ToList();
             selection.Count.ShouldBe(4);
@@ -136,6 +180,25 @@ public sealed class MonitorHooksServerTests
             Metric("fairness.equalized_odds_difference").ShouldBeGreaterThanOrEqualTo(Metric("fairness.equal_opportunity_difference"));
 
             (await client.GetStringAsync("/metrics", Cancel)).ShouldContain("ballast_monitor_metric{monitor=\"loans-watch\",metric=\"estimated.accuracy\"}");
+
+            // The dataset reference scored by the served model gives what the same rows' traffic and feedback give.
+            using var scored = await client.PostAsync("/api/v1/monitors/loans-dataset/evaluate", null, Cancel);
+            var fromDataset = await scored.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            fromDataset.GetProperty("rows").GetInt64().ShouldBe(300, fromDataset.ToString());
+            var datasetMetrics = fromDataset.GetProperty("metrics");
+            fromDataset.GetProperty("message").GetString().ShouldBe("no prediction drift: the reference (loans-reference@1 reference.csv) has no column 'PredictedLabel'",
+                "nothing about the estimate: the reference was scored, calibrated and gave sampling errors");
+            foreach (var name in new[] { "estimated.calibrated", "estimated.accuracy", "estimated.accuracy.sampling_error", "estimated.roc_auc.sampling_error",
+                "estimated.true_positive", "estimated.true_positive.sampling_error" })
+            {
+                datasetMetrics.GetProperty(name).GetDouble().ShouldBe(Metric(name), 1e-9, name);
+            }
+
+            var unscored = await (await client.PostAsync("/api/v1/monitors/loans-labels/evaluate", null, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            unscored.GetProperty("metrics").GetProperty("estimated.calibrated").GetDouble().ShouldBe(0, unscored.ToString());
+            unscored.GetProperty("metrics").TryGetProperty("estimated.accuracy.sampling_error", out _).ShouldBeFalse();
+            unscored.GetProperty("message").GetString()!.ShouldContain(
+                "the endpoint's model could not score the reference: the reference (loans-labels@1 labels.csv) has no column '");
         }
         finally
         {

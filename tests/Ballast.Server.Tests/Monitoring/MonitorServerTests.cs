@@ -225,6 +225,7 @@ public sealed class MonitorServerTests
                 columns:
                   petal_length: {min: -100, max: 100}
             multivariate: {method: reconstruction}
+            estimated: {probability_output: output_probability, classes: ["0", "1", "2"], normalize_confusion_matrix: true}
             """, Cancel);
 
         var applied = await RunAsync("apply", "-f", file, "--url", url);
@@ -232,6 +233,8 @@ public sealed class MonitorServerTests
         applied.Output.ShouldEndWith("monitor/iris-applied: created (windows of 1h)\n");
         var again = await RunAsync("apply", "-f", file, "--url", url);
         again.Output.ShouldBe("monitor/iris-applied: unchanged (windows of 1h)\n", again.Error);
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/monitors/iris-applied", Cancel)).GetProperty("estimated").GetProperty("normalize_confusion_matrix").GetString()
+            .ShouldBe("true", "YAML's unquoted true is NannyML's 'true', and applying it again changes nothing");
         (await RunAsync("get", "monitors", "--url", url)).Output.ShouldContain("iris-applied  iris");
         (await RunAsync("monitors", "list", "--url", url)).Output.ShouldContain("1h");
 
@@ -241,6 +244,12 @@ public sealed class MonitorServerTests
         var hooks = JsonDocument.Parse(evaluated.Output).RootElement.GetProperty("metrics");
         (hooks.GetProperty("quality.petal_length.max").GetDouble(), hooks.GetProperty("quality.failed").GetDouble()).ShouldBe((0.0, 0.0), "the manifest's suite");
         hooks.GetProperty("multivariate.drifted").GetDouble().ShouldBe(0, "the window is the reference");
+        foreach (var truth in new[] { "0", "1", "2" })
+        {
+            new[] { "0", "1", "2" }.Sum(predicted => hooks.GetProperty($"estimated.true_{truth}_pred_{predicted}").GetDouble())
+                .ShouldBe(1, 1e-12, "normalize_confusion_matrix: true, each true class's expected rows over its row");
+        }
+
         var windows = await RunAsync("monitors", "windows", "iris-applied", "--url", url);
         windows.Output.ShouldContain(" ok ");
         var windowsJson = JsonDocument.Parse((await RunAsync("monitors", "windows", "iris-applied", "--json", "--url", url)).Output).RootElement;

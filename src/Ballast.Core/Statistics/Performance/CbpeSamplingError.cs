@@ -27,7 +27,11 @@ public sealed record CbpeSamplingErrors(double Accuracy, double Precision, doubl
 /// The expected confusion-matrix counts (not normalized, CBPE's default <c>normalize_confusion_matrix=None</c>) have
 /// √n · σ, σ the standard deviation over the reference rows of "this row is in the cell" (share s: σ² = s(1 − s)):
 /// <c>true_positive_sampling_error</c> (and the other three cells) as <c>(reference_std / np.sqrt(len(data))) * len(data)</c>,
-/// and <c>multiclass_confusion_matrix_sampling_error</c> likewise per cell.
+/// and <c>multiclass_confusion_matrix_sampling_error</c> likewise per cell. Normalized (<see cref="ConfusionNormalization"/>):
+/// <c>all</c>, σ / √n with the same σ; <c>true</c>, σ over the reference rows of the cell's true class only (1 in the
+/// cell, 0 elsewhere in its row) and f their share, √(σ² / (n·f)); <c>pred</c> likewise over the rows of the cell's
+/// predicted class (<c>true_positive_sampling_error_components</c> … with <c>normalize_confusion_matrix</c>, and
+/// <c>multiclass_confusion_matrix_sampling_error_components</c>); NaN when the reference has no rows of that class.
 /// </summary>
 public sealed class CbpeSamplingError
 {
@@ -44,11 +48,11 @@ public sealed class CbpeSamplingError
     private readonly Component[] _f1;
     private readonly Component[] _rocAuc;
     private readonly double _rocAucFactor;
-    private readonly double[][] _cellVariances;
+    private readonly int[][] _cells;
 
-    private CbpeSamplingError(Component[] accuracy, Component[] precision, Component[] recall, Component[] specificity, Component[] f1, Component[] rocAuc, double rocAucFactor, double[][] cellVariances)
+    private CbpeSamplingError(Component[] accuracy, Component[] precision, Component[] recall, Component[] specificity, Component[] f1, Component[] rocAuc, double rocAucFactor, int[][] cells)
     {
-        _cellVariances = cellVariances;
+        _cells = cells;
         _accuracy = accuracy;
         _precision = precision;
         _recall = recall;
@@ -83,7 +87,7 @@ public sealed class CbpeSamplingError
             [F1(counts, correcting: true)],
             [RocAuc(referenceScores, referenceActual)],
             rocAucFactor: 1,
-            CellVariances([[counts.TrueNegatives, counts.FalsePositives], [counts.FalseNegatives, counts.TruePositives]], referenceActual.Length));
+            [[counts.TrueNegatives, counts.FalsePositives], [counts.FalseNegatives, counts.TruePositives]]);
     }
 
     /// <summary>
@@ -147,11 +151,14 @@ public sealed class CbpeSamplingError
             rocAuc[c] = RocAuc(scores, actual);
         }
 
-        return new CbpeSamplingError([new(Bernoulli(correct, referenceActual.Length), 1)], precision, recall, specificity, f1, rocAuc, MulticlassRocAucFactor, CellVariances(cells, referenceActual.Length));
+        return new CbpeSamplingError([new(Bernoulli(correct, referenceActual.Length), 1)], precision, recall, specificity, f1, rocAuc, MulticlassRocAucFactor, cells);
     }
 
-    /// <summary>The sampling errors of the estimates on a set of <paramref name="rows"/> rows.</summary>
-    public CbpeSamplingErrors For(int rows)
+    /// <summary>
+    /// The sampling errors of the estimates on a set of <paramref name="rows"/> rows; the confusion matrix's for its
+    /// cells normalized as <paramref name="normalization"/> (the counts by default).
+    /// </summary>
+    public CbpeSamplingErrors For(int rows, ConfusionNormalization normalization = ConfusionNormalization.None)
     {
         if (rows <= 0)
         {
@@ -159,13 +166,37 @@ public sealed class CbpeSamplingError
         }
 
         return new CbpeSamplingErrors(Combine(_accuracy, rows), Combine(_precision, rows), Combine(_recall, rows), Combine(_specificity, rows), Combine(_f1, rows),
-            _rocAucFactor * Combine(_rocAuc, rows),
-            _cellVariances.Select(row => (IReadOnlyList<double>)row.Select(variance => Math.Sqrt(rows * variance)).ToArray()).ToArray());
+            _rocAucFactor * Combine(_rocAuc, rows), CellErrors(rows, normalization));
     }
 
-    /// <summary>Per cell the population variance of "the row is in this cell" over the reference's rows.</summary>
-    private static double[][] CellVariances(int[][] counts, int total) =>
-        counts.Select(row => row.Select(count => Bernoulli(count, total)).ToArray()).ToArray();
+    /// <summary>
+    /// Per cell of the reference's confusion matrix: the counts' √(n·σ²), σ² the population variance of "the row is in
+    /// this cell" over every reference row; <c>all</c>'s √(σ²/n); <c>true</c> and <c>pred</c>'s √(σ²/(n·f)) with σ² over the
+    /// rows of the cell's true (predicted) class and f their share of the reference.
+    /// </summary>
+    private IReadOnlyList<double>[] CellErrors(int rows, ConfusionNormalization normalization)
+    {
+        var size = _cells.Length;
+        var total = _cells.Sum(row => row.Sum());
+        var trueCounts = _cells.Select(row => row.Sum()).ToArray();
+        var predictedCounts = Enumerable.Range(0, size).Select(j => _cells.Sum(row => row[j])).ToArray();
+        return _cells.Select((row, i) => (IReadOnlyList<double>)row.Select((count, j) =>
+        {
+            var relevant = normalization switch
+            {
+                ConfusionNormalization.True => trueCounts[i],
+                ConfusionNormalization.Pred => predictedCounts[j],
+                _ => total,
+            };
+            var variance = Bernoulli(count, relevant);
+            return normalization switch
+            {
+                ConfusionNormalization.None => Math.Sqrt(rows * variance),
+                ConfusionNormalization.All => Math.Sqrt(variance / rows),
+                _ => relevant == 0 ? double.NaN : Math.Sqrt(variance / (rows * ((double)relevant / total))),
+            };
+        }).ToArray()).ToArray();
+    }
 
     /// <summary>NannyML's confidence band: the estimate ± 3 sampling errors, clipped to [0, 1].</summary>
     public static (double Lower, double Upper) Band(double estimate, double samplingError) =>

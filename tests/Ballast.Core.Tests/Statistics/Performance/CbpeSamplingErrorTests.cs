@@ -141,6 +141,63 @@ public sealed class CbpeSamplingErrorTests
         multiclass[1][1].ShouldBe(Math.Sqrt(30 * 2 / 9.0), 1e-12);
     }
 
+    /// <summary>
+    /// The normalized matrix's errors (<c>normalize_confusion_matrix</c> true, pred, all), by hand from NannyML's
+    /// <c>multiclass_confusion_matrix_sampling_error_components</c> and <c>multiclass_confusion_matrix_sampling_error</c>
+    /// (and the binary <c>true_positive_sampling_error_components</c>/<c>true_positive_sampling_error</c> and the other
+    /// three cells', the same on the 2 × 2 matrix). The multiclass reference above, counts [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    /// of 6, on 30 rows. <c>all</c>: σ over all 6 rows, <c>reference_std / np.sqrt(len(data))</c>: a cell of 1 √((5/36)/30),
+    /// of 2 √((2/9)/30). <c>true</c>: σ over the rows of the cell's true class (each class has 2), f = 2/6,
+    /// <c>reference_std / np.sqrt(len(data) * relevant_proportion)</c>: a cell of 1 of 2 has σ² = ¼, √(¼/10); of 2 of 2 or
+    /// 0 of 2, σ = 0. <c>pred</c>: over the rows of the cell's predicted class (columns of 2, 3 and 1 rows): cell [0][0]
+    /// 1 of 2 → √(¼/10); [0][1] and [1][1], 1 and 2 of 3 → σ² = 2/9, f = 1/2, √((2/9)/15); [2][2] 1 of 1 → 0.
+    /// The binary reference above (TP 3, FP 1, FN 1, TN 3 of 8) on 50 rows: <c>true</c> TP is 3 of the 4 real positives,
+    /// σ² = 3/16, f = 1/2 (<c>proportion_of_real_positives</c>), √((3/16)/25); <c>pred</c> FP is 1 of the 4 predicted
+    /// positives, the same; <c>all</c> TP √((15/64)/50).
+    /// </summary>
+    [Fact]
+    public void Normalized_confusion_matrix_errors_follow_nannyml_per_normalization()
+    {
+        IReadOnlyList<double>[] scores = [[0.7, 0.2, 0.1], [0.4, 0.5, 0.1], [0.1, 0.8, 0.1], [0.2, 0.6, 0.2], [0.1, 0.1, 0.8], [0.5, 0.1, 0.4]];
+        var fitted = CbpeSamplingError.FitMulticlass(scores, [0, 0, 1, 1, 2, 2], MulticlassCbpe.PredictedClasses(scores), 3);
+
+        double one = Math.Sqrt(5 / 36.0 / 30), two = Math.Sqrt(2 / 9.0 / 30), half = Math.Sqrt(0.25 / 10), third = Math.Sqrt(2 / 9.0 / 15);
+        double[][] all = [[one, one, 0], [0, two, 0], [one, 0, one]];
+        double[][] byTrue = [[half, half, 0], [0, 0, 0], [half, 0, half]];
+        double[][] byPrediction = [[half, third, 0], [0, third, 0], [half, 0, 0]];
+        foreach (var (normalization, expected) in new[] { (ConfusionNormalization.All, all), (ConfusionNormalization.True, byTrue), (ConfusionNormalization.Pred, byPrediction) })
+        {
+            var errors = fitted.For(30, normalization);
+            for (var i = 0; i < 3; i++)
+            {
+                errors.ConfusionMatrix[i].ShouldBe(expected[i], 1e-12, $"{normalization}, true class {i}");
+            }
+
+            errors.Accuracy.ShouldBe(fitted.For(30).Accuracy, "the rates' errors do not depend on the normalization");
+        }
+
+        fitted.For(30).ConfusionMatrix[1][1].ShouldBe(Math.Sqrt(30 * 2 / 9.0), 1e-12, "the counts' error as before");
+
+        double[] binaryScores = [0.9, 0.8, 0.7, 0.6, 0.4, 0.3, 0.2, 0.1];
+        var binary = CbpeSamplingError.FitBinary(binaryScores, [true, true, false, true, true, false, false, false], binaryScores.Select(s => s >= 0.5).ToArray());
+        binary.For(50, ConfusionNormalization.True).ConfusionMatrix[1][1].ShouldBe(Math.Sqrt(3 / 16.0 / 25), 1e-12, "true positives among the real positives");
+        binary.For(50, ConfusionNormalization.Pred).ConfusionMatrix[0][1].ShouldBe(Math.Sqrt(3 / 16.0 / 25), 1e-12, "false positives among the predicted positives");
+        binary.For(50, ConfusionNormalization.All).ConfusionMatrix[1][1].ShouldBe(Math.Sqrt(15 / 64.0 / 50), 1e-12);
+    }
+
+    /// <summary>
+    /// A reference without rows of a class (no real positives) has no error for that class's normalized cells: NannyML's
+    /// <c>np.std</c> of an empty array is NaN. The other row still has one: 2 false positives of 4 real negatives, σ² = ¼, f = 1.
+    /// </summary>
+    [Fact]
+    public void Normalized_errors_of_a_class_the_reference_lacks_are_nan()
+    {
+        var errors = CbpeSamplingError.FitBinary([0.1, 0.6, 0.3, 0.7], [false, false, false, false], [false, true, false, true]).For(10, ConfusionNormalization.True).ConfusionMatrix;
+
+        (double.IsNaN(errors[1][1]), double.IsNaN(errors[1][0])).ShouldBe((true, true));
+        (errors[0][1], errors[0][0]).ShouldBe((Math.Sqrt(0.25 / 10), Math.Sqrt(0.25 / 10)));
+    }
+
     /// <summary>A metric with no relevant reference rows (no predicted positives for precision) has no sampling error, as NannyML returns NaN; the band clips to [0, 1].</summary>
     [Fact]
     public void Undefined_components_give_nan_and_the_band_clips()

@@ -1,0 +1,143 @@
+using System.Globalization;
+using Ballast.Runtime;
+using Ballast.Serving;
+
+namespace Ballast.Monitoring;
+
+/// <summary>
+/// Scores a dataset reference with the model the monitor's endpoint serves, so that CBPE can calibrate on a reference
+/// that has labels but not the model's probabilities. Only an endpoint that serves one registered model (one variant
+/// with <c>model</c>, no ensemble; shadows are not served) is scored: the window's outputs then come from that model.
+/// Each input of the model's signature is read from the reference's columns as a window names them (the input's name
+/// for one value a row; <c>feature_names</c>, else <c>NAME[0]</c> … for [N, k]); the outputs come back as a window's
+/// columns (<c>NAME</c>, or <c>NAME[0]</c> … for [N, k]). What cannot be done is an <see cref="InvalidOperationException"/> whose message says why.
+/// </summary>
+public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models)
+{
+    /// <summary>Rows per call of the model.</summary>
+    public const int BatchRows = 1000;
+
+    /// <summary>The reference's rows scored by the endpoint's model: the output columns and the model's name/version.</summary>
+    public async Task<(IReadOnlyDictionary<string, List<object?>> Outputs, string Model)> ScoreAsync(MonitorSpec spec, ReferenceTable reference, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(reference);
+        var endpoint = (await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false)).Spec;
+        var served = (endpoint.Variants ?? []).Where(variant => variant.Model is not null).ToList();
+        if (endpoint.Ensemble is not null || served.Count != 1 || (endpoint.Variants ?? []).Count != 1)
+        {
+            throw new InvalidOperationException($"endpoint '{endpoint.Name}' does not serve one registered model (one variant with a model, no ensemble), so the reference is not scored");
+        }
+
+        var modelReference = ModelReference.Parse(served[0].Model!, $"variant '{served[0].Name}'");
+        var version = await models.ResolveAsync(modelReference, cancellationToken).ConfigureAwait(false);
+        var model = await models.GetAsync(modelReference.Name, version).ConfigureAwait(false);
+        var runtime = model.Runtime;
+        var rows = checked((int)reference.Rows);
+        var inputs = runtime.Signature.Inputs.Select(input => Input(input, spec, reference, rows)).ToList();
+        var outputs = new Dictionary<string, List<object?>>(StringComparer.Ordinal);
+        for (var start = 0; start < rows; start += BatchRows)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var count = Math.Min(BatchRows, rows - start);
+            var batch = inputs.Select(input => Slice(input, start, count)).ToList();
+            foreach (var tensor in await runtime.InferAsync(batch, null, cancellationToken).ConfigureAwait(false))
+            {
+                AddOutput(outputs, tensor, count);
+            }
+        }
+
+        return (outputs, model.Reference);
+    }
+
+    /// <summary>One input of the signature as a tensor of every reference row.</summary>
+    private static Tensor Input(TensorSpec input, MonitorSpec spec, ReferenceTable reference, int rows)
+    {
+        var width = input.Shape.Count switch
+        {
+            1 => 1,
+            2 when input.Shape[1] > 0 => (int)input.Shape[1],
+            _ => throw new InvalidOperationException($"input '{input.Name}' is [{string.Join(", ", input.Shape)}]; a reference's columns give one value, or a fixed number, a row"),
+        };
+        var names = input.Shape.Count == 1 ? [input.Name]
+            : spec.FeatureNames?.GetValueOrDefault(input.Name) is { } named && named.Count == width ? named
+            : Enumerable.Range(0, width).Select(i => $"{input.Name}[{i}]").ToList();
+        var columns = names.Select(name => reference.Values(name)
+            ?? throw new InvalidOperationException($"the reference ({reference.Name}) has no column '{name}' for the model's input '{input.Name}'")).ToList();
+        var data = Array.CreateInstance(TensorDatatypes.ElementType(input.Datatype), rows * width);
+        for (var row = 0; row < rows; row++)
+        {
+            for (var c = 0; c < width; c++)
+            {
+                data.SetValue(Element(columns[c][row], input, names[c], row), (row * width) + c);
+            }
+        }
+
+        return new Tensor(input.Name, input.Datatype, input.Shape.Count == 1 ? [rows] : [rows, width], data);
+    }
+
+    private static object Element(object? value, TensorSpec input, string column, int row)
+    {
+        if (input.Datatype == TensorDatatypes.Bytes)
+        {
+            return WindowValues.Text(value) ?? "";
+        }
+
+        if (input.Datatype is TensorDatatypes.Fp32 or TensorDatatypes.Fp64 or TensorDatatypes.Fp16)
+        {
+            var number = WindowValues.Number(value) ?? double.NaN;
+            return input.Datatype switch
+            {
+                TensorDatatypes.Fp32 => (float)number,
+                TensorDatatypes.Fp16 => (Half)number,
+                _ => number,
+            };
+        }
+
+        if (input.Datatype == TensorDatatypes.Bool && WindowValues.Text(value) is "true" or "false" or "1" or "0" or "True" or "False")
+        {
+            return WindowValues.Text(value) is "true" or "1" or "True";
+        }
+
+        if (WindowValues.Number(value) is { } whole && whole == Math.Floor(whole))
+        {
+            return Convert.ChangeType(whole, TensorDatatypes.ElementType(input.Datatype), CultureInfo.InvariantCulture);
+        }
+
+        throw new InvalidOperationException($"row {row} of the reference's column '{column}' ({WindowValues.Text(value) ?? "missing"}) is not a {input.Datatype} value for input '{input.Name}'");
+    }
+
+    private static Tensor Slice(Tensor tensor, int start, int count)
+    {
+        var width = tensor.Shape.Length == 1 ? 1 : (int)tensor.Shape[1];
+        var data = Array.CreateInstance(tensor.Data.GetType().GetElementType()!, count * width);
+        Array.Copy(tensor.Data, start * width, data, 0, count * width);
+        return tensor with { Shape = tensor.Shape.Length == 1 ? [count] : [count, width], Data = data };
+    }
+
+    /// <summary>An output's values as a window's columns: <c>NAME</c> for one value a row, <c>NAME[i]</c> for [N, k].</summary>
+    private static void AddOutput(Dictionary<string, List<object?>> outputs, Tensor tensor, int rows)
+    {
+        var width = rows == 0 ? 0 : tensor.Data.Length / rows;
+        for (var c = 0; c < width; c++)
+        {
+            var name = tensor.Shape.Length == 1 ? tensor.Name : $"{tensor.Name}[{c}]";
+            if (!outputs.TryGetValue(name, out var column))
+            {
+                outputs[name] = column = [];
+            }
+
+            for (var row = 0; row < rows; row++)
+            {
+                var index = (row * width) + c;
+                column.Add(tensor.Data.GetValue(index) switch
+                {
+                    string text => text,
+                    // As the prediction log writes a float (its shortest text), so a scored reference reads as traffic would.
+                    float number => double.Parse(number.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture),
+                    _ => Tensor.Number(tensor.Data, index),
+                });
+            }
+        }
+    }
+}
