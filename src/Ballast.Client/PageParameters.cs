@@ -10,10 +10,10 @@ public sealed record PageParameters(string MaxResults, string PageToken, string 
     public static PageParameters Mlflow { get; } = new("max_results", "page_token");
 
     /// <summary>
-    /// Ballast's own paged lists (the audit trail): <c>max_results</c> and <c>page_token</c> in the query, as MLflow's
-    /// (the camelCase names of the first release are still read by the server, as aliases).
+    /// Ballast's own paged lists (the audit trail): the same names as <see cref="Mlflow"/>, <c>max_results</c> and
+    /// <c>page_token</c> in the query (the camelCase names of the first release are still read by the server, as aliases).
     /// </summary>
-    public static PageParameters Ballast { get; } = new("max_results", "page_token");
+    public static PageParameters Ballast => Mlflow;
 
     /// <summary>Lists paged by id, newest first (a monitor's windows, a rollout's analyses): <c>limit</c>, <c>before</c>, <c>next_before</c>.</summary>
     public static PageParameters Before { get; } = new("limit", "before", "next_before");
