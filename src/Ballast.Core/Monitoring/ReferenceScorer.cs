@@ -83,15 +83,9 @@ public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models)
             return WindowValues.Text(value) ?? "";
         }
 
-        if (input.Datatype is TensorDatatypes.Fp32 or TensorDatatypes.Fp64 or TensorDatatypes.Fp16)
+        if (TensorDatatypes.IsFloatingPoint(input.Datatype))
         {
-            var number = WindowValues.Number(value) ?? double.NaN;
-            return input.Datatype switch
-            {
-                TensorDatatypes.Fp32 => (float)number,
-                TensorDatatypes.Fp16 => (Half)number,
-                _ => number,
-            };
+            return TensorDatatypes.Element(WindowValues.Number(value) ?? double.NaN, TensorDatatypes.ElementType(input.Datatype));
         }
 
         if (input.Datatype == TensorDatatypes.Bool && WindowValues.Text(value) is "true" or "false" or "1" or "0" or "True" or "False")
@@ -101,7 +95,7 @@ public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models)
 
         if (WindowValues.Number(value) is { } whole && whole == Math.Floor(whole))
         {
-            return Convert.ChangeType(whole, TensorDatatypes.ElementType(input.Datatype), CultureInfo.InvariantCulture);
+            return TensorDatatypes.Element(whole, TensorDatatypes.ElementType(input.Datatype));
         }
 
         throw new InvalidOperationException($"row {row} of the reference's column '{column}' ({WindowValues.Text(value) ?? "missing"}) is not a {input.Datatype} value for input '{input.Name}'");

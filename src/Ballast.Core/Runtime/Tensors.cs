@@ -43,6 +43,14 @@ public static class TensorDatatypes
         Bytes => typeof(string),
         _ => throw new ArgumentException($"'{datatype}' is not a V2 datatype; use one of {string.Join(", ", All)}.", nameof(datatype)),
     };
+
+    /// <summary>
+    /// <paramref name="number"/> as an element of a numeric tensor whose array holds <paramref name="element"/>
+    /// (<see cref="ElementType"/>): a cast for the floating-point types, rounded for the integers (an
+    /// <see cref="OverflowException"/> when it does not fit).
+    /// </summary>
+    public static object Element(double number, Type element) =>
+        element == typeof(Half) ? (Half)number : Convert.ChangeType(number, element, System.Globalization.CultureInfo.InvariantCulture);
 }
 
 /// <summary>

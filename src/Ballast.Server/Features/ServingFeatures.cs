@@ -179,7 +179,7 @@ internal static class ServingFeatures
             var number = Tensor.Number(feature.Data, i)!.Value;
             try
             {
-                data.SetValue(element == typeof(Half) ? (Half)number : Convert.ChangeType(number, element, System.Globalization.CultureInfo.InvariantCulture), i);
+                data.SetValue(TensorDatatypes.Element(number, element), i);
             }
             catch (OverflowException)
             {
