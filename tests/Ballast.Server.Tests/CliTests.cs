@@ -56,6 +56,17 @@ public sealed class CliTests
     }
 
     [Fact]
+    public async Task A_setting_in_the_environment_that_is_not_a_number_is_refused_not_replaced_by_the_default()
+    {
+        // What Helm renders for a large number passed through `quote` alone (deploy/helm/ballast/templates/configmap.yaml).
+        var dataDir = Directory.CreateTempSubdirectory("ballast-cli-").FullName;
+        var result = await CliProcess.RunAsync(["server", "--data-dir", dataDir], new Dictionary<string, string?> { ["BALLAST_MAX_REQUEST_BODY"] = "3.3554432e+07" });
+
+        result.ExitCode.ShouldBe(2, result.ToString());
+        result.Error.ShouldContain("--max-request-body (BALLAST_MAX_REQUEST_BODY) must be a positive whole number of bytes");
+    }
+
+    [Fact]
     public async Task Listening_beyond_loopback_without_keys_is_refused_with_exit_code_2()
     {
         var dataDir = Directory.CreateTempSubdirectory("ballast-cli-").FullName;

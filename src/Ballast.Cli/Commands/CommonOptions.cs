@@ -40,6 +40,11 @@ internal static class CommonOptions
         Environment(name) is not { } value ? unset
             : double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var number) ? number : -1;
 
+    /// <summary>A whole number from the environment: <paramref name="unset"/> when the variable is not set, -1 when it is not one.</summary>
+    public static long EnvironmentInteger(string name, long unset) =>
+        Environment(name) is not { } value ? unset
+            : long.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var number) ? number : -1;
+
     public static bool EnvironmentFlag(string name) =>
         Environment(name) is { } value && (value == "1" || value.Equals("true", StringComparison.OrdinalIgnoreCase) || value.Equals("yes", StringComparison.OrdinalIgnoreCase));
 }

@@ -37,7 +37,7 @@ internal static class ServerCommand
         var maxBody = new Option<long>("--max-request-body")
         {
             Description = "Largest request body accepted, in bytes [env: BALLAST_MAX_REQUEST_BODY].",
-            DefaultValueFactory = _ => long.TryParse(CommonOptions.Environment("BALLAST_MAX_REQUEST_BODY"), out var value) ? value : BallastDefaults.MaxRequestBodyBytes,
+            DefaultValueFactory = _ => CommonOptions.EnvironmentInteger("BALLAST_MAX_REQUEST_BODY", BallastDefaults.MaxRequestBodyBytes),
         };
         var logFormat = new Option<string>("--log-format")
         {

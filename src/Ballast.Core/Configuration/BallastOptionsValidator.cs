@@ -49,7 +49,7 @@ public static class BallastOptionsValidator
 
         if (options.MaxRequestBodyBytes <= 0)
         {
-            errors.Add("--max-request-body must be a positive number of bytes");
+            errors.Add("--max-request-body (BALLAST_MAX_REQUEST_BODY) must be a positive whole number of bytes");
         }
 
         if (options.LogFormat is not ("text" or "json"))
