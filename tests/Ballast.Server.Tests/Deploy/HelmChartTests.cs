@@ -202,6 +202,61 @@ public sealed partial class HelmChartTests
         actual.ShouldBe(example);
     }
 
+    [Fact]
+    public async Task One_replica_on_sqlite_is_recreated_on_update_and_has_no_disruption_budget()
+    {
+        var documents = await RenderAsync("database.existingSecret=", "autoscaling.enabled=false", "replicaCount=1");
+
+        documents.Select(d => d.Kind).ShouldNotContain("PodDisruptionBudget", "minAvailable 1 of one pod would block every node drain");
+        documents.Select(d => d.Kind).ShouldNotContain("HorizontalPodAutoscaler");
+        var deployment = Single<V1Deployment>(documents);
+        deployment.Spec.Replicas.ShouldBe(1);
+        deployment.Spec.Strategy.Type.ShouldBe("Recreate", "two pods must not open one SQLite file");
+        deployment.Spec.Template.Spec.Containers.Single().Env.Select(e => e.Name).ShouldNotContain("BALLAST_DATABASE");
+    }
+
+    [Fact]
+    public async Task More_than_one_replica_without_a_database_secret_is_refused()
+    {
+        var (code, output) = await DeployFiles.RunAsync(DeployFiles.Helm(), ["template", "ballast", "deploy/helm/ballast", "--set", "database.existingSecret="]);
+
+        code.ShouldNotBe(0, output);
+        output.ShouldContain("database.existingSecret is required for more than one replica");
+    }
+
+    [Fact]
+    public async Task Optional_objects_can_be_left_out_and_what_remains_is_valid()
+    {
+        var documents = await RenderAsync("autoscaling.enabled=false", "replicaCount=3", "serviceMonitor.enabled=false", "prometheusRule.enabled=false",
+            "rbac.create=false", "serviceAccount.create=false", "podDisruptionBudget.enabled=false", "dataProtection.existingSecret=ballast-keys",
+            "artifacts.s3Endpoint=http://minio:9000", "config.maxRequestBodyBytes=1073741824");
+
+        documents.Select(d => d.Kind).ShouldBe(["ConfigMap", "Service", "Deployment"]);
+        var deployment = Single<V1Deployment>(documents);
+        deployment.Spec.Replicas.ShouldBe(3);
+        deployment.Spec.Strategy.Type.ShouldBe("RollingUpdate");
+        deployment.Spec.Template.Spec.ServiceAccountName.ShouldBe("default");
+        var key = deployment.Spec.Template.Spec.Containers.Single().Env.Single(e => e.Name == "BALLAST_DATA_PROTECTION_KEY");
+        key.ValueFrom.SecretKeyRef.Name.ShouldBe("ballast-keys");
+        var configMap = Single<V1ConfigMap>(documents);
+        configMap.Data["BALLAST_S3_ENDPOINT"].ShouldBe("http://minio:9000");
+        configMap.Data["BALLAST_MAX_REQUEST_BODY"].ShouldBe("1073741824");
+    }
+
+    /// <summary>The chart rendered by helm with <paramref name="values"/> set, each object read strictly into its Kubernetes model.</summary>
+    private static async Task<List<Document>> RenderAsync(params string[] values)
+    {
+        var (code, rendered) = await DeployFiles.RunAsync(DeployFiles.Helm(), ["template", "ballast", "deploy/helm/ballast", "--namespace", "ballast", .. values.SelectMany(value => new[] { "--set", value })]);
+        code.ShouldBe(0, rendered);
+        var documents = Documents(rendered);
+        foreach (var document in documents.Where(d => BuiltInKinds.ContainsKey(d.ApiVersion + "/" + d.Kind)))
+        {
+            Read(document, BuiltInKinds[document.ApiVersion + "/" + document.Kind]);
+        }
+
+        return documents;
+    }
+
     private static T Single<T>(IEnumerable<Document> documents)
     {
         var key = BuiltInKinds.Single(pair => pair.Value == typeof(T)).Key;
