@@ -215,7 +215,8 @@ internal static class MonitorPage
             return;
         }
 
-        var series = cells.Select(cell => new ChartSeries(cell,
+        // Lines are named as NannyML's components (true_positive, true_A_pred_B): the title says they are estimated.
+        var series = cells.Select(cell => new ChartSeries(cell["estimated.".Length..],
             windows.Select(w => w.Results.Metrics.TryGetValue(cell, out var v) ? v : (double?)null).ToList(),
             windows.Select(w => w.Results.Metrics.TryGetValue(cell, out var v) && w.Results.Metrics.TryGetValue(MonitorMetricNames.SamplingError(cell), out var error)
                 ? CbpeSamplingError.Band(v, error, upper) : ((double Lower, double Upper)?)null).ToList())).ToList();

@@ -304,6 +304,7 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             var cell = (await page.Locator("#estimated-confusion circle.point title").First.TextContentAsync())!;
             double.Parse(cell[(cell.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture).ShouldBeInRange(0, 1, $"a cell normalized by its true class is a fraction: {cell}");
             (await page.Locator("#windows tbody tr").CountAsync()).ShouldBe(3);
+            await DashboardBrowser.ScreenshotAsync(page, "monitor-page");
 
             await page.ClickAsync("#windows tbody tr:first-child a");
             await DashboardBrowser.ArrivedAsync(page, "/windows/");
