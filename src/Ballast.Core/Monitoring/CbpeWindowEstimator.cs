@@ -127,6 +127,11 @@ public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindo
             {
                 var referenceScores = known.Select(row => (IReadOnlyList<double>)reference.Scores[row]).ToList();
                 var referenceActual = known.Select(row => actual[row]).ToArray();
+                if (Unlabelled(classes, referenceActual) is { Count: > 0 } absent)
+                {
+                    return new WindowHookResult(new Dictionary<string, double>(), [.. notes, AbsentClassesNote(context.Reference.Name, absent)]);
+                }
+
                 calibration = MulticlassCbpe.FitCalibration(referenceScores, referenceActual, classes.Count, new Random(Seed));
                 errors = CbpeSamplingError.FitMulticlass(referenceScores, referenceActual, MulticlassCbpe.PredictedClasses(referenceScores), classes.Count).For(scores.Length, normalization);
             }
@@ -139,6 +144,31 @@ public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindo
             (MonitorMetricNames.EstimatedConfusion(truth, predicted), matrix[i][j], errors?.ConfusionMatrix[i][j]))).ToArray();
         return Result(scores.Length, calibration.Calibrated > 0, (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.Specificity, estimate.F1, estimate.RocAuc), cells, normalization, errors, notes);
     }
+
+    /// <summary>The classes no labelled reference row has (<paramref name="actual"/>: each row's class index), in the order of <c>classes</c>.</summary>
+    private static List<string> Unlabelled(IReadOnlyList<string> classes, int[] actual)
+    {
+        var seen = new bool[classes.Count];
+        foreach (var c in actual)
+        {
+            seen[c] = true;
+        }
+
+        return classes.Where((_, c) => !seen[c]).ToList();
+    }
+
+    /// <summary>
+    /// Why a reference whose labels lack a class gives no estimate. NannyML's multiclass CBPE refuses to fit on it: its
+    /// ROC AUC (<c>MulticlassClassificationAUROC._fit</c>) requires the classes observed in the reference's targets to be
+    /// the classes of <c>y_pred_proba</c> and raises <c>InvalidArgumentsException</c> otherwise, and its confusion matrix
+    /// fails when the class is not predicted on the reference either (its sampling-error components come from
+    /// scikit-learn's <c>confusion_matrix</c> without <c>labels</c>, one row and column short). Without that class's
+    /// labels its calibration and its sampling errors cannot be fitted, so the window says so instead of giving numbers.
+    /// </summary>
+    private static string AbsentClassesNote(string reference, List<string> absent) =>
+        $"no estimated performance: no labelled row of the reference ({reference}) has class {string.Join(", ", absent.Select(c => $"'{c}'"))} " +
+        "of estimated.classes, and CBPE (as NannyML's, which refuses such a reference: \"y_pred_proba class and class probabilities dictionary does not match " +
+        "reference data\") needs every class among the reference's labels to calibrate it and to give the estimates their sampling errors";
 
     /// <summary>The spec's <c>normalize_confusion_matrix</c> (validated when the monitor was stored).</summary>
     private static ConfusionNormalization Normalization(MonitorEstimated estimated) =>

@@ -131,11 +131,20 @@ public static class MonitorMetricNames
     /// </summary>
     public static IReadOnlyList<string> EstimatedNames(MonitorEstimated estimated)
     {
-        ArgumentNullException.ThrowIfNull(estimated);
-        string[] values = estimated.Classes is { Count: > 0 } classes
-            ? [.. Estimates, .. classes.SelectMany(truth => classes.Select(predicted => EstimatedConfusion(truth, predicted)))]
-            : [.. Estimates, .. BinaryCells];
+        string[] values = [.. Estimates, .. EstimatedCells(estimated)];
         return [.. values, .. values.Select(SamplingError), EstimatedCalibrated, EstimatedRows];
+    }
+
+    /// <summary>
+    /// The expected confusion-matrix cells of a monitor's CBPE (counts, or fractions with <c>normalize_confusion_matrix</c>):
+    /// the binary four, or <c>estimated.true_A_pred_B</c> for every pair of <c>estimated.classes</c>, row by row.
+    /// </summary>
+    public static IReadOnlyList<string> EstimatedCells(MonitorEstimated estimated)
+    {
+        ArgumentNullException.ThrowIfNull(estimated);
+        return estimated.Classes is { Count: > 0 } classes
+            ? classes.SelectMany(truth => classes.Select(predicted => EstimatedConfusion(truth, predicted))).ToArray()
+            : BinaryCells;
     }
 
     /// <summary><c>fairness.group.VALUE.selection_rate</c>.</summary>

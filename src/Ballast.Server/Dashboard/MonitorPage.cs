@@ -9,8 +9,9 @@ namespace Ballast.Server.Dashboard;
 
 /// <summary>
 /// Monitoring: the monitors; for one, drift per feature over its windows (a heat map), performance from feedback and
-/// estimated (CBPE) over time, model metrics and business KPIs on one time axis with their correlation, data-quality
-/// violations, latency and errors, and the per-segment / fairness numbers; and a window's report.
+/// estimated (CBPE) over time with CBPE's expected confusion-matrix cells, model metrics and business KPIs on one time
+/// axis with their correlation, data-quality violations, latency and errors, and the per-segment / fairness numbers;
+/// and a window's report.
 /// </summary>
 internal static class MonitorPage
 {
@@ -62,6 +63,7 @@ internal static class MonitorPage
         DriftHeatMap(body, windows, labels);
         ChartMetrics(body, windows, labels, "performance", "Performance from feedback and estimated (CBPE, shaded: ± 3 sampling errors)",
             key => (key.StartsWith("performance.", StringComparison.Ordinal) && key != "performance.labelled_rows") || IsEstimate(key));
+        EstimatedConfusion(body, windows, labels, monitor.Spec.Estimated);
         MetricsAndKpis(body, windows, labels);
         ChartMetrics(body, windows, labels, "quality", "Data-quality violations (share of rows)",
             key => key.StartsWith("quality.", StringComparison.Ordinal),
@@ -173,7 +175,7 @@ internal static class MonitorPage
         body.Raw(SvgChart.Lines(id, title, labels, names.Select(n => Series(windows, n)).ToList(), "0.###"));
     }
 
-    /// <summary>A CBPE estimate of a rate (<c>estimated.accuracy</c>, …), not its sampling error, the confusion-matrix counts or the rows and calibration flag.</summary>
+    /// <summary>A CBPE estimate of a rate (<c>estimated.accuracy</c>, …), not its sampling error, the confusion-matrix cells (charted apart) or the rows and calibration flag.</summary>
     private static bool IsEstimate(string key) => MonitorMetricNames.EstimatedRates.Contains(key);
 
     /// <summary>A metric over the windows; an estimate with a sampling error gets NannyML's band, ± 3 sampling errors clipped to [0, 1].</summary>
@@ -183,6 +185,43 @@ internal static class MonitorPage
                 ? windows.Select(w => w.Results.Metrics.TryGetValue(metric, out var v) && w.Results.Metrics.TryGetValue(MonitorMetricNames.SamplingError(metric), out var error)
                     ? CbpeSamplingError.Band(v, error) : ((double Lower, double Upper)?)null).ToList()
                 : null);
+
+    /// <summary>
+    /// CBPE's expected confusion-matrix cells over the windows (<see cref="MonitorMetricNames.EstimatedCells"/>): counts,
+    /// or fractions as <c>normalize_confusion_matrix</c> says, each shaded ± 3 sampling errors when it has one, as NannyML
+    /// bounds them (fractions to [0, 1], counts only below, at 0). Nothing for a monitor without <c>estimated</c>.
+    /// </summary>
+    private static void EstimatedConfusion(Html body, List<StoredMonitorWindow> windows, List<string> labels, MonitorEstimated? estimated)
+    {
+        if (estimated is null)
+        {
+            return;
+        }
+
+        var normalization = ConfusionNormalizations.Parse(estimated.NormalizeConfusionMatrix) ?? ConfusionNormalization.None;
+        var title = "Estimated confusion matrix (CBPE" + normalization switch
+        {
+            ConfusionNormalization.True => ", each true class's expected rows as fractions",
+            ConfusionNormalization.Pred => ", each predicted class's expected rows as fractions",
+            ConfusionNormalization.All => ", fractions of the rows estimated",
+            _ => ", expected rows",
+        } + "; shaded: ± 3 sampling errors)";
+        var upper = normalization == ConfusionNormalization.None ? double.PositiveInfinity : 1;
+        var cells = MonitorMetricNames.EstimatedCells(estimated).Where(cell => windows.Any(w => w.Results.Metrics.ContainsKey(cell))).ToList();
+        body.Tag("h2", title);
+        if (cells.Count == 0)
+        {
+            body.Tag("p", "No window has estimated confusion-matrix cells yet (see the windows' messages).", "class=\"muted\" id=\"no-estimated-confusion\"");
+            return;
+        }
+
+        // Lines are named as NannyML's components (true_positive, true_A_pred_B): the title says they are estimated.
+        var series = cells.Select(cell => new ChartSeries(cell["estimated.".Length..],
+            windows.Select(w => w.Results.Metrics.TryGetValue(cell, out var v) ? v : (double?)null).ToList(),
+            windows.Select(w => w.Results.Metrics.TryGetValue(cell, out var v) && w.Results.Metrics.TryGetValue(MonitorMetricNames.SamplingError(cell), out var error)
+                ? CbpeSamplingError.Band(v, error, upper) : ((double Lower, double Upper)?)null).ToList())).ToList();
+        body.Raw(SvgChart.Lines("estimated-confusion", title, labels, series, normalization == ConfusionNormalization.None ? "0.#" : "0.###"));
+    }
 
     /// <summary>Model metrics and KPIs scaled to their own range on one time axis, with the correlation of every pair.</summary>
     private static void MetricsAndKpis(Html body, List<StoredMonitorWindow> windows, List<string> labels)

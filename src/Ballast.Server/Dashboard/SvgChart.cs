@@ -10,7 +10,7 @@ namespace Ballast.Server.Dashboard;
 /// </summary>
 internal static class SvgChart
 {
-    public static readonly string[] Palette = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563"];
+    public static readonly string[] Palette = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563", "#65a30d", "#92400e", "#1e3a8a", "#be123c"];
 
     private const int Width = 720;
     private const int Height = 240;

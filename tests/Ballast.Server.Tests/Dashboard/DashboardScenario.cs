@@ -114,7 +114,7 @@ public sealed class DashboardScenario : IAsyncLifetime
             ["feature_names"] = new Dictionary<string, string[]> { ["float_input"] = Features },
             ["segments"] = new[] { "sepal_width" },
             ["kpis"] = new[] { "revenue" },
-            ["estimated"] = new { probability_output = "output_probability", classes = new[] { "0", "1", "2" } },
+            ["estimated"] = new { probability_output = "output_probability", classes = new[] { "0", "1", "2" }, normalize_confusion_matrix = "true" },
         }, Cancel))
         {
             created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));

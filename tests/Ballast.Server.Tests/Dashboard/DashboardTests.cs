@@ -297,7 +297,14 @@ public sealed class DashboardTests(DashboardScenario scenario) : IClassFixture<D
             (await page.Locator("#performance polyline.series").CountAsync()).ShouldBe(6, "CBPE's six rate estimates of the multiclass iris model (specificity among them), not their sampling errors or the confusion-matrix counts");
             (await page.Locator("#performance polygon.band").CountAsync()).ShouldBeGreaterThanOrEqualTo(4, "± 3 sampling errors around each estimate the reference's labels give one");
             (await page.Locator("#performance polygon.band title").First.TextContentAsync())!.ShouldContain(" to ");
+            (await TextAsync(page, "h2:has-text('Estimated confusion matrix')")).ShouldContain("each true class's expected rows as fractions", Case.Sensitive,
+                "the monitor normalizes the cells by true class (normalize_confusion_matrix: true)");
+            (await page.Locator("#estimated-confusion polyline.series").CountAsync()).ShouldBe(9, "one line per (true, predicted) pair of the three iris classes");
+            (await page.Locator("#estimated-confusion polygon.band").CountAsync()).ShouldBeGreaterThanOrEqualTo(1, "± 3 sampling errors around the cells the reference gives one");
+            var cell = (await page.Locator("#estimated-confusion circle.point title").First.TextContentAsync())!;
+            double.Parse(cell[(cell.LastIndexOf(':') + 1)..], System.Globalization.CultureInfo.InvariantCulture).ShouldBeInRange(0, 1, $"a cell normalized by its true class is a fraction: {cell}");
             (await page.Locator("#windows tbody tr").CountAsync()).ShouldBe(3);
+            await DashboardBrowser.ScreenshotAsync(page, "monitor-page");
 
             await page.ClickAsync("#windows tbody tr:first-child a");
             await DashboardBrowser.ArrivedAsync(page, "/windows/");

@@ -198,9 +198,14 @@ public sealed class CbpeSamplingError
         }).ToArray()).ToArray();
     }
 
-    /// <summary>NannyML's confidence band: the estimate ± 3 sampling errors, clipped to [0, 1].</summary>
-    public static (double Lower, double Upper) Band(double estimate, double samplingError) =>
-        (Math.Max(0, estimate - (BandWidth * samplingError)), Math.Min(1, estimate + (BandWidth * samplingError)));
+    /// <summary>
+    /// NannyML's confidence band: the estimate ± 3 sampling errors, clipped to [0, <paramref name="upper"/>]. Rates and
+    /// normalized confusion-matrix cells are clipped to [0, 1]; the expected counts only below, at 0 (NannyML's
+    /// confusion matrix has <c>lower_threshold_value_limit=0</c> and no upper limit when not normalized): pass
+    /// <see cref="double.PositiveInfinity"/>.
+    /// </summary>
+    public static (double Lower, double Upper) Band(double estimate, double samplingError, double upper = 1) =>
+        (Math.Max(0, estimate - (BandWidth * samplingError)), Math.Min(upper, estimate + (BandWidth * samplingError)));
 
     /// <summary>√(Σ σ² / (n·f)) / C; NaN when a component is undefined (no relevant rows in the reference).</summary>
     private static double Combine(Component[] components, int rows)

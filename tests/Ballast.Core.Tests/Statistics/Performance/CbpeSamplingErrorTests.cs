@@ -211,4 +211,17 @@ public sealed class CbpeSamplingErrorTests
         (lower, upper) = CbpeSamplingError.Band(0.1, 0.05);
         (lower, upper).ShouldBe((0.0, 0.1 + 0.15));
     }
+
+    /// <summary>
+    /// The expected counts' band is clipped only below, at 0: NannyML's confusion-matrix metrics
+    /// (<c>nannyml/performance_estimation/confidence_based/metrics.py</c>) set <c>lower_threshold_value_limit=0</c> and
+    /// leave <c>upper_threshold_value_limit</c> None unless <c>normalize_confusion_matrix</c> is given, then bound the band
+    /// with <c>np.maximum(0, estimate − 3·se)</c> and <c>np.minimum(np.inf, estimate + 3·se)</c>.
+    /// </summary>
+    [Fact]
+    public void The_counts_band_is_clipped_at_0_only()
+    {
+        CbpeSamplingError.Band(9488.96, 50, double.PositiveInfinity).ShouldBe((9488.96 - 150, 9488.96 + 150));
+        CbpeSamplingError.Band(5, 2, double.PositiveInfinity).ShouldBe((0.0, 11.0));
+    }
 }
