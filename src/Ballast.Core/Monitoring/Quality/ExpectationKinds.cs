@@ -40,8 +40,9 @@ public static class ExpectationKinds
 
     /// <summary>
     /// Kinds a column's <c>mostly</c> relaxes: Great Expectations' column map and column pair map expectations, judged
-    /// row by row over the rows they check. Not <see cref="Required"/> (<see cref="MaxNullRate"/> is the share of missing
-    /// values allowed) nor the table's <see cref="RowCount"/>.
+    /// row by row over the rows they check. Not <see cref="Required"/> (it takes only a mostly of its own,
+    /// <see cref="TakesOwnMostly"/>; <see cref="MaxNullRate"/> is the share of missing values allowed) nor the table's
+    /// <see cref="RowCount"/>.
     /// </summary>
     public static bool TakesMostly(string kind) => kind is Type or Min or Max or Allowed or Unique or Regex or SumToEqual || IsPair(kind);
 
