@@ -149,6 +149,11 @@ public sealed record ColumnExpectations(
             }
         }
 
+        foreach (var kind in (OtherColumns ?? new Dictionary<string, IReadOnlyList<string>>()).Keys.Where(kind => !ExpectationKinds.IsPair(kind)))
+        {
+            problems.Add($"{path}.{kind}: only greater_than, greater_or_equal and equal_to take a list of other columns");
+        }
+
         foreach (var kind in ExpectationKinds.Pairs)
         {
             if (Other(kind) is { } other)

@@ -189,6 +189,10 @@ public sealed class PairListTests : IDisposable
             ["hi"] = new(GreaterThan: "lo", OtherColumns: new Dictionary<string, IReadOnlyList<string>> { ["greater_than"] = ["mid"] }),
         });
         both.Validate().ShouldBe(["columns.hi.greater_than: give one other column or a list of them, not both"]);
+        new ExpectationSuite(new Dictionary<string, ColumnExpectations>
+        {
+            ["hi"] = new(Min: 0, OtherColumns: new Dictionary<string, IReadOnlyList<string>> { ["min"] = ["lo"] }),
+        }).Validate().ShouldBe(["columns.hi.min: only greater_than, greater_or_equal and equal_to take a list of other columns"]);
 
         var spec = JsonSerializer.Deserialize<EndpointSpec>(
             """{"name": "shop", "variants": [{"name": "main", "model": "models:/shop/1"}], "expectations": {"suite": {"columns": {"checkout": {"greater_than": ["signup", "checkout"]}}}}}""",
