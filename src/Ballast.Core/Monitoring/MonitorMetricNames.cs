@@ -162,7 +162,8 @@ public static class MonitorMetricNames
     /// Every data-quality metric a window checked against <paramref name="suite"/> can have: <see cref="QualityFlaggedRate"/>,
     /// then one per expectation in the suite's order (<c>quality.row_count</c> first), then <see cref="QualityFailed"/> and
     /// <see cref="QualityViolationRate"/>. A column the window lacks reports <c>quality.COLUMN.exists</c> instead of its
-    /// expectations, so each column's <c>exists</c> is listed too, after its expectations; the multicolumn expectations
+    /// expectations, so each column's <c>exists</c> is listed too, after its expectations; a pair kind written as a list of
+    /// other columns has one per column (<c>quality.checkout.greater_than[signup]</c>); the multicolumn expectations
     /// (<c>quality.a+b.sum_to_equal</c>) come after the columns.
     /// </summary>
     public static IReadOnlyList<string> QualityNames(ExpectationSuite suite)
@@ -176,7 +177,7 @@ public static class MonitorMetricNames
 
         foreach (var (column, expectations) in suite.Columns)
         {
-            names.AddRange(expectations.Kinds().Select(kind => Quality(column, kind)));
+            names.AddRange(expectations.Expectations().Select(expectation => Quality(column, expectation)));
             names.Add(Quality(column, ExpectationKinds.Exists));
         }
 

@@ -27,16 +27,16 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
             Properties = new Dictionary<string, IOpenApiSchema>
             {
                 ["type"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.String, Enum = ColumnTypes.All.Select(type => (JsonNode)JsonValue.Create(type)).ToList() }),
-                ["required"] = new OpenApiSchema { Type = JsonSchemaType.Boolean },
+                ["required"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.Boolean, Description = "No missing value; with a mostly of its own, at least that share of all rows present (batch and monitor windows)." }),
                 ["min"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.Number }),
                 ["max"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.Number }),
                 ["allowed"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Number | JsonSchemaType.Boolean } }),
                 ["max_null_rate"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
                 ["unique"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.Boolean }),
                 ["regex"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.String }),
-                ["greater_than"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.String, Description = "Another column: each row's value is greater than that column's." }),
-                ["greater_or_equal"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.String, Description = "Another column: each row's value is at least that column's." }),
-                ["equal_to"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.String, Description = "Another column: each row's value equals that column's." }),
+                ["greater_than"] = WithMostly(OtherColumns("each row's value is greater than that column's")),
+                ["greater_or_equal"] = WithMostly(OtherColumns("each row's value is at least that column's")),
+                ["equal_to"] = WithMostly(OtherColumns("each row's value equals that column's")),
                 ["ignore_row_if"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = IgnoreRowIf.All.Select(mode => (JsonNode)JsonValue.Create(mode)).ToList() },
                 ["mostly"] = new OpenApiSchema
                 {
@@ -86,6 +86,17 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
         schema.AdditionalPropertiesAllowed = false;
         return Task.CompletedTask;
     }
+
+    /// <summary>A column pair's other column, or a list of other columns (each its own expectation, named <c>KIND[OTHER]</c>).</summary>
+    private static OpenApiSchema OtherColumns(string meaning) => new()
+    {
+        Description = $"Another column: {meaning}; or a list of other columns, each checked (and reported) on its own.",
+        AnyOf =
+        [
+            new OpenApiSchema { Type = JsonSchemaType.String },
+            new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String }, MinItems = 1 },
+        ],
+    };
 
     /// <summary>An expectation's value alone, or <c>{"value": …, "mostly": …}</c> with a mostly of its own.</summary>
     private static OpenApiSchema WithMostly(OpenApiSchema plain) => new()

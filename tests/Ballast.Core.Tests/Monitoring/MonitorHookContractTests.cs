@@ -135,7 +135,7 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
         await stack.Monitors.CreateAsync(Spec("loans-intersect") with { Fairness = new MonitorFairness(null, "1", SensitiveFeatures: ["region", "z"], MaxGroups: 3) }, Cancel);
         await stack.Monitors.CreateAsync(Spec("loans-pairs") with
         {
-            Quality = new MonitorQuality(ExpectationSuiteReader.Parse("""{"rows": {"min": 401}, "columns": {"z": {"greater_than": "x"}, "region": {"allowed": {"value": ["a", "b"], "mostly": 0.85}}}, "multicolumn": [{"columns": ["region", "x"], "unique": true}]}""")),
+            Quality = new MonitorQuality(ExpectationSuiteReader.Parse("""{"rows": {"min": 401}, "columns": {"z": {"greater_than": "x", "required": {"value": true, "mostly": 0.99}}, "region": {"allowed": {"value": ["a", "b"], "mostly": 0.85}, "greater_or_equal": ["x", "z"]}}, "multicolumn": [{"columns": ["region", "x"], "unique": true}]}""")),
         }, Cancel);
         var reference = Rows("r", 400, shift: 0, flip: false, seed: 11);
         var shifted = Rows("s", 400, shift: 0.7, flip: true, seed: 12);
@@ -265,6 +265,10 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
             var notGreater = rows.Count(row => !(row.Z > row.X)) / 400.0;
             notGreater.ShouldBeGreaterThan(0);
             window["quality.z.greater_than"].ShouldBe(notGreater, 1e-12);
+            // No z is missing: required within its mostly (and without); each listed column of a pair has its own metric
+            // (region's text, "a" to "c", sorts after every number's text, so both pairs hold on every row).
+            window["quality.z.required"].ShouldBe(0);
+            (window["quality.region.greater_or_equal[x]"], window["quality.region.greater_or_equal[z]"]).ShouldBe((0.0, 0.0));
             window["quality.row_count"].ShouldBe(1);
             // A combination of columns unique across the window's rows (x is continuous, so no pair repeats).
             window["quality.region+x.unique"].ShouldBe(0);

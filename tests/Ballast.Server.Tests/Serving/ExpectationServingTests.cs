@@ -158,7 +158,7 @@ public sealed class ExpectationServingTests
               suite:
                 columns:
                   age: {greater_than: pclass}
-                  fare: {greater_or_equal: age, ignore_row_if: either_value_is_missing}
+                  fare: {greater_or_equal: [age, pclass], ignore_row_if: either_value_is_missing}
 
             """.ReplaceLineEndings("\n"));
 
@@ -166,9 +166,9 @@ public sealed class ExpectationServingTests
         applied.Code.ShouldBe(0, applied.Error);
         (await RunAsync("apply", "-f", manifest, "--url", url)).Output.ShouldBe("endpoint/titanic-pairs: unchanged (revision 1)\n");
         var yaml = await RunAsync("get", "endpoint", "titanic-pairs", "-o", "yaml", "--url", url);
-        yaml.Output.ShouldContain("    columns:\n      age:\n        greater_than: pclass\n      fare:\n        greater_or_equal: age\n        ignore_row_if: either_value_is_missing\n");
+        yaml.Output.ShouldContain("    columns:\n      age:\n        greater_than: pclass\n      fare:\n        greater_or_equal:\n          - age\n          - pclass\n        ignore_row_if: either_value_is_missing\n");
 
-        // Row 1: age 2 is not greater than pclass 3 (fare 7.9 >= 2 holds); the request is refused, naming the pair.
+        // Row 1: age 2 is not greater than pclass 3 (fare 7.9 >= 2 and >= 3 hold); the request is refused, naming the pair.
         using var rejected = await client.PostAsJsonAsync("/v2/models/titanic-pairs/infer", V2Request(age: 2, embarked: "S"), Cancel);
         rejected.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await rejected.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString()

@@ -5,13 +5,15 @@ namespace Ballast.Monitoring.Quality;
 /// <see cref="Allowed"/> values are kept as text (numbers compare as numbers); <see cref="Regex"/> must match somewhere in
 /// the value (anchor it with ^ and $ for the whole value). Missing values (null, NaN) fail only <see cref="Required"/>
 /// and count towards <see cref="MaxNullRate"/>; the other expectations look at present values only. The pair
-/// expectations (<see cref="GreaterThan"/>, <see cref="GreaterOrEqual"/>, <see cref="EqualTo"/>) name another column and
-/// compare the two values of each row (as numbers when both read as numbers, else as text); which rows with missing
-/// values they skip is <see cref="IgnoreRowIf"/>, as in Great Expectations (default: only rows missing both).
+/// expectations (<see cref="GreaterThan"/>, <see cref="GreaterOrEqual"/>, <see cref="EqualTo"/>) name another column, or
+/// (<see cref="OtherColumns"/>) a list of other columns, each its own expectation, and compare the two values of each row
+/// (as numbers when both read as numbers, else as text); which rows with missing values they skip is
+/// <see cref="IgnoreRowIf"/>, as in Great Expectations (default: only rows missing both).
 /// <see cref="Mostly"/> is Great Expectations' <c>mostly</c>: each of the column's row-level expectations that takes it
 /// (<see cref="ExpectationKinds.TakesMostly"/>) holds when at least that share of the rows it checks meet it;
 /// <see cref="ExpectationMostly"/> sets it for one expectation (written <c>max: {value: 120, mostly: 0.9}</c>, as GE sets
-/// <c>mostly</c> on each expectation), overriding the column's (<see cref="MostlyFor"/>).
+/// <c>mostly</c> on each expectation), overriding the column's (<see cref="MostlyFor"/>); on <see cref="Required"/> it is
+/// the share of all rows that must be present (GE's <c>expect_column_values_to_not_be_null</c> with <c>mostly</c>).
 /// </summary>
 public sealed record ColumnExpectations(
     string? Type = null,
@@ -27,21 +29,23 @@ public sealed record ColumnExpectations(
     string? EqualTo = null,
     string? IgnoreRowIf = null,
     double? Mostly = null,
-    IReadOnlyDictionary<string, double>? ExpectationMostly = null)
+    IReadOnlyDictionary<string, double>? ExpectationMostly = null,
+    IReadOnlyDictionary<string, IReadOnlyList<string>>? OtherColumns = null)
 {
     /// <summary>
     /// The <c>mostly</c> that applies to <paramref name="kind"/>: its own (<see cref="ExpectationMostly"/>), else the
-    /// column's; null for kinds that take none (required, max_null_rate) and when neither is set.
+    /// column's; the column's does not apply to required (only its own does) nor max_null_rate (which takes none); null
+    /// when none applies.
     /// </summary>
     public double? MostlyFor(string kind) =>
-        !ExpectationKinds.TakesMostly(kind) ? null
-        : ExpectationMostly is not null && ExpectationMostly.TryGetValue(kind, out var own) ? own
-        : Mostly;
+        ExpectationKinds.TakesOwnMostly(kind) && ExpectationMostly is not null && ExpectationMostly.TryGetValue(kind, out var own) ? own
+        : ExpectationKinds.TakesMostly(kind) ? Mostly
+        : null;
 
     /// <summary>How rows with missing values are treated by this column's pair expectations.</summary>
     public string PairMissing => IgnoreRowIf ?? Quality.IgnoreRowIf.BothValuesAreMissing;
 
-    /// <summary>The other column of a pair kind (<see cref="ExpectationKinds.IsPair"/>).</summary>
+    /// <summary>The other column of a pair kind (<see cref="ExpectationKinds.IsPair"/>) written with one column; a list is in <see cref="OtherColumns"/>.</summary>
     public string? Other(string kind) => kind switch
     {
         ExpectationKinds.GreaterThan => GreaterThan,
@@ -50,17 +54,35 @@ public sealed record ColumnExpectations(
         _ => null,
     };
 
-    /// <summary>The pair expectations set, in <see cref="ExpectationKinds.All"/> order, with their other column.</summary>
-    public IEnumerable<(string Kind, string Other)> Pairs()
+    /// <summary>
+    /// The pair expectations set, in <see cref="ExpectationKinds.All"/> order, one per other column: a kind written with one
+    /// column, then each column of a kind written as a list (<see cref="OtherColumns"/>) in the list's order.
+    /// </summary>
+    public IEnumerable<ColumnPair> Pairs()
     {
-        foreach (var kind in (string[])[ExpectationKinds.GreaterThan, ExpectationKinds.GreaterOrEqual, ExpectationKinds.EqualTo])
+        foreach (var kind in ExpectationKinds.Pairs)
         {
             if (Other(kind) is { } other)
             {
-                yield return (kind, other);
+                yield return new ColumnPair(kind, other, Listed: false);
+            }
+
+            if (OtherColumns is not null && OtherColumns.TryGetValue(kind, out var others))
+            {
+                foreach (var listed in others)
+                {
+                    yield return new ColumnPair(kind, listed, Listed: true);
+                }
             }
         }
     }
+
+    /// <summary>
+    /// The column's expectations as results, headers and metrics name them, in <see cref="Kinds"/> order: each kind, but
+    /// one per other column for a pair kind written as a list (<see cref="ColumnPair.Expectation"/>, <c>greater_than[signup]</c>).
+    /// </summary>
+    public IEnumerable<string> Expectations() =>
+        Kinds().SelectMany(kind => ExpectationKinds.IsPair(kind) ? Pairs().Where(pair => pair.Kind == kind).Select(pair => pair.Expectation) : [kind]);
 
     public IEnumerable<string> Kinds()
     {
@@ -104,23 +126,63 @@ public sealed record ColumnExpectations(
             yield return ExpectationKinds.Regex;
         }
 
-        foreach (var (kind, _) in Pairs())
+        foreach (var kind in ExpectationKinds.Pairs)
         {
-            yield return kind;
+            if (Other(kind) is not null || (OtherColumns is not null && OtherColumns.ContainsKey(kind)))
+            {
+                yield return kind;
+            }
         }
     }
 
     internal void Validate(string name, string path, List<string> problems, bool misread = false)
     {
-        foreach (var (kind, other) in Pairs())
+        void CheckOther(string other, string where)
         {
             if (other.Length == 0)
             {
-                problems.Add($"{path}.{kind}: name the other column");
+                problems.Add($"{where}: name the other column");
             }
             else if (other == name)
             {
-                problems.Add($"{path}.{kind}: compares the column with itself; name another column");
+                problems.Add($"{where}: compares the column with itself; name another column");
+            }
+        }
+
+        foreach (var kind in (OtherColumns ?? new Dictionary<string, IReadOnlyList<string>>()).Keys.Where(kind => !ExpectationKinds.IsPair(kind)))
+        {
+            problems.Add($"{path}.{kind}: only greater_than, greater_or_equal and equal_to take a list of other columns");
+        }
+
+        foreach (var kind in ExpectationKinds.Pairs)
+        {
+            if (Other(kind) is { } other)
+            {
+                CheckOther(other, $"{path}.{kind}");
+            }
+
+            if (OtherColumns is null || !OtherColumns.TryGetValue(kind, out var others))
+            {
+                continue;
+            }
+
+            if (Other(kind) is not null)
+            {
+                problems.Add($"{path}.{kind}: give one other column or a list of them, not both");
+            }
+
+            if (others.Count == 0)
+            {
+                problems.Add($"{path}.{kind}: list at least one other column");
+            }
+
+            for (var i = 0; i < others.Count; i++)
+            {
+                CheckOther(others[i], $"{path}.{kind}[{i}]");
+                if (others[i].Length > 0 && others.Take(i).Contains(others[i]))
+                {
+                    problems.Add($"{path}.{kind}: '{others[i]}' appears twice");
+                }
             }
         }
 
@@ -128,7 +190,7 @@ public sealed record ColumnExpectations(
         {
             problems.Add($"{path}.ignore_row_if: '{mode}' is not one of {string.Join(", ", Quality.IgnoreRowIf.All)}");
         }
-        else if (IgnoreRowIf is not null && !Pairs().Any())
+        else if (IgnoreRowIf is not null && !Kinds().Any(ExpectationKinds.IsPair))
         {
             problems.Add($"{path}.ignore_row_if: applies to greater_than, greater_or_equal and equal_to; the column has none");
         }
@@ -139,7 +201,7 @@ public sealed record ColumnExpectations(
         }
         else if (Mostly is not null && Kinds().Any() && !Kinds().Any(ExpectationKinds.TakesMostly))
         {
-            problems.Add($"{path}.mostly: applies to type, min, max, allowed, unique, regex, greater_than, greater_or_equal and equal_to; the column has none (max_null_rate is the tolerance for missing values)");
+            problems.Add($"{path}.mostly: applies to type, min, max, allowed, unique, regex, greater_than, greater_or_equal and equal_to; the column has none (for missing values give max_null_rate, or required: {{value: true, mostly: M}})");
         }
 
         foreach (var (kind, own) in ExpectationMostly ?? new Dictionary<string, double>())
@@ -148,9 +210,9 @@ public sealed record ColumnExpectations(
             {
                 problems.Add($"{path}.{kind}.mostly: {own} must be between 0 and 1");
             }
-            else if (!ExpectationKinds.TakesMostly(kind))
+            else if (!ExpectationKinds.TakesOwnMostly(kind))
             {
-                problems.Add($"{path}.{kind}.mostly: {kind} takes no mostly; it applies to type, min, max, allowed, unique, regex, greater_than, greater_or_equal and equal_to");
+                problems.Add($"{path}.{kind}.mostly: {kind} takes no mostly; it applies to required, type, min, max, allowed, unique, regex, greater_than, greater_or_equal and equal_to");
             }
             else if (!Kinds().Contains(kind))
             {
@@ -188,7 +250,9 @@ public sealed record ColumnExpectations(
 
         if (Required == true && MaxNullRate is not null)
         {
-            problems.Add($"{path}: required already allows no missing values; leave out max_null_rate");
+            problems.Add(MostlyFor(ExpectationKinds.Required) is { } share
+                ? $"{path}: required with mostly {share} already bounds the share of missing values (to 1 - {share}); give it or max_null_rate, not both"
+                : $"{path}: required already allows no missing values; leave out max_null_rate");
         }
 
         if (Allowed is { Count: 0 })

@@ -40,11 +40,30 @@ public static class ExpectationKinds
 
     /// <summary>
     /// Kinds a column's <c>mostly</c> relaxes: Great Expectations' column map and column pair map expectations, judged
-    /// row by row over the rows they check. Not <see cref="Required"/> (<see cref="MaxNullRate"/> is the share of missing
-    /// values allowed) nor the table's <see cref="RowCount"/>.
+    /// row by row over the rows they check. Not <see cref="Required"/> (it takes only a mostly of its own,
+    /// <see cref="TakesOwnMostly"/>; <see cref="MaxNullRate"/> is the share of missing values allowed) nor the table's
+    /// <see cref="RowCount"/>.
     /// </summary>
     public static bool TakesMostly(string kind) => kind is Type or Min or Max or Allowed or Unique or Regex or SumToEqual || IsPair(kind);
 
+    /// <summary>
+    /// Kinds that may have a <c>mostly</c> of their own (<c>KIND: {value: V, mostly: M}</c>): those of
+    /// <see cref="TakesMostly"/>, and <see cref="Required"/> (Great Expectations' <c>expect_column_values_to_not_be_null</c>
+    /// with <c>mostly</c>, over all rows), which the column's <c>mostly</c> does not relax.
+    /// </summary>
+    public static bool TakesOwnMostly(string kind) => TakesMostly(kind) || kind is Required;
+
     /// <summary>Kinds that compare a column with another column of the same row.</summary>
     public static bool IsPair(string kind) => kind is GreaterThan or GreaterOrEqual or EqualTo;
+
+    /// <summary>The pair kinds, in <see cref="All"/> order.</summary>
+    public static IReadOnlyList<string> Pairs { get; } = [GreaterThan, GreaterOrEqual, EqualTo];
+
+    /// <summary>
+    /// How results, headers and metrics name one pair of a pair kind written as a list of other columns:
+    /// <c>greater_than[signup]</c> (so <c>quality.checkout.greater_than[signup]</c>). A kind written with one column is
+    /// named by the kind alone, as before. The name ends in <c>]</c>, so it cannot be another expectation's (those end in
+    /// their kind).
+    /// </summary>
+    public static string Pair(string kind, string other) => $"{kind}[{other}]";
 }

@@ -56,10 +56,11 @@ public sealed record ExpectationSuite(IReadOnlyDictionary<string, ColumnExpectat
     /// <summary>
     /// The suite's expectations in a stable order: <see cref="ExpectationKinds.RowCount"/> first (with an empty column name)
     /// when <see cref="Rows"/> is set, then columns as written, kinds in <see cref="ExpectationKinds.All"/> order, then the
-    /// <see cref="Multicolumn"/> ones (their column is <see cref="MulticolumnExpectation.Name"/>).
+    /// <see cref="Multicolumn"/> ones (their column is <see cref="MulticolumnExpectation.Name"/>). A pair kind written as a
+    /// list of other columns is one expectation per column (<see cref="ColumnExpectations.Expectations"/>).
     /// </summary>
     public IEnumerable<(string Column, string Expectation)> Expectations() =>
         (Rows is null ? [] : new[] { ("", ExpectationKinds.RowCount) })
-            .Concat(Columns.SelectMany(column => column.Value.Kinds().Select(kind => (column.Key, kind))))
+            .Concat(Columns.SelectMany(column => column.Value.Expectations().Select(expectation => (column.Key, expectation))))
             .Concat(Multicolumn.Where(multi => multi.Kind is not null).Select(multi => (multi.Name, multi.Kind!)));
 }

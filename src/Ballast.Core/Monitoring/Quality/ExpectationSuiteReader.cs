@@ -233,6 +233,7 @@ public static class ExpectationSuiteReader
     {
         var column = new ColumnExpectations();
         Dictionary<string, double>? ownMostly = null;
+        Dictionary<string, IReadOnlyList<string>>? otherColumns = null;
         foreach (var field in element.EnumerateObject())
         {
             var where = $"{path}.{field.Name}";
@@ -278,14 +279,18 @@ public static class ExpectationSuiteReader
                 case "allowed":
                     column = column with { Allowed = Values(value, where, problems) };
                     break;
+                case "greater_than" or "greater_or_equal" or "equal_to" when value.ValueKind == JsonValueKind.Array:
+                    // Several other columns, each its own expectation: greater_than: [signup, first_visit].
+                    (otherColumns ??= new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal))[field.Name] = ColumnNames(value, where, problems);
+                    break;
                 case "greater_than":
-                    column = column with { GreaterThan = Text(value, where, problems) };
+                    column = column with { GreaterThan = OtherColumn(value, where, problems) };
                     break;
                 case "greater_or_equal":
-                    column = column with { GreaterOrEqual = Text(value, where, problems) };
+                    column = column with { GreaterOrEqual = OtherColumn(value, where, problems) };
                     break;
                 case "equal_to":
-                    column = column with { EqualTo = Text(value, where, problems) };
+                    column = column with { EqualTo = OtherColumn(value, where, problems) };
                     break;
                 case "ignore_row_if":
                     column = column with { IgnoreRowIf = Text(value, where, problems) };
@@ -299,18 +304,30 @@ public static class ExpectationSuiteReader
             }
         }
 
-        return ownMostly is null ? column : column with { ExpectationMostly = ownMostly };
+        return column with { ExpectationMostly = ownMostly ?? column.ExpectationMostly, OtherColumns = otherColumns ?? column.OtherColumns };
+    }
+
+    /// <summary>A pair's other column: a name (a list of names is read by <see cref="ColumnNames"/>).</summary>
+    private static string? OtherColumn(JsonElement value, string where, List<string> problems)
+    {
+        if (value.ValueKind == JsonValueKind.String)
+        {
+            return value.GetString();
+        }
+
+        problems.Add($"{where}: must be a column name or a list of column names, not {value.GetRawText()}");
+        return null;
     }
 
     /// <summary>
     /// The object form of an expectation, <c>{"value": V, "mostly": M}</c>: its value (Undefined when it cannot be taken)
-    /// and its own <c>mostly</c>. Kinds that take no mostly (required, max_null_rate) are refused in this form.
+    /// and its own <c>mostly</c>. max_null_rate, itself the share of missing values allowed, takes no mostly and is refused in this form.
     /// </summary>
     private static (JsonElement Value, double? Mostly) ReadWithMostly(JsonElement element, string where, string kind, List<string> problems)
     {
-        if (!ExpectationKinds.TakesMostly(kind))
+        if (!ExpectationKinds.TakesOwnMostly(kind))
         {
-            problems.Add($"{where}: {kind} takes no mostly, so write its value alone, not an object (max_null_rate is the tolerance for missing values)");
+            problems.Add($"{where}: {kind} takes no mostly, so write its value alone, not an object (it is itself the share of missing values allowed)");
             return (default, null);
         }
 
@@ -458,7 +475,7 @@ public static class ExpectationSuiteReader
 
             if (column.Required is { } required)
             {
-                writer.WriteBoolean("required", required);
+                Field("required", () => writer.WriteBooleanValue(required));
             }
 
             if (column.Min is { } min)
@@ -500,9 +517,26 @@ public static class ExpectationSuiteReader
                 Field("regex", () => writer.WriteStringValue(regex));
             }
 
-            foreach (var (kind, other) in column.Pairs())
+            foreach (var kind in ExpectationKinds.Pairs)
             {
-                Field(kind, () => writer.WriteStringValue(other));
+                // As given: one other column as its name, a list as a list (even of one).
+                if (column.Other(kind) is { } other)
+                {
+                    Field(kind, () => writer.WriteStringValue(other));
+                }
+                else if (column.OtherColumns is { } lists && lists.TryGetValue(kind, out var others))
+                {
+                    Field(kind, () =>
+                    {
+                        writer.WriteStartArray();
+                        foreach (var name in others)
+                        {
+                            writer.WriteStringValue(name);
+                        }
+
+                        writer.WriteEndArray();
+                    });
+                }
             }
 
             if (column.IgnoreRowIf is { } ignore)

@@ -60,10 +60,15 @@ public static class ExpectationValidator
     /// <remarks>
     /// A multicolumn expectation has its <see cref="Group"/>: the value SQL of each column, <see cref="Skipped"/> the rows
     /// its ignore_row_if leaves out, and its own <see cref="Mostly"/>; its <see cref="ValueSql"/> is the row's values as
-    /// "(a, b, c)", NULL in the rows left out (so counting it counts the rows checked).
+    /// "(a, b, c)", NULL in the rows left out (so counting it counts the rows checked). A column pair has its
+    /// <see cref="Name"/> when its kind was written as a list (<c>greater_than[signup]</c>); <see cref="Expectation"/> is
+    /// what its result is called.
     /// </remarks>
     private sealed record Planned(string Column, string Kind, string ValueSql, string? UnexpectedSql, string? ObservedSql, string Type,
-        IReadOnlyList<string>? Group = null, string? Skipped = null, double? Mostly = null);
+        IReadOnlyList<string>? Group = null, string? Skipped = null, double? Mostly = null, string? Name = null)
+    {
+        public string Expectation => Name ?? Kind;
+    }
 
     private sealed class Run(DuckDBConnection connection, string query, ExpectationSuite suite, CancellationToken cancellationToken)
     {
@@ -86,37 +91,32 @@ public static class ExpectationValidator
             var missingColumns = new HashSet<string>(StringComparer.Ordinal);
             // Pair expectations whose other column the data lacks: they fail on every row, as a missing column does.
             var missingOthers = new Dictionary<(string, string), ExpectationResult>();
-            foreach (var (column, kind) in suite.Columns.SelectMany(column => column.Value.Kinds().Select(kind => (column.Key, kind))))
+            foreach (var (column, expectations) in suite.Columns)
             {
-                if (kind == ExpectationKinds.RowCount)
-                {
-                    continue;
-                }
-
                 if (!types.TryGetValue(column, out var type))
                 {
                     missingColumns.Add(column);
                     continue;
                 }
 
-                var expectations = suite.Columns[column];
-                if (ExpectationKinds.IsPair(kind))
+                CheckRegex(column, expectations);
+                foreach (var kind in expectations.Kinds().Where(kind => !ExpectationKinds.IsPair(kind)))
                 {
-                    var other = expectations.Other(kind)!;
-                    if (types.TryGetValue(other, out var otherType))
+                    planned.Add(Plan(column, kind, expectations, type));
+                }
+
+                // One per other column: a kind written as a list checks (and reports) each pair on its own.
+                foreach (var pair in expectations.Pairs())
+                {
+                    if (types.TryGetValue(pair.Other, out var otherType))
                     {
-                        planned.Add(PlanPair(column, kind, expectations, type, other, otherType));
+                        planned.Add(PlanPair(column, pair, expectations, type, otherType));
                     }
                     else
                     {
-                        missingOthers[(column, kind)] = new ExpectationResult(column, kind, false, null, 0, 0, [], $"no column '{other}' (the data has {string.Join(", ", types.Keys)})");
+                        missingOthers[(column, pair.Expectation)] = new ExpectationResult(column, pair.Expectation, false, null, 0, 0, [], $"no column '{pair.Other}' (the data has {string.Join(", ", types.Keys)})");
                     }
-
-                    continue;
                 }
-
-                CheckRegex(column, expectations);
-                planned.Add(Plan(column, kind, expectations, type));
             }
 
             // Multicolumn expectations naming a column the data lacks fail on every row, as a missing column does.
@@ -166,7 +166,7 @@ public static class ExpectationValidator
             var byColumn = new Dictionary<(string, string), ExpectationResult>();
             for (var i = 0; i < planned.Count; i++)
             {
-                byColumn[(planned[i].Column, planned[i].Kind)] = Evaluate(planned[i], rows, measured[i].Unexpected, measured[i].Present, measured[i].Observed);
+                byColumn[(planned[i].Column, planned[i].Expectation)] = Evaluate(planned[i], rows, measured[i].Unexpected, measured[i].Present, measured[i].Observed);
             }
 
             var ordered = new List<ExpectationResult>();
@@ -185,11 +185,11 @@ public static class ExpectationValidator
                     continue;
                 }
 
-                foreach (var kind in suite.Columns[column].Kinds())
+                foreach (var expectation in suite.Columns[column].Expectations())
                 {
-                    ordered.Add(missingOthers.TryGetValue((column, kind), out var missing)
+                    ordered.Add(missingOthers.TryGetValue((column, expectation), out var missing)
                         ? missing with { UnexpectedCount = rows, UnexpectedPercent = rows == 0 ? 0 : 100 }
-                        : byColumn[(column, kind)]);
+                        : byColumn[(column, expectation)]);
                 }
             }
 
@@ -221,7 +221,9 @@ public static class ExpectationValidator
             switch (item.Kind)
             {
                 case ExpectationKinds.Required:
-                    return new ExpectationResult(item.Column, item.Kind, nulls == 0, nulls, nulls, Percent(nulls, rows), []);
+                    // GE's expect_column_values_to_not_be_null: with mostly, (rows - missing) / rows >= mostly, over all rows.
+                    var share = expectations.MostlyFor(item.Kind);
+                    return new ExpectationResult(item.Column, item.Kind, ExpectationResult.Holds(nulls, rows, share), nulls, nulls, Percent(nulls, rows), [], null, share);
                 case ExpectationKinds.MaxNullRate:
                     var rate = rows == 0 ? 0 : (double)nulls / rows;
                     return new ExpectationResult(item.Column, item.Kind, rate <= expectations.MaxNullRate!.Value, rate, nulls, Percent(nulls, rows), []);
@@ -234,7 +236,7 @@ public static class ExpectationValidator
             var value = item.Kind is ExpectationKinds.Min or ExpectationKinds.Max ? observed : null;
             // The share is of the rows checked: the present values (a pair: the rows ignore_row_if keeps), as in GE.
             var mostly = expectations.MostlyFor(item.Kind);
-            return new ExpectationResult(item.Column, item.Kind, ExpectationResult.Holds(unexpected, present, mostly), value, unexpected, Percent(unexpected, present), examples, text, mostly);
+            return new ExpectationResult(item.Column, item.Expectation, ExpectationResult.Holds(unexpected, present, mostly), value, unexpected, Percent(unexpected, present), examples, text, mostly);
         }
 
         private ExpectationResult Unique(Planned item, long present, double? distinct, double? mostly)
@@ -370,10 +372,11 @@ public static class ExpectationValidator
         /// present values compare as numbers when both read as numbers, else as text (ISO dates and times in time order).
         /// The value SQL is the pair as text, "(a, b)", for the examples.
         /// </summary>
-        private static Planned PlanPair(string column, string kind, ColumnExpectations expectations, string type, string other, string otherType)
+        private static Planned PlanPair(string column, ColumnPair columnPair, ColumnExpectations expectations, string type, string otherType)
         {
+            var kind = columnPair.Kind;
             var (a, numberA) = PairValue(column, type);
-            var (b, numberB) = PairValue(other, otherType);
+            var (b, numberB) = PairValue(columnPair.Other, otherType);
             var skipped = expectations.PairMissing switch
             {
                 IgnoreRowIf.EitherValueIsMissing => $"({a} IS NULL OR {b} IS NULL)",
@@ -389,7 +392,7 @@ public static class ExpectationValidator
             var holds = $"CASE WHEN {numberA} IS NOT NULL AND {numberB} IS NOT NULL THEN {numberA} {op} {numberB} ELSE CAST({a} AS VARCHAR) {op} CAST({b} AS VARCHAR) END";
             var unexpected = $"NOT {skipped} AND NOT coalesce({holds}, false)";
             var pair = $"CASE WHEN {skipped} THEN NULL ELSE '(' || coalesce(CAST({a} AS VARCHAR), 'null') || ', ' || coalesce(CAST({b} AS VARCHAR), 'null') || ')' END";
-            return new Planned(column, kind, pair, unexpected, null, type);
+            return new Planned(column, kind, pair, unexpected, null, type, Name: columnPair.Expectation);
         }
 
         /// <summary>

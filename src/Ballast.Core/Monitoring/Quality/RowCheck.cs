@@ -30,12 +30,14 @@ public sealed record RowCheck(int Rows, IReadOnlyList<RowViolation> Violations)
                 ExpectationKinds.Max => string.Create(CultureInfo.InvariantCulture, $" {column.Max}"),
                 ExpectationKinds.Allowed => $" [{string.Join(", ", column.Allowed ?? [])}]",
                 ExpectationKinds.Regex => $" /{column.Regex}/",
-                ExpectationKinds.GreaterThan or ExpectationKinds.GreaterOrEqual or ExpectationKinds.EqualTo => $" '{column.Other(violation.Expectation)}'",
                 ExpectationKinds.SumToEqual => string.Create(CultureInfo.InvariantCulture, $" {multi?.SumToEqual}"),
                 _ => "",
             };
+            // A pair says its kind and other column, whether written alone (greater_than) or in a list (greater_than[signup]).
+            var expectation = column.Pairs().Where(pair => pair.Expectation == violation.Expectation).Select(pair => $"{pair.Kind} '{pair.Other}'").FirstOrDefault()
+                ?? violation.Expectation + limit;
             text.Append(i == 0 ? "" : "; ")
-                .Append(CultureInfo.InvariantCulture, $"{(multi is null ? "column" : "columns")} '{violation.Column}' {violation.Expectation}{limit}: row {violation.FirstRow} has {violation.FirstValue}");
+                .Append(CultureInfo.InvariantCulture, $"{(multi is null ? "column" : "columns")} '{violation.Column}' {expectation}: row {violation.FirstRow} has {violation.FirstValue}");
             if (violation.Rows > 1)
             {
                 text.Append(CultureInfo.InvariantCulture, $" ({violation.Rows} rows fail)");

@@ -128,7 +128,7 @@ public sealed partial class RowValidator
             Name = name;
             Expectations = expectations;
             (Input, Index) = Locate(name);
-            Pairs = expectations.Pairs().Select(pair => new CompiledPair(pair.Kind, pair.Other, Locate(pair.Other), expectations.PairMissing)).ToArray();
+            Pairs = expectations.Pairs().Select(pair => new CompiledPair(pair.Kind, pair.Expectation, pair.Other, Locate(pair.Other), expectations.PairMissing)).ToArray();
             _regex = expectations.Regex is { } pattern ? new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100)) : null;
             if (expectations.Allowed is { } allowed)
             {
@@ -182,7 +182,7 @@ public sealed partial class RowValidator
                 {
                     var a = Cell(tensor, (first * width) + offset);
                     var b = Cell(other, (first * otherWidth) + otherOffset);
-                    (violations ??= []).Add(new RowViolation(Name, pair.Kind, failed, first, $"({Describe(a)}, {Describe(b)})"));
+                    (violations ??= []).Add(new RowViolation(Name, pair.Expectation, failed, first, $"({Describe(a)}, {Describe(b)})"));
                 }
             }
         }
@@ -408,11 +408,14 @@ public sealed partial class RowValidator
         }
     }
 
-    /// <summary>A pair expectation of a column: its kind, the other column and where it is, and which rows with missing values it skips.</summary>
-    private sealed record CompiledPair(string Kind, string Other, string Input, int Index, string Missing)
+    /// <summary>
+    /// A pair expectation of a column: its kind, its name (<see cref="ColumnPair.Expectation"/>), the other column and where
+    /// it is, and which rows with missing values it skips.
+    /// </summary>
+    private sealed record CompiledPair(string Kind, string Expectation, string Other, string Input, int Index, string Missing)
     {
-        public CompiledPair(string kind, string other, (string Input, int Index) at, string missing)
-            : this(kind, other, at.Input, at.Index, missing)
+        public CompiledPair(string kind, string expectation, string other, (string Input, int Index) at, string missing)
+            : this(kind, expectation, other, at.Input, at.Index, missing)
         {
         }
     }

@@ -163,7 +163,7 @@ public sealed class ColumnPairAndRowCountTests : IDisposable
     }
 
     [Theory]
-    [InlineData("""{"columns": {"hi": {"greater_than": 3}}}""", "columns.hi.greater_than: must be text, not 3")]
+    [InlineData("""{"columns": {"hi": {"greater_than": 3}}}""", "columns.hi.greater_than: must be a column name or a list of column names, not 3")]
     [InlineData("""{"columns": {"hi": {"greater_than": "hi"}}}""", "columns.hi.greater_than: compares the column with itself")]
     [InlineData("""{"columns": {"hi": {"equal_to": ""}}}""", "columns.hi.equal_to: name the other column")]
     [InlineData("""{"columns": {"hi": {"greater_than": "lo", "ignore_row_if": "never"}}}""", "columns.hi.ignore_row_if: 'never' is not one of both_values_are_missing, either_value_is_missing, neither")]

@@ -187,7 +187,6 @@ public sealed class MostlyTests
     [InlineData("""{"max": {"mostly": 0.9}}""", "columns.age.max.value: give the expectation's value, e.g. max: {value: …, mostly: 0.95}")]
     [InlineData("""{"max": {"value": 120, "most": 0.9}}""", "columns.age.max.most: unknown field (known: value, mostly)")]
     [InlineData("""{"max": {"value": "old", "mostly": 0.9}}""", "columns.age.max: must be a number, not \"old\"")]
-    [InlineData("""{"required": {"value": true, "mostly": 0.9}}""", "columns.age.required: required takes no mostly, so write its value alone, not an object")]
     [InlineData("""{"max_null_rate": {"value": 0.1, "mostly": 0.9}}""", "columns.age.max_null_rate: max_null_rate takes no mostly")]
     [InlineData("""{"min": 0, "unique": {"value": false, "mostly": 0.9}}""", "columns.age.unique.mostly: the expectation is off (unique: false), so it has nothing to relax")]
     public void A_bad_mostly_of_its_own_is_refused_naming_the_field(string column, string problem)
