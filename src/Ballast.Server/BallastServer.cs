@@ -229,9 +229,11 @@ public static partial class BallastServer
         builder.Services.AddHostedService<Ballast.Server.Alerts.AlertDispatchService>();
         // Alert observers (the alert rules engine above), data-quality checks and window estimators (CBPE, fairness,
         // multivariate drift) come from the container.
-        builder.Services.AddMonitorWindowHooks(endpoints, models);
+        // Dataset references and their CBPE scores are kept in <data-dir>/cache/references between windows.
+        builder.Services.AddMonitorWindowHooks(endpoints, models, Path.Combine(options.DataDir, BallastDefaults.ReferenceCacheFolder), options.ReferenceCacheBytes);
         builder.Services.AddSingleton(services => new Ballast.Monitoring.MonitorEvaluator(export, datasets, kpis, traffic,
-            services.GetServices<Ballast.Monitoring.IWindowEstimator>(), services.GetServices<Ballast.Monitoring.IWindowQualityCheck>(), runs, server.Artifacts));
+            services.GetServices<Ballast.Monitoring.IWindowEstimator>(), services.GetServices<Ballast.Monitoring.IWindowQualityCheck>(), runs, server.Artifacts,
+            services.GetRequiredService<Ballast.Monitoring.ReferenceCache>()));
         builder.Services.AddSingleton(services => new Ballast.Monitoring.MonitorScheduler(monitors, services.GetRequiredService<Ballast.Monitoring.MonitorEvaluator>(), traffic,
             services.GetServices<Ballast.Alerts.IAlertObserver>(), server.Time, Ballast.Server.Monitoring.MonitorMetrics.Observe));
         builder.Services.AddHostedService<Ballast.Server.Monitoring.MonitorService>();

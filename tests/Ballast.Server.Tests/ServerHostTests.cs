@@ -163,6 +163,8 @@ public sealed class ServerHostTests
         BallastOptionsValidator.Validate(new BallastOptions { DashboardRefresh = TimeSpan.Zero, DataProtectionKey = new string('k', 32) }).ShouldBeEmpty();
         BallastOptionsValidator.Validate(new BallastOptions { PredictionRetention = TimeSpan.FromHours(12) }).ShouldBe(["--prediction-retention-days must be at least 1 (or 0 to keep every record)"]);
         BallastOptionsValidator.Validate(new BallastOptions { PredictionRetention = TimeSpan.FromDays(30) }).ShouldBeEmpty();
+        BallastOptionsValidator.Validate(new BallastOptions { ReferenceCacheBytes = -1 }).ShouldBe(["--reference-cache-mb must be a number of MiB (0 turns the monitors' reference cache off)"]);
+        BallastOptionsValidator.Validate(new BallastOptions { ReferenceCacheBytes = 0 }).ShouldBeEmpty();
     }
 
     [Fact]

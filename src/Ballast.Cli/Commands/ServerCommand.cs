@@ -56,9 +56,14 @@ internal static class ServerCommand
             Description = "Days the prediction log keeps each hour of records once it is over (at least 1); 0 keeps them forever [env: BALLAST_PREDICTION_RETENTION_DAYS].",
             DefaultValueFactory = _ => CommonOptions.EnvironmentNumber("BALLAST_PREDICTION_RETENTION_DAYS", 0),
         };
+        var referenceCache = new Option<double>("--reference-cache-mb")
+        {
+            Description = "MiB of monitor references (dataset files, CBPE scores) cached in <data-dir>/cache/references; 0 turns it off [env: BALLAST_REFERENCE_CACHE_MB].",
+            DefaultValueFactory = _ => CommonOptions.EnvironmentNumber("BALLAST_REFERENCE_CACHE_MB", BallastDefaults.ReferenceCacheBytes / (1024.0 * 1024)),
+        };
         var command = new Command("server", "Run the Ballast server (tracking, registry, serving, monitoring, controllers).")
         {
-            dataDir, listen, database, artifacts, onlineStore, insecure, maxBody, logFormat, dashboardRefresh, retention,
+            dataDir, listen, database, artifacts, onlineStore, insecure, maxBody, logFormat, dashboardRefresh, retention, referenceCache,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -85,6 +90,9 @@ internal static class ServerCommand
                     var days when double.IsFinite(days) && days > 0 && days < 100_000 => TimeSpan.FromDays(days),
                     _ => TimeSpan.Zero,
                 },
+                // Negative (or not a number) becomes a value the validator names.
+                ReferenceCacheBytes = parse.GetValue(referenceCache) is var megabytes && double.IsFinite(megabytes) && megabytes >= 0 && megabytes < 1L << 40
+                    ? (long)(megabytes * 1024 * 1024) : -1,
             };
             await using var app = await BallastServer.StartAsync(options, cancellationToken: cancellationToken).ConfigureAwait(false);
             await output.WriteLineAsync($"Ballast {BallastVersion.Current} listening on {string.Join(", ", app.BoundAddresses())}").ConfigureAwait(false);

@@ -29,6 +29,15 @@ public static class BallastDefaults
     /// <summary>The shortest prediction log retention accepted: a day, so that no monitor window or export of the day misses its records.</summary>
     public static readonly TimeSpan MinPredictionRetention = TimeSpan.FromDays(1);
 
+    /// <summary>
+    /// 2 GiB of monitor references (dataset files and their CBPE scores) kept in <c>&lt;data-dir&gt;/cache/references</c>:
+    /// a few large training sets, while a window of traffic and its scratch files are what the disk mostly holds.
+    /// </summary>
+    public const long ReferenceCacheBytes = 2L * 1024 * 1024 * 1024;
+
+    /// <summary>The reference cache's folder under the data dir.</summary>
+    public const string ReferenceCacheFolder = "cache/references";
+
     /// <summary>32 characters of <c>openssl rand -base64 32</c> carry 192 bits; shorter data protection keys are refused.</summary>
     public const int DataProtectionKeyMinimumLength = 32;
 }

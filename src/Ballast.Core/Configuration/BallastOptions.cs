@@ -50,6 +50,12 @@ public sealed record BallastOptions
     /// </summary>
     public TimeSpan? PredictionRetention { get; init; }
 
+    /// <summary>
+    /// The bound on the local cache of monitor references (<c>&lt;data-dir&gt;/cache/references</c>): dataset files read
+    /// from the artifact store and their CBPE scores, least recently used removed first; 0 turns the cache off.
+    /// </summary>
+    public long ReferenceCacheBytes { get; init; } = BallastDefaults.ReferenceCacheBytes;
+
     public string DatabaseOrDefault => Database ?? "sqlite:" + Path.Combine(DataDir, BallastDefaults.SqliteFileName);
 
     public string ArtifactsOrDefault => Artifacts ?? Path.Combine(DataDir, BallastDefaults.ArtifactsFolder);
@@ -66,7 +72,8 @@ public sealed record BallastOptions
             .Append(", ShutdownTimeout = ").Append(ShutdownTimeout)
             .Append(", DataProtectionKey = ").Append(DataProtectionKey is null ? "" : "***")
             .Append(", DashboardRefresh = ").Append(DashboardRefresh)
-            .Append(", PredictionRetention = ").Append(PredictionRetention);
+            .Append(", PredictionRetention = ").Append(PredictionRetention)
+            .Append(", ReferenceCacheBytes = ").Append(ReferenceCacheBytes);
         return true;
     }
 }

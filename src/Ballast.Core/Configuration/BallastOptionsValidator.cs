@@ -73,6 +73,11 @@ public static class BallastOptionsValidator
             errors.Add($"--prediction-retention-days must be at least {BallastDefaults.MinPredictionRetention.TotalDays:0} (or 0 to keep every record)");
         }
 
+        if (options.ReferenceCacheBytes < 0)
+        {
+            errors.Add("--reference-cache-mb must be a number of MiB (0 turns the monitors' reference cache off)");
+        }
+
         return errors;
     }
 }

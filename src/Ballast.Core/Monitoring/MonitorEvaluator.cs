@@ -21,7 +21,8 @@ public sealed class MonitorEvaluator(
     IEnumerable<IWindowEstimator>? estimators = null,
     IEnumerable<IWindowQualityCheck>? qualityChecks = null,
     Tracking.RunStore? runs = null,
-    Storage.IArtifactStore? artifacts = null)
+    Storage.IArtifactStore? artifacts = null,
+    ReferenceCache? cache = null)
 {
     /// <summary>Segments report at most this many values per column (the most frequent).</summary>
     public const int MaxSegmentValues = 10;
@@ -58,7 +59,7 @@ public sealed class MonitorEvaluator(
         Directory.CreateDirectory(scratch);
         try
         {
-            var reference = await ReferenceAsync(spec, scratch, cancellationToken).ConfigureAwait(false);
+            using var reference = await ReferenceAsync(spec, scratch, cancellationToken).ConfigureAwait(false);
             if (reference.Rows < spec.MinRows)
             {
                 return new Outcome(window.Rows, MonitorWindowStatus.InsufficientData,
@@ -414,7 +415,11 @@ public sealed class MonitorEvaluator(
         }
     }
 
-    /// <summary>The monitor's reference: its dataset version's (or run's) file copied into <paramref name="scratch"/>, or its window of the endpoint's traffic.</summary>
+    /// <summary>
+    /// The monitor's reference: its dataset version's file (or run's) read in place from the <see cref="ReferenceCache"/>
+    /// (copied into <paramref name="scratch"/> when there is no cache, the file is larger than its bound or is a run's
+    /// artifact), or its window of the endpoint's traffic. The caller disposes it (releasing the cached file).
+    /// </summary>
     internal async Task<ReferenceTable> ReferenceAsync(MonitorSpec spec, string scratch, CancellationToken cancellationToken)
     {
         var reference = spec.Reference!;
@@ -429,17 +434,30 @@ public sealed class MonitorEvaluator(
             {
                 var version = await datasets.GetVersionAsync(new DatasetReference(reference.Dataset!, reference.Version), cancellationToken).ConfigureAwait(false);
                 var chosen = MonitorReferenceFile.Choose(version, reference.File);
-                source = new MonitorReferenceSource($"{version.Reference} {chosen.Path}", chosen.Path, token => datasets.OpenBlobAsync(chosen.Sha256, token));
+                source = new MonitorReferenceSource($"{version.Reference} {chosen.Path}", chosen.Path, token => datasets.OpenBlobAsync(chosen.Sha256, token), chosen);
             }
 
-            var local = Path.Combine(scratch, "reference-source" + Extension(source.FilePath));
+            if (cache is not null && source.Blob is { } blob && await cache.BlobAsync(blob, source.OpenAsync, cancellationToken).ConfigureAwait(false) is { } lease)
+            {
+                try
+                {
+                    return ReferenceTable.FromFile(source.Name, lease.Path, blob, lease);
+                }
+                catch
+                {
+                    lease.Dispose();
+                    throw;
+                }
+            }
+
+            var local = Path.Combine(scratch, "reference-source" + ReferenceCache.Extension(source.FilePath));
             await using (var stream = await source.OpenAsync(cancellationToken).ConfigureAwait(false))
             await using (var target = File.Create(local))
             {
                 await stream.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
             }
 
-            return ReferenceTable.FromFile(source.Name, local);
+            return ReferenceTable.FromFile(source.Name, local, source.Blob);
         }
 
         var problems = new List<string>();
@@ -447,12 +465,5 @@ public sealed class MonitorEvaluator(
         var to = MonitorValidation.Time(reference.To, "reference.to", problems)!.Value;
         var table = await export.QueryAsync(spec.Endpoint!, from, to - 1, connection => WindowTable.Read(connection, spec.FeatureNames), cancellationToken).ConfigureAwait(false);
         return ReferenceTable.FromWindow($"{spec.Endpoint} {Iso(from)} to {Iso(to)}", table);
-    }
-
-    private static string Extension(string path)
-    {
-        var gz = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
-        var name = gz ? path[..^3] : path;
-        return Path.GetExtension(name) + (gz ? ".gz" : "");
     }
 }

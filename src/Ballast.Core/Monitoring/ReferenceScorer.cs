@@ -11,11 +11,16 @@ namespace Ballast.Monitoring;
 /// Each input of the model's signature is read from the reference's columns as a window names them (the input's name
 /// for one value a row; <c>feature_names</c>, else <c>NAME[0]</c> … for [N, k]); the outputs come back as a window's
 /// columns (<c>NAME</c>, or <c>NAME[0]</c> … for [N, k]). What cannot be done is an <see cref="InvalidOperationException"/> whose message says why.
+/// With a <paramref name="cache"/>, a dataset file's outputs are kept per model version and the columns its inputs read
+/// (<see cref="CacheKey"/>), so later windows reuse them; an alias moved to another version scores the reference again.
 /// </summary>
-public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models)
+public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models, ReferenceCache? cache = null)
 {
     /// <summary>Rows per call of the model.</summary>
     public const int BatchRows = 1000;
+
+    /// <summary>Part of every cache key: a change to how references are scored changes it, so no older scores are read.</summary>
+    public const string CacheFormat = "reference-scores/1";
 
     /// <summary>The reference's rows scored by the endpoint's model: the output columns and the model's name/version.</summary>
     public async Task<(IReadOnlyDictionary<string, List<object?>> Outputs, string Model)> ScoreAsync(MonitorSpec spec, ReferenceTable reference, CancellationToken cancellationToken)
@@ -33,8 +38,15 @@ public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models)
         var version = await models.ResolveAsync(modelReference, cancellationToken).ConfigureAwait(false);
         var model = await models.GetAsync(modelReference.Name, version).ConfigureAwait(false);
         var runtime = model.Runtime;
+        var columns = runtime.Signature.Inputs.Select(input => (Input: input, Names: Columns(input, spec))).ToList();
+        var key = reference.Blob is { } blob ? CacheKey(blob, modelReference.Name, version, columns.Select(column => (column.Input.Name, column.Names))) : null;
+        if (cache is not null && key is not null && await cache.ScoresAsync(key, reference.Rows, cancellationToken).ConfigureAwait(false) is { } cached)
+        {
+            return (cached, model.Reference);
+        }
+
         var rows = checked((int)reference.Rows);
-        var inputs = runtime.Signature.Inputs.Select(input => Input(input, spec, reference, rows)).ToList();
+        var inputs = columns.Select(column => Input(column.Input, column.Names, reference, rows)).ToList();
         var outputs = new Dictionary<string, List<object?>>(StringComparer.Ordinal);
         for (var start = 0; start < rows; start += BatchRows)
         {
@@ -47,11 +59,29 @@ public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models)
             }
         }
 
+        if (cache is not null && key is not null)
+        {
+            await cache.PutScoresAsync(key, outputs, cancellationToken).ConfigureAwait(false);
+        }
+
         return (outputs, model.Reference);
     }
 
-    /// <summary>One input of the signature as a tensor of every reference row.</summary>
-    private static Tensor Input(TensorSpec input, MonitorSpec spec, ReferenceTable reference, int rows)
+    /// <summary>
+    /// What the scores of a dataset file depend on: its content (SHA-256) and path (the format is read from its
+    /// extension), the model version (an alias resolved), and the reference columns each input of the model reads.
+    /// The label and the monitor's outputs are not in it: every output of the model is kept.
+    /// </summary>
+    public static string CacheKey(Datasets.DatasetFile blob, string model, long version, IEnumerable<(string Input, IReadOnlyList<string> Columns)> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(blob);
+        ArgumentNullException.ThrowIfNull(inputs);
+        return $"{CacheFormat}\n{blob.Sha256}\n{blob.Path}\nmodels:/{model}/{version.ToString(CultureInfo.InvariantCulture)}\n" +
+            string.Join("\n", inputs.Select(input => $"{input.Input}={string.Join("\t", input.Columns)}"));
+    }
+
+    /// <summary>The reference columns one input of the signature reads, in order.</summary>
+    private static IReadOnlyList<string> Columns(TensorSpec input, MonitorSpec spec)
     {
         var width = input.Shape.Count switch
         {
@@ -59,9 +89,15 @@ public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models)
             2 when input.Shape[1] > 0 => (int)input.Shape[1],
             _ => throw new InvalidOperationException($"input '{input.Name}' is [{string.Join(", ", input.Shape)}]; a reference's columns give one value, or a fixed number, a row"),
         };
-        var names = input.Shape.Count == 1 ? [input.Name]
+        return input.Shape.Count == 1 ? [input.Name]
             : spec.FeatureNames?.GetValueOrDefault(input.Name) is { } named && named.Count == width ? named
             : Enumerable.Range(0, width).Select(i => $"{input.Name}[{i}]").ToList();
+    }
+
+    /// <summary>One input of the signature as a tensor of every reference row.</summary>
+    private static Tensor Input(TensorSpec input, IReadOnlyList<string> names, ReferenceTable reference, int rows)
+    {
+        var width = names.Count;
         var columns = names.Select(name => reference.Values(name)
             ?? throw new InvalidOperationException($"the reference ({reference.Name}) has no column '{name}' for the model's input '{input.Name}'")).ToList();
         var data = Array.CreateInstance(TensorDatatypes.ElementType(input.Datatype), rows * width);

@@ -7,27 +7,38 @@ namespace Ballast.Monitoring;
 /// <summary>
 /// A monitor's reference as a table: a dataset version's file (read by DuckDB) or a window of the endpoint's traffic;
 /// it writes the columns a comparison needs to a Parquet file, as <see cref="DriftTableReader"/> compares every column of its reference.
+/// Disposing it releases the <see cref="ReferenceCache"/>'s copy it reads, if it reads one.
 /// </summary>
-public sealed class ReferenceTable
+public sealed class ReferenceTable : IDisposable
 {
     private readonly string? _file;
     private readonly WindowTable? _window;
     private readonly HashSet<string> _columns;
+    private readonly IDisposable? _lease;
 
-    private ReferenceTable(string name, long rows, HashSet<string> columns, string? file, WindowTable? window)
+    private ReferenceTable(string name, long rows, HashSet<string> columns, string? file, WindowTable? window, Datasets.DatasetFile? blob = null, IDisposable? lease = null)
     {
         Name = name;
         Rows = rows;
         _columns = columns;
         _file = file;
         _window = window;
+        Blob = blob;
+        _lease = lease;
     }
 
     public string Name { get; }
 
     public long Rows { get; }
 
-    public static ReferenceTable FromFile(string name, string path)
+    /// <summary>The dataset file the table was read from (its path in the version and SHA-256), null for a run's artifact or traffic.</summary>
+    public Datasets.DatasetFile? Blob { get; }
+
+    /// <summary>
+    /// The table in the file at <paramref name="path"/>, read in place; <paramref name="blob"/> is the dataset file it
+    /// holds, and <paramref name="lease"/> (disposed with the table) keeps the file while the table is used.
+    /// </summary>
+    public static ReferenceTable FromFile(string name, string path, Datasets.DatasetFile? blob = null, IDisposable? lease = null)
     {
         using var connection = new DuckDBConnection("Data Source=:memory:");
         connection.Open();
@@ -45,8 +56,10 @@ public sealed class ReferenceTable
 
         using var count = connection.CreateCommand();
         count.CommandText = "SELECT count(*) FROM reference";
-        return new ReferenceTable(name, Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture), columns, path, null);
+        return new ReferenceTable(name, Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture), columns, path, null, blob, lease);
     }
+
+    public void Dispose() => _lease?.Dispose();
 
     public static ReferenceTable FromWindow(string name, WindowTable window) =>
         new(name, window.Rows, window.Inputs.Keys.ToHashSet(StringComparer.Ordinal), null, window);

@@ -158,7 +158,8 @@ public sealed class RolloutDrift(PredictionExport export, MonitorEvaluator evalu
             var stableTraffic = theirs is null ? null : ReferenceTable.FromWindow($"{spec.Endpoint} variant {stableVariant} {Iso(from)} to {Iso(to)}", theirs);
             if (inputs.Count > 0)
             {
-                var reference = monitor is null ? stableLacks ? null : stableTraffic : await evaluator.ReferenceAsync(monitor, scratch, cancellationToken).ConfigureAwait(false);
+                using var monitorReference = monitor is null ? null : await evaluator.ReferenceAsync(monitor, scratch, cancellationToken).ConfigureAwait(false);
+                var reference = monitor is null ? stableLacks ? null : stableTraffic : monitorReference;
                 if (reference is not null)
                 {
                     values["reference_rows"] = reference.Rows;

@@ -126,6 +126,8 @@ public sealed class MonitorHooksServerTests
                 ["estimated"] = new { probability_output = "Probability", positive_class = "true", label = SyntheticLoans.Label, normalize_confusion_matrix = "true" },
             };
             (await client.PostAsJsonAsync("/api/v1/monitors", datasetMonitor, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
+            datasetMonitor["name"] = "loans-dataset-again";
+            (await client.PostAsJsonAsync("/api/v1/monitors", datasetMonitor, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
 
             // Labels and the region only: the model's other inputs are not there, so it is not scored and says why.
             var labels = System.Text.Encoding.UTF8.GetBytes("region,defaulted\n" + string.Concat(referenceRows.Select(row => $"{row.Region},{(row.Defaulted ? "true" : "false")}\n")));
@@ -137,6 +139,7 @@ public sealed class MonitorHooksServerTests
             datasetMonitor["reference"] = new { dataset = "loans-labels" };
             (await client.PostAsJsonAsync("/api/v1/monitors", datasetMonitor, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
             (await client.PostAsync("/api/v1/monitors/loans-dataset/evaluate", null, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+            (await client.PostAsync("/api/v1/monitors/loans-dataset-again/evaluate", null, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
             var baseline = await (await client.PostAsync("/api/v1/monitors/loans-watch/evaluate", null, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
             baseline.GetProperty("status").GetString().ShouldBe("ok", baseline.ToString());
             baseline.GetProperty("metrics").GetProperty("quality.failed").GetDouble().ShouldBe(0, "the endpoint's suite is the default; the reference traffic keeps it");
@@ -193,6 +196,20 @@ public sealed class MonitorHooksServerTests
             {
                 datasetMetrics.GetProperty(name).GetDouble().ShouldBe(Metric(name), 1e-9, name);
             }
+
+            // A second monitor on the same dataset reads the reference file and its scores from <data-dir>/cache/references.
+            var again = await (await client.PostAsync("/api/v1/monitors/loans-dataset-again/evaluate", null, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            foreach (var name in new[] { "estimated.accuracy", "estimated.accuracy.sampling_error", "estimated.true_positive" })
+            {
+                again.GetProperty("metrics").GetProperty(name).GetDouble().ShouldBe(datasetMetrics.GetProperty(name).GetDouble(), 1e-12, name);
+            }
+
+            var cached = Directory.GetFiles(Path.Combine(server.DataDir, "cache", "references")).Select(path => Path.GetFileName(path)!).ToList();
+            cached.ShouldContain($"blob-{sha}.csv");
+            cached.Count(name => name.StartsWith("scores-", StringComparison.Ordinal)).ShouldBe(1, string.Join(", ", cached));
+            var lines = (await client.GetStringAsync("/metrics", Cancel)).Split('\n').Where(line => line.StartsWith("ballast_monitor_reference_cache_", StringComparison.Ordinal)).ToList();
+            lines.ShouldContain(line => line.StartsWith("ballast_monitor_reference_cache_hits_total{kind=\"scores\"} ", StringComparison.Ordinal), string.Join("; ", lines));
+            lines.ShouldContain(line => line.StartsWith("ballast_monitor_reference_cache_misses_total{kind=\"blob\"} ", StringComparison.Ordinal), string.Join("; ", lines));
 
             var unscored = await (await client.PostAsync("/api/v1/monitors/loans-labels/evaluate", null, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
             unscored.GetProperty("metrics").GetProperty("estimated.calibrated").GetDouble().ShouldBe(0, unscored.ToString());

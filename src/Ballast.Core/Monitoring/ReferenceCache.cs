@@ -1,0 +1,444 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Ballast.Datasets;
+using Ballast.Storage;
+
+namespace Ballast.Monitoring;
+
+/// <summary>
+/// A server's local cache of monitor references (<c>&lt;data-dir&gt;/cache/references</c>): dataset files by their
+/// SHA-256, and a dataset reference's outputs as scored by a model version for CBPE. Both are immutable for their key,
+/// so a cached file stays valid until it is evicted. A file is written under a temporary name in the same folder and
+/// renamed into place (the last rename wins; every writer wrote the same bytes); a dataset file's SHA-256 is checked
+/// while it is copied, its size on every use and its SHA-256 again the first time this process uses a file it did not
+/// write. The files' total size is kept within <see cref="MaxBytes"/> by removing the least recently used first (each
+/// use sets a file's last-write time from the clock); a file in use by a window is never removed, and a file larger than
+/// the bound is not cached. In one process, concurrent requests for the same file share one download.
+/// </summary>
+public sealed class ReferenceCache
+{
+    public const string Blob = "blob";
+    public const string Scores = "scores";
+
+    private const string TempPrefix = "tmp-";
+    private const int BufferSize = 81_920;
+
+    private readonly TimeProvider _time;
+    private readonly IReferenceCacheObserver? _observer;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, int> _pins = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Lazy<Task>> _downloads = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, bool> _verified = new(StringComparer.Ordinal);
+
+    /// <param name="folder">The cache's own folder; temporary files a crash left in it are removed.</param>
+    /// <param name="maxBytes">The bound on the files' total size; 0 turns the cache off.</param>
+    public ReferenceCache(string folder, long maxBytes, TimeProvider? time = null, IReferenceCacheObserver? observer = null)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxBytes);
+        Folder = Path.GetFullPath(folder);
+        MaxBytes = maxBytes;
+        _time = time ?? TimeProvider.System;
+        _observer = observer;
+        if (maxBytes > 0)
+        {
+            Directory.CreateDirectory(Folder);
+            foreach (var stale in Directory.EnumerateFiles(Folder, TempPrefix + "*"))
+            {
+                TryDelete(stale);
+            }
+        }
+    }
+
+    public string Folder { get; }
+
+    public long MaxBytes { get; }
+
+    /// <summary>A file the cache keeps while a window reads it: not evicted until disposed.</summary>
+    public sealed class Lease : IDisposable
+    {
+        private readonly ReferenceCache _cache;
+        private readonly string _name;
+        private int _disposed;
+
+        internal Lease(ReferenceCache cache, string name, string path)
+        {
+            _cache = cache;
+            _name = name;
+            Path = path;
+        }
+
+        /// <summary>The cached file, to read in place and never change.</summary>
+        public string Path { get; }
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                _cache.Unpin(_name);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The dataset file as a verified local file, kept until the lease is disposed: the cached copy, or one copied from
+    /// <paramref name="open"/> now (a damaged cached copy is replaced). Null when the cache is off or the file is larger
+    /// than its bound: the caller copies it as before. A copy whose SHA-256 is not the file's is a <see cref="DriftInputException"/>.
+    /// </summary>
+    public async Task<Lease?> BlobAsync(DatasetFile file, Func<CancellationToken, Task<Stream>> open, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(open);
+        if (MaxBytes == 0)
+        {
+            return null;
+        }
+
+        var name = $"{Blob}-{file.Sha256}{Extension(file.Path)}";
+        if (file.Size > MaxBytes)
+        {
+            _observer?.TooLarge(Blob, name, file.Size);
+            return null;
+        }
+
+        var path = Path.Combine(Folder, name);
+        var lease = Pin(name, path);
+        try
+        {
+            if (await IsValidAsync(name, path, file, cancellationToken).ConfigureAwait(false))
+            {
+                Touch(path);
+                _observer?.Hit(Blob, name);
+                return lease;
+            }
+
+            _observer?.Miss(Blob, name);
+            var mine = new Lazy<Task>(() => DownloadAsync(name, path, file, open, cancellationToken));
+            Lazy<Task> shared;
+            lock (_lock)
+            {
+                shared = _downloads.TryGetValue(name, out var running) ? running : _downloads[name] = mine;
+            }
+
+            try
+            {
+                // A second window waits for the first's download (with the first's cancellation) instead of starting its own.
+                await shared.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                if (shared == mine)
+                {
+                    lock (_lock)
+                    {
+                        _downloads.Remove(name);
+                    }
+                }
+            }
+
+            return lease;
+        }
+        catch
+        {
+            lease.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The outputs cached under <paramref name="key"/> for a reference of <paramref name="rows"/> rows, or null (a miss; an unreadable file is one).</summary>
+    public async Task<IReadOnlyDictionary<string, List<object?>>?> ScoresAsync(string key, long rows, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        if (MaxBytes == 0)
+        {
+            return null;
+        }
+
+        var name = ScoresName(key);
+        var path = Path.Combine(Folder, name);
+        try
+        {
+            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, BufferSize, FileOptions.Asynchronous);
+            using var document = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (ReadScores(document.RootElement, key, rows) is { } outputs)
+            {
+                Touch(path);
+                _observer?.Hit(Scores, name);
+                return outputs;
+            }
+        }
+        catch (Exception exception) when (exception is IOException or JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+        {
+            // Not there, or not a whole scores file: scored again and written over.
+        }
+
+        _observer?.Miss(Scores, name);
+        return null;
+    }
+
+    /// <summary>Caches <paramref name="outputs"/> (columns of one value per row: text, numbers or missing) under <paramref name="key"/>.</summary>
+    public async Task PutScoresAsync(string key, IReadOnlyDictionary<string, List<object?>> outputs, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(outputs);
+        if (MaxBytes == 0)
+        {
+            return;
+        }
+
+        var name = ScoresName(key);
+        var temp = Path.Combine(Folder, $"{TempPrefix}{Guid.NewGuid():N}-{name}");
+        try
+        {
+            await using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous))
+            {
+                await WriteScoresAsync(stream, key, outputs, cancellationToken).ConfigureAwait(false);
+            }
+
+            var size = new FileInfo(temp).Length;
+            if (size > MaxBytes)
+            {
+                _observer?.TooLarge(Scores, name, size);
+                return;
+            }
+
+            Evict(size);
+            var path = Path.Combine(Folder, name);
+            File.Move(temp, path, overwrite: true);
+            Touch(path);
+        }
+        finally
+        {
+            TryDelete(temp);
+        }
+    }
+
+    /// <summary>A table's extension as its format is read from it (<c>.csv</c>, <c>.csv.gz</c>, <c>.parquet</c>…).</summary>
+    internal static string Extension(string path)
+    {
+        var gz = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase);
+        var name = gz ? path[..^3] : path;
+        return Path.GetExtension(name) + (gz ? ".gz" : "");
+    }
+
+    private static string ScoresName(string key) => $"{Scores}-{ContentAddressing.Sha256Hex(Encoding.UTF8.GetBytes(key))}.json";
+
+    private async Task DownloadAsync(string name, string path, DatasetFile file, Func<CancellationToken, Task<Stream>> open, CancellationToken cancellationToken)
+    {
+        Evict(file.Size);
+        var temp = Path.Combine(Folder, $"{TempPrefix}{Guid.NewGuid():N}-{name}");
+        try
+        {
+            long size;
+            string sha256;
+            await using (var source = await open(cancellationToken).ConfigureAwait(false))
+            await using (var target = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferSize, FileOptions.Asynchronous))
+            {
+                (size, sha256) = await ContentAddressing.CopyAndHashAsync(source, target, cancellationToken).ConfigureAwait(false);
+            }
+
+            if (sha256 != file.Sha256 || size != file.Size)
+            {
+                throw new DriftInputException($"the dataset file '{file.Path}' read from the store is {size} bytes with SHA-256 {sha256}, not the {file.Size} bytes " +
+                    $"of its content address {file.Sha256}: the stored copy is damaged");
+            }
+
+            File.Move(temp, path, overwrite: true);
+            _verified[name] = true;
+            Touch(path);
+        }
+        finally
+        {
+            TryDelete(temp);
+        }
+
+        Evict(0);
+    }
+
+    /// <summary>Whether the cached copy is whole: its size always, its SHA-256 once per process.</summary>
+    private async Task<bool> IsValidAsync(string name, string path, DatasetFile file, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (!File.Exists(path) || new FileInfo(path).Length != file.Size)
+            {
+                _verified.TryRemove(name, out _);
+                return false;
+            }
+
+            if (_verified.ContainsKey(name))
+            {
+                return true;
+            }
+
+            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+            if (await ContentAddressing.Sha256HexAsync(stream, cancellationToken).ConfigureAwait(false) != file.Sha256)
+            {
+                return false;
+            }
+
+            _verified[name] = true;
+            return true;
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Removes the least recently used files not in use until the total plus <paramref name="reserve"/> bytes fits the bound.</summary>
+    private void Evict(long reserve)
+    {
+        lock (_lock)
+        {
+            var files = new DirectoryInfo(Folder).EnumerateFiles().Where(info => !info.Name.StartsWith(TempPrefix, StringComparison.Ordinal))
+                .OrderBy(info => info.LastWriteTimeUtc).ThenBy(info => info.Name, StringComparer.Ordinal).ToList();
+            var total = files.Sum(info => info.Length) + reserve;
+            foreach (var info in files)
+            {
+                if (total <= MaxBytes)
+                {
+                    break;
+                }
+
+                if (_pins.ContainsKey(info.Name) || !TryDelete(info.FullName))
+                {
+                    continue;
+                }
+
+                total -= info.Length;
+                _verified.TryRemove(info.Name, out _);
+                _observer?.Evicted(info.Name, info.Length);
+            }
+        }
+    }
+
+    private Lease Pin(string name, string path)
+    {
+        lock (_lock)
+        {
+            _pins[name] = _pins.GetValueOrDefault(name) + 1;
+        }
+
+        return new Lease(this, name, path);
+    }
+
+    private void Unpin(string name)
+    {
+        lock (_lock)
+        {
+            if (--_pins[name] == 0)
+            {
+                _pins.Remove(name);
+            }
+        }
+    }
+
+    /// <summary>Marks a file used now (its last-write time, which eviction orders by: access times are often not kept).</summary>
+    private void Touch(string path)
+    {
+        try
+        {
+            File.SetLastWriteTimeUtc(path, _time.GetUtcNow().UtcDateTime);
+        }
+        catch (IOException)
+        {
+            // Evicted by another process sharing the folder: the next use fetches it again.
+        }
+    }
+
+    private static bool TryDelete(string path)
+    {
+        try
+        {
+            File.Delete(path);
+            return true;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task WriteScoresAsync(Stream stream, string key, IReadOnlyDictionary<string, List<object?>> outputs, CancellationToken cancellationToken)
+    {
+        await using var writer = new Utf8JsonWriter(stream);
+        writer.WriteStartObject();
+        writer.WriteString("key", key);
+        writer.WriteNumber("rows", outputs.Count == 0 ? 0 : outputs.Values.First().Count);
+        writer.WriteStartArray("columns");
+        foreach (var (name, values) in outputs)
+        {
+            // A column is text or numbers (one tensor's values); numbers that JSON cannot hold (NaN, ±∞) are written as text.
+            var text = values.Any(value => value is string);
+            writer.WriteStartObject();
+            writer.WriteString("name", name);
+            writer.WriteBoolean("text", text);
+            writer.WriteStartArray("values");
+            foreach (var value in values)
+            {
+                switch (value)
+                {
+                    case null:
+                        writer.WriteNullValue();
+                        break;
+                    case double number when !text && double.IsFinite(number):
+                        writer.WriteNumberValue(number);
+                        break;
+                    default:
+                        writer.WriteStringValue(Convert.ToString(value, CultureInfo.InvariantCulture));
+                        break;
+                }
+
+                if (writer.BytesPending > BufferSize)
+                {
+                    await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The columns of a scores file, or null when it is another key's or not of <paramref name="rows"/> rows.</summary>
+    private static Dictionary<string, List<object?>>? ReadScores(JsonElement root, string key, long rows)
+    {
+        if (root.GetProperty("key").GetString() != key || root.GetProperty("rows").GetInt64() != rows)
+        {
+            return null;
+        }
+
+        var outputs = new Dictionary<string, List<object?>>(StringComparer.Ordinal);
+        foreach (var column in root.GetProperty("columns").EnumerateArray())
+        {
+            var text = column.GetProperty("text").GetBoolean();
+            var values = new List<object?>();
+            foreach (var value in column.GetProperty("values").EnumerateArray())
+            {
+                values.Add(value.ValueKind switch
+                {
+                    JsonValueKind.Null => null,
+                    JsonValueKind.Number => value.GetDouble(),
+                    _ when text => value.GetString(),
+                    _ => double.Parse(value.GetString()!, CultureInfo.InvariantCulture),
+                });
+            }
+
+            if (values.Count != rows)
+            {
+                return null;
+            }
+
+            outputs[column.GetProperty("name").GetString()!] = values;
+        }
+
+        return outputs;
+    }
+}

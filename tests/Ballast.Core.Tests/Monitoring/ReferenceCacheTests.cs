@@ -1,0 +1,239 @@
+using Ballast.Datasets;
+using Ballast.Monitoring;
+using Ballast.Storage;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Ballast.Tests.Monitoring;
+
+/// <summary>
+/// The monitors' reference cache on a real local artifact store (counted, to see what is read from it) and a fake
+/// clock (last use orders eviction): verified copies, damaged copies replaced, LRU eviction within the bound, one
+/// download for concurrent windows, and CBPE scores kept exactly.
+/// </summary>
+public sealed class ReferenceCacheTests : IDisposable
+{
+    private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("ballast-reference-cache-");
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 7, 0, 0, 0, TimeSpan.Zero));
+    private readonly CountingArtifactStore _store;
+
+    public ReferenceCacheTests() => _store = new CountingArtifactStore(ArtifactStoreFactory.Create(Path.Combine(_root.FullName, "artifacts"), null, null));
+
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    private string CacheFolder => Path.Combine(_root.FullName, "cache", "references");
+
+    private ReferenceCache Cache(long maxBytes, IReferenceCacheObserver? observer = null) => new(CacheFolder, maxBytes, _time, observer);
+
+    /// <summary>A stored dataset file of <paramref name="size"/> seeded bytes.</summary>
+    private async Task<DatasetFile> StoreAsync(string path, int size, int seed)
+    {
+        var bytes = new byte[size];
+        new Random(seed).NextBytes(bytes);
+        var sha = ContentAddressing.Sha256Hex(bytes);
+        await _store.PutAsync(DatasetStore.BlobPath(sha), new MemoryStream(bytes), Cancel);
+        return new DatasetFile(path, size, sha);
+    }
+
+    private Func<CancellationToken, Task<Stream>> Open(DatasetFile file) => token => _store.OpenReadAsync(DatasetStore.BlobPath(file.Sha256), token);
+
+    private int Opens(DatasetFile file) => _store.Opens(DatasetStore.BlobPath(file.Sha256));
+
+    private string[] Files() => Directory.Exists(CacheFolder) ? [.. Directory.GetFiles(CacheFolder).Select(path => Path.GetFileName(path)).Order(StringComparer.Ordinal)] : [];
+
+    private long Total() => Directory.GetFiles(CacheFolder).Sum(path => new FileInfo(path).Length);
+
+    private static string Name(DatasetFile file) => $"blob-{file.Sha256}{Path.GetExtension(file.Path)}";
+
+    private static string Sha256(string path) => ContentAddressing.Sha256Hex(File.ReadAllBytes(path));
+
+    private async Task<ReferenceCache.Lease> FetchAsync(ReferenceCache cache, DatasetFile file) =>
+        (await cache.BlobAsync(file, Open(file), Cancel)).ShouldNotBeNull();
+
+    private async Task UseAsync(ReferenceCache cache, DatasetFile file)
+    {
+        _time.Advance(TimeSpan.FromMinutes(1));
+        using var lease = await FetchAsync(cache, file);
+    }
+
+    [Fact]
+    public async Task A_blob_is_kept_as_a_verified_copy_and_later_windows_read_it_without_opening_the_store()
+    {
+        var recorder = new ReferenceCacheRecorder();
+        var cache = Cache(1 << 20, recorder);
+        var file = await StoreAsync("data/train.csv", 10_000, seed: 1);
+
+        using (var first = await FetchAsync(cache, file))
+        {
+            first.Path.ShouldBe(Path.Combine(CacheFolder, Name(file)));
+            Sha256(first.Path).ShouldBe(file.Sha256);
+        }
+
+        using (var second = await FetchAsync(cache, file))
+        {
+            second.Path.ShouldBe(Path.Combine(CacheFolder, Name(file)));
+        }
+
+        // After a restart the copy is checked (its SHA-256 read once) and used, not fetched again.
+        using (var restarted = await FetchAsync(Cache(1 << 20, recorder), file))
+        {
+            Sha256(restarted.Path).ShouldBe(file.Sha256);
+        }
+
+        Opens(file).ShouldBe(1);
+        recorder.Events.ShouldBe(["blob:miss", "blob:hit", "blob:hit"]);
+        Files().ShouldBe([Name(file)], "no temporary file is left");
+    }
+
+    [Fact]
+    public async Task A_truncated_or_overwritten_cached_copy_is_detected_and_replaced()
+    {
+        var recorder = new ReferenceCacheRecorder();
+        var cache = Cache(1 << 20, recorder);
+        var file = await StoreAsync("train.parquet", 5_000, seed: 2);
+        string path;
+        using (var lease = await FetchAsync(cache, file))
+        {
+            path = lease.Path;
+        }
+
+        // A partial file (its size is checked on every use).
+        await File.WriteAllBytesAsync(path, (await File.ReadAllBytesAsync(path, Cancel))[..1000], Cancel);
+        using (var lease = await FetchAsync(cache, file))
+        {
+            Sha256(lease.Path).ShouldBe(file.Sha256);
+        }
+
+        Opens(file).ShouldBe(2);
+
+        // The same size with other bytes: the SHA-256, checked when a process first uses a copy it did not write.
+        var damaged = await File.ReadAllBytesAsync(path, Cancel);
+        damaged[4321] ^= 0xff;
+        await File.WriteAllBytesAsync(path, damaged, Cancel);
+        using (var lease = await FetchAsync(Cache(1 << 20, recorder), file))
+        {
+            Sha256(lease.Path).ShouldBe(file.Sha256);
+        }
+
+        Opens(file).ShouldBe(3);
+        recorder.Events.ShouldBe(["blob:miss", "blob:miss", "blob:miss"]);
+        Files().ShouldBe([Name(file)]);
+    }
+
+    [Fact]
+    public async Task A_stored_file_that_is_not_its_content_address_fails_and_nothing_is_cached()
+    {
+        var cache = Cache(1 << 20);
+        var file = await StoreAsync("train.csv", 1_000, seed: 3);
+        var other = new byte[1_000];
+        await _store.PutAsync(DatasetStore.BlobPath(file.Sha256), new MemoryStream(other), Cancel);
+
+        var failure = await Should.ThrowAsync<DriftInputException>(() => cache.BlobAsync(file, Open(file), Cancel));
+        failure.Message.ShouldBe($"the dataset file 'train.csv' read from the store is 1000 bytes with SHA-256 {ContentAddressing.Sha256Hex(other)}, " +
+            $"not the 1000 bytes of its content address {file.Sha256}: the stored copy is damaged");
+        Files().ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Eviction_keeps_the_total_within_the_bound_removing_the_least_recently_used_first_and_never_a_file_in_use()
+    {
+        var recorder = new ReferenceCacheRecorder();
+        var cache = Cache(250, recorder);
+        var a = await StoreAsync("a.csv", 100, seed: 10);
+        var b = await StoreAsync("b.csv", 100, seed: 11);
+        var c = await StoreAsync("c.csv", 100, seed: 12);
+        var d = await StoreAsync("d.csv", 100, seed: 13);
+
+        await UseAsync(cache, a);
+        await UseAsync(cache, b);
+        await UseAsync(cache, c);
+        Files().ShouldBe([Name(b), Name(c)], "a, used first, made room for c");
+        Total().ShouldBeLessThanOrEqualTo(250);
+
+        await UseAsync(cache, b);
+        await UseAsync(cache, d);
+        Files().ShouldBe([Name(b), Name(d)], "b was used again after c, so c went");
+        Total().ShouldBeLessThanOrEqualTo(250);
+
+        // A window reads b while d is used again: b is then the least recently used, but in use, so d goes instead.
+        _time.Advance(TimeSpan.FromMinutes(1));
+        using (await FetchAsync(cache, b))
+        {
+            await UseAsync(cache, d);
+            await UseAsync(cache, a);
+        }
+
+        Files().ShouldBe(new[] { Name(a), Name(b) }.Order(StringComparer.Ordinal));
+        Total().ShouldBeLessThanOrEqualTo(250);
+        recorder.Events.Where(e => e.StartsWith("evicted:", StringComparison.Ordinal)).ShouldBe([$"evicted:{Name(a)}", $"evicted:{Name(c)}", $"evicted:{Name(d)}"]);
+        (Opens(a), Opens(b), Opens(c), Opens(d)).ShouldBe((2, 1, 1, 1));
+    }
+
+    [Fact]
+    public async Task A_blob_larger_than_the_bound_is_not_cached_and_a_zero_bound_turns_the_cache_off()
+    {
+        var recorder = new ReferenceCacheRecorder();
+        var file = await StoreAsync("big.csv", 1_000, seed: 4);
+        (await Cache(999, recorder).BlobAsync(file, Open(file), Cancel)).ShouldBeNull();
+        recorder.Events.ShouldBe(["blob:too_large"]);
+        Files().ShouldBeEmpty();
+
+        Directory.Delete(CacheFolder);
+        (await Cache(0, recorder).BlobAsync(file, Open(file), Cancel)).ShouldBeNull();
+        Directory.Exists(CacheFolder).ShouldBeFalse();
+        Opens(file).ShouldBe(0, "the caller copies it, as without a cache");
+    }
+
+    [Fact]
+    public async Task Concurrent_fetches_of_the_same_blob_give_one_valid_file_one_download_per_process()
+    {
+        var file = await StoreAsync("train.csv", 200_000, seed: 5);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _store.Gate = gate.Task;
+
+        // Two caches on one folder stand for two processes: each downloads once, the last rename wins.
+        var first = Cache(1 << 20);
+        var second = Cache(1 << 20);
+        var fetches = Enumerable.Range(0, 8).Select(i => (i % 2 == 0 ? first : second).BlobAsync(file, Open(file), Cancel)).ToList();
+        gate.SetResult();
+        var leases = await Task.WhenAll(fetches);
+
+        Opens(file).ShouldBe(2);
+        leases.Select(lease => lease!.Path).Distinct().ShouldBe([Path.Combine(CacheFolder, Name(file))]);
+        Sha256(leases[0]!.Path).ShouldBe(file.Sha256);
+        Files().ShouldBe([Name(file)]);
+        foreach (var lease in leases)
+        {
+            lease!.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Scores_come_back_exactly_and_another_keys_a_wrong_row_counts_or_a_damaged_file_is_a_miss()
+    {
+        var recorder = new ReferenceCacheRecorder();
+        var cache = Cache(1 << 20, recorder);
+        var outputs = new Dictionary<string, List<object?>>(StringComparer.Ordinal)
+        {
+            ["label"] = ["a", null, "b"],
+            ["probability[0]"] = [0.9, null, 1e-300],
+            ["probability[1]"] = [0.1, 1 / 3.0, double.NaN],
+        };
+        await cache.PutScoresAsync("key", outputs, Cancel);
+
+        var read = (await cache.ScoresAsync("key", 3, Cancel)).ShouldNotBeNull();
+        read.Keys.ShouldBe(outputs.Keys);
+        foreach (var (name, values) in outputs)
+        {
+            read[name].ShouldBe(values, name);
+        }
+
+        (await cache.ScoresAsync("key", 4, Cancel)).ShouldBeNull();
+        (await cache.ScoresAsync("other key", 3, Cancel)).ShouldBeNull();
+        var path = Directory.GetFiles(CacheFolder).ShouldHaveSingleItem();
+        await File.WriteAllBytesAsync(path, (await File.ReadAllBytesAsync(path, Cancel))[..40], Cancel);
+        (await cache.ScoresAsync("key", 3, Cancel)).ShouldBeNull();
+        recorder.Events.ShouldBe(["scores:hit", "scores:miss", "scores:miss", "scores:miss"]);
+    }
+
+    public void Dispose() => _root.Delete(recursive: true);
+}
