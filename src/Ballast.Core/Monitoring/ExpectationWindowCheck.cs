@@ -9,7 +9,7 @@ namespace Ballast.Monitoring;
 /// Data quality per window: the monitor's <c>quality.suite</c>, or the endpoint's own expectations suite, checked by
 /// <see cref="ExpectationValidator"/> over every input column of the window. Metrics: <c>quality.&lt;column&gt;.&lt;expectation&gt;</c>
 /// (the unexpected share, a fraction), <c>quality.row_count</c> (1 when the window's row count is outside the suite's
-/// <c>rows</c> bounds, else 0), <c>quality.violation_rate</c> (rows breaking any row-level expectation),
+/// <c>rows</c> bounds, else 0; likewise <c>quality.&lt;column&gt;.mean</c> and the other column aggregates), <c>quality.violation_rate</c> (rows breaking any row-level expectation),
 /// <c>quality.failed</c> (expectations that failed), and <c>quality.flagged_rate</c> (rows whose request was flagged at serving),
 /// each named by <see cref="MonitorMetricNames"/> (whose <see cref="MonitorMetricNames.QualityNames(ExpectationSuite)"/> lists them).
 /// </summary>
@@ -57,8 +57,9 @@ public sealed class ExpectationWindowCheck(EndpointStore endpoints) : IWindowQua
             var result = ExpectationValidator.Validate(connection, $"SELECT * FROM read_parquet('{path}')", suite, cancellationToken);
             foreach (var expectation in result.Expectations)
             {
-                // Row-level kinds: the share of rows that break it; row_count: 1 when the window's row count is out of bounds, else 0.
-                metrics[MonitorMetricNames.Quality(expectation.Column, expectation.Expectation)] = expectation.Expectation == ExpectationKinds.RowCount ? (expectation.Success ? 0 : 1) : expectation.UnexpectedPercent / 100;
+                // Row-level kinds: the share of rows that break it; row_count and the column aggregates (mean, quantiles, …):
+                // 1 when the window's value is out of bounds (or there is none), else 0.
+                metrics[MonitorMetricNames.Quality(expectation.Column, expectation.Expectation)] = ExpectationKinds.IsAggregate(expectation.Expectation) ? (expectation.Success ? 0 : 1) : expectation.UnexpectedPercent / 100;
             }
 
             metrics[MonitorMetricNames.QualityFailed] = result.Failed;

@@ -61,6 +61,12 @@ public sealed record ExpectationsSpec(ExpectationSuite? Suite, string? Mode = nu
                 problems.Add($"expectations.suite.columns.{column}: unique and max_null_rate need many rows; serving checks each row (use them in a monitor or ballast validate)");
             }
 
+            foreach (var kind in expectations.Kinds().Where(ExpectationKinds.IsAggregate))
+            {
+                // A request's rows are its batch, not the data: an aggregate over them says nothing of the column.
+                problems.Add($"expectations.suite.columns.{column}.{kind}: {kind} is computed over a column's values as a whole; serving checks each row (use it in a monitor or ballast validate)");
+            }
+
             if (expectations.Mostly is not null)
             {
                 // A share of rows allowed to fail has no meaning for one row: serving rejects or flags each row that fails.

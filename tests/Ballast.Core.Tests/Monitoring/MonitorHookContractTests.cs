@@ -137,6 +137,15 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
         {
             Quality = new MonitorQuality(ExpectationSuiteReader.Parse("""{"rows": {"min": 401}, "columns": {"z": {"greater_than": "x", "required": {"value": true, "mostly": 0.99}}, "region": {"allowed": {"value": ["a", "b"], "mostly": 0.85}, "greater_or_equal": ["x", "z"]}}, "multicolumn": [{"columns": ["region", "x"], "unique": true}]}""")),
         }, Cancel);
+        // Column aggregates per window: x's mean and median near 0 in the reference, near 0.7 in the shifted window; region
+        // has a third value ("c") in the shifted one; a mean of text fails with a note of the column's type.
+        await stack.Monitors.CreateAsync(Spec("loans-aggregates") with
+        {
+            Quality = new MonitorQuality(ExpectationSuiteReader.Parse("""
+                {"columns": {"x": {"mean": {"min": -0.3, "max": 0.3}, "stdev": {"min": 0.8, "max": 1.2}, "quantiles": {"quantiles": [0.5], "value_ranges": [[-0.3, 0.3]]}},
+                             "region": {"distinct_count": {"max": 2}, "unique_proportion": {"max": 0.01}}}}
+                """)),
+        }, Cancel);
         var reference = Rows("r", 400, shift: 0, flip: false, seed: 11);
         var shifted = Rows("s", 400, shift: 0.7, flip: true, seed: 12);
         await LogAsync(stack, reference, At(0));
@@ -279,6 +288,24 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
             window["quality.failed"].ShouldBe(2);
         }
 
+        // Column aggregates: 1 when the window's value is out of bounds, else 0; they judge the window, not its rows.
+        var aggregates = recorder.Observations.Where(observation => observation.Source == "loans-aggregates").OrderBy(observation => observation.WindowStart).ToList();
+        aggregates.Count.ShouldBe(2);
+        foreach (var (window, rows, outside) in new[] { (aggregates[0].Values, reference, 0.0), (aggregates[1].Values, shifted, 1.0) })
+        {
+            var xs = rows.Select(row => row.X).Order().ToList();
+            // The sample mean and the median (percentile_disc of 0.5 of 400 values: rank 200) as computed here from the rows.
+            (Math.Abs(xs.Average()) > 0.3).ShouldBe(outside == 1);
+            (Math.Abs(xs[199]) > 0.3).ShouldBe(outside == 1);
+            var sd = Math.Sqrt(xs.Sum(x => (x - xs.Average()) * (x - xs.Average())) / (xs.Count - 1));
+            sd.ShouldBeInRange(0.8, 1.2);
+            (window["quality.x.mean"], window["quality.x.quantiles"], window["quality.x.stdev"]).ShouldBe((outside, outside, 0.0));
+            window["quality.region.distinct_count"].ShouldBe(outside, "region has a third value in the shifted window");
+            window["quality.region.unique_proportion"].ShouldBe(0, "2 or 3 distinct of 400");
+            window["quality.failed"].ShouldBe(3 * outside);
+            window["quality.violation_rate"].ShouldBe(0, "aggregates judge the window, not its rows");
+        }
+
         // KPI and segment metrics of the shifted window (a KPI posted in it; each region a segment, with its performance).
         var segmented = (await stack.Monitors.WindowsAsync("loans-segments", cancellationToken: Cancel)).Single(window => window.Start == At(10)).Results.Metrics;
         (segmented["kpi.revenue.count"], segmented["kpi.revenue.sum"], segmented["kpi.revenue.mean"]).ShouldBe((2.0, 20.0, 10.0));
@@ -288,7 +315,7 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
 
         // Alert rules take the metrics MonitorMetricNames judges a monitor reports, and the evaluator and its hooks
         // write the names MonitorMetricNames builds: every name these windows wrote must be one it takes.
-        foreach (var name in new[] { "loans-hooks", "loans-domain", "loans-notes", "loans-segments", "loans-pairs", "loans-intersect" })
+        foreach (var name in new[] { "loans-hooks", "loans-domain", "loans-notes", "loans-segments", "loans-pairs", "loans-intersect", "loans-aggregates" })
         {
             var spec = (await stack.Monitors.FindAsync(name, Cancel))!.Spec;
             foreach (var metric in (await stack.Monitors.WindowsAsync(name, cancellationToken: Cancel)).SelectMany(window => window.Results.Metrics.Keys).Distinct())
@@ -442,6 +469,15 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
     {
         var stack = await StackAsync();
         await using var log = stack.Log;
+        // Column aggregates per window: x's mean and median near 0 in the reference, near 0.7 in the shifted window; region
+        // has a third value ("c") in the shifted one; a mean of text fails with a note of the column's type.
+        await stack.Monitors.CreateAsync(Spec("loans-aggregates") with
+        {
+            Quality = new MonitorQuality(ExpectationSuiteReader.Parse("""
+                {"columns": {"x": {"mean": {"min": -0.3, "max": 0.3}, "stdev": {"min": 0.8, "max": 1.2}, "quantiles": {"quantiles": [0.5], "value_ranges": [[-0.3, 0.3]]}},
+                             "region": {"distinct_count": {"max": 2}, "unique_proportion": {"max": 0.01}}}}
+                """)),
+        }, Cancel);
         var reference = Rows("r", 400, shift: 0, flip: false, seed: 11);
         var csv = new System.Text.StringBuilder("x,z,region,probability,label\n");
         foreach (var row in reference)

@@ -14,6 +14,10 @@ namespace Ballast.Monitoring.Quality;
 /// <see cref="ExpectationMostly"/> sets it for one expectation (written <c>max: {value: 120, mostly: 0.9}</c>, as GE sets
 /// <c>mostly</c> on each expectation), overriding the column's (<see cref="MostlyFor"/>); on <see cref="Required"/> it is
 /// the share of all rows that must be present (GE's <c>expect_column_values_to_not_be_null</c> with <c>mostly</c>).
+/// <see cref="Aggregates"/> are GE's column aggregate expectations with bounds (mean, median, stdev, sum,
+/// unique_proportion, distinct_count, keyed by <see cref="ExpectationKinds.Bounded"/> kind) and <see cref="Quantiles"/>
+/// its quantile ranges: each judges one value of the whole column's present values, takes no <c>mostly</c>, and is
+/// batch-only.
 /// </summary>
 public sealed record ColumnExpectations(
     string? Type = null,
@@ -30,8 +34,13 @@ public sealed record ColumnExpectations(
     string? IgnoreRowIf = null,
     double? Mostly = null,
     IReadOnlyDictionary<string, double>? ExpectationMostly = null,
-    IReadOnlyDictionary<string, IReadOnlyList<string>>? OtherColumns = null)
+    IReadOnlyDictionary<string, IReadOnlyList<string>>? OtherColumns = null,
+    IReadOnlyDictionary<string, AggregateBounds>? Aggregates = null,
+    QuantileExpectation? Quantiles = null)
 {
+    /// <summary>The bounds of an aggregate kind (<see cref="ExpectationKinds.Bounded"/>), or null when the column does not set it.</summary>
+    public AggregateBounds? Bounds(string kind) => Aggregates is not null && Aggregates.TryGetValue(kind, out var bounds) ? bounds : null;
+
     /// <summary>
     /// The <c>mostly</c> that applies to <paramref name="kind"/>: its own (<see cref="ExpectationMostly"/>), else the
     /// column's; the column's does not apply to required (only its own does) nor max_null_rate (which takes none); null
@@ -133,6 +142,19 @@ public sealed record ColumnExpectations(
                 yield return kind;
             }
         }
+
+        foreach (var kind in ExpectationKinds.Bounded)
+        {
+            if (Bounds(kind) is not null)
+            {
+                yield return kind;
+            }
+        }
+
+        if (Quantiles is not null)
+        {
+            yield return ExpectationKinds.Quantiles;
+        }
     }
 
     internal void Validate(string name, string path, List<string> problems, bool misread = false)
@@ -201,7 +223,9 @@ public sealed record ColumnExpectations(
         }
         else if (Mostly is not null && Kinds().Any() && !Kinds().Any(ExpectationKinds.TakesMostly))
         {
-            problems.Add($"{path}.mostly: applies to type, min, max, allowed, unique, regex, greater_than, greater_or_equal and equal_to; the column has none (for missing values give max_null_rate, or required: {{value: true, mostly: M}})");
+            problems.Add(Kinds().Any(ExpectationKinds.IsAggregate)
+                ? $"{path}.mostly: applies to type, min, max, allowed, unique, regex, greater_than, greater_or_equal and equal_to; the column has none, only {string.Join(", ", Kinds().Where(ExpectationKinds.IsAggregate))} (an aggregate judges the column's values as a whole, so no share of rows can fail it)"
+                : $"{path}.mostly: applies to type, min, max, allowed, unique, regex, greater_than, greater_or_equal and equal_to; the column has none (for missing values give max_null_rate, or required: {{value: true, mostly: M}})");
         }
 
         foreach (var (kind, own) in ExpectationMostly ?? new Dictionary<string, double>())
@@ -255,6 +279,26 @@ public sealed record ColumnExpectations(
                 : $"{path}: required already allows no missing values; leave out max_null_rate");
         }
 
+        foreach (var (kind, bounds) in Aggregates ?? new Dictionary<string, AggregateBounds>())
+        {
+            if (!ExpectationKinds.Bounded.Contains(kind))
+            {
+                problems.Add($"{path}.{kind}: not a column aggregate (known: {string.Join(", ", ExpectationKinds.Bounded)})");
+                continue;
+            }
+
+            bounds.Validate(kind, $"{path}.{kind}", problems, misread);
+        }
+
+        Quantiles?.Validate($"{path}.quantiles", problems, misread);
+        if (Type is ColumnTypes.String or ColumnTypes.Boolean)
+        {
+            foreach (var kind in Kinds().Where(ExpectationKinds.IsNumericAggregate))
+            {
+                problems.Add($"{path}.{kind}: {kind} is computed over numbers, but the type is {Type} (distinct_count and unique_proportion apply to any type)");
+            }
+        }
+
         if (Allowed is { Count: 0 })
         {
             problems.Add($"{path}.allowed: list at least one value");
@@ -274,7 +318,7 @@ public sealed record ColumnExpectations(
 
         if (!misread && !Kinds().Any() && Required is null && Unique is null)
         {
-            problems.Add($"{path}: no expectation (give type, required, min, max, allowed, max_null_rate, unique, regex, greater_than, greater_or_equal or equal_to)");
+            problems.Add($"{path}: no expectation (give type, required, min, max, allowed, max_null_rate, unique, regex, greater_than, greater_or_equal, equal_to, mean, median, stdev, sum, unique_proportion, distinct_count or quantiles)");
         }
     }
 }

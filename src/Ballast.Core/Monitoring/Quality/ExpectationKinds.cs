@@ -32,11 +32,45 @@ public static class ExpectationKinds
     /// <summary>The table's (window's) row count within the suite's <c>rows</c> bounds (<c>expect_table_row_count_to_be_between</c>); it has no column.</summary>
     public const string RowCount = "row_count";
 
+    /// <summary>The mean of the column's present values within bounds (Great Expectations' <c>expect_column_mean_to_be_between</c>).</summary>
+    public const string Mean = "mean";
+
+    /// <summary>The median of the present values, the mean of the two middle ones for an even count (<c>expect_column_median_to_be_between</c>).</summary>
+    public const string Median = "median";
+
+    /// <summary>The sample standard deviation (ddof = 1) of the present values (<c>expect_column_stdev_to_be_between</c>).</summary>
+    public const string Stdev = "stdev";
+
+    /// <summary>The sum of the present values (<c>expect_column_sum_to_be_between</c>).</summary>
+    public const string Sum = "sum";
+
+    /// <summary>Distinct present values over present values (<c>expect_column_proportion_of_unique_values_to_be_between</c>).</summary>
+    public const string UniqueProportion = "unique_proportion";
+
+    /// <summary>The number of distinct present values (<c>expect_column_unique_value_count_to_be_between</c>).</summary>
+    public const string DistinctCount = "distinct_count";
+
+    /// <summary>Given quantiles of the present values each within its range (<c>expect_column_quantile_values_to_be_between</c>).</summary>
+    public const string Quantiles = "quantiles";
+
     /// <summary>A column's kinds, in the order results list them.</summary>
-    public static IReadOnlyList<string> All { get; } = [Type, Required, Min, Max, Allowed, MaxNullRate, Unique, Regex, GreaterThan, GreaterOrEqual, EqualTo];
+    public static IReadOnlyList<string> All { get; } =
+        [Type, Required, Min, Max, Allowed, MaxNullRate, Unique, Regex, GreaterThan, GreaterOrEqual, EqualTo, Mean, Median, Stdev, Sum, UniqueProportion, DistinctCount, Quantiles];
+
+    /// <summary>
+    /// The column aggregates with bounds (<c>{min, max, strict_min, strict_max}</c>), in <see cref="All"/> order; with
+    /// <see cref="Quantiles"/> they judge the column as a whole (Great Expectations' column aggregate expectations).
+    /// </summary>
+    public static IReadOnlyList<string> Bounded { get; } = [Mean, Median, Stdev, Sum, UniqueProportion, DistinctCount];
+
+    /// <summary>Kinds that measure one value of the whole column (or table) and hold when it is within bounds: no row is unexpected.</summary>
+    public static bool IsAggregate(string kind) => kind is RowCount or Quantiles || Bounded.Contains(kind);
+
+    /// <summary>Aggregates of numbers: the column must hold numbers (not text, booleans or dates).</summary>
+    public static bool IsNumericAggregate(string kind) => kind is Mean or Median or Stdev or Sum or Quantiles;
 
     /// <summary>Kinds that need more than one row; serving checks each row alone and refuses them.</summary>
-    public static bool IsBatchOnly(string kind) => kind is MaxNullRate or Unique or RowCount;
+    public static bool IsBatchOnly(string kind) => kind is MaxNullRate or Unique || IsAggregate(kind);
 
     /// <summary>
     /// Kinds a column's <c>mostly</c> relaxes: Great Expectations' column map and column pair map expectations, judged

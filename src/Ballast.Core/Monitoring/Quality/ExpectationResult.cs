@@ -11,6 +11,9 @@ namespace Ballast.Monitoring.Quality;
 /// <c>row_count</c> judges the table: its <see cref="Column"/> is empty and it counts no unexpected rows.
 /// <see cref="Mostly"/> is the column's <c>mostly</c> when it relaxed this expectation: <see cref="Success"/> then holds when
 /// at least that share of the rows checked met it (Great Expectations' rule); the unexpected rows are counted all the same.
+/// A column aggregate (<see cref="ExpectationKinds.IsAggregate"/>: mean, median, stdev, sum, unique_proportion,
+/// distinct_count) has its measured value in <see cref="Observed"/> (null when there is none, which fails) and no
+/// unexpected rows; <c>quantiles</c> has each quantile's value and verdict in <see cref="Quantiles"/>.
 /// </summary>
 public sealed record ExpectationResult(
     string Column,
@@ -21,7 +24,8 @@ public sealed record ExpectationResult(
     double UnexpectedPercent,
     IReadOnlyList<string> Examples,
     string? ObservedText = null,
-    double? Mostly = null)
+    double? Mostly = null,
+    IReadOnlyList<ObservedQuantile>? Quantiles = null)
 {
     /// <summary>
     /// Great Expectations' <c>_mostly_success</c>: (checked − unexpected) / checked ≥ <paramref name="mostly"/>; with no

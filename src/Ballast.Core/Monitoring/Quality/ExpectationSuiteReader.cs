@@ -10,7 +10,8 @@ namespace Ballast.Monitoring.Quality;
 /// </summary>
 public static class ExpectationSuiteReader
 {
-    private static readonly string[] Fields = ["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex", "greater_than", "greater_or_equal", "equal_to", "ignore_row_if", "mostly"];
+    private static readonly string[] Fields = ["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex", "greater_than", "greater_or_equal", "equal_to", "ignore_row_if", "mostly",
+        "mean", "median", "stdev", "sum", "unique_proportion", "distinct_count", "quantiles"];
 
     /// <summary>Parses JSON text; syntax errors are an <see cref="ExpectationSuiteException"/> naming the line.</summary>
     public static ExpectationSuite Parse(string json)
@@ -234,10 +235,31 @@ public static class ExpectationSuiteReader
         var column = new ColumnExpectations();
         Dictionary<string, double>? ownMostly = null;
         Dictionary<string, IReadOnlyList<string>>? otherColumns = null;
+        Dictionary<string, AggregateBounds>? aggregates = null;
         foreach (var field in element.EnumerateObject())
         {
             var where = $"{path}.{field.Name}";
             var value = field.Value;
+            if (ExpectationKinds.IsAggregate(field.Name))
+            {
+                // Column aggregates: {min, max, strict_min, strict_max}, or quantiles' {quantiles, value_ranges}; no mostly.
+                if (value.ValueKind == JsonValueKind.Null)
+                {
+                    continue;
+                }
+
+                if (field.Name == ExpectationKinds.Quantiles)
+                {
+                    column = column with { Quantiles = ReadQuantiles(value, where, problems) };
+                }
+                else if (ReadBounds(value, where, field.Name, problems) is { } bounds)
+                {
+                    (aggregates ??= new Dictionary<string, AggregateBounds>(StringComparer.Ordinal))[field.Name] = bounds;
+                }
+
+                continue;
+            }
+
             if (value.ValueKind == JsonValueKind.Object && field.Name is not ("ignore_row_if" or "mostly") && Fields.Contains(field.Name))
             {
                 // An expectation with its own parameters: {value: 120, mostly: 0.9} (GE's mostly on one expectation).
@@ -304,7 +326,136 @@ public static class ExpectationSuiteReader
             }
         }
 
-        return column with { ExpectationMostly = ownMostly ?? column.ExpectationMostly, OtherColumns = otherColumns ?? column.OtherColumns };
+        return column with { ExpectationMostly = ownMostly ?? column.ExpectationMostly, OtherColumns = otherColumns ?? column.OtherColumns, Aggregates = aggregates ?? column.Aggregates };
+    }
+
+    /// <summary>
+    /// A column aggregate's bounds, <c>{"min": 0, "max": 10, "strict_min": false, "strict_max": false}</c>. A <c>mostly</c>
+    /// is refused: the aggregate judges the column as a whole, so no share of rows can fail it.
+    /// </summary>
+    private static AggregateBounds? ReadBounds(JsonElement element, string where, string kind, List<string> problems)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add($"{where}: must be an object of bounds, e.g. {kind}: {{min: 0, max: 10}} (min, max, strict_min, strict_max), not {element.GetRawText()}");
+            return null;
+        }
+
+        var bounds = new AggregateBounds();
+        foreach (var field in element.EnumerateObject())
+        {
+            var at = $"{where}.{field.Name}";
+            if (field.Value.ValueKind == JsonValueKind.Null)
+            {
+                continue;
+            }
+
+            switch (field.Name)
+            {
+                case "min":
+                    bounds = bounds with { Min = Number(field.Value, at, problems) };
+                    break;
+                case "max":
+                    bounds = bounds with { Max = Number(field.Value, at, problems) };
+                    break;
+                case "strict_min":
+                    bounds = bounds with { StrictMin = Flag(field.Value, at, problems) ?? false };
+                    break;
+                case "strict_max":
+                    bounds = bounds with { StrictMax = Flag(field.Value, at, problems) ?? false };
+                    break;
+                case "mostly":
+                    problems.Add($"{at}: {kind} takes no mostly: it judges the column's values as a whole, not row by row, so no share of rows can fail it");
+                    break;
+                default:
+                    problems.Add($"{at}: unknown field (known: min, max, strict_min, strict_max)");
+                    break;
+            }
+        }
+
+        return bounds;
+    }
+
+    /// <summary><c>{"quantiles": [0.05, 0.5, 0.95], "value_ranges": [[a, b], [c, null], [null, f]]}</c>, GE's <c>quantile_ranges</c>.</summary>
+    private static QuantileExpectation? ReadQuantiles(JsonElement element, string where, List<string> problems)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add($"{where}: must be an object of quantiles and value_ranges, e.g. quantiles: {{quantiles: [0.05, 0.95], value_ranges: [[0, 10], [90, 100]]}}, not {element.GetRawText()}");
+            return null;
+        }
+
+        var quantiles = new List<double>();
+        var ranges = new List<QuantileRange>();
+        var (hasQuantiles, hasRanges) = (false, false);
+        foreach (var field in element.EnumerateObject())
+        {
+            var at = $"{where}.{field.Name}";
+            switch (field.Name)
+            {
+                case "quantiles":
+                    hasQuantiles = true;
+                    if (field.Value.ValueKind != JsonValueKind.Array)
+                    {
+                        problems.Add($"{at}: must be a list of numbers between 0 and 1, not {field.Value.GetRawText()}");
+                        break;
+                    }
+
+                    var i = 0;
+                    foreach (var item in field.Value.EnumerateArray())
+                    {
+                        if (Number(item, $"{at}[{i++}]", problems) is { } q)
+                        {
+                            quantiles.Add(q);
+                        }
+                    }
+
+                    break;
+                case "value_ranges":
+                    hasRanges = true;
+                    if (field.Value.ValueKind != JsonValueKind.Array)
+                    {
+                        problems.Add($"{at}: must be a list of [min, max] pairs, one per quantile, not {field.Value.GetRawText()}");
+                        break;
+                    }
+
+                    var j = 0;
+                    foreach (var item in field.Value.EnumerateArray())
+                    {
+                        var itemAt = $"{at}[{j++}]";
+                        if (item.ValueKind != JsonValueKind.Array || item.GetArrayLength() != 2)
+                        {
+                            problems.Add($"{itemAt}: must be a pair [min, max] (null for no bound), not {item.GetRawText()}");
+                            ranges.Add(new QuantileRange(null, null));
+                            continue;
+                        }
+
+                        var low = item[0].ValueKind == JsonValueKind.Null ? null : Number(item[0], $"{itemAt}[0]", problems);
+                        var high = item[1].ValueKind == JsonValueKind.Null ? null : Number(item[1], $"{itemAt}[1]", problems);
+                        ranges.Add(new QuantileRange(low, high));
+                    }
+
+                    break;
+                case "mostly":
+                    problems.Add($"{at}: quantiles takes no mostly: it judges the column's values as a whole, not row by row, so no share of rows can fail it");
+                    break;
+                default:
+                    problems.Add($"{at}: unknown field (known: quantiles, value_ranges)");
+                    break;
+            }
+        }
+
+        if (!hasQuantiles)
+        {
+            problems.Add($"{where}.quantiles: list the quantiles, e.g. quantiles: [0.05, 0.5, 0.95]");
+        }
+
+        if (!hasRanges)
+        {
+            problems.Add($"{where}.value_ranges: give one [min, max] range per quantile");
+        }
+
+        return new QuantileExpectation(quantiles, ranges);
     }
 
     /// <summary>A pair's other column: a name (a list of names is read by <see cref="ColumnNames"/>).</summary>
@@ -537,6 +688,70 @@ public static class ExpectationSuiteReader
                         writer.WriteEndArray();
                     });
                 }
+            }
+
+            foreach (var kind in ExpectationKinds.Bounded)
+            {
+                if (column.Bounds(kind) is not { } bounds)
+                {
+                    continue;
+                }
+
+                writer.WriteStartObject(kind);
+                if (bounds.Min is { } low)
+                {
+                    writer.WriteNumber("min", low);
+                }
+
+                if (bounds.Max is { } high)
+                {
+                    writer.WriteNumber("max", high);
+                }
+
+                if (bounds.StrictMin)
+                {
+                    writer.WriteBoolean("strict_min", true);
+                }
+
+                if (bounds.StrictMax)
+                {
+                    writer.WriteBoolean("strict_max", true);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            if (column.Quantiles is { } quantiles)
+            {
+                writer.WriteStartObject("quantiles");
+                writer.WriteStartArray("quantiles");
+                foreach (var q in quantiles.Quantiles)
+                {
+                    writer.WriteNumberValue(q);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteStartArray("value_ranges");
+                foreach (var range in quantiles.ValueRanges)
+                {
+                    writer.WriteStartArray();
+                    foreach (var bound in new[] { range.Min, range.Max })
+                    {
+                        if (bound is { } number)
+                        {
+                            writer.WriteNumberValue(number);
+                        }
+                        else
+                        {
+                            writer.WriteNullValue();
+                        }
+                    }
+
+                    writer.WriteEndArray();
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
             }
 
             if (column.IgnoreRowIf is { } ignore)

@@ -218,6 +218,11 @@ public static class ExpectationValidator
 
             var expectations = suite.Columns[item.Column];
             var nulls = rows - present;
+            if (ExpectationKinds.IsAggregate(item.Kind))
+            {
+                return Aggregate(item, expectations, present, observed);
+            }
+
             switch (item.Kind)
             {
                 case ExpectationKinds.Required:
@@ -238,6 +243,52 @@ public static class ExpectationValidator
             var mostly = expectations.MostlyFor(item.Kind);
             return new ExpectationResult(item.Column, item.Expectation, ExpectationResult.Holds(unexpected, present, mostly), value, unexpected, Percent(unexpected, present), examples, text, mostly);
         }
+
+        /// <summary>
+        /// A column aggregate: its value over the present values within its bounds (GE's column aggregate expectations); no
+        /// value (no present value, a stdev of one value) fails, as GE fails an observed value of null. No row is unexpected.
+        /// unique_proportion is distinct / present values, 0 with none (GE's <c>column.unique_proportion</c>). A numeric
+        /// aggregate of a column that does not hold numbers fails, <c>observed</c> naming its type.
+        /// </summary>
+        private ExpectationResult Aggregate(Planned item, ColumnExpectations expectations, long present, double? observed)
+        {
+            if (ExpectationKinds.IsNumericAggregate(item.Kind) && !DuckDbSql.IsNumeric(item.Type))
+            {
+                return new ExpectationResult(item.Column, item.Kind, false, null, 0, 0, [],
+                    $"column '{item.Column}' is {item.Type}, not numbers; {item.Kind} is computed over numbers");
+            }
+
+            if (item.Kind == ExpectationKinds.Quantiles)
+            {
+                var ranges = expectations.Quantiles!;
+                var values = present == 0 ? ranges.Quantiles.Select(_ => (double?)null).ToList() : Quantiles(item.ValueSql, ranges.Quantiles);
+                var observedQuantiles = ranges.Quantiles.Select((q, i) => new ObservedQuantile(q, values[i], ranges.ValueRanges[i].Holds(values[i]))).ToList();
+                return new ExpectationResult(item.Column, item.Kind, observedQuantiles.All(quantile => quantile.Success), null, 0, 0, [], Quantiles: observedQuantiles);
+            }
+
+            var value = item.Kind == ExpectationKinds.UniqueProportion ? (present == 0 ? 0 : observed / present) : observed;
+            return new ExpectationResult(item.Column, item.Kind, expectations.Bounds(item.Kind)!.Holds(value), value, 0, 0, []);
+        }
+
+        /// <summary>
+        /// SQL's <c>percentile_disc</c> of each quantile over the present values, as GE's SQL engines compute them: DuckDB's
+        /// <c>quantile_disc</c>, which ranks with a DECIMAL quantile exactly (0.56 of 25 values is rank 14, not 15).
+        /// </summary>
+        private List<double?> Quantiles(string valueSql, IReadOnlyList<double> quantiles)
+        {
+            var number = $"CAST({valueSql} AS DOUBLE)";
+            var select = string.Join(", ", quantiles.Select(q => $"quantile_disc({number}, {Decimal(q)})"));
+            return Query($"SELECT {select} FROM {_source}", reader =>
+            {
+                reader.Read();
+                return Enumerable.Range(0, quantiles.Count).Select(i => Double(reader, i)).ToList();
+            });
+        }
+
+        /// <summary>A quantile as a DECIMAL literal (never in exponent form), so that DuckDB ranks with it exactly.</summary>
+        private static string Decimal(double q) => ((decimal)q).ToString(CultureInfo.InvariantCulture) is var text && text.Contains('.', StringComparison.Ordinal)
+            ? text
+            : text + ".0";
 
         private ExpectationResult Unique(Planned item, long present, double? distinct, double? mostly)
         {
@@ -360,6 +411,25 @@ public static class ExpectationValidator
                     break;
                 case ExpectationKinds.Unique:
                     observed = $"count(DISTINCT {v})";
+                    break;
+                case ExpectationKinds.DistinctCount or ExpectationKinds.UniqueProportion:
+                    // Distinct present values (NaN is missing, so it is not one); unique_proportion divides by the present count.
+                    observed = $"count(DISTINCT {v})";
+                    break;
+                case ExpectationKinds.Mean when DuckDbSql.IsNumeric(type):
+                    observed = $"avg({number})";
+                    break;
+                case ExpectationKinds.Median when DuckDbSql.IsNumeric(type):
+                    // The middle value, or the mean of the two middle values for an even count (GE's column.median).
+                    observed = $"median({number})";
+                    break;
+                case ExpectationKinds.Stdev when DuckDbSql.IsNumeric(type):
+                    // Sample standard deviation (ddof = 1), NULL for fewer than two values.
+                    observed = $"stddev_samp({number})";
+                    break;
+                case ExpectationKinds.Sum when DuckDbSql.IsNumeric(type):
+                    // Summed in the column's own type (exact for integers and decimals), NULL with no present value (GE's SQL engines).
+                    observed = $"CAST(sum({v}) AS DOUBLE)";
                     break;
             }
 

@@ -6,7 +6,9 @@ namespace Ballast.Monitoring.Quality;
 /// <summary>
 /// The result of <c>ballast validate</c> as JSON: <c>{"success", "rows", "expectations": [{"column", "expectation",
 /// "success", "observed", "unexpected_count", "unexpected_percent", "examples"}]}</c>, with <c>"mostly"</c> after
-/// <c>unexpected_percent</c> when the column's <c>mostly</c> relaxed the expectation.
+/// <c>unexpected_percent</c> when the column's <c>mostly</c> relaxed the expectation. A <c>quantiles</c> result's
+/// <c>observed</c> is an object, as Great Expectations' <c>observed_value</c>: <c>{"quantiles": [0.05, 0.5], "values": [1, 3],
+/// "success": [true, false]}</c> (the last is GE's <c>success_details</c>).
 /// </summary>
 public static class ValidationResultJson
 {
@@ -37,6 +39,40 @@ public static class ValidationResultJson
                 if (expectation.ObservedText is { } text)
                 {
                     writer.WriteString("observed", text);
+                }
+                else if (expectation.Quantiles is { } quantiles)
+                {
+                    // As GE's observed_value: {"quantiles": [...], "values": [...]}, with each quantile's verdict (its success_details).
+                    writer.WriteStartObject("observed");
+                    writer.WriteStartArray("quantiles");
+                    foreach (var quantile in quantiles)
+                    {
+                        writer.WriteNumberValue(quantile.Quantile);
+                    }
+
+                    writer.WriteEndArray();
+                    writer.WriteStartArray("values");
+                    foreach (var quantile in quantiles)
+                    {
+                        if (quantile.Value is { } value && double.IsFinite(value))
+                        {
+                            writer.WriteNumberValue(value);
+                        }
+                        else
+                        {
+                            writer.WriteNullValue();
+                        }
+                    }
+
+                    writer.WriteEndArray();
+                    writer.WriteStartArray("success");
+                    foreach (var quantile in quantiles)
+                    {
+                        writer.WriteBooleanValue(quantile.Success);
+                    }
+
+                    writer.WriteEndArray();
+                    writer.WriteEndObject();
                 }
                 else if (expectation.Observed is { } observed && double.IsFinite(observed))
                 {
@@ -82,7 +118,10 @@ public static class ValidationResultJson
         text.Append("| column | expectation | result | observed | unexpected | examples |\n| --- | --- | --- | --- | --- | --- |\n");
         foreach (var e in result.Expectations.OrderBy(e => e.Success))
         {
-            var observed = e.ObservedText ?? (e.Observed is { } value ? value.ToString("G6", System.Globalization.CultureInfo.InvariantCulture) : "");
+            var observed = e.ObservedText
+                ?? (e.Quantiles is { } quantiles ? string.Join(", ", quantiles.Select(q => string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"q{q.Quantile:0.####} = {(q.Value is { } v ? v.ToString("G6", System.Globalization.CultureInfo.InvariantCulture) : "none")}{(q.Success ? "" : " (out of range)")}")))
+                : e.Observed is { } value ? value.ToString("G6", System.Globalization.CultureInfo.InvariantCulture) : "");
             text.Append(System.Globalization.CultureInfo.InvariantCulture,
                 $"| {(e.Column.Length == 0 ? "(table)" : Cell(e.Column))} | {e.Expectation} | {(e.Success ? "pass" : "FAIL")}{(e.Mostly is { } mostly ? $" (mostly {mostly:0.####})" : "")} | {Cell(observed)} | {e.UnexpectedCount} ({e.UnexpectedPercent:0.##} %) | {Cell(string.Join(", ", e.Examples))} |\n");
         }

@@ -1,0 +1,60 @@
+namespace Ballast.Monitoring.Quality;
+
+/// <summary>One quantile's expected range: inclusive bounds, either left out (null) for none.</summary>
+public sealed record QuantileRange(double? Min, double? Max)
+{
+    public bool Holds(double? value) => value is { } v && !double.IsNaN(v) && (Min is not { } min || v >= min) && (Max is not { } max || v <= max);
+}
+
+/// <summary>
+/// Great Expectations' <c>expect_column_quantile_values_to_be_between</c>: each of <see cref="Quantiles"/> (in [0, 1],
+/// strictly increasing) of the present values is within its range in <see cref="ValueRanges"/> (one per quantile). A
+/// quantile q is SQL's <c>percentile_disc</c>, as GE's SQL engines compute it: the smallest present value whose
+/// cumulative share reaches q (the value of rank max(1, ⌈q·n⌉) in ascending order, ranked with q as written, not
+/// in floating point), an actual value of the column, never an interpolation. A column with no present value has no
+/// quantile, and the expectation fails, as in GE.
+/// </summary>
+public sealed record QuantileExpectation(IReadOnlyList<double> Quantiles, IReadOnlyList<QuantileRange> ValueRanges)
+{
+    internal void Validate(string path, List<string> problems, bool misread)
+    {
+        if (Quantiles.Count == 0 && !misread)
+        {
+            problems.Add($"{path}.quantiles: list at least one quantile, e.g. [0.05, 0.5, 0.95]");
+        }
+
+        for (var i = 0; i < Quantiles.Count; i++)
+        {
+            var q = Quantiles[i];
+            if (!(q >= 0 && q <= 1))
+            {
+                problems.Add($"{path}.quantiles[{i}]: {q} must be between 0 and 1");
+            }
+            else if (i > 0 && !(q > Quantiles[i - 1]))
+            {
+                problems.Add($"{path}.quantiles[{i}]: {q} must be greater than the quantile before it ({Quantiles[i - 1]}); list them in increasing order, each once");
+            }
+        }
+
+        if (!misread && ValueRanges.Count != Quantiles.Count)
+        {
+            problems.Add($"{path}.value_ranges: give one range per quantile ({Quantiles.Count} quantiles, {ValueRanges.Count} value_ranges)");
+        }
+
+        for (var i = 0; i < ValueRanges.Count; i++)
+        {
+            var range = ValueRanges[i];
+            if (range.Min is null && range.Max is null && !misread)
+            {
+                problems.Add($"{path}.value_ranges[{i}]: give a min, a max or both ([min, null] or [null, max] for one)");
+            }
+            else if (range.Min is { } min && range.Max is { } max && min > max)
+            {
+                problems.Add($"{path}.value_ranges[{i}]: min {min} is greater than max {max} (write [min, max])");
+            }
+        }
+    }
+}
+
+/// <summary>One observed quantile of a <c>quantiles</c> result: its value (null when the column has no present value) and whether it is within its range (GE's <c>success_details</c>).</summary>
+public sealed record ObservedQuantile(double Quantile, double? Value, bool Success);
