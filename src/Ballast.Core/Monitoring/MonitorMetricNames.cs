@@ -152,8 +152,8 @@ public static class MonitorMetricNames
 
     /// <summary>
     /// <c>quality.COLUMN.EXPECTATION</c>, or <c>quality.row_count</c> for the table's row count: one expectation's metric,
-    /// named after <see cref="ExpectationResult.Name"/> (the unexpected share of the rows; for row_count, 1 when the window's
-    /// row count is out of bounds).
+    /// named after <see cref="ExpectationResult.Name"/> (the unexpected share of the rows; for row_count and the column
+    /// aggregates such as <c>quality.amount.mean</c>, 1 when the window's value is out of bounds).
     /// </summary>
     public static string Quality(string column, string expectation) =>
         QualityPrefix + (column.Length == 0 ? expectation : $"{column}.{expectation}");

@@ -1,11 +1,5 @@
 namespace Ballast.Monitoring.Quality;
 
-/// <summary>One quantile's expected range: inclusive bounds, either left out (null) for none.</summary>
-public sealed record QuantileRange(double? Min, double? Max)
-{
-    public bool Holds(double? value) => value is { } v && !double.IsNaN(v) && (Min is not { } min || v >= min) && (Max is not { } max || v <= max);
-}
-
 /// <summary>
 /// Great Expectations' <c>expect_column_quantile_values_to_be_between</c>: each of <see cref="Quantiles"/> (in [0, 1],
 /// strictly increasing) of the present values is within its range in <see cref="ValueRanges"/> (one per quantile). A
@@ -55,6 +49,3 @@ public sealed record QuantileExpectation(IReadOnlyList<double> Quantiles, IReadO
         }
     }
 }
-
-/// <summary>One observed quantile of a <c>quantiles</c> result: its value (null when the column has no present value) and whether it is within its range (GE's <c>success_details</c>).</summary>
-public sealed record ObservedQuantile(double Quantile, double? Value, bool Success);
