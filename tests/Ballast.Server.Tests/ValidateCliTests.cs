@@ -118,6 +118,35 @@ public sealed class ValidateCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Column_aggregates_are_checked_and_reported_and_a_bad_one_is_named_with_its_line()
+    {
+        var data = Write("data.csv", Reference);
+        // age 29, 34, 38, 41, 45, 52: mean 239 / 6, median (38 + 41) / 2 = 39.5 (over the max of 39), percentile_disc 0.5 →
+        // rank 3 (38), 0.9 → rank ⌈5.4⌉ = 6 (52); state has 2 distinct values.
+        var checkedData = await CliProcess.RunAsync("validate", data, "-e", Write("aggregates.yaml", """
+            columns:
+              age:
+                mean: {min: 35, max: 45}
+                median: {max: 39}
+                quantiles: {quantiles: [0.5, 0.9], value_ranges: [[38, 38], [50, null]]}
+              state: {distinct_count: {max: 2}}
+
+            """.ReplaceLineEndings("\n")));
+        checkedData.ExitCode.ShouldBe(3, checkedData.ToString());
+        var results = JsonDocument.Parse(checkedData.Output).RootElement.GetProperty("expectations").EnumerateArray().ToList();
+        results.Select(e => (e.GetProperty("expectation").GetString(), e.GetProperty("success").GetBoolean())).ShouldBe(
+            [("mean", true), ("median", false), ("quantiles", true), ("distinct_count", true)]);
+        results[0].GetProperty("observed").GetDouble().ShouldBe(239.0 / 6, 1e-12);
+        results[1].GetProperty("observed").GetDouble().ShouldBe(39.5);
+        results[2].GetProperty("observed").GetProperty("values").EnumerateArray().Select(v => v.GetDouble()).ShouldBe([38.0, 52.0]);
+        results[3].GetProperty("observed").GetDouble().ShouldBe(2);
+
+        var bad = await CliProcess.RunAsync("validate", data, "-e", Write("bad-median.yaml", "columns:\n  age:\n    median: {min: 40, max: 30}\n"));
+        bad.ExitCode.ShouldBe(2);
+        bad.Error.ShouldBe($"error: {Path.Combine(_folder, "bad-median.yaml")}: invalid expectations: line 3: columns.age.median: min 40 is greater than max 30\n");
+    }
+
+    [Fact]
     public async Task Bad_input_exits_2_with_one_line_naming_the_file_line_and_field()
     {
         var data = Write("data.csv", Reference);

@@ -37,6 +37,28 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
                 ["greater_than"] = WithMostly(OtherColumns("each row's value is greater than that column's")),
                 ["greater_or_equal"] = WithMostly(OtherColumns("each row's value is at least that column's")),
                 ["equal_to"] = WithMostly(OtherColumns("each row's value equals that column's")),
+                ["mean"] = Bounds("the mean of the present values"),
+                ["median"] = Bounds("the median of the present values (the mean of the two middle ones for an even count)"),
+                ["stdev"] = Bounds("the sample standard deviation (ddof = 1) of the present values"),
+                ["sum"] = Bounds("the sum of the present values"),
+                ["unique_proportion"] = Bounds("distinct present values / present values"),
+                ["distinct_count"] = Bounds("the number of distinct present values"),
+                ["quantiles"] = new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Object,
+                    Description = "Each quantile (percentile_disc) of the present values within its [min, max] (null for no bound); batch and monitor windows, refused in an endpoint's suite.",
+                    Properties = new Dictionary<string, IOpenApiSchema>
+                    {
+                        ["quantiles"] = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" }, MinItems = 1 },
+                        ["value_ranges"] = new OpenApiSchema
+                        {
+                            Type = JsonSchemaType.Array,
+                            Items = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.Number | JsonSchemaType.Null }, MinItems = 2, MaxItems = 2 },
+                        },
+                    },
+                    Required = new HashSet<string> { "quantiles", "value_ranges" },
+                    AdditionalPropertiesAllowed = false,
+                },
                 ["ignore_row_if"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = IgnoreRowIf.All.Select(mode => (JsonNode)JsonValue.Create(mode)).ToList() },
                 ["mostly"] = new OpenApiSchema
                 {
@@ -96,6 +118,21 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
             new OpenApiSchema { Type = JsonSchemaType.String },
             new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String }, MinItems = 1 },
         ],
+    };
+
+    /// <summary>A column aggregate's bounds, <c>{min, max, strict_min, strict_max}</c> (batch and monitor windows; refused in an endpoint's suite).</summary>
+    private static OpenApiSchema Bounds(string value) => new()
+    {
+        Type = JsonSchemaType.Object,
+        Description = $"Bounds of {value}, inclusive unless strict; batch and monitor windows, refused in an endpoint's suite.",
+        Properties = new Dictionary<string, IOpenApiSchema>
+        {
+            ["min"] = new OpenApiSchema { Type = JsonSchemaType.Number },
+            ["max"] = new OpenApiSchema { Type = JsonSchemaType.Number },
+            ["strict_min"] = new OpenApiSchema { Type = JsonSchemaType.Boolean },
+            ["strict_max"] = new OpenApiSchema { Type = JsonSchemaType.Boolean },
+        },
+        AdditionalPropertiesAllowed = false,
     };
 
     /// <summary>An expectation's value alone, or <c>{"value": …, "mostly": …}</c> with a mostly of its own.</summary>

@@ -135,7 +135,10 @@ public sealed class ExpectationServingTests
         var openapi = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Cancel);
         var column = openapi.GetProperty("components").GetProperty("schemas").GetProperty("ExpectationSuite").GetProperty("properties").GetProperty("columns").GetProperty("additionalProperties");
         column.GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(
-            ["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex", "greater_than", "greater_or_equal", "equal_to", "ignore_row_if", "mostly"]);
+            ["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex", "greater_than", "greater_or_equal", "equal_to",
+             "mean", "median", "stdev", "sum", "unique_proportion", "distinct_count", "quantiles", "ignore_row_if", "mostly"]);
+        column.GetProperty("properties").GetProperty("mean").GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["min", "max", "strict_min", "strict_max"]);
+        column.GetProperty("properties").GetProperty("quantiles").GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["quantiles", "value_ranges"]);
         var suite = openapi.GetProperty("components").GetProperty("schemas").GetProperty("ExpectationSuite").GetProperty("properties");
         suite.GetProperty("rows").GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["min", "max"]);
     }
@@ -200,6 +203,30 @@ public sealed class ExpectationServingTests
         typo.StatusCode.ShouldBe(HttpStatusCode.Created);
         (await typo.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("status").GetProperty("problem").GetString()
             .ShouldStartWith("expectations name 'pclas', which titanic/1 (variant 'main') does not take as an input");
+    }
+
+    [Fact]
+    public async Task Column_aggregates_are_refused_with_the_endpoint_naming_each()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterTitanicAsync(client);
+
+        using var bad = await client.PostAsJsonAsync("/api/v1/endpoints", JsonDocument.Parse("""
+            {"name": "titanic-means", "variants": [{"name": "main", "model": "models:/titanic/1"}],
+             "expectations": {"suite": {"columns": {"age": {"min": 0, "mean": {"min": 20, "max": 40}, "quantiles": {"quantiles": [0.5], "value_ranges": [[20, 35]]}},
+                                                    "embarked": {"distinct_count": {"max": 3}}}}}}
+            """).RootElement, Cancel);
+
+        bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        bad.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        (await bad.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+            "Invalid endpoint 'titanic-means': "
+            + "expectations.suite.columns.age.mean: mean is computed over a column's values as a whole; serving checks each row (use it in a monitor or ballast validate); "
+            + "expectations.suite.columns.age.quantiles: quantiles is computed over a column's values as a whole; serving checks each row (use it in a monitor or ballast validate); "
+            + "expectations.suite.columns.embarked.distinct_count: distinct_count is computed over a column's values as a whole; serving checks each row (use it in a monitor or ballast validate).");
+        using var missing = await client.GetAsync("/api/v1/endpoints/titanic-means", Cancel);
+        missing.StatusCode.ShouldBe(HttpStatusCode.NotFound);
     }
 
     [Fact]
