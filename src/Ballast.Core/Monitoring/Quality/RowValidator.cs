@@ -7,7 +7,8 @@ namespace Ballast.Monitoring.Quality;
 /// <summary>
 /// A suite compiled for serving: checks each row of a request's input tensors for type, required, min, max, allowed,
 /// regex, the column pairs (greater_than, greater_or_equal, equal_to) and the multicolumn sum_to_equal; max_null_rate,
-/// unique (of a column or of several) and the row count need many rows and are left to batch and window validation. Columns are the inputs by name (a <c>[N]</c> or <c>[N, 1]</c>
+/// unique (of a column or of several), the row count and the column aggregates (mean, …, quantiles) need many rows and are
+/// left to batch and window validation (an endpoint's suite refuses them). Columns are the inputs by name (a <c>[N]</c> or <c>[N, 1]</c>
 /// tensor), or <c>NAME[i]</c> for column i of a <c>[N, K]</c> input; an input a request lacks is missing in every row.
 /// Compiled once per endpoint revision (regexes included); a request that passes allocates nothing.
 /// </summary>
