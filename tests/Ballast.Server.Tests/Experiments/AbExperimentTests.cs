@@ -361,6 +361,10 @@ public sealed class AbExperimentTests
         only.GetProperty("theta").GetDouble().ShouldBe(expected.Theta, 1e-9);
         listed.GetProperty("variance_reduction").GetDouble().ShouldBe(expected.VarianceReduction, 1e-9);
 
+        // Both experiments read the customers file's scores from the reference cache: one scores file, written once.
+        var cached = Directory.GetFiles(Path.Combine(server.DataDir, "cache", "references")).Select(path => Path.GetFileName(path)!).ToList();
+        cached.Count(name => name.StartsWith("scores-", StringComparison.Ordinal)).ShouldBe(1, string.Join(", ", cached));
+
         // The alias moves: applying the same spec again keeps the version pinned at the start.
         await Ballast.Tests.Tracking.MlflowHttp.PostAsync(client, "registered-models/alias", new { name = "iris", alias = "champion", version = "1" });
         using (var applied = await client.PutAsJsonAsync("/api/v1/experiments/cupac", Spec(byModel), Cancel))
