@@ -33,13 +33,20 @@ public sealed record AbExperimentSpec(
 /// warehouse export registered as a dataset version): <see cref="Name"/> is the version (<c>customers@3</c>; a bare name
 /// is pinned to the latest version when the experiment is created), the sum of <see cref="Column"/> over the rows whose
 /// <see cref="Key"/> is the routing key; with <see cref="Timestamp"/> only the rows of the <see cref="Lookback"/> before the
-/// start count, without it every row does (a table of pre-experiment values, one row per unit). With
+/// start count, without it every row does (a table of pre-experiment values, one row per unit). With source <c>model</c>
+/// (CUPAC) the covariate is a registered <see cref="Model"/>'s prediction: the dataset's rows scored by that version
+/// (an alias is pinned to its version when the experiment is created), the sum of <see cref="Output"/> (<c>NAME</c> or
+/// <c>NAME[k]</c>) over the rows whose key is the routing key; its inputs are read from columns named as monitors read
+/// them (<see cref="FeatureNames"/> for [N, k] inputs, else <c>NAME[0]</c> …). With
 /// <see cref="Covariates"/> instead (and none of the other fields), several covariates at once: regression adjustment.
 /// </summary>
 public sealed record CupedSpec(string? Source = null, string? Name = null, string? Lookback = null, string? Key = null, string? Column = null, string? Timestamp = null,
-    IReadOnlyList<CupedSpec>? Covariates = null)
+    IReadOnlyList<CupedSpec>? Covariates = null, string? Model = null, string? Output = null, IReadOnlyDictionary<string, IReadOnlyList<string>>? FeatureNames = null)
 {
     public const string Dataset = "dataset";
+
+    /// <summary>CUPAC: a model's prediction from a dataset's pre-experiment features.</summary>
+    public const string ModelSource = "model";
 
     public const string DefaultLookback = "14d";
 
@@ -49,16 +56,40 @@ public sealed record CupedSpec(string? Source = null, string? Name = null, strin
     /// <summary>The covariates adjusted for: the list of <see cref="Covariates"/>, or this one.</summary>
     public IReadOnlyList<CupedSpec> Each() => Covariates ?? [this];
 
-    /// <summary>The covariate as results name it (methods, not properties: they are not fields of the spec's JSON): <c>kpi:spend</c>, <c>dataset:customers@3:spend_90d</c>, <c>outcome</c> or <c>reward</c>.</summary>
+    /// <summary>
+    /// The covariate as results name it (methods, not properties: they are not fields of the spec's JSON): <c>kpi:spend</c>,
+    /// <c>dataset:customers@3:spend_90d</c>, <c>model:ltv/3@customers@3:probabilities[1]</c> (the model version, the dataset
+    /// version it scored, the output), <c>outcome</c> or <c>reward</c>.
+    /// </summary>
     public string Covariate() => Source switch
     {
         MetricSpec.Kpi => $"kpi:{Name}",
         Dataset => $"dataset:{Name}:{Column}",
+        ModelSource => $"model:{(Model is { } model && model.StartsWith("models:/", StringComparison.Ordinal) ? model["models:/".Length..] : Model)}@{Name}:{Output}",
         _ => Source!,
     };
 
     /// <summary>Whether the covariate is read from a pre-period before the start (a dataset without a timestamp is pre-experiment as a whole).</summary>
-    public bool HasLookback() => Source != Dataset || Timestamp is not null;
+    public bool HasLookback() => Source is not (Dataset or ModelSource) || (Source == Dataset && Timestamp is not null);
+
+    /// <summary>An output as <c>NAME</c> or <c>NAME[k]</c>: the output's name and the column index (null without one); null when it is neither.</summary>
+    public static (string Name, int? Index)? ParseOutput(string? output)
+    {
+        if (string.IsNullOrEmpty(output))
+        {
+            return null;
+        }
+
+        if (!output.EndsWith(']'))
+        {
+            return output.Contains('[', StringComparison.Ordinal) ? null : (output, null);
+        }
+
+        var open = output.LastIndexOf('[');
+        return open > 0 && int.TryParse(output.AsSpan(open + 1, output.Length - open - 2), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var index)
+            ? (output[..open], index)
+            : null;
+    }
 }
 
 /// <summary>
@@ -176,7 +207,8 @@ public static partial class AbExperimentValidation
         {
             if (cuped.Covariates is { } covariates)
             {
-                if (cuped.Source is not null || cuped.Name is not null || cuped.Lookback is not null || cuped.Key is not null || cuped.Column is not null || cuped.Timestamp is not null)
+                if (cuped.Source is not null || cuped.Name is not null || cuped.Lookback is not null || cuped.Key is not null || cuped.Column is not null || cuped.Timestamp is not null
+                    || cuped.Model is not null || cuped.Output is not null || cuped.FeatureNames is not null)
                 {
                     problems.Add("cuped: give one covariate (source, name, ...) or a list of them as covariates, not both");
                 }
@@ -288,9 +320,9 @@ public static partial class AbExperimentValidation
     /// <summary>One covariate's checks: its source, a KPI's name, a dataset's columns, and its lookback; problems named after <paramref name="where"/>.</summary>
     private static void ValidateCovariate(CupedSpec cuped, string where, List<string> problems)
     {
-        if (cuped.Source is not (MetricSpec.Kpi or MetricSpec.Outcome or MetricSpec.Reward or CupedSpec.Dataset))
+        if (cuped.Source is not (MetricSpec.Kpi or MetricSpec.Outcome or MetricSpec.Reward or CupedSpec.Dataset or CupedSpec.ModelSource))
         {
-            problems.Add($"{where}.source '{cuped.Source}' must be kpi, outcome, reward or dataset");
+            problems.Add($"{where}.source '{cuped.Source}' must be kpi, outcome, reward, dataset or model");
         }
 
         if (cuped.Source == MetricSpec.Kpi && string.IsNullOrEmpty(cuped.Name))
@@ -298,9 +330,25 @@ public static partial class AbExperimentValidation
             problems.Add($"{where}: a kpi covariate needs the KPI's name as name");
         }
 
+        if (cuped.Source == CupedSpec.ModelSource)
+        {
+            ValidateModelCovariate(cuped, where, problems);
+        }
+        else if (cuped.Model is not null || cuped.Output is not null || cuped.FeatureNames is not null)
+        {
+            problems.Add($"{where}: model, output and feature_names are for source model");
+        }
+
         if (cuped.Source == CupedSpec.Dataset)
         {
             ValidateDatasetCovariate(cuped, where, problems);
+        }
+        else if (cuped.Source == CupedSpec.ModelSource)
+        {
+            if (cuped.Column is not null || cuped.Timestamp is not null)
+            {
+                problems.Add($"{where}: column and timestamp are for source dataset (a model covariate sums its output over every row of the table)");
+            }
         }
         else if (cuped.Key is not null || cuped.Column is not null || cuped.Timestamp is not null)
         {
@@ -311,7 +359,9 @@ public static partial class AbExperimentValidation
         {
             if (cuped.Lookback is not null)
             {
-                problems.Add($"{where}.lookback needs {where}.timestamp with source dataset (without a timestamp every row of the table is the pre-period)");
+                problems.Add(cuped.Source == CupedSpec.ModelSource
+                    ? $"{where}.lookback: a model covariate scores every row of the table (the table is the pre-period); leave lookback out"
+                    : $"{where}.lookback needs {where}.timestamp with source dataset (without a timestamp every row of the table is the pre-period)");
             }
         }
         else if (Durations.Parse(cuped.Lookback ?? CupedSpec.DefaultLookback) is not { } lookback || lookback <= TimeSpan.Zero || lookback > MaxLookback)
@@ -320,12 +370,57 @@ public static partial class AbExperimentValidation
         }
     }
 
-    /// <summary>A dataset covariate names a dataset version (<c>name</c> or <c>name@3</c>), the key column and the value column.</summary>
-    private static void ValidateDatasetCovariate(CupedSpec cuped, string where, List<string> problems)
+    /// <summary>
+    /// A model covariate (CUPAC) names the model (<c>models:/NAME/VERSION</c> or <c>models:/NAME@ALIAS</c>), the dataset it
+    /// scores with its key column (as a dataset covariate does), and the output summed per key (<c>NAME</c> or <c>NAME[k]</c>).
+    /// </summary>
+    private static void ValidateModelCovariate(CupedSpec cuped, string where, List<string> problems)
+    {
+        if (string.IsNullOrEmpty(cuped.Model))
+        {
+            problems.Add($"{where}: a model covariate needs model, the model that predicts the metric (models:/ltv/3 or models:/ltv@champion)");
+        }
+        else
+        {
+            try
+            {
+                ModelReferenceOf(cuped.Model, where);
+            }
+            catch (TrackingException exception)
+            {
+                problems.Add(exception.Message.TrimEnd('.'));
+            }
+        }
+
+        if (string.IsNullOrEmpty(cuped.Output))
+        {
+            problems.Add($"{where}: a model covariate needs output, the model's output summed per key (NAME, or NAME[k] for a column of an [N, k] output)");
+        }
+        else if (CupedSpec.ParseOutput(cuped.Output) is null)
+        {
+            problems.Add($"{where}.output '{cuped.Output}' must be an output's name, or NAME[k] for a column of an [N, k] output");
+        }
+
+        foreach (var (input, names) in cuped.FeatureNames ?? new Dictionary<string, IReadOnlyList<string>>())
+        {
+            if (names is not { Count: > 0 } || names.Any(string.IsNullOrEmpty))
+            {
+                problems.Add($"{where}.feature_names.{input}: give the input's columns, in order");
+            }
+        }
+
+        ValidateDatasetCovariate(cuped, where, problems, "model");
+    }
+
+    /// <summary>The covariate's model reference; a <see cref="TrackingException"/> naming <paramref name="where"/><c>.model</c> when it is not one.</summary>
+    internal static Serving.ModelReference ModelReferenceOf(string model, string where) => Serving.ModelReference.Parse(model, $"{where}.model");
+
+    /// <summary>A dataset covariate names a dataset version (<c>name</c> or <c>name@3</c>), the key column and the value column (a model covariate: no value column).</summary>
+    private static void ValidateDatasetCovariate(CupedSpec cuped, string where, List<string> problems, string kind = CupedSpec.Dataset)
     {
         if (string.IsNullOrEmpty(cuped.Name))
         {
-            problems.Add($"{where}: a dataset covariate needs the dataset as name (customers or customers@3)");
+            problems.Add($"{where}: a {kind} covariate needs the dataset as name (customers or customers@3)");
         }
         else
         {
@@ -341,10 +436,10 @@ public static partial class AbExperimentValidation
 
         if (string.IsNullOrEmpty(cuped.Key))
         {
-            problems.Add($"{where}: a dataset covariate needs key, the column that holds the routing key");
+            problems.Add($"{where}: a {kind} covariate needs key, the column that holds the routing key");
         }
 
-        if (string.IsNullOrEmpty(cuped.Column))
+        if (kind == CupedSpec.Dataset && string.IsNullOrEmpty(cuped.Column))
         {
             problems.Add($"{where}: a dataset covariate needs column, the numeric column summed per key");
         }

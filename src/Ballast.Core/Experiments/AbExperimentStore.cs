@@ -26,9 +26,11 @@ public sealed record AbExperimentDecision(string? Winner = null, string? Reason 
 /// A/B experiments in the metadata database, and their results computed from the prediction log and feedback. Stopping
 /// ends data collection; concluding records the decision and, when asked, routes all traffic to the winner through
 /// the endpoint store (then <paramref name="endpointsChanged"/> swaps the routing snapshot, as a rollout's promotion does).
+/// Model covariates (CUPAC) need the <paramref name="registry"/> (their version is pinned and its signature checked) and
+/// the <paramref name="scorer"/> that scores their dataset, as monitors score a reference.
 /// </summary>
 public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore endpoints, PredictionExport predictions, KpiStore kpis, TrafficStats traffic, DatasetStore datasets,
-    TimeProvider time, Func<CancellationToken, Task>? endpointsChanged = null)
+    TimeProvider time, Func<CancellationToken, Task>? endpointsChanged = null, Registry.RegistryStore? registry = null, Monitoring.ReferenceScorer? scorer = null)
 {
     /// <summary>The longest reason a conclusion keeps.</summary>
     public const int MaxReasonLength = 2000;
@@ -329,6 +331,15 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
             }
         }
 
+        var scored = new Dictionary<int, List<(string? Key, double? X)>>();
+        for (var j = 0; j < covariates.Count; j++)
+        {
+            if (covariates[j].Source == CupedSpec.ModelSource)
+            {
+                scored[j] = await ScoreAsync(covariates[j], cancellationToken).ConfigureAwait(false);
+            }
+        }
+
         var tables = new Dictionary<int, CovariateTable>();
         try
         {
@@ -340,7 +351,7 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
                 }
             }
 
-            return await ResultsAsync(spec, start, end, split, metrics, kpiValues, covariates, preKpis, tables, cancellationToken).ConfigureAwait(false);
+            return await ResultsAsync(spec, start, end, split, metrics, kpiValues, covariates, preKpis, tables, scored, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -352,12 +363,63 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     }
 
     /// <summary>
+    /// A model covariate's values (CUPAC): every row of its pinned dataset version scored by its pinned model version
+    /// (<see cref="Monitoring.ReferenceScorer"/>, file by file, its scores cached per file when the scorer has a cache),
+    /// each row's key as text beside the chosen output as a number (null when not a finite number).
+    /// </summary>
+    private async Task<List<(string? Key, double? X)>> ScoreAsync(CupedSpec cuped, CancellationToken cancellationToken)
+    {
+        if (scorer is null)
+        {
+            throw TrackingException.Invalid("cuped: this server scores no model covariates (no model scorer)");
+        }
+
+        var model = ModelReference.Parse(cuped.Model!, "cuped.model");
+        var version = await datasets.GetVersionAsync(DatasetReference.Parse(cuped.Name!), cancellationToken).ConfigureAwait(false);
+        var (name, index) = CupedSpec.ParseOutput(cuped.Output)!.Value;
+        var column = index is { } k ? string.Create(CultureInfo.InvariantCulture, $"{name}[{k}]") : name;
+        var rows = new List<(string? Key, double? X)>();
+        foreach (var file in (version.Files ?? []).Where(file => DatasetProfiler.FormatOf(file.Path) is not null))
+        {
+            var copy = Path.Combine(Path.GetTempPath(), "ballast-cupac-" + Guid.NewGuid().ToString("N"));
+            try
+            {
+                using var table = Monitoring.ReferenceTable.FromFile($"{version.Reference} {file.Path}",
+                    await datasets.LocalFileAsync(file, copy, cancellationToken).ConfigureAwait(false), file);
+                IReadOnlyDictionary<string, List<object?>> outputs;
+                try
+                {
+                    outputs = await scorer.ScoreAsync(model.Name, model.Version!.Value, cuped.FeatureNames, table, cancellationToken).ConfigureAwait(false);
+                }
+                catch (InvalidOperationException exception)
+                {
+                    throw TrackingException.Invalid($"cuped: {cuped.Model} could not score {version.Reference} {file.Path}: {exception.Message}");
+                }
+
+                var values = outputs.GetValueOrDefault(column)
+                    ?? throw TrackingException.Invalid($"cuped.output: {cuped.Model} returned no '{column}' for {version.Reference} {file.Path}; it returned {string.Join(", ", outputs.Keys)}");
+                var keys = table.Texts(cuped.Key!)!;
+                for (var row = 0; row < keys.Count; row++)
+                {
+                    rows.Add((keys[row], Monitoring.WindowValues.Number(values[row]) is { } x && double.IsFinite(x) ? x : null));
+                }
+            }
+            finally
+            {
+                File.Delete(copy);
+            }
+        }
+
+        return rows;
+    }
+
+    /// <summary>
     /// The results query, once the KPI values and the covariates' pre-period KPIs and tables are at hand: per metric
     /// and variant, the units, the metric's sums, latency and, with CUPED, every covariate's sums (ΣXᵢ, ΣXᵢY, ΣXᵢXⱼ).
     /// </summary>
     private async Task<AbExperimentResults> ResultsAsync(AbExperimentSpec spec, long start, long? end, ExperimentSplit split, List<MetricSpec> metrics,
         List<(int Metric, StoredKpi Kpi)> kpiValues, IReadOnlyList<CupedSpec> covariates, List<(int Covariate, StoredKpi Kpi)> preKpis, Dictionary<int, CovariateTable> tables,
-        CancellationToken cancellationToken)
+        Dictionary<int, List<(string? Key, double? X)>> scored, CancellationToken cancellationToken)
     {
         var variants = split.Variants;
         var guarded = (spec.Guardrails ?? []).Select(guardrail => guardrail.AsMetric()).OfType<MetricSpec>().ToList();
@@ -365,7 +427,7 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         var k = covariates.Count;
         // Stopped: the log view ends at the stop, and the feedback is what it was then (sent, re-sent or changed later: not seen).
         // The log is read from the earliest pre-period a covariate takes from it (a dataset covariate reads none before the start).
-        var from = covariates.Where(covariate => covariate.Source != CupedSpec.Dataset).Select(PreStart).DefaultIfEmpty(start).Min();
+        var from = covariates.Where(covariate => covariate.Source is not (CupedSpec.Dataset or CupedSpec.ModelSource)).Select(PreStart).DefaultIfEmpty(start).Min();
         var found = await predictions.QueryAsync(spec.Endpoint!, from, end, end, connection =>
         {
             foreach (var (j, table) in tables)
@@ -374,6 +436,20 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
             }
 
             using var command = connection.CreateCommand();
+            foreach (var (j, rows) in scored)
+            {
+                // A model covariate's scored rows, aggregated per key by the query as a dataset's column is.
+                command.CommandText = $"CREATE TABLE cuped_source_{j} (routing_key VARCHAR, x DOUBLE)";
+                command.ExecuteNonQuery();
+                using var appender = connection.CreateAppender($"cuped_source_{j}");
+                foreach (var (key, x) in rows)
+                {
+                    var row = appender.CreateRow();
+                    row = key is null ? row.AppendNullValue() : row.AppendValue(key);
+                    (x is { } value ? row.AppendValue(value) : row.AppendNullValue()).EndRow();
+                }
+            }
+
             command.CommandText = "CREATE TABLE kpis (metric INTEGER, prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE); CREATE TABLE pre_kpis (covariate INTEGER, prediction_id VARCHAR, routing_key VARCHAR, value DOUBLE)";
             command.ExecuteNonQuery();
             using (var appender = connection.CreateAppender("kpis"))
@@ -480,10 +556,12 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
 
     /// <summary>
     /// CUPED's covariate <paramref name="index"/> per routing key from the pre-period [<paramref name="preStart"/>, <paramref name="start"/>)
-    /// (see <see cref="CupedSpec"/>); a dataset's from the view <c>cuped_source_{index}</c>, whole without a timestamp column.
+    /// (see <see cref="CupedSpec"/>); a dataset's from the view <c>cuped_source_{index}</c>, whole without a timestamp column;
+    /// a model's from the table <c>cuped_source_{index}</c> of its scored rows, summed per key as a dataset's column is.
     /// </summary>
     private static string Covariate(CupedSpec cuped, int index, long preStart, long start) => cuped.Source switch
     {
+        CupedSpec.ModelSource => $"SELECT routing_key, sum(x) AS x FROM cuped_source_{index} WHERE routing_key IS NOT NULL GROUP BY 1 HAVING count(x) > 0",
         CupedSpec.Dataset => $"SELECT CAST({DuckDbSql.Identifier(cuped.Key!)} AS VARCHAR) AS routing_key, sum(CAST({DuckDbSql.Identifier(cuped.Column!)} AS DOUBLE)) AS x FROM cuped_source_{index} " +
             $"WHERE {DuckDbSql.Identifier(cuped.Key!)} IS NOT NULL" +
             (cuped.Timestamp is { } timestamp ? $" AND epoch_ms(CAST({DuckDbSql.Identifier(timestamp)} AS TIMESTAMP)) >= {preStart} AND epoch_ms(CAST({DuckDbSql.Identifier(timestamp)} AS TIMESTAMP)) < {start}" : "") +
@@ -509,17 +587,21 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         spec = AbExperimentValidation.Validate(spec);
         if (spec.Cuped is { } cuped)
         {
-            var pinnedBefore = (existing?.Cuped?.Each() ?? []).Where(covariate => covariate.Source == CupedSpec.Dataset && covariate.Name is not null).Select(covariate => DatasetReference.Parse(covariate.Name!)).ToList();
+            var pinnedBefore = (existing?.Cuped?.Each() ?? []).Where(covariate => covariate.Source is CupedSpec.Dataset or CupedSpec.ModelSource && covariate.Name is not null)
+                .Select(covariate => DatasetReference.Parse(covariate.Name!)).ToList();
+            var modelsBefore = (existing?.Cuped?.Each() ?? []).Where(covariate => covariate.Source == CupedSpec.ModelSource && covariate.Model is not null)
+                .Select(covariate => ModelReference.Parse(covariate.Model!, "cuped.model")).ToList();
             var problems = new List<string>();
             var pinned = new List<CupedSpec>();
             foreach (var (covariate, j) in cuped.Each().Select((covariate, j) => (covariate, j)))
             {
-                if (covariate.Source != CupedSpec.Dataset)
+                if (covariate.Source is not (CupedSpec.Dataset or CupedSpec.ModelSource))
                 {
                     pinned.Add(covariate);
                     continue;
                 }
 
+                var where = cuped.Covariates is null ? "cuped" : $"cuped.covariates[{j}]";
                 var reference = DatasetReference.Parse(covariate.Name!);
                 if (reference.Version is null && pinnedBefore.FirstOrDefault(before => before.Name == reference.Name) is { } before)
                 {
@@ -527,8 +609,30 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
                 }
 
                 var version = await datasets.GetVersionAsync(reference, cancellationToken).ConfigureAwait(false);
-                problems.AddRange(CovariateTable.Problems(version, covariate, cuped.Covariates is null ? "cuped" : $"cuped.covariates[{j}]"));
-                pinned.Add(covariate with { Name = version.Reference });
+                if (covariate.Source == CupedSpec.Dataset)
+                {
+                    problems.AddRange(CovariateTable.Problems(version, covariate, where));
+                    pinned.Add(covariate with { Name = version.Reference });
+                    continue;
+                }
+
+                // A model covariate: an alias is pinned to its version now (or to the version pinned before, for the same model).
+                var model = AbExperimentValidation.ModelReferenceOf(covariate.Model!, where);
+                if (model.Version is null && modelsBefore.FirstOrDefault(before => before.Name == model.Name) is { } modelBefore)
+                {
+                    model = modelBefore;
+                }
+
+                if (registry is null || scorer is null)
+                {
+                    problems.Add($"{where}.source: this server scores no model covariates (no model registry)");
+                    continue;
+                }
+
+                var registered = await model.ResolveAsync(registry, cancellationToken).ConfigureAwait(false);
+                var pinnedModel = new ModelReference(model.Name, long.Parse(registered.Version, CultureInfo.InvariantCulture), null);
+                problems.AddRange(ModelProblems(version, covariate, pinnedModel, Registry.ModelRegistration.SignatureOf(registered), where));
+                pinned.Add(covariate with { Name = version.Reference, Model = pinnedModel.ToString() });
             }
 
             if (problems.Count > 0)
@@ -552,6 +656,75 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         }
 
         return spec;
+    }
+
+    /// <summary>
+    /// What keeps a model covariate from scoring <paramref name="version"/>: the key column (as for a dataset covariate),
+    /// the columns every input of the model's signature reads (named as monitors read them), and the output: one the
+    /// model has, numeric, given as <c>NAME</c> for one value a row or <c>NAME[k]</c> with k a column of an [N, k] output.
+    /// </summary>
+    private static List<string> ModelProblems(DatasetVersion version, CupedSpec cuped, ModelReference model, Runtime.ModelSignature? signature, string where)
+    {
+        if (signature is null)
+        {
+            return [$"{where}.model: {model} has no recorded signature (register it with ballast models register, which reads its inputs and outputs)"];
+        }
+
+        var problems = new List<string>();
+        var inputs = new List<(string Field, string Input, string Column, bool Numeric)>();
+        foreach (var input in signature.Inputs)
+        {
+            try
+            {
+                var names = Monitoring.ReferenceScorer.InputColumns(input, cuped.FeatureNames);
+                var field = cuped.FeatureNames?.ContainsKey(input.Name) == true ? $"{where}.feature_names.{input.Name}" : $"{where}.model";
+                if (cuped.FeatureNames?.GetValueOrDefault(input.Name) is { } given && given.Count != names.Count)
+                {
+                    problems.Add($"{field}: input '{input.Name}' of {model} takes {names.Count} columns a row, not {given.Count}");
+                    continue;
+                }
+
+                inputs.AddRange(names.Select(name => (field, input.Name, name, input.Datatype != Runtime.TensorDatatypes.Bytes)));
+            }
+            catch (InvalidOperationException exception)
+            {
+                problems.Add($"{where}.model: {model} {exception.Message}");
+            }
+        }
+
+        foreach (var unknown in (cuped.FeatureNames?.Keys ?? []).Where(input => signature.Inputs.All(spec => spec.Name != input)))
+        {
+            problems.Add($"{where}.feature_names: {model} has no input '{unknown}'; it has {string.Join(", ", signature.Inputs.Select(input => input.Name))}");
+        }
+
+        problems.AddRange(CovariateTable.Problems(version, cuped, where, inputs));
+        var (name, index) = CupedSpec.ParseOutput(cuped.Output)!.Value;
+        if (signature.Outputs.FirstOrDefault(output => output.Name == name) is not { } spec)
+        {
+            problems.Add($"{where}.output: {model} has no output '{name}'; it has {string.Join(", ", signature.Outputs.Select(output => output.Name))}");
+        }
+        else if (!Runtime.TensorDatatypes.IsNumeric(spec.Datatype) && spec.Datatype != Runtime.TensorDatatypes.Bool)
+        {
+            problems.Add($"{where}.output: output '{name}' of {model} is {spec.Datatype}, not a number");
+        }
+        else if (spec.Shape.Count == 1 && index is not null)
+        {
+            problems.Add($"{where}.output: output '{name}' of {model} is one value a row ({spec}); give it as {name}, without an index");
+        }
+        else if (spec.Shape.Count == 2 && index is null)
+        {
+            problems.Add($"{where}.output: output '{name}' of {model} is {spec}; give the column as {name}[k]");
+        }
+        else if (spec.Shape.Count == 2 && spec.Shape[1] > 0 && index >= spec.Shape[1])
+        {
+            problems.Add($"{where}.output: output '{name}' of {model} has {spec.Shape[1]} columns; {index} is not between 0 and {spec.Shape[1] - 1}");
+        }
+        else if (spec.Shape.Count is not (1 or 2))
+        {
+            problems.Add($"{where}.output: output '{name}' of {model} is {spec}; a covariate takes one value a row, or a column of [N, k]");
+        }
+
+        return problems;
     }
 
     private async Task<IReadOnlyList<StoredAbExperiment>> QueryAsync(string where, object? parameters, CancellationToken cancellationToken)
@@ -602,7 +775,7 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
 /// <summary>
 /// A dataset version's tabular files opened for a CUPED covariate (local files: a local store's own, or copies that
 /// dispose deletes), and the checks a version must pass: every table has the key, a numeric or boolean value column and
-/// a date or time column for the timestamp.
+/// a date or time column for the timestamp (and, for a model covariate, the columns the model's inputs read).
 /// </summary>
 internal sealed class CovariateTable : IAsyncDisposable
 {
@@ -610,7 +783,7 @@ internal sealed class CovariateTable : IAsyncDisposable
     private readonly List<string> _readers = [];
 
     /// <summary>What keeps <paramref name="version"/> from serving as the covariate, each named after <paramref name="where"/> in the spec.</summary>
-    public static List<string> Problems(DatasetVersion version, CupedSpec cuped, string where = "cuped")
+    public static List<string> Problems(DatasetVersion version, CupedSpec cuped, string where = "cuped", IReadOnlyList<(string Field, string Input, string Column, bool Numeric)>? inputs = null)
     {
         var tables = version.Profile?.Tables ?? [];
         if (tables.Count == 0)
@@ -649,6 +822,17 @@ internal sealed class CovariateTable : IAsyncDisposable
                 "text or a whole number (routing keys are compared as text)");
             Check("column", cuped.Column, column => column.Kind is "numeric" or "boolean", "numeric or boolean");
             Check("timestamp", cuped.Timestamp, column => column.Kind == "datetime", "a date or timestamp");
+            foreach (var (field, input, name, numeric) in inputs ?? [])
+            {
+                if (!columns.TryGetValue(name, out var column))
+                {
+                    problems.Add($"{field}: {version.Reference} {table.Path} has no column '{name}' for the model's input '{input}'; it has {string.Join(", ", columns.Keys)}");
+                }
+                else if (numeric && column.Kind is not ("numeric" or "boolean"))
+                {
+                    problems.Add($"{field}: column '{name}' of {version.Reference} {table.Path} is {column.Type}, not numeric or boolean for the model's input '{input}'");
+                }
+            }
         }
 
         return problems;

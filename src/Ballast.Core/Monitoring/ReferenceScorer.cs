@@ -11,6 +11,7 @@ namespace Ballast.Monitoring;
 /// Each input of the model's signature is read from the reference's columns as a window names them (the input's name
 /// for one value a row; <c>feature_names</c>, else <c>NAME[0]</c> … for [N, k]); the outputs come back as a window's
 /// columns (<c>NAME</c>, or <c>NAME[0]</c> … for [N, k]). What cannot be done is an <see cref="InvalidOperationException"/> whose message says why.
+/// CUPAC covariates of A/B experiments score their dataset the same way (<see cref="ScoreAsync(string, long, IReadOnlyDictionary{string, IReadOnlyList{string}}?, ReferenceTable, CancellationToken)"/>).
 /// With a <paramref name="cache"/>, a dataset file's outputs are kept per model version and the columns its inputs read
 /// (<see cref="CacheKey"/>), so later windows reuse them; an alias moved to another version scores the reference again.
 /// </summary>
@@ -36,13 +37,27 @@ public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models, 
 
         var modelReference = ModelReference.Parse(served[0].Model!, $"variant '{served[0].Name}'");
         var version = await models.ResolveAsync(modelReference, cancellationToken).ConfigureAwait(false);
-        var model = await models.GetAsync(modelReference.Name, version).ConfigureAwait(false);
+        var outputs = await ScoreAsync(modelReference.Name, version, spec.FeatureNames, reference, cancellationToken).ConfigureAwait(false);
+        return (outputs, (await models.GetAsync(modelReference.Name, version).ConfigureAwait(false)).Reference);
+    }
+
+    /// <summary>
+    /// A dataset table's rows scored by a registered model version (what monitors and CUPAC covariates share): each
+    /// input of the signature read from the table's columns (<see cref="InputColumns"/>, with <paramref name="featureNames"/>),
+    /// the model called on <see cref="BatchRows"/> rows at a time, every output back as columns (<see cref="OutputColumns"/>),
+    /// one value per row; kept in the cache when there is one and the table is a dataset file.
+    /// </summary>
+    public async Task<IReadOnlyDictionary<string, List<object?>>> ScoreAsync(string name, long version, IReadOnlyDictionary<string, IReadOnlyList<string>>? featureNames,
+        ReferenceTable reference, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(reference);
+        var model = await models.GetAsync(name, version).ConfigureAwait(false);
         var runtime = model.Runtime;
-        var columns = runtime.Signature.Inputs.Select(input => (Input: input, Names: Columns(input, spec))).ToList();
-        var key = reference.Blob is { } blob ? CacheKey(blob, modelReference.Name, version, columns.Select(column => (column.Input.Name, column.Names))) : null;
+        var columns = runtime.Signature.Inputs.Select(input => (Input: input, Names: InputColumns(input, featureNames))).ToList();
+        var key = reference.Blob is { } blob ? CacheKey(blob, name, version, columns.Select(column => (column.Input.Name, column.Names))) : null;
         if (cache is not null && key is not null && await cache.ScoresAsync(key, reference.Rows, cancellationToken).ConfigureAwait(false) is { } cached)
         {
-            return (cached, model.Reference);
+            return cached;
         }
 
         var rows = checked((int)reference.Rows);
@@ -64,7 +79,7 @@ public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models, 
             await cache.PutScoresAsync(key, outputs, cancellationToken).ConfigureAwait(false);
         }
 
-        return (outputs, model.Reference);
+        return outputs;
     }
 
     /// <summary>
@@ -80,9 +95,14 @@ public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models, 
             string.Join("\n", inputs.Select(input => $"{input.Input}={string.Join("\t", input.Columns)}"));
     }
 
-    /// <summary>The reference columns one input of the signature reads, in order.</summary>
-    private static IReadOnlyList<string> Columns(TensorSpec input, MonitorSpec spec)
+    /// <summary>
+    /// The table columns one input of the signature reads, in order: its name for one value a row; for [N, k], the k
+    /// names <paramref name="featureNames"/> gives it, else <c>NAME[0]</c> … <c>NAME[k-1]</c>. Any other shape is an
+    /// <see cref="InvalidOperationException"/>.
+    /// </summary>
+    public static IReadOnlyList<string> InputColumns(TensorSpec input, IReadOnlyDictionary<string, IReadOnlyList<string>>? featureNames)
     {
+        ArgumentNullException.ThrowIfNull(input);
         var width = input.Shape.Count switch
         {
             1 => 1,
@@ -90,8 +110,20 @@ public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models, 
             _ => throw new InvalidOperationException($"input '{input.Name}' is [{string.Join(", ", input.Shape)}]; a reference's columns give one value, or a fixed number, a row"),
         };
         return input.Shape.Count == 1 ? [input.Name]
-            : spec.FeatureNames?.GetValueOrDefault(input.Name) is { } named && named.Count == width ? named
+            : featureNames?.GetValueOrDefault(input.Name) is { } named && named.Count == width ? named
             : Enumerable.Range(0, width).Select(i => $"{input.Name}[{i}]").ToList();
+    }
+
+    /// <summary>
+    /// The columns an output comes back as: <c>NAME</c> for one value a row; <c>NAME[0]</c> … for [N, k] (null when k is
+    /// only known once scored, as for a ZipMap's class probabilities: <c>NAME[i]</c> for every i the model returns).
+    /// </summary>
+    public static IReadOnlyList<string>? OutputColumns(TensorSpec output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        return output.Shape.Count == 1 ? [output.Name]
+            : output.Shape.Count == 2 && output.Shape[1] > 0 ? Enumerable.Range(0, (int)output.Shape[1]).Select(i => $"{output.Name}[{i}]").ToList()
+            : null;
     }
 
     /// <summary>One input of the signature as a tensor of every reference row.</summary>

@@ -108,6 +108,30 @@ public sealed class ReferenceTable : IDisposable
         return values;
     }
 
+    /// <summary>A dataset column's values as text, one per row in the order <see cref="Values"/> reads them (as DuckDB casts them to VARCHAR; missing as null); null without the column.</summary>
+    public IReadOnlyList<string?>? Texts(string column)
+    {
+        ArgumentNullException.ThrowIfNull(column);
+        if (_window is not null || !_columns.Contains(column))
+        {
+            return null;
+        }
+
+        using var connection = new DuckDBConnection("Data Source=:memory:");
+        connection.Open();
+        DuckDbSql.Execute(connection, "SET threads = 1");
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT CAST({DuckDbSql.Identifier(column)} AS VARCHAR) FROM {Source(_file!)}";
+        using var reader = command.ExecuteReader();
+        var values = new List<string?>();
+        while (reader.Read())
+        {
+            values.Add(reader.IsDBNull(0) ? null : reader.GetString(0));
+        }
+
+        return values;
+    }
+
     /// <summary>Whether the reference holds the model output's values: the traffic's output, or a dataset column of that name.</summary>
     public bool HasOutput(string output) => _window is null ? _columns.Contains(output) : _window.Outputs.ContainsKey(output);
 

@@ -77,6 +77,28 @@ public sealed class ModelRegistration(RegistryStore registry, IArtifactStore art
         }
     }
 
+    /// <summary>The signature recorded in a version's <see cref="SignatureTag"/> at registration; null when there is none (or it is not a signature).</summary>
+    public static ModelSignature? SignatureOf(ModelVersion version)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        if (version.Tags.FirstOrDefault(tag => tag.Key == SignatureTag)?.Value is not { Length: > 0 } json)
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonSerializer.Deserialize(json, RegistrationJsonContext.Default.SignatureJson) is { Inputs: not null, Outputs: not null } signature
+                ? new ModelSignature(signature.Inputs.Select(input => new TensorSpec(input.Name, input.Datatype, input.Shape)).ToList(),
+                    signature.Outputs.Select(output => new TensorSpec(output.Name, output.Datatype, output.Shape)).ToList())
+                : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
     public static string SignatureToJson(ModelSignature signature, string? featureService = null) =>
         JsonSerializer.Serialize(SignatureJson.From(signature) with { FeatureService = featureService }, RegistrationJsonContext.Default.SignatureJson);
 

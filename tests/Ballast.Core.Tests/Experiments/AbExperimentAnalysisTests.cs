@@ -97,6 +97,30 @@ public sealed class AbExperimentAnalysisTests
     }
 
     [Fact]
+    public void A_model_covariate_needs_a_model_a_dataset_a_key_and_an_output_and_no_column_or_lookback()
+    {
+        Should.Throw<TrackingException>(() => AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", new MetricSpec("conversion"),
+            Cuped: new CupedSpec("model", Lookback: "7d", Column: "spend"))))
+            .Message.ShouldBe("Invalid experiment 'ab': cuped: a model covariate needs model, the model that predicts the metric (models:/ltv/3 or models:/ltv@champion); " +
+                "cuped: a model covariate needs output, the model's output summed per key (NAME, or NAME[k] for a column of an [N, k] output); " +
+                "cuped: a model covariate needs the dataset as name (customers or customers@3); cuped: a model covariate needs key, the column that holds the routing key; " +
+                "cuped: column and timestamp are for source dataset (a model covariate sums its output over every row of the table); " +
+                "cuped.lookback: a model covariate scores every row of the table (the table is the pre-period); leave lookback out.");
+        Should.Throw<TrackingException>(() => AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", new MetricSpec("conversion"),
+            Cuped: new CupedSpec(Covariates: [new CupedSpec("model", "customers", Key: "id", Model: "ltv/3", Output: "p[x]"), new CupedSpec("kpi", "spend", Output: "p")]))))
+            .Message.ShouldBe("Invalid experiment 'ab': cuped.covariates[0].model: model 'ltv/3' is not models:/NAME/VERSION or models:/NAME@ALIAS; " +
+                "cuped.covariates[0].output 'p[x]' must be an output's name, or NAME[k] for a column of an [N, k] output; " +
+                "cuped.covariates[1]: model, output and feature_names are for source model.");
+
+        var model = AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", new MetricSpec("conversion"),
+            Cuped: new CupedSpec("model", "customers@1", Key: "id", Model: "models:/ltv/3", Output: "probabilities[1]"))).Cuped!;
+        (model.Lookback, model.HasLookback(), model.Covariate()).ShouldBe(((string?)null, false, "model:ltv/3@customers@1:probabilities[1]"));
+        CupedSpec.ParseOutput("probabilities[12]").ShouldBe(("probabilities", 12));
+        CupedSpec.ParseOutput("score").ShouldBe(("score", (int?)null));
+        CupedSpec.ParseOutput("p[-1]").ShouldBeNull();
+    }
+
+    [Fact]
     public void A_sample_ratio_mismatch_invalidates_whatever_the_lift()
     {
         // 1000 vs 1200 units on a 50/50 split: p = 0.000020079 (GrowthBook's SRM known answer), below 0.001.

@@ -185,6 +185,80 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Fo
             .Code.ShouldBe(TrackingException.InvalidState);
     }
 
+    /// <summary>
+    /// CUPAC on each engine: a model covariate's alias and bare dataset name are pinned at creation and kept when the
+    /// spec is applied again after the alias moved; the results equal CUPED computed here on the model's predictions
+    /// (an ONNX identity model, so each customer's prediction is their x_fp64[1]; one customer in four is not in the
+    /// table and has X = 0); an unknown output, a column index out of range and a missing input column are refused.
+    /// </summary>
+    [Fact]
+    public async Task A_model_covariate_is_pinned_and_adjusts_by_the_models_predictions_per_key()
+    {
+        await Endpoints.CreateAsync(new EndpointSpec("checkout", null, [new VariantSpec("a", "models:/shop/1", 50), new VariantSpec("b", "models:/shop/2", 50)]), Cancel);
+        var artifacts = LocalArtifacts();
+        _log = await OpenLogAsync(artifacts);
+        var datasets = new DatasetStore(Database, artifacts, Time, new DatasetProfiler());
+        var registry = new Ballast.Registry.RegistryStore(Database, Time);
+        using var models = new ModelCache(registry, new RunStore(Database, new ExperimentStore(Database, Time), Time), artifacts, Time);
+        foreach (var _ in new[] { 1, 2 })
+        {
+            await new Ballast.Registry.ModelRegistration(registry, artifacts).RegisterAsync("identity", new MemoryStream(Ballast.Tests.Runtime.OnnxTestModels.Identity("FP64")), "model.onnx", cancellationToken: Cancel);
+        }
+
+        await registry.SetAliasAsync("identity", "champion", "2", Cancel);
+        var store = new AbExperimentStore(Database, Endpoints, new PredictionExport(_log, artifacts, Feedback), new KpiStore(Database, Time), new TrafficStats(Database, Time), datasets, Time,
+            registry: registry, scorer: new Ballast.Monitoring.ReferenceScorer(Endpoints, models));
+
+        // Users 1..40 (ScoreAsync: a gets 1..20, b 21..40; the first 6 of a and 12 of b convert); X = y_fp64[1] = x_fp64[1].
+        var x = new double[41];
+        var csv = new System.Text.StringBuilder("customer_id,x_fp64[0],x_fp64[1]\n");
+        for (var user = 1; user <= 40; user++)
+        {
+            if (user % 4 == 0)
+            {
+                continue;
+            }
+
+            var converts = user <= 6 || (user > 20 && user <= 32);
+            x[user] = ((user % 7) * 0.25) + (converts ? 1.5 : 0);
+            csv.Append(System.Globalization.CultureInfo.InvariantCulture, $"user-{user},{user},{x[user]}\n");
+        }
+
+        var bytes = System.Text.Encoding.UTF8.GetBytes(csv.ToString());
+        var file = new DatasetFile("customers.csv", bytes.Length, ContentAddressing.Sha256Hex(bytes));
+        await datasets.PutBlobAsync(file.Sha256, new MemoryStream(bytes), Cancel);
+        await datasets.AddVersionAsync("customers", [file], cancellationToken: Cancel);
+
+        var spec = Checkout with
+        {
+            Metric = new MetricSpec("value", MetricSpec.Mean),
+            Cuped = new CupedSpec(CupedSpec.ModelSource, "customers", Key: "customer_id", Model: "models:/identity@champion", Output: "y_fp64[1]"),
+        };
+        var created = await store.CreateAsync(spec, Cancel);
+        (created.Spec.Cuped!.Model, created.Spec.Cuped.Name, created.Spec.Cuped.Covariate()).ShouldBe(("models:/identity/2", "customers@1", "model:identity/2@customers@1:y_fp64[1]"));
+
+        await ScoreAsync(perVariant: 20, convertA: 6, convertB: 12);
+        var results = await store.ResultsAsync("checkout-ab", Cancel);
+        double[] Y(int converting) => [.. Enumerable.Range(0, 20).Select(i => i < converting ? 1.0 : 0.0)];
+        double[] X(int from) => [.. Enumerable.Range(from, 20).Select(user => x[user])];
+        var expected = Ballast.Statistics.Cuped.Analyze(Y(6), X(1), Y(12), X(21));
+        var cuped = results.Cuped!;
+        (cuped.Covariate, cuped.Lookback, cuped.UnitsWithCovariate).ShouldBe(("model:identity/2@customers@1:y_fp64[1]", (string?)null, 30L));
+        cuped.Theta!.Value.ShouldBe(expected.Theta, 1e-9);
+        cuped.VarianceReduction.ShouldBe(expected.VarianceReduction, 1e-9);
+        results.Variants[1].Mean.ShouldBe(expected.Treatment.Mean, 1e-9);
+
+        await registry.SetAliasAsync("identity", "champion", "1", Cancel);
+        (await store.PutAsync(spec, Cancel)).Experiment.Spec.Cuped!.Model.ShouldBe("models:/identity/2", "applied again, the alias keeps its pin");
+
+        async Task<string> Refused(CupedSpec covariate) =>
+            (await Should.ThrowAsync<TrackingException>(() => store.PutAsync(spec with { Name = "bad", Cuped = covariate }, Cancel))).Message;
+        (await Refused(spec.Cuped with { Output = "y" })).ShouldBe("Invalid experiment 'bad': cuped.output: models:/identity/1 has no output 'y'; it has y_fp64.");
+        (await Refused(spec.Cuped with { Output = "y_fp64[2]" })).ShouldBe("Invalid experiment 'bad': cuped.output: output 'y_fp64' of models:/identity/1 has 2 columns; 2 is not between 0 and 1.");
+        (await Refused(spec.Cuped with { FeatureNames = new Dictionary<string, IReadOnlyList<string>> { ["x_fp64"] = ["x_fp64[1]", "spend"] } })).ShouldBe(
+            "Invalid experiment 'bad': cuped.feature_names.x_fp64: customers@1 customers.csv has no column 'spend' for the model's input 'x_fp64'; it has customer_id, x_fp64[0], x_fp64[1].");
+    }
+
     private async Task<AbExperimentStore> StartAsync()
     {
         await Endpoints.CreateAsync(new EndpointSpec("checkout", null, [new VariantSpec("a", "models:/shop/1", 50), new VariantSpec("b", "models:/shop/2", 50)]), Cancel);

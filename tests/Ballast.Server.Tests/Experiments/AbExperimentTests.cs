@@ -142,7 +142,7 @@ public sealed class AbExperimentTests
         using var invalid = await client.PutAsJsonAsync("/api/v1/experiments/bad", new { endpoint = "shop", cuped = new { source = "clicks" }, secondary_metrics = new[] { new { type = "p99" } } }, Cancel);
         invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await invalid.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
-            "Invalid experiment 'bad': secondary_metrics[0] type 'p99' is not binomial or mean; cuped.source 'clicks' must be kpi, outcome, reward or dataset.");
+            "Invalid experiment 'bad': secondary_metrics[0] type 'p99' is not binomial or mean; cuped.source 'clicks' must be kpi, outcome, reward, dataset or model.");
     }
 
     /// <summary>
@@ -255,6 +255,151 @@ public sealed class AbExperimentTests
             "Invalid experiment 'bad': cuped: a dataset covariate needs column, the numeric column summed per key; cuped.lookback needs cuped.timestamp with source dataset (without a timestamp every row of the table is the pre-period).");
         using var unknown = await client.PutAsJsonAsync("/api/v1/experiments/bad", Spec(new { source = "dataset", name = "clients", key = "id", column = "spend" }), Cancel);
         unknown.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    /// <summary>
+    /// CUPAC: the covariate is a registered model's prediction from a dataset of pre-experiment features (the iris
+    /// fixture's probability of class 2, from four measurements per customer; one customer in three is not in the
+    /// table). The alias is pinned to its version at the start and kept when the spec is applied again after it moved;
+    /// the results equal CUPED computed here on the same model's predictions (ONNX Runtime on the fixture directly),
+    /// alone and as a list of one covariate; a missing column, an unknown output and a column index out of range are
+    /// refused with a 400 naming the field.
+    /// </summary>
+    [Fact]
+    public async Task Cupac_takes_a_models_prediction_from_a_dataset_as_the_covariate()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await ShopAsync(client);
+        await Ballast.Tests.Tracking.MlflowHttp.PostAsync(client, "registered-models/alias", new { name = "iris", alias = "champion", version = "2" });
+
+        // 150 customers, two in three with measurements (seeded, across the three species' ranges).
+        var random = new Random(31);
+        var features = new float[150][];
+        var customers = new System.Text.StringBuilder("customer_id,sepal_length,sepal_width,petal_length,petal_width\n");
+        for (var user = 0; user < 150; user++)
+        {
+            if (user % 3 == 2)
+            {
+                continue;
+            }
+
+            double Between(double low, double high) => Math.Round(low + ((high - low) * random.NextDouble()), 1);
+            var row = new[] { Between(4.5, 7.5), Between(2.2, 4), Between(1, 6.5), Between(0.1, 2.4) };
+            features[user] = row.Select(value => (float)value).ToArray();
+            customers.Append(System.Globalization.CultureInfo.InvariantCulture, $"user-{user},{row[0]},{row[1]},{row[2]},{row[3]}\n");
+        }
+
+        await ServingHelpers.AddDatasetAsync(client, "customers", customers.ToString(), "customers.csv");
+
+        // The model's predictions computed here: P(class 2) per customer, as the server keeps a float (its shortest text).
+        var measured = Enumerable.Range(0, 150).Where(user => features[user] is not null).ToList();
+        var prediction = new double[150];
+        using (var iris = Ballast.Runtime.OnnxModelRuntime.Load(TestServices.Fixture("logreg_iris.onnx")))
+        {
+            var output = iris.Infer([new Ballast.Runtime.Tensor("float_input", "FP32", [measured.Count, 4], measured.SelectMany(user => features[user]).ToArray())])
+                .Single(tensor => tensor.Name == "output_probability");
+            var probabilities = (float[])output.Data;
+            for (var i = 0; i < measured.Count; i++)
+            {
+                prediction[measured[i]] = double.Parse(probabilities[(3 * i) + 2].ToString(System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture);
+            }
+        }
+
+        prediction.Where(p => p > 0.5).Count().ShouldBeGreaterThan(10, "the features reach the virginica range");
+        object Spec(object cuped) => new { endpoint = "shop", engine = "frequentist", planned_samples = 50, metric = new { name = "revenue", type = "mean", source = "kpi" }, cuped };
+        var byModel = new
+        {
+            source = "model", model = "models:/iris@champion", name = "customers", key = "customer_id", output = "output_probability[2]",
+            feature_names = new { float_input = new[] { "sepal_length", "sepal_width", "petal_length", "petal_width" } },
+        };
+        using (var created = await client.PutAsJsonAsync("/api/v1/experiments/cupac", Spec(byModel), Cancel))
+        {
+            created.StatusCode.ShouldBe(HttpStatusCode.OK, await created.Content.ReadAsStringAsync(Cancel));
+            var cuped = (await created.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("experiment").GetProperty("cuped");
+            (cuped.GetProperty("model").GetString(), cuped.GetProperty("name").GetString()).ShouldBe(("models:/iris/2", "customers@1"));
+        }
+
+        (await client.PutAsJsonAsync("/api/v1/experiments/cupac-list", Spec(new { covariates = new[] { byModel } }), Cancel)).EnsureSuccessStatusCode();
+
+        // Revenue in the experiment: Y = 20 P(class 2) + N(0, 2²) (+1 for b), posted by prediction id.
+        var values = new Dictionary<string, (List<double> Y, List<double> X)> { ["a"] = ([], []), ["b"] = ([], []) };
+        var kpis = new List<object>();
+        for (var user = 0; user < 150; user++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/shop/infer") { Content = JsonContent.Create(new { inputs = new[] { ServingHelpers.IrisRow } }) };
+            request.Headers.Add("X-User", $"user-{user}");
+            using var response = await client.SendAsync(request, Cancel);
+            var variant = response.Headers.GetValues("Ballast-Variant").Single();
+            var revenue = Math.Round((20 * prediction[user]) + (2 * Normal(random)) + (variant == "b" ? 1 : 0), 2);
+            values[variant].Y.Add(revenue);
+            values[variant].X.Add(prediction[user]);
+            kpis.Add(new { name = "revenue", value = revenue, prediction_id = response.Headers.GetValues("Ballast-Prediction-Id").Single() });
+        }
+
+        (await client.PostAsJsonAsync("/api/v1/kpis", new { kpis }, Cancel)).EnsureSuccessStatusCode();
+        var expected = Ballast.Statistics.Cuped.Analyze(values["a"].Y.ToArray(), values["a"].X.ToArray(), values["b"].Y.ToArray(), values["b"].X.ToArray());
+        expected.VarianceReduction.ShouldBeGreaterThan(0.5, "the prediction explains most of the revenue");
+        using (var answer = await client.GetAsync("/api/v1/experiments/cupac/results", Cancel))
+        {
+            answer.StatusCode.ShouldBe(HttpStatusCode.OK, await answer.Content.ReadAsStringAsync(Cancel));
+            var results = await answer.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            var cuped = results.GetProperty("cuped");
+            cuped.GetProperty("covariate").GetString().ShouldBe("model:iris/2@customers@1:output_probability[2]");
+            cuped.TryGetProperty("lookback", out var lookback).ShouldBeFalse(lookback.ToString());
+            cuped.GetProperty("units_with_covariate").GetInt64().ShouldBe(100, "two customers in three are in the table");
+            cuped.GetProperty("theta").GetDouble().ShouldBe(expected.Theta, 1e-9);
+            cuped.GetProperty("variance_reduction").GetDouble().ShouldBe(expected.VarianceReduction, 1e-9);
+            var variants = results.GetProperty("variants").EnumerateArray().ToDictionary(v => v.GetProperty("variant").GetString()!);
+            variants["b"].GetProperty("mean").GetDouble().ShouldBe(expected.Treatment.Mean, 1e-9);
+        }
+
+        // A list of one covariate gives single-covariate CUPED's numbers.
+        var listed = (await client.GetFromJsonAsync<JsonElement>("/api/v1/experiments/cupac-list/results", Cancel)).GetProperty("cuped");
+        var only = listed.GetProperty("covariates")[0];
+        only.GetProperty("covariate").GetString().ShouldBe("model:iris/2@customers@1:output_probability[2]");
+        only.GetProperty("theta").GetDouble().ShouldBe(expected.Theta, 1e-9);
+        listed.GetProperty("variance_reduction").GetDouble().ShouldBe(expected.VarianceReduction, 1e-9);
+
+        // Both experiments read the customers file's scores from the reference cache: one scores file, written once.
+        var cached = Directory.GetFiles(Path.Combine(server.DataDir, "cache", "references")).Select(path => Path.GetFileName(path)!).ToList();
+        cached.Count(name => name.StartsWith("scores-", StringComparison.Ordinal)).ShouldBe(1, string.Join(", ", cached));
+
+        // The alias moves: applying the same spec again keeps the version pinned at the start.
+        await Ballast.Tests.Tracking.MlflowHttp.PostAsync(client, "registered-models/alias", new { name = "iris", alias = "champion", version = "1" });
+        using (var applied = await client.PutAsJsonAsync("/api/v1/experiments/cupac", Spec(byModel), Cancel))
+        {
+            applied.StatusCode.ShouldBe(HttpStatusCode.OK, await applied.Content.ReadAsStringAsync(Cancel));
+            (await applied.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("experiment").GetProperty("cuped").GetProperty("model").GetString().ShouldBe("models:/iris/2");
+        }
+
+        // Without feature_names the [N, 4] input reads float_input[0] … float_input[3], which the table lacks.
+        using var missing = await client.PutAsJsonAsync("/api/v1/experiments/bad",
+            Spec(new { source = "model", model = "models:/iris/1", name = "customers", key = "customer_id", output = "output_label" }), Cancel);
+        missing.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await missing.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+            "Invalid experiment 'bad': " + string.Join("; ", Enumerable.Range(0, 4).Select(i =>
+                $"cuped.model: customers@1 customers.csv has no column 'float_input[{i}]' for the model's input 'float_input'; it has customer_id, sepal_length, sepal_width, petal_length, petal_width")) + ".");
+        using var unknown = await client.PutAsJsonAsync("/api/v1/experiments/bad", Spec(byModel with { output = "probability" }), Cancel);
+        unknown.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await unknown.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+            "Invalid experiment 'bad': cuped.output: models:/iris/1 has no output 'probability'; it has output_label, output_probability.");
+        using var indexed = await client.PutAsJsonAsync("/api/v1/experiments/bad", Spec(byModel with { output = "output_label[0]" }), Cancel);
+        (await indexed.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+            "Invalid experiment 'bad': cuped.output: output 'output_label' of models:/iris/1 is one value a row (INT64 [-1]); give it as output_label, without an index.");
+
+        // The titanic pipeline's probabilities are [N, 2]: column 2 is out of range; its five inputs are not in the table.
+        await ServingHelpers.RegisterAsync(client, "titanic", "titanic_pipeline.onnx");
+        using var outOfRange = await client.PutAsJsonAsync("/api/v1/experiments/bad", Spec(new
+        {
+            source = "model", model = "models:/titanic/1", name = "customers", key = "customer_id", output = "probabilities[2]",
+            feature_names = new { pclass = new[] { "sepal_length" }, sex = new[] { "customer_id" }, age = new[] { "petal_length" }, fare = new[] { "petal_width" }, embarked = new[] { "customer_id" } },
+        }), Cancel);
+        outOfRange.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await outOfRange.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(
+            "Invalid experiment 'bad': cuped.output: output 'probabilities' of models:/titanic/1 has 2 columns; 2 is not between 0 and 1.");
+        using var noModel = await client.PutAsJsonAsync("/api/v1/experiments/bad", Spec(byModel with { model = "models:/ltv@champion" }), Cancel);
+        noModel.StatusCode.ShouldBe(HttpStatusCode.NotFound);
     }
 
     /// <summary>
