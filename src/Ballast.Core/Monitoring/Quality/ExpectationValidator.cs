@@ -409,10 +409,7 @@ public static class ExpectationValidator
                 case ExpectationKinds.Regex:
                     unexpected = $"{present} AND NOT regexp_matches(CAST({v} AS VARCHAR), {DuckDbSql.Literal(expectations.Regex!)})";
                     break;
-                case ExpectationKinds.Unique:
-                    observed = $"count(DISTINCT {v})";
-                    break;
-                case ExpectationKinds.DistinctCount or ExpectationKinds.UniqueProportion:
+                case ExpectationKinds.Unique or ExpectationKinds.DistinctCount or ExpectationKinds.UniqueProportion:
                     // Distinct present values (NaN is missing, so it is not one); unique_proportion divides by the present count.
                     observed = $"count(DISTINCT {v})";
                     break;
