@@ -176,10 +176,16 @@ public sealed class ExpectationServingTests
         rejected.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await rejected.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString()
             .ShouldBe("the input fails expectations: column 'age' greater_than 'pclass': row 1 has (2, 3)");
+        // Row 1 again with age 10: greater than pclass 3, but fare 7.9 is not >= 10: the listed pair refuses it, by its own name.
+        using var listed = await client.PostAsJsonAsync("/v2/models/titanic-pairs/infer", V2Request(age: 10, embarked: "S"), Cancel);
+        listed.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await listed.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString()
+            .ShouldBe("the input fails expectations: column 'fare' greater_or_equal 'age': row 1 has (7.9, 10)");
         using var passed = await client.PostAsJsonAsync("/v2/models/titanic-pairs/infer", V2Request(age: 5, embarked: "S"), Cancel);
         passed.StatusCode.ShouldBe(HttpStatusCode.OK, await passed.Content.ReadAsStringAsync(Cancel));
         var metrics = await client.GetStringAsync("/metrics", Cancel);
         metrics.ShouldContain("ballast_expectation_violations_total{endpoint=\"titanic-pairs\",column=\"age\",expectation=\"greater_than\"} 1\n");
+        metrics.ShouldContain("ballast_expectation_violations_total{endpoint=\"titanic-pairs\",column=\"fare\",expectation=\"greater_or_equal[age]\"} 1\n");
         metrics.ShouldContain("ballast_expectation_requests_total{endpoint=\"titanic-pairs\",outcome=\"passed\"} 1\n");
 
         // A row count and a mostly are about many rows, not a request's: refused with the endpoint, every problem named.

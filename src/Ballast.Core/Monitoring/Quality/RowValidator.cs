@@ -114,6 +114,9 @@ public sealed partial class RowValidator
     {
         Missing,
         Number,
+
+        /// <summary>A number of an FP32 tensor: compared as the double it is, shown (and matched by a regex) as the float it was sent as.</summary>
+        Single,
         Boolean,
         Text,
     }
@@ -209,7 +212,7 @@ public sealed partial class RowValidator
         /// <summary>A present value as a number: numbers, and text that reads as one; NaN for booleans and other text.</summary>
         internal static double AsNumber((CellKind Kind, double Number, string? Text) cell) => cell.Kind switch
         {
-            CellKind.Number => cell.Number,
+            CellKind.Number or CellKind.Single => cell.Number,
             CellKind.Text when double.TryParse(cell.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) => parsed,
             _ => double.NaN,
         };
@@ -248,7 +251,7 @@ public sealed partial class RowValidator
                     continue;
                 }
 
-                var asNumber = kind == CellKind.Number ? number : kind == CellKind.Text && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) ? parsed : double.NaN;
+                var asNumber = AsNumber((kind, number, text));
                 if (Expectations.Type is { } type)
                 {
                     Fail(failed, first, 1, row, !HasType(type, kind, asNumber, text));
@@ -318,19 +321,23 @@ public sealed partial class RowValidator
         private static bool HasType(string type, CellKind kind, double number, string? text) => type switch
         {
             ColumnTypes.String => kind == CellKind.Text,
-            ColumnTypes.Boolean => kind == CellKind.Boolean || (kind == CellKind.Number && number is 0 or 1)
+            ColumnTypes.Boolean => kind == CellKind.Boolean || (kind is CellKind.Number or CellKind.Single && number is 0 or 1)
                 || (kind == CellKind.Text && (text!.Equals("true", StringComparison.OrdinalIgnoreCase) || text.Equals("false", StringComparison.OrdinalIgnoreCase))),
             ColumnTypes.Integer => kind != CellKind.Boolean && double.IsFinite(number) && Math.Floor(number) == number,
             _ => kind != CellKind.Boolean && !double.IsNaN(number),
         };
 
-        private static string Format(CellKind kind, double number) =>
-            kind == CellKind.Boolean ? (number != 0 ? "true" : "false") : number.ToString("R", CultureInfo.InvariantCulture);
+        private static string Format(CellKind kind, double number) => kind switch
+        {
+            CellKind.Boolean => number != 0 ? "true" : "false",
+            CellKind.Single => ((float)number).ToString("R", CultureInfo.InvariantCulture),
+            _ => number.ToString("R", CultureInfo.InvariantCulture),
+        };
 
         /// <summary>A cell as a number (booleans as 0/1) or text; NaN floats are missing, as in batch validation.</summary>
         private static (CellKind Kind, double Number, string? Text) Read(Array data, int index) => data switch
         {
-            float[] values => float.IsNaN(values[index]) ? (CellKind.Missing, 0, null) : (CellKind.Number, values[index], null),
+            float[] values => float.IsNaN(values[index]) ? (CellKind.Missing, 0, null) : (CellKind.Single, values[index], null),
             double[] values => double.IsNaN(values[index]) ? (CellKind.Missing, 0, null) : (CellKind.Number, values[index], null),
             Half[] values => Half.IsNaN(values[index]) ? (CellKind.Missing, 0, null) : (CellKind.Number, (double)values[index], null),
             long[] values => (CellKind.Number, values[index], null),

@@ -42,6 +42,18 @@ public sealed class RowValidatorTests
     }
 
     [Fact]
+    public void An_fp32_value_is_shown_and_matched_as_it_was_sent_not_as_its_double()
+    {
+        // 120.7f is 120.69999694824219 as a double: the message and a regex see "120.7", as a FLOAT column cast to text does in batch.
+        var suite = ExpectationSuiteReader.Parse("""{"columns": {"age": {"max": 120, "regex": "^[0-9]+\\.7$"}}}""");
+
+        var check = RowValidator.Compile(suite).Check(Titanic([1], ["male"], [120.7f], ["S"]));
+
+        check.FailedList().ShouldBe("age.max");
+        check.Describe(suite).ShouldBe("the input fails expectations: column 'age' max 120: row 0 has 120.7");
+    }
+
+    [Fact]
     public void Type_compares_what_the_value_is_and_several_failures_are_all_named()
     {
         var suite = ExpectationSuiteReader.Parse("""{"columns": {"pclass": {"type": "string"}, "sex": {"type": "integer"}, "age": {"type": "integer"}}}""");
