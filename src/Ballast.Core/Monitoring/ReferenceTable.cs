@@ -86,26 +86,14 @@ public sealed class ReferenceTable : IDisposable
             return null;
         }
 
-        using var connection = new DuckDBConnection("Data Source=:memory:");
-        connection.Open();
-        DuckDbSql.Execute(connection, "SET threads = 1");
-        using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT {DuckDbSql.Identifier(column)} FROM {Source(_file!)}";
-        using var reader = command.ExecuteReader();
-        var values = new List<object?>();
-        while (reader.Read())
+        return Read<object>(DuckDbSql.Identifier(column), reader => reader.GetValue(0) switch
         {
-            values.Add(reader.IsDBNull(0) ? null : reader.GetValue(0) switch
-            {
-                double number => number,
-                float number => number,
-                int or long or short or byte or decimal or sbyte or ushort or uint or ulong => Convert.ToDouble(reader.GetValue(0), CultureInfo.InvariantCulture),
-                bool flag => flag ? "true" : "false",
-                var other => Convert.ToString(other, CultureInfo.InvariantCulture),
-            });
-        }
-
-        return values;
+            double number => number,
+            float number => number,
+            int or long or short or byte or decimal or sbyte or ushort or uint or ulong => Convert.ToDouble(reader.GetValue(0), CultureInfo.InvariantCulture),
+            bool flag => flag ? "true" : "false",
+            var other => Convert.ToString(other, CultureInfo.InvariantCulture),
+        });
     }
 
     /// <summary>A dataset column's values as text, one per row in the order <see cref="Values"/> reads them (as DuckDB casts them to VARCHAR; missing as null); null without the column.</summary>
@@ -117,16 +105,23 @@ public sealed class ReferenceTable : IDisposable
             return null;
         }
 
+        return Read($"CAST({DuckDbSql.Identifier(column)} AS VARCHAR)", reader => reader.GetString(0));
+    }
+
+    /// <summary>One expression over the dataset file's rows, in file order, each value read by <paramref name="value"/> (missing as null).</summary>
+    private List<T?> Read<T>(string expression, Func<System.Data.Common.DbDataReader, T?> value)
+        where T : class
+    {
         using var connection = new DuckDBConnection("Data Source=:memory:");
         connection.Open();
         DuckDbSql.Execute(connection, "SET threads = 1");
         using var command = connection.CreateCommand();
-        command.CommandText = $"SELECT CAST({DuckDbSql.Identifier(column)} AS VARCHAR) FROM {Source(_file!)}";
+        command.CommandText = $"SELECT {expression} FROM {Source(_file!)}";
         using var reader = command.ExecuteReader();
-        var values = new List<string?>();
+        var values = new List<T?>();
         while (reader.Read())
         {
-            values.Add(reader.IsDBNull(0) ? null : reader.GetString(0));
+            values.Add(reader.IsDBNull(0) ? null : value(reader));
         }
 
         return values;
