@@ -180,11 +180,15 @@ internal static class MonitorPage
 
     /// <summary>A metric over the windows; an estimate with a sampling error gets NannyML's band, ± 3 sampling errors clipped to [0, 1].</summary>
     private static ChartSeries Series(List<StoredMonitorWindow> windows, string metric) =>
-        new(metric, windows.Select(w => w.Results.Metrics.TryGetValue(metric, out var v) ? v : (double?)null).ToList(),
-            IsEstimate(metric)
-                ? windows.Select(w => w.Results.Metrics.TryGetValue(metric, out var v) && w.Results.Metrics.TryGetValue(MonitorMetricNames.SamplingError(metric), out var error)
-                    ? CbpeSamplingError.Band(v, error) : ((double Lower, double Upper)?)null).ToList()
-                : null);
+        new(metric, Values(windows, metric), IsEstimate(metric) ? Band(windows, metric, upper: 1) : null);
+
+    private static List<double?> Values(List<StoredMonitorWindow> windows, string metric) =>
+        windows.Select(w => w.Results.Metrics.TryGetValue(metric, out var v) ? v : (double?)null).ToList();
+
+    /// <summary>± 3 sampling errors around a CBPE estimate, clipped to [0, <paramref name="upper"/>] as NannyML bounds them; null for a window without the estimate or its error.</summary>
+    private static List<(double Lower, double Upper)?> Band(List<StoredMonitorWindow> windows, string metric, double upper) =>
+        windows.Select(w => w.Results.Metrics.TryGetValue(metric, out var v) && w.Results.Metrics.TryGetValue(MonitorMetricNames.SamplingError(metric), out var error)
+            ? CbpeSamplingError.Band(v, error, upper) : ((double Lower, double Upper)?)null).ToList();
 
     /// <summary>
     /// CBPE's expected confusion-matrix cells over the windows (<see cref="MonitorMetricNames.EstimatedCells"/>): counts,
@@ -216,10 +220,7 @@ internal static class MonitorPage
         }
 
         // Lines are named as NannyML's components (true_positive, true_A_pred_B): the title says they are estimated.
-        var series = cells.Select(cell => new ChartSeries(cell["estimated.".Length..],
-            windows.Select(w => w.Results.Metrics.TryGetValue(cell, out var v) ? v : (double?)null).ToList(),
-            windows.Select(w => w.Results.Metrics.TryGetValue(cell, out var v) && w.Results.Metrics.TryGetValue(MonitorMetricNames.SamplingError(cell), out var error)
-                ? CbpeSamplingError.Band(v, error, upper) : ((double Lower, double Upper)?)null).ToList())).ToList();
+        var series = cells.Select(cell => new ChartSeries(cell["estimated.".Length..], Values(windows, cell), Band(windows, cell, upper))).ToList();
         body.Raw(SvgChart.Lines("estimated-confusion", title, labels, series, normalization == ConfusionNormalization.None ? "0.#" : "0.###"));
     }
 
