@@ -200,10 +200,10 @@ public static partial class BallastServer
         var router = new Ballast.Serving.EndpointRouter(endpoints, models, assignments, server.Time, Serving.ServingMetrics.BatchObserver);
         builder.Services.AddSingleton(router);
         // Concluding an experiment with apply routes its endpoint to the winner and swaps the routing snapshot, as a rollout's promotion does.
-        // Model covariates (CUPAC) are scored as monitors score a reference: the serving cache's model, the reference cache's scores.
+        // Model covariates (CUPAC) are scored as monitors score a reference: the serving cache's model, the reference cache's file and scores.
         builder.Services.AddSingleton(services => new Ballast.Experiments.AbExperimentStore(server.Database, endpoints, export, kpis, traffic, datasets, server.Time,
             cancellationToken => router.RefreshAsync(cancellationToken), registry,
-            new Ballast.Monitoring.ReferenceScorer(endpoints, models, services.GetService<Ballast.Monitoring.ReferenceCache>())));
+            new Ballast.Monitoring.ReferenceScorer(endpoints, models, services.GetService<Ballast.Monitoring.ReferenceCache>()), services.GetService<Ballast.Monitoring.ReferenceCache>()));
         builder.Services.AddHostedService<Ballast.Server.Experiments.AbExperimentApplyService>();
         // The controller swaps the routing snapshot right after it changes an endpoint (an abort takes one swap).
         // Feedback conditions read the prediction assignments; drift conditions the prediction log with the monitors' drift

@@ -27,10 +27,12 @@ public sealed record AbExperimentDecision(string? Winner = null, string? Reason 
 /// ends data collection; concluding records the decision and, when asked, routes all traffic to the winner through
 /// the endpoint store (then <paramref name="endpointsChanged"/> swaps the routing snapshot, as a rollout's promotion does).
 /// Model covariates (CUPAC) need the <paramref name="registry"/> (their version is pinned and its signature checked) and
-/// the <paramref name="scorer"/> that scores their dataset, as monitors score a reference.
+/// the <paramref name="scorer"/> that scores their dataset, as monitors score a reference; their dataset's files are
+/// read through the monitors' reference <paramref name="cache"/> when there is one, so the store is read once for them.
 /// </summary>
 public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore endpoints, PredictionExport predictions, KpiStore kpis, TrafficStats traffic, DatasetStore datasets,
-    TimeProvider time, Func<CancellationToken, Task>? endpointsChanged = null, Registry.RegistryStore? registry = null, Monitoring.ReferenceScorer? scorer = null)
+    TimeProvider time, Func<CancellationToken, Task>? endpointsChanged = null, Registry.RegistryStore? registry = null, Monitoring.ReferenceScorer? scorer = null,
+    Monitoring.ReferenceCache? cache = null)
 {
     /// <summary>The longest reason a conclusion keeps.</summary>
     public const int MaxReasonLength = 2000;
@@ -336,7 +338,7 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
         {
             if (covariates[j].Source == CupedSpec.ModelSource)
             {
-                scored[j] = await ScoreAsync(covariates[j], cancellationToken).ConfigureAwait(false);
+                scored[j] = await ScoreAsync(spec.Name!, covariates[j], spec.Cuped!.Covariates is null ? "cuped" : $"cuped.covariates[{j}]", cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -364,54 +366,79 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
 
     /// <summary>
     /// A model covariate's values (CUPAC): every row of its pinned dataset version scored by its pinned model version
-    /// (<see cref="Monitoring.ReferenceScorer"/>, file by file, its scores cached per file when the scorer has a cache),
-    /// each row's key as text beside the chosen output as a number (null when not a finite number).
+    /// (<see cref="Monitoring.ReferenceScorer"/>, file by file, each file read through the reference cache and its scores
+    /// cached per file when there is a cache), each row's key as text beside the chosen output as a number (null when not
+    /// a finite number). A covariate that cannot be computed (its model version or dataset version gone, a column
+    /// missing, the output not returned or not numbers, the model failing) is a 409 naming <paramref name="where"/>,
+    /// the model version, the file and the column or output.
     /// </summary>
-    private async Task<List<(string? Key, double? X)>> ScoreAsync(CupedSpec cuped, CancellationToken cancellationToken)
+    private async Task<List<(string? Key, double? X)>> ScoreAsync(string experiment, CupedSpec cuped, string where, CancellationToken cancellationToken)
     {
-        if (scorer is null)
+        TrackingException Cannot(string problem) => TrackingException.Conflict($"Cannot compute the results of experiment '{experiment}': {where}: {problem}");
+        if (scorer is null || registry is null)
         {
-            throw TrackingException.Invalid("cuped: this server scores no model covariates (no model scorer)");
+            throw Cannot("this server scores no model covariates (no model scorer)");
         }
 
         var model = ModelReference.Parse(cuped.Model!, "cuped.model");
-        var version = await datasets.GetVersionAsync(DatasetReference.Parse(cuped.Name!), cancellationToken).ConfigureAwait(false);
+        var number = model.Version!.Value.ToString(CultureInfo.InvariantCulture);
+        try
+        {
+            await registry.GetVersionAsync(model.Name, number, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TrackingException exception) when (exception.Code == TrackingException.ResourceDoesNotExist)
+        {
+            throw Cannot($"model version {cuped.Model}, pinned when the experiment started, does not exist any more ({exception.Message})");
+        }
+
+        DatasetVersion version;
+        try
+        {
+            version = await datasets.GetVersionAsync(DatasetReference.Parse(cuped.Name!), cancellationToken).ConfigureAwait(false);
+        }
+        catch (TrackingException exception) when (exception.Code == TrackingException.ResourceDoesNotExist)
+        {
+            throw Cannot($"dataset version {cuped.Name}, pinned when the experiment started, does not exist any more ({exception.Message})");
+        }
+
         var (name, index) = CupedSpec.ParseOutput(cuped.Output)!.Value;
         var column = index is { } k ? string.Create(CultureInfo.InvariantCulture, $"{name}[{k}]") : name;
         var rows = new List<(string? Key, double? X)>();
         foreach (var file in (version.Files ?? []).Where(file => DatasetProfiler.FormatOf(file.Path) is not null))
         {
-            var copy = Path.Combine(Path.GetTempPath(), "ballast-cupac-" + Guid.NewGuid().ToString("N"));
+            var source = $"{version.Reference} {file.Path}";
+            using var table = await Monitoring.ReferenceTable.OpenAsync(Monitoring.MonitorReferenceSource.OfDatasetFile(datasets, source, file), cache, Path.GetTempPath(), cancellationToken)
+                .ConfigureAwait(false);
+            var keys = table.Texts(cuped.Key!) ?? throw Cannot($"{source} has no key column '{cuped.Key}'");
+            IReadOnlyDictionary<string, List<object?>> outputs;
             try
             {
-                using var table = Monitoring.ReferenceTable.FromFile($"{version.Reference} {file.Path}",
-                    await datasets.LocalFileAsync(file, copy, cancellationToken).ConfigureAwait(false), file);
-                IReadOnlyDictionary<string, List<object?>> outputs;
-                try
+                outputs = await scorer.ScoreAsync(model.Name, model.Version.Value, cuped.FeatureNames, table, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException exception)
+            {
+                throw Cannot($"{cuped.Model} could not score {source}: {exception.Message}");
+            }
+
+            var values = outputs.GetValueOrDefault(column)
+                ?? throw Cannot($"{cuped.Model} returned no output '{column}' for {source}; it returned {string.Join(", ", outputs.Keys)}");
+            for (var row = 0; row < keys.Count; row++)
+            {
+                var x = Monitoring.WindowValues.Number(values[row]);
+                if (x is null && values[row] is string text && !IsNonFinite(text))
                 {
-                    outputs = await scorer.ScoreAsync(model.Name, model.Version!.Value, cuped.FeatureNames, table, cancellationToken).ConfigureAwait(false);
-                }
-                catch (InvalidOperationException exception)
-                {
-                    throw TrackingException.Invalid($"cuped: {cuped.Model} could not score {version.Reference} {file.Path}: {exception.Message}");
+                    throw Cannot($"output '{column}' of {cuped.Model} is not a number: row {row + 1} of {source} scored '{text}'");
                 }
 
-                var values = outputs.GetValueOrDefault(column)
-                    ?? throw TrackingException.Invalid($"cuped.output: {cuped.Model} returned no '{column}' for {version.Reference} {file.Path}; it returned {string.Join(", ", outputs.Keys)}");
-                var keys = table.Texts(cuped.Key!)!;
-                for (var row = 0; row < keys.Count; row++)
-                {
-                    rows.Add((keys[row], Monitoring.WindowValues.Number(values[row]) is { } x && double.IsFinite(x) ? x : null));
-                }
-            }
-            finally
-            {
-                File.Delete(copy);
+                rows.Add((keys[row], x));
             }
         }
 
         return rows;
     }
+
+    /// <summary>A number the scores cache keeps as text (NaN, ±∞): not counted, as a missing prediction is not.</summary>
+    private static bool IsNonFinite(string text) => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && !double.IsFinite(number);
 
     /// <summary>
     /// The results query, once the KPI values and the covariates' pre-period KPIs and tables are at hand: per metric
@@ -853,7 +880,7 @@ internal sealed class CovariateTable : IAsyncDisposable
 
             if (table._readers.Count == 0)
             {
-                throw TrackingException.Invalid($"cuped: dataset {version.Reference} has no CSV, TSV or Parquet file");
+                throw TrackingException.Conflict($"cuped: dataset {version.Reference} has no CSV, TSV or Parquet file");
             }
         }
         catch

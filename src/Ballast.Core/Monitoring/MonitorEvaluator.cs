@@ -416,9 +416,9 @@ public sealed class MonitorEvaluator(
     }
 
     /// <summary>
-    /// The monitor's reference: its dataset version's file (or run's) read in place from the <see cref="ReferenceCache"/>
-    /// (copied into <paramref name="scratch"/> when there is no cache, the file is larger than its bound or is a run's
-    /// artifact), or its window of the endpoint's traffic. The caller disposes it (releasing the cached file).
+    /// The monitor's reference: its dataset version's file (or run's) as <see cref="ReferenceTable.OpenAsync"/> reads it
+    /// (in place from the <see cref="ReferenceCache"/>, else copied into <paramref name="scratch"/>), or its window of the
+    /// endpoint's traffic. The caller disposes it (releasing the cached file).
     /// </summary>
     internal async Task<ReferenceTable> ReferenceAsync(MonitorSpec spec, string scratch, CancellationToken cancellationToken)
     {
@@ -434,30 +434,10 @@ public sealed class MonitorEvaluator(
             {
                 var version = await datasets.GetVersionAsync(new DatasetReference(reference.Dataset!, reference.Version), cancellationToken).ConfigureAwait(false);
                 var chosen = MonitorReferenceFile.Choose(version, reference.File);
-                source = new MonitorReferenceSource($"{version.Reference} {chosen.Path}", chosen.Path, token => datasets.OpenBlobAsync(chosen.Sha256, token), chosen);
+                source = MonitorReferenceSource.OfDatasetFile(datasets, $"{version.Reference} {chosen.Path}", chosen);
             }
 
-            if (cache is not null && source.Blob is { } blob && await cache.BlobAsync(blob, source.OpenAsync, cancellationToken).ConfigureAwait(false) is { } lease)
-            {
-                try
-                {
-                    return ReferenceTable.FromFile(source.Name, lease.Path, blob, lease);
-                }
-                catch
-                {
-                    lease.Dispose();
-                    throw;
-                }
-            }
-
-            var local = Path.Combine(scratch, "reference-source" + ReferenceCache.Extension(source.FilePath));
-            await using (var stream = await source.OpenAsync(cancellationToken).ConfigureAwait(false))
-            await using (var target = File.Create(local))
-            {
-                await stream.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
-            }
-
-            return ReferenceTable.FromFile(source.Name, local, source.Blob);
+            return await ReferenceTable.OpenAsync(source, cache, scratch, cancellationToken).ConfigureAwait(false);
         }
 
         var problems = new List<string>();

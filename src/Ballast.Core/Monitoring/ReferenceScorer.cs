@@ -12,8 +12,9 @@ namespace Ballast.Monitoring;
 /// for one value a row; <c>feature_names</c>, else <c>NAME[0]</c> … for [N, k]); the outputs come back as a window's
 /// columns (<c>NAME</c>, or <c>NAME[0]</c> … for [N, k]). What cannot be done is an <see cref="InvalidOperationException"/> whose message says why.
 /// CUPAC covariates of A/B experiments score their dataset the same way (<see cref="ScoreAsync(string, long, IReadOnlyDictionary{string, IReadOnlyList{string}}?, ReferenceTable, CancellationToken)"/>).
-/// With a <paramref name="cache"/>, a dataset file's outputs are kept per model version and the columns its inputs read
-/// (<see cref="CacheKey"/>), so later windows reuse them; an alias moved to another version scores the reference again.
+/// With a <paramref name="cache"/>, a dataset file's outputs are kept per model version and feature names
+/// (<see cref="CacheKey"/>), so later windows reuse them without loading the model; an alias moved to another version
+/// scores the reference again.
 /// </summary>
 public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models, ReferenceCache? cache = null)
 {
@@ -21,7 +22,7 @@ public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models, 
     public const int BatchRows = 1000;
 
     /// <summary>Part of every cache key: a change to how references are scored changes it, so no older scores are read.</summary>
-    public const string CacheFormat = "reference-scores/1";
+    public const string CacheFormat = "reference-scores/2";
 
     /// <summary>The reference's rows scored by the endpoint's model: the output columns and the model's name/version.</summary>
     public async Task<(IReadOnlyDictionary<string, List<object?>> Outputs, string Model)> ScoreAsync(MonitorSpec spec, ReferenceTable reference, CancellationToken cancellationToken)
@@ -38,28 +39,39 @@ public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models, 
         var modelReference = ModelReference.Parse(served[0].Model!, $"variant '{served[0].Name}'");
         var version = await models.ResolveAsync(modelReference, cancellationToken).ConfigureAwait(false);
         var outputs = await ScoreAsync(modelReference.Name, version, spec.FeatureNames, reference, cancellationToken).ConfigureAwait(false);
-        return (outputs, (await models.GetAsync(modelReference.Name, version).ConfigureAwait(false)).Reference);
+        return (outputs, $"{modelReference.Name}/{version.ToString(CultureInfo.InvariantCulture)}");
     }
 
     /// <summary>
     /// A dataset table's rows scored by a registered model version (what monitors and CUPAC covariates share): each
     /// input of the signature read from the table's columns (<see cref="InputColumns"/>, with <paramref name="featureNames"/>),
     /// the model called on <see cref="BatchRows"/> rows at a time, every output back as columns (<see cref="OutputColumns"/>),
-    /// one value per row; kept in the cache when there is one and the table is a dataset file.
+    /// one value per row; kept in the cache when there is one and the table is a dataset file. The cache is read before
+    /// the model is loaded: scores found there cost no model load. A model that cannot be loaded or fails on the rows is
+    /// an <see cref="InvalidOperationException"/> naming the version and the rows, as a missing column is.
     /// </summary>
     public async Task<IReadOnlyDictionary<string, List<object?>>> ScoreAsync(string name, long version, IReadOnlyDictionary<string, IReadOnlyList<string>>? featureNames,
         ReferenceTable reference, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(reference);
-        var model = await models.GetAsync(name, version).ConfigureAwait(false);
-        var runtime = model.Runtime;
-        var columns = runtime.Signature.Inputs.Select(input => (Input: input, Names: InputColumns(input, featureNames))).ToList();
-        var key = reference.Blob is { } blob ? CacheKey(blob, name, version, columns.Select(column => (column.Input.Name, column.Names))) : null;
+        var key = reference.Blob is { } blob ? CacheKey(blob, name, version, featureNames) : null;
         if (cache is not null && key is not null && await cache.ScoresAsync(key, reference.Rows, cancellationToken).ConfigureAwait(false) is { } cached)
         {
             return cached;
         }
 
+        var model = $"models:/{name}/{version.ToString(CultureInfo.InvariantCulture)}";
+        IModelRuntime runtime;
+        try
+        {
+            runtime = (await models.GetAsync(name, version).ConfigureAwait(false)).Runtime;
+        }
+        catch (Exception exception) when (exception is not (OperationCanceledException or Metadata.MetadataUnavailableException))
+        {
+            throw new InvalidOperationException($"loading {model} failed: {exception.Message}", exception);
+        }
+
+        var columns = runtime.Signature.Inputs.Select(input => (Input: input, Names: InputColumns(input, featureNames))).ToList();
         var rows = checked((int)reference.Rows);
         var inputs = columns.Select(column => Input(column.Input, column.Names, reference, rows)).ToList();
         var outputs = new Dictionary<string, List<object?>>(StringComparer.Ordinal);
@@ -68,7 +80,17 @@ public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models, 
             cancellationToken.ThrowIfCancellationRequested();
             var count = Math.Min(BatchRows, rows - start);
             var batch = inputs.Select(input => Slice(input, start, count)).ToList();
-            foreach (var tensor in await runtime.InferAsync(batch, null, cancellationToken).ConfigureAwait(false))
+            IReadOnlyList<Tensor> scored;
+            try
+            {
+                scored = await runtime.InferAsync(batch, null, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException)
+            {
+                throw new InvalidOperationException($"{model} failed on rows {start + 1} to {start + count} of the reference ({reference.Name}): {exception.Message}", exception);
+            }
+
+            foreach (var tensor in scored)
             {
                 AddOutput(outputs, tensor, count);
             }
@@ -84,15 +106,16 @@ public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models, 
 
     /// <summary>
     /// What the scores of a dataset file depend on: its content (SHA-256) and path (the format is read from its
-    /// extension), the model version (an alias resolved), and the reference columns each input of the model reads.
+    /// extension), the model version (an alias resolved: a version's model never changes) and the <c>feature_names</c>
+    /// that, with the version's signature, choose the columns each input reads. Nothing in it needs the model loaded.
     /// The label and the monitor's outputs are not in it: every output of the model is kept.
     /// </summary>
-    public static string CacheKey(Datasets.DatasetFile blob, string model, long version, IEnumerable<(string Input, IReadOnlyList<string> Columns)> inputs)
+    public static string CacheKey(Datasets.DatasetFile blob, string model, long version, IReadOnlyDictionary<string, IReadOnlyList<string>>? featureNames)
     {
         ArgumentNullException.ThrowIfNull(blob);
-        ArgumentNullException.ThrowIfNull(inputs);
         return $"{CacheFormat}\n{blob.Sha256}\n{blob.Path}\nmodels:/{model}/{version.ToString(CultureInfo.InvariantCulture)}\n" +
-            string.Join("\n", inputs.Select(input => $"{input.Input}={string.Join("\t", input.Columns)}"));
+            string.Join("\n", (featureNames ?? new Dictionary<string, IReadOnlyList<string>>()).OrderBy(input => input.Key, StringComparer.Ordinal)
+                .Select(input => $"{input.Key}={string.Join("\t", input.Value)}"));
     }
 
     /// <summary>

@@ -59,6 +59,44 @@ public sealed class ReferenceTable : IDisposable
         return new ReferenceTable(name, Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture), columns, path, null, blob, lease);
     }
 
+    /// <summary>
+    /// The table in <paramref name="source"/>'s file, as every dataset reference is read (a monitor's, a rollout's drift
+    /// check's, a CUPAC covariate's): a dataset file read in place from the <paramref name="cache"/>'s verified copy,
+    /// leased until the table is disposed, so the store is read once for every later use; copied into
+    /// <paramref name="folder"/> now when there is no cache, the file is larger than its bound or is a run's artifact
+    /// (the copy is deleted with the table).
+    /// </summary>
+    internal static async Task<ReferenceTable> OpenAsync(MonitorReferenceSource source, ReferenceCache? cache, string folder, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(folder);
+        IDisposable? lease = null;
+        try
+        {
+            string path;
+            if (cache is not null && source.Blob is { } blob && await cache.BlobAsync(blob, source.OpenAsync, cancellationToken).ConfigureAwait(false) is { } cached)
+            {
+                lease = cached;
+                path = cached.Path;
+            }
+            else
+            {
+                path = Path.Combine(folder, $"reference-{Guid.NewGuid():N}{ReferenceCache.Extension(source.FilePath)}");
+                lease = new LocalCopy(path);
+                await using var stream = await source.OpenAsync(cancellationToken).ConfigureAwait(false);
+                await using var target = File.Create(path);
+                await stream.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
+            }
+
+            return FromFile(source.Name, path, source.Blob, lease);
+        }
+        catch
+        {
+            lease?.Dispose();
+            throw;
+        }
+    }
+
     public void Dispose() => _lease?.Dispose();
 
     public static ReferenceTable FromWindow(string name, WindowTable window) =>
@@ -161,6 +199,12 @@ public sealed class ReferenceTable : IDisposable
         using var connection = new DuckDBConnection("Data Source=:memory:");
         connection.Open();
         DuckDbSql.Execute(connection, $"SET threads = 1; COPY (SELECT {string.Join(", ", columns.Select(DuckDbSql.Identifier))} FROM {Source(_file!)}) TO {DuckDbSql.Literal(path)} (FORMAT parquet)");
+    }
+
+    /// <summary>A local copy of a reference file, deleted when the table that reads it is disposed.</summary>
+    private sealed class LocalCopy(string path) : IDisposable
+    {
+        public void Dispose() => File.Delete(path);
     }
 
     private static string Source(string path) => Ballast.Datasets.DatasetProfiler.FormatOf(path) switch

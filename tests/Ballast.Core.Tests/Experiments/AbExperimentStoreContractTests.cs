@@ -1,10 +1,12 @@
 using Ballast.Datasets;
 using Ballast.Experiments;
 using Ballast.Metadata;
+using Ballast.Monitoring;
 using Ballast.Runtime;
 using Ballast.Serving;
 using Ballast.Storage;
 using Ballast.Tests.Metadata;
+using Ballast.Tests.Monitoring;
 using Ballast.Tracking;
 
 namespace Ballast.Tests.Experiments;
@@ -185,31 +187,37 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Fo
             .Code.ShouldBe(TrackingException.InvalidState);
     }
 
+    /// <summary>What a CUPAC test works with: the counted store, the registry, the reference cache and the model loads.</summary>
+    private sealed record Cupac(CountingArtifactStore Artifacts, DatasetStore Datasets, Ballast.Registry.RegistryStore Registry, ModelCache Models, ReferenceCache Cache,
+        ReferenceCacheRecorder Recorder, double[] X, DatasetFile File) : IDisposable
+    {
+        /// <summary>An experiment store scoring with <paramref name="models"/> (default: the shared model cache) through <paramref name="cache"/>.</summary>
+        public AbExperimentStore Store(AbExperimentStoreContractTests test, ModelCache? models = null, ReferenceCache? cache = null) =>
+            new(test.Database, test.Endpoints, new PredictionExport(test._log!, Artifacts, test.Feedback), new KpiStore(test.Database, test.Time), new TrafficStats(test.Database, test.Time),
+                Datasets, test.Time, registry: Registry, scorer: new ReferenceScorer(test.Endpoints, models ?? Models, cache ?? Cache), cache: cache ?? Cache);
+
+        public void Dispose() => Models.Dispose();
+    }
+
     /// <summary>
-    /// CUPAC on each engine: a model covariate's alias and bare dataset name are pinned at creation and kept when the
-    /// spec is applied again after the alias moved; the results equal CUPED computed here on the model's predictions
-    /// (an ONNX identity model, so each customer's prediction is their x_fp64[1]; one customer in four is not in the
-    /// table and has X = 0); an unknown output, a column index out of range and a missing input column are refused.
+    /// The endpoint, two versions of an ONNX identity model (alias champion on 2), and the customers table of users
+    /// 1..40 (ScoreAsync: a gets 1..20, b 21..40; the first 6 of a and 12 of b convert) without one user in four; the
+    /// model's prediction y_fp64[1] is a user's x_fp64[1] = X[user].
     /// </summary>
-    [Fact]
-    public async Task A_model_covariate_is_pinned_and_adjusts_by_the_models_predictions_per_key()
+    private async Task<Cupac> CupacAsync()
     {
         await Endpoints.CreateAsync(new EndpointSpec("checkout", null, [new VariantSpec("a", "models:/shop/1", 50), new VariantSpec("b", "models:/shop/2", 50)]), Cancel);
-        var artifacts = LocalArtifacts();
+        var artifacts = new CountingArtifactStore(LocalArtifacts());
         _log = await OpenLogAsync(artifacts);
         var datasets = new DatasetStore(Database, artifacts, Time, new DatasetProfiler());
         var registry = new Ballast.Registry.RegistryStore(Database, Time);
-        using var models = new ModelCache(registry, new RunStore(Database, new ExperimentStore(Database, Time), Time), artifacts, Time);
+        var models = new ModelCache(registry, new RunStore(Database, new ExperimentStore(Database, Time), Time), artifacts, Time);
         foreach (var _ in new[] { 1, 2 })
         {
             await new Ballast.Registry.ModelRegistration(registry, artifacts).RegisterAsync("identity", new MemoryStream(Ballast.Tests.Runtime.OnnxTestModels.Identity("FP64")), "model.onnx", cancellationToken: Cancel);
         }
 
         await registry.SetAliasAsync("identity", "champion", "2", Cancel);
-        var store = new AbExperimentStore(Database, Endpoints, new PredictionExport(_log, artifacts, Feedback), new KpiStore(Database, Time), new TrafficStats(Database, Time), datasets, Time,
-            registry: registry, scorer: new Ballast.Monitoring.ReferenceScorer(Endpoints, models));
-
-        // Users 1..40 (ScoreAsync: a gets 1..20, b 21..40; the first 6 of a and 12 of b convert); X = y_fp64[1] = x_fp64[1].
         var x = new double[41];
         var csv = new System.Text.StringBuilder("customer_id,x_fp64[0],x_fp64[1]\n");
         for (var user = 1; user <= 40; user++)
@@ -224,23 +232,48 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Fo
             csv.Append(System.Globalization.CultureInfo.InvariantCulture, $"user-{user},{user},{x[user]}\n");
         }
 
-        var bytes = System.Text.Encoding.UTF8.GetBytes(csv.ToString());
+        var file = await AddDatasetAsync(datasets, "customers", csv.ToString());
+        var recorder = new ReferenceCacheRecorder();
+        return new Cupac(artifacts, datasets, registry, models, new ReferenceCache(PathIn("cache"), 1 << 24, Time, recorder), recorder, x, file);
+    }
+
+    private static async Task<DatasetFile> AddDatasetAsync(DatasetStore datasets, string name, string csv)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(csv);
         var file = new DatasetFile("customers.csv", bytes.Length, ContentAddressing.Sha256Hex(bytes));
         await datasets.PutBlobAsync(file.Sha256, new MemoryStream(bytes), Cancel);
-        await datasets.AddVersionAsync("customers", [file], cancellationToken: Cancel);
+        await datasets.AddVersionAsync(name, [file], cancellationToken: Cancel);
+        return file;
+    }
 
-        var spec = Checkout with
-        {
-            Metric = new MetricSpec("value", MetricSpec.Mean),
-            Cuped = new CupedSpec(CupedSpec.ModelSource, "customers", Key: "customer_id", Model: "models:/identity@champion", Output: "y_fp64[1]"),
-        };
+    private static readonly AbExperimentSpec ByModel = Checkout with
+    {
+        Metric = new MetricSpec("value", MetricSpec.Mean),
+        Cuped = new CupedSpec(CupedSpec.ModelSource, "customers", Key: "customer_id", Model: "models:/identity@champion", Output: "y_fp64[1]"),
+    };
+
+    /// <summary>
+    /// CUPAC on each engine: a model covariate's alias and bare dataset name are pinned at creation and kept when the
+    /// spec is applied again after the alias moved; the results equal CUPED computed here on the model's predictions
+    /// (an ONNX identity model, so each customer's prediction is their x_fp64[1]; one customer in four is not in the
+    /// table and has X = 0); an unknown output, a column index out of range and a missing input column are refused.
+    /// The dataset file is read from the store once, through the reference cache, however often the results are asked for.
+    /// </summary>
+    [Fact]
+    public async Task A_model_covariate_is_pinned_and_adjusts_by_the_models_predictions_per_key()
+    {
+        using var cupac = await CupacAsync();
+        var store = cupac.Store(this);
+        var blob = DatasetStore.BlobPath(cupac.File.Sha256);
+        var profiled = cupac.Artifacts.Opens(blob);
+        var spec = ByModel;
         var created = await store.CreateAsync(spec, Cancel);
         (created.Spec.Cuped!.Model, created.Spec.Cuped.Name, created.Spec.Cuped.Covariate()).ShouldBe(("models:/identity/2", "customers@1", "model:identity/2@customers@1:y_fp64[1]"));
 
         await ScoreAsync(perVariant: 20, convertA: 6, convertB: 12);
         var results = await store.ResultsAsync("checkout-ab", Cancel);
         double[] Y(int converting) => [.. Enumerable.Range(0, 20).Select(i => i < converting ? 1.0 : 0.0)];
-        double[] X(int from) => [.. Enumerable.Range(from, 20).Select(user => x[user])];
+        double[] X(int from) => [.. Enumerable.Range(from, 20).Select(user => cupac.X[user])];
         var expected = Ballast.Statistics.Cuped.Analyze(Y(6), X(1), Y(12), X(21));
         var cuped = results.Cuped!;
         (cuped.Covariate, cuped.Lookback, cuped.UnitsWithCovariate).ShouldBe(("model:identity/2@customers@1:y_fp64[1]", (string?)null, 30L));
@@ -248,15 +281,142 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Fo
         cuped.VarianceReduction.ShouldBe(expected.VarianceReduction, 1e-9);
         results.Variants[1].Mean.ShouldBe(expected.Treatment.Mean, 1e-9);
 
-        await registry.SetAliasAsync("identity", "champion", "1", Cancel);
+        (await store.ResultsAsync("checkout-ab", Cancel)).ShouldBeEquivalentTo(results);
+        cupac.Artifacts.Opens(blob).ShouldBe(profiled + 1, "results asked for twice, the dataset file read from the store once");
+        cupac.Recorder.Events.ShouldBe(["blob:miss", "scores:miss", "blob:hit", "scores:hit"]);
+
+        await cupac.Registry.SetAliasAsync("identity", "champion", "1", Cancel);
         (await store.PutAsync(spec, Cancel)).Experiment.Spec.Cuped!.Model.ShouldBe("models:/identity/2", "applied again, the alias keeps its pin");
 
         async Task<string> Refused(CupedSpec covariate) =>
             (await Should.ThrowAsync<TrackingException>(() => store.PutAsync(spec with { Name = "bad", Cuped = covariate }, Cancel))).Message;
-        (await Refused(spec.Cuped with { Output = "y" })).ShouldBe("Invalid experiment 'bad': cuped.output: models:/identity/1 has no output 'y'; it has y_fp64.");
-        (await Refused(spec.Cuped with { Output = "y_fp64[2]" })).ShouldBe("Invalid experiment 'bad': cuped.output: output 'y_fp64' of models:/identity/1 has 2 columns; 2 is not between 0 and 1.");
-        (await Refused(spec.Cuped with { FeatureNames = new Dictionary<string, IReadOnlyList<string>> { ["x_fp64"] = ["x_fp64[1]", "spend"] } })).ShouldBe(
+        (await Refused(spec.Cuped! with { Output = "y" })).ShouldBe("Invalid experiment 'bad': cuped.output: models:/identity/1 has no output 'y'; it has y_fp64.");
+        (await Refused(spec.Cuped! with { Output = "y_fp64[2]" })).ShouldBe("Invalid experiment 'bad': cuped.output: output 'y_fp64' of models:/identity/1 has 2 columns; 2 is not between 0 and 1.");
+        (await Refused(spec.Cuped! with { FeatureNames = new Dictionary<string, IReadOnlyList<string>> { ["x_fp64"] = ["x_fp64[1]", "spend"] } })).ShouldBe(
             "Invalid experiment 'bad': cuped.feature_names.x_fp64: customers@1 customers.csv has no column 'spend' for the model's input 'x_fp64'; it has customer_id, x_fp64[0], x_fp64[1].");
+    }
+
+    /// <summary>
+    /// The scores cache is read before the model is loaded: after the results were computed once, a server started
+    /// again (a new model cache, counting its loads) answers from the cached scores without loading the model, even
+    /// with the model's file gone from the store; without the scores (no cache) that file is needed, and its absence
+    /// is a conflict naming the model version.
+    /// </summary>
+    [Fact]
+    public async Task Cached_cupac_scores_cost_no_model_load()
+    {
+        using var cupac = await CupacAsync();
+        await cupac.Store(this).CreateAsync(ByModel, Cancel);
+        await ScoreAsync(perVariant: 20, convertA: 6, convertB: 12);
+        var first = await cupac.Store(this).ResultsAsync("checkout-ab", Cancel);
+        first.Cuped!.UnitsWithCovariate.ShouldBe(30);
+
+        var loads = new ModelLoadCounter();
+        using var restarted = new ModelCache(cupac.Registry, new RunStore(Database, new ExperimentStore(Database, Time), Time), cupac.Artifacts, Time, loads);
+        var deleted = 0;
+        await foreach (var entry in cupac.Artifacts.ListAsync("mlflow-artifacts/models/identity", recursive: true, Cancel))
+        {
+            if (!entry.IsDirectory && await cupac.Artifacts.DeleteAsync(entry.Path, Cancel))
+            {
+                deleted++;
+            }
+        }
+
+        deleted.ShouldBe(1, "both versions are the same file");
+
+        (await cupac.Store(this, restarted).ResultsAsync("checkout-ab", Cancel)).ShouldBeEquivalentTo(first);
+        loads.Count.ShouldBe(0, "the scores came from the cache");
+        cupac.Recorder.Events.ShouldBe(["blob:miss", "scores:miss", "blob:hit", "scores:hit"]);
+
+        var off = new ReferenceCache(PathIn("no-cache"), 0, Time);
+        var failed = await Should.ThrowAsync<TrackingException>(() => cupac.Store(this, restarted, off).ResultsAsync("checkout-ab", Cancel));
+        failed.Code.ShouldBe(TrackingException.InvalidState);
+        failed.Message.ShouldStartWith("Cannot compute the results of experiment 'checkout-ab': cuped: models:/identity/2 could not score customers@1 customers.csv: loading models:/identity/2 failed: ");
+    }
+
+    /// <summary>
+    /// A model covariate that cannot be computed when the results are asked for is a conflict (409 on the API) naming
+    /// the covariate, the model version and the column or output, never a server error: signatures recorded by hand
+    /// that the model does not have (an output it does not return, an input read from columns the table lacks, a
+    /// text output recorded as numbers), and a pinned model version deleted since.
+    /// </summary>
+    [Fact]
+    public async Task A_model_covariate_that_cannot_be_computed_is_a_conflict_naming_the_model_and_the_column()
+    {
+        using var cupac = await CupacAsync();
+        var store = cupac.Store(this);
+        var artifacts = cupac.Artifacts;
+        await new Ballast.Registry.ModelRegistration(cupac.Registry, artifacts).RegisterAsync("labels", new MemoryStream(Ballast.Tests.Runtime.OnnxTestModels.Identity("BYTES")), "model.onnx", cancellationToken: Cancel);
+        await AddDatasetAsync(cupac.Datasets, "segments", "customer_id,x_bytes[0],x_bytes[1]\nuser-1,low,high\nuser-2,high,low\n");
+        await AddDatasetAsync(cupac.Datasets, "others", "customer_id,other\nuser-1,1.5\nuser-2,2.5\n");
+        async Task SignatureAsync(string model, string version, string json) =>
+            await cupac.Registry.SetVersionTagAsync(model, version, new TrackingTag(Ballast.Registry.ModelRegistration.SignatureTag, json), Cancel);
+        const string Fp64Pair = "\"datatype\":\"FP64\",\"shape\":[-1,2]";
+        await SignatureAsync("identity", "1", $"{{\"inputs\":[{{\"name\":\"x_fp64\",{Fp64Pair}}}],\"outputs\":[{{\"name\":\"z_fp64\",{Fp64Pair}}}]}}");
+        await SignatureAsync("identity", "2", $"{{\"inputs\":[{{\"name\":\"other\",\"datatype\":\"FP64\",\"shape\":[-1]}}],\"outputs\":[{{\"name\":\"y_fp64\",{Fp64Pair}}}]}}");
+        await SignatureAsync("labels", "1", $"{{\"inputs\":[{{\"name\":\"x_bytes\",\"datatype\":\"BYTES\",\"shape\":[-1,2]}}],\"outputs\":[{{\"name\":\"y_bytes\",{Fp64Pair}}}]}}");
+        var covariates = new Dictionary<string, CupedSpec>
+        {
+            ["no-output"] = new(CupedSpec.ModelSource, "customers", Key: "customer_id", Model: "models:/identity/1", Output: "z_fp64[1]"),
+            ["no-column"] = new(CupedSpec.ModelSource, "others", Key: "customer_id", Model: "models:/identity/2", Output: "y_fp64[1]"),
+            ["text"] = new(CupedSpec.ModelSource, "segments", Key: "customer_id", Model: "models:/labels/1", Output: "y_bytes[1]"),
+        };
+        foreach (var (name, covariate) in covariates)
+        {
+            await store.CreateAsync(ByModel with { Name = name, Cuped = new CupedSpec(Covariates: [new CupedSpec(MetricSpec.Kpi, "spend"), covariate]) }, Cancel);
+        }
+
+        await ScoreAsync(perVariant: 5, convertA: 1, convertB: 2);
+        async Task<string> ConflictAsync(string experiment)
+        {
+            var exception = await Should.ThrowAsync<TrackingException>(() => store.ResultsAsync(experiment, Cancel));
+            exception.Code.ShouldBe(TrackingException.InvalidState, exception.Message);
+            return exception.Message;
+        }
+
+        (await ConflictAsync("no-output")).ShouldBe(
+            "Cannot compute the results of experiment 'no-output': cuped.covariates[1]: models:/identity/1 returned no output 'z_fp64[1]' for customers@1 customers.csv; it returned y_fp64[0], y_fp64[1]");
+        (await ConflictAsync("no-column")).ShouldBe(
+            "Cannot compute the results of experiment 'no-column': cuped.covariates[1]: models:/identity/2 could not score others@1 customers.csv: the reference (others@1 customers.csv) has no column 'x_fp64[0]' for the model's input 'x_fp64'");
+        (await ConflictAsync("text")).ShouldBe(
+            "Cannot compute the results of experiment 'text': cuped.covariates[1]: output 'y_bytes[1]' of models:/labels/1 is not a number: row 1 of segments@1 customers.csv scored 'high'");
+
+        await cupac.Registry.DeleteVersionAsync("identity", "1", Cancel);
+        (await ConflictAsync("no-output")).ShouldStartWith(
+            "Cannot compute the results of experiment 'no-output': cuped.covariates[1]: model version models:/identity/1, pinned when the experiment started, does not exist any more (");
+    }
+
+    /// <summary>
+    /// Regression adjustment with a model covariate among others (CUPAC beside a KPI covariate): the results equal
+    /// <see cref="Ballast.Statistics.CupedRegressions.FromSums"/> on the same values (the model's predictions and the
+    /// spend posted before the start), each covariate with its θ. CupedRegressions is tested against NIST StRD's Longley
+    /// data in tests/Ballast.Core.Tests/Statistics/CupedRegressionTests.cs.
+    /// </summary>
+    [Fact]
+    public async Task A_model_covariate_among_several_adjusts_as_the_regression_on_the_same_values()
+    {
+        using var cupac = await CupacAsync();
+        var store = cupac.Store(this);
+        var spend = Enumerable.Range(0, 41).Select(user => 10 + ((user * 37 % 11) * 1.5)).ToArray();
+        await new KpiStore(Database, Time).AddAsync([.. Enumerable.Range(1, 40).Select(user => new Kpi("spend", spend[user], RoutingKey: $"user-{user}"))], Cancel);
+        Time.Advance(TimeSpan.FromMinutes(1));
+        var created = await store.CreateAsync(ByModel with { Cuped = new CupedSpec(Covariates: [ByModel.Cuped!, new CupedSpec(MetricSpec.Kpi, "spend", Lookback: "1d")]) }, Cancel);
+        created.Spec.Cuped!.Covariates!.Select(covariate => covariate.Covariate()).ShouldBe(["model:identity/2@customers@1:y_fp64[1]", "kpi:spend"]);
+
+        await ScoreAsync(perVariant: 20, convertA: 6, convertB: 12);
+        var results = await store.ResultsAsync("checkout-ab", Cancel);
+        Ballast.Statistics.CovariateSums Sums(int from, int converting) => Ballast.Statistics.CovariateSums.Of(
+            [.. Enumerable.Range(0, 20).Select(i => i < converting ? 1.0 : 0.0)], [.. Enumerable.Range(from, 20).Select(user => (IReadOnlyList<double>)[cupac.X[user], spend[user]])]);
+        var expected = Ballast.Statistics.CupedRegressions.FromSums([Sums(1, 6), Sums(21, 12)]);
+        var cuped = results.Cuped!;
+        (cuped.Theta, cuped.UnitsWithCovariate).ShouldBe(((double?)null, 40L));
+        cuped.VarianceReduction.ShouldBe(expected.VarianceReduction, 1e-9);
+        cuped.Covariates!.Select(covariate => (covariate.Covariate, covariate.UnitsWithCovariate, covariate.Dropped))
+            .ShouldBe([("model:identity/2@customers@1:y_fp64[1]", 30L, (string?)null), ("kpi:spend", 40L, (string?)null)]);
+        cuped.Covariates![0].Theta.ShouldBe(expected.Theta[0], 1e-9);
+        cuped.Covariates[1].Theta.ShouldBe(expected.Theta[1], 1e-9);
+        results.Variants[0].Mean.ShouldBe(expected.Groups[0].Mean, 1e-9);
+        results.Variants[1].Mean.ShouldBe(expected.Groups[1].Mean, 1e-9);
     }
 
     private async Task<AbExperimentStore> StartAsync()

@@ -265,7 +265,7 @@ public sealed class AbExperimentTests
     /// table). The alias is pinned to its version at the start and kept when the spec is applied again after it moved;
     /// the results equal CUPED computed here on the same model's predictions (ONNX Runtime on the fixture directly),
     /// alone and as a list of one covariate; a missing column, an unknown output and a column index out of range are
-    /// refused with a 400 naming the field.
+    /// refused with a 400 naming the field; results whose pinned model version was deleted since are a 409 naming it.
     /// </summary>
     [Fact]
     public async Task Cupac_takes_a_models_prediction_from_a_dataset_as_the_covariate()
@@ -402,6 +402,20 @@ public sealed class AbExperimentTests
             "Invalid experiment 'bad': cuped.output: output 'probabilities' of models:/titanic/1 has 2 columns; 2 is not between 0 and 1.");
         using var noModel = await client.PutAsJsonAsync("/api/v1/experiments/bad", Spec(byModel with { model = "models:/ltv@champion" }), Cancel);
         noModel.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
+        // A pinned model version deleted after the start: the results cannot be computed, a 409 naming it (not a 500).
+        await ServingHelpers.RegisterAsync(client, "ltv", "logreg_iris.onnx");
+        (await client.PutAsJsonAsync("/api/v1/experiments/doomed", Spec(byModel with { model = "models:/ltv/1" }), Cancel)).EnsureSuccessStatusCode();
+        using (var delete = new HttpRequestMessage(HttpMethod.Delete, "/api/2.0/mlflow/model-versions/delete") { Content = JsonContent.Create(new { name = "ltv", version = "1" }) })
+        {
+            (await client.SendAsync(delete, Cancel)).EnsureSuccessStatusCode();
+        }
+
+        using var gone = await client.GetAsync("/api/v1/experiments/doomed/results", Cancel);
+        gone.StatusCode.ShouldBe(HttpStatusCode.Conflict, await gone.Content.ReadAsStringAsync(Cancel));
+        gone.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        (await gone.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldStartWith(
+            "Cannot compute the results of experiment 'doomed': cuped: model version models:/ltv/1, pinned when the experiment started, does not exist any more (");
     }
 
     /// <summary>
