@@ -333,12 +333,13 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
             }
         }
 
+        string Where(int j) => spec.Cuped!.Covariates is null ? "cuped" : $"cuped.covariates[{j}]";
         var scored = new Dictionary<int, List<(string? Key, double? X)>>();
         for (var j = 0; j < covariates.Count; j++)
         {
             if (covariates[j].Source == CupedSpec.ModelSource)
             {
-                scored[j] = await ScoreAsync(spec.Name!, covariates[j], spec.Cuped!.Covariates is null ? "cuped" : $"cuped.covariates[{j}]", cancellationToken).ConfigureAwait(false);
+                scored[j] = await ScoreAsync(spec.Name!, covariates[j], Where(j), cancellationToken).ConfigureAwait(false);
             }
         }
 
@@ -349,7 +350,8 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
             {
                 if (covariates[j].Source == CupedSpec.Dataset)
                 {
-                    tables[j] = await CovariateTable.OpenAsync(datasets, covariates[j], cancellationToken).ConfigureAwait(false);
+                    var version = await PinnedDatasetAsync(spec.Name!, covariates[j], Where(j), cancellationToken).ConfigureAwait(false);
+                    tables[j] = await CovariateTable.OpenAsync(datasets, version, cache, cancellationToken).ConfigureAwait(false);
                 }
             }
 
@@ -374,7 +376,7 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     /// </summary>
     private async Task<List<(string? Key, double? X)>> ScoreAsync(string experiment, CupedSpec cuped, string where, CancellationToken cancellationToken)
     {
-        TrackingException Cannot(string problem) => TrackingException.Conflict($"Cannot compute the results of experiment '{experiment}': {where}: {problem}");
+        TrackingException Cannot(string problem) => CannotCompute(experiment, where, problem);
         if (scorer is null || registry is null)
         {
             throw Cannot("this server scores no model covariates (no model scorer)");
@@ -391,16 +393,7 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
             throw Cannot($"model version {cuped.Model}, pinned when the experiment started, does not exist any more ({exception.Message})");
         }
 
-        DatasetVersion version;
-        try
-        {
-            version = await datasets.GetVersionAsync(DatasetReference.Parse(cuped.Name!), cancellationToken).ConfigureAwait(false);
-        }
-        catch (TrackingException exception) when (exception.Code == TrackingException.ResourceDoesNotExist)
-        {
-            throw Cannot($"dataset version {cuped.Name}, pinned when the experiment started, does not exist any more ({exception.Message})");
-        }
-
+        var version = await PinnedDatasetAsync(experiment, cuped, where, cancellationToken).ConfigureAwait(false);
         var (name, index) = CupedSpec.ParseOutput(cuped.Output)!.Value;
         var column = index is { } k ? string.Create(CultureInfo.InvariantCulture, $"{name}[{k}]") : name;
         var rows = new List<(string? Key, double? X)>();
@@ -436,6 +429,22 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
 
         return rows;
     }
+
+    /// <summary>The dataset version a covariate pinned when the experiment started; a 409 naming <paramref name="where"/> when it was deleted since.</summary>
+    private async Task<DatasetVersion> PinnedDatasetAsync(string experiment, CupedSpec cuped, string where, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await datasets.GetVersionAsync(DatasetReference.Parse(cuped.Name!), cancellationToken).ConfigureAwait(false);
+        }
+        catch (TrackingException exception) when (exception.Code == TrackingException.ResourceDoesNotExist)
+        {
+            throw CannotCompute(experiment, where, $"dataset version {cuped.Name}, pinned when the experiment started, does not exist any more ({exception.Message})");
+        }
+    }
+
+    private static TrackingException CannotCompute(string experiment, string where, string problem) =>
+        TrackingException.Conflict($"Cannot compute the results of experiment '{experiment}': {where}: {problem}");
 
     /// <summary>A number the scores cache keeps as text (NaN, ±∞): not counted, as a missing prediction is not.</summary>
     private static bool IsNonFinite(string text) => double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && !double.IsFinite(number);
@@ -800,13 +809,14 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
 }
 
 /// <summary>
-/// A dataset version's tabular files opened for a CUPED covariate (local files: a local store's own, or copies that
-/// dispose deletes), and the checks a version must pass: every table has the key, a numeric or boolean value column and
+/// A dataset version's tabular files opened for a CUPED covariate (local files: leased from the monitors' reference
+/// cache, else a local store's own or copies that dispose deletes), and the checks a version must pass: every table has the key, a numeric or boolean value column and
 /// a date or time column for the timestamp (and, for a model covariate, the columns the model's inputs read).
 /// </summary>
 internal sealed class CovariateTable : IAsyncDisposable
 {
     private readonly List<string> _copies = [];
+    private readonly List<Monitoring.ReferenceCache.Lease> _leases = [];
     private readonly List<string> _readers = [];
 
     /// <summary>What keeps <paramref name="version"/> from serving as the covariate, each named after <paramref name="where"/> in the spec.</summary>
@@ -865,17 +875,27 @@ internal sealed class CovariateTable : IAsyncDisposable
         return problems;
     }
 
-    public static async Task<CovariateTable> OpenAsync(DatasetStore datasets, CupedSpec cuped, CancellationToken cancellationToken)
+    public static async Task<CovariateTable> OpenAsync(DatasetStore datasets, DatasetVersion version, Monitoring.ReferenceCache? cache, CancellationToken cancellationToken)
     {
-        var version = await datasets.GetVersionAsync(DatasetReference.Parse(cuped.Name!), cancellationToken).ConfigureAwait(false);
         var table = new CovariateTable();
         try
         {
             foreach (var file in (version.Files ?? []).Where(file => DatasetProfiler.FormatOf(file.Path) is not null))
             {
-                var copy = Path.Combine(Path.GetTempPath(), "ballast-cuped-" + Guid.NewGuid().ToString("N"));
-                table._copies.Add(copy);
-                table._readers.Add(DatasetFileReader.Relation(await datasets.LocalFileAsync(file, copy, cancellationToken).ConfigureAwait(false), file.Path));
+                string path;
+                if (cache is not null && await cache.BlobAsync(file, token => datasets.OpenBlobAsync(file.Sha256, token), cancellationToken).ConfigureAwait(false) is { } lease)
+                {
+                    table._leases.Add(lease);
+                    path = lease.Path;
+                }
+                else
+                {
+                    var copy = Path.Combine(Path.GetTempPath(), "ballast-cuped-" + Guid.NewGuid().ToString("N"));
+                    table._copies.Add(copy);
+                    path = await datasets.LocalFileAsync(file, copy, cancellationToken).ConfigureAwait(false);
+                }
+
+                table._readers.Add(DatasetFileReader.Relation(path, file.Path));
             }
 
             if (table._readers.Count == 0)
@@ -901,6 +921,11 @@ internal sealed class CovariateTable : IAsyncDisposable
         foreach (var copy in _copies)
         {
             File.Delete(copy);
+        }
+
+        foreach (var lease in _leases)
+        {
+            lease.Dispose();
         }
 
         return ValueTask.CompletedTask;

@@ -297,6 +297,33 @@ public abstract class AbExperimentStoreContractTests(DatabaseEngine engine) : Fo
     }
 
     /// <summary>
+    /// A dataset covariate reads its file through the reference cache too: the results asked for twice read it from the
+    /// store once, and equal CUPED computed here on the same column (which the model covariate's identity model predicts).
+    /// </summary>
+    [Fact]
+    public async Task A_dataset_covariate_reads_its_file_from_the_store_once()
+    {
+        using var cupac = await CupacAsync();
+        var store = cupac.Store(this);
+        var blob = DatasetStore.BlobPath(cupac.File.Sha256);
+        var profiled = cupac.Artifacts.Opens(blob);
+        await store.CreateAsync(ByModel with { Cuped = new CupedSpec(CupedSpec.Dataset, "customers", Key: "customer_id", Column: "x_fp64[1]") }, Cancel);
+        await ScoreAsync(perVariant: 20, convertA: 6, convertB: 12);
+
+        var results = await store.ResultsAsync("checkout-ab", Cancel);
+        (await store.ResultsAsync("checkout-ab", Cancel)).ShouldBeEquivalentTo(results);
+        cupac.Artifacts.Opens(blob).ShouldBe(profiled + 1, "results asked for twice, the dataset file read from the store once");
+        cupac.Recorder.Events.ShouldBe(["blob:miss", "blob:hit"]);
+
+        double[] Y(int converting) => [.. Enumerable.Range(0, 20).Select(i => i < converting ? 1.0 : 0.0)];
+        double[] X(int from) => [.. Enumerable.Range(from, 20).Select(user => cupac.X[user])];
+        var expected = Ballast.Statistics.Cuped.Analyze(Y(6), X(1), Y(12), X(21));
+        results.Cuped!.UnitsWithCovariate.ShouldBe(30L);
+        results.Cuped.Theta!.Value.ShouldBe(expected.Theta, 1e-9);
+        results.Cuped.VarianceReduction.ShouldBe(expected.VarianceReduction, 1e-9);
+    }
+
+    /// <summary>
     /// The scores cache is read before the model is loaded: after the results were computed once, a server started
     /// again (a new model cache, counting its loads) answers from the cached scores without loading the model, even
     /// with the model's file gone from the store; without the scores (no cache) that file is needed, and its absence
