@@ -14,8 +14,10 @@ namespace Ballast.Monitoring;
 /// says <c>true</c>, <c>pred</c> or <c>all</c>), each with <c>.sampling_error</c>, <c>estimated.calibrated</c>
 /// (1 when calibration was applied, to any class) and <c>estimated.rows</c> (the window's rows estimated).
 /// Calibration's random splits are seeded, so a window gives the same estimate every time. A dataset reference with
-/// labels but without the model's probabilities is scored with the endpoint's model when a <see cref="ReferenceScorer"/>
-/// is given (the server gives one).
+/// labels but without the model's probabilities is scored with the endpoint's models when a <see cref="ReferenceScorer"/>
+/// is given (the server gives one): each window row is then calibrated on the reference as the variant that answered it
+/// scores it (an ensemble's rows as the ensemble does). A reference without the probabilities that is not scored gives
+/// no estimate, only a note (NannyML's CBPE refuses it).
 /// </summary>
 public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindowEstimator
 {

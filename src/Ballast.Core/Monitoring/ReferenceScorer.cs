@@ -13,9 +13,10 @@ public sealed record ScoredReference(IReadOnlyList<ScoredVariant> Variants, bool
 /// <summary>
 /// Scores a dataset reference with the models the monitor's endpoint serves, so that CBPE can calibrate on a reference
 /// that has labels but not the model's probabilities: each variant with a registered model by its version, and an
-/// ensemble endpoint's combination of them (shadows are not served, so not scored). Each input of the model's signature is read from the reference's columns as a window names them (the input's name
-/// for one value a row; <c>feature_names</c>, else <c>NAME[0]</c> … for [N, k]); the outputs come back as a window's
-/// columns (<c>NAME</c>, or <c>NAME[0]</c> … for [N, k]). What cannot be done is an <see cref="InvalidOperationException"/> whose message says why.
+/// ensemble endpoint's combination of them (shadows are not served, so not scored). Each input of the model's signature
+/// is read from the reference's columns as a window names them (the input's name for one value a row;
+/// <c>feature_names</c>, else <c>NAME[0]</c> … for [N, k]); the outputs come back as a window's columns (<c>NAME</c>, or
+/// <c>NAME[0]</c> … for [N, k]). What cannot be done is an <see cref="InvalidOperationException"/> whose message says why.
 /// CUPAC covariates of A/B experiments score their dataset the same way (<see cref="ScoreAsync(string, long, IReadOnlyDictionary{string, IReadOnlyList{string}}?, ReferenceTable, CancellationToken)"/>).
 /// With a <paramref name="cache"/>, a dataset file's outputs are kept per model version (an ensemble's per its versions,
 /// weights and combination) and the columns its inputs read (<see cref="CacheKey(Datasets.DatasetFile, string, long, IEnumerable{ValueTuple{string, IReadOnlyList{string}}})"/>),
