@@ -347,6 +347,93 @@ public abstract class ReferenceCacheContractTests(DatabaseEngine engine) : Folde
         Directory.GetFiles(PathIn("cache"), "scores-*.json").ShouldContain(cached);
     }
 
+    /// <summary>
+    /// Seeded iris-like rows: a class drawn evenly, its four measurements the iris class means (Fisher's data: setosa
+    /// 5.006, 3.428, 1.462, 0.246; versicolor 5.936, 2.770, 4.260, 1.326; virginica 6.588, 2.974, 5.552, 2.026) plus
+    /// N(0, 0.6²) noise, so the classes overlap.
+    /// </summary>
+    private static List<(float[] Features, int Class)> IrisLike(int count, int seed)
+    {
+        double[][] means = [[5.006, 3.428, 1.462, 0.246], [5.936, 2.770, 4.260, 1.326], [6.588, 2.974, 5.552, 2.026]];
+        var random = new Random(seed);
+        return [.. Enumerable.Range(0, count).Select(_ =>
+        {
+            var c = random.Next(3);
+            return (means[c].Select(mean => (float)(mean + (0.6 * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble())))).ToArray(), c);
+        })];
+    }
+
+    /// <summary>The scikit-learn iris model's (logreg_iris.onnx) class probabilities on rows, run here by ONNX Runtime on its own, as the prediction log writes floats.</summary>
+    private static (double[][] Probabilities, float[] Raw, long[] Labels) IrisScores(List<(float[] Features, int Class)> rows)
+    {
+        using var model = OnnxModelRuntime.Load(TestServices.Fixture("logreg_iris.onnx"));
+        var outputs = model.Infer([new Tensor("float_input", TensorDatatypes.Fp32, [rows.Count, 4], rows.SelectMany(row => row.Features).ToArray())]);
+        var raw = (float[])outputs.Single(output => output.Name == "output_probability").Data;
+        return ([.. Enumerable.Range(0, rows.Count).Select(row => Enumerable.Range(0, 3).Select(c => double.Parse(raw[(row * 3) + c].ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture)).ToArray())],
+            raw, (long[])outputs.Single(output => output.Name == "output_label").Data);
+    }
+
+    [Fact]
+    public async Task Multiclass_cbpe_calibrates_each_variants_rows_on_the_reference_scored_by_that_variants_model()
+    {
+        var stack = await StackAsync();
+        var registry = new RegistryStore(Database, Time);
+        using var models = new ModelCache(registry, stack.Runs, stack.Artifacts, Time);
+        var onnx = await File.ReadAllBytesAsync(TestServices.Fixture("logreg_iris.onnx"), Cancel);
+        foreach (var _ in new[] { 1, 2 })
+        {
+            await new ModelRegistration(registry, stack.Artifacts).RegisterAsync("iris", new MemoryStream(onnx), "model.onnx", cancellationToken: Cancel);
+        }
+
+        await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("a", "models:/iris/1", 50), new VariantSpec("b", "models:/iris/2", 50)]), Cancel);
+        var reference = IrisLike(300, seed: 5);
+        var csv = new StringBuilder("sl,sw,pl,pw,label\n");
+        foreach (var (features, c) in reference)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{string.Join(",", features.Select(value => value.ToString("R", CultureInfo.InvariantCulture)))},{c}\n");
+        }
+
+        await DatasetAsync(stack, "iris-reference", "reference.csv", csv.ToString());
+        var spec = (await stack.Monitors.CreateAsync(new MonitorSpec("iris-split", "iris", new MonitorWindow(Duration: "10m"), new MonitorReference(Dataset: "iris-reference"),
+            Prediction: new MonitorPrediction(Enabled: false), FeatureNames: new Dictionary<string, IReadOnlyList<string>> { ["float_input"] = ["sl", "sw", "pl", "pw"] },
+            Estimated: new MonitorEstimated("output_probability", Label: "label", Classes: ["0", "1", "2"])), Cancel)).Spec;
+        var window = IrisLike(120, seed: 6);
+        var (scores, raw, labels) = IrisScores(window);
+        for (var i = 0; i < window.Count; i++)
+        {
+            Tensor[] inputs = [new Tensor("float_input", TensorDatatypes.Fp32, [1, 4], window[i].Features)];
+            Tensor[] outputs = [new Tensor("output_label", TensorDatatypes.Int64, [1], new[] { labels[i] }), new Tensor("output_probability", TensorDatatypes.Fp32, [1, 3], raw[(i * 3)..((i * 3) + 3)])];
+            var variant = i % 2 == 0 ? "a" : "b";
+            (await stack.Log.AppendAsync(new PredictionRecord($"iris-{i}", "iris", variant, variant, At(0) + (i * 1000), 2, null, inputs, outputs), Cancel)).ShouldBeTrue();
+        }
+
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(30)));
+        var outcome = await new MonitorEvaluator(stack.Export, stack.Datasets, stack.Kpis, stack.Traffic,
+            [new CbpeWindowEstimator(new ReferenceScorer(stack.Endpoints, models, stack.Cache))], [], stack.Runs, stack.Artifacts, stack.Cache).EvaluateAsync(spec, At(0), At(10), Cancel);
+        outcome.Status.ShouldBe(MonitorWindowStatus.Ok, outcome.Results.Message);
+        outcome.Results.Message.ShouldBeNull("both variants scored the reference");
+
+        // Expected from the statistics (tested against NannyML in tests/Ballast.Core.Tests/Statistics): both variants
+        // serve the iris model, so each variant's calibration is the one fitted on the reference it scores; the sampling
+        // errors from that scored reference once per variant.
+        var referenceScores = IrisScores(reference).Probabilities.Select(row => (IReadOnlyList<double>)row).ToList();
+        var referenceActual = reference.Select(row => row.Class).ToArray();
+        var calibration = MulticlassCbpe.FitCalibration(referenceScores, referenceActual, 3, new Random(CbpeWindowEstimator.Seed));
+        var rows = scores.Select(row => (IReadOnlyList<double>)row).ToList();
+        var expected = MulticlassCbpe.Estimate(calibration.Calibrate(rows).Select(row => (IReadOnlyList<double>)row).ToList(), MulticlassCbpe.PredictedClasses(rows), rows);
+        List<IReadOnlyList<double>> pooled = [.. referenceScores, .. referenceScores];
+        var errors = CbpeSamplingError.FitMulticlass(pooled, [.. referenceActual, .. referenceActual], MulticlassCbpe.PredictedClasses(pooled), 3).For(window.Count);
+        var metrics = outcome.Results.Metrics;
+        metrics["estimated.rows"].ShouldBe(window.Count);
+        metrics["estimated.calibrated"].ShouldBe(calibration.Calibrated > 0 ? 1 : 0);
+        metrics["estimated.accuracy"].ShouldBe(expected.Accuracy, 1e-12);
+        metrics["estimated.f1"].ShouldBe(expected.F1, 1e-12);
+        metrics["estimated.roc_auc"].ShouldBe(expected.RocAuc, 1e-12);
+        metrics["estimated.true_0_pred_0"].ShouldBe(expected.ConfusionMatrix[0][0], 1e-9);
+        metrics["estimated.accuracy.sampling_error"].ShouldBe(errors.Accuracy, 1e-12);
+        stack.Recorder.Events.ShouldBe(["blob:miss", "scores:miss", "scores:miss"], "one scores file per variant's version");
+    }
+
     [Fact]
     public async Task Cbpe_gives_no_estimate_when_the_reference_lacks_the_models_probabilities_and_no_model_scores_it()
     {
