@@ -19,7 +19,10 @@ namespace Ballast.Tests.Monitoring;
 /// Monitor windows with the reference cache, on SQLite and PostgreSQL with a real prediction log and a real local
 /// artifact store counted per path: a dataset reference is read from the store once for every window of every monitor,
 /// and the CBPE scores of a dataset reference (by an identity ONNX model behind an alias) are reused while the alias
-/// points at one version and scored again after it moves. Expected CBPE values are computed here from the rows with
+/// points at one version and scored again after it moves. With the real scikit-learn fixtures (logistic_davis.onnx,
+/// logreg_iris.onnx): each variant's rows are calibrated on the reference its own model version scored, an ensemble's
+/// on the reference scored through its combination, and a reference without the probabilities that nothing scores gives
+/// no estimate. Expected CBPE values are computed here from the rows with
 /// the statistics themselves (tested against NannyML in tests/Ballast.Core.Tests/Statistics).
 /// </summary>
 public abstract class ReferenceCacheContractTests(DatabaseEngine engine) : FolderDatabaseTest(engine, "ballast-reference-cache-")
