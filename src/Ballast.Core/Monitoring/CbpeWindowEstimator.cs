@@ -14,8 +14,10 @@ namespace Ballast.Monitoring;
 /// says <c>true</c>, <c>pred</c> or <c>all</c>), each with <c>.sampling_error</c>, <c>estimated.calibrated</c>
 /// (1 when calibration was applied, to any class) and <c>estimated.rows</c> (the window's rows estimated).
 /// Calibration's random splits are seeded, so a window gives the same estimate every time. A dataset reference with
-/// labels but without the model's probabilities is scored with the endpoint's model when a <see cref="ReferenceScorer"/>
-/// is given (the server gives one).
+/// labels but without the model's probabilities is scored with the endpoint's models when a <see cref="ReferenceScorer"/>
+/// is given (the server gives one): each window row is then calibrated on the reference as the variant that answered it
+/// scores it (an ensemble's rows as the ensemble does). A reference without the probabilities that is not scored gives
+/// no estimate, only a note (NannyML's CBPE refuses it).
 /// </summary>
 public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindowEstimator
 {
@@ -46,31 +48,55 @@ public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindo
                 $"(outputs: {string.Join(", ", context.Window.Outputs.Keys)})");
         }
 
-        var scores = context.Window.Outputs[column].Select(WindowValues.Number).Where(p => p is >= 0 and <= 1).Select(p => p!.Value).ToArray();
-        if (scores.Length < context.MinRows)
+        var (all, allRows) = Rows([context.Window.Outputs[column]], context.Window.Outputs[column].Count, _ => true);
+        if (all.Length < context.MinRows)
         {
-            return WindowHookResult.Note($"no estimated performance: {scores.Length} rows have a probability in '{column}', fewer than min_rows {context.MinRows}");
+            return WindowHookResult.Note($"no estimated performance: {all.Length} rows have a probability in '{column}', fewer than min_rows {context.MinRows}");
         }
 
         var notes = new List<string>();
-        var probabilities = scores;
         var calibrated = false;
         var threshold = estimated.Threshold ?? Cbpe.DefaultThreshold;
         var normalization = Normalization(estimated);
         CbpeSamplingErrors? errors = null;
-        var scored = await ScoredAsync(context, [column], [estimated.ProbabilityOutput!], notes, cancellationToken).ConfigureAwait(false);
-        if (ReferenceLabels(context, estimated, [column], [estimated.ProbabilityOutput!], scored, notes) is { } reference)
+        var (sources, refusal) = await ReferenceScoresAsync(context, estimated, [column], [estimated.ProbabilityOutput!], allRows, notes, cancellationToken).ConfigureAwait(false);
+        if (refusal is not null)
         {
-            var referenceScores = reference.Scores.Select(row => row[0]).ToArray();
-            var positive = reference.Labels.Select(label => label == estimated.PositiveClass).ToArray();
-            var calibration = Cbpe.FitCalibration(referenceScores, positive, new Random(Seed));
-            if (calibration.Calibrates)
+            return new WindowHookResult(new Dictionary<string, double>(), [.. notes, refusal]);
+        }
+
+        var (sourceOf, kept) = Assign(context, sources, allRows, notes);
+        if (kept.Length < context.MinRows)
+        {
+            return new WindowHookResult(new Dictionary<string, double>(), [.. notes, $"no estimated performance: {kept.Length} rows of the window are of a variant the reference was scored by, fewer than min_rows {context.MinRows}"]);
+        }
+
+        var scores = kept.Select(row => all[row][0]).ToArray();
+        var probabilities = (double[])scores.Clone();
+        if (sources is not null)
+        {
+            var used = Enumerable.Range(0, sources.Count).Where(source => sourceOf.Contains(source)).ToList();
+            foreach (var source in used)
             {
-                probabilities = calibration.Calibrate(scores);
-                calibrated = true;
+                var referenceScores = sources[source].Scores.Select(row => row[0]).ToArray();
+                var calibration = Cbpe.FitCalibration(referenceScores, sources[source].Labels.Select(label => label == estimated.PositiveClass).ToArray(), new Random(Seed));
+                if (calibration.Calibrates)
+                {
+                    var mine = Enumerable.Range(0, scores.Length).Where(row => sourceOf[row] == source).ToArray();
+                    var values = calibration.Calibrate(mine.Select(row => scores[row]).ToArray());
+                    for (var i = 0; i < mine.Length; i++)
+                    {
+                        probabilities[mine[i]] = values[i];
+                    }
+
+                    calibrated = true;
+                }
             }
 
-            errors = CbpeSamplingError.FitBinary(referenceScores, positive, referenceScores.Select(score => score >= threshold).ToArray()).For(scores.Length, normalization);
+            // Each variant's scored reference once: the reference of the rows as the endpoint's variants answer them.
+            var pooledScores = used.SelectMany(source => sources[source].Scores.Select(row => row[0])).ToArray();
+            var pooledPositive = used.SelectMany(source => sources[source].Labels.Select(label => label == estimated.PositiveClass)).ToArray();
+            errors = CbpeSamplingError.FitBinary(pooledScores, pooledPositive, pooledScores.Select(score => score >= threshold).ToArray()).For(scores.Length, normalization);
         }
 
         var predicted = scores.Select(score => score >= threshold).ToArray();
@@ -98,51 +124,92 @@ public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindo
                 $"({string.Join(", ", classes)}) (outputs: {string.Join(", ", outputs.Keys)})");
         }
 
-        var scores = Rows(columns.Select(c => (IReadOnlyList<object?>)outputs[c]).ToArray(), outputs[columns[0]].Count, _ => true).Scores;
-        if (scores.Length < context.MinRows)
+        var (all, allRows) = Rows(columns.Select(c => (IReadOnlyList<object?>)outputs[c]).ToArray(), outputs[columns[0]].Count, _ => true);
+        if (all.Length < context.MinRows)
         {
-            return WindowHookResult.Note($"no estimated performance: {scores.Length} rows have {classes.Count} probabilities in '{name}', fewer than min_rows {context.MinRows}");
+            return WindowHookResult.Note($"no estimated performance: {all.Length} rows have {classes.Count} probabilities in '{name}', fewer than min_rows {context.MinRows}");
         }
 
         var notes = new List<string>();
         var normalization = Normalization(estimated);
-        var calibration = MulticlassCbpeCalibration.None(classes.Count);
         CbpeSamplingErrors? errors = null;
-        var scored = await ScoredAsync(context, columns, columns, notes, cancellationToken).ConfigureAwait(false);
-        if (ReferenceLabels(context, estimated, columns, columns, scored, notes) is { } reference)
+        var (sources, refusal) = await ReferenceScoresAsync(context, estimated, columns, columns, allRows, notes, cancellationToken).ConfigureAwait(false);
+        if (refusal is not null)
+        {
+            return new WindowHookResult(new Dictionary<string, double>(), [.. notes, refusal]);
+        }
+
+        var (sourceOf, kept) = Assign(context, sources, allRows, notes);
+        if (kept.Length < context.MinRows)
+        {
+            return new WindowHookResult(new Dictionary<string, double>(), [.. notes, $"no estimated performance: {kept.Length} rows of the window are of a variant the reference was scored by, fewer than min_rows {context.MinRows}"]);
+        }
+
+        var scores = kept.Select(row => all[row]).ToArray();
+        var calibrations = new MulticlassCbpeCalibration?[sources?.Count ?? 0];
+        if (sources is not null)
         {
             var index = classes.Select((label, c) => (label, c)).ToDictionary(pair => pair.label, pair => pair.c, StringComparer.Ordinal);
-            var actual = reference.Labels.Select(label => index.GetValueOrDefault(label, -1)).ToArray();
-            var known = Enumerable.Range(0, actual.Length).Where(row => actual[row] >= 0).ToList();
-            if (known.Count < actual.Length)
+            var used = Enumerable.Range(0, sources.Count).Where(source => sourceOf.Contains(source)).ToList();
+            var fitted = new List<(List<IReadOnlyList<double>> Scores, int[] Actual)>();
+            foreach (var source in used)
             {
-                notes.Add($"{actual.Length - known.Count} reference rows have a label that is not one of estimated.classes and were left out of calibration and sampling errors");
-            }
+                var reference = sources[source];
+                var actual = reference.Labels.Select(label => index.GetValueOrDefault(label, -1)).ToArray();
+                var known = Enumerable.Range(0, actual.Length).Where(row => actual[row] >= 0).ToList();
+                if (known.Count < actual.Length && fitted.Count == 0)
+                {
+                    notes.Add($"{actual.Length - known.Count} reference rows have a label that is not one of estimated.classes and were left out of calibration and sampling errors");
+                }
 
-            if (known.Count < context.MinRows)
-            {
-                notes.Add($"estimated performance not calibrated and without sampling errors: {known.Count} reference rows have one of the classes as label, fewer than min_rows {context.MinRows}");
-            }
-            else
-            {
-                var referenceScores = known.Select(row => (IReadOnlyList<double>)reference.Scores[row]).ToList();
+                if (known.Count < context.MinRows)
+                {
+                    notes.Add($"estimated performance not calibrated and without sampling errors: {known.Count} reference rows have one of the classes as label, fewer than min_rows {context.MinRows}");
+                    fitted.Clear();
+                    break;
+                }
+
                 var referenceActual = known.Select(row => actual[row]).ToArray();
                 if (Unlabelled(classes, referenceActual) is { Count: > 0 } absent)
                 {
                     return new WindowHookResult(new Dictionary<string, double>(), [.. notes, AbsentClassesNote(context.Reference.Name, absent)]);
                 }
 
-                calibration = MulticlassCbpe.FitCalibration(referenceScores, referenceActual, classes.Count, new Random(Seed));
-                errors = CbpeSamplingError.FitMulticlass(referenceScores, referenceActual, MulticlassCbpe.PredictedClasses(referenceScores), classes.Count).For(scores.Length, normalization);
+                fitted.Add((known.Select(row => (IReadOnlyList<double>)reference.Scores[row]).ToList(), referenceActual));
+            }
+
+            if (fitted.Count == used.Count)
+            {
+                for (var i = 0; i < used.Count; i++)
+                {
+                    calibrations[used[i]] = MulticlassCbpe.FitCalibration(fitted[i].Scores, fitted[i].Actual, classes.Count, new Random(Seed));
+                }
+
+                // Each variant's scored reference once: the reference of the rows as the endpoint's variants answer them.
+                var pooledScores = fitted.SelectMany(source => source.Scores).ToList();
+                errors = CbpeSamplingError.FitMulticlass(pooledScores, [.. fitted.SelectMany(source => source.Actual)], MulticlassCbpe.PredictedClasses(pooledScores), classes.Count)
+                    .For(scores.Length, normalization);
+            }
+        }
+
+        var probabilities = new double[scores.Length][];
+        foreach (var group in Enumerable.Range(0, scores.Length).GroupBy(row => sourceOf[row]))
+        {
+            var mine = group.ToArray();
+            var calibration = (group.Key >= 0 && group.Key < calibrations.Length ? calibrations[group.Key] : null) ?? MulticlassCbpeCalibration.None(classes.Count);
+            var values = calibration.Calibrate(mine.Select(row => (IReadOnlyList<double>)scores[row]).ToList());
+            for (var i = 0; i < mine.Length; i++)
+            {
+                probabilities[mine[i]] = values[i];
             }
         }
 
         var rows = scores.Select(row => (IReadOnlyList<double>)row).ToList();
-        var estimate = MulticlassCbpe.Estimate(calibration.Calibrate(rows), MulticlassCbpe.PredictedClasses(rows), rows);
+        var estimate = MulticlassCbpe.Estimate(probabilities.Select(row => (IReadOnlyList<double>)row).ToList(), MulticlassCbpe.PredictedClasses(rows), rows);
         var matrix = ConfusionNormalizations.Normalize(estimate.ConfusionMatrix, normalization);
         var cells = classes.SelectMany((truth, i) => classes.Select((predicted, j) =>
             (MonitorMetricNames.EstimatedConfusion(truth, predicted), matrix[i][j], errors?.ConfusionMatrix[i][j]))).ToArray();
-        return Result(scores.Length, calibration.Calibrated > 0, (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.Specificity, estimate.F1, estimate.RocAuc), cells, normalization, errors, notes);
+        return Result(scores.Length, calibrations.Any(calibration => calibration?.Calibrated > 0), (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.Specificity, estimate.F1, estimate.RocAuc), cells, normalization, errors, notes);
     }
 
     /// <summary>The classes no labelled reference row has (<paramref name="actual"/>: each row's class index), in the order of <c>classes</c>.</summary>
@@ -264,60 +331,166 @@ public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindo
     }
 
     /// <summary>
-    /// A dataset reference with the label column but not the model's probabilities, scored by the endpoint's model
-    /// (<see cref="ReferenceScorer"/>): its output columns; null when there is no scorer, the reference is traffic or
-    /// already has the probabilities, or it has no labels (then nothing is run); why it could not be scored is a note.
+    /// The reference's probabilities and labels for the window rows answered by <see cref="Variant"/> (null: every row).
     /// </summary>
-    private async Task<IReadOnlyDictionary<string, List<object?>>?> ScoredAsync(MonitorWindowContext context, string[] columns, string[] fallback, List<string> notes,
-        CancellationToken cancellationToken)
+    private sealed record ReferenceScores(string? Variant, double[][] Scores, string[] Labels);
+
+    /// <summary>
+    /// What the reference gives to calibrate with: one source for every row (a traffic reference's outputs and feedback,
+    /// a dataset reference's probability columns, or its scores by a one-model endpoint), or one per variant of the
+    /// endpoint (its scores by each variant's model, or by the ensemble). Null sources: uncalibrated, a note says why
+    /// (no labels, too few). A refusal (no estimate at all): the reference does not carry the model's probabilities and
+    /// they could not be obtained by scoring it, as NannyML's CBPE refuses a reference without <c>y_pred_proba</c>.
+    /// </summary>
+    private async Task<(List<ReferenceScores>? Sources, string? Refusal)> ReferenceScoresAsync(MonitorWindowContext context, MonitorEstimated estimated, string[] columns,
+        string[] fallback, int[] windowRows, List<string> notes, CancellationToken cancellationToken)
     {
         var reference = context.Reference;
-        var estimated = context.Spec.Estimated!;
-        if (scorer is null || reference.Outcomes is not null || !reference.Has(estimated.Label ?? DefaultLabel)
-            || columns.Select((column, c) => reference.Has(column) || reference.Has(fallback[c])).All(has => has))
+        var label = estimated.Label ?? DefaultLabel;
+        var missing = columns.Where((column, c) => !reference.Has(column) && !reference.Has(fallback[c])).ToList();
+        if (reference.Outcomes is not null || missing.Count == 0)
         {
-            return null;
+            var (one, refusal) = ReferenceLabels(context, estimated, columns, fallback, column => reference.Values(column), notes);
+            return (one is null ? null : [one], refusal);
         }
 
+        if (!reference.Has(label))
+        {
+            return (null, MissingProbabilitiesNote(reference.Name, missing, $"nor a label column '{label}' to calibrate with, so the endpoint's model does not score it"));
+        }
+
+        if (scorer is null)
+        {
+            return (null, MissingProbabilitiesNote(reference.Name, missing, "and no model scores it here"));
+        }
+
+        ScoredReference scored;
         try
         {
-            return (await scorer.ScoreAsync(context.Spec, reference, cancellationToken).ConfigureAwait(false)).Outputs;
+            var variants = context.Window.Variants.Count == context.Window.Rows && windowRows.All(row => context.Window.Variants[row] is not null)
+                ? windowRows.Select(row => context.Window.Variants[row]!).ToHashSet(StringComparer.Ordinal)
+                : null;
+            scored = await scorer.ScoreAsync(context.Spec, reference, variants, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            // The model or the reference's columns do not fit; CBPE goes on uncalibrated and says why.
-            notes.Add($"the endpoint's model could not score the reference: {exception.Message}");
-            return null;
+            return (null, MissingProbabilitiesNote(reference.Name, missing, $"and the endpoint's models could not score it: {exception.Message}"));
         }
+
+        var sources = new List<ReferenceScores>();
+        var problems = new List<string>();
+        foreach (var variant in scored.Variants)
+        {
+            var absent = variant.Outputs is { } outputs ? columns.Where((column, c) => !outputs.ContainsKey(column) && !outputs.ContainsKey(fallback[c])).ToList() : [];
+            var (source, refusal) = variant.Outputs is null ? (null, variant.Problem)
+                : absent.Count > 0 ? (null, $"variant '{variant.Variant}' ({variant.Model}) has no output {string.Join(", ", absent.Select(column => $"'{column}'"))} (outputs: {string.Join(", ", variant.Outputs.Keys)})")
+                : ReferenceLabels(context, estimated, columns, fallback, column => variant.Outputs.GetValueOrDefault(column), notes);
+            if (refusal is not null)
+            {
+                problems.Add(refusal);
+            }
+            else if (source is null)
+            {
+                return (null, null);
+            }
+            else
+            {
+                sources.Add(source with { Variant = scored.OneModel ? null : variant.Variant });
+            }
+        }
+
+        if (sources.Count == 0)
+        {
+            return (null, MissingProbabilitiesNote(reference.Name, missing, "and the endpoint's models could not score it: " + (problems.Count == 0 ? "no variant answered the window" : string.Join("; ", problems))));
+        }
+
+        notes.AddRange(problems);
+        return (sources, null);
+    }
+
+    /// <summary>
+    /// Why a reference without the model's probabilities gives no estimate. NannyML's CBPE refuses such a reference: its
+    /// <c>fit</c> requires the <c>y_pred_proba</c> column(s) in the reference (<c>_list_missing</c> raises
+    /// <c>InvalidArgumentsException</c>), since calibration and sampling errors are fitted on the model's probabilities
+    /// there; without them the estimate would rest on uncalibrated probabilities, so the window says so instead of giving numbers.
+    /// </summary>
+    private static string MissingProbabilitiesNote(string reference, List<string> missing, string why) =>
+        $"no estimated performance: the reference ({reference}) has no column {string.Join(", ", missing.Select(column => $"'{column}'"))} with the model's probabilities{(why.Length == 0 ? "" : " " + why)}; " +
+        "CBPE (as NannyML's, which refuses a reference without its y_pred_proba columns) calibrates on the reference's probabilities and labels";
+
+    /// <summary>
+    /// Which source calibrates each of the window's rows (<paramref name="rows"/>, the rows with probabilities): the only
+    /// one when it stands for every row, else the source of the row's variant. Rows of a variant without one are left
+    /// out, with a note. Returns per kept row its source (-1 without sources) and the kept rows' positions in <paramref name="rows"/>.
+    /// </summary>
+    private static (int[] SourceOf, int[] Kept) Assign(MonitorWindowContext context, List<ReferenceScores>? sources, int[] rows, List<string> notes)
+    {
+        if (sources is null || sources is [{ Variant: null }])
+        {
+            return (new int[rows.Length].Select(_ => sources is null ? -1 : 0).ToArray(), Enumerable.Range(0, rows.Length).ToArray());
+        }
+
+        var index = sources.Select((source, i) => (source.Variant!, i)).ToDictionary(pair => pair.Item1, pair => pair.i, StringComparer.Ordinal);
+        var variants = context.Window.Variants;
+        var sourceOf = new List<int>();
+        var kept = new List<int>();
+        var left = new SortedDictionary<string, int>(StringComparer.Ordinal);
+        for (var i = 0; i < rows.Length; i++)
+        {
+            var variant = rows[i] < variants.Count ? variants[rows[i]] : null;
+            if (variant is not null && index.TryGetValue(variant, out var source))
+            {
+                sourceOf.Add(source);
+                kept.Add(i);
+            }
+            else
+            {
+                left[variant ?? "(unknown)"] = left.GetValueOrDefault(variant ?? "(unknown)") + 1;
+            }
+        }
+
+        if (left.Count > 0)
+        {
+            notes.Add($"{left.Values.Sum()} rows of the window were left out of the estimate: their variant ({string.Join(", ", left.Select(pair => $"'{pair.Key}' {pair.Value}"))}) did not score the reference");
+        }
+
+        return ([.. sourceOf], [.. kept]);
     }
 
     /// <summary>
     /// The reference's probabilities (one per column of <paramref name="columns"/>, found under that name or else the
-    /// matching one of <paramref name="fallback"/>) with their labels as text, or null with a note when it has too few.
+    /// matching one of <paramref name="fallback"/> by <paramref name="values"/>) with their labels as text; without the
+    /// probabilities a refusal, with too few labelled rows or none null and a note.
     /// </summary>
-    private static (double[][] Scores, string[] Labels)? ReferenceLabels(MonitorWindowContext context, MonitorEstimated estimated, string[] columns, string[] fallback,
-        IReadOnlyDictionary<string, List<object?>>? scored, List<string> notes)
+    private static (ReferenceScores? Source, string? Refusal) ReferenceLabels(MonitorWindowContext context, MonitorEstimated estimated, string[] columns, string[] fallback,
+        Func<string, IReadOnlyList<object?>?> values, List<string> notes)
     {
         var reference = context.Reference;
         var label = estimated.Label ?? DefaultLabel;
-        var scores = columns.Select((column, c) => reference.Values(column) ?? reference.Values(fallback[c]) ?? scored?.GetValueOrDefault(column) ?? scored?.GetValueOrDefault(fallback[c])).ToArray();
-        IReadOnlyList<string?>? labels = reference.Outcomes ?? reference.Values(label)?.Select(WindowValues.Text).ToList();
-        var shown = string.Join("', '", columns);
-        if (scores.Any(column => column is null) || labels is null)
+        var scores = columns.Select((column, c) => values(column) ?? values(fallback[c])).ToArray();
+        if (scores.Any(column => column is null))
         {
-            notes.Add(reference.Outcomes is null
-                ? $"estimated performance not calibrated and without sampling errors: the reference ({reference.Name}) needs columns '{shown}' and '{label}' (the model's probability and the true label)"
-                : $"estimated performance not calibrated and without sampling errors: the reference ({reference.Name}) has no output '{shown}'");
-            return null;
+            var missing = columns.Where((column, c) => scores[c] is null).ToList();
+            return (null, reference.Outcomes is null
+                ? MissingProbabilitiesNote(reference.Name, missing, "")
+                : $"no estimated performance: the reference ({reference.Name}) has no output {string.Join(", ", missing.Select(column => $"'{column}'"))} with the model's probabilities; " +
+                  "CBPE (as NannyML's, which refuses a reference without its y_pred_proba columns) calibrates on the reference's probabilities and labels");
         }
 
-        var (values, rows) = Rows(scores!, Math.Min(labels.Count, scores.Min(column => column!.Count)), row => labels[row] is not null);
+        IReadOnlyList<string?>? labels = reference.Outcomes ?? reference.Values(label)?.Select(WindowValues.Text).ToList();
+        if (labels is null)
+        {
+            notes.Add($"estimated performance not calibrated and without sampling errors: the reference ({reference.Name}) needs a column '{label}' (the true label)");
+            return (null, null);
+        }
+
+        var (probabilities, rows) = Rows(scores!, Math.Min(labels.Count, scores.Min(column => column!.Count)), row => labels[row] is not null);
         if (rows.Length < context.MinRows)
         {
             notes.Add($"estimated performance not calibrated and without sampling errors: {rows.Length} reference rows have a label and a probability, fewer than min_rows {context.MinRows}");
-            return null;
+            return (null, null);
         }
 
-        return (values, rows.Select(row => labels[row]!).ToArray());
+        return (new ReferenceScores(null, probabilities, rows.Select(row => labels[row]!).ToArray()), null);
     }
 }

@@ -23,6 +23,9 @@ public sealed class WindowTable
     /// <summary>Per row, the expectations its request failed at serving when the endpoint flags them (<c>age.max,state.allowed</c>), else null.</summary>
     public List<string?> Flagged { get; } = [];
 
+    /// <summary>Per row, the variant that answered its request (the <c>variant</c> column of the prediction log: <c>ensemble</c> for an ensemble's answer).</summary>
+    public List<string?> Variants { get; } = [];
+
     /// <summary>One latency per logged request (not per row).</summary>
     public List<double> Latencies { get; } = [];
 
@@ -46,7 +49,7 @@ public sealed class WindowTable
         }
 
         // The view has every column whatever shape its segments have (null where a segment lacks one), and is in write order.
-        command.CommandText = $"SELECT latency_ms, inputs, outputs, outcome, expectations FROM predictions WHERE {which} ORDER BY " + Ballast.Serving.PredictionSegments.Order
+        command.CommandText = $"SELECT latency_ms, inputs, outputs, outcome, expectations, variant FROM predictions WHERE {which} ORDER BY " + Ballast.Serving.PredictionSegments.Order
             + (limit is { } l ? " LIMIT " + l.ToString(CultureInfo.InvariantCulture) : "");
         using var reader = command.ExecuteReader();
         while (reader.Read())
@@ -59,6 +62,7 @@ public sealed class WindowTable
             table.AddOutcomes(reader.IsDBNull(3) ? null : reader.GetString(3), rows);
             var flagged = reader.IsDBNull(4) || reader.GetString(4).Length == 0 ? null : reader.GetString(4);
             table.Flagged.AddRange(Enumerable.Repeat(flagged, rows));
+            table.Variants.AddRange(Enumerable.Repeat(reader.IsDBNull(5) ? null : reader.GetString(5), rows));
             foreach (var column in table.Inputs.Values.Concat(table.Outputs.Values))
             {
                 while (column.Count < table.Rows)

@@ -142,13 +142,11 @@ public sealed class RoutedEndpoint(StoredEndpoint endpoint, IReadOnlyList<Routed
     }
 
     private static List<RoutedVariant> EnsemblesOf(EndpointSpec spec, IReadOnlyList<RoutedVariant> variants) =>
-        spec.Ensemble?.WeightsByRegime is { Count: > 0 } rows
-            ? rows.Select(row => EnsembleOf(spec, variants, row)).ToList()
-            : [EnsembleOf(spec, variants, variants.Select(variant => (double)(spec.Variants!.First(member => member.Name == variant.Name).Weight ?? 1)).ToList())];
+        EnsembleRuntime.WeightRows(spec, [.. variants.Select(variant => variant.Name)]).Select(row => EnsembleOf(spec, variants, row)).ToList();
 
     private static RoutedVariant EnsembleOf(EndpointSpec spec, IReadOnlyList<RoutedVariant> variants, IReadOnlyList<double> weights)
     {
-        var runtime = new EnsembleRuntime(variants.Select((variant, i) => (variant.Name, variant.Model.Runtime, weights[i])).Where(member => member.Item3 > 0).ToList(), spec.Ensemble?.Combine ?? EnsembleSpec.Mean);
+        var runtime = EnsembleRuntime.Of(spec, [.. variants.Select(variant => (variant.Name, variant.Model.Runtime))], weights);
         var members = string.Join(",", variants.Select((variant, i) => $"{variant.Name}={variant.Model.Reference}" + (weights[i] == 1 ? "" : $"*{weights[i]}")));
         var model = new LoadedModel("ensemble", 0, runtime.Flavor, runtime, $"ensemble({members})");
         return new RoutedVariant("ensemble", "ensemble", model, 100, 0, 100);

@@ -91,6 +91,30 @@ public sealed class EnsembleRuntime(IReadOnlyList<(string Name, IModelRuntime Ru
 
     public ModelSignature Signature => members[0].Runtime.Signature;
 
+    /// <summary>
+    /// The members' weights as the endpoint's spec gives them, one row per regime when they follow one
+    /// (<see cref="EnsembleSpec.WeightsByRegime"/>), else one row of each variant's weight (1 when left out); one weight
+    /// per name of <paramref name="variants"/>, in that order.
+    /// </summary>
+    public static IReadOnlyList<IReadOnlyList<double>> WeightRows(EndpointSpec spec, IReadOnlyList<string> variants)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(variants);
+        return spec.Ensemble?.WeightsByRegime is { Count: > 0 } rows
+            ? rows
+            : [[.. variants.Select(name => (double)(spec.Variants!.First(member => member.Name == name).Weight ?? 1))]];
+    }
+
+    /// <summary>The ensemble of an endpoint's variants (in the order of <paramref name="weights"/>) with those weights and the spec's combination; a variant weighing 0 is left out.</summary>
+    public static EnsembleRuntime Of(EndpointSpec spec, IReadOnlyList<(string Name, IModelRuntime Runtime)> variants, IReadOnlyList<double> weights)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(variants);
+        ArgumentNullException.ThrowIfNull(weights);
+        return new EnsembleRuntime(variants.Select((variant, i) => (variant.Name, variant.Runtime, weights[i])).Where(member => member.Item3 > 0).ToList(),
+            spec.Ensemble?.Combine ?? EnsembleSpec.Mean);
+    }
+
     /// <summary>The members' names, in order.</summary>
     public IReadOnlyList<string> Members { get; } = [.. members.Select(member => member.Name)];
 

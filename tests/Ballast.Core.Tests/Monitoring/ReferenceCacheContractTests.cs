@@ -19,7 +19,10 @@ namespace Ballast.Tests.Monitoring;
 /// Monitor windows with the reference cache, on SQLite and PostgreSQL with a real prediction log and a real local
 /// artifact store counted per path: a dataset reference is read from the store once for every window of every monitor,
 /// and the CBPE scores of a dataset reference (by an identity ONNX model behind an alias) are reused while the alias
-/// points at one version and scored again after it moves. Expected CBPE values are computed here from the rows with
+/// points at one version and scored again after it moves. With the real scikit-learn fixtures (logistic_davis.onnx,
+/// logreg_iris.onnx): each variant's rows are calibrated on the reference its own model version scored, an ensemble's
+/// on the reference scored through its combination, and a reference without the probabilities that nothing scores gives
+/// no estimate. Expected CBPE values are computed here from the rows with
 /// the statistics themselves (tested against NannyML in tests/Ballast.Core.Tests/Statistics).
 /// </summary>
 public abstract class ReferenceCacheContractTests(DatabaseEngine engine) : FolderDatabaseTest(engine, "ballast-reference-cache-")
@@ -197,6 +200,278 @@ public abstract class ReferenceCacheContractTests(DatabaseEngine engine) : Folde
         ScoreFiles().ShouldContain(first);
         again.ShouldBe(second, "the same model bytes under version 2 score the same");
         stack.Artifacts.Opens(DatasetStore.BlobPath(file.Sha256)).ShouldBe(profiled + 1, "three windows, one read of the store");
+    }
+
+    /// <summary>The Davis data (../shared/fixtures/davis.csv): weight, height and 1 for M (the model's class 1), 0 for F.</summary>
+    private static List<(float Weight, float Height, long Male)> Davis() =>
+        [.. File.ReadAllLines(TestServices.Fixture("davis.csv")).Skip(1).Select(line => line.Split(','))
+            .Select(cells => (float.Parse(cells[2], CultureInfo.InvariantCulture), float.Parse(cells[3], CultureInfo.InvariantCulture), cells[1] == "M" ? 1L : 0L))];
+
+    /// <summary>The scikit-learn Davis model's (logistic_davis.onnx) outputs on rows, run here by ONNX Runtime on its own: labels, and P(M) as the prediction log writes a float.</summary>
+    private static (long[] Labels, double[] Male, float[] Pairs) DavisScores(List<(float Weight, float Height, long Male)> rows)
+    {
+        using var model = OnnxModelRuntime.Load(TestServices.Fixture("logistic_davis.onnx"));
+        var outputs = model.Infer([new Tensor("float_input", TensorDatatypes.Fp32, [rows.Count, 2], rows.SelectMany(row => new[] { row.Weight, row.Height }).ToArray())]);
+        var pairs = (float[])outputs.Single(output => output.Name == "output_probability").Data;
+        return ((long[])outputs.Single(output => output.Name == "output_label").Data,
+            [.. Enumerable.Range(0, rows.Count).Select(row => double.Parse(pairs[(row * 2) + 1].ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture))], pairs);
+    }
+
+    /// <summary>Registers the Davis model twice (versions 1 and 2, alias champion on 1) and its first 100 rows, with labels but not the model's probabilities, as dataset davis-reference.</summary>
+    private async Task<(ModelCache Models, List<(float Weight, float Height, long Male)> Reference, List<(float Weight, float Height, long Male)> Window)> DavisAsync(Stack stack)
+    {
+        var registry = new RegistryStore(Database, Time);
+        var models = new ModelCache(registry, stack.Runs, stack.Artifacts, Time);
+        var onnx = await File.ReadAllBytesAsync(TestServices.Fixture("logistic_davis.onnx"), Cancel);
+        foreach (var _ in new[] { 1, 2 })
+        {
+            await new ModelRegistration(registry, stack.Artifacts).RegisterAsync("davis", new MemoryStream(onnx), "model.onnx", cancellationToken: Cancel);
+        }
+
+        await registry.SetAliasAsync("davis", "champion", "1", Cancel);
+        var davis = Davis();
+        var reference = davis.Take(100).ToList();
+        var csv = new StringBuilder("weight,height,label\n");
+        foreach (var (weight, height, male) in reference)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{weight:R},{height:R},{male}\n");
+        }
+
+        await DatasetAsync(stack, "davis-reference", "reference.csv", csv.ToString());
+        return (models, reference, davis.Skip(100).ToList());
+    }
+
+    /// <summary>Logs the window's rows (from <see cref="At"/>(0)), row i answered by variants[i % count] with the Davis model's outputs.</summary>
+    private static async Task LogDavisAsync(Stack stack, string endpoint, List<(float Weight, float Height, long Male)> rows, string[] variants)
+    {
+        var (labels, _, pairs) = DavisScores(rows);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            Tensor[] inputs = [new Tensor("float_input", TensorDatatypes.Fp32, [1, 2], new[] { rows[i].Weight, rows[i].Height })];
+            Tensor[] outputs = [new Tensor("output_label", TensorDatatypes.Int64, [1], new[] { labels[i] }), new Tensor("output_probability", TensorDatatypes.Fp32, [1, 2], pairs[(i * 2)..((i * 2) + 2)])];
+            var variant = variants[i % variants.Length];
+            (await stack.Log.AppendAsync(new PredictionRecord($"{endpoint}-{i}", endpoint, variant, variant, At(0) + (i * 1000), 2, null, inputs, outputs), Cancel)).ShouldBeTrue();
+        }
+    }
+
+    private static MonitorSpec DavisMonitor(string name, string endpoint, string reference = "davis-reference") => new(name, endpoint, new MonitorWindow(Duration: "10m"),
+        new MonitorReference(Dataset: reference), Prediction: new MonitorPrediction(Enabled: false),
+        FeatureNames: new Dictionary<string, IReadOnlyList<string>> { ["float_input"] = ["weight", "height"] }, Estimated: new MonitorEstimated("output_probability", "1", Label: "label"));
+
+    /// <summary>
+    /// What CBPE gives rows of the Davis model calibrated on the reference the same model scored (the statistics
+    /// themselves, tested against NannyML in tests/Ballast.Core.Tests/Statistics); sampling errors from that scored
+    /// reference once per variant whose rows are estimated.
+    /// </summary>
+    private static (CbpeEstimate Estimate, CbpeSamplingErrors Errors, bool Calibrated) DavisExpected(List<(float Weight, float Height, long Male)> reference,
+        List<(float Weight, float Height, long Male)> rows, int variants)
+    {
+        var referenceScores = DavisScores(reference).Male;
+        var positive = reference.Select(row => row.Male == 1).ToArray();
+        var calibration = Cbpe.FitCalibration(referenceScores, positive, new Random(CbpeWindowEstimator.Seed));
+        var scores = DavisScores(rows).Male;
+        var pooled = Enumerable.Repeat(referenceScores, variants).SelectMany(score => score).ToArray();
+        var errors = CbpeSamplingError.FitBinary(pooled, [.. Enumerable.Repeat(positive, variants).SelectMany(p => p)], pooled.Select(score => score >= 0.5).ToArray()).For(scores.Length);
+        return (Cbpe.Estimate(calibration.Calibrate(scores), scores.Select(score => score >= 0.5).ToArray(), scores), errors, calibration.Calibrates);
+    }
+
+    [Fact]
+    public async Task Cbpe_calibrates_each_variants_rows_on_the_reference_scored_by_that_variants_model_and_leaves_out_a_url_variants_rows()
+    {
+        var stack = await StackAsync();
+        var (models, reference, rows) = await DavisAsync(stack);
+        using var owned = models;
+        await stack.Endpoints.CreateAsync(new EndpointSpec("davis", null,
+            [new VariantSpec("a", "models:/davis@champion", 40), new VariantSpec("b", "models:/davis/2", 40), new VariantSpec("c", null, 20, Url: "http://127.0.0.1:9/v2/models/davis")]), Cancel);
+        var spec = (await stack.Monitors.CreateAsync(DavisMonitor("davis-split", "davis"), Cancel)).Spec;
+        await LogDavisAsync(stack, "davis", rows, ["a", "b", "c"]);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(30)));
+        var evaluator = new MonitorEvaluator(stack.Export, stack.Datasets, stack.Kpis, stack.Traffic,
+            [new CbpeWindowEstimator(new ReferenceScorer(stack.Endpoints, models, stack.Cache))], [], stack.Runs, stack.Artifacts, stack.Cache);
+
+        var outcome = await evaluator.EvaluateAsync(spec, At(0), At(10), Cancel);
+        outcome.Status.ShouldBe(MonitorWindowStatus.Ok, outcome.Results.Message);
+        var scored = Enumerable.Range(0, rows.Count).Where(i => i % 3 != 2).Select(i => rows[i]).ToList();
+        var (expected, errors, calibrated) = DavisExpected(reference, scored, variants: 2);
+        var metrics = outcome.Results.Metrics;
+        metrics["estimated.rows"].ShouldBe(scored.Count, "the rows of a and b");
+        metrics["estimated.calibrated"].ShouldBe(calibrated ? 1 : 0);
+        metrics["estimated.accuracy"].ShouldBe(expected.Accuracy, 1e-12);
+        metrics["estimated.f1"].ShouldBe(expected.F1, 1e-12);
+        metrics["estimated.roc_auc"].ShouldBe(expected.RocAuc, 1e-12);
+        metrics["estimated.true_positive"].ShouldBe(expected.ConfusionMatrix.TruePositives, 1e-9);
+        metrics["estimated.accuracy.sampling_error"].ShouldBe(errors.Accuracy, 1e-12);
+        outcome.Results.Message.ShouldBe(
+            "variant 'c' calls a model on another server (http://127.0.0.1:9/v2/models/davis), so the reference is not scored with it; " +
+            $"{rows.Count - scored.Count} rows of the window were left out of the estimate: their variant ('c' {rows.Count - scored.Count}) did not score the reference");
+
+        // One scores file per model version (champion is version 1), reused by the next window's evaluation.
+        Directory.GetFiles(PathIn("cache"), "scores-*.json").Length.ShouldBe(2);
+        var again = await evaluator.EvaluateAsync(spec, At(0), At(10), Cancel);
+        again.Results.Metrics["estimated.accuracy"].ShouldBe(expected.Accuracy, 1e-12);
+        stack.Recorder.Events.Count(kind => kind == "scores:hit").ShouldBe(2);
+    }
+
+    [Fact]
+    public async Task Cbpe_on_an_ensemble_endpoint_scores_the_reference_through_the_ensembles_combination()
+    {
+        var stack = await StackAsync();
+        var (models, reference, rows) = await DavisAsync(stack);
+        using var owned = models;
+        await stack.Endpoints.CreateAsync(new EndpointSpec("davis-blend", "ensemble",
+            [new VariantSpec("a", "models:/davis@champion", 1), new VariantSpec("b", "models:/davis/2", 3)], Ensemble: new EnsembleSpec("mean")), Cancel);
+        var spec = (await stack.Monitors.CreateAsync(DavisMonitor("davis-blend", "davis-blend"), Cancel)).Spec;
+        await LogDavisAsync(stack, "davis-blend", rows, [ReferenceScorer.EnsembleVariant]);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(30)));
+        var evaluator = new MonitorEvaluator(stack.Export, stack.Datasets, stack.Kpis, stack.Traffic,
+            [new CbpeWindowEstimator(new ReferenceScorer(stack.Endpoints, models, stack.Cache))], [], stack.Runs, stack.Artifacts, stack.Cache);
+
+        var outcome = await evaluator.EvaluateAsync(spec, At(0), At(10), Cancel);
+        outcome.Status.ShouldBe(MonitorWindowStatus.Ok, outcome.Results.Message);
+        outcome.Results.Message.ShouldBeNull("the ensemble scored the reference; calibrated, with sampling errors");
+
+        // Both members are the Davis model, so their weighted mean (1·p + 3·p) / 4 is p exactly: the ensemble's scores are the model's.
+        var (expected, errors, calibrated) = DavisExpected(reference, rows, variants: 1);
+        var metrics = outcome.Results.Metrics;
+        metrics["estimated.rows"].ShouldBe(rows.Count);
+        metrics["estimated.calibrated"].ShouldBe(calibrated ? 1 : 0);
+        metrics["estimated.accuracy"].ShouldBe(expected.Accuracy, 1e-12);
+        metrics["estimated.roc_auc"].ShouldBe(expected.RocAuc, 1e-12);
+        metrics["estimated.accuracy.sampling_error"].ShouldBe(errors.Accuracy, 1e-12);
+        stack.Recorder.Events.ShouldBe(["blob:miss", "scores:miss"], "only the ensemble's rows, so only the ensemble scores");
+        var cached = Directory.GetFiles(PathIn("cache"), "scores-*.json").ShouldHaveSingleItem();
+
+        // After the alias moves, the ensemble's combination is of other versions: scored again, under another key.
+        await new RegistryStore(Database, Time).SetAliasAsync("davis", "champion", "2", Cancel);
+        (await evaluator.EvaluateAsync(spec, At(0), At(10), Cancel)).Results.Metrics["estimated.accuracy"].ShouldBe(expected.Accuracy, 1e-12);
+        (await evaluator.EvaluateAsync(spec, At(0), At(10), Cancel)).Results.Metrics["estimated.accuracy"].ShouldBe(expected.Accuracy, 1e-12);
+        stack.Recorder.Events.ShouldBe(["blob:miss", "scores:miss", "blob:hit", "scores:miss", "blob:hit", "scores:hit"]);
+        Directory.GetFiles(PathIn("cache"), "scores-*.json").Length.ShouldBe(2);
+        Directory.GetFiles(PathIn("cache"), "scores-*.json").ShouldContain(cached);
+    }
+
+    /// <summary>
+    /// Seeded iris-like rows: a class drawn evenly, its four measurements the iris class means (Fisher's data: setosa
+    /// 5.006, 3.428, 1.462, 0.246; versicolor 5.936, 2.770, 4.260, 1.326; virginica 6.588, 2.974, 5.552, 2.026) plus
+    /// N(0, 0.6²) noise, so the classes overlap.
+    /// </summary>
+    private static List<(float[] Features, int Class)> IrisLike(int count, int seed)
+    {
+        double[][] means = [[5.006, 3.428, 1.462, 0.246], [5.936, 2.770, 4.260, 1.326], [6.588, 2.974, 5.552, 2.026]];
+        var random = new Random(seed);
+        return [.. Enumerable.Range(0, count).Select(_ =>
+        {
+            var c = random.Next(3);
+            return (means[c].Select(mean => (float)(mean + (0.6 * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble())))).ToArray(), c);
+        })];
+    }
+
+    /// <summary>The scikit-learn iris model's (logreg_iris.onnx) class probabilities on rows, run here by ONNX Runtime on its own, as the prediction log writes floats.</summary>
+    private static (double[][] Probabilities, float[] Raw, long[] Labels) IrisScores(List<(float[] Features, int Class)> rows)
+    {
+        using var model = OnnxModelRuntime.Load(TestServices.Fixture("logreg_iris.onnx"));
+        var outputs = model.Infer([new Tensor("float_input", TensorDatatypes.Fp32, [rows.Count, 4], rows.SelectMany(row => row.Features).ToArray())]);
+        var raw = (float[])outputs.Single(output => output.Name == "output_probability").Data;
+        return ([.. Enumerable.Range(0, rows.Count).Select(row => Enumerable.Range(0, 3).Select(c => double.Parse(raw[(row * 3) + c].ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture)).ToArray())],
+            raw, (long[])outputs.Single(output => output.Name == "output_label").Data);
+    }
+
+    [Fact]
+    public async Task Multiclass_cbpe_calibrates_each_variants_rows_on_the_reference_scored_by_that_variants_model()
+    {
+        var stack = await StackAsync();
+        var registry = new RegistryStore(Database, Time);
+        using var models = new ModelCache(registry, stack.Runs, stack.Artifacts, Time);
+        var onnx = await File.ReadAllBytesAsync(TestServices.Fixture("logreg_iris.onnx"), Cancel);
+        foreach (var _ in new[] { 1, 2 })
+        {
+            await new ModelRegistration(registry, stack.Artifacts).RegisterAsync("iris", new MemoryStream(onnx), "model.onnx", cancellationToken: Cancel);
+        }
+
+        await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("a", "models:/iris/1", 50), new VariantSpec("b", "models:/iris/2", 50)]), Cancel);
+        var reference = IrisLike(300, seed: 5);
+        var csv = new StringBuilder("sl,sw,pl,pw,label\n");
+        foreach (var (features, c) in reference)
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{string.Join(",", features.Select(value => value.ToString("R", CultureInfo.InvariantCulture)))},{c}\n");
+        }
+
+        await DatasetAsync(stack, "iris-reference", "reference.csv", csv.ToString());
+        var spec = (await stack.Monitors.CreateAsync(new MonitorSpec("iris-split", "iris", new MonitorWindow(Duration: "10m"), new MonitorReference(Dataset: "iris-reference"),
+            Prediction: new MonitorPrediction(Enabled: false), FeatureNames: new Dictionary<string, IReadOnlyList<string>> { ["float_input"] = ["sl", "sw", "pl", "pw"] },
+            Estimated: new MonitorEstimated("output_probability", Label: "label", Classes: ["0", "1", "2"])), Cancel)).Spec;
+        var window = IrisLike(120, seed: 6);
+        var (scores, raw, labels) = IrisScores(window);
+        for (var i = 0; i < window.Count; i++)
+        {
+            Tensor[] inputs = [new Tensor("float_input", TensorDatatypes.Fp32, [1, 4], window[i].Features)];
+            Tensor[] outputs = [new Tensor("output_label", TensorDatatypes.Int64, [1], new[] { labels[i] }), new Tensor("output_probability", TensorDatatypes.Fp32, [1, 3], raw[(i * 3)..((i * 3) + 3)])];
+            var variant = i % 2 == 0 ? "a" : "b";
+            (await stack.Log.AppendAsync(new PredictionRecord($"iris-{i}", "iris", variant, variant, At(0) + (i * 1000), 2, null, inputs, outputs), Cancel)).ShouldBeTrue();
+        }
+
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(30)));
+        var outcome = await new MonitorEvaluator(stack.Export, stack.Datasets, stack.Kpis, stack.Traffic,
+            [new CbpeWindowEstimator(new ReferenceScorer(stack.Endpoints, models, stack.Cache))], [], stack.Runs, stack.Artifacts, stack.Cache).EvaluateAsync(spec, At(0), At(10), Cancel);
+        outcome.Status.ShouldBe(MonitorWindowStatus.Ok, outcome.Results.Message);
+        outcome.Results.Message.ShouldBeNull("both variants scored the reference");
+
+        // Expected from the statistics (tested against NannyML in tests/Ballast.Core.Tests/Statistics): both variants
+        // serve the iris model, so each variant's calibration is the one fitted on the reference it scores; the sampling
+        // errors from that scored reference once per variant.
+        var referenceScores = IrisScores(reference).Probabilities.Select(row => (IReadOnlyList<double>)row).ToList();
+        var referenceActual = reference.Select(row => row.Class).ToArray();
+        var calibration = MulticlassCbpe.FitCalibration(referenceScores, referenceActual, 3, new Random(CbpeWindowEstimator.Seed));
+        var rows = scores.Select(row => (IReadOnlyList<double>)row).ToList();
+        var expected = MulticlassCbpe.Estimate(calibration.Calibrate(rows).Select(row => (IReadOnlyList<double>)row).ToList(), MulticlassCbpe.PredictedClasses(rows), rows);
+        List<IReadOnlyList<double>> pooled = [.. referenceScores, .. referenceScores];
+        var errors = CbpeSamplingError.FitMulticlass(pooled, [.. referenceActual, .. referenceActual], MulticlassCbpe.PredictedClasses(pooled), 3).For(window.Count);
+        var metrics = outcome.Results.Metrics;
+        metrics["estimated.rows"].ShouldBe(window.Count);
+        metrics["estimated.calibrated"].ShouldBe(calibration.Calibrated > 0 ? 1 : 0);
+        metrics["estimated.accuracy"].ShouldBe(expected.Accuracy, 1e-12);
+        metrics["estimated.f1"].ShouldBe(expected.F1, 1e-12);
+        metrics["estimated.roc_auc"].ShouldBe(expected.RocAuc, 1e-12);
+        metrics["estimated.true_0_pred_0"].ShouldBe(expected.ConfusionMatrix[0][0], 1e-9);
+        metrics["estimated.accuracy.sampling_error"].ShouldBe(errors.Accuracy, 1e-12);
+        stack.Recorder.Events.ShouldBe(["blob:miss", "scores:miss", "scores:miss"], "one scores file per variant's version");
+    }
+
+    [Fact]
+    public async Task Cbpe_gives_no_estimate_when_the_reference_lacks_the_models_probabilities_and_no_model_scores_it()
+    {
+        var stack = await StackAsync();
+        var (models, _, rows) = await DavisAsync(stack);
+        using var owned = models;
+        await stack.Endpoints.CreateAsync(new EndpointSpec("davis-remote", null, [new VariantSpec("c", null, Url: "http://127.0.0.1:9/v2/models/davis")]), Cancel);
+        await stack.Endpoints.CreateAsync(new EndpointSpec("davis-one", null, [new VariantSpec("a", "models:/davis/1")]), Cancel);
+        var csv = new StringBuilder("weight,height\n");
+        foreach (var (weight, height, _) in rows.Take(60))
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{weight:R},{height:R}\n");
+        }
+
+        await DatasetAsync(stack, "davis-features", "features.csv", csv.ToString());
+        await LogDavisAsync(stack, "davis-remote", rows, ["c"]);
+        await LogDavisAsync(stack, "davis-one", rows, ["a"]);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(30)));
+        var evaluator = new MonitorEvaluator(stack.Export, stack.Datasets, stack.Kpis, stack.Traffic,
+            [new CbpeWindowEstimator(new ReferenceScorer(stack.Endpoints, models, stack.Cache))], [], stack.Runs, stack.Artifacts, stack.Cache);
+        const string Why = "CBPE (as NannyML's, which refuses a reference without its y_pred_proba columns) calibrates on the reference's probabilities and labels";
+
+        // Labels, but only a url variant answers: nothing scores the reference.
+        var remote = await evaluator.EvaluateAsync((await stack.Monitors.CreateAsync(DavisMonitor("davis-remote", "davis-remote"), Cancel)).Spec, At(0), At(10), Cancel);
+        remote.Status.ShouldBe(MonitorWindowStatus.Ok);
+        remote.Results.Metrics.Keys.ShouldNotContain(key => key.StartsWith("estimated.", StringComparison.Ordinal));
+        remote.Results.Message.ShouldBe("no estimated performance: the reference (davis-reference@1 reference.csv) has no column 'output_probability[1]' with the model's probabilities " +
+            "and the endpoint's models could not score it: variant 'c' calls a model on another server (http://127.0.0.1:9/v2/models/davis), so the reference is not scored with it; " + Why);
+
+        // Neither probabilities nor labels: not scored (nothing to calibrate with), and no estimate, as NannyML refuses it.
+        var unlabelled = await evaluator.EvaluateAsync((await stack.Monitors.CreateAsync(DavisMonitor("davis-unlabelled", "davis-one", "davis-features"), Cancel)).Spec, At(0), At(10), Cancel);
+        unlabelled.Results.Metrics.Keys.ShouldNotContain(key => key.StartsWith("estimated.", StringComparison.Ordinal));
+        unlabelled.Results.Message.ShouldBe("no estimated performance: the reference (davis-features@1 features.csv) has no column 'output_probability[1]' with the model's probabilities " +
+            "nor a label column 'label' to calibrate with, so the endpoint's model does not score it; " + Why);
+        stack.Recorder.Events.ShouldNotContain("scores:miss");
     }
 }
 
