@@ -42,7 +42,12 @@ public sealed partial class ReferenceCacheMetrics(ILogger<ReferenceCacheMetrics>
 
     public void TooLarge(string kind, string file, long bytes)
     {
-        Misses.WithLabels(kind).Inc();
+        // An in-memory entry's miss was counted when it was looked up; a file's is counted here.
+        if (kind is ReferenceCache.Blob or ReferenceCache.Scores)
+        {
+            Misses.WithLabels(kind).Inc();
+        }
+
         LogTooLarge(logger, kind, file, bytes);
     }
 
