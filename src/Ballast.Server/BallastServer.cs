@@ -233,10 +233,10 @@ public static partial class BallastServer
         // Alert observers (the alert rules engine above), data-quality checks and window estimators (CBPE, fairness,
         // multivariate drift) come from the container.
         // Dataset references and their CBPE scores are kept in <data-dir>/cache/references between windows.
-        builder.Services.AddMonitorWindowHooks(endpoints, models, Path.Combine(options.DataDir, BallastDefaults.ReferenceCacheFolder), options.ReferenceCacheBytes);
+        builder.Services.AddMonitorWindowHooks(endpoints, models, Path.Combine(options.DataDir, BallastDefaults.ReferenceCacheFolder), options.ReferenceCacheBytes, options.ReferenceMemoryBytes);
         builder.Services.AddSingleton(services => new Ballast.Monitoring.MonitorEvaluator(export, datasets, kpis, traffic,
             services.GetServices<Ballast.Monitoring.IWindowEstimator>(), services.GetServices<Ballast.Monitoring.IWindowQualityCheck>(), runs, server.Artifacts,
-            services.GetRequiredService<Ballast.Monitoring.ReferenceCache>()));
+            services.GetRequiredService<Ballast.Monitoring.ReferenceCache>(), services.GetRequiredService<Ballast.Monitoring.ReferenceProfiles>()));
         builder.Services.AddSingleton(services => new Ballast.Monitoring.MonitorScheduler(monitors, services.GetRequiredService<Ballast.Monitoring.MonitorEvaluator>(), traffic,
             services.GetServices<Ballast.Alerts.IAlertObserver>(), server.Time, Ballast.Server.Monitoring.MonitorMetrics.Observe));
         builder.Services.AddHostedService<Ballast.Server.Monitoring.MonitorService>();

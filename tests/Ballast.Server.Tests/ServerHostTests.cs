@@ -165,6 +165,8 @@ public sealed class ServerHostTests
         BallastOptionsValidator.Validate(new BallastOptions { PredictionRetention = TimeSpan.FromDays(30) }).ShouldBeEmpty();
         BallastOptionsValidator.Validate(new BallastOptions { ReferenceCacheBytes = -1 }).ShouldBe(["--reference-cache-mb must be a number of MiB (0 turns the monitors' reference cache off)"]);
         BallastOptionsValidator.Validate(new BallastOptions { ReferenceCacheBytes = 0 }).ShouldBeEmpty();
+        BallastOptionsValidator.Validate(new BallastOptions { ReferenceMemoryBytes = -1 }).ShouldBe(["--reference-memory-mb must be a number of MiB (0 turns the monitors' in-memory reference profiles off)"]);
+        BallastOptionsValidator.Validate(new BallastOptions { ReferenceMemoryBytes = 0 }).ShouldBeEmpty();
     }
 
     [Fact]

@@ -61,9 +61,14 @@ internal static class ServerCommand
             Description = "MiB of monitor references (dataset files, CBPE scores) cached in <data-dir>/cache/references; 0 turns it off [env: BALLAST_REFERENCE_CACHE_MB].",
             DefaultValueFactory = _ => CommonOptions.EnvironmentNumber("BALLAST_REFERENCE_CACHE_MB", BallastDefaults.ReferenceCacheBytes / (1024.0 * 1024)),
         };
+        var referenceMemory = new Option<double>("--reference-memory-mb")
+        {
+            Description = "MiB (estimated) of parsed monitor references kept in memory between windows; 0 turns it off [env: BALLAST_REFERENCE_MEMORY_MB].",
+            DefaultValueFactory = _ => CommonOptions.EnvironmentNumber("BALLAST_REFERENCE_MEMORY_MB", BallastDefaults.ReferenceMemoryBytes / (1024.0 * 1024)),
+        };
         var command = new Command("server", "Run the Ballast server (tracking, registry, serving, monitoring, controllers).")
         {
-            dataDir, listen, database, artifacts, onlineStore, insecure, maxBody, logFormat, dashboardRefresh, retention, referenceCache,
+            dataDir, listen, database, artifacts, onlineStore, insecure, maxBody, logFormat, dashboardRefresh, retention, referenceCache, referenceMemory,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -93,6 +98,8 @@ internal static class ServerCommand
                 // Negative (or not a number) becomes a value the validator names.
                 ReferenceCacheBytes = parse.GetValue(referenceCache) is var megabytes && double.IsFinite(megabytes) && megabytes >= 0 && megabytes < 1L << 40
                     ? (long)(megabytes * 1024 * 1024) : -1,
+                ReferenceMemoryBytes = parse.GetValue(referenceMemory) is var memory && double.IsFinite(memory) && memory >= 0 && memory < 1L << 40
+                    ? (long)(memory * 1024 * 1024) : -1,
             };
             await using var app = await BallastServer.StartAsync(options, cancellationToken: cancellationToken).ConfigureAwait(false);
             await output.WriteLineAsync($"Ballast {BallastVersion.Current} listening on {string.Join(", ", app.BoundAddresses())}").ConfigureAwait(false);

@@ -35,6 +35,12 @@ public static class BallastDefaults
     /// </summary>
     public const long ReferenceCacheBytes = 2L * 1024 * 1024 * 1024;
 
+    /// <summary>
+    /// 256 MiB of parsed monitor references kept in memory (<see cref="Monitoring.ReferenceProfiles"/>): about ten
+    /// references of 100,000 rows × 10 numeric columns with their Parquet projections, so a window reads none of them again.
+    /// </summary>
+    public const long ReferenceMemoryBytes = 256L * 1024 * 1024;
+
     /// <summary>The reference cache's folder under the data dir.</summary>
     public const string ReferenceCacheFolder = "cache/references";
 

@@ -56,6 +56,12 @@ public sealed record BallastOptions
     /// </summary>
     public long ReferenceCacheBytes { get; init; } = BallastDefaults.ReferenceCacheBytes;
 
+    /// <summary>
+    /// The bound on the estimated memory of parsed monitor references kept between windows (a dataset reference's
+    /// columns, a closed traffic reference's predictions), least recently used dropped first; 0 turns it off.
+    /// </summary>
+    public long ReferenceMemoryBytes { get; init; } = BallastDefaults.ReferenceMemoryBytes;
+
     public string DatabaseOrDefault => Database ?? "sqlite:" + Path.Combine(DataDir, BallastDefaults.SqliteFileName);
 
     public string ArtifactsOrDefault => Artifacts ?? Path.Combine(DataDir, BallastDefaults.ArtifactsFolder);
@@ -73,7 +79,8 @@ public sealed record BallastOptions
             .Append(", DataProtectionKey = ").Append(DataProtectionKey is null ? "" : "***")
             .Append(", DashboardRefresh = ").Append(DashboardRefresh)
             .Append(", PredictionRetention = ").Append(PredictionRetention)
-            .Append(", ReferenceCacheBytes = ").Append(ReferenceCacheBytes);
+            .Append(", ReferenceCacheBytes = ").Append(ReferenceCacheBytes)
+            .Append(", ReferenceMemoryBytes = ").Append(ReferenceMemoryBytes);
         return true;
     }
 }

@@ -78,6 +78,11 @@ public static class BallastOptionsValidator
             errors.Add("--reference-cache-mb must be a number of MiB (0 turns the monitors' reference cache off)");
         }
 
+        if (options.ReferenceMemoryBytes < 0)
+        {
+            errors.Add("--reference-memory-mb must be a number of MiB (0 turns the monitors' in-memory reference profiles off)");
+        }
+
         return errors;
     }
 }

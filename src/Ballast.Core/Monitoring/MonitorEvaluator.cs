@@ -22,7 +22,8 @@ public sealed class MonitorEvaluator(
     IEnumerable<IWindowQualityCheck>? qualityChecks = null,
     Tracking.RunStore? runs = null,
     Storage.IArtifactStore? artifacts = null,
-    ReferenceCache? cache = null)
+    ReferenceCache? cache = null,
+    ReferenceProfiles? profiles = null)
 {
     /// <summary>Segments report at most this many values per column (the most frequent).</summary>
     public const int MaxSegmentValues = 10;
@@ -437,13 +438,43 @@ public sealed class MonitorEvaluator(
                 source = MonitorReferenceSource.OfDatasetFile(datasets, $"{version.Reference} {chosen.Path}", chosen);
             }
 
-            return await ReferenceTable.OpenAsync(source, cache, scratch, cancellationToken).ConfigureAwait(false);
+            return await ReferenceTable.OpenAsync(source, cache, scratch, cancellationToken, profiles).ConfigureAwait(false);
         }
 
         var problems = new List<string>();
         var from = MonitorValidation.Time(reference.From, "reference.from", problems)!.Value;
         var to = MonitorValidation.Time(reference.To, "reference.to", problems)!.Value;
-        var table = await export.QueryAsync(spec.Endpoint!, from, to - 1, connection => WindowTable.Read(connection, spec.FeatureNames), cancellationToken).ConfigureAwait(false);
+        var table = await TrafficReferenceAsync(spec, from, to, cancellationToken).ConfigureAwait(false);
         return ReferenceTable.FromWindow($"{spec.Endpoint} {Iso(from)} to {Iso(to)}", table);
+    }
+
+    /// <summary>
+    /// A traffic reference's predictions in [<paramref name="from"/>, <paramref name="to"/>): from the <see cref="ReferenceProfiles"/>
+    /// once the range is over (the clock past it by the watermark margin, every replica's records up to it in the log:
+    /// they no longer change), with its feedback joined again (labels arrive late); read from the log while it is open.
+    /// </summary>
+    private async Task<WindowTable> TrafficReferenceAsync(MonitorSpec spec, long from, long to, CancellationToken cancellationToken)
+    {
+        var closed = profiles is not null && profiles.MaxBytes > 0
+            && profiles.Time.GetUtcNow().ToUnixTimeMilliseconds() >= to + (long)PredictionExport.WatermarkMargin.TotalMilliseconds
+            && (await export.WatermarkAsync(cancellationToken).ConfigureAwait(false) ?? long.MaxValue) >= to;
+        if (!closed)
+        {
+            return await export.QueryAsync(spec.Endpoint!, from, to - 1, connection => WindowTable.Read(connection, spec.FeatureNames), cancellationToken).ConfigureAwait(false);
+        }
+
+        // Each name as length:text, so no name can pass for another's (feature names decide the columns).
+        static string Exact(string text) => string.Create(CultureInfo.InvariantCulture, $"{text.Length}:{text}");
+        var names = string.Concat((spec.FeatureNames ?? new Dictionary<string, IReadOnlyList<string>>()).OrderBy(pair => pair.Key, StringComparer.Ordinal)
+            .Select(pair => Exact(pair.Key) + string.Concat(pair.Value.Select(Exact)) + ";"));
+        var key = string.Create(CultureInfo.InvariantCulture, $"{Exact(spec.Endpoint!)} {from} {to} {names}");
+        if (profiles!.TryGet<WindowTable>(ReferenceProfiles.Traffic, key) is not { } predictions)
+        {
+            predictions = await export.QueryAsync(spec.Endpoint!, from, to - 1, connection => WindowTable.Read(connection, spec.FeatureNames), cancellationToken).ConfigureAwait(false);
+            profiles.Add(ReferenceProfiles.Traffic, key, predictions, predictions.EstimateBytes());
+            return predictions;
+        }
+
+        return predictions.WithOutcomes(await export.OutcomesAsync(predictions.PredictionIds(), from, cancellationToken).ConfigureAwait(false));
     }
 }

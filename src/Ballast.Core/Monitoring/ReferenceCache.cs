@@ -12,8 +12,9 @@ namespace Ballast.Monitoring;
 /// SHA-256, and a dataset reference's outputs as scored by a model version for CBPE. Both are immutable for their key,
 /// so a cached file stays valid until it is evicted. A file is written under a temporary name in the same folder and
 /// renamed into place (the last rename wins; every writer wrote the same bytes); a dataset file's SHA-256 is checked
-/// while it is copied, its size on every use and its SHA-256 again the first time this process uses a file it did not
-/// write. The files' total size is kept within <see cref="MaxBytes"/> by removing the least recently used first (each
+/// while it is copied, and again on use unless the file has the size and last-write time it had when this process
+/// last verified it (so a copy changed in place, even to the same size, is detected at its next use; a file another
+/// process sharing the folder used since is hashed again). The files' total size is kept within <see cref="MaxBytes"/> by removing the least recently used first (each
 /// use sets a file's last-write time from the clock); a file in use by a window is never removed, and a file larger than
 /// the bound is not cached. In one process, concurrent requests for the same file share one download.
 /// </summary>
@@ -23,6 +24,9 @@ public sealed class ReferenceCache
     public const string Scores = "scores";
 
     private const string TempPrefix = "tmp-";
+
+    /// <summary>A temporary file not written for this long was left by a crash; younger ones may be another process's download in progress.</summary>
+    private static readonly TimeSpan StaleTemp = TimeSpan.FromHours(1);
     private const int BufferSize = 81_920;
 
     private readonly TimeProvider _time;
@@ -30,9 +34,9 @@ public sealed class ReferenceCache
     private readonly Lock _lock = new();
     private readonly Dictionary<string, int> _pins = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Lazy<Task>> _downloads = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, bool> _verified = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (long Length, DateTime Written)> _verified = new(StringComparer.Ordinal);
 
-    /// <param name="folder">The cache's own folder; temporary files a crash left in it are removed.</param>
+    /// <param name="folder">The cache's own folder; temporary files a crash left in it (not written for an hour) are removed.</param>
     /// <param name="maxBytes">The bound on the files' total size; 0 turns the cache off.</param>
     public ReferenceCache(string folder, long maxBytes, TimeProvider? time = null, IReferenceCacheObserver? observer = null)
     {
@@ -45,9 +49,13 @@ public sealed class ReferenceCache
         if (maxBytes > 0)
         {
             Directory.CreateDirectory(Folder);
-            foreach (var stale in Directory.EnumerateFiles(Folder, TempPrefix + "*"))
+            var before = _time.GetUtcNow().UtcDateTime - StaleTemp;
+            foreach (var temp in new DirectoryInfo(Folder).EnumerateFiles(TempPrefix + "*"))
             {
-                TryDelete(stale);
+                if (temp.LastWriteTimeUtc < before)
+                {
+                    TryDelete(temp.FullName);
+                }
             }
         }
     }
@@ -109,7 +117,7 @@ public sealed class ReferenceCache
         {
             if (await IsValidAsync(name, path, file, cancellationToken).ConfigureAwait(false))
             {
-                Touch(path);
+                Touch(path, name);
                 _observer?.Hit(Blob, name);
                 return lease;
             }
@@ -246,8 +254,8 @@ public sealed class ReferenceCache
             }
 
             File.Move(temp, path, overwrite: true);
-            _verified[name] = true;
-            Touch(path);
+            _verified[name] = default;
+            Touch(path, name);
         }
         finally
         {
@@ -257,29 +265,35 @@ public sealed class ReferenceCache
         Evict(0);
     }
 
-    /// <summary>Whether the cached copy is whole: its size always, its SHA-256 once per process.</summary>
+    /// <summary>
+    /// Whether the cached copy is whole: its size always, its SHA-256 unless it has the size and last-write time it had
+    /// when this process last verified (or wrote) it.
+    /// </summary>
     private async Task<bool> IsValidAsync(string name, string path, DatasetFile file, CancellationToken cancellationToken)
     {
         try
         {
-            if (!File.Exists(path) || new FileInfo(path).Length != file.Size)
+            var info = new FileInfo(path);
+            if (!info.Exists || info.Length != file.Size)
             {
                 _verified.TryRemove(name, out _);
                 return false;
             }
 
-            if (_verified.ContainsKey(name))
+            var stamp = (info.Length, info.LastWriteTimeUtc);
+            if (_verified.TryGetValue(name, out var verified) && verified == stamp)
             {
                 return true;
             }
 
+            _verified.TryRemove(name, out _);
             await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
             if (await ContentAddressing.Sha256HexAsync(stream, cancellationToken).ConfigureAwait(false) != file.Sha256)
             {
                 return false;
             }
 
-            _verified[name] = true;
+            _verified[name] = stamp;
             return true;
         }
         catch (FileNotFoundException)
@@ -336,12 +350,20 @@ public sealed class ReferenceCache
         }
     }
 
-    /// <summary>Marks a file used now (its last-write time, which eviction orders by: access times are often not kept).</summary>
-    private void Touch(string path)
+    /// <summary>
+    /// Marks a file used now (its last-write time, which eviction orders by: access times are often not kept); a
+    /// verified blob's <paramref name="name"/> is remembered with its new size and last-write time.
+    /// </summary>
+    private void Touch(string path, string? name = null)
     {
         try
         {
             File.SetLastWriteTimeUtc(path, _time.GetUtcNow().UtcDateTime);
+            if (name is not null && _verified.ContainsKey(name))
+            {
+                var info = new FileInfo(path);
+                _verified[name] = (info.Length, info.LastWriteTimeUtc);
+            }
         }
         catch (IOException)
         {

@@ -7,7 +7,9 @@ namespace Ballast.Monitoring;
 /// <summary>
 /// A monitor's reference as a table: a dataset version's file (read by DuckDB) or a window of the endpoint's traffic;
 /// it writes the columns a comparison needs to a Parquet file, as <see cref="DriftTableReader"/> compares every column of its reference.
-/// Disposing it releases the <see cref="ReferenceCache"/>'s copy it reads, if it reads one.
+/// Disposing it releases the <see cref="ReferenceCache"/>'s copy it reads, if it reads one. A dataset file's row count,
+/// columns, column values and Parquet projections are kept in <see cref="ReferenceProfiles"/> when given, so the next
+/// window with the same file reads none of them from it again.
 /// </summary>
 public sealed class ReferenceTable : IDisposable
 {
@@ -15,9 +17,14 @@ public sealed class ReferenceTable : IDisposable
     private readonly WindowTable? _window;
     private readonly HashSet<string> _columns;
     private readonly IDisposable? _lease;
+    private readonly ReferenceProfiles? _profiles;
+    private readonly string? _profile;
 
-    private ReferenceTable(string name, long rows, HashSet<string> columns, string? file, WindowTable? window, Datasets.DatasetFile? blob = null, IDisposable? lease = null)
+    private ReferenceTable(string name, long rows, HashSet<string> columns, string? file, WindowTable? window, Datasets.DatasetFile? blob = null, IDisposable? lease = null,
+        ReferenceProfiles? profiles = null, string? profile = null)
     {
+        _profiles = profiles;
+        _profile = profile;
         Name = name;
         Rows = rows;
         _columns = columns;
@@ -36,9 +43,25 @@ public sealed class ReferenceTable : IDisposable
 
     /// <summary>
     /// The table in the file at <paramref name="path"/>, read in place; <paramref name="blob"/> is the dataset file it
-    /// holds, and <paramref name="lease"/> (disposed with the table) keeps the file while the table is used.
+    /// holds, and <paramref name="lease"/> (disposed with the table) keeps the file while the table is used; with
+    /// <paramref name="profiles"/> and <paramref name="blob"/>, what is read from the file is kept there under its SHA-256 and format.
     /// </summary>
-    public static ReferenceTable FromFile(string name, string path, Datasets.DatasetFile? blob = null, IDisposable? lease = null)
+    public static ReferenceTable FromFile(string name, string path, Datasets.DatasetFile? blob = null, IDisposable? lease = null, ReferenceProfiles? profiles = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var profile = blob is not null && profiles is not null ? $"{blob.Sha256}{ReferenceCache.Extension(path)}" : null;
+        var schema = profile is null ? Schema(path) : profiles!.GetOrAdd(ReferenceProfiles.Profile, profile + " columns", () =>
+        {
+            var schema = Schema(path);
+            return (schema, 64 + schema.Columns.Sum(column => 64 + (2L * column.Length)));
+        });
+        return new ReferenceTable(name, schema.Rows, schema.Columns, path, null, blob, lease, profiles, profile);
+    }
+
+    private sealed record FileSchema(long Rows, HashSet<string> Columns);
+
+    /// <summary>The file's row count and column names.</summary>
+    private static FileSchema Schema(string path)
     {
         using var connection = new DuckDBConnection("Data Source=:memory:");
         connection.Open();
@@ -56,7 +79,23 @@ public sealed class ReferenceTable : IDisposable
 
         using var count = connection.CreateCommand();
         count.CommandText = "SELECT count(*) FROM reference";
-        return new ReferenceTable(name, Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture), columns, path, null, blob, lease);
+        return new FileSchema(Convert.ToInt64(count.ExecuteScalar(), CultureInfo.InvariantCulture), columns);
+    }
+
+    /// <summary>A value read from the file, or the one a window already read from the same file.</summary>
+    private T Cached<T>(string what, Func<T> read, Func<T, long> bytes)
+        where T : class
+    {
+        if (_profile is null)
+        {
+            return read();
+        }
+
+        return _profiles!.GetOrAdd(ReferenceProfiles.Profile, $"{_profile} {what}", () =>
+        {
+            var value = read();
+            return (value, bytes(value));
+        });
     }
 
     /// <summary>
@@ -66,7 +105,7 @@ public sealed class ReferenceTable : IDisposable
     /// <paramref name="folder"/> now when there is no cache, the file is larger than its bound or is a run's artifact
     /// (the copy is deleted with the table).
     /// </summary>
-    internal static async Task<ReferenceTable> OpenAsync(MonitorReferenceSource source, ReferenceCache? cache, string folder, CancellationToken cancellationToken)
+    internal static async Task<ReferenceTable> OpenAsync(MonitorReferenceSource source, ReferenceCache? cache, string folder, CancellationToken cancellationToken, ReferenceProfiles? profiles = null)
     {
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(folder);
@@ -88,7 +127,7 @@ public sealed class ReferenceTable : IDisposable
                 await stream.CopyToAsync(target, cancellationToken).ConfigureAwait(false);
             }
 
-            return FromFile(source.Name, path, source.Blob, lease);
+            return FromFile(source.Name, path, source.Blob, lease, profiles);
         }
         catch
         {
@@ -124,14 +163,14 @@ public sealed class ReferenceTable : IDisposable
             return null;
         }
 
-        return Read<object>(DuckDbSql.Identifier(column), reader => reader.GetValue(0) switch
+        return Cached("values " + column, () => Read<object>(DuckDbSql.Identifier(column), reader => reader.GetValue(0) switch
         {
             double number => number,
             float number => number,
             int or long or short or byte or decimal or sbyte or ushort or uint or ulong => Convert.ToDouble(reader.GetValue(0), CultureInfo.InvariantCulture),
             bool flag => flag ? "true" : "false",
             var other => Convert.ToString(other, CultureInfo.InvariantCulture),
-        });
+        }), values => ReferenceProfiles.Estimate(values));
     }
 
     /// <summary>A dataset column's values as text, one per row in the order <see cref="Values"/> reads them (as DuckDB casts them to VARCHAR; missing as null); null without the column.</summary>
@@ -143,7 +182,7 @@ public sealed class ReferenceTable : IDisposable
             return null;
         }
 
-        return Read($"CAST({DuckDbSql.Identifier(column)} AS VARCHAR)", reader => reader.GetString(0));
+        return Cached("texts " + column, () => Read($"CAST({DuckDbSql.Identifier(column)} AS VARCHAR)", reader => reader.GetString(0)), values => ReferenceProfiles.Estimate(values));
     }
 
     /// <summary>One expression over the dataset file's rows, in file order, each value read by <paramref name="value"/> (missing as null).</summary>
@@ -194,7 +233,28 @@ public sealed class ReferenceTable : IDisposable
         return path;
     }
 
+    /// <summary>Writes the columns of the file to a Parquet file at <paramref name="path"/>, from the bytes a window already wrote when there are.</summary>
     private void Copy(IReadOnlyList<string> columns, string path)
+    {
+        if (_profile is null)
+        {
+            CopyFromFile(columns, path);
+            return;
+        }
+
+        // Column names cannot hold NUL, so the key names the columns and their order exactly.
+        var bytes = Cached("parquet " + string.Join('\0', columns), () =>
+        {
+            CopyFromFile(columns, path);
+            return File.ReadAllBytes(path);
+        }, bytes => 32 + bytes.LongLength);
+        if (!File.Exists(path))
+        {
+            File.WriteAllBytes(path, bytes);
+        }
+    }
+
+    private void CopyFromFile(IReadOnlyList<string> columns, string path)
     {
         using var connection = new DuckDBConnection("Data Source=:memory:");
         connection.Open();

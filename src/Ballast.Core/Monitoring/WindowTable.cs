@@ -14,20 +14,23 @@ namespace Ballast.Monitoring;
 /// </summary>
 public sealed class WindowTable
 {
-    public Dictionary<string, List<object?>> Inputs { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, List<object?>> Inputs { get; private init; } = new(StringComparer.Ordinal);
 
-    public Dictionary<string, List<object?>> Outputs { get; } = new(StringComparer.Ordinal);
+    public Dictionary<string, List<object?>> Outputs { get; private init; } = new(StringComparer.Ordinal);
 
-    public List<string?> Outcomes { get; } = [];
+    public List<string?> Outcomes { get; private init; } = [];
 
     /// <summary>Per row, the expectations its request failed at serving when the endpoint flags them (<c>age.max,state.allowed</c>), else null.</summary>
-    public List<string?> Flagged { get; } = [];
+    public List<string?> Flagged { get; private init; } = [];
 
     /// <summary>Per row, the variant that answered its request (the <c>variant</c> column of the prediction log: <c>ensemble</c> for an ensemble's answer).</summary>
-    public List<string?> Variants { get; } = [];
+    public List<string?> Variants { get; private init; } = [];
 
     /// <summary>One latency per logged request (not per row).</summary>
-    public List<double> Latencies { get; } = [];
+    public List<double> Latencies { get; private init; } = [];
+
+    /// <summary>Per logged request, its prediction id and its number of rows (to join feedback again: <see cref="WithOutcomes"/>).</summary>
+    private List<(string? PredictionId, int Rows)> Requests { get; init; } = [];
 
     public int Rows { get; private set; }
 
@@ -49,7 +52,7 @@ public sealed class WindowTable
         }
 
         // The view has every column whatever shape its segments have (null where a segment lacks one), and is in write order.
-        command.CommandText = $"SELECT latency_ms, inputs, outputs, outcome, expectations, variant FROM predictions WHERE {which} ORDER BY " + Ballast.Serving.PredictionSegments.Order
+        command.CommandText = $"SELECT latency_ms, inputs, outputs, outcome, expectations, variant, prediction_id FROM predictions WHERE {which} ORDER BY " + Ballast.Serving.PredictionSegments.Order
             + (limit is { } l ? " LIMIT " + l.ToString(CultureInfo.InvariantCulture) : "");
         using var reader = command.ExecuteReader();
         while (reader.Read())
@@ -63,6 +66,7 @@ public sealed class WindowTable
             var flagged = reader.IsDBNull(4) || reader.GetString(4).Length == 0 ? null : reader.GetString(4);
             table.Flagged.AddRange(Enumerable.Repeat(flagged, rows));
             table.Variants.AddRange(Enumerable.Repeat(reader.IsDBNull(5) ? null : reader.GetString(5), rows));
+            table.Requests.Add((reader.IsDBNull(6) ? null : reader.GetString(6), rows));
             foreach (var column in table.Inputs.Values.Concat(table.Outputs.Values))
             {
                 while (column.Count < table.Rows)
@@ -74,6 +78,30 @@ public sealed class WindowTable
 
         return table;
     }
+
+    /// <summary>The prediction ids of the table's requests.</summary>
+    public IReadOnlySet<string> PredictionIds() => Requests.Select(request => request.PredictionId).OfType<string>().ToHashSet(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The same predictions with each request's outcome taken from <paramref name="outcomes"/> (by prediction id, as
+    /// feedback's JSON text) instead: the columns are shared with this table, not copied, so neither may change.
+    /// </summary>
+    public WindowTable WithOutcomes(IReadOnlyDictionary<string, string> outcomes)
+    {
+        ArgumentNullException.ThrowIfNull(outcomes);
+        var table = new WindowTable { Inputs = Inputs, Outputs = Outputs, Flagged = Flagged, Variants = Variants, Latencies = Latencies, Requests = Requests, Rows = Rows };
+        foreach (var (id, rows) in Requests)
+        {
+            table.AddOutcomes(id is not null && outcomes.TryGetValue(id, out var outcome) ? outcome : null, rows);
+        }
+
+        return table;
+    }
+
+    /// <summary>An estimate of the memory the table holds (its values, per row and request), to bound a cache of it.</summary>
+    public long EstimateBytes() =>
+        Inputs.Values.Concat(Outputs.Values).Sum(column => ReferenceProfiles.Estimate(column)) + ReferenceProfiles.Estimate(Outcomes) + ReferenceProfiles.Estimate(Flagged) + ReferenceProfiles.Estimate(Variants)
+        + (8L * Latencies.Count) + Requests.Sum(request => 32 + (2L * (request.PredictionId?.Length ?? 0)));
 
     /// <summary>Adds the tensors of one request; returns its row count (the first dimension of its first tensor).</summary>
     private int Add(Dictionary<string, List<object?>> columns, string json, IReadOnlyDictionary<string, IReadOnlyList<string>>? featureNames, bool labelsAsText)

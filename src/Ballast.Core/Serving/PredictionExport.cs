@@ -25,6 +25,26 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
 
     public static IReadOnlyList<string> Formats { get; } = ["parquet", "csv"];
 
+    /// <summary>
+    /// The outcome (as feedback's JSON text) of each of <paramref name="predictionIds"/> whose feedback has one and
+    /// arrived at or after <paramref name="since"/> (Unix ms): what <see cref="QueryAsync{T}(string, long?, long?, Func{DuckDBConnection, T}, CancellationToken)"/>
+    /// from <paramref name="since"/> joins to them, without reading the log.
+    /// </summary>
+    public async Task<Dictionary<string, string>> OutcomesAsync(IReadOnlySet<string> predictionIds, long since, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(predictionIds);
+        var outcomes = new Dictionary<string, string>(StringComparer.Ordinal);
+        await foreach (var row in feedback.SinceAsync(since, cancellationToken).ConfigureAwait(false))
+        {
+            if (row.Outcome is { } outcome && predictionIds.Contains(row.PredictionId))
+            {
+                outcomes[row.PredictionId] = outcome;
+            }
+        }
+
+        return outcomes;
+    }
+
     public async Task ExportAsync(string endpoint, long? from, long? to, string format, string target, CancellationToken cancellationToken = default)
     {
         if (!Formats.Contains(format))

@@ -41,7 +41,7 @@ public sealed class CountingArtifactStore(IArtifactStore store) : IArtifactStore
     public Task CheckAsync(CancellationToken cancellationToken = default) => store.CheckAsync(cancellationToken);
 }
 
-/// <summary>A reference cache observer that records what the cache did, as "kind:hit|miss|too_large" and "evicted:FILE".</summary>
+/// <summary>A reference cache observer that records what the cache did, as "kind:hit|miss|too_large|dropped" and "evicted:FILE".</summary>
 public sealed class ReferenceCacheRecorder : Ballast.Monitoring.IReferenceCacheObserver
 {
     private readonly ConcurrentQueue<string> _events = new();
@@ -57,4 +57,6 @@ public sealed class ReferenceCacheRecorder : Ballast.Monitoring.IReferenceCacheO
     public void TooLarge(string kind, string file, long bytes) => _events.Enqueue($"{kind}:too_large");
 
     public void Evicted(string file, long bytes) => _events.Enqueue($"evicted:{file}");
+
+    public void Dropped(string kind, string key, long bytes) => _events.Enqueue($"{kind}:dropped");
 }

@@ -129,6 +129,88 @@ public abstract class ReferenceCacheContractTests(DatabaseEngine engine) : Folde
     }
 
     [Fact]
+    public async Task A_dataset_reference_is_parsed_once_and_a_closed_traffic_reference_read_once_and_both_measure_what_a_fresh_read_gives()
+    {
+        var stack = await StackAsync();
+        await stack.Endpoints.CreateAsync(new EndpointSpec("loans", null, [new VariantSpec("main", "models:/loans/1")]), Cancel);
+        var csv = new StringBuilder("x,region\n");
+        foreach (var (x, _, _) in Rows(300, 0, seed: 1))
+        {
+            csv.Append(CultureInfo.InvariantCulture, $"{x:R},{(x > 0 ? "a" : "b")}\n");
+        }
+
+        await DatasetAsync(stack, "loans-reference", "reference.csv", csv.ToString());
+        for (var window = 0; window < 3; window++)
+        {
+            await LogAsync(stack, "loans", At(window * 10), [.. Rows(200, shift: window * 0.5, seed: 10 + window).Select((row, i) => ($"w{window}-{i}",
+                new[] { new Tensor("x", TensorDatatypes.Fp64, [1], new[] { row.X }), new Tensor("region", TensorDatatypes.Bytes, [1], new[] { row.X > 0 ? "a" : "b" }) },
+                new[] { new Tensor("predicted", TensorDatatypes.Int64, [1], new[] { row.Probability >= 0.5 ? 1L : 0L }) }))]);
+        }
+
+        var dataset = (await stack.Monitors.CreateAsync(new MonitorSpec("loans-dataset", "loans", new MonitorWindow(Duration: "10m"), new MonitorReference(Dataset: "loans-reference"),
+            Prediction: new MonitorPrediction(Enabled: false), Segments: ["region"], Multivariate: new MonitorMultivariate("reconstruction")), Cancel)).Spec;
+        var traffic = (await stack.Monitors.CreateAsync(new MonitorSpec("loans-traffic", "loans", new MonitorWindow(Duration: "10m"),
+            new MonitorReference(From: At(0).ToString(CultureInfo.InvariantCulture), To: At(10).ToString(CultureInfo.InvariantCulture)), Segments: ["region"],
+            Multivariate: new MonitorMultivariate("reconstruction")), Cancel)).Spec;
+        var recorder = new ReferenceCacheRecorder();
+        var profiles = new ReferenceProfiles(1 << 26, Time, recorder);
+        var kept = new MonitorEvaluator(stack.Export, stack.Datasets, stack.Kpis, stack.Traffic, [new MultivariateWindowEstimator()], cache: stack.Cache, profiles: profiles);
+        var fresh = new MonitorEvaluator(stack.Export, stack.Datasets, stack.Kpis, stack.Traffic, [new MultivariateWindowEstimator()]);
+
+        async Task<MonitorEvaluator.Outcome> EvaluateAsync(MonitorEvaluator evaluator, MonitorSpec spec, int window)
+        {
+            var outcome = await evaluator.EvaluateAsync(spec, At(window * 10), At((window * 10) + 10), Cancel);
+            outcome.Status.ShouldBe(MonitorWindowStatus.Ok, outcome.Results.Message);
+            return outcome;
+        }
+
+        // A range not yet over (the clock within the watermark margin of its end) is read from the log and not kept.
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(10)) + PredictionExport.WatermarkMargin - TimeSpan.FromMilliseconds(1));
+        await EvaluateAsync(kept, traffic, 1);
+        recorder.Events.ShouldBeEmpty();
+
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(40)));
+        foreach (var spec in new[] { dataset, traffic })
+        {
+            for (var window = 1; window < 3; window++)
+            {
+                var before = recorder.Events.Count;
+                var outcome = await EvaluateAsync(kept, spec, window);
+                var events = recorder.Events.Skip(before).ToList();
+                if (window == 2)
+                {
+                    events.ShouldNotContain(e => e.EndsWith(":miss", StringComparison.Ordinal), "the second window reads and parses nothing of the reference again");
+                    events.ShouldContain(spec == dataset ? "profile:hit" : "traffic:hit");
+                }
+
+                outcome.Results.Metrics.ShouldBe((await EvaluateAsync(fresh, spec, window)).Results.Metrics, "kept or read again, a window measures the same");
+                outcome.Results.Drift!.Result.Features.Select(feature => feature.Score).ShouldBe((await EvaluateAsync(fresh, spec, window)).Results.Drift!.Result.Features.Select(feature => feature.Score));
+            }
+        }
+
+        recorder.Events.Count(e => e == "traffic:miss").ShouldBe(1);
+        profiles.Bytes.ShouldBeGreaterThan(0);
+
+        // Feedback that arrives later for the reference's predictions is seen by the kept traffic reference.
+        var scratch = Directory.CreateDirectory(PathIn("scratch")).FullName;
+        using (var reference = await kept.ReferenceAsync(traffic, scratch, Cancel))
+        {
+            reference.Outcomes!.ShouldAllBe(outcome => outcome == null);
+        }
+
+        await new FeedbackStore(Database, Time).AddAsync([new Feedback("w0-3", "1", null), new Feedback("w0-7", "\"no\"", null)], Cancel);
+        using (var reference = await kept.ReferenceAsync(traffic, scratch, Cancel))
+        using (var read = await fresh.ReferenceAsync(traffic, scratch, Cancel))
+        {
+            reference.Outcomes!.Where(outcome => outcome is not null).ShouldBe(["1", "no"]);
+            reference.Outcomes.ShouldBe(read.Outcomes);
+            reference.Values("x").ShouldBe(read.Values("x"));
+        }
+
+        recorder.Events.Count(e => e == "traffic:miss").ShouldBe(1);
+    }
+
+    [Fact]
     public async Task Cbpe_scores_of_a_dataset_reference_are_reused_for_one_model_version_and_scored_again_after_its_alias_moves()
     {
         var stack = await StackAsync();

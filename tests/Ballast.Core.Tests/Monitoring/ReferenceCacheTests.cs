@@ -105,17 +105,35 @@ public sealed class ReferenceCacheTests : IDisposable
 
         Opens(file).ShouldBe(2);
 
-        // The same size with other bytes: the SHA-256, checked when a process first uses a copy it did not write.
+        // The same size with other bytes, in the process that verified the copy: its last-write time is not the one it
+        // verified, so its SHA-256 is checked again at the next use.
+        using (await FetchAsync(cache, file))
+        {
+        }
+
         var damaged = await File.ReadAllBytesAsync(path, Cancel);
         damaged[4321] ^= 0xff;
         await File.WriteAllBytesAsync(path, damaged, Cancel);
-        using (var lease = await FetchAsync(Cache(1 << 20, recorder), file))
+        using (var lease = await FetchAsync(cache, file))
         {
             Sha256(lease.Path).ShouldBe(file.Sha256);
         }
 
         Opens(file).ShouldBe(3);
-        recorder.Events.ShouldBe(["blob:miss", "blob:miss", "blob:miss"]);
+
+        // Even with its last-write time put back: the SHA-256 is checked when a process first uses a copy it did not write.
+        var written = File.GetLastWriteTimeUtc(path);
+        damaged = await File.ReadAllBytesAsync(path, Cancel);
+        damaged[17] ^= 0xff;
+        await File.WriteAllBytesAsync(path, damaged, Cancel);
+        File.SetLastWriteTimeUtc(path, written);
+        using (var lease = await FetchAsync(Cache(1 << 20, recorder), file))
+        {
+            Sha256(lease.Path).ShouldBe(file.Sha256);
+        }
+
+        Opens(file).ShouldBe(4);
+        recorder.Events.ShouldBe(["blob:miss", "blob:miss", "blob:hit", "blob:miss", "blob:miss"]);
         Files().ShouldBe([Name(file)]);
     }
 
@@ -205,6 +223,118 @@ public sealed class ReferenceCacheTests : IDisposable
         {
             lease!.Dispose();
         }
+    }
+
+    [Fact]
+    public async Task Two_processes_filling_the_same_and_different_blobs_at_once_leave_only_whole_files()
+    {
+        var files = new List<DatasetFile>();
+        for (var i = 0; i < 4; i++)
+        {
+            files.Add(await StoreAsync($"f{i}.csv", 150_000 + i, seed: 20 + i));
+        }
+
+        var own = new[] { await StoreAsync("g0.csv", 120_000, seed: 30), await StoreAsync("g1.parquet", 90_000, seed: 31) };
+
+        // The first process's downloads stop half way, their temporary files written in part.
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var first = Cache(1 << 22);
+        var fetches = files.Select(file => first.BlobAsync(file, async token => new HeldStream(await Open(file)(token), gate.Task), Cancel)).ToList();
+        await Eventually.UntilAsync(() => Directory.GetFiles(CacheFolder, "tmp-*").Length == files.Count, TimeSpan.FromMilliseconds(20));
+        Directory.GetFiles(CacheFolder, "tmp-*").Length.ShouldBe(files.Count);
+
+        // A second process starts meanwhile: its start-up clean-up leaves those temporary files alone (they are not an
+        // hour old), and it fetches the same files and two of its own.
+        var second = Cache(1 << 22);
+        Directory.GetFiles(CacheFolder, "tmp-*").Length.ShouldBe(files.Count);
+        fetches.AddRange(files.Concat(own).Select(file => second.BlobAsync(file, Open(file), Cancel)));
+        gate.SetResult();
+        var leases = await Task.WhenAll(fetches);
+        foreach (var (lease, file) in leases.Zip(files.Concat(files).Concat(own)))
+        {
+            lease.ShouldNotBeNull().Path.ShouldBe(Path.Combine(CacheFolder, Name(file)));
+            Sha256(lease.Path).ShouldBe(file.Sha256);
+            lease.Dispose();
+        }
+
+        Files().ShouldBe([.. files.Concat(own).Select(Name).Order(StringComparer.Ordinal)], "every file whole, no temporary file left");
+        files.Select(Opens).ShouldAllBe(opens => opens == 2, "one download per process");
+
+        // Both go on using the files without fetching them again.
+        foreach (var file in files)
+        {
+            await UseAsync(first, file);
+            await UseAsync(second, file);
+        }
+
+        files.Select(Opens).ShouldAllBe(opens => opens == 2);
+    }
+
+    /// <summary>A stream that gives its first read and then waits for <paramref name="gate"/>: a download under way.</summary>
+    private sealed class HeldStream(Stream inner, Task gate) : Stream
+    {
+        private bool _started;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (_started)
+            {
+                await gate.WaitAsync(cancellationToken);
+            }
+
+            _started = true;
+            return await inner.ReadAsync(buffer[..Math.Min(buffer.Length, 4096)], cancellationToken);
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
+        }
+    }
+
+    [Fact]
+    public void Start_up_removes_temporary_files_a_crash_left_but_not_another_processs_download_in_progress()
+    {
+        Directory.CreateDirectory(CacheFolder);
+        var crashed = Path.Combine(CacheFolder, "tmp-0123-blob-aa.csv");
+        var running = Path.Combine(CacheFolder, "tmp-4567-blob-bb.csv");
+        File.WriteAllText(crashed, "partial");
+        File.WriteAllText(running, "partial");
+        File.SetLastWriteTimeUtc(crashed, _time.GetUtcNow().UtcDateTime - TimeSpan.FromHours(2));
+        File.SetLastWriteTimeUtc(running, _time.GetUtcNow().UtcDateTime - TimeSpan.FromMinutes(5));
+
+        _ = Cache(1 << 20);
+        Files().ShouldBe(["tmp-4567-blob-bb.csv"]);
     }
 
     [Fact]

@@ -210,6 +210,8 @@ public sealed class MonitorHooksServerTests
             var lines = (await client.GetStringAsync("/metrics", Cancel)).Split('\n').Where(line => line.StartsWith("ballast_monitor_reference_cache_", StringComparison.Ordinal)).ToList();
             lines.ShouldContain(line => line.StartsWith("ballast_monitor_reference_cache_hits_total{kind=\"scores\"} ", StringComparison.Ordinal), string.Join("; ", lines));
             lines.ShouldContain(line => line.StartsWith("ballast_monitor_reference_cache_misses_total{kind=\"blob\"} ", StringComparison.Ordinal), string.Join("; ", lines));
+            // And the reference's columns parsed by the first monitor's window, from memory.
+            lines.ShouldContain(line => line.StartsWith("ballast_monitor_reference_cache_hits_total{kind=\"profile\"} ", StringComparison.Ordinal), string.Join("; ", lines));
 
             // Without the model's probabilities and not scored, no estimate at all (NannyML's CBPE refuses such a reference), and the message says why.
             var unscored = await (await client.PostAsync("/api/v1/monitors/loans-labels/evaluate", null, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
