@@ -34,9 +34,9 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
                 ["max_null_rate"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
                 ["unique"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.Boolean }),
                 ["regex"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.String }),
-                ["greater_than"] = WithMostly(OtherColumns("each row's value is greater than that column's")),
-                ["greater_or_equal"] = WithMostly(OtherColumns("each row's value is at least that column's")),
-                ["equal_to"] = WithMostly(OtherColumns("each row's value equals that column's")),
+                ["greater_than"] = WithMostly(pair: true, plain: OtherColumns("each row's value is greater than that column's")),
+                ["greater_or_equal"] = WithMostly(pair: true, plain: OtherColumns("each row's value is at least that column's")),
+                ["equal_to"] = WithMostly(pair: true, plain: OtherColumns("each row's value equals that column's")),
                 ["mean"] = Bounds("the mean of the present values"),
                 ["median"] = Bounds("the median of the present values (the mean of the two middle ones for an even count)"),
                 ["stdev"] = Bounds("the sample standard deviation (ddof = 1) of the present values"),
@@ -135,8 +135,11 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
         AdditionalPropertiesAllowed = false,
     };
 
-    /// <summary>An expectation's value alone, or <c>{"value": …, "mostly": …}</c> with a mostly of its own.</summary>
-    private static OpenApiSchema WithMostly(OpenApiSchema plain) => new()
+    /// <summary>
+    /// An expectation's value alone, or <c>{"value": …, "mostly": …}</c> with a mostly of its own; a column pair's object
+    /// also takes <c>offset</c> and <c>ratio</c> (the column against ratio · other + offset).
+    /// </summary>
+    private static OpenApiSchema WithMostly(OpenApiSchema plain, bool pair = false) => new()
     {
         Description = plain.Description,
         AnyOf =
@@ -146,11 +149,19 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
             {
                 Type = JsonSchemaType.Object,
                 Description = "The expectation with a mostly of its own, overriding the column's (batch and monitor windows; refused in an endpoint's suite).",
-                Properties = new Dictionary<string, IOpenApiSchema>
-                {
-                    ["value"] = plain,
-                    ["mostly"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
-                },
+                Properties = pair
+                    ? new Dictionary<string, IOpenApiSchema>
+                    {
+                        ["value"] = plain,
+                        ["mostly"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
+                        ["offset"] = new OpenApiSchema { Type = JsonSchemaType.Number, Description = "Added to the other column: greater_than {value: b, offset: 5} is a > b + 5 (numbers only)." },
+                        ["ratio"] = new OpenApiSchema { Type = JsonSchemaType.Number, Description = "Multiplies the other column: greater_or_equal {value: b, ratio: 1.2} is a >= 1.2 * b (numbers only; not 0)." },
+                    }
+                    : new Dictionary<string, IOpenApiSchema>
+                    {
+                        ["value"] = plain,
+                        ["mostly"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
+                    },
                 Required = new HashSet<string> { "value" },
                 AdditionalPropertiesAllowed = false,
             },

@@ -36,8 +36,12 @@ public sealed record ColumnExpectations(
     IReadOnlyDictionary<string, double>? ExpectationMostly = null,
     IReadOnlyDictionary<string, IReadOnlyList<string>>? OtherColumns = null,
     IReadOnlyDictionary<string, AggregateBounds>? Aggregates = null,
-    QuantileExpectation? Quantiles = null)
+    QuantileExpectation? Quantiles = null,
+    IReadOnlyDictionary<string, PairShift>? Shifts = null)
 {
+    /// <summary>The offset or ratio of a pair kind written <c>{value: b, offset: 5}</c> (<see cref="PairShift"/>); null for a plain pair.</summary>
+    public PairShift? Shift(string kind) => Shifts is not null && Shifts.TryGetValue(kind, out var shift) ? shift : null;
+
     /// <summary>The bounds of an aggregate kind (<see cref="ExpectationKinds.Bounded"/>), or null when the column does not set it.</summary>
     public AggregateBounds? Bounds(string kind) => Aggregates is not null && Aggregates.TryGetValue(kind, out var bounds) ? bounds : null;
 
@@ -73,14 +77,14 @@ public sealed record ColumnExpectations(
         {
             if (Other(kind) is { } other)
             {
-                yield return new ColumnPair(kind, other, Listed: false);
+                yield return new ColumnPair(kind, other, Listed: false, Shift(kind));
             }
 
             if (OtherColumns is not null && OtherColumns.TryGetValue(kind, out var others))
             {
                 foreach (var listed in others)
                 {
-                    yield return new ColumnPair(kind, listed, Listed: true);
+                    yield return new ColumnPair(kind, listed, Listed: true, Shift(kind));
                 }
             }
         }
@@ -206,6 +210,11 @@ public sealed record ColumnExpectations(
                     problems.Add($"{path}.{kind}: '{others[i]}' appears twice");
                 }
             }
+        }
+
+        foreach (var (kind, shift) in Shifts ?? new Dictionary<string, PairShift>())
+        {
+            shift.Validate($"{path}.{kind}", problems);
         }
 
         if (IgnoreRowIf is { } mode && !Quality.IgnoreRowIf.All.Contains(mode))

@@ -236,6 +236,7 @@ public static class ExpectationSuiteReader
         Dictionary<string, double>? ownMostly = null;
         Dictionary<string, IReadOnlyList<string>>? otherColumns = null;
         Dictionary<string, AggregateBounds>? aggregates = null;
+        Dictionary<string, PairShift>? shifts = null;
         foreach (var field in element.EnumerateObject())
         {
             var where = $"{path}.{field.Name}";
@@ -263,10 +264,15 @@ public static class ExpectationSuiteReader
             if (value.ValueKind == JsonValueKind.Object && field.Name is not ("ignore_row_if" or "mostly") && Fields.Contains(field.Name))
             {
                 // An expectation with its own parameters: {value: 120, mostly: 0.9} (GE's mostly on one expectation).
-                (value, var own) = ReadWithMostly(value, where, field.Name, problems);
+                (value, var own, var shift) = ReadWithMostly(value, where, field.Name, problems);
                 if (own is { } mostly)
                 {
                     (ownMostly ??= new Dictionary<string, double>(StringComparer.Ordinal))[field.Name] = mostly;
+                }
+
+                if (shift is not null)
+                {
+                    (shifts ??= new Dictionary<string, PairShift>(StringComparer.Ordinal))[field.Name] = shift;
                 }
             }
 
@@ -326,7 +332,13 @@ public static class ExpectationSuiteReader
             }
         }
 
-        return column with { ExpectationMostly = ownMostly ?? column.ExpectationMostly, OtherColumns = otherColumns ?? column.OtherColumns, Aggregates = aggregates ?? column.Aggregates };
+        return column with
+        {
+            ExpectationMostly = ownMostly ?? column.ExpectationMostly,
+            OtherColumns = otherColumns ?? column.OtherColumns,
+            Aggregates = aggregates ?? column.Aggregates,
+            Shifts = shifts ?? column.Shifts,
+        };
     }
 
     /// <summary>
@@ -472,18 +484,22 @@ public static class ExpectationSuiteReader
 
     /// <summary>
     /// The object form of an expectation, <c>{"value": V, "mostly": M}</c>: its value (Undefined when it cannot be taken)
-    /// and its own <c>mostly</c>. max_null_rate, itself the share of missing values allowed, takes no mostly and is refused in this form.
+    /// and its own <c>mostly</c>; a column pair also takes <c>offset</c> and <c>ratio</c> (<see cref="PairShift"/>:
+    /// <c>{"value": "b", "offset": 5}</c> is a &gt; b + 5), returned as its shift (null when it has neither).
+    /// max_null_rate, itself the share of missing values allowed, takes no mostly and is refused in this form.
     /// </summary>
-    private static (JsonElement Value, double? Mostly) ReadWithMostly(JsonElement element, string where, string kind, List<string> problems)
+    private static (JsonElement Value, double? Mostly, PairShift? Shift) ReadWithMostly(JsonElement element, string where, string kind, List<string> problems)
     {
         if (!ExpectationKinds.TakesOwnMostly(kind))
         {
             problems.Add($"{where}: {kind} takes no mostly, so write its value alone, not an object (it is itself the share of missing values allowed)");
-            return (default, null);
+            return (default, null, null);
         }
 
+        var pair = ExpectationKinds.IsPair(kind);
         JsonElement value = default;
         double? mostly = null;
+        PairShift? shift = null;
         foreach (var field in element.EnumerateObject())
         {
             switch (field.Name)
@@ -494,18 +510,27 @@ public static class ExpectationSuiteReader
                 case "mostly":
                     mostly = field.Value.ValueKind == JsonValueKind.Null ? null : Number(field.Value, $"{where}.mostly", problems);
                     break;
+                case "offset" when pair:
+                    shift = (shift ?? new PairShift()) with { Offset = field.Value.ValueKind == JsonValueKind.Null ? null : Number(field.Value, $"{where}.offset", problems) };
+                    break;
+                case "ratio" when pair:
+                    shift = (shift ?? new PairShift()) with { Ratio = field.Value.ValueKind == JsonValueKind.Null ? null : Number(field.Value, $"{where}.ratio", problems) };
+                    break;
+                case "column" when pair:
+                    problems.Add($"{where}.column: unknown field (known: value, mostly, offset, ratio); name the other column (or a list of them) in value: {kind}: {{value: {(field.Value.ValueKind == JsonValueKind.String ? field.Value.GetString() : "b")}, offset: 5}}");
+                    break;
                 default:
-                    problems.Add($"{where}.{field.Name}: unknown field (known: value, mostly)");
+                    problems.Add($"{where}.{field.Name}: unknown field (known: value, mostly{(pair ? ", offset, ratio" : "")})");
                     break;
             }
         }
 
         if (value.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
         {
-            problems.Add($"{where}.value: give the expectation's value, e.g. {kind}: {{value: …, mostly: 0.95}}");
+            problems.Add($"{where}.value: give the expectation's value, e.g. {kind}: {{value: …, {(pair ? "offset: 5" : "mostly: 0.95")}}}");
         }
 
-        return (value, mostly);
+        return (value, mostly, shift is { Offset: null, Ratio: null } ? null : shift);
     }
 
     private static string? Text(JsonElement value, string where, List<string> problems)
@@ -604,12 +629,27 @@ public static class ExpectationSuiteReader
             // An expectation with its own mostly is written {"value": V, "mostly": M}; the others as their value alone.
             void Field(string kind, Action write)
             {
-                if (column.ExpectationMostly is { } own && own.TryGetValue(kind, out var mostly))
+                var shift = column.Shift(kind);
+                if (column.ExpectationMostly?.ContainsKey(kind) == true || shift is not null)
                 {
                     writer.WriteStartObject(kind);
                     writer.WritePropertyName("value");
                     write();
-                    writer.WriteNumber("mostly", mostly);
+                    if (shift?.Offset is { } offset)
+                    {
+                        writer.WriteNumber("offset", offset);
+                    }
+
+                    if (shift?.Ratio is { } ratio)
+                    {
+                        writer.WriteNumber("ratio", ratio);
+                    }
+
+                    if (column.ExpectationMostly is { } owned && owned.TryGetValue(kind, out var share))
+                    {
+                        writer.WriteNumber("mostly", share);
+                    }
+
                     writer.WriteEndObject();
                 }
                 else

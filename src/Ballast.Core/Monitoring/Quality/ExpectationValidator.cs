@@ -456,7 +456,10 @@ public static class ExpectationValidator
                 ExpectationKinds.GreaterOrEqual => ">=",
                 _ => "=",
             };
-            var holds = $"CASE WHEN {numberA} IS NOT NULL AND {numberB} IS NOT NULL THEN {numberA} {op} {numberB} ELSE CAST({a} AS VARCHAR) {op} CAST({b} AS VARCHAR) END";
+            // A shifted pair (offset, ratio) compares numbers only, a single-precision value as it was written (7.9, not 7.900000095367432).
+            var holds = columnPair.Shift is { } shift
+                ? $"{AsSent(a, numberA, type)} {op} ({DuckDbSql.Number(shift.Ratio ?? 1)} * {AsSent(b, numberB, otherType)} + {DuckDbSql.Number(shift.Offset ?? 0)})"
+                : $"CASE WHEN {numberA} IS NOT NULL AND {numberB} IS NOT NULL THEN {numberA} {op} {numberB} ELSE CAST({a} AS VARCHAR) {op} CAST({b} AS VARCHAR) END";
             var unexpected = $"NOT {skipped} AND NOT coalesce({holds}, false)";
             var pair = $"CASE WHEN {skipped} THEN NULL ELSE '(' || coalesce(CAST({a} AS VARCHAR), 'null') || ', ' || coalesce(CAST({b} AS VARCHAR), 'null') || ')' END";
             return new Planned(column, kind, pair, unexpected, null, type, Name: columnPair.Expectation);
@@ -497,6 +500,10 @@ public static class ExpectationValidator
             var number = DuckDbSql.IsNumeric(type) ? $"CAST({v} AS DOUBLE)" : DuckDbSql.IsText(type) ? $"TRY_CAST({v} AS DOUBLE)" : "NULL::DOUBLE";
             return (v, number);
         }
+
+        /// <summary>A number as it was written: a single-precision (FLOAT) value through its shortest text, so 7.9 is 7.9; others as they are.</summary>
+        private static string AsSent(string value, string number, string type) =>
+            type.ToUpperInvariant() is "FLOAT" or "REAL" ? $"TRY_CAST(CAST({value} AS VARCHAR) AS DOUBLE)" : number;
 
         /// <summary>Whether a present value can be read as <paramref name="expected"/>; see <see cref="ColumnTypes"/>.</summary>
         private static string TypeCheck(string expected, string type, string v, string number) => expected switch

@@ -34,7 +34,7 @@ public sealed record RowCheck(int Rows, IReadOnlyList<RowViolation> Violations)
                 _ => "",
             };
             // A pair says its kind and other column, whether written alone (greater_than) or in a list (greater_than[signup]).
-            var expectation = column.Pairs().Where(pair => pair.Expectation == violation.Expectation).Select(pair => $"{pair.Kind} '{pair.Other}'").FirstOrDefault()
+            var expectation = column.Pairs().Where(pair => pair.Expectation == violation.Expectation).Select(pair => $"{pair.Kind} {pair.Shift?.Describe(pair.Other) ?? $"'{pair.Other}'"}").FirstOrDefault()
                 ?? violation.Expectation + limit;
             text.Append(i == 0 ? "" : "; ")
                 .Append(CultureInfo.InvariantCulture, $"{(multi is null ? "column" : "columns")} '{violation.Column}' {expectation}: row {violation.FirstRow} has {violation.FirstValue}");

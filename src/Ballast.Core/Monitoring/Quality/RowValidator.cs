@@ -132,7 +132,7 @@ public sealed partial class RowValidator
             Name = name;
             Expectations = expectations;
             (Input, Index) = Locate(name);
-            Pairs = expectations.Pairs().Select(pair => new CompiledPair(pair.Kind, pair.Expectation, pair.Other, Locate(pair.Other), expectations.PairMissing)).ToArray();
+            Pairs = expectations.Pairs().Select(pair => new CompiledPair(pair.Kind, pair.Expectation, pair.Other, Locate(pair.Other), expectations.PairMissing, pair.Shift)).ToArray();
             _regex = expectations.Regex is { } pattern ? new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100)) : null;
             if (expectations.Allowed is { } allowed)
             {
@@ -176,7 +176,7 @@ public sealed partial class RowValidator
                         continue;
                     }
 
-                    if ((missingA || missingB || !Compare(pair.Kind, a, b)) && failed++ == 0)
+                    if ((missingA || missingB || !(pair.Shift is { } shift ? CompareShifted(pair.Kind, shift, a, b) : Compare(pair.Kind, a, b))) && failed++ == 0)
                     {
                         first = row;
                     }
@@ -207,6 +207,43 @@ public sealed partial class RowValidator
                 ExpectationKinds.GreaterOrEqual => order >= 0,
                 _ => order == 0,
             };
+        }
+
+        /// <summary>
+        /// A shifted pair: the column's number against ratio · the other's + offset, each number as it was sent (an FP32
+        /// value as written); a value that is not a number fails.
+        /// </summary>
+        private static bool CompareShifted(string kind, PairShift shift, (CellKind Kind, double Number, string? Text) a, (CellKind Kind, double Number, string? Text) b)
+        {
+            var (x, y) = (AsSent(a), AsSent(b));
+            if (double.IsNaN(x) || double.IsNaN(y))
+            {
+                return false;
+            }
+
+            var bound = shift.Apply(y);
+            return kind switch
+            {
+                ExpectationKinds.GreaterThan => x > bound,
+                ExpectationKinds.GreaterOrEqual => x >= bound,
+                _ => x == bound,
+            };
+        }
+
+        /// <summary>
+        /// A present value as the number it was sent as: an FP32 value read back from its shortest text (7.9f is 7.9, not
+        /// 7.900000095367432), formatted on the stack so that nothing is allocated; else <see cref="AsNumber"/>.
+        /// </summary>
+        internal static double AsSent((CellKind Kind, double Number, string? Text) cell)
+        {
+            if (cell.Kind != CellKind.Single)
+            {
+                return AsNumber(cell);
+            }
+
+            Span<char> text = stackalloc char[32];
+            return ((float)cell.Number).TryFormat(text, out var written, "R", CultureInfo.InvariantCulture)
+                && double.TryParse(text[..written], NumberStyles.Float, CultureInfo.InvariantCulture, out var sent) ? sent : cell.Number;
         }
 
         /// <summary>A present value as a number: numbers, and text that reads as one; NaN for booleans and other text.</summary>
@@ -418,12 +455,12 @@ public sealed partial class RowValidator
 
     /// <summary>
     /// A pair expectation of a column: its kind, its name (<see cref="ColumnPair.Expectation"/>), the other column and where
-    /// it is, and which rows with missing values it skips.
+    /// it is, which rows with missing values it skips, and its offset or ratio (null for a plain pair).
     /// </summary>
-    private sealed record CompiledPair(string Kind, string Expectation, string Other, string Input, int Index, string Missing)
+    private sealed record CompiledPair(string Kind, string Expectation, string Other, string Input, int Index, string Missing, PairShift? Shift)
     {
-        public CompiledPair(string kind, string expectation, string other, (string Input, int Index) at, string missing)
-            : this(kind, expectation, other, at.Input, at.Index, missing)
+        public CompiledPair(string kind, string expectation, string other, (string Input, int Index) at, string missing, PairShift? shift)
+            : this(kind, expectation, other, at.Input, at.Index, missing, shift)
         {
         }
     }
