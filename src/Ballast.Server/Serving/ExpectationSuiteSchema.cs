@@ -59,6 +59,18 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
                     Required = new HashSet<string> { "quantiles", "value_ranges" },
                     AdditionalPropertiesAllowed = false,
                 },
+                ["most_common_value"] = new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Object,
+                    Description = "The most common present value (every value tied for it) is in value_set; with ties_okay any tied value may be. Batch and monitor windows, refused in an endpoint's suite.",
+                    Properties = new Dictionary<string, IOpenApiSchema>
+                    {
+                        ["value_set"] = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Number | JsonSchemaType.Boolean }, MinItems = 1 },
+                        ["ties_okay"] = new OpenApiSchema { Type = JsonSchemaType.Boolean },
+                    },
+                    Required = new HashSet<string> { "value_set" },
+                    AdditionalPropertiesAllowed = false,
+                },
                 ["ignore_row_if"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = IgnoreRowIf.All.Select(mode => (JsonNode)JsonValue.Create(mode)).ToList() },
                 ["mostly"] = new OpenApiSchema
                 {

@@ -37,7 +37,8 @@ public sealed record ColumnExpectations(
     IReadOnlyDictionary<string, IReadOnlyList<string>>? OtherColumns = null,
     IReadOnlyDictionary<string, AggregateBounds>? Aggregates = null,
     QuantileExpectation? Quantiles = null,
-    IReadOnlyDictionary<string, PairShift>? Shifts = null)
+    IReadOnlyDictionary<string, PairShift>? Shifts = null,
+    MostCommonValueExpectation? MostCommonValue = null)
 {
     /// <summary>The offset or ratio of a pair kind written <c>{value: b, offset: 5}</c> (<see cref="PairShift"/>); null for a plain pair.</summary>
     public PairShift? Shift(string kind) => Shifts is not null && Shifts.TryGetValue(kind, out var shift) ? shift : null;
@@ -158,6 +159,11 @@ public sealed record ColumnExpectations(
         if (Quantiles is not null)
         {
             yield return ExpectationKinds.Quantiles;
+        }
+
+        if (MostCommonValue is not null)
+        {
+            yield return ExpectationKinds.MostCommonValue;
         }
     }
 
@@ -300,6 +306,7 @@ public sealed record ColumnExpectations(
         }
 
         Quantiles?.Validate($"{path}.quantiles", problems, misread);
+        MostCommonValue?.Validate($"{path}.most_common_value", problems, misread);
         if (Type is ColumnTypes.String or ColumnTypes.Boolean)
         {
             foreach (var kind in Kinds().Where(ExpectationKinds.IsNumericAggregate))
@@ -327,7 +334,7 @@ public sealed record ColumnExpectations(
 
         if (!misread && !Kinds().Any() && Required is null && Unique is null)
         {
-            problems.Add($"{path}: no expectation (give type, required, min, max, allowed, max_null_rate, unique, regex, greater_than, greater_or_equal, equal_to, mean, median, stdev, sum, unique_proportion, distinct_count or quantiles)");
+            problems.Add($"{path}: no expectation (give type, required, min, max, allowed, max_null_rate, unique, regex, greater_than, greater_or_equal, equal_to, mean, median, stdev, sum, unique_proportion, distinct_count, quantiles or most_common_value)");
         }
     }
 }

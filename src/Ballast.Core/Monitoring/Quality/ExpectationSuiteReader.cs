@@ -11,7 +11,7 @@ namespace Ballast.Monitoring.Quality;
 public static class ExpectationSuiteReader
 {
     private static readonly string[] Fields = ["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex", "greater_than", "greater_or_equal", "equal_to", "ignore_row_if", "mostly",
-        "mean", "median", "stdev", "sum", "unique_proportion", "distinct_count", "quantiles"];
+        "mean", "median", "stdev", "sum", "unique_proportion", "distinct_count", "quantiles", "most_common_value"];
 
     /// <summary>Parses JSON text; syntax errors are an <see cref="ExpectationSuiteException"/> naming the line.</summary>
     public static ExpectationSuite Parse(string json)
@@ -253,6 +253,10 @@ public static class ExpectationSuiteReader
                 {
                     column = column with { Quantiles = ReadQuantiles(value, where, problems) };
                 }
+                else if (field.Name == ExpectationKinds.MostCommonValue)
+                {
+                    column = column with { MostCommonValue = ReadMostCommonValue(value, where, problems) };
+                }
                 else if (ReadBounds(value, where, field.Name, problems) is { } bounds)
                 {
                     (aggregates ??= new Dictionary<string, AggregateBounds>(StringComparer.Ordinal))[field.Name] = bounds;
@@ -468,6 +472,48 @@ public static class ExpectationSuiteReader
         }
 
         return new QuantileExpectation(quantiles, ranges);
+    }
+
+    /// <summary>
+    /// GE's <c>expect_column_most_common_value_to_be_in_set</c>: <c>{"value_set": [...], "ties_okay": false}</c>; no
+    /// mostly (the most common value is the column's, not a row's).
+    /// </summary>
+    private static MostCommonValueExpectation? ReadMostCommonValue(JsonElement element, string where, List<string> problems)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add($"{where}: must be an object, e.g. most_common_value: {{value_set: [a, b], ties_okay: false}}, not {element.GetRawText()}");
+            return null;
+        }
+
+        List<string>? values = null;
+        bool? ties = null;
+        foreach (var field in element.EnumerateObject())
+        {
+            var at = $"{where}.{field.Name}";
+            switch (field.Name)
+            {
+                case "value_set":
+                    values = Values(field.Value, at, problems) ?? [];
+                    break;
+                case "ties_okay":
+                    ties = field.Value.ValueKind == JsonValueKind.Null ? null : Flag(field.Value, at, problems);
+                    break;
+                case "mostly":
+                    problems.Add($"{at}: most_common_value takes no mostly: it judges the column's values as a whole, not row by row, so no share of rows can fail it");
+                    break;
+                default:
+                    problems.Add($"{at}: unknown field (known: value_set, ties_okay)");
+                    break;
+            }
+        }
+
+        if (values is null)
+        {
+            problems.Add($"{where}.value_set: list the values the most common one may be, e.g. value_set: [a, b]");
+        }
+
+        return new MostCommonValueExpectation(values ?? [], ties);
     }
 
     /// <summary>A pair's other column: a name (a list of names is read by <see cref="ColumnNames"/>).</summary>
@@ -791,6 +837,24 @@ public static class ExpectationSuiteReader
                 }
 
                 writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+
+            if (column.MostCommonValue is { } mostCommon)
+            {
+                writer.WriteStartObject("most_common_value");
+                writer.WriteStartArray("value_set");
+                foreach (var value in mostCommon.ValueSet)
+                {
+                    writer.WriteStringValue(value);
+                }
+
+                writer.WriteEndArray();
+                if (mostCommon.TiesOkay is { } ties)
+                {
+                    writer.WriteBoolean("ties_okay", ties);
+                }
+
                 writer.WriteEndObject();
             }
 

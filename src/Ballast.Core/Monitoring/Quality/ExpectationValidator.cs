@@ -266,6 +266,12 @@ public static class ExpectationValidator
                 return new ExpectationResult(item.Column, item.Kind, observedQuantiles.All(quantile => quantile.Success), null, 0, 0, [], Quantiles: observedQuantiles);
             }
 
+            if (item.Kind == ExpectationKinds.MostCommonValue)
+            {
+                var modes = MostCommon(item, expectations.MostCommonValue!.ValueSet);
+                return new ExpectationResult(item.Column, item.Kind, expectations.MostCommonValue.Holds(modes), null, 0, 0, [], ObservedValues: modes.Select(mode => mode.Value).ToList());
+            }
+
             var value = item.Kind == ExpectationKinds.UniqueProportion ? (present == 0 ? 0 : observed / present) : observed;
             return new ExpectationResult(item.Column, item.Kind, expectations.Bounds(item.Kind)!.Holds(value), value, 0, 0, []);
         }
@@ -381,7 +387,7 @@ public static class ExpectationValidator
             var raw = DuckDbSql.Identifier(column);
             // Missing values are NULL, and NaN in a floating-point column; the value SQL turns both into NULL.
             var v = DuckDbSql.IsFloat(type) ? $"(CASE WHEN isnan({raw}) THEN NULL ELSE {raw} END)" : raw;
-            var number = DuckDbSql.IsNumeric(type) ? $"CAST({v} AS DOUBLE)" : DuckDbSql.IsBoolean(type) ? "NULL::DOUBLE" : $"TRY_CAST({v} AS DOUBLE)";
+            var number = NumberSql(v, type);
             var present = $"{v} IS NOT NULL";
             string? unexpected = null;
             string? observed = null;
@@ -399,12 +405,7 @@ public static class ExpectationValidator
                     observed = $"max({number})";
                     break;
                 case ExpectationKinds.Allowed:
-                    var allowed = expectations.Allowed!;
-                    var texts = string.Join(", ", allowed.Select(DuckDbSql.Literal));
-                    var numbers = allowed.Select(value => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && double.IsFinite(n) ? DuckDbSql.Number(n) : null)
-                        .OfType<string>().ToList();
-                    var match = $"CAST({v} AS VARCHAR) IN ({texts})" + (numbers.Count > 0 ? $" OR coalesce({number} IN ({string.Join(", ", numbers)}), false)" : "");
-                    unexpected = $"{present} AND NOT ({match})";
+                    unexpected = $"{present} AND NOT ({InSet(expectations.Allowed!, v, number)})";
                     break;
                 case ExpectationKinds.Regex:
                     unexpected = $"{present} AND NOT regexp_matches(CAST({v} AS VARCHAR), {DuckDbSql.Literal(expectations.Regex!)})";
@@ -432,6 +433,38 @@ public static class ExpectationValidator
 
             return new Planned(column, kind, v, unexpected, observed, type);
         }
+
+        /// <summary>A present value as a number: numbers as they are, text that reads as one, else NULL (booleans too).</summary>
+        private static string NumberSql(string v, string type) =>
+            DuckDbSql.IsNumeric(type) ? $"CAST({v} AS DOUBLE)" : DuckDbSql.IsBoolean(type) ? "NULL::DOUBLE" : $"TRY_CAST({v} AS DOUBLE)";
+
+        /// <summary>Whether a value is one of <paramref name="values"/>: as text, or numerically for those that are numbers (<c>1</c> matches 1.0 and "1").</summary>
+        private static string InSet(IReadOnlyList<string> values, string v, string number)
+        {
+            var texts = string.Join(", ", values.Select(DuckDbSql.Literal));
+            var numbers = values.Select(value => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && double.IsFinite(n) ? DuckDbSql.Number(n) : null)
+                .OfType<string>().ToList();
+            return $"CAST({v} AS VARCHAR) IN ({texts})" + (numbers.Count > 0 ? $" OR coalesce({number} IN ({string.Join(", ", numbers)}), false)" : "");
+        }
+
+        /// <summary>
+        /// Great Expectations' <c>column.most_common_value</c>: every present value tied for the highest count (in value
+        /// order), each with whether it is in the set. None when the column has no present value.
+        /// </summary>
+        private List<(string Value, bool InSet)> MostCommon(Planned item, IReadOnlyList<string> valueSet) => Query(
+            $"WITH quality_counts AS (SELECT {item.ValueSql} AS quality_value, count(*) AS quality_count FROM {_source} WHERE {item.ValueSql} IS NOT NULL GROUP BY 1) "
+            + $"SELECT CAST(quality_value AS VARCHAR), coalesce({InSet(valueSet, "quality_value", NumberSql("quality_value", item.Type))}, false) FROM quality_counts "
+            + "WHERE quality_count = (SELECT max(quality_count) FROM quality_counts) ORDER BY quality_value",
+            reader =>
+            {
+                var modes = new List<(string, bool)>();
+                while (reader.Read())
+                {
+                    modes.Add((reader.GetString(0), reader.GetBoolean(1)));
+                }
+
+                return modes;
+            });
 
         /// <summary>
         /// A column pair, row by row: the rows <see cref="ColumnExpectations.PairMissing"/> skips are left out (their value
