@@ -101,7 +101,7 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
         schema.Properties["multicolumn"] = new OpenApiSchema
         {
             Type = JsonSchemaType.Array,
-            Description = "Expectations over several columns of each row: sum_to_equal (the values add up to it; also at serving) or unique: true (the combination is unique across rows; batch and monitor windows only).",
+            Description = "Expectations over several columns of each row: sum_to_equal (the values add up to it; also at serving), unique_within_record: true (no two of the row's values are equal; also at serving) or unique: true (the combination is unique across rows; batch and monitor windows only).",
             Items = new OpenApiSchema
             {
                 Type = JsonSchemaType.Object,
@@ -110,6 +110,7 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
                     ["columns"] = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String }, MinItems = 2 },
                     ["sum_to_equal"] = new OpenApiSchema { Type = JsonSchemaType.Number },
                     ["unique"] = new OpenApiSchema { Type = JsonSchemaType.Boolean },
+                    ["unique_within_record"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Description = "No two of the row's values of the columns are equal (also at serving)." },
                     ["ignore_row_if"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = MulticolumnExpectation.IgnoreModes.Select(mode => (JsonNode)JsonValue.Create(mode)).ToList() },
                     ["mostly"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
                 },

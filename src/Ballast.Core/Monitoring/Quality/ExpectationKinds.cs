@@ -29,6 +29,12 @@ public static class ExpectationKinds
     /// </summary>
     public const string SumToEqual = "sum_to_equal";
 
+    /// <summary>
+    /// A multicolumn expectation: no two of the row's values of its columns are equal (Great Expectations'
+    /// <c>expect_select_column_values_to_be_unique_within_record</c>); row by row, so also at serving.
+    /// </summary>
+    public const string UniqueWithinRecord = "unique_within_record";
+
     /// <summary>The table's (window's) row count within the suite's <c>rows</c> bounds (<c>expect_table_row_count_to_be_between</c>); it has no column.</summary>
     public const string RowCount = "row_count";
 

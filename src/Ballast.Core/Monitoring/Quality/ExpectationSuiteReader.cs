@@ -108,7 +108,7 @@ public static class ExpectationSuiteReader
             var path = $"multicolumn[{i++}]";
             if (item.ValueKind != JsonValueKind.Object)
             {
-                problems.Add($"{path}: must be an object of columns and sum_to_equal or unique (and optionally ignore_row_if, mostly)");
+                problems.Add($"{path}: must be an object of columns and sum_to_equal, unique or unique_within_record (and optionally ignore_row_if, mostly)");
                 list.Add(new MulticolumnExpectation([]));
                 continue;
             }
@@ -135,6 +135,9 @@ public static class ExpectationSuiteReader
                     case "unique":
                         multi = multi with { Unique = Flag(field.Value, where, problems) };
                         break;
+                    case "unique_within_record":
+                        multi = multi with { UniqueWithinRecord = Flag(field.Value, where, problems) };
+                        break;
                     case "ignore_row_if":
                         multi = multi with { IgnoreRowIf = Text(field.Value, where, problems) };
                         break;
@@ -142,7 +145,7 @@ public static class ExpectationSuiteReader
                         multi = multi with { Mostly = Number(field.Value, where, problems) };
                         break;
                     default:
-                        problems.Add($"{where}: unknown field (known: columns, sum_to_equal, unique, ignore_row_if, mostly)");
+                        problems.Add($"{where}: unknown field (known: columns, sum_to_equal, unique, unique_within_record, ignore_row_if, mostly)");
                         break;
                 }
             }
@@ -893,6 +896,11 @@ public static class ExpectationSuiteReader
                 if (multi.Unique is { } unique)
                 {
                     writer.WriteBoolean("unique", unique);
+                }
+
+                if (multi.UniqueWithinRecord is { } withinRecord)
+                {
+                    writer.WriteBoolean("unique_within_record", withinRecord);
                 }
 
                 if (multi.IgnoreRowIf is { } ignore)

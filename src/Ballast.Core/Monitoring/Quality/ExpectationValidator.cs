@@ -520,6 +520,25 @@ public static class ExpectationValidator
                 return new Planned(multi.Name, ExpectationKinds.Unique, tuple, null, null, "", group, skipped, multi.Mostly);
             }
 
+            if (multi.Kind == ExpectationKinds.UniqueWithinRecord)
+            {
+                // GE's nunique(dropna=False, axis=1) < the column count: two missing values repeat, a missing and a present one do not.
+                var repeats = new List<string>();
+                for (var i = 0; i < sides.Count; i++)
+                {
+                    for (var j = i + 1; j < sides.Count; j++)
+                    {
+                        var (a, b) = (sides[i], sides[j]);
+                        var (x, y) = (AsSent(a.Value, a.Number, types[multi.Columns[i]]), AsSent(b.Value, b.Number, types[multi.Columns[j]]));
+                        var equal = $"CASE WHEN {x} IS NOT NULL AND {y} IS NOT NULL THEN {x} = {y} ELSE CAST({a.Value} AS VARCHAR) = CAST({b.Value} AS VARCHAR) END";
+                        repeats.Add($"({a.Value} IS NULL AND {b.Value} IS NULL) OR coalesce({equal}, false)");
+                    }
+                }
+
+                var repeated = $"NOT {skipped} AND ({string.Join(" OR ", repeats.Select(repeat => $"({repeat})"))})";
+                return new Planned(multi.Name, ExpectationKinds.UniqueWithinRecord, tuple, repeated, null, "", group, skipped, multi.Mostly);
+            }
+
             var sum = string.Join(" + ", sides.Select(side => side.Number));
             var unexpected = $"NOT {skipped} AND NOT coalesce(({sum}) = {DuckDbSql.Number(multi.SumToEqual!.Value)}, false)";
             return new Planned(multi.Name, ExpectationKinds.SumToEqual, tuple, unexpected, null, "", group, skipped, multi.Mostly);

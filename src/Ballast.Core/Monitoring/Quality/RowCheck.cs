@@ -20,8 +20,8 @@ public sealed record RowCheck(int Rows, IReadOnlyList<RowViolation> Violations)
         {
             var violation = Violations[i];
             var column = suite.Columns.TryGetValue(violation.Column, out var expectations) ? expectations : new ColumnExpectations();
-            var multi = violation.Expectation == ExpectationKinds.SumToEqual
-                ? suite.Multicolumn.FirstOrDefault(candidate => candidate.Name == violation.Column && candidate.Kind == ExpectationKinds.SumToEqual)
+            var multi = violation.Expectation is ExpectationKinds.SumToEqual or ExpectationKinds.UniqueWithinRecord
+                ? suite.Multicolumn.FirstOrDefault(candidate => candidate.Name == violation.Column && candidate.Kind == violation.Expectation)
                 : null;
             var limit = violation.Expectation switch
             {
