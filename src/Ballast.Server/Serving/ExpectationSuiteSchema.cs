@@ -55,6 +55,13 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
                             Type = JsonSchemaType.Array,
                             Items = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.Number | JsonSchemaType.Null }, MinItems = 2, MaxItems = 2 },
                         },
+                        ["allow_relative_error"] = new OpenApiSchema
+                        {
+                            Type = JsonSchemaType.Number,
+                            Minimum = "0",
+                            Maximum = "1",
+                            Description = "The rank error allowed (a share of the present values, as Spark's approxQuantile relativeError): a quantile holds when a value of rank floor((q - e) n) … ceil((q + e) n) is within its range.",
+                        },
                     },
                     Required = new HashSet<string> { "quantiles", "value_ranges" },
                     AdditionalPropertiesAllowed = false,

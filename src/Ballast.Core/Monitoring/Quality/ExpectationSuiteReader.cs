@@ -406,6 +406,7 @@ public static class ExpectationSuiteReader
 
         var quantiles = new List<double>();
         var ranges = new List<QuantileRange>();
+        double? relativeError = null;
         var (hasQuantiles, hasRanges) = (false, false);
         foreach (var field in element.EnumerateObject())
         {
@@ -455,11 +456,22 @@ public static class ExpectationSuiteReader
                     }
 
                     break;
+                case "allow_relative_error":
+                    if (field.Value.ValueKind is JsonValueKind.True or JsonValueKind.False or JsonValueKind.String)
+                    {
+                        problems.Add($"{at}: must be a number between 0 and 1 (the rank error allowed, as a share of the present values, e.g. 0.01), not {field.Value.GetRawText()}; leave it out for exact quantiles");
+                    }
+                    else if (field.Value.ValueKind != JsonValueKind.Null)
+                    {
+                        relativeError = Number(field.Value, at, problems);
+                    }
+
+                    break;
                 case "mostly":
                     problems.Add($"{at}: quantiles takes no mostly: it judges the column's values as a whole, not row by row, so no share of rows can fail it");
                     break;
                 default:
-                    problems.Add($"{at}: unknown field (known: quantiles, value_ranges)");
+                    problems.Add($"{at}: unknown field (known: quantiles, value_ranges, allow_relative_error)");
                     break;
             }
         }
@@ -474,7 +486,7 @@ public static class ExpectationSuiteReader
             problems.Add($"{where}.value_ranges: give one [min, max] range per quantile");
         }
 
-        return new QuantileExpectation(quantiles, ranges);
+        return new QuantileExpectation(quantiles, ranges, relativeError);
     }
 
     /// <summary>
@@ -840,6 +852,11 @@ public static class ExpectationSuiteReader
                 }
 
                 writer.WriteEndArray();
+                if (quantiles.AllowRelativeError is { } relativeError)
+                {
+                    writer.WriteNumber("allow_relative_error", relativeError);
+                }
+
                 writer.WriteEndObject();
             }
 

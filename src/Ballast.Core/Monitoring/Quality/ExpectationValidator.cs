@@ -262,7 +262,9 @@ public static class ExpectationValidator
             {
                 var ranges = expectations.Quantiles!;
                 var values = present == 0 ? ranges.Quantiles.Select(_ => (double?)null).ToList() : Quantiles(item.ValueSql, ranges.Quantiles);
-                var observedQuantiles = ranges.Quantiles.Select((q, i) => new ObservedQuantile(q, values[i], ranges.ValueRanges[i].Holds(values[i]))).ToList();
+                var observedQuantiles = ranges.AllowRelativeError is { } error && present > 0
+                    ? WithinError(item.ValueSql, ranges, error, present, values)
+                    : ranges.Quantiles.Select((q, i) => new ObservedQuantile(q, values[i], ranges.ValueRanges[i].Holds(values[i]))).ToList();
                 return new ExpectationResult(item.Column, item.Kind, observedQuantiles.All(quantile => quantile.Success), null, 0, 0, [], Quantiles: observedQuantiles);
             }
 
@@ -289,6 +291,33 @@ public static class ExpectationValidator
                 reader.Read();
                 return Enumerable.Range(0, quantiles.Count).Select(i => Double(reader, i)).ToList();
             });
+        }
+
+        /// <summary>
+        /// Quantiles with GE's allow_relative_error ε, read as Spark's approxQuantile bound: each holds when a present value of
+        /// rank ⌊(q − ε)·n⌋ … ⌈(q + ε)·n⌉ is within its range (the values in between are ordered, so the lowest and the
+        /// highest of those ranks decide). The observed value stays the exact quantile.
+        /// </summary>
+        private List<ObservedQuantile> WithinError(string valueSql, QuantileExpectation ranges, double error, long present, List<double?> exact)
+        {
+            var ranks = ranges.Quantiles.Select(q => QuantileExpectation.Ranks(q, error, present)).ToList();
+            var wanted = string.Join(", ", ranks.SelectMany(rank => new[] { rank.Low, rank.High }).Distinct().Select(rank => rank.ToString(CultureInfo.InvariantCulture)));
+            var number = $"CAST({valueSql} AS DOUBLE)";
+            var byRank = Query(
+                $"SELECT quality_rank, quality_number FROM (SELECT {number} AS quality_number, row_number() OVER (ORDER BY {number}) AS quality_rank FROM {_source} "
+                + $"WHERE {valueSql} IS NOT NULL) WHERE quality_rank IN ({wanted})",
+                reader =>
+                {
+                    var values = new Dictionary<long, double>();
+                    while (reader.Read())
+                    {
+                        values[Int(reader, 0)] = reader.GetDouble(1);
+                    }
+
+                    return values;
+                });
+            return ranges.Quantiles.Select((q, i) => new ObservedQuantile(q, exact[i],
+                ranges.ValueRanges[i].Overlaps(byRank.GetValueOrDefault(ranks[i].Low, double.NaN), byRank.GetValueOrDefault(ranks[i].High, double.NaN)))).ToList();
         }
 
         /// <summary>A quantile as a DECIMAL literal (never in exponent form), so that DuckDB ranks with it exactly.</summary>
