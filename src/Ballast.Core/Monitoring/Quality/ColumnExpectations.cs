@@ -16,8 +16,9 @@ namespace Ballast.Monitoring.Quality;
 /// the share of all rows that must be present (GE's <c>expect_column_values_to_not_be_null</c> with <c>mostly</c>).
 /// <see cref="Aggregates"/> are GE's column aggregate expectations with bounds (mean, median, stdev, sum,
 /// unique_proportion, distinct_count, keyed by <see cref="ExpectationKinds.Bounded"/> kind) and <see cref="Quantiles"/>
-/// its quantile ranges: each judges one value of the whole column's present values, takes no <c>mostly</c>, and is
-/// batch-only.
+/// its quantile ranges, and <see cref="MostCommonValue"/> GE's most common value in a set: each judges one value of the
+/// whole column's present values, takes no <c>mostly</c>, and is batch-only. <see cref="Shifts"/> holds a pair kind's
+/// offset or ratio (<c>greater_than: {value: b, offset: 5}</c>, <see cref="PairShift"/>).
 /// </summary>
 public sealed record ColumnExpectations(
     string? Type = null,

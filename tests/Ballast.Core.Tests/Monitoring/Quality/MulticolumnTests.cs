@@ -265,6 +265,7 @@ public sealed class MulticolumnTests
         check.Describe(suite).ShouldBe("the input fails expectations: columns 'a+b' unique_within_record: row 0 has (1, 1) (5 rows fail); "
             + "columns 'f+d+s' unique_within_record: row 0 has (0.1, 0.1, 'x') (2 rows fail)");
         validator.UnknownColumns([new TensorSpec("a", TensorDatatypes.Fp64, [-1, 1])]).ShouldBe(["b", "f", "d", "s"]);
+        Ballast.Monitoring.MonitorMetricNames.QualityNames(suite).ShouldContain("quality.f+d+s.unique_within_record");
         Should.NotThrow(() => EndpointValidation.Validate(Endpoint("""[{"columns": ["age", "fare"], "unique_within_record": true}]""")));
     }
 
