@@ -141,7 +141,7 @@ public sealed class ExpectationServingTests
         column.GetProperty("properties").GetProperty("greater_than").GetProperty("anyOf")[1].GetProperty("properties").EnumerateObject().Select(property => property.Name)
             .ShouldBe(["value", "mostly", "offset", "ratio"]);
         column.GetProperty("properties").GetProperty("mean").GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["min", "max", "strict_min", "strict_max"]);
-        column.GetProperty("properties").GetProperty("quantiles").GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["quantiles", "value_ranges"]);
+        column.GetProperty("properties").GetProperty("quantiles").GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["quantiles", "value_ranges", "allow_relative_error"]);
         var suite = openapi.GetProperty("components").GetProperty("schemas").GetProperty("ExpectationSuite").GetProperty("properties");
         suite.GetProperty("rows").GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["min", "max"]);
     }
