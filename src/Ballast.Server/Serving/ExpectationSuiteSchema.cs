@@ -34,9 +34,9 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
                 ["max_null_rate"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
                 ["unique"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.Boolean }),
                 ["regex"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.String }),
-                ["greater_than"] = WithMostly(OtherColumns("each row's value is greater than that column's")),
-                ["greater_or_equal"] = WithMostly(OtherColumns("each row's value is at least that column's")),
-                ["equal_to"] = WithMostly(OtherColumns("each row's value equals that column's")),
+                ["greater_than"] = WithMostly(pair: true, plain: OtherColumns("each row's value is greater than that column's")),
+                ["greater_or_equal"] = WithMostly(pair: true, plain: OtherColumns("each row's value is at least that column's")),
+                ["equal_to"] = WithMostly(pair: true, plain: OtherColumns("each row's value equals that column's")),
                 ["mean"] = Bounds("the mean of the present values"),
                 ["median"] = Bounds("the median of the present values (the mean of the two middle ones for an even count)"),
                 ["stdev"] = Bounds("the sample standard deviation (ddof = 1) of the present values"),
@@ -55,8 +55,27 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
                             Type = JsonSchemaType.Array,
                             Items = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.Number | JsonSchemaType.Null }, MinItems = 2, MaxItems = 2 },
                         },
+                        ["allow_relative_error"] = new OpenApiSchema
+                        {
+                            Type = JsonSchemaType.Number,
+                            Minimum = "0",
+                            Maximum = "1",
+                            Description = "The rank error allowed (a share of the present values, as Spark's approxQuantile relativeError): a quantile holds when a value of rank floor((q - e) n) … ceil((q + e) n) is within its range.",
+                        },
                     },
                     Required = new HashSet<string> { "quantiles", "value_ranges" },
+                    AdditionalPropertiesAllowed = false,
+                },
+                ["most_common_value"] = new OpenApiSchema
+                {
+                    Type = JsonSchemaType.Object,
+                    Description = "The most common present value (every value tied for it) is in value_set; with ties_okay any tied value may be. Batch and monitor windows, refused in an endpoint's suite.",
+                    Properties = new Dictionary<string, IOpenApiSchema>
+                    {
+                        ["value_set"] = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Number | JsonSchemaType.Boolean }, MinItems = 1 },
+                        ["ties_okay"] = new OpenApiSchema { Type = JsonSchemaType.Boolean },
+                    },
+                    Required = new HashSet<string> { "value_set" },
                     AdditionalPropertiesAllowed = false,
                 },
                 ["ignore_row_if"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = IgnoreRowIf.All.Select(mode => (JsonNode)JsonValue.Create(mode)).ToList() },
@@ -89,7 +108,7 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
         schema.Properties["multicolumn"] = new OpenApiSchema
         {
             Type = JsonSchemaType.Array,
-            Description = "Expectations over several columns of each row: sum_to_equal (the values add up to it; also at serving) or unique: true (the combination is unique across rows; batch and monitor windows only).",
+            Description = "Expectations over several columns of each row: sum_to_equal (the values add up to it; also at serving), unique_within_record: true (no two of the row's values are equal; also at serving) or unique: true (the combination is unique across rows; batch and monitor windows only).",
             Items = new OpenApiSchema
             {
                 Type = JsonSchemaType.Object,
@@ -98,6 +117,7 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
                     ["columns"] = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String }, MinItems = 2 },
                     ["sum_to_equal"] = new OpenApiSchema { Type = JsonSchemaType.Number },
                     ["unique"] = new OpenApiSchema { Type = JsonSchemaType.Boolean },
+                    ["unique_within_record"] = new OpenApiSchema { Type = JsonSchemaType.Boolean, Description = "No two of the row's values of the columns are equal (also at serving)." },
                     ["ignore_row_if"] = new OpenApiSchema { Type = JsonSchemaType.String, Enum = MulticolumnExpectation.IgnoreModes.Select(mode => (JsonNode)JsonValue.Create(mode)).ToList() },
                     ["mostly"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
                 },
@@ -135,8 +155,11 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
         AdditionalPropertiesAllowed = false,
     };
 
-    /// <summary>An expectation's value alone, or <c>{"value": …, "mostly": …}</c> with a mostly of its own.</summary>
-    private static OpenApiSchema WithMostly(OpenApiSchema plain) => new()
+    /// <summary>
+    /// An expectation's value alone, or <c>{"value": …, "mostly": …}</c> with a mostly of its own; a column pair's object
+    /// also takes <c>offset</c> and <c>ratio</c> (the column against ratio · other + offset).
+    /// </summary>
+    private static OpenApiSchema WithMostly(OpenApiSchema plain, bool pair = false) => new()
     {
         Description = plain.Description,
         AnyOf =
@@ -146,11 +169,19 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
             {
                 Type = JsonSchemaType.Object,
                 Description = "The expectation with a mostly of its own, overriding the column's (batch and monitor windows; refused in an endpoint's suite).",
-                Properties = new Dictionary<string, IOpenApiSchema>
-                {
-                    ["value"] = plain,
-                    ["mostly"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
-                },
+                Properties = pair
+                    ? new Dictionary<string, IOpenApiSchema>
+                    {
+                        ["value"] = plain,
+                        ["mostly"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
+                        ["offset"] = new OpenApiSchema { Type = JsonSchemaType.Number, Description = "Added to the other column: greater_than {value: b, offset: 5} is a > b + 5 (numbers only)." },
+                        ["ratio"] = new OpenApiSchema { Type = JsonSchemaType.Number, Description = "Multiplies the other column: greater_or_equal {value: b, ratio: 1.2} is a >= 1.2 * b (numbers only; not 0)." },
+                    }
+                    : new Dictionary<string, IOpenApiSchema>
+                    {
+                        ["value"] = plain,
+                        ["mostly"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
+                    },
                 Required = new HashSet<string> { "value" },
                 AdditionalPropertiesAllowed = false,
             },

@@ -136,9 +136,12 @@ public sealed class ExpectationServingTests
         var column = openapi.GetProperty("components").GetProperty("schemas").GetProperty("ExpectationSuite").GetProperty("properties").GetProperty("columns").GetProperty("additionalProperties");
         column.GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(
             ["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex", "greater_than", "greater_or_equal", "equal_to",
-             "mean", "median", "stdev", "sum", "unique_proportion", "distinct_count", "quantiles", "ignore_row_if", "mostly"]);
+             "mean", "median", "stdev", "sum", "unique_proportion", "distinct_count", "quantiles", "most_common_value", "ignore_row_if", "mostly"]);
+        column.GetProperty("properties").GetProperty("most_common_value").GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["value_set", "ties_okay"]);
+        column.GetProperty("properties").GetProperty("greater_than").GetProperty("anyOf")[1].GetProperty("properties").EnumerateObject().Select(property => property.Name)
+            .ShouldBe(["value", "mostly", "offset", "ratio"]);
         column.GetProperty("properties").GetProperty("mean").GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["min", "max", "strict_min", "strict_max"]);
-        column.GetProperty("properties").GetProperty("quantiles").GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["quantiles", "value_ranges"]);
+        column.GetProperty("properties").GetProperty("quantiles").GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["quantiles", "value_ranges", "allow_relative_error"]);
         var suite = openapi.GetProperty("components").GetProperty("schemas").GetProperty("ExpectationSuite").GetProperty("properties");
         suite.GetProperty("rows").GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["min", "max"]);
     }
@@ -275,7 +278,55 @@ public sealed class ExpectationServingTests
 
         var openapi = await client.GetFromJsonAsync<JsonElement>("/openapi/v1.json", Cancel);
         openapi.GetProperty("components").GetProperty("schemas").GetProperty("ExpectationSuite").GetProperty("properties").GetProperty("multicolumn")
-            .GetProperty("items").GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["columns", "sum_to_equal", "unique", "ignore_row_if", "mostly"]);
+            .GetProperty("items").GetProperty("properties").EnumerateObject().Select(property => property.Name).ShouldBe(["columns", "sum_to_equal", "unique", "unique_within_record", "ignore_row_if", "mostly"]);
+    }
+
+    [Fact]
+    public async Task A_shifted_pair_and_unique_within_record_reject_rows_while_most_common_value_and_a_zero_ratio_are_refused()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterTitanicAsync(client);
+        using var created = await client.PostAsJsonAsync("/api/v1/endpoints", JsonDocument.Parse("""
+            {"name": "titanic-shifts", "variants": [{"name": "main", "model": "models:/titanic/1"}],
+             "expectations": {"suite": {"columns": {"fare": {"greater_or_equal": {"value": "age", "ratio": 0.25, "offset": 2}}},
+                                        "multicolumn": [{"columns": ["pclass", "age"], "unique_within_record": true}]}}}
+            """).RootElement, Cancel);
+        created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));
+        var suite = (await created.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("expectations").GetProperty("suite");
+        suite.GetProperty("columns").GetProperty("fare").GetRawText().ShouldBe("""{"greater_or_equal":{"value":"age","offset":2,"ratio":0.25}}""");
+
+        // Row 1: fare 7.9 is not >= 0.25 * 30 + 2 = 9.5 (row 0: 211.3 >= 9.25 holds).
+        using var shifted = await client.PostAsJsonAsync("/v2/models/titanic-shifts/infer", V2Request(age: 30, embarked: "S"), Cancel);
+        shifted.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await shifted.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString()
+            .ShouldBe("the input fails expectations: column 'fare' greater_or_equal 0.25 * 'age' + 2: row 1 has (7.9, 30)");
+        // Row 1: pclass 3 and age 3 repeat within the record (7.9 >= 2.75 holds).
+        using var repeated = await client.PostAsJsonAsync("/v2/models/titanic-shifts/infer", V2Request(age: 3, embarked: "S"), Cancel);
+        repeated.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await repeated.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString()
+            .ShouldBe("the input fails expectations: columns 'pclass+age' unique_within_record: row 1 has (3, 3)");
+        using var passed = await client.PostAsJsonAsync("/v2/models/titanic-shifts/infer", V2Request(age: 20, embarked: "S"), Cancel);
+        passed.StatusCode.ShouldBe(HttpStatusCode.OK, await passed.Content.ReadAsStringAsync(Cancel));
+        var metrics = await client.GetStringAsync("/metrics", Cancel);
+        metrics.ShouldContain("ballast_expectation_violations_total{endpoint=\"titanic-shifts\",column=\"fare\",expectation=\"greater_or_equal\"} 1\n");
+        metrics.ShouldContain("ballast_expectation_violations_total{endpoint=\"titanic-shifts\",column=\"pclass+age\",expectation=\"unique_within_record\"} 1\n");
+
+        using var bad = await client.PutAsJsonAsync("/api/v1/endpoints/titanic-shifts", JsonDocument.Parse("""
+            {"name": "titanic-shifts", "variants": [{"name": "main", "model": "models:/titanic/1"}],
+             "expectations": {"suite": {"columns": {"fare": {"greater_than": {"value": "age", "ratio": 0}}, "age": {"greater_than": {"column": "pclass"}},
+                                                    "embarked": {"most_common_value": {"value_set": ["S"]}}},
+                                        "multicolumn": [{"columns": ["pclass", "age"], "unique_within_record": true, "mostly": 0.9}]}}}
+            """).RootElement, Cancel);
+        bad.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        bad.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        var detail = (await bad.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()!;
+        detail.ShouldStartWith("Invalid endpoint 'titanic-shifts': ");
+        detail.ShouldContain("expectations.suite.columns.fare.greater_than.ratio: 0 compares the column with a constant, not with the other column; give a ratio other than 0 (or use min, max)");
+        detail.ShouldContain("expectations.suite.columns.age.greater_than.column: unknown field (known: value, mostly, offset, ratio); name the other column (or a list of them) in value: greater_than: {value: pclass, offset: 5}");
+        detail.ShouldContain("expectations.suite.columns.embarked.most_common_value: most_common_value is computed over a column's values as a whole; serving checks each row (use it in a monitor or ballast validate)");
+        detail.ShouldContain("expectations.suite.multicolumn[0].mostly: a share of rows allowed to fail judges many rows");
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/titanic-shifts", Cancel)).GetProperty("revision").GetInt64().ShouldBe(1);
     }
 
     [Fact]

@@ -16,8 +16,9 @@ namespace Ballast.Monitoring.Quality;
 /// the share of all rows that must be present (GE's <c>expect_column_values_to_not_be_null</c> with <c>mostly</c>).
 /// <see cref="Aggregates"/> are GE's column aggregate expectations with bounds (mean, median, stdev, sum,
 /// unique_proportion, distinct_count, keyed by <see cref="ExpectationKinds.Bounded"/> kind) and <see cref="Quantiles"/>
-/// its quantile ranges: each judges one value of the whole column's present values, takes no <c>mostly</c>, and is
-/// batch-only.
+/// its quantile ranges, and <see cref="MostCommonValue"/> GE's most common value in a set: each judges one value of the
+/// whole column's present values, takes no <c>mostly</c>, and is batch-only. <see cref="Shifts"/> holds a pair kind's
+/// offset or ratio (<c>greater_than: {value: b, offset: 5}</c>, <see cref="PairShift"/>).
 /// </summary>
 public sealed record ColumnExpectations(
     string? Type = null,
@@ -36,8 +37,13 @@ public sealed record ColumnExpectations(
     IReadOnlyDictionary<string, double>? ExpectationMostly = null,
     IReadOnlyDictionary<string, IReadOnlyList<string>>? OtherColumns = null,
     IReadOnlyDictionary<string, AggregateBounds>? Aggregates = null,
-    QuantileExpectation? Quantiles = null)
+    QuantileExpectation? Quantiles = null,
+    IReadOnlyDictionary<string, PairShift>? Shifts = null,
+    MostCommonValueExpectation? MostCommonValue = null)
 {
+    /// <summary>The offset or ratio of a pair kind written <c>{value: b, offset: 5}</c> (<see cref="PairShift"/>); null for a plain pair.</summary>
+    public PairShift? Shift(string kind) => Shifts is not null && Shifts.TryGetValue(kind, out var shift) ? shift : null;
+
     /// <summary>The bounds of an aggregate kind (<see cref="ExpectationKinds.Bounded"/>), or null when the column does not set it.</summary>
     public AggregateBounds? Bounds(string kind) => Aggregates is not null && Aggregates.TryGetValue(kind, out var bounds) ? bounds : null;
 
@@ -73,14 +79,14 @@ public sealed record ColumnExpectations(
         {
             if (Other(kind) is { } other)
             {
-                yield return new ColumnPair(kind, other, Listed: false);
+                yield return new ColumnPair(kind, other, Listed: false, Shift(kind));
             }
 
             if (OtherColumns is not null && OtherColumns.TryGetValue(kind, out var others))
             {
                 foreach (var listed in others)
                 {
-                    yield return new ColumnPair(kind, listed, Listed: true);
+                    yield return new ColumnPair(kind, listed, Listed: true, Shift(kind));
                 }
             }
         }
@@ -155,6 +161,11 @@ public sealed record ColumnExpectations(
         {
             yield return ExpectationKinds.Quantiles;
         }
+
+        if (MostCommonValue is not null)
+        {
+            yield return ExpectationKinds.MostCommonValue;
+        }
     }
 
     internal void Validate(string name, string path, List<string> problems, bool misread = false)
@@ -206,6 +217,11 @@ public sealed record ColumnExpectations(
                     problems.Add($"{path}.{kind}: '{others[i]}' appears twice");
                 }
             }
+        }
+
+        foreach (var (kind, shift) in Shifts ?? new Dictionary<string, PairShift>())
+        {
+            shift.Validate($"{path}.{kind}", problems);
         }
 
         if (IgnoreRowIf is { } mode && !Quality.IgnoreRowIf.All.Contains(mode))
@@ -291,6 +307,7 @@ public sealed record ColumnExpectations(
         }
 
         Quantiles?.Validate($"{path}.quantiles", problems, misread);
+        MostCommonValue?.Validate($"{path}.most_common_value", problems, misread);
         if (Type is ColumnTypes.String or ColumnTypes.Boolean)
         {
             foreach (var kind in Kinds().Where(ExpectationKinds.IsNumericAggregate))
@@ -318,7 +335,7 @@ public sealed record ColumnExpectations(
 
         if (!misread && !Kinds().Any() && Required is null && Unique is null)
         {
-            problems.Add($"{path}: no expectation (give type, required, min, max, allowed, max_null_rate, unique, regex, greater_than, greater_or_equal, equal_to, mean, median, stdev, sum, unique_proportion, distinct_count or quantiles)");
+            problems.Add($"{path}: no expectation (give type, required, min, max, allowed, max_null_rate, unique, regex, greater_than, greater_or_equal, equal_to, mean, median, stdev, sum, unique_proportion, distinct_count, quantiles or most_common_value)");
         }
     }
 }

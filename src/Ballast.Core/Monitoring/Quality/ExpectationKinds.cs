@@ -29,6 +29,12 @@ public static class ExpectationKinds
     /// </summary>
     public const string SumToEqual = "sum_to_equal";
 
+    /// <summary>
+    /// A multicolumn expectation: no two of the row's values of its columns are equal (Great Expectations'
+    /// <c>expect_select_column_values_to_be_unique_within_record</c>); row by row, so also at serving.
+    /// </summary>
+    public const string UniqueWithinRecord = "unique_within_record";
+
     /// <summary>The table's (window's) row count within the suite's <c>rows</c> bounds (<c>expect_table_row_count_to_be_between</c>); it has no column.</summary>
     public const string RowCount = "row_count";
 
@@ -53,9 +59,12 @@ public static class ExpectationKinds
     /// <summary>Given quantiles of the present values each within its range (<c>expect_column_quantile_values_to_be_between</c>).</summary>
     public const string Quantiles = "quantiles";
 
+    /// <summary>The most common present value (every value tied for it) is in a set (<c>expect_column_most_common_value_to_be_in_set</c>).</summary>
+    public const string MostCommonValue = "most_common_value";
+
     /// <summary>A column's kinds, in the order results list them.</summary>
     public static IReadOnlyList<string> All { get; } =
-        [Type, Required, Min, Max, Allowed, MaxNullRate, Unique, Regex, GreaterThan, GreaterOrEqual, EqualTo, Mean, Median, Stdev, Sum, UniqueProportion, DistinctCount, Quantiles];
+        [Type, Required, Min, Max, Allowed, MaxNullRate, Unique, Regex, GreaterThan, GreaterOrEqual, EqualTo, Mean, Median, Stdev, Sum, UniqueProportion, DistinctCount, Quantiles, MostCommonValue];
 
     /// <summary>
     /// The column aggregates with bounds (<c>{min, max, strict_min, strict_max}</c>), in <see cref="All"/> order; with
@@ -64,7 +73,7 @@ public static class ExpectationKinds
     public static IReadOnlyList<string> Bounded { get; } = [Mean, Median, Stdev, Sum, UniqueProportion, DistinctCount];
 
     /// <summary>Kinds that measure one value of the whole column (or table) and hold when it is within bounds: no row is unexpected.</summary>
-    public static bool IsAggregate(string kind) => kind is RowCount or Quantiles || Bounded.Contains(kind);
+    public static bool IsAggregate(string kind) => kind is RowCount or Quantiles or MostCommonValue || Bounded.Contains(kind);
 
     /// <summary>Aggregates of numbers: the column must hold numbers (not text, booleans or dates).</summary>
     public static bool IsNumericAggregate(string kind) => kind is Mean or Median or Stdev or Sum or Quantiles;

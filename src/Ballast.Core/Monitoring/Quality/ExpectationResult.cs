@@ -13,7 +13,8 @@ namespace Ballast.Monitoring.Quality;
 /// at least that share of the rows checked met it (Great Expectations' rule); the unexpected rows are counted all the same.
 /// A column aggregate (<see cref="ExpectationKinds.IsAggregate"/>: mean, median, stdev, sum, unique_proportion,
 /// distinct_count) has its measured value in <see cref="Observed"/> (null when there is none, which fails) and no
-/// unexpected rows; <c>quantiles</c> has each quantile's value and verdict in <see cref="Quantiles"/>.
+/// unexpected rows; <c>quantiles</c> has each quantile's value and verdict in <see cref="Quantiles"/>, and
+/// <c>most_common_value</c> the values tied for most common in <see cref="ObservedValues"/> (GE's <c>observed_value</c> list).
 /// </summary>
 public sealed record ExpectationResult(
     string Column,
@@ -25,7 +26,8 @@ public sealed record ExpectationResult(
     IReadOnlyList<string> Examples,
     string? ObservedText = null,
     double? Mostly = null,
-    IReadOnlyList<ObservedQuantile>? Quantiles = null)
+    IReadOnlyList<ObservedQuantile>? Quantiles = null,
+    IReadOnlyList<string>? ObservedValues = null)
 {
     /// <summary>
     /// Great Expectations' <c>_mostly_success</c>: (checked − unexpected) / checked ≥ <paramref name="mostly"/>; with no

@@ -11,7 +11,7 @@ namespace Ballast.Monitoring.Quality;
 public static class ExpectationSuiteReader
 {
     private static readonly string[] Fields = ["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex", "greater_than", "greater_or_equal", "equal_to", "ignore_row_if", "mostly",
-        "mean", "median", "stdev", "sum", "unique_proportion", "distinct_count", "quantiles"];
+        "mean", "median", "stdev", "sum", "unique_proportion", "distinct_count", "quantiles", "most_common_value"];
 
     /// <summary>Parses JSON text; syntax errors are an <see cref="ExpectationSuiteException"/> naming the line.</summary>
     public static ExpectationSuite Parse(string json)
@@ -108,7 +108,7 @@ public static class ExpectationSuiteReader
             var path = $"multicolumn[{i++}]";
             if (item.ValueKind != JsonValueKind.Object)
             {
-                problems.Add($"{path}: must be an object of columns and sum_to_equal or unique (and optionally ignore_row_if, mostly)");
+                problems.Add($"{path}: must be an object of columns and sum_to_equal, unique or unique_within_record (and optionally ignore_row_if, mostly)");
                 list.Add(new MulticolumnExpectation([]));
                 continue;
             }
@@ -135,6 +135,9 @@ public static class ExpectationSuiteReader
                     case "unique":
                         multi = multi with { Unique = Flag(field.Value, where, problems) };
                         break;
+                    case "unique_within_record":
+                        multi = multi with { UniqueWithinRecord = Flag(field.Value, where, problems) };
+                        break;
                     case "ignore_row_if":
                         multi = multi with { IgnoreRowIf = Text(field.Value, where, problems) };
                         break;
@@ -142,7 +145,7 @@ public static class ExpectationSuiteReader
                         multi = multi with { Mostly = Number(field.Value, where, problems) };
                         break;
                     default:
-                        problems.Add($"{where}: unknown field (known: columns, sum_to_equal, unique, ignore_row_if, mostly)");
+                        problems.Add($"{where}: unknown field (known: columns, sum_to_equal, unique, unique_within_record, ignore_row_if, mostly)");
                         break;
                 }
             }
@@ -236,6 +239,7 @@ public static class ExpectationSuiteReader
         Dictionary<string, double>? ownMostly = null;
         Dictionary<string, IReadOnlyList<string>>? otherColumns = null;
         Dictionary<string, AggregateBounds>? aggregates = null;
+        Dictionary<string, PairShift>? shifts = null;
         foreach (var field in element.EnumerateObject())
         {
             var where = $"{path}.{field.Name}";
@@ -252,6 +256,10 @@ public static class ExpectationSuiteReader
                 {
                     column = column with { Quantiles = ReadQuantiles(value, where, problems) };
                 }
+                else if (field.Name == ExpectationKinds.MostCommonValue)
+                {
+                    column = column with { MostCommonValue = ReadMostCommonValue(value, where, problems) };
+                }
                 else if (ReadBounds(value, where, field.Name, problems) is { } bounds)
                 {
                     (aggregates ??= new Dictionary<string, AggregateBounds>(StringComparer.Ordinal))[field.Name] = bounds;
@@ -263,10 +271,15 @@ public static class ExpectationSuiteReader
             if (value.ValueKind == JsonValueKind.Object && field.Name is not ("ignore_row_if" or "mostly") && Fields.Contains(field.Name))
             {
                 // An expectation with its own parameters: {value: 120, mostly: 0.9} (GE's mostly on one expectation).
-                (value, var own) = ReadWithMostly(value, where, field.Name, problems);
+                (value, var own, var shift) = ReadWithMostly(value, where, field.Name, problems);
                 if (own is { } mostly)
                 {
                     (ownMostly ??= new Dictionary<string, double>(StringComparer.Ordinal))[field.Name] = mostly;
+                }
+
+                if (shift is not null)
+                {
+                    (shifts ??= new Dictionary<string, PairShift>(StringComparer.Ordinal))[field.Name] = shift;
                 }
             }
 
@@ -326,7 +339,13 @@ public static class ExpectationSuiteReader
             }
         }
 
-        return column with { ExpectationMostly = ownMostly ?? column.ExpectationMostly, OtherColumns = otherColumns ?? column.OtherColumns, Aggregates = aggregates ?? column.Aggregates };
+        return column with
+        {
+            ExpectationMostly = ownMostly ?? column.ExpectationMostly,
+            OtherColumns = otherColumns ?? column.OtherColumns,
+            Aggregates = aggregates ?? column.Aggregates,
+            Shifts = shifts ?? column.Shifts,
+        };
     }
 
     /// <summary>
@@ -387,6 +406,7 @@ public static class ExpectationSuiteReader
 
         var quantiles = new List<double>();
         var ranges = new List<QuantileRange>();
+        double? relativeError = null;
         var (hasQuantiles, hasRanges) = (false, false);
         foreach (var field in element.EnumerateObject())
         {
@@ -436,11 +456,22 @@ public static class ExpectationSuiteReader
                     }
 
                     break;
+                case "allow_relative_error":
+                    if (field.Value.ValueKind is JsonValueKind.True or JsonValueKind.False or JsonValueKind.String)
+                    {
+                        problems.Add($"{at}: must be a number between 0 and 1 (the rank error allowed, as a share of the present values, e.g. 0.01), not {field.Value.GetRawText()}; leave it out for exact quantiles");
+                    }
+                    else if (field.Value.ValueKind != JsonValueKind.Null)
+                    {
+                        relativeError = Number(field.Value, at, problems);
+                    }
+
+                    break;
                 case "mostly":
                     problems.Add($"{at}: quantiles takes no mostly: it judges the column's values as a whole, not row by row, so no share of rows can fail it");
                     break;
                 default:
-                    problems.Add($"{at}: unknown field (known: quantiles, value_ranges)");
+                    problems.Add($"{at}: unknown field (known: quantiles, value_ranges, allow_relative_error)");
                     break;
             }
         }
@@ -455,7 +486,49 @@ public static class ExpectationSuiteReader
             problems.Add($"{where}.value_ranges: give one [min, max] range per quantile");
         }
 
-        return new QuantileExpectation(quantiles, ranges);
+        return new QuantileExpectation(quantiles, ranges, relativeError);
+    }
+
+    /// <summary>
+    /// GE's <c>expect_column_most_common_value_to_be_in_set</c>: <c>{"value_set": [...], "ties_okay": false}</c>; no
+    /// mostly (the most common value is the column's, not a row's).
+    /// </summary>
+    private static MostCommonValueExpectation? ReadMostCommonValue(JsonElement element, string where, List<string> problems)
+    {
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add($"{where}: must be an object, e.g. most_common_value: {{value_set: [a, b], ties_okay: false}}, not {element.GetRawText()}");
+            return null;
+        }
+
+        List<string>? values = null;
+        bool? ties = null;
+        foreach (var field in element.EnumerateObject())
+        {
+            var at = $"{where}.{field.Name}";
+            switch (field.Name)
+            {
+                case "value_set":
+                    values = Values(field.Value, at, problems) ?? [];
+                    break;
+                case "ties_okay":
+                    ties = field.Value.ValueKind == JsonValueKind.Null ? null : Flag(field.Value, at, problems);
+                    break;
+                case "mostly":
+                    problems.Add($"{at}: most_common_value takes no mostly: it judges the column's values as a whole, not row by row, so no share of rows can fail it");
+                    break;
+                default:
+                    problems.Add($"{at}: unknown field (known: value_set, ties_okay)");
+                    break;
+            }
+        }
+
+        if (values is null)
+        {
+            problems.Add($"{where}.value_set: list the values the most common one may be, e.g. value_set: [a, b]");
+        }
+
+        return new MostCommonValueExpectation(values ?? [], ties);
     }
 
     /// <summary>A pair's other column: a name (a list of names is read by <see cref="ColumnNames"/>).</summary>
@@ -472,18 +545,22 @@ public static class ExpectationSuiteReader
 
     /// <summary>
     /// The object form of an expectation, <c>{"value": V, "mostly": M}</c>: its value (Undefined when it cannot be taken)
-    /// and its own <c>mostly</c>. max_null_rate, itself the share of missing values allowed, takes no mostly and is refused in this form.
+    /// and its own <c>mostly</c>; a column pair also takes <c>offset</c> and <c>ratio</c> (<see cref="PairShift"/>:
+    /// <c>{"value": "b", "offset": 5}</c> is a &gt; b + 5), returned as its shift (null when it has neither).
+    /// max_null_rate, itself the share of missing values allowed, takes no mostly and is refused in this form.
     /// </summary>
-    private static (JsonElement Value, double? Mostly) ReadWithMostly(JsonElement element, string where, string kind, List<string> problems)
+    private static (JsonElement Value, double? Mostly, PairShift? Shift) ReadWithMostly(JsonElement element, string where, string kind, List<string> problems)
     {
         if (!ExpectationKinds.TakesOwnMostly(kind))
         {
             problems.Add($"{where}: {kind} takes no mostly, so write its value alone, not an object (it is itself the share of missing values allowed)");
-            return (default, null);
+            return (default, null, null);
         }
 
+        var pair = ExpectationKinds.IsPair(kind);
         JsonElement value = default;
         double? mostly = null;
+        PairShift? shift = null;
         foreach (var field in element.EnumerateObject())
         {
             switch (field.Name)
@@ -494,18 +571,27 @@ public static class ExpectationSuiteReader
                 case "mostly":
                     mostly = field.Value.ValueKind == JsonValueKind.Null ? null : Number(field.Value, $"{where}.mostly", problems);
                     break;
+                case "offset" when pair:
+                    shift = (shift ?? new PairShift()) with { Offset = field.Value.ValueKind == JsonValueKind.Null ? null : Number(field.Value, $"{where}.offset", problems) };
+                    break;
+                case "ratio" when pair:
+                    shift = (shift ?? new PairShift()) with { Ratio = field.Value.ValueKind == JsonValueKind.Null ? null : Number(field.Value, $"{where}.ratio", problems) };
+                    break;
+                case "column" when pair:
+                    problems.Add($"{where}.column: unknown field (known: value, mostly, offset, ratio); name the other column (or a list of them) in value: {kind}: {{value: {(field.Value.ValueKind == JsonValueKind.String ? field.Value.GetString() : "b")}, offset: 5}}");
+                    break;
                 default:
-                    problems.Add($"{where}.{field.Name}: unknown field (known: value, mostly)");
+                    problems.Add($"{where}.{field.Name}: unknown field (known: value, mostly{(pair ? ", offset, ratio" : "")})");
                     break;
             }
         }
 
         if (value.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
         {
-            problems.Add($"{where}.value: give the expectation's value, e.g. {kind}: {{value: …, mostly: 0.95}}");
+            problems.Add($"{where}.value: give the expectation's value, e.g. {kind}: {{value: …, {(pair ? "offset: 5" : "mostly: 0.95")}}}");
         }
 
-        return (value, mostly);
+        return (value, mostly, shift is { Offset: null, Ratio: null } ? null : shift);
     }
 
     private static string? Text(JsonElement value, string where, List<string> problems)
@@ -604,12 +690,27 @@ public static class ExpectationSuiteReader
             // An expectation with its own mostly is written {"value": V, "mostly": M}; the others as their value alone.
             void Field(string kind, Action write)
             {
-                if (column.ExpectationMostly is { } own && own.TryGetValue(kind, out var mostly))
+                var shift = column.Shift(kind);
+                if (column.ExpectationMostly?.ContainsKey(kind) == true || shift is not null)
                 {
                     writer.WriteStartObject(kind);
                     writer.WritePropertyName("value");
                     write();
-                    writer.WriteNumber("mostly", mostly);
+                    if (shift?.Offset is { } offset)
+                    {
+                        writer.WriteNumber("offset", offset);
+                    }
+
+                    if (shift?.Ratio is { } ratio)
+                    {
+                        writer.WriteNumber("ratio", ratio);
+                    }
+
+                    if (column.ExpectationMostly is { } owned && owned.TryGetValue(kind, out var share))
+                    {
+                        writer.WriteNumber("mostly", share);
+                    }
+
                     writer.WriteEndObject();
                 }
                 else
@@ -751,6 +852,29 @@ public static class ExpectationSuiteReader
                 }
 
                 writer.WriteEndArray();
+                if (quantiles.AllowRelativeError is { } relativeError)
+                {
+                    writer.WriteNumber("allow_relative_error", relativeError);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            if (column.MostCommonValue is { } mostCommon)
+            {
+                writer.WriteStartObject("most_common_value");
+                writer.WriteStartArray("value_set");
+                foreach (var value in mostCommon.ValueSet)
+                {
+                    writer.WriteStringValue(value);
+                }
+
+                writer.WriteEndArray();
+                if (mostCommon.TiesOkay is { } ties)
+                {
+                    writer.WriteBoolean("ties_okay", ties);
+                }
+
                 writer.WriteEndObject();
             }
 
@@ -789,6 +913,11 @@ public static class ExpectationSuiteReader
                 if (multi.Unique is { } unique)
                 {
                     writer.WriteBoolean("unique", unique);
+                }
+
+                if (multi.UniqueWithinRecord is { } withinRecord)
+                {
+                    writer.WriteBoolean("unique_within_record", withinRecord);
                 }
 
                 if (multi.IgnoreRowIf is { } ignore)

@@ -262,8 +262,16 @@ public static class ExpectationValidator
             {
                 var ranges = expectations.Quantiles!;
                 var values = present == 0 ? ranges.Quantiles.Select(_ => (double?)null).ToList() : Quantiles(item.ValueSql, ranges.Quantiles);
-                var observedQuantiles = ranges.Quantiles.Select((q, i) => new ObservedQuantile(q, values[i], ranges.ValueRanges[i].Holds(values[i]))).ToList();
+                var observedQuantiles = ranges.AllowRelativeError is { } error && present > 0
+                    ? WithinError(item.ValueSql, ranges, error, present, values)
+                    : ranges.Quantiles.Select((q, i) => new ObservedQuantile(q, values[i], ranges.ValueRanges[i].Holds(values[i]))).ToList();
                 return new ExpectationResult(item.Column, item.Kind, observedQuantiles.All(quantile => quantile.Success), null, 0, 0, [], Quantiles: observedQuantiles);
+            }
+
+            if (item.Kind == ExpectationKinds.MostCommonValue)
+            {
+                var modes = MostCommon(item, expectations.MostCommonValue!.ValueSet);
+                return new ExpectationResult(item.Column, item.Kind, expectations.MostCommonValue.Holds(modes), null, 0, 0, [], ObservedValues: modes.Select(mode => mode.Value).ToList());
             }
 
             var value = item.Kind == ExpectationKinds.UniqueProportion ? (present == 0 ? 0 : observed / present) : observed;
@@ -283,6 +291,33 @@ public static class ExpectationValidator
                 reader.Read();
                 return Enumerable.Range(0, quantiles.Count).Select(i => Double(reader, i)).ToList();
             });
+        }
+
+        /// <summary>
+        /// Quantiles with GE's allow_relative_error ε, read as Spark's approxQuantile bound: each holds when a present value of
+        /// rank ⌊(q − ε)·n⌋ … ⌈(q + ε)·n⌉ is within its range (the values in between are ordered, so the lowest and the
+        /// highest of those ranks decide). The observed value stays the exact quantile.
+        /// </summary>
+        private List<ObservedQuantile> WithinError(string valueSql, QuantileExpectation ranges, double error, long present, List<double?> exact)
+        {
+            var ranks = ranges.Quantiles.Select(q => QuantileExpectation.Ranks(q, error, present)).ToList();
+            var wanted = string.Join(", ", ranks.SelectMany(rank => new[] { rank.Low, rank.High }).Distinct().Select(rank => rank.ToString(CultureInfo.InvariantCulture)));
+            var number = $"CAST({valueSql} AS DOUBLE)";
+            var byRank = Query(
+                $"SELECT quality_rank, quality_number FROM (SELECT {number} AS quality_number, row_number() OVER (ORDER BY {number}) AS quality_rank FROM {_source} "
+                + $"WHERE {valueSql} IS NOT NULL) WHERE quality_rank IN ({wanted})",
+                reader =>
+                {
+                    var values = new Dictionary<long, double>();
+                    while (reader.Read())
+                    {
+                        values[Int(reader, 0)] = reader.GetDouble(1);
+                    }
+
+                    return values;
+                });
+            return ranges.Quantiles.Select((q, i) => new ObservedQuantile(q, exact[i],
+                ranges.ValueRanges[i].Overlaps(byRank.GetValueOrDefault(ranks[i].Low, double.NaN), byRank.GetValueOrDefault(ranks[i].High, double.NaN)))).ToList();
         }
 
         /// <summary>A quantile as a DECIMAL literal (never in exponent form), so that DuckDB ranks with it exactly.</summary>
@@ -381,7 +416,7 @@ public static class ExpectationValidator
             var raw = DuckDbSql.Identifier(column);
             // Missing values are NULL, and NaN in a floating-point column; the value SQL turns both into NULL.
             var v = DuckDbSql.IsFloat(type) ? $"(CASE WHEN isnan({raw}) THEN NULL ELSE {raw} END)" : raw;
-            var number = DuckDbSql.IsNumeric(type) ? $"CAST({v} AS DOUBLE)" : DuckDbSql.IsBoolean(type) ? "NULL::DOUBLE" : $"TRY_CAST({v} AS DOUBLE)";
+            var number = NumberSql(v, type);
             var present = $"{v} IS NOT NULL";
             string? unexpected = null;
             string? observed = null;
@@ -399,12 +434,7 @@ public static class ExpectationValidator
                     observed = $"max({number})";
                     break;
                 case ExpectationKinds.Allowed:
-                    var allowed = expectations.Allowed!;
-                    var texts = string.Join(", ", allowed.Select(DuckDbSql.Literal));
-                    var numbers = allowed.Select(value => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && double.IsFinite(n) ? DuckDbSql.Number(n) : null)
-                        .OfType<string>().ToList();
-                    var match = $"CAST({v} AS VARCHAR) IN ({texts})" + (numbers.Count > 0 ? $" OR coalesce({number} IN ({string.Join(", ", numbers)}), false)" : "");
-                    unexpected = $"{present} AND NOT ({match})";
+                    unexpected = $"{present} AND NOT ({InSet(expectations.Allowed!, v, number)})";
                     break;
                 case ExpectationKinds.Regex:
                     unexpected = $"{present} AND NOT regexp_matches(CAST({v} AS VARCHAR), {DuckDbSql.Literal(expectations.Regex!)})";
@@ -433,6 +463,38 @@ public static class ExpectationValidator
             return new Planned(column, kind, v, unexpected, observed, type);
         }
 
+        /// <summary>A present value as a number: numbers as they are, text that reads as one, else NULL (booleans too).</summary>
+        private static string NumberSql(string v, string type) =>
+            DuckDbSql.IsNumeric(type) ? $"CAST({v} AS DOUBLE)" : DuckDbSql.IsBoolean(type) ? "NULL::DOUBLE" : $"TRY_CAST({v} AS DOUBLE)";
+
+        /// <summary>Whether a value is one of <paramref name="values"/>: as text, or numerically for those that are numbers (<c>1</c> matches 1.0 and "1").</summary>
+        private static string InSet(IReadOnlyList<string> values, string v, string number)
+        {
+            var texts = string.Join(", ", values.Select(DuckDbSql.Literal));
+            var numbers = values.Select(value => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && double.IsFinite(n) ? DuckDbSql.Number(n) : null)
+                .OfType<string>().ToList();
+            return $"CAST({v} AS VARCHAR) IN ({texts})" + (numbers.Count > 0 ? $" OR coalesce({number} IN ({string.Join(", ", numbers)}), false)" : "");
+        }
+
+        /// <summary>
+        /// Great Expectations' <c>column.most_common_value</c>: every present value tied for the highest count (in value
+        /// order), each with whether it is in the set. None when the column has no present value.
+        /// </summary>
+        private List<(string Value, bool InSet)> MostCommon(Planned item, IReadOnlyList<string> valueSet) => Query(
+            $"WITH quality_counts AS (SELECT {item.ValueSql} AS quality_value, count(*) AS quality_count FROM {_source} WHERE {item.ValueSql} IS NOT NULL GROUP BY 1) "
+            + $"SELECT CAST(quality_value AS VARCHAR), coalesce({InSet(valueSet, "quality_value", NumberSql("quality_value", item.Type))}, false) FROM quality_counts "
+            + "WHERE quality_count = (SELECT max(quality_count) FROM quality_counts) ORDER BY quality_value",
+            reader =>
+            {
+                var modes = new List<(string, bool)>();
+                while (reader.Read())
+                {
+                    modes.Add((reader.GetString(0), reader.GetBoolean(1)));
+                }
+
+                return modes;
+            });
+
         /// <summary>
         /// A column pair, row by row: the rows <see cref="ColumnExpectations.PairMissing"/> skips are left out (their value
         /// SQL is NULL, so they are not counted as checked); in the others a missing value on either side fails, and two
@@ -456,7 +518,10 @@ public static class ExpectationValidator
                 ExpectationKinds.GreaterOrEqual => ">=",
                 _ => "=",
             };
-            var holds = $"CASE WHEN {numberA} IS NOT NULL AND {numberB} IS NOT NULL THEN {numberA} {op} {numberB} ELSE CAST({a} AS VARCHAR) {op} CAST({b} AS VARCHAR) END";
+            // A shifted pair (offset, ratio) compares numbers only, a single-precision value as it was written (7.9, not 7.900000095367432).
+            var holds = columnPair.Shift is { } shift
+                ? $"{AsSent(a, numberA, type)} {op} ({DuckDbSql.Number(shift.Ratio ?? 1)} * {AsSent(b, numberB, otherType)} + {DuckDbSql.Number(shift.Offset ?? 0)})"
+                : $"CASE WHEN {numberA} IS NOT NULL AND {numberB} IS NOT NULL THEN {numberA} {op} {numberB} ELSE CAST({a} AS VARCHAR) {op} CAST({b} AS VARCHAR) END";
             var unexpected = $"NOT {skipped} AND NOT coalesce({holds}, false)";
             var pair = $"CASE WHEN {skipped} THEN NULL ELSE '(' || coalesce(CAST({a} AS VARCHAR), 'null') || ', ' || coalesce(CAST({b} AS VARCHAR), 'null') || ')' END";
             return new Planned(column, kind, pair, unexpected, null, type, Name: columnPair.Expectation);
@@ -484,6 +549,25 @@ public static class ExpectationValidator
                 return new Planned(multi.Name, ExpectationKinds.Unique, tuple, null, null, "", group, skipped, multi.Mostly);
             }
 
+            if (multi.Kind == ExpectationKinds.UniqueWithinRecord)
+            {
+                // GE's nunique(dropna=False, axis=1) < the column count: two missing values repeat, a missing and a present one do not.
+                var repeats = new List<string>();
+                for (var i = 0; i < sides.Count; i++)
+                {
+                    for (var j = i + 1; j < sides.Count; j++)
+                    {
+                        var (a, b) = (sides[i], sides[j]);
+                        var (x, y) = (AsSent(a.Value, a.Number, types[multi.Columns[i]]), AsSent(b.Value, b.Number, types[multi.Columns[j]]));
+                        var equal = $"CASE WHEN {x} IS NOT NULL AND {y} IS NOT NULL THEN {x} = {y} ELSE CAST({a.Value} AS VARCHAR) = CAST({b.Value} AS VARCHAR) END";
+                        repeats.Add($"({a.Value} IS NULL AND {b.Value} IS NULL) OR coalesce({equal}, false)");
+                    }
+                }
+
+                var repeated = $"NOT {skipped} AND ({string.Join(" OR ", repeats.Select(repeat => $"({repeat})"))})";
+                return new Planned(multi.Name, ExpectationKinds.UniqueWithinRecord, tuple, repeated, null, "", group, skipped, multi.Mostly);
+            }
+
             var sum = string.Join(" + ", sides.Select(side => side.Number));
             var unexpected = $"NOT {skipped} AND NOT coalesce(({sum}) = {DuckDbSql.Number(multi.SumToEqual!.Value)}, false)";
             return new Planned(multi.Name, ExpectationKinds.SumToEqual, tuple, unexpected, null, "", group, skipped, multi.Mostly);
@@ -497,6 +581,10 @@ public static class ExpectationValidator
             var number = DuckDbSql.IsNumeric(type) ? $"CAST({v} AS DOUBLE)" : DuckDbSql.IsText(type) ? $"TRY_CAST({v} AS DOUBLE)" : "NULL::DOUBLE";
             return (v, number);
         }
+
+        /// <summary>A number as it was written: a single-precision (FLOAT) value through its shortest text, so 7.9 is 7.9; others as they are.</summary>
+        private static string AsSent(string value, string number, string type) =>
+            type.ToUpperInvariant() is "FLOAT" or "REAL" ? $"TRY_CAST(CAST({value} AS VARCHAR) AS DOUBLE)" : number;
 
         /// <summary>Whether a present value can be read as <paramref name="expected"/>; see <see cref="ColumnTypes"/>.</summary>
         private static string TypeCheck(string expected, string type, string v, string number) => expected switch

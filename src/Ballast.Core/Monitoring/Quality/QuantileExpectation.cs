@@ -6,10 +6,24 @@ namespace Ballast.Monitoring.Quality;
 /// quantile q is SQL's <c>percentile_disc</c>, as GE's SQL engines compute it: the smallest present value whose
 /// cumulative share reaches q (the value of rank max(1, ⌈q·n⌉) in ascending order, ranked with q as written, not
 /// in floating point), an actual value of the column, never an interpolation. A column with no present value has no
-/// quantile, and the expectation fails, as in GE.
+/// quantile, and the expectation fails, as in GE. <see cref="AllowRelativeError"/> is GE's <c>allow_relative_error</c> as
+/// its approximating engines read it (Spark's <c>approxQuantile</c> <c>relativeError</c>): a quantile q may be any value whose
+/// rank r among the n present values has ⌊(q − ε)·n⌋ ≤ r ≤ ⌈(q + ε)·n⌉, so it holds when one of them is within its range.
 /// </summary>
-public sealed record QuantileExpectation(IReadOnlyList<double> Quantiles, IReadOnlyList<QuantileRange> ValueRanges)
+public sealed record QuantileExpectation(IReadOnlyList<double> Quantiles, IReadOnlyList<QuantileRange> ValueRanges, double? AllowRelativeError = null)
 {
+    /// <summary>
+    /// The ranks (1-based, within 1 … <paramref name="count"/>) a quantile q may take with the allowed relative error ε:
+    /// ⌊(q − ε)·n⌋ … ⌈(q + ε)·n⌉ (Spark's approxQuantile bound), computed in decimal so that q and ε count as written.
+    /// </summary>
+    public static (long Low, long High) Ranks(double q, double error, long count)
+    {
+        var (quantile, epsilon, n) = ((decimal)q, (decimal)error, (decimal)count);
+        var low = (long)Math.Floor((quantile - epsilon) * n);
+        var high = (long)Math.Ceiling((quantile + epsilon) * n);
+        return (Math.Clamp(low, 1, count), Math.Clamp(high, 1, count));
+    }
+
     internal void Validate(string path, List<string> problems, bool misread)
     {
         if (Quantiles.Count == 0 && !misread)
@@ -28,6 +42,11 @@ public sealed record QuantileExpectation(IReadOnlyList<double> Quantiles, IReadO
             {
                 problems.Add($"{path}.quantiles[{i}]: {q} must be greater than the quantile before it ({Quantiles[i - 1]}); list them in increasing order, each once");
             }
+        }
+
+        if (AllowRelativeError is { } error && !(error >= 0 && error <= 1))
+        {
+            problems.Add($"{path}.allow_relative_error: {error} must be between 0 and 1 (the rank error allowed, as a share of the present values)");
         }
 
         if (!misread && ValueRanges.Count != Quantiles.Count)

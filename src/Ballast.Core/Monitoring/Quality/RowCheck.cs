@@ -20,8 +20,8 @@ public sealed record RowCheck(int Rows, IReadOnlyList<RowViolation> Violations)
         {
             var violation = Violations[i];
             var column = suite.Columns.TryGetValue(violation.Column, out var expectations) ? expectations : new ColumnExpectations();
-            var multi = violation.Expectation == ExpectationKinds.SumToEqual
-                ? suite.Multicolumn.FirstOrDefault(candidate => candidate.Name == violation.Column && candidate.Kind == ExpectationKinds.SumToEqual)
+            var multi = violation.Expectation is ExpectationKinds.SumToEqual or ExpectationKinds.UniqueWithinRecord
+                ? suite.Multicolumn.FirstOrDefault(candidate => candidate.Name == violation.Column && candidate.Kind == violation.Expectation)
                 : null;
             var limit = violation.Expectation switch
             {
@@ -34,7 +34,7 @@ public sealed record RowCheck(int Rows, IReadOnlyList<RowViolation> Violations)
                 _ => "",
             };
             // A pair says its kind and other column, whether written alone (greater_than) or in a list (greater_than[signup]).
-            var expectation = column.Pairs().Where(pair => pair.Expectation == violation.Expectation).Select(pair => $"{pair.Kind} '{pair.Other}'").FirstOrDefault()
+            var expectation = column.Pairs().Where(pair => pair.Expectation == violation.Expectation).Select(pair => $"{pair.Kind} {pair.Shift?.Describe(pair.Other) ?? $"'{pair.Other}'"}").FirstOrDefault()
                 ?? violation.Expectation + limit;
             text.Append(i == 0 ? "" : "; ")
                 .Append(CultureInfo.InvariantCulture, $"{(multi is null ? "column" : "columns")} '{violation.Column}' {expectation}: row {violation.FirstRow} has {violation.FirstValue}");

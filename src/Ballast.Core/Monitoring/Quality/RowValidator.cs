@@ -15,9 +15,9 @@ namespace Ballast.Monitoring.Quality;
 public sealed partial class RowValidator
 {
     private readonly CompiledColumn[] _columns;
-    private readonly CompiledSum[] _sums;
+    private readonly CompiledMulticolumn[] _multicolumn;
 
-    private RowValidator(CompiledColumn[] columns, CompiledSum[] sums) => (_columns, _sums) = (columns, sums);
+    private RowValidator(CompiledColumn[] columns, CompiledMulticolumn[] multicolumn) => (_columns, _multicolumn) = (columns, multicolumn);
 
     /// <summary>Compiles a valid suite (see <see cref="ExpectationSuite.Validate"/>).</summary>
     public static RowValidator Compile(ExpectationSuite suite)
@@ -29,7 +29,7 @@ public sealed partial class RowValidator
         }
 
         return new RowValidator(suite.Columns.Select(pair => new CompiledColumn(pair.Key, pair.Value)).Where(column => column.Checks).ToArray(),
-            suite.Multicolumn.Where(multi => multi.SumToEqual is not null).Select(multi => new CompiledSum(multi)).ToArray());
+            suite.Multicolumn.Where(multi => multi.Kind is ExpectationKinds.SumToEqual or ExpectationKinds.UniqueWithinRecord).Select(multi => new CompiledMulticolumn(multi)).ToArray());
     }
 
     /// <summary>Checks every row; the result lists each failed expectation once, with how many rows failed it and the first.</summary>
@@ -56,9 +56,9 @@ public sealed partial class RowValidator
             column.CheckPairs(inputs, tensor, offset, width, rows, ref violations);
         }
 
-        foreach (var sum in _sums)
+        foreach (var multi in _multicolumn)
         {
-            sum.Check(inputs, rows, ref violations);
+            multi.Check(inputs, rows, ref violations);
         }
 
         return new RowCheck(rows, violations ?? (IReadOnlyList<RowViolation>)[]);
@@ -73,7 +73,7 @@ public sealed partial class RowValidator
         ArgumentNullException.ThrowIfNull(inputs);
         var unknown = new List<string>();
         var named = _columns.SelectMany(column => column.Pairs.Select(pair => (pair.Other, pair.Input, pair.Index)).Prepend((column.Name, column.Input, column.Index)))
-            .Concat(_sums.SelectMany(sum => sum.Columns));
+            .Concat(_multicolumn.SelectMany(multi => multi.Columns));
         foreach (var (name, input, index) in named)
         {
             var found = inputs.Any(spec => index < 0
@@ -132,7 +132,7 @@ public sealed partial class RowValidator
             Name = name;
             Expectations = expectations;
             (Input, Index) = Locate(name);
-            Pairs = expectations.Pairs().Select(pair => new CompiledPair(pair.Kind, pair.Expectation, pair.Other, Locate(pair.Other), expectations.PairMissing)).ToArray();
+            Pairs = expectations.Pairs().Select(pair => new CompiledPair(pair.Kind, pair.Expectation, pair.Other, Locate(pair.Other), expectations.PairMissing, pair.Shift)).ToArray();
             _regex = expectations.Regex is { } pattern ? new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant, TimeSpan.FromMilliseconds(100)) : null;
             if (expectations.Allowed is { } allowed)
             {
@@ -176,7 +176,7 @@ public sealed partial class RowValidator
                         continue;
                     }
 
-                    if ((missingA || missingB || !Compare(pair.Kind, a, b)) && failed++ == 0)
+                    if ((missingA || missingB || !(pair.Shift is { } shift ? CompareShifted(pair.Kind, shift, a, b) : Compare(pair.Kind, a, b))) && failed++ == 0)
                     {
                         first = row;
                     }
@@ -209,6 +209,43 @@ public sealed partial class RowValidator
             };
         }
 
+        /// <summary>
+        /// A shifted pair: the column's number against ratio · the other's + offset, each number as it was sent (an FP32
+        /// value as written); a value that is not a number fails.
+        /// </summary>
+        private static bool CompareShifted(string kind, PairShift shift, (CellKind Kind, double Number, string? Text) a, (CellKind Kind, double Number, string? Text) b)
+        {
+            var (x, y) = (AsSent(a), AsSent(b));
+            if (double.IsNaN(x) || double.IsNaN(y))
+            {
+                return false;
+            }
+
+            var bound = shift.Apply(y);
+            return kind switch
+            {
+                ExpectationKinds.GreaterThan => x > bound,
+                ExpectationKinds.GreaterOrEqual => x >= bound,
+                _ => x == bound,
+            };
+        }
+
+        /// <summary>
+        /// A present value as the number it was sent as: an FP32 value read back from its shortest text (7.9f is 7.9, not
+        /// 7.900000095367432), formatted on the stack so that nothing is allocated; else <see cref="AsNumber"/>.
+        /// </summary>
+        internal static double AsSent((CellKind Kind, double Number, string? Text) cell)
+        {
+            if (cell.Kind != CellKind.Single)
+            {
+                return AsNumber(cell);
+            }
+
+            Span<char> text = stackalloc char[32];
+            return ((float)cell.Number).TryFormat(text, out var written, "R", CultureInfo.InvariantCulture)
+                && double.TryParse(text[..written], NumberStyles.Float, CultureInfo.InvariantCulture, out var sent) ? sent : cell.Number;
+        }
+
         /// <summary>A present value as a number: numbers, and text that reads as one; NaN for booleans and other text.</summary>
         internal static double AsNumber((CellKind Kind, double Number, string? Text) cell) => cell.Kind switch
         {
@@ -217,7 +254,7 @@ public sealed partial class RowValidator
             _ => double.NaN,
         };
 
-        private static string AsText((CellKind Kind, double Number, string? Text) cell) => cell.Kind == CellKind.Text ? cell.Text! : Format(cell.Kind, cell.Number);
+        internal static string AsText((CellKind Kind, double Number, string? Text) cell) => cell.Kind == CellKind.Text ? cell.Text! : Format(cell.Kind, cell.Number);
 
         public string Name { get; }
 
@@ -358,11 +395,14 @@ public sealed partial class RowValidator
     }
 
     /// <summary>
-    /// A multicolumn sum_to_equal over every row: rows its ignore_row_if leaves out (all / any values missing, or none) are
-    /// skipped; in the others a missing value or one that is not a number fails, else the values add up (in column order, as
-    /// doubles, as batch validation does) to exactly the total.
+    /// A multicolumn sum_to_equal or unique_within_record over every row: rows its ignore_row_if leaves out (all / any values
+    /// missing, or none) are skipped. For a sum, in the others a missing value or one that is not a number fails, else the
+    /// values add up (in column order, as doubles, as batch validation does) to exactly the total. Within a record, no two
+    /// values may be equal: two missing ones are (GE's <c>nunique(dropna=False)</c>), a missing and a present one are not,
+    /// and present ones compare as a pair's do, as numbers (an FP32 value as it was sent) when both read as numbers, else
+    /// as text.
     /// </summary>
-    private sealed class CompiledSum(MulticolumnExpectation expectation)
+    private sealed class CompiledMulticolumn(MulticolumnExpectation expectation)
     {
         private readonly (string Input, int Index)[] _at = expectation.Columns.Select(CompiledColumn.Locate).ToArray();
 
@@ -388,11 +428,61 @@ public sealed partial class RowValidator
                     var (tensor, offset, width) = Find(inputs, at.Input, at.Index);
                     return CompiledColumn.Describe(CompiledColumn.Cell(tensor, (first * width) + offset));
                 });
-                (violations ??= []).Add(new RowViolation(expectation.Name, ExpectationKinds.SumToEqual, failed, first, $"({string.Join(", ", values)})"));
+                (violations ??= []).Add(new RowViolation(expectation.Name, expectation.Kind!, failed, first, $"({string.Join(", ", values)})"));
             }
         }
 
-        private bool Holds(IReadOnlyList<Tensor> inputs, int row)
+        private bool Holds(IReadOnlyList<Tensor> inputs, int row) =>
+            expectation.Kind == ExpectationKinds.UniqueWithinRecord ? UniqueWithinRecord(inputs, row) : Sums(inputs, row);
+
+        private bool UniqueWithinRecord(IReadOnlyList<Tensor> inputs, int row)
+        {
+            var missing = 0;
+            for (var i = 0; i < _at.Length; i++)
+            {
+                missing += Cell(inputs, i, row).Kind == CellKind.Missing ? 1 : 0;
+            }
+
+            if (MulticolumnExpectation.Skips(expectation.Missing, missing, _at.Length))
+            {
+                return true;
+            }
+
+            for (var i = 0; i < _at.Length; i++)
+            {
+                var a = Cell(inputs, i, row);
+                for (var j = i + 1; j < _at.Length; j++)
+                {
+                    var b = Cell(inputs, j, row);
+                    if (a.Kind == CellKind.Missing || b.Kind == CellKind.Missing)
+                    {
+                        if (a.Kind == b.Kind)
+                        {
+                            return false;
+                        }
+
+                        continue;
+                    }
+
+                    var (x, y) = (CompiledColumn.AsSent(a), CompiledColumn.AsSent(b));
+                    var equal = !double.IsNaN(x) && !double.IsNaN(y) ? x == y : string.Equals(CompiledColumn.AsText(a), CompiledColumn.AsText(b), StringComparison.Ordinal);
+                    if (equal)
+                    {
+                        return false;
+                    }
+                }
+            }
+
+            return true;
+        }
+
+        private (CellKind Kind, double Number, string? Text) Cell(IReadOnlyList<Tensor> inputs, int column, int row)
+        {
+            var (tensor, offset, width) = Find(inputs, _at[column].Input, _at[column].Index);
+            return CompiledColumn.Cell(tensor, (row * width) + offset);
+        }
+
+        private bool Sums(IReadOnlyList<Tensor> inputs, int row)
         {
             var missing = 0;
             var numbers = true;
@@ -418,12 +508,12 @@ public sealed partial class RowValidator
 
     /// <summary>
     /// A pair expectation of a column: its kind, its name (<see cref="ColumnPair.Expectation"/>), the other column and where
-    /// it is, and which rows with missing values it skips.
+    /// it is, which rows with missing values it skips, and its offset or ratio (null for a plain pair).
     /// </summary>
-    private sealed record CompiledPair(string Kind, string Expectation, string Other, string Input, int Index, string Missing)
+    private sealed record CompiledPair(string Kind, string Expectation, string Other, string Input, int Index, string Missing, PairShift? Shift)
     {
-        public CompiledPair(string kind, string expectation, string other, (string Input, int Index) at, string missing)
-            : this(kind, expectation, other, at.Input, at.Index, missing)
+        public CompiledPair(string kind, string expectation, string other, (string Input, int Index) at, string missing, PairShift? shift)
+            : this(kind, expectation, other, at.Input, at.Index, missing, shift)
         {
         }
     }

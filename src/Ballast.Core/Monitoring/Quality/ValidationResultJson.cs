@@ -74,6 +74,17 @@ public static class ValidationResultJson
                     writer.WriteEndArray();
                     writer.WriteEndObject();
                 }
+                else if (expectation.ObservedValues is { } values)
+                {
+                    // As GE's observed_value of most_common_value: the values tied for most common.
+                    writer.WriteStartArray("observed");
+                    foreach (var value in values)
+                    {
+                        writer.WriteStringValue(value);
+                    }
+
+                    writer.WriteEndArray();
+                }
                 else if (expectation.Observed is { } observed && double.IsFinite(observed))
                 {
                     writer.WriteNumber("observed", observed);
@@ -121,6 +132,7 @@ public static class ValidationResultJson
             var observed = e.ObservedText
                 ?? (e.Quantiles is { } quantiles ? string.Join(", ", quantiles.Select(q => string.Create(System.Globalization.CultureInfo.InvariantCulture,
                     $"q{q.Quantile:0.####} = {(q.Value is { } v ? v.ToString("G6", System.Globalization.CultureInfo.InvariantCulture) : "none")}{(q.Success ? "" : " (out of range)")}")))
+                : e.ObservedValues is { } values ? string.Join(", ", values)
                 : e.Observed is { } value ? value.ToString("G6", System.Globalization.CultureInfo.InvariantCulture) : "");
             text.Append(System.Globalization.CultureInfo.InvariantCulture,
                 $"| {(e.Column.Length == 0 ? "(table)" : Cell(e.Column))} | {e.Expectation} | {(e.Success ? "pass" : "FAIL")}{(e.Mostly is { } mostly ? $" (mostly {mostly:0.####})" : "")} | {Cell(observed)} | {e.UnexpectedCount} ({e.UnexpectedPercent:0.##} %) | {Cell(string.Join(", ", e.Examples))} |\n");

@@ -233,12 +233,10 @@ public sealed class ColumnAggregateTests : IDisposable
     [InlineData("""{"quantiles": {"quantiles": [0.5]}}""", "columns.x.quantiles.value_ranges: give one [min, max] range per quantile")]
     [InlineData("""{"quantiles": {"quantiles": [0.5], "value_ranges": [[0, 1]], "mostly": 0.9}}""", "columns.x.quantiles.mostly: quantiles takes no mostly")]
     [InlineData("""{"quantiles": [0.5]}""", "columns.x.quantiles: must be an object of quantiles and value_ranges")]
-    [InlineData("""{"quantiles": {"quantiles": [0.5], "value_ranges": [[0, 1]], "relative_error": true}}""", "columns.x.quantiles.relative_error: unknown field (known: quantiles, value_ranges)")]
+    [InlineData("""{"quantiles": {"quantiles": [0.5], "value_ranges": [[0, 1]], "relative_error": true}}""", "columns.x.quantiles.relative_error: unknown field (known: quantiles, value_ranges, allow_relative_error)")]
     public void A_bad_aggregate_is_refused_naming_the_field(string column, string problem)
     {
-        var problems = ExpectationSuiteReader.Parse("""{"columns": {"x": """ + column + "}}").Validate();
-
-        problems.ShouldContain(message => message.StartsWith(problem, StringComparison.Ordinal), string.Join(" | ", problems));
+        SuiteProblems.ShouldInclude("""{"columns": {"x": """ + column + "}}", problem);
     }
 
     [Fact]
@@ -259,6 +257,51 @@ public sealed class ColumnAggregateTests : IDisposable
         var check = RowValidator.Compile(ExpectationSuiteReader.Parse("""{"columns": {"age": {"min": 0, "mean": {"max": 1}}}}"""))
             .Check([new Tensor("age", TensorDatatypes.Fp64, [2], new[] { 30.0, 40.0 })]);
         check.Passed.ShouldBeTrue();
+    }
+
+    // allow_relative_error ε, read as Spark's approxQuantile bound (pyspark.sql.DataFrameStatFunctions.approxQuantile:
+    // "floor((p - err) * N) <= rank(x) <= ceil((p + err) * N)"), on 1 … 10 (so rank r is the value r):
+    //   q 0.5 is 5 exactly; ε 0.1 allows ranks 4 … 6, ε 0.2 ranks 3 … 7; q 0 with ε 0.1 allows rank 1 only (floor(-1)
+    //   is below the first); q 1 with ε 0.05 ranks 9 … 10; q 0.55 with ε 0 ranks 5 … 6 (5.5 is not a whole rank).
+    [Theory]
+    [InlineData("0.5", null, "[6, 7]", false)]
+    [InlineData("0.5", 0.1, "[6, 7]", true)]
+    [InlineData("0.5", 0.1, "[7, 8]", false)]
+    [InlineData("0.5", 0.2, "[7, 8]", true)]
+    [InlineData("0.5", 0.1, "[null, 3]", false)]
+    [InlineData("0", 0.1, "[2, 3]", false)]
+    [InlineData("1", 0.05, "[null, 9]", true)]
+    [InlineData("0.55", null, "[5, 5]", false)]
+    [InlineData("0.55", 0.0, "[5, 5]", true)]
+    [InlineData("0.5", 1.0, "[10, 10]", true)]
+    public void Allow_relative_error_accepts_any_value_of_rank_within_sparks_bound(string quantile, double? error, string range, bool success)
+    {
+        var allow = error is { } e ? ", \"allow_relative_error\": " + e.ToString(CultureInfo.InvariantCulture) : "";
+        var suite = ExpectationSuiteReader.Parse("{\"columns\": {\"x\": {\"quantiles\": {\"quantiles\": [" + quantile + "], \"value_ranges\": [" + range + "]" + allow + "}}}}");
+        suite.Validate().ShouldBeEmpty();
+
+        var result = Validate("SELECT unnest([3, 1, 4, 10, 5, 9, 2, 6, NULL, 8, 7]::DOUBLE[]) AS x", suite).Expectations.Single();
+
+        result.Success.ShouldBe(success);
+        result.Quantiles!.Single().Value.ShouldBe(quantile switch { "0" => 1, "1" => 10, "0.55" => 6, _ => 5 });   // the exact quantile, whatever ε
+    }
+
+    [Fact]
+    public void Allow_relative_error_round_trips_and_a_bad_one_is_refused()
+    {
+        var suite = ExpectationSuiteReader.Parse("""{"columns": {"x": {"quantiles": {"quantiles": [0.5], "value_ranges": [[1, 2]], "allow_relative_error": 0.01}}}}""");
+        var written = ExpectationSuiteReader.ToJson(suite, indented: false);
+        written.ShouldBe("""{"columns":{"x":{"quantiles":{"quantiles":[0.5],"value_ranges":[[1,2]],"allow_relative_error":0.01}}}}""");
+        ExpectationSuiteReader.ToJson(ExpectationSuiteReader.Parse(written), indented: false).ShouldBe(written);
+
+        SuiteProblems.ShouldInclude("""{"columns": {"x": {"quantiles": {"quantiles": [0.5], "value_ranges": [[1, 2]], "allow_relative_error": 1.5}}}}""",
+            "columns.x.quantiles.allow_relative_error: 1.5 must be between 0 and 1 (the rank error allowed, as a share of the present values)");
+        SuiteProblems.ShouldInclude("""{"columns": {"x": {"quantiles": {"quantiles": [0.5], "value_ranges": [[1, 2]], "allow_relative_error": "linear"}}}}""",
+            "columns.x.quantiles.allow_relative_error: must be a number between 0 and 1 (the rank error allowed, as a share of the present values, e.g. 0.01), not \"linear\"; leave it out for exact quantiles");
+        SuiteProblems.ShouldInclude("""{"columns": {"x": {"quantiles": {"quantiles": [0.5], "value_ranges": [[1, 2]], "allow_relative_error": true}}}}""",
+            "columns.x.quantiles.allow_relative_error: must be a number between 0 and 1");
+        SuiteProblems.ShouldInclude("""{"columns": {"x": {"quantiles": {"quantiles": [0.5], "value_ranges": [[1, 2]], "relative_error": 0.1}}}}""",
+            "columns.x.quantiles.relative_error: unknown field (known: quantiles, value_ranges, allow_relative_error)");
     }
 
     private static ValidationResult Validate(string query, ExpectationSuite suite)

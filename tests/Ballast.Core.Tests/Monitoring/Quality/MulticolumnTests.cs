@@ -124,12 +124,12 @@ public sealed class MulticolumnTests
     [Fact]
     public void Multicolumn_round_trips_through_json_and_yaml_after_the_columns()
     {
-        var suite = Parse("""{"multicolumn": [{"columns": ["a", "b"], "sum_to_equal": 100, "ignore_row_if": "never", "mostly": 0.9}, {"columns": ["a", "c"], "unique": true}], "columns": {"a": {"min": 0}}}""");
+        var suite = Parse("""{"multicolumn": [{"columns": ["a", "b"], "sum_to_equal": 100, "ignore_row_if": "never", "mostly": 0.9}, {"columns": ["a", "c"], "unique": true}, {"columns": ["a", "c"], "unique_within_record": true}], "columns": {"a": {"min": 0}}}""");
 
         suite.Validate().ShouldBeEmpty();
-        suite.Expectations().ShouldBe([("a", "min"), ("a+b", "sum_to_equal"), ("a+c", "unique")]);
+        suite.Expectations().ShouldBe([("a", "min"), ("a+b", "sum_to_equal"), ("a+c", "unique"), ("a+c", "unique_within_record")]);
         var written = ExpectationSuiteReader.ToJson(suite, indented: false);
-        written.ShouldBe("""{"columns":{"a":{"min":0}},"multicolumn":[{"columns":["a","b"],"sum_to_equal":100,"ignore_row_if":"never","mostly":0.9},{"columns":["a","c"],"unique":true}]}""");
+        written.ShouldBe("""{"columns":{"a":{"min":0}},"multicolumn":[{"columns":["a","b"],"sum_to_equal":100,"ignore_row_if":"never","mostly":0.9},{"columns":["a","c"],"unique":true},{"columns":["a","c"],"unique_within_record":true}]}""");
         ExpectationSuiteReader.ToJson(Parse(written), indented: false).ShouldBe(written);
 
         var yaml = ExpectationSuiteReader.Parse(Ballast.Pipelines.Steps.ValidateDataStep.Yaml("""
@@ -150,21 +150,23 @@ public sealed class MulticolumnTests
     [InlineData("""[{"columns": "a,b", "sum_to_equal": 1}]""", "multicolumn[0].columns: must be a list of column names, not \"a,b\"")]
     [InlineData("""[{"columns": ["a", 2], "sum_to_equal": 1}]""", "multicolumn[0].columns[1]: must be a column name (text), not 2")]
     [InlineData("""[{"sum_to_equal": 1}]""", "multicolumn[0].columns: name the columns, e.g. columns: [a, b]")]
-    [InlineData("""[{"columns": ["a", "b"], "sum_to_equal": 1, "unique": true}]""", "multicolumn[0]: give one of sum_to_equal or unique per entry")]
-    [InlineData("""[{"columns": ["a", "b"]}]""", "multicolumn[0]: no expectation (give sum_to_equal: NUMBER or unique: true)")]
+    [InlineData("""[{"columns": ["a", "b"], "sum_to_equal": 1, "unique": true}]""", "multicolumn[0]: give one of sum_to_equal, unique or unique_within_record per entry")]
+    [InlineData("""[{"columns": ["a", "b"]}]""", "multicolumn[0]: no expectation (give sum_to_equal: NUMBER, unique: true or unique_within_record: true)")]
+    [InlineData("""[{"columns": ["a", "b"], "unique": true, "unique_within_record": true}]""", "multicolumn[0]: give one of sum_to_equal, unique or unique_within_record per entry")]
+    [InlineData("""[{"columns": ["a", "b"], "unique_within_record": "yes"}]""", "multicolumn[0].unique_within_record: must be true or false, not \"yes\"")]
+    [InlineData("""[{"columns": ["a", "c"], "unique_within_record": true, "mostly": -0.3}]""", "multicolumn[0].mostly: -0.3 must be between 0 and 1")]   // GE's mostly_set_incorrectly: "must be between 0 and 1"
+    [InlineData("""[{"columns": ["a", "b"], "unique_within_record": true}, {"columns": ["a", "b"], "unique_within_record": true}]""", "multicolumn[1]: repeats multicolumn[0] (unique_within_record of a+b)")]
     [InlineData("""[{"columns": ["a", "b"], "sum_to_equal": "ten"}]""", "multicolumn[0].sum_to_equal: must be a number, not \"ten\"")]
     [InlineData("""[{"columns": ["a", "b"], "unique": "yes"}]""", "multicolumn[0].unique: must be true or false, not \"yes\"")]
     [InlineData("""[{"columns": ["a", "b"], "unique": true, "ignore_row_if": "neither"}]""", "multicolumn[0].ignore_row_if: 'neither' is not one of all_values_are_missing, any_value_is_missing, never")]
     [InlineData("""[{"columns": ["a", "b"], "unique": true, "mostly": 2}]""", "multicolumn[0].mostly: 2 must be between 0 and 1")]
-    [InlineData("""[{"columns": ["a", "b"], "unique": true, "sum": 3}]""", "multicolumn[0].sum: unknown field (known: columns, sum_to_equal, unique, ignore_row_if, mostly)")]
+    [InlineData("""[{"columns": ["a", "b"], "unique": true, "sum": 3}]""", "multicolumn[0].sum: unknown field (known: columns, sum_to_equal, unique, unique_within_record, ignore_row_if, mostly)")]
     [InlineData("""[{"columns": ["a", "b"], "unique": true}, {"columns": ["a", "b"], "unique": true}]""", "multicolumn[1]: repeats multicolumn[0] (unique of a+b)")]
-    [InlineData("""[["a", "b"]]""", "multicolumn[0]: must be an object of columns and sum_to_equal or unique")]
+    [InlineData("""[["a", "b"]]""", "multicolumn[0]: must be an object of columns and sum_to_equal, unique or unique_within_record")]
     [InlineData("""{"a": 1}""", "multicolumn: must be a list of expectations")]
     public void A_bad_multicolumn_expectation_is_refused_naming_the_field(string multicolumn, string problem)
     {
-        var problems = Parse("""{"multicolumn": """ + multicolumn + "}").Validate();
-
-        problems.ShouldContain(message => message.StartsWith(problem, StringComparison.Ordinal), string.Join(" | ", problems));
+        SuiteProblems.ShouldInclude("""{"multicolumn": """ + multicolumn + "}", problem);
     }
 
     [Fact]
@@ -191,6 +193,80 @@ public sealed class MulticolumnTests
         check.Describe(suite).ShouldBe("the input fails expectations: columns 'a+m[1]' sum_to_equal 10: row 1 has (6, 5)");
         check.FailedList().ShouldBe("a+m[1].sum_to_equal");
         validator.UnknownColumns([new TensorSpec("a", TensorDatatypes.Fp64, [-1, 1])]).ShouldBe(["m[1]"]);
+    }
+
+    // GE's tests/test_definitions/multicolumn_map_expectations/expect_select_column_values_to_be_unique_within_record.json,
+    // first dataset: a = [1, 2, 3, 4], b = [5, 6, 7, 8], c = [1, 4, 2, 3].
+    private const string GeRecords = "SELECT * FROM (VALUES (1, 5, 1), (2, 6, 4), (3, 7, 2), (4, 8, 3)) t(a, b, c)";
+
+    // Its second dataset: w = [2 … 10, null], x = [1 … 10], a = [1 × 5, 2 × 4, null], b = [1, 2, 1, 2, 1, 2, 1, 2, 1, null].
+    private const string GeRecordsWithNulls = """
+        SELECT * FROM (VALUES (2, 1, 1, 1), (3, 2, 1, 2), (4, 3, 1, 1), (5, 4, 1, 2), (6, 5, 1, 1),
+                              (7, 6, 2, 2), (8, 7, 2, 1), (9, 8, 2, 2), (10, 9, 2, 1), (NULL, 10, NULL, NULL)) t(w, x, a, b)
+        """;
+
+    [Theory]
+    [InlineData(GeRecords, "a, b", null, null, true, 0L, 0.0)]                                 // mostly_default_successful_expectation
+    [InlineData(GeRecords, "a, c", null, null, false, 1L, 25.0)]                               // mostly_default_fails_expectation: [{a: 1, c: 1}]
+    [InlineData(GeRecords, "a, c", 0.7, null, true, 1L, 25.0)]                                 // mostly_set_successful_expectation (3 / 4 >= 0.7)
+    [InlineData(GeRecords, "a, c", 0.8, null, false, 1L, 25.0)]                                // mostly_set_fails_expectation (0.75 < 0.8)
+    [InlineData(GeRecordsWithNulls, "w, x", null, null, true, 0L, 0.0)]                        // basic_test_ignore_if_all_are_missing_the_default_behavior
+    [InlineData(GeRecordsWithNulls, "w, x", null, "any_value_is_missing", true, 0L, 0.0)]      // basic_test_ignore_if_any_are_missing
+    [InlineData(GeRecordsWithNulls, "a, b", null, null, false, 5L, 55.55555555555556)]         // unexpected_values_exact_match_out…: 5 of the 9 rows kept (rows 0, 2, 4, 5, 7)
+    public void Unique_within_record_matches_GEs_published_cases(string data, string columns, double? mostly, string? ignore, bool success, long unexpected, double percent)
+    {
+        var list = string.Join(", ", columns.Split(", ").Select(column => $"\"{column}\""));
+        var suite = Parse("{\"multicolumn\": [{\"columns\": [" + list + "], \"unique_within_record\": true"
+            + (mostly is { } m ? $", \"mostly\": {m}" : "") + (ignore is null ? "" : $", \"ignore_row_if\": \"{ignore}\"") + "}]}");
+        suite.Validate().ShouldBeEmpty();
+
+        var result = Validate(data, suite);
+
+        var expectation = result.Expectations.Single();
+        (expectation.Column, expectation.Expectation, expectation.Success, expectation.UnexpectedCount)
+            .ShouldBe((columns.Replace(", ", "+", StringComparison.Ordinal), "unique_within_record", success, unexpected));
+        expectation.UnexpectedPercent.ShouldBe(percent, tolerance: 1e-9);
+        result.RowsFailing.ShouldBe(unexpected);
+    }
+
+    [Fact]
+    public void Unique_within_record_repeats_two_missing_values_and_compares_as_pairs_do()
+    {
+        // Every row kept (ignore_row_if never): (1, "1", 2) repeats 1 (a number and text reading as it); (null, null, 3)
+        // repeats the missing value (GE's dropna=False); (null, "2", 3) does not; (null, "x", null) does; (5, "X", 1) does not.
+        var query = "SELECT * FROM (VALUES (1, '1', 2), (NULL, NULL, 3), (NULL, '2', 3), (NULL, 'x', NULL), (5, 'X', 1)) t(p, q, r)";
+        var result = Validate(query, Parse("""{"multicolumn": [{"columns": ["p", "q", "r"], "unique_within_record": true, "ignore_row_if": "never"}]}"""));
+
+        result.Expectations.Single().UnexpectedCount.ShouldBe(3);
+        result.Expectations.Single().Examples.ShouldBe(["(1, 1, 2)", "(null, null, 3)", "(null, x, null)"], ignoreOrder: true);
+
+        // A single-precision value as it was sent: FLOAT 0.1 is 0.1, so it repeats DOUBLE 0.1.
+        Validate("SELECT CAST(0.1 AS FLOAT) AS f, 0.1::DOUBLE AS d", Parse("""{"multicolumn": [{"columns": ["f", "d"], "unique_within_record": true}]}"""))
+            .Success.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void At_serving_unique_within_record_checks_each_row_as_batch_does()
+    {
+        var suite = Parse("""{"multicolumn": [{"columns": ["a", "b"], "unique_within_record": true}, {"columns": ["f", "d", "s"], "unique_within_record": true}]}""");
+        var validator = RowValidator.Compile(suite);
+
+        // GE's second dataset's a and b (row 9 all missing, skipped): rows 0, 2, 4, 5, 7 repeat. f (FP32) as sent: row 0's
+        // 0.1f repeats d's 0.1; row 1's s "0.2" reads as f's 0.2; row 2 has none alike.
+        var check = validator.Check([
+            Column("a", 1, 1, 1, 1, 1, 2, 2, 2, 2, double.NaN), Column("b", 1, 2, 1, 2, 1, 2, 1, 2, 1, double.NaN),
+            new Tensor("f", TensorDatatypes.Fp32, [10, 1], new[] { 0.1f, 0.2f, 0.3f, 1, 1, 1, 1, 1, 1, 1 }),
+            Column("d", 0.1, 0.3, 0.2, 2, 2, 2, 2, 2, 2, 2),
+            new Tensor("s", TensorDatatypes.Bytes, [10, 1], new[] { "x", "0.2", "y", "z", "z", "z", "z", "z", "z", "z" })]);
+
+        check.Violations.Select(v => (v.Column, v.Expectation, v.Rows, v.FirstRow, v.FirstValue)).ShouldBe(
+            [("a+b", "unique_within_record", 5, 0, "(1, 1)"), ("f+d+s", "unique_within_record", 2, 0, "(0.1, 0.1, 'x')")]);
+        check.FailedList().ShouldBe("a+b.unique_within_record,f+d+s.unique_within_record");
+        check.Describe(suite).ShouldBe("the input fails expectations: columns 'a+b' unique_within_record: row 0 has (1, 1) (5 rows fail); "
+            + "columns 'f+d+s' unique_within_record: row 0 has (0.1, 0.1, 'x') (2 rows fail)");
+        validator.UnknownColumns([new TensorSpec("a", TensorDatatypes.Fp64, [-1, 1])]).ShouldBe(["b", "f", "d", "s"]);
+        Ballast.Monitoring.MonitorMetricNames.QualityNames(suite).ShouldContain("quality.f+d+s.unique_within_record");
+        Should.NotThrow(() => EndpointValidation.Validate(Endpoint("""[{"columns": ["age", "fare"], "unique_within_record": true}]""")));
     }
 
     private static ExpectationSuite Parse(string json) => ExpectationSuiteReader.Parse(json);
