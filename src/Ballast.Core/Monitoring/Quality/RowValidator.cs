@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text.RegularExpressions;
 using Ballast.Runtime;
 
@@ -114,9 +115,6 @@ public sealed partial class RowValidator
     {
         Missing,
         Number,
-
-        /// <summary>A number of an FP32 tensor: compared as the double it is, shown (and matched by a regex) as the float it was sent as.</summary>
-        Single,
         Boolean,
         Text,
     }
@@ -210,12 +208,12 @@ public sealed partial class RowValidator
         }
 
         /// <summary>
-        /// A shifted pair: the column's number against ratio · the other's + offset, each number as it was sent (an FP32
-        /// value as written); a value that is not a number fails.
+        /// A shifted pair: the column's number against ratio · the other's + offset (each number as it was sent, see
+        /// <see cref="Read"/>); a value that is not a number fails.
         /// </summary>
         private static bool CompareShifted(string kind, PairShift shift, (CellKind Kind, double Number, string? Text) a, (CellKind Kind, double Number, string? Text) b)
         {
-            var (x, y) = (AsSent(a), AsSent(b));
+            var (x, y) = (AsNumber(a), AsNumber(b));
             if (double.IsNaN(x) || double.IsNaN(y))
             {
                 return false;
@@ -230,26 +228,10 @@ public sealed partial class RowValidator
             };
         }
 
-        /// <summary>
-        /// A present value as the number it was sent as: an FP32 value read back from its shortest text (7.9f is 7.9, not
-        /// 7.900000095367432), formatted on the stack so that nothing is allocated; else <see cref="AsNumber"/>.
-        /// </summary>
-        internal static double AsSent((CellKind Kind, double Number, string? Text) cell)
-        {
-            if (cell.Kind != CellKind.Single)
-            {
-                return AsNumber(cell);
-            }
-
-            Span<char> text = stackalloc char[32];
-            return ((float)cell.Number).TryFormat(text, out var written, "R", CultureInfo.InvariantCulture)
-                && double.TryParse(text[..written], NumberStyles.Float, CultureInfo.InvariantCulture, out var sent) ? sent : cell.Number;
-        }
-
         /// <summary>A present value as a number: numbers, and text that reads as one; NaN for booleans and other text.</summary>
         internal static double AsNumber((CellKind Kind, double Number, string? Text) cell) => cell.Kind switch
         {
-            CellKind.Number or CellKind.Single => cell.Number,
+            CellKind.Number => cell.Number,
             CellKind.Text when double.TryParse(cell.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out var parsed) => parsed,
             _ => double.NaN,
         };
@@ -358,7 +340,7 @@ public sealed partial class RowValidator
         private static bool HasType(string type, CellKind kind, double number, string? text) => type switch
         {
             ColumnTypes.String => kind == CellKind.Text,
-            ColumnTypes.Boolean => kind == CellKind.Boolean || (kind is CellKind.Number or CellKind.Single && number is 0 or 1)
+            ColumnTypes.Boolean => kind == CellKind.Boolean || (kind == CellKind.Number && number is 0 or 1)
                 || (kind == CellKind.Text && (text!.Equals("true", StringComparison.OrdinalIgnoreCase) || text.Equals("false", StringComparison.OrdinalIgnoreCase))),
             ColumnTypes.Integer => kind != CellKind.Boolean && double.IsFinite(number) && Math.Floor(number) == number,
             _ => kind != CellKind.Boolean && !double.IsNaN(number),
@@ -367,16 +349,19 @@ public sealed partial class RowValidator
         private static string Format(CellKind kind, double number) => kind switch
         {
             CellKind.Boolean => number != 0 ? "true" : "false",
-            CellKind.Single => ((float)number).ToString("R", CultureInfo.InvariantCulture),
             _ => number.ToString("R", CultureInfo.InvariantCulture),
         };
 
-        /// <summary>A cell as a number (booleans as 0/1) or text; NaN floats are missing, as in batch validation.</summary>
+        /// <summary>
+        /// A cell as a number (booleans as 0/1) or text; NaN floats are missing, as in batch validation. An FP32 or FP16
+        /// value is the number the client wrote, read back from its shortest text (7.9f is 7.9, not 7.900000095367432), so
+        /// every check, and every message, sees it as sent.
+        /// </summary>
         private static (CellKind Kind, double Number, string? Text) Read(Array data, int index) => data switch
         {
-            float[] values => float.IsNaN(values[index]) ? (CellKind.Missing, 0, null) : (CellKind.Single, values[index], null),
+            float[] values => float.IsNaN(values[index]) ? (CellKind.Missing, 0, null) : (CellKind.Number, AsSent(values[index]), null),
             double[] values => double.IsNaN(values[index]) ? (CellKind.Missing, 0, null) : (CellKind.Number, values[index], null),
-            Half[] values => Half.IsNaN(values[index]) ? (CellKind.Missing, 0, null) : (CellKind.Number, (double)values[index], null),
+            Half[] values => Half.IsNaN(values[index]) ? (CellKind.Missing, 0, null) : (CellKind.Number, AsSent(values[index]), null),
             long[] values => (CellKind.Number, values[index], null),
             int[] values => (CellKind.Number, values[index], null),
             short[] values => (CellKind.Number, values[index], null),
@@ -390,6 +375,29 @@ public sealed partial class RowValidator
             _ => (CellKind.Missing, 0, null),
         };
 
+        /// <summary>
+        /// A single-precision value as the double its shortest round-trip text reads as, formatted on the stack (nothing
+        /// allocated). A whole number of at most 2^24 in magnitude is that text already (floats there are 1 or less apart).
+        /// </summary>
+        internal static double AsSent(float value) => AsSent(value, 16_777_216);
+
+        /// <summary>A half-precision value as sent, as <see cref="AsSent(float)"/> does (halves are 1 or less apart up to 2^11).</summary>
+        internal static double AsSent(Half value) => AsSent(value, 2_048);
+
+        private static double AsSent<T>(T value, double exactWholeNumbers)
+            where T : IBinaryFloatingPointIeee754<T>
+        {
+            var widened = double.CreateTruncating(value);
+            if (!double.IsFinite(widened) || (Math.Abs(widened) <= exactWholeNumbers && Math.Floor(widened) == widened))
+            {
+                return widened;
+            }
+
+            Span<char> text = stackalloc char[32];
+            return value.TryFormat(text, out var written, "R", CultureInfo.InvariantCulture)
+                && double.TryParse(text[..written], NumberStyles.Float, CultureInfo.InvariantCulture, out var sent) ? sent : widened;
+        }
+
         [GeneratedRegex(@"^(.+)\[([0-9]{1,6})\]$")]
         private static partial Regex IndexedName();
     }
@@ -397,10 +405,9 @@ public sealed partial class RowValidator
     /// <summary>
     /// A multicolumn sum_to_equal or unique_within_record over every row: rows its ignore_row_if leaves out (all / any values
     /// missing, or none) are skipped. For a sum, in the others a missing value or one that is not a number fails, else the
-    /// values add up (in column order, as doubles, as batch validation does) to exactly the total. Within a record, no two
-    /// values may be equal: two missing ones are (GE's <c>nunique(dropna=False)</c>), a missing and a present one are not,
-    /// and present ones compare as a pair's do, as numbers (an FP32 value as it was sent) when both read as numbers, else
-    /// as text.
+    /// values add up (in column order, as doubles, an FP32 or FP16 value as it was sent) to exactly the total. Within a
+    /// record, no two values may be equal: two missing ones are (GE's <c>nunique(dropna=False)</c>), a missing and a present
+    /// one are not, and present ones compare as a pair's do, as numbers when both read as numbers, else as text.
     /// </summary>
     private sealed class CompiledMulticolumn(MulticolumnExpectation expectation)
     {
@@ -423,14 +430,16 @@ public sealed partial class RowValidator
 
             if (failed > 0)
             {
-                var values = _at.Select(at =>
-                {
-                    var (tensor, offset, width) = Find(inputs, at.Input, at.Index);
-                    return CompiledColumn.Describe(CompiledColumn.Cell(tensor, (first * width) + offset));
-                });
-                (violations ??= []).Add(new RowViolation(expectation.Name, expectation.Kind!, failed, first, $"({string.Join(", ", values)})"));
+                (violations ??= []).Add(new RowViolation(expectation.Name, expectation.Kind!, failed, first, Describe(inputs, first)));
             }
         }
+
+        /// <summary>A row's values, "(a, b, c)" (apart from <see cref="Check"/>, whose passing requests so allocate no closure).</summary>
+        private string Describe(IReadOnlyList<Tensor> inputs, int row) => "(" + string.Join(", ", _at.Select(at =>
+        {
+            var (tensor, offset, width) = Find(inputs, at.Input, at.Index);
+            return CompiledColumn.Describe(CompiledColumn.Cell(tensor, (row * width) + offset));
+        })) + ")";
 
         private bool Holds(IReadOnlyList<Tensor> inputs, int row) =>
             expectation.Kind == ExpectationKinds.UniqueWithinRecord ? UniqueWithinRecord(inputs, row) : Sums(inputs, row);
@@ -464,7 +473,7 @@ public sealed partial class RowValidator
                         continue;
                     }
 
-                    var (x, y) = (CompiledColumn.AsSent(a), CompiledColumn.AsSent(b));
+                    var (x, y) = (CompiledColumn.AsNumber(a), CompiledColumn.AsNumber(b));
                     var equal = !double.IsNaN(x) && !double.IsNaN(y) ? x == y : string.Equals(CompiledColumn.AsText(a), CompiledColumn.AsText(b), StringComparison.Ordinal);
                     if (equal)
                     {

@@ -53,6 +53,72 @@ public sealed class RowValidatorTests
         check.Describe(suite).ShouldBe("the input fails expectations: column 'age' max 120: row 0 has 120.7");
     }
 
+    [Theory]
+    [InlineData("""{"max": 7.9}""")]
+    [InlineData("""{"min": 7.9}""")]
+    [InlineData("""{"min": 7.9, "max": 7.9}""")]
+    [InlineData("""{"allowed": [7.9]}""")]
+    [InlineData("""{"allowed": ["7.9"]}""")]
+    [InlineData("""{"regex": "^7\\.9$"}""")]
+    [InlineData("""{"equal_to": "limit"}""")]
+    [InlineData("""{"greater_or_equal": "limit"}""")]
+    public void An_fp32_value_is_compared_as_it_was_sent_by_every_row_check(string expectations)
+    {
+        // 7.9f widens to 7.900000095367432, above 7.9 (and not equal to it); as sent it is 7.9 in every check.
+        var suite = ExpectationSuiteReader.Parse("""{"columns": {"age": """ + expectations + "}}");
+        var limit = new Tensor("limit", TensorDatatypes.Fp64, [1, 1], new[] { 7.9 });
+
+        RowValidator.Compile(suite).Check([.. Titanic([1], ["male"], [7.9f], ["S"]), limit]).Passed.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void An_fp32_value_just_over_the_limit_fails_shown_as_sent_and_a_plain_pair_compares_it_as_sent()
+    {
+        var suite = ExpectationSuiteReader.Parse("""{"columns": {"age": {"max": 7.9, "greater_than": "limit"}}}""");
+        var limit = new Tensor("limit", TensorDatatypes.Fp64, [2, 1], new[] { 7.9, 7.9 });
+
+        var check = RowValidator.Compile(suite).Check([.. Titanic([1, 1], ["male", "male"], [7.9f, 7.91f], ["S", "S"]), limit]);
+
+        // Row 0: 7.9 is not greater than 7.9 (its widened double would be); row 1: 7.91 is over the max, and greater.
+        check.FailedList().ShouldBe("age.max,age.greater_than");
+        check.Describe(suite).ShouldBe("the input fails expectations: column 'age' max 7.9: row 1 has 7.91; column 'age' greater_than 'limit': row 0 has (7.9, 7.9)");
+    }
+
+    [Fact]
+    public void Fp32_values_add_up_as_they_were_sent()
+    {
+        // 211.3 + 0.7 is 212 in doubles; widened, 211.3f + 0.7f is 212.00000303983688.
+        var suite = ExpectationSuiteReader.Parse("""{"multicolumn": [{"columns": ["fare", "tip"], "sum_to_equal": 212}]}""");
+        Tensor Fp32(string name, params float[] values) => new(name, TensorDatatypes.Fp32, [values.Length, 1], values);
+
+        var check = RowValidator.Compile(suite).Check([Fp32("fare", 211.3f, 211.3f), Fp32("tip", 0.7f, 0.71f)]);
+
+        check.Describe(suite).ShouldBe("the input fails expectations: columns 'fare+tip' sum_to_equal 212: row 1 has (211.3, 0.71)");
+    }
+
+    [Fact]
+    public void An_fp16_value_is_compared_and_shown_as_it_was_sent()
+    {
+        // (Half)0.1 is 0.0999755859375 as a double, below min 0.1; as sent it is 0.1. 0.3 is 0.300048828125, shown as 0.3.
+        var suite = ExpectationSuiteReader.Parse("""{"columns": {"x": {"min": 0.1, "max": 0.2}}}""");
+        var x = new Tensor("x", TensorDatatypes.Fp16, [2, 1], new[] { (Half)0.1, (Half)0.3 });
+
+        var check = RowValidator.Compile(suite).Check([x]);
+
+        check.Describe(suite).ShouldBe("the input fails expectations: column 'x' max 0.2: row 1 has 0.3");
+    }
+
+    [Fact]
+    public void Whole_fp32_and_fp16_values_and_the_largest_half_are_read_as_sent()
+    {
+        var suite = ExpectationSuiteReader.Parse("""{"columns": {"f": {"allowed": [16777216, -3, 0.5]}, "h": {"allowed": [2048, 4096, 65500]}}}""");
+        var f = new Tensor("f", TensorDatatypes.Fp32, [3, 1], new[] { 16777216f, -3f, 0.5f });
+        // Half 65504 is written 65500 (its shortest round-trip text), and read as such.
+        var h = new Tensor("h", TensorDatatypes.Fp16, [3, 1], new[] { (Half)2048, (Half)4096, Half.MaxValue });
+
+        RowValidator.Compile(suite).Check([f, h]).Passed.ShouldBeTrue();
+    }
+
     [Fact]
     public void Type_compares_what_the_value_is_and_several_failures_are_all_named()
     {
@@ -116,6 +182,31 @@ public sealed class RowValidatorTests
         }
 
         // The result record of a passing check is the only allocation (one small object per request).
+        (GC.GetAllocatedBytesForCurrentThread() - before).ShouldBeLessThanOrEqualTo(100 * 32);
+    }
+
+    [Fact]
+    public void A_passing_request_of_fractional_fp32_and_fp16_values_allocates_nothing_more()
+    {
+        var suite = ExpectationSuiteReader.Parse("""{"columns": {"age": {"min": 0.1, "max": 120.7, "allowed": [29.3, 40.1]}, "rest": {"greater_or_equal": {"value": "age", "offset": -11}}}, "multicolumn": [{"columns": ["age", "rest"], "sum_to_equal": 70}]}""");
+        var validator = RowValidator.Compile(suite);
+        var inputs = new List<Tensor>
+        {
+            new("age", TensorDatatypes.Fp32, [2, 1], new[] { 29.3f, 40.1f }),
+            new("rest", TensorDatatypes.Fp16, [2, 1], new[] { (Half)40.7, (Half)29.9 }),
+        };
+        validator.Check(inputs).Passed.ShouldBeTrue();
+        for (var i = 0; i < 100; i++)
+        {
+            validator.Check(inputs);
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 100; i++)
+        {
+            validator.Check(inputs);
+        }
+
         (GC.GetAllocatedBytesForCurrentThread() - before).ShouldBeLessThanOrEqualTo(100 * 32);
     }
 
