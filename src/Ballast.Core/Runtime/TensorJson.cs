@@ -131,9 +131,10 @@ public static class TensorJson
             default:
                 if (data is Half[] halves)
                 {
+                    // As sent: (Half)0.1 is written 0.1, not 0.0999755859375 (as a float is written by its shortest text).
                     foreach (var value in halves)
                     {
-                        WriteNumber(writer, (double)value);
+                        WriteNumber(writer, SentNumber.Of(value));
                     }
 
                     break;

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Numerics;
 using System.Text.RegularExpressions;
 using Ballast.Runtime;
 
@@ -359,9 +358,9 @@ public sealed partial class RowValidator
         /// </summary>
         private static (CellKind Kind, double Number, string? Text) Read(Array data, int index) => data switch
         {
-            float[] values => float.IsNaN(values[index]) ? (CellKind.Missing, 0, null) : (CellKind.Number, AsSent(values[index]), null),
+            float[] values => float.IsNaN(values[index]) ? (CellKind.Missing, 0, null) : (CellKind.Number, SentNumber.Of(values[index]), null),
             double[] values => double.IsNaN(values[index]) ? (CellKind.Missing, 0, null) : (CellKind.Number, values[index], null),
-            Half[] values => Half.IsNaN(values[index]) ? (CellKind.Missing, 0, null) : (CellKind.Number, AsSent(values[index]), null),
+            Half[] values => Half.IsNaN(values[index]) ? (CellKind.Missing, 0, null) : (CellKind.Number, SentNumber.Of(values[index]), null),
             long[] values => (CellKind.Number, values[index], null),
             int[] values => (CellKind.Number, values[index], null),
             short[] values => (CellKind.Number, values[index], null),
@@ -374,29 +373,6 @@ public sealed partial class RowValidator
             string[] values => values[index] is null ? (CellKind.Missing, 0, null) : (CellKind.Text, 0, values[index]),
             _ => (CellKind.Missing, 0, null),
         };
-
-        /// <summary>
-        /// A single-precision value as the double its shortest round-trip text reads as, formatted on the stack (nothing
-        /// allocated). A whole number of at most 2^24 in magnitude is that text already (floats there are 1 or less apart).
-        /// </summary>
-        internal static double AsSent(float value) => AsSent(value, 16_777_216);
-
-        /// <summary>A half-precision value as sent, as <see cref="AsSent(float)"/> does (halves are 1 or less apart up to 2^11).</summary>
-        internal static double AsSent(Half value) => AsSent(value, 2_048);
-
-        private static double AsSent<T>(T value, double exactWholeNumbers)
-            where T : IBinaryFloatingPointIeee754<T>
-        {
-            var widened = double.CreateTruncating(value);
-            if (!double.IsFinite(widened) || (Math.Abs(widened) <= exactWholeNumbers && Math.Floor(widened) == widened))
-            {
-                return widened;
-            }
-
-            Span<char> text = stackalloc char[32];
-            return value.TryFormat(text, out var written, "R", CultureInfo.InvariantCulture)
-                && double.TryParse(text[..written], NumberStyles.Float, CultureInfo.InvariantCulture, out var sent) ? sent : widened;
-        }
 
         [GeneratedRegex(@"^(.+)\[([0-9]{1,6})\]$")]
         private static partial Regex IndexedName();
