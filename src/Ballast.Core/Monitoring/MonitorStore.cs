@@ -17,7 +17,8 @@ internal sealed partial class MonitorJsonContext : JsonSerializerContext;
 
 /// <summary>
 /// Monitors and their closed windows in the metadata database. Creating or changing a monitor checks that its endpoint
-/// and reference dataset exist; a window is stored once per (monitor, start), whoever computed it.
+/// and reference dataset exist, and that the dataset table's profile has the columns the monitor needs
+/// (<see cref="MonitorReferenceColumns"/>); a window is stored once per (monitor, start), whoever computed it.
 /// </summary>
 public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoints, DatasetStore datasets, TimeProvider time, RunStore? runs = null,
     Storage.IArtifactStore? artifacts = null)
@@ -176,12 +177,14 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
             {
                 if (spec.Reference.Run is { } run)
                 {
-                    await MonitorRunReference.ResolveAsync(runs, datasets, artifacts, run, spec.Reference.File, cancellationToken).ConfigureAwait(false);
+                    var source = await MonitorRunReference.ResolveAsync(runs, datasets, artifacts, run, spec.Reference.File, cancellationToken).ConfigureAwait(false);
+                    problems.AddRange(MonitorReferenceColumns.Problems(spec, source.Name, source.Profile));
                 }
                 else
                 {
                     var version = await datasets.GetVersionAsync(new DatasetReference(spec.Reference.Dataset!, spec.Reference.Version), cancellationToken).ConfigureAwait(false);
-                    MonitorReferenceFile.Choose(version, spec.Reference.File);
+                    var table = MonitorReferenceFile.Choose(version, spec.Reference.File);
+                    problems.AddRange(MonitorReferenceColumns.Problems(spec, $"{version.Reference} {table.Path}", MonitorReferenceFile.ProfileOf(version, table)));
                 }
             }
             catch (TrackingException exception) when (exception.Code is TrackingException.ResourceDoesNotExist or TrackingException.InvalidParameterValue)
