@@ -217,7 +217,7 @@ public static partial class BallastServer
         // Alerts: the rules engine is an IAlertObserver (monitors call every registered one per closed window); the
         // dispatcher delivers the outbox under the `alerts` lease.
         // Rules are checked against the monitors (their source must be one, their metric one it reports).
-        var monitors = new Ballast.Monitoring.MonitorStore(server.Database, endpoints, datasets, server.Time, runs, server.Artifacts);
+        var monitors = new Ballast.Monitoring.MonitorStore(server.Database, endpoints, datasets, server.Time, runs, server.Artifacts, registry);
         builder.Services.AddSingleton(monitors);
         var alertSources = new Ballast.Alerts.AlertSourceChecks(monitors);
         builder.Services.AddSingleton(alertSources);

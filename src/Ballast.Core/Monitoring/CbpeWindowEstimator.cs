@@ -16,8 +16,10 @@ namespace Ballast.Monitoring;
 /// Calibration's random splits are seeded, so a window gives the same estimate every time. A dataset reference with
 /// labels but without the model's probabilities is scored with the endpoint's models when a <see cref="ReferenceScorer"/>
 /// is given (the server gives one): each window row is then calibrated on the reference as the variant that answered it
-/// scores it (an ensemble's rows as the ensemble does). A reference without the probabilities that is not scored gives
-/// no estimate, only a note (NannyML's CBPE refuses it).
+/// scores it (an ensemble's rows as the ensemble does). A reference without the probabilities that is not scored, or
+/// without labels (a dataset without the label column, a traffic reference without any feedback), gives no estimate,
+/// only a note (NannyML's CBPE refuses both); a dataset version known when the monitor is stored is checked then too
+/// (<see cref="MonitorReferenceColumns"/>).
 /// </summary>
 public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindowEstimator
 {
@@ -59,7 +61,7 @@ public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindo
         var threshold = estimated.Threshold ?? Cbpe.DefaultThreshold;
         var normalization = Normalization(estimated);
         CbpeSamplingErrors? errors = null;
-        var (sources, refusal) = await ReferenceScoresAsync(context, estimated, [column], [estimated.ProbabilityOutput!], allRows, notes, cancellationToken).ConfigureAwait(false);
+        var (sources, refusal) = await ReferenceScoresAsync(context, estimated, [column], ProbabilityColumns(estimated), allRows, notes, cancellationToken).ConfigureAwait(false);
         if (refusal is not null)
         {
             return new WindowHookResult(new Dictionary<string, double>(), [.. notes, refusal]);
@@ -116,7 +118,7 @@ public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindo
     private async Task<WindowHookResult> EstimateMulticlassAsync(MonitorWindowContext context, MonitorEstimated estimated, IReadOnlyList<string> classes, CancellationToken cancellationToken)
     {
         var name = estimated.ProbabilityOutput!;
-        var columns = Enumerable.Range(0, classes.Count).Select(c => $"{name}[{c}]").ToArray();
+        var columns = ProbabilityColumns(estimated);
         var outputs = context.Window.Outputs;
         if (columns.Any(c => !outputs.ContainsKey(c)) || outputs.ContainsKey($"{name}[{classes.Count}]"))
         {
@@ -210,6 +212,32 @@ public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindo
         var cells = classes.SelectMany((truth, i) => classes.Select((predicted, j) =>
             (MonitorMetricNames.EstimatedConfusion(truth, predicted), matrix[i][j], errors?.ConfusionMatrix[i][j]))).ToArray();
         return Result(scores.Length, calibrations.Any(calibration => calibration?.Calibrated > 0), (estimate.Accuracy, estimate.Precision, estimate.Recall, estimate.Specificity, estimate.F1, estimate.RocAuc), cells, normalization, errors, notes);
+    }
+
+    /// <summary>
+    /// The columns of the model's probabilities as a reference holds them (a window's, or a dataset's named as the
+    /// output): binary, <c>NAME</c> (a window's [N, 2] output is its column <c>NAME[1]</c>, <see cref="WindowValues.ProbabilityColumn"/>);
+    /// multiclass, <c>NAME[0]</c> … <c>NAME[C-1]</c>.
+    /// </summary>
+    public static string[] ProbabilityColumns(MonitorEstimated estimated)
+    {
+        ArgumentNullException.ThrowIfNull(estimated);
+        var name = estimated.ProbabilityOutput!;
+        return estimated.Classes is { Count: > 0 } classes ? Enumerable.Range(0, classes.Count).Select(c => WindowValues.Column(name, c)).ToArray() : [name];
+    }
+
+    /// <summary>
+    /// The probability columns a reference whose columns are <paramref name="has"/> certainly lacks: binary, <c>NAME</c>
+    /// when it has neither <c>NAME</c> nor <c>NAME[1]</c> (either may be what a window reads); multiclass, each of
+    /// <c>NAME[0]</c> … <c>NAME[C-1]</c> it does not have.
+    /// </summary>
+    public static IReadOnlyList<string> MissingProbabilities(MonitorEstimated estimated, Func<string, bool> has)
+    {
+        ArgumentNullException.ThrowIfNull(has);
+        var columns = ProbabilityColumns(estimated);
+        return estimated.Classes is { Count: > 0 }
+            ? columns.Where(column => !has(column)).ToList()
+            : has(columns[0]) || has(WindowValues.Column(columns[0], 1)) ? [] : columns;
     }
 
     /// <summary>The classes no labelled reference row has (<paramref name="actual"/>: each row's class index), in the order of <c>classes</c>.</summary>
@@ -339,8 +367,9 @@ public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindo
     /// What the reference gives to calibrate with: one source for every row (a traffic reference's outputs and feedback,
     /// a dataset reference's probability columns, or its scores by a one-model endpoint), or one per variant of the
     /// endpoint (its scores by each variant's model, or by the ensemble). Null sources: uncalibrated, a note says why
-    /// (no labels, too few). A refusal (no estimate at all): the reference does not carry the model's probabilities and
-    /// they could not be obtained by scoring it, as NannyML's CBPE refuses a reference without <c>y_pred_proba</c>.
+    /// (too few labelled rows). A refusal (no estimate at all): the reference does not carry the model's probabilities and
+    /// they could not be obtained by scoring it, as NannyML's CBPE refuses a reference without <c>y_pred_proba</c>; or it
+    /// has no labelled row, as NannyML's refuses one without <c>y_true</c>.
     /// </summary>
     private async Task<(List<ReferenceScores>? Sources, string? Refusal)> ReferenceScoresAsync(MonitorWindowContext context, MonitorEstimated estimated, string[] columns,
         string[] fallback, int[] windowRows, List<string> notes, CancellationToken cancellationToken)
@@ -385,6 +414,12 @@ public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindo
             var (source, refusal) = variant.Outputs is null ? (null, variant.Problem)
                 : absent.Count > 0 ? (null, $"variant '{variant.Variant}' ({variant.Model}) has no output {string.Join(", ", absent.Select(column => $"'{column}'"))} (outputs: {string.Join(", ", variant.Outputs.Keys)})")
                 : ReferenceLabels(context, estimated, columns, fallback, column => variant.Outputs.GetValueOrDefault(column), notes);
+            if (refusal is not null && variant.Outputs is not null && absent.Count == 0)
+            {
+                // The variant scored it; the reference's labels refuse it, whichever variant.
+                return (null, refusal);
+            }
+
             if (refusal is not null)
             {
                 problems.Add(refusal);
@@ -417,6 +452,18 @@ public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindo
     private static string MissingProbabilitiesNote(string reference, List<string> missing, string why) =>
         $"no estimated performance: the reference ({reference}) has no column {string.Join(", ", missing.Select(column => $"'{column}'"))} with the model's probabilities{(why.Length == 0 ? "" : " " + why)}; " +
         "CBPE (as NannyML's, which refuses a reference without its y_pred_proba columns) calibrates on the reference's probabilities and labels";
+
+    /// <summary>
+    /// Why a reference with the model's probabilities but no labels gives no estimate. NannyML's CBPE refuses such a
+    /// reference: its <c>fit</c> requires the <c>y_true</c> column in the reference as well as <c>y_pred_proba</c>
+    /// (<c>_fit_binary</c> in nannyml/performance_estimation/confidence_based/cbpe.py calls
+    /// <c>_list_missing([self.y_true, self.y_pred_proba, self.y_pred], ...)</c>, which raises <c>InvalidArgumentsException</c>),
+    /// since calibration and sampling errors are fitted on the reference's labels; without them the estimate would rest on
+    /// uncalibrated probabilities, so the window says so instead of giving numbers.
+    /// </summary>
+    private static string MissingLabelsNote(string reference, string why) =>
+        $"no estimated performance: the reference ({reference}) {why}; " +
+        "CBPE (as NannyML's, which refuses a reference without its y_true column) calibrates on the reference's probabilities and labels";
 
     /// <summary>
     /// Which source calibrates each of the window's rows (<paramref name="rows"/>, the rows with probabilities): the only
@@ -460,7 +507,7 @@ public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindo
     /// <summary>
     /// The reference's probabilities (one per column of <paramref name="columns"/>, found under that name or else the
     /// matching one of <paramref name="fallback"/> by <paramref name="values"/>) with their labels as text; without the
-    /// probabilities a refusal, with too few labelled rows or none null and a note.
+    /// probabilities or without any labelled row a refusal, with too few labelled rows null and a note.
     /// </summary>
     private static (ReferenceScores? Source, string? Refusal) ReferenceLabels(MonitorWindowContext context, MonitorEstimated estimated, string[] columns, string[] fallback,
         Func<string, IReadOnlyList<object?>?> values, List<string> notes)
@@ -480,11 +527,17 @@ public sealed class CbpeWindowEstimator(ReferenceScorer? scorer = null) : IWindo
         IReadOnlyList<string?>? labels = reference.Outcomes ?? reference.Values(label)?.Select(WindowValues.Text).ToList();
         if (labels is null)
         {
-            notes.Add($"estimated performance not calibrated and without sampling errors: the reference ({reference.Name}) needs a column '{label}' (the true label)");
-            return (null, null);
+            return (null, MissingLabelsNote(reference.Name, $"has no column '{label}' with the true label"));
         }
 
         var (probabilities, rows) = Rows(scores!, Math.Min(labels.Count, scores.Min(column => column!.Count)), row => labels[row] is not null);
+        if (rows.Length == 0)
+        {
+            return (null, MissingLabelsNote(reference.Name, reference.Outcomes is null
+                ? $"has no row with both a label in '{label}' and the model's probabilities"
+                : "has no row with both feedback (the true label) and the model's probabilities"));
+        }
+
         if (rows.Length < context.MinRows)
         {
             notes.Add($"estimated performance not calibrated and without sampling errors: {rows.Length} reference rows have a label and a probability, fewer than min_rows {context.MinRows}");

@@ -22,4 +22,12 @@ public static class MonitorReferenceFile
                 ? $"Dataset {version.Reference} has no CSV, TSV or Parquet file to compare with."
                 : $"Dataset {version.Reference} has {tables.Count} tables; name one in reference.file ({string.Join(", ", tables.Select(table => table.Path))}).");
     }
+
+    /// <summary>The stored profile of <paramref name="file"/> (its columns and their kinds), null when the version has none for it.</summary>
+    public static TableProfile? ProfileOf(DatasetVersion version, DatasetFile file)
+    {
+        ArgumentNullException.ThrowIfNull(version);
+        ArgumentNullException.ThrowIfNull(file);
+        return version.Profile?.Tables.FirstOrDefault(table => table.Path == file.Path);
+    }
 }

@@ -32,7 +32,7 @@ internal static class MonitorRunReference
             if (await datasets.FindByDigestAsync(input.Dataset.Name, input.Dataset.Digest, cancellationToken).ConfigureAwait(false) is { } version)
             {
                 var table = MonitorReferenceFile.Choose(version, file);
-                return MonitorReferenceSource.OfDatasetFile(datasets, $"run {runId}: {version.Reference} {table.Path}", table);
+                return MonitorReferenceSource.OfDatasetFile(datasets, $"run {runId}: {version.Reference} {table.Path}", table, MonitorReferenceFile.ProfileOf(version, table));
             }
         }
 

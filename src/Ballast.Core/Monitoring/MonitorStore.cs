@@ -17,10 +17,11 @@ internal sealed partial class MonitorJsonContext : JsonSerializerContext;
 
 /// <summary>
 /// Monitors and their closed windows in the metadata database. Creating or changing a monitor checks that its endpoint
-/// and reference dataset exist; a window is stored once per (monitor, start), whoever computed it.
+/// and reference dataset exist, and that the dataset table's profile has the columns the monitor needs
+/// (<see cref="MonitorReferenceColumns"/>); a window is stored once per (monitor, start), whoever computed it.
 /// </summary>
 public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoints, DatasetStore datasets, TimeProvider time, RunStore? runs = null,
-    Storage.IArtifactStore? artifacts = null)
+    Storage.IArtifactStore? artifacts = null, Registry.RegistryStore? registry = null)
 {
     public const int MaxPage = 500;
 
@@ -161,7 +162,8 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
     {
         spec = MonitorValidation.Validate(spec);
         var problems = new List<string>();
-        if (await endpoints.FindAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false) is not { } endpoint)
+        var endpoint = await endpoints.FindAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false);
+        if (endpoint is null)
         {
             problems.Add($"endpoint '{spec.Endpoint}' does not exist");
         }
@@ -176,12 +178,15 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
             {
                 if (spec.Reference.Run is { } run)
                 {
-                    await MonitorRunReference.ResolveAsync(runs, datasets, artifacts, run, spec.Reference.File, cancellationToken).ConfigureAwait(false);
+                    var source = await MonitorRunReference.ResolveAsync(runs, datasets, artifacts, run, spec.Reference.File, cancellationToken).ConfigureAwait(false);
+                    problems.AddRange(MonitorReferenceColumns.Problems(spec, source.Name, source.Profile, await ScorersAsync(spec, endpoint, cancellationToken).ConfigureAwait(false)));
                 }
                 else
                 {
                     var version = await datasets.GetVersionAsync(new DatasetReference(spec.Reference.Dataset!, spec.Reference.Version), cancellationToken).ConfigureAwait(false);
-                    MonitorReferenceFile.Choose(version, spec.Reference.File);
+                    var table = MonitorReferenceFile.Choose(version, spec.Reference.File);
+                    problems.AddRange(MonitorReferenceColumns.Problems(spec, $"{version.Reference} {table.Path}", MonitorReferenceFile.ProfileOf(version, table),
+                        await ScorersAsync(spec, endpoint, cancellationToken).ConfigureAwait(false)));
                 }
             }
             catch (TrackingException exception) when (exception.Code is TrackingException.ResourceDoesNotExist or TrackingException.InvalidParameterValue)
@@ -191,6 +196,57 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
         }
 
         return problems.Count == 0 ? spec : throw TrackingException.Invalid($"Invalid monitor '{spec.Name}'", problems);
+    }
+
+    /// <summary>
+    /// How each variant of the endpoint would score a CBPE reference (<see cref="ReferenceScorer"/>): the columns its
+    /// registered model's signature reads, or why it cannot (a url variant, an input of no fixed width). Null when that is
+    /// not known for every variant (no registry here, a model not registered or without a signature, an ensemble whose
+    /// combination is scored too): such a reference is left to the window.
+    /// </summary>
+    private async Task<IReadOnlyList<MonitorReferenceColumns.Scorer>?> ScorersAsync(MonitorSpec spec, StoredEndpoint? endpoint, CancellationToken cancellationToken)
+    {
+        if (registry is null || spec.Estimated is null || endpoint is null)
+        {
+            return null;
+        }
+
+        var scorers = new List<MonitorReferenceColumns.Scorer>();
+        foreach (var variant in endpoint.Spec.Variants ?? [])
+        {
+            if (variant.Model is null)
+            {
+                scorers.Add(new MonitorReferenceColumns.Scorer(variant.Name, null, [], $"calls a model on another server ({variant.Url})"));
+                continue;
+            }
+
+            Runtime.ModelSignature? signature;
+            try
+            {
+                signature = Registry.ModelRegistration.SignatureOf(await ModelReference.Parse(variant.Model, $"variant '{variant.Name}'").ResolveAsync(registry, cancellationToken).ConfigureAwait(false));
+            }
+            catch (TrackingException)
+            {
+                return null;
+            }
+
+            if (signature is null)
+            {
+                return null;
+            }
+
+            try
+            {
+                scorers.Add(new MonitorReferenceColumns.Scorer(variant.Name, variant.Model,
+                    signature.Inputs.SelectMany(input => ReferenceScorer.InputColumns(input, spec.FeatureNames).Select(column => (input.Name, column))).ToList()));
+            }
+            catch (InvalidOperationException exception)
+            {
+                scorers.Add(new MonitorReferenceColumns.Scorer(variant.Name, variant.Model, [], $"({variant.Model}) cannot score a table: {exception.Message}"));
+            }
+        }
+
+        return scorers;
     }
 
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();

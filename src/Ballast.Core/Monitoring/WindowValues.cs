@@ -33,6 +33,9 @@ internal static class WindowValues
         }
 
         var columns = outputs.Keys.Count(key => key.StartsWith(name + "[", StringComparison.Ordinal));
-        return columns == 2 && outputs.ContainsKey(name + "[1]") ? name + "[1]" : null;
+        return columns == 2 && outputs.ContainsKey(Column(name, 1)) ? Column(name, 1) : null;
     }
+
+    /// <summary>The column <paramref name="index"/> of an [N, k] output <paramref name="name"/>, as a window names it: <c>NAME[index]</c>.</summary>
+    public static string Column(string name, int index) => $"{name}[{index.ToString(CultureInfo.InvariantCulture)}]";
 }

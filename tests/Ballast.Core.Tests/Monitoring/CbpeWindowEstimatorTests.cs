@@ -69,6 +69,31 @@ public sealed class CbpeWindowEstimatorTests
     }
 
     [Fact]
+    public async Task A_traffic_reference_without_any_feedback_gives_a_note_and_no_estimates_as_NannyML_refuses_it()
+    {
+        // NannyML's CBPE cannot be fitted on a reference without y_true: CBPE._fit_binary (and the multiclass fit) in
+        // nannyml/performance_estimation/confidence_based/cbpe.py calls _list_missing([self.y_true, self.y_pred_proba,
+        // self.y_pred], list(reference_data.columns)), which raises InvalidArgumentsException. Uncalibrated numbers
+        // without sampling errors are not what it gives, so the window gets a note instead.
+        const string Why = "; CBPE (as NannyML's, which refuses a reference without its y_true column) calibrates on the reference's probabilities and labels";
+        var unlabelled = ReferenceTable.FromWindow("traffic of the test", Table(Window, new string?[Window.Length]));
+        var multiclass = await EstimateAsync(unlabelled, Window);
+        multiclass.Metrics.ShouldBeEmpty();
+        multiclass.Notes.ShouldBe(["no estimated performance: the reference (traffic of the test) has no row with both feedback (the true label) and the model's probabilities" + Why]);
+
+        // Binary: the probability of class "1" one value a row; feedback for none of the reference's rows.
+        var probabilities = new WindowTable();
+        probabilities.Outputs["probability"] = [0.9, 0.2, 0.7, 0.4];
+        probabilities.Outcomes.AddRange(new string?[4]);
+        var binary = await new CbpeWindowEstimator().EstimateAsync(new MonitorWindowContext(
+            new MonitorSpec("binary", "loans", new MonitorWindow(Duration: "10m"), new MonitorReference(From: "2026-12-01T00:00:00Z", To: "2026-12-01T01:00:00Z"), MinRows: 3,
+                Estimated: new MonitorEstimated("probability", "1")),
+            probabilities, ReferenceTable.FromWindow("traffic of the test", probabilities), [], 0, 0, Path.GetTempPath()), Cancel);
+        binary.Metrics.ShouldBeEmpty();
+        binary.Notes.ShouldBe(["no estimated performance: the reference (traffic of the test) has no row with both feedback (the true label) and the model's probabilities" + Why]);
+    }
+
+    [Fact]
     public async Task With_every_class_among_the_reference_labels_the_window_is_estimated_by_hand()
     {
         var result = await EstimateAsync(Reference("a", "b", "c", "a", "b", "c"), Window);

@@ -311,6 +311,52 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : FolderDataba
         window.Results.Message.ShouldBe("no performance: 0 rows have feedback, fewer than min_rows 30; " +
             "segment column 'species' is not among the window's inputs (sepal_length, sepal_width, petal_length, petal_width, region)");
     }
+
+    [Fact]
+    public async Task A_dataset_reference_without_the_columns_the_monitor_needs_is_refused_when_the_monitor_is_stored()
+    {
+        var stack = await StackAsync();
+        await using var log = stack.Log;
+        await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
+        async Task VersionAsync(string dataset, string csv)
+        {
+            var bytes = System.Text.Encoding.UTF8.GetBytes(csv);
+            var sha = ContentAddressing.Sha256Hex(bytes);
+            await stack.Datasets.PutBlobAsync(sha, new MemoryStream(bytes), Cancel);
+            await stack.Datasets.AddVersionAsync(dataset, [new DatasetFile("train.csv", bytes.Length, sha)], cancellationToken: Cancel);
+        }
+
+        // Version 1: the model's probabilities ([N, 2]) but no label; version 2 adds the label; "features": a label, no probabilities.
+        await VersionAsync("iris-train", "sepal_length,petal_length,probability[0],probability[1]\n5.1,1.4,0.9,0.1\n");
+        await VersionAsync("iris-train", "sepal_length,petal_length,probability[0],probability[1],label\n5.1,1.4,0.9,0.1,0\n");
+        await VersionAsync("features", "sepal_length,petal_length,species\n5.1,1.4,0\n");
+        var pinned = Spec() with { Reference = new MonitorReference(Dataset: "iris-train", Version: 1), Kpis = [] };
+        const string Has = "; it has sepal_length, petal_length, probability[0], probability[1]";
+
+        // columns.include and CBPE with the probabilities but no label (NannyML's CBPE._fit_binary refuses a reference
+        // without y_true: _list_missing([self.y_true, self.y_pred_proba, self.y_pred], ...) in
+        // nannyml/performance_estimation/confidence_based/cbpe.py): every problem at once, on create and on put.
+        var spec = pinned with { Columns = new MonitorColumns(Include: ["sepal_length", "sepal_width", "petal_width"]), Estimated = new MonitorEstimated("probability", "1") };
+        const string Refused = "Invalid monitor 'iris-drift': columns.include: iris-train@1 train.csv has no column 'sepal_width', 'petal_width' to compare with" + Has + "; " +
+            "estimated.label: iris-train@1 train.csv has the model's probabilities but no column 'label' with the true label, and CBPE (as NannyML's, which refuses " +
+            "a reference without its y_true column) calibrates on the reference's probabilities and labels" + Has + ".";
+        (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(spec, Cancel))).Message.ShouldBe(Refused);
+        (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.PutAsync(spec, Cancel))).Message.ShouldBe(Refused);
+
+        // Neither the probabilities (as the estimator names them: NAME or NAME[1]; NAME[0] … NAME[C-1]) nor a label.
+        (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(pinned with { Estimated = new MonitorEstimated("score", "1") }, Cancel))).Message
+            .ShouldBe("Invalid monitor 'iris-drift': estimated.label: iris-train@1 train.csv has no column 'score' (or 'score[1]') with the model's probabilities nor a column 'label' " +
+                "with the true label, so the endpoint's models do not score it and CBPE has nothing to calibrate with" + Has + ".");
+        (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(pinned with { Estimated = new MonitorEstimated("probability", Label: "class", Classes: ["a", "b", "c"]) }, Cancel))).Message
+            .ShouldBe("Invalid monitor 'iris-drift': estimated.label: iris-train@1 train.csv has no column 'probability[2]' with the model's probabilities nor a column 'class' " +
+                "with the true label, so the endpoint's models do not score it and CBPE has nothing to calibrate with" + Has + ".");
+
+        // The latest version (a bare name) has the label; a label without probabilities may be scored by the endpoint's models.
+        (await stack.Monitors.CreateAsync(spec with { Reference = new MonitorReference(Dataset: "iris-train"), Columns = new MonitorColumns(Include: ["sepal_length"]) }, Cancel))
+            .Spec.Reference!.Version.ShouldBeNull("a bare name still resolves at each window");
+        await stack.Monitors.CreateAsync(pinned with { Name = "scored", Reference = new MonitorReference(Dataset: "features"), Estimated = new MonitorEstimated("probability", "1", Label: "species") }, Cancel);
+        (await stack.Monitors.PutAsync(pinned with { Name = "no-cbpe", Columns = new MonitorColumns(Include: ["petal_length"]) }, Cancel)).Created.ShouldBeTrue();
+    }
 }
 
 public sealed class SqliteMonitorContractTests() : MonitorContractTests(DatabaseEngine.Sqlite);

@@ -522,6 +522,51 @@ public abstract class MonitorHookContractTests(DatabaseEngine engine) : FolderDa
         artifact.Results.Drift!.Reference.ShouldBe($"run {artifactRun.Info.RunId}: artifact data/train.csv", "a run without a logged dataset: its train.* artifact");
         artifact.Results.Metrics["estimated.accuracy"].ShouldBe(expected.Accuracy, 1e-12);
     }
+
+    [Fact]
+    public async Task Cbpe_on_a_dataset_version_with_the_probabilities_but_no_label_column_gives_a_note_and_no_estimates()
+    {
+        var stack = await StackAsync();
+        await using var log = stack.Log;
+        var reference = Rows("r", 100, shift: 0, flip: false, seed: 31);
+        async Task VersionAsync(bool labelled)
+        {
+            var csv = new System.Text.StringBuilder(labelled ? "x,z,probability,label\n" : "x,z,probability\n");
+            foreach (var row in reference)
+            {
+                csv.Append(CultureInfo.InvariantCulture, $"{row.X:R},{row.Z:R},{row.Probability:R}");
+                csv.Append(labelled ? $",{row.Truth}\n" : "\n");
+            }
+
+            var bytes = System.Text.Encoding.UTF8.GetBytes(csv.ToString());
+            var sha = ContentAddressing.Sha256Hex(bytes);
+            await stack.Datasets.PutBlobAsync(sha, new MemoryStream(bytes), Cancel);
+            await stack.Datasets.AddVersionAsync("loans-probabilities", [new DatasetFile("train.csv", bytes.Length, sha)], cancellationToken: Cancel);
+        }
+
+        // Stored against a bare name whose latest version has labels; the version a window reads (2) has none. NannyML's
+        // CBPE refuses such a reference: CBPE._fit_binary (nannyml/performance_estimation/confidence_based/cbpe.py) calls
+        // _list_missing([self.y_true, self.y_pred_proba, self.y_pred], ...), which raises InvalidArgumentsException.
+        await VersionAsync(labelled: true);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(0)));
+        var spec = (await stack.Monitors.CreateAsync(Spec("loans-unlabelled") with
+        {
+            Reference = new MonitorReference(Dataset: "loans-probabilities"),
+            Estimated = new MonitorEstimated("probability", "1"),
+        }, Cancel)).Spec;
+        await VersionAsync(labelled: false);
+        await LogAsync(stack, Rows("s", 100, shift: 0.7, flip: false, seed: 32), At(0));
+
+        var outcome = await stack.Evaluator.EvaluateAsync(spec, At(0), At(10), Cancel);
+        outcome.Status.ShouldBe(MonitorWindowStatus.Ok, outcome.Results.Message);
+        outcome.Results.Metrics.Keys.ShouldNotContain(key => key.StartsWith("estimated.", StringComparison.Ordinal));
+        outcome.Results.Message.ShouldBe("no estimated performance: the reference (loans-probabilities@2 train.csv) has no column 'label' with the true label; " +
+            "CBPE (as NannyML's, which refuses a reference without its y_true column) calibrates on the reference's probabilities and labels");
+
+        // Version 2 is now the one a new monitor would read: it is refused when the monitor is stored.
+        (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.PutAsync(spec, Cancel))).Message
+            .ShouldStartWith("Invalid monitor 'loans-unlabelled': estimated.label: loans-probabilities@2 train.csv has the model's probabilities but no column 'label' with the true label");
+    }
 }
 
 public sealed class SqliteMonitorHookContractTests() : MonitorHookContractTests(DatabaseEngine.Sqlite);

@@ -533,6 +533,16 @@ public abstract class ReferenceCacheContractTests(DatabaseEngine engine) : Folde
             csv.Append(CultureInfo.InvariantCulture, $"{weight:R},{height:R}\n");
         }
 
+        var labelled = new StringBuilder("weight,height,label\n");
+        foreach (var (weight, height, male) in rows.Take(60))
+        {
+            labelled.Append(CultureInfo.InvariantCulture, $"{weight:R},{height:R},{male}\n");
+        }
+
+        // Version 1 has labels (the monitor is accepted: its reference may be scored); version 2, the latest at the
+        // window, has neither labels nor probabilities.
+        await DatasetAsync(stack, "davis-features", "features.csv", labelled.ToString());
+        var unlabelledSpec = (await stack.Monitors.CreateAsync(DavisMonitor("davis-unlabelled", "davis-one", "davis-features"), Cancel)).Spec;
         await DatasetAsync(stack, "davis-features", "features.csv", csv.ToString());
         await LogDavisAsync(stack, "davis-remote", rows, ["c"]);
         await LogDavisAsync(stack, "davis-one", rows, ["a"]);
@@ -548,10 +558,11 @@ public abstract class ReferenceCacheContractTests(DatabaseEngine engine) : Folde
         remote.Results.Message.ShouldBe("no estimated performance: the reference (davis-reference@1 reference.csv) has no column 'output_probability[1]' with the model's probabilities " +
             "and the endpoint's models could not score it: variant 'c' calls a model on another server (http://127.0.0.1:9/v2/models/davis), so the reference is not scored with it; " + Why);
 
-        // Neither probabilities nor labels: not scored (nothing to calibrate with), and no estimate, as NannyML refuses it.
-        var unlabelled = await evaluator.EvaluateAsync((await stack.Monitors.CreateAsync(DavisMonitor("davis-unlabelled", "davis-one", "davis-features"), Cancel)).Spec, At(0), At(10), Cancel);
+        // Neither probabilities nor labels (the bare name's latest version): not scored (nothing to calibrate with), and no
+        // estimate, as NannyML refuses it. Storing the monitor now refuses such a version (MonitorContractTests).
+        var unlabelled = await evaluator.EvaluateAsync(unlabelledSpec, At(0), At(10), Cancel);
         unlabelled.Results.Metrics.Keys.ShouldNotContain(key => key.StartsWith("estimated.", StringComparison.Ordinal));
-        unlabelled.Results.Message.ShouldBe("no estimated performance: the reference (davis-features@1 features.csv) has no column 'output_probability[1]' with the model's probabilities " +
+        unlabelled.Results.Message.ShouldBe("no estimated performance: the reference (davis-features@2 features.csv) has no column 'output_probability[1]' with the model's probabilities " +
             "nor a label column 'label' to calibrate with, so the endpoint's model does not score it; " + Why);
         stack.Recorder.Events.ShouldNotContain("scores:miss");
     }

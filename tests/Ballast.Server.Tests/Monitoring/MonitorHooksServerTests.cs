@@ -129,15 +129,31 @@ public sealed class MonitorHooksServerTests
             datasetMonitor["name"] = "loans-dataset-again";
             (await client.PostAsJsonAsync("/api/v1/monitors", datasetMonitor, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
 
-            // Labels and the region only: the model's other inputs are not there, so it is not scored and says why.
+            // Version 1 has the model's inputs and labels: a monitor of the bare name is accepted (the model may score it).
+            (await client.PostAsJsonAsync("/api/v1/datasets/loans-labels/versions", new { files = new[] { new { path = "labels.csv", size = csv.Length, sha256 = sha } } }, Cancel))
+                .StatusCode.ShouldBe(HttpStatusCode.Created);
+            datasetMonitor["name"] = "loans-labels";
+            datasetMonitor["reference"] = new { dataset = "loans-labels" };
+            (await client.PostAsJsonAsync("/api/v1/monitors", datasetMonitor, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
+
+            // Version 2, labels and the region only: the model's other inputs are not there, so no model of the endpoint can
+            // score it. Storing a monitor of it is refused; the monitor of the bare name reads it at its window, which says why.
             var labels = System.Text.Encoding.UTF8.GetBytes("region,defaulted\n" + string.Concat(referenceRows.Select(row => $"{row.Region},{(row.Defaulted ? "true" : "false")}\n")));
             var labelsSha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(labels));
             (await client.PutAsync($"/api/v1/datasets/blobs/{labelsSha}", new ByteArrayContent(labels), Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
             (await client.PostAsJsonAsync("/api/v1/datasets/loans-labels/versions", new { files = new[] { new { path = "labels.csv", size = labels.Length, sha256 = labelsSha } } }, Cancel))
                 .StatusCode.ShouldBe(HttpStatusCode.Created);
-            datasetMonitor["name"] = "loans-labels";
-            datasetMonitor["reference"] = new { dataset = "loans-labels" };
-            (await client.PostAsJsonAsync("/api/v1/monitors", datasetMonitor, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
+            datasetMonitor["name"] = "loans-labels-pinned";
+            datasetMonitor["reference"] = new { dataset = "loans-labels", version = 2 };
+            using (var refused = await client.PostAsJsonAsync("/api/v1/monitors", datasetMonitor, Cancel))
+            {
+                refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+                refused.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+                var detail = (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()!;
+                detail.ShouldStartWith("Invalid monitor 'loans-labels-pinned': estimated.probability_output: loans-labels@2 labels.csv has no column 'Probability' (or 'Probability[1]') " +
+                    "with the model's probabilities, and no model of endpoint 'loans' can score it: variant 'main' (models:/loans/1) reads '");
+                detail.ShouldEndWith("(feature_names names an [N, k] input's columns); it has region, defaulted.");
+            }
             (await client.PostAsync("/api/v1/monitors/loans-dataset/evaluate", null, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
             (await client.PostAsync("/api/v1/monitors/loans-dataset-again/evaluate", null, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
             var baseline = await (await client.PostAsync("/api/v1/monitors/loans-watch/evaluate", null, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
@@ -218,8 +234,8 @@ public sealed class MonitorHooksServerTests
             unscored.GetProperty("status").GetString().ShouldBe("ok", unscored.ToString());
             unscored.GetProperty("metrics").EnumerateObject().ShouldNotContain(metric => metric.Name.StartsWith("estimated.", StringComparison.Ordinal), unscored.ToString());
             unscored.GetProperty("message").GetString()!.ShouldContain(
-                "no estimated performance: the reference (loans-labels@1 labels.csv) has no column 'Probability' with the model's probabilities and the endpoint's models " +
-                "could not score it: variant 'main' (models:/loans/1) could not score the reference: the reference (loans-labels@1 labels.csv) has no column '");
+                "no estimated performance: the reference (loans-labels@2 labels.csv) has no column 'Probability' with the model's probabilities and the endpoint's models " +
+                "could not score it: variant 'main' (models:/loans/1) could not score the reference: the reference (loans-labels@2 labels.csv) has no column '");
         }
         finally
         {

@@ -16,11 +16,17 @@ public sealed class MonitorServerTests
 
     private static readonly string[] Features = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
 
-    /// <summary>Scores <paramref name="requests"/> batches of 10 iris-like rows (seeded), the petals shifted by <paramref name="shift"/>.</summary>
-    private static async Task<List<string>> ScoreAsync(HttpClient client, int requests, double shift, int seed)
+    /// <summary>
+    /// Scores <paramref name="requests"/> batches of 10 iris-like rows (seeded), the petals shifted by <paramref name="shift"/>;
+    /// with <paramref name="feedback"/>, posts as each row's outcome the model's label, one in eight replaced by the next
+    /// class (labels for CBPE's reference, which refuses a reference without any).
+    /// </summary>
+    private static async Task<List<string>> ScoreAsync(HttpClient client, int requests, double shift, int seed, bool feedback = false)
     {
         var predictions = new List<string>();
+        var outcomes = new List<object>();
         var random = new Random(seed);
+        var flips = new Random(seed + 1);
         double Normal(double mean, double deviation) => mean + (deviation * Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble()));
         for (var i = 0; i < requests; i++)
         {
@@ -28,6 +34,18 @@ public sealed class MonitorServerTests
             using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { new { name = "float_input", shape = new[] { 10, 4 }, datatype = "FP32", data } } }, Cancel);
             response.EnsureSuccessStatusCode();
             predictions.Add(response.Headers.GetValues("Ballast-Prediction-Id").Single());
+            if (feedback)
+            {
+                using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync(Cancel));
+                var labels = body.RootElement.GetProperty("outputs").EnumerateArray().Single(output => output.GetProperty("name").GetString() == "output_label")
+                    .GetProperty("data").EnumerateArray().Select(label => flips.Next(8) == 0 ? (label.GetInt64() + 1) % 3 : label.GetInt64()).ToArray();
+                outcomes.Add(new { prediction_id = predictions[^1], outcome = labels });
+            }
+        }
+
+        if (feedback)
+        {
+            (await client.PostAsJsonAsync("/api/v1/feedback", new { feedback = outcomes }, Cancel)).EnsureSuccessStatusCode();
         }
 
         return predictions;
@@ -165,6 +183,34 @@ public sealed class MonitorServerTests
             "Invalid monitor 'm': reference: Dataset 'train' does not exist; `ballast data list` shows the datasets there are.");
         await ProblemAsync(new { name = "m", endpoint = "iris", window = new { rows = 100 }, reference, drift = new { method = "kolmogorov" }, performance = new { task = "ranking" } },
             "Invalid monitor 'm': drift: unknown drift method 'kolmogorov' (known: ks, chisquare, z, g_test, fisher_exact, t_test, welch_t_test, anderson, cramer_von_mises, psi, jensenshannon, wasserstein, ed, hellinger, l_infinity); performance.task 'ranking' is not classification or regression.");
+
+        // A dataset version's profile lacks what the monitor needs: every problem at once, on POST and on PUT (`ballast apply`).
+        var csv = System.Text.Encoding.UTF8.GetBytes("sepal_length,petal_length,probability[0],probability[1],probability[2]\n5.1,1.4,0.9,0.05,0.05\n");
+        var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(csv));
+        (await client.PutAsync($"/api/v1/datasets/blobs/{sha}", new ByteArrayContent(csv), Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await client.PostAsJsonAsync("/api/v1/datasets/iris-probs/versions", new { files = new[] { new { path = "train.csv", size = csv.Length, sha256 = sha } } }, Cancel))
+            .StatusCode.ShouldBe(HttpStatusCode.Created);
+        var lacking = new Dictionary<string, object>
+        {
+            ["name"] = "m",
+            ["endpoint"] = "iris",
+            ["window"] = new { rows = 100 },
+            ["reference"] = new { dataset = "iris-probs" },
+            ["columns"] = new { include = new[] { "sepal_length", "sepal_width" } },
+            ["estimated"] = new { probability_output = "probability", classes = new[] { "0", "1", "2" } },
+        };
+        const string Lacking = "Invalid monitor 'm': columns.include: iris-probs@1 train.csv has no column 'sepal_width' to compare with; " +
+            "it has sepal_length, petal_length, probability[0], probability[1], probability[2]; " +
+            "estimated.label: iris-probs@1 train.csv has the model's probabilities but no column 'label' with the true label, and CBPE (as NannyML's, which refuses " +
+            "a reference without its y_true column) calibrates on the reference's probabilities and labels; it has sepal_length, petal_length, probability[0], probability[1], probability[2].";
+        await ProblemAsync(lacking, Lacking);
+        using (var put = await client.PutAsJsonAsync("/api/v1/monitors/m", lacking, Cancel))
+        {
+            put.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            put.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+            (await put.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(Lacking);
+        }
+
         (await client.GetFromJsonAsync<JsonElement>("/api/v1/monitors", Cancel)).GetProperty("monitors").GetArrayLength().ShouldBe(0);
 
         var good = new { name = "m", endpoint = "iris", window = new { rows = 100 }, reference };
@@ -209,7 +255,7 @@ public sealed class MonitorServerTests
         await ServingHelpers.RegisterIrisAsync(client);
         (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } }, Cancel)).EnsureSuccessStatusCode();
         var from = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        await ScoreAsync(client, 10, shift: 0, seed: 21);
+        await ScoreAsync(client, 10, shift: 0, seed: 21, feedback: true);
         var to = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() + 1;
         var file = Path.Combine(server.DataDir, "monitor.yaml");
         await File.WriteAllTextAsync(file, $$"""
