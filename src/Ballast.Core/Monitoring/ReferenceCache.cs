@@ -17,6 +17,25 @@ namespace Ballast.Monitoring;
 /// process sharing the folder used since is hashed again). The files' total size is kept within <see cref="MaxBytes"/> by removing the least recently used first (each
 /// use sets a file's last-write time from the clock); a file in use by a window is never removed, and a file larger than
 /// the bound is not cached. In one process, concurrent requests for the same file share one download.
+/// <para>
+/// Processes sharing the folder see each other's use through advisory file locks: a <see cref="Lease"/> holds its file
+/// open with a shared lock (as does a read of a scores file), and a file is removed, or replaced, only by a process that
+/// took its exclusive lock, so a file another process is reading is skipped (the next least recently used goes instead).
+/// On Unix .NET's <see cref="FileStream"/> takes these locks itself: <c>flock(LOCK_SH | LOCK_NB)</c> for any
+/// <see cref="FileShare"/> but <see cref="FileShare.None"/>, <c>flock(LOCK_EX | LOCK_NB)</c> for that, throwing an
+/// <see cref="IOException"/> on <c>EWOULDBLOCK</c> and ignoring a file system that cannot lock (dotnet/runtime,
+/// src/libraries/System.Private.CoreLib/src/Microsoft/Win32/SafeHandles/SafeFileHandle.Unix.cs, <c>Init</c>; the
+/// switch <c>System.IO.DisableFileLocking</c> turns them off, and with them this protection). Each FileStream is its
+/// own <c>open</c>, so its own open file description, and flock locks belong to the description (flock(2)): two caches
+/// in one process exclude each other as two processes do.
+/// </para>
+/// <para>
+/// The lock is taken after the file is opened, not with it (the source says so), so a process may open a file just
+/// before another removes it and lock it just after. A process that removes or replaces a file therefore empties it
+/// first, under its exclusive lock: a locked file that is not empty is the one its name gives (an empty cached file
+/// costs no room and is never removed to make some). A file is only put in place under a name that is free
+/// (<see cref="File.Move(string, string, bool)"/> without overwriting); an existing copy is removed first, as above.
+/// </para>
 /// </summary>
 public sealed class ReferenceCache
 {
@@ -28,6 +47,12 @@ public sealed class ReferenceCache
     /// <summary>A temporary file not written for this long was left by a crash; younger ones may be another process's download in progress.</summary>
     private static readonly TimeSpan StaleTemp = TimeSpan.FromHours(1);
     private const int BufferSize = 81_920;
+
+    /// <summary>
+    /// Downloads of one file a request makes at most when other processes sharing the folder remove or replace each copy
+    /// before this one locks it (a race of milliseconds each time, so more than one is already rare).
+    /// </summary>
+    private const int Attempts = 3;
 
     private readonly TimeProvider _time;
     private readonly IReferenceCacheObserver? _observer;
@@ -69,6 +94,7 @@ public sealed class ReferenceCache
     {
         private readonly ReferenceCache _cache;
         private readonly string _name;
+        private FileStream? _held;
         private int _disposed;
 
         internal Lease(ReferenceCache cache, string name, string path)
@@ -85,15 +111,22 @@ public sealed class ReferenceCache
         {
             if (Interlocked.Exchange(ref _disposed, 1) == 0)
             {
+                // Closing the file releases its shared lock: other processes may remove it from now on.
+                _held?.Dispose();
                 _cache.Unpin(_name);
             }
         }
+
+        /// <summary>Keeps <paramref name="held"/> (the file, open with its shared lock) until the lease is disposed.</summary>
+        internal void Hold(FileStream held) => _held = held;
     }
 
     /// <summary>
     /// The dataset file as a verified local file, kept until the lease is disposed: the cached copy, or one copied from
     /// <paramref name="open"/> now (a damaged cached copy is replaced). Null when the cache is off or the file is larger
-    /// than its bound: the caller copies it as before. A copy whose SHA-256 is not the file's is a <see cref="DriftInputException"/>.
+    /// than its bound, or when other processes sharing the folder removed or replaced each copy before it could be
+    /// locked (<see cref="Attempts"/> downloads): the caller copies it as before. A copy whose SHA-256 is not the file's
+    /// is a <see cref="DriftInputException"/>.
     /// </summary>
     public async Task<Lease?> BlobAsync(DatasetFile file, Func<CancellationToken, Task<Stream>> open, CancellationToken cancellationToken = default)
     {
@@ -115,43 +148,79 @@ public sealed class ReferenceCache
         var lease = Pin(name, path);
         try
         {
-            if (await IsValidAsync(name, path, file, cancellationToken).ConfigureAwait(false))
+            for (var attempt = 0; ; attempt++)
             {
-                Touch(path, name);
-                _observer?.Hit(Blob, name);
-                return lease;
-            }
-
-            _observer?.Miss(Blob, name);
-            var mine = new Lazy<Task>(() => DownloadAsync(name, path, file, open, cancellationToken));
-            Lazy<Task> shared;
-            lock (_lock)
-            {
-                shared = _downloads.TryGetValue(name, out var running) ? running : _downloads[name] = mine;
-            }
-
-            try
-            {
-                // A second window waits for the first's download (with the first's cancellation) instead of starting its own.
-                await shared.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            finally
-            {
-                if (shared == mine)
+                if (Hold(path) is { } held)
                 {
-                    lock (_lock)
+                    try
                     {
-                        _downloads.Remove(name);
+                        if (await IsValidAsync(name, held, file, cancellationToken).ConfigureAwait(false))
+                        {
+                            lease.Hold(held);
+                            held = null;
+                            Touch(path, name);
+                            if (attempt == 0)
+                            {
+                                _observer?.Hit(Blob, name);
+                            }
+
+                            return lease;
+                        }
+                    }
+                    finally
+                    {
+                        if (held is not null)
+                        {
+                            await held.DisposeAsync().ConfigureAwait(false);
+                        }
                     }
                 }
-            }
 
-            return lease;
+                if (attempt == Attempts)
+                {
+                    lease.Dispose();
+                    return null;
+                }
+
+                if (attempt == 0)
+                {
+                    _observer?.Miss(Blob, name);
+                }
+
+                await DownloadOnceAsync(name, path, file, open, cancellationToken).ConfigureAwait(false);
+            }
         }
         catch
         {
             lease.Dispose();
             throw;
+        }
+    }
+
+    /// <summary>Downloads the file into place, or waits for the download of it this process has under way.</summary>
+    private async Task DownloadOnceAsync(string name, string path, DatasetFile file, Func<CancellationToken, Task<Stream>> open, CancellationToken cancellationToken)
+    {
+        var mine = new Lazy<Task>(() => DownloadAsync(name, path, file, open, cancellationToken));
+        Lazy<Task> shared;
+        lock (_lock)
+        {
+            shared = _downloads.TryGetValue(name, out var running) ? running : _downloads[name] = mine;
+        }
+
+        try
+        {
+            // A second window waits for the first's download (with the first's cancellation) instead of starting its own.
+            await shared.Value.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (shared == mine)
+            {
+                lock (_lock)
+                {
+                    _downloads.Remove(name);
+                }
+            }
         }
     }
 
@@ -168,7 +237,9 @@ public sealed class ReferenceCache
         var path = Path.Combine(Folder, name);
         try
         {
-            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, BufferSize, FileOptions.Asynchronous);
+            // Read under a shared lock (any FileShare but None), so no process removes it meanwhile; one emptied by a
+            // process removing it between this open and the lock does not parse, and is a miss.
+            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.Asynchronous);
             using var document = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (ReadScores(document.RootElement, key, rows) is { } outputs)
             {
@@ -214,8 +285,10 @@ public sealed class ReferenceCache
 
             Evict(size);
             var path = Path.Combine(Folder, name);
-            File.Move(temp, path, overwrite: true);
-            Touch(path);
+            if (Place(temp, path))
+            {
+                Touch(path);
+            }
         }
         finally
         {
@@ -253,9 +326,11 @@ public sealed class ReferenceCache
                     $"of its content address {file.Sha256}: the stored copy is damaged");
             }
 
-            File.Move(temp, path, overwrite: true);
-            _verified[name] = default;
-            Touch(path, name);
+            if (Place(temp, path))
+            {
+                _verified[name] = default;
+                Touch(path, name);
+            }
         }
         finally
         {
@@ -266,40 +341,84 @@ public sealed class ReferenceCache
     }
 
     /// <summary>
-    /// Whether the cached copy is whole: its size always, its SHA-256 unless it has the size and last-write time it had
-    /// when this process last verified (or wrote) it.
+    /// Whether the held copy is whole: its size always (one another process emptied while removing it, after this
+    /// process opened it and before it locked it, is 0 bytes), its SHA-256 unless it has the size and last-write time it
+    /// had when this process last verified (or wrote) it.
     /// </summary>
-    private async Task<bool> IsValidAsync(string name, string path, DatasetFile file, CancellationToken cancellationToken)
+    private async Task<bool> IsValidAsync(string name, FileStream held, DatasetFile file, CancellationToken cancellationToken)
     {
-        try
+        var length = held.Length;
+        if (length != file.Size)
         {
-            var info = new FileInfo(path);
-            if (!info.Exists || info.Length != file.Size)
-            {
-                _verified.TryRemove(name, out _);
-                return false;
-            }
-
-            var stamp = (info.Length, info.LastWriteTimeUtc);
-            if (_verified.TryGetValue(name, out var verified) && verified == stamp)
-            {
-                return true;
-            }
-
             _verified.TryRemove(name, out _);
-            await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
-            if (await ContentAddressing.Sha256HexAsync(stream, cancellationToken).ConfigureAwait(false) != file.Sha256)
-            {
-                return false;
-            }
+            return false;
+        }
 
-            _verified[name] = stamp;
+        var stamp = (length, File.GetLastWriteTimeUtc(held.SafeFileHandle));
+        if (_verified.TryGetValue(name, out var verified) && verified == stamp)
+        {
             return true;
         }
-        catch (FileNotFoundException)
+
+        _verified.TryRemove(name, out _);
+        held.Position = 0;
+        if (await ContentAddressing.Sha256HexAsync(held, cancellationToken).ConfigureAwait(false) != file.Sha256)
         {
             return false;
         }
+
+        _verified[name] = stamp;
+        return true;
+    }
+
+    /// <summary>
+    /// The cached file open for reading with its shared lock, so no process removes it while it is held; null when it
+    /// is not there, or another process holds its exclusive lock (it is being removed or replaced).
+    /// </summary>
+    private static FileStream? Hold(string path)
+    {
+        try
+        {
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, BufferSize, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        }
+        catch (IOException)
+        {
+            // FileNotFoundException, or EWOULDBLOCK from the lock.
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Renames <paramref name="temp"/> to <paramref name="path"/> if the name is free or its copy can be removed; false
+    /// when another process holds the copy there (it verified that copy: it is used instead, and checked as any other).
+    /// </summary>
+    /// <remarks>
+    /// On Unix <see cref="File.Move(string, string, bool)"/> without overwriting renames when the name is free, checked
+    /// just before (link and unlink otherwise; dotnet/runtime, src/libraries/System.Private.CoreLib/src/System/IO/FileSystem.Unix.cs,
+    /// <c>MoveFile</c>): two processes placing the same file within those microseconds may still replace one copy by the
+    /// other, the same bytes.
+    /// </remarks>
+    private bool Place(string temp, string path)
+    {
+        for (var attempt = 0; attempt < Attempts; attempt++)
+        {
+            try
+            {
+                File.Move(temp, path, overwrite: false);
+                return true;
+            }
+            catch (IOException) when (File.Exists(path))
+            {
+                if (TryRemove(path) == Removal.Held)
+                {
+                    return false;
+                }
+
+                _verified.TryRemove(Path.GetFileName(path), out _);
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Removes the least recently used files not in use until the total plus <paramref name="reserve"/> bytes fits the bound.</summary>
@@ -317,14 +436,20 @@ public sealed class ReferenceCache
                     break;
                 }
 
-                if (_pins.ContainsKey(info.Name) || !TryDelete(info.FullName))
+                // A file a window of this process reads (or is about to) is pinned; one another process reads is locked;
+                // an empty one frees no room.
+                var removal = _pins.ContainsKey(info.Name) || info.Length == 0 ? Removal.Held : TryRemove(info.FullName);
+                if (removal == Removal.Held)
                 {
                     continue;
                 }
 
                 total -= info.Length;
                 _verified.TryRemove(info.Name, out _);
-                _observer?.Evicted(info.Name, info.Length);
+                if (removal == Removal.Removed)
+                {
+                    _observer?.Evicted(info.Name, info.Length);
+                }
             }
         }
     }
@@ -368,6 +493,50 @@ public sealed class ReferenceCache
         catch (IOException)
         {
             // Evicted by another process sharing the folder: the next use fetches it again.
+        }
+    }
+
+    private enum Removal
+    {
+        /// <summary>This process removed it.</summary>
+        Removed,
+
+        /// <summary>It was not there, or no longer the name's (another process removed or replaced it).</summary>
+        Gone,
+
+        /// <summary>A process holds it: its exclusive lock could not be taken.</summary>
+        Held,
+    }
+
+    /// <summary>
+    /// Removes a cached file under its exclusive lock, emptied first (see the class's remarks), unless a process holds
+    /// it. A file found empty once locked was emptied by another process removing it, unless the name's file is empty
+    /// too (a damaged copy, or one a process stopped while removing it): that one is removed, the other left alone,
+    /// since the name may already be a new copy's.
+    /// </summary>
+    private static Removal TryRemove(string path)
+    {
+        try
+        {
+            using var locked = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.None, 1, FileOptions.None);
+            if (locked.Length == 0 && new FileInfo(path) is not { Exists: true, Length: 0 })
+            {
+                return Removal.Gone;
+            }
+
+            locked.SetLength(0);
+
+            // Removed before the lock is released (closing the stream), so a process that locks it next finds it empty.
+            File.Delete(path);
+            return Removal.Removed;
+        }
+        catch (FileNotFoundException)
+        {
+            return Removal.Gone;
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            return Removal.Held;
         }
     }
 

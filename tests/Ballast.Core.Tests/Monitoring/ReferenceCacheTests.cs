@@ -138,6 +138,25 @@ public sealed class ReferenceCacheTests : IDisposable
     }
 
     [Fact]
+    public async Task An_empty_copy_under_the_name_as_a_process_stopped_while_removing_it_leaves_is_replaced()
+    {
+        // A process removing a file empties it under its exclusive lock first; one stopped before the removal leaves it empty.
+        var recorder = new ReferenceCacheRecorder();
+        var file = await StoreAsync("train.csv", 3_000, seed: 6);
+        Directory.CreateDirectory(CacheFolder);
+        await File.WriteAllBytesAsync(Path.Combine(CacheFolder, Name(file)), [], Cancel);
+
+        using (var lease = await FetchAsync(Cache(1 << 20, recorder), file))
+        {
+            Sha256(lease.Path).ShouldBe(file.Sha256);
+        }
+
+        Opens(file).ShouldBe(1);
+        recorder.Events.ShouldBe(["blob:miss"]);
+        Files().ShouldBe([Name(file)]);
+    }
+
+    [Fact]
     public async Task A_stored_file_that_is_not_its_content_address_fails_and_nothing_is_cached()
     {
         var cache = Cache(1 << 20);
@@ -268,6 +287,104 @@ public sealed class ReferenceCacheTests : IDisposable
         }
 
         files.Select(Opens).ShouldAllBe(opens => opens == 2);
+    }
+
+    [Fact]
+    public async Task A_file_another_process_reads_is_not_evicted_by_it_and_is_once_the_lease_is_disposed()
+    {
+        // Two caches on one folder stand for two processes: the second does not know the first's pins, only its lock.
+        // Each FileStream is its own open(2), so its own open file description, and flock(2) locks belong to that: the
+        // two caches' locks exclude each other in one process as they would in two.
+        var first = Cache(250);
+        var recorder = new ReferenceCacheRecorder();
+        var second = Cache(250, recorder);
+        var a = await StoreAsync("a.csv", 100, seed: 40);
+        var b = await StoreAsync("b.csv", 100, seed: 41);
+        var c = await StoreAsync("c.csv", 100, seed: 42);
+        var d = await StoreAsync("d.csv", 100, seed: 43);
+
+        var lease = await FetchAsync(first, a);
+        Should.Throw<IOException>(() => new FileStream(lease.Path, FileMode.Open, FileAccess.Write, FileShare.None).Dispose(), "the lease holds a shared lock");
+
+        // The second fills the folder past its bound: a is the least recently used each time, but held, so b and c go.
+        await UseAsync(second, b);
+        await UseAsync(second, c);
+        await UseAsync(second, d);
+        Files().ShouldBe(new[] { Name(a), Name(d) }.Order(StringComparer.Ordinal));
+        Sha256(lease.Path).ShouldBe(a.Sha256, "the window reads it whole, by its name, as DuckDB does");
+        recorder.Events.Where(e => e.StartsWith("evicted:", StringComparison.Ordinal)).ShouldBe([$"evicted:{Name(b)}", $"evicted:{Name(c)}"]);
+
+        // Disposed, the lease lets go of its lock, and a is removed first when room is needed again.
+        lease.Dispose();
+        using (new FileStream(Path.Combine(CacheFolder, Name(a)), FileMode.Open, FileAccess.Write, FileShare.None))
+        {
+        }
+
+        await UseAsync(second, b);
+        Files().ShouldBe(new[] { Name(b), Name(d) }.Order(StringComparer.Ordinal));
+        Total().ShouldBeLessThanOrEqualTo(250);
+        recorder.Events.Where(e => e.StartsWith("evicted:", StringComparison.Ordinal)).ShouldBe([$"evicted:{Name(b)}", $"evicted:{Name(c)}", $"evicted:{Name(a)}"]);
+        (Opens(a), Opens(b), Opens(c), Opens(d)).ShouldBe((1, 2, 1, 1));
+    }
+
+    [Fact]
+    public async Task A_download_that_finds_its_file_held_by_another_process_uses_that_copy_instead_of_replacing_it()
+    {
+        var file = await StoreAsync("shared.csv", 100, seed: 50);
+        var x = await StoreAsync("x.csv", 100, seed: 51);
+        var y = await StoreAsync("y.csv", 100, seed: 52);
+        var z = await StoreAsync("z.csv", 100, seed: 53);
+        var first = Cache(250);
+        var second = Cache(250);
+        var third = Cache(250);
+
+        // The second's download stops half way; the first fetches the same file meanwhile and holds it.
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var late = second.BlobAsync(file, async token => new HeldStream(await Open(file)(token), gate.Task), Cancel);
+        await Eventually.UntilAsync(() => Directory.GetFiles(CacheFolder, "tmp-*").Length == 1, TimeSpan.FromMilliseconds(20));
+        using var held = await FetchAsync(first, file);
+        gate.SetResult();
+        using (var lease = (await late).ShouldNotBeNull())
+        {
+            lease.Path.ShouldBe(held.Path);
+            Sha256(lease.Path).ShouldBe(file.Sha256);
+        }
+
+        Opens(file).ShouldBe(2);
+        Files().ShouldBe([Name(file)], "the second's copy was dropped");
+
+        // The file under the name is still the one the first holds (not replaced by the second's copy, which nobody would
+        // hold once the second's lease is disposed), so a third process filling the folder leaves it.
+        await UseAsync(third, x);
+        await UseAsync(third, y);
+        await UseAsync(third, z);
+        Files().ShouldBe(new[] { Name(file), Name(z) }.Order(StringComparer.Ordinal));
+        Sha256(held.Path).ShouldBe(file.Sha256);
+    }
+
+    [Fact]
+    public async Task A_scores_file_another_process_is_reading_is_not_evicted_by_it()
+    {
+        var first = Cache(1 << 20);
+        await first.PutScoresAsync("key", new Dictionary<string, List<object?>>(StringComparer.Ordinal) { ["label"] = ["a", "b"] }, Cancel);
+        var scores = Directory.GetFiles(CacheFolder).ShouldHaveSingleItem();
+        var size = new FileInfo(scores).Length;
+        var second = Cache(size + 150);
+        var b = await StoreAsync("b.csv", 100, seed: 60);
+        var c = await StoreAsync("c.csv", 100, seed: 61);
+
+        // Opened as ScoresAsync reads it: any FileShare but None takes a shared lock, which other readers share.
+        await using (new FileStream(scores, FileMode.Open, FileAccess.Read, FileShare.Read))
+        {
+            (await first.ScoresAsync("key", 2, Cancel)).ShouldNotBeNull()["label"].ShouldBe(["a", "b"], "readers share the lock");
+            await UseAsync(second, b);
+            await UseAsync(second, c);
+            File.Exists(scores).ShouldBeTrue("the least recently used, but being read");
+            Files().ShouldBe(new[] { Path.GetFileName(scores), Name(c) }.Order(StringComparer.Ordinal));
+        }
+
+        await UseAsync(second, b);
+        Files().ShouldBe(new[] { Name(b), Name(c) }.Order(StringComparer.Ordinal));
     }
 
     /// <summary>A stream that gives its first read and then waits for <paramref name="gate"/>: a download under way.</summary>
