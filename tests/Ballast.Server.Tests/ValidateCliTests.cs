@@ -147,6 +147,36 @@ public sealed class ValidateCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Dates_in_a_csv_are_checked_with_iso_bounds_and_reported_as_iso_text()
+    {
+        // GE's expect_column_max_to_be_between.json (commit 0534f002), "Test on a series containing dates": max 3/1/2016
+        // fails on 2/1/2017. DuckDB reads the ISO column as DATE. Median of six: (2016-02-02 + 2016-02-02) / 2; percentile_disc
+        // 0.5 → rank 3 (2016-02-02), 0.9 → rank 6 (2017-02-01), as PostgreSQL 15's percentile_disc gives.
+        var data = Write("signups.csv", "id,signup\n1,2016-01-01\n2,2016-01-02\n3,2016-02-02\n4,2016-02-02\n5,2016-03-01\n6,2017-02-01\n7,\n");
+        var checkedData = await CliProcess.RunAsync("validate", data, "-e", Write("dates.yaml", """
+            columns:
+              signup:
+                min: 2016-01-01
+                max: '2016-03-01'
+                median: {min: 2016-02-01, max: 2016-02-29}
+                quantiles: {quantiles: [0.5, 0.9], value_ranges: [['2016-02-02', '2016-02-02'], ['2017-01-01', null]]}
+
+            """.ReplaceLineEndings("\n")));
+        checkedData.ExitCode.ShouldBe(3, checkedData.ToString());
+        var results = JsonDocument.Parse(checkedData.Output).RootElement.GetProperty("expectations").EnumerateArray().ToList();
+        results.Select(e => (e.GetProperty("expectation").GetString(), e.GetProperty("success").GetBoolean(), JsonSerializer.Serialize(e.GetProperty("observed")))).ShouldBe(
+        [
+            ("min", true, "\"2016-01-01\""), ("max", false, "\"2017-02-01\""), ("median", true, "\"2016-02-02\""),
+            ("quantiles", true, """{"quantiles":[0.5,0.9],"values":["2016-02-02","2017-02-01"],"success":[true,true]}"""),
+        ]);
+        results[1].GetProperty("examples").EnumerateArray().Select(e => e.GetString()).ShouldBe(["2017-02-01"]);
+
+        var bad = await CliProcess.RunAsync("validate", data, "-e", Write("bad-dates.yaml", "columns:\n  signup:\n    min: 2016-01-01\n    median: {max: 5}\n"));
+        bad.ExitCode.ShouldBe(2);
+        bad.Error.ShouldBe($"error: {Path.Combine(_folder, "bad-dates.yaml")}: invalid expectations: line 4: columns.signup.median: its bounds are numbers, but the column's other bounds are dates or times ('2016-01-01'); a column holds numbers or dates, not both\n");
+    }
+
+    [Fact]
     public async Task Bad_input_exits_2_with_one_line_naming_the_file_line_and_field()
     {
         var data = Write("data.csv", Reference);

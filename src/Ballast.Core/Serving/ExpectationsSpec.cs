@@ -67,6 +67,15 @@ public sealed record ExpectationsSpec(ExpectationSuite? Suite, string? Mode = nu
                 problems.Add($"expectations.suite.columns.{column}.{kind}: {kind} is computed over a column's values as a whole; serving checks each row (use it in a monitor or ballast validate)");
             }
 
+            foreach (var (kind, bound) in new[] { (ExpectationKinds.Min, expectations.MinTime), (ExpectationKinds.Max, expectations.MaxTime) })
+            {
+                if (bound is not null)
+                {
+                    // A request's inputs are tensors of numbers or text; dates are compared where DuckDB reads them as dates.
+                    problems.Add($"expectations.suite.columns.{column}.{kind}: '{bound.Text}' is a date or time, and serving checks tensors of numbers or text; compare dates in a monitor or ballast validate");
+                }
+            }
+
             if (expectations.Mostly is not null)
             {
                 // A share of rows allowed to fail has no meaning for one row: serving rejects or flags each row that fails.

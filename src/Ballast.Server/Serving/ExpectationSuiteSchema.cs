@@ -28,8 +28,8 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
             {
                 ["type"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.String, Enum = ColumnTypes.All.Select(type => (JsonNode)JsonValue.Create(type)).ToList() }),
                 ["required"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.Boolean, Description = "No missing value; with a mostly of its own, at least that share of all rows present (batch and monitor windows)." }),
-                ["min"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.Number }),
-                ["max"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.Number }),
+                ["min"] = WithMostly(NumberOrTime("Each present value is at least this")),
+                ["max"] = WithMostly(NumberOrTime("Each present value is at most this")),
                 ["allowed"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String | JsonSchemaType.Number | JsonSchemaType.Boolean } }),
                 ["max_null_rate"] = new OpenApiSchema { Type = JsonSchemaType.Number, Minimum = "0", Maximum = "1" },
                 ["unique"] = WithMostly(new OpenApiSchema { Type = JsonSchemaType.Boolean }),
@@ -38,7 +38,7 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
                 ["greater_or_equal"] = WithMostly(pair: true, plain: OtherColumns("each row's value is at least that column's")),
                 ["equal_to"] = WithMostly(pair: true, plain: OtherColumns("each row's value equals that column's")),
                 ["mean"] = Bounds("the mean of the present values"),
-                ["median"] = Bounds("the median of the present values (the mean of the two middle ones for an even count)"),
+                ["median"] = Bounds("the median of the present values (the mean of the two middle ones for an even count; for dates or times, bounds as ISO-8601 text)", times: true),
                 ["stdev"] = Bounds("the sample standard deviation (ddof = 1) of the present values"),
                 ["sum"] = Bounds("the sum of the present values"),
                 ["unique_proportion"] = Bounds("distinct present values / present values"),
@@ -53,7 +53,14 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
                         ["value_ranges"] = new OpenApiSchema
                         {
                             Type = JsonSchemaType.Array,
-                            Items = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.Number | JsonSchemaType.Null }, MinItems = 2, MaxItems = 2 },
+                            Description = "One [min, max] per quantile: numbers, or for a column of dates or times ISO-8601 dates or times; null for no bound.",
+                            Items = new OpenApiSchema
+                            {
+                                Type = JsonSchemaType.Array,
+                                Items = new OpenApiSchema { AnyOf = [new OpenApiSchema { Type = JsonSchemaType.Number | JsonSchemaType.Null }, IsoTime()] },
+                                MinItems = 2,
+                                MaxItems = 2,
+                            },
                         },
                         ["allow_relative_error"] = new OpenApiSchema
                         {
@@ -140,15 +147,30 @@ internal sealed class ExpectationSuiteSchema : IOpenApiSchemaTransformer
         ],
     };
 
+    /// <summary>An ISO-8601 date or date-time, with or without an offset (<c>2024-01-31</c>, <c>2024-01-31T12:00:00Z</c>).</summary>
+    private static OpenApiSchema IsoTime() => new()
+    {
+        Type = JsonSchemaType.String,
+        Pattern = @"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$",
+        Description = "An ISO-8601 date or date-time (an offset, Z or +02:00, makes it an instant; without one it is read as UTC), for a column of dates or times.",
+    };
+
+    /// <summary>A bound that is a number, or an ISO-8601 date or time for a column of dates or times (batch and monitor windows only).</summary>
+    private static OpenApiSchema NumberOrTime(string meaning) => new()
+    {
+        Description = $"{meaning}: a number; or, for a column of dates or times, an ISO-8601 date or time (batch and monitor windows only, refused in an endpoint's suite).",
+        AnyOf = [new OpenApiSchema { Type = JsonSchemaType.Number }, IsoTime()],
+    };
+
     /// <summary>A column aggregate's bounds, <c>{min, max, strict_min, strict_max}</c> (batch and monitor windows; refused in an endpoint's suite).</summary>
-    private static OpenApiSchema Bounds(string value) => new()
+    private static OpenApiSchema Bounds(string value, bool times = false) => new()
     {
         Type = JsonSchemaType.Object,
         Description = $"Bounds of {value}, inclusive unless strict; batch and monitor windows, refused in an endpoint's suite.",
         Properties = new Dictionary<string, IOpenApiSchema>
         {
-            ["min"] = new OpenApiSchema { Type = JsonSchemaType.Number },
-            ["max"] = new OpenApiSchema { Type = JsonSchemaType.Number },
+            ["min"] = times ? new OpenApiSchema { AnyOf = [new OpenApiSchema { Type = JsonSchemaType.Number }, IsoTime()] } : new OpenApiSchema { Type = JsonSchemaType.Number },
+            ["max"] = times ? new OpenApiSchema { AnyOf = [new OpenApiSchema { Type = JsonSchemaType.Number }, IsoTime()] } : new OpenApiSchema { Type = JsonSchemaType.Number },
             ["strict_min"] = new OpenApiSchema { Type = JsonSchemaType.Boolean },
             ["strict_max"] = new OpenApiSchema { Type = JsonSchemaType.Boolean },
         },

@@ -18,7 +18,9 @@ namespace Ballast.Monitoring.Quality;
 /// unique_proportion, distinct_count, keyed by <see cref="ExpectationKinds.Bounded"/> kind) and <see cref="Quantiles"/>
 /// its quantile ranges, and <see cref="MostCommonValue"/> GE's most common value in a set: each judges one value of the
 /// whole column's present values, takes no <c>mostly</c>, and is batch-only. <see cref="Shifts"/> holds a pair kind's
-/// offset or ratio (<c>greater_than: {value: b, offset: 5}</c>, <see cref="PairShift"/>).
+/// offset or ratio (<c>greater_than: {value: b, offset: 5}</c>, <see cref="PairShift"/>). <see cref="MinTime"/> and
+/// <see cref="MaxTime"/> are <c>min</c> and <c>max</c> written as ISO-8601 dates or times, for a column of dates or times
+/// (in place of <see cref="Min"/> and <see cref="Max"/>); a column's bounds are all numbers or all dates.
 /// </summary>
 public sealed record ColumnExpectations(
     string? Type = null,
@@ -39,8 +41,13 @@ public sealed record ColumnExpectations(
     IReadOnlyDictionary<string, AggregateBounds>? Aggregates = null,
     QuantileExpectation? Quantiles = null,
     IReadOnlyDictionary<string, PairShift>? Shifts = null,
-    MostCommonValueExpectation? MostCommonValue = null)
+    MostCommonValueExpectation? MostCommonValue = null,
+    TimeBound? MinTime = null,
+    TimeBound? MaxTime = null)
 {
+    /// <summary>Whether the column's bounds (min, max, median, quantiles) are dates or times.</summary>
+    public bool HasTimeBounds => MinTime is not null || MaxTime is not null || Quantiles is { IsTime: true } || (Aggregates?.Values.Any(bounds => bounds.IsTime) ?? false);
+
     /// <summary>The offset or ratio of a pair kind written <c>{value: b, offset: 5}</c> (<see cref="PairShift"/>); null for a plain pair.</summary>
     public PairShift? Shift(string kind) => Shifts is not null && Shifts.TryGetValue(kind, out var shift) ? shift : null;
 
@@ -111,12 +118,12 @@ public sealed record ColumnExpectations(
             yield return ExpectationKinds.Required;
         }
 
-        if (Min is not null)
+        if (Min is not null || MinTime is not null)
         {
             yield return ExpectationKinds.Min;
         }
 
-        if (Max is not null)
+        if (Max is not null || MaxTime is not null)
         {
             yield return ExpectationKinds.Max;
         }
@@ -283,6 +290,8 @@ public sealed record ColumnExpectations(
             problems.Add($"{path}: min and max compare numbers, but the type is {Type}");
         }
 
+        ValidateTimes(path, problems);
+
         if (MaxNullRate is { } rate && !(rate >= 0 && rate <= 1))
         {
             problems.Add($"{path}.max_null_rate: {rate} must be between 0 and 1");
@@ -336,6 +345,56 @@ public sealed record ColumnExpectations(
         if (!misread && !Kinds().Any() && Required is null && Unique is null)
         {
             problems.Add($"{path}: no expectation (give type, required, min, max, allowed, max_null_rate, unique, regex, greater_than, greater_or_equal, equal_to, mean, median, stdev, sum, unique_proportion, distinct_count, quantiles or most_common_value)");
+        }
+    }
+
+    /// <summary>
+    /// Bounds that are dates or times: min not after max, and all of the column's bounds of one kind (a column holds
+    /// numbers or dates, not both), with no type that says numbers or booleans.
+    /// </summary>
+    private void ValidateTimes(string path, List<string> problems)
+    {
+        if (!HasTimeBounds)
+        {
+            return;
+        }
+
+        if ((Min is not null && MaxTime is not null) || (Max is not null && MinTime is not null))
+        {
+            problems.Add($"{path}: min and max are a number and a date or time; give both as numbers or both as dates (e.g. min: '2024-01-01')");
+        }
+        else if (MinTime is { } from && MaxTime is { } to && from.Microseconds > to.Microseconds)
+        {
+            problems.Add($"{path}: min {from.Text} is after max {to.Text}");
+        }
+
+        var example = (MinTime ?? MaxTime ?? Aggregates?.Values.Select(bounds => bounds.MinTime ?? bounds.MaxTime).FirstOrDefault(bound => bound is not null)
+            ?? Quantiles?.ValueRanges.Select(range => range.MinTime ?? range.MaxTime).FirstOrDefault(bound => bound is not null))!.Text;
+        if (Type is ColumnTypes.Integer or ColumnTypes.Number or ColumnTypes.Boolean)
+        {
+            problems.Add($"{path}: bounds that are dates or times ('{example}') compare dates, but the type is {Type} (a column of dates has no type; leave it out)");
+        }
+
+        var numbers = new List<string>();
+        if (Min is not null && MaxTime is null)
+        {
+            numbers.Add(ExpectationKinds.Min);
+        }
+
+        if (Max is not null && MinTime is null)
+        {
+            numbers.Add(ExpectationKinds.Max);
+        }
+
+        numbers.AddRange(ExpectationKinds.Bounded.Where(kind => Bounds(kind) is { IsTime: false } && kind is not (ExpectationKinds.UniqueProportion or ExpectationKinds.DistinctCount)));
+        if (Quantiles is { IsTime: false, ValueRanges.Count: > 0 } && Quantiles.ValueRanges.Any(range => range.Low is not null || range.High is not null))
+        {
+            numbers.Add(ExpectationKinds.Quantiles);
+        }
+
+        foreach (var kind in numbers)
+        {
+            problems.Add($"{path}.{kind}: {(kind is ExpectationKinds.Mean or ExpectationKinds.Stdev or ExpectationKinds.Sum ? $"{kind} is computed over numbers" : "its bounds are numbers")}, but the column's other bounds are dates or times ('{example}'); a column holds numbers or dates, not both");
         }
     }
 }

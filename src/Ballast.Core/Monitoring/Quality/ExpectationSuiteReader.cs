@@ -300,10 +300,12 @@ public static class ExpectationSuiteReader
                     column = column with { Unique = Flag(value, where, problems) };
                     break;
                 case "min":
-                    column = column with { Min = Number(value, where, problems) };
+                    var (min, minTime) = Bound(value, where, problems);
+                    column = column with { Min = min, MinTime = minTime };
                     break;
                 case "max":
-                    column = column with { Max = Number(value, where, problems) };
+                    var (max, maxTime) = Bound(value, where, problems);
+                    column = column with { Max = max, MaxTime = maxTime };
                     break;
                 case "max_null_rate":
                     column = column with { MaxNullRate = Number(value, where, problems) };
@@ -372,10 +374,12 @@ public static class ExpectationSuiteReader
             switch (field.Name)
             {
                 case "min":
-                    bounds = bounds with { Min = Number(field.Value, at, problems) };
+                    var (min, minTime) = Bound(field.Value, at, problems);
+                    bounds = bounds with { Min = min, MinTime = minTime };
                     break;
                 case "max":
-                    bounds = bounds with { Max = Number(field.Value, at, problems) };
+                    var (max, maxTime) = Bound(field.Value, at, problems);
+                    bounds = bounds with { Max = max, MaxTime = maxTime };
                     break;
                 case "strict_min":
                     bounds = bounds with { StrictMin = Flag(field.Value, at, problems) ?? false };
@@ -450,9 +454,9 @@ public static class ExpectationSuiteReader
                             continue;
                         }
 
-                        var low = item[0].ValueKind == JsonValueKind.Null ? null : Number(item[0], $"{itemAt}[0]", problems);
-                        var high = item[1].ValueKind == JsonValueKind.Null ? null : Number(item[1], $"{itemAt}[1]", problems);
-                        ranges.Add(new QuantileRange(low, high));
+                        var (low, lowTime) = item[0].ValueKind == JsonValueKind.Null ? (null, null) : Bound(item[0], $"{itemAt}[0]", problems);
+                        var (high, highTime) = item[1].ValueKind == JsonValueKind.Null ? (null, null) : Bound(item[1], $"{itemAt}[1]", problems);
+                        ranges.Add(new QuantileRange(low, high, lowTime, highTime));
                     }
 
                     break;
@@ -616,6 +620,29 @@ public static class ExpectationSuiteReader
         return null;
     }
 
+    /// <summary>
+    /// A bound of min, max, an aggregate or a quantile range: a number, or an ISO-8601 date or time as text
+    /// (<c>'2024-01-31'</c>, <c>'2024-01-31T12:00:00Z'</c>) for a column of dates or times.
+    /// </summary>
+    private static (double? Number, TimeBound? Time) Bound(JsonElement value, string where, List<string> problems)
+    {
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            return (Number(value, where, problems), null);
+        }
+
+        var text = value.GetString()!;
+        if (TimeBound.Parse(text) is { } time)
+        {
+            return (null, time);
+        }
+
+        problems.Add(TimeBound.LooksLikeDate(text)
+            ? $"{where}: '{text}' is not an ISO-8601 date or time (write 2024-01-31, 2024-01-31T12:00:00 or 2024-01-31T12:00:00Z)"
+            : $"{where}: must be a number, not {value.GetRawText()}");
+        return (null, null);
+    }
+
     private static double? Number(JsonElement value, string where, List<string> problems)
     {
         if (value.ValueKind == JsonValueKind.Number && value.TryGetDouble(out var number) && double.IsFinite(number))
@@ -734,10 +761,18 @@ public static class ExpectationSuiteReader
             {
                 Field("min", () => writer.WriteNumberValue(min));
             }
+            else if (column.MinTime is { } minTime)
+            {
+                Field("min", () => writer.WriteStringValue(minTime.Text));
+            }
 
             if (column.Max is { } max)
             {
                 Field("max", () => writer.WriteNumberValue(max));
+            }
+            else if (column.MaxTime is { } maxTime)
+            {
+                Field("max", () => writer.WriteStringValue(maxTime.Text));
             }
 
             if (column.Allowed is { } allowed)
@@ -803,10 +838,18 @@ public static class ExpectationSuiteReader
                 {
                     writer.WriteNumber("min", low);
                 }
+                else if (bounds.MinTime is { } lowTime)
+                {
+                    writer.WriteString("min", lowTime.Text);
+                }
 
                 if (bounds.Max is { } high)
                 {
                     writer.WriteNumber("max", high);
+                }
+                else if (bounds.MaxTime is { } highTime)
+                {
+                    writer.WriteString("max", highTime.Text);
                 }
 
                 if (bounds.StrictMin)
@@ -836,11 +879,15 @@ public static class ExpectationSuiteReader
                 foreach (var range in quantiles.ValueRanges)
                 {
                     writer.WriteStartArray();
-                    foreach (var bound in new[] { range.Min, range.Max })
+                    foreach (var (bound, time) in new[] { (range.Min, range.MinTime), (range.Max, range.MaxTime) })
                     {
                         if (bound is { } number)
                         {
                             writer.WriteNumberValue(number);
+                        }
+                        else if (time is not null)
+                        {
+                            writer.WriteStringValue(time.Text);
                         }
                         else
                         {

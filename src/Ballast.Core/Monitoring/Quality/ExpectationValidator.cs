@@ -239,6 +239,11 @@ public static class ExpectationValidator
             var examples = unexpected > 0 ? Examples(item.ValueSql, item.UnexpectedSql!) : [];
             var text = item.Kind == ExpectationKinds.Type ? item.Type : null;
             var value = item.Kind is ExpectationKinds.Min or ExpectationKinds.Max ? observed : null;
+            if (item.Kind is ExpectationKinds.Min or ExpectationKinds.Max)
+            {
+                (value, text) = MinMaxObserved(item, expectations, observed);
+            }
+
             // The share is of the rows checked: the present values (a pair: the rows ignore_row_if keeps), as in GE.
             var mostly = expectations.MostlyFor(item.Kind);
             return new ExpectationResult(item.Column, item.Expectation, ExpectationResult.Holds(unexpected, present, mostly), value, unexpected, Percent(unexpected, present), examples, text, mostly);
@@ -252,20 +257,44 @@ public static class ExpectationValidator
         /// </summary>
         private ExpectationResult Aggregate(Planned item, ColumnExpectations expectations, long present, double? observed)
         {
-            if (ExpectationKinds.IsNumericAggregate(item.Kind) && !DuckDbSql.IsNumeric(item.Type))
+            var time = item.Kind == ExpectationKinds.Quantiles ? expectations.Quantiles!.IsTime : expectations.Bounds(item.Kind)?.IsTime == true;
+            if (time && NotTimes(item) is { } refused)
             {
+                return new ExpectationResult(item.Column, item.Kind, false, null, 0, 0, [], refused);
+            }
+
+            if (!time && ExpectationKinds.IsNumericAggregate(item.Kind) && !DuckDbSql.IsNumeric(item.Type))
+            {
+                var hint = IsTime(item.Type) && item.Kind is ExpectationKinds.Median or ExpectationKinds.Quantiles
+                    ? $" (give its bounds as dates or times, e.g. {(item.Kind == ExpectationKinds.Median ? "median: {min: '2024-01-01'}" : "value_ranges: [['2024-01-01', '2024-03-31']]")})"
+                    : "";
                 return new ExpectationResult(item.Column, item.Kind, false, null, 0, 0, [],
-                    $"column '{item.Column}' is {item.Type}, not numbers; {item.Kind} is computed over numbers");
+                    $"column '{item.Column}' is {item.Type}, not numbers; {item.Kind} is computed over numbers{hint}");
             }
 
             if (item.Kind == ExpectationKinds.Quantiles)
             {
                 var ranges = expectations.Quantiles!;
-                var values = present == 0 ? ranges.Quantiles.Select(_ => (double?)null).ToList() : Quantiles(item.ValueSql, ranges.Quantiles);
+                var number = time ? MicrosSql(item.ValueSql, item.Type) : $"CAST({item.ValueSql} AS DOUBLE)";
+                var values = present == 0 ? ranges.Quantiles.Select(_ => (double?)null).ToList() : Quantiles(number, ranges.Quantiles);
                 var observedQuantiles = ranges.AllowRelativeError is { } error && present > 0
-                    ? WithinError(item.ValueSql, ranges, error, present, values)
+                    ? WithinError(item.ValueSql, number, ranges, error, present, values)
                     : ranges.Quantiles.Select((q, i) => new ObservedQuantile(q, values[i], ranges.ValueRanges[i].Holds(values[i]))).ToList();
+                if (time)
+                {
+                    observedQuantiles = observedQuantiles.Select(quantile => quantile with { Text = quantile.Value is { } us ? TimeBound.Format((long)us, item.Type) : null }).ToList();
+                }
+
                 return new ExpectationResult(item.Column, item.Kind, observedQuantiles.All(quantile => quantile.Success), null, 0, 0, [], Quantiles: observedQuantiles);
+            }
+
+            if (time)
+            {
+                // The median of dates or times in microseconds: the mean of the two middle ones for an even count (as pandas
+                // and GE's pandas engine), rounded down to the microsecond.
+                var middle = observed is { } us ? Math.Floor(us) : (double?)null;
+                return new ExpectationResult(item.Column, item.Kind, expectations.Bounds(item.Kind)!.Holds(middle), null, 0, 0, [],
+                    middle is { } at ? TimeBound.Format((long)at, item.Type) : null);
             }
 
             if (item.Kind == ExpectationKinds.MostCommonValue)
@@ -282,9 +311,8 @@ public static class ExpectationValidator
         /// SQL's <c>percentile_disc</c> of each quantile over the present values, as GE's SQL engines compute them: DuckDB's
         /// <c>quantile_disc</c>, which ranks with a DECIMAL quantile exactly (0.56 of 25 values is rank 14, not 15).
         /// </summary>
-        private List<double?> Quantiles(string valueSql, IReadOnlyList<double> quantiles)
+        private List<double?> Quantiles(string number, IReadOnlyList<double> quantiles)
         {
-            var number = $"CAST({valueSql} AS DOUBLE)";
             var select = string.Join(", ", quantiles.Select(q => $"quantile_disc({number}, {Decimal(q)})"));
             return Query($"SELECT {select} FROM {_source}", reader =>
             {
@@ -298,11 +326,11 @@ public static class ExpectationValidator
         /// rank ⌊(q − ε)·n⌋ … ⌈(q + ε)·n⌉ is within its range (the values in between are ordered, so the lowest and the
         /// highest of those ranks decide). The observed value stays the exact quantile.
         /// </summary>
-        private List<ObservedQuantile> WithinError(string valueSql, QuantileExpectation ranges, double error, long present, List<double?> exact)
+        private List<ObservedQuantile> WithinError(string valueSql, string value, QuantileExpectation ranges, double error, long present, List<double?> exact)
         {
             var ranks = ranges.Quantiles.Select(q => QuantileExpectation.Ranks(q, error, present)).ToList();
             var wanted = string.Join(", ", ranks.SelectMany(rank => new[] { rank.Low, rank.High }).Distinct().Select(rank => rank.ToString(CultureInfo.InvariantCulture)));
-            var number = $"CAST({valueSql} AS DOUBLE)";
+            var number = $"CAST({value} AS DOUBLE)";
             var byRank = Query(
                 $"SELECT quality_rank, quality_number FROM (SELECT {number} AS quality_number, row_number() OVER (ORDER BY {number}) AS quality_rank FROM {_source} "
                 + $"WHERE {valueSql} IS NOT NULL) WHERE quality_rank IN ({wanted})",
@@ -425,6 +453,15 @@ public static class ExpectationValidator
                 case ExpectationKinds.Type:
                     unexpected = $"{present} AND NOT ({TypeCheck(expectations.Type!, type, v, number)})";
                     break;
+                case ExpectationKinds.Min when expectations.MinTime is { } from:
+                    // Dates and times compare in microseconds since 1970 (text that reads as an ISO date or time counts as it).
+                    unexpected = $"{present} AND NOT coalesce({MicrosSql(v, type)} >= {from.Microseconds.ToString(CultureInfo.InvariantCulture)}, false)";
+                    observed = $"min({MicrosSql(v, type)})";
+                    break;
+                case ExpectationKinds.Max when expectations.MaxTime is { } to:
+                    unexpected = $"{present} AND NOT coalesce({MicrosSql(v, type)} <= {to.Microseconds.ToString(CultureInfo.InvariantCulture)}, false)";
+                    observed = $"max({MicrosSql(v, type)})";
+                    break;
                 case ExpectationKinds.Min:
                     unexpected = $"{present} AND NOT coalesce({number} >= {DuckDbSql.Number(expectations.Min!.Value)}, false)";
                     observed = $"min({number})";
@@ -432,6 +469,10 @@ public static class ExpectationValidator
                 case ExpectationKinds.Max:
                     unexpected = $"{present} AND NOT coalesce({number} <= {DuckDbSql.Number(expectations.Max!.Value)}, false)";
                     observed = $"max({number})";
+                    break;
+                case ExpectationKinds.Median when expectations.Bounds(kind)!.IsTime:
+                    // The middle date or time, or the mean of the two middle ones (in microseconds) for an even count.
+                    observed = $"median(CAST({MicrosSql(v, type)} AS DOUBLE))";
                     break;
                 case ExpectationKinds.Allowed:
                     unexpected = $"{present} AND NOT ({InSet(expectations.Allowed!, v, number)})";
@@ -461,6 +502,70 @@ public static class ExpectationValidator
             }
 
             return new Planned(column, kind, v, unexpected, observed, type);
+        }
+
+        /// <summary>Whether DuckDB reads the column as dates or times (<c>DATE</c>, <c>TIMESTAMP</c> of any precision, <c>TIMESTAMP WITH TIME ZONE</c>).</summary>
+        private static bool IsTime(string type) =>
+            type.ToUpperInvariant() is "DATE" or "TIMESTAMP" or "TIMESTAMP_S" or "TIMESTAMP_MS" or "TIMESTAMP_NS" or "DATETIME" or "TIMESTAMP WITH TIME ZONE" or "TIMESTAMPTZ";
+
+        /// <summary>
+        /// A present value as microseconds since 1970-01-01T00:00:00: a time zone column's instant (UTC), a <c>DATE</c> or
+        /// <c>TIMESTAMP</c> as written (as UTC, the way a bound without an offset is read), text that reads as an ISO-8601
+        /// date or time (with an offset: its instant), else NULL.
+        /// </summary>
+        private static string MicrosSql(string v, string type) =>
+            type.ToUpperInvariant() is "TIMESTAMP WITH TIME ZONE" or "TIMESTAMPTZ" ? $"epoch_us({v})"
+            : IsTime(type) ? $"epoch_us(CAST({v} AS TIMESTAMP))"
+            : DuckDbSql.IsText(type) ? $"(CASE WHEN regexp_matches({v}, '[T ][0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}([.][0-9]+)?)? *(Z|z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') "
+                + $"THEN epoch_us(TRY_CAST({v} AS TIMESTAMPTZ)) ELSE epoch_us(TRY_CAST({v} AS TIMESTAMP)) END)"
+            : "NULL::BIGINT";
+
+        /// <summary>
+        /// Why an aggregate with date or time bounds cannot be computed on the column: it holds neither dates nor text, or
+        /// some of its text is not an ISO-8601 date or time; null when it can.
+        /// </summary>
+        private string? NotTimes(Planned item)
+        {
+            if (IsTime(item.Type))
+            {
+                return null;
+            }
+
+            if (!DuckDbSql.IsText(item.Type))
+            {
+                return $"column '{item.Column}' is {item.Type}, not dates or times; its {item.Kind} bounds are dates";
+            }
+
+            var (count, example) = Query(
+                $"SELECT count(*), min({item.ValueSql}) FROM {_source} WHERE {item.ValueSql} IS NOT NULL AND {MicrosSql(item.ValueSql, item.Type)} IS NULL",
+                reader =>
+                {
+                    reader.Read();
+                    return (Int(reader, 0), reader.IsDBNull(1) ? null : reader.GetString(1));
+                });
+            return count == 0 ? null : $"column '{item.Column}' has {count} text value{(count == 1 ? "" : "s")} that {(count == 1 ? "is" : "are")} not ISO-8601 dates or times (e.g. '{example}'); {item.Kind} is computed over dates";
+        }
+
+        /// <summary>
+        /// What min or max observed: the smallest or largest value, a date or time as ISO-8601 text when the bound is one;
+        /// with a bound of the other kind (a number for dates, a date for numbers), why every present value failed.
+        /// </summary>
+        private static (double? Value, string? Text) MinMaxObserved(Planned item, ColumnExpectations expectations, double? observed)
+        {
+            var bound = item.Kind == ExpectationKinds.Min ? expectations.MinTime : expectations.MaxTime;
+            if (bound is null)
+            {
+                return IsTime(item.Type)
+                    ? (null, $"column '{item.Column}' is {item.Type}, not numbers; give {item.Kind} as a date or time ({item.Kind}: '2024-01-31')")
+                    : (observed, null);
+            }
+
+            if (!IsTime(item.Type) && !DuckDbSql.IsText(item.Type))
+            {
+                return (null, $"column '{item.Column}' is {item.Type}, not dates or times; {item.Kind} '{bound.Text}' compares dates");
+            }
+
+            return (null, observed is { } us ? TimeBound.Format((long)us, item.Type) : null);
         }
 
         /// <summary>A present value as a number: numbers as they are, text that reads as one, else NULL (booleans too).</summary>

@@ -12,6 +12,9 @@ namespace Ballast.Monitoring.Quality;
 /// </summary>
 public sealed record QuantileExpectation(IReadOnlyList<double> Quantiles, IReadOnlyList<QuantileRange> ValueRanges, double? AllowRelativeError = null)
 {
+    /// <summary>Whether the ranges are dates or times (for a column of dates or times; ISO-8601 text in the suite).</summary>
+    public bool IsTime => ValueRanges.Any(range => range.IsTime);
+
     /// <summary>
     /// The ranks (1-based, within 1 … <paramref name="count"/>) a quantile q may take with the allowed relative error ε:
     /// ⌊(q − ε)·n⌋ … ⌈(q + ε)·n⌉ (Spark's approxQuantile bound), computed in decimal so that q and ε count as written.
@@ -57,7 +60,18 @@ public sealed record QuantileExpectation(IReadOnlyList<double> Quantiles, IReadO
         for (var i = 0; i < ValueRanges.Count; i++)
         {
             var range = ValueRanges[i];
-            if (range.Min is null && range.Max is null && !misread)
+            if (IsTime && (range.Min is not null || range.Max is not null))
+            {
+                problems.Add($"{path}.value_ranges[{i}]: mixes numbers with dates or times; give every range as dates (e.g. ['2024-01-01', '2024-03-31']) or every range as numbers");
+            }
+            else if (range.MinTime is { } from && range.MaxTime is { } to)
+            {
+                if (from.Microseconds > to.Microseconds)
+                {
+                    problems.Add($"{path}.value_ranges[{i}]: min {from.Text} is after max {to.Text} (write [min, max])");
+                }
+            }
+            else if (range.Low is null && range.High is null && !misread)
             {
                 problems.Add($"{path}.value_ranges[{i}]: give a min, a max or both ([min, null] or [null, max] for one)");
             }

@@ -54,7 +54,11 @@ public static class ValidationResultJson
                     writer.WriteStartArray("values");
                     foreach (var quantile in quantiles)
                     {
-                        if (quantile.Value is { } value && double.IsFinite(value))
+                        if (quantile.Text is { } time)
+                        {
+                            writer.WriteStringValue(time);
+                        }
+                        else if (quantile.Value is { } value && double.IsFinite(value))
                         {
                             writer.WriteNumberValue(value);
                         }
@@ -131,7 +135,7 @@ public static class ValidationResultJson
         {
             var observed = e.ObservedText
                 ?? (e.Quantiles is { } quantiles ? string.Join(", ", quantiles.Select(q => string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                    $"q{q.Quantile:0.####} = {(q.Value is { } v ? v.ToString("G6", System.Globalization.CultureInfo.InvariantCulture) : "none")}{(q.Success ? "" : " (out of range)")}")))
+                    $"q{q.Quantile:0.####} = {q.Text ?? (q.Value is { } v ? v.ToString("G6", System.Globalization.CultureInfo.InvariantCulture) : "none")}{(q.Success ? "" : " (out of range)")}")))
                 : e.ObservedValues is { } values ? string.Join(", ", values)
                 : e.Observed is { } value ? value.ToString("G6", System.Globalization.CultureInfo.InvariantCulture) : "");
             text.Append(System.Globalization.CultureInfo.InvariantCulture,
