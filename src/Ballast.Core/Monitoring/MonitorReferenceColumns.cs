@@ -44,7 +44,6 @@ internal static class MonitorReferenceColumns
                 : $"estimated.label: {reference} has no column {Quoted(probabilities)}{(estimated.Classes is { Count: > 0 } ? "" : $" (or '{WindowValues.Column(probabilities[0], 1)}')")} " +
                   $"with the model's probabilities nor a column '{label}' with the true label, so the endpoint's models do not score it and CBPE has nothing to calibrate with{it}");
         }
-
         else if (spec.Estimated is { ProbabilityOutput: not null } labelled && scorers is { Count: > 0 }
             && CbpeWindowEstimator.MissingProbabilities(labelled, has.Contains) is { Count: > 0 } probabilities)
         {

@@ -48,6 +48,20 @@ public sealed class MulticolumnTests
         (violation.Column, violation.Expectation, violation.Rows, violation.FirstRow, violation.FirstValue).ShouldBe(("test+test2+test3", "sum_to_equal", 1, 2, "(4, 4, -3)"));
     }
 
+    [Fact]
+    public void Single_precision_values_are_read_as_sent_in_batch_as_at_serving()
+    {
+        // 211.3 + 0.7 is 212 in doubles; widened, FLOAT 211.3 + 0.7 is 212.00000303983688, and FLOAT 7.9 is above max 7.9.
+        // Batch reads a FLOAT column's values through their shortest text, as serving reads an FP32 tensor (RowValidatorTests).
+        var suite = Parse("""{"columns": {"fare": {"max": 211.3}, "tip": {"min": 0.7, "allowed": [0.7, 0.71]}}, "multicolumn": [{"columns": ["fare", "tip"], "sum_to_equal": 212}]}""");
+
+        var result = Validate("SELECT CAST(fare AS FLOAT) AS fare, CAST(tip AS FLOAT) AS tip FROM (VALUES (211.3, 0.7), (211.3, 0.71)) t(fare, tip)", suite);
+
+        result.Expectations.Select(e => (e.Name, e.Success, e.UnexpectedCount)).ShouldBe(
+            [("fare.max", true, 0L), ("tip.min", true, 0L), ("tip.allowed", true, 0L), ("fare+tip.sum_to_equal", false, 1L)]);
+        result.Expectations[^1].Examples.ShouldBe(["(211.3, 0.71)"]);
+    }
+
     // a + b = 7 over five rows: (1, 6) holds; (null, 7); (null, null); (3, 3) does not add up; (7, null).
     // all_values_are_missing (GE's default) skips the all-null row: 4 checked, the 2 rows missing one value and (3, 3)
     // fail (GE sums with skipna=False, so a missing value never equals the total): 3 of 4. any_value_is_missing skips the
