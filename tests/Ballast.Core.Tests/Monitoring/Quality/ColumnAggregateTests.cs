@@ -4,7 +4,6 @@ using Ballast.Monitoring;
 using Ballast.Monitoring.Quality;
 using Ballast.Runtime;
 using Ballast.Serving;
-using DuckDB.NET.Data;
 
 namespace Ballast.Tests.Monitoring.Quality;
 
@@ -304,10 +303,5 @@ public sealed class ColumnAggregateTests : IDisposable
             "columns.x.quantiles.relative_error: unknown field (known: quantiles, value_ranges, allow_relative_error)");
     }
 
-    private static ValidationResult Validate(string query, ExpectationSuite suite)
-    {
-        using var connection = new DuckDBConnection("Data Source=:memory:");
-        connection.Open();
-        return ExpectationValidator.Validate(connection, query, suite, Cancel);
-    }
+    private static ValidationResult Validate(string query, ExpectationSuite suite) => InMemoryValidation.Validate(query, suite);
 }

@@ -23,8 +23,6 @@ public sealed class DateAggregateTests : IDisposable
 
     private readonly string _folder = Directory.CreateTempSubdirectory("ballast-dates-").FullName;
 
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
-
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     [Theory]
@@ -233,10 +231,5 @@ public sealed class DateAggregateTests : IDisposable
             .ShouldContain("expectations.suite.columns.signup.min: '2020-01-01' is a date or time, and serving checks tensors of numbers or text; compare dates in a monitor or ballast validate");
     }
 
-    private static ValidationResult Validate(string query, ExpectationSuite suite)
-    {
-        using var connection = new DuckDBConnection("Data Source=:memory:");
-        connection.Open();
-        return ExpectationValidator.Validate(connection, query, suite, Cancel);
-    }
+    private static ValidationResult Validate(string query, ExpectationSuite suite) => InMemoryValidation.Validate(query, suite);
 }

@@ -3,7 +3,6 @@ using Ballast.Monitoring;
 using Ballast.Monitoring.Quality;
 using Ballast.Serving;
 using Ballast.Tracking;
-using DuckDB.NET.Data;
 
 namespace Ballast.Tests.Monitoring.Quality;
 
@@ -20,8 +19,6 @@ public sealed class MostCommonValueTests
         """;
 
     private static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Theory]
     [InlineData("x", "[1]", null, false, "1, 2")]               // negative_test_tie_for_most_common_with_missing_values_and_complete_result_format
@@ -99,10 +96,5 @@ public sealed class MostCommonValueTests
             "expectations.suite.columns.embarked.most_common_value: most_common_value is computed over a column's values as a whole; serving checks each row (use it in a monitor or ballast validate)");
     }
 
-    private static ValidationResult Validate(string query, ExpectationSuite suite)
-    {
-        using var connection = new DuckDBConnection("Data Source=:memory:");
-        connection.Open();
-        return ExpectationValidator.Validate(connection, query, suite, Cancel);
-    }
+    private static ValidationResult Validate(string query, ExpectationSuite suite) => InMemoryValidation.Validate(query, suite);
 }

@@ -3,7 +3,6 @@ using Ballast.Monitoring.Quality;
 using Ballast.Runtime;
 using Ballast.Serving;
 using Ballast.Tracking;
-using DuckDB.NET.Data;
 
 namespace Ballast.Tests.Monitoring.Quality;
 
@@ -18,8 +17,6 @@ namespace Ballast.Tests.Monitoring.Quality;
 public sealed class MulticolumnTests
 {
     private static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     // GE's docstring example of ExpectMulticolumnSumToEqual (expect_multicolumn_sum_to_equal.py): test/test2/test3 rows
     // (1, 2, 4), (2, -2, 7), (4, 4, -3) with sum_total 7: unexpected_count 1, unexpected_percent 33.33333333333333,
@@ -291,10 +288,5 @@ public sealed class MulticolumnTests
 
     private static Tensor Column(string name, params double[] values) => new(name, TensorDatatypes.Fp64, [values.Length, 1], values);
 
-    private static ValidationResult Validate(string query, ExpectationSuite suite)
-    {
-        using var connection = new DuckDBConnection("Data Source=:memory:");
-        connection.Open();
-        return ExpectationValidator.Validate(connection, query, suite, Cancel);
-    }
+    private static ValidationResult Validate(string query, ExpectationSuite suite) => InMemoryValidation.Validate(query, suite);
 }

@@ -3,7 +3,6 @@ using Ballast.Monitoring.Quality;
 using Ballast.Runtime;
 using Ballast.Serving;
 using Ballast.Tracking;
-using DuckDB.NET.Data;
 
 namespace Ballast.Tests.Monitoring.Quality;
 
@@ -22,8 +21,6 @@ public sealed class PairShiftTests
         """;
 
     private static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     // GE's cases (title: in → out), here with offset 0 or ratio 1, which must not change them.
     [Theory]
@@ -155,10 +152,5 @@ public sealed class PairShiftTests
 
     private static Tensor Column(string name, params double[] values) => new(name, TensorDatatypes.Fp64, [values.Length, 1], values);
 
-    private static ValidationResult Validate(string query, ExpectationSuite suite)
-    {
-        using var connection = new DuckDBConnection("Data Source=:memory:");
-        connection.Open();
-        return ExpectationValidator.Validate(connection, query, suite, Cancel);
-    }
+    private static ValidationResult Validate(string query, ExpectationSuite suite) => InMemoryValidation.Validate(query, suite);
 }

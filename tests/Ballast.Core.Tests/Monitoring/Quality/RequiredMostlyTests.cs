@@ -2,7 +2,6 @@ using System.Text.Json;
 using Ballast.Monitoring.Quality;
 using Ballast.Serving;
 using Ballast.Tracking;
-using DuckDB.NET.Data;
 
 namespace Ballast.Tests.Monitoring.Quality;
 
@@ -19,8 +18,6 @@ public sealed class RequiredMostlyTests
 
     private const string GeData = "SELECT * FROM (VALUES (4, 'a', NULL, NULL, CAST(NULL AS VARCHAR)), (5, 'b', NULL, NULL, NULL), (NULL, 'c', 5, NULL, NULL), (7, 'd', 6, 5, NULL)) "
         + "t(one_null, no_null, two_null, three_null, all_null)";
-
-    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Theory]
     [InlineData("one_null", 0.7, true, 1L)]     // GE positive_mostly: 3 / 4 = 0.75 >= 0.7
@@ -110,10 +107,5 @@ public sealed class RequiredMostlyTests
         exception.Message.ShouldContain("expectations.suite.columns.age.required.mostly: a share of rows allowed to fail judges many rows; serving checks each row and rejects or flags any that fails (use mostly in a monitor or ballast validate)");
     }
 
-    private static ValidationResult Validate(string query, ExpectationSuite suite)
-    {
-        using var connection = new DuckDBConnection("Data Source=:memory:");
-        connection.Open();
-        return ExpectationValidator.Validate(connection, query, suite, Cancel);
-    }
+    private static ValidationResult Validate(string query, ExpectationSuite suite) => InMemoryValidation.Validate(query, suite);
 }
