@@ -90,6 +90,10 @@ public sealed class ServingTests
     [InlineData("{\"inputs\":[]}", 400, "missing input 'float_input' (FP32 [-1,4])")]
     [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[1,2,3,4]}],\"outputs\":[{\"name\":\"nope\"}]}", 400, "unknown output 'nope'; the model gives 'output_label' (INT64 [-1]), 'output_probability' (FP32 [-1,-1])")]
     [InlineData("{\"inputs\": [", 400, "the body is not valid JSON")]
+    // Anything but a number in an integer tensor was a 500 (JsonElement's integer readers throw on strings, null, true).
+    [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"INT64\",\"data\":[\"1\",2,3,4]}]}", 400, "input 'float_input': value 0 (\"1\") is not a INT64")]
+    [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"INT32\",\"data\":[1,null,3,4]}]}", 400, "input 'float_input': value 1 (null) is not a INT32")]
+    [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"UINT8\",\"data\":[1,2,true,4]}]}", 400, "input 'float_input': value 2 (true) is not a UINT8")]
     public async Task Bad_v2_requests_get_400_with_the_reason_in_the_protocols_error_format(string body, int status, string message)
     {
         await using var server = await RunningServer.StartAsync();
@@ -174,6 +178,39 @@ public sealed class ServingTests
         using var unnamed = await client.PostAsync("/endpoints/titanic/invocations", new StringContent("""{"dataframe_split": {"columns": ["pclass", null], "data": [[1, "female"]]}}""", Encoding.UTF8, "application/json"), Cancel);
         unnamed.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await unnamed.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("message").GetString().ShouldBe("dataframe_split: columns[1] is null; name each column with a string.");
+    }
+
+    [Fact]
+    public async Task Mlflow_cells_that_do_not_fit_their_column_are_refused_with_the_reason_never_a_500()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterAndServeAsync(client, "titanic", "titanic_pipeline.onnx");
+        const string header = "pclass,sex,age,fare,embarked\n";
+
+        foreach (var (body, type, message) in new (string, string, string)[]
+        {
+            // A fraction in an integer column (a whole 1.0 is taken), and an empty cell in an integer or string column,
+            // are refused as docs/serving.md says; both were a 500, and the empty string cell was sent as "".
+            (header + "1.0,female,29,211.3,S\n3.5,male,40,7.9,Q\n", "text/csv", "input 'pclass': value 1 (\"3.5\") is not a INT64"),
+            (header + ",female,29,211.3,S\n", "text/csv", "input 'pclass': value 0 (null) is not a INT64"),
+            (header + "1,,29,211.3,S\n", "text/csv", "input 'sex': value 0 (null) is not a BYTES"),
+            ("{\"dataframe_records\": [{\"pclass\": \"first\", \"sex\": \"female\", \"age\": 29, \"fare\": 211.3, \"embarked\": \"S\"}]}", "application/json", "input 'pclass': value 0 (\"first\") is not a INT64"),
+            // pandas' orient="split" is an object; a bare list of rows was a 500.
+            ("{\"dataframe_split\": [[1, \"female\", 29, 211.3, \"S\"]]}", "application/json", "dataframe_split needs 'data', a list of rows (and 'columns')."),
+        })
+        {
+            using var response = await client.PostAsync("/endpoints/titanic/invocations", new StringContent(body, Encoding.UTF8, type), Cancel);
+            response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, body);
+            var error = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            (error.GetProperty("error_code").GetString(), error.GetProperty("message").GetString()).ShouldBe(("INVALID_PARAMETER_VALUE", message));
+        }
+
+        // Python's float() spellings of infinity and NaN, in any case and with a sign, are numbers (pandas reads them so).
+        using var infinite = await client.PostAsync("/endpoints/titanic/invocations",
+            new StringContent(header + "1,female,inf,211.3,S\n1,female,-Infinity,211.3,S\n1,female,+INF,211.3,S\n1,female,nan,211.3,S\n", Encoding.UTF8, "text/csv"), Cancel);
+        infinite.StatusCode.ShouldBe(HttpStatusCode.OK, await infinite.Content.ReadAsStringAsync(Cancel));
+        (await infinite.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("predictions").GetProperty("label").GetArrayLength().ShouldBe(4);
     }
 
     [Fact]
