@@ -528,7 +528,12 @@ public static partial class BallastServer
     private static string BadRequestMessage(BadHttpRequestException exception) => exception.StatusCode switch
     {
         StatusCodes.Status413PayloadTooLarge => BodyTooLargeMessage,
-        _ => exception.InnerException is System.Text.Json.JsonException json ? JsonMessage(json) : exception.Message,
+        _ => exception.InnerException is System.Text.Json.JsonException json ? JsonMessage(json)
+            // ASP.NET Core's words for an empty body name the handler's parameter and suggest a service: say what the client sent.
+            : exception.Message.StartsWith("Implicit body inferred for parameter", StringComparison.Ordinal)
+              || (exception.Message.StartsWith("Required parameter", StringComparison.Ordinal) && exception.Message.EndsWith("was not provided from body.", StringComparison.Ordinal))
+                ? "The body is empty; send the JSON this route takes."
+                : exception.Message,
     };
 
     /// <summary>

@@ -214,6 +214,31 @@ public sealed class ServingTests
     }
 
     [Fact]
+    public async Task Feedback_with_a_field_it_does_not_have_is_refused_rather_than_dropped()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+
+        foreach (var (body, detail) in new (string, string)[]
+        {
+            ("{\"prediction_id\": \"p1\", \"reward\": 1, \"outcom\": 0}", "The body is not the JSON this route takes: outcom: unknown field (known: prediction_id, outcome, reward)."),
+            ("{\"feedback\": [{\"prediction_id\": \"p1\", \"outcome\": 1}, {\"prediction_id\": \"p2\", \"rewrd\": 1}], \"endpoint\": \"iris\"}",
+                "The body is not the JSON this route takes: feedback[1].rewrd: unknown field (known: prediction_id, outcome, reward); endpoint: unknown field (known: feedback)."),
+            ("{\"feedback\": {\"prediction_id\": \"p1\", \"outcome\": 1}}", "feedback must be a list of {\"prediction_id\", \"outcome\"?, \"reward\"?} objects, not {\"prediction_id\": \"p1\", \"outcome\": 1}."),
+        })
+        {
+            using var response = await client.PostAsync("/api/v1/feedback", new StringContent(body, Encoding.UTF8, "application/json"), Cancel);
+            response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, body);
+            (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe(detail);
+        }
+
+        // An empty body is said to be empty, not in the words of ASP.NET Core's parameter binding.
+        using var empty = await client.PostAsync("/api/v1/endpoints", new StringContent("", Encoding.UTF8, "application/json"), Cancel);
+        empty.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await empty.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe("The body is empty; send the JSON this route takes.");
+    }
+
+    [Fact]
     public async Task Iris_rows_as_a_dataframe_fill_the_single_matrix_input()
     {
         await using var server = await RunningServer.StartAsync();
