@@ -33,6 +33,10 @@ public sealed class ServingTests
         var created = await CliProcess.RunAsync("endpoints", "create", "iris", "--model", "models:/iris/1", "--url", url);
         created.ExitCode.ShouldBe(0, created.ToString());
         created.Output.ShouldBe("iris: serving main=iris/1\n".Replace("main=", "", StringComparison.Ordinal));
+        // Following an alias not set yet (the README's order before it set one): stored, and said not to serve anything.
+        var pending = await CliProcess.RunAsync("endpoints", "create", "pending", "--model", "models:/iris@champion", "--url", url);
+        (pending.ExitCode, pending.Output).ShouldBe((0, "pending: stored, not served: Registered model alias champion not found.\n"), pending.ToString());
+        (await client.DeleteAsync("/api/v1/endpoints/pending", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
 
         (await client.GetFromJsonAsync<JsonElement>("/v2/health/live", Cancel)).GetProperty("live").GetBoolean().ShouldBeTrue();
         (await client.GetFromJsonAsync<JsonElement>("/v2/health/ready", Cancel)).GetProperty("ready").GetBoolean().ShouldBeTrue();
