@@ -218,7 +218,7 @@ public sealed class ServingTests
     }
 
     [Fact]
-    public async Task Feedback_with_a_field_it_does_not_have_is_refused_rather_than_dropped()
+    public async Task Feedback_with_a_field_it_does_not_have_an_empty_body_and_an_unreadable_parameter_get_plain_reasons()
     {
         await using var server = await RunningServer.StartAsync();
         using var client = server.Client();
@@ -240,6 +240,10 @@ public sealed class ServingTests
         using var empty = await client.PostAsync("/api/v1/endpoints", new StringContent("", Encoding.UTF8, "application/json"), Cancel);
         empty.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await empty.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe("The body is empty; send the JSON this route takes.");
+        // And a query parameter that does not parse, not in the words of its .NET type ("Nullable<long> from").
+        using var notTime = await client.GetAsync("/api/v1/endpoints/iris/traffic?from=yesterday", Cancel);
+        notTime.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await notTime.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe("Parameter 'from' must be a whole number, not 'yesterday'.");
     }
 
     [Fact]
