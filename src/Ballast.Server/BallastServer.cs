@@ -528,7 +528,28 @@ public static partial class BallastServer
     private static string BadRequestMessage(BadHttpRequestException exception) => exception.StatusCode switch
     {
         StatusCodes.Status413PayloadTooLarge => BodyTooLargeMessage,
-        _ => exception.InnerException is System.Text.Json.JsonException json ? JsonMessage(json) : exception.Message,
+        _ => exception.InnerException is System.Text.Json.JsonException json ? JsonMessage(json)
+            // ASP.NET Core's words for an empty body name the handler's parameter and suggest a service: say what the client sent.
+            : exception.Message.StartsWith("Implicit body inferred for parameter", StringComparison.Ordinal)
+              || (exception.Message.StartsWith("Required parameter", StringComparison.Ordinal) && exception.Message.EndsWith("was not provided from body.", StringComparison.Ordinal))
+                ? "The body is empty; send the JSON this route takes."
+            : BindFailure().Match(exception.Message) is { Success: true } bind
+                // "Failed to bind parameter "Nullable<long> from" from "abc"." names .NET types: say what the value must be.
+                ? $"Parameter '{bind.Groups["name"].Value}' must be {ExpectedValue(bind.Groups["type"].Value)}, not '{bind.Groups["value"].Value}'."
+                : exception.Message,
+    };
+
+    [System.Text.RegularExpressions.GeneratedRegex("^Failed to bind parameter \"(?<type>.+) (?<name>[^ ]+)\" from \"(?<value>.*)\"\\.$", System.Text.RegularExpressions.RegexOptions.Singleline)]
+    private static partial System.Text.RegularExpressions.Regex BindFailure();
+
+    private static string ExpectedValue(string type) => type.Replace("Nullable<", "", StringComparison.Ordinal).TrimEnd('>') switch
+    {
+        "long" or "int" or "Int64" or "Int32" or "short" => "a whole number",
+        "double" or "float" or "decimal" or "Double" => "a number",
+        "bool" or "Boolean" => "true or false",
+        "Guid" => "a UUID",
+        "DateTimeOffset" or "DateTime" => "an ISO 8601 time",
+        var other => $"a {other}",
     };
 
     /// <summary>

@@ -26,9 +26,12 @@ internal static class EndpointsCommand
             };
             var json = await create.Client(parse).PostJsonAsync(Api, body, cancel).ConfigureAwait(false);
             var status = json.GetProperty("status");
+            var serving = string.Join(", ", ClientOptions.Items(status, "serving").Select(v => ClientOptions.Text(v, "model")));
+            var problem = ClientOptions.Text(status, "problem");
+            // Stored either way; an endpoint that serves nothing yet (an alias not set) says so rather than "serving" nothing.
             await output.WriteLineAsync(parse.GetValue(create.Json) ? json.GetRawText()
-                : $"{ClientOptions.Text(json, "name")}: serving {string.Join(", ", ClientOptions.Items(status, "serving").Select(v => ClientOptions.Text(v, "model")))}" +
-                  (ClientOptions.Text(status, "problem") is { Length: > 0 } problem ? $" (not ready: {problem})" : "")).ConfigureAwait(false);
+                : serving.Length == 0 && problem is { Length: > 0 } ? $"{ClientOptions.Text(json, "name")}: stored, not served: {problem}"
+                : $"{ClientOptions.Text(json, "name")}: serving {serving}" + (problem is { Length: > 0 } ? $" (not ready: {problem})" : "")).ConfigureAwait(false);
             return BallastCli.Success;
         });
         command.Subcommands.Add(createCommand);

@@ -98,7 +98,15 @@ public sealed class RemoteModelRuntime : IModelRuntime
                 await EnsureSuccessAsync(response, _url, token).ConfigureAwait(false);
                 await using var stream = await response.Content.ReadAsStreamAsync(token).ConfigureAwait(false);
                 using var document = await JsonDocument.ParseAsync(stream, cancellationToken: token).ConfigureAwait(false);
-                return (IReadOnlyList<Tensor>)document.RootElement.GetProperty("outputs").EnumerateArray().Select(V2Codec.ReadTensor).ToList();
+                try
+                {
+                    return (IReadOnlyList<Tensor>)document.RootElement.GetProperty("outputs").EnumerateArray().Select(V2Codec.ReadTensor).ToList();
+                }
+                catch (ModelInputException malformed)
+                {
+                    // The remote's answer is at fault, not the caller's input: a 502 (not retried), never the caller's 400.
+                    throw new InvalidOperationException($"its answer is not V2 tensors: {malformed.Message}", malformed);
+                }
             }, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception exception) when (exception is HttpRequestException or TimeoutRejectedException or BrokenCircuitException or JsonException or InvalidOperationException or KeyNotFoundException)

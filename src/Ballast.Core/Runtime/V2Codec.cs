@@ -190,15 +190,16 @@ public static class V2Codec
                 result = value.ValueKind == JsonValueKind.True;
                 return value.ValueKind is JsonValueKind.True or JsonValueKind.False;
             }),
-            // Integers also as whole numbers written otherwise (1.0, 1e3: Python's json writes a float column's 1 as 1.0); a fraction is refused.
-            TensorDatatypes.Uint8 => Read(values, (JsonElement value, out byte result) => value.TryGetByte(out result) || TryWhole(value, out result)),
-            TensorDatatypes.Uint16 => Read(values, (JsonElement value, out ushort result) => value.TryGetUInt16(out result) || TryWhole(value, out result)),
-            TensorDatatypes.Uint32 => Read(values, (JsonElement value, out uint result) => value.TryGetUInt32(out result) || TryWhole(value, out result)),
-            TensorDatatypes.Uint64 => Read(values, (JsonElement value, out ulong result) => value.TryGetUInt64(out result) || TryWhole(value, out result)),
-            TensorDatatypes.Int8 => Read(values, (JsonElement value, out sbyte result) => value.TryGetSByte(out result) || TryWhole(value, out result)),
-            TensorDatatypes.Int16 => Read(values, (JsonElement value, out short result) => value.TryGetInt16(out result) || TryWhole(value, out result)),
-            TensorDatatypes.Int32 => Read(values, (JsonElement value, out int result) => value.TryGetInt32(out result) || TryWhole(value, out result)),
-            TensorDatatypes.Int64 => Read(values, (JsonElement value, out long result) => value.TryGetInt64(out result) || TryWhole(value, out result)),
+            // Integers also as whole numbers written otherwise (1.0, 1e3: Python's json writes a float column's 1 as 1.0); a fraction is refused,
+            // and so is anything but a number (a string, null, true), with its position (JsonElement's readers throw on those).
+            TensorDatatypes.Uint8 => Read(values, (JsonElement value, out byte result) => { result = default; return value.ValueKind == JsonValueKind.Number && (value.TryGetByte(out result) || TryWhole(value, out result)); }),
+            TensorDatatypes.Uint16 => Read(values, (JsonElement value, out ushort result) => { result = default; return value.ValueKind == JsonValueKind.Number && (value.TryGetUInt16(out result) || TryWhole(value, out result)); }),
+            TensorDatatypes.Uint32 => Read(values, (JsonElement value, out uint result) => { result = default; return value.ValueKind == JsonValueKind.Number && (value.TryGetUInt32(out result) || TryWhole(value, out result)); }),
+            TensorDatatypes.Uint64 => Read(values, (JsonElement value, out ulong result) => { result = default; return value.ValueKind == JsonValueKind.Number && (value.TryGetUInt64(out result) || TryWhole(value, out result)); }),
+            TensorDatatypes.Int8 => Read(values, (JsonElement value, out sbyte result) => { result = default; return value.ValueKind == JsonValueKind.Number && (value.TryGetSByte(out result) || TryWhole(value, out result)); }),
+            TensorDatatypes.Int16 => Read(values, (JsonElement value, out short result) => { result = default; return value.ValueKind == JsonValueKind.Number && (value.TryGetInt16(out result) || TryWhole(value, out result)); }),
+            TensorDatatypes.Int32 => Read(values, (JsonElement value, out int result) => { result = default; return value.ValueKind == JsonValueKind.Number && (value.TryGetInt32(out result) || TryWhole(value, out result)); }),
+            TensorDatatypes.Int64 => Read(values, (JsonElement value, out long result) => { result = default; return value.ValueKind == JsonValueKind.Number && (value.TryGetInt64(out result) || TryWhole(value, out result)); }),
             // A finite number beyond the type's range is refused, not sent as infinity.
             TensorDatatypes.Fp16 => Read(values, (JsonElement value, out Half result) =>
             {

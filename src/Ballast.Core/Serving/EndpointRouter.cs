@@ -494,10 +494,18 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
         return new RoutedVariant(spec.Name, url.ToString(), loaded, weight, from, from + weight);
     }
 
-    /// <summary>An ensemble's members are called with the same request and their answers combined output by output: they must agree on both (names and datatypes).</summary>
+    /// <summary>
+    /// An ensemble's members are called with the same request and their answers combined output by output: they must
+    /// agree on both, names, datatypes and shapes (a dimension of any size, -1, fits any).
+    /// </summary>
     private static void CheckEnsembleMembers(List<RoutedVariant> members)
     {
         static string Describe(IEnumerable<TensorSpec> specs) => string.Join(", ", specs.OrderBy(spec => spec.Name, StringComparer.Ordinal).Select(spec => $"{spec.Name} {spec.Datatype}"));
+        static string DescribeShapes(IEnumerable<TensorSpec> specs) => string.Join(", ", specs.OrderBy(spec => spec.Name, StringComparer.Ordinal).Select(spec => $"{spec.Name} {spec}"));
+        // A remote model's metadata may leave a shape out: nothing to compare then.
+        static bool ShapesFit(IReadOnlyList<TensorSpec> mine, IReadOnlyList<TensorSpec> theirs) => mine.All(spec =>
+            theirs.FirstOrDefault(other => other.Name == spec.Name) is not { } other || spec.Shape.Count == 0 || other.Shape.Count == 0
+            || (spec.Shape.Count == other.Shape.Count && spec.Shape.Zip(other.Shape).All(pair => pair.First < 0 || pair.Second < 0 || pair.First == pair.Second)));
         var first = members[0];
         foreach (var member in members.Skip(1))
         {
@@ -507,6 +515,12 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
                 if (mine.Count > 0 && theirs.Count > 0 && Describe(mine) != Describe(theirs))
                 {
                     throw TrackingException.Invalid($"ensemble members must take the same inputs and give the same outputs: '{first.Name}' ({first.Model.Reference}) {what} {Describe(mine)}; '{member.Name}' ({member.Model.Reference}) {what} {Describe(theirs)}");
+                }
+
+                // Same names and datatypes, but shapes that no one request (or combination) fits: [-1,4] beside [-1,2].
+                if (!ShapesFit(mine, theirs))
+                {
+                    throw TrackingException.Invalid($"ensemble members must take the same inputs and give the same outputs: '{first.Name}' ({first.Model.Reference}) {what} {DescribeShapes(mine)}; '{member.Name}' ({member.Model.Reference}) {what} {DescribeShapes(theirs)}");
                 }
             }
         }

@@ -236,7 +236,8 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
         var extension = wanted == ModelFlavors.MlNet ? ".zip" : ".onnx";
         return candidates.Count == 1 ? candidates[0]
             : throw new ModelLoadException(candidates.Count == 0
-                ? $"model {version.Name}/{version.Version}: no {extension} model file at '{version.Source}'"
+                // Without a flavor tag either kind would have done: say so, not that a .zip was expected.
+                ? $"model {version.Name}/{version.Version}: no {(flavor is null ? ".onnx or .zip" : extension)} model file at '{version.Source}'"
                 : $"model {version.Name}/{version.Version}: '{version.Source}' holds {candidates.Count} {extension} files; register the one to serve");
     }
 

@@ -21,6 +21,12 @@ public static class ModelCardApi
         var group = routes.MapGroup("/api/v1/models/{name}/versions/{version}/card").WithTags("Model cards");
         group.MapGet("/", async (string name, string version, string? format, HttpRequest http, RegistryStore registry, RunStore runs, AuditLog audit, Ballast.Datasets.DatasetStore datasets, CancellationToken cancellationToken) =>
         {
+            // A format the route does not write is a mistake to name, not a reason to answer JSON in silence.
+            if (!string.IsNullOrEmpty(format) && !string.Equals(format, "markdown", StringComparison.OrdinalIgnoreCase) && !string.Equals(format, "json", StringComparison.OrdinalIgnoreCase))
+            {
+                throw TrackingException.Invalid($"format '{format}' is not one of json, markdown.");
+            }
+
             var card = await ModelCard.BuildAsync(registry, runs, audit, name, version, datasets, cancellationToken).ConfigureAwait(false);
             var markdown = string.Equals(format, "markdown", StringComparison.OrdinalIgnoreCase)
                 || http.Headers.Accept.ToString().Contains("text/markdown", StringComparison.OrdinalIgnoreCase);

@@ -89,7 +89,7 @@ public static class MlflowScoring
         switch (present[0])
         {
             case "dataframe_split":
-                if (!payload.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
+                if (payload.ValueKind != JsonValueKind.Object || !payload.TryGetProperty("data", out var data) || data.ValueKind != JsonValueKind.Array)
                 {
                     throw TrackingException.Invalid("dataframe_split needs 'data', a list of rows (and 'columns').");
                 }
@@ -271,6 +271,13 @@ public static class MlflowScoring
             return decimal.Truncate(whole).ToString(CultureInfo.InvariantCulture);
         }
 
+        // Python's float() also takes "inf", "+inf", "infinity" and "nan" in any case, which .NET's parser does not all take.
+        var magnitude = (text.StartsWith('+') || text.StartsWith('-') ? text[1..] : text).ToLowerInvariant();
+        if (floats && magnitude is "inf" or "infinity" or "nan")
+        {
+            return magnitude == "nan" ? "\"NaN\"" : text.StartsWith('-') ? "\"-Infinity\"" : "\"Infinity\"";
+        }
+
         if (floats && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
         {
             return double.IsNaN(number) ? "\"NaN\"" : double.IsInfinity(number) ? (number > 0 ? "\"Infinity\"" : "\"-Infinity\"") : number.ToString("R", CultureInfo.InvariantCulture);
@@ -299,7 +306,8 @@ public static class MlflowScoring
 
         var columns = records[0];
         var rows = records.Skip(1).Select((cells, i) => cells.Count == columns.Count
-            ? (IReadOnlyList<JsonElement>)cells.Select(cell => JsonSerializer.SerializeToElement(cell, Serialization.ServerJsonContext.Default.String)).ToList()
+            // An empty cell is a missing value, as pandas reads it (NaN): in a floating-point column NaN, refused in any other.
+            ? (IReadOnlyList<JsonElement>)cells.Select(cell => cell.Length == 0 ? default : JsonSerializer.SerializeToElement(cell, Serialization.ServerJsonContext.Default.String)).ToList()
             : throw TrackingException.Invalid($"CSV row {i + 1} has {cells.Count} cells; the header has {columns.Count}.")).ToList();
         return new Table(columns, rows);
     }

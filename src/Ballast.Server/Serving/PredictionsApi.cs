@@ -17,6 +17,9 @@ public sealed record FeedbackResponse(int Accepted);
 /// </summary>
 public static class PredictionsApi
 {
+    /// <summary>The fields of one feedback item.</summary>
+    private static readonly string[] ItemFields = ["prediction_id", "outcome", "reward"];
+
     public static IEndpointRouteBuilder MapPredictionsApi(this IEndpointRouteBuilder routes)
     {
         routes.MapPost("/api/v1/feedback", async (HttpContext http, FeedbackStore feedback, AssignmentStore bandits, EndpointRouter router) =>
@@ -34,8 +37,12 @@ public static class PredictionsApi
             using (document)
             {
                 var root = document.RootElement;
-                var items = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("feedback", out var batch) && batch.ValueKind == JsonValueKind.Array
-                    ? batch.EnumerateArray().Select((item, index) => Read(item, $"feedback[{index}]")).ToList()
+                var isBatch = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("feedback", out _);
+                RefuseUnknownFields(root, isBatch);
+                var items = isBatch
+                    ? root.GetProperty("feedback") is { ValueKind: JsonValueKind.Array } batch
+                        ? batch.EnumerateArray().Select((item, index) => Read(item, $"feedback[{index}]")).ToList()
+                        : throw TrackingException.Invalid($"feedback must be a list of {{\"prediction_id\", \"outcome\"?, \"reward\"?}} objects, not {root.GetProperty("feedback").GetRawText()}.")
                     : [Read(root, "The body")];
                 var accepted = await feedback.AddAsync(items, http.RequestAborted).ConfigureAwait(false);
                 if ((items.Any(item => item.Reward is not null) && router.Endpoints.Values.Any(endpoint => endpoint.Bandit is not null))
@@ -74,6 +81,48 @@ public static class PredictionsApi
         }).WithTags("Predictions").WithSummary("An endpoint's predictions in [from, to] (ISO 8601 or Unix ms) with their feedback, in write order (timestamp, instance, sequence).")
             .RequireAuthorization(BallastPolicies.Reader);
         return routes;
+    }
+
+    /// <summary>
+    /// Refuses fields a feedback body does not have (<c>outcom</c> beside a <c>reward</c> would otherwise be dropped in
+    /// silence), every one at once and in the body's order, in the words of the other <c>/api/v1</c> bodies.
+    /// </summary>
+    private static void RefuseUnknownFields(JsonElement root, bool isBatch)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+
+        var problems = new List<string>();
+        foreach (var property in root.EnumerateObject())
+        {
+            if (isBatch && property.Name == "feedback" && property.Value.ValueKind == JsonValueKind.Array)
+            {
+                var index = 0;
+                foreach (var item in property.Value.EnumerateArray())
+                {
+                    if (item.ValueKind == JsonValueKind.Object)
+                    {
+                        problems.AddRange(item.EnumerateObject().Where(field => !ItemFields.Contains(field.Name))
+                            .Select(field => $"feedback[{index}].{field.Name}: unknown field (known: {string.Join(", ", ItemFields)})"));
+                    }
+
+                    index++;
+                }
+            }
+            else if (isBatch ? property.Name != "feedback" : !ItemFields.Contains(property.Name))
+            {
+                problems.Add($"{property.Name}: unknown field (known: {(isBatch ? "feedback" : string.Join(", ", ItemFields))})");
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            throw problems.Count == 1
+                ? TrackingException.Invalid($"The body is not the JSON this route takes: {problems[0]}.")
+                : TrackingException.Invalid("The body is not the JSON this route takes", problems);
+        }
     }
 
     private static Feedback Read(JsonElement item, string where)

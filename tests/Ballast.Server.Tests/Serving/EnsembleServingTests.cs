@@ -71,6 +71,18 @@ public sealed class EnsembleServingTests
         status.GetProperty("status").GetProperty("problem").GetString().ShouldBe("ensemble members must take the same inputs and give the same outputs: 'a' (iris/1) takes float_input FP32; 't' (titanic/1) takes age FP32, embarked BYTES, fare FP32, pclass INT64, sex BYTES");
         using var notServed = await client.GetAsync("/v2/health/ready", Cancel);
         notServed.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
+
+        // Same input and output names and datatypes, but 4 features beside 2: no request fits both, so not served either
+        // (it was served, and every request was a 400 from one member or the other).
+        await ServingHelpers.RegisterAsync(client, "davis", "logistic_davis.onnx");
+        (await client.PutAsJsonAsync("/api/v1/endpoints/wide-and-narrow", new
+        {
+            policy = "ensemble",
+            variants = new[] { new { name = "a", model = "models:/iris/1" }, new { name = "d", model = "models:/davis/1" } },
+        }, Cancel)).EnsureSuccessStatusCode();
+        var shapes = await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/wide-and-narrow", Cancel);
+        shapes.GetProperty("status").GetProperty("ready").GetBoolean().ShouldBeFalse();
+        shapes.GetProperty("status").GetProperty("problem").GetString().ShouldBe("ensemble members must take the same inputs and give the same outputs: 'a' (iris/1) takes float_input FP32 [-1,4]; 'd' (davis/1) takes float_input FP32 [-1,2]");
     }
 
     [Fact]

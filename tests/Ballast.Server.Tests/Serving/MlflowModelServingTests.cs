@@ -44,6 +44,14 @@ public sealed class MlflowModelServingTests
                 dataframe_split = new { columns = new[] { "Rooms", "Age", "Distance", "District" }, data = new object[][] { [3.0, 10.0, 5.0, "north"] } },
             }, Cancel);
             houses.StatusCode.ShouldBe(HttpStatusCode.OK, await houses.Content.ReadAsStringAsync(Cancel));
+
+            // A folder without a model file: either kind would have done, so the reason names both (it said ".zip").
+            await UploadAsync(client, $"0/{runId}/artifacts/empty/MLmodel", "flavors: {}\n"u8.ToArray());
+            await MlflowHttp.PostAsync(client, "registered-models/create", new { name = "empty" });
+            await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "empty", source = $"runs:/{runId}/empty" });
+            using var empty = await client.PostAsJsonAsync("/api/v1/endpoints/empty/dry-run", new { variants = new[] { new { name = "main", model = "models:/empty/1" } } }, Cancel);
+            empty.StatusCode.ShouldBe(HttpStatusCode.OK, await empty.Content.ReadAsStringAsync(Cancel));
+            (await empty.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("problem").GetString().ShouldBe($"model empty/1: no .onnx or .zip model file at 'runs:/{runId}/empty'");
         }
         finally
         {

@@ -48,6 +48,27 @@ public sealed class RemoteVariantTests
     }
 
     [Fact]
+    public async Task A_remote_answer_that_is_not_v2_tensors_is_the_remotes_failure_not_the_callers_bad_input()
+    {
+        await using var server = await RunningServer.StartAsync(routes: app =>
+        {
+            var metadata = new { name = "x", platform = "fake", inputs = new[] { new { name = "float_input", datatype = "FP32", shape = new[] { -1, 4 } } }, outputs = Array.Empty<object>() };
+            app.MapGet("/fake/v2/models/garbled", () => Results.Json(metadata)).AllowAnonymous();
+            app.MapPost("/fake/v2/models/garbled/infer", () => Results.Text("""{"outputs": [{"name": "label", "datatype": "INT64", "shape": [1], "data": ["1"]}]}""", "application/json")).AllowAnonymous();
+        });
+        using var client = server.Client();
+        var garbled = new Uri(server.BaseAddress, "/fake/v2/models/garbled").ToString();
+        (await client.PutAsJsonAsync("/api/v1/endpoints/garbled", new { variants = new[] { new { name = "r", url = garbled, retries = 0 } } }, Cancel)).EnsureSuccessStatusCode();
+
+        using var response = await client.PostAsJsonAsync("/v2/models/garbled/infer", new { inputs = new[] { IrisRow } }, Cancel);
+
+        // An integer output given as text was a 500 (and other malformed outputs the caller's 400).
+        response.StatusCode.ShouldBe(HttpStatusCode.BadGateway);
+        (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString()
+            .ShouldBe($"remote model {garbled} failed: its answer is not V2 tensors: input 'label': value 0 (\"1\") is not a INT64");
+    }
+
+    [Fact]
     public async Task A_failing_remote_falls_back_opens_its_circuit_and_a_slow_one_times_out()
     {
         var flakyCalls = 0;

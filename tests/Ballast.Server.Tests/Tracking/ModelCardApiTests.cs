@@ -70,6 +70,11 @@ public abstract class ModelCardApiTests(DatabaseEngine engine) : EngineServerTes
         misspelt.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await misspelt.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
             .ShouldBe("The body is not the JSON this route takes: words: unknown field (known: text).");
+        // An unknown format was answered as JSON.
+        using var xml = await client.GetAsync("/api/v1/models/m/versions/1/card?format=xml", Cancel);
+        xml.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await xml.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe("format 'xml' is not one of json, markdown.");
+        (await client.GetAsync("/api/v1/models/m/versions/1/card?format=JSON", Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 }
 
