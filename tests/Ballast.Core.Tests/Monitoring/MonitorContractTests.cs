@@ -378,6 +378,13 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : FolderDataba
         (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(spec, Cancel))).Message.ShouldBe(Refused);
         (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.PutAsync(spec, Cancel))).Message.ShouldBe(Refused);
 
+        // Drift options naming columns the reference lacks: never compared, so every window would fail.
+        var drift = new MonitorDrift(Methods: new Dictionary<string, string> { ["petal_width"] = "psi" }, Thresholds: new Dictionary<string, double> { ["sepal_length"] = 0.1 },
+            Categorical: ["species"]);
+        (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(pinned with { Drift = drift }, Cancel))).Message
+            .ShouldBe("Invalid monitor 'iris-drift': drift.methods: iris-train@1 train.csv has no column 'petal_width' to compare" + Has + "; " +
+                "drift.categorical: iris-train@1 train.csv has no column 'species' to compare" + Has + ".");
+
         // Neither the probabilities (as the estimator names them: NAME or NAME[1]; NAME[0] … NAME[C-1]) nor a label.
         (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(pinned with { Estimated = new MonitorEstimated("score", "1") }, Cancel))).Message
             .ShouldBe("Invalid monitor 'iris-drift': estimated.label: iris-train@1 train.csv has no column 'score' (or 'score[1]') with the model's probabilities nor a column 'label' " +
