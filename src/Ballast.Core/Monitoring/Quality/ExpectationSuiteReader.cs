@@ -35,7 +35,7 @@ public static class ExpectationSuiteReader
         var columns = new Dictionary<string, ColumnExpectations>(StringComparer.Ordinal);
         if (root.ValueKind != JsonValueKind.Object)
         {
-            problems.Add("the suite must be an object with 'columns' (and optionally 'rows' and 'multicolumn')");
+            problems.Add(ExpectationSuite.NotAnObject);
             return new ExpectationSuite(columns) { Problems = problems };
         }
 
