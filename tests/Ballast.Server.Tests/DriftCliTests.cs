@@ -201,6 +201,8 @@ public sealed class DriftCliTests : IDisposable
     [InlineData("--threshold: 'abc' is not a number", "--threshold", "abc")]
     [InlineData("the memory limit must be at least 64 MB (got 10)", "--memory-limit", "10")]
     [InlineData("the z-test compares 2 categories (got 3)", "--method", "plan=z")]
+    [InlineData("the threshold 2 is above 1, but ks gives a p-value", "--method", "ks", "--threshold", "2")]
+    [InlineData("column 'stable': the threshold 1.5 is above 1, but ks gives a p-value", "--threshold", "1.5")]
     public async Task Bad_input_is_one_line_with_exit_code_2(string message, params string[] extra)
     {
         var (reference, current) = Generate(300, 300);

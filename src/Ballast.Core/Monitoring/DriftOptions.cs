@@ -95,6 +95,22 @@ public sealed record DriftOptions
             }
         }
 
+        // A p-value is at most 1, so a test's threshold above 1 flags every column: refused where the method is known here
+        // (the automatic choice is checked per column when the data is read, DriftTableReader).
+        var general = Methods.Select(DriftMethods.Find).ToList();
+        if (Threshold is > 1 and var above && double.IsFinite(above) && general.Count > 0 && general.All(method => method?.Kind == DriftScoreKind.PValue))
+        {
+            problems.Add(AboveOne(null, string.Join(", ", Methods), above));
+        }
+
+        foreach (var (column, value) in ColumnThresholds)
+        {
+            if (value > 1 && double.IsFinite(value) && ColumnMethods.TryGetValue(column, out var own) && DriftMethods.Find(own) is { Kind: DriftScoreKind.PValue } test)
+            {
+                problems.Add(AboveOne(column, test.Name, value));
+            }
+        }
+
         foreach (var column in Categorical.Intersect(Numerical, StringComparer.Ordinal))
         {
             problems.Add($"column '{column}' is given as both categorical and numerical");
@@ -131,6 +147,11 @@ public sealed record DriftOptions
     }
 
     public double? ThresholdFor(string column) => ColumnThresholds.TryGetValue(column, out var threshold) ? threshold : Threshold;
+
+    /// <summary>The problem of a test's threshold above 1 (its score is a p-value, so every column would drift).</summary>
+    internal static string AboveOne(string? column, string method, double threshold) =>
+        $"{(column is null ? "" : $"column '{column}': ")}the threshold {threshold.ToString(System.Globalization.CultureInfo.InvariantCulture)} is above 1, but {method} " +
+        "gives a p-value (at most 1), so every column would drift; give a threshold between 0 and 1 (drift when p < threshold)";
 
     private static string UnknownMethod(string name) =>
         $"unknown drift method '{name}' (known: {string.Join(", ", DriftMethods.All.Select(method => method.Name))})";

@@ -307,6 +307,11 @@ public sealed class DriftTableReader
             var methods = options.ChosenMethods(column.Name, column.Type);
             column.Methods = methods.Count > 0 ? methods : [DriftMethods.Auto(column.Type, column.ReferenceCount, distinct)];
             column.Threshold = options.ThresholdFor(column.Name);
+            if (column.Threshold is > 1 and var above && double.IsFinite(above) && column.Methods[0].Kind == DriftScoreKind.PValue)
+            {
+                throw new DriftInputException(DriftOptions.AboveOne(column.Name, column.Methods[0].Name, above));
+            }
+
             foreach (var method in column.Methods)
             {
                 if (!method.CanCompare(column.Type))

@@ -203,6 +203,11 @@ public sealed class MonitorEvaluator(
     {
         var skipped = new List<SkippedColumn>();
         var columns = Columns(spec, window, reference, skipped);
+        if (NotCompared(spec, window, reference, columns) is { } problem)
+        {
+            throw new DriftInputException(problem);
+        }
+
         var current = Path.Combine(scratch, $"current-{Guid.NewGuid():N}.parquet");
         window.WriteParquet(current, columns.Select(name => (name, window.Inputs[name])).ToList());
         var report = DriftTableReader.Compare(reference.Write(scratch, columns), current, MonitorValidation.DriftOptions(spec), cancellationToken);
@@ -227,6 +232,32 @@ public sealed class MonitorEvaluator(
 
         var columns = include.Where(name => !exclude.Contains(name) && !missing.Contains(name)).ToList();
         return columns.Count > 0 ? columns : throw new DriftInputException($"no input column of the window ({string.Join(", ", window.Inputs.Keys)}) is in the reference ({reference.Name})");
+    }
+
+    /// <summary>
+    /// The columns the drift options name (a method, a threshold, categorical) that are not compared, each with why (the
+    /// window's inputs, the reference, <c>columns</c>), so the message names the monitor's field, not the comparison's
+    /// file of compared columns; null when every one is compared.
+    /// </summary>
+    private static string? NotCompared(MonitorSpec spec, WindowTable window, ReferenceTable reference, List<string> columns)
+    {
+        var problems = new List<string>();
+        void Check(string field, IEnumerable<string>? names)
+        {
+            foreach (var name in (names ?? []).Where(name => !columns.Contains(name)))
+            {
+                var why = !window.Inputs.ContainsKey(name) ? $"the window has no input '{name}' (its inputs: {string.Join(", ", window.Inputs.Keys)})"
+                    : !reference.Has(name) ? $"the reference ({reference.Name}) has no column '{name}'"
+                    : spec.Columns?.Exclude?.Contains(name) == true ? "columns.exclude leaves it out"
+                    : "columns.include does not name it";
+                problems.Add($"drift.{field} names '{name}', which is not compared: {why}");
+            }
+        }
+
+        Check("methods", spec.Drift?.Methods?.Keys);
+        Check("thresholds", spec.Drift?.Thresholds?.Keys);
+        Check("categorical", spec.Drift?.Categorical);
+        return problems.Count == 0 ? null : string.Join("; ", problems);
     }
 
     internal static string? PredictionOutput(MonitorSpec spec, WindowTable window) =>

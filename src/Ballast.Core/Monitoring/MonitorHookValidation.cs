@@ -1,3 +1,4 @@
+using Ballast.Monitoring.Quality;
 using Ballast.Statistics.Performance;
 
 namespace Ballast.Monitoring;
@@ -22,7 +23,7 @@ internal static class MonitorHookValidation
                 problems.Add("quality: enabled: false turns data quality off; leave out the suite and from_endpoint");
             }
 
-            problems.AddRange((quality.Suite?.Validate() ?? []).Select(problem => "quality.suite." + problem));
+            problems.AddRange((quality.Suite?.Validate() ?? []).Select(problem => ExpectationSuite.Under("quality.suite", problem)));
         }
 
         if (spec.Estimated is { } estimated)

@@ -11,7 +11,8 @@ internal static class MonitorReferenceColumns
 {
     /// <summary>
     /// The problems of <paramref name="spec"/> against <paramref name="table"/> (named <paramref name="reference"/>, as
-    /// <c>iris-train@3 train.csv</c>): <c>columns.include</c> columns it lacks (a window refuses them), and for CBPE a
+    /// <c>iris-train@3 train.csv</c>): <c>columns.include</c> columns it lacks (a window refuses them), columns the drift
+    /// options name (<c>drift.methods</c>, <c>drift.thresholds</c>, <c>drift.categorical</c>) that it lacks, and for CBPE a
     /// table without the label column (<c>estimated.label</c>, default <c>label</c>): with the model's probabilities the
     /// window cannot calibrate them (NannyML's <c>CBPE.fit</c> needs <c>y_true</c>), without them the endpoint's models
     /// do not score it. A table with the label but not the probabilities is accepted when a variant of the endpoint may
@@ -33,6 +34,18 @@ internal static class MonitorReferenceColumns
         if ((spec.Columns?.Include ?? []).Where(column => !has.Contains(column)).ToList() is { Count: > 0 } missing)
         {
             problems.Add($"columns.include: {reference} has no column {Quoted(missing)} to compare with{it}");
+        }
+
+        // A drift option naming a column the reference lacks: that column is never compared, so every window fails.
+        foreach (var (field, named) in new (string, IEnumerable<string>?)[]
+        {
+            ("drift.methods", spec.Drift?.Methods?.Keys), ("drift.thresholds", spec.Drift?.Thresholds?.Keys), ("drift.categorical", spec.Drift?.Categorical),
+        })
+        {
+            if ((named ?? []).Where(column => !has.Contains(column)).ToList() is { Count: > 0 } absent)
+            {
+                problems.Add($"{field}: {reference} has no column {Quoted(absent)} to compare{it}");
+            }
         }
 
         if (spec.Estimated is { ProbabilityOutput: not null } estimated && (estimated.Label ?? CbpeWindowEstimator.DefaultLabel) is var label && !has.Contains(label))

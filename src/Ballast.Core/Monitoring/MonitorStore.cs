@@ -157,36 +157,58 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
             "SELECT max(end_at) FROM monitor_windows WHERE monitor = @monitor", new { monitor }, cancellationToken: cancellationToken)).ConfigureAwait(false);
     }
 
-    /// <summary>The spec's own rules, then what it names (its endpoint, its reference): every problem reported at once.</summary>
+    /// <summary>
+    /// The spec's own rules, then what it names (its endpoint, its reference): every problem reported at once. A spec that
+    /// breaks its own rules still has its endpoint and reference looked up (whether they exist), not its reference's columns.
+    /// </summary>
     private async Task<MonitorSpec> CheckAsync(MonitorSpec spec, CancellationToken cancellationToken)
     {
-        spec = MonitorValidation.Validate(spec);
         var problems = new List<string>();
-        var endpoint = await endpoints.FindAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            spec = MonitorValidation.Validate(spec);
+        }
+        catch (TrackingException exception) when (exception.Problems.Count > 0)
+        {
+            problems.AddRange(exception.Problems);
+        }
+
+        var valid = problems.Count == 0;
+        var endpoint = string.IsNullOrEmpty(spec.Endpoint) ? null : await endpoints.FindAsync(spec.Endpoint, cancellationToken).ConfigureAwait(false);
         if (endpoint is null)
         {
-            problems.Add($"endpoint '{spec.Endpoint}' does not exist");
+            if (!string.IsNullOrEmpty(spec.Endpoint))
+            {
+                problems.Add($"endpoint '{spec.Endpoint}' does not exist");
+            }
         }
         else if (spec.Quality?.FromEndpoint is true && endpoint.Spec.Expectations?.Suite is null)
         {
             problems.Add($"quality.from_endpoint: endpoint '{spec.Endpoint}' has no expectations; give quality.suite instead");
         }
 
-        if (spec.Reference!.Dataset is not null || spec.Reference.Run is not null)
+        if (spec.Reference is { } reference && (reference.Dataset is null) != (reference.Run is null) && reference.From is null && reference.To is null
+            && (valid || reference.Version is null or >= 1))
         {
             try
             {
-                if (spec.Reference.Run is { } run)
+                if (reference.Run is { } run)
                 {
-                    var source = await MonitorRunReference.ResolveAsync(runs, datasets, artifacts, run, spec.Reference.File, cancellationToken).ConfigureAwait(false);
-                    problems.AddRange(MonitorReferenceColumns.Problems(spec, source.Name, source.Profile, await ScorersAsync(spec, endpoint, cancellationToken).ConfigureAwait(false)));
+                    var source = await MonitorRunReference.ResolveAsync(runs, datasets, artifacts, run, reference.File, cancellationToken).ConfigureAwait(false);
+                    if (valid)
+                    {
+                        problems.AddRange(MonitorReferenceColumns.Problems(spec, source.Name, source.Profile, await ScorersAsync(spec, endpoint, cancellationToken).ConfigureAwait(false)));
+                    }
                 }
                 else
                 {
-                    var version = await datasets.GetVersionAsync(new DatasetReference(spec.Reference.Dataset!, spec.Reference.Version), cancellationToken).ConfigureAwait(false);
-                    var table = MonitorReferenceFile.Choose(version, spec.Reference.File);
-                    problems.AddRange(MonitorReferenceColumns.Problems(spec, $"{version.Reference} {table.Path}", MonitorReferenceFile.ProfileOf(version, table),
-                        await ScorersAsync(spec, endpoint, cancellationToken).ConfigureAwait(false)));
+                    var version = await datasets.GetVersionAsync(new DatasetReference(reference.Dataset!, reference.Version), cancellationToken).ConfigureAwait(false);
+                    var table = MonitorReferenceFile.Choose(version, reference.File);
+                    if (valid)
+                    {
+                        problems.AddRange(MonitorReferenceColumns.Problems(spec, $"{version.Reference} {table.Path}", MonitorReferenceFile.ProfileOf(version, table),
+                            await ScorersAsync(spec, endpoint, cancellationToken).ConfigureAwait(false)));
+                    }
                 }
             }
             catch (TrackingException exception) when (exception.Code is TrackingException.ResourceDoesNotExist or TrackingException.InvalidParameterValue)

@@ -29,7 +29,7 @@ public sealed record ExpectationsSpec(ExpectationSuite? Suite, string? Mode = nu
 
         foreach (var problem in Suite.Validate())
         {
-            problems.Add($"expectations.suite.{problem}");
+            problems.Add(ExpectationSuite.Under("expectations.suite", problem));
         }
 
         if (Suite.Rows is not null)

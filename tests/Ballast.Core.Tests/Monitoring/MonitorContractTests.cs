@@ -313,6 +313,41 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : FolderDataba
     }
 
     [Fact]
+    public async Task Drift_options_naming_a_column_that_is_not_compared_fail_the_window_saying_why()
+    {
+        var stack = await StackAsync();
+        await using var log = stack.Log;
+        await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
+        var csv = new System.Text.StringBuilder("sepal_length,sepal_width,petal_length,petal_width,species\n");
+        for (var i = 0; i < 60; i++)
+        {
+            csv.Append(System.Globalization.CultureInfo.InvariantCulture, $"{5 + (i % 10 * 0.1):R},{3 + (i % 7 * 0.1):R},{1 + (i % 30 * 0.2):R},{0.2 + (i % 12 * 0.2):R},{i % 3}\n");
+        }
+
+        var bytes = System.Text.Encoding.UTF8.GetBytes(csv.ToString());
+        var sha = ContentAddressing.Sha256Hex(bytes);
+        await stack.Datasets.PutBlobAsync(sha, new MemoryStream(bytes), Cancel);
+        await stack.Datasets.AddVersionAsync("iris-train", [new DatasetFile("train.csv", bytes.Length, sha)], cancellationToken: Cancel);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(0)));
+        // species is the reference's, not an input of the window; sepal_width is excluded. The comparison would say "no
+        // column 'species', 'sepal_width' in the reference data" of its file of compared columns, though the reference has both.
+        await stack.Monitors.CreateAsync(Spec() with
+        {
+            Reference = new MonitorReference(Dataset: "iris-train", Version: 1), Segments = [], Kpis = [], Performance = null,
+            Columns = new MonitorColumns(Exclude: ["sepal_width"]),
+            Drift = new MonitorDrift(Methods: new Dictionary<string, string> { ["sepal_width"] = "psi" }, Categorical: ["species"]),
+        }, Cancel);
+        await LogAsync(stack.Log, "b", At(0), 60, shift: 0, seed: 8);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(10, 30)));
+        await Scheduler(stack, new ObservationRecorder()).TickAsync(Cancel);
+
+        var window = (await stack.Monitors.WindowsAsync("iris-drift", cancellationToken: Cancel)).ShouldHaveSingleItem();
+        window.Status.ShouldBe(MonitorWindowStatus.Failed);
+        window.Results.Message.ShouldBe("drift.methods names 'sepal_width', which is not compared: columns.exclude leaves it out; " +
+            "drift.categorical names 'species', which is not compared: the window has no input 'species' (its inputs: sepal_length, sepal_width, petal_length, petal_width, region)");
+    }
+
+    [Fact]
     public async Task A_dataset_reference_without_the_columns_the_monitor_needs_is_refused_when_the_monitor_is_stored()
     {
         var stack = await StackAsync();
@@ -342,6 +377,13 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : FolderDataba
             "a reference without its y_true column) calibrates on the reference's probabilities and labels" + Has + ".";
         (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(spec, Cancel))).Message.ShouldBe(Refused);
         (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.PutAsync(spec, Cancel))).Message.ShouldBe(Refused);
+
+        // Drift options naming columns the reference lacks: never compared, so every window would fail.
+        var drift = new MonitorDrift(Methods: new Dictionary<string, string> { ["petal_width"] = "psi" }, Thresholds: new Dictionary<string, double> { ["sepal_length"] = 0.1 },
+            Categorical: ["species"]);
+        (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(pinned with { Drift = drift }, Cancel))).Message
+            .ShouldBe("Invalid monitor 'iris-drift': drift.methods: iris-train@1 train.csv has no column 'petal_width' to compare" + Has + "; " +
+                "drift.categorical: iris-train@1 train.csv has no column 'species' to compare" + Has + ".");
 
         // Neither the probabilities (as the estimator names them: NAME or NAME[1]; NAME[0] … NAME[C-1]) nor a label.
         (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.CreateAsync(pinned with { Estimated = new MonitorEstimated("score", "1") }, Cancel))).Message

@@ -183,6 +183,10 @@ public sealed class MonitorServerTests
             "Invalid monitor 'm': reference: Dataset 'train' does not exist; `ballast data list` shows the datasets there are.");
         await ProblemAsync(new { name = "m", endpoint = "iris", window = new { rows = 100 }, reference, drift = new { method = "kolmogorov" }, performance = new { task = "ranking" } },
             "Invalid monitor 'm': drift: unknown drift method 'kolmogorov' (known: ks, chisquare, z, g_test, fisher_exact, t_test, welch_t_test, anderson, cramer_von_mises, psi, jensenshannon, wasserstein, ed, hellinger, l_infinity); performance.task 'ranking' is not classification or regression.");
+        // The spec's own problems do not hide what it names: an unknown endpoint and dataset are reported with them.
+        await ProblemAsync(new { name = "m", endpoint = "nope", window = new { rows = 5 }, reference = new { dataset = "train" }, drift = new { method = "kolmogorov" } },
+            "Invalid monitor 'm': window.rows 5 must be between 10 and 1000000; drift: unknown drift method 'kolmogorov' (known: ks, chisquare, z, g_test, fisher_exact, t_test, welch_t_test, anderson, cramer_von_mises, psi, jensenshannon, wasserstein, ed, hellinger, l_infinity); " +
+            "endpoint 'nope' does not exist; reference: Dataset 'train' does not exist; `ballast data list` shows the datasets there are.");
 
         // A dataset version's profile lacks what the monitor needs: every problem at once, on POST and on PUT (`ballast apply`).
         var csv = System.Text.Encoding.UTF8.GetBytes("sepal_length,petal_length,probability[0],probability[1],probability[2]\n5.1,1.4,0.9,0.05,0.05\n");

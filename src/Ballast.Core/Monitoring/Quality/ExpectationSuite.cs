@@ -21,6 +21,19 @@ public sealed record ExpectationSuite(IReadOnlyDictionary<string, ColumnExpectat
     /// <summary>Expectations over several columns of each row (sum_to_equal, compound unique), in the order written.</summary>
     public IReadOnlyList<MulticolumnExpectation> Multicolumn { get; init; } = [];
 
+    /// <summary>The problem of a suite that is not an object at all: the only one without a field path.</summary>
+    internal const string NotAnObject = "the suite must be an object with 'columns' (and optionally 'rows' and 'multicolumn')";
+
+    /// <summary>
+    /// A problem of <see cref="Validate"/> under the field that holds the suite: <c>quality.suite.columns.age.max: …</c>,
+    /// and <c>quality.suite: the suite must be an object …</c> for a suite that is not an object.
+    /// </summary>
+    public static string Under(string field, string problem)
+    {
+        ArgumentNullException.ThrowIfNull(problem);
+        return problem == NotAnObject ? $"{field}: {problem}" : $"{field}.{problem}";
+    }
+
     /// <summary>Every problem at once, each naming its field; empty when the suite can be applied.</summary>
     public IReadOnlyList<string> Validate()
     {

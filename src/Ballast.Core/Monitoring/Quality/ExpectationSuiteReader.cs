@@ -35,7 +35,7 @@ public static class ExpectationSuiteReader
         var columns = new Dictionary<string, ColumnExpectations>(StringComparer.Ordinal);
         if (root.ValueKind != JsonValueKind.Object)
         {
-            problems.Add("the suite must be an object with 'columns' (and optionally 'rows' and 'multicolumn')");
+            problems.Add(ExpectationSuite.NotAnObject);
             return new ExpectationSuite(columns) { Problems = problems };
         }
 
@@ -57,7 +57,9 @@ public static class ExpectationSuiteReader
             rows = ReadRows(rowsElement, problems);
         }
 
-        if (!root.TryGetProperty("columns", out var columnsElement) && (rows is not null || multicolumn.Count > 0))
+        // A suite of rows or multicolumn alone needs no columns (when they could not be read, their own problems say so).
+        if (!root.TryGetProperty("columns", out var columnsElement) && (rowsElement.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null)
+            || multiElement.ValueKind is not (JsonValueKind.Undefined or JsonValueKind.Null)))
         {
             return new ExpectationSuite(columns) { Problems = problems, Rows = rows, Multicolumn = multicolumn };
         }
@@ -592,7 +594,9 @@ public static class ExpectationSuiteReader
 
         if (value.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
         {
+            // Its mostly has no expectation to relax, but the expectation is missing, not off: this one problem says so.
             problems.Add($"{where}.value: give the expectation's value, e.g. {kind}: {{value: …, {(pair ? "offset: 5" : "mostly: 0.95")}}}");
+            return (value, null, null);
         }
 
         return (value, mostly, shift is { Offset: null, Ratio: null } ? null : shift);

@@ -275,7 +275,8 @@ public static class ExpectationValidator
             if (item.Kind == ExpectationKinds.Quantiles)
             {
                 var ranges = expectations.Quantiles!;
-                var number = time ? MicrosSql(item.ValueSql, item.Type) : $"CAST({item.ValueSql} AS DOUBLE)";
+                // A single-precision value as it was sent (FLOAT 7.9 is 7.9), as min and max read it.
+                var number = time ? MicrosSql(item.ValueSql, item.Type) : NumberSql(item.ValueSql, item.Type);
                 var values = present == 0 ? ranges.Quantiles.Select(_ => (double?)null).ToList() : Quantiles(number, ranges.Quantiles);
                 var observedQuantiles = ranges.AllowRelativeError is { } error && present > 0
                     ? WithinError(item.ValueSql, number, ranges, error, present, values)
@@ -496,8 +497,9 @@ public static class ExpectationValidator
                     observed = $"stddev_samp({number})";
                     break;
                 case ExpectationKinds.Sum when DuckDbSql.IsNumeric(type):
-                    // Summed in the column's own type (exact for integers and decimals), NULL with no present value (GE's SQL engines).
-                    observed = $"CAST(sum({v}) AS DOUBLE)";
+                    // Summed in the column's own type (exact for integers and decimals), a single-precision value as it was sent
+                    // (FLOAT 7.9 is 7.9); NULL with no present value (GE's SQL engines).
+                    observed = IsSingle(type) ? $"sum({number})" : $"CAST(sum({v}) AS DOUBLE)";
                     break;
             }
 

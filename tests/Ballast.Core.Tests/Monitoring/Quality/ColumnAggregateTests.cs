@@ -286,6 +286,26 @@ public sealed class ColumnAggregateTests : IDisposable
     }
 
     [Fact]
+    public void Sum_and_quantiles_read_a_single_precision_column_as_sent_as_max_does()
+    {
+        // FLOAT 7.9 widens to 7.900000095367432: widened, q1 of [7.9, 7.9, 1.5, 3.25] is above max 7.9 and the sum is
+        // 20.550000190734863. Read as sent (as max, the mean and the row checks read them), q1 is 7.9 and the sum 20.55.
+        var suite = ExpectationSuiteReader.Parse("""
+            {"columns": {"x": {"max": 7.9, "sum": {"min": 20.55, "max": 20.55},
+              "quantiles": {"quantiles": [0.5, 1], "value_ranges": [[3.25, 3.25], [7.9, 7.9]]}},
+             "y": {"quantiles": {"quantiles": [1], "value_ranges": [[7.9, 7.9]], "allow_relative_error": 0.1}}}}
+            """);
+
+        var result = Validate("SELECT x, x AS y FROM (SELECT unnest([7.9, 7.9, 1.5, 3.25]::FLOAT[]) AS x)", suite);
+
+        result.Expectations.Select(e => (e.Name, e.Success)).ShouldBe([("x.max", true), ("x.sum", true), ("x.quantiles", true), ("y.quantiles", true)]);
+        result.Expectations[0].Observed.ShouldBe(7.9);
+        result.Expectations[1].Observed.ShouldBe(20.55);
+        result.Expectations[2].Quantiles!.Select(q => q.Value).ShouldBe([3.25, 7.9]);
+        result.Expectations[3].Quantiles!.Single().Value.ShouldBe(7.9);
+    }
+
+    [Fact]
     public void Allow_relative_error_round_trips_and_a_bad_one_is_refused()
     {
         var suite = ExpectationSuiteReader.Parse("""{"columns": {"x": {"quantiles": {"quantiles": [0.5], "value_ranges": [[1, 2]], "allow_relative_error": 0.01}}}}""");

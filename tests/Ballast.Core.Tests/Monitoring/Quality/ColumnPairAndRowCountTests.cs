@@ -180,6 +180,18 @@ public sealed class ColumnPairAndRowCountTests : IDisposable
         SuiteProblems.ShouldInclude(json, problem);
     }
 
+    [Theory]
+    [InlineData("""{"rows": 5}""", "rows: must be an object with min, max or both (row counts)")]
+    [InlineData("""{"rows": {"min": 10, "max": 1}}""", "rows: min 10 is greater than max 1")]
+    [InlineData("""{"multicolumn": [{"columns": ["a"], "sum_to_equal": 1}]}""", "multicolumn[0].columns: list at least two columns")]
+    public void A_suite_of_a_bad_row_count_or_multicolumn_alone_is_not_also_told_to_give_columns(string json, string problem)
+    {
+        // A suite may hold only rows (or multicolumn): when that cannot be read, its own problem is the only one.
+        var problems = ExpectationSuiteReader.Parse(json).Validate();
+
+        problems.ShouldHaveSingleItem().ShouldStartWith(problem);
+    }
+
     [Fact]
     public void A_passing_pair_check_allocates_nothing()
     {

@@ -88,4 +88,19 @@ public sealed class ExpectationSuiteTests
 
         exception.Message.ShouldContain(problem);
     }
+
+    [Fact]
+    public void A_suite_that_is_not_an_object_is_named_by_the_field_holding_it()
+    {
+        // Not "expectations.suite.the suite must be …": the suite itself has no field path to append.
+        var endpoint = JsonSerializer.Deserialize<EndpointSpec>(
+            """{"name": "titanic", "variants": [{"name": "main", "model": "models:/titanic/1"}], "expectations": {"suite": "columns: {age: {min: 0}}"}}""", SnakeCase)!;
+        Should.Throw<TrackingException>(() => EndpointValidation.Validate(endpoint)).Problems
+            .ShouldContain("expectations.suite: the suite must be an object with 'columns' (and optionally 'rows' and 'multicolumn')");
+
+        var monitor = JsonSerializer.Deserialize<Ballast.Monitoring.MonitorSpec>(
+            """{"name": "m", "endpoint": "titanic", "window": {"rows": 100}, "reference": {"dataset": "train"}, "quality": {"suite": [1]}}""", SnakeCase)!;
+        Should.Throw<TrackingException>(() => Ballast.Monitoring.MonitorValidation.Validate(monitor)).Problems
+            .ShouldBe(["quality.suite: the suite must be an object with 'columns' (and optionally 'rows' and 'multicolumn')"]);
+    }
 }

@@ -192,6 +192,15 @@ public sealed class MostlyTests
         SuiteProblems.ShouldInclude("""{"columns": {"age": """ + column + "}}", problem);
     }
 
+    [Theory]
+    [InlineData("""{"max": {"mostly": 0.9}}""", "columns.age.max.value: give the expectation's value, e.g. max: {value: …, mostly: 0.95}")]
+    [InlineData("""{"greater_than": {"mostly": 0.9, "offset": 5}}""", "columns.age.greater_than.value: give the expectation's value, e.g. greater_than: {value: …, offset: 5}")]
+    public void An_object_without_its_value_is_one_problem_not_also_an_expectation_that_is_off(string column, string problem)
+    {
+        // The expectation is missing its value, not written as false: no second "the expectation is off (max: false)".
+        ExpectationSuiteReader.Parse("""{"columns": {"age": """ + column + "}}").Validate().ShouldBe([problem]);
+    }
+
     [Fact]
     public void An_endpoints_suite_refuses_a_mostly_of_its_own()
     {

@@ -90,4 +90,17 @@ public sealed class DriftMethodTests
         several.ChosenMethods("plan", FeatureType.Categorical).Select(method => method.Name).ShouldBe(["psi", "chisquare"]);
         several.ChosenMethods("amount", FeatureType.Numerical).Select(method => method.Name).ShouldBe(["wasserstein"]);
     }
+
+    [Fact]
+    public void A_tests_threshold_above_1_is_refused_and_a_distances_is_not()
+    {
+        // A p-value is at most 1: with threshold 1.5 every column would drift (p < 1.5). Distances (PSI 0.2, 1.5, …) have no such bound.
+        new DriftOptions { Methods = ["ks", "chisquare"], Threshold = 1.5 }.Validate().ShouldBe(
+            ["the threshold 1.5 is above 1, but ks, chisquare gives a p-value (at most 1), so every column would drift; give a threshold between 0 and 1 (drift when p < threshold)"]);
+        new DriftOptions { ColumnMethods = new Dictionary<string, string> { ["x"] = "ks", ["y"] = "psi" }, ColumnThresholds = new Dictionary<string, double> { ["x"] = 2, ["y"] = 2 } }
+            .Validate().ShouldBe(["column 'x': the threshold 2 is above 1, but ks gives a p-value (at most 1), so every column would drift; give a threshold between 0 and 1 (drift when p < threshold)"]);
+        new DriftOptions { Methods = ["psi"], Threshold = 1.5 }.Validate().ShouldBeEmpty();
+        new DriftOptions { Methods = ["psi", "ks"], Threshold = 1.5 }.Validate().ShouldBeEmpty("a column's first method is psi, a distance");
+        new DriftOptions { Threshold = 1.5 }.Validate().ShouldBeEmpty("the automatic choice is known per column, when the data is read");
+    }
 }
