@@ -386,7 +386,10 @@ public sealed record ColumnExpectations(
             numbers.Add(ExpectationKinds.Max);
         }
 
-        numbers.AddRange(ExpectationKinds.Bounded.Where(kind => Bounds(kind) is { IsTime: false } && kind is not (ExpectationKinds.UniqueProportion or ExpectationKinds.DistinctCount)));
+        // A median whose bounds could not be read has no number among them (its own problem says what is wrong); mean,
+        // stdev and sum are computed over numbers whatever their bounds.
+        numbers.AddRange(ExpectationKinds.Bounded.Where(kind => Bounds(kind) is { IsTime: false } bounds && kind is not (ExpectationKinds.UniqueProportion or ExpectationKinds.DistinctCount)
+            && (kind != ExpectationKinds.Median || bounds.Min is not null || bounds.Max is not null)));
         if (Quantiles is { IsTime: false, ValueRanges.Count: > 0 } && Quantiles.ValueRanges.Any(range => range.Low is not null || range.High is not null))
         {
             numbers.Add(ExpectationKinds.Quantiles);

@@ -104,6 +104,12 @@ public static class ExpectationSuiteReader
             return list;
         }
 
+        if (element.GetArrayLength() == 0)
+        {
+            problems.Add("multicolumn: the list is empty; give at least one expectation, e.g. [{columns: [a, b], sum_to_equal: 100}], or leave multicolumn out");
+            return list;
+        }
+
         var i = 0;
         foreach (var item in element.EnumerateArray())
         {
@@ -204,6 +210,7 @@ public static class ExpectationSuiteReader
             var where = $"rows.{field.Name}";
             if (field.Value.ValueKind == JsonValueKind.Null)
             {
+                NullBound(field.Name, where, problems);
                 continue;
             }
 
@@ -287,6 +294,11 @@ public static class ExpectationSuiteReader
 
             if (value.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined)
             {
+                if (field.Value.ValueKind == JsonValueKind.Null)
+                {
+                    NullBound(field.Name, where, problems);
+                }
+
                 continue;
             }
 
@@ -370,6 +382,7 @@ public static class ExpectationSuiteReader
             var at = $"{where}.{field.Name}";
             if (field.Value.ValueKind == JsonValueKind.Null)
             {
+                NullBound(field.Name, at, problems);
                 continue;
             }
 
@@ -602,6 +615,18 @@ public static class ExpectationSuiteReader
         return (value, mostly, shift is { Offset: null, Ratio: null } ? null : shift);
     }
 
+    /// <summary>
+    /// A <c>min: null</c> or <c>max: null</c> is refused rather than taken as no bound: a null there is more often a template
+    /// left unfilled than a choice, and leaving the field out already says "no bound".
+    /// </summary>
+    private static void NullBound(string field, string where, List<string> problems)
+    {
+        if (field is "min" or "max")
+        {
+            problems.Add($"{where}: must be a bound, not null; leave {field} out for no bound");
+        }
+    }
+
     private static string? Text(JsonElement value, string where, List<string> problems)
     {
         if (value.ValueKind == JsonValueKind.String)
@@ -689,7 +714,8 @@ public static class ExpectationSuiteReader
             i++;
         }
 
-        return values;
+        // A list whose every value was unreadable is not an empty list: its items' problems say what is wrong.
+        return values.Count == 0 && i > 0 ? null : values;
     }
 
     /// <summary>Writes the suite as JSON: fields in the documented order, unset ones left out.</summary>

@@ -51,6 +51,27 @@ public sealed class ExpectationSuiteTests
         SuiteProblems.ShouldInclude(json, problem);
     }
 
+    [Theory]
+    // An unreadable allowed list is not also an empty one.
+    [InlineData("""{"columns": {"state": {"allowed": [{"a": 1}]}}}""", "columns.state.allowed[0]: must be text, a number or true/false, not {\"a\": 1}")]
+    // An unreadable median bound beside dates has no number in it, so it is not told its bounds are numbers.
+    [InlineData("""{"columns": {"signup": {"min": "2024-01-01", "median": {"min": "10:00:00"}}}}""", "columns.signup.median.min: must be a number, not \"10:00:00\"")]
+    [InlineData("""{"multicolumn": []}""", "multicolumn: the list is empty; give at least one expectation, e.g. [{columns: [a, b], sum_to_equal: 100}], or leave multicolumn out")]
+    [InlineData("""{"columns": {"age": {"min": null}}}""", "columns.age.min: must be a bound, not null; leave min out for no bound")]
+    [InlineData("""{"columns": {"age": {"min": 0, "max": null}}}""", "columns.age.max: must be a bound, not null; leave max out for no bound")]
+    [InlineData("""{"rows": {"min": null}}""", "rows.min: must be a bound, not null; leave min out for no bound")]
+    [InlineData("""{"columns": {"age": {"mean": {"min": 0, "max": null}}}}""", "columns.age.mean.max: must be a bound, not null; leave max out for no bound")]
+    public void A_bad_field_is_its_only_problem(string json, string problem)
+    {
+        ExpectationSuiteReader.Parse(json).Validate().ShouldBe([problem]);
+    }
+
+    [Fact]
+    public void An_empty_multicolumn_list_is_refused_beside_columns_too()
+    {
+        SuiteProblems.ShouldInclude("""{"columns": {"age": {"min": 0}}, "multicolumn": []}""", "multicolumn: the list is empty;");
+    }
+
     [Fact]
     public void Invalid_json_names_the_line()
     {
