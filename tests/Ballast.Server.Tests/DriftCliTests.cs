@@ -203,6 +203,10 @@ public sealed class DriftCliTests : IDisposable
     [InlineData("the z-test compares 2 categories (got 3)", "--method", "plan=z")]
     [InlineData("the threshold 2 is above 1, but ks gives a p-value", "--method", "ks", "--threshold", "2")]
     [InlineData("column 'stable': the threshold 1.5 is above 1, but ks gives a p-value", "--threshold", "1.5")]
+    [InlineData("--categorical: a column name cannot be empty; write --categorical COL,COL", "--categorical", "")]
+    [InlineData("--categorical: a column name cannot be empty; write --categorical COL,COL", "--categorical", "code,")]
+    [InlineData("--categorical names column 'code' twice; name each column once", "--categorical", "code,plan,code")]
+    [InlineData("--numerical names column 'code' twice; name each column once", "--numerical", "code", "--numerical", "code")]
     public async Task Bad_input_is_one_line_with_exit_code_2(string message, params string[] extra)
     {
         var (reference, current) = Generate(300, 300);

@@ -103,8 +103,8 @@ internal static class DriftCommand
             ColumnMethods = perColumn,
             Threshold = generalThresholds.Count == 1 ? Number(generalThresholds[0], "--threshold") : null,
             ColumnThresholds = columnThresholds.ToDictionary(pair => pair.Key, pair => Number(pair.Value, $"--threshold {pair.Key}"), StringComparer.Ordinal),
-            Categorical = Columns(categorical),
-            Numerical = Columns(numerical),
+            Categorical = Columns(categorical, "--categorical"),
+            Numerical = Columns(numerical, "--numerical"),
             DatasetDriftShare = driftShare,
         };
         return options.Validate() is { Count: > 0 } problems ? throw new CommandUsageException(string.Join("; ", problems)) : options;
@@ -134,8 +134,27 @@ internal static class DriftCommand
         return (general, perColumn);
     }
 
-    private static List<string> Columns(string[] lists) =>
-        lists.SelectMany(list => list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)).Distinct(StringComparer.Ordinal).ToList();
+    /// <summary>The column names of comma-separated lists; an empty name or one given twice is refused, not dropped.</summary>
+    private static List<string> Columns(string[] lists, string option)
+    {
+        var names = new List<string>();
+        foreach (var name in lists.SelectMany(list => list.Split(',', StringSplitOptions.TrimEntries)))
+        {
+            if (name.Length == 0)
+            {
+                throw new CommandUsageException($"{option}: a column name cannot be empty; write {option} COL,COL");
+            }
+
+            if (names.Contains(name, StringComparer.Ordinal))
+            {
+                throw new CommandUsageException($"{option} names column '{name}' twice; name each column once");
+            }
+
+            names.Add(name);
+        }
+
+        return names;
+    }
 
     private static double Number(string text, string option) =>
         double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value)
