@@ -227,6 +227,18 @@ public sealed class ValidateCliTests : IDisposable
         misplaced.Error.ShouldBe("error: --table is for --infer-dataset; --infer reads a local file\n");
     }
 
+    [Fact]
+    public async Task A_negative_margin_is_refused_naming_the_option()
+    {
+        var reference = Write("reference.csv", Reference);
+
+        var result = await InProcessAsync("validate", "--infer", reference, "--margin", "-1");
+
+        result.Code.ShouldBe(2);
+        result.Output.ShouldBeEmpty();
+        result.Error.ShouldBe("error: --margin -1 must be 0 or more\n");
+    }
+
     private static async Task<(int Code, string Output, string Error)> InProcessAsync(params string[] args)
     {
         using var output = new StringWriter();

@@ -14,7 +14,7 @@ public sealed record InferenceOptions
         var problems = new List<string>();
         if (!(Margin >= 0 && double.IsFinite(Margin)))
         {
-            problems.Add($"margin {Margin} must be 0 or more");
+            problems.Add($"--margin {Margin} must be 0 or more");
         }
 
         if (MaxCategories < 0)

@@ -74,6 +74,6 @@ public sealed class ExpectationInferenceTests : IDisposable
     public void A_negative_margin_is_refused()
     {
         Should.Throw<ExpectationSuiteException>(() => ExpectationInference.FromProfile(new TableProfile("t.csv", "csv", 0, []), new InferenceOptions { Margin = -1 }))
-            .Message.ShouldBe("margin -1 must be 0 or more");
+            .Message.ShouldBe("--margin -1 must be 0 or more");
     }
 }
