@@ -19,7 +19,7 @@ public sealed record InferenceOptions
 
         if (MaxCategories < 0)
         {
-            problems.Add($"max categories {MaxCategories} must be 0 or more");
+            problems.Add($"--max-categories {MaxCategories} must be 0 or more");
         }
 
         return problems;

@@ -75,5 +75,7 @@ public sealed class ExpectationInferenceTests : IDisposable
     {
         Should.Throw<ExpectationSuiteException>(() => ExpectationInference.FromProfile(new TableProfile("t.csv", "csv", 0, []), new InferenceOptions { Margin = -1 }))
             .Message.ShouldBe("--margin -1 must be 0 or more");
+        Should.Throw<ExpectationSuiteException>(() => ExpectationInference.FromProfile(new TableProfile("t.csv", "csv", 0, []), new InferenceOptions { MaxCategories = -1 }))
+            .Message.ShouldBe("--max-categories -1 must be 0 or more");
     }
 }
