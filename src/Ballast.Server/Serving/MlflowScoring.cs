@@ -272,10 +272,15 @@ public static class MlflowScoring
         }
 
         // Python's float() also takes "inf", "+inf", "infinity" and "nan" in any case, which .NET's parser does not all take.
-        var magnitude = (text.StartsWith('+') || text.StartsWith('-') ? text[1..] : text).ToLowerInvariant();
-        if (floats && magnitude is "inf" or "infinity" or "nan")
+        var magnitude = text.AsSpan(text.StartsWith('+') || text.StartsWith('-') ? 1 : 0);
+        if (floats && magnitude.Equals("nan", StringComparison.OrdinalIgnoreCase))
         {
-            return magnitude == "nan" ? "\"NaN\"" : text.StartsWith('-') ? "\"-Infinity\"" : "\"Infinity\"";
+            return "\"NaN\"";
+        }
+
+        if (floats && (magnitude.Equals("inf", StringComparison.OrdinalIgnoreCase) || magnitude.Equals("infinity", StringComparison.OrdinalIgnoreCase)))
+        {
+            return text.StartsWith('-') ? "\"-Infinity\"" : "\"Infinity\"";
         }
 
         if (floats && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
