@@ -165,8 +165,10 @@ public sealed class DashboardScenario : IAsyncLifetime
             rollout.StatusCode.ShouldBe(HttpStatusCode.Created, await rollout.Content.ReadAsStringAsync(Cancel));
         }
 
-        // An A/B test on checkout: seeded users convert 60% of the time on b, 30% on a.
-        await PutAsync(client, "/api/v1/endpoints/checkout", new { variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } } });
+        // An A/B test on checkout: seeded users convert 60% of the time on b, 30% on a. Users are sticky (a routing key
+        // each), so which variant each gets is fixed as well as whether it converts: the results are the same every run.
+        var sticky = new { header = "Ballast-Routing-Key" };
+        await PutAsync(client, "/api/v1/endpoints/checkout", new { variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } }, sticky });
         using (var experiment = await client.PostAsJsonAsync("/api/v1/experiments", new { name = "checkout-ab", endpoint = "checkout", metric = new { name = "conversion", type = "binomial" }, engine = "frequentist", planned_samples = 100 }, Cancel))
         {
             experiment.StatusCode.ShouldBe(HttpStatusCode.Created, await experiment.Content.ReadAsStringAsync(Cancel));
@@ -176,7 +178,7 @@ public sealed class DashboardScenario : IAsyncLifetime
         var feedback = new List<object>();
         for (var i = 0; i < 300; i++)
         {
-            using var response = await client.PostAsJsonAsync("/v2/models/checkout/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, Cancel);
+            using var response = await InferAsUserAsync(client, "checkout", $"user-{i}");
             var variant = response.Headers.GetValues("Ballast-Variant").Single();
             feedback.Add(new { prediction_id = response.Headers.GetValues("Ballast-Prediction-Id").Single(), outcome = random.NextDouble() < (variant == "b" ? 0.6 : 0.3) ? 1 : 0 });
         }
@@ -184,7 +186,7 @@ public sealed class DashboardScenario : IAsyncLifetime
         (await client.PostAsJsonAsync("/api/v1/feedback", new { feedback }, Cancel)).EnsureSuccessStatusCode();
 
         // A second A/B test, on signup, for the writer to conclude from its page.
-        await PutAsync(client, "/api/v1/endpoints/signup", new { variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } } });
+        await PutAsync(client, "/api/v1/endpoints/signup", new { variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } }, sticky });
         using (var experiment = await client.PostAsJsonAsync("/api/v1/experiments", new { name = "signup-ab", endpoint = "signup", metric = new { name = "signup", type = "binomial" }, engine = "frequentist", planned_samples = 20 }, Cancel))
         {
             experiment.StatusCode.ShouldBe(HttpStatusCode.Created, await experiment.Content.ReadAsStringAsync(Cancel));
@@ -193,7 +195,7 @@ public sealed class DashboardScenario : IAsyncLifetime
         feedback.Clear();
         for (var i = 0; i < 60; i++)
         {
-            using var response = await client.PostAsJsonAsync("/v2/models/signup/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, Cancel);
+            using var response = await InferAsUserAsync(client, "signup", $"user-{i}");
             var variant = response.Headers.GetValues("Ballast-Variant").Single();
             feedback.Add(new { prediction_id = response.Headers.GetValues("Ballast-Prediction-Id").Single(), outcome = random.NextDouble() < (variant == "b" ? 0.7 : 0.3) ? 1 : 0 });
         }
@@ -284,6 +286,16 @@ public sealed class DashboardScenario : IAsyncLifetime
         var text = await response.Content.ReadAsStringAsync(Cancel);
         response.StatusCode.ShouldBe(HttpStatusCode.OK, $"{route}: {text}");
         return System.Text.Json.JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    /// <summary>Scores the iris row on <paramref name="endpoint"/> as <paramref name="user"/> (its routing key, which keeps the user on one variant).</summary>
+    private static async Task<HttpResponseMessage> InferAsUserAsync(HttpClient client, string endpoint, string user)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/v2/models/{endpoint}/infer") { Content = JsonContent.Create(new { inputs = new[] { ServingHelpers.IrisRow } }) };
+        request.Headers.Add("Ballast-Routing-Key", user);
+        var response = await client.SendAsync(request, Cancel);
+        response.EnsureSuccessStatusCode();
+        return response;
     }
 
     private static async Task PutAsync(HttpClient client, string path, object body)
