@@ -62,6 +62,16 @@ internal static class DuckDbSql
 
     public static bool IsFloat(string type) => type.ToUpperInvariant() is "FLOAT" or "DOUBLE" or "REAL";
 
+    /// <summary>A single-precision column (<c>FLOAT</c>, its aliases <c>REAL</c> and <c>FLOAT4</c>).</summary>
+    public static bool IsSingle(string type) => type.ToUpperInvariant() is "FLOAT" or "REAL" or "FLOAT4";
+
+    /// <summary>Dates or times: <c>DATE</c>, <c>TIMESTAMP</c> of any precision, <c>TIMESTAMP WITH TIME ZONE</c>.</summary>
+    public static bool IsTime(string type) => IsInstant(type)
+        || type.ToUpperInvariant() is "DATE" or "TIMESTAMP" or "TIMESTAMP_S" or "TIMESTAMP_MS" or "TIMESTAMP_NS" or "DATETIME";
+
+    /// <summary>Instants: <c>TIMESTAMP WITH TIME ZONE</c> (<c>TIMESTAMPTZ</c>).</summary>
+    public static bool IsInstant(string type) => type.ToUpperInvariant() is "TIMESTAMP WITH TIME ZONE" or "TIMESTAMPTZ";
+
     public static bool IsNumeric(string type) => IsInteger(type) || IsFloat(type) || type.StartsWith("DECIMAL", StringComparison.OrdinalIgnoreCase);
 
     public static bool IsText(string type) => type.Equals("VARCHAR", StringComparison.OrdinalIgnoreCase);

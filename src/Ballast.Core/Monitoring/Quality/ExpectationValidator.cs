@@ -265,7 +265,7 @@ public static class ExpectationValidator
 
             if (!time && ExpectationKinds.IsNumericAggregate(item.Kind) && !DuckDbSql.IsNumeric(item.Type))
             {
-                var hint = IsTime(item.Type) && item.Kind is ExpectationKinds.Median or ExpectationKinds.Quantiles
+                var hint = DuckDbSql.IsTime(item.Type) && item.Kind is ExpectationKinds.Median or ExpectationKinds.Quantiles
                     ? $" (give its bounds as dates or times, e.g. {(item.Kind == ExpectationKinds.Median ? "median: {min: '2024-01-01'}" : "value_ranges: [['2024-01-01', '2024-03-31']]")})"
                     : "";
                 return new ExpectationResult(item.Column, item.Kind, false, null, 0, 0, [],
@@ -499,16 +499,12 @@ public static class ExpectationValidator
                 case ExpectationKinds.Sum when DuckDbSql.IsNumeric(type):
                     // Summed in the column's own type (exact for integers and decimals), a single-precision value as it was sent
                     // (FLOAT 7.9 is 7.9); NULL with no present value (GE's SQL engines).
-                    observed = IsSingle(type) ? $"sum({number})" : $"CAST(sum({v}) AS DOUBLE)";
+                    observed = DuckDbSql.IsSingle(type) ? $"sum({number})" : $"CAST(sum({v}) AS DOUBLE)";
                     break;
             }
 
             return new Planned(column, kind, v, unexpected, observed, type);
         }
-
-        /// <summary>Whether DuckDB reads the column as dates or times (<c>DATE</c>, <c>TIMESTAMP</c> of any precision, <c>TIMESTAMP WITH TIME ZONE</c>).</summary>
-        private static bool IsTime(string type) =>
-            type.ToUpperInvariant() is "DATE" or "TIMESTAMP" or "TIMESTAMP_S" or "TIMESTAMP_MS" or "TIMESTAMP_NS" or "DATETIME" or "TIMESTAMP WITH TIME ZONE" or "TIMESTAMPTZ";
 
         /// <summary>
         /// A present value as microseconds since 1970-01-01T00:00:00: a time zone column's instant (UTC), a <c>DATE</c> or
@@ -516,8 +512,8 @@ public static class ExpectationValidator
         /// date or time (with an offset: its instant), else NULL.
         /// </summary>
         private static string MicrosSql(string v, string type) =>
-            type.ToUpperInvariant() is "TIMESTAMP WITH TIME ZONE" or "TIMESTAMPTZ" ? $"epoch_us({v})"
-            : IsTime(type) ? $"epoch_us(CAST({v} AS TIMESTAMP))"
+            DuckDbSql.IsInstant(type) ? $"epoch_us({v})"
+            : DuckDbSql.IsTime(type) ? $"epoch_us(CAST({v} AS TIMESTAMP))"
             : DuckDbSql.IsText(type) ? $"(CASE WHEN regexp_matches({v}, '[T ][0-9]{{2}}:[0-9]{{2}}(:[0-9]{{2}}([.][0-9]+)?)? *(Z|z|[+-][0-9]{{2}}(:?[0-9]{{2}})?)$') "
                 + $"THEN epoch_us(TRY_CAST({v} AS TIMESTAMPTZ)) ELSE epoch_us(TRY_CAST({v} AS TIMESTAMP)) END)"
             : "NULL::BIGINT";
@@ -528,7 +524,7 @@ public static class ExpectationValidator
         /// </summary>
         private string? NotTimes(Planned item)
         {
-            if (IsTime(item.Type))
+            if (DuckDbSql.IsTime(item.Type))
             {
                 return null;
             }
@@ -557,12 +553,12 @@ public static class ExpectationValidator
             var bound = item.Kind == ExpectationKinds.Min ? expectations.MinTime : expectations.MaxTime;
             if (bound is null)
             {
-                return IsTime(item.Type)
+                return DuckDbSql.IsTime(item.Type)
                     ? (null, $"column '{item.Column}' is {item.Type}, not numbers; give {item.Kind} as a date or time ({item.Kind}: '2024-01-31')")
                     : (observed, null);
             }
 
-            if (!IsTime(item.Type) && !DuckDbSql.IsText(item.Type))
+            if (!DuckDbSql.IsTime(item.Type) && !DuckDbSql.IsText(item.Type))
             {
                 return (null, $"column '{item.Column}' is {item.Type}, not dates or times; {item.Kind} '{bound.Text}' compares dates");
             }
@@ -572,7 +568,7 @@ public static class ExpectationValidator
 
         /// <summary>A present value as a number: numbers as they are, text that reads as one, else NULL (booleans too).</summary>
         private static string NumberSql(string v, string type) =>
-            IsSingle(type) ? AsSent(v) : DuckDbSql.IsNumeric(type) ? $"CAST({v} AS DOUBLE)" : DuckDbSql.IsBoolean(type) ? "NULL::DOUBLE" : $"TRY_CAST({v} AS DOUBLE)";
+            DuckDbSql.IsSingle(type) ? AsSent(v) : DuckDbSql.IsNumeric(type) ? $"CAST({v} AS DOUBLE)" : DuckDbSql.IsBoolean(type) ? "NULL::DOUBLE" : $"TRY_CAST({v} AS DOUBLE)";
 
         /// <summary>Whether a value is one of <paramref name="values"/>: as text, or numerically for those that are numbers (<c>1</c> matches 1.0 and "1").</summary>
         private static string InSet(IReadOnlyList<string> values, string v, string number)
@@ -628,7 +624,7 @@ public static class ExpectationValidator
             // A shifted pair (offset, ratio) compares numbers only, a single-precision value as it was written (7.9, not 7.900000095367432).
             var holds = columnPair.Shift is { } shift
                 ? $"{numberA} {op} ({DuckDbSql.Number(shift.Ratio ?? 1)} * {numberB} + {DuckDbSql.Number(shift.Offset ?? 0)})"
-                : $"CASE WHEN {numberA} IS NOT NULL AND {numberB} IS NOT NULL THEN {numberA} {op} {numberB} ELSE CAST({a} AS VARCHAR) {op} CAST({b} AS VARCHAR) END";
+                : Compared(op, (a, numberA), (b, numberB));
             var unexpected = $"NOT {skipped} AND NOT coalesce({holds}, false)";
             var pair = $"CASE WHEN {skipped} THEN NULL ELSE '(' || coalesce(CAST({a} AS VARCHAR), 'null') || ', ' || coalesce(CAST({b} AS VARCHAR), 'null') || ')' END";
             return new Planned(column, kind, pair, unexpected, null, type, Name: columnPair.Expectation);
@@ -665,9 +661,7 @@ public static class ExpectationValidator
                     for (var j = i + 1; j < sides.Count; j++)
                     {
                         var (a, b) = (sides[i], sides[j]);
-                        var (x, y) = (a.Number, b.Number);
-                        var equal = $"CASE WHEN {x} IS NOT NULL AND {y} IS NOT NULL THEN {x} = {y} ELSE CAST({a.Value} AS VARCHAR) = CAST({b.Value} AS VARCHAR) END";
-                        repeats.Add($"({a.Value} IS NULL AND {b.Value} IS NULL) OR coalesce({equal}, false)");
+                        repeats.Add($"({a.Value} IS NULL AND {b.Value} IS NULL) OR coalesce({Compared("=", a, b)}, false)");
                     }
                 }
 
@@ -685,17 +679,19 @@ public static class ExpectationValidator
         {
             var raw = DuckDbSql.Identifier(column);
             var v = DuckDbSql.IsFloat(type) ? $"(CASE WHEN isnan({raw}) THEN NULL ELSE {raw} END)" : raw;
-            var number = IsSingle(type) ? AsSent(v) : DuckDbSql.IsNumeric(type) ? $"CAST({v} AS DOUBLE)" : DuckDbSql.IsText(type) ? $"TRY_CAST({v} AS DOUBLE)" : "NULL::DOUBLE";
+            var number = DuckDbSql.IsSingle(type) ? AsSent(v) : DuckDbSql.IsNumeric(type) ? $"CAST({v} AS DOUBLE)" : DuckDbSql.IsText(type) ? $"TRY_CAST({v} AS DOUBLE)" : "NULL::DOUBLE";
             return (v, number);
         }
+
+        /// <summary>A plain pair's comparison: as numbers when both sides read as numbers, else as text.</summary>
+        private static string Compared(string op, (string Value, string Number) a, (string Value, string Number) b) =>
+            $"CASE WHEN {a.Number} IS NOT NULL AND {b.Number} IS NOT NULL THEN {a.Number} {op} {b.Number} ELSE CAST({a.Value} AS VARCHAR) {op} CAST({b.Value} AS VARCHAR) END";
 
         /// <summary>
         /// A single-precision (FLOAT) value as it was written, through its shortest text: 7.9 is 7.9, not the
         /// 7.900000095367432 it widens to, in every row check and sum, as serving reads an FP32 tensor (<see cref="Runtime.SentNumber"/>).
         /// </summary>
         private static string AsSent(string value) => $"TRY_CAST(CAST({value} AS VARCHAR) AS DOUBLE)";
-
-        private static bool IsSingle(string type) => type.ToUpperInvariant() is "FLOAT" or "REAL" or "FLOAT4";
 
         /// <summary>Whether a present value can be read as <paramref name="expected"/>; see <see cref="ColumnTypes"/>.</summary>
         private static string TypeCheck(string expected, string type, string v, string number) => expected switch

@@ -194,7 +194,8 @@ public sealed partial class RowValidator
         internal static string Describe((CellKind Kind, double Number, string? Text) cell) =>
             cell.Kind == CellKind.Missing ? "missing" : cell.Kind == CellKind.Text ? $"'{cell.Text}'" : Format(cell.Kind, cell.Number);
 
-        private static bool Compare(string kind, (CellKind Kind, double Number, string? Text) a, (CellKind Kind, double Number, string? Text) b)
+        /// <summary>A plain pair's comparison: as numbers when both read as numbers, else as text, ordinally.</summary>
+        internal static bool Compare(string kind, (CellKind Kind, double Number, string? Text) a, (CellKind Kind, double Number, string? Text) b)
         {
             var (x, y) = (AsNumber(a), AsNumber(b));
             var order = !double.IsNaN(x) && !double.IsNaN(y) ? x.CompareTo(y) : string.CompareOrdinal(AsText(a), AsText(b));
@@ -235,7 +236,7 @@ public sealed partial class RowValidator
             _ => double.NaN,
         };
 
-        internal static string AsText((CellKind Kind, double Number, string? Text) cell) => cell.Kind == CellKind.Text ? cell.Text! : Format(cell.Kind, cell.Number);
+        private static string AsText((CellKind Kind, double Number, string? Text) cell) => cell.Kind == CellKind.Text ? cell.Text! : Format(cell.Kind, cell.Number);
 
         public string Name { get; }
 
@@ -449,9 +450,7 @@ public sealed partial class RowValidator
                         continue;
                     }
 
-                    var (x, y) = (CompiledColumn.AsNumber(a), CompiledColumn.AsNumber(b));
-                    var equal = !double.IsNaN(x) && !double.IsNaN(y) ? x == y : string.Equals(CompiledColumn.AsText(a), CompiledColumn.AsText(b), StringComparison.Ordinal);
-                    if (equal)
+                    if (CompiledColumn.Compare(ExpectationKinds.EqualTo, a, b))
                     {
                         return false;
                     }

@@ -47,14 +47,13 @@ public sealed record TimeBound(string Text, long Microseconds)
     {
         ArgumentNullException.ThrowIfNull(columnType);
         var time = DateTime.UnixEpoch.AddTicks(microseconds * TimeSpan.TicksPerMicrosecond);
-        var type = columnType.ToUpperInvariant();
-        if (type == "DATE" && microseconds % (TimeSpan.TicksPerDay / TimeSpan.TicksPerMicrosecond) == 0)
+        if (columnType.Equals("DATE", StringComparison.OrdinalIgnoreCase) && microseconds % (TimeSpan.TicksPerDay / TimeSpan.TicksPerMicrosecond) == 0)
         {
             return time.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
         }
 
         var text = time.ToString("yyyy-MM-dd'T'HH:mm:ss.FFFFFF", CultureInfo.InvariantCulture);
-        return type is "TIMESTAMP WITH TIME ZONE" or "TIMESTAMPTZ" ? text + "Z" : text;
+        return Storage.DuckDbSql.IsInstant(columnType) ? text + "Z" : text;
     }
 
     public override string ToString() => Text;
