@@ -718,6 +718,23 @@ public static class ExpectationSuiteReader
         return values.Count == 0 && i > 0 ? null : values;
     }
 
+    /// <summary>A bound as written: a number, an ISO-8601 date or time as text, or null for none (a quantile range's).</summary>
+    private static void WriteBound(Utf8JsonWriter writer, double? number, TimeBound? time)
+    {
+        if (number is { } value)
+        {
+            writer.WriteNumberValue(value);
+        }
+        else if (time is not null)
+        {
+            writer.WriteStringValue(time.Text);
+        }
+        else
+        {
+            writer.WriteNullValue();
+        }
+    }
+
     /// <summary>Writes the suite as JSON: fields in the documented order, unset ones left out.</summary>
     public static void Write(Utf8JsonWriter writer, ExpectationSuite suite)
     {
@@ -787,22 +804,14 @@ public static class ExpectationSuiteReader
                 Field("required", () => writer.WriteBooleanValue(required));
             }
 
-            if (column.Min is { } min)
+            if (column.Min is not null || column.MinTime is not null)
             {
-                Field("min", () => writer.WriteNumberValue(min));
-            }
-            else if (column.MinTime is { } minTime)
-            {
-                Field("min", () => writer.WriteStringValue(minTime.Text));
+                Field("min", () => WriteBound(writer, column.Min, column.MinTime));
             }
 
-            if (column.Max is { } max)
+            if (column.Max is not null || column.MaxTime is not null)
             {
-                Field("max", () => writer.WriteNumberValue(max));
-            }
-            else if (column.MaxTime is { } maxTime)
-            {
-                Field("max", () => writer.WriteStringValue(maxTime.Text));
+                Field("max", () => WriteBound(writer, column.Max, column.MaxTime));
             }
 
             if (column.Allowed is { } allowed)
@@ -864,22 +873,16 @@ public static class ExpectationSuiteReader
                 }
 
                 writer.WriteStartObject(kind);
-                if (bounds.Min is { } low)
+                if (bounds.Min is not null || bounds.MinTime is not null)
                 {
-                    writer.WriteNumber("min", low);
-                }
-                else if (bounds.MinTime is { } lowTime)
-                {
-                    writer.WriteString("min", lowTime.Text);
+                    writer.WritePropertyName("min");
+                    WriteBound(writer, bounds.Min, bounds.MinTime);
                 }
 
-                if (bounds.Max is { } high)
+                if (bounds.Max is not null || bounds.MaxTime is not null)
                 {
-                    writer.WriteNumber("max", high);
-                }
-                else if (bounds.MaxTime is { } highTime)
-                {
-                    writer.WriteString("max", highTime.Text);
+                    writer.WritePropertyName("max");
+                    WriteBound(writer, bounds.Max, bounds.MaxTime);
                 }
 
                 if (bounds.StrictMin)
@@ -909,21 +912,8 @@ public static class ExpectationSuiteReader
                 foreach (var range in quantiles.ValueRanges)
                 {
                     writer.WriteStartArray();
-                    foreach (var (bound, time) in new[] { (range.Min, range.MinTime), (range.Max, range.MaxTime) })
-                    {
-                        if (bound is { } number)
-                        {
-                            writer.WriteNumberValue(number);
-                        }
-                        else if (time is not null)
-                        {
-                            writer.WriteStringValue(time.Text);
-                        }
-                        else
-                        {
-                            writer.WriteNullValue();
-                        }
-                    }
+                    WriteBound(writer, range.Min, range.MinTime);
+                    WriteBound(writer, range.Max, range.MaxTime);
 
                     writer.WriteEndArray();
                 }
