@@ -192,23 +192,22 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
         {
             try
             {
+                (string Name, TableProfile? Profile) table;
                 if (reference.Run is { } run)
                 {
                     var source = await MonitorRunReference.ResolveAsync(runs, datasets, artifacts, run, reference.File, cancellationToken).ConfigureAwait(false);
-                    if (valid)
-                    {
-                        problems.AddRange(MonitorReferenceColumns.Problems(spec, source.Name, source.Profile, await ScorersAsync(spec, endpoint, cancellationToken).ConfigureAwait(false)));
-                    }
+                    table = (source.Name, source.Profile);
                 }
                 else
                 {
                     var version = await datasets.GetVersionAsync(new DatasetReference(reference.Dataset!, reference.Version), cancellationToken).ConfigureAwait(false);
-                    var table = MonitorReferenceFile.Choose(version, reference.File);
-                    if (valid)
-                    {
-                        problems.AddRange(MonitorReferenceColumns.Problems(spec, $"{version.Reference} {table.Path}", MonitorReferenceFile.ProfileOf(version, table),
-                            await ScorersAsync(spec, endpoint, cancellationToken).ConfigureAwait(false)));
-                    }
+                    var file = MonitorReferenceFile.Choose(version, reference.File);
+                    table = ($"{version.Reference} {file.Path}", MonitorReferenceFile.ProfileOf(version, file));
+                }
+
+                if (valid)
+                {
+                    problems.AddRange(MonitorReferenceColumns.Problems(spec, table.Name, table.Profile, await ScorersAsync(spec, endpoint, cancellationToken).ConfigureAwait(false)));
                 }
             }
             catch (TrackingException exception) when (exception.Code is TrackingException.ResourceDoesNotExist or TrackingException.InvalidParameterValue)
