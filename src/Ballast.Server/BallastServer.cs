@@ -150,6 +150,8 @@ public static partial class BallastServer
         }
 
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        // "No XML encryptor configured": KeyRingStartup says it instead, naming BALLAST_DATA_PROTECTION_KEY.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.DataProtection.KeyManagement.XmlKeyManager", LogLevel.Error);
 
         // Stores are created by the factories so that the container disposes them on shutdown.
         builder.Services.AddSingleton(server);

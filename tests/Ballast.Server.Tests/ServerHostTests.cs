@@ -244,6 +244,30 @@ public sealed class ServerHostTests
         logs.Entries.Where(entry => entry.Level >= LogLevel.Error).Select(entry => entry.Message).ShouldBeEmpty();
     }
 
+    [Fact]
+    public async Task An_unencrypted_key_ring_is_reported_once_naming_the_setting_and_an_encrypted_one_not_at_all()
+    {
+        var plain = new CapturedLogs();
+        await using (await RunningServer.StartAsync(services: services => services.AddSingleton<ILoggerProvider>(plain)))
+        {
+        }
+
+        var warnings = plain.Entries.Where(entry => entry.Level == LogLevel.Warning).Select(entry => entry.Message).ToList();
+        warnings.Count(message => message.Contains("stored unencrypted", StringComparison.Ordinal)).ShouldBe(1);
+        warnings.Single(message => message.Contains("stored unencrypted", StringComparison.Ordinal)).ShouldContain("BALLAST_DATA_PROTECTION_KEY");
+        // Data Protection's own "No XML encryptor configured" names no setting a Ballast user has; it is filtered out.
+        plain.Entries.ShouldNotContain(entry => entry.Message.Contains("XML encryptor", StringComparison.Ordinal));
+
+        var encrypted = new CapturedLogs();
+        await using (await RunningServer.StartAsync(options => options with { DataProtectionKey = new string('k', 32) },
+            services: services => services.AddSingleton<ILoggerProvider>(encrypted)))
+        {
+        }
+
+        encrypted.Entries.ShouldContain(entry => entry.Message.Contains("Dashboard key ring: created key", StringComparison.Ordinal));
+        encrypted.Entries.ShouldNotContain(entry => entry.Message.Contains("unencrypted", StringComparison.Ordinal));
+    }
+
     private sealed class CapturedLogs : ILoggerProvider
     {
         public System.Collections.Concurrent.ConcurrentQueue<(LogLevel Level, string Message)> Entries { get; } = new();

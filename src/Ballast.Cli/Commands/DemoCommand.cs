@@ -48,9 +48,14 @@ internal static class DemoCommand
             var work = Directory.CreateDirectory(Path.Combine(folder, "demo")).FullName;
             var options = new BallastOptions { DataDir = folder, Listen = parse.GetValue(listen)! };
             var time = TimeProvider.System;
-            // The demo's own lines tell the story; the server logs only warnings and errors.
+            // The demo's own lines tell the story; the server logs only warnings and errors (not that the throwaway
+            // folder's dashboard key ring is unencrypted).
             await using var app = await BallastServer.StartAsync(options, time, configureServices: services =>
-                services.Configure<LoggerFilterOptions>(filter => filter.MinLevel = LogLevel.Warning), cancellationToken: cancellationToken).ConfigureAwait(false);
+                services.Configure<LoggerFilterOptions>(filter =>
+                {
+                    filter.MinLevel = LogLevel.Warning;
+                    filter.Rules.Add(new LoggerFilterRule(null, "Ballast.Server.Security.KeyRingStartup", LogLevel.Error, null));
+                }), cancellationToken: cancellationToken).ConfigureAwait(false);
             var address = app.BoundAddresses()[0];
             await using var receiver = await WebhookReceiver.StartAsync(DemoScenario.Secret, time, cancellationToken).ConfigureAwait(false);
             console.MarkupLine($"[bold]Ballast {Markup.Escape(BallastVersion.Current)} demo[/]: server {Markup.Escape(address)}, data in {Markup.Escape(folder)}, alert receiver {Markup.Escape(receiver.Url.ToString())}");

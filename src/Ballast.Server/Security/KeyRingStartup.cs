@@ -41,6 +41,11 @@ internal sealed partial class KeyRingStartup(KeyRingStore store, IKeyManager key
         {
             var key = keys.CreateNewKey(now, now + options.Value.NewKeyLifetime);
             Log.KeyCreated(logger, key.KeyId, key.ExpirationDate);
+            if (options.Value.XmlEncryptor is null)
+            {
+                // Said here, naming the setting, instead of by Data Protection's own warning (filtered out by the server).
+                Log.Unencrypted(logger, KeyRingEncryption.EnvironmentVariable, BallastDefaults.DataProtectionKeyMinimumLength);
+            }
         }
     }
 
@@ -96,5 +101,8 @@ internal sealed partial class KeyRingStartup(KeyRingStore store, IKeyManager key
 
         [LoggerMessage(2, LogLevel.Information, "Dashboard key ring: took {Count} key file(s) from {Folder} into the metadata database")]
         public static partial void Imported(ILogger logger, int count, string folder);
+
+        [LoggerMessage(3, LogLevel.Warning, "Dashboard key ring: its new key is stored unencrypted in the metadata database; set {Variable} (at least {Length} characters, e.g. from `openssl rand -base64 32`) to encrypt the ring at rest")]
+        public static partial void Unencrypted(ILogger logger, string variable, int length);
     }
 }
