@@ -580,7 +580,7 @@ public static partial class BallastServer
         {
             StatusCodes.Status404NotFound => $"No route matches {context.Request.Method} {context.Request.Path}.",
             StatusCodes.Status413PayloadTooLarge => BodyTooLargeMessage,
-            StatusCodes.Status405MethodNotAllowed => $"{context.Request.Method} is not allowed on {context.Request.Path}.",
+            StatusCodes.Status405MethodNotAllowed => $"{context.Request.Method} is not allowed on {context.Request.Path}{(context.Response.Headers.Allow.ToString() is { Length: > 0 } allow ? $"; it takes {allow}" : "")}.",
             // The endpoint takes a JSON body (curl -d sends a form unless told otherwise).
             StatusCodes.Status415UnsupportedMediaType => $"Send the body as JSON with Content-Type: application/json{(context.Request.ContentType is { Length: > 0 } type ? $", not {type}" : "")}.",
             _ => ErrorCodes.Title(ErrorCodes.ForStatus(code)) + ".",

@@ -74,6 +74,26 @@ public sealed class ServerHostTests
         }
     }
 
+    [Theory]
+    [InlineData("DELETE", "/api/v1/feedback", "application/problem+json", "detail")]
+    [InlineData("GET", "/api/2.0/mlflow/experiments/create", "application/json", "message")]
+    public async Task A_wrong_method_gets_405_naming_the_methods_the_route_takes(string method, string path, string mediaType, string field)
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        using var response = await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path), Cancel);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.MethodNotAllowed);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe(mediaType);
+        var body = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        body.GetProperty(field).GetString().ShouldBe($"{method} is not allowed on {path}; it takes POST.");
+        if (field == "detail")
+        {
+            // The code stays ENDPOINT_NOT_FOUND (MLflow clients fall back on it); the title says what is wrong.
+            body.GetProperty("title").GetString().ShouldBe("Method not allowed");
+        }
+    }
+
     [Fact]
     public async Task A_body_over_the_limit_gets_413_problem_json()
     {

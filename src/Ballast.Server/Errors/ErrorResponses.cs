@@ -51,7 +51,8 @@ public static class ErrorResponses
         var problem = new ProblemDetails
         {
             Type = $"https://ballast.dev/errors/{code.ToLowerInvariant().Replace('_', '-')}",
-            Title = ErrorCodes.Title(code),
+            // A wrong method keeps MLflow's ENDPOINT_NOT_FOUND code (its clients fall back on it), not its title.
+            Title = status == StatusCodes.Status405MethodNotAllowed ? "Method not allowed" : ErrorCodes.Title(code),
             Status = status,
             Detail = detail,
             Instance = instance,
