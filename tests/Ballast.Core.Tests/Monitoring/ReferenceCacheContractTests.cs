@@ -289,10 +289,13 @@ public abstract class ReferenceCacheContractTests(DatabaseEngine engine) : Folde
         [.. File.ReadAllLines(TestServices.Fixture("davis.csv")).Skip(1).Select(line => line.Split(','))
             .Select(cells => (float.Parse(cells[2], CultureInfo.InvariantCulture), float.Parse(cells[3], CultureInfo.InvariantCulture), cells[1] == "M" ? 1L : 0L))];
 
-    /// <summary>The scikit-learn Davis model's (logistic_davis.onnx) outputs on rows, run here by ONNX Runtime on its own: labels, and P(M) as the prediction log writes a float.</summary>
-    private static (long[] Labels, double[] Male, float[] Pairs) DavisScores(List<(float Weight, float Height, long Male)> rows)
+    /// <summary>
+    /// The scikit-learn Davis model's (logistic_davis.onnx, or <paramref name="modelPath"/>) outputs on rows, run here by
+    /// ONNX Runtime on its own: labels, and P(M) as the prediction log writes a float.
+    /// </summary>
+    private static (long[] Labels, double[] Male, float[] Pairs) DavisScores(List<(float Weight, float Height, long Male)> rows, string? modelPath = null)
     {
-        using var model = OnnxModelRuntime.Load(TestServices.Fixture("logistic_davis.onnx"));
+        using var model = OnnxModelRuntime.Load(modelPath ?? TestServices.Fixture("logistic_davis.onnx"));
         var outputs = model.Infer([new Tensor("float_input", TensorDatatypes.Fp32, [rows.Count, 2], rows.SelectMany(row => new[] { row.Weight, row.Height }).ToArray())]);
         var pairs = (float[])outputs.Single(output => output.Name == "output_probability").Data;
         return ((long[])outputs.Single(output => output.Name == "output_label").Data,
@@ -323,15 +326,20 @@ public abstract class ReferenceCacheContractTests(DatabaseEngine engine) : Folde
         return (models, reference, davis.Skip(100).ToList());
     }
 
-    /// <summary>Logs the window's rows (from <see cref="At"/>(0)), row i answered by variants[i % count] with the Davis model's outputs.</summary>
-    private static async Task LogDavisAsync(Stack stack, string endpoint, List<(float Weight, float Height, long Male)> rows, string[] variants)
+    /// <summary>
+    /// Logs the window's rows (from <see cref="At"/>(0)), row i answered by variants[i % count] with the Davis model's
+    /// outputs (or those of the model at the variant's path in <paramref name="modelPaths"/>).
+    /// </summary>
+    private static async Task LogDavisAsync(Stack stack, string endpoint, List<(float Weight, float Height, long Male)> rows, string[] variants,
+        IReadOnlyDictionary<string, string>? modelPaths = null)
     {
-        var (labels, _, pairs) = DavisScores(rows);
+        var scores = variants.ToDictionary(variant => variant, variant => DavisScores(rows, modelPaths?.GetValueOrDefault(variant)));
         for (var i = 0; i < rows.Count; i++)
         {
+            var variant = variants[i % variants.Length];
+            var (labels, _, pairs) = scores[variant];
             Tensor[] inputs = [new Tensor("float_input", TensorDatatypes.Fp32, [1, 2], new[] { rows[i].Weight, rows[i].Height })];
             Tensor[] outputs = [new Tensor("output_label", TensorDatatypes.Int64, [1], new[] { labels[i] }), new Tensor("output_probability", TensorDatatypes.Fp32, [1, 2], pairs[(i * 2)..((i * 2) + 2)])];
-            var variant = variants[i % variants.Length];
             (await stack.Log.AppendAsync(new PredictionRecord($"{endpoint}-{i}", endpoint, variant, variant, At(0) + (i * 1000), 2, null, inputs, outputs), Cancel)).ShouldBeTrue();
         }
     }
@@ -392,6 +400,100 @@ public abstract class ReferenceCacheContractTests(DatabaseEngine engine) : Folde
         var again = await evaluator.EvaluateAsync(spec, At(0), At(10), Cancel);
         again.Results.Metrics["estimated.accuracy"].ShouldBe(expected.Accuracy, 1e-12);
         stack.Recorder.Events.Count(kind => kind == "scores:hit").ShouldBe(2);
+    }
+
+    /// <summary>
+    /// A second Davis model: the fixture's graph with other weights (its LinearClassifier's weight coefficients doubled,
+    /// the intercepts moved by that share of the mean weight), so it ranks and labels people differently from the first.
+    /// An AttributeProto's name is followed by its floats, each a field-7 fixed32 (tag 0x3d) of 4 little-endian bytes.
+    /// </summary>
+    private static byte[] OtherDavisModel(byte[] onnx)
+    {
+        var model = (byte[])onnx.Clone();
+        Replace("coefficients", [-0.3696f, -0.34099582f, 0.3696f, 0.34099582f]);
+        Replace("intercepts", [82.72f, -82.72f]);
+        return model;
+
+        void Replace(string attribute, float[] values)
+        {
+            var at = model.AsSpan().IndexOf(Encoding.ASCII.GetBytes(attribute)) + attribute.Length;
+            foreach (var value in values)
+            {
+                model[at].ShouldBe((byte)0x3d);
+                System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(model.AsSpan(at + 1), value);
+                at += 5;
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Cbpe_calibrates_the_rows_of_variants_with_different_models_each_on_the_reference_as_its_own_model_scores_it()
+    {
+        var stack = await StackAsync();
+        var (models, reference, rows) = await DavisAsync(stack);
+        using var owned = models;
+        var other = PathIn("other-davis.onnx");
+        await File.WriteAllBytesAsync(other, OtherDavisModel(await File.ReadAllBytesAsync(TestServices.Fixture("logistic_davis.onnx"), Cancel)), Cancel);
+        await using (var bytes = File.OpenRead(other))
+        {
+            (await new ModelRegistration(new RegistryStore(Database, Time), stack.Artifacts).RegisterAsync("davis", bytes, "model.onnx", cancellationToken: Cancel)).Version.ShouldBe("3");
+        }
+
+        await stack.Endpoints.CreateAsync(new EndpointSpec("davis-ab", null, [new VariantSpec("a", "models:/davis@champion", 50), new VariantSpec("b", "models:/davis/3", 50)]), Cancel);
+        var spec = (await stack.Monitors.CreateAsync(DavisMonitor("davis-ab", "davis-ab"), Cancel)).Spec;
+        await LogDavisAsync(stack, "davis-ab", rows, ["a", "b"], new Dictionary<string, string> { ["b"] = other });
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(30)));
+        var evaluator = new MonitorEvaluator(stack.Export, stack.Datasets, stack.Kpis, stack.Traffic,
+            [new CbpeWindowEstimator(new ReferenceScorer(stack.Endpoints, models, stack.Cache))], [], stack.Runs, stack.Artifacts, stack.Cache);
+
+        var outcome = await evaluator.EvaluateAsync(spec, At(0), At(10), Cancel);
+        outcome.Status.ShouldBe(MonitorWindowStatus.Ok, outcome.Results.Message);
+        outcome.Results.Message.ShouldBeNull();
+
+        // By hand: each variant's rows (in the window's order) calibrated on the reference as that variant's model scores
+        // it; labels from the raw scores; sampling errors from both scored references pooled.
+        var positive = reference.Select(row => row.Male == 1).ToArray();
+        var scored = new Dictionary<string, (double[] Reference, double[] Window)>
+        {
+            ["a"] = (DavisScores(reference).Male, DavisScores(rows).Male),
+            ["b"] = (DavisScores(reference, other).Male, DavisScores(rows, other).Male),
+        };
+        scored["a"].Reference.ShouldNotBe(scored["b"].Reference, "the two models score the reference differently");
+        var scores = new double[rows.Count];
+        var probabilities = new double[rows.Count];
+        var calibrated = false;
+        foreach (var (variant, index) in new[] { ("a", 0), ("b", 1) })
+        {
+            var calibration = Cbpe.FitCalibration(scored[variant].Reference, positive, new Random(CbpeWindowEstimator.Seed));
+            calibrated |= calibration.Calibrates;
+            var mine = Enumerable.Range(0, rows.Count).Where(row => row % 2 == index).ToArray();
+            var raw = mine.Select(row => scored[variant].Window[row]).ToArray();
+            var values = calibration.Calibrates ? calibration.Calibrate(raw) : raw;
+            for (var i = 0; i < mine.Length; i++)
+            {
+                scores[mine[i]] = raw[i];
+                probabilities[mine[i]] = values[i];
+            }
+        }
+
+        var expected = Cbpe.Estimate(probabilities, scores.Select(score => score >= 0.5).ToArray(), scores);
+        double[] pooled = [.. scored["a"].Reference, .. scored["b"].Reference];
+        var errors = CbpeSamplingError.FitBinary(pooled, [.. positive, .. positive], pooled.Select(score => score >= 0.5).ToArray()).For(rows.Count);
+        var metrics = outcome.Results.Metrics;
+        metrics["estimated.rows"].ShouldBe(rows.Count);
+        metrics["estimated.calibrated"].ShouldBe(calibrated ? 1 : 0);
+        metrics["estimated.accuracy"].ShouldBe(expected.Accuracy, 1e-12);
+        metrics["estimated.precision"].ShouldBe(expected.Precision, 1e-12);
+        metrics["estimated.recall"].ShouldBe(expected.Recall, 1e-12);
+        metrics["estimated.roc_auc"].ShouldBe(expected.RocAuc, 1e-12);
+        metrics["estimated.false_positive"].ShouldBe(expected.ConfusionMatrix.FalsePositives, 1e-9);
+        metrics["estimated.accuracy.sampling_error"].ShouldBe(errors.Accuracy, 1e-12);
+
+        // Had b's rows been calibrated on the reference as a's model scores it, the estimate would differ.
+        var aCalibration = Cbpe.FitCalibration(scored["a"].Reference, positive, new Random(CbpeWindowEstimator.Seed));
+        var wrong = Cbpe.Estimate(aCalibration.Calibrates ? aCalibration.Calibrate(scores) : scores, scores.Select(score => score >= 0.5).ToArray(), scores);
+        Math.Abs(wrong.Accuracy - expected.Accuracy).ShouldBeGreaterThan(1e-3);
+        Directory.GetFiles(PathIn("cache"), "scores-*.json").Length.ShouldBe(2, "the reference scored once per model version");
     }
 
     [Fact]
