@@ -46,7 +46,21 @@ public static class RolloutsApi
         var group = routes.MapGroup("/api/v1/rollouts").WithTags("Rollouts");
         group.MapPost("/", async (RolloutSpec spec, RolloutController rollouts, Ballast.Serving.EndpointStore endpoints, Ballast.Registry.RegistryStore registry, CancellationToken cancellationToken) =>
         {
-            await CheckModelAsync(spec, endpoints, registry, cancellationToken).ConfigureAwait(false);
+            if (await ModelProblemsAsync(spec, endpoints, registry, cancellationToken).ConfigureAwait(false) is { Count: > 0 } problems)
+            {
+                // Said with the spec's own problems, so one answer lists everything to fix.
+                try
+                {
+                    _ = RolloutValidation.Validate(spec);
+                }
+                catch (Ballast.Tracking.TrackingException invalid) when (invalid.Problems.Count > 0)
+                {
+                    problems = [.. invalid.Problems, .. problems];
+                }
+
+                throw Ballast.Tracking.TrackingException.Invalid($"Invalid rollout '{spec.Name}'", problems);
+            }
+
             var started = await rollouts.StartAsync(spec, cancellationToken).ConfigureAwait(false);
             return TypedResults.Created($"/api/v1/rollouts/{started.Spec.Name}", RolloutStatusResponse.From(started));
         }).WithSummary("Starts a canary rollout (Argo-style steps: setWeight, pause, analysis).").RequireAuthorization(BallastPolicies.Writer);
@@ -85,15 +99,15 @@ public static class RolloutsApi
     }
 
     /// <summary>
-    /// Refuses (400) a rollout to a model that does not resolve in the registry, or to a version trained on another
-    /// feature service than its endpoint's: the router would never route to either, so the canary would wait for
-    /// traffic that cannot come.
+    /// Why a rollout's model cannot be rolled out (refused, 400): it does not resolve in the registry, or its version
+    /// was trained on another feature service than its endpoint's. The router would never route to either, so the
+    /// canary would wait for traffic that cannot come.
     /// </summary>
-    private static async Task CheckModelAsync(RolloutSpec spec, Ballast.Serving.EndpointStore endpoints, Ballast.Registry.RegistryStore registry, CancellationToken cancellationToken)
+    private static async Task<List<string>> ModelProblemsAsync(RolloutSpec spec, Ballast.Serving.EndpointStore endpoints, Ballast.Registry.RegistryStore registry, CancellationToken cancellationToken)
     {
         if (spec.Endpoint is not { Length: > 0 } name || spec.Model is null)
         {
-            return; // the controller's validation says what is missing
+            return []; // the controller's validation says what is missing
         }
 
         // The model must resolve now: a rollout to a version that does not exist once "succeeded" with a canary that
@@ -105,7 +119,7 @@ public static class RolloutsApi
         }
         catch (Ballast.Tracking.TrackingException)
         {
-            return; // not a model reference: the controller's validation says so, with the rest
+            return []; // not a model reference: the controller's validation says so, with the rest
         }
 
         try
@@ -114,14 +128,13 @@ public static class RolloutsApi
         }
         catch (Ballast.Tracking.TrackingException missing) when (missing.Code == Ballast.Tracking.TrackingException.ResourceDoesNotExist)
         {
-            throw Ballast.Tracking.TrackingException.Invalid($"Invalid rollout '{spec.Name}': model '{spec.Model}' does not resolve: {missing.Message}.");
+            return [$"model '{spec.Model}' does not resolve: {missing.Message.TrimEnd('.')}"];
         }
 
         var endpoint = (await endpoints.GetAsync(name, cancellationToken).ConfigureAwait(false)).Spec;
         var canary = endpoint with { Variants = [new Ballast.Serving.VariantSpec(RolloutController.CanaryVariant, spec.Model)], Shadows = [] };
-        if (await Ballast.Serving.FeatureServiceCheck.MismatchesAsync(canary, registry, cancellationToken).ConfigureAwait(false) is { Count: > 0 } mismatches)
-        {
-            throw Ballast.Tracking.TrackingException.Invalid($"Invalid rollout '{spec.Name}': {mismatches[0].Message}; a rollout's model must be trained on the endpoint's feature service (or record none).");
-        }
+        return await Ballast.Serving.FeatureServiceCheck.MismatchesAsync(canary, registry, cancellationToken).ConfigureAwait(false) is { Count: > 0 } mismatches
+            ? [$"{mismatches[0].Message}; a rollout's model must be trained on the endpoint's feature service (or record none)"]
+            : [];
     }
 }

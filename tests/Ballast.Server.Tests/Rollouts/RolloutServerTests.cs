@@ -263,6 +263,15 @@ public sealed class RolloutServerTests
                 .ShouldBe("Invalid rollout 'r': model 'models:/iris/99' does not resolve: Model Version (name=iris, version=99) not found.");
         }
 
+        // A model that does not resolve is listed with the spec's own problems, not instead of them.
+        using (var both = await client.PostAsJsonAsync("/api/v1/rollouts", new { name = "r", endpoint = "iris", model = "models:/iris/99", steps = new[] { new { setWeight = 120 } } }, Cancel))
+        {
+            both.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            var problem = await both.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            problem.GetProperty("errors").EnumerateArray().Select(error => error.GetString()).ShouldBe(
+                ["step 0: setWeight 120 must be between 0 and 100", "model 'models:/iris/99' does not resolve: Model Version (name=iris, version=99) not found"]);
+        }
+
         (await client.PostAsJsonAsync("/api/v1/rollouts/missing/promote", new { }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await client.GetAsync("/api/v1/endpoints/nope/traffic", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await client.GetFromJsonAsync<JsonElement>("/api/v1/rollouts", Cancel)).GetProperty("rollouts").GetArrayLength().ShouldBe(0);
