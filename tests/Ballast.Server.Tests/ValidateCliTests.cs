@@ -228,6 +228,18 @@ public sealed class ValidateCliTests : IDisposable
     }
 
     [Fact]
+    public async Task A_json_suite_with_a_trailing_comma_exits_2_naming_its_position()
+    {
+        var data = Write("data.csv", Reference);
+        var suite = Write("trailing.json", "{\"columns\": {\"age\": {\"min\": 1,}}}");
+
+        var result = await InProcessAsync("validate", data, "-e", suite);
+
+        result.Code.ShouldBe(2);
+        result.Error.ShouldBe($"error: {suite}: line 1, column 31: not valid JSON: a comma before a closing '}}' or ']' (a trailing comma) is not JSON; remove it\n");
+    }
+
+    [Fact]
     public async Task A_negative_margin_is_refused_naming_the_option()
     {
         var reference = Write("reference.csv", Reference);

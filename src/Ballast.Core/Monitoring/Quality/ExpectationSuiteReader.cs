@@ -13,19 +13,44 @@ public static class ExpectationSuiteReader
     private static readonly string[] Fields = ["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex", "greater_than", "greater_or_equal", "equal_to", "ignore_row_if", "mostly",
         "mean", "median", "stdev", "sum", "unique_proportion", "distinct_count", "quantiles", "most_common_value"];
 
-    /// <summary>Parses JSON text; syntax errors are an <see cref="ExpectationSuiteException"/> naming the line.</summary>
+    /// <summary>
+    /// Parses JSON text, strictly (comments aside): a trailing comma or any other syntax error is an
+    /// <see cref="ExpectationSuiteException"/> naming the line and column. YAML, flow style included, is read by the
+    /// YAML reader and turned into JSON first, so this applies to <c>.json</c> suites only.
+    /// </summary>
     public static ExpectationSuite Parse(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
         try
         {
-            using var document = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            using var document = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
             return Read(document.RootElement);
         }
         catch (JsonException exception)
         {
-            throw new ExpectationSuiteException($"line {(exception.LineNumber ?? 0) + 1}: not valid JSON: {exception.Message}");
+            throw new ExpectationSuiteException($"{Position(json, exception)}: not valid JSON: {Reason(exception)}");
         }
+    }
+
+    /// <summary>Where a syntax error is, as <c>line 3, column 14</c> (both from 1; the column counts characters, not UTF-8 bytes).</summary>
+    private static string Position(string json, JsonException exception)
+    {
+        var line = (int)(exception.LineNumber ?? 0);
+        var text = json.Split('\n').ElementAtOrDefault(line) ?? "";
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        var column = System.Text.Encoding.UTF8.GetCharCount(bytes, 0, (int)Math.Min(exception.BytePositionInLine ?? 0, bytes.Length)) + 1;
+        return string.Create(CultureInfo.InvariantCulture, $"line {line + 1}, column {column}");
+    }
+
+    /// <summary>The parser's message without its own position (given by <see cref="Position"/>) nor its advice to change reader options.</summary>
+    private static string Reason(JsonException exception)
+    {
+        var message = exception.Message;
+        var at = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        message = at > 0 ? message[..at] : message;
+        return message.Contains("trailing comma", StringComparison.Ordinal)
+            ? "a comma before a closing '}' or ']' (a trailing comma) is not JSON; remove it"
+            : message;
     }
 
     /// <summary>Reads a suite; its <see cref="ExpectationSuite.Problems"/> hold what could not be read.</summary>

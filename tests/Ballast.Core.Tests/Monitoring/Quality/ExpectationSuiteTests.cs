@@ -73,11 +73,26 @@ public sealed class ExpectationSuiteTests
     }
 
     [Fact]
-    public void Invalid_json_names_the_line()
+    public void Invalid_json_names_the_line_and_column()
     {
         var exception = Should.Throw<ExpectationSuiteException>(() => ExpectationSuiteReader.Parse("{\"columns\": {\n  \"age\": {\"min\": }\n}}"));
 
-        exception.Message.ShouldStartWith("line 2: not valid JSON");
+        exception.Message.ShouldStartWith("line 2, column 18: not valid JSON");
+        exception.Message.ShouldNotContain("LineNumber");
+    }
+
+    [Theory]
+    [InlineData("{\"columns\": {\"a\": {\"min\": 1,}}}", "line 1, column 29")]
+    [InlineData("{\"columns\": {\"a\": {\"min\": 1}},}", "line 1, column 31")]
+    [InlineData("{\"columns\": {\"a\": {\"allowed\": [1, 2,]}}}", "line 1, column 37")]
+    [InlineData("{\"columns\": {\n  \"é\": {\"min\": 1,},\n}}", "line 2, column 18")]
+    public void A_json_suite_with_a_trailing_comma_is_refused_naming_its_position(string json, string position)
+    {
+        var exception = Should.Throw<ExpectationSuiteException>(() => ExpectationSuiteReader.Parse(json));
+
+        exception.Message.ShouldBe($"{position}: not valid JSON: a comma before a closing '}}' or ']' (a trailing comma) is not JSON; remove it");
+    }
+
     }
 
     [Fact]
