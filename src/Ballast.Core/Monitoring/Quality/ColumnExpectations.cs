@@ -2,7 +2,7 @@ namespace Ballast.Monitoring.Quality;
 
 /// <summary>
 /// One column's expectations; a null field is not checked. <see cref="Min"/> and <see cref="Max"/> are inclusive;
-/// <see cref="Allowed"/> values are kept as text (numbers compare as numbers); <see cref="Regex"/> must match somewhere in
+/// <see cref="Allowed"/> values are kept as text (numbers compare as numbers; a <see cref="ValueList"/> remembers how each was written); <see cref="Regex"/> must match somewhere in
 /// the value (anchor it with ^ and $ for the whole value). Missing values (null, NaN) fail only <see cref="Required"/>
 /// and count towards <see cref="MaxNullRate"/>; the other expectations look at present values only. The pair
 /// expectations (<see cref="GreaterThan"/>, <see cref="GreaterOrEqual"/>, <see cref="EqualTo"/>) name another column, or

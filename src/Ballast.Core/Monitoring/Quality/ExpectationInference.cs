@@ -86,7 +86,8 @@ public static class ExpectationInference
                         values.Add(reader.GetString(0));
                     }
 
-                    return values;
+                    // A boolean column's values are written back as booleans, not as the text they are matched as.
+                    return kind == ColumnTypes.Boolean ? ValueList.Booleans(values) : (IReadOnlyList<string>)values;
                 });
             }
 
@@ -112,9 +113,10 @@ public static class ExpectationInference
             var type = column.Type;
             var kind = DuckDbSql.IsInteger(type) ? ColumnTypes.Integer : DuckDbSql.IsNumeric(type) ? ColumnTypes.Number : DuckDbSql.IsBoolean(type) ? ColumnTypes.Boolean : DuckDbSql.IsText(type) ? ColumnTypes.String : null;
             var complete = column.TopValues is { } top && (column.OtherCount ?? 0) == 0 && top.Count == column.Distinct;
-            var allowed = kind is ColumnTypes.String or ColumnTypes.Boolean && column.Distinct > 0 && column.Distinct <= options.MaxCategories && column.Distinct * 2 <= column.Count && complete
+            IReadOnlyList<string>? allowed = kind is ColumnTypes.String or ColumnTypes.Boolean && column.Distinct > 0 && column.Distinct <= options.MaxCategories && column.Distinct * 2 <= column.Count && complete
                 ? column.TopValues!.Select(value => value.Value).Order(StringComparer.Ordinal).ToList()
                 : null;
+            allowed = allowed is not null && kind == ColumnTypes.Boolean ? ValueList.Booleans(allowed) : allowed;
             // The profile's distinct count is an estimate: uniqueness is left to file inference, which counts exactly.
             result[column.Name] = Column(kind, table.Rows, column.Count, 0, column.Min, column.Max, allowed, options);
         }

@@ -545,7 +545,7 @@ public static class ExpectationSuiteReader
             return null;
         }
 
-        List<string>? values = null;
+        IReadOnlyList<string>? values = null;
         bool? ties = null;
         foreach (var field in element.EnumerateObject())
         {
@@ -553,7 +553,7 @@ public static class ExpectationSuiteReader
             switch (field.Name)
             {
                 case "value_set":
-                    values = Values(field.Value, at, problems) ?? [];
+                    values = Values(field.Value, at, problems) ?? new ValueList([]);
                     break;
                 case "ties_okay":
                     ties = field.Value.ValueKind == JsonValueKind.Null ? null : Flag(field.Value, at, problems);
@@ -708,7 +708,8 @@ public static class ExpectationSuiteReader
         return null;
     }
 
-    private static List<string>? Values(JsonElement value, string where, List<string> problems)
+    /// <summary>A list of values (<c>allowed</c>, <c>value_set</c>), kept as text with how each was written (<see cref="ValueList"/>).</summary>
+    private static ValueList? Values(JsonElement value, string where, List<string> problems)
     {
         if (value.ValueKind != JsonValueKind.Array)
         {
@@ -716,20 +717,20 @@ public static class ExpectationSuiteReader
             return null;
         }
 
-        var values = new List<string>();
+        var values = new List<(string, ValueList.ValueKind)>();
         var i = 0;
         foreach (var item in value.EnumerateArray())
         {
             switch (item.ValueKind)
             {
                 case JsonValueKind.String:
-                    values.Add(item.GetString()!);
+                    values.Add((item.GetString()!, ValueList.ValueKind.Text));
                     break;
                 case JsonValueKind.Number:
-                    values.Add(item.GetDouble().ToString("R", CultureInfo.InvariantCulture));
+                    values.Add((item.GetDouble().ToString("R", CultureInfo.InvariantCulture), ValueList.ValueKind.Number));
                     break;
                 case JsonValueKind.True or JsonValueKind.False:
-                    values.Add(item.GetBoolean() ? "true" : "false");
+                    values.Add((item.GetBoolean() ? "true" : "false", ValueList.ValueKind.Boolean));
                     break;
                 default:
                     problems.Add($"{where}[{i}]: must be text, a number or true/false, not {item.GetRawText()}");
@@ -740,7 +741,7 @@ public static class ExpectationSuiteReader
         }
 
         // A list whose every value was unreadable is not an empty list: its items' problems say what is wrong.
-        return values.Count == 0 && i > 0 ? null : values;
+        return values.Count == 0 && i > 0 ? null : new ValueList(values);
     }
 
     /// <summary>A bound as written: a number, an ISO-8601 date or time as text, or null for none (a quantile range's).</summary>
@@ -841,16 +842,7 @@ public static class ExpectationSuiteReader
 
             if (column.Allowed is { } allowed)
             {
-                Field("allowed", () =>
-                {
-                    writer.WriteStartArray();
-                    foreach (var value in allowed)
-                    {
-                        writer.WriteStringValue(value);
-                    }
-
-                    writer.WriteEndArray();
-                });
+                Field("allowed", () => ValueList.Write(writer, allowed));
             }
 
             if (column.MaxNullRate is { } rate)
@@ -955,13 +947,8 @@ public static class ExpectationSuiteReader
             if (column.MostCommonValue is { } mostCommon)
             {
                 writer.WriteStartObject("most_common_value");
-                writer.WriteStartArray("value_set");
-                foreach (var value in mostCommon.ValueSet)
-                {
-                    writer.WriteStringValue(value);
-                }
-
-                writer.WriteEndArray();
+                writer.WritePropertyName("value_set");
+                ValueList.Write(writer, mostCommon.ValueSet);
                 if (mostCommon.TiesOkay is { } ties)
                 {
                     writer.WriteBoolean("ties_okay", ties);

@@ -71,6 +71,22 @@ public sealed class ExpectationInferenceTests : IDisposable
     }
 
     [Fact]
+    public void An_inferred_boolean_columns_allowed_values_are_written_as_booleans()
+    {
+        var path = Path.Combine(_folder, "flags.csv");
+        File.WriteAllText(path, "active,plan\ntrue,1\nfalse,2\ntrue,1\nfalse,2\n");
+
+        var suite = ExpectationInference.FromFile(path, cancellationToken: TestContext.Current.CancellationToken);
+
+        // Booleans stay booleans; the integer column gets a range, not categories.
+        ExpectationSuiteReader.ToJson(suite, indented: false).ShouldBe(
+            """{"columns":{"active":{"type":"boolean","required":true,"allowed":[false,true]},"plan":{"type":"integer","required":true,"min":1,"max":2}}}""");
+        var profiled = ExpectationInference.FromProfile(new TableProfile("flags.csv", "csv", 4,
+            [new ColumnProfile("active", "BOOLEAN", "categorical", 4, 0, 2, TopValues: [new ValueCount("true", 2), new ValueCount("false", 2)], OtherCount: 0)]));
+        ExpectationSuiteReader.ToJson(profiled, indented: false).ShouldBe("""{"columns":{"active":{"type":"boolean","required":true,"allowed":[false,true]}}}""");
+    }
+
+    [Fact]
     public void A_negative_margin_is_refused()
     {
         Should.Throw<ExpectationSuiteException>(() => ExpectationInference.FromProfile(new TableProfile("t.csv", "csv", 0, []), new InferenceOptions { Margin = -1 }))
