@@ -23,7 +23,7 @@ public static class ExpectationInference
         using var file = DataFile.Open(path, "reference");
         try
         {
-            return FromTable(file.Connection, DataFile.Table, options, cancellationToken);
+            return FromTable(file.Connection, DataFile.Table, $"the reference file {path}", options, cancellationToken);
         }
         catch (DuckDBException exception)
         {
@@ -31,7 +31,7 @@ public static class ExpectationInference
         }
     }
 
-    private static ExpectationSuite FromTable(DuckDBConnection connection, string table, InferenceOptions options, CancellationToken cancellationToken)
+    private static ExpectationSuite FromTable(DuckDBConnection connection, string table, string what, InferenceOptions options, CancellationToken cancellationToken)
     {
         var columns = Query(connection, $"DESCRIBE {table}", reader =>
         {
@@ -69,6 +69,11 @@ public static class ExpectationInference
             return (rows, list);
         });
 
+        if (stats.rows == 0)
+        {
+            throw NoRows(what, columns.Select(column => column.Name));
+        }
+
         for (var i = 0; i < columns.Count; i++)
         {
             var (name, type) = columns[i];
@@ -105,6 +110,11 @@ public static class ExpectationInference
         if (table.Error is { } error)
         {
             throw new ExpectationSuiteException($"the profile of {table.Path} has no columns: {error}");
+        }
+
+        if (table.Rows == 0)
+        {
+            throw NoRows($"the profile of {table.Path}", table.Columns.Select(column => column.Name));
         }
 
         var result = new Dictionary<string, ColumnExpectations>(StringComparer.Ordinal);
@@ -158,6 +168,13 @@ public static class ExpectationInference
 
         return column;
     }
+
+    /// <summary>
+    /// Reference data with columns but no rows: no statistic (a null rate, a range, categories) can be inferred from it,
+    /// and a suite of types alone would look inferred when it is not, so it is refused.
+    /// </summary>
+    private static ExpectationSuiteException NoRows(string what, IEnumerable<string> columns) =>
+        new($"{what} has no rows to infer from (only a header: {string.Join(", ", columns)}); infer from data with rows, or write the suite by hand");
 
     private static double Significant(double value) => double.Parse(value.ToString("G12", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 
