@@ -228,6 +228,35 @@ public sealed class ValidateCliTests : IDisposable
     }
 
     [Fact]
+    public async Task An_empty_or_header_only_reference_is_refused_with_exit_code_2()
+    {
+        var empty = Write("empty.csv", "");
+        var header = Write("header.csv", "id,age,state\n");
+
+        var none = await InProcessAsync("validate", "--infer", empty, "-o", Path.Combine(_folder, "none.yaml"));
+        none.Code.ShouldBe(2);
+        none.Error.ShouldBe($"error: the reference file {empty} is empty (0 bytes): no header names its columns\n");
+
+        var rows = await InProcessAsync("validate", "--infer", header);
+        rows.Code.ShouldBe(2);
+        rows.Output.ShouldBeEmpty();
+        rows.Error.ShouldBe($"error: the reference file {header} has no rows to infer from (only a header: id, age, state); infer from data with rows, or write the suite by hand\n");
+        File.Exists(Path.Combine(_folder, "none.yaml")).ShouldBeFalse();
+    }
+
+    [Fact]
+    public async Task A_json_suite_with_a_trailing_comma_exits_2_naming_its_position()
+    {
+        var data = Write("data.csv", Reference);
+        var suite = Write("trailing.json", "{\"columns\": {\"age\": {\"min\": 1,}}}");
+
+        var result = await InProcessAsync("validate", data, "-e", suite);
+
+        result.Code.ShouldBe(2);
+        result.Error.ShouldBe($"error: {suite}: line 1, column 31: not valid JSON: a comma before a closing '}}' or ']' (a trailing comma) is not JSON; remove it\n");
+    }
+
+    [Fact]
     public async Task A_negative_margin_is_refused_naming_the_option()
     {
         var reference = Write("reference.csv", Reference);

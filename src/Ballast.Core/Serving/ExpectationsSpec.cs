@@ -72,7 +72,7 @@ public sealed record ExpectationsSpec(ExpectationSuite? Suite, string? Mode = nu
                 if (bound is not null)
                 {
                     // A request's inputs are tensors of numbers or text; dates are compared where DuckDB reads them as dates.
-                    problems.Add($"expectations.suite.columns.{column}.{kind}: '{bound.Text}' is a date or time, and serving checks tensors of numbers or text; compare dates in a monitor or ballast validate");
+                    problems.Add($"expectations.suite.columns.{column}.{kind}: '{bound.Text}' is a date or time, and serving checks tensors of numbers or text and does not read text as dates (type string included); compare dates in a monitor or ballast validate");
                 }
             }
 

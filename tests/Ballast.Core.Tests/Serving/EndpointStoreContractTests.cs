@@ -41,6 +41,8 @@ public abstract class EndpointStoreContractTests(DatabaseEngine engine) : Databa
         var stored = (await Endpoints.GetAsync("titanic", Cancel)).Spec.Expectations!;
         stored.Mode.ShouldBe(ExpectationsSpec.Reject);
         ExpectationSuiteReader.ToJson(stored.Suite!).ShouldBe(ExpectationSuiteReader.ToJson(suite));
+        // The stored suite keeps how each allowed value was written: "CA" text, 1 a number.
+        ExpectationSuiteReader.ToJson(stored.Suite!, indented: false).ShouldContain("\"allowed\":[\"CA\",1]");
         (await Endpoints.PutAsync(spec with { Expectations = new ExpectationsSpec(ExpectationSuiteReader.Parse(ExpectationSuiteReader.ToJson(suite)), "reject") }, Cancel))
             .Changed.ShouldBeFalse("the same suite, written again with the default mode, is no change");
         var (flagged, changed) = await Endpoints.PutAsync(spec with { Expectations = new ExpectationsSpec(suite, ExpectationsSpec.Flag) }, Cancel);

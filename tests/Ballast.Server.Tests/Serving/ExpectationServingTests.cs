@@ -108,6 +108,8 @@ public sealed class ExpectationServingTests
                 columns:
                   age: {type: number, min: 0, max: 120}
                   embarked: {allowed: [S, C, Q]}
+                  pclass: {allowed: [1, 2, 3]}
+                  sex: {allowed: [female, male, '0', false]}
 
             """.ReplaceLineEndings("\n"));
 
@@ -119,6 +121,13 @@ public sealed class ExpectationServingTests
         stored.GetProperty("expectations").GetProperty("suite").GetProperty("columns").GetProperty("age").GetProperty("max").GetDouble().ShouldBe(120);
         var yaml = await RunAsync("get", "endpoint", "titanic", "-o", "yaml", "--url", url);
         yaml.Output.ShouldContain("expectations:\n  suite:\n    columns:\n      age:\n        type: number\n        min: 0\n        max: 120\n");
+        // Allowed values come back as written: numbers as numbers, text as text (quoted when it would read as another kind), booleans as booleans.
+        var columns = stored.GetProperty("expectations").GetProperty("suite").GetProperty("columns");
+        string Allowed(string column) => string.Join(",", columns.GetProperty(column).GetProperty("allowed").EnumerateArray().Select(value => value.GetRawText()));
+        Allowed("pclass").ShouldBe("1,2,3");
+        Allowed("sex").ShouldBe("\"female\",\"male\",\"0\",false");
+        yaml.Output.ShouldContain("      pclass:\n        allowed:\n          - 1\n          - 2\n          - 3\n");
+        yaml.Output.ShouldContain("      sex:\n        allowed:\n          - female\n          - male\n          - \"0\"\n          - false\n");
 
         using var bad = await client.PutAsJsonAsync("/api/v1/endpoints/titanic", JsonDocument.Parse("""
             {"name": "titanic", "variants": [{"name": "main", "model": "models:/titanic/1"}],

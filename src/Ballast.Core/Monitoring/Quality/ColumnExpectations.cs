@@ -2,7 +2,7 @@ namespace Ballast.Monitoring.Quality;
 
 /// <summary>
 /// One column's expectations; a null field is not checked. <see cref="Min"/> and <see cref="Max"/> are inclusive;
-/// <see cref="Allowed"/> values are kept as text (numbers compare as numbers); <see cref="Regex"/> must match somewhere in
+/// <see cref="Allowed"/> values are kept as text (numbers compare as numbers; a <see cref="ValueList"/> remembers how each was written); <see cref="Regex"/> must match somewhere in
 /// the value (anchor it with ^ and $ for the whole value). Missing values (null, NaN) fail only <see cref="Required"/>
 /// and count towards <see cref="MaxNullRate"/>; the other expectations look at present values only. The pair
 /// expectations (<see cref="GreaterThan"/>, <see cref="GreaterOrEqual"/>, <see cref="EqualTo"/>) name another column, or
@@ -285,9 +285,12 @@ public sealed record ColumnExpectations(
             problems.Add($"{path}: min {min} is greater than max {max}");
         }
 
+        // Number bounds with a type that is not numbers; date bounds (MinTime, MaxTime) suit text of ISO-8601 dates.
         if ((Min is not null || Max is not null) && Type is ColumnTypes.String or ColumnTypes.Boolean)
         {
-            problems.Add($"{path}: min and max compare numbers, but the type is {Type}");
+            problems.Add(Type == ColumnTypes.String
+                ? $"{path}: min and max compare numbers, but the type is string; for text of ISO-8601 dates or times give the bounds as dates (min: '2024-01-01')"
+                : $"{path}: min and max compare numbers, but the type is {Type}");
         }
 
         ValidateTimes(path, problems);
@@ -350,7 +353,7 @@ public sealed record ColumnExpectations(
 
     /// <summary>
     /// Bounds that are dates or times: min not after max, and all of the column's bounds of one kind (a column holds
-    /// numbers or dates, not both), with no type that says numbers or booleans.
+    /// numbers or dates, not both), with no type that says numbers or booleans (string may: text of ISO-8601 dates).
     /// </summary>
     private void ValidateTimes(string path, List<string> problems)
     {
@@ -372,7 +375,7 @@ public sealed record ColumnExpectations(
             ?? Quantiles?.ValueRanges.Select(range => range.MinTime ?? range.MaxTime).FirstOrDefault(bound => bound is not null))!.Text;
         if (Type is ColumnTypes.Integer or ColumnTypes.Number or ColumnTypes.Boolean)
         {
-            problems.Add($"{path}: bounds that are dates or times ('{example}') compare dates, but the type is {Type} (a column of dates has no type; leave it out)");
+            problems.Add($"{path}: bounds that are dates or times ('{example}') compare dates, but the type is {Type} (a column of dates has no type, leave it out; text of ISO-8601 dates is type string)");
         }
 
         var numbers = new List<string>();

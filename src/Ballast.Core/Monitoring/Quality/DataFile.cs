@@ -32,6 +32,12 @@ internal sealed class DataFile : IDisposable
             throw new ExpectationSuiteException($"there is no {what} file at {path}");
         }
 
+        // DuckDB reads an empty CSV as one column named column0: refuse it rather than check or infer a column nobody wrote.
+        if (new FileInfo(path).Length == 0)
+        {
+            throw new ExpectationSuiteException($"the {what} file {path} is empty (0 bytes): no header names its columns");
+        }
+
         var format = DatasetProfiler.FormatOf(path) ?? throw new ExpectationSuiteException($"the {what} file {path} is not CSV, TSV or Parquet (by its extension)");
         var scratch = Path.Combine(Path.GetTempPath(), "ballast-quality-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(scratch);

@@ -23,7 +23,7 @@ public static class ExpectationInference
         using var file = DataFile.Open(path, "reference");
         try
         {
-            return FromTable(file.Connection, DataFile.Table, options, cancellationToken);
+            return FromTable(file.Connection, DataFile.Table, $"the reference file {path}", options, cancellationToken);
         }
         catch (DuckDBException exception)
         {
@@ -31,7 +31,7 @@ public static class ExpectationInference
         }
     }
 
-    private static ExpectationSuite FromTable(DuckDBConnection connection, string table, InferenceOptions options, CancellationToken cancellationToken)
+    private static ExpectationSuite FromTable(DuckDBConnection connection, string table, string what, InferenceOptions options, CancellationToken cancellationToken)
     {
         var columns = Query(connection, $"DESCRIBE {table}", reader =>
         {
@@ -69,6 +69,11 @@ public static class ExpectationInference
             return (rows, list);
         });
 
+        if (stats.rows == 0)
+        {
+            throw NoRows(what, columns.Select(column => column.Name));
+        }
+
         for (var i = 0; i < columns.Count; i++)
         {
             var (name, type) = columns[i];
@@ -86,7 +91,8 @@ public static class ExpectationInference
                         values.Add(reader.GetString(0));
                     }
 
-                    return values;
+                    // A boolean column's values are written back as booleans, not as the text they are matched as.
+                    return kind == ColumnTypes.Boolean ? ValueList.Booleans(values) : (IReadOnlyList<string>)values;
                 });
             }
 
@@ -106,15 +112,21 @@ public static class ExpectationInference
             throw new ExpectationSuiteException($"the profile of {table.Path} has no columns: {error}");
         }
 
+        if (table.Rows == 0)
+        {
+            throw NoRows($"the profile of {table.Path}", table.Columns.Select(column => column.Name));
+        }
+
         var result = new Dictionary<string, ColumnExpectations>(StringComparer.Ordinal);
         foreach (var column in table.Columns)
         {
             var type = column.Type;
             var kind = DuckDbSql.IsInteger(type) ? ColumnTypes.Integer : DuckDbSql.IsNumeric(type) ? ColumnTypes.Number : DuckDbSql.IsBoolean(type) ? ColumnTypes.Boolean : DuckDbSql.IsText(type) ? ColumnTypes.String : null;
             var complete = column.TopValues is { } top && (column.OtherCount ?? 0) == 0 && top.Count == column.Distinct;
-            var allowed = kind is ColumnTypes.String or ColumnTypes.Boolean && column.Distinct > 0 && column.Distinct <= options.MaxCategories && column.Distinct * 2 <= column.Count && complete
+            IReadOnlyList<string>? allowed = kind is ColumnTypes.String or ColumnTypes.Boolean && column.Distinct > 0 && column.Distinct <= options.MaxCategories && column.Distinct * 2 <= column.Count && complete
                 ? column.TopValues!.Select(value => value.Value).Order(StringComparer.Ordinal).ToList()
                 : null;
+            allowed = allowed is not null && kind == ColumnTypes.Boolean ? ValueList.Booleans(allowed) : allowed;
             // The profile's distinct count is an estimate: uniqueness is left to file inference, which counts exactly.
             result[column.Name] = Column(kind, table.Rows, column.Count, 0, column.Min, column.Max, allowed, options);
         }
@@ -156,6 +168,13 @@ public static class ExpectationInference
 
         return column;
     }
+
+    /// <summary>
+    /// Reference data with columns but no rows: no statistic (a null rate, a range, categories) can be inferred from it,
+    /// and a suite of types alone would look inferred when it is not, so it is refused.
+    /// </summary>
+    private static ExpectationSuiteException NoRows(string what, IEnumerable<string> columns) =>
+        new($"{what} has no rows to infer from (only a header: {string.Join(", ", columns)}); infer from data with rows, or write the suite by hand");
 
     private static double Significant(double value) => double.Parse(value.ToString("G12", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
 

@@ -13,19 +13,44 @@ public static class ExpectationSuiteReader
     private static readonly string[] Fields = ["type", "required", "min", "max", "allowed", "max_null_rate", "unique", "regex", "greater_than", "greater_or_equal", "equal_to", "ignore_row_if", "mostly",
         "mean", "median", "stdev", "sum", "unique_proportion", "distinct_count", "quantiles", "most_common_value"];
 
-    /// <summary>Parses JSON text; syntax errors are an <see cref="ExpectationSuiteException"/> naming the line.</summary>
+    /// <summary>
+    /// Parses JSON text, strictly (comments aside): a trailing comma or any other syntax error is an
+    /// <see cref="ExpectationSuiteException"/> naming the line and column. YAML, flow style included, is read by the
+    /// YAML reader and turned into JSON first, so this applies to <c>.json</c> suites only.
+    /// </summary>
     public static ExpectationSuite Parse(string json)
     {
         ArgumentNullException.ThrowIfNull(json);
         try
         {
-            using var document = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            using var document = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
             return Read(document.RootElement);
         }
         catch (JsonException exception)
         {
-            throw new ExpectationSuiteException($"line {(exception.LineNumber ?? 0) + 1}: not valid JSON: {exception.Message}");
+            throw new ExpectationSuiteException($"{Position(json, exception)}: not valid JSON: {Reason(exception)}");
         }
+    }
+
+    /// <summary>Where a syntax error is, as <c>line 3, column 14</c> (both from 1; the column counts characters, not UTF-8 bytes).</summary>
+    private static string Position(string json, JsonException exception)
+    {
+        var line = (int)(exception.LineNumber ?? 0);
+        var text = json.Split('\n').ElementAtOrDefault(line) ?? "";
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        var column = System.Text.Encoding.UTF8.GetCharCount(bytes, 0, (int)Math.Min(exception.BytePositionInLine ?? 0, bytes.Length)) + 1;
+        return string.Create(CultureInfo.InvariantCulture, $"line {line + 1}, column {column}");
+    }
+
+    /// <summary>The parser's message without its own position (given by <see cref="Position"/>) nor its advice to change reader options.</summary>
+    private static string Reason(JsonException exception)
+    {
+        var message = exception.Message;
+        var at = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        message = at > 0 ? message[..at] : message;
+        return message.Contains("trailing comma", StringComparison.Ordinal)
+            ? "a comma before a closing '}' or ']' (a trailing comma) is not JSON; remove it"
+            : message;
     }
 
     /// <summary>Reads a suite; its <see cref="ExpectationSuite.Problems"/> hold what could not be read.</summary>
@@ -520,7 +545,7 @@ public static class ExpectationSuiteReader
             return null;
         }
 
-        List<string>? values = null;
+        IReadOnlyList<string>? values = null;
         bool? ties = null;
         foreach (var field in element.EnumerateObject())
         {
@@ -528,7 +553,7 @@ public static class ExpectationSuiteReader
             switch (field.Name)
             {
                 case "value_set":
-                    values = Values(field.Value, at, problems) ?? [];
+                    values = Values(field.Value, at, problems) ?? new ValueList([]);
                     break;
                 case "ties_okay":
                     ties = field.Value.ValueKind == JsonValueKind.Null ? null : Flag(field.Value, at, problems);
@@ -683,7 +708,8 @@ public static class ExpectationSuiteReader
         return null;
     }
 
-    private static List<string>? Values(JsonElement value, string where, List<string> problems)
+    /// <summary>A list of values (<c>allowed</c>, <c>value_set</c>), kept as text with how each was written (<see cref="ValueList"/>).</summary>
+    private static ValueList? Values(JsonElement value, string where, List<string> problems)
     {
         if (value.ValueKind != JsonValueKind.Array)
         {
@@ -691,20 +717,20 @@ public static class ExpectationSuiteReader
             return null;
         }
 
-        var values = new List<string>();
+        var values = new List<(string, ValueList.ValueKind)>();
         var i = 0;
         foreach (var item in value.EnumerateArray())
         {
             switch (item.ValueKind)
             {
                 case JsonValueKind.String:
-                    values.Add(item.GetString()!);
+                    values.Add((item.GetString()!, ValueList.ValueKind.Text));
                     break;
                 case JsonValueKind.Number:
-                    values.Add(item.GetDouble().ToString("R", CultureInfo.InvariantCulture));
+                    values.Add((item.GetDouble().ToString("R", CultureInfo.InvariantCulture), ValueList.ValueKind.Number));
                     break;
                 case JsonValueKind.True or JsonValueKind.False:
-                    values.Add(item.GetBoolean() ? "true" : "false");
+                    values.Add((item.GetBoolean() ? "true" : "false", ValueList.ValueKind.Boolean));
                     break;
                 default:
                     problems.Add($"{where}[{i}]: must be text, a number or true/false, not {item.GetRawText()}");
@@ -715,7 +741,7 @@ public static class ExpectationSuiteReader
         }
 
         // A list whose every value was unreadable is not an empty list: its items' problems say what is wrong.
-        return values.Count == 0 && i > 0 ? null : values;
+        return values.Count == 0 && i > 0 ? null : new ValueList(values);
     }
 
     /// <summary>A bound as written: a number, an ISO-8601 date or time as text, or null for none (a quantile range's).</summary>
@@ -816,16 +842,7 @@ public static class ExpectationSuiteReader
 
             if (column.Allowed is { } allowed)
             {
-                Field("allowed", () =>
-                {
-                    writer.WriteStartArray();
-                    foreach (var value in allowed)
-                    {
-                        writer.WriteStringValue(value);
-                    }
-
-                    writer.WriteEndArray();
-                });
+                Field("allowed", () => ValueList.Write(writer, allowed));
             }
 
             if (column.MaxNullRate is { } rate)
@@ -930,13 +947,8 @@ public static class ExpectationSuiteReader
             if (column.MostCommonValue is { } mostCommon)
             {
                 writer.WriteStartObject("most_common_value");
-                writer.WriteStartArray("value_set");
-                foreach (var value in mostCommon.ValueSet)
-                {
-                    writer.WriteStringValue(value);
-                }
-
-                writer.WriteEndArray();
+                writer.WritePropertyName("value_set");
+                ValueList.Write(writer, mostCommon.ValueSet);
                 if (mostCommon.TiesOkay is { } ties)
                 {
                     writer.WriteBoolean("ties_okay", ties);

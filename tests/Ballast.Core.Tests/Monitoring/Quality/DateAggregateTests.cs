@@ -228,7 +228,55 @@ public sealed class DateAggregateTests : IDisposable
             """{"name": "shop", "variants": [{"name": "main", "model": "models:/shop/1"}], "expectations": {"suite": {"columns": {"signup": {"min": "2020-01-01"}}}}}""", SnakeCase)!;
 
         Should.Throw<Ballast.Tracking.TrackingException>(() => EndpointValidation.Validate(spec)).Message
-            .ShouldContain("expectations.suite.columns.signup.min: '2020-01-01' is a date or time, and serving checks tensors of numbers or text; compare dates in a monitor or ballast validate");
+            .ShouldContain("expectations.suite.columns.signup.min: '2020-01-01' is a date or time, and serving checks tensors of numbers or text and does not read text as dates (type string included); compare dates in a monitor or ballast validate");
+    }
+
+    [Fact]
+    public void Type_string_with_date_bounds_checks_iso_text_as_dates_in_batch_and_is_refused_at_serving_saying_why()
+    {
+        // docs/quality.md, "Dates and times": text that is all ISO-8601 compares as dates, so type string and date bounds agree.
+        const string Suite = """{"columns": {"signup": {"type": "string", "min": "2024-01-01", "max": "2024-12-31"}}}""";
+        var suite = ExpectationSuiteReader.Parse(Suite);
+        suite.Validate().ShouldBeEmpty();
+
+        // A Parquet string column of ISO dates is VARCHAR: text (type holds) compared as dates (2023-12-31 is before min).
+        var parquet = Path.Combine(_folder, "signup.parquet");
+        using (var writer = new DuckDBConnection("Data Source=:memory:"))
+        {
+            writer.Open();
+            using var command = writer.CreateCommand();
+            command.CommandText = $"COPY (SELECT unnest(['2023-12-31', '2024-01-01', '2024-06-30T12:00:00Z', NULL]) AS signup) TO '{parquet}' (FORMAT parquet)";
+            command.ExecuteNonQuery();
+        }
+
+        var result = ExpectationValidator.ValidateFile(parquet, suite, TestContext.Current.CancellationToken);
+        result.Expectations.Select(e => (e.Name, e.Success, e.UnexpectedCount)).ShouldBe(
+            [("signup.type", true, 0L), ("signup.min", false, 1L), ("signup.max", true, 0L)]);
+        result.Expectations[1].ObservedText.ShouldBe("2023-12-31T00:00:00");
+
+        // A CSV column of plain dates is read as DATE, not text: type string fails, saying so, and the bounds still compare.
+        var csv = Path.Combine(_folder, "signup.csv");
+        File.WriteAllText(csv, "signup\n2024-01-01\n2024-02-01\n");
+        var dates = ExpectationValidator.ValidateFile(csv, suite, TestContext.Current.CancellationToken);
+        dates.Expectations.Select(e => (e.Name, e.Success)).ShouldBe([("signup.type", false), ("signup.min", true), ("signup.max", true)]);
+        dates.Expectations[0].ObservedText.ShouldBe("DATE");
+
+        // Serving compares numbers only: a date bound is refused whatever the type, the problem saying why.
+        var spec = JsonSerializer.Deserialize<EndpointSpec>(
+            """{"name": "shop", "variants": [{"name": "main", "model": "models:/shop/1"}], "expectations": {"suite": """ + Suite + "}}", SnakeCase)!;
+        var message = Should.Throw<Ballast.Tracking.TrackingException>(() => EndpointValidation.Validate(spec)).Message;
+        message.ShouldContain("expectations.suite.columns.signup.min: '2024-01-01' is a date or time, and serving checks tensors of numbers or text and does not read text as dates (type string included)");
+        message.ShouldContain("expectations.suite.columns.signup.max: '2024-12-31' is a date or time");
+    }
+
+    [Theory]
+    [InlineData("""{"columns": {"signup": {"type": "string", "min": 0}}}""", "columns.signup: min and max compare numbers, but the type is string; for text of ISO-8601 dates or times give the bounds as dates (min: '2024-01-01')")]
+    [InlineData("""{"columns": {"signup": {"type": "string", "max": 20240101}}}""", "columns.signup: min and max compare numbers, but the type is string;")]
+    [InlineData("""{"columns": {"signup": {"type": "boolean", "min": "2024-01-01"}}}""", "columns.signup: bounds that are dates or times ('2024-01-01') compare dates, but the type is boolean")]
+    [InlineData("""{"columns": {"signup": {"type": "integer", "max": "2024-01-01"}}}""", "columns.signup: bounds that are dates or times ('2024-01-01') compare dates, but the type is integer (a column of dates has no type, leave it out; text of ISO-8601 dates is type string)")]
+    public void Type_string_takes_date_bounds_but_not_number_bounds(string json, string problem)
+    {
+        SuiteProblems.ShouldInclude(json, problem);
     }
 
     private static ValidationResult Validate(string query, ExpectationSuite suite) => InMemoryValidation.Validate(query, suite);

@@ -71,6 +71,60 @@ public sealed class ExpectationInferenceTests : IDisposable
     }
 
     [Fact]
+    public void An_inferred_boolean_columns_allowed_values_are_written_as_booleans()
+    {
+        var path = Path.Combine(_folder, "flags.csv");
+        File.WriteAllText(path, "active,plan\ntrue,1\nfalse,2\ntrue,1\nfalse,2\n");
+
+        var suite = ExpectationInference.FromFile(path, cancellationToken: TestContext.Current.CancellationToken);
+
+        // Booleans stay booleans; the integer column gets a range, not categories.
+        ExpectationSuiteReader.ToJson(suite, indented: false).ShouldBe(
+            """{"columns":{"active":{"type":"boolean","required":true,"allowed":[false,true]},"plan":{"type":"integer","required":true,"min":1,"max":2}}}""");
+        var profiled = ExpectationInference.FromProfile(new TableProfile("flags.csv", "csv", 4,
+            [new ColumnProfile("active", "BOOLEAN", "categorical", 4, 0, 2, TopValues: [new ValueCount("true", 2), new ValueCount("false", 2)], OtherCount: 0)]));
+        ExpectationSuiteReader.ToJson(profiled, indented: false).ShouldBe("""{"columns":{"active":{"type":"boolean","required":true,"allowed":[false,true]}}}""");
+    }
+
+    [Fact]
+    public void An_empty_reference_file_is_refused_rather_than_read_as_a_column0()
+    {
+        var path = Path.Combine(_folder, "empty.csv");
+        File.WriteAllText(path, "");
+
+        Should.Throw<ExpectationSuiteException>(() => ExpectationInference.FromFile(path, cancellationToken: TestContext.Current.CancellationToken))
+            .Message.ShouldBe($"the reference file {path} is empty (0 bytes): no header names its columns");
+        // Checking data against a suite refuses it the same way, instead of failing every column's exists.
+        Should.Throw<ExpectationSuiteException>(() => ExpectationValidator.ValidateFile(path, ExpectationSuiteReader.Parse("""{"columns": {"a": {"min": 0}}}"""), TestContext.Current.CancellationToken))
+            .Message.ShouldBe($"the data file {path} is empty (0 bytes): no header names its columns");
+    }
+
+    [Fact]
+    public void A_reference_with_a_header_and_no_rows_is_refused_as_having_no_rows_to_infer_from()
+    {
+        // No null rate, range or category can be inferred from no rows (the bug was max_null_rate: 0 from none).
+        var csv = Path.Combine(_folder, "header.csv");
+        File.WriteAllText(csv, "id,plan\n");
+        var parquet = Path.Combine(_folder, "header.parquet");
+        using (var writer = new DuckDB.NET.Data.DuckDBConnection("Data Source=:memory:"))
+        {
+            writer.Open();
+            using var command = writer.CreateCommand();
+            command.CommandText = $"COPY (SELECT 1 AS id, 'a' AS plan WHERE false) TO '{parquet}' (FORMAT parquet)";
+            command.ExecuteNonQuery();
+        }
+
+        foreach (var path in new[] { csv, parquet })
+        {
+            Should.Throw<ExpectationSuiteException>(() => ExpectationInference.FromFile(path, cancellationToken: TestContext.Current.CancellationToken))
+                .Message.ShouldBe($"the reference file {path} has no rows to infer from (only a header: id, plan); infer from data with rows, or write the suite by hand");
+        }
+
+        Should.Throw<ExpectationSuiteException>(() => ExpectationInference.FromProfile(new TableProfile("t.csv", "csv", 0, [new ColumnProfile("id", "BIGINT", "numeric", 0, 0, 0)])))
+            .Message.ShouldBe("the profile of t.csv has no rows to infer from (only a header: id); infer from data with rows, or write the suite by hand");
+    }
+
+    [Fact]
     public void A_negative_margin_is_refused()
     {
         Should.Throw<ExpectationSuiteException>(() => ExpectationInference.FromProfile(new TableProfile("t.csv", "csv", 0, []), new InferenceOptions { Margin = -1 }))

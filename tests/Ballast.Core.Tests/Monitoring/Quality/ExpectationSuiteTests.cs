@@ -73,11 +73,60 @@ public sealed class ExpectationSuiteTests
     }
 
     [Fact]
-    public void Invalid_json_names_the_line()
+    public void Invalid_json_names_the_line_and_column()
     {
         var exception = Should.Throw<ExpectationSuiteException>(() => ExpectationSuiteReader.Parse("{\"columns\": {\n  \"age\": {\"min\": }\n}}"));
 
-        exception.Message.ShouldStartWith("line 2: not valid JSON");
+        exception.Message.ShouldStartWith("line 2, column 18: not valid JSON");
+        exception.Message.ShouldNotContain("LineNumber");
+    }
+
+    [Theory]
+    [InlineData("{\"columns\": {\"a\": {\"min\": 1,}}}", "line 1, column 29")]
+    [InlineData("{\"columns\": {\"a\": {\"min\": 1}},}", "line 1, column 31")]
+    [InlineData("{\"columns\": {\"a\": {\"allowed\": [1, 2,]}}}", "line 1, column 37")]
+    [InlineData("{\"columns\": {\n  \"é\": {\"min\": 1,},\n}}", "line 2, column 18")]
+    public void A_json_suite_with_a_trailing_comma_is_refused_naming_its_position(string json, string position)
+    {
+        var exception = Should.Throw<ExpectationSuiteException>(() => ExpectationSuiteReader.Parse(json));
+
+        exception.Message.ShouldBe($"{position}: not valid JSON: a comma before a closing '}}' or ']' (a trailing comma) is not JSON; remove it");
+    }
+
+    [Fact]
+    public void Allowed_and_value_set_are_written_back_as_numbers_text_and_booleans_as_given()
+    {
+        const string Suite = """{"columns":{"code":{"allowed":[1,"2",true,2.5,"x",false,-3]},"port":{"most_common_value":{"value_set":[80,"443",true]}}}}""";
+        var suite = ExpectationSuiteReader.Parse(Suite);
+        suite.Validate().ShouldBeEmpty();
+
+        // Matched as text (numbers also numerically), as before; written back as written.
+        suite.Columns["code"].Allowed.ShouldBe(["1", "2", "true", "2.5", "x", "false", "-3"]);
+        ExpectationSuiteReader.ToJson(suite, indented: false).ShouldBe(Suite);
+        // Through an endpoint's JSON (the API's answers and the metadata store's column) too.
+        var spec = new EndpointSpec("e", null, [new VariantSpec("a", "models:/m/1")], Expectations: new ExpectationsSpec(suite));
+        JsonSerializer.Serialize(spec, SnakeCase).ShouldContain("\"allowed\":[1,\"2\",true,2.5,\"x\",false,-3]");
+    }
+
+    [Fact]
+    public void A_suite_stored_with_numbers_as_text_is_still_read_and_matches_numbers()
+    {
+        // Before kinds were kept, allowed: [1, 2] was stored as ["1", "2"]: it reads as text and stays text, and text that
+        // reads as a number matches numerically (docs/quality.md, allowed), so the suite checks what it checked.
+        var stored = ExpectationSuiteReader.Parse("""{"columns":{"pclass":{"allowed":["1","2"]}}}""");
+        stored.Validate().ShouldBeEmpty();
+        ExpectationSuiteReader.ToJson(stored, indented: false).ShouldBe("""{"columns":{"pclass":{"allowed":["1","2"]}}}""");
+
+        var result = InMemoryValidation.Validate("SELECT unnest([1.0, 2, 3]) AS pclass", stored);
+        result.Expectations.Single().UnexpectedCount.ShouldBe(1);
+    }
+
+    [Fact]
+    public void A_suite_built_in_code_writes_its_allowed_text_as_text()
+    {
+        var suite = new ExpectationSuite(new Dictionary<string, ColumnExpectations> { ["pclass"] = new(Allowed: ["1", "a"]) });
+
+        ExpectationSuiteReader.ToJson(suite, indented: false).ShouldBe("""{"columns":{"pclass":{"allowed":["1","a"]}}}""");
     }
 
     [Fact]

@@ -67,7 +67,7 @@ public sealed class MostCommonValueTests
             """{"column":"x","expectation":"most_common_value","success":true,"observed":["1","2"],"unexpected_count":0,"unexpected_percent":0,"examples":[]}""");
         ValidationResultJson.Markdown(result, "t").ShouldContain("| x | most_common_value | pass | 1, 2 |");
         var written = ExpectationSuiteReader.ToJson(suite, indented: false);
-        written.ShouldBe("""{"columns":{"x":{"most_common_value":{"value_set":["1","a"],"ties_okay":true}}}}""");
+        written.ShouldBe("""{"columns":{"x":{"most_common_value":{"value_set":[1,"a"],"ties_okay":true}}}}""");
         ExpectationSuiteReader.ToJson(ExpectationSuiteReader.Parse(written), indented: false).ShouldBe(written);
         MonitorMetricNames.QualityNames(suite).ShouldContain("quality.x.most_common_value");
     }

@@ -166,7 +166,7 @@ public sealed class MostlyTests
         suite.Columns["zip"].MostlyFor("required").ShouldBeNull();
         (suite.Columns["zip"].Regex, suite.Columns["id"].Unique, suite.Columns["b"].GreaterThan).ShouldBe(("^[0-9]{5}$", true, "a"));
         var written = ExpectationSuiteReader.ToJson(suite, indented: false);
-        written.ShouldBe("""{"columns":{"zip":{"type":"string","allowed":{"value":["1","2"],"mostly":0.5},"regex":{"value":"^[0-9]{5}$","mostly":0.95},"mostly":0.99},"id":{"unique":{"value":true,"mostly":0.9}},"b":{"greater_than":{"value":"a","mostly":0.8},"ignore_row_if":"neither"}}}""");
+        written.ShouldBe("""{"columns":{"zip":{"type":"string","allowed":{"value":["1",2],"mostly":0.5},"regex":{"value":"^[0-9]{5}$","mostly":0.95},"mostly":0.99},"id":{"unique":{"value":true,"mostly":0.9}},"b":{"greater_than":{"value":"a","mostly":0.8},"ignore_row_if":"neither"}}}""");
         ExpectationSuiteReader.ToJson(ExpectationSuiteReader.Parse(written), indented: false).ShouldBe(written);
 
         var yaml = ExpectationSuiteReader.Parse(Ballast.Pipelines.Steps.ValidateDataStep.Yaml("""
