@@ -127,14 +127,14 @@ public static partial class PipelineValidation
 
             if (step.RetryBackoff is { } backoff && Duration(backoff) is null)
             {
-                problems.Add($"{where}: retry_backoff '{backoff}' is not a duration such as 10s, 5m or 1h");
+                problems.Add($"{where}: retry_backoff '{backoff}' is not a positive duration such as 10s, 5m or 1h");
             }
 
             if (step.Timeout is { } timeout)
             {
                 if (Duration(timeout) is not { } limit)
                 {
-                    problems.Add($"{where}: timeout '{timeout}' is not a duration such as 10s, 5m or 1h");
+                    problems.Add($"{where}: timeout '{timeout}' is not a positive duration such as 10s, 5m or 1h");
                 }
                 else if (limit > MaxTimeout)
                 {

@@ -37,8 +37,8 @@ public sealed class PipelineValidationTests
             "steps[1] (b).with: ${{ steps.nope.outputs.y }} names no step of this pipeline; " +
             "steps[1] (b).with: ${{ params.missing }} names no parameter; declared: n, k; steps[1] (b).needs: 'ghost' is not a step of this pipeline; " +
             "steps[2] (c): with.command (the executable to run) is required; steps[2] (c): with.args must be a list; " +
-            "steps[2] (c): retries 50 must be between 0 and 10; steps[2] (c): timeout 'soon' is not a duration such as 10s, 5m or 1h; " +
-            "steps[3] (d): retry_backoff '999999999999h' is not a duration such as 10s, 5m or 1h; steps[3] (d): timeout '1200h' is longer than 30d; " +
+            "steps[2] (c): retries 50 must be between 0 and 10; steps[2] (c): timeout 'soon' is not a positive duration such as 10s, 5m or 1h; " +
+            "steps[3] (d): retry_backoff '999999999999h' is not a positive duration such as 10s, 5m or 1h; steps[3] (d): timeout '1200h' is longer than 30d; " +
             "schedule.cron '61 * * * *' is not a cron expression (5 fields, or 6 with seconds): Minutes: Value must be a number between 0 and 59 (all inclusive); parameter 'n' needs a default: scheduled runs pass no parameters.");
     }
 
@@ -54,7 +54,7 @@ public sealed class PipelineValidationTests
 
         error.Problems.ShouldBe([
             "steps[2]: step 'b' is declared twice",
-            "steps[0] (a): timeout 'forever' is not a duration such as 10s, 5m or 1h",
+            "steps[0] (a): timeout 'forever' is not a positive duration such as 10s, 5m or 1h",
             "steps[1] (b): retries 11 must be between 0 and 10",
             "steps[3] (c).with: ${{ steps.c.outputs.x }} refers to the step itself",
             "steps[3] (c).needs: 'ghost' is not a step of this pipeline",
@@ -72,8 +72,8 @@ public sealed class PipelineValidationTests
     {
         PipelineValidation.Validate(new PipelineSpec("ok", null, [new PipelineStepSpec("a", "echo", Timeout: "4w2d", RetryBackoff: "1m30s"), new PipelineStepSpec("b", "echo", Timeout: "1.5h")]), Kinds);
         Problem(new PipelineSpec("bad", null, [new PipelineStepSpec("a", "echo", Timeout: "30d1ms", RetryBackoff: "0s"), new PipelineStepSpec("b", "echo", Timeout: "1h 30m")])).ShouldBe(
-            "Invalid pipeline 'bad': steps[0] (a): retry_backoff '0s' is not a duration such as 10s, 5m or 1h; steps[0] (a): timeout '30d1ms' is longer than 30d; " +
-            "steps[1] (b): timeout '1h 30m' is not a duration such as 10s, 5m or 1h.");
+            "Invalid pipeline 'bad': steps[0] (a): retry_backoff '0s' is not a positive duration such as 10s, 5m or 1h; steps[0] (a): timeout '30d1ms' is longer than 30d; " +
+            "steps[1] (b): timeout '1h 30m' is not a positive duration such as 10s, 5m or 1h.");
 
         var rollout = new StartRolloutStep(null!); // validation reads only the inputs
         JsonObject Inputs(string poll) => new() { ["model"] = "models:/m/1", ["template"] = new JsonObject(), ["poll_interval"] = poll };

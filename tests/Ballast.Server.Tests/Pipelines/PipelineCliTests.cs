@@ -107,7 +107,7 @@ public sealed class PipelineCliTests
             schedule: {cron: "0 6 * * *", time_zone: Mars/Olympus}
             """, Cancel);
         const string Problems = "Invalid pipeline 'many': steps[0] (train): retries 11 must be between 0 and 10; "
-            + "steps[0] (train): timeout 'forever' is not a duration such as 10s, 5m or 1h; steps: there is a cycle: train -> deploy -> train; "
+            + "steps[0] (train): timeout 'forever' is not a positive duration such as 10s, 5m or 1h; steps: there is a cycle: train -> deploy -> train; "
             + "schedule.time_zone 'Mars/Olympus' is not a known time zone (an IANA id such as Europe/Paris).";
 
         var dry = await CliProcess.RunAsync("apply", "-f", file, "--dry-run", "--url", url);

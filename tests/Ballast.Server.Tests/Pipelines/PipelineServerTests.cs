@@ -177,9 +177,9 @@ public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerT
         string[] errors =
         [
             "steps[0] (train): retries 11 must be between 0 and 10",
-            "steps[0] (train): timeout 'forever' is not a duration such as 10s, 5m or 1h",
+            "steps[0] (train): timeout 'forever' is not a positive duration such as 10s, 5m or 1h",
             "steps[1] (deploy): with.poll_interval '5w' is longer than 30d",
-            "steps[1] (deploy): retry_backoff '-1s' is not a duration such as 10s, 5m or 1h",
+            "steps[1] (deploy): retry_backoff '-1s' is not a positive duration such as 10s, 5m or 1h",
             "steps: there is a cycle: train -> deploy -> train",
             "schedule.time_zone 'Mars/Olympus' is not a known time zone (an IANA id such as Europe/Paris)",
         ];
