@@ -307,7 +307,7 @@ internal static class DataCommand
 
         if (!Directory.Exists(root))
         {
-            throw new FileNotFoundException($"There is no file or folder at {root}.");
+            throw new CommandUsageException($"There is no file or folder at {root}.");
         }
 
         var files = Directory.EnumerateFiles(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 })

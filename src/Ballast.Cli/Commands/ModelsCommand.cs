@@ -119,7 +119,7 @@ internal static class ModelsCommand
             var path = parse.GetValue(registerFile)!;
             if (!File.Exists(path))
             {
-                throw new FileNotFoundException($"There is no model file at {Path.GetFullPath(path)}.");
+                throw new CommandUsageException($"There is no model file at {Path.GetFullPath(path)}.");
             }
 
             using var form = new MultipartFormDataContent();

@@ -167,7 +167,7 @@ internal static class RolloutCommand
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
-            throw new CommandUsageException($"cannot read {path}: {exception.Message}");
+            throw new CommandUsageException($"Cannot read {path}: {exception.Message}");
         }
 
         try

@@ -25,6 +25,12 @@ public sealed class ServingTests
         var registered = await CliProcess.RunAsync("models", "register", "iris", TestServices.Fixture("logreg_iris.onnx"), "--description", "sklearn", "--url", url);
         registered.ExitCode.ShouldBe(0, registered.ToString());
         registered.Output.ShouldBe("1\n");
+        // A local file that is not there is the caller's mistake (exit code 2, as a manifest that is not there), not the server's.
+        var missing = Path.Combine(server.DataDir, "no-such-model.onnx");
+        var noFile = await CliProcess.RunAsync("models", "register", "iris", missing, "--url", url);
+        (noFile.ExitCode, noFile.Error).ShouldBe((2, $"error: There is no model file at {missing}.\n"), noFile.ToString());
+        var noData = await CliProcess.RunAsync("data", "add", missing, "--name", "nothing", "--url", url);
+        (noData.ExitCode, noData.Error).ShouldBe((2, $"error: There is no file or folder at {missing}.\n"), noData.ToString());
         var version = await client.GetFromJsonAsync<JsonElement>("/api/2.0/mlflow/model-versions/get?name=iris&version=1", Cancel);
         var tags = version.GetProperty("model_version").GetProperty("tags").EnumerateArray().ToDictionary(tag => tag.GetProperty("key").GetString()!, tag => tag.GetProperty("value").GetString());
         tags["ballast.flavor"].ShouldBe("onnx");
