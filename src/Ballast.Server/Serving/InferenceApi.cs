@@ -8,6 +8,7 @@ using Ballast.Serving;
 using Ballast.Tracking;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -92,11 +93,11 @@ public static partial class InferenceApi
     /// yet) is not ready, answered 503 with <c>ready: false</c> as KServe answers for a model that is not ready; an
     /// endpoint that does not exist is a 404.
     /// </summary>
-    private static IResult ModelReady(EndpointRouter router, string name, string? variant)
+    private static Results<Ok<ModelReadyResponse>, JsonHttpResult<ModelReadyResponse>> ModelReady(EndpointRouter router, string name, string? variant)
     {
         if (router.Find(name) is null && router.Problems.Any(problem => problem.Endpoint == name))
         {
-            return Results.Json(new ModelReadyResponse(name, false), Serialization.ApiJson.Context.ModelReadyResponse, statusCode: StatusCodes.Status503ServiceUnavailable);
+            return TypedResults.Json(new ModelReadyResponse(name, false), Serialization.ApiJson.Context.ModelReadyResponse, statusCode: StatusCodes.Status503ServiceUnavailable);
         }
 
         var endpoint = Find(router, name);
