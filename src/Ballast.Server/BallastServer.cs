@@ -270,6 +270,8 @@ public static partial class BallastServer
             json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
             json.SerializerOptions.DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull;
             json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals;
+            // Error messages and names read as written in curl ('x', not \u0027x\u0027); the bodies are never inlined into HTML.
+            json.SerializerOptions.Encoder = ApiJson.Encoder;
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ServerJsonContext.Default);
             // Bodies are read as strictly as their types say: unknown fields and null list elements are refused, naming them.
             json.SerializerOptions.TypeInfoResolver = json.SerializerOptions.TypeInfoResolver!.WithAddedModifier(RequestJsonContract.Modify);
@@ -287,7 +289,7 @@ public static partial class BallastServer
 
         configureServices?.Invoke(builder.Services);
         var app = builder.Build();
-        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync, SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or TrackingException or ArtifactNotFoundException or InvalidArtifactPathException or Ballast.Runtime.ModelInputException or Ballast.Runtime.RemoteModelException or ForbiddenException });
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync, SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or TrackingException or ArtifactNotFoundException or InvalidArtifactPathException or Ballast.Runtime.ModelInputException or Ballast.Runtime.RemoteModelException or ForbiddenException or UnsupportedMediaTypeException });
         app.UseStatusCodePages(WriteStatusCodeAsync);
         // Scoring has its own metrics by endpoint and variant (InferenceApi); the generic HTTP ones would cost its hot path ~10%.
         // For the same reason /metrics does not republish ASP.NET Core's per-request meters (request duration, active
@@ -476,6 +478,7 @@ public static partial class BallastServer
             TrackingException tracking => ErrorResponses.WriteAsync(context, TrackingStatus(tracking.Code, context.Request.Path), tracking.Code, tracking.Message, tracking.Problems),
             ArtifactNotFoundException missing => ErrorResponses.WriteAsync(context, StatusCodes.Status404NotFound, ErrorCodes.NotFound, missing.Message),
             InvalidArtifactPathException path => ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameterValue, path.Message),
+            UnsupportedMediaTypeException unsupported => ErrorResponses.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType, ErrorCodes.BadRequest, unsupported.Message),
             ForbiddenException forbidden => ErrorResponses.WriteAsync(context, StatusCodes.Status403Forbidden, ErrorCodes.ForStatus(StatusCodes.Status403Forbidden), forbidden.Message),
             Ballast.Runtime.ModelInputException input => ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameterValue, input.Message),
             // A remote variant failed and no fallback answered: the gateway's error, with the remote's reason.
@@ -581,8 +584,8 @@ public static partial class BallastServer
             StatusCodes.Status404NotFound => $"No route matches {context.Request.Method} {context.Request.Path}.",
             StatusCodes.Status413PayloadTooLarge => BodyTooLargeMessage,
             StatusCodes.Status405MethodNotAllowed => $"{context.Request.Method} is not allowed on {context.Request.Path}{(context.Response.Headers.Allow.ToString() is { Length: > 0 } allow ? $"; it takes {allow}" : "")}.",
-            // The endpoint takes a JSON body (curl -d sends a form unless told otherwise).
-            StatusCodes.Status415UnsupportedMediaType => $"Send the body as JSON with Content-Type: application/json{(context.Request.ContentType is { Length: > 0 } type ? $", not {type}" : "")}.",
+            // The endpoint takes a JSON body.
+            StatusCodes.Status415UnsupportedMediaType => RequestMediaType.NotJson(context.Request.ContentType),
             _ => ErrorCodes.Title(ErrorCodes.ForStatus(code)) + ".",
         };
         // A path no route matches is a missing API, not a missing resource: MLflow's client reads a bare 404 as

@@ -143,7 +143,7 @@ public sealed class AuthenticationTests
         (await InferAsync(readerClient)).StatusCode.ShouldBe(HttpStatusCode.OK);
         using var readerForced = await InferAsync(readerClient, variant: "b");
         readerForced.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
-        (await readerForced.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString().ShouldBe("Forcing a variant with Ballast-Variant needs the writer role.");
+        (await readerForced.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString().ShouldBe("Forcing a variant with Ballast-Variant needs the role 'writer' or higher; this API key ('reader') has the role 'reader'.");
         (await InferAsync(adminClient, variant: "b")).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 

@@ -139,8 +139,14 @@ public sealed class CliClientTests
         // Unknown names are errors, never an empty table or file.
         var noModel = await CliProcess.RunAsync("models", "versions", "nosuch", "--url", url);
         (noModel.ExitCode, noModel.Error).ShouldBe((1, "error: Registered Model with name=nosuch not found\n"));
-        var noEndpoint = await CliProcess.RunAsync("predictions", "export", "--endpoint", "nosuch", "-o", Path.Combine(Path.GetTempPath(), $"ballast-nosuch-{Guid.NewGuid():N}.csv"), "--url", url);
+        var exported = Path.Combine(Path.GetTempPath(), $"ballast-nosuch-{Guid.NewGuid():N}.csv");
+        var noEndpoint = await CliProcess.RunAsync("predictions", "export", "--endpoint", "nosuch", "-o", exported, "--url", url);
         (noEndpoint.ExitCode, noEndpoint.Error).ShouldBe((1, "error: Endpoint 'nosuch' does not exist and has no logged predictions.\n"));
+        (File.Exists(exported), File.Exists(exported + ".partial")).ShouldBe((false, false), "a refused export leaves no file behind");
+        // An error about the file names the file asked for, not the temporary name it is written under.
+        var noFolder = Path.Combine(Path.GetTempPath(), $"ballast-missing-{Guid.NewGuid():N}", "predictions.csv");
+        var unwritable = await CliProcess.RunAsync("predictions", "export", "--endpoint", "nosuch", "-o", noFolder, "--url", url);
+        (unwritable.ExitCode, unwritable.Error).ShouldBe((1, $"error: Could not find a part of the path '{noFolder}'.\n"));
         var noMonitor = await CliProcess.RunAsync("monitors", "report", "nosuch", "1", "--url", url);
         (noMonitor.ExitCode, noMonitor.Error).ShouldBe((1, "error: Monitor 'nosuch' does not exist.\n"));
 

@@ -85,15 +85,13 @@ internal static class FeaturesCommand
             var query = $"{Api}/training-set?service={Uri.EscapeDataString(parse.GetValue(trainingService)!)}"
                         + (parse.GetValue(timestampColumn) is { } column ? $"&timestamp_column={Uri.EscapeDataString(column)}" : "");
             var target = parse.GetValue(outputFile)!;
-            var partial = target.FullName + ".partial";
+            var client = training.Client(parse);
             IReadOnlyDictionary<string, string> headers;
             await using (var source = entities.OpenRead())
-            await using (var destination = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 81_920, FileOptions.Asynchronous))
             {
-                headers = await training.Client(parse).ExchangeFileAsync(query, source, contentType, destination, cancel).ConfigureAwait(false);
+                headers = await PartialFile.WriteAsync(target.FullName, destination => client.ExchangeFileAsync(query, source, contentType, destination, cancel)).ConfigureAwait(false);
             }
 
-            File.Move(partial, target.FullName, overwrite: true);
             var rows = headers.GetValueOrDefault("Ballast-Rows") ?? "?";
             var sources = headers.GetValueOrDefault("Ballast-Sources") ?? "";
             if (parse.GetValue(training.Json))

@@ -24,13 +24,8 @@ internal static class PredictionsCommand
                 _ => throw new CommandUsageException($"-o {target}: name a .parquet or .csv file"),
             };
             var path = ClientOptions.WithQuery("/api/v1/predictions/export", ("endpoint", parse.GetValue(endpoint)), ("format", format), ("from", parse.GetValue(from)), ("to", parse.GetValue(to)));
-            var partial = target + ".partial";
-            await using (var stream = File.Create(partial))
-            {
-                await options.Client(parse).DownloadAsync(path, stream, cancel).ConfigureAwait(false);
-            }
-
-            File.Move(partial, target, overwrite: true);
+            var client = options.Client(parse);
+            await PartialFile.WriteAsync(target, stream => client.DownloadAsync(path, stream, cancel)).ConfigureAwait(false);
             await output.WriteLineAsync($"{parse.GetValue(endpoint)} -> {target}").ConfigureAwait(false);
             return BallastCli.Success;
         });

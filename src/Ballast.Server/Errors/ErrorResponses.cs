@@ -35,13 +35,13 @@ public static class ErrorResponses
         switch (ProtocolOf(context.Request.Path))
         {
             case ErrorProtocol.Mlflow:
-                await context.Response.WriteAsJsonAsync(new MlflowError(code, message), ServerJsonContext.Default.MlflowError, cancellationToken: cancellation).ConfigureAwait(false);
+                await context.Response.WriteAsJsonAsync(new MlflowError(code, message), ApiJson.Context.MlflowError, cancellationToken: cancellation).ConfigureAwait(false);
                 break;
             case ErrorProtocol.OpenInference:
-                await context.Response.WriteAsJsonAsync(new InferenceError(message), ServerJsonContext.Default.InferenceError, cancellationToken: cancellation).ConfigureAwait(false);
+                await context.Response.WriteAsJsonAsync(new InferenceError(message), ApiJson.Context.InferenceError, cancellationToken: cancellation).ConfigureAwait(false);
                 break;
             default:
-                await context.Response.WriteAsJsonAsync(Problem(status, code, message, context.Request.Path, errors), ServerJsonContext.Default.ProblemDetails, "application/problem+json", cancellation).ConfigureAwait(false);
+                await context.Response.WriteAsJsonAsync(Problem(status, code, message, context.Request.Path, errors), ApiJson.Context.ProblemDetails, "application/problem+json", cancellation).ConfigureAwait(false);
                 break;
         }
     }

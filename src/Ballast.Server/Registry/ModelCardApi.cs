@@ -30,7 +30,7 @@ public static class ModelCardApi
             var card = await ModelCard.BuildAsync(registry, runs, audit, name, version, datasets, cancellationToken).ConfigureAwait(false);
             var markdown = string.Equals(format, "markdown", StringComparison.OrdinalIgnoreCase)
                 || http.Headers.Accept.ToString().Contains("text/markdown", StringComparison.OrdinalIgnoreCase);
-            return markdown ? Results.Text(card.ToMarkdown(), "text/markdown; charset=utf-8") : Results.Json(card, Serialization.ServerJsonContext.Default.ModelCard);
+            return markdown ? Results.Text(card.ToMarkdown(), "text/markdown; charset=utf-8") : Results.Json(card, Serialization.ApiJson.Context.ModelCard);
         }).WithSummary("The model card: purpose, owner, data, params, metrics, lineage, history, sections.").RequireAuthorization(BallastPolicies.Reader);
 
         group.MapPut("/sections/{section}", async (string name, string version, string section, CardSectionRequest request, RegistryStore registry, CancellationToken cancellationToken) =>

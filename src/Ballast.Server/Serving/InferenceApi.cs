@@ -8,6 +8,7 @@ using Ballast.Serving;
 using Ballast.Tracking;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -39,7 +40,7 @@ public static partial class InferenceApi
         v2.MapGet("/health/live", () => TypedResults.Ok(new LiveResponse(true))).AllowAnonymous();
         v2.MapGet("/health/ready", (EndpointRouter router) => router.Ready
             ? Results.Ok(new ReadyResponse(true))
-            : Results.Json(new ReadyResponse(false), Serialization.ServerJsonContext.Default.ReadyResponse, statusCode: StatusCodes.Status503ServiceUnavailable)).AllowAnonymous();
+            : Results.Json(new ReadyResponse(false), Serialization.ApiJson.Context.ReadyResponse, statusCode: StatusCodes.Status503ServiceUnavailable)).AllowAnonymous();
         v2.MapGet("/", () => TypedResults.Ok(new ServerMetadataResponse("ballast", BallastVersion.Current, []))).RequireAuthorization(BallastPolicies.Reader);
         v2.MapGet("/models/{name}", (string name, EndpointRouter router) =>
             {
@@ -47,20 +48,15 @@ public static partial class InferenceApi
                 return TypedResults.Ok(Metadata(endpoint, endpoint.Variants));
             })
             .WithSummary("The endpoint's inputs and outputs (from its first variant's model) and its variants.").RequireAuthorization(BallastPolicies.Reader);
-        v2.MapGet("/models/{name}/ready", (string name, EndpointRouter router) => TypedResults.Ok(new ModelReadyResponse(Find(router, name).Name, true)))
-            .RequireAuthorization(BallastPolicies.Reader);
+        v2.MapGet("/models/{name}/ready", (string name, EndpointRouter router) => ModelReady(router, name, null))
+            .WithSummary("Whether the endpoint takes requests: 200 when served, 503 with ready false when it exists but is not served.").RequireAuthorization(BallastPolicies.Reader);
         v2.MapGet("/models/{name}/versions/{variant}", (string name, string variant, EndpointRouter router) =>
             {
                 var endpoint = Find(router, name);
                 return TypedResults.Ok(Metadata(endpoint, [Variant(endpoint, variant)]));
             })
             .WithSummary("One variant's inputs and outputs (from its model).").RequireAuthorization(BallastPolicies.Reader);
-        v2.MapGet("/models/{name}/versions/{variant}/ready", (string name, string variant, EndpointRouter router) =>
-            {
-                var endpoint = Find(router, name);
-                _ = Variant(endpoint, variant);
-                return TypedResults.Ok(new ModelReadyResponse(endpoint.Name, true));
-            })
+        v2.MapGet("/models/{name}/versions/{variant}/ready", (string name, string variant, EndpointRouter router) => ModelReady(router, name, variant))
             .RequireAuthorization(BallastPolicies.Reader);
         v2.MapPost("/models/{name}/infer", (string name, HttpContext http, EndpointRouter router, PredictionLog log, TimeProvider time) => InferAsync(name, null, http, router, log, time))
             .WithSummary("Scores with the variant the endpoint's policy picks.").RequireAuthorization(BallastPolicies.Reader);
@@ -91,6 +87,46 @@ public static partial class InferenceApi
             : $"Endpoint '{name}' is not served: {problem.Message}");
     }
 
+    /// <summary>
+    /// A model's readiness (the protocol's model ready check): ready when the endpoint is served (and has the variant a
+    /// versioned route names); an endpoint that exists but is not served (its model cannot be loaded, an alias not set
+    /// yet) is not ready, answered 503 with <c>ready: false</c> as KServe answers for a model that is not ready; an
+    /// endpoint that does not exist is a 404.
+    /// </summary>
+    private static Results<Ok<ModelReadyResponse>, JsonHttpResult<ModelReadyResponse>> ModelReady(EndpointRouter router, string name, string? variant)
+    {
+        if (router.Find(name) is null && router.Problems.Any(problem => problem.Endpoint == name))
+        {
+            return TypedResults.Json(new ModelReadyResponse(name, false), Serialization.ApiJson.Context.ModelReadyResponse, statusCode: StatusCodes.Status503ServiceUnavailable);
+        }
+
+        var endpoint = Find(router, name);
+        if (variant is not null)
+        {
+            _ = Variant(endpoint, variant);
+        }
+
+        return TypedResults.Ok(new ModelReadyResponse(endpoint.Name, true));
+    }
+
+    /// <summary>What a request without a row is told (zero rows in V2's first dimension, an empty dataframe, list or CSV).</summary>
+    internal const string NoRows = "The request has no rows; send at least one row to score.";
+
+    /// <summary>
+    /// Refuses a request with no row to score (an input whose first dimension is 0) before it is scored, so nothing is
+    /// answered for it and nothing is logged; a scalar input (no dimensions) is one value, not a batch.
+    /// </summary>
+    internal static void RequireRows(IReadOnlyList<Tensor> inputs)
+    {
+        foreach (var input in inputs)
+        {
+            if (input.Shape.Length > 0 && input.Shape[0] == 0)
+            {
+                throw TrackingException.Invalid(NoRows);
+            }
+        }
+    }
+
     private static RoutedVariant Variant(RoutedEndpoint endpoint, string name) => endpoint.Find(name) ?? throw TrackingException.NotFound(
         $"Endpoint '{endpoint.Name}' has no variant '{name}'; it has {string.Join(", ", endpoint.Variants.Select(v => v.Name))}.");
 
@@ -109,7 +145,9 @@ public static partial class InferenceApi
             var name = pinned ?? forced;
             if (pinned is null && (BallastClaims.RoleOf(http.User) ?? ApiKeyRole.Reader) < ApiKeyRole.Writer)
             {
-                throw new ForbiddenException($"Forcing a variant with {VariantHeader} needs the writer role.");
+                // The key's name and role, never the key: as a failed role policy says it (BallastAuthorizationResultHandler).
+                throw new ForbiddenException($"Forcing a variant with {VariantHeader} needs the role 'writer' or higher; " +
+                    $"this API key ('{BallastClaims.NameOf(http.User)}') has the role '{BallastClaims.RoleOf(http.User)?.ToName() ?? "none"}'.");
             }
 
             variant = Variant(endpoint, name);
@@ -178,8 +216,10 @@ public static partial class InferenceApi
     private static async Task InferAsync(string name, string? pinned, HttpContext http, EndpointRouter router, PredictionLog log, TimeProvider time)
     {
         var endpoint = Find(router, name);
+        Serialization.RequestMediaType.RequireJson(http.Request);
         using var document = await ReadJsonAsync(http).ConfigureAwait(false);
         var request = V2Codec.ReadRequest(document.RootElement);
+        RequireRows(request.Inputs);
         var inputs = await Features.ServingFeatures.EnrichAsync(endpoint, http, request.Inputs).ConfigureAwait(false);
         var flagged = ServingExpectations.Check(endpoint, http, inputs.Model);
         var scored = await ScoreAsync(endpoint, pinned, http, inputs.Model, request.Outputs, time).ConfigureAwait(false);
@@ -197,7 +237,7 @@ public static partial class InferenceApi
 
     private static void WriteResponse(System.IO.Pipelines.PipeWriter body, RoutedEndpoint endpoint, V2Request request, Scored scored)
     {
-        var writer = t_writer ??= new Utf8JsonWriter(body);
+        var writer = t_writer ??= new Utf8JsonWriter(body, Serialization.ApiJson.WriterOptions);
         writer.Reset(body);
         writer.WriteStartObject();
         writer.WriteString(Names.ModelName, endpoint.Name);

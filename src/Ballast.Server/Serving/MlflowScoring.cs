@@ -21,7 +21,7 @@ public static class MlflowScoring
     public static async Task InvokeAsync(string name, HttpContext http, EndpointRouter router, PredictionLog log, TimeProvider time)
     {
         var endpoint = InferenceApi.Find(router, name);
-        var mediaType = http.Request.ContentType?.Split(';')[0].Trim().ToLowerInvariant();
+        var mediaType = Serialization.RequestMediaType.Of(http.Request);
         // With a feature service the columns are the entity key and the request-time fields, not the model's inputs.
         var signature = Features.ServingFeatures.RequestSignature(endpoint, http) ?? endpoint.Variants[0].Model.Runtime.Signature;
         IReadOnlyList<Tensor> inputs;
@@ -30,25 +30,26 @@ public static class MlflowScoring
             using var reader = new StreamReader(http.Request.Body);
             inputs = FromTable(signature, ReadCsv(await reader.ReadToEndAsync(http.RequestAborted).ConfigureAwait(false)));
         }
-        else if (mediaType == "application/json")
+        else if (Serialization.RequestMediaType.IsJson(mediaType))
         {
             using var document = await InferenceApi.ReadJsonAsync(http).ConfigureAwait(false);
             inputs = FromJson(signature, document.RootElement);
         }
         else
         {
-            await Errors.ErrorResponses.WriteAsync(http, StatusCodes.Status415UnsupportedMediaType, "BAD_REQUEST",
-                $"Content type '{http.Request.ContentType}' is not supported; send application/json (dataframe_split, dataframe_records, instances or inputs) or text/csv.").ConfigureAwait(false);
-            return;
+            // MLflow's scoring server names the type it refuses, and answers 415 to a body without one too.
+            throw new Serialization.UnsupportedMediaTypeException(
+                $"Content type '{http.Request.ContentType}' is not supported; send application/json (dataframe_split, dataframe_records, instances or inputs) or text/csv.");
         }
 
+        InferenceApi.RequireRows(inputs);
         var enriched = await Features.ServingFeatures.EnrichAsync(endpoint, http, inputs).ConfigureAwait(false);
         var flagged = ServingExpectations.Check(endpoint, http, enriched.Model);
         var scored = await InferenceApi.ScoreAsync(endpoint, null, http, enriched.Model, null, time).ConfigureAwait(false);
         await InferenceApi.LogAsync(log, endpoint, scored, enriched.Logged, time, http.RequestAborted, flagged).ConfigureAwait(false);
         ShadowTraffic.AfterResponse(http, endpoint, scored, enriched.Model, log, time);
         http.Response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(http.Response.BodyWriter.AsStream());
+        await using var writer = new Utf8JsonWriter(http.Response.BodyWriter.AsStream(), Serialization.ApiJson.WriterOptions);
         writer.WriteStartObject();
         writer.WritePropertyName("predictions");
         var outputs = scored.Invocation.Outputs;
@@ -156,6 +157,11 @@ public static class MlflowScoring
     /// <summary><c>inputs</c> or <c>instances</c> as tensors: an object of input name → nested list, or one nested list for a one-input model.</summary>
     private static List<Tensor> FromTensors(ModelSignature signature, JsonElement payload, string format)
     {
+        if ((payload.ValueKind == JsonValueKind.Array && payload.GetArrayLength() == 0) || (payload.ValueKind == JsonValueKind.Object && !payload.EnumerateObject().Any()))
+        {
+            throw TrackingException.Invalid(InferenceApi.NoRows);
+        }
+
         if (payload.ValueKind == JsonValueKind.Object)
         {
             return payload.EnumerateObject().Select(property =>
@@ -200,6 +206,12 @@ public static class MlflowScoring
     private static List<Tensor> FromTable(ModelSignature signature, Table table)
     {
         var rows = table.Rows.Count;
+        if (rows == 0)
+        {
+            // Before the columns are matched: an empty dataframe_records list has no columns either.
+            throw TrackingException.Invalid(InferenceApi.NoRows);
+        }
+
         var byName = signature.Inputs.All(input => table.Columns.Contains(input.Name));
         if (byName)
         {

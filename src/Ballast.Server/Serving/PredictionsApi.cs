@@ -24,6 +24,7 @@ public static class PredictionsApi
     {
         routes.MapPost("/api/v1/feedback", async (HttpContext http, FeedbackStore feedback, AssignmentStore bandits, EndpointRouter router) =>
         {
+            Serialization.RequestMediaType.RequireJson(http.Request);
             JsonDocument document;
             try
             {

@@ -234,7 +234,7 @@ public static class MlflowRunsApi
         {
             await using var _ = metrics.ConfigureAwait(false);
             httpContext.Response.ContentType = "application/json; charset=utf-8";
-            await using var writer = new Utf8JsonWriter(httpContext.Response.BodyWriter.AsStream());
+            await using var writer = new Utf8JsonWriter(httpContext.Response.BodyWriter.AsStream(), ApiJson.WriterOptions);
             writer.WriteStartObject();
             writer.WritePropertyName("metrics");
             writer.WriteStartArray();

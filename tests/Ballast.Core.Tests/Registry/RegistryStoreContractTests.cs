@@ -10,17 +10,21 @@ public abstract class RegistryStoreContractTests(DatabaseEngine engine) : Databa
 {
     private RegistryStore Registry => new(Database, Time);
 
+    /// <summary>A run in the default experiment, for versions whose runs:/ source must name a run that exists.</summary>
+    private async Task<string> NewRunAsync() => (await new RunStore(Database, new ExperimentStore(Database, Time), Time).CreateAsync("0", cancellationToken: Cancel)).Info.RunId;
+
     [Fact]
     public async Task Versions_are_numbered_from_one_and_carry_their_source_run_and_tags()
     {
         await Registry.CreateModelAsync("churn", "predicts churn", [new TrackingTag("team", "growth")], Cancel);
-        var v1 = await Registry.CreateVersionAsync("churn", "runs:/abc/model", "abc", [new TrackingTag("framework", "onnx")], cancellationToken: Cancel);
-        var v2 = await Registry.CreateVersionAsync("churn", "runs:/def/model", "def", cancellationToken: Cancel);
+        var (abc, def) = (await NewRunAsync(), await NewRunAsync());
+        var v1 = await Registry.CreateVersionAsync("churn", $"runs:/{abc}/model", abc, [new TrackingTag("framework", "onnx")], cancellationToken: Cancel);
+        var v2 = await Registry.CreateVersionAsync("churn", $"runs:/{def}/model", def, cancellationToken: Cancel);
 
         v1.Version.ShouldBe("1");
         v2.Version.ShouldBe("2");
-        v1.Source.ShouldBe("runs:/abc/model");
-        v1.RunId.ShouldBe("abc");
+        v1.Source.ShouldBe($"runs:/{abc}/model");
+        v1.RunId.ShouldBe(abc);
         v1.CurrentStage.ShouldBe("None");
         v1.Status.ShouldBe("READY");
         v1.Tags.ShouldBe([new TrackingTag("framework", "onnx")]);
@@ -29,6 +33,23 @@ public abstract class RegistryStoreContractTests(DatabaseEngine engine) : Databa
         model.Description.ShouldBe("predicts churn");
         model.Tags.ShouldBe([new TrackingTag("team", "growth")]);
         model.LatestVersions.Select(version => version.Version).ShouldBe(["2"], "the latest version in stage None");
+    }
+
+    // MLflow resolves a runs:/ source through its run (RunsArtifactRepository, the tracking store's get_run): a run that
+    // does not exist is its 404, "Run with id=... not found", at registration rather than when the version is served.
+    [Fact]
+    public async Task A_runs_source_whose_run_does_not_exist_is_refused_naming_the_run()
+    {
+        await Registry.CreateModelAsync("m", cancellationToken: Cancel);
+
+        var refused = await Should.ThrowAsync<TrackingException>(() => Registry.CreateVersionAsync("m", "runs:/0123456789abcdef0123456789abcdef/model", cancellationToken: Cancel));
+
+        refused.Code.ShouldBe("RESOURCE_DOES_NOT_EXIST");
+        refused.Message.ShouldBe("Run with id=0123456789abcdef0123456789abcdef not found (the model version source 'runs:/0123456789abcdef0123456789abcdef/model' names it).");
+        (await Registry.SearchVersionsAsync(new RegistrySearch("name='m'"), Cancel)).Versions.ShouldBeEmpty("nothing is registered");
+        var run = await NewRunAsync();
+        (await Registry.CreateVersionAsync("m", $"runs:/{run}/model", cancellationToken: Cancel)).Version.ShouldBe("1");
+        (await Registry.CreateVersionAsync("m", "s3://bucket/no-run/model", cancellationToken: Cancel)).Version.ShouldBe("2", "other sources are kept as they are");
     }
 
     // mlflow/server/handlers.py _validate_source and _validate_non_local_source_contains_relative_paths.
@@ -66,7 +87,7 @@ public abstract class RegistryStoreContractTests(DatabaseEngine engine) : Databa
         await Registry.CreateModelAsync("fraud", cancellationToken: Cancel);
         for (var i = 0; i < 3; i++)
         {
-            await Registry.CreateVersionAsync("fraud", $"runs:/r{i}/model", cancellationToken: Cancel);
+            await Registry.CreateVersionAsync("fraud", $"runs:/{await NewRunAsync()}/model", cancellationToken: Cancel);
         }
 
         await Registry.TransitionStageAsync("fraud", "1", "production", archiveExisting: false, Cancel);

@@ -120,6 +120,124 @@ public sealed class ServingTests
     }
 
     [Fact]
+    public async Task A_request_without_rows_is_refused_with_400_in_each_protocols_format_and_nothing_is_logged()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterAndServeAsync(client, "iris", "logreg_iris.onnx");
+        using (var scored = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRows } }, Cancel))
+        {
+            scored.StatusCode.ShouldBe(HttpStatusCode.OK);
+        }
+
+        const string NoRows = "The request has no rows; send at least one row to score.";
+        foreach (var path in new[] { "/v2/models/iris/infer", "/v2/models/iris/versions/main/infer" })
+        {
+            using var empty = await client.PostAsJsonAsync(path, new { inputs = new[] { new { name = "float_input", shape = new[] { 0, 4 }, datatype = "FP32", data = Array.Empty<double>() } } }, Cancel);
+            empty.StatusCode.ShouldBe(HttpStatusCode.BadRequest, path);
+            (await empty.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString().ShouldBe(NoRows);
+        }
+
+        string[] columns = ["sepal_length", "sepal_width", "petal_length", "petal_width"];
+        foreach (var (body, type) in new (string, string)[]
+        {
+            (JsonSerializer.Serialize(new { dataframe_split = new { columns, data = Array.Empty<double[]>() } }), "application/json"),
+            ("{\"dataframe_split\": {\"data\": []}}", "application/json"),
+            ("{\"dataframe_records\": []}", "application/json"),
+            ("{\"instances\": []}", "application/json"),
+            ("{\"inputs\": []}", "application/json"),
+            ("{\"inputs\": {}}", "application/json"),
+            ("{\"inputs\": {\"float_input\": []}}", "application/json"),
+            (string.Join(',', columns) + "\n", "text/csv"),
+        })
+        {
+            using var response = await client.PostAsync("/endpoints/iris/invocations", new StringContent(body, Encoding.UTF8, type), Cancel);
+            response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, body);
+            var error = await response.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            (error.GetProperty("error_code").GetString(), error.GetProperty("message").GetString()).ShouldBe(("INVALID_PARAMETER_VALUE", NoRows), body);
+        }
+
+        // Only the one scored request is in the prediction log.
+        var csv = await client.GetStringAsync("/api/v1/predictions/export?endpoint=iris&format=csv", Cancel);
+        csv.Trim().Split('\n').Length.ShouldBe(2, csv);
+    }
+
+    [Fact]
+    public async Task Scoring_and_feedback_refuse_a_body_that_is_not_json_with_415_and_take_one_without_a_content_type()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterAndServeAsync(client, "iris", "logreg_iris.onnx");
+        var rows = JsonSerializer.Serialize(new { inputs = new[] { IrisRows } });
+
+        foreach (var path in new[] { "/v2/models/iris/infer", "/v2/models/iris/versions/main/infer" })
+        {
+            using var text = await client.PostAsync(path, new StringContent(rows, Encoding.UTF8, "text/plain"), Cancel);
+            text.StatusCode.ShouldBe(HttpStatusCode.UnsupportedMediaType, path);
+            (await text.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString()
+                .ShouldBe("Send the body as JSON with Content-Type: application/json, not text/plain; charset=utf-8.");
+        }
+
+        foreach (var type in new[] { "application/json; charset=utf-8", "application/vnd.kserve+json", null })
+        {
+            using var content = new ByteArrayContent(Encoding.UTF8.GetBytes(rows));
+            if (type is not null)
+            {
+                content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(type);
+            }
+
+            using var scored = await client.PostAsync("/v2/models/iris/infer", content, Cancel);
+            scored.StatusCode.ShouldBe(HttpStatusCode.OK, type ?? "no Content-Type");
+        }
+
+        const string Feedback = "{\"prediction_id\": \"p1\", \"outcome\": 1}";
+        using (var form = await client.PostAsync("/api/v1/feedback", new StringContent(Feedback, Encoding.UTF8, "application/x-www-form-urlencoded"), Cancel))
+        {
+            form.StatusCode.ShouldBe(HttpStatusCode.UnsupportedMediaType);
+            form.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+            var problem = await form.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            (problem.GetProperty("status").GetInt32(), problem.GetProperty("detail").GetString())
+                .ShouldBe((415, "Send the body as JSON with Content-Type: application/json, not application/x-www-form-urlencoded; charset=utf-8."));
+        }
+
+        using (var bare = await client.PostAsync("/api/v1/feedback", new ByteArrayContent(Encoding.UTF8.GetBytes(Feedback)), Cancel))
+        {
+            bare.StatusCode.ShouldBe(HttpStatusCode.OK, await bare.Content.ReadAsStringAsync(Cancel));
+        }
+
+        // MLflow's invocations route answers 415 through the same check, in its own words (it reads CSV too).
+        using var xml = await client.PostAsync("/endpoints/iris/invocations", new StringContent("<rows/>", Encoding.UTF8, "application/xml"), Cancel);
+        xml.StatusCode.ShouldBe(HttpStatusCode.UnsupportedMediaType);
+        (await xml.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("message").GetString()
+            .ShouldBe("Content type 'application/xml; charset=utf-8' is not supported; send application/json (dataframe_split, dataframe_records, instances or inputs) or text/csv.");
+    }
+
+    [Fact]
+    public async Task Error_bodies_show_quotes_apostrophes_and_angle_brackets_as_written()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await RegisterAndServeAsync(client, "titanic", "titanic_pipeline.onnx");
+
+        using var v2 = await client.PostAsJsonAsync("/v2/models/nope/infer", new { inputs = new[] { IrisRows } }, Cancel);
+        (await v2.Content.ReadAsStringAsync(Cancel)).ShouldBe("{\"error\":\"Endpoint 'nope' does not exist.\"}");
+
+        using var mlflow = await client.PostAsync("/endpoints/titanic/invocations",
+            new StringContent("{\"dataframe_records\": [{\"pclass\": \"<first>\", \"sex\": \"female\", \"age\": 29, \"fare\": 211.3, \"embarked\": \"S\"}]}", Encoding.UTF8, "application/json"), Cancel);
+        (await mlflow.Content.ReadAsStringAsync(Cancel)).ShouldBe("{\"error_code\":\"INVALID_PARAMETER_VALUE\",\"message\":\"input 'pclass': value 0 (\\\"<first>\\\") is not a INT64\"}");
+
+        using var problem = await client.PostAsync("/api/v1/feedback", new StringContent("{\"feedback\": {\"prediction_id\": \"p1\"}}", Encoding.UTF8, "application/json"), Cancel);
+        var raw = await problem.Content.ReadAsStringAsync(Cancel);
+        raw.ShouldContain("\"detail\":\"feedback must be a list of {\\\"prediction_id\\\", \\\"outcome\\\"?, \\\"reward\\\"?} objects, not {\\\"prediction_id\\\": \\\"p1\\\"}.\"");
+        raw.ShouldNotContain("\\u0022");
+
+        // A problem a route returns as its result (written with the minimal API's JSON options) reads the same way.
+        using var missing = await client.DeleteAsync("/api/v1/keys/o'neil", Cancel);
+        missing.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await missing.Content.ReadAsStringAsync(Cancel)).ShouldContain("\"detail\":\"There is no live API key named 'o'neil'.\"");
+    }
+
+    [Fact]
     public async Task A_file_that_is_not_a_model_is_not_registered()
     {
         await using var server = await RunningServer.StartAsync();
@@ -347,7 +465,8 @@ public sealed class ServingTests
         readerForce.Headers.Add("Ballast-Variant", "b");
         using var refused = await asReader.SendAsync(readerForce, Cancel);
         refused.StatusCode.ShouldBe(HttpStatusCode.Forbidden);
-        (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString().ShouldBe("Forcing a variant with Ballast-Variant needs the writer role.");
+        (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString().ShouldBe("Forcing a variant with Ballast-Variant needs the role 'writer' or higher; this API key ('viewer') has the role 'reader'.");
+        (await asReader.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { IrisRows } }, Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK, "the policy's pick is open to readers");
     }
 
     [Fact]
@@ -521,6 +640,23 @@ public sealed class ServingTests
         (await client.GetAsync("/v2/health/ready", Cancel)).StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable);
         using var scored = await client.PostAsJsonAsync("/v2/models/ghost/infer", new { inputs = new[] { IrisRows } }, Cancel);
         (await scored.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString().ShouldBe("Endpoint 'ghost' is not served: Model Version (name=ghost, version=1) not found");
+        // The protocol's model ready check says not ready (503, as KServe answers) for an endpoint that exists but is not
+        // served, and the metadata route says why; an endpoint that does not exist stays a 404.
+        foreach (var path in new[] { "/v2/models/ghost/ready", "/v2/models/ghost/versions/a/ready" })
+        {
+            using var ready = await client.GetAsync(path, Cancel);
+            ready.StatusCode.ShouldBe(HttpStatusCode.ServiceUnavailable, path);
+            var body = await ready.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            (body.GetProperty("name").GetString(), body.GetProperty("ready").GetBoolean()).ShouldBe(("ghost", false));
+        }
+
+        using (var metadata = await client.GetAsync("/v2/models/ghost", Cancel))
+        {
+            metadata.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+            (await metadata.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString().ShouldBe("Endpoint 'ghost' is not served: Model Version (name=ghost, version=1) not found");
+        }
+
+        (await client.GetAsync("/v2/models/nope/ready", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await client.DeleteAsync("/api/v1/endpoints/ghost", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
         (await client.GetAsync("/v2/health/ready", Cancel)).StatusCode.ShouldBe(HttpStatusCode.OK);
     }

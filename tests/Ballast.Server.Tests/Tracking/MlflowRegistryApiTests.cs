@@ -9,6 +9,26 @@ namespace Ballast.Tests.Tracking;
 /// <summary>The MLflow REST model registry as MlflowClient calls it (GET with query strings, POST/PATCH/DELETE with JSON bodies).</summary>
 public abstract class MlflowRegistryApiTests(DatabaseEngine engine) : EngineServerTest(engine)
 {
+    [Fact]
+    public async Task A_runs_source_whose_run_does_not_exist_is_refused_at_creation_with_mlflows_404()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        await MlflowHttp.PostAsync(client, "registered-models/create", new { name = "churn" });
+
+        // MLflow resolves runs:/ through the run (its tracking store's get_run): unknown, it is RESOURCE_DOES_NOT_EXIST.
+        using var refused = await client.PostAsJsonAsync($"{MlflowHttp.Api}/model-versions/create", new { name = "churn", source = "runs:/0123456789abcdef0123456789abcdef/model" }, Cancel);
+
+        refused.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        var error = await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        (error.GetProperty("error_code").GetString(), error.GetProperty("message").GetString()).ShouldBe(("RESOURCE_DOES_NOT_EXIST",
+            "Run with id=0123456789abcdef0123456789abcdef not found (the model version source 'runs:/0123456789abcdef0123456789abcdef/model' names it)."));
+        var none = await client.GetFromJsonAsync<JsonElement>($"{MlflowHttp.Api}/model-versions/search?filter={Uri.EscapeDataString("name = 'churn'")}", Cancel);
+        none.TryGetProperty("model_versions", out _).ShouldBeFalse("nothing was registered");
+        var runId = (await MlflowHttp.PostAsync(client, "runs/create", new { experiment_id = "0" })).GetProperty("run").GetProperty("info").GetProperty("run_id").GetString();
+        (await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "churn", source = $"runs:/{runId}/model" })).GetProperty("model_version").GetProperty("version").GetString().ShouldBe("1");
+        (await MlflowHttp.PostAsync(client, "model-versions/create", new { name = "churn", source = "s3://bucket/elsewhere/model" })).GetProperty("model_version").GetProperty("version").GetString().ShouldBe("2");
+    }
 
     [Fact]
     public async Task A_model_is_registered_versioned_promoted_and_aliased_over_http()
