@@ -44,9 +44,10 @@ public static class RolloutsApi
     public static IEndpointRouteBuilder MapRolloutsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/v1/rollouts").WithTags("Rollouts");
-        group.MapPost("/", async (RolloutSpec spec, RolloutController rollouts, Ballast.Serving.EndpointStore endpoints, Ballast.Registry.RegistryStore registry, CancellationToken cancellationToken) =>
+        group.MapPost("/", async (RolloutSpec spec, RolloutController rollouts, Ballast.Serving.EndpointStore endpoints, Ballast.Registry.RegistryStore registry, Ballast.Serving.EndpointRouter router,
+            CancellationToken cancellationToken) =>
         {
-            await CheckModelAsync(spec, endpoints, registry, cancellationToken).ConfigureAwait(false);
+            await CheckModelAsync(spec, endpoints, registry, router, cancellationToken).ConfigureAwait(false);
             var started = await rollouts.StartAsync(spec, cancellationToken).ConfigureAwait(false);
             return TypedResults.Created($"/api/v1/rollouts/{started.Spec.Name}", RolloutStatusResponse.From(started));
         }).WithSummary("Starts a canary rollout (Argo-style steps: setWeight, pause, analysis).").RequireAuthorization(BallastPolicies.Writer);
@@ -85,11 +86,13 @@ public static class RolloutsApi
     }
 
     /// <summary>
-    /// Refuses (400) a rollout to a model that does not resolve in the registry, or to a version trained on another
-    /// feature service than its endpoint's: the router would never route to either, so the canary would wait for
-    /// traffic that cannot come.
+    /// Refuses (400) a rollout to a model that does not resolve in the registry, to a version trained on another feature
+    /// service than its endpoint's, or to one that cannot score the endpoint's requests (other inputs than its stable
+    /// variant's: <see cref="Ballast.Serving.EndpointSignatureCheck"/>): the router would never route to any of them, so
+    /// the canary would wait for traffic that cannot come.
     /// </summary>
-    private static async Task CheckModelAsync(RolloutSpec spec, Ballast.Serving.EndpointStore endpoints, Ballast.Registry.RegistryStore registry, CancellationToken cancellationToken)
+    private static async Task CheckModelAsync(RolloutSpec spec, Ballast.Serving.EndpointStore endpoints, Ballast.Registry.RegistryStore registry, Ballast.Serving.EndpointRouter router,
+        CancellationToken cancellationToken)
     {
         if (spec.Endpoint is not { Length: > 0 } name || spec.Model is null)
         {
@@ -122,6 +125,20 @@ public static class RolloutsApi
         if (await Ballast.Serving.FeatureServiceCheck.MismatchesAsync(canary, registry, cancellationToken).ConfigureAwait(false) is { Count: > 0 } mismatches)
         {
             throw Ballast.Tracking.TrackingException.Invalid($"Invalid rollout '{spec.Name}': {mismatches[0].Message}; a rollout's model must be trained on the endpoint's feature service (or record none).");
+        }
+
+        // The endpoint as the rollout's first step would lay it out, checked as the router would check it; refused only
+        // for what the new model brings (an endpoint already not served says so in its own status).
+        if (endpoint.Variants is not [{ Model: not null } stable])
+        {
+            return; // the controller says what a rollout needs
+        }
+
+        var split = endpoint with { Variants = [stable with { Weight = 50 }, new Ballast.Serving.VariantSpec(RolloutController.CanaryVariant, spec.Model, 50)] };
+        if (await router.CheckAsync(split, [], cancellationToken).ConfigureAwait(false) is { } problem
+            && await router.CheckAsync(endpoint, [], cancellationToken).ConfigureAwait(false) is null)
+        {
+            throw Ballast.Tracking.TrackingException.Invalid($"Invalid rollout '{spec.Name}': endpoint '{name}' could not serve '{spec.Model}' beside its stable variant: {problem}.");
         }
     }
 }
