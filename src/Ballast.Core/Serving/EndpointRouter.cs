@@ -325,7 +325,8 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
 
     /// <summary>
     /// Why <paramref name="spec"/> (validated) would not be served, checked as a refresh checks a stored endpoint: its
-    /// models resolved and loaded, their feature services, an ensemble's members, the expectations' columns; null when
+    /// models resolved and loaded, their feature services, an ensemble's members, every variant's and shadow's inputs
+    /// against the endpoint's (<see cref="EndpointSignatureCheck"/>), the expectations' columns; null when
     /// it would be served. Nothing is served or changed: the models the check itself loaded are released right after it
     /// unless an endpoint routes to them (see <see cref="ReleaseAsync"/>). <paramref name="serving"/> names the model
     /// version each variant and shadow would serve.
@@ -437,7 +438,10 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
         return (variants, shadows);
     }
 
-    /// <summary>Never serve a model with features it was not trained on; an ensemble's members must fit together.</summary>
+    /// <summary>
+    /// Never serve a model with features it was not trained on; an ensemble's members must fit together; every variant,
+    /// shadow and the fallback must take the endpoint's inputs (<see cref="EndpointSignatureCheck"/>).
+    /// </summary>
     private static void Check(EndpointSpec spec, List<RoutedVariant> variants, List<RoutedVariant> shadows)
     {
         if (FeatureServiceCheck.Mismatches(spec, variants, shadows) is { Count: > 0 } mismatches)
@@ -448,6 +452,11 @@ public sealed class EndpointRouter(EndpointStore endpoints, ModelCache models, A
         if (spec.Policy == EndpointValidation.EnsemblePolicy)
         {
             CheckEnsembleMembers(variants);
+        }
+
+        if (EndpointSignatureCheck.Problem(spec, variants, shadows) is { } problem)
+        {
+            throw TrackingException.Invalid(problem);
         }
     }
 

@@ -44,9 +44,10 @@ public static class RolloutsApi
     public static IEndpointRouteBuilder MapRolloutsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/v1/rollouts").WithTags("Rollouts");
-        group.MapPost("/", async (RolloutSpec spec, RolloutController rollouts, Ballast.Serving.EndpointStore endpoints, Ballast.Registry.RegistryStore registry, CancellationToken cancellationToken) =>
+        group.MapPost("/", async (RolloutSpec spec, RolloutController rollouts, Ballast.Serving.EndpointStore endpoints, Ballast.Registry.RegistryStore registry, Ballast.Serving.EndpointRouter router,
+            CancellationToken cancellationToken) =>
         {
-            if (await ModelProblemsAsync(spec, endpoints, registry, cancellationToken).ConfigureAwait(false) is { Count: > 0 } problems)
+            if (await ModelProblemsAsync(spec, endpoints, registry, router, cancellationToken).ConfigureAwait(false) is { Count: > 0 } problems)
             {
                 // Said with the spec's own problems, so one answer lists everything to fix.
                 try
@@ -99,11 +100,13 @@ public static class RolloutsApi
     }
 
     /// <summary>
-    /// Why a rollout's model cannot be rolled out (refused, 400): it does not resolve in the registry, or its version
-    /// was trained on another feature service than its endpoint's. The router would never route to either, so the
-    /// canary would wait for traffic that cannot come.
+    /// Why a rollout's model cannot be rolled out (refused, 400): it does not resolve in the registry, its version was
+    /// trained on another feature service than its endpoint's, or it cannot score the endpoint's requests (other inputs
+    /// than its stable variant's: <see cref="Ballast.Serving.EndpointSignatureCheck"/>). The router would never route to
+    /// any of them, so the canary would wait for traffic that cannot come.
     /// </summary>
-    private static async Task<List<string>> ModelProblemsAsync(RolloutSpec spec, Ballast.Serving.EndpointStore endpoints, Ballast.Registry.RegistryStore registry, CancellationToken cancellationToken)
+    private static async Task<List<string>> ModelProblemsAsync(RolloutSpec spec, Ballast.Serving.EndpointStore endpoints, Ballast.Registry.RegistryStore registry,
+        Ballast.Serving.EndpointRouter router, CancellationToken cancellationToken)
     {
         if (spec.Endpoint is not { Length: > 0 } name || spec.Model is null)
         {
@@ -133,8 +136,22 @@ public static class RolloutsApi
 
         var endpoint = (await endpoints.GetAsync(name, cancellationToken).ConfigureAwait(false)).Spec;
         var canary = endpoint with { Variants = [new Ballast.Serving.VariantSpec(RolloutController.CanaryVariant, spec.Model)], Shadows = [] };
-        return await Ballast.Serving.FeatureServiceCheck.MismatchesAsync(canary, registry, cancellationToken).ConfigureAwait(false) is { Count: > 0 } mismatches
-            ? [$"{mismatches[0].Message}; a rollout's model must be trained on the endpoint's feature service (or record none)"]
+        if (await Ballast.Serving.FeatureServiceCheck.MismatchesAsync(canary, registry, cancellationToken).ConfigureAwait(false) is { Count: > 0 } mismatches)
+        {
+            return [$"{mismatches[0].Message}; a rollout's model must be trained on the endpoint's feature service (or record none)"];
+        }
+
+        // The endpoint as the rollout's first step would lay it out, checked as the router would check it; refused only
+        // for what the new model brings (an endpoint already not served says so in its own status).
+        if (endpoint.Variants is not [{ Model: not null } stable])
+        {
+            return []; // the controller says what a rollout needs
+        }
+
+        var split = endpoint with { Variants = [stable with { Weight = 50 }, new Ballast.Serving.VariantSpec(RolloutController.CanaryVariant, spec.Model, 50)] };
+        return await router.CheckAsync(split, [], cancellationToken).ConfigureAwait(false) is { } problem
+            && await router.CheckAsync(endpoint, [], cancellationToken).ConfigureAwait(false) is null
+            ? [$"endpoint '{name}' could not serve '{spec.Model}' beside its stable variant: {problem.TrimEnd('.')}"]
             : [];
     }
 }

@@ -57,6 +57,23 @@ public static class MlNetTestModels
         return Save(ml, pipeline.Fit(data), data.Schema, folder, "loans.zip");
     }
 
+    /// <summary>Visits: a segment as an ML.NET key of 1..3 (<see cref="KeyTypeAttribute"/>) one-hot encoded beside a spend, SDCA regression.</summary>
+    public static string SaveKeyed(string folder)
+    {
+        var ml = new MLContext(seed: 1);
+        var random = new Random(17);
+        var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 300).Select(i =>
+        {
+            var visit = new Visit { Segment = (uint)(1 + (i % 3)), Spend = (float)(random.NextDouble() * 100) };
+            visit.Label = visit.Spend + (10 * visit.Segment) + (float)random.NextDouble();
+            return visit;
+        }).ToList());
+        var pipeline = ml.Transforms.Conversion.MapKeyToVector("SegmentVector", nameof(Visit.Segment))
+            .Append(ml.Transforms.Concatenate("Features", "SegmentVector", nameof(Visit.Spend)))
+            .Append(ml.Regression.Trainers.Sdca(maximumNumberOfIterations: 50));
+        return Save(ml, pipeline.Fit(data), data.Schema, folder, "visits.zip");
+    }
+
     public static List<House> Houses(int count, int seed)
     {
         var random = new Random(seed);
@@ -113,6 +130,16 @@ public sealed class House
     public float Distance { get; set; }
 
     public string District { get; set; } = "";
+
+    public float Label { get; set; }
+}
+
+public sealed class Visit
+{
+    [KeyType(3)]
+    public uint Segment { get; set; }
+
+    public float Spend { get; set; }
 
     public float Label { get; set; }
 }

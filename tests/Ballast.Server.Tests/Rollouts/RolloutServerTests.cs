@@ -14,7 +14,7 @@ public sealed class RolloutServerTests
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task A_good_canary_is_promoted_and_one_whose_schema_does_not_fit_the_traffic_is_aborted_back_to_stable()
+    public async Task A_good_canary_is_promoted_and_one_whose_schema_does_not_fit_the_traffic_is_refused_before_it_starts()
     {
         await using var server = await RunningServer.StartAsync();
         using var client = server.Client();
@@ -30,8 +30,10 @@ public sealed class RolloutServerTests
 
         (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "main", model = "models:/iris/1" } } }, Cancel)).EnsureSuccessStatusCode();
 
-        // Version 2 (the same iris model) is good; version 3 is a titanic pipeline: iris traffic does not fit its signature.
-        foreach (var (version, expected) in new[] { (2, "Succeeded"), (3, "Aborted") })
+        // Version 2 (the same iris model) is good; version 3 is a titanic pipeline: iris traffic does not fit its signature,
+        // so the router would never route to it as the canary (the endpoint would not be served), and the rollout is
+        // refused up front rather than waiting for traffic that cannot come.
+        foreach (var (version, expected) in new[] { (2, "Succeeded"), (3, "Refused") })
         {
             var file = Path.Combine(server.DataDir, $"rollout-{version}.yaml");
             await File.WriteAllTextAsync(file, $"""
@@ -51,6 +53,14 @@ public sealed class RolloutServerTests
                     - {"{"}name: schema, failureCondition: "rejection_rate > 0.05"{"}"}
                 """, Cancel);
             var started = await CliProcess.RunAsync("rollout", "start", "-f", file, "--url", url);
+            if (expected == "Refused")
+            {
+                started.ExitCode.ShouldBe(1, started.ToString());
+                started.Error.ShouldContain("Invalid rollout 'iris-v3': endpoint 'iris' could not serve 'models:/iris/3' beside its stable variant: every variant, shadow and fallback must take "
+                    + "the endpoint's inputs, those of variant 'main' (iris/2): float_input FP32 [-1,4]; variant 'canary' (iris/3) lacks float_input and also takes age FP32 [-1,1], ", Case.Sensitive, started.ToString());
+                break;
+            }
+
             started.ExitCode.ShouldBe(0, started.ToString());
 
             JsonElement status = default;
@@ -74,9 +84,10 @@ public sealed class RolloutServerTests
                 .ShouldBe([("main", "models:/iris/2", 100)], "after the promotion, version 2 is stable; after the abort, it still is");
         }
 
-        var history = await CliProcess.RunAsync("rollout", "history", "iris-v3", "--url", url);
-        history.ExitCode.ShouldBe(0, history.ToString());
-        history.Output.ShouldContain("analysis failed: schema: rejection_rate > 0.05 (value ");
+        var after = await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/iris", Cancel);
+        after.GetProperty("variants").EnumerateArray().Select(v => (v.GetProperty("name").GetString(), v.GetProperty("model").GetString())).ShouldBe([("main", "models:/iris/2")]);
+        after.GetProperty("status").GetProperty("ready").GetBoolean().ShouldBeTrue();
+        (await client.GetAsync("/api/v1/rollouts/iris-v3", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
     }
 
     [Fact]
