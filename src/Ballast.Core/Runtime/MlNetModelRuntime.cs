@@ -70,9 +70,16 @@ public sealed class MlNetModelRuntime : IModelRuntime
         var inputs = new List<TensorSpec>();
         foreach (var column in _schema.Where(column => !column.IsHidden && needed.Contains(column.Name)))
         {
+            if (ItemType(column.Type) is KeyDataViewType)
+            {
+                // A request's unsigned integers fed in as raw keys do not score as ML.NET's own cursors do (checked
+                // against a PredictionEngine): refused rather than answered wrongly.
+                throw new NotSupportedException($"input '{column.Name}' is an ML.NET key ({column.Type}); save the pipeline with the raw values as input and MapValueToKey as its first step");
+            }
+
             var spec = new TensorSpec(column.Name, Datatype(ItemType(column.Type), column.Name), Shape(column.Type));
             inputs.Add(spec);
-            _inputs[column.Name] = new InputBinding(column.Index, spec, ItemType(column.Type) is KeyDataViewType key ? key.Count : 0);
+            _inputs[column.Name] = new InputBinding(column.Index, spec);
         }
 
         var outputs = new List<TensorSpec>();
@@ -138,11 +145,6 @@ public sealed class MlNetModelRuntime : IModelRuntime
         foreach (var input in inputs)
         {
             var binding = _inputs[input.Name];
-            if (binding.KeyCount > 0)
-            {
-                CheckKeys(input, binding.KeyCount);
-            }
-
             columns[binding.Index] = TensorColumn.From(input.Data, binding.Spec.Shape.Count == 1 ? 0 : checked((int)Tensor.ElementCount(input.Shape[1..])));
         }
 
@@ -272,24 +274,5 @@ public sealed class MlNetModelRuntime : IModelRuntime
         return values.DenseValues().Select(value => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "").ToList();
     }
 
-    private static void CheckKeys(Tensor input, ulong count)
-    {
-        for (var i = 0; i < input.Data.Length; i++)
-        {
-            var key = input.Data switch
-            {
-                uint[] keys => keys[i],
-                ulong[] keys => keys[i],
-                ushort[] keys => keys[i],
-                byte[] keys => keys[i],
-                _ => 0UL,
-            };
-            if (key > count)
-            {
-                throw new ModelInputException($"input '{input.Name}': value {i} ({key}) is not a key of 1..{count} (0 for a missing value)");
-            }
-        }
-    }
-
-    private sealed record InputBinding(int Index, TensorSpec Spec, ulong KeyCount);
+    private sealed record InputBinding(int Index, TensorSpec Spec);
 }

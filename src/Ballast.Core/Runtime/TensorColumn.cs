@@ -17,14 +17,16 @@ internal abstract class TensorColumn
         float[] values => Of(values, width),
         double[] values => Of(values, width),
         bool[] values => Of(values, width),
+        // The runtime lets a uint[] match int[] (and byte[] sbyte[], ushort[] short[], ulong[] long[]), which would make
+        // a UINT32 key column a column of Int32: unsigned arrays first, by exact type.
+        byte[] values when data.GetType() == typeof(byte[]) => Of(values, width),
+        ushort[] values when data.GetType() == typeof(ushort[]) => Of(values, width),
+        uint[] values when data.GetType() == typeof(uint[]) => Of(values, width),
+        ulong[] values when data.GetType() == typeof(ulong[]) => Of(values, width),
         sbyte[] values => Of(values, width),
-        byte[] values => Of(values, width),
         short[] values => Of(values, width),
-        ushort[] values => Of(values, width),
         int[] values => Of(values, width),
-        uint[] values => Of(values, width),
         long[] values => Of(values, width),
-        ulong[] values => Of(values, width),
         string[] values => Of(Array.ConvertAll(values, value => value.AsMemory()), width),
         _ => throw new ArgumentException($"ML.NET has no column type for {data.GetType().Name}", nameof(data)),
     };

@@ -42,6 +42,26 @@ public sealed class RowValidatorTests
     }
 
     [Fact]
+    public void Unsigned_tensors_are_read_as_unsigned_values()
+    {
+        // The runtime lets a byte[] match a sbyte[] pattern (and uint[] int[], ushort[] short[], ulong[] long[]): 200 as a
+        // UINT8 once read as -56 and passed max 150.
+        var suite = ExpectationSuiteReader.Parse("""{"columns": {"u8": {"max": 150}, "u16": {"max": 60000}, "u32": {"max": 3000000000}, "u64": {"max": 1e19}}}""");
+        Tensor[] inputs =
+        [
+            new("u8", TensorDatatypes.Uint8, [1, 1], new byte[] { 200 }),
+            new("u16", TensorDatatypes.Uint16, [1, 1], new ushort[] { 65000 }),
+            new("u32", TensorDatatypes.Uint32, [1, 1], new uint[] { 4000000000 }),
+            new("u64", TensorDatatypes.Uint64, [1, 1], new ulong[] { ulong.MaxValue }),
+        ];
+
+        var check = RowValidator.Compile(suite).Check(inputs);
+
+        check.FailedList().ShouldBe("u8.max,u16.max,u32.max,u64.max");
+        check.Describe(suite).ShouldContain("column 'u8' max 150: row 0 has 200");
+    }
+
+    [Fact]
     public void An_fp32_value_is_shown_and_matched_as_it_was_sent_not_as_its_double()
     {
         // 120.7f is 120.69999694824219 as a double: the message and a regex see "120.7", as a FLOAT column cast to text does in batch.
