@@ -154,8 +154,13 @@ internal static class RolloutCommand
         return command;
     }
 
-    private static string Line(JsonElement json) => string.Create(CultureInfo.InvariantCulture,
-        $"{ClientOptions.Text(json, "name")}: {ClientOptions.Text(json, "phase")}, step {ClientOptions.Text(json, "step")}, canary weight {ClientOptions.Text(json, "weight")}% ({ClientOptions.Text(json, "message")})");
+    /// <summary>One line of a rollout's state; its message in parentheses unless it only repeats the weight (a setWeight step's "canary weight N%").</summary>
+    private static string Line(JsonElement json)
+    {
+        var weight = $"canary weight {ClientOptions.Text(json, "weight")}%";
+        var message = ClientOptions.Text(json, "message");
+        return $"{ClientOptions.Text(json, "name")}: {ClientOptions.Text(json, "phase")}, step {ClientOptions.Text(json, "step")}, {weight}{(message.Length == 0 || message == weight ? "" : $" ({message})")}";
+    }
 
     /// <summary>The rollout file as the API's JSON body: YAML (one document) or JSON.</summary>
     private static async Task<JsonObject> ReadAsync(string path, CancellationToken cancellationToken)

@@ -206,6 +206,8 @@ public sealed class RolloutServerTests
             async () => (await reader.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2", Cancel)).GetProperty("phase").GetString(), phase => phase == "Paused", TimeSpan.FromMilliseconds(50));
 
         phase.ShouldBe("Paused");
+        var status = await CliProcess.RunAsync("rollout", "status", "iris-v2", "--url", url, "--api-key", readerKey);
+        status.Output.Split('\n')[0].ShouldBe("iris-v2: Paused, step 4, canary weight 50% (paused until promoted)", status.ToString());
         var analyses = await reader.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2/analyses", Cancel);
         analyses.GetProperty("analyses").EnumerateArray().Select(a => (a.GetProperty("id").GetInt64(), a.GetProperty("step").GetInt32(), a.GetProperty("outcome").GetString()))
             .ShouldBe([(2L, 3, "Successful"), (1L, 1, "Successful")]);
