@@ -1,0 +1,64 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Ballast.Tests.Serving;
+
+namespace Ballast.Tests.Experiments;
+
+/// <summary>
+/// What the experiments API refuses, on a real server, as a user of GrowthBook or Optimizely would make the mistakes:
+/// every problem of one request in one 400 (problem+json) naming the field, nothing dropped silently.
+/// </summary>
+public sealed class AbExperimentRequestTests
+{
+    private static CancellationToken Cancel => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task An_experiment_is_refused_with_its_own_problems_and_its_endpoints_and_covariates_in_one_400()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
+        (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } } }, Cancel)).EnsureSuccessStatusCode();
+        (await client.PutAsJsonAsync("/api/v1/endpoints/solo", new { variants = new[] { new { name = "a", model = "models:/iris/1" } } }, Cancel)).EnsureSuccessStatusCode();
+
+        // An unknown control beside a misspelt engine and an alpha out of range: all three at once, not the first two only.
+        (await ProblemsAsync(client, new { name = "x", endpoint = "iris", engine = "bayes", alpha = 0.7, control = "c" })).ShouldBe([
+            "engine 'bayes' is not one of frequentist, sequential, bayesian",
+            "alpha 0.7 must be between 0 and 0.5",
+            "control 'c' is not a variant of endpoint 'iris' (a, b)",
+        ]);
+        (await ProblemsAsync(client, new { name = "s", endpoint = "solo", alpha = 2 })).ShouldBe([
+            "alpha 2 must be between 0 and 0.5",
+            "endpoint 'solo' has one variant; an experiment compares two or more",
+        ]);
+
+        // A missing endpoint or dataset is one of the problems when there are others...
+        (await ProblemsAsync(client, new { name = "y", endpoint = "nosuch", engine = "bayes" })).ShouldBe([
+            "engine 'bayes' is not one of frequentist, sequential, bayesian",
+            "endpoint 'nosuch' does not exist",
+        ]);
+        (await ProblemsAsync(client, new { name = "z", endpoint = "iris", control = "c", cuped = new { source = "dataset", name = "clients", key = "id", column = "spend" } })).ShouldBe([
+            "control 'c' is not a variant of endpoint 'iris' (a, b)",
+            "cuped.name: Dataset 'clients' does not exist; `ballast data list` shows the datasets there are",
+        ]);
+
+        // ... and a 404 when it is the only thing wrong.
+        using var alone = await client.PostAsJsonAsync("/api/v1/experiments", new { name = "w", endpoint = "nosuch" }, Cancel);
+        alone.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await client.GetAsync("/api/v1/experiments/x", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+    }
+
+    /// <summary>POSTs the experiment, expects a 400 in problem+json, and returns its problems one by one.</summary>
+    private static async Task<List<string>> ProblemsAsync(HttpClient client, object spec)
+    {
+        using var response = await client.PostAsJsonAsync("/api/v1/experiments", spec, Cancel);
+        var body = await response.Content.ReadAsStringAsync(Cancel);
+        response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, body);
+        response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        using var problem = JsonDocument.Parse(body);
+        var errors = problem.RootElement.GetProperty("errors").EnumerateArray().Select(error => error.GetString()!).ToList();
+        problem.RootElement.GetProperty("detail").GetString().ShouldEndWith(string.Join("; ", errors) + ".");
+        return errors;
+    }
+}
