@@ -49,6 +49,40 @@ public sealed class AbExperimentRequestTests
         (await client.GetAsync("/api/v1/experiments/x", Cancel)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
     }
 
+    [Fact]
+    public async Task A_guardrail_limit_that_no_variant_can_keep_is_refused_naming_its_position()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
+        (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } } }, Cancel)).EnsureSuccessStatusCode();
+
+        // A negative latency or error rate, or an error rate over 100%: once accepted, and then every variant "broke" it.
+        (await ProblemsAsync(client, new
+        {
+            name = "g", endpoint = "iris",
+            guardrails = new object[]
+            {
+                new { metric = "error_rate", max = -1.0 }, new { metric = "latency_p99_ms", max = -5.0 }, new { metric = "error_rate", max = 5.0 },
+                new { metric = "latency_p95_ms", max = 50.0 }, new { metric = "latency_mean_ms" },
+            },
+        })).ShouldBe([
+            "guardrails[0].max -1 must be a number at least 0",
+            "guardrails[1].max -5 must be a number at least 0",
+            "guardrails[2].max 5 must be between 0 and 1 for error_rate (a share of requests: 0.01 is 1%)",
+            "guardrails[3].metric 'latency_p95_ms' is not one of latency_p99_ms, latency_mean_ms, error_rate (or give a source, kpi, outcome or reward, for a metric guardrail)",
+            "guardrails[4].max: give the most a shipped variant may have",
+        ]);
+
+        // The docs' limits are taken as they are, 0 included.
+        using var created = await client.PostAsJsonAsync("/api/v1/experiments", new
+        {
+            name = "g", endpoint = "iris",
+            guardrails = new object[] { new { metric = "latency_p99_ms", max = 50.0 }, new { metric = "error_rate", max = 0.01 }, new { metric = "latency_mean_ms", max = 0.0 } },
+        }, Cancel);
+        created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));
+    }
+
     /// <summary>POSTs the experiment, expects a 400 in problem+json, and returns its problems one by one.</summary>
     private static async Task<List<string>> ProblemsAsync(HttpClient client, object spec)
     {
