@@ -83,10 +83,35 @@ public sealed class AbExperimentRequestTests
         created.StatusCode.ShouldBe(HttpStatusCode.Created, await created.Content.ReadAsStringAsync(Cancel));
     }
 
-    /// <summary>POSTs the experiment, expects a 400 in problem+json, and returns its problems one by one.</summary>
-    private static async Task<List<string>> ProblemsAsync(HttpClient client, object spec)
+    [Fact]
+    public async Task A_kpi_beside_a_batch_is_refused_not_dropped_and_every_problem_of_a_batch_is_named_at_once()
     {
-        using var response = await client.PostAsJsonAsync("/api/v1/experiments", spec, Cancel);
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+
+        // One value and a batch in the same body: the single value was once dropped, and the answer said accepted 1.
+        (await ProblemsAsync(client, new { name = "revenue", value = 12.5, routing_key = "user-7", kpis = new[] { new { name = "revenue", value = 1.0, routing_key = "user-8" } } }, "/api/v1/kpis"))
+            .ShouldBe(["give one KPI value (name, value, ...) or a batch of them under kpis, not both: name, value, routing_key beside kpis would not be recorded"]);
+        (await ProblemsAsync(client, new { kpis = new object[] { new { name = "revenue", value = 1.0, routing_key = "u", kpis = new[] { new { name = "x" } } } } }, "/api/v1/kpis"))
+            .ShouldBe(["item 0: kpis: a batch's item is one value, with no kpis of its own"]);
+
+        // An entity that is neither a string nor a number, with a name that is not one: both, not the entity alone.
+        (await ProblemsAsync(client, new { kpis = new object[] { new { name = "Revenue", value = 1.0, routing_key = "u", entity = true } } }, "/api/v1/kpis")).ShouldBe([
+            "item 0: entity true is not a string or a number",
+            "item 0: name 'Revenue' must be 1 to 63 lowercase letters, digits, '_' or '-', starting with a letter",
+        ]);
+
+        // As the docs write them, one value and a batch are each taken.
+        using var one = await client.PostAsJsonAsync("/api/v1/kpis", new { name = "revenue", value = 12.5, routing_key = "user-7" }, Cancel);
+        (await one.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("accepted").GetInt32().ShouldBe(1);
+        using var batch = await client.PostAsJsonAsync("/api/v1/kpis", new { kpis = new[] { new { name = "revenue", value = 1.0, routing_key = "user-8" }, new { name = "revenue", value = 2.0, routing_key = "user-9" } } }, Cancel);
+        (await batch.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("accepted").GetInt32().ShouldBe(2);
+    }
+
+    /// <summary>POSTs the body (an experiment unless another <paramref name="route"/> is given), expects a 400 in problem+json, and returns its problems one by one.</summary>
+    private static async Task<List<string>> ProblemsAsync(HttpClient client, object spec, string route = "/api/v1/experiments")
+    {
+        using var response = await client.PostAsJsonAsync(route, spec, Cancel);
         var body = await response.Content.ReadAsStringAsync(Cancel);
         response.StatusCode.ShouldBe(HttpStatusCode.BadRequest, body);
         response.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
