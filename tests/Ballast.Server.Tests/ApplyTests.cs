@@ -158,6 +158,40 @@ public sealed class ApplyTests
     }
 
     [Fact]
+    public async Task A_dry_run_of_an_experiment_checks_its_endpoint_and_control_as_the_server_will()
+    {
+        await using var server = await IrisServerAsync();
+        (await RunAsync("apply", "-f", Write("iris.yaml", IrisManifest), "--url", Url(server))).Code.ShouldBe(0);
+        var file = Write("experiments.yaml", """
+            kind: Experiment
+            name: lost
+            endpoint: iirs
+            ---
+            kind: Experiment
+            name: uncontrolled
+            endpoint: iris
+            control: c
+            ---
+            kind: Endpoint
+            name: solo
+            variants: [{name: a, model: "models:/iris/1"}]
+            ---
+            kind: Experiment
+            name: alone
+            endpoint: solo
+            """);
+
+        // Once "3 to create" and exit 0, then the apply itself was refused by the server.
+        var dry = await RunAsync("apply", "-f", file, "--dry-run", "--url", Url(server));
+
+        dry.Code.ShouldBe(1, dry.Output);
+        dry.Output.ShouldContain("experiment/lost: invalid\n  ! endpoint 'iirs' does not exist\n");
+        dry.Output.ShouldContain("experiment/uncontrolled: invalid\n  ! control 'c' is not a variant of endpoint 'iris' (a, b)\n");
+        dry.Output.ShouldContain("experiment/alone: invalid\n  ! endpoint 'solo' has one variant; an experiment compares two or more\n");
+        (await RunAsync("get", "experiments", "--url", Url(server))).Output.ShouldNotContain("lost");
+    }
+
+    [Fact]
     public async Task An_experiment_is_applied_idempotently_listed_and_deleted()
     {
         await using var server = await IrisServerAsync();

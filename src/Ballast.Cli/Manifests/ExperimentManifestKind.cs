@@ -27,6 +27,38 @@ internal sealed class ExperimentManifestKind : ManifestKind
     public override JsonObject Normalize(JsonObject spec, out string? problem) =>
         Normalize(spec, ManifestJsonContext.Default.AbExperimentSpec, AbExperimentValidation.Validate, out problem);
 
+    /// <summary>The endpoint whose variants are compared: the server refuses an experiment on an endpoint that does not exist.</summary>
+    public override IEnumerable<(string What, string Path)> References(JsonObject spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (spec["endpoint"] is JsonValue endpoint && endpoint.TryGetValue<string>(out var name) && name.Length > 0)
+        {
+            yield return ($"endpoint '{name}'", $"/api/v1/endpoints/{Uri.EscapeDataString(name)}");
+        }
+    }
+
+    /// <summary>The control must be one of the endpoint's variants, and the endpoint needs two or more, as the server checks.</summary>
+    public override string? CheckReference(JsonObject spec, string path, JsonObject referenced)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(referenced);
+        var endpoint = spec["endpoint"] is JsonValue value && value.TryGetValue<string>(out var name) ? name : "";
+        var variants = (referenced["variants"] as JsonArray ?? []).Select(variant => variant?["name"] is JsonValue text && text.TryGetValue<string>(out var variantName) ? variantName : null)
+            .OfType<string>().ToList();
+        var problems = new List<string>();
+        if (spec["control"] is JsonValue given && given.TryGetValue<string>(out var control) && !variants.Contains(control))
+        {
+            problems.Add($"control '{control}' is not a variant of endpoint '{endpoint}' ({string.Join(", ", variants)})");
+        }
+
+        if (variants.Count < 2)
+        {
+            problems.Add($"endpoint '{endpoint}' has one variant; an experiment compares two or more");
+        }
+
+        return problems.Count == 0 ? null : string.Join("; ", problems);
+    }
+
     public override string Summary(JsonElement answer) => $"started {ClientOptions.Time(answer, "started_at")}";
 
     public override TextTable Table(IEnumerable<JsonElement> answers)

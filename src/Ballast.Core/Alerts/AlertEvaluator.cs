@@ -272,9 +272,15 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time, AlertSou
             problems.Add($"ends_at {past:O} is in the past");
         }
 
-        if (problems.Count == 0 && request.Rule is { } rule && await store.FindRuleAsync(rule, cancellationToken).ConfigureAwait(false) is null)
+        if (request.Rule is { } rule && await store.FindRuleAsync(rule, cancellationToken).ConfigureAwait(false) is null)
         {
-            throw TrackingException.NotFound($"Alert rule '{rule}' does not exist; silence an existing rule, or use matchers.");
+            // A 404 when it is the only thing wrong; with other problems, one of them, so one answer names everything to fix.
+            if (problems.Count == 0)
+            {
+                throw TrackingException.NotFound($"Alert rule '{rule}' does not exist; silence an existing rule, or use matchers.");
+            }
+
+            problems.Add($"rule '{rule}' does not exist; silence an existing rule, or use matchers");
         }
 
         if (problems.Count > 0)

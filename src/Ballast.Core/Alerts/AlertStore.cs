@@ -29,7 +29,7 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time, Ale
     /// <summary>Creates the rule or replaces its spec (what PUT and `ballast apply` do); a secret given as <c>***</c> keeps the stored one.</summary>
     public async Task<(StoredAlertRule Rule, bool Created, bool Changed)> PutAsync(AlertRuleSpec spec, CancellationToken cancellationToken = default)
     {
-        spec = AlertRuleValidation.Validate(spec);
+        spec = await ValidateAsync(spec, cancellationToken).ConfigureAwait(false);
         var existing = await FindRuleAsync(spec.Name, cancellationToken).ConfigureAwait(false);
         spec = KeepSecrets(spec, existing?.Spec);
         await CheckSourceAsync(spec, cancellationToken).ConfigureAwait(false);
@@ -46,7 +46,7 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time, Ale
     /// <summary>Creates a rule; refuses a name already taken.</summary>
     public async Task<StoredAlertRule> CreateAsync(AlertRuleSpec spec, CancellationToken cancellationToken = default)
     {
-        spec = AlertRuleValidation.Validate(spec);
+        spec = await ValidateAsync(spec, cancellationToken).ConfigureAwait(false);
         if (spec.Actions?.Any(action => action.Secret == AlertAction.Redacted) == true)
         {
             throw TrackingException.Invalid($"Invalid alert rule '{spec.Name}': a secret of '{AlertAction.Redacted}' keeps the stored one, and a new rule has none; give the secret or env:NAME.");
@@ -382,12 +382,34 @@ public sealed class AlertStore(MetadataDatabase database, TimeProvider time, Ale
                 Next = notification.NextAttemptAt.ToUnixTimeMilliseconds(), Created = notification.CreatedAt.ToUnixTimeMilliseconds(),
             }, transaction, cancellationToken: cancellationToken));
 
+    /// <summary>
+    /// The rule's own checks (<see cref="AlertRuleValidation"/>); when they refuse it, what its source says is listed with
+    /// them (a monitor that does not exist, or does not report the metric), so one answer names everything to fix.
+    /// </summary>
+    private async Task<AlertRuleSpec> ValidateAsync(AlertRuleSpec spec, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return AlertRuleValidation.Validate(spec);
+        }
+        catch (TrackingException invalid) when (invalid.Problems.Count > 0 && sources is not null && !spec.IsEventRule
+            && !string.IsNullOrWhiteSpace(spec.Source) && !string.IsNullOrWhiteSpace(spec.Metric))
+        {
+            if (await sources.ProblemAsync(spec, cancellationToken).ConfigureAwait(false) is not { } problem)
+            {
+                throw;
+            }
+
+            throw TrackingException.Invalid($"Invalid alert rule '{spec.Name}'", [.. invalid.Problems, problem]);
+        }
+    }
+
     /// <summary>Refuses a metric rule on a monitor that does not exist or does not report its metric: it would never be evaluated.</summary>
     private async Task CheckSourceAsync(AlertRuleSpec spec, CancellationToken cancellationToken)
     {
         if (sources is not null && await sources.ProblemAsync(spec, cancellationToken).ConfigureAwait(false) is { } problem)
         {
-            throw TrackingException.Invalid($"Invalid alert rule '{spec.Name}': {problem}.");
+            throw TrackingException.Invalid($"Invalid alert rule '{spec.Name}'", [problem]);
         }
     }
 

@@ -281,9 +281,9 @@ public static partial class AbExperimentValidation
 
                 guardrails.Add(new GuardrailSpec(checkedMetric.Name, null, checkedMetric.Source, checkedMetric.Type, guardrail.Inverse ?? false));
             }
-            else if (guardrail.Metric is null || !GuardrailSpec.Metrics.Contains(guardrail.Metric) || guardrail.Max is not { } max || !double.IsFinite(max))
+            else if (LimitProblems(guardrail, $"guardrails[{i}]") is { Count: > 0 } limitProblems)
             {
-                problems.Add($"guardrail '{guardrail.Metric}': give metric ({string.Join(", ", GuardrailSpec.Metrics)}) and a finite max, or a metric with a source (kpi, outcome, reward)");
+                problems.AddRange(limitProblems);
             }
             else
             {
@@ -312,6 +312,34 @@ public static partial class AbExperimentValidation
             Alpha = spec.Alpha ?? Statistics.StatisticsDefaults.Alpha,
             MinimumDetectableEffect = spec.MinimumDetectableEffect ?? DefaultMinimumDetectableEffect,
         };
+    }
+
+    /// <summary>
+    /// A limit guardrail's checks, named by its position: a metric it knows, and a max that a variant can keep to (at least
+    /// 0, and at most 1 for the error rate, a share of requests): a negative one would be broken by every variant.
+    /// </summary>
+    private static List<string> LimitProblems(GuardrailSpec guardrail, string where)
+    {
+        var problems = new List<string>();
+        if (guardrail.Metric is null || !GuardrailSpec.Metrics.Contains(guardrail.Metric))
+        {
+            problems.Add($"{where}.metric '{guardrail.Metric}' is not one of {string.Join(", ", GuardrailSpec.Metrics)} (or give a source, kpi, outcome or reward, for a metric guardrail)");
+        }
+
+        if (guardrail.Max is not { } max)
+        {
+            problems.Add($"{where}.max: give the most a shipped variant may have");
+        }
+        else if (!double.IsFinite(max) || max < 0)
+        {
+            problems.Add($"{where}.max {max} must be a number at least 0");
+        }
+        else if (guardrail.Metric == GuardrailSpec.ErrorRate && max > 1)
+        {
+            problems.Add($"{where}.max {max} must be between 0 and 1 for error_rate (a share of requests: 0.01 is 1%)");
+        }
+
+        return problems;
     }
 
     /// <summary>A covariate with its default lookback (none for a dataset read whole).</summary>

@@ -617,18 +617,31 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     /// The spec's own checks, then against its endpoint (it exists, has two variants or more, and the control is one of
     /// them) and its dataset covariate's version (pinned: a bare name is the latest version now, or the version
     /// <paramref name="existing"/> pinned when it names the same dataset), which must have the covariate's columns.
+    /// Every problem is listed in one 400, the spec's own with its endpoint's and covariates'; a missing endpoint,
+    /// dataset or model is a 404 when it is the only thing wrong.
     /// </summary>
     private async Task<AbExperimentSpec> ValidateAsync(AbExperimentSpec spec, CancellationToken cancellationToken, AbExperimentSpec? existing = null)
     {
-        spec = AbExperimentValidation.Validate(spec);
-        if (spec.Cuped is { } cuped)
+        var problems = new List<string>();
+        var missing = new List<(string Problem, TrackingException NotFound)>();
+        try
+        {
+            spec = AbExperimentValidation.Validate(spec);
+        }
+        catch (TrackingException invalid) when (invalid.Problems.Count > 0)
+        {
+            problems.AddRange(invalid.Problems);
+        }
+
+        // A covariate the spec's own checks refused is not looked up: those checks already say what to fix in it.
+        if (spec.Cuped is { } cuped && !problems.Any(problem => problem.StartsWith("cuped", StringComparison.Ordinal)))
         {
             var pinnedBefore = (existing?.Cuped?.Each() ?? []).Where(covariate => covariate.Source is CupedSpec.Dataset or CupedSpec.ModelSource && covariate.Name is not null)
                 .Select(covariate => DatasetReference.Parse(covariate.Name!)).ToList();
             var modelsBefore = (existing?.Cuped?.Each() ?? []).Where(covariate => covariate.Source == CupedSpec.ModelSource && covariate.Model is not null)
                 .Select(covariate => ModelReference.Parse(covariate.Model!, "cuped.model")).ToList();
-            var problems = new List<string>();
             var pinned = new List<CupedSpec>();
+            var found = true;
             foreach (var (covariate, j) in cuped.Each().Select((covariate, j) => (covariate, j)))
             {
                 if (covariate.Source is not (CupedSpec.Dataset or CupedSpec.ModelSource))
@@ -644,9 +657,24 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
                     reference = before;
                 }
 
-                var version = await datasets.GetVersionAsync(reference, cancellationToken).ConfigureAwait(false);
+                DatasetVersion? version = null;
+                try
+                {
+                    version = await datasets.GetVersionAsync(reference, cancellationToken).ConfigureAwait(false);
+                }
+                catch (TrackingException notFound) when (notFound.Code == TrackingException.ResourceDoesNotExist)
+                {
+                    missing.Add(($"{where}.name: {notFound.Message.TrimEnd('.')}", notFound));
+                    found = false;
+                }
+
                 if (covariate.Source == CupedSpec.Dataset)
                 {
+                    if (version is null)
+                    {
+                        continue;
+                    }
+
                     problems.AddRange(CovariateTable.Problems(version, covariate, where));
                     pinned.Add(covariate with { Name = version.Reference });
                     continue;
@@ -665,30 +693,64 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
                     continue;
                 }
 
-                var registered = await model.ResolveAsync(registry, cancellationToken).ConfigureAwait(false);
+                Registry.ModelVersion registered;
+                try
+                {
+                    registered = await model.ResolveAsync(registry, cancellationToken).ConfigureAwait(false);
+                }
+                catch (TrackingException notFound) when (notFound.Code == TrackingException.ResourceDoesNotExist)
+                {
+                    missing.Add(($"{where}.model: {notFound.Message.TrimEnd('.')}", notFound));
+                    found = false;
+                    continue;
+                }
+
+                if (version is null)
+                {
+                    continue;
+                }
+
                 var pinnedModel = new ModelReference(model.Name, long.Parse(registered.Version, CultureInfo.InvariantCulture), null);
                 problems.AddRange(ModelProblems(version, covariate, pinnedModel, Registry.ModelRegistration.SignatureOf(registered), where));
                 pinned.Add(covariate with { Name = version.Reference, Model = pinnedModel.ToString() });
             }
 
-            if (problems.Count > 0)
+            if (problems.Count == 0 && found)
             {
-                throw TrackingException.Invalid($"Invalid experiment '{spec.Name}'", problems);
+                spec = spec with { Cuped = cuped.Covariates is null ? pinned[0] : cuped with { Covariates = pinned } };
             }
-
-            spec = spec with { Cuped = cuped.Covariates is null ? pinned[0] : cuped with { Covariates = pinned } };
         }
 
-        var endpoint = await endpoints.GetAsync(spec.Endpoint!, cancellationToken).ConfigureAwait(false);
-        var variants = (endpoint.Spec.Variants ?? []).Select(variant => variant.Name).ToList();
-        if (spec.Control is { } control && !variants.Contains(control))
+        if (!string.IsNullOrEmpty(spec.Endpoint))
         {
-            throw TrackingException.Invalid($"Invalid experiment '{spec.Name}': control '{control}' is not a variant of endpoint '{spec.Endpoint}' ({string.Join(", ", variants)}).");
+            try
+            {
+                var endpoint = await endpoints.GetAsync(spec.Endpoint, cancellationToken).ConfigureAwait(false);
+                var variants = (endpoint.Spec.Variants ?? []).Select(variant => variant.Name).ToList();
+                if (spec.Control is { } control && !variants.Contains(control))
+                {
+                    problems.Add($"control '{control}' is not a variant of endpoint '{spec.Endpoint}' ({string.Join(", ", variants)})");
+                }
+
+                if (variants.Count < 2)
+                {
+                    problems.Add($"endpoint '{spec.Endpoint}' has one variant; an experiment compares two or more");
+                }
+            }
+            catch (TrackingException notFound) when (notFound.Code == TrackingException.ResourceDoesNotExist)
+            {
+                missing.Add(($"endpoint '{spec.Endpoint}' does not exist", notFound));
+            }
         }
 
-        if (variants.Count < 2)
+        if (problems.Count == 0 && missing.Count == 1)
         {
-            throw TrackingException.Invalid($"Invalid experiment '{spec.Name}': endpoint '{spec.Endpoint}' has one variant; an experiment compares two or more.");
+            throw missing[0].NotFound;
+        }
+
+        if (problems.Count > 0 || missing.Count > 0)
+        {
+            throw TrackingException.Invalid($"Invalid experiment '{spec.Name}'", [.. problems, .. missing.Select(item => item.Problem)]);
         }
 
         return spec;

@@ -28,6 +28,25 @@ public sealed partial class KpiStore(MetadataDatabase database, TimeProvider tim
 
     public async Task<int> AddAsync(IReadOnlyList<Kpi> kpis, CancellationToken cancellationToken = default)
     {
+        var problems = Problems(kpis);
+        if (problems.Count > 0)
+        {
+            throw TrackingException.Invalid("Invalid KPIs", problems);
+        }
+
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "INSERT INTO kpis (name, value, prediction_id, routing_key, entity, recorded_at) VALUES (@Name, @Value, @PredictionId, @RoutingKey, @Entity, @now)",
+            kpis.Select(kpi => new { kpi.Name, kpi.Value, kpi.PredictionId, kpi.RoutingKey, kpi.Entity, now }), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        return kpis.Count;
+    }
+
+    /// <summary>What is wrong with a batch of values (its size, and each item's name, value, key and entity; up to 10 problems), none when it may be stored.</summary>
+    public static List<string> Problems(IReadOnlyList<Kpi> kpis)
+    {
         ArgumentNullException.ThrowIfNull(kpis);
         var problems = new List<string>();
         if (kpis.Count == 0 || kpis.Count > MaxBatch)
@@ -60,19 +79,7 @@ public sealed partial class KpiStore(MetadataDatabase database, TimeProvider tim
             }
         }
 
-        if (problems.Count > 0)
-        {
-            throw TrackingException.Invalid("Invalid KPIs", problems);
-        }
-
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "INSERT INTO kpis (name, value, prediction_id, routing_key, entity, recorded_at) VALUES (@Name, @Value, @PredictionId, @RoutingKey, @Entity, @now)",
-            kpis.Select(kpi => new { kpi.Name, kpi.Value, kpi.PredictionId, kpi.RoutingKey, kpi.Entity, now }), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-        await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        return kpis.Count;
+        return problems;
     }
 
     /// <summary>Every value of KPI <paramref name="name"/> recorded at or after <paramref name="since"/> (Unix ms).</summary>

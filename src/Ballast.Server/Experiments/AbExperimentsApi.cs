@@ -83,16 +83,30 @@ public static class AbExperimentsApi
             var items = body.Kpis ?? [body];
             var catalog = features.Catalog;
             var problems = new List<string>();
+            if (body.Kpis is not null && Given(body) is { Count: > 0 } beside)
+            {
+                // Either one value or a batch: the value beside a batch would otherwise be dropped without a word.
+                problems.Add($"give one KPI value (name, value, ...) or a batch of them under kpis, not both: {string.Join(", ", beside)} beside kpis would not be recorded");
+            }
+
             var values = new List<Kpi>(items.Count);
             for (var i = 0; i < items.Count; i++)
             {
                 var item = items[i];
-                values.Add(new Kpi(item.Name ?? "", item.Value ?? double.NaN, item.PredictionId, item.RoutingKey, Entity(catalog, item, i, problems)));
+                if (body.Kpis is not null && item.Kpis is not null)
+                {
+                    problems.Add($"item {i}: kpis: a batch's item is one value, with no kpis of its own");
+                }
+
+                // An entity refused here (a problem already) stands as written, so the store's checks do not call it missing.
+                var entity = Entity(catalog, item, i, problems) ?? (item.Entity is { ValueKind: not JsonValueKind.Null } given ? given.GetRawText() : null);
+                values.Add(new Kpi(item.Name ?? "", item.Value ?? double.NaN, item.PredictionId, item.RoutingKey, entity));
             }
 
             if (problems.Count > 0)
             {
-                throw Ballast.Tracking.TrackingException.Invalid("Invalid KPIs", problems);
+                // With what the store would refuse too, so one answer names everything to fix.
+                throw Ballast.Tracking.TrackingException.Invalid("Invalid KPIs", [.. problems, .. KpiStore.Problems(values)]);
             }
 
             return TypedResults.Ok(new KpiResponse(await kpis.AddAsync(values, cancellationToken).ConfigureAwait(false)));
@@ -134,6 +148,38 @@ public static class AbExperimentsApi
                 problems.Add($"item {index}: entity {EntityKeys.Describe(entity)} is not a string or a number");
                 return null;
         }
+    }
+
+    /// <summary>The fields of a single value that <paramref name="body"/> gives, in the body's words.</summary>
+    private static List<string> Given(KpiRequest body)
+    {
+        var given = new List<string>();
+        if (body.Name is not null)
+        {
+            given.Add("name");
+        }
+
+        if (body.Value is not null)
+        {
+            given.Add("value");
+        }
+
+        if (body.PredictionId is not null)
+        {
+            given.Add("prediction_id");
+        }
+
+        if (body.RoutingKey is not null)
+        {
+            given.Add("routing_key");
+        }
+
+        if (body.Entity is { ValueKind: not JsonValueKind.Null })
+        {
+            given.Add("entity");
+        }
+
+        return given;
     }
 
     private static string Actor(HttpContext context) => BallastClaims.NameOf(context.User);

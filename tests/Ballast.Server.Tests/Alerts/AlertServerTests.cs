@@ -150,9 +150,9 @@ public abstract class AlertServerTests(DatabaseEngine engine) : EngineServerTest
 
     [Theory]
     [InlineData("POST", "/api/v1/alert-rules", """{"name":"r","source":"m","metric":"x","operator":"=>","threshold":1,"for":0}""", 400,
-        "Invalid alert rule 'r': operator '=>' is not one of > >= < <= == !=; for 0 must be between 1 and 1000 consecutive windows.")]
+        "Invalid alert rule 'r': operator '=>' is not one of > >= < <= == !=; for 0 must be between 1 and 1000 consecutive windows; monitor 'm' does not exist.")]
     [InlineData("POST", "/api/v1/alert-rules", """{"name":"r","source":"m","metric":"x","operator":">","threshold":1,"actions":[{"type":"webhook","url":"not a url"}]}""", 400,
-        "Invalid alert rule 'r': actions[0].url 'not a url' is not an absolute http or https URL.")]
+        "Invalid alert rule 'r': actions[0].url 'not a url' is not an absolute http or https URL; monitor 'm' does not exist.")]
     [InlineData("POST", "/api/v1/alert-rules", """{"name":"r","source":"m","metric":"x","operator":">","threshold":1,"treshold":2}""", 400, "treshold")]
     [InlineData("PUT", "/api/v1/alert-rules/other", """{"name":"r","source":"m","metric":"x","operator":">","threshold":1}""", 400,
         "The body names rule 'r' but the path names 'other'; they must agree.")]
@@ -165,9 +165,12 @@ public abstract class AlertServerTests(DatabaseEngine engine) : EngineServerTest
         "Invalid silence: give rule or matchers (labels such as {\"severity\": \"critical\"}) to say which alerts to silence; comment: say why the alerts are silenced; duration 'soon' is not a duration such as 30m or 2h.")]
     // A silence past the calendar's end once overflowed: a 500.
     [InlineData("POST", "/api/v1/alerts/silences", """{"rule":"r","duration":"99999999h","comment":"x"}""", 400,
-        "Invalid silence: duration '99999999h' is longer than 3650d (10 years); delete the rule instead.")]
+        "Invalid silence: duration '99999999h' is longer than 3650d (10 years); delete the rule instead; rule 'r' does not exist; silence an existing rule, or use matchers.")]
     [InlineData("POST", "/api/v1/alerts/silences", """{"rule":"missing","duration":"1h","comment":"x"}""", 404,
         "Alert rule 'missing' does not exist; silence an existing rule, or use matchers.")]
+    // With other problems, the missing rule is one of them, not a 404 once they are fixed.
+    [InlineData("POST", "/api/v1/alerts/silences", """{"rule":"missing","duration":"-1h"}""", 400,
+        "Invalid silence: comment: say why the alerts are silenced; duration '-1h' is not a duration such as 30m or 2h; rule 'missing' does not exist; silence an existing rule, or use matchers.")]
     [InlineData("DELETE", "/api/v1/alerts/silences/nope", null, 404, "Silence 'nope' does not exist or has already expired.")]
     public async Task Bad_requests_get_a_precise_problem_and_change_nothing(string method, string path, string? body, int status, string detail)
     {
@@ -249,6 +252,22 @@ public abstract class AlertServerTests(DatabaseEngine engine) : EngineServerTest
         using (var missing = await client.PostAsJsonAsync("/api/v1/alert-rules", new { name = "ghost", source = "iris-drfit", metric = "drift.share", @operator = ">", threshold = 0.3 }, Cancel))
         {
             await RefusedAsync(missing, "Invalid alert rule 'ghost': monitor 'iris-drfit' does not exist.");
+        }
+
+        // With the rule's own problems: every one in the same answer, not the monitor only once the rest is fixed.
+        using (var both = await client.PostAsJsonAsync("/api/v1/alert-rules", new { name = "ghost", source = "iris-drfit", metric = "drift.share", @operator = "=>", threshold = 0.3, @for = 0 }, Cancel))
+        {
+            await RefusedAsync(both, "Invalid alert rule 'ghost': operator '=>' is not one of > >= < <= == !=; for 0 must be between 1 and 1000 consecutive windows; monitor 'iris-drfit' does not exist.");
+        }
+
+        using (var metricToo = await client.PostAsJsonAsync("/api/v1/alert-rules", new { name = "auc-low", source = "iris-drift", metric = "performance.roc_auc", @operator = "<", threshold = 0.8, severity = "page" }, Cancel))
+        {
+            metricToo.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            var problem = await metricToo.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+            problem.GetProperty("errors").EnumerateArray().Select(error => error.GetString()).ShouldBe([
+                "severity 'page' is not one of info, warning, critical",
+                "monitor 'iris-drift' reports no 'performance.roc_auc': its performance metrics are performance.accuracy, performance.precision, performance.recall, performance.f1, performance.labelled_rows",
+            ]);
         }
 
         using (var metric = await client.PutAsJsonAsync("/api/v1/alert-rules/auc-low", new { source = "iris-drift", metric = "performance.roc_auc", @operator = "<", threshold = 0.8 }, Cancel))
