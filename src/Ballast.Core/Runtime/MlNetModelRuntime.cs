@@ -70,16 +70,9 @@ public sealed class MlNetModelRuntime : IModelRuntime
         var inputs = new List<TensorSpec>();
         foreach (var column in _schema.Where(column => !column.IsHidden && needed.Contains(column.Name)))
         {
-            if (ItemType(column.Type) is KeyDataViewType)
-            {
-                // A request's unsigned integers fed in as raw keys do not score as ML.NET's own cursors do (checked
-                // against a PredictionEngine): refused rather than answered wrongly.
-                throw new NotSupportedException($"input '{column.Name}' is an ML.NET key ({column.Type}); save the pipeline with the raw values as input and MapValueToKey as its first step");
-            }
-
             var spec = new TensorSpec(column.Name, Datatype(ItemType(column.Type), column.Name), Shape(column.Type));
             inputs.Add(spec);
-            _inputs[column.Name] = new InputBinding(column.Index, spec);
+            _inputs[column.Name] = new InputBinding(column.Index, spec, ItemType(column.Type) is KeyDataViewType key ? key.Count : 0);
         }
 
         var outputs = new List<TensorSpec>();
@@ -145,7 +138,8 @@ public sealed class MlNetModelRuntime : IModelRuntime
         foreach (var input in inputs)
         {
             var binding = _inputs[input.Name];
-            columns[binding.Index] = TensorColumn.From(input.Data, binding.Spec.Shape.Count == 1 ? 0 : checked((int)Tensor.ElementCount(input.Shape[1..])));
+            var data = binding.KeyCount > 0 ? Keys(input, binding.KeyCount) : input.Data;
+            columns[binding.Index] = TensorColumn.From(data, binding.Spec.Shape.Count == 1 ? 0 : checked((int)Tensor.ElementCount(input.Shape[1..])));
         }
 
         var view = new TensorDataView(_schema, columns, rows);
@@ -274,5 +268,27 @@ public sealed class MlNetModelRuntime : IModelRuntime
         return values.DenseValues().Select(value => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "").ToList();
     }
 
-    private sealed record InputBinding(int Index, TensorSpec Spec);
+    /// <summary>
+    /// A key input's values as ML.NET's classes hold them, 0 to count - 1 (a <c>[KeyType]</c> field: what a
+    /// PredictionEngine is given), turned into the data view's raw keys, 1 to count (0 is a missing key); a value past
+    /// the last key is refused rather than read as missing.
+    /// </summary>
+    private static Array Keys(Tensor input, ulong count)
+    {
+        var raw = Array.CreateInstance(input.Data.GetType().GetElementType()!, input.Data.Length);
+        for (var i = 0; i < input.Data.Length; i++)
+        {
+            var key = Convert.ToUInt64(input.Data.GetValue(i), CultureInfo.InvariantCulture);
+            if (key >= count)
+            {
+                throw new ModelInputException($"input '{input.Name}': value {i} ({key}) is not a key of 0..{count - 1}");
+            }
+
+            raw.SetValue(Convert.ChangeType(key + 1, raw.GetType().GetElementType()!, CultureInfo.InvariantCulture), i);
+        }
+
+        return raw;
+    }
+
+    private sealed record InputBinding(int Index, TensorSpec Spec, ulong KeyCount);
 }

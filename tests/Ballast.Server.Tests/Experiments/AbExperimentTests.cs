@@ -417,24 +417,37 @@ public sealed class AbExperimentTests
         (await gone.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldStartWith(
             "Cannot compute the results of experiment 'doomed': cuped: model version models:/ltv/1, pinned when the experiment started, does not exist any more (");
 
-        // No fixture model throws on data it was given (the ONNX graphs ignore unknown categories and impute NaN), and an
-        // ML.NET model taking a key as input, which once threw on every call, is now refused at registration: the CUPAC
-        // path's wrapping of a scoring failure into this 409 is not reached by a test.
+        // A model that itself refuses the data while scoring (not a missing column): an ML.NET model whose input is a key
+        // of 0..2. The start passes (the columns are there and numeric); the table's rows hold 3 and 9, which are not keys
+        // of it, so the results are a 409 naming the model and the file (not a 500).
         var folder = Directory.CreateTempSubdirectory("ballast-cupac-").FullName;
         try
         {
-            using var form = new MultipartFormDataContent();
-            var zip = new ByteArrayContent(await File.ReadAllBytesAsync(Ballast.Tests.Runtime.MlNetTestModels.SaveKeyed(folder), Cancel));
-            zip.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/zip");
-            form.Add(zip, "file", "visits.zip");
-            using var registered = await client.PostAsync("/api/v1/models/visits/versions", form, Cancel);
-            registered.StatusCode.ShouldBe(HttpStatusCode.BadRequest, await registered.Content.ReadAsStringAsync(Cancel));
-            (await registered.Content.ReadAsStringAsync(Cancel)).ShouldContain("input 'Segment' is an ML.NET key");
+            using (var form = new MultipartFormDataContent())
+            {
+                var zip = new ByteArrayContent(await File.ReadAllBytesAsync(Ballast.Tests.Runtime.MlNetTestModels.SaveKeyed(folder), Cancel));
+                zip.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/zip");
+                form.Add(zip, "file", "visits.zip");
+                using var registered = await client.PostAsync("/api/v1/models/visits/versions", form, Cancel);
+                registered.StatusCode.ShouldBe(HttpStatusCode.Created, await registered.Content.ReadAsStringAsync(Cancel));
+            }
         }
         finally
         {
             Directory.Delete(folder, recursive: true);
         }
+
+        await ServingHelpers.AddDatasetAsync(client, "visits", "customer_id,Segment,Spend\nuser-0,1,10\nuser-1,3,20\nuser-2,9,30\n", "visits.csv");
+        (await client.PutAsJsonAsync("/api/v1/experiments/refused", Spec(new { source = "model", model = "models:/visits/1", name = "visits", key = "customer_id", output = "Score" }), Cancel))
+            .EnsureSuccessStatusCode();
+        using var refused = await client.GetAsync("/api/v1/experiments/refused/results", Cancel);
+        refused.StatusCode.ShouldBe(HttpStatusCode.Conflict, await refused.Content.ReadAsStringAsync(Cancel));
+        refused.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        var reason = (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()!;
+        const string Prefix = "Cannot compute the results of experiment 'refused': cuped: models:/visits/1 could not score visits@1 visits.csv: ";
+        reason.ShouldStartWith(Prefix);
+        reason[Prefix.Length..].ShouldStartWith("models:/visits/1 failed on rows 1 to 3 of the reference");
+        reason.ShouldContain("is not a key of 0..2");
     }
 
     /// <summary>
