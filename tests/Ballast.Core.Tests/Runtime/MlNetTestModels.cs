@@ -57,15 +57,15 @@ public static class MlNetTestModels
         return Save(ml, pipeline.Fit(data), data.Schema, folder, "loans.zip");
     }
 
-    /// <summary>Visits: a segment as an ML.NET key of 1..3 (<see cref="KeyTypeAttribute"/>) one-hot encoded beside a spend, SDCA regression.</summary>
+    /// <summary>Visits: a segment as an ML.NET key (<see cref="KeyTypeAttribute"/> of 3: the field holds 0..2) one-hot encoded beside a spend, SDCA regression.</summary>
     public static string SaveKeyed(string folder)
     {
         var ml = new MLContext(seed: 1);
         var random = new Random(17);
         var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 300).Select(i =>
         {
-            var visit = new Visit { Segment = (uint)(1 + (i % 3)), Spend = (float)(random.NextDouble() * 100) };
-            visit.Label = visit.Spend + (10 * visit.Segment) + (float)random.NextDouble();
+            var visit = new Visit { Segment = (uint)(i % 3), Spend = (float)(random.NextDouble() * 100) };
+            visit.Label = visit.Spend + (10 * (visit.Segment + 1)) + (float)random.NextDouble();
             return visit;
         }).ToList());
         var pipeline = ml.Transforms.Conversion.MapKeyToVector("SegmentVector", nameof(Visit.Segment))
