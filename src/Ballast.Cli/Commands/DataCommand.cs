@@ -75,11 +75,11 @@ internal static class DataCommand
                 }
 
                 Directory.CreateDirectory(Path.GetDirectoryName(target)!);
-                var partial = target + ".partial";
-                using (var hash = SHA256.Create())
+                // A file whose bytes do not hash to the manifest's SHA-256 fails the write, so nothing is kept.
+                await PartialFile.WriteAsync(target, async stream =>
                 {
-                    await using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 81_920, FileOptions.Asynchronous))
-                    await using (var hashing = new CryptoStream(stream, hash, CryptoStreamMode.Write))
+                    using var hash = SHA256.Create();
+                    await using (var hashing = new CryptoStream(stream, hash, CryptoStreamMode.Write, leaveOpen: true))
                     {
                         await client.DownloadAsync($"{Api}/blobs/{sha256}", hashing, cancel).ConfigureAwait(false);
                     }
@@ -87,12 +87,9 @@ internal static class DataCommand
                     var actual = Convert.ToHexStringLower(hash.Hash!);
                     if (actual != sha256)
                     {
-                        File.Delete(partial);
                         throw new InvalidOperationException($"'{relative}' arrived with SHA-256 {actual}, not {sha256}; nothing was kept. Try again.");
                     }
-                }
-
-                File.Move(partial, target, overwrite: true);
+                }).ConfigureAwait(false);
             }
 
             var name = $"{ClientOptions.Text(version, "name")}@{ClientOptions.Text(version, "version")}";

@@ -114,6 +114,17 @@ public abstract class DatasetsApiTests(DatabaseEngine engine) : EngineServerTest
             var bad = await CliProcess.RunAsync("data", "show", "davis@7", "--url", url);
             bad.ExitCode.ShouldBe(1);
             bad.Error.ShouldBe("error: Dataset 'davis' has no version 7; `ballast data show davis` lists its versions.\n");
+
+            // A blob that no longer hashes to its address (damaged in the store) is refused, and nothing of it is left behind.
+            var sha = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(await File.ReadAllBytesAsync(TestServices.Fixture("davis.csv"), Cancel)));
+            await File.WriteAllTextAsync(Path.Combine(server.DataDir, "artifacts", "datasets", "sha256", sha[..2], sha), "damaged", Cancel);
+            var damaged = Path.Combine(work.FullName, "damaged");
+            var refused = await CliProcess.RunAsync("data", "get", "davis@1", "-o", damaged, "--url", url);
+            refused.ExitCode.ShouldBe(1, refused.ToString());
+            refused.Error.ShouldStartWith("error: 'train.csv' arrived with SHA-256 ");
+            refused.Error.ShouldContain($", not {sha}; nothing was kept.");
+            Directory.EnumerateFiles(damaged, "*", SearchOption.AllDirectories).Select(file => Path.GetRelativePath(damaged, file))
+                .ShouldBe([Path.Combine("raw", "blob.bin")], "the file before it in path order arrived whole; neither train.csv nor its .partial stays");
         }
         finally
         {
