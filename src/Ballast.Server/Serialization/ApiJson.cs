@@ -14,8 +14,8 @@ public static class ApiJson
     public static JavaScriptEncoder Encoder => JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
 
     /// <summary>The options of a response written with a <see cref="Utf8JsonWriter"/> of its own.</summary>
-    public static JsonWriterOptions WriterOptions { get; } = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    public static JsonWriterOptions WriterOptions { get; } = new() { Encoder = Encoder };
 
     /// <summary>The source-generated metadata with the responses' encoder, for results written outside the minimal API's JSON options.</summary>
-    public static ServerJsonContext Context { get; } = new(new JsonSerializerOptions(ServerJsonContext.Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    public static ServerJsonContext Context { get; } = new(new JsonSerializerOptions(ServerJsonContext.Default.Options) { Encoder = Encoder });
 }
