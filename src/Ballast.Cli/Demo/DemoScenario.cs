@@ -393,12 +393,22 @@ internal sealed class DemoScenario(BallastClient client, IAnsiConsole console, D
         }
     }
 
-    /// <summary>The endpoint's rollout in progress, as "weight N% (phase: message)", or null when there is none.</summary>
+    /// <summary>
+    /// The endpoint's rollout in progress, as "weight N% (phase: message)", the message left out when it only repeats
+    /// the weight (a setWeight step's "canary weight N%"), or null when there is none.
+    /// </summary>
     private async Task<string?> CanaryAsync(CancellationToken cancellationToken)
     {
         var rollouts = await client.GetJsonAsync("/api/v1/rollouts", cancellationToken).ConfigureAwait(false);
         var latest = rollouts.GetProperty("rollouts").EnumerateArray().LastOrDefault(rollout => Text(rollout, "endpoint") == Endpoint);
-        return latest.ValueKind == JsonValueKind.Undefined ? null : $"weight {latest.GetProperty("weight")}% ({Text(latest, "phase")}: {Text(latest, "message")})";
+        if (latest.ValueKind == JsonValueKind.Undefined)
+        {
+            return null;
+        }
+
+        var weight = $"weight {latest.GetProperty("weight")}%";
+        var message = Text(latest, "message");
+        return message.Length == 0 || message == $"canary {weight}" ? $"{weight} ({Text(latest, "phase")})" : $"{weight} ({Text(latest, "phase")}: {message})";
     }
 
     private async Task<string?> LatestRunAsync(string pipeline, CancellationToken cancellationToken)
