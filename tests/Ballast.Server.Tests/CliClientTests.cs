@@ -46,7 +46,11 @@ public sealed class CliClientTests
         alias.Output.ShouldBe("churn@champion -> version 1\n");
         var versions = await CliProcess.RunAsync("models", "versions", "churn", "--url", url, "--json");
         JsonDocument.Parse(versions.Output).RootElement.GetProperty("model_versions")[0].GetProperty("aliases")[0].GetString().ShouldBe("champion");
-        (await CliProcess.RunAsync("models", "list", "--url", url)).Output.ShouldContain("champion=v1");
+        var list = (await CliProcess.RunAsync("models", "list", "--url", url)).Output;
+        list.ShouldContain("champion=v1");
+        list.ShouldNotContain("None"); // a version without a stage is just "v1"
+        await MlflowHttp.PostAsync(client, "model-versions/transition-stage", new { name = "churn", version = "1", stage = "Production" });
+        (await CliProcess.RunAsync("models", "list", "--url", url)).Output.ShouldContain("v1 (Production)");
         (await CliProcess.RunAsync("models", "show", "churn", "--url", url)).Output.ShouldContain("aliases");
     }
 

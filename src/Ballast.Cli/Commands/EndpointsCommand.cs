@@ -47,12 +47,11 @@ internal static class EndpointsCommand
 
         var show = new ClientOptions();
         var showName = new Argument<string>("name") { Description = "The endpoint." };
-        var showCommand = show.AddTo(new Command("show", "Show an endpoint as JSON.") { showName });
+        var showCommand = show.AddTo(new Command("show", "Show an endpoint: its spec, revision and serving status.") { showName });
         showCommand.SetAction(async (parse, cancel) =>
         {
             var json = await show.Client(parse).GetJsonAsync($"{Api}/{Uri.EscapeDataString(parse.GetValue(showName)!)}", cancel).ConfigureAwait(false);
-            await output.WriteLineAsync(json.GetRawText()).ConfigureAwait(false);
-            return BallastCli.Success;
+            return await show.PrintAsync(parse, output, json, Fields).ConfigureAwait(false);
         });
         command.Subcommands.Add(showCommand);
 
@@ -67,6 +66,54 @@ internal static class EndpointsCommand
         });
         command.Subcommands.Add(deleteCommand);
         return command;
+    }
+
+    /// <summary>
+    /// The table of <c>endpoints show</c>: a row per field in the API's order, a row per variant and shadow ("variant a:
+    /// models:/iris/1, weight 90"), the status's fields, times as dates, and a policy's settings as compact JSON.
+    /// </summary>
+    private static TextTable Fields(JsonElement endpoint)
+    {
+        var table = new TextTable("FIELD", "VALUE");
+        foreach (var field in endpoint.EnumerateObject())
+        {
+            switch (field.Name)
+            {
+                case "variants" or "shadows":
+                    foreach (var variant in field.Value.EnumerateArray())
+                    {
+                        table.Add($"{field.Name[..^1]} {ClientOptions.Text(variant, "name")}", string.Join(", ", variant.EnumerateObject()
+                            .Where(property => property.Name != "name" && property.Value.ValueKind != JsonValueKind.Null)
+                            .Select(property => property.Name is "model" or "url" ? ClientOptions.Text(variant, property.Name) : $"{property.Name} {Value(property.Value)}")));
+                    }
+
+                    break;
+                case "status":
+                    table.Add("ready", ClientOptions.Text(field.Value, "ready"));
+                    table.Add("served revision", ClientOptions.Text(field.Value, "served_revision"));
+                    table.Add("serving", string.Join(" ", ClientOptions.Items(field.Value, "serving").Select(v => $"{ClientOptions.Text(v, "name")}={ClientOptions.Text(v, "model")}")));
+                    if (ClientOptions.Text(field.Value, "problem") is { Length: > 0 } problem)
+                    {
+                        table.Add("problem", problem);
+                    }
+
+                    break;
+                case "created_at" or "updated_at":
+                    table.Add(field.Name[..^3], ClientOptions.Time(endpoint, field.Name));
+                    break;
+                default:
+                    if (field.Value.ValueKind != JsonValueKind.Null)
+                    {
+                        table.Add(field.Name, Value(field.Value));
+                    }
+
+                    break;
+            }
+        }
+
+        return table;
+
+        static string Value(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString() ?? "" : value.GetRawText();
     }
 
     /// <summary>The table of <c>endpoints list</c> (and <c>get endpoints</c>).</summary>

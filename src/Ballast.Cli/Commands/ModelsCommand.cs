@@ -27,7 +27,7 @@ internal static class ModelsCommand
                 foreach (var model in ClientOptions.Items(body, "registered_models"))
                 {
                     table.Add(ClientOptions.Text(model, "name"),
-                        string.Join(" ", ClientOptions.Items(model, "latest_versions").Select(v => $"v{ClientOptions.Text(v, "version")}:{ClientOptions.Text(v, "current_stage")}")),
+                        string.Join(" ", ClientOptions.Items(model, "latest_versions").Select(LatestVersion)),
                         Aliases(model), ClientOptions.Time(model, "last_updated_timestamp"), ClientOptions.Text(model, "description"));
                 }
 
@@ -156,6 +156,13 @@ internal static class ModelsCommand
         alias.Subcommands.Add(setCommand);
         command.Subcommands.Add(alias);
         return command;
+    }
+
+    /// <summary>A latest version as "v3", with its MLflow stage when it has one: "v2 (Production)".</summary>
+    private static string LatestVersion(JsonElement version)
+    {
+        var stage = ClientOptions.Text(version, "current_stage");
+        return stage is "" or "None" ? $"v{ClientOptions.Text(version, "version")}" : $"v{ClientOptions.Text(version, "version")} ({stage})";
     }
 
     private static string Aliases(JsonElement model) =>

@@ -39,6 +39,11 @@ public sealed class ServingTests
         var created = await CliProcess.RunAsync("endpoints", "create", "iris", "--model", "models:/iris/1", "--url", url);
         created.ExitCode.ShouldBe(0, created.ToString());
         created.Output.ShouldBe("iris: serving main=iris/1\n".Replace("main=", "", StringComparison.Ordinal));
+        var shown = await CliProcess.RunAsync("endpoints", "show", "iris", "--url", url);
+        shown.ExitCode.ShouldBe(0, shown.ToString());
+        var rows = shown.Output.Split('\n').Select(line => string.Join(' ', line.Split(' ', StringSplitOptions.RemoveEmptyEntries))).ToList();
+        new[] { "FIELD VALUE", "name iris", "policy split", "variant main models:/iris/1, weight 100", "revision 1", "ready true", "serving main=iris/1" }.ShouldBeSubsetOf(rows);
+        JsonDocument.Parse((await CliProcess.RunAsync("endpoints", "show", "iris", "--url", url, "--json")).Output).RootElement.GetProperty("revision").GetInt32().ShouldBe(1);
         // Following an alias not set yet (the README's order before it set one): stored, and said not to serve anything.
         var pending = await CliProcess.RunAsync("endpoints", "create", "pending", "--model", "models:/iris@champion", "--url", url);
         (pending.ExitCode, pending.Output).ShouldBe((0, "pending: stored, not served: Registered model alias champion not found.\n"), pending.ToString());
