@@ -281,7 +281,7 @@ public static partial class InferenceApi
         }
         catch (JsonException exception)
         {
-            throw new ModelInputException($"the body is not valid JSON: {exception.Message}");
+            throw new ModelInputException($"the body {Serialization.JsonSyntax.Problem(exception)}");
         }
     }
 

@@ -234,7 +234,9 @@ public static class MlflowScoring
             return [new Tensor(spec.Name, spec.Datatype, [rows, table.Columns.Count], Cells(spec, table.Rows.SelectMany(row => row).ToList()))];
         }
 
-        throw new ModelInputException($"the columns ({string.Join(", ", table.Columns)}) do not name the model's inputs ({string.Join(", ", signature.Inputs.Select(input => $"'{input.Name}' {input}"))})");
+        var missing = signature.Inputs.Where(input => !table.Columns.Contains(input.Name)).Select(input => $"'{input.Name}'");
+        throw new ModelInputException($"the columns ({string.Join(", ", table.Columns)}) lack the model's input(s) {string.Join(", ", missing)}; " +
+            $"it takes {string.Join(", ", signature.Inputs.Select(input => $"'{input.Name}' {input}"))}");
     }
 
     private static Array Cells(TensorSpec spec, List<JsonElement> cells)

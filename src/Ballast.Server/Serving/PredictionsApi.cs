@@ -32,7 +32,7 @@ public static class PredictionsApi
             }
             catch (JsonException exception)
             {
-                throw TrackingException.Invalid($"The body is not valid JSON: {exception.Message}");
+                throw TrackingException.Invalid($"The body {Serialization.JsonSyntax.Problem(exception)}");
             }
 
             using (document)

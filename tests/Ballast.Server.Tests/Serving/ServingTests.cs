@@ -104,7 +104,9 @@ public sealed class ServingTests
     [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":\"1,4\",\"datatype\":\"FP32\",\"data\":[1,2,3,4]}]}", 400, "input 'float_input': 'shape' must be a list of non-negative integers")]
     [InlineData("{\"inputs\":[]}", 400, "missing input 'float_input' (FP32 [-1,4])")]
     [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[1,2,3,4]}],\"outputs\":[{\"name\":\"nope\"}]}", 400, "unknown output 'nope'; the model gives 'output_label' (INT64 [-1]), 'output_probability' (FP32 [-1,-1])")]
-    [InlineData("{\"inputs\": [", 400, "the body is not valid JSON")]
+    [InlineData("{\"inputs\": [", 400, "the body is not valid JSON (line 1, byte 12): ")]
+    [InlineData("{\"inputs\": []\n,}", 400, "the body is not valid JSON (line 2, byte 1): ")]
+    [InlineData("", 400, "the body is empty")]
     // Anything but a number in an integer tensor was a 500 (JsonElement's integer readers throw on strings, null, true).
     [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"INT64\",\"data\":[\"1\",2,3,4]}]}", 400, "input 'float_input': value 0 (\"1\") is not a INT64")]
     [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"INT32\",\"data\":[1,null,3,4]}]}", 400, "input 'float_input': value 1 (null) is not a INT32")]
@@ -331,6 +333,9 @@ public sealed class ServingTests
             ("{\"dataframe_records\": [{\"pclass\": \"first\", \"sex\": \"female\", \"age\": 29, \"fare\": 211.3, \"embarked\": \"S\"}]}", "application/json", "input 'pclass': value 0 (\"first\") is not a INT64"),
             // pandas' orient="split" is an object; a bare list of rows was a 500.
             ("{\"dataframe_split\": [[1, \"female\", 29, 211.3, \"S\"]]}", "application/json", "dataframe_split needs 'data', a list of rows (and 'columns')."),
+            // Columns that leave inputs out: the missing ones named first.
+            ("{\"dataframe_records\": [{\"pclass\": 1, \"sex\": \"female\", \"age\": 29}]}", "application/json",
+                "the columns (pclass, sex, age) lack the model's input(s) 'fare', 'embarked'; it takes 'pclass' INT64 [-1,1], 'sex' BYTES [-1,1], 'age' FP32 [-1,1], 'fare' FP32 [-1,1], 'embarked' BYTES [-1,1]"),
         })
         {
             using var response = await client.PostAsync("/endpoints/titanic/invocations", new StringContent(body, Encoding.UTF8, type), Cancel);
