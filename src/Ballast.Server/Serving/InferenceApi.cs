@@ -118,9 +118,9 @@ public static partial class InferenceApi
     /// </summary>
     internal static void RequireRows(IReadOnlyList<Tensor> inputs)
     {
-        foreach (var input in inputs)
+        for (var i = 0; i < inputs.Count; i++) // not foreach: an interface's enumerator is an allocation per request
         {
-            if (input.Shape.Length > 0 && input.Shape[0] == 0)
+            if (inputs[i].Shape is [0, ..])
             {
                 throw TrackingException.Invalid(NoRows);
             }
