@@ -648,7 +648,11 @@ public sealed class AbExperimentTests
         results.GetProperty("decision").GetString().ShouldBe("keep a", results.ToString());
         var refunds = results.GetProperty("guardrail_metrics").EnumerateArray().ShouldHaveSingleItem();
         refunds.GetProperty("metric").GetString().ShouldBe("refunds");
-        refunds.GetProperty("variants").EnumerateArray().Single(variant => variant.GetProperty("variant").GetString() == "b").GetProperty("verdict").GetString().ShouldBe("better");
+        refunds.GetProperty("inverse").GetBoolean().ShouldBeTrue();
+        // Refunds tripled: worse, for a metric where lower is better (the verdict is not the sign of the lift).
+        var refundsOfB = refunds.GetProperty("variants").EnumerateArray().Single(variant => variant.GetProperty("variant").GetString() == "b");
+        refundsOfB.GetProperty("verdict").GetString().ShouldBe("worse");
+        refundsOfB.GetProperty("relative_lift").GetDouble().ShouldBeGreaterThan(0);
     }
 
     [Fact]
