@@ -581,10 +581,22 @@ public sealed class RolloutController(
 
     private static long Samples(VariantFeedback feedback, string metric) => metric == Condition.Accuracy ? feedback.Labelled : feedback.Rewarded;
 
+    /// <summary>
+    /// A variant's feedback values: <c>accuracy</c> only with an outcome to compare and <c>mean_reward</c> only with a
+    /// reward (left out, null per metric, rather than a 0 nobody measured; a condition on them is inconclusive then).
+    /// </summary>
     private static void AddFeedback(Dictionary<string, double> values, VariantFeedback feedback, string prefix)
     {
-        values[prefix + Condition.Accuracy] = feedback.Accuracy;
-        values[prefix + Condition.MeanReward] = feedback.MeanReward;
+        if (feedback.Labelled > 0)
+        {
+            values[prefix + Condition.Accuracy] = feedback.Accuracy;
+        }
+
+        if (feedback.Rewarded > 0)
+        {
+            values[prefix + Condition.MeanReward] = feedback.MeanReward;
+        }
+
         values[prefix + Condition.FeedbackCount] = feedback.Feedback;
     }
 

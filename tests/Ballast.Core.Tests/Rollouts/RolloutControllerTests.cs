@@ -82,6 +82,16 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
         var rollout = await controller.GetAsync("iris-v2", Cancel);
         // Outcomes without rewards: the reward condition lacks feedback, but the feedback count is judged and fails.
         (rollout.State.Phase, rollout.State.Message).ShouldBe((RolloutPhases.Aborted, "analysis failed: labels: feedback_count < 1000 (value 90)"));
+        // No reward was posted: the mean reward was not measured, so it is no value (not 0); the accuracy was.
+        var values = rollout.State.History[^1].Values!;
+        values.ShouldContainKeyAndValue("feedback_count", 90);
+        values.ShouldContainKey("accuracy");
+        values.ShouldContainKey("stable_accuracy");
+        values.ShouldNotContainKey("mean_reward");
+        values.ShouldNotContainKey("stable_mean_reward");
+        var analysis = (await controller.AnalysesAsync("iris-v2", cancellationToken: Cancel)).ShouldHaveSingleItem().Analysis;
+        var reward = analysis.Measurements[^1].Metrics!.Single(metric => metric.Name == "reward");
+        (reward.Value, reward.Result).ShouldBe(((double?)null, "Inconclusive"));
     }
 
     [Fact]
