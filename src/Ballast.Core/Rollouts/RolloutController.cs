@@ -138,7 +138,7 @@ public sealed class RolloutController(
 
         var now = Now;
         var state = new RolloutState(RolloutPhases.Progressing, 0, 0, "started", stable.Name, stable.Model, now, null, null,
-            [new RolloutEvent(now, RolloutPhases.Progressing, 0, 0, $"started: {spec.Model} against stable {stable.Name}={stable.Model}")]);
+            [new RolloutEvent(now, RolloutPhases.Progressing, 0, 0, $"started: {spec.Model} against stable variant '{stable.Name}' ({stable.Model})")]);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(
                 "SELECT count(*) FROM rollouts WHERE endpoint = @Endpoint AND phase IN ('Progressing', 'Paused')", new { spec.Endpoint }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0)

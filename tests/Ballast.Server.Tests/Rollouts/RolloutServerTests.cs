@@ -173,7 +173,7 @@ public sealed class RolloutServerTests
             status.GetProperty("phase").GetString().ShouldBe("Succeeded", status.ToString());
             var history = (await one.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2/history", Cancel)).GetProperty("history").EnumerateArray()
                 .Select(e => e.GetProperty("message").GetString()).ToList();
-            history.ShouldBe(["started: models:/iris/2 against stable main=models:/iris/1", "canary weight 50%", "pause of 00:00:02 done", "canary weight 100%",
+            history.ShouldBe(["started: models:/iris/2 against stable variant 'main' (models:/iris/1)", "canary weight 50%", "pause of 00:00:02 done", "canary weight 100%",
                 "promoted: models:/iris/2 is the stable variant 'main'"], "one controller, each transition once");
         }
         finally
