@@ -58,8 +58,12 @@ public sealed record CupedReport(string? Covariate, string? Lookback, double? Th
 /// </summary>
 public sealed record CupedCovariateReport(string Covariate, string? Lookback, double Theta, long UnitsWithCovariate, string? Dropped = null);
 
-/// <summary>A secondary metric's results per variant; p-values adjusted across every secondary metric and treatment.</summary>
-public sealed record MetricResult(string Metric, string Type, string Source, IReadOnlyList<VariantResult> Variants, CupedReport? Cuped = null);
+/// <summary>
+/// A secondary metric's or a metric guardrail's results per variant; a secondary metric's p-values adjusted across
+/// every secondary metric and treatment. <see cref="Inverse"/> (a guardrail where lower is better) when the verdicts
+/// and chances to win read that way: a significantly higher treatment is <c>worse</c>; lifts keep their sign.
+/// </summary>
+public sealed record MetricResult(string Metric, string Type, string Source, IReadOnlyList<VariantResult> Variants, CupedReport? Cuped = null, bool? Inverse = null);
 
 /// <summary>The sample-ratio check of the units against the endpoint's weights (null weights: equal).</summary>
 public sealed record SrmStatus(double PValue, bool Mismatch, IReadOnlyList<double> ExpectedShares);
@@ -145,7 +149,8 @@ public static class AbExperimentAnalysis
     /// <summary>
     /// Each metric guardrail analysed as the primary metric is (same engine, α, plan and CUPED; with several treatments
     /// Holm-adjusted against the control, as the primary metric; not adjusted across guardrails, so that a guardrail
-    /// errs towards stopping a ship).
+    /// errs towards stopping a ship). An inverse guardrail's verdicts and chances to win are turned round, so that a
+    /// treatment that raised a lower-is-better metric significantly reads <c>worse</c>.
     /// </summary>
     private static List<MetricResult>? GuardrailMetrics(AbExperimentSpec spec, IReadOnlyList<IReadOnlyList<VariantData>>? guarded, long planned)
     {
@@ -159,18 +164,27 @@ public static class AbExperimentAnalysis
         {
             var metric = guardrail.AsMetric()!;
             var result = Analyze(spec with { Metric = metric, SecondaryMetrics = null, Guardrails = null, PlannedSamples = planned }, guarded[i], null);
-            return new MetricResult(metric.Name!, metric.Type!, metric.Source!, result.Variants, result.Cuped);
+            return guardrail.Inverse == true
+                ? new MetricResult(metric.Name!, metric.Type!, metric.Source!, [.. result.Variants.Select(LowerIsBetter)], result.Cuped, Inverse: true)
+                : new MetricResult(metric.Name!, metric.Type!, metric.Source!, result.Variants, result.Cuped);
         })];
     }
 
-    /// <summary>The metric guardrails <paramref name="variant"/> breaks: its verdict on one is worse (lower, or higher for an inverse metric) than the control's.</summary>
+    /// <summary>A result on a metric where lower is better: <c>better</c> and <c>worse</c> swapped, the chance to win that of being lower.</summary>
+    private static VariantResult LowerIsBetter(VariantResult result) => result with
+    {
+        Verdict = result.Verdict switch { "better" => "worse", "worse" => "better", var verdict => verdict },
+        ChanceToWin = 1 - result.ChanceToWin,
+    };
+
+    /// <summary>The metric guardrails <paramref name="variant"/> breaks: its verdict on one is <c>worse</c> (lower, or higher for an inverse metric, whose verdicts are turned round already).</summary>
     private static IEnumerable<string> Broken(IReadOnlyList<GuardrailSpec> guardrails, IReadOnlyList<MetricResult> results, string variant) =>
         guardrails.Where(guardrail => guardrail.Source is not null).Zip(results).Select(pair =>
         {
             var (guardrail, result) = pair;
             var verdict = result.Variants.FirstOrDefault(item => item.Variant == variant)?.Verdict;
             var inverse = guardrail.Inverse == true;
-            if (verdict != (inverse ? "better" : "worse"))
+            if (verdict != "worse")
             {
                 return null;
             }

@@ -287,9 +287,10 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     }
 
     /// <summary>
-    /// The experiment's results now: each variant's units (primary predictions since the start) and metrics (from
-    /// their feedback or KPIs; CUPED-adjusted with the pre-period covariate when configured), checked against the
-    /// endpoint's weights for sample-ratio mismatch, analysed by its engine; secondary metrics beside the primary one.
+    /// The experiment's results now: each variant's units (primary predictions since the start; forced and shadow ones
+    /// are not units) and metrics (from their feedback or KPIs; CUPED-adjusted with the pre-period covariate when
+    /// configured), checked against the endpoint's weights for sample-ratio mismatch, analysed by its engine;
+    /// secondary metrics beside the primary one.
     /// </summary>
     public async Task<AbExperimentResults> ResultsAsync(string name, CancellationToken cancellationToken = default)
     {
@@ -571,9 +572,9 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
     }
 
     /// <summary>
-    /// Each unit (a primary prediction since the start) with its variant, latency, routing key and raw value (null: no
-    /// feedback or KPI for it): the outcome (true or a number), the reward, or the sum of the KPI's values for the
-    /// prediction and, for a routing key's values, for the key's first prediction.
+    /// Each unit (a primary prediction since the start, never a forced or a shadow one) with its variant, latency,
+    /// routing key and raw value (null: no feedback or KPI for it): the outcome (true or a number), the reward, or the
+    /// sum of the KPI's values for the prediction and, for a routing key's values, for the key's first prediction.
     /// </summary>
     private static string Units(MetricSpec metric, int index, long start) => metric.Source switch
     {

@@ -141,7 +141,7 @@ public sealed class FeatureStreams(PredictionLog log, IArtifactStore artifacts, 
                             SELECT timestamp AS __ms, instance AS __inst, sequence AS __seq, prediction_id AS __id, {candidates} FROM (
                                 SELECT timestamp, instance, sequence, prediction_id, from_json(inputs, {Tensors}) AS __in, from_json(outputs, {Tensors}) AS __out
                                 FROM {PredictionSegments.Relation(files)}
-                                WHERE kind = {Literal(PredictionRecord.Primary)}{bounds})))
+                                WHERE {PredictionSegments.Answered}{bounds})))
                     WHERE __t0 IS NOT NULL AND len(__t0.data) = {Rows("__t0")}))
             WHERE __entity IS NOT NULL
             """;

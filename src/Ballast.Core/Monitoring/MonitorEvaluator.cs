@@ -160,15 +160,15 @@ public sealed class MonitorEvaluator(
     public Task<long?> WatermarkAsync(CancellationToken cancellationToken = default) => export.WatermarkAsync(cancellationToken);
 
     /// <summary>
-    /// How many primary predictions the endpoint logged after <paramref name="after"/> and up to <paramref name="until"/>
+    /// How many answered predictions (primary and forced) the endpoint logged after <paramref name="after"/> and up to <paramref name="until"/>
     /// (Unix ms, inclusive; null for no bound), and the timestamp of the <paramref name="rows"/>-th.
     /// </summary>
     public Task<(long Count, long? NthTimestamp)> CountAfterAsync(string endpoint, long after, long rows, long? until = null, CancellationToken cancellationToken = default) =>
         export.QueryAsync(endpoint, after + 1, until, connection =>
         {
             using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT count(*), (SELECT timestamp FROM predictions WHERE kind = 'primary' ORDER BY {PredictionSegments.Order} LIMIT 1 OFFSET "
-                + (rows - 1).ToString(CultureInfo.InvariantCulture) + ") FROM predictions WHERE kind = 'primary'";
+            command.CommandText = $"SELECT count(*), (SELECT timestamp FROM predictions WHERE {PredictionSegments.Answered} ORDER BY {PredictionSegments.Order} LIMIT 1 OFFSET "
+                + (rows - 1).ToString(CultureInfo.InvariantCulture) + $") FROM predictions WHERE {PredictionSegments.Answered}";
             using var reader = command.ExecuteReader();
             reader.Read();
             return (reader.GetInt64(0), reader.IsDBNull(1) ? (long?)null : reader.GetInt64(1));

@@ -35,8 +35,8 @@ public sealed class WindowTable
     public int Rows { get; private set; }
 
     /// <summary>
-    /// Reads the <c>predictions</c> view of <see cref="Ballast.Serving.PredictionExport.QueryAsync"/> (primary answers
-    /// only), of one <paramref name="variant"/> when given (a rollout's canary or stable variant), with the copies its
+    /// Reads the <c>predictions</c> view of <see cref="Ballast.Serving.PredictionExport.QueryAsync"/> (the answers callers
+    /// got, primary and forced: <see cref="Ballast.Serving.PredictionSegments.Answered"/>), of one <paramref name="variant"/> when given (a rollout's canary or stable variant), with the copies its
     /// shadow <paramref name="mirror"/> answered when given (a blue/green preview's mirror of production requests).
     /// </summary>
     public static WindowTable Read(DuckDBConnection connection, IReadOnlyDictionary<string, IReadOnlyList<string>>? featureNames, long? limit = null, string? variant = null,
@@ -45,7 +45,7 @@ public sealed class WindowTable
         ArgumentNullException.ThrowIfNull(connection);
         var table = new WindowTable();
         using var command = connection.CreateCommand();
-        var which = variant is null ? "kind = 'primary'" : $"kind = 'primary' AND variant = {Literal(variant)}";
+        var which = variant is null ? Ballast.Serving.PredictionSegments.Answered : $"{Ballast.Serving.PredictionSegments.Answered} AND variant = {Literal(variant)}";
         if (variant is not null && mirror is not null)
         {
             which = $"(({which}) OR (kind = 'shadow' AND variant = {Literal(mirror)}))";

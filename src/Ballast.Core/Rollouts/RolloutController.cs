@@ -138,7 +138,7 @@ public sealed class RolloutController(
 
         var now = Now;
         var state = new RolloutState(RolloutPhases.Progressing, 0, 0, "started", stable.Name, stable.Model, now, null, null,
-            [new RolloutEvent(now, RolloutPhases.Progressing, 0, 0, $"started: {spec.Model} against stable {stable.Name}={stable.Model}")]);
+            [new RolloutEvent(now, RolloutPhases.Progressing, 0, 0, $"started: {spec.Model} against stable variant '{stable.Name}' ({stable.Model})")]);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(
                 "SELECT count(*) FROM rollouts WHERE endpoint = @Endpoint AND phase IN ('Progressing', 'Paused')", new { spec.Endpoint }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0)
@@ -581,10 +581,22 @@ public sealed class RolloutController(
 
     private static long Samples(VariantFeedback feedback, string metric) => metric == Condition.Accuracy ? feedback.Labelled : feedback.Rewarded;
 
+    /// <summary>
+    /// A variant's feedback values: <c>accuracy</c> only with an outcome to compare and <c>mean_reward</c> only with a
+    /// reward (left out, null per metric, rather than a 0 nobody measured; a condition on them is inconclusive then).
+    /// </summary>
     private static void AddFeedback(Dictionary<string, double> values, VariantFeedback feedback, string prefix)
     {
-        values[prefix + Condition.Accuracy] = feedback.Accuracy;
-        values[prefix + Condition.MeanReward] = feedback.MeanReward;
+        if (feedback.Labelled > 0)
+        {
+            values[prefix + Condition.Accuracy] = feedback.Accuracy;
+        }
+
+        if (feedback.Rewarded > 0)
+        {
+            values[prefix + Condition.MeanReward] = feedback.MeanReward;
+        }
+
         values[prefix + Condition.FeedbackCount] = feedback.Feedback;
     }
 

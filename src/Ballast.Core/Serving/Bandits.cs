@@ -24,7 +24,11 @@ public sealed record BanditSpec(string? Algorithm = null, double? Epsilon = null
 /// </summary>
 public sealed record ArmStats(string Variant, long Pulls, long Rewarded, double RewardSum, double Successes)
 {
+    /// <summary>The mean reward for the policies, 0 without a reward (each of them looks at <see cref="Rewarded"/> first).</summary>
     public double Mean => Rewarded == 0 ? 0 : RewardSum / Rewarded;
+
+    /// <summary>The mean reward as shown: null without a reward, so that an arm nobody rewarded yet never reads as earning 0.</summary>
+    public double? MeanReward => Rewarded == 0 ? null : RewardSum / Rewarded;
 }
 
 /// <summary>The choice rules of the three bandit algorithms, pure: arm statistics and a random source in, an arm index out.</summary>

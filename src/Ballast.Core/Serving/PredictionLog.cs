@@ -14,6 +14,8 @@ namespace Ballast.Serving;
 /// One scored request as the prediction log keeps it; <see cref="Inputs"/> and <see cref="Outputs"/> are kept as V2 JSON
 /// tensor lists. <see cref="Expectations"/> lists the data-quality expectations the request failed when its endpoint
 /// flags rather than rejects them (<c>age.max,state.allowed</c>), null otherwise (and in segments written before it existed).
+/// <see cref="Kind"/> is <c>primary</c> (the answer the caller got, its variant chosen by the policy or the route),
+/// <c>forced</c> (the answer the caller got from a variant the <c>Ballast-Variant</c> header forced) or <c>shadow</c>.
 /// </summary>
 public sealed record PredictionRecord(
     string PredictionId,
@@ -30,6 +32,9 @@ public sealed record PredictionRecord(
 {
     public const string Primary = "primary";
     public const string Shadow = "shadow";
+
+    /// <summary>An answer of a variant forced by the <c>Ballast-Variant</c> header: served and monitored, but no unit of an experiment.</summary>
+    public const string Forced = "forced";
 }
 
 /// <summary>How the prediction log behaves: where its write-ahead files live and when they become Parquet segments.</summary>

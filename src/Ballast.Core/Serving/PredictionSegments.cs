@@ -17,6 +17,12 @@ public static class PredictionSegments
     public const string Order = "timestamp, instance NULLS FIRST, sequence NULLS FIRST, prediction_id";
 
     /// <summary>
+    /// The records of answers callers got, as monitors and rollouts read them: <c>primary</c> and <c>forced</c> (a variant
+    /// forced by the <c>Ballast-Variant</c> header still answered), not shadows' copies. Experiments count <c>primary</c> only.
+    /// </summary>
+    public const string Answered = "kind IN ('primary', 'forced')";
+
+    /// <summary>
     /// The columns of a segment, in order, as an empty relation: <c>instance</c> (the replica that wrote the record) and
     /// <c>sequence</c> (its write sequence on that replica) are null in segments written before they existed, as is
     /// <c>expectations</c>.

@@ -82,8 +82,8 @@ internal static class EndpointPage
             body.Tag("h2", "Bandit arm allocations");
             body.Raw(SvgChart.Bars("bandit-arms", $"Pulls per arm ({spec.Bandit?.Algorithm ?? BanditSpec.Thompson})", arms.Select(a => a.Variant).ToList(),
                 [new ChartSeries("share of pulls", arms.Select(a => pulls == 0 ? (double?)0 : (double)a.Pulls / pulls).ToList()),
-                 new ChartSeries("mean reward", arms.Select(a => (double?)a.Mean).ToList())], "0.##"));
-            body.Table(["arm", "pulls", "rewarded", "mean reward"], arms.Select(a => new[] { Html.Cell(a.Variant), Html.Cell(a.Pulls, "0"), Html.Cell(a.Rewarded, "0"), Html.Cell(a.Mean) }), "arms");
+                 new ChartSeries("mean reward", arms.Select(a => a.MeanReward).ToList())], "0.##"));
+            body.Table(["arm", "pulls", "rewarded", "mean reward"], arms.Select(a => new[] { Html.Cell(a.Variant), Html.Cell(a.Pulls, "0"), Html.Cell(a.Rewarded, "0"), Html.Cell(a.MeanReward) }), "arms");
         }
 
         if (spec.Ensemble?.Adapt is { } adapt && context.Service<EndpointRouter>().Find(name) is { EnsembleAdapt: not null } adaptive)

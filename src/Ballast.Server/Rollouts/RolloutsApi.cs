@@ -1,3 +1,4 @@
+using System.Globalization;
 using Ballast.Rollouts;
 using Ballast.Server.Security;
 using Microsoft.AspNetCore.Builder;
@@ -148,9 +149,24 @@ public static class RolloutsApi
             return []; // the controller says what a rollout needs
         }
 
-        var split = endpoint with { Variants = [stable with { Weight = 50 }, new Ballast.Serving.VariantSpec(RolloutController.CanaryVariant, spec.Model, 50)] };
+        // The stable variant's model is resolved once, and both layouts are checked with that version: the split's
+        // problem is blamed on the new model only when the endpoint serves without it, so both checks must judge the same
+        // stable model (an alias moved between them would have them judge two).
+        string pinned;
+        try
+        {
+            var current = await Ballast.Serving.ModelReference.Parse(stable.Model, "model").ResolveAsync(registry, cancellationToken).ConfigureAwait(false);
+            pinned = new Ballast.Serving.ModelReference(current.Name, long.Parse(current.Version, CultureInfo.InvariantCulture), null).ToString();
+        }
+        catch (Ballast.Tracking.TrackingException)
+        {
+            return []; // the stable variant does not resolve: the endpoint's own status says so
+        }
+
+        var served = endpoint with { Variants = [stable with { Model = pinned }] };
+        var split = endpoint with { Variants = [stable with { Model = pinned, Weight = 50 }, new Ballast.Serving.VariantSpec(RolloutController.CanaryVariant, spec.Model, 50)] };
         return await router.CheckAsync(split, [], cancellationToken).ConfigureAwait(false) is { } problem
-            && await router.CheckAsync(endpoint, [], cancellationToken).ConfigureAwait(false) is null
+            && await router.CheckAsync(served, [], cancellationToken).ConfigureAwait(false) is null
             ? [$"endpoint '{name}' could not serve '{spec.Model}' beside its stable variant: {problem.TrimEnd('.')}"]
             : [];
     }

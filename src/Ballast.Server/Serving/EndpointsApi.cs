@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Ballast.Registry;
 using Ballast.Server.Security;
 using Ballast.Serving;
@@ -44,7 +45,7 @@ public sealed record EndpointResponse(
             new EndpointStatus(current && problem is null, routed?.Endpoint.Revision,
                 routed?.Variants.Select(variant => new ServedVariant(variant.Name, variant.Model.Reference, routed.Endpoint.Spec.Batching is null ? null : variant.Batcher is not null))
                     .Concat(routed.Shadows.Select(shadow => new ServedVariant(shadow.Name, shadow.Model.Reference))).ToList() ?? [], problem,
-                routed?.Bandit is null ? null : routed.Arms.Select(arm => new ArmStatus(arm.Variant, arm.Pulls, arm.Rewarded, arm.Mean)).ToList(),
+                routed?.Bandit is null ? null : routed.Arms.Select(arm => new ArmStatus(arm.Variant, arm.Pulls, arm.Rewarded, arm.MeanReward)).ToList(),
                 routed?.Regime is { } regime ? RegimeStatus.From(routed, regime) : null,
                 routed?.EnsembleAdapt is null ? null : EnsembleStatus.From(routed)),
             spec.Expectations, spec.Features,
@@ -105,7 +106,8 @@ public sealed record EndpointDryRunResponse(EndpointSpec Spec, bool Ready, strin
 /// <summary>A value for a regime endpoint's signal: <c>{"name": "volatility", "value": 0.42}</c> (name defaults to the endpoint's signal).</summary>
 public sealed record SignalRequest(string? Name, double? Value);
 
-public sealed record ArmStatus(string Variant, long Pulls, long Rewarded, double MeanReward);
+/// <summary>A bandit arm's state; <c>mean_reward</c> is null (written, not left out) until the arm's first reward.</summary>
+public sealed record ArmStatus(string Variant, long Pulls, long Rewarded, [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] double? MeanReward);
 
 /// <summary>A served variant; <c>batched</c>, on an endpoint with batching, says whether its model's requests are batched (false: a model whose inputs or outputs have a fixed first dimension, or a remote one).</summary>
 public sealed record ServedVariant(string Name, string Model, bool? Batched = null);

@@ -197,7 +197,8 @@ public static partial class InferenceApi
                 http.RequestServices.GetRequiredService<AssignmentStore>().EnqueueMembers(predictionId, endpoint.Name, now.ToUnixTimeMilliseconds(), members);
             }
 
-            return new Scored(invocation, predictionId, elapsed.TotalMilliseconds, routingKey);
+            // A variant forced by the header (a writer testing it) is logged as such: served, but no unit of an experiment.
+            return new Scored(invocation, predictionId, elapsed.TotalMilliseconds, routingKey, Forced: pinned is null && !chosen);
         }
         catch (Exception exception)
         {
@@ -301,14 +302,18 @@ public static partial class InferenceApi
     [LoggerMessage(Level = LogLevel.Warning, Message = "Endpoint {Endpoint}: variant {Failed} failed, fallback {Fallback} answered: {Reason}")]
     private static partial void LogFallback(ILogger logger, string endpoint, string failed, string fallback, string? reason);
 
-    internal sealed record Scored(Invocation Invocation, string PredictionId, double LatencyMs, string? RoutingKey);
+    /// <summary>A scored request; <paramref name="Forced"/> when the <c>Ballast-Variant</c> header chose its variant (logged with kind <c>forced</c>).</summary>
+    internal sealed record Scored(Invocation Invocation, string PredictionId, double LatencyMs, string? RoutingKey, bool Forced = false);
 
-    /// <summary>Appends the scored request to the prediction log; returns when it is in the write-ahead file (or was shed, counted).</summary>
+    /// <summary>
+    /// Appends the scored request to the prediction log (kind <c>primary</c>, or <c>forced</c> for a variant forced by
+    /// the header); returns when it is in the write-ahead file (or was shed, counted).
+    /// </summary>
     internal static async Task LogAsync(PredictionLog log, RoutedEndpoint endpoint, Scored scored, IReadOnlyList<Tensor> inputs, TimeProvider time, CancellationToken cancellationToken, string? flagged = null)
     {
         var variant = scored.Invocation.Variant;
         await log.AppendAsync(new PredictionRecord(scored.PredictionId, endpoint.Name, variant.Name, variant.Model.Reference, time.GetUtcNow().ToUnixTimeMilliseconds(),
-            scored.LatencyMs, scored.RoutingKey, inputs, scored.Invocation.Outputs, Expectations: flagged), cancellationToken).ConfigureAwait(false);
+            scored.LatencyMs, scored.RoutingKey, inputs, scored.Invocation.Outputs, scored.Forced ? PredictionRecord.Forced : PredictionRecord.Primary, flagged), cancellationToken).ConfigureAwait(false);
     }
 }
 

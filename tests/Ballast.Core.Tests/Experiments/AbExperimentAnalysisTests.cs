@@ -223,8 +223,11 @@ public sealed class AbExperimentAnalysisTests
 
         results.Variants[1].Verdict.ShouldBe("better", "conversion 30% against 40%");
         var refunds = results.GuardrailMetrics.ShouldHaveSingleItem();
-        (refunds.Metric, refunds.Type, refunds.Source).ShouldBe(("refunds", "mean", "kpi"));
+        (refunds.Metric, refunds.Type, refunds.Source, refunds.Inverse).ShouldBe(("refunds", "mean", "kpi", (bool?)true));
         refunds.Variants[1].PValue!.Value.ShouldBe(0.06191, 5e-5);
+        // Lower is better for refunds: b's significant increase is worse, whatever the sign of its lift (+70.7%).
+        refunds.Variants[1].RelativeLift!.Value.ShouldBe(0.7073, 5e-4);
+        refunds.Variants[1].Verdict.ShouldBe(broken ? "worse" : "inconclusive");
         if (broken)
         {
             results.Variants[1].GuardrailsBroken.ShouldBe(["kpi:refunds +70.73% against the control, significantly higher (lower is better)"]);
@@ -235,6 +238,40 @@ public sealed class AbExperimentAnalysisTests
             results.Variants[1].GuardrailsBroken.ShouldBeNull();
             results.Decision.ShouldBe("ship b");
         }
+    }
+
+    /// <summary>
+    /// An inverse guardrail's results read lower-is-better: the Bayesian known answer above (49/100 against 51/100,
+    /// chance of being higher 0.61077 by Beta-binomial) is b's chance to win 1 - 0.61077 on complaints; and with
+    /// 100/1000 against 300/1000 (certainly higher) b is worse and breaks it, where a higher-is-better guardrail
+    /// reads the same data as better and lets b ship.
+    /// </summary>
+    [Fact]
+    public void An_inverse_metric_guardrail_that_got_higher_is_reported_worse_not_better()
+    {
+        AbExperimentSpec Guarded(bool inverse) => AbExperimentValidation.Validate(new AbExperimentSpec("ab", "iris", new MetricSpec("conversion"), "a", "bayesian", PlannedSamples: 100,
+            Guardrails: [new GuardrailSpec("complaints", Source: "kpi", Inverse: inverse)]));
+        VariantData[] conversion = [Binomial("a", 300, 1000), Binomial("b", 400, 1000)];
+
+        var close = AbExperimentAnalysis.Analyze(Guarded(true), conversion, [50, 50], [], [[Binomial("a", 49, 100), Binomial("b", 51, 100)]]);
+        var complaints = close.GuardrailMetrics.ShouldHaveSingleItem().Variants[1];
+        complaints.ChanceToWin!.Value.ShouldBe(1 - 0.61077, 1e-4);
+        complaints.Verdict.ShouldBe("inconclusive");
+
+        var higher = AbExperimentAnalysis.Analyze(Guarded(true), conversion, [50, 50], [], [[Binomial("a", 100, 1000), Binomial("b", 300, 1000)]]);
+        higher.GuardrailMetrics![0].Variants[1].Verdict.ShouldBe("worse");
+        higher.GuardrailMetrics[0].Variants[1].AbsoluteLift!.Value.ShouldBe(0.2, 1e-6);
+        higher.GuardrailMetrics[0].Variants[1].ChanceToWin!.Value.ShouldBeLessThan(0.001);
+        var broken = higher.Variants[1].GuardrailsBroken.ShouldNotBeNull().ShouldHaveSingleItem();
+        broken.ShouldStartWith("kpi:complaints +");
+        broken.ShouldEndWith("% against the control, significantly higher (lower is better)");
+        higher.Decision.ShouldBe("keep a");
+
+        var notInverse = AbExperimentAnalysis.Analyze(Guarded(false), conversion, [50, 50], [], [[Binomial("a", 100, 1000), Binomial("b", 300, 1000)]]);
+        notInverse.GuardrailMetrics![0].Inverse.ShouldBeNull();
+        notInverse.GuardrailMetrics[0].Variants[1].Verdict.ShouldBe("better");
+        notInverse.Variants[1].GuardrailsBroken.ShouldBeNull();
+        notInverse.Decision.ShouldBe("ship b");
     }
 
     [Fact]

@@ -82,6 +82,26 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
         var rollout = await controller.GetAsync("iris-v2", Cancel);
         // Outcomes without rewards: the reward condition lacks feedback, but the feedback count is judged and fails.
         (rollout.State.Phase, rollout.State.Message).ShouldBe((RolloutPhases.Aborted, "analysis failed: labels: feedback_count < 1000 (value 90)"));
+        // No reward was posted: the mean reward was not measured, so it is no value (not 0); the accuracy was.
+        var values = rollout.State.History[^1].Values!;
+        values.ShouldContainKeyAndValue("feedback_count", 90);
+        values.ShouldContainKey("accuracy");
+        values.ShouldContainKey("stable_accuracy");
+        values.ShouldNotContainKey("mean_reward");
+        values.ShouldNotContainKey("stable_mean_reward");
+        var analysis = (await controller.AnalysesAsync("iris-v2", cancellationToken: Cancel)).ShouldHaveSingleItem().Analysis;
+        var reward = analysis.Measurements[^1].Metrics!.Single(metric => metric.Name == "reward");
+        (reward.Value, reward.Result).ShouldBe(((double?)null, "Inconclusive"));
+    }
+
+    [Fact]
+    public async Task The_start_names_the_stable_variant_and_its_model_apart_even_when_the_variant_is_called_stable()
+    {
+        await Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("stable", "models:/iris/1")]), Cancel);
+        var (controller, _) = await StartAsync(createEndpoint: false);
+
+        (await controller.GetAsync("iris-v2", Cancel)).State.History.ShouldHaveSingleItem().Message
+            .ShouldBe("started: models:/iris/2 against stable variant 'stable' (models:/iris/1)");
     }
 
     [Fact]
@@ -198,7 +218,7 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
         var rollout = await controller.GetAsync("iris-v2", Cancel);
         rollout.State.Phase.ShouldBe(RolloutPhases.Succeeded, rollout.State.Message);
         rollout.State.History.Select(e => e.Message).ShouldBe([
-            "started: models:/iris/2 against stable main=models:/iris/1", "canary weight 20%", "analysis passed (2 of 2 measurements successful)",
+            "started: models:/iris/2 against stable variant 'main' (models:/iris/1)", "canary weight 20%", "analysis passed (2 of 2 measurements successful)",
             "canary weight 50%", "pause of 00:00:30 done", "promoted: models:/iris/2 is the stable variant 'main'"]);
         (await Endpoints.GetAsync("iris", Cancel)).Spec.Variants.ShouldBe([new VariantSpec("main", "models:/iris/2", 100)]);
     }
@@ -306,7 +326,7 @@ public abstract class RolloutControllerTests(DatabaseEngine engine) : DatabaseTe
         var done = await controller.GetAsync("iris-bg", Cancel);
         done.State.Phase.ShouldBe(RolloutPhases.Succeeded, done.State.Message);
         done.State.History.Select(e => e.Message).ShouldBe([
-            "started: models:/iris/2 against stable main=models:/iris/1", "preview: models:/iris/2 loaded as variant 'preview' (pinned route only, no production traffic)",
+            "started: models:/iris/2 against stable variant 'main' (models:/iris/1)", "preview: models:/iris/2 loaded as variant 'preview' (pinned route only, no production traffic)",
             "analysis passed (1 of 1 measurements successful)", "paused until promoted", "promoted by hand",
             "switched: models:/iris/2 serves all traffic; the old model stays loaded as 'previous'", "analysis passed (1 of 1 measurements successful)",
             "pause of 00:00:20 done", "promoted: models:/iris/2 is the stable variant 'main'"]);

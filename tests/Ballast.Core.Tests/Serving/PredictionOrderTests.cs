@@ -98,6 +98,31 @@ public abstract class PredictionOrderTests(DatabaseEngine engine) : FolderDataba
         await log.DisposeAsync();
     }
 
+    [Fact]
+    public async Task Monitors_read_the_answers_callers_got_forced_ones_too_but_not_shadow_copies()
+    {
+        // A forced variant's answer is no unit of an experiment, but it is what its caller got: a monitor's window and
+        // its row count read it as they read a primary answer; a shadow's copy reached nobody.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Stamp);
+        var artifacts = ArtifactStoreFactory.Create(ArtifactsFolder, null, null);
+        var log = await OpenLogAsync(artifacts, time: time);
+        string[] kinds = [PredictionRecord.Primary, PredictionRecord.Forced, PredictionRecord.Shadow, PredictionRecord.Primary, PredictionRecord.Forced, PredictionRecord.Shadow];
+        for (var i = 0; i < kinds.Length; i++)
+        {
+            (await log.AppendAsync(new PredictionRecord($"p{i}", "iris", "a", "iris/1", time.GetUtcNow().ToUnixTimeMilliseconds(), i, null,
+                [new Tensor("x", TensorDatatypes.Fp32, [1], new float[] { i })], [], kinds[i]), Cancel)).ShouldBeTrue();
+            time.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        var export = new PredictionExport(log, artifacts, new FeedbackStore(Database, Time));
+        var window = await export.QueryAsync("iris", null, null, connection => WindowTable.Read(connection, null), Cancel);
+        window.Latencies.ShouldBe([0.0, 1.0, 3.0, 4.0]);
+        var monitors = new MonitorEvaluator(export, new Ballast.Datasets.DatasetStore(Database, artifacts, Time, new Ballast.Datasets.DatasetProfiler()),
+            new Ballast.Experiments.KpiStore(Database, Time), new TrafficStats(Database, Time));
+        (await monitors.CountAfterAsync("iris", 0, 4, cancellationToken: Cancel)).ShouldBe((4L, (long?)Stamp.ToUnixTimeMilliseconds() + 4));
+        await log.DisposeAsync();
+    }
+
     private static List<string> Column(string file, string sql)
     {
         using var connection = new DuckDBConnection("Data Source=:memory:");

@@ -72,6 +72,58 @@ public sealed class AbExperimentTests
     }
 
     /// <summary>
+    /// A writer forcing variant b with <c>Ballast-Variant</c> (to test it) gets b's answers, logged with kind
+    /// <c>forced</c>; they are no units of the experiment: counted, 200 forced requests to b beside 200 split ones
+    /// would fail the sample-ratio check (about 100 against 300) and their conversions would be b's.
+    /// </summary>
+    [Fact]
+    public async Task Requests_forcing_a_variant_are_served_and_logged_but_are_no_units_of_the_experiment()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await ServingHelpers.RegisterIrisAsync(client, times: 2);
+        (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", model = "models:/iris/2", weight = 50 } } }, Cancel)).EnsureSuccessStatusCode();
+        (await client.PostAsJsonAsync("/api/v1/experiments", new { name = "iris-ab", endpoint = "iris", metric = new { name = "conversion", type = "binomial" } }, Cancel)).EnsureSuccessStatusCode();
+
+        // Split requests never convert; forced ones always do.
+        var feedback = new List<object>();
+        for (var i = 0; i < 400; i++)
+        {
+            var forced = i % 2 == 1;
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/iris/infer") { Content = JsonContent.Create(new { inputs = new[] { ServingHelpers.IrisRow } }) };
+            if (forced)
+            {
+                request.Headers.Add("Ballast-Variant", "b");
+            }
+
+            using var response = await client.SendAsync(request, Cancel);
+            response.StatusCode.ShouldBe(HttpStatusCode.OK);
+            if (forced)
+            {
+                response.Headers.GetValues("Ballast-Variant").Single().ShouldBe("b");
+            }
+
+            feedback.Add(new { prediction_id = response.Headers.GetValues("Ballast-Prediction-Id").Single(), outcome = forced ? 1 : 0 });
+        }
+
+        (await client.PostAsJsonAsync("/api/v1/feedback", new { feedback }, Cancel)).EnsureSuccessStatusCode();
+        var results = await client.GetFromJsonAsync<JsonElement>("/api/v1/experiments/iris-ab/results", Cancel);
+        var variants = results.GetProperty("variants").EnumerateArray().ToDictionary(v => v.GetProperty("variant").GetString()!);
+        (variants["a"].GetProperty("units").GetInt64() + variants["b"].GetProperty("units").GetInt64()).ShouldBe(200, results.ToString());
+        results.GetProperty("srm").GetProperty("mismatch").GetBoolean().ShouldBeFalse(results.ToString());
+        variants["b"].GetProperty("mean").GetDouble().ShouldBe(0, results.ToString());
+
+        // Served and logged all the same, told apart by their kind.
+        var csv = await client.GetStringAsync("/api/v1/predictions/export?endpoint=iris&format=csv", Cancel);
+        var lines = csv.Trim().Split('\n');
+        lines[0].Split(',')[7].ShouldBe("kind");
+        var kinds = lines.Skip(1).Select(line => line.Split(',')).GroupBy(fields => fields[7]).ToDictionary(group => group.Key, group => group.Select(fields => fields[2]).ToList());
+        kinds["forced"].Count.ShouldBe(200);
+        kinds["forced"].ShouldAllBe(variant => variant == "b");
+        kinds["primary"].Count.ShouldBe(200);
+    }
+
+    /// <summary>
     /// CUPED and a secondary metric on a real server: each user's spend before the experiment (a KPI by routing key)
     /// predicts their revenue in it; the results are the adjusted ones, equal to CUPED on the same values computed here.
     /// </summary>
@@ -596,7 +648,11 @@ public sealed class AbExperimentTests
         results.GetProperty("decision").GetString().ShouldBe("keep a", results.ToString());
         var refunds = results.GetProperty("guardrail_metrics").EnumerateArray().ShouldHaveSingleItem();
         refunds.GetProperty("metric").GetString().ShouldBe("refunds");
-        refunds.GetProperty("variants").EnumerateArray().Single(variant => variant.GetProperty("variant").GetString() == "b").GetProperty("verdict").GetString().ShouldBe("better");
+        refunds.GetProperty("inverse").GetBoolean().ShouldBeTrue();
+        // Refunds tripled: worse, for a metric where lower is better (the verdict is not the sign of the lift).
+        var refundsOfB = refunds.GetProperty("variants").EnumerateArray().Single(variant => variant.GetProperty("variant").GetString() == "b");
+        refundsOfB.GetProperty("verdict").GetString().ShouldBe("worse");
+        refundsOfB.GetProperty("relative_lift").GetDouble().ShouldBeGreaterThan(0);
     }
 
     [Fact]

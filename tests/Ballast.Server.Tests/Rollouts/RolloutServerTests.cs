@@ -13,6 +13,41 @@ public sealed class RolloutServerTests
 {
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
+    /// <summary>
+    /// The refusal check resolves a stable variant served by an alias once and judges both layouts (stable with the
+    /// canary, stable alone) with that version, so the problem it blames on the new model names the version it checked.
+    /// </summary>
+    [Fact]
+    public async Task A_canary_that_cannot_serve_beside_a_stable_variant_served_by_an_alias_is_refused()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        await ServingHelpers.RegisterIrisAsync(client, times: 1);
+        using (var form = new MultipartFormDataContent())
+        {
+            var titanic = new ByteArrayContent(await File.ReadAllBytesAsync(TestServices.Fixture("titanic_pipeline.onnx"), Cancel));
+            titanic.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            form.Add(titanic, "file", "titanic.onnx");
+            (await client.PostAsync("/api/v1/models/iris/versions", form, Cancel)).StatusCode.ShouldBe(HttpStatusCode.Created);
+        }
+
+        (await client.PostAsJsonAsync("/api/2.0/mlflow/registered-models/alias", new { name = "iris", alias = "champion", version = "1" }, Cancel)).EnsureSuccessStatusCode();
+        (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new { variants = new[] { new { name = "main", model = "models:/iris@champion" } } }, Cancel)).EnsureSuccessStatusCode();
+
+        using var refused = await client.PostAsJsonAsync("/api/v1/rollouts", new
+        {
+            name = "iris-titanic", endpoint = "iris", model = "models:/iris/2", strategy = "canary", steps = new object[] { new { setWeight = 50 } },
+            analysis = new { interval = "10s", count = 1, minRequests = 20, metrics = new[] { new { name = "errors", failureCondition = "error_rate > 0.01" } } },
+        }, Cancel);
+        var body = await refused.Content.ReadAsStringAsync(Cancel);
+        refused.StatusCode.ShouldBe(HttpStatusCode.BadRequest, body);
+        JsonDocument.Parse(body).RootElement.GetProperty("detail").GetString().ShouldStartWith(
+            "Invalid rollout 'iris-titanic': endpoint 'iris' could not serve 'models:/iris/2' beside its stable variant: every variant, shadow and fallback must take "
+            + "the endpoint's inputs, those of variant 'main' (iris/1): float_input FP32 [-1,4]; variant 'canary' (iris/2) lacks float_input", Case.Sensitive);
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/iris", Cancel)).GetProperty("variants").EnumerateArray().ShouldHaveSingleItem()
+            .GetProperty("model").GetString().ShouldBe("models:/iris@champion", "the check changes nothing");
+    }
+
     [Fact]
     public async Task A_good_canary_is_promoted_and_one_whose_schema_does_not_fit_the_traffic_is_refused_before_it_starts()
     {
@@ -173,7 +208,7 @@ public sealed class RolloutServerTests
             status.GetProperty("phase").GetString().ShouldBe("Succeeded", status.ToString());
             var history = (await one.GetFromJsonAsync<JsonElement>("/api/v1/rollouts/iris-v2/history", Cancel)).GetProperty("history").EnumerateArray()
                 .Select(e => e.GetProperty("message").GetString()).ToList();
-            history.ShouldBe(["started: models:/iris/2 against stable main=models:/iris/1", "canary weight 50%", "pause of 00:00:02 done", "canary weight 100%",
+            history.ShouldBe(["started: models:/iris/2 against stable variant 'main' (models:/iris/1)", "canary weight 50%", "pause of 00:00:02 done", "canary weight 100%",
                 "promoted: models:/iris/2 is the stable variant 'main'"], "one controller, each transition once");
         }
         finally

@@ -22,6 +22,11 @@ public sealed class BanditServingTests
             created.StatusCode.ShouldBe(HttpStatusCode.OK, await created.Content.ReadAsStringAsync(Cancel));
         }
 
+        // No reward yet: the mean reward is null (written as such), not a 0 nobody measured.
+        var fresh = (await client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/iris", Cancel)).GetProperty("status").GetProperty("arms").EnumerateArray()
+            .Select(arm => (arm.GetProperty("variant").GetString(), arm.GetProperty("rewarded").GetInt64(), arm.GetProperty("mean_reward").ValueKind)).ToList();
+        fresh.ShouldBe([("a", 0L, JsonValueKind.Null), ("b", 0L, JsonValueKind.Null)]);
+
         var chosen = new List<string>();
         for (var i = 0; i < 300; i++)
         {
