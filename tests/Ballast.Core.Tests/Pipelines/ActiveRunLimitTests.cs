@@ -143,6 +143,33 @@ public abstract class ActiveRunLimitTests(DatabaseEngine engine) : DatabaseTest(
         (await harness.Store.ListRunsAsync("retrain", cancellationToken: Cancel)).Count.ShouldBe(1);
     }
 
+    [Fact]
+    public async Task A_pipeline_action_passes_the_start_of_the_first_window_of_the_firing_streak_as_window_start()
+    {
+        await using var harness = new PipelineHarness(Database, Time);
+        await harness.PutAsync(Limited("retrain", null));
+        var alerts = new AlertStore(Database, Time);
+        await alerts.CreateAsync(new AlertRuleSpec("drift", "loans-drift", "drift.share", ">=", 0.5, For: 3,
+            Actions: [new AlertAction("pipeline", Pipeline: "retrain")]), Cancel);
+        var evaluator = new AlertEvaluator(alerts, Time);
+        using var http = new HttpClient();
+        var dispatcher = new AlertDispatcher(alerts, http, Time, new AlertDispatchOptions(), () => harness.Launcher);
+
+        // A quiet window, then three drifted ones in a row: the third fires. The data to retrain on starts with the first.
+        var windows = new[] { 0.1, 0.6, 0.7, 0.8 }.Select((share, i) => Window(i, share)).ToList();
+        foreach (var window in windows)
+        {
+            Time.Advance(TimeSpan.FromHours(1));
+            await evaluator.ObserveAsync(window, Cancel);
+            await dispatcher.DeliverDueAsync(Cancel);
+        }
+
+        var run = (await harness.Store.ListRunsAsync("retrain", cancellationToken: Cancel)).ShouldHaveSingleItem();
+        run.Parameters["window_start"]!.GetValue<long>().ShouldBe(windows[1].WindowStart.ToUnixTimeMilliseconds());
+        (await alerts.GetStateAsync("drift", Cancel))!.StartsAt.ShouldBe(windows[1].WindowStart);
+        (await harness.SettleAsync(run.RunId)).Steps.ShouldHaveSingleItem().Outputs!["from"]!.GetValue<long>().ShouldBe(windows[1].WindowStart.ToUnixTimeMilliseconds());
+    }
+
     /// <summary>Window <paramref name="i"/> of a monitor of hourly windows from 2026-11-25 12:00 UTC, with its bounds in the context as the monitor scheduler passes them.</summary>
     private static MetricObservation Window(int i, double share)
     {
