@@ -289,7 +289,7 @@ public static partial class BallastServer
 
         configureServices?.Invoke(builder.Services);
         var app = builder.Build();
-        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync, SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or TrackingException or ArtifactNotFoundException or InvalidArtifactPathException or Ballast.Runtime.ModelInputException or Ballast.Runtime.RemoteModelException or ForbiddenException or UnsupportedMediaTypeException });
+        app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteExceptionAsync, SuppressDiagnosticsCallback = context => context.Exception is BadHttpRequestException or TrackingException or Ballast.Pipelines.ActiveRunLimitException or ArtifactNotFoundException or InvalidArtifactPathException or Ballast.Runtime.ModelInputException or Ballast.Runtime.RemoteModelException or ForbiddenException or UnsupportedMediaTypeException });
         app.UseStatusCodePages(WriteStatusCodeAsync);
         // Scoring has its own metrics by endpoint and variant (InferenceApi); the generic HTTP ones would cost its hot path ~10%.
         // For the same reason /metrics does not republish ASP.NET Core's per-request meters (request duration, active
@@ -382,7 +382,8 @@ public static partial class BallastServer
         services.AddSingleton(provider =>
         {
             var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger<PipelineScheduler>();
-            return new PipelineScheduler(store, launcher, datasets, server.Time, (pipeline, problem) => Log.ScheduleFailed(logger, pipeline, problem));
+            return new PipelineScheduler(store, launcher, datasets, server.Time, (pipeline, problem) => Log.ScheduleFailed(logger, pipeline, problem),
+                (pipeline, key, reason) => Log.StartSkipped(logger, pipeline, key, reason));
         });
         services.AddHostedService<PipelineService>();
     }
@@ -476,6 +477,7 @@ public static partial class BallastServer
             MetadataUnavailableException unavailable => ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.TemporarilyUnavailable, unavailable.Message),
             Ballast.Features.OnlineStoreUnavailableException online => ErrorResponses.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, ErrorCodes.TemporarilyUnavailable, online.Message),
             TrackingException tracking => ErrorResponses.WriteAsync(context, TrackingStatus(tracking.Code, context.Request.Path), tracking.Code, tracking.Message, tracking.Problems),
+            Ballast.Pipelines.ActiveRunLimitException busy => ErrorResponses.WriteAsync(context, StatusCodes.Status409Conflict, ErrorCodes.InvalidState, busy.Message),
             ArtifactNotFoundException missing => ErrorResponses.WriteAsync(context, StatusCodes.Status404NotFound, ErrorCodes.NotFound, missing.Message),
             InvalidArtifactPathException path => ErrorResponses.WriteAsync(context, StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameterValue, path.Message),
             UnsupportedMediaTypeException unsupported => ErrorResponses.WriteAsync(context, StatusCodes.Status415UnsupportedMediaType, ErrorCodes.BadRequest, unsupported.Message),
@@ -607,5 +609,8 @@ public static partial class BallastServer
 
         [LoggerMessage(3, LogLevel.Warning, "Pipeline {Pipeline}: a scheduled or triggered run could not start: {Problem}")]
         public static partial void ScheduleFailed(ILogger logger, string pipeline, string problem);
+
+        [LoggerMessage(4, LogLevel.Warning, "Pipeline {Pipeline}: {Key} skipped, not started: {Reason}")]
+        public static partial void StartSkipped(ILogger logger, string pipeline, string key, string reason);
     }
 }

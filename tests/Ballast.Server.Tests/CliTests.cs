@@ -121,6 +121,31 @@ public sealed class CliTests
         again.Error.ShouldBe("error: There is no live API key named 'ci'.\n");
     }
 
+    [Fact]
+    public async Task Keys_left_to_the_default_data_dir_refuse_when_it_holds_no_store_and_make_none()
+    {
+        var folder = Directory.CreateTempSubdirectory("ballast-cli-").FullName;
+        foreach (var args in new[] { new[] { "keys", "create", "--name", "admin", "--role", "admin" }, ["keys", "list"], ["keys", "revoke", "admin"] })
+        {
+            var refused = await CliProcess.RunAsync(args, null, folder);
+            refused.ExitCode.ShouldBe(2, refused.ToString());
+            refused.Error.ShouldBe($"error: No Ballast store in {Path.Combine(folder, "ballast-data")} (the default --data-dir, ./ballast-data in the current folder). " +
+                "Run the command where the server keeps its data, or name the server's store with --data-dir or --database (BALLAST_DATA_DIR, BALLAST_DATABASE); " +
+                "a store named that does not exist yet is created.\n");
+        }
+
+        Directory.Exists(Path.Combine(folder, "ballast-data")).ShouldBeFalse("nothing is made in the folder the command ran from");
+
+        // Named, a new store is made (the first key before the first server); then the default finds it.
+        (await CliProcess.RunAsync(["keys", "create", "--name", "admin", "--role", "admin", "--data-dir", "ballast-data"], null, folder)).ExitCode.ShouldBe(0);
+        (await CliProcess.RunAsync(["keys", "create", "--name", "ci", "--role", "writer"], null, folder)).ExitCode.ShouldBe(0);
+        var list = await CliProcess.RunAsync(["keys", "list", "--json"], new Dictionary<string, string?>(), folder);
+        list.ExitCode.ShouldBe(0, list.ToString());
+        JsonDocument.Parse(list.Output).RootElement.EnumerateArray().Select(key => key.GetProperty("name").GetString()).ShouldBe(["admin", "ci"], ignoreOrder: true);
+        var other = Directory.CreateTempSubdirectory("ballast-cli-").FullName;
+        (await CliProcess.RunAsync(["keys", "list"], new Dictionary<string, string?> { ["BALLAST_DATA_DIR"] = other }, folder)).ExitCode.ShouldBe(0, "BALLAST_DATA_DIR names a store as --data-dir does");
+    }
+
     [Theory]
     [InlineData("--role", "owner", "owner")]
     [InlineData("--name", "bad name", "may contain only")]

@@ -9,7 +9,7 @@ namespace Ballast.Cli.Commands;
 /// <summary>
 /// <c>ballast keys create|list|revoke</c>. These work on the metadata database directly (same --data-dir or
 /// --database as the server), so the first admin key can be made before any server runs; a running server
-/// sees new and revoked keys at once.
+/// sees new and revoked keys at once. Left to the default data dir, they refuse when it holds no database.
 /// </summary>
 internal static class KeysCommand
 {
@@ -110,12 +110,28 @@ internal static class KeysCommand
         return command;
     }
 
+    /// <summary>
+    /// Opens the server's metadata database, chosen as <c>ballast server</c> chooses it: <c>--database</c>, else the SQLite
+    /// file in <c>--data-dir</c> (from <c>BALLAST_DATABASE</c> / <c>BALLAST_DATA_DIR</c>, else <c>./ballast-data</c>).
+    /// With none of them given and no database in <c>./ballast-data</c>, it refuses (exit 2) instead of making an empty
+    /// store in whatever folder the command ran from, whose keys no server would read. Naming the folder or database
+    /// makes the store when it is new, so the first key can still come before the first server.
+    /// </summary>
     private static async Task<MetadataDatabase> OpenAsync(ParseResult parse, Option<string> dataDir, Option<string?> database, CancellationToken cancellationToken)
     {
         var options = new BallastOptions { DataDir = parse.GetValue(dataDir)!, Database = parse.GetValue(database) };
         if (!DatabaseLocation.TryParse(options.DatabaseOrDefault, out var location, out var error))
         {
             throw BallastStartupException.InvalidConfiguration([$"--database {error}"]);
+        }
+
+        var chosen = options.Database is not null || parse.GetResult(dataDir) is { Implicit: false } || CommonOptions.Environment("BALLAST_DATA_DIR") is not null;
+        if (!chosen && !File.Exists(Path.Combine(options.DataDir, BallastDefaults.SqliteFileName)))
+        {
+            throw new CommandUsageException(
+                $"No Ballast store in {Path.GetFullPath(options.DataDir)} (the default --data-dir, {BallastDefaults.DataDir} in the current folder). " +
+                "Run the command where the server keeps its data, or name the server's store with --data-dir or --database (BALLAST_DATA_DIR, BALLAST_DATABASE); " +
+                "a store named that does not exist yet is created.");
         }
 
         return await MetadataMigrator.OpenMigratedAsync(location!, cancellationToken).ConfigureAwait(false);

@@ -185,7 +185,8 @@ internal sealed class DemoScenario(BallastClient client, IAnsiConsole console, D
             release: """
                 {"name": "promote", "kind": "promote", "with": {"model": "${{ steps.register.outputs.model }}"}}
                 """), cancellationToken).ConfigureAwait(false);
-        await client.PutJsonAsync($"/api/v1/pipelines/{RetrainingPipeline}", Pipeline(RetrainingPipeline,
+        // One retraining at a time: an alert that fires again while a retrain is under way starts nothing (docs/pipelines.md).
+        var retraining = Pipeline(RetrainingPipeline,
             parameters: """[{"name": "endpoint", "default": "loans"}, {"name": "window_start", "type": "int", "default": 0}]""",
             ingest: Fill("""{"endpoint": "${{ params.endpoint }}", "from": "${{ params.window_start }}", "label": "defaulted", "register_as": "loans-feedback", "min_rows": <min_rows>}""",
                 ("min_rows", settings.WindowRows / 2)),
@@ -200,7 +201,9 @@ internal sealed class DemoScenario(BallastClient client, IAnsiConsole console, D
                                            {"name": "accuracy", "failureCondition": "accuracy < stable - 0.02"}]}}}},
                 {"name": "promote", "kind": "promote", "needs": ["rollout"], "with": {"model": "${{ steps.register.outputs.model }}"}}
                 """, ("endpoint", Endpoint), ("pause", settings.CanaryPause), ("interval", settings.AnalysisInterval),
-                ("min_requests", settings.AnalysisMinRequests), ("min_feedback", settings.AnalysisMinFeedback))), cancellationToken).ConfigureAwait(false);
+                ("min_requests", settings.AnalysisMinRequests), ("min_feedback", settings.AnalysisMinFeedback)));
+        retraining["max_active_runs"] = 1;
+        await client.PutJsonAsync($"/api/v1/pipelines/{RetrainingPipeline}", retraining, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>ingest → split → train → evaluate (with the champion on the same holdout) → gate → register (challenger) → release steps.</summary>

@@ -13,7 +13,8 @@ namespace Ballast.Alerts;
 /// carries on. A rule's notifications reach each target in order. A receiver's 4xx (except 408 and 429) and a missing pipeline launcher fail at once.
 /// Delivery is at least once: receivers dedup on the <c>Ballast-Notification-Id</c> header. As Alertmanager, a resolved
 /// notification goes only to a webhook that was told the alert fired: when its firing notification failed for good, the
-/// resolved one is skipped (logged with the reason, never sent).
+/// resolved one is skipped (logged with the reason, never sent). A pipeline action whose pipeline has as many runs under
+/// way as its <c>max_active_runs</c> allows is skipped too (logged with the runs, not retried).
 /// </summary>
 public sealed class AlertDispatcher(AlertStore store, HttpClient http, TimeProvider time, AlertDispatchOptions options, Func<IPipelineLauncher?> pipelines, IAlertDeliveryObserver? observer = null)
 {
@@ -45,9 +46,23 @@ public sealed class AlertDispatcher(AlertStore store, HttpClient http, TimeProvi
             return;
         }
 
-        var (succeeded, permanent, statusCode, error) = notification.Kind == AlertAction.PipelineType
-            ? await StartPipelineAsync(notification, cancellationToken).ConfigureAwait(false)
-            : await PostAsync(notification, cancellationToken).ConfigureAwait(false);
+        (bool Succeeded, bool Permanent, int? StatusCode, string? Error) result;
+        try
+        {
+            result = notification.Kind == AlertAction.PipelineType
+                ? await StartPipelineAsync(notification, cancellationToken).ConfigureAwait(false)
+                : await PostAsync(notification, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ActiveRunLimitException busy)
+        {
+            // A run of the pipeline is still under way (its max_active_runs): this firing starts nothing, now or on retry.
+            var notStarted = "not started: " + busy.Message;
+            await store.RecordAttemptAsync(notification, DeliveryOutcomes.Skipped, null, notStarted, null, cancellationToken).ConfigureAwait(false);
+            observer?.Attempted(notification.Rule, notification.Kind, DeliveryOutcomes.Skipped, notStarted);
+            return;
+        }
+
+        var (succeeded, permanent, statusCode, error) = result;
         var attempt = notification.Attempts + 1;
         var outcome = succeeded ? DeliveryOutcomes.Delivered : permanent || attempt >= options.MaxAttempts ? DeliveryOutcomes.Failed : DeliveryOutcomes.Retry;
         DateTimeOffset? next = outcome == DeliveryOutcomes.Retry ? time.GetUtcNow() + options.Backoff(attempt) : null;
@@ -121,7 +136,7 @@ public sealed class AlertDispatcher(AlertStore store, HttpClient http, TimeProvi
             _ = await launcher.StartAsync(notification.Target, parameters, $"alert:{notification.Rule}", cancellationToken).ConfigureAwait(false);
             return (true, false, null, null);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception exception) when (exception is not (OperationCanceledException or ActiveRunLimitException))
         {
             // A pipeline that does not exist or whose parameters it refuses will not start on retry either.
             var permanent = exception is Ballast.Tracking.TrackingException or ArgumentException or KeyNotFoundException;

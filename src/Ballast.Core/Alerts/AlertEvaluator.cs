@@ -170,9 +170,15 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time, AlertSou
         return await store.EnqueueAsync(notifications, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>The context parameter holding a window's start (Unix ms); a pipeline action gets the start of the firing streak's first window in it.</summary>
+    public const string WindowStartParameter = "window_start";
+
     /// <summary>
     /// One notification per action: webhooks on firing and resolved (body in the action's format), pipelines on firing
     /// only, with the observation's context plus <c>window</c>, <c>rule</c>, <c>metric</c> and <c>value</c> as parameters.
+    /// The context's <c>window_start</c> becomes the alert's <see cref="AlertState.StartsAt"/>, the start of the first
+    /// window of the run that fired (with <c>for: 3</c>, two windows before the one that fired), so a retraining
+    /// pipeline reads every drifted window, not only the last; <c>window_end</c> stays the end of the last.
     /// Each carries <paramref name="status"/>: the dispatcher sends a resolved one only to a webhook that got the firing one.
     /// </summary>
     public static IReadOnlyList<AlertNotification> Notifications(AlertRuleSpec rule, string status, AlertState state, MetricObservation observation, DateTimeOffset now)
@@ -193,6 +199,12 @@ public sealed class AlertEvaluator(AlertStore store, TimeProvider time, AlertSou
                 foreach (var (key, value) in observation.Context)
                 {
                     parameters[key] = value;
+                }
+
+                // With `for: N` the alert fires on the N-th window in a row: its data starts with the first of them.
+                if (parameters.ContainsKey(WindowStartParameter) && state.StartsAt is { } streak)
+                {
+                    parameters[WindowStartParameter] = streak.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
                 }
 
                 foreach (var (key, value) in action.Parameters ?? new Dictionary<string, string>())

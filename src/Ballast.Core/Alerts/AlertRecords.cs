@@ -3,7 +3,8 @@ namespace Ballast.Alerts;
 /// <summary>
 /// One transition of a rule's alert: when, from and to which state, the value and window that caused it, and whether
 /// receivers were told: <see cref="Notifications"/> queued that were or will be sent, and <see cref="SkippedNotifications"/>
-/// queued but skipped by the dispatcher (a resolved one to a receiver that never got the firing one).
+/// queued but skipped by the dispatcher (a resolved one to a receiver that never got the firing one, a pipeline action
+/// while the pipeline had as many runs under way as its <c>max_active_runs</c>).
 /// </summary>
 public sealed record AlertEvent(long Id, string Rule, DateTimeOffset At, string From, string To, double? Value, string Window, bool Silenced, int Notifications,
     int SkippedNotifications = 0);
@@ -21,7 +22,8 @@ public static class DeliveryOutcomes
 
     /// <summary>
     /// Not sent: a resolved notification whose receiver was never told that the alert fired (its firing notification
-    /// to that webhook failed for good), as Alertmanager sends a resolved only after a firing it delivered.
+    /// to that webhook failed for good), as Alertmanager sends a resolved only after a firing it delivered; or a
+    /// pipeline action whose pipeline already had as many runs under way as its <c>max_active_runs</c> allows.
     /// </summary>
     public const string Skipped = "skipped";
 }
@@ -33,7 +35,7 @@ public static class NotificationStatuses
     public const string Delivered = "delivered";
     public const string Failed = "failed";
 
-    /// <summary>A resolved notification not sent because its firing one was not delivered (<see cref="DeliveryOutcomes.Skipped"/>).</summary>
+    /// <summary>Not sent (<see cref="DeliveryOutcomes.Skipped"/>): a resolved one whose firing one was not delivered, or a pipeline action over <c>max_active_runs</c>.</summary>
     public const string Skipped = "skipped";
 }
 

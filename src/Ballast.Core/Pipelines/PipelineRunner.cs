@@ -103,7 +103,11 @@ public sealed class PipelineRunner : IAsyncDisposable
         return await _store.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Resumes a failed or cancelled run from where it stopped: succeeded and cached steps keep their outputs; the others run again.</summary>
+    /// <summary>
+    /// Resumes a failed or cancelled run from where it stopped: succeeded and cached steps keep their outputs; the others
+    /// run again. A run counts against its pipeline's <c>max_active_runs</c> again, so a resume over it is refused
+    /// (<see cref="ActiveRunLimitException"/>).
+    /// </summary>
     public async Task<PipelineRun> ResumeAsync(string runId, CancellationToken cancellationToken = default)
     {
         var run = await _store.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
@@ -112,12 +116,12 @@ public sealed class PipelineRunner : IAsyncDisposable
             throw TrackingException.Invalid($"Pipeline run '{runId}' is {run.Status}; only a failed or cancelled run can be resumed.");
         }
 
-        foreach (var step in run.Steps.Where(step => step.Status is StepRunStatuses.Failed or StepRunStatuses.Skipped or StepRunStatuses.Cancelled))
+        var limit = (await _store.GetAsync(run.Pipeline, cancellationToken).ConfigureAwait(false)).Spec.MaxActiveRuns;
+        if (!await _store.RequeueRunAsync(run, run.Status, limit, cancellationToken).ConfigureAwait(false))
         {
-            await _store.UpdateStepAsync(runId, step with { Status = StepRunStatuses.Queued, Attempts = 0, NextAttemptAt = 0, Error = null, FinishedAt = null }, cancellationToken).ConfigureAwait(false);
+            throw TrackingException.Conflict($"Pipeline run '{runId}' changed while it was being resumed; try again.");
         }
 
-        await _store.SetRunStatusAsync(runId, PipelineRunStatuses.Queued, null, run.Status, cancellationToken).ConfigureAwait(false);
         return await _store.GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
     }
 

@@ -7,9 +7,12 @@ namespace Ballast.Pipelines;
 /// Starts the runs that schedules and dataset triggers call for. A cron occurrence and a dataset version are each a
 /// dedupe key of the run (<c>schedule:2026-12-01T06:00:00Z</c>, <c>dataset:churn@8</c>) that the database keeps unique per
 /// pipeline, so every replica may tick and still one run starts. Only the latest due occurrence fires (missed ones
-/// during downtime are not replayed), and only dataset versions made after the pipeline was stored.
+/// during downtime are not replayed), and only dataset versions made after the pipeline was stored. A start that the
+/// pipeline's <c>max_active_runs</c> refuses is skipped: recorded under its key (so no later tick tries it again) and
+/// reported once to <paramref name="skipped"/> (pipeline, key, reason).
 /// </summary>
-public sealed class PipelineScheduler(PipelineStore store, PipelineLauncher launcher, DatasetStore datasets, TimeProvider time, Action<string, string>? problem = null)
+public sealed class PipelineScheduler(PipelineStore store, PipelineLauncher launcher, DatasetStore datasets, TimeProvider time, Action<string, string>? problem = null,
+    Action<string, string, string>? skipped = null)
 {
     /// <summary>How far back an occurrence still fires (a replica that was down longer skips what it missed).</summary>
     public static readonly TimeSpan CatchUp = TimeSpan.FromMinutes(5);
@@ -76,8 +79,25 @@ public sealed class PipelineScheduler(PipelineStore store, PipelineLauncher laun
         return summaries;
     }
 
-    private async Task<PipelineRun?> StartAsync(string pipeline, Dictionary<string, string> parameters, string trigger, string key, CancellationToken cancellationToken) =>
-        await store.HasRunAsync(pipeline, key, cancellationToken).ConfigureAwait(false)
-            ? null
-            : await launcher.LaunchAsync(pipeline, parameters, trigger, noCache: false, key, cancellationToken).ConfigureAwait(false);
+    private async Task<PipelineRun?> StartAsync(string pipeline, Dictionary<string, string> parameters, string trigger, string key, CancellationToken cancellationToken)
+    {
+        if (await store.HasRunAsync(pipeline, key, cancellationToken).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        try
+        {
+            return await launcher.LaunchAsync(pipeline, parameters, trigger, noCache: false, key, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ActiveRunLimitException exception)
+        {
+            if (await store.RecordSkippedStartAsync(pipeline, key, trigger, exception.Message, cancellationToken).ConfigureAwait(false))
+            {
+                skipped?.Invoke(pipeline, key, exception.Message);
+            }
+
+            return null;
+        }
+    }
 }

@@ -6,6 +6,8 @@ namespace Ballast.Pipelines;
 /// <summary>
 /// A pipeline: typed parameters, a DAG of steps (order from the references between them plus <c>needs</c>), an optional
 /// cron schedule and triggers. Fields are snake_case, as every <c>/api/v1</c> body and <c>kind: Pipeline</c> manifest.
+/// <see cref="MaxParallel"/> bounds the steps of one run at once; <see cref="MaxActiveRuns"/> the runs of the pipeline
+/// that may be queued, running or cancelling at once (Airflow's <c>max_active_runs</c>; absent: no limit).
 /// </summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
 public sealed record PipelineSpec(
@@ -14,7 +16,8 @@ public sealed record PipelineSpec(
     IReadOnlyList<PipelineStepSpec>? Steps = null,
     PipelineSchedule? Schedule = null,
     IReadOnlyList<PipelineTrigger>? Triggers = null,
-    int? MaxParallel = null);
+    int? MaxParallel = null,
+    int? MaxActiveRuns = null);
 
 /// <summary>A parameter: <c>string</c>, <c>int</c>, <c>number</c>, <c>bool</c>, <c>dataset</c> (<c>NAME</c> or <c>NAME@VERSION</c>) or <c>model</c> (<c>models:/NAME/VERSION</c>); without a default it is required.</summary>
 [JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]

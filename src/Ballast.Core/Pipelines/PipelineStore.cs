@@ -13,6 +13,9 @@ public sealed class PipelineStore(MetadataDatabase database, TimeProvider time)
     private const string RunColumns = "run_id AS RunId, pipeline AS Pipeline, status AS Status, triggered_by AS Trigger, parameters AS Parameters, spec AS Spec, no_cache AS NoCache, created_at AS CreatedAt, started_at AS StartedAt, finished_at AS FinishedAt, error AS Error";
     private const string StepColumns = "run_id AS RunId, step AS Step, position AS Position, status AS Status, attempts AS Attempts, next_attempt_at AS NextAttemptAt, started_at AS StartedAt, finished_at AS FinishedAt, cache_key AS CacheKey, cached_from AS CachedFrom, outputs AS Outputs, error AS Error, log_path AS LogPath, tracking_run_id AS TrackingRunId";
 
+    /// <summary>How many times in a row a start may lose the slot it chose to another start before giving up (the error is then the database's).</summary>
+    private const int MaxSlotConflicts = 8;
+
     private long Now => time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>Creates or replaces a pipeline; runs under way keep the spec they started with.</summary>
@@ -59,6 +62,7 @@ public sealed class PipelineStore(MetadataDatabase database, TimeProvider time)
 
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM step_runs WHERE run_id IN (SELECT run_id FROM pipeline_runs WHERE pipeline = @name)", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM pipeline_runs WHERE pipeline = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM pipeline_skipped_starts WHERE pipeline = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         await connection.ExecuteAsync(new CommandDefinition("DELETE FROM pipelines WHERE name = @name", new { name }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
@@ -66,46 +70,141 @@ public sealed class PipelineStore(MetadataDatabase database, TimeProvider time)
     /// <summary>
     /// Inserts a queued run with all its steps queued, in one transaction. With a <paramref name="dedupeKey"/> a second
     /// run of the same pipeline and key is refused by the database (null returned): one run per cron occurrence or
-    /// dataset version however many replicas try.
+    /// dataset version however many replicas try. With <see cref="PipelineSpec.MaxActiveRuns"/> the run takes a free slot
+    /// of the pipeline, which the database keeps unique the same way; when every slot is held (another replica may have
+    /// just taken the last) it throws <see cref="ActiveRunLimitException"/> naming the runs under way.
     /// </summary>
     public async Task<PipelineRun?> CreateRunAsync(PipelineSpec spec, IReadOnlyDictionary<string, JsonNode?> parameters, string trigger, bool noCache, string? dedupeKey, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
         var runId = Guid.NewGuid().ToString("N");
-        var now = Now;
-        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
-        try
+        for (var conflict = 0; ; conflict++)
         {
-            await connection.ExecuteAsync(new CommandDefinition("""
-                INSERT INTO pipeline_runs (run_id, pipeline, status, triggered_by, dedupe_key, parameters, spec, no_cache, created_at)
-                VALUES (@runId, @Name, @status, @trigger, @dedupeKey, @parameters, @json, @noCache, @now)
-                """, new { runId, spec.Name, status = PipelineRunStatuses.Queued, trigger, dedupeKey, parameters = SerializeOutputs(parameters), json = Serialize(spec), noCache, now },
-                transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            var order = PipelineValidation.Order(spec.Steps ?? []);
-            for (var position = 0; position < order.Count; position++)
+            int? slot = spec.MaxActiveRuns is { } limit ? await FreeSlotAsync(spec.Name, limit, cancellationToken).ConfigureAwait(false) : null;
+            var now = Now;
+            await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            try
             {
-                await connection.ExecuteAsync(new CommandDefinition(
-                    "INSERT INTO step_runs (run_id, step, position, status, attempts, next_attempt_at) VALUES (@runId, @step, @position, @status, 0, 0)",
-                    new { runId, step = order[position].Name, position, status = StepRunStatuses.Queued }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            }
+                await connection.ExecuteAsync(new CommandDefinition("""
+                    INSERT INTO pipeline_runs (run_id, pipeline, status, triggered_by, dedupe_key, parameters, spec, no_cache, created_at, active_slot)
+                    VALUES (@runId, @Name, @status, @trigger, @dedupeKey, @parameters, @json, @noCache, @now, @slot)
+                    """, new { runId, spec.Name, status = PipelineRunStatuses.Queued, trigger, dedupeKey, parameters = SerializeOutputs(parameters), json = Serialize(spec), noCache, now, slot },
+                    transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                var order = PipelineValidation.Order(spec.Steps ?? []);
+                for (var position = 0; position < order.Count; position++)
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(
+                        "INSERT INTO step_runs (run_id, step, position, status, attempts, next_attempt_at) VALUES (@runId, @step, @position, @status, 0, 0)",
+                        new { runId, step = order[position].Name, position, status = StepRunStatuses.Queued }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                }
 
-            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (DbException exception) when (dedupeKey is not null && MetadataErrors.IsUniqueViolation(exception))
-        {
-            return null;
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                break;
+            }
+            catch (DbException exception) when (MetadataErrors.IsUniqueViolation(exception) && (dedupeKey is not null || slot is not null))
+            {
+                if (dedupeKey is not null && await HasRunAsync(spec.Name, dedupeKey, cancellationToken).ConfigureAwait(false))
+                {
+                    return null;
+                }
+
+                if (slot is null || conflict >= MaxSlotConflicts)
+                {
+                    throw;
+                }
+
+                // Another start took the slot between the look and the insert: look again.
+            }
         }
 
         return await GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Whether a run of the pipeline with this dedupe key exists (a cheap check before the insert that decides).</summary>
+    /// <summary>
+    /// The lowest slot of 0 to <paramref name="limit"/> less one that no run under way of the pipeline holds; throws
+    /// <see cref="ActiveRunLimitException"/> when <paramref name="limit"/> runs (with a slot or from before there were
+    /// slots) are under way. Only a guess: the unique index on the slot decides between two starts.
+    /// </summary>
+    private async Task<int> FreeSlotAsync(string pipeline, int limit, CancellationToken cancellationToken)
+    {
+        var active = await ActiveRunsOfAsync(pipeline, cancellationToken).ConfigureAwait(false);
+        if (active.Count >= limit)
+        {
+            throw new ActiveRunLimitException(pipeline, limit, active.Select(run => (run.RunId, run.Status)).ToList());
+        }
+
+        var held = active.Where(run => run.Slot is not null).Select(run => (int)run.Slot!.Value).ToHashSet();
+        return Enumerable.Range(0, limit).First(slot => !held.Contains(slot));
+    }
+
+    private async Task<IReadOnlyList<(string RunId, string Status, long? Slot)>> ActiveRunsOfAsync(string pipeline, CancellationToken cancellationToken)
+    {
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return (await connection.QueryAsync<(string RunId, string Status, long? Slot)>(new CommandDefinition(
+            "SELECT run_id, status, CAST(active_slot AS BIGINT) FROM pipeline_runs WHERE pipeline = @pipeline AND status IN ('queued', 'running', 'cancelling') ORDER BY created_at, run_id",
+            new { pipeline }, cancellationToken: cancellationToken)).ConfigureAwait(false)).ToList();
+    }
+
+    /// <summary>
+    /// Queues a failed or cancelled run again (its failed, skipped and cancelled steps with it) in one conditional write,
+    /// taking a slot when <paramref name="maxActiveRuns"/> is set, as a new run does. False when the run is no longer
+    /// in <paramref name="expected"/> status; <see cref="ActiveRunLimitException"/> when the pipeline has no free slot.
+    /// </summary>
+    public async Task<bool> RequeueRunAsync(PipelineRun run, string expected, int? maxActiveRuns, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        for (var conflict = 0; ; conflict++)
+        {
+            int? slot = maxActiveRuns is { } limit ? await FreeSlotAsync(run.Pipeline, limit, cancellationToken).ConfigureAwait(false) : null;
+            await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                var changed = await connection.ExecuteAsync(new CommandDefinition(
+                    "UPDATE pipeline_runs SET status = @queued, error = NULL, finished_at = NULL, active_slot = @slot WHERE run_id = @RunId AND status = @expected",
+                    new { run.RunId, queued = PipelineRunStatuses.Queued, slot, expected }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                if (changed == 0)
+                {
+                    return false;
+                }
+
+                await connection.ExecuteAsync(new CommandDefinition(
+                    "UPDATE step_runs SET status = @queued, attempts = 0, next_attempt_at = 0, error = NULL, finished_at = NULL WHERE run_id = @RunId AND status IN (@failed, @skipped, @cancelled)",
+                    new { run.RunId, queued = StepRunStatuses.Queued, failed = StepRunStatuses.Failed, skipped = StepRunStatuses.Skipped, cancelled = StepRunStatuses.Cancelled },
+                    transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+                return true;
+            }
+            catch (DbException exception) when (slot is not null && conflict < MaxSlotConflicts && MetadataErrors.IsUniqueViolation(exception))
+            {
+                // Another start took the slot between the look and the write: look again.
+            }
+        }
+    }
+
+    /// <summary>
+    /// Records that the start of a schedule occurrence or dataset version (<paramref name="dedupeKey"/>) was skipped and
+    /// why, so later ticks do not try it again; true for the first record of that key (the one to log).
+    /// </summary>
+    public async Task<bool> RecordSkippedStartAsync(string pipeline, string dedupeKey, string trigger, string reason, CancellationToken cancellationToken = default)
+    {
+        var now = Now;
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        return await connection.ExecuteAsync(new CommandDefinition("""
+            INSERT INTO pipeline_skipped_starts (pipeline, dedupe_key, triggered_by, reason, at) VALUES (@pipeline, @dedupeKey, @trigger, @reason, @now)
+            ON CONFLICT (pipeline, dedupe_key) DO NOTHING
+            """, new { pipeline, dedupeKey, trigger, reason, now }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+    }
+
+    /// <summary>Whether a run of the pipeline with this dedupe key exists, or its start was skipped (a cheap check before the insert that decides).</summary>
     public async Task<bool> HasRunAsync(string pipeline, string dedupeKey, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT count(*) FROM pipeline_runs WHERE pipeline = @pipeline AND dedupe_key = @dedupeKey",
-            new { pipeline, dedupeKey }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition("""
+            SELECT (SELECT count(*) FROM pipeline_runs WHERE pipeline = @pipeline AND dedupe_key = @dedupeKey)
+                 + (SELECT count(*) FROM pipeline_skipped_starts WHERE pipeline = @pipeline AND dedupe_key = @dedupeKey)
+            """, new { pipeline, dedupeKey }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
     }
 
     public async Task<PipelineRun> GetRunAsync(string runId, CancellationToken cancellationToken = default) =>
@@ -147,7 +246,10 @@ public sealed class PipelineStore(MetadataDatabase database, TimeProvider time)
         return runs.Reverse().ToList();
     }
 
-    /// <summary>Sets a run's status; with <paramref name="expected"/> only when it is still in that status (false otherwise).</summary>
+    /// <summary>
+    /// Sets a run's status; with <paramref name="expected"/> only when it is still in that status (false otherwise). A
+    /// run that ends gives up its slot (<see cref="PipelineSpec.MaxActiveRuns"/>).
+    /// </summary>
     public async Task<bool> SetRunStatusAsync(string runId, string status, string? error = null, string? expected = null, CancellationToken cancellationToken = default)
     {
         var now = Now;
@@ -155,7 +257,8 @@ public sealed class PipelineStore(MetadataDatabase database, TimeProvider time)
         var changed = await connection.ExecuteAsync(new CommandDefinition($"""
             UPDATE pipeline_runs SET status = @status, error = @error,
                 started_at = CASE WHEN @status = 'running' AND started_at IS NULL THEN @now ELSE started_at END,
-                finished_at = CASE WHEN @status IN ('succeeded', 'failed', 'cancelled') THEN @now ELSE NULL END
+                finished_at = CASE WHEN @status IN ('succeeded', 'failed', 'cancelled') THEN @now ELSE NULL END,
+                active_slot = CASE WHEN @status IN ('succeeded', 'failed', 'cancelled') THEN NULL ELSE active_slot END
             WHERE run_id = @runId {(expected is null ? "" : "AND status = @expected")}
             """, new { runId, status, error, now, expected }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return changed > 0;

@@ -187,6 +187,11 @@ public static partial class PipelineValidation
             problems.Add($"max_parallel {spec.MaxParallel} must be at least 1");
         }
 
+        if (spec.MaxActiveRuns is < 1)
+        {
+            problems.Add($"max_active_runs {spec.MaxActiveRuns} must be at least 1 (leave it out for no limit)");
+        }
+
         return problems.Count == 0 ? spec : throw TrackingException.Invalid($"Invalid pipeline '{spec.Name}'", problems);
     }
 

@@ -88,6 +88,6 @@ public sealed partial class AlertMetrics(ILogger<AlertMetrics> logger) : IAlertD
     [LoggerMessage(2, LogLevel.Information, "Alert notification of rule {Rule} ({Kind}) failed, will retry: {Reason}")]
     private static partial void LogRetry(ILogger logger, string rule, string kind, string reason);
 
-    [LoggerMessage(3, LogLevel.Information, "Resolved notification of rule {Rule} ({Kind}) skipped: {Reason}")]
+    [LoggerMessage(3, LogLevel.Information, "Alert notification of rule {Rule} ({Kind}) skipped: {Reason}")]
     private static partial void LogSkipped(ILogger logger, string rule, string kind, string reason);
 }

@@ -237,6 +237,54 @@ public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerT
     }
 
     [Fact]
+    public async Task A_manual_run_or_resume_over_max_active_runs_is_refused_409_naming_the_runs_under_way()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        // A step that fails once and waits an hour to retry keeps its run under way.
+        var spec = new Dictionary<string, object>
+        {
+            ["max_active_runs"] = 1,
+            ["steps"] = new object[] { new { name = "wait", kind = "fail", retries = 1, retry_backoff = "1h", with = new { message = "not yet" } } },
+        };
+        using (var put = await client.PutAsJsonAsync("/api/v1/pipelines/one", spec, Cancel))
+        {
+            put.StatusCode.ShouldBe(HttpStatusCode.OK, await put.Content.ReadAsStringAsync(Cancel));
+            (await put.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("pipeline").GetProperty("max_active_runs").GetInt32().ShouldBe(1);
+        }
+
+        using var first = await client.PostAsJsonAsync("/api/v1/pipelines/one/runs", new { }, Cancel);
+        first.StatusCode.ShouldBe(HttpStatusCode.Created);
+        var runId = (await first.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("run_id").GetString()!;
+        await WaitForRunAsync(client, runId, "running");
+
+        using var second = await client.PostAsJsonAsync("/api/v1/pipelines/one/runs", new { }, Cancel);
+        second.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        second.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+        var problem = await second.Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        (problem.GetProperty("status").GetInt32(), problem.GetProperty("code").GetString()).ShouldBe((409, "INVALID_STATE"));
+        problem.GetProperty("detail").GetString().ShouldBe($"Pipeline 'one' has 1 run(s) under way, its max_active_runs is 1: {runId} (running).");
+        (await client.GetFromJsonAsync<JsonElement>("/api/v1/pipelines/one/runs", Cancel)).GetProperty("runs").GetArrayLength().ShouldBe(1);
+
+        // Cancelled, the run frees its slot; resumed while another run holds it, it is refused the same way.
+        (await client.PostAsync($"/api/v1/pipeline-runs/{runId}/cancel", null, Cancel)).EnsureSuccessStatusCode();
+        await WaitForRunAsync(client, runId, "cancelled");
+        using var third = await client.PostAsJsonAsync("/api/v1/pipelines/one/runs", new { }, Cancel);
+        third.StatusCode.ShouldBe(HttpStatusCode.Created);
+        var thirdId = (await third.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("run_id").GetString()!;
+        using var resume = await client.PostAsync($"/api/v1/pipeline-runs/{runId}/resume", null, Cancel);
+        resume.StatusCode.ShouldBe(HttpStatusCode.Conflict);
+        (await resume.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldStartWith($"Pipeline 'one' has 1 run(s) under way, its max_active_runs is 1: {thirdId} (");
+
+        using var invalid = await client.PutAsJsonAsync("/api/v1/pipelines/one", new Dictionary<string, object> { ["max_active_runs"] = 0, ["steps"] = spec["steps"] }, Cancel);
+        invalid.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await invalid.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+            .ShouldBe("Invalid pipeline 'one': max_active_runs 0 must be at least 1 (leave it out for no limit).");
+        (await client.PostAsync($"/api/v1/pipeline-runs/{thirdId}/cancel", null, Cancel)).EnsureSuccessStatusCode();
+        await WaitForRunAsync(client, thirdId, "cancelled");
+    }
+
+    [Fact]
     public async Task Alert_rules_start_runs_through_the_registered_pipeline_launcher()
     {
         await using var server = await StartServerAsync();
