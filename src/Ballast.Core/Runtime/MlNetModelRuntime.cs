@@ -25,6 +25,8 @@ namespace Ballast.Runtime;
 /// </summary>
 public sealed class MlNetModelRuntime : IModelRuntime
 {
+    private static readonly MethodInfo KeysMethod = typeof(MlNetModelRuntime).GetMethod(nameof(Keys), BindingFlags.NonPublic | BindingFlags.Static)!;
+
     private static readonly MethodInfo KeyValuesMethod = typeof(MlNetModelRuntime).GetMethod(nameof(KeyValuesOf), BindingFlags.NonPublic | BindingFlags.Static)!;
 
     private static readonly Dictionary<Type, string> Datatypes = new()
@@ -74,7 +76,9 @@ public sealed class MlNetModelRuntime : IModelRuntime
         {
             var spec = new TensorSpec(column.Name, Datatype(ItemType(column.Type), column.Name), Shape(column.Type));
             inputs.Add(spec);
-            _inputs[column.Name] = new InputBinding(column.Index, spec, ItemType(column.Type) is KeyDataViewType key ? key.Count : 0);
+            _inputs[column.Name] = ItemType(column.Type) is KeyDataViewType key
+                ? new InputBinding(column.Index, spec, key.Count, KeysMethod.MakeGenericMethod(key.RawType).CreateDelegate<Func<Tensor, ulong, Array>>())
+                : new InputBinding(column.Index, spec, 0, null);
         }
 
         var outputs = new List<TensorSpec>();
@@ -145,7 +149,7 @@ public sealed class MlNetModelRuntime : IModelRuntime
         foreach (var input in inputs)
         {
             var binding = _inputs[input.Name];
-            var data = binding.KeyCount > 0 ? Keys(input, binding.KeyCount) : input.Data;
+            var data = binding.ToKeys is { } toKeys ? toKeys(input, binding.KeyCount) : input.Data;
             columns[binding.Index] = TensorColumn.From(data, binding.Spec.Shape.Count == 1 ? 0 : checked((int)Tensor.ElementCount(input.Shape[1..])));
         }
 
@@ -282,24 +286,26 @@ public sealed class MlNetModelRuntime : IModelRuntime
     /// <summary>
     /// A key input's values as ML.NET's classes hold them, 0 to count - 1 (a <c>[KeyType]</c> field: what a
     /// PredictionEngine is given), turned into the data view's raw keys, 1 to count (0 is a missing key); a value past
-    /// the last key is refused rather than read as missing.
+    /// the last key is refused rather than read as missing. Typed (made once per input at load): no boxing per value.
     /// </summary>
-    private static Array Keys(Tensor input, ulong count)
+    private static T[] Keys<T>(Tensor input, ulong count)
+        where T : struct, System.Numerics.IBinaryInteger<T>
     {
-        var raw = Array.CreateInstance(input.Data.GetType().GetElementType()!, input.Data.Length);
-        for (var i = 0; i < input.Data.Length; i++)
+        var values = (T[])input.Data;
+        var raw = new T[values.Length];
+        for (var i = 0; i < values.Length; i++)
         {
-            var key = Convert.ToUInt64(input.Data.GetValue(i), CultureInfo.InvariantCulture);
+            var key = ulong.CreateTruncating(values[i]);
             if (key >= count)
             {
                 throw new ModelInputException($"input '{input.Name}': value {i} ({key}) is not a key of 0..{count - 1}");
             }
 
-            raw.SetValue(Convert.ChangeType(key + 1, raw.GetType().GetElementType()!, CultureInfo.InvariantCulture), i);
+            raw[i] = values[i] + T.One;
         }
 
         return raw;
     }
 
-    private sealed record InputBinding(int Index, TensorSpec Spec, ulong KeyCount);
+    private sealed record InputBinding(int Index, TensorSpec Spec, ulong KeyCount, Func<Tensor, ulong, Array>? ToKeys);
 }
