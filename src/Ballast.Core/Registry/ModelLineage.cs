@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using Ballast.Datasets;
 using Ballast.Tracking;
 
@@ -18,7 +17,7 @@ public sealed record LineageGraph(IReadOnlyList<LineageNode> Nodes, IReadOnlyLis
 /// clients log up to 36 characters) match a Ballast dataset version becomes that version's node, <c>name@version</c>.
 /// Deployments join the graph when serving exists.
 /// </summary>
-public sealed partial class ModelLineage(RegistryStore registry, RunStore runs, DatasetStore? datasets = null)
+public sealed class ModelLineage(RegistryStore registry, RunStore runs, DatasetStore? datasets = null)
 {
     public async Task<LineageGraph> ForModelVersionAsync(string name, string version, CancellationToken cancellationToken = default)
     {
@@ -37,7 +36,7 @@ public sealed partial class ModelLineage(RegistryStore registry, RunStore runs, 
         };
         var edges = new List<LineageEdge>();
 
-        var runId = modelVersion.RunId ?? (RunsUri().Match(modelVersion.Source) is { Success: true } match ? match.Groups[1].Value : null);
+        var runId = modelVersion.RunId ?? (RunArtifactUri.TryParse(modelVersion.Source, out var source) ? source.RunId : null);
         if (runId is null)
         {
             return new LineageGraph(nodes, edges);
@@ -97,7 +96,4 @@ public sealed partial class ModelLineage(RegistryStore registry, RunStore runs, 
 
         return new LineageGraph(nodes, edges);
     }
-
-    [GeneratedRegex("^runs:/([^/]+)(/|$)")]
-    private static partial Regex RunsUri();
 }

@@ -235,9 +235,9 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
     {
         // A runs:/ source is resolved through its run, as MLflow does (RunsArtifactRepository): a run that does not exist
         // is refused now, with MLflow's 404, rather than when an endpoint first tries to load the version.
-        if (RunsSource().Match(source) is { Success: true } runs)
+        if (RunArtifactUri.TryParse(source, out var runs))
         {
-            var sourceRun = runs.Groups[1].Value;
+            var sourceRun = runs.RunId;
             await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
             if (await connection.ExecuteScalarAsync<long>(new CommandDefinition(
                     "SELECT COUNT(*) FROM runs WHERE run_uuid = @sourceRun", new { sourceRun }, cancellationToken: cancellationToken)).ConfigureAwait(false) == 0)
@@ -819,10 +819,6 @@ public sealed partial class RegistryStore(MetadataDatabase database, TimeProvide
 
     [GeneratedRegex("^[vV][0-9]+$")]
     private static partial Regex VersionLikeAlias();
-
-    /// <summary>A <c>runs:/RUN_ID/PATH</c> source; the group is the run's id.</summary>
-    [GeneratedRegex("^runs:/([^/]+)(/|$)")]
-    private static partial Regex RunsSource();
 
     private sealed record ModelRow(string Name, long CreationTimestamp, long LastUpdatedTimestamp, string? Description);
 

@@ -13,17 +13,21 @@ namespace Ballast.Runtime;
 /// <para>
 /// Signature: a scalar column is a tensor [-1] (one value per row), a vector column of known size K is [-1, K]
 /// ([-1, d1, d2…] for a multi-dimensional one) and of unknown size [-1, -1]. Single → FP32, Double → FP64, Boolean →
-/// BOOL, the integer types → INT8…UINT64, text → BYTES, a key → its raw unsigned type (UINT32 mostly; 0 is a missing
-/// key, 1…K the values). Inputs are the input schema's columns that the outputs read (the training label is not
-/// one: a column no output needs is given default values). Outputs are the columns the model computes last: those no
-/// later step of the pipeline reads (<c>Score</c>, <c>PredictedLabel</c>, <c>Probability</c>, not <c>Features</c>),
-/// except columns that keep an input's name. A vector output with slot names (a multiclass <c>Score</c>: the classes)
-/// and a key output with key values carry them as <see cref="TensorSpec.Labels"/>.
+/// BOOL, the integer types → INT8…UINT64, text → BYTES. A key input is its raw unsigned type (UINT32 mostly) holding
+/// 0…K-1, as a <c>[KeyType(K)]</c> field does. A key output is given the same way round: with key values (a multiclass
+/// trainer's <c>PredictedLabel</c>: the classes) as BYTES, each row's value ("" for a missing key), as
+/// <c>MapKeyToValue</c> would give it; without, as INT64, its index 0…K-1 (-1 for a missing key). Inputs are the input
+/// schema's columns that the outputs read (the training label is not one: a column no output needs is given default
+/// values). Outputs are the columns the model computes last: those no later step of the pipeline reads (<c>Score</c>,
+/// <c>PredictedLabel</c>, <c>Probability</c>, not <c>Features</c>), except columns that keep an input's name. A vector
+/// output with slot names (a multiclass <c>Score</c>: the classes) carries them as <see cref="TensorSpec.Labels"/>.
 /// </para>
 /// </summary>
 public sealed class MlNetModelRuntime : IModelRuntime
 {
-    private static readonly MethodInfo KeyValuesMethod = typeof(MlNetModelRuntime).GetMethod(nameof(KeyValues), BindingFlags.NonPublic | BindingFlags.Static)!;
+    private static readonly MethodInfo KeysMethod = typeof(MlNetModelRuntime).GetMethod(nameof(Keys), BindingFlags.NonPublic | BindingFlags.Static)!;
+
+    private static readonly MethodInfo KeyValuesMethod = typeof(MlNetModelRuntime).GetMethod(nameof(KeyValuesOf), BindingFlags.NonPublic | BindingFlags.Static)!;
 
     private static readonly Dictionary<Type, string> Datatypes = new()
     {
@@ -72,17 +76,24 @@ public sealed class MlNetModelRuntime : IModelRuntime
         {
             var spec = new TensorSpec(column.Name, Datatype(ItemType(column.Type), column.Name), Shape(column.Type));
             inputs.Add(spec);
-            _inputs[column.Name] = new InputBinding(column.Index, spec, ItemType(column.Type) is KeyDataViewType key ? key.Count : 0);
+            _inputs[column.Name] = ItemType(column.Type) is KeyDataViewType key
+                ? new InputBinding(column.Index, spec, key.Count, KeysMethod.MakeGenericMethod(key.RawType).CreateDelegate<Func<Tensor, ulong, Array>>())
+                : new InputBinding(column.Index, spec, 0, null);
         }
 
         var outputs = new List<TensorSpec>();
         foreach (var column in outputColumns)
         {
             var item = ItemType(column.Type);
-            var spec = new TensorSpec(column.Name, Datatype(item, column.Name), Shape(column.Type), Labels(column));
+            // A key output is given as a key input is taken: its value when it has one (as an ONNX classifier's label
+            // output gives the class, not its index), else its index 0..K-1.
+            var keyValues = item is KeyDataViewType ? KeyValues(column) : null;
+            var spec = item is KeyDataViewType
+                ? new TensorSpec(column.Name, keyValues is null ? TensorDatatypes.Int64 : TensorDatatypes.Bytes, Shape(column.Type), SlotNames(column))
+                : new TensorSpec(column.Name, Datatype(item, column.Name), Shape(column.Type), SlotNames(column));
             outputs.Add(spec);
             _outputs[column.Name] = spec;
-            _readers[column.Name] = OutputColumnReader.Factory(item);
+            _readers[column.Name] = OutputColumnReader.Factory(item, keyValues);
         }
 
         Signature = new ModelSignature(inputs, outputs);
@@ -138,7 +149,7 @@ public sealed class MlNetModelRuntime : IModelRuntime
         foreach (var input in inputs)
         {
             var binding = _inputs[input.Name];
-            var data = binding.KeyCount > 0 ? Keys(input, binding.KeyCount) : input.Data;
+            var data = binding.ToKeys is { } toKeys ? toKeys(input, binding.KeyCount) : input.Data;
             columns[binding.Index] = TensorColumn.From(data, binding.Spec.Shape.Count == 1 ? 0 : checked((int)Tensor.ElementCount(input.Shape[1..])));
         }
 
@@ -246,8 +257,8 @@ public sealed class MlNetModelRuntime : IModelRuntime
             ? datatype
             : throw new NotSupportedException($"column '{column}' is of ML.NET type {item}, which has no V2 datatype");
 
-    /// <summary>The names of a vector output's slots (a multiclass score's classes), or a key output's values.</summary>
-    private static List<string>? Labels(DataViewSchema.Column column)
+    /// <summary>The names of a vector output's slots (a multiclass score's classes), or null.</summary>
+    private static List<string>? SlotNames(DataViewSchema.Column column)
     {
         if (column.Type is VectorDataViewType { IsKnownSize: true } vector && column.HasSlotNames())
         {
@@ -256,12 +267,16 @@ public sealed class MlNetModelRuntime : IModelRuntime
             return names.Length == vector.Size ? names.DenseValues().Select(name => name.ToString()).ToList() : null;
         }
 
-        return column.Type is KeyDataViewType && column.Annotations.Schema.GetColumnOrNull("KeyValues") is { Type: VectorDataViewType values }
-            ? (List<string>)KeyValuesMethod.MakeGenericMethod(values.ItemType.RawType).Invoke(null, [column])!
-            : null;
+        return null;
     }
 
-    private static List<string> KeyValues<T>(DataViewSchema.Column column)
+    /// <summary>A key column's values as text (the classes a multiclass trainer's <c>PredictedLabel</c> names), key 1 first; null when it has none.</summary>
+    private static List<string>? KeyValues(DataViewSchema.Column column) =>
+        column.Annotations.Schema.GetColumnOrNull("KeyValues") is { Type: VectorDataViewType values }
+            ? (List<string>)KeyValuesMethod.MakeGenericMethod(values.ItemType.RawType).Invoke(null, [column])!
+            : null;
+
+    private static List<string> KeyValuesOf<T>(DataViewSchema.Column column)
     {
         VBuffer<T> values = default;
         column.GetKeyValues(ref values);
@@ -271,24 +286,26 @@ public sealed class MlNetModelRuntime : IModelRuntime
     /// <summary>
     /// A key input's values as ML.NET's classes hold them, 0 to count - 1 (a <c>[KeyType]</c> field: what a
     /// PredictionEngine is given), turned into the data view's raw keys, 1 to count (0 is a missing key); a value past
-    /// the last key is refused rather than read as missing.
+    /// the last key is refused rather than read as missing. Typed (made once per input at load): no boxing per value.
     /// </summary>
-    private static Array Keys(Tensor input, ulong count)
+    private static T[] Keys<T>(Tensor input, ulong count)
+        where T : struct, System.Numerics.IBinaryInteger<T>
     {
-        var raw = Array.CreateInstance(input.Data.GetType().GetElementType()!, input.Data.Length);
-        for (var i = 0; i < input.Data.Length; i++)
+        var values = (T[])input.Data;
+        var raw = new T[values.Length];
+        for (var i = 0; i < values.Length; i++)
         {
-            var key = Convert.ToUInt64(input.Data.GetValue(i), CultureInfo.InvariantCulture);
+            var key = ulong.CreateTruncating(values[i]);
             if (key >= count)
             {
                 throw new ModelInputException($"input '{input.Name}': value {i} ({key}) is not a key of 0..{count - 1}");
             }
 
-            raw.SetValue(Convert.ChangeType(key + 1, raw.GetType().GetElementType()!, CultureInfo.InvariantCulture), i);
+            raw[i] = values[i] + T.One;
         }
 
         return raw;
     }
 
-    private sealed record InputBinding(int Index, TensorSpec Spec, ulong KeyCount);
+    private sealed record InputBinding(int Index, TensorSpec Spec, ulong KeyCount, Func<Tensor, ulong, Array>? ToKeys);
 }

@@ -12,17 +12,46 @@ internal abstract class OutputColumnReader
 {
     private static readonly MethodInfo CreateMethod = typeof(OutputColumnReader).GetMethod(nameof(CreateOf), BindingFlags.NonPublic | BindingFlags.Static)!;
 
+    private static readonly MethodInfo KeyReadersMethod = typeof(OutputColumnReader).GetMethod(nameof(KeyReaders), BindingFlags.NonPublic | BindingFlags.Static)!;
+
     public abstract void ReadRow();
 
     public abstract Tensor ToTensor();
 
-    /// <summary>A factory of readers for a column whose item type is <paramref name="item"/>, made once per model.</summary>
-    public static Func<DataViewRow, DataViewSchema.Column, TensorSpec, long, OutputColumnReader> Factory(DataViewType item)
+    /// <summary>
+    /// A factory of readers for a column whose item type is <paramref name="item"/>, made once per model. A key column is
+    /// read as <see cref="KeyReaders{T}"/> reads it, with its <paramref name="keyValues"/> if it has them.
+    /// </summary>
+    public static Func<DataViewRow, DataViewSchema.Column, TensorSpec, long, OutputColumnReader> Factory(DataViewType item, IReadOnlyList<string>? keyValues = null)
     {
         ArgumentNullException.ThrowIfNull(item);
+        if (item is KeyDataViewType)
+        {
+            return (Func<DataViewRow, DataViewSchema.Column, TensorSpec, long, OutputColumnReader>)KeyReadersMethod.MakeGenericMethod(item.RawType).Invoke(null, [keyValues])!;
+        }
+
         return item.RawType == typeof(ReadOnlyMemory<char>)
             ? (row, column, spec, rows) => new Reader<ReadOnlyMemory<char>, string>(row, column, spec, rows, text => text.ToString())
             : CreateMethod.MakeGenericMethod(item.RawType).CreateDelegate<Func<DataViewRow, DataViewSchema.Column, TensorSpec, long, OutputColumnReader>>();
+    }
+
+    /// <summary>
+    /// Readers of a key column (raw keys 1..K, 0 a missing key): with key values, each key's value as text (what ML.NET's
+    /// <c>MapKeyToValue</c> would give; "" for a missing key), else its index 0..K-1 as a long (-1 for a missing key), the
+    /// convention key inputs are taken in.
+    /// </summary>
+    private static Func<DataViewRow, DataViewSchema.Column, TensorSpec, long, OutputColumnReader> KeyReaders<T>(IReadOnlyList<string>? keyValues)
+        where T : System.Numerics.IBinaryInteger<T>
+    {
+        if (keyValues is null)
+        {
+            return (row, column, spec, rows) => new Reader<T, long>(row, column, spec, rows, static key => long.CreateTruncating(key) - 1);
+        }
+
+        // Made here, once per model: a request's reader takes it as it is.
+        var values = keyValues.ToArray();
+        Func<T, string> value = key => ulong.CreateTruncating(key) is var raw && raw > 0 && raw <= (ulong)values.Length ? values[raw - 1] : "";
+        return (row, column, spec, rows) => new Reader<T, string>(row, column, spec, rows, value);
     }
 
     private static Reader<T, T> CreateOf<T>(DataViewRow row, DataViewSchema.Column column, TensorSpec spec, long rows) => new(row, column, spec, rows, value => value);

@@ -192,14 +192,14 @@ public static class V2Codec
             }),
             // Integers also as whole numbers written otherwise (1.0, 1e3: Python's json writes a float column's 1 as 1.0); a fraction is refused,
             // and so is anything but a number (a string, null, true), with its position (JsonElement's readers throw on those).
-            TensorDatatypes.Uint8 => Read(values, (JsonElement value, out byte result) => { result = default; return value.ValueKind == JsonValueKind.Number && (value.TryGetByte(out result) || TryWhole(value, out result)); }),
-            TensorDatatypes.Uint16 => Read(values, (JsonElement value, out ushort result) => { result = default; return value.ValueKind == JsonValueKind.Number && (value.TryGetUInt16(out result) || TryWhole(value, out result)); }),
-            TensorDatatypes.Uint32 => Read(values, (JsonElement value, out uint result) => { result = default; return value.ValueKind == JsonValueKind.Number && (value.TryGetUInt32(out result) || TryWhole(value, out result)); }),
-            TensorDatatypes.Uint64 => Read(values, (JsonElement value, out ulong result) => { result = default; return value.ValueKind == JsonValueKind.Number && (value.TryGetUInt64(out result) || TryWhole(value, out result)); }),
-            TensorDatatypes.Int8 => Read(values, (JsonElement value, out sbyte result) => { result = default; return value.ValueKind == JsonValueKind.Number && (value.TryGetSByte(out result) || TryWhole(value, out result)); }),
-            TensorDatatypes.Int16 => Read(values, (JsonElement value, out short result) => { result = default; return value.ValueKind == JsonValueKind.Number && (value.TryGetInt16(out result) || TryWhole(value, out result)); }),
-            TensorDatatypes.Int32 => Read(values, (JsonElement value, out int result) => { result = default; return value.ValueKind == JsonValueKind.Number && (value.TryGetInt32(out result) || TryWhole(value, out result)); }),
-            TensorDatatypes.Int64 => Read(values, (JsonElement value, out long result) => { result = default; return value.ValueKind == JsonValueKind.Number && (value.TryGetInt64(out result) || TryWhole(value, out result)); }),
+            TensorDatatypes.Uint8 => Read<byte>(values, TryInteger),
+            TensorDatatypes.Uint16 => Read<ushort>(values, TryInteger),
+            TensorDatatypes.Uint32 => Read<uint>(values, TryInteger),
+            TensorDatatypes.Uint64 => Read<ulong>(values, TryInteger),
+            TensorDatatypes.Int8 => Read<sbyte>(values, TryInteger),
+            TensorDatatypes.Int16 => Read<short>(values, TryInteger),
+            TensorDatatypes.Int32 => Read<int>(values, TryInteger),
+            TensorDatatypes.Int64 => Read<long>(values, TryInteger),
             // A finite number beyond the type's range is refused, not sent as infinity.
             TensorDatatypes.Fp16 => Read(values, (JsonElement value, out Half result) =>
             {
@@ -234,6 +234,36 @@ public static class V2Codec
 
             return result;
         }
+    }
+
+    /// <summary>
+    /// A JSON number that is a whole number in <typeparamref name="T"/>'s range: an integer literal (read as a long, or a
+    /// ulong past long's range, then kept only if <typeparamref name="T"/> holds it unchanged), else one written with a
+    /// fraction or exponent (<see cref="TryWhole"/>). One reader for the eight integer types, specialised per type by the
+    /// JIT (no boxing).
+    /// </summary>
+    private static bool TryInteger<T>(JsonElement value, out T result)
+        where T : struct, System.Numerics.IBinaryInteger<T>
+    {
+        result = default;
+        if (value.ValueKind != JsonValueKind.Number)
+        {
+            return false;
+        }
+
+        if (value.TryGetInt64(out var signed))
+        {
+            result = T.CreateSaturating(signed);
+            return long.CreateTruncating(result) == signed;
+        }
+
+        if (value.TryGetUInt64(out var unsigned))
+        {
+            result = T.CreateSaturating(unsigned);
+            return ulong.CreateTruncating(result) == unsigned;
+        }
+
+        return TryWhole(value, out result);
     }
 
     /// <summary>A JSON number that is a whole number in <typeparamref name="T"/>'s range, written with a fraction or exponent (<c>1.0</c>, <c>1e3</c>).</summary>

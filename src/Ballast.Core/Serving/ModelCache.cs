@@ -207,12 +207,14 @@ public sealed class ModelCache(RegistryStore registry, RunStore runs, IArtifactS
     {
         // A version of an MLflow 3 logged model reads the model's artifact location, not its models:/ source.
         var source = version.DownloadUri;
-        if (source.StartsWith("runs:/", StringComparison.Ordinal))
+        if (RunArtifactUri.TryParse(source, out var runArtifact))
         {
-            var rest = source["runs:/".Length..];
-            var slash = rest.IndexOf('/', StringComparison.Ordinal);
-            var run = await runs.GetAsync(slash < 0 ? rest : rest[..slash]).ConfigureAwait(false);
-            source = run.Info.ArtifactUri.TrimEnd('/') + (slash < 0 ? "" : "/" + rest[(slash + 1)..]);
+            var run = await runs.GetAsync(runArtifact.RunId).ConfigureAwait(false);
+            source = runArtifact.Under(run.Info.ArtifactUri);
+        }
+        else if (RunArtifactUri.HasScheme(source))
+        {
+            throw new ModelLoadException($"model {version.Name}/{version.Version} comes from '{version.Source}', which is not runs:/RUN_ID/PATH");
         }
 
         var path = ModelRegistration.StorePathOf(source)

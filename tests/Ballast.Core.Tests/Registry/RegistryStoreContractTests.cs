@@ -47,6 +47,9 @@ public abstract class RegistryStoreContractTests(DatabaseEngine engine) : Databa
         refused.Code.ShouldBe("RESOURCE_DOES_NOT_EXIST");
         refused.Message.ShouldBe("Run with id=0123456789abcdef0123456789abcdef not found (the model version source 'runs:/0123456789abcdef0123456789abcdef/model' names it).");
         (await Registry.SearchVersionsAsync(new RegistrySearch("name='m'"), Cancel)).Versions.ShouldBeEmpty("nothing is registered");
+        // An empty authority is still this server's run (RunsArtifactRepository.parse_runs_uri): checked the same.
+        (await Should.ThrowAsync<TrackingException>(() => Registry.CreateVersionAsync("m", "runs:///0123456789abcdef0123456789abcdef/model/", cancellationToken: Cancel)))
+            .Code.ShouldBe("RESOURCE_DOES_NOT_EXIST");
         var run = await NewRunAsync();
         (await Registry.CreateVersionAsync("m", $"runs:/{run}/model", cancellationToken: Cancel)).Version.ShouldBe("1");
         (await Registry.CreateVersionAsync("m", "s3://bucket/no-run/model", cancellationToken: Cancel)).Version.ShouldBe("2", "other sources are kept as they are");

@@ -33,6 +33,59 @@ public sealed class MlNetModelFiles : IDisposable
 /// </summary>
 public sealed class MlNetModelRuntimeTests(MlNetModelFiles files) : IClassFixture<MlNetModelFiles>
 {
+    // A key output is given the way a key input is taken, and as an ONNX classifier's label output: the class itself when
+    // the key has values (what MapKeyToValue gives, checked against the flowers model that ends with it), else its index
+    // 0..K-1. Raw keys (1..K, 0 missing) with the classes beside them made every client subtract one.
+    [Fact]
+    public void A_key_output_with_key_values_comes_back_as_its_values_the_classes()
+    {
+        var folder = Directory.CreateTempSubdirectory("ballast-mlnet-keyed-output-").FullName;
+        try
+        {
+            using var keyed = MlNetModelRuntime.Load(MlNetTestModels.SaveMulticlassKeyed(folder));
+            keyed.Signature.Outputs.Select(output => $"{output.Name} {output}").ShouldBe(["PredictedLabel BYTES [-1]", "Score FP32 [-1,3]"], ignoreOrder: true);
+            keyed.Signature.Outputs.Single(output => output.Name == "PredictedLabel").Labels.ShouldBeNull("the values are the classes");
+
+            var rows = MlNetTestModels.Flowers(6, seed: 42);
+            var outputs = keyed.Infer([new Tensor("Measurements", "FP32", [6, 4], rows.SelectMany(row => row.Measurements).ToArray())]);
+
+            var ml = new MLContext(seed: 1);
+            var engine = ml.Model.CreatePredictionEngine<Flower, FlowerPrediction>(ml.Model.Load(files.Multiclass, out _));
+            var label = outputs.Single(output => output.Name == "PredictedLabel");
+            label.Datatype.ShouldBe("BYTES");
+            label.Labels.ShouldBeNull();
+            label.Data.ShouldBe(rows.Select(row => engine.Predict(row).PredictedLabel).ToArray());
+            label.Data.ShouldBe(new[] { "setosa", "versicolor", "virginica", "setosa", "versicolor", "virginica" }, "the synthetic classes are well apart");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void A_key_output_without_key_values_comes_back_as_its_index_from_zero()
+    {
+        var folder = Directory.CreateTempSubdirectory("ballast-mlnet-segments-").FullName;
+        try
+        {
+            using var segments = MlNetModelRuntime.Load(MlNetTestModels.SaveSegments(folder));
+            segments.Signature.Outputs.Single(output => output.Name == "PredictedLabel").ToString().ShouldBe("INT64 [-1]");
+
+            var outputs = segments.Infer([new Tensor("Spend", "FP32", [3, 1], new[] { 25f, 125f, 225f })]);
+
+            var label = outputs.Single(output => output.Name == "PredictedLabel");
+            label.Datatype.ShouldBe("INT64");
+            label.Data.ShouldBe(new[] { 0L, 1L, 2L }, "segment s spends 100 s to 100 s + 50: the index a [KeyType(3)] field holds");
+            var scores = (float[])outputs.Single(output => output.Name == "Score").Data;
+            ((long[])label.Data).Select((index, row) => scores[(row * 3) + (int)index]).ShouldBe(Enumerable.Range(0, 3).Select(row => scores.Skip(row * 3).Take(3).Max()), "the class of the highest score");
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Fact]
     public void A_key_input_takes_the_values_a_prediction_engine_is_given_and_refuses_one_past_the_last_key()
     {

@@ -47,6 +47,34 @@ public static class MlNetTestModels
         return Save(ml, pipeline.Fit(data), data.Schema, folder, "flowers.zip");
     }
 
+    /// <summary>
+    /// The flowers without the last step: <c>PredictedLabel</c> stays the trainer's key, whose key values are the species
+    /// (what a multiclass model saved without <c>MapKeyToValue</c> gives).
+    /// </summary>
+    public static string SaveMulticlassKeyed(string folder)
+    {
+        var ml = new MLContext(seed: 1);
+        var data = ml.Data.LoadFromEnumerable(Flowers(300, seed: 11));
+        var pipeline = ml.Transforms.Conversion.MapValueToKey("Label")
+            .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(featureColumnName: nameof(Flower.Measurements), maximumNumberOfIterations: 50));
+        return Save(ml, pipeline.Fit(data), data.Schema, folder, "flowers-keyed.zip");
+    }
+
+    /// <summary>
+    /// Visits classified into their segment from the spend: the label a <see cref="KeyTypeAttribute"/> of 3 (0..2, no key
+    /// values), so <c>PredictedLabel</c> is a key with no values. Spends of segment s lie in [100 s, 100 s + 50).
+    /// </summary>
+    public static string SaveSegments(string folder)
+    {
+        var ml = new MLContext(seed: 1);
+        var random = new Random(19);
+        var data = ml.Data.LoadFromEnumerable(Enumerable.Range(0, 300).Select(i =>
+            new SegmentedVisit { Label = (uint)(i % 3), Spend = [(100 * (i % 3)) + (float)(random.NextDouble() * 50)] }).ToList());
+        var pipeline = ml.Transforms.NormalizeMinMax(nameof(SegmentedVisit.Spend))
+            .Append(ml.MulticlassClassification.Trainers.SdcaMaximumEntropy(featureColumnName: nameof(SegmentedVisit.Spend), maximumNumberOfIterations: 100));
+        return Save(ml, pipeline.Fit(data), data.Schema, folder, "segments.zip");
+    }
+
     /// <summary>Loan defaults: two numbers, logistic regression (score, probability and a boolean label).</summary>
     public static string SaveBinary(string folder)
     {
@@ -142,6 +170,15 @@ public sealed class Visit
     public float Spend { get; set; }
 
     public float Label { get; set; }
+}
+
+public sealed class SegmentedVisit
+{
+    [VectorType(1)]
+    public float[] Spend { get; set; } = [];
+
+    [KeyType(3)]
+    public uint Label { get; set; }
 }
 
 public sealed class HousePrediction

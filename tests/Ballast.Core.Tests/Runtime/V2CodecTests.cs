@@ -75,6 +75,52 @@ public sealed class V2CodecTests
             .Message.ShouldBe($"input 'x': value 0 ({value}) is not a {datatype}");
     }
 
+    // One past each end of every integer type, written as an integer (the reader's first path) and as a whole number with
+    // a fraction (its second): the same refusal, naming the value and the type.
+    [Theory]
+    [InlineData("INT8", "-129")]
+    [InlineData("INT8", "128")]
+    [InlineData("INT8", "128.0")]
+    [InlineData("INT16", "-32769")]
+    [InlineData("INT16", "32768")]
+    [InlineData("INT32", "-2147483649")]
+    [InlineData("INT32", "2147483648")]
+    [InlineData("INT64", "-9223372036854775809")]
+    [InlineData("INT64", "9223372036854775808")]
+    [InlineData("UINT8", "-1")]
+    [InlineData("UINT8", "256")]
+    [InlineData("UINT16", "-1")]
+    [InlineData("UINT16", "65536")]
+    [InlineData("UINT32", "-1")]
+    [InlineData("UINT32", "4294967296")]
+    [InlineData("UINT64", "-1")]
+    [InlineData("UINT64", "18446744073709551616")]
+    [InlineData("UINT64", "18446744073709551616.0")]
+    [InlineData("INT32", "\"7\"")]
+    [InlineData("UINT8", "null")]
+    public void Every_integer_type_refuses_a_value_one_past_either_end_of_its_range(string datatype, string value)
+    {
+        Should.Throw<ModelInputException>(() => Read($$"""{"inputs":[{"name":"x","datatype":"{{datatype}}","shape":[2],"data":[0,{{value}}]}]}"""))
+            .Message.ShouldBe($"input 'x': value 1 ({value}) is not a {datatype}");
+    }
+
+    [Fact]
+    public void Every_integer_type_takes_both_ends_of_its_range()
+    {
+        Data("INT8", "-128,127").ShouldBe(new sbyte[] { sbyte.MinValue, sbyte.MaxValue });
+        Data("INT16", "-32768,32767").ShouldBe(new short[] { short.MinValue, short.MaxValue });
+        Data("INT32", "-2147483648,2147483647").ShouldBe(new[] { int.MinValue, int.MaxValue });
+        Data("INT64", "-9223372036854775808,9223372036854775807").ShouldBe(new[] { long.MinValue, long.MaxValue });
+        Data("UINT8", "0,255").ShouldBe(new byte[] { 0, byte.MaxValue });
+        Data("UINT16", "0,65535").ShouldBe(new ushort[] { 0, ushort.MaxValue });
+        Data("UINT32", "0,4294967295").ShouldBe(new[] { 0u, uint.MaxValue });
+        Data("UINT64", "0,18446744073709551615").ShouldBe(new[] { 0ul, ulong.MaxValue });
+        Data("UINT64", "9223372036854775808,1e3").ShouldBe(new[] { 9223372036854775808ul, 1000ul });
+
+        static Array Data(string datatype, string values) =>
+            Read($$"""{"inputs":[{"name":"x","datatype":"{{datatype}}","shape":[2],"data":[{{values}}]}]}""").Inputs.Single().Data;
+    }
+
     [Fact]
     public void Infinity_and_nan_are_taken_when_sent_as_such()
     {

@@ -55,9 +55,14 @@ public abstract class TrainedModelServingTests(DatabaseEngine engine) : Database
             scores[i].ShouldBe(expected.Probabilities![i], 1e-5);
         }
 
+        // A trailing '/' names the same folder (it made an artifact path with an empty segment, refused).
+        await registry.CreateVersionAsync("loans", $"runs:/{run.Info.RunId}/model/", run.Info.RunId, cancellationToken: Cancel);
+        var slashed = await cache.GetAsync("loans", 2);
+        ((float[])slashed.Runtime.Infer(ServingInputs.Read(holdout, slashed.Runtime.Signature)).Single(tensor => tensor.Name == "Probability").Data).ShouldBe(scores);
+
         await using var zip = File.OpenRead(model.ModelPath);
         var registered = await new ModelRegistration(registry, artifacts).RegisterAsync("loans", zip, "model.zip", runId: run.Info.RunId, cancellationToken: Cancel);
-        registered.Version.ShouldBe("2");
+        registered.Version.ShouldBe("3");
         registered.Tags.Single(tag => tag.Key == ModelRegistration.SignatureTag).Value.ShouldBe(ModelRegistration.SignatureToJson(model.Signature));
         registered.Tags.Single(tag => tag.Key == ModelRegistration.Sha256Tag).Value.ShouldBe(model.Sha256);
     }

@@ -115,6 +115,45 @@ public sealed class MlNetServingTests
         }
     }
 
+    // A key output as a V2 client sees it: the class when the key has values (no parameters.labels to look it up in),
+    // else the index from 0 a [KeyType(N)] field holds; never ML.NET's raw keys 1..N.
+    [Fact]
+    public async Task A_key_output_answers_v2_with_its_class_or_its_index_from_zero()
+    {
+        var folder = Directory.CreateTempSubdirectory("ballast-mlnet-").FullName;
+        try
+        {
+            await using var server = await RunningServer.StartAsync();
+            using var client = server.Client();
+            await RegisterAsync(client, "flowers-keyed", MlNetTestModels.SaveMulticlassKeyed(folder));
+            await CreateEndpointAsync(client, "flowers-keyed");
+            await RegisterAsync(client, "segments", MlNetTestModels.SaveSegments(folder));
+            await CreateEndpointAsync(client, "segments");
+
+            var rows = MlNetTestModels.Flowers(2, seed: 3);
+            var flowers = await InferAsync("flowers-keyed", new { name = "Measurements", datatype = "FP32", shape = new[] { 2, 4 }, data = rows.SelectMany(row => row.Measurements) });
+            flowers.GetProperty("datatype").GetString().ShouldBe("BYTES");
+            flowers.GetProperty("data").EnumerateArray().Select(v => v.GetString()).ShouldBe(["setosa", "versicolor"]);
+            flowers.TryGetProperty("parameters", out _).ShouldBeFalse();
+
+            var segments = await InferAsync("segments", new { name = "Spend", datatype = "FP32", shape = new[] { 3, 1 }, data = new[] { 25f, 125f, 225f } });
+            segments.GetProperty("datatype").GetString().ShouldBe("INT64");
+            segments.GetProperty("data").EnumerateArray().Select(v => v.GetInt64()).ShouldBe([0L, 1, 2]);
+
+            async Task<JsonElement> InferAsync(string model, object input)
+            {
+                using var response = await client.PostAsJsonAsync($"/v2/models/{model}/infer", new { inputs = new[] { input } }, Cancel);
+                response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync(Cancel));
+                return (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("outputs").EnumerateArray()
+                    .Single(output => output.GetProperty("name").GetString() == "PredictedLabel");
+            }
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     [Fact]
     public async Task A_zip_that_is_not_an_mlnet_model_is_not_registered()
     {

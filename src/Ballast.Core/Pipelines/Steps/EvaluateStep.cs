@@ -197,17 +197,17 @@ public sealed class EvaluateStep(RegistryStore registry, RunStore runs) : IPipel
             return (await context.DownloadAsync(JsonValue.Create(version.Source)).ConfigureAwait(false), version.Version);
         }
 
-        if (uri.StartsWith("runs:/", StringComparison.Ordinal))
+        if (RunArtifactUri.HasScheme(uri))
         {
-            var parts = uri[6..].Split('/', 2);
-            if (parts.Length != 2 || parts[0].Length == 0 || parts[1].Length == 0)
+            if (!RunArtifactUri.TryParse(uri, out var runArtifact) || runArtifact.ArtifactPath is null)
             {
                 throw new StepFailedException($"input '{input}': '{uri}' is not runs:/RUN_ID/PATH");
             }
 
-            var run = await runs.GetAsync(parts[0], context.CancellationToken).ConfigureAwait(false);
-            var path = parts[1].EndsWith(".zip", StringComparison.Ordinal) ? parts[1] : $"{parts[1].TrimEnd('/')}/{ModelTrainer.ModelFileName}";
-            return (await context.DownloadAsync(JsonValue.Create($"{run.Info.ArtifactUri.TrimEnd('/')}/{path}")).ConfigureAwait(false), null);
+            // The model.zip itself, or the folder a training step logged it in (runs:/RUN/model).
+            var run = await runs.GetAsync(runArtifact.RunId, context.CancellationToken).ConfigureAwait(false);
+            var path = runArtifact.Under(run.Info.ArtifactUri);
+            return (await context.DownloadAsync(JsonValue.Create(path.EndsWith(".zip", StringComparison.Ordinal) ? path : $"{path}/{ModelTrainer.ModelFileName}")).ConfigureAwait(false), null);
         }
 
         return (uri.Contains(":/", StringComparison.Ordinal) ? await context.DownloadAsync(value).ConfigureAwait(false)

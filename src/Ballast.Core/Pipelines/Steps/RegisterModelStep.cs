@@ -44,17 +44,17 @@ public sealed class RegisterModelStep(RegistryStore registry, ModelRegistration 
         var name = context.RequiredText("name");
         var model = context.With["model"] ?? throw new StepFailedException("input 'model' is empty");
         var linkedRun = context.Text("run_id") is { Length: > 0 } given ? (await runs.GetAsync(given, context.CancellationToken).ConfigureAwait(false)).Info.RunId : null;
-        if (model is JsonValue value && value.TryGetValue<string>(out var uri) && uri.StartsWith("runs:/", StringComparison.Ordinal))
+        if (model is JsonValue value && value.TryGetValue<string>(out var uri) && RunArtifactUri.HasScheme(uri))
         {
-            var parts = uri[6..].Split('/', 2);
-            if (parts.Length != 2 || parts[1].Length == 0)
+            // A file is registered, so the URI must name one: a run's whole artifact folder (runs:/RUN_ID) will not do.
+            if (!RunArtifactUri.TryParse(uri, out var runArtifact) || runArtifact.ArtifactPath is null)
             {
                 throw new StepFailedException($"'{uri}' is not runs:/RUN_ID/PATH");
             }
 
-            var run = await runs.GetAsync(parts[0], context.CancellationToken).ConfigureAwait(false);
+            var run = await runs.GetAsync(runArtifact.RunId, context.CancellationToken).ConfigureAwait(false);
             linkedRun ??= run.Info.RunId;
-            model = JsonValue.Create($"{run.Info.ArtifactUri.TrimEnd('/')}/{parts[1]}");
+            model = JsonValue.Create(runArtifact.Under(run.Info.ArtifactUri));
         }
 
         var featureService = context.Text("feature_service") is { Length: > 0 } service ? service : null;
