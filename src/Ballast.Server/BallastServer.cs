@@ -516,7 +516,7 @@ public static partial class BallastServer
                 problems = all;
             }
 
-            await ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), $"The body is not the JSON this route takes: {string.Join("; ", problems)}.",
+            await ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), $"The body is not the JSON this route takes: {ProblemList.Join(problems)}.",
                 problems.Count > 1 ? problems : null).ConfigureAwait(false);
             return;
         }
@@ -565,7 +565,7 @@ public static partial class BallastServer
     {
         if (RequestJsonContract.Describe(json) is { } problems)
         {
-            return $"The body is not the JSON this route takes: {string.Join("; ", problems)}.";
+            return $"The body is not the JSON this route takes: {ProblemList.Join(problems)}.";
         }
 
         var at = (json.Path is { Length: > 1 } path ? $" at {path}" : "") + (json.LineNumber is { } line ? $" (line {line + 1})" : "");

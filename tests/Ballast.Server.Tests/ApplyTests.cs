@@ -351,6 +351,29 @@ public sealed class ApplyTests
         planned.Output.ShouldContain("dry run: 2 to create, 0 to change, 0 unchanged; nothing was applied");
     }
 
+    // Each refusal ends with a full stop: joined as they were, the error line read "… not 100.; endpoint/b: …".
+    [Fact]
+    public async Task A_dry_run_joins_the_refusals_of_several_objects_cleanly()
+    {
+        await using var server = await RunningServer.StartAsync();
+        var file = Write("two.yaml", """
+            kind: Endpoint
+            name: a
+            variants: [{name: x, model: "models:/iris/1", weight: 80}, {name: y, model: "models:/iris/1", weight: 10}]
+            ---
+            kind: Endpoint
+            name: b
+            variants: [{name: x, model: "models:/iris/1", weight: 50}, {name: y, model: "models:/iris/1", weight: 10}]
+            """);
+
+        var dry = await RunAsync("apply", "-f", file, "--dry-run", "--url", Url(server));
+
+        dry.Code.ShouldBe(1, dry.Output);
+        dry.Error.ShouldBe("error: endpoint/a: would be refused: Invalid endpoint 'a': variants: weights sum to 90, not 100; "
+            + "endpoint/b: would be refused: Invalid endpoint 'b': variants: weights sum to 60, not 100.\n");
+        dry.Error.ShouldNotContain(".;");
+    }
+
     /// <summary>
     /// What only the server knows, a model's inputs: a dry run asks the server to check the endpoint as a PUT would
     /// apply it (models loaded, expectations' columns against their inputs, a version that does not exist), storing

@@ -53,7 +53,7 @@ internal static partial class ManifestReader
             problems.Add($"{source} holds no manifest (a document needs kind: and name:; known kinds: {ManifestKinds.Known})");
         }
 
-        return problems.Count > 0 ? throw new CommandUsageException(string.Join("; ", problems)) : manifests;
+        return problems.Count > 0 ? throw new CommandUsageException(ProblemList.Join(problems)) : manifests;
     }
 
     /// <summary>By extension; otherwise (standard input, say) JSON when it starts like JSON.</summary>

@@ -228,7 +228,7 @@ public static class EndpointsApi
         var validated = EndpointValidation.Validate(spec);
         if (await FeatureServiceCheck.MismatchesAsync(validated, registry, cancellationToken).ConfigureAwait(false) is { Count: > 0 } mismatches)
         {
-            throw TrackingException.Invalid($"Invalid endpoint '{validated.Name}': {string.Join("; ", mismatches.Select(mismatch => mismatch.Message))}. "
+            throw TrackingException.Invalid($"Invalid endpoint '{validated.Name}': {ProblemList.Join(mismatches.Select(mismatch => mismatch.Message))}. "
                 + $"Route to versions registered with feature service '{validated.Features!.Service}' (or with none), or change features.service.");
         }
     }

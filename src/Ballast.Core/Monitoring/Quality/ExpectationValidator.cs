@@ -52,7 +52,7 @@ public static class ExpectationValidator
         ArgumentNullException.ThrowIfNull(suite);
         if (suite.Validate() is { Count: > 0 } problems)
         {
-            throw new ExpectationSuiteException("invalid expectations: " + string.Join("; ", problems));
+            throw new ExpectationSuiteException("invalid expectations: " + ProblemList.Join(problems));
         }
     }
 

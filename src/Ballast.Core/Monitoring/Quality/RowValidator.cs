@@ -25,7 +25,7 @@ public sealed partial class RowValidator
         ArgumentNullException.ThrowIfNull(suite);
         if (suite.Validate() is { Count: > 0 } problems)
         {
-            throw new ExpectationSuiteException("invalid expectations: " + string.Join("; ", problems));
+            throw new ExpectationSuiteException("invalid expectations: " + ProblemList.Join(problems));
         }
 
         return new RowValidator(suite.Columns.Select(pair => new CompiledColumn(pair.Key, pair.Value)).Where(column => column.Checks).ToArray(),

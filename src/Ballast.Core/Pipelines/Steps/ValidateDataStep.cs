@@ -50,7 +50,7 @@ public sealed class ValidateDataStep : IPipelineStep
         };
         if (suite.Validate() is { Count: > 0 } problems)
         {
-            throw new StepFailedException("the expectation suite is invalid: " + string.Join("; ", problems));
+            throw new StepFailedException("the expectation suite is invalid: " + ProblemList.Join(problems));
         }
 
         var data = await StepInputs.LocalFileAsync(context, "data").ConfigureAwait(false);
