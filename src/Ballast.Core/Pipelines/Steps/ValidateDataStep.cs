@@ -148,6 +148,8 @@ public sealed class ValidateDataStep : IPipelineStep
                 "" or "~" or "null" => null,
                 "true" => JsonValue.Create(true),
                 "false" => JsonValue.Create(false),
+                // A whole number exactly (a double rounds those above 2^53: an allowed 9007199254740993 would become ...992).
+                var plain when long.TryParse(plain, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole) => JsonValue.Create(whole),
                 var plain when double.TryParse(plain, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number) => JsonValue.Create(number),
                 var plain => JsonValue.Create(plain),
             };
