@@ -521,7 +521,16 @@ public static partial class BallastServer
             return;
         }
 
-        await ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), BadRequestMessage(bad)).ConfigureAwait(false);
+        var message = bad.StatusCode != StatusCodes.Status400BadRequest ? null
+            // A value of the wrong type: its place, what the field takes and what was sent.
+            : bad.InnerException is System.Text.Json.JsonException wrong
+                && await JsonValueMismatch.DescribeAsync(wrong, context.Request.Body, BodyType(context), context.RequestAborted).ConfigureAwait(false) is { } mismatch
+                ? $"The body is not the JSON this route takes: {mismatch}."
+            // ASP.NET Core reports a body of null as one not provided: say which it was.
+            : IsBodyMissing(bad) && await JsonValueMismatch.IsNullAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false)
+                ? $"The body is null; expected {JsonValueMismatch.Kind(BodyType(context))}, the JSON this route takes."
+            : null;
+        await ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), message ?? BadRequestMessage(bad)).ConfigureAwait(false);
     }
 
     /// <summary>The body type of the route that refused the request (the exception handler has cleared the route from the context).</summary>
@@ -535,14 +544,19 @@ public static partial class BallastServer
         StatusCodes.Status413PayloadTooLarge => BodyTooLargeMessage,
         _ => exception.InnerException is System.Text.Json.JsonException json ? JsonMessage(json)
             // ASP.NET Core's words for an empty body name the handler's parameter and suggest a service: say what the client sent.
-            : exception.Message.StartsWith("Implicit body inferred for parameter", StringComparison.Ordinal)
-              || (exception.Message.StartsWith("Required parameter", StringComparison.Ordinal) && exception.Message.EndsWith("was not provided from body.", StringComparison.Ordinal))
+            : IsBodyMissing(exception)
                 ? "The body is empty; send the JSON this route takes."
             : BindFailure().Match(exception.Message) is { Success: true } bind
                 // "Failed to bind parameter "Nullable<long> from" from "abc"." names .NET types: say what the value must be.
                 ? $"Parameter '{bind.Groups["name"].Value}' must be {ExpectedValue(bind.Groups["type"].Value)}, not '{bind.Groups["value"].Value}'."
                 : exception.Message,
     };
+
+    /// <summary>ASP.NET Core's words for a body it did not get (empty, or the JSON null), naming the handler's parameter.</summary>
+    private static bool IsBodyMissing(BadHttpRequestException exception) =>
+        exception.InnerException is null
+        && (exception.Message.StartsWith("Implicit body inferred for parameter", StringComparison.Ordinal)
+            || (exception.Message.StartsWith("Required parameter", StringComparison.Ordinal) && exception.Message.EndsWith("was not provided from body.", StringComparison.Ordinal)));
 
     [System.Text.RegularExpressions.GeneratedRegex("^Failed to bind parameter \"(?<type>.+) (?<name>[^ ]+)\" from \"(?<value>.*)\"\\.$", System.Text.RegularExpressions.RegexOptions.Singleline)]
     private static partial System.Text.RegularExpressions.Regex BindFailure();

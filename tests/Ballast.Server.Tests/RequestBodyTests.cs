@@ -269,6 +269,60 @@ public sealed class RequestBodyTests
         }
     }
 
+    /// <summary>(method, route, body, the problem the answer names: place, the type the field takes, what was sent).</summary>
+    public static readonly (string Method, string Path, string Body, string Problem)[] WrongTypes =
+    [
+        ("PUT", "/api/v1/endpoints/e", """{"variants": [{"name": "a", "model": "models:/m/1", "weight": "ten"}]}""", "variants[0].weight: expected an integer, got a string (\"ten\")"),
+        ("PUT", "/api/v1/endpoints/e", """{"variants": {}}""", "variants: expected an array, got an object"),
+        ("POST", "/api/v1/endpoints", """{"name": "e", "variants": [{"name": "a", "model": "models:/m/1", "weight": 10.5}]}""", "variants[0].weight: expected an integer, got a number (10.5)"),
+        ("POST", "/api/v1/endpoints", """{"name": "e", "variants": [{"name": "a", "model": "models:/m/1", "weight": 3000000000}]}""",
+            "variants[0].weight: expected an integer from -2147483648 to 2147483647, got a number (3000000000)"),
+        ("PUT", "/api/v1/endpoints/e", """{"variants": [{"name": 7, "model": "models:/m/1"}]}""", "variants[0].name: expected a string, got a number (7)"),
+        ("PUT", "/api/v1/endpoints/e", """{"variants": ["a"]}""", "variants[0]: expected an object, got a string (\"a\")"),
+        ("POST", "/api/v1/endpoints", """[{"name": "e"}]""", "the body: expected an object, got an array"),
+        ("POST", "/api/v1/rollouts", """{"name": "r", "endpoint": "e", "model": "models:/m/1", "steps": [{"setWeight": 10}, {"setWeight": "half"}]}""",
+            "steps[1].setWeight: expected an integer, got a string (\"half\")"),
+        ("POST", "/api/v1/rollouts", """{"name": "r", "endpoint": "e", "model": "models:/m/1", "steps": {"setWeight": 10}}""", "steps: expected an array, got an object"),
+        ("POST", "/api/v1/experiments", """{"name": "x", "endpoint": "e", "metric": {"type": "binomial"}, "alpha": true}""", "alpha: expected a number, got a boolean (true)"),
+        ("POST", "/api/v1/experiments", """{"name": "x", "endpoint": "e", "metric": "binomial"}""", "metric: expected an object, got a string (\"binomial\")"),
+    ];
+
+    [Fact]
+    public async Task A_value_of_the_wrong_type_is_a_400_naming_its_place_the_type_its_field_takes_and_what_was_sent()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var failures = new List<string>();
+        foreach (var (method, path, body, problem) in WrongTypes)
+        {
+            var (status, detail) = await ProblemAsync(client, method, path, body);
+            if (status != HttpStatusCode.BadRequest || detail != $"{Prefix}{problem}.")
+            {
+                failures.Add($"{method} {path} {body}: {(int)status} {detail}");
+            }
+        }
+
+        failures.ShouldBeEmpty();
+    }
+
+    // ASP.NET Core reports a body of null as a body not provided: the answer said "The body is empty".
+    [Fact]
+    public async Task A_body_of_null_is_named_null_not_empty()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        foreach (var (method, path) in new[] { ("POST", "/api/v1/endpoints"), ("PUT", "/api/v1/endpoints/e"), ("POST", "/api/v1/rollouts"), ("POST", "/api/v1/experiments") })
+        {
+            var (status, detail) = await ProblemAsync(client, method, path, " null ");
+            status.ShouldBe(HttpStatusCode.BadRequest, path);
+            detail.ShouldBe("The body is null; expected a JSON object, the JSON this route takes.", path);
+        }
+
+        var (emptyStatus, empty) = await ProblemAsync(client, "POST", "/api/v1/endpoints", "");
+        emptyStatus.ShouldBe(HttpStatusCode.BadRequest);
+        empty.ShouldBe("The body is empty; send the JSON this route takes.");
+    }
+
     private static async Task<(HttpStatusCode Status, string? Detail)> ProblemAsync(HttpClient client, string method, string path, string body)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
