@@ -275,6 +275,15 @@ public sealed class ApplyTests
         json.Code.ShouldBe(2);
         json.Error.ShouldContain("JSON error at line 2");
 
+        // JSON as strict as the API reads a body (which refuses both): no trailing comma, no comment; YAML has comments.
+        var trailingFile = Write("trailing.json", "{\"kind\": \"Endpoint\", \"name\": \"iris\",\n \"variants\": [],\n}");
+        var trailing = await RunAsync("apply", "-f", trailingFile, "--url", "http://127.0.0.1:1");
+        trailing.Code.ShouldBe(2, trailing.Output);
+        trailing.Error.ShouldBe($"error: {trailingFile}: JSON error at line 3, column 1: a comma before a closing '}}' or ']' (a trailing comma) is not JSON; remove it\n");
+        var comment = await RunAsync("apply", "-f", Write("comment.json", "{\"kind\": \"Endpoint\", // the iris model\n \"name\": \"iris\", \"variants\": []}"), "--url", "http://127.0.0.1:1");
+        comment.Code.ShouldBe(2, comment.Output);
+        comment.Error.ShouldContain("JSON error at line 1, column 22: a comment is not JSON; remove it, or write the manifest in YAML");
+
         var absent = await RunAsync("apply", "-f", Path.Combine(Path.GetTempPath(), "no-such-manifest.yaml"), "--url", "http://127.0.0.1:1");
         absent.Code.ShouldBe(2);
         absent.Error.ShouldStartWith("error: Cannot read ");

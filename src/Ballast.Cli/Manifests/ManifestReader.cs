@@ -70,18 +70,26 @@ internal static partial class ManifestReader
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, AllowDuplicateProperties = false });
+            // As strict as the server reads the same body: no comments, no trailing commas (a file the API would refuse
+            // if sent with curl is refused here too; YAML is the format with comments).
+            root = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (JsonException exception)
         {
             var at = exception.LineNumber is { } line ? $" at line {line + 1}, column {exception.BytePositionInLine + 1}" : "";
-            throw new CommandUsageException($"{source}: JSON error{at}: {JsonPosition().Replace(exception.Message, "")}");
+            throw new CommandUsageException($"{source}: JSON error{at}: {JsonReason(exception.Message)}");
         }
 
         return root is JsonArray items
             ? items.Select((item, index) => (item, $"item {index + 1}")).ToList()
             : [(root, "")];
     }
+
+    /// <summary>The parser's reason without its position (given before it) nor its advice to change reader options.</summary>
+    private static string JsonReason(string message) =>
+        message.Contains("trailing comma", StringComparison.Ordinal) ? "a comma before a closing '}' or ']' (a trailing comma) is not JSON; remove it"
+        : message.StartsWith("'/' is ", StringComparison.Ordinal) ? "a comment is not JSON; remove it, or write the manifest in YAML"
+        : JsonPosition().Replace(message, "");
 
     private static List<(JsonNode? Content, string Where)> ReadYaml(string text, string source)
     {
