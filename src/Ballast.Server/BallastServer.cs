@@ -504,20 +504,32 @@ public static partial class BallastServer
     /// <summary>
     /// A request the server could not bind. A JSON body that does not fit its route's fields is named in the body's own
     /// terms, every problem at once: the serializer stops at the first unknown field, so the kept body is read again for
-    /// the others (<c>detail</c> names them all, <c>errors</c> lists them one by one when there are several).
+    /// the others (<c>detail</c> names them all, <c>errors</c> lists them one by one when there are several), and the
+    /// rest of it, without them, is checked by the route's <see cref="BodyValidation"/> when it has one, so the
+    /// validation's problems come in the same answer. A value of the wrong type is named with what its field takes.
     /// </summary>
     private static async Task WriteBadRequestAsync(HttpContext context, BadHttpRequestException bad)
     {
         if (bad.StatusCode == StatusCodes.Status400BadRequest && bad.InnerException is System.Text.Json.JsonException json && RequestJsonContract.Describe(json) is { } problems)
         {
+            var detail = $"The body is not the JSON this route takes: {ProblemList.Join(problems)}.";
             if (RequestJsonContract.IsUnknownField(json) && BodyType(context) is { } root
-                && await RequestJsonContract.UnknownFieldsAsync(context.Request.Body, root, context.RequestAborted).ConfigureAwait(false) is { } all)
+                && await RequestJsonContract.WithoutUnknownFieldsAsync(context.Request.Body, root, context.RequestAborted).ConfigureAwait(false) is { } found)
             {
-                problems = all;
+                problems = found.Problems;
+                detail = $"The body is not the JSON this route takes: {ProblemList.Join(problems)}.";
+
+                // The rest of the body, checked as the route would check it: its problems in the same answer.
+                var handler = context.Features.Get<IExceptionHandlerFeature>();
+                if (found.Remaining is { } known && handler?.Endpoint?.Metadata.GetMetadata<BodyValidation>() is { } validation
+                    && validation.Check(known, handler.RouteValues ?? new Microsoft.AspNetCore.Routing.RouteValueDictionary()) is { } invalid)
+                {
+                    problems = [.. problems, .. invalid.Problems.Count > 0 ? invalid.Problems : [ProblemList.Trimmed(invalid.Message)]];
+                    detail = $"{detail} {invalid.Message}";
+                }
             }
 
-            await ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), $"The body is not the JSON this route takes: {ProblemList.Join(problems)}.",
-                problems.Count > 1 ? problems : null).ConfigureAwait(false);
+            await ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), detail, problems.Count > 1 ? problems : null).ConfigureAwait(false);
             return;
         }
 

@@ -313,6 +313,17 @@ public sealed class ApplyTests
         result.Error.ShouldContain("variants[0].wieght: unknown field (known: name, model, weight, url, timeout_ms, retries)");
         result.Error.ShouldContain("falback: unknown field (known: name, policy, variants, shadows, sticky, fallback, bandit, regime, ensemble, expectations, features, batching)");
 
+        // A misspelt field and a problem of the rest, in one answer: fixing the first does not reveal the second.
+        var both = Write("both.yaml", """
+            kind: Endpoint
+            name: iris
+            variants: [{name: a, model: "models:/iris/1", weight: 80, wieght: 10}, {name: b, model: "models:/iris/1", weight: 10}]
+            """);
+        var together = await RunAsync("apply", "-f", both, "--url", "http://127.0.0.1:1");
+        together.Code.ShouldBe(2, together.Output);
+        together.Error.ShouldBe($"error: {both}: variants[0].wieght: unknown field (known: name, model, weight, url, timeout_ms, retries); "
+            + $"{both}: Invalid endpoint 'iris': variants: weights sum to 90, not 100\n");
+
         var get = await RunAsync("get", "rollouts", "--url", "http://127.0.0.1:1");
         get.Code.ShouldBe(2);
         get.Error.ShouldContain("known: endpoints, experiments, monitors");

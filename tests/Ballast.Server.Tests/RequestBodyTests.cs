@@ -123,7 +123,7 @@ public sealed class RequestBodyTests
         await using var server = await RunningServer.StartAsync();
         using var client = server.Client();
         var body = """
-            {"name": "e", "variants": [{"name": "a", "model": "models:/m/1", "wieght": 100}, {"name": "b", "model": "models:/m/1", "weight": 0, "wieght": 0}],
+            {"name": "e", "variants": [{"name": "a", "model": "models:/m/1", "weight": 100, "wieght": 100}, {"name": "b", "model": "models:/m/1", "weight": 0, "wieght": 0}],
              "polcy": "split", "falback": "a"}
             """;
         var (status, problem) = await ProblemJsonAsync(client, "POST", "/api/v1/endpoints", body);
@@ -136,7 +136,7 @@ public sealed class RequestBodyTests
         var (_, variant) = await ProblemJsonAsync(client, "POST", "/api/v1/endpoints", """{"name": "e", "variants": [{"name": "a", "model": "models:/m/1", "wieght": 100}]}""");
         variant.TryGetProperty("errors", out _).ShouldBeFalse();
         variant.GetProperty("detail").GetString().ShouldBe($"{Prefix}{errors[0]}.");
-        var (_, policy) = await ProblemJsonAsync(client, "POST", "/api/v1/endpoints", """{"name": "e", "variants": [], "polcy": "split"}""");
+        var (_, policy) = await ProblemJsonAsync(client, "POST", "/api/v1/endpoints", """{"name": "e", "variants": [{"name": "a", "model": "models:/m/1"}], "polcy": "split"}""");
         policy.GetProperty("detail").GetString().ShouldBe($"{Prefix}{errors[2]}.");
 
         // Another route and body: a field at the top before one inside an object.
@@ -147,6 +147,34 @@ public sealed class RequestBodyTests
             "endpiont: unknown field (known: name, endpoint, window, reference, columns, drift, prediction, performance, segments, kpis, min_rows, feature_names, quality, estimated, fairness, multivariate)",
             "window.durration: unknown field (known: duration, rows, grace)",
         ]);
+    }
+
+    // The contract (a field the type does not have) and the validation (weights that do not sum to 100) were two rounds.
+    [Fact]
+    public async Task An_endpoint_with_an_unknown_field_and_an_invalid_rest_gets_both_problems_in_one_400()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        const string Body = """{"variants": [{"name": "a", "model": "models:/m/1", "weight": 80, "wieght": 10}, {"name": "b", "model": "models:/m/1", "weight": 10}], "falback": "a"}""";
+        const string Known = "(known: name, model, weight, url, timeout_ms, retries)";
+        foreach (var (method, path) in new[] { ("PUT", "/api/v1/endpoints/iris"), ("POST", "/api/v1/endpoints/iris/dry-run") })
+        {
+            var (status, problem) = await ProblemJsonAsync(client, method, path, Body);
+            status.ShouldBe(HttpStatusCode.BadRequest, path);
+            problem.GetProperty("errors").EnumerateArray().Select(error => error.GetString()).ShouldBe(
+            [
+                $"variants[0].wieght: unknown field {Known}",
+                "falback: unknown field (known: name, policy, variants, shadows, sticky, fallback, bandit, regime, ensemble, expectations, features, batching)",
+                "variants: weights sum to 90, not 100",
+            ]);
+            problem.GetProperty("detail").GetString().ShouldStartWith($"{Prefix}variants[0].wieght: unknown field {Known}; falback: unknown field (known: ");
+            problem.GetProperty("detail").GetString().ShouldEndWith("batching). Invalid endpoint 'iris': variants: weights sum to 90, not 100.");
+        }
+
+        // POST names the endpoint in the body.
+        var (_, created) = await ProblemJsonAsync(client, "POST", "/api/v1/endpoints", Body.Replace("{\"variants\"", "{\"name\": \"Bad Name\", \"variants\"", StringComparison.Ordinal));
+        created.GetProperty("errors").EnumerateArray().Select(error => error.GetString()).Skip(2).ShouldBe(
+            ["name 'Bad Name' must be 1 to 63 lowercase letters, digits or '-', starting with a letter", "variants: weights sum to 90, not 100"]);
     }
 
     // AlertRuleSpec.IsEventRule is computed from events: the serializer read it and dropped it, and listed it as a field.

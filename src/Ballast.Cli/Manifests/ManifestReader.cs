@@ -164,9 +164,20 @@ internal static partial class ManifestReader
 
         if (kind is not null)
         {
+            // The fields the kind does not have, and then what the server's validation says of the rest: both kinds of
+            // problem in one answer, rather than the second only once the first is fixed.
             var unknown = new List<string>();
-            ManifestFields.FindUnknown(spec, kind.Spec, "", unknown);
+            var known = spec.DeepClone().AsObject();
+            ManifestFields.FindUnknown(known, kind.Spec, "", unknown, remove: true);
             problems.AddRange(unknown.Select(problem => $"{where}: {problem}"));
+            if (unknown.Count > 0 && !string.IsNullOrEmpty(name))
+            {
+                kind.Normalize(known, out var invalid);
+                if (invalid is not null)
+                {
+                    problems.Add($"{where}: {invalid}");
+                }
+            }
         }
 
         return problems.Count == count ? new Manifest(kind!, name!, spec) : null;
