@@ -392,6 +392,11 @@ public sealed class ApplyTests
         dry.Error.ShouldBe("error: endpoint/a: would be refused: Invalid endpoint 'a': variants: weights sum to 90, not 100; "
             + "endpoint/b: would be refused: Invalid endpoint 'b': variants: weights sum to 60, not 100.\n");
         dry.Error.ShouldNotContain(".;");
+
+        // A value of the wrong type in the server's words, not "could not be converted to System.Int32".
+        var typed = await RunAsync("apply", "-f", Write("typed.yaml", "kind: Endpoint\nname: c\nvariants: [{name: x, model: \"models:/iris/1\", weight: ten}]\n"), "--dry-run", "--url", Url(server));
+        typed.Code.ShouldBe(1, typed.Output);
+        typed.Output.ShouldContain("endpoint/c: invalid\n  ! variants[0].weight: expected an integer, got a string (\"ten\")\n");
     }
 
     /// <summary>

@@ -23,13 +23,22 @@ public static class JsonValueMismatch
     {
         ArgumentNullException.ThrowIfNull(exception);
         ArgumentNullException.ThrowIfNull(body);
-        if (!exception.Message.StartsWith(ConversionFailure, StringComparison.Ordinal) || Segments(exception.Path) is not { } segments)
+        return IsConversionFailure(exception)
+            ? Describe(exception, await SentAsync(body, [], cancellationToken).ConfigureAwait(false), root)
+            : null;
+    }
+
+    /// <summary><see cref="DescribeAsync"/> for a body already read (<c>ballast apply</c>'s manifest, say); null as there.</summary>
+    public static string? Describe(JsonException exception, JsonElement? body, JsonTypeInfo? root)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        if (!IsConversionFailure(exception) || Segments(exception.Path) is not { } segments)
         {
             return null;
         }
 
         var target = root is null ? null : Target(root, segments);
-        var sent = await SentAsync(body, segments, cancellationToken).ConfigureAwait(false);
+        var sent = body is { } document ? At(document, segments) : null;
         var expected = target is null ? null : Expected(target, sent);
         var at = Place(segments);
         var what = (expected, sent) switch
@@ -41,6 +50,8 @@ public static class JsonValueMismatch
         };
         return at.Length == 0 ? $"the body: {what}" : $"{at}: {what}";
     }
+
+    private static bool IsConversionFailure(JsonException exception) => exception.Message.StartsWith(ConversionFailure, StringComparison.Ordinal);
 
     /// <summary>Whether the kept body is the JSON literal <c>null</c> (a body ASP.NET Core reports as not provided).</summary>
     public static async Task<bool> IsNullAsync(Stream body, CancellationToken cancellationToken)
@@ -159,29 +170,34 @@ public static class JsonValueMismatch
         try
         {
             using var document = await JsonDocument.ParseAsync(body, cancellationToken: cancellationToken).ConfigureAwait(false);
-            var node = document.RootElement;
-            foreach (var segment in segments)
-            {
-                var found = (segment, node.ValueKind) switch
-                {
-                    (string name, JsonValueKind.Object) => node.TryGetProperty(name, out var field) ? field : (JsonElement?)null,
-                    (int index, JsonValueKind.Array) => index < node.GetArrayLength() ? node[index] : null,
-                    _ => null,
-                };
-                if (found is not { } next)
-                {
-                    return null;
-                }
-
-                node = next;
-            }
-
-            return node.Clone();
+            return At(document.RootElement, segments)?.Clone();
         }
         catch (JsonException)
         {
             return null;
         }
+    }
+
+    /// <summary>The value at <paramref name="segments"/> of <paramref name="node"/>; null when it is not there.</summary>
+    private static JsonElement? At(JsonElement node, IReadOnlyList<object> segments)
+    {
+        foreach (var segment in segments)
+        {
+            var found = (segment, node.ValueKind) switch
+            {
+                (string name, JsonValueKind.Object) => node.TryGetProperty(name, out var field) ? field : (JsonElement?)null,
+                (int index, JsonValueKind.Array) => index < node.GetArrayLength() ? node[index] : null,
+                _ => null,
+            };
+            if (found is not { } next)
+            {
+                return null;
+            }
+
+            node = next;
+        }
+
+        return node;
     }
 
     /// <summary>
