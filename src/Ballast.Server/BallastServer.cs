@@ -506,24 +506,45 @@ public static partial class BallastServer
     /// <summary>
     /// A request the server could not bind. A JSON body that does not fit its route's fields is named in the body's own
     /// terms, every problem at once: the serializer stops at the first unknown field, so the kept body is read again for
-    /// the others (<c>detail</c> names them all, <c>errors</c> lists them one by one when there are several).
+    /// the others (<c>detail</c> names them all, <c>errors</c> lists them one by one when there are several), and the
+    /// rest of it, without them, is checked by the route's <see cref="BodyValidation"/> when it has one, so the
+    /// validation's problems come in the same answer. A value of the wrong type is named with what its field takes.
     /// </summary>
     private static async Task WriteBadRequestAsync(HttpContext context, BadHttpRequestException bad)
     {
         if (bad.StatusCode == StatusCodes.Status400BadRequest && bad.InnerException is System.Text.Json.JsonException json && RequestJsonContract.Describe(json) is { } problems)
         {
+            var detail = $"The body is not the JSON this route takes: {ProblemList.Join(problems)}.";
             if (RequestJsonContract.IsUnknownField(json) && BodyType(context) is { } root
-                && await RequestJsonContract.UnknownFieldsAsync(context.Request.Body, root, context.RequestAborted).ConfigureAwait(false) is { } all)
+                && await RequestJsonContract.WithoutUnknownFieldsAsync(context.Request.Body, root, context.RequestAborted).ConfigureAwait(false) is { } found)
             {
-                problems = all;
+                problems = found.Problems;
+                detail = $"The body is not the JSON this route takes: {ProblemList.Join(problems)}.";
+
+                // The rest of the body, checked as the route would check it: its problems in the same answer.
+                var handler = context.Features.Get<IExceptionHandlerFeature>();
+                if (found.Remaining is { } known && handler?.Endpoint?.Metadata.GetMetadata<BodyValidation>() is { } validation
+                    && validation.Check(known, handler.RouteValues ?? new Microsoft.AspNetCore.Routing.RouteValueDictionary()) is { } invalid)
+                {
+                    problems = [.. problems, .. invalid.Problems.Count > 0 ? invalid.Problems : [ProblemList.Trimmed(invalid.Message)]];
+                    detail = $"{detail} {invalid.Message}";
+                }
             }
 
-            await ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), $"The body is not the JSON this route takes: {string.Join("; ", problems)}.",
-                problems.Count > 1 ? problems : null).ConfigureAwait(false);
+            await ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), detail, problems.Count > 1 ? problems : null).ConfigureAwait(false);
             return;
         }
 
-        await ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), BadRequestMessage(bad)).ConfigureAwait(false);
+        var message = bad.StatusCode != StatusCodes.Status400BadRequest ? null
+            // A value of the wrong type: its place, what the field takes and what was sent.
+            : bad.InnerException is System.Text.Json.JsonException wrong
+                && await JsonValueMismatch.DescribeAsync(wrong, context.Request.Body, BodyType(context), context.RequestAborted).ConfigureAwait(false) is { } mismatch
+                ? $"The body is not the JSON this route takes: {mismatch}."
+            // ASP.NET Core reports a body of null as one not provided: say which it was.
+            : IsBodyMissing(bad) && await JsonValueMismatch.IsNullAsync(context.Request.Body, context.RequestAborted).ConfigureAwait(false)
+                ? $"The body is null; expected {JsonValueMismatch.Kind(BodyType(context))}, the JSON this route takes."
+            : null;
+        await ErrorResponses.WriteAsync(context, bad.StatusCode, ErrorCodes.ForStatus(bad.StatusCode), message ?? BadRequestMessage(bad)).ConfigureAwait(false);
     }
 
     /// <summary>The body type of the route that refused the request (the exception handler has cleared the route from the context).</summary>
@@ -537,14 +558,19 @@ public static partial class BallastServer
         StatusCodes.Status413PayloadTooLarge => BodyTooLargeMessage,
         _ => exception.InnerException is System.Text.Json.JsonException json ? JsonMessage(json)
             // ASP.NET Core's words for an empty body name the handler's parameter and suggest a service: say what the client sent.
-            : exception.Message.StartsWith("Implicit body inferred for parameter", StringComparison.Ordinal)
-              || (exception.Message.StartsWith("Required parameter", StringComparison.Ordinal) && exception.Message.EndsWith("was not provided from body.", StringComparison.Ordinal))
+            : IsBodyMissing(exception)
                 ? "The body is empty; send the JSON this route takes."
             : BindFailure().Match(exception.Message) is { Success: true } bind
                 // "Failed to bind parameter "Nullable<long> from" from "abc"." names .NET types: say what the value must be.
                 ? $"Parameter '{bind.Groups["name"].Value}' must be {ExpectedValue(bind.Groups["type"].Value)}, not '{bind.Groups["value"].Value}'."
                 : exception.Message,
     };
+
+    /// <summary>ASP.NET Core's words for a body it did not get (empty, or the JSON null), naming the handler's parameter.</summary>
+    private static bool IsBodyMissing(BadHttpRequestException exception) =>
+        exception.InnerException is null
+        && (exception.Message.StartsWith("Implicit body inferred for parameter", StringComparison.Ordinal)
+            || (exception.Message.StartsWith("Required parameter", StringComparison.Ordinal) && exception.Message.EndsWith("was not provided from body.", StringComparison.Ordinal)));
 
     [System.Text.RegularExpressions.GeneratedRegex("^Failed to bind parameter \"(?<type>.+) (?<name>[^ ]+)\" from \"(?<value>.*)\"\\.$", System.Text.RegularExpressions.RegexOptions.Singleline)]
     private static partial System.Text.RegularExpressions.Regex BindFailure();
@@ -567,7 +593,7 @@ public static partial class BallastServer
     {
         if (RequestJsonContract.Describe(json) is { } problems)
         {
-            return $"The body is not the JSON this route takes: {string.Join("; ", problems)}.";
+            return $"The body is not the JSON this route takes: {ProblemList.Join(problems)}.";
         }
 
         var at = (json.Path is { Length: > 1 } path ? $" at {path}" : "") + (json.LineNumber is { } line ? $" (line {line + 1})" : "");

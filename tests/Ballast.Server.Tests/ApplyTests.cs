@@ -275,6 +275,15 @@ public sealed class ApplyTests
         json.Code.ShouldBe(2);
         json.Error.ShouldContain("JSON error at line 2");
 
+        // JSON as strict as the API reads a body (which refuses both): no trailing comma, no comment; YAML has comments.
+        var trailingFile = Write("trailing.json", "{\"kind\": \"Endpoint\", \"name\": \"iris\",\n \"variants\": [],\n}");
+        var trailing = await RunAsync("apply", "-f", trailingFile, "--url", "http://127.0.0.1:1");
+        trailing.Code.ShouldBe(2, trailing.Output);
+        trailing.Error.ShouldBe($"error: {trailingFile}: JSON error at line 3, column 1: a comma before a closing '}}' or ']' (a trailing comma) is not JSON; remove it\n");
+        var comment = await RunAsync("apply", "-f", Write("comment.json", "{\"kind\": \"Endpoint\", // the iris model\n \"name\": \"iris\", \"variants\": []}"), "--url", "http://127.0.0.1:1");
+        comment.Code.ShouldBe(2, comment.Output);
+        comment.Error.ShouldContain("JSON error at line 1, column 22: a comment is not JSON; remove it, or write the manifest in YAML");
+
         var absent = await RunAsync("apply", "-f", Path.Combine(Path.GetTempPath(), "no-such-manifest.yaml"), "--url", "http://127.0.0.1:1");
         absent.Code.ShouldBe(2);
         absent.Error.ShouldStartWith("error: Cannot read ");
@@ -303,6 +312,17 @@ public sealed class ApplyTests
         result.Error.ShouldContain("document 3 (line 6): name: is missing");
         result.Error.ShouldContain("variants[0].wieght: unknown field (known: name, model, weight, url, timeout_ms, retries)");
         result.Error.ShouldContain("falback: unknown field (known: name, policy, variants, shadows, sticky, fallback, bandit, regime, ensemble, expectations, features, batching)");
+
+        // A misspelt field and a problem of the rest, in one answer: fixing the first does not reveal the second.
+        var both = Write("both.yaml", """
+            kind: Endpoint
+            name: iris
+            variants: [{name: a, model: "models:/iris/1", weight: 80, wieght: 10}, {name: b, model: "models:/iris/1", weight: 10}]
+            """);
+        var together = await RunAsync("apply", "-f", both, "--url", "http://127.0.0.1:1");
+        together.Code.ShouldBe(2, together.Output);
+        together.Error.ShouldBe($"error: {both}: variants[0].wieght: unknown field (known: name, model, weight, url, timeout_ms, retries); "
+            + $"{both}: Invalid endpoint 'iris': variants: weights sum to 90, not 100\n");
 
         var get = await RunAsync("get", "rollouts", "--url", "http://127.0.0.1:1");
         get.Code.ShouldBe(2);
@@ -349,6 +369,34 @@ public sealed class ApplyTests
         var planned = await RunAsync("apply", "-f", together, "--dry-run", "--url", Url(server));
         planned.Code.ShouldBe(0, planned.Error);
         planned.Output.ShouldContain("dry run: 2 to create, 0 to change, 0 unchanged; nothing was applied");
+    }
+
+    // Each refusal ends with a full stop: joined as they were, the error line read "… not 100.; endpoint/b: …".
+    [Fact]
+    public async Task A_dry_run_joins_the_refusals_of_several_objects_cleanly()
+    {
+        await using var server = await RunningServer.StartAsync();
+        var file = Write("two.yaml", """
+            kind: Endpoint
+            name: a
+            variants: [{name: x, model: "models:/iris/1", weight: 80}, {name: y, model: "models:/iris/1", weight: 10}]
+            ---
+            kind: Endpoint
+            name: b
+            variants: [{name: x, model: "models:/iris/1", weight: 50}, {name: y, model: "models:/iris/1", weight: 10}]
+            """);
+
+        var dry = await RunAsync("apply", "-f", file, "--dry-run", "--url", Url(server));
+
+        dry.Code.ShouldBe(1, dry.Output);
+        dry.Error.ShouldBe("error: endpoint/a: would be refused: Invalid endpoint 'a': variants: weights sum to 90, not 100; "
+            + "endpoint/b: would be refused: Invalid endpoint 'b': variants: weights sum to 60, not 100.\n");
+        dry.Error.ShouldNotContain(".;");
+
+        // A value of the wrong type in the server's words, not "could not be converted to System.Int32".
+        var typed = await RunAsync("apply", "-f", Write("typed.yaml", "kind: Endpoint\nname: c\nvariants: [{name: x, model: \"models:/iris/1\", weight: ten}]\n"), "--dry-run", "--url", Url(server));
+        typed.Code.ShouldBe(1, typed.Output);
+        typed.Output.ShouldContain("endpoint/c: invalid\n  ! variants[0].weight: expected an integer, got a string (\"ten\")\n");
     }
 
     /// <summary>

@@ -123,7 +123,7 @@ public sealed class RequestBodyTests
         await using var server = await RunningServer.StartAsync();
         using var client = server.Client();
         var body = """
-            {"name": "e", "variants": [{"name": "a", "model": "models:/m/1", "wieght": 100}, {"name": "b", "model": "models:/m/1", "weight": 0, "wieght": 0}],
+            {"name": "e", "variants": [{"name": "a", "model": "models:/m/1", "weight": 100, "wieght": 100}, {"name": "b", "model": "models:/m/1", "weight": 0, "wieght": 0}],
              "polcy": "split", "falback": "a"}
             """;
         var (status, problem) = await ProblemJsonAsync(client, "POST", "/api/v1/endpoints", body);
@@ -136,7 +136,7 @@ public sealed class RequestBodyTests
         var (_, variant) = await ProblemJsonAsync(client, "POST", "/api/v1/endpoints", """{"name": "e", "variants": [{"name": "a", "model": "models:/m/1", "wieght": 100}]}""");
         variant.TryGetProperty("errors", out _).ShouldBeFalse();
         variant.GetProperty("detail").GetString().ShouldBe($"{Prefix}{errors[0]}.");
-        var (_, policy) = await ProblemJsonAsync(client, "POST", "/api/v1/endpoints", """{"name": "e", "variants": [], "polcy": "split"}""");
+        var (_, policy) = await ProblemJsonAsync(client, "POST", "/api/v1/endpoints", """{"name": "e", "variants": [{"name": "a", "model": "models:/m/1"}], "polcy": "split"}""");
         policy.GetProperty("detail").GetString().ShouldBe($"{Prefix}{errors[2]}.");
 
         // Another route and body: a field at the top before one inside an object.
@@ -147,6 +147,34 @@ public sealed class RequestBodyTests
             "endpiont: unknown field (known: name, endpoint, window, reference, columns, drift, prediction, performance, segments, kpis, min_rows, feature_names, quality, estimated, fairness, multivariate)",
             "window.durration: unknown field (known: duration, rows, grace)",
         ]);
+    }
+
+    // The contract (a field the type does not have) and the validation (weights that do not sum to 100) were two rounds.
+    [Fact]
+    public async Task An_endpoint_with_an_unknown_field_and_an_invalid_rest_gets_both_problems_in_one_400()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        const string Body = """{"variants": [{"name": "a", "model": "models:/m/1", "weight": 80, "wieght": 10}, {"name": "b", "model": "models:/m/1", "weight": 10}], "falback": "a"}""";
+        const string Known = "(known: name, model, weight, url, timeout_ms, retries)";
+        foreach (var (method, path) in new[] { ("PUT", "/api/v1/endpoints/iris"), ("POST", "/api/v1/endpoints/iris/dry-run") })
+        {
+            var (status, problem) = await ProblemJsonAsync(client, method, path, Body);
+            status.ShouldBe(HttpStatusCode.BadRequest, path);
+            problem.GetProperty("errors").EnumerateArray().Select(error => error.GetString()).ShouldBe(
+            [
+                $"variants[0].wieght: unknown field {Known}",
+                "falback: unknown field (known: name, policy, variants, shadows, sticky, fallback, bandit, regime, ensemble, expectations, features, batching)",
+                "variants: weights sum to 90, not 100",
+            ]);
+            problem.GetProperty("detail").GetString().ShouldStartWith($"{Prefix}variants[0].wieght: unknown field {Known}; falback: unknown field (known: ");
+            problem.GetProperty("detail").GetString().ShouldEndWith("batching). Invalid endpoint 'iris': variants: weights sum to 90, not 100.");
+        }
+
+        // POST names the endpoint in the body.
+        var (_, created) = await ProblemJsonAsync(client, "POST", "/api/v1/endpoints", Body.Replace("{\"variants\"", "{\"name\": \"Bad Name\", \"variants\"", StringComparison.Ordinal));
+        created.GetProperty("errors").EnumerateArray().Select(error => error.GetString()).Skip(2).ShouldBe(
+            ["name 'Bad Name' must be 1 to 63 lowercase letters, digits or '-', starting with a letter", "variants: weights sum to 90, not 100"]);
     }
 
     // AlertRuleSpec.IsEventRule is computed from events: the serializer read it and dropped it, and listed it as a field.
@@ -267,6 +295,60 @@ public sealed class RequestBodyTests
             status.ShouldBe(HttpStatusCode.BadRequest, body);
             detail.ShouldBe($"files[{(body.Contains("a.csv", StringComparison.Ordinal) ? 1 : 0)}] has no 'path': give each file's path within the version, its size and its sha256.");
         }
+    }
+
+    /// <summary>(method, route, body, the problem the answer names: place, the type the field takes, what was sent).</summary>
+    public static readonly (string Method, string Path, string Body, string Problem)[] WrongTypes =
+    [
+        ("PUT", "/api/v1/endpoints/e", """{"variants": [{"name": "a", "model": "models:/m/1", "weight": "ten"}]}""", "variants[0].weight: expected an integer, got a string (\"ten\")"),
+        ("PUT", "/api/v1/endpoints/e", """{"variants": {}}""", "variants: expected an array, got an object"),
+        ("POST", "/api/v1/endpoints", """{"name": "e", "variants": [{"name": "a", "model": "models:/m/1", "weight": 10.5}]}""", "variants[0].weight: expected an integer, got a number (10.5)"),
+        ("POST", "/api/v1/endpoints", """{"name": "e", "variants": [{"name": "a", "model": "models:/m/1", "weight": 3000000000}]}""",
+            "variants[0].weight: expected an integer from -2147483648 to 2147483647, got a number (3000000000)"),
+        ("PUT", "/api/v1/endpoints/e", """{"variants": [{"name": 7, "model": "models:/m/1"}]}""", "variants[0].name: expected a string, got a number (7)"),
+        ("PUT", "/api/v1/endpoints/e", """{"variants": ["a"]}""", "variants[0]: expected an object, got a string (\"a\")"),
+        ("POST", "/api/v1/endpoints", """[{"name": "e"}]""", "the body: expected an object, got an array"),
+        ("POST", "/api/v1/rollouts", """{"name": "r", "endpoint": "e", "model": "models:/m/1", "steps": [{"setWeight": 10}, {"setWeight": "half"}]}""",
+            "steps[1].setWeight: expected an integer, got a string (\"half\")"),
+        ("POST", "/api/v1/rollouts", """{"name": "r", "endpoint": "e", "model": "models:/m/1", "steps": {"setWeight": 10}}""", "steps: expected an array, got an object"),
+        ("POST", "/api/v1/experiments", """{"name": "x", "endpoint": "e", "metric": {"type": "binomial"}, "alpha": true}""", "alpha: expected a number, got a boolean (true)"),
+        ("POST", "/api/v1/experiments", """{"name": "x", "endpoint": "e", "metric": "binomial"}""", "metric: expected an object, got a string (\"binomial\")"),
+    ];
+
+    [Fact]
+    public async Task A_value_of_the_wrong_type_is_a_400_naming_its_place_the_type_its_field_takes_and_what_was_sent()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        var failures = new List<string>();
+        foreach (var (method, path, body, problem) in WrongTypes)
+        {
+            var (status, detail) = await ProblemAsync(client, method, path, body);
+            if (status != HttpStatusCode.BadRequest || detail != $"{Prefix}{problem}.")
+            {
+                failures.Add($"{method} {path} {body}: {(int)status} {detail}");
+            }
+        }
+
+        failures.ShouldBeEmpty();
+    }
+
+    // ASP.NET Core reports a body of null as a body not provided: the answer said "The body is empty".
+    [Fact]
+    public async Task A_body_of_null_is_named_null_not_empty()
+    {
+        await using var server = await RunningServer.StartAsync();
+        using var client = server.Client();
+        foreach (var (method, path) in new[] { ("POST", "/api/v1/endpoints"), ("PUT", "/api/v1/endpoints/e"), ("POST", "/api/v1/rollouts"), ("POST", "/api/v1/experiments") })
+        {
+            var (status, detail) = await ProblemAsync(client, method, path, " null ");
+            status.ShouldBe(HttpStatusCode.BadRequest, path);
+            detail.ShouldBe("The body is null; expected a JSON object, the JSON this route takes.", path);
+        }
+
+        var (emptyStatus, empty) = await ProblemAsync(client, "POST", "/api/v1/endpoints", "");
+        emptyStatus.ShouldBe(HttpStatusCode.BadRequest);
+        empty.ShouldBe("The body is empty; send the JSON this route takes.");
     }
 
     private static async Task<(HttpStatusCode Status, string? Detail)> ProblemAsync(HttpClient client, string method, string path, string body)

@@ -76,7 +76,9 @@ internal static class ApplyCommand
         var refused = plans.Where(plan => plan.Problem is not null).Select(plan => $"{plan.Manifest.Label}: would be refused: {plan.Problem}").ToList();
         await output.WriteLineAsync($"dry run: {create} to create, {change} to change, {valid.Count - create - change} unchanged{(refused.Count > 0 ? $", {refused.Count} invalid" : "")}; nothing was applied").ConfigureAwait(false);
         // The server would refuse these (it validates with the same rules): say so now rather than at the real run.
-        return refused.Count == 0 ? BallastCli.Success : throw new InvalidOperationException(string.Join("; ", refused));
+        // Joined without the full stops that end the ones before the last; the line ends as the last one does.
+        return refused.Count == 0 ? BallastCli.Success
+            : throw new InvalidOperationException(refused.Count == 1 ? refused[0] : $"{ProblemList.Join(refused[..^1])}; {refused[^1]}");
     }
 
     private static async Task<int> ApplyAsync(BallastClient api, List<Plan> plans, TextWriter output, CancellationToken cancel)
@@ -127,7 +129,7 @@ internal static class ApplyCommand
             }
         }
 
-        return missing.Count == 0 ? null : string.Join("; ", missing);
+        return missing.Count == 0 ? null : ProblemList.Join(missing);
     }
 
     /// <summary>

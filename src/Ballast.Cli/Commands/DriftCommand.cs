@@ -107,7 +107,7 @@ internal static class DriftCommand
             Numerical = Columns(numerical, "--numerical"),
             DatasetDriftShare = driftShare,
         };
-        return options.Validate() is { Count: > 0 } problems ? throw new CommandUsageException(string.Join("; ", problems)) : options;
+        return options.Validate() is { Count: > 0 } problems ? throw new CommandUsageException(ProblemList.Join(problems)) : options;
     }
 
     /// <summary>Values as given for every column, and COLUMN=VALUE pairs (the last = splits, so a column name may hold one).</summary>

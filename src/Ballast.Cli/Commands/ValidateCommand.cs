@@ -166,7 +166,7 @@ internal static class ValidateCommand
 
         if (suite.Validate() is { Count: > 0 } problems)
         {
-            throw new CommandUsageException($"{path}: invalid expectations: " + string.Join("; ", problems.Select(problem => LineOf(text, problem) is { } line ? $"line {line}: {problem}" : problem)));
+            throw new CommandUsageException($"{path}: invalid expectations: " + ProblemList.Join(problems.Select(problem => LineOf(text, problem) is { } line ? $"line {line}: {problem}" : problem)));
         }
 
         return suite;

@@ -56,7 +56,7 @@ internal sealed class ExperimentManifestKind : ManifestKind
             problems.Add($"endpoint '{endpoint}' has one variant; an experiment compares two or more");
         }
 
-        return problems.Count == 0 ? null : string.Join("; ", problems);
+        return problems.Count == 0 ? null : ProblemList.Join(problems);
     }
 
     public override string Summary(JsonElement answer) => $"started {ClientOptions.Time(answer, "started_at")}";

@@ -14,21 +14,29 @@ internal static class ManifestFields
     public static IEnumerable<JsonPropertyInfo> Settable(JsonTypeInfo type) =>
         (type ?? throw new ArgumentNullException(nameof(type))).Properties.Where(property => !property.IsExtensionData && (property.Set is not null || property.AssociatedParameter is not null));
 
-    public static void FindUnknown(JsonNode? node, JsonTypeInfo type, string path, ICollection<string> problems)
+    /// <summary>
+    /// Adds a problem for every unknown field of <paramref name="node"/>, at any depth; with <paramref name="remove"/>
+    /// also takes them out of it (so that what remains can be checked for its other problems).
+    /// </summary>
+    public static void FindUnknown(JsonNode? node, JsonTypeInfo type, string path, ICollection<string> problems, bool remove = false)
     {
         if (type.Kind == JsonTypeInfoKind.Object && node is JsonObject fields)
         {
             var known = Settable(type).ToDictionary(property => property.Name, StringComparer.Ordinal);
-            foreach (var (key, value) in fields)
+            foreach (var (key, value) in fields.ToList())
             {
                 var where = path.Length == 0 ? key : $"{path}.{key}";
                 if (known.TryGetValue(key, out var property))
                 {
-                    FindUnknown(value, type.Options.GetTypeInfo(property.PropertyType), where, problems);
+                    FindUnknown(value, type.Options.GetTypeInfo(property.PropertyType), where, problems, remove);
                 }
                 else
                 {
                     problems.Add($"{where}: unknown field (known: {string.Join(", ", known.Keys)})");
+                    if (remove)
+                    {
+                        fields.Remove(key);
+                    }
                 }
             }
         }
@@ -37,7 +45,7 @@ internal static class ManifestFields
             var elementType = type.Options.GetTypeInfo(element);
             for (var i = 0; i < items.Count; i++)
             {
-                FindUnknown(items[i], elementType, $"{path}[{i}]", problems);
+                FindUnknown(items[i], elementType, $"{path}[{i}]", problems, remove);
             }
         }
     }

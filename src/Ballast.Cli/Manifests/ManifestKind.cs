@@ -103,7 +103,10 @@ internal abstract class ManifestKind
         }
         catch (Exception exception) when (exception is JsonException or Ballast.Tracking.TrackingException or InvalidOperationException)
         {
-            problem = exception.Message;
+            // A value of the wrong type in the words the server answers it with, not the .NET type it would have become.
+            problem = exception is JsonException json && Ballast.Server.Serialization.JsonValueMismatch.Describe(json, JsonSerializer.SerializeToElement(spec, ManifestJsonContext.Default.JsonObject), type) is { } mismatch
+                ? mismatch
+                : exception.Message;
             return Project(spec);
         }
     }

@@ -53,7 +53,7 @@ internal static partial class ManifestReader
             problems.Add($"{source} holds no manifest (a document needs kind: and name:; known kinds: {ManifestKinds.Known})");
         }
 
-        return problems.Count > 0 ? throw new CommandUsageException(string.Join("; ", problems)) : manifests;
+        return problems.Count > 0 ? throw new CommandUsageException(ProblemList.Join(problems)) : manifests;
     }
 
     /// <summary>By extension; otherwise (standard input, say) JSON when it starts like JSON.</summary>
@@ -70,18 +70,26 @@ internal static partial class ManifestReader
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, AllowDuplicateProperties = false });
+            // As strict as the server reads the same body: no comments, no trailing commas (a file the API would refuse
+            // if sent with curl is refused here too; YAML is the format with comments).
+            root = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (JsonException exception)
         {
             var at = exception.LineNumber is { } line ? $" at line {line + 1}, column {exception.BytePositionInLine + 1}" : "";
-            throw new CommandUsageException($"{source}: JSON error{at}: {JsonPosition().Replace(exception.Message, "")}");
+            throw new CommandUsageException($"{source}: JSON error{at}: {JsonReason(exception.Message)}");
         }
 
         return root is JsonArray items
             ? items.Select((item, index) => (item, $"item {index + 1}")).ToList()
             : [(root, "")];
     }
+
+    /// <summary>The parser's reason without its position (given before it) nor its advice to change reader options.</summary>
+    private static string JsonReason(string message) =>
+        message.Contains("trailing comma", StringComparison.Ordinal) ? "a comma before a closing '}' or ']' (a trailing comma) is not JSON; remove it"
+        : message.StartsWith("'/' is ", StringComparison.Ordinal) ? "a comment is not JSON; remove it, or write the manifest in YAML"
+        : JsonPosition().Replace(message, "");
 
     private static List<(JsonNode? Content, string Where)> ReadYaml(string text, string source)
     {
@@ -156,9 +164,20 @@ internal static partial class ManifestReader
 
         if (kind is not null)
         {
+            // The fields the kind does not have, and then what the server's validation says of the rest: both kinds of
+            // problem in one answer, rather than the second only once the first is fixed.
             var unknown = new List<string>();
-            ManifestFields.FindUnknown(spec, kind.Spec, "", unknown);
+            var known = spec.DeepClone().AsObject();
+            ManifestFields.FindUnknown(known, kind.Spec, "", unknown, remove: true);
             problems.AddRange(unknown.Select(problem => $"{where}: {problem}"));
+            if (unknown.Count > 0 && !string.IsNullOrEmpty(name))
+            {
+                kind.Normalize(known, out var invalid);
+                if (invalid is not null)
+                {
+                    problems.Add($"{where}: {invalid}");
+                }
+            }
         }
 
         return problems.Count == count ? new Manifest(kind!, name!, spec) : null;

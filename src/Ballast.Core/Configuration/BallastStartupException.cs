@@ -14,7 +14,7 @@ public sealed class BallastStartupException : Exception
 
     /// <summary>Settings that are wrong in themselves; lists every problem found.</summary>
     public static BallastStartupException InvalidConfiguration(IReadOnlyList<string> problems) =>
-        new("Invalid configuration: " + string.Join("; ", problems) + ".", isConfigurationError: true, null);
+        new("Invalid configuration: " + ProblemList.Join(problems) + ".", isConfigurationError: true, null);
 
     /// <summary>Settings that are valid but refused as unsafe, with what to do instead.</summary>
     public static BallastStartupException Refused(string reason) => new(reason, isConfigurationError: true, null);

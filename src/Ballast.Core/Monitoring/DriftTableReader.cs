@@ -37,7 +37,7 @@ public sealed class DriftTableReader
         ArgumentNullException.ThrowIfNull(options);
         if (options.Validate() is { Count: > 0 } problems)
         {
-            throw new DriftInputException(string.Join("; ", problems));
+            throw new DriftInputException(ProblemList.Join(problems));
         }
 
         var scratch = Path.Combine(Path.GetTempPath(), "ballast-drift-" + Guid.NewGuid().ToString("N"));
@@ -232,7 +232,7 @@ public sealed class DriftTableReader
 
             if (problems.Count > 0)
             {
-                throw new DriftInputException(string.Join("; ", problems));
+                throw new DriftInputException(ProblemList.Join(problems));
             }
 
             if (_columns.Count == 0)

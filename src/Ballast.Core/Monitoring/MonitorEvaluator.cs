@@ -257,7 +257,7 @@ public sealed class MonitorEvaluator(
         Check("methods", spec.Drift?.Methods?.Keys);
         Check("thresholds", spec.Drift?.Thresholds?.Keys);
         Check("categorical", spec.Drift?.Categorical);
-        return problems.Count == 0 ? null : string.Join("; ", problems);
+        return problems.Count == 0 ? null : ProblemList.Join(problems);
     }
 
     internal static string? PredictionOutput(MonitorSpec spec, WindowTable window) =>

@@ -236,7 +236,7 @@ public static partial class PipelineValidation
     {
         ArgumentNullException.ThrowIfNull(schedule);
         var problems = new List<string>();
-        return Schedule(schedule, problems) is { } parsed ? parsed : throw TrackingException.Invalid(string.Join("; ", problems));
+        return Schedule(schedule, problems) is { } parsed ? parsed : throw TrackingException.Invalid(ProblemList.Join(problems));
     }
 
     /// <summary>The schedule's cron expression and time zone, each checked whatever the other is; null with the reasons added to <paramref name="problems"/>.</summary>

@@ -17,7 +17,7 @@ public sealed record FeatureServiceMismatch(string Endpoint, string Variant, boo
 /// endpoint's previous models and reports the mismatches as its problem.
 /// </summary>
 public sealed class FeatureServiceMismatchException(IReadOnlyList<FeatureServiceMismatch> mismatches)
-    : Exception(string.Join("; ", mismatches.Select(mismatch => mismatch.Message)))
+    : Exception(ProblemList.Join(mismatches.Select(mismatch => mismatch.Message)))
 {
     public IReadOnlyList<FeatureServiceMismatch> Mismatches { get; } = mismatches;
 }

@@ -27,7 +27,7 @@ public sealed class TrackingException(string code, string message) : Exception(m
     public static TrackingException Invalid(string subject, IReadOnlyList<string> problems)
     {
         ArgumentNullException.ThrowIfNull(problems);
-        return new(InvalidParameterValue, $"{subject}: {string.Join("; ", problems)}.") { Problems = [.. problems] };
+        return new(InvalidParameterValue, $"{subject}: {ProblemList.Join(problems)}.") { Problems = [.. problems] };
     }
 
     public static TrackingException NotFound(string message) => new(ResourceDoesNotExist, message);

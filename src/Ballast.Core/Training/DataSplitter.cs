@@ -24,7 +24,7 @@ public static class DataSplitter
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.Validate() is { Count: > 0 } problems)
         {
-            throw new TrainingInputException("Invalid split: " + string.Join("; ", problems) + ".");
+            throw new TrainingInputException("Invalid split: " + ProblemList.Join(problems) + ".");
         }
 
         var format = TrainingFiles.FormatOf(inputPath, "input");

@@ -17,7 +17,7 @@ public static class Gate
         ArgumentNullException.ThrowIfNull(candidate);
         if (spec.Validate() is { Count: > 0 } problems)
         {
-            throw new TrainingInputException("Invalid gate: " + string.Join("; ", problems) + ".");
+            throw new TrainingInputException("Invalid gate: " + ProblemList.Join(problems) + ".");
         }
 
         var checks = new List<GateCheck>();

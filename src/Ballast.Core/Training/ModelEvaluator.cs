@@ -16,7 +16,7 @@ public static class ModelEvaluator
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.Validate() is { Count: > 0 } problems)
         {
-            throw new TrainingInputException("Invalid evaluation: " + string.Join("; ", problems) + ".");
+            throw new TrainingInputException("Invalid evaluation: " + ProblemList.Join(problems) + ".");
         }
 
         return Task.Run(() =>

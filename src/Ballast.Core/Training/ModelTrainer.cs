@@ -34,7 +34,7 @@ public sealed class ModelTrainer(TimeProvider time)
         ArgumentNullException.ThrowIfNull(outputFolder);
         if (spec.Validate() is { Count: > 0 } problems)
         {
-            throw new TrainingInputException("Invalid training spec: " + string.Join("; ", problems) + ".");
+            throw new TrainingInputException("Invalid training spec: " + ProblemList.Join(problems) + ".");
         }
 
         return Task.Run(() => Train(spec, trainFile, validationFile, outputFolder, cancellationToken), cancellationToken);
@@ -110,7 +110,7 @@ public sealed class ModelTrainer(TimeProvider time)
 
         if (problems.Count > 0)
         {
-            throw new TrainingInputException("Cannot train: " + string.Join("; ", problems) + $" (columns: {string.Join(", ", table.Columns.Select(column => column.Name))}).");
+            throw new TrainingInputException("Cannot train: " + ProblemList.Join(problems) + $" (columns: {string.Join(", ", table.Columns.Select(column => column.Name))}).");
         }
 
         var builder = new DataViewSchema.Builder();

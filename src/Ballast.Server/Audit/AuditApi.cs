@@ -29,7 +29,7 @@ public static class AuditApi
                 aliases.Integer("max_results", "maxResults", maxResults), aliases.Text("page_token", "pageToken", pageToken));
             if (aliases.Problems.Count > 0)
             {
-                return ErrorResponses.ProblemResult(StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameterValue, string.Join("; ", aliases.Problems) + ".", aliases.Problems);
+                return ErrorResponses.ProblemResult(StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameterValue, ProblemList.Join(aliases.Problems) + ".", aliases.Problems);
             }
 
             var page = await audit.ListAsync(query, cancellationToken).ConfigureAwait(false);

@@ -140,7 +140,7 @@ internal static class ServingFeatures
         if (problems.Count > 0)
         {
             series.Rejected.Inc();
-            throw new ModelInputException($"feature service '{service.Name}' is missing features: {string.Join("; ", problems)}");
+            throw new ModelInputException($"feature service '{service.Name}' is missing features: {ProblemList.Join(problems)}");
         }
 
         var added = new List<Tensor>(service.Names.Count);

@@ -62,7 +62,7 @@ public static class KeysApi
 
         if (problems.Count > 0)
         {
-            return ErrorResponses.ProblemResult(StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameterValue, string.Join("; ", problems) + ".", problems);
+            return ErrorResponses.ProblemResult(StatusCodes.Status400BadRequest, ErrorCodes.InvalidParameterValue, ProblemList.Join(problems) + ".", problems);
         }
 
         try

@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Reflection;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using System.Text.RegularExpressions;
@@ -128,7 +129,14 @@ public static partial class RequestJsonContract
     /// the order of the body, in the words of <see cref="Describe"/>; null when the body cannot be read again (not kept,
     /// or not JSON after the field the serializer stopped at), so the caller names the first one only.
     /// </summary>
-    public static async Task<IReadOnlyList<string>?> UnknownFieldsAsync(Stream body, JsonTypeInfo root, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<string>?> UnknownFieldsAsync(Stream body, JsonTypeInfo root, CancellationToken cancellationToken) =>
+        (await WithoutUnknownFieldsAsync(body, root, cancellationToken).ConfigureAwait(false))?.Problems;
+
+    /// <summary>
+    /// <see cref="UnknownFieldsAsync"/>, and the body read as its type with those fields left out (null when it cannot
+    /// be, for a problem of another kind), so that the route's own validation can say what else is wrong with it.
+    /// </summary>
+    public static async Task<(IReadOnlyList<string> Problems, object? Remaining)?> WithoutUnknownFieldsAsync(Stream body, JsonTypeInfo root, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(body);
         ArgumentNullException.ThrowIfNull(root);
@@ -138,16 +146,30 @@ public static partial class RequestJsonContract
         }
 
         body.Position = 0;
+        JsonNode? node;
         try
         {
-            using var document = await JsonDocument.ParseAsync(body, cancellationToken: cancellationToken).ConfigureAwait(false);
-            var problems = new List<string>();
-            FindUnknown(document.RootElement, root, "", problems);
-            return problems.Count > 0 ? problems : null;
+            node = await JsonNode.ParseAsync(body, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
         catch (JsonException)
         {
             return null;
+        }
+
+        var problems = new List<string>();
+        FindUnknown(node, root, "", problems);
+        if (problems.Count == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return (problems, node.Deserialize(root));
+        }
+        catch (JsonException)
+        {
+            return (problems, null);
         }
     }
 
@@ -173,47 +195,48 @@ public static partial class RequestJsonContract
 
     private const int KeptInMemory = 1024 * 1024;
 
-    private static void FindUnknown(JsonElement node, JsonTypeInfo type, string path, List<string> problems)
+    /// <summary>Adds every unknown field of <paramref name="node"/> to <paramref name="problems"/> and takes it out of the node.</summary>
+    private static void FindUnknown(JsonNode? node, JsonTypeInfo type, string path, List<string> problems)
     {
         var options = type.Options;
         switch (type.Kind)
         {
-            case JsonTypeInfoKind.Object when node.ValueKind == JsonValueKind.Object:
+            case JsonTypeInfoKind.Object when node is JsonObject fields:
                 var strict = type.UnmappedMemberHandling == JsonUnmappedMemberHandling.Disallow && !type.Properties.Any(property => property.IsExtensionData);
                 var comparison = options.PropertyNameCaseInsensitive ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
-                foreach (var field in node.EnumerateObject())
+                foreach (var (name, value) in fields.ToList())
                 {
-                    var where = path.Length == 0 ? field.Name : $"{path}.{field.Name}";
-                    var property = type.Properties.FirstOrDefault(property => !property.IsExtensionData && string.Equals(property.Name, field.Name, comparison));
+                    var where = path.Length == 0 ? name : $"{path}.{name}";
+                    var property = type.Properties.FirstOrDefault(property => !property.IsExtensionData && string.Equals(property.Name, name, comparison));
                     if (property is not null && Settable(property))
                     {
                         // A property with a converter of its own reads its value its own way (and checks it so).
                         if (property.CustomConverter is null)
                         {
-                            FindUnknown(field.Value, options.GetTypeInfo(property.PropertyType), where, problems);
+                            FindUnknown(value, options.GetTypeInfo(property.PropertyType), where, problems);
                         }
                     }
                     else if (strict)
                     {
                         problems.Add(Problem(where, Known(type)));
+                        fields.Remove(name);
                     }
                 }
 
                 break;
-            case JsonTypeInfoKind.Enumerable when node.ValueKind == JsonValueKind.Array && type.ElementType is { } element:
-                var index = 0;
+            case JsonTypeInfoKind.Enumerable when node is JsonArray items && type.ElementType is { } element:
                 var elementType = options.GetTypeInfo(element);
-                foreach (var item in node.EnumerateArray())
+                for (var index = 0; index < items.Count; index++)
                 {
-                    FindUnknown(item, elementType, $"{path}[{index++}]", problems);
+                    FindUnknown(items[index], elementType, $"{path}[{index}]", problems);
                 }
 
                 break;
-            case JsonTypeInfoKind.Dictionary when node.ValueKind == JsonValueKind.Object && type.ElementType is { } value:
+            case JsonTypeInfoKind.Dictionary when node is JsonObject entries && type.ElementType is { } value:
                 var valueType = options.GetTypeInfo(value);
-                foreach (var entry in node.EnumerateObject())
+                foreach (var (name, entry) in entries)
                 {
-                    FindUnknown(entry.Value, valueType, $"{path}.{entry.Name}", problems);
+                    FindUnknown(entry, valueType, $"{path}.{name}", problems);
                 }
 
                 break;

@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using Ballast.Registry;
 using Ballast.Server.Security;
+using Ballast.Server.Serialization;
 using Ballast.Serving;
 using Ballast.Tracking;
 using Microsoft.AspNetCore.Builder;
@@ -129,6 +130,10 @@ public sealed record RegisteredVersionResponse(string Name, string Version, stri
 /// </summary>
 public static class EndpointsApi
 {
+    /// <summary>The validation of a spec whose endpoint the path names (PUT and dry run), for a body also refused for unknown fields.</summary>
+    private static readonly BodyValidation NamedByPath = BodyValidation.For<EndpointSpec>((spec, route) =>
+        EndpointValidation.Validate(spec with { Name = route["name"] as string ?? spec.Name }));
+
     public static IEndpointRouteBuilder MapEndpointsApi(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup("/api/v1/endpoints").WithTags("Endpoints");
@@ -144,7 +149,8 @@ public static class EndpointsApi
             var created = await endpoints.CreateAsync(spec, cancellationToken).ConfigureAwait(false);
             await router.RefreshAsync(cancellationToken).ConfigureAwait(false);
             return TypedResults.Created($"/api/v1/endpoints/{created.Spec.Name}", EndpointResponse.From(created, router));
-        }).WithSummary("Creates an endpoint (409 when the name is taken).").RequireAuthorization(BallastPolicies.Writer);
+        }).WithSummary("Creates an endpoint (409 when the name is taken).").RequireAuthorization(BallastPolicies.Writer)
+            .WithMetadata(BodyValidation.For<EndpointSpec>((spec, _) => EndpointValidation.Validate(spec)));
         group.MapPut("/{name}", async Task<Ok<EndpointResponse>> (string name, EndpointSpec spec, EndpointStore endpoints, EndpointRouter router, RegistryStore registry, CancellationToken cancellationToken) =>
         {
             if (!string.IsNullOrEmpty(spec.Name) && spec.Name != name)
@@ -157,7 +163,7 @@ public static class EndpointsApi
             var (endpoint, _) = await endpoints.PutAsync(spec with { Name = name }, cancellationToken).ConfigureAwait(false);
             await router.RefreshAsync(cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(EndpointResponse.From(endpoint, router));
-        }).WithSummary("Creates or replaces an endpoint (idempotent).").RequireAuthorization(BallastPolicies.Writer);
+        }).WithSummary("Creates or replaces an endpoint (idempotent).").RequireAuthorization(BallastPolicies.Writer).WithMetadata(NamedByPath);
         group.MapPost("/{name}/dry-run", async (string name, EndpointSpec spec, EndpointRouter router, RegistryStore registry, CancellationToken cancellationToken) =>
         {
             if (!string.IsNullOrEmpty(spec.Name) && spec.Name != name)
@@ -171,7 +177,7 @@ public static class EndpointsApi
             var problem = await router.CheckAsync(normalized, serving, cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(new EndpointDryRunResponse(normalized, problem is null, problem, [.. serving.Select(variant => new ServedVariant(variant.Variant, variant.Model))]));
         }).WithSummary("What a PUT of this spec would do, storing nothing: 400 as the PUT would refuse it; else the spec as stored, and whether it would be served (its models loaded and checked) or why not.")
-            .RequireAuthorization(BallastPolicies.Writer);
+            .RequireAuthorization(BallastPolicies.Writer).WithMetadata(NamedByPath);
         group.MapDelete("/{name}", async (string name, EndpointStore endpoints, EndpointRouter router, CancellationToken cancellationToken) =>
         {
             await endpoints.DeleteAsync(name, cancellationToken).ConfigureAwait(false);
@@ -230,7 +236,7 @@ public static class EndpointsApi
         var validated = EndpointValidation.Validate(spec);
         if (await FeatureServiceCheck.MismatchesAsync(validated, registry, cancellationToken).ConfigureAwait(false) is { Count: > 0 } mismatches)
         {
-            throw TrackingException.Invalid($"Invalid endpoint '{validated.Name}': {string.Join("; ", mismatches.Select(mismatch => mismatch.Message))}. "
+            throw TrackingException.Invalid($"Invalid endpoint '{validated.Name}': {ProblemList.Join(mismatches.Select(mismatch => mismatch.Message))}. "
                 + $"Route to versions registered with feature service '{validated.Features!.Service}' (or with none), or change features.service.");
         }
     }

@@ -181,6 +181,6 @@ public static class ExpectationInference
     private static InferenceOptions Checked(InferenceOptions? options)
     {
         options ??= new InferenceOptions();
-        return options.Validate() is { Count: > 0 } problems ? throw new ExpectationSuiteException(string.Join("; ", problems)) : options;
+        return options.Validate() is { Count: > 0 } problems ? throw new ExpectationSuiteException(ProblemList.Join(problems)) : options;
     }
 }

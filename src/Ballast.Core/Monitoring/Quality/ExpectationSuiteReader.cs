@@ -727,7 +727,7 @@ public static class ExpectationSuiteReader
                     values.Add((item.GetString()!, ValueList.ValueKind.Text));
                     break;
                 case JsonValueKind.Number:
-                    values.Add((item.GetDouble().ToString("R", CultureInfo.InvariantCulture), ValueList.ValueKind.Number));
+                    values.Add((ValueList.NumberText(item), ValueList.ValueKind.Number));
                     break;
                 case JsonValueKind.True or JsonValueKind.False:
                     values.Add((item.GetBoolean() ? "true" : "false", ValueList.ValueKind.Boolean));

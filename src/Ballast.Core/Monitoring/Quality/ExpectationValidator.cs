@@ -52,7 +52,7 @@ public static class ExpectationValidator
         ArgumentNullException.ThrowIfNull(suite);
         if (suite.Validate() is { Count: > 0 } problems)
         {
-            throw new ExpectationSuiteException("invalid expectations: " + string.Join("; ", problems));
+            throw new ExpectationSuiteException("invalid expectations: " + ProblemList.Join(problems));
         }
     }
 
@@ -574,7 +574,8 @@ public static class ExpectationValidator
         private static string InSet(IReadOnlyList<string> values, string v, string number)
         {
             var texts = string.Join(", ", values.Select(DuckDbSql.Literal));
-            var numbers = values.Select(value => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) && double.IsFinite(n) ? DuckDbSql.Number(n) : null)
+            // A whole number a double would round matches by its digits only (a BIGINT column's text is its digits).
+            var numbers = values.Select(value => ValueList.TryExactDouble(value, out var n) ? DuckDbSql.Number(n) : null)
                 .OfType<string>().ToList();
             return $"CAST({v} AS VARCHAR) IN ({texts})" + (numbers.Count > 0 ? $" OR coalesce({number} IN ({string.Join(", ", numbers)}), false)" : "");
         }

@@ -25,7 +25,7 @@ public sealed partial class RowValidator
         ArgumentNullException.ThrowIfNull(suite);
         if (suite.Validate() is { Count: > 0 } problems)
         {
-            throw new ExpectationSuiteException("invalid expectations: " + string.Join("; ", problems));
+            throw new ExpectationSuiteException("invalid expectations: " + ProblemList.Join(problems));
         }
 
         return new RowValidator(suite.Columns.Select(pair => new CompiledColumn(pair.Key, pair.Value)).Where(column => column.Checks).ToArray(),
@@ -134,7 +134,7 @@ public sealed partial class RowValidator
             if (expectations.Allowed is { } allowed)
             {
                 _allowedText = new HashSet<string>(allowed, StringComparer.Ordinal);
-                _allowedNumbers = allowed.Select(value => double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) ? n : double.NaN)
+                _allowedNumbers = allowed.Select(value => ValueList.TryExactDouble(value, out var n) ? n : double.NaN)
                     .Where(double.IsFinite).ToHashSet();
             }
 
@@ -292,7 +292,8 @@ public sealed partial class RowValidator
                     {
                         CellKind.Text => _allowedText.Contains(text!) || (double.IsFinite(asNumber) && _allowedNumbers!.Contains(asNumber)),
                         CellKind.Boolean => _allowedText.Contains(number != 0 ? "true" : "false"),
-                        _ => _allowedNumbers!.Contains(number),
+                        // A whole number a double cannot hold (above 2^53) by its digits: 9007199254740993 is not ...992.
+                        _ => Math.Abs(number) < ExactWholeLimit || WholeDigits(data, index) is not { } digits ? _allowedNumbers!.Contains(number) : _allowedText.Contains(digits),
                     };
                     Fail(failed, first, 4, row, !allowed);
                 }
@@ -357,6 +358,17 @@ public sealed partial class RowValidator
         /// value is the number the client wrote, read back from its shortest text (7.9f is 7.9, not 7.900000095367432), so
         /// every check, and every message, sees it as sent.
         /// </summary>
+        /// <summary>2^53: below it a double holds every whole number exactly.</summary>
+        private const double ExactWholeLimit = 9007199254740992d;
+
+        /// <summary>The digits of a 64-bit integer cell; null for any other cell.</summary>
+        private static string? WholeDigits(Array data, int index) => data switch
+        {
+            ulong[] values when data.GetType() == typeof(ulong[]) => values[index].ToString(CultureInfo.InvariantCulture),
+            long[] values => values[index].ToString(CultureInfo.InvariantCulture),
+            _ => null,
+        };
+
         private static (CellKind Kind, double Number, string? Text) Read(Array data, int index) => data switch
         {
             float[] values => float.IsNaN(values[index]) ? (CellKind.Missing, 0, null) : (CellKind.Number, SentNumber.Of(values[index]), null),

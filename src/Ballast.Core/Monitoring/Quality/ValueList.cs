@@ -39,6 +39,34 @@ public sealed class ValueList : IReadOnlyList<string>
     public static ValueList Booleans(IEnumerable<string> texts) =>
         new(texts.Select(text => (text, text is "true" or "false" ? ValueKind.Boolean : ValueKind.Text)));
 
+    /// <summary>
+    /// A JSON number as the text it is kept as: a whole number that fits 64 bits as its digits, exactly (a double holds
+    /// integers exactly only up to 2^53); any other as the shortest text that reads back as the same double.
+    /// </summary>
+    public static string NumberText(JsonElement number) =>
+        number.TryGetInt64(out var whole) ? whole.ToString(CultureInfo.InvariantCulture)
+        : number.TryGetUInt64(out var large) ? large.ToString(CultureInfo.InvariantCulture)
+        : number.GetDouble().ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The number <paramref name="text"/> is, when a double holds it exactly: false for text that is not a number, and
+    /// for a whole number a double would round (9007199254740993, above 2^53, is not 9007199254740992), which is then
+    /// matched by its digits only.
+    /// </summary>
+    public static bool TryExactDouble(string text, out double number)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out number) || !double.IsFinite(number))
+        {
+            return false;
+        }
+
+        // 2^63 and 2^64 are exact doubles; a whole number below them converts back to itself only when the double holds it.
+        return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole)
+            ? number < 9223372036854775808d && (long)number == whole
+            : !ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var large) || (number < 18446744073709551616d && (ulong)number == large);
+    }
+
     /// <summary>How the value at <paramref name="index"/> of <paramref name="values"/> was written; text for a plain list.</summary>
     public static ValueKind KindOf(IReadOnlyList<string> values, int index)
     {
@@ -57,6 +85,13 @@ public sealed class ValueList : IReadOnlyList<string>
             var text = values[i];
             switch (KindOf(values, i))
             {
+                // A whole number as its digits: a double would round 9007199254740993 (above 2^53) to ...992.
+                case ValueKind.Number when long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole):
+                    writer.WriteNumberValue(whole);
+                    break;
+                case ValueKind.Number when ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var large):
+                    writer.WriteNumberValue(large);
+                    break;
                 case ValueKind.Number when double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number):
                     writer.WriteNumberValue(number);
                     break;

@@ -54,7 +54,7 @@ public sealed record KubernetesExecutorOptions
         }
 
         return problems.Count > 0
-            ? throw new InvalidOperationException($"The Kubernetes pipeline executor is misconfigured: {string.Join("; ", problems)}.")
+            ? throw new InvalidOperationException($"The Kubernetes pipeline executor is misconfigured: {ProblemList.Join(problems)}.")
             : new KubernetesExecutorOptions
             {
                 Image = image!,

@@ -79,7 +79,7 @@ public sealed class EvaluateStep(RegistryStore registry, RunStore runs) : IPipel
         };
         if (spec.Validate() is { Count: > 0 } problems)
         {
-            throw new StepFailedException(string.Join("; ", problems));
+            throw new StepFailedException(ProblemList.Join(problems));
         }
 
         var data = await StepInputs.LocalFileAsync(context, "data").ConfigureAwait(false);

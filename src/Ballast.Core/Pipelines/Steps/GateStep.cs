@@ -87,7 +87,7 @@ public sealed class GateStep : IPipelineStep
         var spec = ReadSpec(context.With, out var error) ?? throw new StepFailedException(error!);
         if (spec.Validate() is { Count: > 0 } problems)
         {
-            throw new StepFailedException(string.Join("; ", problems));
+            throw new StepFailedException(ProblemList.Join(problems));
         }
 
         var candidate = StepInputs.ReadMetrics(context.With["candidate"], "candidate") ?? throw new StepFailedException("input 'candidate' is empty");

@@ -66,7 +66,7 @@ public sealed class TrainStep(ModelTrainer trainer, RunStore runs) : IPipelineSt
         };
         if (spec.Validate() is { Count: > 0 } problems)
         {
-            throw new StepFailedException(string.Join("; ", problems));
+            throw new StepFailedException(ProblemList.Join(problems));
         }
 
         var train = await StepInputs.LocalFileAsync(context, "train").ConfigureAwait(false);

@@ -50,7 +50,7 @@ public sealed class ValidateDataStep : IPipelineStep
         };
         if (suite.Validate() is { Count: > 0 } problems)
         {
-            throw new StepFailedException("the expectation suite is invalid: " + string.Join("; ", problems));
+            throw new StepFailedException("the expectation suite is invalid: " + ProblemList.Join(problems));
         }
 
         var data = await StepInputs.LocalFileAsync(context, "data").ConfigureAwait(false);
@@ -148,6 +148,8 @@ public sealed class ValidateDataStep : IPipelineStep
                 "" or "~" or "null" => null,
                 "true" => JsonValue.Create(true),
                 "false" => JsonValue.Create(false),
+                // A whole number exactly (a double rounds those above 2^53: an allowed 9007199254740993 would become ...992).
+                var plain when long.TryParse(plain, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole) => JsonValue.Create(whole),
                 var plain when double.TryParse(plain, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number) => JsonValue.Create(number),
                 var plain => JsonValue.Create(plain),
             };

@@ -212,7 +212,7 @@ public static class DomainClassifierDrift
 
         if (problems.Count > 0)
         {
-            throw new ArgumentException($"Invalid domain classifier input: {string.Join("; ", problems)}.");
+            throw new ArgumentException($"Invalid domain classifier input: {ProblemList.Join(problems)}.");
         }
     }
 

@@ -108,6 +108,31 @@ public sealed class ExpectationSuiteTests
         JsonSerializer.Serialize(spec, SnakeCase).ShouldContain("\"allowed\":[1,\"2\",true,2.5,\"x\",false,-3]");
     }
 
+    // A double holds whole numbers exactly only up to 2^53: 9007199254740993 was read as 9007199254740992.
+    [Fact]
+    public void Whole_numbers_above_2_pow_53_in_allowed_round_trip_exactly_and_match_only_themselves()
+    {
+        const string Suite = """{"columns":{"id":{"allowed":[9007199254740993,-9223372036854775808,18446744073709551615,1.5]}}}""";
+        var suite = ExpectationSuiteReader.Parse(Suite);
+        suite.Validate().ShouldBeEmpty();
+        suite.Columns["id"].Allowed.ShouldBe(["9007199254740993", "-9223372036854775808", "18446744073709551615", "1.5"]);
+        ExpectationSuiteReader.ToJson(suite, indented: false).ShouldBe(Suite);
+        var spec = new EndpointSpec("e", null, [new VariantSpec("a", "models:/m/1")], Expectations: new ExpectationsSpec(suite));
+        JsonSerializer.Serialize(spec, SnakeCase).ShouldContain("\"allowed\":[9007199254740993,-9223372036854775808,18446744073709551615,1.5]");
+
+        // A pipeline's YAML suite too.
+        var yaml = ExpectationSuiteReader.Parse(Ballast.Pipelines.Steps.ValidateDataStep.Yaml("columns:\n  id: {allowed: [9007199254740993]}\n")!.ToJsonString());
+        yaml.Columns["id"].Allowed.ShouldBe(["9007199254740993"]);
+
+        // Matched by its digits: 9007199254740992 (the double 9007199254740993 rounds to) is not allowed.
+        var result = InMemoryValidation.Validate("SELECT unnest([9007199254740992, 9007199254740993, 9007199254740993]::BIGINT[]) AS id", yaml);
+        result.Expectations.Single().UnexpectedCount.ShouldBe(1);
+        var ids = new Ballast.Runtime.Tensor("id", Ballast.Runtime.TensorDatatypes.Int64, [3, 1], new[] { 9007199254740993L, 9007199254740992L, 9007199254740993L });
+        RowValidator.Compile(yaml).Check([ids]).Violations.Single().Rows.ShouldBe(1);
+        var texts = new Ballast.Runtime.Tensor("id", Ballast.Runtime.TensorDatatypes.Bytes, [2, 1], new[] { "9007199254740993", "9007199254740992" });
+        RowValidator.Compile(yaml).Check([texts]).Violations.Single().Rows.ShouldBe(1);
+    }
+
     [Fact]
     public void A_suite_stored_with_numbers_as_text_is_still_read_and_matches_numbers()
     {
