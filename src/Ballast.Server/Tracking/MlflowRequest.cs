@@ -41,7 +41,9 @@ internal sealed class MlflowRequest
         }
         catch (JsonException exception)
         {
-            throw new TrackingException("BAD_REQUEST", $"Malformed JSON in the request body: {exception.Message}");
+            throw new TrackingException("BAD_REQUEST", Serialization.JsonSyntax.IsEmpty(exception)
+                ? "The request body is empty; send a JSON object (or no Content-Length)."
+                : $"Malformed JSON in the request body{Serialization.JsonSyntax.Detail(exception)}.");
         }
     }
 
