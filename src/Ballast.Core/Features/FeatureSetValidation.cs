@@ -107,7 +107,7 @@ public static partial class FeatureSetValidation
                 }
                 else if (feature.Default is { } value && !FeatureTypes.Accepts(feature.Type, value))
                 {
-                    problems.Add($"{where}: feature '{feature.Name}' default {value.GetRawText()} is not a {feature.Type}");
+                    problems.Add($"{where}: feature '{feature.Name}' default {value.GetRawText()} is not {(feature.Type == FeatureTypes.Int64 ? "an" : "a")} {feature.Type}");
                 }
 
                 if (feature.Column is not null && view.Source?.Endpoint is not null && view.Source.Dataset is null && view.Source.Kpi is null)

@@ -299,7 +299,7 @@ public sealed class ReferenceScorer(EndpointStore endpoints, ModelCache models, 
             return TensorDatatypes.Element(whole, TensorDatatypes.ElementType(input.Datatype));
         }
 
-        throw new InvalidOperationException($"row {row} of the reference's column '{column}' ({WindowValues.Text(value) ?? "missing"}) is not a {input.Datatype} value for input '{input.Name}'");
+        throw new InvalidOperationException($"row {row} of the reference's column '{column}' ({WindowValues.Text(value) ?? "missing"}) is not {TensorDatatypes.WithArticle(input.Datatype)} value for input '{input.Name}'");
     }
 
     private static Tensor Slice(Tensor tensor, int start, int count)

@@ -228,7 +228,7 @@ public static class V2Codec
             {
                 if (!read(elements[i], out result[i]))
                 {
-                    throw new ModelInputException($"input '{name}': value {i} ({elements[i].GetRawText()}) is not a {datatype}");
+                    throw new ModelInputException($"input '{name}': value {i} ({elements[i].GetRawText()}) is not {TensorDatatypes.WithArticle(datatype)}");
                 }
             }
 

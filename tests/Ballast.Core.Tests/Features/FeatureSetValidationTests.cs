@@ -25,7 +25,7 @@ public sealed class FeatureSetValidationTests
         error.Message.ShouldBe("Invalid feature set 'churn': entities[0].join_key 'customer id' must be a column name (letters, digits, '_'); entities[0].type 'uuid' is not one of string, int64; "
             + "view 'stats': entity 'client' is not one of the set's entities (customer); view 'stats': source.dataset '0' in 'events@0' is not a version: use a positive number or 'latest'; "
             + "view 'stats': ttl '30 days' is not a duration such as 90s, 30m, 12h, 30d or 2w; view 'stats': feature 'spend' type 'decimal' is not one of float, double, int64, string, bool; "
-            + "view 'stats': feature 'orders' default 1.5 is not a int64; view 'stats': feature name 'spend' must be a new column-like name (letters, digits, '_'); "
+            + "view 'stats': feature 'orders' default 1.5 is not an int64; view 'stats': feature name 'spend' must be a new column-like name (letters, digits, '_'); "
             + "service 'churn_v1': view 'stats' has no feature 'visits'; service 'churn_v1': 'other:*' names view 'other', which the set does not declare; "
             + "service 'churn_v1': 'stats' is not view:feature or view:*; service 'churn_v1': on_demand 'ratio' type 'int64' must be float or double (expressions are arithmetic); "
             + "service 'churn_v1': on_demand 'ratio' expression: '(' at position 9 is not closed.");

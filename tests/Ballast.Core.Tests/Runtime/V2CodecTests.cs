@@ -38,9 +38,9 @@ public sealed class V2CodecTests
 
     [Theory]
     [InlineData("""{"inputs":[{"name":"x","datatype":"FP32","shape":[9223372036854775807,4],"data":[1]}]}""", "input 'x': shape [9223372036854775807,4] is too large")]
-    [InlineData("""{"inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[1e50,1]}]}""", "input 'x': value 0 (1e50) is not a FP32")]
-    [InlineData("""{"inputs":[{"name":"x","datatype":"FP16","shape":[1],"data":[70000]}]}""", "input 'x': value 0 (70000) is not a FP16")]
-    [InlineData("""{"inputs":[{"name":"x","datatype":"FP64","shape":[1],"data":[1e400]}]}""", "input 'x': value 0 (1e400) is not a FP64")]
+    [InlineData("""{"inputs":[{"name":"x","datatype":"FP32","shape":[1,2],"data":[1e50,1]}]}""", "input 'x': value 0 (1e50) is not an FP32")]
+    [InlineData("""{"inputs":[{"name":"x","datatype":"FP16","shape":[1],"data":[70000]}]}""", "input 'x': value 0 (70000) is not an FP16")]
+    [InlineData("""{"inputs":[{"name":"x","datatype":"FP64","shape":[1],"data":[1e400]}]}""", "input 'x': value 0 (1e400) is not an FP64")]
     [InlineData("""{"inputs":[null]}""", "inputs[0] must be a tensor {\"name\", \"shape\", \"datatype\", \"data\"}, not null")]
     [InlineData("""{"inputs":[{"name":"x","datatype":"FP32","shape":[1],"data":[1]},7]}""", "inputs[1] must be a tensor {\"name\", \"shape\", \"datatype\", \"data\"}, not 7")]
     [InlineData("""{"inputs":[{"name":"x","datatype":"FP32","shape":[null,4],"data":[1,2,3,4]}]}""", "input 'x': 'shape' must be a list of non-negative integers")]
@@ -63,6 +63,13 @@ public sealed class V2CodecTests
         Read("""{"inputs":[{"name":"x","datatype":"UINT8","shape":[2],"data":[255.0,0.0]}]}""").Inputs.Single().Data.ShouldBe(new byte[] { 255, 0 });
     }
 
+    [Fact]
+    public void Datatypes_take_the_article_they_are_read_aloud_with()
+    {
+        TensorDatatypes.All.Select(TensorDatatypes.WithArticle).ShouldBe([
+            "a BOOL", "a UINT8", "a UINT16", "a UINT32", "a UINT64", "an INT8", "an INT16", "an INT32", "an INT64", "an FP16", "an FP32", "an FP64", "a BYTES"]);
+    }
+
     [Theory]
     [InlineData("INT64", "1.5")]
     [InlineData("INT64", "9223372036854775808.0")]
@@ -72,7 +79,7 @@ public sealed class V2CodecTests
     public void Integer_inputs_refuse_fractions_and_numbers_beyond_their_range(string datatype, string value)
     {
         Should.Throw<ModelInputException>(() => Read($$"""{"inputs":[{"name":"x","datatype":"{{datatype}}","shape":[1],"data":[{{value}}]}]}"""))
-            .Message.ShouldBe($"input 'x': value 0 ({value}) is not a {datatype}");
+            .Message.ShouldBe($"input 'x': value 0 ({value}) is not {TensorDatatypes.WithArticle(datatype)}");
     }
 
     // One past each end of every integer type, written as an integer (the reader's first path) and as a whole number with
@@ -101,7 +108,7 @@ public sealed class V2CodecTests
     public void Every_integer_type_refuses_a_value_one_past_either_end_of_its_range(string datatype, string value)
     {
         Should.Throw<ModelInputException>(() => Read($$"""{"inputs":[{"name":"x","datatype":"{{datatype}}","shape":[2],"data":[0,{{value}}]}]}"""))
-            .Message.ShouldBe($"input 'x': value 1 ({value}) is not a {datatype}");
+            .Message.ShouldBe($"input 'x': value 1 ({value}) is not {TensorDatatypes.WithArticle(datatype)}");
     }
 
     [Fact]

@@ -267,7 +267,7 @@ public abstract class FeatureServingTests
         using (var fraction = await client.PostAsync($"/endpoints/titanic-keys-{Kind}/invocations", Json("""{"dataframe_records": [{"passenger_id": 1.5, "fare": 7.9}]}"""), Cancel))
         {
             fraction.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-            (await fraction.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("message").GetString().ShouldBe("input 'passenger_id': value 0 (1.5) is not a INT64");
+            (await fraction.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("message").GetString().ShouldBe("input 'passenger_id': value 0 (1.5) is not an INT64");
         }
 
         var folder = Path.GetDirectoryName(manifest)!;

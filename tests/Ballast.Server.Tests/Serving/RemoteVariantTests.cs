@@ -65,7 +65,7 @@ public sealed class RemoteVariantTests
         // An integer output given as text was a 500 (and other malformed outputs the caller's 400).
         response.StatusCode.ShouldBe(HttpStatusCode.BadGateway);
         (await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("error").GetString()
-            .ShouldBe($"remote model {garbled} failed: its answer is not V2 tensors: input 'label': value 0 (\"1\") is not a INT64");
+            .ShouldBe($"remote model {garbled} failed: its answer is not V2 tensors: input 'label': value 0 (\"1\") is not an INT64");
     }
 
     [Fact]

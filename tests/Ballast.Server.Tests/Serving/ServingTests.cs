@@ -96,7 +96,7 @@ public sealed class ServingTests
     [Theory]
     [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[2,3],\"datatype\":\"INT64\",\"data\":[1,2,3,4,5,6]}]}", 400, "input 'float_input': expected FP32 [-1,4], got INT64 [2,3]")]
     [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[1,2,3]}]}", 400, "input 'float_input': shape [1,4] holds 4 values, got 3")]
-    [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[1,2,\"x\",4]}]}", 400, "input 'float_input': value 2 (\"x\") is not a FP32")]
+    [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"FP32\",\"data\":[1,2,\"x\",4]}]}", 400, "input 'float_input': value 2 (\"x\") is not an FP32")]
     [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"FP33\",\"data\":[1,2,3,4]}]}", 400, "input 'float_input': 'datatype' must be one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BYTES")]
     [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"fp32\",\"data\":[1,2,3,4]}]}", 400, "input 'float_input': 'datatype' must be one of BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BYTES")]
     [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,-4],\"datatype\":\"FP32\",\"data\":[1,2,3,4]}]}", 400, "input 'float_input': 'shape' must be a list of non-negative integers")]
@@ -108,8 +108,8 @@ public sealed class ServingTests
     [InlineData("{\"inputs\": []\n,}", 400, "the body is not valid JSON (line 2, byte 1): ")]
     [InlineData("", 400, "the body is empty")]
     // Anything but a number in an integer tensor was a 500 (JsonElement's integer readers throw on strings, null, true).
-    [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"INT64\",\"data\":[\"1\",2,3,4]}]}", 400, "input 'float_input': value 0 (\"1\") is not a INT64")]
-    [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"INT32\",\"data\":[1,null,3,4]}]}", 400, "input 'float_input': value 1 (null) is not a INT32")]
+    [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"INT64\",\"data\":[\"1\",2,3,4]}]}", 400, "input 'float_input': value 0 (\"1\") is not an INT64")]
+    [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"INT32\",\"data\":[1,null,3,4]}]}", 400, "input 'float_input': value 1 (null) is not an INT32")]
     [InlineData("{\"inputs\":[{\"name\":\"float_input\",\"shape\":[1,4],\"datatype\":\"UINT8\",\"data\":[1,2,true,4]}]}", 400, "input 'float_input': value 2 (true) is not a UINT8")]
     public async Task Bad_v2_requests_get_400_with_the_reason_in_the_protocols_error_format(string body, int status, string message)
     {
@@ -231,7 +231,7 @@ public sealed class ServingTests
 
         using var mlflow = await client.PostAsync("/endpoints/titanic/invocations",
             new StringContent("{\"dataframe_records\": [{\"pclass\": \"<first>\", \"sex\": \"female\", \"age\": 29, \"fare\": 211.3, \"embarked\": \"S\"}]}", Encoding.UTF8, "application/json"), Cancel);
-        (await mlflow.Content.ReadAsStringAsync(Cancel)).ShouldBe("{\"error_code\":\"INVALID_PARAMETER_VALUE\",\"message\":\"input 'pclass': value 0 (\\\"<first>\\\") is not a INT64\"}");
+        (await mlflow.Content.ReadAsStringAsync(Cancel)).ShouldBe("{\"error_code\":\"INVALID_PARAMETER_VALUE\",\"message\":\"input 'pclass': value 0 (\\\"<first>\\\") is not an INT64\"}");
 
         using var problem = await client.PostAsync("/api/v1/feedback", new StringContent("{\"feedback\": {\"prediction_id\": \"p1\"}}", Encoding.UTF8, "application/json"), Cancel);
         var raw = await problem.Content.ReadAsStringAsync(Cancel);
@@ -295,7 +295,7 @@ public sealed class ServingTests
         nulls.GetProperty("predictions").GetProperty("label").GetArrayLength().ShouldBe(2);
         using var notNumber = await client.PostAsync("/endpoints/titanic/invocations", new StringContent("pclass,sex,age,fare,embarked\n1,female,old,211.3,S\n", Encoding.UTF8, "text/csv"), Cancel);
         notNumber.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
-        (await notNumber.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("message").GetString().ShouldBe("input 'age': value 0 (\"old\") is not a FP32");
+        (await notNumber.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("message").GetString().ShouldBe("input 'age': value 0 (\"old\") is not an FP32");
         using var unclosed = await client.PostAsync("/endpoints/titanic/invocations", new StringContent("pclass,sex,age,fare,embarked\n1,\"female,29,211.3,S\n", Encoding.UTF8, "text/csv"), Cancel);
         unclosed.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
         (await unclosed.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("message").GetString().ShouldBe("CSV record 2 opens a quoted cell that is never closed.");
@@ -327,10 +327,10 @@ public sealed class ServingTests
         {
             // A fraction in an integer column (a whole 1.0 is taken), and an empty cell in an integer or string column,
             // are refused as docs/serving.md says; both were a 500, and the empty string cell was sent as "".
-            (header + "1.0,female,29,211.3,S\n3.5,male,40,7.9,Q\n", "text/csv", "input 'pclass': value 1 (\"3.5\") is not a INT64"),
-            (header + ",female,29,211.3,S\n", "text/csv", "input 'pclass': value 0 (null) is not a INT64"),
+            (header + "1.0,female,29,211.3,S\n3.5,male,40,7.9,Q\n", "text/csv", "input 'pclass': value 1 (\"3.5\") is not an INT64"),
+            (header + ",female,29,211.3,S\n", "text/csv", "input 'pclass': value 0 (null) is not an INT64"),
             (header + "1,,29,211.3,S\n", "text/csv", "input 'sex': value 0 (null) is not a BYTES"),
-            ("{\"dataframe_records\": [{\"pclass\": \"first\", \"sex\": \"female\", \"age\": 29, \"fare\": 211.3, \"embarked\": \"S\"}]}", "application/json", "input 'pclass': value 0 (\"first\") is not a INT64"),
+            ("{\"dataframe_records\": [{\"pclass\": \"first\", \"sex\": \"female\", \"age\": 29, \"fare\": 211.3, \"embarked\": \"S\"}]}", "application/json", "input 'pclass': value 0 (\"first\") is not an INT64"),
             // pandas' orient="split" is an object; a bare list of rows was a 500.
             ("{\"dataframe_split\": [[1, \"female\", 29, 211.3, \"S\"]]}", "application/json", "dataframe_split needs 'data', a list of rows (and 'columns')."),
             // Columns that leave inputs out: the missing ones named first.
