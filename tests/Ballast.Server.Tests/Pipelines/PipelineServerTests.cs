@@ -357,6 +357,22 @@ public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerT
         (await Should.ThrowAsync<Ballast.Tracking.TrackingException>(() => launcher.StartAsync("retrain", new Dictionary<string, string>(), "alert:x", Cancel)))
             .Message.ShouldBe("Cannot run pipeline 'retrain': parameter 'window' (string) is required: it has no default.");
     }
+
+    [Fact]
+    public async Task An_alert_pipeline_action_skipped_for_max_active_runs_counts_as_an_alert_skipped_start()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        var pipeline = $"alerted-{Engine.ToString().ToLowerInvariant()}";
+
+        // What the alert dispatcher tells the server's observer when a pipeline action is skipped (AlertDispatcher is tested for when it does, in ActiveRunLimitTests).
+        var observer = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Ballast.Server.Alerts.AlertMetrics>(server.App.Services);
+        observer.PipelineStartSkipped("iris-drift", pipeline);
+        observer.PipelineStartSkipped("iris-drift", pipeline);
+
+        var series = $"ballast_pipeline_skipped_starts_total{{pipeline=\"{pipeline}\",trigger_kind=\"alert\"}} 2";
+        (await MetricsExposition.UntilAsync(client, series, TimeSpan.FromMilliseconds(20))).ShouldContain(series);
+    }
 }
 
 public sealed class SqlitePipelineServerTests() : PipelineServerTests(DatabaseEngine.Sqlite);
