@@ -383,7 +383,11 @@ public static partial class BallastServer
         {
             var logger = provider.GetRequiredService<ILoggerFactory>().CreateLogger<PipelineScheduler>();
             return new PipelineScheduler(store, launcher, datasets, server.Time, (pipeline, problem) => Log.ScheduleFailed(logger, pipeline, problem),
-                (pipeline, key, reason) => Log.StartSkipped(logger, pipeline, key, reason));
+                (pipeline, key, reason) =>
+                {
+                    Log.StartSkipped(logger, pipeline, key, reason);
+                    PipelineMetrics.StartSkipped(pipeline, key);
+                });
         });
         services.AddHostedService<PipelineService>();
     }

@@ -6,7 +6,7 @@ using Ballast.Client;
 namespace Ballast.Cli.Commands;
 
 /// <summary>
-/// <c>ballast pipelines list | run NAME [--param k=v]… [--no-cache] [--wait] | runs NAME | status RUN | logs RUN [--step S] | cancel RUN | resume RUN</c>.
+/// <c>ballast pipelines list | run NAME [--param k=v]… [--no-cache] [--wait] | runs NAME | skipped NAME [--limit N] | status RUN | logs RUN [--step S] | cancel RUN | resume RUN</c>.
 /// Pipelines themselves are stored with <c>ballast apply -f</c> (<c>kind: Pipeline</c>).
 /// </summary>
 internal static class PipelinesCommand
@@ -106,6 +106,28 @@ internal static class PipelinesCommand
             }).ConfigureAwait(false);
         });
         command.Subcommands.Add(runsCommand);
+
+        var skipped = new ClientOptions();
+        var skippedName = new Argument<string>("name") { Description = "The pipeline." };
+        var skippedLimit = ClientOptions.OptionalLimit($"At most this many, newest first (default 50, at most {MaxRunsPage}).");
+        var skippedCommand = skipped.AddTo(new Command("skipped", "Schedule occurrences and dataset versions that max_active_runs skipped, newest first.") { skippedName, skippedLimit });
+        skippedCommand.SetAction(async (parse, cancel) =>
+        {
+            var path = ClientOptions.WithQuery($"{Api}/{Uri.EscapeDataString(parse.GetValue(skippedName)!)}/skipped-starts",
+                ("limit", parse.GetValue(skippedLimit)?.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            var json = await skipped.Client(parse).GetJsonAsync(path, cancel).ConfigureAwait(false);
+            return await skipped.PrintAsync(parse, output, json, body =>
+            {
+                var table = new TextTable("AT", "TRIGGER", "KEY", "REASON");
+                foreach (var item in ClientOptions.Items(body, "skipped_starts"))
+                {
+                    table.Add(ClientOptions.Time(item, "at"), ClientOptions.Text(item, "trigger"), ClientOptions.Text(item, "dedupe_key"), ClientOptions.Text(item, "reason"));
+                }
+
+                return table;
+            }).ConfigureAwait(false);
+        });
+        command.Subcommands.Add(skippedCommand);
 
         var status = new ClientOptions();
         var statusRun = new Argument<string>("run") { Description = "The run id." };

@@ -59,6 +59,7 @@ public sealed class AlertDispatcher(AlertStore store, HttpClient http, TimeProvi
             var notStarted = "not started: " + busy.Message;
             await store.RecordAttemptAsync(notification, DeliveryOutcomes.Skipped, null, notStarted, null, cancellationToken).ConfigureAwait(false);
             observer?.Attempted(notification.Rule, notification.Kind, DeliveryOutcomes.Skipped, notStarted);
+            observer?.PipelineStartSkipped(notification.Rule, notification.Target);
             return;
         }
 

@@ -38,3 +38,9 @@ public sealed record StepRun(
     string? Error,
     string? LogPath,
     string? TrackingRunId);
+
+/// <summary>
+/// A schedule occurrence or dataset version whose start the pipeline's <c>max_active_runs</c> refused: its dedupe key, the
+/// trigger it would have run with, why it was refused and when (Unix ms).
+/// </summary>
+public sealed record SkippedStart(string DedupeKey, string Trigger, string Reason, long At);

@@ -197,6 +197,18 @@ public sealed class PipelineStore(MetadataDatabase database, TimeProvider time)
             """, new { pipeline, dedupeKey, trigger, reason, now }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
     }
 
+    /// <summary>The pipeline's skipped starts (<see cref="RecordSkippedStartAsync"/>), newest first; an unknown pipeline is not found.</summary>
+    public async Task<IReadOnlyList<SkippedStart>> ListSkippedStartsAsync(string pipeline, int limit = 50, CancellationToken cancellationToken = default)
+    {
+        await GetAsync(pipeline, cancellationToken).ConfigureAwait(false);
+        await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await connection.QueryAsync<(string DedupeKey, string Trigger, string Reason, long At)>(new CommandDefinition("""
+            SELECT dedupe_key, triggered_by, reason, at FROM pipeline_skipped_starts WHERE pipeline = @pipeline
+            ORDER BY at DESC, dedupe_key DESC LIMIT @limit
+            """, new { pipeline, limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return rows.Select(row => new SkippedStart(row.DedupeKey, row.Trigger, row.Reason, row.At)).ToList();
+    }
+
     /// <summary>Whether a run of the pipeline with this dedupe key exists, or its start was skipped (a cheap check before the insert that decides).</summary>
     public async Task<bool> HasRunAsync(string pipeline, string dedupeKey, CancellationToken cancellationToken = default)
     {

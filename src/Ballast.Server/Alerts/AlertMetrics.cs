@@ -42,6 +42,9 @@ public sealed partial class AlertMetrics(ILogger<AlertMetrics> logger) : IAlertD
         }
     }
 
+    /// <summary>Counted in <c>ballast_pipeline_skipped_starts_total{trigger_kind="alert"}</c> (the skip itself is logged by <see cref="Attempted"/>).</summary>
+    public void PipelineStartSkipped(string rule, string pipeline) => Ballast.Server.Pipelines.PipelineMetrics.StartSkipped(pipeline, "alert:" + rule);
+
     /// <summary>
     /// Sets the gauges from the alerts now and the problems of the rules that are not evaluated (by rule); series of
     /// deleted rules (or a changed severity) are removed.

@@ -103,4 +103,5 @@ namespace Ballast.Server.Serialization;
 [JsonSerializable(typeof(Ballast.Server.Pipelines.StartPipelineRunRequest))]
 [JsonSerializable(typeof(Ballast.Server.Pipelines.PipelineRunResponse))]
 [JsonSerializable(typeof(Ballast.Server.Pipelines.PipelineRunListResponse))]
+[JsonSerializable(typeof(Ballast.Server.Pipelines.SkippedStartListResponse))]
 public sealed partial class ServerJsonContext : JsonSerializerContext;

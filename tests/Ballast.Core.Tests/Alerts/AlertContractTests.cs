@@ -518,6 +518,8 @@ public abstract class AlertContractTests(DatabaseEngine engine) : DatabaseTest(e
         public System.Collections.Concurrent.ConcurrentQueue<string> Outcomes { get; } = new();
 
         public void Attempted(string rule, string kind, string outcome, string? reason) => Outcomes.Enqueue(outcome);
+
+        public void PipelineStartSkipped(string rule, string pipeline) => Outcomes.Enqueue("pipeline-start-skipped");
     }
 }
 

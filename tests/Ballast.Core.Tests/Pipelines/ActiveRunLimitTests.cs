@@ -90,6 +90,7 @@ public abstract class ActiveRunLimitTests(DatabaseEngine engine) : DatabaseTest(
         var scheduler = new PipelineScheduler(harness.Store, harness.Launcher, harness.Datasets, Time, skipped: (pipeline, key, reason) => skipped.Add((pipeline, key, reason)));
 
         Time.Advance(TimeSpan.FromHours(1));
+        var skippedAt = Time.GetUtcNow().ToUnixTimeMilliseconds();
         (await scheduler.TickAsync(Cancel)).ShouldBeEmpty();
         Time.Advance(TimeSpan.FromSeconds(1));
         (await scheduler.TickAsync(Cancel)).ShouldBeEmpty();
@@ -100,6 +101,8 @@ public abstract class ActiveRunLimitTests(DatabaseEngine engine) : DatabaseTest(
         var (pipeline, key, reason) = skipped.ShouldHaveSingleItem();
         (pipeline, key).ShouldBe(("nightly", "schedule:2026-11-25T13:00:00Z"));
         reason.ShouldBe($"Pipeline 'nightly' has 1 run(s) under way, its max_active_runs is 1: {active.RunId} (queued).");
+        (await harness.Store.ListSkippedStartsAsync("nightly", cancellationToken: Cancel)).ShouldBe([new SkippedStart(key, "schedule", reason, skippedAt)]);
+        (await Should.ThrowAsync<TrackingException>(() => harness.Store.ListSkippedStartsAsync("nosuch", cancellationToken: Cancel))).Message.ShouldBe("Pipeline 'nosuch' does not exist.");
 
         Time.Advance(TimeSpan.FromHours(1));
         (await scheduler.TickAsync(Cancel)).ShouldHaveSingleItem().Trigger.ShouldBe("schedule");
@@ -115,7 +118,8 @@ public abstract class ActiveRunLimitTests(DatabaseEngine engine) : DatabaseTest(
             Actions: [new AlertAction("pipeline", Pipeline: "retrain")]), Cancel);
         var evaluator = new AlertEvaluator(alerts, Time);
         using var http = new HttpClient();
-        var dispatcher = new AlertDispatcher(alerts, http, Time, new AlertDispatchOptions { BaseDelay = TimeSpan.FromSeconds(10), MaxAttempts = 4 }, () => harness.Launcher);
+        var observer = new SkipObserver();
+        var dispatcher = new AlertDispatcher(alerts, http, Time, new AlertDispatchOptions { BaseDelay = TimeSpan.FromSeconds(10), MaxAttempts = 4 }, () => harness.Launcher, observer);
 
         // Fires, resolves, fires again: two firing notifications while the first run is still queued.
         var window = 0;
@@ -132,6 +136,7 @@ public abstract class ActiveRunLimitTests(DatabaseEngine engine) : DatabaseTest(
         deliveries.Select(delivery => delivery.Outcome).ShouldBe(["skipped", "delivered"]);
         deliveries[0].Error.ShouldBe($"not started: Pipeline 'retrain' has 1 run(s) under way, its max_active_runs is 1: {run.RunId} (queued).");
         deliveries[0].Kind.ShouldBe("pipeline");
+        observer.Skipped.ShouldHaveSingleItem().ShouldBe(("drift", "retrain"), "told once, for the server's ballast_pipeline_skipped_starts_total");
         var history = await alerts.HistoryAsync("drift", cancellationToken: Cancel);
         (history[0].To, history[0].Notifications, history[0].SkippedNotifications).ShouldBe(("firing", 0, 1));
 
@@ -168,6 +173,18 @@ public abstract class ActiveRunLimitTests(DatabaseEngine engine) : DatabaseTest(
         run.Parameters["window_start"]!.GetValue<long>().ShouldBe(windows[1].WindowStart.ToUnixTimeMilliseconds());
         (await alerts.GetStateAsync("drift", Cancel))!.StartsAt.ShouldBe(windows[1].WindowStart);
         (await harness.SettleAsync(run.RunId)).Steps.ShouldHaveSingleItem().Outputs!["from"]!.GetValue<long>().ShouldBe(windows[1].WindowStart.ToUnixTimeMilliseconds());
+    }
+
+    /// <summary>The pipeline starts an alert dispatcher reports skipped (the server counts them in <c>ballast_pipeline_skipped_starts_total</c>).</summary>
+    private sealed class SkipObserver : IAlertDeliveryObserver
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(string Rule, string Pipeline)> Skipped { get; } = new();
+
+        public void Attempted(string rule, string kind, string outcome, string? reason)
+        {
+        }
+
+        public void PipelineStartSkipped(string rule, string pipeline) => Skipped.Enqueue((rule, pipeline));
     }
 
     /// <summary>Window <paramref name="i"/> of a monitor of hourly windows from 2026-11-25 12:00 UTC, with its bounds in the context as the monitor scheduler passes them.</summary>

@@ -120,4 +120,48 @@ public sealed class PipelineCliTests
         using var client = server.Client();
         (await client.GetAsync("/api/v1/pipelines/many", Cancel)).StatusCode.ShouldBe(System.Net.HttpStatusCode.NotFound);
     }
+
+    [Fact]
+    public async Task Pipelines_skipped_prints_the_starts_max_active_runs_skipped_as_a_table_or_json()
+    {
+        await using var server = await RunningServer.StartAsync();
+        var url = server.BaseAddress.ToString().TrimEnd('/');
+        using var client = server.Client();
+
+        // Every second; the first run stays under way (its step waits an hour to retry), so the next occurrences are skipped.
+        var steps = new object[] { new { name = "wait", kind = "fail", retries = 1, retry_backoff = "1h", with = new { message = "not yet" } } };
+        (await client.PutAsJsonAsync("/api/v1/pipelines/busy", new Dictionary<string, object>
+        {
+            ["max_active_runs"] = 1, ["steps"] = steps, ["schedule"] = new { cron = "* * * * * *", time_zone = "UTC" },
+        }, Cancel)).EnsureSuccessStatusCode();
+        await Eventually.UntilAsync(
+            async () => (await client.GetFromJsonAsync<JsonElement>("/api/v1/pipelines/busy/skipped-starts", Cancel)).GetProperty("skipped_starts").GetArrayLength(),
+            count => count >= 2, TimeSpan.FromMilliseconds(100));
+        (await client.PutAsJsonAsync("/api/v1/pipelines/busy", new Dictionary<string, object> { ["max_active_runs"] = 1, ["steps"] = steps }, Cancel)).EnsureSuccessStatusCode();
+
+        var table = await CliProcess.RunAsync("pipelines", "skipped", "busy", "--url", url);
+        table.ExitCode.ShouldBe(0, table.ToString());
+        var lines = table.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        lines[0].ShouldStartWith("AT");
+        lines[0].ShouldContain("TRIGGER");
+        lines[0].ShouldContain("REASON");
+        lines.Length.ShouldBeGreaterThanOrEqualTo(3, table.ToString());
+        lines.Skip(1).ShouldAllBe(line => line.Contains(" schedule ", StringComparison.Ordinal) && line.Contains("schedule:", StringComparison.Ordinal)
+            && line.Contains("Pipeline 'busy' has 1 run(s) under way, its max_active_runs is 1: ", StringComparison.Ordinal));
+
+        var json = await CliProcess.RunAsync("pipelines", "skipped", "busy", "--limit", "1", "--json", "--url", url);
+        json.ExitCode.ShouldBe(0, json.ToString());
+        var newest = JsonDocument.Parse(json.Output).RootElement.GetProperty("skipped_starts").EnumerateArray().ShouldHaveSingleItem();
+        newest.GetProperty("dedupe_key").GetString()!.ShouldStartWith("schedule:");
+        newest.GetProperty("trigger").GetString().ShouldBe("schedule");
+        table.Output.ShouldContain(newest.GetProperty("dedupe_key").GetString()!);
+        lines[1].ShouldContain(newest.GetProperty("dedupe_key").GetString()!, customMessage: "newest first");
+
+        var unknown = await CliProcess.RunAsync("pipelines", "skipped", "nosuch", "--url", url);
+        (unknown.ExitCode, unknown.Error).ShouldBe((1, "error: Pipeline 'nosuch' does not exist.\n"));
+        (await CliProcess.RunAsync("pipelines", "skipped", "busy", "--limit", "0", "--url", url)).ExitCode.ShouldBe(2);
+
+        var run = (await client.GetFromJsonAsync<JsonElement>("/api/v1/pipelines/busy/runs", Cancel)).GetProperty("runs").EnumerateArray().ShouldHaveSingleItem();
+        (await client.PostAsync($"/api/v1/pipeline-runs/{run.GetProperty("run_id").GetString()}/cancel", null, Cancel)).EnsureSuccessStatusCode();
+    }
 }

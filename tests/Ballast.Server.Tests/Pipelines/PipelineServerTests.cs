@@ -285,6 +285,55 @@ public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerT
     }
 
     [Fact]
+    public async Task Schedule_occurrences_skipped_by_max_active_runs_are_listed_newest_first_and_counted()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        var name = $"skippy-{Engine.ToString().ToLowerInvariant()}";
+
+        // Every second (6-field cron); the first occurrence's run stays under way (its step waits an hour to retry), so the next ones are skipped.
+        var steps = new object[] { new { name = "wait", kind = "fail", retries = 1, retry_backoff = "1h", with = new { message = "not yet" } } };
+        (await client.PutAsJsonAsync($"/api/v1/pipelines/{name}", new Dictionary<string, object>
+        {
+            ["max_active_runs"] = 1, ["steps"] = steps, ["schedule"] = new { cron = "* * * * * *", time_zone = "UTC" },
+        }, Cancel)).EnsureSuccessStatusCode();
+        var skipped = await Eventually.UntilAsync(
+            async () => (await client.GetFromJsonAsync<JsonElement>($"/api/v1/pipelines/{name}/skipped-starts", Cancel)).GetProperty("skipped_starts").EnumerateArray().ToList(),
+            list => list.Count >= 2, TimeSpan.FromMilliseconds(100));
+        skipped.Count.ShouldBeGreaterThanOrEqualTo(2, string.Join("\n", skipped));
+        (await client.PutAsJsonAsync($"/api/v1/pipelines/{name}", new Dictionary<string, object> { ["max_active_runs"] = 1, ["steps"] = steps }, Cancel)).EnsureSuccessStatusCode();
+
+        var run = (await client.GetFromJsonAsync<JsonElement>($"/api/v1/pipelines/{name}/runs", Cancel)).GetProperty("runs").EnumerateArray().ShouldHaveSingleItem();
+        var runId = run.GetProperty("run_id").GetString()!;
+        var keys = skipped.Select(start => start.GetProperty("dedupe_key").GetString()!).ToList();
+        keys.ShouldAllBe(key => key.StartsWith("schedule:", StringComparison.Ordinal));
+        keys.ShouldBe(keys.OrderDescending(StringComparer.Ordinal).ToList(), "newest first");
+        skipped.Select(start => start.GetProperty("at").GetInt64()).ShouldBeInOrder(SortDirection.Descending);
+        skipped.ShouldAllBe(start => start.GetProperty("trigger").GetString() == "schedule");
+        skipped[0].GetProperty("reason").GetString()!.ShouldStartWith($"Pipeline '{name}' has 1 run(s) under way, its max_active_runs is 1: {runId} (");
+
+        var first = (await client.GetFromJsonAsync<JsonElement>($"/api/v1/pipelines/{name}/skipped-starts?limit=1", Cancel)).GetProperty("skipped_starts");
+        first.GetArrayLength().ShouldBe(1);
+        using (var unknown = await client.GetAsync("/api/v1/pipelines/nosuch/skipped-starts", Cancel))
+        {
+            unknown.StatusCode.ShouldBe(HttpStatusCode.NotFound);
+            unknown.Content.Headers.ContentType!.MediaType.ShouldBe("application/problem+json");
+            (await unknown.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe("Pipeline 'nosuch' does not exist.");
+        }
+
+        (await client.GetAsync($"/api/v1/pipelines/{name}/skipped-starts?limit=0", Cancel)).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+
+        // Counted once per skipped start, by trigger kind (the schedule is gone, so the count no longer moves).
+        var listed = (await client.GetFromJsonAsync<JsonElement>($"/api/v1/pipelines/{name}/skipped-starts?limit=200", Cancel)).GetProperty("skipped_starts").GetArrayLength();
+        var series = $"ballast_pipeline_skipped_starts_total{{pipeline=\"{name}\",trigger_kind=\"schedule\"}} {listed}";
+        var metrics = await MetricsExposition.UntilAsync(client, series, TimeSpan.FromMilliseconds(50));
+        metrics.ShouldContain(series);
+
+        (await client.PostAsync($"/api/v1/pipeline-runs/{runId}/cancel", null, Cancel)).EnsureSuccessStatusCode();
+        await WaitForRunAsync(client, runId, "cancelled");
+    }
+
+    [Fact]
     public async Task Alert_rules_start_runs_through_the_registered_pipeline_launcher()
     {
         await using var server = await StartServerAsync();
@@ -307,6 +356,22 @@ public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerT
         run.GetProperty("steps")[0].GetProperty("outputs").GetProperty("window").GetString().ShouldBe("predictions/iris/2026-12-04-10");
         (await Should.ThrowAsync<Ballast.Tracking.TrackingException>(() => launcher.StartAsync("retrain", new Dictionary<string, string>(), "alert:x", Cancel)))
             .Message.ShouldBe("Cannot run pipeline 'retrain': parameter 'window' (string) is required: it has no default.");
+    }
+
+    [Fact]
+    public async Task An_alert_pipeline_action_skipped_for_max_active_runs_counts_as_an_alert_skipped_start()
+    {
+        await using var server = await StartServerAsync();
+        using var client = server.Client();
+        var pipeline = $"alerted-{Engine.ToString().ToLowerInvariant()}";
+
+        // What the alert dispatcher tells the server's observer when a pipeline action is skipped (AlertDispatcher is tested for when it does, in ActiveRunLimitTests).
+        var observer = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Ballast.Server.Alerts.AlertMetrics>(server.App.Services);
+        observer.PipelineStartSkipped("iris-drift", pipeline);
+        observer.PipelineStartSkipped("iris-drift", pipeline);
+
+        var series = $"ballast_pipeline_skipped_starts_total{{pipeline=\"{pipeline}\",trigger_kind=\"alert\"}} 2";
+        (await MetricsExposition.UntilAsync(client, series, TimeSpan.FromMilliseconds(20))).ShouldContain(series);
     }
 }
 
