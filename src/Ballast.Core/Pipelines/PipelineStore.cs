@@ -13,6 +13,9 @@ public sealed class PipelineStore(MetadataDatabase database, TimeProvider time)
     private const string RunColumns = "run_id AS RunId, pipeline AS Pipeline, status AS Status, triggered_by AS Trigger, parameters AS Parameters, spec AS Spec, no_cache AS NoCache, created_at AS CreatedAt, started_at AS StartedAt, finished_at AS FinishedAt, error AS Error";
     private const string StepColumns = "run_id AS RunId, step AS Step, position AS Position, status AS Status, attempts AS Attempts, next_attempt_at AS NextAttemptAt, started_at AS StartedAt, finished_at AS FinishedAt, cache_key AS CacheKey, cached_from AS CachedFrom, outputs AS Outputs, error AS Error, log_path AS LogPath, tracking_run_id AS TrackingRunId";
 
+    /// <summary>How long the record of a skipped schedule occurrence is kept (a skipped dataset version's is kept for good).</summary>
+    public static TimeSpan SkippedStartRetention { get; } = TimeSpan.FromDays(7);
+
     /// <summary>How many times in a row a start may lose the slot it chose to another start before giving up (the error is then the database's).</summary>
     private const int MaxSlotConflicts = 8;
 
@@ -191,6 +194,12 @@ public sealed class PipelineStore(MetadataDatabase database, TimeProvider time)
     {
         var now = Now;
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
+        // A schedule occurrence missed for more than a few minutes is never started (nor looked up) again, so its record is
+        // only history: kept for SkippedStartRetention, else a frequent schedule behind a long run would add a row every
+        // occurrence for ever. A dataset version's record stays: it is what keeps that version from starting later.
+        await connection.ExecuteAsync(new CommandDefinition(
+            "DELETE FROM pipeline_skipped_starts WHERE pipeline = @pipeline AND dedupe_key LIKE 'schedule:%' AND at < @cutoff",
+            new { pipeline, cutoff = now - (long)SkippedStartRetention.TotalMilliseconds }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return await connection.ExecuteAsync(new CommandDefinition("""
             INSERT INTO pipeline_skipped_starts (pipeline, dedupe_key, triggered_by, reason, at) VALUES (@pipeline, @dedupeKey, @trigger, @reason, @now)
             ON CONFLICT (pipeline, dedupe_key) DO NOTHING

@@ -106,6 +106,13 @@ public abstract class ActiveRunLimitTests(DatabaseEngine engine) : DatabaseTest(
 
         Time.Advance(TimeSpan.FromHours(1));
         (await scheduler.TickAsync(Cancel)).ShouldHaveSingleItem().Trigger.ShouldBe("schedule");
+
+        // A skipped occurrence's record is history after a week (a dataset version's stays: it keeps that version from starting).
+        await harness.Store.RecordSkippedStartAsync("nightly", "dataset:loans@3", "dataset:loans", "busy", Cancel);
+        Time.Advance(PipelineStore.SkippedStartRetention + TimeSpan.FromHours(1));
+        await harness.Store.RecordSkippedStartAsync("nightly", "schedule:2026-12-09T00:00:00Z", "schedule", "busy", Cancel);
+        (await harness.Store.ListSkippedStartsAsync("nightly", cancellationToken: Cancel)).Select(start => start.DedupeKey)
+            .ShouldBe(["schedule:2026-12-09T00:00:00Z", "dataset:loans@3"]);
     }
 
     [Fact]
