@@ -528,7 +528,7 @@ public static partial class BallastServer
                 // The rest of the body, checked as the route would check it: its problems in the same answer.
                 var handler = context.Features.Get<IExceptionHandlerFeature>();
                 if (found.Remaining is { } known && handler?.Endpoint?.Metadata.GetMetadata<BodyValidation>() is { } validation
-                    && validation.Check(known, handler.RouteValues ?? new Microsoft.AspNetCore.Routing.RouteValueDictionary()) is { } invalid)
+                    && validation.Check(known, handler.RouteValues ?? new Microsoft.AspNetCore.Routing.RouteValueDictionary(), context.RequestServices) is { } invalid)
                 {
                     problems = [.. problems, .. invalid.Problems.Count > 0 ? invalid.Problems : [ProblemList.Trimmed(invalid.Message)]];
                     detail = $"{detail} {invalid.Message}";

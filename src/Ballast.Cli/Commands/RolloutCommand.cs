@@ -162,7 +162,10 @@ internal static class RolloutCommand
         return $"{ClientOptions.Text(json, "name")}: {ClientOptions.Text(json, "phase")}, step {ClientOptions.Text(json, "step")}, {weight}{(message.Length == 0 || message == weight ? "" : $" ({message})")}";
     }
 
-    /// <summary>The rollout file as the API's JSON body: YAML (one document) or JSON.</summary>
+    /// <summary>
+    /// The rollout file as the API's JSON body: YAML (one document) or JSON (by extension, else when it starts with
+    /// <c>{</c> or <c>[</c>), which is read as strictly as <c>ballast apply</c> reads a JSON manifest and the server a body.
+    /// </summary>
     private static async Task<JsonObject> ReadAsync(string path, CancellationToken cancellationToken)
     {
         string text;
@@ -177,8 +180,8 @@ internal static class RolloutCommand
 
         try
         {
-            var documents = text.TrimStart().StartsWith('{') ? null : ManifestYaml.Read(text);
-            var node = documents is null ? JsonNode.Parse(text) : documents.Count > 0 ? documents[0].Content : null;
+            var documents = ManifestReader.IsJson(path, text) ? null : ManifestYaml.Read(text);
+            var node = documents is null ? ManifestReader.ParseJson(text, path) : documents.Count > 0 ? documents[0].Content : null;
             var rollout = node as JsonObject ?? throw new CommandUsageException($"{path}: a rollout is one object (name, endpoint, model, strategy, steps, analysis)");
             // A misspelt field (failureLimit as failurelimit) would silently take its default on the server.
             var unknown = new List<string>();

@@ -57,7 +57,7 @@ internal static partial class ManifestReader
     }
 
     /// <summary>By extension; otherwise (standard input, say) JSON when it starts like JSON.</summary>
-    private static bool IsJson(string path, string text) =>
+    internal static bool IsJson(string path, string text) =>
         Path.GetExtension(path).ToLowerInvariant() switch
         {
             ".json" => true,
@@ -67,22 +67,28 @@ internal static partial class ManifestReader
 
     private static List<(JsonNode? Content, string Where)> ReadJson(string text, string source)
     {
-        JsonNode? root;
+        var root = ParseJson(text, source);
+        return root is JsonArray items
+            ? items.Select((item, index) => (item, $"item {index + 1}")).ToList()
+            : [(root, "")];
+    }
+
+    /// <summary>
+    /// A JSON file (a manifest, a rollout file) read as strictly as the server reads the same body: no comments, no
+    /// trailing commas, no property twice (a file the API would refuse if sent with curl is refused here too; YAML is the
+    /// format with comments). A syntax error is a usage error naming <paramref name="source"/>, its line and column.
+    /// </summary>
+    internal static JsonNode? ParseJson(string text, string source)
+    {
         try
         {
-            // As strict as the server reads the same body: no comments, no trailing commas (a file the API would refuse
-            // if sent with curl is refused here too; YAML is the format with comments).
-            root = JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
+            return JsonNode.Parse(text, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (JsonException exception)
         {
             var at = exception.LineNumber is { } line ? $" at line {line + 1}, column {exception.BytePositionInLine + 1}" : "";
             throw new CommandUsageException($"{source}: JSON error{at}: {JsonReason(exception.Message)}");
         }
-
-        return root is JsonArray items
-            ? items.Select((item, index) => (item, $"item {index + 1}")).ToList()
-            : [(root, "")];
     }
 
     /// <summary>The parser's reason without its position (given before it) nor its advice to change reader options.</summary>

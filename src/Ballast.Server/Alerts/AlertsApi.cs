@@ -1,5 +1,6 @@
 using Ballast.Alerts;
 using Ballast.Server.Security;
+using Ballast.Server.Serialization;
 using Ballast.Tracking;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -57,7 +58,7 @@ public static class AlertsApi
             var created = await store.CreateAsync(spec, cancellationToken).ConfigureAwait(false);
             return TypedResults.Created($"/api/v1/alert-rules/{created.Spec.Name}", AlertRuleResponse.From(created));
         }).WithSummary("Creates an alert rule (a threshold on one metric of a monitor over N consecutive windows, with webhook and pipeline actions).")
-            .RequireAuthorization(BallastPolicies.Writer);
+            .RequireAuthorization(BallastPolicies.Writer).WithMetadata(BodyValidation.For<AlertRuleSpec>((spec, _) => AlertRuleValidation.Validate(spec)));
         rules.MapPut("/{name}", async Task<Results<Created<AlertRuleResponse>, Ok<AlertRuleResponse>>> (string name, AlertRuleSpec spec, AlertStore store, CancellationToken cancellationToken) =>
         {
             if (spec.Name is not null && spec.Name != name)
@@ -68,7 +69,8 @@ public static class AlertsApi
             var (rule, created, _) = await store.PutAsync(spec with { Name = name }, cancellationToken).ConfigureAwait(false);
             return created ? TypedResults.Created($"/api/v1/alert-rules/{name}", AlertRuleResponse.From(rule)) : TypedResults.Ok(AlertRuleResponse.From(rule));
         }).WithSummary("Creates or replaces a rule (what `ballast apply` does); a secret sent back as *** keeps the stored one.")
-            .RequireAuthorization(BallastPolicies.Writer);
+            .RequireAuthorization(BallastPolicies.Writer)
+            .WithMetadata(BodyValidation.For<AlertRuleSpec>((spec, route) => AlertRuleValidation.Validate(spec with { Name = route["name"] as string ?? spec.Name })));
         rules.MapGet("/", async (AlertStore store, CancellationToken cancellationToken) =>
             TypedResults.Ok(new AlertRuleListResponse((await store.ListRulesAsync(cancellationToken).ConfigureAwait(false)).Select(AlertRuleResponse.From).ToList())))
             .RequireAuthorization(BallastPolicies.Reader);

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Ballast.Experiments;
 using Ballast.Features;
 using Ballast.Server.Security;
+using Ballast.Server.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -43,7 +44,8 @@ public static class AbExperimentsApi
         {
             var created = await experiments.CreateAsync(spec, cancellationToken).ConfigureAwait(false);
             return TypedResults.Created($"/api/v1/experiments/{created.Spec.Name}", AbExperimentResponse.From(created));
-        }).WithSummary("Starts an experiment on an endpoint's variants (409 when the name is taken).").RequireAuthorization(BallastPolicies.Writer);
+        }).WithSummary("Starts an experiment on an endpoint's variants (409 when the name is taken).").RequireAuthorization(BallastPolicies.Writer)
+            .WithMetadata(BodyValidation.For<AbExperimentSpec>((spec, _) => AbExperimentValidation.Validate(spec)));
         group.MapPut("/{name}", async (string name, AbExperimentSpec spec, AbExperimentStore experiments, CancellationToken cancellationToken) =>
         {
             if (!string.IsNullOrEmpty(spec.Name) && spec.Name != name)
@@ -53,7 +55,8 @@ public static class AbExperimentsApi
 
             var (experiment, _) = await experiments.PutAsync(spec with { Name = name }, cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(AbExperimentResponse.From(experiment));
-        }).WithSummary("Creates or changes an experiment (idempotent; a change keeps its start; 409 once it is stopped).").RequireAuthorization(BallastPolicies.Writer);
+        }).WithSummary("Creates or changes an experiment (idempotent; a change keeps its start; 409 once it is stopped).").RequireAuthorization(BallastPolicies.Writer)
+            .WithMetadata(BodyValidation.For<AbExperimentSpec>((spec, route) => AbExperimentValidation.Validate(spec with { Name = route["name"] as string ?? spec.Name })));
         group.MapGet("/", async (AbExperimentStore experiments, CancellationToken cancellationToken) =>
             TypedResults.Ok(new AbExperimentListResponse((await experiments.ListAsync(cancellationToken).ConfigureAwait(false)).Select(AbExperimentResponse.From).ToList())))
             .RequireAuthorization(BallastPolicies.Reader);

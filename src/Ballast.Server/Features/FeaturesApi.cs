@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using Ballast.Features;
 using Ballast.Server.Security;
+using Ballast.Server.Serialization;
 using Ballast.Tracking;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -99,7 +100,8 @@ public static class FeaturesApi
             var (stored, changed) = await sets.PutAsync(spec with { Name = name }, cancellationToken).ConfigureAwait(false);
             var response = FeatureSetResponse.From(stored);
             return changed && stored.Revision == 1 ? TypedResults.Created($"/api/v1/features/{name}", response) : TypedResults.Ok(response);
-        }).WithSummary("Creates or replaces a feature set (the revision moves only when it changes).").RequireAuthorization(BallastPolicies.Writer);
+        }).WithSummary("Creates or replaces a feature set (the revision moves only when it changes).").RequireAuthorization(BallastPolicies.Writer)
+            .WithMetadata(BodyValidation.For<FeatureSetSpec>((spec, route) => FeatureSetValidation.Validate(spec with { Name = route["name"] as string ?? spec.Name })));
         group.MapDelete("/{name}", async Task<Results<NoContent, NotFound>> (string name, FeatureStore sets, CancellationToken cancellationToken) =>
             await sets.DeleteAsync(name, cancellationToken).ConfigureAwait(false)
                 ? TypedResults.NoContent()

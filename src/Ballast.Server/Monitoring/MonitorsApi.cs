@@ -1,5 +1,6 @@
 using Ballast.Monitoring;
 using Ballast.Server.Security;
+using Ballast.Server.Serialization;
 using Ballast.Tracking;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -36,7 +37,8 @@ public static class MonitorsApi
         {
             var created = await monitors.CreateAsync(spec, cancellationToken).ConfigureAwait(false);
             return TypedResults.Created($"/api/v1/monitors/{created.Spec.Name}", created.Spec);
-        }).WithSummary("Creates a monitor of an endpoint's traffic (windows, reference, drift, performance, segments, KPIs).").RequireAuthorization(BallastPolicies.Writer);
+        }).WithSummary("Creates a monitor of an endpoint's traffic (windows, reference, drift, performance, segments, KPIs).").RequireAuthorization(BallastPolicies.Writer)
+            .WithMetadata(BodyValidation.For<MonitorSpec>((spec, _) => MonitorValidation.Validate(spec)));
         group.MapPut("/{name}", async Task<Ok<MonitorSpec>> (string name, MonitorSpec spec, MonitorStore monitors, CancellationToken cancellationToken) =>
         {
             if (!string.IsNullOrEmpty(spec.Name) && spec.Name != name)
@@ -46,7 +48,8 @@ public static class MonitorsApi
 
             var (monitor, _) = await monitors.PutAsync(spec with { Name = name }, cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(monitor.Spec);
-        }).WithSummary("Creates or replaces a monitor (idempotent); its windows so far stay.").RequireAuthorization(BallastPolicies.Writer);
+        }).WithSummary("Creates or replaces a monitor (idempotent); its windows so far stay.").RequireAuthorization(BallastPolicies.Writer)
+            .WithMetadata(BodyValidation.For<MonitorSpec>((spec, route) => MonitorValidation.Validate(spec with { Name = route["name"] as string ?? spec.Name })));
         group.MapGet("/", async (MonitorStore monitors, CancellationToken cancellationToken) =>
             TypedResults.Ok(new MonitorListResponse((await monitors.ListAsync(cancellationToken).ConfigureAwait(false)).Select(monitor => monitor.Spec).ToList())))
             .RequireAuthorization(BallastPolicies.Reader);

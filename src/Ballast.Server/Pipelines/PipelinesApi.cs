@@ -2,11 +2,13 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Ballast.Pipelines;
 using Ballast.Server.Security;
+using Ballast.Server.Serialization;
 using Ballast.Storage;
 using Ballast.Tracking;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Ballast.Server.Pipelines;
 
@@ -75,7 +77,9 @@ public static class PipelinesApi
 
             var stored = await store.PutAsync(PipelineValidation.Validate(spec with { Name = name }, runner.Steps), cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(Response(stored, time));
-        }).WithSummary("Creates or replaces a pipeline (runs under way keep the spec they started with); command steps and ingest steps with a local path need the admin role.").RequireAuthorization(BallastPolicies.Writer);
+        }).WithSummary("Creates or replaces a pipeline (runs under way keep the spec they started with); command steps and ingest steps with a local path need the admin role.").RequireAuthorization(BallastPolicies.Writer)
+            .WithMetadata(BodyValidation.For<PipelineSpec>((spec, route, services) =>
+                PipelineValidation.Validate(spec with { Name = route["name"] as string ?? spec.Name }, services.GetRequiredService<PipelineRunner>().Steps)));
         group.MapGet("/", async (PipelineStore store, TimeProvider time, CancellationToken cancellationToken) =>
             TypedResults.Ok(new PipelineListResponse((await store.ListAsync(cancellationToken).ConfigureAwait(false)).Select(pipeline => Response(pipeline, time)).ToList())))
             .RequireAuthorization(BallastPolicies.Reader);

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Ballast.Rollouts;
 using Ballast.Server.Security;
+using Ballast.Server.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -65,7 +66,8 @@ public static class RolloutsApi
 
             var started = await rollouts.StartAsync(spec, cancellationToken).ConfigureAwait(false);
             return TypedResults.Created($"/api/v1/rollouts/{started.Spec.Name}", RolloutStatusResponse.From(started));
-        }).WithSummary("Starts a canary rollout (Argo-style steps: setWeight, pause, analysis).").RequireAuthorization(BallastPolicies.Writer);
+        }).WithSummary("Starts a canary rollout (Argo-style steps: setWeight, pause, analysis).").RequireAuthorization(BallastPolicies.Writer)
+            .WithMetadata(BodyValidation.For<RolloutSpec>((spec, _) => RolloutValidation.Validate(spec)));
         group.MapGet("/", async (RolloutController rollouts, CancellationToken cancellationToken) =>
             TypedResults.Ok(new RolloutListResponse((await rollouts.ListAsync(cancellationToken).ConfigureAwait(false)).Select(RolloutStatusResponse.From).ToList())))
             .RequireAuthorization(BallastPolicies.Reader);

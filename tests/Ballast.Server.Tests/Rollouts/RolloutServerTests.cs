@@ -335,6 +335,23 @@ public sealed class RolloutServerTests
         misspelt.ExitCode.ShouldBe(2, misspelt.ToString());
         misspelt.Error.ShouldContain($"{file}: bogus: unknown field (known: name, endpoint, model, strategy, steps, analysis, sla, blueGreen)");
         misspelt.Error.ShouldContain($"{file}: analysis.intervall: unknown field (known: ");
+
+        // JSON as strict as apply reads a manifest (and the API a body): a file starting with '[' went through the lenient
+        // YAML reader, which skipped a comment or a trailing comma.
+        var json = Path.Combine(server.DataDir, "rollout.json");
+        await File.WriteAllTextAsync(json, "{\"name\": \"r\", \"endpoint\": \"iris\",\n \"model\": \"models:/iris/2\",\n}", Cancel);
+        var trailing = await CliProcess.RunAsync("rollout", "start", "-f", json, "--url", url);
+        trailing.ExitCode.ShouldBe(2, trailing.ToString());
+        trailing.Error.ShouldContain($"error: {json}: JSON error at line 3, column 1: a comma before a closing '}}' or ']' (a trailing comma) is not JSON; remove it");
+        var bare = Path.Combine(server.DataDir, "rollout-list");
+        await File.WriteAllTextAsync(bare, "[{\"name\": \"r\", // the canary\n \"endpoint\": \"iris\", \"model\": \"models:/iris/2\"}]", Cancel);
+        var comment = await CliProcess.RunAsync("rollout", "start", "-f", bare, "--url", url);
+        comment.ExitCode.ShouldBe(2, comment.ToString());
+        comment.Error.ShouldContain($"error: {bare}: JSON error at line 1, column 16: a comment is not JSON; remove it, or write the manifest in YAML");
+        await File.WriteAllTextAsync(bare, "[{\"name\": \"r\", \"endpoint\": \"iris\", \"model\": \"models:/iris/2\"}]", Cancel);
+        var list = await CliProcess.RunAsync("rollout", "start", "-f", bare, "--url", url);
+        list.ExitCode.ShouldBe(2, list.ToString());
+        list.Error.ShouldContain($"{bare}: a rollout is one object (name, endpoint, model, strategy, steps, analysis)");
         var unknown = await CliProcess.RunAsync("rollout", "status", "missing", "--url", url);
         unknown.ExitCode.ShouldBe(1);
         unknown.Error.ShouldContain("Rollout 'missing' does not exist.");

@@ -14,8 +14,8 @@ public static class ExpectationSuiteReader
         "mean", "median", "stdev", "sum", "unique_proportion", "distinct_count", "quantiles", "most_common_value"];
 
     /// <summary>
-    /// Parses JSON text, strictly (comments aside): a trailing comma or any other syntax error is an
-    /// <see cref="ExpectationSuiteException"/> naming the line and column. YAML, flow style included, is read by the
+    /// Parses JSON text, strictly: a comment, a trailing comma or any other syntax error is an
+    /// <see cref="ExpectationSuiteException"/> naming the line and column (YAML is the format with comments). YAML, flow style included, is read by the
     /// YAML reader and turned into JSON first, so this applies to <c>.json</c> suites only.
     /// </summary>
     public static ExpectationSuite Parse(string json)
@@ -23,7 +23,7 @@ public static class ExpectationSuiteReader
         ArgumentNullException.ThrowIfNull(json);
         try
         {
-            using var document = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip });
+            using var document = JsonDocument.Parse(json);
             return Read(document.RootElement);
         }
         catch (JsonException exception)
@@ -48,8 +48,8 @@ public static class ExpectationSuiteReader
         var message = exception.Message;
         var at = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
         message = at > 0 ? message[..at] : message;
-        return message.Contains("trailing comma", StringComparison.Ordinal)
-            ? "a comma before a closing '}' or ']' (a trailing comma) is not JSON; remove it"
+        return message.Contains("trailing comma", StringComparison.Ordinal) ? "a comma before a closing '}' or ']' (a trailing comma) is not JSON; remove it"
+            : message.StartsWith("'/' is ", StringComparison.Ordinal) ? "a comment is not JSON; remove it, or write the suite in YAML"
             : message;
     }
 

@@ -93,6 +93,18 @@ public sealed class ExpectationSuiteTests
         exception.Message.ShouldBe($"{position}: not valid JSON: a comma before a closing '}}' or ']' (a trailing comma) is not JSON; remove it");
     }
 
+    // Comments were skipped while trailing commas were refused: a .json suite is JSON, as strict as the API reads a body.
+    [Theory]
+    [InlineData("{\"columns\": {\"a\": {\"min\": 1} // why\n}}", "line 1, column 30")]
+    [InlineData("{\"columns\": {\n  /* a */ \"a\": {\"min\": 1}}}", "line 2, column 3")]
+    [InlineData("{\"columns\": {\"é\": {\"min\": 1 /* é */}}}", "line 1, column 29")]
+    public void A_json_suite_with_a_comment_is_refused_naming_its_position(string json, string position)
+    {
+        var exception = Should.Throw<ExpectationSuiteException>(() => ExpectationSuiteReader.Parse(json));
+
+        exception.Message.ShouldBe($"{position}: not valid JSON: a comment is not JSON; remove it, or write the suite in YAML");
+    }
+
     [Fact]
     public void Allowed_and_value_set_are_written_back_as_numbers_text_and_booleans_as_given()
     {
