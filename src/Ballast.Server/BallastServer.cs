@@ -603,7 +603,7 @@ public static partial class BallastServer
         var at = (json.Path is { Length: > 1 } path ? $" at {path}" : "") + (json.LineNumber is { } line ? $" (line {line + 1})" : "");
         var reason = json.Message.StartsWith("The JSON value could not be converted", StringComparison.Ordinal)
             ? "the value has the wrong type"
-            : json.Message.Split([" Path:", " LineNumber:"], 2, StringSplitOptions.None)[0].TrimEnd('.');
+            : JsonErrorText.WithoutPosition(json.Message).TrimEnd('.');
         return $"The body is not the JSON this route takes{at}: {reason}.";
     }
 

@@ -87,15 +87,9 @@ internal static partial class ManifestReader
         catch (JsonException exception)
         {
             var at = exception.LineNumber is { } line ? $" at line {line + 1}, column {exception.BytePositionInLine + 1}" : "";
-            throw new CommandUsageException($"{source}: JSON error{at}: {JsonReason(exception.Message)}");
+            throw new CommandUsageException($"{source}: JSON error{at}: {JsonErrorText.Reason(exception, "the manifest")}");
         }
     }
-
-    /// <summary>The parser's reason without its position (given before it) nor its advice to change reader options.</summary>
-    private static string JsonReason(string message) =>
-        message.Contains("trailing comma", StringComparison.Ordinal) ? "a comma before a closing '}' or ']' (a trailing comma) is not JSON; remove it"
-        : message.StartsWith("'/' is ", StringComparison.Ordinal) ? "a comment is not JSON; remove it, or write the manifest in YAML"
-        : JsonPosition().Replace(message, "");
 
     private static List<(JsonNode? Content, string Where)> ReadYaml(string text, string source)
     {
@@ -271,8 +265,6 @@ internal static partial class ManifestReader
         _ => node.ToJsonString(),
     };
 
-    [GeneratedRegex(@"\s*(Path: .*)?\s*\|?\s*LineNumber: \d+ \| BytePositionInLine: \d+\.?$")]
-    private static partial Regex JsonPosition();
 
     [GeneratedRegex(@"^\(Line: \d+, Col: \d+, Idx: \d+\) - \(Line: \d+, Col: \d+, Idx: \d+\):\s*")]
     private static partial Regex YamlPosition();

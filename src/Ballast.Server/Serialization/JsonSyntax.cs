@@ -17,7 +17,7 @@ public static class JsonSyntax
     public static string Detail(JsonException exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        var reason = exception.Message.Split(" LineNumber:", 2, StringSplitOptions.None)[0].Trim().TrimEnd('.');
+        var reason = JsonErrorText.WithoutPosition(exception.Message).TrimEnd('.');
         var at = exception.LineNumber is { } line ? $" (line {line + 1}, byte {exception.BytePositionInLine ?? 0})" : "";
         return $"{at}: {reason}";
     }

@@ -28,7 +28,7 @@ public static class ExpectationSuiteReader
         }
         catch (JsonException exception)
         {
-            throw new ExpectationSuiteException($"{Position(json, exception)}: not valid JSON: {Reason(exception)}");
+            throw new ExpectationSuiteException($"{Position(json, exception)}: not valid JSON: {JsonErrorText.Reason(exception, "the suite")}");
         }
     }
 
@@ -40,17 +40,6 @@ public static class ExpectationSuiteReader
         var bytes = System.Text.Encoding.UTF8.GetBytes(text);
         var column = System.Text.Encoding.UTF8.GetCharCount(bytes, 0, (int)Math.Min(exception.BytePositionInLine ?? 0, bytes.Length)) + 1;
         return string.Create(CultureInfo.InvariantCulture, $"line {line + 1}, column {column}");
-    }
-
-    /// <summary>The parser's message without its own position (given by <see cref="Position"/>) nor its advice to change reader options.</summary>
-    private static string Reason(JsonException exception)
-    {
-        var message = exception.Message;
-        var at = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
-        message = at > 0 ? message[..at] : message;
-        return message.Contains("trailing comma", StringComparison.Ordinal) ? "a comma before a closing '}' or ']' (a trailing comma) is not JSON; remove it"
-            : message.StartsWith("'/' is ", StringComparison.Ordinal) ? "a comment is not JSON; remove it, or write the suite in YAML"
-            : message;
     }
 
     /// <summary>Reads a suite; its <see cref="ExpectationSuite.Problems"/> hold what could not be read.</summary>
