@@ -109,13 +109,12 @@ internal static class PipelinesCommand
 
         var skipped = new ClientOptions();
         var skippedName = new Argument<string>("name") { Description = "The pipeline." };
-        var skippedLimit = ClientOptions.OptionalLimit($"At most this many, newest first (default 50, at most {MaxRunsPage}).");
+        var skippedLimit = ClientOptions.OptionalLimit("At most this many, newest first (default: all of them).");
         var skippedCommand = skipped.AddTo(new Command("skipped", "Schedule occurrences and dataset versions that max_active_runs skipped, newest first.") { skippedName, skippedLimit });
         skippedCommand.SetAction(async (parse, cancel) =>
         {
-            var path = ClientOptions.WithQuery($"{Api}/{Uri.EscapeDataString(parse.GetValue(skippedName)!)}/skipped-starts",
-                ("limit", parse.GetValue(skippedLimit)?.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-            var json = await skipped.Client(parse).GetJsonAsync(path, cancel).ConfigureAwait(false);
+            var json = await skipped.Client(parse).GetListAsync($"{Api}/{Uri.EscapeDataString(parse.GetValue(skippedName)!)}/skipped-starts", "skipped_starts",
+                parse.GetValue(skippedLimit), MaxRunsPage, PageParameters.Before, cancel).ConfigureAwait(false);
             return await skipped.PrintAsync(parse, output, json, body =>
             {
                 var table = new TextTable("AT", "TRIGGER", "KEY", "REASON");

@@ -206,15 +206,28 @@ public sealed class PipelineStore(MetadataDatabase database, TimeProvider time)
             """, new { pipeline, dedupeKey, trigger, reason, now }, cancellationToken: cancellationToken)).ConfigureAwait(false) > 0;
     }
 
-    /// <summary>The pipeline's skipped starts (<see cref="RecordSkippedStartAsync"/>), newest first; an unknown pipeline is not found.</summary>
-    public async Task<IReadOnlyList<SkippedStart>> ListSkippedStartsAsync(string pipeline, int limit = 50, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The pipeline's skipped starts (<see cref="RecordSkippedStartAsync"/>), newest first; with <paramref name="before"/>
+    /// (the dedupe key of the last of the page before), only those after it in that order. An unknown pipeline is not
+    /// found; a key the pipeline has no skipped start for is refused.
+    /// </summary>
+    public async Task<IReadOnlyList<SkippedStart>> ListSkippedStartsAsync(string pipeline, int limit = 50, string? before = null, CancellationToken cancellationToken = default)
     {
         await GetAsync(pipeline, cancellationToken).ConfigureAwait(false);
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<(string DedupeKey, string Trigger, string Reason, long At)>(new CommandDefinition("""
+        long? at = null;
+        if (before is not null)
+        {
+            at = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
+                "SELECT at FROM pipeline_skipped_starts WHERE pipeline = @pipeline AND dedupe_key = @before", new { pipeline, before }, cancellationToken: cancellationToken)).ConfigureAwait(false)
+                ?? throw TrackingException.Invalid($"before '{before}' is not a skipped start of pipeline '{pipeline}' (or its record was pruned).");
+        }
+
+        var rows = await connection.QueryAsync<(string DedupeKey, string Trigger, string Reason, long At)>(new CommandDefinition($"""
             SELECT dedupe_key, triggered_by, reason, at FROM pipeline_skipped_starts WHERE pipeline = @pipeline
+            {(before is null ? "" : "AND (at < @at OR (at = @at AND dedupe_key < @before))")}
             ORDER BY at DESC, dedupe_key DESC LIMIT @limit
-            """, new { pipeline, limit }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            """, new { pipeline, limit, before, at }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.Select(row => new SkippedStart(row.DedupeKey, row.Trigger, row.Reason, row.At)).ToList();
     }
 

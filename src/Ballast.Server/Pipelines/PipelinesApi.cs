@@ -41,7 +41,7 @@ public sealed record PipelineRunListResponse(IReadOnlyList<PipelineRunResponse> 
 /// <summary>A start that <c>max_active_runs</c> refused: the occurrence or version's dedupe key, its trigger, why, and when (Unix ms).</summary>
 public sealed record SkippedStartResponse(string DedupeKey, string Trigger, string Reason, long At);
 
-public sealed record SkippedStartListResponse(IReadOnlyList<SkippedStartResponse> SkippedStarts);
+public sealed record SkippedStartListResponse(IReadOnlyList<SkippedStartResponse> SkippedStarts, string? NextBefore = null);
 
 /// <summary>
 /// <c>/api/v1/pipelines</c> (store pipelines, start and list runs) and <c>/api/v1/pipeline-runs</c> (a run's steps, logs,
@@ -119,16 +119,18 @@ public static class PipelinesApi
             return TypedResults.Ok(new PipelineRunListResponse(runs.Select(PipelineRunResponse.From).ToList(), runs.Count == size ? runs[^1].RunId : null));
         }).WithSummary("The pipeline's runs, newest first (?limit=, default 50, at most 200; ?before=: a run id to page on, given as next_before).").RequireAuthorization(BallastPolicies.Reader);
 
-        group.MapGet("/{name}/skipped-starts", async (string name, int? limit, PipelineStore store, CancellationToken cancellationToken) =>
+        group.MapGet("/{name}/skipped-starts", async (string name, int? limit, string? before, PipelineStore store, CancellationToken cancellationToken) =>
         {
             if (limit is < 1 or > MaxListedRuns)
             {
                 throw TrackingException.Invalid($"limit {limit} must be between 1 and {MaxListedRuns}.");
             }
 
-            var skipped = await store.ListSkippedStartsAsync(name, limit ?? 50, cancellationToken).ConfigureAwait(false);
-            return TypedResults.Ok(new SkippedStartListResponse(skipped.Select(start => new SkippedStartResponse(start.DedupeKey, start.Trigger, start.Reason, start.At)).ToList()));
-        }).WithSummary("Schedule occurrences and dataset versions that max_active_runs skipped, newest first (?limit=, default 50, at most 200).").RequireAuthorization(BallastPolicies.Reader);
+            var size = limit ?? 50;
+            var skipped = await store.ListSkippedStartsAsync(name, size, string.IsNullOrEmpty(before) ? null : before, cancellationToken).ConfigureAwait(false);
+            return TypedResults.Ok(new SkippedStartListResponse(skipped.Select(start => new SkippedStartResponse(start.DedupeKey, start.Trigger, start.Reason, start.At)).ToList(),
+                skipped.Count == size ? skipped[^1].DedupeKey : null));
+        }).WithSummary("Schedule occurrences and dataset versions that max_active_runs skipped, newest first (?limit=, default 50, at most 200; ?before=: a dedupe key to page on, given as next_before).").RequireAuthorization(BallastPolicies.Reader);
 
         var runs = routes.MapGroup("/api/v1/pipeline-runs").WithTags("Pipelines");
         runs.MapGet("/{id}", async (string id, PipelineStore store, CancellationToken cancellationToken) =>

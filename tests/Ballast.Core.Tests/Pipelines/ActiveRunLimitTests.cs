@@ -116,6 +116,35 @@ public abstract class ActiveRunLimitTests(DatabaseEngine engine) : DatabaseTest(
     }
 
     [Fact]
+    public async Task Skipped_starts_page_on_the_last_key_of_the_page_before_through_ties_of_one_millisecond()
+    {
+        await using var harness = new PipelineHarness(Database, Time);
+        await harness.PutAsync(Limited("nightly", 1));
+        foreach (var version in Enumerable.Range(1, 5))
+        {
+            await harness.Store.RecordSkippedStartAsync("nightly", $"dataset:loans@{version}", "dataset:loans", "busy", Cancel);
+            if (version % 2 == 0)
+            {
+                Time.Advance(TimeSpan.FromMilliseconds(1));
+            }
+        }
+
+        var pages = new List<IReadOnlyList<string>>();
+        string? before = null;
+        do
+        {
+            var page = await harness.Store.ListSkippedStartsAsync("nightly", 2, before, Cancel);
+            pages.Add(page.Select(start => start.DedupeKey).ToList());
+            before = page.Count == 2 ? page[^1].DedupeKey : null;
+        }
+        while (before is not null);
+
+        pages.ShouldBe([["dataset:loans@5", "dataset:loans@4"], ["dataset:loans@3", "dataset:loans@2"], ["dataset:loans@1"]]);
+        (await Should.ThrowAsync<TrackingException>(() => harness.Store.ListSkippedStartsAsync("nightly", 2, "dataset:loans@9", Cancel))).Message
+            .ShouldBe("before 'dataset:loans@9' is not a skipped start of pipeline 'nightly' (or its record was pruned).");
+    }
+
+    [Fact]
     public async Task An_alert_firing_again_while_its_retrain_runs_starts_one_run_and_logs_the_second_as_skipped_without_retries()
     {
         await using var harness = new PipelineHarness(Database, Time);

@@ -312,8 +312,18 @@ public abstract class PipelineServerTests(DatabaseEngine engine) : EngineServerT
         skipped.ShouldAllBe(start => start.GetProperty("trigger").GetString() == "schedule");
         skipped[0].GetProperty("reason").GetString()!.ShouldStartWith($"Pipeline '{name}' has 1 run(s) under way, its max_active_runs is 1: {runId} (");
 
-        var first = (await client.GetFromJsonAsync<JsonElement>($"/api/v1/pipelines/{name}/skipped-starts?limit=1", Cancel)).GetProperty("skipped_starts");
-        first.GetArrayLength().ShouldBe(1);
+        var first = await client.GetFromJsonAsync<JsonElement>($"/api/v1/pipelines/{name}/skipped-starts?limit=1", Cancel);
+        first.GetProperty("skipped_starts").GetArrayLength().ShouldBe(1);
+        first.GetProperty("next_before").GetString().ShouldBe(keys[0]);
+        var second = await client.GetFromJsonAsync<JsonElement>($"/api/v1/pipelines/{name}/skipped-starts?limit=1&before={Uri.EscapeDataString(keys[0])}", Cancel);
+        second.GetProperty("skipped_starts").EnumerateArray().ShouldHaveSingleItem().GetProperty("dedupe_key").GetString().ShouldBe(keys[1]);
+        using (var unknownKey = await client.GetAsync($"/api/v1/pipelines/{name}/skipped-starts?before=schedule%3Anever", Cancel))
+        {
+            unknownKey.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await unknownKey.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString()
+                .ShouldBe($"before 'schedule:never' is not a skipped start of pipeline '{name}' (or its record was pruned).");
+        }
+
         using (var unknown = await client.GetAsync("/api/v1/pipelines/nosuch/skipped-starts", Cancel))
         {
             unknown.StatusCode.ShouldBe(HttpStatusCode.NotFound);
