@@ -196,6 +196,14 @@ public sealed class RequestBodyTests
         // The step kinds are the server's (a service of the request), as the PUT checks them.
         ("PUT", "/api/v1/pipelines/p", """{"steps": [{"name": "a", "kind": "nope"}], "stpes": []}""", "stpes", "kind 'nope' is not known; known kinds: "),
         ("PUT", "/api/v1/features/fs", """{"entities": [], "views": [{"name": "v"}], "entites": []}""", "entites", "entities: declare at least one entity (name and join_key)"),
+        // A body naming another object than its path: said with the unknown field, as the route says it first.
+        ("PUT", "/api/v1/endpoints/e", """{"name": "f", "variants": [{"name": "a", "model": "models:/m/1"}], "falback": "a"}""", "falback", "The body names endpoint 'f' but the path names 'e'"),
+        ("PUT", "/api/v1/experiments/x", """{"name": "y", "endpoint": "e", "metric": {"type": "binomial"}, "alfa": 0.1}""", "alfa", "The body names experiment 'y' but the path names 'x'"),
+        ("PUT", "/api/v1/monitors/m", """{"name": "n", "endpoint": "e", "window": {"duration": "10m"}, "endpiont": "e"}""", "endpiont", "The body names monitor 'n' but the path names 'm'"),
+        ("PUT", "/api/v1/alert-rules/r", """{"name": "s", "source": "m", "metric": "drift.share", "operator": ">", "threshold": 0.5, "treshold": 1}""", "treshold",
+            "The body names alert rule 's' but the path names 'r'"),
+        ("PUT", "/api/v1/pipelines/p", """{"name": "q", "steps": [{"name": "a", "kind": "fail"}], "stpes": []}""", "stpes", "The body names pipeline 'q' but the path names 'p'"),
+        ("PUT", "/api/v1/features/fs", """{"name": "gs", "entities": [], "entites": []}""", "entites", "The body names feature set 'gs' but the path names 'fs'"),
     ];
 
     // Only endpoints had their validation in the 400 for an unknown field; every route that takes a spec has it now.

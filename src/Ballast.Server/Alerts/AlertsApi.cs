@@ -61,16 +61,13 @@ public static class AlertsApi
             .RequireAuthorization(BallastPolicies.Writer).WithMetadata(BodyValidation.For<AlertRuleSpec>((spec, _) => AlertRuleValidation.Validate(spec)));
         rules.MapPut("/{name}", async Task<Results<Created<AlertRuleResponse>, Ok<AlertRuleResponse>>> (string name, AlertRuleSpec spec, AlertStore store, CancellationToken cancellationToken) =>
         {
-            if (spec.Name is not null && spec.Name != name)
-            {
-                throw TrackingException.Invalid($"The body names rule '{spec.Name}' but the path names '{name}'; they must agree.");
-            }
+            BodyValidation.CheckNamedByPath("alert rule", spec.Name, name);
 
             var (rule, created, _) = await store.PutAsync(spec with { Name = name }, cancellationToken).ConfigureAwait(false);
             return created ? TypedResults.Created($"/api/v1/alert-rules/{name}", AlertRuleResponse.From(rule)) : TypedResults.Ok(AlertRuleResponse.From(rule));
         }).WithSummary("Creates or replaces a rule (what `ballast apply` does); a secret sent back as *** keeps the stored one.")
             .RequireAuthorization(BallastPolicies.Writer)
-            .WithMetadata(BodyValidation.For<AlertRuleSpec>((spec, route) => AlertRuleValidation.Validate(spec with { Name = route["name"] as string ?? spec.Name })));
+            .WithMetadata(BodyValidation.NamedByPath<AlertRuleSpec>("alert rule", spec => spec.Name, (spec, name) => spec with { Name = name }, (spec, _) => AlertRuleValidation.Validate(spec)));
         rules.MapGet("/", async (AlertStore store, CancellationToken cancellationToken) =>
             TypedResults.Ok(new AlertRuleListResponse((await store.ListRulesAsync(cancellationToken).ConfigureAwait(false)).Select(AlertRuleResponse.From).ToList())))
             .RequireAuthorization(BallastPolicies.Reader);

@@ -48,15 +48,12 @@ public static class AbExperimentsApi
             .WithMetadata(BodyValidation.For<AbExperimentSpec>((spec, _) => AbExperimentValidation.Validate(spec)));
         group.MapPut("/{name}", async (string name, AbExperimentSpec spec, AbExperimentStore experiments, CancellationToken cancellationToken) =>
         {
-            if (!string.IsNullOrEmpty(spec.Name) && spec.Name != name)
-            {
-                throw Ballast.Tracking.TrackingException.Invalid($"The body names experiment '{spec.Name}' but the path names '{name}'.");
-            }
+            BodyValidation.CheckNamedByPath("experiment", spec.Name, name);
 
             var (experiment, _) = await experiments.PutAsync(spec with { Name = name }, cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(AbExperimentResponse.From(experiment));
         }).WithSummary("Creates or changes an experiment (idempotent; a change keeps its start; 409 once it is stopped).").RequireAuthorization(BallastPolicies.Writer)
-            .WithMetadata(BodyValidation.For<AbExperimentSpec>((spec, route) => AbExperimentValidation.Validate(spec with { Name = route["name"] as string ?? spec.Name })));
+            .WithMetadata(BodyValidation.NamedByPath<AbExperimentSpec>("experiment", spec => spec.Name, (spec, name) => spec with { Name = name }, (spec, _) => AbExperimentValidation.Validate(spec)));
         group.MapGet("/", async (AbExperimentStore experiments, CancellationToken cancellationToken) =>
             TypedResults.Ok(new AbExperimentListResponse((await experiments.ListAsync(cancellationToken).ConfigureAwait(false)).Select(AbExperimentResponse.From).ToList())))
             .RequireAuthorization(BallastPolicies.Reader);

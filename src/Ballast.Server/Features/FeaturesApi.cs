@@ -86,11 +86,7 @@ public static class FeaturesApi
             .RequireAuthorization(BallastPolicies.Reader);
         group.MapPut("/{name}", async Task<Results<Ok<FeatureSetResponse>, Created<FeatureSetResponse>>> (string name, FeatureSetSpec spec, FeatureStore sets, CancellationToken cancellationToken) =>
         {
-            // The path names the set, as for endpoints, monitors and pipelines; a body may leave the name out.
-            if (!string.IsNullOrEmpty(spec.Name) && spec.Name != name)
-            {
-                throw TrackingException.Invalid($"The body names feature set '{spec.Name}' but the path names '{name}'.");
-            }
+            BodyValidation.CheckNamedByPath("feature set", spec.Name, name);
 
             if (ReservedNames.Contains(name))
             {
@@ -101,7 +97,7 @@ public static class FeaturesApi
             var response = FeatureSetResponse.From(stored);
             return changed && stored.Revision == 1 ? TypedResults.Created($"/api/v1/features/{name}", response) : TypedResults.Ok(response);
         }).WithSummary("Creates or replaces a feature set (the revision moves only when it changes).").RequireAuthorization(BallastPolicies.Writer)
-            .WithMetadata(BodyValidation.For<FeatureSetSpec>((spec, route) => FeatureSetValidation.Validate(spec with { Name = route["name"] as string ?? spec.Name })));
+            .WithMetadata(BodyValidation.NamedByPath<FeatureSetSpec>("feature set", spec => spec.Name, (spec, name) => spec with { Name = name }, (spec, _) => FeatureSetValidation.Validate(spec)));
         group.MapDelete("/{name}", async Task<Results<NoContent, NotFound>> (string name, FeatureStore sets, CancellationToken cancellationToken) =>
             await sets.DeleteAsync(name, cancellationToken).ConfigureAwait(false)
                 ? TypedResults.NoContent()

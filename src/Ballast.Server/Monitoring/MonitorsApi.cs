@@ -41,15 +41,12 @@ public static class MonitorsApi
             .WithMetadata(BodyValidation.For<MonitorSpec>((spec, _) => MonitorValidation.Validate(spec)));
         group.MapPut("/{name}", async Task<Ok<MonitorSpec>> (string name, MonitorSpec spec, MonitorStore monitors, CancellationToken cancellationToken) =>
         {
-            if (!string.IsNullOrEmpty(spec.Name) && spec.Name != name)
-            {
-                throw TrackingException.Invalid($"The body names monitor '{spec.Name}' but the path names '{name}'.");
-            }
+            BodyValidation.CheckNamedByPath("monitor", spec.Name, name);
 
             var (monitor, _) = await monitors.PutAsync(spec with { Name = name }, cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(monitor.Spec);
         }).WithSummary("Creates or replaces a monitor (idempotent); its windows so far stay.").RequireAuthorization(BallastPolicies.Writer)
-            .WithMetadata(BodyValidation.For<MonitorSpec>((spec, route) => MonitorValidation.Validate(spec with { Name = route["name"] as string ?? spec.Name })));
+            .WithMetadata(BodyValidation.NamedByPath<MonitorSpec>("monitor", spec => spec.Name, (spec, name) => spec with { Name = name }, (spec, _) => MonitorValidation.Validate(spec)));
         group.MapGet("/", async (MonitorStore monitors, CancellationToken cancellationToken) =>
             TypedResults.Ok(new MonitorListResponse((await monitors.ListAsync(cancellationToken).ConfigureAwait(false)).Select(monitor => monitor.Spec).ToList())))
             .RequireAuthorization(BallastPolicies.Reader);

@@ -57,10 +57,7 @@ public static class PipelinesApi
         var group = routes.MapGroup("/api/v1/pipelines").WithTags("Pipelines");
         group.MapPut("/{name}", async (string name, PipelineSpec spec, PipelineStore store, PipelineRunner runner, TimeProvider time, HttpContext http, CancellationToken cancellationToken) =>
         {
-            if (!string.IsNullOrEmpty(spec.Name) && spec.Name != name)
-            {
-                throw TrackingException.Invalid($"The body names pipeline '{spec.Name}' but the path names '{name}'.");
-            }
+            BodyValidation.CheckNamedByPath("pipeline", spec.Name, name);
 
             // A command runs any executable as the server's user: only admins may store one.
             if ((spec.Steps ?? []).Any(step => step.Kind == CommandKind) && BallastClaims.RoleOf(http.User) is not Ballast.Security.ApiKeyRole.Admin)
@@ -78,8 +75,8 @@ public static class PipelinesApi
             var stored = await store.PutAsync(PipelineValidation.Validate(spec with { Name = name }, runner.Steps), cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(Response(stored, time));
         }).WithSummary("Creates or replaces a pipeline (runs under way keep the spec they started with); command steps and ingest steps with a local path need the admin role.").RequireAuthorization(BallastPolicies.Writer)
-            .WithMetadata(BodyValidation.For<PipelineSpec>((spec, route, services) =>
-                PipelineValidation.Validate(spec with { Name = route["name"] as string ?? spec.Name }, services.GetRequiredService<PipelineRunner>().Steps)));
+            .WithMetadata(BodyValidation.NamedByPath<PipelineSpec>("pipeline", spec => spec.Name, (spec, name) => spec with { Name = name },
+                (spec, services) => PipelineValidation.Validate(spec, services.GetRequiredService<PipelineRunner>().Steps)));
         group.MapGet("/", async (PipelineStore store, TimeProvider time, CancellationToken cancellationToken) =>
             TypedResults.Ok(new PipelineListResponse((await store.ListAsync(cancellationToken).ConfigureAwait(false)).Select(pipeline => Response(pipeline, time)).ToList())))
             .RequireAuthorization(BallastPolicies.Reader);

@@ -34,6 +34,38 @@ public sealed class BodyValidation
         return new BodyValidation((body, route, services) => validate((T)body, route, services));
     }
 
+    /// <summary>
+    /// For the body of a route whose path names the object (<c>PUT …/{name}</c>): checked as the route checks it, the
+    /// body's own name first (<see cref="CheckNamedByPath"/>), then the spec named by the path with <paramref name="validate"/>.
+    /// </summary>
+    public static BodyValidation NamedByPath<T>(string kind, Func<T, string?> name, Func<T, string, T> withName, Action<T, IServiceProvider> validate)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(withName);
+        ArgumentNullException.ThrowIfNull(validate);
+        return new BodyValidation((body, route, services) =>
+        {
+            var spec = (T)body;
+            if (route["name"] is string path)
+            {
+                CheckNamedByPath(kind, name(spec), path);
+                spec = withName(spec, path);
+            }
+
+            validate(spec, services);
+        });
+    }
+
+    /// <summary>Refuses a body naming another <paramref name="kind"/> than its path: the path names the object, a body may leave the name out.</summary>
+    public static void CheckNamedByPath(string kind, string? bodyName, string pathName)
+    {
+        if (!string.IsNullOrEmpty(bodyName) && bodyName != pathName)
+        {
+            throw TrackingException.Invalid($"The body names {kind} '{bodyName}' but the path names '{pathName}'.");
+        }
+    }
+
     /// <summary>The refusal of <paramref name="body"/> (read from the request, with the route's values and services), or null when it passes.</summary>
     public TrackingException? Check(object body, RouteValueDictionary route, IServiceProvider services)
     {

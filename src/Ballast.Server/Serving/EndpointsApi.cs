@@ -131,8 +131,8 @@ public sealed record RegisteredVersionResponse(string Name, string Version, stri
 public static class EndpointsApi
 {
     /// <summary>The validation of a spec whose endpoint the path names (PUT and dry run), for a body also refused for unknown fields.</summary>
-    private static readonly BodyValidation NamedByPath = BodyValidation.For<EndpointSpec>((spec, route) =>
-        EndpointValidation.Validate(spec with { Name = route["name"] as string ?? spec.Name }));
+    private static readonly BodyValidation NamedByPath = BodyValidation.NamedByPath<EndpointSpec>("endpoint", spec => spec.Name, (spec, name) => spec with { Name = name },
+        (spec, _) => EndpointValidation.Validate(spec));
 
     public static IEndpointRouteBuilder MapEndpointsApi(this IEndpointRouteBuilder routes)
     {
@@ -153,10 +153,7 @@ public static class EndpointsApi
             .WithMetadata(BodyValidation.For<EndpointSpec>((spec, _) => EndpointValidation.Validate(spec)));
         group.MapPut("/{name}", async Task<Ok<EndpointResponse>> (string name, EndpointSpec spec, EndpointStore endpoints, EndpointRouter router, RegistryStore registry, CancellationToken cancellationToken) =>
         {
-            if (!string.IsNullOrEmpty(spec.Name) && spec.Name != name)
-            {
-                throw TrackingException.Invalid($"The body names endpoint '{spec.Name}' but the path names '{name}'.");
-            }
+            BodyValidation.CheckNamedByPath("endpoint", spec.Name, name);
 
             await CheckFeatureServiceAsync(spec with { Name = name }, registry, cancellationToken).ConfigureAwait(false);
 
@@ -166,10 +163,7 @@ public static class EndpointsApi
         }).WithSummary("Creates or replaces an endpoint (idempotent).").RequireAuthorization(BallastPolicies.Writer).WithMetadata(NamedByPath);
         group.MapPost("/{name}/dry-run", async (string name, EndpointSpec spec, EndpointRouter router, RegistryStore registry, CancellationToken cancellationToken) =>
         {
-            if (!string.IsNullOrEmpty(spec.Name) && spec.Name != name)
-            {
-                throw TrackingException.Invalid($"The body names endpoint '{spec.Name}' but the path names '{name}'.");
-            }
+            BodyValidation.CheckNamedByPath("endpoint", spec.Name, name);
 
             var normalized = EndpointValidation.Validate(spec with { Name = name });
             await CheckFeatureServiceAsync(normalized, registry, cancellationToken).ConfigureAwait(false);

@@ -155,7 +155,7 @@ public abstract class AlertServerTests(DatabaseEngine engine) : EngineServerTest
         "Invalid alert rule 'r': actions[0].url 'not a url' is not an absolute http or https URL; monitor 'm' does not exist.")]
     [InlineData("POST", "/api/v1/alert-rules", """{"name":"r","source":"m","metric":"x","operator":">","threshold":1,"treshold":2}""", 400, "treshold")]
     [InlineData("PUT", "/api/v1/alert-rules/other", """{"name":"r","source":"m","metric":"x","operator":">","threshold":1}""", 400,
-        "The body names rule 'r' but the path names 'other'; they must agree.")]
+        "The body names alert rule 'r' but the path names 'other'.")]
     [InlineData("GET", "/api/v1/alert-rules/missing", null, 404, "Alert rule 'missing' does not exist.")]
     [InlineData("DELETE", "/api/v1/alert-rules/missing", null, 404, "Alert rule 'missing' does not exist.")]
     [InlineData("GET", "/api/v1/alerts?state=burning", null, 400, "state 'burning' is not one of inactive, pending, firing, resolved.")]
