@@ -22,8 +22,11 @@ public static class TensorDatatypes
 
     public static bool IsFloatingPoint(string datatype) => datatype is Fp16 or Fp32 or Fp64;
 
-    /// <summary>The datatype after its article, as said aloud: "an INT64", "an FP32", "a UINT8", "a BOOL".</summary>
-    public static string WithArticle(string datatype) => (datatype is [ 'I' or 'F', ..] ? "an " : "a ") + datatype;
+    /// <summary>
+    /// The datatype after its article, as said aloud: "an INT64", "an FP32", "a UINT8", "a BOOL"; BYTES, which holds
+    /// text in JSON, is "a string (BYTES)".
+    /// </summary>
+    public static string WithArticle(string datatype) => datatype == Bytes ? "a string (BYTES)" : (datatype is ['I' or 'F', ..] ? "an " : "a ") + datatype;
 
     /// <summary>Integers and floating-point numbers (not BOOL, not BYTES).</summary>
     public static bool IsNumeric(string datatype) => IsFloatingPoint(datatype) || datatype is Uint8 or Uint16 or Uint32 or Uint64 or Int8 or Int16 or Int32 or Int64;

@@ -265,6 +265,13 @@ public static class JsonValueMismatch
         return segments;
     }
 
+    /// <summary>
+    /// A serializer's path (<c>$.variants[0]['a.b']</c>) as messages write a body's field (<c>variants[0].a.b</c>); empty
+    /// for the body itself (or no path), the path without its <c>$</c> when it is not one the serializer writes.
+    /// </summary>
+    internal static string Place(string? path) =>
+        Segments(path) is { } segments ? Place(segments) : path is null ? "" : path.TrimStart('$');
+
     /// <summary>The place as messages write a body's field: <c>variants[0].weight</c>; empty for the body itself.</summary>
     private static string Place(IReadOnlyList<object> segments)
     {

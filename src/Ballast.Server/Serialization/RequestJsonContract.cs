@@ -106,7 +106,7 @@ public static partial class RequestJsonContract
     public static IReadOnlyList<string>? Describe(JsonException exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
-        var at = Relative(exception.Path);
+        var at = JsonValueMismatch.Place(exception.Path);
         if (exception is NullElementsException nulls)
         {
             return nulls.Problems.Select(problem => at.Length == 0 ? problem : $"{at}.{problem}").ToList();
@@ -310,10 +310,6 @@ public static partial class RequestJsonContract
     /// <summary>The elements of a list or array, the values of a map.</summary>
     private static NullabilityInfo? Element(NullabilityInfo info) =>
         info.ElementType ?? (info.GenericTypeArguments.Length > 0 ? info.GenericTypeArguments[^1] : null);
-
-    /// <summary><c>$.steps[0]</c> as a body's field is written in messages: <c>steps[0]</c> (the root: empty).</summary>
-    private static string Relative(string? path) =>
-        path is null or "$" ? "" : path.StartsWith("$.", StringComparison.Ordinal) ? path[2..] : path.TrimStart('$');
 
     [GeneratedRegex(@"^The JSON property '(?<field>.*)' could not be mapped to any \.NET member contained in type '(?<type>[^']+)'")]
     private static partial Regex UnmappedPattern();

@@ -67,7 +67,7 @@ public sealed class V2CodecTests
     public void Datatypes_take_the_article_they_are_read_aloud_with()
     {
         TensorDatatypes.All.Select(TensorDatatypes.WithArticle).ShouldBe([
-            "a BOOL", "a UINT8", "a UINT16", "a UINT32", "a UINT64", "an INT8", "an INT16", "an INT32", "an INT64", "an FP16", "an FP32", "an FP64", "a BYTES"]);
+            "a BOOL", "a UINT8", "a UINT16", "a UINT32", "a UINT64", "an INT8", "an INT16", "an INT32", "an INT64", "an FP16", "an FP32", "an FP64", "a string (BYTES)"]);
     }
 
     [Theory]

@@ -329,7 +329,7 @@ public sealed class ServingTests
             // are refused as docs/serving.md says; both were a 500, and the empty string cell was sent as "".
             (header + "1.0,female,29,211.3,S\n3.5,male,40,7.9,Q\n", "text/csv", "input 'pclass': value 1 (\"3.5\") is not an INT64"),
             (header + ",female,29,211.3,S\n", "text/csv", "input 'pclass': value 0 (null) is not an INT64"),
-            (header + "1,,29,211.3,S\n", "text/csv", "input 'sex': value 0 (null) is not a BYTES"),
+            (header + "1,,29,211.3,S\n", "text/csv", "input 'sex': value 0 (null) is not a string (BYTES)"),
             ("{\"dataframe_records\": [{\"pclass\": \"first\", \"sex\": \"female\", \"age\": 29, \"fare\": 211.3, \"embarked\": \"S\"}]}", "application/json", "input 'pclass': value 0 (\"first\") is not an INT64"),
             // pandas' orient="split" is an object; a bare list of rows was a 500.
             ("{\"dataframe_split\": [[1, \"female\", 29, 211.3, \"S\"]]}", "application/json", "dataframe_split needs 'data', a list of rows (and 'columns')."),
