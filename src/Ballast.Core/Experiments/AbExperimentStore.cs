@@ -288,7 +288,7 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
 
     /// <summary>
     /// The experiment's results now: each variant's units (primary predictions since the start; forced and shadow ones
-    /// are not units) and metrics (from their feedback or KPIs; CUPED-adjusted with the pre-period covariate when
+    /// are not units, and the <c>error_rate</c> guardrail counts routed requests only) and metrics (from their feedback or KPIs; CUPED-adjusted with the pre-period covariate when
     /// configured), checked against the endpoint's weights for sample-ratio mismatch, analysed by its engine;
     /// secondary metrics beside the primary one.
     /// </summary>
@@ -549,8 +549,9 @@ public sealed class AbExperimentStore(MetadataDatabase database, EndpointStore e
             }).ToList();
         }, cancellationToken).ConfigureAwait(false);
 
+        // Server errors over the requests the endpoint routed: forced ones are no units, here as in the prediction log.
         var errors = (spec.Guardrails ?? []).Any(guardrail => guardrail.Metric == GuardrailSpec.ErrorRate)
-            ? (await traffic.WindowAsync(spec.Endpoint!, start, end ?? time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false)).ToDictionary(v => v.Variant, v => v.ErrorRate, StringComparer.Ordinal)
+            ? (await traffic.WindowAsync(spec.Endpoint!, start, end ?? time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken).ConfigureAwait(false)).ToDictionary(v => v.Variant, v => v.RoutedErrorRate, StringComparer.Ordinal)
             : [];
         List<VariantData> Data(MetricSpec metric, Dictionary<string, MetricRow> rows) => variants.Select(variant =>
         {

@@ -45,8 +45,13 @@ public static class LatencyBuckets
     }
 }
 
-/// <summary>One variant's traffic over a window, from every replica: requests, server errors, rejected inputs (400) and latency.</summary>
-public sealed record VariantTraffic(string Variant, long Requests, long Errors, double LatencyMeanMs, double LatencyP50Ms, double LatencyP99Ms, long Rejected = 0, long Disagreed = 0)
+/// <summary>
+/// One variant's traffic over a window, from every replica: requests, server errors, rejected inputs (400) and latency,
+/// every request counted; <see cref="ForcedRequests"/> and <see cref="ForcedErrors"/> are the part of them whose variant
+/// the <c>Ballast-Variant</c> header forced (0 in rows written before the counts were kept).
+/// </summary>
+public sealed record VariantTraffic(string Variant, long Requests, long Errors, double LatencyMeanMs, double LatencyP50Ms, double LatencyP99Ms, long Rejected = 0, long Disagreed = 0,
+    long ForcedRequests = 0, long ForcedErrors = 0)
 {
     /// <summary>For a shadow: the share of its answers whose first output differed from what the caller got.</summary>
     public double DisagreementRate => Requests == 0 ? 0 : (double)Disagreed / Requests;
@@ -55,13 +60,21 @@ public sealed record VariantTraffic(string Variant, long Requests, long Errors, 
 
     /// <summary>The share of requests the variant refused as bad input: a new model whose signature does not fit the traffic shows here.</summary>
     public double RejectionRate => Requests == 0 ? 0 : (double)Rejected / Requests;
+
+    /// <summary>
+    /// The share of failed requests among those the endpoint routed (its policy's choice or a pinned route), forced ones
+    /// left out: a writer testing a variant is no unit of an experiment, so an experiment's <c>error_rate</c> guardrail reads this.
+    /// </summary>
+    public double RoutedErrorRate => Requests - ForcedRequests <= 0 ? 0 : (double)(Errors - ForcedErrors) / (Requests - ForcedRequests);
 }
 
 /// <summary>
 /// Per-variant traffic counters shared by replicas, for guardrails and rollout analysis: each replica counts its
 /// requests, server errors (5xx; a client's bad input is not the variant's fault) and latency histogram per endpoint,
 /// variant and 10-second bucket in memory (no database call on the hot path), and about every second writes its
-/// running totals for the buckets still open as its own rows; a window's numbers sum every replica's rows.
+/// running totals for the buckets still open as its own rows; a window's numbers sum every replica's rows. Requests whose
+/// variant the <c>Ballast-Variant</c> header forced are counted with the others and, apart, as forced, so that experiments
+/// can leave them out.
 /// </summary>
 public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
 {
@@ -71,11 +84,14 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
     private readonly string _instance = Guid.NewGuid().ToString("N")[..12];
     private readonly ConcurrentDictionary<(string Endpoint, string Variant, long Bucket), Counters> _open = new();
 
-    /// <summary>Counts one answered, failed (<paramref name="error"/>) or refused (<paramref name="rejected"/>, bad input) request; the hot path's only cost.</summary>
-    public void Record(string endpoint, string variant, double latencyMs, bool error, bool rejected = false, bool disagreed = false)
+    /// <summary>
+    /// Counts one answered, failed (<paramref name="error"/>) or refused (<paramref name="rejected"/>, bad input) request,
+    /// <paramref name="forced"/> when the <c>Ballast-Variant</c> header chose its variant; the hot path's only cost.
+    /// </summary>
+    public void Record(string endpoint, string variant, double latencyMs, bool error, bool rejected = false, bool disagreed = false, bool forced = false)
     {
         var bucket = time.GetUtcNow().ToUnixTimeMilliseconds() / BucketMs * BucketMs;
-        _open.GetOrAdd((endpoint, variant, bucket), _ => new Counters()).Add(latencyMs, error, rejected, disagreed);
+        _open.GetOrAdd((endpoint, variant, bucket), _ => new Counters()).Add(latencyMs, error, rejected, disagreed, forced);
     }
 
     /// <summary>Writes this replica's totals of the open buckets, and forgets the buckets that ended before the last one.</summary>
@@ -92,14 +108,14 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
         {
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             await connection.ExecuteAsync(new CommandDefinition(
-                "INSERT INTO traffic_stats (endpoint, variant, bucket, instance, requests, errors, rejected, disagreed, latency_sum_ms, latency_buckets) " +
-                "VALUES (@Endpoint, @Variant, @Bucket, @Instance, @Requests, @Errors, @Rejected, @Disagreed, @LatencySum, @Buckets) " +
+                "INSERT INTO traffic_stats (endpoint, variant, bucket, instance, requests, errors, rejected, disagreed, forced_requests, forced_errors, latency_sum_ms, latency_buckets) " +
+                "VALUES (@Endpoint, @Variant, @Bucket, @Instance, @Requests, @Errors, @Rejected, @Disagreed, @ForcedRequests, @ForcedErrors, @LatencySum, @Buckets) " +
                 "ON CONFLICT (endpoint, variant, bucket, instance) DO UPDATE SET requests = excluded.requests, errors = excluded.errors, rejected = excluded.rejected, disagreed = excluded.disagreed, " +
-                "latency_sum_ms = excluded.latency_sum_ms, latency_buckets = excluded.latency_buckets",
+                "forced_requests = excluded.forced_requests, forced_errors = excluded.forced_errors, latency_sum_ms = excluded.latency_sum_ms, latency_buckets = excluded.latency_buckets",
                 rows.Select(row => new
                 {
                     row.Key.Endpoint, row.Key.Variant, row.Key.Bucket, Instance = _instance, row.Snapshot.Requests, row.Snapshot.Errors, row.Snapshot.Rejected, row.Snapshot.Disagreed,
-                    row.Snapshot.LatencySum, Buckets = Encode(row.Snapshot.Buckets),
+                    row.Snapshot.ForcedRequests, row.Snapshot.ForcedErrors, row.Snapshot.LatencySum, Buckets = Encode(row.Snapshot.Buckets),
                 }), transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         }
@@ -120,8 +136,9 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
     public async Task<IReadOnlyList<VariantTraffic>> WindowAsync(string endpoint, long from, long to, IReadOnlyDictionary<string, string>? merge, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        var rows = await connection.QueryAsync<(string Variant, long Requests, long Errors, long Rejected, long Disagreed, double LatencySum, string Buckets)>(new CommandDefinition(
-            "SELECT variant, requests, errors, rejected, disagreed, latency_sum_ms, latency_buckets FROM traffic_stats WHERE endpoint = @endpoint AND bucket >= @first AND bucket <= @to",
+        var rows = await connection.QueryAsync<(string Variant, long Requests, long Errors, long Rejected, long Disagreed, long ForcedRequests, long ForcedErrors, double LatencySum, string Buckets)>(new CommandDefinition(
+            "SELECT variant, requests, errors, rejected, disagreed, forced_requests, forced_errors, latency_sum_ms, latency_buckets FROM traffic_stats " +
+            "WHERE endpoint = @endpoint AND bucket >= @first AND bucket <= @to",
             new { endpoint, first = from / BucketMs * BucketMs, to }, cancellationToken: cancellationToken)).ConfigureAwait(false);
         return rows.GroupBy(row => merge?.GetValueOrDefault(row.Variant) ?? row.Variant, StringComparer.Ordinal).OrderBy(group => group.Key, StringComparer.Ordinal).Select(group =>
         {
@@ -133,7 +150,8 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
 
             var requests = group.Sum(row => row.Requests);
             return new VariantTraffic(group.Key, requests, group.Sum(row => row.Errors), requests == 0 ? 0 : group.Sum(row => row.LatencySum) / requests,
-                LatencyBuckets.Quantile(buckets, 0.5), LatencyBuckets.Quantile(buckets, 0.99), group.Sum(row => row.Rejected), group.Sum(row => row.Disagreed));
+                LatencyBuckets.Quantile(buckets, 0.5), LatencyBuckets.Quantile(buckets, 0.99), group.Sum(row => row.Rejected), group.Sum(row => row.Disagreed),
+                group.Sum(row => row.ForcedRequests), group.Sum(row => row.ForcedErrors));
         }).ToList();
     }
 
@@ -157,9 +175,11 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
         private long _errors;
         private long _rejected;
         private long _disagreed;
+        private long _forcedRequests;
+        private long _forcedErrors;
         private long _latencyMicros;
 
-        public void Add(double latencyMs, bool error, bool rejected, bool disagreed)
+        public void Add(double latencyMs, bool error, bool rejected, bool disagreed, bool forced)
         {
             if (disagreed)
             {
@@ -179,9 +199,25 @@ public sealed class TrafficStats(MetadataDatabase database, TimeProvider time)
 
             Interlocked.Add(ref _latencyMicros, (long)(latencyMs * 1000));
             Interlocked.Increment(ref _buckets[LatencyBuckets.Of(latencyMs)]);
+
+            // After the totals, and read before them: a snapshot never holds more forced requests or errors than in all.
+            if (forced)
+            {
+                if (error)
+                {
+                    Interlocked.Increment(ref _forcedErrors);
+                }
+
+                Interlocked.Increment(ref _forcedRequests);
+            }
         }
 
-        public (long Requests, long Errors, long Rejected, long Disagreed, double LatencySum, long[] Buckets) Snapshot() =>
-            (Interlocked.Read(ref _requests), Interlocked.Read(ref _errors), Interlocked.Read(ref _rejected), Interlocked.Read(ref _disagreed), Interlocked.Read(ref _latencyMicros) / 1000.0, (long[])_buckets.Clone());
+        public (long Requests, long Errors, long Rejected, long Disagreed, long ForcedRequests, long ForcedErrors, double LatencySum, long[] Buckets) Snapshot()
+        {
+            var forcedRequests = Interlocked.Read(ref _forcedRequests);
+            var forcedErrors = Interlocked.Read(ref _forcedErrors);
+            return (Interlocked.Read(ref _requests), Interlocked.Read(ref _errors), Interlocked.Read(ref _rejected), Interlocked.Read(ref _disagreed),
+                forcedRequests, forcedErrors, Interlocked.Read(ref _latencyMicros) / 1000.0, (long[])_buckets.Clone());
+        }
     }
 }

@@ -116,7 +116,13 @@ public sealed record ServedVariant(string Name, string Model, bool? Batched = nu
 /// <summary>An endpoint's traffic per variant over a window (every replica's counts): requests, server errors, latency.</summary>
 public sealed record TrafficResponse(string Endpoint, long From, long To, IReadOnlyList<VariantTrafficResponse> Variants);
 
-public sealed record VariantTrafficResponse(string Variant, long Requests, long Errors, double ErrorRate, long Rejected, double RejectionRate, double LatencyMeanMs, double LatencyP50Ms, double LatencyP99Ms);
+/// <summary>
+/// One variant's traffic: every request counts in <c>requests</c>, <c>errors</c> and the rates; <c>forced_requests</c> and
+/// <c>forced_errors</c> are the part of them whose variant the <c>Ballast-Variant</c> header forced (what an experiment's
+/// <c>error_rate</c> guardrail leaves out).
+/// </summary>
+public sealed record VariantTrafficResponse(string Variant, long Requests, long Errors, double ErrorRate, long Rejected, double RejectionRate, double LatencyMeanMs, double LatencyP50Ms, double LatencyP99Ms,
+    long ForcedRequests, long ForcedErrors);
 
 public sealed record SignalResponse(string Endpoint, string Signal, double Value, RegimeStatus? Status);
 
@@ -186,8 +192,9 @@ public static class EndpointsApi
             var since = from ?? until - (5 * 60_000);
             var window = await traffic.WindowAsync(name, since, until, cancellationToken).ConfigureAwait(false);
             return TypedResults.Ok(new TrafficResponse(name, since, until, window.Select(variant => new VariantTrafficResponse(
-                variant.Variant, variant.Requests, variant.Errors, variant.ErrorRate, variant.Rejected, variant.RejectionRate, variant.LatencyMeanMs, variant.LatencyP50Ms, variant.LatencyP99Ms)).ToList()));
-        }).WithSummary("Requests, server errors and latency per variant over [from, to] (Unix ms; default the last 5 minutes), from every replica (written every second).")
+                variant.Variant, variant.Requests, variant.Errors, variant.ErrorRate, variant.Rejected, variant.RejectionRate, variant.LatencyMeanMs, variant.LatencyP50Ms, variant.LatencyP99Ms,
+                variant.ForcedRequests, variant.ForcedErrors)).ToList()));
+        }).WithSummary("Requests, server errors and latency per variant over [from, to] (Unix ms; default the last 5 minutes), from every replica (written every second), with the part of them forced by the Ballast-Variant header.")
             .RequireAuthorization(BallastPolicies.Reader);
         group.MapPost("/{name}/signals", async (string name, SignalRequest body, EndpointStore endpoints, EndpointRouter router, CancellationToken cancellationToken) =>
         {

@@ -160,6 +160,9 @@ public static partial class InferenceApi
             chosen = true;
         }
 
+        // A variant forced by the header (a writer testing it) is served, but no unit of an experiment: it is logged and
+        // counted as forced, whichever variant failed or answered.
+        var isForced = pinned is null && !chosen;
         var traffic = http.RequestServices.GetRequiredService<TrafficStats>();
         var started = Stopwatch.GetTimestamp();
         InFlight.Inc();
@@ -169,14 +172,14 @@ public static partial class InferenceApi
             if (invocation.FailedVariant is { } failed)
             {
                 Fallbacks.WithLabels(endpoint.Name, failed.Name).Inc();
-                traffic.Record(endpoint.Name, failed.Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error: true);
+                traffic.Record(endpoint.Name, failed.Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds, error: true, forced: isForced);
                 LogFallback(http.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(InferenceApi).FullName!), endpoint.Name, failed.Name, invocation.Variant.Name, invocation.Failure);
             }
 
             var answered = invocation.Variant;
             var elapsed = Stopwatch.GetElapsedTime(started);
             ServingMetrics.ObserveAnswer(endpoint.Name, answered, elapsed, invocation.Outputs);
-            traffic.Record(endpoint.Name, answered.Name, elapsed.TotalMilliseconds, error: false);
+            traffic.Record(endpoint.Name, answered.Name, elapsed.TotalMilliseconds, error: false, forced: isForced);
             var now = time.GetUtcNow();
             var id = PredictionIds.NewId(now);
             var predictionId = id.ToString();
@@ -197,15 +200,14 @@ public static partial class InferenceApi
                 http.RequestServices.GetRequiredService<AssignmentStore>().EnqueueMembers(predictionId, endpoint.Name, now.ToUnixTimeMilliseconds(), members);
             }
 
-            // A variant forced by the header (a writer testing it) is logged as such: served, but no unit of an experiment.
-            return new Scored(invocation, predictionId, elapsed.TotalMilliseconds, routingKey, Forced: pinned is null && !chosen);
+            return new Scored(invocation, predictionId, elapsed.TotalMilliseconds, routingKey, Forced: isForced);
         }
         catch (Exception exception)
         {
             ServingMetrics.Requests.WithLabels(endpoint.Name, variant.Name, variant.Model.Reference, exception switch { ModelInputException => "400", RemoteModelException => "502", _ => "500" }).Inc();
             // A client's bad input is not the variant's failure; anything else is.
             traffic.Record(endpoint.Name, variant.Name, Stopwatch.GetElapsedTime(started).TotalMilliseconds,
-                error: exception is not ModelInputException, rejected: exception is ModelInputException);
+                error: exception is not ModelInputException, rejected: exception is ModelInputException, forced: isForced);
             throw;
         }
         finally

@@ -1,7 +1,10 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Ballast.Tests.Serving;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
 
 namespace Ballast.Tests.Experiments;
 
@@ -121,6 +124,104 @@ public sealed class AbExperimentTests
         kinds["forced"].Count.ShouldBe(200);
         kinds["forced"].ShouldAllBe(variant => variant == "b");
         kinds["primary"].Count.ShouldBe(200);
+    }
+
+    /// <summary>
+    /// The <c>error_rate</c> guardrail reads the traffic counters, which count forced requests too, apart: 30 requests a
+    /// writer forced to a variant whose model fails leave its routed error rate at 0 (they would have made it about
+    /// 0.5), while its failures on routed requests break the guardrail. The traffic API still counts every request, and
+    /// shows the forced part.
+    /// </summary>
+    [Fact]
+    public async Task Forced_requests_that_fail_do_not_move_the_error_rate_guardrail_and_routed_failures_do()
+    {
+        var failing = 0;
+        await using var server = await RunningServer.StartAsync(routes: app =>
+        {
+            // A remote model that answers iris's label until told to fail with a server error.
+            var metadata = new
+            {
+                name = "remote", platform = "fake",
+                inputs = new[] { new { name = "float_input", datatype = "FP32", shape = new[] { -1, 4 } } },
+                outputs = new[] { new { name = "output_label", datatype = "INT64", shape = new[] { -1 } } },
+            };
+            app.MapGet("/fake/v2/models/remote", () => Results.Json(metadata)).AllowAnonymous();
+            app.MapPost("/fake/v2/models/remote/infer", () => Volatile.Read(ref failing) == 0
+                ? Results.Json(new { model_name = "remote", outputs = new[] { new { name = "output_label", datatype = "INT64", shape = new[] { 1 }, data = new[] { 0 } } } })
+                : Results.Json(new { error = "model crashed" }, statusCode: 500)).AllowAnonymous();
+        });
+        using var client = server.Client();
+        await ServingHelpers.RegisterIrisAsync(client);
+        var remote = new Uri(server.BaseAddress, "/fake/v2/models/remote").ToString();
+        (await client.PutAsJsonAsync("/api/v1/endpoints/iris", new
+        {
+            variants = new object[] { new { name = "a", model = "models:/iris/1", weight = 50 }, new { name = "b", url = remote, weight = 50, retries = 0 } },
+        }, Cancel)).EnsureSuccessStatusCode();
+        (await client.PutAsJsonAsync("/api/v1/experiments/iris-ab", new { endpoint = "iris", guardrails = new[] { new { metric = "error_rate", max = 0.05 } } }, Cancel)).EnsureSuccessStatusCode();
+
+        async Task<HttpResponseMessage> InferAsync(string? force)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/v2/models/iris/infer") { Content = JsonContent.Create(new { inputs = new[] { ServingHelpers.IrisRow } }) };
+            if (force is not null)
+            {
+                request.Headers.Add("Ballast-Variant", force);
+            }
+
+            return await client.SendAsync(request, Cancel);
+        }
+
+        // Routed requests while b is healthy.
+        var routedToB = 0;
+        for (var i = 0; i < 40; i++)
+        {
+            using var response = await InferAsync(null);
+            response.StatusCode.ShouldBe(HttpStatusCode.OK);
+            routedToB += response.Headers.GetValues("Ballast-Variant").Single() == "b" ? 1 : 0;
+        }
+
+        // A writer tests b while its model fails.
+        Interlocked.Exchange(ref failing, 1);
+        for (var i = 0; i < 30; i++)
+        {
+            using var response = await InferAsync("b");
+            response.StatusCode.ShouldBe(HttpStatusCode.BadGateway);
+        }
+
+        async Task<Dictionary<string, JsonElement>> TrafficAsync(int requests) => (await Eventually.UntilAsync(
+                () => client.GetFromJsonAsync<JsonElement>("/api/v1/endpoints/iris/traffic", Cancel),
+                traffic => traffic.GetProperty("variants").EnumerateArray().Sum(variant => variant.GetProperty("requests").GetInt64()) >= requests, TimeSpan.FromMilliseconds(100)))
+            .GetProperty("variants").EnumerateArray().ToDictionary(variant => variant.GetProperty("variant").GetString()!);
+
+        var b = (await TrafficAsync(70))["b"];
+        (b.GetProperty("requests").GetInt64(), b.GetProperty("errors").GetInt64(), b.GetProperty("forced_requests").GetInt64(), b.GetProperty("forced_errors").GetInt64())
+            .ShouldBe((routedToB + 30L, 30L, 30L, 30L));
+        b.GetProperty("error_rate").GetDouble().ShouldBe(30.0 / (routedToB + 30), 1e-12, "the traffic API counts every request");
+        var results = await client.GetFromJsonAsync<JsonElement>("/api/v1/experiments/iris-ab/results", Cancel);
+        results.GetProperty("variants").EnumerateArray().Where(variant => variant.TryGetProperty("guardrails_broken", out _)).ShouldBeEmpty(results.ToString());
+
+        // Routed requests that reach b now fail, and break its guardrail.
+        var failedRouted = 0;
+        for (var i = 0; i < 40; i++)
+        {
+            using var response = await InferAsync(null);
+            if (response.StatusCode == HttpStatusCode.BadGateway)
+            {
+                failedRouted++;
+            }
+            else
+            {
+                response.StatusCode.ShouldBe(HttpStatusCode.OK);
+                response.Headers.GetValues("Ballast-Variant").Single().ShouldBe("a");
+            }
+        }
+
+        failedRouted.ShouldBeGreaterThan(0, "40 requests split 50/50 reach b (a chance of 2^-40 that none does)");
+        b = (await TrafficAsync(110))["b"];
+        (b.GetProperty("errors").GetInt64(), b.GetProperty("forced_errors").GetInt64()).ShouldBe((30L + failedRouted, 30L));
+        results = await client.GetFromJsonAsync<JsonElement>("/api/v1/experiments/iris-ab/results", Cancel);
+        var broken = results.GetProperty("variants").EnumerateArray().Single(variant => variant.GetProperty("variant").GetString() == "b").GetProperty("guardrails_broken");
+        broken.EnumerateArray().ShouldHaveSingleItem().GetString()
+            .ShouldBe(string.Create(CultureInfo.InvariantCulture, $"error_rate {(double)failedRouted / (routedToB + failedRouted):0.####} > 0.05"), results.ToString());
     }
 
     /// <summary>
