@@ -37,12 +37,15 @@ public sealed class MonitorEvaluator(
     /// <summary>
     /// Computes the window of the records logged in [<paramref name="start"/>, <paramref name="end"/>) (Unix ms) that sort
     /// after <paramref name="after"/> and at or before <paramref name="through"/> when given: a row window's exact bounds.
+    /// A row monitor's outcome has the window's last record (<paramref name="through"/>, or the last one read).
     /// </summary>
     public async Task<Outcome> EvaluateAsync(MonitorSpec spec, long start, long end, LogPosition? after, LogPosition? through, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
+        // Time windows keep no position: no second pass over a window of millions of rows for one.
+        var rows = spec.Window?.Rows is not null;
         var (window, last) = await export.QueryAsync(spec.Endpoint!, start, end - 1, after, through,
-            connection => (WindowTable.Read(connection, spec.FeatureNames), LastPosition(connection)), cancellationToken).ConfigureAwait(false);
+            connection => (WindowTable.Read(connection, spec.FeatureNames), rows ? through ?? LastPosition(connection) : null), cancellationToken).ConfigureAwait(false);
         var outcome = await EvaluateAsync(spec, start, end, window, cancellationToken).ConfigureAwait(false);
         return outcome with { Last = last };
     }
