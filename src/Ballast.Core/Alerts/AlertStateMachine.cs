@@ -4,7 +4,8 @@ namespace Ballast.Alerts;
 /// The pure transition of one rule's alert on one closed window (Prometheus/Grafana semantics):
 /// condition true counts a window; at <c>for</c> windows in a row the alert fires (notified once); the first later window
 /// where it is false resolves it (notified once) and the next one makes it inactive; false while pending goes back to
-/// inactive. A window without the metric ("no data") and a window not after the last one seen change nothing.
+/// inactive. A window without the metric ("no data") and a window not after the last one seen change nothing: one
+/// that ends later, or in the same millisecond with a later id (row windows of records logged in one millisecond).
 /// As Alertmanager: a resolved notification is owed only when receivers were told of the firing
 /// (<see cref="AlertState.Notified"/>), and a firing alert whose receivers were not told (it was silenced) owes its
 /// firing notification on every later window until it is sent. A step that owes a firing notification has
@@ -18,7 +19,7 @@ public static class AlertStateMachine
         ArgumentNullException.ThrowIfNull(current);
         ArgumentNullException.ThrowIfNull(rule);
         ArgumentNullException.ThrowIfNull(observation);
-        if (current.WindowEnd is { } seen && observation.WindowEnd <= seen)
+        if (!After(observation, current))
         {
             return null;
         }
@@ -62,5 +63,23 @@ public static class AlertStateMachine
             AlertStates.Pending => new AlertStep(moved with { State = AlertStates.Inactive, Consecutive = 0, StartsAt = null, Notified = false }, null),
             _ => new AlertStep(moved with { Consecutive = 0, Notified = false }, null),
         };
+    }
+
+    /// <summary>
+    /// Whether <paramref name="observation"/>'s window comes after the last one <paramref name="current"/> saw: it ends
+    /// later, or ends in the same millisecond and has a greater id (a monitor's window ids grow in window order, and row
+    /// windows can end in one millisecond).
+    /// </summary>
+    private static bool After(MetricObservation observation, AlertState current)
+    {
+        if (current.WindowEnd is not { } seen || observation.WindowEnd > seen)
+        {
+            return true;
+        }
+
+        return observation.WindowEnd == seen
+            && long.TryParse(observation.Window, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var id)
+            && long.TryParse(current.Window, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var last)
+            && id > last;
     }
 }

@@ -28,12 +28,30 @@ public sealed class MonitorEvaluator(
     /// <summary>Segments report at most this many values per column (the most frequent).</summary>
     public const int MaxSegmentValues = 10;
 
-    public sealed record Outcome(long Rows, string Status, MonitorResults Results);
+    /// <summary>A computed window: its rows, status and results, and the log position of its last record (null when it has none).</summary>
+    public sealed record Outcome(long Rows, string Status, MonitorResults Results, LogPosition? Last = null);
 
-    public async Task<Outcome> EvaluateAsync(MonitorSpec spec, long start, long end, CancellationToken cancellationToken = default)
+    public Task<Outcome> EvaluateAsync(MonitorSpec spec, long start, long end, CancellationToken cancellationToken = default) =>
+        EvaluateAsync(spec, start, end, null, null, cancellationToken);
+
+    /// <summary>
+    /// Computes the window of the records logged in [<paramref name="start"/>, <paramref name="end"/>) (Unix ms) that sort
+    /// after <paramref name="after"/> and at or before <paramref name="through"/> when given: a row window's exact bounds.
+    /// A row monitor's outcome has the window's last record (<paramref name="through"/>, or the last one read).
+    /// </summary>
+    public async Task<Outcome> EvaluateAsync(MonitorSpec spec, long start, long end, LogPosition? after, LogPosition? through, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(spec);
-        var window = await export.QueryAsync(spec.Endpoint!, start, end - 1, connection => WindowTable.Read(connection, spec.FeatureNames), cancellationToken).ConfigureAwait(false);
+        // Time windows keep no position: no second pass over a window of millions of rows for one.
+        var rows = spec.Window?.Rows is not null;
+        var (window, last) = await export.QueryAsync(spec.Endpoint!, start, end - 1, after, through,
+            connection => (WindowTable.Read(connection, spec.FeatureNames), rows ? through ?? LastPosition(connection) : null), cancellationToken).ConfigureAwait(false);
+        var outcome = await EvaluateAsync(spec, start, end, window, cancellationToken).ConfigureAwait(false);
+        return outcome with { Last = last };
+    }
+
+    private async Task<Outcome> EvaluateAsync(MonitorSpec spec, long start, long end, WindowTable window, CancellationToken cancellationToken)
+    {
         var metrics = new SortedDictionary<string, double>(StringComparer.Ordinal) { [MonitorMetricNames.Rows] = window.Rows };
         AddLatency(metrics, window.Latencies);
         var variants = await traffic.WindowAsync(spec.Endpoint!, start, end - 1, cancellationToken).ConfigureAwait(false);
@@ -160,19 +178,35 @@ public sealed class MonitorEvaluator(
     public Task<long?> WatermarkAsync(CancellationToken cancellationToken = default) => export.WatermarkAsync(cancellationToken);
 
     /// <summary>
-    /// How many answered predictions (primary and forced) the endpoint logged after <paramref name="after"/> and up to <paramref name="until"/>
-    /// (Unix ms, inclusive; null for no bound), and the timestamp of the <paramref name="rows"/>-th.
+    /// How many answered predictions (primary and forced) the endpoint logged from <paramref name="from"/> (Unix ms,
+    /// inclusive) after the record at <paramref name="after"/> when given, up to <paramref name="until"/> (Unix ms,
+    /// inclusive; null for no bound), and the log position of the <paramref name="rows"/>-th of them in the log's order.
     /// </summary>
-    public Task<(long Count, long? NthTimestamp)> CountAfterAsync(string endpoint, long after, long rows, long? until = null, CancellationToken cancellationToken = default) =>
-        export.QueryAsync(endpoint, after + 1, until, connection =>
+    public Task<(long Count, LogPosition? Nth)> CountAfterAsync(string endpoint, long from, LogPosition? after, long rows, long? until = null, CancellationToken cancellationToken = default) =>
+        export.QueryAsync(endpoint, from, until, after, null, connection =>
         {
             using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT count(*), (SELECT timestamp FROM predictions WHERE {PredictionSegments.Answered} ORDER BY {PredictionSegments.Order} LIMIT 1 OFFSET "
-                + (rows - 1).ToString(CultureInfo.InvariantCulture) + $") FROM predictions WHERE {PredictionSegments.Answered}";
+            command.CommandText = $"SELECT count(*) FROM predictions WHERE {PredictionSegments.Answered}";
+            var count = (long)command.ExecuteScalar()!;
+            if (count < rows)
+            {
+                return (count, (LogPosition?)null);
+            }
+
+            command.CommandText = $"SELECT {LogPosition.Columns} FROM predictions WHERE {PredictionSegments.Answered} ORDER BY {PredictionSegments.Order} LIMIT 1 OFFSET "
+                + (rows - 1).ToString(CultureInfo.InvariantCulture);
             using var reader = command.ExecuteReader();
-            reader.Read();
-            return (reader.GetInt64(0), reader.IsDBNull(1) ? (long?)null : reader.GetInt64(1));
+            return (count, reader.Read() ? LogPosition.Read(reader, 0) : null);
         }, cancellationToken);
+
+    /// <summary>The log position of the last answered record of the <c>predictions</c> view, or null when it has none.</summary>
+    private static LogPosition? LastPosition(DuckDBConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {LogPosition.Columns} FROM predictions WHERE {PredictionSegments.Answered} ORDER BY {PredictionSegments.ReverseOrder} LIMIT 1";
+        using var reader = command.ExecuteReader();
+        return reader.Read() ? LogPosition.Read(reader, 0) : null;
+    }
 
     private static string Iso(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).ToString("yyyy-MM-ddTHH:mm:ssZ", CultureInfo.InvariantCulture);
 

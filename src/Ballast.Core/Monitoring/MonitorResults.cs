@@ -25,8 +25,21 @@ public sealed record MonitorResults(
     FeatureDrift? PredictionDrift = null,
     string? Message = null);
 
-/// <summary>A stored window: [<see cref="Start"/>, <see cref="End"/>) in Unix ms, its row count, status and results.</summary>
-public sealed record StoredMonitorWindow(long Id, string Monitor, long Start, long End, long Rows, string Status, MonitorResults Results, long ComputedAt);
+/// <summary>
+/// A stored window: [<see cref="Start"/>, <see cref="End"/>) in Unix ms, its row count, status and results. A row window
+/// also has its exact bounds in the log: its records are those after <see cref="After"/> (the previous window's last
+/// record, stamped <see cref="Start"/>; null: from <see cref="Start"/> on) through <see cref="Last"/> (its last record;
+/// null when it has none), so the next window starts right after its last record, however many share a millisecond.
+/// Time windows, and windows stored before positions were, have neither: the next starts at <see cref="End"/>.
+/// </summary>
+public sealed record StoredMonitorWindow(long Id, string Monitor, long Start, long End, long Rows, string Status, MonitorResults Results, long ComputedAt,
+    Serving.LogPosition? After = null, Serving.LogPosition? Last = null);
 
 /// <summary>A monitor as stored: its validated spec and when it was created and last changed (Unix ms).</summary>
 public sealed record StoredMonitor(MonitorSpec Spec, long CreatedAt, long UpdatedAt);
+
+/// <summary>Where a monitor's newest window ends: <see cref="End"/> (Unix ms) and, for a row window, its last record (the next starts right after it).</summary>
+public sealed record MonitorWindowEnd(long End, Serving.LogPosition? Last);
+
+/// <summary>Where a monitor's next window starts: at <see cref="At"/> (Unix ms), right after the record <see cref="After"/> when given (a row window after another).</summary>
+public sealed record MonitorWindowStart(long At, Serving.LogPosition? After);

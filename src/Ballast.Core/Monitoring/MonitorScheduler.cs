@@ -7,10 +7,11 @@ namespace Ballast.Monitoring;
 
 /// <summary>
 /// Closes monitors' windows when they are due and computes them: a time window [start, end) aligned to its duration
-/// is due <c>grace</c> after its end; a row window when the endpoint logged that many predictions since the last one.
-/// The state is the stored windows (the next starts where the last ended), so a restart resumes and catches up; each
-/// closed window is stored once (unique per monitor and start), then handed to <paramref name="closed"/> (metrics) and
-/// to every alert observer, in window order.
+/// is due <c>grace</c> after its end; a row window when the endpoint logged that many predictions since the last one,
+/// and it holds exactly those: it ends on its last record's log position (<see cref="LogPosition"/>), not on a
+/// millisecond, and the next starts right after that record. The state is the stored windows (the next starts where
+/// the last ended), so a restart resumes and catches up; each closed window is stored once (unique per monitor and
+/// start), then handed to <paramref name="closed"/> (metrics) and to every alert observer, in window order.
 /// </summary>
 public sealed class MonitorScheduler(
     MonitorStore monitors,
@@ -37,7 +38,7 @@ public sealed class MonitorScheduler(
                 // say) applies from the next window on, not after the whole backlog; a deleted monitor stops.
                 if ((i == 0 ? listed : await monitors.FindAsync(listed.Spec.Name, cancellationToken).ConfigureAwait(false)) is not { } monitor
                     || await NextDueAsync(monitor, cancellationToken).ConfigureAwait(false) is not { } due
-                    || await CloseAsync(monitor, due.Start, due.End, cancellationToken).ConfigureAwait(false) is null)
+                    || await CloseAsync(monitor, due.Start, due.End, due.Last, cancellationToken).ConfigureAwait(false) is null)
                 {
                     break;
                 }
@@ -53,64 +54,79 @@ public sealed class MonitorScheduler(
         var watermark = await evaluator.WatermarkAsync(cancellationToken).ConfigureAwait(false);
         // Up to and including this millisecond: a request answered just before is in the window, however fast.
         var end = Math.Min(Now + 1, watermark ?? long.MaxValue);
-        if (end <= start)
+        if (end <= start.At)
         {
             throw TrackingException.Invalid(watermark < Now
-                ? $"Monitor '{name}': the current window starts at {start} (Unix ms), and another replica's predictions are only in the log up to {watermark}; evaluate again in a minute."
-                : $"Monitor '{name}': the current window starts at {start} (Unix ms), not before now; there is nothing to evaluate yet.");
+                ? $"Monitor '{name}': the current window starts at {start.At} (Unix ms), and another replica's predictions are only in the log up to {watermark}; evaluate again in a minute."
+                : $"Monitor '{name}': the current window starts at {start.At} (Unix ms), not before now; there is nothing to evaluate yet.");
         }
 
-        return await CloseAsync(monitor, start, end, cancellationToken).ConfigureAwait(false)
-            ?? throw TrackingException.Invalid($"Monitor '{name}': the window starting at {start} was closed meanwhile; evaluate again.");
+        // A row window keeps its last record (the next takes those logged after it, in this millisecond too); with none, the next starts at the end.
+        return await CloseAsync(monitor, start, end, null, cancellationToken).ConfigureAwait(false)
+            ?? throw TrackingException.Invalid($"Monitor '{name}': the window starting at {start.At} was closed meanwhile; evaluate again.");
     }
 
-    /// <summary>The first window's start (aligned to the duration for time windows), or the last window's end.</summary>
-    public async Task<long> StartAsync(StoredMonitor monitor, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Where the next window starts: the first window at the monitor's creation (aligned to the duration for time windows);
+    /// then a row window right after the last window's last record, any other at the last window's end.
+    /// </summary>
+    public async Task<MonitorWindowStart> StartAsync(StoredMonitor monitor, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(monitor);
+        var duration = Duration(monitor.Spec);
         if (await monitors.LastEndAsync(monitor.Spec.Name, cancellationToken).ConfigureAwait(false) is { } last)
         {
-            return last;
+            return duration is null && last.Last is { } position ? new MonitorWindowStart(position.Timestamp, position) : new MonitorWindowStart(last.End, null);
         }
 
-        return Duration(monitor.Spec) is { } duration ? monitor.CreatedAt - (monitor.CreatedAt % duration) : monitor.CreatedAt;
+        return new MonitorWindowStart(duration is { } d ? monitor.CreatedAt - (monitor.CreatedAt % d) : monitor.CreatedAt, null);
     }
 
     /// <summary>The end of the time window that starts at <paramref name="start"/>: the next multiple of the duration.</summary>
     public static long WindowEnd(long start, long duration) => start - (start % duration) + duration;
 
-    private async Task<(long Start, long End)?> NextDueAsync(StoredMonitor monitor, CancellationToken cancellationToken)
+    private async Task<(MonitorWindowStart Start, long End, LogPosition? Last)?> NextDueAsync(StoredMonitor monitor, CancellationToken cancellationToken)
     {
         var spec = monitor.Spec;
         var start = await StartAsync(monitor, cancellationToken).ConfigureAwait(false);
         var now = Now;
         if (Duration(spec) is { } duration)
         {
-            var end = WindowEnd(start, duration);
+            var end = WindowEnd(start.At, duration);
             var grace = (long)Durations.Parse(spec.Window!.Grace ?? MonitorValidation.DefaultGrace)!.Value.TotalMilliseconds;
             // And once every replica's records up to the end are in segments (they roll about every minute).
-            return now >= end + grace && (await evaluator.WatermarkAsync(cancellationToken).ConfigureAwait(false) ?? long.MaxValue) >= end ? (start, end) : null;
+            return now >= end + grace && (await evaluator.WatermarkAsync(cancellationToken).ConfigureAwait(false) ?? long.MaxValue) >= end ? (start, end, null) : null;
         }
 
         // Row windows: the shared request counters first (cheap), the log (rolled: a new segment) only when they say enough.
+        // From the start's millisecond, so they count the previous window's records of it too: never fewer than there are.
         var rows = spec.Window!.Rows!.Value;
-        var requests = (await traffic.WindowAsync(spec.Endpoint!, start, now, cancellationToken).ConfigureAwait(false)).Sum(variant => variant.Requests);
+        var requests = (await traffic.WindowAsync(spec.Endpoint!, start.At, now, cancellationToken).ConfigureAwait(false)).Sum(variant => variant.Requests);
         if (requests < rows)
         {
             return null;
         }
 
         // Only rows every replica has in segments: a row window never closes over records another replica has yet to roll.
+        // Up to the watermark every replica's records are in, so the N-th record's predecessors in the log's order (all
+        // stamped no later than it) are all there: the window is the same whoever computes it, and whenever.
         var until = await evaluator.WatermarkAsync(cancellationToken).ConfigureAwait(false);
-        var (count, nth) = await evaluator.CountAfterAsync(spec.Endpoint!, start - 1, rows, until, cancellationToken).ConfigureAwait(false);
-        return count >= rows && nth is { } last ? (start, last + 1) : null;
+        var (count, nth) = await evaluator.CountAfterAsync(spec.Endpoint!, start.At, start.After, rows, until, cancellationToken).ConfigureAwait(false);
+        return count >= rows && nth is { } last ? (start, last.Timestamp + 1, last) : null;
     }
 
-    private async Task<StoredMonitorWindow?> CloseAsync(StoredMonitor monitor, long start, long end, CancellationToken cancellationToken)
+    /// <summary>
+    /// Computes and stores the window from <paramref name="start"/> to <paramref name="end"/> (Unix ms, exclusive), through
+    /// the record <paramref name="through"/> when given (a due row window's N-th). A row window keeps its last record's
+    /// position, so the next starts right after it; a time window keeps none.
+    /// </summary>
+    private async Task<StoredMonitorWindow?> CloseAsync(StoredMonitor monitor, MonitorWindowStart start, long end, LogPosition? through, CancellationToken cancellationToken)
     {
         var spec = monitor.Spec;
-        var outcome = await evaluator.EvaluateAsync(spec, start, end, cancellationToken).ConfigureAwait(false);
-        var window = await monitors.AddWindowAsync(spec.Name, start, end, outcome.Rows, outcome.Status, outcome.Results, cancellationToken).ConfigureAwait(false);
+        var outcome = await evaluator.EvaluateAsync(spec, start.At, end, start.After, through, cancellationToken).ConfigureAwait(false);
+        var rowWindow = Duration(spec) is null;
+        var window = await monitors.AddWindowAsync(spec.Name, start.At, end, outcome.Rows, outcome.Status, outcome.Results,
+            rowWindow ? start.After : null, rowWindow ? through ?? outcome.Last : null, cancellationToken).ConfigureAwait(false);
         if (window is null)
         {
             return null;

@@ -100,18 +100,38 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Stores a closed window; null when that window (same monitor and start) is already stored.</summary>
-    public async Task<StoredMonitorWindow?> AddWindowAsync(string monitor, long start, long end, long rows, string status, MonitorResults results, CancellationToken cancellationToken = default)
+    /// <summary>Stores a closed window without log positions (a time window); null when that window is already stored.</summary>
+    public Task<StoredMonitorWindow?> AddWindowAsync(string monitor, long start, long end, long rows, string status, MonitorResults results, CancellationToken cancellationToken = default) =>
+        AddWindowAsync(monitor, start, end, rows, status, results, null, null, cancellationToken);
+
+    /// <summary>
+    /// Stores a closed window; null when that window (same monitor, start and position it starts after) is already
+    /// stored. A row window gives its exact bounds: the record it starts after (stamped <paramref name="start"/>) and its last.
+    /// </summary>
+    public async Task<StoredMonitorWindow?> AddWindowAsync(string monitor, long start, long end, long rows, string status, MonitorResults results, LogPosition? after, LogPosition? last,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(results);
+        if (after is not null && after.Timestamp != start)
+        {
+            throw new ArgumentException($"A window starting after a record starts at its time ({after.Timestamp}), not {start}.", nameof(after));
+        }
+
         var now = Now;
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
-                "INSERT INTO monitor_windows (monitor, start_at, end_at, rows, status, results, computed_at) VALUES (@monitor, @start, @end, @rows, @status, @json, @now) RETURNING id",
-                new { monitor, start, end, rows, status, json = JsonSerializer.Serialize(results, MonitorJsonContext.Default.MonitorResults), now }, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            return new StoredMonitorWindow(id, monitor, start, end, rows, status, results, now);
+                "INSERT INTO monitor_windows (monitor, start_at, end_at, rows, status, results, computed_at, " +
+                "after_at, after_instance, after_sequence, after_prediction_id, last_at, last_instance, last_sequence, last_prediction_id) " +
+                "VALUES (@monitor, @start, @end, @rows, @status, @json, @now, @afterAt, @afterInstance, @afterSequence, @afterId, @lastAt, @lastInstance, @lastSequence, @lastId) RETURNING id",
+                new
+                {
+                    monitor, start, end, rows, status, json = JsonSerializer.Serialize(results, MonitorJsonContext.Default.MonitorResults), now,
+                    afterAt = after?.Timestamp, afterInstance = after?.Instance, afterSequence = after?.Sequence, afterId = after?.PredictionId,
+                    lastAt = last?.Timestamp, lastInstance = last?.Instance, lastSequence = last?.Sequence, lastId = last?.PredictionId,
+                }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            return new StoredMonitorWindow(id, monitor, start, end, rows, status, results, now, after, last);
         }
         catch (DbException exception) when (MetadataErrors.IsUniqueViolation(exception))
         {
@@ -149,12 +169,18 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
         return row.ToWindow();
     }
 
-    /// <summary>The newest window's end (Unix ms), or null before the first window.</summary>
-    public async Task<long?> LastEndAsync(string monitor, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Where the newest window ends: its end (Unix ms) and, for a row window, its last record; null before the first
+    /// window. Windows follow one another (each starts where the one before ended), so the newest is the last stored:
+    /// row windows can end in the same millisecond, and one closed by <c>evaluate</c> can end later than the next one's
+    /// last record.
+    /// </summary>
+    public async Task<MonitorWindowEnd?> LastEndAsync(string monitor, CancellationToken cancellationToken = default)
     {
         await using var connection = await database.OpenAsync(cancellationToken).ConfigureAwait(false);
-        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(
-            "SELECT max(end_at) FROM monitor_windows WHERE monitor = @monitor", new { monitor }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var row = await connection.QuerySingleOrDefaultAsync<WindowRow>(new CommandDefinition(
+            $"SELECT {PositionColumns}, end_at AS EndAt FROM monitor_windows WHERE monitor = @monitor ORDER BY id DESC LIMIT 1", new { monitor }, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        return row is null ? null : new MonitorWindowEnd(row.EndAt, row.LastPosition);
     }
 
     /// <summary>
@@ -282,7 +308,11 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
 
     internal static string Serialize(MonitorSpec spec) => JsonSerializer.Serialize(spec, MonitorJsonContext.Default.MonitorSpec);
 
-    private const string WindowColumns = "id AS Id, monitor AS Monitor, start_at AS StartAt, end_at AS EndAt, rows AS Rows, status AS Status, results AS Results, computed_at AS ComputedAt";
+    private const string PositionColumns = "after_at AS AfterAt, after_instance AS AfterInstance, after_sequence AS AfterSequence, after_prediction_id AS AfterPredictionId, " +
+        "last_at AS LastAt, last_instance AS LastInstance, last_sequence AS LastSequence, last_prediction_id AS LastPredictionId";
+
+    private const string WindowColumns = "id AS Id, monitor AS Monitor, start_at AS StartAt, end_at AS EndAt, rows AS Rows, status AS Status, results AS Results, computed_at AS ComputedAt, "
+        + PositionColumns;
 
     private sealed class WindowRow
     {
@@ -302,7 +332,27 @@ public sealed class MonitorStore(MetadataDatabase database, EndpointStore endpoi
 
         public long ComputedAt { get; set; }
 
+        public long? AfterAt { get; set; }
+
+        public string? AfterInstance { get; set; }
+
+        public long? AfterSequence { get; set; }
+
+        public string? AfterPredictionId { get; set; }
+
+        public long? LastAt { get; set; }
+
+        public string? LastInstance { get; set; }
+
+        public long? LastSequence { get; set; }
+
+        public string? LastPredictionId { get; set; }
+
+        public LogPosition? AfterPosition => AfterAt is { } at && AfterPredictionId is { } id ? new LogPosition(at, AfterInstance, AfterSequence, id) : null;
+
+        public LogPosition? LastPosition => LastAt is { } at && LastPredictionId is { } id ? new LogPosition(at, LastInstance, LastSequence, id) : null;
+
         public StoredMonitorWindow ToWindow() =>
-            new(Id, Monitor, StartAt, EndAt, Rows, Status, JsonSerializer.Deserialize(Results, MonitorJsonContext.Default.MonitorResults)!, ComputedAt);
+            new(Id, Monitor, StartAt, EndAt, Rows, Status, JsonSerializer.Deserialize(Results, MonitorJsonContext.Default.MonitorResults)!, ComputedAt, AfterPosition, LastPosition);
     }
 }

@@ -74,7 +74,19 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
     /// feedback as it stood at <paramref name="feedbackUntil"/> (Unix ms) when given: what arrived later, including a
     /// re-sent or changed outcome, is not seen (<see cref="FeedbackStore.AsOfAsync"/>).
     /// </summary>
-    public async Task<T> QueryAsync<T>(string endpoint, long? from, long? to, long? feedbackUntil, Func<DuckDBConnection, T> query, CancellationToken cancellationToken = default)
+    public Task<T> QueryAsync<T>(string endpoint, long? from, long? to, long? feedbackUntil, Func<DuckDBConnection, T> query, CancellationToken cancellationToken = default) =>
+        QueryAsync(endpoint, from, to, feedbackUntil, null, null, query, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="QueryAsync{T}(string, long?, long?, Func{DuckDBConnection, T}, CancellationToken)"/>, the view holding
+    /// only the records that sort after <paramref name="after"/> and at or before <paramref name="through"/> when given
+    /// (<see cref="LogPosition"/>: a row window's bounds, exact however many records share a millisecond).
+    /// </summary>
+    public Task<T> QueryAsync<T>(string endpoint, long? from, long? to, LogPosition? after, LogPosition? through, Func<DuckDBConnection, T> query, CancellationToken cancellationToken = default) =>
+        QueryAsync(endpoint, from, to, null, after, through, query, cancellationToken);
+
+    private async Task<T> QueryAsync<T>(string endpoint, long? from, long? to, long? feedbackUntil, LogPosition? after, LogPosition? through, Func<DuckDBConnection, T> query,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(query);
         await log.RollAsync(cancellationToken).ConfigureAwait(false);
@@ -104,7 +116,8 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
             }
 
             var source = PredictionSegments.Relation(files);
-            var where = string.Join(" AND ", new[] { "true", from is { } f ? $"p.timestamp >= {f.ToString(CultureInfo.InvariantCulture)}" : null, to is { } t ? $"p.timestamp <= {t.ToString(CultureInfo.InvariantCulture)}" : null }.OfType<string>());
+            var where = string.Join(" AND ", new[] { "true", from is { } f ? $"p.timestamp >= {f.ToString(CultureInfo.InvariantCulture)}" : null, to is { } t ? $"p.timestamp <= {t.ToString(CultureInfo.InvariantCulture)}" : null,
+                after?.AfterSql("p"), through?.AtOrBeforeSql("p") }.OfType<string>());
             Execute(connection, $"CREATE VIEW predictions AS SELECT p.*, f.outcome, f.reward, f.feedback_at FROM {source} p LEFT JOIN feedback f USING (prediction_id) WHERE {where}");
             return query(connection);
         }

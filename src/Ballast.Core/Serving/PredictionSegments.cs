@@ -16,6 +16,9 @@ public static class PredictionSegments
     /// </summary>
     public const string Order = "timestamp, instance NULLS FIRST, sequence NULLS FIRST, prediction_id";
 
+    /// <summary><see cref="Order"/> reversed: the last record first.</summary>
+    public const string ReverseOrder = "timestamp DESC, instance DESC NULLS LAST, sequence DESC NULLS LAST, prediction_id DESC NULLS FIRST";
+
     /// <summary>
     /// The records of answers callers got, as monitors and rollouts read them: <c>primary</c> and <c>forced</c> (a variant
     /// forced by the <c>Ballast-Variant</c> header still answered), not shadows' copies. Experiments count <c>primary</c> only.

@@ -46,7 +46,7 @@ internal static class MonitorPage
         var name = context.Http.GetRouteValue("name")!.ToString()!;
         var store = context.Service<MonitorStore>();
         var monitor = await store.GetAsync(name, context.Cancel).ConfigureAwait(false);
-        var windows = (await store.WindowsAsync(name, Windows, cancellationToken: context.Cancel).ConfigureAwait(false)).OrderBy(w => w.Start).ToList();
+        var windows = (await store.WindowsAsync(name, Windows, cancellationToken: context.Cancel).ConfigureAwait(false)).OrderBy(w => w.Start).ThenBy(w => w.Id).ToList();
         var labels = windows.Select(w => "#" + w.Id.ToString(CultureInfo.InvariantCulture)).ToList();
         var body = new Html();
         body.Raw("<dl class=\"facts\">").Tag("dt", "endpoint").Raw($"<dd><a href=\"{Html.Attribute(DashboardRoutes.Endpoint(monitor.Spec.Endpoint!))}\">{Html.Encode(monitor.Spec.Endpoint)}</a></dd>")

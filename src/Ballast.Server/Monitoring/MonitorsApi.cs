@@ -11,14 +11,19 @@ namespace Ballast.Server.Monitoring;
 
 public sealed record MonitorListResponse(IReadOnlyList<MonitorSpec> Monitors);
 
-/// <summary>A closed window: [start, end) in Unix ms, its rows, status (ok, insufficient_data, failed), every metric by alert name, and the report's path.</summary>
-public sealed record MonitorWindowResponse(long Id, string Monitor, long Start, long End, long Rows, string Status, IReadOnlyDictionary<string, double> Metrics, string? Message, long ComputedAt, string Report)
+/// <summary>
+/// A closed window: [start, end) in Unix ms, its rows, status (ok, insufficient_data, failed), every metric by alert name,
+/// and the report's path. A row window also has its exact bounds in the prediction log: <see cref="After"/> (the record
+/// it starts after: the previous window's last; absent for the first) and <see cref="Last"/> (its last record).
+/// </summary>
+public sealed record MonitorWindowResponse(long Id, string Monitor, long Start, long End, long Rows, string Status, IReadOnlyDictionary<string, double> Metrics, string? Message, long ComputedAt, string Report,
+    Ballast.Serving.LogPosition? After = null, Ballast.Serving.LogPosition? Last = null)
 {
     public static MonitorWindowResponse From(StoredMonitorWindow window)
     {
         ArgumentNullException.ThrowIfNull(window);
         return new MonitorWindowResponse(window.Id, window.Monitor, window.Start, window.End, window.Rows, window.Status, window.Results.Metrics, window.Results.Message,
-            window.ComputedAt, MonitorScheduler.ReportPath(window.Monitor, window.Id));
+            window.ComputedAt, MonitorScheduler.ReportPath(window.Monitor, window.Id), window.After, window.Last);
     }
 }
 

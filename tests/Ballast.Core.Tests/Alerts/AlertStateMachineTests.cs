@@ -39,6 +39,21 @@ public sealed class AlertStateMachineTests
     }
 
     [Fact]
+    public void Row_windows_ending_in_one_millisecond_each_count_but_one_seen_again_does_not()
+    {
+        // Exact row windows of records logged in one millisecond end in that millisecond: their ids say which is later.
+        MetricObservation Row(long id) => new("iris-drift", id.ToString(System.Globalization.CultureInfo.InvariantCulture), Start, Start.AddMilliseconds(1),
+            new Dictionary<string, double> { ["drift.share"] = 0.5 }, new Dictionary<string, string>(), new Dictionary<string, string>());
+        var state = AlertState.Initial(Rule, Start);
+        var first = AlertStateMachine.Next(state, Rule, Row(9), Start)!;
+        first.Next.State.ShouldBe("pending");
+        var second = AlertStateMachine.Next(first.Next, Rule, Row(10), Start)!;
+        (second.Next.State, second.Notify).ShouldBe(("firing", "firing"), "window 10 ends with window 9 but comes after it (9 < 10 as numbers, not as text)");
+        AlertStateMachine.Next(second.Next, Rule, Row(10), Start).ShouldBeNull("the same window again");
+        AlertStateMachine.Next(second.Next, Rule, Row(9), Start).ShouldBeNull("an earlier window of the same millisecond");
+    }
+
+    [Fact]
     public void True_false_true_is_pending_again_not_firing()
     {
         var (states, notified) = Run(Rule, 0.5, 0.1, 0.5);

@@ -107,7 +107,23 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : FolderDataba
         (await stack.Monitors.WindowsAsync("iris-drift", 1, second.Id, Cancel)).Single().Id.ShouldBe(first.Id);
         var read = await stack.Monitors.GetWindowAsync("iris-drift", first.Id, Cancel);
         (read.Start, read.End, read.Rows, read.Status, read.Results.Metrics["rows"], read.Results.Message).ShouldBe((At(0), At(10), 3L, "insufficient_data", 3.0, "few"));
-        (await stack.Monitors.LastEndAsync("iris-drift", Cancel)).ShouldBe(At(20));
+        (await stack.Monitors.LastEndAsync("iris-drift", Cancel)).ShouldBe(new MonitorWindowEnd(At(20), null));
+
+        // Row windows of one millisecond: one start, each after another record; each stored once, and the newest is the last stored.
+        var p1 = new LogPosition(At(20), "replica-a", 7, "p1");
+        var p2 = new LogPosition(At(20), "replica-b", 3, "p2");
+        var p3 = new LogPosition(At(20), "replica-b", 4, "p3");
+        (await stack.Monitors.AddWindowAsync("iris-drift", At(20), At(20) + 1, 10, MonitorWindowStatus.Ok, results, null, p1, Cancel)).ShouldNotBeNull();
+        var afterP1 = await stack.Monitors.AddWindowAsync("iris-drift", At(20), At(20) + 1, 10, MonitorWindowStatus.Ok, results, p1, p2, Cancel);
+        (await stack.Monitors.AddWindowAsync("iris-drift", At(20), At(20) + 1, 10, MonitorWindowStatus.Ok, results, p1, p3, Cancel)).ShouldBeNull("a window is stored once");
+        (await stack.Monitors.AddWindowAsync("iris-drift", At(20), At(20) + 1, 10, MonitorWindowStatus.Ok, results, p2, p3, Cancel)).ShouldNotBeNull();
+        (await stack.Monitors.AddWindowAsync("iris-drift", At(20), At(20) + 1, 10, MonitorWindowStatus.Ok, results, null, p3, Cancel)).ShouldBeNull("one start without a position");
+        (await stack.Monitors.LastEndAsync("iris-drift", Cancel)).ShouldBe(new MonitorWindowEnd(At(20) + 1, p3));
+        var stored = await stack.Monitors.GetWindowAsync("iris-drift", afterP1!.Id, Cancel);
+        (stored.After, stored.Last).ShouldBe((p1, p2));
+        var old = new LogPosition(At(20), null, null, "old-a");
+        (await stack.Monitors.AddWindowAsync("iris-drift", At(20), At(20) + 1, 10, MonitorWindowStatus.Ok, results, p3, old, Cancel))!.Last.ShouldBe(old);
+        (await stack.Monitors.WindowsAsync("iris-drift", 1, cancellationToken: Cancel)).Single().Last.ShouldBe(old, "a record of a segment older than instances and sequences");
 
         await stack.Monitors.DeleteAsync("iris-drift", Cancel);
         (await Should.ThrowAsync<TrackingException>(() => stack.Monitors.GetAsync("iris-drift", Cancel))).Message.ShouldBe("Monitor 'iris-drift' does not exist.");
@@ -271,8 +287,144 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : FolderDataba
         (window.WindowStart.ToUnixTimeMilliseconds(), window.WindowEnd.ToUnixTimeMilliseconds(), window.Values["rows"]).ShouldBe((At(0), At(0) + (99 * 2000) + 1, 100.0));
 
         var now = await scheduler.EvaluateNowAsync("iris-drift", Cancel);
-        (now.Start, now.End, now.Rows).ShouldBe((At(0) + (99 * 2000) + 1, At(6) + 1, 50L), "up to and including this millisecond");
+        (now.Start, now.End, now.Rows).ShouldBe((At(0) + (99 * 2000), At(6) + 1, 50L), "right after the 100th record (at its millisecond), up to and including this millisecond");
+        (now.After!.PredictionId, now.Last!.PredictionId).ShouldBe(("a99", "a149"));
         recorder.Observations.Count.ShouldBe(2);
+    }
+
+    /// <summary>A one-row request <paramref name="id"/> stamped <paramref name="timestamp"/>, written to <paramref name="log"/>.</summary>
+    private static async Task LogOneAsync(PredictionLog log, string id, long timestamp, int i) =>
+        (await log.AppendAsync(new PredictionRecord(id, "iris", "main", "iris/1", timestamp, 1, null,
+            [new Tensor("float_input", TensorDatatypes.Fp32, [1, 4], new float[] { 5 + (i % 7), 3, 4, 1 })], [new Tensor("label", TensorDatatypes.Int64, [1], new[] { 1L })]), Cancel))
+            .ShouldBeTrue();
+
+    /// <summary>The answered records' ids of <paramref name="export"/>'s view with those bounds, in the log's order.</summary>
+    private static Task<List<string>> IdsAsync(PredictionExport export, long? from, long? to, LogPosition? after, LogPosition? through) =>
+        export.QueryAsync("iris", from, to, after, through, connection =>
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT prediction_id FROM predictions WHERE {PredictionSegments.Answered} ORDER BY {PredictionSegments.Order}";
+            using var reader = command.ExecuteReader();
+            var ids = new List<string>();
+            while (reader.Read())
+            {
+                ids.Add(reader.GetString(0));
+            }
+
+            return ids;
+        }, Cancel);
+
+    [Fact]
+    public async Task Row_windows_hold_exactly_their_rows_when_many_records_of_two_replicas_share_a_millisecond()
+    {
+        var stack = await StackAsync();
+        await using var log = stack.Log;
+        var watermarks = new PredictionLogWatermarks(Database, Time);
+        var artifacts = LocalArtifacts();
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(0)));
+        await using var other = await OpenLogAsync(artifacts, "wal-other");
+        var evaluator = new MonitorEvaluator(new PredictionExport(stack.Log, artifacts, stack.Feedback, watermarks), stack.Datasets, stack.Kpis, stack.Traffic);
+        var recorder = new ObservationRecorder();
+        var scheduler = new MonitorScheduler(stack.Monitors, evaluator, stack.Traffic, [recorder], Time);
+        await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
+        // Windows of 10 rows, fewer than min_rows (30): each is stored with its row count and no verdict, which is all this needs.
+        await stack.Monitors.CreateAsync(Spec() with { Window = new MonitorWindow(Rows: 10), Segments = [], Performance = null, Kpis = [] }, Cancel);
+
+        // 82 records in one millisecond (47 here and 35 on the other replica, written in turns), then 18 in the next.
+        var t = At(1);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(t));
+        for (var i = 0; i < 47; i++)
+        {
+            await LogOneAsync(stack.Log, $"a{i:D2}", t, i);
+            if (i < 35)
+            {
+                await LogOneAsync(other, $"b{i:D2}", t, i);
+            }
+        }
+
+        for (var i = 0; i < 18; i++)
+        {
+            await LogOneAsync(stack.Log, $"c{i:D2}", t + 1, i);
+        }
+
+        for (var i = 0; i < 100; i++)
+        {
+            stack.Traffic.Record("iris", "main", 1, error: false);
+        }
+
+        await stack.Traffic.FlushAsync(Cancel);
+
+        // The other replica's records of that millisecond are not all in segments (its mark): no window closes over them.
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(t + 10_000));
+        await watermarks.PublishAsync(other.Instance, t, Cancel);
+        await scheduler.TickAsync(Cancel);
+        recorder.Observations.ShouldBeEmpty("the other replica has not rolled past the rows' millisecond");
+
+        await other.RollAsync(Cancel);
+        await watermarks.PublishAsync(other.Instance, other.Watermark, Cancel);
+        await scheduler.TickAsync(Cancel);
+        await scheduler.TickAsync(Cancel);
+        var windows = (await stack.Monitors.WindowsAsync("iris-drift", cancellationToken: Cancel)).OrderBy(window => window.Id).ToList();
+        windows.Count.ShouldBe(10, "100 rows, 10 windows of 10, and no more");
+        windows.ShouldAllBe(window => window.Rows == 10);
+        recorder.Observations.Select(observation => observation.Values["rows"]).ShouldBe(Enumerable.Repeat(10.0, 10));
+        windows[0].After.ShouldBeNull("the first window starts at the monitor's creation");
+        for (var i = 1; i < windows.Count; i++)
+        {
+            windows[i].After.ShouldBe(windows[i - 1].Last, "each starts right after the previous one's last record");
+            windows[i].Start.ShouldBe(windows[i].After!.Timestamp);
+        }
+
+        windows.Take(8).Select(window => window.End).ShouldAllBe(end => end == t + 1, "eight windows end in the shared millisecond");
+        (windows[8].Start, windows[8].End, windows[9].End).ShouldBe((t, t + 2, t + 2));
+
+        // Read back by their bounds, the windows are the log's 100 records in order: none twice, none skipped.
+        var export = new PredictionExport(stack.Log, artifacts, stack.Feedback);
+        var all = await IdsAsync(export, null, null, null, null);
+        all.Count.ShouldBe(100);
+        var read = new List<string>();
+        var mixed = 0;
+        foreach (var window in windows)
+        {
+            var ids = await IdsAsync(export, window.Start, window.End - 1, window.After, window.Last);
+            ids.Count.ShouldBe(10);
+            ids[^1].ShouldBe(window.Last!.PredictionId);
+            mixed += ids.Any(id => id[0] == 'a') && ids.Any(id => id[0] == 'b') ? 1 : 0;
+            read.AddRange(ids);
+        }
+
+        read.ShouldBe(all);
+        mixed.ShouldBe(1, "one window holds records of both replicas (47 and 35 are not multiples of 10)");
+        windows.Select(window => window.Last!.Instance).Distinct().Count().ShouldBe(2, "windows end on either replica's records");
+
+        // The alert rules see every window, in order, though eight end in one millisecond.
+        recorder.Observations.Select(observation => long.Parse(observation.Window, System.Globalization.CultureInfo.InvariantCulture)).ShouldBe(windows.Select(window => window.Id));
+    }
+
+    [Fact]
+    public async Task A_row_window_after_one_stored_without_positions_starts_at_its_end()
+    {
+        // A window stored before windows kept log positions (or a time window's) ends on a time: the next starts there.
+        var stack = await StackAsync();
+        await using var log = stack.Log;
+        await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(0)));
+        await stack.Monitors.CreateAsync(Spec() with { Window = new MonitorWindow(Rows: 10), Segments = [], Performance = null, Kpis = [] }, Cancel);
+        var t = At(1);
+        (await stack.Monitors.AddWindowAsync("iris-drift", At(0), t, 10, MonitorWindowStatus.InsufficientData, new MonitorResults(new Dictionary<string, double>()), Cancel)).ShouldNotBeNull();
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(t));
+        for (var i = 0; i < 15; i++)
+        {
+            // Five in the old window's last millisecond, then ten after it.
+            await LogOneAsync(stack.Log, $"a{i:D2}", i < 5 ? t - 1 : t + i, i);
+            stack.Traffic.Record("iris", "main", 1, error: false);
+        }
+
+        await stack.Traffic.FlushAsync(Cancel);
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(t + 60_000));
+        await Scheduler(stack, new ObservationRecorder()).TickAsync(Cancel);
+        var next = (await stack.Monitors.WindowsAsync("iris-drift", 1, cancellationToken: Cancel)).Single();
+        (next.Start, next.After, next.End, next.Rows, next.Last!.PredictionId).ShouldBe((t, (LogPosition?)null, t + 15, 10L, "a14"));
     }
 
     [Fact]

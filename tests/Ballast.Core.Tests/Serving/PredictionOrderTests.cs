@@ -94,7 +94,8 @@ public abstract class PredictionOrderTests(DatabaseEngine engine) : FolderDataba
         ids.ShouldBe(["old-a:null:null", "old-b:null:null", "old-c:null:null"]);
         var monitors = new MonitorEvaluator(export, new Ballast.Datasets.DatasetStore(Database, artifacts, Time, new Ballast.Datasets.DatasetProfiler()),
             new Ballast.Experiments.KpiStore(Database, Time), new TrafficStats(Database, Time));
-        (await monitors.CountAfterAsync("iris", 0, 2, cancellationToken: Cancel)).ShouldBe((3L, (long?)Stamp.ToUnixTimeMilliseconds()));
+        (await monitors.CountAfterAsync("iris", 1, null, 2, cancellationToken: Cancel)).ShouldBe((3L, new LogPosition(Stamp.ToUnixTimeMilliseconds(), null, null, "old-b")),
+            "the second in the log's order: old records have no instance or sequence");
         await log.DisposeAsync();
     }
 
@@ -119,7 +120,8 @@ public abstract class PredictionOrderTests(DatabaseEngine engine) : FolderDataba
         window.Latencies.ShouldBe([0.0, 1.0, 3.0, 4.0]);
         var monitors = new MonitorEvaluator(export, new Ballast.Datasets.DatasetStore(Database, artifacts, Time, new Ballast.Datasets.DatasetProfiler()),
             new Ballast.Experiments.KpiStore(Database, Time), new TrafficStats(Database, Time));
-        (await monitors.CountAfterAsync("iris", 0, 4, cancellationToken: Cancel)).ShouldBe((4L, (long?)Stamp.ToUnixTimeMilliseconds() + 4));
+        var (count, fourth) = await monitors.CountAfterAsync("iris", 1, null, 4, cancellationToken: Cancel);
+        (count, fourth!.Timestamp, fourth.Instance, fourth.PredictionId).ShouldBe((4L, Stamp.ToUnixTimeMilliseconds() + 4, log.Instance, "p4"));
         await log.DisposeAsync();
     }
 

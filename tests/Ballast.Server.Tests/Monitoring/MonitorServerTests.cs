@@ -122,6 +122,11 @@ public sealed class MonitorServerTests
         metrics.GetProperty("latency.p99_ms").GetDouble().ShouldBeGreaterThan(0);
         var id = window.GetProperty("id").GetInt64();
         window.GetProperty("report").GetString().ShouldBe($"/api/v1/monitors/iris-watch/windows/{id}/report");
+        // A row window's bounds in the log: the first starts at the monitor's creation, the next right after the last record of the one before.
+        baseline.TryGetProperty("after", out _).ShouldBeFalse();
+        window.GetProperty("after").GetProperty("prediction_id").GetString().ShouldBe(baseline.GetProperty("last").GetProperty("prediction_id").GetString());
+        window.GetProperty("last").GetProperty("instance").GetString().ShouldNotBeNullOrEmpty();
+        window.GetProperty("start").GetInt64().ShouldBe(baseline.GetProperty("last").GetProperty("timestamp").GetInt64());
 
         recorder.Observations.Select(observation => observation.Window).ShouldBe([baseline.GetProperty("id").GetInt64().ToString(CultureInfo.InvariantCulture), id.ToString(CultureInfo.InvariantCulture)]);
         var observed = recorder.Observations[1];
