@@ -103,9 +103,10 @@ public sealed partial class MetricsLintTests
     }
 
     /// <summary>
-    /// A split endpoint (two versions of the iris fixture) with a shadow, scored over V2
-    /// and MLflow's invocations, with a bad request and feedback; a batching endpoint under concurrent requests; the
-    /// titanic fixture (a score output) behind flagging expectations; a failing remote variant with a fallback.
+    /// A split endpoint (two versions of the iris fixture) with a shadow, scored over V2 and MLflow's invocations, with a
+    /// bad request and feedback; a batching endpoint under concurrent requests; the titanic fixture (a score output)
+    /// behind flagging expectations; a failing remote variant with a fallback. Endpoint names are the test's own:
+    /// metrics are process-wide and other tests count theirs.
     /// </summary>
     private static async Task DriveAsync(RunningServer server, HttpClient client)
     {
