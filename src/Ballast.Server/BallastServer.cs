@@ -295,13 +295,15 @@ public static partial class BallastServer
         // For the same reason /metrics does not republish ASP.NET Core's per-request meters (request duration, active
         // requests, route matches, authentication and authorization, memory pool rents): once scraped, prometheus-net's
         // meter adapter would look up labelled series for several measurements of every request. Runtime, Kestrel
-        // connection and other meters stay.
-        Prometheus.Metrics.ConfigureMeterAdapter(adapter => adapter.InstrumentFilterPredicate = instrument => !PerRequestMeters.Contains(instrument.Meter.Name));
-        // Event counters only: prometheus-net subscribes to event sources at Informational by default, which also hands
-        // ASP.NET Core's RequestStart and RequestStop events to its listener on every request (an EventWrittenEventArgs
-        // and its payload each, most of the listener's cost). The counters themselves are written at LogAlways and still
-        // arrive at Critical; the hosting source keeps counting requests either way.
-        Prometheus.Metrics.ConfigureEventCounterAdapter(adapter => adapter.EventSourceSettingsProvider = _ => new Prometheus.EventCounterAdapterEventSourceSettings { MinimumLevel = System.Diagnostics.Tracing.EventLevel.Critical });
+        // connection and other meters stay, but for the runtime's five counts that RuntimeMetrics publishes under names
+        // Prometheus accepts.
+        Prometheus.Metrics.ConfigureMeterAdapter(adapter => adapter.InstrumentFilterPredicate = instrument => !PerRequestMeters.Contains(instrument.Meter.Name) && !RuntimeMetrics.IsRenamed(instrument));
+        // No event counters: the runtime's and Kestrel's meters publish their numbers, requests are counted by the HTTP
+        // metrics and InferenceApi, and prometheus-net's event counter adapter would add a second copy under other names,
+        // some with suffixes Prometheus reserves (gauges ending in _count, its own gauge ending in _total), besides its
+        // event listener's cost on every request and the gen 0 collections it forces every few minutes.
+        Prometheus.Metrics.SuppressDefaultMetrics(new Prometheus.SuppressDefaultMetricOptions { SuppressEventCounters = true });
+        RuntimeMetrics.Publish();
         // The same branch keeps the JSON body a route binds while the request runs, so a refused one can be read again to
         // name every unknown field in it; a scoring request's body is parsed by its own reader, once, and not kept.
         app.UseWhen(context => !InferenceApi.IsScoringPath(context.Request.Path), other => other.UseHttpMetrics().UseRequestJsonContract());

@@ -44,13 +44,17 @@ internal static partial class DeployFiles
             .Select(folder => Path.Combine(folder, tool))
             .FirstOrDefault(File.Exists);
 
-    /// <summary>Runs a tool to completion (at most two minutes, or <paramref name="limit"/>) and returns its exit code and combined output.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(string fileName, IEnumerable<string> args, string? workingDirectory = null, TimeSpan? limit = null)
+    /// <summary>
+    /// Runs a tool to completion (at most two minutes, or <paramref name="limit"/>), <paramref name="input"/> on its
+    /// standard input, and returns its exit code and combined output.
+    /// </summary>
+    public static async Task<(int ExitCode, string Output)> RunAsync(string fileName, IEnumerable<string> args, string? workingDirectory = null, TimeSpan? limit = null, string? input = null)
     {
         var info = new ProcessStartInfo(fileName)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = input is not null,
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Root,
         };
@@ -68,6 +72,12 @@ internal static partial class DeployFiles
         using var process = Process.Start(info)!;
         var output = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         var error = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        if (input is not null)
+        {
+            await process.StandardInput.WriteAsync(input.AsMemory(), TestContext.Current.CancellationToken);
+            process.StandardInput.Close();
+        }
+
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(limit ?? TimeSpan.FromMinutes(2));
         try
