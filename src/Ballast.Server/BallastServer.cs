@@ -296,8 +296,9 @@ public static partial class BallastServer
         // requests, route matches, authentication and authorization, memory pool rents): once scraped, prometheus-net's
         // meter adapter would look up labelled series for several measurements of every request. Runtime, Kestrel
         // connection and other meters stay, but for the runtime's five counts that RuntimeMetrics publishes under names
-        // Prometheus accepts.
-        Prometheus.Metrics.ConfigureMeterAdapter(adapter => adapter.InstrumentFilterPredicate = instrument => !PerRequestMeters.Contains(instrument.Meter.Name) && !RuntimeMetrics.IsRenamed(instrument));
+        // Prometheus accepts, and the runtime's private diagnostics meters (some thirty MsQuic internals, for its own tests).
+        Prometheus.Metrics.ConfigureMeterAdapter(adapter => adapter.InstrumentFilterPredicate = instrument => !PerRequestMeters.Contains(instrument.Meter.Name)
+            && !instrument.Meter.Name.StartsWith("Private.InternalDiagnostics.", StringComparison.Ordinal) && !RuntimeMetrics.IsRenamed(instrument));
         // No event counters: the runtime's and Kestrel's meters publish their numbers, requests are counted by the HTTP
         // metrics and InferenceApi, and prometheus-net's event counter adapter would add a second copy under other names,
         // some with suffixes Prometheus reserves (gauges ending in _count, its own gauge ending in _total), besides its

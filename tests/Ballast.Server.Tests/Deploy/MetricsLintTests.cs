@@ -41,6 +41,32 @@ public sealed partial class MetricsLintTests
 
     private static CancellationToken Cancel => TestContext.Current.CancellationToken;
 
+    // Npgsql's db.client.connection.count came out as npgsql_db_client_connection_count, a gauge promtool refuses.
+    [Fact]
+    public async Task A_server_on_postgres_publishes_npgsql_pool_connections_under_a_name_promtool_accepts()
+    {
+        var promtool = DeployFiles.Promtool();
+        var (location, drop) = await Ballast.Tests.Metadata.TestDatabases.CreateAsync(Ballast.Metadata.DatabaseEngine.Postgres);
+        try
+        {
+            var builder = new Npgsql.NpgsqlConnectionStringBuilder(location.ConnectionString);
+            await using var server = await RunningServer.StartAsync(options => options with { Database = $"postgres://{builder.Username}@{builder.Host}:{builder.Port}/{builder.Database}" });
+            using var client = server.Client();
+            (await client.GetAsync("/api/v1/endpoints", Cancel)).EnsureSuccessStatusCode();
+            var exposition = await MetricsExposition.UntilAsync(client, "npgsql_db_client_connections{", TimeSpan.FromMilliseconds(100));
+            exposition.ShouldContain("# TYPE npgsql_db_client_connections gauge");
+            Families(exposition).ShouldNotContain(name => name.EndsWith("_count", StringComparison.Ordinal) && !exposition.Contains($"# TYPE {name[..^"_count".Length]} histogram", StringComparison.Ordinal),
+                "only histograms' series end in _count");
+            var (exitCode, output) = await DeployFiles.RunAsync(promtool, ["check", "metrics"], input: exposition);
+            output.Trim().ShouldBeEmpty("promtool check metrics reports no problem");
+            exitCode.ShouldBe(0, output);
+        }
+        finally
+        {
+            await drop();
+        }
+    }
+
     [Fact]
     public async Task The_exposition_after_varied_traffic_passes_promtool_check_metrics_without_lint_problems()
     {
@@ -61,6 +87,7 @@ public sealed partial class MetricsLintTests
         Driven.Where(name => !families.Contains(name)).ShouldBeEmpty("families the traffic should have made appear");
         RuntimeCounts.Where(name => !families.Contains(name)).ShouldBeEmpty("the runtime's counts");
         families.ShouldNotContain(name => name.StartsWith("system_runtime_", StringComparison.Ordinal) && name.EndsWith("_count", StringComparison.Ordinal));
+        families.ShouldNotContain(name => name.StartsWith("private_internaldiagnostics_", StringComparison.Ordinal), "the runtime's private diagnostics meters are left out");
 
         // promtool prints each lint problem (`counter metrics should have "_total" suffix`, `no help text`, …) on stderr
         // and exits 3; a parse error exits 1.
