@@ -193,11 +193,15 @@ public sealed class WindowTable
     /// </summary>
     public List<object?> OutcomeValues()
     {
-        var numeric = Outcomes.All(outcome => outcome is null or "true" or "false" || double.TryParse(outcome, NumberStyles.Float, CultureInfo.InvariantCulture, out _));
+        var numeric = Outcomes.All(IsNumeric);
         return Outcomes.Select(outcome => outcome is null ? null
             : !numeric ? (object)outcome
             : outcome == "true" ? 1.0 : outcome == "false" ? 0.0 : double.Parse(outcome, NumberStyles.Float, CultureInfo.InvariantCulture)).ToList();
     }
+
+    /// <summary>Whether an outcome is one <see cref="OutcomeValues"/> reads as a number: none, true or false, or a number.</summary>
+    public static bool IsNumeric(string? outcome) =>
+        outcome is null or "true" or "false" || double.TryParse(outcome, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
 
     /// <summary>
     /// A <c>feature_names</c> map (input tensor name to a non-empty list of non-empty column names), or null when

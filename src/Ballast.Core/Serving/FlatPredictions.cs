@@ -11,7 +11,8 @@ namespace Ballast.Serving;
 /// <see cref="WindowTable"/> as monitors and the ingest step flatten them. Columns: <c>prediction_id</c>, <c>row</c> (the
 /// row's index in its request), <c>timestamp</c>, <c>variant</c>, <c>model</c>, one per input feature (<c>NAME</c> for one
 /// value a row, else <c>NAME[0]</c> … or the names <c>feature_names</c> gives the tensor), one per output value likewise
-/// (labels as text, scores as numbers), <c>outcome</c> (a number when every outcome is one, else text) and <c>reward</c>.
+/// (labels as text, scores as numbers), <c>outcome</c> (a number when every outcome of the export is one, as
+/// <see cref="WindowTable.OutcomeValues"/> reads a table's, else text) and <c>reward</c>.
 /// Rows are in <see cref="PredictionSegments.Order"/>, then by row in their request.
 /// </summary>
 public static class FlatPredictions
@@ -45,6 +46,7 @@ public static class FlatPredictions
         {
             var columns = new Columns();
             var parts = new List<string>();
+            var numericOutcomes = true; // of every chunk, as WindowTable.OutcomeValues decides for one table
             var tensors = new HashSet<string>(StringComparer.Ordinal);
             using (var command = connection.CreateCommand())
             {
@@ -65,6 +67,7 @@ public static class FlatPredictions
                         cancellationToken.ThrowIfCancellationRequested();
                         parts.Add(chunk.Write(scratch, parts.Count, columns));
                         tensors.UnionWith(chunk.Table.InputTensors);
+                        numericOutcomes &= chunk.Table.Outcomes.All(WindowTable.IsNumeric);
                         chunk = new Chunk();
                     }
                 }
@@ -73,6 +76,7 @@ public static class FlatPredictions
                 {
                     parts.Add(chunk.Write(scratch, parts.Count, columns));
                     tensors.UnionWith(chunk.Table.InputTensors);
+                    numericOutcomes &= chunk.Table.Outcomes.All(WindowTable.IsNumeric);
                 }
             }
 
@@ -88,7 +92,10 @@ public static class FlatPredictions
                 ? "(SELECT NULL::VARCHAR AS prediction_id, NULL::BIGINT AS row, NULL::BIGINT AS timestamp, NULL::VARCHAR AS variant, NULL::VARCHAR AS model, " +
                   "NULL::VARCHAR AS outcome, NULL::DOUBLE AS reward WHERE false)"
                 : $"read_parquet([{string.Join(", ", parts.Select(Literal))}], union_by_name = true)";
-            var select = string.Join(", ", Leading.Concat(columns.Inputs).Concat(columns.Outputs).Concat(Trailing).Select(Identifier));
+            // Outcomes are written as text, and read as numbers (true 1, false 0) when every one of the export is one.
+            var select = string.Join(", ", Leading.Concat(columns.Inputs).Concat(columns.Outputs).Select(Identifier)
+                .Append(numericOutcomes && parts.Count > 0 ? "CASE outcome::VARCHAR WHEN 'true' THEN 1.0 WHEN 'false' THEN 0.0 ELSE outcome::DOUBLE END AS outcome" : "outcome")
+                .Append("reward"));
             // Parts are read in list order and each in its own order (DuckDB preserves insertion order without ORDER BY).
             Execute(connection, $"COPY (SELECT {select} FROM {source}) TO {Literal(target)} ({(format == "csv" ? "FORMAT csv, HEADER" : "FORMAT parquet, COMPRESSION zstd")})");
         }
@@ -186,7 +193,7 @@ public static class FlatPredictions
             Table.WriteParquet(path, [
                 ("prediction_id", _ids), ("row", _rows), ("timestamp", _timestamps), ("variant", variants), ("model", _models),
                 .. Table.Inputs.Select(pair => (pair.Key, pair.Value)), .. Table.Outputs.Select(pair => (pair.Key, pair.Value)),
-                ("outcome", Table.OutcomeValues()), ("reward", _rewards),
+                ("outcome", Table.Outcomes.Cast<object?>().ToList()), ("reward", _rewards),
             ]);
             return path;
         }

@@ -95,7 +95,9 @@ public abstract class FlatPredictionExportTests(DatabaseEngine engine) : FolderD
             Time.Advance(TimeSpan.FromMilliseconds(1));
         }
 
-        var export = new PredictionExport(log, artifacts, new FeedbackStore(Database, Time));
+        var feedback = new FeedbackStore(Database, Time);
+        await feedback.AddAsync([new Feedback("r0", "1", null), new Feedback("r3", "[true, false, true, false]", 1)], Cancel);
+        var export = new PredictionExport(log, artifacts, feedback);
         var names = Ballast.Monitoring.WindowTable.ParseFeatureNames("""{"float_input": ["sepal_length", "sepal_width", "petal_length", "petal_width"]}""");
         var csv = PathIn("iris.csv");
         await export.ExportFlatAsync("iris", null, null, "csv", csv, names, Cancel);
@@ -106,6 +108,20 @@ public abstract class FlatPredictionExportTests(DatabaseEngine engine) : FolderD
 
         // Flattened a request or two at a time, the file is the same: chunks keep the order and the columns.
         var chunked = PathIn("chunked.csv");
+        await export.QueryAsync("iris", null, null, connection =>
+        {
+            FlatPredictions.Write(connection, names, "csv", chunked, chunkValues: 20);
+            return true;
+        }, Cancel);
+        (await File.ReadAllLinesAsync(chunked, Cancel)).ShouldBe(lines);
+        lines.Skip(1).Select(line => line.Split(',')[^2]).ShouldBe(["1.0", "", "", "", "", "", "1.0", "0.0", "1.0", "0.0", "", "", "", "", ""],
+            "numbers in every chunk, though most chunks have none");
+
+        // One text outcome makes every outcome text, in every chunk alike (not 1.0 where a chunk had numbers only).
+        await feedback.AddAsync([new Feedback("r1", "[\"virginica\", \"setosa\"]", null)], Cancel);
+        await export.ExportFlatAsync("iris", null, null, "csv", csv, names, Cancel);
+        lines = await File.ReadAllLinesAsync(csv, Cancel);
+        lines.Skip(1).Select(line => line.Split(',')[^2]).Take(8).ShouldBe(["1", "virginica", "setosa", "", "", "", "true", "false"]);
         await export.QueryAsync("iris", null, null, connection =>
         {
             FlatPredictions.Write(connection, names, "csv", chunked, chunkValues: 20);
