@@ -65,19 +65,22 @@ public static class FlatPredictions
                     if (chunk.Table.Rows * (long)(chunk.Table.Inputs.Count + chunk.Table.Outputs.Count + Leading.Length + Trailing.Length) >= chunkValues)
                     {
                         cancellationToken.ThrowIfCancellationRequested();
-                        parts.Add(chunk.Write(scratch, parts.Count, columns));
-                        tensors.UnionWith(chunk.Table.InputTensors);
-                        numericOutcomes &= chunk.Table.Outcomes.All(WindowTable.IsNumeric);
+                        Flush(chunk);
                         chunk = new Chunk();
                     }
                 }
 
                 if (chunk.Table.Rows > 0)
                 {
-                    parts.Add(chunk.Write(scratch, parts.Count, columns));
-                    tensors.UnionWith(chunk.Table.InputTensors);
-                    numericOutcomes &= chunk.Table.Outcomes.All(WindowTable.IsNumeric);
+                    Flush(chunk);
                 }
+            }
+
+            void Flush(Chunk chunk)
+            {
+                parts.Add(chunk.Write(scratch, parts.Count, columns));
+                tensors.UnionWith(chunk.Table.InputTensors);
+                numericOutcomes &= chunk.Table.Outcomes.All(WindowTable.IsNumeric);
             }
 
             var unknown = parts.Count == 0 ? [] : (featureNames?.Keys ?? []).Where(name => !tensors.Contains(name)).Order(StringComparer.Ordinal).ToList();
