@@ -58,7 +58,9 @@ public static class BallastCli
     {
         ArgumentNullException.ThrowIfNull(error);
         var root = CreateRootCommand(output);
-        var parse = root.Parse(args);
+        // No response files: an argument starting with '@' is the value it says (--feature-names @names.json reads the
+        // file itself), not a file of arguments spliced into the command line.
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parse.Errors.Count > 0)
         {
             foreach (var problem in parse.Errors)

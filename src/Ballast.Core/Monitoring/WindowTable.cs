@@ -1,5 +1,7 @@
+using System.Data;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using DuckDB.NET.Data;
 using static Ballast.Storage.DuckDbSql;
 
@@ -34,6 +36,21 @@ public sealed class WindowTable
 
     public int Rows { get; private set; }
 
+    /// <summary>The input tensors the table's requests have, by name.</summary>
+    public HashSet<string> InputTensors { get; private init; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Input tensors <c>feature_names</c> gives another count of names than their values a row (their columns are then
+    /// named <c>NAME[i]</c>), with that width: a table read for a user who asked for those names tells them.
+    /// </summary>
+    public HashSet<(string Tensor, int Width)> UnnamedInputs { get; private init; } = [];
+
+    /// <summary>
+    /// The columns of the <c>predictions</c> view <see cref="Append"/> reads, in its order: a reader that needs more of a
+    /// record selects these first and its own after them.
+    /// </summary>
+    public const string RecordColumns = "latency_ms, inputs, outputs, outcome, expectations, variant, prediction_id";
+
     /// <summary>
     /// Reads the <c>predictions</c> view of <see cref="Ballast.Serving.PredictionExport.QueryAsync"/> (the answers callers
     /// got, primary and forced: <see cref="Ballast.Serving.PredictionSegments.Answered"/>), of one <paramref name="variant"/> when given (a rollout's canary or stable variant), with the copies its
@@ -52,31 +69,43 @@ public sealed class WindowTable
         }
 
         // The view has every column whatever shape its segments have (null where a segment lacks one), and is in write order.
-        command.CommandText = $"SELECT latency_ms, inputs, outputs, outcome, expectations, variant, prediction_id FROM predictions WHERE {which} ORDER BY " + Ballast.Serving.PredictionSegments.Order
+        command.CommandText = $"SELECT {RecordColumns} FROM predictions WHERE {which} ORDER BY " + Ballast.Serving.PredictionSegments.Order
             + (limit is { } l ? " LIMIT " + l.ToString(CultureInfo.InvariantCulture) : "");
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
-            table.Latencies.Add(reader.IsDBNull(0) ? 0 : reader.GetDouble(0));
-            var before = table.Rows;
-            var rows = table.Add(table.Inputs, reader.GetString(1), featureNames, labelsAsText: false);
-            table.Add(table.Outputs, reader.GetString(2), null, labelsAsText: true);
-            table.Rows = before + rows;
-            table.AddOutcomes(reader.IsDBNull(3) ? null : reader.GetString(3), rows);
-            var flagged = reader.IsDBNull(4) || reader.GetString(4).Length == 0 ? null : reader.GetString(4);
-            table.Flagged.AddRange(Enumerable.Repeat(flagged, rows));
-            table.Variants.AddRange(Enumerable.Repeat(reader.IsDBNull(5) ? null : reader.GetString(5), rows));
-            table.Requests.Add((reader.IsDBNull(6) ? null : reader.GetString(6), rows));
-            foreach (var column in table.Inputs.Values.Concat(table.Outputs.Values))
-            {
-                while (column.Count < table.Rows)
-                {
-                    column.Add(null);
-                }
-            }
+            table.Append(reader, featureNames);
         }
 
         return table;
+    }
+
+    /// <summary>
+    /// Adds the record <paramref name="record"/> is on (its first columns <see cref="RecordColumns"/>): one row per row of
+    /// its request, every column grown to the new row count. Returns the request's row count.
+    /// </summary>
+    public int Append(IDataRecord record, IReadOnlyDictionary<string, IReadOnlyList<string>>? featureNames)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        Latencies.Add(record.IsDBNull(0) ? 0 : record.GetDouble(0));
+        var before = Rows;
+        var rows = Add(Inputs, record.GetString(1), featureNames, labelsAsText: false);
+        Add(Outputs, record.GetString(2), null, labelsAsText: true);
+        Rows = before + rows;
+        AddOutcomes(record.IsDBNull(3) ? null : record.GetString(3), rows);
+        var flagged = record.IsDBNull(4) || record.GetString(4).Length == 0 ? null : record.GetString(4);
+        Flagged.AddRange(Enumerable.Repeat(flagged, rows));
+        Variants.AddRange(Enumerable.Repeat(record.IsDBNull(5) ? null : record.GetString(5), rows));
+        Requests.Add((record.IsDBNull(6) ? null : record.GetString(6), rows));
+        foreach (var column in Inputs.Values.Concat(Outputs.Values))
+        {
+            while (column.Count < Rows)
+            {
+                column.Add(null);
+            }
+        }
+
+        return rows;
     }
 
     /// <summary>The prediction ids of the table's requests.</summary>
@@ -89,7 +118,11 @@ public sealed class WindowTable
     public WindowTable WithOutcomes(IReadOnlyDictionary<string, string> outcomes)
     {
         ArgumentNullException.ThrowIfNull(outcomes);
-        var table = new WindowTable { Inputs = Inputs, Outputs = Outputs, Flagged = Flagged, Variants = Variants, Latencies = Latencies, Requests = Requests, Rows = Rows };
+        var table = new WindowTable
+        {
+            Inputs = Inputs, Outputs = Outputs, Flagged = Flagged, Variants = Variants, Latencies = Latencies, Requests = Requests, Rows = Rows, InputTensors = InputTensors,
+            UnnamedInputs = UnnamedInputs,
+        };
         foreach (var (id, rows) in Requests)
         {
             table.AddOutcomes(id is not null && outcomes.TryGetValue(id, out var outcome) ? outcome : null, rows);
@@ -117,7 +150,17 @@ public sealed class WindowTable
             var count = shape.Length == 0 ? 1 : (int)shape[0];
             var width = count == 0 ? 0 : data.Count / count;
             rows = rows < 0 ? count : rows;
-            var names = featureNames?.GetValueOrDefault(name) is { } given && given.Count == width
+            var given = featureNames?.GetValueOrDefault(name);
+            if (ReferenceEquals(columns, Inputs))
+            {
+                InputTensors.Add(name);
+                if (given is not null && given.Count != width)
+                {
+                    UnnamedInputs.Add((name, width));
+                }
+            }
+
+            var names = given is not null && given.Count == width
                 ? given
                 : width == 1 ? [name] : Enumerable.Range(0, width).Select(i => string.Create(CultureInfo.InvariantCulture, $"{name}[{i}]")).ToList();
             var text = datatype is "BYTES" || (labelsAsText && datatype is not ("FP16" or "FP32" or "FP64"));
@@ -142,6 +185,68 @@ public sealed class WindowTable
         }
 
         return Math.Max(rows, 0);
+    }
+
+    /// <summary>
+    /// The outcomes as a column: numbers when every outcome is a number or true/false (1 and 0), else the labels as
+    /// text; null where a row has none.
+    /// </summary>
+    public List<object?> OutcomeValues()
+    {
+        var numeric = Outcomes.All(IsNumeric);
+        return Outcomes.Select(outcome => outcome is null ? null
+            : !numeric ? (object)outcome
+            : outcome == "true" ? 1.0 : outcome == "false" ? 0.0 : double.Parse(outcome, NumberStyles.Float, CultureInfo.InvariantCulture)).ToList();
+    }
+
+    /// <summary>Whether an outcome is one <see cref="OutcomeValues"/> reads as a number: none, true or false, or a number.</summary>
+    public static bool IsNumeric(string? outcome) =>
+        outcome is null or "true" or "false" || double.TryParse(outcome, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+
+    /// <summary>
+    /// A <c>feature_names</c> map (input tensor name to a non-empty list of non-empty column names), or null when
+    /// <paramref name="node"/> is anything else.
+    /// </summary>
+    public static Dictionary<string, IReadOnlyList<string>>? ReadFeatureNames(JsonNode? node)
+    {
+        if (node is not JsonObject map)
+        {
+            return null;
+        }
+
+        var result = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        foreach (var (tensor, names) in map)
+        {
+            if (names is not JsonArray list || list.Count == 0 || list.Any(item => item is not JsonValue value || !value.TryGetValue<string>(out var text) || text.Length == 0))
+            {
+                return null;
+            }
+
+            result[tensor] = list.Select(item => item!.GetValue<string>()).ToList();
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// <see cref="ReadFeatureNames"/> of JSON text (a query parameter, a command-line option), or a
+    /// <see cref="Tracking.TrackingException"/> saying what is wrong with it.
+    /// </summary>
+    public static Dictionary<string, IReadOnlyList<string>> ParseFeatureNames(string json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        JsonNode? node;
+        try
+        {
+            node = JsonNode.Parse(json);
+        }
+        catch (JsonException exception)
+        {
+            throw Tracking.TrackingException.Invalid($"feature_names is not JSON: {JsonErrorText.WithoutPosition(exception.Message)}");
+        }
+
+        return ReadFeatureNames(node)
+            ?? throw Tracking.TrackingException.Invalid($"feature_names must map input tensors to lists of column names ({{\"features\": [\"age\", \"income\"]}}), not {json}");
     }
 
     private void AddOutcomes(string? outcome, int rows)
@@ -188,7 +293,8 @@ public sealed class WindowTable
 
     /// <summary>
     /// Writes the chosen columns (input or output) of the rows where <paramref name="keep"/> holds to a Parquet file
-    /// (numbers as DOUBLE, anything else as VARCHAR), for <see cref="DriftTableReader"/>.
+    /// (numbers as DOUBLE, whole numbers given as <see cref="long"/> as BIGINT, anything else as VARCHAR), for
+    /// <see cref="DriftTableReader"/>.
     /// </summary>
     public void WriteParquet(string path, IReadOnlyList<(string Name, List<object?> Values)> columns, Func<int, bool>? keep = null)
     {
@@ -196,7 +302,8 @@ public sealed class WindowTable
         using var connection = new DuckDBConnection("Data Source=:memory:");
         connection.Open();
         var numeric = columns.Select(column => column.Values.All(value => value is null or double)).ToList();
-        Execute(connection, "SET threads = 1; CREATE TABLE rows (" + string.Join(", ", columns.Select((column, i) => $"{Identifier(column.Name)} {(numeric[i] ? "DOUBLE" : "VARCHAR")}")) + ")");
+        var whole = columns.Select((column, i) => !numeric[i] && column.Values.All(value => value is null or long)).ToList();
+        Execute(connection, "SET threads = 1; CREATE TABLE rows (" + string.Join(", ", columns.Select((column, i) => $"{Identifier(column.Name)} {(numeric[i] ? "DOUBLE" : whole[i] ? "BIGINT" : "VARCHAR")}")) + ")");
         using (var appender = connection.CreateAppender("rows"))
         {
             for (var row = 0; row < Rows; row++)
@@ -213,6 +320,7 @@ public sealed class WindowTable
                     {
                         null => appended.AppendNullValue(),
                         double number when numeric[i] => appended.AppendValue(number),
+                        long number when whole[i] => appended.AppendValue(number),
                         var value => appended.AppendValue(Convert.ToString(value, CultureInfo.InvariantCulture)),
                     };
                 }

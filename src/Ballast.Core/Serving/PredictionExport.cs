@@ -45,19 +45,45 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
         return outcomes;
     }
 
+    /// <summary>
+    /// The export's layouts: <c>records</c>, the log's records as they are stored (one row per request, inputs and outputs
+    /// as V2 JSON tensors), and <c>flat</c>, one row per scored row with a column per feature (<see cref="FlatPredictions"/>).
+    /// </summary>
+    public static IReadOnlyList<string> Layouts { get; } = ["records", "flat"];
+
+    /// <summary>Writes the endpoint's records in [from, to] (Unix ms), as they are stored, with their feedback, in <see cref="PredictionSegments.Order"/>.</summary>
     public async Task ExportAsync(string endpoint, long? from, long? to, string format, string target, CancellationToken cancellationToken = default)
     {
-        if (!Formats.Contains(format))
-        {
-            throw Tracking.TrackingException.Invalid($"format '{format}' is not one of {string.Join(", ", Formats)}.");
-        }
-
+        CheckFormat(format);
         await QueryAsync(endpoint, from, to, connection =>
         {
             Execute(connection, $"COPY (SELECT * FROM predictions ORDER BY {PredictionSegments.Order}) " +
                 $"TO {Literal(target)} ({(format == "csv" ? "FORMAT csv, HEADER" : "FORMAT parquet, COMPRESSION zstd")})");
             return true;
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes the answers in [from, to] (Unix ms) flat (<see cref="FlatPredictions"/>), one row per scored row, input tensors'
+    /// columns named by <paramref name="featureNames"/> where it names them.
+    /// </summary>
+    public async Task ExportFlatAsync(string endpoint, long? from, long? to, string format, string target, IReadOnlyDictionary<string, IReadOnlyList<string>>? featureNames,
+        CancellationToken cancellationToken = default)
+    {
+        CheckFormat(format);
+        await QueryAsync(endpoint, from, to, connection =>
+        {
+            FlatPredictions.Write(connection, featureNames, format, target, cancellationToken: cancellationToken);
+            return true;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static void CheckFormat(string format)
+    {
+        if (!Formats.Contains(format))
+        {
+            throw Tracking.TrackingException.Invalid($"format '{format}' is not one of {string.Join(", ", Formats)}.");
+        }
     }
 
     /// <summary>

@@ -5,6 +5,7 @@ using Ballast.Serving;
 using Ballast.Tracking;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 
 namespace Ballast.Server.Serving;
@@ -59,12 +60,23 @@ public static class PredictionsApi
         }).WithTags("Predictions").WithSummary("Records outcomes and/or rewards for predictions: {prediction_id, outcome?, reward?} or {feedback: [...]}.")
             .RequireAuthorization(BallastPolicies.Writer);
 
-        routes.MapGet("/api/v1/predictions/export", async (string? endpoint, string? from, string? to, string? format, HttpContext http, PredictionExport export, EndpointStore endpoints, PredictionLog log) =>
+        routes.MapGet("/api/v1/predictions/export", async (string? endpoint, string? from, string? to, string? format, string? layout,
+            [FromQuery(Name = "feature_names")] string? featureNames, HttpContext http, PredictionExport export, EndpointStore endpoints, PredictionLog log) =>
         {
             if (string.IsNullOrEmpty(endpoint))
             {
-                throw TrackingException.Invalid("Name the endpoint: ?endpoint=NAME (and optionally from, to, format=parquet|csv).");
+                throw TrackingException.Invalid("Name the endpoint: ?endpoint=NAME (and optionally from, to, format=parquet|csv, layout=records|flat).");
             }
+
+            var flat = (string.IsNullOrEmpty(layout) ? "records" : layout) switch
+            {
+                "records" => false,
+                "flat" => true,
+                _ => throw TrackingException.Invalid($"layout '{layout}' is not one of {string.Join(", ", PredictionExport.Layouts)}."),
+            };
+            var names = string.IsNullOrEmpty(featureNames) ? null
+                : flat ? Ballast.Monitoring.WindowTable.ParseFeatureNames(featureNames)
+                : throw TrackingException.Invalid("feature_names names the columns of layout=flat; the records layout keeps the tensors as they are.");
 
             // A deleted endpoint's log stays exportable; a name that never logged anything is a mistake, not an empty file.
             if (await endpoints.FindAsync(endpoint, http.RequestAborted).ConfigureAwait(false) is null
@@ -75,11 +87,14 @@ public static class PredictionsApi
 
             var kind = string.IsNullOrEmpty(format) ? "parquet" : format;
             var file = Path.Combine(Path.GetTempPath(), $"ballast-export-{Guid.NewGuid():N}.{kind}");
-            await export.ExportAsync(endpoint, Time(from, "from"), Time(to, "to"), kind, file, http.RequestAborted).ConfigureAwait(false);
+            var (start, end) = (Time(from, "from"), Time(to, "to"));
+            await (flat ? export.ExportFlatAsync(endpoint, start, end, kind, file, names, http.RequestAborted) : export.ExportAsync(endpoint, start, end, kind, file, http.RequestAborted))
+                .ConfigureAwait(false);
             // The file is deleted when the response stream closes.
             var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, 81_920, FileOptions.Asynchronous | FileOptions.DeleteOnClose);
             return TypedResults.Stream(stream, kind == "csv" ? "text/csv" : "application/vnd.apache.parquet", $"{endpoint}-predictions.{kind}");
-        }).WithTags("Predictions").WithSummary("An endpoint's predictions in [from, to] (ISO 8601 or Unix ms) with their feedback, in write order (timestamp, instance, sequence).")
+        }).WithTags("Predictions").WithSummary("An endpoint's predictions in [from, to] (ISO 8601 or Unix ms) with their feedback, in write order (timestamp, instance, sequence): "
+            + "layout=records (default) as stored, one row per request; layout=flat one row per scored row, a column per feature (feature_names: a JSON object naming input tensors' columns).")
             .RequireAuthorization(BallastPolicies.Reader);
         return routes;
     }

@@ -168,7 +168,7 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
                 }
             }
 
-            if (inputs["feature_names"] is { } names && !StepInputs.IsReference(names) && ReadFeatureNames(names) is null)
+            if (inputs["feature_names"] is { } names && !StepInputs.IsReference(names) && WindowTable.ReadFeatureNames(names) is null)
             {
                 problems.Add($"with.feature_names must map input tensors to lists of column names ({{\"features\": [\"age\", \"income\"]}}), not {names.ToJsonString()}");
             }
@@ -480,7 +480,7 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
         }
 
         var featureNames = context.With["feature_names"] is { } names
-            ? ReadFeatureNames(names) ?? throw new StepFailedException($"input 'feature_names' must map input tensors to lists of column names, not {names.ToJsonString()}")
+            ? WindowTable.ReadFeatureNames(names) ?? throw new StepFailedException($"input 'feature_names' must map input tensors to lists of column names, not {names.ToJsonString()}")
             : null;
         var window = await export.QueryAsync(endpoint, from, to, connection => WindowTable.Read(connection, featureNames), context.CancellationToken).ConfigureAwait(false);
         if (window.Inputs.ContainsKey(label))
@@ -488,11 +488,7 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
             throw new StepFailedException($"the label column '{label}' is also an input feature of {endpoint}; choose another name");
         }
 
-        var numericLabel = window.Outcomes.All(outcome => outcome is null || outcome is "true" or "false" || double.TryParse(outcome, NumberStyles.Float, CultureInfo.InvariantCulture, out _));
-        var labels = window.Outcomes.Select(outcome => outcome is null ? null
-            : !numericLabel ? (object)outcome
-            : outcome == "true" ? 1.0 : outcome == "false" ? 0.0 : double.Parse(outcome, NumberStyles.Float, CultureInfo.InvariantCulture)).ToList();
-        var columns = window.Inputs.Select(pair => (pair.Key, pair.Value)).Append((label, labels)).ToList();
+        var columns = window.Inputs.Select(pair => (pair.Key, pair.Value)).Append((label, window.OutcomeValues())).ToList();
         var folder = Path.Combine(context.WorkDirectory, "window");
         Directory.CreateDirectory(folder);
         var local = Path.Combine(folder, $"{endpoint}-{from}-{to}.parquet");
@@ -655,26 +651,5 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
         }
 
         return false;
-    }
-
-    private static Dictionary<string, IReadOnlyList<string>>? ReadFeatureNames(JsonNode node)
-    {
-        if (node is not JsonObject map)
-        {
-            return null;
-        }
-
-        var result = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-        foreach (var (tensor, names) in map)
-        {
-            if (names is not JsonArray list || list.Count == 0 || list.Any(item => item is not JsonValue value || !value.TryGetValue<string>(out var text) || text.Length == 0))
-            {
-                return null;
-            }
-
-            result[tensor] = list.Select(item => item!.GetValue<string>()).ToList();
-        }
-
-        return result;
     }
 }
