@@ -46,6 +46,15 @@ public sealed class WindowTable
     public HashSet<(string Tensor, int Width)> UnnamedInputs { get; private init; } = [];
 
     /// <summary>
+    /// <see cref="UnnamedInputs"/> as sentences, by tensor: <c>'x' has 4 value(s) a row, but feature_names gives it 3
+    /// name(s)</c> (<paramref name="featureNames"/>: the names the table was read with).
+    /// </summary>
+    public IReadOnlyList<string> FeatureNameProblems(IReadOnlyDictionary<string, IReadOnlyList<string>>? featureNames) =>
+        UnnamedInputs.OrderBy(input => input.Tensor, StringComparer.Ordinal)
+            .Select(input => $"'{input.Tensor}' has {input.Width} value(s) a row, but feature_names gives it {(featureNames is not null && featureNames.TryGetValue(input.Tensor, out var names) ? names.Count : 0)} name(s)")
+            .ToList();
+
+    /// <summary>
     /// The columns of the <c>predictions</c> view <see cref="Append"/> reads, in its order: a reader that needs more of a
     /// record selects these first and its own after them.
     /// </summary>

@@ -58,8 +58,7 @@ public static class FlatPredictions
                     chunk.Append(reader, featureNames);
                     if (chunk.Table.UnnamedInputs.Count > 0)
                     {
-                        throw TrackingException.Invalid("feature_names does not fit the logged inputs", chunk.Table.UnnamedInputs.OrderBy(input => input.Tensor, StringComparer.Ordinal)
-                            .Select(input => $"'{input.Tensor}' has {input.Width} value(s) a row, but feature_names gives it {featureNames![input.Tensor].Count} name(s)").ToList());
+                        throw TrackingException.Invalid("feature_names does not fit the logged inputs", chunk.Table.FeatureNameProblems(featureNames));
                     }
 
                     if (chunk.Table.Rows * (long)(chunk.Table.Inputs.Count + chunk.Table.Outputs.Count + Leading.Length + Trailing.Length) >= chunkValues)

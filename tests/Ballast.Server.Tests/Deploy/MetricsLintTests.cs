@@ -55,8 +55,7 @@ public sealed partial class MetricsLintTests
             (await client.GetAsync("/api/v1/endpoints", Cancel)).EnsureSuccessStatusCode();
             var exposition = await MetricsExposition.UntilAsync(client, "npgsql_db_client_connections{", TimeSpan.FromMilliseconds(100));
             exposition.ShouldContain("# TYPE npgsql_db_client_connections gauge");
-            Families(exposition).ShouldNotContain(name => name.EndsWith("_count", StringComparison.Ordinal) && !exposition.Contains($"# TYPE {name[..^"_count".Length]} histogram", StringComparison.Ordinal),
-                "only histograms' series end in _count");
+            Families(exposition).Where(name => name.EndsWith("_count", StringComparison.Ordinal)).ShouldBeEmpty("only histograms' series end in _count");
             var (exitCode, output) = await DeployFiles.RunAsync(promtool, ["check", "metrics"], input: exposition);
             output.Trim().ShouldBeEmpty("promtool check metrics reports no problem");
             exitCode.ShouldBe(0, output);

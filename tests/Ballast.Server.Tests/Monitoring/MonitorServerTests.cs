@@ -160,6 +160,14 @@ public sealed class MonitorServerTests
         exposition.ShouldContain("ballast_monitor_drift_score{monitor=\"iris-watch\",column=\"sepal_length\",method=\"ks\"}");
         exposition.ShouldContain("ballast_monitor_dataset_drift_share{monitor=\"iris-watch\"} 0.5");
         exposition.ShouldContain("ballast_monitor_metric{monitor=\"iris-watch\",metric=\"rows\"} 200");
+
+        // feature_names that do not fit the logged inputs: the window says so (its columns are float_input[0]… instead of the names).
+        var misnamed = new Dictionary<string, object>(monitor) { ["name"] = "iris-misnamed", ["feature_names"] = new Dictionary<string, string[]> { ["float_input"] = Features[..3] } };
+        (await client.PostAsJsonAsync("/api/v1/monitors", misnamed, Cancel)).EnsureSuccessStatusCode();
+        await ScoreAsync(client, 20, shift: 0, seed: 13);
+        var noted = await (await client.PostAsync("/api/v1/monitors/iris-misnamed/evaluate", null, Cancel)).Content.ReadFromJsonAsync<JsonElement>(Cancel);
+        noted.GetProperty("message").GetString()!.ShouldStartWith(
+            "feature_names does not fit the logged inputs, whose columns are named NAME[i] instead: 'float_input' has 4 value(s) a row, but feature_names gives it 3 name(s)", customMessage: noted.ToString());
     }
 
     [Fact]

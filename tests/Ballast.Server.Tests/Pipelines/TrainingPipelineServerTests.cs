@@ -501,6 +501,16 @@ public abstract class TrainingPipelineServerTests(DatabaseEngine engine) : Engin
 
         var few = await RunAsync(client, "too-few");
         Steps(few)["ingest"].GetProperty("error").GetString()!.ShouldEndWith("has 55 rows, fewer than min_rows (100): not enough to train on");
+
+        // feature_names that do not fit the logged inputs fail the step, naming them (it registered columns named income[0]… instead).
+        var misnamed = new { endpoint = "loans", from = 0, label = "defaulted", feature_names = new Dictionary<string, string[]> { ["income"] = ["income_a", "income_b"] } };
+        using (var put = await client.PutAsJsonAsync("/api/v1/pipelines/misnamed", new { steps = new object[] { new { name = "ingest", kind = "ingest", with = misnamed } } }, Cancel))
+        {
+            put.EnsureSuccessStatusCode();
+        }
+
+        var wrong = await RunAsync(client, "misnamed");
+        Steps(wrong)["ingest"].GetProperty("error").GetString()!.ShouldEndWith("input 'feature_names' does not fit loans's logged inputs: 'income' has 1 value(s) a row, but feature_names gives it 2 name(s)");
     }
 }
 

@@ -483,6 +483,12 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
             ? WindowTable.ReadFeatureNames(names) ?? throw new StepFailedException($"input 'feature_names' must map input tensors to lists of column names, not {names.ToJsonString()}")
             : null;
         var window = await export.QueryAsync(endpoint, from, to, connection => WindowTable.Read(connection, featureNames), context.CancellationToken).ConfigureAwait(false);
+        if (window.UnnamedInputs.Count > 0)
+        {
+            // Columns named x[0], x[1]… where the step asked for names would register a dataset of other columns than meant.
+            throw new StepFailedException($"input 'feature_names' does not fit {endpoint}'s logged inputs: {ProblemList.Join(window.FeatureNameProblems(featureNames))}");
+        }
+
         if (window.Inputs.ContainsKey(label))
         {
             throw new StepFailedException($"the label column '{label}' is also an input feature of {endpoint}; choose another name");
