@@ -509,6 +509,15 @@ public abstract class TrainingPipelineServerTests(DatabaseEngine engine) : Engin
             put.EnsureSuccessStatusCode();
         }
 
+        // A label that is an input's name in another case: the same column to DuckDB, so refused, naming both.
+        using (var put = await client.PutAsJsonAsync("/api/v1/pipelines/cased", new { steps = new object[] { new { name = "ingest", kind = "ingest", with = new { endpoint = "loans", from = 0, label = "Income" } } } }, Cancel))
+        {
+            put.EnsureSuccessStatusCode();
+        }
+
+        Steps(await RunAsync(client, "cased"))["ingest"].GetProperty("error").GetString()!
+            .ShouldEndWith("the label column 'Income' is also an input feature of loans ('income'; column names are compared without case); choose another name");
+
         var wrong = await RunAsync(client, "misnamed");
         Steps(wrong)["ingest"].GetProperty("error").GetString()!.ShouldEndWith("input 'feature_names' does not fit loans's logged inputs: 'income' has 1 value(s) a row, but feature_names gives it 2 name(s)");
     }

@@ -489,9 +489,15 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
             throw new StepFailedException($"input 'feature_names' does not fit {endpoint}'s logged inputs: {ProblemList.Join(window.FeatureNameProblems(featureNames))}");
         }
 
-        if (window.Inputs.ContainsKey(label))
+        // Column names are one case-insensitively to DuckDB (and to the steps reading the table): a clash fails here, named.
+        if (window.Inputs.Keys.FirstOrDefault(name => string.Equals(name, label, StringComparison.OrdinalIgnoreCase)) is { } input)
         {
-            throw new StepFailedException($"the label column '{label}' is also an input feature of {endpoint}; choose another name");
+            throw new StepFailedException($"the label column '{label}' is also an input feature of {endpoint}{(input == label ? "" : $" ('{input}'; column names are compared without case)")}; choose another name");
+        }
+
+        if (window.Inputs.Keys.GroupBy(name => name, StringComparer.OrdinalIgnoreCase).Where(names => names.Count() > 1).Select(names => string.Join(" and ", names.Select(name => $"'{name}'"))).ToList() is [_, ..] clashes)
+        {
+            throw new StepFailedException($"input columns of {endpoint} differ only in case ({string.Join("; ", clashes)}), and column names are compared without case; name them apart with feature_names");
         }
 
         var columns = window.Inputs.Select(pair => (pair.Key, pair.Value)).Append((label, window.OutcomeValues())).ToList();
