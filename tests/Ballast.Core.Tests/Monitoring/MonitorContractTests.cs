@@ -44,6 +44,22 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : FolderDataba
         return new Stack(datasets, monitors, new MonitorScheduler(monitors, evaluator, traffic, [], Time), evaluator, log, feedback, kpis, endpoints, traffic, export);
     }
 
+    /// <summary>
+    /// For a second replica's log beside the stack's (open it on the artifacts given, folder <c>wal-other</c>): the
+    /// watermarks the replicas publish, and a scheduler whose windows wait for them, observed by the recorder; at
+    /// <c>At(0)</c>, with endpoint iris.
+    /// </summary>
+    private async Task<(IArtifactStore Artifacts, PredictionLogWatermarks Watermarks, ObservationRecorder Recorder, MonitorScheduler Scheduler)> TwoReplicasAsync(Stack stack)
+    {
+        var watermarks = new PredictionLogWatermarks(Database, Time);
+        var artifacts = LocalArtifacts();
+        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(0)));
+        var evaluator = new MonitorEvaluator(new PredictionExport(stack.Log, artifacts, stack.Feedback, watermarks), stack.Datasets, stack.Kpis, stack.Traffic);
+        var recorder = new ObservationRecorder();
+        await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
+        return (artifacts, watermarks, recorder, new MonitorScheduler(stack.Monitors, evaluator, stack.Traffic, [recorder], Time));
+    }
+
     private MonitorScheduler Scheduler(Stack stack, IAlertObserver observer) => new(stack.Monitors, stack.Evaluator, stack.Traffic, [observer], Time);
 
     /// <summary>Iris-like rows (seeded), one request each, <paramref name="shift"/> added to the petal columns.</summary>
@@ -228,14 +244,8 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : FolderDataba
     {
         var stack = await StackAsync();
         await using var log = stack.Log;
-        var watermarks = new PredictionLogWatermarks(Database, Time);
-        var artifacts = LocalArtifacts();
-        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(0)));
+        var (artifacts, watermarks, recorder, scheduler) = await TwoReplicasAsync(stack);
         await using var other = await OpenLogAsync(artifacts, "wal-other");
-        var evaluator = new MonitorEvaluator(new PredictionExport(stack.Log, artifacts, stack.Feedback, watermarks), stack.Datasets, stack.Kpis, stack.Traffic);
-        var recorder = new ObservationRecorder();
-        var scheduler = new MonitorScheduler(stack.Monitors, evaluator, stack.Traffic, [recorder], Time);
-        await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
         await stack.Monitors.CreateAsync(Spec() with { Segments = [], Performance = null, Kpis = [] }, Cancel);
 
         // This replica logs 150 rows, the other 100 it has not rolled yet (its mark is its start).
@@ -319,14 +329,8 @@ public abstract class MonitorContractTests(DatabaseEngine engine) : FolderDataba
     {
         var stack = await StackAsync();
         await using var log = stack.Log;
-        var watermarks = new PredictionLogWatermarks(Database, Time);
-        var artifacts = LocalArtifacts();
-        Time.SetUtcNow(DateTimeOffset.FromUnixTimeMilliseconds(At(0)));
+        var (artifacts, watermarks, recorder, scheduler) = await TwoReplicasAsync(stack);
         await using var other = await OpenLogAsync(artifacts, "wal-other");
-        var evaluator = new MonitorEvaluator(new PredictionExport(stack.Log, artifacts, stack.Feedback, watermarks), stack.Datasets, stack.Kpis, stack.Traffic);
-        var recorder = new ObservationRecorder();
-        var scheduler = new MonitorScheduler(stack.Monitors, evaluator, stack.Traffic, [recorder], Time);
-        await stack.Endpoints.CreateAsync(new EndpointSpec("iris", null, [new VariantSpec("main", "models:/iris/1")]), Cancel);
         // Windows of 10 rows, fewer than min_rows (30): each is stored with its row count and no verdict, which is all this needs.
         await stack.Monitors.CreateAsync(Spec() with { Window = new MonitorWindow(Rows: 10), Segments = [], Performance = null, Kpis = [] }, Cancel);
 
