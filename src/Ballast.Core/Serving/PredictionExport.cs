@@ -78,7 +78,8 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
         }, cancellationToken).ConfigureAwait(false);
     }
 
-    private static void CheckFormat(string format)
+    /// <summary>Refuses a format other than <see cref="Formats"/> (before a caller names a file after it).</summary>
+    public static void CheckFormat(string format)
     {
         if (!Formats.Contains(format))
         {

@@ -86,6 +86,7 @@ public static class PredictionsApi
             }
 
             var kind = string.IsNullOrEmpty(format) ? "parquet" : format;
+            PredictionExport.CheckFormat(kind); // before it names the temporary file
             var file = Path.Combine(Path.GetTempPath(), $"ballast-export-{Guid.NewGuid():N}.{kind}");
             var (start, end) = (Time(from, "from"), Time(to, "to"));
             await (flat ? export.ExportFlatAsync(endpoint, start, end, kind, file, names, http.RequestAborted) : export.ExportAsync(endpoint, start, end, kind, file, http.RequestAborted))

@@ -94,6 +94,13 @@ public sealed class FlatExportServerTests
             (await refused.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldStartWith(detail);
         }
 
+        // A format is checked before it names the temporary file (a path in it never reaches the file system).
+        using (var format = await client.GetAsync("/api/v1/predictions/export?endpoint=titanic&format=..%2F..%2Fx", Cancel))
+        {
+            format.StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+            (await format.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("detail").GetString().ShouldBe("format '../../x' is not one of parquet, csv.");
+        }
+
         // The CLI: names from a file; --feature-names without --flat is a usage error; the server's refusal is printed.
         var names = Path.Combine(server.DataDir, "names.json");
         await File.WriteAllTextAsync(names, """{"sex": ["gender"], "embarked": ["port"]}""", Cancel);
