@@ -100,7 +100,7 @@ public sealed class MonitorEvaluator(
 
             // Columns named x[0], x[1]… where the monitor names them: drift is then measured on the columns the reference shares, if any.
             var notes = window.UnnamedInputs.Count == 0 ? new List<string>()
-                : [$"feature_names does not fit the logged inputs, whose columns are named NAME[i] instead: {ProblemList.Join(window.FeatureNameProblems(spec.FeatureNames))}"];
+                : [$"feature_names does not fit the logged inputs, whose columns are named NAME[i] instead: {ProblemList.Join(window.FeatureNameProblems())}"];
             var prediction = PredictionDrift(spec, window, reference, scratch, notes, cancellationToken);
             if (prediction is not null)
             {

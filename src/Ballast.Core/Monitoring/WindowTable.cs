@@ -41,18 +41,15 @@ public sealed class WindowTable
 
     /// <summary>
     /// Input tensors <c>feature_names</c> gives another count of names than their values a row (their columns are then
-    /// named <c>NAME[i]</c>), with that width: a table read for a user who asked for those names tells them.
+    /// named <c>NAME[i]</c>), with that width and the count of names given: a table read for a user who asked for those
+    /// names tells them.
     /// </summary>
-    public HashSet<(string Tensor, int Width)> UnnamedInputs { get; private init; } = [];
+    public HashSet<(string Tensor, int Width, int Names)> UnnamedInputs { get; private init; } = [];
 
-    /// <summary>
-    /// <see cref="UnnamedInputs"/> as sentences, by tensor: <c>'x' has 4 value(s) a row, but feature_names gives it 3
-    /// name(s)</c> (<paramref name="featureNames"/>: the names the table was read with).
-    /// </summary>
-    public IReadOnlyList<string> FeatureNameProblems(IReadOnlyDictionary<string, IReadOnlyList<string>>? featureNames) =>
+    /// <summary><see cref="UnnamedInputs"/> as sentences, by tensor: <c>'x' has 4 value(s) a row, but feature_names gives it 3 name(s)</c>.</summary>
+    public IReadOnlyList<string> FeatureNameProblems() =>
         UnnamedInputs.OrderBy(input => input.Tensor, StringComparer.Ordinal)
-            .Select(input => $"'{input.Tensor}' has {input.Width} value(s) a row, but feature_names gives it {(featureNames is not null && featureNames.TryGetValue(input.Tensor, out var names) ? names.Count : 0)} name(s)")
-            .ToList();
+            .Select(input => $"'{input.Tensor}' has {input.Width} value(s) a row, but feature_names gives it {input.Names} name(s)").ToList();
 
     /// <summary>
     /// The columns of the <c>predictions</c> view <see cref="Append"/> reads, in its order: a reader that needs more of a
@@ -165,7 +162,7 @@ public sealed class WindowTable
                 InputTensors.Add(name);
                 if (given is not null && given.Count != width)
                 {
-                    UnnamedInputs.Add((name, width));
+                    UnnamedInputs.Add((name, width, given.Count));
                 }
             }
 

@@ -58,7 +58,7 @@ public static class FlatPredictions
                     chunk.Append(reader, featureNames);
                     if (chunk.Table.UnnamedInputs.Count > 0)
                     {
-                        throw TrackingException.Invalid("feature_names does not fit the logged inputs", chunk.Table.FeatureNameProblems(featureNames));
+                        throw TrackingException.Invalid("feature_names does not fit the logged inputs", chunk.Table.FeatureNameProblems());
                     }
 
                     if (chunk.Table.Rows * (long)(chunk.Table.Inputs.Count + chunk.Table.Outputs.Count + Leading.Length + Trailing.Length) >= chunkValues)
@@ -99,7 +99,7 @@ public static class FlatPredictions
                 .Append(numericOutcomes && parts.Count > 0 ? "CASE outcome::VARCHAR WHEN 'true' THEN 1.0 WHEN 'false' THEN 0.0 ELSE outcome::DOUBLE END AS outcome" : "outcome")
                 .Append("reward"));
             // Parts are read in list order and each in its own order (DuckDB preserves insertion order without ORDER BY).
-            Execute(connection, $"COPY (SELECT {select} FROM {source}) TO {Literal(target)} ({(format == "csv" ? "FORMAT csv, HEADER" : "FORMAT parquet, COMPRESSION zstd")})");
+            Execute(connection, $"COPY (SELECT {select} FROM {source}) TO {Literal(target)} ({PredictionExport.CopyOptions(format)})");
         }
         finally
         {

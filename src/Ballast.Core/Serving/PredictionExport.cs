@@ -58,7 +58,7 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
         await QueryAsync(endpoint, from, to, connection =>
         {
             Execute(connection, $"COPY (SELECT * FROM predictions ORDER BY {PredictionSegments.Order}) " +
-                $"TO {Literal(target)} ({(format == "csv" ? "FORMAT csv, HEADER" : "FORMAT parquet, COMPRESSION zstd")})");
+                $"TO {Literal(target)} ({CopyOptions(format)})");
             return true;
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -77,6 +77,9 @@ public sealed class PredictionExport(PredictionLog log, IArtifactStore artifacts
             return true;
         }, cancellationToken).ConfigureAwait(false);
     }
+
+    /// <summary>The options of DuckDB's <c>COPY … TO</c> that write an export in <paramref name="format"/> (<see cref="Formats"/>).</summary>
+    internal static string CopyOptions(string format) => format == "csv" ? "FORMAT csv, HEADER" : "FORMAT parquet, COMPRESSION zstd";
 
     /// <summary>Refuses a format other than <see cref="Formats"/> (before a caller names a file after it).</summary>
     public static void CheckFormat(string format)

@@ -486,7 +486,7 @@ public sealed class IngestStep(DatasetStore datasets, PredictionExport export, T
         if (window.UnnamedInputs.Count > 0)
         {
             // Columns named x[0], x[1]… where the step asked for names would register a dataset of other columns than meant.
-            throw new StepFailedException($"input 'feature_names' does not fit {endpoint}'s logged inputs: {ProblemList.Join(window.FeatureNameProblems(featureNames))}");
+            throw new StepFailedException($"input 'feature_names' does not fit {endpoint}'s logged inputs: {ProblemList.Join(window.FeatureNameProblems())}");
         }
 
         // Column names are one case-insensitively to DuckDB (and to the steps reading the table): a clash fails here, named.
