@@ -14,14 +14,19 @@ ROUNDS=${ROUNDS:-5}
 HALF_ROUNDS=${HALF_ROUNDS:-3}
 MODELS=${MODELS:-iris titanic loans}
 export ARRIVALS=${ARRIVALS:-poisson}
-# Ballast's JIT still recompiles hot code at tier 1 15-20 s into peak load (the baseline's is done within 5 s):
-# 20 s of warm-up measures both in their steady state (bench/results/serving.md).
-WARMUP=${WARMUP:-20s}
+# Tiered JIT takes a while to settle under peak load: Ballast's hot code reaches tier 1 15-25 s in, the baseline's
+# sooner. 60 s of warm-up measures both in their steady state; the results say how many methods Ballast's JIT compiled
+# during the peak rounds.
+WARMUP=${WARMUP:-60s}
 PIN=${PIN:-0}
 SERVER_ON=()
 WRK_ON=()
 if [ "$PIN" = 1 ]; then
-  SERVER_ON=(taskset -c 0)
+  # A process that sees one processor waits 10x longer (1 s) before it counts calls for tier 1, and each method compiled
+  # at tier 0 in that second starts the wait again: pinned, Ballast reached its steady rps only after ~50 s of peak load
+  # and was still running instrumented (tier-1 PGO) code in its first rounds. The multiplier at 1 gives both servers the
+  # tiering they get on several cores (bench/results/serving.md, 2026-12-07).
+  SERVER_ON=(env DOTNET_TC_DelaySingleProcMultiplier=1 taskset -c 0)
   WRK_ON=(taskset -c "1-$(( $(nproc) - 1 ))")
 fi
 FIXTURES=$(cd ../shared/fixtures && pwd)
@@ -99,8 +104,10 @@ wait_converted() { for _ in $(seq 1 120); do [ -z "$(find "$WORK/data/prediction
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13 + $14 + $15}'; }
 us_per_request() { python3 -c "print('%.1f' % (($2 - $1) / $(getconf CLK_TCK) * 1e6 / $3))"; }
 median() { python3 -c 'import statistics, sys; print("%g" % statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+jit_methods() { curl -s "$URL/metrics" | awk '/^system_runtime_dotnet_jit_compiled_methods / {print $2}'; }
 url_of() { [ "$1" = baseline ] && echo "${BASE[$2]}" || echo "$URL"; }
 ROWS=""
+JIT=""
 PEAKS=""
 HALF=""
 for model in $MODELS; do
@@ -112,6 +119,7 @@ for model in $MODELS; do
   declare -A PEAK=()
   ratios=""
   cpu_ratios=""
+  jit_before=$(jit_methods)
   for round in $(seq 1 "$ROUNDS"); do
     wait_converted
     bcpu=$(cpu_ticks "${PID[baseline-$model]}")
@@ -132,6 +140,7 @@ for model in $MODELS; do
     cpu_ratios+=" $cpu_ratio"
     ROWS+="| $model | $round | $brps | $bp50 | $bp99 | $bus | $rps | $p50 | $p99 | $us | **${ratio}x** | ${cpu_ratio}x | $left | $((berrors + errors)) |"$'\n'
   done
+  JIT+="$model: $(( $(jit_methods) - jit_before )); "
   wait_converted
   read -r lbrps lbp50 lbp99 lberrors _ < <(measure "${BASE[$model]}" "$model" 1 "$DURATION")
   read -r lrps lp50 lp99 lerrors _ < <(measure "$URL" "$model" 1 "$DURATION")
@@ -169,7 +178,7 @@ loans (10 named inputs, 5 strings and 5 floats; an ML.NET pipeline exported to O
 one-variant endpoint each; $([ "${BATCHING:-1}" = 0 ] && echo "no batching" || echo "both batching concurrent requests (max_batch_size 32, max_delay_ms 0)");
 authentication off (loopback), prediction log and metrics on, /metrics scraped every 5 s. Baseline: bench/ServingBaseline,
 a bare ASP.NET Core app parsing V2 JSON and calling the same ONNX Runtime session. $([ "$PIN" = 1 ] && echo "The servers (and Ballast's
-conversions) run on core 0 only, wrk on the others (taskset)." || echo "wrk, the servers and the model
+conversions) run on core 0 only, wrk on the others (taskset), the servers with DOTNET_TC_DelaySingleProcMultiplier=1 (the tier-up delay of several cores)." || echo "wrk, the servers and the model
 share the same $(nproc) cores.") Each target is warmed up for ${WARMUP} at the peak's load first.
 
 Peak (${CONNECTIONS} connections) in ${ROUNDS} alternating rounds, each comparing the two side by side. Before each
@@ -183,6 +192,7 @@ ${ROWS}
 included) per answered request; "CPU ratio" is the baseline's over Ballast's. It does not depend on how much of the
 cores wrk takes in a round, but it counts the time the runtime's idle workers spin waiting for work, which Ballast's
 longer request path gives them more of, so it is not what the two would do on cores of their own either.
+Methods Ballast's JIT compiled during the peak rounds (a steady state compiles next to none): ${JIT%; }.
 
 Summary: median peak rps and the median of the rounds' ratios; light load is 1 connection (rps / p50 ms / p99 ms):
 

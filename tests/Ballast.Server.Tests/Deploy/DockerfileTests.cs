@@ -27,6 +27,7 @@ public sealed partial class DockerfileTests
         runtime.ShouldContain("VOLUME [\"/var/lib/ballast\"]");
         runtime.ShouldContain("BALLAST_DATA_DIR=/var/lib/ballast");
         runtime.ShouldContain("DOTNET_EnableDiagnostics=0", customMessage: "no diagnostic IPC files: the root filesystem may be read-only");
+        runtime.ShouldContain("DOTNET_TC_DelaySingleProcMultiplier=1", customMessage: "on one CPU, tier 1 after ~20 s of load, not ~50 s (bench/serving/warmup.sh)");
         runtime.ShouldContain("HEALTHCHECK");
         runtime.ShouldContain("CMD [\"ballast\", \"health\"");
         runtime.ShouldContain("ENTRYPOINT [\"ballast\"]");
