@@ -35,6 +35,38 @@ public static class TensorJson
         writer.WriteEndArray();
     }
 
+    // One buffer and writer per thread for Encode (the relaxed encoder of the API's responses).
+    [ThreadStatic]
+    private static System.Buffers.ArrayBufferWriter<byte>? t_buffer;
+
+    [ThreadStatic]
+    private static Utf8JsonWriter? t_writer;
+
+    private static readonly JsonWriterOptions EncodeOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>
+    /// The JSON list <see cref="WriteTensors(Utf8JsonWriter, JsonEncodedText, IReadOnlyList{Tensor})"/> writes, as
+    /// bytes (non-ASCII text unescaped, as the API's responses write it): for tensors written to more than one place,
+    /// a V2 response and the prediction log, encoded once and written raw (<see cref="Utf8JsonWriter.WriteRawValue(ReadOnlySpan{byte}, bool)"/>).
+    /// </summary>
+    public static byte[] Encode(IReadOnlyList<Tensor> tensors)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        var buffer = t_buffer ??= new System.Buffers.ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        var writer = t_writer ??= new Utf8JsonWriter(buffer, EncodeOptions);
+        writer.Reset(buffer);
+        writer.WriteStartArray();
+        for (var i = 0; i < tensors.Count; i++)
+        {
+            WriteTensor(writer, tensors[i]);
+        }
+
+        writer.WriteEndArray();
+        writer.Flush();
+        return buffer.WrittenSpan.ToArray();
+    }
+
     public static void WriteTensor(Utf8JsonWriter writer, Tensor tensor)
     {
         ArgumentNullException.ThrowIfNull(writer);

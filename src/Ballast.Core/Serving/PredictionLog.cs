@@ -35,6 +35,12 @@ public sealed record PredictionRecord(
 
     /// <summary>An answer of a variant forced by the <c>Ballast-Variant</c> header: served and monitored, but no unit of an experiment.</summary>
     public const string Forced = "forced";
+
+    /// <summary>
+    /// <see cref="Outputs"/> as <see cref="TensorJson.Encode"/> wrote them for the response, when the caller has them:
+    /// the log writes these bytes rather than encoding the outputs a second time.
+    /// </summary>
+    public byte[]? EncodedOutputs { get; init; }
 }
 
 /// <summary>How the prediction log behaves: where its write-ahead files live and when they become Parquet segments.</summary>
@@ -959,7 +965,16 @@ public sealed class PredictionLog : IAsyncDisposable
 
         writer.WriteString(KindProperty, record.Kind);
         TensorJson.WriteTensors(writer, InputsProperty, record.Inputs);
-        TensorJson.WriteTensors(writer, OutputsProperty, record.Outputs);
+        if (record.EncodedOutputs is { } encoded)
+        {
+            writer.WritePropertyName(OutputsProperty);
+            writer.WriteRawValue(encoded, skipInputValidation: true);
+        }
+        else
+        {
+            TensorJson.WriteTensors(writer, OutputsProperty, record.Outputs);
+        }
+
         if (record.Expectations is not null)
         {
             writer.WriteString(ExpectationsProperty, record.Expectations);

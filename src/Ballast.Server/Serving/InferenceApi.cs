@@ -226,11 +226,13 @@ public static partial class InferenceApi
         var inputs = await Features.ServingFeatures.EnrichAsync(endpoint, http, request.Inputs).ConfigureAwait(false);
         var flagged = ServingExpectations.Check(endpoint, http, inputs.Model);
         var scored = await ScoreAsync(endpoint, pinned, http, inputs.Model, request.Outputs, time).ConfigureAwait(false);
-        await LogAsync(log, endpoint, scored, inputs.Logged, time, http.RequestAborted, flagged).ConfigureAwait(false);
+        // The outputs are written twice, to the response and to the log: encoded once (their numbers formatted once).
+        var outputs = TensorJson.Encode(scored.Invocation.Outputs);
+        await LogAsync(log, endpoint, scored, inputs.Logged, time, http.RequestAborted, flagged, outputs).ConfigureAwait(false);
         ShadowTraffic.AfterResponse(http, endpoint, scored, inputs.Model, log, time);
 
         http.Response.ContentType = "application/json";
-        WriteResponse(http.Response.BodyWriter, endpoint, request, scored);
+        WriteResponse(http.Response.BodyWriter, endpoint, request, scored, outputs);
     }
 
     // One JSON writer per thread, reset onto each response's pipe: the body is written straight into Kestrel's buffers
@@ -238,7 +240,7 @@ public static partial class InferenceApi
     [ThreadStatic]
     private static Utf8JsonWriter? t_writer;
 
-    private static void WriteResponse(System.IO.Pipelines.PipeWriter body, RoutedEndpoint endpoint, V2Request request, Scored scored)
+    private static void WriteResponse(System.IO.Pipelines.PipeWriter body, RoutedEndpoint endpoint, V2Request request, Scored scored, byte[] outputs)
     {
         var writer = t_writer ??= new Utf8JsonWriter(body, Serialization.ApiJson.WriterOptions);
         writer.Reset(body);
@@ -257,7 +259,8 @@ public static partial class InferenceApi
         writer.WriteString(Names.Variant, scored.Invocation.Variant.Name);
         writer.WriteString(Names.Model, scored.Invocation.Variant.Model.Reference);
         writer.WriteEndObject();
-        TensorJson.WriteTensors(writer, Names.Outputs, scored.Invocation.Outputs);
+        writer.WritePropertyName(Names.Outputs);
+        writer.WriteRawValue(outputs, skipInputValidation: true);
         writer.WriteEndObject();
         writer.Flush();
         writer.Reset(Stream.Null);
@@ -311,11 +314,14 @@ public static partial class InferenceApi
     /// Appends the scored request to the prediction log (kind <c>primary</c>, or <c>forced</c> for a variant forced by
     /// the header); returns when it is in the write-ahead file (or was shed, counted).
     /// </summary>
-    internal static async Task LogAsync(PredictionLog log, RoutedEndpoint endpoint, Scored scored, IReadOnlyList<Tensor> inputs, TimeProvider time, CancellationToken cancellationToken, string? flagged = null)
+    internal static async Task LogAsync(PredictionLog log, RoutedEndpoint endpoint, Scored scored, IReadOnlyList<Tensor> inputs, TimeProvider time, CancellationToken cancellationToken, string? flagged = null, byte[]? encodedOutputs = null)
     {
         var variant = scored.Invocation.Variant;
         await log.AppendAsync(new PredictionRecord(scored.PredictionId, endpoint.Name, variant.Name, variant.Model.Reference, time.GetUtcNow().ToUnixTimeMilliseconds(),
-            scored.LatencyMs, scored.RoutingKey, inputs, scored.Invocation.Outputs, scored.Forced ? PredictionRecord.Forced : PredictionRecord.Primary, flagged), cancellationToken).ConfigureAwait(false);
+            scored.LatencyMs, scored.RoutingKey, inputs, scored.Invocation.Outputs, scored.Forced ? PredictionRecord.Forced : PredictionRecord.Primary, flagged)
+        {
+            EncodedOutputs = encodedOutputs,
+        }, cancellationToken).ConfigureAwait(false);
     }
 }
 

@@ -20,10 +20,12 @@ public sealed class PredictionLogServerTests
         await ServeIrisAsync(client);
 
         var ids = new List<string>();
+        var answered = new List<string>();
         for (var i = 0; i < 5; i++)
         {
             using var response = await client.PostAsJsonAsync("/v2/models/iris/infer", new { inputs = new[] { ServingHelpers.IrisRow } }, Cancel);
             ids.Add(response.Headers.GetValues("Ballast-Prediction-Id").Single());
+            answered.Add((await response.Content.ReadFromJsonAsync<JsonElement>(Cancel)).GetProperty("outputs").GetRawText());
         }
 
         using var invocation = await client.PostAsJsonAsync("/endpoints/iris/invocations", new { instances = new[] { new[] { 6.7, 3.0, 5.2, 2.3 } } }, Cancel);
@@ -86,6 +88,9 @@ public sealed class PredictionLogServerTests
             var inputs = JsonDocument.Parse(row.GetString(0)).RootElement;
             inputs[0].GetProperty("name").GetString().ShouldBe("float_input");
             inputs[0].GetProperty("data").GetArrayLength().ShouldBe(4);
+            // The outputs logged are those the caller got (the V2 route encodes them once for both).
+            // (DuckDB's JSON type writes numbers its own way: 6.2900455e-8 for 6.2900455E-08, equal as values.)
+            JsonElement.DeepEquals(JsonDocument.Parse(row.GetString(1)).RootElement, JsonDocument.Parse(answered[0]).RootElement).ShouldBeTrue($"{row.GetString(1)} against {answered[0]}");
             JsonDocument.Parse(row.GetString(1)).RootElement.EnumerateArray().Select(o => o.GetProperty("name").GetString()).ShouldContain("output_label");
         }
         finally
