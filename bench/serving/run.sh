@@ -99,9 +99,14 @@ PY
 # Waits (up to 60 s) until Ballast has converted every closed write-ahead file, so that no conversion left from its
 # round runs during the baseline's.
 wait_converted() { for _ in $(seq 1 120); do [ -z "$(find "$WORK/data/prediction-log" -name 'wal-*.closed')" ] && return 0; sleep 0.5; done; }
-# A server's CPU time so far in clock ticks: its own (user + system) and that of its children it waited for (Ballast's
-# write-ahead conversions run as child processes).
-cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13 + $14 + $15}'; }
+# A server's CPU time so far in clock ticks: its own (user + system), that of its children it waited for, and that of
+# its live children (Ballast's write-ahead conversions run in one long-lived child process, counted nowhere else).
+cpu_ticks() {
+  local own live
+  own=$(sed 's/.*) //' "/proc/$1/stat" | awk '{print $12 + $13 + $14 + $15}')
+  live=$(for c in $(pgrep -P "$1"); do sed 's/.*) //' "/proc/$c/stat" 2>/dev/null; done | awk '{t += $12 + $13} END {print t + 0}')
+  echo $((own + live))
+}
 us_per_request() { python3 -c "print('%.1f' % (($2 - $1) / $(getconf CLK_TCK) * 1e6 / $3))"; }
 median() { python3 -c 'import statistics, sys; print("%g" % statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
 jit_methods() { curl -s "$URL/metrics" | awk '/^system_runtime_dotnet_jit_compiled_methods / {print $2}'; }
