@@ -26,7 +26,13 @@ public static class TensorJson
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(tensors);
-        writer.WriteStartArray(property);
+        writer.WritePropertyName(property);
+        WriteList(writer, tensors);
+    }
+
+    private static void WriteList(Utf8JsonWriter writer, IReadOnlyList<Tensor> tensors)
+    {
+        writer.WriteStartArray();
         for (var i = 0; i < tensors.Count; i++)
         {
             WriteTensor(writer, tensors[i]);
@@ -56,13 +62,7 @@ public static class TensorJson
         buffer.ResetWrittenCount();
         var writer = t_writer ??= new Utf8JsonWriter(buffer, EncodeOptions);
         writer.Reset(buffer);
-        writer.WriteStartArray();
-        for (var i = 0; i < tensors.Count; i++)
-        {
-            WriteTensor(writer, tensors[i]);
-        }
-
-        writer.WriteEndArray();
+        WriteList(writer, tensors);
         writer.Flush();
         return buffer.WrittenSpan.ToArray();
     }
