@@ -257,6 +257,12 @@ public sealed class PredictionLog : IAsyncDisposable
         return new WriterHold(this);
     }
 
+    /// <summary>
+    /// For tests: conversions at a low priority wait for this task before they start, as one does that requests leave no
+    /// CPU to; giving way (<see cref="DeferredFiles"/>, a waiting roll) interrupts the wait as it would the conversion.
+    /// </summary>
+    internal Task StarvedConversions { get; set; } = Task.CompletedTask;
+
     /// <summary>Waits until nobody holds the writer role and takes it; <paramref name="close"/> first stops every append, roll and nudge from taking it again.</summary>
     private async Task TakeWriterRoleAsync(bool close)
     {
@@ -508,6 +514,17 @@ public sealed class PredictionLog : IAsyncDisposable
     {
         try
         {
+            // A conversion at a low priority gets next to no CPU while requests keep the cores busy: once more files wait
+            // than it may defer, it gives way, and this roll converts the oldest at normal priority.
+            if (Volatile.Read(ref _lowPriorityRoll) is { } starved)
+            {
+                await Volatile.Read(ref _closing).ConfigureAwait(false);
+                if (Directory.EnumerateFiles(_options.Folder, "wal-*.closed").Skip(DeferredFiles).Any() && Volatile.Read(ref _lowPriorityRoll) == starved)
+                {
+                    await starved.CancelAsync().ConfigureAwait(false);
+                }
+            }
+
             await RollClosedAsync(background: true, CancellationToken.None).ConfigureAwait(false);
             LastRollError = null;
         }
@@ -612,9 +629,9 @@ public sealed class PredictionLog : IAsyncDisposable
     }
 
     /// <summary>
-    /// Background rolls yield the CPU to requests (their conversions run at <see cref="BackgroundPriority.Nice"/>) while at
-    /// most this many write-ahead files wait; beyond, they convert at normal priority, so that a sustained overload
-    /// cannot pile up files on disk or delay segments without bound.
+    /// Background rolls yield the CPU to requests (their conversions run at a low priority, <see cref="BackgroundPriority"/>)
+    /// while at most this many write-ahead files wait; beyond, they convert at normal priority (a conversion at a low
+    /// priority gives way to them), so that a sustained overload cannot pile up files on disk or delay segments without bound.
     /// </summary>
     public const int DeferredFiles = 2;
 
@@ -622,6 +639,9 @@ public sealed class PredictionLog : IAsyncDisposable
     // such a roll cancels: a conversion starved at a low priority on a busy machine must not hold readers up.
     private int _waitingRolls;
     private CancellationTokenSource? _backgroundRoll;
+    // The background roll's source while it converts at a low priority, which a later background roll cancels when
+    // more than DeferredFiles files wait.
+    private CancellationTokenSource? _lowPriorityRoll;
 
     /// <summary>
     /// Turns every closed write-ahead file, and any open one a crash left (not the current), into segments, then deletes
@@ -662,13 +682,19 @@ public sealed class PredictionLog : IAsyncDisposable
                         return;
                     }
 
+                    var lowPriority = yielding is not null && files.Count - i <= DeferredFiles;
+                    Volatile.Write(ref _lowPriorityRoll, lowPriority ? yielding : null);
                     try
                     {
-                        await RollFileAsync(files[i], lowPriority: yielding is not null && files.Count - i <= DeferredFiles, yielding?.Token ?? default, cancellationToken).ConfigureAwait(false);
+                        await RollFileAsync(files[i], lowPriority, yielding?.Token ?? default, cancellationToken).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException) when (yielding?.IsCancellationRequested == true)
                     {
                         return;
+                    }
+                    finally
+                    {
+                        Volatile.Write(ref _lowPriorityRoll, null);
                     }
 
                     File.Delete(files[i]);
@@ -726,6 +752,11 @@ public sealed class PredictionLog : IAsyncDisposable
         {
             // At a low priority when it may wait, so that it takes the CPU requests leave rather than queueing them;
             // in the server's converter process, else on a thread of this one.
+            if (lowPriority)
+            {
+                await StarvedConversions.WaitAsync(yield).ConfigureAwait(false);
+            }
+
             var request = new WalConversionRequest(file, _instance, scratch, lowPriority);
             var groups = _options.Converter is { } converter
                 ? await converter.ConvertAsync(request, yield, cancellationToken).ConfigureAwait(false)

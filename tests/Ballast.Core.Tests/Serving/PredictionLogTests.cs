@@ -214,6 +214,41 @@ public sealed class PredictionLogTests : IDisposable
     }
 
     [Fact]
+    public async Task A_starved_low_priority_conversion_gives_way_once_more_files_wait_than_it_may_defer()
+    {
+        // Requests keep the CPU busy, so a background roll's conversion at a low priority never gets to run (held here):
+        // once more than DeferredFiles closed files wait, it gives way and the oldest are converted at normal priority.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Date(13, 0));
+        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder) { RollBytes = 2048 }, Artifacts, time, Cancel);
+        var starved = new TaskCompletionSource();
+        log.StarvedConversions = starved.Task;
+        var closed = 0;
+        for (var i = 0; i < 200 && closed <= PredictionLog.DeferredFiles + 2; i++)
+        {
+            (await log.AppendAsync(Record($"r{i:D3}", "iris", Date(13, 0)), Cancel)).ShouldBeTrue();
+            closed = Directory.EnumerateFiles(Folder, "wal-*.closed").Count() + (int)log.Stats.Segments;
+        }
+
+        closed.ShouldBeGreaterThan(PredictionLog.DeferredFiles + 2, "the records filled enough files");
+        var deadline = TimeProvider.System.GetUtcNow().AddMinutes(1);
+        while ((log.Stats.Segments == 0 || Directory.EnumerateFiles(Folder, "wal-*.closed").Count() > PredictionLog.DeferredFiles)
+            && TimeProvider.System.GetUtcNow() < deadline)
+        {
+            await Task.Delay(50, Cancel);
+        }
+
+        log.Stats.Segments.ShouldBeGreaterThan(0, "the oldest files were converted though the low-priority conversion never ran");
+        Directory.EnumerateFiles(Folder, "wal-*.closed").Count().ShouldBeLessThanOrEqualTo(PredictionLog.DeferredFiles, "only the newest wait");
+
+        starved.SetResult();
+        await log.RollAsync(Cancel);
+        var segments = await log.SegmentsAsync("iris", cancellationToken: Cancel);
+        Query(segments.Select(path => ((FileArtifactStore)Artifacts).LocalPath(path)), "SELECT count(*), count(DISTINCT prediction_id) FROM rows")
+            .ShouldBe($"{log.Stats.Written},{log.Stats.Written}");
+        await log.DisposeAsync();
+    }
+
+    [Fact]
     public async Task A_conversion_that_gives_way_to_a_waiting_roll_is_interrupted_mid_statement()
     {
         // A background roll's conversion runs at a low priority; a roll someone waits for cancels it rather than wait
