@@ -340,7 +340,7 @@ public sealed class PredictionCompaction(IArtifactStore artifacts, TimeProvider 
                     return Merge(files, merged);
                 },
                 cancellationToken,
-                TaskCreationOptions.LongRunning,
+                TaskCreationOptions.LongRunning | TaskCreationOptions.RunContinuationsAsynchronously,
                 TaskScheduler.Default).ConfigureAwait(false);
 
             var name = Prefix + now.UtcDateTime.ToString(StampFormat, CultureInfo.InvariantCulture) + "-" + Guid.NewGuid().ToString("N")[..6];

@@ -117,7 +117,8 @@ public sealed class WalConverterProcess(string fileName, IReadOnlyList<string> a
 
     /// <summary>
     /// Converts in this process, on a thread of its own (DuckDB's conversion is synchronous and takes a second for a busy
-    /// minute: it must not hold one of the few pool threads requests are served on), at a low priority when asked.
+    /// minute: it must not hold one of the few pool threads requests are served on), at a low priority when asked. What
+    /// follows the conversion runs on the pool, not on that thread, which may be lowered.
     /// </summary>
     public static async Task<IReadOnlyList<WalConversionGroup>> ConvertHereAsync(WalConversionRequest request, CancellationToken interrupt, CancellationToken cancellationToken)
     {
@@ -133,7 +134,7 @@ public sealed class WalConverterProcess(string fileName, IReadOnlyList<string> a
                 return PredictionLog.ConvertFile(request.File, request.Instance, request.Scratch, interrupt);
             },
             cancellationToken,
-            TaskCreationOptions.LongRunning,
+            TaskCreationOptions.LongRunning | TaskCreationOptions.RunContinuationsAsynchronously,
             TaskScheduler.Default).ConfigureAwait(false);
     }
 
