@@ -5,25 +5,25 @@ namespace Ballast.Serving;
 /// <summary>
 /// Lowers the scheduling priority of the calling thread for CPU-heavy background work that runs beside request
 /// serving (the prediction log's conversion of write-ahead files to Parquet, its compaction): the kernel then gives
-/// request threads the CPU first, and the background work takes what is left, so it adds no queueing to requests.
-/// On Linux the thread gets the <c>SCHED_IDLE</c> policy: it runs only when no other thread wants its core, and a
-/// request thread that wakes takes the core from it at once (with a nice value alone, the kernel weights the shares but
-/// may let the background thread finish its time slice, milliseconds, while a request waits: half-load p99 on one core
-/// 3.4 against 4.1 ms, bench/results/serving.md). Where the policy cannot be set, the thread gets nice
-/// <see cref="Nice"/>. .NET's <see cref="Thread.Priority"/> does nothing on Linux; elsewhere this is a no-op.
-/// Threads the lowered thread starts do not inherit the policy (.NET starts its threads as <c>SCHED_OTHER</c>), but
-/// they would inherit a nice value, which is why the policy comes first.
+/// request threads the CPU first, and the background work takes what is left, so it adds little queueing to requests.
+/// On Linux the thread gets nice <see cref="Nice"/>: a share of a busy core (about a tenth beside a thread at nice 0),
+/// but a thread that wakes may wait for it to finish its time slice, milliseconds. Asked for <c>idle</c>, it gets the
+/// <c>SCHED_IDLE</c> policy instead: it runs only when no other thread wants its core, and a request thread that wakes
+/// takes the core from it at once (half-load p99 on one core 3.1-3.2 against 3.8-4.1 ms, bench/results/serving.md),
+/// but on a core kept busy it gets next to nothing. .NET's <see cref="Thread.Priority"/> does nothing on Linux;
+/// elsewhere this is a no-op. Threads the lowered thread starts do not inherit the policy (.NET starts its threads as
+/// <c>SCHED_OTHER</c>) but would inherit a nice value, so the idle policy leaves the nice value alone.
 /// </summary>
 public static class BackgroundPriority
 {
-    /// <summary>The nice value background threads run at where <c>SCHED_IDLE</c> cannot be set (0 is normal, 19 the lowest).</summary>
+    /// <summary>The nice value background threads run at (0 is normal, 19 the lowest), and idle ones where <c>SCHED_IDLE</c> cannot be set.</summary>
     public const int Nice = 10;
 
     /// <summary>Linux's <c>SCHED_IDLE</c> scheduling policy.</summary>
     public const int IdlePolicy = 5;
 
     /// <summary>Lowers the calling thread (only it: on Linux a policy and a nice value are per thread); true if it took effect.</summary>
-    public static bool LowerCurrentThread()
+    public static bool LowerCurrentThread(bool idle = false)
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -35,7 +35,7 @@ public static class BackgroundPriority
             var thread = GetThreadId();
             var parameters = default(SchedulingParameters);
             // Only ever lower: a thread already at a lower priority keeps it (raising it needs privileges).
-            return SetScheduler(thread, IdlePolicy, ref parameters) == 0
+            return (idle && SetScheduler(thread, IdlePolicy, ref parameters) == 0)
                 || CurrentThreadNice() >= Nice
                 || SetPriority(ProcessWho, thread, Nice) == 0;
         }

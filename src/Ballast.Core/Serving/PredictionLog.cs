@@ -56,6 +56,13 @@ public sealed record PredictionLogOptions(string Folder)
 
     public long RollBytes { get; init; } = 64L * 1024 * 1024;
 
+    /// <summary>
+    /// A background conversion that may wait runs under <c>SCHED_IDLE</c> (<see cref="BackgroundPriority"/>), unless this
+    /// process used more than this share of its processors since the previous background roll: then at nice 10, since
+    /// with no idle CPU it would starve.
+    /// </summary>
+    public double BusyShare { get; init; } = 0.8;
+
     /// <summary>Converts write-ahead files in a child process when set (the server's; the log disposes it); null converts in this process.</summary>
     public WalConverterProcess? Converter { get; init; }
 }
@@ -123,6 +130,7 @@ public sealed class PredictionLog : IAsyncDisposable
         options = _options;
         _artifacts = artifacts;
         _time = time;
+        (_cpuSampledAt, _cpuSampled) = (time.GetTimestamp(), Environment.CpuUsage.TotalTime);
         Directory.CreateDirectory(options.Folder);
         var instanceFile = Path.Combine(options.Folder, "instance-id");
         if (!File.Exists(instanceFile))
@@ -258,8 +266,8 @@ public sealed class PredictionLog : IAsyncDisposable
     }
 
     /// <summary>
-    /// For tests: conversions at a low priority wait for this task before they start, as one does that requests leave no
-    /// CPU to; giving way (<see cref="DeferredFiles"/>, a waiting roll) interrupts the wait as it would the conversion.
+    /// For tests: conversions at the idle priority wait for this task before they start, as one does that requests leave
+    /// no CPU to; giving way (<see cref="DeferredFiles"/>, a waiting roll) interrupts the wait as it would the conversion.
     /// </summary>
     internal Task StarvedConversions { get; set; } = Task.CompletedTask;
 
@@ -514,17 +522,6 @@ public sealed class PredictionLog : IAsyncDisposable
     {
         try
         {
-            // A conversion at a low priority gets next to no CPU while requests keep the cores busy: once more files wait
-            // than it may defer, it gives way, and this roll converts the oldest at normal priority.
-            if (Volatile.Read(ref _lowPriorityRoll) is { } starved)
-            {
-                await Volatile.Read(ref _closing).ConfigureAwait(false);
-                if (Directory.EnumerateFiles(_options.Folder, "wal-*.closed").Skip(DeferredFiles).Any() && Volatile.Read(ref _lowPriorityRoll) == starved)
-                {
-                    await starved.CancelAsync().ConfigureAwait(false);
-                }
-            }
-
             await RollClosedAsync(background: true, CancellationToken.None).ConfigureAwait(false);
             LastRollError = null;
         }
@@ -571,6 +568,12 @@ public sealed class PredictionLog : IAsyncDisposable
         try
         {
             Close(file);
+            // A conversion at the idle priority gets next to no CPU once requests keep the cores busy: when more files
+            // wait than it may defer, it gives way, and the roll this rotation started converts the oldest at normal priority.
+            if (Volatile.Read(ref _lowPriorityRoll) is { } starved && ClosedFiles() > DeferredFiles)
+            {
+                starved.Cancel();
+            }
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
@@ -639,9 +642,12 @@ public sealed class PredictionLog : IAsyncDisposable
     // such a roll cancels: a conversion starved at a low priority on a busy machine must not hold readers up.
     private int _waitingRolls;
     private CancellationTokenSource? _backgroundRoll;
-    // The background roll's source while it converts at a low priority, which a later background roll cancels when
-    // more than DeferredFiles files wait.
+    // The background roll's source while it converts at the idle priority, which the close of a file cancels when more
+    // than DeferredFiles files wait.
     private CancellationTokenSource? _lowPriorityRoll;
+    // This process's CPU time and the time when a background roll last looked (KeptProcessorsBusy), first at the start.
+    private TimeSpan _cpuSampled;
+    private long _cpuSampledAt;
 
     /// <summary>
     /// Turns every closed write-ahead file, and any open one a crash left (not the current), into segments, then deletes
@@ -672,6 +678,7 @@ public sealed class PredictionLog : IAsyncDisposable
                 await Volatile.Read(ref _closing).ConfigureAwait(false);
                 // Only the writer knows which file is current, and it may rotate while this runs: closed files are rolled, and
                 // open ones only when older than the first this log opened (a crash left them; nobody writes to them).
+                var idle = yielding is not null && !KeptProcessorsBusy();
                 var files = Directory.EnumerateFiles(_options.Folder, "wal-*.*")
                     .Where(file => file.EndsWith(".closed", StringComparison.Ordinal) || (file.EndsWith(".jsonl", StringComparison.Ordinal) && SequenceOf(file) < _firstSequence))
                     .OrderBy(SequenceOf).ToList();
@@ -683,10 +690,16 @@ public sealed class PredictionLog : IAsyncDisposable
                     }
 
                     var lowPriority = yielding is not null && files.Count - i <= DeferredFiles;
-                    Volatile.Write(ref _lowPriorityRoll, lowPriority ? yielding : null);
+                    if (lowPriority && idle)
+                    {
+                        // A full fence: a close either sees this source (and may cancel it) or closed its file before the count.
+                        Interlocked.Exchange(ref _lowPriorityRoll, yielding);
+                        lowPriority = ClosedFiles() <= DeferredFiles;
+                    }
+
                     try
                     {
-                        await RollFileAsync(files[i], lowPriority, yielding?.Token ?? default, cancellationToken).ConfigureAwait(false);
+                        await RollFileAsync(files[i], lowPriority, idle, yielding?.Token ?? default, cancellationToken).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException) when (yielding?.IsCancellationRequested == true)
                     {
@@ -717,8 +730,22 @@ public sealed class PredictionLog : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Whether this process used more than <see cref="PredictionLogOptions.BusyShare"/> of its processors since the
+    /// previous call (or its start); background rolls ask, one at a time.
+    /// </summary>
+    private bool KeptProcessorsBusy()
+    {
+        var (at, cpu) = (_time.GetTimestamp(), Environment.CpuUsage.TotalTime);
+        var busy = (cpu - _cpuSampled).TotalSeconds > _options.BusyShare * _time.GetElapsedTime(_cpuSampledAt, at).TotalSeconds * Environment.ProcessorCount;
+        (_cpuSampledAt, _cpuSampled) = (at, cpu);
+        return busy;
+    }
+
+    private int ClosedFiles() => Directory.EnumerateFiles(_options.Folder, "wal-*.closed").Count();
+
     /// <summary>Rolls one write-ahead file; <paramref name="yield"/> interrupts its conversion (not its upload).</summary>
-    private async Task RollFileAsync(string file, bool lowPriority, CancellationToken yield, CancellationToken cancellationToken)
+    private async Task RollFileAsync(string file, bool lowPriority, bool idle, CancellationToken yield, CancellationToken cancellationToken)
     {
         // A line torn by a crash mid-write belongs to a request that never got its answer: cut it.
         var length = new FileInfo(file).Length;
@@ -752,12 +779,12 @@ public sealed class PredictionLog : IAsyncDisposable
         {
             // At a low priority when it may wait, so that it takes the CPU requests leave rather than queueing them;
             // in the server's converter process, else on a thread of this one.
-            if (lowPriority)
+            if (lowPriority && idle)
             {
                 await StarvedConversions.WaitAsync(yield).ConfigureAwait(false);
             }
 
-            var request = new WalConversionRequest(file, _instance, scratch, lowPriority);
+            var request = new WalConversionRequest(file, _instance, scratch, lowPriority, lowPriority && idle);
             var groups = _options.Converter is { } converter
                 ? await converter.ConvertAsync(request, yield, cancellationToken).ConfigureAwait(false)
                 : await WalConverterProcess.ConvertHereAsync(request, yield, cancellationToken).ConfigureAwait(false);

@@ -4,8 +4,11 @@ using System.Text.Json.Serialization;
 
 namespace Ballast.Serving;
 
-/// <summary>One conversion asked of a converter process (a line of its input), and its answer (a line of its output).</summary>
-public sealed record WalConversionRequest(string File, string Instance, string Scratch, bool LowPriority);
+/// <summary>
+/// One conversion asked of a converter process (a line of its input), and its answer (a line of its output); a low
+/// priority one runs at nice 10, or under <c>SCHED_IDLE</c> when <paramref name="Idle"/> (<see cref="BackgroundPriority"/>).
+/// </summary>
+public sealed record WalConversionRequest(string File, string Instance, string Scratch, bool LowPriority, bool Idle = false);
 
 /// <summary>The Parquet files a conversion wrote, one per endpoint and hour, or the error that stopped it.</summary>
 public sealed record WalConversionResponse(IReadOnlyList<WalConversionGroup>? Groups, string? Error = null);
@@ -128,7 +131,7 @@ public sealed class WalConverterProcess(string fileName, IReadOnlyList<string> a
             {
                 if (request.LowPriority)
                 {
-                    BackgroundPriority.LowerCurrentThread();
+                    BackgroundPriority.LowerCurrentThread(request.Idle);
                 }
 
                 return PredictionLog.ConvertFile(request.File, request.Instance, request.Scratch, interrupt);

@@ -5,27 +5,47 @@ namespace Ballast.Tests.Serving;
 public sealed class BackgroundPriorityTests
 {
     [Fact]
-    public void Lowering_a_thread_makes_it_idle_and_leaves_the_other_threads_alone()
+    public void Lowering_a_thread_sets_its_nice_value_and_leaves_the_other_threads_alone()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "nice values are per thread on Linux only");
+        var before = Current();
+        var (lowered, seen, started) = LowerOnAThread(idle: false);
+
+        lowered.ShouldBeTrue();
+        seen.ShouldBe((before.Policy, Math.Max(before.Nice ?? 0, BackgroundPriority.Nice)));
+        started.Nice.ShouldBe(seen.Nice, "a thread it starts inherits its nice value");
+        Current().ShouldBe(before, "the calling thread keeps its priority");
+    }
+
+    [Fact]
+    public void Lowering_a_thread_to_idle_sets_its_policy_which_threads_it_starts_do_not_inherit()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux(), "scheduling policies are per thread on Linux only");
-        var before = (Policy: BackgroundPriority.CurrentThreadPolicy(), Nice: BackgroundPriority.CurrentThreadNice());
-        (bool Lowered, int? Policy, int? Nice) lowered = default;
-        (int? Policy, int? Nice) started = default;
+        var before = Current();
+        var (lowered, seen, started) = LowerOnAThread(idle: true);
+
+        lowered.ShouldBeTrue();
+        seen.ShouldBe((BackgroundPriority.IdlePolicy, before.Nice), "SCHED_IDLE, the nice value left alone");
+        started.ShouldBe(before, "a thread it starts (a pool worker it adds, say) runs at the normal priority");
+        Current().ShouldBe(before, "the calling thread keeps its priority");
+    }
+
+    private static (int? Policy, int? Nice) Current() => (BackgroundPriority.CurrentThreadPolicy(), BackgroundPriority.CurrentThreadNice());
+
+    private static (bool Lowered, (int? Policy, int? Nice) Seen, (int? Policy, int? Nice) Started) LowerOnAThread(bool idle)
+    {
+        (bool, (int?, int?), (int?, int?)) result = default;
         var thread = new Thread(() =>
         {
-            lowered = (BackgroundPriority.LowerCurrentThread(), BackgroundPriority.CurrentThreadPolicy(), BackgroundPriority.CurrentThreadNice());
-            // A thread the lowered one starts (a pool worker it adds, say) is not lowered with it.
-            var inner = new Thread(() => started = (BackgroundPriority.CurrentThreadPolicy(), BackgroundPriority.CurrentThreadNice()));
+            var lowered = BackgroundPriority.LowerCurrentThread(idle);
+            (int?, int?) started = default;
+            var inner = new Thread(() => started = Current());
             inner.Start();
             inner.Join();
+            result = (lowered, Current(), started);
         });
         thread.Start();
         thread.Join();
-
-        lowered.Lowered.ShouldBeTrue();
-        lowered.Policy.ShouldBe(BackgroundPriority.IdlePolicy);
-        lowered.Nice.ShouldBe(before.Nice, "SCHED_IDLE leaves the nice value, which new threads would inherit");
-        started.ShouldBe(before, "new threads start at the normal priority");
-        (BackgroundPriority.CurrentThreadPolicy(), BackgroundPriority.CurrentThreadNice()).ShouldBe(before, "the calling thread keeps its priority");
+        return result;
     }
 }

@@ -216,10 +216,11 @@ public sealed class PredictionLogTests : IDisposable
     [Fact]
     public async Task A_starved_low_priority_conversion_gives_way_once_more_files_wait_than_it_may_defer()
     {
-        // Requests keep the CPU busy, so a background roll's conversion at a low priority never gets to run (held here):
-        // once more than DeferredFiles closed files wait, it gives way and the oldest are converted at normal priority.
+        // Requests came to keep the CPU busy after the log found it idle, so a background roll's conversion at the idle
+        // priority never gets to run (held here): once more than DeferredFiles closed files wait, it gives way and the
+        // oldest are converted at normal priority.
         var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Date(13, 0));
-        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder) { RollBytes = 2048 }, Artifacts, time, Cancel);
+        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder) { RollBytes = 2048, BusyShare = double.PositiveInfinity }, Artifacts, time, Cancel);
         var starved = new TaskCompletionSource();
         log.StarvedConversions = starved.Task;
         var closed = 0;
@@ -245,6 +246,30 @@ public sealed class PredictionLogTests : IDisposable
         var segments = await log.SegmentsAsync("iris", cancellationToken: Cancel);
         Query(segments.Select(path => ((FileArtifactStore)Artifacts).LocalPath(path)), "SELECT count(*), count(DISTINCT prediction_id) FROM rows")
             .ShouldBe($"{log.Stats.Written},{log.Stats.Written}");
+        await log.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task With_the_processors_busy_deferred_conversions_run_at_nice_10_and_never_wait_for_idle_CPU()
+    {
+        // Any CPU counts as busy here: no conversion runs at the idle priority (the held ones), so none is held.
+        var time = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(Date(14, 0));
+        var log = await PredictionLog.OpenAsync(new PredictionLogOptions(Folder) { RollBytes = 2048, BusyShare = 0 }, Artifacts, time, Cancel);
+        log.StarvedConversions = new TaskCompletionSource().Task;
+        for (var i = 0; i < 40; i++)
+        {
+            (await log.AppendAsync(Record($"b{i:D3}", "iris", Date(14, 0)), Cancel)).ShouldBeTrue();
+            time.Advance(TimeSpan.FromMilliseconds(1));
+        }
+
+        var deadline = TimeProvider.System.GetUtcNow().AddMinutes(1);
+        while (Directory.EnumerateFiles(Folder, "wal-*.closed").Any() && TimeProvider.System.GetUtcNow() < deadline)
+        {
+            await Task.Delay(50, Cancel);
+        }
+
+        Directory.EnumerateFiles(Folder, "wal-*.closed").ShouldBeEmpty("every closed file was converted, none held");
+        log.Stats.Segments.ShouldBeGreaterThan(1);
         await log.DisposeAsync();
     }
 
