@@ -694,7 +694,11 @@ public sealed class PredictionLog : IAsyncDisposable
                     {
                         // A full fence: a close either sees this source (and may cancel it) or closed its file before the count.
                         Interlocked.Exchange(ref _lowPriorityRoll, yielding);
-                        lowPriority = ClosedFiles() <= DeferredFiles;
+                        if (ClosedFiles() > DeferredFiles)
+                        {
+                            lowPriority = false;
+                            Volatile.Write(ref _lowPriorityRoll, null);
+                        }
                     }
 
                     try
