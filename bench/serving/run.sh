@@ -4,7 +4,8 @@
 # same ONNX Runtime session (bench/ServingBaseline). loans is the 10-input mixed string/float pipeline that
 # bench/MixedModel trains (seeded) and exports to ONNX at the start. Writes bench/results/serving.md. MODELS (default
 # "iris titanic loans"), DURATION, CONNECTIONS, ROUNDS (peak rounds), HALF_ROUNDS, WARMUP and ARRIVALS (poisson or
-# fixed, at half load; bench/serving/post.lua) tune the run. PIN=1 gives the servers (and Ballast's conversions) core 0
+# fixed, at half load; bench/serving/post.lua) tune the run; HALF_ROUNDS=0 skips the half loads (a sustained peak:
+# DURATION=60s ROUNDS=3 HALF_ROUNDS=0). PIN=1 gives the servers (and Ballast's conversions) core 0
 # and wrk the others, so that the two never share a core (taskset; the servers then see one processor).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -154,7 +155,7 @@ for model in $MODELS; do
   # (Poisson arrivals unless ARRIVALS=fixed). First half of the baseline's peak (the issue's reading: Ballast then runs
   # nearer its own peak than the baseline does), then half of Ballast's own; HALF_ROUNDS alternating rounds each, the
   # added p99 their mean.
-  for of in baseline ballast; do
+  for of in $([ "$HALF_ROUNDS" -gt 0 ] && echo baseline ballast); do
     connections=$(python3 -c "print(int($(median ${PEAK[$of]}) / 2 / 100))")
     added=""
     for round in $(seq 1 "$HALF_ROUNDS"); do
