@@ -690,20 +690,21 @@ public sealed class PredictionLog : IAsyncDisposable
                     }
 
                     var lowPriority = yielding is not null && files.Count - i <= DeferredFiles;
-                    if (lowPriority && idle)
+                    var idlePriority = lowPriority && idle;
+                    if (idlePriority)
                     {
                         // A full fence: a close either sees this source (and may cancel it) or closed its file before the count.
                         Interlocked.Exchange(ref _lowPriorityRoll, yielding);
                         if (ClosedFiles() > DeferredFiles)
                         {
-                            lowPriority = false;
+                            lowPriority = idlePriority = false;
                             Volatile.Write(ref _lowPriorityRoll, null);
                         }
                     }
 
                     try
                     {
-                        await RollFileAsync(files[i], lowPriority, idle, yielding?.Token ?? default, cancellationToken).ConfigureAwait(false);
+                        await RollFileAsync(files[i], lowPriority, idlePriority, yielding?.Token ?? default, cancellationToken).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException) when (yielding?.IsCancellationRequested == true)
                     {
@@ -748,7 +749,10 @@ public sealed class PredictionLog : IAsyncDisposable
 
     private int ClosedFiles() => Directory.EnumerateFiles(_options.Folder, "wal-*.closed").Count();
 
-    /// <summary>Rolls one write-ahead file; <paramref name="yield"/> interrupts its conversion (not its upload).</summary>
+    /// <summary>
+    /// Rolls one write-ahead file, converting it at a low priority when asked (<paramref name="idle"/>: under
+    /// <c>SCHED_IDLE</c>); <paramref name="yield"/> interrupts its conversion (not its upload).
+    /// </summary>
     private async Task RollFileAsync(string file, bool lowPriority, bool idle, CancellationToken yield, CancellationToken cancellationToken)
     {
         // A line torn by a crash mid-write belongs to a request that never got its answer: cut it.
@@ -783,12 +787,12 @@ public sealed class PredictionLog : IAsyncDisposable
         {
             // At a low priority when it may wait, so that it takes the CPU requests leave rather than queueing them;
             // in the server's converter process, else on a thread of this one.
-            if (lowPriority && idle)
+            if (idle)
             {
                 await StarvedConversions.WaitAsync(yield).ConfigureAwait(false);
             }
 
-            var request = new WalConversionRequest(file, _instance, scratch, lowPriority, lowPriority && idle);
+            var request = new WalConversionRequest(file, _instance, scratch, lowPriority, idle);
             var groups = _options.Converter is { } converter
                 ? await converter.ConvertAsync(request, yield, cancellationToken).ConfigureAwait(false)
                 : await WalConverterProcess.ConvertHereAsync(request, yield, cancellationToken).ConfigureAwait(false);

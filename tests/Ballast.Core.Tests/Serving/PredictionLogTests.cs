@@ -227,19 +227,14 @@ public sealed class PredictionLogTests : IDisposable
         for (var i = 0; i < 200 && closed <= PredictionLog.DeferredFiles + 2; i++)
         {
             (await log.AppendAsync(Record($"r{i:D3}", "iris", Date(13, 0)), Cancel)).ShouldBeTrue();
-            closed = Directory.EnumerateFiles(Folder, "wal-*.closed").Count() + (int)log.Stats.Segments;
+            closed = ClosedFiles() + (int)log.Stats.Segments;
         }
 
         closed.ShouldBeGreaterThan(PredictionLog.DeferredFiles + 2, "the records filled enough files");
-        var deadline = TimeProvider.System.GetUtcNow().AddMinutes(1);
-        while ((log.Stats.Segments == 0 || Directory.EnumerateFiles(Folder, "wal-*.closed").Count() > PredictionLog.DeferredFiles)
-            && TimeProvider.System.GetUtcNow() < deadline)
-        {
-            await Task.Delay(50, Cancel);
-        }
+        await WaitForAsync(() => log.Stats.Segments > 0 && ClosedFiles() <= PredictionLog.DeferredFiles);
 
         log.Stats.Segments.ShouldBeGreaterThan(0, "the oldest files were converted though the low-priority conversion never ran");
-        Directory.EnumerateFiles(Folder, "wal-*.closed").Count().ShouldBeLessThanOrEqualTo(PredictionLog.DeferredFiles, "only the newest wait");
+        ClosedFiles().ShouldBeLessThanOrEqualTo(PredictionLog.DeferredFiles, "only the newest wait");
 
         starved.SetResult();
         await log.RollAsync(Cancel);
@@ -262,13 +257,9 @@ public sealed class PredictionLogTests : IDisposable
             time.Advance(TimeSpan.FromMilliseconds(1));
         }
 
-        var deadline = TimeProvider.System.GetUtcNow().AddMinutes(1);
-        while (Directory.EnumerateFiles(Folder, "wal-*.closed").Any() && TimeProvider.System.GetUtcNow() < deadline)
-        {
-            await Task.Delay(50, Cancel);
-        }
+        await WaitForAsync(() => ClosedFiles() == 0);
 
-        Directory.EnumerateFiles(Folder, "wal-*.closed").ShouldBeEmpty("every closed file was converted, none held");
+        ClosedFiles().ShouldBe(0, "every closed file was converted, none held");
         log.Stats.Segments.ShouldBeGreaterThan(1);
         await log.DisposeAsync();
     }
@@ -293,6 +284,18 @@ public sealed class PredictionLogTests : IDisposable
 
         await Should.ThrowAsync<OperationCanceledException>(conversion.WaitAsync(TimeSpan.FromMinutes(2), Cancel));
         Should.Throw<OperationCanceledException>(() => PredictionLog.Run(connection, "SELECT 1", yield.Token), "a cancelled roll starts no statement");
+    }
+
+    private int ClosedFiles() => Directory.EnumerateFiles(Folder, "wal-*.closed").Count();
+
+    /// <summary>Waits until <paramref name="done"/> holds, up to a minute, for the log's background rolls.</summary>
+    private static async Task WaitForAsync(Func<bool> done)
+    {
+        var deadline = TimeProvider.System.GetUtcNow().AddMinutes(1);
+        while (!done() && TimeProvider.System.GetUtcNow() < deadline)
+        {
+            await Task.Delay(50, Cancel);
+        }
     }
 
     private static DateTimeOffset Date(int hour, int minute) => new(2026, 11, 25, hour, minute, 0, TimeSpan.Zero);
