@@ -151,7 +151,7 @@ public static partial class BallastServer
 
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         // Off entirely: while this category logs at any level, hosting starts an Activity and a log scope for every
-        // request (~2% of an iris request's CPU at peak, bench/README.md). It logs request starts and ends (below
+        // request (~6% of an iris request's CPU at peak, bench/README.md). It logs request starts and ends (below
         // Warning) and startup errors, which reach the caller as exceptions anyway.
         builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
         // "No XML encryptor configured": KeyRingStartup says it instead, naming BALLAST_DATA_PROTECTION_KEY.
