@@ -570,7 +570,7 @@ public sealed class PredictionLog : IAsyncDisposable
             Close(file);
             // A conversion at the idle priority gets next to no CPU once requests keep the cores busy: when more files
             // wait than it may defer, it gives way, and the roll this rotation started converts the oldest at normal priority.
-            if (Volatile.Read(ref _lowPriorityRoll) is { } starved && ClosedFiles() > DeferredFiles)
+            if (Volatile.Read(ref _idleRoll) is { } starved && ClosedFiles() > DeferredFiles)
             {
                 starved.Cancel();
             }
@@ -644,7 +644,7 @@ public sealed class PredictionLog : IAsyncDisposable
     private CancellationTokenSource? _backgroundRoll;
     // The background roll's source while it converts at the idle priority, which the close of a file cancels when more
     // than DeferredFiles files wait.
-    private CancellationTokenSource? _lowPriorityRoll;
+    private CancellationTokenSource? _idleRoll;
     // This process's CPU time and the time when a background roll last looked (KeptProcessorsBusy), first at the start.
     private TimeSpan _cpuSampled;
     private long _cpuSampledAt;
@@ -689,22 +689,22 @@ public sealed class PredictionLog : IAsyncDisposable
                         return;
                     }
 
-                    var lowPriority = yielding is not null && files.Count - i <= DeferredFiles;
-                    var idlePriority = lowPriority && idle;
-                    if (idlePriority)
+                    var priority = yielding is null || files.Count - i > DeferredFiles ? ConversionPriority.Normal
+                        : idle ? ConversionPriority.Idle : ConversionPriority.Low;
+                    if (priority == ConversionPriority.Idle)
                     {
                         // A full fence: a close either sees this source (and may cancel it) or closed its file before the count.
-                        Interlocked.Exchange(ref _lowPriorityRoll, yielding);
+                        Interlocked.Exchange(ref _idleRoll, yielding);
                         if (ClosedFiles() > DeferredFiles)
                         {
-                            lowPriority = idlePriority = false;
-                            Volatile.Write(ref _lowPriorityRoll, null);
+                            priority = ConversionPriority.Normal;
+                            Volatile.Write(ref _idleRoll, null);
                         }
                     }
 
                     try
                     {
-                        await RollFileAsync(files[i], lowPriority, idlePriority, yielding?.Token ?? default, cancellationToken).ConfigureAwait(false);
+                        await RollFileAsync(files[i], priority, yielding?.Token ?? default, cancellationToken).ConfigureAwait(false);
                     }
                     catch (OperationCanceledException) when (yielding?.IsCancellationRequested == true)
                     {
@@ -712,7 +712,7 @@ public sealed class PredictionLog : IAsyncDisposable
                     }
                     finally
                     {
-                        Volatile.Write(ref _lowPriorityRoll, null);
+                        Volatile.Write(ref _idleRoll, null);
                     }
 
                     File.Delete(files[i]);
@@ -750,10 +750,10 @@ public sealed class PredictionLog : IAsyncDisposable
     private int ClosedFiles() => Directory.EnumerateFiles(_options.Folder, "wal-*.closed").Count();
 
     /// <summary>
-    /// Rolls one write-ahead file, converting it at a low priority when asked (<paramref name="idle"/>: under
-    /// <c>SCHED_IDLE</c>); <paramref name="yield"/> interrupts its conversion (not its upload).
+    /// Rolls one write-ahead file, converting it at <paramref name="priority"/>; <paramref name="yield"/> interrupts its
+    /// conversion (not its upload).
     /// </summary>
-    private async Task RollFileAsync(string file, bool lowPriority, bool idle, CancellationToken yield, CancellationToken cancellationToken)
+    private async Task RollFileAsync(string file, ConversionPriority priority, CancellationToken yield, CancellationToken cancellationToken)
     {
         // A line torn by a crash mid-write belongs to a request that never got its answer: cut it.
         var length = new FileInfo(file).Length;
@@ -787,12 +787,12 @@ public sealed class PredictionLog : IAsyncDisposable
         {
             // At a low priority when it may wait, so that it takes the CPU requests leave rather than queueing them;
             // in the server's converter process, else on a thread of this one.
-            if (idle)
+            if (priority == ConversionPriority.Idle)
             {
                 await StarvedConversions.WaitAsync(yield).ConfigureAwait(false);
             }
 
-            var request = new WalConversionRequest(file, _instance, scratch, lowPriority, idle);
+            var request = new WalConversionRequest(file, _instance, scratch, priority);
             var groups = _options.Converter is { } converter
                 ? await converter.ConvertAsync(request, yield, cancellationToken).ConfigureAwait(false)
                 : await WalConverterProcess.ConvertHereAsync(request, yield, cancellationToken).ConfigureAwait(false);

@@ -4,11 +4,17 @@ using System.Text.Json.Serialization;
 
 namespace Ballast.Serving;
 
-/// <summary>
-/// One conversion asked of a converter process (a line of its input), and its answer (a line of its output); a low
-/// priority one runs at nice 10, or under <c>SCHED_IDLE</c> when <paramref name="Idle"/> (<see cref="BackgroundPriority"/>).
-/// </summary>
-public sealed record WalConversionRequest(string File, string Instance, string Scratch, bool LowPriority, bool Idle = false);
+/// <summary>One conversion asked of a converter process (a line of its input), and its answer (a line of its output).</summary>
+public sealed record WalConversionRequest(string File, string Instance, string Scratch, ConversionPriority Priority);
+
+/// <summary>What a conversion's thread runs at (<see cref="BackgroundPriority"/>): as requests, nice 10, or <c>SCHED_IDLE</c>.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<ConversionPriority>))]
+public enum ConversionPriority
+{
+    Normal,
+    Low,
+    Idle,
+}
 
 /// <summary>The Parquet files a conversion wrote, one per endpoint and hour, or the error that stopped it.</summary>
 public sealed record WalConversionResponse(IReadOnlyList<WalConversionGroup>? Groups, string? Error = null);
@@ -129,9 +135,9 @@ public sealed class WalConverterProcess(string fileName, IReadOnlyList<string> a
         return await Task.Factory.StartNew(
             () =>
             {
-                if (request.LowPriority)
+                if (request.Priority != ConversionPriority.Normal)
                 {
-                    BackgroundPriority.LowerCurrentThread(request.Idle);
+                    BackgroundPriority.LowerCurrentThread(idle: request.Priority == ConversionPriority.Idle);
                 }
 
                 return PredictionLog.ConvertFile(request.File, request.Instance, request.Scratch, interrupt);

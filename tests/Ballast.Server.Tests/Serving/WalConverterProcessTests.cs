@@ -115,7 +115,7 @@ public sealed class WalConverterProcessTests : IDisposable
     private WalConversionRequest Request(string file)
     {
         var scratch = Directory.CreateDirectory(Path.Combine(_root.FullName, "scratch-" + Guid.NewGuid().ToString("N"))).FullName;
-        return new WalConversionRequest(file, "test", scratch, LowPriority: false);
+        return new WalConversionRequest(file, "test", scratch, ConversionPriority.Normal);
     }
 
     /// <summary>A write-ahead file of <paramref name="count"/> iris records at 09:30 on 2026-11-25, as the log writes them.</summary>
